@@ -1,0 +1,1 @@
+"""The community-service pipeline (lands with its issue)."""

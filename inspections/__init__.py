@@ -1,0 +1,1 @@
+"""Evidence: patrols, street inspections, spot checks, defects and rectification (lands with its issue)."""

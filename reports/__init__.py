@@ -1,0 +1,1 @@
+"""Documents: PDF and spreadsheet builders (lands with its issue)."""

@@ -1,0 +1,1 @@
+"""Money: rate cards, subsidy runs, approvals, disbursement batches (lands with its issue)."""

@@ -1,0 +1,1 @@
+"""Supervision of quasi-property management of old estates: the core package."""

@@ -1,0 +1,96 @@
+"""The app factory: wires every package's routes, the error mapper, authentication, CSRF and templates."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware.base import DefineMiddleware
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme, Tag
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from supervision.core.db import create_engine, create_session_factory
+from supervision.core.settings import Settings, get_settings
+from supervision.people.routes import ROUTES as PEOPLE_ROUTES
+from supervision.registry.pages import PAGES as REGISTRY_PAGES
+from supervision.registry.routes import ROUTES as REGISTRY_ROUTES
+from supervision.web.auth import API_KEY_HEADER, CredentialsMiddleware, provide_principal
+from supervision.web.pages import PAGES as SHELL_PAGES
+from supervision.web.params import provide_paging
+from supervision.web.problems import EXCEPTION_HANDLERS
+from supervision.web.system_routes import ROUTES as SYSTEM_ROUTES
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+TEMPLATE_DIRS = [PACKAGE_DIR / "web" / "templates", PACKAGE_DIR / "registry" / "templates"]
+
+
+async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
+    """One session per request; a use case commits its own transaction, anything uncommitted is rolled back."""
+    async with state.session_factory() as session:
+        yield session
+
+
+def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> Litestar:
+    settings = settings or get_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    state = State({"settings": settings})
+    own_engine = engine is None
+    state.engine = engine or create_engine(settings.database_url)
+    state.session_factory = create_session_factory(state.engine)
+
+    async def dispose_engine(app: Litestar) -> None:
+        if own_engine:
+            await app.state.engine.dispose()
+
+    return Litestar(
+        route_handlers=[
+            *SYSTEM_ROUTES,
+            *PEOPLE_ROUTES,
+            *REGISTRY_ROUTES,
+            *SHELL_PAGES,
+            *REGISTRY_PAGES,
+            create_static_files_router(path="/static", directories=[PACKAGE_DIR / "web" / "static"], include_in_schema=False),
+        ],
+        dependencies={
+            "db": Provide(provide_db),
+            "principal": Provide(provide_principal),
+            "paging": Provide(provide_paging),
+        },
+        middleware=[DefineMiddleware(CredentialsMiddleware, exclude=["^/static", "^/schema"])],
+        exception_handlers=EXCEPTION_HANDLERS,
+        csrf_config=CSRFConfig(
+            secret=settings.resolved_secret_key(),
+            exclude=["^/api/", "^/health", "^/schema"],
+            cookie_name="supervision_csrf",
+            cookie_samesite="strict",
+        ),
+        template_config=TemplateConfig(directory=TEMPLATE_DIRS, engine=JinjaTemplateEngine),
+        openapi_config=OpenAPIConfig(
+            title="Old-estate property supervision",
+            version="0.1.0",
+            description=(
+                "Registry of who manages what (estates, companies, resident votes, committee contracts) for the "
+                "supervision of quasi-property management and its subsidy. Errors are RFC 9457 problem documents."
+            ),
+            tags=[Tag(name="registry"), Tag(name="people"), Tag(name="system")],
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(type="http", scheme="bearer", description="POST /api/auth/login"),
+                    "ApiKey": SecurityScheme(type="apiKey", name=API_KEY_HEADER, security_scheme_in="header"),
+                }
+            ),
+            security=[{"BearerToken": []}, {"ApiKey": []}],
+        ),
+        state=state,
+        on_shutdown=[dispose_engine],
+        debug=settings.debug,
+    )

@@ -1,0 +1,169 @@
+"""The `supervision` command: migrate, load the demo, serve, and manage users and API keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from supervision.core.access import Role
+from supervision.core.settings import PROJECT_ROOT, Settings, SettingsError, get_settings
+
+
+def migrate(settings: Settings) -> None:
+    """Bring the database schema to the newest migration (the only way the schema is made)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.attributes["database_url"] = settings.database_url
+    command.upgrade(config, "head")
+
+
+async def _with_engine(settings: Settings, work):  # type: ignore[no-untyped-def]
+    from supervision.core.db import create_engine
+
+    engine = create_engine(settings.database_url)
+    try:
+        return await work(engine)
+    finally:
+        await engine.dispose()
+
+
+def demo(settings: Settings) -> None:
+    from supervision.demo import DEMO_PASSWORD, load_demo
+
+    report = asyncio.run(_with_engine(settings, load_demo))
+    if not report.loaded:
+        print("The demo district is already loaded; nothing was added.")
+        return
+    print("Loaded the demo district: 6 streets, 64 communities, 323 estates (3,844,400 m²), 24 companies, votes, contracts.")
+    print(f"Every demo user's password: {DEMO_PASSWORD}")
+    for username, role in report.logins:
+        print(f"  {username:45} {role}")
+    print("  (every community: <code>-worker and <code>-director, e.g. xbl01-worker; streets: ns-officer, ns-worker1 ...)")
+    print("API keys of the third-party inspection firms (shown once; send as X-API-Key):")
+    for firm, key in report.api_keys.items():
+        print(f"  {firm}: {key}")
+
+
+def serve(settings: Settings, host: str | None, port: int | None) -> None:
+    import uvicorn
+
+    from supervision.app import create_app
+
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_level=settings.log_level.lower())
+
+
+def create_user(settings: Settings, args: argparse.Namespace) -> None:
+    from sqlalchemy import select
+
+    from supervision.core.access import SYSTEM
+    from supervision.core.db import create_session_factory
+    from supervision.people import service as people
+    from supervision.people.schemas import UserCreate
+    from supervision.registry.tables import Community, Street
+
+    async def work(engine):  # type: ignore[no-untyped-def]
+        async with create_session_factory(engine)() as db:
+            street_id = community_id = None
+            if args.street:
+                street_id = (await db.execute(select(Street.id).where((Street.code == args.street) | (Street.name == args.street)))).scalar_one_or_none()
+                if street_id is None:
+                    raise SystemExit(f"no street with code or name {args.street}")
+            if args.community:
+                community_id = (await db.execute(select(Community.id).where(Community.code == args.community))).scalar_one_or_none()
+                if community_id is None:
+                    raise SystemExit(f"no community with code {args.community}")
+            user = await people.create_user(
+                db,
+                SYSTEM,
+                UserCreate(
+                    username=args.username,
+                    display_name=args.display_name or args.username,
+                    password=args.password,
+                    role=Role(args.role),
+                    street_id=street_id,
+                    community_id=community_id,
+                    company_id=args.company_id,
+                    organisation_id=args.organisation_id,
+                ),
+            )
+            print(f"created user {user.username} (id {user.id}, role {user.role})")
+
+    asyncio.run(_with_engine(settings, work))
+
+
+def create_api_key(settings: Settings, args: argparse.Namespace) -> None:
+    from supervision.core.access import SYSTEM
+    from supervision.core.db import create_session_factory
+    from supervision.people import service as people
+    from supervision.people.schemas import ApiKeyCreate
+
+    async def work(engine):  # type: ignore[no-untyped-def]
+        async with create_session_factory(engine)() as db:
+            key, record = await people.issue_api_key(db, SYSTEM, ApiKeyCreate(organisation_id=args.organisation_id, label=args.label))
+            print(f"API key {record.id} for organisation {record.organisation_id} (shown once): {key}")
+
+    asyncio.run(_with_engine(settings, work))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="supervision", description="Old-estate property supervision and subsidy system")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="create or upgrade the database schema")
+    sub.add_parser("demo", help="load the demo district (does nothing if it is loaded)")
+    for name, text in (("serve", "serve the web app"), ("run", "migrate, load the demo, then serve")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--host")
+        p.add_argument("--port", type=int)
+    users = sub.add_parser("users", help="manage users").add_subparsers(dest="action", required=True)
+    create = users.add_parser("create", help="add a user")
+    create.add_argument("--username", required=True)
+    create.add_argument("--password", required=True)
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--display-name")
+    create.add_argument("--street", help="street code or name (street roles)")
+    create.add_argument("--community", help="community code (community roles)")
+    create.add_argument("--company-id", type=int)
+    create.add_argument("--organisation-id", type=int)
+    keys = sub.add_parser("apikeys", help="API keys of third-party organisations").add_subparsers(dest="action", required=True)
+    issue = keys.add_parser("create", help="issue a key")
+    issue.add_argument("--organisation-id", type=int, required=True)
+    issue.add_argument("--label", required=True)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    from supervision.core.errors import DomainError
+
+    try:
+        if args.command == "migrate":
+            migrate(settings)
+        elif args.command == "demo":
+            demo(settings)
+        elif args.command == "serve":
+            serve(settings, args.host, args.port)
+        elif args.command == "run":
+            migrate(settings)
+            demo(settings)
+            serve(settings, args.host, args.port)
+        elif args.command == "users":
+            create_user(settings, args)
+        elif args.command == "apikeys":
+            create_api_key(settings, args)
+    except DomainError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

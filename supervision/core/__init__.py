@@ -1,0 +1,1 @@
+"""The core every domain package builds on: settings, database, errors, audit, paging."""

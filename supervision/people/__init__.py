@@ -1,0 +1,1 @@
+"""People: users, roles and scopes, login tokens and third-party API keys."""

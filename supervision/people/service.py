@@ -1,0 +1,255 @@
+"""Use cases for people: log in and out, resolve who is calling, manage users and API keys."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from supervision.core.access import SCOPE_OF_ROLE, Principal, Role, ScopeKind, require_role
+from supervision.core.audit import record_change, snapshot
+from supervision.core.clock import utc_now
+from supervision.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from supervision.core.paging import PageRequest, fetch_page
+from supervision.people.credentials import DUMMY_HASH, digest, hash_password, new_secret, verify_password
+from supervision.people.schemas import ApiKeyCreate, UserCreate, UserUpdate
+from supervision.people.tables import ApiKey, AuthToken, User
+from supervision.registry.tables import Community, Company, Organisation, OrganisationKind, Street
+
+ADMINS = frozenset({Role.ADMIN})
+SECRET_FIELDS = frozenset({"password_hash"})
+
+
+def principal_of(user: User) -> Principal:
+    return Principal(
+        role=Role(user.role),
+        user_id=user.id,
+        username=user.username,
+        street_id=user.street_id,
+        community_id=user.community_id,
+        company_id=user.company_id,
+        organisation_id=user.organisation_id,
+    )
+
+
+async def log_in(
+    session: AsyncSession, username: str, password: str, *, kind: str, ttl_hours: int
+) -> tuple[str, AuthToken, User]:
+    """Check a password and open a login; returns the token (shown once), its record and the user."""
+    user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
+    if user is None:
+        verify_password(DUMMY_HASH, password)
+        raise NotAuthenticated("wrong username or password")
+    if not verify_password(user.password_hash, password):
+        raise NotAuthenticated("wrong username or password")
+    if not user.active:
+        raise NotAuthenticated("this account is deactivated; ask the district administrator")
+    token = new_secret()
+    now = utc_now()
+    record = AuthToken(
+        token_hash=digest(token), user_id=user.id, kind=kind, created_at=now, expires_at=now + timedelta(hours=ttl_hours)
+    )
+    session.add(record)
+    record_change(session, principal_of(user), "user.logged_in", "user", user.id, after={"kind": kind})
+    await session.commit()
+    return token, record, user
+
+
+async def log_out(session: AsyncSession, token: str) -> None:
+    record = (await session.execute(select(AuthToken).where(AuthToken.token_hash == digest(token)))).scalar_one_or_none()
+    if record is not None and record.revoked_at is None:
+        record.revoked_at = utc_now()
+        await session.commit()
+
+
+async def principal_for_token(session: AsyncSession, token: str, kind: str) -> Principal | None:
+    """The user behind a live login token of the given kind, or None."""
+    row = (
+        await session.execute(
+            select(User)
+            .join(AuthToken, AuthToken.user_id == User.id)
+            .where(
+                AuthToken.token_hash == digest(token),
+                AuthToken.kind == kind,
+                AuthToken.revoked_at.is_(None),  # type: ignore[union-attr]
+                AuthToken.expires_at > utc_now(),
+                User.active.is_(True),  # type: ignore[attr-defined]
+            )
+        )
+    ).scalar_one_or_none()
+    return principal_of(row) if row else None
+
+
+async def principal_for_api_key(session: AsyncSession, key: str) -> Principal | None:
+    """The organisation behind a live API key, acting in the role its kind gives it, or None."""
+    row = (
+        await session.execute(
+            select(ApiKey, Organisation)
+            .join(Organisation, Organisation.id == ApiKey.organisation_id)
+            .where(ApiKey.key_hash == digest(key), ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    key_record, organisation = row
+    role = Role.INSPECTOR if organisation.kind == OrganisationKind.INSPECTION_FIRM else Role.SOCIAL_ORG
+    return Principal(
+        role=role,
+        username=f"apikey:{key_record.prefix}",
+        organisation_id=organisation.id,
+        via_api_key=True,
+    )
+
+
+async def _validated_scope(session: AsyncSession, data: UserCreate) -> dict[str, int | None]:
+    """The scope columns for a new user: exactly the ones its role needs, pointing at existing records."""
+    scope = SCOPE_OF_ROLE[data.role]
+    given = {
+        "street_id": data.street_id,
+        "community_id": data.community_id,
+        "company_id": data.company_id,
+        "organisation_id": data.organisation_id,
+    }
+    needed = {
+        ScopeKind.DISTRICT: set(),
+        ScopeKind.STREET: {"street_id"},
+        ScopeKind.COMMUNITY: {"community_id"},
+        ScopeKind.COMPANY: {"company_id"},
+        ScopeKind.ORGANISATION: {"organisation_id"},
+    }[scope]
+    extra = sorted(k for k, v in given.items() if v is not None and k not in needed)
+    missing = sorted(k for k in needed if given[k] is None)
+    if missing or extra:
+        raise InvalidInput(
+            f"role {data.role.value} is scoped to a {scope.value}: give {', '.join(sorted(needed)) or 'no scope field'}"
+            + (f"; not {', '.join(extra)}" if extra else "")
+        )
+    result: dict[str, int | None] = dict.fromkeys(given)
+    if scope is ScopeKind.STREET:
+        if await session.get(Street, data.street_id) is None:
+            raise NotFound("street", data.street_id)
+        result["street_id"] = data.street_id
+    elif scope is ScopeKind.COMMUNITY:
+        community = await session.get(Community, data.community_id)
+        if community is None:
+            raise NotFound("community", data.community_id)
+        result.update(community_id=community.id, street_id=community.street_id)
+    elif scope is ScopeKind.COMPANY:
+        if await session.get(Company, data.company_id) is None:
+            raise NotFound("company", data.company_id)
+        result["company_id"] = data.company_id
+    elif scope is ScopeKind.ORGANISATION:
+        organisation = await session.get(Organisation, data.organisation_id)
+        if organisation is None:
+            raise NotFound("organisation", data.organisation_id)
+        expected = OrganisationKind.INSPECTION_FIRM if data.role is Role.INSPECTOR else OrganisationKind.SOCIAL_ORG
+        if organisation.kind != expected:
+            raise InvalidInput(f"role {data.role.value} needs an organisation of kind {expected.value}")
+        result["organisation_id"] = data.organisation_id
+    return result
+
+
+async def create_user(session: AsyncSession, actor: Principal, data: UserCreate, *, password_hash: str | None = None) -> User:
+    """Add a user. `password_hash` lets a bulk loader reuse one hash for many demo accounts."""
+    require_role(actor, ADMINS, "creating users")
+    if (await session.execute(select(User.id).where(User.username == data.username))).first():
+        raise Conflict(f"username {data.username} is taken")
+    user = User(
+        username=data.username,
+        display_name=data.display_name,
+        password_hash=password_hash or hash_password(data.password),
+        role=data.role,
+        created_at=utc_now(),
+        **await _validated_scope(session, data),
+    )
+    session.add(user)
+    await session.flush()
+    record_change(session, actor, "user.created", "user", user.id, after=snapshot(user, SECRET_FIELDS))
+    await session.commit()
+    return user
+
+
+async def get_user(session: AsyncSession, actor: Principal, user_id: int) -> User:
+    require_role(actor, ADMINS, "reading user accounts")
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("user", user_id)
+    return user
+
+
+async def list_users(
+    session: AsyncSession, actor: Principal, paging: PageRequest, role: Role | None = None
+) -> tuple[list[User], int]:
+    require_role(actor, ADMINS, "reading user accounts")
+    query = select(User).order_by(User.id)
+    if role is not None:
+        query = query.where(User.role == role)
+    return await fetch_page(session, query, paging)
+
+
+async def update_user(session: AsyncSession, actor: Principal, user_id: int, data: UserUpdate) -> User:
+    user = await get_user(session, actor, user_id)
+    before = snapshot(user, SECRET_FIELDS)
+    if data.display_name is not None:
+        user.display_name = data.display_name
+    if data.active is not None:
+        if user.id == actor.user_id and not data.active:
+            raise InvalidInput("you cannot deactivate your own account")
+        user.active = data.active
+    if data.password is not None:
+        user.password_hash = hash_password(data.password)
+    record_change(
+        session,
+        actor,
+        "user.updated",
+        "user",
+        user.id,
+        before=before,
+        after=snapshot(user, SECRET_FIELDS) | {"password_changed": data.password is not None},
+    )
+    await session.commit()
+    return user
+
+
+async def issue_api_key(session: AsyncSession, actor: Principal, data: ApiKeyCreate) -> tuple[str, ApiKey]:
+    require_role(actor, ADMINS, "issuing API keys")
+    if await session.get(Organisation, data.organisation_id) is None:
+        raise NotFound("organisation", data.organisation_id)
+    key = new_secret("sk_")
+    record = ApiKey(
+        organisation_id=data.organisation_id,
+        label=data.label,
+        prefix=key[:10],
+        key_hash=digest(key),
+        created_at=utc_now(),
+        created_by_user_id=actor.user_id,
+    )
+    session.add(record)
+    await session.flush()
+    record_change(session, actor, "api_key.issued", "api_key", record.id, after=snapshot(record, frozenset({"key_hash"})))
+    await session.commit()
+    return key, record
+
+
+async def list_api_keys(
+    session: AsyncSession, actor: Principal, paging: PageRequest, organisation_id: int | None = None
+) -> tuple[list[ApiKey], int]:
+    require_role(actor, ADMINS, "reading API keys")
+    query = select(ApiKey).order_by(ApiKey.id)
+    if organisation_id is not None:
+        query = query.where(ApiKey.organisation_id == organisation_id)
+    return await fetch_page(session, query, paging)
+
+
+async def revoke_api_key(session: AsyncSession, actor: Principal, key_id: int) -> ApiKey:
+    require_role(actor, ADMINS, "revoking API keys")
+    record = await session.get(ApiKey, key_id)
+    if record is None:
+        raise NotFound("API key", key_id)
+    if record.revoked_at is not None:
+        raise Conflict(f"API key {key_id} was already revoked at {record.revoked_at.isoformat()}")
+    record.revoked_at = utc_now()
+    record_change(session, actor, "api_key.revoked", "api_key", record.id, after={"revoked_at": record.revoked_at})
+    await session.commit()
+    return record

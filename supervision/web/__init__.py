@@ -1,0 +1,1 @@
+"""The web edge: error mapping, authentication, strict bodies, the app factory's parts and the page shell."""

@@ -1,0 +1,145 @@
+"""The one mapper from errors to RFC 9457 problem responses (API) or an error page (pages)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.response import Redirect, Template
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from supervision.core.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    RuleViolation,
+)
+
+log = logging.getLogger("supervision.web")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+STATUS_OF: dict[type[DomainError], int] = {
+    InvalidInput: 400,
+    NotAuthenticated: 401,
+    PermissionDenied: 403,
+    NotFound: 404,
+    Conflict: 409,
+    RuleViolation: 422,
+}
+
+DESCRIPTIONS = {
+    400: "The request is malformed or a field is invalid; nothing was changed",
+    401: "Not logged in, or the token or API key is invalid or expired",
+    403: "Your role or scope does not allow this; nothing was changed",
+    404: "No such record, or it is outside your scope",
+    409: "Conflicts with a stored record (duplicate, overlap or wrong state); nothing was changed",
+    422: "A business rule forbids this; nothing was changed",
+    503: "The database is busy; retry shortly (nothing was changed)",
+}
+
+
+class FieldError(msgspec.Struct):
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """An RFC 9457 problem: `detail` says what went wrong in words a person can act on."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """The error responses a route declares, so the OpenAPI document lists every answer it can give."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem, media_type=PROBLEM_MEDIA_TYPE, description=DESCRIPTIONS[status], generate_examples=False
+        )
+        for status in sorted({400, 401, 503, *statuses})
+    }
+
+
+def _problem(request: Request[Any, Any, Any], status: int, title: str, detail: str, errors: list[FieldError] | None = None) -> Response[Any]:
+    body = Problem(
+        type=f"https://estate-supervision.invalid/problems/{status}",
+        title=title,
+        status=status,
+        detail=detail,
+        instance=request.url.path,
+        errors=errors,
+    )
+    headers = {"Retry-After": "2"} if status == 503 else None
+    return Response(content=body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _wants_page(request: Request[Any, Any, Any]) -> bool:
+    path = request.url.path
+    return not (path.startswith("/api") or path.startswith("/schema") or path == "/health")
+
+
+def _answer(request: Request[Any, Any, Any], status: int, title: str, detail: str, errors: list[FieldError] | None = None) -> Response[Any]:
+    if _wants_page(request):
+        if status == 401:
+            return Redirect(path=f"/login?next={request.url.path}")
+        return Template(
+            template_name="error.html",
+            context={"status": status, "title": title, "detail": detail, "errors": errors or []},
+            status_code=status,
+            media_type=MediaType.HTML,
+        )
+    return _problem(request, status, title, detail, errors)
+
+
+def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    status = next((code for cls, code in STATUS_OF.items() if isinstance(exc, cls)), 400)
+    return _answer(request, status, exc.title, exc.detail)
+
+
+def validation_error_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    errors = []
+    if isinstance(exc.extra, list):
+        for item in exc.extra:
+            if isinstance(item, dict):
+                errors.append(FieldError(field=str(item.get("key") or item.get("source") or "body"), message=str(item.get("message", ""))))
+    detail = exc.detail if exc.detail and exc.detail != "Bad Request" else "the request is invalid"
+    if errors:
+        detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
+    return _answer(request, 400, "Invalid input", detail, errors or None)
+
+
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if isinstance(exc, NotFoundException):
+        return _answer(request, 404, "Not found", f"no such address: {request.url.path}")
+    return _answer(request, exc.status_code, type(exc).__name__, str(exc.detail))
+
+
+def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
+    """A constraint the service did not foresee (a race) is a conflict; a locked SQLite file is a retry."""
+    if isinstance(exc, IntegrityError):
+        log.info("integrity error mapped to 409: %s", exc.orig)
+        return _answer(request, 409, "Conflict with stored records", "this conflicts with a record stored meanwhile; reload and retry")
+    if isinstance(exc, OperationalError) and "locked" in str(exc.orig).lower():
+        return _answer(request, 503, "Database busy", "the database is busy; retry in a moment")
+    log.exception("database error", exc_info=exc)
+    return _answer(request, 500, "Internal error", "an unexpected database error occurred; it has been logged")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    DomainError: domain_error_handler,
+    ValidationException: validation_error_handler,
+    HTTPException: http_error_handler,
+    DBAPIError: database_error_handler,
+}
