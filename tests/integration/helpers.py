@@ -1,0 +1,46 @@
+"""Small lookups of the demo district for tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from supervision.core.audit import AuditEntry
+from supervision.registry.tables import Community, Estate
+
+
+async def community_id(db: Any, code: str) -> int:
+    async with db() as session:
+        return (await session.execute(select(Community.id).where(Community.code == code))).scalar_one()
+
+
+async def estate_ids_of(db: Any, community_code: str) -> list[int]:
+    async with db() as session:
+        return list(
+            (
+                await session.execute(
+                    select(Estate.id).join(Community, Community.id == Estate.community_id).where(Community.code == community_code).order_by(Estate.id)
+                )
+            ).scalars()
+        )
+
+
+async def count(db: Any, model: Any, *conditions: Any) -> int:
+    async with db() as session:
+        return (await session.execute(select(func.count()).select_from(model).where(*conditions))).scalar_one()
+
+
+async def audit_count(db: Any, action: str | None = None) -> int:
+    return await count(db, AuditEntry, *( [AuditEntry.action == action] if action else []))
+
+
+def assert_problem(response: Any, status: int, *fragments: str) -> dict[str, Any]:
+    """The answer is an RFC 9457 problem with this status whose detail mentions each fragment."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json"), response.headers["content-type"]
+    body = response.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    for fragment in fragments:
+        assert fragment in body["detail"], body["detail"]
+    return body
