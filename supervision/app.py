@@ -24,6 +24,7 @@ from supervision.people.routes import ROUTES as PEOPLE_ROUTES
 from supervision.registry.pages import PAGES as REGISTRY_PAGES
 from supervision.registry.routes import ROUTES as REGISTRY_ROUTES
 from supervision.web.auth import API_KEY_HEADER, CredentialsMiddleware, provide_principal
+from supervision.web.filters import register_filters
 from supervision.web.pages import PAGES as SHELL_PAGES
 from supervision.web.params import provide_paging
 from supervision.web.problems import EXCEPTION_HANDLERS
@@ -73,7 +74,9 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             cookie_name="supervision_csrf",
             cookie_samesite="strict",
         ),
-        template_config=TemplateConfig(directory=TEMPLATE_DIRS, engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=TEMPLATE_DIRS, engine=JinjaTemplateEngine, engine_callback=register_filters
+        ),
         openapi_config=OpenAPIConfig(
             title="Old-estate property supervision",
             version="0.1.0",

@@ -56,6 +56,15 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_level=settings.log_level.lower())
 
 
+def ask_password() -> str:
+    import getpass
+
+    first = getpass.getpass("Password for the new user: ")
+    if first != getpass.getpass("The same password again: "):
+        raise SystemExit("the two passwords differ; nothing was created")
+    return first
+
+
 def create_user(settings: Settings, args: argparse.Namespace) -> None:
     from sqlalchemy import select
 
@@ -64,6 +73,8 @@ def create_user(settings: Settings, args: argparse.Namespace) -> None:
     from supervision.people import service as people
     from supervision.people.schemas import UserCreate
     from supervision.registry.tables import Community, Street
+
+    password = args.password or ask_password()
 
     async def work(engine):  # type: ignore[no-untyped-def]
         async with create_session_factory(engine)() as db:
@@ -82,7 +93,7 @@ def create_user(settings: Settings, args: argparse.Namespace) -> None:
                 UserCreate(
                     username=args.username,
                     display_name=args.display_name or args.username,
-                    password=args.password,
+                    password=password,
                     role=Role(args.role),
                     street_id=street_id,
                     community_id=community_id,
@@ -121,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     users = sub.add_parser("users", help="manage users").add_subparsers(dest="action", required=True)
     create = users.add_parser("create", help="add a user")
     create.add_argument("--username", required=True)
-    create.add_argument("--password", required=True)
+    create.add_argument("--password", help="omit to be asked for it (a password on the command line is visible to other users)")
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--display-name")
     create.add_argument("--street", help="street code or name (street roles)")

@@ -13,9 +13,9 @@ _TMP = Path(tempfile.mkdtemp(prefix="supervision-tests-"))
 os.environ.setdefault("SUPERVISION_VAR_DIR", str(_TMP / "var"))
 os.environ.setdefault("SUPERVISION_SECRET_KEY", "test-secret-key-not-for-production")
 
+import httpx  # noqa: E402
 import pytest  # noqa: E402
 from litestar import Litestar  # noqa: E402
-from litestar.testing import AsyncTestClient  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine  # noqa: E402
 
 from supervision.app import create_app  # noqa: E402
@@ -68,15 +68,20 @@ def db(app: Litestar, connection: AsyncConnection):  # type: ignore[no-untyped-d
 
 
 @pytest.fixture
-async def client(app: Litestar, connection: AsyncConnection) -> AsyncIterator[AsyncTestClient]:
-    async with AsyncTestClient(app=app) as client:
+async def client(app: Litestar, connection: AsyncConnection) -> AsyncIterator[httpx.AsyncClient]:
+    """The app called in the test's own event loop (Litestar's AsyncTestClient runs it in a thread with a loop of its
+    own, which an asyncpg connection opened in the test's loop cannot be used from)."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=True)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver.local", follow_redirects=True, headers={"user-agent": "testclient"}
+    ) as client:
         yield client
 
 
 class Login:
     """Log in as demo users and keep their bearer headers."""
 
-    def __init__(self, client: AsyncTestClient) -> None:
+    def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
         self.cache: dict[str, dict[str, str]] = {}
 
@@ -89,5 +94,5 @@ class Login:
 
 
 @pytest.fixture
-def as_user(client: AsyncTestClient) -> Login:
+def as_user(client: httpx.AsyncClient) -> Login:
     return Login(client)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, get_args
 
 import msgspec
 from litestar.dto import DTOConfig, MsgspecDTO
@@ -12,6 +12,20 @@ from litestar.typing import FieldDefinition
 T = TypeVar("T", bound=msgspec.Struct)
 
 
+def _structs_within(annotation: Any, seen: set[type] | None = None) -> set[type]:
+    """The struct types an annotation is or contains (list items, optionals, nested fields)."""
+    seen = set() if seen is None else seen
+    if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
+        if annotation not in seen:
+            seen.add(annotation)
+            for field in msgspec.structs.fields(annotation):
+                _structs_within(field.type, seen)
+        return seen
+    for argument in get_args(annotation):
+        _structs_within(argument, seen)
+    return seen
+
+
 class StrictBody(MsgspecDTO[T], Generic[T]):
     """Use as `dto=StrictBody[Model]`: a boolean is not a number and a string is not an integer."""
 
@@ -19,10 +33,15 @@ class StrictBody(MsgspecDTO[T], Generic[T]):
 
     @classmethod
     def create_openapi_schema(cls, field_definition: FieldDefinition, handler_id: str, schema_creator: Any) -> Any:
-        """Document the body as the model itself (the generated transfer model mangles constrained optionals)."""
-        return schema_creator.for_field_definition(
-            FieldDefinition.from_annotation(cls.model_type, kwarg_definition=field_definition.kwarg_definition)
-        )
+        """Document the body as the model itself (the generated transfer model mangles constrained optionals),
+        saying that unknown fields are refused, as the decoder does."""
+        model = FieldDefinition.from_annotation(cls.model_type, kwarg_definition=field_definition.kwarg_definition)
+        schema = schema_creator.for_field_definition(model)
+        for struct in _structs_within(cls.model_type):
+            if struct.__struct_config__.forbid_unknown_fields:
+                registered = schema_creator.schema_registry.get_schema_for_field_definition(FieldDefinition.from_annotation(struct))
+                registered.additional_properties = False
+        return schema
 
     def decode_bytes(self, value: bytes) -> Any:
         try:

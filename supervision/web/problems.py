@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect, Template
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -72,7 +72,14 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
-def _problem(request: Request[Any, Any, Any], status: int, title: str, detail: str, errors: list[FieldError] | None = None) -> Response[Any]:
+def _problem(
+    request: Request[Any, Any, Any],
+    status: int,
+    title: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
     body = Problem(
         type=f"https://estate-supervision.invalid/problems/{status}",
         title=title,
@@ -81,7 +88,7 @@ def _problem(request: Request[Any, Any, Any], status: int, title: str, detail: s
         instance=request.url.path,
         errors=errors,
     )
-    headers = {"Retry-After": "2"} if status == 503 else None
+    headers = {**(headers or {}), **({"Retry-After": "2"} if status == 503 else {})} or None
     return Response(content=body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
@@ -90,7 +97,14 @@ def _wants_page(request: Request[Any, Any, Any]) -> bool:
     return not (path.startswith("/api") or path.startswith("/schema") or path == "/health")
 
 
-def _answer(request: Request[Any, Any, Any], status: int, title: str, detail: str, errors: list[FieldError] | None = None) -> Response[Any]:
+def _answer(
+    request: Request[Any, Any, Any],
+    status: int,
+    title: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
     if _wants_page(request):
         if status == 401:
             return Redirect(path=f"/login?next={request.url.path}")
@@ -99,8 +113,9 @@ def _answer(request: Request[Any, Any, Any], status: int, title: str, detail: st
             context={"status": status, "title": title, "detail": detail, "errors": errors or []},
             status_code=status,
             media_type=MediaType.HTML,
+            headers=headers,
         )
-    return _problem(request, status, title, detail, errors)
+    return _problem(request, status, title, detail, errors, headers)
 
 
 def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
@@ -123,7 +138,12 @@ def validation_error_handler(request: Request[Any, Any, Any], exc: ValidationExc
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if isinstance(exc, NotFoundException):
         return _answer(request, 404, "Not found", f"no such address: {request.url.path}")
-    return _answer(request, exc.status_code, type(exc).__name__, str(exc.detail))
+    if isinstance(exc, MethodNotAllowedException):
+        allowed = (exc.headers or {}).get("allow", "")
+        return _answer(
+            request, 405, "Method not allowed", f"{request.method} is not accepted here; use {allowed}", headers={"Allow": allowed}
+        )
+    return _answer(request, exc.status_code, type(exc).__name__, str(exc.detail), headers=exc.headers)
 
 
 def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:

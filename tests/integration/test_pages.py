@@ -41,7 +41,7 @@ async def test_a_wrong_password_keeps_the_username_and_says_why(client) -> None:
 async def test_the_administrator_sees_the_whole_district_on_the_home_page(client) -> None:
     await page_login(client, "admin")
     home = await client.get("/")
-    assert 'id="stat-estates">323<' in home.text and "3844400.00" in home.text
+    assert 'id="stat-estates">323<' in home.text and "3,844,400.00" in home.text
     estates = await client.get("/registry/estates")
     assert "共 323 条" in estates.text and "树德里" in estates.text
 

@@ -1,0 +1,32 @@
+# The two commands of the README. Both make the virtual environment in .venv if it is missing.
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-sqlite test-postgresql bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## run: migrate the SQLite database under var/, load the demo district, serve http://127.0.0.1:8000
+run: $(STAMP)
+	$(VENV)/bin/supervision run
+
+## test: the whole suite on SQLite, then on a PostgreSQL server started for the run
+test: $(STAMP)
+	scripts/test.sh all
+
+test-sqlite: $(STAMP)
+	scripts/test.sh sqlite
+
+test-postgresql: $(STAMP)
+	scripts/test.sh postgresql
+
+bench: $(STAMP)
+	for script in bench/*.py; do $(VENV)/bin/python "$$script" || exit 1; done
+
+clean:
+	rm -rf $(VENV) var/*.db var/*.db-wal var/*.db-shm

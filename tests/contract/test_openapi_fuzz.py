@@ -1,0 +1,50 @@
+"""Schemathesis fuzzes every operation of the OpenAPI document against the served app (a real server process on
+a fresh demo database): no server errors, and every answer matches what the document promises."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, settings
+
+from tests.served import Served, served_system
+
+EXAMPLES = int(os.environ.get("SUPERVISION_FUZZ_EXAMPLES", "25"))
+# Each operation is called as these users, so both the district's and a committee's routes are reached.
+FUZZ_USERS = ("admin", "xbl01-director")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_root: Path) -> Iterator[Served]:
+    with served_system(tmp_root, "contract") as system:
+        yield system
+
+
+@pytest.fixture(scope="module")
+def headers(served: Served) -> dict[str, dict[str, str]]:
+    return {username: served.bearer(username) for username in FUZZ_USERS}
+
+
+@pytest.fixture(scope="module")
+def api_schema(served: Served):  # type: ignore[no-untyped-def]
+    return schemathesis.openapi.from_url(f"{served.base_url}/schema/openapi.json")
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+# No shrinking: a failure is reported as found, so a failing run stays within CI's time.
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    phases=[Phase.explicit, Phase.generate],
+)
+def test_every_operation_answers_as_documented_and_never_fails(case, headers) -> None:  # type: ignore[no-untyped-def]
+    for username in FUZZ_USERS:
+        case.call_and_validate(headers=headers[username])

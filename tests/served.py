@@ -1,0 +1,69 @@
+"""The system as a user runs it: `supervision migrate`, `demo` and `serve` in a real server process, on a database
+of its own. The contract fuzzing and the browser tests talk to it over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from supervision.demo import DEMO_PASSWORD
+from tests.database import fresh_database_url
+
+
+@dataclass(frozen=True)
+class Served:
+    base_url: str
+    database_url: str
+
+    def bearer(self, username: str) -> dict[str, str]:
+        answer = httpx.post(f"{self.base_url}/api/auth/login", json={"username": username, "password": DEMO_PASSWORD})
+        answer.raise_for_status()
+        return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def served_system(folder: Path, name: str) -> Iterator[Served]:
+    """Serve a freshly migrated demo district; on exit, stop it and fail if the server logged a traceback."""
+    url = asyncio.run(fresh_database_url(folder, name))
+    env = {**os.environ, "SUPERVISION_DATABASE_URL": url, "SUPERVISION_LOG_LEVEL": "WARNING"}
+    cli = [sys.executable, "-m", "supervision.cli"]
+    subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True)
+    subprocess.run([*cli, "demo"], env=env, check=True, capture_output=True)
+    port = free_port()
+    log_path = folder / f"{name}-server.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError(f"the server did not start; see {log_path}")
+                time.sleep(0.1)
+            yield Served(base_url=base, database_url=url)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    server_log = log_path.read_text()
+    assert "Traceback" not in server_log, server_log[-4000:]
