@@ -48,8 +48,12 @@ run_on_postgresql() {
   fi
   trap stop_postgresql EXIT
   "${PG_AS[@]}" "$bin/initdb" -D "$PG_WORKDIR/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$PG_WORKDIR/initdb.log"
-  "${PG_AS[@]}" "$bin/pg_ctl" -D "$PG_WORKDIR/data" -l "$PG_WORKDIR/server.log" -w \
-    -o "-p $port -k $PG_WORKDIR -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200" start
+  if ! "${PG_AS[@]}" "$bin/pg_ctl" -D "$PG_WORKDIR/data" -l "$PG_WORKDIR/server.log" -w \
+    -o "-p $port -k $PG_WORKDIR -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200" start; then
+    echo "PostgreSQL did not start; its log:" >&2
+    cat "$PG_WORKDIR/server.log" >&2
+    return 1
+  fi
   SUPERVISION_TEST_DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:${port}/postgres" \
     run_pytest "PostgreSQL $("$bin/postgres" --version | awk '{print $3}')"
 }

@@ -18,6 +18,9 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from inspections.config import load_all as load_inspection_rules
+from inspections.routes import ROUTES as INSPECTION_ROUTES
+from inspections.storage import FileBlobStore
 from supervision.core.db import create_engine, create_session_factory
 from supervision.core.settings import Settings, get_settings
 from supervision.people.routes import ROUTES as PEOPLE_ROUTES
@@ -47,6 +50,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     own_engine = engine is None
     state.engine = engine or create_engine(settings.database_url)
     state.session_factory = create_session_factory(state.engine)
+    state.blob_store = FileBlobStore(settings.var_dir / "attachments")
+    load_inspection_rules()
 
     async def dispose_engine(app: Litestar) -> None:
         if own_engine:
@@ -57,6 +62,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *SYSTEM_ROUTES,
             *PEOPLE_ROUTES,
             *REGISTRY_ROUTES,
+            *INSPECTION_ROUTES,
             *SHELL_PAGES,
             *REGISTRY_PAGES,
             create_static_files_router(path="/static", directories=[PACKAGE_DIR / "web" / "static"], include_in_schema=False),
@@ -84,7 +90,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
                 "Registry of who manages what (estates, companies, resident votes, committee contracts) for the "
                 "supervision of quasi-property management and its subsidy. Errors are RFC 9457 problem documents."
             ),
-            tags=[Tag(name="registry"), Tag(name="people"), Tag(name="system")],
+            tags=[Tag(name="registry"), Tag(name="inspections"), Tag(name="people"), Tag(name="system")],
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(type="http", scheme="bearer", description="POST /api/auth/login"),
@@ -94,6 +100,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             security=[{"BearerToken": []}, {"ApiKey": []}],
         ),
         state=state,
+        # A photo upload may carry the configured maximum plus its multipart envelope.
+        request_max_body_size=settings.attachment_max_bytes + 1024 * 1024,
         on_shutdown=[dispose_engine],
         debug=settings.debug,
     )

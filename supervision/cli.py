@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from supervision.core.access import Role
 from supervision.core.settings import PROJECT_ROOT, Settings, SettingsError, get_settings
@@ -143,11 +145,45 @@ def build_parser() -> argparse.ArgumentParser:
     issue = keys.add_parser("create", help="issue a key")
     issue.add_argument("--organisation-id", type=int, required=True)
     issue.add_argument("--label", required=True)
+    spot = sub.add_parser("spotcheck", help="third-party inspection firms: file spot checks").add_subparsers(dest="action", required=True)
+    submit = spot.add_parser(
+        "submit",
+        help="file a spot check described by a JSON file",
+        description=(
+            "FILE holds {\"estate_code\" (or \"estate_id\"), \"inspected_at\": \"2026-10-12T09:30:00+08:00\", "
+            "\"results\": [{\"item\": \"C01\", \"passed\": false, \"note\": \"...\", \"photos\": [\"c01.jpg\"]}], "
+            "\"note\", \"location\": {\"latitude\", \"longitude\"}}. Photos are paths relative to FILE. Submitting "
+            "the same file again files nothing new."
+        ),
+    )
+    submit.add_argument("file", type=Path)
+    submit.add_argument("--url", default=os.environ.get("SUPERVISION_API_URL", "http://127.0.0.1:8000"), help="the system's address (env SUPERVISION_API_URL)")
+    submit.add_argument("--api-key", default=os.environ.get("SUPERVISION_API_KEY"), help="the firm's API key (env SUPERVISION_API_KEY)")
     return parser
+
+
+def submit_spot_check(args: argparse.Namespace) -> int:
+    from inspections.client import InspectorApiError, InspectorClient, submit_file
+
+    if not args.api_key:
+        print("error: give the firm's API key with --api-key or SUPERVISION_API_KEY", file=sys.stderr)
+        return 2
+    with InspectorClient(args.url, args.api_key) as client:
+        try:
+            record = submit_file(client, args.file)
+        except (InspectorApiError, ValueError, OSError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+    print(f"filed spot check {record['id']} of {record['estate_name']} ({record['inspected_at']}); client id {record['client_id']}")
+    for defect_id in record["defect_ids"]:
+        print(f"  defect {defect_id} raised")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "spotcheck":
+        return submit_spot_check(args)  # talks to a running system over HTTP; needs no local settings
     try:
         settings = get_settings()
     except SettingsError as exc:

@@ -43,3 +43,7 @@ class RuleViolation(DomainError):
 
 class InvalidInput(DomainError):
     title = "Invalid input"
+
+
+class TooLarge(DomainError):
+    title = "Too large"

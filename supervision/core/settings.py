@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=200, ge=1, le=10_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     debug: bool = False
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024)
 
     @classmethod
     def settings_customise_sources(

@@ -20,6 +20,7 @@ from supervision.core.errors import (
     NotFound,
     PermissionDenied,
     RuleViolation,
+    TooLarge,
 )
 
 log = logging.getLogger("supervision.web")
@@ -33,6 +34,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,
     RuleViolation: 422,
+    TooLarge: 413,
 }
 
 DESCRIPTIONS = {
@@ -40,6 +42,7 @@ DESCRIPTIONS = {
     401: "Not logged in, or the token or API key is invalid or expired",
     403: "Your role or scope does not allow this; nothing was changed",
     404: "No such record, or it is outside your scope",
+    413: "The upload is larger than the configured limit; nothing was stored",
     409: "Conflicts with a stored record (duplicate, overlap or wrong state); nothing was changed",
     422: "A business rule forbids this; nothing was changed",
     503: "The database is busy; retry shortly (nothing was changed)",

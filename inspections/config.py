@@ -1,0 +1,28 @@
+"""The evidence rules in force, read once from config/ (a wrong file stops the system at start)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from inspections.rules import Checklist, InspectionRules, parse_checklist, parse_inspection_rules
+from supervision.core.settings import config_dir
+
+
+@lru_cache(maxsize=1)
+def current_checklist() -> Checklist:
+    path = config_dir() / "checklist.toml"
+    try:
+        return parse_checklist(path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+
+
+@lru_cache(maxsize=1)
+def inspection_rules() -> InspectionRules:
+    return parse_inspection_rules((config_dir() / "inspections.toml").read_text(encoding="utf-8"))
+
+
+def load_all() -> None:
+    """Read every evidence rule file now, so a mistake in one shows at start and not at the first patrol."""
+    current_checklist()
+    inspection_rules()

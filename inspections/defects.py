@@ -1,0 +1,371 @@
+"""Defects and rectification: raised from failed items, answered by the company with a fix and a photo, accepted
+or rejected by whoever can see them, marked overdue as their deadlines pass (with yellow cards on the second
+overdue of a company's month)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inspections import schemas
+from inspections.config import inspection_rules
+from inspections.rules import Checklist, DefectState, OfficialCalendar, Severity, Source, overdue_since, rectification_deadline
+from inspections.scope import owner_key, visible_defects
+from inspections.tables import (
+    Amendment,
+    Attachment,
+    Defect,
+    DefectEvent,
+    DefectEventPhoto,
+    InspectionRecord,
+    InspectionResult,
+    YellowCard,
+)
+from supervision.core.access import Principal, Role, require_role
+from supervision.core.audit import record_change
+from supervision.core.clock import utc_now
+from supervision.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from supervision.core.paging import PageRequest, fetch_page
+from supervision.core.periods import Month
+from supervision.registry.tables import Company, Estate
+
+CALENDAR = OfficialCalendar()
+OPEN_STATES = (DefectState.OPEN.value, DefectState.FIX_REPORTED.value)
+REVIEWERS = frozenset({Role.COMMUNITY_WORKER, Role.STREET_WORKER, Role.STREET_OFFICER, Role.INSPECTOR, Role.ADMIN})
+
+
+def _event(session: AsyncSession, defect_id: int, kind: str, actor: Principal, at: datetime, note: str = "") -> DefectEvent:
+    event = DefectEvent(defect_id=defect_id, kind=kind, at=at, actor_user_id=actor.user_id, actor=actor.label, note=note)
+    session.add(event)
+    return event
+
+
+def _new_defect(record: InspectionRecord, item_code: str, count: int, checklist: Checklist, now: datetime, amendment_id: int | None) -> Defect:
+    item = checklist.items[item_code]
+    deadline = rectification_deadline(now, item.severity, inspection_rules(), CALENDAR)
+    return Defect(
+        record_id=record.id,  # type: ignore[arg-type]
+        amendment_id=amendment_id,
+        item_code=item_code,
+        source=record.source,
+        estate_id=record.estate_id,
+        community_id=record.community_id,
+        street_id=record.street_id,
+        company_id=record.company_id,
+        organisation_id=record.organisation_id,
+        severity=item.severity.value,
+        veto_item=item.veto,
+        deduction_centi=item.deduction_centi,
+        defect_count=count,
+        month=str(Month.of_instant(now)),
+        raised_at=now,
+        deadline_at=deadline.at,
+        deadline_provisional=deadline.provisional,
+        state=DefectState.OPEN.value,
+    )
+
+
+async def raise_defects(
+    session: AsyncSession, actor: Principal, record: InspectionRecord, checklist: Checklist, results: list[InspectionResult], now: datetime
+) -> list[Defect]:
+    """One defect (rectification order) per failed item of a newly filed record."""
+    raised = [_new_defect(record, r.item_code, r.defects, checklist, now, None) for r in results if not r.passed]
+    session.add_all(raised)
+    await session.flush()
+    for defect in raised:
+        _event(session, defect.id, "raised", actor, now)  # type: ignore[arg-type]
+    return raised
+
+
+async def apply_amendment(
+    session: AsyncSession,
+    actor: Principal,
+    record: InspectionRecord,
+    amendment: Amendment,
+    checklist: Checklist,
+    before: dict[str, dict[str, Any]],
+    changes: list[dict[str, Any]],
+    now: datetime,
+) -> None:
+    """Withdraw the live defects of items the amendment changes; raise a new one where the item now fails."""
+    for change in changes:
+        was = before.get(change["item"])
+        if was is not None and was["passed"] == change["passed"] and was["defects"] == change["defects"]:
+            continue
+        live = (
+            await session.execute(
+                select(Defect).where(
+                    Defect.record_id == record.id, Defect.item_code == change["item"], Defect.state != DefectState.WITHDRAWN.value
+                )
+            )
+        ).scalars()
+        for defect in live:
+            if defect.state == DefectState.CLOSED.value:
+                raise Conflict(f"defect {defect.id} of item {change['item']} is already rectified and closed; it cannot be amended away")
+            defect.state = DefectState.WITHDRAWN.value
+            defect.closed_at = now
+            _event(session, defect.id, "withdrawn", actor, now, f"amendment {amendment.id}: {amendment.reason}")  # type: ignore[arg-type]
+        if not change["passed"]:
+            defect = _new_defect(record, change["item"], change["defects"], checklist, now, amendment.id)
+            session.add(defect)
+            await session.flush()
+            _event(session, defect.id, "raised", actor, now, f"amendment {amendment.id}: {amendment.reason}")  # type: ignore[arg-type]
+
+
+# Reading
+
+
+def _state_condition(state: str, now: datetime):  # type: ignore[no-untyped-def]
+    """SQL for a state filter; 'overdue' is derived from the deadline at `now` exactly as rules.overdue_since."""
+    if state != "overdue":
+        return Defect.state == state
+    return or_(
+        and_(Defect.state == DefectState.OPEN.value, Defect.deadline_at < now),
+        and_(Defect.state.in_(OPEN_STATES[1:] + (DefectState.CLOSED.value,)), Defect.fix_reported_at > Defect.deadline_at),  # type: ignore[attr-defined]
+    )
+
+
+async def list_defects(
+    session: AsyncSession,
+    actor: Principal,
+    paging: PageRequest,
+    *,
+    state: str | None = None,
+    estate_id: int | None = None,
+    community_id: int | None = None,
+    street_id: int | None = None,
+    company_id: int | None = None,
+    month: Month | None = None,
+    source: Source | None = None,
+    now: datetime | None = None,
+) -> tuple[list[schemas.DefectOut], int]:
+    now = now or utc_now()
+    query = select(Defect).where(visible_defects(actor)).order_by(Defect.deadline_at, Defect.id)  # type: ignore[arg-type]
+    if state is not None:
+        query = query.where(_state_condition(state, now))
+    for column, value in (
+        (Defect.estate_id, estate_id),
+        (Defect.community_id, community_id),
+        (Defect.street_id, street_id),
+        (Defect.company_id, company_id),
+        (Defect.month, str(month) if month else None),
+        (Defect.source, source.value if source else None),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    rows, total = await fetch_page(session, query, paging)
+    return await defect_rows(session, rows, now), total
+
+
+async def get_defect(session: AsyncSession, actor: Principal, defect_id: int) -> Defect:
+    found = (await session.execute(select(Defect).where(Defect.id == defect_id, visible_defects(actor)))).scalar()
+    if found is None:
+        raise NotFound("defect", defect_id)
+    return found
+
+
+async def defect_rows(session: AsyncSession, defects: list[Defect], now: datetime | None = None) -> list[schemas.DefectOut]:
+    from inspections.service import points_text, stored_checklists  # the service imports this module
+
+    now = now or utc_now()
+    if not defects:
+        return []
+    ids = [d.id for d in defects]
+    events = list((await session.execute(select(DefectEvent).where(DefectEvent.defect_id.in_(ids)).order_by(DefectEvent.id))).scalars())  # type: ignore[union-attr]
+    photos: dict[int, list[int]] = {}
+    for event_id, attachment_id in (
+        await session.execute(select(DefectEventPhoto.event_id, DefectEventPhoto.attachment_id).where(DefectEventPhoto.defect_id.in_(ids)))  # type: ignore[attr-defined]
+    ).tuples():
+        photos.setdefault(event_id, []).append(attachment_id)
+    names = dict((await session.execute(select(Estate.id, Estate.name).where(Estate.id.in_({d.estate_id for d in defects})))).tuples().all())  # type: ignore[union-attr]
+    versions = dict(
+        (await session.execute(select(InspectionRecord.id, InspectionRecord.checklist_version_id).where(InspectionRecord.id.in_({d.record_id for d in defects})))).tuples().all()  # type: ignore[union-attr]
+    )
+    checklists = await stored_checklists(session, set(versions.values()))
+    rows = []
+    for d in defects:
+        item = checklists[versions[d.record_id]].items.get(d.item_code)
+        state = DefectState(d.state)
+        rows.append(
+            schemas.DefectOut(
+                id=d.id or 0,
+                record_id=d.record_id,
+                source=Source(d.source),
+                item=d.item_code,
+                text=item.text if item else "",
+                severity=Severity(d.severity),
+                veto_item=d.veto_item,
+                deduction=points_text(d.deduction_centi),
+                defect_count=d.defect_count,
+                estate_id=d.estate_id,
+                estate_name=names.get(d.estate_id, ""),
+                community_id=d.community_id,
+                street_id=d.street_id,
+                company_id=d.company_id,
+                month=d.month,
+                raised_at=d.raised_at,
+                deadline_at=d.deadline_at,
+                deadline_provisional=d.deadline_provisional,
+                state=state,
+                overdue=overdue_since(d.deadline_at, state, d.fix_reported_at, now),
+                fix_reported_at=d.fix_reported_at,
+                closed_at=d.closed_at,
+                overdue_ordinal=d.overdue_ordinal,
+                overdue_month=d.overdue_month,
+                events=[
+                    schemas.DefectEventOut(kind=e.kind, at=e.at, actor=e.actor, note=e.note, photo_ids=sorted(photos.get(e.id or 0, [])))
+                    for e in events
+                    if e.defect_id == d.id
+                ],
+            )
+        )
+    return rows
+
+
+# Rectification
+
+
+async def report_fix(
+    session: AsyncSession, actor: Principal, defect_id: int, data: schemas.FixReportIn, now: datetime | None = None
+) -> Defect:
+    """The company under contract reports the defect fixed, with photos of the fix."""
+    now = now or utc_now()
+    require_role(actor, {Role.COMPANY}, "reporting a rectification")
+    defect = await get_defect(session, actor, defect_id)
+    if defect.state != DefectState.OPEN.value:
+        raise Conflict(f"defect {defect_id} is {defect.state}; a fix can be reported only on an open defect")
+    own = set(
+        (
+            await session.execute(
+                select(Attachment.id).where(Attachment.id.in_(set(data.photo_ids)), Attachment.owner == owner_key(actor))  # type: ignore[union-attr]
+            )
+        ).scalars()
+    )
+    missing = sorted(set(data.photo_ids) - own)
+    if missing:
+        raise InvalidInput(f"photos {', '.join(map(str, missing))} are not photos you uploaded; upload them first")
+    changed = await session.execute(
+        update(Defect)
+        .where(Defect.id == defect_id, Defect.state == DefectState.OPEN.value)
+        .values(state=DefectState.FIX_REPORTED.value, fix_reported_at=now)
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"defect {defect_id} changed meanwhile; reload it")
+    event = _event(session, defect_id, "fix_reported", actor, now, data.note)
+    await session.flush()
+    for photo in dict.fromkeys(data.photo_ids):
+        session.add(DefectEventPhoto(event_id=event.id, attachment_id=photo, defect_id=defect_id))  # type: ignore[arg-type]
+    record_change(session, actor, "defect.fix_reported", "defect", defect_id, after={"photo_ids": list(data.photo_ids)}, reason=data.note)
+    await session.commit()
+    await session.refresh(defect)
+    return defect
+
+
+def _may_review(actor: Principal, defect: Defect) -> bool:
+    match actor.role:
+        case Role.COMMUNITY_WORKER:
+            return actor.community_id == defect.community_id
+        case Role.STREET_WORKER | Role.STREET_OFFICER:
+            return actor.street_id == defect.street_id
+        case Role.INSPECTOR:
+            return defect.source == Source.SPOT_CHECK.value and actor.organisation_id == defect.organisation_id
+        case Role.ADMIN:
+            return True
+        case _:
+            return False
+
+
+async def review_fix(
+    session: AsyncSession, actor: Principal, defect_id: int, data: schemas.FixReviewIn, now: datetime | None = None
+) -> Defect:
+    """Accept the reported fix (the defect closes) or reject it (the defect is open again, its deadline unchanged)."""
+    now = now or utc_now()
+    require_role(actor, REVIEWERS, "verifying a rectification")
+    defect = await get_defect(session, actor, defect_id)
+    if not _may_review(actor, defect):
+        raise PermissionDenied("you may verify rectifications only in your own community, street or firm's checks")
+    if defect.state != DefectState.FIX_REPORTED.value:
+        raise Conflict(f"defect {defect_id} is {defect.state}; only a reported fix can be accepted or rejected")
+    values: dict[str, Any] = (
+        {"state": DefectState.CLOSED.value, "closed_at": now}
+        if data.accepted
+        else {"state": DefectState.OPEN.value, "fix_reported_at": None}
+    )
+    changed = await session.execute(
+        update(Defect).where(Defect.id == defect_id, Defect.state == DefectState.FIX_REPORTED.value).values(**values)
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"defect {defect_id} changed meanwhile; reload it")
+    _event(session, defect_id, "accepted" if data.accepted else "rejected", actor, now, data.note)
+    record_change(session, actor, "defect.accepted" if data.accepted else "defect.rejected", "defect", defect_id, reason=data.note)
+    await session.commit()
+    await session.refresh(defect)
+    return defect
+
+
+# Overdue
+
+
+async def mark_overdue(session: AsyncSession, actor: Principal, now: datetime | None = None) -> schemas.OverdueMarked:
+    """Mark every defect whose deadline has passed without a fix in time, once: each becomes its company's n-th
+    overdue of the month its deadline fell in; the second issues a yellow card, the third on is a veto trigger.
+    Running it again (or twice at once) changes nothing more."""
+    now = now or utc_now()
+    due = list(
+        (
+            await session.execute(
+                select(Defect)
+                .where(Defect.overdue_marked_at.is_(None), _state_condition("overdue", now))  # type: ignore[union-attr]
+                .order_by(Defect.deadline_at, Defect.id)
+            )
+        ).scalars()
+    )
+    cards = 0
+    third: list[int] = []
+    for defect in due:
+        month = str(Month.of_instant(defect.deadline_at))
+        ordinal = None
+        if defect.company_id is not None:
+            ordinal = 1 + (
+                await session.execute(
+                    select(func.count()).where(Defect.company_id == defect.company_id, Defect.overdue_month == month)
+                )
+            ).scalar_one()
+        changed = await session.execute(
+            update(Defect)
+            .where(Defect.id == defect.id, Defect.overdue_marked_at.is_(None))  # type: ignore[union-attr]
+            .values(overdue_marked_at=now, overdue_month=month, overdue_ordinal=ordinal)
+        )
+        if changed.rowcount != 1:  # type: ignore[attr-defined]
+            continue
+        note = f"deadline {defect.deadline_at.isoformat()} passed" + (f"; overdue no. {ordinal} of the company in {month}" if ordinal else "")
+        _event(session, defect.id, "overdue", actor, now, note)  # type: ignore[arg-type]
+        if ordinal == 2:
+            session.add(YellowCard(company_id=defect.company_id, month=month, defect_id=defect.id, issued_at=now))  # type: ignore[arg-type]
+            cards += 1
+            record_change(session, actor, "company.yellow_card", "company", defect.company_id, after={"month": month, "defect_id": defect.id})
+        if ordinal is not None and ordinal >= 3:
+            third.append(defect.id)  # type: ignore[arg-type]
+    await session.commit()
+    return schemas.OverdueMarked(marked=len(due), yellow_cards=cards, third_overdue_defect_ids=third)
+
+
+async def overdue_by_company(session: AsyncSession, actor: Principal, month: Month) -> list[schemas.CompanyOverdueOut]:
+    """Marked overdue rectifications per company for a month, within the actor's scope, with their yellow cards."""
+    counts = (
+        await session.execute(
+            select(Defect.company_id, Company.name, func.count())
+            .join(Company, Company.id == Defect.company_id)
+            .where(Defect.overdue_month == str(month), visible_defects(actor))
+            .group_by(Defect.company_id, Company.name)
+            .order_by(func.count().desc(), Company.name)
+        )
+    ).tuples().all()
+    carded = set((await session.execute(select(YellowCard.company_id).where(YellowCard.month == str(month)))).scalars())
+    return [
+        schemas.CompanyOverdueOut(company_id=cid, company_name=name, month=str(month), overdue=n, yellow_card=cid in carded)
+        for cid, name, n in counts
+    ]

@@ -1,0 +1,293 @@
+"""API routes of the evidence (thin: parse, guard, call one use case, shape the answer)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from litestar import Controller, Response, get, post
+from litestar.datastructures import State, UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inspections import defects, schemas, service, spot_checks
+from inspections.config import current_checklist
+from inspections.rules import Source
+from inspections.storage import BlobStore
+from supervision.core.access import Principal, Role
+from supervision.core.errors import InvalidInput
+from supervision.core.paging import Page, PageRequest
+from supervision.core.periods import MONTH_PATTERN, Month
+from supervision.web.auth import allow, logged_in
+from supervision.web.body import StrictBody
+from supervision.web.params import OptionalId, RecordId
+from supervision.web.problems import problem_responses
+
+READ = problem_responses(400, 403, 404)
+FILE = problem_responses(400, 403, 404, 409, 422)
+MonthParam = Annotated[str | None, Parameter(pattern=MONTH_PATTERN, description="A month, e.g. 2026-10")]
+MonthPath = Annotated[str, Parameter(pattern=MONTH_PATTERN, description="A month, e.g. 2026-10")]
+DefectStateParam = Literal["open", "fix_reported", "closed", "withdrawn", "overdue"]
+
+
+def provide_store(state: State) -> BlobStore:
+    return state.blob_store  # type: ignore[no-any-return]
+
+
+def month_of(text: str | None) -> Month | None:
+    return Month.parse(text) if text else None
+
+
+async def _file(db: AsyncSession, store: BlobStore, principal: Principal, source: Source, data: schemas.RecordIn) -> Response[schemas.RecordOut]:
+    filed = await service.file_record(db, store, principal, source, data)
+    detail = await service.record_detail(db, filed.record)
+    # 201 for a new record; 200 for a retry that found the record it had already filed.
+    return Response(detail, status_code=200 if filed.replayed else 201)
+
+
+class FilingController(Controller):
+    """Filing evidence. Every body carries a client-generated `client_id`: sending the same body again (a phone
+    retrying on a bad signal) returns the record already filed with 200 and stores nothing new; the same id with a
+    different body is refused with 409."""
+
+    tags = ["inspections"]
+    guards = [logged_in]
+    dependencies = {"store": provide_store}  # noqa: RUF012
+
+    @post("/api/patrols", dto=StrictBody[schemas.RecordIn], return_dto=None, guards=[allow(service.FILERS[Source.PATROL], service.ACTION[Source.PATROL])], responses=FILE)
+    async def file_patrol(self, data: schemas.RecordIn, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[schemas.RecordOut]:
+        """A community property social worker's daily patrol of an estate of their own community."""
+        return await _file(db, store, principal, Source.PATROL, data)
+
+    @post(
+        "/api/street-inspections",
+        dto=StrictBody[schemas.RecordIn],
+        return_dto=None,
+        guards=[allow(service.FILERS[Source.STREET_INSPECTION], service.ACTION[Source.STREET_INSPECTION])],
+        responses=FILE,
+    )
+    async def file_street_inspection(self, data: schemas.RecordIn, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[schemas.RecordOut]:
+        """A street property specialist's periodic inspection of an estate of their street."""
+        return await _file(db, store, principal, Source.STREET_INSPECTION, data)
+
+    @post("/api/spot-checks", dto=StrictBody[schemas.RecordIn], return_dto=None, guards=[allow(service.FILERS[Source.SPOT_CHECK], service.ACTION[Source.SPOT_CHECK])], responses=FILE)
+    async def file_spot_check(self, data: schemas.RecordIn, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[schemas.RecordOut]:
+        """A third-party firm's unannounced spot check of an estate assigned to it for the month."""
+        return await _file(db, store, principal, Source.SPOT_CHECK, data)
+
+
+class RecordController(Controller):
+    path = "/api/inspections"
+    tags = ["inspections"]
+    guards = [logged_in]
+
+    @get("/", responses=READ)
+    async def list_records(
+        self,
+        principal: Principal,
+        db: AsyncSession,
+        paging: PageRequest,
+        source: Source | None = None,
+        estate_id: OptionalId = None,
+        community_id: OptionalId = None,
+        street_id: OptionalId = None,
+        month: MonthParam = None,
+    ) -> Page[schemas.RecordSummary]:
+        """Filed patrols, street inspections and spot checks within your scope, newest first."""
+        rows, total = await service.list_records(
+            db, principal, paging, source=source, estate_id=estate_id, community_id=community_id, street_id=street_id, month=month_of(month)
+        )
+        return Page(rows, total, paging.page, paging.page_size)
+
+    @get("/{record_id:int}", responses=READ)
+    async def get_record(self, record_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.RecordOut:
+        """A record as filed, its amendments beside it, the results in effect after them, and its defects."""
+        return await service.record_detail(db, await service.get_record(db, principal, record_id))
+
+    @post("/{record_id:int}/amendments", dto=StrictBody[schemas.AmendmentIn], return_dto=None, responses=FILE)
+    async def amend_record(self, record_id: RecordId, data: schemas.AmendmentIn, principal: Principal, db: AsyncSession) -> schemas.RecordOut:
+        """Correct a filed record with a reason (by whoever filed it, the street officer or an administrator). The
+        original is never changed; a result turned to passed withdraws its defect, one turned to failed raises one."""
+        return await service.record_detail(db, await service.amend_record(db, principal, record_id, data))
+
+
+class ChecklistController(Controller):
+    path = "/api/checklist"
+    tags = ["inspections"]
+    guards = [logged_in]
+
+    @get("/", responses=READ)
+    async def checklist(self) -> schemas.ChecklistOut:
+        """The checklist in force: categories with their points, items with deduction, severity and veto mark."""
+        return service.checklist_out(current_checklist())
+
+
+@dataclass
+class PhotoUpload:
+    file: UploadFile
+    taken_at: str | None = None  # when the client says the photo was taken, ISO 8601 with offset
+
+
+class AttachmentController(Controller):
+    path = "/api/attachments"
+    tags = ["inspections"]
+    guards = [logged_in]
+    dependencies = {"store": provide_store}  # noqa: RUF012
+
+    @post("/", responses=problem_responses(400, 403, 409, 413))
+    async def upload(
+        self,
+        data: Annotated[PhotoUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+        principal: Principal,
+        db: AsyncSession,
+        store: BlobStore,
+        state: State,
+    ) -> schemas.AttachmentOut:
+        """Upload a photo (JPEG, PNG or WebP, judged by content; at most the configured size) before filing the
+        record or fix report that shows it. Its EXIF time and location are read and kept beside what you claim."""
+        if not isinstance(data.file, UploadFile):
+            raise InvalidInput("send the photo as the multipart field 'file'")
+        claimed = None
+        if data.taken_at:
+            try:
+                claimed = datetime.fromisoformat(data.taken_at)
+            except ValueError:
+                raise InvalidInput("taken_at must be an ISO 8601 time with its offset, e.g. 2026-10-12T09:30:00+08:00") from None
+            if claimed.tzinfo is None:
+                raise InvalidInput("taken_at needs its UTC offset, e.g. +08:00")
+        max_bytes = state.settings.attachment_max_bytes
+        content = await data.file.read(max_bytes + 1)
+        attachment = await service.upload_photo(db, store, principal, content, data.file.filename or "", claimed, max_bytes)
+        return service.attachment_out(attachment)
+
+    @get("/{attachment_id:int}/info", responses=READ)
+    async def info(self, attachment_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.AttachmentOut:
+        return service.attachment_out(await service.get_attachment(db, principal, attachment_id))
+
+    @get("/{attachment_id:int}", responses=READ, media_type="application/octet-stream")
+    async def content(self, attachment_id: RecordId, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[bytes]:
+        """The photo itself, to those who uploaded it or can see a record or defect that shows it."""
+        attachment = await service.get_attachment(db, principal, attachment_id)
+        return Response(
+            store.get(attachment.sha256),
+            media_type=attachment.content_type,
+            headers={"Cache-Control": "private, max-age=86400", "ETag": f'"{attachment.sha256}"', "X-Content-Type-Options": "nosniff"},
+        )
+
+
+class DefectController(Controller):
+    path = "/api/defects"
+    tags = ["inspections"]
+    guards = [logged_in]
+
+    @get("/", responses=READ)
+    async def list_defects(
+        self,
+        principal: Principal,
+        db: AsyncSession,
+        paging: PageRequest,
+        state_filter: Annotated[DefectStateParam | None, Parameter(query="state")] = None,
+        estate_id: OptionalId = None,
+        community_id: OptionalId = None,
+        street_id: OptionalId = None,
+        company_id: OptionalId = None,
+        month: MonthParam = None,
+        source: Source | None = None,
+    ) -> Page[schemas.DefectOut]:
+        """Defects (rectification orders) within your scope, by deadline. `state=overdue` lists those whose
+        deadline passed without a fix in time, at the moment you ask."""
+        rows, total = await defects.list_defects(
+            db,
+            principal,
+            paging,
+            state=state_filter,
+            estate_id=estate_id,
+            community_id=community_id,
+            street_id=street_id,
+            company_id=company_id,
+            month=month_of(month),
+            source=source,
+        )
+        return Page(rows, total, paging.page, paging.page_size)
+
+    @get("/{defect_id:int}", responses=READ)
+    async def get_defect(self, defect_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.DefectOut:
+        return (await defects.defect_rows(db, [await defects.get_defect(db, principal, defect_id)]))[0]
+
+    @post("/{defect_id:int}/fix", dto=StrictBody[schemas.FixReportIn], return_dto=None, status_code=200, guards=[allow({Role.COMPANY}, "reporting a rectification")], responses=FILE)
+    async def report_fix(self, defect_id: RecordId, data: schemas.FixReportIn, principal: Principal, db: AsyncSession) -> schemas.DefectOut:
+        """The company reports the defect rectified, with at least one photo of the fix."""
+        return (await defects.defect_rows(db, [await defects.report_fix(db, principal, defect_id, data)]))[0]
+
+    @post("/{defect_id:int}/review", dto=StrictBody[schemas.FixReviewIn], return_dto=None, status_code=200, guards=[allow(defects.REVIEWERS, "verifying a rectification")], responses=FILE)
+    async def review_fix(self, defect_id: RecordId, data: schemas.FixReviewIn, principal: Principal, db: AsyncSession) -> schemas.DefectOut:
+        """Accept a reported fix (closed) or reject it (open again, same deadline), with a note."""
+        return (await defects.defect_rows(db, [await defects.review_fix(db, principal, defect_id, data)]))[0]
+
+    @post("/overdue-marking", status_code=200, guards=[allow({Role.ADMIN}, "marking overdue rectifications")], responses=problem_responses(403, 409))
+    async def mark_overdue(self, principal: Principal, db: AsyncSession) -> schemas.OverdueMarked:
+        """Mark the defects whose deadline has passed (the scheduler does this hourly); harmless to repeat."""
+        return await defects.mark_overdue(db, principal)
+
+    @get("/overdue-by-company", responses=READ)
+    async def overdue_by_company(self, principal: Principal, db: AsyncSession, month: MonthPath) -> list[schemas.CompanyOverdueOut]:
+        """Overdue rectifications per company in a month, with yellow cards (the second overdue of a month)."""
+        return await defects.overdue_by_company(db, principal, Month.parse(month))
+
+
+class SpotCheckController(Controller):
+    path = "/api/spot-checks"
+    tags = ["inspections"]
+    guards = [logged_in]
+
+    @post("/draws", dto=StrictBody[schemas.DrawIn], return_dto=None, guards=[allow(spot_checks.DRAWERS, "drawing spot checks")], responses=FILE)
+    async def draw(self, data: schemas.DrawIn, principal: Principal, db: AsyncSession) -> schemas.DrawOut:
+        """Draw a month's spot checks (the scheduler does it on the 1st): per street at least the configured share,
+        and every estate at least once a quarter. The seed is stored, so the draw can be repeated by an auditor."""
+        month = Month.parse(data.month)
+        await spot_checks.draw_month(db, principal, month, data.seed)
+        return await spot_checks.get_draw(db, principal, month)
+
+    @get("/draws/{month:str}", guards=[allow(spot_checks.DRAWERS, "reading a spot-check draw")], responses=READ)
+    async def get_draw(self, month: MonthPath, principal: Principal, db: AsyncSession) -> schemas.DrawOut:
+        return await spot_checks.get_draw(db, principal, Month.parse(month))
+
+    @get("/assignments", guards=[allow({Role.INSPECTOR, Role.ADMIN}, "reading spot-check assignments")], responses=READ)
+    async def assignments(
+        self, principal: Principal, db: AsyncSession, paging: PageRequest, month: MonthParam = None, pending: bool = False
+    ) -> Page[schemas.AssignmentOut]:
+        """Your firm's secret assignments (all of them for a district administrator); `pending=true` for those
+        whose result is not filed yet."""
+        rows, total = await spot_checks.list_assignments(db, principal, paging, month_of(month), pending)
+        return Page(rows, total, paging.page, paging.page_size)
+
+
+class CoverageController(Controller):
+    path = "/api/patrols/coverage"
+    tags = ["inspections"]
+    guards = [logged_in]
+
+    @get("/", responses=READ)
+    async def coverage(
+        self,
+        principal: Principal,
+        db: AsyncSession,
+        community_id: RecordId,
+        date_from: date,
+        date_to: date,
+    ) -> schemas.CoverageOut:
+        """For each day, the community's estates under management that had no patrol."""
+        return await service.patrol_coverage(db, principal, community_id, date_from, date_to)
+
+
+ROUTES = [
+    FilingController,
+    RecordController,
+    ChecklistController,
+    AttachmentController,
+    DefectController,
+    SpotCheckController,
+    CoverageController,
+]

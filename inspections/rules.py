@@ -1,0 +1,309 @@
+"""Rules of the evidence, pure: the checklist, rectification deadlines on China's official calendar, overdue,
+spot-check sampling, and the fingerprint that makes a phone's retry harmless. No I/O, no ORM."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import random
+import tomllib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from fractions import Fraction
+from typing import Any, Protocol
+
+from supervision.core.clock import BUSINESS_TZ
+from supervision.core.periods import Month
+
+log = logging.getLogger(__name__)
+
+
+class Source(StrEnum):
+    PATROL = "patrol"  # 社区物业社工日常巡查
+    STREET_INSPECTION = "street_inspection"  # 街道专管员定期检查
+    SPOT_CHECK = "spot_check"  # 第三方机构暗访抽查
+
+
+class Severity(StrEnum):
+    SAFETY = "safety"  # 安全隐患: 24 hours
+    GENERAL = "general"  # 一般问题: 3 working days
+    MAJOR_REPAIR = "major_repair"  # 重大维修: 7 working days with a written plan
+
+
+class DefectState(StrEnum):
+    OPEN = "open"  # 待整改
+    FIX_REPORTED = "fix_reported"  # 已报整改, awaiting verification
+    CLOSED = "closed"  # 整改通过
+    WITHDRAWN = "withdrawn"  # 撤销: the finding was corrected by an amendment
+
+
+class ChecklistError(ValueError):
+    """The checklist file is wrong; the message names the entry."""
+
+
+@dataclass(frozen=True)
+class Category:
+    code: str
+    name: str
+    points: int
+
+
+@dataclass(frozen=True)
+class Item:
+    code: str
+    category: str
+    text: str
+    deduction_centi: int  # points deducted per defect, in hundredths of a point
+    severity: Severity
+    veto: bool
+
+
+@dataclass(frozen=True)
+class Checklist:
+    version: str
+    sha256: str  # of the canonical content below: what a filed record points at
+    categories: tuple[Category, ...]
+    items: Mapping[str, Item]
+
+    def content(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "categories": [{"code": c.code, "name": c.name, "points": c.points} for c in self.categories],
+            "items": [
+                {
+                    "code": i.code,
+                    "category": i.category,
+                    "text": i.text,
+                    "deduction_centi": i.deduction_centi,
+                    "severity": i.severity.value,
+                    "veto": i.veto,
+                }
+                for i in self.items.values()
+            ],
+        }
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _deduction_centi(raw: object, where: str) -> int:
+    try:
+        value = Decimal(str(raw))
+    except InvalidOperation:
+        raise ChecklistError(f"{where}: deduction {raw!r} is not a number") from None
+    centi = value * 100
+    if centi != centi.to_integral_value() or not 0 < centi <= 10_000:
+        raise ChecklistError(f"{where}: deduction {raw!r} must be between 0.01 and 100 points, in hundredths")
+    return int(centi)
+
+
+def checklist_from_content(content: Mapping[str, Any]) -> Checklist:
+    """A checklist from its parsed TOML (or stored JSON) content, validated."""
+    version = content.get("version")
+    if not isinstance(version, str) or not version.strip():
+        raise ChecklistError("the checklist needs a version, e.g. version = \"2026.1\"")
+    categories: list[Category] = []
+    for n, raw in enumerate(content.get("categories") or [], start=1):
+        try:
+            category = Category(code=str(raw["code"]), name=str(raw["name"]), points=int(raw["points"]))
+        except (KeyError, TypeError, ValueError) as error:
+            raise ChecklistError(f"category {n}: needs code, name and integer points ({error})") from None
+        if category.points <= 0 or any(c.code == category.code for c in categories):
+            raise ChecklistError(f"category {category.code}: points must be positive and codes unique")
+        categories.append(category)
+    if not categories:
+        raise ChecklistError("the checklist has no categories")
+    if sum(c.points for c in categories) != 100:
+        raise ChecklistError(f"category points add up to {sum(c.points for c in categories)}, not 100")
+    known = {c.code for c in categories}
+    items: dict[str, Item] = {}
+    for n, raw in enumerate(content.get("items") or [], start=1):
+        where = f"item {raw.get('code', n)}"
+        try:
+            severity = Severity(raw.get("severity", ""))
+        except ValueError:
+            raise ChecklistError(f"{where}: severity must be one of {', '.join(s.value for s in Severity)}") from None
+        deduction = raw["deduction_centi"] if "deduction_centi" in raw else None
+        item = Item(
+            code=str(raw.get("code", "")),
+            category=str(raw.get("category", "")),
+            text=str(raw.get("text", "")),
+            deduction_centi=int(deduction) if deduction is not None else _deduction_centi(raw.get("deduction"), where),
+            severity=severity,
+            veto=bool(raw.get("veto", False)),
+        )
+        if not item.code or not item.text:
+            raise ChecklistError(f"{where}: needs a code and a text")
+        if item.category not in known:
+            raise ChecklistError(f"{where}: category {item.category!r} is not one of {', '.join(sorted(known))}")
+        if item.code in items:
+            raise ChecklistError(f"{where}: the code is used twice")
+        items[item.code] = item
+    if not items:
+        raise ChecklistError("the checklist has no items")
+    draft = Checklist(version=version.strip(), sha256="", categories=tuple(categories), items=items)
+    return Checklist(
+        version=draft.version,
+        sha256=hashlib.sha256(canonical_json(draft.content())).hexdigest(),
+        categories=draft.categories,
+        items=draft.items,
+    )
+
+
+def parse_checklist(text: str) -> Checklist:
+    try:
+        content = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ChecklistError(f"the checklist is not valid TOML: {error}") from None
+    return checklist_from_content(content)
+
+
+# The rules of config/inspections.toml
+
+
+@dataclass(frozen=True)
+class InspectionRules:
+    patrols_counted_per_day: int = 1
+    clock_tolerance: timedelta = timedelta(minutes=5)
+    safety_hours: int = 24
+    general_working_days: int = 3
+    major_repair_working_days: int = 7
+    monthly_share: Fraction = Fraction(3, 10)
+
+
+def parse_inspection_rules(text: str) -> InspectionRules:
+    try:
+        raw = tomllib.loads(text)
+        rect = raw.get("rectification", {})
+        rules = InspectionRules(
+            patrols_counted_per_day=int(raw["patrols_counted_per_estate_per_day"]),
+            clock_tolerance=timedelta(minutes=int(raw["clock_tolerance_minutes"])),
+            safety_hours=int(rect["safety_hours"]),
+            general_working_days=int(rect["general_working_days"]),
+            major_repair_working_days=int(rect["major_repair_working_days"]),
+            monthly_share=Fraction(str(raw["spot_checks"]["monthly_share"])),
+        )
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as error:
+        raise ChecklistError(f"config/inspections.toml: {type(error).__name__}: {error}") from None
+    if rules.patrols_counted_per_day < 1 or not 0 < rules.monthly_share <= 1:
+        raise ChecklistError("config/inspections.toml: patrols counted per day >= 1, monthly share in (0, 1]")
+    if min(rules.safety_hours, rules.general_working_days, rules.major_repair_working_days) < 1:
+        raise ChecklistError("config/inspections.toml: rectification deadlines must be at least 1")
+    return rules
+
+
+# China's official calendar
+
+
+class WorkCalendar(Protocol):
+    def is_workday(self, day: date) -> bool:
+        """Whether `day` is a working day; raises LookupError when the calendar does not know the year."""
+        ...
+
+
+class OfficialCalendar:
+    """China's official calendar with its make-up working days (调休), from the `chinesecalendar` package."""
+
+    def is_workday(self, day: date) -> bool:
+        import chinese_calendar
+
+        try:
+            return bool(chinese_calendar.is_workday(day))
+        except NotImplementedError as error:
+            raise LookupError(str(error)) from None
+
+
+@dataclass(frozen=True)
+class Deadline:
+    at: datetime  # UTC
+    provisional: bool  # the official calendar for a year was unknown: Monday to Friday was assumed
+
+
+def rectification_deadline(raised_at: datetime, severity: Severity, rules: InspectionRules, calendar: WorkCalendar) -> Deadline:
+    """Safety: hours after raising. Otherwise: 24:00 Beijing time of the Nth working day after the day raised."""
+    if severity is Severity.SAFETY:
+        return Deadline(at=(raised_at + timedelta(hours=rules.safety_hours)).astimezone(UTC), provisional=False)
+    wanted = rules.general_working_days if severity is Severity.GENERAL else rules.major_repair_working_days
+    day = raised_at.astimezone(BUSINESS_TZ).date()
+    provisional = False
+    counted = 0
+    while counted < wanted:
+        day += timedelta(days=1)
+        try:
+            working = calendar.is_workday(day)
+        except LookupError:
+            provisional = True
+            working = day.weekday() < 5
+        counted += working
+    if provisional:
+        log.warning("official calendar unknown around %s: deadline assumed Monday to Friday; upgrade chinesecalendar", day)
+    end_of_day = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=BUSINESS_TZ)
+    return Deadline(at=end_of_day.astimezone(UTC), provisional=provisional)
+
+
+def overdue_since(deadline: datetime, state: DefectState, fix_reported_at: datetime | None, now: datetime) -> bool:
+    """Whether a defect is overdue at `now`: its deadline passed before a fix was reported that was (or may yet be)
+    accepted. A fix reported in time and awaiting verification is not overdue; a rejected fix is no fix."""
+    if state is DefectState.WITHDRAWN:
+        return False
+    if state in (DefectState.FIX_REPORTED, DefectState.CLOSED) and fix_reported_at is not None:
+        return fix_reported_at > deadline
+    return now > deadline
+
+
+# Spot-check sampling
+
+
+@dataclass(frozen=True)
+class EstateRef:
+    id: int
+    street_id: int
+
+
+def draw_spot_checks(
+    month: Month,
+    seed: str,
+    estates: Sequence[EstateRef],
+    firms: Sequence[int],
+    covered_this_quarter: Iterable[int],
+    share: Fraction,
+) -> list[tuple[int, int]]:
+    """The month's secret assignments as (estate id, firm id), sorted by estate.
+
+    Per street, at least `share` of its estates (rounded up) and enough of those not yet drawn this quarter that
+    the rest of the quarter can cover them all: in the quarter's last month, every one left. Firms take the drawn
+    estates in turns, in a shuffled order. The same arguments always give the same draw.
+    """
+    if not firms:
+        raise ValueError("no inspection firm to assign spot checks to")
+    rng = random.Random(f"{seed}|{month}")
+    covered = set(covered_this_quarter)
+    by_street: dict[int, list[int]] = defaultdict(list)
+    for estate in sorted(estates, key=lambda e: e.id):
+        by_street[estate.street_id].append(estate.id)
+    drawn: list[int] = []
+    for street_id in sorted(by_street):
+        ids = by_street[street_id]
+        fresh = [i for i in ids if i not in covered]
+        seen = [i for i in ids if i in covered]
+        rng.shuffle(fresh)
+        rng.shuffle(seen)
+        must = math.ceil(len(fresh) / month.months_left_in_quarter)
+        count = min(len(ids), max(math.ceil(share * len(ids)), must))
+        drawn.extend((fresh + seen)[:count])
+    order = sorted(set(firms))
+    rng.shuffle(order)
+    rng.shuffle(drawn)
+    return sorted((estate_id, order[n % len(order)]) for n, estate_id in enumerate(drawn))
+
+
+def request_fingerprint(payload: Mapping[str, Any]) -> str:
+    """The sha256 of a request body in canonical form: a retry of the same body has the same fingerprint."""
+    return hashlib.sha256(canonical_json(payload)).hexdigest()

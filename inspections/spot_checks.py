@@ -1,0 +1,152 @@
+"""The monthly spot-check draw and the secret assignments it makes."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inspections import schemas
+from inspections.config import inspection_rules
+from inspections.rules import EstateRef, draw_spot_checks
+from inspections.tables import InspectionRecord, SpotCheckAssignment, SpotCheckDraw
+from supervision.core.access import Principal, Role, require_role
+from supervision.core.audit import record_change
+from supervision.core.clock import utc_now
+from supervision.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation
+from supervision.core.paging import PageRequest, fetch_page
+from supervision.core.periods import Month
+from supervision.registry.tables import Community, Estate, Organisation, OrganisationKind
+
+DRAWERS = frozenset({Role.ADMIN})
+
+
+def _in_management_during(month: Month):  # type: ignore[no-untyped-def]
+    return (Estate.entered_on <= month.last_day) & (Estate.left_on.is_(None) | (Estate.left_on > month.first_day))  # type: ignore[union-attr,operator]
+
+
+async def draw_month(
+    session: AsyncSession, actor: Principal, month: Month, seed: str | None = None, now: datetime | None = None
+) -> SpotCheckDraw:
+    """Draw the month's spot checks once; the draw, its seed and share are stored so anyone can repeat it."""
+    require_role(actor, DRAWERS, "drawing spot checks")
+    now = now or utc_now()
+    if (await session.execute(select(SpotCheckDraw.id).where(SpotCheckDraw.month == str(month)))).scalar() is not None:
+        raise Conflict(f"the spot checks of {month} were already drawn; GET /api/spot-checks/draws/{month}")
+    estates = [
+        EstateRef(id=eid, street_id=sid)
+        for eid, sid in (
+            await session.execute(select(Estate.id, Community.street_id).join(Community, Community.id == Estate.community_id).where(_in_management_during(month)))
+        ).tuples()
+    ]
+    firms = list(
+        (await session.execute(select(Organisation.id).where(Organisation.kind == OrganisationKind.INSPECTION_FIRM.value))).scalars()
+    )
+    if not estates:
+        raise RuleViolation(f"no estate is under management in {month}")
+    if not firms:
+        raise RuleViolation("no third-party inspection firm is registered; register one first")
+    earlier = [str(m) for m in month.quarter.months if m < month]
+    covered = set(
+        (await session.execute(select(SpotCheckAssignment.estate_id).where(SpotCheckAssignment.month.in_(earlier)))).scalars()  # type: ignore[attr-defined]
+    )
+    share = inspection_rules().monthly_share
+    seed = seed or secrets.token_hex(16)
+    draw = SpotCheckDraw(month=str(month), seed=seed, share=f"{share.numerator}/{share.denominator}", drawn_at=now, drawn_by_user_id=actor.user_id, drawn_by=actor.label)
+    session.add(draw)
+    try:
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()
+        raise Conflict(f"the spot checks of {month} were drawn at the same moment by someone else") from None
+    picks = draw_spot_checks(month, seed, estates, firms, covered, share)
+    session.add_all(
+        SpotCheckAssignment(draw_id=draw.id, month=str(month), estate_id=estate_id, organisation_id=firm_id)  # type: ignore[arg-type]
+        for estate_id, firm_id in picks
+    )
+    record_change(session, actor, "spot_checks.drawn", "spot_check_draw", draw.id, after={"month": str(month), "seed": seed, "estates": len(picks)})
+    await session.commit()
+    return draw
+
+
+async def assignment_rows(session: AsyncSession, assignments: list[SpotCheckAssignment]) -> list[schemas.AssignmentOut]:
+    if not assignments:
+        return []
+    estates = {
+        e.id: (e, sid)
+        for e, sid in (
+            await session.execute(
+                select(Estate, Community.street_id)
+                .join(Community, Community.id == Estate.community_id)
+                .where(Estate.id.in_({a.estate_id for a in assignments}))  # type: ignore[union-attr]
+            )
+        ).tuples()
+    }
+    filed = dict(
+        (
+            await session.execute(
+                select(InspectionRecord.assignment_id, InspectionRecord.id).where(InspectionRecord.assignment_id.in_([a.id for a in assignments]))  # type: ignore[union-attr]
+            )
+        ).tuples().all()
+    )
+    rows = []
+    for a in assignments:
+        estate, street_id = estates[a.estate_id]
+        rows.append(
+            schemas.AssignmentOut(
+                id=a.id or 0,
+                month=a.month,
+                estate_id=a.estate_id,
+                estate_code=estate.code,
+                estate_name=estate.name,
+                address=estate.address,
+                street_id=street_id,
+                organisation_id=a.organisation_id,
+                filed_record_id=filed.get(a.id),
+            )
+        )
+    return rows
+
+
+async def get_draw(session: AsyncSession, actor: Principal, month: Month) -> schemas.DrawOut:
+    require_role(actor, DRAWERS, "reading a spot-check draw")
+    draw = (await session.execute(select(SpotCheckDraw).where(SpotCheckDraw.month == str(month)))).scalar()
+    if draw is None:
+        raise NotFound("spot-check draw of", str(month))
+    assignments = list(
+        (await session.execute(select(SpotCheckAssignment).where(SpotCheckAssignment.draw_id == draw.id).order_by(SpotCheckAssignment.estate_id))).scalars()
+    )
+    managed = (await session.execute(select(func.count()).select_from(Estate).where(_in_management_during(month)))).scalar_one()
+    return schemas.DrawOut(
+        id=draw.id or 0,
+        month=draw.month,
+        seed=draw.seed,
+        share=draw.share,
+        drawn_at=draw.drawn_at,
+        drawn_by=draw.drawn_by,
+        estates_drawn=len(assignments),
+        estates_in_management=managed,
+        assignments=await assignment_rows(session, assignments),
+    )
+
+
+async def list_assignments(
+    session: AsyncSession, actor: Principal, paging: PageRequest, month: Month | None, pending_only: bool
+) -> tuple[list[schemas.AssignmentOut], int]:
+    """A firm's own assignments; a district administrator's view of all. Nobody else sees them: an assignment is
+    secret until its result is filed (and then the record, not the assignment, is what others see)."""
+    if actor.role is Role.INSPECTOR and actor.organisation_id is not None:
+        query = select(SpotCheckAssignment).where(SpotCheckAssignment.organisation_id == actor.organisation_id)
+    elif actor.role is Role.ADMIN:
+        query = select(SpotCheckAssignment)
+    else:
+        raise PermissionDenied("spot-check assignments are secret: only the assigned firm and district administrators see them")
+    if month is not None:
+        query = query.where(SpotCheckAssignment.month == str(month))
+    if pending_only:
+        query = query.where(SpotCheckAssignment.id.not_in(select(InspectionRecord.assignment_id).where(InspectionRecord.assignment_id.is_not(None))))  # type: ignore[union-attr,attr-defined]
+    rows, total = await fetch_page(session, query.order_by(SpotCheckAssignment.month.desc(), SpotCheckAssignment.estate_id), paging)  # type: ignore[attr-defined]
+    return await assignment_rows(session, rows), total

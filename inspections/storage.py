@@ -1,0 +1,49 @@
+"""Where attachment bytes live: content-addressed by sha256. A file store under var/ now; object storage can
+implement the same interface later."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class BlobStore(Protocol):
+    def put(self, content: bytes) -> str:
+        """Store `content` (if not already there) and return its sha256."""
+        ...
+
+    def get(self, sha256: str) -> bytes:
+        """The stored bytes; FileNotFoundError if absent."""
+        ...
+
+
+class FileBlobStore:
+    """`root/ab/cd/abcd…` files, written to a temporary name and renamed, so a file is whole or absent."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, sha256: str) -> Path:
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise ValueError(f"not a sha256: {sha256!r}")
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def put(self, content: bytes) -> str:
+        sha256 = hashlib.sha256(content).hexdigest()
+        path = self._path(sha256)
+        if path.exists():
+            return sha256
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(handle.name, path)
+        return sha256
+
+    def get(self, sha256: str) -> bytes:
+        return self._path(sha256).read_bytes()

@@ -1,0 +1,157 @@
+"""Daily patrols and street inspections: filed once per client id, only in one's own scope, never edited."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from inspections.tables import Amendment, Defect, InspectionRecord, InspectionResult
+from tests.integration.evidence import jpeg, record_body, upload
+from tests.integration.helpers import assert_problem, audit_count, count, estate_ids_of
+
+
+async def test_filing_the_same_patrol_five_times_stores_one_and_a_changed_body_is_refused(client, as_user, db) -> None:
+    worker = await as_user("xbl01-worker")
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    body = record_body(estate, note="早班巡查")
+    answers = [await client.post("/api/patrols", json=body, headers=worker) for _ in range(5)]
+    assert [a.status_code for a in answers] == [201, 200, 200, 200, 200]
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert await count(db, InspectionRecord, InspectionRecord.client_id == body["client_id"]) == 1
+    assert await audit_count(db, "patrol.filed") == 1
+
+    changed = body | {"note": "晚班巡查"}
+    assert_problem(await client.post("/api/patrols", json=changed, headers=worker), 409, body["client_id"], "different body")
+    assert_problem(await client.post("/api/patrols", json=body | {"estate_id": estate + 1}, headers=worker), 409)
+    assert await count(db, InspectionRecord) == 1
+    # Another worker cannot take over someone's client id either.
+    other = await as_user("xbl02-worker")
+    other_estate = (await estate_ids_of(db, "XBL02"))[0]
+    assert_problem(await client.post("/api/patrols", json=body | {"estate_id": other_estate}, headers=other), 409, "another record")
+
+
+async def test_a_patrol_outside_ones_community_in_the_future_or_off_the_checklist_is_refused(client, as_user, db) -> None:
+    worker = await as_user("xbl01-worker")
+    chaoyangli = (await estate_ids_of(db, "XX01"))[0]
+    own = (await estate_ids_of(db, "XBL01"))[0]
+    assert_problem(await client.post("/api/patrols", json=record_body(chaoyangli), headers=worker), 403, "朝阳里")
+    future = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    assert_problem(await client.post("/api/patrols", json=record_body(own, inspected_at=future), headers=worker), 422, "future")
+    assert_problem(await client.post("/api/patrols", json=record_body(own, passed=("Z99",)), headers=worker), 400, "Z99")
+    assert_problem(await client.post("/api/patrols", json=record_body(own, passed=("C01", "C01")), headers=worker), 400, "twice")
+    no_photo = record_body(own, failed={"C02": []})
+    assert_problem(await client.post("/api/patrols", json=no_photo, headers=worker), 400, "photo")
+    naive = record_body(own, inspected_at="2026-11-20T09:00:00")
+    assert_problem(await client.post("/api/patrols", json=naive, headers=worker), 400)
+    assert_problem(await client.post("/api/patrols", json=record_body(own) | {"extra": 1}, headers=worker), 400)
+    # Only community workers patrol; a street officer files inspections, a company files nothing.
+    assert_problem(await client.post("/api/patrols", json=record_body(own), headers=await as_user("xbl-officer")), 403)
+    assert_problem(await client.post("/api/street-inspections", json=record_body(own), headers=worker), 403)
+    assert await count(db, InspectionRecord) == 0
+
+
+async def test_a_photo_of_someone_else_cannot_be_attached(client, as_user, db) -> None:
+    worker = await as_user("xbl01-worker")
+    someone = await upload(client, await as_user("xbl02-worker"))
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    assert_problem(await client.post("/api/patrols", json=record_body(estate, failed={"C02": [someone]}), headers=worker), 400, str(someone))
+
+
+async def test_only_the_configured_number_of_patrols_a_day_counts(client, as_user, db) -> None:
+    worker = await as_user("xbl01-worker")
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    first = await client.post("/api/patrols", json=record_body(estate), headers=worker)
+    second = await client.post("/api/patrols", json=record_body(estate, inspected_at=first.json()["inspected_at"]), headers=worker)
+    assert first.json()["counted"] is True and second.json()["counted"] is False
+    listed = (await client.get(f"/api/inspections?estate_id={estate}", headers=worker)).json()
+    assert listed["total"] == 2 and sorted(r["counted"] for r in listed["items"]) == [False, True]
+
+
+async def test_a_failed_item_becomes_a_defect_for_the_company_with_the_photo_and_the_checklist_version(client, as_user, db) -> None:
+    worker = await as_user("xbl01-worker")
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    photo = await upload(client, worker, jpeg(gps=(39.12, 117.2), taken="2026:11:20 09:31:05"), taken_at="2026-11-20T09:31:00+08:00")
+    filed = await client.post("/api/patrols", json=record_body(estate, failed={"C06": [photo]}, location={"latitude": 39.1201, "longitude": 117.2003}), headers=worker)
+    assert filed.status_code == 201, filed.text
+    record = filed.json()
+    assert record["checklist_version"] == "2026.1" and len(record["checklist_sha256"]) == 64
+    assert record["latitude"] == pytest.approx(39.1201)
+    failed = next(r for r in record["results"] if not r["passed"])
+    assert failed["item"] == "C06" and failed["text"] == "楼道内无乱涂乱画、无小广告" and failed["photo_ids"] == [photo] and failed["defects"] == 1
+    [defect_id] = record["defect_ids"]
+    defect = (await client.get(f"/api/defects/{defect_id}", headers=worker)).json()
+    assert defect["severity"] == "general" and defect["state"] == "open" and defect["deduction"] == "1" and not defect["overdue"]
+    assert defect["company_id"] == record["company_id"] is not None
+    info = (await client.get(f"/api/attachments/{photo}/info", headers=worker)).json()
+    assert info["exif_taken_at"] == "2026:11:20 09:31:05" and info["exif_latitude"] == pytest.approx(39.12)
+    assert info["claimed_taken_at"].startswith("2026-11-20T01:31:00")
+
+
+async def test_a_street_specialist_inspects_estates_of_the_street_only(client, as_user, db) -> None:
+    specialist = await as_user("xbl-worker1")
+    own = (await estate_ids_of(db, "XBL02"))[0]
+    elsewhere = (await estate_ids_of(db, "XX01"))[0]
+    filed = await client.post("/api/street-inspections", json=record_body(own), headers=specialist)
+    assert filed.status_code == 201 and filed.json()["source"] == "street_inspection"
+    assert_problem(await client.post("/api/street-inspections", json=record_body(elsewhere), headers=specialist), 403, "street")
+
+
+async def test_records_are_read_within_scope_only(client, as_user, db) -> None:
+    worker = await as_user("xbl01-worker")
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    record_id = (await client.post("/api/patrols", json=record_body(estate), headers=worker)).json()["id"]
+    assert (await client.get(f"/api/inspections/{record_id}", headers=await as_user("xbl-officer"))).status_code == 200
+    assert_problem(await client.get(f"/api/inspections/{record_id}", headers=await as_user("xx01-worker")), 404)
+    assert_problem(await client.get(f"/api/inspections/{record_id}", headers=await as_user("inspector1")), 404)
+    assert (await client.get("/api/inspections", headers=await as_user("xx01-worker"))).json()["total"] == 0
+
+
+async def test_an_amendment_stands_beside_the_original_and_withdraws_the_defect_it_corrects(client, as_user, db) -> None:
+    worker = await as_user("xbl01-worker")
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    photo = await upload(client, worker)
+    record = (await client.post("/api/patrols", json=record_body(estate, failed={"P01": [photo]}), headers=worker)).json()
+    correction = {"reason": "误判：车辆为临时装卸", "results": [{"item": "P01", "passed": True}]}
+    assert_problem(await client.post(f"/api/inspections/{record['id']}/amendments", json=correction, headers=await as_user("xbl02-worker")), 404)
+    assert_problem(await client.post(f"/api/inspections/{record['id']}/amendments", json=correction, headers=await as_user("xbl01-director")), 403)
+    amended = await client.post(f"/api/inspections/{record['id']}/amendments", json=correction, headers=worker)
+    assert amended.status_code == 201, amended.text
+    body = amended.json()
+    assert next(r for r in body["results"] if r["item"] == "P01")["passed"] is False  # as filed
+    assert next(r for r in body["effective_results"] if r["item"] == "P01")["passed"] is True
+    assert body["amendments"][0]["reason"] == "误判：车辆为临时装卸"
+    defect = (await client.get(f"/api/defects/{record['defect_ids'][0]}", headers=worker)).json()
+    assert defect["state"] == "withdrawn" and [e["kind"] for e in defect["events"]] == ["raised", "withdrawn"]
+    assert_problem(await client.post(f"/api/inspections/{record['id']}/amendments", json=correction, headers=worker), 400, "changes nothing")
+    assert await count(db, Amendment) == 1 and await count(db, InspectionResult, InspectionResult.passed.is_(False)) == 1
+    assert await audit_count(db, "inspection_record.amended") == 1
+
+
+async def test_the_database_refuses_to_edit_or_delete_filed_evidence(client, as_user, db) -> None:
+    worker = await as_user("xbl01-worker")
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    record_id = (await client.post("/api/patrols", json=record_body(estate), headers=worker)).json()["id"]
+    for statement in (
+        f"UPDATE inspection_records SET note = 'changed' WHERE id = {record_id}",
+        f"DELETE FROM inspection_results WHERE record_id = {record_id}",
+    ):
+        async with db() as session:
+            with pytest.raises(DBAPIError, match="append-only"):
+                async with session.begin_nested():
+                    await session.execute(text(statement))
+
+
+async def test_patrol_coverage_shows_the_estates_missed_each_day(client, as_user, db) -> None:
+    worker = await as_user("xbl01-worker")
+    estates = await estate_ids_of(db, "XBL01")
+    filed = (await client.post("/api/patrols", json=record_body(estates[0]), headers=worker)).json()
+    day = filed["business_date"]
+    coverage = (await client.get(f"/api/patrols/coverage?community_id={filed['community_id']}&date_from={day}&date_to={day}", headers=await as_user("xbl-officer"))).json()
+    [today] = coverage["days"]
+    assert today["estates"] == len(estates) and today["patrolled"] == 1
+    assert estates[0] not in {e["id"] for e in today["missing"]} and len(today["missing"]) == len(estates) - 1
+    assert_problem(await client.get(f"/api/patrols/coverage?community_id={filed['community_id']}&date_from={day}&date_to={day}", headers=await as_user("xx01-worker")), 404)
+
