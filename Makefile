@@ -26,7 +26,7 @@ test-postgresql: $(STAMP)
 	scripts/test.sh postgresql
 
 bench: $(STAMP)
-	for script in bench/*.py; do $(VENV)/bin/python "$$script" || exit 1; done
+	bench/run.sh
 
 clean:
 	rm -rf $(VENV) var/*.db var/*.db-wal var/*.db-shm

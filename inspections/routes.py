@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State, UploadFile
+from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,7 +55,7 @@ class FilingController(Controller):
 
     tags = ["inspections"]
     guards = [logged_in]
-    dependencies = {"store": provide_store}  # noqa: RUF012
+    dependencies = {"store": Provide(provide_store, sync_to_thread=False)}  # noqa: RUF012
 
     @post("/api/patrols", dto=StrictBody[schemas.RecordIn], return_dto=None, guards=[allow(service.FILERS[Source.PATROL], service.ACTION[Source.PATROL])], responses=FILE)
     async def file_patrol(self, data: schemas.RecordIn, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[schemas.RecordOut]:
@@ -134,7 +135,7 @@ class AttachmentController(Controller):
     path = "/api/attachments"
     tags = ["inspections"]
     guards = [logged_in]
-    dependencies = {"store": provide_store}  # noqa: RUF012
+    dependencies = {"store": Provide(provide_store, sync_to_thread=False)}  # noqa: RUF012
 
     @post("/", responses=problem_responses(400, 403, 409, 413))
     async def upload(

@@ -219,6 +219,9 @@ def _check_results(checklist: Checklist, results: list[schemas.ItemResultIn]) ->
             raise InvalidInput(f"item {r.item} failed: write what is wrong in its note")
         if not r.passed and not r.photo_ids:
             raise InvalidInput(f"item {r.item} failed: attach at least one photo of it (POST /api/attachments)")
+    shown = [p for r in results for p in dict.fromkeys(r.photo_ids)]
+    if len(shown) != len(set(shown)):
+        raise InvalidInput("a photo can show one item only; upload another photo for the other item")
 
 
 async def _check_photos(session: AsyncSession, actor: Principal, photo_ids: set[int]) -> None:
@@ -237,8 +240,15 @@ async def _check_photos(session: AsyncSession, actor: Principal, photo_ids: set[
 
 
 async def _estate_for(session: AsyncSession, actor: Principal, source: Source, estate_id: int) -> tuple[Estate, Community]:
+    # FOR UPDATE OF the estate: filings for one estate queue up, so the day's numbering has no race (PostgreSQL;
+    # SQLite has one writer at a time anyway).
     row = (
-        await session.execute(select(Estate, Community).join(Community, Community.id == Estate.community_id).where(Estate.id == estate_id))
+        await session.execute(
+            select(Estate, Community)
+            .join(Community, Community.id == Estate.community_id)
+            .where(Estate.id == estate_id)
+            .with_for_update(of=Estate)
+        )
     ).first()
     if row is None:
         raise NotFound("estate", estate_id)
@@ -295,8 +305,8 @@ async def file_record(
         earlier = await _replay(session, actor, data.client_id, fingerprint)
         if earlier is not None:
             return Filed(earlier, replayed=True)
-        record = await _new_record(session, actor, source, data, fingerprint, now)
         try:
+            record = await _new_record(session, actor, source, data, fingerprint, now)
             await session.commit()
             return Filed(record, replayed=False)
         except IntegrityError:

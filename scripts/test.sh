@@ -25,44 +25,13 @@ run_pytest() {
   return "$status"
 }
 
-pg_bin() {
-  local dir
-  for dir in /usr/lib/postgresql/*/bin; do
-    if [ -x "$dir/initdb" ]; then echo "$dir"; return 0; fi
-  done
-  return 1
-}
+# shellcheck source=scripts/postgres.sh
+source scripts/postgres.sh
 
 run_on_postgresql() {
-  local bin
-  bin="$(pg_bin)" || { echo "PostgreSQL server binaries not found; install the Debian package postgresql" >&2; return 1; }
-  PG_WORKDIR="$(mktemp -d /tmp/supervision-pg.XXXXXX)"
-  PG_BIN="$bin"
-  PG_AS=()
-  local port="${SUPERVISION_TEST_PG_PORT:-55432}"
-  # The server refuses to run as root: run it as the unprivileged postgres account when we are root.
-  if [ "$(id -u)" -eq 0 ]; then
-    id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
-    chown postgres "$PG_WORKDIR"
-    PG_AS=(runuser -u postgres --)
-  fi
-  trap stop_postgresql EXIT
-  "${PG_AS[@]}" "$bin/initdb" -D "$PG_WORKDIR/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$PG_WORKDIR/initdb.log"
-  if ! "${PG_AS[@]}" "$bin/pg_ctl" -D "$PG_WORKDIR/data" -l "$PG_WORKDIR/server.log" -w \
-    -o "-p $port -k $PG_WORKDIR -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200" start; then
-    echo "PostgreSQL did not start; its log:" >&2
-    cat "$PG_WORKDIR/server.log" >&2
-    return 1
-  fi
-  SUPERVISION_TEST_DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:${port}/postgres" \
-    run_pytest "PostgreSQL $("$bin/postgres" --version | awk '{print $3}')"
-}
-
-stop_postgresql() {
-  if [ -n "${PG_WORKDIR:-}" ] && [ -d "$PG_WORKDIR/data" ]; then
-    "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_WORKDIR/data" -m fast stop >/dev/null 2>&1 || true
-    rm -rf "$PG_WORKDIR"
-  fi
+  # fsync off: a test server's data is thrown away anyway.
+  start_postgresql "${SUPERVISION_TEST_PG_PORT:-55432}" fsync=off full_page_writes=off
+  SUPERVISION_TEST_DATABASE_URL="$PG_URL" run_pytest "PostgreSQL $PG_VERSION"
 }
 
 case "$which_runs" in

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncGenerator
 from pathlib import Path
+from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
@@ -21,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from inspections.config import load_all as load_inspection_rules
 from inspections.routes import ROUTES as INSPECTION_ROUTES
 from inspections.storage import FileBlobStore
-from supervision.core.db import create_engine, create_session_factory
+from supervision.core.db import create_engine, create_session_factory, writing
 from supervision.core.settings import Settings, get_settings
 from supervision.people.routes import ROUTES as PEOPLE_ROUTES
 from supervision.registry.pages import PAGES as REGISTRY_PAGES
@@ -37,9 +39,22 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATE_DIRS = [PACKAGE_DIR / "web" / "templates", PACKAGE_DIR / "registry" / "templates"]
 
 
-async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
-    """One session per request; a use case commits its own transaction, anything uncommitted is rolled back."""
-    async with state.session_factory() as session:
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def provide_db(state: State, request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
+    """One session per request; a use case commits its own transaction, anything uncommitted is rolled back.
+    Requests that may write get the writing factory (on SQLite their transactions take the write lock at once)."""
+    if request.method in READ_ONLY_METHODS:
+        async with state.session_factory() as session:
+            yield session
+        return
+    if state.write_lock is None:
+        async with state.write_session_factory() as session:
+            yield session
+        return
+    # SQLite has one writer at a time, and a waiting writer polls with sleeps: queue this process's writers here.
+    async with state.write_lock, state.write_session_factory() as session:
         yield session
 
 
@@ -50,6 +65,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     own_engine = engine is None
     state.engine = engine or create_engine(settings.database_url)
     state.session_factory = create_session_factory(state.engine)
+    state.write_session_factory = create_session_factory(writing(state.engine))
+    state.write_lock = asyncio.Lock() if state.engine.dialect.name == "sqlite" else None
     state.blob_store = FileBlobStore(settings.var_dir / "attachments")
     load_inspection_rules()
 

@@ -56,7 +56,18 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A transaction that will write takes the write lock at once (BEGIN IMMEDIATE), so that concurrent writers
+        # wait for each other (busy timeout) instead of failing when a read lock cannot be upgraded.
+        immediate = connection.get_execution_options().get(WRITE_OPTION)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+WRITE_OPTION = "sqlite_immediate"
+
+
+def writing(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for transactions that write: on SQLite they begin IMMEDIATE; elsewhere it is the engine itself."""
+    return engine.execution_options(**{WRITE_OPTION: True}) if engine.dialect.name == "sqlite" else engine
 
 
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, Phase, settings
 from tests.served import Served, served_system
 
 EXAMPLES = int(os.environ.get("SUPERVISION_FUZZ_EXAMPLES", "25"))
-# Each operation is called as these users, so both the district's and a committee's routes are reached.
-FUZZ_USERS = ("admin", "xbl01-director")
+# Each operation is called as these users, so the district's, a committee's and a patrol worker's routes are reached.
+FUZZ_USERS = ("admin", "xbl01-director", "xbl01-worker")
 
 
 @pytest.fixture(scope="module")

@@ -155,3 +155,12 @@ async def test_patrol_coverage_shows_the_estates_missed_each_day(client, as_user
     assert estates[0] not in {e["id"] for e in today["missing"]} and len(today["missing"]) == len(estates) - 1
     assert_problem(await client.get(f"/api/patrols/coverage?community_id={filed['community_id']}&date_from={day}&date_to={day}", headers=await as_user("xx01-worker")), 404)
 
+
+
+async def test_one_photo_cannot_show_two_items(client, as_user, db) -> None:
+    worker = await as_user("xbl01-worker")
+    photo = await upload(client, worker)
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    body = record_body(estate, failed={"C01": [photo], "C02": [photo]}, passed=())
+    assert_problem(await client.post("/api/patrols", json=body, headers=worker), 400, "one item only")
+    assert await count(db, InspectionRecord) == 0

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Every benchmark, on the embedded SQLite default and then on a PostgreSQL server started for the run (fsync on,
+# as in production). Prints figures; asserts nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-.venv/bin/python}"
+# shellcheck source=scripts/postgres.sh
+source scripts/postgres.sh
+
+for script in bench/registry.py bench/patrols.py; do
+  echo "=== $script on SQLite ==="
+  "$PYTHON" "$script"
+done
+start_postgresql "${SUPERVISION_BENCH_PG_PORT:-55442}"
+for script in bench/registry.py bench/patrols.py; do
+  echo "=== $script on PostgreSQL $PG_VERSION ==="
+  database="bench_$(date +%s%N)"
+  "$PG_BIN/psql" "postgresql://postgres@127.0.0.1:${PG_PORT}/postgres" -qc "CREATE DATABASE $database"
+  SUPERVISION_BENCH_DATABASE_URL="${PG_URL%/postgres}/$database" "$PYTHON" "$script"
+done
