@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import resource
 import statistics
 import tempfile
 import time
 from pathlib import Path
-
-import logging
 
 import httpx
 

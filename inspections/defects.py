@@ -11,19 +11,11 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspections import schemas
+from inspections.checklists import points_text, stored_checklists
 from inspections.config import inspection_rules
 from inspections.rules import Checklist, DefectState, OfficialCalendar, Severity, Source, overdue_since, rectification_deadline
 from inspections.scope import owner_key, visible_defects
-from inspections.tables import (
-    Amendment,
-    Attachment,
-    Defect,
-    DefectEvent,
-    DefectEventPhoto,
-    InspectionRecord,
-    InspectionResult,
-    YellowCard,
-)
+from inspections.tables import Amendment, Attachment, Defect, DefectEvent, DefectEventPhoto, InspectionRecord, InspectionResult, YellowCard
 from supervision.core.access import Principal, Role, require_role
 from supervision.core.audit import record_change
 from supervision.core.clock import utc_now
@@ -168,8 +160,6 @@ async def get_defect(session: AsyncSession, actor: Principal, defect_id: int) ->
 
 
 async def defect_rows(session: AsyncSession, defects: list[Defect], now: datetime | None = None) -> list[schemas.DefectOut]:
-    from inspections.service import points_text, stored_checklists  # the service imports this module
-
     now = now or utc_now()
     if not defects:
         return []

@@ -13,7 +13,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inspections import defects, schemas, service, spot_checks
+from inspections import attachments, checklists, defects, records, schemas, service, spot_checks
 from inspections.config import current_checklist
 from inspections.rules import Source
 from inspections.storage import BlobStore
@@ -43,7 +43,7 @@ def month_of(text: str | None) -> Month | None:
 
 async def _file(db: AsyncSession, store: BlobStore, principal: Principal, source: Source, data: schemas.RecordIn) -> Response[schemas.RecordOut]:
     filed = await service.file_record(db, store, principal, source, data)
-    detail = await service.record_detail(db, filed.record)
+    detail = await records.record_detail(db, filed.record)
     # 201 for a new record; 200 for a retry that found the record it had already filed.
     return Response(detail, status_code=200 if filed.replayed else 201)
 
@@ -97,7 +97,7 @@ class RecordController(Controller):
         month: MonthParam = None,
     ) -> Page[schemas.RecordSummary]:
         """Filed patrols, street inspections and spot checks within your scope, newest first."""
-        rows, total = await service.list_records(
+        rows, total = await records.list_records(
             db, principal, paging, source=source, estate_id=estate_id, community_id=community_id, street_id=street_id, month=month_of(month)
         )
         return Page(rows, total, paging.page, paging.page_size)
@@ -105,13 +105,13 @@ class RecordController(Controller):
     @get("/{record_id:int}", responses=READ)
     async def get_record(self, record_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.RecordOut:
         """A record as filed, its amendments beside it, the results in effect after them, and its defects."""
-        return await service.record_detail(db, await service.get_record(db, principal, record_id))
+        return await records.record_detail(db, await records.get_record(db, principal, record_id))
 
     @post("/{record_id:int}/amendments", dto=StrictBody[schemas.AmendmentIn], return_dto=None, responses=FILE)
     async def amend_record(self, record_id: RecordId, data: schemas.AmendmentIn, principal: Principal, db: AsyncSession) -> schemas.RecordOut:
         """Correct a filed record with a reason (by whoever filed it, the street officer or an administrator). The
         original is never changed; a result turned to passed withdraws its defect, one turned to failed raises one."""
-        return await service.record_detail(db, await service.amend_record(db, principal, record_id, data))
+        return await records.record_detail(db, await service.amend_record(db, principal, record_id, data))
 
 
 class ChecklistController(Controller):
@@ -122,7 +122,7 @@ class ChecklistController(Controller):
     @get("/", responses=READ)
     async def checklist(self) -> schemas.ChecklistOut:
         """The checklist in force: categories with their points, items with deduction, severity and veto mark."""
-        return service.checklist_out(current_checklist())
+        return checklists.checklist_out(current_checklist())
 
 
 @dataclass
@@ -160,17 +160,17 @@ class AttachmentController(Controller):
                 raise InvalidInput("taken_at needs its UTC offset, e.g. +08:00")
         max_bytes = state.settings.attachment_max_bytes
         content = await data.file.read(max_bytes + 1)
-        attachment = await service.upload_photo(db, store, principal, content, data.file.filename or "", claimed, max_bytes)
-        return service.attachment_out(attachment)
+        attachment = await attachments.upload_photo(db, store, principal, content, data.file.filename or "", claimed, max_bytes)
+        return attachments.attachment_out(attachment)
 
     @get("/{attachment_id:int}/info", responses=READ)
     async def info(self, attachment_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.AttachmentOut:
-        return service.attachment_out(await service.get_attachment(db, principal, attachment_id))
+        return attachments.attachment_out(await attachments.get_attachment(db, principal, attachment_id))
 
     @get("/{attachment_id:int}", responses=READ, media_type="application/octet-stream")
     async def content(self, attachment_id: RecordId, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[bytes]:
         """The photo itself, to those who uploaded it or can see a record or defect that shows it."""
-        attachment = await service.get_attachment(db, principal, attachment_id)
+        attachment = await attachments.get_attachment(db, principal, attachment_id)
         return Response(
             store.get(attachment.sha256),
             media_type=attachment.content_type,
@@ -280,7 +280,7 @@ class CoverageController(Controller):
         date_to: date,
     ) -> schemas.CoverageOut:
         """For each day, the community's estates under management that had no patrol."""
-        return await service.patrol_coverage(db, principal, community_id, date_from, date_to)
+        return await records.patrol_coverage(db, principal, community_id, date_from, date_to)
 
 
 ROUTES = [

@@ -1,11 +1,10 @@
-"""Use cases of the evidence: the checklist, photos, filing patrols, street inspections and spot checks (exactly
-once per client id), amendments, and patrol coverage. One transaction each."""
+"""Use cases of filing evidence: patrols, street inspections and spot checks (exactly once per client id), and
+amendments. One transaction each."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, datetime
 
 import msgspec
 from sqlalchemy import func, select
@@ -14,26 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspections import defects as defect_service
 from inspections import schemas
+from inspections.attachments import ATTEMPTS
+from inspections.checklists import checklist_version_id, stored_checklists
 from inspections.config import current_checklist, inspection_rules
-from inspections.photos import inspect_photo
-from inspections.rules import Checklist, Source, checklist_from_content, request_fingerprint
-from inspections.scope import owner_key, visible_attachments, visible_records
+from inspections.records import effective_results, get_record
+from inspections.rules import Checklist, Source, request_fingerprint
+from inspections.scope import owner_key
 from inspections.storage import BlobStore
-from inspections.tables import (
-    Amendment,
-    Attachment,
-    ChecklistVersion,
-    Defect,
-    InspectionRecord,
-    InspectionResult,
-    RecordPhoto,
-    SpotCheckAssignment,
-)
+from inspections.tables import Amendment, Attachment, InspectionRecord, InspectionResult, RecordPhoto, SpotCheckAssignment
 from supervision.core.access import Principal, Role, require_role
 from supervision.core.audit import record_change
 from supervision.core.clock import utc_now
-from supervision.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation, TooLarge
-from supervision.core.paging import PageRequest, fetch_page
+from supervision.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from supervision.core.periods import Month, business_date
 from supervision.registry.scope import contract_in_force, managed_on
 from supervision.registry.tables import Community, ContractEstate, Estate, ServiceContract
@@ -50,126 +41,7 @@ ACTION: dict[Source, str] = {
 }
 # Who may correct a filed record besides the person who filed it.
 AMENDERS = frozenset({Role.ADMIN, Role.STREET_OFFICER})
-# Attempts at a write that lost a race (same client id, same daily number) before giving up.
-ATTEMPTS = 4
 
-
-# The checklist
-
-
-async def checklist_version_id(session: AsyncSession, checklist: Checklist) -> int:
-    """The stored version of `checklist`, stored now if this is its first use."""
-    found = (await session.execute(select(ChecklistVersion.id).where(ChecklistVersion.sha256 == checklist.sha256))).scalar()
-    if found is not None:
-        return found
-    row = ChecklistVersion(version=checklist.version, sha256=checklist.sha256, content=checklist.content(), first_used_at=utc_now())
-    session.add(row)
-    await session.flush()
-    return row.id  # type: ignore[return-value]
-
-
-async def stored_checklists(session: AsyncSession, version_ids: set[int]) -> dict[int, Checklist]:
-    rows = (await session.execute(select(ChecklistVersion).where(ChecklistVersion.id.in_(version_ids)))).scalars()  # type: ignore[union-attr]
-    return {row.id: checklist_from_content(row.content) for row in rows}  # type: ignore[misc]
-
-
-def checklist_out(checklist: Checklist) -> schemas.ChecklistOut:
-    return schemas.ChecklistOut(
-        version=checklist.version,
-        sha256=checklist.sha256,
-        categories=[schemas.ChecklistCategoryOut(code=c.code, name=c.name, points=c.points) for c in checklist.categories],
-        items=[
-            schemas.ChecklistItemOut(
-                code=i.code,
-                category=i.category,
-                text=i.text,
-                deduction=points_text(i.deduction_centi),
-                severity=i.severity,
-                veto=i.veto,
-            )
-            for i in checklist.items.values()
-        ],
-    )
-
-
-def points_text(centi: int) -> str:
-    whole, rest = divmod(centi, 100)
-    return f"{whole}" if rest == 0 else f"{whole}.{rest:02d}".rstrip("0")
-
-
-# Photos
-
-
-async def upload_photo(
-    session: AsyncSession,
-    store: BlobStore,
-    actor: Principal,
-    content: bytes,
-    original_name: str,
-    claimed_taken_at: datetime | None,
-    max_bytes: int,
-) -> Attachment:
-    """Keep a photo for a record to come (or a fix report). The same photo uploaded again by the same owner is
-    the same attachment."""
-    if len(content) > max_bytes:
-        raise TooLarge(f"the file has {len(content)} bytes; the limit is {max_bytes} bytes ({max_bytes // (1024 * 1024)} MB)")
-    if not content:
-        raise InvalidInput("the file is empty")
-    facts = inspect_photo(content)
-    sha256 = store.put(content)
-    owner = owner_key(actor)
-    for _ in range(ATTEMPTS):
-        existing = (
-            await session.execute(select(Attachment).where(Attachment.sha256 == sha256, Attachment.owner == owner))
-        ).scalar()
-        if existing is not None:
-            return existing
-        attachment = Attachment(
-            sha256=sha256,
-            owner=owner,
-            content_type=facts.content_type,
-            size_bytes=len(content),
-            original_name=original_name[:200],
-            uploaded_at=utc_now(),
-            uploaded_by_user_id=actor.user_id,
-            uploaded_by=actor.label,
-            claimed_taken_at=claimed_taken_at,
-            exif_taken_at=facts.exif_taken_at,
-            exif_latitude_micro=facts.latitude_micro,
-            exif_longitude_micro=facts.longitude_micro,
-        )
-        session.add(attachment)
-        try:
-            await session.commit()
-            return attachment
-        except IntegrityError:
-            await session.rollback()
-    raise Conflict("the same photo is being uploaded at the same time; retry")
-
-
-async def get_attachment(session: AsyncSession, actor: Principal, attachment_id: int) -> Attachment:
-    found = (
-        await session.execute(select(Attachment).where(Attachment.id == attachment_id, visible_attachments(actor)))
-    ).scalar()
-    if found is None:
-        raise NotFound("attachment", attachment_id)
-    return found
-
-
-def attachment_out(a: Attachment) -> schemas.AttachmentOut:
-    return schemas.AttachmentOut(
-        id=a.id or 0,
-        sha256=a.sha256,
-        content_type=a.content_type,
-        size_bytes=a.size_bytes,
-        original_name=a.original_name,
-        uploaded_at=a.uploaded_at,
-        uploaded_by=a.uploaded_by,
-        claimed_taken_at=a.claimed_taken_at,
-        exif_taken_at=a.exif_taken_at,
-        exif_latitude=None if a.exif_latitude_micro is None else a.exif_latitude_micro / 1_000_000,
-        exif_longitude=None if a.exif_longitude_micro is None else a.exif_longitude_micro / 1_000_000,
-    )
 
 
 # Filing
@@ -402,139 +274,6 @@ async def _new_record(
     return record
 
 
-# Reading
-
-
-async def get_record(session: AsyncSession, actor: Principal, record_id: int) -> InspectionRecord:
-    found = (
-        await session.execute(select(InspectionRecord).where(InspectionRecord.id == record_id, visible_records(actor)))
-    ).scalar()
-    if found is None:
-        raise NotFound("inspection record", record_id)
-    return found
-
-
-def _result_out(item_code: str, passed: bool, defects: int, note: str, photos: list[int], checklist: Checklist) -> schemas.ItemResultOut:
-    item = checklist.items.get(item_code)
-    return schemas.ItemResultOut(
-        item=item_code, text=item.text if item else "", passed=passed, defects=defects, note=note, photo_ids=photos
-    )
-
-
-def effective_results(results: list[InspectionResult], amendments: list[Amendment]) -> dict[str, dict[str, Any]]:
-    """The record's results after its amendments, in order: item code → passed, defects, note, photo ids."""
-    current: dict[str, dict[str, Any]] = {
-        r.item_code: {"passed": r.passed, "defects": r.defects, "note": r.note, "photo_ids": []} for r in results
-    }
-    for amendment in amendments:
-        for change in amendment.changes:
-            current[change["item"]] = {k: change[k] for k in ("passed", "defects", "note", "photo_ids")}
-    return current
-
-
-async def record_detail(session: AsyncSession, record: InspectionRecord) -> schemas.RecordOut:
-    results = list(
-        (await session.execute(select(InspectionResult).where(InspectionResult.record_id == record.id).order_by(InspectionResult.id))).scalars()
-    )
-    photos = list((await session.execute(select(RecordPhoto).where(RecordPhoto.record_id == record.id))).scalars())
-    amendments = list(
-        (await session.execute(select(Amendment).where(Amendment.record_id == record.id).order_by(Amendment.id))).scalars()
-    )
-    defect_ids = list(
-        (await session.execute(select(Defect.id).where(Defect.record_id == record.id).order_by(Defect.id))).scalars()
-    )
-    estate_name = (await session.execute(select(Estate.name).where(Estate.id == record.estate_id))).scalar_one()
-    checklist = (await stored_checklists(session, {record.checklist_version_id}))[record.checklist_version_id]
-    photos_of = {r.item_code: sorted(p.attachment_id for p in photos if p.item_code == r.item_code) for r in results}
-    effective = effective_results(results, amendments)
-    for code in effective:
-        if code in photos_of and effective[code]["photo_ids"] == []:
-            effective[code]["photo_ids"] = photos_of[code]
-    return schemas.RecordOut(
-        id=record.id or 0,
-        client_id=record.client_id,
-        source=Source(record.source),
-        estate_id=record.estate_id,
-        estate_name=estate_name,
-        community_id=record.community_id,
-        street_id=record.street_id,
-        company_id=record.company_id,
-        organisation_id=record.organisation_id,
-        checklist_version=checklist.version,
-        checklist_sha256=checklist.sha256,
-        inspected_at=record.inspected_at,
-        business_date=record.business_date,
-        counted=record.counted,
-        latitude=None if record.latitude_micro is None else record.latitude_micro / 1_000_000,
-        longitude=None if record.longitude_micro is None else record.longitude_micro / 1_000_000,
-        note=record.note,
-        filed_at=record.filed_at,
-        filed_by=record.filed_by,
-        results=[_result_out(r.item_code, r.passed, r.defects, r.note, photos_of[r.item_code], checklist) for r in results],
-        photo_ids=sorted(p.attachment_id for p in photos if p.item_code is None),
-        amendments=[
-            schemas.AmendmentOut(id=a.id or 0, reason=a.reason, changes=a.changes, amended_at=a.amended_at, amended_by=a.amended_by)
-            for a in amendments
-        ],
-        effective_results=[
-            _result_out(code, v["passed"], v["defects"], v["note"], v["photo_ids"], checklist) for code, v in effective.items()
-        ],
-        defect_ids=defect_ids,
-    )
-
-
-async def list_records(
-    session: AsyncSession,
-    actor: Principal,
-    paging: PageRequest,
-    *,
-    source: Source | None = None,
-    estate_id: int | None = None,
-    community_id: int | None = None,
-    street_id: int | None = None,
-    month: Month | None = None,
-) -> tuple[list[schemas.RecordSummary], int]:
-    query = select(InspectionRecord).where(visible_records(actor)).order_by(InspectionRecord.inspected_at.desc(), InspectionRecord.id.desc())  # type: ignore[attr-defined,union-attr]
-    for column, value in (
-        (InspectionRecord.source, source.value if source else None),
-        (InspectionRecord.estate_id, estate_id),
-        (InspectionRecord.community_id, community_id),
-        (InspectionRecord.street_id, street_id),
-        (InspectionRecord.month, str(month) if month else None),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    records, total = await fetch_page(session, query, paging)
-    ids = [r.id for r in records]
-    names = dict((await session.execute(select(Estate.id, Estate.name).where(Estate.id.in_({r.estate_id for r in records})))).tuples().all())  # type: ignore[union-attr]
-    failed = dict(
-        (
-            await session.execute(
-                select(InspectionResult.record_id, func.count())
-                .where(InspectionResult.record_id.in_(ids), InspectionResult.passed.is_(False))  # type: ignore[union-attr,attr-defined]
-                .group_by(InspectionResult.record_id)
-            )
-        ).tuples().all()
-    )
-    amended = set((await session.execute(select(Amendment.record_id).where(Amendment.record_id.in_(ids)))).scalars())  # type: ignore[union-attr]
-    return [
-        schemas.RecordSummary(
-            id=r.id or 0,
-            source=Source(r.source),
-            estate_id=r.estate_id,
-            estate_name=names.get(r.estate_id, ""),
-            community_id=r.community_id,
-            street_id=r.street_id,
-            inspected_at=r.inspected_at,
-            business_date=r.business_date,
-            counted=r.counted,
-            failed_items=failed.get(r.id, 0),
-            amended=r.id in amended,
-            filed_by=r.filed_by,
-        )
-        for r in records
-    ], total
-
 
 # Amendments
 
@@ -583,51 +322,3 @@ async def amend_record(
     )
     await session.commit()
     return record
-
-
-# Patrol coverage
-
-COVERAGE_MAX_DAYS = 62
-
-
-async def patrol_coverage(
-    session: AsyncSession, actor: Principal, community_id: int, date_from: date, date_to: date
-) -> schemas.CoverageOut:
-    """For each day, the community's estates under management that had no counted patrol."""
-    if date_to < date_from:
-        raise InvalidInput("date_to is before date_from")
-    if (date_to - date_from).days >= COVERAGE_MAX_DAYS:
-        raise InvalidInput(f"ask for at most {COVERAGE_MAX_DAYS} days at a time")
-    community = (await session.execute(select(Community).where(Community.id == community_id))).scalar()
-    if community is None or not actor.sees_community(community.id, community.street_id):  # type: ignore[arg-type]
-        raise NotFound("community", community_id)
-    estates = list((await session.execute(select(Estate).where(Estate.community_id == community_id).order_by(Estate.code))).scalars())
-    patrolled = set(
-        (
-            await session.execute(
-                select(InspectionRecord.estate_id, InspectionRecord.business_date).where(
-                    InspectionRecord.community_id == community_id,
-                    InspectionRecord.source == Source.PATROL.value,
-                    InspectionRecord.business_date >= date_from,
-                    InspectionRecord.business_date <= date_to,
-                )
-            )
-        ).tuples()
-    )
-    days = []
-    day = date_from
-    while day <= date_to:
-        managed = [e for e in estates if e.entered_on <= day and (e.left_on is None or e.left_on > day)]
-        missing = [e for e in managed if (e.id, day) not in patrolled]
-        days.append(
-            schemas.CoverageDay(
-                day=day,
-                estates=len(managed),
-                patrolled=len(managed) - len(missing),
-                missing=[schemas.CoverageEstate(id=e.id or 0, code=e.code, name=e.name) for e in missing],
-            )
-        )
-        day += timedelta(days=1)
-    return schemas.CoverageOut(
-        community_id=community.id or 0, community_name=community.name, date_from=date_from, date_to=date_to, days=days
-    )

@@ -2,9 +2,9 @@
 
 from sqlmodel import SQLModel
 
-import supervision.core.audit
-import supervision.people.tables
-import supervision.registry.tables
 import inspections.tables  # noqa: F401
+import supervision.core.audit  # noqa: F401
+import supervision.people.tables  # noqa: F401
+import supervision.registry.tables  # noqa: F401
 
 metadata = SQLModel.metadata

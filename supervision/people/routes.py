@@ -10,16 +10,7 @@ from supervision.core.access import Principal, Role
 from supervision.core.paging import Page, PageRequest
 from supervision.core.settings import get_settings
 from supervision.people import service
-from supervision.people.schemas import (
-    ApiKeyCreate,
-    ApiKeyIssued,
-    ApiKeyOut,
-    LoginRequest,
-    LoginResponse,
-    UserCreate,
-    UserOut,
-    UserUpdate,
-)
+from supervision.people.schemas import ApiKeyCreate, ApiKeyIssued, ApiKeyOut, LoginRequest, LoginResponse, UserCreate, UserOut, UserUpdate
 from supervision.people.tables import ApiKey, User
 from supervision.web.auth import allow, logged_in
 from supervision.web.body import StrictBody

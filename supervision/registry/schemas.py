@@ -7,8 +7,8 @@ from typing import Annotated
 
 import msgspec
 
-from supervision.registry.tables import ManagementMode, OrganisationKind
 from supervision.core.text import NONBLANK, PRINTABLE
+from supervision.registry.tables import ManagementMode, OrganisationKind
 
 Id = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_\-]+$")]

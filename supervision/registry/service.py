@@ -24,15 +24,7 @@ from supervision.registry.scope import (
     visible_estates,
     visible_organisations,
 )
-from supervision.registry.tables import (
-    Community,
-    Company,
-    ContractEstate,
-    Estate,
-    Organisation,
-    ServiceContract,
-    Street,
-)
+from supervision.registry.tables import Community, Company, ContractEstate, Estate, Organisation, ServiceContract, Street
 
 ADMINS = frozenset({Role.ADMIN})
 M = TypeVar("M", bound=SQLModel)

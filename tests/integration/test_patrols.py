@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from inspections.tables import Amendment, Defect, InspectionRecord, InspectionResult
+from inspections.tables import Amendment, InspectionRecord, InspectionResult
 from tests.integration.evidence import jpeg, record_body, upload
 from tests.integration.helpers import assert_problem, audit_count, count, estate_ids_of
 

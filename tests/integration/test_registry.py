@@ -8,6 +8,7 @@ from supervision.core.audit import AuditEntry
 from supervision.registry.tables import Company, Estate
 from tests.integration.helpers import assert_problem, audit_count, community_id, count, estate_ids_of
 
+
 def make_code(first17: str) -> str:
     from supervision.registry.rules import credit_code_check_char
 

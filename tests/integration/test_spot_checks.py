@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 from collections import Counter
+from datetime import UTC, datetime
 from fractions import Fraction
 
 from sqlalchemy import select

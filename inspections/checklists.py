@@ -1,0 +1,53 @@
+"""The checklist as filed records keep it: stored once per version (by content hash), read back as filed."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inspections import schemas
+from inspections.rules import Checklist, checklist_from_content
+from inspections.tables import ChecklistVersion
+from supervision.core.clock import utc_now
+
+# The checklist
+
+
+async def checklist_version_id(session: AsyncSession, checklist: Checklist) -> int:
+    """The stored version of `checklist`, stored now if this is its first use."""
+    found = (await session.execute(select(ChecklistVersion.id).where(ChecklistVersion.sha256 == checklist.sha256))).scalar()
+    if found is not None:
+        return found
+    row = ChecklistVersion(version=checklist.version, sha256=checklist.sha256, content=checklist.content(), first_used_at=utc_now())
+    session.add(row)
+    await session.flush()
+    return row.id  # type: ignore[return-value]
+
+
+async def stored_checklists(session: AsyncSession, version_ids: set[int]) -> dict[int, Checklist]:
+    rows = (await session.execute(select(ChecklistVersion).where(ChecklistVersion.id.in_(version_ids)))).scalars()  # type: ignore[union-attr]
+    return {row.id: checklist_from_content(row.content) for row in rows}  # type: ignore[misc]
+
+
+def checklist_out(checklist: Checklist) -> schemas.ChecklistOut:
+    return schemas.ChecklistOut(
+        version=checklist.version,
+        sha256=checklist.sha256,
+        categories=[schemas.ChecklistCategoryOut(code=c.code, name=c.name, points=c.points) for c in checklist.categories],
+        items=[
+            schemas.ChecklistItemOut(
+                code=i.code,
+                category=i.category,
+                text=i.text,
+                deduction=points_text(i.deduction_centi),
+                severity=i.severity,
+                veto=i.veto,
+            )
+            for i in checklist.items.values()
+        ],
+    )
+
+
+def points_text(centi: int) -> str:
+    whole, rest = divmod(centi, 100)
+    return f"{whole}" if rest == 0 else f"{whole}.{rest:02d}".rstrip("0")

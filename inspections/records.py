@@ -1,0 +1,202 @@
+"""Reading filed evidence: a record as filed beside its amendments, lists within scope, and patrol coverage."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inspections import schemas
+from inspections.checklists import stored_checklists
+from inspections.rules import Checklist, Source
+from inspections.scope import visible_records
+from inspections.tables import Amendment, Defect, InspectionRecord, InspectionResult, RecordPhoto
+from supervision.core.access import Principal
+from supervision.core.errors import InvalidInput, NotFound
+from supervision.core.paging import PageRequest, fetch_page
+from supervision.core.periods import Month
+from supervision.registry.tables import Community, Estate
+
+# Reading
+
+
+async def get_record(session: AsyncSession, actor: Principal, record_id: int) -> InspectionRecord:
+    found = (
+        await session.execute(select(InspectionRecord).where(InspectionRecord.id == record_id, visible_records(actor)))
+    ).scalar()
+    if found is None:
+        raise NotFound("inspection record", record_id)
+    return found
+
+
+def _result_out(item_code: str, passed: bool, defects: int, note: str, photos: list[int], checklist: Checklist) -> schemas.ItemResultOut:
+    item = checklist.items.get(item_code)
+    return schemas.ItemResultOut(
+        item=item_code, text=item.text if item else "", passed=passed, defects=defects, note=note, photo_ids=photos
+    )
+
+
+def effective_results(results: list[InspectionResult], amendments: list[Amendment]) -> dict[str, dict[str, Any]]:
+    """The record's results after its amendments, in order: item code → passed, defects, note, photo ids."""
+    current: dict[str, dict[str, Any]] = {
+        r.item_code: {"passed": r.passed, "defects": r.defects, "note": r.note, "photo_ids": []} for r in results
+    }
+    for amendment in amendments:
+        for change in amendment.changes:
+            current[change["item"]] = {k: change[k] for k in ("passed", "defects", "note", "photo_ids")}
+    return current
+
+
+async def record_detail(session: AsyncSession, record: InspectionRecord) -> schemas.RecordOut:
+    results = list(
+        (await session.execute(select(InspectionResult).where(InspectionResult.record_id == record.id).order_by(InspectionResult.id))).scalars()
+    )
+    photos = list((await session.execute(select(RecordPhoto).where(RecordPhoto.record_id == record.id))).scalars())
+    amendments = list(
+        (await session.execute(select(Amendment).where(Amendment.record_id == record.id).order_by(Amendment.id))).scalars()
+    )
+    defect_ids = list(
+        (await session.execute(select(Defect.id).where(Defect.record_id == record.id).order_by(Defect.id))).scalars()
+    )
+    estate_name = (await session.execute(select(Estate.name).where(Estate.id == record.estate_id))).scalar_one()
+    checklist = (await stored_checklists(session, {record.checklist_version_id}))[record.checklist_version_id]
+    photos_of = {r.item_code: sorted(p.attachment_id for p in photos if p.item_code == r.item_code) for r in results}
+    effective = effective_results(results, amendments)
+    for code in effective:
+        if code in photos_of and effective[code]["photo_ids"] == []:
+            effective[code]["photo_ids"] = photos_of[code]
+    return schemas.RecordOut(
+        id=record.id or 0,
+        client_id=record.client_id,
+        source=Source(record.source),
+        estate_id=record.estate_id,
+        estate_name=estate_name,
+        community_id=record.community_id,
+        street_id=record.street_id,
+        company_id=record.company_id,
+        organisation_id=record.organisation_id,
+        checklist_version=checklist.version,
+        checklist_sha256=checklist.sha256,
+        inspected_at=record.inspected_at,
+        business_date=record.business_date,
+        counted=record.counted,
+        latitude=None if record.latitude_micro is None else record.latitude_micro / 1_000_000,
+        longitude=None if record.longitude_micro is None else record.longitude_micro / 1_000_000,
+        note=record.note,
+        filed_at=record.filed_at,
+        filed_by=record.filed_by,
+        results=[_result_out(r.item_code, r.passed, r.defects, r.note, photos_of[r.item_code], checklist) for r in results],
+        photo_ids=sorted(p.attachment_id for p in photos if p.item_code is None),
+        amendments=[
+            schemas.AmendmentOut(id=a.id or 0, reason=a.reason, changes=a.changes, amended_at=a.amended_at, amended_by=a.amended_by)
+            for a in amendments
+        ],
+        effective_results=[
+            _result_out(code, v["passed"], v["defects"], v["note"], v["photo_ids"], checklist) for code, v in effective.items()
+        ],
+        defect_ids=defect_ids,
+    )
+
+
+async def list_records(
+    session: AsyncSession,
+    actor: Principal,
+    paging: PageRequest,
+    *,
+    source: Source | None = None,
+    estate_id: int | None = None,
+    community_id: int | None = None,
+    street_id: int | None = None,
+    month: Month | None = None,
+) -> tuple[list[schemas.RecordSummary], int]:
+    query = select(InspectionRecord).where(visible_records(actor)).order_by(InspectionRecord.inspected_at.desc(), InspectionRecord.id.desc())  # type: ignore[attr-defined,union-attr]
+    for column, value in (
+        (InspectionRecord.source, source.value if source else None),
+        (InspectionRecord.estate_id, estate_id),
+        (InspectionRecord.community_id, community_id),
+        (InspectionRecord.street_id, street_id),
+        (InspectionRecord.month, str(month) if month else None),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    records, total = await fetch_page(session, query, paging)
+    ids = [r.id for r in records]
+    names = dict((await session.execute(select(Estate.id, Estate.name).where(Estate.id.in_({r.estate_id for r in records})))).tuples().all())  # type: ignore[union-attr]
+    failed = dict(
+        (
+            await session.execute(
+                select(InspectionResult.record_id, func.count())
+                .where(InspectionResult.record_id.in_(ids), InspectionResult.passed.is_(False))  # type: ignore[union-attr,attr-defined]
+                .group_by(InspectionResult.record_id)
+            )
+        ).tuples().all()
+    )
+    amended = set((await session.execute(select(Amendment.record_id).where(Amendment.record_id.in_(ids)))).scalars())  # type: ignore[union-attr]
+    return [
+        schemas.RecordSummary(
+            id=r.id or 0,
+            source=Source(r.source),
+            estate_id=r.estate_id,
+            estate_name=names.get(r.estate_id, ""),
+            community_id=r.community_id,
+            street_id=r.street_id,
+            inspected_at=r.inspected_at,
+            business_date=r.business_date,
+            counted=r.counted,
+            failed_items=failed.get(r.id, 0),
+            amended=r.id in amended,
+            filed_by=r.filed_by,
+        )
+        for r in records
+    ], total
+
+
+
+# Patrol coverage
+
+COVERAGE_MAX_DAYS = 62
+
+
+async def patrol_coverage(
+    session: AsyncSession, actor: Principal, community_id: int, date_from: date, date_to: date
+) -> schemas.CoverageOut:
+    """For each day, the community's estates under management that had no counted patrol."""
+    if date_to < date_from:
+        raise InvalidInput("date_to is before date_from")
+    if (date_to - date_from).days >= COVERAGE_MAX_DAYS:
+        raise InvalidInput(f"ask for at most {COVERAGE_MAX_DAYS} days at a time")
+    community = (await session.execute(select(Community).where(Community.id == community_id))).scalar()
+    if community is None or not actor.sees_community(community.id, community.street_id):  # type: ignore[arg-type]
+        raise NotFound("community", community_id)
+    estates = list((await session.execute(select(Estate).where(Estate.community_id == community_id).order_by(Estate.code))).scalars())
+    patrolled = set(
+        (
+            await session.execute(
+                select(InspectionRecord.estate_id, InspectionRecord.business_date).where(
+                    InspectionRecord.community_id == community_id,
+                    InspectionRecord.source == Source.PATROL.value,
+                    InspectionRecord.business_date >= date_from,
+                    InspectionRecord.business_date <= date_to,
+                )
+            )
+        ).tuples()
+    )
+    days = []
+    day = date_from
+    while day <= date_to:
+        managed = [e for e in estates if e.entered_on <= day and (e.left_on is None or e.left_on > day)]
+        missing = [e for e in managed if (e.id, day) not in patrolled]
+        days.append(
+            schemas.CoverageDay(
+                day=day,
+                estates=len(managed),
+                patrolled=len(managed) - len(missing),
+                missing=[schemas.CoverageEstate(id=e.id or 0, code=e.code, name=e.name) for e in missing],
+            )
+        )
+        day += timedelta(days=1)
+    return schemas.CoverageOut(
+        community_id=community.id or 0, community_name=community.name, date_from=date_from, date_to=date_to, days=days
+    )
