@@ -226,12 +226,10 @@ class Deadline:
     provisional: bool  # the official calendar for a year was unknown: Monday to Friday was assumed
 
 
-def rectification_deadline(raised_at: datetime, severity: Severity, rules: InspectionRules, calendar: WorkCalendar) -> Deadline:
-    """Safety: hours after raising. Otherwise: 24:00 Beijing time of the Nth working day after the day raised."""
-    if severity is Severity.SAFETY:
-        return Deadline(at=(raised_at + timedelta(hours=rules.safety_hours)).astimezone(UTC), provisional=False)
-    wanted = rules.general_working_days if severity is Severity.GENERAL else rules.major_repair_working_days
-    day = raised_at.astimezone(BUSINESS_TZ).date()
+def working_days_after(start: date, wanted: int, calendar: WorkCalendar) -> tuple[date, bool]:
+    """The `wanted`-th working day after `start` (not counted), and whether a year unknown to the official calendar
+    made it provisional (Monday to Friday assumed)."""
+    day = start
     provisional = False
     counted = 0
     while counted < wanted:
@@ -243,7 +241,16 @@ def rectification_deadline(raised_at: datetime, severity: Severity, rules: Inspe
             working = day.weekday() < 5
         counted += working
     if provisional:
-        log.warning("official calendar unknown around %s: deadline assumed Monday to Friday; upgrade chinesecalendar", day)
+        log.warning("official calendar unknown around %s: Monday to Friday assumed; upgrade chinesecalendar", day)
+    return day, provisional
+
+
+def rectification_deadline(raised_at: datetime, severity: Severity, rules: InspectionRules, calendar: WorkCalendar) -> Deadline:
+    """Safety: hours after raising. Otherwise: 24:00 Beijing time of the Nth working day after the day raised."""
+    if severity is Severity.SAFETY:
+        return Deadline(at=(raised_at + timedelta(hours=rules.safety_hours)).astimezone(UTC), provisional=False)
+    wanted = rules.general_working_days if severity is Severity.GENERAL else rules.major_repair_working_days
+    day, provisional = working_days_after(raised_at.astimezone(BUSINESS_TZ).date(), wanted, calendar)
     end_of_day = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=BUSINESS_TZ)
     return Deadline(at=end_of_day.astimezone(UTC), provisional=provisional)
 

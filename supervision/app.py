@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from inspections.config import load_all as load_inspection_rules
 from inspections.routes import ROUTES as INSPECTION_ROUTES
 from inspections.storage import FileBlobStore
+from supervision.assessment.routes import ROUTES as ASSESSMENT_ROUTES
+from supervision.assessment.service import scoring_rules
 from supervision.core.db import create_engine, create_session_factory, writing
 from supervision.core.settings import Settings, get_settings
 from supervision.people.routes import ROUTES as PEOPLE_ROUTES
@@ -69,6 +71,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     state.write_lock = asyncio.Lock() if state.engine.dialect.name == "sqlite" else None
     state.blob_store = FileBlobStore(settings.var_dir / "attachments")
     load_inspection_rules()
+    scoring_rules()
 
     async def dispose_engine(app: Litestar) -> None:
         if own_engine:
@@ -80,6 +83,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *PEOPLE_ROUTES,
             *REGISTRY_ROUTES,
             *INSPECTION_ROUTES,
+            *ASSESSMENT_ROUTES,
             *SHELL_PAGES,
             *REGISTRY_PAGES,
             create_static_files_router(path="/static", directories=[PACKAGE_DIR / "web" / "static"], include_in_schema=False),
@@ -107,7 +111,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
                 "Registry of who manages what (estates, companies, resident votes, committee contracts) for the "
                 "supervision of quasi-property management and its subsidy. Errors are RFC 9457 problem documents."
             ),
-            tags=[Tag(name="registry"), Tag(name="inspections"), Tag(name="people"), Tag(name="system")],
+            tags=[Tag(name="registry"), Tag(name="inspections"), Tag(name="assessment"), Tag(name="people"), Tag(name="system")],
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(type="http", scheme="bearer", description="POST /api/auth/login"),

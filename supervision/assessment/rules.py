@@ -8,6 +8,7 @@ import json
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from enum import StrEnum
 from fractions import Fraction
@@ -325,3 +326,54 @@ def _finding_note(f: Finding, real: Fraction, factor: int) -> str:
     if real < nominal:
         text += f"（该类扣至 0，实扣 {_fixed(real, 2)}）"
     return text
+
+
+def overdue_level(raised_at: datetime, deadline: datetime, fixed_at: datetime | None, now: datetime) -> int:
+    """0: fixed on time (or not yet due); 1: overdue; 2: twice overdue, when the fix came (or has still not come)
+    more than one whole rectification period after the deadline. `fixed_at`: when the fix that stands (accepted
+    or awaiting verification) was reported."""
+    end = fixed_at if fixed_at is not None else now
+    if end <= deadline:
+        return 0
+    return 2 if end - deadline > deadline - raised_at else 1
+
+
+# The reasons a committee director may give for a veto (sourced from several cities' schemes, RULES.md).
+VETO_REASONS: dict[str, str] = {
+    "safety_accident": "因服务原因发生重大安全事故",
+    "facility_damage_unreported": "公共设施严重损坏未及时报修",
+    "gate_unattended": "门岗长时间无人值守或值守人员睡岗",
+    "mass_complaint": "因服务原因引发群体性投诉或事件",
+    "refused_rectification": "拒不整改",
+    "falsified_records": "伪造巡查记录、照片或台账",
+    "shared_income_misuse": "挪用公共收益",
+    "annual_satisfaction_below_80": "年度满意度低于80%",
+}
+AUTOMATIC_VETO_REASONS: dict[str, str] = {
+    "veto_item_defect": "一票否决项问题经街道确认",
+    "third_overdue": "当月第三次逾期整改",
+}
+
+
+@dataclass(frozen=True)
+class Ranked:
+    estate_id: int
+    code: str
+    score_centi: int | None
+    vetoed: bool
+    committee_opinion: int | None
+
+
+def rank(rows: Sequence[Ranked]) -> list[tuple[int, Ranked]]:
+    """Competition ranking (1, 2, 2, 4): unscored months last; vetoed months after every month that was not;
+    then higher score first. Equal on those, the same rank; listed by higher committee opinion, then estate code."""
+
+    def standing(r: Ranked) -> tuple[int, int, int]:
+        return (r.score_centi is None, r.vetoed, -(r.score_centi or 0))
+
+    ordered = sorted(rows, key=lambda r: (*standing(r), -(r.committee_opinion or 0), r.code))
+    ranked: list[tuple[int, Ranked]] = []
+    for n, row in enumerate(ordered, start=1):
+        same = ranked and standing(ranked[-1][1]) == standing(row)
+        ranked.append((ranked[-1][0] if same else n, row))
+    return ranked

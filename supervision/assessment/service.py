@@ -1,0 +1,438 @@
+"""Use cases of the monthly assessment: committee opinions, vetoes and their review, computing and publishing
+scores (versioned), locking the month, appeals. One transaction each; every state change is audited."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inspections.config import current_checklist
+from inspections.defects import CALENDAR
+from inspections.rules import Source, working_days_after
+from inspections.tables import Attachment, Defect
+from supervision.assessment import schemas
+from supervision.assessment.inputs import month_inputs
+from supervision.assessment.rules import AUTOMATIC_VETO_REASONS, VETO_REASONS, ScoringRules, parse_scoring_rules, score_month
+from supervision.assessment.tables import (
+    Appeal,
+    AssessmentMonth,
+    CommitteeOpinion,
+    ContractReviewFlag,
+    EstateScore,
+    ScoreExclusion,
+    Veto,
+    VetoEvidence,
+)
+from supervision.core.access import Principal, Role, require_role
+from supervision.core.audit import record_change
+from supervision.core.clock import utc_now
+from supervision.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from supervision.core.periods import Month, business_date
+from supervision.core.settings import config_dir
+from supervision.registry.scope import contract_in_force
+from supervision.registry.tables import Community, ContractEstate, Estate, ServiceContract
+
+DIRECTORS = frozenset({Role.COMMITTEE_DIRECTOR})
+STREET = frozenset({Role.STREET_OFFICER})
+COMPUTERS = frozenset({Role.STREET_OFFICER, Role.ADMIN})
+REVIEW_WORKING_DAYS = 5
+APPEAL_WORKING_DAYS = 5
+
+
+@lru_cache(maxsize=1)
+def scoring_rules() -> ScoringRules:
+    return parse_scoring_rules((config_dir() / "scoring.toml").read_text(encoding="utf-8"))
+
+
+async def _estate(session: AsyncSession, estate_id: int) -> tuple[Estate, Community]:
+    row = (await session.execute(select(Estate, Community).join(Community).where(Estate.id == estate_id))).first()
+    if row is None:
+        raise NotFound("estate", estate_id)
+    return row[0], row[1]
+
+
+async def month_state(session: AsyncSession, street_id: int, month: Month) -> AssessmentMonth | None:
+    return (
+        await session.execute(select(AssessmentMonth).where(AssessmentMonth.street_id == street_id, AssessmentMonth.month == str(month)))
+    ).scalar()
+
+
+async def _not_locked(session: AsyncSession, street_id: int, month: Month) -> AssessmentMonth | None:
+    state = await month_state(session, street_id, month)
+    if state is not None and state.state == "locked":
+        raise Conflict(f"{month} is locked by the street; nothing of it changes any more")
+    return state
+
+
+def _ended(month: Month, now: datetime) -> None:
+    if month >= Month.of_instant(now):
+        raise RuleViolation(f"{month} has not ended yet; it can be assessed from the 1st of the next month")
+
+
+def _started(month: Month, now: datetime) -> None:
+    if month > Month.of_instant(now):
+        raise RuleViolation(f"{month} has not begun")
+
+
+async def _director_of(session: AsyncSession, actor: Principal, estate_id: int) -> tuple[Estate, Community]:
+    require_role(actor, DIRECTORS, "giving opinions and vetoes")
+    estate, community = await _estate(session, estate_id)
+    if community.id != actor.community_id:
+        raise PermissionDenied(f"estate {estate.code} belongs to {community.name}; you act only for your own community")
+    return estate, community
+
+
+# Committee opinion
+
+
+async def give_opinion(session: AsyncSession, actor: Principal, data: schemas.OpinionIn, now: datetime | None = None) -> CommitteeOpinion:
+    now = now or utc_now()
+    month = Month.parse(data.month)
+    _started(month, now)
+    estate, community = await _director_of(session, actor, data.estate_id)
+    await _not_locked(session, community.street_id, month)
+    if (data.satisfied is None) != (data.answered is None) or (data.answered is not None and data.satisfied > data.answered):  # type: ignore[operator]
+        raise InvalidInput("give both satisfied and answered (satisfied at most answered), or neither")
+    revision = 1 + (
+        await session.execute(select(func.coalesce(func.max(CommitteeOpinion.revision), 0)).where(CommitteeOpinion.estate_id == estate.id, CommitteeOpinion.month == str(month)))
+    ).scalar_one()
+    opinion = CommitteeOpinion(
+        estate_id=estate.id,  # type: ignore[arg-type]
+        community_id=community.id,  # type: ignore[arg-type]
+        month=str(month),
+        revision=revision,
+        rating=data.rating,
+        satisfied=data.satisfied,
+        answered=data.answered,
+        note=data.note,
+        given_at=now,
+        given_by_user_id=actor.user_id,
+        given_by=actor.label,
+    )
+    session.add(opinion)
+    await session.flush()
+    record_change(session, actor, "opinion.given", "committee_opinion", opinion.id, after={"estate_id": estate.id, "month": str(month), "rating": data.rating, "revision": revision})
+    await session.commit()
+    return opinion
+
+
+# Vetoes
+
+
+async def _company_and_contract(session: AsyncSession, estate_id: int, month: Month) -> tuple[int | None, int | None]:
+    row = (
+        await session.execute(
+            select(ServiceContract.company_id, ServiceContract.id)
+            .join(ContractEstate, ContractEstate.contract_id == ServiceContract.id)
+            .where(ContractEstate.estate_id == estate_id, contract_in_force(month.last_day))
+        )
+    ).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+async def cast_veto(session: AsyncSession, actor: Principal, data: schemas.VetoIn, now: datetime | None = None) -> Veto:
+    now = now or utc_now()
+    month = Month.parse(data.month)
+    _started(month, now)
+    if data.reason not in VETO_REASONS:
+        raise InvalidInput(f"reason must be one of: {', '.join(VETO_REASONS)}")
+    estate, community = await _director_of(session, actor, data.estate_id)
+    await _not_locked(session, community.street_id, month)
+    own = set(
+        (await session.execute(select(Attachment.id).where(Attachment.id.in_(set(data.evidence_photo_ids)), Attachment.owner == f"user:{actor.user_id}"))).scalars()  # type: ignore[union-attr]
+    )
+    if own != set(data.evidence_photo_ids):
+        raise InvalidInput("evidence photos must be photos you uploaded (POST /api/attachments)")
+    veto = await _open_veto(session, actor, estate, community, month, data.reason, data.explanation, now, automatic=False, defect_id=None)
+    for photo in sorted(own):
+        session.add(VetoEvidence(veto_id=veto.id, attachment_id=photo))  # type: ignore[arg-type]
+    await session.commit()
+    return veto
+
+
+async def _open_veto(
+    session: AsyncSession, actor: Principal, estate: Estate, community: Community, month: Month, reason: str, explanation: str, now: datetime, *, automatic: bool, defect_id: int | None
+) -> Veto:
+    company_id, contract_id = await _company_and_contract(session, estate.id, month)  # type: ignore[arg-type]
+    due, _ = working_days_after(business_date(now), REVIEW_WORKING_DAYS, CALENDAR)
+    veto = Veto(
+        estate_id=estate.id,  # type: ignore[arg-type]
+        community_id=community.id,  # type: ignore[arg-type]
+        street_id=community.street_id,
+        company_id=company_id,
+        contract_id=contract_id,
+        month=str(month),
+        reason_code=reason,
+        explanation=explanation,
+        automatic=automatic,
+        source_defect_id=defect_id,
+        state="pending",
+        cast_at=now,
+        cast_by_user_id=actor.user_id,
+        cast_by=actor.label,
+        review_due_on=due,
+    )
+    session.add(veto)
+    await session.flush()
+    record_change(session, actor, "veto.opened", "veto", veto.id, after={"estate_id": estate.id, "month": str(month), "reason": reason, "automatic": automatic, "defect_id": defect_id})
+    return veto
+
+
+async def open_automatic_vetoes(session: AsyncSession, actor: Principal, street_id: int, month: Month) -> list[Veto]:
+    """Veto cases the rules open by themselves (each once): a defect on a veto-marked item found by the street's
+    own inspection, and a company's third overdue rectification of the month on an estate of the street."""
+    taken = select(Veto.source_defect_id).where(Veto.source_defect_id.is_not(None))  # type: ignore[union-attr]
+    triggers = (
+        await session.execute(
+            select(Defect).where(
+                Defect.street_id == street_id,
+                Defect.id.not_in(taken),  # type: ignore[union-attr]
+                Defect.state != "withdrawn",
+                (
+                    (Defect.veto_item.is_(True) & (Defect.source == Source.STREET_INSPECTION.value) & (Defect.month == str(month)))  # type: ignore[attr-defined]
+                    | ((Defect.overdue_ordinal >= 3) & (Defect.overdue_month == str(month)))  # type: ignore[operator]
+                ),
+            ).order_by(Defect.id)
+        )
+    ).scalars().all()
+    opened = []
+    for defect in triggers:
+        estate, community = await _estate(session, defect.estate_id)
+        reason = "veto_item_defect" if defect.veto_item and defect.source == Source.STREET_INSPECTION.value else "third_overdue"
+        explanation = f"{AUTOMATIC_VETO_REASONS[reason]}：缺陷 #{defect.id}（{defect.item_code}）"
+        opened.append(await _open_veto(session, actor, estate, community, month, reason, explanation, utc_now(), automatic=True, defect_id=defect.id))
+    return opened
+
+
+async def get_veto(session: AsyncSession, actor: Principal, veto_id: int) -> Veto:
+    veto = await session.get(Veto, veto_id)
+    if veto is None or not _sees(actor, veto.street_id, veto.community_id, veto.company_id):
+        raise NotFound("veto", veto_id)
+    return veto
+
+
+def _sees(actor: Principal, street_id: int, community_id: int, company_id: int | None) -> bool:
+    if actor.role is Role.COMPANY:
+        return company_id is not None and company_id == actor.company_id
+    return actor.sees_community(community_id, street_id)
+
+
+async def review_veto(session: AsyncSession, actor: Principal, veto_id: int, data: schemas.VetoReviewIn, now: datetime | None = None) -> Veto:
+    """The street upholds or overturns a pending veto with a written reason. Upheld: the month is 不合格; a second
+    upheld veto within 12 months flags the contract for review."""
+    now = now or utc_now()
+    require_role(actor, STREET, "reviewing vetoes")
+    veto = await get_veto(session, actor, veto_id)
+    if veto.street_id != actor.street_id:
+        raise PermissionDenied("you review vetoes of your own street only")
+    if veto.state != "pending":
+        raise Conflict(f"veto {veto_id} was already {veto.state}")
+    await _not_locked(session, veto.street_id, Month.parse(veto.month))
+    before = {"state": veto.state}
+    veto.state = "upheld" if data.uphold else "overturned"
+    veto.review_reason = data.reason
+    veto.reviewed_at = now
+    veto.reviewed_by = actor.label
+    record_change(session, actor, f"veto.{veto.state}", "veto", veto.id, before=before, after={"state": veto.state}, reason=data.reason)
+    if data.uphold and veto.contract_id is not None:
+        year_ago = Month.parse(veto.month)
+        for _ in range(11):
+            year_ago = year_ago.previous()
+        upheld = (
+            await session.execute(
+                select(func.count()).where(Veto.contract_id == veto.contract_id, Veto.state == "upheld", Veto.month >= str(year_ago), Veto.id != veto.id)
+            )
+        ).scalar_one()
+        if upheld >= 1:
+            session.add(ContractReviewFlag(contract_id=veto.contract_id, veto_id=veto.id, flagged_at=now, note=f"12个月内第{upheld + 1}次一票否决被维持"))
+            record_change(session, actor, "contract.flagged_for_review", "service_contract", veto.contract_id, after={"veto_id": veto.id, "upheld_in_12_months": upheld + 1})
+    await session.commit()
+    state = await month_state(session, veto.street_id, Month.parse(veto.month))
+    if state is not None and state.state == "computed":
+        await compute_month(session, actor, veto.street_id, Month.parse(veto.month), reason=f"veto {veto.id} {veto.state}", now=now)
+    return veto
+
+
+# Scores
+
+
+async def compute_month(
+    session: AsyncSession, actor: Principal, street_id: int, month: Month, *, reason: str = "computed", now: datetime | None = None
+) -> schemas.ComputeOut:
+    """Compute (or recompute) every estate's score of a street's month and publish it. A score whose inputs and
+    rules are unchanged is kept; one that differs becomes a new version, the old kept."""
+    now = now or utc_now()
+    require_role(actor, COMPUTERS | {Role.ADMIN}, "computing scores")
+    if actor.role is Role.STREET_OFFICER and actor.street_id != street_id:
+        raise PermissionDenied("you compute your own street's scores only")
+    _ended(month, now)
+    state = await _not_locked(session, street_id, month)
+    await open_automatic_vetoes(session, actor, street_id, month)
+    estates = list(
+        (
+            await session.execute(
+                select(Estate.id, Estate.community_id)
+                .join(Community)
+                .where(Community.street_id == street_id, Estate.entered_on <= month.last_day, (Estate.left_on.is_(None)) | (Estate.left_on > month.first_day))  # type: ignore[union-attr,operator]
+                .order_by(Estate.id)
+            )
+        ).tuples()
+    )
+    estate_ids = [e for e, _ in estates]
+    community_of = dict(estates)
+    inputs = await month_inputs(session, estate_ids, month, now, current_checklist())
+    rules = scoring_rules()
+    current = {
+        s.estate_id: s
+        for s in (
+            await session.execute(
+                select(EstateScore)
+                .where(EstateScore.street_id == street_id, EstateScore.month == str(month))
+                .order_by(EstateScore.version)
+            )
+        ).scalars()
+    }
+    companies = dict(
+        (
+            await session.execute(
+                select(ContractEstate.estate_id, ServiceContract.company_id)
+                .join(ServiceContract, ServiceContract.id == ContractEstate.contract_id)
+                .where(ContractEstate.estate_id.in_(estate_ids), contract_in_force(month.last_day))  # type: ignore[attr-defined]
+            )
+        ).tuples().all()
+    ) if estate_ids else {}
+    new_versions = 0
+    for estate_id in estate_ids:
+        result = score_month(inputs[estate_id], rules)
+        previous = current.get(estate_id)
+        if previous is not None and previous.rules_sha256 == result.rules_sha256 and previous.inputs_sha256 == result.inputs_sha256:
+            continue
+        session.add(
+            EstateScore(
+                estate_id=estate_id,
+                community_id=community_of[estate_id],
+                street_id=street_id,
+                company_id=companies.get(estate_id),
+                month=str(month),
+                version=(previous.version + 1) if previous else 1,
+                rules_sha256=result.rules_sha256,
+                inputs_sha256=result.inputs_sha256,
+                score_centi=result.score_centi,
+                grade=result.grade,
+                vetoed=result.vetoed,
+                result=schemas.score_result_json(result),
+                computed_at=now,
+                reason=reason if previous else "first computation",
+            )
+        )
+        new_versions += 1
+    if state is None:
+        appeal_until, _ = working_days_after(business_date(now), APPEAL_WORKING_DAYS, CALENDAR)
+        state = AssessmentMonth(street_id=street_id, month=str(month), state="computed", published_at=now, appeal_until=appeal_until)
+        session.add(state)
+    elif state.state == "open":
+        state.state = "computed"
+        state.published_at = now
+        state.appeal_until, _ = working_days_after(business_date(now), APPEAL_WORKING_DAYS, CALENDAR)
+    state.computed_at = now
+    record_change(session, actor, "month.computed", "assessment_month", f"{street_id}:{month}", after={"estates": len(estate_ids), "new_versions": new_versions}, reason=reason)
+    await session.commit()
+    return schemas.ComputeOut(street_id=street_id, month=str(month), estates=len(estate_ids), new_versions=new_versions, state=state.state, appeal_until=state.appeal_until)
+
+
+async def lock_month(session: AsyncSession, actor: Principal, street_id: int, month: Month, now: datetime | None = None) -> AssessmentMonth:
+    """The street locks its month after a last recomputation: nothing of it changes any more."""
+    now = now or utc_now()
+    require_role(actor, STREET, "locking a month")
+    if actor.street_id != street_id:
+        raise PermissionDenied("you lock your own street's months only")
+    state = await _not_locked(session, street_id, month)
+    if state is None:
+        raise RuleViolation(f"{month} has not been computed yet; compute it first")
+    pending = (await session.execute(select(func.count()).where(Veto.street_id == street_id, Veto.month == str(month), Veto.state == "pending"))).scalar_one()
+    if pending:
+        raise RuleViolation(f"{pending} veto(es) of {month} are still pending; review them before locking")
+    open_appeals = (await session.execute(select(func.count()).where(Appeal.street_id == street_id, Appeal.month == str(month), Appeal.state == "pending"))).scalar_one()
+    if open_appeals:
+        raise RuleViolation(f"{open_appeals} appeal(s) of {month} are still unanswered; answer them before locking")
+    await compute_month(session, actor, street_id, month, reason="recomputed before locking", now=now)
+    state = await month_state(session, street_id, month)
+    pending = (await session.execute(select(func.count()).where(Veto.street_id == street_id, Veto.month == str(month), Veto.state == "pending"))).scalar_one()
+    if pending:
+        raise RuleViolation(f"the last recomputation opened {pending} automatic veto case(s); review them before locking")
+    state.state = "locked"  # type: ignore[union-attr]
+    state.locked_at = now  # type: ignore[union-attr]
+    state.locked_by = actor.label  # type: ignore[union-attr]
+    record_change(session, actor, "month.locked", "assessment_month", f"{street_id}:{month}")
+    await session.commit()
+    return state  # type: ignore[return-value]
+
+
+# Appeals
+
+
+async def file_appeal(session: AsyncSession, actor: Principal, data: schemas.AppealIn, now: datetime | None = None) -> Appeal:
+    now = now or utc_now()
+    require_role(actor, {Role.COMPANY}, "appealing a score")
+    month = Month.parse(data.month)
+    score = (
+        await session.execute(select(EstateScore).where(EstateScore.estate_id == data.estate_id, EstateScore.month == str(month)).order_by(EstateScore.version.desc()))  # type: ignore[attr-defined]
+    ).scalars().first()
+    if score is None or score.company_id != actor.company_id:
+        raise NotFound("published score of estate", f"{data.estate_id} for {month}")
+    state = await month_state(session, score.street_id, month)
+    if state is None or state.state != "computed":
+        raise Conflict(f"{month} is {state.state if state else 'not computed'}; appeals are for published, unlocked months")
+    if state.appeal_until is not None and business_date(now) > state.appeal_until:
+        raise RuleViolation(f"the appeal window for {month} closed on {state.appeal_until}")
+    if data.defect_id is not None:
+        defect = await session.get(Defect, data.defect_id)
+        if defect is None or defect.estate_id != data.estate_id:
+            raise InvalidInput(f"defect {data.defect_id} is not a finding on this estate")
+    appeal = Appeal(
+        estate_id=data.estate_id, street_id=score.street_id, company_id=actor.company_id,  # type: ignore[arg-type]
+        month=str(month), defect_id=data.defect_id, reason=data.reason, state="pending", filed_at=now, filed_by=actor.label,
+    )
+    session.add(appeal)
+    await session.flush()
+    record_change(session, actor, "appeal.filed", "appeal", appeal.id, after={"estate_id": data.estate_id, "month": str(month), "defect_id": data.defect_id}, reason=data.reason)
+    await session.commit()
+    return appeal
+
+
+async def get_appeal(session: AsyncSession, actor: Principal, appeal_id: int) -> Appeal:
+    appeal = await session.get(Appeal, appeal_id)
+    if appeal is None:
+        raise NotFound("appeal", appeal_id)
+    community = (await session.execute(select(Estate.community_id).where(Estate.id == appeal.estate_id))).scalar_one()
+    if not _sees(actor, appeal.street_id, community, appeal.company_id):
+        raise NotFound("appeal", appeal_id)
+    return appeal
+
+
+async def answer_appeal(session: AsyncSession, actor: Principal, appeal_id: int, data: schemas.AppealAnswerIn, now: datetime | None = None) -> Appeal:
+    """Upheld: the contested finding is left out of scoring (with the reason) and the month recomputed.
+    Rejected: the score stands; the reason is kept."""
+    now = now or utc_now()
+    require_role(actor, STREET, "answering appeals")
+    appeal = await get_appeal(session, actor, appeal_id)
+    if appeal.street_id != actor.street_id:
+        raise PermissionDenied("you answer appeals of your own street only")
+    if appeal.state != "pending":
+        raise Conflict(f"appeal {appeal_id} was already {appeal.state}")
+    await _not_locked(session, appeal.street_id, Month.parse(appeal.month))
+    appeal.state = "upheld" if data.uphold else "rejected"
+    appeal.answer = data.reason
+    appeal.answered_at = now
+    appeal.answered_by = actor.label
+    if data.uphold and appeal.defect_id is not None:
+        session.add(ScoreExclusion(defect_id=appeal.defect_id, appeal_id=appeal.id, reason=data.reason))  # type: ignore[arg-type]
+    record_change(session, actor, f"appeal.{appeal.state}", "appeal", appeal.id, reason=data.reason)
+    await session.commit()
+    if data.uphold:
+        await compute_month(session, actor, appeal.street_id, Month.parse(appeal.month), reason=f"appeal {appeal.id} upheld", now=now)
+    return appeal
+
