@@ -52,7 +52,7 @@ def _new_defect(record: InspectionRecord, item_code: str, count: int, checklist:
         veto_item=item.veto,
         deduction_centi=item.deduction_centi,
         defect_count=count,
-        month=str(Month.of_instant(now)),
+        month=record.month,  # the month of the evidence, whenever it was filed
         raised_at=now,
         deadline_at=deadline.at,
         deadline_provisional=deadline.provisional,

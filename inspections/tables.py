@@ -142,7 +142,7 @@ class Defect(SQLModel, table=True):
     veto_item: bool
     deduction_centi: int  # per defect, from the checklist version of the record
     defect_count: int
-    month: str = Field(max_length=7)  # month raised (Beijing time)
+    month: str = Field(max_length=7)  # month of the record that raised it (Beijing time)
     raised_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     deadline_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     deadline_provisional: bool = False

@@ -96,7 +96,7 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
                     .where(InspectionRecord.estate_id.in_(part), InspectionRecord.source == Source.PATROL.value, InspectionRecord.month == str(month), InspectionRecord.counted.is_(True))  # type: ignore[attr-defined]
                     .group_by(InspectionRecord.estate_id)
                 )
-            ).tuples()
+            ).tuples().all()
         )
         defects = (
             await session.execute(

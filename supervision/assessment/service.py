@@ -193,7 +193,7 @@ async def open_automatic_vetoes(session: AsyncSession, actor: Principal, street_
                 Defect.state != "withdrawn",
                 (
                     (Defect.veto_item.is_(True) & (Defect.source == Source.STREET_INSPECTION.value) & (Defect.month == str(month)))  # type: ignore[attr-defined]
-                    | ((Defect.overdue_ordinal >= 3) & (Defect.overdue_month == str(month)))  # type: ignore[operator]
+                    | ((Defect.overdue_ordinal == 3) & (Defect.overdue_month == str(month)))
                 ),
             ).order_by(Defect.id)
         )

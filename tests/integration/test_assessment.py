@@ -1,0 +1,165 @@
+"""The monthly assessment through the API: opinions, vetoes and their review, computing, appeals, locking."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from inspections.tables import Defect
+from supervision.assessment import service
+from supervision.assessment.schemas import AppealIn
+from supervision.assessment.tables import ContractReviewFlag, Veto
+from supervision.core.errors import RuleViolation
+from supervision.core.periods import Month
+from supervision.people.tables import User
+from tests.integration.evidence import principal, record_body, upload
+from tests.integration.helpers import assert_problem, audit_count, count, estate_ids_of
+
+MONTH = str(Month.of_instant(datetime.now(UTC)).previous())  # an ended month: evidence filed late into it is its own
+IN_MONTH = datetime.fromisoformat(f"{MONTH}-15T10:00:00+08:00").isoformat()
+
+
+async def street_of(client, headers) -> int:  # type: ignore[no-untyped-def]
+    return (await client.get("/api/auth/me", headers=headers)).json()["street_id"]
+
+
+async def month_with_evidence(client, as_user, db) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """A patrol with one failed item and a street inspection for 树德里's first estate in MONTH; the committee's
+    opinion 82 with 76 of 100 satisfied. Returns the estate and its street."""
+    worker, specialist, director = await as_user("xbl01-worker"), await as_user("xbl-worker1"), await as_user("xbl01-director")
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    patrol = await client.post("/api/patrols", json=record_body(estate, failed={"C02": [await upload(client, worker)]}, inspected_at=IN_MONTH), headers=worker)
+    assert patrol.status_code == 201, patrol.text
+    inspection = record_body(estate, failed={"C01": [await upload(client, specialist)]}, passed=("G01",), inspected_at=IN_MONTH)
+    assert (await client.post("/api/street-inspections", json=inspection, headers=specialist)).status_code == 201
+    opinion = await client.post("/api/assessment/opinions", json={"estate_id": estate, "month": MONTH, "rating": 82, "satisfied": 76, "answered": 100}, headers=director)
+    assert opinion.status_code == 201, opinion.text
+    return estate, await street_of(client, await as_user("xbl-officer"))
+
+
+async def test_the_street_computes_publishes_and_shows_each_score_with_its_breakdown_and_rank(client, as_user, db) -> None:
+    estate, street = await month_with_evidence(client, as_user, db)
+    officer = await as_user("xbl-officer")
+    computed = await client.post(f"/api/assessment/months/{street}/{MONTH}/compute", headers=officer)
+    assert computed.status_code == 200, computed.text
+    assert computed.json()["state"] == "computed" and computed.json()["new_versions"] == computed.json()["estates"]
+    scores = (await client.get(f"/api/assessment/scores?month={MONTH}", headers=officer)).json()
+    mine = next(s for s in scores if s["estate_id"] == estate)
+    # street inspection 100 − 2 (C01) = 98; patrol: the C02 defect is not yet overdue → 100; committee 82; satisfaction 76
+    # (25 × 98 + 15 × 100 + 30 × 82 + 10 × 76) / 80 = 7170 / 80 = 89.625 → 89.63, 良好; no spot check this month.
+    assert (mine["score"], mine["grade"], mine["vetoed"]) == ("89.63", "良好", False)
+    assert mine["rank_in_street"] >= 1 and mine["rank_in_district"] >= mine["rank_in_street"]
+    detail = (await client.get(f"/api/assessment/scores/{estate}/{MONTH}", headers=await as_user("xbl01-director"))).json()
+    lines = detail[0]["result"]["lines"]
+    assert any(line["item"] == "C01" and line["points"] == "-2.00" and line["effect"] == "-0.6250" for line in lines)
+    assert detail[0]["result"]["missing"] == ["spot_check"]
+    # Recomputing with nothing new makes no new version.
+    again = (await client.post(f"/api/assessment/months/{street}/{MONTH}/compute", headers=officer)).json()
+    assert again["new_versions"] == 0
+    # Scope: another street's officer sees nothing of it; a company sees its own estates only.
+    assert [s for s in (await client.get(f"/api/assessment/scores?month={MONTH}", headers=await as_user("xx-officer"))).json() if s["street_id"] == street] == []
+    assert_problem(await client.get(f"/api/assessment/scores/{estate}/{MONTH}", headers=await as_user("xx01-director")), 404)
+    assert_problem(await client.post(f"/api/assessment/months/{street}/{MONTH}/compute", headers=await as_user("xx-officer")), 403)
+    this_month = str(Month.parse(MONTH).next())
+    assert_problem(await client.post(f"/api/assessment/months/{street}/{this_month}/compute", headers=officer), 422, "not ended")
+
+
+async def test_a_veto_blocks_the_lock_until_reviewed_and_an_upheld_veto_fails_the_month(client, as_user, db) -> None:
+    estate, street = await month_with_evidence(client, as_user, db)
+    director, officer = await as_user("xbl01-director"), await as_user("xbl-officer")
+    await client.post(f"/api/assessment/months/{street}/{MONTH}/compute", headers=officer)
+    veto_body = {"estate_id": estate, "month": MONTH, "reason": "gate_unattended", "explanation": "夜间门岗连续三晚无人", "evidence_photo_ids": [await upload(client, director)]}
+    assert_problem(await client.post("/api/assessment/vetoes", json=veto_body, headers=await as_user("xbl02-director")), 403, "树德里")
+    assert_problem(await client.post("/api/assessment/vetoes", json=veto_body | {"reason": "dislike"}, headers=director), 400, "reason must be one of")
+    veto = await client.post("/api/assessment/vetoes", json=veto_body, headers=director)
+    assert veto.status_code == 201, veto.text
+    assert veto.json()["state"] == "pending" and veto.json()["review_due_on"] > veto.json()["cast_at"][:10]
+
+    assert_problem(await client.post(f"/api/assessment/months/{street}/{MONTH}/lock", headers=officer), 422, "pending")
+    assert_problem(await client.post(f"/api/assessment/vetoes/{veto.json()['id']}/review", json={"uphold": True, "reason": "核实属实"}, headers=await as_user("xx-officer")), 404)
+    reviewed = await client.post(f"/api/assessment/vetoes/{veto.json()['id']}/review", json={"uphold": True, "reason": "经核实，门岗确无人值守"}, headers=officer)
+    assert reviewed.status_code == 200 and reviewed.json()["state"] == "upheld"
+    assert_problem(await client.post(f"/api/assessment/vetoes/{veto.json()['id']}/review", json={"uphold": False, "reason": "再议"}, headers=officer), 409)
+    versions = (await client.get(f"/api/assessment/scores/{estate}/{MONTH}", headers=officer)).json()
+    assert [(v["version"], v["grade"], v["vetoed"]) for v in versions] == [(2, "不合格", True), (1, "良好", False)]
+    assert versions[0]["score"] == versions[1]["score"]  # the points stand; the grade does not
+
+    locked = await client.post(f"/api/assessment/months/{street}/{MONTH}/lock", headers=officer)
+    assert locked.status_code == 200 and locked.json()["state"] == "locked"
+    assert_problem(await client.post("/api/assessment/opinions", json={"estate_id": estate, "month": MONTH, "rating": 90}, headers=director), 409, "locked")
+    assert_problem(await client.post("/api/assessment/vetoes", json=veto_body, headers=director), 409, "locked")
+    assert_problem(await client.post(f"/api/assessment/months/{street}/{MONTH}/compute", headers=officer), 409, "locked")
+    for action in ("veto.opened", "veto.upheld", "month.computed", "month.locked"):
+        assert await audit_count(db, action) >= 1, action
+
+
+async def test_a_company_appeals_its_own_score_within_the_window_and_an_upheld_appeal_recomputes_it(client, as_user, db) -> None:
+    estate, street = await month_with_evidence(client, as_user, db)
+    officer = await as_user("xbl-officer")
+    await client.post(f"/api/assessment/months/{street}/{MONTH}/compute", headers=officer)
+    company_id = (await client.get(f"/api/assessment/scores/{estate}/{MONTH}", headers=officer)).json()[0]["company_id"]
+    async with db() as session:
+        defect_id = (await session.execute(select(Defect.id).where(Defect.estate_id == estate, Defect.source == "street_inspection"))).scalar_one()
+        company_user = (await session.execute(select(User.username).where(User.company_id == company_id))).scalar_one()
+    company = await as_user(company_user)
+    body = {"estate_id": estate, "month": MONTH, "reason": "检查当日垃圾已清运，有照片为证", "defect_id": defect_id}
+    assert_problem(await client.post("/api/assessment/appeals", json=body | {"estate_id": (await estate_ids_of(db, "XX01"))[0]}, headers=company), 404)
+    appeal = await client.post("/api/assessment/appeals", json=body, headers=company)
+    assert appeal.status_code == 201, appeal.text
+    assert_problem(await client.post(f"/api/assessment/months/{street}/{MONTH}/lock", headers=officer), 422, "appeal")
+    answered = await client.post(f"/api/assessment/appeals/{appeal.json()['id']}/answer", json={"uphold": True, "reason": "照片证实已清运"}, headers=officer)
+    assert answered.status_code == 200 and answered.json()["state"] == "upheld"
+    versions = (await client.get(f"/api/assessment/scores/{estate}/{MONTH}", headers=company)).json()
+    assert [v["score"] for v in versions] == ["90.25", "89.63"]  # (25 × 100 + 15 × 100 + 30 × 82 + 10 × 76) / 80 = 90.25
+    assert versions[0]["grade"] == "优秀" and "appeal" in versions[0]["reason"]
+    assert await audit_count(db, "appeal.upheld") == 1
+
+    # Out of the window: refused.
+    async with db() as session:
+        late = datetime.now(UTC) + timedelta(days=30)
+        try:
+            await service.file_appeal(session, await principal(db, company_user), AppealIn(estate_id=estate, month=MONTH, reason="补充申诉理由"), now=late)
+        except RuleViolation as refused:
+            assert "window" in refused.detail
+        else:
+            raise AssertionError("an appeal after the window was accepted")
+
+
+async def test_two_upheld_vetoes_within_twelve_months_flag_the_contract(client, as_user, db) -> None:
+    estate, street = await month_with_evidence(client, as_user, db)
+    director, officer = await as_user("xbl01-director"), await as_user("xbl-officer")
+    earlier = str(Month.parse(MONTH).previous())
+    for month in (earlier, MONTH):
+        veto = await client.post(
+            "/api/assessment/vetoes",
+            json={"estate_id": estate, "month": month, "reason": "refused_rectification", "explanation": "多次通知拒不整改", "evidence_photo_ids": [await upload(client, director)]},
+            headers=director,
+        )
+        await client.post(f"/api/assessment/vetoes/{veto.json()['id']}/review", json={"uphold": True, "reason": "核实属实"}, headers=officer)
+    async with db() as session:
+        flags = (await session.execute(select(ContractReviewFlag))).scalars().all()
+        contract = (await session.execute(select(Veto.contract_id).where(Veto.estate_id == estate))).scalars().first()
+    assert [f.contract_id for f in flags] == [contract]
+
+
+async def test_a_third_overdue_rectification_opens_an_automatic_veto_case(client, as_user, db) -> None:
+    estate, street = await month_with_evidence(client, as_user, db)
+    worker = await as_user("xbl01-worker")
+    patrol = record_body(estate, failed={code: [await upload(client, worker)] for code in ("C03", "C04", "C05")}, passed=(), inspected_at=IN_MONTH)
+    defect_ids = (await client.post("/api/patrols", json=patrol, headers=worker)).json()["defect_ids"]
+    from inspections import defects as defect_service
+    from supervision.core.access import SYSTEM
+
+    async with db() as session:
+        deadline = (await session.get(Defect, defect_ids[0])).deadline_at
+        marked = await defect_service.mark_overdue(session, SYSTEM, now=deadline + timedelta(hours=1))
+    assert len(marked.third_overdue_defect_ids) >= 1
+    overdue_month = str(Month.of_instant(deadline))
+    if Month.parse(overdue_month) >= Month.of_instant(datetime.now(UTC)):
+        async with db() as session:
+            await service.open_automatic_vetoes(session, await principal(db, "xbl-officer"), street, Month.parse(overdue_month))
+            await session.commit()
+    else:
+        await client.post(f"/api/assessment/months/{street}/{overdue_month}/compute", headers=await as_user("xbl-officer"))
+    assert await count(db, Veto, Veto.automatic.is_(True), Veto.reason_code == "third_overdue") == 1
