@@ -24,7 +24,7 @@ from inspections.config import load_all as load_inspection_rules
 from inspections.routes import ROUTES as INSPECTION_ROUTES
 from inspections.storage import FileBlobStore
 from supervision.assessment.routes import ROUTES as ASSESSMENT_ROUTES
-from supervision.assessment.service import scoring_rules
+from supervision.assessment.service import lifecycle_days, scoring_rules
 from supervision.core.db import create_engine, create_session_factory, writing
 from supervision.core.settings import Settings, get_settings
 from supervision.people.routes import ROUTES as PEOPLE_ROUTES
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     state.blob_store = FileBlobStore(settings.var_dir / "attachments")
     load_inspection_rules()
     scoring_rules()
+    lifecycle_days()
 
     async def dispose_engine(app: Litestar) -> None:
         if own_engine:

@@ -153,7 +153,8 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
             if result["passed"] or item is None or (defect_id is not None and defect_id in excluded):
                 continue
             findings.append(Finding(record.id, code, item.category, item.deduction_centi, result["defects"], defect_id))
-        visits[record.estate_id][record.source].append(Visit(record.id, tuple(findings)))
+        late_from = record.month if record.month != str(month) else None
+        visits[record.estate_id][record.source].append(Visit(record.id, tuple(findings), late_from))
 
     default_categories = {c.code: c.points for c in fallback.categories}
     out: dict[int, MonthInputs] = {}

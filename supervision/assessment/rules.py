@@ -104,6 +104,7 @@ class Visit:
 
     record_id: int
     findings: tuple[Finding, ...] = ()
+    late_from: str | None = None  # filed after its own month (this month) was locked: assessed here instead
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ def _finding_key(f: Finding) -> tuple[Any, ...]:
 
 def normalised(inputs: MonthInputs) -> dict[str, Any]:
     visits = lambda vs: sorted(  # noqa: E731
-        ({"record_id": v.record_id, "findings": [asdict(f) for f in sorted(v.findings, key=_finding_key)]} for v in vs),
+        ({"record_id": v.record_id, "late_from": v.late_from, "findings": [asdict(f) for f in sorted(v.findings, key=_finding_key)]} for v in vs),
         key=lambda v: v["record_id"],
     )
     return {
@@ -231,6 +232,7 @@ def _record_score(findings: Sequence[Finding], categories: Mapping[str, int], fa
 def score_month(inputs: MonthInputs, rules: ScoringRules) -> MonthScore:
     """The month's score of one estate, with the breakdown of every record and fact that moved it."""
     present: dict[Component, tuple[Fraction, int]] = {}
+    late_records: list[tuple[Component, int, str]] = []
     pending_lines: list[tuple[Component, Fraction, Finding | None, str, int]] = []  # component, component points, finding, note, n records
 
     for component, visits in ((Component.STREET_INSPECTION, inputs.street_inspections), (Component.SPOT_CHECK, inputs.spot_checks)):
@@ -240,8 +242,11 @@ def score_month(inputs: MonthInputs, rules: ScoringRules) -> MonthScore:
         for visit in sorted(visits, key=lambda v: v.record_id):
             score, effects = _record_score(visit.findings, inputs.categories, lambda f: 1)
             scores.append(score)
+            late = f"（补录：原属 {visit.late_from}，该月已锁定）" if visit.late_from else ""
             for finding, real in effects:
-                pending_lines.append((component, -real, finding, _finding_note(finding, real, 1), len(visits)))
+                pending_lines.append((component, -real, finding, _finding_note(finding, real, 1) + late, len(visits)))
+            if visit.late_from:
+                late_records.append((component, visit.record_id, late))
         present[component] = (sum(scores, Fraction(0)) / len(scores), len(visits))
 
     if inputs.patrols_counted:
@@ -278,6 +283,7 @@ def score_month(inputs: MonthInputs, rules: ScoringRules) -> MonthScore:
         for c, points, f, note, n in pending_lines
         if points != 0 and c in weights
     ]
+    lines += [Line(c.value, record_id, None, None, "0.00", "0.0000", f"记录 #{record_id}{note}") for c, record_id, note in late_records]
     lines += [Line("veto", None, None, None, "0.00", "0.0000", f"一票否决 #{veto_id} 维持：本月不合格") for veto_id in sorted(inputs.upheld_veto_ids)]
     components = tuple(
         ComponentScore(component=c.value, score=_fixed(s, 2), weight=rules.weights[c], effective_weight=_fixed(weights[c], 4), records=n)

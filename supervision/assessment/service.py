@@ -3,6 +3,7 @@ scores (versioned), locking the month, appeals. One transaction each; every stat
 
 from __future__ import annotations
 
+import tomllib
 from datetime import datetime
 from functools import lru_cache
 
@@ -38,13 +39,24 @@ from supervision.registry.tables import Community, ContractEstate, Estate, Servi
 DIRECTORS = frozenset({Role.COMMITTEE_DIRECTOR})
 STREET = frozenset({Role.STREET_OFFICER})
 COMPUTERS = frozenset({Role.STREET_OFFICER, Role.ADMIN})
-REVIEW_WORKING_DAYS = 5
-APPEAL_WORKING_DAYS = 5
 
 
 @lru_cache(maxsize=1)
 def scoring_rules() -> ScoringRules:
     return parse_scoring_rules((config_dir() / "scoring.toml").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def lifecycle_days() -> tuple[int, int]:
+    """(working days to appeal after publication, working days for the street to review a veto)."""
+    raw = tomllib.loads((config_dir() / "scoring.toml").read_text(encoding="utf-8")).get("lifecycle", {})
+    try:
+        appeal, review = int(raw["appeal_working_days"]), int(raw["veto_review_working_days"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"config/scoring.toml [lifecycle]: {error}") from None
+    if appeal < 1 or review < 1:
+        raise ValueError("config/scoring.toml [lifecycle]: working days must be at least 1")
+    return appeal, review
 
 
 async def _estate(session: AsyncSession, estate_id: int) -> tuple[Estate, Community]:
@@ -157,7 +169,7 @@ async def _open_veto(
     session: AsyncSession, actor: Principal, estate: Estate, community: Community, month: Month, reason: str, explanation: str, now: datetime, *, automatic: bool, defect_id: int | None
 ) -> Veto:
     company_id, contract_id = await _company_and_contract(session, estate.id, month)  # type: ignore[arg-type]
-    due, _ = working_days_after(business_date(now), REVIEW_WORKING_DAYS, CALENDAR)
+    due, _ = working_days_after(business_date(now), lifecycle_days()[1], CALENDAR)
     veto = Veto(
         estate_id=estate.id,  # type: ignore[arg-type]
         community_id=community.id,  # type: ignore[arg-type]
@@ -330,13 +342,13 @@ async def compute_month(
         )
         new_versions += 1
     if state is None:
-        appeal_until, _ = working_days_after(business_date(now), APPEAL_WORKING_DAYS, CALENDAR)
+        appeal_until, _ = working_days_after(business_date(now), lifecycle_days()[0], CALENDAR)
         state = AssessmentMonth(street_id=street_id, month=str(month), state="computed", published_at=now, appeal_until=appeal_until)
         session.add(state)
     elif state.state == "open":
         state.state = "computed"
         state.published_at = now
-        state.appeal_until, _ = working_days_after(business_date(now), APPEAL_WORKING_DAYS, CALENDAR)
+        state.appeal_until, _ = working_days_after(business_date(now), lifecycle_days()[0], CALENDAR)
     state.computed_at = now
     record_change(session, actor, "month.computed", "assessment_month", f"{street_id}:{month}", after={"estates": len(estate_ids), "new_versions": new_versions}, reason=reason)
     await session.commit()

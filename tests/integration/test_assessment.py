@@ -163,3 +163,21 @@ async def test_a_third_overdue_rectification_opens_an_automatic_veto_case(client
     else:
         await client.post(f"/api/assessment/months/{street}/{overdue_month}/compute", headers=await as_user("xbl-officer"))
     assert await count(db, Veto, Veto.automatic.is_(True), Veto.reason_code == "third_overdue") == 1
+
+
+async def test_evidence_filed_after_its_month_was_locked_counts_in_the_next_month_and_says_so(client, as_user, db) -> None:
+    estate, street = await month_with_evidence(client, as_user, db)
+    officer, specialist = await as_user("xbl-officer"), await as_user("xbl-worker1")
+    await client.post(f"/api/assessment/months/{street}/{MONTH}/compute", headers=officer)
+    assert (await client.post(f"/api/assessment/months/{street}/{MONTH}/lock", headers=officer)).status_code == 200
+    late = record_body(estate, failed={"G02": [await upload(client, specialist)]}, passed=("G01",), inspected_at=IN_MONTH)
+    late_id = (await client.post("/api/street-inspections", json=late, headers=specialist)).json()["id"]
+    locked = (await client.get(f"/api/assessment/scores/{estate}/{MONTH}", headers=officer)).json()
+    assert len(locked) == 1  # the locked month did not change
+    next_month = Month.parse(MONTH).next()
+    async with db() as session:
+        await service.compute_month(session, await principal(db, "xbl-officer"), street, next_month, now=datetime.combine(next_month.next().first_day, datetime.min.time(), tzinfo=UTC))
+    [score] = (await client.get(f"/api/assessment/scores/{estate}/{next_month}", headers=officer)).json()
+    notes = [line["note"] for line in score["result"]["lines"] if line["record_id"] == late_id]
+    assert notes and all(f"原属 {MONTH}" in note for note in notes)
+    assert any(line["item"] == "G02" and line["points"] == "-1.00" for line in score["result"]["lines"])
