@@ -86,7 +86,7 @@ async def generate_month(factory, month: Month, seed: int = 7) -> dict[str, int]
     checklist = current_checklist()
     async with factory() as session:
         version = await checklist_version_id(session, checklist)
-        estates = (await session.execute(select(Estate.id, Estate.community_id, Community.street_id).join(Community))).tuples().all()
+        estates = (await session.execute(select(Estate.id, Estate.community_id, Community.street_id).join(Community))).all()
         await session.commit()
     counts = {"estates": len(estates), "patrols": 0, "inspections": 0, "spot_checks": 0, "defects": 0}
     filed = datetime.combine(month.last_day, clock_time(20), tzinfo=BUSINESS_TZ).astimezone(UTC)
