@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from inspections.config import load_all as load_inspection_rules
 from inspections.routes import ROUTES as INSPECTION_ROUTES
 from inspections.storage import FileBlobStore
+from subsidies.routes import ROUTES as SUBSIDY_ROUTES
+from subsidies.service import configured_cards
 from supervision.assessment.routes import ROUTES as ASSESSMENT_ROUTES
 from supervision.assessment.service import lifecycle_days, scoring_rules
 from supervision.core.db import create_engine, create_session_factory, writing
@@ -73,6 +75,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     load_inspection_rules()
     scoring_rules()
     lifecycle_days()
+    configured_cards()
 
     async def dispose_engine(app: Litestar) -> None:
         if own_engine:
@@ -85,6 +88,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *REGISTRY_ROUTES,
             *INSPECTION_ROUTES,
             *ASSESSMENT_ROUTES,
+            *SUBSIDY_ROUTES,
             *SHELL_PAGES,
             *REGISTRY_PAGES,
             create_static_files_router(path="/static", directories=[PACKAGE_DIR / "web" / "static"], include_in_schema=False),
@@ -112,7 +116,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
                 "Registry of who manages what (estates, companies, resident votes, committee contracts) for the "
                 "supervision of quasi-property management and its subsidy. Errors are RFC 9457 problem documents."
             ),
-            tags=[Tag(name="registry"), Tag(name="inspections"), Tag(name="assessment"), Tag(name="people"), Tag(name="system")],
+            tags=[Tag(name="registry"), Tag(name="inspections"), Tag(name="assessment"), Tag(name="subsidies"), Tag(name="people"), Tag(name="system")],
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(type="http", scheme="bearer", description="POST /api/auth/login"),

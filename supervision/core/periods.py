@@ -9,7 +9,9 @@ from datetime import date, datetime, timedelta
 from supervision.core.clock import BUSINESS_TZ
 
 MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+QUARTER_PATTERN = r"^[0-9]{4}-Q[1-4]$"
 _MONTH = re.compile(MONTH_PATTERN)
+_QUARTER = re.compile(QUARTER_PATTERN)
 
 
 @dataclass(frozen=True, order=True)
@@ -66,6 +68,12 @@ class Month:
 class Quarter:
     year: int
     number: int
+
+    @classmethod
+    def parse(cls, text: str) -> Quarter:
+        if not _QUARTER.match(text):
+            raise ValueError(f"{text!r} is not a quarter like 2026-Q4")
+        return cls(int(text[:4]), int(text[-1]))
 
     def __str__(self) -> str:
         return f"{self.year:04d}-Q{self.number}"

@@ -1,0 +1,129 @@
+"""Reading runs, lines, batches and the ledger within one's scope: finance and administrators the district, a
+street officer the street's part, a company its own lines."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from subsidies import schemas
+from subsidies.service import GRADES, configured_cards, rate_cards
+from subsidies.tables import DisbursementBatch, HeldOut, LedgerEntry, RateCardRow, StreetConfirmation, SubsidyLine, SubsidyRun
+from supervision.core.access import Principal, Role
+from supervision.core.errors import NotFound, PermissionDenied
+from supervision.core.paging import PageRequest, fetch_page
+from supervision.core.periods import Quarter
+from supervision.registry.tables import Company, Estate, Street
+
+
+async def cards_out(session: AsyncSession) -> list[schemas.RateCardOut]:
+    added = set((await session.execute(select(RateCardRow.valid_from))).scalars())
+    configured = {c.valid_from for c in configured_cards()}
+    return [
+        schemas.RateCardOut(
+            valid_from=c.valid_from, rate_fen_per_m2_month=c.rate_fen, city_share=str(c.city_share),
+            coefficients={g: str(c.coefficients[g]) for g in GRADES}, source="api" if c.valid_from in added or c.valid_from not in configured else "config",
+        )
+        for c in await rate_cards(session)
+    ]
+
+
+async def run_out(session: AsyncSession, actor: Principal, run: SubsidyRun) -> schemas.RunOut:
+    lines = select(SubsidyLine).where(SubsidyLine.run_id == run.id)
+    if actor.role is Role.STREET_OFFICER:
+        lines = lines.where(SubsidyLine.street_id == actor.street_id)
+    sub = lines.subquery()
+    totals = (await session.execute(select(func.count(), func.coalesce(func.sum(sub.c.amount_fen), 0), func.coalesce(func.sum(sub.c.city_fen), 0), func.coalesce(func.sum(sub.c.district_fen), 0)))).one()
+    confirmations = {c.street_id: c for c in (await session.execute(select(StreetConfirmation).where(StreetConfirmation.run_id == run.id))).scalars()}
+    streets = [
+        schemas.StreetTotal(street_id=sid, street_name=name, lines=n, total_fen=int(total), confirmed_at=confirmations[sid].confirmed_at if sid in confirmations else None, confirmed_by=confirmations[sid].confirmed_by if sid in confirmations else None)
+        for sid, name, n, total in (
+            await session.execute(select(sub.c.street_id, Street.name, func.count(), func.sum(sub.c.amount_fen)).join(Street, Street.id == sub.c.street_id).group_by(sub.c.street_id, Street.name).order_by(sub.c.street_id))
+        ).tuples()
+    ]
+    companies = [
+        schemas.CompanyTotal(company_id=cid, company_name=name, lines=n, total_fen=int(total), city_fen=int(city), district_fen=int(district))
+        for cid, name, n, total, city, district in (
+            await session.execute(
+                select(sub.c.company_id, Company.name, func.count(), func.sum(sub.c.amount_fen), func.sum(sub.c.city_fen), func.sum(sub.c.district_fen))
+                .join(Company, Company.id == sub.c.company_id)
+                .group_by(sub.c.company_id, Company.name)
+                .order_by(Company.name)
+            )
+        ).tuples()
+    ]
+    held = select(HeldOut, Estate.code).join(Estate, Estate.id == HeldOut.estate_id).where(HeldOut.run_id == run.id).order_by(HeldOut.month, Estate.code)
+    if actor.role is Role.STREET_OFFICER:
+        held = held.where(HeldOut.street_id == actor.street_id)
+    held_out = [schemas.HeldOutOut(estate_id=h.estate_id, estate_code=code, street_id=h.street_id, month=h.month, reason=h.reason) for h, code in (await session.execute(held)).tuples()]
+    batch = (await session.execute(select(DisbursementBatch.number).where(DisbursementBatch.run_id == run.id))).scalar()
+    return schemas.RunOut(
+        id=run.id or 0, quarter=run.quarter, supplementary=run.supplementary, state=run.state, cards_sha256=run.cards_sha256, created_at=run.created_at,
+        created_by=run.created_by, computed_at=run.computed_at, approved_at=run.approved_at, approved_by=run.approved_by, lines=totals[0],
+        total_fen=int(totals[1]), city_fen=int(totals[2]), district_fen=int(totals[3]), streets=streets, companies=companies, held_out=held_out, batch_number=batch,
+    )
+
+
+async def run_lines(session: AsyncSession, actor: Principal, run_id: int, paging: PageRequest, company_id: int | None, street_id: int | None) -> tuple[list[schemas.LineOut], int]:
+    query = select(SubsidyLine).where(SubsidyLine.run_id == run_id).order_by(SubsidyLine.street_id, SubsidyLine.estate_id, SubsidyLine.month)
+    if actor.role is Role.COMPANY:
+        query = query.where(SubsidyLine.company_id == actor.company_id)
+    elif actor.role is Role.STREET_OFFICER:
+        query = query.where(SubsidyLine.street_id == actor.street_id)
+    elif actor.role not in (Role.FINANCE, Role.ADMIN):
+        raise PermissionDenied("subsidy lines are for finance, administrators, street officers and the companies paid")
+    if company_id:
+        query = query.where(SubsidyLine.company_id == company_id)
+    if street_id:
+        query = query.where(SubsidyLine.street_id == street_id)
+    if (await session.get(SubsidyRun, run_id)) is None:
+        raise NotFound("subsidy run", run_id)
+    rows, total = await fetch_page(session, query, paging)
+    estates = {e.id: e for e in (await session.execute(select(Estate).where(Estate.id.in_({r.estate_id for r in rows})))).scalars()} if rows else {}  # type: ignore[union-attr]
+    return [
+        schemas.LineOut(
+            id=r.id or 0, estate_id=r.estate_id, estate_code=estates[r.estate_id].code, estate_name=estates[r.estate_id].name, street_id=r.street_id,
+            company_id=r.company_id, month=r.month, score=None if r.score_centi is None else f"{r.score_centi // 100}.{r.score_centi % 100:02d}",
+            grade=r.grade, vetoed=r.vetoed, coefficient=r.coefficient, area_centi_m2=r.area_centi_m2, days=r.days, days_in_month=r.days_in_month,
+            amount_fen=r.amount_fen, city_fen=r.city_fen, district_fen=r.district_fen,
+        )
+        for r in rows
+    ], total
+
+
+def batch_out(b: DisbursementBatch, quarter: str | None) -> schemas.BatchOut:
+    return schemas.BatchOut(
+        id=b.id or 0, number=b.number, run_id=b.run_id, quarter=quarter, total_fen=b.total_fen, city_fen=b.city_fen, district_fen=b.district_fen,
+        lines=b.lines, checksum=b.checksum, issued_at=b.issued_at, issued_by=b.issued_by,
+    )
+
+
+async def reconcile(session: AsyncSession, actor: Principal, quarter: Quarter) -> schemas.Reconciliation:
+    """Ledger totals per company for a quarter against the totals of the quarter's batches."""
+    if actor.role not in (Role.FINANCE, Role.ADMIN):
+        raise PermissionDenied("the ledger is for finance and administrators")
+    batches = (
+        await session.execute(select(func.coalesce(func.sum(DisbursementBatch.total_fen), 0)).join(SubsidyRun, SubsidyRun.id == DisbursementBatch.run_id).where(SubsidyRun.quarter == str(quarter)))
+    ).scalar_one()
+    rows = []
+    for cid, name, city, district in (
+        await session.execute(
+            select(
+                LedgerEntry.company_id, Company.name,
+                func.sum(LedgerEntry.amount_fen).filter(LedgerEntry.payer == "city"), func.sum(LedgerEntry.amount_fen).filter(LedgerEntry.payer == "district"),
+            )
+            .join(Company, Company.id == LedgerEntry.company_id)
+            .where(LedgerEntry.quarter == str(quarter))
+            .group_by(LedgerEntry.company_id, Company.name)
+            .order_by(Company.name)
+        )
+    ).tuples():
+        rows.append(schemas.LedgerRow(company_id=cid, company_name=name, quarter=str(quarter), city_fen=int(city or 0), district_fen=int(district or 0), total_fen=int((city or 0) + (district or 0))))
+    ledger = sum(r.total_fen for r in rows)
+    return schemas.Reconciliation(quarter=str(quarter), batches_total_fen=int(batches), ledger_total_fen=ledger, balanced=int(batches) == ledger, companies=rows)
+
+
+async def list_runs(session: AsyncSession, actor: Principal, paging: PageRequest) -> tuple[list[SubsidyRun], int]:
+    if actor.role not in (Role.FINANCE, Role.ADMIN, Role.STREET_OFFICER):
+        raise PermissionDenied("subsidy runs are for finance, administrators and street officers")
+    return await fetch_page(session, select(SubsidyRun).order_by(SubsidyRun.id.desc()), paging)  # type: ignore[union-attr]

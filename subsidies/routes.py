@@ -1,0 +1,109 @@
+"""API routes of the subsidy (thin: parse, guard, call one use case, shape the answer)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Annotated
+
+from litestar import Controller, get, post
+from litestar.params import Parameter
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from subsidies import queries, schemas, service
+from subsidies.rules import GRADES, RateCard, RateCardError
+from subsidies.tables import DisbursementBatch, SubsidyRun
+from supervision.core.access import Principal, Role
+from supervision.core.errors import InvalidInput, NotFound
+from supervision.core.paging import Page, PageRequest
+from supervision.core.periods import QUARTER_PATTERN, Quarter
+from supervision.web.auth import allow, logged_in
+from supervision.web.body import StrictBody
+from supervision.web.params import OptionalId, RecordId
+from supervision.web.problems import problem_responses
+
+READ = problem_responses(400, 403, 404)
+WRITE = problem_responses(400, 403, 404, 409, 422)
+FINANCE = [allow(service.FINANCE, "subsidy runs and batches")]
+QuarterPath = Annotated[str, Parameter(pattern=QUARTER_PATTERN, description="A quarter, e.g. 2026-Q3")]
+
+
+class SubsidyController(Controller):
+    path = "/api/subsidies"
+    tags = ["subsidies"]
+    guards = [logged_in]
+
+    @get("/rate-cards", responses=READ)
+    async def rate_cards(self, db: AsyncSession) -> list[schemas.RateCardOut]:
+        """The rate cards in force, oldest first: each prices the days from its date until the next card's."""
+        return await queries.cards_out(db)
+
+    @post("/rate-cards", dto=StrictBody[schemas.RateCardIn], return_dto=None, guards=[allow(service.ADMINS, "adding a rate card")], responses=WRITE)
+    async def add_rate_card(self, data: schemas.RateCardIn, principal: Principal, db: AsyncSession) -> list[schemas.RateCardOut]:
+        """Add a card from a future date (administrators)."""
+        if set(data.coefficients) != set(GRADES):
+            raise InvalidInput(f"coefficients are needed for exactly these grades: {', '.join(GRADES)}")
+        card = RateCard(data.valid_from, data.rate_fen_per_m2_month, Fraction(data.city_share), {g: Fraction(v) for g, v in data.coefficients.items()})
+        try:
+            await service.add_rate_card(db, principal, card)
+        except RateCardError as error:
+            raise InvalidInput(str(error)) from None
+        return await queries.cards_out(db)
+
+    @get("/runs", responses=READ)
+    async def runs(self, principal: Principal, db: AsyncSession, paging: PageRequest) -> Page[schemas.RunOut]:
+        rows, total = await queries.list_runs(db, principal, paging)
+        return Page([await queries.run_out(db, principal, r) for r in rows], total, paging.page, paging.page_size)
+
+    @post("/runs", dto=StrictBody[schemas.RunIn], return_dto=None, guards=FINANCE, responses=WRITE)
+    async def start_run(self, data: schemas.RunIn, principal: Principal, db: AsyncSession) -> schemas.RunOut:
+        """Start a quarter's run (draft): every estate-month of locked months is priced; those with a pending
+        veto, without a contract in force or in a month not yet locked are held out, with the reason."""
+        return await queries.run_out(db, principal, await service.start_run(db, principal, Quarter.parse(data.quarter), data.supplementary))
+
+    @get("/runs/{run_id:int}", responses=READ)
+    async def run(self, run_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.RunOut:
+        """A run with its totals per street and company and what it held out (a street officer sees its street's part)."""
+        return await queries.run_out(db, principal, await service.get_run(db, principal, run_id))
+
+    @get("/runs/{run_id:int}/lines", responses=READ)
+    async def lines(self, run_id: RecordId, principal: Principal, db: AsyncSession, paging: PageRequest, company_id: OptionalId = None, street_id: OptionalId = None) -> Page[schemas.LineOut]:
+        """A run's lines: one per estate and month, with score, grade, coefficient, days and amounts in fen."""
+        rows, total = await queries.run_lines(db, principal, run_id, paging, company_id, street_id)
+        return Page(rows, total, paging.page, paging.page_size)
+
+    @post("/runs/{run_id:int}/recompute", status_code=200, guards=FINANCE, responses=WRITE)
+    async def recompute(self, run_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.RunOut:
+        """Price a draft again (late locks, reviewed vetoes); the streets' confirmations are cleared."""
+        return await queries.run_out(db, principal, await service.recompute_run(db, principal, run_id))
+
+    @post("/runs/{run_id:int}/confirm", status_code=200, guards=[allow({Role.STREET_OFFICER}, "confirming a street's part")], responses=WRITE)
+    async def confirm(self, run_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.RunOut:
+        """A street officer confirms the street's part of a draft run."""
+        return await queries.run_out(db, principal, await service.confirm_street(db, principal, run_id))
+
+    @post("/runs/{run_id:int}/approve", status_code=200, guards=FINANCE, responses=WRITE)
+    async def approve(self, run_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.RunOut:
+        """Finance approves a run every street has confirmed; an approved run no longer changes."""
+        return await queries.run_out(db, principal, await service.approve_run(db, principal, run_id))
+
+    @post("/runs/{run_id:int}/batch", status_code=200, guards=FINANCE, responses=WRITE)
+    async def issue_batch(self, run_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.BatchOut:
+        """Issue the run's disbursement batch, exactly once: sending this again returns the same batch."""
+        batch = await service.issue_batch(db, principal, run_id)
+        return queries.batch_out(batch, (await db.get(SubsidyRun, run_id)).quarter)  # type: ignore[union-attr]
+
+    @get("/batches/{batch_id:int}", guards=FINANCE, responses=READ)
+    async def batch(self, batch_id: RecordId, db: AsyncSession) -> schemas.BatchOut:
+        row = (await db.execute(select(DisbursementBatch, SubsidyRun.quarter).outerjoin(SubsidyRun, SubsidyRun.id == DisbursementBatch.run_id).where(DisbursementBatch.id == batch_id))).first()
+        if row is None:
+            raise NotFound("batch", batch_id)
+        return queries.batch_out(row[0], row[1])
+
+    @get("/ledger/{quarter:str}", guards=[allow({Role.FINANCE, Role.ADMIN}, "reading the ledger")], responses=READ)
+    async def ledger(self, quarter: QuarterPath, principal: Principal, db: AsyncSession) -> schemas.Reconciliation:
+        """The quarter's ledger per company (city and district shares) reconciled against its batches."""
+        return await queries.reconcile(db, principal, Quarter.parse(quarter))
+
+
+ROUTES = [SubsidyController]

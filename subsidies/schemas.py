@@ -1,0 +1,132 @@
+"""Request and response bodies of the subsidy API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+import msgspec
+
+from supervision.core.periods import QUARTER_PATTERN
+from supervision.registry.schemas import Strict
+
+QuarterText = Annotated[str, msgspec.Meta(pattern=QUARTER_PATTERN, description="A quarter, e.g. 2026-Q3")]
+Coefficient = Annotated[str, msgspec.Meta(pattern=r"^(0(\.[0-9]{1,4})?|1(\.0{1,4})?)$", description="Between 0 and 1, e.g. 0.95")]
+
+
+class RateCardIn(Strict):
+    valid_from: date
+    rate_fen_per_m2_month: Annotated[int, msgspec.Meta(ge=0, le=100_000)]
+    city_share: Coefficient
+    coefficients: dict[str, Coefficient]  # 优秀, 良好, 合格, 不合格
+
+
+class RateCardOut(msgspec.Struct):
+    valid_from: date
+    rate_fen_per_m2_month: int
+    city_share: str
+    coefficients: dict[str, str]
+    source: str  # config or api
+
+
+class RunIn(Strict):
+    quarter: QuarterText
+    supplementary: bool = False
+
+
+class StreetTotal(msgspec.Struct):
+    street_id: int
+    street_name: str
+    lines: int
+    total_fen: int
+    confirmed_at: datetime | None
+    confirmed_by: str | None
+
+
+class CompanyTotal(msgspec.Struct):
+    company_id: int
+    company_name: str
+    lines: int
+    total_fen: int
+    city_fen: int
+    district_fen: int
+
+
+class HeldOutOut(msgspec.Struct):
+    estate_id: int
+    estate_code: str
+    street_id: int
+    month: str
+    reason: str
+
+
+class RunOut(msgspec.Struct):
+    id: int
+    quarter: str
+    supplementary: bool
+    state: str
+    cards_sha256: str
+    created_at: datetime
+    created_by: str
+    computed_at: datetime
+    approved_at: datetime | None
+    approved_by: str | None
+    lines: int
+    total_fen: int
+    city_fen: int
+    district_fen: int
+    streets: list[StreetTotal]
+    companies: list[CompanyTotal]
+    held_out: list[HeldOutOut]
+    batch_number: str | None
+
+
+class LineOut(msgspec.Struct):
+    id: int
+    estate_id: int
+    estate_code: str
+    estate_name: str
+    street_id: int
+    company_id: int
+    month: str
+    score: str | None
+    grade: str
+    vetoed: bool
+    coefficient: str
+    area_centi_m2: int
+    days: int
+    days_in_month: int
+    amount_fen: int
+    city_fen: int
+    district_fen: int
+
+
+class BatchOut(msgspec.Struct):
+    id: int
+    number: str
+    run_id: int | None
+    quarter: str | None
+    total_fen: int
+    city_fen: int
+    district_fen: int
+    lines: int
+    checksum: str
+    issued_at: datetime
+    issued_by: str
+
+
+class LedgerRow(msgspec.Struct):
+    company_id: int
+    company_name: str
+    quarter: str
+    city_fen: int
+    district_fen: int
+    total_fen: int
+
+
+class Reconciliation(msgspec.Struct):
+    quarter: str
+    batches_total_fen: int
+    ledger_total_fen: int
+    balanced: bool
+    companies: list[LedgerRow]
