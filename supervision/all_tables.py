@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 import inspections.tables  # noqa: F401
+import reports.tables  # noqa: F401
 import subsidies.tables  # noqa: F401
 import supervision.assessment.tables  # noqa: F401
 import supervision.core.audit  # noqa: F401

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from inspections.config import load_all as load_inspection_rules
 from inspections.routes import ROUTES as INSPECTION_ROUTES
 from inspections.storage import FileBlobStore
+from reports.routes import ROUTES as REPORT_ROUTES
 from subsidies.routes import ROUTES as SUBSIDY_ROUTES
 from subsidies.service import configured_cards
 from supervision.assessment.routes import ROUTES as ASSESSMENT_ROUTES
@@ -40,7 +41,7 @@ from supervision.web.problems import EXCEPTION_HANDLERS
 from supervision.web.system_routes import ROUTES as SYSTEM_ROUTES
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-TEMPLATE_DIRS = [PACKAGE_DIR / "web" / "templates", PACKAGE_DIR / "registry" / "templates"]
+TEMPLATE_DIRS = [PACKAGE_DIR / "web" / "templates", PACKAGE_DIR / "registry" / "templates", PACKAGE_DIR.parent / "reports" / "templates"]
 
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *INSPECTION_ROUTES,
             *ASSESSMENT_ROUTES,
             *SUBSIDY_ROUTES,
+            *REPORT_ROUTES,
             *SHELL_PAGES,
             *REGISTRY_PAGES,
             create_static_files_router(path="/static", directories=[PACKAGE_DIR / "web" / "static"], include_in_schema=False),
@@ -116,7 +118,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
                 "Registry of who manages what (estates, companies, resident votes, committee contracts) for the "
                 "supervision of quasi-property management and its subsidy. Errors are RFC 9457 problem documents."
             ),
-            tags=[Tag(name="registry"), Tag(name="inspections"), Tag(name="assessment"), Tag(name="subsidies"), Tag(name="people"), Tag(name="system")],
+            tags=[Tag(name="registry"), Tag(name="inspections"), Tag(name="assessment"), Tag(name="subsidies"), Tag(name="documents"), Tag(name="people"), Tag(name="system")],
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(type="http", scheme="bearer", description="POST /api/auth/login"),

@@ -47,3 +47,9 @@ class InvalidInput(DomainError):
 
 class TooLarge(DomainError):
     title = "Too large"
+
+
+class Unavailable(DomainError):
+    """Something this installation lacks (a font, a service) keeps the request from being answered now."""
+
+    title = "Unavailable"

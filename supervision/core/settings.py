@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=200, ge=1, le=10_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     debug: bool = False
+    # A TrueType CJK font for PDFs (a .ttf, or a .ttc whose first face is used); empty: the Debian package
+    # fonts-wqy-zenhei's file, which the README's setup installs.
+    pdf_font_path: str = ""
+    # The address printed in the QR code of every issued document, e.g. https://supervision.example
+    public_base_url: str = "http://127.0.0.1:8000"
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024)
 
     @classmethod

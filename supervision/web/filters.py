@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from litestar.contrib.jinja import JinjaTemplateEngine
 
+from supervision.core.money import yuan
+
 
 def grouped(value: str | int) -> str:
     """'3844400.00' -> '3,844,400.00'; the API keeps the plain form, pages group the thousands."""
@@ -11,13 +13,6 @@ def grouped(value: str | int) -> str:
     sign = "-" if text.startswith("-") else ""
     whole, dot, fraction = text.lstrip("-").partition(".")
     return f"{sign}{int(whole):,}{dot}{fraction}"
-
-
-def yuan(fen: int) -> str:
-    """Integer fen as grouped yuan with two decimals: 123456 -> '1,234.56'."""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{sign}{whole:,}.{cents:02d}"
 
 
 def register_filters(engine: JinjaTemplateEngine) -> None:

@@ -21,6 +21,7 @@ from supervision.core.errors import (
     PermissionDenied,
     RuleViolation,
     TooLarge,
+    Unavailable,
 )
 
 log = logging.getLogger("supervision.web")
@@ -35,6 +36,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     Conflict: 409,
     RuleViolation: 422,
     TooLarge: 413,
+    Unavailable: 503,
 }
 
 DESCRIPTIONS = {

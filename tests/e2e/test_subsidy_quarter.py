@@ -4,15 +4,20 @@ paid, against the served system: the money is right to the fen, and paid once.""
 from __future__ import annotations
 
 import asyncio
+import io
+import re
+import subprocess
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 import httpx
+import openpyxl
 import pytest
 from sqlalchemy.exc import IntegrityError
 
 from subsidies.tables import PaidEstateMonth
 from supervision.core.db import create_engine, create_session_factory
+from supervision.core.money import yuan
 from supervision.core.periods import Month, Quarter
 from tests.generated import generate_month
 from tests.served import Served
@@ -132,3 +137,66 @@ async def test_a_quarter_is_priced_to_the_fen_confirmed_approved_and_paid_exactl
         with pytest.raises(IntegrityError):
             await session.commit()
     await engine.dispose()
+
+
+def pdf_text(content: bytes, folder) -> str:  # type: ignore[no-untyped-def]
+    path = folder / "doc.pdf"
+    path.write_bytes(content)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+async def test_the_batch_pack_reads_right_renders_whole_and_verifies(served: Served, quarter: Quarter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    finance = served.bearer("finance")
+    async with httpx.AsyncClient(base_url=served.base_url, timeout=120) as client:
+        runs = (await client.get("/api/subsidies/runs", headers=finance)).json()["items"]
+        run = next(r for r in runs if r["quarter"] == str(quarter) and not r["supplementary"])
+        batch = (await client.post(f"/api/subsidies/runs/{run['id']}/batch", headers=finance)).json()
+
+        first = await client.get(f"/api/subsidies/batches/{batch['id']}/summary.pdf", headers=finance)
+        again = await client.get(f"/api/subsidies/batches/{batch['id']}/summary.pdf", headers=finance)
+        assert first.status_code == 200 and first.headers["content-type"] == "application/pdf"
+        assert first.content == again.content  # the same batch renders byte-identical
+        text = pdf_text(first.content, tmp_path)
+        assert "旧楼区准物业管理补贴拨付汇总表" in text and batch["number"] in text and "小白楼" in text
+        assert yuan(batch["total_fen"]) in text and "区财政审批" in text
+        pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(tmp_path / "doc.pdf")], capture_output=True, text=True).stdout).group(1))
+        assert pages > 1 and f"共 {pages} 页" in text and text.count(batch["number"]) >= pages
+        fonts = subprocess.run(["pdffonts", str(tmp_path / "doc.pdf")], capture_output=True, text=True).stdout
+        assert re.search(r"WenQuanYi\S*\s+TrueType\s+\S+\s+yes", fonts), fonts
+        subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "2", str(tmp_path / "doc.pdf"), str(tmp_path / "page")], check=True, capture_output=True)
+        assert (tmp_path / "page-01.png").stat().st_size > 5_000 or (tmp_path / "page-1.png").stat().st_size > 5_000
+
+        # Verification: the issued file is genuine; one byte changed is not; the QR page says which.
+        genuine = (await client.post("/api/documents/verify", files={"file": ("a.pdf", first.content, "application/pdf")})).json()
+        assert genuine["genuine"] and genuine["number"] == batch["number"] and genuine["total_fen"] == batch["total_fen"]
+        forged = bytearray(first.content)
+        forged[len(forged) // 2] ^= 0x01
+        assert (await client.post("/api/documents/verify", files={"file": ("a.pdf", bytes(forged), "application/pdf")})).json() == {"genuine": False}
+        page = await client.get(f"/verify/{genuine['code']}")
+        assert "本系统签发过此文件" in page.text and yuan(batch["total_fen"]) in page.text
+        assert "查无此文件" in (await client.get("/verify/0000000000000000")).text
+
+        # A company's notice: its own, not another's.
+        paid = {c["company_id"] for c in run["companies"]}
+        for n in range(1, 25):
+            company = served.bearer(f"company{n:02d}")
+            me = (await client.get("/api/auth/me", headers=company)).json()
+            if me["company_id"] in paid:
+                break
+        notice = await client.get(f"/api/subsidies/batches/{batch['id']}/notices/{me['company_id']}", headers=company)
+        assert notice.status_code == 200 and "拨付通知书" in pdf_text(notice.content, tmp_path)
+        other = next(c for c in run["companies"] if c["company_id"] != me["company_id"])
+        assert (await client.get(f"/api/subsidies/batches/{batch['id']}/notices/{other['company_id']}", headers=company)).status_code == 404
+        assert (await client.get(f"/api/subsidies/batches/{batch['id']}/summary.pdf", headers=company)).status_code == 403
+
+        # The treasury spreadsheet has the same lines and totals.
+        sheet = await client.get(f"/api/subsidies/batches/{batch['id']}/lines.xlsx", headers=finance)
+        rows = list(openpyxl.load_workbook(io.BytesIO(sheet.content), read_only=True)["明细"].iter_rows(values_only=True))
+        assert len(rows) == batch["lines"] + 2 and rows[-1][0] == "合计"
+        assert round(rows[-1][-3] * 100) == batch["total_fen"] and round(sum(r[-3] for r in rows[1:-1]) * 100) == batch["total_fen"]
+
+        # An estate's month report, for its committee.
+        director = served.bearer("xbl01-director")
+        estate = (await client.get("/api/registry/estates", headers=director)).json()["items"][0]["id"]
+        report = await client.get(f"/api/assessment/scores/{estate}/{quarter.months[0]}/report.pdf", headers=director)
+        assert report.status_code == 200 and "月度考核报告" in pdf_text(report.content, tmp_path)

@@ -1,0 +1,176 @@
+"""PDF documents in Simplified Chinese with an embedded TrueType CJK font (ReportLab). Pure rendering: plain data
+in, bytes out. Every page carries the document's number, page x/y, the content checksum and a QR code of the
+verification address; the same data renders to the same bytes (ReportLab's invariant mode)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from reportlab.graphics import renderPDF
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+FONT = "CJK"
+DEFAULT_FONTS = ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+
+
+class FontMissing(RuntimeError):
+    """No CJK TrueType font to embed: the documents cannot be made on this machine."""
+
+
+@lru_cache(maxsize=4)
+def register_font(configured: str = "") -> str:
+    candidates = [configured] if configured else list(DEFAULT_FONTS)
+    for path in candidates:
+        if Path(path).is_file():
+            pdfmetrics.registerFont(TTFont(FONT, path, subfontIndex=0) if path.endswith(".ttc") else TTFont(FONT, path))
+            return path
+    raise FontMissing(
+        f"no CJK TrueType font at {', '.join(candidates)}: install the Debian package fonts-wqy-zenhei, or set SUPERVISION_PDF_FONT_PATH"
+    )
+
+
+@dataclass(frozen=True)
+class Column:
+    title: str
+    width: float  # mm
+    numeric: bool = False
+
+
+@dataclass(frozen=True)
+class TableBlock:
+    heading: str
+    columns: Sequence[Column]
+    rows: Sequence[Sequence[str]]
+    total: Sequence[str] | None = None  # a last, bold row
+
+
+@dataclass(frozen=True)
+class Document:
+    title: str
+    number: str  # batch number, or the report's reference
+    checksum: str  # of the content; its first 16 characters are printed on every page
+    verify_url: str
+    facts: Sequence[tuple[str, str]] = ()  # label, value lines under the title
+    tables: Sequence[TableBlock] = ()
+    notes: Sequence[str] = field(default=())
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    return {
+        "title": ParagraphStyle("title", fontName=FONT, fontSize=16, leading=22, alignment=1, spaceAfter=4 * mm),
+        "heading": ParagraphStyle("heading", fontName=FONT, fontSize=11.5, leading=16, spaceBefore=4 * mm, spaceAfter=2 * mm),
+        "fact": ParagraphStyle("fact", fontName=FONT, fontSize=9.5, leading=14),
+        "cell": ParagraphStyle("cell", fontName=FONT, fontSize=8.5, leading=11),
+        "note": ParagraphStyle("note", fontName=FONT, fontSize=8.5, leading=12, textColor=colors.HexColor("#444444")),
+    }
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _table(block: TableBlock, styles: dict[str, ParagraphStyle]) -> Table:
+    header = [Paragraph(_escape(c.title), styles["cell"]) for c in block.columns]
+    body = [
+        [value if column.numeric else Paragraph(_escape(value), styles["cell"]) for value, column in zip(row, block.columns, strict=True)]
+        for row in block.rows
+    ]
+    data = [header, *body]
+    if block.total is not None:
+        data.append(list(block.total))
+    table = Table(data, colWidths=[c.width * mm for c in block.columns], repeatRows=1)
+    style = [
+        ("FONTNAME", (0, 0), (-1, -1), FONT),
+        ("FONTSIZE", (0, 0), (-1, -1), 8.5),
+        ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#999999")),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+    ]
+    for n, column in enumerate(block.columns):
+        if column.numeric:
+            style.append(("ALIGN", (n, 1), (n, -1), "RIGHT"))
+    if block.total is not None:
+        style += [("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#f3f3f3")), ("FONTSIZE", (0, -1), (-1, -1), 9)]
+    table.setStyle(TableStyle(style))
+    return table
+
+
+def _numbered_canvas(document: Document):  # type: ignore[no-untyped-def]
+    """A canvas that draws the footer once the page count is known (page x/y)."""
+
+    class NumberedCanvas(Canvas):
+        def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+            # Start every page in the embedded font, so no font the reader must have is ever named.
+            super().__init__(*args, **{**kwargs, "initialFontName": FONT})
+            self._pages: list[dict] = []
+
+        def showPage(self) -> None:  # noqa: N802 (ReportLab's name)
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self) -> None:
+            total = len(self._pages)
+            for state in self._pages:
+                self.__dict__.update(state)
+                self._footer(total)
+                super().showPage()
+            super().save()
+
+        def _footer(self, total: int) -> None:
+            width, _ = A4
+            self.setFont(FONT, 8)
+            self.setFillColor(colors.HexColor("#333333"))
+            self.drawString(15 * mm, 12 * mm, f"编号 {document.number}    第 {self._pageNumber} 页 / 共 {total} 页")
+            self.drawString(15 * mm, 8 * mm, f"校验码 {document.checksum[:16]}    验证：{document.verify_url}")
+            widget = QrCodeWidget(document.verify_url)
+            left, bottom, right, top = widget.getBounds()
+            size = 18 * mm
+            drawing = Drawing(size, size, transform=[size / (right - left), 0, 0, size / (top - bottom), 0, 0])
+            drawing.add(widget)
+            renderPDF.draw(drawing, self, width - 15 * mm - size, 4 * mm)
+
+    return NumberedCanvas
+
+
+def render(document: Document, font_path: str = "") -> bytes:
+    register_font(font_path)
+    styles = _styles()
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=26 * mm,
+        title=document.title,
+        author="旧楼区准物业管理监督系统",
+        subject=document.number,
+        invariant=1,
+    )
+    story: list = [Paragraph(_escape(document.title), styles["title"])]
+    for label, value in document.facts:
+        story.append(Paragraph(f"{_escape(label)}：{_escape(value)}", styles["fact"]))
+    for block in document.tables:
+        story.append(Paragraph(_escape(block.heading), styles["heading"]))
+        story.append(_table(block, styles))
+    if document.notes:
+        story.append(Spacer(1, 4 * mm))
+        story += [Paragraph(_escape(note), styles["note"]) for note in document.notes]
+    doc.build(story, canvasmaker=_numbered_canvas(document))
+    return buffer.getvalue()

@@ -1,0 +1,189 @@
+"""The documents of a disbursement batch and of an estate's month: their data gathered from the database, rendered
+(reports.pdf, reports.sheets), and recorded as issued so that any copy can be verified."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reports.pdf import Column, Document, TableBlock, render
+from reports.tables import IssuedDocument
+from subsidies.tables import DisbursementBatch, StreetConfirmation, SubsidyLine, SubsidyRun
+from supervision.assessment.tables import CommitteeOpinion, EstateScore, Veto
+from supervision.core.clock import BUSINESS_TZ, utc_now
+from supervision.core.money import yuan
+from supervision.core.settings import get_settings
+from supervision.registry.rules import format_area
+from supervision.registry.tables import Community, Company, Estate, Street
+
+
+def document_code(kind: str, subject: str) -> str:
+    return hashlib.sha256(f"{kind}|{subject}".encode()).hexdigest()[:16]
+
+
+def verify_url(code: str) -> str:
+    return f"{get_settings().public_base_url.rstrip('/')}/verify/{code}"
+
+
+def content_checksum(content: object) -> str:
+    return hashlib.sha256(json.dumps(content, ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _when(instant: datetime | None) -> str:
+    return instant.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if instant else ""
+
+
+async def issue(session: AsyncSession, kind: str, subject: str, document: Document, total_fen: int | None) -> tuple[bytes, IssuedDocument]:
+    """Render and record the document (once; the same data renders to the same bytes every time)."""
+    pdf = render(document, get_settings().pdf_font_path)
+    sha = hashlib.sha256(pdf).hexdigest()
+    row = (await session.execute(select(IssuedDocument).where(IssuedDocument.kind == kind, IssuedDocument.subject == subject))).scalar()
+    if row is None:
+        row = IssuedDocument(
+            code=document_code(kind, subject), kind=kind, subject=subject, number=document.number, title=document.title,
+            total_fen=total_fen, checksum=document.checksum, pdf_sha256=sha, issued_at=utc_now(),
+        )
+        session.add(row)
+        await session.commit()
+    return pdf, row
+
+
+async def _batch_context(session: AsyncSession, batch: DisbursementBatch) -> tuple[SubsidyRun, list[SubsidyLine], dict[int, Estate], dict[int, str], dict[int, str]]:
+    run = await session.get(SubsidyRun, batch.run_id)
+    lines = list((await session.execute(select(SubsidyLine).where(SubsidyLine.run_id == batch.run_id).order_by(SubsidyLine.street_id, SubsidyLine.company_id, SubsidyLine.estate_id, SubsidyLine.month))).scalars())
+    estates = {e.id: e for e in (await session.execute(select(Estate).where(Estate.id.in_({l.estate_id for l in lines})))).scalars()}  # type: ignore[union-attr]  # noqa: E741
+    streets = dict((await session.execute(select(Street.id, Street.name))).tuples().all())
+    companies = dict((await session.execute(select(Company.id, Company.name))).tuples().all())
+    return run, lines, estates, streets, companies  # type: ignore[return-value]
+
+
+LINE_COLUMNS = (
+    Column("区片", 52), Column("月份", 15), Column("得分", 13, True), Column("等级", 12), Column("系数", 12, True),
+    Column("面积（㎡）", 24, True), Column("天数", 11, True), Column("金额（元）", 26, True),
+)
+
+
+def _line_row(line: SubsidyLine, estate: Estate) -> list[str]:
+    score = "—" if line.score_centi is None else f"{line.score_centi // 100}.{line.score_centi % 100:02d}"
+    grade = f"{line.grade}（否决）" if line.vetoed else line.grade
+    return [f"{estate.code} {estate.name}", line.month, score, grade, line.coefficient, format_area(line.area_centi_m2), f"{line.days}/{line.days_in_month}", yuan(line.amount_fen)]
+
+
+async def batch_summary(session: AsyncSession, batch: DisbursementBatch) -> tuple[bytes, IssuedDocument]:
+    run, lines, estates, streets, companies = await _batch_context(session, batch)
+    confirmations = list((await session.execute(select(StreetConfirmation).where(StreetConfirmation.run_id == run.id).order_by(StreetConfirmation.street_id))).scalars())
+    by_street: dict[int, list[SubsidyLine]] = {}
+    by_company: dict[int, list[SubsidyLine]] = {}
+    for line in lines:
+        by_street.setdefault(line.street_id, []).append(line)
+        by_company.setdefault(line.company_id, []).append(line)
+    content = {"batch": batch.number, "checksum": batch.checksum, "total": batch.total_fen, "lines": len(lines)}
+    document = Document(
+        title="旧楼区准物业管理补贴拨付汇总表",
+        number=batch.number,
+        checksum=content_checksum(content),
+        verify_url=verify_url(document_code("batch_summary", f"batch:{batch.id}")),
+        facts=[
+            ("批次编号", batch.number), ("季度", run.quarter + ("（补充）" if run.supplementary else "")),
+            ("拨付总额", f"{yuan(batch.total_fen)} 元（市级 {yuan(batch.city_fen)} 元，区级 {yuan(batch.district_fen)} 元）"),
+            ("明细条目", str(len(lines))), ("批次校验和", batch.checksum),
+            ("测算", f"{run.created_by}，{_when(run.created_at)}"),
+            *[(f"街道确认（{streets[c.street_id]}）", f"{c.confirmed_by}，{_when(c.confirmed_at)}，{yuan(c.total_fen)} 元") for c in confirmations],
+            ("区财政审批", f"{run.approved_by}，{_when(run.approved_at)}"), ("拨付", f"{batch.issued_by}，{_when(batch.issued_at)}"),
+        ],
+        tables=[
+            TableBlock(
+                "按街道汇总", (Column("街道", 60), Column("条目", 25, True), Column("金额（元）", 50, True)),
+                [[streets[s], str(len(ls)), yuan(sum(l.amount_fen for l in ls))] for s, ls in sorted(by_street.items())],  # noqa: E741
+                ["合计", str(len(lines)), yuan(batch.total_fen)],
+            ),
+            TableBlock(
+                "按企业汇总", (Column("物业企业", 70), Column("条目", 16, True), Column("市级（元）", 32, True), Column("区级（元）", 32, True), Column("合计（元）", 32, True)),
+                [
+                    [companies[c], str(len(ls)), yuan(sum(l.city_fen for l in ls)), yuan(sum(l.district_fen for l in ls)), yuan(sum(l.amount_fen for l in ls))]  # noqa: E741
+                    for c, ls in sorted(by_company.items(), key=lambda kv: companies[kv[0]])
+                ],
+                ["合计", str(len(lines)), yuan(batch.city_fen), yuan(batch.district_fen), yuan(batch.total_fen)],
+            ),
+            TableBlock("明细（区片 × 月份）", LINE_COLUMNS, [_line_row(l, estates[l.estate_id]) for l in lines], ["合计", "", "", "", "", "", "", yuan(batch.total_fen)]),  # noqa: E741
+        ],
+        notes=["金额 = 管理面积 × 每平方米月补贴标准 × 等级系数 × 计补天数 / 当月天数，按行四舍五入到分；一票否决维持的月份系数为 0。"],
+    )
+    return await issue(session, "batch_summary", f"batch:{batch.id}", document, batch.total_fen)
+
+
+async def payment_notice(session: AsyncSession, batch: DisbursementBatch, company_id: int) -> tuple[bytes, IssuedDocument]:
+    run, lines, estates, _, companies = await _batch_context(session, batch)
+    own = [l for l in lines if l.company_id == company_id]  # noqa: E741
+    total, city, district = sum(l.amount_fen for l in own), sum(l.city_fen for l in own), sum(l.district_fen for l in own)  # noqa: E741
+    content = {"batch": batch.number, "company": company_id, "total": total, "lines": [[l.estate_id, l.month, l.amount_fen] for l in own]}  # noqa: E741
+    document = Document(
+        title="旧楼区准物业管理补贴拨付通知书",
+        number=batch.number,
+        checksum=content_checksum(content),
+        verify_url=verify_url(document_code("payment_notice", f"batch:{batch.id}/company:{company_id}")),
+        facts=[
+            ("物业企业", companies[company_id]), ("批次编号", batch.number), ("季度", run.quarter),
+            ("拨付金额", f"{yuan(total)} 元（市级 {yuan(city)} 元，区级 {yuan(district)} 元）"), ("审批", f"{run.approved_by}，{_when(run.approved_at)}"),
+        ],
+        tables=[TableBlock("明细", LINE_COLUMNS, [_line_row(l, estates[l.estate_id]) for l in own], ["合计", "", "", "", "", "", "", yuan(total)])],  # noqa: E741
+    )
+    return await issue(session, "payment_notice", f"batch:{batch.id}/company:{company_id}", document, total)
+
+
+async def estate_report(session: AsyncSession, score: EstateScore) -> tuple[bytes, IssuedDocument]:
+    """The estate's month: score, grade, components, every line of the breakdown, the committee's opinion, vetoes."""
+    estate = await session.get(Estate, score.estate_id)
+    community = await session.get(Community, score.community_id)
+    street = await session.get(Street, score.street_id)
+    company = await session.get(Company, score.company_id) if score.company_id else None
+    opinion = (await session.execute(select(CommitteeOpinion).where(CommitteeOpinion.estate_id == score.estate_id, CommitteeOpinion.month == score.month).order_by(CommitteeOpinion.revision.desc()))).scalars().first()  # type: ignore[attr-defined]
+    vetoes = list((await session.execute(select(Veto).where(Veto.estate_id == score.estate_id, Veto.month == score.month).order_by(Veto.id))).scalars())
+    result = score.result
+    names = {"street_inspection": "街道检查", "spot_check": "第三方抽查", "patrol": "日常巡查", "committee": "居委会评价", "satisfaction": "居民满意度", "veto": "一票否决"}
+    shown = "—" if score.score_centi is None else f"{score.score_centi // 100}.{score.score_centi % 100:02d}"
+    subject = f"estate:{score.estate_id}/{score.month}/score:{score.id}"
+    document = Document(
+        title="旧楼区准物业管理月度考核报告",
+        number=f"KH-{score.month}-{estate.code}-v{score.version}",  # type: ignore[union-attr]
+        checksum=content_checksum({"score": score.id, "inputs": score.inputs_sha256, "rules": score.rules_sha256}),
+        verify_url=verify_url(document_code("estate_report", subject)),
+        facts=[
+            ("区片", f"{estate.code} {estate.name}"), ("社区 / 街道", f"{community.name} / {street.name}"),  # type: ignore[union-attr]
+            ("物业企业", company.name if company else "—"), ("月份", score.month),
+            ("得分 / 等级", f"{shown} / {score.grade}" + ("（一票否决）" if score.vetoed else "")),
+            ("计算", f"第 {score.version} 版，{_when(score.computed_at)}，规则 {score.rules_sha256[:12]}，输入 {score.inputs_sha256[:12]}"),
+            ("居委会评价", f"{opinion.rating} 分" + (f"，满意度 {opinion.satisfied}/{opinion.answered}" if opinion and opinion.answered else "") if opinion else "未评价"),
+        ],
+        tables=[
+            TableBlock(
+                "分项得分", (Column("分项", 50), Column("得分", 25, True), Column("权重", 20, True), Column("折算权重", 30, True), Column("记录数", 20, True)),
+                [[names.get(c["component"], c["component"]), c["score"], str(c["weight"]), c["effective_weight"], str(c["records"])] for c in result.get("components", [])],
+            ),
+            TableBlock(
+                "扣分与加减分明细", (Column("分项", 26), Column("记录", 16, True), Column("缺陷", 16, True), Column("项目", 14), Column("分项分", 18, True), Column("影响总分", 20, True), Column("说明", 70)),
+                [
+                    [names.get(l["component"], l["component"]), str(l["record_id"] or ""), str(l["defect_id"] or ""), l["item"] or "", l["points"], l["effect"], l["note"]]  # noqa: E741
+                    for l in result.get("lines", [])  # noqa: E741
+                ],
+            ),
+            TableBlock(
+                "一票否决记录", (Column("编号", 14, True), Column("原因", 60), Column("状态", 20), Column("复核意见", 86)),
+                [[str(v.id), v.explanation, {"pending": "待复核", "upheld": "维持", "overturned": "撤销"}.get(v.state, v.state), v.review_reason or ""] for v in vetoes],
+            ),
+        ],
+        notes=[f"未计入的分项：{', '.join(names.get(m, m) for m in result.get('missing', []))}" if result.get("missing") else "五个分项均有数据。"],
+    )
+    return await issue(session, "estate_report", subject, document, None)
+
+
+async def verify(session: AsyncSession, code: str | None = None, content: bytes | None = None) -> IssuedDocument | None:
+    """The issued document by its code, or the one whose bytes these are exactly (None: not issued by us)."""
+    if content is not None:
+        return (await session.execute(select(IssuedDocument).where(IssuedDocument.pdf_sha256 == hashlib.sha256(content).hexdigest()))).scalar()
+    return (await session.execute(select(IssuedDocument).where(IssuedDocument.code == code))).scalar()
+
