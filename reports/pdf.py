@@ -10,9 +10,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from reportlab.graphics import renderPDF
 from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -84,8 +82,13 @@ def _escape(text: str) -> str:
 
 def _table(block: TableBlock, styles: dict[str, ParagraphStyle]) -> Table:
     header = [Paragraph(_escape(c.title), styles["cell"]) for c in block.columns]
+    # A cell becomes a (wrapping, slower) Paragraph only when its text cannot fit on one line of the column.
+    room = [c.width * mm - 6 for c in block.columns]
     body = [
-        [value if column.numeric else Paragraph(_escape(value), styles["cell"]) for value, column in zip(row, block.columns, strict=True)]
+        [
+            value if column.numeric or pdfmetrics.stringWidth(value, FONT, 8.5) <= space else Paragraph(_escape(value), styles["cell"])
+            for value, column, space in zip(row, block.columns, room, strict=True)
+        ]
         for row in block.rows
     ]
     data = [header, *body]
@@ -110,8 +113,30 @@ def _table(block: TableBlock, styles: dict[str, ParagraphStyle]) -> Table:
     return table
 
 
+def _draw_qr(canvas: Canvas, text: str, size: float) -> None:
+    widget = QrCodeWidget(text)
+    qr = widget.qr
+    qr.version = qr.calculate_version()
+    qr.makeImpl(False, 0)  # a fixed mask pattern: valid for any reader, and the search for the best costs most of the time
+    modules = qr.modules
+    border = widget.barBorder
+    box = size / (len(modules) + 2 * border)
+    canvas.setFillColor(colors.black)
+    for r, row in enumerate(modules):
+        c = 0
+        while c < len(row):
+            if row[c]:
+                start = c
+                while c < len(row) and row[c]:
+                    c += 1
+                canvas.rect((start + border) * box, size - (r + border + 1) * box, (c - start) * box, box, stroke=0, fill=1)
+            else:
+                c += 1
+
+
 def _numbered_canvas(document: Document):  # type: ignore[no-untyped-def]
     """A canvas that draws the footer once the page count is known (page x/y)."""
+    qr_drawn: list[bool] = []  # outside the page state the canvas saves and restores
 
     class NumberedCanvas(Canvas):
         def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
@@ -137,12 +162,17 @@ def _numbered_canvas(document: Document):  # type: ignore[no-untyped-def]
             self.setFillColor(colors.HexColor("#333333"))
             self.drawString(15 * mm, 12 * mm, f"编号 {document.number}    第 {self._pageNumber} 页 / 共 {total} 页")
             self.drawString(15 * mm, 8 * mm, f"校验码 {document.checksum[:16]}    验证：{document.verify_url}")
-            widget = QrCodeWidget(document.verify_url)
-            left, bottom, right, top = widget.getBounds()
             size = 18 * mm
-            drawing = Drawing(size, size, transform=[size / (right - left), 0, 0, size / (top - bottom), 0, 0])
-            drawing.add(widget)
-            renderPDF.draw(drawing, self, width - 15 * mm - size, 4 * mm)
+            if not qr_drawn:
+                # The QR code is encoded once and drawn as a form the pages reuse, straight onto the canvas.
+                self.beginForm("verification_qr", lowerx=0, lowery=0, upperx=size, uppery=size)
+                _draw_qr(self, document.verify_url, size)
+                self.endForm()
+                qr_drawn.append(True)
+            self.saveState()
+            self.translate(width - 15 * mm - size, 4 * mm)
+            self.doForm("verification_qr")
+            self.restoreState()
 
     return NumberedCanvas
 

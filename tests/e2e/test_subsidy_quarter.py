@@ -163,8 +163,12 @@ async def test_the_batch_pack_reads_right_renders_whole_and_verifies(served: Ser
         assert pages > 1 and f"共 {pages} 页" in text and text.count(batch["number"]) >= pages
         fonts = subprocess.run(["pdffonts", str(tmp_path / "doc.pdf")], capture_output=True, text=True).stdout
         assert re.search(r"WenQuanYi\S*\s+TrueType\s+\S+\s+yes", fonts), fonts
-        subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "2", str(tmp_path / "doc.pdf"), str(tmp_path / "page")], check=True, capture_output=True)
-        assert (tmp_path / "page-01.png").stat().st_size > 5_000 or (tmp_path / "page-1.png").stat().st_size > 5_000
+        subprocess.run(["pdftoppm", "-png", "-r", "150", "-f", "1", "-l", "2", str(tmp_path / "doc.pdf"), str(tmp_path / "page")], check=True, capture_output=True)
+        page_one = next(tmp_path.glob("page-*1.png"))
+        assert page_one.stat().st_size > 5_000
+        # The QR code in the corner of the page reads back as the document's verification address.
+        scanned = subprocess.run(["zbarimg", "--quiet", "--raw", str(page_one)], capture_output=True, text=True).stdout.strip()
+        assert re.fullmatch(r"http://127\.0\.0\.1:8000/verify/[0-9a-f]{16}", scanned), scanned
 
         # Verification: the issued file is genuine; one byte changed is not; the QR page says which.
         genuine = (await client.post("/api/documents/verify", files={"file": ("a.pdf", first.content, "application/pdf")})).json()
@@ -172,6 +176,7 @@ async def test_the_batch_pack_reads_right_renders_whole_and_verifies(served: Ser
         forged = bytearray(first.content)
         forged[len(forged) // 2] ^= 0x01
         assert (await client.post("/api/documents/verify", files={"file": ("a.pdf", bytes(forged), "application/pdf")})).json() == {"genuine": False}
+        assert scanned.endswith(genuine["code"])
         page = await client.get(f"/verify/{genuine['code']}")
         assert "本系统签发过此文件" in page.text and yuan(batch["total_fen"]) in page.text
         assert "查无此文件" in (await client.get("/verify/0000000000000000")).text
