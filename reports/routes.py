@@ -75,6 +75,8 @@ class BatchDocumentController(Controller):
     async def notice(self, batch_id: RecordId, company_id: RecordId, principal: Principal, db: AsyncSession) -> Response[bytes]:
         """A company's payment notice for the batch: each estate and month with score, grade, coefficient, amount."""
         batch = await _batch(db, principal, batch_id)
+        if batch.run_id is None:
+            raise NotFound("payment notice of adjustment batch", batch.number)
         if principal.role is Role.COMPANY and principal.company_id != company_id:
             raise NotFound("payment notice of company", company_id)
         paid = (await db.execute(select(SubsidyLine.id).where(SubsidyLine.run_id == batch.run_id, SubsidyLine.company_id == company_id).limit(1))).scalar()
@@ -89,6 +91,8 @@ class BatchDocumentController(Controller):
         if principal.role is Role.COMPANY:
             raise PermissionDenied("the treasury spreadsheet is for finance and administrators")
         batch = await _batch(db, principal, batch_id)
+        if batch.run_id is None:
+            raise NotFound("treasury lines of adjustment batch (see its summary)", batch.number)
         rows = (
             await db.execute(
                 select(SubsidyLine, Street.name, Community.name, Estate.code, Estate.name, Company.name)

@@ -10,9 +10,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inspections.tables import Attachment, RecordPhoto
 from reports.pdf import Column, Document, TableBlock, render
 from reports.tables import IssuedDocument
-from subsidies.tables import DisbursementBatch, StreetConfirmation, SubsidyLine, SubsidyRun
+from subsidies.tables import AdjustmentLine, DisbursementBatch, StreetConfirmation, SubsidyLine, SubsidyRun
 from supervision.assessment.tables import CommitteeOpinion, EstateScore, Veto
 from supervision.core.clock import BUSINESS_TZ, utc_now
 from supervision.core.money import yuan
@@ -73,7 +74,42 @@ def _line_row(line: SubsidyLine, estate: Estate) -> list[str]:
     return [f"{estate.code} {estate.name}", line.month, score, grade, line.coefficient, format_area(line.area_centi_m2), f"{line.days}/{line.days_in_month}", yuan(line.amount_fen)]
 
 
+async def adjustment_summary(session: AsyncSession, batch: DisbursementBatch) -> tuple[bytes, IssuedDocument]:
+    """An adjustment batch: the batch it corrects, why, and each line's corrected amount and difference."""
+    original = await session.get(DisbursementBatch, batch.corrects_batch_id)
+    rows = (
+        await session.execute(
+            select(AdjustmentLine, SubsidyLine, Estate, Company.name)
+            .join(SubsidyLine, SubsidyLine.id == AdjustmentLine.line_id).join(Estate, Estate.id == AdjustmentLine.estate_id)
+            .join(Company, Company.id == AdjustmentLine.company_id)
+            .where(AdjustmentLine.batch_id == batch.id).order_by(AdjustmentLine.id)
+        )
+    ).tuples().all()
+    document = Document(
+        title="旧楼区准物业管理补贴调整批次",
+        number=batch.number,
+        checksum=content_checksum({"batch": batch.number, "checksum": batch.checksum, "total": batch.total_fen}),
+        verify_url=verify_url(document_code("batch_summary", f"batch:{batch.id}")),
+        facts=[
+            ("批次编号", batch.number), ("更正批次", original.number if original else ""), ("调整原因", batch.reason or ""),
+            ("调整合计", f"{yuan(batch.total_fen)} 元（市级 {yuan(batch.city_fen)} 元，区级 {yuan(batch.district_fen)} 元）"),
+            ("签发", f"{batch.issued_by}，{_when(batch.issued_at)}"),
+        ],
+        tables=[
+            TableBlock(
+                "调整明细",
+                (Column("区片", 50), Column("物业企业", 44), Column("月份", 15), Column("原金额（元）", 24, True), Column("应付（元）", 24, True), Column("差额（元）", 24, True)),
+                [[f"{e.code} {e.name}", company, a.month, yuan(line.amount_fen), yuan(a.corrected_amount_fen), yuan(a.delta_fen)] for a, line, e, company in rows],
+                ["合计", "", "", "", "", yuan(batch.total_fen)],
+            )
+        ],
+    )
+    return await issue(session, "batch_summary", f"batch:{batch.id}", document, batch.total_fen)
+
+
 async def batch_summary(session: AsyncSession, batch: DisbursementBatch) -> tuple[bytes, IssuedDocument]:
+    if batch.run_id is None:
+        return await adjustment_summary(session, batch)
     run, lines, estates, streets, companies = await _batch_context(session, batch)
     confirmations = list((await session.execute(select(StreetConfirmation).where(StreetConfirmation.run_id == run.id).order_by(StreetConfirmation.street_id))).scalars())
     by_street: dict[int, list[SubsidyLine]] = {}
@@ -144,6 +180,18 @@ async def estate_report(session: AsyncSession, score: EstateScore) -> tuple[byte
     opinion = (await session.execute(select(CommitteeOpinion).where(CommitteeOpinion.estate_id == score.estate_id, CommitteeOpinion.month == score.month).order_by(CommitteeOpinion.revision.desc()))).scalars().first()  # type: ignore[attr-defined]
     vetoes = list((await session.execute(select(Veto).where(Veto.estate_id == score.estate_id, Veto.month == score.month).order_by(Veto.id))).scalars())
     result = score.result
+    record_ids = {line["record_id"] for line in result.get("lines", []) if line.get("record_id")}
+    photos: dict[tuple[int, str], list[str]] = {}
+    if record_ids:
+        for record_id, item, sha in (
+            await session.execute(
+                select(RecordPhoto.record_id, RecordPhoto.item_code, Attachment.sha256)
+                .join(Attachment, Attachment.id == RecordPhoto.attachment_id)
+                .where(RecordPhoto.record_id.in_(record_ids))  # type: ignore[attr-defined]
+                .order_by(RecordPhoto.attachment_id)
+            )
+        ).tuples():
+            photos.setdefault((record_id, item or ""), []).append(sha[:12])
     names = {"street_inspection": "街道检查", "spot_check": "第三方抽查", "patrol": "日常巡查", "committee": "居委会评价", "satisfaction": "居民满意度", "veto": "一票否决"}
     shown = "—" if score.score_centi is None else f"{score.score_centi // 100}.{score.score_centi % 100:02d}"
     subject = f"estate:{score.estate_id}/{score.month}/score:{score.id}"
@@ -170,6 +218,10 @@ async def estate_report(session: AsyncSession, score: EstateScore) -> tuple[byte
                     [names.get(l["component"], l["component"]), str(l["record_id"] or ""), str(l["defect_id"] or ""), l["item"] or "", l["points"], l["effect"], l["note"]]  # noqa: E741
                     for l in result.get("lines", [])  # noqa: E741
                 ],
+            ),
+            TableBlock(
+                "缺陷照片（附件 sha256 前 12 位，系统内按此调阅原图）", (Column("记录", 20, True), Column("项目", 20), Column("照片", 140)),
+                [[str(r), item, "，".join(shas)] for (r, item), shas in sorted(photos.items())],
             ),
             TableBlock(
                 "一票否决记录", (Column("编号", 14, True), Column("原因", 60), Column("状态", 20), Column("复核意见", 86)),

@@ -93,7 +93,7 @@ async def run_lines(session: AsyncSession, actor: Principal, run_id: int, paging
 
 def batch_out(b: DisbursementBatch, quarter: str | None) -> schemas.BatchOut:
     return schemas.BatchOut(
-        id=b.id or 0, number=b.number, run_id=b.run_id, quarter=quarter, total_fen=b.total_fen, city_fen=b.city_fen, district_fen=b.district_fen,
+        id=b.id or 0, number=b.number, run_id=b.run_id, quarter=quarter, corrects_batch_id=b.corrects_batch_id, reason=b.reason, total_fen=b.total_fen, city_fen=b.city_fen, district_fen=b.district_fen,
         lines=b.lines, checksum=b.checksum, issued_at=b.issued_at, issued_by=b.issued_by,
     )
 
@@ -102,8 +102,13 @@ async def reconcile(session: AsyncSession, actor: Principal, quarter: Quarter) -
     """Ledger totals per company for a quarter against the totals of the quarter's batches."""
     if actor.role not in (Role.FINANCE, Role.ADMIN):
         raise PermissionDenied("the ledger is for finance and administrators")
+    of_quarter = select(DisbursementBatch.id).join(SubsidyRun, SubsidyRun.id == DisbursementBatch.run_id).where(SubsidyRun.quarter == str(quarter))
     batches = (
-        await session.execute(select(func.coalesce(func.sum(DisbursementBatch.total_fen), 0)).join(SubsidyRun, SubsidyRun.id == DisbursementBatch.run_id).where(SubsidyRun.quarter == str(quarter)))
+        await session.execute(
+            select(func.coalesce(func.sum(DisbursementBatch.total_fen), 0)).where(
+                DisbursementBatch.id.in_(of_quarter) | DisbursementBatch.corrects_batch_id.in_(of_quarter)  # type: ignore[union-attr]
+            )
+        )
     ).scalar_one()
     rows = []
     for cid, name, city, district in (

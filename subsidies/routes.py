@@ -100,6 +100,13 @@ class SubsidyController(Controller):
             raise NotFound("batch", batch_id)
         return queries.batch_out(row[0], row[1])
 
+    @post("/batches/{batch_id:int}/adjustments", dto=StrictBody[schemas.AdjustmentIn], return_dto=None, guards=FINANCE, responses=WRITE)
+    async def adjust(self, batch_id: RecordId, data: schemas.AdjustmentIn, principal: Principal, db: AsyncSession) -> schemas.BatchOut:
+        """Correct an issued batch with a separate adjustment batch that references it (the batch itself never
+        changes): each line gets the amount it should have paid; the difference is paid or recovered."""
+        batch = await service.issue_adjustment(db, principal, batch_id, data.client_id, data.reason, [(c.line_id, c.amount_fen) for c in data.corrections])
+        return queries.batch_out(batch, None)
+
     @get("/ledger/{quarter:str}", guards=[allow({Role.FINANCE, Role.ADMIN}, "reading the ledger")], responses=READ)
     async def ledger(self, quarter: QuarterPath, principal: Principal, db: AsyncSession) -> schemas.Reconciliation:
         """The quarter's ledger per company (city and district shares) reconciled against its batches."""

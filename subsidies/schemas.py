@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 
 from supervision.core.periods import QUARTER_PATTERN
+from supervision.core.text import NONBLANK
 from supervision.registry.schemas import Strict
 
 QuarterText = Annotated[str, msgspec.Meta(pattern=QUARTER_PATTERN, description="A quarter, e.g. 2026-Q3")]
@@ -106,6 +107,8 @@ class BatchOut(msgspec.Struct):
     number: str
     run_id: int | None
     quarter: str | None
+    corrects_batch_id: int | None  # an adjustment batch: the batch it corrects
+    reason: str | None
     total_fen: int
     city_fen: int
     district_fen: int
@@ -130,3 +133,14 @@ class Reconciliation(msgspec.Struct):
     ledger_total_fen: int
     balanced: bool
     companies: list[LedgerRow]
+
+
+class CorrectionIn(Strict):
+    line_id: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
+    amount_fen: Annotated[int, msgspec.Meta(ge=0, le=10**12, description="What the line should have paid, in fen")]
+
+
+class AdjustmentIn(Strict):
+    client_id: Annotated[str, msgspec.Meta(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$", description="A retry sends the same one")]
+    reason: Annotated[str, msgspec.Meta(min_length=2, max_length=2000, pattern=NONBLANK)]
+    corrections: Annotated[list[CorrectionIn], msgspec.Meta(min_length=1, max_length=10_000)]

@@ -13,8 +13,9 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from subsidies.rules import GRADES, RateCard, check_card, month_segments, parse_rate_cards, price_line
+from subsidies.rules import GRADES, RateCard, check_card, half_up, month_segments, parse_rate_cards, price_line
 from subsidies.tables import (
+    AdjustmentLine,
     DisbursementBatch,
     HeldOut,
     LedgerEntry,
@@ -284,3 +285,68 @@ async def issue_batch(session: AsyncSession, actor: Principal, run_id: int, now:
             if "paid_estate_months" in str(error.orig) or "PRIMARY" in str(error.orig).upper():
                 raise Conflict("an estate-month of this run was already paid in another batch; recompute a supplementary run") from None
     raise Conflict("the batch could not be issued for concurrent changes; retry")
+
+
+async def issue_adjustment(
+    session: AsyncSession, actor: Principal, batch_id: int, client_id: str, reason: str, corrections: list[tuple[int, int]], now: datetime | None = None
+) -> DisbursementBatch:
+    """A correction of an issued batch, as a new batch that references it: for each (line id, amount it should
+    have paid), the difference from what it paid (with earlier adjustments) is paid or recovered, split between
+    city and district in the line's proportion, and entered in the ledger. The batch corrected never changes. A
+    retry with the same client id returns the adjustment already issued."""
+    require_role(actor, FINANCE, "issuing an adjustment batch")
+    now = now or utc_now()
+    for _ in range(ATTEMPTS):
+        existing = (await session.execute(select(DisbursementBatch).where(DisbursementBatch.client_id == client_id))).scalar()
+        if existing is not None:
+            if existing.corrects_batch_id != batch_id:
+                raise Conflict(f"client id {client_id} was used for an adjustment of another batch")
+            return existing
+        original = await session.get(DisbursementBatch, batch_id)
+        if original is None or original.run_id is None:
+            raise NotFound("issued batch", batch_id)
+        ids = [line_id for line_id, _ in corrections]
+        if len(set(ids)) != len(ids):
+            raise RuleViolation("each line is corrected once per adjustment")
+        lines = {l.id: l for l in (await session.execute(select(SubsidyLine).where(SubsidyLine.id.in_(ids), SubsidyLine.run_id == original.run_id))).scalars()}  # type: ignore[union-attr]  # noqa: E741
+        missing = sorted(set(ids) - set(lines))
+        if missing:
+            raise RuleViolation(f"lines {', '.join(map(str, missing))} are not lines of batch {original.number}")
+        adjusted = dict(
+            (await session.execute(select(AdjustmentLine.line_id, func.sum(AdjustmentLine.delta_fen)).where(AdjustmentLine.line_id.in_(ids)).group_by(AdjustmentLine.line_id))).tuples().all()  # type: ignore[attr-defined]
+        )
+        rows = []
+        for line_id, corrected in corrections:
+            line = lines[line_id]
+            delta = corrected - line.amount_fen - int(adjusted.get(line_id, 0))
+            if delta == 0:
+                raise RuleViolation(f"line {line_id} already pays {corrected} fen; nothing to correct")
+            city = half_up(Fraction(abs(delta) * line.city_fen, line.amount_fen)) if line.amount_fen else half_up(Fraction(abs(delta), 2))
+            city = city if delta > 0 else -city
+            rows.append(AdjustmentLine(batch_id=0, line_id=line_id, estate_id=line.estate_id, company_id=line.company_id, month=line.month,
+                                       corrected_amount_fen=corrected, delta_fen=delta, city_fen=city, district_fen=delta - city))
+        count = (await session.execute(select(func.count()).where(DisbursementBatch.corrects_batch_id == batch_id))).scalar_one()
+        number = f"{original.number}-ADJ{count + 1:02d}"
+        batch = DisbursementBatch(
+            number=number, run_id=None, corrects_batch_id=batch_id, client_id=client_id, reason=reason,
+            total_fen=sum(r.delta_fen for r in rows), city_fen=sum(r.city_fen for r in rows), district_fen=sum(r.district_fen for r in rows),
+            lines=len(rows), checksum=hashlib.sha256(json.dumps([number, batch_id, [[r.line_id, r.delta_fen] for r in rows]]).encode()).hexdigest(),
+            issued_at=now, issued_by=actor.label,
+        )
+        quarter = (await session.get(SubsidyRun, original.run_id)).quarter  # type: ignore[union-attr]
+        try:
+            session.add(batch)
+            await session.flush()
+            for row in rows:
+                row.batch_id = batch.id  # type: ignore[assignment]
+                session.add(row)
+            await session.flush()
+            for row in rows:
+                for payer, amount in (("city", row.city_fen), ("district", row.district_fen)):
+                    session.add(LedgerEntry(batch_id=batch.id, adjustment_line_id=row.id, company_id=row.company_id, quarter=quarter, payer=payer, amount_fen=amount))  # type: ignore[arg-type]
+            record_change(session, actor, "batch.adjusted", "disbursement_batch", batch.id, after={"number": number, "corrects": original.number, "total_fen": batch.total_fen}, reason=reason)
+            await session.commit()
+            return batch
+        except IntegrityError:
+            await session.rollback()
+    raise Conflict("the adjustment could not be issued for concurrent changes; retry with the same client id")

@@ -111,6 +111,8 @@ class DisbursementBatch(SQLModel, table=True):
     number: str = Field(max_length=40, unique=True)
     run_id: int | None = Field(default=None, foreign_key="subsidy_runs.id", unique=True)
     corrects_batch_id: int | None = Field(default=None, foreign_key="disbursement_batches.id")
+    client_id: str | None = Field(default=None, max_length=64, unique=True)  # an adjustment's retry key
+    reason: str | None = Field(default=None, max_length=2000)  # why an adjustment was issued
     total_fen: int
     city_fen: int
     district_fen: int
@@ -137,14 +139,36 @@ class LedgerEntry(SQLModel, table=True):
     __tablename__ = "ledger_entries"
     __table_args__ = (
         UniqueConstraint("line_id", "payer"),
+        UniqueConstraint("adjustment_line_id", "payer"),
+        CheckConstraint("(line_id IS NULL) <> (adjustment_line_id IS NULL)", name="one_source"),
         Index("ix_ledger_entries_company_quarter", "company_id", "quarter"),
         CheckConstraint("payer IN ('city', 'district')", name="payer_known"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     batch_id: int = Field(foreign_key="disbursement_batches.id", index=True)
-    line_id: int = Field(foreign_key="subsidy_lines.id")
+    line_id: int | None = Field(default=None, foreign_key="subsidy_lines.id")
+    adjustment_line_id: int | None = Field(default=None, foreign_key="adjustment_lines.id")
     company_id: int = Field(foreign_key="companies.id")
     quarter: str = Field(max_length=7)
     payer: str = Field(max_length=10)
     amount_fen: int
+
+
+class AdjustmentLine(SQLModel, table=True):
+    """A correction of a paid line, in an adjustment batch that references the batch it corrects: the difference
+    between what the line should have paid and what it (with earlier adjustments) did pay; may be negative."""
+
+    __tablename__ = "adjustment_lines"
+    __table_args__ = (CheckConstraint("city_fen + district_fen = delta_fen", name="shares_add_up"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="disbursement_batches.id", index=True)
+    line_id: int = Field(foreign_key="subsidy_lines.id", index=True)
+    estate_id: int = Field(foreign_key="estates.id")
+    company_id: int = Field(foreign_key="companies.id")
+    month: str = Field(max_length=7)
+    corrected_amount_fen: int
+    delta_fen: int
+    city_fen: int
+    district_fen: int

@@ -205,3 +205,29 @@ async def test_the_batch_pack_reads_right_renders_whole_and_verifies(served: Ser
         estate = (await client.get("/api/registry/estates", headers=director)).json()["items"][0]["id"]
         report = await client.get(f"/api/assessment/scores/{estate}/{quarter.months[0]}/report.pdf", headers=director)
         assert report.status_code == 200 and "月度考核报告" in pdf_text(report.content, tmp_path)
+
+
+async def test_a_correction_is_an_adjustment_batch_referencing_the_original_which_never_changes(served: Served, quarter: Quarter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    finance = served.bearer("finance")
+    async with httpx.AsyncClient(base_url=served.base_url, timeout=120) as client:
+        runs = (await client.get("/api/subsidies/runs", headers=finance)).json()["items"]
+        run = next(r for r in runs if r["quarter"] == str(quarter) and not r["supplementary"])
+        batch = (await client.post(f"/api/subsidies/runs/{run['id']}/batch", headers=finance)).json()
+        before = (await client.get(f"/api/subsidies/ledger/{quarter}", headers=finance)).json()
+        line = (await client.get(f"/api/subsidies/runs/{run['id']}/lines?page_size=1", headers=finance)).json()["items"][0]
+        body = {"client_id": "adjust-0001-retry", "reason": "面积复核：少计 100 平方米", "corrections": [{"line_id": line["id"], "amount_fen": line["amount_fen"] + 3_000}]}
+        first, retry = [await client.post(f"/api/subsidies/batches/{batch['id']}/adjustments", json=body, headers=finance) for _ in range(2)]
+        assert first.status_code == 201, first.text
+        assert retry.json()["id"] == first.json()["id"] and first.json()["total_fen"] == 3_000
+        assert first.json()["corrects_batch_id"] == batch["id"] and first.json()["number"].startswith(batch["number"])
+        # The original batch is as it was; the ledger carries the difference and still balances.
+        assert (await client.get(f"/api/subsidies/batches/{batch['id']}", headers=finance)).json() == batch
+        after = (await client.get(f"/api/subsidies/ledger/{quarter}", headers=finance)).json()
+        assert after["balanced"] and after["ledger_total_fen"] == before["ledger_total_fen"] + 3_000
+        same = body | {"client_id": "adjust-0002-again"}
+        refused = await client.post(f"/api/subsidies/batches/{batch['id']}/adjustments", json=same, headers=finance)
+        assert refused.status_code == 422 and "nothing to correct" in refused.json()["detail"]
+        summary = await client.get(f"/api/subsidies/batches/{first.json()['id']}/summary.pdf", headers=finance)
+        text = pdf_text(summary.content, tmp_path)
+        assert "调整批次" in text and batch["number"] in text and "30.00" in text
+        assert (await client.post(f"/api/subsidies/batches/{batch['id']}/adjustments", json=body, headers=served.bearer("xbl-officer"))).status_code == 403

@@ -181,3 +181,22 @@ async def test_evidence_filed_after_its_month_was_locked_counts_in_the_next_mont
     notes = [line["note"] for line in score["result"]["lines"] if line["record_id"] == late_id]
     assert notes and all(f"原属 {MONTH}" in note for note in notes)
     assert any(line["item"] == "G02" and line["points"] == "-1.00" for line in score["result"]["lines"])
+
+
+async def test_the_estate_report_pdf_shows_the_breakdown_and_the_photos_behind_it(client, as_user, db, tmp_root) -> None:
+    import subprocess
+
+    from inspections.tables import Attachment
+
+    estate, street = await month_with_evidence(client, as_user, db)
+    await client.post(f"/api/assessment/months/{street}/{MONTH}/compute", headers=await as_user("xbl-officer"))
+    report = await client.get(f"/api/assessment/scores/{estate}/{MONTH}/report.pdf", headers=await as_user("xbl01-director"))
+    assert report.status_code == 200 and report.headers["content-type"] == "application/pdf"
+    path = tmp_root / "estate-report.pdf"
+    path.write_bytes(report.content)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    async with db() as session:
+        shas = (await session.execute(select(Attachment.sha256))).scalars().all()
+    assert "月度考核报告" in text and "89.63" in text and "良好" in text and "C01" in text
+    assert any(sha[:12] in text for sha in shas)
+    assert (await client.get(f"/api/assessment/scores/{estate}/{MONTH}/report.pdf", headers=await as_user("xx01-director"))).status_code == 404
