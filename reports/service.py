@@ -8,6 +8,7 @@ import json
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspections.tables import Attachment, RecordPhoto
@@ -49,7 +50,11 @@ async def issue(session: AsyncSession, kind: str, subject: str, document: Docume
             total_fen=total_fen, checksum=document.checksum, pdf_sha256=sha, issued_at=utc_now(),
         )
         session.add(row)
-        await session.commit()
+        try:
+            await session.commit()
+        except IntegrityError:  # the same document issued at the same moment by another request
+            await session.rollback()
+            row = (await session.execute(select(IssuedDocument).where(IssuedDocument.kind == kind, IssuedDocument.subject == subject))).scalar_one()
     return pdf, row
 
 

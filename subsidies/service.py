@@ -28,7 +28,7 @@ from subsidies.tables import (
 from supervision.assessment.tables import AssessmentMonth, EstateScore, Veto
 from supervision.core.access import Principal, Role, require_role
 from supervision.core.audit import record_change
-from supervision.core.clock import utc_now
+from supervision.core.clock import business_today, utc_now
 from supervision.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from supervision.core.periods import Quarter
 from supervision.core.settings import config_dir
@@ -67,7 +67,7 @@ def cards_fingerprint(cards: tuple[RateCard, ...]) -> str:
 async def add_rate_card(session: AsyncSession, actor: Principal, card: RateCard) -> RateCardRow:
     require_role(actor, ADMINS, "adding a rate card")
     check_card(card)
-    if card.valid_from <= utc_now().date():
+    if card.valid_from <= business_today():
         raise RuleViolation("a new rate card applies from a future date; past months keep the card they were priced by")
     if (await session.execute(select(RateCardRow.id).where(RateCardRow.valid_from == card.valid_from))).scalar() is not None:
         raise Conflict(f"a rate card from {card.valid_from} already exists")
@@ -157,7 +157,7 @@ async def _price_quarter(session: AsyncSession, run: SubsidyRun, quarter: Quarte
 async def start_run(session: AsyncSession, actor: Principal, quarter: Quarter, supplementary: bool) -> SubsidyRun:
     """Finance starts a quarter's run (a supplementary one picks up what earlier runs held out)."""
     require_role(actor, FINANCE, "starting a subsidy run")
-    if quarter.months[-1].last_day >= utc_now().date():
+    if quarter.months[-1].last_day >= business_today():
         raise RuleViolation(f"{quarter} has not ended; a run prices a finished quarter")
     open_run = (await session.execute(select(SubsidyRun.id).where(SubsidyRun.quarter == str(quarter), SubsidyRun.state.in_(("draft", "confirmed", "approved"))))).scalar()  # type: ignore[attr-defined]
     if open_run is not None:
