@@ -145,6 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     issue = keys.add_parser("create", help="issue a key")
     issue.add_argument("--organisation-id", type=int, required=True)
     issue.add_argument("--label", required=True)
+    jobs = sub.add_parser("jobs", help="scheduled jobs: list them, run one now").add_subparsers(dest="action", required=True)
+    jobs.add_parser("list", help="every job with its schedule and last run")
+    run_one = jobs.add_parser("run", help="run a job now (once per period: a period already done is skipped)")
+    run_one.add_argument("name")
+    run_one.add_argument("--period", help="e.g. 2026-10 for monthly jobs; default: the period the job would work on now")
     spot = sub.add_parser("spotcheck", help="third-party inspection firms: file spot checks").add_subparsers(dest="action", required=True)
     submit = spot.add_parser(
         "submit",
@@ -160,6 +165,35 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--url", default=os.environ.get("SUPERVISION_API_URL", "http://127.0.0.1:8000"), help="the system's address (env SUPERVISION_API_URL)")
     submit.add_argument("--api-key", default=os.environ.get("SUPERVISION_API_KEY"), help="the firm's API key (env SUPERVISION_API_KEY)")
     return parser
+
+
+def manage_jobs(settings: Settings, args: argparse.Namespace) -> int:
+    from supervision.core.clock import BUSINESS_TZ, utc_now
+    from supervision.core.db import create_session_factory
+    from supervision.core.jobs import NotDue
+    from supervision.schedule import JOBS, last_runs, run_now
+
+    async def work(engine):  # type: ignore[no-untyped-def]
+        factory = create_session_factory(engine)
+        if args.action == "list":
+            async with factory() as session:
+                last = await last_runs(session)
+            for job in JOBS:
+                run = last.get(job.name)
+                when = run.started_at.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if run else "never"
+                cron = " ".join(f"{k}={v}" for k, v in job.cron.items())
+                outcome = f"{run.period} {run.state}" if run else ""
+                print(f"{job.name:34} {cron:28} last: {when} {outcome}  {job.description}")
+            return 0
+        try:
+            run = await run_now(factory, args.name, args.period, utc_now())
+        except (KeyError, NotDue, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        print(f"{run.job} {run.period}: {run.state} {run.result or run.error or ''}")
+        return 0 if run.state == "done" else 1
+
+    return asyncio.run(_with_engine(settings, work))
 
 
 def submit_spot_check(args: argparse.Namespace) -> int:
@@ -206,6 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             create_user(settings, args)
         elif args.command == "apikeys":
             create_api_key(settings, args)
+        elif args.command == "jobs":
+            return manage_jobs(settings, args)
     except DomainError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 1

@@ -1,0 +1,117 @@
+"""Scheduled work, exactly once per (job, period): a run first records its (job, period) under a unique
+constraint; a period already done is skipped, so running a job twice, after a crash or from two processes changes
+nothing. The jobs themselves live in each domain's `jobs.py` and call the same use cases as the API."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, Column, String, UniqueConstraint, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import Field, SQLModel
+
+from supervision.core.clock import BUSINESS_TZ, utc_now
+from supervision.core.db import UTCDateTime
+
+log = logging.getLogger("supervision.jobs")
+
+
+class JobRun(SQLModel, table=True):
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=60)
+    period: str = Field(max_length=20)  # "2026-11-25T14" (hour), "2026-11-25" (day), "2026-11" (month), "2026-Q4"
+    state: str = Field(sa_column=Column(String(10), nullable=False))  # running, done, failed
+    started_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    attempts: int = 1
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    error: str | None = Field(default=None, max_length=4000)
+
+
+class NotDue(Exception):
+    """The period cannot be worked on yet (its month has not ended, its deadline has not passed)."""
+
+
+Work = Callable[[AsyncSession, str, datetime], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    description: str
+    cron: dict[str, str]  # APScheduler cron fields, Asia/Shanghai
+    work: Work
+    period_for: Callable[[datetime], str]  # the period a run at this moment works on
+    due: Callable[[str, datetime], bool] = lambda period, now: True  # not due yet: nothing is recorded
+
+
+def period_of(granularity: str, instant: datetime) -> str:
+    """The period a job run at `instant` (Beijing time) works on: the hour, day, month or quarter that just ended
+    or is running, as each job defines it."""
+    local = instant.astimezone(BUSINESS_TZ)
+    match granularity:
+        case "hour":
+            return local.strftime("%Y-%m-%dT%H")
+        case "day":
+            return local.strftime("%Y-%m-%d")
+        case "month":
+            return local.strftime("%Y-%m")
+        case "quarter":
+            return f"{local.year:04d}-Q{(local.month - 1) // 3 + 1}"
+    raise ValueError(f"unknown granularity {granularity!r}")
+
+
+# A run still marked running after this long was cut off (the process died): it may be run again.
+STALE_AFTER = timedelta(hours=2)
+
+
+async def run_job(factory: async_sessionmaker[AsyncSession], job: Job, period: str, now: datetime | None = None) -> JobRun:
+    """Run `job` for `period` unless it is done (or running elsewhere) or not yet due; record the outcome."""
+    now = now or utc_now()
+    if not job.due(period, now):
+        raise NotDue(f"{job.name} for {period} is not due yet")
+    async with factory() as session:
+        record = JobRun(job=job.name, period=period, state="running", started_at=now)
+        session.add(record)
+        try:
+            await session.commit()
+        except IntegrityError:
+            await session.rollback()
+            record = (await session.execute(select(JobRun).where(JobRun.job == job.name, JobRun.period == period))).scalar_one()
+            if record.state == "done" or (record.state == "running" and now - record.started_at < STALE_AFTER):
+                log.info("job %s for %s is %s; skipped", job.name, period, record.state)
+                return record
+            # Failed, or cut off by a crash: claim it again (only one claimant wins the update).
+            claimed = await session.execute(
+                update(JobRun)
+                .where(JobRun.id == record.id, JobRun.state == record.state, JobRun.attempts == record.attempts)
+                .values(state="running", started_at=now, attempts=record.attempts + 1, error=None)
+            )
+            await session.commit()
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return record
+            await session.refresh(record)
+    async with factory() as session:
+        try:
+            result = await job.work(session, period, now)
+        except Exception as error:  # a job's failure is recorded and logged, never lost
+            await session.rollback()
+            log.exception("job %s for %s failed", job.name, period)
+            state, result, message = "failed", None, "".join(traceback.format_exception_only(error)).strip()[:4000]
+        else:
+            state, message = "done", None
+    async with factory() as session:
+        await session.execute(
+            update(JobRun).where(JobRun.id == record.id).values(state=state, finished_at=utc_now(), result=result, error=message)
+        )
+        await session.commit()
+        return (await session.execute(select(JobRun).where(JobRun.id == record.id))).scalar_one()

@@ -1,0 +1,34 @@
+"""Every scheduled job of every domain, and the `supervision jobs` command's work: list them with their last run,
+run one now for a period. (The scheduler process that fires them on their calendar comes with issue 6's leader
+election; until then an operator's cron or `supervision jobs run` drives them.)"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from inspections.jobs import JOBS as INSPECTION_JOBS
+from supervision.assessment.jobs import JOBS as ASSESSMENT_JOBS
+from supervision.core.jobs import Job, JobRun, run_job
+
+JOBS: list[Job] = [*INSPECTION_JOBS, *ASSESSMENT_JOBS]
+
+
+def job_named(name: str) -> Job:
+    for job in JOBS:
+        if job.name == name:
+            return job
+    raise KeyError(f"no job {name!r}; jobs: {', '.join(j.name for j in JOBS)}")
+
+
+async def last_runs(session: AsyncSession) -> dict[str, JobRun]:
+    newest = select(JobRun.job, func.max(JobRun.id).label("id")).group_by(JobRun.job).subquery()
+    rows = (await session.execute(select(JobRun).join(newest, newest.c.id == JobRun.id))).scalars()
+    return {r.job: r for r in rows}
+
+
+async def run_now(factory: async_sessionmaker[AsyncSession], name: str, period: str | None, now: datetime) -> JobRun:
+    job = job_named(name)
+    return await run_job(factory, job, period or job.period_for(now), now)

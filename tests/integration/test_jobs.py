@@ -1,0 +1,73 @@
+"""Scheduled jobs with a controlled clock: each job's effect for a period, once however often it runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from inspections.tables import Defect, SpotCheckDraw
+from supervision.assessment.jobs import opinion_deadline
+from supervision.assessment.tables import EstateScore
+from supervision.core.clock import BUSINESS_TZ
+from supervision.core.jobs import JobRun, NotDue, run_job
+from supervision.core.periods import Month
+from supervision.schedule import job_named
+from tests.integration.evidence import record_body, upload
+from tests.integration.helpers import count, estate_ids_of
+from tests.integration.test_assessment import MONTH, month_with_evidence
+
+
+async def test_overdue_marking_runs_once_per_hour_whatever_happens(client, as_user, db) -> None:
+    worker = await as_user("xbl01-worker")
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    defect_id = (await client.post("/api/patrols", json=record_body(estate, failed={"C02": [await upload(client, worker)]}), headers=worker)).json()["defect_ids"][0]
+    async with db() as session:
+        later = (await session.get(Defect, defect_id)).deadline_at + timedelta(minutes=30)
+    job = job_named("inspections.mark_overdue")
+    period = job.period_for(later)
+    first = await run_job(db, job, period, later)
+    second = await run_job(db, job, period, later + timedelta(minutes=1))
+    assert first.state == second.state == "done" and first.result == {"marked": 1, "yellow_cards": 0, "third_overdue": []}
+    assert second.attempts == 1 and await count(db, JobRun) == 1
+    async with db() as session:
+        assert (await session.get(Defect, defect_id)).overdue_ordinal == 1
+
+
+async def test_the_monthly_draw_is_made_once_even_if_an_administrator_drew_first(client, as_user, db) -> None:
+    job = job_named("inspections.draw_spot_checks")
+    now = datetime.now(UTC)
+    run = await run_job(db, job, job.period_for(now), now)
+    again = await run_job(db, job, job.period_for(now), now)
+    assert run.state == "done" and "seed" in run.result and again.id == run.id
+    assert await count(db, SpotCheckDraw) == 1
+    next_month = str(Month.of_instant(now).next())
+    await client.post("/api/spot-checks/draws", json={"month": next_month}, headers=await as_user("admin"))
+    by_hand = await run_job(db, job, next_month, now)
+    assert by_hand.result == {"already_drawn": True} and await count(db, SpotCheckDraw) == 2
+
+
+async def test_scores_wait_for_the_opinion_deadline_and_a_run_cut_off_midway_leaves_one_set(client, as_user, db) -> None:
+    await month_with_evidence(client, as_user, db)
+    job = job_named("assessment.compute_last_month")
+    deadline = opinion_deadline(Month.parse(MONTH))
+    on_deadline = datetime.combine(deadline, datetime.min.time(), tzinfo=BUSINESS_TZ) + timedelta(hours=23)
+    with pytest.raises(NotDue):
+        await run_job(db, job, MONTH, on_deadline)
+    after = on_deadline + timedelta(hours=3)
+    assert job.period_for(after) == MONTH
+
+    # A scheduler died in the middle of the run: its record says running, hours ago.
+    async with db() as session:
+        session.add(JobRun(job=job.name, period=MONTH, state="running", started_at=after - timedelta(hours=5)))
+        await session.commit()
+    run = await run_job(db, job, MONTH, after)
+    assert run.state == "done" and run.attempts == 2
+    assert len(run.result["computed"]) == 6
+    scores = await count(db, EstateScore, EstateScore.month == MONTH)
+    again = await run_job(db, job, MONTH, after + timedelta(days=1))
+    assert again.attempts == 2 and await count(db, EstateScore, EstateScore.month == MONTH) == scores
+    async with db() as session:
+        estates = (await session.execute(select(func.count(func.distinct(EstateScore.estate_id))).where(EstateScore.month == MONTH))).scalar_one()
+    assert scores == estates == 323  # exactly one version per estate
