@@ -78,7 +78,17 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     lifecycle_days()
     configured_cards()
 
+    async def start_scheduler(app: Litestar) -> None:
+        if settings.scheduler_in_web:
+            from supervision.scheduler import run_scheduler
+
+            app.state.scheduler_stop = asyncio.Event()
+            app.state.scheduler_task = asyncio.create_task(run_scheduler(settings, app.state.scheduler_stop, engine=app.state.engine))
+
     async def dispose_engine(app: Litestar) -> None:
+        if getattr(app.state, "scheduler_task", None) is not None:
+            app.state.scheduler_stop.set()
+            await app.state.scheduler_task
         if own_engine:
             await app.state.engine.dispose()
 
@@ -130,6 +140,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         state=state,
         # A photo upload may carry the configured maximum plus its multipart envelope.
         request_max_body_size=settings.attachment_max_bytes + 1024 * 1024,
+        on_startup=[start_scheduler],
         on_shutdown=[dispose_engine],
         debug=settings.debug,
     )

@@ -50,6 +50,24 @@ def demo(settings: Settings) -> None:
         print(f"  {firm}: {key}")
 
 
+def scheduler(settings: Settings) -> None:
+    import logging
+    import signal
+
+    from supervision.scheduler import run_scheduler
+
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_scheduler(settings, stop)
+
+    asyncio.run(main())
+
+
 def serve(settings: Settings, host: str | None, port: int | None) -> None:
     import uvicorn
 
@@ -127,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="create or upgrade the database schema")
     sub.add_parser("demo", help="load the demo district (does nothing if it is loaded)")
+    sub.add_parser("scheduler", help="run the scheduled jobs (one process leads; others stand by)")
     for name, text in (("serve", "serve the web app"), ("run", "migrate, load the demo, then serve")):
         p = sub.add_parser(name, help=text)
         p.add_argument("--host")
@@ -235,7 +254,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "run":
             migrate(settings)
             demo(settings)
-            serve(settings, args.host, args.port)
+            # One machine: the web process runs the scheduler as well (a separate `supervision scheduler` is
+            # safe beside it: only one leads).
+            serve(settings.model_copy(update={"scheduler_in_web": True}), args.host, args.port)
+        elif args.command == "scheduler":
+            scheduler(settings)
         elif args.command == "users":
             create_user(settings, args)
         elif args.command == "apikeys":

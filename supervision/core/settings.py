@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     pdf_font_path: str = ""
     # The address printed in the QR code of every issued document, e.g. https://supervision.example
     public_base_url: str = "http://127.0.0.1:8000"
+    # The scheduler: how often a standby checks the leader lock (and the leader that it still holds it), and
+    # whether the web process also runs a scheduler (single-machine setups; still only one leads).
+    scheduler_poll_seconds: float = Field(default=10.0, ge=0.2, le=600)
+    scheduler_in_web: bool = False
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024)
 
     @classmethod
