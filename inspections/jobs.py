@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections import defaultdict
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspections import defects, spot_checks
-from supervision.core.access import SYSTEM
+from inspections.rules import Source
+from inspections.tables import InspectionRecord
+from supervision.core.access import SYSTEM, Role
 from supervision.core.errors import Conflict
 from supervision.core.jobs import Job, period_of
+from supervision.core.notifications import notify, recipients
 from supervision.core.periods import Month
+from supervision.registry.tables import Community, Estate
 
 
 async def mark_overdue(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
@@ -27,6 +33,48 @@ async def draw_spot_checks(session: AsyncSession, period: str, now: datetime) ->
     return {"draw_id": draw.id, "seed": draw.seed}
 
 
+
+async def evening_coverage(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
+    """Each evening: tell each street which of its estates had no patrol today, per community; flag a community
+    that missed patrols three days running."""
+    day = date.fromisoformat(period)
+    days = [day - timedelta(days=n) for n in (2, 1, 0)]
+    managed = (
+        await session.execute(
+            select(Estate.id, Estate.community_id, Community.street_id, Community.name, Estate.entered_on, Estate.left_on).join(Community)
+        )
+    ).all()
+    patrolled = set(
+        (
+            await session.execute(
+                select(InspectionRecord.estate_id, InspectionRecord.business_date).where(
+                    InspectionRecord.source == Source.PATROL.value, InspectionRecord.business_date >= days[0], InspectionRecord.business_date <= day
+                )
+            )
+        ).tuples()
+    )
+    missing: dict[tuple[int, int, str], dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    for estate_id, community_id, street_id, name, entered, left in managed:
+        for d in days:
+            if entered <= d and (left is None or left > d) and (estate_id, d) not in patrolled:
+                missing[(street_id, community_id, name)][d] += 1
+    by_street: dict[int, list[str]] = defaultdict(list)
+    flagged: dict[int, list[str]] = defaultdict(list)
+    for (street_id, _community_id, name), counts in sorted(missing.items()):
+        if counts.get(day):
+            by_street[street_id].append(f"{name} {counts[day]} 个区片")
+        if all(counts.get(d) for d in days):
+            flagged[street_id].append(name)
+    notified = 0
+    for street_id in sorted(set(by_street) | set(flagged)):
+        officers = await recipients(session, Role.STREET_OFFICER, street_id=street_id)
+        body = "今日未巡查：" + "；".join(by_street[street_id]) if by_street[street_id] else "今日各社区均已巡查。"
+        if flagged[street_id]:
+            body += "。连续三天漏巡的社区：" + "、".join(flagged[street_id])
+        notified += await notify(session, f"coverage|{period}|street:{street_id}", officers, f"{period} 巡查覆盖", body, f"/api/patrols/coverage?date_from={period}&date_to={period}")
+    await session.commit()
+    return {"streets_with_gaps": len(by_street), "communities_flagged": sum(len(v) for v in flagged.values()), "notified": notified}
+
 JOBS = [
     Job(
         name="inspections.mark_overdue",
@@ -41,5 +89,12 @@ JOBS = [
         cron={"day": "1", "hour": "0", "minute": "30"},
         work=draw_spot_checks,
         period_for=lambda now: period_of("month", now),
+    ),
+    Job(
+        name="inspections.evening_coverage",
+        description="晚间巡查覆盖：各街道当日未巡查的区片，连续三天漏巡的社区",
+        cron={"hour": "20", "minute": "30"},
+        work=evening_coverage,
+        period_for=lambda now: period_of("day", now),
     ),
 ]

@@ -8,6 +8,7 @@ import subsidies.tables  # noqa: F401
 import supervision.assessment.tables  # noqa: F401
 import supervision.core.audit  # noqa: F401
 import supervision.core.jobs  # noqa: F401
+import supervision.core.notifications  # noqa: F401
 import supervision.people.tables  # noqa: F401
 import supervision.registry.tables  # noqa: F401
 

@@ -30,6 +30,7 @@ from supervision.assessment.routes import ROUTES as ASSESSMENT_ROUTES
 from supervision.assessment.service import lifecycle_days, scoring_rules
 from supervision.core.db import create_engine, create_session_factory, writing
 from supervision.core.settings import Settings, get_settings
+from supervision.operations import ROUTES as OPERATION_ROUTES
 from supervision.people.routes import ROUTES as PEOPLE_ROUTES
 from supervision.registry.pages import PAGES as REGISTRY_PAGES
 from supervision.registry.routes import ROUTES as REGISTRY_ROUTES
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *ASSESSMENT_ROUTES,
             *SUBSIDY_ROUTES,
             *REPORT_ROUTES,
+            *OPERATION_ROUTES,
             *SHELL_PAGES,
             *REGISTRY_PAGES,
             create_static_files_router(path="/static", directories=[PACKAGE_DIR / "web" / "static"], include_in_schema=False),

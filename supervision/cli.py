@@ -190,7 +190,7 @@ def manage_jobs(settings: Settings, args: argparse.Namespace) -> int:
     from supervision.core.clock import BUSINESS_TZ, utc_now
     from supervision.core.db import create_session_factory
     from supervision.core.jobs import NotDue
-    from supervision.schedule import JOBS, last_runs, run_now
+    from supervision.schedule import JOBS, last_runs, next_run, run_now
 
     async def work(engine):  # type: ignore[no-untyped-def]
         factory = create_session_factory(engine)
@@ -202,7 +202,9 @@ def manage_jobs(settings: Settings, args: argparse.Namespace) -> int:
                 when = run.started_at.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if run else "never"
                 cron = " ".join(f"{k}={v}" for k, v in job.cron.items())
                 outcome = f"{run.period} {run.state}" if run else ""
-                print(f"{job.name:34} {cron:28} last: {when} {outcome}  {job.description}")
+                upcoming = next_run(job, utc_now())
+                following = upcoming.strftime("%Y-%m-%d %H:%M") if upcoming else "never"
+                print(f"{job.name:34} {cron:28} next: {following}  last: {when} {outcome}  {job.description}")
             return 0
         try:
             run = await run_now(factory, args.name, args.period, utc_now())

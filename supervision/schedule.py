@@ -1,6 +1,5 @@
 """Every scheduled job of every domain, and the `supervision jobs` command's work: list them with their last run,
-run one now for a period. (The scheduler process that fires them on their calendar comes with issue 6's leader
-election; until then an operator's cron or `supervision jobs run` drives them.)"""
+run one now for a period. `supervision.scheduler` fires them on their calendar."""
 
 from __future__ import annotations
 
@@ -10,10 +9,20 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inspections.jobs import JOBS as INSPECTION_JOBS
+from subsidies.jobs import JOBS as SUBSIDY_JOBS
 from supervision.assessment.jobs import JOBS as ASSESSMENT_JOBS
 from supervision.core.jobs import Job, JobRun, run_job
 
-JOBS: list[Job] = [*INSPECTION_JOBS, *ASSESSMENT_JOBS]
+JOBS: list[Job] = [*INSPECTION_JOBS, *ASSESSMENT_JOBS, *SUBSIDY_JOBS]
+
+
+def next_run(job: Job, now: datetime) -> datetime | None:
+    """When the scheduler fires `job` next (Beijing time)."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    from supervision.core.clock import BUSINESS_TZ
+
+    return CronTrigger(timezone=BUSINESS_TZ, **job.cron).get_next_fire_time(None, now.astimezone(BUSINESS_TZ))
 
 
 def job_named(name: str) -> Job:

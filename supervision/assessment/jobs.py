@@ -6,17 +6,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspections.defects import CALENDAR
 from inspections.rules import working_days_after
 from supervision.assessment import service
 from supervision.assessment.service import month_state
-from supervision.core.access import SYSTEM
-from supervision.core.jobs import Job
+from supervision.assessment.tables import CommitteeOpinion, Veto
+from supervision.core.access import SYSTEM, Role
+from supervision.core.jobs import Job, period_of
+from supervision.core.notifications import notify, recipients
 from supervision.core.periods import Month, business_date
-from supervision.registry.tables import Street
+from supervision.registry.tables import Estate, Street
 
 OPINION_DEADLINE_WORKING_DAY = 5  # RULES.md / issue: the committees give their opinion by the 5th working day
 
@@ -44,6 +46,48 @@ async def compute_last_month(session: AsyncSession, period: str, now: datetime) 
     return {"computed": done, "locked_already": skipped}
 
 
+
+async def remind_opinions(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
+    """In the two working days before the deadline, remind directors of estates without last month's opinion."""
+    month = Month.parse(str(Month.of_instant(now).previous()))
+    deadline = opinion_deadline(month)
+    today = business_date(now)
+    soon, _ = working_days_after(today, 2, CALENDAR)
+    if not today <= deadline <= soon:
+        return {"reminded": 0, "deadline": deadline.isoformat()}
+    given = select(CommitteeOpinion.estate_id).where(CommitteeOpinion.month == str(month))
+    lacking = (
+        await session.execute(
+            select(Estate.community_id, func.count())
+            .where(Estate.id.not_in(given), Estate.entered_on <= month.last_day, (Estate.left_on.is_(None)) | (Estate.left_on > month.first_day))  # type: ignore[union-attr,operator]
+            .group_by(Estate.community_id)
+        )
+    ).all()
+    reminded = 0
+    for community_id, n in lacking:
+        directors = await recipients(session, Role.COMMITTEE_DIRECTOR, community_id=community_id)
+        reminded += await notify(
+            session, f"opinion|{month}|community:{community_id}", directors, f"请在 {deadline} 前提交 {month} 居委会评价",
+            f"还有 {n} 个区片未提交 {month} 的居委会评价和满意度调查。", "/api/assessment/opinions",
+        )
+    await session.commit()
+    return {"reminded": reminded, "deadline": deadline.isoformat()}
+
+
+async def flag_veto_reviews(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
+    """Tell the street of every pending veto whose review is due within a working day (or overdue)."""
+    limit, _ = working_days_after(business_date(now), 1, CALENDAR)
+    pending = (await session.execute(select(Veto).where(Veto.state == "pending", Veto.review_due_on <= limit).order_by(Veto.id))).scalars().all()
+    flagged = 0
+    for veto in pending:
+        officers = await recipients(session, Role.STREET_OFFICER, street_id=veto.street_id)
+        flagged += await notify(
+            session, f"veto-review|{veto.id}|{period}", officers, f"一票否决 #{veto.id} 须在 {veto.review_due_on} 前复核",
+            f"区片 {veto.estate_id} {veto.month}：{veto.explanation[:200]}", f"/api/assessment/vetoes/{veto.id}",
+        )
+    await session.commit()
+    return {"pending_due": len(pending), "notified": flagged}
+
 JOBS = [
     Job(
         name="assessment.compute_last_month",
@@ -52,5 +96,19 @@ JOBS = [
         work=compute_last_month,
         period_for=lambda now: str(Month.of_instant(now).previous()),
         due=scoring_due,
+    ),
+    Job(
+        name="assessment.remind_opinions",
+        description="提醒居委会在截止前提交上月评价",
+        cron={"hour": "9", "minute": "0"},
+        work=remind_opinions,
+        period_for=lambda now: period_of("day", now),
+    ),
+    Job(
+        name="assessment.flag_veto_reviews",
+        description="提醒街道复核即将到期的一票否决",
+        cron={"hour": "9", "minute": "10"},
+        work=flag_veto_reviews,
+        period_for=lambda now: period_of("day", now),
     ),
 ]

@@ -71,3 +71,46 @@ async def test_scores_wait_for_the_opinion_deadline_and_a_run_cut_off_midway_lea
     async with db() as session:
         estates = (await session.execute(select(func.count(func.distinct(EstateScore.estate_id))).where(EstateScore.month == MONTH))).scalar_one()
     assert scores == estates == 323  # exactly one version per estate
+
+
+async def test_each_evening_the_street_learns_which_estates_had_no_patrol_and_who_missed_three_days(client, as_user, db) -> None:
+    worker = await as_user("xbl01-worker")
+    estates = await estate_ids_of(db, "XBL01")
+    await client.post("/api/patrols", json=record_body(estates[0]), headers=worker)
+    job = job_named("inspections.evening_coverage")
+    evening = datetime.now(UTC)
+    run = await run_job(db, job, job.period_for(evening), evening)
+    assert run.state == "done" and run.result["streets_with_gaps"] == 6
+    officer = await as_user("xbl-officer")
+    [notice] = (await client.get("/api/notifications", headers=officer)).json()["items"]
+    assert "今日未巡查" in notice["body"] and "树德里" in notice["body"] and "连续三天漏巡的社区" in notice["body"]
+    assert f"树德里 {len(estates) - 1} 个区片" in notice["body"]
+    again = await run_job(db, job, job.period_for(evening), evening)
+    assert again.id == run.id and (await client.get("/api/notifications", headers=officer)).json()["total"] == 1
+    read = await client.post(f"/api/notifications/{notice['id']}/read", headers=officer)
+    assert read.json()["read_at"] is not None
+    assert (await client.post(f"/api/notifications/{notice['id']}/read", headers=await as_user("xx-officer"))).status_code == 404
+
+
+async def test_the_quarter_run_waits_for_every_lock_and_tells_finance_what_holds_it(client, as_user, db) -> None:
+    job = job_named("subsidies.prepare_quarter_run")
+    now = datetime.now(UTC)
+    run = await run_job(db, job, job.period_for(now), now)
+    assert run.state == "failed" and "not locked yet" in run.error
+    finance = await as_user("finance")
+    [notice] = (await client.get("/api/notifications", headers=finance)).json()["items"]
+    assert "尚未锁定" in notice["body"] and "小白楼" in notice["body"]
+
+
+async def test_administrators_list_and_run_jobs_others_are_refused(client, as_user, db) -> None:
+    admin = await as_user("admin")
+    jobs = (await client.get("/api/jobs", headers=admin)).json()
+    assert {j["name"] for j in jobs} >= {"inspections.mark_overdue", "assessment.compute_last_month", "subsidies.prepare_quarter_run"}
+    assert all(j["next_run"] for j in jobs)
+    ran = await client.post("/api/jobs/inspections.mark_overdue/run", headers=admin)
+    assert ran.status_code == 200 and ran.json()["state"] == "done"
+    assert (await client.get("/api/jobs", headers=admin)).json()[0]["last_run"]["state"] == "done"
+    this_month = str(Month.of_instant(datetime.now(UTC)))
+    assert (await client.post(f"/api/jobs/assessment.compute_last_month/run?period={this_month}", headers=admin)).status_code == 422
+    assert (await client.post("/api/jobs/no.such.job/run", headers=admin)).status_code == 404
+    assert (await client.get("/api/jobs", headers=await as_user("xbl-officer"))).status_code == 403

@@ -1,0 +1,64 @@
+"""Scheduled work of the subsidy: at the start of a quarter, the draft run of the quarter just ended, as soon as
+every street has locked its three months; until then finance is told daily what holds it up."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from subsidies import service
+from subsidies.tables import SubsidyRun
+from supervision.assessment.tables import AssessmentMonth
+from supervision.core.access import Principal, Role
+from supervision.core.jobs import Job
+from supervision.core.notifications import notify, recipients
+from supervision.core.periods import Month, Quarter
+from supervision.registry.tables import Street
+
+SCHEDULER_FINANCE = Principal(role=Role.FINANCE, username="scheduler")
+
+
+class HeldUp(Exception):
+    """The quarter cannot be run yet; the message lists what holds it up (the job is retried the next day)."""
+
+
+def last_quarter(now: datetime) -> str:
+    month = Month.of_instant(now)
+    while month.quarter.months[-1] >= Month.of_instant(now):
+        month = month.previous()
+    return str(month.quarter)
+
+
+async def prepare_quarter_run(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
+    quarter = Quarter.parse(period)
+    existing = (await session.execute(select(func.count()).where(SubsidyRun.quarter == period))).scalar_one()
+    if existing:
+        return {"already_started": True}
+    streets = dict((await session.execute(select(Street.id, Street.name))).tuples().all())
+    locked = set(
+        (await session.execute(select(AssessmentMonth.street_id, AssessmentMonth.month).where(AssessmentMonth.state == "locked", AssessmentMonth.month.in_([str(m) for m in quarter.months])))).tuples()  # type: ignore[attr-defined]
+    )
+    holding = [f"{streets[s]} {m}" for s in sorted(streets) for m in map(str, quarter.months) if (s, m) not in locked]
+    finance = await recipients(session, Role.FINANCE)
+    if holding:
+        await notify(session, f"quarter-wait|{period}|{now.date()}", finance, f"{period} 补贴测算待街道锁定", "尚未锁定：" + "、".join(holding), "/api/subsidies/runs")
+        await session.commit()
+        raise HeldUp("not locked yet: " + ", ".join(holding))
+    run = await service.start_run(session, SCHEDULER_FINANCE, quarter, False)
+    await notify(session, f"quarter-run|{period}", finance, f"{period} 补贴测算草稿已生成", f"测算 #{run.id} 待各街道确认后审批。", f"/api/subsidies/runs/{run.id}")
+    await session.commit()
+    return {"run_id": run.id}
+
+
+JOBS = [
+    Job(
+        name="subsidies.prepare_quarter_run",
+        description="季度初生成上季度补贴测算草稿（三个月均锁定后）",
+        cron={"hour": "3", "minute": "0"},
+        work=prepare_quarter_run,
+        period_for=last_quarter,
+    ),
+]
