@@ -10,18 +10,19 @@ import asyncio
 import fcntl
 import logging
 import os
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
 from supervision.core.clock import BUSINESS_TZ, utc_now
 from supervision.core.db import create_engine, create_session_factory
-from supervision.core.jobs import Job, NotDue, run_job
+from supervision.core.jobs import Job, JobRun, NotDue, run_job
 from supervision.core.settings import Settings
 from supervision.schedule import JOBS
 
@@ -115,7 +116,13 @@ async def fire(factory: async_sessionmaker, job: Job, now: datetime | None = Non
         log.debug("job %s for %s not due", job.name, period)
 
 
-async def lead(factory: async_sessionmaker, lock: LeaderLock, stop: asyncio.Event, check_seconds: float) -> None:  # type: ignore[type-arg]
+async def lead(
+    factory: async_sessionmaker,  # type: ignore[type-arg]
+    lock: LeaderLock,
+    stop: asyncio.Event,
+    check_seconds: float,
+    clock: Callable[[], datetime] = utc_now,
+) -> None:
     """Fire the jobs until stopped or the lock is lost; first catch up on the periods due now (missed while down)."""
     scheduler = AsyncIOScheduler(
         timezone=BUSINESS_TZ,
@@ -123,8 +130,17 @@ async def lead(factory: async_sessionmaker, lock: LeaderLock, stop: asyncio.Even
     )
     for job in JOBS:
         scheduler.add_job(fire, CronTrigger(timezone=BUSINESS_TZ, **job.cron), args=[factory, job], id=job.name, name=job.description)
+    # Runs left "running" were cut off when the last leader died (only the leader runs jobs): free them, then catch
+    # up on every job's period due now (what was missed while no scheduler ran).
+    async with factory() as session:
+        freed = await session.execute(
+            update(JobRun).where(JobRun.state == "running").values(state="failed", error="interrupted: the scheduler running it stopped")
+        )
+        await session.commit()
+    if freed.rowcount:  # type: ignore[attr-defined]
+        log.warning("freed %s job runs interrupted by the previous leader", freed.rowcount)  # type: ignore[attr-defined]
     for job in JOBS:
-        await fire(factory, job)
+        await fire(factory, job, clock())
     scheduler.start()
     try:
         while not stop.is_set():

@@ -114,3 +114,30 @@ async def test_administrators_list_and_run_jobs_others_are_refused(client, as_us
     assert (await client.post(f"/api/jobs/assessment.compute_last_month/run?period={this_month}", headers=admin)).status_code == 422
     assert (await client.post("/api/jobs/no.such.job/run", headers=admin)).status_code == 404
     assert (await client.get("/api/jobs", headers=await as_user("xbl-officer"))).status_code == 403
+
+
+async def test_a_new_leader_frees_runs_its_dead_predecessor_left_running_and_catches_up(client, as_user, db) -> None:
+    import asyncio
+
+    from supervision.scheduler import lead
+
+    await month_with_evidence(client, as_user, db)
+    job = job_named("assessment.compute_last_month")
+    async with db() as session:  # the last leader died a minute into the month's scoring
+        session.add(JobRun(job=job.name, period=MONTH, state="running", started_at=datetime.now(UTC) - timedelta(minutes=1)))
+        await session.commit()
+
+    class Held:
+        async def still_held(self) -> bool:
+            return True
+
+    stop = asyncio.Event()
+    stop.set()  # lead once: free, catch up, start, and stop at the first check
+    deadline = opinion_deadline(Month.parse(MONTH))
+    after_deadline = datetime.combine(deadline, datetime.min.time(), tzinfo=BUSINESS_TZ) + timedelta(days=1, hours=3)
+    await lead(db, Held(), stop, 0.01, clock=lambda: after_deadline)  # type: ignore[arg-type]
+    async with db() as session:
+        run = (await session.execute(select(JobRun).where(JobRun.job == job.name, JobRun.period == MONTH))).scalar_one()
+        estates = (await session.execute(select(func.count(func.distinct(EstateScore.estate_id))).where(EstateScore.month == MONTH))).scalar_one()
+    assert run.state == "done" and run.attempts == 2
+    assert await count(db, EstateScore, EstateScore.month == MONTH) == estates == 323
