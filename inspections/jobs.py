@@ -14,7 +14,7 @@ from inspections.rules import Source
 from inspections.tables import InspectionRecord
 from supervision.core.access import SYSTEM, Role
 from supervision.core.errors import Conflict
-from supervision.core.jobs import Job, period_of
+from supervision.core.jobs import Job, from_time_of_day, period_of
 from supervision.core.notifications import notify, recipients
 from supervision.core.periods import Month
 from supervision.registry.tables import Community, Estate
@@ -96,5 +96,6 @@ JOBS = [
         cron={"hour": "20", "minute": "30"},
         work=evening_coverage,
         period_for=lambda now: period_of("day", now),
+        due=from_time_of_day(20, 30),
     ),
 ]

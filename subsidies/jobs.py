@@ -13,7 +13,7 @@ from subsidies import service
 from subsidies.tables import SubsidyRun
 from supervision.assessment.tables import AssessmentMonth
 from supervision.core.access import Principal, Role
-from supervision.core.jobs import Job
+from supervision.core.jobs import Job, NotReady
 from supervision.core.notifications import notify, recipients
 from supervision.core.periods import Month, Quarter
 from supervision.registry.tables import Street
@@ -21,7 +21,7 @@ from supervision.registry.tables import Street
 SCHEDULER_FINANCE = Principal(role=Role.FINANCE, username="scheduler")
 
 
-class HeldUp(Exception):
+class HeldUp(NotReady):
     """The quarter cannot be run yet; the message lists what holds it up (the job is retried the next day)."""
 
 

@@ -15,7 +15,7 @@ from supervision.assessment import service
 from supervision.assessment.service import month_state
 from supervision.assessment.tables import CommitteeOpinion, Veto
 from supervision.core.access import SYSTEM, Role
-from supervision.core.jobs import Job, period_of
+from supervision.core.jobs import Job, from_time_of_day, period_of
 from supervision.core.notifications import notify, recipients
 from supervision.core.periods import Month, business_date
 from supervision.registry.tables import Estate, Street
@@ -103,6 +103,7 @@ JOBS = [
         cron={"hour": "9", "minute": "0"},
         work=remind_opinions,
         period_for=lambda now: period_of("day", now),
+        due=from_time_of_day(9, 0),
     ),
     Job(
         name="assessment.flag_veto_reviews",
@@ -110,5 +111,6 @@ JOBS = [
         cron={"hour": "9", "minute": "10"},
         work=flag_veto_reviews,
         period_for=lambda now: period_of("day", now),
+        due=from_time_of_day(9, 10),
     ),
 ]

@@ -41,6 +41,21 @@ class NotDue(Exception):
     """The period cannot be worked on yet (its month has not ended, its deadline has not passed)."""
 
 
+class NotReady(Exception):
+    """The work waits on people (months to lock, ...): the run is recorded as failed with this message, without a
+    traceback, and tried again at the next run."""
+
+
+def from_time_of_day(hour: int, minute: int) -> Callable[[str, datetime], bool]:
+    """A daily job's `due`: its day's work starts at its scheduled time (a catch-up at start does not run it early)."""
+
+    def due(period: str, now: datetime) -> bool:
+        day = datetime.strptime(period, "%Y-%m-%d").replace(hour=hour, minute=minute, tzinfo=BUSINESS_TZ)
+        return now >= day
+
+    return due
+
+
 Work = Callable[[AsyncSession, str, datetime], Awaitable[dict[str, Any]]]
 
 
@@ -103,6 +118,10 @@ async def run_job(factory: async_sessionmaker[AsyncSession], job: Job, period: s
     async with factory() as session:
         try:
             result = await job.work(session, period, now)
+        except NotReady as waiting:
+            await session.rollback()
+            log.info("job %s for %s waits: %s", job.name, period, waiting)
+            state, result, message = "failed", None, f"waiting: {waiting}"[:4000]
         except Exception as error:  # a job's failure is recorded and logged, never lost
             await session.rollback()
             log.exception("job %s for %s failed", job.name, period)

@@ -76,9 +76,13 @@ async def test_scores_wait_for_the_opinion_deadline_and_a_run_cut_off_midway_lea
 async def test_each_evening_the_street_learns_which_estates_had_no_patrol_and_who_missed_three_days(client, as_user, db) -> None:
     worker = await as_user("xbl01-worker")
     estates = await estate_ids_of(db, "XBL01")
-    await client.post("/api/patrols", json=record_body(estates[0]), headers=worker)
+    day = (await client.post("/api/patrols", json=record_body(estates[0]), headers=worker)).json()["business_date"]
     job = job_named("inspections.evening_coverage")
-    evening = datetime.now(UTC)
+    afternoon = datetime.fromisoformat(f"{day}T16:00:00+08:00")
+    with pytest.raises(NotDue):  # the evening's notice waits for the evening
+        await run_job(db, job, day, afternoon)
+    evening = datetime.fromisoformat(f"{day}T21:00:00+08:00")
+    assert job.period_for(evening) == day
     run = await run_job(db, job, job.period_for(evening), evening)
     assert run.state == "done" and run.result["streets_with_gaps"] == 6
     officer = await as_user("xbl-officer")
@@ -96,7 +100,7 @@ async def test_the_quarter_run_waits_for_every_lock_and_tells_finance_what_holds
     job = job_named("subsidies.prepare_quarter_run")
     now = datetime.now(UTC)
     run = await run_job(db, job, job.period_for(now), now)
-    assert run.state == "failed" and "not locked yet" in run.error
+    assert run.state == "failed" and run.error.startswith("waiting: not locked yet")
     finance = await as_user("finance")
     [notice] = (await client.get("/api/notifications", headers=finance)).json()["items"]
     assert "尚未锁定" in notice["body"] and "小白楼" in notice["body"]
