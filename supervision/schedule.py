@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inspections.jobs import JOBS as INSPECTION_JOBS
 from subsidies.jobs import JOBS as SUBSIDY_JOBS
 from supervision.assessment.jobs import JOBS as ASSESSMENT_JOBS
+from supervision.core.clock import BUSINESS_TZ
 from supervision.core.jobs import Job, JobRun, run_job
 
 JOBS: list[Job] = [*INSPECTION_JOBS, *ASSESSMENT_JOBS, *SUBSIDY_JOBS]
@@ -18,10 +20,6 @@ JOBS: list[Job] = [*INSPECTION_JOBS, *ASSESSMENT_JOBS, *SUBSIDY_JOBS]
 
 def next_run(job: Job, now: datetime) -> datetime | None:
     """When the scheduler fires `job` next (Beijing time)."""
-    from apscheduler.triggers.cron import CronTrigger
-
-    from supervision.core.clock import BUSINESS_TZ
-
     return CronTrigger(timezone=BUSINESS_TZ, **job.cron).get_next_fire_time(None, now.astimezone(BUSINESS_TZ))
 
 
