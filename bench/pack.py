@@ -32,19 +32,12 @@ from sqlalchemy import select  # noqa: E402
 from reports.pdf import Column, Document, TableBlock, register_font, render  # noqa: E402
 from supervision.core.access import Principal, Role  # noqa: E402
 from supervision.core.money import yuan  # noqa: E402
-from supervision.core.periods import Month  # noqa: E402
+from supervision.core.periods import last_ended_quarter  # noqa: E402
 
 LINE_COLUMNS = (
     Column("区片", 52), Column("月份", 15), Column("得分", 13, True), Column("等级", 12), Column("系数", 12, True),
     Column("面积（㎡）", 24, True), Column("天数", 11, True), Column("金额（元）", 26, True),
 )
-
-
-def last_ended_quarter():  # type: ignore[no-untyped-def]
-    month = Month.of_instant(datetime.now(UTC))
-    while month.quarter.months[-1] >= Month.of_instant(datetime.now(UTC)):
-        month = month.previous()
-    return month.quarter
 
 
 async def district_batch(url: str) -> int:
@@ -62,7 +55,7 @@ async def district_batch(url: str) -> int:
     engine = create_engine(url)
     await load_demo(engine)
     factory = create_session_factory(engine)
-    quarter = last_ended_quarter()
+    quarter = last_ended_quarter(datetime.now(UTC))
     for month in quarter.months:
         await generate_month(factory, month, seed=month.month)
     async with factory() as session:

@@ -10,8 +10,6 @@ from inspections.rules import Checklist, checklist_from_content
 from inspections.tables import ChecklistVersion
 from supervision.core.clock import utc_now
 
-# The checklist
-
 
 async def checklist_version_id(session: AsyncSession, checklist: Checklist) -> int:
     """The stored version of `checklist`, stored now if this is its first use."""
@@ -24,9 +22,18 @@ async def checklist_version_id(session: AsyncSession, checklist: Checklist) -> i
     return row.id  # type: ignore[return-value]
 
 
+# Parsed checklists by content hash: a stored version never changes, so it is parsed once per process.
+_PARSED: dict[str, Checklist] = {}
+
+
 async def stored_checklists(session: AsyncSession, version_ids: set[int]) -> dict[int, Checklist]:
-    rows = (await session.execute(select(ChecklistVersion).where(ChecklistVersion.id.in_(version_ids)))).scalars()  # type: ignore[union-attr]
-    return {row.id: checklist_from_content(row.content) for row in rows}  # type: ignore[misc]
+    """The checklists records were filed against, by version id."""
+    rows = (await session.execute(select(ChecklistVersion.id, ChecklistVersion.sha256).where(ChecklistVersion.id.in_(version_ids)))).all()  # type: ignore[union-attr]
+    missing = [version_id for version_id, sha in rows if sha not in _PARSED]
+    if missing:
+        for row in (await session.execute(select(ChecklistVersion).where(ChecklistVersion.id.in_(missing)))).scalars():  # type: ignore[union-attr]
+            _PARSED[row.sha256] = checklist_from_content(row.content)
+    return {version_id: _PARSED[sha] for version_id, sha in rows}
 
 
 def checklist_out(checklist: Checklist) -> schemas.ChecklistOut:

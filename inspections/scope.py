@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, or_, select
 
 from inspections.tables import Attachment, Defect, DefectEventPhoto, InspectionRecord, RecordPhoto
-from supervision.core.access import Principal, Role, ScopeKind
+from supervision.core.access import Principal, Role
+from supervision.core.scoping import in_scope
 
 
 def owner_key(p: Principal) -> str:
@@ -18,35 +19,17 @@ def owner_key(p: Principal) -> str:
 def visible_records(p: Principal) -> ColumnElement[bool]:
     """Staff by district, street or community; a company the records of the estates it managed that day; a firm
     the records it filed."""
-    match p.scope:
-        case ScopeKind.DISTRICT:
-            return true()
-        case ScopeKind.STREET:
-            return InspectionRecord.street_id == p.street_id
-        case ScopeKind.COMMUNITY:
-            return InspectionRecord.community_id == p.community_id
-        case ScopeKind.COMPANY:
-            return InspectionRecord.company_id == p.company_id
-        case ScopeKind.ORGANISATION if p.role is Role.INSPECTOR:
-            return InspectionRecord.organisation_id == p.organisation_id
-        case _:
-            return false()
+    return in_scope(
+        p,
+        street=InspectionRecord.street_id,
+        community=InspectionRecord.community_id,
+        company=InspectionRecord.company_id,
+        organisation=InspectionRecord.organisation_id,
+    )
 
 
 def visible_defects(p: Principal) -> ColumnElement[bool]:
-    match p.scope:
-        case ScopeKind.DISTRICT:
-            return true()
-        case ScopeKind.STREET:
-            return Defect.street_id == p.street_id
-        case ScopeKind.COMMUNITY:
-            return Defect.community_id == p.community_id
-        case ScopeKind.COMPANY:
-            return Defect.company_id == p.company_id
-        case ScopeKind.ORGANISATION if p.role is Role.INSPECTOR:
-            return Defect.organisation_id == p.organisation_id
-        case _:
-            return false()
+    return in_scope(p, street=Defect.street_id, community=Defect.community_id, company=Defect.company_id, organisation=Defect.organisation_id)
 
 
 def visible_attachments(p: Principal) -> ColumnElement[bool]:

@@ -15,7 +15,7 @@ from supervision.assessment.tables import AssessmentMonth
 from supervision.core.access import Principal, Role
 from supervision.core.jobs import Job, NotReady
 from supervision.core.notifications import notify, recipients
-from supervision.core.periods import Month, Quarter
+from supervision.core.periods import Quarter, last_ended_quarter
 from supervision.registry.tables import Street
 
 SCHEDULER_FINANCE = Principal(role=Role.FINANCE, username="scheduler")
@@ -23,13 +23,6 @@ SCHEDULER_FINANCE = Principal(role=Role.FINANCE, username="scheduler")
 
 class HeldUp(NotReady):
     """The quarter cannot be run yet; the message lists what holds it up (the job is retried the next day)."""
-
-
-def last_quarter(now: datetime) -> str:
-    month = Month.of_instant(now)
-    while month.quarter.months[-1] >= Month.of_instant(now):
-        month = month.previous()
-    return str(month.quarter)
 
 
 async def prepare_quarter_run(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
@@ -59,6 +52,6 @@ JOBS = [
         description="季度初生成上季度补贴测算草稿（三个月均锁定后）",
         cron={"hour": "3", "minute": "0"},
         work=prepare_quarter_run,
-        period_for=last_quarter,
+        period_for=lambda now: str(last_ended_quarter(now)),
     ),
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, and_, false, func, select, true
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from supervision.assessment import schemas
@@ -14,21 +14,12 @@ from supervision.core.access import Principal, ScopeKind
 from supervision.core.errors import NotFound
 from supervision.core.paging import PageRequest, fetch_page
 from supervision.core.periods import Month
+from supervision.core.scoping import in_scope
 from supervision.registry.tables import Community, Estate
 
 
 def _visible(p: Principal, street, community, company) -> ColumnElement[bool]:  # type: ignore[no-untyped-def]
-    match p.scope:
-        case ScopeKind.DISTRICT:
-            return true()
-        case ScopeKind.STREET:
-            return street == p.street_id
-        case ScopeKind.COMMUNITY:
-            return community == p.community_id
-        case ScopeKind.COMPANY:
-            return company == p.company_id
-        case _:
-            return false()
+    return in_scope(p, street=street, community=community, company=company)
 
 
 def _latest_scores(month: Month):  # type: ignore[no-untyped-def]
@@ -162,7 +153,7 @@ async def list_appeals(session: AsyncSession, actor: Principal, paging: PageRequ
 async def list_opinions(session: AsyncSession, actor: Principal, paging: PageRequest, *, month: Month | None, estate_id: int | None) -> tuple[list[schemas.OpinionOut], int]:
     street_of = select(Community.street_id).where(Community.id == CommitteeOpinion.community_id).scalar_subquery()
     # A company reads the rating in its score's breakdown, not the committee's opinion records.
-    visible = false() if actor.scope is ScopeKind.COMPANY else _visible(actor, street_of, CommitteeOpinion.community_id, None)
+    visible = _visible(actor, street_of, CommitteeOpinion.community_id, None)
     query = select(CommitteeOpinion).where(visible).order_by(CommitteeOpinion.id.desc())  # type: ignore[union-attr]
     if month:
         query = query.where(CommitteeOpinion.month == str(month))

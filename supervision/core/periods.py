@@ -87,3 +87,9 @@ class Quarter:
 def business_date(instant: datetime) -> date:
     """The Beijing-time calendar date of a UTC instant."""
     return instant.astimezone(BUSINESS_TZ).date()
+
+
+def last_ended_quarter(instant: datetime) -> Quarter:
+    """The latest quarter wholly over at `instant` (Beijing time)."""
+    month = Month.of_instant(instant)
+    return Month(month.year, 3 * (month.quarter.number - 1) + 1).previous().quarter

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from subsidies.tables import PaidEstateMonth
 from supervision.core.db import create_engine, create_session_factory
 from supervision.core.money import yuan
-from supervision.core.periods import Month, Quarter
+from supervision.core.periods import Quarter, last_ended_quarter
 from tests.generated import generate_month
 from tests.served import Served
 
@@ -26,13 +26,6 @@ from tests.served import Served
 RATE_FEN = Decimal(30)
 COEFFICIENT = {"优秀": Decimal("1"), "良好": Decimal("0.95"), "合格": Decimal("0.85"), "不合格": Decimal("0.5")}
 STREETS = ("ns", "qyc", "nym", "xbl", "wdd", "xx")
-
-
-def last_ended_quarter() -> Quarter:
-    month = Month.of_instant(datetime.now(UTC))
-    while month.quarter.months[-1] >= Month.of_instant(datetime.now(UTC)):
-        month = month.previous()
-    return month.quarter
 
 
 async def all_items(client: httpx.AsyncClient, path: str, headers: dict[str, str]) -> list[dict]:
@@ -47,7 +40,7 @@ async def all_items(client: httpx.AsyncClient, path: str, headers: dict[str, str
 
 @pytest.fixture(scope="module")
 def quarter(served: Served) -> Quarter:
-    quarter = last_ended_quarter()
+    quarter = last_ended_quarter(datetime.now(UTC))
 
     async def generate() -> None:
         engine = create_engine(served.database_url)
