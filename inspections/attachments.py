@@ -36,9 +36,9 @@ async def upload_photo(
     """Keep a photo for a record to come (or a fix report). The same photo uploaded again by the same owner is
     the same attachment."""
     if len(content) > max_bytes:
-        raise TooLarge(f"the file has {len(content)} bytes; the limit is {max_bytes} bytes ({max_bytes // (1024 * 1024)} MB)")
+        raise TooLarge(f"the file has {len(content)} bytes; the limit is {max_bytes} bytes ({max_bytes // (1024 * 1024)} MB)", zh=f"照片超过 {max_bytes // (1024 * 1024)} MB，请压缩后再上传", field="file")
     if not content:
-        raise InvalidInput("the file is empty")
+        raise InvalidInput("the file is empty", zh="照片文件是空的", field="file")
     facts = inspect_photo(content)
     sha256 = store.put(content)
     owner = owner_key(actor)

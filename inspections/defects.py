@@ -111,7 +111,10 @@ async def apply_amendment(
 
 
 def _state_condition(state: str, now: datetime):  # type: ignore[no-untyped-def]
-    """SQL for a state filter; 'overdue' is derived from the deadline at `now` exactly as rules.overdue_since."""
+    """SQL for a state filter; 'overdue' is derived from the deadline at `now` exactly as rules.overdue_since;
+    'active' is what somebody still has to act on (open or reported)."""
+    if state == "active":
+        return Defect.state.in_(OPEN_STATES)  # type: ignore[attr-defined]
     if state != "overdue":
         return Defect.state == state
     return or_(
@@ -226,7 +229,7 @@ async def report_fix(
     require_role(actor, {Role.COMPANY}, "reporting a rectification")
     defect = await get_defect(session, actor, defect_id)
     if defect.state != DefectState.OPEN.value:
-        raise Conflict(f"defect {defect_id} is {defect.state}; a fix can be reported only on an open defect")
+        raise Conflict(f"defect {defect_id} is {defect.state}; a fix can be reported only on an open defect", zh="该整改单不是待整改状态，不能再报告整改")
     own = set(
         (
             await session.execute(
@@ -236,14 +239,14 @@ async def report_fix(
     )
     missing = sorted(set(data.photo_ids) - own)
     if missing:
-        raise InvalidInput(f"photos {', '.join(map(str, missing))} are not photos you uploaded; upload them first")
+        raise InvalidInput(f"photos {', '.join(map(str, missing))} are not photos you uploaded; upload them first", zh="整改照片未上传成功，请重新选择照片", field="photo")
     changed = await session.execute(
         update(Defect)
         .where(Defect.id == defect_id, Defect.state == DefectState.OPEN.value)
         .values(state=DefectState.FIX_REPORTED.value, fix_reported_at=now)
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(f"defect {defect_id} changed meanwhile; reload it")
+        raise Conflict(f"defect {defect_id} changed meanwhile; reload it", zh="该整改单刚被他人处理，请刷新页面")
     event = _event(session, defect_id, "fix_reported", actor, now, data.note)
     await session.flush()
     for photo in dict.fromkeys(data.photo_ids):
@@ -278,7 +281,7 @@ async def review_fix(
     if not _may_review(actor, defect):
         raise PermissionDenied("you may verify rectifications only in your own community, street or firm's checks")
     if defect.state != DefectState.FIX_REPORTED.value:
-        raise Conflict(f"defect {defect_id} is {defect.state}; only a reported fix can be accepted or rejected")
+        raise Conflict(f"defect {defect_id} is {defect.state}; only a reported fix can be accepted or rejected", zh="只有已报整改的整改单才能验收或退回")
     values: dict[str, Any] = (
         {"state": DefectState.CLOSED.value, "closed_at": now}
         if data.accepted
@@ -288,7 +291,7 @@ async def review_fix(
         update(Defect).where(Defect.id == defect_id, Defect.state == DefectState.FIX_REPORTED.value).values(**values)
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(f"defect {defect_id} changed meanwhile; reload it")
+        raise Conflict(f"defect {defect_id} changed meanwhile; reload it", zh="该整改单刚被他人处理，请刷新页面")
     _event(session, defect_id, "accepted" if data.accepted else "rejected", actor, now, data.note)
     record_change(session, actor, "defect.accepted" if data.accepted else "defect.rejected", "defect", defect_id, reason=data.note)
     await session.commit()

@@ -47,9 +47,9 @@ def inspect_photo(content: bytes) -> PhotoFacts:
             width, height = image.size
             exif = image.getexif()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise InvalidInput(f"the file is not a readable JPEG, PNG or WebP photo ({error})") from None
+        raise InvalidInput(f"the file is not a readable JPEG, PNG or WebP photo ({error})", zh="无法识别该照片，请上传 JPEG、PNG 或 WebP 照片", field="file") from None
     if kind not in ACCEPTED:
-        raise InvalidInput(f"photos must be JPEG, PNG or WebP; this file is {kind}")
+        raise InvalidInput(f"photos must be JPEG, PNG or WebP; this file is {kind}", zh=f"照片须为 JPEG、PNG 或 WebP 格式，该文件为 {kind}", field="file")
     taken = None
     latitude = longitude = None
     if exif:

@@ -81,19 +81,19 @@ def _check_results(checklist: Checklist, results: list[schemas.ItemResultIn]) ->
     seen: set[str] = set()
     for r in results:
         if r.item not in checklist.items:
-            raise InvalidInput(f"item {r.item} is not in checklist {checklist.version}; GET /api/checklist lists the items")
+            raise InvalidInput(f"item {r.item} is not in checklist {checklist.version}; GET /api/checklist lists the items", zh=f"检查项 {r.item} 不在现行检查表中，请刷新页面", field=f"item-{r.item}")
         if r.item in seen:
-            raise InvalidInput(f"item {r.item} appears twice; give one result per item")
+            raise InvalidInput(f"item {r.item} appears twice; give one result per item", zh=f"检查项 {r.item} 重复填写", field=f"item-{r.item}")
         seen.add(r.item)
         if r.passed and r.defects:
-            raise InvalidInput(f"item {r.item} passed, so it cannot have defects")
+            raise InvalidInput(f"item {r.item} passed, so it cannot have defects", zh=f"检查项 {r.item} 已判合格，不能有问题数", field=f"item-{r.item}")
         if not r.passed and not r.note.strip():
-            raise InvalidInput(f"item {r.item} failed: write what is wrong in its note")
+            raise InvalidInput(f"item {r.item} failed: write what is wrong in its note", zh="不合格项请写明问题", field=f"item-{r.item}")
         if not r.passed and not r.photo_ids:
-            raise InvalidInput(f"item {r.item} failed: attach at least one photo of it (POST /api/attachments)")
+            raise InvalidInput(f"item {r.item} failed: attach at least one photo of it (POST /api/attachments)", zh="不合格项请至少拍一张照片", field=f"item-{r.item}")
     shown = [p for r in results for p in dict.fromkeys(r.photo_ids)]
     if len(shown) != len(set(shown)):
-        raise InvalidInput("a photo can show one item only; upload another photo for the other item")
+        raise InvalidInput("a photo can show one item only; upload another photo for the other item", zh="一张照片只能用于一个检查项")
 
 
 async def _check_photos(session: AsyncSession, actor: Principal, photo_ids: set[int]) -> None:
@@ -108,7 +108,7 @@ async def _check_photos(session: AsyncSession, actor: Principal, photo_ids: set[
     )
     missing = sorted(photo_ids - own)
     if missing:
-        raise InvalidInput(f"photos {', '.join(map(str, missing))} are not photos you uploaded; upload them first")
+        raise InvalidInput(f"photos {', '.join(map(str, missing))} are not photos you uploaded; upload them first", zh="照片未上传成功，请重新选择照片")
 
 
 async def _estate_for(session: AsyncSession, actor: Principal, source: Source, estate_id: int) -> tuple[Estate, Community]:
@@ -193,14 +193,14 @@ async def _new_record(
     rules = inspection_rules()
     checklist = current_checklist()
     if data.inspected_at > now + rules.clock_tolerance:
-        raise RuleViolation(f"inspected_at {data.inspected_at.isoformat()} is in the future; check the phone's clock")
+        raise RuleViolation(f"inspected_at {data.inspected_at.isoformat()} is in the future; check the phone's clock", zh="检查时间晚于现在，请核对手机时间", field="inspected_at")
     _check_results(checklist, data.results)
     estate, community = await _estate_for(session, actor, source, data.estate_id)
     day = business_date(data.inspected_at)
     month = Month.of(day)
     in_management = (await session.execute(select(Estate.id).where(Estate.id == estate.id, managed_on(day)))).scalar()
     if in_management is None:
-        raise RuleViolation(f"estate {estate.code} was not under long-term management on {day}")
+        raise RuleViolation(f"estate {estate.code} was not under long-term management on {day}", zh=f"{estate.name}在{day}不在长效管理范围内")
     assignment = await _assignment_for(session, actor, estate, month) if source is Source.SPOT_CHECK else None
     await _check_photos(session, actor, {p for r in data.results for p in r.photo_ids} | set(data.photo_ids))
 

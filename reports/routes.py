@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response, Router, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
@@ -58,7 +58,7 @@ async def _rendered(work):  # type: ignore[no-untyped-def]
 
 
 class BatchDocumentController(Controller):
-    path = "/api/subsidies/batches"
+    path = "/subsidies/batches"
     tags = ["documents"]
     guards = [logged_in]
 
@@ -115,7 +115,7 @@ class BatchDocumentController(Controller):
 
 
 class EstateReportController(Controller):
-    path = "/api/assessment/scores"
+    path = "/assessment/scores"
     tags = ["documents"]
     guards = [logged_in]
 
@@ -179,4 +179,10 @@ class VerificationController(Controller):
         return _verification(await service.verify(db, content=await data.file.read()))
 
 
-ROUTES = [BatchDocumentController, EstateReportController, VerificationController]
+# The same documents through two doors: /api/... for software (bearer token or API key) and /documents/... for
+# pages (the session cookie), under the same role and scope checks.
+ROUTES = [
+    Router(path="/api", route_handlers=[BatchDocumentController, EstateReportController]),
+    Router(path="/documents", route_handlers=[BatchDocumentController, EstateReportController], include_in_schema=False),
+    VerificationController,
+]

@@ -158,13 +158,13 @@ async def start_run(session: AsyncSession, actor: Principal, quarter: Quarter, s
     """Finance starts a quarter's run (a supplementary one picks up what earlier runs held out)."""
     require_role(actor, FINANCE, "starting a subsidy run")
     if quarter.months[-1].last_day >= business_today():
-        raise RuleViolation(f"{quarter} has not ended; a run prices a finished quarter")
+        raise RuleViolation(f"{quarter} has not ended; a run prices a finished quarter", zh=f"{quarter} 尚未结束，只能核算已结束的季度", field="quarter")
     open_run = (await session.execute(select(SubsidyRun.id).where(SubsidyRun.quarter == str(quarter), SubsidyRun.state.in_(("draft", "confirmed", "approved"))))).scalar()  # type: ignore[attr-defined]
     if open_run is not None:
-        raise Conflict(f"run {open_run} of {quarter} is not disbursed yet; finish or recompute it")
+        raise Conflict(f"run {open_run} of {quarter} is not disbursed yet; finish or recompute it", zh="该季度已有一个未拨付的核算，请先完成或重算它", field="quarter")
     earlier = (await session.execute(select(func.count()).where(SubsidyRun.quarter == str(quarter)))).scalar_one()
     if earlier and not supplementary:
-        raise Conflict(f"{quarter} already has a run; start a supplementary run for what it held out")
+        raise Conflict(f"{quarter} already has a run; start a supplementary run for what it held out", zh=f"{quarter} 已核算过；如需补算暂缓项，请选择补充核算", field="quarter")
     now = utc_now()
     run = SubsidyRun(quarter=str(quarter), supplementary=supplementary, state="draft", cards_sha256="", created_at=now, created_by=actor.label, computed_at=now)
     session.add(run)
@@ -188,7 +188,7 @@ async def recompute_run(session: AsyncSession, actor: Principal, run_id: int) ->
     require_role(actor, FINANCE, "recomputing a subsidy run")
     run = await get_run(session, actor, run_id)
     if run.state != "draft":
-        raise Conflict(f"run {run_id} is {run.state}; only a draft is recomputed")
+        raise Conflict(f"run {run_id} is {run.state}; only a draft is recomputed", zh="只有草稿状态的核算可以重算")
     await _price_quarter(session, run, Quarter.parse(run.quarter))
     for confirmation in (await session.execute(select(StreetConfirmation).where(StreetConfirmation.run_id == run.id))).scalars():
         await session.delete(confirmation)
@@ -206,16 +206,16 @@ async def confirm_street(session: AsyncSession, actor: Principal, run_id: int) -
     require_role(actor, STREET, "confirming a street's part of a run")
     run = await get_run(session, actor, run_id)
     if run.state != "draft":
-        raise Conflict(f"run {run_id} is {run.state}; streets confirm a draft")
+        raise Conflict(f"run {run_id} is {run.state}; streets confirm a draft", zh="只有草稿状态的核算需要街道确认")
     totals = await street_totals(session, run.id)  # type: ignore[arg-type]
     if actor.street_id not in totals:
-        raise RuleViolation("your street has no lines in this run")
+        raise RuleViolation("your street has no lines in this run", zh="本核算中没有您街道的区片")
     try:
         session.add(StreetConfirmation(run_id=run.id, street_id=actor.street_id, confirmed_at=utc_now(), confirmed_by=actor.label, total_fen=totals[actor.street_id]))  # type: ignore[arg-type]
         await session.flush()
     except IntegrityError:
         await session.rollback()
-        raise Conflict("your street has already confirmed this run") from None
+        raise Conflict("your street has already confirmed this run", zh="您街道已确认过本核算") from None
     confirmed = set((await session.execute(select(StreetConfirmation.street_id).where(StreetConfirmation.run_id == run.id))).scalars())
     if confirmed >= set(totals):
         run.state = "confirmed"
@@ -228,7 +228,7 @@ async def approve_run(session: AsyncSession, actor: Principal, run_id: int) -> S
     require_role(actor, FINANCE, "approving a subsidy run")
     run = await get_run(session, actor, run_id)
     if run.state != "confirmed":
-        raise Conflict(f"run {run_id} is {run.state}; finance approves a run every street has confirmed")
+        raise Conflict(f"run {run_id} is {run.state}; finance approves a run every street has confirmed", zh="各街道全部确认后才能审批")
     run.state = "approved"
     run.approved_at = utc_now()
     run.approved_by = actor.label
@@ -257,7 +257,7 @@ async def issue_batch(session: AsyncSession, actor: Principal, run_id: int, now:
         if existing is not None:
             return existing
         if run.state != "approved":
-            raise Conflict(f"run {run_id} is {run.state}; a batch is issued for an approved run")
+            raise Conflict(f"run {run_id} is {run.state}; a batch is issued for an approved run", zh="审批通过后才能生成拨付批次")
         lines = list((await session.execute(select(SubsidyLine).where(SubsidyLine.run_id == run_id).order_by(SubsidyLine.id))).scalars())
         year_batches = (await session.execute(select(func.count()).where(DisbursementBatch.number.like(f"HPBT-{run.quarter}-%")))).scalar_one()  # type: ignore[attr-defined]
         number = f"HPBT-{run.quarter}-{year_batches + 1:03d}"

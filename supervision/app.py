@@ -21,11 +21,14 @@ from litestar.template.config import TemplateConfig
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from inspections.config import load_all as load_inspection_rules
+from inspections.pages import PAGES as INSPECTION_PAGES
 from inspections.routes import ROUTES as INSPECTION_ROUTES
 from inspections.storage import FileBlobStore
 from reports.routes import ROUTES as REPORT_ROUTES
+from subsidies.pages import PAGES as SUBSIDY_PAGES
 from subsidies.routes import ROUTES as SUBSIDY_ROUTES
 from subsidies.service import configured_cards
+from supervision.assessment.pages import PAGES as ASSESSMENT_PAGES
 from supervision.assessment.routes import ROUTES as ASSESSMENT_ROUTES
 from supervision.assessment.service import lifecycle_days, scoring_rules
 from supervision.core.db import create_engine, create_session_factory, writing
@@ -42,7 +45,14 @@ from supervision.web.problems import EXCEPTION_HANDLERS
 from supervision.web.system_routes import ROUTES as SYSTEM_ROUTES
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-TEMPLATE_DIRS = [PACKAGE_DIR / "web" / "templates", PACKAGE_DIR / "registry" / "templates", PACKAGE_DIR.parent / "reports" / "templates"]
+TEMPLATE_DIRS = [
+    PACKAGE_DIR / "web" / "templates",
+    PACKAGE_DIR / "registry" / "templates",
+    PACKAGE_DIR / "assessment" / "templates",
+    PACKAGE_DIR.parent / "inspections" / "templates",
+    PACKAGE_DIR.parent / "subsidies" / "templates",
+    PACKAGE_DIR.parent / "reports" / "templates",
+]
 
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -105,6 +115,9 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *OPERATION_ROUTES,
             *SHELL_PAGES,
             *REGISTRY_PAGES,
+            *INSPECTION_PAGES,
+            *ASSESSMENT_PAGES,
+            *SUBSIDY_PAGES,
             create_static_files_router(path="/static", directories=[PACKAGE_DIR / "web" / "static"], include_in_schema=False),
         ],
         dependencies={

@@ -177,3 +177,22 @@ async def month_out(session: AsyncSession, actor: Principal, street_id: int, mon
         appeal_until=state.appeal_until if state else None, computed_at=state.computed_at if state else None,
         locked_at=state.locked_at if state else None, locked_by=state.locked_by if state else None, pending_vetoes=vetoes, pending_appeals=appeals,
     )
+
+
+async def score_history(session: AsyncSession, actor: Principal, months: list[Month]) -> dict[int, dict[str, int | None]]:
+    """Each visible estate's current score (in hundredths, None when unscored or vetoed) per month: the trend line."""
+    newest = (
+        select(EstateScore.estate_id, EstateScore.month, func.max(EstateScore.version).label("version"))
+        .where(EstateScore.month.in_([str(m) for m in months]))  # type: ignore[attr-defined]
+        .group_by(EstateScore.estate_id, EstateScore.month)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(EstateScore.estate_id, EstateScore.month, EstateScore.score_centi, EstateScore.vetoed)
+        .join(newest, and_(newest.c.estate_id == EstateScore.estate_id, newest.c.month == EstateScore.month, newest.c.version == EstateScore.version))
+        .where(_visible(actor, EstateScore.street_id, EstateScore.community_id, EstateScore.company_id))
+    )
+    history: dict[int, dict[str, int | None]] = {}
+    for estate_id, month, score_centi, vetoed in rows.all():
+        history.setdefault(estate_id, {})[month] = None if vetoed else score_centi
+    return history

@@ -75,18 +75,18 @@ async def month_state(session: AsyncSession, street_id: int, month: Month) -> As
 async def _not_locked(session: AsyncSession, street_id: int, month: Month) -> AssessmentMonth | None:
     state = await month_state(session, street_id, month)
     if state is not None and state.state == "locked":
-        raise Conflict(f"{month} is locked by the street; nothing of it changes any more")
+        raise Conflict(f"{month} is locked by the street; nothing of it changes any more", zh=f"{month} 已由街道锁定，不能再修改")
     return state
 
 
 def _ended(month: Month, now: datetime) -> None:
     if month >= Month.of_instant(now):
-        raise RuleViolation(f"{month} has not ended yet; it can be assessed from the 1st of the next month")
+        raise RuleViolation(f"{month} has not ended yet; it can be assessed from the 1st of the next month", zh=f"{month} 尚未结束，下月 1 日起方可考核", field="month")
 
 
 def _started(month: Month, now: datetime) -> None:
     if month > Month.of_instant(now):
-        raise RuleViolation(f"{month} has not begun")
+        raise RuleViolation(f"{month} has not begun", zh=f"{month} 尚未开始", field="month")
 
 
 async def _director_of(session: AsyncSession, actor: Principal, estate_id: int) -> tuple[Estate, Community]:
@@ -107,7 +107,7 @@ async def give_opinion(session: AsyncSession, actor: Principal, data: schemas.Op
     estate, community = await _director_of(session, actor, data.estate_id)
     await _not_locked(session, community.street_id, month)
     if (data.satisfied is None) != (data.answered is None) or (data.answered is not None and data.satisfied > data.answered):  # type: ignore[operator]
-        raise InvalidInput("give both satisfied and answered (satisfied at most answered), or neither")
+        raise InvalidInput("give both satisfied and answered (satisfied at most answered), or neither", zh="满意户数和答卷户数要么都填，要么都不填，且满意户数不能多于答卷户数", field="satisfied")
     revision = 1 + (
         await session.execute(select(func.coalesce(func.max(CommitteeOpinion.revision), 0)).where(CommitteeOpinion.estate_id == estate.id, CommitteeOpinion.month == str(month)))
     ).scalar_one()
@@ -150,14 +150,14 @@ async def cast_veto(session: AsyncSession, actor: Principal, data: schemas.VetoI
     month = Month.parse(data.month)
     _started(month, now)
     if data.reason not in VETO_REASONS:
-        raise InvalidInput(f"reason must be one of: {', '.join(VETO_REASONS)}")
+        raise InvalidInput(f"reason must be one of: {', '.join(VETO_REASONS)}", zh="请从列表中选择否决理由", field="reason")
     estate, community = await _director_of(session, actor, data.estate_id)
     await _not_locked(session, community.street_id, month)
     own = set(
         (await session.execute(select(Attachment.id).where(Attachment.id.in_(set(data.evidence_photo_ids)), Attachment.owner == f"user:{actor.user_id}"))).scalars()  # type: ignore[union-attr]
     )
     if own != set(data.evidence_photo_ids):
-        raise InvalidInput("evidence photos must be photos you uploaded (POST /api/attachments)")
+        raise InvalidInput("evidence photos must be photos you uploaded (POST /api/attachments)", zh="证据照片未上传成功，请重新选择", field="photo")
     veto = await _open_veto(session, actor, estate, community, month, data.reason, data.explanation, now, automatic=False, defect_id=None)
     for photo in sorted(own):
         session.add(VetoEvidence(veto_id=veto.id, attachment_id=photo))  # type: ignore[arg-type]
@@ -241,7 +241,7 @@ async def review_veto(session: AsyncSession, actor: Principal, veto_id: int, dat
     if veto.street_id != actor.street_id:
         raise PermissionDenied("you review vetoes of your own street only")
     if veto.state != "pending":
-        raise Conflict(f"veto {veto_id} was already {veto.state}")
+        raise Conflict(f"veto {veto_id} was already {veto.state}", zh="该否决已被审核过")
     await _not_locked(session, veto.street_id, Month.parse(veto.month))
     before = {"state": veto.state}
     veto.state = "upheld" if data.uphold else "overturned"
@@ -363,18 +363,18 @@ async def lock_month(session: AsyncSession, actor: Principal, street_id: int, mo
         raise PermissionDenied("you lock your own street's months only")
     state = await _not_locked(session, street_id, month)
     if state is None:
-        raise RuleViolation(f"{month} has not been computed yet; compute it first")
+        raise RuleViolation(f"{month} has not been computed yet; compute it first", zh=f"{month} 尚未计算得分，请先计算")
     pending = (await session.execute(select(func.count()).where(Veto.street_id == street_id, Veto.month == str(month), Veto.state == "pending"))).scalar_one()
     if pending:
-        raise RuleViolation(f"{pending} veto(es) of {month} are still pending; review them before locking")
+        raise RuleViolation(f"{pending} veto(es) of {month} are still pending; review them before locking", zh=f"还有 {pending} 项否决待审核，审核后才能锁定")
     open_appeals = (await session.execute(select(func.count()).where(Appeal.street_id == street_id, Appeal.month == str(month), Appeal.state == "pending"))).scalar_one()
     if open_appeals:
-        raise RuleViolation(f"{open_appeals} appeal(s) of {month} are still unanswered; answer them before locking")
+        raise RuleViolation(f"{open_appeals} appeal(s) of {month} are still unanswered; answer them before locking", zh=f"还有 {open_appeals} 项申诉未答复，答复后才能锁定")
     await compute_month(session, actor, street_id, month, reason="recomputed before locking", now=now)
     state = await month_state(session, street_id, month)
     pending = (await session.execute(select(func.count()).where(Veto.street_id == street_id, Veto.month == str(month), Veto.state == "pending"))).scalar_one()
     if pending:
-        raise RuleViolation(f"the last recomputation opened {pending} automatic veto case(s); review them before locking")
+        raise RuleViolation(f"the last recomputation opened {pending} automatic veto case(s); review them before locking", zh=f"重新计算新开了 {pending} 项自动否决，审核后才能锁定")
     state.state = "locked"  # type: ignore[union-attr]
     state.locked_at = now  # type: ignore[union-attr]
     state.locked_by = actor.label  # type: ignore[union-attr]
@@ -397,13 +397,13 @@ async def file_appeal(session: AsyncSession, actor: Principal, data: schemas.App
         raise NotFound("published score of estate", f"{data.estate_id} for {month}")
     state = await month_state(session, score.street_id, month)
     if state is None or state.state != "computed":
-        raise Conflict(f"{month} is {state.state if state else 'not computed'}; appeals are for published, unlocked months")
+        raise Conflict(f"{month} is {state.state if state else 'not computed'}; appeals are for published, unlocked months", zh="只能对已公布且未锁定月份的得分申诉")
     if state.appeal_until is not None and business_date(now) > state.appeal_until:
-        raise RuleViolation(f"the appeal window for {month} closed on {state.appeal_until}")
+        raise RuleViolation(f"the appeal window for {month} closed on {state.appeal_until}", zh=f"申诉期已于 {state.appeal_until} 结束")
     if data.defect_id is not None:
         defect = await session.get(Defect, data.defect_id)
         if defect is None or defect.estate_id != data.estate_id:
-            raise InvalidInput(f"defect {data.defect_id} is not a finding on this estate")
+            raise InvalidInput(f"defect {data.defect_id} is not a finding on this estate", zh="所选问题不属于该区片", field="defect_id")
     appeal = Appeal(
         estate_id=data.estate_id, street_id=score.street_id, company_id=actor.company_id,  # type: ignore[arg-type]
         month=str(month), defect_id=data.defect_id, reason=data.reason, state="pending", filed_at=now, filed_by=actor.label,
@@ -434,7 +434,7 @@ async def answer_appeal(session: AsyncSession, actor: Principal, appeal_id: int,
     if appeal.street_id != actor.street_id:
         raise PermissionDenied("you answer appeals of your own street only")
     if appeal.state != "pending":
-        raise Conflict(f"appeal {appeal_id} was already {appeal.state}")
+        raise Conflict(f"appeal {appeal_id} was already {appeal.state}", zh="该申诉已答复过")
     await _not_locked(session, appeal.street_id, Month.parse(appeal.month))
     appeal.state = "upheld" if data.uphold else "rejected"
     appeal.answer = data.reason

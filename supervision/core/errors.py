@@ -7,23 +7,33 @@ class DomainError(Exception):
     """Base of every error a use case raises on purpose; `detail` is shown to the person."""
 
     title = "Request refused"
+    title_zh = "请求未完成"
 
-    def __init__(self, detail: str, **extra: object) -> None:
+    def __init__(self, detail: str, *, zh: str | None = None, field: str | None = None, **extra: object) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.zh = zh  # the same in Simplified Chinese, for pages; the class's own title_zh when there is none
+        self.field = field  # the input that caused it, so a page can show the message beside that field
         self.extra = extra
+
+    @property
+    def message_zh(self) -> str:
+        return self.zh or self.title_zh
 
 
 class NotAuthenticated(DomainError):
     title = "Not logged in"
+    title_zh = "请先登录"
 
 
 class PermissionDenied(DomainError):
     title = "Not allowed"
+    title_zh = "您无权进行此操作"
 
 
 class NotFound(DomainError):
     title = "Not found"
+    title_zh = "该记录不存在，或不在您的管辖范围内"
 
     def __init__(self, entity: str, key: object) -> None:
         super().__init__(f"{entity} {key} does not exist or is not visible to you", entity=entity, key=str(key))
@@ -33,23 +43,28 @@ class Conflict(DomainError):
     """The request contradicts what is already stored (duplicate, overlap, wrong state)."""
 
     title = "Conflict with stored records"
+    title_zh = "与已保存的记录冲突，请刷新页面后再试"
 
 
 class RuleViolation(DomainError):
     """Well-formed input that a business rule forbids (no quorum, term ends before it starts, ...)."""
 
     title = "Business rule violated"
+    title_zh = "不符合业务规则"
 
 
 class InvalidInput(DomainError):
     title = "Invalid input"
+    title_zh = "输入有误，请检查后再提交"
 
 
 class TooLarge(DomainError):
     title = "Too large"
+    title_zh = "文件过大"
 
 
 class Unavailable(DomainError):
     """Something this installation lacks (a font, a service) keeps the request from being answered now."""
 
     title = "Unavailable"
+    title_zh = "服务暂不可用，请稍后再试"

@@ -11,7 +11,7 @@ from supervision.core.paging import PageRequest
 from supervision.core.settings import get_settings
 from supervision.registry import contracts, service, voting
 from supervision.web.auth import logged_in
-from supervision.web.pages import page
+from supervision.web.pages import page, pages_of
 from supervision.web.params import OptionalId, RecordId, SearchText
 
 MODE_NAMES = {"company": "物业企业", "owner_unit": "产权单位", "self_managed": "居民自治"}
@@ -24,10 +24,6 @@ OUTCOME_NAMES = {
 }
 STATE_NAMES = {"active": "履行中", "signed": "已签未开始", "expired": "已到期", "terminated": "已解除"}
 PAGE_SIZE = 50
-
-
-def pages_of(total: int, paging: PageRequest) -> int:
-    return max(1, -(-total // paging.page_size))
 
 
 class RegistryPages(Controller):

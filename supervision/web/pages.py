@@ -1,4 +1,5 @@
-"""The page shell: log in, log out, the home page with the registry summary."""
+"""The page shell: log in, log out, the home page, notifications and one's own trail of actions; and the helpers
+every package's pages share (the layout, form errors in Chinese)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,15 @@ from litestar import Controller, MediaType, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Response, Template
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from supervision.core.access import Principal, Role
-from supervision.core.errors import NotAuthenticated
+from supervision.core.audit import list_audit_entries
+from supervision.core.clock import utc_now
+from supervision.core.errors import DomainError, NotAuthenticated, NotFound, PermissionDenied
+from supervision.core.notifications import Notification
+from supervision.core.paging import PageRequest, fetch_page
 from supervision.core.settings import get_settings
 from supervision.people import service as people
 from supervision.registry.service import registry_summary
@@ -37,6 +43,51 @@ def page(template: str, principal: Principal | None, **context: Any) -> Template
         context={"me": principal, "role_name": ROLE_NAMES.get(principal.role) if principal else None, **context},
         media_type=MediaType.HTML,
     )
+
+
+ACTION_NAMES = {
+    "patrol.filed": "提交日常巡查",
+    "street_inspection.filed": "提交街道检查",
+    "spot_check.filed": "提交第三方抽查",
+    "inspection_record.amended": "更正检查记录",
+    "defect.fix_reported": "报告整改完成",
+    "defect.accepted": "验收整改（通过）",
+    "defect.rejected": "验收整改（退回）",
+    "opinion.given": "填写社区意见与满意度",
+    "veto.opened": "提出一票否决",
+    "veto.upheld": "维持一票否决",
+    "veto.overturned": "撤销一票否决",
+    "appeal.filed": "提出申诉",
+    "appeal.upheld": "申诉成立",
+    "appeal.rejected": "驳回申诉",
+    "month.computed": "计算月度得分",
+    "month.locked": "锁定月度考核",
+    "subsidy_run.started": "发起补贴核算",
+    "subsidy_run.recomputed": "重算补贴",
+    "subsidy_run.street_confirmed": "街道确认补贴",
+    "subsidy_run.approved": "审批补贴核算",
+    "batch.issued": "生成拨付批次",
+    "batch.adjusted": "生成调整批次",
+    "contract.signed": "签订服务合同",
+    "spot_checks.drawn": "抽取第三方抽查区片",
+}
+PAGE_SIZE = 50
+
+
+def form_error(exc: DomainError) -> dict[str, str]:
+    """A refused form's message in Chinese, keyed by the field it belongs beside ('_form' for the whole form)."""
+    return {exc.field or "_form": exc.message_zh}
+
+
+def refused(template: str, principal: Principal, exc: DomainError, **context: Any) -> Template:
+    """The same form again with what was typed and the reason beside the field (422: the input was refused)."""
+    response = page(template, principal, errors=form_error(exc), **context)
+    response.status_code = 403 if isinstance(exc, PermissionDenied) else 422
+    return response
+
+
+def pages_of(total: int, paging: PageRequest) -> int:
+    return max(1, -(-total // paging.page_size))
 
 
 def safe_next(target: str | None) -> str:
@@ -93,6 +144,42 @@ class ShellPages(Controller):
     @get("/", guards=[logged_in])
     async def home(self, principal: Principal, db: AsyncSession) -> Template:
         return page("home.html", principal, summary=await registry_summary(db, principal))
+
+    @get("/notifications", guards=[logged_in])
+    async def notifications(self, principal: Principal, db: AsyncSession, page_no: int = 1) -> Template:
+        paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
+        query = select(Notification).where(Notification.user_id == principal.user_id).order_by(Notification.id.desc())  # type: ignore[union-attr]
+        rows, total = await fetch_page(db, query, paging)
+        return page("notifications.html", principal, notifications=rows, total=total, paging=paging, pages=pages_of(total, paging))
+
+    @get("/notifications/unread", guards=[logged_in])
+    async def unread(self, principal: Principal, db: AsyncSession) -> Response[str]:
+        """The menu's badge (fetched by HTMX after the page is shown, so no page waits for it)."""
+        count = (
+            await db.execute(select(func.count()).where(Notification.user_id == principal.user_id, Notification.read_at.is_(None)))  # type: ignore[union-attr]
+        ).scalar_one()
+        return Response(f'<span class="badge" aria-label="{count} 条未读">{count}</span>' if count else "", media_type=MediaType.HTML)
+
+    @post("/notifications/{notification_id:int}/read", guards=[logged_in])
+    async def mark_read(self, notification_id: int, request: Request, principal: Principal, db: AsyncSession) -> Response[Any]:
+        notification = await db.get(Notification, notification_id)
+        if notification is None or notification.user_id != principal.user_id:
+            raise NotFound("notification", notification_id)
+        if notification.read_at is None:
+            notification.read_at = utc_now()
+            await db.commit()
+        if request.headers.get("hx-request"):
+            return page("notification_row.html", principal, n=notification)
+        return Redirect(path="/notifications")
+
+    @get("/me/actions", guards=[logged_in])
+    async def my_actions(self, principal: Principal, db: AsyncSession, page_no: int = 1) -> Template:
+        """What this user did, from the audit log (only their own entries)."""
+        paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
+        rows, total = await list_audit_entries(db, paging, actor_user_id=principal.user_id)
+        return page(
+            "my_actions.html", principal, entries=rows, total=total, paging=paging, pages=pages_of(total, paging), action_names=ACTION_NAMES
+        )
 
 
 PAGES = [ShellPages]

@@ -97,6 +97,9 @@ def _problem(
     return Response(content=body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
+PAGE_MESSAGES = {400: "提交的内容有误", 403: "您无权进行此操作", 404: "找不到该页面或记录", 405: "不支持该操作", 409: "与已保存的记录冲突", 500: "系统出错，已记录，请稍后再试", 503: "系统忙，请稍后再试"}
+
+
 def _wants_page(request: Request[Any, Any, Any]) -> bool:
     path = request.url.path
     return not (path.startswith("/api") or path.startswith("/schema") or path == "/health")
@@ -109,13 +112,14 @@ def _answer(
     detail: str,
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
+    zh: str | None = None,
 ) -> Response[Any]:
     if _wants_page(request):
         if status == 401:
             return Redirect(path=f"/login?next={request.url.path}")
         return Template(
             template_name="error.html",
-            context={"status": status, "title": title, "detail": detail, "errors": errors or []},
+            context={"status": status, "title": title, "detail": detail, "message": zh or PAGE_MESSAGES.get(status, "请求未完成"), "errors": errors or []},
             status_code=status,
             media_type=MediaType.HTML,
             headers=headers,
@@ -125,7 +129,7 @@ def _answer(
 
 def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     status = next((code for cls, code in STATUS_OF.items() if isinstance(exc, cls)), 400)
-    return _answer(request, status, exc.title, exc.detail)
+    return _answer(request, status, exc.title, exc.detail, zh=exc.message_zh)
 
 
 def validation_error_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:

@@ -1,0 +1,380 @@
+"""Evidence pages: the social worker's phone patrol (with its offline outbox), rectification orders for everyone
+who works them, photos, and the patrol coverage heat map. A second door to the same services as the API."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State, UploadFile
+from litestar.di import Provide
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.response import Redirect, Template
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inspections import attachments, defects, records, schemas, service
+from inspections.config import current_checklist
+from inspections.routes import provide_store
+from inspections.rules import DefectState, Source
+from inspections.storage import BlobStore
+from inspections.tables import Defect, InspectionRecord
+from supervision.core.access import Principal, Role
+from supervision.core.clock import business_today
+from supervision.core.errors import DomainError, InvalidInput, NotFound
+from supervision.core.paging import PageRequest
+from supervision.core.periods import Month
+from supervision.registry import service as registry
+from supervision.registry.scope import managed_on
+from supervision.registry.tables import Community, Estate
+from supervision.web.auth import allow, logged_in
+from supervision.web.pages import page, pages_of, refused
+
+STATIC = Path(__file__).resolve().parent.parent / "supervision" / "web" / "static"
+SEVERITY_NAMES = {"safety": "安全隐患", "general": "一般问题", "major_repair": "重大维修"}
+STATE_NAMES = {"open": "待整改", "fix_reported": "已报整改", "closed": "整改通过", "withdrawn": "已撤销", "overdue": "已逾期"}
+SOURCE_NAMES = {"patrol": "日常巡查", "street_inspection": "街道检查", "spot_check": "第三方抽查"}
+DEFECT_VIEWERS = {Role.COMMUNITY_WORKER, Role.COMMITTEE_DIRECTOR, Role.STREET_OFFICER, Role.STREET_WORKER, Role.ADMIN, Role.COMPANY, Role.INSPECTOR}
+COVERAGE_VIEWERS = {Role.COMMUNITY_WORKER, Role.COMMITTEE_DIRECTOR, Role.STREET_OFFICER, Role.STREET_WORKER, Role.ADMIN}
+PAGE_SIZE = 50
+
+
+def _problem_json(exc: DomainError, status: int) -> Response[dict[str, Any]]:
+    """The patrol page's script shows this beside the field (message in Chinese, the English detail for support)."""
+    return Response({"message": exc.message_zh, "field": exc.field, "detail": exc.detail}, status_code=status)
+
+
+def _status_of(exc: DomainError) -> int:
+    from supervision.web.problems import STATUS_OF
+
+    return next((code for cls, code in STATUS_OF.items() if isinstance(exc, cls)), 400)
+
+
+@dataclass
+class PhotoForm:
+    file: UploadFile
+    taken_at: str | None = None
+
+
+async def store_photo(db: AsyncSession, store: BlobStore, state: State, principal: Principal, upload: UploadFile) -> int:
+    max_bytes = state.settings.attachment_max_bytes
+    content = await upload.read(max_bytes + 1)
+    attachment = await attachments.upload_photo(db, store, principal, content, upload.filename or "", None, max_bytes)
+    return attachment.id or 0
+
+
+class PatrolPages(Controller):
+    """The property social worker's phone: today's estates, the checklist, the outbox that survives no signal."""
+
+    path = "/patrol"
+    include_in_schema = False
+    guards = [allow(service.FILERS[Source.PATROL], service.ACTION[Source.PATROL])]
+    dependencies = {"store": Provide(provide_store, sync_to_thread=False)}  # noqa: RUF012
+
+    @get("/")
+    async def today(self, principal: Principal, db: AsyncSession) -> Template:
+        today = business_today()
+        estates = list(
+            (
+                await db.execute(
+                    select(Estate).where(Estate.community_id == principal.community_id, managed_on(today)).order_by(Estate.code)
+                )
+            ).scalars()
+        )
+        patrols = dict(
+            (
+                await db.execute(
+                    select(InspectionRecord.estate_id, func.count())
+                    .where(
+                        InspectionRecord.community_id == principal.community_id,
+                        InspectionRecord.source == Source.PATROL.value,
+                        InspectionRecord.business_date == today,
+                    )
+                    .group_by(InspectionRecord.estate_id)
+                )
+            ).all()
+        )
+        open_defects = dict(
+            (
+                await db.execute(
+                    select(Defect.estate_id, func.count())
+                    .where(Defect.community_id == principal.community_id, Defect.state.in_([DefectState.OPEN.value, DefectState.FIX_REPORTED.value]))  # type: ignore[attr-defined]
+                    .group_by(Defect.estate_id)
+                )
+            ).all()
+        )
+        community = await db.get(Community, principal.community_id)
+        return page(
+            "patrol_today.html",
+            principal,
+            today=today,
+            community=community,
+            estates=estates,
+            patrols=patrols,
+            open_defects=open_defects,
+            done=sum(1 for e in estates if patrols.get(e.id)),
+        )
+
+    @get("/estates/{estate_id:int}")
+    async def checklist_form(self, estate_id: int, principal: Principal, db: AsyncSession) -> Template:
+        estate = await registry.get_estate(db, principal, estate_id)
+        today = business_today()
+        filed_today = (
+            await db.execute(
+                select(func.count()).where(
+                    InspectionRecord.estate_id == estate_id, InspectionRecord.source == Source.PATROL.value, InspectionRecord.business_date == today
+                )
+            )
+        ).scalar_one()
+        checklist = current_checklist()
+        return page(
+            "patrol_form.html",
+            principal,
+            estate=estate,
+            filed_today=filed_today,
+            checklist=checklist,
+            items_by_category={c.code: [i for i in checklist.items.values() if i.category == c.code] for c in checklist.categories},
+            severity_names=SEVERITY_NAMES,
+        )
+
+    @post("/photos", status_code=201)
+    async def upload_photo(
+        self,
+        data: Annotated[PhotoForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+        principal: Principal,
+        db: AsyncSession,
+        store: BlobStore,
+        state: State,
+    ) -> Response[dict[str, Any]]:
+        """The outbox sends each photo first (the same photo again is the same attachment), then the record."""
+        try:
+            if not isinstance(data.file, UploadFile):
+                raise InvalidInput("send the photo as the multipart field 'file'", zh="请选择照片", field="file")
+            return Response({"id": await store_photo(db, store, state, principal, data.file)}, status_code=201)
+        except DomainError as exc:
+            return _problem_json(exc, _status_of(exc))
+
+    @post("/records", dto=None)
+    async def file_patrol(self, data: schemas.RecordIn, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[dict[str, Any]]:
+        """The outbox's send: the same use case as POST /api/patrols; a resend with the same client id is a 200."""
+        try:
+            filed = await service.file_record(db, store, principal, Source.PATROL, data)
+        except DomainError as exc:
+            return _problem_json(exc, _status_of(exc))
+        record = filed.record
+        return Response(
+            {"id": record.id, "estate_id": record.estate_id, "counted": record.counted, "replayed": filed.replayed},
+            status_code=200 if filed.replayed else 201,
+        )
+
+
+class PatrolServiceWorker(Controller):
+    """The patrol pages' service worker (registered with the scope /patrol, so it controls those pages only)."""
+
+    include_in_schema = False
+
+    @get("/patrol-sw.js", media_type="text/javascript")
+    async def script(self) -> Response[bytes]:
+        return Response(
+            (STATIC / "patrol-sw.js").read_bytes(),
+            media_type="text/javascript",
+            headers={"Cache-Control": "no-cache"},
+        )
+
+
+class DefectPages(Controller):
+    """Rectification orders (整改单): the company reports fixes, community and street workers verify them."""
+
+    path = "/defects"
+    include_in_schema = False
+    guards = [allow(DEFECT_VIEWERS, "reading rectification orders")]
+    dependencies = {"store": Provide(provide_store, sync_to_thread=False)}  # noqa: RUF012
+
+    @get("/")
+    async def orders(
+        self,
+        principal: Principal,
+        db: AsyncSession,
+        state_filter: Annotated[str, Parameter(query="state")] = "active",
+        page_no: int = 1,
+        estate_id: int | None = None,
+    ) -> Template:
+        paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
+        state = state_filter if state_filter in ("active", "open", "fix_reported", "closed", "overdue") else "active"
+        wanted = state
+        rows, total = await defects.list_defects(db, principal, paging, state=wanted, estate_id=estate_id)
+        return page(
+            "defects.html",
+            principal,
+            defects=rows,
+            total=total,
+            paging=paging,
+            pages=pages_of(total, paging),
+            state=state,
+            extra=f"&state={state}" + (f"&estate_id={estate_id}" if estate_id else ""),
+            state_names=STATE_NAMES,
+            severity_names=SEVERITY_NAMES,
+            source_names=SOURCE_NAMES,
+            may_review=principal.role in defects.REVIEWERS,
+            today=business_today(),
+        )
+
+    @get("/{defect_id:int}")
+    async def order(self, defect_id: int, principal: Principal, db: AsyncSession) -> Template:
+        return await _order_page(db, principal, defect_id)
+
+    @post("/{defect_id:int}/fix", guards=[allow({Role.COMPANY}, "reporting a rectification")])
+    async def report_fix(
+        self,
+        defect_id: int,
+        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+        principal: Principal,
+        db: AsyncSession,
+        store: BlobStore,
+        state: State,
+    ) -> Response[Any]:
+        note = str(data.get("note") or "").strip()
+        photos = data.get("photo")
+        uploads = [p for p in (photos if isinstance(photos, list) else [photos]) if isinstance(p, UploadFile) and p.filename]
+        try:
+            if not note:
+                raise InvalidInput("write what was done", zh="请写明整改情况", field="note")
+            if not uploads:
+                raise InvalidInput("attach a photo of the fix", zh="请至少上传一张整改后的照片", field="photo")
+            photo_ids = [await store_photo(db, store, state, principal, u) for u in uploads]
+            await defects.report_fix(db, principal, defect_id, schemas.FixReportIn(note=note, photo_ids=photo_ids))
+        except DomainError as exc:
+            await db.rollback()
+            return await _order_page(db, principal, defect_id, exc=exc, typed={"note": note})
+        return Redirect(path=f"/defects/{defect_id}?done=fix")
+
+    @post("/{defect_id:int}/review", guards=[allow(defects.REVIEWERS, "verifying a rectification")])
+    async def review_fix(
+        self,
+        defect_id: int,
+        request: Request,
+        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+        principal: Principal,
+        db: AsyncSession,
+    ) -> Response[Any]:
+        note = (data.get("note") or "").strip()
+        verdict = data.get("verdict")
+        try:
+            if verdict not in ("accept", "reject"):
+                raise InvalidInput("choose accept or reject", zh="请选择验收通过或退回", field="verdict")
+            if not note:
+                raise InvalidInput("write a note", zh="请填写验收意见", field="note")
+            await defects.review_fix(db, principal, defect_id, schemas.FixReviewIn(accepted=verdict == "accept", note=note))
+        except DomainError as exc:
+            await db.rollback()
+            return await _order_page(db, principal, defect_id, exc=exc, typed={"note": note})
+        return Redirect(path=f"/defects/{defect_id}?done={verdict}")
+
+
+async def _order_page(db: AsyncSession, principal: Principal, defect_id: int, exc: DomainError | None = None, typed: dict[str, str] | None = None) -> Template:
+    defect = await defects.get_defect(db, principal, defect_id)
+    row = (await defects.defect_rows(db, [defect]))[0]
+    record = await records.record_detail(db, await records.get_record(db, principal, defect.record_id))
+    item = next((r for r in record.effective_results if r.item == row.item), None)
+    context: dict[str, Any] = {
+        "d": row,
+        "record": record,
+        "item": item,
+        "typed": typed or {},
+        "state_names": STATE_NAMES,
+        "severity_names": SEVERITY_NAMES,
+        "source_names": SOURCE_NAMES,
+        "may_fix": principal.role is Role.COMPANY and row.state == "open",
+        "may_review": principal.role in defects.REVIEWERS and row.state == "fix_reported",
+    }
+    if exc is not None:
+        return refused("defect.html", principal, exc, **context)
+    return page("defect.html", principal, errors={}, **context)
+
+
+class RecordPages(Controller):
+    include_in_schema = False
+    guards = [logged_in]
+
+    @get("/records/{record_id:int}")
+    async def record(self, record_id: int, principal: Principal, db: AsyncSession) -> Template:
+        """A filed record as filed, with its amendments and the results in effect, and every photo."""
+        detail = await records.record_detail(db, await records.get_record(db, principal, record_id))
+        return page("record.html", principal, r=detail, source_names=SOURCE_NAMES)
+
+
+class PhotoPages(Controller):
+    """Photos for pages, under the same rule as the API: the uploader, or whoever can see a record or order showing it."""
+
+    include_in_schema = False
+    guards = [logged_in]
+    dependencies = {"store": Provide(provide_store, sync_to_thread=False)}  # noqa: RUF012
+
+    @get("/photos/{attachment_id:int}")
+    async def photo(self, attachment_id: int, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[bytes]:
+        attachment = await attachments.get_attachment(db, principal, attachment_id)
+        return Response(
+            store.get(attachment.sha256),
+            media_type=attachment.content_type,
+            headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"},
+        )
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    day: date
+    estates: int
+    patrolled: int
+
+    @property
+    def shade(self) -> str:
+        if self.estates == 0:
+            return "off"
+        if self.patrolled >= self.estates:
+            return "full"
+        return "none" if self.patrolled == 0 else "part"
+
+
+class CoveragePages(Controller):
+    include_in_schema = False
+    guards = [allow(COVERAGE_VIEWERS, "reading patrol coverage")]
+
+    @get("/coverage")
+    async def heat_map(self, principal: Principal, db: AsyncSession, month: str | None = None, community_id: int | None = None) -> Template:
+        """Patrolled estates per community per day of a month: a calendar heat map (shade and number)."""
+        today = business_today()
+        try:
+            wanted = Month.parse(month) if month else Month.of(today)
+        except ValueError:
+            wanted = Month.of(today)
+        first = date(wanted.year, wanted.month, 1)
+        last = min(date(wanted.year, wanted.month, calendar.monthrange(wanted.year, wanted.month)[1]), today)
+        communities, _ = await registry.list_communities(db, principal, PageRequest(1, 500), None)
+        if community_id is not None:
+            communities = [c for c in communities if c.id == community_id]
+            if not communities:
+                raise NotFound("community", community_id)
+        rows = []
+        if last >= first:
+            for community in communities:
+                coverage = await records.patrol_coverage(db, principal, community.id or 0, first, last)
+                rows.append((community, [HeatCell(d.day, d.estates, d.patrolled) for d in coverage.days], coverage))
+        days = [first + timedelta(days=i) for i in range((last - first).days + 1)] if last >= first else []
+        return page(
+            "coverage.html",
+            principal,
+            month=wanted,
+            previous=wanted.previous(),
+            following=wanted.next() if wanted < Month.of(today) else None,
+            days=days,
+            rows=rows,
+            community_id=community_id,
+        )
+
+
+PAGES = [PatrolPages, PatrolServiceWorker, DefectPages, RecordPages, PhotoPages, CoveragePages]

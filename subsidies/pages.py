@@ -1,0 +1,120 @@
+"""Finance's desk: quarterly subsidy runs with their totals per street and company, what was held out and why,
+the streets' confirmations, approval, the disbursement batch and its documents. The same services as the API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from subsidies import queries, service
+from subsidies.tables import DisbursementBatch
+from supervision.core.access import Principal, Role
+from supervision.core.clock import utc_now
+from supervision.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from supervision.core.paging import PageRequest
+from supervision.core.periods import Quarter, last_ended_quarter
+from supervision.web.auth import allow
+from supervision.web.pages import form_error, page
+
+DESK = {Role.FINANCE, Role.ADMIN, Role.STREET_OFFICER}
+RUN_STATE_NAMES = {"draft": "草稿（待街道确认）", "approved": "已审批", "disbursed": "已拨付"}
+HELD_OUT_NAMES = {
+    "month_not_locked": "该月考核未锁定",
+    "veto_pending": "一票否决待审核",
+    "no_contract": "无在履行的服务合同",
+    "no_score": "该月无得分",
+}
+
+
+class SubsidyPages(Controller):
+    path = "/subsidies"
+    include_in_schema = False
+    guards = [allow(DESK, "subsidy runs")]
+
+    @get("/runs")
+    async def runs(self, principal: Principal, db: AsyncSession) -> Template:
+        return await _runs_page(db, principal)
+
+    @post("/runs", guards=[allow(service.FINANCE, "starting a subsidy run")])
+    async def start_run(self, data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: Principal, db: AsyncSession) -> Response[Any]:
+        typed = {"quarter": (data.get("quarter") or "").strip(), "supplementary": data.get("supplementary") or ""}
+        try:
+            try:
+                quarter = Quarter.parse(typed["quarter"])
+            except ValueError:
+                raise InvalidInput("quarter like 2026-Q3", zh="季度格式如 2026-Q3", field="quarter") from None
+            run = await service.start_run(db, principal, quarter, typed["supplementary"] == "on")
+        except DomainError as exc:
+            await db.rollback()
+            return await _runs_page(db, principal, errors=form_error(exc), typed=typed)
+        return Redirect(path=f"/subsidies/runs/{run.id}")
+
+    @get("/runs/{run_id:int}")
+    async def run(self, run_id: int, principal: Principal, db: AsyncSession) -> Template:
+        return await _run_page(db, principal, run_id)
+
+    @post("/runs/{run_id:int}/{action:str}")
+    async def act(self, run_id: int, action: str, principal: Principal, db: AsyncSession) -> Response[Any]:
+        """recompute, confirm (a street officer), approve, batch: each the API's use case, refused the same way."""
+        steps = {
+            "recompute": (service.FINANCE, service.recompute_run),
+            "approve": (service.FINANCE, service.approve_run),
+            "batch": (service.FINANCE, service.issue_batch),
+            "confirm": ({Role.STREET_OFFICER}, service.confirm_street),
+        }
+        if action not in steps:
+            raise NotFound("run action", action)
+        roles, use_case = steps[action]
+        try:
+            if principal.role not in roles:
+                raise PermissionDenied(f"{action} is not for {principal.role.value}")
+            await use_case(db, principal, run_id)
+        except DomainError as exc:
+            await db.rollback()
+            response = await _run_page(db, principal, run_id, errors=form_error(exc))
+            response.status_code = 403 if isinstance(exc, PermissionDenied) else 422
+            return response
+        return Redirect(path=f"/subsidies/runs/{run_id}?done={action}")
+
+
+async def _runs_page(db: AsyncSession, principal: Principal, errors: dict[str, str] | None = None, typed: dict[str, str] | None = None) -> Template:
+    rows, total = await queries.list_runs(db, principal, PageRequest(1, 100))
+    response = page(
+        "runs.html",
+        principal,
+        runs=[await queries.run_out(db, principal, r) for r in rows],
+        total=total,
+        state_names=RUN_STATE_NAMES,
+        suggested=str(last_ended_quarter(utc_now())),
+        errors=errors or {},
+        typed=typed or {},
+    )
+    if errors:
+        response.status_code = 422
+    return response
+
+
+async def _run_page(db: AsyncSession, principal: Principal, run_id: int, errors: dict[str, str] | None = None) -> Template:
+    run = await queries.run_out(db, principal, await service.get_run(db, principal, run_id))
+    batch = (await db.execute(select(DisbursementBatch).where(DisbursementBatch.run_id == run_id))).scalar()
+    mine = next((s for s in run.streets if s.street_id == principal.street_id), None)
+    return page(
+        "run.html",
+        principal,
+        run=run,
+        batch=batch,
+        mine=mine,
+        unconfirmed=[s.street_name for s in run.streets if s.confirmed_at is None],
+        state_names=RUN_STATE_NAMES,
+        held_out_names=HELD_OUT_NAMES,
+        errors=errors or {},
+    )
+
+
+PAGES = [SubsidyPages]

@@ -1,0 +1,231 @@
+/* The patrol outbox. A filed patrol is first kept on the phone (IndexedDB), then sent: photos one by one, then
+   the record. With no signal it stays queued and is sent when the signal returns; the record's client id makes a
+   resend safe (the server answers a repeat with the record it already has). */
+(function () {
+  "use strict";
+  var DB_NAME = "patrol-outbox", STORE = "outbox";
+  var user = document.body.dataset.user || "";
+  var csrf = (function () {
+    try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["x-csrftoken"] || ""; } catch (e) { return ""; }
+  })();
+  var flushing = false, lastSent = 0;
+
+  function openDb() {
+    return new Promise(function (resolve, reject) {
+      var request = indexedDB.open(DB_NAME, 1);
+      request.onupgradeneeded = function () { request.result.createObjectStore(STORE, { keyPath: "client_id" }); };
+      request.onsuccess = function () { resolve(request.result); };
+      request.onerror = function () { reject(request.error); };
+    });
+  }
+  function withStore(mode, work) {
+    return openDb().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var tx = db.transaction(STORE, mode), result;
+        Promise.resolve(work(tx.objectStore(STORE))).then(function (r) { result = r; });
+        tx.oncomplete = function () { db.close(); resolve(result); };
+        tx.onerror = function () { db.close(); reject(tx.error); };
+      });
+    });
+  }
+  function all() {
+    return withStore("readonly", function (store) {
+      return new Promise(function (resolve) {
+        var request = store.getAll();
+        request.onsuccess = function () {
+          resolve(request.result.filter(function (e) { return e.user === user; }).sort(function (a, b) { return a.queued_at < b.queued_at ? -1 : 1; }));
+        };
+      });
+    });
+  }
+  function put(entry) { return withStore("readwrite", function (store) { store.put(entry); }); }
+  function remove(clientId) { return withStore("readwrite", function (store) { store.delete(clientId); }); }
+
+  function pad(n) { n = Math.floor(Math.abs(n)); return (n < 10 ? "0" : "") + n; }
+  function isoWithOffset(d) {
+    var off = -d.getTimezoneOffset();
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" + pad(d.getHours()) + ":" +
+      pad(d.getMinutes()) + ":" + pad(d.getSeconds()) + (off >= 0 ? "+" : "-") + pad(off / 60) + ":" + pad(off % 60);
+  }
+  function newClientId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var bytes = new Uint8Array(16); crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return (b < 16 ? "0" : "") + b.toString(16); }).join("");
+  }
+  function when(iso) { return iso.slice(5, 16).replace("T", " "); }
+
+  /* Sending. Outcome per entry: "sent", "waiting" (no network, or log in again) or "refused" (the server said no). */
+  function send(url, options) {
+    options.credentials = "same-origin";
+    options.redirect = "manual";
+    options.headers = Object.assign({ "x-csrftoken": csrf }, options.headers || {});
+    return fetch(url, options);
+  }
+  function refusal(response) {
+    return response.json().then(function (body) { return body; }, function () { return { message: "服务器拒绝了这条巡查（" + response.status + "）" }; });
+  }
+  function sendEntry(entry) {
+    var chain = Promise.resolve();
+    entry.results.forEach(function (result) {
+      (result.photos || []).forEach(function (photo) {
+        chain = chain.then(function () {
+          if (photo.id) return;
+          var form = new FormData();
+          form.append("file", photo.blob, photo.name || "photo.jpg");
+          return send("/patrol/photos", { method: "POST", body: form }).then(function (response) {
+            if (response.status === 201) return response.json().then(function (body) { photo.id = body.id; return put(entry); });
+            throw response;
+          });
+        });
+      });
+    });
+    return chain.then(function () {
+      var body = {
+        client_id: entry.client_id, estate_id: entry.estate_id, inspected_at: entry.inspected_at, note: entry.note,
+        results: entry.results.map(function (r) {
+          var out = { item: r.item, passed: r.passed };
+          if (!r.passed) { out.defects = r.defects; out.note = r.note; out.photo_ids = r.photos.map(function (p) { return p.id; }); }
+          return out;
+        })
+      };
+      return send("/patrol/records", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    }).then(function (response) {
+      if (response.status === 200 || response.status === 201) return remove(entry.client_id).then(function () { return "sent"; });
+      throw response;
+    }).catch(function (problem) {
+      if (!(problem instanceof Response)) { entry.message = "暂无网络，有信号后自动发送"; return put(entry).then(function () { return "waiting"; }); }
+      if (problem.type === "opaqueredirect" || problem.status === 401 || problem.status === 403) {
+        entry.message = "登录已过期：请重新登录，登录后自动发送";
+        return put(entry).then(function () { return "waiting"; });
+      }
+      if (problem.status >= 500 || problem.status === 429) { entry.message = "服务器忙，稍后自动重试"; return put(entry).then(function () { return "waiting"; }); }
+      return refusal(problem).then(function (body) {
+        entry.state = "refused"; entry.message = body.message || "服务器拒绝了这条巡查"; entry.field = body.field || null;
+        return put(entry).then(function () { return "refused"; });
+      });
+    });
+  }
+  function flush() {
+    if (flushing) return Promise.resolve();
+    flushing = true;
+    return all().then(function (entries) {
+      var chain = Promise.resolve(true);
+      entries.filter(function (e) { return e.state === "waiting"; }).forEach(function (entry) {
+        chain = chain.then(function (go) {
+          if (!go) return false;
+          return sendEntry(entry).then(function (outcome) {
+            if (outcome === "sent") { lastSent += 1; document.dispatchEvent(new CustomEvent("patrol-sent", { detail: entry.client_id })); }
+            return outcome !== "waiting";
+          });
+        });
+      });
+      return chain;
+    }).catch(function () {}).then(function () { flushing = false; return render(); });
+  }
+
+  function render() {
+    var box = document.getElementById("outbox");
+    if (!box) return Promise.resolve();
+    return all().then(function (entries) {
+      var summary = document.getElementById("outbox-summary"), list = document.getElementById("outbox-items");
+      list.innerHTML = "";
+      var waiting = entries.filter(function (e) { return e.state === "waiting"; }).length;
+      var refused = entries.length - waiting;
+      if (!entries.length) {
+        box.hidden = lastSent === 0;
+        summary.textContent = "全部巡查已发送（本次发送 " + lastSent + " 条）";
+        return;
+      }
+      box.hidden = false;
+      var parts = [];
+      if (waiting) parts.push(waiting + " 条巡查等待发送" + (navigator.onLine ? "" : "（当前无网络，已保存在手机上）"));
+      if (refused) parts.push(refused + " 条巡查被退回，请查看原因");
+      summary.textContent = parts.join("；");
+      entries.forEach(function (e) {
+        var li = document.createElement("li");
+        li.textContent = e.estate_name + " · " + when(e.inspected_at) + " · " + (e.state === "waiting" ? "等待发送" : "被退回") + (e.message ? "：" + e.message : "");
+        if (e.state === "refused") {
+          var drop = document.createElement("button");
+          drop.type = "button"; drop.textContent = "删除这条";
+          drop.addEventListener("click", function () { remove(e.client_id).then(render); });
+          li.appendChild(document.createTextNode(" ")); li.appendChild(drop);
+        }
+        list.appendChild(li);
+      });
+    });
+  }
+
+  /* The checklist form. */
+  function showError(id, message) {
+    var el = document.getElementById("error-" + id);
+    if (!el) el = document.getElementById("error-_form");
+    el.textContent = message; el.hidden = false;
+    return el;
+  }
+  function clearErrors(form) { form.querySelectorAll(".field-error, .form-error").forEach(function (el) { el.hidden = true; el.textContent = ""; }); }
+  function setUpForm(form) {
+    form.querySelectorAll("fieldset.item").forEach(function (fieldset) {
+      var detail = fieldset.querySelector(".failed-detail");
+      fieldset.querySelectorAll("input[type=radio]").forEach(function (radio) {
+        radio.addEventListener("change", function () { detail.hidden = !fieldset.querySelector("input[value=fail]").checked; });
+      });
+    });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      clearErrors(form);
+      var results = [], first = null;
+      form.querySelectorAll("fieldset.item").forEach(function (fieldset) {
+        var code = fieldset.dataset.item, failed = fieldset.querySelector("input[value=fail]").checked;
+        if (!failed) { results.push({ item: code, passed: true }); return; }
+        var note = fieldset.querySelector("textarea").value.trim();
+        var files = Array.prototype.slice.call(fieldset.querySelector("input[type=file]").files || []);
+        var count = parseInt(fieldset.querySelector("input[type=number]").value, 10);
+        var problem = !note ? "不合格项请写明问题" : !files.length ? "不合格项请至少拍一张照片" : !(count >= 1 && count <= 50) ? "问题处数应为 1 到 50" : null;
+        if (problem) { var el = showError("item-" + code, problem); first = first || el; return; }
+        results.push({ item: code, passed: false, defects: count, note: note, photos: files.map(function (f) { return { blob: f, name: f.name, id: null }; }) });
+      });
+      if (first) { first.closest("fieldset").scrollIntoView({ block: "center" }); first.closest("fieldset").querySelector("textarea").focus(); return; }
+      var entry = {
+        client_id: newClientId(), user: user, estate_id: parseInt(form.dataset.estateId, 10), estate_name: form.dataset.estateName,
+        inspected_at: isoWithOffset(new Date()), note: document.getElementById("patrol-note").value.trim(), results: results,
+        state: "waiting", message: "", queued_at: new Date().toISOString()
+      };
+      var done = document.getElementById("patrol-done"), text = document.getElementById("patrol-done-text");
+      put(entry).then(function () {
+        form.hidden = true; done.hidden = false;
+        text.textContent = "巡查已保存在手机上，正在发送……";
+        document.addEventListener("patrol-sent", function (e) { if (e.detail === entry.client_id) text.textContent = "巡查已提交。"; });
+        return flush();
+      }).then(function () {
+        return all().then(function (entries) {
+          var mine = entries.filter(function (e) { return e.client_id === entry.client_id; })[0];
+          if (!mine) { text.textContent = "巡查已提交。"; return; }
+          if (mine.state === "refused") {
+            remove(mine.client_id).then(render);
+            form.hidden = false; done.hidden = true;
+            var el = showError(mine.field ? mine.field : "_form", mine.message); el.scrollIntoView({ block: "center" });
+            return;
+          }
+          text.textContent = "暂无信号：巡查已保存在手机上，有信号后自动发送（" + mine.message + "）";
+        });
+      }, function () { showError("_form", "无法在手机上保存巡查（浏览器存储不可用），请检查浏览器设置"); });
+    });
+  }
+
+  var form = document.getElementById("patrol-form");
+  if (form) setUpForm(form);
+  window.addEventListener("online", flush);
+  window.addEventListener("offline", render);
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) flush(); });
+  setInterval(flush, 20000);
+  flush();
+
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/patrol-sw.js", { scope: "/patrol" }).catch(function () {});
+    var list = document.querySelector("[data-precache]");
+    if (list && window.caches) {
+      var urls = ["/patrol"].concat(Array.prototype.map.call(list.querySelectorAll("a[href^='/patrol/estates/']"), function (a) { return a.getAttribute("href"); }));
+      caches.open("patrol-pages").then(function (cache) { return cache.addAll(urls); }).catch(function () {});
+    }
+  }
+})();
