@@ -33,7 +33,7 @@ from supervision.registry import service as registry
 from supervision.registry.scope import managed_on
 from supervision.registry.tables import Community, Estate
 from supervision.web.auth import allow, logged_in
-from supervision.web.pages import page, pages_of, refused
+from supervision.web.pages import chosen_id, page, pages_of, refused
 
 STATIC = Path(__file__).resolve().parent.parent / "supervision" / "web" / "static"
 SEVERITY_NAMES = {"safety": "安全隐患", "general": "一般问题", "major_repair": "重大维修"}
@@ -202,8 +202,9 @@ class DefectPages(Controller):
         db: AsyncSession,
         state_filter: Annotated[str, Parameter(query="state")] = "active",
         page_no: int = 1,
-        estate_id: int | None = None,
+        estate: Annotated[str | None, Parameter(query="estate_id")] = None,
     ) -> Template:
+        estate_id = chosen_id(estate)
         paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
         state = state_filter if state_filter in ("active", "open", "fix_reported", "closed", "overdue") else "active"
         wanted = state
@@ -345,7 +346,7 @@ class CoveragePages(Controller):
     guards = [allow(COVERAGE_VIEWERS, "reading patrol coverage")]
 
     @get("/coverage")
-    async def heat_map(self, principal: Principal, db: AsyncSession, month: str | None = None, community_id: int | None = None) -> Template:
+    async def heat_map(self, principal: Principal, db: AsyncSession, month: str | None = None, community: Annotated[str | None, Parameter(query="community_id")] = None) -> Template:
         """Patrolled estates per community per day of a month: a calendar heat map (shade and number)."""
         today = business_today()
         try:
@@ -354,6 +355,7 @@ class CoveragePages(Controller):
             wanted = Month.of(today)
         first = date(wanted.year, wanted.month, 1)
         last = min(date(wanted.year, wanted.month, calendar.monthrange(wanted.year, wanted.month)[1]), today)
+        community_id = chosen_id(community)
         communities, _ = await registry.list_communities(db, principal, PageRequest(1, 500), None)
         if community_id is not None:
             communities = [c for c in communities if c.id == community_id]

@@ -23,7 +23,7 @@ from supervision.web.auth import allow
 from supervision.web.pages import form_error, page
 
 DESK = {Role.FINANCE, Role.ADMIN, Role.STREET_OFFICER}
-RUN_STATE_NAMES = {"draft": "草稿（待街道确认）", "approved": "已审批", "disbursed": "已拨付"}
+RUN_STATE_NAMES = {"draft": "草稿（待街道确认）", "confirmed": "各街道已确认（待审批）", "approved": "已审批", "disbursed": "已拨付"}
 HELD_OUT_NAMES = {
     "month_not_locked": "该月考核未锁定",
     "veto_pending": "一票否决待审核",

@@ -35,7 +35,7 @@ from supervision.registry.scope import managed_on
 from supervision.registry.tables import Community, Company, Estate
 from supervision.web.auth import allow
 from supervision.web.charts import sparkline
-from supervision.web.pages import form_error, page, refused
+from supervision.web.pages import chosen_id, form_error, page, refused
 
 DESK = {Role.STREET_OFFICER, Role.STREET_WORKER, Role.ADMIN, Role.COMPANY, Role.COMMITTEE_DIRECTOR}
 REVIEW_DESK = {Role.STREET_OFFICER, Role.STREET_WORKER, Role.ADMIN}
@@ -67,11 +67,11 @@ class AssessmentPages(Controller):
 
     @get("/")
     async def month_table(
-        self, request: Request, principal: Principal, db: AsyncSession, month: str | None = None, community_id: int | None = None, company_id: int | None = None
+        self, request: Request, principal: Principal, db: AsyncSession, month: str | None = None, community_id: str | None = None, company_id: str | None = None
     ) -> Template:
         """The month's table: score, grade, ranks and the six-month trend of every estate in scope."""
         partial = bool(request.headers.get("hx-request")) and request.headers.get("hx-target") == "scores"
-        return await _month_page(principal, db, chosen_month(month), community_id, company_id, partial=partial)
+        return await _month_page(principal, db, chosen_month(month), chosen_id(community_id), chosen_id(company_id), partial=partial)
 
     @post("/months/{month:str}/{action:str}", guards=[allow(service.COMPUTERS, "computing scores")])
     async def month_action(

@@ -20,6 +20,20 @@ class Role(StrEnum):
     SOCIAL_ORG = "social_org"  # 社会组织
 
 
+# The roles' names on pages and documents (RULES.md's terms).
+ROLE_NAMES = {
+    Role.ADMIN: "区级管理员",
+    Role.FINANCE: "区财政",
+    Role.STREET_OFFICER: "街道办",
+    Role.STREET_WORKER: "街道物业社工/专管员",
+    Role.COMMUNITY_WORKER: "社区物业社工",
+    Role.COMMITTEE_DIRECTOR: "居委会主任",
+    Role.INSPECTOR: "第三方机构",
+    Role.COMPANY: "物业企业",
+    Role.SOCIAL_ORG: "社会组织",
+}
+
+
 class ScopeKind(StrEnum):
     DISTRICT = "district"
     STREET = "street"

@@ -12,7 +12,7 @@ from litestar.response import Redirect, Response, Template
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from supervision.core.access import Principal, Role
+from supervision.core.access import ROLE_NAMES, Principal
 from supervision.core.audit import list_audit_entries
 from supervision.core.clock import utc_now
 from supervision.core.errors import DomainError, NotAuthenticated, NotFound, PermissionDenied
@@ -22,18 +22,6 @@ from supervision.core.settings import get_settings
 from supervision.people import service as people
 from supervision.registry.service import registry_summary
 from supervision.web.auth import SESSION_COOKIE, logged_in
-
-ROLE_NAMES = {
-    Role.ADMIN: "区级管理员",
-    Role.FINANCE: "区财政",
-    Role.STREET_OFFICER: "街道办",
-    Role.STREET_WORKER: "街道物业社工/专管员",
-    Role.COMMUNITY_WORKER: "社区物业社工",
-    Role.COMMITTEE_DIRECTOR: "居委会主任",
-    Role.INSPECTOR: "第三方机构",
-    Role.COMPANY: "物业企业",
-    Role.SOCIAL_ORG: "社会组织",
-}
 
 
 def page(template: str, principal: Principal | None, **context: Any) -> Template:
@@ -84,6 +72,11 @@ def refused(template: str, principal: Principal, exc: DomainError, **context: An
     response = page(template, principal, errors=form_error(exc), **context)
     response.status_code = 403 if isinstance(exc, PermissionDenied) else 422
     return response
+
+
+def chosen_id(text: str | None) -> int | None:
+    """A filter's id from a query string; an empty choice ("全部") or anything not a number means no filter."""
+    return int(text) if text and text.isdigit() else None
 
 
 def pages_of(total: int, paging: PageRequest) -> int:

@@ -12,6 +12,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect, Template
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from supervision.core.access import ROLE_NAMES
 from supervision.core.errors import (
     Conflict,
     DomainError,
@@ -97,6 +98,10 @@ def _problem(
     return Response(content=body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
+def role_name(principal: Any) -> str | None:
+    return ROLE_NAMES.get(principal.role) if principal is not None else None
+
+
 PAGE_MESSAGES = {400: "提交的内容有误", 403: "您无权进行此操作", 404: "找不到该页面或记录", 405: "不支持该操作", 409: "与已保存的记录冲突", 500: "系统出错，已记录，请稍后再试", 503: "系统忙，请稍后再试"}
 
 
@@ -119,7 +124,7 @@ def _answer(
             return Redirect(path=f"/login?next={request.url.path}")
         return Template(
             template_name="error.html",
-            context={"status": status, "title": title, "detail": detail, "message": zh or PAGE_MESSAGES.get(status, "请求未完成"), "errors": errors or []},
+            context={"me": request.scope.get("user"), "role_name": role_name(request.scope.get("user")), "status": status, "title": title, "detail": detail, "message": zh or PAGE_MESSAGES.get(status, "请求未完成"), "errors": errors or []},
             status_code=status,
             media_type=MediaType.HTML,
             headers=headers,

@@ -13,6 +13,7 @@ from playwright.async_api import Browser, Page, async_playwright
 from supervision.demo import DEMO_PASSWORD
 from tests.served import Served, served_system
 
+REPOSITORY = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -61,9 +62,10 @@ async def open_as(browser: Browser, served: Served, tmp_root: Path):  # type: ig
 
 
 @pytest.fixture
-def screenshot(tmp_root: Path):  # type: ignore[no-untyped-def]
-    """`await screenshot(page, "home-admin")`: a full-page PNG under $SUPERVISION_SCREENSHOTS (to look at) or the run's folder."""
-    folder = Path(os.environ.get("SUPERVISION_SCREENSHOTS") or tmp_root / "screenshots")
+def screenshot():  # type: ignore[no-untyped-def]
+    """`await screenshot(page, "home-admin")`: a full-page PNG under $SUPERVISION_SCREENSHOTS, by default the
+    checkout's var/screenshots (the README names it), to look at after a run."""
+    folder = Path(os.environ.get("SUPERVISION_SCREENSHOTS") or REPOSITORY / "var" / "screenshots")
     folder.mkdir(parents=True, exist_ok=True)
 
     async def take(page: Page, name: str) -> Path:
