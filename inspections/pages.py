@@ -34,6 +34,7 @@ from supervision.registry.scope import managed_on
 from supervision.registry.tables import Community, Estate
 from supervision.web.auth import allow, logged_in
 from supervision.web.pages import chosen_id, page, pages_of, refused
+from supervision.web.problems import status_of
 
 STATIC = Path(__file__).resolve().parent.parent / "supervision" / "web" / "static"
 SEVERITY_NAMES = {"safety": "安全隐患", "general": "一般问题", "major_repair": "重大维修"}
@@ -47,12 +48,6 @@ PAGE_SIZE = 50
 def _problem_json(exc: DomainError, status: int) -> Response[dict[str, Any]]:
     """The patrol page's script shows this beside the field (message in Chinese, the English detail for support)."""
     return Response({"message": exc.message_zh, "field": exc.field, "detail": exc.detail}, status_code=status)
-
-
-def _status_of(exc: DomainError) -> int:
-    from supervision.web.problems import STATUS_OF
-
-    return next((code for cls, code in STATUS_OF.items() if isinstance(exc, cls)), 400)
 
 
 @dataclass
@@ -157,7 +152,7 @@ class PatrolPages(Controller):
                 raise InvalidInput("send the photo as the multipart field 'file'", zh="请选择照片", field="file")
             return Response({"id": await store_photo(db, store, state, principal, data.file)}, status_code=201)
         except DomainError as exc:
-            return _problem_json(exc, _status_of(exc))
+            return _problem_json(exc, status_of(exc))
 
     @post("/records", dto=None)
     async def file_patrol(self, data: schemas.RecordIn, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[dict[str, Any]]:
@@ -165,7 +160,7 @@ class PatrolPages(Controller):
         try:
             filed = await service.file_record(db, store, principal, Source.PATROL, data)
         except DomainError as exc:
-            return _problem_json(exc, _status_of(exc))
+            return _problem_json(exc, status_of(exc))
         record = filed.record
         return Response(
             {"id": record.id, "estate_id": record.estate_id, "counted": record.counted, "replayed": filed.replayed},

@@ -21,6 +21,7 @@ from supervision.core.paging import PageRequest
 from supervision.core.periods import Quarter, last_ended_quarter
 from supervision.web.auth import allow
 from supervision.web.pages import form_error, page
+from supervision.web.problems import status_of
 
 DESK = {Role.FINANCE, Role.ADMIN, Role.STREET_OFFICER}
 RUN_STATE_NAMES = {"draft": "草稿（待街道确认）", "confirmed": "各街道已确认（待审批）", "approved": "已审批", "disbursed": "已拨付"}
@@ -78,7 +79,7 @@ class SubsidyPages(Controller):
         except DomainError as exc:
             await db.rollback()
             response = await _run_page(db, principal, run_id, errors=form_error(exc))
-            response.status_code = 403 if isinstance(exc, PermissionDenied) else 422
+            response.status_code = status_of(exc)
             return response
         return Redirect(path=f"/subsidies/runs/{run_id}?done={action}")
 

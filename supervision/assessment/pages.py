@@ -399,12 +399,14 @@ async def _committee_estate(
     patrolled = sorted(
         (
             await db.execute(
-                select(distinct(InspectionRecord.business_date)).where(
+                select(InspectionRecord.business_date)
+                .where(
                     InspectionRecord.estate_id == estate_id,
                     InspectionRecord.source == Source.PATROL.value,
                     InspectionRecord.business_date >= month.first_day,
                     InspectionRecord.business_date <= month.last_day,
                 )
+                .distinct()
             )
         ).scalars()
     )

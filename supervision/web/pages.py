@@ -15,13 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from supervision.core.access import ROLE_NAMES, Principal
 from supervision.core.audit import list_audit_entries
 from supervision.core.clock import utc_now
-from supervision.core.errors import DomainError, NotAuthenticated, NotFound, PermissionDenied
+from supervision.core.errors import DomainError, InvalidInput, NotAuthenticated, NotFound
 from supervision.core.notifications import Notification
 from supervision.core.paging import PageRequest, fetch_page
 from supervision.core.settings import get_settings
 from supervision.people import service as people
 from supervision.registry.service import registry_summary
 from supervision.web.auth import SESSION_COOKIE, logged_in
+from supervision.web.problems import status_of
 
 
 def page(template: str, principal: Principal | None, **context: Any) -> Template:
@@ -68,9 +69,10 @@ def form_error(exc: DomainError) -> dict[str, str]:
 
 
 def refused(template: str, principal: Principal, exc: DomainError, **context: Any) -> Template:
-    """The same form again with what was typed and the reason beside the field (422: the input was refused)."""
+    """The same form again with what was typed and the reason beside the field, with the status the API would give
+    (a refused input is 422 here: the form came back to be corrected)."""
     response = page(template, principal, errors=form_error(exc), **context)
-    response.status_code = 403 if isinstance(exc, PermissionDenied) else 422
+    response.status_code = 422 if isinstance(exc, InvalidInput) else status_of(exc)
     return response
 
 

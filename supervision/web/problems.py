@@ -98,6 +98,10 @@ def _problem(
     return Response(content=body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
+def status_of(exc: DomainError) -> int:
+    return next((code for cls, code in STATUS_OF.items() if isinstance(exc, cls)), 400)
+
+
 def role_name(principal: Any) -> str | None:
     return ROLE_NAMES.get(principal.role) if principal is not None else None
 
@@ -133,8 +137,7 @@ def _answer(
 
 
 def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
-    status = next((code for cls, code in STATUS_OF.items() if isinstance(exc, cls)), 400)
-    return _answer(request, status, exc.title, exc.detail, zh=exc.message_zh)
+    return _answer(request, status_of(exc), exc.title, exc.detail, zh=exc.message_zh)
 
 
 def validation_error_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:

@@ -1,0 +1,170 @@
+"""The pages for every role are a second door to the same services: the same role and scope refusals as the API,
+CSRF on every form, refusals in Chinese beside the field with what was typed kept, and nothing written on a refusal."""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from datetime import datetime
+
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from inspections.tables import Attachment, InspectionRecord
+from supervision.assessment.tables import CommitteeOpinion, Veto
+from supervision.core.clock import BUSINESS_TZ, business_today
+from supervision.core.periods import Month
+from tests.integration.helpers import count, estate_ids_of
+from tests.integration.test_pages import page_login
+
+LAST_MONTH = str(Month.of(business_today()).previous())
+PAGES_BY_ROLE = {
+    "/patrol": {"xbl01-worker"},
+    "/committee": {"xbl01-director"},
+    "/assessment": {"xbl-officer", "xbl-worker1", "admin", "company01", "xbl01-director"},
+    "/assessment/vetoes": {"xbl-officer", "xbl-worker1", "admin"},
+    "/assessment/appeals": {"xbl-officer", "xbl-worker1", "admin", "company01"},
+    "/defects": {"xbl01-worker", "xbl01-director", "xbl-officer", "xbl-worker1", "admin", "company01", "inspector1"},
+    "/coverage": {"xbl01-worker", "xbl01-director", "xbl-officer", "xbl-worker1", "admin"},
+    "/subsidies/runs": {"finance", "admin", "xbl-officer"},
+}
+USERS = ("xbl01-worker", "xbl01-director", "xbl-officer", "xbl-worker1", "admin", "company01", "inspector1", "finance")
+
+
+async def csrf(client) -> str:  # type: ignore[no-untyped-def]
+    home = await client.get("/")
+    return re.search(r'name="_csrf_token" value="([^"]+)"', home.text).group(1)
+
+
+def jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (uuid.uuid4().int % 255, 90, 30)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("username", USERS)
+async def test_each_role_opens_its_own_pages_and_is_refused_the_others(client, username) -> None:
+    await page_login(client, username)
+    for path, allowed in PAGES_BY_ROLE.items():
+        response = await client.get(path)
+        if username in allowed:
+            assert response.status_code == 200, (path, response.text[-500:])
+        else:
+            assert response.status_code == 403, (path, username)
+            assert "您无权进行此操作" in response.text
+
+
+async def test_anonymous_visitors_are_sent_to_log_in_from_every_page(client) -> None:
+    for path in PAGES_BY_ROLE:
+        response = await client.get(path, follow_redirects=False)
+        assert response.status_code in (302, 303) and response.headers["location"] == f"/login?next={path}"
+
+
+async def test_a_patrol_sent_twice_by_the_outbox_is_filed_once(client, db) -> None:
+    await page_login(client, "xbl01-worker")
+    token = await csrf(client)
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    body = {
+        "client_id": uuid.uuid4().hex,
+        "estate_id": estate,
+        "inspected_at": datetime.now(BUSINESS_TZ).isoformat(),
+        "results": [{"item": "M01", "passed": True}],
+    }
+    first = await client.post("/patrol/records", json=body, headers={"x-csrftoken": token})
+    again = await client.post("/patrol/records", json=body, headers={"x-csrftoken": token})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"] and again.json()["replayed"] is True
+    assert await count(db, InspectionRecord, InspectionRecord.client_id == body["client_id"]) == 1
+
+
+async def test_the_outbox_is_refused_without_its_csrf_token_and_for_another_communitys_estate(client, db) -> None:
+    await page_login(client, "xbl01-worker")
+    token = await csrf(client)
+    other = (await estate_ids_of(db, "XX01"))[0]
+    body = {"client_id": uuid.uuid4().hex, "estate_id": other, "inspected_at": datetime.now(BUSINESS_TZ).isoformat(), "results": [{"item": "M01", "passed": True}]}
+    assert (await client.post("/patrol/records", json=body)).status_code == 403
+    refused = await client.post("/patrol/records", json=body, headers={"x-csrftoken": token})
+    assert refused.status_code == 403 and refused.json()["message"] == "您无权进行此操作"
+    failed = {**body, "estate_id": (await estate_ids_of(db, "XBL01"))[0], "results": [{"item": "M01", "passed": False, "note": "", "photo_ids": []}]}
+    refused = await client.post("/patrol/records", json=failed, headers={"x-csrftoken": token})
+    assert refused.status_code == 400 and refused.json() == {"message": "不合格项请写明问题", "field": "item-M01", "detail": refused.json()["detail"]}
+    assert await count(db, InspectionRecord, InspectionRecord.client_id == body["client_id"]) == 0
+
+
+async def test_a_photo_that_is_not_a_photo_is_refused_in_chinese_and_stored_nowhere(client, db) -> None:
+    await page_login(client, "xbl01-worker")
+    token = await csrf(client)
+    before = await count(db, Attachment)
+    refused = await client.post("/patrol/photos", files={"file": ("x.jpg", b"not a picture", "image/jpeg")}, headers={"x-csrftoken": token})
+    assert refused.status_code == 400 and refused.json()["message"].startswith("无法识别该照片")
+    assert await count(db, Attachment) == before
+
+
+async def test_the_opinion_form_refuses_a_bad_rating_beside_the_field_keeping_what_was_typed(client, db) -> None:
+    await page_login(client, "xbl01-director")
+    token = await csrf(client)
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    form = {"month": LAST_MONTH, "rating": "九十", "satisfied": "40", "answered": "50", "note": "楼道整洁", "_csrf_token": token}
+    refused = await client.post(f"/committee/estates/{estate}/opinion", data=form)
+    assert refused.status_code == 422
+    assert "评价分应为 0 到 100 的整数" in refused.text and 'value="九十"' in refused.text and "楼道整洁" in refused.text
+    form["rating"], form["satisfied"] = "90", "60"  # more satisfied than answered: the service's rule, in Chinese
+    refused = await client.post(f"/committee/estates/{estate}/opinion", data=form)
+    assert refused.status_code == 422 and "满意户数不能多于答卷户数" in refused.text
+    assert await count(db, CommitteeOpinion, CommitteeOpinion.estate_id == estate, CommitteeOpinion.month == LAST_MONTH) == 0
+    without_token = {k: v for k, v in form.items() if k != "_csrf_token"} | {"satisfied": "40"}
+    assert (await client.post(f"/committee/estates/{estate}/opinion", data=without_token)).status_code == 403
+    form["satisfied"] = "40"
+    accepted = await client.post(f"/committee/estates/{estate}/opinion", data=form)
+    assert accepted.status_code == 200 and "已填：90 分，满意 40/50" in accepted.text
+    other = (await estate_ids_of(db, "XX01"))[0]
+    assert (await client.post(f"/committee/estates/{other}/opinion", data=form)).status_code == 404
+
+
+async def test_only_the_estates_own_street_reviews_a_veto_cast_from_the_committee_page(client, db) -> None:
+    await page_login(client, "xbl01-director")
+    token = await csrf(client)
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    cast = await client.post(
+        f"/committee/estates/{estate}/veto",
+        data={"month": LAST_MONTH, "reason": "gate_unattended", "explanation": "连续三晚门岗无人值守，居民反映强烈", "_csrf_token": token},
+        files={"photo": ("gate.jpg", jpeg(), "image/jpeg")},
+    )
+    assert cast.status_code == 200 and "待审核" in cast.text
+    async with db() as session:
+        veto_id = (await session.execute(select(Veto.id).where(Veto.estate_id == estate, Veto.month == LAST_MONTH))).scalar_one()
+
+    await page_login(client, "ns-officer")
+    token = await csrf(client)
+    refused = await client.post(f"/assessment/vetoes/{veto_id}/review", data={"verdict": "uphold", "reason": "维持", "_csrf_token": token})
+    assert refused.status_code == 404 and "该记录不存在，或不在您的管辖范围内" in refused.text
+    await page_login(client, "xbl-worker1")
+    token = await csrf(client)
+    assert (await client.post(f"/assessment/vetoes/{veto_id}/review", data={"verdict": "uphold", "reason": "维持", "_csrf_token": token})).status_code == 403
+
+    await page_login(client, "xbl-officer")
+    token = await csrf(client)
+    refused = await client.post(f"/assessment/vetoes/{veto_id}/review", data={"verdict": "uphold", "reason": "", "_csrf_token": token})
+    assert refused.status_code == 422 and "请写明审核理由" in refused.text
+    async with db() as session:
+        assert (await session.get(Veto, veto_id)).state == "pending"
+    upheld = await client.post(f"/assessment/vetoes/{veto_id}/review", data={"verdict": "uphold", "reason": "经核实属实", "_csrf_token": token})
+    assert upheld.status_code == 200
+    async with db() as session:
+        assert (await session.get(Veto, veto_id)).state == "upheld"
+
+
+async def test_run_steps_are_refused_to_the_wrong_role_on_the_page_as_in_the_api(client) -> None:
+    await page_login(client, "xbl-officer")
+    token = await csrf(client)
+    for step in ("approve", "batch", "recompute"):
+        response = await client.post(f"/subsidies/runs/999999/{step}", data={"_csrf_token": token})
+        assert response.status_code in (403, 404)
+    await page_login(client, "finance")
+    token = await csrf(client)
+    refused = await client.post("/subsidies/runs", data={"quarter": "2026Q9", "_csrf_token": token})
+    assert refused.status_code == 422 and "季度格式如 2026-Q3" in refused.text and 'value="2026Q9"' in refused.text
+    future = await client.post("/subsidies/runs", data={"quarter": "2030-Q1", "_csrf_token": token})
+    assert future.status_code == 422 and "尚未结束" in future.text
