@@ -71,7 +71,7 @@ async def evening_coverage(session: AsyncSession, period: str, now: datetime) ->
         body = "今日未巡查：" + "；".join(by_street[street_id]) if by_street[street_id] else "今日各社区均已巡查。"
         if flagged[street_id]:
             body += "。连续三天漏巡的社区：" + "、".join(flagged[street_id])
-        notified += await notify(session, f"coverage|{period}|street:{street_id}", officers, f"{period} 巡查覆盖", body, f"/api/patrols/coverage?date_from={period}&date_to={period}")
+        notified += await notify(session, f"coverage|{period}|street:{street_id}", officers, f"{period} 巡查覆盖", body, f"/coverage?month={period[:7]}")
     await session.commit()
     return {"streets_with_gaps": len(by_street), "communities_flagged": sum(len(v) for v in flagged.values()), "notified": notified}
 

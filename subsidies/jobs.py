@@ -37,11 +37,11 @@ async def prepare_quarter_run(session: AsyncSession, period: str, now: datetime)
     holding = [f"{streets[s]} {m}" for s in sorted(streets) for m in map(str, quarter.months) if (s, m) not in locked]
     finance = await recipients(session, Role.FINANCE)
     if holding:
-        await notify(session, f"quarter-wait|{period}|{now.date()}", finance, f"{period} 补贴测算待街道锁定", "尚未锁定：" + "、".join(holding), "/api/subsidies/runs")
+        await notify(session, f"quarter-wait|{period}|{now.date()}", finance, f"{period} 补贴测算待街道锁定", "尚未锁定：" + "、".join(holding), "/subsidies/runs")
         await session.commit()
         raise HeldUp("not locked yet: " + ", ".join(holding))
     run = await service.start_run(session, SCHEDULER_FINANCE, quarter, False)
-    await notify(session, f"quarter-run|{period}", finance, f"{period} 补贴测算草稿已生成", f"测算 #{run.id} 待各街道确认后审批。", f"/api/subsidies/runs/{run.id}")
+    await notify(session, f"quarter-run|{period}", finance, f"{period} 补贴测算草稿已生成", f"测算 #{run.id} 待各街道确认后审批。", f"/subsidies/runs/{run.id}")
     await session.commit()
     return {"run_id": run.id}
 

@@ -68,7 +68,7 @@ async def remind_opinions(session: AsyncSession, period: str, now: datetime) -> 
         directors = await recipients(session, Role.COMMITTEE_DIRECTOR, community_id=community_id)
         reminded += await notify(
             session, f"opinion|{month}|community:{community_id}", directors, f"请在 {deadline} 前提交 {month} 居委会评价",
-            f"还有 {n} 个区片未提交 {month} 的居委会评价和满意度调查。", "/api/assessment/opinions",
+            f"还有 {n} 个区片未提交 {month} 的居委会评价和满意度调查。", f"/committee?month={month}",
         )
     await session.commit()
     return {"reminded": reminded, "deadline": deadline.isoformat()}
@@ -83,7 +83,7 @@ async def flag_veto_reviews(session: AsyncSession, period: str, now: datetime) -
         officers = await recipients(session, Role.STREET_OFFICER, street_id=veto.street_id)
         flagged += await notify(
             session, f"veto-review|{veto.id}|{period}", officers, f"一票否决 #{veto.id} 须在 {veto.review_due_on} 前复核",
-            f"区片 {veto.estate_id} {veto.month}：{veto.explanation[:200]}", f"/api/assessment/vetoes/{veto.id}",
+            f"区片 {veto.estate_id} {veto.month}：{veto.explanation[:200]}", f"/assessment/vetoes#veto-{veto.id}",
         )
     await session.commit()
     return {"pending_due": len(pending), "notified": flagged}

@@ -168,3 +168,24 @@ async def test_run_steps_are_refused_to_the_wrong_role_on_the_page_as_in_the_api
     assert refused.status_code == 422 and "季度格式如 2026-Q3" in refused.text and 'value="2026Q9"' in refused.text
     future = await client.post("/subsidies/runs", data={"quarter": "2030-Q1", "_csrf_token": token})
     assert future.status_code == 422 and "尚未结束" in future.text
+
+
+async def test_notifications_show_with_a_badge_and_are_marked_read_in_place(client, db) -> None:
+    from supervision.core.notifications import Notification, notify
+    from supervision.people.tables import User
+
+    async with db() as session:
+        officer = (await session.execute(select(User.id).where(User.username == "xbl-officer"))).scalar_one()
+        await notify(session, f"test|{uuid.uuid4().hex}", [officer], "一票否决 #1 须在 2026-12-01 前复核", "区片 1：门岗无人", "/assessment/vetoes#veto-1")
+        await session.commit()
+    await page_login(client, "xbl-officer")
+    assert "1 条未读" in (await client.get("/notifications/unread")).text
+    listing = await client.get("/notifications")
+    assert "一票否决 #1 须在 2026-12-01 前复核" in listing.text and 'href="/assessment/vetoes#veto-1"' in listing.text
+    async with db() as session:
+        notification_id = (await session.execute(select(Notification.id).where(Notification.user_id == officer))).scalar_one()
+    row = await client.post(f"/notifications/{notification_id}/read", headers={"HX-Request": "true", "x-csrftoken": await csrf(client)})
+    assert row.status_code == 200 and "已读" in row.text and "<html" not in row.text
+    assert (await client.get("/notifications/unread")).text == ""
+    await page_login(client, "xbl01-worker")
+    assert (await client.post(f"/notifications/{notification_id}/read", headers={"x-csrftoken": await csrf(client)})).status_code == 404
