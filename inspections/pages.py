@@ -33,7 +33,7 @@ from supervision.registry import service as registry
 from supervision.registry.scope import managed_on
 from supervision.registry.tables import Community, Estate
 from supervision.web.auth import allow, logged_in
-from supervision.web.pages import chosen_id, page, pages_of, refused
+from supervision.web.pages import chosen_id, page, pages_of, read_verdict, refused
 from supervision.web.problems import status_of
 
 STATIC = Path(__file__).resolve().parent.parent / "supervision" / "web" / "static"
@@ -258,18 +258,13 @@ class DefectPages(Controller):
         principal: Principal,
         db: AsyncSession,
     ) -> Response[Any]:
-        note = (data.get("note") or "").strip()
-        verdict = data.get("verdict")
         try:
-            if verdict not in ("accept", "reject"):
-                raise InvalidInput("choose accept or reject", zh="请选择验收通过或退回", field="verdict")
-            if not note:
-                raise InvalidInput("write a note", zh="请填写验收意见", field="note")
-            await defects.review_fix(db, principal, defect_id, schemas.FixReviewIn(accepted=verdict == "accept", note=note))
+            accepted, note = read_verdict(data, "accept", "reject", "请选择验收通过或退回", "请填写验收意见", reason_key="note")
+            await defects.review_fix(db, principal, defect_id, schemas.FixReviewIn(accepted=accepted, note=note))
         except DomainError as exc:
             await db.rollback()
-            return await _order_page(db, principal, defect_id, exc=exc, typed={"note": note})
-        return Redirect(path=f"/defects/{defect_id}?done={verdict}")
+            return await _order_page(db, principal, defect_id, exc=exc, typed={"note": data.get("note") or ""})
+        return Redirect(path=f"/defects/{defect_id}?done={'accept' if accepted else 'reject'}")
 
 
 async def _order_page(db: AsyncSession, principal: Principal, defect_id: int, exc: DomainError | None = None, typed: dict[str, str] | None = None) -> Template:

@@ -17,7 +17,7 @@ from supervision.core.access import Principal, Role
 from supervision.core.clock import utc_now
 from supervision.core.errors import InvalidInput, NotFound, RuleViolation
 from supervision.core.jobs import JobRun, NotDue
-from supervision.core.notifications import Notification
+from supervision.core.notifications import Notification, mark_read
 from supervision.core.paging import Page, PageRequest, fetch_page
 from supervision.schedule import JOBS, job_named, last_runs, next_run, run_now
 from supervision.web.auth import allow, logged_in
@@ -73,12 +73,7 @@ class NotificationController(Controller):
 
     @post("/{notification_id:int}/read", status_code=200, responses=problem_responses(404))
     async def read(self, notification_id: RecordId, principal: Principal, db: AsyncSession) -> NotificationOut:
-        n = await db.get(Notification, notification_id)
-        if n is None or n.user_id != principal.user_id:
-            raise NotFound("notification", notification_id)
-        if n.read_at is None:
-            n.read_at = utc_now()
-            await db.commit()
+        n = await mark_read(db, principal.user_id, notification_id)
         return NotificationOut(id=n.id or 0, title=n.title, body=n.body, link=n.link, created_at=n.created_at, read_at=n.read_at)
 
 

@@ -35,7 +35,7 @@ from supervision.registry.scope import managed_on
 from supervision.registry.tables import Community, Company, Estate
 from supervision.web.auth import allow
 from supervision.web.charts import sparkline
-from supervision.web.pages import chosen_id, form_error, page, refused
+from supervision.web.pages import chosen_id, form_error, page, read_verdict, refused
 
 DESK = {Role.STREET_OFFICER, Role.STREET_WORKER, Role.ADMIN, Role.COMPANY, Role.COMMITTEE_DIRECTOR}
 REVIEW_DESK = {Role.STREET_OFFICER, Role.STREET_WORKER, Role.ADMIN}
@@ -105,18 +105,13 @@ class AssessmentPages(Controller):
     async def review_veto(
         self, veto_id: int, data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: Principal, db: AsyncSession
     ) -> Response[Any]:
-        reason = (data.get("reason") or "").strip()
-        verdict = data.get("verdict")
         try:
-            if verdict not in ("uphold", "overturn"):
-                raise InvalidInput("choose uphold or overturn", zh="请选择维持或撤销否决", field="verdict")
-            if not reason:
-                raise InvalidInput("write the reason", zh="请写明审核理由", field="reason")
-            await service.review_veto(db, principal, veto_id, schemas.VetoReviewIn(uphold=verdict == "uphold", reason=reason))
+            uphold, reason = read_verdict(data, "uphold", "overturn", "请选择维持或撤销否决", "请写明审核理由")
+            await service.review_veto(db, principal, veto_id, schemas.VetoReviewIn(uphold=uphold, reason=reason))
         except DomainError as exc:
             await db.rollback()
-            return await _vetoes_page(db, principal, "pending", failed=(veto_id, exc, reason))
-        return Redirect(path=f"/assessment/vetoes?done={verdict}")
+            return await _vetoes_page(db, principal, "pending", failed=(veto_id, exc, data.get("reason") or ""))
+        return Redirect(path=f"/assessment/vetoes?done={'uphold' if uphold else 'overturn'}")
 
     @get("/appeals", guards=[allow(APPEAL_DESK, "reading appeals")])
     async def appeals(self, principal: Principal, db: AsyncSession) -> Template:
@@ -148,17 +143,12 @@ class AssessmentPages(Controller):
     async def answer_appeal(
         self, appeal_id: int, data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: Principal, db: AsyncSession
     ) -> Response[Any]:
-        reason = (data.get("reason") or "").strip()
-        verdict = data.get("verdict")
         try:
-            if verdict not in ("uphold", "reject"):
-                raise InvalidInput("choose uphold or reject", zh="请选择申诉成立或驳回", field="verdict")
-            if not reason:
-                raise InvalidInput("write the reason", zh="请写明答复理由", field="reason")
-            await service.answer_appeal(db, principal, appeal_id, schemas.AppealAnswerIn(uphold=verdict == "uphold", reason=reason))
+            uphold, reason = read_verdict(data, "uphold", "reject", "请选择申诉成立或驳回", "请写明答复理由")
+            await service.answer_appeal(db, principal, appeal_id, schemas.AppealAnswerIn(uphold=uphold, reason=reason))
         except DomainError as exc:
             await db.rollback()
-            return await _appeals_page(db, principal, failed=(appeal_id, exc, reason))
+            return await _appeals_page(db, principal, failed=(appeal_id, exc, data.get("reason") or ""))
         return Redirect(path="/assessment/appeals?done=answered")
 
 

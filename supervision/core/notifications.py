@@ -15,6 +15,7 @@ from sqlmodel import Field, SQLModel
 from supervision.core.access import Role
 from supervision.core.clock import utc_now
 from supervision.core.db import UTCDateTime
+from supervision.core.errors import NotFound
 
 log = logging.getLogger("supervision.notifications")
 
@@ -71,3 +72,14 @@ async def notify(session: AsyncSession, key: str, user_ids: list[int], title: st
         DELIVERY.deliver(uid, title, body, link)
         made += 1
     return made
+
+
+async def mark_read(session: AsyncSession, user_id: int | None, notification_id: int) -> Notification:
+    """The user has read one of their notifications (someone else's is not found); harmless to repeat."""
+    notification = await session.get(Notification, notification_id)
+    if notification is None or notification.user_id != user_id:
+        raise NotFound("notification", notification_id)
+    if notification.read_at is None:
+        notification.read_at = utc_now()
+        await session.commit()
+    return notification

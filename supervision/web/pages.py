@@ -14,9 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from supervision.core.access import ROLE_NAMES, Principal
 from supervision.core.audit import list_audit_entries
-from supervision.core.clock import utc_now
-from supervision.core.errors import DomainError, InvalidInput, NotAuthenticated, NotFound
-from supervision.core.notifications import Notification
+from supervision.core.errors import DomainError, InvalidInput, NotAuthenticated
+from supervision.core.notifications import Notification, mark_read
 from supervision.core.paging import PageRequest, fetch_page
 from supervision.core.settings import get_settings
 from supervision.people import service as people
@@ -74,6 +73,17 @@ def refused(template: str, principal: Principal, exc: DomainError, **context: An
     response = page(template, principal, errors=form_error(exc), **context)
     response.status_code = 422 if isinstance(exc, InvalidInput) else status_of(exc)
     return response
+
+
+def read_verdict(data: dict[str, str], yes: str, no: str, choose_zh: str, reason_zh: str, reason_key: str = "reason") -> tuple[bool, str]:
+    """A review form's two buttons (`verdict` = yes or no) and its written reason, refused in Chinese when missing."""
+    reason = (data.get(reason_key) or "").strip()
+    verdict = data.get("verdict")
+    if verdict not in (yes, no):
+        raise InvalidInput(f"choose {yes} or {no}", zh=choose_zh, field="verdict")
+    if not reason:
+        raise InvalidInput(f"write the {reason_key}", zh=reason_zh, field=reason_key)
+    return verdict == yes, reason
 
 
 def chosen_id(text: str | None) -> int | None:
@@ -157,12 +167,7 @@ class ShellPages(Controller):
 
     @post("/notifications/{notification_id:int}/read", guards=[logged_in])
     async def mark_read(self, notification_id: int, request: Request, principal: Principal, db: AsyncSession) -> Response[Any]:
-        notification = await db.get(Notification, notification_id)
-        if notification is None or notification.user_id != principal.user_id:
-            raise NotFound("notification", notification_id)
-        if notification.read_at is None:
-            notification.read_at = utc_now()
-            await db.commit()
+        notification = await mark_read(db, principal.user_id, notification_id)
         if request.headers.get("hx-request"):
             return page("notification_row.html", principal, n=notification)
         return Redirect(path="/notifications")
