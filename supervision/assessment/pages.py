@@ -195,14 +195,12 @@ async def _breakdown_page(
     if not versions:
         raise NotFound("score of estate", f"{estate_id} for {month}")
     current = versions[0]
-    state = await queries.month_out(db, principal, current.street_id, month) if principal.role is not Role.COMPANY else None
     context: dict[str, Any] = {
         "s": current,
         "versions": versions,
         "month": month,
         "component_name": component_name,
         "may_appeal": principal.role is Role.COMPANY,
-        "month_state": state,
         "typed": failed[1] if failed else {},
     }
     if failed:

@@ -16,6 +16,7 @@ from inspections.tables import Attachment, InspectionRecord
 from supervision.assessment.tables import CommitteeOpinion, Veto
 from supervision.core.clock import BUSINESS_TZ, business_today
 from supervision.core.periods import Month
+from supervision.people.tables import User
 from tests.integration.helpers import count, estate_ids_of
 from tests.integration.test_pages import page_login
 
@@ -189,3 +190,29 @@ async def test_notifications_show_with_a_badge_and_are_marked_read_in_place(clie
     assert (await client.get("/notifications/unread")).text == ""
     await page_login(client, "xbl01-worker")
     assert (await client.post(f"/notifications/{notification_id}/read", headers={"x-csrftoken": await csrf(client)})).status_code == 404
+
+
+async def test_a_score_breakdown_opens_for_its_director_and_company_and_for_no_one_elses(client, db, as_user) -> None:
+    from supervision.registry.tables import ContractEstate, ServiceContract
+
+    officer = await as_user("xbl-officer")
+    me = (await client.get("/api/auth/me", headers=officer)).json()
+    assert (await client.post(f"/api/assessment/months/{me['street_id']}/{LAST_MONTH}/compute", headers=officer)).status_code == 200
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    async with db() as session:
+        company = (
+            await session.execute(
+                select(User.username)
+                .join(ServiceContract, ServiceContract.company_id == User.company_id)
+                .join(ContractEstate, ContractEstate.contract_id == ServiceContract.id)
+                .where(ContractEstate.estate_id == estate)
+            )
+        ).scalar()
+    path = f"/assessment/scores/{estate}/{LAST_MONTH}"
+    for username, status in (("xbl01-director", 200), (company, 200), ("xbl-officer", 200), ("xx01-director", 404), ("company24" if company != "company24" else "company23", 404)):
+        await page_login(client, username)
+        response = await client.get(path)
+        assert response.status_code == status, (username, response.text[-400:])
+        if status == 200:
+            assert "各项得分" in response.text
+            assert ("提交申诉" in response.text) == (username == company)
