@@ -53,7 +53,12 @@ def _problem_json(exc: DomainError, status: int) -> Response[dict[str, Any]]:
 @dataclass
 class PhotoForm:
     file: UploadFile
-    taken_at: str | None = None
+
+
+def uploaded_files(data: dict[str, Any], field: str) -> list[UploadFile]:
+    """The files a form's file input sent (none, one or several; an empty input sends a nameless part)."""
+    sent = data.get(field)
+    return [f for f in (sent if isinstance(sent, list) else [sent]) if isinstance(f, UploadFile) and f.filename]
 
 
 async def store_photo(db: AsyncSession, store: BlobStore, state: State, principal: Principal, upload: UploadFile) -> int:
@@ -202,8 +207,7 @@ class DefectPages(Controller):
         estate_id = chosen_id(estate)
         paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
         state = state_filter if state_filter in ("active", "open", "fix_reported", "closed", "overdue") else "active"
-        wanted = state
-        rows, total = await defects.list_defects(db, principal, paging, state=wanted, estate_id=estate_id)
+        rows, total = await defects.list_defects(db, principal, paging, state=state, estate_id=estate_id)
         return page(
             "defects.html",
             principal,
@@ -217,7 +221,6 @@ class DefectPages(Controller):
             severity_names=SEVERITY_NAMES,
             source_names=SOURCE_NAMES,
             may_review=principal.role in defects.REVIEWERS,
-            today=business_today(),
         )
 
     @get("/{defect_id:int}")
@@ -235,8 +238,7 @@ class DefectPages(Controller):
         state: State,
     ) -> Response[Any]:
         note = str(data.get("note") or "").strip()
-        photos = data.get("photo")
-        uploads = [p for p in (photos if isinstance(photos, list) else [photos]) if isinstance(p, UploadFile) and p.filename]
+        uploads = uploaded_files(data, "photo")
         try:
             if not note:
                 raise InvalidInput("write what was done", zh="请写明整改情况", field="note")

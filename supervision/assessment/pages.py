@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import State, UploadFile
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
@@ -17,7 +17,7 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspections import defects as defect_service
-from inspections.pages import store_photo
+from inspections.pages import store_photo, uploaded_files
 from inspections.routes import provide_store
 from inspections.rules import DefectState, Source
 from inspections.storage import BlobStore
@@ -342,8 +342,7 @@ class CommitteePages(Controller):
     ) -> Response[Any]:
         month = chosen_month(str(data.get("month") or ""))
         typed = {"reason": str(data.get("reason") or ""), "explanation": str(data.get("explanation") or "").strip()}
-        photos = data.get("photo")
-        uploads = [p for p in (photos if isinstance(photos, list) else [photos]) if isinstance(p, UploadFile) and p.filename]
+        uploads = uploaded_files(data, "photo")
         try:
             if typed["reason"] not in VETO_REASONS:
                 raise InvalidInput("choose a listed reason", zh="请从列表中选择否决理由", field="reason")
