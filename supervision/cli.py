@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,10 +34,12 @@ async def _with_engine(settings: Settings, work):  # type: ignore[no-untyped-def
         await engine.dispose()
 
 
-def demo(settings: Settings) -> None:
+def demo(settings: Settings, evidence: bool = False) -> None:
     from supervision.demo import DEMO_PASSWORD, load_demo
 
     report = asyncio.run(_with_engine(settings, load_demo))
+    if evidence:
+        demo_evidence(settings)
     if not report.loaded:
         print("The demo district is already loaded; nothing was added.")
         return
@@ -48,6 +51,27 @@ def demo(settings: Settings) -> None:
     print("API keys of the third-party inspection firms (shown once; send as X-API-Key):")
     for firm, key in report.api_keys.items():
         print(f"  {firm}: {key}")
+
+
+def demo_evidence(settings: Settings) -> None:
+    from supervision.core.clock import business_today
+    from supervision.core.periods import Month
+    from supervision.demo_evidence import load_demo_month
+
+    month = Month.of(business_today()).previous()
+
+    async def work(engine):  # type: ignore[no-untyped-def]
+        return await load_demo_month(engine, settings.var_dir, month, settings.attachment_max_bytes)
+
+    print(f"Filing {month} of 西北隅街道 as its people would, unless it is there already (a minute or so, once) ...")
+    started = time.monotonic()
+    report = asyncio.run(_with_engine(settings, work))
+    if report.filed:
+        print(
+            f"Filed {month} for 西北隅街道 through the same use cases as people do: {report.patrols} patrols, "
+            f"{report.inspections} street inspections, {report.opinions} committee opinions; {report.scores} scores "
+            f"computed ({time.monotonic() - started:.0f} s). Log in as xbl-officer to review them."
+        )
 
 
 def scheduler(settings: Settings) -> None:
@@ -144,9 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="supervision", description="Old-estate property supervision and subsidy system")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="create or upgrade the database schema")
-    sub.add_parser("demo", help="load the demo district (does nothing if it is loaded)")
+    demo_parser = sub.add_parser("demo", help="load the demo district (does nothing if it is loaded)")
+    demo_parser.add_argument("--evidence", action="store_true", help="also file last month's evidence of 西北隅街道 and score it")
     sub.add_parser("scheduler", help="run the scheduled jobs (one process leads; others stand by)")
-    for name, text in (("serve", "serve the web app"), ("run", "migrate, load the demo, then serve")):
+    for name, text in (("serve", "serve the web app"), ("run", "migrate, load the demo (with last month's evidence of one street), then serve")):
         p = sub.add_parser(name, help=text)
         p.add_argument("--host")
         p.add_argument("--port", type=int)
@@ -250,12 +275,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "migrate":
             migrate(settings)
         elif args.command == "demo":
-            demo(settings)
+            demo(settings, evidence=args.evidence)
         elif args.command == "serve":
             serve(settings, args.host, args.port)
         elif args.command == "run":
             migrate(settings)
-            demo(settings)
+            demo(settings, evidence=True)
             # One machine: the web process runs the scheduler as well (a separate `supervision scheduler` is
             # safe beside it: only one leads).
             serve(settings.model_copy(update={"scheduler_in_web": True}), args.host, args.port)

@@ -1,0 +1,122 @@
+"""A month of demo evidence for one street, filed through the same use cases people use (patrols with photos of
+what failed, the street's inspections, the committees' opinions), then scored: so that `make run` opens on pages
+with something in them. Not used by the tests' served systems, which make their own evidence."""
+
+from __future__ import annotations
+
+import io
+import random
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+from PIL import Image
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from inspections import service as filing
+from inspections.attachments import upload_photo
+from inspections.config import current_checklist
+from inspections.rules import Source
+from inspections.schemas import ItemResultIn, RecordIn
+from inspections.storage import FileBlobStore
+from inspections.tables import InspectionRecord
+from supervision.assessment import service as assessment
+from supervision.assessment.schemas import OpinionIn
+from supervision.core.clock import BUSINESS_TZ
+from supervision.core.db import create_session_factory, writing
+from supervision.core.periods import Month
+from supervision.people.service import principal_of
+from supervision.people.tables import User
+from supervision.registry.scope import managed_on
+from supervision.registry.tables import Community, Estate, Street
+
+STREET_CODE = "XBL"
+SEED = 20261125
+PATROL_FAILURE_RATE = 0.02
+INSPECTION_FAILURE_RATE = 0.08
+NOTES = ["楼道堆放杂物", "垃圾未及时清运", "门岗登记不全", "路灯不亮", "绿地有积水", "消防通道被占用"]
+
+
+@dataclass
+class EvidenceReport:
+    month: Month
+    filed: bool
+    patrols: int = 0
+    inspections: int = 0
+    opinions: int = 0
+    scores: int = 0
+
+
+def _photo(rng: random.Random) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (320, 240), (rng.randrange(256), rng.randrange(256), rng.randrange(256))).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+async def load_demo_month(engine: AsyncEngine, var_dir: Path, month: Month, max_photo_bytes: int) -> EvidenceReport:
+    """File `month` of evidence for the demo street 西北隅 (XBL) unless it has some already, then compute its scores."""
+    factory = create_session_factory(writing(engine))
+    store = FileBlobStore(var_dir / "attachments")
+    rng = random.Random(SEED + month.month)
+    checklist = current_checklist()
+    items = list(checklist.items)
+    report = EvidenceReport(month=month, filed=True)
+    async with factory() as session:
+        street = (await session.execute(select(Street).where(Street.code == STREET_CODE))).scalar_one()
+        had = (
+            await session.execute(
+                select(func.count())
+                .select_from(InspectionRecord)
+                .where(InspectionRecord.street_id == street.id, InspectionRecord.business_date >= month.first_day, InspectionRecord.business_date <= month.last_day)
+            )
+        ).scalar_one()
+        if had:
+            return EvidenceReport(month=month, filed=False)
+        estates = list(
+            (
+                await session.execute(
+                    select(Estate).join(Community, Community.id == Estate.community_id).where(Community.street_id == street.id, managed_on(month.last_day)).order_by(Estate.code)
+                )
+            ).scalars()
+        )
+        users = {u.username: u for u in (await session.execute(select(User).where(User.active.is_(True)))).scalars()}  # type: ignore[attr-defined]
+        codes = {c.id: c.code.lower() for c in (await session.execute(select(Community).where(Community.street_id == street.id))).scalars()}
+
+    street_worker = principal_of(users[f"{STREET_CODE.lower()}-worker1"])
+    officer = principal_of(users[f"{STREET_CODE.lower()}-officer"])
+
+    async def file(actor, source: Source, estate: Estate, at: datetime, failure_rate: float, checked: list[str]) -> None:  # type: ignore[no-untyped-def]
+        async with factory() as session:
+            results = []
+            for code in checked:
+                if rng.random() < failure_rate:
+                    photo = await upload_photo(session, store, actor, _photo(rng), f"{code}.jpg", at, max_photo_bytes)
+                    results.append(ItemResultIn(item=code, passed=False, defects=1, note=rng.choice(NOTES), photo_ids=[photo.id or 0]))
+                else:
+                    results.append(ItemResultIn(item=code, passed=True))
+            data = RecordIn(client_id=f"demo-{source.value}-{estate.id}-{at:%Y%m%d}", estate_id=estate.id or 0, inspected_at=at, results=results)
+            await filing.file_record(session, store, actor, source, data)
+
+    for estate in estates:
+        worker = principal_of(users[f"{codes[estate.community_id]}-worker"])
+        day = month.first_day
+        while day <= month.last_day:
+            at = datetime.combine(day, time(9, rng.randrange(60)), tzinfo=BUSINESS_TZ)
+            await file(worker, Source.PATROL, estate, at, PATROL_FAILURE_RATE, rng.sample(items, 6))
+            report.patrols += 1
+            day += timedelta(days=1)
+        for inspection_day in (8, 22):
+            at = datetime.combine(month.first_day.replace(day=inspection_day), time(14, rng.randrange(60)), tzinfo=BUSINESS_TZ)
+            await file(street_worker, Source.STREET_INSPECTION, estate, at, INSPECTION_FAILURE_RATE, items)
+            report.inspections += 1
+        director = principal_of(users[f"{codes[estate.community_id]}-director"])
+        answered = rng.randint(30, 60)
+        async with factory() as session:
+            await assessment.give_opinion(
+                session, director, OpinionIn(estate_id=estate.id or 0, month=str(month), rating=rng.randint(72, 98), satisfied=answered - rng.randint(0, 8), answered=answered)
+            )
+        report.opinions += 1
+    async with factory() as session:
+        report.scores = (await assessment.compute_month(session, officer, street.id or 0, month, reason="demo month")).estates
+    return report
