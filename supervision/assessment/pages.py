@@ -17,6 +17,7 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspections import defects as defect_service
+from inspections.config import current_checklist
 from inspections.pages import store_photo, uploaded_files
 from inspections.routes import provide_store
 from inspections.rules import DefectState, Source
@@ -54,6 +55,20 @@ def chosen_month(text: str | None) -> Month:
         except ValueError:
             pass
     return Month.of(business_today()).previous()
+
+
+def version_reason(reason: str) -> str:
+    """Why a score version was made, in Chinese (the stored reason is the system's English)."""
+    if reason.startswith("appeal ") and reason.endswith(" upheld"):
+        return f"申诉 #{reason.split()[1]} 成立后重算"
+    return {
+        "first computation": "首次计算",
+        "computed": "计算",
+        "computed from the street's desk": "街道重新计算",
+        "recomputed before locking": "锁定前重算",
+        "scheduled computation": "定时计算",
+        "demo month": "演示数据计算",
+    }.get(reason, reason)
 
 
 def component_name(code: str) -> str:
@@ -200,6 +215,8 @@ async def _breakdown_page(
         "versions": versions,
         "month": month,
         "component_name": component_name,
+        "version_reason": version_reason,
+        "item_texts": {code: item.text for code, item in current_checklist().items.items()},
         "may_appeal": principal.role is Role.COMPANY,
         "typed": failed[1] if failed else {},
     }
