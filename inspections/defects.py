@@ -155,6 +155,16 @@ async def list_defects(
     return await defect_rows(session, rows, now), total
 
 
+async def open_orders_by_estate(session: AsyncSession, community_id: int | None) -> dict[int, int]:
+    """How many orders are still to act on (open or reported) per estate of a community."""
+    rows = await session.execute(
+        select(Defect.estate_id, func.count())
+        .where(Defect.community_id == community_id, Defect.state.in_(OPEN_STATES))  # type: ignore[attr-defined]
+        .group_by(Defect.estate_id)
+    )
+    return dict(rows.tuples().all())
+
+
 async def get_defect(session: AsyncSession, actor: Principal, defect_id: int) -> Defect:
     found = (await session.execute(select(Defect).where(Defect.id == defect_id, visible_defects(actor)))).scalar()
     if found is None:

@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inspections import attachments, defects, records, schemas, service
 from inspections.config import current_checklist
 from inspections.routes import provide_store
-from inspections.rules import DefectState, Source
+from inspections.rules import Source
 from inspections.storage import BlobStore
-from inspections.tables import Defect, InspectionRecord
+from inspections.tables import InspectionRecord
 from supervision.core.access import Principal, Role
 from supervision.core.clock import business_today
 from supervision.core.errors import DomainError, InvalidInput, NotFound
@@ -99,15 +99,7 @@ class PatrolPages(Controller):
                 )
             ).all()
         )
-        open_defects = dict(
-            (
-                await db.execute(
-                    select(Defect.estate_id, func.count())
-                    .where(Defect.community_id == principal.community_id, Defect.state.in_([DefectState.OPEN.value, DefectState.FIX_REPORTED.value]))  # type: ignore[attr-defined]
-                    .group_by(Defect.estate_id)
-                )
-            ).all()
-        )
+        open_defects = await defects.open_orders_by_estate(db, principal.community_id)
         community = await db.get(Community, principal.community_id)
         return page(
             "patrol_today.html",

@@ -20,9 +20,9 @@ from inspections import defects as defect_service
 from inspections.config import current_checklist
 from inspections.pages import store_photo, uploaded_files
 from inspections.routes import provide_store
-from inspections.rules import DefectState, Source
+from inspections.rules import Source
 from inspections.storage import BlobStore
-from inspections.tables import Defect, InspectionRecord
+from inspections.tables import InspectionRecord
 from supervision.assessment import queries, schemas, service
 from supervision.assessment.rules import COMPONENT_NAMES, VETO_REASONS, Component
 from supervision.assessment.tables import CommitteeOpinion
@@ -300,15 +300,7 @@ class CommitteePages(Controller):
                 )
             ).tuples().all()
         )
-        open_orders = dict(
-            (
-                await db.execute(
-                    select(Defect.estate_id, func.count())
-                    .where(Defect.community_id == principal.community_id, Defect.state.in_([DefectState.OPEN.value, DefectState.FIX_REPORTED.value]))  # type: ignore[attr-defined]
-                    .group_by(Defect.estate_id)
-                )
-            ).tuples().all()
-        )
+        open_orders = await defect_service.open_orders_by_estate(db, principal.community_id)
         opinions = await _latest_opinions(db, principal.community_id or 0, wanted)
         community = await db.get(Community, principal.community_id)
         return page(
