@@ -15,14 +15,18 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/supervision run
 
-## test: the whole suite on SQLite, then on a PostgreSQL server started for the run
+## test: install the Debian packages the suite needs (when missing), then the whole suite on SQLite and on a
+## PostgreSQL server started for the run, side by side
 test: $(STAMP)
+	scripts/system-packages.sh
 	scripts/test.sh all
 
 test-sqlite: $(STAMP)
+	scripts/system-packages.sh
 	scripts/test.sh sqlite
 
 test-postgresql: $(STAMP)
+	scripts/system-packages.sh
 	scripts/test.sh postgresql
 
 bench: $(STAMP)
