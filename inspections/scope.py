@@ -10,10 +10,16 @@ from supervision.core.scoping import in_scope
 
 
 def owner_key(p: Principal) -> str:
-    """Who owns an upload: a firm's photos belong to the firm (its API keys and inspectors share them)."""
+    """Who owns an upload (and may show it on a record, an order or a veto): an inspection firm's photos belong to
+    the firm (its inspectors and API keys file its spot checks together); any other API key owns its own; a user
+    their own. A principal that is none of these (the system) owns nothing anyone else can match."""
     if p.role is Role.INSPECTOR and p.organisation_id is not None:
         return f"organisation:{p.organisation_id}"
-    return f"user:{p.user_id}"
+    if p.api_key_id is not None:
+        return f"api_key:{p.api_key_id}"
+    if p.user_id is not None:
+        return f"user:{p.user_id}"
+    return "system"
 
 
 def visible_records(p: Principal) -> ColumnElement[bool]:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspections import defects as defect_service
 from inspections.config import current_checklist
-from inspections.pages import store_photo, uploaded_files
+from inspections.pages import received_photos, uploaded_files
 from inspections.routes import provide_store
 from inspections.rules import Source
 from inspections.storage import BlobStore
@@ -357,13 +357,13 @@ class CommitteePages(Controller):
                 raise InvalidInput("choose a listed reason", zh="请从列表中选择否决理由", field="reason")
             if len(typed["explanation"]) < 10:
                 raise InvalidInput("explain in at least 10 characters", zh="请具体说明情况（至少 10 个字）", field="explanation")
-            if not uploads:
-                raise InvalidInput("attach at least one evidence photo", zh="请至少上传一张证据照片", field="photo")
-            photo_ids = [await store_photo(db, store, state, principal, u) for u in uploads]
+            photos = await received_photos(state, uploads)
             await service.cast_veto(
                 db,
                 principal,
-                schemas.VetoIn(estate_id=estate_id, month=str(month), reason=typed["reason"], explanation=typed["explanation"], evidence_photo_ids=photo_ids),
+                schemas.VetoIn(estate_id=estate_id, month=str(month), reason=typed["reason"], explanation=typed["explanation"], evidence_photo_ids=[]),
+                store=store,
+                photos=photos,
             )
         except DomainError as exc:
             await db.rollback()

@@ -4,16 +4,19 @@ scores (versioned), locking the month, appeals. One transaction each; every stat
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inspections.attachments import MAX_PHOTOS, ReceivedPhoto, keep_photos, own_photos, required_store
 from inspections.config import current_checklist
 from inspections.defects import CALENDAR
 from inspections.rules import Source, working_days_after
-from inspections.tables import Attachment, Defect
+from inspections.storage import BlobStore
+from inspections.tables import Defect
 from supervision.assessment import schemas
 from supervision.assessment.inputs import month_inputs
 from supervision.assessment.rules import AUTOMATIC_VETO_REASONS, VETO_REASONS, ScoringRules, parse_scoring_rules, score_month
@@ -145,7 +148,17 @@ async def _company_and_contract(session: AsyncSession, estate_id: int, month: Mo
     return (row[0], row[1]) if row else (None, None)
 
 
-async def cast_veto(session: AsyncSession, actor: Principal, data: schemas.VetoIn, now: datetime | None = None) -> Veto:
+async def cast_veto(
+    session: AsyncSession,
+    actor: Principal,
+    data: schemas.VetoIn,
+    now: datetime | None = None,
+    *,
+    store: BlobStore | None = None,
+    photos: Sequence[ReceivedPhoto] = (),
+) -> Veto:
+    """一票否决 with evidence photos: uploaded ones (`evidence_photo_ids`) or ones received with the form (`photos`,
+    stored only once the right to act and everything else is checked)."""
     now = now or utc_now()
     month = Month.parse(data.month)
     _started(month, now)
@@ -153,13 +166,16 @@ async def cast_veto(session: AsyncSession, actor: Principal, data: schemas.VetoI
         raise InvalidInput(f"reason must be one of: {', '.join(VETO_REASONS)}", zh="请从列表中选择否决理由", field="reason")
     estate, community = await _director_of(session, actor, data.estate_id)
     await _not_locked(session, community.street_id, month)
-    own = set(
-        (await session.execute(select(Attachment.id).where(Attachment.id.in_(set(data.evidence_photo_ids)), Attachment.owner == f"user:{actor.user_id}"))).scalars()  # type: ignore[union-attr]
-    )
-    if own != set(data.evidence_photo_ids):
-        raise InvalidInput("evidence photos must be photos you uploaded (POST /api/attachments)", zh="证据照片未上传成功，请重新选择", field="photo")
+    if not data.evidence_photo_ids and not photos:
+        raise InvalidInput("attach at least one evidence photo", zh="请至少上传一张证据照片", field="photo")
+    if len(set(data.evidence_photo_ids)) + len(photos) > MAX_PHOTOS:
+        raise InvalidInput(f"attach at most {MAX_PHOTOS} evidence photos", zh=f"证据照片最多 {MAX_PHOTOS} 张", field="photo")
+    await own_photos(session, actor, data.evidence_photo_ids, zh="证据照片未上传成功，请重新选择")
     veto = await _open_veto(session, actor, estate, community, month, data.reason, data.explanation, now, automatic=False, defect_id=None)
-    for photo in sorted(own):
+    evidence = set(data.evidence_photo_ids)
+    if photos:
+        evidence |= set(await keep_photos(session, required_store(store), actor, photos))
+    for photo in sorted(evidence):
         session.add(VetoEvidence(veto_id=veto.id, attachment_id=photo))  # type: ignore[arg-type]
     await session.commit()
     return veto
