@@ -149,3 +149,7 @@ def attachment_out(a: Attachment) -> schemas.AttachmentOut:
         exif_latitude=None if a.exif_latitude_micro is None else a.exif_latitude_micro / 1_000_000,
         exif_longitude=None if a.exif_longitude_micro is None else a.exif_longitude_micro / 1_000_000,
     )
+
+
+def evidence_photo(attachment_id: int, shown_on: str) -> schemas.EvidencePhotoOut:
+    return schemas.EvidencePhotoOut(attachment_id=attachment_id, shown_on=shown_on, url=f"/api/attachments/{attachment_id}", page_url=f"/photos/{attachment_id}")

@@ -4,7 +4,7 @@ overdue of a company's month)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,13 +12,13 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspections import schemas
-from inspections.attachments import MAX_PHOTOS, ReceivedPhoto, keep_photos, own_photos, required_store
+from inspections.attachments import MAX_PHOTOS, ReceivedPhoto, evidence_photo, keep_photos, own_photos, required_store
 from inspections.checklists import points_text, stored_checklists
 from inspections.config import inspection_rules
 from inspections.rules import Checklist, DefectState, OfficialCalendar, Severity, Source, overdue_since, rectification_deadline
 from inspections.scope import visible_defects
 from inspections.storage import BlobStore
-from inspections.tables import Amendment, Defect, DefectEvent, DefectEventPhoto, InspectionRecord, InspectionResult, YellowCard
+from inspections.tables import Amendment, Defect, DefectEvent, DefectEventPhoto, InspectionRecord, InspectionResult, RecordPhoto, YellowCard
 from supervision.core.access import Principal, Role, require_role
 from supervision.core.audit import record_change
 from supervision.core.clock import utc_now
@@ -229,6 +229,43 @@ async def defect_rows(session: AsyncSession, defects: list[Defect], now: datetim
             )
         )
     return rows
+
+
+async def defect_evidence(session: AsyncSession, defect_ids: Iterable[int]) -> dict[int, schemas.DefectEvidenceOut]:
+    """Defects as the evidence of a case (an automatic veto, an appeal): links to each and to the record that found
+    it, with its photos (the same ones scope.defect_photo_ids lets whoever sees the case open)."""
+    wanted = set(defect_ids)
+    if not wanted:
+        return {}
+    defects = list((await session.execute(select(Defect).where(Defect.id.in_(wanted)))).scalars())  # type: ignore[union-attr]
+    photos: dict[int, list[schemas.EvidencePhotoOut]] = {}
+    found = await session.execute(
+        select(Defect.id, RecordPhoto.attachment_id)
+        .join(RecordPhoto, and_(RecordPhoto.record_id == Defect.record_id, RecordPhoto.item_code == Defect.item_code))
+        .where(Defect.id.in_(wanted))  # type: ignore[union-attr]
+        .order_by(RecordPhoto.attachment_id)
+    )
+    for defect_id, attachment_id in found.tuples():
+        photos.setdefault(defect_id, []).append(evidence_photo(attachment_id, "finding"))
+    fixed = await session.execute(
+        select(DefectEventPhoto.defect_id, DefectEventPhoto.attachment_id).where(DefectEventPhoto.defect_id.in_(wanted)).order_by(DefectEventPhoto.event_id, DefectEventPhoto.attachment_id)  # type: ignore[attr-defined]
+    )
+    for defect_id, attachment_id in fixed.tuples():
+        photos.setdefault(defect_id, []).append(evidence_photo(attachment_id, "fix"))
+    return {
+        d.id: schemas.DefectEvidenceOut(
+            defect_id=d.id,
+            item=d.item_code,
+            url=f"/api/defects/{d.id}",
+            page_url=f"/defects/{d.id}",
+            record_id=d.record_id,
+            record_url=f"/api/inspections/{d.record_id}",
+            record_page_url=f"/records/{d.record_id}",
+            photos=photos.get(d.id, []),
+        )
+        for d in defects
+        if d.id is not None
+    }
 
 
 # Rectification

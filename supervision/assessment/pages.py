@@ -44,6 +44,7 @@ APPEAL_DESK = {Role.STREET_OFFICER, Role.STREET_WORKER, Role.ADMIN, Role.COMPANY
 MONTH_STATE_NAMES = {"open": "未计算", "computed": "已公布（申诉期）", "locked": "已锁定"}
 VETO_STATE_NAMES = {"pending": "待审核", "upheld": "维持否决", "overturned": "撤销否决"}
 APPEAL_STATE_NAMES = {"pending": "待答复", "upheld": "申诉成立", "rejected": "驳回"}
+EVIDENCE_NAMES = {"veto": "否决证据照片", "finding": "检查发现问题照片", "fix": "企业整改照片"}
 TREND_MONTHS = 6
 
 
@@ -237,6 +238,7 @@ async def _vetoes_page(db: AsyncSession, principal: Principal, state: str, faile
         "names": names,
         "days_left": {v.id: (v.review_due_on - today).days for v in rows},
         "state_names": VETO_STATE_NAMES,
+        "evidence_names": EVIDENCE_NAMES,
         "may_review": principal.role in service.STREET,
         "failed_id": failed[0] if failed else None,
         "typed": {"reason": failed[2]} if failed else {},
@@ -254,6 +256,7 @@ async def _appeals_page(db: AsyncSession, principal: Principal, failed: tuple[in
         "total": total,
         "names": await _estate_names(db, [a.estate_id for a in rows]),
         "state_names": APPEAL_STATE_NAMES,
+        "evidence_names": EVIDENCE_NAMES,
         "may_answer": principal.role in service.STREET,
         "failed_id": failed[0] if failed else None,
         "typed": {"reason": failed[2]} if failed else {},

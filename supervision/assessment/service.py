@@ -418,8 +418,8 @@ async def file_appeal(session: AsyncSession, actor: Principal, data: schemas.App
         raise RuleViolation(f"the appeal window for {month} closed on {state.appeal_until}", zh=f"申诉期已于 {state.appeal_until} 结束")
     if data.defect_id is not None:
         defect = await session.get(Defect, data.defect_id)
-        if defect is None or defect.estate_id != data.estate_id:
-            raise InvalidInput(f"defect {data.defect_id} is not a finding on this estate", zh="所选问题不属于该区片", field="defect_id")
+        if defect is None or defect.estate_id != data.estate_id or defect.company_id != actor.company_id:
+            raise InvalidInput(f"defect {data.defect_id} is not a finding against your company on this estate", zh="所选问题不属于贵公司在该区片的整改单", field="defect_id")
     appeal = Appeal(
         estate_id=data.estate_id, street_id=score.street_id, company_id=actor.company_id,  # type: ignore[arg-type]
         month=str(month), defect_id=data.defect_id, reason=data.reason, state="pending", filed_at=now, filed_by=actor.label,
