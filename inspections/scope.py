@@ -44,6 +44,7 @@ def visible_defects(p: Principal) -> ColumnElement[bool]:
 # Records of the packages above the evidence (vetoes, appeals, ...) that show attachments: each registers how to
 # select the attachment ids shown by the records of it a principal may see. The evidence cannot import them (imports
 # go one way), so they declare themselves here, and visible_attachments() follows every record that shows a photo.
+# A kind not declared (its module not imported) hides its photos: the rule fails closed.
 AttachmentHolder = Callable[[Principal], Iterable[Select[Any]]]
 _HOLDERS: list[AttachmentHolder] = []
 
