@@ -44,7 +44,7 @@ APPEAL_DESK = {Role.STREET_OFFICER, Role.STREET_WORKER, Role.ADMIN, Role.COMPANY
 MONTH_STATE_NAMES = {"open": "未计算", "computed": "已公布（申诉期）", "locked": "已锁定"}
 VETO_STATE_NAMES = {"pending": "待审核", "upheld": "维持否决", "overturned": "撤销否决"}
 APPEAL_STATE_NAMES = {"pending": "待答复", "upheld": "申诉成立", "rejected": "驳回"}
-EVIDENCE_NAMES = {"veto": "否决证据照片", "finding": "检查发现问题照片", "fix": "企业整改照片"}
+EVIDENCE_NAMES = {"veto": "否决证据照片", "appeal": "申诉证据照片", "finding": "检查发现问题照片", "fix": "企业整改照片"}
 TREND_MONTHS = 6
 
 
@@ -133,22 +133,32 @@ class AssessmentPages(Controller):
     async def appeals(self, principal: Principal, db: AsyncSession) -> Template:
         return await _appeals_page(db, principal)
 
-    @post("/appeals", guards=[allow({Role.COMPANY}, "appealing a score")])
+    @post("/appeals", guards=[allow({Role.COMPANY}, "appealing a score")], dependencies={"store": Provide(provide_store, sync_to_thread=False)})
     async def file_appeal(
-        self, data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: Principal, db: AsyncSession
+        self,
+        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+        principal: Principal,
+        db: AsyncSession,
+        store: BlobStore,
+        state: State,
     ) -> Response[Any]:
-        reason = (data.get("reason") or "").strip()
+        reason = str(data.get("reason") or "").strip()
         try:
-            estate_id = int(data.get("estate_id") or 0)
-            month = Month.parse(data.get("month") or "")
+            estate_id = int(str(data.get("estate_id") or 0))
+            month = Month.parse(str(data.get("month") or ""))
         except ValueError:
             raise NotFound("score", data.get("estate_id")) from None
-        defect = data.get("defect_id") or ""
+        defect = str(data.get("defect_id") or "")
         try:
             if len(reason) < 2:
                 raise InvalidInput("write the reason of the appeal", zh="请写明申诉理由", field="reason")
+            photos = await received_photos(state, uploaded_files(data, "photo"))
             await service.file_appeal(
-                db, principal, schemas.AppealIn(estate_id=estate_id, month=str(month), reason=reason, defect_id=int(defect) if defect.isdigit() else None)
+                db,
+                principal,
+                schemas.AppealIn(estate_id=estate_id, month=str(month), reason=reason, defect_id=int(defect) if defect.isdigit() else None),
+                store=store,
+                photos=photos,
             )
         except DomainError as exc:
             await db.rollback()

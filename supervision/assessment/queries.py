@@ -13,7 +13,7 @@ from inspections.defects import defect_evidence
 from inspections.scope import defect_photo_ids, shows_attachments
 from supervision.assessment import schemas
 from supervision.assessment.rules import AUTOMATIC_VETO_REASONS, VETO_REASONS, Ranked, rank
-from supervision.assessment.tables import Appeal, AssessmentMonth, CommitteeOpinion, EstateScore, Veto, VetoEvidence
+from supervision.assessment.tables import Appeal, AppealEvidence, AssessmentMonth, CommitteeOpinion, EstateScore, Veto, VetoEvidence
 from supervision.core.access import Principal, ScopeKind
 from supervision.core.errors import NotFound
 from supervision.core.paging import PageRequest, fetch_page
@@ -121,11 +121,13 @@ def _visible_appeals(p: Principal) -> ColumnElement[bool]:
 @shows_attachments
 def case_photos(p: Principal) -> list[Select[Any]]:
     """Whoever may see a veto sees its photos, and for an automatic case its defect's photos; whoever may see an
-    appeal sees the photos of the defect it contests (the attachment rule of inspections.scope follows these)."""
+    appeal sees its photos and those of the defect it contests (the attachment rule of inspections.scope follows
+    these)."""
     vetoed = select(VetoEvidence.attachment_id).join(Veto, Veto.id == VetoEvidence.veto_id).where(_visible_vetoes(p))
     automatic = select(Veto.source_defect_id).where(Veto.source_defect_id.is_not(None), _visible_vetoes(p))  # type: ignore[union-attr]
+    appealed = select(AppealEvidence.attachment_id).join(Appeal, Appeal.id == AppealEvidence.appeal_id).where(_visible_appeals(p))
     contested = select(Appeal.defect_id).where(Appeal.defect_id.is_not(None), _visible_appeals(p))  # type: ignore[union-attr]
-    return [vetoed, *defect_photo_ids(automatic), *defect_photo_ids(contested)]
+    return [vetoed, *defect_photo_ids(automatic), appealed, *defect_photo_ids(contested)]
 
 
 async def veto_rows(session: AsyncSession, vetoes: list[Veto]) -> list[schemas.VetoOut]:
@@ -163,15 +165,24 @@ async def list_vetoes(session: AsyncSession, actor: Principal, paging: PageReque
 
 
 async def appeal_rows(session: AsyncSession, appeals: list[Appeal]) -> list[schemas.AppealOut]:
+    attached: dict[int, list[int]] = {}
+    if appeals:
+        rows = await session.execute(select(AppealEvidence.appeal_id, AppealEvidence.attachment_id).where(AppealEvidence.appeal_id.in_([a.id for a in appeals])))  # type: ignore[attr-defined]
+        for appeal_id, attachment_id in rows.tuples():
+            attached.setdefault(appeal_id, []).append(attachment_id)
     defects = await defect_evidence(session, [a.defect_id for a in appeals if a.defect_id is not None])
-    return [
-        schemas.AppealOut(
-            id=a.id or 0, estate_id=a.estate_id, street_id=a.street_id, company_id=a.company_id, month=a.month, defect_id=a.defect_id, reason=a.reason,
-            state=a.state, filed_at=a.filed_at, filed_by=a.filed_by, answer=a.answer, answered_at=a.answered_at, answered_by=a.answered_by,
-            defect=defects.get(a.defect_id) if a.defect_id is not None else None,
+    out = []
+    for a in appeals:
+        own = sorted(attached.get(a.id or 0, []))
+        defect = defects.get(a.defect_id) if a.defect_id is not None else None
+        out.append(
+            schemas.AppealOut(
+                id=a.id or 0, estate_id=a.estate_id, street_id=a.street_id, company_id=a.company_id, month=a.month, defect_id=a.defect_id, reason=a.reason,
+                state=a.state, filed_at=a.filed_at, filed_by=a.filed_by, answer=a.answer, answered_at=a.answered_at, answered_by=a.answered_by,
+                defect=defect, evidence_photo_ids=own, evidence=[evidence_photo(p, "appeal") for p in own] + (defect.photos if defect else []),
+            )
         )
-        for a in appeals
-    ]
+    return out
 
 
 async def list_appeals(session: AsyncSession, actor: Principal, paging: PageRequest, *, month: Month | None, state: str | None) -> tuple[list[schemas.AppealOut], int]:

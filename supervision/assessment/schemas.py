@@ -126,6 +126,7 @@ class AppealIn(Strict):
     month: MonthText
     reason: Explanation
     defect_id: Id | None = None  # the finding contested, if the appeal is about one
+    evidence_photo_ids: Annotated[list[Id], msgspec.Meta(max_length=20, description="Photos you uploaded (POST /api/attachments) that back the appeal")] = msgspec.field(default_factory=list)
 
 
 class AppealAnswerIn(Strict):
@@ -148,6 +149,8 @@ class AppealOut(msgspec.Struct):
     answered_at: datetime | None
     answered_by: str | None
     defect: DefectEvidenceOut | None  # the finding contested: links to it and the record that found it, its photos and fixes
+    evidence_photo_ids: list[int]  # the photos the company attached to the appeal
+    evidence: list[EvidencePhotoOut]  # everything the appeal shows: its own photos, then the contested defect's
 
 
 class VetoReasonOut(msgspec.Struct):

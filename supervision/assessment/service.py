@@ -22,6 +22,7 @@ from supervision.assessment.inputs import month_inputs
 from supervision.assessment.rules import AUTOMATIC_VETO_REASONS, VETO_REASONS, ScoringRules, parse_scoring_rules, score_month
 from supervision.assessment.tables import (
     Appeal,
+    AppealEvidence,
     AssessmentMonth,
     CommitteeOpinion,
     ContractReviewFlag,
@@ -402,7 +403,17 @@ async def lock_month(session: AsyncSession, actor: Principal, street_id: int, mo
 # Appeals
 
 
-async def file_appeal(session: AsyncSession, actor: Principal, data: schemas.AppealIn, now: datetime | None = None) -> Appeal:
+async def file_appeal(
+    session: AsyncSession,
+    actor: Principal,
+    data: schemas.AppealIn,
+    now: datetime | None = None,
+    *,
+    store: BlobStore | None = None,
+    photos: Sequence[ReceivedPhoto] = (),
+) -> Appeal:
+    """A company appeals a published score, with photos if it has them: uploaded ones (`evidence_photo_ids`) or ones
+    received with the form (`photos`, stored only once everything else is checked)."""
     now = now or utc_now()
     require_role(actor, {Role.COMPANY}, "appealing a score")
     month = Month.parse(data.month)
@@ -420,13 +431,21 @@ async def file_appeal(session: AsyncSession, actor: Principal, data: schemas.App
         defect = await session.get(Defect, data.defect_id)
         if defect is None or defect.estate_id != data.estate_id or defect.company_id != actor.company_id:
             raise InvalidInput(f"defect {data.defect_id} is not a finding against your company on this estate", zh="所选问题不属于贵公司在该区片的整改单", field="defect_id")
+    if len(set(data.evidence_photo_ids)) + len(photos) > MAX_PHOTOS:
+        raise InvalidInput(f"attach at most {MAX_PHOTOS} photos", zh=f"申诉照片最多 {MAX_PHOTOS} 张", field="photo")
+    await own_photos(session, actor, data.evidence_photo_ids, zh="申诉照片未上传成功，请重新选择")
     appeal = Appeal(
         estate_id=data.estate_id, street_id=score.street_id, company_id=actor.company_id,  # type: ignore[arg-type]
         month=str(month), defect_id=data.defect_id, reason=data.reason, state="pending", filed_at=now, filed_by=actor.label,
     )
     session.add(appeal)
     await session.flush()
-    record_change(session, actor, "appeal.filed", "appeal", appeal.id, after={"estate_id": data.estate_id, "month": str(month), "defect_id": data.defect_id}, reason=data.reason)
+    evidence = set(data.evidence_photo_ids)
+    if photos:
+        evidence |= set(await keep_photos(session, required_store(store), actor, photos))
+    for photo in sorted(evidence):
+        session.add(AppealEvidence(appeal_id=appeal.id, attachment_id=photo))  # type: ignore[arg-type]
+    record_change(session, actor, "appeal.filed", "appeal", appeal.id, after={"estate_id": data.estate_id, "month": str(month), "defect_id": data.defect_id, "photo_ids": sorted(evidence)}, reason=data.reason)
     await session.commit()
     return appeal
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from inspections.tables import Attachment
 from supervision.assessment import service
-from supervision.assessment.schemas import AppealIn
 from supervision.core.clock import business_today
 from supervision.core.periods import Month
 from supervision.registry.rules import credit_code_check_char
@@ -21,6 +19,7 @@ from tests.integration.test_pages import page_login
 from tests.integration.test_role_pages import csrf
 
 THIS_MONTH = str(Month.of(business_today()))
+LAST_MONTH = str(Month.of(business_today()).previous())
 
 
 def blob_kept(app, content: bytes) -> bool:  # type: ignore[no-untyped-def]
@@ -212,30 +211,42 @@ async def test_an_automatic_veto_links_its_defect_the_record_that_found_it_and_t
     assert (await client.get(f"/photos/{fix}")).status_code == 200
 
 
-async def test_the_street_answering_an_appeal_sees_the_contested_finding_and_the_companys_fix(client, as_user, db) -> None:
+async def test_the_street_answering_an_appeal_sees_what_the_company_attached_and_the_contested_finding(app, client, as_user, db) -> None:
     defect_id, estate, finding = await patrol_defect(client, as_user, db, "C02")
     company_id, company_user = await company_user_of(db, estate)
     company = await as_user(company_user)
     fix = await upload(client, company)
     assert (await client.post(f"/api/defects/{defect_id}/fix", json={"note": "已清理", "photo_ids": [fix]}, headers=company)).status_code == 200
-    officer = await principal(db, "xbl-officer")
-    after_month = datetime.combine(Month.parse(THIS_MONTH).next().first_day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=2)
-    async with db() as session:
-        await service.compute_month(session, officer, officer.street_id, Month.parse(THIS_MONTH), now=after_month)
-        appeal = await service.file_appeal(
-            session, await principal(db, company_user), AppealIn(estate_id=estate, month=THIS_MONTH, reason="该问题当天已整改完毕", defect_id=defect_id), now=after_month
-        )
-    stranger = await other_company_user(db, company_id)
+    officer = await as_user("xbl-officer")
+    street = (await client.get("/api/auth/me", headers=officer)).json()["street_id"]
+    computed = await client.post(f"/api/assessment/months/{street}/{LAST_MONTH}/compute", headers=officer)
+    assert computed.status_code in (200, 201), computed.text
 
-    out = (await client.get("/api/assessment/appeals", headers=await as_user("xbl-officer"))).json()["items"]
-    [row] = [a for a in out if a["id"] == appeal.id]
+    form = {"estate_id": str(estate), "month": LAST_MONTH, "reason": "该问题当天已整改完毕，见照片", "defect_id": str(defect_id)}
+    stranger = await other_company_user(db, company_id)
+    await page_login(client, stranger)
+    photo, before = jpeg(), await count(db, Attachment)
+    refused = await client.post("/assessment/appeals", data=form | {"_csrf_token": await csrf(client)}, files={"photo": ("proof.jpg", photo, "image/jpeg")})
+    assert refused.status_code == 404
+    await nothing_stored(app, db, photo, before)
+    await page_login(client, company_user)
+    filed = await client.post("/assessment/appeals", data=form | {"_csrf_token": await csrf(client)}, files={"photo": ("proof.jpg", photo, "image/jpeg")})
+    assert filed.status_code == 200, filed.text
+    assert blob_kept(app, photo) and await count(db, Attachment) == before + 1
+
+    out = (await client.get("/api/assessment/appeals", headers=officer)).json()["items"]
+    [row] = [a for a in out if a["defect_id"] == defect_id]
+    [attached] = row["evidence_photo_ids"]
     assert row["defect"]["defect_id"] == defect_id and row["defect"]["record_page_url"].startswith("/records/")
-    assert [(p["attachment_id"], p["shown_on"]) for p in row["defect"]["photos"]] == [(finding, "finding"), (fix, "fix")]
+    assert [(p["attachment_id"], p["shown_on"]) for p in row["evidence"]] == [(attached, "appeal"), (finding, "finding"), (fix, "fix")]
+    assert (await client.get(f"/api/attachments/{attached}", headers=officer)).content == photo
     await page_login(client, "xbl-officer")
     desk = await client.get("/assessment/appeals")
-    assert f'src="/photos/{finding}"' in desk.text and f'src="/photos/{fix}"' in desk.text
-    assert (await client.get(f"/photos/{fix}")).status_code == 200
-    assert_problem(await client.get(f"/api/attachments/{fix}", headers=await as_user(stranger)), 404)
+    for shown in (attached, finding, fix):
+        assert f'src="/photos/{shown}"' in desk.text
+    assert "申诉证据照片" in desk.text and (await client.get(f"/photos/{attached}")).status_code == 200
+    for outsider in (stranger, "ns-officer", "xbl02-director"):
+        assert_problem(await client.get(f"/api/attachments/{attached}", headers=await as_user(outsider)), 404)
 
 
 async def test_whoever_verifies_a_fix_opens_its_photos(client, as_user, db) -> None:
