@@ -292,7 +292,8 @@ class RecordPages(Controller):
 
 
 class PhotoPages(Controller):
-    """Photos for pages, under the same rule as the API: the uploader, or whoever can see a record or order showing it."""
+    """Photos for pages, under the same rule as the API: the uploader, or whoever may see a record, order, veto or
+    appeal showing it."""
 
     include_in_schema = False
     guards = [logged_in]
