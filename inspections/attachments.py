@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -9,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspections import schemas
-from inspections.photos import inspect_photo
+from inspections.photos import PhotoFacts, inspect_photo
 from inspections.scope import owner_key, visible_attachments
 from inspections.storage import BlobStore
 from inspections.tables import Attachment
@@ -19,9 +22,71 @@ from supervision.core.errors import Conflict, InvalidInput, NotFound, TooLarge
 
 # Attempts at a write that lost a race before giving up.
 ATTEMPTS = 4
+# Photos one record, fix report or veto may show (the API's bodies say the same).
+MAX_PHOTOS = 20
 
 
 # Photos
+
+
+@dataclass(frozen=True)
+class ReceivedPhoto:
+    """A photo received with a request, judged by its size and content but not stored yet: the use case that shows
+    it stores it (keep_photos) only after checking the right to act and the rest of the form."""
+
+    content: bytes
+    original_name: str
+    claimed_taken_at: datetime | None
+    facts: PhotoFacts
+
+
+def receive_photo(content: bytes, original_name: str, claimed_taken_at: datetime | None, max_bytes: int) -> ReceivedPhoto:
+    """Check a received file is a photo within the size limit; nothing is written."""
+    if len(content) > max_bytes:
+        raise TooLarge(f"the file has {len(content)} bytes; the limit is {max_bytes} bytes ({max_bytes // (1024 * 1024)} MB)", zh=f"照片超过 {max_bytes // (1024 * 1024)} MB，请压缩后再上传", field="file")
+    if not content:
+        raise InvalidInput("the file is empty", zh="照片文件是空的", field="file")
+    return ReceivedPhoto(content=content, original_name=original_name[:200], claimed_taken_at=claimed_taken_at, facts=inspect_photo(content))
+
+
+def required_store(store: BlobStore | None) -> BlobStore:
+    if store is None:
+        raise ValueError("photos received with a form need the blob store to keep them in")
+    return store
+
+
+async def keep_photos(session: AsyncSession, store: BlobStore, actor: Principal, photos: Sequence[ReceivedPhoto]) -> list[int]:
+    """Store received photos inside the caller's transaction, which has already checked everything else and commits
+    them with what shows them (the one way a form's photos are stored). The same photo already uploaded by the same
+    owner is that attachment. The bytes are written last, once the rows are in, so a refusal writes nothing."""
+    owner = owner_key(actor)
+    ids: list[int] = []
+    for photo in photos:
+        sha256 = hashlib.sha256(photo.content).hexdigest()
+        existing = (await session.execute(select(Attachment.id).where(Attachment.sha256 == sha256, Attachment.owner == owner))).scalar()
+        if existing is not None:
+            ids.append(existing)
+            continue
+        attachment = Attachment(
+            sha256=sha256,
+            owner=owner,
+            content_type=photo.facts.content_type,
+            size_bytes=len(photo.content),
+            original_name=photo.original_name,
+            uploaded_at=utc_now(),
+            uploaded_by_user_id=actor.user_id,
+            uploaded_by=actor.label,
+            claimed_taken_at=photo.claimed_taken_at,
+            exif_taken_at=photo.facts.exif_taken_at,
+            exif_latitude_micro=photo.facts.latitude_micro,
+            exif_longitude_micro=photo.facts.longitude_micro,
+        )
+        session.add(attachment)
+        await session.flush()
+        ids.append(attachment.id or 0)
+    for photo in photos:
+        store.put(photo.content)
+    return list(dict.fromkeys(ids))
 
 
 async def upload_photo(
@@ -35,40 +100,30 @@ async def upload_photo(
 ) -> Attachment:
     """Keep a photo for a record to come (or a fix report). The same photo uploaded again by the same owner is
     the same attachment."""
-    if len(content) > max_bytes:
-        raise TooLarge(f"the file has {len(content)} bytes; the limit is {max_bytes} bytes ({max_bytes // (1024 * 1024)} MB)", zh=f"照片超过 {max_bytes // (1024 * 1024)} MB，请压缩后再上传", field="file")
-    if not content:
-        raise InvalidInput("the file is empty", zh="照片文件是空的", field="file")
-    facts = inspect_photo(content)
-    sha256 = store.put(content)
-    owner = owner_key(actor)
+    photo = receive_photo(content, original_name, claimed_taken_at, max_bytes)
     for _ in range(ATTEMPTS):
-        existing = (
-            await session.execute(select(Attachment).where(Attachment.sha256 == sha256, Attachment.owner == owner))
-        ).scalar()
-        if existing is not None:
-            return existing
-        attachment = Attachment(
-            sha256=sha256,
-            owner=owner,
-            content_type=facts.content_type,
-            size_bytes=len(content),
-            original_name=original_name[:200],
-            uploaded_at=utc_now(),
-            uploaded_by_user_id=actor.user_id,
-            uploaded_by=actor.label,
-            claimed_taken_at=claimed_taken_at,
-            exif_taken_at=facts.exif_taken_at,
-            exif_latitude_micro=facts.latitude_micro,
-            exif_longitude_micro=facts.longitude_micro,
-        )
-        session.add(attachment)
         try:
+            (attachment_id,) = await keep_photos(session, store, actor, [photo])
             await session.commit()
-            return attachment
         except IntegrityError:
+            # The same owner sent the same photo at the same moment: the other request's attachment is this one.
             await session.rollback()
+            continue
+        return await session.get(Attachment, attachment_id)  # type: ignore[return-value]
     raise Conflict("the same photo is being uploaded at the same time; retry")
+
+
+async def own_photos(session: AsyncSession, actor: Principal, photo_ids: Iterable[int], *, zh: str, field: str | None = "photo") -> None:
+    """Refuse photo ids that are not the actor's own uploads (one may show only what one uploaded)."""
+    wanted = set(photo_ids)
+    if not wanted:
+        return
+    own = set(
+        (await session.execute(select(Attachment.id).where(Attachment.id.in_(wanted), Attachment.owner == owner_key(actor)))).scalars()  # type: ignore[union-attr]
+    )
+    missing = sorted(wanted - own)
+    if missing:
+        raise InvalidInput(f"photos {', '.join(map(str, missing))} are not photos you uploaded; upload them first (POST /api/attachments)", zh=zh, field=field)
 
 
 async def get_attachment(session: AsyncSession, actor: Principal, attachment_id: int) -> Attachment:
@@ -94,3 +149,7 @@ def attachment_out(a: Attachment) -> schemas.AttachmentOut:
         exif_latitude=None if a.exif_latitude_micro is None else a.exif_latitude_micro / 1_000_000,
         exif_longitude=None if a.exif_longitude_micro is None else a.exif_longitude_micro / 1_000_000,
     )
+
+
+def evidence_photo(attachment_id: int, shown_on: str) -> schemas.EvidencePhotoOut:
+    return schemas.EvidencePhotoOut(attachment_id=attachment_id, shown_on=shown_on, url=f"/api/attachments/{attachment_id}", page_url=f"/photos/{attachment_id}")

@@ -4,6 +4,7 @@ overdue of a company's month)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,11 +12,13 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspections import schemas
+from inspections.attachments import MAX_PHOTOS, ReceivedPhoto, evidence_photo, keep_photos, own_photos, required_store
 from inspections.checklists import points_text, stored_checklists
 from inspections.config import inspection_rules
 from inspections.rules import Checklist, DefectState, OfficialCalendar, Severity, Source, overdue_since, rectification_deadline
-from inspections.scope import owner_key, visible_defects
-from inspections.tables import Amendment, Attachment, Defect, DefectEvent, DefectEventPhoto, InspectionRecord, InspectionResult, YellowCard
+from inspections.scope import visible_defects
+from inspections.storage import BlobStore
+from inspections.tables import Amendment, Defect, DefectEvent, DefectEventPhoto, InspectionRecord, InspectionResult, RecordPhoto, YellowCard
 from supervision.core.access import Principal, Role, require_role
 from supervision.core.audit import record_change
 from supervision.core.clock import utc_now
@@ -228,28 +231,70 @@ async def defect_rows(session: AsyncSession, defects: list[Defect], now: datetim
     return rows
 
 
+async def defect_evidence(session: AsyncSession, defect_ids: Iterable[int]) -> dict[int, schemas.DefectEvidenceOut]:
+    """Defects as the evidence of a case (an automatic veto, an appeal): links to each and to the record that found
+    it, with its photos (the same ones scope.defect_photo_ids lets whoever sees the case open)."""
+    wanted = set(defect_ids)
+    if not wanted:
+        return {}
+    defects = list((await session.execute(select(Defect).where(Defect.id.in_(wanted)))).scalars())  # type: ignore[union-attr]
+    photos: dict[int, list[schemas.EvidencePhotoOut]] = {}
+    found = await session.execute(
+        select(Defect.id, RecordPhoto.attachment_id)
+        .join(RecordPhoto, and_(RecordPhoto.record_id == Defect.record_id, RecordPhoto.item_code == Defect.item_code))
+        .where(Defect.id.in_(wanted))  # type: ignore[union-attr]
+        .order_by(RecordPhoto.attachment_id)
+    )
+    for defect_id, attachment_id in found.tuples():
+        photos.setdefault(defect_id, []).append(evidence_photo(attachment_id, "finding"))
+    fixed = await session.execute(
+        select(DefectEventPhoto.defect_id, DefectEventPhoto.attachment_id).where(DefectEventPhoto.defect_id.in_(wanted)).order_by(DefectEventPhoto.event_id, DefectEventPhoto.attachment_id)  # type: ignore[attr-defined]
+    )
+    for defect_id, attachment_id in fixed.tuples():
+        photos.setdefault(defect_id, []).append(evidence_photo(attachment_id, "fix"))
+    return {
+        d.id: schemas.DefectEvidenceOut(
+            defect_id=d.id,
+            item=d.item_code,
+            url=f"/api/defects/{d.id}",
+            page_url=f"/defects/{d.id}",
+            record_id=d.record_id,
+            record_url=f"/api/inspections/{d.record_id}",
+            record_page_url=f"/records/{d.record_id}",
+            photos=photos.get(d.id, []),
+        )
+        for d in defects
+        if d.id is not None
+    }
+
+
 # Rectification
 
 
 async def report_fix(
-    session: AsyncSession, actor: Principal, defect_id: int, data: schemas.FixReportIn, now: datetime | None = None
+    session: AsyncSession,
+    actor: Principal,
+    defect_id: int,
+    data: schemas.FixReportIn,
+    now: datetime | None = None,
+    *,
+    store: BlobStore | None = None,
+    photos: Sequence[ReceivedPhoto] = (),
 ) -> Defect:
-    """The company under contract reports the defect fixed, with photos of the fix."""
+    """The company under contract reports the defect fixed, with photos of the fix: uploaded ones (`photo_ids`) or
+    ones received with the form (`photos`, stored only once everything else is checked)."""
     now = now or utc_now()
     require_role(actor, {Role.COMPANY}, "reporting a rectification")
     defect = await get_defect(session, actor, defect_id)
     if defect.state != DefectState.OPEN.value:
         raise Conflict(f"defect {defect_id} is {defect.state}; a fix can be reported only on an open defect", zh="该整改单不是待整改状态，不能再报告整改")
-    own = set(
-        (
-            await session.execute(
-                select(Attachment.id).where(Attachment.id.in_(set(data.photo_ids)), Attachment.owner == owner_key(actor))  # type: ignore[union-attr]
-            )
-        ).scalars()
-    )
-    missing = sorted(set(data.photo_ids) - own)
-    if missing:
-        raise InvalidInput(f"photos {', '.join(map(str, missing))} are not photos you uploaded; upload them first", zh="整改照片未上传成功，请重新选择照片", field="photo")
+    if not data.note.strip():
+        raise InvalidInput("write what was done", zh="请写明整改情况", field="note")
+    if not data.photo_ids and not photos:
+        raise InvalidInput("attach a photo of the fix", zh="请至少上传一张整改后的照片", field="photo")
+    if len(set(data.photo_ids)) + len(photos) > MAX_PHOTOS:
+        raise InvalidInput(f"attach at most {MAX_PHOTOS} photos of the fix", zh=f"整改照片最多 {MAX_PHOTOS} 张", field="photo")
+    await own_photos(session, actor, data.photo_ids, zh="整改照片未上传成功，请重新选择照片")
     changed = await session.execute(
         update(Defect)
         .where(Defect.id == defect_id, Defect.state == DefectState.OPEN.value)
@@ -257,11 +302,14 @@ async def report_fix(
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict(f"defect {defect_id} changed meanwhile; reload it", zh="该整改单刚被他人处理，请刷新页面")
+    photo_ids = list(dict.fromkeys(data.photo_ids))
+    if photos:
+        photo_ids += [p for p in await keep_photos(session, required_store(store), actor, photos) if p not in photo_ids]
     event = _event(session, defect_id, "fix_reported", actor, now, data.note)
     await session.flush()
-    for photo in dict.fromkeys(data.photo_ids):
+    for photo in photo_ids:
         session.add(DefectEventPhoto(event_id=event.id, attachment_id=photo, defect_id=defect_id))  # type: ignore[arg-type]
-    record_change(session, actor, "defect.fix_reported", "defect", defect_id, after={"photo_ids": list(data.photo_ids)}, reason=data.note)
+    record_change(session, actor, "defect.fix_reported", "defect", defect_id, after={"photo_ids": photo_ids}, reason=data.note)
     await session.commit()
     await session.refresh(defect)
     return defect

@@ -61,11 +61,10 @@ def uploaded_files(data: dict[str, Any], field: str) -> list[UploadFile]:
     return [f for f in (sent if isinstance(sent, list) else [sent]) if isinstance(f, UploadFile) and f.filename]
 
 
-async def store_photo(db: AsyncSession, store: BlobStore, state: State, principal: Principal, upload: UploadFile) -> int:
+async def received_photos(state: State, uploads: list[UploadFile]) -> list[attachments.ReceivedPhoto]:
+    """A form's photos read and checked, not stored: the use case stores them once it has checked the rest."""
     max_bytes = state.settings.attachment_max_bytes
-    content = await upload.read(max_bytes + 1)
-    attachment = await attachments.upload_photo(db, store, principal, content, upload.filename or "", None, max_bytes)
-    return attachment.id or 0
+    return [attachments.receive_photo(await u.read(max_bytes + 1), u.filename or "", None, max_bytes) for u in uploads]
 
 
 class PatrolPages(Controller):
@@ -147,7 +146,10 @@ class PatrolPages(Controller):
         try:
             if not isinstance(data.file, UploadFile):
                 raise InvalidInput("send the photo as the multipart field 'file'", zh="请选择照片", field="file")
-            return Response({"id": await store_photo(db, store, state, principal, data.file)}, status_code=201)
+            max_bytes = state.settings.attachment_max_bytes
+            content = await data.file.read(max_bytes + 1)
+            attachment = await attachments.upload_photo(db, store, principal, content, data.file.filename or "", None, max_bytes)
+            return Response({"id": attachment.id}, status_code=201)
         except DomainError as exc:
             return _problem_json(exc, status_of(exc))
 
@@ -232,12 +234,8 @@ class DefectPages(Controller):
         note = str(data.get("note") or "").strip()
         uploads = uploaded_files(data, "photo")
         try:
-            if not note:
-                raise InvalidInput("write what was done", zh="请写明整改情况", field="note")
-            if not uploads:
-                raise InvalidInput("attach a photo of the fix", zh="请至少上传一张整改后的照片", field="photo")
-            photo_ids = [await store_photo(db, store, state, principal, u) for u in uploads]
-            await defects.report_fix(db, principal, defect_id, schemas.FixReportIn(note=note, photo_ids=photo_ids))
+            photos = await received_photos(state, uploads)
+            await defects.report_fix(db, principal, defect_id, schemas.FixReportIn(note=note, photo_ids=[]), store=store, photos=photos)
         except DomainError as exc:
             await db.rollback()
             return await _order_page(db, principal, defect_id, exc=exc, typed={"note": note})
@@ -294,7 +292,8 @@ class RecordPages(Controller):
 
 
 class PhotoPages(Controller):
-    """Photos for pages, under the same rule as the API: the uploader, or whoever can see a record or order showing it."""
+    """Photos for pages, under the same rule as the API: the uploader, or whoever may see a record, order, veto or
+    appeal showing it."""
 
     include_in_schema = False
     guards = [logged_in]

@@ -169,7 +169,8 @@ class AttachmentController(Controller):
 
     @get("/{attachment_id:int}", responses=READ, media_type="application/octet-stream")
     async def content(self, attachment_id: RecordId, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[bytes]:
-        """The photo itself, to those who uploaded it or can see a record or defect that shows it."""
+        """The photo itself, to those who uploaded it or may see a record, rectification order, veto or appeal that
+        shows it."""
         attachment = await attachments.get_attachment(db, principal, attachment_id)
         return Response(
             store.get(attachment.sha256),

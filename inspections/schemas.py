@@ -169,6 +169,29 @@ class RecordSummary(msgspec.Struct):
     filed_by: str
 
 
+class EvidencePhotoOut(msgspec.Struct):
+    """A photo a case shows, where it comes from and where to open it (whoever may see the case may open it)."""
+
+    attachment_id: int
+    shown_on: str  # veto: attached to the veto; finding: the defect's photo on the record that found it; fix: a photo of the company's fix
+    url: str  # the photo through the API (bearer token or API key)
+    page_url: str  # the same photo on the pages (session cookie)
+
+
+class DefectEvidenceOut(msgspec.Struct):
+    """A defect as the evidence of a case (an automatic veto, an appeal): links to it and to the record that found
+    it, and its photos."""
+
+    defect_id: int
+    item: str
+    url: str
+    page_url: str
+    record_id: int
+    record_url: str
+    record_page_url: str
+    photos: list[EvidencePhotoOut]
+
+
 class DefectEventOut(msgspec.Struct):
     kind: str
     at: datetime

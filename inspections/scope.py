@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, or_, select
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 
 from inspections.tables import Attachment, Defect, DefectEventPhoto, InspectionRecord, RecordPhoto
 from supervision.core.access import Principal, Role
@@ -10,10 +13,16 @@ from supervision.core.scoping import in_scope
 
 
 def owner_key(p: Principal) -> str:
-    """Who owns an upload: a firm's photos belong to the firm (its API keys and inspectors share them)."""
+    """Who owns an upload (and may show it on a record, an order or a veto): an inspection firm's photos belong to
+    the firm (its inspectors and API keys file its spot checks together); any other API key owns its own; a user
+    their own. A principal that is none of these (the system) owns nothing anyone else can match."""
     if p.role is Role.INSPECTOR and p.organisation_id is not None:
         return f"organisation:{p.organisation_id}"
-    return f"user:{p.user_id}"
+    if p.api_key_id is not None:
+        return f"api_key:{p.api_key_id}"
+    if p.user_id is not None:
+        return f"user:{p.user_id}"
+    return "system"
 
 
 def visible_records(p: Principal) -> ColumnElement[bool]:
@@ -32,12 +41,38 @@ def visible_defects(p: Principal) -> ColumnElement[bool]:
     return in_scope(p, street=Defect.street_id, community=Defect.community_id, company=Defect.company_id, organisation=Defect.organisation_id)
 
 
+# Records of the packages above the evidence (vetoes, appeals, ...) that show attachments: each registers how to
+# select the attachment ids shown by the records of it a principal may see. The evidence cannot import them (imports
+# go one way), so they declare themselves here, and visible_attachments() follows every record that shows a photo.
+# A kind not declared (its module not imported) hides its photos: the rule fails closed.
+AttachmentHolder = Callable[[Principal], Iterable[Select[Any]]]
+_HOLDERS: list[AttachmentHolder] = []
+
+
+def shows_attachments(holder: AttachmentHolder) -> AttachmentHolder:
+    """Declare a kind of record that shows attachments (used as a decorator by the package that owns it)."""
+    if holder not in _HOLDERS:
+        _HOLDERS.append(holder)
+    return holder
+
+
+def defect_photo_ids(defect_ids: Select[Any]) -> list[Select[Any]]:
+    """The photos the defects with ids in `defect_ids` show: their item's photos on the record (or amendment) that
+    found them, and the photos of their events (the company's fixes)."""
+    found = (
+        select(RecordPhoto.attachment_id)
+        .join(Defect, and_(Defect.record_id == RecordPhoto.record_id, Defect.item_code == RecordPhoto.item_code))
+        .where(Defect.id.in_(defect_ids))  # type: ignore[union-attr]
+    )
+    fixed = select(DefectEventPhoto.attachment_id).where(DefectEventPhoto.defect_id.in_(defect_ids))  # type: ignore[attr-defined]
+    return [found, fixed]
+
+
 def visible_attachments(p: Principal) -> ColumnElement[bool]:
-    """Your own uploads, and the photos of records and defects you can see; nothing else."""
+    """Who may see an attachment, one rule: its owner, and whoever may see a record that shows it (a filed record, a
+    rectification order, and every kind declared with shows_attachments: vetoes, appeals); nothing else."""
     on_records = select(RecordPhoto.attachment_id).join(InspectionRecord, InspectionRecord.id == RecordPhoto.record_id)
     on_defects = select(DefectEventPhoto.attachment_id).join(Defect, Defect.id == DefectEventPhoto.defect_id)
-    return or_(
-        Attachment.owner == owner_key(p),
-        Attachment.id.in_(on_records.where(visible_records(p))),  # type: ignore[union-attr]
-        Attachment.id.in_(on_defects.where(visible_defects(p))),  # type: ignore[union-attr]
-    )
+    shown = [on_records.where(visible_records(p)), on_defects.where(visible_defects(p))]
+    shown += [query for holder in _HOLDERS for query in holder(p)]
+    return or_(Attachment.owner == owner_key(p), *(Attachment.id.in_(query) for query in shown))  # type: ignore[union-attr]

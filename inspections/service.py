@@ -13,14 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspections import defects as defect_service
 from inspections import schemas
-from inspections.attachments import ATTEMPTS
+from inspections.attachments import ATTEMPTS, own_photos
 from inspections.checklists import checklist_version_id, stored_checklists
 from inspections.config import current_checklist, inspection_rules
 from inspections.records import effective_results, get_record
 from inspections.rules import Checklist, Source, request_fingerprint
-from inspections.scope import owner_key
 from inspections.storage import BlobStore
-from inspections.tables import Amendment, Attachment, InspectionRecord, InspectionResult, RecordPhoto, SpotCheckAssignment
+from inspections.tables import Amendment, InspectionRecord, InspectionResult, RecordPhoto, SpotCheckAssignment
 from supervision.core.access import Principal, Role, require_role
 from supervision.core.audit import record_change
 from supervision.core.clock import utc_now
@@ -60,7 +59,7 @@ def _fingerprint(source: Source, data: schemas.RecordIn) -> str:
 def _filer_matches(record: InspectionRecord, actor: Principal) -> bool:
     if actor.role is Role.INSPECTOR:
         return record.organisation_id == actor.organisation_id
-    return record.filed_by_user_id == actor.user_id
+    return actor.user_id is not None and record.filed_by_user_id == actor.user_id
 
 
 async def _replay(session: AsyncSession, actor: Principal, client_id: str, fingerprint: str) -> InspectionRecord | None:
@@ -97,18 +96,7 @@ def _check_results(checklist: Checklist, results: list[schemas.ItemResultIn]) ->
 
 
 async def _check_photos(session: AsyncSession, actor: Principal, photo_ids: set[int]) -> None:
-    if not photo_ids:
-        return
-    own = set(
-        (
-            await session.execute(
-                select(Attachment.id).where(Attachment.id.in_(photo_ids), Attachment.owner == owner_key(actor))  # type: ignore[union-attr]
-            )
-        ).scalars()
-    )
-    missing = sorted(photo_ids - own)
-    if missing:
-        raise InvalidInput(f"photos {', '.join(map(str, missing))} are not photos you uploaded; upload them first", zh="照片未上传成功，请重新选择照片")
+    await own_photos(session, actor, photo_ids, zh="照片未上传成功，请重新选择照片", field=None)
 
 
 async def _estate_for(session: AsyncSession, actor: Principal, source: Source, estate_id: int) -> tuple[Estate, Community]:

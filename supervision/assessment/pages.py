@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspections import defects as defect_service
 from inspections.config import current_checklist
-from inspections.pages import store_photo, uploaded_files
+from inspections.pages import received_photos, uploaded_files
 from inspections.routes import provide_store
 from inspections.rules import Source
 from inspections.storage import BlobStore
@@ -44,6 +44,7 @@ APPEAL_DESK = {Role.STREET_OFFICER, Role.STREET_WORKER, Role.ADMIN, Role.COMPANY
 MONTH_STATE_NAMES = {"open": "未计算", "computed": "已公布（申诉期）", "locked": "已锁定"}
 VETO_STATE_NAMES = {"pending": "待审核", "upheld": "维持否决", "overturned": "撤销否决"}
 APPEAL_STATE_NAMES = {"pending": "待答复", "upheld": "申诉成立", "rejected": "驳回"}
+EVIDENCE_NAMES = {"veto": "否决证据照片", "appeal": "申诉证据照片", "finding": "检查发现问题照片", "fix": "企业整改照片"}
 TREND_MONTHS = 6
 
 
@@ -132,22 +133,32 @@ class AssessmentPages(Controller):
     async def appeals(self, principal: Principal, db: AsyncSession) -> Template:
         return await _appeals_page(db, principal)
 
-    @post("/appeals", guards=[allow({Role.COMPANY}, "appealing a score")])
+    @post("/appeals", guards=[allow({Role.COMPANY}, "appealing a score")], dependencies={"store": Provide(provide_store, sync_to_thread=False)})
     async def file_appeal(
-        self, data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: Principal, db: AsyncSession
+        self,
+        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+        principal: Principal,
+        db: AsyncSession,
+        store: BlobStore,
+        state: State,
     ) -> Response[Any]:
-        reason = (data.get("reason") or "").strip()
+        reason = str(data.get("reason") or "").strip()
         try:
-            estate_id = int(data.get("estate_id") or 0)
-            month = Month.parse(data.get("month") or "")
+            estate_id = int(str(data.get("estate_id") or 0))
+            month = Month.parse(str(data.get("month") or ""))
         except ValueError:
             raise NotFound("score", data.get("estate_id")) from None
-        defect = data.get("defect_id") or ""
+        defect = str(data.get("defect_id") or "")
         try:
             if len(reason) < 2:
                 raise InvalidInput("write the reason of the appeal", zh="请写明申诉理由", field="reason")
+            photos = await received_photos(state, uploaded_files(data, "photo"))
             await service.file_appeal(
-                db, principal, schemas.AppealIn(estate_id=estate_id, month=str(month), reason=reason, defect_id=int(defect) if defect.isdigit() else None)
+                db,
+                principal,
+                schemas.AppealIn(estate_id=estate_id, month=str(month), reason=reason, defect_id=int(defect) if defect.isdigit() else None),
+                store=store,
+                photos=photos,
             )
         except DomainError as exc:
             await db.rollback()
@@ -237,6 +248,7 @@ async def _vetoes_page(db: AsyncSession, principal: Principal, state: str, faile
         "names": names,
         "days_left": {v.id: (v.review_due_on - today).days for v in rows},
         "state_names": VETO_STATE_NAMES,
+        "evidence_names": EVIDENCE_NAMES,
         "may_review": principal.role in service.STREET,
         "failed_id": failed[0] if failed else None,
         "typed": {"reason": failed[2]} if failed else {},
@@ -254,6 +266,7 @@ async def _appeals_page(db: AsyncSession, principal: Principal, failed: tuple[in
         "total": total,
         "names": await _estate_names(db, [a.estate_id for a in rows]),
         "state_names": APPEAL_STATE_NAMES,
+        "evidence_names": EVIDENCE_NAMES,
         "may_answer": principal.role in service.STREET,
         "failed_id": failed[0] if failed else None,
         "typed": {"reason": failed[2]} if failed else {},
@@ -357,13 +370,13 @@ class CommitteePages(Controller):
                 raise InvalidInput("choose a listed reason", zh="请从列表中选择否决理由", field="reason")
             if len(typed["explanation"]) < 10:
                 raise InvalidInput("explain in at least 10 characters", zh="请具体说明情况（至少 10 个字）", field="explanation")
-            if not uploads:
-                raise InvalidInput("attach at least one evidence photo", zh="请至少上传一张证据照片", field="photo")
-            photo_ids = [await store_photo(db, store, state, principal, u) for u in uploads]
+            photos = await received_photos(state, uploads)
             await service.cast_veto(
                 db,
                 principal,
-                schemas.VetoIn(estate_id=estate_id, month=str(month), reason=typed["reason"], explanation=typed["explanation"], evidence_photo_ids=photo_ids),
+                schemas.VetoIn(estate_id=estate_id, month=str(month), reason=typed["reason"], explanation=typed["explanation"], evidence_photo_ids=[]),
+                store=store,
+                photos=photos,
             )
         except DomainError as exc:
             await db.rollback()

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inspections.attachments import evidence_photo
+from inspections.defects import defect_evidence
+from inspections.scope import defect_photo_ids, shows_attachments
 from supervision.assessment import schemas
 from supervision.assessment.rules import AUTOMATIC_VETO_REASONS, VETO_REASONS, Ranked, rank
-from supervision.assessment.tables import Appeal, AssessmentMonth, CommitteeOpinion, EstateScore, Veto, VetoEvidence
+from supervision.assessment.tables import Appeal, AppealEvidence, AssessmentMonth, CommitteeOpinion, EstateScore, Veto, VetoEvidence
 from supervision.core.access import Principal, ScopeKind
 from supervision.core.errors import NotFound
 from supervision.core.paging import PageRequest, fetch_page
@@ -105,25 +109,53 @@ async def score_versions(session: AsyncSession, actor: Principal, estate_id: int
     return [score_out(s, estate, street_rank if n == 0 else None, district_rank if n == 0 else None, detail=True) for n, s in enumerate(rows)]  # type: ignore[arg-type]
 
 
+def _visible_vetoes(p: Principal) -> ColumnElement[bool]:
+    return _visible(p, Veto.street_id, Veto.community_id, Veto.company_id)
+
+
+def _visible_appeals(p: Principal) -> ColumnElement[bool]:
+    community = select(Estate.community_id).where(Estate.id == Appeal.estate_id).scalar_subquery()
+    return _visible(p, Appeal.street_id, community, Appeal.company_id)
+
+
+@shows_attachments
+def case_photos(p: Principal) -> list[Select[Any]]:
+    """Whoever may see a veto sees its photos, and for an automatic case its defect's photos; whoever may see an
+    appeal sees its photos and those of the defect it contests (the attachment rule of inspections.scope follows
+    these)."""
+    vetoed = select(VetoEvidence.attachment_id).join(Veto, Veto.id == VetoEvidence.veto_id).where(_visible_vetoes(p))
+    automatic = select(Veto.source_defect_id).where(Veto.source_defect_id.is_not(None), _visible_vetoes(p))  # type: ignore[union-attr]
+    appealed = select(AppealEvidence.attachment_id).join(Appeal, Appeal.id == AppealEvidence.appeal_id).where(_visible_appeals(p))
+    contested = select(Appeal.defect_id).where(Appeal.defect_id.is_not(None), _visible_appeals(p))  # type: ignore[union-attr]
+    return [vetoed, *defect_photo_ids(automatic), appealed, *defect_photo_ids(contested)]
+
+
 async def veto_rows(session: AsyncSession, vetoes: list[Veto]) -> list[schemas.VetoOut]:
     evidence: dict[int, list[int]] = {}
     if vetoes:
         for veto_id, attachment_id in (await session.execute(select(VetoEvidence.veto_id, VetoEvidence.attachment_id).where(VetoEvidence.veto_id.in_([v.id for v in vetoes])))).tuples():  # type: ignore[attr-defined]
             evidence.setdefault(veto_id, []).append(attachment_id)
+    defects = await defect_evidence(session, [v.source_defect_id for v in vetoes if v.source_defect_id is not None])
     reasons = VETO_REASONS | AUTOMATIC_VETO_REASONS
-    return [
-        schemas.VetoOut(
-            id=v.id or 0, estate_id=v.estate_id, community_id=v.community_id, street_id=v.street_id, company_id=v.company_id, month=v.month,
-            reason=v.reason_code, reason_text=reasons.get(v.reason_code, v.reason_code), explanation=v.explanation, automatic=v.automatic,
-            source_defect_id=v.source_defect_id, state=v.state, cast_at=v.cast_at, cast_by=v.cast_by, review_due_on=v.review_due_on,
-            review_reason=v.review_reason, reviewed_at=v.reviewed_at, reviewed_by=v.reviewed_by, evidence_photo_ids=sorted(evidence.get(v.id or 0, [])),
+    out = []
+    for v in vetoes:
+        own = sorted(evidence.get(v.id or 0, []))
+        source = defects.get(v.source_defect_id) if v.source_defect_id is not None else None
+        out.append(
+            schemas.VetoOut(
+                id=v.id or 0, estate_id=v.estate_id, community_id=v.community_id, street_id=v.street_id, company_id=v.company_id, month=v.month,
+                reason=v.reason_code, reason_text=reasons.get(v.reason_code, v.reason_code), explanation=v.explanation, automatic=v.automatic,
+                source_defect_id=v.source_defect_id, state=v.state, cast_at=v.cast_at, cast_by=v.cast_by, review_due_on=v.review_due_on,
+                review_reason=v.review_reason, reviewed_at=v.reviewed_at, reviewed_by=v.reviewed_by, evidence_photo_ids=own,
+                evidence=[evidence_photo(a, "veto") for a in own] + (source.photos if source else []),
+                source_defect=source,
+            )
         )
-        for v in vetoes
-    ]
+    return out
 
 
 async def list_vetoes(session: AsyncSession, actor: Principal, paging: PageRequest, *, month: Month | None, state: str | None) -> tuple[list[schemas.VetoOut], int]:
-    query = select(Veto).where(_visible(actor, Veto.street_id, Veto.community_id, Veto.company_id)).order_by(Veto.id.desc())  # type: ignore[union-attr]
+    query = select(Veto).where(_visible_vetoes(actor)).order_by(Veto.id.desc())  # type: ignore[union-attr]
     if month:
         query = query.where(Veto.month == str(month))
     if state:
@@ -132,22 +164,35 @@ async def list_vetoes(session: AsyncSession, actor: Principal, paging: PageReque
     return await veto_rows(session, rows), total
 
 
-def appeal_out(a: Appeal) -> schemas.AppealOut:
-    return schemas.AppealOut(
-        id=a.id or 0, estate_id=a.estate_id, street_id=a.street_id, company_id=a.company_id, month=a.month, defect_id=a.defect_id, reason=a.reason,
-        state=a.state, filed_at=a.filed_at, filed_by=a.filed_by, answer=a.answer, answered_at=a.answered_at, answered_by=a.answered_by,
-    )
+async def appeal_rows(session: AsyncSession, appeals: list[Appeal]) -> list[schemas.AppealOut]:
+    attached: dict[int, list[int]] = {}
+    if appeals:
+        rows = await session.execute(select(AppealEvidence.appeal_id, AppealEvidence.attachment_id).where(AppealEvidence.appeal_id.in_([a.id for a in appeals])))  # type: ignore[attr-defined]
+        for appeal_id, attachment_id in rows.tuples():
+            attached.setdefault(appeal_id, []).append(attachment_id)
+    defects = await defect_evidence(session, [a.defect_id for a in appeals if a.defect_id is not None])
+    out = []
+    for a in appeals:
+        own = sorted(attached.get(a.id or 0, []))
+        defect = defects.get(a.defect_id) if a.defect_id is not None else None
+        out.append(
+            schemas.AppealOut(
+                id=a.id or 0, estate_id=a.estate_id, street_id=a.street_id, company_id=a.company_id, month=a.month, defect_id=a.defect_id, reason=a.reason,
+                state=a.state, filed_at=a.filed_at, filed_by=a.filed_by, answer=a.answer, answered_at=a.answered_at, answered_by=a.answered_by,
+                defect=defect, evidence_photo_ids=own, evidence=[evidence_photo(p, "appeal") for p in own] + (defect.photos if defect else []),
+            )
+        )
+    return out
 
 
 async def list_appeals(session: AsyncSession, actor: Principal, paging: PageRequest, *, month: Month | None, state: str | None) -> tuple[list[schemas.AppealOut], int]:
-    community = select(Estate.community_id).where(Estate.id == Appeal.estate_id).scalar_subquery()
-    query = select(Appeal).where(_visible(actor, Appeal.street_id, community, Appeal.company_id)).order_by(Appeal.id.desc())  # type: ignore[union-attr]
+    query = select(Appeal).where(_visible_appeals(actor)).order_by(Appeal.id.desc())  # type: ignore[union-attr]
     if month:
         query = query.where(Appeal.month == str(month))
     if state:
         query = query.where(Appeal.state == state)
     rows, total = await fetch_page(session, query, paging)
-    return [appeal_out(a) for a in rows], total
+    return await appeal_rows(session, rows), total
 
 
 async def list_opinions(session: AsyncSession, actor: Principal, paging: PageRequest, *, month: Month | None, estate_id: int | None) -> tuple[list[schemas.OpinionOut], int]:

@@ -107,7 +107,7 @@ class AssessmentController(Controller):
     @post("/appeals", dto=StrictBody[schemas.AppealIn], return_dto=None, guards=[allow({Role.COMPANY}, "appealing a score")], responses=WRITE)
     async def file_appeal(self, data: schemas.AppealIn, principal: Principal, db: AsyncSession) -> schemas.AppealOut:
         """A company appeals its estate's published score within the window (5 working days after publication)."""
-        return queries.appeal_out(await service.file_appeal(db, principal, data))
+        return (await queries.appeal_rows(db, [await service.file_appeal(db, principal, data)]))[0]
 
     @get("/appeals", responses=READ)
     async def appeals(
@@ -119,7 +119,7 @@ class AssessmentController(Controller):
     @post("/appeals/{appeal_id:int}/answer", dto=StrictBody[schemas.AppealAnswerIn], return_dto=None, status_code=200, guards=[allow(service.STREET, "answering appeals")], responses=WRITE)
     async def answer_appeal(self, appeal_id: RecordId, data: schemas.AppealAnswerIn, principal: Principal, db: AsyncSession) -> schemas.AppealOut:
         """Uphold (the contested finding leaves the score, which is recomputed as a new version) or reject, with a reason."""
-        return queries.appeal_out(await service.answer_appeal(db, principal, appeal_id, data))
+        return (await queries.appeal_rows(db, [await service.answer_appeal(db, principal, appeal_id, data)]))[0]
 
 
 ROUTES = [AssessmentController]

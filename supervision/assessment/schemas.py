@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from inspections.schemas import MonthText
+from inspections.schemas import DefectEvidenceOut, EvidencePhotoOut, MonthText
 from supervision.assessment.rules import MonthScore
 from supervision.core.text import NONBLANK
 from supervision.registry.schemas import Id, Reason, Strict
@@ -71,7 +71,10 @@ class VetoOut(msgspec.Struct):
     review_reason: str | None
     reviewed_at: datetime | None
     reviewed_by: str | None
-    evidence_photo_ids: list[int]
+    evidence_photo_ids: list[int]  # the photos attached to the veto
+    # Everything the case shows, to whoever may see it: the veto's photos, and for an automatic case its defect's.
+    evidence: list[EvidencePhotoOut]
+    source_defect: DefectEvidenceOut | None  # an automatic case: the defect and the record that found it
 
 
 class ComputeOut(msgspec.Struct):
@@ -123,6 +126,7 @@ class AppealIn(Strict):
     month: MonthText
     reason: Explanation
     defect_id: Id | None = None  # the finding contested, if the appeal is about one
+    evidence_photo_ids: Annotated[list[Id], msgspec.Meta(max_length=20, description="Photos you uploaded (POST /api/attachments) that back the appeal")] = msgspec.field(default_factory=list)
 
 
 class AppealAnswerIn(Strict):
@@ -144,6 +148,9 @@ class AppealOut(msgspec.Struct):
     answer: str | None
     answered_at: datetime | None
     answered_by: str | None
+    defect: DefectEvidenceOut | None  # the finding contested: links to it and the record that found it, its photos and fixes
+    evidence_photo_ids: list[int]  # the photos the company attached to the appeal
+    evidence: list[EvidencePhotoOut]  # everything the appeal shows: its own photos, then the contested defect's
 
 
 class VetoReasonOut(msgspec.Struct):

@@ -4,21 +4,25 @@ scores (versioned), locking the month, appeals. One transaction each; every stat
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inspections.attachments import MAX_PHOTOS, ReceivedPhoto, keep_photos, own_photos, required_store
 from inspections.config import current_checklist
 from inspections.defects import CALENDAR
 from inspections.rules import Source, working_days_after
-from inspections.tables import Attachment, Defect
+from inspections.storage import BlobStore
+from inspections.tables import Defect
 from supervision.assessment import schemas
 from supervision.assessment.inputs import month_inputs
 from supervision.assessment.rules import AUTOMATIC_VETO_REASONS, VETO_REASONS, ScoringRules, parse_scoring_rules, score_month
 from supervision.assessment.tables import (
     Appeal,
+    AppealEvidence,
     AssessmentMonth,
     CommitteeOpinion,
     ContractReviewFlag,
@@ -145,7 +149,17 @@ async def _company_and_contract(session: AsyncSession, estate_id: int, month: Mo
     return (row[0], row[1]) if row else (None, None)
 
 
-async def cast_veto(session: AsyncSession, actor: Principal, data: schemas.VetoIn, now: datetime | None = None) -> Veto:
+async def cast_veto(
+    session: AsyncSession,
+    actor: Principal,
+    data: schemas.VetoIn,
+    now: datetime | None = None,
+    *,
+    store: BlobStore | None = None,
+    photos: Sequence[ReceivedPhoto] = (),
+) -> Veto:
+    """一票否决 with evidence photos: uploaded ones (`evidence_photo_ids`) or ones received with the form (`photos`,
+    stored only once the right to act and everything else is checked)."""
     now = now or utc_now()
     month = Month.parse(data.month)
     _started(month, now)
@@ -153,13 +167,16 @@ async def cast_veto(session: AsyncSession, actor: Principal, data: schemas.VetoI
         raise InvalidInput(f"reason must be one of: {', '.join(VETO_REASONS)}", zh="请从列表中选择否决理由", field="reason")
     estate, community = await _director_of(session, actor, data.estate_id)
     await _not_locked(session, community.street_id, month)
-    own = set(
-        (await session.execute(select(Attachment.id).where(Attachment.id.in_(set(data.evidence_photo_ids)), Attachment.owner == f"user:{actor.user_id}"))).scalars()  # type: ignore[union-attr]
-    )
-    if own != set(data.evidence_photo_ids):
-        raise InvalidInput("evidence photos must be photos you uploaded (POST /api/attachments)", zh="证据照片未上传成功，请重新选择", field="photo")
+    if not data.evidence_photo_ids and not photos:
+        raise InvalidInput("attach at least one evidence photo", zh="请至少上传一张证据照片", field="photo")
+    if len(set(data.evidence_photo_ids)) + len(photos) > MAX_PHOTOS:
+        raise InvalidInput(f"attach at most {MAX_PHOTOS} evidence photos", zh=f"证据照片最多 {MAX_PHOTOS} 张", field="photo")
+    await own_photos(session, actor, data.evidence_photo_ids, zh="证据照片未上传成功，请重新选择")
     veto = await _open_veto(session, actor, estate, community, month, data.reason, data.explanation, now, automatic=False, defect_id=None)
-    for photo in sorted(own):
+    evidence = set(data.evidence_photo_ids)
+    if photos:
+        evidence |= set(await keep_photos(session, required_store(store), actor, photos))
+    for photo in sorted(evidence):
         session.add(VetoEvidence(veto_id=veto.id, attachment_id=photo))  # type: ignore[arg-type]
     await session.commit()
     return veto
@@ -386,7 +403,17 @@ async def lock_month(session: AsyncSession, actor: Principal, street_id: int, mo
 # Appeals
 
 
-async def file_appeal(session: AsyncSession, actor: Principal, data: schemas.AppealIn, now: datetime | None = None) -> Appeal:
+async def file_appeal(
+    session: AsyncSession,
+    actor: Principal,
+    data: schemas.AppealIn,
+    now: datetime | None = None,
+    *,
+    store: BlobStore | None = None,
+    photos: Sequence[ReceivedPhoto] = (),
+) -> Appeal:
+    """A company appeals a published score, with photos if it has them: uploaded ones (`evidence_photo_ids`) or ones
+    received with the form (`photos`, stored only once everything else is checked)."""
     now = now or utc_now()
     require_role(actor, {Role.COMPANY}, "appealing a score")
     month = Month.parse(data.month)
@@ -402,15 +429,23 @@ async def file_appeal(session: AsyncSession, actor: Principal, data: schemas.App
         raise RuleViolation(f"the appeal window for {month} closed on {state.appeal_until}", zh=f"申诉期已于 {state.appeal_until} 结束")
     if data.defect_id is not None:
         defect = await session.get(Defect, data.defect_id)
-        if defect is None or defect.estate_id != data.estate_id:
-            raise InvalidInput(f"defect {data.defect_id} is not a finding on this estate", zh="所选问题不属于该区片", field="defect_id")
+        if defect is None or defect.estate_id != data.estate_id or defect.company_id != actor.company_id:
+            raise InvalidInput(f"defect {data.defect_id} is not a finding against your company on this estate", zh="所选问题不属于贵公司在该区片的整改单", field="defect_id")
+    if len(set(data.evidence_photo_ids)) + len(photos) > MAX_PHOTOS:
+        raise InvalidInput(f"attach at most {MAX_PHOTOS} photos", zh=f"申诉照片最多 {MAX_PHOTOS} 张", field="photo")
+    await own_photos(session, actor, data.evidence_photo_ids, zh="申诉照片未上传成功，请重新选择")
     appeal = Appeal(
         estate_id=data.estate_id, street_id=score.street_id, company_id=actor.company_id,  # type: ignore[arg-type]
         month=str(month), defect_id=data.defect_id, reason=data.reason, state="pending", filed_at=now, filed_by=actor.label,
     )
     session.add(appeal)
     await session.flush()
-    record_change(session, actor, "appeal.filed", "appeal", appeal.id, after={"estate_id": data.estate_id, "month": str(month), "defect_id": data.defect_id}, reason=data.reason)
+    evidence = set(data.evidence_photo_ids)
+    if photos:
+        evidence |= set(await keep_photos(session, required_store(store), actor, photos))
+    for photo in sorted(evidence):
+        session.add(AppealEvidence(appeal_id=appeal.id, attachment_id=photo))  # type: ignore[arg-type]
+    record_change(session, actor, "appeal.filed", "appeal", appeal.id, after={"estate_id": data.estate_id, "month": str(month), "defect_id": data.defect_id, "photo_ids": sorted(evidence)}, reason=data.reason)
     await session.commit()
     return appeal
 

@@ -143,6 +143,15 @@ class Appeal(SQLModel, table=True):
     answered_by: str | None = Field(default=None, max_length=200)
 
 
+class AppealEvidence(SQLModel, table=True):
+    """A photo the company attached to its appeal (append-only, like the veto's evidence)."""
+
+    __tablename__ = "appeal_evidence"
+
+    appeal_id: int = Field(foreign_key="appeals.id", primary_key=True)
+    attachment_id: int = Field(foreign_key="attachments.id", primary_key=True)
+
+
 class ContractReviewFlag(SQLModel, table=True):
     """Two upheld vetoes within 12 months: the contract is flagged for the committee and street to review."""
 

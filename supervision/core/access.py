@@ -79,6 +79,7 @@ class Principal:
     company_id: int | None = None
     organisation_id: int | None = None
     via_api_key: bool = False
+    api_key_id: int | None = None  # the key acting (an organisation's key acts for no user)
 
     @property
     def scope(self) -> ScopeKind:

@@ -99,6 +99,7 @@ async def principal_for_api_key(session: AsyncSession, key: str) -> Principal | 
         username=f"apikey:{key_record.prefix}",
         organisation_id=organisation.id,
         via_api_key=True,
+        api_key_id=key_record.id,
     )
 
 
