@@ -334,6 +334,7 @@ class CalendarController(Controller):
 ROUTES = [
     FilingController,
     LateRecordController,
+    CalendarController,
     RecordController,
     ChecklistController,
     AttachmentController,
