@@ -120,3 +120,39 @@ async def test_a_pending_late_veto_item_opens_no_automatic_veto(client, as_user,
     await approve_late(client, officer, filed["id"])
     assert (await client.post(f"/api/assessment/months/{street}/{last_month}/compute", headers=officer)).status_code == 200
     assert await count(db, Veto, Veto.automatic.is_(True)) == 1
+
+
+async def test_the_street_desk_lists_late_records_and_the_officer_decides_there(client, as_user, db) -> None:
+    from tests.integration.test_pages import page_login
+    from tests.integration.test_role_pages import csrf
+
+    worker = await as_user("xbl01-worker")
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    record_id = (await client.post("/api/patrols", json=record_body(estate, inspected_at=MONTHS_AGO), headers=worker)).json()["id"]
+    decide = f"/assessment/late/{record_id}/decide"
+
+    await page_login(client, "ns-officer")
+    token = await csrf(client)
+    desk = await client.get("/assessment")
+    assert "补报记录待审批（0）" in desk.text and f"late-{record_id}" not in desk.text
+    refused = await client.post(decide, data={"verdict": "approve", "reason": "核实", "_csrf_token": token})
+    assert refused.status_code == 404 and "该记录不存在，或不在您的管辖范围内" in refused.text
+    await page_login(client, "xbl-worker1")
+    token = await csrf(client)
+    assert "补报记录待审批" not in (await client.get("/assessment")).text
+    assert (await client.post(decide, data={"verdict": "approve", "reason": "核实", "_csrf_token": token})).status_code == 403
+
+    await page_login(client, "xbl-officer")
+    token = await csrf(client)
+    desk = await client.get("/assessment")
+    assert "补报记录待审批（1）" in desk.text and f'id="late-{record_id}"' in desk.text and "准予计入" in desk.text and "不予计入" in desk.text
+    blank = await client.post(decide, data={"verdict": "approve", "reason": "", "_csrf_token": token})
+    assert blank.status_code == 422 and "请写明审批理由" in blank.text
+    assert await count(db, LateRecordDecision) == 0
+    done = await client.post(decide, data={"verdict": "approve", "reason": "当日无信号，电话核实属实", "_csrf_token": token})
+    assert done.status_code == 200 and "补报记录待审批（0）" in done.text
+    again = await client.post(decide, data={"verdict": "reject", "reason": "再审", "_csrf_token": token})
+    assert again.status_code == 409 and "不能再次审批" in again.text
+    async with db() as session:
+        [decision] = (await session.execute(select(LateRecordDecision).where(LateRecordDecision.record_id == record_id))).scalars().all()
+    assert decision.decision == "approved" and decision.reason == "当日无信号，电话核实属实"
