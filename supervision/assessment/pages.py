@@ -20,7 +20,7 @@ from inspections import defects as defect_service
 from inspections import late as late_evidence
 from inspections.schemas import LateDecisionIn
 from inspections.config import current_checklist
-from inspections.pages import store_photo, uploaded_files
+from inspections.pages import SOURCE_NAMES, store_photo, uploaded_files
 from inspections.routes import provide_store
 from inspections.rules import Source
 from inspections.storage import BlobStore
@@ -46,7 +46,6 @@ REVIEW_DESK = {Role.STREET_OFFICER, Role.STREET_WORKER, Role.ADMIN}
 APPEAL_DESK = {Role.STREET_OFFICER, Role.STREET_WORKER, Role.ADMIN, Role.COMPANY}
 MONTH_STATE_NAMES = {"open": "未计算", "computed": "已公布（申诉期）", "locked": "已锁定"}
 VETO_STATE_NAMES = {"pending": "待审核", "upheld": "维持否决", "overturned": "撤销否决"}
-SOURCE_NAMES = {Source.PATROL: "日常巡查", Source.STREET_INSPECTION: "街道检查", Source.SPOT_CHECK: "第三方暗访"}
 APPEAL_STATE_NAMES = {"pending": "待答复", "upheld": "申诉成立", "rejected": "驳回"}
 TREND_MONTHS = 6
 

@@ -50,3 +50,7 @@ async def test_each_rectification_order_says_where_its_deadline_came_from(client
     defect = (await client.get(f"/api/defects/{filed['defect_ids'][0]}", headers=worker)).json()
     assert defect["deadline_source"] in {"district", "config", "library", "fallback"}
     assert (defect["deadline_source"] == "fallback") == defect["deadline_provisional"]
+    from tests.integration.test_pages import page_login
+
+    await page_login(client, "xbl01-worker")
+    assert "工作日依据：" in (await client.get(f"/defects/{defect['id']}")).text

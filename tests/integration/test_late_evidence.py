@@ -130,6 +130,8 @@ async def test_the_street_desk_lists_late_records_and_the_officer_decides_there(
     estate = (await estate_ids_of(db, "XBL01"))[0]
     record_id = (await client.post("/api/patrols", json=record_body(estate, inspected_at=MONTHS_AGO), headers=worker)).json()["id"]
     decide = f"/assessment/late/{record_id}/decide"
+    await page_login(client, "xbl01-worker")
+    assert "待街道办审批，审批前不参与考核" in (await client.get(f"/records/{record_id}")).text
 
     await page_login(client, "ns-officer")
     token = await csrf(client)
@@ -156,3 +158,4 @@ async def test_the_street_desk_lists_late_records_and_the_officer_decides_there(
     async with db() as session:
         [decision] = (await session.execute(select(LateRecordDecision).where(LateRecordDecision.record_id == record_id))).scalars().all()
     assert decision.decision == "approved" and decision.reason == "当日无信号，电话核实属实"
+    assert "街道办准予计入" in (await client.get(f"/records/{record_id}")).text
