@@ -159,3 +159,23 @@ async def test_the_street_desk_lists_late_records_and_the_officer_decides_there(
         [decision] = (await session.execute(select(LateRecordDecision).where(LateRecordDecision.record_id == record_id))).scalars().all()
     assert decision.decision == "approved" and decision.reason == "当日无信号，电话核实属实"
     assert "街道办准予计入" in (await client.get(f"/records/{record_id}")).text
+
+
+async def test_a_late_patrol_counts_in_its_month_only_once_approved(client, as_user, db) -> None:
+    worker, officer, director = await as_user("xbl01-worker"), await as_user("xbl-officer"), await as_user("xbl01-director")
+    estate = (await estate_ids_of(db, "XBL01"))[1]
+    last_month = Month.of_instant(datetime.now(UTC)).previous()
+    claimed = datetime.fromisoformat(f"{last_month}-12T09:00:00+08:00").isoformat()
+    filed = (await client.post("/api/patrols", json=record_body(estate, inspected_at=claimed), headers=worker)).json()
+    assert filed["late"]
+    opinion = {"estate_id": estate, "month": str(last_month), "rating": 90}
+    assert (await client.post("/api/assessment/opinions", json=opinion, headers=director)).status_code == 201
+    street = (await client.get("/api/auth/me", headers=officer)).json()["street_id"]
+    compute = f"/api/assessment/months/{street}/{last_month}/compute"
+    assert (await client.post(compute, headers=officer)).status_code == 200
+    before = (await client.get(f"/api/assessment/scores/{estate}/{last_month}", headers=officer)).json()[0]
+    assert "patrol" in before["result"]["missing"]  # the late patrol does not count yet
+    await approve_late(client, officer, filed["id"])
+    assert (await client.post(compute, headers=officer)).status_code == 200
+    after = (await client.get(f"/api/assessment/scores/{estate}/{last_month}", headers=officer)).json()[0]
+    assert "patrol" not in after["result"]["missing"]
