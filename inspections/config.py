@@ -26,3 +26,6 @@ def load_all() -> None:
     """Read every evidence rule file now, so a mistake in one shows at start and not at the first patrol."""
     current_checklist()
     inspection_rules()
+    from inspections.calendar import CALENDAR, config_years
+
+    CALENDAR.config = config_years()

@@ -13,9 +13,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspections import schemas
 from inspections.attachments import MAX_PHOTOS, ReceivedPhoto, evidence_photo, keep_photos, own_photos, required_store
+from inspections.calendar import CALENDAR, working_calendar
 from inspections.checklists import points_text, stored_checklists
 from inspections.config import inspection_rules
-from inspections.rules import Checklist, DefectState, OfficialCalendar, Severity, Source, overdue_since, rectification_deadline
+from inspections.rules import (
+    CalendarSource,
+    Checklist,
+    DefectState,
+    OfficialCalendar,
+    Severity,
+    Source,
+    overdue_since,
+    rectification_deadline,
+)
 from inspections.scope import visible_defects
 from inspections.storage import BlobStore
 from inspections.tables import Amendment, Defect, DefectEvent, DefectEventPhoto, InspectionRecord, InspectionResult, RecordPhoto, YellowCard
@@ -27,7 +37,7 @@ from supervision.core.paging import PageRequest, fetch_page
 from supervision.core.periods import Month
 from supervision.registry.tables import Company, Estate
 
-CALENDAR = OfficialCalendar()
+__all__ = ["CALENDAR"]  # the calendar in force (inspections.calendar), imported from here by the assessment
 OPEN_STATES = (DefectState.OPEN.value, DefectState.FIX_REPORTED.value)
 REVIEWERS = frozenset({Role.COMMUNITY_WORKER, Role.STREET_WORKER, Role.STREET_OFFICER, Role.INSPECTOR, Role.ADMIN})
 
@@ -38,9 +48,11 @@ def _event(session: AsyncSession, defect_id: int, kind: str, actor: Principal, a
     return event
 
 
-def _new_defect(record: InspectionRecord, item_code: str, count: int, checklist: Checklist, now: datetime, amendment_id: int | None) -> Defect:
+def _new_defect(
+    record: InspectionRecord, item_code: str, count: int, checklist: Checklist, now: datetime, amendment_id: int | None, calendar: OfficialCalendar
+) -> Defect:
     item = checklist.items[item_code]
-    deadline = rectification_deadline(now, item.severity, inspection_rules(), CALENDAR)
+    deadline = rectification_deadline(now, item.severity, inspection_rules(), calendar)
     return Defect(
         record_id=record.id,  # type: ignore[arg-type]
         amendment_id=amendment_id,
@@ -59,6 +71,7 @@ def _new_defect(record: InspectionRecord, item_code: str, count: int, checklist:
         raised_at=now,
         deadline_at=deadline.at,
         deadline_provisional=deadline.provisional,
+        deadline_source=deadline.source.value if deadline.source else None,
         state=DefectState.OPEN.value,
     )
 
@@ -67,7 +80,9 @@ async def raise_defects(
     session: AsyncSession, actor: Principal, record: InspectionRecord, checklist: Checklist, results: list[InspectionResult], now: datetime
 ) -> list[Defect]:
     """One defect (rectification order) per failed item of a newly filed record."""
-    raised = [_new_defect(record, r.item_code, r.defects, checklist, now, None) for r in results if not r.passed]
+    failed = [r for r in results if not r.passed]
+    calendar = await working_calendar(session) if failed else CALENDAR
+    raised = [_new_defect(record, r.item_code, r.defects, checklist, now, None, calendar) for r in failed]
     session.add_all(raised)
     await session.flush()
     for defect in raised:
@@ -104,10 +119,22 @@ async def apply_amendment(
             defect.closed_at = now
             _event(session, defect.id, "withdrawn", actor, now, f"amendment {amendment.id}: {amendment.reason}")  # type: ignore[arg-type]
         if not change["passed"]:
-            defect = _new_defect(record, change["item"], change["defects"], checklist, now, amendment.id)
+            defect = _new_defect(record, change["item"], change["defects"], checklist, now, amendment.id, await working_calendar(session))
             session.add(defect)
             await session.flush()
             _event(session, defect.id, "raised", actor, now, f"amendment {amendment.id}: {amendment.reason}")  # type: ignore[arg-type]
+
+
+async def withdraw_record_defects(session: AsyncSession, actor: Principal, record: InspectionRecord, note: str, now: datetime) -> list[int]:
+    """Withdraw the orders of a record that will never count (a rejected late record) that are still to act on."""
+    live = list(
+        (await session.execute(select(Defect).where(Defect.record_id == record.id, Defect.state.in_(OPEN_STATES)).order_by(Defect.id))).scalars()  # type: ignore[attr-defined]
+    )
+    for defect in live:
+        defect.state = DefectState.WITHDRAWN.value
+        defect.closed_at = now
+        _event(session, defect.id, "withdrawn", actor, now, note)  # type: ignore[arg-type]
+    return [d.id for d in live]  # type: ignore[misc]
 
 
 # Reading
@@ -215,6 +242,7 @@ async def defect_rows(session: AsyncSession, defects: list[Defect], now: datetim
                 raised_at=d.raised_at,
                 deadline_at=d.deadline_at,
                 deadline_provisional=d.deadline_provisional,
+                deadline_source=CalendarSource(d.deadline_source) if d.deadline_source else None,
                 state=state,
                 overdue=overdue_since(d.deadline_at, state, d.fix_reported_at, now),
                 fix_reported_at=d.fix_reported_at,

@@ -39,6 +39,8 @@ from supervision.web.problems import status_of
 STATIC = Path(__file__).resolve().parent.parent / "supervision" / "web" / "static"
 SEVERITY_NAMES = {"safety": "安全隐患", "general": "一般问题", "major_repair": "重大维修"}
 STATE_NAMES = {"open": "待整改", "fix_reported": "已报整改", "closed": "整改通过", "withdrawn": "已撤销", "overdue": "已逾期"}
+# Where a deadline's working days came from (inspections.rules.CalendarSource).
+CALENDAR_SOURCE_NAMES = {"district": "区里登记的法定节假日安排", "config": "配置文件中的法定节假日安排", "library": "节假日日历库", "fallback": "按周一至周五推算"}
 SOURCE_NAMES = {"patrol": "日常巡查", "street_inspection": "街道检查", "spot_check": "第三方抽查"}
 DEFECT_VIEWERS = {Role.COMMUNITY_WORKER, Role.COMMITTEE_DIRECTOR, Role.STREET_OFFICER, Role.STREET_WORKER, Role.ADMIN, Role.COMPANY, Role.INSPECTOR}
 COVERAGE_VIEWERS = {Role.COMMUNITY_WORKER, Role.COMMITTEE_DIRECTOR, Role.STREET_OFFICER, Role.STREET_WORKER, Role.ADMIN}
@@ -212,6 +214,7 @@ class DefectPages(Controller):
             state=state,
             extra=f"&state={state}" + (f"&estate_id={estate_id}" if estate_id else ""),
             state_names=STATE_NAMES,
+            calendar_source_names=CALENDAR_SOURCE_NAMES,
             severity_names=SEVERITY_NAMES,
             source_names=SOURCE_NAMES,
             may_review=principal.role in defects.REVIEWERS,
@@ -272,6 +275,7 @@ async def _order_page(db: AsyncSession, principal: Principal, defect_id: int, ex
         "state_names": STATE_NAMES,
         "severity_names": SEVERITY_NAMES,
         "source_names": SOURCE_NAMES,
+        "calendar_source_names": CALENDAR_SOURCE_NAMES,
         "may_fix": principal.role is Role.COMPANY and row.state == "open",
         "may_review": principal.role in defects.REVIEWERS and row.state == "fix_reported",
     }

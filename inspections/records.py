@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspections import schemas
 from inspections.checklists import stored_checklists
-from inspections.rules import Checklist, Source
+from inspections.rules import Checklist, LateDecision, Source
 from inspections.scope import visible_records
-from inspections.tables import Amendment, Defect, InspectionRecord, InspectionResult, RecordPhoto
+from inspections.tables import Amendment, Defect, InspectionRecord, InspectionResult, LateRecordDecision, RecordPhoto
 from supervision.core.access import Principal
 from supervision.core.errors import InvalidInput, NotFound
 from supervision.core.paging import PageRequest, fetch_page
@@ -61,6 +61,7 @@ async def record_detail(session: AsyncSession, record: InspectionRecord) -> sche
         (await session.execute(select(Defect.id).where(Defect.record_id == record.id).order_by(Defect.id))).scalars()
     )
     estate_name = (await session.execute(select(Estate.name).where(Estate.id == record.estate_id))).scalar_one()
+    decision = (await session.execute(select(LateRecordDecision).where(LateRecordDecision.record_id == record.id))).scalar()
     checklist = (await stored_checklists(session, {record.checklist_version_id}))[record.checklist_version_id]
     photos_of = {r.item_code: sorted(p.attachment_id for p in photos if p.item_code == r.item_code) for r in results}
     effective = effective_results(results, amendments)
@@ -82,6 +83,10 @@ async def record_detail(session: AsyncSession, record: InspectionRecord) -> sche
         inspected_at=record.inspected_at,
         business_date=record.business_date,
         counted=record.counted,
+        late=record.late,
+        late_decision=None
+        if decision is None
+        else schemas.LateDecisionOut(decision=LateDecision(decision.decision), reason=decision.reason, decided_at=decision.decided_at, decided_by=decision.decided_by),
         latitude=None if record.latitude_micro is None else record.latitude_micro / 1_000_000,
         longitude=None if record.longitude_micro is None else record.longitude_micro / 1_000_000,
         note=record.note,
@@ -134,6 +139,7 @@ async def list_records(
         ).tuples().all()
     )
     amended = set((await session.execute(select(Amendment.record_id).where(Amendment.record_id.in_(ids)))).scalars())  # type: ignore[union-attr]
+    decided = dict((await session.execute(select(LateRecordDecision.record_id, LateRecordDecision.decision).where(LateRecordDecision.record_id.in_(ids)))).tuples().all())  # type: ignore[union-attr]
     return [
         schemas.RecordSummary(
             id=r.id or 0,
@@ -145,6 +151,8 @@ async def list_records(
             inspected_at=r.inspected_at,
             business_date=r.business_date,
             counted=r.counted,
+            late=r.late,
+            late_decision=LateDecision(decided[r.id]) if r.id in decided else None,
             failed_items=failed.get(r.id, 0),
             amended=r.id in amended,
             filed_by=r.filed_by,

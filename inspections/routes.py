@@ -13,7 +13,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inspections import attachments, checklists, defects, records, schemas, service, spot_checks
+from inspections import attachments, calendar, checklists, defects, late, records, schemas, service, spot_checks
 from inspections.config import current_checklist
 from inspections.rules import Source
 from inspections.storage import BlobStore
@@ -284,8 +284,58 @@ class CoverageController(Controller):
         return await records.patrol_coverage(db, principal, community_id, date_from, date_to)
 
 
+class LateRecordController(Controller):
+    """Late evidence: a record filed more than the tolerance (config/inspections.toml, 48 hours) after its claimed
+    time counts only once the street officer of its street approves it with a reason."""
+
+    path = "/api/inspections"
+    tags = ["inspections"]
+    guards = [logged_in]
+
+    @get("/late", guards=[allow(late.READERS, "reviewing late records")], responses=READ)
+    async def list_late_records(self, principal: Principal, db: AsyncSession, paging: PageRequest, pending: bool | None = None) -> Page[schemas.LateRecordOut]:
+        """Late records of your street (the district's for an administrator), newest first; `pending=true`: those
+        still waiting for a decision."""
+        rows, total = await late.list_late_records(db, principal, paging, pending=pending)
+        return Page(rows, total, paging.page, paging.page_size)
+
+    @post(
+        "/{record_id:int}/late-decision",
+        dto=StrictBody[schemas.LateDecisionIn],
+        return_dto=None,
+        guards=[allow(late.DECIDERS, "approving or rejecting a late record")],
+        responses=FILE,
+    )
+    async def decide_late_record(self, record_id: RecordId, data: schemas.LateDecisionIn, principal: Principal, db: AsyncSession) -> schemas.LateDecisionOut:
+        """Approve (it counts; in the first open month when its own is locked) or reject (it never counts; its open
+        orders are withdrawn) a late record of your street, with a reason. Decided once: a second decision is 409."""
+        return await late.decide_late_record(db, principal, record_id, data)
+
+
+class CalendarController(Controller):
+    """China's official working-day calendar as the deadlines use it: the years the district recorded, then the
+    dated files of config/calendar/, then the chinesecalendar package; a year nobody knows is Monday to Friday."""
+
+    path = "/api/calendar/years"
+    tags = ["inspections"]
+    guards = [logged_in]
+
+    @get("/", responses=READ)
+    async def list_years(self, db: AsyncSession) -> schemas.CalendarOut:
+        """The years recorded by the district or shipped in config/calendar/, and the years the library knows."""
+        return await calendar.list_calendar_years(db)
+
+    @post("/", dto=StrictBody[schemas.CalendarYearIn], return_dto=None, guards=[allow({Role.ADMIN}, "recording the official holiday calendar")], responses=FILE)
+    async def record_year(self, data: schemas.CalendarYearIn, principal: Principal, db: AsyncSession) -> schemas.CalendarYearOut:
+        """Record a year's holidays and make-up working days as the State Council published them, with the notice
+        they come from; deadlines counted from now on use it before config/calendar/ and the library."""
+        return await calendar.record_calendar_year(db, principal, data)
+
+
 ROUTES = [
     FilingController,
+    LateRecordController,
+    CalendarController,
     RecordController,
     ChecklistController,
     AttachmentController,

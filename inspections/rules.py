@@ -172,6 +172,7 @@ def parse_checklist(text: str) -> Checklist:
 class InspectionRules:
     patrols_counted_per_day: int = 1
     clock_tolerance: timedelta = timedelta(minutes=5)
+    late_after: timedelta = timedelta(hours=48)
     safety_hours: int = 24
     general_working_days: int = 3
     major_repair_working_days: int = 7
@@ -185,6 +186,7 @@ def parse_inspection_rules(text: str) -> InspectionRules:
         rules = InspectionRules(
             patrols_counted_per_day=int(raw["patrols_counted_per_estate_per_day"]),
             clock_tolerance=timedelta(minutes=int(raw["clock_tolerance_minutes"])),
+            late_after=timedelta(hours=int(raw["late_after_hours"])),
             safety_hours=int(rect["safety_hours"]),
             general_working_days=int(rect["general_working_days"]),
             major_repair_working_days=int(rect["major_repair_working_days"]),
@@ -194,12 +196,46 @@ def parse_inspection_rules(text: str) -> InspectionRules:
         raise ChecklistError(f"config/inspections.toml: {type(error).__name__}: {error}") from None
     if rules.patrols_counted_per_day < 1 or not 0 < rules.monthly_share <= 1:
         raise ChecklistError("config/inspections.toml: patrols counted per day >= 1, monthly share in (0, 1]")
+    if rules.late_after <= timedelta(0):
+        raise ChecklistError("config/inspections.toml: late_after_hours must be at least 1")
     if min(rules.safety_hours, rules.general_working_days, rules.major_repair_working_days) < 1:
         raise ChecklistError("config/inspections.toml: rectification deadlines must be at least 1")
     return rules
 
 
+def is_late(claimed_at: datetime, received_at: datetime, rules: InspectionRules) -> bool:
+    """A record is *late* (RULES.md, evidence integrity) when its claimed time is more than the tolerance before it
+    reached the server: it counts only once the street officer approves it."""
+    return received_at - claimed_at > rules.late_after
+
+
+class LateDecision(StrEnum):
+    APPROVED = "approved"  # 准予计入
+    REJECTED = "rejected"  # 不予计入
+
+
+def assessed_month(record_month: Month, effective_at: datetime, own_month_locked_at: datetime | None) -> Month:
+    """The month a record is assessed in: its own, unless that month was locked before the record took effect
+    (was filed, or for a late record was approved); then the first month after it that is not in the past of
+    `effective_at`. A locked month never changes."""
+    if own_month_locked_at is None or own_month_locked_at >= effective_at:
+        return record_month
+    return max(record_month.next(), Month.of_instant(effective_at))
+
+
 # China's official calendar
+
+
+class CalendarSource(StrEnum):
+    """Where a deadline's working days came from, from the most to the least authoritative."""
+
+    DISTRICT = "district"  # recorded by the district's administrator (POST /api/calendar/years)
+    CONFIG = "config"  # a dated file config/calendar/<year>.toml
+    LIBRARY = "library"  # the chinesecalendar package
+    FALLBACK = "fallback"  # nobody knew the year: Monday to Friday assumed (provisional)
+
+
+SOURCE_ORDER = (CalendarSource.DISTRICT, CalendarSource.CONFIG, CalendarSource.LIBRARY, CalendarSource.FALLBACK)
 
 
 class WorkCalendar(Protocol):
@@ -208,51 +244,138 @@ class WorkCalendar(Protocol):
         ...
 
 
-class OfficialCalendar:
-    """China's official calendar with its make-up working days (调休), from the `chinesecalendar` package."""
+class CalendarYearError(ValueError):
+    """A year's holiday arrangement is wrong; the message names the day."""
+
+
+@dataclass(frozen=True)
+class CalendarYear:
+    """One year of the State Council's arrangement: every day off of the holiday periods (weekends inside them
+    included) and the make-up working days (调休上班) that fall on a Saturday or Sunday."""
+
+    year: int
+    holidays: frozenset[date]
+    workdays: frozenset[date]
+    source: str  # the published notice it was copied from, e.g. 国办发明电〔2025〕7号
 
     def is_workday(self, day: date) -> bool:
+        if day.year != self.year:
+            raise LookupError(f"{day} is not in {self.year}")
+        if day in self.holidays:
+            return False
+        return day in self.workdays or day.weekday() < 5
+
+
+def calendar_year(year: int, holidays: Iterable[date], workdays: Iterable[date], source: str) -> CalendarYear:
+    """A year's arrangement, checked: days of that year, none both off and working, a cited source."""
+    holidays, workdays = frozenset(holidays), frozenset(workdays)
+    if not 1949 < year < 2200:
+        raise CalendarYearError(f"year {year} is out of range")
+    for day in sorted(holidays | workdays):
+        if day.year != year:
+            raise CalendarYearError(f"{day} is not in {year}")
+    both = sorted(holidays & workdays)
+    if both:
+        raise CalendarYearError(f"{both[0]} is listed both as a holiday and as a make-up working day")
+    if not holidays:
+        raise CalendarYearError(f"{year}: list the holidays (days off) of the year")
+    if not source.strip():
+        raise CalendarYearError(f"{year}: say where the arrangement was published (source)")
+    return CalendarYear(year=year, holidays=holidays, workdays=workdays, source=source.strip())
+
+
+def parse_calendar_year(text: str, where: str) -> CalendarYear:
+    """A config/calendar/<year>.toml file: year, source, holidays = [dates], workdays = [dates]."""
+    try:
+        raw = tomllib.loads(text)
+        year = int(raw["year"])
+        holidays = [d if isinstance(d, date) else date.fromisoformat(str(d)) for d in raw["holidays"]]
+        workdays = [d if isinstance(d, date) else date.fromisoformat(str(d)) for d in raw.get("workdays", [])]
+        return calendar_year(year, holidays, workdays, str(raw["source"]))
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as error:
+        raise CalendarYearError(f"{where}: {type(error).__name__}: {error}") from None
+
+
+class OfficialCalendar:
+    """China's official calendar with its make-up working days (调休): the years the district recorded, then the
+    dated files of config/calendar/, then the `chinesecalendar` package. Pure once built: the caller loads the
+    years (inspections/calendar.py)."""
+
+    def __init__(self, district: Mapping[int, CalendarYear] | None = None, config: Mapping[int, CalendarYear] | None = None) -> None:
+        self.district = dict(district or {})
+        self.config = dict(config or {})
+
+    def workday_and_source(self, day: date) -> tuple[bool, CalendarSource]:
+        """Whether `day` is a working day and who said so; raises LookupError when nobody knows its year."""
+        if day.year in self.district:
+            return self.district[day.year].is_workday(day), CalendarSource.DISTRICT
+        if day.year in self.config:
+            return self.config[day.year].is_workday(day), CalendarSource.CONFIG
         import chinese_calendar
 
         try:
-            return bool(chinese_calendar.is_workday(day))
+            return bool(chinese_calendar.is_workday(day)), CalendarSource.LIBRARY
         except NotImplementedError as error:
             raise LookupError(str(error)) from None
+
+    def is_workday(self, day: date) -> bool:
+        return self.workday_and_source(day)[0]
 
 
 @dataclass(frozen=True)
 class Deadline:
     at: datetime  # UTC
     provisional: bool  # the official calendar for a year was unknown: Monday to Friday was assumed
+    source: CalendarSource | None = None  # the least authoritative calendar of the days counted; None: in hours
+
+
+@dataclass(frozen=True)
+class WorkingDay:
+    day: date
+    source: CalendarSource  # the least authoritative source of the days counted to reach it
+
+    @property
+    def provisional(self) -> bool:
+        return self.source is CalendarSource.FALLBACK
+
+
+def working_day_after(start: date, wanted: int, calendar: WorkCalendar) -> WorkingDay:
+    """The `wanted`-th working day after `start` (not counted), with the least authoritative source consulted on
+    the way (a year nobody knows is counted Monday to Friday: `fallback`, provisional)."""
+    day = start
+    weakest = 0
+    counted = 0
+    while counted < wanted:
+        day += timedelta(days=1)
+        try:
+            if isinstance(calendar, OfficialCalendar):
+                working, source = calendar.workday_and_source(day)
+            else:
+                working, source = calendar.is_workday(day), CalendarSource.LIBRARY
+        except LookupError:
+            working, source = day.weekday() < 5, CalendarSource.FALLBACK
+        weakest = max(weakest, SOURCE_ORDER.index(source))
+        counted += working
+    if SOURCE_ORDER[weakest] is CalendarSource.FALLBACK:
+        log.warning("official calendar unknown around %s: Monday to Friday assumed; record the year (POST /api/calendar/years)", day)
+    return WorkingDay(day, SOURCE_ORDER[weakest])
 
 
 def working_days_after(start: date, wanted: int, calendar: WorkCalendar) -> tuple[date, bool]:
     """The `wanted`-th working day after `start` (not counted), and whether a year unknown to the official calendar
     made it provisional (Monday to Friday assumed)."""
-    day = start
-    provisional = False
-    counted = 0
-    while counted < wanted:
-        day += timedelta(days=1)
-        try:
-            working = calendar.is_workday(day)
-        except LookupError:
-            provisional = True
-            working = day.weekday() < 5
-        counted += working
-    if provisional:
-        log.warning("official calendar unknown around %s: Monday to Friday assumed; upgrade chinesecalendar", day)
-    return day, provisional
+    found = working_day_after(start, wanted, calendar)
+    return found.day, found.provisional
 
 
 def rectification_deadline(raised_at: datetime, severity: Severity, rules: InspectionRules, calendar: WorkCalendar) -> Deadline:
     """Safety: hours after raising. Otherwise: 24:00 Beijing time of the Nth working day after the day raised."""
     if severity is Severity.SAFETY:
-        return Deadline(at=(raised_at + timedelta(hours=rules.safety_hours)).astimezone(UTC), provisional=False)
+        return Deadline(at=(raised_at + timedelta(hours=rules.safety_hours)).astimezone(UTC), provisional=False, source=None)
     wanted = rules.general_working_days if severity is Severity.GENERAL else rules.major_repair_working_days
-    day, provisional = working_days_after(raised_at.astimezone(BUSINESS_TZ).date(), wanted, calendar)
-    end_of_day = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=BUSINESS_TZ)
-    return Deadline(at=end_of_day.astimezone(UTC), provisional=provisional)
+    found = working_day_after(raised_at.astimezone(BUSINESS_TZ).date(), wanted, calendar)
+    end_of_day = datetime.combine(found.day + timedelta(days=1), time(0, 0), tzinfo=BUSINESS_TZ)
+    return Deadline(at=end_of_day.astimezone(UTC), provisional=found.provisional, source=found.source)
 
 
 def overdue_since(deadline: datetime, state: DefectState, fix_reported_at: datetime | None, now: datetime) -> bool:

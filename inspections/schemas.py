@@ -7,7 +7,7 @@ from typing import Annotated
 
 import msgspec
 
-from inspections.rules import DefectState, Severity, Source
+from inspections.rules import CalendarSource, DefectState, LateDecision, Severity, Source
 from supervision.core.periods import MONTH_PATTERN
 from supervision.core.text import NONBLANK, PRINTABLE
 from supervision.registry.schemas import Id, Reason, Strict
@@ -127,6 +127,35 @@ class AmendmentOut(msgspec.Struct):
     amended_by: str
 
 
+class LateDecisionIn(Strict):
+    approve: bool  # true: the late record counts; false: it never counts (its open orders are withdrawn)
+    reason: Reason
+
+
+class LateDecisionOut(msgspec.Struct):
+    decision: LateDecision
+    reason: str
+    decided_at: datetime
+    decided_by: str
+
+
+class LateRecordOut(msgspec.Struct):
+    """A late record as the street officer reviews it."""
+
+    id: int
+    source: Source
+    estate_id: int
+    estate_name: str
+    community_id: int
+    month: str  # the month of its claimed time
+    inspected_at: datetime
+    filed_at: datetime
+    hours_late: int  # whole hours between the claimed time and the filing
+    filed_by: str
+    failed_items: int
+    decision: LateDecisionOut | None
+
+
 class RecordOut(msgspec.Struct):
     id: int
     client_id: str
@@ -142,6 +171,8 @@ class RecordOut(msgspec.Struct):
     inspected_at: datetime
     business_date: date
     counted: bool  # False: a patrol beyond those that count for the estate that day
+    late: bool  # claimed time more than the tolerance before filing: counts only once the street officer approves
+    late_decision: LateDecisionOut | None
     latitude: float | None
     longitude: float | None
     note: str
@@ -164,6 +195,8 @@ class RecordSummary(msgspec.Struct):
     inspected_at: datetime
     business_date: date
     counted: bool
+    late: bool
+    late_decision: LateDecision | None
     failed_items: int
     amended: bool
     filed_by: str
@@ -219,6 +252,9 @@ class DefectOut(msgspec.Struct):
     raised_at: datetime
     deadline_at: datetime
     deadline_provisional: bool
+    # Where the deadline's working days came from: district (recorded by the district), config (a dated file in
+    # config/calendar/), library (chinesecalendar), fallback (Monday to Friday assumed); null: a deadline in hours.
+    deadline_source: CalendarSource | None
     state: DefectState
     overdue: bool  # at the time of the answer
     fix_reported_at: datetime | None
@@ -285,3 +321,25 @@ class CoverageOut(msgspec.Struct):
     date_from: date
     date_to: date
     days: list[CoverageDay]
+
+
+class CalendarYearIn(Strict):
+    year: Annotated[int, msgspec.Meta(ge=1950, le=2199)]
+    holidays: Annotated[list[date], msgspec.Meta(min_length=1, max_length=366, description="Every day off of the holiday periods, weekends inside them included")]
+    source: Annotated[str, msgspec.Meta(min_length=4, max_length=500, pattern=NONBLANK, description="The published notice, e.g. its title and address on gov.cn")]
+    workdays: Annotated[list[date], msgspec.Meta(max_length=60, description="Saturdays and Sundays that are make-up working days (调休上班)")] = msgspec.field(default_factory=list)
+
+
+class CalendarYearOut(msgspec.Struct):
+    year: int
+    source: CalendarSource  # district or config
+    published_by: str  # the notice the arrangement was copied from
+    holidays: list[date]
+    workdays: list[date]
+    recorded_at: datetime | None
+    recorded_by: str | None
+
+
+class CalendarOut(msgspec.Struct):
+    years: list[CalendarYearOut]  # recorded by the district or shipped in config/calendar/
+    library_years: list[int]  # of last year to three years ahead, those the chinesecalendar package knows

@@ -17,7 +17,7 @@ from inspections.attachments import ATTEMPTS, own_photos
 from inspections.checklists import checklist_version_id, stored_checklists
 from inspections.config import current_checklist, inspection_rules
 from inspections.records import effective_results, get_record
-from inspections.rules import Checklist, Source, request_fingerprint
+from inspections.rules import Checklist, Source, is_late, request_fingerprint
 from inspections.storage import BlobStore
 from inspections.tables import Amendment, InspectionRecord, InspectionResult, RecordPhoto, SpotCheckAssignment
 from supervision.core.access import Principal, Role, require_role
@@ -215,6 +215,7 @@ async def _new_record(
         month=str(month),
         daily_ordinal=ordinal,
         counted=source is not Source.PATROL or ordinal <= rules.patrols_counted_per_day,
+        late=is_late(data.inspected_at, now, rules),
         latitude_micro=round(data.location.latitude * 1_000_000) if data.location else None,
         longitude_micro=round(data.location.longitude * 1_000_000) if data.location else None,
         note=data.note,
@@ -257,6 +258,7 @@ async def _new_record(
             "failed_items": [r.item_code for r in results if not r.passed],
             "defect_ids": [d.id for d in raised],
             "counted": record.counted,
+            "late": record.late,
         },
     )
     return record

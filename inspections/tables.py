@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Index, String, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from supervision.core.db import UTCDateTime
@@ -74,6 +74,9 @@ class InspectionRecord(SQLModel, table=True):
     month: str = Field(max_length=7)
     daily_ordinal: int
     counted: bool  # False: beyond the patrols that count for the estate that day (kept, flagged)
+    # Claimed time more than the tolerance (config/inspections.toml) before filing: counts only once the street
+    # officer approves it (LateRecordDecision).
+    late: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     latitude_micro: int | None = None
     longitude_micro: int | None = None
     note: str = Field(default="", max_length=2000)
@@ -146,6 +149,7 @@ class Defect(SQLModel, table=True):
     raised_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     deadline_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     deadline_provisional: bool = False
+    deadline_source: str | None = Field(default=None, max_length=20)  # CalendarSource of the deadline; None: in hours
     state: str = Field(sa_column=Column(String(20), nullable=False))
     fix_reported_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
@@ -214,3 +218,35 @@ class SpotCheckAssignment(SQLModel, table=True):
     month: str = Field(max_length=7)
     estate_id: int = Field(foreign_key="estates.id")
     organisation_id: int = Field(foreign_key="organisations.id", index=True)
+
+
+class LateRecordDecision(SQLModel, table=True):
+    """The street officer's approval or rejection of a late record, with the reason: its own record beside the
+    filing (which stays as filed); one per record."""
+
+    __tablename__ = "late_record_decisions"
+    __table_args__ = (CheckConstraint("decision IN ('approved', 'rejected')", name="decision_known"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    record_id: int = Field(foreign_key="inspection_records.id", unique=True)
+    decision: str = Field(sa_column=Column(String(20), nullable=False))  # LateDecision
+    reason: str = Field(max_length=2000)
+    decided_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    decided_by_user_id: int | None = Field(default=None, foreign_key="users.id")
+    decided_by: str = Field(max_length=200)
+
+
+class CalendarYearRecord(SQLModel, table=True):
+    """A year of China's official holidays and make-up working days as the district recorded it; the newest row of
+    a year is the one in force, the earlier ones kept."""
+
+    __tablename__ = "calendar_years"
+
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    holidays: list[str] = Field(sa_column=Column(JSON, nullable=False))  # ISO dates
+    workdays: list[str] = Field(sa_column=Column(JSON, nullable=False))  # ISO dates
+    source: str = Field(max_length=500)
+    recorded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    recorded_by_user_id: int | None = Field(default=None, foreign_key="users.id")
+    recorded_by: str = Field(max_length=200)

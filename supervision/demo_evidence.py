@@ -86,6 +86,8 @@ async def load_demo_month(engine: AsyncEngine, var_dir: Path, month: Month, max_
     street_worker = principal_of(users[f"{STREET_CODE.lower()}-worker1"])
     officer = principal_of(users[f"{STREET_CODE.lower()}-officer"])
 
+    FILED_AFTER = timedelta(minutes=10)
+
     async def file(actor, source: Source, estate: Estate, at: datetime, failure_rate: float, checked: list[str]) -> None:  # type: ignore[no-untyped-def]
         async with factory() as session:
             results = []
@@ -96,7 +98,8 @@ async def load_demo_month(engine: AsyncEngine, var_dir: Path, month: Month, max_
                 else:
                     results.append(ItemResultIn(item=code, passed=True))
             data = RecordIn(client_id=f"demo-{source.value}-{estate.id}-{at:%Y%m%d}", estate_id=estate.id or 0, inspected_at=at, results=results)
-            await filing.file_record(session, store, actor, source, data)
+            # Filed as on the day (a phone with signal): a month filed today would be late evidence awaiting approval.
+            await filing.file_record(session, store, actor, source, data, now=at + FILED_AFTER)
 
     for estate in estates:
         worker = principal_of(users[f"{codes[estate.community_id]}-worker"])

@@ -11,9 +11,10 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspections.checklists import stored_checklists
+from inspections.late import counting_records
 from inspections.records import effective_results
-from inspections.rules import Checklist, DefectState, Source
-from inspections.tables import Amendment, Defect, InspectionRecord, InspectionResult
+from inspections.rules import Checklist, DefectState, Source, assessed_month
+from inspections.tables import Amendment, Defect, InspectionRecord, InspectionResult, LateRecordDecision
 from supervision.assessment.rules import Finding, MonthInputs, Satisfaction, Visit, overdue_level
 from supervision.assessment.tables import AssessmentMonth, CommitteeOpinion, ScoreExclusion, Veto
 from supervision.core.periods import Month
@@ -27,45 +28,54 @@ def chunks(ids: list[int]) -> Iterable[list[int]]:
         yield ids[start : start + CHUNK]
 
 
-async def _visit_records(session: AsyncSession, estate_ids: list[int], month: Month) -> list[InspectionRecord]:
-    """Street inspections and spot checks assessed in `month`: those of the month, and late ones of a month
-    already locked when they were filed (they count in the first month after, and say so)."""
+async def _carried_records(session: AsyncSession, estate_ids: list[int], month: Month) -> list[InspectionRecord]:
+    """Records of an earlier month that count in `month`: their own month was locked before they took effect
+    (were filed; for a late record, were approved), so they count in the first month after it (RULES.md: a late
+    record never changes a locked month)."""
+    records: list[InspectionRecord] = []
+    for part in chunks(estate_ids):
+        rows = (
+            await session.execute(
+                select(InspectionRecord, AssessmentMonth.locked_at, LateRecordDecision.decided_at)
+                .join(
+                    AssessmentMonth,
+                    and_(AssessmentMonth.street_id == InspectionRecord.street_id, AssessmentMonth.month == InspectionRecord.month),
+                )
+                .outerjoin(LateRecordDecision, LateRecordDecision.record_id == InspectionRecord.id)
+                .where(
+                    InspectionRecord.estate_id.in_(part),  # type: ignore[attr-defined]
+                    InspectionRecord.month < str(month),
+                    AssessmentMonth.state == LOCKED,
+                    counting_records(),
+                )
+            )
+        ).tuples()
+        for record, locked_at, approved_at in rows:
+            took_effect = approved_at if record.late else record.filed_at
+            if assessed_month(Month.parse(record.month), took_effect, locked_at) == month:
+                records.append(record)
+    return records
+
+
+async def _visit_records(session: AsyncSession, estate_ids: list[int], month: Month, carried: list[InspectionRecord]) -> list[InspectionRecord]:
+    """Street inspections and spot checks assessed in `month`: those of the month that count, and those carried
+    over from a locked month (they say so)."""
     sources = (Source.STREET_INSPECTION.value, Source.SPOT_CHECK.value)
     records: list[InspectionRecord] = []
     for part in chunks(estate_ids):
         records += (
             await session.execute(
-                select(InspectionRecord).where(InspectionRecord.estate_id.in_(part), InspectionRecord.source.in_(sources), InspectionRecord.month == str(month))  # type: ignore[attr-defined]
+                select(InspectionRecord).where(InspectionRecord.estate_id.in_(part), InspectionRecord.source.in_(sources), InspectionRecord.month == str(month), counting_records())  # type: ignore[attr-defined]
             )
         ).scalars()
-        late = (
-            await session.execute(
-                select(InspectionRecord)
-                .join(
-                    AssessmentMonth,
-                    and_(AssessmentMonth.street_id == InspectionRecord.street_id, AssessmentMonth.month == InspectionRecord.month),
-                )
-                .where(
-                    InspectionRecord.estate_id.in_(part),  # type: ignore[attr-defined]
-                    InspectionRecord.source.in_(sources),  # type: ignore[attr-defined]
-                    InspectionRecord.month < str(month),
-                    AssessmentMonth.state == LOCKED,
-                    InspectionRecord.filed_at > AssessmentMonth.locked_at,
-                )
-            )
-        ).scalars()
-        records += [r for r in late if late_month(Month.parse(r.month), r.filed_at) == month]
-    return records
-
-
-def late_month(record_month: Month, filed_at: datetime) -> Month:
-    """The month a record filed after its own month was locked is assessed in."""
-    return max(record_month.next(), Month.of_instant(filed_at))
+    return records + [r for r in carried if r.source in sources]
 
 
 async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Month, now: datetime, fallback: Checklist) -> dict[int, MonthInputs]:
     """Every estate's facts for `month`, as of `now` (overdue levels are judged at `now`)."""
-    records = await _visit_records(session, estate_ids, month)
+    carried = await _carried_records(session, estate_ids, month)
+    carried_patrols = [r for r in carried if r.source == Source.PATROL.value]
+    records = await _visit_records(session, estate_ids, month, carried)
     record_ids = [r.id for r in records]
     results: dict[int, list[InspectionResult]] = defaultdict(list)
     amendments: dict[int, list[Amendment]] = defaultdict(list)
@@ -93,7 +103,13 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
             (
                 await session.execute(
                     select(InspectionRecord.estate_id, func.count())
-                    .where(InspectionRecord.estate_id.in_(part), InspectionRecord.source == Source.PATROL.value, InspectionRecord.month == str(month), InspectionRecord.counted.is_(True))  # type: ignore[attr-defined]
+                    .where(
+                        InspectionRecord.estate_id.in_(part),  # type: ignore[attr-defined]
+                        InspectionRecord.source == Source.PATROL.value,
+                        InspectionRecord.month == str(month),
+                        InspectionRecord.counted.is_(True),  # type: ignore[attr-defined]
+                        counting_records(),
+                    )
                     .group_by(InspectionRecord.estate_id)
                 )
             ).tuples().all()
@@ -102,9 +118,18 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
             await session.execute(
                 select(Defect, InspectionRecord.checklist_version_id)
                 .join(InspectionRecord, InspectionRecord.id == Defect.record_id)
-                .where(Defect.estate_id.in_(part), Defect.source == Source.PATROL.value, Defect.month == str(month), Defect.state != DefectState.WITHDRAWN.value)  # type: ignore[attr-defined]
+                .where(Defect.estate_id.in_(part), Defect.source == Source.PATROL.value, Defect.month == str(month), Defect.state != DefectState.WITHDRAWN.value, counting_records())  # type: ignore[attr-defined]
             )
         ).tuples().all()
+        carried_ids = [r.id for r in carried_patrols if r.estate_id in set(part)]
+        if carried_ids:
+            defects += (
+                await session.execute(
+                    select(Defect, InspectionRecord.checklist_version_id)
+                    .join(InspectionRecord, InspectionRecord.id == Defect.record_id)
+                    .where(Defect.record_id.in_(carried_ids), Defect.state != DefectState.WITHDRAWN.value)  # type: ignore[attr-defined]
+                )
+            ).tuples().all()
         missing_versions = {v for _, v in defects} - set(checklists)
         if missing_versions:
             checklists.update(await stored_checklists(session, missing_versions))
@@ -158,6 +183,9 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
 
     default_categories = {c.code: c.points for c in fallback.categories}
     out: dict[int, MonthInputs] = {}
+    for record in carried_patrols:
+        if record.counted:
+            patrols_counted[record.estate_id] = patrols_counted.get(record.estate_id, 0) + 1
     for estate_id in estate_ids:
         opinion = opinions.get(estate_id)
         out[estate_id] = MonthInputs(

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inspections.defects import CALENDAR
+from inspections.calendar import CALENDAR, working_calendar
 from inspections.rules import working_days_after
 from supervision.assessment import service
 from supervision.assessment.service import month_state
@@ -24,7 +24,8 @@ OPINION_DEADLINE_WORKING_DAY = 5  # RULES.md / issue: the committees give their 
 
 
 def opinion_deadline(month: Month) -> date:
-    """The last day (Beijing) for the committees' opinions on `month`: the 5th working day of the next month."""
+    """The last day (Beijing) for the committees' opinions on `month`: the 5th working day of the next month, on
+    the calendar as last read (each job that counts working days reads the district's years first)."""
     day, _ = working_days_after(month.last_day, OPINION_DEADLINE_WORKING_DAY, CALENDAR)
     return day
 
@@ -49,6 +50,7 @@ async def compute_last_month(session: AsyncSession, period: str, now: datetime) 
 
 async def remind_opinions(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
     """In the two working days before the deadline, remind directors of estates without last month's opinion."""
+    await working_calendar(session)
     month = Month.parse(str(Month.of_instant(now).previous()))
     deadline = opinion_deadline(month)
     today = business_date(now)
@@ -76,7 +78,7 @@ async def remind_opinions(session: AsyncSession, period: str, now: datetime) -> 
 
 async def flag_veto_reviews(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
     """Tell the street of every pending veto whose review is due within a working day (or overdue)."""
-    limit, _ = working_days_after(business_date(now), 1, CALENDAR)
+    limit, _ = working_days_after(business_date(now), 1, await working_calendar(session))
     pending = (await session.execute(select(Veto).where(Veto.state == "pending", Veto.review_due_on <= limit).order_by(Veto.id))).scalars().all()
     flagged = 0
     for veto in pending:

@@ -17,10 +17,12 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspections import defects as defect_service
+from inspections import late as late_evidence
 from inspections.config import current_checklist
-from inspections.pages import received_photos, uploaded_files
+from inspections.pages import SOURCE_NAMES, received_photos, uploaded_files
 from inspections.routes import provide_store
 from inspections.rules import Source
+from inspections.schemas import LateDecisionIn
 from inspections.storage import BlobStore
 from inspections.tables import InspectionRecord
 from supervision.assessment import queries, schemas, service
@@ -37,6 +39,7 @@ from supervision.registry.tables import Community, Company, Estate
 from supervision.web.auth import allow
 from supervision.web.charts import sparkline
 from supervision.web.pages import chosen_id, form_error, page, read_verdict, refused
+from supervision.web.problems import status_of
 
 DESK = {Role.STREET_OFFICER, Role.STREET_WORKER, Role.ADMIN, Role.COMPANY, Role.COMMITTEE_DIRECTOR}
 REVIEW_DESK = {Role.STREET_OFFICER, Role.STREET_WORKER, Role.ADMIN}
@@ -109,6 +112,22 @@ class AssessmentPages(Controller):
             return await _month_page(principal, db, wanted, errors=form_error(exc))
         return Redirect(path=f"/assessment?month={wanted}&done={action}")
 
+    @post("/late/{record_id:int}/decide", guards=[allow(late_evidence.DECIDERS, "approving or rejecting a late record")])
+    async def decide_late(
+        self, record_id: int, data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: Principal, db: AsyncSession
+    ) -> Response[Any]:
+        """The street officer approves or rejects a late record from the month's desk, with a reason."""
+        wanted = chosen_month(data.get("month"))
+        try:
+            approve, reason = read_verdict(data, "approve", "reject", "请选择准予计入或不予计入", "请写明审批理由")
+            await late_evidence.decide_late_record(db, principal, record_id, LateDecisionIn(approve=approve, reason=reason))
+        except DomainError as exc:
+            await db.rollback()
+            shown = await _month_page(principal, db, wanted, errors=form_error(exc), late_failed=(record_id, data.get("reason") or ""))
+            shown.status_code = 422 if isinstance(exc, InvalidInput) else status_of(exc)
+            return shown
+        return Redirect(path=f"/assessment?month={wanted}&done={'late-approved' if approve else 'late-rejected'}#late-records")
+
     @get("/scores/{estate_id:int}/{month:str}")
     async def breakdown(self, estate_id: int, month: str, principal: Principal, db: AsyncSession) -> Template:
         return await _breakdown_page(db, principal, estate_id, chosen_month(month))
@@ -179,7 +198,15 @@ class AssessmentPages(Controller):
 
 
 async def _month_page(
-    principal: Principal, db: AsyncSession, wanted: Month, community_id: int | None = None, company_id: int | None = None, *, partial: bool = False, errors: dict[str, str] | None = None
+    principal: Principal,
+    db: AsyncSession,
+    wanted: Month,
+    community_id: int | None = None,
+    company_id: int | None = None,
+    *,
+    partial: bool = False,
+    errors: dict[str, str] | None = None,
+    late_failed: tuple[int, str] | None = None,
 ) -> Template:
     every = await queries.month_scores(db, principal, wanted)
     scores = [s for s in every if (not community_id or s.community_id == community_id) and (not company_id or s.company_id == company_id)]
@@ -192,6 +219,9 @@ async def _month_page(
     company_ids = {s.company_id for s in every if s.company_id}
     companies = {c.id: c.name for c in (await db.execute(select(Company).where(Company.id.in_(company_ids)))).scalars()} if company_ids else {}  # type: ignore[union-attr]
     month_state = await queries.month_out(db, principal, principal.street_id, wanted) if principal.street_id else None
+    late_records: list[Any] = []
+    if principal.role in late_evidence.DECIDERS and not partial:
+        late_records, _ = await late_evidence.list_late_records(db, principal, PageRequest(1, 50), pending=True)
     rows = [
         (s, sparkline([(str(m), history.get(s.estate_id, {}).get(str(m))) for m in months]))
         for s in scores
@@ -207,6 +237,10 @@ async def _month_page(
         "month_state": month_state,
         "state_names": MONTH_STATE_NAMES,
         "errors": errors or {},
+        "late_records": late_records,
+        "source_names": SOURCE_NAMES,
+        "late_failed_id": late_failed[0] if late_failed else None,
+        "late_typed": late_failed[1] if late_failed else "",
     }
     response = page("scores_table.html" if partial else "month.html", principal, **context)
     if errors:

@@ -12,11 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspections.attachments import MAX_PHOTOS, ReceivedPhoto, keep_photos, own_photos, required_store
+from inspections.calendar import working_calendar
 from inspections.config import current_checklist
-from inspections.defects import CALENDAR
+from inspections.late import counting_records
 from inspections.rules import Source, working_days_after
 from inspections.storage import BlobStore
-from inspections.tables import Defect
+from inspections.tables import Defect, InspectionRecord
 from supervision.assessment import schemas
 from supervision.assessment.inputs import month_inputs
 from supervision.assessment.rules import AUTOMATIC_VETO_REASONS, VETO_REASONS, ScoringRules, parse_scoring_rules, score_month
@@ -186,7 +187,7 @@ async def _open_veto(
     session: AsyncSession, actor: Principal, estate: Estate, community: Community, month: Month, reason: str, explanation: str, now: datetime, *, automatic: bool, defect_id: int | None
 ) -> Veto:
     company_id, contract_id = await _company_and_contract(session, estate.id, month)  # type: ignore[arg-type]
-    due, _ = working_days_after(business_date(now), lifecycle_days()[1], CALENDAR)
+    due, _ = working_days_after(business_date(now), lifecycle_days()[1], await working_calendar(session))
     veto = Veto(
         estate_id=estate.id,  # type: ignore[arg-type]
         community_id=community.id,  # type: ignore[arg-type]
@@ -220,6 +221,7 @@ async def open_automatic_vetoes(session: AsyncSession, actor: Principal, street_
                 Defect.street_id == street_id,
                 Defect.id.not_in(taken),  # type: ignore[union-attr]
                 Defect.state != "withdrawn",
+                Defect.record_id.in_(select(InspectionRecord.id).where(counting_records())),  # type: ignore[attr-defined]
                 (
                     (Defect.veto_item.is_(True) & (Defect.source == Source.STREET_INSPECTION.value) & (Defect.month == str(month)))  # type: ignore[attr-defined]
                     | ((Defect.overdue_ordinal == 3) & (Defect.overdue_month == str(month)))
@@ -359,13 +361,13 @@ async def compute_month(
         )
         new_versions += 1
     if state is None:
-        appeal_until, _ = working_days_after(business_date(now), lifecycle_days()[0], CALENDAR)
+        appeal_until, _ = working_days_after(business_date(now), lifecycle_days()[0], await working_calendar(session))
         state = AssessmentMonth(street_id=street_id, month=str(month), state="computed", published_at=now, appeal_until=appeal_until)
         session.add(state)
     elif state.state == "open":
         state.state = "computed"
         state.published_at = now
-        state.appeal_until, _ = working_days_after(business_date(now), lifecycle_days()[0], CALENDAR)
+        state.appeal_until, _ = working_days_after(business_date(now), lifecycle_days()[0], await working_calendar(session))
     state.computed_at = now
     record_change(session, actor, "month.computed", "assessment_month", f"{street_id}:{month}", after={"estates": len(estate_ids), "new_versions": new_versions}, reason=reason)
     await session.commit()

@@ -78,3 +78,9 @@ async def principal(db: Any, username: str):  # type: ignore[no-untyped-def]
 
     async with db() as session:
         return principal_of((await session.execute(select(User).where(User.username == username))).scalar_one())
+
+
+async def approve_late(client: Any, officer: dict[str, str], record_id: int, reason: str = "补录：当日无信号，已核实") -> None:
+    """The street officer approves a late record (filed more than 48 hours after its claimed time)."""
+    response = await client.post(f"/api/inspections/{record_id}/late-decision", json={"approve": True, "reason": reason}, headers=officer)
+    assert response.status_code == 201, response.text

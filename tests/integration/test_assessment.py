@@ -13,7 +13,7 @@ from supervision.assessment.tables import ContractReviewFlag, Veto
 from supervision.core.errors import RuleViolation
 from supervision.core.periods import Month
 from supervision.people.tables import User
-from tests.integration.evidence import principal, record_body, upload
+from tests.integration.evidence import approve_late, principal, record_body, upload
 from tests.integration.helpers import assert_problem, audit_count, count, estate_ids_of
 
 MONTH = str(Month.of_instant(datetime.now(UTC)).previous())  # an ended month: evidence filed late into it is its own
@@ -31,8 +31,12 @@ async def month_with_evidence(client, as_user, db) -> tuple[int, int]:  # type: 
     estate = (await estate_ids_of(db, "XBL01"))[0]
     patrol = await client.post("/api/patrols", json=record_body(estate, failed={"C02": [await upload(client, worker)]}, inspected_at=IN_MONTH), headers=worker)
     assert patrol.status_code == 201, patrol.text
-    inspection = record_body(estate, failed={"C01": [await upload(client, specialist)]}, passed=("G01",), inspected_at=IN_MONTH)
-    assert (await client.post("/api/street-inspections", json=inspection, headers=specialist)).status_code == 201
+    inspection = await client.post("/api/street-inspections", json=record_body(estate, failed={"C01": [await upload(client, specialist)]}, passed=("G01",), inspected_at=IN_MONTH), headers=specialist)
+    assert inspection.status_code == 201, inspection.text
+    # Filed more than 48 hours after IN_MONTH: late, so they count once the street officer approves them.
+    assert patrol.json()["late"] and inspection.json()["late"]
+    for record in (patrol, inspection):
+        await approve_late(client, await as_user("xbl-officer"), record.json()["id"])
     opinion = await client.post("/api/assessment/opinions", json={"estate_id": estate, "month": MONTH, "rating": 82, "satisfied": 76, "answered": 100}, headers=director)
     assert opinion.status_code == 201, opinion.text
     return estate, await street_of(client, await as_user("xbl-officer"))
@@ -147,7 +151,9 @@ async def test_a_third_overdue_rectification_opens_an_automatic_veto_case(client
     estate, street = await month_with_evidence(client, as_user, db)
     worker = await as_user("xbl01-worker")
     patrol = record_body(estate, failed={code: [await upload(client, worker)] for code in ("C03", "C04", "C05")}, passed=(), inspected_at=IN_MONTH)
-    defect_ids = (await client.post("/api/patrols", json=patrol, headers=worker)).json()["defect_ids"]
+    filed = (await client.post("/api/patrols", json=patrol, headers=worker)).json()
+    defect_ids = filed["defect_ids"]
+    await approve_late(client, await as_user("xbl-officer"), filed["id"])
     from inspections import defects as defect_service
     from supervision.core.access import SYSTEM
 
@@ -175,9 +181,17 @@ async def test_evidence_filed_after_its_month_was_locked_counts_in_the_next_mont
     locked = (await client.get(f"/api/assessment/scores/{estate}/{MONTH}", headers=officer)).json()
     assert len(locked) == 1  # the locked month did not change
     next_month = Month.parse(MONTH).next()
+    month_end = datetime.combine(next_month.next().first_day, datetime.min.time(), tzinfo=UTC)
+    # Late (filed more than 48 hours after its claimed time) and not yet approved: it counts nowhere.
     async with db() as session:
-        await service.compute_month(session, await principal(db, "xbl-officer"), street, next_month, now=datetime.combine(next_month.next().first_day, datetime.min.time(), tzinfo=UTC))
-    [score] = (await client.get(f"/api/assessment/scores/{estate}/{next_month}", headers=officer)).json()
+        await service.compute_month(session, await principal(db, "xbl-officer"), street, next_month, now=month_end)
+    [pending] = (await client.get(f"/api/assessment/scores/{estate}/{next_month}", headers=officer)).json()
+    assert not any(line["record_id"] == late_id for line in pending["result"]["lines"])
+    await approve_late(client, officer, late_id)
+    async with db() as session:
+        await service.compute_month(session, await principal(db, "xbl-officer"), street, next_month, now=month_end)
+    assert len((await client.get(f"/api/assessment/scores/{estate}/{MONTH}", headers=officer)).json()) == 1  # still unchanged
+    score = (await client.get(f"/api/assessment/scores/{estate}/{next_month}", headers=officer)).json()[0]
     notes = [line["note"] for line in score["result"]["lines"] if line["record_id"] == late_id]
     assert notes and all(f"原属 {MONTH}" in note for note in notes)
     assert any(line["item"] == "G02" and line["points"] == "-1.00" for line in score["result"]["lines"])

@@ -11,6 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inspections.rules import (
+    CalendarSource,
+    CalendarYear,
+    CalendarYearError,
     ChecklistError,
     DefectState,
     EstateRef,
@@ -22,6 +25,11 @@ from inspections.rules import (
     parse_checklist,
     parse_inspection_rules,
     rectification_deadline,
+    assessed_month,
+    calendar_year,
+    is_late,
+    parse_calendar_year,
+    working_day_after,
 )
 from supervision.core.clock import BUSINESS_TZ
 from supervision.core.periods import Month
@@ -142,3 +150,70 @@ def test_another_seed_gives_another_draw() -> None:
     assert draw_spot_checks(month, "a", estates, [1, 2, 3], set(), Fraction(3, 10)) != draw_spot_checks(
         month, "b", estates, [1, 2, 3], set(), Fraction(3, 10)
     )
+
+
+# The calendar's sources: the district's record, the config file, the library, Monday to Friday
+
+
+def recorded_2027() -> CalendarYear:
+    # A made-up arrangement for the test only (the State Council's 2027 one is not used here): 1–3 January off,
+    # Sunday 10 January a make-up working day.
+    return calendar_year(2027, [date(2027, 1, 1), date(2027, 1, 2), date(2027, 1, 3)], [date(2027, 1, 10)], "test notice")
+
+
+def test_a_deadline_across_the_year_end_uses_the_recorded_year_and_says_so() -> None:
+    raised = beijing(2026, 12, 30, 10, 0)  # a Wednesday; 31 Dec is a working day (library), 1 Jan 2027 off
+    without = rectification_deadline(raised, Severity.GENERAL, RULES, OfficialCalendar())
+    assert without.provisional and without.source is CalendarSource.FALLBACK
+    # Monday to Friday assumed: 31 Dec, 1 Jan, 4 Jan → ends at 24:00 of 4 January
+    assert without.at == beijing(2027, 1, 5, 0, 0).astimezone(UTC)
+    recorded = rectification_deadline(raised, Severity.GENERAL, RULES, OfficialCalendar(district={2027: recorded_2027()}))
+    # 31 Dec (library), 1–3 Jan off (recorded), 4 and 5 Jan → ends at 24:00 of 5 January
+    assert not recorded.provisional and recorded.at == beijing(2027, 1, 6, 0, 0).astimezone(UTC)
+    assert recorded.source is CalendarSource.LIBRARY  # the least authoritative source consulted: 31 Dec
+    inside = working_day_after(date(2027, 1, 7), 2, OfficialCalendar(district={2027: recorded_2027()}))
+    assert inside.day == date(2027, 1, 10) and inside.source is CalendarSource.DISTRICT  # Fri 8, Sun 10 (make-up)
+    config = working_day_after(date(2027, 1, 7), 2, OfficialCalendar(config={2027: recorded_2027()}))
+    assert config.day == date(2027, 1, 10) and config.source is CalendarSource.CONFIG
+    # The district's record wins over the config file of the same year.
+    other = calendar_year(2027, [date(2027, 1, 8)], [], "district correction")
+    both = working_day_after(date(2027, 1, 7), 1, OfficialCalendar(district={2027: other}, config={2027: recorded_2027()}))
+    assert both.day == date(2027, 1, 11) and both.source is CalendarSource.DISTRICT
+
+
+def test_the_shipped_config_year_agrees_with_the_library_and_a_wrong_year_is_refused() -> None:
+    from pathlib import Path
+
+    shipped = parse_calendar_year((Path(__file__).parents[2] / "config" / "calendar" / "2026.toml").read_text(encoding="utf-8"), "2026.toml")
+    day = date(2026, 1, 1)
+    while day.year == 2026:
+        assert shipped.is_workday(day) == OfficialCalendar().is_workday(day), day
+        day += timedelta(days=1)
+    assert "gov.cn" in shipped.source
+    for holidays, workdays, source, message in (
+        ([date(2028, 1, 1)], [], "x notice", "not in 2027"),
+        ([date(2027, 1, 1)], [date(2027, 1, 1)], "x notice", "both"),
+        ([date(2027, 1, 1)], [], " ", "source"),
+    ):
+        try:
+            calendar_year(2027, holidays, workdays, source)
+        except CalendarYearError as error:
+            assert message in str(error)
+        else:
+            raise AssertionError(f"accepted {holidays} {workdays} {source!r}")
+
+
+def test_a_record_is_late_only_past_the_tolerance() -> None:
+    received = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    assert not is_late(received - timedelta(hours=48), received, RULES)
+    assert is_late(received - timedelta(hours=48, seconds=1), received, RULES)
+    assert RULES.late_after == timedelta(hours=48)
+
+
+def test_a_record_counts_in_its_own_month_unless_that_was_locked_before_it_took_effect() -> None:
+    october = Month.parse("2026-10")
+    locked = datetime(2026, 11, 3, tzinfo=UTC)
+    assert assessed_month(october, datetime(2026, 11, 2, tzinfo=UTC), locked) == october
+    assert assessed_month(october, datetime(2026, 11, 20, tzinfo=UTC), locked) == Month.parse("2026-11")
+    assert assessed_month(october, datetime(2027, 2, 20, tzinfo=UTC), locked) == Month.parse("2027-02")
+    assert assessed_month(october, datetime(2027, 2, 20, tzinfo=UTC), None) == october

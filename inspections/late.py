@@ -1,0 +1,145 @@
+"""Late evidence (RULES.md, evidence integrity): a record filed more than the tolerance after its claimed time
+counts only once the street officer of its street approves it with a reason. The decision is its own record
+beside the filing; a rejected record never counts and its open orders are withdrawn."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inspections import schemas
+from inspections.defects import withdraw_record_defects
+from inspections.rules import LateDecision, Source
+from inspections.tables import InspectionRecord, InspectionResult, LateRecordDecision
+from supervision.core.access import Principal, Role, require_role
+from supervision.core.audit import record_change
+from supervision.core.clock import utc_now
+from supervision.core.errors import Conflict, NotFound, PermissionDenied
+from supervision.core.paging import PageRequest, fetch_page
+from supervision.registry.tables import Estate
+
+DECIDERS = frozenset({Role.STREET_OFFICER})
+READERS = frozenset({Role.STREET_OFFICER, Role.ADMIN})
+DECISION_ZH = {LateDecision.APPROVED: "准予计入", LateDecision.REJECTED: "不予计入"}
+
+
+def counting_records() -> ColumnElement[bool]:
+    """SQL: the records that count — filed on time, or late and approved."""
+    approved = select(LateRecordDecision.record_id).where(LateRecordDecision.decision == LateDecision.APPROVED.value)
+    return or_(InspectionRecord.late.is_(False), InspectionRecord.id.in_(approved))  # type: ignore[attr-defined,union-attr]
+
+
+def _in_scope(actor: Principal) -> ColumnElement[bool]:
+    if actor.role is Role.ADMIN:
+        return InspectionRecord.late.is_(True)  # type: ignore[attr-defined]
+    return and_(InspectionRecord.late.is_(True), InspectionRecord.street_id == actor.street_id)  # type: ignore[attr-defined]
+
+
+def _decision_out(decision: LateRecordDecision | None) -> schemas.LateDecisionOut | None:
+    if decision is None:
+        return None
+    return schemas.LateDecisionOut(decision=LateDecision(decision.decision), reason=decision.reason, decided_at=decision.decided_at, decided_by=decision.decided_by)
+
+
+async def list_late_records(
+    session: AsyncSession, actor: Principal, paging: PageRequest, *, pending: bool | None = None
+) -> tuple[list[schemas.LateRecordOut], int]:
+    """The late records of the officer's street (the district's for an administrator), newest first;
+    `pending=True`: those still waiting for a decision."""
+    require_role(actor, READERS, "reviewing late records")
+    decided = select(LateRecordDecision.record_id)
+    query = select(InspectionRecord).where(_in_scope(actor)).order_by(InspectionRecord.filed_at.desc(), InspectionRecord.id.desc())  # type: ignore[attr-defined]
+    if pending is True:
+        query = query.where(InspectionRecord.id.not_in(decided))  # type: ignore[union-attr]
+    elif pending is False:
+        query = query.where(InspectionRecord.id.in_(decided))  # type: ignore[union-attr]
+    records, total = await fetch_page(session, query, paging)
+    ids = [r.id for r in records]
+    decisions = {d.record_id: d for d in (await session.execute(select(LateRecordDecision).where(LateRecordDecision.record_id.in_(ids)))).scalars()}  # type: ignore[union-attr]
+    failed = dict(
+        (
+            await session.execute(
+                select(InspectionResult.record_id, func.count()).where(InspectionResult.record_id.in_(ids), InspectionResult.passed.is_(False)).group_by(InspectionResult.record_id)  # type: ignore[union-attr,attr-defined]
+            )
+        ).tuples().all()
+    )
+    names = dict((await session.execute(select(Estate.id, Estate.name).where(Estate.id.in_({r.estate_id for r in records})))).tuples().all())  # type: ignore[union-attr]
+    return [
+        schemas.LateRecordOut(
+            id=r.id or 0,
+            source=Source(r.source),
+            estate_id=r.estate_id,
+            estate_name=names.get(r.estate_id, ""),
+            community_id=r.community_id,
+            month=r.month,
+            inspected_at=r.inspected_at,
+            filed_at=r.filed_at,
+            hours_late=int((r.filed_at - r.inspected_at).total_seconds() // 3600),
+            filed_by=r.filed_by,
+            failed_items=failed.get(r.id, 0),
+            decision=_decision_out(decisions.get(r.id)),  # type: ignore[arg-type]
+        )
+        for r in records
+    ], total
+
+
+async def decide_late_record(
+    session: AsyncSession, actor: Principal, record_id: int, data: schemas.LateDecisionIn, now: datetime | None = None
+) -> schemas.LateDecisionOut:
+    """The street officer of the record's street approves a late record (it counts: in its own month, or in the
+    first open month after it when its own is locked) or rejects it (it never counts; its open orders are
+    withdrawn). Decided once: a second decision is refused and names the first."""
+    require_role(actor, DECIDERS, "approving or rejecting a late record")
+    now = now or utc_now()
+    record = (await session.execute(select(InspectionRecord).where(InspectionRecord.id == record_id, InspectionRecord.street_id == actor.street_id))).scalar()
+    if record is None:
+        raise NotFound("inspection record", record_id)
+    if not record.late:
+        raise Conflict(f"record {record.id} was filed on time; it counts already and needs no approval", zh=f"记录 #{record.id} 按时提交，已计入，无需审批")
+    if record.filed_by_user_id == actor.user_id:
+        raise PermissionDenied("you filed this late record; another street officer must decide on it", zh="本人补报的记录须由其他街道负责人审批")
+    earlier = (await session.execute(select(LateRecordDecision).where(LateRecordDecision.record_id == record.id))).scalar()
+    if earlier is not None:
+        raise _already(record.id, earlier)  # type: ignore[arg-type]
+    decision = LateDecision.APPROVED if data.approve else LateDecision.REJECTED
+    row = LateRecordDecision(
+        record_id=record.id,  # type: ignore[arg-type]
+        decision=decision.value,
+        reason=data.reason.strip(),
+        decided_at=now,
+        decided_by_user_id=actor.user_id,
+        decided_by=actor.label,
+    )
+    session.add(row)
+    try:
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()
+        earlier = (await session.execute(select(LateRecordDecision).where(LateRecordDecision.record_id == record_id))).scalar_one()
+        raise _already(record_id, earlier) from None
+    withdrawn: list[int] = []
+    if decision is LateDecision.REJECTED:
+        withdrawn = await withdraw_record_defects(session, actor, record, f"late record {record.id} rejected: {row.reason}", now)
+    record_change(
+        session,
+        actor,
+        f"late_record.{decision.value}",
+        "inspection_record",
+        record.id,
+        after={"decision": decision.value, "month": record.month, "inspected_at": record.inspected_at, "filed_at": record.filed_at, "withdrawn_defect_ids": withdrawn},
+        reason=row.reason,
+    )
+    await session.commit()
+    return _decision_out(row)  # type: ignore[return-value]
+
+
+def _already(record_id: int, earlier: LateRecordDecision) -> Conflict:
+    decision = LateDecision(earlier.decision)
+    return Conflict(
+        f"late record {record_id} was already {decision.value} by {earlier.decided_by} at {earlier.decided_at.isoformat()} "
+        f"({earlier.reason}); a decision is final",
+        zh=f"补报记录 #{record_id} 已由{earlier.decided_by}作出“{DECISION_ZH[decision]}”的决定，不能再次审批",
+    )
