@@ -2,7 +2,7 @@
 (triggers refuse UPDATE and DELETE), like the veto's evidence.
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0011
 Create Date: 2026-11-25 22:30:00.000000
 """
 
@@ -15,7 +15,7 @@ from supervision.core.append_only import drop_append_only, make_append_only
 
 
 revision = '0012'
-down_revision = '0008'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
