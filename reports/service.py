@@ -6,9 +6,12 @@ rate cards or the scores since."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import logging
 import secrets
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspections.storage import BlobStore
 from inspections.tables import Attachment, RecordPhoto
-from reports.pdf import Column, Document, TableBlock, page_count, render
+from reports.pdf import Column, Document, FontMissing, TableBlock, page_count, render
 from reports.sheets import batch_workbook
 from reports.tables import IssuedDocument
 from subsidies.tables import AdjustmentLine, DisbursementBatch, StreetConfirmation, SubsidyLine, SubsidyRun
@@ -30,6 +33,7 @@ from supervision.core.settings import get_settings
 from supervision.registry.rules import format_area
 from supervision.registry.tables import Community, Company, Estate, Street
 
+log = logging.getLogger(__name__)
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Who issues each kind of document (shown on the public verification page).
@@ -67,8 +71,17 @@ class Made:
     pages: int | None = None
 
 
-def made_pdf(document: Document, total_fen: int | None) -> Made:
-    pdf = render(document, get_settings().pdf_font_path)
+# Rendering is CPU work: it runs in a worker thread, one document at a time (ReportLab keeps process-wide state).
+_rendering = threading.Lock()
+
+
+def _render_alone(document: Document, font_path: str) -> bytes:
+    with _rendering:
+        return render(document, font_path)
+
+
+async def made_pdf(document: Document, total_fen: int | None) -> Made:
+    pdf = await asyncio.to_thread(_render_alone, document, get_settings().pdf_font_path)
     return Made(pdf, document.number, document.title, document.checksum, total_fen, PDF, page_count(pdf))
 
 
@@ -150,7 +163,7 @@ async def _adjustment_summary(session: AsyncSession, batch: DisbursementBatch, c
             )
         ],
     )
-    return made_pdf(document, batch.total_fen)
+    return await made_pdf(document, batch.total_fen)
 
 
 async def batch_summary(session: AsyncSession, store: BlobStore, batch: DisbursementBatch) -> tuple[bytes, IssuedDocument]:
@@ -199,7 +212,7 @@ async def _batch_summary(session: AsyncSession, batch: DisbursementBatch, code: 
         ],
         notes=["金额 = 管理面积 × 每平方米月补贴标准 × 等级系数 × 计补天数 / 当月天数，按行四舍五入到分；一票否决维持的月份系数为 0。"],
     )
-    return made_pdf(document, batch.total_fen)
+    return await made_pdf(document, batch.total_fen)
 
 
 async def payment_notice(session: AsyncSession, store: BlobStore, batch: DisbursementBatch, company_id: int) -> tuple[bytes, IssuedDocument]:
@@ -224,12 +237,29 @@ async def _payment_notice(session: AsyncSession, batch: DisbursementBatch, compa
         ],
         tables=[TableBlock("明细", LINE_COLUMNS, [_line_row(l, estates[l.estate_id]) for l in own], ["合计", "", "", "", "", "", "", yuan(total)])],  # noqa: E741
     )
-    return made_pdf(document, total)
+    return await made_pdf(document, total)
 
 
 async def batch_lines(session: AsyncSession, store: BlobStore, batch: DisbursementBatch) -> tuple[bytes, IssuedDocument]:
     """The batch's lines for the treasury (XLSX), as issued."""
     return await issue(session, store, "batch_lines", f"batch:{batch.id}", lambda code: _batch_lines(session, batch))
+
+
+async def issue_batch_documents(session: AsyncSession, store: BlobStore, batch: DisbursementBatch) -> None:
+    """Make and keep a batch's documents as the batch is issued (its summary; for a run's batch also every company's
+    payment notice and the treasury spreadsheet), so they carry the registry as it was then, not as it is at a first
+    download. Without a CJK font they are made at their first download instead (which answers 503 until there is
+    one); the batch itself is issued either way."""
+    try:
+        await batch_summary(session, store, batch)
+        if batch.run_id is None:
+            return
+        companies = (await session.execute(select(SubsidyLine.company_id).where(SubsidyLine.run_id == batch.run_id).distinct().order_by(SubsidyLine.company_id))).scalars()
+        for company_id in list(companies):
+            await payment_notice(session, store, batch, company_id)
+        await batch_lines(session, store, batch)
+    except FontMissing as missing:
+        log.warning("documents of batch %s not made at issue: %s", batch.number, missing)
 
 
 async def _batch_lines(session: AsyncSession, batch: DisbursementBatch) -> Made:
@@ -250,7 +280,7 @@ async def _batch_lines(session: AsyncSession, batch: DisbursementBatch) -> Made:
         ]
         for line, street, community, code, name, company in rows
     ]
-    content = batch_workbook(batch.number, batch.issued_at, table, (batch.total_fen, batch.city_fen, batch.district_fen))
+    content = await asyncio.to_thread(batch_workbook, batch.number, batch.issued_at, table, (batch.total_fen, batch.city_fen, batch.district_fen))
     checksum = content_checksum({"batch": batch.number, "checksum": batch.checksum, "total": batch.total_fen, "lines": len(table), "sheet": "lines"})
     return Made(content, batch.number, f"补贴拨付明细 {batch.number}", checksum, batch.total_fen, XLSX, None)
 
@@ -319,7 +349,7 @@ async def _estate_report(session: AsyncSession, score: EstateScore, code: str) -
         ],
         notes=[f"未计入的分项：{', '.join(names.get(m, m) for m in result.get('missing', []))}" if result.get("missing") else "五个分项均有数据。"],
     )
-    return made_pdf(document, None)
+    return await made_pdf(document, None)
 
 
 async def verify(session: AsyncSession, code: str | None = None, content: bytes | None = None) -> IssuedDocument | None:
