@@ -101,11 +101,12 @@ async def issue(session: AsyncSession, store: BlobStore, kind: str, subject: str
             code=code, kind=kind, subject=subject, number=made.number, title=made.title, total_fen=made.total_fen,
             checksum=made.checksum, pdf_sha256=sha, media_type=made.media_type, pages=made.pages, kept=True, issued_at=utc_now(),
         )
-        session.add(row)
         try:
+            # In a savepoint, so that losing the race below expires nothing else the caller holds (its batch).
+            async with session.begin_nested():
+                session.add(row)
             await session.commit()
         except IntegrityError:  # the same document issued at the same moment by another request: theirs is the one
-            await session.rollback()
             row = await _kept(session, kind, subject)
             if row is None:
                 raise
