@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Response, Router, get, post
-from litestar.di import Provide
 from litestar.datastructures import UploadFile
+from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import Template
@@ -92,7 +92,7 @@ class BatchDocumentController(Controller):
 
     @get("/{batch_id:int}/lines.xlsx", responses=READ, media_type=XLSX)
     async def lines(self, batch_id: RecordId, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[bytes]:
-        """The batch's lines for the treasury, with the same totals as the PDF (as issued: the first download is kept)."""
+        """The batch's lines for the treasury, with the same totals as the PDF (as issued with the batch, served byte for byte ever after)."""
         if principal.role is Role.COMPANY:
             raise PermissionDenied("the treasury spreadsheet is for finance and administrators")
         batch = await _batch(db, principal, batch_id)
