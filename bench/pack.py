@@ -78,20 +78,22 @@ async def district_batch(url: str) -> int:
 
 
 async def build_district_pack(url: str, batch_id: int) -> dict[str, float]:
+    from inspections.storage import FileBlobStore
     from reports import service as reports
     from subsidies.tables import DisbursementBatch, SubsidyLine
     from supervision.core.db import create_engine, create_session_factory
 
     engine = create_engine(url)
     factory = create_session_factory(engine)
+    store = FileBlobStore(Path(tempfile.mkdtemp(prefix="pack-documents-")))
     started = time.perf_counter()
     async with factory() as session:
         batch = await session.get(DisbursementBatch, batch_id)
-        pdf, _ = await reports.batch_summary(session, batch)  # type: ignore[arg-type]
+        pdf, _ = await reports.batch_summary(session, store, batch)  # type: ignore[arg-type]
         size = len(pdf)
         companies = sorted(set((await session.execute(select(SubsidyLine.company_id).where(SubsidyLine.run_id == batch.run_id))).scalars()))  # type: ignore[union-attr]
         for company in companies:
-            notice, _ = await reports.payment_notice(session, batch, company)  # type: ignore[arg-type]
+            notice, _ = await reports.payment_notice(session, store, batch, company)  # type: ignore[arg-type]
             size += len(notice)
         lines = batch.lines  # type: ignore[union-attr]
     elapsed = time.perf_counter() - started

@@ -5,6 +5,7 @@ verification address; the same data renders to the same bytes (ReportLab's invar
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -204,3 +205,8 @@ def render(document: Document, font_path: str = "") -> bytes:
         story += [Paragraph(_escape(note), styles["note"]) for note in document.notes]
     doc.build(story, canvasmaker=_numbered_canvas(document))
     return buffer.getvalue()
+
+
+def page_count(pdf: bytes) -> int:
+    """The pages of a PDF we rendered (ReportLab writes each page as an uncompressed `/Type /Page` object)."""
+    return len(re.findall(rb"/Type /Page\b", pdf))

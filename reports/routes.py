@@ -3,21 +3,24 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Response, Router, get, post
 from litestar.datastructures import UploadFile
+from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inspections.routes import provide_store
+from inspections.storage import BlobStore
 from reports import service
 from reports.pdf import FontMissing
-from reports.sheets import batch_workbook
 from subsidies.tables import DisbursementBatch, SubsidyLine
 from supervision.assessment.queries import score_versions
 from supervision.assessment.tables import EstateScore
@@ -25,16 +28,17 @@ from supervision.core.access import Principal, Role
 from supervision.core.clock import BUSINESS_TZ
 from supervision.core.errors import InvalidInput, NotFound, PermissionDenied, Unavailable
 from supervision.core.periods import MONTH_PATTERN, Month
-from supervision.registry.tables import Community, Company, Estate, Street
 from supervision.web.auth import logged_in
 from supervision.web.params import RecordId
 from supervision.web.problems import problem_responses
 
 READ = problem_responses(400, 403, 404, 503)
-PDF = "application/pdf"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PDF = service.PDF
+XLSX = service.XLSX
+CODE_PATTERN = r"^[0-9a-f]{32}$"
 MonthPath = Annotated[str, Parameter(pattern=MONTH_PATTERN, description="A month, e.g. 2026-10")]
-CodePath = Annotated[str, Parameter(pattern=r"^[0-9a-f]{16}$", description="The code printed under the QR code")]
+CodePath = Annotated[str, Parameter(pattern=CODE_PATTERN, description="The code in the verification address (32 hex digits)")]
+STORE = {"store": Provide(provide_store, sync_to_thread=False)}
 
 
 def _file(content: bytes, media_type: str, name: str) -> Response[bytes]:
@@ -61,18 +65,19 @@ class BatchDocumentController(Controller):
     path = "/subsidies/batches"
     tags = ["documents"]
     guards = [logged_in]
+    dependencies = STORE  # noqa: RUF012
 
     @get("/{batch_id:int}/summary.pdf", responses=READ, media_type=PDF)
-    async def summary(self, batch_id: RecordId, principal: Principal, db: AsyncSession) -> Response[bytes]:
+    async def summary(self, batch_id: RecordId, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[bytes]:
         """The batch pack's summary: totals by street and company, approvals, every line (finance, administrators)."""
         if principal.role is Role.COMPANY:
             raise PermissionDenied("a company downloads its own payment notice")
         batch = await _batch(db, principal, batch_id)
-        pdf, _ = await _rendered(service.batch_summary(db, batch))
+        pdf, _ = await _rendered(service.batch_summary(db, store, batch))
         return _file(pdf, PDF, f"{batch.number}-summary.pdf")
 
     @get("/{batch_id:int}/notices/{company_id:int}", responses=READ, media_type=PDF)
-    async def notice(self, batch_id: RecordId, company_id: RecordId, principal: Principal, db: AsyncSession) -> Response[bytes]:
+    async def notice(self, batch_id: RecordId, company_id: RecordId, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[bytes]:
         """A company's payment notice for the batch: each estate and month with score, grade, coefficient, amount."""
         batch = await _batch(db, principal, batch_id)
         if batch.run_id is None:
@@ -82,35 +87,18 @@ class BatchDocumentController(Controller):
         paid = (await db.execute(select(SubsidyLine.id).where(SubsidyLine.run_id == batch.run_id, SubsidyLine.company_id == company_id).limit(1))).scalar()
         if paid is None:
             raise NotFound("payment notice of company", company_id)
-        pdf, _ = await _rendered(service.payment_notice(db, batch, company_id))
+        pdf, _ = await _rendered(service.payment_notice(db, store, batch, company_id))
         return _file(pdf, PDF, f"{batch.number}-company-{company_id}.pdf")
 
     @get("/{batch_id:int}/lines.xlsx", responses=READ, media_type=XLSX)
-    async def lines(self, batch_id: RecordId, principal: Principal, db: AsyncSession) -> Response[bytes]:
-        """The batch's lines for the treasury, with the same totals as the PDF."""
+    async def lines(self, batch_id: RecordId, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[bytes]:
+        """The batch's lines for the treasury, with the same totals as the PDF (as issued with the batch, served byte for byte ever after)."""
         if principal.role is Role.COMPANY:
             raise PermissionDenied("the treasury spreadsheet is for finance and administrators")
         batch = await _batch(db, principal, batch_id)
         if batch.run_id is None:
             raise NotFound("treasury lines of adjustment batch (see its summary)", batch.number)
-        rows = (
-            await db.execute(
-                select(SubsidyLine, Street.name, Community.name, Estate.code, Estate.name, Company.name)
-                .join(Street, Street.id == SubsidyLine.street_id).join(Community, Community.id == SubsidyLine.community_id)
-                .join(Estate, Estate.id == SubsidyLine.estate_id).join(Company, Company.id == SubsidyLine.company_id)
-                .where(SubsidyLine.run_id == batch.run_id)
-                .order_by(SubsidyLine.street_id, SubsidyLine.estate_id, SubsidyLine.month)
-            )
-        ).tuples().all()
-        table = [
-            [
-                batch.number, street, community, code, name, company, line.month,
-                "" if line.score_centi is None else line.score_centi / 100, line.grade, "是" if line.vetoed else "否", line.coefficient,
-                line.area_centi_m2 / 100, line.days, line.days_in_month, line.amount_fen, line.city_fen, line.district_fen,
-            ]
-            for line, street, community, code, name, company in rows
-        ]
-        content = batch_workbook(batch.number, batch.issued_at, table, (batch.total_fen, batch.city_fen, batch.district_fen))
+        content, _ = await service.batch_lines(db, store, batch)
         return _file(content, XLSX, f"{batch.number}-lines.xlsx")
 
 
@@ -118,13 +106,14 @@ class EstateReportController(Controller):
     path = "/assessment/scores"
     tags = ["documents"]
     guards = [logged_in]
+    dependencies = STORE  # noqa: RUF012
 
     @get("/{estate_id:int}/{month:str}/report.pdf", responses=READ, media_type=PDF)
-    async def report(self, estate_id: RecordId, month: MonthPath, principal: Principal, db: AsyncSession) -> Response[bytes]:
+    async def report(self, estate_id: RecordId, month: MonthPath, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[bytes]:
         """The estate's month as a printable report: score, components, every line of the breakdown, vetoes."""
         newest = (await score_versions(db, principal, estate_id, Month.parse(month)))[0]
         score = await db.get(EstateScore, newest.id)
-        pdf, _ = await _rendered(service.estate_report(db, score))  # type: ignore[arg-type]
+        pdf, _ = await _rendered(service.estate_report(db, store, score))  # type: ignore[arg-type]
         return _file(pdf, PDF, f"report-{newest.estate_code}-{month}-v{newest.version}.pdf")
 
 
@@ -134,13 +123,18 @@ class DocumentUpload:
 
 
 class VerificationOut(msgspec.Struct, omit_defaults=True):
+    """What a holder of a copy compares with it (anyone may ask: no breakdown, no payee, nothing the copy lacks)."""
+
     genuine: bool
     code: str | None = None
     kind: str | None = None
     title: str | None = None
     number: str | None = None
-    checksum: str | None = None
-    total_fen: int | None = None
+    checksum: str | None = None  # printed on every page
+    pages: int | None = None  # printed as "共 N 页"
+    total_fen: int | None = None  # the one total printed on the document: a copy with a changed amount shows it
+    issuer: str | None = None
+    media_type: str | None = None
     issued_at: str | None = None
 
 
@@ -148,8 +142,8 @@ def _verification(doc: Any) -> VerificationOut:
     if doc is None:
         return VerificationOut(genuine=False)
     return VerificationOut(
-        genuine=True, code=doc.code, kind=doc.kind, title=doc.title, number=doc.number, checksum=doc.checksum[:16],
-        total_fen=doc.total_fen, issued_at=doc.issued_at.astimezone(BUSINESS_TZ).isoformat(),
+        genuine=True, code=doc.code, kind=doc.kind, title=doc.title, number=doc.number, checksum=doc.checksum[:16], pages=doc.pages,
+        total_fen=doc.total_fen, issuer=service.ISSUERS.get(doc.kind), media_type=doc.media_type, issued_at=doc.issued_at.astimezone(BUSINESS_TZ).isoformat(),
     )
 
 
@@ -159,9 +153,12 @@ class VerificationController(Controller):
     @get("/verify/{code:str}", include_in_schema=False)
     async def page(self, code: str, db: AsyncSession) -> Template:
         """The page a scanned QR code opens: whether the system issued this document, and its facts to compare."""
-        document = await service.verify(db, code=code) if len(code) == 16 else None
+        document = await service.verify(db, code=code) if re.fullmatch(CODE_PATTERN, code) else None
         issued_at = document.issued_at.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if document else ""
-        return Template("verify.html", context={"document": document, "code": code, "issued_at": issued_at, "principal": None})
+        context = {"document": document, "code": code, "issued_at": issued_at, "principal": None}
+        if document is not None:
+            context["issuer"] = service.ISSUERS.get(document.kind, "")
+        return Template("verify.html", context=context)
 
     @get("/api/documents/{code:str}", responses=problem_responses(400, 404))
     async def by_code(self, code: CodePath, db: AsyncSession) -> VerificationOut:
@@ -173,9 +170,10 @@ class VerificationController(Controller):
 
     @post("/api/documents/verify", status_code=200, responses=problem_responses(400))
     async def by_content(self, data: Annotated[DocumentUpload, Body(media_type=RequestEncodingType.MULTI_PART)], db: AsyncSession) -> VerificationOut:
-        """Upload a PDF: `genuine` only if it is byte for byte a document the system issued (a changed amount fails)."""
+        """Upload a PDF or XLSX: `genuine` only if it is byte for byte a document the system issued (a changed amount
+        fails), whenever it was issued."""
         if not isinstance(data.file, UploadFile):
-            raise InvalidInput("send the PDF as the multipart field 'file'")
+            raise InvalidInput("send the document as the multipart field 'file'")
         return _verification(await service.verify(db, content=await data.file.read()))
 
 

@@ -1,18 +1,29 @@
 """The documents of a disbursement batch and of an estate's month: their data gathered from the database, rendered
-(reports.pdf, reports.sheets), and recorded as issued so that any copy can be verified."""
+(reports.pdf, reports.sheets), and recorded as issued so that any copy can be verified. A document is made once,
+at its first download: its bytes are kept in the blob store under their sha256 (named in the issued-document row,
+which is append-only) and every later download serves exactly those bytes, whatever changed in the registry, the
+rate cards or the scores since."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import logging
+import secrets
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inspections.storage import BlobStore
 from inspections.tables import Attachment, RecordPhoto
-from reports.pdf import Column, Document, TableBlock, render
+from reports.pdf import Column, Document, FontMissing, TableBlock, page_count, render
+from reports.sheets import batch_workbook
 from reports.tables import IssuedDocument
 from subsidies.tables import AdjustmentLine, DisbursementBatch, StreetConfirmation, SubsidyLine, SubsidyRun
 from supervision.assessment.tables import CommitteeOpinion, EstateScore, Veto
@@ -22,9 +33,17 @@ from supervision.core.settings import get_settings
 from supervision.registry.rules import format_area
 from supervision.registry.tables import Community, Company, Estate, Street
 
+log = logging.getLogger(__name__)
+PDF = "application/pdf"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Who issues each kind of document (shown on the public verification page).
+ISSUERS = {"batch_summary": "区财政", "payment_notice": "区财政", "batch_lines": "区财政", "estate_report": "街道办事处"}
 
-def document_code(kind: str, subject: str) -> str:
-    return hashlib.sha256(f"{kind}|{subject}".encode()).hexdigest()[:16]
+
+def new_document_code() -> str:
+    """128 bits from the operating system's CSPRNG, in hex: the code in the verification address and the QR code.
+    Nothing about the document can be derived from it, so codes cannot be enumerated."""
+    return secrets.token_hex(16)
 
 
 def verify_url(code: str) -> str:
@@ -39,23 +58,59 @@ def _when(instant: datetime | None) -> str:
     return instant.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if instant else ""
 
 
-async def issue(session: AsyncSession, kind: str, subject: str, document: Document, total_fen: int | None) -> tuple[bytes, IssuedDocument]:
-    """Render and record the document (once; the same data renders to the same bytes every time)."""
-    pdf = render(document, get_settings().pdf_font_path)
-    sha = hashlib.sha256(pdf).hexdigest()
-    row = (await session.execute(select(IssuedDocument).where(IssuedDocument.kind == kind, IssuedDocument.subject == subject))).scalar()
+@dataclass(frozen=True)
+class Made:
+    """A document as made, before it is recorded: its bytes and the facts the verification shows."""
+
+    content: bytes
+    number: str
+    title: str
+    checksum: str
+    total_fen: int | None
+    media_type: str = PDF
+    pages: int | None = None
+
+
+# Rendering is CPU work: it runs in a worker thread, one document at a time (ReportLab keeps process-wide state).
+_rendering = threading.Lock()
+
+
+def _render_alone(document: Document, font_path: str) -> bytes:
+    with _rendering:
+        return render(document, font_path)
+
+
+async def made_pdf(document: Document, total_fen: int | None) -> Made:
+    pdf = await asyncio.to_thread(_render_alone, document, get_settings().pdf_font_path)
+    return Made(pdf, document.number, document.title, document.checksum, total_fen, PDF, page_count(pdf))
+
+
+async def _kept(session: AsyncSession, kind: str, subject: str) -> IssuedDocument | None:
+    return (await session.execute(select(IssuedDocument).where(IssuedDocument.kind == kind, IssuedDocument.subject == subject, IssuedDocument.kept))).scalar()
+
+
+async def issue(session: AsyncSession, store: BlobStore, kind: str, subject: str, make: Callable[[str], Awaitable[Made]]) -> tuple[bytes, IssuedDocument]:
+    """The document as issued: made (with a new code) and kept the first time it is asked for; from then on its
+    kept bytes, never made again."""
+    row = await _kept(session, kind, subject)
     if row is None:
+        code = new_document_code()
+        made = await make(code)
+        sha = store.put(made.content)  # before the row: a row always names bytes that are there
         row = IssuedDocument(
-            code=document_code(kind, subject), kind=kind, subject=subject, number=document.number, title=document.title,
-            total_fen=total_fen, checksum=document.checksum, pdf_sha256=sha, issued_at=utc_now(),
+            code=code, kind=kind, subject=subject, number=made.number, title=made.title, total_fen=made.total_fen,
+            checksum=made.checksum, pdf_sha256=sha, media_type=made.media_type, pages=made.pages, kept=True, issued_at=utc_now(),
         )
-        session.add(row)
         try:
+            # In a savepoint, so that losing the race below expires nothing else the caller holds (its batch).
+            async with session.begin_nested():
+                session.add(row)
             await session.commit()
-        except IntegrityError:  # the same document issued at the same moment by another request
-            await session.rollback()
-            row = (await session.execute(select(IssuedDocument).where(IssuedDocument.kind == kind, IssuedDocument.subject == subject))).scalar_one()
-    return pdf, row
+        except IntegrityError:  # the same document issued at the same moment by another request: theirs is the one
+            row = await _kept(session, kind, subject)
+            if row is None:
+                raise
+    return store.get(row.pdf_sha256), row
 
 
 async def _batch_context(session: AsyncSession, batch: DisbursementBatch) -> tuple[SubsidyRun, list[SubsidyLine], dict[int, Estate], dict[int, str], dict[int, str]]:
@@ -79,7 +134,7 @@ def _line_row(line: SubsidyLine, estate: Estate) -> list[str]:
     return [f"{estate.code} {estate.name}", line.month, score, grade, line.coefficient, format_area(line.area_centi_m2), f"{line.days}/{line.days_in_month}", yuan(line.amount_fen)]
 
 
-async def adjustment_summary(session: AsyncSession, batch: DisbursementBatch) -> tuple[bytes, IssuedDocument]:
+async def _adjustment_summary(session: AsyncSession, batch: DisbursementBatch, code: str) -> Made:
     """An adjustment batch: the batch it corrects, why, and each line's corrected amount and difference."""
     original = await session.get(DisbursementBatch, batch.corrects_batch_id)
     rows = (
@@ -94,7 +149,7 @@ async def adjustment_summary(session: AsyncSession, batch: DisbursementBatch) ->
         title="旧楼区准物业管理补贴调整批次",
         number=batch.number,
         checksum=content_checksum({"batch": batch.number, "checksum": batch.checksum, "total": batch.total_fen}),
-        verify_url=verify_url(document_code("batch_summary", f"batch:{batch.id}")),
+        verify_url=verify_url(code),
         facts=[
             ("批次编号", batch.number), ("更正批次", original.number if original else ""), ("调整原因", batch.reason or ""),
             ("调整合计", f"{yuan(batch.total_fen)} 元（市级 {yuan(batch.city_fen)} 元，区级 {yuan(batch.district_fen)} 元）"),
@@ -109,12 +164,16 @@ async def adjustment_summary(session: AsyncSession, batch: DisbursementBatch) ->
             )
         ],
     )
-    return await issue(session, "batch_summary", f"batch:{batch.id}", document, batch.total_fen)
+    return await made_pdf(document, batch.total_fen)
 
 
-async def batch_summary(session: AsyncSession, batch: DisbursementBatch) -> tuple[bytes, IssuedDocument]:
-    if batch.run_id is None:
-        return await adjustment_summary(session, batch)
+async def batch_summary(session: AsyncSession, store: BlobStore, batch: DisbursementBatch) -> tuple[bytes, IssuedDocument]:
+    """The batch pack's summary (or an adjustment batch's), as issued."""
+    make = _adjustment_summary if batch.run_id is None else _batch_summary
+    return await issue(session, store, "batch_summary", f"batch:{batch.id}", lambda code: make(session, batch, code))
+
+
+async def _batch_summary(session: AsyncSession, batch: DisbursementBatch, code: str) -> Made:
     run, lines, estates, streets, companies = await _batch_context(session, batch)
     confirmations = list((await session.execute(select(StreetConfirmation).where(StreetConfirmation.run_id == run.id).order_by(StreetConfirmation.street_id))).scalars())
     by_street: dict[int, list[SubsidyLine]] = {}
@@ -127,7 +186,7 @@ async def batch_summary(session: AsyncSession, batch: DisbursementBatch) -> tupl
         title="旧楼区准物业管理补贴拨付汇总表",
         number=batch.number,
         checksum=content_checksum(content),
-        verify_url=verify_url(document_code("batch_summary", f"batch:{batch.id}")),
+        verify_url=verify_url(code),
         facts=[
             ("批次编号", batch.number), ("季度", run.quarter + ("（补充）" if run.supplementary else "")),
             ("拨付总额", f"{yuan(batch.total_fen)} 元（市级 {yuan(batch.city_fen)} 元，区级 {yuan(batch.district_fen)} 元）"),
@@ -154,10 +213,16 @@ async def batch_summary(session: AsyncSession, batch: DisbursementBatch) -> tupl
         ],
         notes=["金额 = 管理面积 × 每平方米月补贴标准 × 等级系数 × 计补天数 / 当月天数，按行四舍五入到分；一票否决维持的月份系数为 0。"],
     )
-    return await issue(session, "batch_summary", f"batch:{batch.id}", document, batch.total_fen)
+    return await made_pdf(document, batch.total_fen)
 
 
-async def payment_notice(session: AsyncSession, batch: DisbursementBatch, company_id: int) -> tuple[bytes, IssuedDocument]:
+async def payment_notice(session: AsyncSession, store: BlobStore, batch: DisbursementBatch, company_id: int) -> tuple[bytes, IssuedDocument]:
+    """A company's payment notice for the batch, as issued."""
+    subject = f"batch:{batch.id}/company:{company_id}"
+    return await issue(session, store, "payment_notice", subject, lambda code: _payment_notice(session, batch, company_id, code))
+
+
+async def _payment_notice(session: AsyncSession, batch: DisbursementBatch, company_id: int, code: str) -> Made:
     run, lines, estates, _, companies = await _batch_context(session, batch)
     own = [l for l in lines if l.company_id == company_id]  # noqa: E741
     total, city, district = sum(l.amount_fen for l in own), sum(l.city_fen for l in own), sum(l.district_fen for l in own)  # noqa: E741
@@ -166,17 +231,68 @@ async def payment_notice(session: AsyncSession, batch: DisbursementBatch, compan
         title="旧楼区准物业管理补贴拨付通知书",
         number=batch.number,
         checksum=content_checksum(content),
-        verify_url=verify_url(document_code("payment_notice", f"batch:{batch.id}/company:{company_id}")),
+        verify_url=verify_url(code),
         facts=[
             ("物业企业", companies[company_id]), ("批次编号", batch.number), ("季度", run.quarter),
             ("拨付金额", f"{yuan(total)} 元（市级 {yuan(city)} 元，区级 {yuan(district)} 元）"), ("审批", f"{run.approved_by}，{_when(run.approved_at)}"),
         ],
         tables=[TableBlock("明细", LINE_COLUMNS, [_line_row(l, estates[l.estate_id]) for l in own], ["合计", "", "", "", "", "", "", yuan(total)])],  # noqa: E741
     )
-    return await issue(session, "payment_notice", f"batch:{batch.id}/company:{company_id}", document, total)
+    return await made_pdf(document, total)
 
 
-async def estate_report(session: AsyncSession, score: EstateScore) -> tuple[bytes, IssuedDocument]:
+async def batch_lines(session: AsyncSession, store: BlobStore, batch: DisbursementBatch) -> tuple[bytes, IssuedDocument]:
+    """The batch's lines for the treasury (XLSX), as issued."""
+    return await issue(session, store, "batch_lines", f"batch:{batch.id}", lambda code: _batch_lines(session, batch))
+
+
+async def issue_batch_documents(session: AsyncSession, store: BlobStore, batch: DisbursementBatch) -> None:
+    """Make and keep a batch's documents as the batch is issued (its summary; for a run's batch also every company's
+    payment notice and the treasury spreadsheet), so they carry the registry as it was then, not as it is at a first
+    download. Without a CJK font they are made at their first download instead (which answers 503 until there is
+    one); the batch itself is issued either way."""
+    try:
+        await batch_summary(session, store, batch)
+        if batch.run_id is None:
+            return
+        companies = (await session.execute(select(SubsidyLine.company_id).where(SubsidyLine.run_id == batch.run_id).distinct().order_by(SubsidyLine.company_id))).scalars()
+        for company_id in list(companies):
+            await payment_notice(session, store, batch, company_id)
+        await batch_lines(session, store, batch)
+    except FontMissing as missing:
+        log.warning("documents of batch %s not made at issue: %s", batch.number, missing)
+
+
+async def _batch_lines(session: AsyncSession, batch: DisbursementBatch) -> Made:
+    rows = (
+        await session.execute(
+            select(SubsidyLine, Street.name, Community.name, Estate.code, Estate.name, Company.name)
+            .join(Street, Street.id == SubsidyLine.street_id).join(Community, Community.id == SubsidyLine.community_id)
+            .join(Estate, Estate.id == SubsidyLine.estate_id).join(Company, Company.id == SubsidyLine.company_id)
+            .where(SubsidyLine.run_id == batch.run_id)
+            .order_by(SubsidyLine.street_id, SubsidyLine.estate_id, SubsidyLine.month)
+        )
+    ).tuples().all()
+    table = [
+        [
+            batch.number, street, community, code, name, company, line.month,
+            "" if line.score_centi is None else line.score_centi / 100, line.grade, "是" if line.vetoed else "否", line.coefficient,
+            line.area_centi_m2 / 100, line.days, line.days_in_month, line.amount_fen, line.city_fen, line.district_fen,
+        ]
+        for line, street, community, code, name, company in rows
+    ]
+    content = await asyncio.to_thread(batch_workbook, batch.number, batch.issued_at, table, (batch.total_fen, batch.city_fen, batch.district_fen))
+    checksum = content_checksum({"batch": batch.number, "checksum": batch.checksum, "total": batch.total_fen, "lines": len(table), "sheet": "lines"})
+    return Made(content, batch.number, f"补贴拨付明细 {batch.number}", checksum, batch.total_fen, XLSX, None)
+
+
+async def estate_report(session: AsyncSession, store: BlobStore, score: EstateScore) -> tuple[bytes, IssuedDocument]:
+    """The report of a score version, as issued (a new score version is a new report; the old one stays)."""
+    subject = f"estate:{score.estate_id}/{score.month}/score:{score.id}"
+    return await issue(session, store, "estate_report", subject, lambda code: _estate_report(session, score, code))
+
+
+async def _estate_report(session: AsyncSession, score: EstateScore, code: str) -> Made:
     """The estate's month: score, grade, components, every line of the breakdown, the committee's opinion, vetoes."""
     estate = await session.get(Estate, score.estate_id)
     community = await session.get(Community, score.community_id)
@@ -199,12 +315,11 @@ async def estate_report(session: AsyncSession, score: EstateScore) -> tuple[byte
             photos.setdefault((record_id, item or ""), []).append(sha[:12])
     names = {"street_inspection": "街道检查", "spot_check": "第三方抽查", "patrol": "日常巡查", "committee": "居委会评价", "satisfaction": "居民满意度", "veto": "一票否决"}
     shown = "—" if score.score_centi is None else f"{score.score_centi // 100}.{score.score_centi % 100:02d}"
-    subject = f"estate:{score.estate_id}/{score.month}/score:{score.id}"
     document = Document(
         title="旧楼区准物业管理月度考核报告",
         number=f"KH-{score.month}-{estate.code}-v{score.version}",  # type: ignore[union-attr]
         checksum=content_checksum({"score": score.id, "inputs": score.inputs_sha256, "rules": score.rules_sha256}),
-        verify_url=verify_url(document_code("estate_report", subject)),
+        verify_url=verify_url(code),
         facts=[
             ("区片", f"{estate.code} {estate.name}"), ("社区 / 街道", f"{community.name} / {street.name}"),  # type: ignore[union-attr]
             ("物业企业", company.name if company else "—"), ("月份", score.month),
@@ -235,12 +350,14 @@ async def estate_report(session: AsyncSession, score: EstateScore) -> tuple[byte
         ],
         notes=[f"未计入的分项：{', '.join(names.get(m, m) for m in result.get('missing', []))}" if result.get("missing") else "五个分项均有数据。"],
     )
-    return await issue(session, "estate_report", subject, document, None)
+    return await made_pdf(document, None)
 
 
 async def verify(session: AsyncSession, code: str | None = None, content: bytes | None = None) -> IssuedDocument | None:
-    """The issued document by its code, or the one whose bytes these are exactly (None: not issued by us)."""
+    """The issued document by its code, or the one whose bytes these are exactly (None: not issued by us). Bytes
+    are compared by sha256 with every document ever issued, also those issued before the bytes were kept."""
     if content is not None:
-        return (await session.execute(select(IssuedDocument).where(IssuedDocument.pdf_sha256 == hashlib.sha256(content).hexdigest()))).scalar()
+        sha = hashlib.sha256(content).hexdigest()
+        return (await session.execute(select(IssuedDocument).where(IssuedDocument.pdf_sha256 == sha).order_by(IssuedDocument.id))).scalars().first()
     return (await session.execute(select(IssuedDocument).where(IssuedDocument.code == code))).scalar()
 

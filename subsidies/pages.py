@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
+from litestar.datastructures import State
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from subsidies import queries, service
+from subsidies.routes import make_batch_documents
 from subsidies.tables import DisbursementBatch
 from supervision.core.access import Principal, Role
 from supervision.core.clock import utc_now
@@ -61,7 +63,7 @@ class SubsidyPages(Controller):
         return await _run_page(db, principal, run_id)
 
     @post("/runs/{run_id:int}/{action:str}")
-    async def act(self, run_id: int, action: str, principal: Principal, db: AsyncSession) -> Response[Any]:
+    async def act(self, run_id: int, action: str, principal: Principal, db: AsyncSession, state: State) -> Response[Any]:
         """recompute, confirm (a street officer), approve, batch: each the API's use case, refused the same way."""
         steps = {
             "recompute": (service.FINANCE, service.recompute_run),
@@ -75,7 +77,9 @@ class SubsidyPages(Controller):
         try:
             if principal.role not in roles:
                 raise PermissionDenied(f"{action} is not for {principal.role.value}")
-            await use_case(db, principal, run_id)
+            done = await use_case(db, principal, run_id)
+            if action == "batch":
+                await make_batch_documents(state, db, done)  # type: ignore[arg-type]
         except DomainError as exc:
             await db.rollback()
             response = await _run_page(db, principal, run_id, errors=form_error(exc))

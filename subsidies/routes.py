@@ -6,6 +6,7 @@ from fractions import Fraction
 from typing import Annotated
 
 from litestar import Controller, get, post
+from litestar.datastructures import State
 from litestar.params import Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +27,14 @@ READ = problem_responses(400, 403, 404)
 WRITE = problem_responses(400, 403, 404, 409, 422)
 FINANCE = [allow(service.FINANCE, "subsidy runs and batches")]
 QuarterPath = Annotated[str, Parameter(pattern=QUARTER_PATTERN, description="A quarter, e.g. 2026-Q3")]
+
+
+async def make_batch_documents(state: State, db: AsyncSession, batch: DisbursementBatch) -> None:
+    """The documents of a batch are made as it is issued, by whoever the app factory names (the documents package,
+    which sits above this one)."""
+    make = getattr(state, "make_batch_documents", None)
+    if make is not None:
+        await make(db, batch)
 
 
 class SubsidyController(Controller):
@@ -88,9 +97,11 @@ class SubsidyController(Controller):
         return await queries.run_out(db, principal, await service.approve_run(db, principal, run_id))
 
     @post("/runs/{run_id:int}/batch", status_code=200, guards=FINANCE, responses=WRITE)
-    async def issue_batch(self, run_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.BatchOut:
-        """Issue the run's disbursement batch, exactly once: sending this again returns the same batch."""
+    async def issue_batch(self, run_id: RecordId, principal: Principal, db: AsyncSession, state: State) -> schemas.BatchOut:
+        """Issue the run's disbursement batch, exactly once: sending this again returns the same batch. Its
+        documents are made and kept as it is issued."""
         batch = await service.issue_batch(db, principal, run_id)
+        await make_batch_documents(state, db, batch)
         return queries.batch_out(batch, (await db.get(SubsidyRun, run_id)).quarter)  # type: ignore[union-attr]
 
     @get("/batches/{batch_id:int}", guards=FINANCE, responses=READ)
@@ -101,10 +112,11 @@ class SubsidyController(Controller):
         return queries.batch_out(row[0], row[1])
 
     @post("/batches/{batch_id:int}/adjustments", dto=StrictBody[schemas.AdjustmentIn], return_dto=None, guards=FINANCE, responses=WRITE)
-    async def adjust(self, batch_id: RecordId, data: schemas.AdjustmentIn, principal: Principal, db: AsyncSession) -> schemas.BatchOut:
+    async def adjust(self, batch_id: RecordId, data: schemas.AdjustmentIn, principal: Principal, db: AsyncSession, state: State) -> schemas.BatchOut:
         """Correct an issued batch with a separate adjustment batch that references it (the batch itself never
         changes): each line gets the amount it should have paid; the difference is paid or recovered."""
         batch = await service.issue_adjustment(db, principal, batch_id, data.client_id, data.reason, [(c.line_id, c.amount_fen) for c in data.corrections])
+        await make_batch_documents(state, db, batch)
         return queries.batch_out(batch, None)
 
     @get("/ledger/{quarter:str}", guards=[allow({Role.FINANCE, Role.ADMIN}, "reading the ledger")], responses=READ)

@@ -25,6 +25,7 @@ from inspections.pages import PAGES as INSPECTION_PAGES
 from inspections.routes import ROUTES as INSPECTION_ROUTES
 from inspections.storage import FileBlobStore
 from reports.routes import ROUTES as REPORT_ROUTES
+from reports.service import issue_batch_documents
 from subsidies.pages import PAGES as SUBSIDY_PAGES
 from subsidies.routes import ROUTES as SUBSIDY_ROUTES
 from subsidies.service import configured_cards
@@ -84,6 +85,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     state.write_session_factory = create_session_factory(writing(state.engine))
     state.write_lock = asyncio.Lock() if state.engine.dialect.name == "sqlite" else None
     state.blob_store = FileBlobStore(settings.var_dir / "attachments")
+    # A batch's documents are made as it is issued (the money package cannot import the documents above it).
+    state.make_batch_documents = lambda session, batch: issue_batch_documents(session, state.blob_store, batch)
     load_inspection_rules()
     scoring_rules()
     lifecycle_days()

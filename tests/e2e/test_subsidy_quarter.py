@@ -161,7 +161,7 @@ async def test_the_batch_pack_reads_right_renders_whole_and_verifies(served: Ser
         assert page_one.stat().st_size > 5_000
         # The QR code in the corner of the page reads back as the document's verification address.
         scanned = subprocess.run(["zbarimg", "--quiet", "--raw", str(page_one)], capture_output=True, text=True).stdout.strip()
-        assert re.fullmatch(r"http://127\.0\.0\.1:8000/verify/[0-9a-f]{16}", scanned), scanned
+        assert re.fullmatch(r"http://127\.0\.0\.1:8000/verify/[0-9a-f]{32}", scanned), scanned
 
         # Verification: the issued file is genuine; one byte changed is not; the QR page says which.
         genuine = (await client.post("/api/documents/verify", files={"file": ("a.pdf", first.content, "application/pdf")})).json()

@@ -1,0 +1,259 @@
+"""Issued documents are records: a batch's summary, its payment notices and treasury spreadsheet, and an estate's
+month report are kept as first issued and served byte for byte ever after, whatever the registry, the rate cards or
+the scores become; a copy with one changed digit is refused; codes cannot be guessed, and the public page shows only
+what a holder compares."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import re
+from datetime import UTC, datetime
+
+import openpyxl
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from reports import service
+from reports.tables import IssuedDocument
+from supervision.core.db import create_engine, create_session_factory
+from supervision.core.money import yuan
+from supervision.core.periods import Month, last_ended_quarter
+from tests.database import fresh_database_url
+from tests.generated import generate_month
+from tests.integration.helpers import estate_ids_of
+
+QUARTER = last_ended_quarter(datetime.now(UTC))
+PDF, XLSX = "application/pdf", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def street_of(client, headers) -> int:  # type: ignore[no-untyped-def]
+    return (await client.get("/api/auth/me", headers=headers)).json()["street_id"]
+
+
+async def paid_batch(client, as_user, db) -> tuple[dict, list[dict]]:  # type: ignore[no-untyped-def]
+    """西北隅 assesses and locks the last ended quarter on generated evidence; finance prices it, the street confirms,
+    finance approves and pays. Returns the batch and the run's lines."""
+    for n, month in enumerate(QUARTER.months):
+        await generate_month(db, month, seed=n + 1)
+    officer, finance = await as_user("xbl-officer"), await as_user("finance")
+    street = await street_of(client, officer)
+    for month in QUARTER.months:
+        assert (await client.post(f"/api/assessment/months/{street}/{month}/compute", headers=officer)).status_code == 200
+        locked = await client.post(f"/api/assessment/months/{street}/{month}/lock", headers=officer)
+        assert locked.status_code == 200, locked.text
+    run = await client.post("/api/subsidies/runs", json={"quarter": str(QUARTER)}, headers=finance)
+    assert run.status_code == 201, run.text
+    run_id = run.json()["id"]
+    assert (await client.post(f"/api/subsidies/runs/{run_id}/confirm", headers=officer)).status_code == 200
+    assert (await client.post(f"/api/subsidies/runs/{run_id}/approve", headers=finance)).status_code == 200
+    batch = await client.post(f"/api/subsidies/runs/{run_id}/batch", headers=finance)
+    assert batch.status_code == 200, batch.text
+    lines = (await client.get(f"/api/subsidies/runs/{run_id}/lines", params={"page_size": 200}, headers=finance)).json()["items"]
+    assert lines
+    return batch.json(), lines
+
+
+async def download(client, path: str, headers: dict[str, str], media_type: str) -> bytes:  # type: ignore[no-untyped-def]
+    answer = await client.get(path, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith(media_type)
+    return answer.content
+
+
+async def verify(client, content: bytes) -> dict:  # type: ignore[no-untyped-def]
+    answer = await client.post("/api/documents/verify", files={"file": ("copy", content, "application/octet-stream")})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def one_digit_changed(content: bytes) -> bytes:
+    """The same bytes with one ASCII digit (the last one) changed to another digit."""
+    at = max(i for i, byte in enumerate(content) if 0x30 <= byte <= 0x39)
+    changed = bytearray(content)
+    changed[at] = 0x30 + (content[at] - 0x30 + 1) % 10
+    return bytes(changed)
+
+
+def pdf_text(content: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+def sheet_rows(content: bytes) -> list[tuple]:
+    return list(openpyxl.load_workbook(io.BytesIO(content))["明细"].iter_rows(values_only=True))
+
+
+async def test_every_issued_document_is_served_as_issued_after_renames_new_rate_cards_and_new_scores(client, as_user, db) -> None:
+    batch, lines = await paid_batch(client, as_user, db)
+    finance, admin, officer = await as_user("finance"), await as_user("admin"), await as_user("xbl-officer")
+    line = lines[0]
+    estate, company, month = line["estate_id"], line["company_id"], line["month"]
+    body = {"client_id": "docs-adjustment-1", "reason": "面积复核", "corrections": [{"line_id": line["id"], "amount_fen": line["amount_fen"] + 3_000}]}
+    adjustment = await client.post(f"/api/subsidies/batches/{batch['id']}/adjustments", json=body, headers=finance)
+    assert adjustment.status_code == 201, adjustment.text
+    paths = {
+        "batch_summary": (f"/api/subsidies/batches/{batch['id']}/summary.pdf", finance, PDF),
+        "adjustment_summary": (f"/api/subsidies/batches/{adjustment.json()['id']}/summary.pdf", finance, PDF),
+        "payment_notice": (f"/api/subsidies/batches/{batch['id']}/notices/{company}", finance, PDF),
+        "batch_lines": (f"/api/subsidies/batches/{batch['id']}/lines.xlsx", finance, XLSX),
+        "estate_report": (f"/api/assessment/scores/{estate}/{month}/report.pdf", officer, PDF),
+    }
+    first = {kind: await download(client, *where) for kind, where in paths.items()}
+    estate_name = (await client.get(f"/api/registry/estates/{estate}", headers=admin)).json()["name"]
+    company_name = (await client.get(f"/api/registry/companies/{company}", headers=admin)).json()["name"]
+    assert company_name in pdf_text(first["payment_notice"]) and estate_name in pdf_text(first["payment_notice"])
+    assert any(estate_name in row for row in sheet_rows(first["batch_lines"]))
+
+    # The registry renames the estate and the company, a new rate card starts, and the street's next month is scored.
+    renamed = await client.patch(f"/api/registry/estates/{estate}", json={"name": "改名后的区片"}, headers=admin)
+    assert renamed.status_code == 200, renamed.text
+    assert (await client.patch(f"/api/registry/companies/{company}", json={"name": "改名后的物业公司"}, headers=admin)).status_code == 200
+    next_month = Month.of_instant(datetime.now(UTC)).next().first_day
+    card = {"valid_from": next_month.isoformat(), "rate_fen_per_m2_month": 45, "city_share": "0.6", "coefficients": {"优秀": "1", "良好": "0.9", "合格": "0.8", "不合格": "0.4"}}
+    added = await client.post("/api/subsidies/rate-cards", json=card, headers=admin)
+    assert added.status_code == 201, added.text
+
+    for kind, where in paths.items():
+        again = await download(client, *where)
+        assert again == first[kind], f"{kind} changed after the renames"
+        genuine = await verify(client, again)
+        assert genuine["genuine"] is True and genuine["kind"] == kind.replace("adjustment_", "batch_"), (kind, genuine)
+        assert genuine["number"].startswith(batch["number"]) or kind == "estate_report"
+        assert await verify(client, one_digit_changed(again)) == {"genuine": False}, kind
+    assert "改名后" not in pdf_text(first["payment_notice"]) and estate_name in pdf_text(first["payment_notice"])
+    assert not any("改名后的区片" in row for row in sheet_rows(first["batch_lines"]))
+    async with db() as session:
+        kept = list((await session.execute(select(IssuedDocument).order_by(IssuedDocument.id))).scalars())
+    assert {row.kind for row in kept} == {"batch_summary", "payment_notice", "batch_lines", "estate_report"} and all(row.kept for row in kept)
+    assert {hashlib.sha256(content).hexdigest() for content in first.values()} <= {row.pdf_sha256 for row in kept}
+    companies = {line["company_id"] for line in lines}
+    assert sum(row.kind == "payment_notice" for row in kept) == len(companies)  # every company's notice, made at issue
+
+
+async def test_a_batch_carries_the_names_it_was_issued_with_even_when_first_downloaded_after_a_rename(client, as_user, db) -> None:
+    batch, lines = await paid_batch(client, as_user, db)
+    finance, admin = await as_user("finance"), await as_user("admin")
+    estate, company = lines[0]["estate_id"], lines[0]["company_id"]
+    estate_name = (await client.get(f"/api/registry/estates/{estate}", headers=admin)).json()["name"]
+    company_name = (await client.get(f"/api/registry/companies/{company}", headers=admin)).json()["name"]
+    assert (await client.patch(f"/api/registry/estates/{estate}", json={"name": "改名后的区片"}, headers=admin)).status_code == 200
+    assert (await client.patch(f"/api/registry/companies/{company}", json={"name": "改名后的物业公司"}, headers=admin)).status_code == 200
+    notice = pdf_text(await download(client, f"/api/subsidies/batches/{batch['id']}/notices/{company}", finance, PDF))
+    summary = pdf_text(await download(client, f"/api/subsidies/batches/{batch['id']}/summary.pdf", finance, PDF))
+    sheet = sheet_rows(await download(client, f"/api/subsidies/batches/{batch['id']}/lines.xlsx", finance, XLSX))
+    assert estate_name in notice and company_name in notice and "改名后" not in notice
+    assert estate_name in summary and company_name in summary and "改名后" not in summary
+    assert any(estate_name in row and company_name in row for row in sheet) and not any("改名后的区片" in row for row in sheet)
+
+
+async def test_a_new_score_version_gets_its_own_report_and_the_earlier_report_stays_genuine(client, as_user, db) -> None:
+    month = QUARTER.months[-1]
+    await generate_month(db, month, seed=11)
+    officer, director = await as_user("xbl-officer"), await as_user("xbl01-director")
+    street = await street_of(client, officer)
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    assert (await client.post(f"/api/assessment/months/{street}/{month}/compute", headers=officer)).status_code == 200
+    path = f"/api/assessment/scores/{estate}/{month}/report.pdf"
+    first = await download(client, path, officer, PDF)
+    assert "第 1 版" in pdf_text(first)
+    opinion = await client.post("/api/assessment/opinions", json={"estate_id": estate, "month": str(month), "rating": 41}, headers=director)
+    assert opinion.status_code == 201, opinion.text
+    assert (await client.post(f"/api/assessment/months/{street}/{month}/compute", headers=officer)).status_code == 200
+    second = await download(client, path, officer, PDF)
+    assert "第 2 版" in pdf_text(second) and second != first
+    assert await download(client, path, officer, PDF) == second
+    earlier, newer = await verify(client, first), await verify(client, second)
+    assert earlier["genuine"] and newer["genuine"] and earlier["code"] != newer["code"]
+    assert await verify(client, one_digit_changed(first)) == {"genuine": False}
+
+
+async def test_document_codes_cannot_be_guessed_and_the_public_page_shows_only_what_a_holder_compares(client, as_user, db) -> None:
+    batch, lines = await paid_batch(client, as_user, db)
+    finance, admin = await as_user("finance"), await as_user("admin")
+    company = lines[0]["company_id"]
+    notice = await download(client, f"/api/subsidies/batches/{batch['id']}/notices/{company}", finance, PDF)
+    summary = await download(client, f"/api/subsidies/batches/{batch['id']}/summary.pdf", finance, PDF)
+    code = (await verify(client, notice))["code"]
+    assert re.fullmatch(r"[0-9a-f]{32}", code) and code != (await verify(client, summary))["code"]
+    assert f"/verify/{code}" in pdf_text(notice)
+
+    # The address the old scheme gave this notice (sha256 of kind and subject) opens nothing.
+    guessed = hashlib.sha256(f"payment_notice|batch:{batch['id']}/company:{company}".encode()).hexdigest()
+    for attempt in (guessed[:16], guessed[:32]):
+        assert (await client.get(f"/api/documents/{attempt}")).status_code in (400, 404)
+        assert "查无此文件" in (await client.get(f"/verify/{attempt}")).text
+
+    # Anonymous: the facts printed on the paper, nothing of the payee or the breakdown.
+    pages = len(PdfReader(io.BytesIO(notice)).pages)
+    facts = (await client.get(f"/api/documents/{code}")).json()
+    own = [line for line in lines if line["company_id"] == company]
+    total = sum(line["amount_fen"] for line in own)
+    assert facts["genuine"] and facts["number"] == batch["number"] and facts["pages"] == pages and facts["total_fen"] == total
+    assert facts["issuer"] == "区财政" and "subject" not in facts
+    page = (await client.get(f"/verify/{code}")).text
+    company_name = (await client.get(f"/api/registry/companies/{company}", headers=admin)).json()["name"]
+    estate_name = (await client.get(f"/api/registry/estates/{own[0]['estate_id']}", headers=admin)).json()["name"]
+    assert "本系统签发过此文件" in page and batch["number"] in page and f"共 {pages} 页" in page and yuan(total) in page
+    assert facts["checksum"] in page and f"第 1 页 / 共 {pages} 页" in pdf_text(notice)
+    assert company_name not in page and estate_name not in page and "市级" not in page
+
+
+async def test_names_that_look_like_formulas_stay_text_in_the_treasury_spreadsheet(client, as_user, db) -> None:
+    batch_estates = await estate_ids_of(db, "XBL01")
+    admin = await as_user("admin")
+    names = ['=HYPERLINK("http://example.com","点此")', "+86 10 1234", "-2+3", "@SUM(A1:A2)"]
+    for estate, name in zip(batch_estates, names, strict=False):
+        assert (await client.patch(f"/api/registry/estates/{estate}", json={"name": name}, headers=admin)).status_code == 200
+    batch, _ = await paid_batch(client, as_user, db)
+    content = await download(client, f"/api/subsidies/batches/{batch['id']}/lines.xlsx", await as_user("finance"), XLSX)
+    sheet = openpyxl.load_workbook(io.BytesIO(content))["明细"]
+    cells = {cell.value: cell.data_type for row in sheet.iter_rows(min_row=2) for cell in row if cell.value in names}
+    assert cells == {name: "s" for name in names[: len(batch_estates)]}
+    assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+
+
+async def test_documents_issued_before_codes_were_random_get_new_codes_and_stay_verifiable(tmp_root) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from supervision.core.settings import PROJECT_ROOT
+
+    url = await fresh_database_url(tmp_root, "legacy_codes")
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.attributes["database_url"] = url
+    await asyncio.to_thread(command.upgrade, config, "0008")
+    old_code = hashlib.sha256(b"payment_notice|batch:1/company:3").hexdigest()[:16]
+    copy = b"%PDF-1.4 a notice issued before 0010"
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO issued_documents (code, kind, subject, number, title, total_fen, checksum, pdf_sha256, issued_at) "
+                    "VALUES (:code, 'payment_notice', 'batch:1/company:3', 'HPBT-2026-Q3-001', '拨付通知书', 1200, :sum, :sha, :at)"
+                ),
+                {"code": old_code, "sum": "c" * 64, "sha": hashlib.sha256(copy).hexdigest(), "at": datetime(2026, 10, 9, 2, 0)},
+            )
+        await asyncio.to_thread(command.upgrade, config, "head")
+        factory = create_session_factory(engine)
+        async with factory() as session:
+            legacy = (await session.execute(select(IssuedDocument))).scalar_one()
+            assert re.fullmatch(r"[0-9a-f]{32}", legacy.code) and not legacy.code.startswith(old_code)
+            assert legacy.kept is False and legacy.media_type == PDF
+            assert await service.verify(session, content=copy) == legacy  # a holder of the old copy can still check it
+            assert await service.verify(session, code=old_code) is None
+            # Its subject can be issued anew and kept beside it, once.
+            row = {"kind": "payment_notice", "subject": "batch:1/company:3", "number": "HPBT-2026-Q3-001", "title": "拨付通知书", "checksum": "d" * 64, "issued_at": datetime.now(UTC)}
+            session.add(IssuedDocument(code=service.new_document_code(), pdf_sha256="e" * 64, **row))
+            await session.commit()
+            session.add(IssuedDocument(code=service.new_document_code(), pdf_sha256="f" * 64, **row))
+            with pytest.raises(IntegrityError):
+                await session.commit()
+        async with engine.connect() as connection:
+            with pytest.raises(DBAPIError, match="append-only"):
+                await connection.execute(text("UPDATE issued_documents SET total_fen = 1"))
+    finally:
+        await engine.dispose()
