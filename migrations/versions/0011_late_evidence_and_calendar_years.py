@@ -4,7 +4,7 @@ years of China's official holidays the district records; the calendar each defec
 column does not make SQLite rebuild a table, but the triggers are made again if missing, to be sure.)
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 Create Date: 2026-11-25 22:20:00.000000
 """
 
@@ -19,7 +19,7 @@ from supervision.core.append_only import drop_append_only, make_append_only
 
 
 revision = '0011'
-down_revision = '0008'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
