@@ -25,6 +25,7 @@ from supervision.core.access import Principal, Role
 from supervision.core.clock import BUSINESS_TZ
 from supervision.core.errors import InvalidInput, NotFound, PermissionDenied, Unavailable
 from supervision.core.periods import MONTH_PATTERN, Month
+from supervision.core.ratios import ratio_text, stored_ratio
 from supervision.registry.tables import Community, Company, Estate, Street
 from supervision.web.auth import logged_in
 from supervision.web.params import RecordId
@@ -99,13 +100,13 @@ class BatchDocumentController(Controller):
                 .join(Street, Street.id == SubsidyLine.street_id).join(Community, Community.id == SubsidyLine.community_id)
                 .join(Estate, Estate.id == SubsidyLine.estate_id).join(Company, Company.id == SubsidyLine.company_id)
                 .where(SubsidyLine.run_id == batch.run_id)
-                .order_by(SubsidyLine.street_id, SubsidyLine.estate_id, SubsidyLine.month)
+                .order_by(SubsidyLine.street_id, SubsidyLine.estate_id, SubsidyLine.month, SubsidyLine.contract_id)
             )
         ).tuples().all()
         table = [
             [
                 batch.number, street, community, code, name, company, line.month,
-                "" if line.score_centi is None else line.score_centi / 100, line.grade, "是" if line.vetoed else "否", line.coefficient,
+                "" if line.score_centi is None else line.score_centi / 100, line.grade, "是" if line.vetoed else "否", ratio_text(stored_ratio(line.coefficient)),
                 line.area_centi_m2 / 100, line.days, line.days_in_month, line.amount_fen, line.city_fen, line.district_fen,
             ]
             for line, street, community, code, name, company in rows

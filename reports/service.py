@@ -18,6 +18,7 @@ from subsidies.tables import AdjustmentLine, DisbursementBatch, StreetConfirmati
 from supervision.assessment.tables import CommitteeOpinion, EstateScore, Veto
 from supervision.core.clock import BUSINESS_TZ, utc_now
 from supervision.core.money import yuan
+from supervision.core.ratios import ratio_text, stored_ratio
 from supervision.core.settings import get_settings
 from supervision.registry.rules import format_area
 from supervision.registry.tables import Community, Company, Estate, Street
@@ -60,7 +61,7 @@ async def issue(session: AsyncSession, kind: str, subject: str, document: Docume
 
 async def _batch_context(session: AsyncSession, batch: DisbursementBatch) -> tuple[SubsidyRun, list[SubsidyLine], dict[int, Estate], dict[int, str], dict[int, str]]:
     run = await session.get(SubsidyRun, batch.run_id)
-    lines = list((await session.execute(select(SubsidyLine).where(SubsidyLine.run_id == batch.run_id).order_by(SubsidyLine.street_id, SubsidyLine.company_id, SubsidyLine.estate_id, SubsidyLine.month))).scalars())
+    lines = list((await session.execute(select(SubsidyLine).where(SubsidyLine.run_id == batch.run_id).order_by(SubsidyLine.street_id, SubsidyLine.company_id, SubsidyLine.estate_id, SubsidyLine.month, SubsidyLine.contract_id))).scalars())
     estates = {e.id: e for e in (await session.execute(select(Estate).where(Estate.id.in_({l.estate_id for l in lines})))).scalars()}  # type: ignore[union-attr]  # noqa: E741
     streets = dict((await session.execute(select(Street.id, Street.name))).tuples().all())
     companies = dict((await session.execute(select(Company.id, Company.name))).tuples().all())
@@ -76,7 +77,7 @@ LINE_COLUMNS = (
 def _line_row(line: SubsidyLine, estate: Estate) -> list[str]:
     score = "—" if line.score_centi is None else f"{line.score_centi // 100}.{line.score_centi % 100:02d}"
     grade = f"{line.grade}（否决）" if line.vetoed else line.grade
-    return [f"{estate.code} {estate.name}", line.month, score, grade, line.coefficient, format_area(line.area_centi_m2), f"{line.days}/{line.days_in_month}", yuan(line.amount_fen)]
+    return [f"{estate.code} {estate.name}", line.month, score, grade, ratio_text(stored_ratio(line.coefficient)), format_area(line.area_centi_m2), f"{line.days}/{line.days_in_month}", yuan(line.amount_fen)]
 
 
 async def adjustment_summary(session: AsyncSession, batch: DisbursementBatch) -> tuple[bytes, IssuedDocument]:
