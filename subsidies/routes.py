@@ -43,11 +43,14 @@ class SubsidyController(Controller):
         """Add a card from a future date (administrators)."""
         if set(data.coefficients) != set(GRADES):
             raise InvalidInput(f"coefficients are needed for exactly these grades: {', '.join(GRADES)}")
-        card = RateCard(data.valid_from, data.rate_fen_per_m2_month, parse_ratio(data.city_share), {g: parse_ratio(v) for g, v in data.coefficients.items()})
+        try:
+            card = RateCard(data.valid_from, data.rate_fen_per_m2_month, parse_ratio(data.city_share), {g: parse_ratio(v) for g, v in data.coefficients.items()})
+        except ValueError as error:
+            raise InvalidInput(f"city_share and coefficients: {error}", zh="市级分担比例和等级系数请写成 0 到 1 之间的小数，如 0.95（最多 4 位小数），不要写成 19/20 或 95%") from None
         try:
             await service.add_rate_card(db, principal, card)
         except RateCardError as error:
-            raise InvalidInput(str(error)) from None
+            raise InvalidInput(str(error), zh="费率卡不成立：市级分担比例和各等级系数应在 0 到 1 之间，等级越好系数不能越低") from None
         return await queries.cards_out(db)
 
     @get("/runs", responses=READ)

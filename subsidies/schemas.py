@@ -13,7 +13,7 @@ from supervision.registry.schemas import Strict
 
 QuarterText = Annotated[str, msgspec.Meta(pattern=QUARTER_PATTERN, description="A quarter, e.g. 2026-Q3")]
 Coefficient = Annotated[
-    str, msgspec.Meta(pattern=r"^(0(\.[0-9]{1,4})?|1(\.0{1,4})?)$", description="Decimal text between 0 and 1 with at most 4 decimals, e.g. 0.95 (as the API answers it)")
+    str, msgspec.Meta(max_length=12, description="Decimal text between 0 and 1 with at most 4 decimals, e.g. 0.95 (as the API answers it; not 19/20 or 95%)")
 ]
 
 
