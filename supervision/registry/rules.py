@@ -133,6 +133,17 @@ class EstateTenure:
             return None
         return next((c for c in self.contracts if c.covers(day)), None)
 
+    def last_contract(self, first: date, last: date) -> ContractTerm | None:
+        """The contract in force on the latest day of `first`..`last` that had one (who served the estate last in
+        the period: a month's score and veto belong to it, also when the contract ended before the month did)."""
+        day = last
+        while day >= first:
+            contract = self.contract_on(day)
+            if contract is not None:
+                return contract
+            day -= timedelta(days=1)
+        return None
+
     def contracts_by_day(self, first: date, last: date) -> dict[date, ContractTerm | None]:
         """Each day of `first`..`last` with the contract in force on it (None: not managed, or no contract)."""
         days: dict[date, ContractTerm | None] = {}

@@ -110,6 +110,15 @@ async def test_each_day_is_paid_to_the_company_under_contract_that_day_once_ever
         assert (await client.post(f"/api/assessment/months/{street}/{month}/compute", headers=officer)).status_code == 200
         assert (await client.post(f"/api/assessment/months/{street}/{month}/lock", headers=officer)).status_code == 200
 
+    # Each month's score belongs to the company that served the estate last in it (A in May for the estate that
+    # left on 05-20, where a month-end lookup found nobody), so that company sees and can appeal it.
+    owners = {}
+    for month in MONTHS[1:]:
+        for score in (await client.get(f"/api/assessment/scores?month={month}&street_id={street}", headers=officer)).json():
+            owners[(score["estate_id"], month)] = score["company_id"]
+    assert owners[(left, "2026-05")] == owners[(later, "2026-05")] == old.company_id
+    assert owners[(changed, "2026-05")] == owners[(changed, "2026-06")] == new_company and owners[(later, "2026-06")] is None
+
     run = await client.post("/api/subsidies/runs", json={"quarter": QUARTER}, headers=finance)
     assert run.status_code == 201, run.text
     run = run.json()
