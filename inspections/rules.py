@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from supervision.core.clock import BUSINESS_TZ
 from supervision.core.periods import Month
+from supervision.core.ratios import parse_ratio
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +191,7 @@ def parse_inspection_rules(text: str) -> InspectionRules:
             safety_hours=int(rect["safety_hours"]),
             general_working_days=int(rect["general_working_days"]),
             major_repair_working_days=int(rect["major_repair_working_days"]),
-            monthly_share=Fraction(str(raw["spot_checks"]["monthly_share"])),
+            monthly_share=parse_ratio(str(raw["spot_checks"]["monthly_share"])),
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as error:
         raise ChecklistError(f"config/inspections.toml: {type(error).__name__}: {error}") from None

@@ -19,6 +19,7 @@ from supervision.core.clock import utc_now
 from supervision.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from supervision.core.paging import PageRequest, fetch_page
 from supervision.core.periods import Month
+from supervision.core.ratios import ratio_text, stored_ratio
 from supervision.registry.tables import Community, Estate, Organisation, OrganisationKind
 
 DRAWERS = frozenset({Role.ADMIN})
@@ -55,7 +56,7 @@ async def draw_month(
     )
     share = inspection_rules().monthly_share
     seed = seed or secrets.token_hex(16)
-    draw = SpotCheckDraw(month=str(month), seed=seed, share=f"{share.numerator}/{share.denominator}", drawn_at=now, drawn_by_user_id=actor.user_id, drawn_by=actor.label)
+    draw = SpotCheckDraw(month=str(month), seed=seed, share=ratio_text(share), drawn_at=now, drawn_by_user_id=actor.user_id, drawn_by=actor.label)
     session.add(draw)
     try:
         await session.flush()
@@ -124,7 +125,7 @@ async def get_draw(session: AsyncSession, actor: Principal, month: Month) -> sch
         id=draw.id or 0,
         month=draw.month,
         seed=draw.seed,
-        share=draw.share,
+        share=ratio_text(stored_ratio(draw.share)),
         drawn_at=draw.drawn_at,
         drawn_by=draw.drawn_by,
         estates_drawn=len(assignments),

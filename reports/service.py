@@ -29,6 +29,7 @@ from subsidies.tables import AdjustmentLine, DisbursementBatch, StreetConfirmati
 from supervision.assessment.tables import CommitteeOpinion, EstateScore, Veto
 from supervision.core.clock import BUSINESS_TZ, utc_now
 from supervision.core.money import yuan
+from supervision.core.ratios import ratio_text, stored_ratio
 from supervision.core.settings import get_settings
 from supervision.registry.rules import format_area
 from supervision.registry.tables import Community, Company, Estate, Street
@@ -115,7 +116,7 @@ async def issue(session: AsyncSession, store: BlobStore, kind: str, subject: str
 
 async def _batch_context(session: AsyncSession, batch: DisbursementBatch) -> tuple[SubsidyRun, list[SubsidyLine], dict[int, Estate], dict[int, str], dict[int, str]]:
     run = await session.get(SubsidyRun, batch.run_id)
-    lines = list((await session.execute(select(SubsidyLine).where(SubsidyLine.run_id == batch.run_id).order_by(SubsidyLine.street_id, SubsidyLine.company_id, SubsidyLine.estate_id, SubsidyLine.month))).scalars())
+    lines = list((await session.execute(select(SubsidyLine).where(SubsidyLine.run_id == batch.run_id).order_by(SubsidyLine.street_id, SubsidyLine.company_id, SubsidyLine.estate_id, SubsidyLine.month, SubsidyLine.contract_id))).scalars())
     estates = {e.id: e for e in (await session.execute(select(Estate).where(Estate.id.in_({l.estate_id for l in lines})))).scalars()}  # type: ignore[union-attr]  # noqa: E741
     streets = dict((await session.execute(select(Street.id, Street.name))).tuples().all())
     companies = dict((await session.execute(select(Company.id, Company.name))).tuples().all())
@@ -131,7 +132,7 @@ LINE_COLUMNS = (
 def _line_row(line: SubsidyLine, estate: Estate) -> list[str]:
     score = "—" if line.score_centi is None else f"{line.score_centi // 100}.{line.score_centi % 100:02d}"
     grade = f"{line.grade}（否决）" if line.vetoed else line.grade
-    return [f"{estate.code} {estate.name}", line.month, score, grade, line.coefficient, format_area(line.area_centi_m2), f"{line.days}/{line.days_in_month}", yuan(line.amount_fen)]
+    return [f"{estate.code} {estate.name}", line.month, score, grade, ratio_text(stored_ratio(line.coefficient)), format_area(line.area_centi_m2), f"{line.days}/{line.days_in_month}", yuan(line.amount_fen)]
 
 
 async def _adjustment_summary(session: AsyncSession, batch: DisbursementBatch, code: str) -> Made:
@@ -270,13 +271,13 @@ async def _batch_lines(session: AsyncSession, batch: DisbursementBatch) -> Made:
             .join(Street, Street.id == SubsidyLine.street_id).join(Community, Community.id == SubsidyLine.community_id)
             .join(Estate, Estate.id == SubsidyLine.estate_id).join(Company, Company.id == SubsidyLine.company_id)
             .where(SubsidyLine.run_id == batch.run_id)
-            .order_by(SubsidyLine.street_id, SubsidyLine.estate_id, SubsidyLine.month)
+            .order_by(SubsidyLine.street_id, SubsidyLine.estate_id, SubsidyLine.month, SubsidyLine.contract_id)
         )
     ).tuples().all()
     table = [
         [
             batch.number, street, community, code, name, company, line.month,
-            "" if line.score_centi is None else line.score_centi / 100, line.grade, "是" if line.vetoed else "否", line.coefficient,
+            "" if line.score_centi is None else line.score_centi / 100, line.grade, "是" if line.vetoed else "否", ratio_text(stored_ratio(line.coefficient)),
             line.area_centi_m2 / 100, line.days, line.days_in_month, line.amount_fen, line.city_fen, line.district_fen,
         ]
         for line, street, community, code, name, company in rows

@@ -13,6 +13,7 @@ from supervision.core.access import Principal, Role
 from supervision.core.errors import NotFound, PermissionDenied
 from supervision.core.paging import PageRequest, fetch_page
 from supervision.core.periods import Quarter
+from supervision.core.ratios import ratio_text, stored_ratio
 from supervision.registry.tables import Company, Estate, Street
 
 
@@ -21,8 +22,8 @@ async def cards_out(session: AsyncSession) -> list[schemas.RateCardOut]:
     configured = {c.valid_from for c in configured_cards()}
     return [
         schemas.RateCardOut(
-            valid_from=c.valid_from, rate_fen_per_m2_month=c.rate_fen, city_share=str(c.city_share),
-            coefficients={g: str(c.coefficients[g]) for g in GRADES}, source="api" if c.valid_from in added or c.valid_from not in configured else "config",
+            valid_from=c.valid_from, rate_fen_per_m2_month=c.rate_fen, city_share=ratio_text(c.city_share),
+            coefficients={g: ratio_text(c.coefficients[g]) for g in GRADES}, source="api" if c.valid_from in added or c.valid_from not in configured else "config",
         )
         for c in await rate_cards(session)
     ]
@@ -65,7 +66,7 @@ async def run_out(session: AsyncSession, actor: Principal, run: SubsidyRun) -> s
 
 
 async def run_lines(session: AsyncSession, actor: Principal, run_id: int, paging: PageRequest, company_id: int | None, street_id: int | None) -> tuple[list[schemas.LineOut], int]:
-    query = select(SubsidyLine).where(SubsidyLine.run_id == run_id).order_by(SubsidyLine.street_id, SubsidyLine.estate_id, SubsidyLine.month)
+    query = select(SubsidyLine).where(SubsidyLine.run_id == run_id).order_by(SubsidyLine.street_id, SubsidyLine.estate_id, SubsidyLine.month, SubsidyLine.id)
     if actor.role is Role.COMPANY:
         query = query.where(SubsidyLine.company_id == actor.company_id)
     elif actor.role is Role.STREET_OFFICER:
@@ -84,8 +85,8 @@ async def run_lines(session: AsyncSession, actor: Principal, run_id: int, paging
         schemas.LineOut(
             id=r.id or 0, estate_id=r.estate_id, estate_code=estates[r.estate_id].code, estate_name=estates[r.estate_id].name, street_id=r.street_id,
             company_id=r.company_id, month=r.month, score=None if r.score_centi is None else f"{r.score_centi // 100}.{r.score_centi % 100:02d}",
-            grade=r.grade, vetoed=r.vetoed, coefficient=r.coefficient, area_centi_m2=r.area_centi_m2, days=r.days, days_in_month=r.days_in_month,
-            amount_fen=r.amount_fen, city_fen=r.city_fen, district_fen=r.district_fen,
+            grade=r.grade, vetoed=r.vetoed, coefficient=ratio_text(stored_ratio(r.coefficient)), area_centi_m2=r.area_centi_m2, days=r.days,
+            days_in_month=r.days_in_month, amount_fen=r.amount_fen, city_fen=r.city_fen, district_fen=r.district_fen, contract_id=r.contract_id,
         )
         for r in rows
     ], total

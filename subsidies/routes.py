@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Annotated
 
 from litestar import Controller, get, post
@@ -18,6 +17,7 @@ from supervision.core.access import Principal, Role
 from supervision.core.errors import InvalidInput, NotFound
 from supervision.core.paging import Page, PageRequest
 from supervision.core.periods import QUARTER_PATTERN, Quarter
+from supervision.core.ratios import parse_ratio
 from supervision.web.auth import allow, logged_in
 from supervision.web.body import StrictBody
 from supervision.web.params import OptionalId, RecordId
@@ -52,11 +52,14 @@ class SubsidyController(Controller):
         """Add a card from a future date (administrators)."""
         if set(data.coefficients) != set(GRADES):
             raise InvalidInput(f"coefficients are needed for exactly these grades: {', '.join(GRADES)}")
-        card = RateCard(data.valid_from, data.rate_fen_per_m2_month, Fraction(data.city_share), {g: Fraction(v) for g, v in data.coefficients.items()})
+        try:
+            card = RateCard(data.valid_from, data.rate_fen_per_m2_month, parse_ratio(data.city_share), {g: parse_ratio(v) for g, v in data.coefficients.items()})
+        except ValueError as error:
+            raise InvalidInput(f"city_share and coefficients: {error}", zh="市级分担比例和等级系数请写成 0 到 1 之间的小数，如 0.95（最多 4 位小数），不要写成 19/20 或 95%") from None
         try:
             await service.add_rate_card(db, principal, card)
         except RateCardError as error:
-            raise InvalidInput(str(error)) from None
+            raise InvalidInput(str(error), zh="费率卡不成立：市级分担比例和各等级系数应在 0 到 1 之间，等级越好系数不能越低") from None
         return await queries.cards_out(db)
 
     @get("/runs", responses=READ)
@@ -66,8 +69,9 @@ class SubsidyController(Controller):
 
     @post("/runs", dto=StrictBody[schemas.RunIn], return_dto=None, guards=FINANCE, responses=WRITE)
     async def start_run(self, data: schemas.RunIn, principal: Principal, db: AsyncSession) -> schemas.RunOut:
-        """Start a quarter's run (draft): every estate-month of locked months is priced; those with a pending
-        veto, without a contract in force or in a month not yet locked are held out, with the reason."""
+        """Start a quarter's run (draft): every estate-month of locked months is priced day by day, one line per
+        contract in force on its days; those with a pending veto, no score, no contract on any day or in a month not
+        yet locked are held out, with the reason."""
         return await queries.run_out(db, principal, await service.start_run(db, principal, Quarter.parse(data.quarter), data.supplementary))
 
     @get("/runs/{run_id:int}", responses=READ)
@@ -77,7 +81,8 @@ class SubsidyController(Controller):
 
     @get("/runs/{run_id:int}/lines", responses=READ)
     async def lines(self, run_id: RecordId, principal: Principal, db: AsyncSession, paging: PageRequest, company_id: OptionalId = None, street_id: OptionalId = None) -> Page[schemas.LineOut]:
-        """A run's lines: one per estate and month, with score, grade, coefficient, days and amounts in fen."""
+        """A run's lines: one per estate, month and contract, with score, grade, coefficient (decimal text), the
+        contract's days and amounts in fen."""
         rows, total = await queries.run_lines(db, principal, run_id, paging, company_id, street_id)
         return Page(rows, total, paging.page, paging.page_size)
 

@@ -1,16 +1,18 @@
-"""The subsidy arithmetic, pure: rate cards, the days of a month each card and the estate's inclusion cover, and
-one line per estate and month, rounded half-up to the fen once, split into city and district shares that add up
-to the line exactly. No I/O, no ORM."""
+"""The subsidy arithmetic, pure: rate cards, the split between the two payers, the days of a month each card and
+each contract cover, and one line per estate, month and contract (each company is paid for its own days), rounded
+half-up to the fen once, split into city and district shares that add up to the line exactly. No I/O, no ORM."""
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
 
 from supervision.core.periods import Month
+from supervision.core.ratios import parse_ratio
+from supervision.registry.rules import ContractTerm, EstateTenure
 
 GRADES = ("优秀", "良好", "合格", "不合格")  # best first
 
@@ -36,8 +38,8 @@ def parse_rate_cards(text: str) -> tuple[RateCard, ...]:
                     RateCard(
                         valid_from=date.fromisoformat(str(c["valid_from"])),
                         rate_fen=int(c["rate_fen_per_m2_month"]),
-                        city_share=Fraction(str(c["city_share"])),
-                        coefficients={g: Fraction(str(c["coefficients"][g])) for g in GRADES},
+                        city_share=parse_ratio(str(c["city_share"])),
+                        coefficients={g: parse_ratio(str(c["coefficients"][g])) for g in GRADES},
                     )
                     for c in raw["rate_cards"]
                 ),
@@ -64,6 +66,57 @@ def check_card(card: RateCard) -> None:
         raise RateCardError(f"{where}: coefficients lie between 0 and 1 and a better grade never pays less")
 
 
+PAYERS = ("city", "district")
+ROUNDINGS = ("half_up", "half_even", "down", "up")
+
+
+@dataclass(frozen=True)
+class PayerSplit:
+    """RULES.md "Money: rounding between payers": the `rounded` payer's share is the line × its share, rounded to
+    the fen by `rounding`; the other payer pays the rest, so the two always add up to the line."""
+
+    rounded: str  # city or district
+    rounding: str  # half_up, half_even, down or up
+
+
+def parse_payer_split(text: str) -> PayerSplit:
+    """The [payers] table of config/subsidies.toml."""
+    try:
+        raw = tomllib.loads(text)["payers"]
+        split = PayerSplit(rounded=str(raw["rounded"]), rounding=str(raw["rounding"]))
+    except (tomllib.TOMLDecodeError, KeyError, TypeError) as error:
+        raise RateCardError(f"config/subsidies.toml: [payers] needs rounded and rounding ({type(error).__name__}: {error})") from None
+    if split.rounded not in PAYERS or split.rounding not in ROUNDINGS:
+        raise RateCardError(f"config/subsidies.toml: [payers] rounded is one of {', '.join(PAYERS)} and rounding one of {', '.join(ROUNDINGS)}")
+    return split
+
+
+def round_fen(value: Fraction, rounding: str) -> int:
+    """An exact amount of fen to a whole fen; a negative amount (a recovery) rounds like its size, so a correction
+    and its reversal round alike."""
+    sign = -1 if value < 0 else 1
+    size = abs(value)
+    whole, rest = divmod(size.numerator, size.denominator)
+    if rest:
+        twice = 2 * rest
+        up = {
+            "half_up": twice >= size.denominator,
+            "half_even": twice > size.denominator or (twice == size.denominator and whole % 2 == 1),
+            "down": False,
+            "up": True,
+        }[rounding]
+        whole += 1 if up else 0
+    return sign * whole
+
+
+def split_between_payers(amount_fen: int, city_share: Fraction, split: PayerSplit) -> tuple[int, int]:
+    """(city, district) fen of a line (or of a correction) of `amount_fen`: the rounded payer's share is the amount ×
+    its share, rounded once; the other pays the rest."""
+    share = city_share if split.rounded == "city" else 1 - city_share
+    rounded = round_fen(amount_fen * share, split.rounding)
+    return (rounded, amount_fen - rounded) if split.rounded == "city" else (amount_fen - rounded, rounded)
+
+
 def card_on(cards: Sequence[RateCard], day: date) -> RateCard | None:
     """The card in force on `day`: the latest that starts on or before it."""
     found = None
@@ -75,7 +128,8 @@ def card_on(cards: Sequence[RateCard], day: date) -> RateCard | None:
 
 @dataclass(frozen=True)
 class Segment:
-    """Consecutive days of a month priced by one card while the estate was under management."""
+    """Consecutive days of a month priced by one card while the estate was under management (and, for a line, under
+    one contract)."""
 
     first: date
     last: date
@@ -86,21 +140,37 @@ class Segment:
         return (self.last - self.first).days + 1
 
 
-def month_segments(month: Month, cards: Sequence[RateCard], entered_on: date, left_on: date | None) -> list[Segment]:
-    """The month's days the estate earns (from the day it entered long-term management to the day before it
-    left), grouped by the card in force."""
+def _segments(month: Month, cards: Sequence[RateCard], counted: Callable[[date], bool]) -> list[Segment]:
+    """The month's days for which `counted` holds, grouped into runs of consecutive days under one card (a day
+    before the first card is not priced)."""
     segments: list[Segment] = []
     day = month.first_day
     while day <= month.last_day:
         card = card_on(cards, day)
-        included = entered_on <= day and (left_on is None or day < left_on)
-        if card is not None and included:
+        if card is not None and counted(day):
             if segments and segments[-1].card == card and segments[-1].last == day - timedelta(days=1):
                 segments[-1] = Segment(segments[-1].first, day, card)
             else:
                 segments.append(Segment(day, day, card))
         day += timedelta(days=1)
     return segments
+
+
+def month_segments(month: Month, cards: Sequence[RateCard], entered_on: date, left_on: date | None) -> list[Segment]:
+    """The month's days the estate earns (from the day it entered long-term management to the day before it
+    left), grouped by the card in force."""
+    return _segments(month, cards, lambda day: entered_on <= day and (left_on is None or day < left_on))
+
+
+def contract_segments(month: Month, cards: Sequence[RateCard], tenure: EstateTenure) -> dict[ContractTerm, list[Segment]]:
+    """Each contract's days of the month (the days the estate was managed and the contract in force), grouped by
+    the card in force; a day with no contract belongs to none and earns nothing."""
+    found: dict[ContractTerm, list[Segment]] = {}
+    for contract in tenure.contracts:
+        segments = _segments(month, cards, lambda day, c=contract: tenure.contract_on(day) == c)  # type: ignore[misc]
+        if segments:
+            found[contract] = segments
+    return found
 
 
 @dataclass(frozen=True)
@@ -113,16 +183,17 @@ class LineAmount:
 
 
 def half_up(value: Fraction) -> int:
-    """Round half-up to a whole number (of fen), exactly; amounts are never negative."""
-    whole, rest = divmod(value.numerator, value.denominator)
-    return whole + (1 if 2 * rest >= value.denominator else 0)
+    """Round half-up to a whole number (of fen), exactly."""
+    return round_fen(value, "half_up")
 
 
-def price_line(area_centi_m2: int, month: Month, segments: Sequence[Segment], grade: str, vetoed: bool) -> LineAmount:
-    """line = floor area × rate × coefficient × (days counted / days in month), rounded half-up once; the city's
-    share rounded half-up, the district's the rest, so the two add up to the line exactly."""
-    if vetoed:
-        return LineAmount(0, 0, 0, sum(s.days for s in segments), Fraction(0))
+def price_line(area_centi_m2: int, month: Month, segments: Sequence[Segment], grade: str, vetoed: bool, split: PayerSplit) -> LineAmount:
+    """line = floor area × rate × coefficient × (days counted / days in month), rounded half-up once; then split
+    between the payers by `split` (the city's share of a line is its cards' city share, weighted by what each card's
+    days earn when a card with another share came into force mid-month)."""
+    days = sum(s.days for s in segments)
+    if vetoed or not segments:
+        return LineAmount(0, 0, 0, days, Fraction(0))
     exact = Fraction(0)
     city_exact = Fraction(0)
     for segment in segments:
@@ -130,5 +201,38 @@ def price_line(area_centi_m2: int, month: Month, segments: Sequence[Segment], gr
         exact += part
         city_exact += part * segment.card.city_share
     amount = half_up(exact)
-    city = min(amount, half_up(city_exact))
-    return LineAmount(amount, city, amount - city, sum(s.days for s in segments), exact)
+    share = city_exact / exact if exact else segments[-1].card.city_share
+    city, district = split_between_payers(amount, share, split)
+    return LineAmount(amount, city, district, days, exact)
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    """One estate, month and contract: the company under that contract is paid for these days."""
+
+    contract: ContractTerm
+    segments: tuple[Segment, ...]
+    amount: LineAmount
+    coefficient: Fraction  # as applied (the card in force on the line's last day); 0 for an upheld veto
+
+
+def price_estate_month(
+    month: Month,
+    cards: Sequence[RateCard],
+    tenure: EstateTenure,
+    grade: str,
+    vetoed: bool,
+    split: PayerSplit,
+    paid_contracts: Collection[int] = (),
+) -> list[PricedLine]:
+    """The estate's lines of the month, one per contract in force on some of its managed days, each priced for
+    that contract's days only (two companies in a month are each paid for their own days; days without a contract
+    earn nothing), leaving out the contracts whose line of this month was already paid."""
+    lines = []
+    for contract, segments in contract_segments(month, cards, tenure).items():
+        if contract.contract_id in paid_contracts:
+            continue
+        amount = price_line(tenure.floor_area_centi_m2, month, segments, grade, vetoed, split)
+        coefficient = Fraction(0) if vetoed else segments[-1].card.coefficients[grade]
+        lines.append(PricedLine(contract, tuple(segments), amount, coefficient))
+    return lines

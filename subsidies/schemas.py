@@ -12,7 +12,9 @@ from supervision.core.text import NONBLANK
 from supervision.registry.schemas import Strict
 
 QuarterText = Annotated[str, msgspec.Meta(pattern=QUARTER_PATTERN, description="A quarter, e.g. 2026-Q3")]
-Coefficient = Annotated[str, msgspec.Meta(pattern=r"^(0(\.[0-9]{1,4})?|1(\.0{1,4})?)$", description="Between 0 and 1, e.g. 0.95")]
+Coefficient = Annotated[
+    str, msgspec.Meta(max_length=12, description="Decimal text between 0 and 1 with at most 4 decimals, e.g. 0.95 (as the API answers it; not 19/20 or 95%)")
+]
 
 
 class RateCardIn(Strict):
@@ -25,8 +27,8 @@ class RateCardIn(Strict):
 class RateCardOut(msgspec.Struct):
     valid_from: date
     rate_fen_per_m2_month: int
-    city_share: str
-    coefficients: dict[str, str]
+    city_share: str  # decimal text, e.g. 0.5
+    coefficients: dict[str, str]  # grade → decimal text, e.g. 0.95
     source: str  # config or api
 
 
@@ -93,13 +95,14 @@ class LineOut(msgspec.Struct):
     score: str | None
     grade: str
     vetoed: bool
-    coefficient: str
+    coefficient: str  # decimal text as applied, e.g. 0.95; 0 for an upheld veto
     area_centi_m2: int
-    days: int
+    days: int  # the days of the month this contract served the estate
     days_in_month: int
     amount_fen: int
     city_fen: int
     district_fen: int
+    contract_id: int  # a month served by two companies has a line for each contract
 
 
 class BatchOut(msgspec.Struct):

@@ -6,14 +6,23 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from fractions import Fraction
 from functools import lru_cache
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from subsidies.rules import GRADES, RateCard, check_card, half_up, month_segments, parse_rate_cards, price_line
+from subsidies.rules import (
+    GRADES,
+    PayerSplit,
+    RateCard,
+    card_on,
+    check_card,
+    parse_payer_split,
+    parse_rate_cards,
+    price_estate_month,
+    split_between_payers,
+)
 from subsidies.tables import (
     AdjustmentLine,
     DisbursementBatch,
@@ -30,10 +39,10 @@ from supervision.core.access import Principal, Role, require_role
 from supervision.core.audit import record_change
 from supervision.core.clock import business_today, utc_now
 from supervision.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation
-from supervision.core.periods import Quarter
+from supervision.core.periods import Month, Quarter
+from supervision.core.ratios import ratio_text, stored_ratio
 from supervision.core.settings import config_dir
-from supervision.registry.scope import contract_in_force
-from supervision.registry.tables import Community, ContractEstate, Estate, ServiceContract
+from supervision.registry.queries import estate_tenures
 
 FINANCE = frozenset({Role.FINANCE})
 ADMINS = frozenset({Role.ADMIN})
@@ -46,8 +55,14 @@ def configured_cards() -> tuple[RateCard, ...]:
     return parse_rate_cards((config_dir() / "subsidies.toml").read_text(encoding="utf-8"))
 
 
+@lru_cache(maxsize=1)
+def configured_split() -> PayerSplit:
+    """RULES.md "Money: rounding between payers", as config/subsidies.toml sets it."""
+    return parse_payer_split((config_dir() / "subsidies.toml").read_text(encoding="utf-8"))
+
+
 def card_of_row(row: RateCardRow) -> RateCard:
-    return RateCard(row.valid_from, row.rate_fen, Fraction(row.city_share), {g: Fraction(v) for g, v in json.loads(row.coefficients).items()})
+    return RateCard(row.valid_from, row.rate_fen, stored_ratio(row.city_share), {g: stored_ratio(v) for g, v in json.loads(row.coefficients).items()})
 
 
 async def rate_cards(session: AsyncSession) -> tuple[RateCard, ...]:
@@ -57,10 +72,12 @@ async def rate_cards(session: AsyncSession) -> tuple[RateCard, ...]:
     return tuple(merged[d] for d in sorted(merged))
 
 
-def cards_fingerprint(cards: tuple[RateCard, ...]) -> str:
-    content = [
+def cards_fingerprint(cards: tuple[RateCard, ...], split: PayerSplit) -> str:
+    """The version of the rules a run was priced by: its cards and the split between the payers."""
+    content: list = [
         [c.valid_from.isoformat(), c.rate_fen, str(c.city_share), {g: str(c.coefficients[g]) for g in GRADES}] for c in cards
     ]
+    content.append({"split": [split.rounded, split.rounding]})
     return hashlib.sha256(json.dumps(content, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 
@@ -74,8 +91,8 @@ async def add_rate_card(session: AsyncSession, actor: Principal, card: RateCard)
     row = RateCardRow(
         valid_from=card.valid_from,
         rate_fen=card.rate_fen,
-        city_share=str(card.city_share),
-        coefficients=json.dumps({g: str(card.coefficients[g]) for g in GRADES}, ensure_ascii=False),
+        city_share=ratio_text(card.city_share),
+        coefficients=json.dumps({g: ratio_text(card.coefficients[g]) for g in GRADES}, ensure_ascii=False),
         created_at=utc_now(),
         created_by=actor.label,
     )
@@ -90,23 +107,25 @@ async def add_rate_card(session: AsyncSession, actor: Principal, card: RateCard)
 
 
 async def _price_quarter(session: AsyncSession, run: SubsidyRun, quarter: Quarter) -> None:
-    """(Re)build a draft run's lines and held-out estate-months."""
+    """(Re)build a draft run's lines and held-out estate-months. Each day of an estate's month is priced by the
+    contract (and company) in force on it: one line per estate, month and contract not yet paid; an estate-month is
+    held out only while nothing of it can be paid yet (month not locked, veto pending, no score), or when it had no
+    contract on any of its days."""
     cards = await rate_cards(session)
-    run.cards_sha256 = cards_fingerprint(cards)
+    split = configured_split()
+    run.cards_sha256 = cards_fingerprint(cards, split)
     for table in (SubsidyLine, HeldOut):
         for row in (await session.execute(select(table).where(table.run_id == run.id))).scalars():  # type: ignore[attr-defined]
             await session.delete(row)
     await session.flush()
-    paid = set((await session.execute(select(PaidEstateMonth.estate_id, PaidEstateMonth.month).where(PaidEstateMonth.month.in_([str(m) for m in quarter.months])))).tuples())  # type: ignore[attr-defined]
+    months = [str(m) for m in quarter.months]
+    paid: dict[tuple[int, str], set[int]] = {}
+    for estate_id, month_text, contract_id in (
+        await session.execute(select(PaidEstateMonth.estate_id, PaidEstateMonth.month, PaidEstateMonth.contract_id).where(PaidEstateMonth.month.in_(months)))  # type: ignore[attr-defined]
+    ).tuples():
+        paid.setdefault((estate_id, month_text), set()).add(contract_id)
+    tenures = await estate_tenures(session, quarter.months[0].first_day, quarter.months[-1].last_day)
     for month in quarter.months:
-        estates = (
-            await session.execute(
-                select(Estate, Community.street_id)
-                .join(Community)
-                .where(Estate.entered_on <= month.last_day, (Estate.left_on.is_(None)) | (Estate.left_on > month.first_day))  # type: ignore[union-attr,operator]
-                .order_by(Estate.id)
-            )
-        ).all()
         locked = set((await session.execute(select(AssessmentMonth.street_id).where(AssessmentMonth.month == str(month), AssessmentMonth.state == "locked"))).scalars())
         newest = select(EstateScore.estate_id, func.max(EstateScore.version).label("version")).where(EstateScore.month == str(month)).group_by(EstateScore.estate_id).subquery()
         scores = {
@@ -114,43 +133,36 @@ async def _price_quarter(session: AsyncSession, run: SubsidyRun, quarter: Quarte
             for s in (await session.execute(select(EstateScore).join(newest, and_(newest.c.estate_id == EstateScore.estate_id, newest.c.version == EstateScore.version)).where(EstateScore.month == str(month)))).scalars()
         }
         pending = set((await session.execute(select(Veto.estate_id).where(Veto.month == str(month), Veto.state == "pending"))).scalars())
-        contracts = {
-            estate_id: (contract_id, company_id)
-            for estate_id, contract_id, company_id in (
-                await session.execute(
-                    select(ContractEstate.estate_id, ServiceContract.id, ServiceContract.company_id)
-                    .join(ServiceContract, ServiceContract.id == ContractEstate.contract_id)
-                    .where(contract_in_force(month.last_day))
-                )
-            ).tuples()
-        }
-        for estate, street_id in estates:
-            if (estate.id, str(month)) in paid:
+        for tenure in tenures:
+            by_day = tenure.contracts_by_day(month.first_day, month.last_day)
+            if not any(tenure.managed_on(day) for day in by_day):
                 continue
+            served = {c.contract_id for c in by_day.values() if c is not None}
+            already = paid.get((tenure.estate_id, str(month)), set())
+            if served and served <= already:
+                continue
+            score = scores.get(tenure.estate_id)
             reason = (
-                "month_not_locked" if street_id not in locked
-                else "veto_pending" if estate.id in pending
-                else "no_contract" if estate.id not in contracts
-                else "no_score" if estate.id not in scores or scores[estate.id].score_centi is None and not scores[estate.id].vetoed
+                "month_not_locked" if tenure.street_id not in locked
+                else "veto_pending" if tenure.estate_id in pending
+                else "no_contract" if not served
+                else "no_score" if score is None or score.score_centi is None and not score.vetoed
                 else None
             )
             if reason:
-                session.add(HeldOut(run_id=run.id, estate_id=estate.id, street_id=street_id, month=str(month), reason=reason))  # type: ignore[arg-type]
+                session.add(HeldOut(run_id=run.id, estate_id=tenure.estate_id, street_id=tenure.street_id, month=str(month), reason=reason))  # type: ignore[arg-type]
                 continue
-            score = scores[estate.id]
-            segments = month_segments(month, cards, estate.entered_on, estate.left_on)
-            line = price_line(estate.floor_area_centi_m2, month, segments, score.grade, score.vetoed)
-            # The coefficient as applied (of the card in force at the month's end, when a card changed mid-month).
-            coefficient = "0" if score.vetoed or not segments else str(segments[-1].card.coefficients[score.grade])
-            contract_id, company_id = contracts[estate.id]
-            session.add(
-                SubsidyLine(
-                    run_id=run.id, estate_id=estate.id, community_id=estate.community_id, street_id=street_id, company_id=company_id,  # type: ignore[arg-type]
-                    contract_id=contract_id, month=str(month), score_id=score.id, score_centi=score.score_centi, grade=score.grade,  # type: ignore[arg-type]
-                    vetoed=score.vetoed, coefficient=coefficient, area_centi_m2=estate.floor_area_centi_m2, days=line.days,
-                    days_in_month=month.days, amount_fen=line.amount_fen, city_fen=line.city_fen, district_fen=line.district_fen,
+            assert score is not None
+            for line in price_estate_month(month, cards, tenure, score.grade, score.vetoed, split, already):
+                session.add(
+                    SubsidyLine(
+                        run_id=run.id, estate_id=tenure.estate_id, community_id=tenure.community_id, street_id=tenure.street_id,  # type: ignore[arg-type]
+                        company_id=line.contract.company_id, contract_id=line.contract.contract_id, month=str(month), score_id=score.id,  # type: ignore[arg-type]
+                        score_centi=score.score_centi, grade=score.grade, vetoed=score.vetoed, coefficient=ratio_text(line.coefficient),
+                        area_centi_m2=tenure.floor_area_centi_m2, days=line.amount.days, days_in_month=month.days,
+                        amount_fen=line.amount.amount_fen, city_fen=line.amount.city_fen, district_fen=line.amount.district_fen,
+                    )
                 )
-            )
     run.computed_at = utc_now()
 
 
@@ -241,7 +253,8 @@ async def approve_run(session: AsyncSession, actor: Principal, run_id: int) -> S
 
 
 def batch_checksum(number: str, lines: list[SubsidyLine]) -> str:
-    content = [number] + [[l.estate_id, l.month, l.company_id, l.amount_fen, l.city_fen, l.district_fen] for l in sorted(lines, key=lambda l: (l.estate_id, l.month))]  # noqa: E741
+    ordered = sorted(lines, key=lambda l: (l.estate_id, l.month, l.contract_id))  # noqa: E741
+    content = [number] + [[l.estate_id, l.month, l.company_id, l.amount_fen, l.city_fen, l.district_fen] for l in ordered]  # noqa: E741
     return hashlib.sha256(json.dumps(content, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -270,7 +283,7 @@ async def issue_batch(session: AsyncSession, actor: Principal, run_id: int, now:
             session.add(batch)
             await session.flush()
             for line in lines:
-                session.add(PaidEstateMonth(estate_id=line.estate_id, month=line.month, batch_id=batch.id, line_id=line.id))  # type: ignore[arg-type]
+                session.add(PaidEstateMonth(estate_id=line.estate_id, month=line.month, contract_id=line.contract_id, batch_id=batch.id, line_id=line.id))  # type: ignore[arg-type]
                 for payer, amount in (("city", line.city_fen), ("district", line.district_fen)):
                     session.add(LedgerEntry(batch_id=batch.id, line_id=line.id, company_id=line.company_id, quarter=run.quarter, payer=payer, amount_fen=amount))  # type: ignore[arg-type]
             run.state = "disbursed"
@@ -292,7 +305,8 @@ async def issue_adjustment(
 ) -> DisbursementBatch:
     """A correction of an issued batch, as a new batch that references it: for each (line id, amount it should
     have paid), the difference from what it paid (with earlier adjustments) is paid or recovered, split between
-    city and district in the line's proportion, and entered in the ledger. The batch corrected never changes. A
+    city and district by the rule of every line (config/subsidies.toml [payers], the city share of the card in
+    force at the end of the line's month), and entered in the ledger. The batch corrected never changes. A
     retry with the same client id returns the adjustment already issued."""
     require_role(actor, FINANCE, "issuing an adjustment batch")
     now = now or utc_now()
@@ -316,15 +330,16 @@ async def issue_adjustment(
             (await session.execute(select(AdjustmentLine.line_id, func.sum(AdjustmentLine.delta_fen)).where(AdjustmentLine.line_id.in_(ids)).group_by(AdjustmentLine.line_id))).tuples().all()  # type: ignore[attr-defined]
         )
         rows = []
+        cards = await rate_cards(session)
         for line_id, corrected in corrections:
             line = lines[line_id]
             delta = corrected - line.amount_fen - int(adjusted.get(line_id, 0))
             if delta == 0:
                 raise RuleViolation(f"line {line_id} already pays {corrected} fen; nothing to correct")
-            city = half_up(Fraction(abs(delta) * line.city_fen, line.amount_fen)) if line.amount_fen else half_up(Fraction(abs(delta), 2))
-            city = city if delta > 0 else -city
+            card = card_on(cards, Month.parse(line.month).last_day)
+            city, district = split_between_payers(delta, card.city_share, configured_split())  # type: ignore[union-attr]
             rows.append(AdjustmentLine(batch_id=0, line_id=line_id, estate_id=line.estate_id, company_id=line.company_id, month=line.month,
-                                       corrected_amount_fen=corrected, delta_fen=delta, city_fen=city, district_fen=delta - city))
+                                       corrected_amount_fen=corrected, delta_fen=delta, city_fen=city, district_fen=district))
         count = (await session.execute(select(func.count()).where(DisbursementBatch.corrects_batch_id == batch_id))).scalar_one()
         number = f"{original.number}-ADJ{count + 1:02d}"
         batch = DisbursementBatch(

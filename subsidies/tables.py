@@ -1,5 +1,6 @@
 """Subsidy tables: rate cards added through the API, quarterly runs with their lines and held-out estate-months,
-street confirmations, disbursement batches, the estate-months paid (each at most once, ever), and the ledger."""
+street confirmations, disbursement batches, the estate-month-contracts paid (each at most once, ever), and the
+ledger."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ class RateCardRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     valid_from: date = Field(unique=True)
     rate_fen: int
-    city_share: str = Field(max_length=20)  # a fraction, "1/2"
-    coefficients: str = Field(max_length=400)  # JSON: grade → fraction text
+    city_share: str = Field(max_length=20)  # decimal text, "0.5" (rows before 0009 may hold "1/2")
+    coefficients: str = Field(max_length=400)  # JSON: grade → decimal text
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     created_by: str = Field(max_length=200)
 
@@ -44,11 +45,12 @@ class SubsidyRun(SQLModel, table=True):
 
 
 class SubsidyLine(SQLModel, table=True):
-    """One estate and month of a run: area × rate × coefficient × days, with the score it rests on."""
+    """One estate, month and contract of a run: area × rate × coefficient × the contract's days of the month, with
+    the score it rests on (a month served by two companies has a line for each)."""
 
     __tablename__ = "subsidy_lines"
     __table_args__ = (
-        UniqueConstraint("run_id", "estate_id", "month"),
+        UniqueConstraint("run_id", "estate_id", "month", "contract_id"),
         Index("ix_subsidy_lines_run_company", "run_id", "company_id"),
         CheckConstraint("city_fen + district_fen = amount_fen", name="shares_add_up"),
         CheckConstraint("amount_fen >= 0 AND city_fen >= 0 AND district_fen >= 0", name="not_negative"),
@@ -66,7 +68,7 @@ class SubsidyLine(SQLModel, table=True):
     score_centi: int | None = None
     grade: str = Field(max_length=10)
     vetoed: bool
-    coefficient: str = Field(max_length=20)  # as applied, e.g. "19/20"; "0" for an upheld veto
+    coefficient: str = Field(max_length=20)  # as applied, decimal text, e.g. "0.95"; "0" for an upheld veto
     area_centi_m2: int
     days: int
     days_in_month: int
@@ -123,12 +125,14 @@ class DisbursementBatch(SQLModel, table=True):
 
 
 class PaidEstateMonth(SQLModel, table=True):
-    """The database's guarantee: an estate-month is paid in at most one batch, ever (primary key)."""
+    """The database's guarantee: an estate's month under one contract is paid in at most one batch, ever (primary
+    key), so two companies serving one month are each paid once for their own days."""
 
     __tablename__ = "paid_estate_months"
 
     estate_id: int = Field(foreign_key="estates.id", primary_key=True)
     month: str = Field(max_length=7, primary_key=True)
+    contract_id: int = Field(foreign_key="service_contracts.id", primary_key=True)
     batch_id: int = Field(foreign_key="disbursement_batches.id", index=True)
     line_id: int = Field(foreign_key="subsidy_lines.id", unique=True)
 

@@ -7,7 +7,7 @@ guessable, are replaced by random ones (the old addresses stop answering), and t
 issues it anew and keeps it. Append-only again once altered.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-11-25 22:30:00.000000
 """
 
@@ -23,7 +23,7 @@ from supervision.core.append_only import drop_append_only, make_append_only
 
 
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

@@ -38,8 +38,8 @@ from supervision.core.clock import utc_now
 from supervision.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from supervision.core.periods import Month, business_date
 from supervision.core.settings import config_dir
-from supervision.registry.scope import contract_in_force
-from supervision.registry.tables import Community, ContractEstate, Estate, ServiceContract
+from supervision.registry.queries import estate_tenures
+from supervision.registry.tables import Community, Estate
 
 DIRECTORS = frozenset({Role.COMMITTEE_DIRECTOR})
 STREET = frozenset({Role.STREET_OFFICER})
@@ -140,14 +140,10 @@ async def give_opinion(session: AsyncSession, actor: Principal, data: schemas.Op
 
 
 async def _company_and_contract(session: AsyncSession, estate_id: int, month: Month) -> tuple[int | None, int | None]:
-    row = (
-        await session.execute(
-            select(ServiceContract.company_id, ServiceContract.id)
-            .join(ContractEstate, ContractEstate.contract_id == ServiceContract.id)
-            .where(ContractEstate.estate_id == estate_id, contract_in_force(month.last_day))
-        )
-    ).first()
-    return (row[0], row[1]) if row else (None, None)
+    """The company and contract that served the estate last in the month (also when the contract ended mid-month)."""
+    tenures = await estate_tenures(session, month.first_day, month.last_day, [estate_id])
+    contract = tenures[0].last_contract(month.first_day, month.last_day) if tenures else None
+    return (contract.company_id, contract.contract_id) if contract else (None, None)
 
 
 async def cast_veto(
@@ -326,15 +322,12 @@ async def compute_month(
             )
         ).scalars()
     }
-    companies = dict(
-        (
-            await session.execute(
-                select(ContractEstate.estate_id, ServiceContract.company_id)
-                .join(ServiceContract, ServiceContract.id == ContractEstate.contract_id)
-                .where(ContractEstate.estate_id.in_(estate_ids), contract_in_force(month.last_day))  # type: ignore[attr-defined]
-            )
-        ).tuples().all()
-    ) if estate_ids else {}
+    # The company that served each estate last in the month (a contract ended mid-month still owns its month).
+    companies = {
+        t.estate_id: contract.company_id
+        for t in (await estate_tenures(session, month.first_day, month.last_day, estate_ids) if estate_ids else [])
+        if (contract := t.last_contract(month.first_day, month.last_day)) is not None
+    }
     new_versions = 0
     for estate_id in estate_ids:
         result = score_month(inputs[estate_id], rules)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from fractions import Fraction
 
@@ -96,6 +96,62 @@ def terms_overlap(a_first: date, a_last: date, b_first: date, b_last: date) -> b
 def contract_last_day(ends_on: date, terminated_on: date | None) -> date:
     """The last day a contract is in force: its end, or the termination day if it was terminated early."""
     return min(ends_on, terminated_on) if terminated_on else ends_on
+
+
+@dataclass(frozen=True)
+class ContractTerm:
+    """A service contract of an estate: who manages it from `first` to `last` (the end, or the termination day)."""
+
+    contract_id: int
+    company_id: int
+    first: date
+    last: date
+
+    def covers(self, day: date) -> bool:
+        return self.first <= day <= self.last
+
+
+@dataclass(frozen=True)
+class EstateTenure:
+    """An estate's place in long-term management over a period: when it was managed (from `entered_on` to the day
+    before `left_on`) and the contracts in force for it. Terms never overlap (one contract per estate per day)."""
+
+    estate_id: int
+    community_id: int
+    street_id: int
+    floor_area_centi_m2: int
+    entered_on: date
+    left_on: date | None
+    contracts: tuple[ContractTerm, ...]
+
+    def managed_on(self, day: date) -> bool:
+        return self.entered_on <= day and (self.left_on is None or day < self.left_on)
+
+    def contract_on(self, day: date) -> ContractTerm | None:
+        """The contract (and so the company) in force for the estate on `day` while it is managed, or None."""
+        if not self.managed_on(day):
+            return None
+        return next((c for c in self.contracts if c.covers(day)), None)
+
+    def last_contract(self, first: date, last: date) -> ContractTerm | None:
+        """The contract in force on the latest day of `first`..`last` that had one (who served the estate last in
+        the period: a month's score and veto belong to it, also when the contract ended before the month did)."""
+        day = last
+        while day >= first:
+            contract = self.contract_on(day)
+            if contract is not None:
+                return contract
+            day -= timedelta(days=1)
+        return None
+
+    def contracts_by_day(self, first: date, last: date) -> dict[date, ContractTerm | None]:
+        """Each day of `first`..`last` with the contract in force on it (None: not managed, or no contract)."""
+        days: dict[date, ContractTerm | None] = {}
+        day = first
+        while day <= last:
+            days[day] = self.contract_on(day)
+            day += timedelta(days=1)
+        return days
 
 
 def contract_state(starts_on: date, ends_on: date, terminated_on: date | None, today: date) -> str:

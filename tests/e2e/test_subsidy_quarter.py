@@ -122,12 +122,13 @@ async def test_a_quarter_is_priced_to_the_fen_confirmed_approved_and_paid_exactl
         assert {line["company_id"] for line in own} <= {me["company_id"]}
         assert (await client.post(f"/api/subsidies/runs/{run['id']}/batch", headers=company)).status_code == 403
 
-    # The database itself refuses to pay an estate-month twice.
+    # The database itself refuses to pay an estate-month under one contract twice (another line, the same key).
     engine = create_engine(served.database_url)
     async with create_session_factory(engine)() as session:
         paid = (await session.execute(PaidEstateMonth.__table__.select().limit(1))).first()
-        session.add(PaidEstateMonth(estate_id=paid.estate_id, month=paid.month, batch_id=paid.batch_id, line_id=paid.line_id))
-        with pytest.raises(IntegrityError):
+        other = (await session.execute(PaidEstateMonth.__table__.select().where(PaidEstateMonth.line_id != paid.line_id).limit(1))).first()
+        session.add(PaidEstateMonth(estate_id=paid.estate_id, month=paid.month, contract_id=paid.contract_id, batch_id=paid.batch_id, line_id=other.line_id))
+        with pytest.raises(IntegrityError, match="(?i)paid_estate_months|pk_paid"):
             await session.commit()
     await engine.dispose()
 

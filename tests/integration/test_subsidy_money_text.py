@@ -1,0 +1,124 @@
+"""Rates, shares and coefficients read as decimal text, and the API accepts back what it answers (issue 13, item 1);
+migration 0009 keeps every paid line, pays it per contract and rewrites stored fractions as decimal text."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from subsidies.tables import DisbursementBatch, RateCardRow, SubsidyLine, SubsidyRun
+from supervision.assessment.tables import EstateScore
+from supervision.core.db import create_engine, create_session_factory
+from supervision.core.periods import Month
+from supervision.demo import load_demo
+from supervision.registry.tables import ServiceContract
+from tests.database import fresh_database_url
+from tests.integration.helpers import assert_problem, community_id, estate_ids_of
+
+SHIPPED = {"rate_fen_per_m2_month": 30, "city_share": "0.5", "coefficients": {"优秀": "1", "良好": "0.95", "合格": "0.85", "不合格": "0.5"}}
+
+
+async def test_rate_cards_read_as_decimal_text_and_what_the_api_answers_it_accepts(client, as_user, db) -> None:
+    admin = await as_user("admin")
+    [card] = (await client.get("/api/subsidies/rate-cards", headers=admin)).json()
+    assert {k: card[k] for k in SHIPPED} == SHIPPED and card["source"] == "config"
+    sent = {k: card[k] for k in SHIPPED} | {"valid_from": "2030-01-01"}
+    added = await client.post("/api/subsidies/rate-cards", json=sent, headers=admin)
+    assert added.status_code == 201, added.text
+    assert added.json()[-1] == sent | {"source": "api"}
+    async with db() as session:
+        row = (await session.execute(select(RateCardRow))).scalar_one()
+    assert row.city_share == "0.5" and json.loads(row.coefficients)["良好"] == "0.95"
+    # A fraction, a percent or a share above one is refused with how to write it; nothing is stored.
+    for bad, says in (
+        ({"city_share": "1/2"}, "not 19/20"), ({"coefficients": SHIPPED["coefficients"] | {"良好": "19/20"}}, "not 19/20"), ({"city_share": "95%"}, "write 0.95"),
+        ({"city_share": "1.5"}, "between 0 and 1"),
+    ):
+        refused = await client.post("/api/subsidies/rate-cards", json=sent | {"valid_from": "2031-01-01"} | bad, headers=admin)
+        assert_problem(refused, 400, says)
+    async with db() as session:
+        assert (await session.execute(select(func.count()).select_from(RateCardRow))).scalar_one() == 1
+
+
+async def test_the_spot_check_draw_states_its_share_as_decimal_text(client, as_user) -> None:
+    answer = await client.post("/api/spot-checks/draws", json={"month": str(Month.of_instant(datetime.now(UTC))), "seed": "share-text"}, headers=await as_user("admin"))
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["share"] == "0.3"
+
+
+async def test_migration_0009_keeps_every_paid_line_pays_it_per_contract_and_writes_ratios_as_decimals(tmp_root) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from supervision.core.settings import PROJECT_ROOT
+
+    url = await fresh_database_url(tmp_root, "money0008")
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.attributes["database_url"] = url
+    await asyncio.to_thread(command.upgrade, config, "0008")
+    engine = create_engine(url)
+    try:
+        await load_demo(engine)
+        factory = create_session_factory(engine)
+        now = datetime.now(UTC)
+        # A batch paid before 0009, its lines' coefficients stored as fractions, and a rate card added through the API.
+        async with factory() as session:
+            shude = await community_id(factory, "XBL01")
+            estates = (await estate_ids_of(factory, "XBL01"))[:2]
+            contract = (await session.execute(select(ServiceContract).where(ServiceContract.community_id == shude))).scalar_one()
+            run = SubsidyRun(quarter="2026-Q2", state="disbursed", cards_sha256="0" * 64, created_at=now, created_by="finance", computed_at=now)
+            session.add(run)
+            await session.flush()
+            lines = []
+            for estate, coefficient, grade in zip(estates, ("19/20", "1"), ("良好", "优秀"), strict=True):
+                score = EstateScore(estate_id=estate, community_id=shude, street_id=1, company_id=contract.company_id, month="2026-05", version=1, rules_sha256="0" * 64,
+                                    inputs_sha256="0" * 64, score_centi=8500, grade=grade, vetoed=False, result={}, computed_at=now)
+                session.add(score)
+                await session.flush()
+                line = SubsidyLine(run_id=run.id, estate_id=estate, community_id=shude, street_id=1, company_id=contract.company_id, contract_id=contract.id, month="2026-05",
+                                   score_id=score.id, score_centi=8500, grade=grade, vetoed=False, coefficient=coefficient, area_centi_m2=100_000, days=31, days_in_month=31,
+                                   amount_fen=2850, city_fen=1425, district_fen=1425)
+                session.add(line)
+                lines.append(line)
+            batch = DisbursementBatch(number="HPBT-2026-Q2-001", run_id=run.id, total_fen=5700, city_fen=2850, district_fen=2850, lines=2, checksum="0" * 64, issued_at=now, issued_by="finance")
+            session.add(batch)
+            session.add(RateCardRow(valid_from=date(2027, 1, 1), rate_fen=30, city_share="1/2", coefficients=json.dumps({"优秀": "1", "良好": "19/20", "合格": "17/20", "不合格": "1/2"}, ensure_ascii=False), created_at=now, created_by="admin"))
+            await session.flush()
+            for line in lines:
+                await session.execute(text("INSERT INTO paid_estate_months (estate_id, month, batch_id, line_id) VALUES (:e, '2026-05', :b, :l)"), {"e": line.estate_id, "b": batch.id, "l": line.id})
+            await session.commit()
+            line_ids = [line.id for line in lines]
+    finally:
+        await engine.dispose()
+
+    await asyncio.to_thread(command.upgrade, config, "head")
+
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            paid = (await connection.execute(text("SELECT estate_id, month, contract_id, line_id FROM paid_estate_months ORDER BY line_id"))).all()
+            assert [tuple(p) for p in paid] == [(e, "2026-05", contract.id, i) for e, i in zip(estates, line_ids, strict=True)]
+            coefficients = (await connection.execute(text("SELECT coefficient FROM subsidy_lines ORDER BY id"))).scalars().all()
+            assert coefficients == ["0.95", "1"]
+            card = (await connection.execute(text("SELECT city_share, coefficients FROM rate_cards"))).one()
+            assert card[0] == "0.5" and json.loads(card[1]) == {"优秀": "1", "良好": "0.95", "合格": "0.85", "不合格": "0.5"}
+            if connection.dialect.name == "sqlite":
+                assert (await connection.execute(text("PRAGMA foreign_key_check"))).all() == []
+            for statement in ("UPDATE paid_estate_months SET batch_id = batch_id", "UPDATE rate_cards SET rate_fen = 31"):
+                savepoint = await connection.begin_nested() if connection.in_transaction() else await connection.begin()
+                with pytest.raises(DBAPIError, match="append-only"):
+                    await connection.execute(text(statement))
+                await savepoint.rollback()
+            # The same estate-month under the same contract cannot be paid again.
+            transaction = await connection.begin() if not connection.in_transaction() else await connection.begin_nested()
+            with pytest.raises(IntegrityError):
+                await connection.execute(text("INSERT INTO paid_estate_months (estate_id, month, contract_id, batch_id, line_id) VALUES (:e, '2026-05', :c, :b, :l)"),
+                                         {"e": estates[0], "c": contract.id, "b": 1, "l": line_ids[1]})
+            await transaction.rollback()
+    finally:
+        await engine.dispose()
