@@ -10,7 +10,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect, Template
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
 from supervision.core.access import ROLE_NAMES
 from supervision.core.errors import (
@@ -47,7 +47,7 @@ DESCRIPTIONS = {
     404: "No such record, or it is outside your scope",
     413: "The upload is larger than the configured limit; nothing was stored",
     409: "Conflicts with a stored record (duplicate, overlap or wrong state); nothing was changed",
-    422: "A business rule forbids this; nothing was changed",
+    422: "A business rule forbids this, or a text holds control characters; nothing was changed",
     503: "The database is busy; retry shortly (nothing was changed)",
 }
 
@@ -74,7 +74,8 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
         status: ResponseSpec(
             data_container=Problem, media_type=PROBLEM_MEDIA_TYPE, description=DESCRIPTIONS[status], generate_examples=False
         )
-        for status in sorted({400, 401, 503, *statuses})
+        # Any request may be refused for a control character in a parameter or body (422).
+        for status in sorted({400, 401, 422, 503, *statuses})
     }
 
 
@@ -137,7 +138,9 @@ def _answer(
 
 
 def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
-    return _answer(request, status_of(exc), exc.title, exc.detail, zh=exc.message_zh)
+    # The API names the field a refusal is about; a page says it in Chinese in its message.
+    errors = [FieldError(field=exc.field, message=exc.detail)] if exc.field and not _wants_page(request) else None
+    return _answer(request, status_of(exc), exc.title, exc.detail, errors, zh=exc.message_zh)
 
 
 def validation_error_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
@@ -168,6 +171,10 @@ def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> 
     if isinstance(exc, IntegrityError):
         log.info("integrity error mapped to 409: %s", exc.orig)
         return _answer(request, 409, "Conflict with stored records", "this conflicts with a record stored meanwhile; reload and retry")
+    if isinstance(exc, DataError) and ("0x00" in str(exc.orig) or "encoding" in str(exc.orig).lower()):
+        # The edge refuses control characters; this catches a path that let one through, as the refusal it is.
+        log.warning("text the database cannot store reached it: %s", exc.orig)
+        return _answer(request, 422, "Control characters in text", "a text holds a character the database cannot store (NUL); remove it and send again", zh="内容含有无法保存的控制字符，请删除后再提交")
     if isinstance(exc, OperationalError) and "locked" in str(exc.orig).lower():
         return _answer(request, 503, "Database busy", "the database is busy; retry in a moment")
     log.exception("database error", exc_info=exc)
