@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 from sqlalchemy import select
@@ -9,13 +10,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspections import schemas
-from inspections.photos import inspect_photo
+from inspections.photos import PhotoFacts, PhotoLimits, display_copy, inspect_photo
 from inspections.scope import owner_key, visible_attachments
 from inspections.storage import BlobStore
 from inspections.tables import Attachment
 from supervision.core.access import Principal
 from supervision.core.clock import utc_now
 from supervision.core.errors import Conflict, InvalidInput, NotFound, TooLarge
+from supervision.core.text import clean_file_name
 
 # Attempts at a write that lost a race before giving up.
 ATTEMPTS = 4
@@ -31,16 +33,19 @@ async def upload_photo(
     content: bytes,
     original_name: str,
     claimed_taken_at: datetime | None,
-    max_bytes: int,
+    limits: PhotoLimits,
 ) -> Attachment:
-    """Keep a photo for a record to come (or a fix report). The same photo uploaded again by the same owner is
-    the same attachment."""
+    """Keep a photo for a record to come (or a fix report), with its display copy when it is larger than that.
+    The same photo uploaded again by the same owner is the same attachment."""
+    max_bytes = limits.max_bytes
     if len(content) > max_bytes:
         raise TooLarge(f"the file has {len(content)} bytes; the limit is {max_bytes} bytes ({max_bytes // (1024 * 1024)} MB)", zh=f"照片超过 {max_bytes // (1024 * 1024)} MB，请压缩后再上传", field="file")
     if not content:
         raise InvalidInput("the file is empty", zh="照片文件是空的", field="file")
-    facts = inspect_photo(content)
+    facts, display = await asyncio.to_thread(_judge_photo, content, limits)  # decoding is CPU work: off the event loop
     sha256 = store.put(content)
+    if display is not None:
+        store.put_derived(sha256, _display_kind(limits.display_side), display)
     owner = owner_key(actor)
     for _ in range(ATTEMPTS):
         existing = (
@@ -53,7 +58,7 @@ async def upload_photo(
             owner=owner,
             content_type=facts.content_type,
             size_bytes=len(content),
-            original_name=original_name[:200],
+            original_name=clean_file_name(original_name),
             uploaded_at=utc_now(),
             uploaded_by_user_id=actor.user_id,
             uploaded_by=actor.label,
@@ -69,6 +74,30 @@ async def upload_photo(
         except IntegrityError:
             await session.rollback()
     raise Conflict("the same photo is being uploaded at the same time; retry")
+
+
+def _judge_photo(content: bytes, limits: PhotoLimits) -> tuple[PhotoFacts, bytes | None]:
+    return inspect_photo(content, limits.max_pixels), display_copy(content, limits.display_side)
+
+
+def _display_kind(side: int) -> str:
+    return f"display-{side}"
+
+
+async def photo_content(store: BlobStore, attachment: Attachment, display_side: int, *, original: bool = False) -> bytes:
+    """What is served of a photo: its display copy (made now for photos kept before copies were), or with
+    `original` the bytes as uploaded, the filed evidence."""
+    content = store.get(attachment.sha256)
+    if original or not attachment.content_type.startswith("image/"):
+        return content
+    kind = _display_kind(display_side)
+    copy = store.get_derived(attachment.sha256, kind)
+    if copy is None:
+        copy = await asyncio.to_thread(display_copy, content, display_side)
+        if copy is None:
+            return content
+        store.put_derived(attachment.sha256, kind, copy)
+    return copy
 
 
 async def get_attachment(session: AsyncSession, actor: Principal, attachment_id: int) -> Attachment:

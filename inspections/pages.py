@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspections import attachments, defects, records, schemas, service
 from inspections.config import current_checklist
+from inspections.photos import PhotoLimits
 from inspections.routes import provide_store
 from inspections.rules import Source
 from inspections.storage import BlobStore
@@ -62,9 +63,9 @@ def uploaded_files(data: dict[str, Any], field: str) -> list[UploadFile]:
 
 
 async def store_photo(db: AsyncSession, store: BlobStore, state: State, principal: Principal, upload: UploadFile) -> int:
-    max_bytes = state.settings.attachment_max_bytes
-    content = await upload.read(max_bytes + 1)
-    attachment = await attachments.upload_photo(db, store, principal, content, upload.filename or "", None, max_bytes)
+    limits = PhotoLimits.of(state.settings)
+    content = await upload.read(limits.max_bytes + 1)
+    attachment = await attachments.upload_photo(db, store, principal, content, upload.filename or "", None, limits)
     return attachment.id or 0
 
 
@@ -301,10 +302,11 @@ class PhotoPages(Controller):
     dependencies = {"store": Provide(provide_store, sync_to_thread=False)}  # noqa: RUF012
 
     @get("/photos/{attachment_id:int}")
-    async def photo(self, attachment_id: int, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[bytes]:
+    async def photo(self, attachment_id: int, principal: Principal, db: AsyncSession, store: BlobStore, state: State, original: bool = False) -> Response[bytes]:
+        """The display copy; ?original=true the photo as filed."""
         attachment = await attachments.get_attachment(db, principal, attachment_id)
         return Response(
-            store.get(attachment.sha256),
+            await attachments.photo_content(store, attachment, state.settings.photo_display_max_side, original=original),
             media_type=attachment.content_type,
             headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"},
         )
@@ -333,10 +335,7 @@ class CoveragePages(Controller):
     async def heat_map(self, principal: Principal, db: AsyncSession, month: str | None = None, community: Annotated[str | None, Parameter(query="community_id")] = None) -> Template:
         """Patrolled estates per community per day of a month: a calendar heat map (shade and number)."""
         today = business_today()
-        try:
-            wanted = Month.parse(month) if month else Month.of(today)
-        except ValueError:
-            wanted = Month.of(today)
+        wanted = Month.parse(month, "month") if month else Month.of(today)
         first = date(wanted.year, wanted.month, 1)
         last = min(date(wanted.year, wanted.month, calendar.monthrange(wanted.year, wanted.month)[1]), today)
         community_id = chosen_id(community)
