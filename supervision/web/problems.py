@@ -13,6 +13,8 @@ from litestar.response import Redirect, Template
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
 from supervision.core.access import ROLE_NAMES
+from supervision.core.periods import DATE_PATTERN, FIRST_YEAR, LAST_YEAR, MONTH_PATTERN, PERIOD_PATTERN, QUARTER_PATTERN
+from supervision.core.text import NONBLANK, PRINTABLE
 from supervision.core.errors import (
     Conflict,
     DomainError,
@@ -143,13 +145,31 @@ def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> R
     return _answer(request, status_of(exc), exc.title, exc.detail, errors, zh=exc.message_zh)
 
 
+_YEARS = f"years {FIRST_YEAR} to {LAST_YEAR}"
+# What the shared patterns ask for, in words: a person cannot act on a regular expression.
+PATTERN_WORDS = {
+    MONTH_PATTERN: f"a month like 2026-10 ({_YEARS}, months 01-12)",
+    QUARTER_PATTERN: f"a quarter like 2026-Q4 ({_YEARS}, Q1-Q4)",
+    DATE_PATTERN: f"a date like 2026-10-12 ({_YEARS})",
+    PERIOD_PATTERN: f"a period like 2026-Q4, 2026-10, 2026-10-12 or 2026-10-12T14 ({_YEARS})",
+    NONBLANK: "text that is not blank and holds no control characters",
+    PRINTABLE: "text without control characters",
+}
+
+
+def _in_words(message: str) -> str:
+    for pattern, words in PATTERN_WORDS.items():
+        message = message.replace(f"`str` matching regex {pattern!r}", words)
+    return message
+
+
 def validation_error_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     errors = []
     if isinstance(exc.extra, list):
         for item in exc.extra:
             if isinstance(item, dict):
-                errors.append(FieldError(field=str(item.get("key") or item.get("source") or "body"), message=str(item.get("message", ""))))
-    detail = exc.detail if exc.detail and exc.detail != "Bad Request" else "the request is invalid"
+                errors.append(FieldError(field=str(item.get("key") or item.get("source") or "body"), message=_in_words(str(item.get("message", "")))))
+    detail = _in_words(exc.detail) if exc.detail and exc.detail != "Bad Request" else "the request is invalid"
     if errors:
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
     return _answer(request, 400, "Invalid input", detail, errors or None)
