@@ -60,7 +60,7 @@ def check_day(day: date, field: str | None = None) -> date:
 def parse_day(text: str, field: str | None = None) -> date:
     """A calendar date written 2026-10-12 that exists (not 2026-02-30) inside the supported years."""
     name = field or "the date"
-    if not _DATE.match(text):
+    if not _DATE.fullmatch(text):
         raise PeriodError(f"{name} {text!r} is not a date like 2026-10-12 ({_years(None)})", zh=f"日期“{text}”有误，须形如 2026-10-12，{YEARS_ZH}", field=field)
     try:
         return date.fromisoformat(text)
@@ -88,7 +88,7 @@ class Month:
 
     @classmethod
     def parse(cls, text: str, field: str | None = None) -> Month:
-        if not _MONTH.match(text):
+        if not _MONTH.fullmatch(text):
             raise PeriodError(f"{field or 'the month'} {text!r} is not a month like 2026-10 ({_years(None)}, months 01-12)", zh=f"月份“{text}”有误，须形如 2026-10，{YEARS_ZH}", field=field)
         return cls(int(text[:4]), int(text[5:]))
 
@@ -138,7 +138,7 @@ class Quarter:
 
     @classmethod
     def parse(cls, text: str, field: str | None = None) -> Quarter:
-        if not _QUARTER.match(text):
+        if not _QUARTER.fullmatch(text):
             raise PeriodError(f"{field or 'the quarter'} {text!r} is not a quarter like 2026-Q4 ({_years(None)}, Q1-Q4)", zh=f"季度“{text}”有误，须形如 2026-Q4，{YEARS_ZH}", field=field)
         return cls(int(text[:4]), int(text[-1]))
 
@@ -177,7 +177,7 @@ def parse_period(text: str, kind: str, field: str | None = "period") -> str:
     elif kind == "day":
         parse_day(text, field)
     elif kind == "hour":
-        if not _HOUR.match(text):
+        if not _HOUR.fullmatch(text):
             raise PeriodError(f"{field} {text!r} is not an hour like {_EXAMPLES['hour']} ({_years(None)})", zh=f"时段“{text}”有误，须形如 {_EXAMPLES['hour']}，{YEARS_ZH}", field=field)
         parse_day(text[:10], field)
     else:

@@ -4,8 +4,12 @@ problem document, or a Chinese page) and stores nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
 import re
+import subprocess
+import sys
 from functools import cache
 from typing import Any
 
@@ -401,3 +405,15 @@ async def test_a_large_phone_photo_is_kept_whole_and_shown_scaled_down(client, a
     assert (await client.get(f"/api/attachments/{small_id}", headers=worker)).content == small
     async with db() as session:
         assert (await session.execute(select(Attachment.size_bytes).where(Attachment.id == photo))).scalar_one() == len(original.getvalue())
+
+
+@pytest.mark.parametrize(
+    ("job", "period"), [("subsidies.prepare_quarter_run", "2026-13"), ("subsidies.prepare_quarter_run", "9999-Q4"), ("inspections.evening_coverage", "2026-02-30")]
+)
+async def test_the_cli_refuses_a_period_that_is_not_one_and_records_no_run(database_url, db, job, period) -> None:
+    environment = {**os.environ, "SUPERVISION_DATABASE_URL": database_url}
+    command = [sys.executable, "-m", "supervision.cli", "jobs", "run", job, "--period", period]
+    result = await asyncio.to_thread(subprocess.run, command, env=environment, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert period in result.stderr and ("2000" in result.stderr or "calendar" in result.stderr), result.stderr
+    assert await count(db, JobRun) == 0
