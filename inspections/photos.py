@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import warnings
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -71,17 +70,16 @@ def inspect_photo(content: bytes, max_pixels: int) -> PhotoFacts:
     has more than `max_pixels` pixels (judged from its header, before anything is decoded: a small file can
     unpack into gigabytes)."""
     try:
-        with warnings.catch_warnings():
-            # Pillow's own bomb check warns (or raises, past twice its limit): both are a refusal here, never a 500.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(content)) as image:
-                kind = image.format
-                width, height = image.size
-                if width * height > max_pixels:
-                    raise _too_many_pixels(width, height, max_pixels)
-                image.verify()
-            with Image.open(io.BytesIO(content)) as image:
-                exif = image.getexif()
+        # Pillow's own bomb check raises past twice its limit (and warns below, an error under strict warning
+        # filters): either is a refusal here, never a 500. Below it, our limit refuses before anything is decoded.
+        with Image.open(io.BytesIO(content)) as image:
+            kind = image.format
+            width, height = image.size
+            if width * height > max_pixels:
+                raise _too_many_pixels(width, height, max_pixels)
+            image.verify()
+        with Image.open(io.BytesIO(content)) as image:
+            exif = image.getexif()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise TooLarge(
             f"the photo unpacks to more than {_megapixels(max_pixels)} megapixels; send a smaller photo",
@@ -112,11 +110,18 @@ def inspect_photo(content: bytes, max_pixels: int) -> PhotoFacts:
 
 def display_copy(content: bytes, longest_side: int) -> bytes | None:
     """The photo turned upright and scaled so that its longest side is `longest_side`, in its own format and
-    without its EXIF (no location in what is shown); None when the photo is no larger than that already.
-    Only for photos `inspect_photo` accepted."""
+    without its EXIF (no location in what is shown); None when the photo is no larger than that already, or cannot
+    be scaled here (a photo kept before the pixel limit, too large to decode safely: it is served as it is)."""
+    try:
+        return _scaled(content, longest_side)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning, UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return None
+
+
+def _scaled(content: bytes, longest_side: int) -> bytes | None:
     with Image.open(io.BytesIO(content)) as image:
         kind = image.format or "JPEG"
-        if max(image.size) <= longest_side:
+        if max(image.size) <= longest_side or image.width * image.height > (Image.MAX_IMAGE_PIXELS or 0):
             return None
         if kind == "JPEG":
             image.draft("RGB", (longest_side, longest_side))  # decode at a reduced scale: far less memory and time
