@@ -54,9 +54,9 @@ def demo(settings: Settings, evidence: bool = False) -> None:
 
 
 def demo_evidence(settings: Settings) -> None:
+    from inspections.photos import PhotoLimits
     from supervision.core.clock import business_today
     from supervision.core.periods import Month
-    from inspections.photos import PhotoLimits
     from supervision.demo_evidence import load_demo_month
 
     month = Month.of(business_today()).previous()

@@ -13,8 +13,6 @@ from litestar.response import Redirect, Template
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
 from supervision.core.access import ROLE_NAMES
-from supervision.core.periods import DATE_PATTERN, FIRST_YEAR, LAST_YEAR, MONTH_PATTERN, PERIOD_PATTERN, QUARTER_PATTERN
-from supervision.core.text import NONBLANK, PRINTABLE
 from supervision.core.errors import (
     Conflict,
     DomainError,
@@ -26,6 +24,8 @@ from supervision.core.errors import (
     TooLarge,
     Unavailable,
 )
+from supervision.core.periods import DATE_PATTERN, FIRST_YEAR, LAST_YEAR, MONTH_PATTERN, PERIOD_PATTERN, QUARTER_PATTERN
+from supervision.core.text import NONBLANK, PRINTABLE
 
 log = logging.getLogger("supervision.web")
 
