@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -12,13 +13,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspections import schemas
-from inspections.photos import PhotoFacts, inspect_photo
+from inspections.photos import PhotoFacts, PhotoLimits, display_copy, inspect_photo
 from inspections.scope import owner_key, visible_attachments
 from inspections.storage import BlobStore
 from inspections.tables import Attachment
 from supervision.core.access import Principal
 from supervision.core.clock import utc_now
 from supervision.core.errors import Conflict, InvalidInput, NotFound, TooLarge
+from supervision.core.text import clean_file_name
 
 # Attempts at a write that lost a race before giving up.
 ATTEMPTS = 4
@@ -31,22 +33,35 @@ MAX_PHOTOS = 20
 
 @dataclass(frozen=True)
 class ReceivedPhoto:
-    """A photo received with a request, judged by its size and content but not stored yet: the use case that shows
-    it stores it (keep_photos) only after checking the right to act and the rest of the form."""
+    """A photo received with a request, judged by its size, pixels and content but not stored yet: the use case
+    that shows it stores it (keep_photos) only after checking the right to act and the rest of the form."""
 
     content: bytes
     original_name: str
     claimed_taken_at: datetime | None
     facts: PhotoFacts
+    # The copy served for display (None when the photo is small enough to serve as it is) and its kind in the store.
+    display: bytes | None
+    display_kind: str
 
 
-def receive_photo(content: bytes, original_name: str, claimed_taken_at: datetime | None, max_bytes: int) -> ReceivedPhoto:
-    """Check a received file is a photo within the size limit; nothing is written."""
+async def receive_photo(content: bytes, original_name: str, claimed_taken_at: datetime | None, limits: PhotoLimits) -> ReceivedPhoto:
+    """Check a received file is a photo within the size and pixel limits, and make its display copy; nothing is
+    written. Decoding is CPU work, done off the event loop."""
+    max_bytes = limits.max_bytes
     if len(content) > max_bytes:
         raise TooLarge(f"the file has {len(content)} bytes; the limit is {max_bytes} bytes ({max_bytes // (1024 * 1024)} MB)", zh=f"照片超过 {max_bytes // (1024 * 1024)} MB，请压缩后再上传", field="file")
     if not content:
         raise InvalidInput("the file is empty", zh="照片文件是空的", field="file")
-    return ReceivedPhoto(content=content, original_name=original_name[:200], claimed_taken_at=claimed_taken_at, facts=inspect_photo(content))
+    facts, display = await asyncio.to_thread(_judge_photo, content, limits)
+    return ReceivedPhoto(
+        content=content,
+        original_name=clean_file_name(original_name),
+        claimed_taken_at=claimed_taken_at,
+        facts=facts,
+        display=display,
+        display_kind=_display_kind(limits.display_side),
+    )
 
 
 def required_store(store: BlobStore | None) -> BlobStore:
@@ -85,7 +100,9 @@ async def keep_photos(session: AsyncSession, store: BlobStore, actor: Principal,
         await session.flush()
         ids.append(attachment.id or 0)
     for photo in photos:
-        store.put(photo.content)
+        sha256 = store.put(photo.content)
+        if photo.display is not None:
+            store.put_derived(sha256, photo.display_kind, photo.display)
     return list(dict.fromkeys(ids))
 
 
@@ -96,11 +113,11 @@ async def upload_photo(
     content: bytes,
     original_name: str,
     claimed_taken_at: datetime | None,
-    max_bytes: int,
+    limits: PhotoLimits,
 ) -> Attachment:
     """Keep a photo for a record to come (or a fix report). The same photo uploaded again by the same owner is
     the same attachment."""
-    photo = receive_photo(content, original_name, claimed_taken_at, max_bytes)
+    photo = await receive_photo(content, original_name, claimed_taken_at, limits)
     for _ in range(ATTEMPTS):
         try:
             (attachment_id,) = await keep_photos(session, store, actor, [photo])
@@ -124,6 +141,30 @@ async def own_photos(session: AsyncSession, actor: Principal, photo_ids: Iterabl
     missing = sorted(wanted - own)
     if missing:
         raise InvalidInput(f"photos {', '.join(map(str, missing))} are not photos you uploaded; upload them first (POST /api/attachments)", zh=zh, field=field)
+
+
+def _judge_photo(content: bytes, limits: PhotoLimits) -> tuple[PhotoFacts, bytes | None]:
+    return inspect_photo(content, limits.max_pixels), display_copy(content, limits.display_side)
+
+
+def _display_kind(side: int) -> str:
+    return f"display-{side}"
+
+
+async def photo_content(store: BlobStore, attachment: Attachment, display_side: int, *, original: bool = False) -> bytes:
+    """What is served of a photo: its display copy (made now for photos kept before copies were), or with
+    `original` the bytes as uploaded, the filed evidence."""
+    content = store.get(attachment.sha256)
+    if original or not attachment.content_type.startswith("image/"):
+        return content
+    kind = _display_kind(display_side)
+    copy = store.get_derived(attachment.sha256, kind)
+    if copy is None:
+        copy = await asyncio.to_thread(display_copy, content, display_side)
+        if copy is None:
+            return content
+        store.put_derived(attachment.sha256, kind, copy)
+    return copy
 
 
 async def get_attachment(session: AsyncSession, actor: Principal, attachment_id: int) -> Attachment:

@@ -82,6 +82,7 @@ JOBS = [
         cron={"minute": "5"},
         work=mark_overdue,
         period_for=lambda now: period_of("hour", now),
+        period_kind="hour",
     ),
     Job(
         name="inspections.draw_spot_checks",
@@ -89,6 +90,7 @@ JOBS = [
         cron={"day": "1", "hour": "0", "minute": "30"},
         work=draw_spot_checks,
         period_for=lambda now: period_of("month", now),
+        period_kind="month",
     ),
     Job(
         name="inspections.evening_coverage",
@@ -96,6 +98,7 @@ JOBS = [
         cron={"hour": "20", "minute": "30"},
         work=evening_coverage,
         period_for=lambda now: period_of("day", now),
+        period_kind="day",
         due=from_time_of_day(20, 30),
     ),
 ]

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspections import attachments, defects, records, schemas, service
 from inspections.config import current_checklist
+from inspections.photos import PhotoLimits
 from inspections.routes import provide_store
 from inspections.rules import Source
 from inspections.storage import BlobStore
@@ -65,8 +66,8 @@ def uploaded_files(data: dict[str, Any], field: str) -> list[UploadFile]:
 
 async def received_photos(state: State, uploads: list[UploadFile]) -> list[attachments.ReceivedPhoto]:
     """A form's photos read and checked, not stored: the use case stores them once it has checked the rest."""
-    max_bytes = state.settings.attachment_max_bytes
-    return [attachments.receive_photo(await u.read(max_bytes + 1), u.filename or "", None, max_bytes) for u in uploads]
+    limits = PhotoLimits.of(state.settings)
+    return [await attachments.receive_photo(await u.read(limits.max_bytes + 1), u.filename or "", None, limits) for u in uploads]
 
 
 class PatrolPages(Controller):
@@ -148,9 +149,9 @@ class PatrolPages(Controller):
         try:
             if not isinstance(data.file, UploadFile):
                 raise InvalidInput("send the photo as the multipart field 'file'", zh="请选择照片", field="file")
-            max_bytes = state.settings.attachment_max_bytes
-            content = await data.file.read(max_bytes + 1)
-            attachment = await attachments.upload_photo(db, store, principal, content, data.file.filename or "", None, max_bytes)
+            limits = PhotoLimits.of(state.settings)
+            content = await data.file.read(limits.max_bytes + 1)
+            attachment = await attachments.upload_photo(db, store, principal, content, data.file.filename or "", None, limits)
             return Response({"id": attachment.id}, status_code=201)
         except DomainError as exc:
             return _problem_json(exc, status_of(exc))
@@ -304,10 +305,11 @@ class PhotoPages(Controller):
     dependencies = {"store": Provide(provide_store, sync_to_thread=False)}  # noqa: RUF012
 
     @get("/photos/{attachment_id:int}")
-    async def photo(self, attachment_id: int, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[bytes]:
+    async def photo(self, attachment_id: int, principal: Principal, db: AsyncSession, store: BlobStore, state: State, original: bool = False) -> Response[bytes]:
+        """The display copy; ?original=true the photo as filed."""
         attachment = await attachments.get_attachment(db, principal, attachment_id)
         return Response(
-            store.get(attachment.sha256),
+            await attachments.photo_content(store, attachment, state.settings.photo_display_max_side, original=original),
             media_type=attachment.content_type,
             headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"},
         )
@@ -336,10 +338,7 @@ class CoveragePages(Controller):
     async def heat_map(self, principal: Principal, db: AsyncSession, month: str | None = None, community: Annotated[str | None, Parameter(query="community_id")] = None) -> Template:
         """Patrolled estates per community per day of a month: a calendar heat map (shade and number)."""
         today = business_today()
-        try:
-            wanted = Month.parse(month) if month else Month.of(today)
-        except ValueError:
-            wanted = Month.of(today)
+        wanted = Month.parse(month, "month") if month else Month.of(today)
         first = date(wanted.year, wanted.month, 1)
         last = min(date(wanted.year, wanted.month, calendar.monthrange(wanted.year, wanted.month)[1]), today)
         community_id = chosen_id(community)

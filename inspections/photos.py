@@ -5,16 +5,44 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
-from supervision.core.errors import InvalidInput
+from supervision.core.errors import InvalidInput, TooLarge
 
 ACCEPTED = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 _EXIF_IFD = 0x8769
 _GPS_IFD = 0x8825
 _DATETIME_ORIGINAL = 0x9003
 _DATETIME = 0x0132
+
+
+@dataclass(frozen=True)
+class PhotoLimits:
+    """What one upload may be (settings attachment_max_bytes, photo_max_pixels) and the longest side of the copy
+    served for display (photo_display_max_side); the original is kept as filed evidence."""
+
+    max_bytes: int
+    max_pixels: int
+    display_side: int
+
+    @classmethod
+    def of(cls, settings: Any) -> PhotoLimits:
+        return cls(settings.attachment_max_bytes, settings.photo_max_pixels, settings.photo_display_max_side)
+
+
+def _megapixels(pixels: int) -> str:
+    return f"{pixels / 1_000_000:.0f}"
+
+
+def _too_many_pixels(width: int, height: int, max_pixels: int) -> TooLarge:
+    return TooLarge(
+        f"the photo is {width}×{height} pixels ({_megapixels(width * height)} megapixels); the limit is "
+        f"{_megapixels(max_pixels)} megapixels: send a smaller photo (a phone's normal setting is well below it)",
+        zh=f"照片像素过大（{width}×{height}），上限为 {max_pixels // 10_000} 万像素，请缩小后再上传",
+        field="file",
+    )
 
 
 @dataclass(frozen=True)
@@ -37,15 +65,27 @@ def _degrees_micro(values: object, ref: object) -> int | None:
     return sign * round(degrees * 1_000_000)
 
 
-def inspect_photo(content: bytes) -> PhotoFacts:
-    """The photo's type and EXIF facts; InvalidInput if the bytes are not a JPEG, PNG or WebP image."""
+def inspect_photo(content: bytes, max_pixels: int) -> PhotoFacts:
+    """The photo's type and EXIF facts; InvalidInput if the bytes are not a JPEG, PNG or WebP image, TooLarge if it
+    has more than `max_pixels` pixels (judged from its header, before anything is decoded: a small file can
+    unpack into gigabytes)."""
     try:
+        # Pillow's own bomb check raises past twice its limit (and warns below, an error under strict warning
+        # filters): either is a refusal here, never a 500. Below it, our limit refuses before anything is decoded.
         with Image.open(io.BytesIO(content)) as image:
             kind = image.format
+            width, height = image.size
+            if width * height > max_pixels:
+                raise _too_many_pixels(width, height, max_pixels)
             image.verify()
         with Image.open(io.BytesIO(content)) as image:
-            width, height = image.size
             exif = image.getexif()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise TooLarge(
+            f"the photo unpacks to more than {_megapixels(max_pixels)} megapixels; send a smaller photo",
+            zh=f"照片像素过大，上限为 {max_pixels // 10_000} 万像素，请缩小后再上传",
+            field="file",
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise InvalidInput(f"the file is not a readable JPEG, PNG or WebP photo ({error})", zh="无法识别该照片，请上传 JPEG、PNG 或 WebP 照片", field="file") from None
     if kind not in ACCEPTED:
@@ -66,3 +106,29 @@ def inspect_photo(content: bytes) -> PhotoFacts:
         latitude_micro=latitude,
         longitude_micro=longitude,
     )
+
+
+def display_copy(content: bytes, longest_side: int) -> bytes | None:
+    """The photo turned upright and scaled so that its longest side is `longest_side`, in its own format and
+    without its EXIF (no location in what is shown); None when the photo is no larger than that already, or cannot
+    be scaled here (a photo kept before the pixel limit, too large to decode safely: it is served as it is)."""
+    try:
+        return _scaled(content, longest_side)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning, UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return None
+
+
+def _scaled(content: bytes, longest_side: int) -> bytes | None:
+    with Image.open(io.BytesIO(content)) as image:
+        kind = image.format or "JPEG"
+        if max(image.size) <= longest_side or image.width * image.height > (Image.MAX_IMAGE_PIXELS or 0):
+            return None
+        if kind == "JPEG":
+            image.draft("RGB", (longest_side, longest_side))  # decode at a reduced scale: far less memory and time
+        upright = ImageOps.exif_transpose(image)
+        upright.thumbnail((longest_side, longest_side), Image.Resampling.LANCZOS)
+        if kind == "JPEG" and upright.mode not in ("RGB", "L"):
+            upright = upright.convert("RGB")
+        out = io.BytesIO()
+        upright.save(out, format=kind, **({"quality": 85} if kind in ("JPEG", "WEBP") else {"optimize": True}))
+        return out.getvalue()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Literal
 
 from litestar import Controller, Response, get, post
@@ -15,12 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspections import attachments, calendar, checklists, defects, late, records, schemas, service, spot_checks
 from inspections.config import current_checklist
+from inspections.photos import PhotoLimits
 from inspections.rules import Source
 from inspections.storage import BlobStore
 from supervision.core.access import Principal, Role
 from supervision.core.errors import InvalidInput
 from supervision.core.paging import Page, PageRequest
-from supervision.core.periods import MONTH_PATTERN, Month
+from supervision.core.periods import MONTH_PATTERN, Month, parse_instant
 from supervision.web.auth import allow, logged_in
 from supervision.web.body import StrictBody
 from supervision.web.params import OptionalId, RecordId
@@ -150,17 +151,10 @@ class AttachmentController(Controller):
         record or fix report that shows it. Its EXIF time and location are read and kept beside what you claim."""
         if not isinstance(data.file, UploadFile):
             raise InvalidInput("send the photo as the multipart field 'file'")
-        claimed = None
-        if data.taken_at:
-            try:
-                claimed = datetime.fromisoformat(data.taken_at)
-            except ValueError:
-                raise InvalidInput("taken_at must be an ISO 8601 time with its offset, e.g. 2026-10-12T09:30:00+08:00") from None
-            if claimed.tzinfo is None:
-                raise InvalidInput("taken_at needs its UTC offset, e.g. +08:00")
-        max_bytes = state.settings.attachment_max_bytes
-        content = await data.file.read(max_bytes + 1)
-        attachment = await attachments.upload_photo(db, store, principal, content, data.file.filename or "", claimed, max_bytes)
+        claimed = parse_instant(data.taken_at, "taken_at") if data.taken_at else None
+        limits = PhotoLimits.of(state.settings)
+        content = await data.file.read(limits.max_bytes + 1)
+        attachment = await attachments.upload_photo(db, store, principal, content, data.file.filename or "", claimed, limits)
         return attachments.attachment_out(attachment)
 
     @get("/{attachment_id:int}/info", responses=READ)
@@ -168,14 +162,22 @@ class AttachmentController(Controller):
         return attachments.attachment_out(await attachments.get_attachment(db, principal, attachment_id))
 
     @get("/{attachment_id:int}", responses=READ, media_type="application/octet-stream")
-    async def content(self, attachment_id: RecordId, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[bytes]:
-        """The photo itself, to those who uploaded it or may see a record, rectification order, veto or appeal that
-        shows it."""
+    async def content(
+        self,
+        attachment_id: RecordId,
+        principal: Principal,
+        db: AsyncSession,
+        store: BlobStore,
+        state: State,
+        original: Annotated[bool, Parameter(description="the photo as uploaded (the filed evidence, with its EXIF) instead of its display copy")] = False,
+    ) -> Response[bytes]:
+        """The photo, to those who uploaded it or may see a record, rectification order, veto or appeal that shows
+        it: a copy scaled to the configured longest side (photo_display_max_side), or with original=true the bytes as uploaded."""
         attachment = await attachments.get_attachment(db, principal, attachment_id)
         return Response(
-            store.get(attachment.sha256),
+            await attachments.photo_content(store, attachment, state.settings.photo_display_max_side, original=original),
             media_type=attachment.content_type,
-            headers={"Cache-Control": "private, max-age=86400", "ETag": f'"{attachment.sha256}"', "X-Content-Type-Options": "nosniff"},
+            headers={"Cache-Control": "private, max-age=86400", "ETag": f'"{attachment.sha256}{"" if original else "-display"}"', "X-Content-Type-Options": "nosniff"},
         )
 
 

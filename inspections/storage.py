@@ -20,6 +20,14 @@ class BlobStore(Protocol):
         """The stored bytes; FileNotFoundError if absent."""
         ...
 
+    def put_derived(self, sha256: str, kind: str, content: bytes) -> None:
+        """Keep a copy made from the blob `sha256` (a display copy of a photo) under `kind`."""
+        ...
+
+    def get_derived(self, sha256: str, kind: str) -> bytes | None:
+        """The copy of `kind` made from the blob `sha256`, or None if none was made."""
+        ...
+
 
 class FileBlobStore:
     """`root/ab/cd/abcd…` files, written to a temporary name and renamed, so a file is whole or absent."""
@@ -35,15 +43,33 @@ class FileBlobStore:
     def put(self, content: bytes) -> str:
         sha256 = hashlib.sha256(content).hexdigest()
         path = self._path(sha256)
-        if path.exists():
-            return sha256
+        if not path.exists():
+            self._write(path, content)
+        return sha256
+
+    def get(self, sha256: str) -> bytes:
+        return self._path(sha256).read_bytes()
+
+    def _derived_path(self, sha256: str, kind: str) -> Path:
+        if not kind.replace("-", "").isalnum():
+            raise ValueError(f"not a kind of copy: {kind!r}")
+        original = self._path(sha256)
+        return self.root / "derived" / original.parent.relative_to(self.root) / f"{sha256}.{kind}"
+
+    def put_derived(self, sha256: str, kind: str, content: bytes) -> None:
+        path = self._derived_path(sha256, kind)
+        if not path.exists():
+            self._write(path, content)
+
+    def get_derived(self, sha256: str, kind: str) -> bytes | None:
+        path = self._derived_path(sha256, kind)
+        return path.read_bytes() if path.exists() else None
+
+    @staticmethod
+    def _write(path: Path, content: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as handle:
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(handle.name, path)
-        return sha256
-
-    def get(self, sha256: str) -> bytes:
-        return self._path(sha256).read_bytes()

@@ -53,5 +53,6 @@ JOBS = [
         cron={"hour": "3", "minute": "0"},
         work=prepare_quarter_run,
         period_for=lambda now: str(last_ended_quarter(now)),
+        period_kind="quarter",
     ),
 ]

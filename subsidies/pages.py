@@ -18,7 +18,7 @@ from subsidies.routes import make_batch_documents
 from subsidies.tables import DisbursementBatch
 from supervision.core.access import Principal, Role
 from supervision.core.clock import utc_now
-from supervision.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from supervision.core.errors import DomainError, NotFound, PermissionDenied
 from supervision.core.paging import PageRequest
 from supervision.core.periods import Quarter, last_ended_quarter
 from supervision.web.auth import allow
@@ -48,10 +48,7 @@ class SubsidyPages(Controller):
     async def start_run(self, data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: Principal, db: AsyncSession) -> Response[Any]:
         typed = {"quarter": (data.get("quarter") or "").strip(), "supplementary": data.get("supplementary") or ""}
         try:
-            try:
-                quarter = Quarter.parse(typed["quarter"])
-            except ValueError:
-                raise InvalidInput("quarter like 2026-Q3", zh="季度格式如 2026-Q3", field="quarter") from None
+            quarter = Quarter.parse(typed["quarter"], "quarter")
             run = await service.start_run(db, principal, quarter, typed["supplementary"] == "on")
         except DomainError as exc:
             await db.rollback()

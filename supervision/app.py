@@ -40,6 +40,7 @@ from supervision.registry.pages import PAGES as REGISTRY_PAGES
 from supervision.registry.routes import ROUTES as REGISTRY_ROUTES
 from supervision.web.auth import API_KEY_HEADER, CredentialsMiddleware, provide_principal
 from supervision.web.filters import register_filters
+from supervision.web.inputs import check_request_text
 from supervision.web.pages import PAGES as SHELL_PAGES
 from supervision.web.params import provide_paging
 from supervision.web.problems import EXCEPTION_HANDLERS
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         },
         middleware=[DefineMiddleware(CredentialsMiddleware, exclude=["^/static", "^/schema"])],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=check_request_text,
         csrf_config=CSRFConfig(
             secret=settings.resolved_secret_key(),
             exclude=["^/api/", "^/health", "^/schema"],

@@ -54,6 +54,7 @@ def demo(settings: Settings, evidence: bool = False) -> None:
 
 
 def demo_evidence(settings: Settings) -> None:
+    from inspections.photos import PhotoLimits
     from supervision.core.clock import business_today
     from supervision.core.periods import Month
     from supervision.demo_evidence import load_demo_month
@@ -61,7 +62,7 @@ def demo_evidence(settings: Settings) -> None:
     month = Month.of(business_today()).previous()
 
     async def work(engine):  # type: ignore[no-untyped-def]
-        return await load_demo_month(engine, settings.var_dir, month, settings.attachment_max_bytes)
+        return await load_demo_month(engine, settings.var_dir, month, PhotoLimits.of(settings))
 
     print(f"Filing {month} of 西北隅街道 as its people would, unless it is there already (a minute or so, once) ...")
     started = time.monotonic()

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from inspections import service as filing
 from inspections.attachments import upload_photo
 from inspections.config import current_checklist
+from inspections.photos import PhotoLimits
 from inspections.rules import Source
 from inspections.schemas import ItemResultIn, RecordIn
 from inspections.storage import FileBlobStore
@@ -54,7 +55,7 @@ def _photo(rng: random.Random) -> bytes:
     return buffer.getvalue()
 
 
-async def load_demo_month(engine: AsyncEngine, var_dir: Path, month: Month, max_photo_bytes: int) -> EvidenceReport:
+async def load_demo_month(engine: AsyncEngine, var_dir: Path, month: Month, photo_limits: PhotoLimits) -> EvidenceReport:
     """File `month` of evidence for the demo street 西北隅 (XBL) unless it has some already, then compute its scores."""
     factory = create_session_factory(writing(engine))
     store = FileBlobStore(var_dir / "attachments")
@@ -93,7 +94,7 @@ async def load_demo_month(engine: AsyncEngine, var_dir: Path, month: Month, max_
             results = []
             for code in checked:
                 if rng.random() < failure_rate:
-                    photo = await upload_photo(session, store, actor, _photo(rng), f"{code}.jpg", at, max_photo_bytes)
+                    photo = await upload_photo(session, store, actor, _photo(rng), f"{code}.jpg", at, photo_limits)
                     results.append(ItemResultIn(item=code, passed=False, defects=1, note=rng.choice(NOTES), photo_ids=[photo.id or 0]))
                 else:
                     results.append(ItemResultIn(item=code, passed=True))

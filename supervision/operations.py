@@ -19,6 +19,7 @@ from supervision.core.errors import InvalidInput, NotFound, RuleViolation
 from supervision.core.jobs import JobRun, NotDue
 from supervision.core.notifications import Notification, mark_read
 from supervision.core.paging import Page, PageRequest, fetch_page
+from supervision.core.periods import PERIOD_PATTERN
 from supervision.schedule import JOBS, job_named, last_runs, next_run, run_now
 from supervision.web.auth import allow, logged_in
 from supervision.web.params import RecordId
@@ -100,7 +101,7 @@ class JobController(Controller):
 
     @post("/{name:str}/run", status_code=200, responses=problem_responses(403, 404, 422))
     async def run(
-        self, name: str, state: State, period: Annotated[str | None, Parameter(max_length=20, pattern=r"^[0-9]{4}-(Q[1-4]|[0-9]{2}(-[0-9]{2}(T[0-9]{2})?)?)$")] = None
+        self, name: str, state: State, period: Annotated[str | None, Parameter(max_length=20, pattern=PERIOD_PATTERN)] = None
     ) -> JobRunOut:
         """Run a job now for a period (default: the period it would work on now); a period already done is not
         run again — its record is returned."""

@@ -97,6 +97,7 @@ JOBS = [
         cron={"hour": "2", "minute": "0"},
         work=compute_last_month,
         period_for=lambda now: str(Month.of_instant(now).previous()),
+        period_kind="month",
         due=scoring_due,
     ),
     Job(
@@ -105,6 +106,7 @@ JOBS = [
         cron={"hour": "9", "minute": "0"},
         work=remind_opinions,
         period_for=lambda now: period_of("day", now),
+        period_kind="day",
         due=from_time_of_day(9, 0),
     ),
     Job(
@@ -113,6 +115,7 @@ JOBS = [
         cron={"hour": "9", "minute": "10"},
         work=flag_veto_reviews,
         period_for=lambda now: period_of("day", now),
+        period_kind="day",
         due=from_time_of_day(9, 10),
     ),
 ]

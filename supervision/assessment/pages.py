@@ -52,12 +52,10 @@ TREND_MONTHS = 6
 
 
 def chosen_month(text: str | None) -> Month:
-    """The month asked for, or the month being assessed now (the last one that ended)."""
+    """The month asked for, or the month being assessed now (the last one that ended); a month that is not one
+    (2026-13, 0000-01) is refused, never replaced by another."""
     if text:
-        try:
-            return Month.parse(text)
-        except ValueError:
-            pass
+        return Month.parse(text, "month")
     return Month.of(business_today()).previous()
 
 
@@ -164,9 +162,9 @@ class AssessmentPages(Controller):
         reason = str(data.get("reason") or "").strip()
         try:
             estate_id = int(str(data.get("estate_id") or 0))
-            month = Month.parse(str(data.get("month") or ""))
         except ValueError:
             raise NotFound("score", data.get("estate_id")) from None
+        month = Month.parse(str(data.get("month") or ""), "month")
         defect = str(data.get("defect_id") or "")
         try:
             if len(reason) < 2:

@@ -53,6 +53,13 @@ class RuleViolation(DomainError):
     title_zh = "不符合业务规则"
 
 
+class ControlCharacters(RuleViolation):
+    """Text holding control characters (NUL, ESC ...): nobody types them and PostgreSQL cannot store NUL."""
+
+    title = "Control characters in text"
+    title_zh = "内容含有无法保存的控制字符，请删除后再提交"
+
+
 class InvalidInput(DomainError):
     title = "Invalid input"
     title_zh = "输入有误，请检查后再提交"

@@ -18,6 +18,7 @@ from sqlmodel import Field, SQLModel
 
 from supervision.core.clock import BUSINESS_TZ, utc_now
 from supervision.core.db import UTCDateTime
+from supervision.core.periods import parse_period
 
 log = logging.getLogger("supervision.jobs")
 
@@ -66,6 +67,7 @@ class Job:
     cron: dict[str, str]  # APScheduler cron fields, Asia/Shanghai
     work: Work
     period_for: Callable[[datetime], str]  # the period a run at this moment works on
+    period_kind: str  # what its periods are: "hour", "day", "month" or "quarter" (a period given by hand is checked)
     due: Callable[[str, datetime], bool] = lambda period, now: True  # not due yet: nothing is recorded
 
 
@@ -92,6 +94,7 @@ STALE_AFTER = timedelta(hours=2)
 async def run_job(factory: async_sessionmaker[AsyncSession], job: Job, period: str, now: datetime | None = None) -> JobRun:
     """Run `job` for `period` unless it is done (or running elsewhere) or not yet due; record the outcome."""
     now = now or utc_now()
+    parse_period(period, job.period_kind)  # a malformed or impossible period is refused before anything is recorded
     if not job.due(period, now):
         raise NotDue(f"{job.name} for {period} is not due yet")
     async with factory() as session:

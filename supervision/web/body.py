@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Generic, TypeVar, get_args
 
 import msgspec
 from litestar.dto import DTOConfig, MsgspecDTO
 from litestar.exceptions import ValidationException
 from litestar.typing import FieldDefinition
+
+from supervision.core.periods import check_day
 
 T = TypeVar("T", bound=msgspec.Struct)
 
@@ -45,8 +48,25 @@ class StrictBody(MsgspecDTO[T], Generic[T]):
 
     def decode_bytes(self, value: bytes) -> Any:
         try:
-            return msgspec.json.decode(value, type=self.model_type, strict=True)
+            decoded = msgspec.json.decode(value, type=self.model_type, strict=True)
+        except UnicodeDecodeError as exc:
+            detail = f"body is not valid UTF-8 (byte {exc.object[exc.start]:#04x} at position {exc.start}); send UTF-8 text"
+            raise ValidationException(detail=detail, extra=[{"key": "body", "message": detail}]) from None
         except msgspec.ValidationError as exc:
             raise ValidationException(detail=f"body: {exc}", extra=[{"key": "body", "message": str(exc)}]) from exc
         except msgspec.DecodeError as exc:
             raise ValidationException(detail=f"body is not valid JSON: {exc}", extra=[{"key": "body", "message": str(exc)}]) from exc
+        _check_dates(decoded, "body")
+        return decoded
+
+
+def _check_dates(value: Any, path: str) -> None:
+    """Every date and time of a body inside the supported years (a year 0001 or 9999 is a typing mistake)."""
+    if isinstance(value, date):
+        check_day(value, path)
+    elif isinstance(value, msgspec.Struct):
+        for name in value.__struct_fields__:
+            _check_dates(getattr(value, name), f"{path}.{name}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check_dates(item, f"{path}[{index}]")

@@ -10,7 +10,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect, Template
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
 from supervision.core.access import ROLE_NAMES
 from supervision.core.errors import (
@@ -24,6 +24,8 @@ from supervision.core.errors import (
     TooLarge,
     Unavailable,
 )
+from supervision.core.periods import DATE_PATTERN, FIRST_YEAR, LAST_YEAR, MONTH_PATTERN, PERIOD_PATTERN, QUARTER_PATTERN
+from supervision.core.text import NONBLANK, PRINTABLE
 
 log = logging.getLogger("supervision.web")
 
@@ -47,7 +49,7 @@ DESCRIPTIONS = {
     404: "No such record, or it is outside your scope",
     413: "The upload is larger than the configured limit; nothing was stored",
     409: "Conflicts with a stored record (duplicate, overlap or wrong state); nothing was changed",
-    422: "A business rule forbids this; nothing was changed",
+    422: "A business rule forbids this, or a text holds control characters; nothing was changed",
     503: "The database is busy; retry shortly (nothing was changed)",
 }
 
@@ -74,7 +76,8 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
         status: ResponseSpec(
             data_container=Problem, media_type=PROBLEM_MEDIA_TYPE, description=DESCRIPTIONS[status], generate_examples=False
         )
-        for status in sorted({400, 401, 503, *statuses})
+        # Any request may be refused for a control character in a parameter or body (422).
+        for status in sorted({400, 401, 422, 503, *statuses})
     }
 
 
@@ -137,7 +140,27 @@ def _answer(
 
 
 def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
-    return _answer(request, status_of(exc), exc.title, exc.detail, zh=exc.message_zh)
+    # The API names the field a refusal is about; a page says it in Chinese in its message.
+    errors = [FieldError(field=exc.field, message=exc.detail)] if exc.field and not _wants_page(request) else None
+    return _answer(request, status_of(exc), exc.title, exc.detail, errors, zh=exc.message_zh)
+
+
+_YEARS = f"years {FIRST_YEAR} to {LAST_YEAR}"
+# What the shared patterns ask for, in words: a person cannot act on a regular expression.
+PATTERN_WORDS = {
+    MONTH_PATTERN: f"a month like 2026-10 ({_YEARS}, months 01-12)",
+    QUARTER_PATTERN: f"a quarter like 2026-Q4 ({_YEARS}, Q1-Q4)",
+    DATE_PATTERN: f"a date like 2026-10-12 ({_YEARS})",
+    PERIOD_PATTERN: f"a period like 2026-Q4, 2026-10, 2026-10-12 or 2026-10-12T14 ({_YEARS})",
+    NONBLANK: "text that is not blank and holds no control characters",
+    PRINTABLE: "text without control characters",
+}
+
+
+def _in_words(message: str) -> str:
+    for pattern, words in PATTERN_WORDS.items():
+        message = message.replace(f"`str` matching regex {pattern!r}", words)
+    return message
 
 
 def validation_error_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
@@ -145,8 +168,8 @@ def validation_error_handler(request: Request[Any, Any, Any], exc: ValidationExc
     if isinstance(exc.extra, list):
         for item in exc.extra:
             if isinstance(item, dict):
-                errors.append(FieldError(field=str(item.get("key") or item.get("source") or "body"), message=str(item.get("message", ""))))
-    detail = exc.detail if exc.detail and exc.detail != "Bad Request" else "the request is invalid"
+                errors.append(FieldError(field=str(item.get("key") or item.get("source") or "body"), message=_in_words(str(item.get("message", "")))))
+    detail = _in_words(exc.detail) if exc.detail and exc.detail != "Bad Request" else "the request is invalid"
     if errors:
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
     return _answer(request, 400, "Invalid input", detail, errors or None)
@@ -168,6 +191,10 @@ def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> 
     if isinstance(exc, IntegrityError):
         log.info("integrity error mapped to 409: %s", exc.orig)
         return _answer(request, 409, "Conflict with stored records", "this conflicts with a record stored meanwhile; reload and retry")
+    if isinstance(exc, DataError) and ("0x00" in str(exc.orig) or "encoding" in str(exc.orig).lower()):
+        # The edge refuses control characters; this catches a path that let one through, as the refusal it is.
+        log.warning("text the database cannot store reached it: %s", exc.orig)
+        return _answer(request, 422, "Control characters in text", "a text holds a character the database cannot store (NUL); remove it and send again", zh="内容含有无法保存的控制字符，请删除后再提交")
     if isinstance(exc, OperationalError) and "locked" in str(exc.orig).lower():
         return _answer(request, 503, "Database busy", "the database is busy; retry in a moment")
     log.exception("database error", exc_info=exc)

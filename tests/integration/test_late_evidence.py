@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from inspections.tables import InspectionRecord, LateRecordDecision
 from supervision.core.periods import Month
-from tests.integration.evidence import approve_late, record_body, recent, upload
+from tests.integration.evidence import approve_late, recent, record_body, upload
 from tests.integration.helpers import assert_problem, audit_count, count, estate_ids_of
 
 MONTHS_AGO = (datetime.now(UTC) - timedelta(days=95)).isoformat()

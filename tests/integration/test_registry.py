@@ -129,10 +129,11 @@ async def test_wrong_types_are_refused_not_coerced_and_nothing_is_stored(client,
         {"entered_on": "yesterday"},
         {"floor_area_centi_m2": 0},
         {"name": "   "},
-        {"name": "bad\u0000name"},
         {"unexpected": 1},
     ]:
         assert_problem(await client.post("/api/registry/estates", json={**good, **bad}, headers=admin), 400)
+    # A control character is refused by the edge's one rule for text, naming the field.
+    assert_problem(await client.post("/api/registry/estates", json={**good, "name": "bad\u0000name"}, headers=admin), 422, "body.name")
     assert_problem(await client.post("/api/registry/estates", json={**good, "community_id": 999999}, headers=admin), 404, "community")
     assert_problem(
         await client.post("/api/registry/estates", json={**good, "left_on": "2025-01-01"}, headers=admin), 422, "left_on"

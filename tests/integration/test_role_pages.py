@@ -166,7 +166,7 @@ async def test_run_steps_are_refused_to_the_wrong_role_on_the_page_as_in_the_api
     await page_login(client, "finance")
     token = await csrf(client)
     refused = await client.post("/subsidies/runs", data={"quarter": "2026Q9", "_csrf_token": token})
-    assert refused.status_code == 422 and "季度格式如 2026-Q3" in refused.text and 'value="2026Q9"' in refused.text
+    assert refused.status_code == 422 and "须形如 2026-Q4" in refused.text and 'value="2026Q9"' in refused.text
     future = await client.post("/subsidies/runs", data={"quarter": "2030-Q1", "_csrf_token": token})
     assert future.status_code == 422 and "尚未结束" in future.text
 

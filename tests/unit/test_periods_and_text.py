@@ -1,0 +1,118 @@
+"""The one rule for periods and dates (years 2000-2100, real months, quarters and days) and for text (no control
+characters), as pure functions: what the API, the pages and the CLI all apply."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+
+from supervision.core.errors import InvalidInput
+from supervision.core.periods import (
+    DATE_PATTERN,
+    FIRST_YEAR,
+    LAST_YEAR,
+    MONTH_PATTERN,
+    PERIOD_PATTERN,
+    QUARTER_PATTERN,
+    Month,
+    PeriodError,
+    Quarter,
+    check_day,
+    parse_day,
+    parse_instant,
+    parse_period,
+)
+from supervision.core.text import clean_file_name, first_control_character
+
+
+def test_the_patterns_clients_see_accept_exactly_the_supported_years() -> None:
+    for year in range(0, 10_000):
+        inside = FIRST_YEAR <= year <= LAST_YEAR
+        assert bool(re.match(MONTH_PATTERN, f"{year:04d}-06")) is inside, year
+        assert bool(re.match(QUARTER_PATTERN, f"{year:04d}-Q2")) is inside, year
+        assert bool(re.match(DATE_PATTERN, f"{year:04d}-06-30")) is inside, year
+        assert bool(re.match(PERIOD_PATTERN, f"{year:04d}-06-30T23")) is inside, year
+
+
+@pytest.mark.parametrize("text", ["0000-01", "9999-12", "1999-12", "2101-01", "2026-13", "2026-00", "2026-1", "２０２６-10", "2026-10\n"])
+def test_a_month_outside_the_calendar_or_the_years_is_refused_saying_what_a_month_is(text) -> None:
+    with pytest.raises(PeriodError) as refused:
+        Month.parse(text, "month")
+    assert "2026-10" in refused.value.detail and "2000" in refused.value.detail and refused.value.field == "month"
+    assert "2000 至 2100" in refused.value.message_zh
+
+
+@pytest.mark.parametrize("text", ["9999-Q4", "0000-Q1", "2026-Q5", "2026-Q0", "2026-q4", "2026-4"])
+def test_a_quarter_outside_q1_q4_or_the_years_is_refused(text) -> None:
+    with pytest.raises(PeriodError):
+        Quarter.parse(text)
+
+
+def test_the_last_supported_month_and_quarter_still_have_a_next_month() -> None:
+    assert Month.parse("2100-12").last_day == date(2100, 12, 31)
+    assert [str(m) for m in Quarter.parse("2100-Q4").months] == ["2100-10", "2100-11", "2100-12"]
+
+
+@pytest.mark.parametrize("text", ["2026-02-30", "2026-04-31", "2025-02-29", "0000-01-01", "9999-12-31", "2026-1-5", "20261005"])
+def test_a_day_that_is_not_in_the_calendar_or_the_years_is_refused(text) -> None:
+    with pytest.raises(PeriodError):
+        parse_day(text)
+
+
+def test_a_leap_day_is_a_day() -> None:
+    assert parse_day("2028-02-29") == date(2028, 2, 29)
+    assert check_day(date(2000, 1, 1)) == date(2000, 1, 1)
+    with pytest.raises(PeriodError):
+        check_day(date(9999, 12, 31), "body.ends_on")
+
+
+@pytest.mark.parametrize("text", ["9999-12-31T23:00:00+08:00", "0001-01-01T00:00:00+00:00", "2026-10-12T09:30:00", "yesterday"])
+def test_an_instant_needs_its_offset_and_a_supported_year(text) -> None:
+    with pytest.raises(PeriodError):
+        parse_instant(text, "taken_at")
+
+
+@pytest.mark.parametrize(
+    ("kind", "good", "bad"),
+    [
+        ("hour", "2026-10-12T14", ["2026-02-30T10", "2026-10-12T24", "2026-10-12"]),
+        ("day", "2026-10-12", ["2026-02-30", "2026-10", "0000-01-01"]),
+        ("month", "2026-10", ["2026-13", "2026-10-12", "2026-Q4"]),
+        ("quarter", "2026-Q4", ["9999-Q4", "2026-10", "2026-13"]),
+    ],
+)
+def test_a_job_period_must_be_of_its_jobs_kind_and_in_the_calendar(kind, good, bad) -> None:
+    assert parse_period(good, kind) == good
+    for text in bad:
+        with pytest.raises(PeriodError):
+            parse_period(text, kind)
+
+
+def test_a_period_error_is_bad_input_to_the_web_edge_and_a_value_error_to_callers_that_fall_back() -> None:
+    assert issubclass(PeriodError, InvalidInput) and issubclass(PeriodError, ValueError)
+
+
+@pytest.mark.parametrize("code", [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+def test_every_c0_control_character_but_tab_and_line_breaks_is_found(code) -> None:
+    assert first_control_character(f"ok{chr(code)}ok") == chr(code)
+
+
+def test_tabs_line_breaks_and_chinese_are_text() -> None:
+    assert first_control_character("楼道\t堆物\r\n已提醒 ✓") is None
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("sta\x00irs\x07.jpg", "stairs.jpg"),
+        ("C:\\Users\\张\\楼道.jpg", "楼道.jpg"),
+        ("../../etc/passwd", "passwd"),
+        ("line\r\nbreak.png", "linebreak.png"),
+        ("\x00\x1b", "photo"),
+        ("x" * 300 + ".jpg", "x" * 200),
+    ],
+)
+def test_a_file_name_is_cleaned_not_refused(sent, kept) -> None:
+    assert clean_file_name(sent) == kept
