@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     scheduler_poll_seconds: float = Field(default=10.0, ge=0.2, le=600)
     scheduler_in_web: bool = False
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024)
+    # Mark the session and CSRF cookies Secure (sent over HTTPS only) and send Strict-Transport-Security: set it
+    # when people reach the system through HTTPS (e.g. behind a proxy that ends TLS); false for the local demo.
+    cookie_secure: bool = False
 
     @classmethod
     def settings_customise_sources(
