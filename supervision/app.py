@@ -39,7 +39,7 @@ from supervision.registry.pages import PAGES as REGISTRY_PAGES
 from supervision.registry.routes import ROUTES as REGISTRY_ROUTES
 from supervision.web.auth import API_KEY_HEADER, CredentialsMiddleware, provide_principal
 from supervision.web.filters import register_filters
-from supervision.web.openapi import RENDER_PLUGINS, declare_binary_responses, operation_id
+from supervision.web.openapi import declare_binary_responses, operation_id, render_plugins
 from supervision.web.pages import PAGES as SHELL_PAGES
 from supervision.web.params import provide_paging
 from supervision.web.problems import EXCEPTION_HANDLERS
@@ -160,7 +160,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             ),
             security=[{"BearerToken": []}, {"ApiKey": []}],
             operation_id_creator=operation_id,
-            render_plugins=RENDER_PLUGINS,
+            render_plugins=render_plugins(),
         ),
         state=state,
         # A photo upload may carry the configured maximum plus its multipart envelope.
