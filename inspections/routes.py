@@ -10,6 +10,7 @@ from litestar import Controller, Response, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +30,15 @@ from supervision.web.problems import problem_responses
 
 READ = problem_responses(400, 403, 404)
 FILE = problem_responses(400, 403, 404, 409, 422)
+# Filing answers 201 for a new record and 200 for a retry of one already filed (same client_id and body).
+FILED = {
+    **FILE,
+    200: ResponseSpec(
+        data_container=schemas.RecordOut,
+        description="A retry: the record already filed with this client_id; nothing new was stored",
+        generate_examples=False,
+    ),
+}
 MonthParam = Annotated[str | None, Parameter(pattern=MONTH_PATTERN, description="A month, e.g. 2026-10")]
 MonthPath = Annotated[str, Parameter(pattern=MONTH_PATTERN, description="A month, e.g. 2026-10")]
 DefectStateParam = Literal["open", "fix_reported", "closed", "withdrawn", "overdue"]
@@ -58,7 +68,7 @@ class FilingController(Controller):
     guards = [logged_in]
     dependencies = {"store": Provide(provide_store, sync_to_thread=False)}  # noqa: RUF012
 
-    @post("/api/patrols", dto=StrictBody[schemas.RecordIn], return_dto=None, guards=[allow(service.FILERS[Source.PATROL], service.ACTION[Source.PATROL])], responses=FILE)
+    @post("/api/patrols", dto=StrictBody[schemas.RecordIn], return_dto=None, guards=[allow(service.FILERS[Source.PATROL], service.ACTION[Source.PATROL])], responses=FILED)
     async def file_patrol(self, data: schemas.RecordIn, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[schemas.RecordOut]:
         """A community property social worker's daily patrol of an estate of their own community."""
         return await _file(db, store, principal, Source.PATROL, data)
@@ -68,13 +78,13 @@ class FilingController(Controller):
         dto=StrictBody[schemas.RecordIn],
         return_dto=None,
         guards=[allow(service.FILERS[Source.STREET_INSPECTION], service.ACTION[Source.STREET_INSPECTION])],
-        responses=FILE,
+        responses=FILED,
     )
     async def file_street_inspection(self, data: schemas.RecordIn, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[schemas.RecordOut]:
         """A street property specialist's periodic inspection of an estate of their street."""
         return await _file(db, store, principal, Source.STREET_INSPECTION, data)
 
-    @post("/api/spot-checks", dto=StrictBody[schemas.RecordIn], return_dto=None, guards=[allow(service.FILERS[Source.SPOT_CHECK], service.ACTION[Source.SPOT_CHECK])], responses=FILE)
+    @post("/api/spot-checks", dto=StrictBody[schemas.RecordIn], return_dto=None, guards=[allow(service.FILERS[Source.SPOT_CHECK], service.ACTION[Source.SPOT_CHECK])], responses=FILED)
     async def file_spot_check(self, data: schemas.RecordIn, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[schemas.RecordOut]:
         """A third-party firm's unannounced spot check of an estate assigned to it for the month."""
         return await _file(db, store, principal, Source.SPOT_CHECK, data)
@@ -161,7 +171,8 @@ class AttachmentController(Controller):
     async def info(self, attachment_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.AttachmentOut:
         return attachments.attachment_out(await attachments.get_attachment(db, principal, attachment_id))
 
-    @get("/{attachment_id:int}", responses=READ, media_type="application/octet-stream")
+    # The photo's own type (JPEG, PNG or WebP, judged by content at upload): declared as the range image/*.
+    @get("/{attachment_id:int}", responses=READ, media_type="image/*")
     async def content(
         self,
         attachment_id: RecordId,

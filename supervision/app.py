@@ -41,9 +41,11 @@ from supervision.registry.routes import ROUTES as REGISTRY_ROUTES
 from supervision.web.auth import API_KEY_HEADER, CredentialsMiddleware, provide_principal
 from supervision.web.filters import register_filters
 from supervision.web.inputs import check_request_text
+from supervision.web.openapi import declare_binary_responses, operation_id, render_plugins
 from supervision.web.pages import PAGES as SHELL_PAGES
 from supervision.web.params import provide_paging
 from supervision.web.problems import EXCEPTION_HANDLERS
+from supervision.web.security import register_csp_nonce, security_headers
 from supervision.web.system_routes import ROUTES as SYSTEM_ROUTES
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -58,6 +60,11 @@ TEMPLATE_DIRS = [
 
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def configure_templates(engine: JinjaTemplateEngine) -> None:
+    register_filters(engine)
+    register_csp_nonce(engine)
 
 
 async def provide_db(state: State, request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
@@ -107,7 +114,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         if own_engine:
             await app.state.engine.dispose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *SYSTEM_ROUTES,
             *PEOPLE_ROUTES,
@@ -137,9 +144,10 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             exclude=["^/api/", "^/health", "^/schema"],
             cookie_name="supervision_csrf",
             cookie_samesite="strict",
+            cookie_secure=settings.cookie_secure,
         ),
         template_config=TemplateConfig(
-            directory=TEMPLATE_DIRS, engine=JinjaTemplateEngine, engine_callback=register_filters
+            directory=TEMPLATE_DIRS, engine=JinjaTemplateEngine, engine_callback=configure_templates
         ),
         openapi_config=OpenAPIConfig(
             title="Old-estate property supervision",
@@ -156,11 +164,17 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
                 }
             ),
             security=[{"BearerToken": []}, {"ApiKey": []}],
+            operation_id_creator=operation_id,
+            render_plugins=render_plugins(),
         ),
         state=state,
         # A photo upload may carry the configured maximum plus its multipart envelope.
         request_max_body_size=settings.attachment_max_bytes + 1024 * 1024,
         on_startup=[start_scheduler],
         on_shutdown=[dispose_engine],
+        # Security headers on every answer, whichever handler, error mapper or static router made it.
+        before_send=[security_headers(settings)],
         debug=settings.debug,
     )
+    declare_binary_responses(app)
+    return app

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # is scaled to this longest side (the original is kept as filed evidence).
     photo_max_pixels: int = Field(default=40_000_000, ge=1_000_000, le=200_000_000)
     photo_display_max_side: int = Field(default=2048, ge=320, le=10_000)
+    # Mark the session and CSRF cookies Secure (sent over HTTPS only) and send Strict-Transport-Security: set it
+    # when people reach the system through HTTPS (e.g. behind a proxy that ends TLS); false for the local demo.
+    cookie_secure: bool = False
 
     @classmethod
     def settings_customise_sources(

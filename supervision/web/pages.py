@@ -130,13 +130,15 @@ class ShellPages(Controller):
             response.status_code = 401
             return response
         redirect = Redirect(path=target)
+        # The cookie lives exactly as long as the login it carries (Max-Age, in seconds from now), and is sent over
+        # HTTPS only when the system is served through HTTPS (SUPERVISION_COOKIE_SECURE).
         redirect.set_cookie(
             SESSION_COOKIE,
             token,
             httponly=True,
             samesite="lax",
-            secure=request.url.scheme == "https",
-            expires=int(record.expires_at.timestamp()),
+            secure=request.app.state.settings.cookie_secure or request.url.scheme == "https",
+            max_age=get_settings().token_ttl_hours * 3600,
         )
         return redirect
 

@@ -6,9 +6,10 @@ import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright
 
 from supervision.demo import DEMO_PASSWORD
 from tests.served import Served, served_system
@@ -40,14 +41,47 @@ async def browser() -> AsyncIterator[Browser]:
         await browser.close()
 
 
+# Reports every Content-Security-Policy violation in the page to the test (the listener is installed before any
+# script of the page runs, and neither it nor the binding is subject to the page's policy).
+CSP_WATCH = """
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.reportCspViolation(e.violatedDirective + " blocked " + (e.blockedURI || "inline") + " at " + e.sourceFile + ":" + e.lineNumber);
+}, true);
+"""
+
+
 @pytest.fixture
-async def open_as(browser: Browser, served: Served, tmp_root: Path):  # type: ignore[no-untyped-def]
+async def new_context(browser: Browser, served: Served):  # type: ignore[no-untyped-def]
+    """`context = await new_context(...)`: a browser context on the served system. The story fails if the browser
+    refused anything under the Content-Security-Policy (a securitypolicyviolation event, or Chromium's console
+    message "Refused to ...")."""
+    contexts: list[BrowserContext] = []
+    violations: list[str] = []
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type == "error" and ("Content Security Policy" in message.text or message.text.startswith("Refused to")):
+            violations.append(f"console: {message.text}")
+
+    async def make(**options: Any) -> BrowserContext:
+        context = await browser.new_context(base_url=served.base_url, **options)
+        contexts.append(context)
+        await context.expose_binding("reportCspViolation", lambda source, text: violations.append(f"{source['page'].url}: {text}"))
+        await context.add_init_script(script=CSP_WATCH)
+        context.on("console", console)
+        return context
+
+    yield make
+    for context in contexts:
+        await context.close()
+    assert not violations, "the browser refused content under the Content-Security-Policy:\n" + "\n".join(violations)
+
+
+@pytest.fixture
+async def open_as(new_context, tmp_root: Path):  # type: ignore[no-untyped-def]
     """`page = await open_as("xbl01-worker")`: a fresh browser context logged in through the login form."""
-    contexts = []
 
     async def log_in(username: str, password: str = DEMO_PASSWORD) -> Page:
-        context = await browser.new_context(base_url=served.base_url, locale="zh-CN", viewport={"width": 1280, "height": 900})
-        contexts.append(context)
+        context = await new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
         page = await context.new_page()
         await page.goto("/login")
         await page.get_by_label("用户名").fill(username)
@@ -56,9 +90,7 @@ async def open_as(browser: Browser, served: Served, tmp_root: Path):  # type: ig
         await page.wait_for_load_state("networkidle")
         return page
 
-    yield log_in
-    for context in contexts:
-        await context.close()
+    return log_in
 
 
 @pytest.fixture

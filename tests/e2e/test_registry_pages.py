@@ -16,8 +16,8 @@ async def test_district_admin_sees_the_whole_district_on_the_home_page(open_as, 
     await screenshot(page, "home-admin")
 
 
-async def test_wrong_password_stays_on_the_login_form_with_a_message(browser, served) -> None:
-    context = await browser.new_context(base_url=served.base_url)
+async def test_wrong_password_stays_on_the_login_form_with_a_message(new_context, served) -> None:
+    context = await new_context()
     page = await context.new_page()
     await page.goto("/registry/estates")
     await expect(page).to_have_url(f"{served.base_url}/login?next=/registry/estates")
@@ -26,7 +26,6 @@ async def test_wrong_password_stays_on_the_login_form_with_a_message(browser, se
     await page.get_by_role("button", name="登录").click()
     await expect(page.get_by_role("alert")).to_be_visible()
     await expect(page.get_by_label("密码")).to_be_visible()
-    await context.close()
 
 
 async def test_community_worker_browses_only_their_estates_and_opens_one(open_as) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 from sqlalchemy import text
@@ -71,3 +72,76 @@ async def test_unknown_addresses_answer_with_a_problem_document(client) -> None:
 async def test_health_says_which_database_answers(client, engine) -> None:
     body = (await client.get("/health")).json()
     assert body == {"status": "ok", "database": engine.dialect.name}
+
+
+# Operation ids other software's generated clients are written against: changing one breaks their code.
+PINNED_OPERATION_IDS = {
+    ("post", "/api/auth/login"): "login",
+    ("get", "/api/checklist"): "checklist",
+    ("post", "/api/patrols"): "filePatrol",
+    ("post", "/api/spot-checks"): "fileSpotCheck",
+    ("get", "/api/spot-checks/assignments"): "listSpotCheckAssignments",
+    ("get", "/api/registry/estates"): "listEstates",
+    ("get", "/api/registry/summary"): "registrySummary",
+    ("get", "/api/subsidies/runs"): "listRuns",
+    ("get", "/api/subsidies/runs/{run_id}"): "getRun",
+    ("get", "/api/jobs/{name}/runs"): "listJobRuns",
+    ("post", "/api/jobs/{name}/run"): "runJob",
+    ("get", "/api/subsidies/batches/{batch_id}/summary.pdf"): "downloadBatchSummary",
+    ("get", "/api/subsidies/batches/{batch_id}/notices/{company_id}"): "downloadPaymentNotice",
+    ("get", "/api/subsidies/batches/{batch_id}/lines.xlsx"): "downloadBatchLines",
+    ("get", "/api/assessment/scores/{estate_id}/{month}/report.pdf"): "downloadEstateReport",
+    ("get", "/api/attachments/{attachment_id}"): "downloadAttachment",
+}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def operations(document: dict) -> dict[tuple[str, str], dict]:
+    return {
+        (method, path): operation
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method in ("get", "put", "post", "patch", "delete")
+    }
+
+
+async def test_operation_ids_are_short_unique_and_stable(client, app) -> None:
+    from supervision.web.openapi import OPERATION_IDS, handler_key
+
+    document = (await client.get("/schema/openapi.json")).json()
+    ids = [operation["operationId"] for operation in operations(document).values()]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    # camelCase words of the handler, never the path spelled out (api_patrols_file_patrol, ApiPatrolsFilePatrol).
+    assert all(re.fullmatch(r"[a-z][a-zA-Z0-9]{1,40}", i) and not i.startswith("api") for i in ids), ids
+    assert {key: operations(document)[key]["operationId"] for key in PINNED_OPERATION_IDS} == PINNED_OPERATION_IDS
+    # Every explicit id still names a handler of the app (a renamed handler would silently lose its id).
+    handlers = {handler_key(h) for route in app.routes for h in getattr(route, "route_handlers", [])}
+    assert set(OPERATION_IDS) <= handlers, set(OPERATION_IDS) - handlers
+
+
+async def test_downloads_are_declared_as_binary_with_their_media_type(client) -> None:
+    document = (await client.get("/schema/openapi.json")).json()
+    declared = {
+        key: operation["responses"]["200"]["content"]
+        for key, operation in operations(document).items()
+        if key in PINNED_OPERATION_IDS and PINNED_OPERATION_IDS[key].startswith("download")
+    }
+    expected_media = {"downloadBatchSummary": "application/pdf", "downloadPaymentNotice": "application/pdf",
+                      "downloadEstateReport": "application/pdf", "downloadBatchLines": XLSX, "downloadAttachment": "image/*"}
+    for key, content in declared.items():
+        media = expected_media[PINNED_OPERATION_IDS[key]]
+        assert list(content) == [media], (key, content)
+        assert content[media]["schema"]["type"] == "string" and content[media]["schema"]["format"] == "binary", key
+    # No success answer anywhere is a bare string of unknown kind: it is JSON, text, or declared binary.
+    for key, operation in operations(document).items():
+        for status, response in operation["responses"].items():
+            for media, body in (response.get("content") or {}).items():
+                if status.startswith("2") and "json" not in media and not media.startswith("text/"):
+                    assert body["schema"].get("format") == "binary", (key, media)
+
+
+async def test_a_retried_patrol_is_documented_as_200_with_the_record(client) -> None:
+    document = (await client.get("/schema/openapi.json")).json()
+    responses = operations(document)[("post", "/api/patrols")]["responses"]
+    assert responses["201"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/RecordOut"}
+    assert responses["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/RecordOut"}

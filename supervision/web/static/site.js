@@ -1,0 +1,14 @@
+/* Behaviour that pages would otherwise write inline (onsubmit=, onchange=), which the Content-Security-Policy
+   refuses: a select marked data-autosubmit submits its form when changed; a form marked data-forget-pages="NAME"
+   (logging out) first deletes the browser cache NAME (the patrol pages a phone kept for use without signal). */
+(function () {
+  "use strict";
+  document.addEventListener("change", function (event) {
+    var field = event.target;
+    if (field.matches && field.matches("select[data-autosubmit]") && field.form) field.form.requestSubmit();
+  });
+  document.addEventListener("submit", function (event) {
+    var form = event.target, name = form.getAttribute && form.getAttribute("data-forget-pages");
+    if (name && window.caches) caches.delete(name);
+  });
+})();
