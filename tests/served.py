@@ -51,7 +51,7 @@ def served_system(folder: Path, name: str) -> Iterator[Served]:
         server = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 120  # a loaded CI machine (both suites side by side) starts slowly
             while True:
                 try:
                     if httpx.get(f"{base}/health", timeout=1).status_code == 200:
