@@ -53,6 +53,17 @@ class RuleViolation(DomainError):
     title_zh = "不符合业务规则"
 
 
+class TooManyAttempts(DomainError):
+    """Refused for a while (too many failed logins); `retry_after_seconds` says how long."""
+
+    title = "Too many attempts"
+    title_zh = "尝试次数过多，请稍后再试"
+
+    def __init__(self, detail: str, *, retry_after_seconds: int, zh: str | None = None) -> None:
+        super().__init__(detail, zh=zh, retry_after_seconds=retry_after_seconds)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class InvalidInput(DomainError):
     title = "Invalid input"
     title_zh = "输入有误，请检查后再提交"

@@ -22,6 +22,7 @@ from supervision.core.errors import (
     PermissionDenied,
     RuleViolation,
     TooLarge,
+    TooManyAttempts,
     Unavailable,
 )
 
@@ -37,6 +38,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     Conflict: 409,
     RuleViolation: 422,
     TooLarge: 413,
+    TooManyAttempts: 429,
     Unavailable: 503,
 }
 
@@ -48,6 +50,7 @@ DESCRIPTIONS = {
     413: "The upload is larger than the configured limit; nothing was stored",
     409: "Conflicts with a stored record (duplicate, overlap or wrong state); nothing was changed",
     422: "A business rule forbids this; nothing was changed",
+    429: "Too many failed attempts; retry after the number of seconds in the Retry-After header",
     503: "The database is busy; retry shortly (nothing was changed)",
 }
 
@@ -137,7 +140,8 @@ def _answer(
 
 
 def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
-    return _answer(request, status_of(exc), exc.title, exc.detail, zh=exc.message_zh)
+    headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, TooManyAttempts) else None
+    return _answer(request, status_of(exc), exc.title, exc.detail, headers=headers, zh=exc.message_zh)
 
 
 def validation_error_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
