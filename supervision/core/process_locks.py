@@ -1,6 +1,7 @@
 """Locks held by a live process, released by its death: a PostgreSQL session advisory lock on a connection of its own
 (the server frees it when the connection drops), or an exclusive flock on a file beside the SQLite database (the
-kernel frees it when the process exits). The scheduler's leader election and each running job use them."""
+kernel frees it when the process exits). The scheduler's leader election and each running job use them. And a lock
+held by a transaction, for a check-then-insert with no row to lock (see transaction_lock)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 log = logging.getLogger("supervision.locks")
 
@@ -123,6 +124,20 @@ class FileLock:
             self.handle = None
 
 
+def lock_key(name: str) -> int:
+    """A 64-bit advisory lock key for a name."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+async def transaction_lock(session: AsyncSession, name: str) -> None:
+    """Until this transaction ends, no other transaction takes the lock of `name`: a check-then-insert with no row
+    to lock (at most one open run per quarter, failed logins per account) happens one transaction at a time
+    (PostgreSQL: a transaction advisory lock; SQLite has one writer at a time anyway). Take several in one fixed
+    order, so that two transactions never wait for each other crosswise."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(name)})
+
+
 def sqlite_lock_folder(engine: AsyncEngine) -> Path:
     """Where a SQLite database's process locks live: a folder beside the database file."""
     database = make_url(str(engine.url)).database
@@ -137,7 +152,6 @@ def job_run_lock(engine: AsyncEngine, job: str, period: str) -> ProcessLock:
     lock is free was cut off and may be taken over at once."""
     name = f"{job}|{period}"
     if engine.dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(f"job-run|{name}".encode()).digest()[:8], "big", signed=True)
-        return AdvisoryLock(engine, key)
+        return AdvisoryLock(engine, lock_key(f"job-run|{name}"))
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
     return FileLock(sqlite_lock_folder(engine) / f"job-{safe}-{hashlib.sha256(name.encode()).hexdigest()[:8]}.lock", remove=True)

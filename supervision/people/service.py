@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -10,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from supervision.core.access import SCOPE_OF_ROLE, Principal, Role, ScopeKind, require_role
@@ -18,6 +17,7 @@ from supervision.core.audit import record_change, snapshot
 from supervision.core.clock import utc_now
 from supervision.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
 from supervision.core.paging import PageRequest, fetch_page
+from supervision.core.process_locks import transaction_lock
 from supervision.core.settings import Settings
 from supervision.people.credentials import DUMMY_HASH, digest, hash_password_in_thread, new_secret, verify_password_in_thread
 from supervision.people.schemas import ApiKeyCreate, UserCreate, UserUpdate
@@ -73,17 +73,6 @@ async def _attempt_times(session: AsyncSession, column: Any, value: str, since: 
     return list((await session.execute(select(LoginAttempt.at).where(column == value, LoginAttempt.at >= since).order_by(LoginAttempt.at))).scalars())
 
 
-async def _one_attempt_at_a_time(session: AsyncSession, account: str, address: str) -> None:
-    """Attempts on one account, or from one address, are counted one transaction at a time, so of attempts made at
-    the same moment exactly as many pass as the limit allows (PostgreSQL: transaction advisory locks, the account's
-    first, so two attempts never wait for each other crosswise; SQLite has one writer at a time anyway)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    for key in (f"login-account|{account}", f"login-address|{address}"):
-        number = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
-        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": number})
-
-
 def _seconds_until_allowed(times: list[datetime], limit: int, window: timedelta, now: datetime) -> int:
     """The window slides: with `limit` or more attempts counted, one more is allowed once enough of the oldest have
     left it."""
@@ -106,7 +95,10 @@ async def log_in(
     since = now - limits.window
     account, source = username[:60], address[:64]
     async with transactions() as session:
-        await _one_attempt_at_a_time(session, account, source)
+        # Attempts on one account, or from one address, are counted one at a time (the account's lock first), so of
+        # attempts made at the same moment exactly as many pass as the limit allows.
+        await transaction_lock(session, f"login-account|{account}")
+        await transaction_lock(session, f"login-address|{source}")
         await session.execute(delete(LoginAttempt).where(LoginAttempt.at < since))  # the window no longer counts them
         for column, value, limit, what in (
             (LoginAttempt.username, account, limits.per_account, "account"),
