@@ -402,6 +402,11 @@ async def mark_overdue(session: AsyncSession, actor: Principal, now: datetime | 
             )
         ).scalars()
     )
+    # Each becomes its company's n-th of the month: hold the companies' rows (in one order, so two runs cannot
+    # deadlock) while counting, so a run at the same moment counts after this one (PostgreSQL; SQLite has one writer).
+    companies = sorted({d.company_id for d in due if d.company_id is not None})
+    if companies:
+        await session.execute(select(Company.id).where(Company.id.in_(companies)).order_by(Company.id).with_for_update(key_share=True))  # type: ignore[union-attr]
     cards = 0
     third: list[int] = []
     for defect in due:

@@ -40,6 +40,7 @@ from supervision.core.audit import record_change
 from supervision.core.clock import business_today, utc_now
 from supervision.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from supervision.core.periods import Month, Quarter
+from supervision.core.process_locks import transaction_lock
 from supervision.core.ratios import ratio_text, stored_ratio
 from supervision.core.settings import config_dir
 from supervision.registry.queries import estate_tenures
@@ -171,6 +172,7 @@ async def start_run(session: AsyncSession, actor: Principal, quarter: Quarter, s
     require_role(actor, FINANCE, "starting a subsidy run")
     if quarter.months[-1].last_day >= business_today():
         raise RuleViolation(f"{quarter} has not ended; a run prices a finished quarter", zh=f"{quarter} 尚未结束，只能核算已结束的季度", field="quarter")
+    await transaction_lock(session, f"subsidy-run|{quarter}")  # two finance officers at once: one run, one refusal
     open_run = (await session.execute(select(SubsidyRun.id).where(SubsidyRun.quarter == str(quarter), SubsidyRun.state.in_(("draft", "confirmed", "approved"))))).scalar()  # type: ignore[attr-defined]
     if open_run is not None:
         raise Conflict(f"run {open_run} of {quarter} is not disbursed yet; finish or recompute it", zh="该季度已有一个未拨付的核算，请先完成或重算它", field="quarter")

@@ -118,7 +118,7 @@ async def load_demo_month(engine: AsyncEngine, var_dir: Path, month: Month, phot
         answered = rng.randint(30, 60)
         async with factory() as session:
             await assessment.give_opinion(
-                session, director, OpinionIn(estate_id=estate.id or 0, month=str(month), rating=rng.randint(72, 98), satisfied=answered - rng.randint(0, 8), answered=answered)
+                session, director, OpinionIn(client_id=f"demo-opinion-{estate.id}-{month}", estate_id=estate.id or 0, month=str(month), rating=rng.randint(72, 98), satisfied=answered - rng.randint(0, 8), answered=answered)
             )
         report.opinions += 1
     async with factory() as session:

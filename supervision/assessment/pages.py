@@ -4,6 +4,8 @@ appeals. The same services as the API, under the same role and scope rules."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from datetime import date
 from typing import Annotated, Any
 
@@ -371,13 +373,13 @@ class CommitteePages(Controller):
         self, estate_id: int, data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: Principal, db: AsyncSession
     ) -> Response[Any]:
         month = chosen_month(data.get("month"))
-        typed = {k: (data.get(k) or "").strip() for k in ("rating", "satisfied", "answered", "note")}
+        typed = {k: (data.get(k) or "").strip() for k in ("client_id", "rating", "satisfied", "answered", "note")}
         try:
             rating = _count(typed["rating"], "rating", "评价分", 100, required=True)
             satisfied = _count(typed["satisfied"], "satisfied", "满意户数")
             answered = _count(typed["answered"], "answered", "答卷户数")
             await service.give_opinion(
-                db, principal, schemas.OpinionIn(estate_id=estate_id, month=str(month), rating=rating or 0, satisfied=satisfied, answered=answered, note=typed["note"])
+                db, principal, schemas.OpinionIn(client_id=_client_id(typed["client_id"]), estate_id=estate_id, month=str(month), rating=rating or 0, satisfied=satisfied, answered=answered, note=typed["note"])
             )
         except DomainError as exc:
             await db.rollback()
@@ -416,6 +418,9 @@ class CommitteePages(Controller):
         return Redirect(path=f"/committee/estates/{estate_id}?month={month}&done=veto")
 
 
+CLIENT_ID = re.compile(r"[A-Za-z0-9_\-]{8,64}")
+
+
 def _count(text: str, field: str, label: str, most: int = 1_000_000, *, required: bool = False) -> int | None:
     if not text:
         if required:
@@ -424,6 +429,12 @@ def _count(text: str, field: str, label: str, most: int = 1_000_000, *, required
     if not text.isdigit() or int(text) > most:
         raise InvalidInput(f"{field} must be a whole number from 0 to {most}", zh=f"{label}应为 0 到 {most} 的整数", field=field)
     return int(text)
+
+
+def _client_id(text: str) -> str:
+    """The form's submission id (a hidden field the page made, so sending the form twice gives one opinion); a form
+    without one (not sent from our page) is a new submission."""
+    return text if CLIENT_ID.fullmatch(text) else uuid.uuid4().hex
 
 
 async def _latest_opinions(db: AsyncSession, community_id: int, month: Month) -> dict[int, CommitteeOpinion]:
@@ -469,6 +480,8 @@ async def _committee_estate(
         "veto_state_names": VETO_STATE_NAMES,
         "failed_form": failed[0] if failed else None,
         "typed": failed[2] if failed else {},
+        # The opinion form's id of this submission: sending the form twice (a double click, a resend) gives one opinion.
+        "opinion_client_id": (failed[2].get("client_id") if failed and failed[0] == "opinion" else None) or uuid.uuid4().hex,
     }
     if failed:
         return refused("committee_estate.html", principal, failed[1], **context)

@@ -205,10 +205,14 @@ async def list_opinions(session: AsyncSession, actor: Principal, paging: PageReq
     if estate_id:
         query = query.where(CommitteeOpinion.estate_id == estate_id)
     rows, total = await fetch_page(session, query, paging)
-    return [
-        schemas.OpinionOut(id=o.id or 0, estate_id=o.estate_id, month=o.month, revision=o.revision, rating=o.rating, satisfied=o.satisfied, answered=o.answered, note=o.note, given_at=o.given_at, given_by=o.given_by)
-        for o in rows
-    ], total
+    return [opinion_out(o) for o in rows], total
+
+
+def opinion_out(o: CommitteeOpinion) -> schemas.OpinionOut:
+    return schemas.OpinionOut(
+        id=o.id or 0, client_id=o.client_id, estate_id=o.estate_id, month=o.month, revision=o.revision, rating=o.rating,
+        satisfied=o.satisfied, answered=o.answered, note=o.note, given_at=o.given_at, given_by=o.given_by,
+    )
 
 
 async def month_out(session: AsyncSession, actor: Principal, street_id: int, month: Month) -> schemas.MonthOut:

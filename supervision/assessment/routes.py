@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from litestar import Controller, get, post
+from litestar import Controller, Response, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,12 +40,14 @@ class AssessmentController(Controller):
             schemas.VetoReasonOut(code=c, text=t, automatic=True) for c, t in AUTOMATIC_VETO_REASONS.items()
         ]
 
-    @post("/opinions", dto=StrictBody[schemas.OpinionIn], return_dto=None, guards=[allow(service.DIRECTORS, "giving opinions")], responses=WRITE)
-    async def give_opinion(self, data: schemas.OpinionIn, principal: Principal, db: AsyncSession) -> schemas.OpinionOut:
+    @post("/opinions", dto=StrictBody[schemas.OpinionIn], return_dto=None, guards=[allow(service.DIRECTORS, "giving opinions")], responses=WRITE, status_code=201)
+    async def give_opinion(self, data: schemas.OpinionIn, principal: Principal, db: AsyncSession) -> Response[schemas.OpinionOut]:
         """The committee director's monthly rating of the company's service for an estate, with the residents'
-        satisfaction survey. Giving it again for the same month makes a new revision; the latest counts."""
-        o = await service.give_opinion(db, principal, data)
-        return schemas.OpinionOut(id=o.id or 0, estate_id=o.estate_id, month=o.month, revision=o.revision, rating=o.rating, satisfied=o.satisfied, answered=o.answered, note=o.note, given_at=o.given_at, given_by=o.given_by)
+        satisfaction survey. Giving it again for the same month (with a new `client_id`) makes a new revision; the
+        latest counts. Sending the same body with the same `client_id` again (a retry) returns the opinion already
+        given with 200 and stores nothing; the same `client_id` with another body is refused with 409."""
+        given = await service.give_opinion(db, principal, data)
+        return Response(queries.opinion_out(given.opinion), status_code=200 if given.replayed else 201)
 
     @get("/opinions", responses=READ)
     async def opinions(self, principal: Principal, db: AsyncSession, paging: PageRequest, month: MonthQuery = None, estate_id: OptionalId = None) -> Page[schemas.OpinionOut]:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from inspections.schemas import DefectEvidenceOut, EvidencePhotoOut, MonthText
+from inspections.schemas import ClientId, DefectEvidenceOut, EvidencePhotoOut, MonthText
 from supervision.assessment.rules import MonthScore
 from supervision.core.text import NONBLANK
 from supervision.registry.schemas import Id, Reason, Strict
@@ -18,6 +18,7 @@ Count = Annotated[int, msgspec.Meta(ge=0, le=100_000)]
 
 
 class OpinionIn(Strict):
+    client_id: ClientId  # a resend with the same id and body returns the opinion already given (200)
     estate_id: Id
     month: MonthText
     rating: Annotated[int, msgspec.Meta(ge=0, le=100, description="The committee's rating of the service, 0–100")]
@@ -28,6 +29,7 @@ class OpinionIn(Strict):
 
 class OpinionOut(msgspec.Struct):
     id: int
+    client_id: str | None  # None for opinions given before client ids
     estate_id: int
     month: str
     revision: int

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
+import msgspec
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspections.attachments import MAX_PHOTOS, ReceivedPhoto, keep_photos, own_photos, required_store
 from inspections.calendar import working_calendar
 from inspections.config import current_checklist
 from inspections.late import counting_records
-from inspections.rules import Source, working_days_after
+from inspections.rules import Source, request_fingerprint, working_days_after
 from inspections.storage import BlobStore
 from inspections.tables import Defect, InspectionRecord
 from supervision.assessment import schemas
@@ -39,11 +42,12 @@ from supervision.core.errors import Conflict, InvalidInput, NotFound, Permission
 from supervision.core.periods import Month, business_date
 from supervision.core.settings import config_dir
 from supervision.registry.queries import estate_tenures
-from supervision.registry.tables import Community, Estate
+from supervision.registry.tables import Community, Estate, Street
 
 DIRECTORS = frozenset({Role.COMMITTEE_DIRECTOR})
 STREET = frozenset({Role.STREET_OFFICER})
 COMPUTERS = frozenset({Role.STREET_OFFICER, Role.ADMIN})
+OPINION_ATTEMPTS = 5
 
 
 @lru_cache(maxsize=1)
@@ -77,7 +81,16 @@ async def month_state(session: AsyncSession, street_id: int, month: Month) -> As
     ).scalar()
 
 
+async def _lock_street_months(session: AsyncSession, street_id: int) -> None:
+    """Hold the street's row until this transaction ends, so that whatever changes a month of the street (opinions
+    and their revision numbers, vetoes and their review, scores and their versions, appeals, the lock) happens one
+    transaction at a time and sees what the one before stored (PostgreSQL; SQLite has one writer at a time anyway).
+    FOR NO KEY UPDATE: rows that merely reference the street (patrols) are not held up."""
+    await session.execute(select(Street.id).where(Street.id == street_id).with_for_update(key_share=True))
+
+
 async def _not_locked(session: AsyncSession, street_id: int, month: Month) -> AssessmentMonth | None:
+    await _lock_street_months(session, street_id)
     state = await month_state(session, street_id, month)
     if state is not None and state.state == "locked":
         raise Conflict(f"{month} is locked by the street; nothing of it changes any more", zh=f"{month} 已由街道锁定，不能再修改")
@@ -105,35 +118,76 @@ async def _director_of(session: AsyncSession, actor: Principal, estate_id: int) 
 # Committee opinion
 
 
-async def give_opinion(session: AsyncSession, actor: Principal, data: schemas.OpinionIn, now: datetime | None = None) -> CommitteeOpinion:
+@dataclass(frozen=True)
+class GivenOpinion:
+    opinion: CommitteeOpinion
+    replayed: bool  # True: a resend of an opinion already given (same client id and body)
+
+
+def _opinion_fingerprint(data: schemas.OpinionIn) -> str:
+    return request_fingerprint({"kind": "committee_opinion", "body": msgspec.to_builtins(data)})
+
+
+async def _earlier_opinion(session: AsyncSession, actor: Principal, client_id: str, fingerprint: str) -> CommitteeOpinion | None:
+    opinion = (await session.execute(select(CommitteeOpinion).where(CommitteeOpinion.client_id == client_id))).scalar()
+    if opinion is None:
+        return None
+    if opinion.given_by_user_id != actor.user_id:
+        raise Conflict(f"client id {client_id} is already used by another record; generate a new one", zh="提交编号已被使用，请刷新页面后重新填写", field="client_id")
+    if opinion.fingerprint != fingerprint:
+        raise Conflict(
+            f"client id {client_id} was already used for opinion {opinion.id} with a different body; a retry must send the same body, and a new opinion needs a new client id",
+            zh="该意见已提交过，内容不同的意见请刷新页面后重新填写",
+            field="client_id",
+        )
+    return opinion
+
+
+async def give_opinion(session: AsyncSession, actor: Principal, data: schemas.OpinionIn, now: datetime | None = None) -> GivenOpinion:
+    """Give the committee's opinion of an estate's month, once per client id: a resend returns the opinion already
+    given; a new client id for the same estate and month is the next revision (numbered under the street's lock,
+    and by the unique (estate, month, revision) constraint)."""
     now = now or utc_now()
     month = Month.parse(data.month)
     _started(month, now)
-    estate, community = await _director_of(session, actor, data.estate_id)
-    await _not_locked(session, community.street_id, month)
-    if (data.satisfied is None) != (data.answered is None) or (data.answered is not None and data.satisfied > data.answered):  # type: ignore[operator]
-        raise InvalidInput("give both satisfied and answered (satisfied at most answered), or neither", zh="满意户数和答卷户数要么都填，要么都不填，且满意户数不能多于答卷户数", field="satisfied")
-    revision = 1 + (
-        await session.execute(select(func.coalesce(func.max(CommitteeOpinion.revision), 0)).where(CommitteeOpinion.estate_id == estate.id, CommitteeOpinion.month == str(month)))
-    ).scalar_one()
-    opinion = CommitteeOpinion(
-        estate_id=estate.id,  # type: ignore[arg-type]
-        community_id=community.id,  # type: ignore[arg-type]
-        month=str(month),
-        revision=revision,
-        rating=data.rating,
-        satisfied=data.satisfied,
-        answered=data.answered,
-        note=data.note,
-        given_at=now,
-        given_by_user_id=actor.user_id,
-        given_by=actor.label,
-    )
-    session.add(opinion)
-    await session.flush()
-    record_change(session, actor, "opinion.given", "committee_opinion", opinion.id, after={"estate_id": estate.id, "month": str(month), "rating": data.rating, "revision": revision})
-    await session.commit()
-    return opinion
+    fingerprint = _opinion_fingerprint(data)
+    for _ in range(OPINION_ATTEMPTS):
+        estate, community = await _director_of(session, actor, data.estate_id)
+        await _lock_street_months(session, community.street_id)
+        earlier = await _earlier_opinion(session, actor, data.client_id, fingerprint)
+        if earlier is not None:
+            return GivenOpinion(earlier, replayed=True)
+        await _not_locked(session, community.street_id, month)
+        if (data.satisfied is None) != (data.answered is None) or (data.answered is not None and data.satisfied > data.answered):  # type: ignore[operator]
+            raise InvalidInput("give both satisfied and answered (satisfied at most answered), or neither", zh="满意户数和答卷户数要么都填，要么都不填，且满意户数不能多于答卷户数", field="satisfied")
+        revision = 1 + (
+            await session.execute(select(func.coalesce(func.max(CommitteeOpinion.revision), 0)).where(CommitteeOpinion.estate_id == estate.id, CommitteeOpinion.month == str(month)))
+        ).scalar_one()
+        opinion = CommitteeOpinion(
+            client_id=data.client_id,
+            fingerprint=fingerprint,
+            estate_id=estate.id,  # type: ignore[arg-type]
+            community_id=community.id,  # type: ignore[arg-type]
+            month=str(month),
+            revision=revision,
+            rating=data.rating,
+            satisfied=data.satisfied,
+            answered=data.answered,
+            note=data.note,
+            given_at=now,
+            given_by_user_id=actor.user_id,
+            given_by=actor.label,
+        )
+        try:
+            session.add(opinion)
+            await session.flush()
+            record_change(session, actor, "opinion.given", "committee_opinion", opinion.id, after={"estate_id": estate.id, "month": str(month), "rating": data.rating, "revision": revision})
+            await session.commit()
+            return GivenOpinion(opinion, replayed=False)
+        except IntegrityError:
+            # Another request took this client id or this revision first: look again.
+            await session.rollback()
+    raise Conflict("too many simultaneous opinions for this estate; retry with the same client id", zh="同时提交的意见过多，请稍后重试")
 
 
 # Vetoes
@@ -255,6 +309,8 @@ async def review_veto(session: AsyncSession, actor: Principal, veto_id: int, dat
     veto = await get_veto(session, actor, veto_id)
     if veto.street_id != actor.street_id:
         raise PermissionDenied("you review vetoes of your own street only")
+    await _lock_street_months(session, veto.street_id)
+    await session.refresh(veto)  # as it is now that no other review can be under way
     if veto.state != "pending":
         raise Conflict(f"veto {veto_id} was already {veto.state}", zh="该否决已被审核过")
     await _not_locked(session, veto.street_id, Month.parse(veto.month))
@@ -463,6 +519,8 @@ async def answer_appeal(session: AsyncSession, actor: Principal, appeal_id: int,
     appeal = await get_appeal(session, actor, appeal_id)
     if appeal.street_id != actor.street_id:
         raise PermissionDenied("you answer appeals of your own street only")
+    await _lock_street_months(session, appeal.street_id)
+    await session.refresh(appeal)  # as it is now that no other answer can be under way
     if appeal.state != "pending":
         raise Conflict(f"appeal {appeal_id} was already {appeal.state}", zh="该申诉已答复过")
     await _not_locked(session, appeal.street_id, Month.parse(appeal.month))

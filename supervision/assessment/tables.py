@@ -40,6 +40,8 @@ class CommitteeOpinion(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    client_id: str | None = Field(default=None, max_length=64, unique=True)  # a resend carries the same one
+    fingerprint: str | None = Field(default=None, max_length=64)  # sha256 of the body, to tell a resend from a reuse
     estate_id: int = Field(foreign_key="estates.id", index=True)
     community_id: int = Field(foreign_key="communities.id")
     month: str = Field(max_length=7)

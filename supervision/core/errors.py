@@ -59,6 +59,16 @@ class ControlCharacters(RuleViolation):
     title = "Control characters in text"
     title_zh = "内容含有无法保存的控制字符，请删除后再提交"
 
+class TooManyAttempts(DomainError):
+    """Refused for a while (too many failed logins); `retry_after_seconds` says how long."""
+
+    title = "Too many attempts"
+    title_zh = "尝试次数过多，请稍后再试"
+
+    def __init__(self, detail: str, *, retry_after_seconds: int, zh: str | None = None) -> None:
+        super().__init__(detail, zh=zh, retry_after_seconds=retry_after_seconds)
+        self.retry_after_seconds = retry_after_seconds
+
 
 class InvalidInput(DomainError):
     title = "Invalid input"

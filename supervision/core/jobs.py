@@ -1,26 +1,30 @@
-"""Scheduled work, exactly once per (job, period): a run first records its (job, period) under a unique
-constraint; a period already done is skipped, so running a job twice, after a crash or from two processes changes
-nothing. The jobs themselves live in each domain's `jobs.py` and call the same use cases as the API."""
+"""Scheduled work, exactly once per (job, period): a run holds the (job, period)'s run lock while it runs and records
+the run under a unique constraint; a period already done is skipped, one running in a live process is left to it,
+and one whose process died is taken over at once, so running a job twice, after a crash or from two processes
+changes nothing. The jobs themselves live in each domain's `jobs.py` and call the same use cases as the API."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, String, UniqueConstraint, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import Field, SQLModel
 
 from supervision.core.clock import BUSINESS_TZ, utc_now
 from supervision.core.db import UTCDateTime
 from supervision.core.periods import parse_period
+from supervision.core.process_locks import job_run_lock
 
 log = logging.getLogger("supervision.jobs")
+LIVE_RUN_LOOKS = 40  # times (50 ms apart) to look for the record of a run another process has just begun
 
 
 class JobRun(SQLModel, table=True):
@@ -87,16 +91,42 @@ def period_of(granularity: str, instant: datetime) -> str:
     raise ValueError(f"unknown granularity {granularity!r}")
 
 
-# A run still marked running after this long was cut off (the process died): it may be run again.
-STALE_AFTER = timedelta(hours=2)
+def _engine_of(factory: async_sessionmaker[AsyncSession]) -> AsyncEngine:
+    bind = factory.kw["bind"]
+    return bind if isinstance(bind, AsyncEngine) else bind.engine
+
+
+async def _stored_run(factory: async_sessionmaker[AsyncSession], job: Job, period: str) -> JobRun | None:
+    async with factory() as session:
+        return (await session.execute(select(JobRun).where(JobRun.job == job.name, JobRun.period == period))).scalar()
 
 
 async def run_job(factory: async_sessionmaker[AsyncSession], job: Job, period: str, now: datetime | None = None) -> JobRun:
-    """Run `job` for `period` unless it is done (or running elsewhere) or not yet due; record the outcome."""
+    """Run `job` for `period` unless it is done, running in a live process, or not yet due; record the outcome.
+
+    Whoever runs a (job, period) holds its run lock (supervision.core.process_locks) for as long as it runs, and a
+    process's death frees it: a run recorded as running whose lock is free was cut off, and is taken over at once."""
     now = now or utc_now()
     parse_period(period, job.period_kind)  # a malformed or impossible period is refused before anything is recorded
     if not job.due(period, now):
         raise NotDue(f"{job.name} for {period} is not due yet")
+    lock = job_run_lock(_engine_of(factory), job.name, period)
+    if not await lock.try_acquire():
+        # A live process is running (or just finishing) it. Its record may be a moment from being stored.
+        for _ in range(LIVE_RUN_LOOKS):
+            stored = await _stored_run(factory, job, period)
+            if stored is not None:
+                log.info("job %s for %s is %s in another process; skipped", job.name, period, stored.state)
+                return stored
+            await asyncio.sleep(0.05)
+        return JobRun(job=job.name, period=period, state="running", started_at=now)
+    try:
+        return await _run_holding_lock(factory, job, period, now)
+    finally:
+        await lock.release()
+
+
+async def _run_holding_lock(factory: async_sessionmaker[AsyncSession], job: Job, period: str, now: datetime) -> JobRun:
     async with factory() as session:
         record = JobRun(job=job.name, period=period, state="running", started_at=now)
         session.add(record)
@@ -105,10 +135,12 @@ async def run_job(factory: async_sessionmaker[AsyncSession], job: Job, period: s
         except IntegrityError:
             await session.rollback()
             record = (await session.execute(select(JobRun).where(JobRun.job == job.name, JobRun.period == period))).scalar_one()
-            if record.state == "done" or (record.state == "running" and now - record.started_at < STALE_AFTER):
-                log.info("job %s for %s is %s; skipped", job.name, period, record.state)
+            if record.state == "done":
+                log.info("job %s for %s is done; skipped", job.name, period)
                 return record
-            # Failed, or cut off by a crash: claim it again (only one claimant wins the update).
+            # Failed, or left running by a process that died (we hold its lock): claim it again.
+            if record.state == "running":
+                log.warning("job %s for %s was cut off (its process died); taking it over", job.name, period)
             claimed = await session.execute(
                 update(JobRun)
                 .where(JobRun.id == record.id, JobRun.state == record.state, JobRun.attempts == record.attempts)

@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     # Mark the session and CSRF cookies Secure (sent over HTTPS only) and send Strict-Transport-Security: set it
     # when people reach the system through HTTPS (e.g. behind a proxy that ends TLS); false for the local demo.
     cookie_secure: bool = False
+    # The login throttle: failed logins allowed per account and per calling address within the window; one more is
+    # refused (429 with Retry-After) until the oldest failure leaves the window.
+    login_failures_per_account: int = Field(default=5, ge=1, le=1000)
+    login_failures_per_address: int = Field(default=20, ge=1, le=100_000)
+    login_throttle_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # Threads that hash and check passwords (argon2), off the event loop; a flood of logins queues for them.
+    password_hash_threads: int = Field(default=2, ge=1, le=64)
 
     @classmethod
     def settings_customise_sources(

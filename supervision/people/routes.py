@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Controller, Request, get, patch, post
+from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from supervision.core.access import Principal, Role
@@ -16,6 +17,7 @@ from supervision.web.auth import allow, logged_in
 from supervision.web.body import StrictBody
 from supervision.web.params import OptionalId, RecordId
 from supervision.web.problems import problem_responses
+from supervision.web.sessions import caller_address, write_transactions
 
 
 def user_out(user: User) -> UserOut:
@@ -30,11 +32,19 @@ class AuthController(Controller):
     path = "/api/auth"
     tags = ["people"]
 
-    @post("/login", dto=StrictBody[LoginRequest], return_dto=None, status_code=200, responses=problem_responses(400, 401), security=[{}])
-    async def login(self, data: LoginRequest, db: AsyncSession) -> LoginResponse:
-        """Exchange a username and password for a bearer token."""
+    @post("/login", dto=StrictBody[LoginRequest], return_dto=None, status_code=200, responses=problem_responses(400, 401, 429), security=[{}])
+    async def login(self, data: LoginRequest, request: Request, state: State) -> LoginResponse:
+        """Exchange a username and password for a bearer token. Failed logins are throttled per account and per
+        address: past the limit, 429 with Retry-After (seconds) until the oldest failure leaves the window."""
+        settings = get_settings()
         token, record, user = await service.log_in(
-            db, data.username, data.password, kind="api", ttl_hours=get_settings().token_ttl_hours
+            write_transactions(state),
+            data.username,
+            data.password,
+            address=caller_address(request),
+            kind="api",
+            ttl_hours=settings.token_ttl_hours,
+            limits=service.LoginLimits.of(settings),
         )
         return LoginResponse(token=token, token_type="Bearer", expires_at=record.expires_at, user=user_out(user))
 

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import math
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from supervision.core.access import SCOPE_OF_ROLE, Principal, Role, ScopeKind, require_role
 from supervision.core.audit import record_change, snapshot
 from supervision.core.clock import utc_now
-from supervision.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from supervision.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
 from supervision.core.paging import PageRequest, fetch_page
-from supervision.people.credentials import DUMMY_HASH, digest, hash_password, new_secret, verify_password
+from supervision.core.process_locks import transaction_lock
+from supervision.core.settings import Settings
+from supervision.people.credentials import DUMMY_HASH, digest, hash_password_in_thread, new_secret, verify_password_in_thread
 from supervision.people.schemas import ApiKeyCreate, UserCreate, UserUpdate
-from supervision.people.tables import ApiKey, AuthToken, User
+from supervision.people.tables import ApiKey, AuthToken, LoginAttempt, User
 from supervision.registry.tables import Community, Company, Organisation, OrganisationKind, Street
 
 ADMINS = frozenset({Role.ADMIN})
@@ -33,26 +40,102 @@ def principal_of(user: User) -> Principal:
     )
 
 
+@dataclass(frozen=True)
+class LoginLimits:
+    """The login throttle's settings: failures allowed per account and per address within the window."""
+
+    per_account: int
+    per_address: int
+    window: timedelta
+
+    @classmethod
+    def of(cls, settings: Settings) -> LoginLimits:
+        return cls(settings.login_failures_per_account, settings.login_failures_per_address, timedelta(minutes=settings.login_throttle_minutes))
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Someone not logged in (yet), known by the address they call from: the actor of a refused login."""
+
+    address: str
+    user_id: int | None = None
+
+    @property
+    def label(self) -> str:
+        return f"anonymous ({self.address})"
+
+
+Transactions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+async def _attempt_times(session: AsyncSession, column: Any, value: str, since: datetime) -> list[datetime]:
+    """When the attempts counted for this account or address within the window were made, oldest first."""
+    return list((await session.execute(select(LoginAttempt.at).where(column == value, LoginAttempt.at >= since).order_by(LoginAttempt.at))).scalars())
+
+
+def _seconds_until_allowed(times: list[datetime], limit: int, window: timedelta, now: datetime) -> int:
+    """The window slides: with `limit` or more attempts counted, one more is allowed once enough of the oldest have
+    left it."""
+    freed_at = times[len(times) - limit] + window
+    return max(1, math.ceil((freed_at - now).total_seconds()))
+
+
 async def log_in(
-    session: AsyncSession, username: str, password: str, *, kind: str, ttl_hours: int
+    transactions: Transactions, username: str, password: str, *, address: str, kind: str, ttl_hours: int, limits: LoginLimits
 ) -> tuple[str, AuthToken, User]:
-    """Check a password and open a login; returns the token (shown once), its record and the user."""
-    user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
-    if user is None:
-        verify_password(DUMMY_HASH, password)
-        raise NotAuthenticated("wrong username or password")
-    if not verify_password(user.password_hash, password):
-        raise NotAuthenticated("wrong username or password")
+    """Check a password and open a login; returns the token (shown once), its record and the user.
+
+    Throttled: with the account's or the address's limit of failures reached within the window, an attempt is
+    refused (TooManyAttempts, audited) without checking the password, and not counted, so the wait never grows
+    while someone keeps trying. Otherwise it is counted (stored) before its password is checked, so attempts made at
+    the same moment count against each other; a correct password forgives the account's failures. The password is
+    checked in a worker thread, between two short transactions, so neither the event loop nor other writers wait
+    for argon2."""
+    now = utc_now()
+    since = now - limits.window
+    account, source = username[:60], address[:64]
+    async with transactions() as session:
+        # Attempts on one account, or from one address, are counted one at a time (the account's lock first), so of
+        # attempts made at the same moment exactly as many pass as the limit allows.
+        await transaction_lock(session, f"login-account|{account}")
+        await transaction_lock(session, f"login-address|{source}")
+        await session.execute(delete(LoginAttempt).where(LoginAttempt.at < since))  # the window no longer counts them
+        for column, value, limit, what in (
+            (LoginAttempt.username, account, limits.per_account, "account"),
+            (LoginAttempt.address, source, limits.per_address, "address"),
+        ):
+            counted = await _attempt_times(session, column, value, since)
+            if len(counted) < limit:
+                continue
+            wait = _seconds_until_allowed(counted, limit, limits.window, now)
+            record_change(
+                session, Caller(source), "login.throttled", "user", account,
+                after={"username": account, "address": source, "limit": what, "failures": len(counted), "retry_after_seconds": wait},
+            )
+            await session.commit()
+            raise TooManyAttempts(
+                f"too many failed logins for this {what}; try again in {wait} seconds",
+                zh=f"登录失败次数过多，请 {max(1, math.ceil(wait / 60))} 分钟后再试",
+                retry_after_seconds=wait,
+            )
+        session.add(LoginAttempt(username=account, address=source, at=now))  # counted until the password proves right
+        user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
+        await session.commit()
+    correct = await verify_password_in_thread(user.password_hash if user else DUMMY_HASH, password)
+    if user is None or not correct:
+        raise NotAuthenticated("wrong username or password")  # the attempt stays counted as a failure
     if not user.active:
         raise NotAuthenticated("this account is deactivated; ask the district administrator")
     token = new_secret()
-    now = utc_now()
-    record = AuthToken(
-        token_hash=digest(token), user_id=user.id, kind=kind, created_at=now, expires_at=now + timedelta(hours=ttl_hours)
-    )
-    session.add(record)
-    record_change(session, principal_of(user), "user.logged_in", "user", user.id, after={"kind": kind})
-    await session.commit()
+    async with transactions() as session:
+        await session.execute(delete(LoginAttempt).where(LoginAttempt.username == account))  # its failures are forgiven
+        now = utc_now()
+        record = AuthToken(
+            token_hash=digest(token), user_id=user.id, kind=kind, created_at=now, expires_at=now + timedelta(hours=ttl_hours)
+        )
+        session.add(record)
+        record_change(session, principal_of(user), "user.logged_in", "user", user.id, after={"kind": kind})
+        await session.commit()
     return token, record, user
 
 
@@ -159,7 +242,7 @@ async def create_user(session: AsyncSession, actor: Principal, data: UserCreate,
     user = User(
         username=data.username,
         display_name=data.display_name,
-        password_hash=password_hash or hash_password(data.password),
+        password_hash=password_hash or await hash_password_in_thread(data.password),
         role=data.role,
         created_at=utc_now(),
         **await _validated_scope(session, data),
@@ -199,7 +282,7 @@ async def update_user(session: AsyncSession, actor: Principal, user_id: int, dat
             raise InvalidInput("you cannot deactivate your own account")
         user.active = data.active
     if data.password is not None:
-        user.password_hash = hash_password(data.password)
+        user.password_hash = await hash_password_in_thread(data.password)
     record_change(
         session,
         actor,

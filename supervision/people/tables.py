@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, String
+from sqlalchemy import Column, Index, String
 from sqlmodel import Field, SQLModel
 
 from supervision.core.access import Role
@@ -54,3 +54,20 @@ class ApiKey(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     created_by_user_id: int | None = Field(default=None, foreign_key="users.id")
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class LoginAttempt(SQLModel, table=True):
+    """A login attempt that counts against the throttle: one that failed, or one still being checked. Kept for the
+    throttle's window only (older rows are removed as new ones come); refused attempts are not kept, so hammering a
+    throttled account does not prolong its wait. The audit log keeps the refusals."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_username_at", "username", "at"),
+        Index("ix_login_attempts_address_at", "address", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=60)
+    address: str = Field(max_length=64)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Request, get, post
+from litestar.datastructures import State
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Response, Template
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from supervision.core.access import ROLE_NAMES, Principal
 from supervision.core.audit import list_audit_entries
-from supervision.core.errors import DomainError, InvalidInput, NotAuthenticated
+from supervision.core.errors import DomainError, InvalidInput, NotAuthenticated, TooManyAttempts
 from supervision.core.notifications import Notification, mark_read
 from supervision.core.paging import PageRequest, fetch_page
 from supervision.core.settings import get_settings
@@ -22,6 +23,7 @@ from supervision.people import service as people
 from supervision.registry.service import registry_summary
 from supervision.web.auth import SESSION_COOKIE, logged_in
 from supervision.web.problems import status_of
+from supervision.web.sessions import caller_address, write_transactions
 
 
 def page(template: str, principal: Principal | None, **context: Any) -> Template:
@@ -116,18 +118,30 @@ class ShellPages(Controller):
     async def login(
         self,
         request: Request,
-        db: AsyncSession,
+        state: State,
         data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Response[Any]:
         username = (data.get("username") or "").strip()
         target = safe_next(data.get("next"))
+        settings = get_settings()
         try:
             token, record, _ = await people.log_in(
-                db, username, data.get("password") or "", kind="page", ttl_hours=get_settings().token_ttl_hours
+                write_transactions(state),
+                username,
+                data.get("password") or "",
+                address=caller_address(request),
+                kind="page",
+                ttl_hours=settings.token_ttl_hours,
+                limits=people.LoginLimits.of(settings),
             )
         except NotAuthenticated as exc:
             response = page("login.html", None, next=target, username=username, error=exc.detail)
             response.status_code = 401
+            return response
+        except TooManyAttempts as exc:
+            response = page("login.html", None, next=target, username=username, error=exc.message_zh)
+            response.status_code = 429
+            response.headers["Retry-After"] = str(exc.retry_after_seconds)
             return response
         redirect = Redirect(path=target)
         # The cookie lives exactly as long as the login it carries (Max-Age, in seconds from now), and is sent over

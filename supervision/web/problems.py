@@ -22,6 +22,7 @@ from supervision.core.errors import (
     PermissionDenied,
     RuleViolation,
     TooLarge,
+    TooManyAttempts,
     Unavailable,
 )
 from supervision.core.periods import DATE_PATTERN, FIRST_YEAR, LAST_YEAR, MONTH_PATTERN, PERIOD_PATTERN, QUARTER_PATTERN
@@ -39,6 +40,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     Conflict: 409,
     RuleViolation: 422,
     TooLarge: 413,
+    TooManyAttempts: 429,
     Unavailable: 503,
 }
 
@@ -50,6 +52,7 @@ DESCRIPTIONS = {
     413: "The upload is larger than the configured limit; nothing was stored",
     409: "Conflicts with a stored record (duplicate, overlap or wrong state); nothing was changed",
     422: "A business rule forbids this, or a text holds control characters; nothing was changed",
+    429: "Too many failed attempts; retry after the number of seconds in the Retry-After header",
     503: "The database is busy; retry shortly (nothing was changed)",
 }
 
@@ -142,7 +145,8 @@ def _answer(
 def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     # The API names the field a refusal is about; a page says it in Chinese in its message.
     errors = [FieldError(field=exc.field, message=exc.detail)] if exc.field and not _wants_page(request) else None
-    return _answer(request, status_of(exc), exc.title, exc.detail, errors, zh=exc.message_zh)
+    headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, TooManyAttempts) else None
+    return _answer(request, status_of(exc), exc.title, exc.detail, errors, headers=headers, zh=exc.message_zh)
 
 
 _YEARS = f"years {FIRST_YEAR} to {LAST_YEAR}"

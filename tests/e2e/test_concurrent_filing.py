@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import UTC, datetime
 
 import httpx
 
+from supervision.core.clock import business_today
+from supervision.core.periods import Month, Quarter, last_ended_quarter
 from tests.integration.evidence import record_body
 from tests.served import Served
 
@@ -36,3 +40,32 @@ async def test_patrols_of_one_estate_filed_at_once_are_all_kept_and_one_counts(s
         days = {a.json()["business_date"] for a in answers}
         counted = [a.json()["counted"] for a in answers]
         assert counted.count(True) == len(days)  # one counted patrol per estate and day
+
+
+async def test_twenty_identical_opinions_at_once_are_one_revision_and_twenty_different_ones_are_twenty(served: Served) -> None:
+    director = served.bearer("xbl04-director")
+    month = str(Month.of(business_today()).previous())
+    async with httpx.AsyncClient(base_url=served.base_url, timeout=60) as client:
+        estates = await estates_of(client, director)
+        same = {"client_id": f"same-opinion-{uuid.uuid4().hex}", "estate_id": estates[0], "month": month, "rating": 85, "satisfied": 30, "answered": 40}
+        answers = await asyncio.gather(*(client.post("/api/assessment/opinions", json=same, headers=director) for _ in range(20)))
+        assert sorted(a.status_code for a in answers) == [200] * 19 + [201], [a.text for a in answers if a.status_code >= 300]
+        assert {(a.json()["id"], a.json()["revision"]) for a in answers} == {(answers[0].json()["id"], 1)}
+
+        different = [same | {"client_id": f"opinion-{uuid.uuid4().hex}", "estate_id": estates[1], "rating": 60 + i} for i in range(20)]
+        answers = await asyncio.gather(*(client.post("/api/assessment/opinions", json=b, headers=director) for b in different))
+        assert [a.status_code for a in answers] == [201] * 20, [a.text for a in answers if a.status_code != 201]
+        assert sorted(a.json()["revision"] for a in answers) == list(range(1, 21))
+        listed = (await client.get(f"/api/assessment/opinions?estate_id={estates[1]}&month={month}&page_size=50", headers=director)).json()
+        assert listed["total"] == 20 and sorted(o["rating"] for o in listed["items"]) == list(range(60, 80))
+
+
+async def test_two_finance_officers_starting_the_same_quarter_at_once_make_one_run(served: Served) -> None:
+    finance = served.bearer("finance")
+    ended = last_ended_quarter(datetime.now(UTC))
+    quarter = Quarter(ended.year - 2, ended.number)  # two years back: a quarter no other test prices
+    async with httpx.AsyncClient(base_url=served.base_url, timeout=120) as client:
+        answers = await asyncio.gather(*(client.post("/api/subsidies/runs", json={"quarter": str(quarter)}, headers=finance) for _ in range(4)))
+        assert sorted(a.status_code for a in answers) == [201, 409, 409, 409], [a.text for a in answers]
+        runs = (await client.get("/api/subsidies/runs?page_size=200", headers=finance)).json()["items"]
+        assert sum(r["quarter"] == str(quarter) for r in runs) == 1

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from inspections.tables import Defect
 from supervision.assessment import service
 from supervision.assessment.schemas import AppealIn
-from supervision.assessment.tables import ContractReviewFlag, Veto
+from supervision.assessment.tables import CommitteeOpinion, ContractReviewFlag, Veto
 from supervision.core.errors import RuleViolation
 from supervision.core.periods import Month
 from supervision.people.tables import User
@@ -37,7 +37,7 @@ async def month_with_evidence(client, as_user, db) -> tuple[int, int]:  # type: 
     assert patrol.json()["late"] and inspection.json()["late"]
     for record in (patrol, inspection):
         await approve_late(client, await as_user("xbl-officer"), record.json()["id"])
-    opinion = await client.post("/api/assessment/opinions", json={"estate_id": estate, "month": MONTH, "rating": 82, "satisfied": 76, "answered": 100}, headers=director)
+    opinion = await client.post("/api/assessment/opinions", json={"client_id": "opinion-82-of-100", "estate_id": estate, "month": MONTH, "rating": 82, "satisfied": 76, "answered": 100}, headers=director)
     assert opinion.status_code == 201, opinion.text
     return estate, await street_of(client, await as_user("xbl-officer"))
 
@@ -91,7 +91,7 @@ async def test_a_veto_blocks_the_lock_until_reviewed_and_an_upheld_veto_fails_th
 
     locked = await client.post(f"/api/assessment/months/{street}/{MONTH}/lock", headers=officer)
     assert locked.status_code == 200 and locked.json()["state"] == "locked"
-    assert_problem(await client.post("/api/assessment/opinions", json={"estate_id": estate, "month": MONTH, "rating": 90}, headers=director), 409, "locked")
+    assert_problem(await client.post("/api/assessment/opinions", json={"client_id": "opinion-after-lock", "estate_id": estate, "month": MONTH, "rating": 90}, headers=director), 409, "locked")
     assert_problem(await client.post("/api/assessment/vetoes", json=veto_body, headers=director), 409, "locked")
     assert_problem(await client.post(f"/api/assessment/months/{street}/{MONTH}/compute", headers=officer), 409, "locked")
     for action in ("veto.opened", "veto.upheld", "month.computed", "month.locked"):
@@ -214,3 +214,23 @@ async def test_the_estate_report_pdf_shows_the_breakdown_and_the_photos_behind_i
     assert "月度考核报告" in text and "89.63" in text and "良好" in text and "C01" in text
     assert any(sha[:12] in text for sha in shas)
     assert (await client.get(f"/api/assessment/scores/{estate}/{MONTH}/report.pdf", headers=await as_user("xx01-director"))).status_code == 404
+
+
+async def test_a_resent_opinion_is_given_once_and_a_reused_client_id_is_refused(client, as_user, db) -> None:
+    director = await as_user("xbl01-director")
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    audited = await audit_count(db, "opinion.given")
+    body = {"client_id": "phone-opinion-0001", "estate_id": estate, "month": MONTH, "rating": 88, "satisfied": 40, "answered": 50}
+    first = await client.post("/api/assessment/opinions", json=body, headers=director)
+    assert first.status_code == 201, first.text
+    again = await client.post("/api/assessment/opinions", json=body, headers=director)
+    assert again.status_code == 200 and again.json() == first.json()
+    assert again.json()["revision"] == 1 and again.json()["client_id"] == "phone-opinion-0001"
+    assert_problem(await client.post("/api/assessment/opinions", json=body | {"rating": 60}, headers=director), 409, "different body")
+    other_director = await as_user("xbl02-director")
+    other_estate = (await estate_ids_of(db, "XBL02"))[0]
+    assert_problem(await client.post("/api/assessment/opinions", json=body | {"estate_id": other_estate}, headers=other_director), 409, "already used")
+    second = await client.post("/api/assessment/opinions", json=body | {"client_id": "phone-opinion-0002", "rating": 70}, headers=director)
+    assert second.status_code == 201 and second.json()["revision"] == 2
+    assert await count(db, CommitteeOpinion, CommitteeOpinion.estate_id == estate, CommitteeOpinion.month == MONTH) == 2
+    assert await audit_count(db, "opinion.given") == audited + 2

@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
-from supervision.people.tables import AuthToken
-from tests.integration.helpers import assert_problem, count
+import asyncio
+import re
+import threading
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy import select
+
+from supervision.core.audit import AuditEntry
+from supervision.core.settings import get_settings
+from supervision.demo import DEMO_PASSWORD
+from supervision.people.credentials import hashing_pool
+from supervision.people.tables import AuthToken, LoginAttempt
+from tests.integration.helpers import assert_problem, audit_count, count
 
 
 async def test_login_gives_a_token_that_identifies_the_user_and_scope(client, as_user) -> None:
@@ -92,3 +104,92 @@ async def test_a_user_is_created_with_exactly_the_scope_its_role_needs(client, a
     assert created.json()["street_id"] is not None, "a community user's street is filled in from the community"
     assert "password" not in created.text and "hash" not in created.text
     assert_problem(await client.post("/api/users", json={**base, "username": "w-new", "community_id": 1}, headers=admin), 409, "taken")
+
+
+def from_address(app, address: str) -> httpx.AsyncClient:  # type: ignore[no-untyped-def]
+    """A client calling from another address (the throttle counts per address too)."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=True, client=(address, 4321))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver.local", headers={"user-agent": "testclient"})
+
+
+async def wrong_logins(client: httpx.AsyncClient, username: str, times: int) -> list[int]:
+    return [(await client.post("/api/auth/login", json={"username": username, "password": "guess-guess"})).status_code for _ in range(times)]
+
+
+async def test_the_sixth_failed_login_of_an_account_waits_with_retry_after_and_is_audited(app, client, db) -> None:
+    throttled = await audit_count(db, "login.throttled")
+    assert await wrong_logins(client, "xbl02-worker", 5) == [401] * 5
+    sixth = await client.post("/api/auth/login", json={"username": "xbl02-worker", "password": "guess-guess"})
+    assert_problem(sixth, 429, "too many failed logins for this account", "seconds")
+    assert 1 <= int(sixth.headers["retry-after"]) <= 15 * 60
+    # While it waits, even the right password is not checked (an attacker learns nothing), from any address.
+    async with from_address(app, "10.0.0.7") as elsewhere:
+        assert (await elsewhere.post("/api/auth/login", json={"username": "xbl02-worker", "password": DEMO_PASSWORD})).status_code == 429
+        # Another account from another address is not held up.
+        assert (await elsewhere.post("/api/auth/login", json={"username": "xbl03-worker", "password": DEMO_PASSWORD})).status_code == 200
+    assert await audit_count(db, "login.throttled") == throttled + 2
+    async with db() as session:
+        entry = (await session.execute(select(AuditEntry).where(AuditEntry.action == "login.throttled").order_by(AuditEntry.id))).scalars().all()[-2]
+    assert entry.entity_id == "xbl02-worker" and entry.actor_user_id is None and entry.actor == "anonymous (127.0.0.1)"
+    assert entry.after["limit"] == "account" and entry.after["failures"] == 5 and entry.after["retry_after_seconds"] == int(sixth.headers["retry-after"])
+    assert await count(db, LoginAttempt, LoginAttempt.username == "xbl02-worker") == 5  # refused attempts are not kept
+
+
+async def test_the_wait_ends_when_the_failures_leave_the_window(client, db) -> None:
+    async with db() as session:
+        long_ago = datetime.now(UTC) - timedelta(minutes=16)
+        session.add_all([LoginAttempt(username="xbl04-worker", address="127.0.0.1", at=long_ago) for _ in range(5)])
+        await session.commit()
+    assert (await client.post("/api/auth/login", json={"username": "xbl04-worker", "password": DEMO_PASSWORD})).status_code == 200
+    async with db() as session:
+        session.add_all([LoginAttempt(username="xbl04-worker", address="127.0.0.1", at=datetime.now(UTC) - timedelta(minutes=14)) for _ in range(5)])
+        await session.commit()
+    refused = await client.post("/api/auth/login", json={"username": "xbl04-worker", "password": DEMO_PASSWORD})
+    assert refused.status_code == 429 and 1 <= int(refused.headers["retry-after"]) <= 60  # the oldest leaves the window in a minute
+
+
+async def test_a_right_password_after_a_few_failures_logs_in_and_forgives_them(client) -> None:
+    assert await wrong_logins(client, "xbl05-worker", 4) == [401] * 4
+    assert (await client.post("/api/auth/login", json={"username": "xbl05-worker", "password": DEMO_PASSWORD})).status_code == 200
+    assert await wrong_logins(client, "xbl05-worker", 5) == [401] * 5  # counted afresh
+    assert await wrong_logins(client, "xbl05-worker", 1) == [429]
+
+
+async def test_one_address_trying_many_accounts_waits_and_other_addresses_do_not(app, client) -> None:
+    assert [s for i in range(20) for s in await wrong_logins(client, f"nobody-{i}", 1)] == [401] * 20
+    assert_problem(await client.post("/api/auth/login", json={"username": "nobody-else", "password": "guess-guess"}), 429, "address")
+    assert_problem(await client.post("/api/auth/login", json={"username": "xbl01-worker", "password": DEMO_PASSWORD}), 429, "address")
+    async with from_address(app, "10.0.0.8") as elsewhere:
+        assert (await elsewhere.post("/api/auth/login", json={"username": "xbl01-worker", "password": DEMO_PASSWORD})).status_code == 200
+
+
+async def test_the_login_form_says_in_chinese_how_long_to_wait(client) -> None:
+    form = await client.get("/login")
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', form.text).group(1)
+    answers = [await client.post("/login", data={"username": "xbl06-worker", "password": "guess-guess", "_csrf_token": token}) for _ in range(6)]
+    assert [a.status_code for a in answers] == [401] * 5 + [429]
+    assert "登录失败次数过多，请" in answers[-1].text and "分钟后再试" in answers[-1].text
+    assert 'value="xbl06-worker"' in answers[-1].text and int(answers[-1].headers["retry-after"]) >= 1
+
+
+async def test_passwords_are_checked_in_their_own_threads_while_the_app_answers_others(client) -> None:
+    """The password check waits for a thread of the bounded hashing pool: with every one of them busy, a login is
+    parked there, and meanwhile the event loop answers other requests (the login form: one that needs no database, as
+    the test's requests share one connection); the login finishes when a thread frees."""
+    pool = hashing_pool()
+    release = threading.Event()
+    busy = [pool.submit(release.wait) for _ in range(get_settings().password_hash_threads)]
+    try:
+        login = asyncio.create_task(client.post("/api/auth/login", json={"username": "xbl07-worker", "password": "guess-guess"}))
+        for _ in range(3000):  # until the login's check is queued behind the busy threads (not a timing assertion)
+            if pool._work_queue.qsize() == 1:
+                break
+            await asyncio.sleep(0.01)
+        assert pool._work_queue.qsize() == 1 and not login.done()
+        assert (await client.get("/login")).status_code == 200
+        assert not login.done()  # still waiting for a hashing thread: the loop was never blocked by it
+        assert sum(t.name.startswith("password-hash") for t in threading.enumerate()) == get_settings().password_hash_threads
+    finally:
+        release.set()
+    assert (await login).status_code == 401
+    assert all(b.result() is True for b in busy)

@@ -244,7 +244,7 @@ async def test_every_month_route_refuses_a_month_outside_the_calendar_or_the_sup
         ("GET", f"/api/assessment/scores/{estate}/{month}", admin, None),
         ("GET", f"/api/assessment/opinions?month={month}", admin, None),
         ("GET", f"/api/assessment/vetoes?month={month}", admin, None),
-        ("POST", "/api/assessment/opinions", director, {"estate_id": estate, "month": month, "rating": 90}),
+        ("POST", "/api/assessment/opinions", director, {"client_id": "opinion-of-a-bad-month", "estate_id": estate, "month": month, "rating": 90}),
         ("POST", "/api/assessment/vetoes", director, {"estate_id": estate, "month": month, "reason": "x", "explanation": "long enough text", "evidence_photo_ids": [1]}),
         ("POST", "/api/assessment/appeals", company, {"estate_id": estate, "month": month, "reason": "wrong score"}),
         ("GET", f"/api/assessment/scores/{estate}/{month}/report.pdf", admin, None),

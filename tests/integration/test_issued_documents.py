@@ -159,7 +159,7 @@ async def test_a_new_score_version_gets_its_own_report_and_the_earlier_report_st
     path = f"/api/assessment/scores/{estate}/{month}/report.pdf"
     first = await download(client, path, officer, PDF)
     assert "第 1 版" in pdf_text(first)
-    opinion = await client.post("/api/assessment/opinions", json={"estate_id": estate, "month": str(month), "rating": 41}, headers=director)
+    opinion = await client.post("/api/assessment/opinions", json={"client_id": f"opinion-{estate}-{month}-41", "estate_id": estate, "month": str(month), "rating": 41}, headers=director)
     assert opinion.status_code == 201, opinion.text
     assert (await client.post(f"/api/assessment/months/{street}/{month}/compute", headers=officer)).status_code == 200
     second = await download(client, path, officer, PDF)

@@ -168,7 +168,7 @@ async def test_a_late_patrol_counts_in_its_month_only_once_approved(client, as_u
     claimed = datetime.fromisoformat(f"{last_month}-12T09:00:00+08:00").isoformat()
     filed = (await client.post("/api/patrols", json=record_body(estate, inspected_at=claimed), headers=worker)).json()
     assert filed["late"]
-    opinion = {"estate_id": estate, "month": str(last_month), "rating": 90}
+    opinion = {"client_id": f"opinion-{estate}-{last_month}", "estate_id": estate, "month": str(last_month), "rating": 90}
     assert (await client.post("/api/assessment/opinions", json=opinion, headers=director)).status_code == 201
     street = (await client.get("/api/auth/me", headers=officer)).json()["street_id"]
     compute = f"/api/assessment/months/{street}/{last_month}/compute"
