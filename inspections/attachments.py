@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 from sqlalchemy import select
@@ -39,8 +40,9 @@ async def upload_photo(
         raise TooLarge(f"the file has {len(content)} bytes; the limit is {max_bytes} bytes ({max_bytes // (1024 * 1024)} MB)", zh=f"照片超过 {max_bytes // (1024 * 1024)} MB，请压缩后再上传", field="file")
     if not content:
         raise InvalidInput("the file is empty", zh="照片文件是空的", field="file")
-    facts = inspect_photo(content)
-    sha256 = store.put(content)
+    # Decoding the image and writing the file are CPU and disk work: in a worker thread, not on the event loop.
+    facts = await asyncio.to_thread(inspect_photo, content)
+    sha256 = await asyncio.to_thread(store.put, content)
     owner = owner_key(actor)
     for _ in range(ATTEMPTS):
         existing = (
