@@ -274,6 +274,10 @@ def measure(label: str, base: str, args: argparse.Namespace, floor: bool, client
             print(f"{label}: {len(login_ms)} logins one at a time before the burst (argon2): p50 {statistics.median(login_ms):.0f} ms, max {max(login_ms):.0f} ms")
         else:  # the same clients, now talking to the floor
             ready = [Client(c.role, c.username, httpx.AsyncClient(base_url=base, timeout=120, limits=LIMITS), c.headers, c.estates) for c in clients]
+        for client in ready:  # fresh connections for the burst (the server closes those idle since the logins)
+            cookies = client.http.cookies
+            await client.http.aclose()
+            client.http = httpx.AsyncClient(base_url=base, timeout=120, limits=LIMITS, cookies=cookies)
         try:
             tally, wall = await burst(ready, args.rounds, floor, args.time_limit)
         finally:
