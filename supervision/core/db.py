@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -70,15 +71,50 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-class _WriteQueue:
-    """The writing transactions of this process on each SQLite database, first come first served. SQLite has one
-    writer at a time, and a writer waiting for the lock polls it with growing sleeps (the busy timeout), so this
-    process's writers wait their turn here: from their first statement until their transaction ends. A writer
-    waits before it takes a connection, so waiting writers never hold the connections readers need, and only
-    the transaction waits, not the request around it (parsing, photos, rendering)."""
+class _Turns:
+    """One writer at a time, first come first served, except that a session coming back for another transaction
+    (the reads after its commit) goes first: its request is nearly done, and should not queue twice."""
 
     def __init__(self) -> None:
-        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = weakref.WeakKeyDictionary()
+        self.busy = False
+        self.waiting: deque[asyncio.Future[None]] = deque()
+
+    async def take(self, again: bool) -> None:
+        if not self.busy and not self.waiting:
+            self.busy = True
+            return
+        turn = asyncio.get_running_loop().create_future()
+        if again:
+            self.waiting.appendleft(turn)
+        else:
+            self.waiting.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.give()  # handed over just as the request was cancelled: pass it on
+            else:
+                self.waiting.remove(turn)
+            raise
+
+    def give(self) -> None:
+        while self.waiting:
+            turn = self.waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self.busy = False
+
+
+class _WriteQueue:
+    """The writing transactions of this process on each SQLite database, one at a time. SQLite has one writer at a
+    time, and a writer waiting for the lock polls it with growing sleeps (the busy timeout), so this process's
+    writers wait their turn here: from their first statement until their transaction ends. A writer waits before
+    it takes a connection, so waiting writers never hold the connections readers need, and only the transaction
+    waits, not the request around it (parsing, photos, rendering)."""
+
+    def __init__(self) -> None:
+        self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Turns]] = weakref.WeakKeyDictionary()
 
     def enter(self, session: Session) -> None:
         """Wait for the session's turn if it writes to SQLite and has none (called inside SQLAlchemy's greenlet)."""
@@ -88,24 +124,25 @@ class _WriteQueue:
         if bind.dialect.name != "sqlite" or not bind.get_execution_options().get(WRITE_OPTION):
             return
         loop = asyncio.get_running_loop()
-        lock = self._locks.setdefault(loop, {}).setdefault(str(bind.url.database), asyncio.Lock())
-        await_only(lock.acquire())
-        session.info["write_turn"] = (loop, lock)
+        turns = self._turns.setdefault(loop, {}).setdefault(str(bind.url.database), _Turns())
+        await_only(turns.take(again=session.info.get("had_write_turn", False)))
+        session.info["write_turn"] = (loop, turns)
+        session.info["had_write_turn"] = True
 
     @staticmethod
     def leave(session: Session) -> None:
         turn = session.info.pop("write_turn", None)
         if turn is None:
             return
-        loop, lock = turn
+        loop, turns = turn
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if running is loop:
-            lock.release()
+            turns.give()
         elif not loop.is_closed():
-            loop.call_soon_threadsafe(lock.release)
+            loop.call_soon_threadsafe(turns.give)
 
 
 _WRITE_QUEUE = _WriteQueue()
@@ -149,8 +186,11 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         _prepare_sqlite(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 10)
+    # A request holds a connection for its authentication and then for its use case: under a burst of a few
+    # hundred requests, 20 connections ran out and requests failed after the pool's 30 s wait. 50 stays well
+    # inside PostgreSQL's default max_connections (100), beside a scheduler and the command line.
+    kwargs.setdefault("pool_size", 20)
+    kwargs.setdefault("max_overflow", 30)
     return create_async_engine(url, **kwargs)
 
 
