@@ -100,9 +100,10 @@ async def keep_photos(session: AsyncSession, store: BlobStore, actor: Principal,
         await session.flush()
         ids.append(attachment.id or 0)
     for photo in photos:
-        sha256 = store.put(photo.content)
+        # Writing the files is disk work (fsync): in a worker thread, not on the event loop.
+        sha256 = await asyncio.to_thread(store.put, photo.content)
         if photo.display is not None:
-            store.put_derived(sha256, photo.display_kind, photo.display)
+            await asyncio.to_thread(store.put_derived, sha256, photo.display_kind, photo.display)
     return list(dict.fromkeys(ids))
 
 

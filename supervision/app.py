@@ -69,17 +69,10 @@ def configure_templates(engine: JinjaTemplateEngine) -> None:
 
 async def provide_db(state: State, request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
     """One session per request; a use case commits its own transaction, anything uncommitted is rolled back.
-    Requests that may write get the writing factory (on SQLite their transactions take the write lock at once)."""
-    if request.method in READ_ONLY_METHODS:
-        async with state.session_factory() as session:
-            yield session
-        return
-    if state.write_lock is None:
-        async with state.write_session_factory() as session:
-            yield session
-        return
-    # SQLite has one writer at a time, and a waiting writer polls with sleeps: queue this process's writers here.
-    async with state.write_lock, state.write_session_factory() as session:
+    Requests that may write get the writing factory (on SQLite their transactions take the write lock at once,
+    queued behind this process's other writing transactions: see supervision.core.db)."""
+    factory = state.session_factory if request.method in READ_ONLY_METHODS else state.write_session_factory
+    async with factory() as session:
         yield session
 
 
@@ -91,7 +84,6 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     state.engine = engine or create_engine(settings.database_url)
     state.session_factory = create_session_factory(state.engine)
     state.write_session_factory = create_session_factory(writing(state.engine))
-    state.write_lock = asyncio.Lock() if state.engine.dialect.name == "sqlite" else None
     state.blob_store = FileBlobStore(settings.var_dir / "attachments")
     # A batch's documents are made as it is issued (the money package cannot import the documents above it).
     state.make_batch_documents = lambda session, batch: issue_batch_documents(session, state.blob_store, batch)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
+from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -9,7 +12,9 @@ from typing import Any
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util.concurrency import await_only, in_greenlet
 from sqlmodel import SQLModel
 
 # Stable constraint names, so Alembic migrations (and SQLite batch mode) can address them.
@@ -41,6 +46,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+# SQLite's busy timeout, in seconds: how long a writer waits for another process's write lock.
+SQLITE_BUSY_SECONDS = 10
+
+
 def _prepare_sqlite(engine: AsyncEngine) -> None:
     """WAL, foreign keys and a busy timeout on every connection; explicit BEGIN so savepoints work."""
 
@@ -50,7 +59,7 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -60,6 +69,103 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
         # wait for each other (busy timeout) instead of failing when a read lock cannot be upgraded.
         immediate = connection.get_execution_options().get(WRITE_OPTION)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class _Turns:
+    """One writer at a time, first come first served, except that a session coming back for another transaction
+    (the reads after its commit) goes first: its request is nearly done, and should not queue twice."""
+
+    def __init__(self) -> None:
+        self.busy = False
+        self.waiting: deque[asyncio.Future[None]] = deque()
+
+    async def take(self, again: bool) -> None:
+        if not self.busy and not self.waiting:
+            self.busy = True
+            return
+        turn = asyncio.get_running_loop().create_future()
+        if again:
+            self.waiting.appendleft(turn)
+        else:
+            self.waiting.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.give()  # handed over just as the request was cancelled: pass it on
+            else:
+                self.waiting.remove(turn)
+            raise
+
+    def give(self) -> None:
+        while self.waiting:
+            turn = self.waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self.busy = False
+
+
+class _WriteQueue:
+    """The writing transactions of this process on each SQLite database, one at a time. SQLite has one writer at a
+    time, and a writer waiting for the lock polls it with growing sleeps (the busy timeout), so this process's
+    writers wait their turn here: from their first statement until their transaction ends. A writer waits before
+    it takes a connection, so waiting writers never hold the connections readers need, and only the transaction
+    waits, not the request around it (parsing, photos, rendering)."""
+
+    def __init__(self) -> None:
+        self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Turns]] = weakref.WeakKeyDictionary()
+
+    def enter(self, session: Session) -> None:
+        """Wait for the session's turn if it writes to SQLite and has none (called inside SQLAlchemy's greenlet)."""
+        bind = session.bind
+        if "write_turn" in session.info or bind is None or not in_greenlet():
+            return
+        if bind.dialect.name != "sqlite" or not bind.get_execution_options().get(WRITE_OPTION):
+            return
+        loop = asyncio.get_running_loop()
+        turns = self._turns.setdefault(loop, {}).setdefault(str(bind.url.database), _Turns())
+        await_only(turns.take(again=session.info.get("had_write_turn", False)))
+        session.info["write_turn"] = (loop, turns)
+        session.info["had_write_turn"] = True
+
+    @staticmethod
+    def leave(session: Session) -> None:
+        turn = session.info.pop("write_turn", None)
+        if turn is None:
+            return
+        loop, turns = turn
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            turns.give()
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(turns.give)
+
+
+_WRITE_QUEUE = _WriteQueue()
+
+
+class _WritingSession(Session):
+    """The session of transactions that write to SQLite: each waits for this process's write queue before it runs."""
+
+
+@event.listens_for(_WritingSession, "do_orm_execute")
+def _turn_before_execute(state: ORMExecuteState) -> None:
+    _WRITE_QUEUE.enter(state.session)
+
+
+@event.listens_for(_WritingSession, "before_flush")
+def _turn_before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    _WRITE_QUEUE.enter(session)
+
+
+@event.listens_for(_WritingSession, "after_transaction_end")
+def _turn_after_transaction(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        _WRITE_QUEUE.leave(session)
 
 
 WRITE_OPTION = "sqlite_immediate"
@@ -80,10 +186,15 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         _prepare_sqlite(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 10)
+    # A request holds a connection for its authentication and then for its use case: under a burst of a few
+    # hundred requests, 20 connections ran out and requests failed after the pool's 30 s wait. 50 stays well
+    # inside PostgreSQL's default max_connections (100), beside a scheduler and the command line.
+    kwargs.setdefault("pool_size", 20)
+    kwargs.setdefault("max_overflow", 30)
     return create_async_engine(url, **kwargs)
 
 
 def create_session_factory(bind: Any, **kwargs: Any) -> async_sessionmaker[AsyncSession]:
+    if isinstance(bind, AsyncEngine) and bind.dialect.name == "sqlite" and bind.get_execution_options().get(WRITE_OPTION):
+        kwargs.setdefault("sync_session_class", _WritingSession)
     return async_sessionmaker(bind=bind, expire_on_commit=False, autoflush=False, **kwargs)

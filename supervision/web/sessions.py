@@ -1,6 +1,6 @@
-"""Short write transactions a route opens itself, apart from the request's own session (`db`): they queue like the
-request's would (on SQLite, this process's writers take turns), but hold nothing between them, so a route can do
-slow work that needs no database (checking a password) without keeping other writers waiting."""
+"""Short write transactions a route opens itself, apart from the request's own session (`db`): each queues like any
+writing transaction (on SQLite, this process's writers take turns: supervision.core.db), and holds nothing between
+them, so a route can do slow work that needs no database (checking a password) without keeping writers waiting."""
 
 from __future__ import annotations
 
@@ -18,11 +18,7 @@ def write_transactions(state: State) -> Any:
 
     @asynccontextmanager
     async def transaction() -> AsyncIterator[AsyncSession]:
-        if state.write_lock is None:
-            async with state.write_session_factory() as session:
-                yield session
-            return
-        async with state.write_lock, state.write_session_factory() as session:
+        async with state.write_session_factory() as session:
             yield session
 
     return transaction
