@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFou
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect, Template
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from supervision.core.access import ROLE_NAMES
 from supervision.core.errors import (
@@ -205,8 +206,15 @@ def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> 
     return _answer(request, 500, "Internal error", "an unexpected database error occurred; it has been logged")
 
 
+def pool_timeout_handler(request: Request[Any, Any, Any], exc: PoolTimeout) -> Response[Any]:
+    """Every database connection stayed taken for the pool's whole wait: the system is overloaded, not broken."""
+    log.warning("no database connection became free in time: %s", exc)
+    return _answer(request, 503, "Database busy", "every database connection is in use; retry in a moment")
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     DomainError: domain_error_handler,
+    PoolTimeout: pool_timeout_handler,
     ValidationException: validation_error_handler,
     HTTPException: http_error_handler,
     DBAPIError: database_error_handler,
