@@ -24,7 +24,7 @@ async def sleep_a_while(session: AsyncSession, period: str, now: datetime) -> di
     return {"slept": seconds}
 
 
-JOBS.append(Job(name=NAME, description="a slow job (tests only)", cron={"hour": "3"}, work=sleep_a_while, period_for=lambda now: period_of("day", now)))
+JOBS.append(Job(name=NAME, description="a slow job (tests only)", cron={"hour": "3"}, work=sleep_a_while, period_for=lambda now: period_of("day", now), period_kind="day"))
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
