@@ -218,9 +218,10 @@ async def run_client(index: int, client: Client, rounds: int, photo: bytes, mont
             if answer.status_code != 200:
                 tally.errors.append(f"{kind}: {answer.status_code} {answer.text[:200]}")
         else:
-            body = {"estate_id": client.estates[n % len(client.estates)], "month": str(month), "rating": rng.randrange(60, 100), "note": "居委会意见"}
+            # Opinions carry a client id like patrols (a resend is the same opinion); the floor's insert keeps one too.
+            body = {"client_id": str(uuid.uuid4()), "estate_id": client.estates[n % len(client.estates)], "month": str(month), "rating": rng.randrange(60, 100), "note": "居委会意见"}
             started = time.perf_counter()
-            answer = await http.post("/floor" if floor else "/api/assessment/opinions", json=body | {"client_id": str(uuid.uuid4())} if floor else body, headers=client.headers)
+            answer = await http.post("/floor" if floor else "/api/assessment/opinions", json=body, headers=client.headers)
             tally.add("opinion", started, answer.status_code)
             if answer.status_code != 201:
                 tally.errors.append(f"opinion: {answer.status_code} {answer.text[:200]}")
