@@ -82,7 +82,7 @@ async def test_a_rejected_late_record_never_counts_and_its_orders_are_withdrawn(
 
 
 async def test_late_street_inspections_and_spot_checks_are_late_too(client, as_user, db) -> None:
-    specialist, officer = await as_user("xbl-worker1"), await as_user("xbl-officer")
+    specialist = await as_user("xbl-worker1")
     estate = (await estate_ids_of(db, "XBL01"))[0]
     inspection = await client.post("/api/street-inspections", json=record_body(estate, inspected_at=MONTHS_AGO), headers=specialist)
     assert inspection.status_code == 201 and inspection.json()["late"] is True
