@@ -29,8 +29,6 @@ import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -44,38 +42,16 @@ from sqlalchemy.ext.asyncio import create_async_engine
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
+from bench.harness import page_login, percentile, serving  # noqa: E402
 from supervision.core.clock import business_today  # noqa: E402
 from supervision.core.periods import Month  # noqa: E402
 from supervision.demo import DEMO_PASSWORD  # noqa: E402
-from tests.served import free_port  # noqa: E402
 
 KINDS = ("patrol", "patrol with a failed item", "photo upload", "opinion", "month table page", "record list")
 ITEMS = ("M01", "C01", "C02", "G01", "G02", "P01", "O01")
 # Out of every 20 clients: workers file and photograph, officers read, directors give opinions.
 ROLES = ["worker"] * 11 + ["officer"] * 5 + ["director"] * 4
 LIMITS = httpx.Limits(max_connections=4, max_keepalive_connections=4)
-
-
-@contextmanager
-def serving(command: list[str], env: dict[str, str], log: Path, cwd: Path) -> Iterator[str]:
-    port = free_port()
-    with open(log, "w") as out:
-        server = subprocess.Popen([*command, "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    httpx.get(f"{base}/health", timeout=1)
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline or server.poll() is not None:
-                        raise RuntimeError(f"server did not start; see {log}") from None
-                    time.sleep(0.2)
-            yield base
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
 
 
 # The photos: a phone-sized JPEG with EXIF, made distinct per upload by a comment segment (so none is a duplicate).
@@ -116,19 +92,6 @@ class Tally:
     def add(self, kind: str, started: float, status: int) -> None:
         self.latencies[kind].append((time.perf_counter() - started) * 1000)
         self.statuses[kind][status] += 1
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
-
-
-async def page_login(http: httpx.AsyncClient, username: str) -> None:
-    form = await http.get("/login")
-    token = re.search(r'name="_csrf_token" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
-    answer = await http.post("/login", data={"username": username, "password": DEMO_PASSWORD, "_csrf_token": token})
-    if answer.status_code not in (302, 303):
-        raise RuntimeError(f"page login of {username}: {answer.status_code} {answer.text[:200]}")
 
 
 async def api_login(http: httpx.AsyncClient, username: str) -> dict[str, str]:

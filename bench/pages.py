@@ -27,6 +27,7 @@ sys.path.insert(0, str(BENCH.parent))
 
 from sqlalchemy import select  # noqa: E402
 
+from bench.harness import page_login, percentile  # noqa: E402
 from supervision.app import create_app  # noqa: E402
 from supervision.assessment.service import compute_month  # noqa: E402
 from supervision.cli import migrate  # noqa: E402
@@ -35,7 +36,7 @@ from supervision.core.clock import business_today  # noqa: E402
 from supervision.core.db import create_engine, create_session_factory  # noqa: E402
 from supervision.core.periods import Month  # noqa: E402
 from supervision.core.settings import load_settings  # noqa: E402
-from supervision.demo import DEMO_PASSWORD, load_demo  # noqa: E402
+from supervision.demo import load_demo  # noqa: E402
 from supervision.registry.tables import Street  # noqa: E402
 from tests.generated import generate_month  # noqa: E402
 
@@ -54,18 +55,6 @@ def pages(month: Month) -> dict[str, tuple[str, str]]:
         "committee month (director)": ("xbl01-director", f"/committee?month={month}"),
         "orders by deadline (company)": ("company01", "/defects"),
     }
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
-
-
-async def log_in(client: httpx.AsyncClient, username: str) -> None:
-    form = await client.get("/login")
-    token = re.search(r'name="_csrf_token" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
-    answer = await client.post("/login", data={"username": username, "password": DEMO_PASSWORD, "_csrf_token": token})
-    assert answer.status_code in (302, 303), answer.text
 
 
 async def main(requests: int) -> None:
@@ -98,7 +87,7 @@ async def main(requests: int) -> None:
         for label, (username, path) in pages(last).items():
             if username not in clients:
                 clients[username] = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench")
-                await log_in(clients[username], username)
+                await page_login(clients[username], username)
             client = clients[username]
             if "{estate}" in path:
                 estate = re.search(r'href="/patrol/estates/(\d+)"', (await client.get("/patrol")).text).group(1)  # type: ignore[union-attr]

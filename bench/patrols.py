@@ -17,8 +17,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,30 +25,8 @@ import httpx
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
+from bench.harness import serving  # noqa: E402
 from supervision.demo import DEMO_PASSWORD  # noqa: E402
-from tests.served import free_port  # noqa: E402
-
-
-@contextmanager
-def serving(command: list[str], env: dict[str, str], log: Path) -> Iterator[str]:
-    port = free_port()
-    with open(log, "w") as out:
-        server = subprocess.Popen([*command, "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=BENCH.parent)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    httpx.get(f"{base}/", timeout=1)
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline or server.poll() is not None:
-                        raise RuntimeError(f"server did not start; see {log}") from None
-                    time.sleep(0.1)
-            yield base
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
 
 
 async def load(base: str, path: str, bodies: list[tuple[dict[str, str], dict]], concurrency: int) -> tuple[list[float], float, int]:
