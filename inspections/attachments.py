@@ -37,6 +37,7 @@ class ReceivedPhoto:
     that shows it stores it (keep_photos) only after checking the right to act and the rest of the form."""
 
     content: bytes
+    sha256: str
     original_name: str
     claimed_taken_at: datetime | None
     facts: PhotoFacts
@@ -53,9 +54,10 @@ async def receive_photo(content: bytes, original_name: str, claimed_taken_at: da
         raise TooLarge(f"the file has {len(content)} bytes; the limit is {max_bytes} bytes ({max_bytes // (1024 * 1024)} MB)", zh=f"照片超过 {max_bytes // (1024 * 1024)} MB，请压缩后再上传", field="file")
     if not content:
         raise InvalidInput("the file is empty", zh="照片文件是空的", field="file")
-    facts, display = await asyncio.to_thread(_judge_photo, content, limits)
+    sha256, facts, display = await asyncio.to_thread(_judge_photo, content, limits)
     return ReceivedPhoto(
         content=content,
+        sha256=sha256,
         original_name=clean_file_name(original_name),
         claimed_taken_at=claimed_taken_at,
         facts=facts,
@@ -77,13 +79,12 @@ async def keep_photos(session: AsyncSession, store: BlobStore, actor: Principal,
     owner = owner_key(actor)
     ids: list[int] = []
     for photo in photos:
-        sha256 = hashlib.sha256(photo.content).hexdigest()
-        existing = (await session.execute(select(Attachment.id).where(Attachment.sha256 == sha256, Attachment.owner == owner))).scalar()
+        existing = (await session.execute(select(Attachment.id).where(Attachment.sha256 == photo.sha256, Attachment.owner == owner))).scalar()
         if existing is not None:
             ids.append(existing)
             continue
         attachment = Attachment(
-            sha256=sha256,
+            sha256=photo.sha256,
             owner=owner,
             content_type=photo.facts.content_type,
             size_bytes=len(photo.content),
@@ -101,9 +102,9 @@ async def keep_photos(session: AsyncSession, store: BlobStore, actor: Principal,
         ids.append(attachment.id or 0)
     for photo in photos:
         # Writing the files is disk work (fsync): in a worker thread, not on the event loop.
-        sha256 = await asyncio.to_thread(store.put, photo.content)
+        await asyncio.to_thread(store.put, photo.content)
         if photo.display is not None:
-            await asyncio.to_thread(store.put_derived, sha256, photo.display_kind, photo.display)
+            await asyncio.to_thread(store.put_derived, photo.sha256, photo.display_kind, photo.display)
     return list(dict.fromkeys(ids))
 
 
@@ -144,8 +145,9 @@ async def own_photos(session: AsyncSession, actor: Principal, photo_ids: Iterabl
         raise InvalidInput(f"photos {', '.join(map(str, missing))} are not photos you uploaded; upload them first (POST /api/attachments)", zh=zh, field=field)
 
 
-def _judge_photo(content: bytes, limits: PhotoLimits) -> tuple[PhotoFacts, bytes | None]:
-    return inspect_photo(content, limits.max_pixels), display_copy(content, limits.display_side)
+def _judge_photo(content: bytes, limits: PhotoLimits) -> tuple[str, PhotoFacts, bytes | None]:
+    facts = inspect_photo(content, limits.max_pixels)  # refuses what is not a photo within the limits first
+    return hashlib.sha256(content).hexdigest(), facts, display_copy(content, limits.display_side)
 
 
 def _display_kind(side: int) -> str:

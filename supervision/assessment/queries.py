@@ -130,16 +130,22 @@ def case_photos(p: Principal) -> list[Select[Any]]:
     return [vetoed, *defect_photo_ids(automatic), appealed, *defect_photo_ids(contested)]
 
 
+async def _photos_of_cases(session: AsyncSession, case_column: Any, attachment_column: Any, case_ids: list[int]) -> dict[int, list[int]]:
+    """The photos attached to each case (veto or appeal), by case id, in upload order."""
+    attached: dict[int, list[int]] = {}
+    if case_ids:
+        for case_id, attachment_id in (await session.execute(select(case_column, attachment_column).where(case_column.in_(case_ids)))).tuples():
+            attached.setdefault(case_id, []).append(attachment_id)
+    return {case_id: sorted(ids) for case_id, ids in attached.items()}
+
+
 async def veto_rows(session: AsyncSession, vetoes: list[Veto]) -> list[schemas.VetoOut]:
-    evidence: dict[int, list[int]] = {}
-    if vetoes:
-        for veto_id, attachment_id in (await session.execute(select(VetoEvidence.veto_id, VetoEvidence.attachment_id).where(VetoEvidence.veto_id.in_([v.id for v in vetoes])))).tuples():  # type: ignore[attr-defined]
-            evidence.setdefault(veto_id, []).append(attachment_id)
+    evidence = await _photos_of_cases(session, VetoEvidence.veto_id, VetoEvidence.attachment_id, [v.id or 0 for v in vetoes])
     defects = await defect_evidence(session, [v.source_defect_id for v in vetoes if v.source_defect_id is not None])
     reasons = VETO_REASONS | AUTOMATIC_VETO_REASONS
     out = []
     for v in vetoes:
-        own = sorted(evidence.get(v.id or 0, []))
+        own = evidence.get(v.id or 0, [])
         source = defects.get(v.source_defect_id) if v.source_defect_id is not None else None
         out.append(
             schemas.VetoOut(
@@ -165,15 +171,11 @@ async def list_vetoes(session: AsyncSession, actor: Principal, paging: PageReque
 
 
 async def appeal_rows(session: AsyncSession, appeals: list[Appeal]) -> list[schemas.AppealOut]:
-    attached: dict[int, list[int]] = {}
-    if appeals:
-        rows = await session.execute(select(AppealEvidence.appeal_id, AppealEvidence.attachment_id).where(AppealEvidence.appeal_id.in_([a.id for a in appeals])))  # type: ignore[attr-defined]
-        for appeal_id, attachment_id in rows.tuples():
-            attached.setdefault(appeal_id, []).append(attachment_id)
+    attached = await _photos_of_cases(session, AppealEvidence.appeal_id, AppealEvidence.attachment_id, [a.id or 0 for a in appeals])
     defects = await defect_evidence(session, [a.defect_id for a in appeals if a.defect_id is not None])
     out = []
     for a in appeals:
-        own = sorted(attached.get(a.id or 0, []))
+        own = attached.get(a.id or 0, [])
         defect = defects.get(a.defect_id) if a.defect_id is not None else None
         out.append(
             schemas.AppealOut(
