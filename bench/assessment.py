@@ -31,19 +31,19 @@ sys.path.insert(0, str(BENCH.parent))
 
 from sqlalchemy import select, text  # noqa: E402
 
+from foundation.access import SYSTEM  # noqa: E402
+from foundation.db import create_engine, create_session_factory  # noqa: E402
+from foundation.periods import Month  # noqa: E402
+from foundation.settings import load_settings  # noqa: E402
+from registry.tables import Street  # noqa: E402
 from supervision.cli import migrate  # noqa: E402
-from supervision.core.access import SYSTEM  # noqa: E402
-from supervision.core.db import create_engine, create_session_factory  # noqa: E402
-from supervision.core.periods import Month  # noqa: E402
-from supervision.core.settings import load_settings  # noqa: E402
 from supervision.demo import load_demo  # noqa: E402
-from supervision.registry.tables import Street  # noqa: E402
 from tests.generated import add_city, generate_month  # noqa: E402
 
 
 async def compute_all(url: str, month: Month) -> None:
     """Run in a process of its own, so its peak memory is the computation's."""
-    from supervision.assessment.service import compute_month
+    from assessment.service import compute_month
 
     os.environ.setdefault("SUPERVISION_LOG_LEVEL", "WARNING")
     engine = create_engine(url)

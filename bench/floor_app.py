@@ -14,7 +14,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from sqlalchemy import text
 
-from supervision.core.db import create_engine
+from foundation.db import create_engine
 
 ENGINE = create_engine(os.environ["SUPERVISION_DATABASE_URL"])
 

@@ -43,8 +43,8 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
 from bench.harness import page_login, percentile, serving  # noqa: E402
-from supervision.core.clock import business_today  # noqa: E402
-from supervision.core.periods import Month  # noqa: E402
+from foundation.clock import business_today  # noqa: E402
+from foundation.periods import Month  # noqa: E402
 from supervision.demo import DEMO_PASSWORD  # noqa: E402
 
 KINDS = ("patrol", "patrol with a failed item", "photo upload", "opinion", "month table page", "record list")

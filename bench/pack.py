@@ -29,10 +29,10 @@ from reportlab.lib.pagesizes import A4  # noqa: E402
 from reportlab.platypus import SimpleDocTemplate, Table  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+from foundation.access import Principal, Role  # noqa: E402
+from foundation.money import yuan  # noqa: E402
+from foundation.periods import last_ended_quarter  # noqa: E402
 from reports.pdf import Column, Document, TableBlock, register_font, render  # noqa: E402
-from supervision.core.access import Principal, Role  # noqa: E402
-from supervision.core.money import yuan  # noqa: E402
-from supervision.core.periods import last_ended_quarter  # noqa: E402
 
 LINE_COLUMNS = (
     Column("区片", 52), Column("月份", 15), Column("得分", 13, True), Column("等级", 12), Column("系数", 12, True),
@@ -42,13 +42,13 @@ LINE_COLUMNS = (
 
 async def district_batch(url: str) -> int:
     """Migrate, load the demo, generate a quarter of evidence, assess and lock it, run, confirm, approve, issue."""
+    from assessment import service as assessment
+    from foundation.db import create_engine, create_session_factory
+    from foundation.settings import load_settings
+    from registry.tables import Street
     from subsidies import service as subsidies
-    from supervision.assessment import service as assessment
     from supervision.cli import migrate
-    from supervision.core.db import create_engine, create_session_factory
-    from supervision.core.settings import load_settings
     from supervision.demo import load_demo
-    from supervision.registry.tables import Street
     from tests.generated import generate_month
 
     await asyncio.to_thread(migrate, load_settings(database_url=url))
@@ -78,10 +78,10 @@ async def district_batch(url: str) -> int:
 
 
 async def build_district_pack(url: str, batch_id: int) -> dict[str, float]:
-    from inspections.storage import FileBlobStore
+    from foundation.db import create_engine, create_session_factory
+    from foundation.storage import FileBlobStore
     from reports import service as reports
     from subsidies.tables import DisbursementBatch, SubsidyLine
-    from supervision.core.db import create_engine, create_session_factory
 
     engine = create_engine(url)
     factory = create_session_factory(engine)

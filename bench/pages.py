@@ -27,17 +27,17 @@ sys.path.insert(0, str(BENCH.parent))
 
 from sqlalchemy import select  # noqa: E402
 
+from assessment.service import compute_month  # noqa: E402
 from bench.harness import page_login, percentile  # noqa: E402
+from foundation.access import SYSTEM  # noqa: E402
+from foundation.clock import business_today  # noqa: E402
+from foundation.db import create_engine, create_session_factory  # noqa: E402
+from foundation.periods import Month  # noqa: E402
+from foundation.settings import load_settings  # noqa: E402
+from registry.tables import Street  # noqa: E402
 from supervision.app import create_app  # noqa: E402
-from supervision.assessment.service import compute_month  # noqa: E402
 from supervision.cli import migrate  # noqa: E402
-from supervision.core.access import SYSTEM  # noqa: E402
-from supervision.core.clock import business_today  # noqa: E402
-from supervision.core.db import create_engine, create_session_factory  # noqa: E402
-from supervision.core.periods import Month  # noqa: E402
-from supervision.core.settings import load_settings  # noqa: E402
 from supervision.demo import load_demo  # noqa: E402
-from supervision.registry.tables import Street  # noqa: E402
 from tests.generated import generate_month  # noqa: E402
 
 MONTHS = 6

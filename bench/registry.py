@@ -20,10 +20,10 @@ from pathlib import Path
 
 import httpx
 
+from foundation.db import create_engine
+from foundation.settings import load_settings
 from supervision.app import create_app
 from supervision.cli import migrate
-from supervision.core.db import create_engine
-from supervision.core.settings import load_settings
 from supervision.demo import DEMO_PASSWORD, load_demo
 
 READS = {

@@ -12,15 +12,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from foundation.access import Principal
+from foundation.clock import utc_now
+from foundation.errors import Conflict, InvalidInput, NotFound, TooLarge
+from foundation.storage import BlobStore
+from foundation.text import clean_file_name
 from inspections import schemas
 from inspections.photos import PhotoFacts, PhotoLimits, display_copy, inspect_photo
 from inspections.scope import owner_key, visible_attachments
-from inspections.storage import BlobStore
 from inspections.tables import Attachment
-from supervision.core.access import Principal
-from supervision.core.clock import utc_now
-from supervision.core.errors import Conflict, InvalidInput, NotFound, TooLarge
-from supervision.core.text import clean_file_name
 
 # Attempts at a write that lost a race before giving up.
 ATTEMPTS = 4

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from foundation.clock import utc_now
 from inspections import schemas
 from inspections.rules import Checklist, checklist_from_content
 from inspections.tables import ChecklistVersion
-from supervision.core.clock import utc_now
 
 
 async def checklist_version_id(session: AsyncSession, checklist: Checklist) -> int:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from foundation.settings import config_dir
 from inspections.rules import Checklist, InspectionRules, parse_checklist, parse_inspection_rules
-from supervision.core.settings import config_dir
 
 
 @lru_cache(maxsize=1)
@@ -26,6 +26,6 @@ def load_all() -> None:
     """Read every evidence rule file now, so a mistake in one shows at start and not at the first patrol."""
     current_checklist()
     inspection_rules()
-    from inspections.calendar import CALENDAR, config_years
+    from foundation.calendar.service import CALENDAR, config_years
 
     CALENDAR.config = config_years()

@@ -11,33 +11,24 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from foundation.access import Principal, Role, require_role
+from foundation.audit import record_change
+from foundation.calendar.rules import CalendarSource, OfficialCalendar
+from foundation.calendar.service import CALENDAR, working_calendar
+from foundation.clock import utc_now
+from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from foundation.paging import PageRequest, fetch_page
+from foundation.periods import Month
+from foundation.storage import BlobStore
 from inspections import schemas
 from inspections.attachments import MAX_PHOTOS, ReceivedPhoto, evidence_photo, keep_photos, own_photos, required_store
-from inspections.calendar import CALENDAR, working_calendar
 from inspections.checklists import points_text, stored_checklists
 from inspections.config import inspection_rules
-from inspections.rules import (
-    CalendarSource,
-    Checklist,
-    DefectState,
-    OfficialCalendar,
-    Severity,
-    Source,
-    overdue_since,
-    rectification_deadline,
-)
+from inspections.rules import Checklist, DefectState, Severity, Source, overdue_since, rectification_deadline
 from inspections.scope import visible_defects
-from inspections.storage import BlobStore
 from inspections.tables import Amendment, Defect, DefectEvent, DefectEventPhoto, InspectionRecord, InspectionResult, RecordPhoto, YellowCard
-from supervision.core.access import Principal, Role, require_role
-from supervision.core.audit import record_change
-from supervision.core.clock import utc_now
-from supervision.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from supervision.core.paging import PageRequest, fetch_page
-from supervision.core.periods import Month
-from supervision.registry.tables import Company, Estate
+from registry.tables import Company, Estate
 
-__all__ = ["CALENDAR"]  # the calendar in force (inspections.calendar), imported from here by the assessment
 OPEN_STATES = (DefectState.OPEN.value, DefectState.FIX_REPORTED.value)
 REVIEWERS = frozenset({Role.COMMUNITY_WORKER, Role.STREET_WORKER, Role.STREET_OFFICER, Role.INSPECTOR, Role.ADMIN})
 

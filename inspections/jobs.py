@@ -9,15 +9,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from foundation.access import SYSTEM, Role
+from foundation.errors import Conflict
+from foundation.jobs import Job, from_time_of_day, period_of
+from foundation.notifications import notify
+from foundation.periods import Month
 from inspections import defects, spot_checks
 from inspections.rules import Source
 from inspections.tables import InspectionRecord
-from supervision.core.access import SYSTEM, Role
-from supervision.core.errors import Conflict
-from supervision.core.jobs import Job, from_time_of_day, period_of
-from supervision.core.notifications import notify, recipients
-from supervision.core.periods import Month
-from supervision.registry.tables import Community, Estate
+from people.queries import recipients
+from registry.tables import Community, Estate
 
 
 async def mark_overdue(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:

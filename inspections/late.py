@@ -10,16 +10,16 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from foundation.access import Principal, Role, require_role
+from foundation.audit import record_change
+from foundation.clock import utc_now
+from foundation.errors import Conflict, NotFound, PermissionDenied
+from foundation.paging import PageRequest, fetch_page
 from inspections import schemas
 from inspections.defects import withdraw_record_defects
 from inspections.rules import LateDecision, Source
 from inspections.tables import InspectionRecord, InspectionResult, LateRecordDecision
-from supervision.core.access import Principal, Role, require_role
-from supervision.core.audit import record_change
-from supervision.core.clock import utc_now
-from supervision.core.errors import Conflict, NotFound, PermissionDenied
-from supervision.core.paging import PageRequest, fetch_page
-from supervision.registry.tables import Estate
+from registry.tables import Estate
 
 DECIDERS = frozenset({Role.STREET_OFFICER})
 READERS = frozenset({Role.STREET_OFFICER, Role.ADMIN})

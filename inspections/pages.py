@@ -18,24 +18,24 @@ from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from foundation.access import Principal, Role
+from foundation.clock import business_today
+from foundation.errors import DomainError, InvalidInput, NotFound
+from foundation.paging import PageRequest
+from foundation.periods import Month
+from foundation.storage import BlobStore
+from foundation.web.auth import allow, logged_in
+from foundation.web.layout import chosen_id, page, pages_of, read_verdict, refused
+from foundation.web.params import provide_store
+from foundation.web.problems import status_of
 from inspections import attachments, defects, records, schemas, service
 from inspections.config import current_checklist
 from inspections.photos import PhotoLimits
-from inspections.routes import provide_store
 from inspections.rules import Source
-from inspections.storage import BlobStore
 from inspections.tables import InspectionRecord
-from supervision.core.access import Principal, Role
-from supervision.core.clock import business_today
-from supervision.core.errors import DomainError, InvalidInput, NotFound
-from supervision.core.paging import PageRequest
-from supervision.core.periods import Month
-from supervision.registry import service as registry
-from supervision.registry.scope import managed_on
-from supervision.registry.tables import Community, Estate
-from supervision.web.auth import allow, logged_in
-from supervision.web.pages import chosen_id, page, pages_of, read_verdict, refused
-from supervision.web.problems import status_of
+from registry import service as registry
+from registry.scope import managed_on
+from registry.tables import Community, Estate
 
 STATIC = Path(__file__).resolve().parent.parent / "supervision" / "web" / "static"
 SEVERITY_NAMES = {"safety": "安全隐患", "general": "一般问题", "major_repair": "重大维修"}

@@ -9,7 +9,7 @@ from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from supervision.core.errors import InvalidInput, TooLarge
+from foundation.errors import InvalidInput, TooLarge
 
 ACCEPTED = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 _EXIF_IFD = 0x8769

@@ -8,16 +8,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from foundation.access import Principal
+from foundation.errors import InvalidInput, NotFound
+from foundation.paging import PageRequest, fetch_page
+from foundation.periods import Month
 from inspections import schemas
 from inspections.checklists import stored_checklists
 from inspections.rules import Checklist, LateDecision, Source
 from inspections.scope import visible_records
 from inspections.tables import Amendment, Defect, InspectionRecord, InspectionResult, LateRecordDecision, RecordPhoto
-from supervision.core.access import Principal
-from supervision.core.errors import InvalidInput, NotFound
-from supervision.core.paging import PageRequest, fetch_page
-from supervision.core.periods import Month
-from supervision.registry.tables import Community, Estate
+from registry.tables import Community, Estate
 
 # Reading
 

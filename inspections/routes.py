@@ -14,19 +14,19 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inspections import attachments, calendar, checklists, defects, late, records, schemas, service, spot_checks
+from foundation.access import Principal, Role
+from foundation.errors import InvalidInput
+from foundation.paging import Page, PageRequest
+from foundation.periods import MONTH_PATTERN, Month, parse_instant
+from foundation.storage import BlobStore
+from foundation.web.auth import allow, logged_in
+from foundation.web.body import StrictBody
+from foundation.web.params import OptionalId, RecordId, provide_store
+from foundation.web.problems import problem_responses
+from inspections import attachments, checklists, defects, late, records, schemas, service, spot_checks
 from inspections.config import current_checklist
 from inspections.photos import PhotoLimits
 from inspections.rules import Source
-from inspections.storage import BlobStore
-from supervision.core.access import Principal, Role
-from supervision.core.errors import InvalidInput
-from supervision.core.paging import Page, PageRequest
-from supervision.core.periods import MONTH_PATTERN, Month, parse_instant
-from supervision.web.auth import allow, logged_in
-from supervision.web.body import StrictBody
-from supervision.web.params import OptionalId, RecordId
-from supervision.web.problems import problem_responses
 
 READ = problem_responses(400, 403, 404)
 FILE = problem_responses(400, 403, 404, 409, 422)
@@ -42,10 +42,6 @@ FILED = {
 MonthParam = Annotated[str | None, Parameter(pattern=MONTH_PATTERN, description="A month, e.g. 2026-10")]
 MonthPath = Annotated[str, Parameter(pattern=MONTH_PATTERN, description="A month, e.g. 2026-10")]
 DefectStateParam = Literal["open", "fix_reported", "closed", "withdrawn", "overdue"]
-
-
-def provide_store(state: State) -> BlobStore:
-    return state.blob_store  # type: ignore[no-any-return]
 
 
 def month_of(text: str | None) -> Month | None:
@@ -325,30 +321,9 @@ class LateRecordController(Controller):
         return await late.decide_late_record(db, principal, record_id, data)
 
 
-class CalendarController(Controller):
-    """China's official working-day calendar as the deadlines use it: the years the district recorded, then the
-    dated files of config/calendar/, then the chinesecalendar package; a year nobody knows is Monday to Friday."""
-
-    path = "/api/calendar/years"
-    tags = ["inspections"]
-    guards = [logged_in]
-
-    @get("/", responses=READ)
-    async def list_years(self, db: AsyncSession) -> schemas.CalendarOut:
-        """The years recorded by the district or shipped in config/calendar/, and the years the library knows."""
-        return await calendar.list_calendar_years(db)
-
-    @post("/", dto=StrictBody[schemas.CalendarYearIn], return_dto=None, guards=[allow({Role.ADMIN}, "recording the official holiday calendar")], responses=FILE)
-    async def record_year(self, data: schemas.CalendarYearIn, principal: Principal, db: AsyncSession) -> schemas.CalendarYearOut:
-        """Record a year's holidays and make-up working days as the State Council published them, with the notice
-        they come from; deadlines counted from now on use it before config/calendar/ and the library."""
-        return await calendar.record_calendar_year(db, principal, data)
-
-
 ROUTES = [
     FilingController,
     LateRecordController,
-    CalendarController,
     RecordController,
     ChecklistController,
     AttachmentController,

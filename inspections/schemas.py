@@ -7,10 +7,10 @@ from typing import Annotated
 
 import msgspec
 
-from inspections.rules import CalendarSource, DefectState, LateDecision, Severity, Source
-from supervision.core.periods import MONTH_PATTERN
-from supervision.core.text import NONBLANK, PRINTABLE
-from supervision.registry.schemas import Id, Reason, Strict
+from foundation.calendar.rules import CalendarSource
+from foundation.schemas import Id, MonthText, Reason, Strict
+from foundation.text import NONBLANK, PRINTABLE
+from inspections.rules import DefectState, LateDecision, Severity, Source
 
 ClientId = Annotated[
     str,
@@ -25,7 +25,6 @@ ItemCode = Annotated[str, msgspec.Meta(min_length=1, max_length=20, pattern=r"^[
 Note = Annotated[str, msgspec.Meta(max_length=2000, pattern=PRINTABLE)]
 NonBlankNote = Annotated[str, msgspec.Meta(min_length=1, max_length=2000, pattern=NONBLANK)]
 Instant = Annotated[datetime, msgspec.Meta(tz=True, description="With its UTC offset, e.g. 2026-10-12T09:30:00+08:00")]
-MonthText = Annotated[str, msgspec.Meta(pattern=MONTH_PATTERN, description="A month, e.g. 2026-10")]
 PhotoIds = Annotated[list[Id], msgspec.Meta(max_length=20)]
 Seed = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
 
@@ -321,25 +320,3 @@ class CoverageOut(msgspec.Struct):
     date_from: date
     date_to: date
     days: list[CoverageDay]
-
-
-class CalendarYearIn(Strict):
-    year: Annotated[int, msgspec.Meta(ge=1950, le=2199)]
-    holidays: Annotated[list[date], msgspec.Meta(min_length=1, max_length=366, description="Every day off of the holiday periods, weekends inside them included")]
-    source: Annotated[str, msgspec.Meta(min_length=4, max_length=500, pattern=NONBLANK, description="The published notice, e.g. its title and address on gov.cn")]
-    workdays: Annotated[list[date], msgspec.Meta(max_length=60, description="Saturdays and Sundays that are make-up working days (调休上班)")] = msgspec.field(default_factory=list)
-
-
-class CalendarYearOut(msgspec.Struct):
-    year: int
-    source: CalendarSource  # district or config
-    published_by: str  # the notice the arrangement was copied from
-    holidays: list[date]
-    workdays: list[date]
-    recorded_at: datetime | None
-    recorded_by: str | None
-
-
-class CalendarOut(msgspec.Struct):
-    years: list[CalendarYearOut]  # recorded by the district or shipped in config/calendar/
-    library_years: list[int]  # of last year to three years ahead, those the chinesecalendar package knows

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select
 
+from foundation.access import Principal, Role
+from foundation.scoping import in_scope
 from inspections.tables import Attachment, Defect, DefectEventPhoto, InspectionRecord, RecordPhoto
-from supervision.core.access import Principal, Role
-from supervision.core.scoping import in_scope
 
 
 def owner_key(p: Principal) -> str:

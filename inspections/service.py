@@ -11,6 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from foundation.access import Principal, Role, require_role
+from foundation.audit import record_change
+from foundation.clock import utc_now
+from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from foundation.periods import Month, business_date
+from foundation.storage import BlobStore
 from inspections import defects as defect_service
 from inspections import schemas
 from inspections.attachments import ATTEMPTS, own_photos
@@ -18,15 +24,9 @@ from inspections.checklists import checklist_version_id, stored_checklists
 from inspections.config import current_checklist, inspection_rules
 from inspections.records import effective_results, get_record
 from inspections.rules import Checklist, Source, is_late, request_fingerprint
-from inspections.storage import BlobStore
 from inspections.tables import Amendment, InspectionRecord, InspectionResult, RecordPhoto, SpotCheckAssignment
-from supervision.core.access import Principal, Role, require_role
-from supervision.core.audit import record_change
-from supervision.core.clock import utc_now
-from supervision.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
-from supervision.core.periods import Month, business_date
-from supervision.registry.scope import contract_in_force, managed_on
-from supervision.registry.tables import Community, ContractEstate, Estate, ServiceContract
+from registry.scope import contract_in_force, managed_on
+from registry.tables import Community, ContractEstate, Estate, ServiceContract
 
 FILERS: dict[Source, frozenset[Role]] = {
     Source.PATROL: frozenset({Role.COMMUNITY_WORKER}),

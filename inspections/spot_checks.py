@@ -9,18 +9,18 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from foundation.access import Principal, Role, require_role
+from foundation.audit import record_change
+from foundation.clock import utc_now
+from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
+from foundation.paging import PageRequest, fetch_page
+from foundation.periods import Month
+from foundation.ratios import ratio_text, stored_ratio
 from inspections import schemas
 from inspections.config import inspection_rules
 from inspections.rules import EstateRef, draw_spot_checks
 from inspections.tables import InspectionRecord, SpotCheckAssignment, SpotCheckDraw
-from supervision.core.access import Principal, Role, require_role
-from supervision.core.audit import record_change
-from supervision.core.clock import utc_now
-from supervision.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation
-from supervision.core.paging import PageRequest, fetch_page
-from supervision.core.periods import Month
-from supervision.core.ratios import ratio_text, stored_ratio
-from supervision.registry.tables import Community, Estate, Organisation, OrganisationKind
+from registry.tables import Community, Estate, Organisation, OrganisationKind
 
 DRAWERS = frozenset({Role.ADMIN})
 

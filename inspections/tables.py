@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Column, Index, String, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
-from supervision.core.db import UTCDateTime
+from foundation.db import UTCDateTime
 
 
 class ChecklistVersion(SQLModel, table=True):
@@ -234,19 +234,3 @@ class LateRecordDecision(SQLModel, table=True):
     decided_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     decided_by_user_id: int | None = Field(default=None, foreign_key="users.id")
     decided_by: str = Field(max_length=200)
-
-
-class CalendarYearRecord(SQLModel, table=True):
-    """A year of China's official holidays and make-up working days as the district recorded it; the newest row of
-    a year is the one in force, the earlier ones kept."""
-
-    __tablename__ = "calendar_years"
-
-    id: int | None = Field(default=None, primary_key=True)
-    year: int = Field(index=True)
-    holidays: list[str] = Field(sa_column=Column(JSON, nullable=False))  # ISO dates
-    workdays: list[str] = Field(sa_column=Column(JSON, nullable=False))  # ISO dates
-    source: str = Field(max_length=500)
-    recorded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    recorded_by_user_id: int | None = Field(default=None, foreign_key="users.id")
-    recorded_by: str = Field(max_length=200)

@@ -8,8 +8,8 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from supervision.all_tables import metadata
-from supervision.core.db import create_engine
-from supervision.core.settings import get_settings
+from foundation.db import create_engine
+from foundation.settings import get_settings
 
 config = context.config
 

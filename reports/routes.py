@@ -17,20 +17,19 @@ from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inspections.routes import provide_store
-from inspections.storage import BlobStore
+from assessment.queries import score_versions
+from assessment.tables import EstateScore
+from foundation.access import Principal, Role
+from foundation.clock import BUSINESS_TZ
+from foundation.errors import InvalidInput, NotFound, PermissionDenied, Unavailable
+from foundation.periods import MONTH_PATTERN, Month
+from foundation.storage import BlobStore
+from foundation.web.auth import logged_in
+from foundation.web.params import RecordId, provide_store
+from foundation.web.problems import problem_responses
 from reports import service
 from reports.pdf import FontMissing
 from subsidies.tables import DisbursementBatch, SubsidyLine
-from supervision.assessment.queries import score_versions
-from supervision.assessment.tables import EstateScore
-from supervision.core.access import Principal, Role
-from supervision.core.clock import BUSINESS_TZ
-from supervision.core.errors import InvalidInput, NotFound, PermissionDenied, Unavailable
-from supervision.core.periods import MONTH_PATTERN, Month
-from supervision.web.auth import logged_in
-from supervision.web.params import RecordId
-from supervision.web.problems import problem_responses
 
 READ = problem_responses(400, 403, 404, 503)
 PDF = service.PDF

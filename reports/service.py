@@ -20,19 +20,19 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inspections.storage import BlobStore
+from assessment.tables import CommitteeOpinion, EstateScore, Veto
+from foundation.clock import BUSINESS_TZ, utc_now
+from foundation.money import yuan
+from foundation.ratios import ratio_text, stored_ratio
+from foundation.settings import get_settings
+from foundation.storage import BlobStore
 from inspections.tables import Attachment, RecordPhoto
+from registry.rules import format_area
+from registry.tables import Community, Company, Estate, Street
 from reports.pdf import Column, Document, FontMissing, TableBlock, page_count, render
 from reports.sheets import batch_workbook
 from reports.tables import IssuedDocument
 from subsidies.tables import AdjustmentLine, DisbursementBatch, StreetConfirmation, SubsidyLine, SubsidyRun
-from supervision.assessment.tables import CommitteeOpinion, EstateScore, Veto
-from supervision.core.clock import BUSINESS_TZ, utc_now
-from supervision.core.money import yuan
-from supervision.core.ratios import ratio_text, stored_ratio
-from supervision.core.settings import get_settings
-from supervision.registry.rules import format_area
-from supervision.registry.tables import Community, Company, Estate, Street
 
 log = logging.getLogger(__name__)
 PDF = "application/pdf"

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Column, Index, text
 from sqlmodel import Field, SQLModel
 
-from supervision.core.db import UTCDateTime
+from foundation.db import UTCDateTime
 
 
 class IssuedDocument(SQLModel, table=True):

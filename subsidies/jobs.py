@@ -9,14 +9,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from assessment.tables import AssessmentMonth
+from foundation.access import Principal, Role
+from foundation.jobs import Job, NotReady
+from foundation.notifications import notify
+from foundation.periods import Quarter, last_ended_quarter
+from people.queries import recipients
+from registry.tables import Street
 from subsidies import service
 from subsidies.tables import SubsidyRun
-from supervision.assessment.tables import AssessmentMonth
-from supervision.core.access import Principal, Role
-from supervision.core.jobs import Job, NotReady
-from supervision.core.notifications import notify, recipients
-from supervision.core.periods import Quarter, last_ended_quarter
-from supervision.registry.tables import Street
 
 SCHEDULER_FINANCE = Principal(role=Role.FINANCE, username="scheduler")
 

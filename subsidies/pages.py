@@ -13,17 +13,17 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from foundation.access import Principal, Role
+from foundation.clock import utc_now
+from foundation.errors import DomainError, NotFound, PermissionDenied
+from foundation.paging import PageRequest
+from foundation.periods import Quarter, last_ended_quarter
+from foundation.web.auth import allow
+from foundation.web.layout import form_error, page
+from foundation.web.problems import status_of
 from subsidies import queries, service
 from subsidies.routes import make_batch_documents
 from subsidies.tables import DisbursementBatch
-from supervision.core.access import Principal, Role
-from supervision.core.clock import utc_now
-from supervision.core.errors import DomainError, NotFound, PermissionDenied
-from supervision.core.paging import PageRequest
-from supervision.core.periods import Quarter, last_ended_quarter
-from supervision.web.auth import allow
-from supervision.web.pages import form_error, page
-from supervision.web.problems import status_of
 
 DESK = {Role.FINANCE, Role.ADMIN, Role.STREET_OFFICER}
 RUN_STATE_NAMES = {"draft": "草稿（待街道确认）", "confirmed": "各街道已确认（待审批）", "approved": "已审批", "disbursed": "已拨付"}

@@ -6,15 +6,15 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from foundation.access import Principal, Role
+from foundation.errors import NotFound, PermissionDenied
+from foundation.paging import PageRequest, fetch_page
+from foundation.periods import Quarter
+from foundation.ratios import ratio_text, stored_ratio
+from registry.tables import Company, Estate, Street
 from subsidies import schemas
 from subsidies.service import GRADES, configured_cards, rate_cards
 from subsidies.tables import DisbursementBatch, HeldOut, LedgerEntry, RateCardRow, StreetConfirmation, SubsidyLine, SubsidyRun
-from supervision.core.access import Principal, Role
-from supervision.core.errors import NotFound, PermissionDenied
-from supervision.core.paging import PageRequest, fetch_page
-from supervision.core.periods import Quarter
-from supervision.core.ratios import ratio_text, stored_ratio
-from supervision.registry.tables import Company, Estate, Street
 
 
 async def cards_out(session: AsyncSession) -> list[schemas.RateCardOut]:

@@ -10,18 +10,18 @@ from litestar.params import Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from foundation.access import Principal, Role
+from foundation.errors import InvalidInput, NotFound
+from foundation.paging import Page, PageRequest
+from foundation.periods import QUARTER_PATTERN, Quarter
+from foundation.ratios import parse_ratio
+from foundation.web.auth import allow, logged_in
+from foundation.web.body import StrictBody
+from foundation.web.params import OptionalId, RecordId
+from foundation.web.problems import problem_responses
 from subsidies import queries, schemas, service
 from subsidies.rules import GRADES, RateCard, RateCardError
 from subsidies.tables import DisbursementBatch, SubsidyRun
-from supervision.core.access import Principal, Role
-from supervision.core.errors import InvalidInput, NotFound
-from supervision.core.paging import Page, PageRequest
-from supervision.core.periods import QUARTER_PATTERN, Quarter
-from supervision.core.ratios import parse_ratio
-from supervision.web.auth import allow, logged_in
-from supervision.web.body import StrictBody
-from supervision.web.params import OptionalId, RecordId
-from supervision.web.problems import problem_responses
 
 READ = problem_responses(400, 403, 404)
 WRITE = problem_responses(400, 403, 404, 409, 422)

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
 
-from supervision.core.periods import Month
-from supervision.core.ratios import parse_ratio
-from supervision.registry.rules import ContractTerm, EstateTenure
+from foundation.periods import Month
+from foundation.ratios import parse_ratio
+from registry.rules import ContractTerm, EstateTenure
 
 GRADES = ("优秀", "良好", "合格", "不合格")  # best first
 

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import msgspec
 
-from supervision.core.periods import QUARTER_PATTERN
-from supervision.core.text import NONBLANK
-from supervision.registry.schemas import Strict
+from foundation.periods import QUARTER_PATTERN
+from foundation.schemas import Strict
+from foundation.text import NONBLANK
 
 QuarterText = Annotated[str, msgspec.Meta(pattern=QUARTER_PATTERN, description="A quarter, e.g. 2026-Q3")]
 Coefficient = Annotated[

@@ -12,6 +12,16 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from assessment.tables import AssessmentMonth, EstateScore, Veto
+from foundation.access import Principal, Role, require_role
+from foundation.audit import record_change
+from foundation.clock import business_today, utc_now
+from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
+from foundation.periods import Month, Quarter
+from foundation.process_locks import transaction_lock
+from foundation.ratios import ratio_text, stored_ratio
+from foundation.settings import config_dir
+from registry.queries import estate_tenures
 from subsidies.rules import (
     GRADES,
     PayerSplit,
@@ -34,16 +44,6 @@ from subsidies.tables import (
     SubsidyLine,
     SubsidyRun,
 )
-from supervision.assessment.tables import AssessmentMonth, EstateScore, Veto
-from supervision.core.access import Principal, Role, require_role
-from supervision.core.audit import record_change
-from supervision.core.clock import business_today, utc_now
-from supervision.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation
-from supervision.core.periods import Month, Quarter
-from supervision.core.process_locks import transaction_lock
-from supervision.core.ratios import ratio_text, stored_ratio
-from supervision.core.settings import config_dir
-from supervision.registry.queries import estate_tenures
 
 FINANCE = frozenset({Role.FINANCE})
 ADMINS = frozenset({Role.ADMIN})

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Column, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from supervision.core.db import UTCDateTime
+from foundation.db import UTCDateTime
 
 
 class RateCardRow(SQLModel, table=True):

@@ -2,14 +2,15 @@
 
 from sqlmodel import SQLModel
 
+import assessment.tables  # noqa: F401
+import foundation.audit  # noqa: F401
+import foundation.calendar.tables  # noqa: F401
+import foundation.jobs  # noqa: F401
+import foundation.notifications  # noqa: F401
 import inspections.tables  # noqa: F401
+import people.tables  # noqa: F401
+import registry.tables  # noqa: F401
 import reports.tables  # noqa: F401
 import subsidies.tables  # noqa: F401
-import supervision.assessment.tables  # noqa: F401
-import supervision.core.audit  # noqa: F401
-import supervision.core.jobs  # noqa: F401
-import supervision.core.notifications  # noqa: F401
-import supervision.people.tables  # noqa: F401
-import supervision.registry.tables  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -20,42 +20,47 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from assessment.pages import PAGES as ASSESSMENT_PAGES
+from assessment.routes import ROUTES as ASSESSMENT_ROUTES
+from assessment.service import lifecycle_days, scoring_rules
+from foundation.calendar.routes import ROUTES as CALENDAR_ROUTES
+from foundation.db import create_engine, create_session_factory, writing
+from foundation.settings import Settings, get_settings
+from foundation.storage import FileBlobStore
+from foundation.web.auth import API_KEY_HEADER, provide_principal
+from foundation.web.filters import register_filters
+from foundation.web.inputs import check_request_text
+from foundation.web.openapi import declare_binary_responses, operation_id, render_plugins
+from foundation.web.params import provide_paging
+from foundation.web.problems import EXCEPTION_HANDLERS
+from foundation.web.security import register_csp_nonce, security_headers
+from foundation.web.system_routes import ROUTES as SYSTEM_ROUTES
 from inspections.config import load_all as load_inspection_rules
 from inspections.pages import PAGES as INSPECTION_PAGES
 from inspections.routes import ROUTES as INSPECTION_ROUTES
-from inspections.storage import FileBlobStore
+from people.auth import CredentialsMiddleware
+from people.routes import ROUTES as PEOPLE_ROUTES
+from registry.pages import PAGES as REGISTRY_PAGES
+from registry.routes import ROUTES as REGISTRY_ROUTES
 from reports.routes import ROUTES as REPORT_ROUTES
 from reports.service import issue_batch_documents
 from subsidies.pages import PAGES as SUBSIDY_PAGES
 from subsidies.routes import ROUTES as SUBSIDY_ROUTES
 from subsidies.service import configured_cards
-from supervision.assessment.pages import PAGES as ASSESSMENT_PAGES
-from supervision.assessment.routes import ROUTES as ASSESSMENT_ROUTES
-from supervision.assessment.service import lifecycle_days, scoring_rules
-from supervision.core.db import create_engine, create_session_factory, writing
-from supervision.core.settings import Settings, get_settings
 from supervision.operations import ROUTES as OPERATION_ROUTES
-from supervision.people.routes import ROUTES as PEOPLE_ROUTES
-from supervision.registry.pages import PAGES as REGISTRY_PAGES
-from supervision.registry.routes import ROUTES as REGISTRY_ROUTES
-from supervision.web.auth import API_KEY_HEADER, CredentialsMiddleware, provide_principal
-from supervision.web.filters import register_filters
-from supervision.web.inputs import check_request_text
-from supervision.web.openapi import declare_binary_responses, operation_id, render_plugins
-from supervision.web.pages import PAGES as SHELL_PAGES
-from supervision.web.params import provide_paging
-from supervision.web.problems import EXCEPTION_HANDLERS
-from supervision.web.security import register_csp_nonce, security_headers
-from supervision.web.system_routes import ROUTES as SYSTEM_ROUTES
+from supervision.pages import PAGES as SHELL_PAGES
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+ROOT_DIR = Path(__file__).resolve().parents[1]
+WEB_DIR = ROOT_DIR / "foundation" / "web"
+# Every package that has pages brings its templates; the shell's layout (base.html) is the ground's.
 TEMPLATE_DIRS = [
-    PACKAGE_DIR / "web" / "templates",
-    PACKAGE_DIR / "registry" / "templates",
-    PACKAGE_DIR / "assessment" / "templates",
-    PACKAGE_DIR.parent / "inspections" / "templates",
-    PACKAGE_DIR.parent / "subsidies" / "templates",
-    PACKAGE_DIR.parent / "reports" / "templates",
+    WEB_DIR / "templates",
+    ROOT_DIR / "supervision" / "templates",
+    ROOT_DIR / "registry" / "templates",
+    ROOT_DIR / "inspections" / "templates",
+    ROOT_DIR / "assessment" / "templates",
+    ROOT_DIR / "subsidies" / "templates",
+    ROOT_DIR / "reports" / "templates",
 ]
 
 
@@ -70,7 +75,7 @@ def configure_templates(engine: JinjaTemplateEngine) -> None:
 async def provide_db(state: State, request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
     """One session per request; a use case commits its own transaction, anything uncommitted is rolled back.
     Requests that may write get the writing factory (on SQLite their transactions take the write lock at once,
-    queued behind this process's other writing transactions: see supervision.core.db)."""
+    queued behind this process's other writing transactions: see foundation.db)."""
     factory = state.session_factory if request.method in READ_ONLY_METHODS else state.write_session_factory
     async with factory() as session:
         yield session
@@ -109,6 +114,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app = Litestar(
         route_handlers=[
             *SYSTEM_ROUTES,
+            *CALENDAR_ROUTES,
             *PEOPLE_ROUTES,
             *REGISTRY_ROUTES,
             *INSPECTION_ROUTES,
@@ -121,7 +127,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *INSPECTION_PAGES,
             *ASSESSMENT_PAGES,
             *SUBSIDY_PAGES,
-            create_static_files_router(path="/static", directories=[PACKAGE_DIR / "web" / "static"], include_in_schema=False),
+            create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
         ],
         dependencies={
             "db": Provide(provide_db),

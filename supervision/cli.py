@@ -10,8 +10,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from supervision.core.access import Role
-from supervision.core.settings import PROJECT_ROOT, Settings, SettingsError, get_settings
+from foundation.access import Role
+from foundation.settings import PROJECT_ROOT, Settings, SettingsError, get_settings
 
 
 def migrate(settings: Settings) -> None:
@@ -25,7 +25,7 @@ def migrate(settings: Settings) -> None:
 
 
 async def _with_engine(settings: Settings, work):  # type: ignore[no-untyped-def]
-    from supervision.core.db import create_engine
+    from foundation.db import create_engine
 
     engine = create_engine(settings.database_url)
     try:
@@ -54,9 +54,9 @@ def demo(settings: Settings, evidence: bool = False) -> None:
 
 
 def demo_evidence(settings: Settings) -> None:
+    from foundation.clock import business_today
+    from foundation.periods import Month
     from inspections.photos import PhotoLimits
-    from supervision.core.clock import business_today
-    from supervision.core.periods import Month
     from supervision.demo_evidence import load_demo_month
 
     month = Month.of(business_today()).previous()
@@ -113,11 +113,11 @@ def ask_password() -> str:
 def create_user(settings: Settings, args: argparse.Namespace) -> None:
     from sqlalchemy import select
 
-    from supervision.core.access import SYSTEM
-    from supervision.core.db import create_session_factory
-    from supervision.people import service as people
-    from supervision.people.schemas import UserCreate
-    from supervision.registry.tables import Community, Street
+    from foundation.access import SYSTEM
+    from foundation.db import create_session_factory
+    from people import service as people
+    from people.schemas import UserCreate
+    from registry.tables import Community, Street
 
     password = args.password or ask_password()
 
@@ -152,10 +152,10 @@ def create_user(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def create_api_key(settings: Settings, args: argparse.Namespace) -> None:
-    from supervision.core.access import SYSTEM
-    from supervision.core.db import create_session_factory
-    from supervision.people import service as people
-    from supervision.people.schemas import ApiKeyCreate
+    from foundation.access import SYSTEM
+    from foundation.db import create_session_factory
+    from people import service as people
+    from people.schemas import ApiKeyCreate
 
     async def work(engine):  # type: ignore[no-untyped-def]
         async with create_session_factory(engine)() as db:
@@ -213,9 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def manage_jobs(settings: Settings, args: argparse.Namespace) -> int:
-    from supervision.core.clock import BUSINESS_TZ, utc_now
-    from supervision.core.db import create_session_factory
-    from supervision.core.jobs import NotDue
+    from foundation.clock import BUSINESS_TZ, utc_now
+    from foundation.db import create_session_factory
+    from foundation.jobs import NotDue
     from supervision.schedule import JOBS, last_runs, next_run, run_now
 
     async def work(engine):  # type: ignore[no-untyped-def]
@@ -270,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from supervision.core.errors import DomainError
+    from foundation.errors import DomainError
 
     try:
         if args.command == "migrate":

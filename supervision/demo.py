@@ -13,14 +13,14 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from supervision.core.access import SYSTEM, Principal, Role
-from supervision.core.db import create_session_factory
-from supervision.people import service as people
-from supervision.people.credentials import hash_password
-from supervision.people.schemas import ApiKeyCreate, UserCreate
-from supervision.registry import contracts, schemas, service, voting
-from supervision.registry.rules import CREDIT_CODE_ALPHABET, credit_code_check_char
-from supervision.registry.tables import Street
+from foundation.access import SYSTEM, Principal, Role
+from foundation.db import create_session_factory
+from people import service as people
+from people.credentials import hash_password
+from people.schemas import ApiKeyCreate, UserCreate
+from registry import contracts, schemas, service, voting
+from registry.rules import CREDIT_CODE_ALPHABET, credit_code_check_char
+from registry.tables import Street
 
 DEMO_PASSWORD = "demo-pass-2026"
 SEED = 20261125

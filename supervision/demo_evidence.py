@@ -14,23 +14,23 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from assessment import service as assessment
+from assessment.schemas import OpinionIn
+from foundation.clock import BUSINESS_TZ
+from foundation.db import create_session_factory, writing
+from foundation.periods import Month
+from foundation.storage import FileBlobStore
 from inspections import service as filing
 from inspections.attachments import upload_photo
 from inspections.config import current_checklist
 from inspections.photos import PhotoLimits
 from inspections.rules import Source
 from inspections.schemas import ItemResultIn, RecordIn
-from inspections.storage import FileBlobStore
 from inspections.tables import InspectionRecord
-from supervision.assessment import service as assessment
-from supervision.assessment.schemas import OpinionIn
-from supervision.core.clock import BUSINESS_TZ
-from supervision.core.db import create_session_factory, writing
-from supervision.core.periods import Month
-from supervision.people.service import principal_of
-from supervision.people.tables import User
-from supervision.registry.scope import managed_on
-from supervision.registry.tables import Community, Estate, Street
+from people.service import principal_of
+from people.tables import User
+from registry.scope import managed_on
+from registry.tables import Community, Estate, Street
 
 STREET_CODE = "XBL"
 SEED = 20261125

@@ -13,17 +13,17 @@ from litestar.params import Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from supervision.core.access import Principal, Role
-from supervision.core.clock import utc_now
-from supervision.core.errors import InvalidInput, NotFound, RuleViolation
-from supervision.core.jobs import JobRun, NotDue
-from supervision.core.notifications import Notification, mark_read
-from supervision.core.paging import Page, PageRequest, fetch_page
-from supervision.core.periods import PERIOD_PATTERN
+from foundation.access import Principal, Role
+from foundation.clock import utc_now
+from foundation.errors import InvalidInput, NotFound, RuleViolation
+from foundation.jobs import JobRun, NotDue
+from foundation.notifications import Notification, mark_read
+from foundation.paging import Page, PageRequest, fetch_page
+from foundation.periods import PERIOD_PATTERN
+from foundation.web.auth import allow, logged_in
+from foundation.web.params import RecordId
+from foundation.web.problems import problem_responses
 from supervision.schedule import JOBS, job_named, last_runs, next_run, run_now
-from supervision.web.auth import allow, logged_in
-from supervision.web.params import RecordId
-from supervision.web.problems import problem_responses
 
 
 class NotificationOut(msgspec.Struct):

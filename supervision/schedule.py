@@ -9,11 +9,11 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from assessment.jobs import JOBS as ASSESSMENT_JOBS
+from foundation.clock import BUSINESS_TZ
+from foundation.jobs import Job, JobRun, run_job
 from inspections.jobs import JOBS as INSPECTION_JOBS
 from subsidies.jobs import JOBS as SUBSIDY_JOBS
-from supervision.assessment.jobs import JOBS as ASSESSMENT_JOBS
-from supervision.core.clock import BUSINESS_TZ
-from supervision.core.jobs import Job, JobRun, run_job
 
 JOBS: list[Job] = [*INSPECTION_JOBS, *ASSESSMENT_JOBS, *SUBSIDY_JOBS]
 

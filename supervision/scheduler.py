@@ -1,8 +1,8 @@
 """The scheduler: APScheduler 3.11 (AsyncIOScheduler, Asia/Shanghai) firing every domain's jobs on their calendar,
-in exactly one process. A leader lock decides which (supervision.core.process_locks): a PostgreSQL advisory lock held
+in exactly one process. A leader lock decides which (foundation.process_locks): a PostgreSQL advisory lock held
 on a dedicated connection (released by the server when the process dies), or an exclusive file lock in var_dir. Every other
 scheduler waits as a standby and takes over when the lock frees. Each job run is recorded once per (job, period)
-(supervision.core.jobs), so even two leaders would change nothing twice."""
+(foundation.jobs), so even two leaders would change nothing twice."""
 
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from supervision.core.clock import BUSINESS_TZ, utc_now
-from supervision.core.db import create_engine, create_session_factory
-from supervision.core.jobs import Job, NotDue, run_job
-from supervision.core.process_locks import AdvisoryLock, FileLock, ProcessLock
-from supervision.core.settings import Settings
+from foundation.clock import BUSINESS_TZ, utc_now
+from foundation.db import create_engine, create_session_factory
+from foundation.jobs import Job, NotDue, run_job
+from foundation.process_locks import AdvisoryLock, FileLock, ProcessLock
+from foundation.settings import Settings
 from supervision.schedule import JOBS
 
 log = logging.getLogger("supervision.scheduler")

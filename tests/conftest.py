@@ -18,9 +18,9 @@ import pytest  # noqa: E402
 from litestar import Litestar  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine  # noqa: E402
 
+from foundation.db import create_engine, create_session_factory  # noqa: E402
+from foundation.settings import load_settings  # noqa: E402
 from supervision.app import create_app  # noqa: E402
-from supervision.core.db import create_engine, create_session_factory  # noqa: E402
-from supervision.core.settings import load_settings  # noqa: E402
 from supervision.demo import DEMO_PASSWORD  # noqa: E402
 from tests.database import migrated_demo_database  # noqa: E402
 

@@ -11,9 +11,9 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from foundation.db import create_engine
+from foundation.settings import load_settings
 from supervision.cli import migrate
-from supervision.core.db import create_engine
-from supervision.core.settings import load_settings
 from supervision.demo import load_demo
 
 POSTGRES_URL = os.environ.get("SUPERVISION_TEST_DATABASE_URL", "")

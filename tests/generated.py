@@ -12,13 +12,13 @@ from datetime import time as clock_time
 
 from sqlalchemy import func, insert, select
 
+from assessment.tables import CommitteeOpinion, Veto
+from foundation.clock import BUSINESS_TZ
+from foundation.periods import Month
 from inspections.checklists import checklist_version_id
 from inspections.config import current_checklist
 from inspections.tables import Defect, InspectionRecord, InspectionResult
-from supervision.assessment.tables import CommitteeOpinion, Veto
-from supervision.core.clock import BUSINESS_TZ
-from supervision.core.periods import Month
-from supervision.registry.tables import Community, Estate, Street
+from registry.tables import Community, Estate, Street
 
 PATROL_DEFECT_RATE = 0.05  # share of patrols that find one defect
 ON_TIME, OVERDUE = 0.70, 0.20  # of patrol defects: fixed on time, overdue; the rest twice overdue

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import supervision.core.db
-from supervision.core.append_only import drop_append_only, make_append_only
+import foundation.db
+from foundation.append_only import drop_append_only, make_append_only
 
 
 revision = '0003'
@@ -32,10 +32,10 @@ def upgrade() -> None:
     sa.Column('street_id', sa.Integer(), nullable=False),
     sa.Column('month', sqlmodel.sql.sqltypes.AutoString(length=7), nullable=False),
     sa.Column('state', sa.String(length=10), nullable=False),
-    sa.Column('published_at', supervision.core.db.UTCDateTime(), nullable=True),
+    sa.Column('published_at', foundation.db.UTCDateTime(), nullable=True),
     sa.Column('appeal_until', sa.Date(), nullable=True),
-    sa.Column('computed_at', supervision.core.db.UTCDateTime(), nullable=True),
-    sa.Column('locked_at', supervision.core.db.UTCDateTime(), nullable=True),
+    sa.Column('computed_at', foundation.db.UTCDateTime(), nullable=True),
+    sa.Column('locked_at', foundation.db.UTCDateTime(), nullable=True),
     sa.Column('locked_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.ForeignKeyConstraint(['street_id'], ['streets.id'], name=op.f('fk_assessment_months_street_id_streets')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_assessment_months')),
@@ -51,7 +51,7 @@ def upgrade() -> None:
     sa.Column('satisfied', sa.Integer(), nullable=True),
     sa.Column('answered', sa.Integer(), nullable=True),
     sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
-    sa.Column('given_at', supervision.core.db.UTCDateTime(), nullable=False),
+    sa.Column('given_at', foundation.db.UTCDateTime(), nullable=False),
     sa.Column('given_by_user_id', sa.Integer(), nullable=True),
     sa.Column('given_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.CheckConstraint('answered IS NULL OR (satisfied >= 0 AND satisfied <= answered)', name=op.f('ck_committee_opinions_survey_consistent')),
@@ -79,7 +79,7 @@ def upgrade() -> None:
     sa.Column('grade', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('vetoed', sa.Boolean(), nullable=False),
     sa.Column('result', sa.JSON(), nullable=False),
-    sa.Column('computed_at', supervision.core.db.UTCDateTime(), nullable=False),
+    sa.Column('computed_at', foundation.db.UTCDateTime(), nullable=False),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
     sa.ForeignKeyConstraint(['community_id'], ['communities.id'], name=op.f('fk_estate_scores_community_id_communities')),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_estate_scores_company_id_companies')),
@@ -101,10 +101,10 @@ def upgrade() -> None:
     sa.Column('defect_id', sa.Integer(), nullable=True),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=False),
     sa.Column('state', sa.String(length=10), nullable=False),
-    sa.Column('filed_at', supervision.core.db.UTCDateTime(), nullable=False),
+    sa.Column('filed_at', foundation.db.UTCDateTime(), nullable=False),
     sa.Column('filed_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('answer', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=True),
-    sa.Column('answered_at', supervision.core.db.UTCDateTime(), nullable=True),
+    sa.Column('answered_at', foundation.db.UTCDateTime(), nullable=True),
     sa.Column('answered_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_appeals_company_id_companies')),
     sa.ForeignKeyConstraint(['defect_id'], ['defects.id'], name=op.f('fk_appeals_defect_id_defects')),
@@ -129,12 +129,12 @@ def upgrade() -> None:
     sa.Column('automatic', sa.Boolean(), nullable=False),
     sa.Column('source_defect_id', sa.Integer(), nullable=True),
     sa.Column('state', sa.String(length=12), nullable=False),
-    sa.Column('cast_at', supervision.core.db.UTCDateTime(), nullable=False),
+    sa.Column('cast_at', foundation.db.UTCDateTime(), nullable=False),
     sa.Column('cast_by_user_id', sa.Integer(), nullable=True),
     sa.Column('cast_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('review_due_on', sa.Date(), nullable=False),
     sa.Column('review_reason', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=True),
-    sa.Column('reviewed_at', supervision.core.db.UTCDateTime(), nullable=True),
+    sa.Column('reviewed_at', foundation.db.UTCDateTime(), nullable=True),
     sa.Column('reviewed_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.ForeignKeyConstraint(['cast_by_user_id'], ['users.id'], name=op.f('fk_vetoes_cast_by_user_id_users')),
     sa.ForeignKeyConstraint(['community_id'], ['communities.id'], name=op.f('fk_vetoes_community_id_communities')),
@@ -154,7 +154,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('contract_id', sa.Integer(), nullable=False),
     sa.Column('veto_id', sa.Integer(), nullable=False),
-    sa.Column('flagged_at', supervision.core.db.UTCDateTime(), nullable=False),
+    sa.Column('flagged_at', foundation.db.UTCDateTime(), nullable=False),
     sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
     sa.ForeignKeyConstraint(['contract_id'], ['service_contracts.id'], name=op.f('fk_contract_review_flags_contract_id_service_contracts')),
     sa.ForeignKeyConstraint(['veto_id'], ['vetoes.id'], name=op.f('fk_contract_review_flags_veto_id_vetoes')),

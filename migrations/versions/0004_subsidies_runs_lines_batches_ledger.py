@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import supervision.core.db
-from supervision.core.append_only import drop_append_only, make_append_only
+import foundation.db
+from foundation.append_only import drop_append_only, make_append_only
 
 
 revision = '0004'
@@ -33,7 +33,7 @@ def upgrade() -> None:
     sa.Column('rate_fen', sa.Integer(), nullable=False),
     sa.Column('city_share', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('coefficients', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
-    sa.Column('created_at', supervision.core.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', foundation.db.UTCDateTime(), nullable=False),
     sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_rate_cards')),
     sa.UniqueConstraint('valid_from', name=op.f('uq_rate_cards_valid_from'))
@@ -44,10 +44,10 @@ def upgrade() -> None:
     sa.Column('supplementary', sa.Boolean(), nullable=False),
     sa.Column('state', sa.String(length=12), nullable=False),
     sa.Column('cards_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('created_at', supervision.core.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', foundation.db.UTCDateTime(), nullable=False),
     sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('computed_at', supervision.core.db.UTCDateTime(), nullable=False),
-    sa.Column('approved_at', supervision.core.db.UTCDateTime(), nullable=True),
+    sa.Column('computed_at', foundation.db.UTCDateTime(), nullable=False),
+    sa.Column('approved_at', foundation.db.UTCDateTime(), nullable=True),
     sa.Column('approved_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_subsidy_runs'))
     )
@@ -64,7 +64,7 @@ def upgrade() -> None:
     sa.Column('district_fen', sa.Integer(), nullable=False),
     sa.Column('lines', sa.Integer(), nullable=False),
     sa.Column('checksum', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('issued_at', supervision.core.db.UTCDateTime(), nullable=False),
+    sa.Column('issued_at', foundation.db.UTCDateTime(), nullable=False),
     sa.Column('issued_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.ForeignKeyConstraint(['corrects_batch_id'], ['disbursement_batches.id'], name=op.f('fk_disbursement_batches_corrects_batch_id_disbursement_batches')),
     sa.ForeignKeyConstraint(['run_id'], ['subsidy_runs.id'], name=op.f('fk_disbursement_batches_run_id_subsidy_runs')),
@@ -76,7 +76,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('run_id', sa.Integer(), nullable=False),
     sa.Column('street_id', sa.Integer(), nullable=False),
-    sa.Column('confirmed_at', supervision.core.db.UTCDateTime(), nullable=False),
+    sa.Column('confirmed_at', foundation.db.UTCDateTime(), nullable=False),
     sa.Column('confirmed_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('total_fen', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['run_id'], ['subsidy_runs.id'], name=op.f('fk_subsidy_street_confirmations_run_id_subsidy_runs')),

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import supervision.core.db
-from supervision.core.append_only import drop_append_only, make_append_only
+import foundation.db
+from foundation.append_only import drop_append_only, make_append_only
 
 
 revision = '0005'
@@ -34,7 +34,7 @@ def upgrade() -> None:
     sa.Column('total_fen', sa.Integer(), nullable=True),
     sa.Column('checksum', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('pdf_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('issued_at', supervision.core.db.UTCDateTime(), nullable=False),
+    sa.Column('issued_at', foundation.db.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_issued_documents')),
     sa.UniqueConstraint('code', name=op.f('uq_issued_documents_code')),
     sa.UniqueConstraint('kind', 'subject', name=op.f('uq_issued_documents_kind_subject'))

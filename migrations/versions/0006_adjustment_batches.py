@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import supervision.core.db  # noqa: F401
-from supervision.core.append_only import drop_append_only, make_append_only
+import foundation.db  # noqa: F401
+from foundation.append_only import drop_append_only, make_append_only
 
 
 revision = '0006'

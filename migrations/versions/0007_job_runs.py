@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import supervision.core.db
+import foundation.db
 
 
 revision = '0007'
@@ -27,8 +27,8 @@ def upgrade() -> None:
     sa.Column('job', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
     sa.Column('period', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('state', sa.String(length=10), nullable=False),
-    sa.Column('started_at', supervision.core.db.UTCDateTime(), nullable=False),
-    sa.Column('finished_at', supervision.core.db.UTCDateTime(), nullable=True),
+    sa.Column('started_at', foundation.db.UTCDateTime(), nullable=False),
+    sa.Column('finished_at', foundation.db.UTCDateTime(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('result', sa.JSON(), nullable=True),
     sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=True),

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import supervision.core.db
+import foundation.db
 
 
 revision = '0008'
@@ -29,8 +29,8 @@ def upgrade() -> None:
     sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('body', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=False),
     sa.Column('link', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
-    sa.Column('created_at', supervision.core.db.UTCDateTime(), nullable=False),
-    sa.Column('read_at', supervision.core.db.UTCDateTime(), nullable=True),
+    sa.Column('created_at', foundation.db.UTCDateTime(), nullable=False),
+    sa.Column('read_at', foundation.db.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications')),
     sa.UniqueConstraint('key', name=op.f('uq_notifications_key'))

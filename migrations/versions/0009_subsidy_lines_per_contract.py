@@ -22,7 +22,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-from supervision.core.append_only import drop_append_only, make_append_only
+from foundation.append_only import drop_append_only, make_append_only
 
 
 revision = '0009'
@@ -41,7 +41,7 @@ def _sqlite() -> bool:
 
 
 def _decimal_text(text: str) -> str:
-    """A stored ratio as decimal text (the one formatter is supervision.core.ratios; a migration keeps its own copy
+    """A stored ratio as decimal text (the one formatter is foundation.ratios; a migration keeps its own copy
     so that it never changes with the code)."""
     value = Fraction(text)
     whole, rest = divmod(value.numerator, value.denominator)

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-from supervision.core.append_only import drop_append_only, make_append_only
+from foundation.append_only import drop_append_only, make_append_only
 
 
 revision = '0010'

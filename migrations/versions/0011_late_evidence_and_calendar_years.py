@@ -14,8 +14,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import supervision.core.db
-from supervision.core.append_only import drop_append_only, make_append_only
+import foundation.db
+from foundation.append_only import drop_append_only, make_append_only
 
 
 revision = '0011'
@@ -36,7 +36,7 @@ def upgrade() -> None:
     sa.Column('record_id', sa.Integer(), nullable=False),
     sa.Column('decision', sa.String(length=20), nullable=False),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
-    sa.Column('decided_at', supervision.core.db.UTCDateTime(), nullable=False),
+    sa.Column('decided_at', foundation.db.UTCDateTime(), nullable=False),
     sa.Column('decided_by_user_id', sa.Integer(), nullable=True),
     sa.Column('decided_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.CheckConstraint("decision IN ('approved', 'rejected')", name=op.f('ck_late_record_decisions_decision_known')),
@@ -52,7 +52,7 @@ def upgrade() -> None:
     sa.Column('holidays', sa.JSON(), nullable=False),
     sa.Column('workdays', sa.JSON(), nullable=False),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
-    sa.Column('recorded_at', supervision.core.db.UTCDateTime(), nullable=False),
+    sa.Column('recorded_at', foundation.db.UTCDateTime(), nullable=False),
     sa.Column('recorded_by_user_id', sa.Integer(), nullable=True),
     sa.Column('recorded_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.ForeignKeyConstraint(['recorded_by_user_id'], ['users.id'], name=op.f('fk_calendar_years_recorded_by_user_id_users')),

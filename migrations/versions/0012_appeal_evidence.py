@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from supervision.core.append_only import drop_append_only, make_append_only
+from foundation.append_only import drop_append_only, make_append_only
 
 
 revision = '0012'

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import supervision.core.db
-from supervision.core.append_only import make_append_only
+import foundation.db
+from foundation.append_only import make_append_only
 
 
 revision = '0014'
@@ -26,7 +26,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
     sa.Column('address', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('at', supervision.core.db.UTCDateTime(), nullable=False),
+    sa.Column('at', foundation.db.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_login_attempts'))
     )
     with op.batch_alter_table('login_attempts', schema=None) as batch_op:

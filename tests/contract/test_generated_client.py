@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from supervision.core.settings import PROJECT_ROOT
+from foundation.settings import PROJECT_ROOT
 from supervision.demo import DEMO_PASSWORD
 from tests.served import Served, served_system
 
@@ -106,8 +106,8 @@ def test_generated_client_names_operations_by_what_they_do(generated: Path) -> N
 
 
 def test_generated_client_files_a_patrol_once_and_downloads_a_pdf(generated: Path, served: Served) -> None:
-    from supervision.core.clock import business_today
-    from supervision.core.periods import Month
+    from foundation.clock import business_today
+    from foundation.periods import Month
 
     last_month = str(Month.of(business_today()).previous())
     run = subprocess.run(

@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from foundation.jobs import Job, period_of
 from supervision.cli import main
-from supervision.core.jobs import Job, period_of
 from supervision.schedule import JOBS
 
 NAME = "tests.slow_job"

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import httpx
 
-from supervision.core.clock import business_today
-from supervision.core.periods import Month, Quarter, last_ended_quarter
+from foundation.clock import business_today
+from foundation.periods import Month, Quarter, last_ended_quarter
 from tests.integration.evidence import record_body
 from tests.served import Served
 

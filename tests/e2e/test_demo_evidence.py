@@ -11,11 +11,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from assessment.tables import AssessmentMonth, EstateScore
+from foundation.clock import business_today
+from foundation.db import create_engine, create_session_factory
+from foundation.periods import Month
 from inspections.tables import Defect, InspectionRecord, InspectionResult, RecordPhoto
-from supervision.assessment.tables import AssessmentMonth, EstateScore
-from supervision.core.clock import business_today
-from supervision.core.db import create_engine, create_session_factory
-from supervision.core.periods import Month
 from tests.database import fresh_database_url
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from foundation.periods import Month
 from inspections.client import InspectorApiError, InspectorClient, submit_file
-from supervision.core.periods import Month
 from tests.integration.evidence import jpeg
 from tests.served import Served
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from supervision.core.db import create_engine, create_session_factory
-from supervision.core.jobs import JobRun
+from foundation.db import create_engine, create_session_factory
+from foundation.jobs import JobRun
 from tests.e2e.slow_job import NAME
 from tests.served import Served
 

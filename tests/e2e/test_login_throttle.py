@@ -7,7 +7,7 @@ import asyncio
 
 import httpx
 
-from supervision.core.settings import get_settings
+from foundation.settings import get_settings
 from tests.served import Served
 
 

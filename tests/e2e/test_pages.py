@@ -18,15 +18,15 @@ from playwright.async_api import Page, expect
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from assessment.tables import AssessmentMonth, Veto
+from foundation.clock import business_today
+from foundation.db import create_engine, create_session_factory
+from foundation.money import yuan
+from foundation.periods import Month, last_ended_quarter
 from inspections.tables import Defect, InspectionRecord
+from people.tables import User
+from registry.tables import Community, Estate
 from subsidies.tables import DisbursementBatch, SubsidyRun
-from supervision.assessment.tables import AssessmentMonth, Veto
-from supervision.core.clock import business_today
-from supervision.core.db import create_engine, create_session_factory
-from supervision.core.money import yuan
-from supervision.core.periods import Month, last_ended_quarter
-from supervision.people.tables import User
-from supervision.registry.tables import Community, Estate
 from tests.generated import generate_month
 from tests.served import Served, served_system
 

@@ -15,10 +15,10 @@ import openpyxl
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from foundation.db import create_engine, create_session_factory
+from foundation.money import yuan
+from foundation.periods import Quarter, last_ended_quarter
 from subsidies.tables import PaidEstateMonth
-from supervision.core.db import create_engine, create_session_factory
-from supervision.core.money import yuan
-from supervision.core.periods import Quarter, last_ended_quarter
 from tests.generated import generate_month
 from tests.served import Served
 

@@ -10,8 +10,8 @@ from typing import Any
 from PIL import Image
 from sqlalchemy import select
 
-from supervision.people.tables import User
-from supervision.registry.tables import ContractEstate, ServiceContract
+from people.tables import User
+from registry.tables import ContractEstate, ServiceContract
 
 _counter = iter(range(1, 1_000_000))
 
@@ -74,7 +74,7 @@ async def other_company_user(db: Any, company_id: int) -> str:
 
 async def principal(db: Any, username: str):  # type: ignore[no-untyped-def]
     """The principal a demo user acts as, for calling use cases directly (with a chosen `now`)."""
-    from supervision.people.service import principal_of
+    from people.service import principal_of
 
     async with db() as session:
         return principal_of((await session.execute(select(User).where(User.username == username))).scalar_one())

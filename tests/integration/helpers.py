@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from supervision.core.audit import AuditEntry
-from supervision.registry.tables import Community, Estate
+from foundation.audit import AuditEntry
+from registry.tables import Community, Estate
 
 
 async def community_id(db: Any, code: str) -> int:

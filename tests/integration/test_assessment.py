@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from assessment import service
+from assessment.schemas import AppealIn
+from assessment.tables import CommitteeOpinion, ContractReviewFlag, Veto
+from foundation.errors import RuleViolation
+from foundation.periods import Month
 from inspections.tables import Defect
-from supervision.assessment import service
-from supervision.assessment.schemas import AppealIn
-from supervision.assessment.tables import CommitteeOpinion, ContractReviewFlag, Veto
-from supervision.core.errors import RuleViolation
-from supervision.core.periods import Month
-from supervision.people.tables import User
+from people.tables import User
 from tests.integration.evidence import approve_late, principal, record_body, upload
 from tests.integration.helpers import assert_problem, audit_count, count, estate_ids_of
 
@@ -154,8 +154,8 @@ async def test_a_third_overdue_rectification_opens_an_automatic_veto_case(client
     filed = (await client.post("/api/patrols", json=patrol, headers=worker)).json()
     defect_ids = filed["defect_ids"]
     await approve_late(client, await as_user("xbl-officer"), filed["id"])
+    from foundation.access import SYSTEM
     from inspections import defects as defect_service
-    from supervision.core.access import SYSTEM
 
     async with db() as session:
         deadline = (await session.get(Defect, defect_ids[0])).deadline_at

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from foundation.db import create_engine
+from foundation.settings import load_settings
+from registry.tables import Street
 from supervision.cli import migrate
-from supervision.core.db import create_engine
-from supervision.core.settings import load_settings
 from supervision.demo import load_demo
-from supervision.registry.tables import Street
 from tests.database import fresh_database_url
 from tests.integration.helpers import assert_problem, count
 
@@ -46,7 +46,7 @@ async def test_migrations_go_down_and_up_again_cleanly(tmp_root) -> None:
     from alembic import command
     from alembic.config import Config
 
-    from supervision.core.settings import PROJECT_ROOT
+    from foundation.settings import PROJECT_ROOT
 
     url = await fresh_database_url(tmp_root, "roundtrip")
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
@@ -106,7 +106,7 @@ def operations(document: dict) -> dict[tuple[str, str], dict]:
 
 
 async def test_operation_ids_are_short_unique_and_stable(client, app) -> None:
-    from supervision.web.openapi import OPERATION_IDS, handler_key
+    from foundation.web.openapi import OPERATION_IDS, handler_key
 
     document = (await client.get("/schema/openapi.json")).json()
     ids = [operation["operationId"] for operation in operations(document).values()]

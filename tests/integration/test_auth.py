@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlalchemy import select
 
-from supervision.core.audit import AuditEntry
-from supervision.core.settings import get_settings
+from foundation.audit import AuditEntry
+from foundation.settings import get_settings
+from people.credentials import hashing_pool
+from people.tables import AuthToken, LoginAttempt
 from supervision.demo import DEMO_PASSWORD
-from supervision.people.credentials import hashing_pool
-from supervision.people.tables import AuthToken, LoginAttempt
 from tests.integration.helpers import assert_problem, audit_count, count
 
 

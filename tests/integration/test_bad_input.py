@@ -17,14 +17,14 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from assessment.tables import Appeal, CommitteeOpinion, Veto
+from foundation.audit import AuditEntry
+from foundation.jobs import JobRun
 from inspections.tables import Attachment, InspectionRecord
+from people.tables import AuthToken
+from registry.tables import ServiceContract
 from subsidies.tables import RateCardRow, SubsidyRun
-from supervision.assessment.tables import Appeal, CommitteeOpinion, Veto
-from supervision.core.audit import AuditEntry
-from supervision.core.jobs import JobRun
 from supervision.demo import DEMO_PASSWORD
-from supervision.people.tables import AuthToken
-from supervision.registry.tables import ServiceContract
 from tests.integration.evidence import jpeg, record_body
 from tests.integration.helpers import assert_problem, count, estate_ids_of
 

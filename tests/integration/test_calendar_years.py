@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from inspections.calendar import working_calendar
-from inspections.rules import CalendarSource, working_day_after
-from inspections.tables import CalendarYearRecord
+from foundation.calendar.rules import CalendarSource, working_day_after
+from foundation.calendar.service import working_calendar
+from foundation.calendar.tables import CalendarYearRecord
 from tests.integration.evidence import record_body, upload
 from tests.integration.helpers import assert_problem, audit_count, count, estate_ids_of
 

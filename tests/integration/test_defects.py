@@ -6,11 +6,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from foundation.access import SYSTEM
+from foundation.paging import PageRequest
+from foundation.periods import Month
 from inspections import defects as defect_service
 from inspections.tables import Defect, YellowCard
-from supervision.core.access import SYSTEM
-from supervision.core.paging import PageRequest
-from supervision.core.periods import Month
 from tests.integration.evidence import company_user_of, other_company_user, principal, record_body, upload
 from tests.integration.helpers import assert_problem, count, estate_ids_of
 

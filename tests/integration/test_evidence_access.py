@@ -8,11 +8,11 @@ import uuid
 
 from sqlalchemy import select
 
+from assessment import service
+from foundation.clock import business_today
+from foundation.periods import Month
 from inspections.tables import Attachment
-from supervision.assessment import service
-from supervision.core.clock import business_today
-from supervision.core.periods import Month
-from supervision.registry.rules import credit_code_check_char
+from registry.rules import credit_code_check_char
 from tests.integration.evidence import company_user_of, jpeg, other_company_user, principal, record_body, upload
 from tests.integration.helpers import assert_problem, count, estate_ids_of
 from tests.integration.test_pages import page_login

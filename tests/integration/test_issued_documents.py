@@ -17,11 +17,11 @@ from pypdf import PdfReader
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from foundation.db import create_engine, create_session_factory
+from foundation.money import yuan
+from foundation.periods import Month, last_ended_quarter
 from reports import service
 from reports.tables import IssuedDocument
-from supervision.core.db import create_engine, create_session_factory
-from supervision.core.money import yuan
-from supervision.core.periods import Month, last_ended_quarter
 from tests.database import fresh_database_url
 from tests.generated import generate_month
 from tests.integration.helpers import estate_ids_of
@@ -219,7 +219,7 @@ async def test_documents_issued_before_codes_were_random_get_new_codes_and_stay_
     from alembic import command
     from alembic.config import Config
 
-    from supervision.core.settings import PROJECT_ROOT
+    from foundation.settings import PROJECT_ROOT
 
     url = await fresh_database_url(tmp_root, "legacy_codes")
     config = Config(str(PROJECT_ROOT / "alembic.ini"))

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from assessment.jobs import opinion_deadline
+from assessment.tables import EstateScore
+from foundation.clock import BUSINESS_TZ
+from foundation.jobs import JobRun, NotDue, run_job
+from foundation.periods import Month
 from inspections.tables import Defect, SpotCheckDraw
-from supervision.assessment.jobs import opinion_deadline
-from supervision.assessment.tables import EstateScore
-from supervision.core.clock import BUSINESS_TZ
-from supervision.core.jobs import JobRun, NotDue, run_job
-from supervision.core.periods import Month
 from supervision.schedule import job_named
 from tests.integration.evidence import record_body, upload
 from tests.integration.helpers import count, estate_ids_of

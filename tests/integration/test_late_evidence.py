@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from foundation.periods import Month
 from inspections.tables import InspectionRecord, LateRecordDecision
-from supervision.core.periods import Month
 from tests.integration.evidence import approve_late, recent, record_body, upload
 from tests.integration.helpers import assert_problem, audit_count, count, estate_ids_of
 
@@ -103,7 +103,7 @@ async def test_late_street_inspections_and_spot_checks_are_late_too(client, as_u
 
 
 async def test_a_pending_late_veto_item_opens_no_automatic_veto(client, as_user, db) -> None:
-    from supervision.assessment.tables import Veto
+    from assessment.tables import Veto
 
     specialist, officer = await as_user("xbl-worker1"), await as_user("xbl-officer")
     estate = (await estate_ids_of(db, "XBL01"))[0]

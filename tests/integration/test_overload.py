@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import httpx
 
+from foundation.db import create_engine
+from foundation.settings import load_settings
 from supervision.app import create_app
-from supervision.core.db import create_engine
-from supervision.core.settings import load_settings
 from supervision.demo import DEMO_PASSWORD
 from tests.integration.helpers import assert_problem
 

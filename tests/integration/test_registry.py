@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from supervision.core.audit import AuditEntry
-from supervision.registry.tables import Company, Estate
+from foundation.audit import AuditEntry
+from registry.tables import Company, Estate
 from tests.integration.helpers import assert_problem, audit_count, community_id, count, estate_ids_of
 
 
 def make_code(first17: str) -> str:
-    from supervision.registry.rules import credit_code_check_char
+    from registry.rules import credit_code_check_char
 
     return first17 + credit_code_check_char(first17)
 

@@ -12,11 +12,11 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from assessment.tables import CommitteeOpinion, Veto
+from foundation.clock import BUSINESS_TZ, business_today
+from foundation.periods import Month
 from inspections.tables import Attachment, InspectionRecord
-from supervision.assessment.tables import CommitteeOpinion, Veto
-from supervision.core.clock import BUSINESS_TZ, business_today
-from supervision.core.periods import Month
-from supervision.people.tables import User
+from people.tables import User
 from tests.integration.helpers import count, estate_ids_of
 from tests.integration.test_pages import page_login
 
@@ -172,8 +172,8 @@ async def test_run_steps_are_refused_to_the_wrong_role_on_the_page_as_in_the_api
 
 
 async def test_notifications_show_with_a_badge_and_are_marked_read_in_place(client, db) -> None:
-    from supervision.core.notifications import Notification, notify
-    from supervision.people.tables import User
+    from foundation.notifications import Notification, notify
+    from people.tables import User
 
     async with db() as session:
         officer = (await session.execute(select(User.id).where(User.username == "xbl-officer"))).scalar_one()
@@ -193,7 +193,7 @@ async def test_notifications_show_with_a_badge_and_are_marked_read_in_place(clie
 
 
 async def test_a_score_breakdown_opens_for_its_director_and_company_and_for_no_one_elses(client, db, as_user) -> None:
-    from supervision.registry.tables import ContractEstate, ServiceContract
+    from registry.tables import ContractEstate, ServiceContract
 
     officer = await as_user("xbl-officer")
     me = (await client.get("/api/auth/me", headers=officer)).json()

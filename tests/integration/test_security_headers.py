@@ -14,13 +14,13 @@ from litestar import Litestar, get
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from foundation.clock import business_today, utc_now
+from foundation.db import create_session_factory
+from foundation.periods import Month
+from foundation.settings import load_settings
+from people.tables import AuthToken, User
 from supervision.app import create_app
-from supervision.core.clock import business_today, utc_now
-from supervision.core.db import create_session_factory
-from supervision.core.periods import Month
-from supervision.core.settings import load_settings
 from supervision.demo import DEMO_PASSWORD
-from supervision.people.tables import AuthToken, User
 from tests.integration.test_pages import page_login
 
 STRICT_DIRECTIVES = (

@@ -9,11 +9,11 @@ from fractions import Fraction
 
 from sqlalchemy import select
 
+from foundation.periods import Month
+from foundation.settings import get_settings
 from inspections.rules import EstateRef, draw_spot_checks
 from inspections.tables import InspectionRecord, SpotCheckAssignment
-from supervision.core.periods import Month
-from supervision.core.settings import get_settings
-from supervision.registry.tables import Community, Estate
+from registry.tables import Community, Estate
 from tests.integration.evidence import jpeg, record_body, upload
 from tests.integration.helpers import assert_problem, count
 

@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
+from assessment.tables import CommitteeOpinion
+from people.tables import User
+from registry.tables import Estate, ServiceContract
 from subsidies.tables import PaidEstateMonth, SubsidyLine
-from supervision.assessment.tables import CommitteeOpinion
-from supervision.people.tables import User
-from supervision.registry.tables import Estate, ServiceContract
 from tests.integration.helpers import community_id, estate_ids_of
 
 QUARTER = "2026-Q2"

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from assessment.tables import EstateScore
+from foundation.db import create_engine, create_session_factory
+from foundation.periods import Month
+from registry.tables import ServiceContract
 from subsidies.tables import DisbursementBatch, RateCardRow, SubsidyLine, SubsidyRun
-from supervision.assessment.tables import EstateScore
-from supervision.core.db import create_engine, create_session_factory
-from supervision.core.periods import Month
 from supervision.demo import load_demo
-from supervision.registry.tables import ServiceContract
 from tests.database import fresh_database_url
 from tests.integration.helpers import assert_problem, community_id, estate_ids_of
 
@@ -55,7 +55,7 @@ async def test_migration_0009_keeps_every_paid_line_pays_it_per_contract_and_wri
     from alembic import command
     from alembic.config import Config
 
-    from supervision.core.settings import PROJECT_ROOT
+    from foundation.settings import PROJECT_ROOT
 
     url = await fresh_database_url(tmp_root, "money0008")
     config = Config(str(PROJECT_ROOT / "alembic.ini"))

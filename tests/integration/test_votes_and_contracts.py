@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from supervision.core.audit import AuditEntry
-from supervision.registry.tables import Ballot, ContractEstate, Estate, SelectionVote, ServiceContract
+from foundation.audit import AuditEntry
+from registry.tables import Ballot, ContractEstate, Estate, SelectionVote, ServiceContract
 from tests.integration.helpers import assert_problem, community_id, count, estate_ids_of
 
 

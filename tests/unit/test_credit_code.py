@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from supervision.registry.rules import CREDIT_CODE_ALPHABET, credit_code_check_char, credit_code_problem
+from registry.rules import CREDIT_CODE_ALPHABET, credit_code_check_char, credit_code_problem
 
 # A published code (the State Council's General Office's example structure): check character computed by the standard.
 KNOWN_VALID = "91350100M000100Y43"

@@ -10,30 +10,32 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inspections.rules import (
+from foundation.calendar.rules import (
     CalendarSource,
     CalendarYear,
     CalendarYearError,
+    OfficialCalendar,
+    calendar_year,
+    parse_calendar_year,
+    working_day_after,
+)
+from foundation.clock import BUSINESS_TZ
+from foundation.periods import Month
+from foundation.settings import PROJECT_ROOT
+from inspections.rules import (
     ChecklistError,
     DefectState,
     EstateRef,
     InspectionRules,
-    OfficialCalendar,
     Severity,
     assessed_month,
-    calendar_year,
     draw_spot_checks,
     is_late,
     overdue_since,
-    parse_calendar_year,
     parse_checklist,
     parse_inspection_rules,
     rectification_deadline,
-    working_day_after,
 )
-from supervision.core.clock import BUSINESS_TZ
-from supervision.core.periods import Month
-from supervision.core.settings import PROJECT_ROOT
 
 RULES = InspectionRules()
 CALENDAR = OfficialCalendar()

@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 
-from supervision.core.errors import InvalidInput
-from supervision.core.periods import (
+from foundation.errors import InvalidInput
+from foundation.periods import (
     DATE_PATTERN,
     FIRST_YEAR,
     LAST_YEAR,
@@ -24,7 +24,7 @@ from supervision.core.periods import (
     parse_instant,
     parse_period,
 )
-from supervision.core.text import clean_file_name, first_control_character
+from foundation.text import clean_file_name, first_control_character
 
 
 def test_the_patterns_clients_see_accept_exactly_the_supported_years() -> None:

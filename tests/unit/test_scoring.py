@@ -9,8 +9,8 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from supervision.assessment.rules import Component, Finding, MonthInputs, Satisfaction, Visit, parse_scoring_rules, round_centi, score_month
-from supervision.core.settings import PROJECT_ROOT
+from assessment.rules import Component, Finding, MonthInputs, Satisfaction, Visit, parse_scoring_rules, round_centi, score_month
+from foundation.settings import PROJECT_ROOT
 
 RULES = parse_scoring_rules((PROJECT_ROOT / "config" / "scoring.toml").read_text())
 CATEGORIES = {"management": 15, "cleaning": 30, "gate_patrol": 25, "parking": 10, "order": 10, "fees": 10}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from supervision.core.settings import SettingsError, load_settings
+from foundation.settings import SettingsError, load_settings
 
 
 def test_defaults_come_from_config_settings_toml() -> None:
@@ -37,8 +37,8 @@ def test_a_misspelt_setting_is_refused_by_name() -> None:
 
 
 def test_the_cli_exits_with_the_message(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from foundation.settings import get_settings
     from supervision import cli
-    from supervision.core.settings import get_settings
 
     get_settings.cache_clear()
     monkeypatch.setenv("SUPERVISION_PORT", "eighty")

@@ -10,6 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from foundation.periods import Month, Quarter
+from foundation.ratios import RATIO_PATTERN, parse_ratio, ratio_text
+from foundation.settings import PROJECT_ROOT
+from registry.rules import ContractTerm, EstateTenure
 from subsidies.rules import (
     GRADES,
     PayerSplit,
@@ -25,10 +29,6 @@ from subsidies.rules import (
     round_fen,
     split_between_payers,
 )
-from supervision.core.periods import Month, Quarter
-from supervision.core.ratios import RATIO_PATTERN, parse_ratio, ratio_text
-from supervision.core.settings import PROJECT_ROOT
-from supervision.registry.rules import ContractTerm, EstateTenure
 
 CONFIG = (PROJECT_ROOT / "config" / "subsidies.toml").read_text()
 CARDS = parse_rate_cards(CONFIG)

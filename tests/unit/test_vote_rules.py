@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from supervision.registry.rules import VoteOutcome, contract_last_day, contract_state, decide_vote, terms_overlap
+from registry.rules import VoteOutcome, contract_last_day, contract_state, decide_vote, terms_overlap
 
 A, B, C = 1, 2, 3
 CANDIDATES = frozenset({A, B, C})

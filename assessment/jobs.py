@@ -1,0 +1,122 @@
+"""Scheduled work of the assessment: computing and publishing last month's scores for every street once the
+committees' opinion deadline (the configured working day of the month) has passed."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assessment import service
+from assessment.service import month_state
+from assessment.tables import CommitteeOpinion, Veto
+from foundation.access import SYSTEM, Role
+from foundation.calendar.rules import working_days_after
+from foundation.calendar.service import CALENDAR, working_calendar
+from foundation.jobs import Job, from_time_of_day, period_of
+from foundation.notifications import notify
+from foundation.periods import Month, business_date
+from people.queries import recipients
+from registry.tables import Estate, Street
+
+OPINION_DEADLINE_WORKING_DAY = 5  # RULES.md / issue: the committees give their opinion by the 5th working day
+
+
+def opinion_deadline(month: Month) -> date:
+    """The last day (Beijing) for the committees' opinions on `month`: the 5th working day of the next month, on
+    the calendar as last read (each job that counts working days reads the district's years first)."""
+    day, _ = working_days_after(month.last_day, OPINION_DEADLINE_WORKING_DAY, CALENDAR)
+    return day
+
+
+def scoring_due(period: str, now: datetime) -> bool:
+    return business_date(now) > opinion_deadline(Month.parse(period))
+
+
+async def compute_last_month(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
+    month = Month.parse(period)
+    done, skipped = [], []
+    for street_id in (await session.execute(select(Street.id).order_by(Street.id))).scalars():
+        state = await month_state(session, street_id, month)
+        if state is not None and state.state == "locked":
+            skipped.append(street_id)
+            continue
+        result = await service.compute_month(session, SYSTEM, street_id, month, reason="scheduled computation", now=now)
+        done.append({"street_id": street_id, "estates": result.estates, "new_versions": result.new_versions})
+    return {"computed": done, "locked_already": skipped}
+
+
+
+async def remind_opinions(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
+    """In the two working days before the deadline, remind directors of estates without last month's opinion."""
+    await working_calendar(session)
+    month = Month.parse(str(Month.of_instant(now).previous()))
+    deadline = opinion_deadline(month)
+    today = business_date(now)
+    soon, _ = working_days_after(today, 2, CALENDAR)
+    if not today <= deadline <= soon:
+        return {"reminded": 0, "deadline": deadline.isoformat()}
+    given = select(CommitteeOpinion.estate_id).where(CommitteeOpinion.month == str(month))
+    lacking = (
+        await session.execute(
+            select(Estate.community_id, func.count())
+            .where(Estate.id.not_in(given), Estate.entered_on <= month.last_day, (Estate.left_on.is_(None)) | (Estate.left_on > month.first_day))  # type: ignore[union-attr,operator]
+            .group_by(Estate.community_id)
+        )
+    ).all()
+    reminded = 0
+    for community_id, n in lacking:
+        directors = await recipients(session, Role.COMMITTEE_DIRECTOR, community_id=community_id)
+        reminded += await notify(
+            session, f"opinion|{month}|community:{community_id}", directors, f"请在 {deadline} 前提交 {month} 居委会评价",
+            f"还有 {n} 个区片未提交 {month} 的居委会评价和满意度调查。", f"/committee?month={month}",
+        )
+    await session.commit()
+    return {"reminded": reminded, "deadline": deadline.isoformat()}
+
+
+async def flag_veto_reviews(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
+    """Tell the street of every pending veto whose review is due within a working day (or overdue)."""
+    limit, _ = working_days_after(business_date(now), 1, await working_calendar(session))
+    pending = (await session.execute(select(Veto).where(Veto.state == "pending", Veto.review_due_on <= limit).order_by(Veto.id))).scalars().all()
+    flagged = 0
+    for veto in pending:
+        officers = await recipients(session, Role.STREET_OFFICER, street_id=veto.street_id)
+        flagged += await notify(
+            session, f"veto-review|{veto.id}|{period}", officers, f"一票否决 #{veto.id} 须在 {veto.review_due_on} 前复核",
+            f"区片 {veto.estate_id} {veto.month}：{veto.explanation[:200]}", f"/assessment/vetoes#veto-{veto.id}",
+        )
+    await session.commit()
+    return {"pending_due": len(pending), "notified": flagged}
+
+JOBS = [
+    Job(
+        name="assessment.compute_last_month",
+        description="计算并公布上月考核得分（居委会评价截止后）",
+        cron={"hour": "2", "minute": "0"},
+        work=compute_last_month,
+        period_for=lambda now: str(Month.of_instant(now).previous()),
+        period_kind="month",
+        due=scoring_due,
+    ),
+    Job(
+        name="assessment.remind_opinions",
+        description="提醒居委会在截止前提交上月评价",
+        cron={"hour": "9", "minute": "0"},
+        work=remind_opinions,
+        period_for=lambda now: period_of("day", now),
+        period_kind="day",
+        due=from_time_of_day(9, 0),
+    ),
+    Job(
+        name="assessment.flag_veto_reviews",
+        description="提醒街道复核即将到期的一票否决",
+        cron={"hour": "9", "minute": "10"},
+        work=flag_veto_reviews,
+        period_for=lambda now: period_of("day", now),
+        period_kind="day",
+        due=from_time_of_day(9, 10),
+    ),
+]

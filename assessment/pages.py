@@ -1,0 +1,491 @@
+"""Assessment pages: the street's month table and review desk (scores, trend, breakdowns, vetoes, appeals, the
+lock), the committee director's page (patrol record, open orders, opinion, veto) and the company's scores and
+appeals. The same services as the API, under the same role and scope rules."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.response import Redirect, Template
+from sqlalchemy import distinct, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assessment import queries, schemas, service
+from assessment.rules import COMPONENT_NAMES, VETO_REASONS, Component
+from assessment.tables import CommitteeOpinion
+from foundation.access import Principal, Role
+from foundation.clock import business_today
+from foundation.errors import DomainError, InvalidInput, NotFound
+from foundation.paging import PageRequest
+from foundation.periods import Month
+from foundation.storage import BlobStore
+from foundation.web.auth import allow
+from foundation.web.charts import sparkline
+from foundation.web.layout import chosen_id, form_error, page, read_verdict, refused
+from foundation.web.params import provide_store
+from foundation.web.problems import status_of
+from inspections import defects as defect_service
+from inspections import late as late_evidence
+from inspections.config import current_checklist
+from inspections.pages import SOURCE_NAMES, received_photos, uploaded_files
+from inspections.rules import Source
+from inspections.schemas import LateDecisionIn
+from inspections.tables import InspectionRecord
+from registry import service as registry
+from registry.scope import managed_on
+from registry.tables import Community, Company, Estate
+
+DESK = {Role.STREET_OFFICER, Role.STREET_WORKER, Role.ADMIN, Role.COMPANY, Role.COMMITTEE_DIRECTOR}
+REVIEW_DESK = {Role.STREET_OFFICER, Role.STREET_WORKER, Role.ADMIN}
+APPEAL_DESK = {Role.STREET_OFFICER, Role.STREET_WORKER, Role.ADMIN, Role.COMPANY}
+MONTH_STATE_NAMES = {"open": "未计算", "computed": "已公布（申诉期）", "locked": "已锁定"}
+VETO_STATE_NAMES = {"pending": "待审核", "upheld": "维持否决", "overturned": "撤销否决"}
+APPEAL_STATE_NAMES = {"pending": "待答复", "upheld": "申诉成立", "rejected": "驳回"}
+EVIDENCE_NAMES = {"veto": "否决证据照片", "appeal": "申诉证据照片", "finding": "检查发现问题照片", "fix": "企业整改照片"}
+TREND_MONTHS = 6
+
+
+def chosen_month(text: str | None) -> Month:
+    """The month asked for, or the month being assessed now (the last one that ended); a month that is not one
+    (2026-13, 0000-01) is refused, never replaced by another."""
+    if text:
+        return Month.parse(text, "month")
+    return Month.of(business_today()).previous()
+
+
+def version_reason(reason: str) -> str:
+    """Why a score version was made, in Chinese (the stored reason is the system's English)."""
+    if reason.startswith("appeal ") and reason.endswith(" upheld"):
+        return f"申诉 #{reason.split()[1]} 成立后重算"
+    return {
+        "first computation": "首次计算",
+        "computed": "计算",
+        "computed from the street's desk": "街道重新计算",
+        "recomputed before locking": "锁定前重算",
+        "scheduled computation": "定时计算",
+        "demo month": "演示数据计算",
+    }.get(reason, reason)
+
+
+def component_name(code: str) -> str:
+    return COMPONENT_NAMES.get(Component(code), code) if code in Component.__members__.values() else code
+
+
+class AssessmentPages(Controller):
+    path = "/assessment"
+    include_in_schema = False
+    guards = [allow(DESK, "reading assessments")]
+
+    @get("/")
+    async def month_table(
+        self, request: Request, principal: Principal, db: AsyncSession, month: str | None = None, community_id: str | None = None, company_id: str | None = None
+    ) -> Template:
+        """The month's table: score, grade, ranks and the six-month trend of every estate in scope."""
+        partial = bool(request.headers.get("hx-request")) and request.headers.get("hx-target") == "scores"
+        return await _month_page(principal, db, chosen_month(month), chosen_id(community_id), chosen_id(company_id), partial=partial)
+
+    @post("/months/{month:str}/{action:str}", guards=[allow(service.COMPUTERS, "computing scores")])
+    async def month_action(
+        self, month: str, action: str, request: Request, principal: Principal, db: AsyncSession
+    ) -> Response[Any]:
+        """Compute (publish) or lock the officer's own street's month; a refusal comes back on the same page."""
+        wanted = chosen_month(month)
+        try:
+            if principal.street_id is None:
+                raise InvalidInput("only a street's own officer computes or locks its month", zh="只有街道办可以计算或锁定本街道的月度考核")
+            if action == "compute":
+                await service.compute_month(db, principal, principal.street_id, wanted, reason="computed from the street's desk")
+            elif action == "lock":
+                await service.lock_month(db, principal, principal.street_id, wanted)
+            else:
+                raise NotFound("month action", action)
+        except DomainError as exc:
+            await db.rollback()
+            return await _month_page(principal, db, wanted, errors=form_error(exc))
+        return Redirect(path=f"/assessment?month={wanted}&done={action}")
+
+    @post("/late/{record_id:int}/decide", guards=[allow(late_evidence.DECIDERS, "approving or rejecting a late record")])
+    async def decide_late(
+        self, record_id: int, data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: Principal, db: AsyncSession
+    ) -> Response[Any]:
+        """The street officer approves or rejects a late record from the month's desk, with a reason."""
+        wanted = chosen_month(data.get("month"))
+        try:
+            approve, reason = read_verdict(data, "approve", "reject", "请选择准予计入或不予计入", "请写明审批理由")
+            await late_evidence.decide_late_record(db, principal, record_id, LateDecisionIn(approve=approve, reason=reason))
+        except DomainError as exc:
+            await db.rollback()
+            shown = await _month_page(principal, db, wanted, errors=form_error(exc), late_failed=(record_id, data.get("reason") or ""))
+            shown.status_code = 422 if isinstance(exc, InvalidInput) else status_of(exc)
+            return shown
+        return Redirect(path=f"/assessment?month={wanted}&done={'late-approved' if approve else 'late-rejected'}#late-records")
+
+    @get("/scores/{estate_id:int}/{month:str}")
+    async def breakdown(self, estate_id: int, month: str, principal: Principal, db: AsyncSession) -> Template:
+        return await _breakdown_page(db, principal, estate_id, chosen_month(month))
+
+    @get("/vetoes", guards=[allow(REVIEW_DESK, "reviewing vetoes")])
+    async def vetoes(self, principal: Principal, db: AsyncSession, state_filter: Annotated[str, Parameter(query="state")] = "pending") -> Template:
+        return await _vetoes_page(db, principal, state_filter)
+
+    @post("/vetoes/{veto_id:int}/review", guards=[allow(service.STREET, "reviewing vetoes")])
+    async def review_veto(
+        self, veto_id: int, data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: Principal, db: AsyncSession
+    ) -> Response[Any]:
+        try:
+            uphold, reason = read_verdict(data, "uphold", "overturn", "请选择维持或撤销否决", "请写明审核理由")
+            await service.review_veto(db, principal, veto_id, schemas.VetoReviewIn(uphold=uphold, reason=reason))
+        except DomainError as exc:
+            await db.rollback()
+            return await _vetoes_page(db, principal, "pending", failed=(veto_id, exc, data.get("reason") or ""))
+        return Redirect(path=f"/assessment/vetoes?done={'uphold' if uphold else 'overturn'}")
+
+    @get("/appeals", guards=[allow(APPEAL_DESK, "reading appeals")])
+    async def appeals(self, principal: Principal, db: AsyncSession) -> Template:
+        return await _appeals_page(db, principal)
+
+    @post("/appeals", guards=[allow({Role.COMPANY}, "appealing a score")], dependencies={"store": Provide(provide_store, sync_to_thread=False)})
+    async def file_appeal(
+        self,
+        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+        principal: Principal,
+        db: AsyncSession,
+        store: BlobStore,
+        state: State,
+    ) -> Response[Any]:
+        reason = str(data.get("reason") or "").strip()
+        try:
+            estate_id = int(str(data.get("estate_id") or 0))
+        except ValueError:
+            raise NotFound("score", data.get("estate_id")) from None
+        month = Month.parse(str(data.get("month") or ""), "month")
+        defect = str(data.get("defect_id") or "")
+        try:
+            if len(reason) < 2:
+                raise InvalidInput("write the reason of the appeal", zh="请写明申诉理由", field="reason")
+            photos = await received_photos(state, uploaded_files(data, "photo"))
+            await service.file_appeal(
+                db,
+                principal,
+                schemas.AppealIn(estate_id=estate_id, month=str(month), reason=reason, defect_id=int(defect) if defect.isdigit() else None),
+                store=store,
+                photos=photos,
+            )
+        except DomainError as exc:
+            await db.rollback()
+            return await _breakdown_page(db, principal, estate_id, month, failed=(exc, {"reason": reason, "defect_id": defect}))
+        return Redirect(path="/assessment/appeals?done=filed")
+
+    @post("/appeals/{appeal_id:int}/answer", guards=[allow(service.STREET, "answering appeals")])
+    async def answer_appeal(
+        self, appeal_id: int, data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: Principal, db: AsyncSession
+    ) -> Response[Any]:
+        try:
+            uphold, reason = read_verdict(data, "uphold", "reject", "请选择申诉成立或驳回", "请写明答复理由")
+            await service.answer_appeal(db, principal, appeal_id, schemas.AppealAnswerIn(uphold=uphold, reason=reason))
+        except DomainError as exc:
+            await db.rollback()
+            return await _appeals_page(db, principal, failed=(appeal_id, exc, data.get("reason") or ""))
+        return Redirect(path="/assessment/appeals?done=answered")
+
+
+async def _month_page(
+    principal: Principal,
+    db: AsyncSession,
+    wanted: Month,
+    community_id: int | None = None,
+    company_id: int | None = None,
+    *,
+    partial: bool = False,
+    errors: dict[str, str] | None = None,
+    late_failed: tuple[int, str] | None = None,
+) -> Template:
+    every = await queries.month_scores(db, principal, wanted)
+    scores = [s for s in every if (not community_id or s.community_id == community_id) and (not company_id or s.company_id == company_id)]
+    months = [wanted]
+    for _ in range(TREND_MONTHS - 1):
+        months.insert(0, months[0].previous())
+    history = await queries.score_history(db, principal, months)
+    communities, _ = await registry.list_communities(db, principal, PageRequest(1, 500), None)
+    community_names = {c.id: c.name for c in communities}
+    company_ids = {s.company_id for s in every if s.company_id}
+    companies = {c.id: c.name for c in (await db.execute(select(Company).where(Company.id.in_(company_ids)))).scalars()} if company_ids else {}  # type: ignore[union-attr]
+    month_state = await queries.month_out(db, principal, principal.street_id, wanted) if principal.street_id else None
+    late_records: list[Any] = []
+    if principal.role in late_evidence.DECIDERS and not partial:
+        late_records, _ = await late_evidence.list_late_records(db, principal, PageRequest(1, 50), pending=True)
+    rows = [
+        (s, sparkline([(str(m), history.get(s.estate_id, {}).get(str(m))) for m in months]))
+        for s in scores
+    ]
+    context = {
+        "month": wanted,
+        "previous": wanted.previous(),
+        "following": wanted.next() if wanted.next() < Month.of(business_today()) else None,
+        "rows": rows,
+        "community_names": community_names,
+        "companies": companies,
+        "filters": {"community_id": community_id, "company_id": company_id},
+        "month_state": month_state,
+        "state_names": MONTH_STATE_NAMES,
+        "errors": errors or {},
+        "late_records": late_records,
+        "source_names": SOURCE_NAMES,
+        "late_failed_id": late_failed[0] if late_failed else None,
+        "late_typed": late_failed[1] if late_failed else "",
+    }
+    response = page("scores_table.html" if partial else "month.html", principal, **context)
+    if errors:
+        response.status_code = 422
+    return response
+
+
+async def _breakdown_page(
+    db: AsyncSession, principal: Principal, estate_id: int, month: Month, failed: tuple[DomainError, dict[str, str]] | None = None
+) -> Template:
+    versions = await queries.score_versions(db, principal, estate_id, month)
+    if not versions:
+        raise NotFound("score of estate", f"{estate_id} for {month}")
+    current = versions[0]
+    context: dict[str, Any] = {
+        "s": current,
+        "versions": versions,
+        "month": month,
+        "component_name": component_name,
+        "version_reason": version_reason,
+        "item_texts": {code: item.text for code, item in current_checklist().items.items()},
+        "may_appeal": principal.role is Role.COMPANY,
+        "typed": failed[1] if failed else {},
+    }
+    if failed:
+        return refused("breakdown.html", principal, failed[0], **context)
+    return page("breakdown.html", principal, errors={}, **context)
+
+
+async def _vetoes_page(db: AsyncSession, principal: Principal, state: str, failed: tuple[int, DomainError, str] | None = None) -> Template:
+    wanted = state if state in VETO_STATE_NAMES else None
+    rows, total = await queries.list_vetoes(db, principal, PageRequest(1, 200), month=None, state=wanted)
+    names = await _estate_names(db, [v.estate_id for v in rows])
+    today = business_today()
+    context: dict[str, Any] = {
+        "vetoes": rows,
+        "total": total,
+        "state": state,
+        "names": names,
+        "days_left": {v.id: (v.review_due_on - today).days for v in rows},
+        "state_names": VETO_STATE_NAMES,
+        "evidence_names": EVIDENCE_NAMES,
+        "may_review": principal.role in service.STREET,
+        "failed_id": failed[0] if failed else None,
+        "typed": {"reason": failed[2]} if failed else {},
+    }
+    if failed:
+        return refused("vetoes.html", principal, failed[1], **context)
+    return page("vetoes.html", principal, errors={}, **context)
+
+
+async def _appeals_page(db: AsyncSession, principal: Principal, failed: tuple[int, DomainError, str] | None = None) -> Template:
+    rows, total = await queries.list_appeals(db, principal, PageRequest(1, 200), month=None, state=None)
+    rows.sort(key=lambda a: (a.state != "pending", -a.id))
+    context: dict[str, Any] = {
+        "appeals": rows,
+        "total": total,
+        "names": await _estate_names(db, [a.estate_id for a in rows]),
+        "state_names": APPEAL_STATE_NAMES,
+        "evidence_names": EVIDENCE_NAMES,
+        "may_answer": principal.role in service.STREET,
+        "failed_id": failed[0] if failed else None,
+        "typed": {"reason": failed[2]} if failed else {},
+    }
+    if failed:
+        return refused("appeals.html", principal, failed[1], **context)
+    return page("appeals.html", principal, errors={}, **context)
+
+
+async def _estate_names(db: AsyncSession, ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict((await db.execute(select(Estate.id, Estate.name).where(Estate.id.in_(set(ids))))).tuples().all())  # type: ignore[union-attr]
+
+
+class CommitteePages(Controller):
+    """The residents committee director (居委会主任): the month's patrol record and open orders per estate, the
+    opinion and satisfaction form, the veto form (社区签 contracts and 居民选 votes are in the registry pages)."""
+
+    path = "/committee"
+    include_in_schema = False
+    guards = [allow(service.DIRECTORS, "the committee's page")]
+    dependencies = {"store": Provide(provide_store, sync_to_thread=False)}  # noqa: RUF012
+
+    @get("/")
+    async def community(self, principal: Principal, db: AsyncSession, month: str | None = None) -> Template:
+        wanted = chosen_month(month)
+        today = business_today()
+        last = min(wanted.last_day, today)
+        estates = list(
+            (await db.execute(select(Estate).where(Estate.community_id == principal.community_id, managed_on(last)).order_by(Estate.code))).scalars()
+        )
+        patrol_days = dict(
+            (
+                await db.execute(
+                    select(InspectionRecord.estate_id, func.count(distinct(InspectionRecord.business_date)))
+                    .where(
+                        InspectionRecord.community_id == principal.community_id,
+                        InspectionRecord.source == Source.PATROL.value,
+                        InspectionRecord.business_date >= wanted.first_day,
+                        InspectionRecord.business_date <= wanted.last_day,
+                    )
+                    .group_by(InspectionRecord.estate_id)
+                )
+            ).tuples().all()
+        )
+        open_orders = await defect_service.open_orders_by_estate(db, principal.community_id)
+        opinions = await _latest_opinions(db, principal.community_id or 0, wanted)
+        community = await db.get(Community, principal.community_id)
+        return page(
+            "committee.html",
+            principal,
+            month=wanted,
+            previous=wanted.previous(),
+            following=wanted.next() if wanted.next() <= Month.of(today) else None,
+            community=community,
+            estates=estates,
+            days=(last - wanted.first_day).days + 1 if last >= wanted.first_day else 0,
+            patrol_days=patrol_days,
+            open_orders=open_orders,
+            opinions=opinions,
+        )
+
+    @get("/estates/{estate_id:int}")
+    async def estate(self, estate_id: int, principal: Principal, db: AsyncSession, month: str | None = None) -> Template:
+        return await _committee_estate(db, principal, estate_id, chosen_month(month))
+
+    @post("/estates/{estate_id:int}/opinion")
+    async def give_opinion(
+        self, estate_id: int, data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: Principal, db: AsyncSession
+    ) -> Response[Any]:
+        month = chosen_month(data.get("month"))
+        typed = {k: (data.get(k) or "").strip() for k in ("client_id", "rating", "satisfied", "answered", "note")}
+        try:
+            rating = _count(typed["rating"], "rating", "评价分", 100, required=True)
+            satisfied = _count(typed["satisfied"], "satisfied", "满意户数")
+            answered = _count(typed["answered"], "answered", "答卷户数")
+            await service.give_opinion(
+                db, principal, schemas.OpinionIn(client_id=_client_id(typed["client_id"]), estate_id=estate_id, month=str(month), rating=rating or 0, satisfied=satisfied, answered=answered, note=typed["note"])
+            )
+        except DomainError as exc:
+            await db.rollback()
+            return await _committee_estate(db, principal, estate_id, month, failed=("opinion", exc, typed))
+        return Redirect(path=f"/committee/estates/{estate_id}?month={month}&done=opinion")
+
+    @post("/estates/{estate_id:int}/veto")
+    async def cast_veto(
+        self,
+        estate_id: int,
+        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+        principal: Principal,
+        db: AsyncSession,
+        store: BlobStore,
+        state: State,
+    ) -> Response[Any]:
+        month = chosen_month(str(data.get("month") or ""))
+        typed = {"reason": str(data.get("reason") or ""), "explanation": str(data.get("explanation") or "").strip()}
+        uploads = uploaded_files(data, "photo")
+        try:
+            if typed["reason"] not in VETO_REASONS:
+                raise InvalidInput("choose a listed reason", zh="请从列表中选择否决理由", field="reason")
+            if len(typed["explanation"]) < 10:
+                raise InvalidInput("explain in at least 10 characters", zh="请具体说明情况（至少 10 个字）", field="explanation")
+            photos = await received_photos(state, uploads)
+            await service.cast_veto(
+                db,
+                principal,
+                schemas.VetoIn(estate_id=estate_id, month=str(month), reason=typed["reason"], explanation=typed["explanation"], evidence_photo_ids=[]),
+                store=store,
+                photos=photos,
+            )
+        except DomainError as exc:
+            await db.rollback()
+            return await _committee_estate(db, principal, estate_id, month, failed=("veto", exc, typed))
+        return Redirect(path=f"/committee/estates/{estate_id}?month={month}&done=veto")
+
+
+CLIENT_ID = re.compile(r"[A-Za-z0-9_\-]{8,64}")
+
+
+def _count(text: str, field: str, label: str, most: int = 1_000_000, *, required: bool = False) -> int | None:
+    if not text:
+        if required:
+            raise InvalidInput(f"{field} is required", zh=f"请填写{label}", field=field)
+        return None
+    if not text.isdigit() or int(text) > most:
+        raise InvalidInput(f"{field} must be a whole number from 0 to {most}", zh=f"{label}应为 0 到 {most} 的整数", field=field)
+    return int(text)
+
+
+def _client_id(text: str) -> str:
+    """The form's submission id (a hidden field the page made, so sending the form twice gives one opinion); a form
+    without one (not sent from our page) is a new submission."""
+    return text if CLIENT_ID.fullmatch(text) else uuid.uuid4().hex
+
+
+async def _latest_opinions(db: AsyncSession, community_id: int, month: Month) -> dict[int, CommitteeOpinion]:
+    rows = (
+        await db.execute(select(CommitteeOpinion).where(CommitteeOpinion.community_id == community_id, CommitteeOpinion.month == str(month)).order_by(CommitteeOpinion.revision))
+    ).scalars()
+    return {o.estate_id: o for o in rows}
+
+
+async def _committee_estate(
+    db: AsyncSession, principal: Principal, estate_id: int, month: Month, failed: tuple[str, DomainError, dict[str, str]] | None = None
+) -> Template:
+    estate = await registry.get_estate(db, principal, estate_id)
+    patrolled = sorted(
+        (
+            await db.execute(
+                select(InspectionRecord.business_date)
+                .where(
+                    InspectionRecord.estate_id == estate_id,
+                    InspectionRecord.source == Source.PATROL.value,
+                    InspectionRecord.business_date >= month.first_day,
+                    InspectionRecord.business_date <= month.last_day,
+                )
+                .distinct()
+            )
+        ).scalars()
+    )
+    today = business_today()
+    last = min(month.last_day, today)
+    all_days = [date.fromordinal(d) for d in range(month.first_day.toordinal(), last.toordinal() + 1)]
+    orders, _ = await defect_service.list_defects(db, principal, PageRequest(1, 200), state="active", estate_id=estate_id)
+    opinion = (await _latest_opinions(db, estate.community_id, month)).get(estate_id)
+    vetoes, _ = await queries.list_vetoes(db, principal, PageRequest(1, 50), month=month, state=None)
+    context: dict[str, Any] = {
+        "estate": estate,
+        "month": month,
+        "patrolled": set(patrolled),
+        "all_days": all_days,
+        "orders": orders,
+        "opinion": opinion,
+        "vetoes": [v for v in vetoes if v.estate_id == estate_id],
+        "reasons": VETO_REASONS,
+        "veto_state_names": VETO_STATE_NAMES,
+        "failed_form": failed[0] if failed else None,
+        "typed": failed[2] if failed else {},
+        # The opinion form's id of this submission: sending the form twice (a double click, a resend) gives one opinion.
+        "opinion_client_id": (failed[2].get("client_id") if failed and failed[0] == "opinion" else None) or uuid.uuid4().hex,
+    }
+    if failed:
+        return refused("committee_estate.html", principal, failed[1], **context)
+    return page("committee_estate.html", principal, errors={}, **context)
+
+
+PAGES = [AssessmentPages, CommitteePages]

@@ -1,0 +1,249 @@
+"""Reading the assessment within one's scope: scores with ranks and breakdowns, vetoes, appeals, opinions, months."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assessment import schemas
+from assessment.rules import AUTOMATIC_VETO_REASONS, VETO_REASONS, Ranked, rank
+from assessment.tables import Appeal, AppealEvidence, AssessmentMonth, CommitteeOpinion, EstateScore, Veto, VetoEvidence
+from foundation.access import Principal, ScopeKind
+from foundation.errors import NotFound
+from foundation.paging import PageRequest, fetch_page
+from foundation.periods import Month
+from foundation.scoping import in_scope
+from inspections.attachments import evidence_photo
+from inspections.defects import defect_evidence
+from inspections.scope import defect_photo_ids, shows_attachments
+from registry.tables import Community, Estate
+
+
+def _visible(p: Principal, street, community, company) -> ColumnElement[bool]:  # type: ignore[no-untyped-def]
+    return in_scope(p, street=street, community=community, company=company)
+
+
+def _latest_scores(month: Month):  # type: ignore[no-untyped-def]
+    newest = select(EstateScore.estate_id, func.max(EstateScore.version).label("version")).where(EstateScore.month == str(month)).group_by(EstateScore.estate_id).subquery()
+    return select(EstateScore).join(newest, and_(newest.c.estate_id == EstateScore.estate_id, newest.c.version == EstateScore.version)).where(EstateScore.month == str(month))
+
+
+def _ranked(row: EstateScore, code: str) -> Ranked:
+    committee = next((c["score"] for c in row.result.get("components", []) if c["component"] == "committee"), None)
+    return Ranked(
+        estate_id=row.estate_id, code=code, score_centi=row.score_centi, vetoed=row.vetoed,
+        committee_opinion=None if committee is None else int(Decimal(committee)),
+    )
+
+
+async def month_scores(
+    session: AsyncSession, actor: Principal, month: Month, *, street_id: int | None = None, community_id: int | None = None, company_id: int | None = None
+) -> list[schemas.ScoreOut]:
+    """The current score of every estate in scope for a month, with its rank in its street and in the district
+    (ranks are over every published estate, whoever asks)."""
+    rows = list((await session.execute(_latest_scores(month))).scalars())
+    estates = {e.id: e for e in (await session.execute(select(Estate).where(Estate.id.in_([r.estate_id for r in rows])))).scalars()} if rows else {}  # type: ignore[union-attr]
+    district_rank = {r.estate_id: n for n, r in rank([_ranked(s, estates[s.estate_id].code) for s in rows])}
+    street_rank: dict[int, int] = {}
+    for street in {s.street_id for s in rows}:
+        street_rank.update({r.estate_id: n for n, r in rank([_ranked(s, estates[s.estate_id].code) for s in rows if s.street_id == street])})
+    allowed = {
+        s.id
+        for s in (
+            await session.execute(
+                _latest_scores(month).where(_visible(actor, EstateScore.street_id, EstateScore.community_id, EstateScore.company_id))
+            )
+        ).scalars()
+    }
+    out = []
+    for s in sorted(rows, key=lambda s: (district_rank[s.estate_id], estates[s.estate_id].code)):
+        if s.id not in allowed or (street_id and s.street_id != street_id) or (community_id and s.community_id != community_id) or (company_id and s.company_id != company_id):
+            continue
+        out.append(score_out(s, estates[s.estate_id], street_rank.get(s.estate_id), district_rank.get(s.estate_id), detail=False))
+    return out
+
+
+def score_out(s: EstateScore, estate: Estate, street_rank: int | None, district_rank: int | None, *, detail: bool) -> schemas.ScoreOut:
+    return schemas.ScoreOut(
+        id=s.id or 0,
+        estate_id=s.estate_id,
+        estate_code=estate.code,
+        estate_name=estate.name,
+        community_id=s.community_id,
+        street_id=s.street_id,
+        company_id=s.company_id,
+        month=s.month,
+        version=s.version,
+        score=None if s.score_centi is None else f"{s.score_centi // 100}.{s.score_centi % 100:02d}",
+        grade=s.grade,
+        vetoed=s.vetoed,
+        rules_sha256=s.rules_sha256,
+        inputs_sha256=s.inputs_sha256,
+        computed_at=s.computed_at,
+        reason=s.reason,
+        rank_in_street=street_rank,
+        rank_in_district=district_rank,
+        result=s.result if detail else None,
+    )
+
+
+async def score_versions(session: AsyncSession, actor: Principal, estate_id: int, month: Month) -> list[schemas.ScoreOut]:
+    """Every version of an estate's month score, newest first, each with its full breakdown."""
+    rows = list(
+        (
+            await session.execute(
+                select(EstateScore)
+                .where(EstateScore.estate_id == estate_id, EstateScore.month == str(month), _visible(actor, EstateScore.street_id, EstateScore.community_id, EstateScore.company_id))
+                .order_by(EstateScore.version.desc())  # type: ignore[attr-defined]
+            )
+        ).scalars()
+    )
+    if not rows:
+        raise NotFound("score of estate", f"{estate_id} for {month}")
+    estate = await session.get(Estate, estate_id)
+    ranks = {s.estate_id: (s.rank_in_street, s.rank_in_district) for s in await month_scores(session, actor, month, street_id=rows[0].street_id)}
+    street_rank, district_rank = ranks.get(estate_id, (None, None))
+    return [score_out(s, estate, street_rank if n == 0 else None, district_rank if n == 0 else None, detail=True) for n, s in enumerate(rows)]  # type: ignore[arg-type]
+
+
+def _visible_vetoes(p: Principal) -> ColumnElement[bool]:
+    return _visible(p, Veto.street_id, Veto.community_id, Veto.company_id)
+
+
+def _visible_appeals(p: Principal) -> ColumnElement[bool]:
+    community = select(Estate.community_id).where(Estate.id == Appeal.estate_id).scalar_subquery()
+    return _visible(p, Appeal.street_id, community, Appeal.company_id)
+
+
+@shows_attachments
+def case_photos(p: Principal) -> list[Select[Any]]:
+    """Whoever may see a veto sees its photos, and for an automatic case its defect's photos; whoever may see an
+    appeal sees its photos and those of the defect it contests (the attachment rule of inspections.scope follows
+    these)."""
+    vetoed = select(VetoEvidence.attachment_id).join(Veto, Veto.id == VetoEvidence.veto_id).where(_visible_vetoes(p))
+    automatic = select(Veto.source_defect_id).where(Veto.source_defect_id.is_not(None), _visible_vetoes(p))  # type: ignore[union-attr]
+    appealed = select(AppealEvidence.attachment_id).join(Appeal, Appeal.id == AppealEvidence.appeal_id).where(_visible_appeals(p))
+    contested = select(Appeal.defect_id).where(Appeal.defect_id.is_not(None), _visible_appeals(p))  # type: ignore[union-attr]
+    return [vetoed, *defect_photo_ids(automatic), appealed, *defect_photo_ids(contested)]
+
+
+async def _photos_of_cases(session: AsyncSession, case_column: Any, attachment_column: Any, case_ids: list[int]) -> dict[int, list[int]]:
+    """The photos attached to each case (veto or appeal), by case id, in upload order."""
+    attached: dict[int, list[int]] = {}
+    if case_ids:
+        for case_id, attachment_id in (await session.execute(select(case_column, attachment_column).where(case_column.in_(case_ids)))).tuples():
+            attached.setdefault(case_id, []).append(attachment_id)
+    return {case_id: sorted(ids) for case_id, ids in attached.items()}
+
+
+async def veto_rows(session: AsyncSession, vetoes: list[Veto]) -> list[schemas.VetoOut]:
+    evidence = await _photos_of_cases(session, VetoEvidence.veto_id, VetoEvidence.attachment_id, [v.id or 0 for v in vetoes])
+    defects = await defect_evidence(session, [v.source_defect_id for v in vetoes if v.source_defect_id is not None])
+    reasons = VETO_REASONS | AUTOMATIC_VETO_REASONS
+    out = []
+    for v in vetoes:
+        own = evidence.get(v.id or 0, [])
+        source = defects.get(v.source_defect_id) if v.source_defect_id is not None else None
+        out.append(
+            schemas.VetoOut(
+                id=v.id or 0, estate_id=v.estate_id, community_id=v.community_id, street_id=v.street_id, company_id=v.company_id, month=v.month,
+                reason=v.reason_code, reason_text=reasons.get(v.reason_code, v.reason_code), explanation=v.explanation, automatic=v.automatic,
+                source_defect_id=v.source_defect_id, state=v.state, cast_at=v.cast_at, cast_by=v.cast_by, review_due_on=v.review_due_on,
+                review_reason=v.review_reason, reviewed_at=v.reviewed_at, reviewed_by=v.reviewed_by, evidence_photo_ids=own,
+                evidence=[evidence_photo(a, "veto") for a in own] + (source.photos if source else []),
+                source_defect=source,
+            )
+        )
+    return out
+
+
+async def list_vetoes(session: AsyncSession, actor: Principal, paging: PageRequest, *, month: Month | None, state: str | None) -> tuple[list[schemas.VetoOut], int]:
+    query = select(Veto).where(_visible_vetoes(actor)).order_by(Veto.id.desc())  # type: ignore[union-attr]
+    if month:
+        query = query.where(Veto.month == str(month))
+    if state:
+        query = query.where(Veto.state == state)
+    rows, total = await fetch_page(session, query, paging)
+    return await veto_rows(session, rows), total
+
+
+async def appeal_rows(session: AsyncSession, appeals: list[Appeal]) -> list[schemas.AppealOut]:
+    attached = await _photos_of_cases(session, AppealEvidence.appeal_id, AppealEvidence.attachment_id, [a.id or 0 for a in appeals])
+    defects = await defect_evidence(session, [a.defect_id for a in appeals if a.defect_id is not None])
+    out = []
+    for a in appeals:
+        own = attached.get(a.id or 0, [])
+        defect = defects.get(a.defect_id) if a.defect_id is not None else None
+        out.append(
+            schemas.AppealOut(
+                id=a.id or 0, estate_id=a.estate_id, street_id=a.street_id, company_id=a.company_id, month=a.month, defect_id=a.defect_id, reason=a.reason,
+                state=a.state, filed_at=a.filed_at, filed_by=a.filed_by, answer=a.answer, answered_at=a.answered_at, answered_by=a.answered_by,
+                defect=defect, evidence_photo_ids=own, evidence=[evidence_photo(p, "appeal") for p in own] + (defect.photos if defect else []),
+            )
+        )
+    return out
+
+
+async def list_appeals(session: AsyncSession, actor: Principal, paging: PageRequest, *, month: Month | None, state: str | None) -> tuple[list[schemas.AppealOut], int]:
+    query = select(Appeal).where(_visible_appeals(actor)).order_by(Appeal.id.desc())  # type: ignore[union-attr]
+    if month:
+        query = query.where(Appeal.month == str(month))
+    if state:
+        query = query.where(Appeal.state == state)
+    rows, total = await fetch_page(session, query, paging)
+    return await appeal_rows(session, rows), total
+
+
+async def list_opinions(session: AsyncSession, actor: Principal, paging: PageRequest, *, month: Month | None, estate_id: int | None) -> tuple[list[schemas.OpinionOut], int]:
+    street_of = select(Community.street_id).where(Community.id == CommitteeOpinion.community_id).scalar_subquery()
+    # A company reads the rating in its score's breakdown, not the committee's opinion records.
+    visible = _visible(actor, street_of, CommitteeOpinion.community_id, None)
+    query = select(CommitteeOpinion).where(visible).order_by(CommitteeOpinion.id.desc())  # type: ignore[union-attr]
+    if month:
+        query = query.where(CommitteeOpinion.month == str(month))
+    if estate_id:
+        query = query.where(CommitteeOpinion.estate_id == estate_id)
+    rows, total = await fetch_page(session, query, paging)
+    return [opinion_out(o) for o in rows], total
+
+
+def opinion_out(o: CommitteeOpinion) -> schemas.OpinionOut:
+    return schemas.OpinionOut(
+        id=o.id or 0, client_id=o.client_id, estate_id=o.estate_id, month=o.month, revision=o.revision, rating=o.rating,
+        satisfied=o.satisfied, answered=o.answered, note=o.note, given_at=o.given_at, given_by=o.given_by,
+    )
+
+
+async def month_out(session: AsyncSession, actor: Principal, street_id: int, month: Month) -> schemas.MonthOut:
+    if not (actor.scope is ScopeKind.DISTRICT or actor.street_id == street_id):
+        raise NotFound("assessment month of street", street_id)
+    state = (await session.execute(select(AssessmentMonth).where(AssessmentMonth.street_id == street_id, AssessmentMonth.month == str(month)))).scalar()
+    vetoes = (await session.execute(select(func.count()).where(Veto.street_id == street_id, Veto.month == str(month), Veto.state == "pending"))).scalar_one()
+    appeals = (await session.execute(select(func.count()).where(Appeal.street_id == street_id, Appeal.month == str(month), Appeal.state == "pending"))).scalar_one()
+    return schemas.MonthOut(
+        street_id=street_id, month=str(month), state=state.state if state else "open", published_at=state.published_at if state else None,
+        appeal_until=state.appeal_until if state else None, computed_at=state.computed_at if state else None,
+        locked_at=state.locked_at if state else None, locked_by=state.locked_by if state else None, pending_vetoes=vetoes, pending_appeals=appeals,
+    )
+
+
+async def score_history(session: AsyncSession, actor: Principal, months: list[Month]) -> dict[int, dict[str, int | None]]:
+    """Each visible estate's current score (in hundredths, None when unscored or vetoed) per month: the trend line."""
+    newest = (
+        select(EstateScore.estate_id, EstateScore.month, func.max(EstateScore.version).label("version"))
+        .where(EstateScore.month.in_([str(m) for m in months]))  # type: ignore[attr-defined]
+        .group_by(EstateScore.estate_id, EstateScore.month)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(EstateScore.estate_id, EstateScore.month, EstateScore.score_centi, EstateScore.vetoed)
+        .join(newest, and_(newest.c.estate_id == EstateScore.estate_id, newest.c.month == EstateScore.month, newest.c.version == EstateScore.version))
+        .where(_visible(actor, EstateScore.street_id, EstateScore.community_id, EstateScore.company_id))
+    )
+    history: dict[int, dict[str, int | None]] = {}
+    for estate_id, month, score_centi, vetoed in rows.all():
+        history.setdefault(estate_id, {})[month] = None if vetoed else score_centi
+    return history

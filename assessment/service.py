@@ -1,0 +1,539 @@
+"""Use cases of the monthly assessment: committee opinions, vetoes and their review, computing and publishing
+scores (versioned), locking the month, appeals. One transaction each; every state change is audited."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+import msgspec
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assessment import schemas
+from assessment.inputs import month_inputs
+from assessment.rules import AUTOMATIC_VETO_REASONS, VETO_REASONS, ScoringRules, parse_scoring_rules, score_month
+from assessment.tables import (
+    Appeal,
+    AppealEvidence,
+    AssessmentMonth,
+    CommitteeOpinion,
+    ContractReviewFlag,
+    EstateScore,
+    ScoreExclusion,
+    Veto,
+    VetoEvidence,
+)
+from foundation.access import Principal, Role, require_role
+from foundation.audit import record_change
+from foundation.calendar.rules import working_days_after
+from foundation.calendar.service import working_calendar
+from foundation.clock import utc_now
+from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from foundation.periods import Month, business_date
+from foundation.settings import config_dir
+from foundation.storage import BlobStore
+from inspections.attachments import MAX_PHOTOS, ReceivedPhoto, keep_photos, own_photos, required_store
+from inspections.config import current_checklist
+from inspections.late import counting_records
+from inspections.rules import Source, request_fingerprint
+from inspections.tables import Defect, InspectionRecord
+from registry.queries import estate_tenures
+from registry.tables import Community, Estate, Street
+
+DIRECTORS = frozenset({Role.COMMITTEE_DIRECTOR})
+STREET = frozenset({Role.STREET_OFFICER})
+COMPUTERS = frozenset({Role.STREET_OFFICER, Role.ADMIN})
+OPINION_ATTEMPTS = 5
+
+
+@lru_cache(maxsize=1)
+def scoring_rules() -> ScoringRules:
+    return parse_scoring_rules((config_dir() / "scoring.toml").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def lifecycle_days() -> tuple[int, int]:
+    """(working days to appeal after publication, working days for the street to review a veto)."""
+    raw = tomllib.loads((config_dir() / "scoring.toml").read_text(encoding="utf-8")).get("lifecycle", {})
+    try:
+        appeal, review = int(raw["appeal_working_days"]), int(raw["veto_review_working_days"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"config/scoring.toml [lifecycle]: {error}") from None
+    if appeal < 1 or review < 1:
+        raise ValueError("config/scoring.toml [lifecycle]: working days must be at least 1")
+    return appeal, review
+
+
+async def _estate(session: AsyncSession, estate_id: int) -> tuple[Estate, Community]:
+    row = (await session.execute(select(Estate, Community).join(Community).where(Estate.id == estate_id))).first()
+    if row is None:
+        raise NotFound("estate", estate_id)
+    return row[0], row[1]
+
+
+async def month_state(session: AsyncSession, street_id: int, month: Month) -> AssessmentMonth | None:
+    return (
+        await session.execute(select(AssessmentMonth).where(AssessmentMonth.street_id == street_id, AssessmentMonth.month == str(month)))
+    ).scalar()
+
+
+async def _lock_street_months(session: AsyncSession, street_id: int) -> None:
+    """Hold the street's row until this transaction ends, so that whatever changes a month of the street (opinions
+    and their revision numbers, vetoes and their review, scores and their versions, appeals, the lock) happens one
+    transaction at a time and sees what the one before stored (PostgreSQL; SQLite has one writer at a time anyway).
+    FOR NO KEY UPDATE: rows that merely reference the street (patrols) are not held up."""
+    await session.execute(select(Street.id).where(Street.id == street_id).with_for_update(key_share=True))
+
+
+async def _not_locked(session: AsyncSession, street_id: int, month: Month) -> AssessmentMonth | None:
+    await _lock_street_months(session, street_id)
+    state = await month_state(session, street_id, month)
+    if state is not None and state.state == "locked":
+        raise Conflict(f"{month} is locked by the street; nothing of it changes any more", zh=f"{month} 已由街道锁定，不能再修改")
+    return state
+
+
+def _ended(month: Month, now: datetime) -> None:
+    if month >= Month.of_instant(now):
+        raise RuleViolation(f"{month} has not ended yet; it can be assessed from the 1st of the next month", zh=f"{month} 尚未结束，下月 1 日起方可考核", field="month")
+
+
+def _started(month: Month, now: datetime) -> None:
+    if month > Month.of_instant(now):
+        raise RuleViolation(f"{month} has not begun", zh=f"{month} 尚未开始", field="month")
+
+
+async def _director_of(session: AsyncSession, actor: Principal, estate_id: int) -> tuple[Estate, Community]:
+    require_role(actor, DIRECTORS, "giving opinions and vetoes")
+    estate, community = await _estate(session, estate_id)
+    if community.id != actor.community_id:
+        raise PermissionDenied(f"estate {estate.code} belongs to {community.name}; you act only for your own community")
+    return estate, community
+
+
+# Committee opinion
+
+
+@dataclass(frozen=True)
+class GivenOpinion:
+    opinion: CommitteeOpinion
+    replayed: bool  # True: a resend of an opinion already given (same client id and body)
+
+
+def _opinion_fingerprint(data: schemas.OpinionIn) -> str:
+    return request_fingerprint({"kind": "committee_opinion", "body": msgspec.to_builtins(data)})
+
+
+async def _earlier_opinion(session: AsyncSession, actor: Principal, client_id: str, fingerprint: str) -> CommitteeOpinion | None:
+    opinion = (await session.execute(select(CommitteeOpinion).where(CommitteeOpinion.client_id == client_id))).scalar()
+    if opinion is None:
+        return None
+    if opinion.given_by_user_id != actor.user_id:
+        raise Conflict(f"client id {client_id} is already used by another record; generate a new one", zh="提交编号已被使用，请刷新页面后重新填写", field="client_id")
+    if opinion.fingerprint != fingerprint:
+        raise Conflict(
+            f"client id {client_id} was already used for opinion {opinion.id} with a different body; a retry must send the same body, and a new opinion needs a new client id",
+            zh="该意见已提交过，内容不同的意见请刷新页面后重新填写",
+            field="client_id",
+        )
+    return opinion
+
+
+async def give_opinion(session: AsyncSession, actor: Principal, data: schemas.OpinionIn, now: datetime | None = None) -> GivenOpinion:
+    """Give the committee's opinion of an estate's month, once per client id: a resend returns the opinion already
+    given; a new client id for the same estate and month is the next revision (numbered under the street's lock,
+    and by the unique (estate, month, revision) constraint)."""
+    now = now or utc_now()
+    month = Month.parse(data.month)
+    _started(month, now)
+    fingerprint = _opinion_fingerprint(data)
+    for _ in range(OPINION_ATTEMPTS):
+        estate, community = await _director_of(session, actor, data.estate_id)
+        await _lock_street_months(session, community.street_id)
+        earlier = await _earlier_opinion(session, actor, data.client_id, fingerprint)
+        if earlier is not None:
+            return GivenOpinion(earlier, replayed=True)
+        await _not_locked(session, community.street_id, month)
+        if (data.satisfied is None) != (data.answered is None) or (data.answered is not None and data.satisfied > data.answered):  # type: ignore[operator]
+            raise InvalidInput("give both satisfied and answered (satisfied at most answered), or neither", zh="满意户数和答卷户数要么都填，要么都不填，且满意户数不能多于答卷户数", field="satisfied")
+        revision = 1 + (
+            await session.execute(select(func.coalesce(func.max(CommitteeOpinion.revision), 0)).where(CommitteeOpinion.estate_id == estate.id, CommitteeOpinion.month == str(month)))
+        ).scalar_one()
+        opinion = CommitteeOpinion(
+            client_id=data.client_id,
+            fingerprint=fingerprint,
+            estate_id=estate.id,  # type: ignore[arg-type]
+            community_id=community.id,  # type: ignore[arg-type]
+            month=str(month),
+            revision=revision,
+            rating=data.rating,
+            satisfied=data.satisfied,
+            answered=data.answered,
+            note=data.note,
+            given_at=now,
+            given_by_user_id=actor.user_id,
+            given_by=actor.label,
+        )
+        try:
+            session.add(opinion)
+            await session.flush()
+            record_change(session, actor, "opinion.given", "committee_opinion", opinion.id, after={"estate_id": estate.id, "month": str(month), "rating": data.rating, "revision": revision})
+            await session.commit()
+            return GivenOpinion(opinion, replayed=False)
+        except IntegrityError:
+            # Another request took this client id or this revision first: look again.
+            await session.rollback()
+    raise Conflict("too many simultaneous opinions for this estate; retry with the same client id", zh="同时提交的意见过多，请稍后重试")
+
+
+# Vetoes
+
+
+async def _company_and_contract(session: AsyncSession, estate_id: int, month: Month) -> tuple[int | None, int | None]:
+    """The company and contract that served the estate last in the month (also when the contract ended mid-month)."""
+    tenures = await estate_tenures(session, month.first_day, month.last_day, [estate_id])
+    contract = tenures[0].last_contract(month.first_day, month.last_day) if tenures else None
+    return (contract.company_id, contract.contract_id) if contract else (None, None)
+
+
+async def cast_veto(
+    session: AsyncSession,
+    actor: Principal,
+    data: schemas.VetoIn,
+    now: datetime | None = None,
+    *,
+    store: BlobStore | None = None,
+    photos: Sequence[ReceivedPhoto] = (),
+) -> Veto:
+    """一票否决 with evidence photos: uploaded ones (`evidence_photo_ids`) or ones received with the form (`photos`,
+    stored only once the right to act and everything else is checked)."""
+    now = now or utc_now()
+    month = Month.parse(data.month)
+    _started(month, now)
+    if data.reason not in VETO_REASONS:
+        raise InvalidInput(f"reason must be one of: {', '.join(VETO_REASONS)}", zh="请从列表中选择否决理由", field="reason")
+    estate, community = await _director_of(session, actor, data.estate_id)
+    await _not_locked(session, community.street_id, month)
+    if not data.evidence_photo_ids and not photos:
+        raise InvalidInput("attach at least one evidence photo", zh="请至少上传一张证据照片", field="photo")
+    if len(set(data.evidence_photo_ids)) + len(photos) > MAX_PHOTOS:
+        raise InvalidInput(f"attach at most {MAX_PHOTOS} evidence photos", zh=f"证据照片最多 {MAX_PHOTOS} 张", field="photo")
+    await own_photos(session, actor, data.evidence_photo_ids, zh="证据照片未上传成功，请重新选择")
+    veto = await _open_veto(session, actor, estate, community, month, data.reason, data.explanation, now, automatic=False, defect_id=None)
+    evidence = set(data.evidence_photo_ids)
+    if photos:
+        evidence |= set(await keep_photos(session, required_store(store), actor, photos))
+    for photo in sorted(evidence):
+        session.add(VetoEvidence(veto_id=veto.id, attachment_id=photo))  # type: ignore[arg-type]
+    await session.commit()
+    return veto
+
+
+async def _open_veto(
+    session: AsyncSession, actor: Principal, estate: Estate, community: Community, month: Month, reason: str, explanation: str, now: datetime, *, automatic: bool, defect_id: int | None
+) -> Veto:
+    company_id, contract_id = await _company_and_contract(session, estate.id, month)  # type: ignore[arg-type]
+    due, _ = working_days_after(business_date(now), lifecycle_days()[1], await working_calendar(session))
+    veto = Veto(
+        estate_id=estate.id,  # type: ignore[arg-type]
+        community_id=community.id,  # type: ignore[arg-type]
+        street_id=community.street_id,
+        company_id=company_id,
+        contract_id=contract_id,
+        month=str(month),
+        reason_code=reason,
+        explanation=explanation,
+        automatic=automatic,
+        source_defect_id=defect_id,
+        state="pending",
+        cast_at=now,
+        cast_by_user_id=actor.user_id,
+        cast_by=actor.label,
+        review_due_on=due,
+    )
+    session.add(veto)
+    await session.flush()
+    record_change(session, actor, "veto.opened", "veto", veto.id, after={"estate_id": estate.id, "month": str(month), "reason": reason, "automatic": automatic, "defect_id": defect_id})
+    return veto
+
+
+async def open_automatic_vetoes(session: AsyncSession, actor: Principal, street_id: int, month: Month) -> list[Veto]:
+    """Veto cases the rules open by themselves (each once): a defect on a veto-marked item found by the street's
+    own inspection, and a company's third overdue rectification of the month on an estate of the street."""
+    taken = select(Veto.source_defect_id).where(Veto.source_defect_id.is_not(None))  # type: ignore[union-attr]
+    triggers = (
+        await session.execute(
+            select(Defect).where(
+                Defect.street_id == street_id,
+                Defect.id.not_in(taken),  # type: ignore[union-attr]
+                Defect.state != "withdrawn",
+                Defect.record_id.in_(select(InspectionRecord.id).where(counting_records())),  # type: ignore[attr-defined]
+                (
+                    (Defect.veto_item.is_(True) & (Defect.source == Source.STREET_INSPECTION.value) & (Defect.month == str(month)))  # type: ignore[attr-defined]
+                    | ((Defect.overdue_ordinal == 3) & (Defect.overdue_month == str(month)))
+                ),
+            ).order_by(Defect.id)
+        )
+    ).scalars().all()
+    opened = []
+    for defect in triggers:
+        estate, community = await _estate(session, defect.estate_id)
+        reason = "veto_item_defect" if defect.veto_item and defect.source == Source.STREET_INSPECTION.value else "third_overdue"
+        explanation = f"{AUTOMATIC_VETO_REASONS[reason]}：缺陷 #{defect.id}（{defect.item_code}）"
+        opened.append(await _open_veto(session, actor, estate, community, month, reason, explanation, utc_now(), automatic=True, defect_id=defect.id))
+    return opened
+
+
+async def get_veto(session: AsyncSession, actor: Principal, veto_id: int) -> Veto:
+    veto = await session.get(Veto, veto_id)
+    if veto is None or not _sees(actor, veto.street_id, veto.community_id, veto.company_id):
+        raise NotFound("veto", veto_id)
+    return veto
+
+
+def _sees(actor: Principal, street_id: int, community_id: int, company_id: int | None) -> bool:
+    if actor.role is Role.COMPANY:
+        return company_id is not None and company_id == actor.company_id
+    return actor.sees_community(community_id, street_id)
+
+
+async def review_veto(session: AsyncSession, actor: Principal, veto_id: int, data: schemas.VetoReviewIn, now: datetime | None = None) -> Veto:
+    """The street upholds or overturns a pending veto with a written reason. Upheld: the month is 不合格; a second
+    upheld veto within 12 months flags the contract for review."""
+    now = now or utc_now()
+    require_role(actor, STREET, "reviewing vetoes")
+    veto = await get_veto(session, actor, veto_id)
+    if veto.street_id != actor.street_id:
+        raise PermissionDenied("you review vetoes of your own street only")
+    await _lock_street_months(session, veto.street_id)
+    await session.refresh(veto)  # as it is now that no other review can be under way
+    if veto.state != "pending":
+        raise Conflict(f"veto {veto_id} was already {veto.state}", zh="该否决已被审核过")
+    await _not_locked(session, veto.street_id, Month.parse(veto.month))
+    before = {"state": veto.state}
+    veto.state = "upheld" if data.uphold else "overturned"
+    veto.review_reason = data.reason
+    veto.reviewed_at = now
+    veto.reviewed_by = actor.label
+    record_change(session, actor, f"veto.{veto.state}", "veto", veto.id, before=before, after={"state": veto.state}, reason=data.reason)
+    if data.uphold and veto.contract_id is not None:
+        year_ago = Month.parse(veto.month)
+        for _ in range(11):
+            year_ago = year_ago.previous()
+        upheld = (
+            await session.execute(
+                select(func.count()).where(Veto.contract_id == veto.contract_id, Veto.state == "upheld", Veto.month >= str(year_ago), Veto.id != veto.id)
+            )
+        ).scalar_one()
+        if upheld >= 1:
+            session.add(ContractReviewFlag(contract_id=veto.contract_id, veto_id=veto.id, flagged_at=now, note=f"12个月内第{upheld + 1}次一票否决被维持"))
+            record_change(session, actor, "contract.flagged_for_review", "service_contract", veto.contract_id, after={"veto_id": veto.id, "upheld_in_12_months": upheld + 1})
+    await session.commit()
+    state = await month_state(session, veto.street_id, Month.parse(veto.month))
+    if state is not None and state.state == "computed":
+        await compute_month(session, actor, veto.street_id, Month.parse(veto.month), reason=f"veto {veto.id} {veto.state}", now=now)
+    return veto
+
+
+# Scores
+
+
+async def compute_month(
+    session: AsyncSession, actor: Principal, street_id: int, month: Month, *, reason: str = "computed", now: datetime | None = None
+) -> schemas.ComputeOut:
+    """Compute (or recompute) every estate's score of a street's month and publish it. A score whose inputs and
+    rules are unchanged is kept; one that differs becomes a new version, the old kept."""
+    now = now or utc_now()
+    require_role(actor, COMPUTERS | {Role.ADMIN}, "computing scores")
+    if actor.role is Role.STREET_OFFICER and actor.street_id != street_id:
+        raise PermissionDenied("you compute your own street's scores only")
+    _ended(month, now)
+    state = await _not_locked(session, street_id, month)
+    await open_automatic_vetoes(session, actor, street_id, month)
+    estates = list(
+        (
+            await session.execute(
+                select(Estate.id, Estate.community_id)
+                .join(Community)
+                .where(Community.street_id == street_id, Estate.entered_on <= month.last_day, (Estate.left_on.is_(None)) | (Estate.left_on > month.first_day))  # type: ignore[union-attr,operator]
+                .order_by(Estate.id)
+            )
+        ).tuples()
+    )
+    estate_ids = [e for e, _ in estates]
+    community_of = dict(estates)
+    inputs = await month_inputs(session, estate_ids, month, now, current_checklist())
+    rules = scoring_rules()
+    current = {
+        s.estate_id: s
+        for s in (
+            await session.execute(
+                select(EstateScore)
+                .where(EstateScore.street_id == street_id, EstateScore.month == str(month))
+                .order_by(EstateScore.version)
+            )
+        ).scalars()
+    }
+    # The company that served each estate last in the month (a contract ended mid-month still owns its month).
+    companies = {
+        t.estate_id: contract.company_id
+        for t in (await estate_tenures(session, month.first_day, month.last_day, estate_ids) if estate_ids else [])
+        if (contract := t.last_contract(month.first_day, month.last_day)) is not None
+    }
+    new_versions = 0
+    for estate_id in estate_ids:
+        result = score_month(inputs[estate_id], rules)
+        previous = current.get(estate_id)
+        if previous is not None and previous.rules_sha256 == result.rules_sha256 and previous.inputs_sha256 == result.inputs_sha256:
+            continue
+        session.add(
+            EstateScore(
+                estate_id=estate_id,
+                community_id=community_of[estate_id],
+                street_id=street_id,
+                company_id=companies.get(estate_id),
+                month=str(month),
+                version=(previous.version + 1) if previous else 1,
+                rules_sha256=result.rules_sha256,
+                inputs_sha256=result.inputs_sha256,
+                score_centi=result.score_centi,
+                grade=result.grade,
+                vetoed=result.vetoed,
+                result=schemas.score_result_json(result),
+                computed_at=now,
+                reason=reason if previous else "first computation",
+            )
+        )
+        new_versions += 1
+    if state is None:
+        appeal_until, _ = working_days_after(business_date(now), lifecycle_days()[0], await working_calendar(session))
+        state = AssessmentMonth(street_id=street_id, month=str(month), state="computed", published_at=now, appeal_until=appeal_until)
+        session.add(state)
+    elif state.state == "open":
+        state.state = "computed"
+        state.published_at = now
+        state.appeal_until, _ = working_days_after(business_date(now), lifecycle_days()[0], await working_calendar(session))
+    state.computed_at = now
+    record_change(session, actor, "month.computed", "assessment_month", f"{street_id}:{month}", after={"estates": len(estate_ids), "new_versions": new_versions}, reason=reason)
+    await session.commit()
+    return schemas.ComputeOut(street_id=street_id, month=str(month), estates=len(estate_ids), new_versions=new_versions, state=state.state, appeal_until=state.appeal_until)
+
+
+async def lock_month(session: AsyncSession, actor: Principal, street_id: int, month: Month, now: datetime | None = None) -> AssessmentMonth:
+    """The street locks its month after a last recomputation: nothing of it changes any more."""
+    now = now or utc_now()
+    require_role(actor, STREET, "locking a month")
+    if actor.street_id != street_id:
+        raise PermissionDenied("you lock your own street's months only")
+    state = await _not_locked(session, street_id, month)
+    if state is None:
+        raise RuleViolation(f"{month} has not been computed yet; compute it first", zh=f"{month} 尚未计算得分，请先计算")
+    pending = (await session.execute(select(func.count()).where(Veto.street_id == street_id, Veto.month == str(month), Veto.state == "pending"))).scalar_one()
+    if pending:
+        raise RuleViolation(f"{pending} veto(es) of {month} are still pending; review them before locking", zh=f"还有 {pending} 项否决待审核，审核后才能锁定")
+    open_appeals = (await session.execute(select(func.count()).where(Appeal.street_id == street_id, Appeal.month == str(month), Appeal.state == "pending"))).scalar_one()
+    if open_appeals:
+        raise RuleViolation(f"{open_appeals} appeal(s) of {month} are still unanswered; answer them before locking", zh=f"还有 {open_appeals} 项申诉未答复，答复后才能锁定")
+    await compute_month(session, actor, street_id, month, reason="recomputed before locking", now=now)
+    state = await month_state(session, street_id, month)
+    pending = (await session.execute(select(func.count()).where(Veto.street_id == street_id, Veto.month == str(month), Veto.state == "pending"))).scalar_one()
+    if pending:
+        raise RuleViolation(f"the last recomputation opened {pending} automatic veto case(s); review them before locking", zh=f"重新计算新开了 {pending} 项自动否决，审核后才能锁定")
+    state.state = "locked"  # type: ignore[union-attr]
+    state.locked_at = now  # type: ignore[union-attr]
+    state.locked_by = actor.label  # type: ignore[union-attr]
+    record_change(session, actor, "month.locked", "assessment_month", f"{street_id}:{month}")
+    await session.commit()
+    return state  # type: ignore[return-value]
+
+
+# Appeals
+
+
+async def file_appeal(
+    session: AsyncSession,
+    actor: Principal,
+    data: schemas.AppealIn,
+    now: datetime | None = None,
+    *,
+    store: BlobStore | None = None,
+    photos: Sequence[ReceivedPhoto] = (),
+) -> Appeal:
+    """A company appeals a published score, with photos if it has them: uploaded ones (`evidence_photo_ids`) or ones
+    received with the form (`photos`, stored only once everything else is checked)."""
+    now = now or utc_now()
+    require_role(actor, {Role.COMPANY}, "appealing a score")
+    month = Month.parse(data.month)
+    score = (
+        await session.execute(select(EstateScore).where(EstateScore.estate_id == data.estate_id, EstateScore.month == str(month)).order_by(EstateScore.version.desc()))  # type: ignore[attr-defined]
+    ).scalars().first()
+    if score is None or score.company_id != actor.company_id:
+        raise NotFound("published score of estate", f"{data.estate_id} for {month}")
+    state = await month_state(session, score.street_id, month)
+    if state is None or state.state != "computed":
+        raise Conflict(f"{month} is {state.state if state else 'not computed'}; appeals are for published, unlocked months", zh="只能对已公布且未锁定月份的得分申诉")
+    if state.appeal_until is not None and business_date(now) > state.appeal_until:
+        raise RuleViolation(f"the appeal window for {month} closed on {state.appeal_until}", zh=f"申诉期已于 {state.appeal_until} 结束")
+    if data.defect_id is not None:
+        defect = await session.get(Defect, data.defect_id)
+        if defect is None or defect.estate_id != data.estate_id or defect.company_id != actor.company_id:
+            raise InvalidInput(f"defect {data.defect_id} is not a finding against your company on this estate", zh="所选问题不属于贵公司在该区片的整改单", field="defect_id")
+    if len(set(data.evidence_photo_ids)) + len(photos) > MAX_PHOTOS:
+        raise InvalidInput(f"attach at most {MAX_PHOTOS} photos", zh=f"申诉照片最多 {MAX_PHOTOS} 张", field="photo")
+    await own_photos(session, actor, data.evidence_photo_ids, zh="申诉照片未上传成功，请重新选择")
+    appeal = Appeal(
+        estate_id=data.estate_id, street_id=score.street_id, company_id=actor.company_id,  # type: ignore[arg-type]
+        month=str(month), defect_id=data.defect_id, reason=data.reason, state="pending", filed_at=now, filed_by=actor.label,
+    )
+    session.add(appeal)
+    await session.flush()
+    evidence = set(data.evidence_photo_ids)
+    if photos:
+        evidence |= set(await keep_photos(session, required_store(store), actor, photos))
+    for photo in sorted(evidence):
+        session.add(AppealEvidence(appeal_id=appeal.id, attachment_id=photo))  # type: ignore[arg-type]
+    record_change(session, actor, "appeal.filed", "appeal", appeal.id, after={"estate_id": data.estate_id, "month": str(month), "defect_id": data.defect_id, "photo_ids": sorted(evidence)}, reason=data.reason)
+    await session.commit()
+    return appeal
+
+
+async def get_appeal(session: AsyncSession, actor: Principal, appeal_id: int) -> Appeal:
+    appeal = await session.get(Appeal, appeal_id)
+    if appeal is None:
+        raise NotFound("appeal", appeal_id)
+    community = (await session.execute(select(Estate.community_id).where(Estate.id == appeal.estate_id))).scalar_one()
+    if not _sees(actor, appeal.street_id, community, appeal.company_id):
+        raise NotFound("appeal", appeal_id)
+    return appeal
+
+
+async def answer_appeal(session: AsyncSession, actor: Principal, appeal_id: int, data: schemas.AppealAnswerIn, now: datetime | None = None) -> Appeal:
+    """Upheld: the contested finding is left out of scoring (with the reason) and the month recomputed.
+    Rejected: the score stands; the reason is kept."""
+    now = now or utc_now()
+    require_role(actor, STREET, "answering appeals")
+    appeal = await get_appeal(session, actor, appeal_id)
+    if appeal.street_id != actor.street_id:
+        raise PermissionDenied("you answer appeals of your own street only")
+    await _lock_street_months(session, appeal.street_id)
+    await session.refresh(appeal)  # as it is now that no other answer can be under way
+    if appeal.state != "pending":
+        raise Conflict(f"appeal {appeal_id} was already {appeal.state}", zh="该申诉已答复过")
+    await _not_locked(session, appeal.street_id, Month.parse(appeal.month))
+    appeal.state = "upheld" if data.uphold else "rejected"
+    appeal.answer = data.reason
+    appeal.answered_at = now
+    appeal.answered_by = actor.label
+    if data.uphold and appeal.defect_id is not None:
+        session.add(ScoreExclusion(defect_id=appeal.defect_id, appeal_id=appeal.id, reason=data.reason))  # type: ignore[arg-type]
+    record_change(session, actor, f"appeal.{appeal.state}", "appeal", appeal.id, reason=data.reason)
+    await session.commit()
+    if data.uphold:
+        await compute_month(session, actor, appeal.street_id, Month.parse(appeal.month), reason=f"appeal {appeal.id} upheld", now=now)
+    return appeal
+

@@ -1,0 +1,73 @@
+"""Notifications: who is told what, with a link, and whether they have read it; delivery beyond the system (SMS,
+WeChat) behind an interface whose default only logs. A notification has a key, so a job run again tells nobody
+twice."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import Column, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel
+
+from foundation.clock import utc_now
+from foundation.db import UTCDateTime
+from foundation.errors import NotFound
+
+log = logging.getLogger("supervision.notifications")
+
+
+class Notification(SQLModel, table=True):
+    __tablename__ = "notifications"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=160, unique=True)  # what + whom + period: the same notice is made once
+    user_id: int = Field(foreign_key="users.id", index=True)
+    title: str = Field(max_length=200)
+    body: str = Field(max_length=4000)
+    link: str = Field(default="", max_length=300)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    read_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class Delivery(Protocol):
+    def deliver(self, user_id: int, title: str, body: str, link: str) -> None: ...
+
+
+class LoggingDelivery:
+    """The default: write what would be sent to the log (an SMS or WeChat gateway implements the same method)."""
+
+    def deliver(self, user_id: int, title: str, body: str, link: str) -> None:
+        log.info("notify user %s: %s — %s %s", user_id, title, body[:200], link)
+
+
+DELIVERY: Delivery = LoggingDelivery()
+
+
+async def notify(session: AsyncSession, key: str, user_ids: list[int], title: str, body: str, link: str = "") -> int:
+    """Add the notice for each user who has not had it (by key); deliver after the caller commits. Returns how many."""
+    keys = {f"{key}|{uid}": uid for uid in user_ids}
+    if not keys:
+        return 0
+    existing = set((await session.execute(select(Notification.key).where(Notification.key.in_(list(keys))))).scalars())  # type: ignore[attr-defined]
+    made = 0
+    for full_key, uid in keys.items():
+        if full_key in existing:
+            continue
+        session.add(Notification(key=full_key[:160], user_id=uid, title=title, body=body, link=link, created_at=utc_now()))
+        DELIVERY.deliver(uid, title, body, link)
+        made += 1
+    return made
+
+
+async def mark_read(session: AsyncSession, user_id: int | None, notification_id: int) -> Notification:
+    """The user has read one of their notifications (someone else's is not found); harmless to repeat."""
+    notification = await session.get(Notification, notification_id)
+    if notification is None or notification.user_id != user_id:
+        raise NotFound("notification", notification_id)
+    if notification.read_at is None:
+        notification.read_at = utc_now()
+        await session.commit()
+    return notification

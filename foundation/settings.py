@@ -1,0 +1,116 @@
+"""One settings object: defaults from config/settings.toml, overridden by SUPERVISION_* variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+ENV_PREFIX = "SUPERVISION_"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def config_dir() -> Path:
+    """The folder of rule and settings files (config/ of the project unless SUPERVISION_CONFIG_DIR says otherwise)."""
+    return Path(os.environ.get(f"{ENV_PREFIX}CONFIG_DIR", PROJECT_ROOT / "config"))
+
+
+class SettingsError(Exception):
+    """A setting has a value the system cannot run with; the message names the setting."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    database_url: str = "sqlite+aiosqlite:///var/supervision.db"
+    var_dir: Path = Path("var")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    secret_key: str = ""
+    token_ttl_hours: int = Field(default=12, ge=1, le=24 * 30)
+    max_page_size: int = Field(default=200, ge=1, le=10_000)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    debug: bool = False
+    # A TrueType CJK font for PDFs (a .ttf, or a .ttc whose first face is used); empty: the Debian package
+    # fonts-wqy-zenhei's file, which the README's setup installs.
+    pdf_font_path: str = ""
+    # The address printed in the QR code of every issued document, e.g. https://supervision.example
+    public_base_url: str = "http://127.0.0.1:8000"
+    # The scheduler: how often a standby checks the leader lock (and the leader that it still holds it), and
+    # whether the web process also runs a scheduler (single-machine setups; still only one leads).
+    scheduler_poll_seconds: float = Field(default=10.0, ge=0.2, le=600)
+    scheduler_in_web: bool = False
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024)
+    # A photo with more pixels is refused (413) before it is decoded; the copy shown on pages and served by default
+    # is scaled to this longest side (the original is kept as filed evidence).
+    photo_max_pixels: int = Field(default=40_000_000, ge=1_000_000, le=200_000_000)
+    photo_display_max_side: int = Field(default=2048, ge=320, le=10_000)
+    # Mark the session and CSRF cookies Secure (sent over HTTPS only) and send Strict-Transport-Security: set it
+    # when people reach the system through HTTPS (e.g. behind a proxy that ends TLS); false for the local demo.
+    cookie_secure: bool = False
+    # The login throttle: failed logins allowed per account and per calling address within the window; one more is
+    # refused (429 with Retry-After) until the oldest failure leaves the window.
+    login_failures_per_account: int = Field(default=5, ge=1, le=1000)
+    login_failures_per_address: int = Field(default=20, ge=1, le=100_000)
+    login_throttle_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # Threads that hash and check passwords (argon2), off the event loop; a flood of logins queues for them.
+    password_hash_threads: int = Field(default=2, ge=1, le=64)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_dir() / "settings.toml")
+        return init_settings, env_settings, toml
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def resolved_secret_key(self) -> str:
+        """The configured secret, or one generated once and kept in var_dir/secret.key."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.var_dir / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning a validation failure into a message that names the setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else "?"
+            lines.append(
+                f"invalid setting {ENV_PREFIX}{name.upper()} ({name} in config/settings.toml): {error['msg']}"
+                f" (got {error.get('input')!r})"
+            )
+        raise SettingsError("; ".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,40 @@
+"""Guards by role and the principal dependency; the credentials themselves are resolved by people.auth."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
+
+from foundation.access import Principal, Role, require_role
+from foundation.errors import NotAuthenticated
+
+SESSION_COOKIE = "supervision_session"
+API_KEY_HEADER = "X-API-Key"
+
+
+def logged_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: any logged-in principal."""
+    if connection.scope.get("user") is None:
+        raise NotAuthenticated("log in first: POST /api/auth/login, then send Authorization: Bearer <token>")
+
+
+def allow(roles: Iterable[Role], action: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
+    """Guard: only principals with one of `roles` (the same role set the service enforces)."""
+    allowed = frozenset(roles)
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+        logged_in(connection, handler)
+        require_role(connection.scope["user"], allowed, action)
+
+    return guard
+
+
+async def provide_principal(request: Any) -> Principal:
+    """Dependency: the logged-in principal (the guards have made sure there is one)."""
+    user = request.scope.get("user")
+    if user is None:
+        raise NotAuthenticated("log in first")
+    return user

@@ -1,0 +1,221 @@
+"""The one mapper from errors to RFC 9457 problem responses (API) or an error page (pages)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.response import Redirect, Template
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from foundation.access import ROLE_NAMES
+from foundation.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    RuleViolation,
+    TooLarge,
+    TooManyAttempts,
+    Unavailable,
+)
+from foundation.periods import DATE_PATTERN, FIRST_YEAR, LAST_YEAR, MONTH_PATTERN, PERIOD_PATTERN, QUARTER_PATTERN
+from foundation.text import NONBLANK, PRINTABLE
+
+log = logging.getLogger("foundation.web")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+STATUS_OF: dict[type[DomainError], int] = {
+    InvalidInput: 400,
+    NotAuthenticated: 401,
+    PermissionDenied: 403,
+    NotFound: 404,
+    Conflict: 409,
+    RuleViolation: 422,
+    TooLarge: 413,
+    TooManyAttempts: 429,
+    Unavailable: 503,
+}
+
+DESCRIPTIONS = {
+    400: "The request is malformed or a field is invalid; nothing was changed",
+    401: "Not logged in, or the token or API key is invalid or expired",
+    403: "Your role or scope does not allow this; nothing was changed",
+    404: "No such record, or it is outside your scope",
+    413: "The upload is larger than the configured limit; nothing was stored",
+    409: "Conflicts with a stored record (duplicate, overlap or wrong state); nothing was changed",
+    422: "A business rule forbids this, or a text holds control characters; nothing was changed",
+    429: "Too many failed attempts; retry after the number of seconds in the Retry-After header",
+    503: "The database is busy; retry shortly (nothing was changed)",
+}
+
+
+class FieldError(msgspec.Struct):
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """An RFC 9457 problem: `detail` says what went wrong in words a person can act on."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """The error responses a route declares, so the OpenAPI document lists every answer it can give."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem, media_type=PROBLEM_MEDIA_TYPE, description=DESCRIPTIONS[status], generate_examples=False
+        )
+        # Any request may be refused for a control character in a parameter or body (422).
+        for status in sorted({400, 401, 422, 503, *statuses})
+    }
+
+
+def _problem(
+    request: Request[Any, Any, Any],
+    status: int,
+    title: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
+    body = Problem(
+        type=f"https://estate-supervision.invalid/problems/{status}",
+        title=title,
+        status=status,
+        detail=detail,
+        instance=request.url.path,
+        errors=errors,
+    )
+    headers = {**(headers or {}), **({"Retry-After": "2"} if status == 503 else {})} or None
+    return Response(content=body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def status_of(exc: DomainError) -> int:
+    return next((code for cls, code in STATUS_OF.items() if isinstance(exc, cls)), 400)
+
+
+def role_name(principal: Any) -> str | None:
+    return ROLE_NAMES.get(principal.role) if principal is not None else None
+
+
+PAGE_MESSAGES = {400: "提交的内容有误", 403: "您无权进行此操作", 404: "找不到该页面或记录", 405: "不支持该操作", 409: "与已保存的记录冲突", 500: "系统出错，已记录，请稍后再试", 503: "系统忙，请稍后再试"}
+
+
+def _wants_page(request: Request[Any, Any, Any]) -> bool:
+    path = request.url.path
+    return not (path.startswith("/api") or path.startswith("/schema") or path == "/health")
+
+
+def _answer(
+    request: Request[Any, Any, Any],
+    status: int,
+    title: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+    zh: str | None = None,
+) -> Response[Any]:
+    if _wants_page(request):
+        if status == 401:
+            return Redirect(path=f"/login?next={request.url.path}")
+        return Template(
+            template_name="error.html",
+            context={"me": request.scope.get("user"), "role_name": role_name(request.scope.get("user")), "status": status, "title": title, "detail": detail, "message": zh or PAGE_MESSAGES.get(status, "请求未完成"), "errors": errors or []},
+            status_code=status,
+            media_type=MediaType.HTML,
+            headers=headers,
+        )
+    return _problem(request, status, title, detail, errors, headers)
+
+
+def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    # The API names the field a refusal is about; a page says it in Chinese in its message.
+    errors = [FieldError(field=exc.field, message=exc.detail)] if exc.field and not _wants_page(request) else None
+    headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, TooManyAttempts) else None
+    return _answer(request, status_of(exc), exc.title, exc.detail, errors, headers=headers, zh=exc.message_zh)
+
+
+_YEARS = f"years {FIRST_YEAR} to {LAST_YEAR}"
+# What the shared patterns ask for, in words: a person cannot act on a regular expression.
+PATTERN_WORDS = {
+    MONTH_PATTERN: f"a month like 2026-10 ({_YEARS}, months 01-12)",
+    QUARTER_PATTERN: f"a quarter like 2026-Q4 ({_YEARS}, Q1-Q4)",
+    DATE_PATTERN: f"a date like 2026-10-12 ({_YEARS})",
+    PERIOD_PATTERN: f"a period like 2026-Q4, 2026-10, 2026-10-12 or 2026-10-12T14 ({_YEARS})",
+    NONBLANK: "text that is not blank and holds no control characters",
+    PRINTABLE: "text without control characters",
+}
+
+
+def _in_words(message: str) -> str:
+    for pattern, words in PATTERN_WORDS.items():
+        message = message.replace(f"`str` matching regex {pattern!r}", words)
+    return message
+
+
+def validation_error_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    errors = []
+    if isinstance(exc.extra, list):
+        for item in exc.extra:
+            if isinstance(item, dict):
+                errors.append(FieldError(field=str(item.get("key") or item.get("source") or "body"), message=_in_words(str(item.get("message", "")))))
+    detail = _in_words(exc.detail) if exc.detail and exc.detail != "Bad Request" else "the request is invalid"
+    if errors:
+        detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
+    return _answer(request, 400, "Invalid input", detail, errors or None)
+
+
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if isinstance(exc, NotFoundException):
+        return _answer(request, 404, "Not found", f"no such address: {request.url.path}")
+    if isinstance(exc, MethodNotAllowedException):
+        allowed = (exc.headers or {}).get("allow", "")
+        return _answer(
+            request, 405, "Method not allowed", f"{request.method} is not accepted here; use {allowed}", headers={"Allow": allowed}
+        )
+    return _answer(request, exc.status_code, type(exc).__name__, str(exc.detail), headers=exc.headers)
+
+
+def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
+    """A constraint the service did not foresee (a race) is a conflict; a locked SQLite file is a retry."""
+    if isinstance(exc, IntegrityError):
+        log.info("integrity error mapped to 409: %s", exc.orig)
+        return _answer(request, 409, "Conflict with stored records", "this conflicts with a record stored meanwhile; reload and retry")
+    if isinstance(exc, DataError) and ("0x00" in str(exc.orig) or "encoding" in str(exc.orig).lower()):
+        # The edge refuses control characters; this catches a path that let one through, as the refusal it is.
+        log.warning("text the database cannot store reached it: %s", exc.orig)
+        return _answer(request, 422, "Control characters in text", "a text holds a character the database cannot store (NUL); remove it and send again", zh="内容含有无法保存的控制字符，请删除后再提交")
+    if isinstance(exc, OperationalError) and "locked" in str(exc.orig).lower():
+        return _answer(request, 503, "Database busy", "the database is busy; retry in a moment")
+    log.exception("database error", exc_info=exc)
+    return _answer(request, 500, "Internal error", "an unexpected database error occurred; it has been logged")
+
+
+def pool_timeout_handler(request: Request[Any, Any, Any], exc: PoolTimeout) -> Response[Any]:
+    """Every database connection stayed taken for the pool's whole wait: the system is overloaded, not broken."""
+    log.warning("no database connection became free in time: %s", exc)
+    return _answer(request, 503, "Database busy", "every database connection is in use; retry in a moment")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    DomainError: domain_error_handler,
+    PoolTimeout: pool_timeout_handler,
+    ValidationException: validation_error_handler,
+    HTTPException: http_error_handler,
+    DBAPIError: database_error_handler,
+}

@@ -1,0 +1,339 @@
+"""Use cases for people: log in and out, resolve who is calling, manage users and API keys."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from foundation.access import SCOPE_OF_ROLE, Principal, Role, ScopeKind, require_role
+from foundation.audit import record_change, snapshot
+from foundation.clock import utc_now
+from foundation.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
+from foundation.paging import PageRequest, fetch_page
+from foundation.process_locks import transaction_lock
+from foundation.settings import Settings
+from people.credentials import DUMMY_HASH, digest, hash_password_in_thread, new_secret, verify_password_in_thread
+from people.schemas import ApiKeyCreate, UserCreate, UserUpdate
+from people.tables import ApiKey, AuthToken, LoginAttempt, User
+from registry.tables import Community, Company, Organisation, OrganisationKind, Street
+
+ADMINS = frozenset({Role.ADMIN})
+SECRET_FIELDS = frozenset({"password_hash"})
+
+
+def principal_of(user: User) -> Principal:
+    return Principal(
+        role=Role(user.role),
+        user_id=user.id,
+        username=user.username,
+        street_id=user.street_id,
+        community_id=user.community_id,
+        company_id=user.company_id,
+        organisation_id=user.organisation_id,
+    )
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    """The login throttle's settings: failures allowed per account and per address within the window."""
+
+    per_account: int
+    per_address: int
+    window: timedelta
+
+    @classmethod
+    def of(cls, settings: Settings) -> LoginLimits:
+        return cls(settings.login_failures_per_account, settings.login_failures_per_address, timedelta(minutes=settings.login_throttle_minutes))
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Someone not logged in (yet), known by the address they call from: the actor of a refused login."""
+
+    address: str
+    user_id: int | None = None
+
+    @property
+    def label(self) -> str:
+        return f"anonymous ({self.address})"
+
+
+Transactions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+async def _attempt_times(session: AsyncSession, column: Any, value: str, since: datetime) -> list[datetime]:
+    """When the attempts counted for this account or address within the window were made, oldest first."""
+    return list((await session.execute(select(LoginAttempt.at).where(column == value, LoginAttempt.at >= since).order_by(LoginAttempt.at))).scalars())
+
+
+def _seconds_until_allowed(times: list[datetime], limit: int, window: timedelta, now: datetime) -> int:
+    """The window slides: with `limit` or more attempts counted, one more is allowed once enough of the oldest have
+    left it."""
+    freed_at = times[len(times) - limit] + window
+    return max(1, math.ceil((freed_at - now).total_seconds()))
+
+
+async def log_in(
+    transactions: Transactions, username: str, password: str, *, address: str, kind: str, ttl_hours: int, limits: LoginLimits
+) -> tuple[str, AuthToken, User]:
+    """Check a password and open a login; returns the token (shown once), its record and the user.
+
+    Throttled: with the account's or the address's limit of failures reached within the window, an attempt is
+    refused (TooManyAttempts, audited) without checking the password, and not counted, so the wait never grows
+    while someone keeps trying. Otherwise it is counted (stored) before its password is checked, so attempts made at
+    the same moment count against each other; a correct password forgives the account's failures. The password is
+    checked in a worker thread, between two short transactions, so neither the event loop nor other writers wait
+    for argon2."""
+    now = utc_now()
+    since = now - limits.window
+    account, source = username[:60], address[:64]
+    async with transactions() as session:
+        # Attempts on one account, or from one address, are counted one at a time (the account's lock first), so of
+        # attempts made at the same moment exactly as many pass as the limit allows.
+        await transaction_lock(session, f"login-account|{account}")
+        await transaction_lock(session, f"login-address|{source}")
+        await session.execute(delete(LoginAttempt).where(LoginAttempt.at < since))  # the window no longer counts them
+        for column, value, limit, what in (
+            (LoginAttempt.username, account, limits.per_account, "account"),
+            (LoginAttempt.address, source, limits.per_address, "address"),
+        ):
+            counted = await _attempt_times(session, column, value, since)
+            if len(counted) < limit:
+                continue
+            wait = _seconds_until_allowed(counted, limit, limits.window, now)
+            record_change(
+                session, Caller(source), "login.throttled", "user", account,
+                after={"username": account, "address": source, "limit": what, "failures": len(counted), "retry_after_seconds": wait},
+            )
+            await session.commit()
+            raise TooManyAttempts(
+                f"too many failed logins for this {what}; try again in {wait} seconds",
+                zh=f"登录失败次数过多，请 {max(1, math.ceil(wait / 60))} 分钟后再试",
+                retry_after_seconds=wait,
+            )
+        session.add(LoginAttempt(username=account, address=source, at=now))  # counted until the password proves right
+        user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
+        await session.commit()
+    correct = await verify_password_in_thread(user.password_hash if user else DUMMY_HASH, password)
+    if user is None or not correct:
+        raise NotAuthenticated("wrong username or password")  # the attempt stays counted as a failure
+    if not user.active:
+        raise NotAuthenticated("this account is deactivated; ask the district administrator")
+    token = new_secret()
+    async with transactions() as session:
+        await session.execute(delete(LoginAttempt).where(LoginAttempt.username == account))  # its failures are forgiven
+        now = utc_now()
+        record = AuthToken(
+            token_hash=digest(token), user_id=user.id, kind=kind, created_at=now, expires_at=now + timedelta(hours=ttl_hours)
+        )
+        session.add(record)
+        record_change(session, principal_of(user), "user.logged_in", "user", user.id, after={"kind": kind})
+        await session.commit()
+    return token, record, user
+
+
+async def log_out(session: AsyncSession, token: str) -> None:
+    record = (await session.execute(select(AuthToken).where(AuthToken.token_hash == digest(token)))).scalar_one_or_none()
+    if record is not None and record.revoked_at is None:
+        record.revoked_at = utc_now()
+        await session.commit()
+
+
+async def principal_for_token(session: AsyncSession, token: str, kind: str) -> Principal | None:
+    """The user behind a live login token of the given kind, or None."""
+    row = (
+        await session.execute(
+            select(User)
+            .join(AuthToken, AuthToken.user_id == User.id)
+            .where(
+                AuthToken.token_hash == digest(token),
+                AuthToken.kind == kind,
+                AuthToken.revoked_at.is_(None),  # type: ignore[union-attr]
+                AuthToken.expires_at > utc_now(),
+                User.active.is_(True),  # type: ignore[attr-defined]
+            )
+        )
+    ).scalar_one_or_none()
+    return principal_of(row) if row else None
+
+
+async def principal_for_api_key(session: AsyncSession, key: str) -> Principal | None:
+    """The organisation behind a live API key, acting in the role its kind gives it, or None."""
+    row = (
+        await session.execute(
+            select(ApiKey, Organisation)
+            .join(Organisation, Organisation.id == ApiKey.organisation_id)
+            .where(ApiKey.key_hash == digest(key), ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    key_record, organisation = row
+    role = Role.INSPECTOR if organisation.kind == OrganisationKind.INSPECTION_FIRM else Role.SOCIAL_ORG
+    return Principal(
+        role=role,
+        username=f"apikey:{key_record.prefix}",
+        organisation_id=organisation.id,
+        via_api_key=True,
+        api_key_id=key_record.id,
+    )
+
+
+async def _validated_scope(session: AsyncSession, data: UserCreate) -> dict[str, int | None]:
+    """The scope columns for a new user: exactly the ones its role needs, pointing at existing records."""
+    scope = SCOPE_OF_ROLE[data.role]
+    given = {
+        "street_id": data.street_id,
+        "community_id": data.community_id,
+        "company_id": data.company_id,
+        "organisation_id": data.organisation_id,
+    }
+    needed = {
+        ScopeKind.DISTRICT: set(),
+        ScopeKind.STREET: {"street_id"},
+        ScopeKind.COMMUNITY: {"community_id"},
+        ScopeKind.COMPANY: {"company_id"},
+        ScopeKind.ORGANISATION: {"organisation_id"},
+    }[scope]
+    extra = sorted(k for k, v in given.items() if v is not None and k not in needed)
+    missing = sorted(k for k in needed if given[k] is None)
+    if missing or extra:
+        raise InvalidInput(
+            f"role {data.role.value} is scoped to a {scope.value}: give {', '.join(sorted(needed)) or 'no scope field'}"
+            + (f"; not {', '.join(extra)}" if extra else "")
+        )
+    result: dict[str, int | None] = dict.fromkeys(given)
+    if scope is ScopeKind.STREET:
+        if await session.get(Street, data.street_id) is None:
+            raise NotFound("street", data.street_id)
+        result["street_id"] = data.street_id
+    elif scope is ScopeKind.COMMUNITY:
+        community = await session.get(Community, data.community_id)
+        if community is None:
+            raise NotFound("community", data.community_id)
+        result.update(community_id=community.id, street_id=community.street_id)
+    elif scope is ScopeKind.COMPANY:
+        if await session.get(Company, data.company_id) is None:
+            raise NotFound("company", data.company_id)
+        result["company_id"] = data.company_id
+    elif scope is ScopeKind.ORGANISATION:
+        organisation = await session.get(Organisation, data.organisation_id)
+        if organisation is None:
+            raise NotFound("organisation", data.organisation_id)
+        expected = OrganisationKind.INSPECTION_FIRM if data.role is Role.INSPECTOR else OrganisationKind.SOCIAL_ORG
+        if organisation.kind != expected:
+            raise InvalidInput(f"role {data.role.value} needs an organisation of kind {expected.value}")
+        result["organisation_id"] = data.organisation_id
+    return result
+
+
+async def create_user(session: AsyncSession, actor: Principal, data: UserCreate, *, password_hash: str | None = None) -> User:
+    """Add a user. `password_hash` lets a bulk loader reuse one hash for many demo accounts."""
+    require_role(actor, ADMINS, "creating users")
+    if (await session.execute(select(User.id).where(User.username == data.username))).first():
+        raise Conflict(f"username {data.username} is taken")
+    user = User(
+        username=data.username,
+        display_name=data.display_name,
+        password_hash=password_hash or await hash_password_in_thread(data.password),
+        role=data.role,
+        created_at=utc_now(),
+        **await _validated_scope(session, data),
+    )
+    session.add(user)
+    await session.flush()
+    record_change(session, actor, "user.created", "user", user.id, after=snapshot(user, SECRET_FIELDS))
+    await session.commit()
+    return user
+
+
+async def get_user(session: AsyncSession, actor: Principal, user_id: int) -> User:
+    require_role(actor, ADMINS, "reading user accounts")
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("user", user_id)
+    return user
+
+
+async def list_users(
+    session: AsyncSession, actor: Principal, paging: PageRequest, role: Role | None = None
+) -> tuple[list[User], int]:
+    require_role(actor, ADMINS, "reading user accounts")
+    query = select(User).order_by(User.id)
+    if role is not None:
+        query = query.where(User.role == role)
+    return await fetch_page(session, query, paging)
+
+
+async def update_user(session: AsyncSession, actor: Principal, user_id: int, data: UserUpdate) -> User:
+    user = await get_user(session, actor, user_id)
+    before = snapshot(user, SECRET_FIELDS)
+    if data.display_name is not None:
+        user.display_name = data.display_name
+    if data.active is not None:
+        if user.id == actor.user_id and not data.active:
+            raise InvalidInput("you cannot deactivate your own account")
+        user.active = data.active
+    if data.password is not None:
+        user.password_hash = await hash_password_in_thread(data.password)
+    record_change(
+        session,
+        actor,
+        "user.updated",
+        "user",
+        user.id,
+        before=before,
+        after=snapshot(user, SECRET_FIELDS) | {"password_changed": data.password is not None},
+    )
+    await session.commit()
+    return user
+
+
+async def issue_api_key(session: AsyncSession, actor: Principal, data: ApiKeyCreate) -> tuple[str, ApiKey]:
+    require_role(actor, ADMINS, "issuing API keys")
+    if await session.get(Organisation, data.organisation_id) is None:
+        raise NotFound("organisation", data.organisation_id)
+    key = new_secret("sk_")
+    record = ApiKey(
+        organisation_id=data.organisation_id,
+        label=data.label,
+        prefix=key[:10],
+        key_hash=digest(key),
+        created_at=utc_now(),
+        created_by_user_id=actor.user_id,
+    )
+    session.add(record)
+    await session.flush()
+    record_change(session, actor, "api_key.issued", "api_key", record.id, after=snapshot(record, frozenset({"key_hash"})))
+    await session.commit()
+    return key, record
+
+
+async def list_api_keys(
+    session: AsyncSession, actor: Principal, paging: PageRequest, organisation_id: int | None = None
+) -> tuple[list[ApiKey], int]:
+    require_role(actor, ADMINS, "reading API keys")
+    query = select(ApiKey).order_by(ApiKey.id)
+    if organisation_id is not None:
+        query = query.where(ApiKey.organisation_id == organisation_id)
+    return await fetch_page(session, query, paging)
+
+
+async def revoke_api_key(session: AsyncSession, actor: Principal, key_id: int) -> ApiKey:
+    require_role(actor, ADMINS, "revoking API keys")
+    record = await session.get(ApiKey, key_id)
+    if record is None:
+        raise NotFound("API key", key_id)
+    if record.revoked_at is not None:
+        raise Conflict(f"API key {key_id} was already revoked at {record.revoked_at.isoformat()}")
+    record.revoked_at = utc_now()
+    record_change(session, actor, "api_key.revoked", "api_key", record.id, after={"revoked_at": record.revoked_at})
+    await session.commit()
+    return record

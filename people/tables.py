@@ -1,0 +1,73 @@
+"""Users with a role and a scope, login tokens, and API keys of third-party organisations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index, String
+from sqlmodel import Field, SQLModel
+
+from foundation.access import Role
+from foundation.db import UTCDateTime
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=60, unique=True)
+    display_name: str = Field(max_length=60)
+    password_hash: str = Field(max_length=200)
+    role: Role = Field(sa_column=Column(String(30), nullable=False))
+    street_id: int | None = Field(default=None, foreign_key="streets.id", index=True)
+    community_id: int | None = Field(default=None, foreign_key="communities.id", index=True)
+    company_id: int | None = Field(default=None, foreign_key="companies.id", index=True)
+    organisation_id: int | None = Field(default=None, foreign_key="organisations.id", index=True)
+    active: bool = True
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class AuthToken(SQLModel, table=True):
+    """A login: an API bearer token or a page session. Only the token's SHA-256 is stored."""
+
+    __tablename__ = "auth_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    kind: str = Field(max_length=10)  # api | page
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class ApiKey(SQLModel, table=True):
+    """A third-party organisation's key for the API. Only its SHA-256 is stored; revoked keys stay for the record."""
+
+    __tablename__ = "api_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="organisations.id", index=True)
+    label: str = Field(max_length=100)
+    prefix: str = Field(max_length=12)
+    key_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    created_by_user_id: int | None = Field(default=None, foreign_key="users.id")
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class LoginAttempt(SQLModel, table=True):
+    """A login attempt that counts against the throttle: one that failed, or one still being checked. Kept for the
+    throttle's window only (older rows are removed as new ones come); refused attempts are not kept, so hammering a
+    throttled account does not prolong its wait. The audit log keeps the refusals."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_username_at", "username", "at"),
+        Index("ix_login_attempts_address_at", "address", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=60)
+    address: str = Field(max_length=64)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -1,0 +1,192 @@
+"""Use cases of the service contract (社区签): signed by the committee with a vote's winner, terminated with a reason."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from foundation.access import Principal, Role, require_role
+from foundation.audit import record_change, snapshot
+from foundation.clock import business_today, utc_now
+from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from foundation.paging import PageRequest, fetch_page
+from registry import schemas
+from registry.rules import VoteOutcome, contract_last_day, contract_state, terms_overlap
+from registry.scope import contract_in_force, visible_contracts
+from registry.service import visible_one
+from registry.tables import (
+    Community,
+    Company,
+    ContractEstate,
+    Estate,
+    ManagementMode,
+    SelectionVote,
+    ServiceContract,
+    VoteEstate,
+    VoteStatus,
+)
+
+DIRECTORS = frozenset({Role.COMMITTEE_DIRECTOR})
+
+
+async def contract_rows(session: AsyncSession, contracts: list[ServiceContract]) -> list[schemas.ContractOut]:
+    if not contracts:
+        return []
+    ids = [c.id for c in contracts]
+    estates: dict[int, list[int]] = {i: [] for i in ids}  # type: ignore[misc]
+    for contract_id, estate_id in (
+        await session.execute(
+            select(ContractEstate.contract_id, ContractEstate.estate_id)
+            .where(ContractEstate.contract_id.in_(ids))  # type: ignore[attr-defined]
+            .order_by(ContractEstate.estate_id)
+        )
+    ).tuples():
+        estates[contract_id].append(estate_id)
+    companies = dict(
+        (await session.execute(select(Company.id, Company.name).where(Company.id.in_({c.company_id for c in contracts})))).tuples().all()  # type: ignore[union-attr]
+    )
+    communities = dict(
+        (await session.execute(select(Community.id, Community.name).where(Community.id.in_({c.community_id for c in contracts})))).tuples().all()  # type: ignore[union-attr]
+    )
+    today = business_today()
+    return [
+        schemas.ContractOut(
+            id=c.id or 0,
+            contract_number=c.contract_number,
+            community_id=c.community_id,
+            community_name=communities[c.community_id],
+            company_id=c.company_id,
+            company_name=companies[c.company_id],
+            vote_id=c.vote_id,
+            estate_ids=estates[c.id],  # type: ignore[index]
+            signed_on=c.signed_on,
+            starts_on=c.starts_on,
+            ends_on=c.ends_on,
+            signed_by_user_id=c.signed_by_user_id,
+            state=contract_state(c.starts_on, c.ends_on, c.terminated_on, today),
+            terminated_on=c.terminated_on,
+            termination_reason=c.termination_reason,
+        )
+        for c in contracts
+    ]
+
+
+async def list_contracts(
+    session: AsyncSession,
+    actor: Principal,
+    paging: PageRequest,
+    *,
+    street_id: int | None = None,
+    community_id: int | None = None,
+    company_id: int | None = None,
+    estate_id: int | None = None,
+    in_force_on: date | None = None,
+) -> tuple[list[ServiceContract], int]:
+    query = select(ServiceContract).where(visible_contracts(actor)).order_by(ServiceContract.id)
+    if street_id is not None:
+        query = query.where(ServiceContract.community_id.in_(select(Community.id).where(Community.street_id == street_id)))  # type: ignore[attr-defined]
+    if community_id is not None:
+        query = query.where(ServiceContract.community_id == community_id)
+    if company_id is not None:
+        query = query.where(ServiceContract.company_id == company_id)
+    if estate_id is not None:
+        query = query.where(ServiceContract.id.in_(select(ContractEstate.contract_id).where(ContractEstate.estate_id == estate_id)))  # type: ignore[union-attr]
+    if in_force_on is not None:
+        query = query.where(contract_in_force(in_force_on))
+    return await fetch_page(session, query, paging)
+
+
+async def get_contract(session: AsyncSession, actor: Principal, contract_id: int) -> ServiceContract:
+    return await visible_one(session, ServiceContract, contract_id, visible_contracts(actor), "contract")
+
+
+async def sign_contract(session: AsyncSession, actor: Principal, data: schemas.ContractCreate) -> ServiceContract:
+    """The committee signs with the winner of a valid vote, for some or all of the vote's estates.
+    An estate has at most one contract in force on any day."""
+    require_role(actor, DIRECTORS, "signing a service contract")
+    vote = await session.get(SelectionVote, data.vote_id)
+    if vote is None or vote.community_id != actor.community_id:
+        raise NotFound("vote of your community", data.vote_id)
+    if vote.status != VoteStatus.CLOSED or vote.outcome != VoteOutcome.ELECTED:
+        raise RuleViolation(
+            f"vote {vote.id} has no valid result ({vote.outcome or 'still open'}): a contract needs an elected company"
+        )
+    if data.ends_on < data.starts_on:
+        raise RuleViolation(f"ends_on ({data.ends_on}) is before starts_on ({data.starts_on})")
+    if data.signed_on < vote.opens_on:
+        raise RuleViolation(f"signed_on ({data.signed_on}) is before the vote opened ({vote.opens_on})")
+    vote_estates = set((await session.execute(select(VoteEstate.estate_id).where(VoteEstate.vote_id == vote.id))).scalars())
+    estate_ids = sorted(set(data.estate_ids)) if data.estate_ids else sorted(vote_estates)
+    if data.estate_ids and len(set(data.estate_ids)) != len(data.estate_ids):
+        raise InvalidInput("estate_ids: an estate is listed twice")
+    outside = [e for e in estate_ids if e not in vote_estates]
+    if outside:
+        raise RuleViolation(f"estates {outside} were not in vote {vote.id}: residents did not choose for them")
+    if (await session.execute(select(ServiceContract.id).where(ServiceContract.contract_number == data.contract_number))).first():
+        raise Conflict(f"contract number {data.contract_number} is already registered")
+    # Lock the estates (PostgreSQL) so two signings for one estate cannot both pass the overlap check.
+    estates = (await session.execute(select(Estate).where(Estate.id.in_(estate_ids)).order_by(Estate.id).with_for_update())).scalars().all()  # type: ignore[union-attr]
+    for estate in estates:
+        if estate.management_mode != ManagementMode.COMPANY:
+            raise RuleViolation(f"estate {estate.code} is not managed by a company ({estate.management_mode})")
+        if estate.left_on is not None and estate.left_on <= data.starts_on:
+            raise RuleViolation(f"estate {estate.code} left long-term management on {estate.left_on}")
+    codes = {e.id: e.code for e in estates}
+    existing = (
+        await session.execute(
+            select(ContractEstate.estate_id, ServiceContract)
+            .join(ServiceContract, ServiceContract.id == ContractEstate.contract_id)
+            .where(ContractEstate.estate_id.in_(estate_ids))  # type: ignore[attr-defined]
+        )
+    ).tuples()
+    for estate_id, other in existing:
+        last = contract_last_day(other.ends_on, other.terminated_on)
+        if terms_overlap(data.starts_on, data.ends_on, other.starts_on, last):
+            raise Conflict(
+                f"estate {codes[estate_id]} is already under contract {other.contract_number} "
+                f"from {other.starts_on} to {last}; terms may not overlap"
+            )
+    contract = ServiceContract(
+        contract_number=data.contract_number,
+        community_id=vote.community_id,
+        company_id=vote.winner_company_id,  # type: ignore[arg-type]
+        vote_id=vote.id,  # type: ignore[arg-type]
+        signed_on=data.signed_on,
+        starts_on=data.starts_on,
+        ends_on=data.ends_on,
+        signed_by_user_id=actor.user_id,
+        created_at=utc_now(),
+    )
+    session.add(contract)
+    await session.flush()
+    session.add_all([ContractEstate(contract_id=contract.id, estate_id=e) for e in estate_ids])  # type: ignore[arg-type]
+    record_change(session, actor, "contract.signed", "contract", contract.id, after=snapshot(contract) | {"estate_ids": estate_ids})
+    await session.commit()
+    return contract
+
+
+async def terminate_contract(
+    session: AsyncSession, actor: Principal, contract_id: int, data: schemas.ContractTerminate
+) -> ServiceContract:
+    """End a contract early; `terminated_on` is its last day in force. The reason is kept with it."""
+    require_role(actor, DIRECTORS, "terminating a service contract")
+    contract = await get_contract(session, actor, contract_id)
+    if contract.community_id != actor.community_id:
+        raise PermissionDenied("terminating a contract is for the committee that signed it")
+    if contract.terminated_on is not None:
+        raise Conflict(f"contract {contract.contract_number} was already terminated on {contract.terminated_on}")
+    if not contract.starts_on <= data.terminated_on <= contract.ends_on:
+        raise RuleViolation(
+            f"terminated_on ({data.terminated_on}) must fall within the term {contract.starts_on} to {contract.ends_on}"
+        )
+    before = snapshot(contract)
+    contract.terminated_on = data.terminated_on
+    contract.termination_reason = data.reason
+    contract.terminated_by_user_id = actor.user_id
+    record_change(
+        session, actor, "contract.terminated", "contract", contract.id, before=before, after=snapshot(contract), reason=data.reason
+    )
+    await session.commit()
+    return contract

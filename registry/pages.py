@@ -1,0 +1,116 @@
+"""Registry pages: browse estates, companies, votes and contracts within one's scope (the same use cases as the API)."""
+
+from __future__ import annotations
+
+from litestar import Controller, get
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from foundation.access import Principal
+from foundation.paging import PageRequest
+from foundation.settings import get_settings
+from foundation.web.auth import logged_in
+from foundation.web.layout import page, pages_of
+from foundation.web.params import OptionalId, RecordId, SearchText
+from registry import contracts, service, voting
+
+MODE_NAMES = {"company": "物业企业", "owner_unit": "产权单位", "self_managed": "居民自治"}
+OUTCOME_NAMES = {
+    "elected": "选聘成功",
+    "failed_quorum": "参与户数不足三分之二",
+    "tie": "得票相同",
+    "no_majority": "未过半数",
+    None: "进行中",
+}
+STATE_NAMES = {"active": "履行中", "signed": "已签未开始", "expired": "已到期", "terminated": "已解除"}
+PAGE_SIZE = 50
+
+
+class RegistryPages(Controller):
+    path = "/registry"
+    guards = [logged_in]
+    include_in_schema = False
+
+    @get("/estates")
+    async def estates(
+        self,
+        principal: Principal,
+        db: AsyncSession,
+        page_no: int = 1,
+        street_id: OptionalId = None,
+        community_id: OptionalId = None,
+        q: SearchText = None,
+    ) -> Template:
+        paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
+        rows, total = await service.list_estates(db, principal, paging, street_id=street_id, community_id=community_id, search=q)
+        streets, _ = await service.list_streets(db, principal, PageRequest(1, get_settings().max_page_size))
+        communities, _ = await service.list_communities(db, principal, PageRequest(1, get_settings().max_page_size), street_id)
+        company_names = {c.id: c.name for c in (await service.list_companies(db, principal, PageRequest(1, 10_000)))[0]}
+        return page(
+            "estates.html",
+            principal,
+            estates=await service.estate_rows(db, rows),
+            total=total,
+            paging=paging,
+            pages=pages_of(total, paging),
+            streets=streets,
+            communities=communities,
+            company_names=company_names,
+            filters={"street_id": street_id, "community_id": community_id, "q": q or ""},
+            mode_names=MODE_NAMES,
+        )
+
+    @get("/estates/{estate_id:int}")
+    async def estate(self, estate_id: RecordId, principal: Principal, db: AsyncSession) -> Template:
+        estate = (await service.estate_rows(db, [await service.get_estate(db, principal, estate_id)]))[0]
+        history, _ = await contracts.list_contracts(db, principal, PageRequest(1, 100), estate_id=estate_id)
+        return page(
+            "estate.html",
+            principal,
+            estate=estate,
+            contracts=await contracts.contract_rows(db, history),
+            mode_names=MODE_NAMES,
+            state_names=STATE_NAMES,
+        )
+
+    @get("/companies")
+    async def companies(self, principal: Principal, db: AsyncSession, page_no: int = 1, q: SearchText = None) -> Template:
+        paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
+        rows, total = await service.list_companies(db, principal, paging, q)
+        return page("companies.html", principal, companies=rows, total=total, paging=paging, pages=pages_of(total, paging), q=q or "")
+
+    @get("/votes")
+    async def votes(self, principal: Principal, db: AsyncSession, page_no: int = 1) -> Template:
+        paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
+        rows, total = await voting.list_votes(db, principal, paging)
+        return page(
+            "votes.html",
+            principal,
+            votes=await voting.vote_rows(db, rows),
+            total=total,
+            paging=paging,
+            pages=pages_of(total, paging),
+            outcome_names=OUTCOME_NAMES,
+        )
+
+    @get("/votes/{vote_id:int}")
+    async def vote(self, vote_id: RecordId, principal: Principal, db: AsyncSession) -> Template:
+        vote = (await voting.vote_rows(db, [await voting.get_vote(db, principal, vote_id)]))[0]
+        return page("vote.html", principal, vote=vote, outcome_names=OUTCOME_NAMES)
+
+    @get("/contracts")
+    async def contract_list(self, principal: Principal, db: AsyncSession, page_no: int = 1) -> Template:
+        paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
+        rows, total = await contracts.list_contracts(db, principal, paging)
+        return page(
+            "contracts.html",
+            principal,
+            contracts=await contracts.contract_rows(db, rows),
+            total=total,
+            paging=paging,
+            pages=pages_of(total, paging),
+            state_names=STATE_NAMES,
+        )
+
+
+PAGES = [RegistryPages]

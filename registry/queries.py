@@ -1,0 +1,52 @@
+"""The registry's public queries for the packages above it (they ask here instead of reading registry tables):
+which estates were managed over a period, and which contract and company was in force for each on each day."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from registry.rules import ContractTerm, EstateTenure, contract_last_day
+from registry.tables import Community, ContractEstate, Estate, ServiceContract
+
+
+async def estate_tenures(session: AsyncSession, first: date, last: date, estate_ids: Collection[int] | None = None) -> list[EstateTenure]:
+    """Every estate in long-term management on at least one day of `first`..`last` (or only those of
+    `estate_ids`), by id, each with the contracts in force for it on at least one day of the period;
+    `EstateTenure.contract_on(day)` answers which contract and company served it on a given day."""
+    estates = select(Estate, Community.street_id).join(Community, Community.id == Estate.community_id).where(
+        Estate.entered_on <= last, Estate.left_on.is_(None) | (Estate.left_on > first)  # type: ignore[union-attr,operator]
+    )
+    if estate_ids is not None:
+        estates = estates.where(Estate.id.in_(list(estate_ids)))  # type: ignore[union-attr]
+    rows = (await session.execute(estates.order_by(Estate.id))).tuples().all()
+    if not rows:
+        return []
+    terms: dict[int, list[ContractTerm]] = {}
+    contracts = (
+        select(ContractEstate.estate_id, ServiceContract)
+        .join(ServiceContract, ServiceContract.id == ContractEstate.contract_id)
+        .where(ServiceContract.starts_on <= last, ServiceContract.ends_on >= first)
+        .order_by(ServiceContract.starts_on, ServiceContract.id)
+    )
+    if estate_ids is not None:
+        contracts = contracts.where(ContractEstate.estate_id.in_(list(estate_ids)))  # type: ignore[attr-defined]
+    for estate_id, contract in (await session.execute(contracts)).tuples():
+        end = contract_last_day(contract.ends_on, contract.terminated_on)
+        if end >= first and end >= contract.starts_on:
+            terms.setdefault(estate_id, []).append(ContractTerm(contract.id, contract.company_id, contract.starts_on, end))  # type: ignore[arg-type]
+    return [
+        EstateTenure(
+            estate_id=estate.id,  # type: ignore[arg-type]
+            community_id=estate.community_id,
+            street_id=street_id,
+            floor_area_centi_m2=estate.floor_area_centi_m2,
+            entered_on=estate.entered_on,
+            left_on=estate.left_on,
+            contracts=tuple(terms.get(estate.id, ())),  # type: ignore[arg-type]
+        )
+        for estate, street_id in rows
+    ]

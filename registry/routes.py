@@ -1,0 +1,298 @@
+"""API routes of the registry (thin: parse, guard, call one use case, shape the answer)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import msgspec
+from litestar import Controller, get, patch, post
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from foundation.access import Principal
+from foundation.paging import Page, PageRequest
+from foundation.web.auth import allow, logged_in
+from foundation.web.body import StrictBody
+from foundation.web.params import OptionalId, RecordId, SearchText
+from foundation.web.problems import problem_responses
+from registry import contracts, schemas, service, voting
+from registry.tables import OrganisationKind, VoteStatus
+
+ADMIN = [allow(service.ADMINS, "changing the registry")]
+DIRECTOR = [allow(voting.DIRECTORS, "votes and contracts")]
+READ = problem_responses(400, 404)
+CREATE = problem_responses(400, 403, 404, 409, 422)
+UPDATE = problem_responses(400, 403, 404, 409, 422)
+
+
+def out(record: object, kind: type) -> object:
+    return msgspec.convert(record, kind, from_attributes=True)
+
+
+class SummaryController(Controller):
+    path = "/api/registry/summary"
+    tags = ["registry"]
+    guards = [logged_in]
+
+    @get("/", responses=problem_responses())
+    async def summary(self, principal: Principal, db: AsyncSession) -> schemas.RegistrySummary:
+        """Counts of streets, communities, estates, companies and contracts in force, and the managed floor area,
+        within your scope, as of today."""
+        return await service.registry_summary(db, principal)
+
+
+class StreetController(Controller):
+    path = "/api/registry/streets"
+    tags = ["registry"]
+    guards = [logged_in]
+
+    @get("/", responses=READ)
+    async def list_streets(self, principal: Principal, db: AsyncSession, paging: PageRequest) -> Page[schemas.StreetOut]:
+        rows, total = await service.list_streets(db, principal, paging)
+        return Page([out(r, schemas.StreetOut) for r in rows], total, paging.page, paging.page_size)  # type: ignore[misc]
+
+    @post("/", dto=StrictBody[schemas.StreetCreate], return_dto=None, guards=ADMIN, responses=CREATE)
+    async def create_street(self, data: schemas.StreetCreate, principal: Principal, db: AsyncSession) -> schemas.StreetOut:
+        return out(await service.create_street(db, principal, data), schemas.StreetOut)  # type: ignore[return-value]
+
+    @get("/{street_id:int}", responses=READ)
+    async def get_street(self, street_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.StreetOut:
+        return out(await service.get_street(db, principal, street_id), schemas.StreetOut)  # type: ignore[return-value]
+
+    @patch("/{street_id:int}", dto=StrictBody[schemas.StreetUpdate], return_dto=None, guards=ADMIN, responses=UPDATE)
+    async def update_street(
+        self, street_id: RecordId, data: schemas.StreetUpdate, principal: Principal, db: AsyncSession
+    ) -> schemas.StreetOut:
+        return out(await service.update_street(db, principal, street_id, data), schemas.StreetOut)  # type: ignore[return-value]
+
+
+class CommunityController(Controller):
+    path = "/api/registry/communities"
+    tags = ["registry"]
+    guards = [logged_in]
+
+    @get("/", responses=READ)
+    async def list_communities(
+        self, principal: Principal, db: AsyncSession, paging: PageRequest, street_id: OptionalId = None
+    ) -> Page[schemas.CommunityOut]:
+        rows, total = await service.list_communities(db, principal, paging, street_id)
+        return Page(await service.community_rows(db, rows), total, paging.page, paging.page_size)
+
+    @post("/", dto=StrictBody[schemas.CommunityCreate], return_dto=None, guards=ADMIN, responses=CREATE)
+    async def create_community(
+        self, data: schemas.CommunityCreate, principal: Principal, db: AsyncSession
+    ) -> schemas.CommunityOut:
+        community = await service.create_community(db, principal, data)
+        return (await service.community_rows(db, [community]))[0]
+
+    @get("/{community_id:int}", responses=READ)
+    async def get_community(self, community_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.CommunityOut:
+        return (await service.community_rows(db, [await service.get_community(db, principal, community_id)]))[0]
+
+    @patch("/{community_id:int}", dto=StrictBody[schemas.CommunityUpdate], return_dto=None, guards=ADMIN, responses=UPDATE)
+    async def update_community(
+        self, community_id: RecordId, data: schemas.CommunityUpdate, principal: Principal, db: AsyncSession
+    ) -> schemas.CommunityOut:
+        community = await service.update_community(db, principal, community_id, data)
+        return (await service.community_rows(db, [community]))[0]
+
+
+class EstateController(Controller):
+    path = "/api/registry/estates"
+    tags = ["registry"]
+    guards = [logged_in]
+
+    @get("/", responses=READ)
+    async def list_estates(
+        self,
+        principal: Principal,
+        db: AsyncSession,
+        paging: PageRequest,
+        street_id: OptionalId = None,
+        community_id: OptionalId = None,
+        company_id: OptionalId = None,
+        q: SearchText = None,
+    ) -> Page[schemas.EstateOut]:
+        """Estates within your scope; `company_id` filters by the company under contract today."""
+        rows, total = await service.list_estates(
+            db, principal, paging, street_id=street_id, community_id=community_id, company_id=company_id, search=q
+        )
+        return Page(await service.estate_rows(db, rows), total, paging.page, paging.page_size)
+
+    @post("/", dto=StrictBody[schemas.EstateCreate], return_dto=None, guards=ADMIN, responses=CREATE)
+    async def create_estate(self, data: schemas.EstateCreate, principal: Principal, db: AsyncSession) -> schemas.EstateOut:
+        return (await service.estate_rows(db, [await service.create_estate(db, principal, data)]))[0]
+
+    @get("/{estate_id:int}", responses=READ)
+    async def get_estate(self, estate_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.EstateOut:
+        return (await service.estate_rows(db, [await service.get_estate(db, principal, estate_id)]))[0]
+
+    @patch("/{estate_id:int}", dto=StrictBody[schemas.EstateUpdate], return_dto=None, guards=ADMIN, responses=UPDATE)
+    async def update_estate(
+        self, estate_id: RecordId, data: schemas.EstateUpdate, principal: Principal, db: AsyncSession
+    ) -> schemas.EstateOut:
+        return (await service.estate_rows(db, [await service.update_estate(db, principal, estate_id, data)]))[0]
+
+
+class CompanyController(Controller):
+    path = "/api/registry/companies"
+    tags = ["registry"]
+    guards = [logged_in]
+
+    @get("/", responses=READ)
+    async def list_companies(
+        self, principal: Principal, db: AsyncSession, paging: PageRequest, q: SearchText = None
+    ) -> Page[schemas.CompanyOut]:
+        rows, total = await service.list_companies(db, principal, paging, q)
+        return Page([out(r, schemas.CompanyOut) for r in rows], total, paging.page, paging.page_size)  # type: ignore[misc]
+
+    @post("/", dto=StrictBody[schemas.CompanyCreate], return_dto=None, guards=ADMIN, responses=CREATE)
+    async def create_company(self, data: schemas.CompanyCreate, principal: Principal, db: AsyncSession) -> schemas.CompanyOut:
+        return out(await service.create_company(db, principal, data), schemas.CompanyOut)  # type: ignore[return-value]
+
+    @get("/{company_id:int}", responses=READ)
+    async def get_company(self, company_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.CompanyOut:
+        return out(await service.get_company(db, principal, company_id), schemas.CompanyOut)  # type: ignore[return-value]
+
+    @patch("/{company_id:int}", dto=StrictBody[schemas.CompanyUpdate], return_dto=None, guards=ADMIN, responses=UPDATE)
+    async def update_company(
+        self, company_id: RecordId, data: schemas.CompanyUpdate, principal: Principal, db: AsyncSession
+    ) -> schemas.CompanyOut:
+        return out(await service.update_company(db, principal, company_id, data), schemas.CompanyOut)  # type: ignore[return-value]
+
+
+class OrganisationController(Controller):
+    path = "/api/registry/organisations"
+    tags = ["registry"]
+    guards = [logged_in]
+
+    @get("/", responses=READ)
+    async def list_organisations(
+        self, principal: Principal, db: AsyncSession, paging: PageRequest, kind: OrganisationKind | None = None
+    ) -> Page[schemas.OrganisationOut]:
+        rows, total = await service.list_organisations(db, principal, paging, kind)
+        return Page([out(r, schemas.OrganisationOut) for r in rows], total, paging.page, paging.page_size)  # type: ignore[misc]
+
+    @post("/", dto=StrictBody[schemas.OrganisationCreate], return_dto=None, guards=ADMIN, responses=CREATE)
+    async def create_organisation(
+        self, data: schemas.OrganisationCreate, principal: Principal, db: AsyncSession
+    ) -> schemas.OrganisationOut:
+        return out(await service.create_organisation(db, principal, data), schemas.OrganisationOut)  # type: ignore[return-value]
+
+    @get("/{organisation_id:int}", responses=READ)
+    async def get_organisation(
+        self, organisation_id: RecordId, principal: Principal, db: AsyncSession
+    ) -> schemas.OrganisationOut:
+        return out(await service.get_organisation(db, principal, organisation_id), schemas.OrganisationOut)  # type: ignore[return-value]
+
+    @patch("/{organisation_id:int}", dto=StrictBody[schemas.OrganisationUpdate], return_dto=None, guards=ADMIN, responses=UPDATE)
+    async def update_organisation(
+        self, organisation_id: RecordId, data: schemas.OrganisationUpdate, principal: Principal, db: AsyncSession
+    ) -> schemas.OrganisationOut:
+        return out(await service.update_organisation(db, principal, organisation_id, data), schemas.OrganisationOut)  # type: ignore[return-value]
+
+
+class VoteController(Controller):
+    """Selection votes (居民选): opened, counted and closed by the community's committee director."""
+
+    path = "/api/registry/votes"
+    tags = ["registry"]
+    guards = [logged_in]
+
+    @get("/", responses=READ)
+    async def list_votes(
+        self,
+        principal: Principal,
+        db: AsyncSession,
+        paging: PageRequest,
+        street_id: OptionalId = None,
+        community_id: OptionalId = None,
+        status: VoteStatus | None = None,
+    ) -> Page[schemas.VoteOut]:
+        rows, total = await voting.list_votes(db, principal, paging, street_id=street_id, community_id=community_id, status=status)
+        return Page(await voting.vote_rows(db, rows), total, paging.page, paging.page_size)
+
+    @post("/", dto=StrictBody[schemas.VoteCreate], return_dto=None, guards=DIRECTOR, responses=CREATE)
+    async def open_vote(self, data: schemas.VoteCreate, principal: Principal, db: AsyncSession) -> schemas.VoteOut:
+        return (await voting.vote_rows(db, [await voting.open_vote(db, principal, data)]))[0]
+
+    @get("/{vote_id:int}", responses=READ)
+    async def get_vote(self, vote_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.VoteOut:
+        return (await voting.vote_rows(db, [await voting.get_vote(db, principal, vote_id)]))[0]
+
+    @patch("/{vote_id:int}", dto=StrictBody[schemas.VoteUpdate], return_dto=None, guards=DIRECTOR, responses=UPDATE)
+    async def update_vote(
+        self, vote_id: RecordId, data: schemas.VoteUpdate, principal: Principal, db: AsyncSession
+    ) -> schemas.VoteOut:
+        """Change the title or closing day of an open vote; nothing else of a vote is edited."""
+        return (await voting.vote_rows(db, [await voting.update_vote(db, principal, vote_id, data)]))[0]
+
+    @post("/{vote_id:int}/ballots", dto=StrictBody[schemas.BallotsIn], return_dto=None, guards=DIRECTOR, status_code=200, responses=CREATE)
+    async def record_ballots(
+        self, vote_id: RecordId, data: schemas.BallotsIn, principal: Principal, db: AsyncSession
+    ) -> schemas.BallotsRecorded:
+        """Record household ballots (one per household; resending the same ballot is a harmless retry)."""
+        return await voting.record_ballots(db, principal, vote_id, data)
+
+    @post("/{vote_id:int}/close", guards=DIRECTOR, status_code=200, responses=UPDATE)
+    async def close_vote(self, vote_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.VoteOut:
+        """Count the ballots: elected only with two thirds of households taking part and more than half for the winner."""
+        return (await voting.vote_rows(db, [await voting.close_vote(db, principal, vote_id)]))[0]
+
+
+class ContractController(Controller):
+    """Service contracts (社区签): signed by the committee director with the winner of a valid vote."""
+
+    path = "/api/registry/contracts"
+    tags = ["registry"]
+    guards = [logged_in]
+
+    @get("/", responses=READ)
+    async def list_contracts(
+        self,
+        principal: Principal,
+        db: AsyncSession,
+        paging: PageRequest,
+        street_id: OptionalId = None,
+        community_id: OptionalId = None,
+        company_id: OptionalId = None,
+        estate_id: OptionalId = None,
+        in_force_on: date | None = None,
+    ) -> Page[schemas.ContractOut]:
+        rows, total = await contracts.list_contracts(
+            db,
+            principal,
+            paging,
+            street_id=street_id,
+            community_id=community_id,
+            company_id=company_id,
+            estate_id=estate_id,
+            in_force_on=in_force_on,
+        )
+        return Page(await contracts.contract_rows(db, rows), total, paging.page, paging.page_size)
+
+    @post("/", dto=StrictBody[schemas.ContractCreate], return_dto=None, guards=DIRECTOR, responses=CREATE)
+    async def sign_contract(self, data: schemas.ContractCreate, principal: Principal, db: AsyncSession) -> schemas.ContractOut:
+        return (await contracts.contract_rows(db, [await contracts.sign_contract(db, principal, data)]))[0]
+
+    @get("/{contract_id:int}", responses=READ)
+    async def get_contract(self, contract_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.ContractOut:
+        return (await contracts.contract_rows(db, [await contracts.get_contract(db, principal, contract_id)]))[0]
+
+    @post("/{contract_id:int}/terminate", dto=StrictBody[schemas.ContractTerminate], return_dto=None, guards=DIRECTOR, status_code=200, responses=UPDATE)
+    async def terminate_contract(
+        self, contract_id: RecordId, data: schemas.ContractTerminate, principal: Principal, db: AsyncSession
+    ) -> schemas.ContractOut:
+        """End a contract early (`terminated_on` is its last day in force), with the reason."""
+        return (await contracts.contract_rows(db, [await contracts.terminate_contract(db, principal, contract_id, data)]))[0]
+
+
+ROUTES = [
+    SummaryController,
+    StreetController,
+    CommunityController,
+    EstateController,
+    CompanyController,
+    OrganisationController,
+    VoteController,
+    ContractController,
+]

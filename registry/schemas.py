@@ -1,0 +1,264 @@
+"""Request and response bodies of the registry API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+import msgspec
+
+from foundation.schemas import Id, Reason, Strict
+from foundation.text import NONBLANK, PRINTABLE
+from registry.tables import ManagementMode, OrganisationKind
+
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_\-]+$")]
+EstateCode = Annotated[str, msgspec.Meta(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9_\-]+$")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=NONBLANK)]
+LongName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NONBLANK)]
+Text200 = Annotated[str, msgspec.Meta(max_length=200, pattern=PRINTABLE)]
+Count = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
+# Floor area in 0.01 m²: positive, below 100 km² for one estate.
+AreaCentiM2 = Annotated[int, msgspec.Meta(ge=1, le=10_000_000_000)]
+CreditCode = Annotated[str, msgspec.Meta(min_length=18, max_length=18, pattern=NONBLANK)]
+Phone = Annotated[str, msgspec.Meta(max_length=30, pattern=PRINTABLE)]
+Household = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=NONBLANK)]
+Day = Annotated[date, msgspec.Meta(extra_json_schema={"minimum": "2000-01-01"})]
+
+
+# Streets and communities
+
+
+class StreetCreate(Strict):
+    code: Code
+    name: Name
+
+
+class StreetUpdate(Strict):
+    name: Name | None = None
+
+
+class StreetOut(msgspec.Struct):
+    id: int
+    code: str
+    name: str
+
+
+class CommunityCreate(Strict):
+    code: Code
+    name: Name
+    street_id: Id
+    households: Count = 0
+
+
+class CommunityUpdate(Strict):
+    name: Name | None = None
+    households: Count | None = None
+
+
+class CommunityOut(msgspec.Struct):
+    id: int
+    code: str
+    name: str
+    street_id: int
+    street_name: str
+    households: int
+
+
+# Estates
+
+
+class EstateCreate(Strict):
+    code: EstateCode
+    name: LongName
+    address: Text200
+    community_id: Id
+    floor_area_centi_m2: AreaCentiM2
+    management_mode: ManagementMode
+    entered_on: date
+    households: Count = 0
+    buildings: Count = 0
+    left_on: date | None = None
+
+
+class EstateUpdate(Strict):
+    name: LongName | None = None
+    address: Text200 | None = None
+    floor_area_centi_m2: AreaCentiM2 | None = None
+    households: Count | None = None
+    buildings: Count | None = None
+    management_mode: ManagementMode | None = None
+    entered_on: date | None = None
+    left_on: date | None = None
+    reason: Reason | None = None  # why a registered fact changed; required when the floor area changes
+
+
+class EstateOut(msgspec.Struct):
+    id: int
+    code: str
+    name: str
+    address: str
+    community_id: int
+    community_name: str
+    street_id: int
+    street_name: str
+    floor_area_centi_m2: int
+    floor_area_m2: str
+    households: int
+    buildings: int
+    management_mode: ManagementMode
+    entered_on: date
+    left_on: date | None
+    company_id: int | None  # company under the contract in force today
+    contract_id: int | None
+
+
+# Companies and organisations
+
+
+class CompanyCreate(Strict):
+    name: LongName
+    credit_code: CreditCode
+    legal_representative: Name | None = None
+    phone: Phone = ""
+    address: Text200 = ""
+
+
+class CompanyUpdate(Strict):
+    name: LongName | None = None
+    legal_representative: Name | None = None
+    phone: Phone | None = None
+    address: Text200 | None = None
+
+
+class CompanyOut(msgspec.Struct):
+    id: int
+    name: str
+    credit_code: str
+    legal_representative: str
+    phone: str
+    address: str
+
+
+class OrganisationCreate(Strict):
+    name: LongName
+    kind: OrganisationKind
+    credit_code: CreditCode
+    phone: Phone = ""
+
+
+class OrganisationUpdate(Strict):
+    name: LongName | None = None
+    phone: Phone | None = None
+
+
+class OrganisationOut(msgspec.Struct):
+    id: int
+    name: str
+    kind: OrganisationKind
+    credit_code: str
+    phone: str
+
+
+# Selection votes (居民选)
+
+
+class VoteCreate(Strict):
+    community_id: Id
+    title: Annotated[str, msgspec.Meta(min_length=2, max_length=200, pattern=NONBLANK)]
+    estate_ids: Annotated[list[Id], msgspec.Meta(min_length=1, max_length=100)]
+    candidate_company_ids: Annotated[list[Id], msgspec.Meta(min_length=1, max_length=20)]
+    opens_on: date
+    closes_on: date
+
+
+class VoteUpdate(Strict):
+    title: Annotated[str, msgspec.Meta(min_length=2, max_length=200, pattern=NONBLANK)] | None = None
+    closes_on: date | None = None
+
+
+class BallotIn(Strict):
+    household: Household
+    company_id: Id | None  # None: a blank ballot (the household took part, chose nobody)
+
+
+class BallotsIn(Strict):
+    ballots: Annotated[list[BallotIn], msgspec.Meta(min_length=1, max_length=5000)]
+
+
+class BallotsRecorded(msgspec.Struct):
+    recorded: int  # new ballots stored by this request
+    already_recorded: int  # identical ballots sent before (a retry), not stored twice
+    ballots_cast: int  # all ballots of the vote so far
+    eligible_households: int
+
+
+class CandidateOut(msgspec.Struct):
+    company_id: int
+    company_name: str
+    ballots_received: int | None
+
+
+class VoteOut(msgspec.Struct):
+    id: int
+    community_id: int
+    community_name: str
+    title: str
+    estate_ids: list[int]
+    candidates: list[CandidateOut]
+    eligible_households: int
+    opens_on: date
+    closes_on: date
+    status: str
+    opened_at: datetime
+    closed_at: datetime | None
+    ballots_cast: int
+    outcome: str | None
+    turnout_percent: str | None
+    winner_company_id: int | None
+
+
+# Service contracts (社区签)
+
+
+class ContractCreate(Strict):
+    vote_id: Id
+    contract_number: Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=NONBLANK)]
+    signed_on: date
+    starts_on: date
+    ends_on: date
+    estate_ids: Annotated[list[Id], msgspec.Meta(min_length=1, max_length=100)] | None = None  # default: the vote's
+
+
+class ContractTerminate(Strict):
+    terminated_on: date  # the last day the contract is in force
+    reason: Reason
+
+
+class ContractOut(msgspec.Struct):
+    id: int
+    contract_number: str
+    community_id: int
+    community_name: str
+    company_id: int
+    company_name: str
+    vote_id: int
+    estate_ids: list[int]
+    signed_on: date
+    starts_on: date
+    ends_on: date
+    signed_by_user_id: int | None
+    state: str
+    terminated_on: date | None
+    termination_reason: str | None
+
+
+class RegistrySummary(msgspec.Struct):
+    streets: int
+    communities: int
+    estates: int
+    companies: int
+    active_contracts: int
+    estates_under_contract: int
+    floor_area_centi_m2: int
+    floor_area_m2: str
+    households: int

@@ -1,0 +1,111 @@
+"""What each principal may see of the registry, as SQL conditions (one place, used by every query)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
+
+from foundation.access import Principal, Role, ScopeKind
+from registry.tables import Community, Company, ContractEstate, Estate, Organisation, SelectionVote, ServiceContract, VoteCandidate
+
+
+def _street_communities(street_id: int | None):  # type: ignore[no-untyped-def]
+    return select(Community.id).where(Community.street_id == street_id)
+
+
+def _company_estates(company_id: int | None):  # type: ignore[no-untyped-def]
+    return (
+        select(ContractEstate.estate_id)
+        .join(ServiceContract, ServiceContract.id == ContractEstate.contract_id)
+        .where(ServiceContract.company_id == company_id)
+    )
+
+
+def visible_communities(p: Principal) -> ColumnElement[bool]:
+    match p.scope:
+        case ScopeKind.DISTRICT:
+            return true()
+        case ScopeKind.STREET:
+            return Community.street_id == p.street_id
+        case ScopeKind.COMMUNITY:
+            return Community.id == p.community_id
+        case ScopeKind.COMPANY:
+            return Community.id.in_(select(Estate.community_id).where(Estate.id.in_(_company_estates(p.company_id))))  # type: ignore[union-attr]
+        case _:
+            return false()
+
+
+def visible_estates(p: Principal) -> ColumnElement[bool]:
+    """Staff see the estates of their district, street or community; a company the estates it has contracts for."""
+    match p.scope:
+        case ScopeKind.DISTRICT:
+            return true()
+        case ScopeKind.STREET:
+            return Estate.community_id.in_(_street_communities(p.street_id))  # type: ignore[attr-defined]
+        case ScopeKind.COMMUNITY:
+            return Estate.community_id == p.community_id
+        case ScopeKind.COMPANY:
+            return Estate.id.in_(_company_estates(p.company_id))  # type: ignore[union-attr]
+        case _:
+            return false()
+
+
+def visible_votes(p: Principal) -> ColumnElement[bool]:
+    """A company sees the votes it stood in."""
+    match p.scope:
+        case ScopeKind.DISTRICT:
+            return true()
+        case ScopeKind.STREET:
+            return SelectionVote.community_id.in_(_street_communities(p.street_id))  # type: ignore[attr-defined]
+        case ScopeKind.COMMUNITY:
+            return SelectionVote.community_id == p.community_id
+        case ScopeKind.COMPANY:
+            return SelectionVote.id.in_(select(VoteCandidate.vote_id).where(VoteCandidate.company_id == p.company_id))  # type: ignore[union-attr]
+        case _:
+            return false()
+
+
+def visible_contracts(p: Principal) -> ColumnElement[bool]:
+    match p.scope:
+        case ScopeKind.DISTRICT:
+            return true()
+        case ScopeKind.STREET:
+            return ServiceContract.community_id.in_(_street_communities(p.street_id))  # type: ignore[attr-defined]
+        case ScopeKind.COMMUNITY:
+            return ServiceContract.community_id == p.community_id
+        case ScopeKind.COMPANY:
+            return ServiceContract.company_id == p.company_id
+        case _:
+            return false()
+
+
+def visible_companies(p: Principal) -> ColumnElement[bool]:
+    """Staff choose among all companies; a company sees itself."""
+    if p.is_staff:
+        return true()
+    if p.role is Role.COMPANY:
+        return Company.id == p.company_id
+    return false()
+
+
+def visible_organisations(p: Principal) -> ColumnElement[bool]:
+    if p.is_staff:
+        return true()
+    if p.scope is ScopeKind.ORGANISATION:
+        return Organisation.id == p.organisation_id
+    return false()
+
+
+def contract_in_force(day: date) -> ColumnElement[bool]:
+    """A contract is in force on `day` from its start to its end or its early termination, both inclusive."""
+    return and_(
+        ServiceContract.starts_on <= day,
+        ServiceContract.ends_on >= day,
+        or_(ServiceContract.terminated_on.is_(None), ServiceContract.terminated_on >= day),  # type: ignore[union-attr,operator]
+    )
+
+
+def managed_on(day: date) -> ColumnElement[bool]:
+    """An estate is in long-term management on `day` from its entry to the day before it left."""
+    return and_(Estate.entered_on <= day, or_(Estate.left_on.is_(None), Estate.left_on > day))  # type: ignore[union-attr,operator]

@@ -1,0 +1,410 @@
+"""Use cases for places and parties: streets, communities, estates, companies, organisations, the summary."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel
+
+from foundation.access import Principal, Role, require_role
+from foundation.audit import record_change, snapshot
+from foundation.clock import business_today
+from foundation.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from foundation.paging import PageRequest, fetch_page
+from registry import schemas
+from registry.rules import credit_code_problem, format_area
+from registry.scope import (
+    contract_in_force,
+    managed_on,
+    visible_communities,
+    visible_companies,
+    visible_contracts,
+    visible_estates,
+    visible_organisations,
+)
+from registry.tables import Community, Company, ContractEstate, Estate, Organisation, ServiceContract, Street
+
+ADMINS = frozenset({Role.ADMIN})
+M = TypeVar("M", bound=SQLModel)
+
+
+async def visible_one(session: AsyncSession, model: type[M], key: int, condition: ColumnElement[bool], label: str) -> M:
+    """One record the principal may see, or NotFound (the same answer whether it is missing or out of scope)."""
+    record = (await session.execute(select(model).where(model.id == key, condition))).scalar_one_or_none()  # type: ignore[attr-defined]
+    if record is None:
+        raise NotFound(label, key)
+    return record
+
+
+async def _ensure_unique(session: AsyncSession, model: type[SQLModel], label: str, **values: Any) -> None:
+    for column, value in values.items():
+        if (await session.execute(select(getattr(model, column)).where(getattr(model, column) == value))).first():
+            raise Conflict(f"a {label} with {column} {value} is already registered")
+
+
+def _apply(record: SQLModel, data: Any, fields: tuple[str, ...]) -> None:
+    for name in fields:
+        value = getattr(data, name)
+        if value is not None:
+            setattr(record, name, value)
+
+
+def _checked_credit_code(code: str) -> str:
+    problem = credit_code_problem(code)
+    if problem:
+        raise InvalidInput(f"credit_code: {problem}")
+    return code
+
+
+# Streets
+
+
+async def list_streets(session: AsyncSession, actor: Principal, paging: PageRequest) -> tuple[list[Street], int]:
+    """The district's streets: a directory every logged-in user may read."""
+    return await fetch_page(session, select(Street).order_by(Street.id), paging)
+
+
+async def get_street(session: AsyncSession, actor: Principal, street_id: int) -> Street:
+    street = await session.get(Street, street_id)
+    if street is None:
+        raise NotFound("street", street_id)
+    return street
+
+
+async def create_street(session: AsyncSession, actor: Principal, data: schemas.StreetCreate) -> Street:
+    require_role(actor, ADMINS, "registering streets")
+    await _ensure_unique(session, Street, "street", code=data.code, name=data.name)
+    street = Street(code=data.code, name=data.name)
+    session.add(street)
+    await session.flush()
+    record_change(session, actor, "street.created", "street", street.id, after=snapshot(street))
+    await session.commit()
+    return street
+
+
+async def update_street(session: AsyncSession, actor: Principal, street_id: int, data: schemas.StreetUpdate) -> Street:
+    require_role(actor, ADMINS, "changing streets")
+    street = await get_street(session, actor, street_id)
+    before = snapshot(street)
+    if data.name is not None and data.name != street.name:
+        await _ensure_unique(session, Street, "street", name=data.name)
+    _apply(street, data, ("name",))
+    record_change(session, actor, "street.updated", "street", street.id, before=before, after=snapshot(street))
+    await session.commit()
+    return street
+
+
+# Communities
+
+
+async def community_rows(session: AsyncSession, communities: list[Community]) -> list[schemas.CommunityOut]:
+    names = dict((await session.execute(select(Street.id, Street.name))).tuples().all())
+    return [
+        schemas.CommunityOut(
+            id=c.id or 0, code=c.code, name=c.name, street_id=c.street_id, street_name=names[c.street_id], households=c.households
+        )
+        for c in communities
+    ]
+
+
+async def list_communities(
+    session: AsyncSession, actor: Principal, paging: PageRequest, street_id: int | None = None
+) -> tuple[list[Community], int]:
+    query = select(Community).where(visible_communities(actor)).order_by(Community.id)
+    if street_id is not None:
+        query = query.where(Community.street_id == street_id)
+    return await fetch_page(session, query, paging)
+
+
+async def get_community(session: AsyncSession, actor: Principal, community_id: int) -> Community:
+    return await visible_one(session, Community, community_id, visible_communities(actor), "community")
+
+
+async def create_community(session: AsyncSession, actor: Principal, data: schemas.CommunityCreate) -> Community:
+    require_role(actor, ADMINS, "registering communities")
+    await get_street(session, actor, data.street_id)
+    await _ensure_unique(session, Community, "community", code=data.code)
+    community = Community(code=data.code, name=data.name, street_id=data.street_id, households=data.households)
+    session.add(community)
+    await session.flush()
+    record_change(session, actor, "community.created", "community", community.id, after=snapshot(community))
+    await session.commit()
+    return community
+
+
+async def update_community(
+    session: AsyncSession, actor: Principal, community_id: int, data: schemas.CommunityUpdate
+) -> Community:
+    require_role(actor, ADMINS, "changing communities")
+    community = await get_community(session, actor, community_id)
+    before = snapshot(community)
+    _apply(community, data, ("name", "households"))
+    record_change(session, actor, "community.updated", "community", community.id, before=before, after=snapshot(community))
+    await session.commit()
+    return community
+
+
+# Estates
+
+
+async def estate_rows(session: AsyncSession, estates: list[Estate]) -> list[schemas.EstateOut]:
+    """Estates with their community, street and the contract in force today."""
+    if not estates:
+        return []
+    places = {
+        cid: (cname, sid, sname)
+        for cid, cname, sid, sname in (
+            await session.execute(
+                select(Community.id, Community.name, Street.id, Street.name)
+                .join(Street, Street.id == Community.street_id)
+                .where(Community.id.in_({e.community_id for e in estates}))  # type: ignore[union-attr]
+            )
+        ).tuples()
+    }
+    current = {
+        estate_id: (contract_id, company_id)
+        for estate_id, contract_id, company_id in (
+            await session.execute(
+                select(ContractEstate.estate_id, ServiceContract.id, ServiceContract.company_id)
+                .join(ServiceContract, ServiceContract.id == ContractEstate.contract_id)
+                .where(ContractEstate.estate_id.in_([e.id for e in estates]), contract_in_force(business_today()))  # type: ignore[attr-defined]
+            )
+        ).tuples()
+    }
+    rows = []
+    for e in estates:
+        cname, sid, sname = places[e.community_id]
+        contract_id, company_id = current.get(e.id, (None, None))  # type: ignore[arg-type]
+        rows.append(
+            schemas.EstateOut(
+                id=e.id or 0,
+                code=e.code,
+                name=e.name,
+                address=e.address,
+                community_id=e.community_id,
+                community_name=cname,
+                street_id=sid,
+                street_name=sname,
+                floor_area_centi_m2=e.floor_area_centi_m2,
+                floor_area_m2=format_area(e.floor_area_centi_m2),
+                households=e.households,
+                buildings=e.buildings,
+                management_mode=e.management_mode,
+                entered_on=e.entered_on,
+                left_on=e.left_on,
+                company_id=company_id,
+                contract_id=contract_id,
+            )
+        )
+    return rows
+
+
+async def list_estates(
+    session: AsyncSession,
+    actor: Principal,
+    paging: PageRequest,
+    *,
+    street_id: int | None = None,
+    community_id: int | None = None,
+    company_id: int | None = None,
+    search: str | None = None,
+) -> tuple[list[Estate], int]:
+    query = select(Estate).where(visible_estates(actor)).order_by(Estate.code)
+    if street_id is not None:
+        query = query.where(Estate.community_id.in_(select(Community.id).where(Community.street_id == street_id)))  # type: ignore[attr-defined]
+    if community_id is not None:
+        query = query.where(Estate.community_id == community_id)
+    if company_id is not None:
+        query = query.where(
+            Estate.id.in_(  # type: ignore[union-attr]
+                select(ContractEstate.estate_id)
+                .join(ServiceContract, ServiceContract.id == ContractEstate.contract_id)
+                .where(ServiceContract.company_id == company_id, contract_in_force(business_today()))
+            )
+        )
+    if search:
+        pattern = f"%{search}%"
+        query = query.where(or_(Estate.name.like(pattern), Estate.code.like(pattern), Estate.address.like(pattern)))  # type: ignore[attr-defined]
+    return await fetch_page(session, query, paging)
+
+
+async def get_estate(session: AsyncSession, actor: Principal, estate_id: int) -> Estate:
+    return await visible_one(session, Estate, estate_id, visible_estates(actor), "estate")
+
+
+def _check_estate_dates(estate: Estate) -> None:
+    if estate.left_on is not None and estate.left_on < estate.entered_on:
+        raise RuleViolation(
+            f"left_on ({estate.left_on}) is before entered_on ({estate.entered_on}): an estate leaves after it entered"
+        )
+
+
+async def create_estate(session: AsyncSession, actor: Principal, data: schemas.EstateCreate) -> Estate:
+    require_role(actor, ADMINS, "registering estates")
+    await get_community(session, actor, data.community_id)
+    await _ensure_unique(session, Estate, "estate", code=data.code)
+    estate = Estate(
+        code=data.code,
+        name=data.name,
+        address=data.address,
+        community_id=data.community_id,
+        floor_area_centi_m2=data.floor_area_centi_m2,
+        households=data.households,
+        buildings=data.buildings,
+        management_mode=data.management_mode,
+        entered_on=data.entered_on,
+        left_on=data.left_on,
+    )
+    _check_estate_dates(estate)
+    session.add(estate)
+    await session.flush()
+    record_change(session, actor, "estate.created", "estate", estate.id, after=snapshot(estate))
+    await session.commit()
+    return estate
+
+
+ESTATE_FIELDS = ("name", "address", "floor_area_centi_m2", "households", "buildings", "management_mode", "entered_on", "left_on")
+
+
+async def update_estate(session: AsyncSession, actor: Principal, estate_id: int, data: schemas.EstateUpdate) -> Estate:
+    """Change an estate's registered facts. The floor area earns money, so changing it needs a reason."""
+    require_role(actor, ADMINS, "changing estates")
+    estate = await get_estate(session, actor, estate_id)
+    before = snapshot(estate)
+    if data.floor_area_centi_m2 is not None and data.floor_area_centi_m2 != estate.floor_area_centi_m2 and not data.reason:
+        raise InvalidInput("reason: changing the floor area changes the subsidy; say why (e.g. the survey it comes from)")
+    _apply(estate, data, ESTATE_FIELDS)
+    _check_estate_dates(estate)
+    record_change(session, actor, "estate.updated", "estate", estate.id, before=before, after=snapshot(estate), reason=data.reason)
+    await session.commit()
+    return estate
+
+
+# Companies and organisations
+
+
+async def list_companies(
+    session: AsyncSession, actor: Principal, paging: PageRequest, search: str | None = None
+) -> tuple[list[Company], int]:
+    query = select(Company).where(visible_companies(actor)).order_by(Company.id)
+    if search:
+        query = query.where(or_(Company.name.like(f"%{search}%"), Company.credit_code == search))  # type: ignore[attr-defined]
+    return await fetch_page(session, query, paging)
+
+
+async def get_company(session: AsyncSession, actor: Principal, company_id: int) -> Company:
+    return await visible_one(session, Company, company_id, visible_companies(actor), "company")
+
+
+async def create_company(session: AsyncSession, actor: Principal, data: schemas.CompanyCreate) -> Company:
+    require_role(actor, ADMINS, "registering companies")
+    _checked_credit_code(data.credit_code)
+    await _ensure_unique(session, Company, "company", credit_code=data.credit_code, name=data.name)
+    company = Company(
+        name=data.name,
+        credit_code=data.credit_code,
+        legal_representative=data.legal_representative or "",
+        phone=data.phone,
+        address=data.address,
+    )
+    session.add(company)
+    await session.flush()
+    record_change(session, actor, "company.created", "company", company.id, after=snapshot(company))
+    await session.commit()
+    return company
+
+
+async def update_company(session: AsyncSession, actor: Principal, company_id: int, data: schemas.CompanyUpdate) -> Company:
+    require_role(actor, ADMINS, "changing companies")
+    company = await get_company(session, actor, company_id)
+    before = snapshot(company)
+    if data.name is not None and data.name != company.name:
+        await _ensure_unique(session, Company, "company", name=data.name)
+    _apply(company, data, ("name", "legal_representative", "phone", "address"))
+    record_change(session, actor, "company.updated", "company", company.id, before=before, after=snapshot(company))
+    await session.commit()
+    return company
+
+
+async def list_organisations(
+    session: AsyncSession, actor: Principal, paging: PageRequest, kind: str | None = None
+) -> tuple[list[Organisation], int]:
+    query = select(Organisation).where(visible_organisations(actor)).order_by(Organisation.id)
+    if kind is not None:
+        query = query.where(Organisation.kind == kind)
+    return await fetch_page(session, query, paging)
+
+
+async def get_organisation(session: AsyncSession, actor: Principal, organisation_id: int) -> Organisation:
+    return await visible_one(session, Organisation, organisation_id, visible_organisations(actor), "organisation")
+
+
+async def create_organisation(session: AsyncSession, actor: Principal, data: schemas.OrganisationCreate) -> Organisation:
+    require_role(actor, ADMINS, "registering organisations")
+    _checked_credit_code(data.credit_code)
+    await _ensure_unique(session, Organisation, "organisation", credit_code=data.credit_code, name=data.name)
+    organisation = Organisation(name=data.name, kind=data.kind, credit_code=data.credit_code, phone=data.phone)
+    session.add(organisation)
+    await session.flush()
+    record_change(session, actor, "organisation.created", "organisation", organisation.id, after=snapshot(organisation))
+    await session.commit()
+    return organisation
+
+
+async def update_organisation(
+    session: AsyncSession, actor: Principal, organisation_id: int, data: schemas.OrganisationUpdate
+) -> Organisation:
+    require_role(actor, ADMINS, "changing organisations")
+    organisation = await get_organisation(session, actor, organisation_id)
+    before = snapshot(organisation)
+    if data.name is not None and data.name != organisation.name:
+        await _ensure_unique(session, Organisation, "organisation", name=data.name)
+    _apply(organisation, data, ("name", "phone"))
+    record_change(
+        session, actor, "organisation.updated", "organisation", organisation.id, before=before, after=snapshot(organisation)
+    )
+    await session.commit()
+    return organisation
+
+
+# Summary
+
+
+async def registry_summary(session: AsyncSession, actor: Principal) -> schemas.RegistrySummary:
+    """Counts and total managed floor area within what the principal may see, as of today."""
+    today = business_today()
+    streets = (await session.execute(select(func.count()).select_from(Street))).scalar_one()
+    communities = (await session.execute(select(func.count()).select_from(Community).where(visible_communities(actor)))).scalar_one()
+    estates, area, households = (
+        await session.execute(
+            select(func.count(), func.coalesce(func.sum(Estate.floor_area_centi_m2), 0), func.coalesce(func.sum(Estate.households), 0))
+            .where(visible_estates(actor), managed_on(today))
+        )
+    ).one()
+    companies = (await session.execute(select(func.count()).select_from(Company).where(visible_companies(actor)))).scalar_one()
+    active_contracts = (
+        await session.execute(
+            select(func.count()).select_from(ServiceContract).where(visible_contracts(actor), contract_in_force(today))
+        )
+    ).scalar_one()
+    under_contract = (
+        await session.execute(
+            select(func.count(func.distinct(ContractEstate.estate_id)))
+            .join(ServiceContract, ServiceContract.id == ContractEstate.contract_id)
+            .join(Estate, Estate.id == ContractEstate.estate_id)
+            .where(visible_estates(actor), contract_in_force(today))
+        )
+    ).scalar_one()
+    return schemas.RegistrySummary(
+        streets=int(streets),
+        communities=int(communities),
+        estates=int(estates),
+        companies=int(companies),
+        active_contracts=int(active_contracts),
+        estates_under_contract=int(under_contract),
+        floor_area_centi_m2=int(area),
+        floor_area_m2=format_area(int(area)),
+        households=int(households),
+    )

@@ -1,0 +1,192 @@
+"""Registry tables: streets, communities, estates, companies, organisations, votes, ballots, contracts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Column, ForeignKeyConstraint, Index, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from foundation.db import UTCDateTime
+
+
+class ManagementMode(StrEnum):
+    COMPANY = "company"  # 物业企业
+    OWNER_UNIT = "owner_unit"  # 产权单位
+    SELF_MANAGED = "self_managed"  # 居民自治
+
+
+class OrganisationKind(StrEnum):
+    INSPECTION_FIRM = "inspection_firm"  # 第三方巡查机构
+    SOCIAL_ORG = "social_org"  # 社会组织
+
+
+class VoteStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Street(SQLModel, table=True):
+    __tablename__ = "streets"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=20, unique=True)
+    name: str = Field(max_length=50, unique=True)
+
+
+class Community(SQLModel, table=True):
+    __tablename__ = "communities"
+    __table_args__ = (CheckConstraint("households >= 0", name="households_not_negative"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=20, unique=True)
+    name: str = Field(max_length=50)
+    street_id: int = Field(foreign_key="streets.id", index=True)
+    households: int = 0
+
+
+class Estate(SQLModel, table=True):
+    """An old-estate area (旧楼区片) under quasi-property management."""
+
+    __tablename__ = "estates"
+    __table_args__ = (
+        CheckConstraint("floor_area_centi_m2 > 0", name="floor_area_positive"),
+        CheckConstraint("households >= 0", name="households_not_negative"),
+        CheckConstraint("buildings >= 0", name="buildings_not_negative"),
+        CheckConstraint("left_on IS NULL OR left_on >= entered_on", name="left_after_entered"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=30, unique=True)
+    name: str = Field(max_length=100)
+    address: str = Field(max_length=200)
+    community_id: int = Field(foreign_key="communities.id", index=True)
+    floor_area_centi_m2: int  # managed floor area in 0.01 m²
+    households: int = 0
+    buildings: int = 0
+    management_mode: ManagementMode = Field(sa_column=Column(String(20), nullable=False))
+    entered_on: date  # entered long-term management
+    left_on: date | None = None  # left long-term management
+
+
+class Company(SQLModel, table=True):
+    """A property service company (物业企业)."""
+
+    __tablename__ = "companies"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    credit_code: str = Field(max_length=18, unique=True)
+    legal_representative: str = Field(default="", max_length=50)
+    phone: str = Field(default="", max_length=30)
+    address: str = Field(default="", max_length=200)
+
+
+class Organisation(SQLModel, table=True):
+    """A third-party inspection firm or a social organisation."""
+
+    __tablename__ = "organisations"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    kind: OrganisationKind = Field(sa_column=Column(String(20), nullable=False))
+    credit_code: str = Field(max_length=18, unique=True)
+    phone: str = Field(default="", max_length=30)
+
+
+class SelectionVote(SQLModel, table=True):
+    """A residents' vote to choose a property company (居民选), organised by the committee."""
+
+    __tablename__ = "selection_votes"
+    __table_args__ = (
+        CheckConstraint("eligible_households > 0", name="has_households"),
+        CheckConstraint("closes_on >= opens_on", name="closes_after_opening"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="communities.id", index=True)
+    title: str = Field(max_length=200)
+    eligible_households: int
+    opens_on: date
+    closes_on: date
+    status: VoteStatus = Field(sa_column=Column(String(10), nullable=False))
+    opened_by_user_id: int | None = Field(default=None, foreign_key="users.id")
+    opened_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    closed_by_user_id: int | None = Field(default=None, foreign_key="users.id")
+    closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    outcome: str | None = Field(default=None, max_length=20)
+    ballots_cast: int | None = None
+    winner_company_id: int | None = Field(default=None, foreign_key="companies.id")
+
+
+class VoteEstate(SQLModel, table=True):
+    __tablename__ = "vote_estates"
+
+    vote_id: int = Field(foreign_key="selection_votes.id", primary_key=True)
+    estate_id: int = Field(foreign_key="estates.id", primary_key=True, index=True)
+
+
+class VoteCandidate(SQLModel, table=True):
+    __tablename__ = "vote_candidates"
+
+    vote_id: int = Field(foreign_key="selection_votes.id", primary_key=True)
+    company_id: int = Field(foreign_key="companies.id", primary_key=True, index=True)
+    ballots_received: int | None = None  # filled when the vote closes
+
+
+class Ballot(SQLModel, table=True):
+    """One household's ballot; a household votes once (unique per vote)."""
+
+    __tablename__ = "ballots"
+    __table_args__ = (
+        UniqueConstraint("vote_id", "household"),
+        # A ballot names a candidate of its own vote, or nobody (blank ballot).
+        ForeignKeyConstraint(
+            ["vote_id", "company_id"],
+            ["vote_candidates.vote_id", "vote_candidates.company_id"],
+            name="fk_ballots_candidate",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    vote_id: int = Field(foreign_key="selection_votes.id")
+    household: str = Field(max_length=50)  # e.g. building-unit-room "3-2-101"
+    company_id: int | None = None
+    recorded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    recorded_by_user_id: int | None = Field(default=None, foreign_key="users.id")
+
+
+class ServiceContract(SQLModel, table=True):
+    """A service contract signed by the committee with the winner of a valid vote (社区签)."""
+
+    __tablename__ = "service_contracts"
+    __table_args__ = (
+        CheckConstraint("ends_on >= starts_on", name="ends_after_start"),
+        CheckConstraint(
+            "terminated_on IS NULL OR (terminated_on >= starts_on AND terminated_on <= ends_on)",
+            name="terminated_within_term",
+        ),
+        Index("ix_service_contracts_company_id", "company_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    contract_number: str = Field(max_length=40, unique=True)
+    community_id: int = Field(foreign_key="communities.id", index=True)
+    company_id: int = Field(foreign_key="companies.id")
+    vote_id: int = Field(foreign_key="selection_votes.id")
+    signed_on: date
+    starts_on: date
+    ends_on: date
+    signed_by_user_id: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    terminated_on: date | None = None  # last day in force when terminated early
+    termination_reason: str | None = Field(default=None, max_length=2000)
+    terminated_by_user_id: int | None = Field(default=None, foreign_key="users.id")
+
+
+class ContractEstate(SQLModel, table=True):
+    __tablename__ = "contract_estates"
+
+    contract_id: int = Field(foreign_key="service_contracts.id", primary_key=True)
+    estate_id: int = Field(foreign_key="estates.id", primary_key=True, index=True)

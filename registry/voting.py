@@ -1,0 +1,280 @@
+"""Use cases of the selection vote (居民选): the committee opens it, records household ballots, closes it."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from foundation.access import Principal, Role, require_role
+from foundation.audit import record_change, snapshot
+from foundation.clock import utc_now
+from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from foundation.paging import PageRequest, fetch_page
+from registry import schemas
+from registry.rules import decide_vote
+from registry.scope import visible_votes
+from registry.service import get_community, visible_one
+from registry.tables import Ballot, Community, Company, Estate, ManagementMode, SelectionVote, VoteCandidate, VoteEstate, VoteStatus
+
+DIRECTORS = frozenset({Role.COMMITTEE_DIRECTOR})
+
+
+def _ensure_director_of(actor: Principal, community_id: int, action: str) -> None:
+    require_role(actor, DIRECTORS, action)
+    if actor.community_id != community_id:
+        raise PermissionDenied(f"{action} is for the committee of the vote's own community")
+
+
+async def vote_rows(session: AsyncSession, votes: list[SelectionVote]) -> list[schemas.VoteOut]:
+    """Votes with their estates, candidates and (while open) the running count of ballots."""
+    if not votes:
+        return []
+    ids = [v.id for v in votes]
+    estates: dict[int, list[int]] = {i: [] for i in ids}  # type: ignore[misc]
+    for vote_id, estate_id in (
+        await session.execute(select(VoteEstate.vote_id, VoteEstate.estate_id).where(VoteEstate.vote_id.in_(ids)).order_by(VoteEstate.estate_id))  # type: ignore[attr-defined]
+    ).tuples():
+        estates[vote_id].append(estate_id)
+    candidates: dict[int, list[schemas.CandidateOut]] = {i: [] for i in ids}  # type: ignore[misc]
+    for vote_id, company_id, name, received in (
+        await session.execute(
+            select(VoteCandidate.vote_id, Company.id, Company.name, VoteCandidate.ballots_received)
+            .join(Company, Company.id == VoteCandidate.company_id)
+            .where(VoteCandidate.vote_id.in_(ids))  # type: ignore[attr-defined]
+            .order_by(Company.id)
+        )
+    ).tuples():
+        candidates[vote_id].append(schemas.CandidateOut(company_id=company_id, company_name=name, ballots_received=received))
+    counts = dict(
+        (await session.execute(select(Ballot.vote_id, func.count()).where(Ballot.vote_id.in_(ids)).group_by(Ballot.vote_id))).tuples().all()  # type: ignore[attr-defined]
+    )
+    names = dict(
+        (await session.execute(select(Community.id, Community.name).where(Community.id.in_({v.community_id for v in votes})))).tuples().all()  # type: ignore[union-attr]
+    )
+    rows = []
+    for v in votes:
+        cast = v.ballots_cast if v.ballots_cast is not None else counts.get(v.id, 0)
+        turnout = f"{cast * 100 / v.eligible_households:.2f}" if v.status == VoteStatus.CLOSED else None
+        rows.append(
+            schemas.VoteOut(
+                id=v.id or 0,
+                community_id=v.community_id,
+                community_name=names[v.community_id],
+                title=v.title,
+                estate_ids=estates[v.id],  # type: ignore[index]
+                candidates=candidates[v.id],  # type: ignore[index]
+                eligible_households=v.eligible_households,
+                opens_on=v.opens_on,
+                closes_on=v.closes_on,
+                status=v.status,
+                opened_at=v.opened_at,
+                closed_at=v.closed_at,
+                ballots_cast=cast,
+                outcome=v.outcome,
+                turnout_percent=turnout,
+                winner_company_id=v.winner_company_id,
+            )
+        )
+    return rows
+
+
+async def list_votes(
+    session: AsyncSession,
+    actor: Principal,
+    paging: PageRequest,
+    *,
+    street_id: int | None = None,
+    community_id: int | None = None,
+    status: VoteStatus | None = None,
+) -> tuple[list[SelectionVote], int]:
+    query = select(SelectionVote).where(visible_votes(actor)).order_by(SelectionVote.id.desc())  # type: ignore[union-attr]
+    if street_id is not None:
+        query = query.where(SelectionVote.community_id.in_(select(Community.id).where(Community.street_id == street_id)))  # type: ignore[attr-defined]
+    if community_id is not None:
+        query = query.where(SelectionVote.community_id == community_id)
+    if status is not None:
+        query = query.where(SelectionVote.status == status)
+    return await fetch_page(session, query, paging)
+
+
+async def get_vote(session: AsyncSession, actor: Principal, vote_id: int) -> SelectionVote:
+    return await visible_one(session, SelectionVote, vote_id, visible_votes(actor), "vote")
+
+
+async def _vote_for_change(session: AsyncSession, actor: Principal, vote_id: int, action: str) -> SelectionVote:
+    """The vote, locked against concurrent changes (PostgreSQL row lock; SQLite serialises writers)."""
+    vote = (
+        await session.execute(select(SelectionVote).where(SelectionVote.id == vote_id, visible_votes(actor)).with_for_update())
+    ).scalar_one_or_none()
+    if vote is None:
+        raise NotFound("vote", vote_id)
+    _ensure_director_of(actor, vote.community_id, action)
+    if vote.status != VoteStatus.OPEN:
+        raise Conflict(f"vote {vote_id} is closed ({vote.outcome}); open a new vote instead")
+    return vote
+
+
+async def open_vote(session: AsyncSession, actor: Principal, data: schemas.VoteCreate) -> SelectionVote:
+    """The committee opens a vote for one or more of its estates between candidate companies."""
+    _ensure_director_of(actor, data.community_id, "opening a selection vote")
+    await get_community(session, actor, data.community_id)
+    if len(set(data.estate_ids)) != len(data.estate_ids):
+        raise InvalidInput("estate_ids: an estate is listed twice")
+    if len(set(data.candidate_company_ids)) != len(data.candidate_company_ids):
+        raise InvalidInput("candidate_company_ids: a company is listed twice")
+    if data.closes_on < data.opens_on:
+        raise RuleViolation(f"closes_on ({data.closes_on}) is before opens_on ({data.opens_on})")
+    estates = (await session.execute(select(Estate).where(Estate.id.in_(data.estate_ids)))).scalars().all()  # type: ignore[union-attr]
+    found = {e.id: e for e in estates}
+    for estate_id in data.estate_ids:
+        estate = found.get(estate_id)
+        if estate is None or estate.community_id != data.community_id:
+            raise NotFound("estate of this community", estate_id)
+        if estate.management_mode != ManagementMode.COMPANY:
+            raise RuleViolation(f"estate {estate.code} is not managed by a company ({estate.management_mode}); no vote to hold")
+        if estate.left_on is not None and estate.left_on <= data.opens_on:
+            raise RuleViolation(f"estate {estate.code} left long-term management on {estate.left_on}")
+    companies = set((await session.execute(select(Company.id).where(Company.id.in_(data.candidate_company_ids)))).scalars())  # type: ignore[union-attr]
+    for company_id in data.candidate_company_ids:
+        if company_id not in companies:
+            raise NotFound("company", company_id)
+    busy = (
+        await session.execute(
+            select(VoteEstate.estate_id, SelectionVote.id)
+            .join(SelectionVote, SelectionVote.id == VoteEstate.vote_id)
+            .where(VoteEstate.estate_id.in_(data.estate_ids), SelectionVote.status == VoteStatus.OPEN)  # type: ignore[attr-defined]
+        )
+    ).first()
+    if busy:
+        raise Conflict(f"estate {found[busy[0]].code} is already in open vote {busy[1]}; close that vote first")
+    eligible = sum(e.households for e in estates)
+    if eligible <= 0:
+        raise RuleViolation("the estates have no registered households; register households before a vote")
+    vote = SelectionVote(
+        community_id=data.community_id,
+        title=data.title,
+        eligible_households=eligible,
+        opens_on=data.opens_on,
+        closes_on=data.closes_on,
+        status=VoteStatus.OPEN,
+        opened_by_user_id=actor.user_id,
+        opened_at=utc_now(),
+    )
+    session.add(vote)
+    await session.flush()
+    session.add_all([VoteEstate(vote_id=vote.id, estate_id=e) for e in data.estate_ids])  # type: ignore[arg-type]
+    session.add_all([VoteCandidate(vote_id=vote.id, company_id=c) for c in data.candidate_company_ids])  # type: ignore[arg-type]
+    record_change(
+        session,
+        actor,
+        "vote.opened",
+        "vote",
+        vote.id,
+        after=snapshot(vote) | {"estate_ids": data.estate_ids, "candidate_company_ids": data.candidate_company_ids},
+    )
+    await session.commit()
+    return vote
+
+
+async def update_vote(session: AsyncSession, actor: Principal, vote_id: int, data: schemas.VoteUpdate) -> SelectionVote:
+    """Only the title and the closing day of an open vote may change."""
+    vote = await _vote_for_change(session, actor, vote_id, "changing a selection vote")
+    before = snapshot(vote)
+    if data.closes_on is not None:
+        if data.closes_on < vote.opens_on:
+            raise RuleViolation(f"closes_on ({data.closes_on}) is before opens_on ({vote.opens_on})")
+        vote.closes_on = data.closes_on
+    if data.title is not None:
+        vote.title = data.title
+    record_change(session, actor, "vote.updated", "vote", vote.id, before=before, after=snapshot(vote))
+    await session.commit()
+    return vote
+
+
+async def record_ballots(
+    session: AsyncSession, actor: Principal, vote_id: int, data: schemas.BallotsIn
+) -> schemas.BallotsRecorded:
+    """Store household ballots. A household votes once: resending the same ballot is harmless (a retry),
+    a different choice for a household that already voted is refused. All or nothing."""
+    vote = await _vote_for_change(session, actor, vote_id, "recording ballots")
+    households = [b.household.strip() for b in data.ballots]
+    if any(not h for h in households):
+        raise InvalidInput("household: a ballot needs the household it comes from (e.g. 3-2-101)")
+    seen: set[str] = set()
+    for h in households:
+        if h in seen:
+            raise InvalidInput(f"household {h} appears twice in this batch: one ballot per household")
+        seen.add(h)
+    candidates = set((await session.execute(select(VoteCandidate.company_id).where(VoteCandidate.vote_id == vote_id))).scalars())
+    for b in data.ballots:
+        if b.company_id is not None and b.company_id not in candidates:
+            raise InvalidInput(f"household {b.household}: company {b.company_id} is not a candidate in vote {vote_id}")
+    existing = dict(
+        (
+            await session.execute(
+                select(Ballot.household, Ballot.company_id).where(Ballot.vote_id == vote_id, Ballot.household.in_(households))  # type: ignore[attr-defined]
+            )
+        ).tuples().all()
+    )
+    changed = [b.household for b in data.ballots if b.household.strip() in existing and existing[b.household.strip()] != b.company_id]
+    if changed:
+        raise Conflict(f"these households already voted differently: {', '.join(changed[:10])}; a household votes once")
+    new = [b for b in data.ballots if b.household.strip() not in existing]
+    cast_before = (await session.execute(select(func.count()).select_from(Ballot).where(Ballot.vote_id == vote_id))).scalar_one()
+    if cast_before + len(new) > vote.eligible_households:
+        raise RuleViolation(
+            f"{cast_before + len(new)} ballots would exceed the {vote.eligible_households} eligible households of this vote"
+        )
+    if new:
+        now = utc_now()
+        await session.execute(
+            insert(Ballot),
+            [
+                {
+                    "vote_id": vote_id,
+                    "household": b.household.strip(),
+                    "company_id": b.company_id,
+                    "recorded_at": now,
+                    "recorded_by_user_id": actor.user_id,
+                }
+                for b in new
+            ],
+        )
+        record_change(
+            session, actor, "vote.ballots_recorded", "vote", vote_id, after={"ballots": len(new), "cast": cast_before + len(new)}
+        )
+    await session.commit()
+    return schemas.BallotsRecorded(
+        recorded=len(new),
+        already_recorded=len(data.ballots) - len(new),
+        ballots_cast=cast_before + len(new),
+        eligible_households=vote.eligible_households,
+    )
+
+
+async def close_vote(session: AsyncSession, actor: Principal, vote_id: int) -> SelectionVote:
+    """Count the ballots and fix the outcome: elected, failed quorum, tie or no majority."""
+    vote = await _vote_for_change(session, actor, vote_id, "closing a selection vote")
+    candidates = frozenset((await session.execute(select(VoteCandidate.company_id).where(VoteCandidate.vote_id == vote_id))).scalars())
+    choices = list((await session.execute(select(Ballot.company_id).where(Ballot.vote_id == vote_id))).scalars())
+    result = decide_vote(vote.eligible_households, candidates, choices)
+    before = snapshot(vote)
+    vote.status = VoteStatus.CLOSED
+    vote.closed_at = utc_now()
+    vote.closed_by_user_id = actor.user_id
+    vote.outcome = result.outcome.value
+    vote.ballots_cast = result.ballots_cast
+    vote.winner_company_id = result.winner_company_id
+    for candidate in (await session.execute(select(VoteCandidate).where(VoteCandidate.vote_id == vote_id))).scalars():
+        candidate.ballots_received = result.tally[candidate.company_id]
+    record_change(
+        session,
+        actor,
+        "vote.closed",
+        "vote",
+        vote.id,
+        before=before,
+        after=snapshot(vote) | {"tally": {str(k): v for k, v in result.tally.items()}},
+    )
+    await session.commit()
+    return vote

@@ -1,0 +1,160 @@
+"""The page shell: log in, log out, the home page, notifications and one's own trail of actions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, MediaType, Request, get, post
+from litestar.datastructures import State
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Response, Template
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from foundation.access import Principal
+from foundation.audit import list_audit_entries
+from foundation.errors import NotAuthenticated, TooManyAttempts
+from foundation.notifications import Notification, mark_read
+from foundation.paging import PageRequest, fetch_page
+from foundation.settings import get_settings
+from foundation.web.auth import SESSION_COOKIE, logged_in
+from foundation.web.layout import page, pages_of
+from foundation.web.sessions import caller_address, write_transactions
+from people import service as people
+from registry.service import registry_summary
+
+ACTION_NAMES = {
+    "patrol.filed": "提交日常巡查",
+    "street_inspection.filed": "提交街道检查",
+    "spot_check.filed": "提交第三方抽查",
+    "inspection_record.amended": "更正检查记录",
+    "late_record.approved": "准予计入补报记录",
+    "late_record.rejected": "不予计入补报记录",
+    "calendar_year.recorded": "登记法定节假日安排",
+    "defect.fix_reported": "报告整改完成",
+    "defect.accepted": "验收整改（通过）",
+    "defect.rejected": "验收整改（退回）",
+    "opinion.given": "填写社区意见与满意度",
+    "veto.opened": "提出一票否决",
+    "veto.upheld": "维持一票否决",
+    "veto.overturned": "撤销一票否决",
+    "appeal.filed": "提出申诉",
+    "appeal.upheld": "申诉成立",
+    "appeal.rejected": "驳回申诉",
+    "month.computed": "计算月度得分",
+    "month.locked": "锁定月度考核",
+    "subsidy_run.started": "发起补贴核算",
+    "subsidy_run.recomputed": "重算补贴",
+    "subsidy_run.street_confirmed": "街道确认补贴",
+    "subsidy_run.approved": "审批补贴核算",
+    "batch.issued": "生成拨付批次",
+    "batch.adjusted": "生成调整批次",
+    "contract.signed": "签订服务合同",
+    "spot_checks.drawn": "抽取第三方抽查区片",
+}
+PAGE_SIZE = 50
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site (never //host or a full URL) after logging in."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+class ShellPages(Controller):
+    include_in_schema = False
+
+    @get("/login")
+    async def login_form(self, request: Request, next: str | None = None) -> Template:
+        return page("login.html", None, next=safe_next(next), username="", error=None)
+
+    @post("/login")
+    async def login(
+        self,
+        request: Request,
+        state: State,
+        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response[Any]:
+        username = (data.get("username") or "").strip()
+        target = safe_next(data.get("next"))
+        settings = get_settings()
+        try:
+            token, record, _ = await people.log_in(
+                write_transactions(state),
+                username,
+                data.get("password") or "",
+                address=caller_address(request),
+                kind="page",
+                ttl_hours=settings.token_ttl_hours,
+                limits=people.LoginLimits.of(settings),
+            )
+        except NotAuthenticated as exc:
+            response = page("login.html", None, next=target, username=username, error=exc.detail)
+            response.status_code = 401
+            return response
+        except TooManyAttempts as exc:
+            response = page("login.html", None, next=target, username=username, error=exc.message_zh)
+            response.status_code = 429
+            response.headers["Retry-After"] = str(exc.retry_after_seconds)
+            return response
+        redirect = Redirect(path=target)
+        # The cookie lives exactly as long as the login it carries (Max-Age, in seconds from now), and is sent over
+        # HTTPS only when the system is served through HTTPS (SUPERVISION_COOKIE_SECURE).
+        redirect.set_cookie(
+            SESSION_COOKIE,
+            token,
+            httponly=True,
+            samesite="lax",
+            secure=request.app.state.settings.cookie_secure or request.url.scheme == "https",
+            max_age=get_settings().token_ttl_hours * 3600,
+        )
+        return redirect
+
+    @post("/logout")
+    async def logout(self, request: Request, db: AsyncSession) -> Redirect:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            await people.log_out(db, cookie)
+        redirect = Redirect(path="/login")
+        redirect.delete_cookie(SESSION_COOKIE)
+        return redirect
+
+    @get("/", guards=[logged_in])
+    async def home(self, principal: Principal, db: AsyncSession) -> Template:
+        return page("home.html", principal, summary=await registry_summary(db, principal))
+
+    @get("/notifications", guards=[logged_in])
+    async def notifications(self, principal: Principal, db: AsyncSession, page_no: int = 1) -> Template:
+        paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
+        query = select(Notification).where(Notification.user_id == principal.user_id).order_by(Notification.id.desc())  # type: ignore[union-attr]
+        rows, total = await fetch_page(db, query, paging)
+        return page("notifications.html", principal, notifications=rows, total=total, paging=paging, pages=pages_of(total, paging))
+
+    @get("/notifications/unread", guards=[logged_in])
+    async def unread(self, principal: Principal, db: AsyncSession) -> Response[str]:
+        """The menu's badge (fetched by HTMX after the page is shown, so no page waits for it)."""
+        count = (
+            await db.execute(select(func.count()).where(Notification.user_id == principal.user_id, Notification.read_at.is_(None)))  # type: ignore[union-attr]
+        ).scalar_one()
+        return Response(f'<span class="badge" aria-label="{count} 条未读">{count}</span>' if count else "", media_type=MediaType.HTML)
+
+    @post("/notifications/{notification_id:int}/read", guards=[logged_in])
+    async def mark_read(self, notification_id: int, request: Request, principal: Principal, db: AsyncSession) -> Response[Any]:
+        notification = await mark_read(db, principal.user_id, notification_id)
+        if request.headers.get("hx-request"):
+            return page("notification_row.html", principal, n=notification)
+        return Redirect(path="/notifications")
+
+    @get("/me/actions", guards=[logged_in])
+    async def my_actions(self, principal: Principal, db: AsyncSession, page_no: int = 1) -> Template:
+        """What this user did, from the audit log (only their own entries)."""
+        paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
+        rows, total = await list_audit_entries(db, paging, actor_user_id=principal.user_id)
+        return page(
+            "my_actions.html", principal, entries=rows, total=total, paging=paging, pages=pages_of(total, paging), action_names=ACTION_NAMES
+        )
+
+
+PAGES = [ShellPages]
