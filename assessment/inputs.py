@@ -30,8 +30,8 @@ def chunks(ids: list[int]) -> Iterable[list[int]]:
 
 async def _carried_records(session: AsyncSession, estate_ids: list[int], month: Month) -> list[InspectionRecord]:
     """Records of an earlier month that count in `month`: their own month was locked before they took effect
-    (were filed; for a late record, were approved), so they count in the first month after it (RULES.md: a late
-    record never changes a locked month)."""
+    (were filed; for a late record, were approved), so they count in the first month after it (a late record never
+    changes a locked month: config/RULES.md, "Late evidence")."""
     records: list[InspectionRecord] = []
     for part in chunks(estate_ids):
         rows = (

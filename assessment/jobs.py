@@ -21,7 +21,7 @@ from foundation.periods import Month, business_date
 from people.queries import recipients
 from registry.tables import Estate, Street
 
-OPINION_DEADLINE_WORKING_DAY = 5  # RULES.md / issue: the committees give their opinion by the 5th working day
+OPINION_DEADLINE_WORKING_DAY = 5  # config/RULES.md, "Committee opinions": due by the 5th working day of the next month
 
 
 def opinion_deadline(month: Month) -> date:

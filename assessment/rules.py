@@ -344,7 +344,7 @@ def overdue_level(raised_at: datetime, deadline: datetime, fixed_at: datetime | 
     return 2 if end - deadline > deadline - raised_at else 1
 
 
-# The reasons a committee director may give for a veto (sourced from several cities' schemes, RULES.md).
+# The reasons a committee director may give for a veto (sourced from several cities' schemes; config/RULES.md, "Vetoes").
 VETO_REASONS: dict[str, str] = {
     "safety_accident": "因服务原因发生重大安全事故",
     "facility_damage_unreported": "公共设施严重损坏未及时报修",

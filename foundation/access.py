@@ -20,7 +20,7 @@ class Role(StrEnum):
     SOCIAL_ORG = "social_org"  # 社会组织
 
 
-# The roles' names on pages and documents (RULES.md's terms).
+# The roles' names on pages and documents (config/RULES.md, "Roles and scopes").
 ROLE_NAMES = {
     Role.ADMIN: "区级管理员",
     Role.FINANCE: "区财政",

@@ -1,4 +1,4 @@
-"""Late evidence (RULES.md, evidence integrity): a record filed more than the tolerance after its claimed time
+"""Late evidence (config/RULES.md, "Late evidence"): a record filed more than the tolerance after its claimed time
 counts only once the street officer of its street approves it with a reason. The decision is its own record
 beside the filing; a rejected record never counts and its open orders are withdrawn."""
 

@@ -206,7 +206,7 @@ def parse_inspection_rules(text: str) -> InspectionRules:
 
 
 def is_late(claimed_at: datetime, received_at: datetime, rules: InspectionRules) -> bool:
-    """A record is *late* (RULES.md, evidence integrity) when its claimed time is more than the tolerance before it
+    """A record is *late* (config/RULES.md, "Late evidence") when its claimed time is more than the tolerance before it
     reached the server: it counts only once the street officer approves it."""
     return received_at - claimed_at > rules.late_after
 

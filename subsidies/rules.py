@@ -72,8 +72,8 @@ ROUNDINGS = ("half_up", "half_even", "down", "up")
 
 @dataclass(frozen=True)
 class PayerSplit:
-    """RULES.md "Money: rounding between payers": the `rounded` payer's share is the line × its share, rounded to
-    the fen by `rounding`; the other payer pays the rest, so the two always add up to the line."""
+    """config/RULES.md, "Money: rounding between payers": the `rounded` payer's share is the line × its share,
+    rounded to the fen by `rounding`; the other payer pays the rest, so the two always add up to the line."""
 
     rounded: str  # city or district
     rounding: str  # half_up, half_even, down or up

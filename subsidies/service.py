@@ -58,7 +58,7 @@ def configured_cards() -> tuple[RateCard, ...]:
 
 @lru_cache(maxsize=1)
 def configured_split() -> PayerSplit:
-    """RULES.md "Money: rounding between payers", as config/subsidies.toml sets it."""
+    """config/RULES.md, "Money: rounding between payers", as config/subsidies.toml sets it."""
     return parse_payer_split((config_dir() / "subsidies.toml").read_text(encoding="utf-8"))
 
 

@@ -1,4 +1,4 @@
-"""The demo district of RULES.md (Heping District, Tianjin): 6 streets, 64 communities, 323 estates adding up to
+"""The demo district (config/RULES.md, "The demo district"; Heping District, Tianjin): 6 streets, 64 communities, 323 estates adding up to
 exactly 3,844,400 m², companies, completed votes, signed contracts and one user per role and scope.
 
 Everything is loaded through the same use cases as the API, in one transaction: all of it or nothing.

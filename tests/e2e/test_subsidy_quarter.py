@@ -22,7 +22,7 @@ from subsidies.tables import PaidEstateMonth
 from tests.generated import generate_month
 from tests.served import Served
 
-# RULES.md, written out here independently of the code under test.
+# config/RULES.md, "Subsidy: rate cards and coefficients", written out here independently of the code under test.
 RATE_FEN = Decimal(30)
 COEFFICIENT = {"优秀": Decimal("1"), "良好": Decimal("0.95"), "合格": Decimal("0.85"), "不合格": Decimal("0.5")}
 STREETS = ("ns", "qyc", "nym", "xbl", "wdd", "xx")
@@ -74,7 +74,8 @@ async def test_a_quarter_is_priced_to_the_fen_confirmed_approved_and_paid_exactl
         xx_estates = (await client.get(f"/api/registry/estates?street_id={street_ids['xx']}", headers=officers["xx"])).json()["total"]
         assert len(run["held_out"]) == xx_estates
 
-        # The run's total, recomputed here from RULES.md: area × rate × coefficient (0 for an upheld veto), per line.
+        # The run's total, recomputed here from config/RULES.md, "Subsidy: the line": area × rate × coefficient
+        # (0 for an upheld veto), per line.
         admin = served.bearer("admin")
         areas = {e["id"]: Decimal(e["floor_area_centi_m2"]) / 100 for e in await all_items(client, "/api/registry/estates", admin)}
         expected = Decimal(0)

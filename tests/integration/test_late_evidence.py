@@ -1,4 +1,4 @@
-"""Late evidence (RULES.md, evidence integrity): a record whose claimed time is more than 48 hours before it reaches
+"""Late evidence (config/RULES.md, "Late evidence"): a record whose claimed time is more than 48 hours before it reaches
 the server is filed as late, counts only once the street officer of its street approves it with a reason, and
 never changes a locked month."""
 

@@ -25,7 +25,8 @@ from tests.integration.helpers import community_id, estate_ids_of
 QUARTER = "2026-Q2"
 MONTHS = ("2026-04", "2026-05", "2026-06")
 DAYS = {"2026-04": 30, "2026-05": 31, "2026-06": 30}
-# RULES.md, written out here independently of the code: 0.30 yuan per m² and month, coefficient by grade.
+# config/RULES.md, "Subsidy: rate cards and coefficients", written out here independently of the code: 0.30 yuan
+# per m² and month, coefficient by grade.
 RATE_FEN = 30
 COEFFICIENT = {"优秀": "1", "良好": "0.95", "合格": "0.85", "不合格": "0.5"}
 

@@ -1,4 +1,5 @@
-"""The subsidy arithmetic: RULES.md's formula to the fen, pro rata by days, shares that add up, grades that order."""
+"""The subsidy arithmetic (config/RULES.md, "Subsidy: the line"): the formula to the fen, pro rata by days, shares
+that add up, grades that order."""
 
 from __future__ import annotations
 
@@ -138,7 +139,7 @@ def test_a_rate_card_written_as_a_fraction_is_refused_with_how_to_write_it() -> 
         parse_rate_cards(CONFIG.replace('"良好" = "0.95"', '"良好" = "19/20"'))
 
 
-# Rounding between payers (issue 13, item 3; RULES.md "Money: rounding between payers")
+# Rounding between payers (issue 13, item 3; config/RULES.md, "Money: rounding between payers")
 
 
 def test_the_odd_fen_of_a_line_goes_to_the_city_every_time() -> None:
