@@ -29,6 +29,11 @@ test-postgresql: $(STAMP)
 	scripts/system-packages.sh
 	scripts/test.sh postgresql
 
+## typecheck: mypy, strict, over every product package ([tool.mypy] in pyproject.toml)
+.PHONY: typecheck
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
 bench: $(STAMP)
 	bench/run.sh
 

@@ -8,7 +8,8 @@ from typing import Any
 
 
 def _sqlite(op: Any) -> bool:
-    return op.get_bind().dialect.name == "sqlite"
+    dialect: str = op.get_bind().dialect.name
+    return dialect == "sqlite"
 
 
 def make_append_only(op: Any, tables: Iterable[str], *, if_not_exists: bool = False) -> None:

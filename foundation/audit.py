@@ -9,10 +9,10 @@ from typing import Any, Protocol
 
 from sqlalchemy import JSON, Column, Index, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from foundation.clock import utc_now
-from foundation.db import UTCDateTime
+from foundation.db import UTCDateTime, surrogate_key
 from foundation.paging import PageRequest, fetch_page
 
 
@@ -32,7 +32,7 @@ class AuditEntry(SQLModel, table=True):
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
     actor_user_id: int | None = Field(default=None, index=True)
     actor: str = Field(max_length=200)
@@ -105,13 +105,13 @@ async def list_audit_entries(
     actor_user_id: int | None = None,
 ) -> tuple[list[AuditEntry], int]:
     """The log, newest first, filtered. Who may read it is the caller's check (district administrators)."""
-    query = select(AuditEntry).order_by(AuditEntry.id.desc())  # type: ignore[union-attr]
+    query = select(AuditEntry).order_by(col(AuditEntry.id).desc())
     if entity is not None:
-        query = query.where(AuditEntry.entity == entity)
+        query = query.where(col(AuditEntry.entity) == entity)
     if entity_id is not None:
-        query = query.where(AuditEntry.entity_id == entity_id)
+        query = query.where(col(AuditEntry.entity_id) == entity_id)
     if action is not None:
-        query = query.where(AuditEntry.action == action)
+        query = query.where(col(AuditEntry.action) == action)
     if actor_user_id is not None:
-        query = query.where(AuditEntry.actor_user_id == actor_user_id)
+        query = query.where(col(AuditEntry.actor_user_id) == actor_user_id)
     return await fetch_page(session, query, paging)

@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import DateTime, UpdateBase, event
+from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.util.concurrency import await_only, in_greenlet
-from sqlmodel import SQLModel
+from sqlmodel import Field, SQLModel
 
 # Stable constraint names, so Alembic migrations (and SQLite batch mode) can address them.
 SQLModel.metadata.naming_convention = {
@@ -44,6 +44,13 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+def surrogate_key() -> Any:
+    """A table's `id`, declared `id: int = surrogate_key()`: None until the row is flushed, then the key the
+    database gave it. Typed `int` because code reads the key of stored rows only; SQLModel's usual `int | None` would
+    make every reader narrow it again."""
+    return Field(default=None, primary_key=True)
 
 
 # SQLite's busy timeout, in seconds: how long a writer waits for another process's write lock.
@@ -124,7 +131,7 @@ class _WriteQueue:
         if bind.dialect.name != "sqlite" or not bind.get_execution_options().get(WRITE_OPTION):
             return
         loop = asyncio.get_running_loop()
-        turns = self._turns.setdefault(loop, {}).setdefault(str(bind.url.database), _Turns())
+        turns = self._turns.setdefault(loop, {}).setdefault(str(bind.engine.url.database), _Turns())
         await_only(turns.take(again=session.info.get("had_write_turn", False)))
         session.info["write_turn"] = (loop, turns)
         session.info["had_write_turn"] = True
@@ -192,6 +199,15 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 30)
     return create_async_engine(url, **kwargs)
+
+
+async def rows_changed(session: AsyncSession, statement: UpdateBase) -> int:
+    """Run an UPDATE or DELETE and answer how many rows it matched. AsyncSession.execute is typed to answer a plain
+    Result; for these statements it is a CursorResult, which has the count."""
+    result = await session.execute(statement)
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"{type(statement).__name__} answered {type(result).__name__}, which does not count rows")
+    return result.rowcount
 
 
 def create_session_factory(bind: Any, **kwargs: Any) -> async_sessionmaker[AsyncSession]:

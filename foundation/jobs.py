@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import JSON, Column, String, UniqueConstraint, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from foundation.clock import BUSINESS_TZ, utc_now
-from foundation.db import UTCDateTime
+from foundation.db import UTCDateTime, rows_changed, surrogate_key
 from foundation.periods import parse_period
 from foundation.process_locks import job_run_lock
 
@@ -31,7 +31,7 @@ class JobRun(SQLModel, table=True):
     __tablename__ = "job_runs"
     __table_args__ = (UniqueConstraint("job", "period"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     job: str = Field(max_length=60)
     period: str = Field(max_length=20)  # "2026-11-25T14" (hour), "2026-11-25" (day), "2026-11" (month), "2026-Q4"
     state: str = Field(sa_column=Column(String(10), nullable=False))  # running, done, failed
@@ -98,7 +98,7 @@ def _engine_of(factory: async_sessionmaker[AsyncSession]) -> AsyncEngine:
 
 async def _stored_run(factory: async_sessionmaker[AsyncSession], job: Job, period: str) -> JobRun | None:
     async with factory() as session:
-        return (await session.execute(select(JobRun).where(JobRun.job == job.name, JobRun.period == period))).scalar()
+        return (await session.execute(select(JobRun).where(col(JobRun.job) == job.name, col(JobRun.period) == period))).scalar()
 
 
 async def run_job(factory: async_sessionmaker[AsyncSession], job: Job, period: str, now: datetime | None = None) -> JobRun:
@@ -134,22 +134,24 @@ async def _run_holding_lock(factory: async_sessionmaker[AsyncSession], job: Job,
             await session.commit()
         except IntegrityError:
             await session.rollback()
-            record = (await session.execute(select(JobRun).where(JobRun.job == job.name, JobRun.period == period))).scalar_one()
+            record = (await session.execute(select(JobRun).where(col(JobRun.job) == job.name, col(JobRun.period) == period))).scalar_one()
             if record.state == "done":
                 log.info("job %s for %s is done; skipped", job.name, period)
                 return record
             # Failed, or left running by a process that died (we hold its lock): claim it again.
             if record.state == "running":
                 log.warning("job %s for %s was cut off (its process died); taking it over", job.name, period)
-            claimed = await session.execute(
+            claimed = await rows_changed(
+                session,
                 update(JobRun)
-                .where(JobRun.id == record.id, JobRun.state == record.state, JobRun.attempts == record.attempts)
-                .values(state="running", started_at=now, attempts=record.attempts + 1, error=None)
+                .where(col(JobRun.id) == record.id, col(JobRun.state) == record.state, col(JobRun.attempts) == record.attempts)
+                .values(state="running", started_at=now, attempts=record.attempts + 1, error=None),
             )
             await session.commit()
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            if claimed != 1:
                 return record
             await session.refresh(record)
+    message: str | None
     async with factory() as session:
         try:
             result = await job.work(session, period, now)
@@ -165,7 +167,7 @@ async def _run_holding_lock(factory: async_sessionmaker[AsyncSession], job: Job,
             state, message = "done", None
     async with factory() as session:
         await session.execute(
-            update(JobRun).where(JobRun.id == record.id).values(state=state, finished_at=utc_now(), result=result, error=message)
+            update(JobRun).where(col(JobRun.id) == record.id).values(state=state, finished_at=utc_now(), result=result, error=message)
         )
         await session.commit()
-        return (await session.execute(select(JobRun).where(JobRun.id == record.id))).scalar_one()
+        return (await session.execute(select(JobRun).where(col(JobRun.id) == record.id))).scalar_one()

@@ -10,10 +10,10 @@ from typing import Protocol
 
 from sqlalchemy import Column, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from foundation.clock import utc_now
-from foundation.db import UTCDateTime
+from foundation.db import UTCDateTime, surrogate_key
 from foundation.errors import NotFound
 
 log = logging.getLogger("supervision.notifications")
@@ -22,7 +22,7 @@ log = logging.getLogger("supervision.notifications")
 class Notification(SQLModel, table=True):
     __tablename__ = "notifications"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     key: str = Field(max_length=160, unique=True)  # what + whom + period: the same notice is made once
     user_id: int = Field(foreign_key="users.id", index=True)
     title: str = Field(max_length=200)
@@ -51,7 +51,7 @@ async def notify(session: AsyncSession, key: str, user_ids: list[int], title: st
     keys = {f"{key}|{uid}": uid for uid in user_ids}
     if not keys:
         return 0
-    existing = set((await session.execute(select(Notification.key).where(Notification.key.in_(list(keys))))).scalars())  # type: ignore[attr-defined]
+    existing = set((await session.execute(select(col(Notification.key)).where(col(Notification.key).in_(list(keys))))).scalars())
     made = 0
     for full_key, uid in keys.items():
         if full_key in existing:

@@ -13,16 +13,21 @@ from foundation.access import Principal, Role, ScopeKind
 def in_scope(p: Principal, *, street: Any, community: Any, company: Any = None, organisation: Any = None) -> ColumnElement[bool]:
     """Rows whose columns (or scalar subqueries) `street`, `community`, `company`, `organisation` fall in the
     principal's scope; a scope with no column given sees nothing."""
+    condition: ColumnElement[bool]  # the columns come as SQLModel attributes or subqueries, typed loosely
     match p.scope:
         case ScopeKind.DISTRICT:
             return true()
         case ScopeKind.STREET:
-            return street == p.street_id  # type: ignore[no-any-return]
+            condition = street == p.street_id
+            return condition
         case ScopeKind.COMMUNITY:
-            return community == p.community_id  # type: ignore[no-any-return]
+            condition = community == p.community_id
+            return condition
         case ScopeKind.COMPANY if company is not None:
-            return company == p.company_id  # type: ignore[no-any-return]
+            condition = company == p.company_id
+            return condition
         case ScopeKind.ORGANISATION if organisation is not None and p.role is Role.INSPECTOR:
-            return organisation == p.organisation_id  # type: ignore[no-any-return]
+            condition = organisation == p.organisation_id
+            return condition
         case _:
             return false()

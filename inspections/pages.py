@@ -37,7 +37,7 @@ from registry import service as registry
 from registry.scope import managed_on
 from registry.tables import Community, Estate
 
-STATIC = Path(__file__).resolve().parent.parent / "supervision" / "web" / "static"
+STATIC = Path(__file__).resolve().parent.parent / "foundation" / "web" / "static"
 SEVERITY_NAMES = {"safety": "安全隐患", "general": "一般问题", "major_repair": "重大维修"}
 STATE_NAMES = {"open": "待整改", "fix_reported": "已报整改", "closed": "整改通过", "withdrawn": "已撤销", "overdue": "已逾期"}
 # Where a deadline's working days came from (inspections.rules.CalendarSource).

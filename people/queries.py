@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from foundation.access import Role
 from people.tables import User
 
 
 async def recipients(session: AsyncSession, role: Role, street_id: int | None = None, community_id: int | None = None) -> list[int]:
-    query = select(User.id).where(User.role == role.value, User.active.is_(True))  # type: ignore[attr-defined]
+    query = select(col(User.id)).where(col(User.role) == role.value, col(User.active).is_(True))
     if street_id is not None:
-        query = query.where(User.street_id == street_id)
+        query = query.where(col(User.street_id) == street_id)
     if community_id is not None:
-        query = query.where(User.community_id == community_id)
-    return list((await session.execute(query.order_by(User.id))).scalars())
+        query = query.where(col(User.community_id) == community_id)
+    return list((await session.execute(query.order_by(col(User.id)))).scalars())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from litestar import Controller, Request, get, patch, post
 from litestar.datastructures import State
@@ -33,7 +35,7 @@ class AuthController(Controller):
     tags = ["people"]
 
     @post("/login", dto=StrictBody[LoginRequest], return_dto=None, status_code=200, responses=problem_responses(400, 401, 429), security=[{}])
-    async def login(self, data: LoginRequest, request: Request, state: State) -> LoginResponse:
+    async def login(self, data: LoginRequest, request: Request[Any, Any, Any], state: State) -> LoginResponse:
         """Exchange a username and password for a bearer token. Failed logins are throttled per account and per
         address: past the limit, 429 with Retry-After (seconds) until the oldest failure leaves the window."""
         settings = get_settings()
@@ -49,7 +51,7 @@ class AuthController(Controller):
         return LoginResponse(token=token, token_type="Bearer", expires_at=record.expires_at, user=user_out(user))
 
     @post("/logout", guards=[logged_in], status_code=204, responses=problem_responses(401))
-    async def logout(self, request: Request, db: AsyncSession) -> None:
+    async def logout(self, request: Request[Any, Any, Any], db: AsyncSession) -> None:
         """Revoke the bearer token of this request."""
         header = request.headers.get("authorization", "")
         if header.lower().startswith("bearer "):

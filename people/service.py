@@ -7,10 +7,11 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from foundation.access import SCOPE_OF_ROLE, Principal, Role, ScopeKind, require_role
 from foundation.audit import record_change, snapshot
@@ -70,7 +71,7 @@ Transactions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 async def _attempt_times(session: AsyncSession, column: Any, value: str, since: datetime) -> list[datetime]:
     """When the attempts counted for this account or address within the window were made, oldest first."""
-    return list((await session.execute(select(LoginAttempt.at).where(column == value, LoginAttempt.at >= since).order_by(LoginAttempt.at))).scalars())
+    return list((await session.execute(select(col(LoginAttempt.at)).where(column == value, col(LoginAttempt.at) >= since).order_by(col(LoginAttempt.at)))).scalars())
 
 
 def _seconds_until_allowed(times: list[datetime], limit: int, window: timedelta, now: datetime) -> int:
@@ -99,7 +100,7 @@ async def log_in(
         # attempts made at the same moment exactly as many pass as the limit allows.
         await transaction_lock(session, f"login-account|{account}")
         await transaction_lock(session, f"login-address|{source}")
-        await session.execute(delete(LoginAttempt).where(LoginAttempt.at < since))  # the window no longer counts them
+        await session.execute(delete(LoginAttempt).where(col(LoginAttempt.at) < since))  # the window no longer counts them
         for column, value, limit, what in (
             (LoginAttempt.username, account, limits.per_account, "account"),
             (LoginAttempt.address, source, limits.per_address, "address"),
@@ -119,7 +120,7 @@ async def log_in(
                 retry_after_seconds=wait,
             )
         session.add(LoginAttempt(username=account, address=source, at=now))  # counted until the password proves right
-        user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
+        user = (await session.execute(select(User).where(col(User.username) == username))).scalar_one_or_none()
         await session.commit()
     correct = await verify_password_in_thread(user.password_hash if user else DUMMY_HASH, password)
     if user is None or not correct:
@@ -128,7 +129,7 @@ async def log_in(
         raise NotAuthenticated("this account is deactivated; ask the district administrator")
     token = new_secret()
     async with transactions() as session:
-        await session.execute(delete(LoginAttempt).where(LoginAttempt.username == account))  # its failures are forgiven
+        await session.execute(delete(LoginAttempt).where(col(LoginAttempt.username) == account))  # its failures are forgiven
         now = utc_now()
         record = AuthToken(
             token_hash=digest(token), user_id=user.id, kind=kind, created_at=now, expires_at=now + timedelta(hours=ttl_hours)
@@ -140,7 +141,7 @@ async def log_in(
 
 
 async def log_out(session: AsyncSession, token: str) -> None:
-    record = (await session.execute(select(AuthToken).where(AuthToken.token_hash == digest(token)))).scalar_one_or_none()
+    record = (await session.execute(select(AuthToken).where(col(AuthToken.token_hash) == digest(token)))).scalar_one_or_none()
     if record is not None and record.revoked_at is None:
         record.revoked_at = utc_now()
         await session.commit()
@@ -151,13 +152,13 @@ async def principal_for_token(session: AsyncSession, token: str, kind: str) -> P
     row = (
         await session.execute(
             select(User)
-            .join(AuthToken, AuthToken.user_id == User.id)
+            .join(AuthToken, col(AuthToken.user_id) == col(User.id))
             .where(
-                AuthToken.token_hash == digest(token),
-                AuthToken.kind == kind,
-                AuthToken.revoked_at.is_(None),  # type: ignore[union-attr]
-                AuthToken.expires_at > utc_now(),
-                User.active.is_(True),  # type: ignore[attr-defined]
+                col(AuthToken.token_hash) == digest(token),
+                col(AuthToken.kind) == kind,
+                col(AuthToken.revoked_at).is_(None),
+                col(AuthToken.expires_at) > utc_now(),
+                col(User.active).is_(True),
             )
         )
     ).scalar_one_or_none()
@@ -169,8 +170,8 @@ async def principal_for_api_key(session: AsyncSession, key: str) -> Principal | 
     row = (
         await session.execute(
             select(ApiKey, Organisation)
-            .join(Organisation, Organisation.id == ApiKey.organisation_id)
-            .where(ApiKey.key_hash == digest(key), ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
+            .join(Organisation, col(Organisation.id) == col(ApiKey.organisation_id))
+            .where(col(ApiKey.key_hash) == digest(key), col(ApiKey.revoked_at).is_(None))
         )
     ).one_or_none()
     if row is None:
@@ -186,7 +187,14 @@ async def principal_for_api_key(session: AsyncSession, key: str) -> Principal | 
     )
 
 
-async def _validated_scope(session: AsyncSession, data: UserCreate) -> dict[str, int | None]:
+class _ScopeColumns(TypedDict):
+    street_id: int | None
+    community_id: int | None
+    company_id: int | None
+    organisation_id: int | None
+
+
+async def _validated_scope(session: AsyncSession, data: UserCreate) -> _ScopeColumns:
     """The scope columns for a new user: exactly the ones its role needs, pointing at existing records."""
     scope = SCOPE_OF_ROLE[data.role]
     given = {
@@ -209,7 +217,7 @@ async def _validated_scope(session: AsyncSession, data: UserCreate) -> dict[str,
             f"role {data.role.value} is scoped to a {scope.value}: give {', '.join(sorted(needed)) or 'no scope field'}"
             + (f"; not {', '.join(extra)}" if extra else "")
         )
-    result: dict[str, int | None] = dict.fromkeys(given)
+    result = _ScopeColumns(street_id=None, community_id=None, company_id=None, organisation_id=None)
     if scope is ScopeKind.STREET:
         if await session.get(Street, data.street_id) is None:
             raise NotFound("street", data.street_id)
@@ -218,7 +226,7 @@ async def _validated_scope(session: AsyncSession, data: UserCreate) -> dict[str,
         community = await session.get(Community, data.community_id)
         if community is None:
             raise NotFound("community", data.community_id)
-        result.update(community_id=community.id, street_id=community.street_id)
+        result["community_id"], result["street_id"] = community.id, community.street_id
     elif scope is ScopeKind.COMPANY:
         if await session.get(Company, data.company_id) is None:
             raise NotFound("company", data.company_id)
@@ -237,7 +245,7 @@ async def _validated_scope(session: AsyncSession, data: UserCreate) -> dict[str,
 async def create_user(session: AsyncSession, actor: Principal, data: UserCreate, *, password_hash: str | None = None) -> User:
     """Add a user. `password_hash` lets a bulk loader reuse one hash for many demo accounts."""
     require_role(actor, ADMINS, "creating users")
-    if (await session.execute(select(User.id).where(User.username == data.username))).first():
+    if (await session.execute(select(col(User.id)).where(col(User.username) == data.username))).first():
         raise Conflict(f"username {data.username} is taken")
     user = User(
         username=data.username,
@@ -266,9 +274,9 @@ async def list_users(
     session: AsyncSession, actor: Principal, paging: PageRequest, role: Role | None = None
 ) -> tuple[list[User], int]:
     require_role(actor, ADMINS, "reading user accounts")
-    query = select(User).order_by(User.id)
+    query = select(User).order_by(col(User.id))
     if role is not None:
-        query = query.where(User.role == role)
+        query = query.where(col(User.role) == role)
     return await fetch_page(session, query, paging)
 
 
@@ -320,9 +328,9 @@ async def list_api_keys(
     session: AsyncSession, actor: Principal, paging: PageRequest, organisation_id: int | None = None
 ) -> tuple[list[ApiKey], int]:
     require_role(actor, ADMINS, "reading API keys")
-    query = select(ApiKey).order_by(ApiKey.id)
+    query = select(ApiKey).order_by(col(ApiKey.id))
     if organisation_id is not None:
-        query = query.where(ApiKey.organisation_id == organisation_id)
+        query = query.where(col(ApiKey.organisation_id) == organisation_id)
     return await fetch_page(session, query, paging)
 
 

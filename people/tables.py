@@ -8,13 +8,13 @@ from sqlalchemy import Column, Index, String
 from sqlmodel import Field, SQLModel
 
 from foundation.access import Role
-from foundation.db import UTCDateTime
+from foundation.db import UTCDateTime, surrogate_key
 
 
 class User(SQLModel, table=True):
     __tablename__ = "users"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     username: str = Field(max_length=60, unique=True)
     display_name: str = Field(max_length=60)
     password_hash: str = Field(max_length=200)
@@ -32,7 +32,7 @@ class AuthToken(SQLModel, table=True):
 
     __tablename__ = "auth_tokens"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     token_hash: str = Field(max_length=64, unique=True)
     user_id: int = Field(foreign_key="users.id", index=True)
     kind: str = Field(max_length=10)  # api | page
@@ -46,7 +46,7 @@ class ApiKey(SQLModel, table=True):
 
     __tablename__ = "api_keys"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     organisation_id: int = Field(foreign_key="organisations.id", index=True)
     label: str = Field(max_length=100)
     prefix: str = Field(max_length=12)
@@ -67,7 +67,7 @@ class LoginAttempt(SQLModel, table=True):
         Index("ix_login_attempts_address_at", "address", "at"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     username: str = Field(max_length=60)
     address: str = Field(max_length=64)
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

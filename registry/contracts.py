@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change, snapshot
@@ -35,20 +36,20 @@ async def contract_rows(session: AsyncSession, contracts: list[ServiceContract])
     if not contracts:
         return []
     ids = [c.id for c in contracts]
-    estates: dict[int, list[int]] = {i: [] for i in ids}  # type: ignore[misc]
+    estates: dict[int, list[int]] = {i: [] for i in ids}
     for contract_id, estate_id in (
         await session.execute(
-            select(ContractEstate.contract_id, ContractEstate.estate_id)
-            .where(ContractEstate.contract_id.in_(ids))  # type: ignore[attr-defined]
-            .order_by(ContractEstate.estate_id)
+            select(col(ContractEstate.contract_id), col(ContractEstate.estate_id))
+            .where(col(ContractEstate.contract_id).in_(ids))
+            .order_by(col(ContractEstate.estate_id))
         )
     ).tuples():
         estates[contract_id].append(estate_id)
     companies = dict(
-        (await session.execute(select(Company.id, Company.name).where(Company.id.in_({c.company_id for c in contracts})))).tuples().all()  # type: ignore[union-attr]
+        (await session.execute(select(col(Company.id), col(Company.name)).where(col(Company.id).in_({c.company_id for c in contracts})))).tuples().all()
     )
     communities = dict(
-        (await session.execute(select(Community.id, Community.name).where(Community.id.in_({c.community_id for c in contracts})))).tuples().all()  # type: ignore[union-attr]
+        (await session.execute(select(col(Community.id), col(Community.name)).where(col(Community.id).in_({c.community_id for c in contracts})))).tuples().all()
     )
     today = business_today()
     return [
@@ -60,7 +61,7 @@ async def contract_rows(session: AsyncSession, contracts: list[ServiceContract])
             company_id=c.company_id,
             company_name=companies[c.company_id],
             vote_id=c.vote_id,
-            estate_ids=estates[c.id],  # type: ignore[index]
+            estate_ids=estates[c.id],
             signed_on=c.signed_on,
             starts_on=c.starts_on,
             ends_on=c.ends_on,
@@ -84,15 +85,15 @@ async def list_contracts(
     estate_id: int | None = None,
     in_force_on: date | None = None,
 ) -> tuple[list[ServiceContract], int]:
-    query = select(ServiceContract).where(visible_contracts(actor)).order_by(ServiceContract.id)
+    query = select(ServiceContract).where(visible_contracts(actor)).order_by(col(ServiceContract.id))
     if street_id is not None:
-        query = query.where(ServiceContract.community_id.in_(select(Community.id).where(Community.street_id == street_id)))  # type: ignore[attr-defined]
+        query = query.where(col(ServiceContract.community_id).in_(select(col(Community.id)).where(col(Community.street_id) == street_id)))
     if community_id is not None:
-        query = query.where(ServiceContract.community_id == community_id)
+        query = query.where(col(ServiceContract.community_id) == community_id)
     if company_id is not None:
-        query = query.where(ServiceContract.company_id == company_id)
+        query = query.where(col(ServiceContract.company_id) == company_id)
     if estate_id is not None:
-        query = query.where(ServiceContract.id.in_(select(ContractEstate.contract_id).where(ContractEstate.estate_id == estate_id)))  # type: ignore[union-attr]
+        query = query.where(col(ServiceContract.id).in_(select(col(ContractEstate.contract_id)).where(col(ContractEstate.estate_id) == estate_id)))
     if in_force_on is not None:
         query = query.where(contract_in_force(in_force_on))
     return await fetch_page(session, query, paging)
@@ -109,7 +110,7 @@ async def sign_contract(session: AsyncSession, actor: Principal, data: schemas.C
     vote = await session.get(SelectionVote, data.vote_id)
     if vote is None or vote.community_id != actor.community_id:
         raise NotFound("vote of your community", data.vote_id)
-    if vote.status != VoteStatus.CLOSED or vote.outcome != VoteOutcome.ELECTED:
+    if vote.status != VoteStatus.CLOSED or vote.outcome != VoteOutcome.ELECTED or vote.winner_company_id is None:
         raise RuleViolation(
             f"vote {vote.id} has no valid result ({vote.outcome or 'still open'}): a contract needs an elected company"
         )
@@ -117,17 +118,17 @@ async def sign_contract(session: AsyncSession, actor: Principal, data: schemas.C
         raise RuleViolation(f"ends_on ({data.ends_on}) is before starts_on ({data.starts_on})")
     if data.signed_on < vote.opens_on:
         raise RuleViolation(f"signed_on ({data.signed_on}) is before the vote opened ({vote.opens_on})")
-    vote_estates = set((await session.execute(select(VoteEstate.estate_id).where(VoteEstate.vote_id == vote.id))).scalars())
+    vote_estates = set((await session.execute(select(col(VoteEstate.estate_id)).where(col(VoteEstate.vote_id) == vote.id))).scalars())
     estate_ids = sorted(set(data.estate_ids)) if data.estate_ids else sorted(vote_estates)
     if data.estate_ids and len(set(data.estate_ids)) != len(data.estate_ids):
         raise InvalidInput("estate_ids: an estate is listed twice")
     outside = [e for e in estate_ids if e not in vote_estates]
     if outside:
         raise RuleViolation(f"estates {outside} were not in vote {vote.id}: residents did not choose for them")
-    if (await session.execute(select(ServiceContract.id).where(ServiceContract.contract_number == data.contract_number))).first():
+    if (await session.execute(select(col(ServiceContract.id)).where(col(ServiceContract.contract_number) == data.contract_number))).first():
         raise Conflict(f"contract number {data.contract_number} is already registered")
     # Lock the estates (PostgreSQL) so two signings for one estate cannot both pass the overlap check.
-    estates = (await session.execute(select(Estate).where(Estate.id.in_(estate_ids)).order_by(Estate.id).with_for_update())).scalars().all()  # type: ignore[union-attr]
+    estates = (await session.execute(select(Estate).where(col(Estate.id).in_(estate_ids)).order_by(col(Estate.id)).with_for_update())).scalars().all()
     for estate in estates:
         if estate.management_mode != ManagementMode.COMPANY:
             raise RuleViolation(f"estate {estate.code} is not managed by a company ({estate.management_mode})")
@@ -136,9 +137,9 @@ async def sign_contract(session: AsyncSession, actor: Principal, data: schemas.C
     codes = {e.id: e.code for e in estates}
     existing = (
         await session.execute(
-            select(ContractEstate.estate_id, ServiceContract)
-            .join(ServiceContract, ServiceContract.id == ContractEstate.contract_id)
-            .where(ContractEstate.estate_id.in_(estate_ids))  # type: ignore[attr-defined]
+            select(col(ContractEstate.estate_id), ServiceContract)
+            .join(ServiceContract, col(ServiceContract.id) == col(ContractEstate.contract_id))
+            .where(col(ContractEstate.estate_id).in_(estate_ids))
         )
     ).tuples()
     for estate_id, other in existing:
@@ -151,8 +152,8 @@ async def sign_contract(session: AsyncSession, actor: Principal, data: schemas.C
     contract = ServiceContract(
         contract_number=data.contract_number,
         community_id=vote.community_id,
-        company_id=vote.winner_company_id,  # type: ignore[arg-type]
-        vote_id=vote.id,  # type: ignore[arg-type]
+        company_id=vote.winner_company_id,
+        vote_id=vote.id,
         signed_on=data.signed_on,
         starts_on=data.starts_on,
         ends_on=data.ends_on,
@@ -161,7 +162,7 @@ async def sign_contract(session: AsyncSession, actor: Principal, data: schemas.C
     )
     session.add(contract)
     await session.flush()
-    session.add_all([ContractEstate(contract_id=contract.id, estate_id=e) for e in estate_ids])  # type: ignore[arg-type]
+    session.add_all([ContractEstate(contract_id=contract.id, estate_id=e) for e in estate_ids])
     record_change(session, actor, "contract.signed", "contract", contract.id, after=snapshot(contract) | {"estate_ids": estate_ids})
     await session.commit()
     return contract

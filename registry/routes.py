@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TypeVar
 
 import msgspec
 from litestar import Controller, get, patch, post
@@ -22,9 +23,10 @@ DIRECTOR = [allow(voting.DIRECTORS, "votes and contracts")]
 READ = problem_responses(400, 404)
 CREATE = problem_responses(400, 403, 404, 409, 422)
 UPDATE = problem_responses(400, 403, 404, 409, 422)
+T = TypeVar("T")
 
 
-def out(record: object, kind: type) -> object:
+def out(record: object, kind: type[T]) -> T:
     return msgspec.convert(record, kind, from_attributes=True)
 
 
@@ -48,21 +50,21 @@ class StreetController(Controller):
     @get("/", responses=READ)
     async def list_streets(self, principal: Principal, db: AsyncSession, paging: PageRequest) -> Page[schemas.StreetOut]:
         rows, total = await service.list_streets(db, principal, paging)
-        return Page([out(r, schemas.StreetOut) for r in rows], total, paging.page, paging.page_size)  # type: ignore[misc]
+        return Page([out(r, schemas.StreetOut) for r in rows], total, paging.page, paging.page_size)
 
     @post("/", dto=StrictBody[schemas.StreetCreate], return_dto=None, guards=ADMIN, responses=CREATE)
     async def create_street(self, data: schemas.StreetCreate, principal: Principal, db: AsyncSession) -> schemas.StreetOut:
-        return out(await service.create_street(db, principal, data), schemas.StreetOut)  # type: ignore[return-value]
+        return out(await service.create_street(db, principal, data), schemas.StreetOut)
 
     @get("/{street_id:int}", responses=READ)
     async def get_street(self, street_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.StreetOut:
-        return out(await service.get_street(db, principal, street_id), schemas.StreetOut)  # type: ignore[return-value]
+        return out(await service.get_street(db, principal, street_id), schemas.StreetOut)
 
     @patch("/{street_id:int}", dto=StrictBody[schemas.StreetUpdate], return_dto=None, guards=ADMIN, responses=UPDATE)
     async def update_street(
         self, street_id: RecordId, data: schemas.StreetUpdate, principal: Principal, db: AsyncSession
     ) -> schemas.StreetOut:
-        return out(await service.update_street(db, principal, street_id, data), schemas.StreetOut)  # type: ignore[return-value]
+        return out(await service.update_street(db, principal, street_id, data), schemas.StreetOut)
 
 
 class CommunityController(Controller):
@@ -143,21 +145,21 @@ class CompanyController(Controller):
         self, principal: Principal, db: AsyncSession, paging: PageRequest, q: SearchText = None
     ) -> Page[schemas.CompanyOut]:
         rows, total = await service.list_companies(db, principal, paging, q)
-        return Page([out(r, schemas.CompanyOut) for r in rows], total, paging.page, paging.page_size)  # type: ignore[misc]
+        return Page([out(r, schemas.CompanyOut) for r in rows], total, paging.page, paging.page_size)
 
     @post("/", dto=StrictBody[schemas.CompanyCreate], return_dto=None, guards=ADMIN, responses=CREATE)
     async def create_company(self, data: schemas.CompanyCreate, principal: Principal, db: AsyncSession) -> schemas.CompanyOut:
-        return out(await service.create_company(db, principal, data), schemas.CompanyOut)  # type: ignore[return-value]
+        return out(await service.create_company(db, principal, data), schemas.CompanyOut)
 
     @get("/{company_id:int}", responses=READ)
     async def get_company(self, company_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.CompanyOut:
-        return out(await service.get_company(db, principal, company_id), schemas.CompanyOut)  # type: ignore[return-value]
+        return out(await service.get_company(db, principal, company_id), schemas.CompanyOut)
 
     @patch("/{company_id:int}", dto=StrictBody[schemas.CompanyUpdate], return_dto=None, guards=ADMIN, responses=UPDATE)
     async def update_company(
         self, company_id: RecordId, data: schemas.CompanyUpdate, principal: Principal, db: AsyncSession
     ) -> schemas.CompanyOut:
-        return out(await service.update_company(db, principal, company_id, data), schemas.CompanyOut)  # type: ignore[return-value]
+        return out(await service.update_company(db, principal, company_id, data), schemas.CompanyOut)
 
 
 class OrganisationController(Controller):
@@ -170,25 +172,25 @@ class OrganisationController(Controller):
         self, principal: Principal, db: AsyncSession, paging: PageRequest, kind: OrganisationKind | None = None
     ) -> Page[schemas.OrganisationOut]:
         rows, total = await service.list_organisations(db, principal, paging, kind)
-        return Page([out(r, schemas.OrganisationOut) for r in rows], total, paging.page, paging.page_size)  # type: ignore[misc]
+        return Page([out(r, schemas.OrganisationOut) for r in rows], total, paging.page, paging.page_size)
 
     @post("/", dto=StrictBody[schemas.OrganisationCreate], return_dto=None, guards=ADMIN, responses=CREATE)
     async def create_organisation(
         self, data: schemas.OrganisationCreate, principal: Principal, db: AsyncSession
     ) -> schemas.OrganisationOut:
-        return out(await service.create_organisation(db, principal, data), schemas.OrganisationOut)  # type: ignore[return-value]
+        return out(await service.create_organisation(db, principal, data), schemas.OrganisationOut)
 
     @get("/{organisation_id:int}", responses=READ)
     async def get_organisation(
         self, organisation_id: RecordId, principal: Principal, db: AsyncSession
     ) -> schemas.OrganisationOut:
-        return out(await service.get_organisation(db, principal, organisation_id), schemas.OrganisationOut)  # type: ignore[return-value]
+        return out(await service.get_organisation(db, principal, organisation_id), schemas.OrganisationOut)
 
     @patch("/{organisation_id:int}", dto=StrictBody[schemas.OrganisationUpdate], return_dto=None, guards=ADMIN, responses=UPDATE)
     async def update_organisation(
         self, organisation_id: RecordId, data: schemas.OrganisationUpdate, principal: Principal, db: AsyncSession
     ) -> schemas.OrganisationOut:
-        return out(await service.update_organisation(db, principal, organisation_id, data), schemas.OrganisationOut)  # type: ignore[return-value]
+        return out(await service.update_organisation(db, principal, organisation_id, data), schemas.OrganisationOut)
 
 
 class VoteController(Controller):

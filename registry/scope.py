@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
+from sqlmodel import col
 
 from foundation.access import Principal, Role, ScopeKind
 from registry.tables import Community, Company, ContractEstate, Estate, Organisation, SelectionVote, ServiceContract, VoteCandidate
 
 
-def _street_communities(street_id: int | None):  # type: ignore[no-untyped-def]
-    return select(Community.id).where(Community.street_id == street_id)
+def _street_communities(street_id: int | None) -> Select[int]:
+    return select(col(Community.id)).where(col(Community.street_id) == street_id)
 
 
-def _company_estates(company_id: int | None):  # type: ignore[no-untyped-def]
+def _company_estates(company_id: int | None) -> Select[int]:
     return (
-        select(ContractEstate.estate_id)
-        .join(ServiceContract, ServiceContract.id == ContractEstate.contract_id)
-        .where(ServiceContract.company_id == company_id)
+        select(col(ContractEstate.estate_id))
+        .join(ServiceContract, col(ServiceContract.id) == col(ContractEstate.contract_id))
+        .where(col(ServiceContract.company_id) == company_id)
     )
 
 
@@ -27,11 +28,11 @@ def visible_communities(p: Principal) -> ColumnElement[bool]:
         case ScopeKind.DISTRICT:
             return true()
         case ScopeKind.STREET:
-            return Community.street_id == p.street_id
+            return col(Community.street_id) == p.street_id
         case ScopeKind.COMMUNITY:
-            return Community.id == p.community_id
+            return col(Community.id) == p.community_id
         case ScopeKind.COMPANY:
-            return Community.id.in_(select(Estate.community_id).where(Estate.id.in_(_company_estates(p.company_id))))  # type: ignore[union-attr]
+            return col(Community.id).in_(select(col(Estate.community_id)).where(col(Estate.id).in_(_company_estates(p.company_id))))
         case _:
             return false()
 
@@ -42,11 +43,11 @@ def visible_estates(p: Principal) -> ColumnElement[bool]:
         case ScopeKind.DISTRICT:
             return true()
         case ScopeKind.STREET:
-            return Estate.community_id.in_(_street_communities(p.street_id))  # type: ignore[attr-defined]
+            return col(Estate.community_id).in_(_street_communities(p.street_id))
         case ScopeKind.COMMUNITY:
-            return Estate.community_id == p.community_id
+            return col(Estate.community_id) == p.community_id
         case ScopeKind.COMPANY:
-            return Estate.id.in_(_company_estates(p.company_id))  # type: ignore[union-attr]
+            return col(Estate.id).in_(_company_estates(p.company_id))
         case _:
             return false()
 
@@ -57,11 +58,11 @@ def visible_votes(p: Principal) -> ColumnElement[bool]:
         case ScopeKind.DISTRICT:
             return true()
         case ScopeKind.STREET:
-            return SelectionVote.community_id.in_(_street_communities(p.street_id))  # type: ignore[attr-defined]
+            return col(SelectionVote.community_id).in_(_street_communities(p.street_id))
         case ScopeKind.COMMUNITY:
-            return SelectionVote.community_id == p.community_id
+            return col(SelectionVote.community_id) == p.community_id
         case ScopeKind.COMPANY:
-            return SelectionVote.id.in_(select(VoteCandidate.vote_id).where(VoteCandidate.company_id == p.company_id))  # type: ignore[union-attr]
+            return col(SelectionVote.id).in_(select(col(VoteCandidate.vote_id)).where(col(VoteCandidate.company_id) == p.company_id))
         case _:
             return false()
 
@@ -71,11 +72,11 @@ def visible_contracts(p: Principal) -> ColumnElement[bool]:
         case ScopeKind.DISTRICT:
             return true()
         case ScopeKind.STREET:
-            return ServiceContract.community_id.in_(_street_communities(p.street_id))  # type: ignore[attr-defined]
+            return col(ServiceContract.community_id).in_(_street_communities(p.street_id))
         case ScopeKind.COMMUNITY:
-            return ServiceContract.community_id == p.community_id
+            return col(ServiceContract.community_id) == p.community_id
         case ScopeKind.COMPANY:
-            return ServiceContract.company_id == p.company_id
+            return col(ServiceContract.company_id) == p.company_id
         case _:
             return false()
 
@@ -85,7 +86,7 @@ def visible_companies(p: Principal) -> ColumnElement[bool]:
     if p.is_staff:
         return true()
     if p.role is Role.COMPANY:
-        return Company.id == p.company_id
+        return col(Company.id) == p.company_id
     return false()
 
 
@@ -93,19 +94,19 @@ def visible_organisations(p: Principal) -> ColumnElement[bool]:
     if p.is_staff:
         return true()
     if p.scope is ScopeKind.ORGANISATION:
-        return Organisation.id == p.organisation_id
+        return col(Organisation.id) == p.organisation_id
     return false()
 
 
 def contract_in_force(day: date) -> ColumnElement[bool]:
     """A contract is in force on `day` from its start to its end or its early termination, both inclusive."""
     return and_(
-        ServiceContract.starts_on <= day,
-        ServiceContract.ends_on >= day,
-        or_(ServiceContract.terminated_on.is_(None), ServiceContract.terminated_on >= day),  # type: ignore[union-attr,operator]
+        col(ServiceContract.starts_on) <= day,
+        col(ServiceContract.ends_on) >= day,
+        or_(col(ServiceContract.terminated_on).is_(None), col(ServiceContract.terminated_on) >= day),
     )
 
 
 def managed_on(day: date) -> ColumnElement[bool]:
     """An estate is in long-term management on `day` from its entry to the day before it left."""
-    return and_(Estate.entered_on <= day, or_(Estate.left_on.is_(None), Estate.left_on > day))  # type: ignore[union-attr,operator]
+    return and_(col(Estate.entered_on) <= day, or_(col(Estate.left_on).is_(None), col(Estate.left_on) > day))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 
 from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change, snapshot
@@ -27,12 +27,18 @@ from registry.scope import (
 from registry.tables import Community, Company, ContractEstate, Estate, Organisation, ServiceContract, Street
 
 ADMINS = frozenset({Role.ADMIN})
-M = TypeVar("M", bound=SQLModel)
+
+
+class _Keyed(Protocol):
+    id: int
+
+
+M = TypeVar("M", bound=_Keyed)
 
 
 async def visible_one(session: AsyncSession, model: type[M], key: int, condition: ColumnElement[bool], label: str) -> M:
     """One record the principal may see, or NotFound (the same answer whether it is missing or out of scope)."""
-    record = (await session.execute(select(model).where(model.id == key, condition))).scalar_one_or_none()  # type: ignore[attr-defined]
+    record = (await session.execute(select(model).where(col(model.id) == key, condition))).scalar_one_or_none()
     if record is None:
         raise NotFound(label, key)
     return record
@@ -63,7 +69,7 @@ def _checked_credit_code(code: str) -> str:
 
 async def list_streets(session: AsyncSession, actor: Principal, paging: PageRequest) -> tuple[list[Street], int]:
     """The district's streets: a directory every logged-in user may read."""
-    return await fetch_page(session, select(Street).order_by(Street.id), paging)
+    return await fetch_page(session, select(Street).order_by(col(Street.id)), paging)
 
 
 async def get_street(session: AsyncSession, actor: Principal, street_id: int) -> Street:
@@ -100,7 +106,7 @@ async def update_street(session: AsyncSession, actor: Principal, street_id: int,
 
 
 async def community_rows(session: AsyncSession, communities: list[Community]) -> list[schemas.CommunityOut]:
-    names = dict((await session.execute(select(Street.id, Street.name))).tuples().all())
+    names = dict((await session.execute(select(col(Street.id), col(Street.name)))).tuples().all())
     return [
         schemas.CommunityOut(
             id=c.id or 0, code=c.code, name=c.name, street_id=c.street_id, street_name=names[c.street_id], households=c.households
@@ -112,9 +118,9 @@ async def community_rows(session: AsyncSession, communities: list[Community]) ->
 async def list_communities(
     session: AsyncSession, actor: Principal, paging: PageRequest, street_id: int | None = None
 ) -> tuple[list[Community], int]:
-    query = select(Community).where(visible_communities(actor)).order_by(Community.id)
+    query = select(Community).where(visible_communities(actor)).order_by(col(Community.id))
     if street_id is not None:
-        query = query.where(Community.street_id == street_id)
+        query = query.where(col(Community.street_id) == street_id)
     return await fetch_page(session, query, paging)
 
 
@@ -157,9 +163,9 @@ async def estate_rows(session: AsyncSession, estates: list[Estate]) -> list[sche
         cid: (cname, sid, sname)
         for cid, cname, sid, sname in (
             await session.execute(
-                select(Community.id, Community.name, Street.id, Street.name)
-                .join(Street, Street.id == Community.street_id)
-                .where(Community.id.in_({e.community_id for e in estates}))  # type: ignore[union-attr]
+                select(col(Community.id), col(Community.name), col(Street.id), col(Street.name))
+                .join(Street, col(Street.id) == col(Community.street_id))
+                .where(col(Community.id).in_({e.community_id for e in estates}))
             )
         ).tuples()
     }
@@ -167,16 +173,16 @@ async def estate_rows(session: AsyncSession, estates: list[Estate]) -> list[sche
         estate_id: (contract_id, company_id)
         for estate_id, contract_id, company_id in (
             await session.execute(
-                select(ContractEstate.estate_id, ServiceContract.id, ServiceContract.company_id)
-                .join(ServiceContract, ServiceContract.id == ContractEstate.contract_id)
-                .where(ContractEstate.estate_id.in_([e.id for e in estates]), contract_in_force(business_today()))  # type: ignore[attr-defined]
+                select(col(ContractEstate.estate_id), col(ServiceContract.id), col(ServiceContract.company_id))
+                .join(ServiceContract, col(ServiceContract.id) == col(ContractEstate.contract_id))
+                .where(col(ContractEstate.estate_id).in_([e.id for e in estates]), contract_in_force(business_today()))
             )
         ).tuples()
     }
     rows = []
     for e in estates:
         cname, sid, sname = places[e.community_id]
-        contract_id, company_id = current.get(e.id, (None, None))  # type: ignore[arg-type]
+        contract_id, company_id = current.get(e.id, (None, None))
         rows.append(
             schemas.EstateOut(
                 id=e.id or 0,
@@ -213,20 +219,20 @@ async def list_estates(
 ) -> tuple[list[Estate], int]:
     query = select(Estate).where(visible_estates(actor)).order_by(Estate.code)
     if street_id is not None:
-        query = query.where(Estate.community_id.in_(select(Community.id).where(Community.street_id == street_id)))  # type: ignore[attr-defined]
+        query = query.where(col(Estate.community_id).in_(select(col(Community.id)).where(col(Community.street_id) == street_id)))
     if community_id is not None:
-        query = query.where(Estate.community_id == community_id)
+        query = query.where(col(Estate.community_id) == community_id)
     if company_id is not None:
         query = query.where(
-            Estate.id.in_(  # type: ignore[union-attr]
-                select(ContractEstate.estate_id)
-                .join(ServiceContract, ServiceContract.id == ContractEstate.contract_id)
-                .where(ServiceContract.company_id == company_id, contract_in_force(business_today()))
+            col(Estate.id).in_(
+                select(col(ContractEstate.estate_id))
+                .join(ServiceContract, col(ServiceContract.id) == col(ContractEstate.contract_id))
+                .where(col(ServiceContract.company_id) == company_id, contract_in_force(business_today()))
             )
         )
     if search:
         pattern = f"%{search}%"
-        query = query.where(or_(Estate.name.like(pattern), Estate.code.like(pattern), Estate.address.like(pattern)))  # type: ignore[attr-defined]
+        query = query.where(or_(col(Estate.name).like(pattern), col(Estate.code).like(pattern), col(Estate.address).like(pattern)))
     return await fetch_page(session, query, paging)
 
 
@@ -288,9 +294,9 @@ async def update_estate(session: AsyncSession, actor: Principal, estate_id: int,
 async def list_companies(
     session: AsyncSession, actor: Principal, paging: PageRequest, search: str | None = None
 ) -> tuple[list[Company], int]:
-    query = select(Company).where(visible_companies(actor)).order_by(Company.id)
+    query = select(Company).where(visible_companies(actor)).order_by(col(Company.id))
     if search:
-        query = query.where(or_(Company.name.like(f"%{search}%"), Company.credit_code == search))  # type: ignore[attr-defined]
+        query = query.where(or_(col(Company.name).like(f"%{search}%"), col(Company.credit_code) == search))
     return await fetch_page(session, query, paging)
 
 
@@ -331,9 +337,9 @@ async def update_company(session: AsyncSession, actor: Principal, company_id: in
 async def list_organisations(
     session: AsyncSession, actor: Principal, paging: PageRequest, kind: str | None = None
 ) -> tuple[list[Organisation], int]:
-    query = select(Organisation).where(visible_organisations(actor)).order_by(Organisation.id)
+    query = select(Organisation).where(visible_organisations(actor)).order_by(col(Organisation.id))
     if kind is not None:
-        query = query.where(Organisation.kind == kind)
+        query = query.where(col(Organisation.kind) == kind)
     return await fetch_page(session, query, paging)
 
 
@@ -392,8 +398,8 @@ async def registry_summary(session: AsyncSession, actor: Principal) -> schemas.R
     under_contract = (
         await session.execute(
             select(func.count(func.distinct(ContractEstate.estate_id)))
-            .join(ServiceContract, ServiceContract.id == ContractEstate.contract_id)
-            .join(Estate, Estate.id == ContractEstate.estate_id)
+            .join(ServiceContract, col(ServiceContract.id) == col(ContractEstate.contract_id))
+            .join(Estate, col(Estate.id) == col(ContractEstate.estate_id))
             .where(visible_estates(actor), contract_in_force(today))
         )
     ).scalar_one()

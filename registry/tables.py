@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Column, ForeignKeyConstraint, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from foundation.db import UTCDateTime
+from foundation.db import UTCDateTime, surrogate_key
 
 
 class ManagementMode(StrEnum):
@@ -30,7 +30,7 @@ class VoteStatus(StrEnum):
 class Street(SQLModel, table=True):
     __tablename__ = "streets"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     code: str = Field(max_length=20, unique=True)
     name: str = Field(max_length=50, unique=True)
 
@@ -39,7 +39,7 @@ class Community(SQLModel, table=True):
     __tablename__ = "communities"
     __table_args__ = (CheckConstraint("households >= 0", name="households_not_negative"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     code: str = Field(max_length=20, unique=True)
     name: str = Field(max_length=50)
     street_id: int = Field(foreign_key="streets.id", index=True)
@@ -57,7 +57,7 @@ class Estate(SQLModel, table=True):
         CheckConstraint("left_on IS NULL OR left_on >= entered_on", name="left_after_entered"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     code: str = Field(max_length=30, unique=True)
     name: str = Field(max_length=100)
     address: str = Field(max_length=200)
@@ -75,7 +75,7 @@ class Company(SQLModel, table=True):
 
     __tablename__ = "companies"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     name: str = Field(max_length=100, unique=True)
     credit_code: str = Field(max_length=18, unique=True)
     legal_representative: str = Field(default="", max_length=50)
@@ -88,7 +88,7 @@ class Organisation(SQLModel, table=True):
 
     __tablename__ = "organisations"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     name: str = Field(max_length=100, unique=True)
     kind: OrganisationKind = Field(sa_column=Column(String(20), nullable=False))
     credit_code: str = Field(max_length=18, unique=True)
@@ -104,7 +104,7 @@ class SelectionVote(SQLModel, table=True):
         CheckConstraint("closes_on >= opens_on", name="closes_after_opening"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     community_id: int = Field(foreign_key="communities.id", index=True)
     title: str = Field(max_length=200)
     eligible_households: int
@@ -149,7 +149,7 @@ class Ballot(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     vote_id: int = Field(foreign_key="selection_votes.id")
     household: str = Field(max_length=50)  # e.g. building-unit-room "3-2-101"
     company_id: int | None = None
@@ -170,7 +170,7 @@ class ServiceContract(SQLModel, table=True):
         Index("ix_service_contracts_company_id", "company_id"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     contract_number: str = Field(max_length=40, unique=True)
     community_id: int = Field(foreign_key="communities.id", index=True)
     company_id: int = Field(foreign_key="companies.id")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change, snapshot
@@ -30,26 +31,26 @@ async def vote_rows(session: AsyncSession, votes: list[SelectionVote]) -> list[s
     if not votes:
         return []
     ids = [v.id for v in votes]
-    estates: dict[int, list[int]] = {i: [] for i in ids}  # type: ignore[misc]
+    estates: dict[int, list[int]] = {i: [] for i in ids}
     for vote_id, estate_id in (
-        await session.execute(select(VoteEstate.vote_id, VoteEstate.estate_id).where(VoteEstate.vote_id.in_(ids)).order_by(VoteEstate.estate_id))  # type: ignore[attr-defined]
+        await session.execute(select(col(VoteEstate.vote_id), col(VoteEstate.estate_id)).where(col(VoteEstate.vote_id).in_(ids)).order_by(col(VoteEstate.estate_id)))
     ).tuples():
         estates[vote_id].append(estate_id)
-    candidates: dict[int, list[schemas.CandidateOut]] = {i: [] for i in ids}  # type: ignore[misc]
+    candidates: dict[int, list[schemas.CandidateOut]] = {i: [] for i in ids}
     for vote_id, company_id, name, received in (
         await session.execute(
-            select(VoteCandidate.vote_id, Company.id, Company.name, VoteCandidate.ballots_received)
-            .join(Company, Company.id == VoteCandidate.company_id)
-            .where(VoteCandidate.vote_id.in_(ids))  # type: ignore[attr-defined]
-            .order_by(Company.id)
+            select(col(VoteCandidate.vote_id), col(Company.id), col(Company.name), col(VoteCandidate.ballots_received))
+            .join(Company, col(Company.id) == col(VoteCandidate.company_id))
+            .where(col(VoteCandidate.vote_id).in_(ids))
+            .order_by(col(Company.id))
         )
     ).tuples():
         candidates[vote_id].append(schemas.CandidateOut(company_id=company_id, company_name=name, ballots_received=received))
     counts = dict(
-        (await session.execute(select(Ballot.vote_id, func.count()).where(Ballot.vote_id.in_(ids)).group_by(Ballot.vote_id))).tuples().all()  # type: ignore[attr-defined]
+        (await session.execute(select(col(Ballot.vote_id), func.count()).where(col(Ballot.vote_id).in_(ids)).group_by(col(Ballot.vote_id)))).tuples().all()
     )
     names = dict(
-        (await session.execute(select(Community.id, Community.name).where(Community.id.in_({v.community_id for v in votes})))).tuples().all()  # type: ignore[union-attr]
+        (await session.execute(select(col(Community.id), col(Community.name)).where(col(Community.id).in_({v.community_id for v in votes})))).tuples().all()
     )
     rows = []
     for v in votes:
@@ -61,8 +62,8 @@ async def vote_rows(session: AsyncSession, votes: list[SelectionVote]) -> list[s
                 community_id=v.community_id,
                 community_name=names[v.community_id],
                 title=v.title,
-                estate_ids=estates[v.id],  # type: ignore[index]
-                candidates=candidates[v.id],  # type: ignore[index]
+                estate_ids=estates[v.id],
+                candidates=candidates[v.id],
                 eligible_households=v.eligible_households,
                 opens_on=v.opens_on,
                 closes_on=v.closes_on,
@@ -87,13 +88,13 @@ async def list_votes(
     community_id: int | None = None,
     status: VoteStatus | None = None,
 ) -> tuple[list[SelectionVote], int]:
-    query = select(SelectionVote).where(visible_votes(actor)).order_by(SelectionVote.id.desc())  # type: ignore[union-attr]
+    query = select(SelectionVote).where(visible_votes(actor)).order_by(col(SelectionVote.id).desc())
     if street_id is not None:
-        query = query.where(SelectionVote.community_id.in_(select(Community.id).where(Community.street_id == street_id)))  # type: ignore[attr-defined]
+        query = query.where(col(SelectionVote.community_id).in_(select(col(Community.id)).where(col(Community.street_id) == street_id)))
     if community_id is not None:
-        query = query.where(SelectionVote.community_id == community_id)
+        query = query.where(col(SelectionVote.community_id) == community_id)
     if status is not None:
-        query = query.where(SelectionVote.status == status)
+        query = query.where(col(SelectionVote.status) == status)
     return await fetch_page(session, query, paging)
 
 
@@ -104,7 +105,7 @@ async def get_vote(session: AsyncSession, actor: Principal, vote_id: int) -> Sel
 async def _vote_for_change(session: AsyncSession, actor: Principal, vote_id: int, action: str) -> SelectionVote:
     """The vote, locked against concurrent changes (PostgreSQL row lock; SQLite serialises writers)."""
     vote = (
-        await session.execute(select(SelectionVote).where(SelectionVote.id == vote_id, visible_votes(actor)).with_for_update())
+        await session.execute(select(SelectionVote).where(col(SelectionVote.id) == vote_id, visible_votes(actor)).with_for_update())
     ).scalar_one_or_none()
     if vote is None:
         raise NotFound("vote", vote_id)
@@ -124,7 +125,7 @@ async def open_vote(session: AsyncSession, actor: Principal, data: schemas.VoteC
         raise InvalidInput("candidate_company_ids: a company is listed twice")
     if data.closes_on < data.opens_on:
         raise RuleViolation(f"closes_on ({data.closes_on}) is before opens_on ({data.opens_on})")
-    estates = (await session.execute(select(Estate).where(Estate.id.in_(data.estate_ids)))).scalars().all()  # type: ignore[union-attr]
+    estates = (await session.execute(select(Estate).where(col(Estate.id).in_(data.estate_ids)))).scalars().all()
     found = {e.id: e for e in estates}
     for estate_id in data.estate_ids:
         estate = found.get(estate_id)
@@ -134,15 +135,15 @@ async def open_vote(session: AsyncSession, actor: Principal, data: schemas.VoteC
             raise RuleViolation(f"estate {estate.code} is not managed by a company ({estate.management_mode}); no vote to hold")
         if estate.left_on is not None and estate.left_on <= data.opens_on:
             raise RuleViolation(f"estate {estate.code} left long-term management on {estate.left_on}")
-    companies = set((await session.execute(select(Company.id).where(Company.id.in_(data.candidate_company_ids)))).scalars())  # type: ignore[union-attr]
+    companies = set((await session.execute(select(col(Company.id)).where(col(Company.id).in_(data.candidate_company_ids)))).scalars())
     for company_id in data.candidate_company_ids:
         if company_id not in companies:
             raise NotFound("company", company_id)
     busy = (
         await session.execute(
-            select(VoteEstate.estate_id, SelectionVote.id)
-            .join(SelectionVote, SelectionVote.id == VoteEstate.vote_id)
-            .where(VoteEstate.estate_id.in_(data.estate_ids), SelectionVote.status == VoteStatus.OPEN)  # type: ignore[attr-defined]
+            select(col(VoteEstate.estate_id), col(SelectionVote.id))
+            .join(SelectionVote, col(SelectionVote.id) == col(VoteEstate.vote_id))
+            .where(col(VoteEstate.estate_id).in_(data.estate_ids), col(SelectionVote.status) == VoteStatus.OPEN)
         )
     ).first()
     if busy:
@@ -162,8 +163,8 @@ async def open_vote(session: AsyncSession, actor: Principal, data: schemas.VoteC
     )
     session.add(vote)
     await session.flush()
-    session.add_all([VoteEstate(vote_id=vote.id, estate_id=e) for e in data.estate_ids])  # type: ignore[arg-type]
-    session.add_all([VoteCandidate(vote_id=vote.id, company_id=c) for c in data.candidate_company_ids])  # type: ignore[arg-type]
+    session.add_all([VoteEstate(vote_id=vote.id, estate_id=e) for e in data.estate_ids])
+    session.add_all([VoteCandidate(vote_id=vote.id, company_id=c) for c in data.candidate_company_ids])
     record_change(
         session,
         actor,
@@ -205,14 +206,14 @@ async def record_ballots(
         if h in seen:
             raise InvalidInput(f"household {h} appears twice in this batch: one ballot per household")
         seen.add(h)
-    candidates = set((await session.execute(select(VoteCandidate.company_id).where(VoteCandidate.vote_id == vote_id))).scalars())
+    candidates = set((await session.execute(select(col(VoteCandidate.company_id)).where(col(VoteCandidate.vote_id) == vote_id))).scalars())
     for b in data.ballots:
         if b.company_id is not None and b.company_id not in candidates:
             raise InvalidInput(f"household {b.household}: company {b.company_id} is not a candidate in vote {vote_id}")
     existing = dict(
         (
             await session.execute(
-                select(Ballot.household, Ballot.company_id).where(Ballot.vote_id == vote_id, Ballot.household.in_(households))  # type: ignore[attr-defined]
+                select(col(Ballot.household), col(Ballot.company_id)).where(col(Ballot.vote_id) == vote_id, col(Ballot.household).in_(households))
             )
         ).tuples().all()
     )
@@ -220,7 +221,7 @@ async def record_ballots(
     if changed:
         raise Conflict(f"these households already voted differently: {', '.join(changed[:10])}; a household votes once")
     new = [b for b in data.ballots if b.household.strip() not in existing]
-    cast_before = (await session.execute(select(func.count()).select_from(Ballot).where(Ballot.vote_id == vote_id))).scalar_one()
+    cast_before = (await session.execute(select(func.count()).select_from(Ballot).where(col(Ballot.vote_id) == vote_id))).scalar_one()
     if cast_before + len(new) > vote.eligible_households:
         raise RuleViolation(
             f"{cast_before + len(new)} ballots would exceed the {vote.eligible_households} eligible households of this vote"
@@ -255,8 +256,8 @@ async def record_ballots(
 async def close_vote(session: AsyncSession, actor: Principal, vote_id: int) -> SelectionVote:
     """Count the ballots and fix the outcome: elected, failed quorum, tie or no majority."""
     vote = await _vote_for_change(session, actor, vote_id, "closing a selection vote")
-    candidates = frozenset((await session.execute(select(VoteCandidate.company_id).where(VoteCandidate.vote_id == vote_id))).scalars())
-    choices = list((await session.execute(select(Ballot.company_id).where(Ballot.vote_id == vote_id))).scalars())
+    candidates = frozenset((await session.execute(select(col(VoteCandidate.company_id)).where(col(VoteCandidate.vote_id) == vote_id))).scalars())
+    choices = list((await session.execute(select(col(Ballot.company_id)).where(col(Ballot.vote_id) == vote_id))).scalars())
     result = decide_vote(vote.eligible_households, candidates, choices)
     before = snapshot(vote)
     vote.status = VoteStatus.CLOSED
@@ -265,7 +266,7 @@ async def close_vote(session: AsyncSession, actor: Principal, vote_id: int) -> S
     vote.outcome = result.outcome.value
     vote.ballots_cast = result.ballots_cast
     vote.winner_company_id = result.winner_company_id
-    for candidate in (await session.execute(select(VoteCandidate).where(VoteCandidate.vote_id == vote_id))).scalars():
+    for candidate in (await session.execute(select(VoteCandidate).where(col(VoteCandidate.vote_id) == vote_id))).scalars():
         candidate.ballots_received = result.tally[candidate.company_id]
     record_change(
         session,

@@ -178,7 +178,7 @@ class VerificationController(Controller):
 
 # The same documents through two doors: /api/... for software (bearer token or API key) and /documents/... for
 # pages (the session cookie), under the same role and scope checks.
-ROUTES = [
+ROUTES: list[Router | type[Controller]] = [
     Router(path="/api", route_handlers=[BatchDocumentController, EstateReportController]),
     Router(path="/documents", route_handlers=[BatchDocumentController, EstateReportController], include_in_schema=False),
     VerificationController,

@@ -145,7 +145,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             cookie_secure=settings.cookie_secure,
         ),
         template_config=TemplateConfig(
-            directory=TEMPLATE_DIRS, engine=JinjaTemplateEngine, engine_callback=configure_templates
+            directory=[*TEMPLATE_DIRS], engine=JinjaTemplateEngine, engine_callback=configure_templates
         ),
         openapi_config=OpenAPIConfig(
             title="Old-estate property supervision",

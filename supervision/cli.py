@@ -7,11 +7,19 @@ import asyncio
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from foundation.access import Role
 from foundation.settings import PROJECT_ROOT, Settings, SettingsError, get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from supervision.demo_evidence import EvidenceReport
+
+T = TypeVar("T")
 
 
 def migrate(settings: Settings) -> None:
@@ -24,7 +32,7 @@ def migrate(settings: Settings) -> None:
     command.upgrade(config, "head")
 
 
-async def _with_engine(settings: Settings, work):  # type: ignore[no-untyped-def]
+async def _with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
     from foundation.db import create_engine
 
     engine = create_engine(settings.database_url)
@@ -61,7 +69,7 @@ def demo_evidence(settings: Settings) -> None:
 
     month = Month.of(business_today()).previous()
 
-    async def work(engine):  # type: ignore[no-untyped-def]
+    async def work(engine: AsyncEngine) -> EvidenceReport:
         return await load_demo_month(engine, settings.var_dir, month, PhotoLimits.of(settings))
 
     print(f"Filing {month} of 西北隅街道 as its people would, unless it is there already (a minute or so, once) ...")
@@ -112,6 +120,7 @@ def ask_password() -> str:
 
 def create_user(settings: Settings, args: argparse.Namespace) -> None:
     from sqlalchemy import select
+    from sqlmodel import col
 
     from foundation.access import SYSTEM
     from foundation.db import create_session_factory
@@ -121,15 +130,15 @@ def create_user(settings: Settings, args: argparse.Namespace) -> None:
 
     password = args.password or ask_password()
 
-    async def work(engine):  # type: ignore[no-untyped-def]
+    async def work(engine: AsyncEngine) -> None:
         async with create_session_factory(engine)() as db:
             street_id = community_id = None
             if args.street:
-                street_id = (await db.execute(select(Street.id).where((Street.code == args.street) | (Street.name == args.street)))).scalar_one_or_none()
+                street_id = (await db.execute(select(col(Street.id)).where((col(Street.code) == args.street) | (col(Street.name) == args.street)))).scalar_one_or_none()
                 if street_id is None:
                     raise SystemExit(f"no street with code or name {args.street}")
             if args.community:
-                community_id = (await db.execute(select(Community.id).where(Community.code == args.community))).scalar_one_or_none()
+                community_id = (await db.execute(select(col(Community.id)).where(col(Community.code) == args.community))).scalar_one_or_none()
                 if community_id is None:
                     raise SystemExit(f"no community with code {args.community}")
             user = await people.create_user(
@@ -157,7 +166,7 @@ def create_api_key(settings: Settings, args: argparse.Namespace) -> None:
     from people import service as people
     from people.schemas import ApiKeyCreate
 
-    async def work(engine):  # type: ignore[no-untyped-def]
+    async def work(engine: AsyncEngine) -> None:
         async with create_session_factory(engine)() as db:
             key, record = await people.issue_api_key(db, SYSTEM, ApiKeyCreate(organisation_id=args.organisation_id, label=args.label))
             print(f"API key {record.id} for organisation {record.organisation_id} (shown once): {key}")
@@ -218,7 +227,7 @@ def manage_jobs(settings: Settings, args: argparse.Namespace) -> int:
     from foundation.jobs import NotDue
     from supervision.schedule import JOBS, last_runs, next_run, run_now
 
-    async def work(engine):  # type: ignore[no-untyped-def]
+    async def work(engine: AsyncEngine) -> int:
         factory = create_session_factory(engine)
         if args.action == "list":
             async with factory() as session:

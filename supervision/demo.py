@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlmodel import col
 
 from foundation.access import SYSTEM, Principal, Role
 from foundation.db import create_session_factory
@@ -20,7 +21,7 @@ from people.credentials import hash_password
 from people.schemas import ApiKeyCreate, UserCreate
 from registry import contracts, schemas, service, voting
 from registry.rules import CREDIT_CODE_ALPHABET, credit_code_check_char
-from registry.tables import Street
+from registry.tables import ManagementMode, OrganisationKind, Street
 
 DEMO_PASSWORD = "demo-pass-2026"
 SEED = 20261125
@@ -97,10 +98,11 @@ async def _run_vote(
             closes_on=opens_on + timedelta(days=14),
         ),
     )
-    for start in range(0, len(ballots or []), 5000):
-        await voting.record_ballots(db, director, vote.id, schemas.BallotsIn(ballots=ballots[start : start + 5000]))  # type: ignore[index,arg-type]
-    await voting.close_vote(db, director, vote.id)  # type: ignore[arg-type]
-    return vote.id  # type: ignore[return-value]
+    given = ballots or []
+    for start in range(0, len(given), 5000):
+        await voting.record_ballots(db, director, vote.id, schemas.BallotsIn(ballots=given[start : start + 5000]))
+    await voting.close_vote(db, director, vote.id)
+    return vote.id
 
 
 async def _load(db: AsyncSession) -> DemoReport:
@@ -135,15 +137,15 @@ async def _load(db: AsyncSession) -> DemoReport:
             ),
         )
         company_ids.append(company.id)
-        await user(f"company{n:02d}", company.name, Role.COMPANY, company_id=company.id)  # type: ignore[arg-type]
+        await user(f"company{n:02d}", company.name, Role.COMPANY, company_id=company.id)
     report.logins.append(("company01 … company24", "物业企业"))
 
     for n, name in enumerate(INSPECTION_FIRMS, start=1):
         firm = await service.create_organisation(
-            db, SYSTEM, schemas.OrganisationCreate(name=name, kind="inspection_firm", credit_code=_credit_code(rng, "91"))  # type: ignore[arg-type]
+            db, SYSTEM, schemas.OrganisationCreate(name=name, kind=OrganisationKind.INSPECTION_FIRM, credit_code=_credit_code(rng, "91"))
         )
-        await user(f"inspector{n}", name, Role.INSPECTOR, organisation_id=firm.id)  # type: ignore[arg-type]
-        key, _ = await people.issue_api_key(db, SYSTEM, ApiKeyCreate(organisation_id=firm.id, label="demo key"))  # type: ignore[arg-type]
+        await user(f"inspector{n}", name, Role.INSPECTOR, organisation_id=firm.id)
+        key, _ = await people.issue_api_key(db, SYSTEM, ApiKeyCreate(organisation_id=firm.id, label="demo key"))
         report.api_keys[name] = key
     report.logins.append(("inspector1 … inspector3", "第三方机构"))
 
@@ -156,17 +158,17 @@ async def _load(db: AsyncSession) -> DemoReport:
     index = 0
     for street_code, street_name, community_names in STREETS:
         street = await service.create_street(db, SYSTEM, schemas.StreetCreate(code=street_code, name=street_name))
-        await user(f"{street_code.lower()}-officer", f"{street_name}街道办", Role.STREET_OFFICER, street_id=street.id)  # type: ignore[arg-type]
+        await user(f"{street_code.lower()}-officer", f"{street_name}街道办", Role.STREET_OFFICER, street_id=street.id)
         for k in (1, 2):
-            await user(f"{street_code.lower()}-worker{k}", f"{street_name}街道物业社工{k}", Role.STREET_WORKER, street_id=street.id)  # type: ignore[arg-type]
+            await user(f"{street_code.lower()}-worker{k}", f"{street_name}街道物业社工{k}", Role.STREET_WORKER, street_id=street.id)
         for c_no, community_name in enumerate(community_names, start=1):
             code = f"{street_code}{c_no:02d}"
             community = await service.create_community(
                 db,
                 SYSTEM,
-                schemas.CommunityCreate(code=code, name=community_name, street_id=street.id, households=rng.randint(1800, 2300)),  # type: ignore[arg-type]
+                schemas.CommunityCreate(code=code, name=community_name, street_id=street.id, households=rng.randint(1800, 2300)),
             )
-            cid: int = community.id  # type: ignore[assignment]
+            cid: int = community.id
             await user(f"{code.lower()}-worker", f"{community_name}社区物业社工", Role.COMMUNITY_WORKER, community_id=cid)
             director = await user(f"{code.lower()}-director", f"{community_name}社区居委会主任", Role.COMMITTEE_DIRECTOR, community_id=cid)
             if community_name in ("树德里", "长春道", "朝阳里"):
@@ -186,7 +188,7 @@ async def _load(db: AsyncSession) -> DemoReport:
                         floor_area_centi_m2=area,
                         households=max(20, area // 6800),
                         buildings=max(1, area // 400_000),
-                        management_mode="company",  # type: ignore[arg-type]
+                        management_mode=ManagementMode.COMPANY,
                         entered_on=date(2018, 1, 1) + timedelta(days=rng.randint(0, 5 * 365)),
                     ),
                 )
@@ -198,11 +200,11 @@ async def _load(db: AsyncSession) -> DemoReport:
             if community_name == "朝阳里":
                 # History worth seeing: a first vote that failed its quorum, then a valid second one.
                 await _run_vote(
-                    db, director, cid, f"{community_name}社区物业服务企业选聘（第一次）", estate_ids, candidates,  # type: ignore[arg-type]
+                    db, director, cid, f"{community_name}社区物业服务企业选聘（第一次）", estate_ids, candidates,
                     opens_on - timedelta(days=60), _ballots(rng, eligible, 0.55, candidates[0], candidates[1:], 0.6),
                 )
             vote_id = await _run_vote(
-                db, director, cid, f"{community_name}社区物业服务企业选聘", estate_ids, candidates,  # type: ignore[arg-type]
+                db, director, cid, f"{community_name}社区物业服务企业选聘", estate_ids, candidates,
                 opens_on, _ballots(rng, eligible, rng.uniform(0.70, 0.92), candidates[0], candidates[1:], rng.uniform(0.55, 0.8)),
             )
             await contracts.sign_contract(
@@ -226,7 +228,7 @@ async def load_demo(engine: AsyncEngine) -> DemoReport:
         # The use cases commit; here their commits become savepoints inside one outer transaction.
         factory = create_session_factory(connection, join_transaction_mode="create_savepoint")
         async with factory() as db:
-            if (await db.execute(select(Street.id).where(Street.code == STREETS[0][0]))).first():
+            if (await db.execute(select(col(Street.id)).where(col(Street.code) == STREETS[0][0]))).first():
                 await transaction.rollback()
                 return DemoReport(loaded=False)
             try:

@@ -13,9 +13,11 @@ from pathlib import Path
 from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
 
 from assessment import service as assessment
 from assessment.schemas import OpinionIn
+from foundation.access import Principal
 from foundation.clock import BUSINESS_TZ
 from foundation.db import create_session_factory, writing
 from foundation.periods import Month
@@ -64,12 +66,12 @@ async def load_demo_month(engine: AsyncEngine, var_dir: Path, month: Month, phot
     items = list(checklist.items)
     report = EvidenceReport(month=month, filed=True)
     async with factory() as session:
-        street = (await session.execute(select(Street).where(Street.code == STREET_CODE))).scalar_one()
+        street = (await session.execute(select(Street).where(col(Street.code) == STREET_CODE))).scalar_one()
         had = (
             await session.execute(
                 select(func.count())
                 .select_from(InspectionRecord)
-                .where(InspectionRecord.street_id == street.id, InspectionRecord.business_date >= month.first_day, InspectionRecord.business_date <= month.last_day)
+                .where(col(InspectionRecord.street_id) == street.id, col(InspectionRecord.business_date) >= month.first_day, col(InspectionRecord.business_date) <= month.last_day)
             )
         ).scalar_one()
         if had:
@@ -77,19 +79,19 @@ async def load_demo_month(engine: AsyncEngine, var_dir: Path, month: Month, phot
         estates = list(
             (
                 await session.execute(
-                    select(Estate).join(Community, Community.id == Estate.community_id).where(Community.street_id == street.id, managed_on(month.last_day)).order_by(Estate.code)
+                    select(Estate).join(Community, col(Community.id) == col(Estate.community_id)).where(col(Community.street_id) == street.id, managed_on(month.last_day)).order_by(col(Estate.code))
                 )
             ).scalars()
         )
-        users = {u.username: u for u in (await session.execute(select(User).where(User.active.is_(True)))).scalars()}  # type: ignore[attr-defined]
-        codes = {c.id: c.code.lower() for c in (await session.execute(select(Community).where(Community.street_id == street.id))).scalars()}
+        users = {u.username: u for u in (await session.execute(select(User).where(col(User.active).is_(True)))).scalars()}
+        codes = {c.id: c.code.lower() for c in (await session.execute(select(Community).where(col(Community.street_id) == street.id))).scalars()}
 
     street_worker = principal_of(users[f"{STREET_CODE.lower()}-worker1"])
     officer = principal_of(users[f"{STREET_CODE.lower()}-officer"])
 
     FILED_AFTER = timedelta(minutes=10)
 
-    async def file(actor, source: Source, estate: Estate, at: datetime, failure_rate: float, checked: list[str]) -> None:  # type: ignore[no-untyped-def]
+    async def file(actor: Principal, source: Source, estate: Estate, at: datetime, failure_rate: float, checked: list[str]) -> None:
         async with factory() as session:
             results = []
             for code in checked:

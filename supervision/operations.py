@@ -12,6 +12,7 @@ from litestar.datastructures import State
 from litestar.params import Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from foundation.access import Principal, Role
 from foundation.clock import utc_now
@@ -66,9 +67,9 @@ class NotificationController(Controller):
     @get("/", responses=problem_responses())
     async def mine(self, principal: Principal, db: AsyncSession, paging: PageRequest, unread: bool = False) -> Page[NotificationOut]:
         """Your notifications, newest first."""
-        query = select(Notification).where(Notification.user_id == principal.user_id).order_by(Notification.id.desc())  # type: ignore[union-attr]
+        query = select(Notification).where(col(Notification.user_id) == principal.user_id).order_by(col(Notification.id).desc())
         if unread:
-            query = query.where(Notification.read_at.is_(None))  # type: ignore[union-attr]
+            query = query.where(col(Notification.read_at).is_(None))
         rows, total = await fetch_page(db, query, paging)
         return Page([NotificationOut(id=n.id or 0, title=n.title, body=n.body, link=n.link, created_at=n.created_at, read_at=n.read_at) for n in rows], total, paging.page, paging.page_size)
 
@@ -96,7 +97,7 @@ class JobController(Controller):
             job_named(name)
         except KeyError:
             raise NotFound("job", name) from None
-        rows, total = await fetch_page(db, select(JobRun).where(JobRun.job == name).order_by(JobRun.id.desc()), paging)  # type: ignore[union-attr]
+        rows, total = await fetch_page(db, select(JobRun).where(col(JobRun.job) == name).order_by(col(JobRun.id).desc()), paging)
         return Page([_run_out(r) for r in rows], total, paging.page, paging.page_size)
 
     @post("/{name:str}/run", status_code=200, responses=problem_responses(403, 404, 422))

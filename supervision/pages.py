@@ -11,6 +11,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Response, Template
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from foundation.access import Principal
 from foundation.audit import list_audit_entries
@@ -67,13 +68,13 @@ class ShellPages(Controller):
     include_in_schema = False
 
     @get("/login")
-    async def login_form(self, request: Request, next: str | None = None) -> Template:
+    async def login_form(self, request: Request[Any, Any, Any], next: str | None = None) -> Template:
         return page("login.html", None, next=safe_next(next), username="", error=None)
 
     @post("/login")
     async def login(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         state: State,
         data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Response[Any]:
@@ -113,7 +114,7 @@ class ShellPages(Controller):
         return redirect
 
     @post("/logout")
-    async def logout(self, request: Request, db: AsyncSession) -> Redirect:
+    async def logout(self, request: Request[Any, Any, Any], db: AsyncSession) -> Redirect:
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
             await people.log_out(db, cookie)
@@ -128,7 +129,7 @@ class ShellPages(Controller):
     @get("/notifications", guards=[logged_in])
     async def notifications(self, principal: Principal, db: AsyncSession, page_no: int = 1) -> Template:
         paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
-        query = select(Notification).where(Notification.user_id == principal.user_id).order_by(Notification.id.desc())  # type: ignore[union-attr]
+        query = select(Notification).where(col(Notification.user_id) == principal.user_id).order_by(col(Notification.id).desc())
         rows, total = await fetch_page(db, query, paging)
         return page("notifications.html", principal, notifications=rows, total=total, paging=paging, pages=pages_of(total, paging))
 
@@ -136,12 +137,12 @@ class ShellPages(Controller):
     async def unread(self, principal: Principal, db: AsyncSession) -> Response[str]:
         """The menu's badge (fetched by HTMX after the page is shown, so no page waits for it)."""
         count = (
-            await db.execute(select(func.count()).where(Notification.user_id == principal.user_id, Notification.read_at.is_(None)))  # type: ignore[union-attr]
+            await db.execute(select(func.count()).where(col(Notification.user_id) == principal.user_id, col(Notification.read_at).is_(None)))
         ).scalar_one()
         return Response(f'<span class="badge" aria-label="{count} 条未读">{count}</span>' if count else "", media_type=MediaType.HTML)
 
     @post("/notifications/{notification_id:int}/read", guards=[logged_in])
-    async def mark_read(self, notification_id: int, request: Request, principal: Principal, db: AsyncSession) -> Response[Any]:
+    async def mark_read(self, notification_id: int, request: Request[Any, Any, Any], principal: Principal, db: AsyncSession) -> Response[Any]:
         notification = await mark_read(db, principal.user_id, notification_id)
         if request.headers.get("hx-request"):
             return page("notification_row.html", principal, n=notification)

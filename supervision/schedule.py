@@ -8,6 +8,7 @@ from datetime import datetime
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from assessment.jobs import JOBS as ASSESSMENT_JOBS
 from foundation.clock import BUSINESS_TZ
@@ -20,7 +21,8 @@ JOBS: list[Job] = [*INSPECTION_JOBS, *ASSESSMENT_JOBS, *SUBSIDY_JOBS]
 
 def next_run(job: Job, now: datetime) -> datetime | None:
     """When the scheduler fires `job` next (Beijing time)."""
-    return CronTrigger(timezone=BUSINESS_TZ, **job.cron).get_next_fire_time(None, now.astimezone(BUSINESS_TZ))
+    fires_at: datetime | None = CronTrigger(timezone=BUSINESS_TZ, **job.cron).get_next_fire_time(None, now.astimezone(BUSINESS_TZ))
+    return fires_at
 
 
 def job_named(name: str) -> Job:
@@ -31,7 +33,7 @@ def job_named(name: str) -> Job:
 
 
 async def last_runs(session: AsyncSession) -> dict[str, JobRun]:
-    newest = select(JobRun.job, func.max(JobRun.id).label("id")).group_by(JobRun.job).subquery()
+    newest = select(col(JobRun.job), func.max(col(JobRun.id)).label("id")).group_by(col(JobRun.job)).subquery()
     rows = (await session.execute(select(JobRun).join(newest, newest.c.id == JobRun.id))).scalars()
     return {r.job: r for r in rows}
 

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from foundation.clock import BUSINESS_TZ, utc_now
 from foundation.db import create_engine, create_session_factory
@@ -33,7 +33,7 @@ def leader_lock(settings: Settings, engine: AsyncEngine) -> ProcessLock:
     return FileLock(settings.var_dir / "scheduler.lock")
 
 
-async def fire(factory: async_sessionmaker, job: Job, now: datetime | None = None) -> None:  # type: ignore[type-arg]
+async def fire(factory: async_sessionmaker[AsyncSession], job: Job, now: datetime | None = None) -> None:
     now = now or utc_now()
     period = job.period_for(now)
     try:
@@ -44,7 +44,7 @@ async def fire(factory: async_sessionmaker, job: Job, now: datetime | None = Non
 
 
 async def lead(
-    factory: async_sessionmaker,  # type: ignore[type-arg]
+    factory: async_sessionmaker[AsyncSession],
     lock: ProcessLock,
     stop: asyncio.Event,
     check_seconds: float,

@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
@@ -46,8 +47,8 @@ def _stored(row: CalendarYearRecord) -> CalendarYear:
 
 
 async def _district_rows(session: AsyncSession) -> list[CalendarYearRecord]:
-    newest = select(func.max(CalendarYearRecord.id)).group_by(CalendarYearRecord.year)
-    return list((await session.execute(select(CalendarYearRecord).where(CalendarYearRecord.id.in_(newest)).order_by(CalendarYearRecord.year))).scalars())  # type: ignore[union-attr]
+    newest = select(func.max(col(CalendarYearRecord.id))).group_by(col(CalendarYearRecord.year))
+    return list((await session.execute(select(CalendarYearRecord).where(col(CalendarYearRecord.id).in_(newest)).order_by(col(CalendarYearRecord.year)))).scalars())
 
 
 async def working_calendar(session: AsyncSession) -> OfficialCalendar:
@@ -70,7 +71,7 @@ def _library_knows(year: int) -> bool:
 def _year_out(year: CalendarYear, source: CalendarSource, recorded_at: datetime | None = None, recorded_by: str | None = None) -> schemas.CalendarYearOut:
     return schemas.CalendarYearOut(
         year=year.year,
-        source=source.value,
+        source=source,
         published_by=year.source,
         holidays=sorted(year.holidays),
         workdays=sorted(year.workdays),

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-from foundation.db import UTCDateTime
+from foundation.db import UTCDateTime, surrogate_key
 
 
 class CalendarYearRecord(SQLModel, table=True):
@@ -16,7 +16,7 @@ class CalendarYearRecord(SQLModel, table=True):
 
     __tablename__ = "calendar_years"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     year: int = Field(index=True)
     holidays: list[str] = Field(sa_column=Column(JSON, nullable=False))  # ISO dates
     workdays: list[str] = Field(sa_column=Column(JSON, nullable=False))  # ISO dates

@@ -34,7 +34,7 @@ def allow(roles: Iterable[Role], action: str) -> Callable[[ASGIConnection[Any, A
 
 async def provide_principal(request: Any) -> Principal:
     """Dependency: the logged-in principal (the guards have made sure there is one)."""
-    user = request.scope.get("user")
+    user: Principal | None = request.scope.get("user")
     if user is None:
         raise NotAuthenticated("log in first")
     return user

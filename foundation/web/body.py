@@ -15,7 +15,7 @@ from foundation.periods import check_day
 T = TypeVar("T", bound=msgspec.Struct)
 
 
-def _structs_within(annotation: Any, seen: set[type] | None = None) -> set[type]:
+def _structs_within(annotation: Any, seen: set[type[msgspec.Struct]] | None = None) -> set[type[msgspec.Struct]]:
     """The struct types an annotation is or contains (list items, optionals, nested fields)."""
     seen = set() if seen is None else seen
     if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):

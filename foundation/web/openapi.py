@@ -8,6 +8,7 @@ from typing import Any
 
 from litestar import Litestar, Request
 from litestar.enums import MediaType
+from litestar.exceptions import ImproperlyConfiguredException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
@@ -103,7 +104,7 @@ def _operations(openapi_schema: dict[str, Any]) -> list[dict[str, Any]]:
             operation = item.get(method)
             if not operation:
                 continue
-            success = next((r for s, r in sorted(operation.get("responses", {}).items()) if s.startswith("2")), {})
+            success: dict[str, Any] = next((r for s, r in sorted(operation.get("responses", {}).items()) if s.startswith("2")), {})
             rows.append(
                 {
                     "tag": (operation.get("tags") or ["other"])[0],
@@ -127,14 +128,18 @@ class OperationsPage(OpenAPIRenderPlugin):
     def __init__(self) -> None:
         super().__init__(path="/", media_type=MediaType.HTML)
 
-    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
         rows = _operations(openapi_schema)
         tags = [tag["name"] for tag in openapi_schema.get("tags", [])]
         tags += sorted({row["tag"] for row in rows} - set(tags))
         groups = [(tag, [row for row in rows if row["tag"] == tag]) for tag in tags]
-        template = request.app.template_engine.get_template("api_operations.html")  # type: ignore[union-attr]
+        engine = request.app.template_engine
+        if engine is None:
+            raise ImproperlyConfiguredException("the operations page is rendered by the app's template engine, and it has none")
+        template = engine.get_template("api_operations.html")
         info = openapi_schema.get("info", {})
-        return template.render(request=request, me=None, role_name=None, info=info, groups=[g for g in groups if g[1]]).encode()
+        page: str = template.render(request=request, me=None, role_name=None, info=info, groups=[g for g in groups if g[1]])
+        return page.encode()
 
 
 def render_plugins() -> list[OpenAPIRenderPlugin]:

@@ -28,4 +28,5 @@ async def provide_paging(
 
 def provide_store(state: State) -> BlobStore:
     """The app's blob store (photos, issued documents), made once by the app factory."""
-    return state.blob_store  # type: ignore[no-any-return]
+    store: BlobStore = state.blob_store
+    return store

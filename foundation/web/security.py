@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.types import Message, Scope
@@ -17,9 +17,11 @@ NONCE_KEY = "supervision_csp_nonce"
 
 def csp_nonce(scope: Scope | dict[str, Any]) -> str:
     """The request's nonce: made once per request, the same in the page and in its Content-Security-Policy."""
-    nonce = scope.get(NONCE_KEY)  # type: ignore[union-attr]
+    # An ASGI scope is a plain dict; Litestar's Scope type names only the ASGI keys, not the one we add.
+    entries = cast("dict[str, Any]", scope)
+    nonce: str | None = entries.get(NONCE_KEY)
     if nonce is None:
-        nonce = scope[NONCE_KEY] = secrets.token_urlsafe(18)  # type: ignore[index]
+        nonce = entries[NONCE_KEY] = secrets.token_urlsafe(18)
     return nonce
 
 
@@ -60,7 +62,7 @@ def security_headers(settings: Settings) -> Callable[[Message, Scope], Awaitable
         present = {bytes(name).lower() for name, _ in headers}
         policy = (b"content-security-policy", content_security_policy(csp_nonce(scope)).encode())
         headers += [(name, value) for name, value in [*fixed, policy] if name not in present]
-        message["headers"] = headers  # type: ignore[typeddict-item]
+        message["headers"] = headers
 
     return add_headers
 

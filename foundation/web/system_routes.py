@@ -48,7 +48,7 @@ class SystemController(Controller):
     async def health(self, db: AsyncSession) -> Health:
         """Liveness and database reachability (no login needed)."""
         await db.execute(text("SELECT 1"))
-        return Health(status="ok", database=db.bind.dialect.name)
+        return Health(status="ok", database=db.get_bind().dialect.name)
 
     @get("/api/audit", guards=[allow({Role.ADMIN}, "reading the audit log")], responses=problem_responses(400, 403))
     async def audit_log(
