@@ -42,13 +42,13 @@ async def contract_rows(session: AsyncSession, contracts: list[ServiceContract])
             .where(ContractEstate.contract_id.in_(ids))  # type: ignore[attr-defined]
             .order_by(ContractEstate.estate_id)
         )
-    ).tuples():
+    ):
         estates[contract_id].append(estate_id)
     companies = dict(
-        (await session.execute(select(Company.id, Company.name).where(Company.id.in_({c.company_id for c in contracts})))).tuples().all()  # type: ignore[union-attr]
+        (await session.execute(select(Company.id, Company.name).where(Company.id.in_({c.company_id for c in contracts})))).all()  # type: ignore[union-attr]
     )
     communities = dict(
-        (await session.execute(select(Community.id, Community.name).where(Community.id.in_({c.community_id for c in contracts})))).tuples().all()  # type: ignore[union-attr]
+        (await session.execute(select(Community.id, Community.name).where(Community.id.in_({c.community_id for c in contracts})))).all()  # type: ignore[union-attr]
     )
     today = business_today()
     return [
@@ -140,7 +140,7 @@ async def sign_contract(session: AsyncSession, actor: Principal, data: schemas.C
             .join(ServiceContract, ServiceContract.id == ContractEstate.contract_id)
             .where(ContractEstate.estate_id.in_(estate_ids))  # type: ignore[attr-defined]
         )
-    ).tuples()
+    )
     for estate_id, other in existing:
         last = contract_last_day(other.ends_on, other.terminated_on)
         if terms_overlap(data.starts_on, data.ends_on, other.starts_on, last):

@@ -22,7 +22,7 @@ async def estate_tenures(session: AsyncSession, first: date, last: date, estate_
     )
     if estate_ids is not None:
         estates = estates.where(Estate.id.in_(list(estate_ids)))  # type: ignore[union-attr]
-    rows = (await session.execute(estates.order_by(Estate.id))).tuples().all()
+    rows = (await session.execute(estates.order_by(Estate.id))).all()
     if not rows:
         return []
     terms: dict[int, list[ContractTerm]] = {}
@@ -34,7 +34,7 @@ async def estate_tenures(session: AsyncSession, first: date, last: date, estate_
     )
     if estate_ids is not None:
         contracts = contracts.where(ContractEstate.estate_id.in_(list(estate_ids)))  # type: ignore[attr-defined]
-    for estate_id, contract in (await session.execute(contracts)).tuples():
+    for estate_id, contract in (await session.execute(contracts)):
         end = contract_last_day(contract.ends_on, contract.terminated_on)
         if end >= first and end >= contract.starts_on:
             terms.setdefault(estate_id, []).append(ContractTerm(contract.id, contract.company_id, contract.starts_on, end))  # type: ignore[arg-type]

@@ -100,7 +100,7 @@ async def update_street(session: AsyncSession, actor: Principal, street_id: int,
 
 
 async def community_rows(session: AsyncSession, communities: list[Community]) -> list[schemas.CommunityOut]:
-    names = dict((await session.execute(select(Street.id, Street.name))).tuples().all())
+    names = dict((await session.execute(select(Street.id, Street.name))).all())
     return [
         schemas.CommunityOut(
             id=c.id or 0, code=c.code, name=c.name, street_id=c.street_id, street_name=names[c.street_id], households=c.households
@@ -161,7 +161,7 @@ async def estate_rows(session: AsyncSession, estates: list[Estate]) -> list[sche
                 .join(Street, Street.id == Community.street_id)
                 .where(Community.id.in_({e.community_id for e in estates}))  # type: ignore[union-attr]
             )
-        ).tuples()
+        )
     }
     current = {
         estate_id: (contract_id, company_id)
@@ -171,7 +171,7 @@ async def estate_rows(session: AsyncSession, estates: list[Estate]) -> list[sche
                 .join(ServiceContract, ServiceContract.id == ContractEstate.contract_id)
                 .where(ContractEstate.estate_id.in_([e.id for e in estates]), contract_in_force(business_today()))  # type: ignore[attr-defined]
             )
-        ).tuples()
+        )
     }
     rows = []
     for e in estates:

@@ -43,7 +43,7 @@ async def vote_rows(session: AsyncSession, votes: list[SelectionVote]) -> list[s
     estates: dict[int, list[int]] = {i: [] for i in ids}  # type: ignore[misc]
     for vote_id, estate_id in (
         await session.execute(select(VoteEstate.vote_id, VoteEstate.estate_id).where(VoteEstate.vote_id.in_(ids)).order_by(VoteEstate.estate_id))  # type: ignore[attr-defined]
-    ).tuples():
+    ):
         estates[vote_id].append(estate_id)
     candidates: dict[int, list[schemas.CandidateOut]] = {i: [] for i in ids}  # type: ignore[misc]
     for vote_id, company_id, name, received in (
@@ -53,13 +53,13 @@ async def vote_rows(session: AsyncSession, votes: list[SelectionVote]) -> list[s
             .where(VoteCandidate.vote_id.in_(ids))  # type: ignore[attr-defined]
             .order_by(Company.id)
         )
-    ).tuples():
+    ):
         candidates[vote_id].append(schemas.CandidateOut(company_id=company_id, company_name=name, ballots_received=received))
     counts = dict(
-        (await session.execute(select(Ballot.vote_id, func.count()).where(Ballot.vote_id.in_(ids)).group_by(Ballot.vote_id))).tuples().all()  # type: ignore[attr-defined]
+        (await session.execute(select(Ballot.vote_id, func.count()).where(Ballot.vote_id.in_(ids)).group_by(Ballot.vote_id))).all()  # type: ignore[attr-defined]
     )
     names = dict(
-        (await session.execute(select(Community.id, Community.name).where(Community.id.in_({v.community_id for v in votes})))).tuples().all()  # type: ignore[union-attr]
+        (await session.execute(select(Community.id, Community.name).where(Community.id.in_({v.community_id for v in votes})))).all()  # type: ignore[union-attr]
     )
     rows = []
     for v in votes:
@@ -224,7 +224,7 @@ async def record_ballots(
             await session.execute(
                 select(Ballot.household, Ballot.company_id).where(Ballot.vote_id == vote_id, Ballot.household.in_(households))  # type: ignore[attr-defined]
             )
-        ).tuples().all()
+        ).all()
     )
     changed = [b.household for b in data.ballots if b.household.strip() in existing and existing[b.household.strip()] != b.company_id]
     if changed:
