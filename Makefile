@@ -15,7 +15,7 @@ LOCK := requirements.lock
 # --require-hashes mode, so installing needs nothing but pip.
 UV_VERSION := 0.13.9
 
-.PHONY: run test test-sqlite test-postgresql bench clean lock
+.PHONY: run test test-sqlite test-postgresql system-packages bench clean lock
 
 # Rebuilt when the lock or pyproject.toml changes. --no-deps: the lock is the whole set; --no-build-isolation: the
 # editable install of the package itself is built with the locked setuptools, not one fetched at build time.
@@ -40,17 +40,18 @@ run: $(STAMP)
 
 ## test: install the Debian packages the suite needs (when missing), then the whole suite on SQLite and on a
 ## PostgreSQL server started for the run, side by side
-test: $(STAMP)
-	scripts/system-packages.sh
+test: system-packages $(STAMP)
 	scripts/test.sh all
 
-test-sqlite: $(STAMP)
-	scripts/system-packages.sh
+test-sqlite: system-packages $(STAMP)
 	scripts/test.sh sqlite
 
-test-postgresql: $(STAMP)
-	scripts/system-packages.sh
+test-postgresql: system-packages $(STAMP)
 	scripts/test.sh postgresql
+
+# First, before .venv is made: without root and with a package missing, make test stops at once.
+system-packages:
+	scripts/system-packages.sh
 
 bench: $(STAMP)
 	bench/run.sh
