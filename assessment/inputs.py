@@ -49,7 +49,7 @@ async def _carried_records(session: AsyncSession, estate_ids: list[int], month: 
                     counting_records(),
                 )
             )
-        ).tuples()
+        )
         for record, locked_at, approved_at in rows:
             took_effect = approved_at if record.late else record.filed_at
             if assessed_month(Month.parse(record.month), took_effect, locked_at) == month:
@@ -89,7 +89,7 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
             await session.execute(
                 select(Defect.id, Defect.record_id, Defect.item_code).where(Defect.record_id.in_(part), Defect.state != DefectState.WITHDRAWN.value)  # type: ignore[union-attr]
             )
-        ).tuples():
+        ):
             defect_of[(record_id, item)] = defect_id
     excluded = set((await session.execute(select(ScoreExclusion.defect_id))).scalars())
     checklists = await stored_checklists(session, {r.checklist_version_id for r in records}) if records else {}
@@ -112,7 +112,7 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
                     )
                     .group_by(InspectionRecord.estate_id)
                 )
-            ).tuples().all()
+            ).all()
         )
         defects = (
             await session.execute(
@@ -120,7 +120,7 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
                 .join(InspectionRecord, InspectionRecord.id == Defect.record_id)
                 .where(Defect.estate_id.in_(part), Defect.source == Source.PATROL.value, Defect.month == str(month), Defect.state != DefectState.WITHDRAWN.value, counting_records())  # type: ignore[attr-defined]
             )
-        ).tuples().all()
+        ).all()
         carried_ids = [r.id for r in carried_patrols if r.estate_id in set(part)]
         if carried_ids:
             defects += (
@@ -129,7 +129,7 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
                     .join(InspectionRecord, InspectionRecord.id == Defect.record_id)
                     .where(Defect.record_id.in_(carried_ids), Defect.state != DefectState.WITHDRAWN.value)  # type: ignore[attr-defined]
                 )
-            ).tuples().all()
+            ).all()
         missing_versions = {v for _, v in defects} - set(checklists)
         if missing_versions:
             checklists.update(await stored_checklists(session, missing_versions))
@@ -163,7 +163,7 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
             opinions[opinion.estate_id] = opinion
         for estate_id, veto_id in (
             await session.execute(select(Veto.estate_id, Veto.id).where(Veto.estate_id.in_(part), Veto.month == str(month), Veto.state == "upheld"))  # type: ignore[attr-defined]
-        ).tuples():
+        ):
             vetoes[estate_id].append(veto_id)
 
     visits: dict[int, dict[str, list[Visit]]] = defaultdict(lambda: defaultdict(list))

@@ -11,9 +11,9 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -86,7 +86,7 @@ class AssessmentPages(Controller):
 
     @get("/")
     async def month_table(
-        self, request: Request, principal: Principal, db: AsyncSession, month: str | None = None, community_id: str | None = None, company_id: str | None = None
+        self, request: Request, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], month: FromQuery[str | None] = None, community_id: FromQuery[str | None] = None, company_id: FromQuery[str | None] = None
     ) -> Template:
         """The month's table: score, grade, ranks and the six-month trend of every estate in scope."""
         partial = bool(request.headers.get("hx-request")) and request.headers.get("hx-target") == "scores"
@@ -94,7 +94,7 @@ class AssessmentPages(Controller):
 
     @post("/months/{month:str}/{action:str}", guards=[allow(service.COMPUTERS, "computing scores")])
     async def month_action(
-        self, month: str, action: str, request: Request, principal: Principal, db: AsyncSession
+        self, month: FromPath[str], action: FromPath[str], request: Request, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
     ) -> Response[Any]:
         """Compute (publish) or lock the officer's own street's month; a refusal comes back on the same page."""
         wanted = chosen_month(month)
@@ -114,7 +114,7 @@ class AssessmentPages(Controller):
 
     @post("/late/{record_id:int}/decide", guards=[allow(late_evidence.DECIDERS, "approving or rejecting a late record")])
     async def decide_late(
-        self, record_id: int, data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: Principal, db: AsyncSession
+        self, record_id: FromPath[int], data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
     ) -> Response[Any]:
         """The street officer approves or rejects a late record from the month's desk, with a reason."""
         wanted = chosen_month(data.get("month"))
@@ -129,16 +129,16 @@ class AssessmentPages(Controller):
         return Redirect(path=f"/assessment?month={wanted}&done={'late-approved' if approve else 'late-rejected'}#late-records")
 
     @get("/scores/{estate_id:int}/{month:str}")
-    async def breakdown(self, estate_id: int, month: str, principal: Principal, db: AsyncSession) -> Template:
+    async def breakdown(self, estate_id: FromPath[int], month: FromPath[str], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
         return await _breakdown_page(db, principal, estate_id, chosen_month(month))
 
     @get("/vetoes", guards=[allow(REVIEW_DESK, "reviewing vetoes")])
-    async def vetoes(self, principal: Principal, db: AsyncSession, state_filter: Annotated[str, Parameter(query="state")] = "pending") -> Template:
+    async def vetoes(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state_filter: Annotated[str, QueryParameter(name="state")] = "pending") -> Template:
         return await _vetoes_page(db, principal, state_filter)
 
     @post("/vetoes/{veto_id:int}/review", guards=[allow(service.STREET, "reviewing vetoes")])
     async def review_veto(
-        self, veto_id: int, data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: Principal, db: AsyncSession
+        self, veto_id: FromPath[int], data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
     ) -> Response[Any]:
         try:
             uphold, reason = read_verdict(data, "uphold", "overturn", "请选择维持或撤销否决", "请写明审核理由")
@@ -149,16 +149,16 @@ class AssessmentPages(Controller):
         return Redirect(path=f"/assessment/vetoes?done={'uphold' if uphold else 'overturn'}")
 
     @get("/appeals", guards=[allow(APPEAL_DESK, "reading appeals")])
-    async def appeals(self, principal: Principal, db: AsyncSession) -> Template:
+    async def appeals(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
         return await _appeals_page(db, principal)
 
     @post("/appeals", guards=[allow({Role.COMPANY}, "appealing a score")], dependencies={"store": Provide(provide_store, sync_to_thread=False)})
     async def file_appeal(
         self,
         data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
-        principal: Principal,
-        db: AsyncSession,
-        store: BlobStore,
+        principal: NamedDependency[Principal],
+        db: NamedDependency[AsyncSession],
+        store: NamedDependency[BlobStore],
         state: State,
     ) -> Response[Any]:
         reason = str(data.get("reason") or "").strip()
@@ -186,7 +186,7 @@ class AssessmentPages(Controller):
 
     @post("/appeals/{appeal_id:int}/answer", guards=[allow(service.STREET, "answering appeals")])
     async def answer_appeal(
-        self, appeal_id: int, data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: Principal, db: AsyncSession
+        self, appeal_id: FromPath[int], data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
     ) -> Response[Any]:
         try:
             uphold, reason = read_verdict(data, "uphold", "reject", "请选择申诉成立或驳回", "请写明答复理由")
@@ -313,7 +313,7 @@ async def _appeals_page(db: AsyncSession, principal: Principal, failed: tuple[in
 async def _estate_names(db: AsyncSession, ids: list[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict((await db.execute(select(Estate.id, Estate.name).where(Estate.id.in_(set(ids))))).tuples().all())  # type: ignore[union-attr]
+    return dict((await db.execute(select(Estate.id, Estate.name).where(Estate.id.in_(set(ids))))).all())  # type: ignore[union-attr]
 
 
 class CommitteePages(Controller):
@@ -326,7 +326,7 @@ class CommitteePages(Controller):
     dependencies = {"store": Provide(provide_store, sync_to_thread=False)}  # noqa: RUF012
 
     @get("/")
-    async def community(self, principal: Principal, db: AsyncSession, month: str | None = None) -> Template:
+    async def community(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], month: FromQuery[str | None] = None) -> Template:
         wanted = chosen_month(month)
         today = business_today()
         last = min(wanted.last_day, today)
@@ -345,7 +345,7 @@ class CommitteePages(Controller):
                     )
                     .group_by(InspectionRecord.estate_id)
                 )
-            ).tuples().all()
+            ).all()
         )
         open_orders = await defect_service.open_orders_by_estate(db, principal.community_id)
         opinions = await _latest_opinions(db, principal.community_id or 0, wanted)
@@ -365,12 +365,12 @@ class CommitteePages(Controller):
         )
 
     @get("/estates/{estate_id:int}")
-    async def estate(self, estate_id: int, principal: Principal, db: AsyncSession, month: str | None = None) -> Template:
+    async def estate(self, estate_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], month: FromQuery[str | None] = None) -> Template:
         return await _committee_estate(db, principal, estate_id, chosen_month(month))
 
     @post("/estates/{estate_id:int}/opinion")
     async def give_opinion(
-        self, estate_id: int, data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: Principal, db: AsyncSession
+        self, estate_id: FromPath[int], data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
     ) -> Response[Any]:
         month = chosen_month(data.get("month"))
         typed = {k: (data.get(k) or "").strip() for k in ("client_id", "rating", "satisfied", "answered", "note")}
@@ -389,11 +389,11 @@ class CommitteePages(Controller):
     @post("/estates/{estate_id:int}/veto")
     async def cast_veto(
         self,
-        estate_id: int,
+        estate_id: FromPath[int],
         data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
-        principal: Principal,
-        db: AsyncSession,
-        store: BlobStore,
+        principal: NamedDependency[Principal],
+        db: NamedDependency[AsyncSession],
+        store: NamedDependency[BlobStore],
         state: State,
     ) -> Response[Any]:
         month = chosen_month(str(data.get("month") or ""))

@@ -363,7 +363,7 @@ async def compute_month(
                 .where(Community.street_id == street_id, Estate.entered_on <= month.last_day, (Estate.left_on.is_(None)) | (Estate.left_on > month.first_day))  # type: ignore[union-attr,operator]
                 .order_by(Estate.id)
             )
-        ).tuples()
+        )
     )
     estate_ids = [e for e, _ in estates]
     community_of = dict(estates)

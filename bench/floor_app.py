@@ -11,7 +11,7 @@ from typing import Annotated
 from litestar import Litestar, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromQuery, JSONBody
 from sqlalchemy import text
 
 from foundation.db import create_engine
@@ -29,12 +29,12 @@ async def _insert(client_id: str, body: str) -> int:
 
 
 @post("/floor", status_code=201)
-async def insert_one(data: dict[str, object]) -> dict[str, int]:
+async def insert_one(data: JSONBody[dict[str, object]]) -> dict[str, int]:
     return {"id": await _insert(str(data.get("client_id")), str(data))}
 
 
 @get("/floor/read")
-async def read_some(n: int = 50) -> list[dict[str, object]]:
+async def read_some(n: FromQuery[int] = 50) -> list[dict[str, object]]:
     async with ENGINE.connect() as connection:
         rows = await connection.execute(text("SELECT id, client_id, at FROM bench_floor ORDER BY id DESC LIMIT :n"), {"n": n})
         return [{"id": r.id, "client_id": r.client_id, "at": str(r.at)} for r in rows]

@@ -183,7 +183,7 @@ async def open_orders_by_estate(session: AsyncSession, community_id: int | None)
         .where(Defect.community_id == community_id, Defect.state.in_(OPEN_STATES))  # type: ignore[attr-defined]
         .group_by(Defect.estate_id)
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 async def get_defect(session: AsyncSession, actor: Principal, defect_id: int) -> Defect:
@@ -202,11 +202,11 @@ async def defect_rows(session: AsyncSession, defects: list[Defect], now: datetim
     photos: dict[int, list[int]] = {}
     for event_id, attachment_id in (
         await session.execute(select(DefectEventPhoto.event_id, DefectEventPhoto.attachment_id).where(DefectEventPhoto.defect_id.in_(ids)))  # type: ignore[attr-defined]
-    ).tuples():
+    ):
         photos.setdefault(event_id, []).append(attachment_id)
-    names = dict((await session.execute(select(Estate.id, Estate.name).where(Estate.id.in_({d.estate_id for d in defects})))).tuples().all())  # type: ignore[union-attr]
+    names = dict((await session.execute(select(Estate.id, Estate.name).where(Estate.id.in_({d.estate_id for d in defects})))).all())  # type: ignore[union-attr]
     versions = dict(
-        (await session.execute(select(InspectionRecord.id, InspectionRecord.checklist_version_id).where(InspectionRecord.id.in_({d.record_id for d in defects})))).tuples().all()  # type: ignore[union-attr]
+        (await session.execute(select(InspectionRecord.id, InspectionRecord.checklist_version_id).where(InspectionRecord.id.in_({d.record_id for d in defects})))).all()  # type: ignore[union-attr]
     )
     checklists = await stored_checklists(session, set(versions.values()))
     rows = []
@@ -264,12 +264,12 @@ async def defect_evidence(session: AsyncSession, defect_ids: Iterable[int]) -> d
         .where(Defect.id.in_(wanted))  # type: ignore[union-attr]
         .order_by(RecordPhoto.attachment_id)
     )
-    for defect_id, attachment_id in found.tuples():
+    for defect_id, attachment_id in found:
         photos.setdefault(defect_id, []).append(evidence_photo(attachment_id, "finding"))
     fixed = await session.execute(
         select(DefectEventPhoto.defect_id, DefectEventPhoto.attachment_id).where(DefectEventPhoto.defect_id.in_(wanted)).order_by(DefectEventPhoto.event_id, DefectEventPhoto.attachment_id)  # type: ignore[attr-defined]
     )
-    for defect_id, attachment_id in fixed.tuples():
+    for defect_id, attachment_id in fixed:
         photos.setdefault(defect_id, []).append(evidence_photo(attachment_id, "fix"))
     return {
         d.id: schemas.DefectEvidenceOut(
@@ -438,7 +438,7 @@ async def overdue_by_company(session: AsyncSession, actor: Principal, month: Mon
             .group_by(Defect.company_id, Company.name)
             .order_by(func.count().desc(), Company.name)
         )
-    ).tuples().all()
+    ).all()
     carded = set((await session.execute(select(YellowCard.company_id).where(YellowCard.month == str(month)))).scalars())
     return [
         schemas.CompanyOverdueOut(company_id=cid, company_name=name, month=str(month), overdue=n, yellow_card=cid in carded)

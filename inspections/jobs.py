@@ -52,7 +52,7 @@ async def evening_coverage(session: AsyncSession, period: str, now: datetime) ->
                     InspectionRecord.source == Source.PATROL.value, InspectionRecord.business_date >= days[0], InspectionRecord.business_date <= day
                 )
             )
-        ).tuples()
+        )
     )
     missing: dict[tuple[int, int, str], dict[date, int]] = defaultdict(lambda: defaultdict(int))
     for estate_id, community_id, street_id, name, entered, left in managed:

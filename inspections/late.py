@@ -64,9 +64,9 @@ async def list_late_records(
             await session.execute(
                 select(InspectionResult.record_id, func.count()).where(InspectionResult.record_id.in_(ids), InspectionResult.passed.is_(False)).group_by(InspectionResult.record_id)  # type: ignore[union-attr,attr-defined]
             )
-        ).tuples().all()
+        ).all()
     )
-    names = dict((await session.execute(select(Estate.id, Estate.name).where(Estate.id.in_({r.estate_id for r in records})))).tuples().all())  # type: ignore[union-attr]
+    names = dict((await session.execute(select(Estate.id, Estate.name).where(Estate.id.in_({r.estate_id for r in records})))).all())  # type: ignore[union-attr]
     return [
         schemas.LateRecordOut(
             id=r.id or 0,

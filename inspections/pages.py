@@ -11,9 +11,9 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State, UploadFile
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -79,7 +79,7 @@ class PatrolPages(Controller):
     dependencies = {"store": Provide(provide_store, sync_to_thread=False)}  # noqa: RUF012
 
     @get("/")
-    async def today(self, principal: Principal, db: AsyncSession) -> Template:
+    async def today(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
         today = business_today()
         estates = list(
             (
@@ -115,7 +115,7 @@ class PatrolPages(Controller):
         )
 
     @get("/estates/{estate_id:int}")
-    async def checklist_form(self, estate_id: int, principal: Principal, db: AsyncSession) -> Template:
+    async def checklist_form(self, estate_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
         estate = await registry.get_estate(db, principal, estate_id)
         today = business_today()
         filed_today = (
@@ -140,9 +140,9 @@ class PatrolPages(Controller):
     async def upload_photo(
         self,
         data: Annotated[PhotoForm, Body(media_type=RequestEncodingType.MULTI_PART)],
-        principal: Principal,
-        db: AsyncSession,
-        store: BlobStore,
+        principal: NamedDependency[Principal],
+        db: NamedDependency[AsyncSession],
+        store: NamedDependency[BlobStore],
         state: State,
     ) -> Response[dict[str, Any]]:
         """The outbox sends each photo first (the same photo again is the same attachment), then the record."""
@@ -157,7 +157,7 @@ class PatrolPages(Controller):
             return _problem_json(exc, status_of(exc))
 
     @post("/records", dto=None)
-    async def file_patrol(self, data: schemas.RecordIn, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[dict[str, Any]]:
+    async def file_patrol(self, data: JSONBody[schemas.RecordIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> Response[dict[str, Any]]:
         """The outbox's send: the same use case as POST /api/patrols; a resend with the same client id is a 200."""
         try:
             filed = await service.file_record(db, store, principal, Source.PATROL, data)
@@ -195,11 +195,11 @@ class DefectPages(Controller):
     @get("/")
     async def orders(
         self,
-        principal: Principal,
-        db: AsyncSession,
-        state_filter: Annotated[str, Parameter(query="state")] = "active",
-        page_no: int = 1,
-        estate: Annotated[str | None, Parameter(query="estate_id")] = None,
+        principal: NamedDependency[Principal],
+        db: NamedDependency[AsyncSession],
+        state_filter: Annotated[str, QueryParameter(name="state")] = "active",
+        page_no: FromQuery[int] = 1,
+        estate: Annotated[str | None, QueryParameter(name="estate_id")] = None,
     ) -> Template:
         estate_id = chosen_id(estate)
         paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
@@ -222,17 +222,17 @@ class DefectPages(Controller):
         )
 
     @get("/{defect_id:int}")
-    async def order(self, defect_id: int, principal: Principal, db: AsyncSession) -> Template:
+    async def order(self, defect_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
         return await _order_page(db, principal, defect_id)
 
     @post("/{defect_id:int}/fix", guards=[allow({Role.COMPANY}, "reporting a rectification")])
     async def report_fix(
         self,
-        defect_id: int,
+        defect_id: FromPath[int],
         data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
-        principal: Principal,
-        db: AsyncSession,
-        store: BlobStore,
+        principal: NamedDependency[Principal],
+        db: NamedDependency[AsyncSession],
+        store: NamedDependency[BlobStore],
         state: State,
     ) -> Response[Any]:
         note = str(data.get("note") or "").strip()
@@ -248,11 +248,11 @@ class DefectPages(Controller):
     @post("/{defect_id:int}/review", guards=[allow(defects.REVIEWERS, "verifying a rectification")])
     async def review_fix(
         self,
-        defect_id: int,
+        defect_id: FromPath[int],
         request: Request,
         data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
-        principal: Principal,
-        db: AsyncSession,
+        principal: NamedDependency[Principal],
+        db: NamedDependency[AsyncSession],
     ) -> Response[Any]:
         try:
             accepted, note = read_verdict(data, "accept", "reject", "请选择验收通过或退回", "请填写验收意见", reason_key="note")
@@ -290,7 +290,7 @@ class RecordPages(Controller):
     guards = [logged_in]
 
     @get("/records/{record_id:int}")
-    async def record(self, record_id: int, principal: Principal, db: AsyncSession) -> Template:
+    async def record(self, record_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
         """A filed record as filed, with its amendments and the results in effect, and every photo."""
         detail = await records.record_detail(db, await records.get_record(db, principal, record_id))
         return page("record.html", principal, r=detail, source_names=SOURCE_NAMES)
@@ -305,7 +305,7 @@ class PhotoPages(Controller):
     dependencies = {"store": Provide(provide_store, sync_to_thread=False)}  # noqa: RUF012
 
     @get("/photos/{attachment_id:int}")
-    async def photo(self, attachment_id: int, principal: Principal, db: AsyncSession, store: BlobStore, state: State, original: bool = False) -> Response[bytes]:
+    async def photo(self, attachment_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore], state: State, original: FromQuery[bool] = False) -> Response[bytes]:
         """The display copy; ?original=true the photo as filed."""
         attachment = await attachments.get_attachment(db, principal, attachment_id)
         return Response(
@@ -335,7 +335,7 @@ class CoveragePages(Controller):
     guards = [allow(COVERAGE_VIEWERS, "reading patrol coverage")]
 
     @get("/coverage")
-    async def heat_map(self, principal: Principal, db: AsyncSession, month: str | None = None, community: Annotated[str | None, Parameter(query="community_id")] = None) -> Template:
+    async def heat_map(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], month: FromQuery[str | None] = None, community: Annotated[str | None, QueryParameter(name="community_id")] = None) -> Template:
         """Patrolled estates per community per day of a month: a calendar heat map (shade and number)."""
         today = business_today()
         wanted = Month.parse(month, "month") if month else Month.of(today)

@@ -128,7 +128,7 @@ async def list_records(
             query = query.where(column == value)
     records, total = await fetch_page(session, query, paging)
     ids = [r.id for r in records]
-    names = dict((await session.execute(select(Estate.id, Estate.name).where(Estate.id.in_({r.estate_id for r in records})))).tuples().all())  # type: ignore[union-attr]
+    names = dict((await session.execute(select(Estate.id, Estate.name).where(Estate.id.in_({r.estate_id for r in records})))).all())  # type: ignore[union-attr]
     failed = dict(
         (
             await session.execute(
@@ -136,10 +136,10 @@ async def list_records(
                 .where(InspectionResult.record_id.in_(ids), InspectionResult.passed.is_(False))  # type: ignore[union-attr,attr-defined]
                 .group_by(InspectionResult.record_id)
             )
-        ).tuples().all()
+        ).all()
     )
     amended = set((await session.execute(select(Amendment.record_id).where(Amendment.record_id.in_(ids)))).scalars())  # type: ignore[union-attr]
-    decided = dict((await session.execute(select(LateRecordDecision.record_id, LateRecordDecision.decision).where(LateRecordDecision.record_id.in_(ids)))).tuples().all())  # type: ignore[union-attr]
+    decided = dict((await session.execute(select(LateRecordDecision.record_id, LateRecordDecision.decision).where(LateRecordDecision.record_id.in_(ids)))).all())  # type: ignore[union-attr]
     return [
         schemas.RecordSummary(
             id=r.id or 0,
@@ -189,7 +189,7 @@ async def patrol_coverage(
                     InspectionRecord.business_date <= date_to,
                 )
             )
-        ).tuples()
+        )
     )
     days = []
     day = date_from

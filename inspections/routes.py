@@ -8,10 +8,10 @@ from typing import Annotated, Literal
 
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State, UploadFile
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Body, Parameter
+from litestar.params import Body, FromQuery, JSONBody, Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from foundation.access import Principal, Role
@@ -65,7 +65,7 @@ class FilingController(Controller):
     dependencies = {"store": Provide(provide_store, sync_to_thread=False)}  # noqa: RUF012
 
     @post("/api/patrols", dto=StrictBody[schemas.RecordIn], return_dto=None, guards=[allow(service.FILERS[Source.PATROL], service.ACTION[Source.PATROL])], responses=FILED)
-    async def file_patrol(self, data: schemas.RecordIn, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[schemas.RecordOut]:
+    async def file_patrol(self, data: JSONBody[schemas.RecordIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> Response[schemas.RecordOut]:
         """A community property social worker's daily patrol of an estate of their own community."""
         return await _file(db, store, principal, Source.PATROL, data)
 
@@ -76,12 +76,12 @@ class FilingController(Controller):
         guards=[allow(service.FILERS[Source.STREET_INSPECTION], service.ACTION[Source.STREET_INSPECTION])],
         responses=FILED,
     )
-    async def file_street_inspection(self, data: schemas.RecordIn, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[schemas.RecordOut]:
+    async def file_street_inspection(self, data: JSONBody[schemas.RecordIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> Response[schemas.RecordOut]:
         """A street property specialist's periodic inspection of an estate of their street."""
         return await _file(db, store, principal, Source.STREET_INSPECTION, data)
 
     @post("/api/spot-checks", dto=StrictBody[schemas.RecordIn], return_dto=None, guards=[allow(service.FILERS[Source.SPOT_CHECK], service.ACTION[Source.SPOT_CHECK])], responses=FILED)
-    async def file_spot_check(self, data: schemas.RecordIn, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[schemas.RecordOut]:
+    async def file_spot_check(self, data: JSONBody[schemas.RecordIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> Response[schemas.RecordOut]:
         """A third-party firm's unannounced spot check of an estate assigned to it for the month."""
         return await _file(db, store, principal, Source.SPOT_CHECK, data)
 
@@ -94,10 +94,10 @@ class RecordController(Controller):
     @get("/", responses=READ)
     async def list_records(
         self,
-        principal: Principal,
-        db: AsyncSession,
-        paging: PageRequest,
-        source: Source | None = None,
+        principal: NamedDependency[Principal],
+        db: NamedDependency[AsyncSession],
+        paging: NamedDependency[PageRequest],
+        source: FromQuery[Source | None] = None,
         estate_id: OptionalId = None,
         community_id: OptionalId = None,
         street_id: OptionalId = None,
@@ -110,12 +110,12 @@ class RecordController(Controller):
         return Page(rows, total, paging.page, paging.page_size)
 
     @get("/{record_id:int}", responses=READ)
-    async def get_record(self, record_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.RecordOut:
+    async def get_record(self, record_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.RecordOut:
         """A record as filed, its amendments beside it, the results in effect after them, and its defects."""
         return await records.record_detail(db, await records.get_record(db, principal, record_id))
 
     @post("/{record_id:int}/amendments", dto=StrictBody[schemas.AmendmentIn], return_dto=None, responses=FILE)
-    async def amend_record(self, record_id: RecordId, data: schemas.AmendmentIn, principal: Principal, db: AsyncSession) -> schemas.RecordOut:
+    async def amend_record(self, record_id: RecordId, data: JSONBody[schemas.AmendmentIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.RecordOut:
         """Correct a filed record with a reason (by whoever filed it, the street officer or an administrator). The
         original is never changed; a result turned to passed withdraws its defect, one turned to failed raises one."""
         return await records.record_detail(db, await service.amend_record(db, principal, record_id, data))
@@ -148,9 +148,9 @@ class AttachmentController(Controller):
     async def upload(
         self,
         data: Annotated[PhotoUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
-        principal: Principal,
-        db: AsyncSession,
-        store: BlobStore,
+        principal: NamedDependency[Principal],
+        db: NamedDependency[AsyncSession],
+        store: NamedDependency[BlobStore],
         state: State,
     ) -> schemas.AttachmentOut:
         """Upload a photo (JPEG, PNG or WebP, judged by content; at most the configured size) before filing the
@@ -164,7 +164,7 @@ class AttachmentController(Controller):
         return attachments.attachment_out(attachment)
 
     @get("/{attachment_id:int}/info", responses=READ)
-    async def info(self, attachment_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.AttachmentOut:
+    async def info(self, attachment_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.AttachmentOut:
         return attachments.attachment_out(await attachments.get_attachment(db, principal, attachment_id))
 
     # The photo's own type (JPEG, PNG or WebP, judged by content at upload): declared as the range image/*.
@@ -172,9 +172,9 @@ class AttachmentController(Controller):
     async def content(
         self,
         attachment_id: RecordId,
-        principal: Principal,
-        db: AsyncSession,
-        store: BlobStore,
+        principal: NamedDependency[Principal],
+        db: NamedDependency[AsyncSession],
+        store: NamedDependency[BlobStore],
         state: State,
         original: Annotated[bool, Parameter(description="the photo as uploaded (the filed evidence, with its EXIF) instead of its display copy")] = False,
     ) -> Response[bytes]:
@@ -196,16 +196,16 @@ class DefectController(Controller):
     @get("/", responses=READ)
     async def list_defects(
         self,
-        principal: Principal,
-        db: AsyncSession,
-        paging: PageRequest,
-        state_filter: Annotated[DefectStateParam | None, Parameter(query="state")] = None,
+        principal: NamedDependency[Principal],
+        db: NamedDependency[AsyncSession],
+        paging: NamedDependency[PageRequest],
+        state_filter: Annotated[DefectStateParam | None, QueryParameter(name="state")] = None,
         estate_id: OptionalId = None,
         community_id: OptionalId = None,
         street_id: OptionalId = None,
         company_id: OptionalId = None,
         month: MonthParam = None,
-        source: Source | None = None,
+        source: FromQuery[Source | None] = None,
     ) -> Page[schemas.DefectOut]:
         """Defects (rectification orders) within your scope, by deadline. `state=overdue` lists those whose
         deadline passed without a fix in time, at the moment you ask."""
@@ -224,26 +224,26 @@ class DefectController(Controller):
         return Page(rows, total, paging.page, paging.page_size)
 
     @get("/{defect_id:int}", responses=READ)
-    async def get_defect(self, defect_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.DefectOut:
+    async def get_defect(self, defect_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.DefectOut:
         return (await defects.defect_rows(db, [await defects.get_defect(db, principal, defect_id)]))[0]
 
     @post("/{defect_id:int}/fix", dto=StrictBody[schemas.FixReportIn], return_dto=None, status_code=200, guards=[allow({Role.COMPANY}, "reporting a rectification")], responses=FILE)
-    async def report_fix(self, defect_id: RecordId, data: schemas.FixReportIn, principal: Principal, db: AsyncSession) -> schemas.DefectOut:
+    async def report_fix(self, defect_id: RecordId, data: JSONBody[schemas.FixReportIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.DefectOut:
         """The company reports the defect rectified, with at least one photo of the fix."""
         return (await defects.defect_rows(db, [await defects.report_fix(db, principal, defect_id, data)]))[0]
 
     @post("/{defect_id:int}/review", dto=StrictBody[schemas.FixReviewIn], return_dto=None, status_code=200, guards=[allow(defects.REVIEWERS, "verifying a rectification")], responses=FILE)
-    async def review_fix(self, defect_id: RecordId, data: schemas.FixReviewIn, principal: Principal, db: AsyncSession) -> schemas.DefectOut:
+    async def review_fix(self, defect_id: RecordId, data: JSONBody[schemas.FixReviewIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.DefectOut:
         """Accept a reported fix (closed) or reject it (open again, same deadline), with a note."""
         return (await defects.defect_rows(db, [await defects.review_fix(db, principal, defect_id, data)]))[0]
 
     @post("/overdue-marking", status_code=200, guards=[allow({Role.ADMIN}, "marking overdue rectifications")], responses=problem_responses(403, 409))
-    async def mark_overdue(self, principal: Principal, db: AsyncSession) -> schemas.OverdueMarked:
+    async def mark_overdue(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.OverdueMarked:
         """Mark the defects whose deadline has passed (the scheduler does this hourly); harmless to repeat."""
         return await defects.mark_overdue(db, principal)
 
     @get("/overdue-by-company", responses=READ)
-    async def overdue_by_company(self, principal: Principal, db: AsyncSession, month: MonthPath) -> list[schemas.CompanyOverdueOut]:
+    async def overdue_by_company(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], month: MonthPath) -> list[schemas.CompanyOverdueOut]:
         """Overdue rectifications per company in a month, with yellow cards (the second overdue of a month)."""
         return await defects.overdue_by_company(db, principal, Month.parse(month))
 
@@ -254,7 +254,7 @@ class SpotCheckController(Controller):
     guards = [logged_in]
 
     @post("/draws", dto=StrictBody[schemas.DrawIn], return_dto=None, guards=[allow(spot_checks.DRAWERS, "drawing spot checks")], responses=FILE)
-    async def draw(self, data: schemas.DrawIn, principal: Principal, db: AsyncSession) -> schemas.DrawOut:
+    async def draw(self, data: JSONBody[schemas.DrawIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.DrawOut:
         """Draw a month's spot checks (the scheduler does it on the 1st): per street at least the configured share,
         and every estate at least once a quarter. The seed is stored, so the draw can be repeated by an auditor."""
         month = Month.parse(data.month)
@@ -262,12 +262,12 @@ class SpotCheckController(Controller):
         return await spot_checks.get_draw(db, principal, month)
 
     @get("/draws/{month:str}", guards=[allow(spot_checks.DRAWERS, "reading a spot-check draw")], responses=READ)
-    async def get_draw(self, month: MonthPath, principal: Principal, db: AsyncSession) -> schemas.DrawOut:
+    async def get_draw(self, month: MonthPath, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.DrawOut:
         return await spot_checks.get_draw(db, principal, Month.parse(month))
 
     @get("/assignments", guards=[allow({Role.INSPECTOR, Role.ADMIN}, "reading spot-check assignments")], responses=READ)
     async def assignments(
-        self, principal: Principal, db: AsyncSession, paging: PageRequest, month: MonthParam = None, pending: bool = False
+        self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], paging: NamedDependency[PageRequest], month: MonthParam = None, pending: FromQuery[bool] = False
     ) -> Page[schemas.AssignmentOut]:
         """Your firm's secret assignments (all of them for a district administrator); `pending=true` for those
         whose result is not filed yet."""
@@ -283,11 +283,11 @@ class CoverageController(Controller):
     @get("/", responses=READ)
     async def coverage(
         self,
-        principal: Principal,
-        db: AsyncSession,
+        principal: NamedDependency[Principal],
+        db: NamedDependency[AsyncSession],
         community_id: RecordId,
-        date_from: date,
-        date_to: date,
+        date_from: FromQuery[date],
+        date_to: FromQuery[date],
     ) -> schemas.CoverageOut:
         """For each day, the community's estates under management that had no patrol."""
         return await records.patrol_coverage(db, principal, community_id, date_from, date_to)
@@ -302,7 +302,7 @@ class LateRecordController(Controller):
     guards = [logged_in]
 
     @get("/late", guards=[allow(late.READERS, "reviewing late records")], responses=READ)
-    async def list_late_records(self, principal: Principal, db: AsyncSession, paging: PageRequest, pending: bool | None = None) -> Page[schemas.LateRecordOut]:
+    async def list_late_records(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], paging: NamedDependency[PageRequest], pending: FromQuery[bool | None] = None) -> Page[schemas.LateRecordOut]:
         """Late records of your street (the district's for an administrator), newest first; `pending=true`: those
         still waiting for a decision."""
         rows, total = await late.list_late_records(db, principal, paging, pending=pending)
@@ -315,7 +315,7 @@ class LateRecordController(Controller):
         guards=[allow(late.DECIDERS, "approving or rejecting a late record")],
         responses=FILE,
     )
-    async def decide_late_record(self, record_id: RecordId, data: schemas.LateDecisionIn, principal: Principal, db: AsyncSession) -> schemas.LateDecisionOut:
+    async def decide_late_record(self, record_id: RecordId, data: JSONBody[schemas.LateDecisionIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.LateDecisionOut:
         """Approve (it counts; in the first open month when its own is locked) or reject (it never counts; its open
         orders are withdrawn) a late record of your street, with a reason. Decided once: a second decision is 409."""
         return await late.decide_late_record(db, principal, record_id, data)

@@ -41,7 +41,7 @@ async def draw_month(
         EstateRef(id=eid, street_id=sid)
         for eid, sid in (
             await session.execute(select(Estate.id, Community.street_id).join(Community, Community.id == Estate.community_id).where(_in_management_during(month)))
-        ).tuples()
+        )
     ]
     firms = list(
         (await session.execute(select(Organisation.id).where(Organisation.kind == OrganisationKind.INSPECTION_FIRM.value))).scalars()
@@ -84,14 +84,14 @@ async def assignment_rows(session: AsyncSession, assignments: list[SpotCheckAssi
                 .join(Community, Community.id == Estate.community_id)
                 .where(Estate.id.in_({a.estate_id for a in assignments}))  # type: ignore[union-attr]
             )
-        ).tuples()
+        )
     }
     filed = dict(
         (
             await session.execute(
                 select(InspectionRecord.assignment_id, InspectionRecord.id).where(InspectionRecord.assignment_id.in_([a.id for a in assignments]))  # type: ignore[union-attr]
             )
-        ).tuples().all()
+        ).all()
     )
     rows = []
     for a in assignments:

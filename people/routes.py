@@ -7,6 +7,8 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, get, patch, post
 from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from foundation.access import Principal, Role
@@ -35,7 +37,7 @@ class AuthController(Controller):
     tags = ["people"]
 
     @post("/login", dto=StrictBody[LoginRequest], return_dto=None, status_code=200, responses=problem_responses(400, 401, 429), security=[{}])
-    async def login(self, data: LoginRequest, request: Request[Any, Any, Any], state: State) -> LoginResponse:
+    async def login(self, data: JSONBody[LoginRequest], request: Request[Any, Any, Any], state: State) -> LoginResponse:
         """Exchange a username and password for a bearer token. Failed logins are throttled per account and per
         address: past the limit, 429 with Retry-After (seconds) until the oldest failure leaves the window."""
         settings = get_settings()
@@ -51,14 +53,14 @@ class AuthController(Controller):
         return LoginResponse(token=token, token_type="Bearer", expires_at=record.expires_at, user=user_out(user))
 
     @post("/logout", guards=[logged_in], status_code=204, responses=problem_responses(401))
-    async def logout(self, request: Request[Any, Any, Any], db: AsyncSession) -> None:
+    async def logout(self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> None:
         """Revoke the bearer token of this request."""
         header = request.headers.get("authorization", "")
         if header.lower().startswith("bearer "):
             await service.log_out(db, header[7:].strip())
 
     @get("/me", guards=[logged_in], responses=problem_responses(401))
-    async def me(self, principal: Principal) -> dict[str, object]:
+    async def me(self, principal: NamedDependency[Principal]) -> dict[str, object]:
         """Who the credentials of this request belong to, with role and scope."""
         return {
             "user_id": principal.user_id,
@@ -82,21 +84,21 @@ class UserController(Controller):
 
     @get("/", responses=problem_responses(400, 403))
     async def list_users(
-        self, principal: Principal, db: AsyncSession, paging: PageRequest, role: Role | None = None
+        self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], paging: NamedDependency[PageRequest], role: FromQuery[Role | None] = None
     ) -> Page[UserOut]:
         rows, total = await service.list_users(db, principal, paging, role)
         return Page([user_out(u) for u in rows], total, paging.page, paging.page_size)
 
     @post("/", dto=StrictBody[UserCreate], return_dto=None, responses=problem_responses(400, 403, 404, 409))
-    async def create_user(self, data: UserCreate, principal: Principal, db: AsyncSession) -> UserOut:
+    async def create_user(self, data: JSONBody[UserCreate], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> UserOut:
         return user_out(await service.create_user(db, principal, data))
 
     @get("/{user_id:int}", responses=problem_responses(403, 404))
-    async def get_user(self, user_id: RecordId, principal: Principal, db: AsyncSession) -> UserOut:
+    async def get_user(self, user_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> UserOut:
         return user_out(await service.get_user(db, principal, user_id))
 
     @patch("/{user_id:int}", dto=StrictBody[UserUpdate], return_dto=None, responses=problem_responses(400, 403, 404))
-    async def update_user(self, user_id: RecordId, data: UserUpdate, principal: Principal, db: AsyncSession) -> UserOut:
+    async def update_user(self, user_id: RecordId, data: JSONBody[UserUpdate], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> UserOut:
         return user_out(await service.update_user(db, principal, user_id, data))
 
 
@@ -107,20 +109,20 @@ class ApiKeyController(Controller):
 
     @get("/", responses=problem_responses(400, 403))
     async def list_keys(
-        self, principal: Principal, db: AsyncSession, paging: PageRequest, organisation_id: OptionalId = None
+        self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], paging: NamedDependency[PageRequest], organisation_id: OptionalId = None
     ) -> Page[ApiKeyOut]:
         rows, total = await service.list_api_keys(db, principal, paging, organisation_id)
         return Page([key_out(k) for k in rows], total, paging.page, paging.page_size)
 
     @post("/", dto=StrictBody[ApiKeyCreate], return_dto=None, responses=problem_responses(400, 403, 404))
-    async def issue_key(self, data: ApiKeyCreate, principal: Principal, db: AsyncSession) -> ApiKeyIssued:
+    async def issue_key(self, data: JSONBody[ApiKeyCreate], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> ApiKeyIssued:
         """Issue a key for a third-party organisation. The key is shown in this answer only."""
         key, record = await service.issue_api_key(db, principal, data)
         return ApiKeyIssued(key=key, api_key=key_out(record))
 
     @post("/{key_id:int}/revoke", status_code=200, responses=problem_responses(403, 404, 409))
     async def revoke_key(
-        self, key_id: RecordId, principal: Principal, db: AsyncSession
+        self, key_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
     ) -> ApiKeyOut:
         return key_out(await service.revoke_api_key(db, principal, key_id))
 

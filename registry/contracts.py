@@ -43,13 +43,13 @@ async def contract_rows(session: AsyncSession, contracts: list[ServiceContract])
             .where(col(ContractEstate.contract_id).in_(ids))
             .order_by(col(ContractEstate.estate_id))
         )
-    ).tuples():
+    ):
         estates[contract_id].append(estate_id)
     companies = dict(
-        (await session.execute(select(col(Company.id), col(Company.name)).where(col(Company.id).in_({c.company_id for c in contracts})))).tuples().all()
+        (await session.execute(select(col(Company.id), col(Company.name)).where(col(Company.id).in_({c.company_id for c in contracts})))).all()
     )
     communities = dict(
-        (await session.execute(select(col(Community.id), col(Community.name)).where(col(Community.id).in_({c.community_id for c in contracts})))).tuples().all()
+        (await session.execute(select(col(Community.id), col(Community.name)).where(col(Community.id).in_({c.community_id for c in contracts})))).all()
     )
     today = business_today()
     return [
@@ -141,7 +141,7 @@ async def sign_contract(session: AsyncSession, actor: Principal, data: schemas.C
             .join(ServiceContract, col(ServiceContract.id) == col(ContractEstate.contract_id))
             .where(col(ContractEstate.estate_id).in_(estate_ids))
         )
-    ).tuples()
+    )
     for estate_id, other in existing:
         last = contract_last_day(other.ends_on, other.terminated_on)
         if terms_overlap(data.starts_on, data.ends_on, other.starts_on, last):

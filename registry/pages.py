@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import FromQuery
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,9 +36,9 @@ class RegistryPages(Controller):
     @get("/estates")
     async def estates(
         self,
-        principal: Principal,
-        db: AsyncSession,
-        page_no: int = 1,
+        principal: NamedDependency[Principal],
+        db: NamedDependency[AsyncSession],
+        page_no: FromQuery[int] = 1,
         street_id: OptionalId = None,
         community_id: OptionalId = None,
         q: SearchText = None,
@@ -61,7 +63,7 @@ class RegistryPages(Controller):
         )
 
     @get("/estates/{estate_id:int}")
-    async def estate(self, estate_id: RecordId, principal: Principal, db: AsyncSession) -> Template:
+    async def estate(self, estate_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
         estate = (await service.estate_rows(db, [await service.get_estate(db, principal, estate_id)]))[0]
         history, _ = await contracts.list_contracts(db, principal, PageRequest(1, 100), estate_id=estate_id)
         return page(
@@ -74,13 +76,13 @@ class RegistryPages(Controller):
         )
 
     @get("/companies")
-    async def companies(self, principal: Principal, db: AsyncSession, page_no: int = 1, q: SearchText = None) -> Template:
+    async def companies(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], page_no: FromQuery[int] = 1, q: SearchText = None) -> Template:
         paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
         rows, total = await service.list_companies(db, principal, paging, q)
         return page("companies.html", principal, companies=rows, total=total, paging=paging, pages=pages_of(total, paging), q=q or "")
 
     @get("/votes")
-    async def votes(self, principal: Principal, db: AsyncSession, page_no: int = 1) -> Template:
+    async def votes(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], page_no: FromQuery[int] = 1) -> Template:
         paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
         rows, total = await voting.list_votes(db, principal, paging)
         return page(
@@ -94,12 +96,12 @@ class RegistryPages(Controller):
         )
 
     @get("/votes/{vote_id:int}")
-    async def vote(self, vote_id: RecordId, principal: Principal, db: AsyncSession) -> Template:
+    async def vote(self, vote_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
         vote = (await voting.vote_rows(db, [await voting.get_vote(db, principal, vote_id)]))[0]
         return page("vote.html", principal, vote=vote, outcome_names=OUTCOME_NAMES)
 
     @get("/contracts")
-    async def contract_list(self, principal: Principal, db: AsyncSession, page_no: int = 1) -> Template:
+    async def contract_list(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], page_no: FromQuery[int] = 1) -> Template:
         paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
         rows, total = await contracts.list_contracts(db, principal, paging)
         return page(

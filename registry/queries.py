@@ -23,7 +23,7 @@ async def estate_tenures(session: AsyncSession, first: date, last: date, estate_
     )
     if estate_ids is not None:
         estates = estates.where(col(Estate.id).in_(list(estate_ids)))
-    rows = (await session.execute(estates.order_by(col(Estate.id)))).tuples().all()
+    rows = (await session.execute(estates.order_by(col(Estate.id)))).all()
     if not rows:
         return []
     terms: dict[int, list[ContractTerm]] = {}
@@ -35,7 +35,7 @@ async def estate_tenures(session: AsyncSession, first: date, last: date, estate_
     )
     if estate_ids is not None:
         contracts = contracts.where(col(ContractEstate.estate_id).in_(list(estate_ids)))
-    for estate_id, contract in (await session.execute(contracts)).tuples():
+    for estate_id, contract in (await session.execute(contracts)):
         end = contract_last_day(contract.ends_on, contract.terminated_on)
         if end >= first and end >= contract.starts_on:
             terms.setdefault(estate_id, []).append(ContractTerm(contract.id, contract.company_id, contract.starts_on, end))

@@ -7,6 +7,8 @@ from typing import TypeVar
 
 import msgspec
 from litestar import Controller, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from foundation.access import Principal
@@ -36,7 +38,7 @@ class SummaryController(Controller):
     guards = [logged_in]
 
     @get("/", responses=problem_responses())
-    async def summary(self, principal: Principal, db: AsyncSession) -> schemas.RegistrySummary:
+    async def summary(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.RegistrySummary:
         """Counts of streets, communities, estates, companies and contracts in force, and the managed floor area,
         within your scope, as of today."""
         return await service.registry_summary(db, principal)
@@ -48,21 +50,21 @@ class StreetController(Controller):
     guards = [logged_in]
 
     @get("/", responses=READ)
-    async def list_streets(self, principal: Principal, db: AsyncSession, paging: PageRequest) -> Page[schemas.StreetOut]:
+    async def list_streets(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], paging: NamedDependency[PageRequest]) -> Page[schemas.StreetOut]:
         rows, total = await service.list_streets(db, principal, paging)
         return Page([out(r, schemas.StreetOut) for r in rows], total, paging.page, paging.page_size)
 
     @post("/", dto=StrictBody[schemas.StreetCreate], return_dto=None, guards=ADMIN, responses=CREATE)
-    async def create_street(self, data: schemas.StreetCreate, principal: Principal, db: AsyncSession) -> schemas.StreetOut:
+    async def create_street(self, data: JSONBody[schemas.StreetCreate], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.StreetOut:
         return out(await service.create_street(db, principal, data), schemas.StreetOut)
 
     @get("/{street_id:int}", responses=READ)
-    async def get_street(self, street_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.StreetOut:
+    async def get_street(self, street_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.StreetOut:
         return out(await service.get_street(db, principal, street_id), schemas.StreetOut)
 
     @patch("/{street_id:int}", dto=StrictBody[schemas.StreetUpdate], return_dto=None, guards=ADMIN, responses=UPDATE)
     async def update_street(
-        self, street_id: RecordId, data: schemas.StreetUpdate, principal: Principal, db: AsyncSession
+        self, street_id: RecordId, data: JSONBody[schemas.StreetUpdate], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
     ) -> schemas.StreetOut:
         return out(await service.update_street(db, principal, street_id, data), schemas.StreetOut)
 
@@ -74,25 +76,25 @@ class CommunityController(Controller):
 
     @get("/", responses=READ)
     async def list_communities(
-        self, principal: Principal, db: AsyncSession, paging: PageRequest, street_id: OptionalId = None
+        self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], paging: NamedDependency[PageRequest], street_id: OptionalId = None
     ) -> Page[schemas.CommunityOut]:
         rows, total = await service.list_communities(db, principal, paging, street_id)
         return Page(await service.community_rows(db, rows), total, paging.page, paging.page_size)
 
     @post("/", dto=StrictBody[schemas.CommunityCreate], return_dto=None, guards=ADMIN, responses=CREATE)
     async def create_community(
-        self, data: schemas.CommunityCreate, principal: Principal, db: AsyncSession
+        self, data: JSONBody[schemas.CommunityCreate], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
     ) -> schemas.CommunityOut:
         community = await service.create_community(db, principal, data)
         return (await service.community_rows(db, [community]))[0]
 
     @get("/{community_id:int}", responses=READ)
-    async def get_community(self, community_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.CommunityOut:
+    async def get_community(self, community_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.CommunityOut:
         return (await service.community_rows(db, [await service.get_community(db, principal, community_id)]))[0]
 
     @patch("/{community_id:int}", dto=StrictBody[schemas.CommunityUpdate], return_dto=None, guards=ADMIN, responses=UPDATE)
     async def update_community(
-        self, community_id: RecordId, data: schemas.CommunityUpdate, principal: Principal, db: AsyncSession
+        self, community_id: RecordId, data: JSONBody[schemas.CommunityUpdate], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
     ) -> schemas.CommunityOut:
         community = await service.update_community(db, principal, community_id, data)
         return (await service.community_rows(db, [community]))[0]
@@ -106,9 +108,9 @@ class EstateController(Controller):
     @get("/", responses=READ)
     async def list_estates(
         self,
-        principal: Principal,
-        db: AsyncSession,
-        paging: PageRequest,
+        principal: NamedDependency[Principal],
+        db: NamedDependency[AsyncSession],
+        paging: NamedDependency[PageRequest],
         street_id: OptionalId = None,
         community_id: OptionalId = None,
         company_id: OptionalId = None,
@@ -121,16 +123,16 @@ class EstateController(Controller):
         return Page(await service.estate_rows(db, rows), total, paging.page, paging.page_size)
 
     @post("/", dto=StrictBody[schemas.EstateCreate], return_dto=None, guards=ADMIN, responses=CREATE)
-    async def create_estate(self, data: schemas.EstateCreate, principal: Principal, db: AsyncSession) -> schemas.EstateOut:
+    async def create_estate(self, data: JSONBody[schemas.EstateCreate], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.EstateOut:
         return (await service.estate_rows(db, [await service.create_estate(db, principal, data)]))[0]
 
     @get("/{estate_id:int}", responses=READ)
-    async def get_estate(self, estate_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.EstateOut:
+    async def get_estate(self, estate_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.EstateOut:
         return (await service.estate_rows(db, [await service.get_estate(db, principal, estate_id)]))[0]
 
     @patch("/{estate_id:int}", dto=StrictBody[schemas.EstateUpdate], return_dto=None, guards=ADMIN, responses=UPDATE)
     async def update_estate(
-        self, estate_id: RecordId, data: schemas.EstateUpdate, principal: Principal, db: AsyncSession
+        self, estate_id: RecordId, data: JSONBody[schemas.EstateUpdate], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
     ) -> schemas.EstateOut:
         return (await service.estate_rows(db, [await service.update_estate(db, principal, estate_id, data)]))[0]
 
@@ -142,22 +144,22 @@ class CompanyController(Controller):
 
     @get("/", responses=READ)
     async def list_companies(
-        self, principal: Principal, db: AsyncSession, paging: PageRequest, q: SearchText = None
+        self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], paging: NamedDependency[PageRequest], q: SearchText = None
     ) -> Page[schemas.CompanyOut]:
         rows, total = await service.list_companies(db, principal, paging, q)
         return Page([out(r, schemas.CompanyOut) for r in rows], total, paging.page, paging.page_size)
 
     @post("/", dto=StrictBody[schemas.CompanyCreate], return_dto=None, guards=ADMIN, responses=CREATE)
-    async def create_company(self, data: schemas.CompanyCreate, principal: Principal, db: AsyncSession) -> schemas.CompanyOut:
+    async def create_company(self, data: JSONBody[schemas.CompanyCreate], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.CompanyOut:
         return out(await service.create_company(db, principal, data), schemas.CompanyOut)
 
     @get("/{company_id:int}", responses=READ)
-    async def get_company(self, company_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.CompanyOut:
+    async def get_company(self, company_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.CompanyOut:
         return out(await service.get_company(db, principal, company_id), schemas.CompanyOut)
 
     @patch("/{company_id:int}", dto=StrictBody[schemas.CompanyUpdate], return_dto=None, guards=ADMIN, responses=UPDATE)
     async def update_company(
-        self, company_id: RecordId, data: schemas.CompanyUpdate, principal: Principal, db: AsyncSession
+        self, company_id: RecordId, data: JSONBody[schemas.CompanyUpdate], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
     ) -> schemas.CompanyOut:
         return out(await service.update_company(db, principal, company_id, data), schemas.CompanyOut)
 
@@ -169,26 +171,26 @@ class OrganisationController(Controller):
 
     @get("/", responses=READ)
     async def list_organisations(
-        self, principal: Principal, db: AsyncSession, paging: PageRequest, kind: OrganisationKind | None = None
+        self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], paging: NamedDependency[PageRequest], kind: FromQuery[OrganisationKind | None] = None
     ) -> Page[schemas.OrganisationOut]:
         rows, total = await service.list_organisations(db, principal, paging, kind)
         return Page([out(r, schemas.OrganisationOut) for r in rows], total, paging.page, paging.page_size)
 
     @post("/", dto=StrictBody[schemas.OrganisationCreate], return_dto=None, guards=ADMIN, responses=CREATE)
     async def create_organisation(
-        self, data: schemas.OrganisationCreate, principal: Principal, db: AsyncSession
+        self, data: JSONBody[schemas.OrganisationCreate], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
     ) -> schemas.OrganisationOut:
         return out(await service.create_organisation(db, principal, data), schemas.OrganisationOut)
 
     @get("/{organisation_id:int}", responses=READ)
     async def get_organisation(
-        self, organisation_id: RecordId, principal: Principal, db: AsyncSession
+        self, organisation_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
     ) -> schemas.OrganisationOut:
         return out(await service.get_organisation(db, principal, organisation_id), schemas.OrganisationOut)
 
     @patch("/{organisation_id:int}", dto=StrictBody[schemas.OrganisationUpdate], return_dto=None, guards=ADMIN, responses=UPDATE)
     async def update_organisation(
-        self, organisation_id: RecordId, data: schemas.OrganisationUpdate, principal: Principal, db: AsyncSession
+        self, organisation_id: RecordId, data: JSONBody[schemas.OrganisationUpdate], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
     ) -> schemas.OrganisationOut:
         return out(await service.update_organisation(db, principal, organisation_id, data), schemas.OrganisationOut)
 
@@ -203,40 +205,40 @@ class VoteController(Controller):
     @get("/", responses=READ)
     async def list_votes(
         self,
-        principal: Principal,
-        db: AsyncSession,
-        paging: PageRequest,
+        principal: NamedDependency[Principal],
+        db: NamedDependency[AsyncSession],
+        paging: NamedDependency[PageRequest],
         street_id: OptionalId = None,
         community_id: OptionalId = None,
-        status: VoteStatus | None = None,
+        status: FromQuery[VoteStatus | None] = None,
     ) -> Page[schemas.VoteOut]:
         rows, total = await voting.list_votes(db, principal, paging, street_id=street_id, community_id=community_id, status=status)
         return Page(await voting.vote_rows(db, rows), total, paging.page, paging.page_size)
 
     @post("/", dto=StrictBody[schemas.VoteCreate], return_dto=None, guards=DIRECTOR, responses=CREATE)
-    async def open_vote(self, data: schemas.VoteCreate, principal: Principal, db: AsyncSession) -> schemas.VoteOut:
+    async def open_vote(self, data: JSONBody[schemas.VoteCreate], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.VoteOut:
         return (await voting.vote_rows(db, [await voting.open_vote(db, principal, data)]))[0]
 
     @get("/{vote_id:int}", responses=READ)
-    async def get_vote(self, vote_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.VoteOut:
+    async def get_vote(self, vote_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.VoteOut:
         return (await voting.vote_rows(db, [await voting.get_vote(db, principal, vote_id)]))[0]
 
     @patch("/{vote_id:int}", dto=StrictBody[schemas.VoteUpdate], return_dto=None, guards=DIRECTOR, responses=UPDATE)
     async def update_vote(
-        self, vote_id: RecordId, data: schemas.VoteUpdate, principal: Principal, db: AsyncSession
+        self, vote_id: RecordId, data: JSONBody[schemas.VoteUpdate], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
     ) -> schemas.VoteOut:
         """Change the title or closing day of an open vote; nothing else of a vote is edited."""
         return (await voting.vote_rows(db, [await voting.update_vote(db, principal, vote_id, data)]))[0]
 
     @post("/{vote_id:int}/ballots", dto=StrictBody[schemas.BallotsIn], return_dto=None, guards=DIRECTOR, status_code=200, responses=CREATE)
     async def record_ballots(
-        self, vote_id: RecordId, data: schemas.BallotsIn, principal: Principal, db: AsyncSession
+        self, vote_id: RecordId, data: JSONBody[schemas.BallotsIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
     ) -> schemas.BallotsRecorded:
         """Record household ballots (one per household; resending the same ballot is a harmless retry)."""
         return await voting.record_ballots(db, principal, vote_id, data)
 
     @post("/{vote_id:int}/close", guards=DIRECTOR, status_code=200, responses=UPDATE)
-    async def close_vote(self, vote_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.VoteOut:
+    async def close_vote(self, vote_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.VoteOut:
         """Count the ballots: elected only with two thirds of households taking part and more than half for the winner."""
         return (await voting.vote_rows(db, [await voting.close_vote(db, principal, vote_id)]))[0]
 
@@ -251,14 +253,14 @@ class ContractController(Controller):
     @get("/", responses=READ)
     async def list_contracts(
         self,
-        principal: Principal,
-        db: AsyncSession,
-        paging: PageRequest,
+        principal: NamedDependency[Principal],
+        db: NamedDependency[AsyncSession],
+        paging: NamedDependency[PageRequest],
         street_id: OptionalId = None,
         community_id: OptionalId = None,
         company_id: OptionalId = None,
         estate_id: OptionalId = None,
-        in_force_on: date | None = None,
+        in_force_on: FromQuery[date | None] = None,
     ) -> Page[schemas.ContractOut]:
         rows, total = await contracts.list_contracts(
             db,
@@ -273,16 +275,16 @@ class ContractController(Controller):
         return Page(await contracts.contract_rows(db, rows), total, paging.page, paging.page_size)
 
     @post("/", dto=StrictBody[schemas.ContractCreate], return_dto=None, guards=DIRECTOR, responses=CREATE)
-    async def sign_contract(self, data: schemas.ContractCreate, principal: Principal, db: AsyncSession) -> schemas.ContractOut:
+    async def sign_contract(self, data: JSONBody[schemas.ContractCreate], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.ContractOut:
         return (await contracts.contract_rows(db, [await contracts.sign_contract(db, principal, data)]))[0]
 
     @get("/{contract_id:int}", responses=READ)
-    async def get_contract(self, contract_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.ContractOut:
+    async def get_contract(self, contract_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.ContractOut:
         return (await contracts.contract_rows(db, [await contracts.get_contract(db, principal, contract_id)]))[0]
 
     @post("/{contract_id:int}/terminate", dto=StrictBody[schemas.ContractTerminate], return_dto=None, guards=DIRECTOR, status_code=200, responses=UPDATE)
     async def terminate_contract(
-        self, contract_id: RecordId, data: schemas.ContractTerminate, principal: Principal, db: AsyncSession
+        self, contract_id: RecordId, data: JSONBody[schemas.ContractTerminate], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
     ) -> schemas.ContractOut:
         """End a contract early (`terminated_on` is its last day in force), with the reason."""
         return (await contracts.contract_rows(db, [await contracts.terminate_contract(db, principal, contract_id, data)]))[0]

@@ -106,7 +106,7 @@ async def update_street(session: AsyncSession, actor: Principal, street_id: int,
 
 
 async def community_rows(session: AsyncSession, communities: list[Community]) -> list[schemas.CommunityOut]:
-    names = dict((await session.execute(select(col(Street.id), col(Street.name)))).tuples().all())
+    names = dict((await session.execute(select(col(Street.id), col(Street.name)))).all())
     return [
         schemas.CommunityOut(
             id=c.id or 0, code=c.code, name=c.name, street_id=c.street_id, street_name=names[c.street_id], households=c.households
@@ -167,7 +167,7 @@ async def estate_rows(session: AsyncSession, estates: list[Estate]) -> list[sche
                 .join(Street, col(Street.id) == col(Community.street_id))
                 .where(col(Community.id).in_({e.community_id for e in estates}))
             )
-        ).tuples()
+        )
     }
     current = {
         estate_id: (contract_id, company_id)
@@ -177,7 +177,7 @@ async def estate_rows(session: AsyncSession, estates: list[Estate]) -> list[sche
                 .join(ServiceContract, col(ServiceContract.id) == col(ContractEstate.contract_id))
                 .where(col(ContractEstate.estate_id).in_([e.id for e in estates]), contract_in_force(business_today()))
             )
-        ).tuples()
+        )
     }
     rows = []
     for e in estates:

@@ -34,7 +34,7 @@ async def vote_rows(session: AsyncSession, votes: list[SelectionVote]) -> list[s
     estates: dict[int, list[int]] = {i: [] for i in ids}
     for vote_id, estate_id in (
         await session.execute(select(col(VoteEstate.vote_id), col(VoteEstate.estate_id)).where(col(VoteEstate.vote_id).in_(ids)).order_by(col(VoteEstate.estate_id)))
-    ).tuples():
+    ):
         estates[vote_id].append(estate_id)
     candidates: dict[int, list[schemas.CandidateOut]] = {i: [] for i in ids}
     for vote_id, company_id, name, received in (
@@ -44,13 +44,13 @@ async def vote_rows(session: AsyncSession, votes: list[SelectionVote]) -> list[s
             .where(col(VoteCandidate.vote_id).in_(ids))
             .order_by(col(Company.id))
         )
-    ).tuples():
+    ):
         candidates[vote_id].append(schemas.CandidateOut(company_id=company_id, company_name=name, ballots_received=received))
     counts = dict(
-        (await session.execute(select(col(Ballot.vote_id), func.count()).where(col(Ballot.vote_id).in_(ids)).group_by(col(Ballot.vote_id)))).tuples().all()
+        (await session.execute(select(col(Ballot.vote_id), func.count()).where(col(Ballot.vote_id).in_(ids)).group_by(col(Ballot.vote_id)))).all()
     )
     names = dict(
-        (await session.execute(select(col(Community.id), col(Community.name)).where(col(Community.id).in_({v.community_id for v in votes})))).tuples().all()
+        (await session.execute(select(col(Community.id), col(Community.name)).where(col(Community.id).in_({v.community_id for v in votes})))).all()
     )
     rows = []
     for v in votes:
@@ -215,7 +215,7 @@ async def record_ballots(
             await session.execute(
                 select(col(Ballot.household), col(Ballot.company_id)).where(col(Ballot.vote_id) == vote_id, col(Ballot.household).in_(households))
             )
-        ).tuples().all()
+        ).all()
     )
     changed = [b.household for b in data.ballots if b.household.strip() in existing and existing[b.household.strip()] != b.company_id]
     if changed:

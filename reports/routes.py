@@ -10,9 +10,9 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Response, Router, get, post
 from litestar.datastructures import UploadFile
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import Body, FromPath, Parameter
 from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -67,7 +67,7 @@ class BatchDocumentController(Controller):
     dependencies = STORE  # noqa: RUF012
 
     @get("/{batch_id:int}/summary.pdf", responses=READ, media_type=PDF)
-    async def summary(self, batch_id: RecordId, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[bytes]:
+    async def summary(self, batch_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> Response[bytes]:
         """The batch pack's summary: totals by street and company, approvals, every line (finance, administrators)."""
         if principal.role is Role.COMPANY:
             raise PermissionDenied("a company downloads its own payment notice")
@@ -76,7 +76,7 @@ class BatchDocumentController(Controller):
         return _file(pdf, PDF, f"{batch.number}-summary.pdf")
 
     @get("/{batch_id:int}/notices/{company_id:int}", responses=READ, media_type=PDF)
-    async def notice(self, batch_id: RecordId, company_id: RecordId, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[bytes]:
+    async def notice(self, batch_id: RecordId, company_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> Response[bytes]:
         """A company's payment notice for the batch: each estate and month with score, grade, coefficient, amount."""
         batch = await _batch(db, principal, batch_id)
         if batch.run_id is None:
@@ -90,7 +90,7 @@ class BatchDocumentController(Controller):
         return _file(pdf, PDF, f"{batch.number}-company-{company_id}.pdf")
 
     @get("/{batch_id:int}/lines.xlsx", responses=READ, media_type=XLSX)
-    async def lines(self, batch_id: RecordId, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[bytes]:
+    async def lines(self, batch_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> Response[bytes]:
         """The batch's lines for the treasury, with the same totals as the PDF (as issued with the batch, served byte for byte ever after)."""
         if principal.role is Role.COMPANY:
             raise PermissionDenied("the treasury spreadsheet is for finance and administrators")
@@ -108,7 +108,7 @@ class EstateReportController(Controller):
     dependencies = STORE  # noqa: RUF012
 
     @get("/{estate_id:int}/{month:str}/report.pdf", responses=READ, media_type=PDF)
-    async def report(self, estate_id: RecordId, month: MonthPath, principal: Principal, db: AsyncSession, store: BlobStore) -> Response[bytes]:
+    async def report(self, estate_id: RecordId, month: MonthPath, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> Response[bytes]:
         """The estate's month as a printable report: score, components, every line of the breakdown, vetoes."""
         newest = (await score_versions(db, principal, estate_id, Month.parse(month)))[0]
         score = await db.get(EstateScore, newest.id)
@@ -150,7 +150,7 @@ class VerificationController(Controller):
     tags = ["documents"]
 
     @get("/verify/{code:str}", include_in_schema=False)
-    async def page(self, code: str, db: AsyncSession) -> Template:
+    async def page(self, code: FromPath[str], db: NamedDependency[AsyncSession]) -> Template:
         """The page a scanned QR code opens: whether the system issued this document, and its facts to compare."""
         document = await service.verify(db, code=code) if re.fullmatch(CODE_PATTERN, code) else None
         issued_at = document.issued_at.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if document else ""
@@ -160,7 +160,7 @@ class VerificationController(Controller):
         return Template("verify.html", context=context)
 
     @get("/api/documents/{code:str}", responses=problem_responses(400, 404))
-    async def by_code(self, code: CodePath, db: AsyncSession) -> VerificationOut:
+    async def by_code(self, code: CodePath, db: NamedDependency[AsyncSession]) -> VerificationOut:
         """The facts of an issued document by its code (no login: anyone holding a copy may check it)."""
         document = await service.verify(db, code=code)
         if document is None:
@@ -168,7 +168,7 @@ class VerificationController(Controller):
         return _verification(document)
 
     @post("/api/documents/verify", status_code=200, responses=problem_responses(400))
-    async def by_content(self, data: Annotated[DocumentUpload, Body(media_type=RequestEncodingType.MULTI_PART)], db: AsyncSession) -> VerificationOut:
+    async def by_content(self, data: Annotated[DocumentUpload, Body(media_type=RequestEncodingType.MULTI_PART)], db: NamedDependency[AsyncSession]) -> VerificationOut:
         """Upload a PDF or XLSX: `genuine` only if it is byte for byte a document the system issued (a changed amount
         fails), whenever it was issued."""
         if not isinstance(data.file, UploadFile):

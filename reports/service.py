@@ -118,8 +118,8 @@ async def _batch_context(session: AsyncSession, batch: DisbursementBatch) -> tup
     run = await session.get(SubsidyRun, batch.run_id)
     lines = list((await session.execute(select(SubsidyLine).where(SubsidyLine.run_id == batch.run_id).order_by(SubsidyLine.street_id, SubsidyLine.company_id, SubsidyLine.estate_id, SubsidyLine.month, SubsidyLine.contract_id))).scalars())
     estates = {e.id: e for e in (await session.execute(select(Estate).where(Estate.id.in_({l.estate_id for l in lines})))).scalars()}  # type: ignore[union-attr]  # noqa: E741
-    streets = dict((await session.execute(select(Street.id, Street.name))).tuples().all())
-    companies = dict((await session.execute(select(Company.id, Company.name))).tuples().all())
+    streets = dict((await session.execute(select(Street.id, Street.name))).all())
+    companies = dict((await session.execute(select(Company.id, Company.name))).all())
     return run, lines, estates, streets, companies  # type: ignore[return-value]
 
 
@@ -145,7 +145,7 @@ async def _adjustment_summary(session: AsyncSession, batch: DisbursementBatch, c
             .join(Company, Company.id == AdjustmentLine.company_id)
             .where(AdjustmentLine.batch_id == batch.id).order_by(AdjustmentLine.id)
         )
-    ).tuples().all()
+    ).all()
     document = Document(
         title="旧楼区准物业管理补贴调整批次",
         number=batch.number,
@@ -273,7 +273,7 @@ async def _batch_lines(session: AsyncSession, batch: DisbursementBatch) -> Made:
             .where(SubsidyLine.run_id == batch.run_id)
             .order_by(SubsidyLine.street_id, SubsidyLine.estate_id, SubsidyLine.month, SubsidyLine.contract_id)
         )
-    ).tuples().all()
+    ).all()
     table = [
         [
             batch.number, street, community, code, name, company, line.month,
@@ -312,7 +312,7 @@ async def _estate_report(session: AsyncSession, score: EstateScore, code: str) -
                 .where(RecordPhoto.record_id.in_(record_ids))  # type: ignore[attr-defined]
                 .order_by(RecordPhoto.attachment_id)
             )
-        ).tuples():
+        ):
             photos.setdefault((record_id, item or ""), []).append(sha[:12])
     names = {"street_inspection": "街道检查", "spot_check": "第三方抽查", "patrol": "日常巡查", "committee": "居委会评价", "satisfaction": "居民满意度", "veto": "一票否决"}
     shown = "—" if score.score_centi is None else f"{score.score_centi // 100}.{score.score_centi % 100:02d}"

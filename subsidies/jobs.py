@@ -31,9 +31,9 @@ async def prepare_quarter_run(session: AsyncSession, period: str, now: datetime)
     existing = (await session.execute(select(func.count()).where(SubsidyRun.quarter == period))).scalar_one()
     if existing:
         return {"already_started": True}
-    streets = dict((await session.execute(select(Street.id, Street.name))).tuples().all())
+    streets = dict((await session.execute(select(Street.id, Street.name))).all())
     locked = set(
-        (await session.execute(select(AssessmentMonth.street_id, AssessmentMonth.month).where(AssessmentMonth.state == "locked", AssessmentMonth.month.in_([str(m) for m in quarter.months])))).tuples()  # type: ignore[attr-defined]
+        (await session.execute(select(AssessmentMonth.street_id, AssessmentMonth.month).where(AssessmentMonth.state == "locked", AssessmentMonth.month.in_([str(m) for m in quarter.months]))))  # type: ignore[attr-defined]
     )
     holding = [f"{streets[s]} {m}" for s in sorted(streets) for m in map(str, quarter.months) if (s, m) not in locked]
     finance = await recipients(session, Role.FINANCE)

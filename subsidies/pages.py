@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,11 +42,11 @@ class SubsidyPages(Controller):
     guards = [allow(DESK, "subsidy runs")]
 
     @get("/runs")
-    async def runs(self, principal: Principal, db: AsyncSession) -> Template:
+    async def runs(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
         return await _runs_page(db, principal)
 
     @post("/runs", guards=[allow(service.FINANCE, "starting a subsidy run")])
-    async def start_run(self, data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: Principal, db: AsyncSession) -> Response[Any]:
+    async def start_run(self, data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
         typed = {"quarter": (data.get("quarter") or "").strip(), "supplementary": data.get("supplementary") or ""}
         try:
             quarter = Quarter.parse(typed["quarter"], "quarter")
@@ -56,11 +57,11 @@ class SubsidyPages(Controller):
         return Redirect(path=f"/subsidies/runs/{run.id}")
 
     @get("/runs/{run_id:int}")
-    async def run(self, run_id: int, principal: Principal, db: AsyncSession) -> Template:
+    async def run(self, run_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
         return await _run_page(db, principal, run_id)
 
     @post("/runs/{run_id:int}/{action:str}")
-    async def act(self, run_id: int, action: str, principal: Principal, db: AsyncSession, state: State) -> Response[Any]:
+    async def act(self, run_id: FromPath[int], action: FromPath[str], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> Response[Any]:
         """recompute, confirm (a street officer), approve, batch: each the API's use case, refused the same way."""
         steps = {
             "recompute": (service.FINANCE, service.recompute_run),

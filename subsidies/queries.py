@@ -40,7 +40,7 @@ async def run_out(session: AsyncSession, actor: Principal, run: SubsidyRun) -> s
         schemas.StreetTotal(street_id=sid, street_name=name, lines=n, total_fen=int(total), confirmed_at=confirmations[sid].confirmed_at if sid in confirmations else None, confirmed_by=confirmations[sid].confirmed_by if sid in confirmations else None)
         for sid, name, n, total in (
             await session.execute(select(sub.c.street_id, Street.name, func.count(), func.sum(sub.c.amount_fen)).join(Street, Street.id == sub.c.street_id).group_by(sub.c.street_id, Street.name).order_by(sub.c.street_id))
-        ).tuples()
+        )
     ]
     companies = [
         schemas.CompanyTotal(company_id=cid, company_name=name, lines=n, total_fen=int(total), city_fen=int(city), district_fen=int(district))
@@ -51,12 +51,12 @@ async def run_out(session: AsyncSession, actor: Principal, run: SubsidyRun) -> s
                 .group_by(sub.c.company_id, Company.name)
                 .order_by(Company.name)
             )
-        ).tuples()
+        )
     ]
     held = select(HeldOut, Estate.code).join(Estate, Estate.id == HeldOut.estate_id).where(HeldOut.run_id == run.id).order_by(HeldOut.month, Estate.code)
     if actor.role is Role.STREET_OFFICER:
         held = held.where(HeldOut.street_id == actor.street_id)
-    held_out = [schemas.HeldOutOut(estate_id=h.estate_id, estate_code=code, street_id=h.street_id, month=h.month, reason=h.reason) for h, code in (await session.execute(held)).tuples()]
+    held_out = [schemas.HeldOutOut(estate_id=h.estate_id, estate_code=code, street_id=h.street_id, month=h.month, reason=h.reason) for h, code in (await session.execute(held))]
     batch = (await session.execute(select(DisbursementBatch.number).where(DisbursementBatch.run_id == run.id))).scalar()
     return schemas.RunOut(
         id=run.id or 0, quarter=run.quarter, supplementary=run.supplementary, state=run.state, cards_sha256=run.cards_sha256, created_at=run.created_at,
@@ -123,7 +123,7 @@ async def reconcile(session: AsyncSession, actor: Principal, quarter: Quarter) -
             .group_by(LedgerEntry.company_id, Company.name)
             .order_by(Company.name)
         )
-    ).tuples():
+    ):
         rows.append(schemas.LedgerRow(company_id=cid, company_name=name, quarter=str(quarter), city_fen=int(city or 0), district_fen=int(district or 0), total_fen=int((city or 0) + (district or 0))))
     ledger = sum(r.total_fen for r in rows)
     return schemas.Reconciliation(quarter=str(quarter), batches_total_fen=int(batches), ledger_total_fen=ledger, balanced=int(batches) == ledger, companies=rows)

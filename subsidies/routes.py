@@ -6,7 +6,8 @@ from typing import Annotated
 
 from litestar import Controller, get, post
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,12 +44,12 @@ class SubsidyController(Controller):
     guards = [logged_in]
 
     @get("/rate-cards", responses=READ)
-    async def rate_cards(self, db: AsyncSession) -> list[schemas.RateCardOut]:
+    async def rate_cards(self, db: NamedDependency[AsyncSession]) -> list[schemas.RateCardOut]:
         """The rate cards in force, oldest first: each prices the days from its date until the next card's."""
         return await queries.cards_out(db)
 
     @post("/rate-cards", dto=StrictBody[schemas.RateCardIn], return_dto=None, guards=[allow(service.ADMINS, "adding a rate card")], responses=WRITE)
-    async def add_rate_card(self, data: schemas.RateCardIn, principal: Principal, db: AsyncSession) -> list[schemas.RateCardOut]:
+    async def add_rate_card(self, data: JSONBody[schemas.RateCardIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.RateCardOut]:
         """Add a card from a future date (administrators)."""
         if set(data.coefficients) != set(GRADES):
             raise InvalidInput(f"coefficients are needed for exactly these grades: {', '.join(GRADES)}")
@@ -63,46 +64,46 @@ class SubsidyController(Controller):
         return await queries.cards_out(db)
 
     @get("/runs", responses=READ)
-    async def runs(self, principal: Principal, db: AsyncSession, paging: PageRequest) -> Page[schemas.RunOut]:
+    async def runs(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], paging: NamedDependency[PageRequest]) -> Page[schemas.RunOut]:
         rows, total = await queries.list_runs(db, principal, paging)
         return Page([await queries.run_out(db, principal, r) for r in rows], total, paging.page, paging.page_size)
 
     @post("/runs", dto=StrictBody[schemas.RunIn], return_dto=None, guards=FINANCE, responses=WRITE)
-    async def start_run(self, data: schemas.RunIn, principal: Principal, db: AsyncSession) -> schemas.RunOut:
+    async def start_run(self, data: JSONBody[schemas.RunIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.RunOut:
         """Start a quarter's run (draft): every estate-month of locked months is priced day by day, one line per
         contract in force on its days; those with a pending veto, no score, no contract on any day or in a month not
         yet locked are held out, with the reason."""
         return await queries.run_out(db, principal, await service.start_run(db, principal, Quarter.parse(data.quarter), data.supplementary))
 
     @get("/runs/{run_id:int}", responses=READ)
-    async def run(self, run_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.RunOut:
+    async def run(self, run_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.RunOut:
         """A run with its totals per street and company and what it held out (a street officer sees its street's part)."""
         return await queries.run_out(db, principal, await service.get_run(db, principal, run_id))
 
     @get("/runs/{run_id:int}/lines", responses=READ)
-    async def lines(self, run_id: RecordId, principal: Principal, db: AsyncSession, paging: PageRequest, company_id: OptionalId = None, street_id: OptionalId = None) -> Page[schemas.LineOut]:
+    async def lines(self, run_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], paging: NamedDependency[PageRequest], company_id: OptionalId = None, street_id: OptionalId = None) -> Page[schemas.LineOut]:
         """A run's lines: one per estate, month and contract, with score, grade, coefficient (decimal text), the
         contract's days and amounts in fen."""
         rows, total = await queries.run_lines(db, principal, run_id, paging, company_id, street_id)
         return Page(rows, total, paging.page, paging.page_size)
 
     @post("/runs/{run_id:int}/recompute", status_code=200, guards=FINANCE, responses=WRITE)
-    async def recompute(self, run_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.RunOut:
+    async def recompute(self, run_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.RunOut:
         """Price a draft again (late locks, reviewed vetoes); the streets' confirmations are cleared."""
         return await queries.run_out(db, principal, await service.recompute_run(db, principal, run_id))
 
     @post("/runs/{run_id:int}/confirm", status_code=200, guards=[allow({Role.STREET_OFFICER}, "confirming a street's part")], responses=WRITE)
-    async def confirm(self, run_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.RunOut:
+    async def confirm(self, run_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.RunOut:
         """A street officer confirms the street's part of a draft run."""
         return await queries.run_out(db, principal, await service.confirm_street(db, principal, run_id))
 
     @post("/runs/{run_id:int}/approve", status_code=200, guards=FINANCE, responses=WRITE)
-    async def approve(self, run_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.RunOut:
+    async def approve(self, run_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.RunOut:
         """Finance approves a run every street has confirmed; an approved run no longer changes."""
         return await queries.run_out(db, principal, await service.approve_run(db, principal, run_id))
 
     @post("/runs/{run_id:int}/batch", status_code=200, guards=FINANCE, responses=WRITE)
-    async def issue_batch(self, run_id: RecordId, principal: Principal, db: AsyncSession, state: State) -> schemas.BatchOut:
+    async def issue_batch(self, run_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> schemas.BatchOut:
         """Issue the run's disbursement batch, exactly once: sending this again returns the same batch. Its
         documents are made and kept as it is issued."""
         batch = await service.issue_batch(db, principal, run_id)
@@ -110,14 +111,14 @@ class SubsidyController(Controller):
         return queries.batch_out(batch, (await db.get(SubsidyRun, run_id)).quarter)  # type: ignore[union-attr]
 
     @get("/batches/{batch_id:int}", guards=FINANCE, responses=READ)
-    async def batch(self, batch_id: RecordId, db: AsyncSession) -> schemas.BatchOut:
+    async def batch(self, batch_id: RecordId, db: NamedDependency[AsyncSession]) -> schemas.BatchOut:
         row = (await db.execute(select(DisbursementBatch, SubsidyRun.quarter).outerjoin(SubsidyRun, SubsidyRun.id == DisbursementBatch.run_id).where(DisbursementBatch.id == batch_id))).first()
         if row is None:
             raise NotFound("batch", batch_id)
         return queries.batch_out(row[0], row[1])
 
     @post("/batches/{batch_id:int}/adjustments", dto=StrictBody[schemas.AdjustmentIn], return_dto=None, guards=FINANCE, responses=WRITE)
-    async def adjust(self, batch_id: RecordId, data: schemas.AdjustmentIn, principal: Principal, db: AsyncSession, state: State) -> schemas.BatchOut:
+    async def adjust(self, batch_id: RecordId, data: JSONBody[schemas.AdjustmentIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> schemas.BatchOut:
         """Correct an issued batch with a separate adjustment batch that references it (the batch itself never
         changes): each line gets the amount it should have paid; the difference is paid or recovered."""
         batch = await service.issue_adjustment(db, principal, batch_id, data.client_id, data.reason, [(c.line_id, c.amount_fen) for c in data.corrections])
@@ -125,7 +126,7 @@ class SubsidyController(Controller):
         return queries.batch_out(batch, None)
 
     @get("/ledger/{quarter:str}", guards=[allow({Role.FINANCE, Role.ADMIN}, "reading the ledger")], responses=READ)
-    async def ledger(self, quarter: QuarterPath, principal: Principal, db: AsyncSession) -> schemas.Reconciliation:
+    async def ledger(self, quarter: QuarterPath, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.Reconciliation:
         """The quarter's ledger per company (city and district shares) reconciled against its batches."""
         return await queries.reconcile(db, principal, Quarter.parse(quarter))
 

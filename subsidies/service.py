@@ -123,7 +123,7 @@ async def _price_quarter(session: AsyncSession, run: SubsidyRun, quarter: Quarte
     paid: dict[tuple[int, str], set[int]] = {}
     for estate_id, month_text, contract_id in (
         await session.execute(select(PaidEstateMonth.estate_id, PaidEstateMonth.month, PaidEstateMonth.contract_id).where(PaidEstateMonth.month.in_(months)))  # type: ignore[attr-defined]
-    ).tuples():
+    ):
         paid.setdefault((estate_id, month_text), set()).add(contract_id)
     tenures = await estate_tenures(session, quarter.months[0].first_day, quarter.months[-1].last_day)
     for month in quarter.months:
@@ -212,7 +212,7 @@ async def recompute_run(session: AsyncSession, actor: Principal, run_id: int) ->
 
 
 async def street_totals(session: AsyncSession, run_id: int) -> dict[int, int]:
-    return dict((await session.execute(select(SubsidyLine.street_id, func.sum(SubsidyLine.amount_fen)).where(SubsidyLine.run_id == run_id).group_by(SubsidyLine.street_id))).tuples().all())
+    return dict((await session.execute(select(SubsidyLine.street_id, func.sum(SubsidyLine.amount_fen)).where(SubsidyLine.run_id == run_id).group_by(SubsidyLine.street_id))).all())
 
 
 async def confirm_street(session: AsyncSession, actor: Principal, run_id: int) -> SubsidyRun:
@@ -329,7 +329,7 @@ async def issue_adjustment(
         if missing:
             raise RuleViolation(f"lines {', '.join(map(str, missing))} are not lines of batch {original.number}")
         adjusted = dict(
-            (await session.execute(select(AdjustmentLine.line_id, func.sum(AdjustmentLine.delta_fen)).where(AdjustmentLine.line_id.in_(ids)).group_by(AdjustmentLine.line_id))).tuples().all()  # type: ignore[attr-defined]
+            (await session.execute(select(AdjustmentLine.line_id, func.sum(AdjustmentLine.delta_fen)).where(AdjustmentLine.line_id.in_(ids)).group_by(AdjustmentLine.line_id))).all()  # type: ignore[attr-defined]
         )
         rows = []
         cards = await rate_cards(session)

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, get, post
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -65,7 +66,7 @@ class NotificationController(Controller):
     guards = [logged_in]
 
     @get("/", responses=problem_responses())
-    async def mine(self, principal: Principal, db: AsyncSession, paging: PageRequest, unread: bool = False) -> Page[NotificationOut]:
+    async def mine(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], paging: NamedDependency[PageRequest], unread: FromQuery[bool] = False) -> Page[NotificationOut]:
         """Your notifications, newest first."""
         query = select(Notification).where(col(Notification.user_id) == principal.user_id).order_by(col(Notification.id).desc())
         if unread:
@@ -74,7 +75,7 @@ class NotificationController(Controller):
         return Page([NotificationOut(id=n.id or 0, title=n.title, body=n.body, link=n.link, created_at=n.created_at, read_at=n.read_at) for n in rows], total, paging.page, paging.page_size)
 
     @post("/{notification_id:int}/read", status_code=200, responses=problem_responses(404))
-    async def read(self, notification_id: RecordId, principal: Principal, db: AsyncSession) -> NotificationOut:
+    async def read(self, notification_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> NotificationOut:
         n = await mark_read(db, principal.user_id, notification_id)
         return NotificationOut(id=n.id or 0, title=n.title, body=n.body, link=n.link, created_at=n.created_at, read_at=n.read_at)
 
@@ -85,14 +86,14 @@ class JobController(Controller):
     guards = [allow({Role.ADMIN}, "scheduled jobs")]
 
     @get("/", responses=problem_responses(403))
-    async def jobs(self, db: AsyncSession) -> list[JobOut]:
+    async def jobs(self, db: NamedDependency[AsyncSession]) -> list[JobOut]:
         """Every scheduled job: schedule (Asia/Shanghai), next run, last run and its result."""
         last = await last_runs(db)
         now = utc_now()
         return [JobOut(name=j.name, description=j.description, schedule=j.cron, next_run=next_run(j, now), last_run=_run_out(last[j.name]) if j.name in last else None) for j in JOBS]
 
     @get("/{name:str}/runs", responses=problem_responses(403, 404))
-    async def runs(self, name: str, db: AsyncSession, paging: PageRequest) -> Page[JobRunOut]:
+    async def runs(self, name: FromPath[str], db: NamedDependency[AsyncSession], paging: NamedDependency[PageRequest]) -> Page[JobRunOut]:
         try:
             job_named(name)
         except KeyError:
@@ -102,7 +103,7 @@ class JobController(Controller):
 
     @post("/{name:str}/run", status_code=200, responses=problem_responses(403, 404, 422))
     async def run(
-        self, name: str, state: State, period: Annotated[str | None, Parameter(max_length=20, pattern=PERIOD_PATTERN)] = None
+        self, name: FromPath[str], state: State, period: Annotated[str | None, Parameter(max_length=20, pattern=PERIOD_PATTERN)] = None
     ) -> JobRunOut:
         """Run a job now for a period (default: the period it would work on now); a period already done is not
         run again — its record is returned."""

@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Request, get, post
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -68,7 +69,7 @@ class ShellPages(Controller):
     include_in_schema = False
 
     @get("/login")
-    async def login_form(self, request: Request[Any, Any, Any], next: str | None = None) -> Template:
+    async def login_form(self, request: Request[Any, Any, Any], next: FromQuery[str | None] = None) -> Template:
         return page("login.html", None, next=safe_next(next), username="", error=None)
 
     @post("/login")
@@ -114,7 +115,7 @@ class ShellPages(Controller):
         return redirect
 
     @post("/logout")
-    async def logout(self, request: Request[Any, Any, Any], db: AsyncSession) -> Redirect:
+    async def logout(self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Redirect:
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
             await people.log_out(db, cookie)
@@ -123,18 +124,18 @@ class ShellPages(Controller):
         return redirect
 
     @get("/", guards=[logged_in])
-    async def home(self, principal: Principal, db: AsyncSession) -> Template:
+    async def home(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
         return page("home.html", principal, summary=await registry_summary(db, principal))
 
     @get("/notifications", guards=[logged_in])
-    async def notifications(self, principal: Principal, db: AsyncSession, page_no: int = 1) -> Template:
+    async def notifications(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], page_no: FromQuery[int] = 1) -> Template:
         paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
         query = select(Notification).where(col(Notification.user_id) == principal.user_id).order_by(col(Notification.id).desc())
         rows, total = await fetch_page(db, query, paging)
         return page("notifications.html", principal, notifications=rows, total=total, paging=paging, pages=pages_of(total, paging))
 
     @get("/notifications/unread", guards=[logged_in])
-    async def unread(self, principal: Principal, db: AsyncSession) -> Response[str]:
+    async def unread(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[str]:
         """The menu's badge (fetched by HTMX after the page is shown, so no page waits for it)."""
         count = (
             await db.execute(select(func.count()).where(col(Notification.user_id) == principal.user_id, col(Notification.read_at).is_(None)))
@@ -142,14 +143,14 @@ class ShellPages(Controller):
         return Response(f'<span class="badge" aria-label="{count} 条未读">{count}</span>' if count else "", media_type=MediaType.HTML)
 
     @post("/notifications/{notification_id:int}/read", guards=[logged_in])
-    async def mark_read(self, notification_id: int, request: Request[Any, Any, Any], principal: Principal, db: AsyncSession) -> Response[Any]:
+    async def mark_read(self, notification_id: FromPath[int], request: Request[Any, Any, Any], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
         notification = await mark_read(db, principal.user_id, notification_id)
         if request.headers.get("hx-request"):
             return page("notification_row.html", principal, n=notification)
         return Redirect(path="/notifications")
 
     @get("/me/actions", guards=[logged_in])
-    async def my_actions(self, principal: Principal, db: AsyncSession, page_no: int = 1) -> Template:
+    async def my_actions(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], page_no: FromQuery[int] = 1) -> Template:
         """What this user did, from the audit log (only their own entries)."""
         paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
         rows, total = await list_audit_entries(db, paging, actor_user_id=principal.user_id)

@@ -41,7 +41,8 @@ def free_port() -> int:
 def served_system(folder: Path, name: str) -> Iterator[Served]:
     """Serve a freshly migrated demo district; on exit, stop it and fail if the server logged a traceback."""
     url = asyncio.run(fresh_database_url(folder, name))
-    env = {**os.environ, "SUPERVISION_DATABASE_URL": url, "SUPERVISION_LOG_LEVEL": "WARNING"}
+    # Deprecations are errors in the served process too, as in the test run (pyproject.toml's filterwarnings).
+    env = {**os.environ, "SUPERVISION_DATABASE_URL": url, "SUPERVISION_LOG_LEVEL": "WARNING", "PYTHONWARNINGS": "error::DeprecationWarning,error::PendingDeprecationWarning"}
     cli = [sys.executable, "-m", "supervision.cli"]
     subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True)
     subprocess.run([*cli, "demo"], env=env, check=True, capture_output=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from foundation.access import Principal, Role
@@ -24,12 +26,12 @@ class CalendarController(Controller):
     guards = [logged_in]
 
     @get("/", responses=READ)
-    async def list_years(self, db: AsyncSession) -> schemas.CalendarOut:
+    async def list_years(self, db: NamedDependency[AsyncSession]) -> schemas.CalendarOut:
         """The years recorded by the district or shipped in config/calendar/, and the years the library knows."""
         return await service.list_calendar_years(db)
 
     @post("/", dto=StrictBody[schemas.CalendarYearIn], return_dto=None, guards=[allow({Role.ADMIN}, "recording the official holiday calendar")], responses=FILE)
-    async def record_year(self, data: schemas.CalendarYearIn, principal: Principal, db: AsyncSession) -> schemas.CalendarYearOut:
+    async def record_year(self, data: JSONBody[schemas.CalendarYearIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.CalendarYearOut:
         """Record a year's holidays and make-up working days as the State Council published them, with the notice
         they come from; deadlines counted from now on use it before config/calendar/ and the library."""
         return await service.record_calendar_year(db, principal, data)

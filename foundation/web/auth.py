@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
@@ -32,7 +33,7 @@ def allow(roles: Iterable[Role], action: str) -> Callable[[ASGIConnection[Any, A
     return guard
 
 
-async def provide_principal(request: Any) -> Principal:
+async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     """Dependency: the logged-in principal (the guards have made sure there is one)."""
     user: Principal | None = request.scope.get("user")
     if user is None:

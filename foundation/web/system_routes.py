@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, get
+from litestar.di import NamedDependency
 from litestar.params import Parameter
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,7 +46,7 @@ class SystemController(Controller):
     tags = ["system"]
 
     @get("/health", security=[{}], responses=problem_responses())
-    async def health(self, db: AsyncSession) -> Health:
+    async def health(self, db: NamedDependency[AsyncSession]) -> Health:
         """Liveness and database reachability (no login needed)."""
         await db.execute(text("SELECT 1"))
         return Health(status="ok", database=db.get_bind().dialect.name)
@@ -53,9 +54,9 @@ class SystemController(Controller):
     @get("/api/audit", guards=[allow({Role.ADMIN}, "reading the audit log")], responses=problem_responses(400, 403))
     async def audit_log(
         self,
-        principal: Principal,
-        db: AsyncSession,
-        paging: PageRequest,
+        principal: NamedDependency[Principal],
+        db: NamedDependency[AsyncSession],
+        paging: NamedDependency[PageRequest],
         entity: Filter = None,
         entity_id: Filter = None,
         action: Filter = None,

@@ -30,7 +30,7 @@ async def test_the_draw_is_stratified_stored_with_its_seed_and_repeatable(client
     result = await draw(client, as_user)
     assert result["seed"] == "audit-seed-1" and result["estates_in_management"] == 323
     async with db() as session:
-        streets = dict((await session.execute(select(Estate.id, Community.street_id).join(Community))).tuples().all())
+        streets = dict((await session.execute(select(Estate.id, Community.street_id).join(Community))).all())
     per_street = Counter(streets[a["estate_id"]] for a in result["assignments"])
     sizes = Counter(streets.values())
     assert set(per_street) == set(sizes)

@@ -89,7 +89,7 @@ async def test_each_day_is_paid_to_the_company_under_contract_that_day_once_ever
     left, changed, later, *rest = await estate_ids_of(db, "XBL01")
     async with db() as session:
         old = (await session.execute(select(ServiceContract).where(ServiceContract.contract_number == "HPWY-2025-XBL01"))).scalar_one()
-        areas = dict((await session.execute(select(Estate.id, Estate.floor_area_centi_m2).where(Estate.community_id == shude))).tuples().all())
+        areas = dict((await session.execute(select(Estate.id, Estate.floor_area_centi_m2).where(Estate.community_id == shude))).all())
     new_company = 1 if old.company_id != 1 else 2
 
     # The committee ends the contract on 05-19 (its last day); one estate leaves long-term management on 05-20; for
