@@ -216,7 +216,7 @@ def round_centi(value: Fraction) -> int:
     return whole + (1 if 2 * rest >= hundredfold.denominator else 0)
 
 
-def _record_score(findings: Sequence[Finding], categories: Mapping[str, int], factor_of) -> tuple[Fraction, list[tuple[Finding, Fraction]]]:  # type: ignore[no-untyped-def]
+def _record_score(findings: Sequence[Finding], categories: Mapping[str, int], factor_of) -> tuple[Fraction, list[tuple[Finding, Fraction]]]:
     """100 − deductions, no category below 0: the score (0–100) and each finding's real deduction after floors."""
     left = {code: Fraction(points) for code, points in categories.items()}
     effects: list[tuple[Finding, Fraction]] = []
