@@ -13,7 +13,7 @@ from sqlmodel import col
 
 from assessment.rules import Finding, MonthInputs, Satisfaction, Visit, overdue_level
 from assessment.tables import AssessmentMonth, CommitteeOpinion, ScoreExclusion, Veto
-from foundation.keys import key_column
+from foundation.keys import key_column, key_of
 from foundation.periods import Month
 from inspections.checklists import stored_checklists
 from inspections.late import counting_records
@@ -78,21 +78,21 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
     carried = await _carried_records(session, estate_ids, month)
     carried_patrols = [r for r in carried if r.source == Source.PATROL.value]
     records = await _visit_records(session, estate_ids, month, carried)
-    record_ids = [r.id for r in records]
+    record_ids = [key_of(r) for r in records]
     results: dict[int, list[InspectionResult]] = defaultdict(list)
     amendments: dict[int, list[Amendment]] = defaultdict(list)
     defect_of: dict[tuple[int, str], int] = {}
     for part in chunks(record_ids):
-        for result in (await session.execute(select(InspectionResult).where(col(InspectionResult.record_id).in_(part)))).scalars():
-            results[result.record_id].append(result)
+        for row in (await session.execute(select(InspectionResult).where(col(InspectionResult.record_id).in_(part)))).scalars():
+            results[row.record_id].append(row)
         for amendment in (await session.execute(select(Amendment).where(col(Amendment.record_id).in_(part)).order_by(col(Amendment.id)))).scalars():
             amendments[amendment.record_id].append(amendment)
-        for defect_id, record_id, item in (
+        for raised_id, record_id, item_code in (
             await session.execute(
                 select(key_column(Defect.id), col(Defect.record_id), col(Defect.item_code)).where(col(Defect.record_id).in_(part), col(Defect.state) != DefectState.WITHDRAWN.value)
             )
         ).tuples():
-            defect_of[(record_id, item)] = defect_id
+            defect_of[(record_id, item_code)] = raised_id
     excluded = set((await session.execute(select(col(ScoreExclusion.defect_id)))).scalars())
     checklists = await stored_checklists(session, {r.checklist_version_id for r in records}) if records else {}
 
@@ -125,13 +125,13 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
         ).tuples().all()
         carried_ids = [r.id for r in carried_patrols if r.estate_id in set(part)]
         if carried_ids:
-            defects += (
+            defects = [*defects, *(
                 await session.execute(
                     select(Defect, col(InspectionRecord.checklist_version_id))
                     .join(InspectionRecord, col(InspectionRecord.id) == Defect.record_id)
                     .where(col(Defect.record_id).in_(carried_ids), col(Defect.state) != DefectState.WITHDRAWN.value)
                 )
-            ).tuples().all()
+            ).tuples().all()]
         missing_versions = {v for _, v in defects} - set(checklists)
         if missing_versions:
             checklists.update(await stored_checklists(session, missing_versions))
@@ -157,12 +157,12 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
             .group_by(col(CommitteeOpinion.estate_id))
             .subquery()
         )
-        for opinion in (
+        for latest_opinion in (
             await session.execute(
                 select(CommitteeOpinion).join(latest, and_(latest.c.estate_id == CommitteeOpinion.estate_id, latest.c.revision == CommitteeOpinion.revision)).where(col(CommitteeOpinion.month) == str(month))
             )
         ).scalars():
-            opinions[opinion.estate_id] = opinion
+            opinions[latest_opinion.estate_id] = latest_opinion
         for estate_id, veto_id in (
             await session.execute(select(col(Veto.estate_id), key_column(Veto.id)).where(col(Veto.estate_id).in_(part), col(Veto.month) == str(month), col(Veto.state) == "upheld"))
         ).tuples():
@@ -174,14 +174,14 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
         checklist = checklists[record.checklist_version_id]
         categories_of[record.estate_id] = {c.code: c.points for c in checklist.categories}
         findings = []
-        for code, result in effective_results(results[record.id], amendments[record.id]).items():
-            defect_id = defect_of.get((record.id, code))
+        for code, result in effective_results(results[key_of(record)], amendments[key_of(record)]).items():
+            defect_id = defect_of.get((key_of(record), code))
             item = checklist.items.get(code)
             if result["passed"] or item is None or (defect_id is not None and defect_id in excluded):
                 continue
-            findings.append(Finding(record.id, code, item.category, item.deduction_centi, result["defects"], defect_id))
+            findings.append(Finding(key_of(record), code, item.category, item.deduction_centi, result["defects"], defect_id))
         late_from = record.month if record.month != str(month) else None
-        visits[record.estate_id][record.source].append(Visit(record.id, tuple(findings), late_from))
+        visits[record.estate_id][record.source].append(Visit(key_of(record), tuple(findings), late_from))
 
     default_categories = {c.code: c.points for c in fallback.categories}
     out: dict[int, MonthInputs] = {}

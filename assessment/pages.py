@@ -88,7 +88,7 @@ class AssessmentPages(Controller):
 
     @get("/")
     async def month_table(
-        self, request: Request, principal: Principal, db: AsyncSession, month: str | None = None, community_id: str | None = None, company_id: str | None = None
+        self, request: Request[Any, Any, Any], principal: Principal, db: AsyncSession, month: str | None = None, community_id: str | None = None, company_id: str | None = None
     ) -> Template:
         """The month's table: score, grade, ranks and the six-month trend of every estate in scope."""
         partial = bool(request.headers.get("hx-request")) and request.headers.get("hx-target") == "scores"
@@ -96,7 +96,7 @@ class AssessmentPages(Controller):
 
     @post("/months/{month:str}/{action:str}", guards=[allow(service.COMPUTERS, "computing scores")])
     async def month_action(
-        self, month: str, action: str, request: Request, principal: Principal, db: AsyncSession
+        self, month: str, action: str, request: Request[Any, Any, Any], principal: Principal, db: AsyncSession
     ) -> Response[Any]:
         """Compute (publish) or lock the officer's own street's month; a refusal comes back on the same page."""
         wanted = chosen_month(month)

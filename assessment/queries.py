@@ -23,11 +23,11 @@ from inspections.scope import defect_photo_ids, shows_attachments
 from registry.tables import Community, Estate
 
 
-def _visible(p: Principal, street, community, company) -> ColumnElement[bool]:
+def _visible(p: Principal, street: Any, community: Any, company: Any) -> ColumnElement[bool]:
     return in_scope(p, street=street, community=community, company=company)
 
 
-def _latest_scores(month: Month):
+def _latest_scores(month: Month) -> Select[EstateScore]:
     newest = select(col(EstateScore.estate_id), func.max(col(EstateScore.version)).label("version")).where(col(EstateScore.month) == str(month)).group_by(col(EstateScore.estate_id)).subquery()
     return select(EstateScore).join(newest, and_(newest.c.estate_id == EstateScore.estate_id, newest.c.version == EstateScore.version)).where(col(EstateScore.month) == str(month))
 
@@ -97,14 +97,14 @@ async def score_versions(session: AsyncSession, actor: Principal, estate_id: int
         (
             await session.execute(
                 select(EstateScore)
-                .where(col(EstateScore.estate_id) == estate_id, col(EstateScore.month) == str(month), _visible(actor, col(EstateScore.street_id), col(EstateScore.community_id), col(EstateScore.company_id)))
+                .where(col(EstateScore.estate_id) == estate_id, col(EstateScore.month) == str(month), _visible(actor, EstateScore.street_id, EstateScore.community_id, EstateScore.company_id))
                 .order_by(col(EstateScore.version).desc())
             )
         ).scalars()
     )
     if not rows:
         raise NotFound("score of estate", f"{estate_id} for {month}")
-    estate = await session.get(Estate, estate_id)
+    estate = await session.get_one(Estate, estate_id)
     ranks = {s.estate_id: (s.rank_in_street, s.rank_in_district) for s in await month_scores(session, actor, month, street_id=rows[0].street_id)}
     street_rank, district_rank = ranks.get(estate_id, (None, None))
     return [score_out(s, estate, street_rank if n == 0 else None, district_rank if n == 0 else None, detail=True) for n, s in enumerate(rows)]

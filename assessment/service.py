@@ -161,7 +161,7 @@ async def give_opinion(session: AsyncSession, actor: Principal, data: schemas.Op
         if earlier is not None:
             return GivenOpinion(earlier, replayed=True)
         await _not_locked(session, community.street_id, month)
-        if (data.satisfied is None) != (data.answered is None) or (data.answered is not None and data.satisfied > data.answered):
+        if (data.satisfied is None) != (data.answered is None) or (data.answered is not None and data.satisfied is not None and data.satisfied > data.answered):
             raise InvalidInput("give both satisfied and answered (satisfied at most answered), or neither", zh="满意户数和答卷户数要么都填，要么都不填，且满意户数不能多于答卷户数", field="satisfied")
         revision = 1 + (
             await session.execute(select(func.coalesce(func.max(col(CommitteeOpinion.revision)), 0)).where(col(CommitteeOpinion.estate_id) == estate.id, col(CommitteeOpinion.month) == str(month)))
@@ -443,6 +443,7 @@ async def lock_month(session: AsyncSession, actor: Principal, street_id: int, mo
         raise RuleViolation(f"{open_appeals} appeal(s) of {month} are still unanswered; answer them before locking", zh=f"还有 {open_appeals} 项申诉未答复，答复后才能锁定")
     await compute_month(session, actor, street_id, month, reason="recomputed before locking", now=now)
     state = await month_state(session, street_id, month)
+    assert state is not None  # compute_month has just stored it
     pending = (await session.execute(select(func.count()).where(col(Veto.street_id) == street_id, col(Veto.month) == str(month), col(Veto.state) == "pending"))).scalar_one()
     if pending:
         raise RuleViolation(f"the last recomputation opened {pending} automatic veto case(s); review them before locking", zh=f"重新计算新开了 {pending} 项自动否决，审核后才能锁定")
@@ -474,7 +475,7 @@ async def file_appeal(
     score = (
         await session.execute(select(EstateScore).where(col(EstateScore.estate_id) == data.estate_id, col(EstateScore.month) == str(month)).order_by(col(EstateScore.version).desc()))
     ).scalars().first()
-    if score is None or score.company_id != actor.company_id:
+    if score is None or actor.company_id is None or score.company_id != actor.company_id:
         raise NotFound("published score of estate", f"{data.estate_id} for {month}")
     state = await month_state(session, score.street_id, month)
     if state is None or state.state != "computed":

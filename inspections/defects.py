@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -133,13 +133,13 @@ async def withdraw_record_defects(session: AsyncSession, actor: Principal, recor
 # Reading
 
 
-def _state_condition(state: str, now: datetime):
+def _state_condition(state: str, now: datetime) -> ColumnElement[bool]:
     """SQL for a state filter; 'overdue' is derived from the deadline at `now` exactly as rules.overdue_since;
     'active' is what somebody still has to act on (open or reported)."""
     if state == "active":
         return col(Defect.state).in_(OPEN_STATES)
     if state != "overdue":
-        return Defect.state == state
+        return col(Defect.state) == state
     return or_(
         and_(col(Defect.state) == DefectState.OPEN.value, col(Defect.deadline_at) < now),
         and_(col(Defect.state).in_(OPEN_STATES[1:] + (DefectState.CLOSED.value,)), col(Defect.fix_reported_at) > Defect.deadline_at),
@@ -321,7 +321,7 @@ async def report_fix(
         .where(col(Defect.id) == defect_id, col(Defect.state) == DefectState.OPEN.value)
         .values(state=DefectState.FIX_REPORTED.value, fix_reported_at=now)
     )
-    if changed.rowcount != 1:
+    if cast(CursorResult[Any], changed).rowcount != 1:  # AsyncSession.execute types an UPDATE's result as a plain Result
         raise Conflict(f"defect {defect_id} changed meanwhile; reload it", zh="该整改单刚被他人处理，请刷新页面")
     photo_ids = list(dict.fromkeys(data.photo_ids))
     if photos:
@@ -369,7 +369,7 @@ async def review_fix(
     changed = await session.execute(
         update(Defect).where(col(Defect.id) == defect_id, col(Defect.state) == DefectState.FIX_REPORTED.value).values(**values)
     )
-    if changed.rowcount != 1:
+    if cast(CursorResult[Any], changed).rowcount != 1:  # AsyncSession.execute types an UPDATE's result as a plain Result
         raise Conflict(f"defect {defect_id} changed meanwhile; reload it", zh="该整改单刚被他人处理，请刷新页面")
     _event(session, defect_id, "accepted" if data.accepted else "rejected", actor, now, data.note)
     record_change(session, actor, "defect.accepted" if data.accepted else "defect.rejected", "defect", defect_id, reason=data.note)
@@ -416,11 +416,11 @@ async def mark_overdue(session: AsyncSession, actor: Principal, now: datetime | 
             .where(col(Defect.id) == defect.id, col(Defect.overdue_marked_at).is_(None))
             .values(overdue_marked_at=now, overdue_month=month, overdue_ordinal=ordinal)
         )
-        if changed.rowcount != 1:
+        if cast(CursorResult[Any], changed).rowcount != 1:  # AsyncSession.execute types an UPDATE's result as a plain Result
             continue
         note = f"deadline {defect.deadline_at.isoformat()} passed" + (f"; overdue no. {ordinal} of the company in {month}" if ordinal else "")
         _event(session, key_of(defect), "overdue", actor, now, note)
-        if ordinal == 2:
+        if ordinal == 2 and defect.company_id is not None:
             session.add(YellowCard(company_id=defect.company_id, month=month, defect_id=key_of(defect), issued_at=now))
             cards += 1
             record_change(session, actor, "company.yellow_card", "company", defect.company_id, after={"month": month, "defect_id": defect.id})
@@ -434,10 +434,10 @@ async def overdue_by_company(session: AsyncSession, actor: Principal, month: Mon
     """Marked overdue rectifications per company for a month, within the actor's scope, with their yellow cards."""
     counts = (
         await session.execute(
-            select(col(Defect.company_id), col(Company.name), func.count())
+            select(key_column(Company.id), col(Company.name), func.count())
             .join(Company, col(Company.id) == Defect.company_id)
             .where(col(Defect.overdue_month) == str(month), visible_defects(actor))
-            .group_by(col(Defect.company_id), col(Company.name))
+            .group_by(col(Company.id), col(Company.name))
             .order_by(func.count().desc(), Company.name)
         )
     ).tuples().all()

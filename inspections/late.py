@@ -5,6 +5,7 @@ beside the filing; a rejected record never counts and its open orders are withdr
 from __future__ import annotations
 
 from datetime import datetime
+from typing import overload
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -40,6 +41,10 @@ def _in_scope(actor: Principal) -> ColumnElement[bool]:
     return and_(col(InspectionRecord.late).is_(True), col(InspectionRecord.street_id) == actor.street_id)
 
 
+@overload
+def _decision_out(decision: LateRecordDecision) -> schemas.LateDecisionOut: ...
+@overload
+def _decision_out(decision: None) -> None: ...
 def _decision_out(decision: LateRecordDecision | None) -> schemas.LateDecisionOut | None:
     if decision is None:
         return None

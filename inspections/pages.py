@@ -251,7 +251,7 @@ class DefectPages(Controller):
     async def review_fix(
         self,
         defect_id: int,
-        request: Request,
+        request: Request[Any, Any, Any],
         data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
         principal: Principal,
         db: AsyncSession,
@@ -351,9 +351,9 @@ class CoveragePages(Controller):
                 raise NotFound("community", community_id)
         rows = []
         if last >= first:
-            for community in communities:
-                coverage = await records.patrol_coverage(db, principal, community.id or 0, first, last)
-                rows.append((community, [HeatCell(d.day, d.estates, d.patrolled) for d in coverage.days], coverage))
+            for c in communities:
+                coverage = await records.patrol_coverage(db, principal, c.id or 0, first, last)
+                rows.append((c, [HeatCell(d.day, d.estates, d.patrolled) for d in coverage.days], coverage))
         days = [first + timedelta(days=i) for i in range((last - first).days + 1)] if last >= first else []
         return page(
             "coverage.html",

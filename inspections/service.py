@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import msgspec
 from sqlalchemy import func, select
@@ -285,7 +286,7 @@ async def amend_record(
     results = list((await session.execute(select(InspectionResult).where(col(InspectionResult.record_id) == record.id))).scalars())
     earlier = list((await session.execute(select(Amendment).where(col(Amendment.record_id) == record.id).order_by(col(Amendment.id)))).scalars())
     before = effective_results(results, earlier)
-    changes = [
+    changes: list[dict[str, Any]] = [
         {"item": r.item, "passed": r.passed, "defects": 0 if r.passed else (r.defects or 1), "note": r.note, "photo_ids": list(r.photo_ids)}
         for r in data.results
     ]
