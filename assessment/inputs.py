@@ -51,7 +51,7 @@ async def _carried_records(session: AsyncSession, estate_ids: list[int], month: 
                     counting_records(),
                 )
             )
-        ).tuples()
+        )
         for record, locked_at, approved_at in rows:
             took_effect = approved_at if record.late else record.filed_at
             if assessed_month(Month.parse(record.month), took_effect, locked_at) == month:
@@ -91,7 +91,7 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
             await session.execute(
                 select(key_column(Defect.id), col(Defect.record_id), col(Defect.item_code)).where(col(Defect.record_id).in_(part), col(Defect.state) != DefectState.WITHDRAWN.value)
             )
-        ).tuples():
+        ):
             defect_of[(record_id, item_code)] = raised_id
     excluded = set((await session.execute(select(col(ScoreExclusion.defect_id)))).scalars())
     checklists = await stored_checklists(session, {r.checklist_version_id for r in records}) if records else {}
@@ -114,7 +114,7 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
                     )
                     .group_by(col(InspectionRecord.estate_id))
                 )
-            ).tuples().all()
+            ).all()
         )
         defects = (
             await session.execute(
@@ -122,7 +122,7 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
                 .join(InspectionRecord, col(InspectionRecord.id) == Defect.record_id)
                 .where(col(Defect.estate_id).in_(part), col(Defect.source) == Source.PATROL.value, col(Defect.month) == str(month), col(Defect.state) != DefectState.WITHDRAWN.value, counting_records())
             )
-        ).tuples().all()
+        ).all()
         carried_ids = [r.id for r in carried_patrols if r.estate_id in set(part)]
         if carried_ids:
             defects = [*defects, *(
@@ -131,7 +131,7 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
                     .join(InspectionRecord, col(InspectionRecord.id) == Defect.record_id)
                     .where(col(Defect.record_id).in_(carried_ids), col(Defect.state) != DefectState.WITHDRAWN.value)
                 )
-            ).tuples().all()]
+            ).all()]
         missing_versions = {v for _, v in defects} - set(checklists)
         if missing_versions:
             checklists.update(await stored_checklists(session, missing_versions))
@@ -165,7 +165,7 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
             opinions[latest_opinion.estate_id] = latest_opinion
         for estate_id, veto_id in (
             await session.execute(select(col(Veto.estate_id), key_column(Veto.id)).where(col(Veto.estate_id).in_(part), col(Veto.month) == str(month), col(Veto.state) == "upheld"))
-        ).tuples():
+        ):
             vetoes[estate_id].append(veto_id)
 
     visits: dict[int, dict[str, list[Visit]]] = defaultdict(lambda: defaultdict(list))

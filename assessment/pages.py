@@ -315,7 +315,7 @@ async def _appeals_page(db: AsyncSession, principal: Principal, failed: tuple[in
 async def _estate_names(db: AsyncSession, ids: list[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict((await db.execute(select(key_column(Estate.id), col(Estate.name)).where(col(Estate.id).in_(set(ids))))).tuples().all())
+    return dict((await db.execute(select(key_column(Estate.id), col(Estate.name)).where(col(Estate.id).in_(set(ids))))).all())
 
 
 class CommitteePages(Controller):
@@ -347,7 +347,7 @@ class CommitteePages(Controller):
                     )
                     .group_by(col(InspectionRecord.estate_id))
                 )
-            ).tuples().all()
+            ).all()
         )
         open_orders = await defect_service.open_orders_by_estate(db, principal.community_id)
         opinions = await _latest_opinions(db, principal.community_id or 0, wanted)

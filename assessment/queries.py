@@ -135,7 +135,7 @@ async def _photos_of_cases(session: AsyncSession, case_column: Any, attachment_c
     """The photos attached to each case (veto or appeal), by case id, in upload order."""
     attached: dict[int, list[int]] = {}
     if case_ids:
-        for case_id, attachment_id in (await session.execute(select(case_column, attachment_column).where(case_column.in_(case_ids)))).tuples():
+        for case_id, attachment_id in (await session.execute(select(case_column, attachment_column).where(case_column.in_(case_ids)))):
             attached.setdefault(case_id, []).append(attachment_id)
     return {case_id: sorted(ids) for case_id, ids in attached.items()}
 

@@ -365,7 +365,7 @@ async def compute_month(
                 .where(col(Community.street_id) == street_id, col(Estate.entered_on) <= month.last_day, (col(Estate.left_on).is_(None)) | (col(Estate.left_on) > month.first_day))
                 .order_by(col(Estate.id))
             )
-        ).tuples()
+        )
     )
     estate_ids = [e for e, _ in estates]
     community_of = dict(estates)

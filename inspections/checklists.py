@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from foundation.clock import utc_now
-from foundation.keys import key_column
+from foundation.keys import key_column, key_of
 from inspections import schemas
 from inspections.rules import Checklist, checklist_from_content
 from inspections.tables import ChecklistVersion
@@ -21,8 +21,7 @@ async def checklist_version_id(session: AsyncSession, checklist: Checklist) -> i
     row = ChecklistVersion(version=checklist.version, sha256=checklist.sha256, content=checklist.content(), first_used_at=utc_now())
     session.add(row)
     await session.flush()
-    assert row.id is not None  # flushed: the database has given it its key
-    return row.id
+    return key_of(row)
 
 
 # Parsed checklists by content hash: a stored version never changes, so it is parsed once per process.
@@ -36,11 +35,7 @@ async def stored_checklists(session: AsyncSession, version_ids: set[int]) -> dic
     if missing:
         for row in (await session.execute(select(ChecklistVersion).where(col(ChecklistVersion.id).in_(missing)))).scalars():
             _PARSED[row.sha256] = checklist_from_content(row.content)
-    checklists: dict[int, Checklist] = {}
-    for version_id, sha in rows:
-        assert version_id is not None  # a primary key
-        checklists[version_id] = _PARSED[sha]
-    return checklists
+    return {version_id: _PARSED[sha] for version_id, sha in rows}
 
 
 def checklist_out(checklist: Checklist) -> schemas.ChecklistOut:

@@ -185,7 +185,7 @@ async def open_orders_by_estate(session: AsyncSession, community_id: int | None)
         .where(col(Defect.community_id) == community_id, col(Defect.state).in_(OPEN_STATES))
         .group_by(col(Defect.estate_id))
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 async def get_defect(session: AsyncSession, actor: Principal, defect_id: int) -> Defect:
@@ -204,11 +204,11 @@ async def defect_rows(session: AsyncSession, defects: list[Defect], now: datetim
     photos: dict[int, list[int]] = {}
     for event_id, attachment_id in (
         await session.execute(select(col(DefectEventPhoto.event_id), col(DefectEventPhoto.attachment_id)).where(col(DefectEventPhoto.defect_id).in_(ids)))
-    ).tuples():
+    ):
         photos.setdefault(event_id, []).append(attachment_id)
-    names = dict((await session.execute(select(key_column(Estate.id), col(Estate.name)).where(col(Estate.id).in_({d.estate_id for d in defects})))).tuples().all())
+    names = dict((await session.execute(select(key_column(Estate.id), col(Estate.name)).where(col(Estate.id).in_({d.estate_id for d in defects})))).all())
     versions = dict(
-        (await session.execute(select(key_column(InspectionRecord.id), col(InspectionRecord.checklist_version_id)).where(col(InspectionRecord.id).in_({d.record_id for d in defects})))).tuples().all()
+        (await session.execute(select(key_column(InspectionRecord.id), col(InspectionRecord.checklist_version_id)).where(col(InspectionRecord.id).in_({d.record_id for d in defects})))).all()
     )
     checklists = await stored_checklists(session, set(versions.values()))
     rows = []
@@ -266,12 +266,12 @@ async def defect_evidence(session: AsyncSession, defect_ids: Iterable[int]) -> d
         .where(col(Defect.id).in_(wanted))
         .order_by(col(RecordPhoto.attachment_id))
     )
-    for defect_id, attachment_id in found.tuples():
+    for defect_id, attachment_id in found:
         photos.setdefault(defect_id, []).append(evidence_photo(attachment_id, "finding"))
     fixed = await session.execute(
         select(col(DefectEventPhoto.defect_id), col(DefectEventPhoto.attachment_id)).where(col(DefectEventPhoto.defect_id).in_(wanted)).order_by(col(DefectEventPhoto.event_id), col(DefectEventPhoto.attachment_id))
     )
-    for defect_id, attachment_id in fixed.tuples():
+    for defect_id, attachment_id in fixed:
         photos.setdefault(defect_id, []).append(evidence_photo(attachment_id, "fix"))
     return {
         d.id: schemas.DefectEvidenceOut(
@@ -435,12 +435,13 @@ async def overdue_by_company(session: AsyncSession, actor: Principal, month: Mon
     counts = (
         await session.execute(
             select(key_column(Company.id), col(Company.name), func.count())
+            .select_from(Defect)
             .join(Company, col(Company.id) == Defect.company_id)
             .where(col(Defect.overdue_month) == str(month), visible_defects(actor))
             .group_by(col(Company.id), col(Company.name))
             .order_by(func.count().desc(), Company.name)
         )
-    ).tuples().all()
+    ).all()
     carded = set((await session.execute(select(col(YellowCard.company_id)).where(col(YellowCard.month) == str(month)))).scalars())
     return [
         schemas.CompanyOverdueOut(company_id=cid, company_name=name, month=str(month), overdue=n, yellow_card=cid in carded)

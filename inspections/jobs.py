@@ -54,7 +54,7 @@ async def evening_coverage(session: AsyncSession, period: str, now: datetime) ->
                     col(InspectionRecord.source) == Source.PATROL.value, col(InspectionRecord.business_date) >= days[0], col(InspectionRecord.business_date) <= day
                 )
             )
-        ).tuples()
+        )
     )
     missing: dict[tuple[int, int, str], dict[date, int]] = defaultdict(lambda: defaultdict(int))
     for estate_id, community_id, street_id, name, entered, left in managed:

@@ -71,9 +71,9 @@ async def list_late_records(
             await session.execute(
                 select(col(InspectionResult.record_id), func.count()).where(col(InspectionResult.record_id).in_(ids), col(InspectionResult.passed).is_(False)).group_by(col(InspectionResult.record_id))
             )
-        ).tuples().all()
+        ).all()
     )
-    names = dict((await session.execute(select(key_column(Estate.id), col(Estate.name)).where(col(Estate.id).in_({r.estate_id for r in records})))).tuples().all())
+    names = dict((await session.execute(select(key_column(Estate.id), col(Estate.name)).where(col(Estate.id).in_({r.estate_id for r in records})))).all())
     return [
         schemas.LateRecordOut(
             id=r.id or 0,

@@ -130,7 +130,7 @@ async def list_records(
             query = query.where(col(column) == value)
     records, total = await fetch_page(session, query, paging)
     ids = [r.id for r in records]
-    names = dict((await session.execute(select(key_column(Estate.id), col(Estate.name)).where(col(Estate.id).in_({r.estate_id for r in records})))).tuples().all())
+    names = dict((await session.execute(select(key_column(Estate.id), col(Estate.name)).where(col(Estate.id).in_({r.estate_id for r in records})))).all())
     failed = dict(
         (
             await session.execute(
@@ -138,10 +138,10 @@ async def list_records(
                 .where(col(InspectionResult.record_id).in_(ids), col(InspectionResult.passed).is_(False))
                 .group_by(col(InspectionResult.record_id))
             )
-        ).tuples().all()
+        ).all()
     )
     amended = set((await session.execute(select(col(Amendment.record_id)).where(col(Amendment.record_id).in_(ids)))).scalars())
-    decided = dict((await session.execute(select(col(LateRecordDecision.record_id), col(LateRecordDecision.decision)).where(col(LateRecordDecision.record_id).in_(ids)))).tuples().all())
+    decided = dict((await session.execute(select(col(LateRecordDecision.record_id), col(LateRecordDecision.decision)).where(col(LateRecordDecision.record_id).in_(ids)))).all())
     return [
         schemas.RecordSummary(
             id=r.id or 0,
@@ -191,7 +191,7 @@ async def patrol_coverage(
                     col(InspectionRecord.business_date) <= date_to,
                 )
             )
-        ).tuples()
+        )
     )
     days = []
     day = date_from

@@ -43,7 +43,7 @@ async def draw_month(
         EstateRef(id=eid, street_id=sid)
         for eid, sid in (
             await session.execute(select(key_column(Estate.id), col(Community.street_id)).join(Community, col(Community.id) == Estate.community_id).where(_in_management_during(month)))
-        ).tuples()
+        )
     ]
     firms = list(
         (await session.execute(select(key_column(Organisation.id)).where(col(Organisation.kind) == OrganisationKind.INSPECTION_FIRM.value))).scalars()
@@ -86,14 +86,14 @@ async def assignment_rows(session: AsyncSession, assignments: list[SpotCheckAssi
                 .join(Community, col(Community.id) == Estate.community_id)
                 .where(col(Estate.id).in_({a.estate_id for a in assignments}))
             )
-        ).tuples()
+        )
     }
     filed = dict(
         (
             await session.execute(
                 select(col(InspectionRecord.assignment_id), key_column(InspectionRecord.id)).where(col(InspectionRecord.assignment_id).in_([a.id for a in assignments]))
             )
-        ).tuples().all()
+        ).all()
     )
     rows = []
     for a in assignments:
