@@ -9,9 +9,11 @@ from datetime import datetime
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from assessment.rules import Finding, MonthInputs, Satisfaction, Visit, overdue_level
 from assessment.tables import AssessmentMonth, CommitteeOpinion, ScoreExclusion, Veto
+from foundation.keys import key_column, key_of
 from foundation.periods import Month
 from inspections.checklists import stored_checklists
 from inspections.late import counting_records
@@ -36,16 +38,16 @@ async def _carried_records(session: AsyncSession, estate_ids: list[int], month: 
     for part in chunks(estate_ids):
         rows = (
             await session.execute(
-                select(InspectionRecord, AssessmentMonth.locked_at, LateRecordDecision.decided_at)
+                select(InspectionRecord, col(AssessmentMonth.locked_at), col(LateRecordDecision.decided_at))
                 .join(
                     AssessmentMonth,
-                    and_(AssessmentMonth.street_id == InspectionRecord.street_id, AssessmentMonth.month == InspectionRecord.month),
+                    and_(col(AssessmentMonth.street_id) == InspectionRecord.street_id, col(AssessmentMonth.month) == InspectionRecord.month),
                 )
-                .outerjoin(LateRecordDecision, LateRecordDecision.record_id == InspectionRecord.id)
+                .outerjoin(LateRecordDecision, col(LateRecordDecision.record_id) == InspectionRecord.id)
                 .where(
-                    InspectionRecord.estate_id.in_(part),  # type: ignore[attr-defined]
-                    InspectionRecord.month < str(month),
-                    AssessmentMonth.state == LOCKED,
+                    col(InspectionRecord.estate_id).in_(part),
+                    col(InspectionRecord.month) < str(month),
+                    col(AssessmentMonth.state) == LOCKED,
                     counting_records(),
                 )
             )
@@ -65,7 +67,7 @@ async def _visit_records(session: AsyncSession, estate_ids: list[int], month: Mo
     for part in chunks(estate_ids):
         records += (
             await session.execute(
-                select(InspectionRecord).where(InspectionRecord.estate_id.in_(part), InspectionRecord.source.in_(sources), InspectionRecord.month == str(month), counting_records())  # type: ignore[attr-defined]
+                select(InspectionRecord).where(col(InspectionRecord.estate_id).in_(part), col(InspectionRecord.source).in_(sources), col(InspectionRecord.month) == str(month), counting_records())
             )
         ).scalars()
     return records + [r for r in carried if r.source in sources]
@@ -76,22 +78,22 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
     carried = await _carried_records(session, estate_ids, month)
     carried_patrols = [r for r in carried if r.source == Source.PATROL.value]
     records = await _visit_records(session, estate_ids, month, carried)
-    record_ids = [r.id for r in records]
+    record_ids = [key_of(r) for r in records]
     results: dict[int, list[InspectionResult]] = defaultdict(list)
     amendments: dict[int, list[Amendment]] = defaultdict(list)
     defect_of: dict[tuple[int, str], int] = {}
-    for part in chunks(record_ids):  # type: ignore[arg-type]
-        for result in (await session.execute(select(InspectionResult).where(InspectionResult.record_id.in_(part)))).scalars():  # type: ignore[attr-defined]
-            results[result.record_id].append(result)
-        for amendment in (await session.execute(select(Amendment).where(Amendment.record_id.in_(part)).order_by(Amendment.id))).scalars():  # type: ignore[attr-defined]
+    for part in chunks(record_ids):
+        for row in (await session.execute(select(InspectionResult).where(col(InspectionResult.record_id).in_(part)))).scalars():
+            results[row.record_id].append(row)
+        for amendment in (await session.execute(select(Amendment).where(col(Amendment.record_id).in_(part)).order_by(col(Amendment.id)))).scalars():
             amendments[amendment.record_id].append(amendment)
-        for defect_id, record_id, item in (
+        for raised_id, record_id, item_code in (
             await session.execute(
-                select(Defect.id, Defect.record_id, Defect.item_code).where(Defect.record_id.in_(part), Defect.state != DefectState.WITHDRAWN.value)  # type: ignore[union-attr]
+                select(key_column(Defect.id), col(Defect.record_id), col(Defect.item_code)).where(col(Defect.record_id).in_(part), col(Defect.state) != DefectState.WITHDRAWN.value)
             )
         ):
-            defect_of[(record_id, item)] = defect_id
-    excluded = set((await session.execute(select(ScoreExclusion.defect_id))).scalars())
+            defect_of[(record_id, item_code)] = raised_id
+    excluded = set((await session.execute(select(col(ScoreExclusion.defect_id)))).scalars())
     checklists = await stored_checklists(session, {r.checklist_version_id for r in records}) if records else {}
 
     patrol_findings: dict[int, list[Finding]] = defaultdict(list)
@@ -102,34 +104,34 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
         patrols_counted.update(
             (
                 await session.execute(
-                    select(InspectionRecord.estate_id, func.count())
+                    select(col(InspectionRecord.estate_id), func.count())
                     .where(
-                        InspectionRecord.estate_id.in_(part),  # type: ignore[attr-defined]
-                        InspectionRecord.source == Source.PATROL.value,
-                        InspectionRecord.month == str(month),
-                        InspectionRecord.counted.is_(True),  # type: ignore[attr-defined]
+                        col(InspectionRecord.estate_id).in_(part),
+                        col(InspectionRecord.source) == Source.PATROL.value,
+                        col(InspectionRecord.month) == str(month),
+                        col(InspectionRecord.counted).is_(True),
                         counting_records(),
                     )
-                    .group_by(InspectionRecord.estate_id)
+                    .group_by(col(InspectionRecord.estate_id))
                 )
             ).all()
         )
         defects = (
             await session.execute(
-                select(Defect, InspectionRecord.checklist_version_id)
-                .join(InspectionRecord, InspectionRecord.id == Defect.record_id)
-                .where(Defect.estate_id.in_(part), Defect.source == Source.PATROL.value, Defect.month == str(month), Defect.state != DefectState.WITHDRAWN.value, counting_records())  # type: ignore[attr-defined]
+                select(Defect, col(InspectionRecord.checklist_version_id))
+                .join(InspectionRecord, col(InspectionRecord.id) == Defect.record_id)
+                .where(col(Defect.estate_id).in_(part), col(Defect.source) == Source.PATROL.value, col(Defect.month) == str(month), col(Defect.state) != DefectState.WITHDRAWN.value, counting_records())
             )
         ).all()
         carried_ids = [r.id for r in carried_patrols if r.estate_id in set(part)]
         if carried_ids:
-            defects += (
+            defects = [*defects, *(
                 await session.execute(
-                    select(Defect, InspectionRecord.checklist_version_id)
-                    .join(InspectionRecord, InspectionRecord.id == Defect.record_id)
-                    .where(Defect.record_id.in_(carried_ids), Defect.state != DefectState.WITHDRAWN.value)  # type: ignore[attr-defined]
+                    select(Defect, col(InspectionRecord.checklist_version_id))
+                    .join(InspectionRecord, col(InspectionRecord.id) == Defect.record_id)
+                    .where(col(Defect.record_id).in_(carried_ids), col(Defect.state) != DefectState.WITHDRAWN.value)
                 )
-            ).all()
+            ).all()]
         missing_versions = {v for _, v in defects} - set(checklists)
         if missing_versions:
             checklists.update(await stored_checklists(session, missing_versions))
@@ -150,19 +152,19 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
                 )
             )
         latest = (
-            select(CommitteeOpinion.estate_id, func.max(CommitteeOpinion.revision).label("revision"))
-            .where(CommitteeOpinion.estate_id.in_(part), CommitteeOpinion.month == str(month))  # type: ignore[attr-defined]
-            .group_by(CommitteeOpinion.estate_id)
+            select(col(CommitteeOpinion.estate_id), func.max(col(CommitteeOpinion.revision)).label("revision"))
+            .where(col(CommitteeOpinion.estate_id).in_(part), col(CommitteeOpinion.month) == str(month))
+            .group_by(col(CommitteeOpinion.estate_id))
             .subquery()
         )
-        for opinion in (
+        for latest_opinion in (
             await session.execute(
-                select(CommitteeOpinion).join(latest, and_(latest.c.estate_id == CommitteeOpinion.estate_id, latest.c.revision == CommitteeOpinion.revision)).where(CommitteeOpinion.month == str(month))
+                select(CommitteeOpinion).join(latest, and_(latest.c.estate_id == CommitteeOpinion.estate_id, latest.c.revision == CommitteeOpinion.revision)).where(col(CommitteeOpinion.month) == str(month))
             )
         ).scalars():
-            opinions[opinion.estate_id] = opinion
+            opinions[latest_opinion.estate_id] = latest_opinion
         for estate_id, veto_id in (
-            await session.execute(select(Veto.estate_id, Veto.id).where(Veto.estate_id.in_(part), Veto.month == str(month), Veto.state == "upheld"))  # type: ignore[attr-defined]
+            await session.execute(select(col(Veto.estate_id), key_column(Veto.id)).where(col(Veto.estate_id).in_(part), col(Veto.month) == str(month), col(Veto.state) == "upheld"))
         ):
             vetoes[estate_id].append(veto_id)
 
@@ -172,14 +174,14 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
         checklist = checklists[record.checklist_version_id]
         categories_of[record.estate_id] = {c.code: c.points for c in checklist.categories}
         findings = []
-        for code, result in effective_results(results[record.id], amendments[record.id]).items():
-            defect_id = defect_of.get((record.id, code))
+        for code, result in effective_results(results[key_of(record)], amendments[key_of(record)]).items():
+            defect_id = defect_of.get((key_of(record), code))
             item = checklist.items.get(code)
             if result["passed"] or item is None or (defect_id is not None and defect_id in excluded):
                 continue
-            findings.append(Finding(record.id, code, item.category, item.deduction_centi, result["defects"], defect_id))
+            findings.append(Finding(key_of(record), code, item.category, item.deduction_centi, result["defects"], defect_id))
         late_from = record.month if record.month != str(month) else None
-        visits[record.estate_id][record.source].append(Visit(record.id, tuple(findings), late_from))
+        visits[record.estate_id][record.source].append(Visit(key_of(record), tuple(findings), late_from))
 
     default_categories = {c.code: c.points for c in fallback.categories}
     out: dict[int, MonthInputs] = {}

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from assessment import service
 from assessment.service import month_state
@@ -16,6 +17,7 @@ from foundation.access import SYSTEM, Role
 from foundation.calendar.rules import working_days_after
 from foundation.calendar.service import CALENDAR, working_calendar
 from foundation.jobs import Job, from_time_of_day, period_of
+from foundation.keys import key_column
 from foundation.notifications import notify
 from foundation.periods import Month, business_date
 from people.queries import recipients
@@ -38,7 +40,7 @@ def scoring_due(period: str, now: datetime) -> bool:
 async def compute_last_month(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
     month = Month.parse(period)
     done, skipped = [], []
-    for street_id in (await session.execute(select(Street.id).order_by(Street.id))).scalars():
+    for street_id in (await session.execute(select(key_column(Street.id)).order_by(col(Street.id)))).scalars():
         state = await month_state(session, street_id, month)
         if state is not None and state.state == "locked":
             skipped.append(street_id)
@@ -58,12 +60,12 @@ async def remind_opinions(session: AsyncSession, period: str, now: datetime) -> 
     soon, _ = working_days_after(today, 2, CALENDAR)
     if not today <= deadline <= soon:
         return {"reminded": 0, "deadline": deadline.isoformat()}
-    given = select(CommitteeOpinion.estate_id).where(CommitteeOpinion.month == str(month))
+    given = select(col(CommitteeOpinion.estate_id)).where(col(CommitteeOpinion.month) == str(month))
     lacking = (
         await session.execute(
-            select(Estate.community_id, func.count())
-            .where(Estate.id.not_in(given), Estate.entered_on <= month.last_day, (Estate.left_on.is_(None)) | (Estate.left_on > month.first_day))  # type: ignore[union-attr,operator]
-            .group_by(Estate.community_id)
+            select(col(Estate.community_id), func.count())
+            .where(col(Estate.id).not_in(given), col(Estate.entered_on) <= month.last_day, (col(Estate.left_on).is_(None)) | (col(Estate.left_on) > month.first_day))
+            .group_by(col(Estate.community_id))
         )
     ).all()
     reminded = 0
@@ -80,7 +82,7 @@ async def remind_opinions(session: AsyncSession, period: str, now: datetime) -> 
 async def flag_veto_reviews(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
     """Tell the street of every pending veto whose review is due within a working day (or overdue)."""
     limit, _ = working_days_after(business_date(now), 1, await working_calendar(session))
-    pending = (await session.execute(select(Veto).where(Veto.state == "pending", Veto.review_due_on <= limit).order_by(Veto.id))).scalars().all()
+    pending = (await session.execute(select(Veto).where(col(Veto.state) == "pending", col(Veto.review_due_on) <= limit).order_by(col(Veto.id)))).scalars().all()
     flagged = 0
     for veto in pending:
         officers = await recipients(session, Role.STREET_OFFICER, street_id=veto.street_id)

@@ -17,6 +17,7 @@ from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from assessment import queries, schemas, service
 from assessment.rules import COMPONENT_NAMES, VETO_REASONS, Component
@@ -24,6 +25,7 @@ from assessment.tables import CommitteeOpinion
 from foundation.access import Principal, Role
 from foundation.clock import business_today
 from foundation.errors import DomainError, InvalidInput, NotFound
+from foundation.keys import key_column
 from foundation.paging import PageRequest
 from foundation.periods import Month
 from foundation.storage import BlobStore
@@ -86,7 +88,7 @@ class AssessmentPages(Controller):
 
     @get("/")
     async def month_table(
-        self, request: Request, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], month: FromQuery[str | None] = None, community_id: FromQuery[str | None] = None, company_id: FromQuery[str | None] = None
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], month: FromQuery[str | None] = None, community_id: FromQuery[str | None] = None, company_id: FromQuery[str | None] = None
     ) -> Template:
         """The month's table: score, grade, ranks and the six-month trend of every estate in scope."""
         partial = bool(request.headers.get("hx-request")) and request.headers.get("hx-target") == "scores"
@@ -94,7 +96,7 @@ class AssessmentPages(Controller):
 
     @post("/months/{month:str}/{action:str}", guards=[allow(service.COMPUTERS, "computing scores")])
     async def month_action(
-        self, month: FromPath[str], action: FromPath[str], request: Request, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
+        self, month: FromPath[str], action: FromPath[str], request: Request[Any, Any, Any], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
     ) -> Response[Any]:
         """Compute (publish) or lock the officer's own street's month; a refusal comes back on the same page."""
         wanted = chosen_month(month)
@@ -217,7 +219,7 @@ async def _month_page(
     communities, _ = await registry.list_communities(db, principal, PageRequest(1, 500), None)
     community_names = {c.id: c.name for c in communities}
     company_ids = {s.company_id for s in every if s.company_id}
-    companies = {c.id: c.name for c in (await db.execute(select(Company).where(Company.id.in_(company_ids)))).scalars()} if company_ids else {}  # type: ignore[union-attr]
+    companies = {c.id: c.name for c in (await db.execute(select(Company).where(col(Company.id).in_(company_ids)))).scalars()} if company_ids else {}
     month_state = await queries.month_out(db, principal, principal.street_id, wanted) if principal.street_id else None
     late_records: list[Any] = []
     if principal.role in late_evidence.DECIDERS and not partial:
@@ -313,7 +315,7 @@ async def _appeals_page(db: AsyncSession, principal: Principal, failed: tuple[in
 async def _estate_names(db: AsyncSession, ids: list[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict((await db.execute(select(Estate.id, Estate.name).where(Estate.id.in_(set(ids))))).all())  # type: ignore[union-attr]
+    return dict((await db.execute(select(key_column(Estate.id), col(Estate.name)).where(col(Estate.id).in_(set(ids))))).all())
 
 
 class CommitteePages(Controller):
@@ -331,19 +333,19 @@ class CommitteePages(Controller):
         today = business_today()
         last = min(wanted.last_day, today)
         estates = list(
-            (await db.execute(select(Estate).where(Estate.community_id == principal.community_id, managed_on(last)).order_by(Estate.code))).scalars()
+            (await db.execute(select(Estate).where(col(Estate.community_id) == principal.community_id, managed_on(last)).order_by(col(Estate.code)))).scalars()
         )
         patrol_days = dict(
             (
                 await db.execute(
-                    select(InspectionRecord.estate_id, func.count(distinct(InspectionRecord.business_date)))
+                    select(col(InspectionRecord.estate_id), func.count(distinct(col(InspectionRecord.business_date))))
                     .where(
-                        InspectionRecord.community_id == principal.community_id,
-                        InspectionRecord.source == Source.PATROL.value,
-                        InspectionRecord.business_date >= wanted.first_day,
-                        InspectionRecord.business_date <= wanted.last_day,
+                        col(InspectionRecord.community_id) == principal.community_id,
+                        col(InspectionRecord.source) == Source.PATROL.value,
+                        col(InspectionRecord.business_date) >= wanted.first_day,
+                        col(InspectionRecord.business_date) <= wanted.last_day,
                     )
-                    .group_by(InspectionRecord.estate_id)
+                    .group_by(col(InspectionRecord.estate_id))
                 )
             ).all()
         )
@@ -439,7 +441,7 @@ def _client_id(text: str) -> str:
 
 async def _latest_opinions(db: AsyncSession, community_id: int, month: Month) -> dict[int, CommitteeOpinion]:
     rows = (
-        await db.execute(select(CommitteeOpinion).where(CommitteeOpinion.community_id == community_id, CommitteeOpinion.month == str(month)).order_by(CommitteeOpinion.revision))
+        await db.execute(select(CommitteeOpinion).where(col(CommitteeOpinion.community_id) == community_id, col(CommitteeOpinion.month) == str(month)).order_by(col(CommitteeOpinion.revision)))
     ).scalars()
     return {o.estate_id: o for o in rows}
 
@@ -451,12 +453,12 @@ async def _committee_estate(
     patrolled = sorted(
         (
             await db.execute(
-                select(InspectionRecord.business_date)
+                select(col(InspectionRecord.business_date))
                 .where(
-                    InspectionRecord.estate_id == estate_id,
-                    InspectionRecord.source == Source.PATROL.value,
-                    InspectionRecord.business_date >= month.first_day,
-                    InspectionRecord.business_date <= month.last_day,
+                    col(InspectionRecord.estate_id) == estate_id,
+                    col(InspectionRecord.source) == Source.PATROL.value,
+                    col(InspectionRecord.business_date) >= month.first_day,
+                    col(InspectionRecord.business_date) <= month.last_day,
                 )
                 .distinct()
             )

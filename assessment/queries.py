@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from assessment import schemas
 from assessment.rules import AUTOMATIC_VETO_REASONS, VETO_REASONS, Ranked, rank
@@ -22,13 +23,13 @@ from inspections.scope import defect_photo_ids, shows_attachments
 from registry.tables import Community, Estate
 
 
-def _visible(p: Principal, street, community, company) -> ColumnElement[bool]:  # type: ignore[no-untyped-def]
+def _visible(p: Principal, street: Any, community: Any, company: Any) -> ColumnElement[bool]:
     return in_scope(p, street=street, community=community, company=company)
 
 
-def _latest_scores(month: Month):  # type: ignore[no-untyped-def]
-    newest = select(EstateScore.estate_id, func.max(EstateScore.version).label("version")).where(EstateScore.month == str(month)).group_by(EstateScore.estate_id).subquery()
-    return select(EstateScore).join(newest, and_(newest.c.estate_id == EstateScore.estate_id, newest.c.version == EstateScore.version)).where(EstateScore.month == str(month))
+def _latest_scores(month: Month) -> Select[EstateScore]:
+    newest = select(col(EstateScore.estate_id), func.max(col(EstateScore.version)).label("version")).where(col(EstateScore.month) == str(month)).group_by(col(EstateScore.estate_id)).subquery()
+    return select(EstateScore).join(newest, and_(newest.c.estate_id == EstateScore.estate_id, newest.c.version == EstateScore.version)).where(col(EstateScore.month) == str(month))
 
 
 def _ranked(row: EstateScore, code: str) -> Ranked:
@@ -45,7 +46,7 @@ async def month_scores(
     """The current score of every estate in scope for a month, with its rank in its street and in the district
     (ranks are over every published estate, whoever asks)."""
     rows = list((await session.execute(_latest_scores(month))).scalars())
-    estates = {e.id: e for e in (await session.execute(select(Estate).where(Estate.id.in_([r.estate_id for r in rows])))).scalars()} if rows else {}  # type: ignore[union-attr]
+    estates = {e.id: e for e in (await session.execute(select(Estate).where(col(Estate.id).in_([r.estate_id for r in rows])))).scalars()} if rows else {}
     district_rank = {r.estate_id: n for n, r in rank([_ranked(s, estates[s.estate_id].code) for s in rows])}
     street_rank: dict[int, int] = {}
     for street in {s.street_id for s in rows}:
@@ -96,17 +97,17 @@ async def score_versions(session: AsyncSession, actor: Principal, estate_id: int
         (
             await session.execute(
                 select(EstateScore)
-                .where(EstateScore.estate_id == estate_id, EstateScore.month == str(month), _visible(actor, EstateScore.street_id, EstateScore.community_id, EstateScore.company_id))
-                .order_by(EstateScore.version.desc())  # type: ignore[attr-defined]
+                .where(col(EstateScore.estate_id) == estate_id, col(EstateScore.month) == str(month), _visible(actor, EstateScore.street_id, EstateScore.community_id, EstateScore.company_id))
+                .order_by(col(EstateScore.version).desc())
             )
         ).scalars()
     )
     if not rows:
         raise NotFound("score of estate", f"{estate_id} for {month}")
-    estate = await session.get(Estate, estate_id)
+    estate = await session.get_one(Estate, estate_id)
     ranks = {s.estate_id: (s.rank_in_street, s.rank_in_district) for s in await month_scores(session, actor, month, street_id=rows[0].street_id)}
     street_rank, district_rank = ranks.get(estate_id, (None, None))
-    return [score_out(s, estate, street_rank if n == 0 else None, district_rank if n == 0 else None, detail=True) for n, s in enumerate(rows)]  # type: ignore[arg-type]
+    return [score_out(s, estate, street_rank if n == 0 else None, district_rank if n == 0 else None, detail=True) for n, s in enumerate(rows)]
 
 
 def _visible_vetoes(p: Principal) -> ColumnElement[bool]:
@@ -114,7 +115,7 @@ def _visible_vetoes(p: Principal) -> ColumnElement[bool]:
 
 
 def _visible_appeals(p: Principal) -> ColumnElement[bool]:
-    community = select(Estate.community_id).where(Estate.id == Appeal.estate_id).scalar_subquery()
+    community = select(col(Estate.community_id)).where(col(Estate.id) == Appeal.estate_id).scalar_subquery()
     return _visible(p, Appeal.street_id, community, Appeal.company_id)
 
 
@@ -123,10 +124,10 @@ def case_photos(p: Principal) -> list[Select[Any]]:
     """Whoever may see a veto sees its photos, and for an automatic case its defect's photos; whoever may see an
     appeal sees its photos and those of the defect it contests (the attachment rule of inspections.scope follows
     these)."""
-    vetoed = select(VetoEvidence.attachment_id).join(Veto, Veto.id == VetoEvidence.veto_id).where(_visible_vetoes(p))
-    automatic = select(Veto.source_defect_id).where(Veto.source_defect_id.is_not(None), _visible_vetoes(p))  # type: ignore[union-attr]
-    appealed = select(AppealEvidence.attachment_id).join(Appeal, Appeal.id == AppealEvidence.appeal_id).where(_visible_appeals(p))
-    contested = select(Appeal.defect_id).where(Appeal.defect_id.is_not(None), _visible_appeals(p))  # type: ignore[union-attr]
+    vetoed = select(col(VetoEvidence.attachment_id)).join(Veto, col(Veto.id) == VetoEvidence.veto_id).where(_visible_vetoes(p))
+    automatic = select(col(Veto.source_defect_id)).where(col(Veto.source_defect_id).is_not(None), _visible_vetoes(p))
+    appealed = select(col(AppealEvidence.attachment_id)).join(Appeal, col(Appeal.id) == AppealEvidence.appeal_id).where(_visible_appeals(p))
+    contested = select(col(Appeal.defect_id)).where(col(Appeal.defect_id).is_not(None), _visible_appeals(p))
     return [vetoed, *defect_photo_ids(automatic), appealed, *defect_photo_ids(contested)]
 
 
@@ -161,11 +162,11 @@ async def veto_rows(session: AsyncSession, vetoes: list[Veto]) -> list[schemas.V
 
 
 async def list_vetoes(session: AsyncSession, actor: Principal, paging: PageRequest, *, month: Month | None, state: str | None) -> tuple[list[schemas.VetoOut], int]:
-    query = select(Veto).where(_visible_vetoes(actor)).order_by(Veto.id.desc())  # type: ignore[union-attr]
+    query = select(Veto).where(_visible_vetoes(actor)).order_by(col(Veto.id).desc())
     if month:
-        query = query.where(Veto.month == str(month))
+        query = query.where(col(Veto.month) == str(month))
     if state:
-        query = query.where(Veto.state == state)
+        query = query.where(col(Veto.state) == state)
     rows, total = await fetch_page(session, query, paging)
     return await veto_rows(session, rows), total
 
@@ -188,24 +189,24 @@ async def appeal_rows(session: AsyncSession, appeals: list[Appeal]) -> list[sche
 
 
 async def list_appeals(session: AsyncSession, actor: Principal, paging: PageRequest, *, month: Month | None, state: str | None) -> tuple[list[schemas.AppealOut], int]:
-    query = select(Appeal).where(_visible_appeals(actor)).order_by(Appeal.id.desc())  # type: ignore[union-attr]
+    query = select(Appeal).where(_visible_appeals(actor)).order_by(col(Appeal.id).desc())
     if month:
-        query = query.where(Appeal.month == str(month))
+        query = query.where(col(Appeal.month) == str(month))
     if state:
-        query = query.where(Appeal.state == state)
+        query = query.where(col(Appeal.state) == state)
     rows, total = await fetch_page(session, query, paging)
     return await appeal_rows(session, rows), total
 
 
 async def list_opinions(session: AsyncSession, actor: Principal, paging: PageRequest, *, month: Month | None, estate_id: int | None) -> tuple[list[schemas.OpinionOut], int]:
-    street_of = select(Community.street_id).where(Community.id == CommitteeOpinion.community_id).scalar_subquery()
+    street_of = select(col(Community.street_id)).where(col(Community.id) == CommitteeOpinion.community_id).scalar_subquery()
     # A company reads the rating in its score's breakdown, not the committee's opinion records.
     visible = _visible(actor, street_of, CommitteeOpinion.community_id, None)
-    query = select(CommitteeOpinion).where(visible).order_by(CommitteeOpinion.id.desc())  # type: ignore[union-attr]
+    query = select(CommitteeOpinion).where(visible).order_by(col(CommitteeOpinion.id).desc())
     if month:
-        query = query.where(CommitteeOpinion.month == str(month))
+        query = query.where(col(CommitteeOpinion.month) == str(month))
     if estate_id:
-        query = query.where(CommitteeOpinion.estate_id == estate_id)
+        query = query.where(col(CommitteeOpinion.estate_id) == estate_id)
     rows, total = await fetch_page(session, query, paging)
     return [opinion_out(o) for o in rows], total
 
@@ -220,9 +221,9 @@ def opinion_out(o: CommitteeOpinion) -> schemas.OpinionOut:
 async def month_out(session: AsyncSession, actor: Principal, street_id: int, month: Month) -> schemas.MonthOut:
     if not (actor.scope is ScopeKind.DISTRICT or actor.street_id == street_id):
         raise NotFound("assessment month of street", street_id)
-    state = (await session.execute(select(AssessmentMonth).where(AssessmentMonth.street_id == street_id, AssessmentMonth.month == str(month)))).scalar()
-    vetoes = (await session.execute(select(func.count()).where(Veto.street_id == street_id, Veto.month == str(month), Veto.state == "pending"))).scalar_one()
-    appeals = (await session.execute(select(func.count()).where(Appeal.street_id == street_id, Appeal.month == str(month), Appeal.state == "pending"))).scalar_one()
+    state = (await session.execute(select(AssessmentMonth).where(col(AssessmentMonth.street_id) == street_id, col(AssessmentMonth.month) == str(month)))).scalar()
+    vetoes = (await session.execute(select(func.count()).where(col(Veto.street_id) == street_id, col(Veto.month) == str(month), col(Veto.state) == "pending"))).scalar_one()
+    appeals = (await session.execute(select(func.count()).where(col(Appeal.street_id) == street_id, col(Appeal.month) == str(month), col(Appeal.state) == "pending"))).scalar_one()
     return schemas.MonthOut(
         street_id=street_id, month=str(month), state=state.state if state else "open", published_at=state.published_at if state else None,
         appeal_until=state.appeal_until if state else None, computed_at=state.computed_at if state else None,
@@ -233,13 +234,13 @@ async def month_out(session: AsyncSession, actor: Principal, street_id: int, mon
 async def score_history(session: AsyncSession, actor: Principal, months: list[Month]) -> dict[int, dict[str, int | None]]:
     """Each visible estate's current score (in hundredths, None when unscored or vetoed) per month: the trend line."""
     newest = (
-        select(EstateScore.estate_id, EstateScore.month, func.max(EstateScore.version).label("version"))
-        .where(EstateScore.month.in_([str(m) for m in months]))  # type: ignore[attr-defined]
-        .group_by(EstateScore.estate_id, EstateScore.month)
+        select(col(EstateScore.estate_id), col(EstateScore.month), func.max(col(EstateScore.version)).label("version"))
+        .where(col(EstateScore.month).in_([str(m) for m in months]))
+        .group_by(col(EstateScore.estate_id), col(EstateScore.month))
         .subquery()
     )
     rows = await session.execute(
-        select(EstateScore.estate_id, EstateScore.month, EstateScore.score_centi, EstateScore.vetoed)
+        select(col(EstateScore.estate_id), col(EstateScore.month), col(EstateScore.score_centi), col(EstateScore.vetoed))
         .join(newest, and_(newest.c.estate_id == EstateScore.estate_id, newest.c.month == EstateScore.month, newest.c.version == EstateScore.version))
         .where(_visible(actor, EstateScore.street_id, EstateScore.community_id, EstateScore.company_id))
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, localcontext
@@ -136,10 +136,12 @@ def _finding_key(f: Finding) -> tuple[Any, ...]:
 
 
 def normalised(inputs: MonthInputs) -> dict[str, Any]:
-    visits = lambda vs: sorted(  # noqa: E731
-        ({"record_id": v.record_id, "late_from": v.late_from, "findings": [asdict(f) for f in sorted(v.findings, key=_finding_key)]} for v in vs),
-        key=lambda v: v["record_id"],
-    )
+    def visits(vs: Sequence[Visit]) -> list[dict[str, Any]]:
+        return sorted(
+            ({"record_id": v.record_id, "late_from": v.late_from, "findings": [asdict(f) for f in sorted(v.findings, key=_finding_key)]} for v in vs),
+            key=lambda v: v["record_id"],
+        )
+
     return {
         "estate_id": inputs.estate_id,
         "month": inputs.month,
@@ -216,7 +218,7 @@ def round_centi(value: Fraction) -> int:
     return whole + (1 if 2 * rest >= hundredfold.denominator else 0)
 
 
-def _record_score(findings: Sequence[Finding], categories: Mapping[str, int], factor_of) -> tuple[Fraction, list[tuple[Finding, Fraction]]]:  # type: ignore[no-untyped-def]
+def _record_score(findings: Sequence[Finding], categories: Mapping[str, int], factor_of: Callable[[Finding], int]) -> tuple[Fraction, list[tuple[Finding, Fraction]]]:
     """100 − deductions, no category below 0: the score (0–100) and each finding's real deduction after floors."""
     left = {code: Fraction(points) for code, points in categories.items()}
     effects: list[tuple[Finding, Fraction]] = []

@@ -13,6 +13,7 @@ import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from assessment import schemas
 from assessment.inputs import month_inputs
@@ -34,6 +35,7 @@ from foundation.calendar.rules import working_days_after
 from foundation.calendar.service import working_calendar
 from foundation.clock import utc_now
 from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from foundation.keys import key_column, key_of
 from foundation.periods import Month, business_date
 from foundation.settings import config_dir
 from foundation.storage import BlobStore
@@ -70,7 +72,7 @@ def lifecycle_days() -> tuple[int, int]:
 
 
 async def _estate(session: AsyncSession, estate_id: int) -> tuple[Estate, Community]:
-    row = (await session.execute(select(Estate, Community).join(Community).where(Estate.id == estate_id))).first()
+    row = (await session.execute(select(Estate, Community).join(Community).where(col(Estate.id) == estate_id))).first()
     if row is None:
         raise NotFound("estate", estate_id)
     return row[0], row[1]
@@ -78,7 +80,7 @@ async def _estate(session: AsyncSession, estate_id: int) -> tuple[Estate, Commun
 
 async def month_state(session: AsyncSession, street_id: int, month: Month) -> AssessmentMonth | None:
     return (
-        await session.execute(select(AssessmentMonth).where(AssessmentMonth.street_id == street_id, AssessmentMonth.month == str(month)))
+        await session.execute(select(AssessmentMonth).where(col(AssessmentMonth.street_id) == street_id, col(AssessmentMonth.month) == str(month)))
     ).scalar()
 
 
@@ -87,7 +89,7 @@ async def _lock_street_months(session: AsyncSession, street_id: int) -> None:
     and their revision numbers, vetoes and their review, scores and their versions, appeals, the lock) happens one
     transaction at a time and sees what the one before stored (PostgreSQL; SQLite has one writer at a time anyway).
     FOR NO KEY UPDATE: rows that merely reference the street (patrols) are not held up."""
-    await session.execute(select(Street.id).where(Street.id == street_id).with_for_update(key_share=True))
+    await session.execute(select(key_column(Street.id)).where(col(Street.id) == street_id).with_for_update(key_share=True))
 
 
 async def _not_locked(session: AsyncSession, street_id: int, month: Month) -> AssessmentMonth | None:
@@ -130,7 +132,7 @@ def _opinion_fingerprint(data: schemas.OpinionIn) -> str:
 
 
 async def _earlier_opinion(session: AsyncSession, actor: Principal, client_id: str, fingerprint: str) -> CommitteeOpinion | None:
-    opinion = (await session.execute(select(CommitteeOpinion).where(CommitteeOpinion.client_id == client_id))).scalar()
+    opinion = (await session.execute(select(CommitteeOpinion).where(col(CommitteeOpinion.client_id) == client_id))).scalar()
     if opinion is None:
         return None
     if opinion.given_by_user_id != actor.user_id:
@@ -159,16 +161,16 @@ async def give_opinion(session: AsyncSession, actor: Principal, data: schemas.Op
         if earlier is not None:
             return GivenOpinion(earlier, replayed=True)
         await _not_locked(session, community.street_id, month)
-        if (data.satisfied is None) != (data.answered is None) or (data.answered is not None and data.satisfied > data.answered):  # type: ignore[operator]
+        if (data.satisfied is None) != (data.answered is None) or (data.answered is not None and data.satisfied is not None and data.satisfied > data.answered):
             raise InvalidInput("give both satisfied and answered (satisfied at most answered), or neither", zh="满意户数和答卷户数要么都填，要么都不填，且满意户数不能多于答卷户数", field="satisfied")
         revision = 1 + (
-            await session.execute(select(func.coalesce(func.max(CommitteeOpinion.revision), 0)).where(CommitteeOpinion.estate_id == estate.id, CommitteeOpinion.month == str(month)))
+            await session.execute(select(func.coalesce(func.max(col(CommitteeOpinion.revision)), 0)).where(col(CommitteeOpinion.estate_id) == estate.id, col(CommitteeOpinion.month) == str(month)))
         ).scalar_one()
         opinion = CommitteeOpinion(
             client_id=data.client_id,
             fingerprint=fingerprint,
-            estate_id=estate.id,  # type: ignore[arg-type]
-            community_id=community.id,  # type: ignore[arg-type]
+            estate_id=key_of(estate),
+            community_id=key_of(community),
             month=str(month),
             revision=revision,
             rating=data.rating,
@@ -229,7 +231,7 @@ async def cast_veto(
     if photos:
         evidence |= set(await keep_photos(session, required_store(store), actor, photos))
     for photo in sorted(evidence):
-        session.add(VetoEvidence(veto_id=veto.id, attachment_id=photo))  # type: ignore[arg-type]
+        session.add(VetoEvidence(veto_id=key_of(veto), attachment_id=photo))
     await session.commit()
     return veto
 
@@ -237,11 +239,11 @@ async def cast_veto(
 async def _open_veto(
     session: AsyncSession, actor: Principal, estate: Estate, community: Community, month: Month, reason: str, explanation: str, now: datetime, *, automatic: bool, defect_id: int | None
 ) -> Veto:
-    company_id, contract_id = await _company_and_contract(session, estate.id, month)  # type: ignore[arg-type]
+    company_id, contract_id = await _company_and_contract(session, key_of(estate), month)
     due, _ = working_days_after(business_date(now), lifecycle_days()[1], await working_calendar(session))
     veto = Veto(
-        estate_id=estate.id,  # type: ignore[arg-type]
-        community_id=community.id,  # type: ignore[arg-type]
+        estate_id=key_of(estate),
+        community_id=key_of(community),
         street_id=community.street_id,
         company_id=company_id,
         contract_id=contract_id,
@@ -265,19 +267,19 @@ async def _open_veto(
 async def open_automatic_vetoes(session: AsyncSession, actor: Principal, street_id: int, month: Month) -> list[Veto]:
     """Veto cases the rules open by themselves (each once): a defect on a veto-marked item found by the street's
     own inspection, and a company's third overdue rectification of the month on an estate of the street."""
-    taken = select(Veto.source_defect_id).where(Veto.source_defect_id.is_not(None))  # type: ignore[union-attr]
+    taken = select(col(Veto.source_defect_id)).where(col(Veto.source_defect_id).is_not(None))
     triggers = (
         await session.execute(
             select(Defect).where(
-                Defect.street_id == street_id,
-                Defect.id.not_in(taken),  # type: ignore[union-attr]
-                Defect.state != "withdrawn",
-                Defect.record_id.in_(select(InspectionRecord.id).where(counting_records())),  # type: ignore[attr-defined]
+                col(Defect.street_id) == street_id,
+                col(Defect.id).not_in(taken),
+                col(Defect.state) != "withdrawn",
+                col(Defect.record_id).in_(select(key_column(InspectionRecord.id)).where(counting_records())),
                 (
-                    (Defect.veto_item.is_(True) & (Defect.source == Source.STREET_INSPECTION.value) & (Defect.month == str(month)))  # type: ignore[attr-defined]
+                    (col(Defect.veto_item).is_(True) & (col(Defect.source) == Source.STREET_INSPECTION.value) & (col(Defect.month) == str(month)))
                     | ((Defect.overdue_ordinal == 3) & (Defect.overdue_month == str(month)))
                 ),
-            ).order_by(Defect.id)
+            ).order_by(col(Defect.id))
         )
     ).scalars().all()
     opened = []
@@ -327,11 +329,11 @@ async def review_veto(session: AsyncSession, actor: Principal, veto_id: int, dat
             year_ago = year_ago.previous()
         upheld = (
             await session.execute(
-                select(func.count()).where(Veto.contract_id == veto.contract_id, Veto.state == "upheld", Veto.month >= str(year_ago), Veto.id != veto.id)
+                select(func.count()).where(col(Veto.contract_id) == veto.contract_id, col(Veto.state) == "upheld", col(Veto.month) >= str(year_ago), col(Veto.id) != veto.id)
             )
         ).scalar_one()
         if upheld >= 1:
-            session.add(ContractReviewFlag(contract_id=veto.contract_id, veto_id=veto.id, flagged_at=now, note=f"12个月内第{upheld + 1}次一票否决被维持"))
+            session.add(ContractReviewFlag(contract_id=veto.contract_id, veto_id=key_of(veto), flagged_at=now, note=f"12个月内第{upheld + 1}次一票否决被维持"))
             record_change(session, actor, "contract.flagged_for_review", "service_contract", veto.contract_id, after={"veto_id": veto.id, "upheld_in_12_months": upheld + 1})
     await session.commit()
     state = await month_state(session, veto.street_id, Month.parse(veto.month))
@@ -358,10 +360,10 @@ async def compute_month(
     estates = list(
         (
             await session.execute(
-                select(Estate.id, Estate.community_id)
+                select(key_column(Estate.id), col(Estate.community_id))
                 .join(Community)
-                .where(Community.street_id == street_id, Estate.entered_on <= month.last_day, (Estate.left_on.is_(None)) | (Estate.left_on > month.first_day))  # type: ignore[union-attr,operator]
-                .order_by(Estate.id)
+                .where(col(Community.street_id) == street_id, col(Estate.entered_on) <= month.last_day, (col(Estate.left_on).is_(None)) | (col(Estate.left_on) > month.first_day))
+                .order_by(col(Estate.id))
             )
         )
     )
@@ -374,8 +376,8 @@ async def compute_month(
         for s in (
             await session.execute(
                 select(EstateScore)
-                .where(EstateScore.street_id == street_id, EstateScore.month == str(month))
-                .order_by(EstateScore.version)
+                .where(col(EstateScore.street_id) == street_id, col(EstateScore.month) == str(month))
+                .order_by(col(EstateScore.version))
             )
         ).scalars()
     }
@@ -433,23 +435,24 @@ async def lock_month(session: AsyncSession, actor: Principal, street_id: int, mo
     state = await _not_locked(session, street_id, month)
     if state is None:
         raise RuleViolation(f"{month} has not been computed yet; compute it first", zh=f"{month} 尚未计算得分，请先计算")
-    pending = (await session.execute(select(func.count()).where(Veto.street_id == street_id, Veto.month == str(month), Veto.state == "pending"))).scalar_one()
+    pending = (await session.execute(select(func.count()).where(col(Veto.street_id) == street_id, col(Veto.month) == str(month), col(Veto.state) == "pending"))).scalar_one()
     if pending:
         raise RuleViolation(f"{pending} veto(es) of {month} are still pending; review them before locking", zh=f"还有 {pending} 项否决待审核，审核后才能锁定")
-    open_appeals = (await session.execute(select(func.count()).where(Appeal.street_id == street_id, Appeal.month == str(month), Appeal.state == "pending"))).scalar_one()
+    open_appeals = (await session.execute(select(func.count()).where(col(Appeal.street_id) == street_id, col(Appeal.month) == str(month), col(Appeal.state) == "pending"))).scalar_one()
     if open_appeals:
         raise RuleViolation(f"{open_appeals} appeal(s) of {month} are still unanswered; answer them before locking", zh=f"还有 {open_appeals} 项申诉未答复，答复后才能锁定")
     await compute_month(session, actor, street_id, month, reason="recomputed before locking", now=now)
     state = await month_state(session, street_id, month)
-    pending = (await session.execute(select(func.count()).where(Veto.street_id == street_id, Veto.month == str(month), Veto.state == "pending"))).scalar_one()
+    assert state is not None  # compute_month has just stored it
+    pending = (await session.execute(select(func.count()).where(col(Veto.street_id) == street_id, col(Veto.month) == str(month), col(Veto.state) == "pending"))).scalar_one()
     if pending:
         raise RuleViolation(f"the last recomputation opened {pending} automatic veto case(s); review them before locking", zh=f"重新计算新开了 {pending} 项自动否决，审核后才能锁定")
-    state.state = "locked"  # type: ignore[union-attr]
-    state.locked_at = now  # type: ignore[union-attr]
-    state.locked_by = actor.label  # type: ignore[union-attr]
+    state.state = "locked"
+    state.locked_at = now
+    state.locked_by = actor.label
     record_change(session, actor, "month.locked", "assessment_month", f"{street_id}:{month}")
     await session.commit()
-    return state  # type: ignore[return-value]
+    return state
 
 
 # Appeals
@@ -470,9 +473,9 @@ async def file_appeal(
     require_role(actor, {Role.COMPANY}, "appealing a score")
     month = Month.parse(data.month)
     score = (
-        await session.execute(select(EstateScore).where(EstateScore.estate_id == data.estate_id, EstateScore.month == str(month)).order_by(EstateScore.version.desc()))  # type: ignore[attr-defined]
+        await session.execute(select(EstateScore).where(col(EstateScore.estate_id) == data.estate_id, col(EstateScore.month) == str(month)).order_by(col(EstateScore.version).desc()))
     ).scalars().first()
-    if score is None or score.company_id != actor.company_id:
+    if score is None or actor.company_id is None or score.company_id != actor.company_id:
         raise NotFound("published score of estate", f"{data.estate_id} for {month}")
     state = await month_state(session, score.street_id, month)
     if state is None or state.state != "computed":
@@ -487,7 +490,7 @@ async def file_appeal(
         raise InvalidInput(f"attach at most {MAX_PHOTOS} photos", zh=f"申诉照片最多 {MAX_PHOTOS} 张", field="photo")
     await own_photos(session, actor, data.evidence_photo_ids, zh="申诉照片未上传成功，请重新选择")
     appeal = Appeal(
-        estate_id=data.estate_id, street_id=score.street_id, company_id=actor.company_id,  # type: ignore[arg-type]
+        estate_id=data.estate_id, street_id=score.street_id, company_id=actor.company_id,
         month=str(month), defect_id=data.defect_id, reason=data.reason, state="pending", filed_at=now, filed_by=actor.label,
     )
     session.add(appeal)
@@ -496,7 +499,7 @@ async def file_appeal(
     if photos:
         evidence |= set(await keep_photos(session, required_store(store), actor, photos))
     for photo in sorted(evidence):
-        session.add(AppealEvidence(appeal_id=appeal.id, attachment_id=photo))  # type: ignore[arg-type]
+        session.add(AppealEvidence(appeal_id=key_of(appeal), attachment_id=photo))
     record_change(session, actor, "appeal.filed", "appeal", appeal.id, after={"estate_id": data.estate_id, "month": str(month), "defect_id": data.defect_id, "photo_ids": sorted(evidence)}, reason=data.reason)
     await session.commit()
     return appeal
@@ -506,7 +509,7 @@ async def get_appeal(session: AsyncSession, actor: Principal, appeal_id: int) ->
     appeal = await session.get(Appeal, appeal_id)
     if appeal is None:
         raise NotFound("appeal", appeal_id)
-    community = (await session.execute(select(Estate.community_id).where(Estate.id == appeal.estate_id))).scalar_one()
+    community = (await session.execute(select(col(Estate.community_id)).where(col(Estate.id) == appeal.estate_id))).scalar_one()
     if not _sees(actor, appeal.street_id, community, appeal.company_id):
         raise NotFound("appeal", appeal_id)
     return appeal
@@ -530,7 +533,7 @@ async def answer_appeal(session: AsyncSession, actor: Principal, appeal_id: int,
     appeal.answered_at = now
     appeal.answered_by = actor.label
     if data.uphold and appeal.defect_id is not None:
-        session.add(ScoreExclusion(defect_id=appeal.defect_id, appeal_id=appeal.id, reason=data.reason))  # type: ignore[arg-type]
+        session.add(ScoreExclusion(defect_id=appeal.defect_id, appeal_id=key_of(appeal), reason=data.reason))
     record_change(session, actor, f"appeal.{appeal.state}", "appeal", appeal.id, reason=data.reason)
     await session.commit()
     if data.uphold:

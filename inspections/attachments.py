@@ -11,10 +11,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from foundation.access import Principal
 from foundation.clock import utc_now
 from foundation.errors import Conflict, InvalidInput, NotFound, TooLarge
+from foundation.keys import key_column
 from foundation.storage import BlobStore
 from foundation.text import clean_file_name
 from inspections import schemas
@@ -79,7 +81,7 @@ async def keep_photos(session: AsyncSession, store: BlobStore, actor: Principal,
     owner = owner_key(actor)
     ids: list[int] = []
     for photo in photos:
-        existing = (await session.execute(select(Attachment.id).where(Attachment.sha256 == photo.sha256, Attachment.owner == owner))).scalar()
+        existing = (await session.execute(select(key_column(Attachment.id)).where(col(Attachment.sha256) == photo.sha256, col(Attachment.owner) == owner))).scalar()
         if existing is not None:
             ids.append(existing)
             continue
@@ -128,7 +130,7 @@ async def upload_photo(
             # The same owner sent the same photo at the same moment: the other request's attachment is this one.
             await session.rollback()
             continue
-        return await session.get(Attachment, attachment_id)  # type: ignore[return-value]
+        return await session.get_one(Attachment, attachment_id)
     raise Conflict("the same photo is being uploaded at the same time; retry")
 
 
@@ -138,7 +140,7 @@ async def own_photos(session: AsyncSession, actor: Principal, photo_ids: Iterabl
     if not wanted:
         return
     own = set(
-        (await session.execute(select(Attachment.id).where(Attachment.id.in_(wanted), Attachment.owner == owner_key(actor)))).scalars()  # type: ignore[union-attr]
+        (await session.execute(select(key_column(Attachment.id)).where(col(Attachment.id).in_(wanted), col(Attachment.owner) == owner_key(actor)))).scalars()
     )
     missing = sorted(wanted - own)
     if missing:
@@ -172,7 +174,7 @@ async def photo_content(store: BlobStore, attachment: Attachment, display_side: 
 
 async def get_attachment(session: AsyncSession, actor: Principal, attachment_id: int) -> Attachment:
     found = (
-        await session.execute(select(Attachment).where(Attachment.id == attachment_id, visible_attachments(actor)))
+        await session.execute(select(Attachment).where(col(Attachment.id) == attachment_id, visible_attachments(actor)))
     ).scalar()
     if found is None:
         raise NotFound("attachment", attachment_id)

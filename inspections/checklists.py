@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from foundation.clock import utc_now
+from foundation.keys import key_column, key_of
 from inspections import schemas
 from inspections.rules import Checklist, checklist_from_content
 from inspections.tables import ChecklistVersion
@@ -13,13 +15,13 @@ from inspections.tables import ChecklistVersion
 
 async def checklist_version_id(session: AsyncSession, checklist: Checklist) -> int:
     """The stored version of `checklist`, stored now if this is its first use."""
-    found = (await session.execute(select(ChecklistVersion.id).where(ChecklistVersion.sha256 == checklist.sha256))).scalar()
+    found = (await session.execute(select(key_column(ChecklistVersion.id)).where(col(ChecklistVersion.sha256) == checklist.sha256))).scalar()
     if found is not None:
         return found
     row = ChecklistVersion(version=checklist.version, sha256=checklist.sha256, content=checklist.content(), first_used_at=utc_now())
     session.add(row)
     await session.flush()
-    return row.id  # type: ignore[return-value]
+    return key_of(row)
 
 
 # Parsed checklists by content hash: a stored version never changes, so it is parsed once per process.
@@ -28,10 +30,10 @@ _PARSED: dict[str, Checklist] = {}
 
 async def stored_checklists(session: AsyncSession, version_ids: set[int]) -> dict[int, Checklist]:
     """The checklists records were filed against, by version id."""
-    rows = (await session.execute(select(ChecklistVersion.id, ChecklistVersion.sha256).where(ChecklistVersion.id.in_(version_ids)))).all()  # type: ignore[union-attr]
+    rows = (await session.execute(select(key_column(ChecklistVersion.id), col(ChecklistVersion.sha256)).where(col(ChecklistVersion.id).in_(version_ids)))).all()
     missing = [version_id for version_id, sha in rows if sha not in _PARSED]
     if missing:
-        for row in (await session.execute(select(ChecklistVersion).where(ChecklistVersion.id.in_(missing)))).scalars():  # type: ignore[union-attr]
+        for row in (await session.execute(select(ChecklistVersion).where(col(ChecklistVersion.id).in_(missing)))).scalars():
             _PARSED[row.sha256] = checklist_from_content(row.content)
     return {version_id: _PARSED[sha] for version_id, sha in rows}
 

@@ -83,8 +83,13 @@ class InspectorClient:
             raise InspectorApiError(response.status_code, problem)
         return response
 
+    def _object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """The JSON object an endpoint answers (every endpoint this client calls answers one)."""
+        body: dict[str, Any] = self._request(method, path, **kwargs).json()
+        return body
+
     def checklist(self) -> dict[str, Any]:
-        return self._request("GET", "/api/checklist").json()  # type: ignore[no-any-return]
+        return self._object("GET", "/api/checklist")
 
     def assignments(self, month: str | None = None, pending: bool = False) -> list[dict[str, Any]]:
         """Every assignment of the firm (of one month, or only those not filed yet), all pages."""
@@ -108,13 +113,13 @@ class InspectorClient:
             photo = Path(photo).read_bytes()
         data = {"taken_at": taken_at} if taken_at else {}
         files = {"file": (filename or "photo.jpg", photo, "application/octet-stream")}
-        return self._request("POST", "/api/attachments", files=files, data=data).json()  # type: ignore[no-any-return]
+        return self._object("POST", "/api/attachments", files=files, data=data)
 
     def file_spot_check(self, record: dict[str, Any]) -> dict[str, Any]:
         """File a spot check. A `client_id` is added to `record` if it has none, so calling again with the same
         dict after a failure cannot file it twice."""
         record.setdefault("client_id", str(uuid.uuid4()))
-        return self._request("POST", "/api/spot-checks", json=record).json()  # type: ignore[no-any-return]
+        return self._object("POST", "/api/spot-checks", json=record)
 
 
 def submit_file(client: InspectorClient, path: Path) -> dict[str, Any]:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
@@ -17,6 +18,7 @@ from foundation.calendar.rules import CalendarSource, OfficialCalendar
 from foundation.calendar.service import CALENDAR, working_calendar
 from foundation.clock import utc_now
 from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from foundation.keys import key_column, key_of
 from foundation.paging import PageRequest, fetch_page
 from foundation.periods import Month
 from foundation.storage import BlobStore
@@ -45,7 +47,7 @@ def _new_defect(
     item = checklist.items[item_code]
     deadline = rectification_deadline(now, item.severity, inspection_rules(), calendar)
     return Defect(
-        record_id=record.id,  # type: ignore[arg-type]
+        record_id=key_of(record),
         amendment_id=amendment_id,
         item_code=item_code,
         source=record.source,
@@ -77,7 +79,7 @@ async def raise_defects(
     session.add_all(raised)
     await session.flush()
     for defect in raised:
-        _event(session, defect.id, "raised", actor, now)  # type: ignore[arg-type]
+        _event(session, key_of(defect), "raised", actor, now)
     return raised
 
 
@@ -99,7 +101,7 @@ async def apply_amendment(
         live = (
             await session.execute(
                 select(Defect).where(
-                    Defect.record_id == record.id, Defect.item_code == change["item"], Defect.state != DefectState.WITHDRAWN.value
+                    col(Defect.record_id) == record.id, col(Defect.item_code) == change["item"], col(Defect.state) != DefectState.WITHDRAWN.value
                 )
             )
         ).scalars()
@@ -108,39 +110,39 @@ async def apply_amendment(
                 raise Conflict(f"defect {defect.id} of item {change['item']} is already rectified and closed; it cannot be amended away")
             defect.state = DefectState.WITHDRAWN.value
             defect.closed_at = now
-            _event(session, defect.id, "withdrawn", actor, now, f"amendment {amendment.id}: {amendment.reason}")  # type: ignore[arg-type]
+            _event(session, key_of(defect), "withdrawn", actor, now, f"amendment {amendment.id}: {amendment.reason}")
         if not change["passed"]:
             defect = _new_defect(record, change["item"], change["defects"], checklist, now, amendment.id, await working_calendar(session))
             session.add(defect)
             await session.flush()
-            _event(session, defect.id, "raised", actor, now, f"amendment {amendment.id}: {amendment.reason}")  # type: ignore[arg-type]
+            _event(session, key_of(defect), "raised", actor, now, f"amendment {amendment.id}: {amendment.reason}")
 
 
 async def withdraw_record_defects(session: AsyncSession, actor: Principal, record: InspectionRecord, note: str, now: datetime) -> list[int]:
     """Withdraw the orders of a record that will never count (a rejected late record) that are still to act on."""
     live = list(
-        (await session.execute(select(Defect).where(Defect.record_id == record.id, Defect.state.in_(OPEN_STATES)).order_by(Defect.id))).scalars()  # type: ignore[attr-defined]
+        (await session.execute(select(Defect).where(col(Defect.record_id) == record.id, col(Defect.state).in_(OPEN_STATES)).order_by(col(Defect.id)))).scalars()
     )
     for defect in live:
         defect.state = DefectState.WITHDRAWN.value
         defect.closed_at = now
-        _event(session, defect.id, "withdrawn", actor, now, note)  # type: ignore[arg-type]
-    return [d.id for d in live]  # type: ignore[misc]
+        _event(session, key_of(defect), "withdrawn", actor, now, note)
+    return [key_of(d) for d in live]
 
 
 # Reading
 
 
-def _state_condition(state: str, now: datetime):  # type: ignore[no-untyped-def]
+def _state_condition(state: str, now: datetime) -> ColumnElement[bool]:
     """SQL for a state filter; 'overdue' is derived from the deadline at `now` exactly as rules.overdue_since;
     'active' is what somebody still has to act on (open or reported)."""
     if state == "active":
-        return Defect.state.in_(OPEN_STATES)  # type: ignore[attr-defined]
+        return col(Defect.state).in_(OPEN_STATES)
     if state != "overdue":
-        return Defect.state == state
+        return col(Defect.state) == state
     return or_(
-        and_(Defect.state == DefectState.OPEN.value, Defect.deadline_at < now),
-        and_(Defect.state.in_(OPEN_STATES[1:] + (DefectState.CLOSED.value,)), Defect.fix_reported_at > Defect.deadline_at),  # type: ignore[attr-defined]
+        and_(col(Defect.state) == DefectState.OPEN.value, col(Defect.deadline_at) < now),
+        and_(col(Defect.state).in_(OPEN_STATES[1:] + (DefectState.CLOSED.value,)), col(Defect.fix_reported_at) > Defect.deadline_at),
     )
 
 
@@ -159,7 +161,7 @@ async def list_defects(
     now: datetime | None = None,
 ) -> tuple[list[schemas.DefectOut], int]:
     now = now or utc_now()
-    query = select(Defect).where(visible_defects(actor)).order_by(Defect.deadline_at, Defect.id)  # type: ignore[arg-type]
+    query = select(Defect).where(visible_defects(actor)).order_by(col(Defect.deadline_at), col(Defect.id))
     if state is not None:
         query = query.where(_state_condition(state, now))
     for column, value in (
@@ -171,7 +173,7 @@ async def list_defects(
         (Defect.source, source.value if source else None),
     ):
         if value is not None:
-            query = query.where(column == value)
+            query = query.where(col(column) == value)
     rows, total = await fetch_page(session, query, paging)
     return await defect_rows(session, rows, now), total
 
@@ -179,15 +181,15 @@ async def list_defects(
 async def open_orders_by_estate(session: AsyncSession, community_id: int | None) -> dict[int, int]:
     """How many orders are still to act on (open or reported) per estate of a community."""
     rows = await session.execute(
-        select(Defect.estate_id, func.count())
-        .where(Defect.community_id == community_id, Defect.state.in_(OPEN_STATES))  # type: ignore[attr-defined]
-        .group_by(Defect.estate_id)
+        select(col(Defect.estate_id), func.count())
+        .where(col(Defect.community_id) == community_id, col(Defect.state).in_(OPEN_STATES))
+        .group_by(col(Defect.estate_id))
     )
     return dict(rows.all())
 
 
 async def get_defect(session: AsyncSession, actor: Principal, defect_id: int) -> Defect:
-    found = (await session.execute(select(Defect).where(Defect.id == defect_id, visible_defects(actor)))).scalar()
+    found = (await session.execute(select(Defect).where(col(Defect.id) == defect_id, visible_defects(actor)))).scalar()
     if found is None:
         raise NotFound("defect", defect_id)
     return found
@@ -198,15 +200,15 @@ async def defect_rows(session: AsyncSession, defects: list[Defect], now: datetim
     if not defects:
         return []
     ids = [d.id for d in defects]
-    events = list((await session.execute(select(DefectEvent).where(DefectEvent.defect_id.in_(ids)).order_by(DefectEvent.id))).scalars())  # type: ignore[union-attr]
+    events = list((await session.execute(select(DefectEvent).where(col(DefectEvent.defect_id).in_(ids)).order_by(col(DefectEvent.id)))).scalars())
     photos: dict[int, list[int]] = {}
     for event_id, attachment_id in (
-        await session.execute(select(DefectEventPhoto.event_id, DefectEventPhoto.attachment_id).where(DefectEventPhoto.defect_id.in_(ids)))  # type: ignore[attr-defined]
+        await session.execute(select(col(DefectEventPhoto.event_id), col(DefectEventPhoto.attachment_id)).where(col(DefectEventPhoto.defect_id).in_(ids)))
     ):
         photos.setdefault(event_id, []).append(attachment_id)
-    names = dict((await session.execute(select(Estate.id, Estate.name).where(Estate.id.in_({d.estate_id for d in defects})))).all())  # type: ignore[union-attr]
+    names = dict((await session.execute(select(key_column(Estate.id), col(Estate.name)).where(col(Estate.id).in_({d.estate_id for d in defects})))).all())
     versions = dict(
-        (await session.execute(select(InspectionRecord.id, InspectionRecord.checklist_version_id).where(InspectionRecord.id.in_({d.record_id for d in defects})))).all()  # type: ignore[union-attr]
+        (await session.execute(select(key_column(InspectionRecord.id), col(InspectionRecord.checklist_version_id)).where(col(InspectionRecord.id).in_({d.record_id for d in defects})))).all()
     )
     checklists = await stored_checklists(session, set(versions.values()))
     rows = []
@@ -256,18 +258,18 @@ async def defect_evidence(session: AsyncSession, defect_ids: Iterable[int]) -> d
     wanted = set(defect_ids)
     if not wanted:
         return {}
-    defects = list((await session.execute(select(Defect).where(Defect.id.in_(wanted)))).scalars())  # type: ignore[union-attr]
+    defects = list((await session.execute(select(Defect).where(col(Defect.id).in_(wanted)))).scalars())
     photos: dict[int, list[schemas.EvidencePhotoOut]] = {}
     found = await session.execute(
-        select(Defect.id, RecordPhoto.attachment_id)
-        .join(RecordPhoto, and_(RecordPhoto.record_id == Defect.record_id, RecordPhoto.item_code == Defect.item_code))
-        .where(Defect.id.in_(wanted))  # type: ignore[union-attr]
-        .order_by(RecordPhoto.attachment_id)
+        select(key_column(Defect.id), col(RecordPhoto.attachment_id))
+        .join(RecordPhoto, and_(col(RecordPhoto.record_id) == Defect.record_id, col(RecordPhoto.item_code) == Defect.item_code))
+        .where(col(Defect.id).in_(wanted))
+        .order_by(col(RecordPhoto.attachment_id))
     )
     for defect_id, attachment_id in found:
         photos.setdefault(defect_id, []).append(evidence_photo(attachment_id, "finding"))
     fixed = await session.execute(
-        select(DefectEventPhoto.defect_id, DefectEventPhoto.attachment_id).where(DefectEventPhoto.defect_id.in_(wanted)).order_by(DefectEventPhoto.event_id, DefectEventPhoto.attachment_id)  # type: ignore[attr-defined]
+        select(col(DefectEventPhoto.defect_id), col(DefectEventPhoto.attachment_id)).where(col(DefectEventPhoto.defect_id).in_(wanted)).order_by(col(DefectEventPhoto.event_id), col(DefectEventPhoto.attachment_id))
     )
     for defect_id, attachment_id in fixed:
         photos.setdefault(defect_id, []).append(evidence_photo(attachment_id, "fix"))
@@ -316,10 +318,10 @@ async def report_fix(
     await own_photos(session, actor, data.photo_ids, zh="整改照片未上传成功，请重新选择照片")
     changed = await session.execute(
         update(Defect)
-        .where(Defect.id == defect_id, Defect.state == DefectState.OPEN.value)
+        .where(col(Defect.id) == defect_id, col(Defect.state) == DefectState.OPEN.value)
         .values(state=DefectState.FIX_REPORTED.value, fix_reported_at=now)
     )
-    if changed.rowcount != 1:  # type: ignore[attr-defined]
+    if cast(CursorResult[Any], changed).rowcount != 1:  # AsyncSession.execute types an UPDATE's result as a plain Result
         raise Conflict(f"defect {defect_id} changed meanwhile; reload it", zh="该整改单刚被他人处理，请刷新页面")
     photo_ids = list(dict.fromkeys(data.photo_ids))
     if photos:
@@ -327,7 +329,7 @@ async def report_fix(
     event = _event(session, defect_id, "fix_reported", actor, now, data.note)
     await session.flush()
     for photo in photo_ids:
-        session.add(DefectEventPhoto(event_id=event.id, attachment_id=photo, defect_id=defect_id))  # type: ignore[arg-type]
+        session.add(DefectEventPhoto(event_id=key_of(event), attachment_id=photo, defect_id=defect_id))
     record_change(session, actor, "defect.fix_reported", "defect", defect_id, after={"photo_ids": photo_ids}, reason=data.note)
     await session.commit()
     await session.refresh(defect)
@@ -365,9 +367,9 @@ async def review_fix(
         else {"state": DefectState.OPEN.value, "fix_reported_at": None}
     )
     changed = await session.execute(
-        update(Defect).where(Defect.id == defect_id, Defect.state == DefectState.FIX_REPORTED.value).values(**values)
+        update(Defect).where(col(Defect.id) == defect_id, col(Defect.state) == DefectState.FIX_REPORTED.value).values(**values)
     )
-    if changed.rowcount != 1:  # type: ignore[attr-defined]
+    if cast(CursorResult[Any], changed).rowcount != 1:  # AsyncSession.execute types an UPDATE's result as a plain Result
         raise Conflict(f"defect {defect_id} changed meanwhile; reload it", zh="该整改单刚被他人处理，请刷新页面")
     _event(session, defect_id, "accepted" if data.accepted else "rejected", actor, now, data.note)
     record_change(session, actor, "defect.accepted" if data.accepted else "defect.rejected", "defect", defect_id, reason=data.note)
@@ -388,8 +390,8 @@ async def mark_overdue(session: AsyncSession, actor: Principal, now: datetime | 
         (
             await session.execute(
                 select(Defect)
-                .where(Defect.overdue_marked_at.is_(None), _state_condition("overdue", now))  # type: ignore[union-attr]
-                .order_by(Defect.deadline_at, Defect.id)
+                .where(col(Defect.overdue_marked_at).is_(None), _state_condition("overdue", now))
+                .order_by(col(Defect.deadline_at), col(Defect.id))
             )
         ).scalars()
     )
@@ -397,7 +399,7 @@ async def mark_overdue(session: AsyncSession, actor: Principal, now: datetime | 
     # deadlock) while counting, so a run at the same moment counts after this one (PostgreSQL; SQLite has one writer).
     companies = sorted({d.company_id for d in due if d.company_id is not None})
     if companies:
-        await session.execute(select(Company.id).where(Company.id.in_(companies)).order_by(Company.id).with_for_update(key_share=True))  # type: ignore[union-attr]
+        await session.execute(select(key_column(Company.id)).where(col(Company.id).in_(companies)).order_by(col(Company.id)).with_for_update(key_share=True))
     cards = 0
     third: list[int] = []
     for defect in due:
@@ -406,24 +408,24 @@ async def mark_overdue(session: AsyncSession, actor: Principal, now: datetime | 
         if defect.company_id is not None:
             ordinal = 1 + (
                 await session.execute(
-                    select(func.count()).where(Defect.company_id == defect.company_id, Defect.overdue_month == month)
+                    select(func.count()).where(col(Defect.company_id) == defect.company_id, col(Defect.overdue_month) == month)
                 )
             ).scalar_one()
         changed = await session.execute(
             update(Defect)
-            .where(Defect.id == defect.id, Defect.overdue_marked_at.is_(None))  # type: ignore[union-attr]
+            .where(col(Defect.id) == defect.id, col(Defect.overdue_marked_at).is_(None))
             .values(overdue_marked_at=now, overdue_month=month, overdue_ordinal=ordinal)
         )
-        if changed.rowcount != 1:  # type: ignore[attr-defined]
+        if cast(CursorResult[Any], changed).rowcount != 1:  # AsyncSession.execute types an UPDATE's result as a plain Result
             continue
         note = f"deadline {defect.deadline_at.isoformat()} passed" + (f"; overdue no. {ordinal} of the company in {month}" if ordinal else "")
-        _event(session, defect.id, "overdue", actor, now, note)  # type: ignore[arg-type]
-        if ordinal == 2:
-            session.add(YellowCard(company_id=defect.company_id, month=month, defect_id=defect.id, issued_at=now))  # type: ignore[arg-type]
+        _event(session, key_of(defect), "overdue", actor, now, note)
+        if ordinal == 2 and defect.company_id is not None:
+            session.add(YellowCard(company_id=defect.company_id, month=month, defect_id=key_of(defect), issued_at=now))
             cards += 1
             record_change(session, actor, "company.yellow_card", "company", defect.company_id, after={"month": month, "defect_id": defect.id})
         if ordinal is not None and ordinal >= 3:
-            third.append(defect.id)  # type: ignore[arg-type]
+            third.append(key_of(defect))
     await session.commit()
     return schemas.OverdueMarked(marked=len(due), yellow_cards=cards, third_overdue_defect_ids=third)
 
@@ -432,14 +434,15 @@ async def overdue_by_company(session: AsyncSession, actor: Principal, month: Mon
     """Marked overdue rectifications per company for a month, within the actor's scope, with their yellow cards."""
     counts = (
         await session.execute(
-            select(Defect.company_id, Company.name, func.count())
-            .join(Company, Company.id == Defect.company_id)
-            .where(Defect.overdue_month == str(month), visible_defects(actor))
-            .group_by(Defect.company_id, Company.name)
+            select(key_column(Company.id), col(Company.name), func.count())
+            .select_from(Defect)
+            .join(Company, col(Company.id) == Defect.company_id)
+            .where(col(Defect.overdue_month) == str(month), visible_defects(actor))
+            .group_by(col(Company.id), col(Company.name))
             .order_by(func.count().desc(), Company.name)
         )
     ).all()
-    carded = set((await session.execute(select(YellowCard.company_id).where(YellowCard.month == str(month)))).scalars())
+    carded = set((await session.execute(select(col(YellowCard.company_id)).where(col(YellowCard.month) == str(month)))).scalars())
     return [
         schemas.CompanyOverdueOut(company_id=cid, company_name=name, month=str(month), overdue=n, yellow_card=cid in carded)
         for cid, name, n in counts

@@ -8,10 +8,12 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from foundation.access import SYSTEM, Role
 from foundation.errors import Conflict
 from foundation.jobs import Job, from_time_of_day, period_of
+from foundation.keys import key_column
 from foundation.notifications import notify
 from foundation.periods import Month
 from inspections import defects, spot_checks
@@ -42,14 +44,14 @@ async def evening_coverage(session: AsyncSession, period: str, now: datetime) ->
     days = [day - timedelta(days=n) for n in (2, 1, 0)]
     managed = (
         await session.execute(
-            select(Estate.id, Estate.community_id, Community.street_id, Community.name, Estate.entered_on, Estate.left_on).join(Community)
+            select(key_column(Estate.id), col(Estate.community_id), col(Community.street_id), col(Community.name), col(Estate.entered_on), col(Estate.left_on)).join(Community)
         )
     ).all()
     patrolled = set(
         (
             await session.execute(
-                select(InspectionRecord.estate_id, InspectionRecord.business_date).where(
-                    InspectionRecord.source == Source.PATROL.value, InspectionRecord.business_date >= days[0], InspectionRecord.business_date <= day
+                select(col(InspectionRecord.estate_id), col(InspectionRecord.business_date)).where(
+                    col(InspectionRecord.source) == Source.PATROL.value, col(InspectionRecord.business_date) >= days[0], col(InspectionRecord.business_date) <= day
                 )
             )
         )

@@ -5,15 +5,18 @@ beside the filing; a rejected record never counts and its open orders are withdr
 from __future__ import annotations
 
 from datetime import datetime
+from typing import overload
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.clock import utc_now
 from foundation.errors import Conflict, NotFound, PermissionDenied
+from foundation.keys import key_column, key_of
 from foundation.paging import PageRequest, fetch_page
 from inspections import schemas
 from inspections.defects import withdraw_record_defects
@@ -28,16 +31,20 @@ DECISION_ZH = {LateDecision.APPROVED: "准予计入", LateDecision.REJECTED: "�
 
 def counting_records() -> ColumnElement[bool]:
     """SQL: the records that count — filed on time, or late and approved."""
-    approved = select(LateRecordDecision.record_id).where(LateRecordDecision.decision == LateDecision.APPROVED.value)
-    return or_(InspectionRecord.late.is_(False), InspectionRecord.id.in_(approved))  # type: ignore[attr-defined,union-attr]
+    approved = select(col(LateRecordDecision.record_id)).where(col(LateRecordDecision.decision) == LateDecision.APPROVED.value)
+    return or_(col(InspectionRecord.late).is_(False), col(InspectionRecord.id).in_(approved))
 
 
 def _in_scope(actor: Principal) -> ColumnElement[bool]:
     if actor.role is Role.ADMIN:
-        return InspectionRecord.late.is_(True)  # type: ignore[attr-defined]
-    return and_(InspectionRecord.late.is_(True), InspectionRecord.street_id == actor.street_id)  # type: ignore[attr-defined]
+        return col(InspectionRecord.late).is_(True)
+    return and_(col(InspectionRecord.late).is_(True), col(InspectionRecord.street_id) == actor.street_id)
 
 
+@overload
+def _decision_out(decision: LateRecordDecision) -> schemas.LateDecisionOut: ...
+@overload
+def _decision_out(decision: None) -> None: ...
 def _decision_out(decision: LateRecordDecision | None) -> schemas.LateDecisionOut | None:
     if decision is None:
         return None
@@ -50,23 +57,23 @@ async def list_late_records(
     """The late records of the officer's street (the district's for an administrator), newest first;
     `pending=True`: those still waiting for a decision."""
     require_role(actor, READERS, "reviewing late records")
-    decided = select(LateRecordDecision.record_id)
-    query = select(InspectionRecord).where(_in_scope(actor)).order_by(InspectionRecord.filed_at.desc(), InspectionRecord.id.desc())  # type: ignore[attr-defined]
+    decided = select(col(LateRecordDecision.record_id))
+    query = select(InspectionRecord).where(_in_scope(actor)).order_by(col(InspectionRecord.filed_at).desc(), col(InspectionRecord.id).desc())
     if pending is True:
-        query = query.where(InspectionRecord.id.not_in(decided))  # type: ignore[union-attr]
+        query = query.where(col(InspectionRecord.id).not_in(decided))
     elif pending is False:
-        query = query.where(InspectionRecord.id.in_(decided))  # type: ignore[union-attr]
+        query = query.where(col(InspectionRecord.id).in_(decided))
     records, total = await fetch_page(session, query, paging)
     ids = [r.id for r in records]
-    decisions = {d.record_id: d for d in (await session.execute(select(LateRecordDecision).where(LateRecordDecision.record_id.in_(ids)))).scalars()}  # type: ignore[union-attr]
+    decisions = {d.record_id: d for d in (await session.execute(select(LateRecordDecision).where(col(LateRecordDecision.record_id).in_(ids)))).scalars()}
     failed = dict(
         (
             await session.execute(
-                select(InspectionResult.record_id, func.count()).where(InspectionResult.record_id.in_(ids), InspectionResult.passed.is_(False)).group_by(InspectionResult.record_id)  # type: ignore[union-attr,attr-defined]
+                select(col(InspectionResult.record_id), func.count()).where(col(InspectionResult.record_id).in_(ids), col(InspectionResult.passed).is_(False)).group_by(col(InspectionResult.record_id))
             )
         ).all()
     )
-    names = dict((await session.execute(select(Estate.id, Estate.name).where(Estate.id.in_({r.estate_id for r in records})))).all())  # type: ignore[union-attr]
+    names = dict((await session.execute(select(key_column(Estate.id), col(Estate.name)).where(col(Estate.id).in_({r.estate_id for r in records})))).all())
     return [
         schemas.LateRecordOut(
             id=r.id or 0,
@@ -80,7 +87,7 @@ async def list_late_records(
             hours_late=int((r.filed_at - r.inspected_at).total_seconds() // 3600),
             filed_by=r.filed_by,
             failed_items=failed.get(r.id, 0),
-            decision=_decision_out(decisions.get(r.id)),  # type: ignore[arg-type]
+            decision=_decision_out(decisions.get(r.id)),
         )
         for r in records
     ], total
@@ -94,19 +101,19 @@ async def decide_late_record(
     withdrawn). Decided once: a second decision is refused and names the first."""
     require_role(actor, DECIDERS, "approving or rejecting a late record")
     now = now or utc_now()
-    record = (await session.execute(select(InspectionRecord).where(InspectionRecord.id == record_id, InspectionRecord.street_id == actor.street_id))).scalar()
+    record = (await session.execute(select(InspectionRecord).where(col(InspectionRecord.id) == record_id, col(InspectionRecord.street_id) == actor.street_id))).scalar()
     if record is None:
         raise NotFound("inspection record", record_id)
     if not record.late:
         raise Conflict(f"record {record.id} was filed on time; it counts already and needs no approval", zh=f"记录 #{record.id} 按时提交，已计入，无需审批")
     if record.filed_by_user_id == actor.user_id:
         raise PermissionDenied("you filed this late record; another street officer must decide on it", zh="本人补报的记录须由其他街道负责人审批")
-    earlier = (await session.execute(select(LateRecordDecision).where(LateRecordDecision.record_id == record.id))).scalar()
+    earlier = (await session.execute(select(LateRecordDecision).where(col(LateRecordDecision.record_id) == record.id))).scalar()
     if earlier is not None:
-        raise _already(record.id, earlier)  # type: ignore[arg-type]
+        raise _already(key_of(record), earlier)
     decision = LateDecision.APPROVED if data.approve else LateDecision.REJECTED
     row = LateRecordDecision(
-        record_id=record.id,  # type: ignore[arg-type]
+        record_id=key_of(record),
         decision=decision.value,
         reason=data.reason.strip(),
         decided_at=now,
@@ -118,7 +125,7 @@ async def decide_late_record(
         await session.flush()
     except IntegrityError:
         await session.rollback()
-        earlier = (await session.execute(select(LateRecordDecision).where(LateRecordDecision.record_id == record_id))).scalar_one()
+        earlier = (await session.execute(select(LateRecordDecision).where(col(LateRecordDecision.record_id) == record_id))).scalar_one()
         raise _already(record_id, earlier) from None
     withdrawn: list[int] = []
     if decision is LateDecision.REJECTED:
@@ -133,7 +140,7 @@ async def decide_late_record(
         reason=row.reason,
     )
     await session.commit()
-    return _decision_out(row)  # type: ignore[return-value]
+    return _decision_out(row)
 
 
 def _already(record_id: int, earlier: LateRecordDecision) -> Conflict:

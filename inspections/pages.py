@@ -17,10 +17,12 @@ from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from foundation.access import Principal, Role
 from foundation.clock import business_today
 from foundation.errors import DomainError, InvalidInput, NotFound
+from foundation.keys import key_of
 from foundation.paging import PageRequest
 from foundation.periods import Month
 from foundation.storage import BlobStore
@@ -84,20 +86,20 @@ class PatrolPages(Controller):
         estates = list(
             (
                 await db.execute(
-                    select(Estate).where(Estate.community_id == principal.community_id, managed_on(today)).order_by(Estate.code)
+                    select(Estate).where(col(Estate.community_id) == principal.community_id, managed_on(today)).order_by(col(Estate.code))
                 )
             ).scalars()
         )
         patrols = dict(
             (
                 await db.execute(
-                    select(InspectionRecord.estate_id, func.count())
+                    select(col(InspectionRecord.estate_id), func.count())
                     .where(
-                        InspectionRecord.community_id == principal.community_id,
-                        InspectionRecord.source == Source.PATROL.value,
-                        InspectionRecord.business_date == today,
+                        col(InspectionRecord.community_id) == principal.community_id,
+                        col(InspectionRecord.source) == Source.PATROL.value,
+                        col(InspectionRecord.business_date) == today,
                     )
-                    .group_by(InspectionRecord.estate_id)
+                    .group_by(col(InspectionRecord.estate_id))
                 )
             ).all()
         )
@@ -111,7 +113,7 @@ class PatrolPages(Controller):
             estates=estates,
             patrols=patrols,
             open_defects=open_defects,
-            done=sum(1 for e in estates if patrols.get(e.id)),
+            done=sum(1 for e in estates if patrols.get(key_of(e))),
         )
 
     @get("/estates/{estate_id:int}")
@@ -121,7 +123,7 @@ class PatrolPages(Controller):
         filed_today = (
             await db.execute(
                 select(func.count()).where(
-                    InspectionRecord.estate_id == estate_id, InspectionRecord.source == Source.PATROL.value, InspectionRecord.business_date == today
+                    col(InspectionRecord.estate_id) == estate_id, col(InspectionRecord.source) == Source.PATROL.value, col(InspectionRecord.business_date) == today
                 )
             )
         ).scalar_one()
@@ -249,7 +251,7 @@ class DefectPages(Controller):
     async def review_fix(
         self,
         defect_id: FromPath[int],
-        request: Request,
+        request: Request[Any, Any, Any],
         data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
         principal: NamedDependency[Principal],
         db: NamedDependency[AsyncSession],
@@ -349,9 +351,9 @@ class CoveragePages(Controller):
                 raise NotFound("community", community_id)
         rows = []
         if last >= first:
-            for community in communities:
-                coverage = await records.patrol_coverage(db, principal, community.id or 0, first, last)
-                rows.append((community, [HeatCell(d.day, d.estates, d.patrolled) for d in coverage.days], coverage))
+            for c in communities:
+                coverage = await records.patrol_coverage(db, principal, c.id or 0, first, last)
+                rows.append((c, [HeatCell(d.day, d.estates, d.patrolled) for d in coverage.days], coverage))
         days = [first + timedelta(days=i) for i in range((last - first).days + 1)] if last >= first else []
         return page(
             "coverage.html",

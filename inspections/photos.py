@@ -55,9 +55,9 @@ class PhotoFacts:
     longitude_micro: int | None
 
 
-def _degrees_micro(values: object, ref: object) -> int | None:
+def _degrees_micro(values: Any, ref: object) -> int | None:
     try:
-        d, m, s = (Fraction(str(float(v))) for v in values)  # type: ignore[union-attr]
+        d, m, s = (Fraction(str(float(v))) for v in values)
     except (TypeError, ValueError, ZeroDivisionError):
         return None
     degrees = d + m / 60 + s / 3600

@@ -7,9 +7,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from foundation.access import Principal
 from foundation.errors import InvalidInput, NotFound
+from foundation.keys import key_column, key_of
 from foundation.paging import PageRequest, fetch_page
 from foundation.periods import Month
 from inspections import schemas
@@ -24,7 +26,7 @@ from registry.tables import Community, Estate
 
 async def get_record(session: AsyncSession, actor: Principal, record_id: int) -> InspectionRecord:
     found = (
-        await session.execute(select(InspectionRecord).where(InspectionRecord.id == record_id, visible_records(actor)))
+        await session.execute(select(InspectionRecord).where(col(InspectionRecord.id) == record_id, visible_records(actor)))
     ).scalar()
     if found is None:
         raise NotFound("inspection record", record_id)
@@ -51,17 +53,17 @@ def effective_results(results: list[InspectionResult], amendments: list[Amendmen
 
 async def record_detail(session: AsyncSession, record: InspectionRecord) -> schemas.RecordOut:
     results = list(
-        (await session.execute(select(InspectionResult).where(InspectionResult.record_id == record.id).order_by(InspectionResult.id))).scalars()
+        (await session.execute(select(InspectionResult).where(col(InspectionResult.record_id) == record.id).order_by(col(InspectionResult.id)))).scalars()
     )
-    photos = list((await session.execute(select(RecordPhoto).where(RecordPhoto.record_id == record.id))).scalars())
+    photos = list((await session.execute(select(RecordPhoto).where(col(RecordPhoto.record_id) == record.id))).scalars())
     amendments = list(
-        (await session.execute(select(Amendment).where(Amendment.record_id == record.id).order_by(Amendment.id))).scalars()
+        (await session.execute(select(Amendment).where(col(Amendment.record_id) == record.id).order_by(col(Amendment.id)))).scalars()
     )
     defect_ids = list(
-        (await session.execute(select(Defect.id).where(Defect.record_id == record.id).order_by(Defect.id))).scalars()
+        (await session.execute(select(key_column(Defect.id)).where(col(Defect.record_id) == record.id).order_by(col(Defect.id)))).scalars()
     )
-    estate_name = (await session.execute(select(Estate.name).where(Estate.id == record.estate_id))).scalar_one()
-    decision = (await session.execute(select(LateRecordDecision).where(LateRecordDecision.record_id == record.id))).scalar()
+    estate_name = (await session.execute(select(col(Estate.name)).where(col(Estate.id) == record.estate_id))).scalar_one()
+    decision = (await session.execute(select(LateRecordDecision).where(col(LateRecordDecision.record_id) == record.id))).scalar()
     checklist = (await stored_checklists(session, {record.checklist_version_id}))[record.checklist_version_id]
     photos_of = {r.item_code: sorted(p.attachment_id for p in photos if p.item_code == r.item_code) for r in results}
     effective = effective_results(results, amendments)
@@ -116,7 +118,7 @@ async def list_records(
     street_id: int | None = None,
     month: Month | None = None,
 ) -> tuple[list[schemas.RecordSummary], int]:
-    query = select(InspectionRecord).where(visible_records(actor)).order_by(InspectionRecord.inspected_at.desc(), InspectionRecord.id.desc())  # type: ignore[attr-defined,union-attr]
+    query = select(InspectionRecord).where(visible_records(actor)).order_by(col(InspectionRecord.inspected_at).desc(), col(InspectionRecord.id).desc())
     for column, value in (
         (InspectionRecord.source, source.value if source else None),
         (InspectionRecord.estate_id, estate_id),
@@ -125,21 +127,21 @@ async def list_records(
         (InspectionRecord.month, str(month) if month else None),
     ):
         if value is not None:
-            query = query.where(column == value)
+            query = query.where(col(column) == value)
     records, total = await fetch_page(session, query, paging)
     ids = [r.id for r in records]
-    names = dict((await session.execute(select(Estate.id, Estate.name).where(Estate.id.in_({r.estate_id for r in records})))).all())  # type: ignore[union-attr]
+    names = dict((await session.execute(select(key_column(Estate.id), col(Estate.name)).where(col(Estate.id).in_({r.estate_id for r in records})))).all())
     failed = dict(
         (
             await session.execute(
-                select(InspectionResult.record_id, func.count())
-                .where(InspectionResult.record_id.in_(ids), InspectionResult.passed.is_(False))  # type: ignore[union-attr,attr-defined]
-                .group_by(InspectionResult.record_id)
+                select(col(InspectionResult.record_id), func.count())
+                .where(col(InspectionResult.record_id).in_(ids), col(InspectionResult.passed).is_(False))
+                .group_by(col(InspectionResult.record_id))
             )
         ).all()
     )
-    amended = set((await session.execute(select(Amendment.record_id).where(Amendment.record_id.in_(ids)))).scalars())  # type: ignore[union-attr]
-    decided = dict((await session.execute(select(LateRecordDecision.record_id, LateRecordDecision.decision).where(LateRecordDecision.record_id.in_(ids)))).all())  # type: ignore[union-attr]
+    amended = set((await session.execute(select(col(Amendment.record_id)).where(col(Amendment.record_id).in_(ids)))).scalars())
+    decided = dict((await session.execute(select(col(LateRecordDecision.record_id), col(LateRecordDecision.decision)).where(col(LateRecordDecision.record_id).in_(ids)))).all())
     return [
         schemas.RecordSummary(
             id=r.id or 0,
@@ -175,18 +177,18 @@ async def patrol_coverage(
         raise InvalidInput("date_to is before date_from")
     if (date_to - date_from).days >= COVERAGE_MAX_DAYS:
         raise InvalidInput(f"ask for at most {COVERAGE_MAX_DAYS} days at a time")
-    community = (await session.execute(select(Community).where(Community.id == community_id))).scalar()
-    if community is None or not actor.sees_community(community.id, community.street_id):  # type: ignore[arg-type]
+    community = (await session.execute(select(Community).where(col(Community.id) == community_id))).scalar()
+    if community is None or not actor.sees_community(key_of(community), community.street_id):
         raise NotFound("community", community_id)
-    estates = list((await session.execute(select(Estate).where(Estate.community_id == community_id).order_by(Estate.code))).scalars())
+    estates = list((await session.execute(select(Estate).where(col(Estate.community_id) == community_id).order_by(col(Estate.code)))).scalars())
     patrolled = set(
         (
             await session.execute(
-                select(InspectionRecord.estate_id, InspectionRecord.business_date).where(
-                    InspectionRecord.community_id == community_id,
-                    InspectionRecord.source == Source.PATROL.value,
-                    InspectionRecord.business_date >= date_from,
-                    InspectionRecord.business_date <= date_to,
+                select(col(InspectionRecord.estate_id), col(InspectionRecord.business_date)).where(
+                    col(InspectionRecord.community_id) == community_id,
+                    col(InspectionRecord.source) == Source.PATROL.value,
+                    col(InspectionRecord.business_date) >= date_from,
+                    col(InspectionRecord.business_date) <= date_to,
                 )
             )
         )

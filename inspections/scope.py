@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlmodel import col
 
 from foundation.access import Principal, Role
 from foundation.scoping import in_scope
@@ -60,19 +61,19 @@ def defect_photo_ids(defect_ids: Select[Any]) -> list[Select[Any]]:
     """The photos the defects with ids in `defect_ids` show: their item's photos on the record (or amendment) that
     found them, and the photos of their events (the company's fixes)."""
     found = (
-        select(RecordPhoto.attachment_id)
-        .join(Defect, and_(Defect.record_id == RecordPhoto.record_id, Defect.item_code == RecordPhoto.item_code))
-        .where(Defect.id.in_(defect_ids))  # type: ignore[union-attr]
+        select(col(RecordPhoto.attachment_id))
+        .join(Defect, and_(col(Defect.record_id) == RecordPhoto.record_id, col(Defect.item_code) == RecordPhoto.item_code))
+        .where(col(Defect.id).in_(defect_ids))
     )
-    fixed = select(DefectEventPhoto.attachment_id).where(DefectEventPhoto.defect_id.in_(defect_ids))  # type: ignore[attr-defined]
+    fixed = select(col(DefectEventPhoto.attachment_id)).where(col(DefectEventPhoto.defect_id).in_(defect_ids))
     return [found, fixed]
 
 
 def visible_attachments(p: Principal) -> ColumnElement[bool]:
     """Who may see an attachment, one rule: its owner, and whoever may see a record that shows it (a filed record, a
     rectification order, and every kind declared with shows_attachments: vetoes, appeals); nothing else."""
-    on_records = select(RecordPhoto.attachment_id).join(InspectionRecord, InspectionRecord.id == RecordPhoto.record_id)
-    on_defects = select(DefectEventPhoto.attachment_id).join(Defect, Defect.id == DefectEventPhoto.defect_id)
+    on_records = select(col(RecordPhoto.attachment_id)).join(InspectionRecord, col(InspectionRecord.id) == RecordPhoto.record_id)
+    on_defects = select(col(DefectEventPhoto.attachment_id)).join(Defect, col(Defect.id) == DefectEventPhoto.defect_id)
     shown = [on_records.where(visible_records(p)), on_defects.where(visible_defects(p))]
     shown += [query for holder in _HOLDERS for query in holder(p)]
-    return or_(Attachment.owner == owner_key(p), *(Attachment.id.in_(query) for query in shown))  # type: ignore[union-attr]
+    return or_(col(Attachment.owner) == owner_key(p), *(col(Attachment.id).in_(query) for query in shown))

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.clock import utc_now
 from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from foundation.keys import key_column, key_of
 from foundation.periods import Month, business_date
 from foundation.storage import BlobStore
 from inspections import defects as defect_service
@@ -63,7 +66,7 @@ def _filer_matches(record: InspectionRecord, actor: Principal) -> bool:
 
 
 async def _replay(session: AsyncSession, actor: Principal, client_id: str, fingerprint: str) -> InspectionRecord | None:
-    record = (await session.execute(select(InspectionRecord).where(InspectionRecord.client_id == client_id))).scalar()
+    record = (await session.execute(select(InspectionRecord).where(col(InspectionRecord.client_id) == client_id))).scalar()
     if record is None:
         return None
     if record.fingerprint != fingerprint or not _filer_matches(record, actor):
@@ -105,8 +108,8 @@ async def _estate_for(session: AsyncSession, actor: Principal, source: Source, e
     row = (
         await session.execute(
             select(Estate, Community)
-            .join(Community, Community.id == Estate.community_id)
-            .where(Estate.id == estate_id)
+            .join(Community, col(Community.id) == Estate.community_id)
+            .where(col(Estate.id) == estate_id)
             .with_for_update(of=Estate)
         )
     ).first()
@@ -124,15 +127,15 @@ async def _assignment_for(session: AsyncSession, actor: Principal, estate: Estat
     assignment = (
         await session.execute(
             select(SpotCheckAssignment).where(
-                SpotCheckAssignment.month == str(month),
-                SpotCheckAssignment.estate_id == estate.id,
-                SpotCheckAssignment.organisation_id == actor.organisation_id,
+                col(SpotCheckAssignment.month) == str(month),
+                col(SpotCheckAssignment.estate_id) == estate.id,
+                col(SpotCheckAssignment.organisation_id) == actor.organisation_id,
             )
         )
     ).scalar()
     if assignment is None:
         raise PermissionDenied(f"estate {estate.code} is not assigned to your firm for {month}; file spot checks only for your assignments")
-    taken = (await session.execute(select(InspectionRecord.id).where(InspectionRecord.assignment_id == assignment.id))).scalar()
+    taken = (await session.execute(select(key_column(InspectionRecord.id)).where(col(InspectionRecord.assignment_id) == assignment.id))).scalar()
     if taken is not None:
         raise Conflict(f"the spot check of estate {estate.code} for {month} was already filed as record {taken}")
     return assignment
@@ -141,9 +144,9 @@ async def _assignment_for(session: AsyncSession, actor: Principal, estate: Estat
 async def company_on(session: AsyncSession, estate_id: int, day: date) -> int | None:
     return (
         await session.execute(
-            select(ServiceContract.company_id)
-            .join(ContractEstate, ContractEstate.contract_id == ServiceContract.id)
-            .where(ContractEstate.estate_id == estate_id, contract_in_force(day))
+            select(col(ServiceContract.company_id))
+            .join(ContractEstate, col(ContractEstate.contract_id) == ServiceContract.id)
+            .where(col(ContractEstate.estate_id) == estate_id, contract_in_force(day))
         )
     ).scalar()
 
@@ -186,7 +189,7 @@ async def _new_record(
     estate, community = await _estate_for(session, actor, source, data.estate_id)
     day = business_date(data.inspected_at)
     month = Month.of(day)
-    in_management = (await session.execute(select(Estate.id).where(Estate.id == estate.id, managed_on(day)))).scalar()
+    in_management = (await session.execute(select(key_column(Estate.id)).where(col(Estate.id) == estate.id, managed_on(day)))).scalar()
     if in_management is None:
         raise RuleViolation(f"estate {estate.code} was not under long-term management on {day}", zh=f"{estate.name}在{day}不在长效管理范围内")
     assignment = await _assignment_for(session, actor, estate, month) if source is Source.SPOT_CHECK else None
@@ -195,7 +198,7 @@ async def _new_record(
     ordinal = 1 + (
         await session.execute(
             select(func.count()).where(
-                InspectionRecord.source == source.value, InspectionRecord.estate_id == estate.id, InspectionRecord.business_date == day
+                col(InspectionRecord.source) == source.value, col(InspectionRecord.estate_id) == estate.id, col(InspectionRecord.business_date) == day
             )
         )
     ).scalar_one()
@@ -203,10 +206,10 @@ async def _new_record(
         client_id=data.client_id,
         fingerprint=fingerprint,
         source=source.value,
-        estate_id=estate.id,  # type: ignore[arg-type]
-        community_id=community.id,  # type: ignore[arg-type]
+        estate_id=key_of(estate),
+        community_id=key_of(community),
         street_id=community.street_id,
-        company_id=await company_on(session, estate.id, day),  # type: ignore[arg-type]
+        company_id=await company_on(session, key_of(estate), day),
         organisation_id=actor.organisation_id if source is Source.SPOT_CHECK else None,
         assignment_id=assignment.id if assignment else None,
         checklist_version_id=await checklist_version_id(session, checklist),
@@ -228,7 +231,7 @@ async def _new_record(
     results = []
     for r in data.results:
         result = InspectionResult(
-            record_id=record.id,  # type: ignore[arg-type]
+            record_id=key_of(record),
             item_code=r.item,
             passed=r.passed,
             defects=0 if r.passed else (r.defects or 1),
@@ -237,11 +240,11 @@ async def _new_record(
         results.append(result)
         session.add(result)
         for photo in dict.fromkeys(r.photo_ids):
-            session.add(RecordPhoto(record_id=record.id, attachment_id=photo, item_code=r.item))  # type: ignore[arg-type]
+            session.add(RecordPhoto(record_id=key_of(record), attachment_id=photo, item_code=r.item))
     per_item = {p for r in data.results for p in r.photo_ids}
     for photo in dict.fromkeys(data.photo_ids):
         if photo not in per_item:
-            session.add(RecordPhoto(record_id=record.id, attachment_id=photo))  # type: ignore[arg-type]
+            session.add(RecordPhoto(record_id=key_of(record), attachment_id=photo))
     await session.flush()
     raised = await defect_service.raise_defects(session, actor, record, checklist, results, now)
     record_change(
@@ -280,17 +283,17 @@ async def amend_record(
     checklist = (await stored_checklists(session, {record.checklist_version_id}))[record.checklist_version_id]
     _check_results(checklist, data.results)
     await _check_photos(session, actor, {p for r in data.results for p in r.photo_ids})
-    results = list((await session.execute(select(InspectionResult).where(InspectionResult.record_id == record.id))).scalars())
-    earlier = list((await session.execute(select(Amendment).where(Amendment.record_id == record.id).order_by(Amendment.id))).scalars())
+    results = list((await session.execute(select(InspectionResult).where(col(InspectionResult.record_id) == record.id))).scalars())
+    earlier = list((await session.execute(select(Amendment).where(col(Amendment.record_id) == record.id).order_by(col(Amendment.id)))).scalars())
     before = effective_results(results, earlier)
-    changes = [
+    changes: list[dict[str, Any]] = [
         {"item": r.item, "passed": r.passed, "defects": 0 if r.passed else (r.defects or 1), "note": r.note, "photo_ids": list(r.photo_ids)}
         for r in data.results
     ]
     if all(before.get(c["item"], {}).get("passed") == c["passed"] and before[c["item"]]["defects"] == c["defects"] and before[c["item"]]["note"] == c["note"] for c in changes):
         raise InvalidInput("the amendment changes nothing: every result is as the record already says")
     amendment = Amendment(
-        record_id=record.id,  # type: ignore[arg-type]
+        record_id=key_of(record),
         reason=data.reason,
         changes=changes,
         amended_at=now,
@@ -301,11 +304,11 @@ async def amend_record(
     await session.flush()
     for photo in {p for r in data.results for p in r.photo_ids}:
         exists = (
-            await session.execute(select(RecordPhoto).where(RecordPhoto.record_id == record.id, RecordPhoto.attachment_id == photo))
+            await session.execute(select(RecordPhoto).where(col(RecordPhoto.record_id) == record.id, col(RecordPhoto.attachment_id) == photo))
         ).scalar()
         if exists is None:
             item = next(r.item for r in data.results if photo in r.photo_ids)
-            session.add(RecordPhoto(record_id=record.id, attachment_id=photo, item_code=item))  # type: ignore[arg-type]
+            session.add(RecordPhoto(record_id=key_of(record), attachment_id=photo, item_code=item))
     await defect_service.apply_amendment(session, actor, record, amendment, checklist, before, changes, now)
     record_change(
         session, actor, "inspection_record.amended", "inspection_record", record.id, before={"results": before}, after={"changes": changes}, reason=data.reason

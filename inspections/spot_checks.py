@@ -5,14 +5,16 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.clock import utc_now
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
+from foundation.keys import key_column, key_of
 from foundation.paging import PageRequest, fetch_page
 from foundation.periods import Month
 from foundation.ratios import ratio_text, stored_ratio
@@ -25,8 +27,8 @@ from registry.tables import Community, Estate, Organisation, OrganisationKind
 DRAWERS = frozenset({Role.ADMIN})
 
 
-def _in_management_during(month: Month):  # type: ignore[no-untyped-def]
-    return (Estate.entered_on <= month.last_day) & (Estate.left_on.is_(None) | (Estate.left_on > month.first_day))  # type: ignore[union-attr,operator]
+def _in_management_during(month: Month) -> ColumnElement[bool]:
+    return (col(Estate.entered_on) <= month.last_day) & (col(Estate.left_on).is_(None) | (col(Estate.left_on) > month.first_day))
 
 
 async def draw_month(
@@ -35,16 +37,16 @@ async def draw_month(
     """Draw the month's spot checks once; the draw, its seed and share are stored so anyone can repeat it."""
     require_role(actor, DRAWERS, "drawing spot checks")
     now = now or utc_now()
-    if (await session.execute(select(SpotCheckDraw.id).where(SpotCheckDraw.month == str(month)))).scalar() is not None:
+    if (await session.execute(select(key_column(SpotCheckDraw.id)).where(col(SpotCheckDraw.month) == str(month)))).scalar() is not None:
         raise Conflict(f"the spot checks of {month} were already drawn; GET /api/spot-checks/draws/{month}")
     estates = [
         EstateRef(id=eid, street_id=sid)
         for eid, sid in (
-            await session.execute(select(Estate.id, Community.street_id).join(Community, Community.id == Estate.community_id).where(_in_management_during(month)))
+            await session.execute(select(key_column(Estate.id), col(Community.street_id)).join(Community, col(Community.id) == Estate.community_id).where(_in_management_during(month)))
         )
     ]
     firms = list(
-        (await session.execute(select(Organisation.id).where(Organisation.kind == OrganisationKind.INSPECTION_FIRM.value))).scalars()
+        (await session.execute(select(key_column(Organisation.id)).where(col(Organisation.kind) == OrganisationKind.INSPECTION_FIRM.value))).scalars()
     )
     if not estates:
         raise RuleViolation(f"no estate is under management in {month}")
@@ -52,7 +54,7 @@ async def draw_month(
         raise RuleViolation("no third-party inspection firm is registered; register one first")
     earlier = [str(m) for m in month.quarter.months if m < month]
     covered = set(
-        (await session.execute(select(SpotCheckAssignment.estate_id).where(SpotCheckAssignment.month.in_(earlier)))).scalars()  # type: ignore[attr-defined]
+        (await session.execute(select(col(SpotCheckAssignment.estate_id)).where(col(SpotCheckAssignment.month).in_(earlier)))).scalars()
     )
     share = inspection_rules().monthly_share
     seed = seed or secrets.token_hex(16)
@@ -65,7 +67,7 @@ async def draw_month(
         raise Conflict(f"the spot checks of {month} were drawn at the same moment by someone else") from None
     picks = draw_spot_checks(month, seed, estates, firms, covered, share)
     session.add_all(
-        SpotCheckAssignment(draw_id=draw.id, month=str(month), estate_id=estate_id, organisation_id=firm_id)  # type: ignore[arg-type]
+        SpotCheckAssignment(draw_id=key_of(draw), month=str(month), estate_id=estate_id, organisation_id=firm_id)
         for estate_id, firm_id in picks
     )
     record_change(session, actor, "spot_checks.drawn", "spot_check_draw", draw.id, after={"month": str(month), "seed": seed, "estates": len(picks)})
@@ -80,16 +82,16 @@ async def assignment_rows(session: AsyncSession, assignments: list[SpotCheckAssi
         e.id: (e, sid)
         for e, sid in (
             await session.execute(
-                select(Estate, Community.street_id)
-                .join(Community, Community.id == Estate.community_id)
-                .where(Estate.id.in_({a.estate_id for a in assignments}))  # type: ignore[union-attr]
+                select(Estate, col(Community.street_id))
+                .join(Community, col(Community.id) == Estate.community_id)
+                .where(col(Estate.id).in_({a.estate_id for a in assignments}))
             )
         )
     }
     filed = dict(
         (
             await session.execute(
-                select(InspectionRecord.assignment_id, InspectionRecord.id).where(InspectionRecord.assignment_id.in_([a.id for a in assignments]))  # type: ignore[union-attr]
+                select(col(InspectionRecord.assignment_id), key_column(InspectionRecord.id)).where(col(InspectionRecord.assignment_id).in_([a.id for a in assignments]))
             )
         ).all()
     )
@@ -114,11 +116,11 @@ async def assignment_rows(session: AsyncSession, assignments: list[SpotCheckAssi
 
 async def get_draw(session: AsyncSession, actor: Principal, month: Month) -> schemas.DrawOut:
     require_role(actor, DRAWERS, "reading a spot-check draw")
-    draw = (await session.execute(select(SpotCheckDraw).where(SpotCheckDraw.month == str(month)))).scalar()
+    draw = (await session.execute(select(SpotCheckDraw).where(col(SpotCheckDraw.month) == str(month)))).scalar()
     if draw is None:
         raise NotFound("spot-check draw of", str(month))
     assignments = list(
-        (await session.execute(select(SpotCheckAssignment).where(SpotCheckAssignment.draw_id == draw.id).order_by(SpotCheckAssignment.estate_id))).scalars()
+        (await session.execute(select(SpotCheckAssignment).where(col(SpotCheckAssignment.draw_id) == draw.id).order_by(col(SpotCheckAssignment.estate_id)))).scalars()
     )
     managed = (await session.execute(select(func.count()).select_from(Estate).where(_in_management_during(month)))).scalar_one()
     return schemas.DrawOut(
@@ -140,14 +142,14 @@ async def list_assignments(
     """A firm's own assignments; a district administrator's view of all. Nobody else sees them: an assignment is
     secret until its result is filed (and then the record, not the assignment, is what others see)."""
     if actor.role is Role.INSPECTOR and actor.organisation_id is not None:
-        query = select(SpotCheckAssignment).where(SpotCheckAssignment.organisation_id == actor.organisation_id)
+        query = select(SpotCheckAssignment).where(col(SpotCheckAssignment.organisation_id) == actor.organisation_id)
     elif actor.role is Role.ADMIN:
         query = select(SpotCheckAssignment)
     else:
         raise PermissionDenied("spot-check assignments are secret: only the assigned firm and district administrators see them")
     if month is not None:
-        query = query.where(SpotCheckAssignment.month == str(month))
+        query = query.where(col(SpotCheckAssignment.month) == str(month))
     if pending_only:
-        query = query.where(SpotCheckAssignment.id.not_in(select(InspectionRecord.assignment_id).where(InspectionRecord.assignment_id.is_not(None))))  # type: ignore[union-attr,attr-defined]
-    rows, total = await fetch_page(session, query.order_by(SpotCheckAssignment.month.desc(), SpotCheckAssignment.estate_id), paging)  # type: ignore[attr-defined]
+        query = query.where(col(SpotCheckAssignment.id).not_in(select(col(InspectionRecord.assignment_id)).where(col(InspectionRecord.assignment_id).is_not(None))))
+    rows, total = await fetch_page(session, query.order_by(col(SpotCheckAssignment.month).desc(), col(SpotCheckAssignment.estate_id)), paging)
     return await assignment_rows(session, rows), total
