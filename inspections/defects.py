@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
@@ -27,7 +28,7 @@ from inspections.config import inspection_rules
 from inspections.rules import Checklist, DefectState, Severity, Source, overdue_since, rectification_deadline
 from inspections.scope import visible_defects
 from inspections.tables import Amendment, Defect, DefectEvent, DefectEventPhoto, InspectionRecord, InspectionResult, RecordPhoto, YellowCard
-from registry.tables import Company, Estate
+from registry import queries as registry_queries
 
 OPEN_STATES = (DefectState.OPEN.value, DefectState.FIX_REPORTED.value)
 REVIEWERS = frozenset({Role.COMMUNITY_WORKER, Role.STREET_WORKER, Role.STREET_OFFICER, Role.INSPECTOR, Role.ADMIN})
@@ -204,7 +205,7 @@ async def defect_rows(session: AsyncSession, defects: list[Defect], now: datetim
         await session.execute(select(DefectEventPhoto.event_id, DefectEventPhoto.attachment_id).where(DefectEventPhoto.defect_id.in_(ids)))  # type: ignore[attr-defined]
     ).tuples():
         photos.setdefault(event_id, []).append(attachment_id)
-    names = dict((await session.execute(select(Estate.id, Estate.name).where(Estate.id.in_({d.estate_id for d in defects})))).tuples().all())  # type: ignore[union-attr]
+    names = {i: e.name for i, e in (await registry_queries.estates(session, {d.estate_id for d in defects})).items()}
     versions = dict(
         (await session.execute(select(InspectionRecord.id, InspectionRecord.checklist_version_id).where(InspectionRecord.id.in_({d.record_id for d in defects})))).tuples().all()  # type: ignore[union-attr]
     )
@@ -396,8 +397,7 @@ async def mark_overdue(session: AsyncSession, actor: Principal, now: datetime | 
     # Each becomes its company's n-th of the month: hold the companies' rows (in one order, so two runs cannot
     # deadlock) while counting, so a run at the same moment counts after this one (PostgreSQL; SQLite has one writer).
     companies = sorted({d.company_id for d in due if d.company_id is not None})
-    if companies:
-        await session.execute(select(Company.id).where(Company.id.in_(companies)).order_by(Company.id).with_for_update(key_share=True))  # type: ignore[union-attr]
+    await registry_queries.hold_companies(session, companies)
     cards = 0
     third: list[int] = []
     for defect in due:
@@ -432,15 +432,18 @@ async def overdue_by_company(session: AsyncSession, actor: Principal, month: Mon
     """Marked overdue rectifications per company for a month, within the actor's scope, with their yellow cards."""
     counts = (
         await session.execute(
-            select(Defect.company_id, Company.name, func.count())
-            .join(Company, Company.id == Defect.company_id)
-            .where(Defect.overdue_month == str(month), visible_defects(actor))
-            .group_by(Defect.company_id, Company.name)
-            .order_by(func.count().desc(), Company.name)
+            select(Defect.company_id, func.count())
+            .where(col(Defect.company_id).is_not(None), Defect.overdue_month == str(month), visible_defects(actor))
+            .group_by(Defect.company_id)
         )
     ).tuples().all()
+    names = {i: c.name for i, c in (await registry_queries.companies(session, [cid for cid, _ in counts if cid is not None])).items()}
     carded = set((await session.execute(select(YellowCard.company_id).where(YellowCard.month == str(month)))).scalars())
-    return [
-        schemas.CompanyOverdueOut(company_id=cid, company_name=name, month=str(month), overdue=n, yellow_card=cid in carded)
-        for cid, name, n in counts
-    ]
+    return sorted(
+        (
+            schemas.CompanyOverdueOut(company_id=cid, company_name=names[cid], month=str(month), overdue=n, yellow_card=cid in carded)
+            for cid, n in counts
+            if cid in names
+        ),
+        key=lambda row: (-row.overdue, row.company_name),
+    )

@@ -19,7 +19,7 @@ from inspections import schemas
 from inspections.defects import withdraw_record_defects
 from inspections.rules import LateDecision, Source
 from inspections.tables import InspectionRecord, InspectionResult, LateRecordDecision
-from registry.tables import Estate
+from registry import queries as registry_queries
 
 DECIDERS = frozenset({Role.STREET_OFFICER})
 READERS = frozenset({Role.STREET_OFFICER, Role.ADMIN})
@@ -66,7 +66,7 @@ async def list_late_records(
             )
         ).tuples().all()
     )
-    names = dict((await session.execute(select(Estate.id, Estate.name).where(Estate.id.in_({r.estate_id for r in records})))).tuples().all())  # type: ignore[union-attr]
+    names = {i: e.name for i, e in (await registry_queries.estates(session, {r.estate_id for r in records})).items()}
     return [
         schemas.LateRecordOut(
             id=r.id or 0,

@@ -17,7 +17,7 @@ from inspections.checklists import stored_checklists
 from inspections.rules import Checklist, LateDecision, Source
 from inspections.scope import visible_records
 from inspections.tables import Amendment, Defect, InspectionRecord, InspectionResult, LateRecordDecision, RecordPhoto
-from registry.tables import Community, Estate
+from registry import queries as registry_queries
 
 # Reading
 
@@ -60,7 +60,7 @@ async def record_detail(session: AsyncSession, record: InspectionRecord) -> sche
     defect_ids = list(
         (await session.execute(select(Defect.id).where(Defect.record_id == record.id).order_by(Defect.id))).scalars()
     )
-    estate_name = (await session.execute(select(Estate.name).where(Estate.id == record.estate_id))).scalar_one()
+    estate_name = (await registry_queries.estates(session, [record.estate_id]))[record.estate_id].name
     decision = (await session.execute(select(LateRecordDecision).where(LateRecordDecision.record_id == record.id))).scalar()
     checklist = (await stored_checklists(session, {record.checklist_version_id}))[record.checklist_version_id]
     photos_of = {r.item_code: sorted(p.attachment_id for p in photos if p.item_code == r.item_code) for r in results}
@@ -128,7 +128,7 @@ async def list_records(
             query = query.where(column == value)
     records, total = await fetch_page(session, query, paging)
     ids = [r.id for r in records]
-    names = dict((await session.execute(select(Estate.id, Estate.name).where(Estate.id.in_({r.estate_id for r in records})))).tuples().all())  # type: ignore[union-attr]
+    names = {i: e.name for i, e in (await registry_queries.estates(session, {r.estate_id for r in records})).items()}
     failed = dict(
         (
             await session.execute(
@@ -175,10 +175,10 @@ async def patrol_coverage(
         raise InvalidInput("date_to is before date_from")
     if (date_to - date_from).days >= COVERAGE_MAX_DAYS:
         raise InvalidInput(f"ask for at most {COVERAGE_MAX_DAYS} days at a time")
-    community = (await session.execute(select(Community).where(Community.id == community_id))).scalar()
-    if community is None or not actor.sees_community(community.id, community.street_id):  # type: ignore[arg-type]
+    community = await registry_queries.community(session, community_id)
+    if community is None or not actor.sees_community(community.id, community.street_id):
         raise NotFound("community", community_id)
-    estates = list((await session.execute(select(Estate).where(Estate.community_id == community_id).order_by(Estate.code))).scalars())
+    estates = await registry_queries.managed_during(session, date_from, date_to, community_id=community_id)
     patrolled = set(
         (
             await session.execute(
@@ -194,17 +194,17 @@ async def patrol_coverage(
     days = []
     day = date_from
     while day <= date_to:
-        managed = [e for e in estates if e.entered_on <= day and (e.left_on is None or e.left_on > day)]
+        managed = [e for e in estates if e.managed_on(day)]
         missing = [e for e in managed if (e.id, day) not in patrolled]
         days.append(
             schemas.CoverageDay(
                 day=day,
                 estates=len(managed),
                 patrolled=len(managed) - len(missing),
-                missing=[schemas.CoverageEstate(id=e.id or 0, code=e.code, name=e.name) for e in missing],
+                missing=[schemas.CoverageEstate(id=e.id, code=e.code, name=e.name) for e in missing],
             )
         )
         day += timedelta(days=1)
     return schemas.CoverageOut(
-        community_id=community.id or 0, community_name=community.name, date_from=date_from, date_to=date_to, days=days
+        community_id=community.id, community_name=community.name, date_from=date_from, date_to=date_to, days=days
     )

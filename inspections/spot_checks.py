@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,13 +20,9 @@ from inspections import schemas
 from inspections.config import inspection_rules
 from inspections.rules import EstateRef, draw_spot_checks
 from inspections.tables import InspectionRecord, SpotCheckAssignment, SpotCheckDraw
-from registry.tables import Community, Estate, Organisation, OrganisationKind
+from registry import queries as registry_queries
 
 DRAWERS = frozenset({Role.ADMIN})
-
-
-def _in_management_during(month: Month):  # type: ignore[no-untyped-def]
-    return (Estate.entered_on <= month.last_day) & (Estate.left_on.is_(None) | (Estate.left_on > month.first_day))  # type: ignore[union-attr,operator]
 
 
 async def draw_month(
@@ -37,15 +33,8 @@ async def draw_month(
     now = now or utc_now()
     if (await session.execute(select(SpotCheckDraw.id).where(SpotCheckDraw.month == str(month)))).scalar() is not None:
         raise Conflict(f"the spot checks of {month} were already drawn; GET /api/spot-checks/draws/{month}")
-    estates = [
-        EstateRef(id=eid, street_id=sid)
-        for eid, sid in (
-            await session.execute(select(Estate.id, Community.street_id).join(Community, Community.id == Estate.community_id).where(_in_management_during(month)))
-        ).tuples()
-    ]
-    firms = list(
-        (await session.execute(select(Organisation.id).where(Organisation.kind == OrganisationKind.INSPECTION_FIRM.value))).scalars()
-    )
+    estates = [EstateRef(id=e.id, street_id=e.street_id) for e in await registry_queries.managed_during(session, month.first_day, month.last_day)]
+    firms = await registry_queries.inspection_firms(session)
     if not estates:
         raise RuleViolation(f"no estate is under management in {month}")
     if not firms:
@@ -76,16 +65,7 @@ async def draw_month(
 async def assignment_rows(session: AsyncSession, assignments: list[SpotCheckAssignment]) -> list[schemas.AssignmentOut]:
     if not assignments:
         return []
-    estates = {
-        e.id: (e, sid)
-        for e, sid in (
-            await session.execute(
-                select(Estate, Community.street_id)
-                .join(Community, Community.id == Estate.community_id)
-                .where(Estate.id.in_({a.estate_id for a in assignments}))  # type: ignore[union-attr]
-            )
-        ).tuples()
-    }
+    estates = await registry_queries.estates(session, {a.estate_id for a in assignments})
     filed = dict(
         (
             await session.execute(
@@ -95,7 +75,7 @@ async def assignment_rows(session: AsyncSession, assignments: list[SpotCheckAssi
     )
     rows = []
     for a in assignments:
-        estate, street_id = estates[a.estate_id]
+        estate = estates[a.estate_id]
         rows.append(
             schemas.AssignmentOut(
                 id=a.id or 0,
@@ -104,7 +84,7 @@ async def assignment_rows(session: AsyncSession, assignments: list[SpotCheckAssi
                 estate_code=estate.code,
                 estate_name=estate.name,
                 address=estate.address,
-                street_id=street_id,
+                street_id=estate.street_id,
                 organisation_id=a.organisation_id,
                 filed_record_id=filed.get(a.id),
             )
@@ -120,7 +100,7 @@ async def get_draw(session: AsyncSession, actor: Principal, month: Month) -> sch
     assignments = list(
         (await session.execute(select(SpotCheckAssignment).where(SpotCheckAssignment.draw_id == draw.id).order_by(SpotCheckAssignment.estate_id))).scalars()
     )
-    managed = (await session.execute(select(func.count()).select_from(Estate).where(_in_management_during(month)))).scalar_one()
+    managed = len(await registry_queries.managed_during(session, month.first_day, month.last_day))
     return schemas.DrawOut(
         id=draw.id or 0,
         month=draw.month,

@@ -6,7 +6,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 
 from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change, snapshot
@@ -14,9 +14,11 @@ from foundation.clock import business_today
 from foundation.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from foundation.paging import PageRequest, fetch_page
 from registry import schemas
+from registry.queries import contractors_on
 from registry.rules import credit_code_problem, format_area
 from registry.scope import (
     contract_in_force,
+    estates_under_contract,
     managed_on,
     visible_communities,
     visible_companies,
@@ -24,7 +26,7 @@ from registry.scope import (
     visible_estates,
     visible_organisations,
 )
-from registry.tables import Community, Company, ContractEstate, Estate, Organisation, ServiceContract, Street
+from registry.tables import Community, Company, Estate, Organisation, ServiceContract, Street
 
 ADMINS = frozenset({Role.ADMIN})
 M = TypeVar("M", bound=SQLModel)
@@ -164,14 +166,8 @@ async def estate_rows(session: AsyncSession, estates: list[Estate]) -> list[sche
         ).tuples()
     }
     current = {
-        estate_id: (contract_id, company_id)
-        for estate_id, contract_id, company_id in (
-            await session.execute(
-                select(ContractEstate.estate_id, ServiceContract.id, ServiceContract.company_id)
-                .join(ServiceContract, ServiceContract.id == ContractEstate.contract_id)
-                .where(ContractEstate.estate_id.in_([e.id for e in estates]), contract_in_force(business_today()))  # type: ignore[attr-defined]
-            )
-        ).tuples()
+        estate_id: (term.contract_id, term.company_id)
+        for estate_id, term in (await contractors_on(session, [e.id or 0 for e in estates], business_today())).items()
     }
     rows = []
     for e in estates:
@@ -217,13 +213,7 @@ async def list_estates(
     if community_id is not None:
         query = query.where(Estate.community_id == community_id)
     if company_id is not None:
-        query = query.where(
-            Estate.id.in_(  # type: ignore[union-attr]
-                select(ContractEstate.estate_id)
-                .join(ServiceContract, ServiceContract.id == ContractEstate.contract_id)
-                .where(ServiceContract.company_id == company_id, contract_in_force(business_today()))
-            )
-        )
+        query = query.where(col(Estate.id).in_(estates_under_contract(business_today(), company_id)))
     if search:
         pattern = f"%{search}%"
         query = query.where(or_(Estate.name.like(pattern), Estate.code.like(pattern), Estate.address.like(pattern)))  # type: ignore[attr-defined]
@@ -391,10 +381,7 @@ async def registry_summary(session: AsyncSession, actor: Principal) -> schemas.R
     ).scalar_one()
     under_contract = (
         await session.execute(
-            select(func.count(func.distinct(ContractEstate.estate_id)))
-            .join(ServiceContract, ServiceContract.id == ContractEstate.contract_id)
-            .join(Estate, Estate.id == ContractEstate.estate_id)
-            .where(visible_estates(actor), contract_in_force(today))
+            select(func.count()).select_from(Estate).where(visible_estates(actor), col(Estate.id).in_(estates_under_contract(today)))
         )
     ).scalar_one()
     return schemas.RegistrySummary(

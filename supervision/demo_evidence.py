@@ -29,8 +29,8 @@ from inspections.schemas import ItemResultIn, RecordIn
 from inspections.tables import InspectionRecord
 from people.service import principal_of
 from people.tables import User
-from registry.scope import managed_on
-from registry.tables import Community, Estate, Street
+from registry import queries as registry_queries
+from registry.queries import EstateInfo
 
 STREET_CODE = "XBL"
 SEED = 20261125
@@ -64,7 +64,7 @@ async def load_demo_month(engine: AsyncEngine, var_dir: Path, month: Month, phot
     items = list(checklist.items)
     report = EvidenceReport(month=month, filed=True)
     async with factory() as session:
-        street = (await session.execute(select(Street).where(Street.code == STREET_CODE))).scalar_one()
+        street = next(s for s in await registry_queries.streets(session) if s.code == STREET_CODE)
         had = (
             await session.execute(
                 select(func.count())
@@ -74,22 +74,16 @@ async def load_demo_month(engine: AsyncEngine, var_dir: Path, month: Month, phot
         ).scalar_one()
         if had:
             return EvidenceReport(month=month, filed=False)
-        estates = list(
-            (
-                await session.execute(
-                    select(Estate).join(Community, Community.id == Estate.community_id).where(Community.street_id == street.id, managed_on(month.last_day)).order_by(Estate.code)
-                )
-            ).scalars()
-        )
+        estates = await registry_queries.managed_during(session, month.last_day, street_id=street.id)
         users = {u.username: u for u in (await session.execute(select(User).where(User.active.is_(True)))).scalars()}  # type: ignore[attr-defined]
-        codes = {c.id: c.code.lower() for c in (await session.execute(select(Community).where(Community.street_id == street.id))).scalars()}
+        codes = {c.id: c.code.lower() for c in (await registry_queries.communities(session, street_id=street.id)).values()}
 
     street_worker = principal_of(users[f"{STREET_CODE.lower()}-worker1"])
     officer = principal_of(users[f"{STREET_CODE.lower()}-officer"])
 
     FILED_AFTER = timedelta(minutes=10)
 
-    async def file(actor, source: Source, estate: Estate, at: datetime, failure_rate: float, checked: list[str]) -> None:  # type: ignore[no-untyped-def]
+    async def file(actor, source: Source, estate: EstateInfo, at: datetime, failure_rate: float, checked: list[str]) -> None:  # type: ignore[no-untyped-def]
         async with factory() as session:
             results = []
             for code in checked:
