@@ -3,10 +3,11 @@ committees' opinion deadline (the configured working day of the month) has passe
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assessment import service
@@ -19,7 +20,7 @@ from foundation.jobs import Job, from_time_of_day, period_of
 from foundation.notifications import notify
 from foundation.periods import Month, business_date
 from people.queries import recipients
-from registry.tables import Estate, Street
+from registry import queries as registry_queries
 
 OPINION_DEADLINE_WORKING_DAY = 5  # RULES.md / issue: the committees give their opinion by the 5th working day
 
@@ -38,7 +39,7 @@ def scoring_due(period: str, now: datetime) -> bool:
 async def compute_last_month(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
     month = Month.parse(period)
     done, skipped = [], []
-    for street_id in (await session.execute(select(Street.id).order_by(Street.id))).scalars():
+    for street_id in [s.id for s in await registry_queries.streets(session)]:
         state = await month_state(session, street_id, month)
         if state is not None and state.state == "locked":
             skipped.append(street_id)
@@ -58,16 +59,10 @@ async def remind_opinions(session: AsyncSession, period: str, now: datetime) -> 
     soon, _ = working_days_after(today, 2, CALENDAR)
     if not today <= deadline <= soon:
         return {"reminded": 0, "deadline": deadline.isoformat()}
-    given = select(CommitteeOpinion.estate_id).where(CommitteeOpinion.month == str(month))
-    lacking = (
-        await session.execute(
-            select(Estate.community_id, func.count())
-            .where(Estate.id.not_in(given), Estate.entered_on <= month.last_day, (Estate.left_on.is_(None)) | (Estate.left_on > month.first_day))  # type: ignore[union-attr,operator]
-            .group_by(Estate.community_id)
-        )
-    ).all()
+    given = set((await session.execute(select(CommitteeOpinion.estate_id).where(CommitteeOpinion.month == str(month)))).scalars())
+    lacking = Counter(e.community_id for e in await registry_queries.managed_during(session, month.first_day, month.last_day) if e.id not in given)
     reminded = 0
-    for community_id, n in lacking:
+    for community_id, n in sorted(lacking.items()):
         directors = await recipients(session, Role.COMMITTEE_DIRECTOR, community_id=community_id)
         reminded += await notify(
             session, f"opinion|{month}|community:{community_id}", directors, f"请在 {deadline} 前提交 {month} 居委会评价",
