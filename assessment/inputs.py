@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from assessment.rules import Finding, MonthInputs, Satisfaction, Visit, overdue_level
 from assessment.tables import AssessmentMonth, CommitteeOpinion, ScoreExclusion, Veto
@@ -31,7 +32,7 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
     locked = {
         (street_id, month_text): locked_at
         for street_id, month_text, locked_at in (
-            await session.execute(select(AssessmentMonth.street_id, AssessmentMonth.month, AssessmentMonth.locked_at).where(AssessmentMonth.state == LOCKED))
+            await session.execute(select(col(AssessmentMonth.street_id), col(AssessmentMonth.month), col(AssessmentMonth.locked_at)).where(col(AssessmentMonth.state) == LOCKED))
         ).tuples()
     }
     evidence = await month_evidence(session, estate_ids, month, locked)

@@ -119,26 +119,26 @@ async def score_version(session: AsyncSession, score_id: int) -> ScoreVersion | 
 
 async def locked_streets(session: AsyncSession, month: Month) -> set[int]:
     """The streets that locked `month`: nothing of their month changes any more."""
-    query = select(AssessmentMonth.street_id).where(AssessmentMonth.month == str(month), AssessmentMonth.state == "locked")
+    query = select(col(AssessmentMonth.street_id)).where(col(AssessmentMonth.month) == str(month), col(AssessmentMonth.state) == "locked")
     return set((await session.execute(query)).scalars())
 
 
 async def pending_veto_estates(session: AsyncSession, month: Month) -> set[int]:
     """The estates with a veto of `month` still waiting for the street's review."""
-    query = select(Veto.estate_id).where(Veto.month == str(month), Veto.state == "pending")
+    query = select(col(Veto.estate_id)).where(col(Veto.month) == str(month), col(Veto.state) == "pending")
     return set((await session.execute(query)).scalars())
 
 
 async def opinion_of(session: AsyncSession, estate_id: int, month: Month) -> OpinionInfo | None:
     """The committee's opinion of the estate's month, its latest revision, or None."""
-    query = select(CommitteeOpinion).where(CommitteeOpinion.estate_id == estate_id, CommitteeOpinion.month == str(month)).order_by(col(CommitteeOpinion.revision).desc())
+    query = select(CommitteeOpinion).where(col(CommitteeOpinion.estate_id) == estate_id, col(CommitteeOpinion.month) == str(month)).order_by(col(CommitteeOpinion.revision).desc())
     o = (await session.execute(query)).scalars().first()
     return OpinionInfo(o.id or 0, o.estate_id, o.month, o.revision, o.rating, o.satisfied, o.answered) if o else None
 
 
 async def vetoes_of(session: AsyncSession, estate_id: int, month: Month) -> list[VetoInfo]:
     """Every veto case of the estate's month, in the order they were opened."""
-    query = select(Veto).where(Veto.estate_id == estate_id, Veto.month == str(month)).order_by(col(Veto.id))
+    query = select(Veto).where(col(Veto.estate_id) == estate_id, col(Veto.month) == str(month)).order_by(col(Veto.id))
     return [
         VetoInfo(v.id or 0, v.estate_id, v.street_id, v.month, v.reason_code, v.explanation, v.automatic, v.state, v.review_reason)
         for v in (await session.execute(query)).scalars()

@@ -266,7 +266,7 @@ async def _open_veto(
 async def open_automatic_vetoes(session: AsyncSession, actor: Principal, street_id: int, month: Month) -> list[Veto]:
     """Veto cases the rules open by themselves (each once): a defect on a veto-marked item found by the street's
     own inspection, and a company's third overdue rectification of the month on an estate of the street."""
-    taken = set((await session.execute(select(Veto.source_defect_id).where(col(Veto.source_defect_id).is_not(None)))).scalars())
+    taken = set((await session.execute(select(col(Veto.source_defect_id)).where(col(Veto.source_defect_id).is_not(None)))).scalars())
     triggers = await inspection_queries.veto_triggers(session, street_id, month, leaving_out={t for t in taken if t is not None})
     opened = []
     for defect in triggers:

@@ -432,9 +432,9 @@ async def overdue_by_company(session: AsyncSession, actor: Principal, month: Mon
     """Marked overdue rectifications per company for a month, within the actor's scope, with their yellow cards."""
     counts = (
         await session.execute(
-            select(Defect.company_id, func.count())
-            .where(col(Defect.company_id).is_not(None), Defect.overdue_month == str(month), visible_defects(actor))
-            .group_by(Defect.company_id)
+            select(col(Defect.company_id), func.count())
+            .where(col(Defect.company_id).is_not(None), col(Defect.overdue_month) == str(month), visible_defects(actor))
+            .group_by(col(Defect.company_id))
         )
     ).tuples().all()
     names = {i: c.name for i, c in (await registry_queries.companies(session, [cid for cid, _ in counts if cid is not None])).items()}

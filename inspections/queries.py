@@ -64,7 +64,7 @@ async def veto_triggers(session: AsyncSession, street_id: int, month: Month, *, 
     query = select(Defect).where(
         col(Defect.street_id) == street_id,
         col(Defect.state) != DefectState.WITHDRAWN.value,
-        col(Defect.record_id).in_(select(InspectionRecord.id).where(counting_records())),
+        col(Defect.record_id).in_(select(col(InspectionRecord.id)).where(counting_records())),
         (
             (col(Defect.veto_item).is_(True) & (col(Defect.source) == Source.STREET_INSPECTION.value) & (col(Defect.month) == str(month)))
             | ((col(Defect.overdue_ordinal) == 3) & (col(Defect.overdue_month) == str(month)))
@@ -78,7 +78,7 @@ async def patrol_days(
     session: AsyncSession, first: date, last: date, *, community_id: int | None = None, estate_id: int | None = None
 ) -> dict[int, set[date]]:
     """The days of `first`..`last` each estate (of one community or one estate) had a patrol filed, by estate."""
-    query = select(InspectionRecord.estate_id, InspectionRecord.business_date).where(
+    query = select(col(InspectionRecord.estate_id), col(InspectionRecord.business_date)).where(
         col(InspectionRecord.source) == Source.PATROL.value, col(InspectionRecord.business_date) >= first, col(InspectionRecord.business_date) <= last
     )
     if community_id is not None:
@@ -97,7 +97,7 @@ async def record_photo_digests(session: AsyncSession, record_ids: Collection[int
     photos: dict[tuple[int, str], list[str]] = {}
     for part in chunks(sorted(set(record_ids))):
         rows = await session.execute(
-            select(RecordPhoto.record_id, RecordPhoto.item_code, Attachment.sha256)
+            select(col(RecordPhoto.record_id), col(RecordPhoto.item_code), col(Attachment.sha256))
             .join(Attachment, col(Attachment.id) == col(RecordPhoto.attachment_id))
             .where(col(RecordPhoto.record_id).in_(part))
             .order_by(col(RecordPhoto.attachment_id))
@@ -167,7 +167,7 @@ async def _carried_records(session: AsyncSession, estate_ids: list[int], month: 
     for part in chunks(estate_ids):
         rows = (
             await session.execute(
-                select(InspectionRecord, LateRecordDecision.decided_at)
+                select(InspectionRecord, col(LateRecordDecision.decided_at))
                 .outerjoin(LateRecordDecision, col(LateRecordDecision.record_id) == col(InspectionRecord.id))
                 .where(col(InspectionRecord.estate_id).in_(part), col(InspectionRecord.month).in_(months), counting_records())
             )
@@ -190,7 +190,7 @@ async def _visit_records(session: AsyncSession, estate_ids: list[int], month: Mo
         records += (
             await session.execute(
                 select(InspectionRecord).where(
-                    col(InspectionRecord.estate_id).in_(part), col(InspectionRecord.source).in_(sources), InspectionRecord.month == str(month), counting_records()
+                    col(InspectionRecord.estate_id).in_(part), col(InspectionRecord.source).in_(sources), col(InspectionRecord.month) == str(month), counting_records()
                 )
             )
         ).scalars()
@@ -214,7 +214,7 @@ async def month_evidence(session: AsyncSession, estate_ids: list[int], month: Mo
             amendments[amendment.record_id].append(amendment)
         for defect_id, record_id, item in (
             await session.execute(
-                select(Defect.id, Defect.record_id, Defect.item_code).where(col(Defect.record_id).in_(part), col(Defect.state) != DefectState.WITHDRAWN.value)
+                select(col(Defect.id), col(Defect.record_id), col(Defect.item_code)).where(col(Defect.record_id).in_(part), col(Defect.state) != DefectState.WITHDRAWN.value)
             )
         ).tuples():
             defect_of[(record_id, item)] = defect_id or 0
@@ -226,30 +226,35 @@ async def month_evidence(session: AsyncSession, estate_ids: list[int], month: Mo
         patrols_counted.update(
             (
                 await session.execute(
-                    select(InspectionRecord.estate_id, func.count())
+                    select(col(InspectionRecord.estate_id), func.count())
                     .where(
                         col(InspectionRecord.estate_id).in_(part),
-                        InspectionRecord.source == Source.PATROL.value,
-                        InspectionRecord.month == str(month),
+                        col(InspectionRecord.source) == Source.PATROL.value,
+                        col(InspectionRecord.month) == str(month),
                         col(InspectionRecord.counted).is_(True),
                         counting_records(),
                     )
-                    .group_by(InspectionRecord.estate_id)
+                    .group_by(col(InspectionRecord.estate_id))
                 )
             ).tuples().all()
         )
-        defects = (
-            await session.execute(
-                select(Defect, InspectionRecord.checklist_version_id)
-                .join(InspectionRecord, col(InspectionRecord.id) == col(Defect.record_id))
-                .where(col(Defect.estate_id).in_(part), Defect.source == Source.PATROL.value, Defect.month == str(month), col(Defect.state) != DefectState.WITHDRAWN.value, counting_records())
-            )
-        ).tuples().all()
+        defects = list(
+            (
+                await session.execute(
+                    select(Defect, col(InspectionRecord.checklist_version_id))
+                    .join(InspectionRecord, col(InspectionRecord.id) == col(Defect.record_id))
+                    .where(
+                        col(Defect.estate_id).in_(part), col(Defect.source) == Source.PATROL.value, col(Defect.month) == str(month),
+                        col(Defect.state) != DefectState.WITHDRAWN.value, counting_records(),
+                    )
+                )
+            ).tuples()
+        )
         carried_ids = [r.id for r in carried_patrols if r.estate_id in set(part)]
         if carried_ids:
             defects += (
                 await session.execute(
-                    select(Defect, InspectionRecord.checklist_version_id)
+                    select(Defect, col(InspectionRecord.checklist_version_id))
                     .join(InspectionRecord, col(InspectionRecord.id) == col(Defect.record_id))
                     .where(col(Defect.record_id).in_(carried_ids), col(Defect.state) != DefectState.WITHDRAWN.value)
                 )
@@ -275,11 +280,11 @@ async def month_evidence(session: AsyncSession, estate_ids: list[int], month: Mo
     for record in records:
         checklist = checklists[record.checklist_version_id]
         failed = []
-        for code, result in effective_results(results[record.id or 0], amendments[record.id or 0]).items():
+        for code, outcome in effective_results(results[record.id or 0], amendments[record.id or 0]).items():
             listed = checklist.items.get(code)
-            if result["passed"] or listed is None:
+            if outcome["passed"] or listed is None:
                 continue
-            failed.append(FailedItem(code, listed.category, listed.deduction_centi, result["defects"], defect_of.get((record.id or 0, code))))
+            failed.append(FailedItem(code, listed.category, listed.deduction_centi, outcome["defects"], defect_of.get((record.id or 0, code))))
         visits.append(
             VisitEvidence(
                 record_id=record.id or 0, estate_id=record.estate_id, source=Source(record.source), month=record.month,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ScalarSelect, select
+from sqlalchemy import ScalarSelect, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -98,20 +98,20 @@ def _estate(row: Estate, street_id: int) -> EstateInfo:
     )
 
 
-def _estates_with_street():  # type: ignore[no-untyped-def]
-    return select(Estate, Community.street_id).join(Community, col(Community.id) == col(Estate.community_id))
+def _estates_with_street() -> Select[Estate, int]:
+    return select(Estate, col(Community.street_id)).join(Community, col(Community.id) == col(Estate.community_id))
 
 
 def community_of_estate(estate_id: Any) -> ScalarSelect[int]:
     """The community of the estate that `estate_id` (a column of another table) names, as a correlated SQL
     expression: for conditions on rows that carry an estate but not its community."""
-    return select(Estate.community_id).where(col(Estate.id) == estate_id).scalar_subquery()
+    return select(col(Estate.community_id)).where(col(Estate.id) == estate_id).scalar_subquery()
 
 
 def street_of_community(community_id: Any) -> ScalarSelect[int]:
     """The street of the community that `community_id` (a column of another table) names, as a correlated SQL
     expression."""
-    return select(Community.street_id).where(col(Community.id) == community_id).scalar_subquery()
+    return select(col(Community.street_id)).where(col(Community.id) == community_id).scalar_subquery()
 
 
 async def managed_during(
@@ -152,7 +152,7 @@ async def contractors_on(session: AsyncSession, estate_ids: Collection[int], day
     found: dict[int, ContractTerm] = {}
     for part in _chunks(estate_ids):
         rows = await session.execute(
-            select(ContractEstate.estate_id, ServiceContract)
+            select(col(ContractEstate.estate_id), ServiceContract)
             .join(ServiceContract, col(ServiceContract.id) == col(ContractEstate.contract_id))
             .where(col(ContractEstate.estate_id).in_(part), contract_in_force(day))
         )
@@ -179,7 +179,7 @@ async def street(session: AsyncSession, street_id: int | None) -> StreetInfo | N
 async def hold_street(session: AsyncSession, street_id: int) -> None:
     """Lock the street's row until the transaction ends, FOR NO KEY UPDATE (rows that merely reference the street
     are not held up; SQLite has one writer at a time anyway): the mutex of the street's month in the domains above."""
-    await session.execute(select(Street.id).where(col(Street.id) == street_id).with_for_update(key_share=True))
+    await session.execute(select(col(Street.id)).where(col(Street.id) == street_id).with_for_update(key_share=True))
 
 
 async def communities(session: AsyncSession, ids: Collection[int] | None = None, *, street_id: int | None = None) -> dict[int, CommunityInfo]:
@@ -217,7 +217,7 @@ async def hold_companies(session: AsyncSession, ids: Collection[int]) -> None:
     """Lock the companies' rows (in id order, so two holders cannot deadlock) until the transaction ends, FOR NO KEY
     UPDATE: the mutex of what the domains above number per company."""
     if ids:
-        await session.execute(select(Company.id).where(col(Company.id).in_(sorted(set(ids)))).order_by(col(Company.id)).with_for_update(key_share=True))
+        await session.execute(select(col(Company.id)).where(col(Company.id).in_(sorted(set(ids)))).order_by(col(Company.id)).with_for_update(key_share=True))
 
 
 async def organisation(session: AsyncSession, organisation_id: int | None) -> OrganisationInfo | None:
@@ -227,7 +227,7 @@ async def organisation(session: AsyncSession, organisation_id: int | None) -> Or
 
 async def inspection_firms(session: AsyncSession) -> list[int]:
     """The ids of the registered third-party inspection firms."""
-    query = select(Organisation.id).where(col(Organisation.kind) == OrganisationKind.INSPECTION_FIRM.value).order_by(col(Organisation.id))
+    query = select(col(Organisation.id)).where(col(Organisation.kind) == OrganisationKind.INSPECTION_FIRM.value).order_by(col(Organisation.id))
     return [i for i in (await session.execute(query)).scalars() if i is not None]
 
 
@@ -238,7 +238,7 @@ async def estate_tenures(session: AsyncSession, first: date, last: date, estate_
     estates = _estates_with_street().where(managed_in(first, last))
     if estate_ids is not None:
         estates = estates.where(Estate.id.in_(list(estate_ids)))  # type: ignore[union-attr]
-    rows = (await session.execute(estates.order_by(Estate.id))).tuples().all()
+    rows = (await session.execute(estates.order_by(col(Estate.id)))).tuples().all()
     if not rows:
         return []
     terms: dict[int, list[ContractTerm]] = {}

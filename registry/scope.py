@@ -109,7 +109,7 @@ def contract_in_force(day: date) -> ColumnElement[bool]:
 
 def estates_under_contract(day: date, company_id: int | None = None):  # type: ignore[no-untyped-def]
     """The ids of the estates with a contract in force on `day` (of one company when asked), for `IN (...)`."""
-    query = select(ContractEstate.estate_id).join(ServiceContract, col(ServiceContract.id) == col(ContractEstate.contract_id)).where(contract_in_force(day))
+    query = select(col(ContractEstate.estate_id)).join(ServiceContract, col(ServiceContract.id) == col(ContractEstate.contract_id)).where(contract_in_force(day))
     return query if company_id is None else query.where(col(ServiceContract.company_id) == company_id)
 
 
