@@ -60,7 +60,7 @@ async def remind_opinions(session: AsyncSession, period: str, now: datetime) -> 
     if not today <= deadline <= soon:
         return {"reminded": 0, "deadline": deadline.isoformat()}
     given = set((await session.execute(select(CommitteeOpinion.estate_id).where(CommitteeOpinion.month == str(month)))).scalars())
-    lacking = Counter(e.community_id for e in await registry_queries.managed_during(session, month.first_day, month.last_day) if e.id not in given)
+    lacking = Counter(e.community_id for e in await registry_queries.managed_during(session, month) if e.id not in given)
     reminded = 0
     for community_id, n in sorted(lacking.items()):
         directors = await recipients(session, Role.COMMITTEE_DIRECTOR, community_id=community_id)

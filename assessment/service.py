@@ -343,7 +343,7 @@ async def compute_month(
     _ended(month, now)
     state = await _not_locked(session, street_id, month)
     await open_automatic_vetoes(session, actor, street_id, month)
-    estates = sorted(await registry_queries.managed_during(session, month.first_day, month.last_day, street_id=street_id), key=lambda e: e.id)
+    estates = sorted(await registry_queries.managed_during(session, month, street_id=street_id), key=lambda e: e.id)
     estate_ids = [e.id for e in estates]
     community_of = {e.id: e.community_id for e in estates}
     inputs = await month_inputs(session, estate_ids, month, now, current_checklist())

@@ -33,7 +33,7 @@ async def draw_month(
     now = now or utc_now()
     if (await session.execute(select(SpotCheckDraw.id).where(SpotCheckDraw.month == str(month)))).scalar() is not None:
         raise Conflict(f"the spot checks of {month} were already drawn; GET /api/spot-checks/draws/{month}")
-    estates = [EstateRef(id=e.id, street_id=e.street_id) for e in await registry_queries.managed_during(session, month.first_day, month.last_day)]
+    estates = [EstateRef(id=e.id, street_id=e.street_id) for e in await registry_queries.managed_during(session, month)]
     firms = await registry_queries.inspection_firms(session)
     if not estates:
         raise RuleViolation(f"no estate is under management in {month}")
@@ -100,7 +100,7 @@ async def get_draw(session: AsyncSession, actor: Principal, month: Month) -> sch
     assignments = list(
         (await session.execute(select(SpotCheckAssignment).where(SpotCheckAssignment.draw_id == draw.id).order_by(SpotCheckAssignment.estate_id))).scalars()
     )
-    managed = len(await registry_queries.managed_during(session, month.first_day, month.last_day))
+    managed = len(await registry_queries.managed_during(session, month))
     return schemas.DrawOut(
         id=draw.id or 0,
         month=draw.month,

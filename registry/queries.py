@@ -14,6 +14,7 @@ from sqlalchemy import ScalarSelect, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from foundation.periods import Month
 from registry.rules import ContractTerm, EstateTenure, contract_last_day
 from registry.scope import contract_in_force
 from registry.scope import managed_during as managed_in
@@ -115,10 +116,14 @@ def street_of_community(community_id: Any) -> ScalarSelect[int]:
 
 
 async def managed_during(
-    session: AsyncSession, first: date, last: date | None = None, *, street_id: int | None = None, community_id: int | None = None
+    session: AsyncSession, first: date | Month, last: date | None = None, *, street_id: int | None = None, community_id: int | None = None
 ) -> list[EstateInfo]:
-    """The estates in long-term management on at least one day of `first`..`last` (`last` left out: on the day
-    `first`), of one street or community when asked, by code. `EstateInfo.managed_on(day)` tells the days apart."""
+    """The estates in long-term management on at least one day of `first`..`last` (a month: of its days; `last`
+    left out: on the day `first`), of one street or community when asked, by code. `EstateInfo.managed_on(day)`
+    tells the days apart."""
+    if isinstance(first, Month):
+        month = first
+        first, last = month.first_day, month.last_day
     query = _estates_with_street().where(managed_in(first, first if last is None else last))
     if street_id is not None:
         query = query.where(col(Community.street_id) == street_id)

@@ -32,7 +32,7 @@ async def test_an_estate_is_managed_until_the_day_before_it_left(db: Any) -> Non
         assert first.id in ids(await registry_queries.managed_during(session, date(2026, 3, 15)))
         assert first.id not in ids(await registry_queries.managed_during(session, date(2026, 3, 16)))
         assert second.id not in ids(await registry_queries.managed_during(session, date(2026, 3, 1), date(2026, 3, 30)))
-        april = await registry_queries.managed_during(session, date(2026, 4, 1), date(2026, 4, 30), street_id=None)
+        april = await registry_queries.managed_during(session, Month.parse("2026-04"))
         assert first.id not in ids(april) and second.id in ids(april)
         info = (await registry_queries.estates(session, [first.id or 0]))[first.id or 0]
         assert info.managed_on(date(2026, 3, 15)) and not info.managed_on(date(2026, 3, 16))
