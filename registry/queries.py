@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from foundation.periods import Month
-from registry.rules import ContractTerm, EstateTenure, contract_last_day
+from registry.rules import ContractTerm, EstateTenure, contract_last_day, in_management
 from registry.scope import contract_in_force
 from registry.scope import managed_during as managed_in
 from registry.tables import Community, Company, ContractEstate, Estate, Organisation, ServiceContract, Street
@@ -66,7 +66,7 @@ class EstateInfo:
 
     def managed_on(self, day: date) -> bool:
         """In long-term management on `day`: from its entry to the day before it left."""
-        return self.entered_on <= day and (self.left_on is None or day < self.left_on)
+        return in_management(self.entered_on, self.left_on, day)
 
 
 @dataclass(frozen=True)
