@@ -100,7 +100,7 @@ async def _check_photos(session: AsyncSession, actor: Principal, photo_ids: set[
 
 
 async def _estate_for(session: AsyncSession, actor: Principal, source: Source, estate_id: int) -> EstateInfo:
-    # The estate held: filings for one estate queue up, so the day's numbering has no race.
+    # Hold the estate's row: filings for one estate queue up, so the day's numbering has no race.
     estate = await registry_queries.estate(session, estate_id, hold=True)
     if estate is None:
         raise NotFound("estate", estate_id)
