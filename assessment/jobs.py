@@ -3,10 +3,11 @@ committees' opinion deadline (the configured working day of the month) has passe
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -17,11 +18,10 @@ from foundation.access import SYSTEM, Role
 from foundation.calendar.rules import working_days_after
 from foundation.calendar.service import CALENDAR, working_calendar
 from foundation.jobs import Job, from_time_of_day, period_of
-from foundation.keys import key_column
 from foundation.notifications import notify
 from foundation.periods import Month, business_date
 from people.queries import recipients
-from registry.tables import Estate, Street
+from registry import queries as registry_queries
 
 OPINION_DEADLINE_WORKING_DAY = 5  # config/RULES.md, "Committee opinions": due by the 5th working day of the next month
 
@@ -40,7 +40,7 @@ def scoring_due(period: str, now: datetime) -> bool:
 async def compute_last_month(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
     month = Month.parse(period)
     done, skipped = [], []
-    for street_id in (await session.execute(select(key_column(Street.id)).order_by(col(Street.id)))).scalars():
+    for street_id in [s.id for s in await registry_queries.streets(session)]:
         state = await month_state(session, street_id, month)
         if state is not None and state.state == "locked":
             skipped.append(street_id)
@@ -60,16 +60,10 @@ async def remind_opinions(session: AsyncSession, period: str, now: datetime) -> 
     soon, _ = working_days_after(today, 2, CALENDAR)
     if not today <= deadline <= soon:
         return {"reminded": 0, "deadline": deadline.isoformat()}
-    given = select(col(CommitteeOpinion.estate_id)).where(col(CommitteeOpinion.month) == str(month))
-    lacking = (
-        await session.execute(
-            select(col(Estate.community_id), func.count())
-            .where(col(Estate.id).not_in(given), col(Estate.entered_on) <= month.last_day, (col(Estate.left_on).is_(None)) | (col(Estate.left_on) > month.first_day))
-            .group_by(col(Estate.community_id))
-        )
-    ).all()
+    given = set((await session.execute(select(col(CommitteeOpinion.estate_id)).where(col(CommitteeOpinion.month) == str(month)))).scalars())
+    lacking = Counter(e.community_id for e in await registry_queries.managed_during(session, month) if e.id not in given)
     reminded = 0
-    for community_id, n in lacking:
+    for community_id, n in sorted(lacking.items()):
         directors = await recipients(session, Role.COMMITTEE_DIRECTOR, community_id=community_id)
         reminded += await notify(
             session, f"opinion|{month}|community:{community_id}", directors, f"请在 {deadline} 前提交 {month} 居委会评价",

@@ -15,7 +15,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
-from sqlalchemy import distinct, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -25,7 +25,6 @@ from assessment.tables import CommitteeOpinion
 from foundation.access import Principal, Role
 from foundation.clock import business_today
 from foundation.errors import DomainError, InvalidInput, NotFound
-from foundation.keys import key_column
 from foundation.paging import PageRequest
 from foundation.periods import Month
 from foundation.storage import BlobStore
@@ -36,14 +35,12 @@ from foundation.web.params import provide_store
 from foundation.web.problems import status_of
 from inspections import defects as defect_service
 from inspections import late as late_evidence
+from inspections import queries as inspection_queries
 from inspections.config import current_checklist
 from inspections.pages import SOURCE_NAMES, received_photos, uploaded_files
-from inspections.rules import Source
 from inspections.schemas import LateDecisionIn
-from inspections.tables import InspectionRecord
+from registry import queries as registry_queries
 from registry import service as registry
-from registry.scope import managed_on
-from registry.tables import Community, Company, Estate
 
 DESK = {Role.STREET_OFFICER, Role.STREET_WORKER, Role.ADMIN, Role.COMPANY, Role.COMMITTEE_DIRECTOR}
 REVIEW_DESK = {Role.STREET_OFFICER, Role.STREET_WORKER, Role.ADMIN}
@@ -219,7 +216,7 @@ async def _month_page(
     communities, _ = await registry.list_communities(db, principal, PageRequest(1, 500), None)
     community_names = {c.id: c.name for c in communities}
     company_ids = {s.company_id for s in every if s.company_id}
-    companies = {c.id: c.name for c in (await db.execute(select(Company).where(col(Company.id).in_(company_ids)))).scalars()} if company_ids else {}
+    companies = {i: c.name for i, c in (await registry_queries.companies(db, company_ids)).items()}
     month_state = await queries.month_out(db, principal, principal.street_id, wanted) if principal.street_id else None
     late_records: list[Any] = []
     if principal.role in late_evidence.DECIDERS and not partial:
@@ -313,9 +310,7 @@ async def _appeals_page(db: AsyncSession, principal: Principal, failed: tuple[in
 
 
 async def _estate_names(db: AsyncSession, ids: list[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    return dict((await db.execute(select(key_column(Estate.id), col(Estate.name)).where(col(Estate.id).in_(set(ids))))).all())
+    return {i: e.name for i, e in (await registry_queries.estates(db, ids)).items()}
 
 
 class CommitteePages(Controller):
@@ -332,26 +327,14 @@ class CommitteePages(Controller):
         wanted = chosen_month(month)
         today = business_today()
         last = min(wanted.last_day, today)
-        estates = list(
-            (await db.execute(select(Estate).where(col(Estate.community_id) == principal.community_id, managed_on(last)).order_by(col(Estate.code)))).scalars()
-        )
-        patrol_days = dict(
-            (
-                await db.execute(
-                    select(col(InspectionRecord.estate_id), func.count(distinct(col(InspectionRecord.business_date))))
-                    .where(
-                        col(InspectionRecord.community_id) == principal.community_id,
-                        col(InspectionRecord.source) == Source.PATROL.value,
-                        col(InspectionRecord.business_date) >= wanted.first_day,
-                        col(InspectionRecord.business_date) <= wanted.last_day,
-                    )
-                    .group_by(col(InspectionRecord.estate_id))
-                )
-            ).all()
-        )
+        estates = await registry_queries.managed_during(db, last, community_id=principal.community_id)
+        patrol_days = {
+            estate_id: len(days)
+            for estate_id, days in (await inspection_queries.patrol_days(db, wanted.first_day, wanted.last_day, community_id=principal.community_id)).items()
+        }
         open_orders = await defect_service.open_orders_by_estate(db, principal.community_id)
         opinions = await _latest_opinions(db, principal.community_id or 0, wanted)
-        community = await db.get(Community, principal.community_id)
+        community = await registry_queries.community(db, principal.community_id)
         return page(
             "committee.html",
             principal,
@@ -450,20 +433,7 @@ async def _committee_estate(
     db: AsyncSession, principal: Principal, estate_id: int, month: Month, failed: tuple[str, DomainError, dict[str, str]] | None = None
 ) -> Template:
     estate = await registry.get_estate(db, principal, estate_id)
-    patrolled = sorted(
-        (
-            await db.execute(
-                select(col(InspectionRecord.business_date))
-                .where(
-                    col(InspectionRecord.estate_id) == estate_id,
-                    col(InspectionRecord.source) == Source.PATROL.value,
-                    col(InspectionRecord.business_date) >= month.first_day,
-                    col(InspectionRecord.business_date) <= month.last_day,
-                )
-                .distinct()
-            )
-        ).scalars()
-    )
+    patrolled = (await inspection_queries.patrol_days(db, month.first_day, month.last_day, estate_id=estate_id)).get(estate_id, set())
     today = business_today()
     last = min(month.last_day, today)
     all_days = [date.fromordinal(d) for d in range(month.first_day.toordinal(), last.toordinal() + 1)]
@@ -473,7 +443,7 @@ async def _committee_estate(
     context: dict[str, Any] = {
         "estate": estate,
         "month": month,
-        "patrolled": set(patrolled),
+        "patrolled": patrolled,
         "all_days": all_days,
         "orders": orders,
         "opinion": opinion,

@@ -1,7 +1,12 @@
-"""Reading the assessment within one's scope: scores with ranks and breakdowns, vetoes, appeals, opinions, months."""
+"""Reading the assessment within one's scope: scores with ranks and breakdowns, vetoes, appeals, opinions, months;
+and the public queries the packages above ask instead of reading assessment tables (current scores, locked months,
+pending vetoes, an estate month's opinion and vetoes), answered as frozen values."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +25,8 @@ from foundation.scoping import in_scope
 from inspections.attachments import evidence_photo
 from inspections.defects import defect_evidence
 from inspections.scope import defect_photo_ids, shows_attachments
-from registry.tables import Community, Estate
+from registry import queries as registry_queries
+from registry.queries import EstateInfo
 
 
 def _visible(p: Principal, street: Any, community: Any, company: Any) -> ColumnElement[bool]:
@@ -30,6 +36,113 @@ def _visible(p: Principal, street: Any, community: Any, company: Any) -> ColumnE
 def _latest_scores(month: Month) -> Select[EstateScore]:
     newest = select(col(EstateScore.estate_id), func.max(col(EstateScore.version)).label("version")).where(col(EstateScore.month) == str(month)).group_by(col(EstateScore.estate_id)).subquery()
     return select(EstateScore).join(newest, and_(newest.c.estate_id == EstateScore.estate_id, newest.c.version == EstateScore.version)).where(col(EstateScore.month) == str(month))
+
+
+# The public queries of the assessment (for subsidies, reports and whatever pays or reports on scores)
+
+CHUNK = 900  # ids per IN (...) list: under SQLite's bound-parameter limit
+
+
+@dataclass(frozen=True)
+class ScoreVersion:
+    """One version of an estate's month score, as the packages above read it (`result`: the breakdown)."""
+
+    id: int
+    estate_id: int
+    community_id: int
+    street_id: int
+    company_id: int | None
+    month: str
+    version: int
+    score_centi: int | None
+    grade: str
+    vetoed: bool
+    rules_sha256: str
+    inputs_sha256: str
+    computed_at: datetime
+    reason: str
+    result: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OpinionInfo:
+    """The committee's opinion of an estate's month (its latest revision)."""
+
+    id: int
+    estate_id: int
+    month: str
+    revision: int
+    rating: int
+    satisfied: int | None
+    answered: int | None
+
+
+@dataclass(frozen=True)
+class VetoInfo:
+    id: int
+    estate_id: int
+    street_id: int
+    month: str
+    reason_code: str
+    explanation: str
+    automatic: bool
+    state: str
+    review_reason: str | None
+
+
+def _score_version(s: EstateScore) -> ScoreVersion:
+    return ScoreVersion(
+        id=s.id or 0, estate_id=s.estate_id, community_id=s.community_id, street_id=s.street_id, company_id=s.company_id, month=s.month,
+        version=s.version, score_centi=s.score_centi, grade=s.grade, vetoed=s.vetoed, rules_sha256=s.rules_sha256,
+        inputs_sha256=s.inputs_sha256, computed_at=s.computed_at, reason=s.reason, result=s.result,
+    )
+
+
+async def current_scores(session: AsyncSession, month: Month, estate_ids: Collection[int] | None = None) -> dict[int, ScoreVersion]:
+    """The current (newest) version of each estate's score for `month` (of `estate_ids`, or every scored estate), by
+    estate. An estate never scored that month is absent."""
+    if estate_ids is None:
+        return {s.estate_id: _score_version(s) for s in (await session.execute(_latest_scores(month))).scalars()}
+    found: dict[int, ScoreVersion] = {}
+    ordered = sorted(set(estate_ids))
+    for start in range(0, len(ordered), CHUNK):
+        part = ordered[start : start + CHUNK]
+        found.update({s.estate_id: _score_version(s) for s in (await session.execute(_latest_scores(month).where(col(EstateScore.estate_id).in_(part)))).scalars()})
+    return found
+
+
+async def score_version(session: AsyncSession, score_id: int) -> ScoreVersion | None:
+    """One score version by its id (whatever its age), or None."""
+    row = await session.get(EstateScore, score_id)
+    return _score_version(row) if row else None
+
+
+async def locked_streets(session: AsyncSession, month: Month) -> set[int]:
+    """The streets that locked `month`: nothing of their month changes any more."""
+    query = select(col(AssessmentMonth.street_id)).where(col(AssessmentMonth.month) == str(month), col(AssessmentMonth.state) == "locked")
+    return set((await session.execute(query)).scalars())
+
+
+async def pending_veto_estates(session: AsyncSession, month: Month) -> set[int]:
+    """The estates with a veto of `month` still waiting for the street's review."""
+    query = select(col(Veto.estate_id)).where(col(Veto.month) == str(month), col(Veto.state) == "pending")
+    return set((await session.execute(query)).scalars())
+
+
+async def opinion_of(session: AsyncSession, estate_id: int, month: Month) -> OpinionInfo | None:
+    """The committee's opinion of the estate's month, its latest revision, or None."""
+    query = select(CommitteeOpinion).where(col(CommitteeOpinion.estate_id) == estate_id, col(CommitteeOpinion.month) == str(month)).order_by(col(CommitteeOpinion.revision).desc())
+    o = (await session.execute(query)).scalars().first()
+    return OpinionInfo(o.id or 0, o.estate_id, o.month, o.revision, o.rating, o.satisfied, o.answered) if o else None
+
+
+async def vetoes_of(session: AsyncSession, estate_id: int, month: Month) -> list[VetoInfo]:
+    """Every veto case of the estate's month, in the order they were opened."""
+    query = select(Veto).where(col(Veto.estate_id) == estate_id, col(Veto.month) == str(month)).order_by(col(Veto.id))
+    return [
+        VetoInfo(v.id or 0, v.estate_id, v.street_id, v.month, v.reason_code, v.explanation, v.automatic, v.state, v.review_reason)
+        for v in (await session.execute(query)).scalars()
+    ]
 
 
 def _ranked(row: EstateScore, code: str) -> Ranked:
@@ -46,7 +159,7 @@ async def month_scores(
     """The current score of every estate in scope for a month, with its rank in its street and in the district
     (ranks are over every published estate, whoever asks)."""
     rows = list((await session.execute(_latest_scores(month))).scalars())
-    estates = {e.id: e for e in (await session.execute(select(Estate).where(col(Estate.id).in_([r.estate_id for r in rows])))).scalars()} if rows else {}
+    estates = await registry_queries.estates(session, {r.estate_id for r in rows})
     district_rank = {r.estate_id: n for n, r in rank([_ranked(s, estates[s.estate_id].code) for s in rows])}
     street_rank: dict[int, int] = {}
     for street in {s.street_id for s in rows}:
@@ -67,7 +180,7 @@ async def month_scores(
     return out
 
 
-def score_out(s: EstateScore, estate: Estate, street_rank: int | None, district_rank: int | None, *, detail: bool) -> schemas.ScoreOut:
+def score_out(s: EstateScore, estate: EstateInfo, street_rank: int | None, district_rank: int | None, *, detail: bool) -> schemas.ScoreOut:
     return schemas.ScoreOut(
         id=s.id or 0,
         estate_id=s.estate_id,
@@ -104,7 +217,7 @@ async def score_versions(session: AsyncSession, actor: Principal, estate_id: int
     )
     if not rows:
         raise NotFound("score of estate", f"{estate_id} for {month}")
-    estate = await session.get_one(Estate, estate_id)
+    estate = (await registry_queries.estates(session, [estate_id]))[estate_id]
     ranks = {s.estate_id: (s.rank_in_street, s.rank_in_district) for s in await month_scores(session, actor, month, street_id=rows[0].street_id)}
     street_rank, district_rank = ranks.get(estate_id, (None, None))
     return [score_out(s, estate, street_rank if n == 0 else None, district_rank if n == 0 else None, detail=True) for n, s in enumerate(rows)]
@@ -115,8 +228,7 @@ def _visible_vetoes(p: Principal) -> ColumnElement[bool]:
 
 
 def _visible_appeals(p: Principal) -> ColumnElement[bool]:
-    community = select(col(Estate.community_id)).where(col(Estate.id) == Appeal.estate_id).scalar_subquery()
-    return _visible(p, Appeal.street_id, community, Appeal.company_id)
+    return _visible(p, Appeal.street_id, registry_queries.community_of_estate(Appeal.estate_id), Appeal.company_id)
 
 
 @shows_attachments
@@ -199,7 +311,7 @@ async def list_appeals(session: AsyncSession, actor: Principal, paging: PageRequ
 
 
 async def list_opinions(session: AsyncSession, actor: Principal, paging: PageRequest, *, month: Month | None, estate_id: int | None) -> tuple[list[schemas.OpinionOut], int]:
-    street_of = select(col(Community.street_id)).where(col(Community.id) == CommitteeOpinion.community_id).scalar_subquery()
+    street_of = registry_queries.street_of_community(CommitteeOpinion.community_id)
     # A company reads the rating in its score's breakdown, not the committee's opinion records.
     visible = _visible(actor, street_of, CommitteeOpinion.community_id, None)
     query = select(CommitteeOpinion).where(visible).order_by(col(CommitteeOpinion.id).desc())

@@ -35,17 +35,16 @@ from foundation.calendar.rules import working_days_after
 from foundation.calendar.service import working_calendar
 from foundation.clock import utc_now
 from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
-from foundation.keys import key_column, key_of
+from foundation.keys import key_of
 from foundation.periods import Month, business_date
 from foundation.settings import config_dir
 from foundation.storage import BlobStore
+from inspections import queries as inspection_queries
 from inspections.attachments import MAX_PHOTOS, ReceivedPhoto, keep_photos, own_photos, required_store
 from inspections.config import current_checklist
-from inspections.late import counting_records
 from inspections.rules import Source, request_fingerprint
-from inspections.tables import Defect, InspectionRecord
-from registry.queries import estate_tenures
-from registry.tables import Community, Estate, Street
+from registry import queries as registry_queries
+from registry.queries import CommunityInfo, EstateInfo, estate_tenures
 
 DIRECTORS = frozenset({Role.COMMITTEE_DIRECTOR})
 STREET = frozenset({Role.STREET_OFFICER})
@@ -71,11 +70,12 @@ def lifecycle_days() -> tuple[int, int]:
     return appeal, review
 
 
-async def _estate(session: AsyncSession, estate_id: int) -> tuple[Estate, Community]:
-    row = (await session.execute(select(Estate, Community).join(Community).where(col(Estate.id) == estate_id))).first()
-    if row is None:
+async def _estate(session: AsyncSession, estate_id: int) -> tuple[EstateInfo, CommunityInfo]:
+    estate = await registry_queries.estate(session, estate_id)
+    community = await registry_queries.community(session, estate.community_id) if estate else None
+    if estate is None or community is None:
         raise NotFound("estate", estate_id)
-    return row[0], row[1]
+    return estate, community
 
 
 async def month_state(session: AsyncSession, street_id: int, month: Month) -> AssessmentMonth | None:
@@ -89,7 +89,7 @@ async def _lock_street_months(session: AsyncSession, street_id: int) -> None:
     and their revision numbers, vetoes and their review, scores and their versions, appeals, the lock) happens one
     transaction at a time and sees what the one before stored (PostgreSQL; SQLite has one writer at a time anyway).
     FOR NO KEY UPDATE: rows that merely reference the street (patrols) are not held up."""
-    await session.execute(select(key_column(Street.id)).where(col(Street.id) == street_id).with_for_update(key_share=True))
+    await registry_queries.hold_street(session, street_id)
 
 
 async def _not_locked(session: AsyncSession, street_id: int, month: Month) -> AssessmentMonth | None:
@@ -110,7 +110,7 @@ def _started(month: Month, now: datetime) -> None:
         raise RuleViolation(f"{month} has not begun", zh=f"{month} 尚未开始", field="month")
 
 
-async def _director_of(session: AsyncSession, actor: Principal, estate_id: int) -> tuple[Estate, Community]:
+async def _director_of(session: AsyncSession, actor: Principal, estate_id: int) -> tuple[EstateInfo, CommunityInfo]:
     require_role(actor, DIRECTORS, "giving opinions and vetoes")
     estate, community = await _estate(session, estate_id)
     if community.id != actor.community_id:
@@ -169,8 +169,8 @@ async def give_opinion(session: AsyncSession, actor: Principal, data: schemas.Op
         opinion = CommitteeOpinion(
             client_id=data.client_id,
             fingerprint=fingerprint,
-            estate_id=key_of(estate),
-            community_id=key_of(community),
+            estate_id=estate.id,
+            community_id=community.id,
             month=str(month),
             revision=revision,
             rating=data.rating,
@@ -237,13 +237,13 @@ async def cast_veto(
 
 
 async def _open_veto(
-    session: AsyncSession, actor: Principal, estate: Estate, community: Community, month: Month, reason: str, explanation: str, now: datetime, *, automatic: bool, defect_id: int | None
+    session: AsyncSession, actor: Principal, estate: EstateInfo, community: CommunityInfo, month: Month, reason: str, explanation: str, now: datetime, *, automatic: bool, defect_id: int | None
 ) -> Veto:
-    company_id, contract_id = await _company_and_contract(session, key_of(estate), month)
+    company_id, contract_id = await _company_and_contract(session, estate.id, month)
     due, _ = working_days_after(business_date(now), lifecycle_days()[1], await working_calendar(session))
     veto = Veto(
-        estate_id=key_of(estate),
-        community_id=key_of(community),
+        estate_id=estate.id,
+        community_id=community.id,
         street_id=community.street_id,
         company_id=company_id,
         contract_id=contract_id,
@@ -267,25 +267,12 @@ async def _open_veto(
 async def open_automatic_vetoes(session: AsyncSession, actor: Principal, street_id: int, month: Month) -> list[Veto]:
     """Veto cases the rules open by themselves (each once): a defect on a veto-marked item found by the street's
     own inspection, and a company's third overdue rectification of the month on an estate of the street."""
-    taken = select(col(Veto.source_defect_id)).where(col(Veto.source_defect_id).is_not(None))
-    triggers = (
-        await session.execute(
-            select(Defect).where(
-                col(Defect.street_id) == street_id,
-                col(Defect.id).not_in(taken),
-                col(Defect.state) != "withdrawn",
-                col(Defect.record_id).in_(select(key_column(InspectionRecord.id)).where(counting_records())),
-                (
-                    (col(Defect.veto_item).is_(True) & (col(Defect.source) == Source.STREET_INSPECTION.value) & (col(Defect.month) == str(month)))
-                    | ((Defect.overdue_ordinal == 3) & (Defect.overdue_month == str(month)))
-                ),
-            ).order_by(col(Defect.id))
-        )
-    ).scalars().all()
+    taken = set((await session.execute(select(col(Veto.source_defect_id)).where(col(Veto.source_defect_id).is_not(None)))).scalars())
+    triggers = await inspection_queries.veto_triggers(session, street_id, month, leaving_out={t for t in taken if t is not None})
     opened = []
     for defect in triggers:
         estate, community = await _estate(session, defect.estate_id)
-        reason = "veto_item_defect" if defect.veto_item and defect.source == Source.STREET_INSPECTION.value else "third_overdue"
+        reason = "veto_item_defect" if defect.veto_item and defect.source is Source.STREET_INSPECTION else "third_overdue"
         explanation = f"{AUTOMATIC_VETO_REASONS[reason]}：缺陷 #{defect.id}（{defect.item_code}）"
         opened.append(await _open_veto(session, actor, estate, community, month, reason, explanation, utc_now(), automatic=True, defect_id=defect.id))
     return opened
@@ -357,18 +344,9 @@ async def compute_month(
     _ended(month, now)
     state = await _not_locked(session, street_id, month)
     await open_automatic_vetoes(session, actor, street_id, month)
-    estates = list(
-        (
-            await session.execute(
-                select(key_column(Estate.id), col(Estate.community_id))
-                .join(Community)
-                .where(col(Community.street_id) == street_id, col(Estate.entered_on) <= month.last_day, (col(Estate.left_on).is_(None)) | (col(Estate.left_on) > month.first_day))
-                .order_by(col(Estate.id))
-            )
-        )
-    )
-    estate_ids = [e for e, _ in estates]
-    community_of = dict(estates)
+    estates = sorted(await registry_queries.managed_during(session, month, street_id=street_id), key=lambda e: e.id)
+    estate_ids = [e.id for e in estates]
+    community_of = {e.id: e.community_id for e in estates}
     inputs = await month_inputs(session, estate_ids, month, now, current_checklist())
     rules = scoring_rules()
     current = {
@@ -483,7 +461,7 @@ async def file_appeal(
     if state.appeal_until is not None and business_date(now) > state.appeal_until:
         raise RuleViolation(f"the appeal window for {month} closed on {state.appeal_until}", zh=f"申诉期已于 {state.appeal_until} 结束")
     if data.defect_id is not None:
-        defect = await session.get(Defect, data.defect_id)
+        defect = await inspection_queries.defect(session, data.defect_id)
         if defect is None or defect.estate_id != data.estate_id or defect.company_id != actor.company_id:
             raise InvalidInput(f"defect {data.defect_id} is not a finding against your company on this estate", zh="所选问题不属于贵公司在该区片的整改单", field="defect_id")
     if len(set(data.evidence_photo_ids)) + len(photos) > MAX_PHOTOS:
@@ -509,7 +487,7 @@ async def get_appeal(session: AsyncSession, actor: Principal, appeal_id: int) ->
     appeal = await session.get(Appeal, appeal_id)
     if appeal is None:
         raise NotFound("appeal", appeal_id)
-    community = (await session.execute(select(col(Estate.community_id)).where(col(Estate.id) == appeal.estate_id))).scalar_one()
+    community = (await registry_queries.estates(session, [appeal.estate_id]))[appeal.estate_id].community_id
     if not _sees(actor, appeal.street_id, community, appeal.company_id):
         raise NotFound("appeal", appeal_id)
     return appeal

@@ -29,7 +29,7 @@ from inspections.config import inspection_rules
 from inspections.rules import Checklist, DefectState, Severity, Source, overdue_since, rectification_deadline
 from inspections.scope import visible_defects
 from inspections.tables import Amendment, Defect, DefectEvent, DefectEventPhoto, InspectionRecord, InspectionResult, RecordPhoto, YellowCard
-from registry.tables import Company, Estate
+from registry import queries as registry_queries
 
 OPEN_STATES = (DefectState.OPEN.value, DefectState.FIX_REPORTED.value)
 REVIEWERS = frozenset({Role.COMMUNITY_WORKER, Role.STREET_WORKER, Role.STREET_OFFICER, Role.INSPECTOR, Role.ADMIN})
@@ -206,7 +206,7 @@ async def defect_rows(session: AsyncSession, defects: list[Defect], now: datetim
         await session.execute(select(col(DefectEventPhoto.event_id), col(DefectEventPhoto.attachment_id)).where(col(DefectEventPhoto.defect_id).in_(ids)))
     ):
         photos.setdefault(event_id, []).append(attachment_id)
-    names = dict((await session.execute(select(key_column(Estate.id), col(Estate.name)).where(col(Estate.id).in_({d.estate_id for d in defects})))).all())
+    names = {i: e.name for i, e in (await registry_queries.estates(session, {d.estate_id for d in defects})).items()}
     versions = dict(
         (await session.execute(select(key_column(InspectionRecord.id), col(InspectionRecord.checklist_version_id)).where(col(InspectionRecord.id).in_({d.record_id for d in defects})))).all()
     )
@@ -398,8 +398,7 @@ async def mark_overdue(session: AsyncSession, actor: Principal, now: datetime | 
     # Each becomes its company's n-th of the month: hold the companies' rows (in one order, so two runs cannot
     # deadlock) while counting, so a run at the same moment counts after this one (PostgreSQL; SQLite has one writer).
     companies = sorted({d.company_id for d in due if d.company_id is not None})
-    if companies:
-        await session.execute(select(key_column(Company.id)).where(col(Company.id).in_(companies)).order_by(col(Company.id)).with_for_update(key_share=True))
+    await registry_queries.hold_companies(session, companies)
     cards = 0
     third: list[int] = []
     for defect in due:
@@ -434,16 +433,18 @@ async def overdue_by_company(session: AsyncSession, actor: Principal, month: Mon
     """Marked overdue rectifications per company for a month, within the actor's scope, with their yellow cards."""
     counts = (
         await session.execute(
-            select(key_column(Company.id), col(Company.name), func.count())
-            .select_from(Defect)
-            .join(Company, col(Company.id) == Defect.company_id)
-            .where(col(Defect.overdue_month) == str(month), visible_defects(actor))
-            .group_by(col(Company.id), col(Company.name))
-            .order_by(func.count().desc(), Company.name)
+            select(col(Defect.company_id), func.count())
+            .where(col(Defect.company_id).is_not(None), col(Defect.overdue_month) == str(month), visible_defects(actor))
+            .group_by(col(Defect.company_id))
         )
     ).all()
+    names = {i: c.name for i, c in (await registry_queries.companies(session, [cid for cid, _ in counts if cid is not None])).items()}
     carded = set((await session.execute(select(col(YellowCard.company_id)).where(col(YellowCard.month) == str(month)))).scalars())
-    return [
-        schemas.CompanyOverdueOut(company_id=cid, company_name=name, month=str(month), overdue=n, yellow_card=cid in carded)
-        for cid, name, n in counts
-    ]
+    return sorted(
+        (
+            schemas.CompanyOverdueOut(company_id=cid, company_name=names[cid], month=str(month), overdue=n, yellow_card=cid in carded)
+            for cid, n in counts
+            if cid in names
+        ),
+        key=lambda row: (-row.overdue, row.company_name),
+    )

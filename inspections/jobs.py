@@ -13,14 +13,13 @@ from sqlmodel import col
 from foundation.access import SYSTEM, Role
 from foundation.errors import Conflict
 from foundation.jobs import Job, from_time_of_day, period_of
-from foundation.keys import key_column
 from foundation.notifications import notify
 from foundation.periods import Month
 from inspections import defects, spot_checks
 from inspections.rules import Source
 from inspections.tables import InspectionRecord
 from people.queries import recipients
-from registry.tables import Community, Estate
+from registry import queries as registry_queries
 
 
 async def mark_overdue(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
@@ -42,11 +41,8 @@ async def evening_coverage(session: AsyncSession, period: str, now: datetime) ->
     that missed patrols three days running."""
     day = date.fromisoformat(period)
     days = [day - timedelta(days=n) for n in (2, 1, 0)]
-    managed = (
-        await session.execute(
-            select(key_column(Estate.id), col(Estate.community_id), col(Community.street_id), col(Community.name), col(Estate.entered_on), col(Estate.left_on)).join(Community)
-        )
-    ).all()
+    managed = await registry_queries.managed_during(session, days[0], day)
+    names = {i: c.name for i, c in (await registry_queries.communities(session, {e.community_id for e in managed})).items()}
     patrolled = set(
         (
             await session.execute(
@@ -57,10 +53,10 @@ async def evening_coverage(session: AsyncSession, period: str, now: datetime) ->
         )
     )
     missing: dict[tuple[int, int, str], dict[date, int]] = defaultdict(lambda: defaultdict(int))
-    for estate_id, community_id, street_id, name, entered, left in managed:
+    for estate in managed:
         for d in days:
-            if entered <= d and (left is None or left > d) and (estate_id, d) not in patrolled:
-                missing[(street_id, community_id, name)][d] += 1
+            if estate.managed_on(d) and (estate.id, d) not in patrolled:
+                missing[(estate.street_id, estate.community_id, names[estate.community_id])][d] += 1
     by_street: dict[int, list[str]] = defaultdict(list)
     flagged: dict[int, list[str]] = defaultdict(list)
     for (street_id, _community_id, name), counts in sorted(missing.items()):

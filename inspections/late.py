@@ -16,13 +16,13 @@ from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.clock import utc_now
 from foundation.errors import Conflict, NotFound, PermissionDenied
-from foundation.keys import key_column, key_of
+from foundation.keys import key_of
 from foundation.paging import PageRequest, fetch_page
 from inspections import schemas
 from inspections.defects import withdraw_record_defects
 from inspections.rules import LateDecision, Source
 from inspections.tables import InspectionRecord, InspectionResult, LateRecordDecision
-from registry.tables import Estate
+from registry import queries as registry_queries
 
 DECIDERS = frozenset({Role.STREET_OFFICER})
 READERS = frozenset({Role.STREET_OFFICER, Role.ADMIN})
@@ -73,7 +73,7 @@ async def list_late_records(
             )
         ).all()
     )
-    names = dict((await session.execute(select(key_column(Estate.id), col(Estate.name)).where(col(Estate.id).in_({r.estate_id for r in records})))).all())
+    names = {i: e.name for i, e in (await registry_queries.estates(session, {r.estate_id for r in records})).items()}
     return [
         schemas.LateRecordOut(
             id=r.id or 0,

@@ -35,9 +35,8 @@ from inspections.config import current_checklist
 from inspections.photos import PhotoLimits
 from inspections.rules import Source
 from inspections.tables import InspectionRecord
+from registry import queries as registry_queries
 from registry import service as registry
-from registry.scope import managed_on
-from registry.tables import Community, Estate
 
 STATIC = Path(__file__).resolve().parent.parent / "foundation" / "web" / "static"
 SEVERITY_NAMES = {"safety": "安全隐患", "general": "一般问题", "major_repair": "重大维修"}
@@ -83,13 +82,7 @@ class PatrolPages(Controller):
     @get("/")
     async def today(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
         today = business_today()
-        estates = list(
-            (
-                await db.execute(
-                    select(Estate).where(col(Estate.community_id) == principal.community_id, managed_on(today)).order_by(col(Estate.code))
-                )
-            ).scalars()
-        )
+        estates = await registry_queries.managed_during(db, today, community_id=principal.community_id)
         patrols = dict(
             (
                 await db.execute(
@@ -104,7 +97,7 @@ class PatrolPages(Controller):
             ).all()
         )
         open_defects = await defects.open_orders_by_estate(db, principal.community_id)
-        community = await db.get(Community, principal.community_id)
+        community = await registry_queries.community(db, principal.community_id)
         return page(
             "patrol_today.html",
             principal,

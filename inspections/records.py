@@ -11,7 +11,7 @@ from sqlmodel import col
 
 from foundation.access import Principal
 from foundation.errors import InvalidInput, NotFound
-from foundation.keys import key_column, key_of
+from foundation.keys import key_column
 from foundation.paging import PageRequest, fetch_page
 from foundation.periods import Month
 from inspections import schemas
@@ -19,7 +19,7 @@ from inspections.checklists import stored_checklists
 from inspections.rules import Checklist, LateDecision, Source
 from inspections.scope import visible_records
 from inspections.tables import Amendment, Defect, InspectionRecord, InspectionResult, LateRecordDecision, RecordPhoto
-from registry.tables import Community, Estate
+from registry import queries as registry_queries
 
 # Reading
 
@@ -62,7 +62,7 @@ async def record_detail(session: AsyncSession, record: InspectionRecord) -> sche
     defect_ids = list(
         (await session.execute(select(key_column(Defect.id)).where(col(Defect.record_id) == record.id).order_by(col(Defect.id)))).scalars()
     )
-    estate_name = (await session.execute(select(col(Estate.name)).where(col(Estate.id) == record.estate_id))).scalar_one()
+    estate_name = (await registry_queries.estates(session, [record.estate_id]))[record.estate_id].name
     decision = (await session.execute(select(LateRecordDecision).where(col(LateRecordDecision.record_id) == record.id))).scalar()
     checklist = (await stored_checklists(session, {record.checklist_version_id}))[record.checklist_version_id]
     photos_of = {r.item_code: sorted(p.attachment_id for p in photos if p.item_code == r.item_code) for r in results}
@@ -130,7 +130,7 @@ async def list_records(
             query = query.where(col(column) == value)
     records, total = await fetch_page(session, query, paging)
     ids = [r.id for r in records]
-    names = dict((await session.execute(select(key_column(Estate.id), col(Estate.name)).where(col(Estate.id).in_({r.estate_id for r in records})))).all())
+    names = {i: e.name for i, e in (await registry_queries.estates(session, {r.estate_id for r in records})).items()}
     failed = dict(
         (
             await session.execute(
@@ -177,10 +177,10 @@ async def patrol_coverage(
         raise InvalidInput("date_to is before date_from")
     if (date_to - date_from).days >= COVERAGE_MAX_DAYS:
         raise InvalidInput(f"ask for at most {COVERAGE_MAX_DAYS} days at a time")
-    community = (await session.execute(select(Community).where(col(Community.id) == community_id))).scalar()
-    if community is None or not actor.sees_community(key_of(community), community.street_id):
+    community = await registry_queries.community(session, community_id)
+    if community is None or not actor.sees_community(community.id, community.street_id):
         raise NotFound("community", community_id)
-    estates = list((await session.execute(select(Estate).where(col(Estate.community_id) == community_id).order_by(col(Estate.code)))).scalars())
+    estates = await registry_queries.managed_during(session, date_from, date_to, community_id=community_id)
     patrolled = set(
         (
             await session.execute(
@@ -196,17 +196,17 @@ async def patrol_coverage(
     days = []
     day = date_from
     while day <= date_to:
-        managed = [e for e in estates if e.entered_on <= day and (e.left_on is None or e.left_on > day)]
+        managed = [e for e in estates if e.managed_on(day)]
         missing = [e for e in managed if (e.id, day) not in patrolled]
         days.append(
             schemas.CoverageDay(
                 day=day,
                 estates=len(managed),
                 patrolled=len(managed) - len(missing),
-                missing=[schemas.CoverageEstate(id=e.id or 0, code=e.code, name=e.name) for e in missing],
+                missing=[schemas.CoverageEstate(id=e.id, code=e.code, name=e.name) for e in missing],
             )
         )
         day += timedelta(days=1)
     return schemas.CoverageOut(
-        community_id=community.id or 0, community_name=community.name, date_from=date_from, date_to=date_to, days=days
+        community_id=community.id, community_name=community.name, date_from=date_from, date_to=date_to, days=days
     )

@@ -4,7 +4,7 @@ amendments. One transaction each."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -28,8 +28,8 @@ from inspections.config import current_checklist, inspection_rules
 from inspections.records import effective_results, get_record
 from inspections.rules import Checklist, Source, is_late, request_fingerprint
 from inspections.tables import Amendment, InspectionRecord, InspectionResult, RecordPhoto, SpotCheckAssignment
-from registry.scope import contract_in_force, managed_on
-from registry.tables import Community, ContractEstate, Estate, ServiceContract
+from registry import queries as registry_queries
+from registry.queries import EstateInfo
 
 FILERS: dict[Source, frozenset[Role]] = {
     Source.PATROL: frozenset({Role.COMMUNITY_WORKER}),
@@ -102,28 +102,20 @@ async def _check_photos(session: AsyncSession, actor: Principal, photo_ids: set[
     await own_photos(session, actor, photo_ids, zh="照片未上传成功，请重新选择照片", field=None)
 
 
-async def _estate_for(session: AsyncSession, actor: Principal, source: Source, estate_id: int) -> tuple[Estate, Community]:
-    # FOR UPDATE OF the estate: filings for one estate queue up, so the day's numbering has no race (PostgreSQL;
-    # SQLite has one writer at a time anyway).
-    row = (
-        await session.execute(
-            select(Estate, Community)
-            .join(Community, col(Community.id) == Estate.community_id)
-            .where(col(Estate.id) == estate_id)
-            .with_for_update(of=Estate)
-        )
-    ).first()
-    if row is None:
+async def _estate_for(session: AsyncSession, actor: Principal, source: Source, estate_id: int) -> EstateInfo:
+    # Hold the estate's row: filings for one estate queue up, so the day's numbering has no race.
+    estate = await registry_queries.estate(session, estate_id, hold=True)
+    if estate is None:
         raise NotFound("estate", estate_id)
-    estate, community = row
-    if source is Source.PATROL and community.id != actor.community_id:
-        raise PermissionDenied(f"estate {estate.code} belongs to {community.name}; you patrol only your own community's estates")
-    if source is Source.STREET_INSPECTION and community.street_id != actor.street_id:
+    if source is Source.PATROL and estate.community_id != actor.community_id:
+        community = await registry_queries.community(session, estate.community_id)
+        raise PermissionDenied(f"estate {estate.code} belongs to {community.name if community else estate.community_id}; you patrol only your own community's estates")
+    if source is Source.STREET_INSPECTION and estate.street_id != actor.street_id:
         raise PermissionDenied(f"estate {estate.code} is not in your street; you inspect only your street's estates")
-    return estate, community
+    return estate
 
 
-async def _assignment_for(session: AsyncSession, actor: Principal, estate: Estate, month: Month) -> SpotCheckAssignment:
+async def _assignment_for(session: AsyncSession, actor: Principal, estate: EstateInfo, month: Month) -> SpotCheckAssignment:
     assignment = (
         await session.execute(
             select(SpotCheckAssignment).where(
@@ -139,16 +131,6 @@ async def _assignment_for(session: AsyncSession, actor: Principal, estate: Estat
     if taken is not None:
         raise Conflict(f"the spot check of estate {estate.code} for {month} was already filed as record {taken}")
     return assignment
-
-
-async def company_on(session: AsyncSession, estate_id: int, day: date) -> int | None:
-    return (
-        await session.execute(
-            select(col(ServiceContract.company_id))
-            .join(ContractEstate, col(ContractEstate.contract_id) == ServiceContract.id)
-            .where(col(ContractEstate.estate_id) == estate_id, contract_in_force(day))
-        )
-    ).scalar()
 
 
 async def file_record(
@@ -186,11 +168,10 @@ async def _new_record(
     if data.inspected_at > now + rules.clock_tolerance:
         raise RuleViolation(f"inspected_at {data.inspected_at.isoformat()} is in the future; check the phone's clock", zh="检查时间晚于现在，请核对手机时间", field="inspected_at")
     _check_results(checklist, data.results)
-    estate, community = await _estate_for(session, actor, source, data.estate_id)
+    estate = await _estate_for(session, actor, source, data.estate_id)
     day = business_date(data.inspected_at)
     month = Month.of(day)
-    in_management = (await session.execute(select(key_column(Estate.id)).where(col(Estate.id) == estate.id, managed_on(day)))).scalar()
-    if in_management is None:
+    if not estate.managed_on(day):
         raise RuleViolation(f"estate {estate.code} was not under long-term management on {day}", zh=f"{estate.name}在{day}不在长效管理范围内")
     assignment = await _assignment_for(session, actor, estate, month) if source is Source.SPOT_CHECK else None
     await _check_photos(session, actor, {p for r in data.results for p in r.photo_ids} | set(data.photo_ids))
@@ -206,10 +187,10 @@ async def _new_record(
         client_id=data.client_id,
         fingerprint=fingerprint,
         source=source.value,
-        estate_id=key_of(estate),
-        community_id=key_of(community),
-        street_id=community.street_id,
-        company_id=await company_on(session, key_of(estate), day),
+        estate_id=estate.id,
+        community_id=estate.community_id,
+        street_id=estate.street_id,
+        company_id=contractor.company_id if (contractor := await registry_queries.contractor_on(session, estate.id, day)) else None,
         organisation_id=actor.organisation_id if source is Source.SPOT_CHECK else None,
         assignment_id=assignment.id if assignment else None,
         checklist_version_id=await checklist_version_id(session, checklist),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -22,13 +22,9 @@ from inspections import schemas
 from inspections.config import inspection_rules
 from inspections.rules import EstateRef, draw_spot_checks
 from inspections.tables import InspectionRecord, SpotCheckAssignment, SpotCheckDraw
-from registry.tables import Community, Estate, Organisation, OrganisationKind
+from registry import queries as registry_queries
 
 DRAWERS = frozenset({Role.ADMIN})
-
-
-def _in_management_during(month: Month) -> ColumnElement[bool]:
-    return (col(Estate.entered_on) <= month.last_day) & (col(Estate.left_on).is_(None) | (col(Estate.left_on) > month.first_day))
 
 
 async def draw_month(
@@ -39,15 +35,8 @@ async def draw_month(
     now = now or utc_now()
     if (await session.execute(select(key_column(SpotCheckDraw.id)).where(col(SpotCheckDraw.month) == str(month)))).scalar() is not None:
         raise Conflict(f"the spot checks of {month} were already drawn; GET /api/spot-checks/draws/{month}")
-    estates = [
-        EstateRef(id=eid, street_id=sid)
-        for eid, sid in (
-            await session.execute(select(key_column(Estate.id), col(Community.street_id)).join(Community, col(Community.id) == Estate.community_id).where(_in_management_during(month)))
-        )
-    ]
-    firms = list(
-        (await session.execute(select(key_column(Organisation.id)).where(col(Organisation.kind) == OrganisationKind.INSPECTION_FIRM.value))).scalars()
-    )
+    estates = [EstateRef(id=e.id, street_id=e.street_id) for e in await registry_queries.managed_during(session, month)]
+    firms = await registry_queries.inspection_firms(session)
     if not estates:
         raise RuleViolation(f"no estate is under management in {month}")
     if not firms:
@@ -78,16 +67,7 @@ async def draw_month(
 async def assignment_rows(session: AsyncSession, assignments: list[SpotCheckAssignment]) -> list[schemas.AssignmentOut]:
     if not assignments:
         return []
-    estates = {
-        e.id: (e, sid)
-        for e, sid in (
-            await session.execute(
-                select(Estate, col(Community.street_id))
-                .join(Community, col(Community.id) == Estate.community_id)
-                .where(col(Estate.id).in_({a.estate_id for a in assignments}))
-            )
-        )
-    }
+    estates = await registry_queries.estates(session, {a.estate_id for a in assignments})
     filed = dict(
         (
             await session.execute(
@@ -97,7 +77,7 @@ async def assignment_rows(session: AsyncSession, assignments: list[SpotCheckAssi
     )
     rows = []
     for a in assignments:
-        estate, street_id = estates[a.estate_id]
+        estate = estates[a.estate_id]
         rows.append(
             schemas.AssignmentOut(
                 id=a.id or 0,
@@ -106,7 +86,7 @@ async def assignment_rows(session: AsyncSession, assignments: list[SpotCheckAssi
                 estate_code=estate.code,
                 estate_name=estate.name,
                 address=estate.address,
-                street_id=street_id,
+                street_id=estate.street_id,
                 organisation_id=a.organisation_id,
                 filed_record_id=filed.get(a.id),
             )
@@ -122,7 +102,7 @@ async def get_draw(session: AsyncSession, actor: Principal, month: Month) -> sch
     assignments = list(
         (await session.execute(select(SpotCheckAssignment).where(col(SpotCheckAssignment.draw_id) == draw.id).order_by(col(SpotCheckAssignment.estate_id)))).scalars()
     )
-    managed = (await session.execute(select(func.count()).select_from(Estate).where(_in_management_during(month)))).scalar_one()
+    managed = len(await registry_queries.managed_during(session, month))
     return schemas.DrawOut(
         id=draw.id or 0,
         month=draw.month,

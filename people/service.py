@@ -23,7 +23,8 @@ from foundation.settings import Settings
 from people.credentials import DUMMY_HASH, digest, hash_password_in_thread, new_secret, verify_password_in_thread
 from people.schemas import ApiKeyCreate, UserCreate, UserUpdate
 from people.tables import ApiKey, AuthToken, LoginAttempt, User
-from registry.tables import Community, Company, Organisation, OrganisationKind, Street
+from registry import queries as registry_queries
+from registry.queries import OrganisationKind
 
 ADMINS = frozenset({Role.ADMIN})
 SECRET_FIELDS = frozenset({"password_hash"})
@@ -167,16 +168,14 @@ async def principal_for_token(session: AsyncSession, token: str, kind: str) -> P
 
 async def principal_for_api_key(session: AsyncSession, key: str) -> Principal | None:
     """The organisation behind a live API key, acting in the role its kind gives it, or None."""
-    row = (
+    key_record = (
         await session.execute(
-            select(ApiKey, Organisation)
-            .join(Organisation, col(Organisation.id) == col(ApiKey.organisation_id))
-            .where(col(ApiKey.key_hash) == digest(key), col(ApiKey.revoked_at).is_(None))
+            select(ApiKey).where(col(ApiKey.key_hash) == digest(key), col(ApiKey.revoked_at).is_(None))
         )
-    ).one_or_none()
-    if row is None:
+    ).scalar_one_or_none()
+    organisation = await registry_queries.organisation(session, key_record.organisation_id) if key_record is not None else None
+    if key_record is None or organisation is None:
         return None
-    key_record, organisation = row
     role = Role.INSPECTOR if organisation.kind == OrganisationKind.INSPECTION_FIRM else Role.SOCIAL_ORG
     return Principal(
         role=role,
@@ -219,20 +218,20 @@ async def _validated_scope(session: AsyncSession, data: UserCreate) -> _ScopeCol
         )
     result = _ScopeColumns(street_id=None, community_id=None, company_id=None, organisation_id=None)
     if scope is ScopeKind.STREET:
-        if await session.get(Street, data.street_id) is None:
+        if await registry_queries.street(session, data.street_id) is None:
             raise NotFound("street", data.street_id)
         result["street_id"] = data.street_id
     elif scope is ScopeKind.COMMUNITY:
-        community = await session.get(Community, data.community_id)
+        community = await registry_queries.community(session, data.community_id)
         if community is None:
             raise NotFound("community", data.community_id)
         result["community_id"], result["street_id"] = community.id, community.street_id
     elif scope is ScopeKind.COMPANY:
-        if await session.get(Company, data.company_id) is None:
+        if await registry_queries.company(session, data.company_id) is None:
             raise NotFound("company", data.company_id)
         result["company_id"] = data.company_id
     elif scope is ScopeKind.ORGANISATION:
-        organisation = await session.get(Organisation, data.organisation_id)
+        organisation = await registry_queries.organisation(session, data.organisation_id)
         if organisation is None:
             raise NotFound("organisation", data.organisation_id)
         expected = OrganisationKind.INSPECTION_FIRM if data.role is Role.INSPECTOR else OrganisationKind.SOCIAL_ORG
@@ -306,7 +305,7 @@ async def update_user(session: AsyncSession, actor: Principal, user_id: int, dat
 
 async def issue_api_key(session: AsyncSession, actor: Principal, data: ApiKeyCreate) -> tuple[str, ApiKey]:
     require_role(actor, ADMINS, "issuing API keys")
-    if await session.get(Organisation, data.organisation_id) is None:
+    if await registry_queries.organisation(session, data.organisation_id) is None:
         raise NotFound("organisation", data.organisation_id)
     key = new_secret("sk_")
     record = ApiKey(

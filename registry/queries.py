@@ -1,26 +1,246 @@
 """The registry's public queries for the packages above it (they ask here instead of reading registry tables):
-which estates were managed over a period, and which contract and company was in force for each on each day."""
+which estates were managed over a period, which contract and company was in force for each on each day, and the
+streets, communities, estates, companies and organisations they name. Answers are frozen values, not table rows;
+the `hold_*` calls lock registry rows that the use cases above serialise on."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ScalarSelect, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from registry.rules import ContractTerm, EstateTenure, contract_last_day
-from registry.tables import Community, ContractEstate, Estate, ServiceContract
+from foundation.periods import Month
+from registry.rules import ContractTerm, EstateTenure, contract_last_day, in_management
+from registry.scope import contract_in_force
+from registry.scope import managed_during as managed_in
+from registry.tables import Community, Company, ContractEstate, Estate, Organisation, ServiceContract, Street
+from registry.tables import ManagementMode as ManagementMode  # the kinds the values carry, for the domains above
+from registry.tables import OrganisationKind as OrganisationKind
+
+CHUNK = 900  # ids per IN (...) list: under SQLite's bound-parameter limit
+
+
+def _chunks(ids: Collection[int]) -> Iterable[list[int]]:
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), CHUNK):
+        yield ordered[start : start + CHUNK]
+
+
+@dataclass(frozen=True)
+class StreetInfo:
+    id: int
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class CommunityInfo:
+    id: int
+    code: str
+    name: str
+    street_id: int
+    households: int
+
+
+@dataclass(frozen=True)
+class EstateInfo:
+    """An estate as the domains above read it, with the street of its community."""
+
+    id: int
+    code: str
+    name: str
+    address: str
+    community_id: int
+    street_id: int
+    floor_area_centi_m2: int
+    households: int
+    buildings: int
+    management_mode: ManagementMode
+    entered_on: date
+    left_on: date | None
+
+    def managed_on(self, day: date) -> bool:
+        """In long-term management on `day`: from its entry to the day before it left."""
+        return in_management(self.entered_on, self.left_on, day)
+
+
+@dataclass(frozen=True)
+class CompanyInfo:
+    id: int
+    name: str
+    credit_code: str
+
+
+@dataclass(frozen=True)
+class OrganisationInfo:
+    id: int
+    name: str
+    kind: OrganisationKind
+
+
+def _street(row: Street) -> StreetInfo:
+    return StreetInfo(id=row.id or 0, code=row.code, name=row.name)
+
+
+def _community(row: Community) -> CommunityInfo:
+    return CommunityInfo(id=row.id or 0, code=row.code, name=row.name, street_id=row.street_id, households=row.households)
+
+
+def _estate(row: Estate, street_id: int) -> EstateInfo:
+    return EstateInfo(
+        id=row.id or 0, code=row.code, name=row.name, address=row.address, community_id=row.community_id, street_id=street_id,
+        floor_area_centi_m2=row.floor_area_centi_m2, households=row.households, buildings=row.buildings,
+        management_mode=ManagementMode(row.management_mode), entered_on=row.entered_on, left_on=row.left_on,
+    )
+
+
+def _estates_with_street() -> Select[Estate, int]:
+    return select(Estate, col(Community.street_id)).join(Community, col(Community.id) == col(Estate.community_id))
+
+
+def community_of_estate(estate_id: Any) -> ScalarSelect[int]:
+    """The community of the estate that `estate_id` (a column of another table) names, as a correlated SQL
+    expression: for conditions on rows that carry an estate but not its community."""
+    return select(col(Estate.community_id)).where(col(Estate.id) == estate_id).scalar_subquery()
+
+
+def street_of_community(community_id: Any) -> ScalarSelect[int]:
+    """The street of the community that `community_id` (a column of another table) names, as a correlated SQL
+    expression."""
+    return select(col(Community.street_id)).where(col(Community.id) == community_id).scalar_subquery()
+
+
+async def managed_during(
+    session: AsyncSession, first: date | Month, last: date | None = None, *, street_id: int | None = None, community_id: int | None = None
+) -> list[EstateInfo]:
+    """The estates in long-term management on at least one day of `first`..`last` (a month: of its days; `last`
+    left out: on the day `first`), of one street or community when asked, by code. `EstateInfo.managed_on(day)`
+    tells the days apart."""
+    if isinstance(first, Month):
+        month = first
+        first, last = month.first_day, month.last_day
+    query = _estates_with_street().where(managed_in(first, first if last is None else last))
+    if street_id is not None:
+        query = query.where(col(Community.street_id) == street_id)
+    if community_id is not None:
+        query = query.where(col(Estate.community_id) == community_id)
+    return [_estate(row, sid) for row, sid in (await session.execute(query.order_by(col(Estate.code))))]
+
+
+async def estates(session: AsyncSession, ids: Collection[int]) -> dict[int, EstateInfo]:
+    """The estates of `ids` that exist, by id."""
+    found: dict[int, EstateInfo] = {}
+    for part in _chunks(ids):
+        for row, sid in (await session.execute(_estates_with_street().where(col(Estate.id).in_(part)))):
+            found[row.id or 0] = _estate(row, sid)
+    return found
+
+
+async def estate(session: AsyncSession, estate_id: int, *, hold: bool = False) -> EstateInfo | None:
+    """One estate, or None. `hold`: lock its row until the transaction ends (FOR UPDATE; SQLite has one writer at a
+    time anyway), so that use cases numbering things per estate queue up on it."""
+    query = _estates_with_street().where(col(Estate.id) == estate_id)
+    if hold:
+        query = query.with_for_update(of=Estate)
+    row = (await session.execute(query)).first()
+    return _estate(*row) if row else None
+
+
+async def contractors_on(session: AsyncSession, estate_ids: Collection[int], day: date) -> dict[int, ContractTerm]:
+    """The contract (and so the company) in force on `day` for each estate of `estate_ids` that had one, by estate
+    (at most one: contracts of an estate never overlap). Whether the estate was managed that day is not asked."""
+    found: dict[int, ContractTerm] = {}
+    for part in _chunks(estate_ids):
+        rows = await session.execute(
+            select(col(ContractEstate.estate_id), ServiceContract)
+            .join(ServiceContract, col(ServiceContract.id) == col(ContractEstate.contract_id))
+            .where(col(ContractEstate.estate_id).in_(part), contract_in_force(day))
+        )
+        for estate_id, contract in rows:
+            found[estate_id] = ContractTerm(contract.id or 0, contract.company_id, contract.starts_on, contract_last_day(contract.ends_on, contract.terminated_on))
+    return found
+
+
+async def contractor_on(session: AsyncSession, estate_id: int, day: date) -> ContractTerm | None:
+    """The contract (and its company) in force for the estate on `day`, or None."""
+    return (await contractors_on(session, [estate_id], day)).get(estate_id)
+
+
+async def streets(session: AsyncSession) -> list[StreetInfo]:
+    """Every street, by id."""
+    return [_street(s) for s in (await session.execute(select(Street).order_by(col(Street.id)))).scalars()]
+
+
+async def street(session: AsyncSession, street_id: int | None) -> StreetInfo | None:
+    row = await session.get(Street, street_id) if street_id is not None else None
+    return _street(row) if row else None
+
+
+async def hold_street(session: AsyncSession, street_id: int) -> None:
+    """Lock the street's row until the transaction ends, FOR NO KEY UPDATE (rows that merely reference the street
+    are not held up; SQLite has one writer at a time anyway): the mutex of the street's month in the domains above."""
+    await session.execute(select(col(Street.id)).where(col(Street.id) == street_id).with_for_update(key_share=True))
+
+
+async def communities(session: AsyncSession, ids: Collection[int] | None = None, *, street_id: int | None = None) -> dict[int, CommunityInfo]:
+    """The communities of `ids` (or all), of one street when asked, by id."""
+    query = select(Community).order_by(col(Community.id))
+    if street_id is not None:
+        query = query.where(col(Community.street_id) == street_id)
+    if ids is None:
+        return {c.id or 0: _community(c) for c in (await session.execute(query)).scalars()}
+    found: dict[int, CommunityInfo] = {}
+    for part in _chunks(ids):
+        found.update({c.id or 0: _community(c) for c in (await session.execute(query.where(col(Community.id).in_(part)))).scalars()})
+    return found
+
+
+async def community(session: AsyncSession, community_id: int | None) -> CommunityInfo | None:
+    row = await session.get(Community, community_id) if community_id is not None else None
+    return _community(row) if row else None
+
+
+async def companies(session: AsyncSession, ids: Collection[int]) -> dict[int, CompanyInfo]:
+    """The companies of `ids` that exist, by id."""
+    found: dict[int, CompanyInfo] = {}
+    for part in _chunks(ids):
+        for c in (await session.execute(select(Company).where(col(Company.id).in_(part)))).scalars():
+            found[c.id or 0] = CompanyInfo(id=c.id or 0, name=c.name, credit_code=c.credit_code)
+    return found
+
+
+async def company(session: AsyncSession, company_id: int | None) -> CompanyInfo | None:
+    return (await companies(session, [company_id])).get(company_id) if company_id is not None else None
+
+
+async def hold_companies(session: AsyncSession, ids: Collection[int]) -> None:
+    """Lock the companies' rows (in id order, so two holders cannot deadlock) until the transaction ends, FOR NO KEY
+    UPDATE: the mutex of what the domains above number per company."""
+    if ids:
+        await session.execute(select(col(Company.id)).where(col(Company.id).in_(sorted(set(ids)))).order_by(col(Company.id)).with_for_update(key_share=True))
+
+
+async def organisation(session: AsyncSession, organisation_id: int | None) -> OrganisationInfo | None:
+    row = await session.get(Organisation, organisation_id) if organisation_id is not None else None
+    return OrganisationInfo(id=row.id or 0, name=row.name, kind=OrganisationKind(row.kind)) if row else None
+
+
+async def inspection_firms(session: AsyncSession) -> list[int]:
+    """The ids of the registered third-party inspection firms."""
+    query = select(col(Organisation.id)).where(col(Organisation.kind) == OrganisationKind.INSPECTION_FIRM.value).order_by(col(Organisation.id))
+    return [i for i in (await session.execute(query)).scalars() if i is not None]
 
 
 async def estate_tenures(session: AsyncSession, first: date, last: date, estate_ids: Collection[int] | None = None) -> list[EstateTenure]:
     """Every estate in long-term management on at least one day of `first`..`last` (or only those of
     `estate_ids`), by id, each with the contracts in force for it on at least one day of the period;
     `EstateTenure.contract_on(day)` answers which contract and company served it on a given day."""
-    estates = select(Estate, col(Community.street_id)).join(Community, col(Community.id) == col(Estate.community_id)).where(
-        col(Estate.entered_on) <= last, col(Estate.left_on).is_(None) | (col(Estate.left_on) > first)
-    )
+    estates = _estates_with_street().where(managed_in(first, last))
     if estate_ids is not None:
         estates = estates.where(col(Estate.id).in_(list(estate_ids)))
     rows = (await session.execute(estates.order_by(col(Estate.id)))).all()

@@ -98,6 +98,11 @@ def contract_last_day(ends_on: date, terminated_on: date | None) -> date:
     return min(ends_on, terminated_on) if terminated_on else ends_on
 
 
+def in_management(entered_on: date, left_on: date | None, day: date) -> bool:
+    """An estate is in long-term management from the day it entered to the day before it left."""
+    return entered_on <= day and (left_on is None or day < left_on)
+
+
 @dataclass(frozen=True)
 class ContractTerm:
     """A service contract of an estate: who manages it from `first` to `last` (the end, or the termination day)."""
@@ -125,7 +130,7 @@ class EstateTenure:
     contracts: tuple[ContractTerm, ...]
 
     def managed_on(self, day: date) -> bool:
-        return self.entered_on <= day and (self.left_on is None or day < self.left_on)
+        return in_management(self.entered_on, self.left_on, day)
 
     def contract_on(self, day: date) -> ContractTerm | None:
         """The contract (and so the company) in force for the estate on `day` while it is managed, or None."""

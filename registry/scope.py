@@ -107,6 +107,17 @@ def contract_in_force(day: date) -> ColumnElement[bool]:
     )
 
 
+def estates_under_contract(day: date, company_id: int | None = None) -> Select[int]:
+    """The ids of the estates with a contract in force on `day` (of one company when asked), for `IN (...)`."""
+    query = select(col(ContractEstate.estate_id)).join(ServiceContract, col(ServiceContract.id) == col(ContractEstate.contract_id)).where(contract_in_force(day))
+    return query if company_id is None else query.where(col(ServiceContract.company_id) == company_id)
+
+
 def managed_on(day: date) -> ColumnElement[bool]:
     """An estate is in long-term management on `day` from its entry to the day before it left."""
-    return and_(col(Estate.entered_on) <= day, or_(col(Estate.left_on).is_(None), col(Estate.left_on) > day))
+    return managed_during(day, day)
+
+
+def managed_during(first: date, last: date) -> ColumnElement[bool]:
+    """An estate in long-term management on at least one day of `first`..`last` (both inclusive)."""
+    return and_(col(Estate.entered_on) <= last, or_(col(Estate.left_on).is_(None), col(Estate.left_on) > first))

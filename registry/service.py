@@ -14,9 +14,11 @@ from foundation.clock import business_today
 from foundation.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from foundation.paging import PageRequest, fetch_page
 from registry import schemas
+from registry.queries import contractors_on
 from registry.rules import credit_code_problem, format_area
 from registry.scope import (
     contract_in_force,
+    estates_under_contract,
     managed_on,
     visible_communities,
     visible_companies,
@@ -24,7 +26,7 @@ from registry.scope import (
     visible_estates,
     visible_organisations,
 )
-from registry.tables import Community, Company, ContractEstate, Estate, Organisation, ServiceContract, Street
+from registry.tables import Community, Company, Estate, Organisation, ServiceContract, Street
 
 ADMINS = frozenset({Role.ADMIN})
 
@@ -170,14 +172,8 @@ async def estate_rows(session: AsyncSession, estates: list[Estate]) -> list[sche
         )
     }
     current = {
-        estate_id: (contract_id, company_id)
-        for estate_id, contract_id, company_id in (
-            await session.execute(
-                select(col(ContractEstate.estate_id), col(ServiceContract.id), col(ServiceContract.company_id))
-                .join(ServiceContract, col(ServiceContract.id) == col(ContractEstate.contract_id))
-                .where(col(ContractEstate.estate_id).in_([e.id for e in estates]), contract_in_force(business_today()))
-            )
-        )
+        estate_id: (term.contract_id, term.company_id)
+        for estate_id, term in (await contractors_on(session, [e.id or 0 for e in estates], business_today())).items()
     }
     rows = []
     for e in estates:
@@ -223,13 +219,7 @@ async def list_estates(
     if community_id is not None:
         query = query.where(col(Estate.community_id) == community_id)
     if company_id is not None:
-        query = query.where(
-            col(Estate.id).in_(
-                select(col(ContractEstate.estate_id))
-                .join(ServiceContract, col(ServiceContract.id) == col(ContractEstate.contract_id))
-                .where(col(ServiceContract.company_id) == company_id, contract_in_force(business_today()))
-            )
-        )
+        query = query.where(col(Estate.id).in_(estates_under_contract(business_today(), company_id)))
     if search:
         pattern = f"%{search}%"
         query = query.where(or_(col(Estate.name).like(pattern), col(Estate.code).like(pattern), col(Estate.address).like(pattern)))
@@ -397,10 +387,7 @@ async def registry_summary(session: AsyncSession, actor: Principal) -> schemas.R
     ).scalar_one()
     under_contract = (
         await session.execute(
-            select(func.count(func.distinct(ContractEstate.estate_id)))
-            .join(ServiceContract, col(ServiceContract.id) == col(ContractEstate.contract_id))
-            .join(Estate, col(Estate.id) == col(ContractEstate.estate_id))
-            .where(visible_estates(actor), contract_in_force(today))
+            select(func.count()).select_from(Estate).where(visible_estates(actor), col(Estate.id).in_(estates_under_contract(today)))
         )
     ).scalar_one()
     return schemas.RegistrySummary(

@@ -119,14 +119,11 @@ def ask_password() -> str:
 
 
 def create_user(settings: Settings, args: argparse.Namespace) -> None:
-    from sqlalchemy import select
-    from sqlmodel import col
-
     from foundation.access import SYSTEM
     from foundation.db import create_session_factory
     from people import service as people
     from people.schemas import UserCreate
-    from registry.tables import Community, Street
+    from registry import queries as registry_queries
 
     password = args.password or ask_password()
 
@@ -134,11 +131,11 @@ def create_user(settings: Settings, args: argparse.Namespace) -> None:
         async with create_session_factory(engine)() as db:
             street_id = community_id = None
             if args.street:
-                street_id = (await db.execute(select(col(Street.id)).where((col(Street.code) == args.street) | (col(Street.name) == args.street)))).scalar_one_or_none()
+                street_id = next((s.id for s in await registry_queries.streets(db) if args.street in (s.code, s.name)), None)
                 if street_id is None:
                     raise SystemExit(f"no street with code or name {args.street}")
             if args.community:
-                community_id = (await db.execute(select(col(Community.id)).where(col(Community.code) == args.community))).scalar_one_or_none()
+                community_id = next((c.id for c in (await registry_queries.communities(db)).values() if c.code == args.community), None)
                 if community_id is None:
                     raise SystemExit(f"no community with code {args.community}")
             user = await people.create_user(

@@ -10,9 +10,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlmodel import col
 
 from foundation.access import SYSTEM, Principal, Role
 from foundation.db import create_session_factory
@@ -20,8 +18,9 @@ from people import service as people
 from people.credentials import hash_password
 from people.schemas import ApiKeyCreate, UserCreate
 from registry import contracts, schemas, service, voting
+from registry import queries as registry_queries
+from registry.queries import ManagementMode, OrganisationKind
 from registry.rules import CREDIT_CODE_ALPHABET, credit_code_check_char
-from registry.tables import ManagementMode, OrganisationKind, Street
 
 DEMO_PASSWORD = "demo-pass-2026"
 SEED = 20261125
@@ -228,7 +227,7 @@ async def load_demo(engine: AsyncEngine) -> DemoReport:
         # The use cases commit; here their commits become savepoints inside one outer transaction.
         factory = create_session_factory(connection, join_transaction_mode="create_savepoint")
         async with factory() as db:
-            if (await db.execute(select(col(Street.id)).where(col(Street.code) == STREETS[0][0]))).first():
+            if any(s.code == STREETS[0][0] for s in await registry_queries.streets(db)):
                 await transaction.rollback()
                 return DemoReport(loaded=False)
             try:

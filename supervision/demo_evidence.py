@@ -31,8 +31,8 @@ from inspections.schemas import ItemResultIn, RecordIn
 from inspections.tables import InspectionRecord
 from people.service import principal_of
 from people.tables import User
-from registry.scope import managed_on
-from registry.tables import Community, Estate, Street
+from registry import queries as registry_queries
+from registry.queries import EstateInfo
 
 STREET_CODE = "XBL"
 SEED = 20261125
@@ -66,7 +66,7 @@ async def load_demo_month(engine: AsyncEngine, var_dir: Path, month: Month, phot
     items = list(checklist.items)
     report = EvidenceReport(month=month, filed=True)
     async with factory() as session:
-        street = (await session.execute(select(Street).where(col(Street.code) == STREET_CODE))).scalar_one()
+        street = next(s for s in await registry_queries.streets(session) if s.code == STREET_CODE)
         had = (
             await session.execute(
                 select(func.count())
@@ -76,22 +76,16 @@ async def load_demo_month(engine: AsyncEngine, var_dir: Path, month: Month, phot
         ).scalar_one()
         if had:
             return EvidenceReport(month=month, filed=False)
-        estates = list(
-            (
-                await session.execute(
-                    select(Estate).join(Community, col(Community.id) == col(Estate.community_id)).where(col(Community.street_id) == street.id, managed_on(month.last_day)).order_by(col(Estate.code))
-                )
-            ).scalars()
-        )
+        estates = await registry_queries.managed_during(session, month.last_day, street_id=street.id)
         users = {u.username: u for u in (await session.execute(select(User).where(col(User.active).is_(True)))).scalars()}
-        codes = {c.id: c.code.lower() for c in (await session.execute(select(Community).where(col(Community.street_id) == street.id))).scalars()}
+        codes = {c.id: c.code.lower() for c in (await registry_queries.communities(session, street_id=street.id)).values()}
 
     street_worker = principal_of(users[f"{STREET_CODE.lower()}-worker1"])
     officer = principal_of(users[f"{STREET_CODE.lower()}-officer"])
 
     FILED_AFTER = timedelta(minutes=10)
 
-    async def file(actor: Principal, source: Source, estate: Estate, at: datetime, failure_rate: float, checked: list[str]) -> None:
+    async def file(actor: Principal, source: Source, estate: EstateInfo, at: datetime, failure_rate: float, checked: list[str]) -> None:
         async with factory() as session:
             results = []
             for code in checked:

@@ -1,0 +1,294 @@
+"""The evidence, as the packages above ask for it instead of reading inspection tables: a month's evidence of many
+estates at once (what the assessment scores), the days an estate was patrolled, the defects that open a veto by
+themselves, one defect, the photos of records. Answers are frozen values."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from foundation.periods import Month
+from inspections.checklists import stored_checklists
+from inspections.late import counting_records
+from inspections.records import effective_results
+from inspections.rules import Checklist, DefectState, Source, assessed_month
+from inspections.tables import Amendment, Attachment, Defect, InspectionRecord, InspectionResult, LateRecordDecision, RecordPhoto
+
+CHUNK = 900  # ids per IN (...) list: under SQLite's bound-parameter limit
+
+
+def chunks(ids: Collection[int]) -> Iterable[list[int]]:
+    ordered = list(ids)
+    for start in range(0, len(ordered), CHUNK):
+        yield ordered[start : start + CHUNK]
+
+
+@dataclass(frozen=True)
+class DefectInfo:
+    """A finding (defect) as the packages above read it."""
+
+    id: int
+    record_id: int
+    estate_id: int
+    street_id: int
+    company_id: int | None
+    source: Source
+    item_code: str
+    veto_item: bool
+    state: DefectState
+
+
+def _defect(d: Defect) -> DefectInfo:
+    return DefectInfo(
+        id=d.id or 0, record_id=d.record_id, estate_id=d.estate_id, street_id=d.street_id, company_id=d.company_id,
+        source=Source(d.source), item_code=d.item_code, veto_item=d.veto_item, state=DefectState(d.state),
+    )
+
+
+async def defect(session: AsyncSession, defect_id: int) -> DefectInfo | None:
+    row = await session.get(Defect, defect_id)
+    return _defect(row) if row else None
+
+
+async def veto_triggers(session: AsyncSession, street_id: int, month: Month, *, leaving_out: Collection[int] = ()) -> list[DefectInfo]:
+    """The defects of a street that open a veto case of `month` by themselves (RULES.md): a defect on a veto-marked
+    item found by the street's own inspection in the month, and a company's third overdue rectification of the
+    month; withdrawn ones, those of records that do not count and those of `leaving_out` (already taken) aside.
+    By id."""
+    query = select(Defect).where(
+        col(Defect.street_id) == street_id,
+        col(Defect.state) != DefectState.WITHDRAWN.value,
+        col(Defect.record_id).in_(select(col(InspectionRecord.id)).where(counting_records())),
+        (
+            (col(Defect.veto_item).is_(True) & (col(Defect.source) == Source.STREET_INSPECTION.value) & (col(Defect.month) == str(month)))
+            | ((col(Defect.overdue_ordinal) == 3) & (col(Defect.overdue_month) == str(month)))
+        ),
+    )
+    taken = set(leaving_out)
+    return [_defect(d) for d in (await session.execute(query.order_by(col(Defect.id)))).scalars() if d.id not in taken]
+
+
+async def patrol_days(
+    session: AsyncSession, first: date, last: date, *, community_id: int | None = None, estate_id: int | None = None
+) -> dict[int, set[date]]:
+    """The days of `first`..`last` each estate (of one community or one estate) had a patrol filed, by estate."""
+    query = select(col(InspectionRecord.estate_id), col(InspectionRecord.business_date)).where(
+        col(InspectionRecord.source) == Source.PATROL.value, col(InspectionRecord.business_date) >= first, col(InspectionRecord.business_date) <= last
+    )
+    if community_id is not None:
+        query = query.where(col(InspectionRecord.community_id) == community_id)
+    if estate_id is not None:
+        query = query.where(col(InspectionRecord.estate_id) == estate_id)
+    days: dict[int, set[date]] = {}
+    for estate, day in (await session.execute(query.distinct())).tuples():
+        days.setdefault(estate, set()).add(day)
+    return days
+
+
+async def record_photo_digests(session: AsyncSession, record_ids: Collection[int]) -> dict[tuple[int, str], list[str]]:
+    """The sha256 of the photos of each (record, checklist item) of `record_ids` (item "" for a photo of the whole
+    record), in upload order."""
+    photos: dict[tuple[int, str], list[str]] = {}
+    for part in chunks(sorted(set(record_ids))):
+        rows = await session.execute(
+            select(col(RecordPhoto.record_id), col(RecordPhoto.item_code), col(Attachment.sha256))
+            .join(Attachment, col(Attachment.id) == col(RecordPhoto.attachment_id))
+            .where(col(RecordPhoto.record_id).in_(part))
+            .order_by(col(RecordPhoto.attachment_id))
+        )
+        for record_id, item, sha in rows.tuples():
+            photos.setdefault((record_id, item or ""), []).append(sha)
+    return photos
+
+
+# A month's evidence of many estates, read with a handful of set-based queries (a city's month is 10,000 estates)
+
+
+@dataclass(frozen=True)
+class FailedItem:
+    """A checklist item a visit found failed, as it stands after the record's amendments."""
+
+    item: str
+    category: str
+    deduction_centi: int  # per defect, from the checklist version of the record
+    defects: int
+    defect_id: int | None  # the rectification order it raised (None: none, or withdrawn)
+
+
+@dataclass(frozen=True)
+class VisitEvidence:
+    """A street inspection or spot check assessed in the month, with the categories of its checklist version."""
+
+    record_id: int
+    estate_id: int
+    source: Source
+    month: str  # its own month: an earlier one when carried over from a month locked before it took effect
+    categories: Mapping[str, int]  # category code → points
+    failed: tuple[FailedItem, ...]
+
+
+@dataclass(frozen=True)
+class PatrolDefect:
+    """A defect a counting patrol raised, assessed in the month, with what its overdue level is judged by."""
+
+    defect_id: int
+    record_id: int
+    estate_id: int
+    item: str
+    category: str  # "" when the item is not in the checklist version of its record
+    deduction_centi: int
+    count: int
+    raised_at: datetime
+    deadline_at: datetime
+    fixed_at: datetime | None  # when the fix was reported (fixed or awaiting verification)
+
+
+@dataclass(frozen=True)
+class MonthEvidence:
+    visits: tuple[VisitEvidence, ...]
+    patrols_counted: Mapping[int, int]  # estate → counting patrols (at most the configured number per day)
+    patrol_defects: tuple[PatrolDefect, ...]
+
+
+async def _carried_records(session: AsyncSession, estate_ids: list[int], month: Month, locked: Mapping[tuple[int, str], datetime | None]) -> list[InspectionRecord]:
+    """Records of an earlier month that count in `month`: their own month was locked (`locked`: (street, month) →
+    when) before they took effect (were filed; for a late record, were approved), so they count in the first month
+    after it (RULES.md: a late record never changes a locked month)."""
+    months = sorted({m for _, m in locked if m < str(month)})
+    records: list[InspectionRecord] = []
+    if not months:
+        return records
+    for part in chunks(estate_ids):
+        rows = (
+            await session.execute(
+                select(InspectionRecord, col(LateRecordDecision.decided_at))
+                .outerjoin(LateRecordDecision, col(LateRecordDecision.record_id) == col(InspectionRecord.id))
+                .where(col(InspectionRecord.estate_id).in_(part), col(InspectionRecord.month).in_(months), counting_records())
+            )
+        ).tuples()
+        for record, approved_at in rows:
+            if (record.street_id, record.month) not in locked:
+                continue
+            took_effect = approved_at if record.late else record.filed_at
+            if assessed_month(Month.parse(record.month), took_effect, locked[(record.street_id, record.month)]) == month:
+                records.append(record)
+    return records
+
+
+async def _visit_records(session: AsyncSession, estate_ids: list[int], month: Month, carried: list[InspectionRecord]) -> list[InspectionRecord]:
+    """Street inspections and spot checks assessed in `month`: those of the month that count, and those carried
+    over from a locked month."""
+    sources = (Source.STREET_INSPECTION.value, Source.SPOT_CHECK.value)
+    records: list[InspectionRecord] = []
+    for part in chunks(estate_ids):
+        records += (
+            await session.execute(
+                select(InspectionRecord).where(
+                    col(InspectionRecord.estate_id).in_(part), col(InspectionRecord.source).in_(sources), col(InspectionRecord.month) == str(month), counting_records()
+                )
+            )
+        ).scalars()
+    return records + [r for r in carried if r.source in sources]
+
+
+async def month_evidence(session: AsyncSession, estate_ids: list[int], month: Month, locked: Mapping[tuple[int, str], datetime | None]) -> MonthEvidence:
+    """The evidence of `estate_ids` assessed in `month`: its counting visits and patrols, and those of earlier
+    months carried into it because their month was locked (`locked`: every locked (street, month) → when it was
+    locked) before they took effect."""
+    carried = await _carried_records(session, estate_ids, month, locked)
+    carried_patrols = [r for r in carried if r.source == Source.PATROL.value]
+    records = await _visit_records(session, estate_ids, month, carried)
+    results: dict[int, list[InspectionResult]] = defaultdict(list)
+    amendments: dict[int, list[Amendment]] = defaultdict(list)
+    defect_of: dict[tuple[int, str], int] = {}
+    for part in chunks([r.id or 0 for r in records]):
+        for result in (await session.execute(select(InspectionResult).where(col(InspectionResult.record_id).in_(part)))).scalars():
+            results[result.record_id].append(result)
+        for amendment in (await session.execute(select(Amendment).where(col(Amendment.record_id).in_(part)).order_by(col(Amendment.id)))).scalars():
+            amendments[amendment.record_id].append(amendment)
+        for defect_id, record_id, item in (
+            await session.execute(
+                select(col(Defect.id), col(Defect.record_id), col(Defect.item_code)).where(col(Defect.record_id).in_(part), col(Defect.state) != DefectState.WITHDRAWN.value)
+            )
+        ).tuples():
+            defect_of[(record_id, item)] = defect_id or 0
+    checklists: dict[int, Checklist] = await stored_checklists(session, {r.checklist_version_id for r in records}) if records else {}
+
+    patrols_counted: dict[int, int] = {}
+    patrol_defects: list[PatrolDefect] = []
+    for part in chunks(estate_ids):
+        patrols_counted.update(
+            (
+                await session.execute(
+                    select(col(InspectionRecord.estate_id), func.count())
+                    .where(
+                        col(InspectionRecord.estate_id).in_(part),
+                        col(InspectionRecord.source) == Source.PATROL.value,
+                        col(InspectionRecord.month) == str(month),
+                        col(InspectionRecord.counted).is_(True),
+                        counting_records(),
+                    )
+                    .group_by(col(InspectionRecord.estate_id))
+                )
+            ).tuples().all()
+        )
+        defects = list(
+            (
+                await session.execute(
+                    select(Defect, col(InspectionRecord.checklist_version_id))
+                    .join(InspectionRecord, col(InspectionRecord.id) == col(Defect.record_id))
+                    .where(
+                        col(Defect.estate_id).in_(part), col(Defect.source) == Source.PATROL.value, col(Defect.month) == str(month),
+                        col(Defect.state) != DefectState.WITHDRAWN.value, counting_records(),
+                    )
+                )
+            ).tuples()
+        )
+        carried_ids = [r.id for r in carried_patrols if r.estate_id in set(part)]
+        if carried_ids:
+            defects += (
+                await session.execute(
+                    select(Defect, col(InspectionRecord.checklist_version_id))
+                    .join(InspectionRecord, col(InspectionRecord.id) == col(Defect.record_id))
+                    .where(col(Defect.record_id).in_(carried_ids), col(Defect.state) != DefectState.WITHDRAWN.value)
+                )
+            ).tuples().all()
+        missing_versions = {v for _, v in defects} - set(checklists)
+        if missing_versions:
+            checklists.update(await stored_checklists(session, missing_versions))
+        for defect, version_id in defects:
+            listed = checklists[version_id].items.get(defect.item_code)
+            patrol_defects.append(
+                PatrolDefect(
+                    defect_id=defect.id or 0, record_id=defect.record_id, estate_id=defect.estate_id, item=defect.item_code,
+                    category=listed.category if listed else "", deduction_centi=defect.deduction_centi, count=defect.defect_count,
+                    raised_at=defect.raised_at, deadline_at=defect.deadline_at,
+                    fixed_at=defect.fix_reported_at if defect.state in (DefectState.FIX_REPORTED.value, DefectState.CLOSED.value) else None,
+                )
+            )
+    for record in carried_patrols:
+        if record.counted:
+            patrols_counted[record.estate_id] = patrols_counted.get(record.estate_id, 0) + 1
+
+    visits = []
+    for record in records:
+        checklist = checklists[record.checklist_version_id]
+        failed = []
+        for code, outcome in effective_results(results[record.id or 0], amendments[record.id or 0]).items():
+            listed = checklist.items.get(code)
+            if outcome["passed"] or listed is None:
+                continue
+            failed.append(FailedItem(code, listed.category, listed.deduction_centi, outcome["defects"], defect_of.get((record.id or 0, code))))
+        visits.append(
+            VisitEvidence(
+                record_id=record.id or 0, estate_id=record.estate_id, source=Source(record.source), month=record.month,
+                categories={c.code: c.points for c in checklist.categories}, failed=tuple(failed),
+            )
+        )
+    return MonthEvidence(visits=tuple(visits), patrols_counted=patrols_counted, patrol_defects=tuple(patrol_defects))
