@@ -86,7 +86,7 @@ async def patrol_days(
     if estate_id is not None:
         query = query.where(col(InspectionRecord.estate_id) == estate_id)
     days: dict[int, set[date]] = {}
-    for estate, day in (await session.execute(query.distinct())).tuples():
+    for estate, day in (await session.execute(query.distinct())):
         days.setdefault(estate, set()).add(day)
     return days
 
@@ -102,7 +102,7 @@ async def record_photo_digests(session: AsyncSession, record_ids: Collection[int
             .where(col(RecordPhoto.record_id).in_(part))
             .order_by(col(RecordPhoto.attachment_id))
         )
-        for record_id, item, sha in rows.tuples():
+        for record_id, item, sha in rows:
             photos.setdefault((record_id, item or ""), []).append(sha)
     return photos
 
@@ -171,7 +171,7 @@ async def _carried_records(session: AsyncSession, estate_ids: list[int], month: 
                 .outerjoin(LateRecordDecision, col(LateRecordDecision.record_id) == col(InspectionRecord.id))
                 .where(col(InspectionRecord.estate_id).in_(part), col(InspectionRecord.month).in_(months), counting_records())
             )
-        ).tuples()
+        )
         for record, approved_at in rows:
             if (record.street_id, record.month) not in locked:
                 continue
@@ -216,7 +216,7 @@ async def month_evidence(session: AsyncSession, estate_ids: list[int], month: Mo
             await session.execute(
                 select(col(Defect.id), col(Defect.record_id), col(Defect.item_code)).where(col(Defect.record_id).in_(part), col(Defect.state) != DefectState.WITHDRAWN.value)
             )
-        ).tuples():
+        ):
             defect_of[(record_id, item)] = defect_id or 0
     checklists: dict[int, Checklist] = await stored_checklists(session, {r.checklist_version_id for r in records}) if records else {}
 
@@ -236,7 +236,7 @@ async def month_evidence(session: AsyncSession, estate_ids: list[int], month: Mo
                     )
                     .group_by(col(InspectionRecord.estate_id))
                 )
-            ).tuples().all()
+            ).all()
         )
         defects = list(
             (
@@ -248,7 +248,7 @@ async def month_evidence(session: AsyncSession, estate_ids: list[int], month: Mo
                         col(Defect.state) != DefectState.WITHDRAWN.value, counting_records(),
                     )
                 )
-            ).tuples()
+            )
         )
         carried_ids = [r.id for r in carried_patrols if r.estate_id in set(part)]
         if carried_ids:
@@ -258,7 +258,7 @@ async def month_evidence(session: AsyncSession, estate_ids: list[int], month: Mo
                     .join(InspectionRecord, col(InspectionRecord.id) == col(Defect.record_id))
                     .where(col(Defect.record_id).in_(carried_ids), col(Defect.state) != DefectState.WITHDRAWN.value)
                 )
-            ).tuples().all()
+            ).all()
         missing_versions = {v for _, v in defects} - set(checklists)
         if missing_versions:
             checklists.update(await stored_checklists(session, missing_versions))

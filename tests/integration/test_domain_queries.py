@@ -46,7 +46,7 @@ async def test_a_contract_serves_its_estate_up_to_its_termination_day(db: Any) -
             await session.execute(
                 select(ContractEstate.estate_id, ServiceContract).join(ServiceContract, ServiceContract.id == ContractEstate.contract_id).order_by(ServiceContract.id).limit(1)
             )
-        ).tuples().one()
+        ).one()
         last = contract.starts_on + timedelta(days=10)
         contract.terminated_on = last
         await session.flush()
