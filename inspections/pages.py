@@ -37,7 +37,7 @@ from registry import service as registry
 from registry.scope import managed_on
 from registry.tables import Community, Estate
 
-STATIC = Path(__file__).resolve().parent.parent / "supervision" / "web" / "static"
+STATIC = Path(__file__).resolve().parent.parent / "foundation" / "web" / "static"
 SEVERITY_NAMES = {"safety": "安全隐患", "general": "一般问题", "major_repair": "重大维修"}
 STATE_NAMES = {"open": "待整改", "fix_reported": "已报整改", "closed": "整改通过", "withdrawn": "已撤销", "overdue": "已逾期"}
 # Where a deadline's working days came from (inspections.rules.CalendarSource).
@@ -241,7 +241,6 @@ class DefectPages(Controller):
             photos = await received_photos(state, uploads)
             await defects.report_fix(db, principal, defect_id, schemas.FixReportIn(note=note, photo_ids=[]), store=store, photos=photos)
         except DomainError as exc:
-            await db.rollback()
             return await _order_page(db, principal, defect_id, exc=exc, typed={"note": note})
         return Redirect(path=f"/defects/{defect_id}?done=fix")
 
@@ -258,7 +257,6 @@ class DefectPages(Controller):
             accepted, note = read_verdict(data, "accept", "reject", "请选择验收通过或退回", "请填写验收意见", reason_key="note")
             await defects.review_fix(db, principal, defect_id, schemas.FixReviewIn(accepted=accepted, note=note))
         except DomainError as exc:
-            await db.rollback()
             return await _order_page(db, principal, defect_id, exc=exc, typed={"note": data.get("note") or ""})
         return Redirect(path=f"/defects/{defect_id}?done={'accept' if accepted else 'reject'}")
 

@@ -114,7 +114,7 @@ def create_user(settings: Settings, args: argparse.Namespace) -> None:
     from sqlalchemy import select
 
     from foundation.access import SYSTEM
-    from foundation.db import create_session_factory
+    from foundation.db import create_session_factory, unit_of_work
     from people import service as people
     from people.schemas import UserCreate
     from registry.tables import Community, Street
@@ -122,7 +122,7 @@ def create_user(settings: Settings, args: argparse.Namespace) -> None:
     password = args.password or ask_password()
 
     async def work(engine):  # type: ignore[no-untyped-def]
-        async with create_session_factory(engine)() as db:
+        async with unit_of_work(create_session_factory(engine)) as db:
             street_id = community_id = None
             if args.street:
                 street_id = (await db.execute(select(Street.id).where((Street.code == args.street) | (Street.name == args.street)))).scalar_one_or_none()
@@ -153,12 +153,12 @@ def create_user(settings: Settings, args: argparse.Namespace) -> None:
 
 def create_api_key(settings: Settings, args: argparse.Namespace) -> None:
     from foundation.access import SYSTEM
-    from foundation.db import create_session_factory
+    from foundation.db import create_session_factory, unit_of_work
     from people import service as people
     from people.schemas import ApiKeyCreate
 
     async def work(engine):  # type: ignore[no-untyped-def]
-        async with create_session_factory(engine)() as db:
+        async with unit_of_work(create_session_factory(engine)) as db:
             key, record = await people.issue_api_key(db, SYSTEM, ApiKeyCreate(organisation_id=args.organisation_id, label=args.label))
             print(f"API key {record.id} for organisation {record.organisation_id} (shown once): {key}")
 
