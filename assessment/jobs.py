@@ -69,7 +69,6 @@ async def remind_opinions(session: AsyncSession, period: str, now: datetime) -> 
             session, f"opinion|{month}|community:{community_id}", directors, f"请在 {deadline} 前提交 {month} 居委会评价",
             f"还有 {n} 个区片未提交 {month} 的居委会评价和满意度调查。", f"/committee?month={month}",
         )
-    await session.commit()
     return {"reminded": reminded, "deadline": deadline.isoformat()}
 
 
@@ -84,7 +83,6 @@ async def flag_veto_reviews(session: AsyncSession, period: str, now: datetime) -
             session, f"veto-review|{veto.id}|{period}", officers, f"一票否决 #{veto.id} 须在 {veto.review_due_on} 前复核",
             f"区片 {veto.estate_id} {veto.month}：{veto.explanation[:200]}", f"/assessment/vetoes#veto-{veto.id}",
         )
-    await session.commit()
     return {"pending_due": len(pending), "notified": flagged}
 
 JOBS = [

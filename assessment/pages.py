@@ -107,7 +107,6 @@ class AssessmentPages(Controller):
             else:
                 raise NotFound("month action", action)
         except DomainError as exc:
-            await db.rollback()
             return await _month_page(principal, db, wanted, errors=form_error(exc))
         return Redirect(path=f"/assessment?month={wanted}&done={action}")
 
@@ -121,7 +120,6 @@ class AssessmentPages(Controller):
             approve, reason = read_verdict(data, "approve", "reject", "请选择准予计入或不予计入", "请写明审批理由")
             await late_evidence.decide_late_record(db, principal, record_id, LateDecisionIn(approve=approve, reason=reason))
         except DomainError as exc:
-            await db.rollback()
             shown = await _month_page(principal, db, wanted, errors=form_error(exc), late_failed=(record_id, data.get("reason") or ""))
             shown.status_code = 422 if isinstance(exc, InvalidInput) else status_of(exc)
             return shown
@@ -143,7 +141,6 @@ class AssessmentPages(Controller):
             uphold, reason = read_verdict(data, "uphold", "overturn", "请选择维持或撤销否决", "请写明审核理由")
             await service.review_veto(db, principal, veto_id, schemas.VetoReviewIn(uphold=uphold, reason=reason))
         except DomainError as exc:
-            await db.rollback()
             return await _vetoes_page(db, principal, "pending", failed=(veto_id, exc, data.get("reason") or ""))
         return Redirect(path=f"/assessment/vetoes?done={'uphold' if uphold else 'overturn'}")
 
@@ -179,7 +176,6 @@ class AssessmentPages(Controller):
                 photos=photos,
             )
         except DomainError as exc:
-            await db.rollback()
             return await _breakdown_page(db, principal, estate_id, month, failed=(exc, {"reason": reason, "defect_id": defect}))
         return Redirect(path="/assessment/appeals?done=filed")
 
@@ -191,7 +187,6 @@ class AssessmentPages(Controller):
             uphold, reason = read_verdict(data, "uphold", "reject", "请选择申诉成立或驳回", "请写明答复理由")
             await service.answer_appeal(db, principal, appeal_id, schemas.AppealAnswerIn(uphold=uphold, reason=reason))
         except DomainError as exc:
-            await db.rollback()
             return await _appeals_page(db, principal, failed=(appeal_id, exc, data.get("reason") or ""))
         return Redirect(path="/assessment/appeals?done=answered")
 
@@ -367,7 +362,6 @@ class CommitteePages(Controller):
                 db, principal, schemas.OpinionIn(client_id=_client_id(typed["client_id"]), estate_id=estate_id, month=str(month), rating=rating or 0, satisfied=satisfied, answered=answered, note=typed["note"])
             )
         except DomainError as exc:
-            await db.rollback()
             return await _committee_estate(db, principal, estate_id, month, failed=("opinion", exc, typed))
         return Redirect(path=f"/committee/estates/{estate_id}?month={month}&done=opinion")
 
@@ -398,7 +392,6 @@ class CommitteePages(Controller):
                 photos=photos,
             )
         except DomainError as exc:
-            await db.rollback()
             return await _committee_estate(db, principal, estate_id, month, failed=("veto", exc, typed))
         return Redirect(path=f"/committee/estates/{estate_id}?month={month}&done=veto")
 

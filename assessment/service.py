@@ -182,14 +182,14 @@ async def give_opinion(session: AsyncSession, actor: Principal, data: schemas.Op
             given_by=actor.label,
         )
         try:
-            session.add(opinion)
-            await session.flush()
-            record_change(session, actor, "opinion.given", "committee_opinion", opinion.id, after={"estate_id": estate.id, "month": str(month), "rating": data.rating, "revision": revision})
-            await session.commit()
+            async with session.begin_nested():  # losing a race undoes only this attempt
+                session.add(opinion)
+                await session.flush()
+                record_change(session, actor, "opinion.given", "committee_opinion", opinion.id, after={"estate_id": estate.id, "month": str(month), "rating": data.rating, "revision": revision})
             return GivenOpinion(opinion, replayed=False)
         except IntegrityError:
             # Another request took this client id or this revision first: look again.
-            await session.rollback()
+            continue
     raise Conflict("too many simultaneous opinions for this estate; retry with the same client id", zh="同时提交的意见过多，请稍后重试")
 
 
@@ -232,7 +232,7 @@ async def cast_veto(
         evidence |= set(await keep_photos(session, required_store(store), actor, photos))
     for photo in sorted(evidence):
         session.add(VetoEvidence(veto_id=key_of(veto), attachment_id=photo))
-    await session.commit()
+    await session.flush()
     return veto
 
 
@@ -322,7 +322,7 @@ async def review_veto(session: AsyncSession, actor: Principal, veto_id: int, dat
         if upheld >= 1:
             session.add(ContractReviewFlag(contract_id=veto.contract_id, veto_id=key_of(veto), flagged_at=now, note=f"12个月内第{upheld + 1}次一票否决被维持"))
             record_change(session, actor, "contract.flagged_for_review", "service_contract", veto.contract_id, after={"veto_id": veto.id, "upheld_in_12_months": upheld + 1})
-    await session.commit()
+    await session.flush()
     state = await month_state(session, veto.street_id, Month.parse(veto.month))
     if state is not None and state.state == "computed":
         await compute_month(session, actor, veto.street_id, Month.parse(veto.month), reason=f"veto {veto.id} {veto.state}", now=now)
@@ -400,7 +400,7 @@ async def compute_month(
         state.appeal_until, _ = working_days_after(business_date(now), lifecycle_days()[0], await working_calendar(session))
     state.computed_at = now
     record_change(session, actor, "month.computed", "assessment_month", f"{street_id}:{month}", after={"estates": len(estate_ids), "new_versions": new_versions}, reason=reason)
-    await session.commit()
+    await session.flush()
     return schemas.ComputeOut(street_id=street_id, month=str(month), estates=len(estate_ids), new_versions=new_versions, state=state.state, appeal_until=state.appeal_until)
 
 
@@ -429,7 +429,7 @@ async def lock_month(session: AsyncSession, actor: Principal, street_id: int, mo
     state.locked_at = now
     state.locked_by = actor.label
     record_change(session, actor, "month.locked", "assessment_month", f"{street_id}:{month}")
-    await session.commit()
+    await session.flush()
     return state
 
 
@@ -479,7 +479,7 @@ async def file_appeal(
     for photo in sorted(evidence):
         session.add(AppealEvidence(appeal_id=key_of(appeal), attachment_id=photo))
     record_change(session, actor, "appeal.filed", "appeal", appeal.id, after={"estate_id": data.estate_id, "month": str(month), "defect_id": data.defect_id, "photo_ids": sorted(evidence)}, reason=data.reason)
-    await session.commit()
+    await session.flush()
     return appeal
 
 
@@ -513,7 +513,7 @@ async def answer_appeal(session: AsyncSession, actor: Principal, appeal_id: int,
     if data.uphold and appeal.defect_id is not None:
         session.add(ScoreExclusion(defect_id=appeal.defect_id, appeal_id=key_of(appeal), reason=data.reason))
     record_change(session, actor, f"appeal.{appeal.state}", "appeal", appeal.id, reason=data.reason)
-    await session.commit()
+    await session.flush()
     if data.uphold:
         await compute_month(session, actor, appeal.street_id, Month.parse(appeal.month), reason=f"appeal {appeal.id} upheld", now=now)
     return appeal

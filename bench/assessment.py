@@ -32,7 +32,7 @@ sys.path.insert(0, str(BENCH.parent))
 from sqlalchemy import select, text  # noqa: E402
 
 from foundation.access import SYSTEM  # noqa: E402
-from foundation.db import create_engine, create_session_factory  # noqa: E402
+from foundation.db import create_engine, create_session_factory, unit_of_work  # noqa: E402
 from foundation.periods import Month  # noqa: E402
 from foundation.settings import load_settings  # noqa: E402
 from registry.tables import Street  # noqa: E402
@@ -54,7 +54,7 @@ async def compute_all(url: str, month: Month) -> None:
     estates = 0
     now = datetime.now(UTC)
     for street_id in streets:
-        async with factory() as session:
+        async with unit_of_work(factory) as session:
             estates += (await compute_month(session, SYSTEM, street_id, month, now=now)).estates
     elapsed = time.perf_counter() - started
     async with engine.connect() as connection:

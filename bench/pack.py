@@ -43,7 +43,7 @@ LINE_COLUMNS = (
 async def district_batch(url: str) -> int:
     """Migrate, load the demo, generate a quarter of evidence, assess and lock it, run, confirm, approve, issue."""
     from assessment import service as assessment
-    from foundation.db import create_engine, create_session_factory
+    from foundation.db import create_engine, create_session_factory, unit_of_work
     from foundation.settings import load_settings
     from registry.tables import Street
     from subsidies import service as subsidies
@@ -63,11 +63,11 @@ async def district_batch(url: str) -> int:
     officers = {s: Principal(role=Role.STREET_OFFICER, username=f"officer-{s}", street_id=s) for s in streets}
     for month in quarter.months:
         for street, officer in officers.items():
-            async with factory() as session:
+            async with unit_of_work(factory) as session:
                 await assessment.compute_month(session, officer, street, month)
                 await assessment.lock_month(session, officer, street, month)
     finance = Principal(role=Role.FINANCE, username="finance")
-    async with factory() as session:
+    async with unit_of_work(factory) as session:
         run = await subsidies.start_run(session, finance, quarter, False)
         for officer in officers.values():
             await subsidies.confirm_street(session, officer, run.id)  # type: ignore[arg-type]

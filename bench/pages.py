@@ -31,7 +31,7 @@ from assessment.service import compute_month  # noqa: E402
 from bench.harness import page_login, percentile  # noqa: E402
 from foundation.access import SYSTEM  # noqa: E402
 from foundation.clock import business_today  # noqa: E402
-from foundation.db import create_engine, create_session_factory  # noqa: E402
+from foundation.db import create_engine, create_session_factory, unit_of_work  # noqa: E402
 from foundation.periods import Month  # noqa: E402
 from foundation.settings import load_settings  # noqa: E402
 from registry.tables import Street  # noqa: E402
@@ -74,7 +74,7 @@ async def main(requests: int) -> None:
     started = time.perf_counter()
     for month in months:
         await generate_month(factory, month, seed=month.month)
-        async with factory() as session:
+        async with unit_of_work(factory) as session:
             for street_id in (await session.execute(select(Street.id))).scalars():
                 await compute_month(session, SYSTEM, street_id, month)
     print(f"database: {engine.dialect.name}; {MONTHS} months of evidence generated and scored in {time.perf_counter() - started:.1f} s")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -214,3 +216,17 @@ def create_session_factory(bind: Any, **kwargs: Any) -> async_sessionmaker[Async
     if isinstance(bind, AsyncEngine) and bind.dialect.name == "sqlite" and bind.get_execution_options().get(WRITE_OPTION):
         kwargs.setdefault("sync_session_class", _WritingSession)
     return async_sessionmaker(bind=bind, expire_on_commit=False, autoflush=False, **kwargs)
+
+
+@asynccontextmanager
+async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """One use case's transaction outside a request (a scheduled job, a command, the demo loader): committed when the
+    block ends, rolled back when it raises, so a use case failing half-way stores nothing. Use cases themselves never
+    commit: they flush, and whoever opened the unit of work (this, or the request's: foundation.web.sessions) ends it."""
+    async with factory() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()

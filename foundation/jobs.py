@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import Field, SQLModel, col
 
 from foundation.clock import BUSINESS_TZ, utc_now
-from foundation.db import UTCDateTime, rows_changed, surrogate_key
+from foundation.db import UTCDateTime, rows_changed, surrogate_key, unit_of_work
 from foundation.periods import parse_period
 from foundation.process_locks import job_run_lock
 
@@ -127,13 +127,13 @@ async def run_job(factory: async_sessionmaker[AsyncSession], job: Job, period: s
 
 
 async def _run_holding_lock(factory: async_sessionmaker[AsyncSession], job: Job, period: str, now: datetime) -> JobRun:
-    async with factory() as session:
+    """Three transactions: claim the run, do the work (stored whole or not at all), record the outcome."""
+    async with unit_of_work(factory) as session:
         record = JobRun(job=job.name, period=period, state="running", started_at=now)
-        session.add(record)
         try:
-            await session.commit()
+            async with session.begin_nested():
+                session.add(record)
         except IntegrityError:
-            await session.rollback()
             record = (await session.execute(select(JobRun).where(col(JobRun.job) == job.name, col(JobRun.period) == period))).scalar_one()
             if record.state == "done":
                 log.info("job %s for %s is done; skipped", job.name, period)
@@ -147,14 +147,18 @@ async def _run_holding_lock(factory: async_sessionmaker[AsyncSession], job: Job,
                 .where(col(JobRun.id) == record.id, col(JobRun.state) == record.state, col(JobRun.attempts) == record.attempts)
                 .values(state="running", started_at=now, attempts=record.attempts + 1, error=None),
             )
-            await session.commit()
             if claimed != 1:
                 return record
             await session.refresh(record)
     message: str | None
-    async with factory() as session:
+    async with factory() as session:  # the work's own unit of work: stored whole, or (failing) not at all
         try:
-            result = await job.work(session, period, now)
+            try:
+                result = await job.work(session, period, now)
+            except NotReady:
+                await session.commit()  # what it did to tell people what holds it up (notices) is kept
+                raise
+            await session.commit()
         except NotReady as waiting:
             await session.rollback()
             log.info("job %s for %s waits: %s", job.name, period, waiting)
@@ -165,9 +169,8 @@ async def _run_holding_lock(factory: async_sessionmaker[AsyncSession], job: Job,
             state, result, message = "failed", None, "".join(traceback.format_exception_only(error)).strip()[:4000]
         else:
             state, message = "done", None
-    async with factory() as session:
+    async with unit_of_work(factory) as session:
         await session.execute(
             update(JobRun).where(col(JobRun.id) == record.id).values(state=state, finished_at=utc_now(), result=result, error=message)
         )
-        await session.commit()
         return (await session.execute(select(JobRun).where(col(JobRun.id) == record.id))).scalar_one()

@@ -69,5 +69,5 @@ async def mark_read(session: AsyncSession, user_id: int | None, notification_id:
         raise NotFound("notification", notification_id)
     if notification.read_at is None:
         notification.read_at = utc_now()
-        await session.commit()
+        await session.flush()
     return notification

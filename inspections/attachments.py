@@ -124,11 +124,10 @@ async def upload_photo(
     photo = await receive_photo(content, original_name, claimed_taken_at, limits)
     for _ in range(ATTEMPTS):
         try:
-            (attachment_id,) = await keep_photos(session, store, actor, [photo])
-            await session.commit()
+            async with session.begin_nested():
+                (attachment_id,) = await keep_photos(session, store, actor, [photo])
         except IntegrityError:
             # The same owner sent the same photo at the same moment: the other request's attachment is this one.
-            await session.rollback()
             continue
         return await session.get_one(Attachment, attachment_id)
     raise Conflict("the same photo is being uploaded at the same time; retry")

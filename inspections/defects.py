@@ -331,7 +331,7 @@ async def report_fix(
     for photo in photo_ids:
         session.add(DefectEventPhoto(event_id=key_of(event), attachment_id=photo, defect_id=defect_id))
     record_change(session, actor, "defect.fix_reported", "defect", defect_id, after={"photo_ids": photo_ids}, reason=data.note)
-    await session.commit()
+    await session.flush()
     await session.refresh(defect)
     return defect
 
@@ -373,7 +373,7 @@ async def review_fix(
         raise Conflict(f"defect {defect_id} changed meanwhile; reload it", zh="该整改单刚被他人处理，请刷新页面")
     _event(session, defect_id, "accepted" if data.accepted else "rejected", actor, now, data.note)
     record_change(session, actor, "defect.accepted" if data.accepted else "defect.rejected", "defect", defect_id, reason=data.note)
-    await session.commit()
+    await session.flush()
     await session.refresh(defect)
     return defect
 
@@ -425,7 +425,7 @@ async def mark_overdue(session: AsyncSession, actor: Principal, now: datetime | 
             record_change(session, actor, "company.yellow_card", "company", defect.company_id, after={"month": month, "defect_id": defect.id})
         if ordinal is not None and ordinal >= 3:
             third.append(key_of(defect))
-    await session.commit()
+    await session.flush()
     return schemas.OverdueMarked(marked=len(due), yellow_cards=cards, third_overdue_defect_ids=third)
 
 

@@ -71,7 +71,6 @@ async def evening_coverage(session: AsyncSession, period: str, now: datetime) ->
         if flagged[street_id]:
             body += "。连续三天漏巡的社区：" + "、".join(flagged[street_id])
         notified += await notify(session, f"coverage|{period}|street:{street_id}", officers, f"{period} 巡查覆盖", body, f"/coverage?month={period[:7]}")
-    await session.commit()
     return {"streets_with_gaps": len(by_street), "communities_flagged": sum(len(v) for v in flagged.values()), "notified": notified}
 
 JOBS = [

@@ -120,11 +120,10 @@ async def decide_late_record(
         decided_by_user_id=actor.user_id,
         decided_by=actor.label,
     )
-    session.add(row)
     try:
-        await session.flush()
+        async with session.begin_nested():  # losing the race undoes only this row, so the earlier decision can be read
+            session.add(row)
     except IntegrityError:
-        await session.rollback()
         earlier = (await session.execute(select(LateRecordDecision).where(col(LateRecordDecision.record_id) == record_id))).scalar_one()
         raise _already(record_id, earlier) from None
     withdrawn: list[int] = []
@@ -139,7 +138,7 @@ async def decide_late_record(
         after={"decision": decision.value, "month": record.month, "inspected_at": record.inspected_at, "filed_at": record.filed_at, "withdrawn_defect_ids": withdrawn},
         reason=row.reason,
     )
-    await session.commit()
+    await session.flush()
     return _decision_out(row)
 
 

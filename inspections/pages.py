@@ -236,7 +236,6 @@ class DefectPages(Controller):
             photos = await received_photos(state, uploads)
             await defects.report_fix(db, principal, defect_id, schemas.FixReportIn(note=note, photo_ids=[]), store=store, photos=photos)
         except DomainError as exc:
-            await db.rollback()
             return await _order_page(db, principal, defect_id, exc=exc, typed={"note": note})
         return Redirect(path=f"/defects/{defect_id}?done=fix")
 
@@ -253,7 +252,6 @@ class DefectPages(Controller):
             accepted, note = read_verdict(data, "accept", "reject", "请选择验收通过或退回", "请填写验收意见", reason_key="note")
             await defects.review_fix(db, principal, defect_id, schemas.FixReviewIn(accepted=accepted, note=note))
         except DomainError as exc:
-            await db.rollback()
             return await _order_page(db, principal, defect_id, exc=exc, typed={"note": data.get("note") or ""})
         return Redirect(path=f"/defects/{defect_id}?done={'accept' if accepted else 'reject'}")
 

@@ -151,12 +151,12 @@ async def file_record(
         if earlier is not None:
             return Filed(earlier, replayed=True)
         try:
-            record = await _new_record(session, actor, source, data, fingerprint, now)
-            await session.commit()
+            async with session.begin_nested():  # losing a race undoes only this attempt
+                record = await _new_record(session, actor, source, data, fingerprint, now)
             return Filed(record, replayed=False)
         except IntegrityError:
             # Another request took this client id or this daily number first: look again.
-            await session.rollback()
+            continue
     raise Conflict("too many simultaneous records for this estate; retry with the same client id")
 
 
@@ -294,5 +294,5 @@ async def amend_record(
     record_change(
         session, actor, "inspection_record.amended", "inspection_record", record.id, before={"results": before}, after={"changes": changes}, reason=data.reason
     )
-    await session.commit()
+    await session.flush()
     return record

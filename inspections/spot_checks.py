@@ -48,11 +48,10 @@ async def draw_month(
     share = inspection_rules().monthly_share
     seed = seed or secrets.token_hex(16)
     draw = SpotCheckDraw(month=str(month), seed=seed, share=ratio_text(share), drawn_at=now, drawn_by_user_id=actor.user_id, drawn_by=actor.label)
-    session.add(draw)
     try:
-        await session.flush()
+        async with session.begin_nested():
+            session.add(draw)
     except IntegrityError:
-        await session.rollback()
         raise Conflict(f"the spot checks of {month} were drawn at the same moment by someone else") from None
     picks = draw_spot_checks(month, seed, estates, firms, covered, share)
     session.add_all(
@@ -60,7 +59,7 @@ async def draw_month(
         for estate_id, firm_id in picks
     )
     record_change(session, actor, "spot_checks.drawn", "spot_check_draw", draw.id, after={"month": str(month), "seed": seed, "estates": len(picks)})
-    await session.commit()
+    await session.flush()
     return draw
 
 

@@ -96,6 +96,7 @@ async def log_in(
     now = utc_now()
     since = now - limits.window
     account, source = username[:60], address[:64]
+    throttled: TooManyAttempts | None = None
     async with transactions() as session:
         # Attempts on one account, or from one address, are counted one at a time (the account's lock first), so of
         # attempts made at the same moment exactly as many pass as the limit allows.
@@ -114,15 +115,17 @@ async def log_in(
                 session, Caller(source), "login.throttled", "user", account,
                 after={"username": account, "address": source, "limit": what, "failures": len(counted), "retry_after_seconds": wait},
             )
-            await session.commit()
-            raise TooManyAttempts(
+            throttled = TooManyAttempts(
                 f"too many failed logins for this {what}; try again in {wait} seconds",
                 zh=f"登录失败次数过多，请 {max(1, math.ceil(wait / 60))} 分钟后再试",
                 retry_after_seconds=wait,
             )
-        session.add(LoginAttempt(username=account, address=source, at=now))  # counted until the password proves right
-        user = (await session.execute(select(User).where(col(User.username) == username))).scalar_one_or_none()
-        await session.commit()
+            break
+        else:
+            session.add(LoginAttempt(username=account, address=source, at=now))  # counted until the password proves right
+            user = (await session.execute(select(User).where(col(User.username) == username))).scalar_one_or_none()
+    if throttled is not None:
+        raise throttled  # refused, and its audit record stored: the transaction above has ended
     correct = await verify_password_in_thread(user.password_hash if user else DUMMY_HASH, password)
     if user is None or not correct:
         raise NotAuthenticated("wrong username or password")  # the attempt stays counted as a failure
@@ -137,7 +140,6 @@ async def log_in(
         )
         session.add(record)
         record_change(session, principal_of(user), "user.logged_in", "user", user.id, after={"kind": kind})
-        await session.commit()
     return token, record, user
 
 
@@ -145,7 +147,7 @@ async def log_out(session: AsyncSession, token: str) -> None:
     record = (await session.execute(select(AuthToken).where(col(AuthToken.token_hash) == digest(token)))).scalar_one_or_none()
     if record is not None and record.revoked_at is None:
         record.revoked_at = utc_now()
-        await session.commit()
+        await session.flush()
 
 
 async def principal_for_token(session: AsyncSession, token: str, kind: str) -> Principal | None:
@@ -257,7 +259,7 @@ async def create_user(session: AsyncSession, actor: Principal, data: UserCreate,
     session.add(user)
     await session.flush()
     record_change(session, actor, "user.created", "user", user.id, after=snapshot(user, SECRET_FIELDS))
-    await session.commit()
+    await session.flush()
     return user
 
 
@@ -299,7 +301,7 @@ async def update_user(session: AsyncSession, actor: Principal, user_id: int, dat
         before=before,
         after=snapshot(user, SECRET_FIELDS) | {"password_changed": data.password is not None},
     )
-    await session.commit()
+    await session.flush()
     return user
 
 
@@ -319,7 +321,7 @@ async def issue_api_key(session: AsyncSession, actor: Principal, data: ApiKeyCre
     session.add(record)
     await session.flush()
     record_change(session, actor, "api_key.issued", "api_key", record.id, after=snapshot(record, frozenset({"key_hash"})))
-    await session.commit()
+    await session.flush()
     return key, record
 
 
@@ -342,5 +344,5 @@ async def revoke_api_key(session: AsyncSession, actor: Principal, key_id: int) -
         raise Conflict(f"API key {key_id} was already revoked at {record.revoked_at.isoformat()}")
     record.revoked_at = utc_now()
     record_change(session, actor, "api_key.revoked", "api_key", record.id, after={"revoked_at": record.revoked_at})
-    await session.commit()
+    await session.flush()
     return record

@@ -164,7 +164,7 @@ async def sign_contract(session: AsyncSession, actor: Principal, data: schemas.C
     await session.flush()
     session.add_all([ContractEstate(contract_id=contract.id, estate_id=e) for e in estate_ids])
     record_change(session, actor, "contract.signed", "contract", contract.id, after=snapshot(contract) | {"estate_ids": estate_ids})
-    await session.commit()
+    await session.flush()
     return contract
 
 
@@ -189,5 +189,5 @@ async def terminate_contract(
     record_change(
         session, actor, "contract.terminated", "contract", contract.id, before=before, after=snapshot(contract), reason=data.reason
     )
-    await session.commit()
+    await session.flush()
     return contract

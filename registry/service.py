@@ -88,7 +88,7 @@ async def create_street(session: AsyncSession, actor: Principal, data: schemas.S
     session.add(street)
     await session.flush()
     record_change(session, actor, "street.created", "street", street.id, after=snapshot(street))
-    await session.commit()
+    await session.flush()
     return street
 
 
@@ -100,7 +100,7 @@ async def update_street(session: AsyncSession, actor: Principal, street_id: int,
         await _ensure_unique(session, Street, "street", name=data.name)
     _apply(street, data, ("name",))
     record_change(session, actor, "street.updated", "street", street.id, before=before, after=snapshot(street))
-    await session.commit()
+    await session.flush()
     return street
 
 
@@ -138,7 +138,7 @@ async def create_community(session: AsyncSession, actor: Principal, data: schema
     session.add(community)
     await session.flush()
     record_change(session, actor, "community.created", "community", community.id, after=snapshot(community))
-    await session.commit()
+    await session.flush()
     return community
 
 
@@ -150,7 +150,7 @@ async def update_community(
     before = snapshot(community)
     _apply(community, data, ("name", "households"))
     record_change(session, actor, "community.updated", "community", community.id, before=before, after=snapshot(community))
-    await session.commit()
+    await session.flush()
     return community
 
 
@@ -257,7 +257,7 @@ async def create_estate(session: AsyncSession, actor: Principal, data: schemas.E
     session.add(estate)
     await session.flush()
     record_change(session, actor, "estate.created", "estate", estate.id, after=snapshot(estate))
-    await session.commit()
+    await session.flush()
     return estate
 
 
@@ -274,7 +274,7 @@ async def update_estate(session: AsyncSession, actor: Principal, estate_id: int,
     _apply(estate, data, ESTATE_FIELDS)
     _check_estate_dates(estate)
     record_change(session, actor, "estate.updated", "estate", estate.id, before=before, after=snapshot(estate), reason=data.reason)
-    await session.commit()
+    await session.flush()
     return estate
 
 
@@ -308,7 +308,7 @@ async def create_company(session: AsyncSession, actor: Principal, data: schemas.
     session.add(company)
     await session.flush()
     record_change(session, actor, "company.created", "company", company.id, after=snapshot(company))
-    await session.commit()
+    await session.flush()
     return company
 
 
@@ -320,7 +320,7 @@ async def update_company(session: AsyncSession, actor: Principal, company_id: in
         await _ensure_unique(session, Company, "company", name=data.name)
     _apply(company, data, ("name", "legal_representative", "phone", "address"))
     record_change(session, actor, "company.updated", "company", company.id, before=before, after=snapshot(company))
-    await session.commit()
+    await session.flush()
     return company
 
 
@@ -345,7 +345,7 @@ async def create_organisation(session: AsyncSession, actor: Principal, data: sch
     session.add(organisation)
     await session.flush()
     record_change(session, actor, "organisation.created", "organisation", organisation.id, after=snapshot(organisation))
-    await session.commit()
+    await session.flush()
     return organisation
 
 
@@ -361,7 +361,7 @@ async def update_organisation(
     record_change(
         session, actor, "organisation.updated", "organisation", organisation.id, before=before, after=snapshot(organisation)
     )
-    await session.commit()
+    await session.flush()
     return organisation
 
 

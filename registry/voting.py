@@ -173,7 +173,7 @@ async def open_vote(session: AsyncSession, actor: Principal, data: schemas.VoteC
         vote.id,
         after=snapshot(vote) | {"estate_ids": data.estate_ids, "candidate_company_ids": data.candidate_company_ids},
     )
-    await session.commit()
+    await session.flush()
     return vote
 
 
@@ -188,7 +188,7 @@ async def update_vote(session: AsyncSession, actor: Principal, vote_id: int, dat
     if data.title is not None:
         vote.title = data.title
     record_change(session, actor, "vote.updated", "vote", vote.id, before=before, after=snapshot(vote))
-    await session.commit()
+    await session.flush()
     return vote
 
 
@@ -244,7 +244,7 @@ async def record_ballots(
         record_change(
             session, actor, "vote.ballots_recorded", "vote", vote_id, after={"ballots": len(new), "cast": cast_before + len(new)}
         )
-    await session.commit()
+    await session.flush()
     return schemas.BallotsRecorded(
         recorded=len(new),
         already_recorded=len(data.ballots) - len(new),
@@ -277,5 +277,5 @@ async def close_vote(session: AsyncSession, actor: Principal, vote_id: int) -> S
         before=before,
         after=snapshot(vote) | {"tally": {str(k): v for k, v in result.tally.items()}},
     )
-    await session.commit()
+    await session.flush()
     return vote

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator
 from pathlib import Path
-from typing import Any
 
-from litestar import Litestar, Request
+from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -18,7 +16,7 @@ from litestar.openapi.spec import Components, SecurityScheme, Tag
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from assessment.pages import PAGES as ASSESSMENT_PAGES
 from assessment.routes import ROUTES as ASSESSMENT_ROUTES
@@ -34,6 +32,7 @@ from foundation.web.openapi import declare_binary_responses, operation_id, rende
 from foundation.web.params import provide_paging
 from foundation.web.problems import EXCEPTION_HANDLERS
 from foundation.web.security import register_csp_nonce, security_headers
+from foundation.web.sessions import end_request_transaction, provide_db
 from foundation.web.system_routes import ROUTES as SYSTEM_ROUTES
 from inspections.config import load_all as load_inspection_rules
 from inspections.pages import PAGES as INSPECTION_PAGES
@@ -64,21 +63,9 @@ TEMPLATE_DIRS = [
 ]
 
 
-READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
 def configure_templates(engine: JinjaTemplateEngine) -> None:
     register_filters(engine)
     register_csp_nonce(engine)
-
-
-async def provide_db(state: State, request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
-    """One session per request; a use case commits its own transaction, anything uncommitted is rolled back.
-    Requests that may write get the writing factory (on SQLite their transactions take the write lock at once,
-    queued behind this process's other writing transactions: see foundation.db)."""
-    factory = state.session_factory if request.method in READ_ONLY_METHODS else state.write_session_factory
-    async with factory() as session:
-        yield session
 
 
 def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> Litestar:
@@ -170,8 +157,9 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         request_max_body_size=settings.attachment_max_bytes + 1024 * 1024,
         on_startup=[start_scheduler],
         on_shutdown=[dispose_engine],
-        # Security headers on every answer, whichever handler, error mapper or static router made it.
-        before_send=[security_headers(settings)],
+        # The request's transaction ends as its answer starts (committed on success); security headers on every
+        # answer, whichever handler, error mapper or static router made it.
+        before_send=[end_request_transaction, security_headers(settings)],
         debug=settings.debug,
     )
     declare_binary_responses(app)

@@ -120,7 +120,7 @@ def ask_password() -> str:
 
 def create_user(settings: Settings, args: argparse.Namespace) -> None:
     from foundation.access import SYSTEM
-    from foundation.db import create_session_factory
+    from foundation.db import create_session_factory, unit_of_work
     from people import service as people
     from people.schemas import UserCreate
     from registry import queries as registry_queries
@@ -128,7 +128,7 @@ def create_user(settings: Settings, args: argparse.Namespace) -> None:
     password = args.password or ask_password()
 
     async def work(engine: AsyncEngine) -> None:
-        async with create_session_factory(engine)() as db:
+        async with unit_of_work(create_session_factory(engine)) as db:
             street_id = community_id = None
             if args.street:
                 street_id = next((s.id for s in await registry_queries.streets(db) if args.street in (s.code, s.name)), None)
@@ -159,12 +159,12 @@ def create_user(settings: Settings, args: argparse.Namespace) -> None:
 
 def create_api_key(settings: Settings, args: argparse.Namespace) -> None:
     from foundation.access import SYSTEM
-    from foundation.db import create_session_factory
+    from foundation.db import create_session_factory, unit_of_work
     from people import service as people
     from people.schemas import ApiKeyCreate
 
     async def work(engine: AsyncEngine) -> None:
-        async with create_session_factory(engine)() as db:
+        async with unit_of_work(create_session_factory(engine)) as db:
             key, record = await people.issue_api_key(db, SYSTEM, ApiKeyCreate(organisation_id=args.organisation_id, label=args.label))
             print(f"API key {record.id} for organisation {record.organisation_id} (shown once): {key}")
 

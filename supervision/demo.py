@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from foundation.access import SYSTEM, Principal, Role
-from foundation.db import create_session_factory
+from foundation.db import create_session_factory, unit_of_work
 from people import service as people
 from people.credentials import hash_password
 from people.schemas import ApiKeyCreate, UserCreate
@@ -221,19 +221,8 @@ async def _load(db: AsyncSession) -> DemoReport:
 
 
 async def load_demo(engine: AsyncEngine) -> DemoReport:
-    """Load the demo district unless it is there already; all or nothing."""
-    async with engine.connect() as connection:
-        transaction = await connection.begin()
-        # The use cases commit; here their commits become savepoints inside one outer transaction.
-        factory = create_session_factory(connection, join_transaction_mode="create_savepoint")
-        async with factory() as db:
-            if any(s.code == STREETS[0][0] for s in await registry_queries.streets(db)):
-                await transaction.rollback()
-                return DemoReport(loaded=False)
-            try:
-                report = await _load(db)
-            except BaseException:
-                await transaction.rollback()
-                raise
-        await transaction.commit()
-        return report
+    """Load the demo district unless it is there already; all or nothing (one unit of work)."""
+    async with unit_of_work(create_session_factory(engine)) as db:
+        if any(s.code == STREETS[0][0] for s in await registry_queries.streets(db)):
+            return DemoReport(loaded=False)
+        return await _load(db)

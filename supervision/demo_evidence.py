@@ -19,7 +19,7 @@ from assessment import service as assessment
 from assessment.schemas import OpinionIn
 from foundation.access import Principal
 from foundation.clock import BUSINESS_TZ
-from foundation.db import create_session_factory, writing
+from foundation.db import create_session_factory, unit_of_work, writing
 from foundation.periods import Month
 from foundation.storage import FileBlobStore
 from inspections import service as filing
@@ -86,7 +86,7 @@ async def load_demo_month(engine: AsyncEngine, var_dir: Path, month: Month, phot
     FILED_AFTER = timedelta(minutes=10)
 
     async def file(actor: Principal, source: Source, estate: EstateInfo, at: datetime, failure_rate: float, checked: list[str]) -> None:
-        async with factory() as session:
+        async with unit_of_work(factory) as session:
             results = []
             for code in checked:
                 if rng.random() < failure_rate:
@@ -112,11 +112,11 @@ async def load_demo_month(engine: AsyncEngine, var_dir: Path, month: Month, phot
             report.inspections += 1
         director = principal_of(users[f"{codes[estate.community_id]}-director"])
         answered = rng.randint(30, 60)
-        async with factory() as session:
+        async with unit_of_work(factory) as session:
             await assessment.give_opinion(
                 session, director, OpinionIn(client_id=f"demo-opinion-{estate.id}-{month}", estate_id=estate.id or 0, month=str(month), rating=rng.randint(72, 98), satisfied=answered - rng.randint(0, 8), answered=answered)
             )
         report.opinions += 1
-    async with factory() as session:
+    async with unit_of_work(factory) as session:
         report.scores = (await assessment.compute_month(session, officer, street.id or 0, month, reason="demo month")).estates
     return report

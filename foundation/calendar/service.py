@@ -114,5 +114,5 @@ async def record_calendar_year(session: AsyncSession, actor: Principal, data: sc
     session.add(row)
     await session.flush()
     record_change(session, actor, "calendar_year.recorded", "calendar_year", row.id, after={"year": year.year, "holidays": row.holidays, "workdays": row.workdays, "source": year.source})
-    await session.commit()
+    await session.flush()
     return _year_out(year, CalendarSource.DISTRICT, row.recorded_at, row.recorded_by)

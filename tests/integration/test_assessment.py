@@ -9,6 +9,7 @@ from sqlalchemy import select
 from assessment import service
 from assessment.schemas import AppealIn
 from assessment.tables import CommitteeOpinion, ContractReviewFlag, Veto
+from foundation.db import unit_of_work
 from foundation.errors import RuleViolation
 from foundation.periods import Month
 from inspections.tables import Defect
@@ -120,7 +121,7 @@ async def test_a_company_appeals_its_own_score_within_the_window_and_an_upheld_a
     assert await audit_count(db, "appeal.upheld") == 1
 
     # Out of the window: refused.
-    async with db() as session:
+    async with unit_of_work(db) as session:
         late = datetime.now(UTC) + timedelta(days=30)
         try:
             await service.file_appeal(session, await principal(db, company_user), AppealIn(estate_id=estate, month=MONTH, reason="补充申诉理由"), now=late)
@@ -157,13 +158,13 @@ async def test_a_third_overdue_rectification_opens_an_automatic_veto_case(client
     from foundation.access import SYSTEM
     from inspections import defects as defect_service
 
-    async with db() as session:
+    async with unit_of_work(db) as session:
         deadline = (await session.get(Defect, defect_ids[0])).deadline_at
         marked = await defect_service.mark_overdue(session, SYSTEM, now=deadline + timedelta(hours=1))
     assert len(marked.third_overdue_defect_ids) >= 1
     overdue_month = str(Month.of_instant(deadline))
     if Month.parse(overdue_month) >= Month.of_instant(datetime.now(UTC)):
-        async with db() as session:
+        async with unit_of_work(db) as session:
             await service.open_automatic_vetoes(session, await principal(db, "xbl-officer"), street, Month.parse(overdue_month))
             await session.commit()
     else:
@@ -183,12 +184,12 @@ async def test_evidence_filed_after_its_month_was_locked_counts_in_the_next_mont
     next_month = Month.parse(MONTH).next()
     month_end = datetime.combine(next_month.next().first_day, datetime.min.time(), tzinfo=UTC)
     # Late (filed more than 48 hours after its claimed time) and not yet approved: it counts nowhere.
-    async with db() as session:
+    async with unit_of_work(db) as session:
         await service.compute_month(session, await principal(db, "xbl-officer"), street, next_month, now=month_end)
     [pending] = (await client.get(f"/api/assessment/scores/{estate}/{next_month}", headers=officer)).json()
     assert not any(line["record_id"] == late_id for line in pending["result"]["lines"])
     await approve_late(client, officer, late_id)
-    async with db() as session:
+    async with unit_of_work(db) as session:
         await service.compute_month(session, await principal(db, "xbl-officer"), street, next_month, now=month_end)
     assert len((await client.get(f"/api/assessment/scores/{estate}/{MONTH}", headers=officer)).json()) == 1  # still unchanged
     score = (await client.get(f"/api/assessment/scores/{estate}/{next_month}", headers=officer)).json()[0]

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from foundation.access import SYSTEM
+from foundation.db import unit_of_work
 from foundation.paging import PageRequest
 from foundation.periods import Month
 from inspections import defects as defect_service
@@ -85,10 +86,10 @@ async def test_overdue_marking_counts_per_company_and_month_gives_a_yellow_card_
     photo = await upload(client, company)
     await client.post(f"/api/defects/{ids[3]}/fix", json={"note": "已整改", "photo_ids": [photo]}, headers=company)
 
-    async with db() as session:
+    async with unit_of_work(db) as session:
         marked = await defect_service.mark_overdue(session, SYSTEM, now=deadline + timedelta(hours=1))
     assert marked.marked == 3 and marked.yellow_cards == 1 and marked.third_overdue_defect_ids == [ids[2]]
-    async with db() as session:
+    async with unit_of_work(db) as session:
         again = await defect_service.mark_overdue(session, SYSTEM, now=deadline + timedelta(hours=2))
     assert again.marked == 0
     assert await count(db, YellowCard, YellowCard.company_id == company_id) == 1

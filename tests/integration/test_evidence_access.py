@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from assessment import service
 from foundation.clock import business_today
+from foundation.db import unit_of_work
 from foundation.periods import Month
 from inspections.tables import Attachment
 from registry.rules import credit_code_check_char
@@ -193,7 +194,7 @@ async def test_an_automatic_veto_links_its_defect_the_record_that_found_it_and_t
     fix = await upload(client, company)
     assert (await client.post(f"/api/defects/{defect_id}/fix", json={"note": "台账已补齐", "photo_ids": [fix]}, headers=company)).status_code == 200
     officer = await principal(db, "xbl-officer")
-    async with db() as session:
+    async with unit_of_work(db) as session:
         [veto] = await service.open_automatic_vetoes(session, officer, officer.street_id, Month.parse(THIS_MONTH))
         await session.commit()
 

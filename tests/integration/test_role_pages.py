@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from assessment.tables import CommitteeOpinion, Veto
 from foundation.clock import BUSINESS_TZ, business_today
+from foundation.db import unit_of_work
 from foundation.periods import Month
 from inspections.tables import Attachment, InspectionRecord
 from people.tables import User
@@ -175,7 +176,7 @@ async def test_notifications_show_with_a_badge_and_are_marked_read_in_place(clie
     from foundation.notifications import Notification, notify
     from people.tables import User
 
-    async with db() as session:
+    async with unit_of_work(db) as session:
         officer = (await session.execute(select(User.id).where(User.username == "xbl-officer"))).scalar_one()
         await notify(session, f"test|{uuid.uuid4().hex}", [officer], "一票否决 #1 须在 2026-12-01 前复核", "区片 1：门岗无人", "/assessment/vetoes#veto-1")
         await session.commit()
