@@ -13,7 +13,7 @@ route can do slow work that needs no database (checking a password) without keep
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Any, cast
 
 from litestar import Request
 from litestar.datastructures import State
@@ -26,17 +26,22 @@ READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _OPEN = "supervision.request_session"  # the scope key under which a request's open session waits for its answer
 
 
+def _entries(scope: Scope) -> dict[str, Any]:
+    """An ASGI scope is a plain dict; Litestar's `Scope` type lists only the keys of the ASGI spec, not ours."""
+    return cast("dict[str, Any]", scope)
+
+
 async def provide_db(state: State, request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
     """The request's session. Requests that may write get the writing factory (on SQLite their transactions take
     the write lock at once, queued behind this process's other writing transactions: see foundation.db)."""
     writes = request.method not in READ_ONLY_METHODS
     session = (state.write_session_factory if writes else state.session_factory)()
-    request.scope[_OPEN] = (session, writes)  # type: ignore[literal-required]
+    _entries(request.scope)[_OPEN] = (session, writes)
     try:
         yield session
     except BaseException:
         # The handler failed or was cancelled: roll back now (the error's answer, if one is sent, finds nothing open).
-        request.scope.pop(_OPEN, None)  # type: ignore[misc]
+        _entries(request.scope).pop(_OPEN, None)
         await session.close()
         raise
 
@@ -45,7 +50,7 @@ async def end_request_transaction(message: Message, scope: Scope) -> None:
     """Before-send hook: end the request's transaction as its answer starts (see the module docstring)."""
     if message["type"] != "http.response.start":
         return
-    held = scope.pop(_OPEN, None)  # type: ignore[misc]
+    held = _entries(scope).pop(_OPEN, None)
     if held is None:
         return
     session, writes = held
