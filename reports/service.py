@@ -1,8 +1,9 @@
 """The documents of a disbursement batch and of an estate's month: their data gathered from the database, rendered
 (reports.pdf, reports.sheets), and recorded as issued so that any copy can be verified. A document is made once,
-at its first download: its bytes are kept in the blob store under their sha256 (named in the issued-document row,
-which is append-only) and every later download serves exactly those bytes, whatever changed in the registry, the
-rate cards or the scores since."""
+when it is issued (a batch's documents as the batch is issued, an estate's month report by a POST): its bytes are
+kept in the blob store under their sha256 (named in the issued-document row, which is append-only) and every
+download serves exactly those bytes, whatever changed in the registry, the rate cards or the scores since. A
+download never makes a document."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assessment.tables import CommitteeOpinion, EstateScore, Veto
 from foundation.clock import BUSINESS_TZ, utc_now
+from foundation.errors import Conflict
 from foundation.money import yuan
 from foundation.ratios import ratio_text, stored_ratio
 from foundation.settings import get_settings
@@ -88,6 +90,22 @@ async def made_pdf(document: Document, total_fen: int | None) -> Made:
 
 async def _kept(session: AsyncSession, kind: str, subject: str) -> IssuedDocument | None:
     return (await session.execute(select(IssuedDocument).where(IssuedDocument.kind == kind, IssuedDocument.subject == subject, IssuedDocument.kept))).scalar()
+
+
+async def served(session: AsyncSession, store: BlobStore, kind: str, subject: str, missing: Conflict) -> tuple[bytes, IssuedDocument]:
+    """The document as it was issued, for a download; `missing` (saying how to issue it) when it was not."""
+    row = await _kept(session, kind, subject)
+    if row is None:
+        raise missing
+    return store.get(row.pdf_sha256), row
+
+
+def batch_subject(batch: DisbursementBatch, company_id: int | None = None) -> str:
+    return f"batch:{batch.id}" + (f"/company:{company_id}" if company_id is not None else "")
+
+
+def estate_report_subject(score: EstateScore) -> str:
+    return f"estate:{score.estate_id}/{score.month}/score:{score.id}"
 
 
 async def issue(session: AsyncSession, store: BlobStore, kind: str, subject: str, make: Callable[[str], Awaitable[Made]]) -> tuple[bytes, IssuedDocument]:
@@ -171,7 +189,7 @@ async def _adjustment_summary(session: AsyncSession, batch: DisbursementBatch, c
 async def batch_summary(session: AsyncSession, store: BlobStore, batch: DisbursementBatch) -> tuple[bytes, IssuedDocument]:
     """The batch pack's summary (or an adjustment batch's), as issued."""
     make = _adjustment_summary if batch.run_id is None else _batch_summary
-    return await issue(session, store, "batch_summary", f"batch:{batch.id}", lambda code: make(session, batch, code))
+    return await issue(session, store, "batch_summary", batch_subject(batch), lambda code: make(session, batch, code))
 
 
 async def _batch_summary(session: AsyncSession, batch: DisbursementBatch, code: str) -> Made:
@@ -219,8 +237,7 @@ async def _batch_summary(session: AsyncSession, batch: DisbursementBatch, code: 
 
 async def payment_notice(session: AsyncSession, store: BlobStore, batch: DisbursementBatch, company_id: int) -> tuple[bytes, IssuedDocument]:
     """A company's payment notice for the batch, as issued."""
-    subject = f"batch:{batch.id}/company:{company_id}"
-    return await issue(session, store, "payment_notice", subject, lambda code: _payment_notice(session, batch, company_id, code))
+    return await issue(session, store, "payment_notice", batch_subject(batch, company_id), lambda code: _payment_notice(session, batch, company_id, code))
 
 
 async def _payment_notice(session: AsyncSession, batch: DisbursementBatch, company_id: int, code: str) -> Made:
@@ -244,22 +261,27 @@ async def _payment_notice(session: AsyncSession, batch: DisbursementBatch, compa
 
 async def batch_lines(session: AsyncSession, store: BlobStore, batch: DisbursementBatch) -> tuple[bytes, IssuedDocument]:
     """The batch's lines for the treasury (XLSX), as issued."""
-    return await issue(session, store, "batch_lines", f"batch:{batch.id}", lambda code: _batch_lines(session, batch))
+    return await issue(session, store, "batch_lines", batch_subject(batch), lambda code: _batch_lines(session, batch))
+
+
+async def make_batch_documents(session: AsyncSession, store: BlobStore, batch: DisbursementBatch) -> None:
+    """Make and keep the batch's documents not kept yet (its summary; for a run's batch also every company's payment
+    notice and the treasury spreadsheet). Raises FontMissing when there is no CJK font."""
+    await batch_summary(session, store, batch)
+    if batch.run_id is None:
+        return
+    companies = (await session.execute(select(SubsidyLine.company_id).where(SubsidyLine.run_id == batch.run_id).distinct().order_by(SubsidyLine.company_id))).scalars()
+    for company_id in list(companies):
+        await payment_notice(session, store, batch, company_id)
+    await batch_lines(session, store, batch)
 
 
 async def issue_batch_documents(session: AsyncSession, store: BlobStore, batch: DisbursementBatch) -> None:
-    """Make and keep a batch's documents as the batch is issued (its summary; for a run's batch also every company's
-    payment notice and the treasury spreadsheet), so they carry the registry as it was then, not as it is at a first
-    download. Without a CJK font they are made at their first download instead (which answers 503 until there is
-    one); the batch itself is issued either way."""
+    """Make and keep a batch's documents as the batch is issued, so they carry the registry as it was then. Without a
+    CJK font the batch is issued all the same and its documents are made later, by POST .../documents (a download
+    answers 409 until then)."""
     try:
-        await batch_summary(session, store, batch)
-        if batch.run_id is None:
-            return
-        companies = (await session.execute(select(SubsidyLine.company_id).where(SubsidyLine.run_id == batch.run_id).distinct().order_by(SubsidyLine.company_id))).scalars()
-        for company_id in list(companies):
-            await payment_notice(session, store, batch, company_id)
-        await batch_lines(session, store, batch)
+        await make_batch_documents(session, store, batch)
     except FontMissing as missing:
         log.warning("documents of batch %s not made at issue: %s", batch.number, missing)
 
@@ -289,8 +311,7 @@ async def _batch_lines(session: AsyncSession, batch: DisbursementBatch) -> Made:
 
 async def estate_report(session: AsyncSession, store: BlobStore, score: EstateScore) -> tuple[bytes, IssuedDocument]:
     """The report of a score version, as issued (a new score version is a new report; the old one stays)."""
-    subject = f"estate:{score.estate_id}/{score.month}/score:{score.id}"
-    return await issue(session, store, "estate_report", subject, lambda code: _estate_report(session, score, code))
+    return await issue(session, store, "estate_report", estate_report_subject(score), lambda code: _estate_report(session, score, code))
 
 
 async def _estate_report(session: AsyncSession, score: EstateScore, code: str) -> Made:

@@ -197,7 +197,7 @@ async def test_the_batch_pack_reads_right_renders_whole_and_verifies(served: Ser
         # An estate's month report, for its committee.
         director = served.bearer("xbl01-director")
         estate = (await client.get("/api/registry/estates", headers=director)).json()["items"][0]["id"]
-        report = await client.get(f"/api/assessment/scores/{estate}/{quarter.months[0]}/report.pdf", headers=director)
+        report = await client.post(f"/api/assessment/scores/{estate}/{quarter.months[0]}/report.pdf", headers=director)
         assert report.status_code == 200 and "月度考核报告" in pdf_text(report.content, tmp_path)
 
 
