@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Controller, Response, Router, get, post
@@ -14,8 +15,10 @@ from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import Template
+from litestar.types import ControllerRouterHandler
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from assessment.queries import score_versions
 from assessment.tables import EstateScore
@@ -32,7 +35,7 @@ from reports.pdf import FontMissing
 from subsidies.engine.queries import get_batch
 from subsidies.engine.rules import Party
 from subsidies.engine.tables import ProgrammeBatch
-from subsidies.tables import DisbursementBatch, SubsidyLine
+from subsidies.property.tables import DisbursementBatch, SubsidyLine
 
 READ = problem_responses(400, 403, 404, 503)
 PDF = service.PDF
@@ -40,6 +43,7 @@ XLSX = service.XLSX
 CODE_PATTERN = r"^[0-9a-f]{32}$"
 MonthPath = Annotated[str, Parameter(pattern=MONTH_PATTERN, description="A month, e.g. 2026-10")]
 CodePath = Annotated[str, Parameter(pattern=CODE_PATTERN, description="The code in the verification address (32 hex digits)")]
+T = TypeVar("T")
 STORE = {"store": Provide(provide_store, sync_to_thread=False)}
 
 
@@ -56,7 +60,8 @@ async def _batch(db: AsyncSession, principal: Principal, batch_id: int) -> Disbu
     return batch
 
 
-async def _rendered(work):  # type: ignore[no-untyped-def]
+async def _rendered(work: Awaitable[T]) -> T:
+    """The document made by `work`; without a CJK font to embed, 503 saying which package to install."""
     try:
         return await work
     except FontMissing as missing:
@@ -95,7 +100,7 @@ class BatchDocumentController(Controller):
             raise NotFound("payment notice of adjustment batch", batch.number)
         if principal.role is Role.COMPANY and principal.company_id != company_id:
             raise NotFound("payment notice of company", company_id)
-        paid = (await db.execute(select(SubsidyLine.id).where(SubsidyLine.run_id == batch.run_id, SubsidyLine.company_id == company_id).limit(1))).scalar()
+        paid = (await db.execute(select(col(SubsidyLine.id)).where(col(SubsidyLine.run_id) == batch.run_id, col(SubsidyLine.company_id) == company_id).limit(1))).scalar()
         if paid is None:
             raise NotFound("payment notice of company", company_id)
         pdf, _ = await service.served(db, store, "payment_notice", service.batch_subject(batch, company_id), _batch_documents_missing(batch))
@@ -281,7 +286,7 @@ class VerificationController(Controller):
 
 # The same documents through two doors: /api/... for software (bearer token or API key) and /documents/... for
 # pages (the session cookie), under the same role and scope checks.
-ROUTES = [
+ROUTES: list[ControllerRouterHandler] = [
     Router(path="/api", route_handlers=[BatchDocumentController, EstateReportController, ProgrammeDocumentController]),
     Router(path="/documents", route_handlers=[BatchDocumentController, EstateReportController, ProgrammeDocumentController], include_in_schema=False),
     VerificationController,

@@ -42,13 +42,13 @@ from people.auth import CredentialsMiddleware
 from people.routes import ROUTES as PEOPLE_ROUTES
 from registry.pages import PAGES as REGISTRY_PAGES
 from registry.routes import ROUTES as REGISTRY_ROUTES
-from reports.routes import ROUTES as REPORT_ROUTES
 from reports.programme_documents import issue_programme_batch_documents
+from reports.routes import ROUTES as REPORT_ROUTES
 from reports.service import issue_batch_documents
 from subsidies.engine.routes import ROUTES as PROGRAMME_ROUTES
-from subsidies.pages import PAGES as SUBSIDY_PAGES
-from subsidies.routes import ROUTES as SUBSIDY_ROUTES
-from subsidies.service import configured_cards
+from subsidies.property.pages import PAGES as SUBSIDY_PAGES
+from subsidies.property.routes import ROUTES as SUBSIDY_ROUTES
+from subsidies.property.service import configured_cards
 from supervision.operations import ROUTES as OPERATION_ROUTES
 from supervision.pages import PAGES as SHELL_PAGES
 
@@ -61,7 +61,7 @@ TEMPLATE_DIRS = [
     ROOT_DIR / "registry" / "templates",
     ROOT_DIR / "inspections" / "templates",
     ROOT_DIR / "assessment" / "templates",
-    ROOT_DIR / "subsidies" / "templates",
+    ROOT_DIR / "subsidies" / "property" / "templates",
     ROOT_DIR / "reports" / "templates",
 ]
 

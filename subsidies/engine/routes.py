@@ -11,6 +11,7 @@ from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from foundation.access import Principal
+from foundation.errors import PermissionDenied
 from foundation.paging import Page, PageRequest
 from foundation.web.auth import logged_in
 from foundation.web.body import StrictBody
@@ -91,9 +92,8 @@ class ProgrammeController(Controller):
     @get("/budgets", responses=READ)
     async def programme_budgets(self, code: Code, principal: Principal, db: AsyncSession, year: YearQuery = None) -> list[schemas.BudgetOut]:
         """Each budget of the programme: granted, spent and left, in fen."""
-        programme(code)
         if principal.role not in service.readers(programme(code)):
-            return []
+            raise PermissionDenied(f"the budgets of {code} are for the programme's staff")
         return await queries.budgets(db, code, year)
 
     @put("/budgets", dto=StrictBody[schemas.BudgetIn], return_dto=None, responses=WRITE)

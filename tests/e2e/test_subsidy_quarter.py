@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from foundation.db import create_engine, create_session_factory
 from foundation.money import yuan
 from foundation.periods import Quarter, last_ended_quarter
-from subsidies.tables import PaidEstateMonth
+from subsidies.property.tables import PaidEstateMonth
 from tests.generated import generate_month
 from tests.served import Served
 

@@ -267,3 +267,30 @@ async def test_documents_issued_before_codes_were_random_get_new_codes_and_stay_
                 await connection.execute(text("UPDATE issued_documents SET total_fen = 1"))
     finally:
         await engine.dispose()
+
+
+async def test_the_breakdown_page_issues_the_month_report_and_a_download_before_it_writes_nothing(client, as_user, db) -> None:
+    from foundation.clock import business_today
+    from tests.integration.test_bad_input import page_login
+
+    month = Month.of(business_today()).previous()
+    officer = await as_user("xbl-officer")
+    assert (await client.post(f"/api/assessment/months/{await street_of(client, officer)}/{month}/compute", headers=officer)).status_code == 200
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    await page_login(client, "xbl01-director")
+    page = await client.get(f"/assessment/scores/{estate}/{month}")
+    action = f"/documents/assessment/scores/{estate}/{month}/report.pdf"
+    assert page.status_code == 200 and f'action="{action}"' in page.text
+    # A download before the report is issued says how to issue it and writes nothing.
+    before = await client.get(f"/api/assessment/scores/{estate}/{month}/report.pdf", headers=officer)
+    assert before.status_code == 409 and "POST" in before.json()["detail"]
+    assert (await client.get(action)).status_code == 409
+    async with db() as session:
+        assert (await session.execute(select(IssuedDocument).where(IssuedDocument.kind == "estate_report"))).first() is None
+    # The page's button issues it and answers the PDF; from then on a download serves the same bytes.
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    issued = await client.post(action, data={"_csrf_token": token})
+    assert issued.status_code == 200 and issued.headers["content-type"].startswith(PDF), issued.text[:300]
+    assert "月度考核报告" in pdf_text(issued.content)
+    assert await download(client, action, {}, PDF) == issued.content
+    assert (await client.post(action, data={"_csrf_token": token})).content == issued.content  # issued once

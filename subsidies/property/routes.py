@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from litestar.params import Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from foundation.access import Principal, Role
 from foundation.errors import InvalidInput, NotFound
@@ -19,9 +20,9 @@ from foundation.web.auth import allow, logged_in
 from foundation.web.body import StrictBody
 from foundation.web.params import OptionalId, RecordId
 from foundation.web.problems import problem_responses
-from subsidies import queries, schemas, service
-from subsidies.rules import GRADES, RateCard, RateCardError
-from subsidies.tables import DisbursementBatch, SubsidyRun
+from subsidies.property import queries, schemas, service
+from subsidies.property.rules import GRADES, RateCard, RateCardError
+from subsidies.property.tables import DisbursementBatch, SubsidyRun
 
 READ = problem_responses(400, 403, 404)
 WRITE = problem_responses(400, 403, 404, 409, 422)
@@ -111,7 +112,7 @@ class SubsidyController(Controller):
 
     @get("/batches/{batch_id:int}", guards=FINANCE, responses=READ)
     async def batch(self, batch_id: RecordId, db: AsyncSession) -> schemas.BatchOut:
-        row = (await db.execute(select(DisbursementBatch, SubsidyRun.quarter).outerjoin(SubsidyRun, SubsidyRun.id == DisbursementBatch.run_id).where(DisbursementBatch.id == batch_id))).first()
+        row = (await db.execute(select(DisbursementBatch, col(SubsidyRun.quarter)).outerjoin(SubsidyRun, col(SubsidyRun.id) == col(DisbursementBatch.run_id)).where(col(DisbursementBatch.id) == batch_id))).first()
         if row is None:
             raise NotFound("batch", batch_id)
         return queries.batch_out(row[0], row[1])
