@@ -129,7 +129,7 @@ PayeeKind = Annotated[str, Parameter(pattern=r"^[a-z][a-z_]{0,19}$", description
 WRITE_DOCUMENTS = problem_responses(400, 403, 404, 409, 503)
 
 
-class IssuedOut(msgspec.Struct):
+class IssuedDocumentOut(msgspec.Struct):
     code: str
     kind: str
     subject: str
@@ -180,11 +180,11 @@ class ProgrammeDocumentController(Controller):
         return _file(content, XLSX, f"{batch.number}-lines.xlsx")
 
     @post("/{batch_id:int}/documents", status_code=200, responses=WRITE_DOCUMENTS)
-    async def make_programme_batch_documents(self, batch_id: RecordId, principal: Principal, db: AsyncSession, store: BlobStore) -> list[IssuedOut]:
+    async def make_programme_batch_documents(self, batch_id: RecordId, principal: Principal, db: AsyncSession, store: BlobStore) -> list[IssuedDocumentOut]:
         """Make the batch's documents not made when it was issued (there was no CJK font then); those made are kept as they are."""
         batch = await _programme_batch(db, principal, batch_id)
         made = await _rendered(programme_documents.make_documents(db, store, batch))
-        return [IssuedOut(code=d.code, kind=d.kind, subject=d.subject, number=d.number, title=d.title, total_fen=d.total_fen) for d in made]
+        return [IssuedDocumentOut(code=d.code, kind=d.kind, subject=d.subject, number=d.number, title=d.title, total_fen=d.total_fen) for d in made]
 
 
 async def _newest_score(db: AsyncSession, principal: Principal, estate_id: int, month: str) -> tuple[EstateScore, str]:

@@ -42,7 +42,7 @@ async def registry_names(session: AsyncSession, parties: Collection[Party]) -> d
     return found
 
 
-async def run_out(session: AsyncSession, run: ProgrammeRun) -> schemas.RunOut:
+async def run_out(session: AsyncSession, run: ProgrammeRun) -> schemas.ProgrammeRunOut:
     totals = (
         await session.execute(
             select(func.count(), func.coalesce(func.sum(col(ProgrammeLine.amount_fen)), 0), func.coalesce(func.sum(col(ProgrammeLine.city_fen)), 0), func.coalesce(func.sum(col(ProgrammeLine.district_fen)), 0)).where(
@@ -51,21 +51,21 @@ async def run_out(session: AsyncSession, run: ProgrammeRun) -> schemas.RunOut:
         )
     ).one()
     approvals = [
-        schemas.ApprovalOut(step=a.step, holder=a.holder, approved_at=a.approved_at, approved_by=a.approved_by, total_fen=a.total_fen)
+        schemas.ProgrammeApprovalOut(step=a.step, holder=a.holder, approved_at=a.approved_at, approved_by=a.approved_by, total_fen=a.total_fen)
         for a in (await session.execute(select(ProgrammeApproval).where(col(ProgrammeApproval.run_id) == run.id).order_by(col(ProgrammeApproval.id)))).scalars()
     ]
     batch = (await session.execute(select(col(ProgrammeBatch.id), col(ProgrammeBatch.number)).where(col(ProgrammeBatch.run_id) == run.id))).first()
-    return schemas.RunOut(
+    return schemas.ProgrammeRunOut(
         id=run.id or 0, programme=run.programme, period=run.period, supplementary=run.supplementary, state=run.state, rules_sha256=run.rules_sha256,
         created_at=run.created_at, created_by=run.created_by, computed_at=run.computed_at, lines=int(totals[0]), total_fen=int(totals[1]), city_fen=int(totals[2]),
         district_fen=int(totals[3]), approvals=approvals, batch_id=batch[0] if batch else None, batch_number=batch[1] if batch else None,
     )
 
 
-async def run_lines(session: AsyncSession, run_id: int, paging: PageRequest) -> tuple[list[schemas.LineOut], int]:
+async def run_lines(session: AsyncSession, run_id: int, paging: PageRequest) -> tuple[list[schemas.ProgrammeLineOut], int]:
     rows, total = await fetch_page(session, select(ProgrammeLine).where(col(ProgrammeLine.run_id) == run_id).order_by(col(ProgrammeLine.holder), col(ProgrammeLine.line_key)), paging)
     return [
-        schemas.LineOut(
+        schemas.ProgrammeLineOut(
             id=r.id or 0, key=r.line_key, payee=f"{r.payee_kind}:{r.payee_id}", holder=r.holder, beneficiary=r.beneficiary, period=r.period, amount_fen=r.amount_fen,
             city_fen=r.city_fen, district_fen=r.district_fen, reason=r.reason, evidence=r.evidence, rules_sha256=r.rules_sha256,
         )
@@ -73,8 +73,8 @@ async def run_lines(session: AsyncSession, run_id: int, paging: PageRequest) -> 
     ], total
 
 
-def batch_out(batch: ProgrammeBatch, period: str | None) -> schemas.BatchOut:
-    return schemas.BatchOut(
+def batch_out(batch: ProgrammeBatch, period: str | None) -> schemas.ProgrammeBatchOut:
+    return schemas.ProgrammeBatchOut(
         id=batch.id or 0, programme=batch.programme, number=batch.number, run_id=batch.run_id, period=period, corrects_batch_id=batch.corrects_batch_id, reason=batch.reason,
         total_fen=batch.total_fen, city_fen=batch.city_fen, district_fen=batch.district_fen, lines=batch.lines, checksum=batch.checksum, issued_at=batch.issued_at, issued_by=batch.issued_by,
     )
@@ -110,11 +110,11 @@ async def approvals_of(session: AsyncSession, run_id: int) -> list[ProgrammeAppr
     return list((await session.execute(select(ProgrammeApproval).where(col(ProgrammeApproval.run_id) == run_id).order_by(col(ProgrammeApproval.id)))).scalars())
 
 
-async def budgets(session: AsyncSession, code: str, year: int | None = None) -> list[schemas.BudgetOut]:
+async def budgets(session: AsyncSession, code: str, year: int | None = None) -> list[schemas.ProgrammeBudgetOut]:
     query = select(Budget).where(col(Budget.programme) == code).order_by(col(Budget.year), col(Budget.holder))
     if year is not None:
         query = query.where(col(Budget.year) == year)
     return [
-        schemas.BudgetOut(programme=b.programme, year=b.year, holder=b.holder, amount_fen=b.amount_fen, spent_fen=b.spent_fen, left_fen=b.amount_fen - b.spent_fen)
+        schemas.ProgrammeBudgetOut(programme=b.programme, year=b.year, holder=b.holder, amount_fen=b.amount_fen, spent_fen=b.spent_fen, left_fen=b.amount_fen - b.spent_fen)
         for b in (await session.execute(query)).scalars()
     ]

@@ -41,34 +41,34 @@ class ProgrammeController(Controller):
     tags = ["programmes"]
     guards = [logged_in]
 
-    @post("/runs", dto=StrictBody[schemas.RunIn], return_dto=None, responses=WRITE)
-    async def start_programme_run(self, code: Code, data: schemas.RunIn, principal: Principal, db: AsyncSession) -> schemas.RunOut:
+    @post("/runs", dto=StrictBody[schemas.ProgrammeRunIn], return_dto=None, responses=WRITE)
+    async def start_programme_run(self, code: Code, data: schemas.ProgrammeRunIn, principal: Principal, db: AsyncSession) -> schemas.ProgrammeRunOut:
         """Start the programme's run for a period (draft): the programme prices its lines; keys already paid are left out."""
         run = await service.start_run(db, principal, code, data.period, data.supplementary)
         return await queries.run_out(db, run)
 
     @get("/runs/{run_id:int}", responses=READ)
-    async def programme_run(self, code: Code, run_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.RunOut:
+    async def programme_run(self, code: Code, run_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.ProgrammeRunOut:
         _, run = await service.get_run(db, principal, run_id, code)
         return await queries.run_out(db, run)
 
     @get("/runs/{run_id:int}/lines", responses=READ)
-    async def programme_run_lines(self, code: Code, run_id: RecordId, principal: Principal, db: AsyncSession, paging: PageRequest) -> Page[schemas.LineOut]:
+    async def programme_run_lines(self, code: Code, run_id: RecordId, principal: Principal, db: AsyncSession, paging: PageRequest) -> Page[schemas.ProgrammeLineOut]:
         await service.get_run(db, principal, run_id, code)
         rows, total = await queries.run_lines(db, run_id, paging)
         return Page(rows, total, paging.page, paging.page_size)
 
     @post("/runs/{run_id:int}/recompute", status_code=200, responses=WRITE)
-    async def recompute_programme_run(self, code: Code, run_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.RunOut:
+    async def recompute_programme_run(self, code: Code, run_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.ProgrammeRunOut:
         return await queries.run_out(db, await service.recompute_run(db, principal, run_id, code))
 
     @post("/runs/{run_id:int}/approvals/{step:str}", status_code=200, responses=WRITE)
-    async def approve_programme_run(self, code: Code, run_id: RecordId, step: StepName, principal: Principal, db: AsyncSession) -> schemas.RunOut:
+    async def approve_programme_run(self, code: Code, run_id: RecordId, step: StepName, principal: Principal, db: AsyncSession) -> schemas.ProgrammeRunOut:
         """Give one approval step (a per-holder step: your holder's part)."""
         return await queries.run_out(db, await service.approve(db, principal, run_id, step, code))
 
     @post("/runs/{run_id:int}/batch", status_code=200, responses=WRITE)
-    async def issue_programme_batch(self, code: Code, run_id: RecordId, principal: Principal, db: AsyncSession, state: State) -> schemas.BatchOut:
+    async def issue_programme_batch(self, code: Code, run_id: RecordId, principal: Principal, db: AsyncSession, state: State) -> schemas.ProgrammeBatchOut:
         """Issue the run's batch, exactly once (sending it again returns the same batch); its documents are made as it
         is issued. 409 when the budget would go below zero."""
         batch = await service.issue_batch(db, principal, run_id, code)
@@ -77,12 +77,12 @@ class ProgrammeController(Controller):
         return queries.batch_out(batch, period)
 
     @get("/batches/{batch_id:int}", responses=READ)
-    async def programme_batch(self, code: Code, batch_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.BatchOut:
+    async def programme_batch(self, code: Code, batch_id: RecordId, principal: Principal, db: AsyncSession) -> schemas.ProgrammeBatchOut:
         batch, period = await queries.get_batch(db, principal, batch_id, code)
         return queries.batch_out(batch, period)
 
-    @post("/batches/{batch_id:int}/adjustments", dto=StrictBody[schemas.AdjustmentIn], return_dto=None, responses=WRITE)
-    async def adjust_programme_batch(self, code: Code, batch_id: RecordId, data: schemas.AdjustmentIn, principal: Principal, db: AsyncSession, state: State) -> schemas.BatchOut:
+    @post("/batches/{batch_id:int}/adjustments", dto=StrictBody[schemas.ProgrammeAdjustmentIn], return_dto=None, responses=WRITE)
+    async def adjust_programme_batch(self, code: Code, batch_id: RecordId, data: schemas.ProgrammeAdjustmentIn, principal: Principal, db: AsyncSession, state: State) -> schemas.ProgrammeBatchOut:
         await queries.get_batch(db, principal, batch_id, code)
         batch = await service.issue_adjustment(db, principal, batch_id, data.client_id, data.reason, [(c.line_id, c.amount_fen) for c in data.corrections])
         await make_programme_batch_documents(state, db, batch)
@@ -90,14 +90,14 @@ class ProgrammeController(Controller):
         return queries.batch_out(batch, period)
 
     @get("/budgets", responses=READ)
-    async def programme_budgets(self, code: Code, principal: Principal, db: AsyncSession, year: YearQuery = None) -> list[schemas.BudgetOut]:
+    async def programme_budgets(self, code: Code, principal: Principal, db: AsyncSession, year: YearQuery = None) -> list[schemas.ProgrammeBudgetOut]:
         """Each budget of the programme: granted, spent and left, in fen."""
         if principal.role not in service.readers(programme(code)):
             raise PermissionDenied(f"the budgets of {code} are for the programme's staff")
         return await queries.budgets(db, code, year)
 
-    @put("/budgets", dto=StrictBody[schemas.BudgetIn], return_dto=None, responses=WRITE)
-    async def set_programme_budget(self, code: Code, data: schemas.BudgetIn, principal: Principal, db: AsyncSession) -> list[schemas.BudgetOut]:
+    @put("/budgets", dto=StrictBody[schemas.ProgrammeBudgetIn], return_dto=None, responses=WRITE)
+    async def set_programme_budget(self, code: Code, data: schemas.ProgrammeBudgetIn, principal: Principal, db: AsyncSession) -> list[schemas.ProgrammeBudgetOut]:
         """Grant a year's budget (administrators); never below what was already paid out of it."""
         await service.set_budget(db, principal, code, data.year, data.holder, data.amount_fen)
         return await queries.budgets(db, code, data.year)

@@ -11,12 +11,12 @@ from foundation.schemas import Strict
 from foundation.text import NONBLANK
 
 
-class RunIn(Strict):
+class ProgrammeRunIn(Strict):
     period: Annotated[str, msgspec.Meta(min_length=4, max_length=10, description="The programme's period, e.g. 2026-Q3, 2026-05 or 2026")]
     supplementary: bool = False
 
 
-class ApprovalOut(msgspec.Struct):
+class ProgrammeApprovalOut(msgspec.Struct):
     step: str
     holder: str
     approved_at: datetime
@@ -24,7 +24,7 @@ class ApprovalOut(msgspec.Struct):
     total_fen: int
 
 
-class RunOut(msgspec.Struct):
+class ProgrammeRunOut(msgspec.Struct):
     id: int
     programme: str
     period: str
@@ -38,12 +38,12 @@ class RunOut(msgspec.Struct):
     total_fen: int
     city_fen: int
     district_fen: int
-    approvals: list[ApprovalOut]
+    approvals: list[ProgrammeApprovalOut]
     batch_id: int | None
     batch_number: str | None
 
 
-class LineOut(msgspec.Struct):
+class ProgrammeLineOut(msgspec.Struct):
     id: int
     key: str
     payee: str
@@ -58,7 +58,7 @@ class LineOut(msgspec.Struct):
     rules_sha256: str
 
 
-class BatchOut(msgspec.Struct):
+class ProgrammeBatchOut(msgspec.Struct):
     id: int
     programme: str
     number: str
@@ -75,13 +75,13 @@ class BatchOut(msgspec.Struct):
     issued_by: str
 
 
-class BudgetIn(Strict):
+class ProgrammeBudgetIn(Strict):
     year: Annotated[int, msgspec.Meta(ge=2000, le=2100)]
     amount_fen: Annotated[int, msgspec.Meta(ge=0, le=10**13)]
     holder: Annotated[str, msgspec.Meta(max_length=40, description='"" for the whole programme, else e.g. "community:7"')] = ""
 
 
-class BudgetOut(msgspec.Struct):
+class ProgrammeBudgetOut(msgspec.Struct):
     programme: str
     year: int
     holder: str
@@ -90,12 +90,12 @@ class BudgetOut(msgspec.Struct):
     left_fen: int
 
 
-class CorrectionIn(Strict):
+class ProgrammeCorrectionIn(Strict):
     line_id: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
     amount_fen: Annotated[int, msgspec.Meta(ge=0, le=10**12, description="What the line should have paid, in fen")]
 
 
-class AdjustmentIn(Strict):
+class ProgrammeAdjustmentIn(Strict):
     client_id: Annotated[str, msgspec.Meta(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$", description="A retry sends the same one")]
     reason: Annotated[str, msgspec.Meta(min_length=2, max_length=2000, pattern=NONBLANK)]
-    corrections: Annotated[list[CorrectionIn], msgspec.Meta(min_length=1, max_length=10_000)]
+    corrections: Annotated[list[ProgrammeCorrectionIn], msgspec.Meta(min_length=1, max_length=10_000)]
