@@ -46,7 +46,7 @@ async def district_batch(url: str) -> int:
     from foundation.db import create_engine, create_session_factory, unit_of_work
     from foundation.settings import load_settings
     from registry.tables import Street
-    from subsidies import service as subsidies
+    from subsidies.property import service as subsidies
     from supervision.cli import migrate
     from supervision.demo import load_demo
     from tests.generated import generate_month
@@ -81,7 +81,7 @@ async def build_district_pack(url: str, batch_id: int) -> dict[str, float]:
     from foundation.db import create_engine, create_session_factory
     from foundation.storage import FileBlobStore
     from reports import service as reports
-    from subsidies.tables import DisbursementBatch, SubsidyLine
+    from subsidies.property.tables import DisbursementBatch, SubsidyLine
 
     engine = create_engine(url)
     factory = create_session_factory(engine)

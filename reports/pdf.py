@@ -143,7 +143,7 @@ def _numbered_canvas(document: Document):  # type: ignore[no-untyped-def]
         def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
             # Start every page in the embedded font, so no font the reader must have is ever named.
             super().__init__(*args, **{**kwargs, "initialFontName": FONT})
-            self._pages: list[dict] = []
+            self._pages: list[dict[str, object]] = []
 
         def showPage(self) -> None:  # noqa: N802 (ReportLab's name)
             self._pages.append(dict(self.__dict__))
@@ -194,7 +194,7 @@ def render(document: Document, font_path: str = "") -> bytes:
         subject=document.number,
         invariant=1,
     )
-    story: list = [Paragraph(_escape(document.title), styles["title"])]
+    story: list[object] = [Paragraph(_escape(document.title), styles["title"])]
     for label, value in document.facts:
         story.append(Paragraph(f"{_escape(label)}：{_escape(value)}", styles["fact"]))
     for block in document.tables:

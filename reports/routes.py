@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Controller, Response, Router, get, post
@@ -14,22 +15,27 @@ from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, Parameter
 from litestar.response import Template
+from litestar.types import ControllerRouterHandler
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from assessment.queries import score_versions
 from assessment.tables import EstateScore
 from foundation.access import Principal, Role
 from foundation.clock import BUSINESS_TZ
-from foundation.errors import InvalidInput, NotFound, PermissionDenied, Unavailable
+from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unavailable
 from foundation.periods import MONTH_PATTERN, Month
 from foundation.storage import BlobStore
 from foundation.web.auth import logged_in
 from foundation.web.params import RecordId, provide_store
 from foundation.web.problems import problem_responses
-from reports import service
+from reports import programme_documents, service
 from reports.pdf import FontMissing
-from subsidies.tables import DisbursementBatch, SubsidyLine
+from subsidies.engine.queries import get_batch
+from subsidies.engine.rules import Party
+from subsidies.engine.tables import ProgrammeBatch
+from subsidies.property.tables import DisbursementBatch, SubsidyLine
 
 READ = problem_responses(400, 403, 404, 503)
 PDF = service.PDF
@@ -37,6 +43,7 @@ XLSX = service.XLSX
 CODE_PATTERN = r"^[0-9a-f]{32}$"
 MonthPath = Annotated[str, Parameter(pattern=MONTH_PATTERN, description="A month, e.g. 2026-10")]
 CodePath = Annotated[str, Parameter(pattern=CODE_PATTERN, description="The code in the verification address (32 hex digits)")]
+T = TypeVar("T")
 STORE = {"store": Provide(provide_store, sync_to_thread=False)}
 
 
@@ -44,7 +51,7 @@ def _file(content: bytes, media_type: str, name: str) -> Response[bytes]:
     return Response(content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private"})
 
 
-async def _batch(db: AsyncSession, principal: Principal, batch_id: int) -> DisbursementBatch:
+async def _batch(db: NamedDependency[AsyncSession], principal: NamedDependency[Principal], batch_id: int) -> DisbursementBatch:
     if principal.role not in (Role.FINANCE, Role.ADMIN, Role.COMPANY):
         raise PermissionDenied("batch documents are for finance, administrators and the companies paid")
     batch = await db.get(DisbursementBatch, batch_id)
@@ -53,14 +60,24 @@ async def _batch(db: AsyncSession, principal: Principal, batch_id: int) -> Disbu
     return batch
 
 
-async def _rendered(work):  # type: ignore[no-untyped-def]
+async def _rendered(work: Awaitable[T]) -> T:
+    """The document made by `work`; without a CJK font to embed, 503 saying which package to install."""
     try:
         return await work
     except FontMissing as missing:
         raise Unavailable(str(missing)) from None
 
 
+def _batch_documents_missing(batch: DisbursementBatch) -> Conflict:
+    return Conflict(
+        f"the documents of batch {batch.number} were not made when it was issued (no CJK font then); make them with POST /api/subsidies/batches/{batch.id}/documents",
+        zh="该批次的文件尚未生成，请先生成批次文件",
+    )
+
+
 class BatchDocumentController(Controller):
+    """A batch's documents, served as they were issued with the batch; a GET never makes one."""
+
     path = "/subsidies/batches"
     tags = ["documents"]
     guards = [logged_in]
@@ -72,7 +89,7 @@ class BatchDocumentController(Controller):
         if principal.role is Role.COMPANY:
             raise PermissionDenied("a company downloads its own payment notice")
         batch = await _batch(db, principal, batch_id)
-        pdf, _ = await _rendered(service.batch_summary(db, store, batch))
+        pdf, _ = await service.served(db, store, "batch_summary", service.batch_subject(batch), _batch_documents_missing(batch))
         return _file(pdf, PDF, f"{batch.number}-summary.pdf")
 
     @get("/{batch_id:int}/notices/{company_id:int}", responses=READ, media_type=PDF)
@@ -83,10 +100,10 @@ class BatchDocumentController(Controller):
             raise NotFound("payment notice of adjustment batch", batch.number)
         if principal.role is Role.COMPANY and principal.company_id != company_id:
             raise NotFound("payment notice of company", company_id)
-        paid = (await db.execute(select(SubsidyLine.id).where(SubsidyLine.run_id == batch.run_id, SubsidyLine.company_id == company_id).limit(1))).scalar()
+        paid = (await db.execute(select(col(SubsidyLine.id)).where(col(SubsidyLine.run_id) == batch.run_id, col(SubsidyLine.company_id) == company_id).limit(1))).scalar()
         if paid is None:
             raise NotFound("payment notice of company", company_id)
-        pdf, _ = await _rendered(service.payment_notice(db, store, batch, company_id))
+        pdf, _ = await service.served(db, store, "payment_notice", service.batch_subject(batch, company_id), _batch_documents_missing(batch))
         return _file(pdf, PDF, f"{batch.number}-company-{company_id}.pdf")
 
     @get("/{batch_id:int}/lines.xlsx", responses=READ, media_type=XLSX)
@@ -97,23 +114,114 @@ class BatchDocumentController(Controller):
         batch = await _batch(db, principal, batch_id)
         if batch.run_id is None:
             raise NotFound("treasury lines of adjustment batch (see its summary)", batch.number)
-        content, _ = await service.batch_lines(db, store, batch)
+        content, _ = await service.served(db, store, "batch_lines", service.batch_subject(batch), _batch_documents_missing(batch))
         return _file(content, XLSX, f"{batch.number}-lines.xlsx")
+
+    @post("/{batch_id:int}/documents", status_code=204, responses=problem_responses(400, 403, 404, 503))
+    async def make_batch_documents(self, batch_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> None:
+        """Make the batch's documents that could not be made when it was issued (no CJK font then); those made stay as they are."""
+        if principal.role not in (Role.FINANCE, Role.ADMIN):
+            raise PermissionDenied("batch documents are made by finance and administrators")
+        await _rendered(service.make_batch_documents(db, store, await _batch(db, principal, batch_id)))
+
+
+PayeeKind = Annotated[str, Parameter(pattern=r"^[a-z][a-z_]{0,19}$", description="The kind of payee, e.g. company")]
+WRITE_DOCUMENTS = problem_responses(400, 403, 404, 409, 503)
+
+
+class IssuedDocumentOut(msgspec.Struct):
+    code: str
+    kind: str
+    subject: str
+    number: str
+    title: str
+    total_fen: int | None
+
+
+async def _programme_batch(db: NamedDependency[AsyncSession], principal: NamedDependency[Principal], batch_id: int, payee: Party | None = None) -> ProgrammeBatch:
+    """The batch, for the programme's staff; a company also for its own payment notice."""
+    if payee is not None and principal.role is Role.COMPANY:
+        batch = await db.get(ProgrammeBatch, batch_id)
+        if batch is None or payee != Party("company", principal.company_id or 0):
+            raise NotFound("payment notice of", str(payee))
+        return batch
+    batch, _ = await get_batch(db, principal, batch_id)
+    return batch
+
+
+class ProgrammeDocumentController(Controller):
+    """Any programme's batch documents: served as they were issued with the batch; a GET never makes one."""
+
+    path = "/programmes/batches"
+    tags = ["documents"]
+    guards = [logged_in]
+    dependencies = STORE  # noqa: RUF012
+
+    @get("/{batch_id:int}/summary.pdf", responses=problem_responses(400, 403, 404, 409), media_type=PDF)
+    async def programme_batch_summary(self, batch_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> Response[bytes]:
+        """The batch's summary: totals by holder and payee, the approvals, every line."""
+        batch = await _programme_batch(db, principal, batch_id)
+        pdf, _ = await programme_documents.kept(db, store, "batch_summary", batch)
+        return _file(pdf, PDF, f"{batch.number}-summary.pdf")
+
+    @get("/{batch_id:int}/notices/{payee_kind:str}/{payee_id:int}", responses=problem_responses(400, 403, 404, 409), media_type=PDF)
+    async def programme_payment_notice(self, batch_id: RecordId, payee_kind: PayeeKind, payee_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> Response[bytes]:
+        """A payee's payment notice for the batch."""
+        payee = Party(payee_kind, payee_id)
+        batch = await _programme_batch(db, principal, batch_id, payee)
+        pdf, _ = await programme_documents.kept(db, store, "payment_notice", batch, payee)
+        return _file(pdf, PDF, f"{batch.number}-{payee_kind}-{payee_id}.pdf")
+
+    @get("/{batch_id:int}/lines.xlsx", responses=problem_responses(400, 403, 404, 409), media_type=XLSX)
+    async def programme_batch_lines(self, batch_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> Response[bytes]:
+        """The batch's lines for the treasury (XLSX), with the same totals as the summary."""
+        batch = await _programme_batch(db, principal, batch_id)
+        content, _ = await programme_documents.kept(db, store, "batch_lines", batch)
+        return _file(content, XLSX, f"{batch.number}-lines.xlsx")
+
+    @post("/{batch_id:int}/documents", status_code=200, responses=WRITE_DOCUMENTS)
+    async def make_programme_batch_documents(self, batch_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> list[IssuedDocumentOut]:
+        """Make the batch's documents not made when it was issued (there was no CJK font then); those made are kept as they are."""
+        batch = await _programme_batch(db, principal, batch_id)
+        made = await _rendered(programme_documents.make_documents(db, store, batch))
+        return [IssuedDocumentOut(code=d.code, kind=d.kind, subject=d.subject, number=d.number, title=d.title, total_fen=d.total_fen) for d in made]
+
+
+async def _newest_score(db: NamedDependency[AsyncSession], principal: NamedDependency[Principal], estate_id: int, month: str) -> tuple[EstateScore, str]:
+    """The newest score version of the estate's month within the principal's scope, and the estate's code."""
+    newest = (await score_versions(db, principal, estate_id, Month.parse(month)))[0]
+    score = await db.get(EstateScore, newest.id)
+    if score is None:
+        raise NotFound("score", newest.id)
+    return score, newest.estate_code
 
 
 class EstateReportController(Controller):
+    """An estate's month report: issued by a POST (kept, with its verification code), then served as issued."""
+
     path = "/assessment/scores"
     tags = ["documents"]
     guards = [logged_in]
     dependencies = STORE  # noqa: RUF012
 
-    @get("/{estate_id:int}/{month:str}/report.pdf", responses=READ, media_type=PDF)
+    @get("/{estate_id:int}/{month:str}/report.pdf", responses=problem_responses(400, 403, 404, 409), media_type=PDF)
     async def report(self, estate_id: RecordId, month: MonthPath, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> Response[bytes]:
-        """The estate's month as a printable report: score, components, every line of the breakdown, vetoes."""
-        newest = (await score_versions(db, principal, estate_id, Month.parse(month)))[0]
-        score = await db.get(EstateScore, newest.id)
-        pdf, _ = await _rendered(service.estate_report(db, store, score))  # type: ignore[arg-type]
-        return _file(pdf, PDF, f"report-{newest.estate_code}-{month}-v{newest.version}.pdf")
+        """The report of the newest score version, as it was issued (409 until it is: POST to this address issues it)."""
+        score, code = await _newest_score(db, principal, estate_id, month)
+        missing = Conflict(
+            f"the report of {code} {month} (score version {score.version}) is not issued yet; issue it with POST to this address",
+            zh="本月考核报告（当前得分版本）尚未生成，请在得分明细页点击“生成并下载本月考核报告”",
+        )
+        pdf, _ = await service.served(db, store, "estate_report", service.estate_report_subject(score), missing)
+        return _file(pdf, PDF, f"report-{code}-{month}-v{score.version}.pdf")
+
+    @post("/{estate_id:int}/{month:str}/report.pdf", status_code=200, responses=problem_responses(400, 403, 404, 503), media_type=PDF)
+    async def issue_estate_report(self, estate_id: RecordId, month: MonthPath, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> Response[bytes]:
+        """Issue the report of the newest score version (once: it is kept, and sent again as it was) and answer it:
+        score, components, every line of the breakdown, vetoes."""
+        score, code = await _newest_score(db, principal, estate_id, month)
+        pdf, _ = await _rendered(service.estate_report(db, store, score))
+        return _file(pdf, PDF, f"report-{code}-{month}-v{score.version}.pdf")
 
 
 @dataclass
@@ -178,8 +286,8 @@ class VerificationController(Controller):
 
 # The same documents through two doors: /api/... for software (bearer token or API key) and /documents/... for
 # pages (the session cookie), under the same role and scope checks.
-ROUTES: list[Router | type[Controller]] = [
-    Router(path="/api", route_handlers=[BatchDocumentController, EstateReportController]),
-    Router(path="/documents", route_handlers=[BatchDocumentController, EstateReportController], include_in_schema=False),
+ROUTES: list[ControllerRouterHandler] = [
+    Router(path="/api", route_handlers=[BatchDocumentController, EstateReportController, ProgrammeDocumentController]),
+    Router(path="/documents", route_handlers=[BatchDocumentController, EstateReportController, ProgrammeDocumentController], include_in_schema=False),
     VerificationController,
 ]

@@ -1,8 +1,9 @@
 """The documents of a disbursement batch and of an estate's month: their data gathered from the database, rendered
 (reports.pdf, reports.sheets), and recorded as issued so that any copy can be verified. A document is made once,
-at its first download: its bytes are kept in the blob store under their sha256 (named in the issued-document row,
-which is append-only) and every later download serves exactly those bytes, whatever changed in the registry, the
-rate cards or the scores since."""
+when it is issued (a batch's documents as the batch is issued, an estate's month report by a POST): its bytes are
+kept in the blob store under their sha256 (named in the issued-document row, which is append-only) and every
+download serves exactly those bytes, whatever changed in the registry, the rate cards or the scores since. A
+download never makes a document."""
 
 from __future__ import annotations
 
@@ -19,9 +20,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from assessment.tables import CommitteeOpinion, EstateScore, Veto
 from foundation.clock import BUSINESS_TZ, utc_now
+from foundation.errors import Conflict
 from foundation.money import yuan
 from foundation.ratios import ratio_text, stored_ratio
 from foundation.settings import get_settings
@@ -32,7 +35,7 @@ from registry.tables import Community, Company, Estate, Street
 from reports.pdf import Column, Document, FontMissing, TableBlock, page_count, render
 from reports.sheets import batch_workbook
 from reports.tables import IssuedDocument
-from subsidies.tables import AdjustmentLine, DisbursementBatch, StreetConfirmation, SubsidyLine, SubsidyRun
+from subsidies.property.tables import AdjustmentLine, DisbursementBatch, StreetConfirmation, SubsidyLine, SubsidyRun
 
 log = logging.getLogger(__name__)
 PDF = "application/pdf"
@@ -87,7 +90,23 @@ async def made_pdf(document: Document, total_fen: int | None) -> Made:
 
 
 async def _kept(session: AsyncSession, kind: str, subject: str) -> IssuedDocument | None:
-    return (await session.execute(select(IssuedDocument).where(IssuedDocument.kind == kind, IssuedDocument.subject == subject, IssuedDocument.kept))).scalar()
+    return (await session.execute(select(IssuedDocument).where(col(IssuedDocument.kind) == kind, col(IssuedDocument.subject) == subject, col(IssuedDocument.kept)))).scalar()
+
+
+async def served(session: AsyncSession, store: BlobStore, kind: str, subject: str, missing: Conflict) -> tuple[bytes, IssuedDocument]:
+    """The document as it was issued, for a download; `missing` (saying how to issue it) when it was not."""
+    row = await _kept(session, kind, subject)
+    if row is None:
+        raise missing
+    return store.get(row.pdf_sha256), row
+
+
+def batch_subject(batch: DisbursementBatch, company_id: int | None = None) -> str:
+    return f"batch:{batch.id}" + (f"/company:{company_id}" if company_id is not None else "")
+
+
+def estate_report_subject(score: EstateScore) -> str:
+    return f"estate:{score.estate_id}/{score.month}/score:{score.id}"
 
 
 async def issue(session: AsyncSession, store: BlobStore, kind: str, subject: str, make: Callable[[str], Awaitable[Made]]) -> tuple[bytes, IssuedDocument]:
@@ -116,10 +135,10 @@ async def issue(session: AsyncSession, store: BlobStore, kind: str, subject: str
 
 async def _batch_context(session: AsyncSession, batch: DisbursementBatch) -> tuple[SubsidyRun, list[SubsidyLine], dict[int, Estate], dict[int, str], dict[int, str]]:
     run = await session.get(SubsidyRun, batch.run_id)
-    lines = list((await session.execute(select(SubsidyLine).where(SubsidyLine.run_id == batch.run_id).order_by(SubsidyLine.street_id, SubsidyLine.company_id, SubsidyLine.estate_id, SubsidyLine.month, SubsidyLine.contract_id))).scalars())
-    estates = {e.id: e for e in (await session.execute(select(Estate).where(Estate.id.in_({l.estate_id for l in lines})))).scalars()}  # type: ignore[union-attr]  # noqa: E741
-    streets = dict((await session.execute(select(Street.id, Street.name))).all())
-    companies = dict((await session.execute(select(Company.id, Company.name))).all())
+    lines = list((await session.execute(select(SubsidyLine).where(col(SubsidyLine.run_id) == batch.run_id).order_by(col(SubsidyLine.street_id), col(SubsidyLine.company_id), col(SubsidyLine.estate_id), col(SubsidyLine.month), col(SubsidyLine.contract_id)))).scalars())
+    estates = {e.id: e for e in (await session.execute(select(Estate).where(col(Estate.id).in_({l.estate_id for l in lines})))).scalars()}  # noqa: E741
+    streets = dict((await session.execute(select(col(Street.id), col(Street.name)))).all())
+    companies = dict((await session.execute(select(col(Company.id), col(Company.name)))).all())
     return run, lines, estates, streets, companies  # type: ignore[return-value]
 
 
@@ -140,10 +159,10 @@ async def _adjustment_summary(session: AsyncSession, batch: DisbursementBatch, c
     original = await session.get(DisbursementBatch, batch.corrects_batch_id)
     rows = (
         await session.execute(
-            select(AdjustmentLine, SubsidyLine, Estate, Company.name)
-            .join(SubsidyLine, SubsidyLine.id == AdjustmentLine.line_id).join(Estate, Estate.id == AdjustmentLine.estate_id)
-            .join(Company, Company.id == AdjustmentLine.company_id)
-            .where(AdjustmentLine.batch_id == batch.id).order_by(AdjustmentLine.id)
+            select(AdjustmentLine, SubsidyLine, Estate, col(Company.name))
+            .join(SubsidyLine, col(SubsidyLine.id) == col(AdjustmentLine.line_id)).join(Estate, col(Estate.id) == col(AdjustmentLine.estate_id))
+            .join(Company, col(Company.id) == col(AdjustmentLine.company_id))
+            .where(col(AdjustmentLine.batch_id) == batch.id).order_by(col(AdjustmentLine.id))
         )
     ).all()
     document = Document(
@@ -171,12 +190,12 @@ async def _adjustment_summary(session: AsyncSession, batch: DisbursementBatch, c
 async def batch_summary(session: AsyncSession, store: BlobStore, batch: DisbursementBatch) -> tuple[bytes, IssuedDocument]:
     """The batch pack's summary (or an adjustment batch's), as issued."""
     make = _adjustment_summary if batch.run_id is None else _batch_summary
-    return await issue(session, store, "batch_summary", f"batch:{batch.id}", lambda code: make(session, batch, code))
+    return await issue(session, store, "batch_summary", batch_subject(batch), lambda code: make(session, batch, code))
 
 
 async def _batch_summary(session: AsyncSession, batch: DisbursementBatch, code: str) -> Made:
     run, lines, estates, streets, companies = await _batch_context(session, batch)
-    confirmations = list((await session.execute(select(StreetConfirmation).where(StreetConfirmation.run_id == run.id).order_by(StreetConfirmation.street_id))).scalars())
+    confirmations = list((await session.execute(select(StreetConfirmation).where(col(StreetConfirmation.run_id) == run.id).order_by(col(StreetConfirmation.street_id)))).scalars())
     by_street: dict[int, list[SubsidyLine]] = {}
     by_company: dict[int, list[SubsidyLine]] = {}
     for line in lines:
@@ -219,8 +238,7 @@ async def _batch_summary(session: AsyncSession, batch: DisbursementBatch, code: 
 
 async def payment_notice(session: AsyncSession, store: BlobStore, batch: DisbursementBatch, company_id: int) -> tuple[bytes, IssuedDocument]:
     """A company's payment notice for the batch, as issued."""
-    subject = f"batch:{batch.id}/company:{company_id}"
-    return await issue(session, store, "payment_notice", subject, lambda code: _payment_notice(session, batch, company_id, code))
+    return await issue(session, store, "payment_notice", batch_subject(batch, company_id), lambda code: _payment_notice(session, batch, company_id, code))
 
 
 async def _payment_notice(session: AsyncSession, batch: DisbursementBatch, company_id: int, code: str) -> Made:
@@ -244,22 +262,27 @@ async def _payment_notice(session: AsyncSession, batch: DisbursementBatch, compa
 
 async def batch_lines(session: AsyncSession, store: BlobStore, batch: DisbursementBatch) -> tuple[bytes, IssuedDocument]:
     """The batch's lines for the treasury (XLSX), as issued."""
-    return await issue(session, store, "batch_lines", f"batch:{batch.id}", lambda code: _batch_lines(session, batch))
+    return await issue(session, store, "batch_lines", batch_subject(batch), lambda code: _batch_lines(session, batch))
+
+
+async def make_batch_documents(session: AsyncSession, store: BlobStore, batch: DisbursementBatch) -> None:
+    """Make and keep the batch's documents not kept yet (its summary; for a run's batch also every company's payment
+    notice and the treasury spreadsheet). Raises FontMissing when there is no CJK font."""
+    await batch_summary(session, store, batch)
+    if batch.run_id is None:
+        return
+    companies = (await session.execute(select(col(SubsidyLine.company_id)).where(col(SubsidyLine.run_id) == batch.run_id).distinct().order_by(col(SubsidyLine.company_id)))).scalars()
+    for company_id in list(companies):
+        await payment_notice(session, store, batch, company_id)
+    await batch_lines(session, store, batch)
 
 
 async def issue_batch_documents(session: AsyncSession, store: BlobStore, batch: DisbursementBatch) -> None:
-    """Make and keep a batch's documents as the batch is issued (its summary; for a run's batch also every company's
-    payment notice and the treasury spreadsheet), so they carry the registry as it was then, not as it is at a first
-    download. Without a CJK font they are made at their first download instead (which answers 503 until there is
-    one); the batch itself is issued either way."""
+    """Make and keep a batch's documents as the batch is issued, so they carry the registry as it was then. Without a
+    CJK font the batch is issued all the same and its documents are made later, by POST .../documents (a download
+    answers 409 until then)."""
     try:
-        await batch_summary(session, store, batch)
-        if batch.run_id is None:
-            return
-        companies = (await session.execute(select(SubsidyLine.company_id).where(SubsidyLine.run_id == batch.run_id).distinct().order_by(SubsidyLine.company_id))).scalars()
-        for company_id in list(companies):
-            await payment_notice(session, store, batch, company_id)
-        await batch_lines(session, store, batch)
+        await make_batch_documents(session, store, batch)
     except FontMissing as missing:
         log.warning("documents of batch %s not made at issue: %s", batch.number, missing)
 
@@ -267,11 +290,11 @@ async def issue_batch_documents(session: AsyncSession, store: BlobStore, batch: 
 async def _batch_lines(session: AsyncSession, batch: DisbursementBatch) -> Made:
     rows = (
         await session.execute(
-            select(SubsidyLine, Street.name, Community.name, Estate.code, Estate.name, Company.name)
-            .join(Street, Street.id == SubsidyLine.street_id).join(Community, Community.id == SubsidyLine.community_id)
-            .join(Estate, Estate.id == SubsidyLine.estate_id).join(Company, Company.id == SubsidyLine.company_id)
-            .where(SubsidyLine.run_id == batch.run_id)
-            .order_by(SubsidyLine.street_id, SubsidyLine.estate_id, SubsidyLine.month, SubsidyLine.contract_id)
+            select(SubsidyLine, col(Street.name), col(Community.name), col(Estate.code), col(Estate.name), col(Company.name))
+            .join(Street, col(Street.id) == col(SubsidyLine.street_id)).join(Community, col(Community.id) == col(SubsidyLine.community_id))
+            .join(Estate, col(Estate.id) == col(SubsidyLine.estate_id)).join(Company, col(Company.id) == col(SubsidyLine.company_id))
+            .where(col(SubsidyLine.run_id) == batch.run_id)
+            .order_by(col(SubsidyLine.street_id), col(SubsidyLine.estate_id), col(SubsidyLine.month), col(SubsidyLine.contract_id))
         )
     ).all()
     table = [
@@ -289,8 +312,7 @@ async def _batch_lines(session: AsyncSession, batch: DisbursementBatch) -> Made:
 
 async def estate_report(session: AsyncSession, store: BlobStore, score: EstateScore) -> tuple[bytes, IssuedDocument]:
     """The report of a score version, as issued (a new score version is a new report; the old one stays)."""
-    subject = f"estate:{score.estate_id}/{score.month}/score:{score.id}"
-    return await issue(session, store, "estate_report", subject, lambda code: _estate_report(session, score, code))
+    return await issue(session, store, "estate_report", estate_report_subject(score), lambda code: _estate_report(session, score, code))
 
 
 async def _estate_report(session: AsyncSession, score: EstateScore, code: str) -> Made:
@@ -299,18 +321,18 @@ async def _estate_report(session: AsyncSession, score: EstateScore, code: str) -
     community = await session.get(Community, score.community_id)
     street = await session.get(Street, score.street_id)
     company = await session.get(Company, score.company_id) if score.company_id else None
-    opinion = (await session.execute(select(CommitteeOpinion).where(CommitteeOpinion.estate_id == score.estate_id, CommitteeOpinion.month == score.month).order_by(CommitteeOpinion.revision.desc()))).scalars().first()  # type: ignore[attr-defined]
-    vetoes = list((await session.execute(select(Veto).where(Veto.estate_id == score.estate_id, Veto.month == score.month).order_by(Veto.id))).scalars())
+    opinion = (await session.execute(select(CommitteeOpinion).where(col(CommitteeOpinion.estate_id) == score.estate_id, col(CommitteeOpinion.month) == score.month).order_by(col(CommitteeOpinion.revision).desc()))).scalars().first()
+    vetoes = list((await session.execute(select(Veto).where(col(Veto.estate_id) == score.estate_id, col(Veto.month) == score.month).order_by(col(Veto.id)))).scalars())
     result = score.result
     record_ids = {line["record_id"] for line in result.get("lines", []) if line.get("record_id")}
     photos: dict[tuple[int, str], list[str]] = {}
     if record_ids:
         for record_id, item, sha in (
             await session.execute(
-                select(RecordPhoto.record_id, RecordPhoto.item_code, Attachment.sha256)
-                .join(Attachment, Attachment.id == RecordPhoto.attachment_id)
-                .where(RecordPhoto.record_id.in_(record_ids))  # type: ignore[attr-defined]
-                .order_by(RecordPhoto.attachment_id)
+                select(col(RecordPhoto.record_id), col(RecordPhoto.item_code), col(Attachment.sha256))
+                .join(Attachment, col(Attachment.id) == col(RecordPhoto.attachment_id))
+                .where(col(RecordPhoto.record_id).in_(record_ids))
+                .order_by(col(RecordPhoto.attachment_id))
             )
         ):
             photos.setdefault((record_id, item or ""), []).append(sha[:12])
@@ -359,6 +381,6 @@ async def verify(session: AsyncSession, code: str | None = None, content: bytes 
     are compared by sha256 with every document ever issued, also those issued before the bytes were kept."""
     if content is not None:
         sha = hashlib.sha256(content).hexdigest()
-        return (await session.execute(select(IssuedDocument).where(IssuedDocument.pdf_sha256 == sha).order_by(IssuedDocument.id))).scalars().first()
-    return (await session.execute(select(IssuedDocument).where(IssuedDocument.code == code))).scalar()
+        return (await session.execute(select(IssuedDocument).where(col(IssuedDocument.pdf_sha256) == sha).order_by(col(IssuedDocument.id)))).scalars().first()
+    return (await session.execute(select(IssuedDocument).where(col(IssuedDocument.code) == code))).scalar()
 

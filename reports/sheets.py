@@ -24,31 +24,34 @@ def write_cell(sheet: Worksheet, row: int, col: int, value: object) -> None:
         sheet.write_string(row, col, str(value))
 
 
-def batch_workbook(number: str, issued_at: datetime, rows: Sequence[Sequence[object]], totals: tuple[int, int, int]) -> bytes:
-    """`rows` as HEADERS (amounts in fen, written as yuan with two decimals); a last row of totals."""
+def batch_workbook(
+    number: str, issued_at: datetime, rows: Sequence[Sequence[object]], totals: tuple[int, int, int], headers: Sequence[str] = HEADERS, title: str = "补贴拨付明细"
+) -> bytes:
+    """`rows` as `headers`, whose last three are the amounts (in fen, written as yuan with two decimals); a last row
+    of totals."""
     buffer = io.BytesIO()
     # No guessing from a string's look: what is text stays text (write_cell below types every cell itself).
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False})
-    book.set_properties({"title": f"补贴拨付明细 {number}", "author": "旧楼区准物业管理监督系统", "created": issued_at.replace(tzinfo=None)})
+    book.set_properties({"title": f"{title} {number}", "author": "旧楼区准物业管理监督系统", "created": issued_at.replace(tzinfo=None)})
     money = book.add_format({"num_format": "#,##0.00"})
     bold_money = book.add_format({"num_format": "#,##0.00", "bold": True})
     bold = book.add_format({"bold": True})
     sheet = book.add_worksheet("明细")
-    for col, header in enumerate(HEADERS):
+    for col, header in enumerate(headers):
         sheet.write_string(0, col, header, bold)
     sheet.freeze_panes(1, 0)
     for n, row in enumerate(rows, start=1):
         for col, value in enumerate(row):
-            if col >= len(HEADERS) - 3:
+            if col >= len(headers) - 3:
                 sheet.write_number(n, col, int(value) / 100, money)  # type: ignore[call-overload]
             else:
                 write_cell(sheet, n, col, value)
     last = len(rows) + 1
     sheet.write_string(last, 0, "合计", bold)
     for offset, amount in enumerate(totals):
-        sheet.write_number(last, len(HEADERS) - 3 + offset, amount / 100, bold_money)
+        sheet.write_number(last, len(headers) - 3 + offset, amount / 100, bold_money)
     sheet.set_column(0, 0, 20)
     sheet.set_column(3, 5, 22)
-    sheet.set_column(len(HEADERS) - 3, len(HEADERS) - 1, 16)
+    sheet.set_column(len(headers) - 3, len(headers) - 1, 16)
     book.close()
     return buffer.getvalue()

@@ -41,11 +41,13 @@ from people.auth import CredentialsMiddleware
 from people.routes import ROUTES as PEOPLE_ROUTES
 from registry.pages import PAGES as REGISTRY_PAGES
 from registry.routes import ROUTES as REGISTRY_ROUTES
+from reports.programme_documents import issue_programme_batch_documents
 from reports.routes import ROUTES as REPORT_ROUTES
 from reports.service import issue_batch_documents
-from subsidies.pages import PAGES as SUBSIDY_PAGES
-from subsidies.routes import ROUTES as SUBSIDY_ROUTES
-from subsidies.service import configured_cards
+from subsidies.engine.routes import ROUTES as PROGRAMME_ROUTES
+from subsidies.property.pages import PAGES as SUBSIDY_PAGES
+from subsidies.property.routes import ROUTES as SUBSIDY_ROUTES
+from subsidies.property.service import configured_cards
 from supervision.operations import ROUTES as OPERATION_ROUTES
 from supervision.pages import PAGES as SHELL_PAGES
 
@@ -58,7 +60,7 @@ TEMPLATE_DIRS = [
     ROOT_DIR / "registry" / "templates",
     ROOT_DIR / "inspections" / "templates",
     ROOT_DIR / "assessment" / "templates",
-    ROOT_DIR / "subsidies" / "templates",
+    ROOT_DIR / "subsidies" / "property" / "templates",
     ROOT_DIR / "reports" / "templates",
 ]
 
@@ -79,6 +81,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     state.blob_store = FileBlobStore(settings.var_dir / "attachments")
     # A batch's documents are made as it is issued (the money package cannot import the documents above it).
     state.make_batch_documents = lambda session, batch: issue_batch_documents(session, state.blob_store, batch)
+    state.make_programme_batch_documents = lambda session, batch: issue_programme_batch_documents(session, state.blob_store, batch)
     load_inspection_rules()
     scoring_rules()
     lifecycle_days()
@@ -107,6 +110,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *INSPECTION_ROUTES,
             *ASSESSMENT_ROUTES,
             *SUBSIDY_ROUTES,
+            *PROGRAMME_ROUTES,
             *REPORT_ROUTES,
             *OPERATION_ROUTES,
             *SHELL_PAGES,
@@ -141,7 +145,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
                 "Registry of who manages what (estates, companies, resident votes, committee contracts) for the "
                 "supervision of quasi-property management and its subsidy. Errors are RFC 9457 problem documents."
             ),
-            tags=[Tag(name="registry"), Tag(name="inspections"), Tag(name="assessment"), Tag(name="subsidies"), Tag(name="documents"), Tag(name="people"), Tag(name="system")],
+            tags=[Tag(name="registry"), Tag(name="inspections"), Tag(name="assessment"), Tag(name="subsidies"), Tag(name="programmes"), Tag(name="documents"), Tag(name="people"), Tag(name="system")],
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(type="http", scheme="bearer", description="POST /api/auth/login"),

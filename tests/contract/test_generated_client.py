@@ -28,7 +28,7 @@ from datetime import datetime, timedelta, timezone
 
 from estate_client import AuthenticatedClient, Client
 from estate_client.api.assessment import compute_month, list_scores
-from estate_client.api.documents import download_estate_report
+from estate_client.api.documents import download_estate_report, issue_estate_report
 from estate_client.api.inspections import checklist, file_patrol
 from estate_client.api.people import login, me
 from estate_client.api.registry import list_estates
@@ -61,6 +61,7 @@ street_id = me.sync(client=officer)["street_id"]
 month = sys.argv[3]
 told["compute"] = compute_month.sync_detailed(client=officer, street_id=street_id, month=month).status_code.value
 score = list_scores.sync(client=officer, month=month)[0]
+issue_estate_report.sync(client=officer, estate_id=score.estate_id, month=month)  # a download never makes the report
 report = download_estate_report.sync(client=officer, estate_id=score.estate_id, month=month)
 told["report"] = [type(report).__name__, report.payload.read(5).decode("latin-1")]
 print(json.dumps(told))

@@ -26,7 +26,7 @@ from foundation.periods import Month, last_ended_quarter
 from inspections.tables import Defect, InspectionRecord
 from people.tables import User
 from registry.tables import Community, Estate
-from subsidies.tables import DisbursementBatch, SubsidyRun
+from subsidies.property.tables import DisbursementBatch, SubsidyRun
 from tests.generated import generate_month
 from tests.served import Served, served_system
 

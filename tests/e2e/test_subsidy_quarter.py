@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from foundation.db import create_engine, create_session_factory
 from foundation.money import yuan
 from foundation.periods import Quarter, last_ended_quarter
-from subsidies.tables import PaidEstateMonth
+from subsidies.property.tables import PaidEstateMonth
 from tests.generated import generate_month
 from tests.served import Served
 
@@ -198,7 +198,7 @@ async def test_the_batch_pack_reads_right_renders_whole_and_verifies(served: Ser
         # An estate's month report, for its committee.
         director = served.bearer("xbl01-director")
         estate = (await client.get("/api/registry/estates", headers=director)).json()["items"][0]["id"]
-        report = await client.get(f"/api/assessment/scores/{estate}/{quarter.months[0]}/report.pdf", headers=director)
+        report = await client.post(f"/api/assessment/scores/{estate}/{quarter.months[0]}/report.pdf", headers=director)
         assert report.status_code == 200 and "月度考核报告" in pdf_text(report.content, tmp_path)
 
 

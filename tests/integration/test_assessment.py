@@ -205,7 +205,7 @@ async def test_the_estate_report_pdf_shows_the_breakdown_and_the_photos_behind_i
 
     estate, street = await month_with_evidence(client, as_user, db)
     await client.post(f"/api/assessment/months/{street}/{MONTH}/compute", headers=await as_user("xbl-officer"))
-    report = await client.get(f"/api/assessment/scores/{estate}/{MONTH}/report.pdf", headers=await as_user("xbl01-director"))
+    report = await client.post(f"/api/assessment/scores/{estate}/{MONTH}/report.pdf", headers=await as_user("xbl01-director"))
     assert report.status_code == 200 and report.headers["content-type"] == "application/pdf"
     path = tmp_root / "estate-report.pdf"
     path.write_bytes(report.content)
@@ -214,7 +214,7 @@ async def test_the_estate_report_pdf_shows_the_breakdown_and_the_photos_behind_i
         shas = (await session.execute(select(Attachment.sha256))).scalars().all()
     assert "月度考核报告" in text and "89.63" in text and "良好" in text and "C01" in text
     assert any(sha[:12] in text for sha in shas)
-    assert (await client.get(f"/api/assessment/scores/{estate}/{MONTH}/report.pdf", headers=await as_user("xx01-director"))).status_code == 404
+    assert (await client.post(f"/api/assessment/scores/{estate}/{MONTH}/report.pdf", headers=await as_user("xx01-director"))).status_code == 404
 
 
 async def test_a_resent_opinion_is_given_once_and_a_reused_client_id_is_refused(client, as_user, db) -> None:

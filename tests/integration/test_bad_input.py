@@ -23,7 +23,7 @@ from foundation.jobs import JobRun
 from inspections.tables import Attachment, InspectionRecord
 from people.tables import AuthToken
 from registry.tables import ServiceContract
-from subsidies.tables import RateCardRow, SubsidyRun
+from subsidies.property.tables import RateCardRow, SubsidyRun
 from supervision.demo import DEMO_PASSWORD
 from tests.integration.evidence import jpeg, record_body
 from tests.integration.helpers import assert_problem, count, estate_ids_of

@@ -64,6 +64,13 @@ async def download(client, path: str, headers: dict[str, str], media_type: str) 
     return answer.content
 
 
+async def issue_report(client, path: str, headers: dict[str, str]) -> bytes:  # type: ignore[no-untyped-def]
+    """An estate's month report is issued by a POST (a download never makes one) and answered as issued."""
+    answer = await client.post(path, headers=headers)
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith(PDF), answer.text
+    return answer.content
+
+
 async def verify(client, content: bytes) -> dict:  # type: ignore[no-untyped-def]
     answer = await client.post("/api/documents/verify", files={"file": ("copy", content, "application/octet-stream")})
     assert answer.status_code == 200, answer.text
@@ -101,6 +108,7 @@ async def test_every_issued_document_is_served_as_issued_after_renames_new_rate_
         "batch_lines": (f"/api/subsidies/batches/{batch['id']}/lines.xlsx", finance, XLSX),
         "estate_report": (f"/api/assessment/scores/{estate}/{month}/report.pdf", officer, PDF),
     }
+    await issue_report(client, paths["estate_report"][0], officer)
     first = {kind: await download(client, *where) for kind, where in paths.items()}
     estate_name = (await client.get(f"/api/registry/estates/{estate}", headers=admin)).json()["name"]
     company_name = (await client.get(f"/api/registry/companies/{company}", headers=admin)).json()["name"]
@@ -157,12 +165,14 @@ async def test_a_new_score_version_gets_its_own_report_and_the_earlier_report_st
     estate = (await estate_ids_of(db, "XBL01"))[0]
     assert (await client.post(f"/api/assessment/months/{street}/{month}/compute", headers=officer)).status_code == 200
     path = f"/api/assessment/scores/{estate}/{month}/report.pdf"
-    first = await download(client, path, officer, PDF)
+    assert (await client.get(path, headers=officer)).status_code == 409  # not issued yet: a download makes nothing
+    first = await issue_report(client, path, officer)
+    assert await download(client, path, officer, PDF) == first
     assert "第 1 版" in pdf_text(first)
     opinion = await client.post("/api/assessment/opinions", json={"client_id": f"opinion-{estate}-{month}-41", "estate_id": estate, "month": str(month), "rating": 41}, headers=director)
     assert opinion.status_code == 201, opinion.text
     assert (await client.post(f"/api/assessment/months/{street}/{month}/compute", headers=officer)).status_code == 200
-    second = await download(client, path, officer, PDF)
+    second = await issue_report(client, path, officer)
     assert "第 2 版" in pdf_text(second) and second != first
     assert await download(client, path, officer, PDF) == second
     earlier, newer = await verify(client, first), await verify(client, second)
@@ -257,3 +267,30 @@ async def test_documents_issued_before_codes_were_random_get_new_codes_and_stay_
                 await connection.execute(text("UPDATE issued_documents SET total_fen = 1"))
     finally:
         await engine.dispose()
+
+
+async def test_the_breakdown_page_issues_the_month_report_and_a_download_before_it_writes_nothing(client, as_user, db) -> None:
+    from foundation.clock import business_today
+    from tests.integration.test_bad_input import page_login
+
+    month = Month.of(business_today()).previous()
+    officer = await as_user("xbl-officer")
+    assert (await client.post(f"/api/assessment/months/{await street_of(client, officer)}/{month}/compute", headers=officer)).status_code == 200
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    await page_login(client, "xbl01-director")
+    page = await client.get(f"/assessment/scores/{estate}/{month}")
+    action = f"/documents/assessment/scores/{estate}/{month}/report.pdf"
+    assert page.status_code == 200 and f'action="{action}"' in page.text
+    # A download before the report is issued says how to issue it and writes nothing.
+    before = await client.get(f"/api/assessment/scores/{estate}/{month}/report.pdf", headers=officer)
+    assert before.status_code == 409 and "POST" in before.json()["detail"]
+    assert (await client.get(action)).status_code == 409
+    async with db() as session:
+        assert (await session.execute(select(IssuedDocument).where(IssuedDocument.kind == "estate_report"))).first() is None
+    # The page's button issues it and answers the PDF; from then on a download serves the same bytes.
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    issued = await client.post(action, data={"_csrf_token": token})
+    assert issued.status_code == 200 and issued.headers["content-type"].startswith(PDF), issued.text[:300]
+    assert "月度考核报告" in pdf_text(issued.content)
+    assert await download(client, action, {}, PDF) == issued.content
+    assert (await client.post(action, data={"_csrf_token": token})).content == issued.content  # issued once

@@ -108,7 +108,7 @@ async def test_documents_carry_the_headers(client, as_user) -> None:
     month = Month.of(business_today()).previous()
     assert (await client.post(f"/api/assessment/months/{me['street_id']}/{month}/compute", headers=officer)).status_code == 200
     score = (await client.get("/api/assessment/scores", params={"month": str(month)}, headers=officer)).json()[0]
-    pdf = await client.get(f"/api/assessment/scores/{score['estate_id']}/{month}/report.pdf", headers=officer)
+    pdf = await client.post(f"/api/assessment/scores/{score['estate_id']}/{month}/report.pdf", headers=officer)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert_secured(pdf)
 

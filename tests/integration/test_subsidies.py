@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from assessment.tables import CommitteeOpinion
 from people.tables import User
 from registry.tables import Estate, ServiceContract
-from subsidies.tables import PaidEstateMonth, SubsidyLine
+from subsidies.property.tables import PaidEstateMonth, SubsidyLine
 from tests.integration.helpers import community_id, estate_ids_of
 
 QUARTER = "2026-Q2"

@@ -15,7 +15,7 @@ from assessment.tables import EstateScore
 from foundation.db import create_engine, create_session_factory
 from foundation.periods import Month
 from registry.tables import ServiceContract
-from subsidies.tables import DisbursementBatch, RateCardRow, SubsidyLine, SubsidyRun
+from subsidies.property.tables import DisbursementBatch, RateCardRow, SubsidyLine, SubsidyRun
 from supervision.demo import load_demo
 from tests.database import fresh_database_url
 from tests.integration.helpers import assert_problem, community_id, estate_ids_of

@@ -15,19 +15,31 @@ ROOT = Path(__file__).resolve().parents[2]
 LAYERS = ["foundation", "registry", "people", "inspections", "assessment", "subsidies", "reports", "community", "supervision"]
 
 
-def imported_packages(path: Path) -> set[str]:
-    """The top-level packages of ours that a module imports (absolute imports; ours use no relative ones)."""
+# Inside a package, units read bottom-up too: the money engine is the floor of subsidies/, and each programme
+# (a sub-package beside it) builds on the engine, never on the engine's other tenants.
+ENGINE = "subsidies.engine"
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The modules of ours that a module imports, as written (absolute imports; ours use no relative ones)."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
         if isinstance(node, ast.ImportFrom):
             assert node.level == 0, f"{path}: relative import"
             names = [node.module or ""]
+            # `from subsidies import engine` imports the module subsidies.engine
+            names += [f"{node.module}.{alias.name}" for alias in node.names if node.module in LAYERS]
         elif isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         else:
             continue
-        found |= {name.split(".")[0] for name in names if name.split(".")[0] in LAYERS}
+        found |= {name for name in names if name.split(".")[0] in LAYERS}
     return found
+
+
+def imported_packages(path: Path) -> set[str]:
+    """The top-level packages of ours that a module imports."""
+    return {name.split(".")[0] for name in imported_modules(path)}
 
 
 def package_imports() -> dict[str, dict[str, list[str]]]:
@@ -74,8 +86,35 @@ def test_no_cycle_between_packages() -> None:
         visit(package)
 
 
+def programme_packages() -> list[Path]:
+    return sorted(p.parent for p in (ROOT / "subsidies").glob("*/__init__.py") if p.parent.name != "engine")
+
+
+def test_the_money_engine_imports_no_programme() -> None:
+    """A programme is added by registering it: the engine never names one."""
+    found = {
+        str(path.relative_to(ROOT)): sorted(m for m in imported_modules(path) if m.startswith("subsidies.") and not m.startswith(ENGINE))
+        for path in sorted((ROOT / "subsidies" / "engine").rglob("*.py"))
+    }
+    assert not {f: m for f, m in found.items() if m}, "the engine imports a programme"
+
+
+def test_a_programme_builds_on_the_engine_and_on_no_other_programme() -> None:
+    for package in programme_packages():
+        own = f"subsidies.{package.name}"
+        for path in sorted(package.rglob("*.py")):
+            others = sorted(m for m in imported_modules(path) if m.startswith("subsidies.") and not m.startswith((ENGINE, own)))
+            assert not others, f"{path.relative_to(ROOT)} imports another programme: {others}"
+
+
 def test_the_checker_sees_an_upward_import(tmp_path: Path) -> None:
     """The walk is not blind: an import inside a function is found."""
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from subsidies.rules import x\n    import reports.pdf\n", encoding="utf-8")
     assert imported_packages(module) == {"subsidies", "reports"}
+
+
+def test_the_checker_sees_the_engine_importing_a_programme(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text("from subsidies import property\nfrom subsidies.engine.rules import Step\n", encoding="utf-8")
+    assert imported_modules(module) == {"subsidies", "subsidies.property", "subsidies.engine.rules"}

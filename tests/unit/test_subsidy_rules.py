@@ -15,20 +15,17 @@ from foundation.periods import Month, Quarter
 from foundation.ratios import RATIO_PATTERN, parse_ratio, ratio_text
 from foundation.settings import PROJECT_ROOT
 from registry.rules import ContractTerm, EstateTenure
-from subsidies.rules import (
+from subsidies.engine.rules import PayerSplit, half_up, round_fen, split_between_payers
+from subsidies.property.rules import (
     GRADES,
-    PayerSplit,
     RateCard,
     RateCardError,
     card_on,
-    half_up,
     month_segments,
     parse_payer_split,
     parse_rate_cards,
     price_estate_month,
     price_line,
-    round_fen,
-    split_between_payers,
 )
 
 CONFIG = (PROJECT_ROOT / "config" / "subsidies.toml").read_text()

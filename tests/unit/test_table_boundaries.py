@@ -13,16 +13,24 @@ from tests.unit.test_layers import LAYERS, ROOT
 # module (path from the repository root) → the other packages' `tables` modules it may still import, and why.
 ALLOWED: dict[str, set[str]] = {
     # The composition root: the metadata of every table, for migrations and the test databases.
-    "supervision/all_tables.py": {"assessment.tables", "inspections.tables", "people.tables", "registry.tables", "reports.tables", "subsidies.tables"},
+    "supervision/all_tables.py": {
+        "assessment.tables", "foundation.calendar.tables", "inspections.tables", "people.tables", "registry.tables", "reports.tables",
+        "subsidies.engine.tables", "subsidies.property.tables",
+    },
     # The demo loader of the composition root checks whether a month was filed already and logs the demo users in.
     "supervision/demo_evidence.py": {"inspections.tables", "people.tables"},
-    # Money and documents are being rebuilt into the programme engine; they switch to the queries of the domains
-    # below when they land (registry.queries, assessment.queries, inspections.queries), and leave this list then.
-    "subsidies/jobs.py": {"assessment.tables", "registry.tables"},
-    "subsidies/queries.py": {"registry.tables"},
-    "subsidies/service.py": {"assessment.tables"},
-    "reports/routes.py": {"assessment.tables", "subsidies.tables"},
-    "reports/service.py": {"assessment.tables", "inspections.tables", "registry.tables", "subsidies.tables"},
+    # The property subsidy still keeps its runs, lines and batches in its own tables (it is not on the programme
+    # engine's yet); it reads the locked months, scores and names directly until it moves onto the engine and asks
+    # registry.queries and assessment.queries instead. The engine names payees from the registry's tables likewise.
+    "subsidies/engine/queries.py": {"registry.tables"},
+    "subsidies/property/jobs.py": {"assessment.tables", "registry.tables"},
+    "subsidies/property/queries.py": {"registry.tables"},
+    "subsidies/property/service.py": {"assessment.tables"},
+    # Documents read the batches they render and the records an estate's month report shows; they switch to the
+    # engine's and the domains' queries with the property subsidy.
+    "reports/routes.py": {"assessment.tables", "subsidies.engine.tables", "subsidies.property.tables"},
+    "reports/service.py": {"assessment.tables", "inspections.tables", "registry.tables", "subsidies.property.tables"},
+    "reports/programme_documents.py": {"subsidies.engine.tables"},
 }
 
 
@@ -40,8 +48,9 @@ def foreign_tables(path: Path, own: str) -> set[str]:
             continue
         for name in names:
             parts = name.split(".")
-            if len(parts) >= 2 and parts[0] in LAYERS and parts[0] != own and parts[1] == "tables":
-                found.add(f"{parts[0]}.tables")
+            # `registry.tables`, or a sub-package's, e.g. `subsidies.property.tables`
+            if parts[0] in LAYERS and parts[0] != own and "tables" in parts[1:]:
+                found.add(".".join(parts[: parts.index("tables") + 1]))
     return found
 
 

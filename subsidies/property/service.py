@@ -11,6 +11,7 @@ from functools import lru_cache
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from assessment.tables import AssessmentMonth, EstateScore, Veto
 from foundation.access import Principal, Role, require_role
@@ -22,18 +23,9 @@ from foundation.process_locks import transaction_lock
 from foundation.ratios import ratio_text, stored_ratio
 from foundation.settings import config_dir
 from registry.queries import estate_tenures
-from subsidies.rules import (
-    GRADES,
-    PayerSplit,
-    RateCard,
-    card_on,
-    check_card,
-    parse_payer_split,
-    parse_rate_cards,
-    price_estate_month,
-    split_between_payers,
-)
-from subsidies.tables import (
+from subsidies.engine.rules import PayerSplit, split_between_payers
+from subsidies.property.rules import GRADES, RateCard, card_on, check_card, parse_payer_split, parse_rate_cards, price_estate_month
+from subsidies.property.tables import (
     AdjustmentLine,
     DisbursementBatch,
     HeldOut,
@@ -75,7 +67,7 @@ async def rate_cards(session: AsyncSession) -> tuple[RateCard, ...]:
 
 def cards_fingerprint(cards: tuple[RateCard, ...], split: PayerSplit) -> str:
     """The version of the rules a run was priced by: its cards and the split between the payers."""
-    content: list = [
+    content: list[object] = [
         [c.valid_from.isoformat(), c.rate_fen, str(c.city_share), {g: str(c.coefficients[g]) for g in GRADES}] for c in cards
     ]
     content.append({"split": [split.rounded, split.rounding]})
@@ -87,7 +79,7 @@ async def add_rate_card(session: AsyncSession, actor: Principal, card: RateCard)
     check_card(card)
     if card.valid_from <= business_today():
         raise RuleViolation("a new rate card applies from a future date; past months keep the card they were priced by")
-    if (await session.execute(select(RateCardRow.id).where(RateCardRow.valid_from == card.valid_from))).scalar() is not None:
+    if (await session.execute(select(col(RateCardRow.id)).where(col(RateCardRow.valid_from) == card.valid_from))).scalar() is not None:
         raise Conflict(f"a rate card from {card.valid_from} already exists")
     row = RateCardRow(
         valid_from=card.valid_from,
@@ -115,25 +107,26 @@ async def _price_quarter(session: AsyncSession, run: SubsidyRun, quarter: Quarte
     cards = await rate_cards(session)
     split = configured_split()
     run.cards_sha256 = cards_fingerprint(cards, split)
-    for table in (SubsidyLine, HeldOut):
-        for row in (await session.execute(select(table).where(table.run_id == run.id))).scalars():  # type: ignore[attr-defined]
-            await session.delete(row)
+    for row in [*(await session.execute(select(SubsidyLine).where(col(SubsidyLine.run_id) == run.id))).scalars()]:
+        await session.delete(row)
+    for held in [*(await session.execute(select(HeldOut).where(col(HeldOut.run_id) == run.id))).scalars()]:
+        await session.delete(held)
     await session.flush()
     months = [str(m) for m in quarter.months]
     paid: dict[tuple[int, str], set[int]] = {}
     for estate_id, month_text, contract_id in (
-        await session.execute(select(PaidEstateMonth.estate_id, PaidEstateMonth.month, PaidEstateMonth.contract_id).where(PaidEstateMonth.month.in_(months)))  # type: ignore[attr-defined]
+        await session.execute(select(col(PaidEstateMonth.estate_id), col(PaidEstateMonth.month), col(PaidEstateMonth.contract_id)).where(col(PaidEstateMonth.month).in_(months)))
     ):
         paid.setdefault((estate_id, month_text), set()).add(contract_id)
     tenures = await estate_tenures(session, quarter.months[0].first_day, quarter.months[-1].last_day)
     for month in quarter.months:
-        locked = set((await session.execute(select(AssessmentMonth.street_id).where(AssessmentMonth.month == str(month), AssessmentMonth.state == "locked"))).scalars())
-        newest = select(EstateScore.estate_id, func.max(EstateScore.version).label("version")).where(EstateScore.month == str(month)).group_by(EstateScore.estate_id).subquery()
+        locked = set((await session.execute(select(col(AssessmentMonth.street_id)).where(col(AssessmentMonth.month) == str(month), col(AssessmentMonth.state) == "locked"))).scalars())
+        newest = select(col(EstateScore.estate_id), func.max(col(EstateScore.version)).label("version")).where(col(EstateScore.month) == str(month)).group_by(col(EstateScore.estate_id)).subquery()
         scores = {
             s.estate_id: s
-            for s in (await session.execute(select(EstateScore).join(newest, and_(newest.c.estate_id == EstateScore.estate_id, newest.c.version == EstateScore.version)).where(EstateScore.month == str(month)))).scalars()
+            for s in (await session.execute(select(EstateScore).join(newest, and_(newest.c.estate_id == col(EstateScore.estate_id), newest.c.version == col(EstateScore.version))).where(col(EstateScore.month) == str(month)))).scalars()
         }
-        pending = set((await session.execute(select(Veto.estate_id).where(Veto.month == str(month), Veto.state == "pending"))).scalars())
+        pending = set((await session.execute(select(col(Veto.estate_id)).where(col(Veto.month) == str(month), col(Veto.state) == "pending"))).scalars())
         for tenure in tenures:
             by_day = tenure.contracts_by_day(month.first_day, month.last_day)
             if not any(tenure.managed_on(day) for day in by_day):
@@ -173,10 +166,10 @@ async def start_run(session: AsyncSession, actor: Principal, quarter: Quarter, s
     if quarter.months[-1].last_day >= business_today():
         raise RuleViolation(f"{quarter} has not ended; a run prices a finished quarter", zh=f"{quarter} 尚未结束，只能核算已结束的季度", field="quarter")
     await transaction_lock(session, f"subsidy-run|{quarter}")  # two finance officers at once: one run, one refusal
-    open_run = (await session.execute(select(SubsidyRun.id).where(SubsidyRun.quarter == str(quarter), SubsidyRun.state.in_(("draft", "confirmed", "approved"))))).scalar()  # type: ignore[attr-defined]
+    open_run = (await session.execute(select(col(SubsidyRun.id)).where(col(SubsidyRun.quarter) == str(quarter), col(SubsidyRun.state).in_(("draft", "confirmed", "approved"))))).scalar()
     if open_run is not None:
         raise Conflict(f"run {open_run} of {quarter} is not disbursed yet; finish or recompute it", zh="该季度已有一个未拨付的核算，请先完成或重算它", field="quarter")
-    earlier = (await session.execute(select(func.count()).where(SubsidyRun.quarter == str(quarter)))).scalar_one()
+    earlier = (await session.execute(select(func.count()).where(col(SubsidyRun.quarter) == str(quarter)))).scalar_one()
     if earlier and not supplementary:
         raise Conflict(f"{quarter} already has a run; start a supplementary run for what it held out", zh=f"{quarter} 已核算过；如需补算暂缓项，请选择补充核算", field="quarter")
     now = utc_now()
@@ -204,7 +197,7 @@ async def recompute_run(session: AsyncSession, actor: Principal, run_id: int) ->
     if run.state != "draft":
         raise Conflict(f"run {run_id} is {run.state}; only a draft is recomputed", zh="只有草稿状态的核算可以重算")
     await _price_quarter(session, run, Quarter.parse(run.quarter))
-    for confirmation in (await session.execute(select(StreetConfirmation).where(StreetConfirmation.run_id == run.id))).scalars():
+    for confirmation in (await session.execute(select(StreetConfirmation).where(col(StreetConfirmation.run_id) == run.id))).scalars():
         await session.delete(confirmation)
     record_change(session, actor, "subsidy_run.recomputed", "subsidy_run", run.id)
     await session.commit()
@@ -212,7 +205,7 @@ async def recompute_run(session: AsyncSession, actor: Principal, run_id: int) ->
 
 
 async def street_totals(session: AsyncSession, run_id: int) -> dict[int, int]:
-    return dict((await session.execute(select(SubsidyLine.street_id, func.sum(SubsidyLine.amount_fen)).where(SubsidyLine.run_id == run_id).group_by(SubsidyLine.street_id))).all())
+    return dict((await session.execute(select(col(SubsidyLine.street_id), func.sum(col(SubsidyLine.amount_fen))).where(col(SubsidyLine.run_id) == run_id).group_by(col(SubsidyLine.street_id)))).all())
 
 
 async def confirm_street(session: AsyncSession, actor: Principal, run_id: int) -> SubsidyRun:
@@ -230,10 +223,10 @@ async def confirm_street(session: AsyncSession, actor: Principal, run_id: int) -
     except IntegrityError:
         await session.rollback()
         raise Conflict("your street has already confirmed this run", zh="您街道已确认过本核算") from None
-    confirmed = set((await session.execute(select(StreetConfirmation.street_id).where(StreetConfirmation.run_id == run.id))).scalars())
+    confirmed = set((await session.execute(select(col(StreetConfirmation.street_id)).where(col(StreetConfirmation.run_id) == run.id))).scalars())
     if confirmed >= set(totals):
         run.state = "confirmed"
-    record_change(session, actor, "subsidy_run.street_confirmed", "subsidy_run", run.id, after={"street_id": actor.street_id, "total_fen": totals[actor.street_id]})  # type: ignore[index]
+    record_change(session, actor, "subsidy_run.street_confirmed", "subsidy_run", run.id, after={"street_id": actor.street_id, "total_fen": totals[actor.street_id]})
     await session.commit()
     return run
 
@@ -268,13 +261,13 @@ async def issue_batch(session: AsyncSession, actor: Principal, run_id: int, now:
     for _ in range(ATTEMPTS):
         now = now or utc_now()
         run = await get_run(session, actor, run_id)
-        existing = (await session.execute(select(DisbursementBatch).where(DisbursementBatch.run_id == run_id))).scalar()
+        existing = (await session.execute(select(DisbursementBatch).where(col(DisbursementBatch.run_id) == run_id))).scalar()
         if existing is not None:
             return existing
         if run.state != "approved":
             raise Conflict(f"run {run_id} is {run.state}; a batch is issued for an approved run", zh="审批通过后才能生成拨付批次")
-        lines = list((await session.execute(select(SubsidyLine).where(SubsidyLine.run_id == run_id).order_by(SubsidyLine.id))).scalars())
-        year_batches = (await session.execute(select(func.count()).where(DisbursementBatch.number.like(f"HPBT-{run.quarter}-%")))).scalar_one()  # type: ignore[attr-defined]
+        lines = list((await session.execute(select(SubsidyLine).where(col(SubsidyLine.run_id) == run_id).order_by(col(SubsidyLine.id)))).scalars())
+        year_batches = (await session.execute(select(func.count()).where(col(DisbursementBatch.number).like(f"HPBT-{run.quarter}-%")))).scalar_one()
         number = f"HPBT-{run.quarter}-{year_batches + 1:03d}"
         batch = DisbursementBatch(
             number=number, run_id=run_id, total_fen=sum(l.amount_fen for l in lines), city_fen=sum(l.city_fen for l in lines),  # noqa: E741
@@ -294,7 +287,7 @@ async def issue_batch(session: AsyncSession, actor: Principal, run_id: int, now:
             return batch
         except IntegrityError as error:
             await session.rollback()
-            raced = (await session.execute(select(DisbursementBatch).where(DisbursementBatch.run_id == run_id))).scalar()
+            raced = (await session.execute(select(DisbursementBatch).where(col(DisbursementBatch.run_id) == run_id))).scalar()
             if raced is not None:
                 return raced
             if "paid_estate_months" in str(error.orig) or "PRIMARY" in str(error.orig).upper():
@@ -313,7 +306,7 @@ async def issue_adjustment(
     require_role(actor, FINANCE, "issuing an adjustment batch")
     now = now or utc_now()
     for _ in range(ATTEMPTS):
-        existing = (await session.execute(select(DisbursementBatch).where(DisbursementBatch.client_id == client_id))).scalar()
+        existing = (await session.execute(select(DisbursementBatch).where(col(DisbursementBatch.client_id) == client_id))).scalar()
         if existing is not None:
             if existing.corrects_batch_id != batch_id:
                 raise Conflict(f"client id {client_id} was used for an adjustment of another batch")
@@ -324,12 +317,12 @@ async def issue_adjustment(
         ids = [line_id for line_id, _ in corrections]
         if len(set(ids)) != len(ids):
             raise RuleViolation("each line is corrected once per adjustment")
-        lines = {l.id: l for l in (await session.execute(select(SubsidyLine).where(SubsidyLine.id.in_(ids), SubsidyLine.run_id == original.run_id))).scalars()}  # type: ignore[union-attr]  # noqa: E741
+        lines = {l.id: l for l in (await session.execute(select(SubsidyLine).where(col(SubsidyLine.id).in_(ids), col(SubsidyLine.run_id) == original.run_id))).scalars()}  # noqa: E741
         missing = sorted(set(ids) - set(lines))
         if missing:
             raise RuleViolation(f"lines {', '.join(map(str, missing))} are not lines of batch {original.number}")
         adjusted = dict(
-            (await session.execute(select(AdjustmentLine.line_id, func.sum(AdjustmentLine.delta_fen)).where(AdjustmentLine.line_id.in_(ids)).group_by(AdjustmentLine.line_id))).all()  # type: ignore[attr-defined]
+            (await session.execute(select(col(AdjustmentLine.line_id), func.sum(col(AdjustmentLine.delta_fen))).where(col(AdjustmentLine.line_id).in_(ids)).group_by(col(AdjustmentLine.line_id)))).all()
         )
         rows = []
         cards = await rate_cards(session)
@@ -342,7 +335,7 @@ async def issue_adjustment(
             city, district = split_between_payers(delta, card.city_share, configured_split())  # type: ignore[union-attr]
             rows.append(AdjustmentLine(batch_id=0, line_id=line_id, estate_id=line.estate_id, company_id=line.company_id, month=line.month,
                                        corrected_amount_fen=corrected, delta_fen=delta, city_fen=city, district_fen=district))
-        count = (await session.execute(select(func.count()).where(DisbursementBatch.corrects_batch_id == batch_id))).scalar_one()
+        count = (await session.execute(select(func.count()).where(col(DisbursementBatch.corrects_batch_id) == batch_id))).scalar_one()
         number = f"{original.number}-ADJ{count + 1:02d}"
         batch = DisbursementBatch(
             number=number, run_id=None, corrects_batch_id=batch_id, client_id=client_id, reason=reason,

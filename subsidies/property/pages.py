@@ -3,6 +3,7 @@ the streets' confirmations, approval, the disbursement batch and its documents. 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Collection
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
@@ -13,6 +14,7 @@ from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from foundation.access import Principal, Role
 from foundation.clock import utc_now
@@ -22,9 +24,9 @@ from foundation.periods import Quarter, last_ended_quarter
 from foundation.web.auth import allow
 from foundation.web.layout import form_error, page
 from foundation.web.problems import status_of
-from subsidies import queries, service
-from subsidies.routes import make_batch_documents
-from subsidies.tables import DisbursementBatch
+from subsidies.property import queries, service
+from subsidies.property.routes import make_batch_documents
+from subsidies.property.tables import DisbursementBatch
 
 DESK = {Role.FINANCE, Role.ADMIN, Role.STREET_OFFICER}
 RUN_STATE_NAMES = {"draft": "草稿（待街道确认）", "confirmed": "各街道已确认（待审批）", "approved": "已审批", "disbursed": "已拨付"}
@@ -63,7 +65,7 @@ class SubsidyPages(Controller):
     @post("/runs/{run_id:int}/{action:str}")
     async def act(self, run_id: FromPath[int], action: FromPath[str], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> Response[Any]:
         """recompute, confirm (a street officer), approve, batch: each the API's use case, refused the same way."""
-        steps = {
+        steps: dict[str, tuple[Collection[Role], Callable[[AsyncSession, Principal, int], Awaitable[object]]]] = {
             "recompute": (service.FINANCE, service.recompute_run),
             "approve": (service.FINANCE, service.approve_run),
             "batch": (service.FINANCE, service.issue_batch),
@@ -76,8 +78,8 @@ class SubsidyPages(Controller):
             if principal.role not in roles:
                 raise PermissionDenied(f"{action} is not for {principal.role.value}")
             done = await use_case(db, principal, run_id)
-            if action == "batch":
-                await make_batch_documents(state, db, done)  # type: ignore[arg-type]
+            if isinstance(done, DisbursementBatch):
+                await make_batch_documents(state, db, done)
         except DomainError as exc:
             await db.rollback()
             response = await _run_page(db, principal, run_id, errors=form_error(exc))
@@ -86,7 +88,7 @@ class SubsidyPages(Controller):
         return Redirect(path=f"/subsidies/runs/{run_id}?done={action}")
 
 
-async def _runs_page(db: AsyncSession, principal: Principal, errors: dict[str, str] | None = None, typed: dict[str, str] | None = None) -> Template:
+async def _runs_page(db: NamedDependency[AsyncSession], principal: NamedDependency[Principal], errors: dict[str, str] | None = None, typed: dict[str, str] | None = None) -> Template:
     rows, total = await queries.list_runs(db, principal, PageRequest(1, 100))
     response = page(
         "runs.html",
@@ -103,9 +105,9 @@ async def _runs_page(db: AsyncSession, principal: Principal, errors: dict[str, s
     return response
 
 
-async def _run_page(db: AsyncSession, principal: Principal, run_id: int, errors: dict[str, str] | None = None) -> Template:
+async def _run_page(db: NamedDependency[AsyncSession], principal: NamedDependency[Principal], run_id: int, errors: dict[str, str] | None = None) -> Template:
     run = await queries.run_out(db, principal, await service.get_run(db, principal, run_id))
-    batch = (await db.execute(select(DisbursementBatch).where(DisbursementBatch.run_id == run_id))).scalar()
+    batch = (await db.execute(select(DisbursementBatch).where(col(DisbursementBatch.run_id) == run_id))).scalar()
     mine = next((s for s in run.streets if s.street_id == principal.street_id), None)
     return page(
         "run.html",

@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from foundation.access import Principal, Role
 from foundation.errors import InvalidInput, NotFound
@@ -20,9 +21,9 @@ from foundation.web.auth import allow, logged_in
 from foundation.web.body import StrictBody
 from foundation.web.params import OptionalId, RecordId
 from foundation.web.problems import problem_responses
-from subsidies import queries, schemas, service
-from subsidies.rules import GRADES, RateCard, RateCardError
-from subsidies.tables import DisbursementBatch, SubsidyRun
+from subsidies.property import queries, schemas, service
+from subsidies.property.rules import GRADES, RateCard, RateCardError
+from subsidies.property.tables import DisbursementBatch, SubsidyRun
 
 READ = problem_responses(400, 403, 404)
 WRITE = problem_responses(400, 403, 404, 409, 422)
@@ -30,7 +31,7 @@ FINANCE = [allow(service.FINANCE, "subsidy runs and batches")]
 QuarterPath = Annotated[str, Parameter(pattern=QUARTER_PATTERN, description="A quarter, e.g. 2026-Q3")]
 
 
-async def make_batch_documents(state: State, db: AsyncSession, batch: DisbursementBatch) -> None:
+async def make_batch_documents(state: State, db: NamedDependency[AsyncSession], batch: DisbursementBatch) -> None:
     """The documents of a batch are made as it is issued, by whoever the app factory names (the documents package,
     which sits above this one)."""
     make = getattr(state, "make_batch_documents", None)
@@ -112,7 +113,7 @@ class SubsidyController(Controller):
 
     @get("/batches/{batch_id:int}", guards=FINANCE, responses=READ)
     async def batch(self, batch_id: RecordId, db: NamedDependency[AsyncSession]) -> schemas.BatchOut:
-        row = (await db.execute(select(DisbursementBatch, SubsidyRun.quarter).outerjoin(SubsidyRun, SubsidyRun.id == DisbursementBatch.run_id).where(DisbursementBatch.id == batch_id))).first()
+        row = (await db.execute(select(DisbursementBatch, col(SubsidyRun.quarter)).outerjoin(SubsidyRun, col(SubsidyRun.id) == col(DisbursementBatch.run_id)).where(col(DisbursementBatch.id) == batch_id))).first()
         if row is None:
             raise NotFound("batch", batch_id)
         return queries.batch_out(row[0], row[1])

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from assessment.tables import AssessmentMonth
 from foundation.access import Principal, Role
@@ -16,8 +17,8 @@ from foundation.notifications import notify
 from foundation.periods import Quarter, last_ended_quarter
 from people.queries import recipients
 from registry.tables import Street
-from subsidies import service
-from subsidies.tables import SubsidyRun
+from subsidies.property import service
+from subsidies.property.tables import SubsidyRun
 
 SCHEDULER_FINANCE = Principal(role=Role.FINANCE, username="scheduler")
 
@@ -28,12 +29,12 @@ class HeldUp(NotReady):
 
 async def prepare_quarter_run(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
     quarter = Quarter.parse(period)
-    existing = (await session.execute(select(func.count()).where(SubsidyRun.quarter == period))).scalar_one()
+    existing = (await session.execute(select(func.count()).where(col(SubsidyRun.quarter) == period))).scalar_one()
     if existing:
         return {"already_started": True}
-    streets = dict((await session.execute(select(Street.id, Street.name))).all())
+    streets = {int(i or 0): name for i, name in (await session.execute(select(col(Street.id), col(Street.name))))}
     locked = set(
-        (await session.execute(select(AssessmentMonth.street_id, AssessmentMonth.month).where(AssessmentMonth.state == "locked", AssessmentMonth.month.in_([str(m) for m in quarter.months]))))  # type: ignore[attr-defined]
+        (await session.execute(select(col(AssessmentMonth.street_id), col(AssessmentMonth.month)).where(col(AssessmentMonth.state) == "locked", col(AssessmentMonth.month).in_([str(m) for m in quarter.months]))))
     )
     holding = [f"{streets[s]} {m}" for s in sorted(streets) for m in map(str, quarter.months) if (s, m) not in locked]
     finance = await recipients(session, Role.FINANCE)

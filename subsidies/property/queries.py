@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from foundation.access import Principal, Role
 from foundation.errors import NotFound, PermissionDenied
@@ -12,13 +13,14 @@ from foundation.paging import PageRequest, fetch_page
 from foundation.periods import Quarter
 from foundation.ratios import ratio_text, stored_ratio
 from registry.tables import Company, Estate, Street
-from subsidies import schemas
-from subsidies.service import GRADES, configured_cards, rate_cards
-from subsidies.tables import DisbursementBatch, HeldOut, LedgerEntry, RateCardRow, StreetConfirmation, SubsidyLine, SubsidyRun
+from subsidies.property import schemas
+from subsidies.property.rules import GRADES
+from subsidies.property.service import configured_cards, rate_cards
+from subsidies.property.tables import DisbursementBatch, HeldOut, LedgerEntry, RateCardRow, StreetConfirmation, SubsidyLine, SubsidyRun
 
 
 async def cards_out(session: AsyncSession) -> list[schemas.RateCardOut]:
-    added = set((await session.execute(select(RateCardRow.valid_from))).scalars())
+    added = set((await session.execute(select(col(RateCardRow.valid_from)))).scalars())
     configured = {c.valid_from for c in configured_cards()}
     return [
         schemas.RateCardOut(
@@ -30,34 +32,34 @@ async def cards_out(session: AsyncSession) -> list[schemas.RateCardOut]:
 
 
 async def run_out(session: AsyncSession, actor: Principal, run: SubsidyRun) -> schemas.RunOut:
-    lines = select(SubsidyLine).where(SubsidyLine.run_id == run.id)
+    lines = select(SubsidyLine).where(col(SubsidyLine.run_id) == run.id)
     if actor.role is Role.STREET_OFFICER:
-        lines = lines.where(SubsidyLine.street_id == actor.street_id)
+        lines = lines.where(col(SubsidyLine.street_id) == actor.street_id)
     sub = lines.subquery()
     totals = (await session.execute(select(func.count(), func.coalesce(func.sum(sub.c.amount_fen), 0), func.coalesce(func.sum(sub.c.city_fen), 0), func.coalesce(func.sum(sub.c.district_fen), 0)))).one()
-    confirmations = {c.street_id: c for c in (await session.execute(select(StreetConfirmation).where(StreetConfirmation.run_id == run.id))).scalars()}
+    confirmations = {c.street_id: c for c in (await session.execute(select(StreetConfirmation).where(col(StreetConfirmation.run_id) == run.id))).scalars()}
     streets = [
         schemas.StreetTotal(street_id=sid, street_name=name, lines=n, total_fen=int(total), confirmed_at=confirmations[sid].confirmed_at if sid in confirmations else None, confirmed_by=confirmations[sid].confirmed_by if sid in confirmations else None)
         for sid, name, n, total in (
-            await session.execute(select(sub.c.street_id, Street.name, func.count(), func.sum(sub.c.amount_fen)).join(Street, Street.id == sub.c.street_id).group_by(sub.c.street_id, Street.name).order_by(sub.c.street_id))
+            await session.execute(select(sub.c.street_id, col(Street.name), func.count(), func.sum(sub.c.amount_fen)).join(Street, col(Street.id) == sub.c.street_id).group_by(sub.c.street_id, col(Street.name)).order_by(sub.c.street_id))
         )
     ]
     companies = [
         schemas.CompanyTotal(company_id=cid, company_name=name, lines=n, total_fen=int(total), city_fen=int(city), district_fen=int(district))
         for cid, name, n, total, city, district in (
             await session.execute(
-                select(sub.c.company_id, Company.name, func.count(), func.sum(sub.c.amount_fen), func.sum(sub.c.city_fen), func.sum(sub.c.district_fen))
-                .join(Company, Company.id == sub.c.company_id)
-                .group_by(sub.c.company_id, Company.name)
-                .order_by(Company.name)
+                select(sub.c.company_id, col(Company.name), func.count(), func.sum(sub.c.amount_fen), func.sum(sub.c.city_fen), func.sum(sub.c.district_fen))
+                .join(Company, col(Company.id) == sub.c.company_id)
+                .group_by(sub.c.company_id, col(Company.name))
+                .order_by(col(Company.name))
             )
         )
     ]
-    held = select(HeldOut, Estate.code).join(Estate, Estate.id == HeldOut.estate_id).where(HeldOut.run_id == run.id).order_by(HeldOut.month, Estate.code)
+    held = select(HeldOut, col(Estate.code)).join(Estate, col(Estate.id) == col(HeldOut.estate_id)).where(col(HeldOut.run_id) == run.id).order_by(col(HeldOut.month), col(Estate.code))
     if actor.role is Role.STREET_OFFICER:
-        held = held.where(HeldOut.street_id == actor.street_id)
+        held = held.where(col(HeldOut.street_id) == actor.street_id)
     held_out = [schemas.HeldOutOut(estate_id=h.estate_id, estate_code=code, street_id=h.street_id, month=h.month, reason=h.reason) for h, code in (await session.execute(held))]
-    batch = (await session.execute(select(DisbursementBatch.number).where(DisbursementBatch.run_id == run.id))).scalar()
+    batch = (await session.execute(select(col(DisbursementBatch.number)).where(col(DisbursementBatch.run_id) == run.id))).scalar()
     return schemas.RunOut(
         id=run.id or 0, quarter=run.quarter, supplementary=run.supplementary, state=run.state, cards_sha256=run.cards_sha256, created_at=run.created_at,
         created_by=run.created_by, computed_at=run.computed_at, approved_at=run.approved_at, approved_by=run.approved_by, lines=totals[0],
@@ -66,21 +68,21 @@ async def run_out(session: AsyncSession, actor: Principal, run: SubsidyRun) -> s
 
 
 async def run_lines(session: AsyncSession, actor: Principal, run_id: int, paging: PageRequest, company_id: int | None, street_id: int | None) -> tuple[list[schemas.LineOut], int]:
-    query = select(SubsidyLine).where(SubsidyLine.run_id == run_id).order_by(SubsidyLine.street_id, SubsidyLine.estate_id, SubsidyLine.month, SubsidyLine.id)
+    query = select(SubsidyLine).where(col(SubsidyLine.run_id) == run_id).order_by(col(SubsidyLine.street_id), col(SubsidyLine.estate_id), col(SubsidyLine.month), col(SubsidyLine.id))
     if actor.role is Role.COMPANY:
-        query = query.where(SubsidyLine.company_id == actor.company_id)
+        query = query.where(col(SubsidyLine.company_id) == actor.company_id)
     elif actor.role is Role.STREET_OFFICER:
-        query = query.where(SubsidyLine.street_id == actor.street_id)
+        query = query.where(col(SubsidyLine.street_id) == actor.street_id)
     elif actor.role not in (Role.FINANCE, Role.ADMIN):
         raise PermissionDenied("subsidy lines are for finance, administrators, street officers and the companies paid")
     if company_id:
-        query = query.where(SubsidyLine.company_id == company_id)
+        query = query.where(col(SubsidyLine.company_id) == company_id)
     if street_id:
-        query = query.where(SubsidyLine.street_id == street_id)
+        query = query.where(col(SubsidyLine.street_id) == street_id)
     if (await session.get(SubsidyRun, run_id)) is None:
         raise NotFound("subsidy run", run_id)
     rows, total = await fetch_page(session, query, paging)
-    estates = {e.id: e for e in (await session.execute(select(Estate).where(Estate.id.in_({r.estate_id for r in rows})))).scalars()} if rows else {}  # type: ignore[union-attr]
+    estates = {e.id: e for e in (await session.execute(select(Estate).where(col(Estate.id).in_({r.estate_id for r in rows})))).scalars()} if rows else {}
     return [
         schemas.LineOut(
             id=r.id or 0, estate_id=r.estate_id, estate_code=estates[r.estate_id].code, estate_name=estates[r.estate_id].name, street_id=r.street_id,
@@ -103,11 +105,11 @@ async def reconcile(session: AsyncSession, actor: Principal, quarter: Quarter) -
     """Ledger totals per company for a quarter against the totals of the quarter's batches."""
     if actor.role not in (Role.FINANCE, Role.ADMIN):
         raise PermissionDenied("the ledger is for finance and administrators")
-    of_quarter = select(DisbursementBatch.id).join(SubsidyRun, SubsidyRun.id == DisbursementBatch.run_id).where(SubsidyRun.quarter == str(quarter))
+    of_quarter = select(col(DisbursementBatch.id)).join(SubsidyRun, col(SubsidyRun.id) == col(DisbursementBatch.run_id)).where(col(SubsidyRun.quarter) == str(quarter))
     batches = (
         await session.execute(
-            select(func.coalesce(func.sum(DisbursementBatch.total_fen), 0)).where(
-                DisbursementBatch.id.in_(of_quarter) | DisbursementBatch.corrects_batch_id.in_(of_quarter)  # type: ignore[union-attr]
+            select(func.coalesce(func.sum(col(DisbursementBatch.total_fen)), 0)).where(
+                col(DisbursementBatch.id).in_(of_quarter) | col(DisbursementBatch.corrects_batch_id).in_(of_quarter)
             )
         )
     ).scalar_one()
@@ -115,13 +117,13 @@ async def reconcile(session: AsyncSession, actor: Principal, quarter: Quarter) -
     for cid, name, city, district in (
         await session.execute(
             select(
-                LedgerEntry.company_id, Company.name,
-                func.sum(LedgerEntry.amount_fen).filter(LedgerEntry.payer == "city"), func.sum(LedgerEntry.amount_fen).filter(LedgerEntry.payer == "district"),
+                col(LedgerEntry.company_id), col(Company.name),
+                func.sum(col(LedgerEntry.amount_fen)).filter(col(LedgerEntry.payer) == "city"), func.sum(col(LedgerEntry.amount_fen)).filter(col(LedgerEntry.payer) == "district"),
             )
-            .join(Company, Company.id == LedgerEntry.company_id)
-            .where(LedgerEntry.quarter == str(quarter))
-            .group_by(LedgerEntry.company_id, Company.name)
-            .order_by(Company.name)
+            .join(Company, col(Company.id) == col(LedgerEntry.company_id))
+            .where(col(LedgerEntry.quarter) == str(quarter))
+            .group_by(col(LedgerEntry.company_id), col(Company.name))
+            .order_by(col(Company.name))
         )
     ):
         rows.append(schemas.LedgerRow(company_id=cid, company_name=name, quarter=str(quarter), city_fen=int(city or 0), district_fen=int(district or 0), total_fen=int((city or 0) + (district or 0))))
@@ -132,4 +134,4 @@ async def reconcile(session: AsyncSession, actor: Principal, quarter: Quarter) -
 async def list_runs(session: AsyncSession, actor: Principal, paging: PageRequest) -> tuple[list[SubsidyRun], int]:
     if actor.role not in (Role.FINANCE, Role.ADMIN, Role.STREET_OFFICER):
         raise PermissionDenied("subsidy runs are for finance, administrators and street officers")
-    return await fetch_page(session, select(SubsidyRun).order_by(SubsidyRun.id.desc()), paging)  # type: ignore[union-attr]
+    return await fetch_page(session, select(SubsidyRun).order_by(col(SubsidyRun.id).desc()), paging)

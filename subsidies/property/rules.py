@@ -13,6 +13,7 @@ from fractions import Fraction
 from foundation.periods import Month
 from foundation.ratios import parse_ratio
 from registry.rules import ContractTerm, EstateTenure
+from subsidies.engine.rules import PAYERS, ROUNDINGS, PayerSplit, half_up, split_between_payers
 
 GRADES = ("优秀", "良好", "合格", "不合格")  # best first
 
@@ -66,55 +67,16 @@ def check_card(card: RateCard) -> None:
         raise RateCardError(f"{where}: coefficients lie between 0 and 1 and a better grade never pays less")
 
 
-PAYERS = ("city", "district")
-ROUNDINGS = ("half_up", "half_even", "down", "up")
-
-
-@dataclass(frozen=True)
-class PayerSplit:
-    """config/RULES.md, "Money: rounding between payers": the `rounded` payer's share is the line × its share,
-    rounded to the fen by `rounding`; the other payer pays the rest, so the two always add up to the line."""
-
-    rounded: str  # city or district
-    rounding: str  # half_up, half_even, down or up
-
-
 def parse_payer_split(text: str) -> PayerSplit:
-    """The [payers] table of config/subsidies.toml."""
+    """The [payers] table of config/subsidies.toml (RULES.md "Money: rounding between payers", the engine's rule)."""
     try:
         raw = tomllib.loads(text)["payers"]
-        split = PayerSplit(rounded=str(raw["rounded"]), rounding=str(raw["rounding"]))
+        rounded, rounding = str(raw["rounded"]), str(raw["rounding"])
     except (tomllib.TOMLDecodeError, KeyError, TypeError) as error:
         raise RateCardError(f"config/subsidies.toml: [payers] needs rounded and rounding ({type(error).__name__}: {error})") from None
-    if split.rounded not in PAYERS or split.rounding not in ROUNDINGS:
+    if rounded not in PAYERS or rounding not in ROUNDINGS:
         raise RateCardError(f"config/subsidies.toml: [payers] rounded is one of {', '.join(PAYERS)} and rounding one of {', '.join(ROUNDINGS)}")
-    return split
-
-
-def round_fen(value: Fraction, rounding: str) -> int:
-    """An exact amount of fen to a whole fen; a negative amount (a recovery) rounds like its size, so a correction
-    and its reversal round alike."""
-    sign = -1 if value < 0 else 1
-    size = abs(value)
-    whole, rest = divmod(size.numerator, size.denominator)
-    if rest:
-        twice = 2 * rest
-        up = {
-            "half_up": twice >= size.denominator,
-            "half_even": twice > size.denominator or (twice == size.denominator and whole % 2 == 1),
-            "down": False,
-            "up": True,
-        }[rounding]
-        whole += 1 if up else 0
-    return sign * whole
-
-
-def split_between_payers(amount_fen: int, city_share: Fraction, split: PayerSplit) -> tuple[int, int]:
-    """(city, district) fen of a line (or of a correction) of `amount_fen`: the rounded payer's share is the amount ×
-    its share, rounded once; the other pays the rest."""
-    share = city_share if split.rounded == "city" else 1 - city_share
-    rounded = round_fen(amount_fen * share, split.rounding)
-    return (rounded, amount_fen - rounded) if split.rounded == "city" else (amount_fen - rounded, rounded)
+    return PayerSplit(rounded=rounded, rounding=rounding)
 
 
 def card_on(cards: Sequence[RateCard], day: date) -> RateCard | None:
@@ -180,11 +142,6 @@ class LineAmount:
     district_fen: int
     days: int  # days counted
     exact_fen: Fraction  # before rounding, for the record
-
-
-def half_up(value: Fraction) -> int:
-    """Round half-up to a whole number (of fen), exactly."""
-    return round_fen(value, "half_up")
 
 
 def price_line(area_centi_m2: int, month: Month, segments: Sequence[Segment], grade: str, vetoed: bool, split: PayerSplit) -> LineAmount:

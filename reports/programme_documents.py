@@ -1,0 +1,201 @@
+"""The documents of any programme's batch, rendered from the engine's batch and the programme's own description of
+its lines: the summary (totals by holder and payee, the approvals, every line), a payment notice per payee and the
+treasury spreadsheet. Made and kept when the batch is issued (or by an explicit POST when they could not be made
+then); a download only serves what was kept."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from foundation.errors import Conflict
+from foundation.money import yuan
+from foundation.storage import BlobStore
+from reports.pdf import Column, Document, FontMissing, TableBlock
+from reports.service import XLSX, Made, _when, content_checksum, issue, made_pdf, served, verify_url
+from reports.sheets import batch_workbook
+from reports.tables import IssuedDocument
+from subsidies.engine.queries import approvals_of, batch_lines, party
+from subsidies.engine.registry import DescribedLine, LineView, Programme, programme
+from subsidies.engine.rules import Party
+from subsidies.engine.tables import ProgrammeAdjustment, ProgrammeBatch, ProgrammeLine, ProgrammeRun
+
+log = logging.getLogger(__name__)
+
+
+def subject_of(batch: ProgrammeBatch, payee: Party | None = None) -> str:
+    return f"programme-batch:{batch.id}" + (f"/{payee}" if payee else "")
+
+
+async def _context(session: AsyncSession, batch: ProgrammeBatch) -> tuple[Programme, list[LineView], dict[int, DescribedLine], dict[Party, str]]:
+    of = programme(batch.programme)
+    lines = await batch_lines(session, batch)
+    described = await of.documents.describe(session, lines)
+    names = await of.names(session, {p for line in lines for p in (line.payee, line.holder, line.beneficiary)})
+    return of, lines, described, names
+
+
+def _line_columns(of: Programme) -> tuple[Column, ...]:
+    return (*(Column(c.title, c.width, c.numeric) for c in of.documents.columns), Column("金额（元）", 26, True))
+
+
+def _line_rows(lines: Sequence[LineView], described: dict[int, DescribedLine]) -> list[list[str]]:
+    return [[*described[line.id].cells, yuan(line.amount_fen)] for line in lines]
+
+
+def _total_row(of: Programme, total: int) -> list[str]:
+    return ["合计", *[""] * (len(of.documents.columns) - 1), yuan(total)]
+
+
+async def _summary(session: AsyncSession, batch: ProgrammeBatch, code: str) -> Made:
+    of, lines, described, names = await _context(session, batch)
+    run = await session.get(ProgrammeRun, batch.run_id)
+    assert run is not None
+    steps = {s.name: s for s in of.steps}
+    approvals = [
+        (f"{steps[a.step].zh or a.step}" + (f"（{names.get(party(a.holder), a.holder)}）" if a.holder else ""), f"{a.approved_by}，{_when(a.approved_at)}，{yuan(a.total_fen)} 元")
+        for a in await approvals_of(session, run.id or 0)
+    ]
+    by_holder: dict[Party, list[LineView]] = {}
+    by_payee: dict[Party, list[LineView]] = {}
+    for line in lines:
+        by_holder.setdefault(line.holder, []).append(line)
+        by_payee.setdefault(line.payee, []).append(line)
+    document = Document(
+        title=of.documents.summary_title,
+        number=batch.number,
+        checksum=content_checksum({"batch": batch.number, "checksum": batch.checksum, "total": batch.total_fen, "lines": len(lines)}),
+        verify_url=verify_url(code),
+        facts=[
+            ("项目", of.name), ("批次编号", batch.number), ("期间", run.period + ("（补充）" if run.supplementary else "")),
+            ("拨付总额", f"{yuan(batch.total_fen)} 元（市级 {yuan(batch.city_fen)} 元，区级 {yuan(batch.district_fen)} 元）"),
+            ("明细条目", str(len(lines))), ("批次校验和", batch.checksum), ("测算", f"{run.created_by}，{_when(run.created_at)}"),
+            *approvals, ("拨付", f"{batch.issued_by}，{_when(batch.issued_at)}"),
+        ],
+        tables=[
+            TableBlock(
+                f"按{of.documents.holder_title}汇总", (Column(of.documents.holder_title, 60), Column("条目", 25, True), Column("金额（元）", 50, True)),
+                [[names.get(h, str(h)), str(len(ls)), yuan(sum(l.amount_fen for l in ls))] for h, ls in sorted(by_holder.items())],  # noqa: E741
+                ["合计", str(len(lines)), yuan(batch.total_fen)],
+            ),
+            TableBlock(
+                f"按{of.documents.payee_title}汇总",
+                (Column(of.documents.payee_title, 70), Column("条目", 16, True), Column("市级（元）", 32, True), Column("区级（元）", 32, True), Column("合计（元）", 32, True)),
+                [
+                    [names.get(p, str(p)), str(len(ls)), yuan(sum(l.city_fen for l in ls)), yuan(sum(l.district_fen for l in ls)), yuan(sum(l.amount_fen for l in ls))]  # noqa: E741
+                    for p, ls in sorted(by_payee.items(), key=lambda kv: names.get(kv[0], str(kv[0])))
+                ],
+                ["合计", str(len(lines)), yuan(batch.city_fen), yuan(batch.district_fen), yuan(batch.total_fen)],
+            ),
+            TableBlock("明细", _line_columns(of), _line_rows(lines, described), _total_row(of, batch.total_fen)),
+        ],
+        notes=list(of.documents.notes),
+    )
+    return await made_pdf(document, batch.total_fen)
+
+
+async def _adjustment_summary(session: AsyncSession, batch: ProgrammeBatch, code: str) -> Made:
+    of = programme(batch.programme)
+    original = await session.get(ProgrammeBatch, batch.corrects_batch_id)
+    rows = (
+        await session.execute(
+            select(ProgrammeAdjustment, ProgrammeLine)
+            .join(ProgrammeLine, col(ProgrammeLine.id) == col(ProgrammeAdjustment.line_id))
+            .where(col(ProgrammeAdjustment.batch_id) == batch.id)
+            .order_by(col(ProgrammeAdjustment.id))
+        )
+    ).all()
+    names = await of.names(session, {p for _, line in rows for p in (Party(line.payee_kind, line.payee_id), party(line.beneficiary))})
+    document = Document(
+        title=f"{of.name}调整批次",
+        number=batch.number,
+        checksum=content_checksum({"batch": batch.number, "checksum": batch.checksum, "total": batch.total_fen}),
+        verify_url=verify_url(code),
+        facts=[
+            ("项目", of.name), ("批次编号", batch.number), ("更正批次", original.number if original else ""), ("调整原因", batch.reason or ""),
+            ("调整合计", f"{yuan(batch.total_fen)} 元（市级 {yuan(batch.city_fen)} 元，区级 {yuan(batch.district_fen)} 元）"), ("签发", f"{batch.issued_by}，{_when(batch.issued_at)}"),
+        ],
+        tables=[
+            TableBlock(
+                "调整明细",
+                (Column("对象", 50), Column(of.documents.payee_title, 44), Column("期间", 15), Column("原金额（元）", 24, True), Column("应付（元）", 24, True), Column("差额（元）", 24, True)),
+                [
+                    [names.get(party(line.beneficiary), line.beneficiary), names.get(Party(line.payee_kind, line.payee_id), ""), line.period, yuan(line.amount_fen), yuan(a.corrected_amount_fen), yuan(a.delta_fen)]
+                    for a, line in rows
+                ],
+                ["合计", "", "", "", "", yuan(batch.total_fen)],
+            )
+        ],
+    )
+    return await made_pdf(document, batch.total_fen)
+
+
+async def _notice(session: AsyncSession, batch: ProgrammeBatch, payee: Party, code: str) -> Made:
+    of, lines, described, names = await _context(session, batch)
+    run = await session.get(ProgrammeRun, batch.run_id)
+    assert run is not None
+    own = [line for line in lines if line.payee == payee]
+    total, city, district = sum(l.amount_fen for l in own), sum(l.city_fen for l in own), sum(l.district_fen for l in own)  # noqa: E741
+    approvals = await approvals_of(session, run.id or 0)
+    last = approvals[-1] if approvals else None
+    document = Document(
+        title=of.documents.notice_title,
+        number=batch.number,
+        checksum=content_checksum({"batch": batch.number, "payee": str(payee), "total": total, "lines": [[l.key, l.amount_fen] for l in own]}),  # noqa: E741
+        verify_url=verify_url(code),
+        facts=[
+            (of.documents.payee_title, names.get(payee, str(payee))), ("项目", of.name), ("批次编号", batch.number), ("期间", run.period),
+            ("拨付金额", f"{yuan(total)} 元（市级 {yuan(city)} 元，区级 {yuan(district)} 元）"), ("审批", f"{last.approved_by}，{_when(last.approved_at)}" if last else ""),
+        ],
+        tables=[TableBlock("明细", _line_columns(of), _line_rows(own, described), _total_row(of, total))],
+    )
+    return await made_pdf(document, total)
+
+
+async def _sheet(session: AsyncSession, batch: ProgrammeBatch) -> Made:
+    of, lines, described, names = await _context(session, batch)
+    headers = ("批次编号", of.documents.holder_title, of.documents.payee_title, *of.documents.sheet_headers, "金额（元）", "市级（元）", "区级（元）")
+    rows = [[batch.number, names.get(l.holder, ""), names.get(l.payee, ""), *described[l.id].sheet, l.amount_fen, l.city_fen, l.district_fen] for l in lines]  # noqa: E741
+    content = await asyncio.to_thread(batch_workbook, batch.number, batch.issued_at, rows, (batch.total_fen, batch.city_fen, batch.district_fen), headers, of.documents.sheet_title)
+    checksum = content_checksum({"batch": batch.number, "checksum": batch.checksum, "total": batch.total_fen, "lines": len(rows), "sheet": "lines"})
+    return Made(content, batch.number, f"{of.documents.sheet_title} {batch.number}", checksum, batch.total_fen, XLSX, None)
+
+
+async def payees_of(session: AsyncSession, batch: ProgrammeBatch) -> list[Party]:
+    rows = await session.execute(select(col(ProgrammeLine.payee_kind), col(ProgrammeLine.payee_id)).where(col(ProgrammeLine.run_id) == batch.run_id).distinct())
+    return sorted(Party(kind, ident) for kind, ident in rows)
+
+
+async def make_documents(session: AsyncSession, store: BlobStore, batch: ProgrammeBatch) -> list[IssuedDocument]:
+    """Make and keep the batch's documents that are not kept yet (its summary; for a run's batch also each payee's
+    notice and the spreadsheet). Raises FontMissing when there is no CJK font."""
+    summary = _adjustment_summary if batch.run_id is None else _summary
+    made = [(await issue(session, store, "batch_summary", subject_of(batch), lambda code: summary(session, batch, code)))[1]]
+    if batch.run_id is not None:
+        for payee in await payees_of(session, batch):
+            made.append((await issue(session, store, "payment_notice", subject_of(batch, payee), lambda code, p=payee: _notice(session, batch, p, code)))[1])  # type: ignore[misc]
+        made.append((await issue(session, store, "batch_lines", subject_of(batch), lambda code: _sheet(session, batch)))[1])
+    return made
+
+
+async def issue_programme_batch_documents(session: AsyncSession, store: BlobStore, batch: ProgrammeBatch) -> None:
+    """As the batch is issued: its documents, carrying the registry as it is now. Without a CJK font the batch is
+    issued all the same and its documents are made later by POST .../documents."""
+    try:
+        await make_documents(session, store, batch)
+    except FontMissing as missing:
+        log.warning("documents of batch %s not made at issue: %s", batch.number, missing)
+
+
+async def kept(session: AsyncSession, store: BlobStore, kind: str, batch: ProgrammeBatch, payee: Party | None = None) -> tuple[bytes, IssuedDocument]:
+    """A batch's document as it was issued; never made here (a download writes nothing)."""
+    missing = Conflict(
+        f"the documents of batch {batch.number} were not made when it was issued (no CJK font then); make them with POST /api/programmes/batches/{batch.id}/documents",
+        zh="该批次的文件尚未生成，请先生成批次文件",
+    )
+    return await served(session, store, kind, subject_of(batch, payee), missing)

@@ -1,0 +1,120 @@
+"""Reading the engine's runs, lines, batches and budgets, and naming the parties a line is about."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from foundation.access import Principal
+from foundation.errors import NotFound, PermissionDenied
+from foundation.paging import PageRequest, fetch_page
+from registry.tables import Community, Company, Estate, Street
+from subsidies.engine import schemas
+from subsidies.engine.registry import LineView, programme
+from subsidies.engine.rules import Party
+from subsidies.engine.service import readers
+from subsidies.engine.tables import Budget, ProgrammeApproval, ProgrammeBatch, ProgrammeLine, ProgrammeRun
+
+REGISTRY_NAMES = {
+    "street": (col(Street.id), col(Street.name)),
+    "community": (col(Community.id), col(Community.name)),
+    "company": (col(Company.id), col(Company.name)),
+    "estate": (col(Estate.id), col(Estate.name)),
+}
+
+
+def party(text: str) -> Party:
+    kind, _, ident = text.partition(":")
+    return Party(kind, int(ident)) if ident.isdigit() else Party(kind, 0)
+
+
+async def registry_names(session: AsyncSession, parties: Collection[Party]) -> dict[Party, str]:
+    """Names of streets, communities, companies and estates (a programme with parties of its own names those)."""
+    found: dict[Party, str] = {}
+    for kind, (key, name) in REGISTRY_NAMES.items():
+        ids = {p.id for p in parties if p.kind == kind}
+        if ids:
+            rows = await session.execute(select(key, name).where(key.in_(ids)))
+            found |= {Party(kind, int(i or 0)): str(n) for i, n in rows}
+    return found
+
+
+async def run_out(session: AsyncSession, run: ProgrammeRun) -> schemas.ProgrammeRunOut:
+    totals = (
+        await session.execute(
+            select(func.count(), func.coalesce(func.sum(col(ProgrammeLine.amount_fen)), 0), func.coalesce(func.sum(col(ProgrammeLine.city_fen)), 0), func.coalesce(func.sum(col(ProgrammeLine.district_fen)), 0)).where(
+                col(ProgrammeLine.run_id) == run.id
+            )
+        )
+    ).one()
+    approvals = [
+        schemas.ProgrammeApprovalOut(step=a.step, holder=a.holder, approved_at=a.approved_at, approved_by=a.approved_by, total_fen=a.total_fen)
+        for a in (await session.execute(select(ProgrammeApproval).where(col(ProgrammeApproval.run_id) == run.id).order_by(col(ProgrammeApproval.id)))).scalars()
+    ]
+    batch = (await session.execute(select(col(ProgrammeBatch.id), col(ProgrammeBatch.number)).where(col(ProgrammeBatch.run_id) == run.id))).first()
+    return schemas.ProgrammeRunOut(
+        id=run.id or 0, programme=run.programme, period=run.period, supplementary=run.supplementary, state=run.state, rules_sha256=run.rules_sha256,
+        created_at=run.created_at, created_by=run.created_by, computed_at=run.computed_at, lines=int(totals[0]), total_fen=int(totals[1]), city_fen=int(totals[2]),
+        district_fen=int(totals[3]), approvals=approvals, batch_id=batch[0] if batch else None, batch_number=batch[1] if batch else None,
+    )
+
+
+async def run_lines(session: AsyncSession, run_id: int, paging: PageRequest) -> tuple[list[schemas.ProgrammeLineOut], int]:
+    rows, total = await fetch_page(session, select(ProgrammeLine).where(col(ProgrammeLine.run_id) == run_id).order_by(col(ProgrammeLine.holder), col(ProgrammeLine.line_key)), paging)
+    return [
+        schemas.ProgrammeLineOut(
+            id=r.id or 0, key=r.line_key, payee=f"{r.payee_kind}:{r.payee_id}", holder=r.holder, beneficiary=r.beneficiary, period=r.period, amount_fen=r.amount_fen,
+            city_fen=r.city_fen, district_fen=r.district_fen, reason=r.reason, evidence=r.evidence, rules_sha256=r.rules_sha256,
+        )
+        for r in rows
+    ], total
+
+
+def batch_out(batch: ProgrammeBatch, period: str | None) -> schemas.ProgrammeBatchOut:
+    return schemas.ProgrammeBatchOut(
+        id=batch.id or 0, programme=batch.programme, number=batch.number, run_id=batch.run_id, period=period, corrects_batch_id=batch.corrects_batch_id, reason=batch.reason,
+        total_fen=batch.total_fen, city_fen=batch.city_fen, district_fen=batch.district_fen, lines=batch.lines, checksum=batch.checksum, issued_at=batch.issued_at, issued_by=batch.issued_by,
+    )
+
+
+async def get_batch(session: AsyncSession, actor: Principal, batch_id: int, code: str | None = None) -> tuple[ProgrammeBatch, str | None]:
+    """A batch and its run's period (an adjustment: the period of the batch it corrects), for the programme's readers."""
+    batch = await session.get(ProgrammeBatch, batch_id)
+    if batch is None or (code is not None and batch.programme != code):
+        raise NotFound("batch", batch_id)
+    if actor.role not in readers(programme(batch.programme)):
+        raise PermissionDenied(f"batches of {batch.programme} are for the programme's staff")
+    run_id = batch.run_id
+    if run_id is None and batch.corrects_batch_id is not None:
+        run_id = (await session.execute(select(col(ProgrammeBatch.run_id)).where(col(ProgrammeBatch.id) == batch.corrects_batch_id))).scalar()
+    period = (await session.execute(select(col(ProgrammeRun.period)).where(col(ProgrammeRun.id) == run_id))).scalar() if run_id else None
+    return batch, period
+
+
+async def batch_lines(session: AsyncSession, batch: ProgrammeBatch) -> list[LineView]:
+    """The lines a batch paid, as the documents see them."""
+    rows = (await session.execute(select(ProgrammeLine).where(col(ProgrammeLine.run_id) == batch.run_id).order_by(col(ProgrammeLine.holder), col(ProgrammeLine.payee_id), col(ProgrammeLine.line_key)))).scalars()
+    return [
+        LineView(
+            id=r.id or 0, key=r.line_key, payee=Party(r.payee_kind, r.payee_id), holder=party(r.holder), beneficiary=party(r.beneficiary), period=r.period,
+            amount_fen=r.amount_fen, city_fen=r.city_fen, district_fen=r.district_fen, reason=r.reason, evidence=r.evidence,
+        )
+        for r in rows
+    ]
+
+
+async def approvals_of(session: AsyncSession, run_id: int) -> list[ProgrammeApproval]:
+    return list((await session.execute(select(ProgrammeApproval).where(col(ProgrammeApproval.run_id) == run_id).order_by(col(ProgrammeApproval.id)))).scalars())
+
+
+async def budgets(session: AsyncSession, code: str, year: int | None = None) -> list[schemas.ProgrammeBudgetOut]:
+    query = select(Budget).where(col(Budget.programme) == code).order_by(col(Budget.year), col(Budget.holder))
+    if year is not None:
+        query = query.where(col(Budget.year) == year)
+    return [
+        schemas.ProgrammeBudgetOut(programme=b.programme, year=b.year, holder=b.holder, amount_fen=b.amount_fen, spent_fen=b.spent_fen, left_fen=b.amount_fen - b.spent_fen)
+        for b in (await session.execute(query)).scalars()
+    ]

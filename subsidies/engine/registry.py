@@ -1,0 +1,140 @@
+"""The programmes the engine pays for, registered by their own packages (the engine imports none of them): each
+brings its approval steps, its payers, how it prices a period into lines and how its documents describe a line."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from foundation.access import Principal, Role
+from foundation.errors import NotFound
+from subsidies.engine.rules import LineDraft, Party, PayerSplit, ProgrammeRuleError, Step, check_steps
+
+BUDGET_KINDS = ("none", "programme", "holder")
+
+
+@dataclass(frozen=True)
+class Priced:
+    """A period priced by a programme: the version (hash) of the rules used and the lines."""
+
+    rules_sha256: str
+    lines: Sequence[LineDraft]
+
+
+@dataclass(frozen=True)
+class Payers:
+    """Who pays a programme's lines: the city's share (0 when the district pays alone) and the rounding rule."""
+
+    city_share: Fraction
+    split: PayerSplit
+
+
+@dataclass(frozen=True)
+class LineView:
+    """A stored line as the documents see it."""
+
+    id: int
+    key: str
+    payee: Party
+    holder: Party
+    beneficiary: Party
+    period: str
+    amount_fen: int
+    city_fen: int
+    district_fen: int
+    reason: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class DocumentColumn:
+    title: str
+    width: float  # mm
+    numeric: bool = False
+
+
+@dataclass(frozen=True)
+class DescribedLine:
+    """A line in a programme's own words: its cells in the PDFs (one per column) and its row in the spreadsheet."""
+
+    cells: Sequence[str]
+    sheet: Sequence[object]
+
+
+Describer = Callable[[AsyncSession, Sequence[LineView]], Awaitable[dict[int, DescribedLine]]]
+Namer = Callable[[AsyncSession, Collection[Party]], Awaitable[dict[Party, str]]]
+
+
+@dataclass(frozen=True)
+class Documents:
+    """How a programme's batch documents read (Simplified Chinese): titles, the columns of a line, the spreadsheet's
+    headers before the three amount columns, and the notes printed under the summary."""
+
+    summary_title: str
+    notice_title: str
+    sheet_title: str
+    columns: Sequence[DocumentColumn]
+    sheet_headers: Sequence[str]
+    describe: Describer
+    holder_title: str = "归属"
+    payee_title: str = "收款方"
+    notes: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class Programme:
+    """A programme: its code (in URLs and rows), name, who runs it, its approval steps, its payers, its budget kind
+    (none; one per year; one per year and holder) and the callables that price a period and name its parties."""
+
+    code: str
+    name: str
+    number_prefix: str  # batch numbers: PREFIX-period-NNN
+    steps: Sequence[Step]
+    runs_by: frozenset[Role]  # who starts and recomputes runs and issues batches
+    payers: Callable[[], Payers]
+    price: Callable[[AsyncSession, str], Awaitable[Priced]]
+    check_period: Callable[[str], str]  # the period in canonical form, or a RuleViolation/InvalidInput
+    names: Namer
+    documents: Documents
+    holder_of: Callable[[Principal], Party | None] = field(default=lambda principal: None)
+    budget: str = "none"
+    reads: frozenset[Role] = frozenset({Role.FINANCE, Role.ADMIN})  # who sees the runs besides the approvers
+
+    def step(self, name: str) -> Step:
+        for step in self.steps:
+            if step.name == name:
+                return step
+        raise NotFound(f"approval step of {self.code}", name)
+
+    @property
+    def final_state(self) -> str:
+        return self.steps[-1].state_after
+
+
+_PROGRAMMES: dict[str, Programme] = {}
+
+
+def register(programme: Programme) -> Programme:
+    """Make a programme known to the engine (its package calls this once, on import); registering the same code
+    again replaces it (a test may redefine its programme)."""
+    check_steps(programme.steps)
+    if programme.budget not in BUDGET_KINDS:
+        raise ProgrammeRuleError(f"{programme.code}: budget is one of {', '.join(BUDGET_KINDS)}")
+    if not programme.code.isidentifier() or len(programme.code) > 30:
+        raise ProgrammeRuleError(f"{programme.code!r}: a programme code is a short identifier")
+    _PROGRAMMES[programme.code] = programme
+    return programme
+
+
+def programme(code: str) -> Programme:
+    found = _PROGRAMMES.get(code)
+    if found is None:
+        raise NotFound("programme", code)
+    return found
+
+
+def programmes() -> list[Programme]:
+    return [_PROGRAMMES[code] for code in sorted(_PROGRAMMES)]

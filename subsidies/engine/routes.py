@@ -1,0 +1,107 @@
+"""The engine's API, the same for every registered programme (`code` in the path): runs, approval steps, batches,
+adjustments and budgets. A programme's own package adds routes for what only it has."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get, post, put
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from foundation.access import Principal
+from foundation.errors import PermissionDenied
+from foundation.paging import Page, PageRequest
+from foundation.web.auth import logged_in
+from foundation.web.body import StrictBody
+from foundation.web.params import RecordId
+from foundation.web.problems import problem_responses
+from subsidies.engine import queries, schemas, service
+from subsidies.engine.registry import programme
+from subsidies.engine.tables import ProgrammeBatch
+
+READ = problem_responses(400, 403, 404)
+WRITE = problem_responses(400, 403, 404, 409, 422)
+Code = Annotated[str, Parameter(pattern=r"^[a-z][a-z0-9_]{0,29}$", description="The programme's code")]
+StepName = Annotated[str, Parameter(pattern=r"^[a-z][a-z0-9_]{0,29}$", description="An approval step of the programme")]
+YearQuery = Annotated[int | None, Parameter(ge=2000, le=2100)]
+
+
+async def make_programme_batch_documents(state: State, db: NamedDependency[AsyncSession], batch: ProgrammeBatch) -> None:
+    """A batch's documents are made as it is issued, by whoever the app factory names (the documents package sits
+    above this one)."""
+    make = getattr(state, "make_programme_batch_documents", None)
+    if make is not None:
+        await make(db, batch)
+
+
+class ProgrammeController(Controller):
+    path = "/api/programmes/{code:str}"
+    tags = ["programmes"]
+    guards = [logged_in]
+
+    @post("/runs", dto=StrictBody[schemas.ProgrammeRunIn], return_dto=None, responses=WRITE)
+    async def start_programme_run(self, code: Code, data: JSONBody[schemas.ProgrammeRunIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.ProgrammeRunOut:
+        """Start the programme's run for a period (draft): the programme prices its lines; keys already paid are left out."""
+        run = await service.start_run(db, principal, code, data.period, data.supplementary)
+        return await queries.run_out(db, run)
+
+    @get("/runs/{run_id:int}", responses=READ)
+    async def programme_run(self, code: Code, run_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.ProgrammeRunOut:
+        _, run = await service.get_run(db, principal, run_id, code)
+        return await queries.run_out(db, run)
+
+    @get("/runs/{run_id:int}/lines", responses=READ)
+    async def programme_run_lines(self, code: Code, run_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], paging: NamedDependency[PageRequest]) -> Page[schemas.ProgrammeLineOut]:
+        await service.get_run(db, principal, run_id, code)
+        rows, total = await queries.run_lines(db, run_id, paging)
+        return Page(rows, total, paging.page, paging.page_size)
+
+    @post("/runs/{run_id:int}/recompute", status_code=200, responses=WRITE)
+    async def recompute_programme_run(self, code: Code, run_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.ProgrammeRunOut:
+        return await queries.run_out(db, await service.recompute_run(db, principal, run_id, code))
+
+    @post("/runs/{run_id:int}/approvals/{step:str}", status_code=200, responses=WRITE)
+    async def approve_programme_run(self, code: Code, run_id: RecordId, step: StepName, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.ProgrammeRunOut:
+        """Give one approval step (a per-holder step: your holder's part)."""
+        return await queries.run_out(db, await service.approve(db, principal, run_id, step, code))
+
+    @post("/runs/{run_id:int}/batch", status_code=200, responses=WRITE)
+    async def issue_programme_batch(self, code: Code, run_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> schemas.ProgrammeBatchOut:
+        """Issue the run's batch, exactly once (sending it again returns the same batch); its documents are made as it
+        is issued. 409 when the budget would go below zero."""
+        batch = await service.issue_batch(db, principal, run_id, code)
+        await make_programme_batch_documents(state, db, batch)
+        _, period = await queries.get_batch(db, principal, batch.id or 0, code)
+        return queries.batch_out(batch, period)
+
+    @get("/batches/{batch_id:int}", responses=READ)
+    async def programme_batch(self, code: Code, batch_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.ProgrammeBatchOut:
+        batch, period = await queries.get_batch(db, principal, batch_id, code)
+        return queries.batch_out(batch, period)
+
+    @post("/batches/{batch_id:int}/adjustments", dto=StrictBody[schemas.ProgrammeAdjustmentIn], return_dto=None, responses=WRITE)
+    async def adjust_programme_batch(self, code: Code, batch_id: RecordId, data: JSONBody[schemas.ProgrammeAdjustmentIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> schemas.ProgrammeBatchOut:
+        await queries.get_batch(db, principal, batch_id, code)
+        batch = await service.issue_adjustment(db, principal, batch_id, data.client_id, data.reason, [(c.line_id, c.amount_fen) for c in data.corrections])
+        await make_programme_batch_documents(state, db, batch)
+        _, period = await queries.get_batch(db, principal, batch.id or 0, code)
+        return queries.batch_out(batch, period)
+
+    @get("/budgets", responses=READ)
+    async def programme_budgets(self, code: Code, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], year: YearQuery = None) -> list[schemas.ProgrammeBudgetOut]:
+        """Each budget of the programme: granted, spent and left, in fen."""
+        if principal.role not in service.readers(programme(code)):
+            raise PermissionDenied(f"the budgets of {code} are for the programme's staff")
+        return await queries.budgets(db, code, year)
+
+    @put("/budgets", dto=StrictBody[schemas.ProgrammeBudgetIn], return_dto=None, responses=WRITE)
+    async def set_programme_budget(self, code: Code, data: JSONBody[schemas.ProgrammeBudgetIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.ProgrammeBudgetOut]:
+        """Grant a year's budget (administrators); never below what was already paid out of it."""
+        await service.set_budget(db, principal, code, data.year, data.holder, data.amount_fen)
+        return await queries.budgets(db, code, data.year)
+
+
+ROUTES = [ProgrammeController]

@@ -1,0 +1,356 @@
+"""Use cases of the engine, for any registered programme: runs (draft → each approval step → disbursed), budgets,
+exactly-once batches with their ledger entries, and adjustments. One transaction each; every change audited."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from foundation.access import Principal, Role, require_role
+from foundation.audit import record_change
+from foundation.clock import utc_now
+from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
+from foundation.money import yuan
+from foundation.process_locks import transaction_lock
+from subsidies.engine.registry import Programme, programme
+from subsidies.engine.rules import (
+    DISBURSED,
+    DRAFT,
+    Draw,
+    batch_checksum,
+    budget_draws,
+    price_lines,
+    short_of,
+    split_between_payers,
+    state_before,
+    step_done,
+)
+from subsidies.engine.tables import (
+    Budget,
+    PaidLine,
+    ProgrammeAdjustment,
+    ProgrammeApproval,
+    ProgrammeBatch,
+    ProgrammeLedgerEntry,
+    ProgrammeLine,
+    ProgrammeRun,
+)
+
+ATTEMPTS = 4
+OPEN = "open"  # any state before disbursed
+ADMINS = frozenset({Role.ADMIN})
+
+
+def readers(of: Programme) -> frozenset[Role]:
+    return of.reads | of.runs_by | frozenset().union(*(s.roles for s in of.steps))
+
+
+async def get_run(session: AsyncSession, actor: Principal, run_id: int, code: str | None = None) -> tuple[Programme, ProgrammeRun]:
+    """The run and its programme, for whoever may see its runs (`code`: the run must be of that programme)."""
+    run = await session.get(ProgrammeRun, run_id)
+    if run is None or (code is not None and run.programme != code):
+        raise NotFound("run", run_id)
+    of = programme(run.programme)
+    if actor.role not in readers(of):
+        raise PermissionDenied(f"runs of {of.code} are for {', '.join(sorted(r.value for r in readers(of)))}")
+    return of, run
+
+
+async def paid_keys(session: AsyncSession, code: str, keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        found |= set((await session.execute(select(col(PaidLine.line_key)).where(col(PaidLine.programme) == code, col(PaidLine.line_key).in_(chunk)))).scalars())
+    return found
+
+
+async def price_run(session: AsyncSession, of: Programme, run: ProgrammeRun) -> None:
+    """(Re)build a draft run's lines from what the programme prices for the period, leaving out the keys paid."""
+    await session.execute(delete(ProgrammeLine).where(col(ProgrammeLine.run_id) == run.id))
+    priced = await of.price(session, run.period)
+    paid = await paid_keys(session, of.code, [line.key for line in priced.lines])
+    payers = of.payers()
+    run.rules_sha256 = priced.rules_sha256
+    for line in price_lines(priced.lines, payers.city_share, payers.split, paid):
+        draft = line.draft
+        session.add(
+            ProgrammeLine(
+                run_id=run.id or 0, programme=of.code, line_key=draft.key, payee_kind=draft.payee.kind, payee_id=draft.payee.id, holder=str(draft.holder),
+                beneficiary=str(draft.beneficiary), period=draft.period, amount_fen=draft.amount_fen, city_fen=line.city_fen, district_fen=line.district_fen,
+                reason=draft.reason, evidence=draft.evidence, rules_sha256=priced.rules_sha256,
+            )
+        )
+    run.computed_at = utc_now()
+    await session.flush()
+
+
+async def open_run(session: AsyncSession, code: str, period: str) -> int | None:
+    return (
+        await session.execute(select(col(ProgrammeRun.id)).where(col(ProgrammeRun.programme) == code, col(ProgrammeRun.period) == period, col(ProgrammeRun.state) != DISBURSED))
+    ).scalar()
+
+
+async def start_run(session: AsyncSession, actor: Principal, code: str, period: str, supplementary: bool = False) -> ProgrammeRun:
+    """Start a programme's run for a period (a supplementary one picks up what earlier runs could not pay): one open
+    run per programme and period, even when two people start it at the same moment."""
+    of = programme(code)
+    require_role(actor, of.runs_by, f"starting a run of {of.code}")
+    period = of.check_period(period)
+    await transaction_lock(session, f"programme-run|{of.code}|{period}")
+    running = await open_run(session, of.code, period)
+    if running is not None:
+        raise Conflict(f"run {running} of {period} is not disbursed yet; finish or recompute it", zh="该期间已有一个未拨付的核算，请先完成或重算它", field="period")
+    earlier = (await session.execute(select(func.count()).where(col(ProgrammeRun.programme) == of.code, col(ProgrammeRun.period) == period))).scalar_one()
+    if earlier and not supplementary:
+        raise Conflict(f"{period} already has a run; start a supplementary run for what it could not pay", zh=f"{period} 已核算过；如需补算，请选择补充核算", field="period")
+    now = utc_now()
+    run = ProgrammeRun(programme=of.code, period=period, supplementary=supplementary, state=DRAFT, rules_sha256="", created_at=now, created_by=actor.label, computed_at=now)
+    session.add(run)
+    await session.flush()
+    await price_run(session, of, run)
+    record_change(session, actor, "programme_run.started", "programme_run", run.id, after={"programme": of.code, "period": period, "supplementary": supplementary})
+    await session.commit()
+    return run
+
+
+async def recompute_run(session: AsyncSession, actor: Principal, run_id: int, code: str | None = None) -> ProgrammeRun:
+    """Price a draft again; the approvals already given are cleared (they approved other figures)."""
+    of, run = await get_run(session, actor, run_id, code)
+    require_role(actor, of.runs_by, f"recomputing a run of {of.code}")
+    if run.state != DRAFT:
+        raise Conflict(f"run {run_id} is {run.state}; only a draft is recomputed", zh="只有草稿状态的核算可以重算")
+    await session.execute(delete(ProgrammeApproval).where(col(ProgrammeApproval.run_id) == run.id))
+    await price_run(session, of, run)
+    record_change(session, actor, "programme_run.recomputed", "programme_run", run.id)
+    await session.commit()
+    return run
+
+
+async def holder_totals(session: AsyncSession, run_id: int) -> dict[str, int]:
+    query = select(col(ProgrammeLine.holder), func.sum(col(ProgrammeLine.amount_fen))).where(col(ProgrammeLine.run_id) == run_id).group_by(col(ProgrammeLine.holder))
+    return {holder: int(total) for holder, total in (await session.execute(query))}
+
+
+async def approve(session: AsyncSession, actor: Principal, run_id: int, step_name: str, code: str | None = None) -> ProgrammeRun:
+    """Give one approval step of a run: a holder's part (each holder with lines gives its own) or the whole run.
+    When the step is complete the run moves on. Nobody approves two steps of the same run."""
+    of, run = await get_run(session, actor, run_id, code)
+    step = of.step(step_name)
+    require_role(actor, step.roles, f"the step {step.name} of {of.code}")
+    expected = state_before(of.steps, step)
+    if run.state != expected:
+        raise Conflict(f"run {run_id} is {run.state}; the step {step.name} is given to a run that is {expected}", zh=f"当前状态下不能进行“{step.zh or step.name}”")
+    totals = await holder_totals(session, run.id or 0)
+    holder = ""
+    if step.per_holder:
+        own = of.holder_of(actor)
+        if own is None or str(own) not in totals:
+            raise RuleViolation("you hold no lines in this run", zh="本核算中没有您负责的条目")
+        holder = str(own)
+    earlier = [s.name for s in of.steps[: list(of.steps).index(step)]]
+    if earlier and (
+        await session.execute(select(col(ProgrammeApproval.id)).where(col(ProgrammeApproval.run_id) == run.id, col(ProgrammeApproval.step).in_(earlier), col(ProgrammeApproval.approved_by) == actor.label))
+    ).first():
+        raise RuleViolation(f"{actor.username} gave an earlier approval of this run; another person gives {step.name}", zh="同一人不能审批自己已确认过的核算")
+    total = totals[holder] if holder else sum(totals.values())
+    try:
+        async with session.begin_nested():
+            session.add(ProgrammeApproval(run_id=run.id or 0, step=step.name, holder=holder, approved_at=utc_now(), approved_by=actor.label, total_fen=total))
+    except IntegrityError:
+        raise Conflict(f"the step {step.name} was already given{' for ' + holder if holder else ''}", zh="已确认过，无需重复确认") from None
+    given = set((await session.execute(select(col(ProgrammeApproval.holder)).where(col(ProgrammeApproval.run_id) == run.id, col(ProgrammeApproval.step) == step.name))).scalars())
+    if step_done(step, totals, given):
+        run.state = step.state_after
+    record_change(session, actor, f"programme_run.{step.name}", "programme_run", run.id, after={"holder": holder, "total_fen": total, "state": run.state})
+    await session.commit()
+    return run
+
+
+# Budgets
+
+
+async def set_budget(session: AsyncSession, actor: Principal, code: str, year: int, holder: str, amount_fen: int) -> Budget:
+    """An administrator grants a programme's budget for a year (and holder); never below what was already spent."""
+    require_role(actor, ADMINS, "setting a budget")
+    of = programme(code)
+    if of.budget == "none":
+        raise RuleViolation(f"{of.code} has no budget", zh="该项目不设预算")
+    if (of.budget == "holder") != bool(holder):
+        raise RuleViolation(f"{of.code} has a budget {'per holder' if of.budget == 'holder' else 'for the whole programme'}", field="holder")
+    if amount_fen < 0:
+        raise RuleViolation("a budget is zero or more", field="amount_fen")
+    row = (await session.execute(select(Budget).where(col(Budget.programme) == code, col(Budget.year) == year, col(Budget.holder) == holder))).scalar()
+    before = None if row is None else {"amount_fen": row.amount_fen}
+    if row is None:
+        row = Budget(programme=code, year=year, holder=holder, amount_fen=amount_fen, spent_fen=0, updated_at=utc_now(), updated_by=actor.label)
+        session.add(row)
+    elif amount_fen < row.spent_fen:
+        raise Conflict(f"{yuan(row.spent_fen)} yuan of this budget is already paid out; it cannot be set to {yuan(amount_fen)}", zh=f"该预算已支出 {yuan(row.spent_fen)} 元，不能调低到 {yuan(amount_fen)} 元")
+    else:
+        row.amount_fen, row.updated_at, row.updated_by = amount_fen, utc_now(), actor.label
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise Conflict("the budget changed at the same moment; reload and try again") from None
+    record_change(session, actor, "budget.set", "programme_budget", row.id, before=before, after={"programme": code, "year": year, "holder": holder, "amount_fen": amount_fen})
+    await session.commit()
+    return row
+
+
+def _budget_refusal(of: Programme, short: list[tuple[Draw, int]]) -> Conflict:
+    where = "; ".join(f"{d.year}{' ' + d.holder if d.holder else ''}: needs {yuan(d.amount_fen)} yuan, {yuan(left)} yuan left" for d, left in short)
+    zh = "；".join(f"{d.year} 年{d.holder}需 {yuan(d.amount_fen)} 元，余额 {yuan(left)} 元" for d, left in short)
+    return Conflict(f"the budget of {of.code} would go below zero ({where}); raise the budget or pay less", zh=f"预算不足（{zh}），请追加预算或减少拨付", reason="budget")
+
+
+async def draw_budgets(session: AsyncSession, actor: Principal, of: Programme, draws: list[Draw]) -> None:
+    """Take a batch's sums out of the budgets in the batch's transaction: checked here for a clear refusal, and by the
+    database's CHECK for a batch issued at the same moment from the same budget."""
+    if of.budget == "none":
+        return
+    rows = {(b.year, b.holder): b for b in (await session.execute(select(Budget).where(col(Budget.programme) == of.code, col(Budget.year).in_({d.year for d in draws})))).scalars()}
+    short = short_of(draws, {key: b.amount_fen - b.spent_fen for key, b in rows.items()})
+    if short:
+        raise _budget_refusal(of, short)
+    for draw in draws:
+        await session.execute(
+            update(Budget)
+            .where(col(Budget.programme) == of.code, col(Budget.year) == draw.year, col(Budget.holder) == draw.holder)
+            .values(spent_fen=col(Budget.spent_fen) + draw.amount_fen, updated_at=utc_now(), updated_by=actor.label)
+        )
+
+
+# Batches
+
+
+async def batch_of_run(session: AsyncSession, run_id: int) -> ProgrammeBatch | None:
+    return (await session.execute(select(ProgrammeBatch).where(col(ProgrammeBatch.run_id) == run_id))).scalar()
+
+
+async def issue_batch(session: AsyncSession, actor: Principal, run_id: int, code: str | None = None, now: datetime | None = None) -> ProgrammeBatch:
+    """Issue the batch of a run that passed every step, once: a retry, a double click or a colleague at the same
+    moment gets the same batch. Each line's key is recorded as paid (the database refuses a second payment), its
+    shares become ledger entries, and its sum comes out of the budget (which the database keeps from going below
+    zero)."""
+    for _ in range(ATTEMPTS):
+        of, run = await get_run(session, actor, run_id, code)
+        require_role(actor, of.runs_by, f"issuing a batch of {of.code}")
+        existing = await batch_of_run(session, run_id)
+        if existing is not None:
+            return existing
+        if run.state != of.final_state:
+            raise Conflict(f"run {run_id} is {run.state}; a batch is issued for a run that is {of.final_state}", zh="审批通过后才能生成拨付批次")
+        when = now or utc_now()
+        lines = list((await session.execute(select(ProgrammeLine).where(col(ProgrammeLine.run_id) == run_id).order_by(col(ProgrammeLine.id)))).scalars())
+        issued = (await session.execute(select(func.count()).where(col(ProgrammeBatch.number).like(f"{of.number_prefix}-{run.period}-%")))).scalar_one()
+        number = f"{of.number_prefix}-{run.period}-{issued + 1:03d}"
+        batch = ProgrammeBatch(
+            programme=of.code, number=number, run_id=run_id, total_fen=sum(l.amount_fen for l in lines), city_fen=sum(l.city_fen for l in lines),  # noqa: E741
+            district_fen=sum(l.district_fen for l in lines), lines=len(lines),  # noqa: E741
+            checksum=batch_checksum(number, ((l.line_key, f"{l.payee_kind}:{l.payee_id}", l.amount_fen, l.city_fen, l.district_fen) for l in lines)),  # noqa: E741
+            issued_at=when, issued_by=actor.label,
+        )
+        try:
+            await draw_budgets(session, actor, of, budget_draws(((l.period, l.holder, l.amount_fen) for l in lines), of.budget == "holder"))  # noqa: E741
+            session.add(batch)
+            await session.flush()
+            for line in lines:
+                session.add(PaidLine(programme=of.code, line_key=line.line_key, batch_id=batch.id or 0, line_id=line.id or 0))
+                for payer, amount in (("city", line.city_fen), ("district", line.district_fen)):
+                    session.add(
+                        ProgrammeLedgerEntry(
+                            programme=of.code, batch_id=batch.id or 0, line_id=line.id, payee_kind=line.payee_kind, payee_id=line.payee_id, period=run.period, payer=payer, amount_fen=amount
+                        )
+                    )
+            run.state = DISBURSED
+            record_change(session, actor, "batch.issued", "programme_batch", batch.id, after={"programme": of.code, "number": number, "run_id": run_id, "total_fen": batch.total_fen})
+            await session.commit()
+            return batch
+        except IntegrityError as error:
+            await session.rollback()
+            raced = await batch_of_run(session, run_id)
+            if raced is not None:
+                return raced
+            message = str(error.orig)
+            if "within_budget" in message:
+                raise Conflict(f"the budget of {of.code} was spent by another batch at the same moment; it would go below zero", zh="预算已被同时拨付的另一批次用去，余额不足", reason="budget") from None
+            if "programme_paid_lines" in message or "pk_programme_paid_lines" in message:
+                raise Conflict("a line of this run was already paid in another batch; recompute a supplementary run", zh="本核算中有条目已在其他批次中拨付，请重新核算") from None
+    raise Conflict("the batch could not be issued for concurrent changes; retry")
+
+
+async def issue_adjustment(
+    session: AsyncSession, actor: Principal, batch_id: int, client_id: str, reason: str, corrections: list[tuple[int, int]], now: datetime | None = None
+) -> ProgrammeBatch:
+    """A correction of an issued batch, as a new batch that references it: for each (line id, amount it should have
+    paid), the difference from what it paid (with earlier adjustments) is paid or recovered, split between the
+    payers like the line, entered in the ledger and in the budget. The batch corrected never changes. A retry with
+    the same client id returns the adjustment already issued."""
+    now = now or utc_now()
+    for _ in range(ATTEMPTS):
+        existing = (await session.execute(select(ProgrammeBatch).where(col(ProgrammeBatch.client_id) == client_id))).scalar()
+        if existing is not None:
+            if existing.corrects_batch_id != batch_id:
+                raise Conflict(f"client id {client_id} was used for an adjustment of another batch")
+            return existing
+        original = await session.get(ProgrammeBatch, batch_id)
+        if original is None or original.run_id is None:
+            raise NotFound("issued batch", batch_id)
+        of, run = await get_run(session, actor, original.run_id)
+        require_role(actor, of.runs_by, f"issuing an adjustment of {of.code}")
+        ids = [line_id for line_id, _ in corrections]
+        if len(set(ids)) != len(ids):
+            raise RuleViolation("each line is corrected once per adjustment")
+        lines = {l.id: l for l in (await session.execute(select(ProgrammeLine).where(col(ProgrammeLine.id).in_(ids), col(ProgrammeLine.run_id) == original.run_id))).scalars()}  # noqa: E741
+        missing = sorted(set(ids) - set(lines))
+        if missing:
+            raise RuleViolation(f"lines {', '.join(map(str, missing))} are not lines of batch {original.number}")
+        adjusted = dict(
+            (await session.execute(select(col(ProgrammeAdjustment.line_id), func.sum(col(ProgrammeAdjustment.delta_fen))).where(col(ProgrammeAdjustment.line_id).in_(ids)).group_by(col(ProgrammeAdjustment.line_id)))).all()
+        )
+        payers = of.payers()
+        rows: list[tuple[ProgrammeLine, ProgrammeAdjustment]] = []
+        for line_id, corrected in corrections:
+            line = lines[line_id]
+            delta = corrected - line.amount_fen - int(adjusted.get(line_id, 0))
+            if delta == 0:
+                raise RuleViolation(f"line {line_id} already pays {corrected} fen; nothing to correct")
+            city, district = split_between_payers(delta, payers.city_share, payers.split)
+            rows.append((line, ProgrammeAdjustment(batch_id=0, line_id=line_id, corrected_amount_fen=corrected, delta_fen=delta, city_fen=city, district_fen=district)))
+        count = (await session.execute(select(func.count()).where(col(ProgrammeBatch.corrects_batch_id) == batch_id))).scalar_one()
+        number = f"{original.number}-ADJ{count + 1:02d}"
+        batch = ProgrammeBatch(
+            programme=of.code, number=number, run_id=None, corrects_batch_id=batch_id, client_id=client_id, reason=reason,
+            total_fen=sum(a.delta_fen for _, a in rows), city_fen=sum(a.city_fen for _, a in rows), district_fen=sum(a.district_fen for _, a in rows), lines=len(rows),
+            checksum=hashlib.sha256(json.dumps([number, batch_id, [[a.line_id, a.delta_fen] for _, a in rows]]).encode()).hexdigest(), issued_at=now, issued_by=actor.label,
+        )
+        try:
+            await draw_budgets(session, actor, of, budget_draws(((l.period, l.holder, a.delta_fen) for l, a in rows), of.budget == "holder"))  # noqa: E741
+            session.add(batch)
+            await session.flush()
+            for _, adjustment in rows:
+                adjustment.batch_id = batch.id or 0
+                session.add(adjustment)
+            await session.flush()
+            for line, adjustment in rows:
+                for payer, amount in (("city", adjustment.city_fen), ("district", adjustment.district_fen)):
+                    session.add(
+                        ProgrammeLedgerEntry(
+                            programme=of.code, batch_id=batch.id or 0, adjustment_id=adjustment.id, payee_kind=line.payee_kind, payee_id=line.payee_id, period=run.period, payer=payer, amount_fen=amount
+                        )
+                    )
+            record_change(session, actor, "batch.adjusted", "programme_batch", batch.id, after={"number": number, "corrects": original.number, "total_fen": batch.total_fen}, reason=reason)
+            await session.commit()
+            return batch
+        except IntegrityError as error:
+            await session.rollback()
+            if "within_budget" in str(error.orig):
+                raise Conflict(f"the budget of {of.code} would go below zero", zh="预算余额不足", reason="budget") from None
+    raise Conflict("the adjustment could not be issued for concurrent changes; retry with the same client id")
