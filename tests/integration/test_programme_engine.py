@@ -21,6 +21,8 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 from litestar import Controller, Litestar, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
@@ -129,14 +131,13 @@ class ClaimController(Controller):
     guards = [allow({Role.COMMITTEE_DIRECTOR}, "claiming activity funds")]
 
     @post("/", dto=StrictBody[ClaimIn], return_dto=None)
-    async def claim_activity_funds(self, data: ClaimIn, principal: Principal, db: AsyncSession) -> ClaimOut:
+    async def claim_activity_funds(self, data: JSONBody[ClaimIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> ClaimOut:
         street = (await db.execute(sa.select(Community.street_id).where(Community.id == principal.community_id))).scalar_one()
         try:
             async with db.begin_nested():
                 new = (await db.execute(claims.insert().values(community_id=principal.community_id, street_id=street, month=data.month, invoice=data.invoice, amount_fen=data.amount_fen))).inserted_primary_key
         except IntegrityError:
             raise Conflict(f"invoice {data.invoice} was already claimed") from None
-        await db.commit()
         assert new is not None
         return ClaimOut(id=new[0])
 
