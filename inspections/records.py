@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -63,6 +63,20 @@ async def record_detail(session: AsyncSession, record: InspectionRecord) -> sche
     estate_name = (await session.execute(select(Estate.name).where(Estate.id == record.estate_id))).scalar_one()
     decision = (await session.execute(select(LateRecordDecision).where(LateRecordDecision.record_id == record.id))).scalar()
     checklist = (await stored_checklists(session, {record.checklist_version_id}))[record.checklist_version_id]
+    return detail_of(record, estate_name, checklist, results, photos, amendments, defect_ids, decision)
+
+
+def detail_of(
+    record: InspectionRecord,
+    estate_name: str,
+    checklist: Checklist,
+    results: list[InspectionResult],
+    photos: list[RecordPhoto],
+    amendments: list[Amendment],
+    defect_ids: list[int],
+    decision: LateRecordDecision | None,
+) -> schemas.RecordOut:
+    """A record as the API shows it, from its rows (read back, or just written by the use case that filed it)."""
     photos_of = {r.item_code: sorted(p.attachment_id for p in photos if p.item_code == r.item_code) for r in results}
     effective = effective_results(results, amendments)
     for code in effective:
@@ -80,7 +94,7 @@ async def record_detail(session: AsyncSession, record: InspectionRecord) -> sche
         organisation_id=record.organisation_id,
         checklist_version=checklist.version,
         checklist_sha256=checklist.sha256,
-        inspected_at=record.inspected_at,
+        inspected_at=record.inspected_at.astimezone(UTC),  # as stored, whatever offset the filer wrote
         business_date=record.business_date,
         counted=record.counted,
         late=record.late,
@@ -90,7 +104,7 @@ async def record_detail(session: AsyncSession, record: InspectionRecord) -> sche
         latitude=None if record.latitude_micro is None else record.latitude_micro / 1_000_000,
         longitude=None if record.longitude_micro is None else record.longitude_micro / 1_000_000,
         note=record.note,
-        filed_at=record.filed_at,
+        filed_at=record.filed_at.astimezone(UTC),
         filed_by=record.filed_by,
         results=[_result_out(r.item_code, r.passed, r.defects, r.note, photos_of[r.item_code], checklist) for r in results],
         photo_ids=sorted(p.attachment_id for p in photos if p.item_code is None),
@@ -101,7 +115,7 @@ async def record_detail(session: AsyncSession, record: InspectionRecord) -> sche
         effective_results=[
             _result_out(code, v["passed"], v["defects"], v["note"], v["photo_ids"], checklist) for code, v in effective.items()
         ],
-        defect_ids=defect_ids,
+        defect_ids=sorted(defect_ids),
     )
 
 

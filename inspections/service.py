@@ -16,7 +16,7 @@ from inspections import schemas
 from inspections.attachments import ATTEMPTS, own_photos
 from inspections.checklists import checklist_version_id, stored_checklists
 from inspections.config import current_checklist, inspection_rules
-from inspections.records import effective_results, get_record
+from inspections.records import detail_of, effective_results, get_record
 from inspections.rules import Checklist, Source, is_late, request_fingerprint
 from inspections.storage import BlobStore
 from inspections.tables import Amendment, InspectionRecord, InspectionResult, RecordPhoto, SpotCheckAssignment
@@ -50,6 +50,8 @@ AMENDERS = frozenset({Role.ADMIN, Role.STREET_OFFICER})
 class Filed:
     record: InspectionRecord
     replayed: bool  # True: this was a retry of a record already filed
+    # A new record as the API shows it, from the rows just written (nothing to read back); None for a retry.
+    detail: schemas.RecordOut | None = None
 
 
 def _fingerprint(source: Source, data: schemas.RecordIn) -> str:
@@ -99,12 +101,13 @@ async def _check_photos(session: AsyncSession, actor: Principal, photo_ids: set[
     await own_photos(session, actor, photo_ids, zh="照片未上传成功，请重新选择照片", field=None)
 
 
-async def _estate_for(session: AsyncSession, actor: Principal, source: Source, estate_id: int) -> tuple[Estate, Community]:
+async def _estate_for(session: AsyncSession, actor: Principal, source: Source, estate_id: int, day: date) -> tuple[Estate, Community, bool]:
+    """The estate, its community, and whether it was under management on `day` (read at once: one statement)."""
     # FOR UPDATE OF the estate: filings for one estate queue up, so the day's numbering has no race (PostgreSQL;
     # SQLite has one writer at a time anyway).
     row = (
         await session.execute(
-            select(Estate, Community)
+            select(Estate, Community, managed_on(day).label("managed"))
             .join(Community, Community.id == Estate.community_id)
             .where(Estate.id == estate_id)
             .with_for_update(of=Estate)
@@ -112,12 +115,12 @@ async def _estate_for(session: AsyncSession, actor: Principal, source: Source, e
     ).first()
     if row is None:
         raise NotFound("estate", estate_id)
-    estate, community = row
+    estate, community, managed = row
     if source is Source.PATROL and community.id != actor.community_id:
         raise PermissionDenied(f"estate {estate.code} belongs to {community.name}; you patrol only your own community's estates")
     if source is Source.STREET_INSPECTION and community.street_id != actor.street_id:
         raise PermissionDenied(f"estate {estate.code} is not in your street; you inspect only your street's estates")
-    return estate, community
+    return estate, community, bool(managed)
 
 
 async def _assignment_for(session: AsyncSession, actor: Principal, estate: Estate, month: Month) -> SpotCheckAssignment:
@@ -166,9 +169,9 @@ async def file_record(
         if earlier is not None:
             return Filed(earlier, replayed=True)
         try:
-            record = await _new_record(session, actor, source, data, fingerprint, now)
+            record, detail = await _new_record(session, actor, source, data, fingerprint, now)
             await session.commit()
-            return Filed(record, replayed=False)
+            return Filed(record, replayed=False, detail=detail)
         except IntegrityError:
             # Another request took this client id or this daily number first: look again.
             await session.rollback()
@@ -177,17 +180,16 @@ async def file_record(
 
 async def _new_record(
     session: AsyncSession, actor: Principal, source: Source, data: schemas.RecordIn, fingerprint: str, now: datetime
-) -> InspectionRecord:
+) -> tuple[InspectionRecord, schemas.RecordOut]:
     rules = inspection_rules()
     checklist = current_checklist()
     if data.inspected_at > now + rules.clock_tolerance:
         raise RuleViolation(f"inspected_at {data.inspected_at.isoformat()} is in the future; check the phone's clock", zh="检查时间晚于现在，请核对手机时间", field="inspected_at")
     _check_results(checklist, data.results)
-    estate, community = await _estate_for(session, actor, source, data.estate_id)
     day = business_date(data.inspected_at)
+    estate, community, in_management = await _estate_for(session, actor, source, data.estate_id, day)
     month = Month.of(day)
-    in_management = (await session.execute(select(Estate.id).where(Estate.id == estate.id, managed_on(day)))).scalar()
-    if in_management is None:
+    if not in_management:
         raise RuleViolation(f"estate {estate.code} was not under long-term management on {day}", zh=f"{estate.name}在{day}不在长效管理范围内")
     assignment = await _assignment_for(session, actor, estate, month) if source is Source.SPOT_CHECK else None
     await _check_photos(session, actor, {p for r in data.results for p in r.photo_ids} | set(data.photo_ids))
@@ -226,6 +228,7 @@ async def _new_record(
     session.add(record)
     await session.flush()
     results = []
+    photos = []
     for r in data.results:
         result = InspectionResult(
             record_id=record.id,  # type: ignore[arg-type]
@@ -236,12 +239,10 @@ async def _new_record(
         )
         results.append(result)
         session.add(result)
-        for photo in dict.fromkeys(r.photo_ids):
-            session.add(RecordPhoto(record_id=record.id, attachment_id=photo, item_code=r.item))  # type: ignore[arg-type]
+        photos += [RecordPhoto(record_id=record.id, attachment_id=photo, item_code=r.item) for photo in dict.fromkeys(r.photo_ids)]  # type: ignore[arg-type]
     per_item = {p for r in data.results for p in r.photo_ids}
-    for photo in dict.fromkeys(data.photo_ids):
-        if photo not in per_item:
-            session.add(RecordPhoto(record_id=record.id, attachment_id=photo))  # type: ignore[arg-type]
+    photos += [RecordPhoto(record_id=record.id, attachment_id=photo) for photo in dict.fromkeys(data.photo_ids) if photo not in per_item]  # type: ignore[arg-type]
+    session.add_all(photos)
     await session.flush()
     raised = await defect_service.raise_defects(session, actor, record, checklist, results, now)
     record_change(
@@ -261,7 +262,7 @@ async def _new_record(
             "late": record.late,
         },
     )
-    return record
+    return record, detail_of(record, estate.name, checklist, results, photos, [], [d.id for d in raised], None)  # type: ignore[misc]
 
 
 
