@@ -176,8 +176,9 @@ def writing(engine: AsyncEngine) -> AsyncEngine:
     return engine.execution_options(**{WRITE_OPTION: True}) if engine.dialect.name == "sqlite" else engine
 
 
-def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
-    """The engine for a database URL: SQLite gets its pragmas and its folder created."""
+def create_engine(database_url: str, workers: int = 1, **kwargs: Any) -> AsyncEngine:
+    """The engine for a database URL: SQLite gets its pragmas and its folder created. `workers`: how many web worker
+    processes share the database's connections (PostgreSQL's pool is shared out among them)."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
@@ -188,9 +189,10 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("pool_pre_ping", True)
     # A request holds a connection for its authentication and then for its use case: under a burst of a few
     # hundred requests, 20 connections ran out and requests failed after the pool's 30 s wait. 50 stays well
-    # inside PostgreSQL's default max_connections (100), beside a scheduler and the command line.
-    kwargs.setdefault("pool_size", 20)
-    kwargs.setdefault("max_overflow", 30)
+    # inside PostgreSQL's default max_connections (100), beside a scheduler and the command line, whatever the number
+    # of web workers sharing them.
+    kwargs.setdefault("pool_size", max(5, 20 // workers))
+    kwargs.setdefault("max_overflow", max(5, 30 // workers))
     return create_async_engine(url, **kwargs)
 
 
