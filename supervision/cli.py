@@ -101,13 +101,13 @@ def serve(settings: Settings, host: str | None, port: int | None, workers: int |
 
     import uvicorn
 
-    from supervision.app import create_app
-
     if workers is not None and not 0 <= workers <= 64:
         raise SystemExit(f"--workers {workers}: give 1 to 64 worker processes, or 0 for one per CPU core")
     count = workers or settings.resolved_web_workers()
     where = {"host": host or settings.host, "port": port or settings.port, "log_level": settings.log_level.lower()}
     if count == 1:
+        from supervision.app import create_app
+
         uvicorn.run(create_app(settings), **where)  # type: ignore[arg-type]
         return
     settings.resolved_secret_key()
