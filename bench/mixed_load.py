@@ -302,7 +302,7 @@ def run_one(label: str, checkout: Path, seed_env: dict[str, str], folder: Path, 
         clients = measure(f"{label} (supervision serve {' '.join(given)})".replace(" )", ")"), base, args, floor=False)
     floor_env = env | {"PYTHONPATH": str(BENCH.parent)}
     # The floor's table is made before its workers start (they would all make it at once).
-    subprocess.run([sys.executable, "-c", "import asyncio, floor_app; asyncio.run(floor_app.create_table()); asyncio.run(floor_app.ENGINE.dispose())"], env=floor_env, cwd=BENCH, check=True)
+    subprocess.run([sys.executable, "-c", "import asyncio, floor_app\nasync def made():\n    await floor_app.create_table()\n    await floor_app.ENGINE.dispose()\nasyncio.run(made())"], env=floor_env, cwd=BENCH, check=True)
     floor_command = [sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), "--factory", "floor_app:create_app", "--log-level", "warning", "--workers", str(workers)]
     with serving(floor_command, floor_env, folder / f"{name}-floor.log", BENCH.parent) as base:
         measure(f"{label} floor (trivial routes, same clients)", base, args, floor=True, clients=clients)

@@ -189,10 +189,11 @@ def create_engine(database_url: str, workers: int = 1, **kwargs: Any) -> AsyncEn
     kwargs.setdefault("pool_pre_ping", True)
     # A request holds a connection for its authentication and then for its use case: under a burst of a few
     # hundred requests, 20 connections ran out and requests failed after the pool's 30 s wait. 50 stays well
-    # inside PostgreSQL's default max_connections (100), beside a scheduler and the command line, whatever the number
-    # of web workers sharing them.
-    kwargs.setdefault("pool_size", max(5, 20 // workers))
-    kwargs.setdefault("max_overflow", max(5, 30 // workers))
+    # inside PostgreSQL's default max_connections (100), beside a scheduler and the command line. Several web workers
+    # share 80 (with 25 each, two workers under the mixed-load burst answered 503 after the pool's wait).
+    share = 50 if workers == 1 else max(10, 80 // workers)
+    kwargs.setdefault("pool_size", share * 2 // 5)
+    kwargs.setdefault("max_overflow", share - share * 2 // 5)
     return create_async_engine(url, **kwargs)
 
 
