@@ -1,9 +1,9 @@
-"""Benchmark: a burst of 200 concurrent clients sending the district's everyday mix to one served process
-(`supervision serve`, as users run it) on a fresh demo database with last month's evidence: community social
+"""Benchmark: a burst of 200 concurrent clients sending the district's everyday mix to the served system
+(`supervision serve`, as users run it, with its default number of web workers unless --workers says) on a fresh demo database with last month's evidence: community social
 workers file patrols (with client ids) and upload photos, street officers read the month table page and the record
 list, committee directors give opinions. Beside it, the same clients send the same mix to trivial routes (one
-insert, one select, one multipart read and insert: bench/floor_app.py) in the same run: the floor of this machine
-at that moment. Prints p50/p95/max per kind of request; asserts nothing.
+insert, one select, one multipart read and insert: bench/floor_app.py) in the same run, served by as many worker
+processes: the floor of this machine at that moment. Prints p50/p95/max per kind of request; asserts nothing.
 
 Each client logs in once before the burst (a phone keeps its token); the cost of a login is printed on its own.
 
@@ -45,6 +45,7 @@ sys.path.insert(0, str(BENCH.parent))
 from bench.harness import page_login, percentile, serving  # noqa: E402
 from foundation.clock import business_today  # noqa: E402
 from foundation.periods import Month  # noqa: E402
+from foundation.settings import load_settings  # noqa: E402
 from supervision.demo import DEMO_PASSWORD  # noqa: E402
 
 KINDS = ("patrol", "patrol with a failed item", "photo upload", "opinion", "month table page", "record list")
@@ -292,14 +293,17 @@ def copy_of(seed_env: dict[str, str], folder: Path, name: str) -> dict[str, str]
     return seed_env | {"SUPERVISION_DATABASE_URL": copy_url, "SUPERVISION_VAR_DIR": str(var)}
 
 
-def run_one(label: str, checkout: Path, seed_env: dict[str, str], folder: Path, args: argparse.Namespace) -> None:
+def run_one(label: str, checkout: Path, seed_env: dict[str, str], folder: Path, args: argparse.Namespace, workers: int) -> None:
     name = re.sub(r"\W", "_", label)
     env = copy_of(seed_env, folder, name)
     env["PYTHONPATH"] = str(checkout)
-    with serving([sys.executable, "-m", "supervision.cli", "serve"], env, folder / f"{name}.log", checkout) as base:
-        clients = measure(f"{label} (supervision serve)", base, args, floor=False)
+    given = ["--workers", str(args.workers)] if args.workers else []
+    with serving([sys.executable, "-m", "supervision.cli", "serve", *given], env, folder / f"{name}.log", checkout) as base:
+        clients = measure(f"{label} (supervision serve {' '.join(given)})".replace(" )", ")"), base, args, floor=False)
     floor_env = env | {"PYTHONPATH": str(BENCH.parent)}
-    floor_command = [sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), "--factory", "floor_app:create_app", "--log-level", "warning"]
+    # The floor's table is made before its workers start (they would all make it at once).
+    subprocess.run([sys.executable, "-c", "import asyncio, floor_app\nasync def made():\n    await floor_app.create_table()\n    await floor_app.ENGINE.dispose()\nasyncio.run(made())"], env=floor_env, cwd=BENCH, check=True)
+    floor_command = [sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), "--factory", "floor_app:create_app", "--log-level", "warning", "--workers", str(workers)]
     with serving(floor_command, floor_env, folder / f"{name}-floor.log", BENCH.parent) as base:
         measure(f"{label} floor (trivial routes, same clients)", base, args, floor=True, clients=clients)
 
@@ -309,15 +313,17 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=2, help="requests per client (a worker's photo upload and its patrol count as one round)")
     parser.add_argument("--time-limit", type=float, default=300, help="seconds before waiting clients are cancelled")
+    parser.add_argument("--workers", type=int, help="web worker processes of `supervision serve` (default: its own default); the floor gets as many")
     parser.add_argument("--checkout", type=Path, action="append", default=[], help="another checkout to serve on a copy of the same database (e.g. main, for 'before')")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="supervision-bench-"))
     url = os.environ.get("SUPERVISION_BENCH_DATABASE_URL") or f"sqlite+aiosqlite:///{folder / 'seed.db'}"
-    print(f"database: {url.split(':')[0]}; {args.clients} clients at once, {args.rounds} rounds each, one server process")
     seed_env = seed(url, folder)
+    workers = args.workers or load_settings(database_url=url, var_dir=folder / "var").resolved_web_workers()
+    print(f"database: {url.split(':')[0]}; {args.clients} clients at once, {args.rounds} rounds each; {workers} web worker process(es), the floor as many; {os.cpu_count()} CPU cores")
     for checkout in args.checkout:
-        run_one(f"{checkout.name}", checkout.resolve(), seed_env, folder, args)
-    run_one("this checkout", BENCH.parent, seed_env, folder, args)
+        run_one(f"{checkout.name}", checkout.resolve(), seed_env, folder, args, workers)
+    run_one("this checkout", BENCH.parent, seed_env, folder, args, workers)
 
 
 if __name__ == "__main__":

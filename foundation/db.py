@@ -185,8 +185,9 @@ def writing(engine: AsyncEngine) -> AsyncEngine:
     return engine.execution_options(**{WRITE_OPTION: True}) if engine.dialect.name == "sqlite" else engine
 
 
-def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
-    """The engine for a database URL: SQLite gets its pragmas and its folder created."""
+def create_engine(database_url: str, workers: int = 1, **kwargs: Any) -> AsyncEngine:
+    """The engine for a database URL: SQLite gets its pragmas and its folder created. `workers`: how many web worker
+    processes share the database's connections (PostgreSQL's pool is shared out among them)."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
@@ -197,9 +198,11 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("pool_pre_ping", True)
     # A request holds a connection for its authentication and then for its use case: under a burst of a few
     # hundred requests, 20 connections ran out and requests failed after the pool's 30 s wait. 50 stays well
-    # inside PostgreSQL's default max_connections (100), beside a scheduler and the command line.
-    kwargs.setdefault("pool_size", 20)
-    kwargs.setdefault("max_overflow", 30)
+    # inside PostgreSQL's default max_connections (100), beside a scheduler and the command line. Several web workers
+    # share 80 (with 25 each, two workers under the mixed-load burst answered 503 after the pool's wait).
+    share = 50 if workers == 1 else max(10, 80 // workers)
+    kwargs.setdefault("pool_size", share * 2 // 5)
+    kwargs.setdefault("max_overflow", share - share * 2 // 5)
     return create_async_engine(url, **kwargs)
 
 

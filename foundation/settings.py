@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     login_throttle_minutes: int = Field(default=15, ge=1, le=24 * 60)
     # Threads that hash and check passwords (argon2), off the event loop; a flood of logins queues for them.
     password_hash_threads: int = Field(default=2, ge=1, le=64)
+    # Web worker processes of `supervision serve` (each its own event loop and share of the database connections);
+    # 0: one per CPU core this process may use.
+    web_workers: int = Field(default=0, ge=0, le=64)
 
     @classmethod
     def settings_customise_sources(
@@ -84,15 +87,27 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    def resolved_web_workers(self) -> int:
+        """How many web worker processes `supervision serve` starts."""
+        return self.web_workers or max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
     def resolved_secret_key(self) -> str:
-        """The configured secret, or one generated once and kept in var_dir/secret.key."""
+        """The configured secret, or one generated once and kept in var_dir/secret.key. Processes starting at the
+        same time agree on it: the file appears whole and only once (a link, which fails if another was first)."""
         if self.secret_key:
             return self.secret_key
         path = self.var_dir / "secret.key"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            draft = path.with_name(f"secret.key.{os.getpid()}.{secrets.token_hex(4)}")
+            draft.write_text(secrets.token_urlsafe(48))
+            draft.chmod(0o600)
+            try:
+                os.link(draft, path)
+            except FileExistsError:
+                pass
+            finally:
+                draft.unlink()
         return path.read_text().strip()
 
 

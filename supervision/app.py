@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     state = State({"settings": settings})
     own_engine = engine is None
-    state.engine = engine or create_engine(settings.database_url)
+    state.engine = engine or create_engine(settings.database_url, workers=max(1, settings.web_workers))
     state.session_factory = create_session_factory(state.engine)
     state.write_session_factory = create_session_factory(writing(state.engine))
     state.blob_store = FileBlobStore(settings.var_dir / "attachments")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from foundation.access import Role
-from foundation.settings import PROJECT_ROOT, Settings, SettingsError, get_settings
+from foundation.settings import ENV_PREFIX, PROJECT_ROOT, Settings, SettingsError, get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -101,12 +101,46 @@ def scheduler(settings: Settings) -> None:
     asyncio.run(main())
 
 
-def serve(settings: Settings, host: str | None, port: int | None) -> None:
+def serve(settings: Settings, host: str | None, port: int | None, workers: int | None = None) -> None:
+    """Serve the web app: one process, or several worker processes on one port (`web_workers`). Workers share the
+    secret key (made here, before they start) and the database; a scheduler (`scheduler_in_web`) runs in this
+    process only, beside the workers, never in each of them."""
+    import threading
+
     import uvicorn
 
-    from supervision.app import create_app
+    if workers is not None and not 0 <= workers <= 64:
+        raise SystemExit(f"--workers {workers}: give 1 to 64 worker processes, or 0 for one per CPU core")
+    count = workers or settings.resolved_web_workers()
+    where = {"host": host or settings.host, "port": port or settings.port, "log_level": settings.log_level.lower()}
+    if count == 1:
+        from supervision.app import create_app
 
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_level=settings.log_level.lower())
+        uvicorn.run(create_app(settings), **where)  # type: ignore[arg-type]
+        return
+    settings.resolved_secret_key()
+    # The workers read their settings as this process did, and learn how many they are (each takes its share of
+    # the database connections) and that the scheduler is not theirs.
+    os.environ[f"{ENV_PREFIX}WEB_WORKERS"] = str(count)
+    os.environ[f"{ENV_PREFIX}SCHEDULER_IN_WEB"] = "false"
+    scheduling = None
+    if settings.scheduler_in_web:
+        from supervision.scheduler import run_scheduler
+
+        loop = asyncio.new_event_loop()
+        stop = asyncio.Event()
+
+        def schedule() -> None:
+            loop.run_until_complete(run_scheduler(settings, stop))
+
+        scheduling = threading.Thread(target=schedule, name="scheduler", daemon=True)
+        scheduling.start()
+    try:
+        uvicorn.run("supervision.app:create_app", factory=True, workers=count, **where)  # type: ignore[arg-type]
+    finally:
+        if scheduling is not None:
+            loop.call_soon_threadsafe(stop.set)
+            scheduling.join(timeout=30)
 
 
 def ask_password() -> str:
@@ -182,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text)
         p.add_argument("--host")
         p.add_argument("--port", type=int)
+        p.add_argument("--workers", type=int, help="web worker processes (default: the web_workers setting; 0 there: one per CPU core)")
     users = sub.add_parser("users", help="manage users").add_subparsers(dest="action", required=True)
     create = users.add_parser("create", help="add a user")
     create.add_argument("--username", required=True)
@@ -284,13 +319,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "demo":
             demo(settings, evidence=args.evidence)
         elif args.command == "serve":
-            serve(settings, args.host, args.port)
+            serve(settings, args.host, args.port, args.workers)
         elif args.command == "run":
             migrate(settings)
             demo(settings, evidence=True)
             # One machine: the web process runs the scheduler as well (a separate `supervision scheduler` is
             # safe beside it: only one leads).
-            serve(settings.model_copy(update={"scheduler_in_web": True}), args.host, args.port)
+            serve(settings.model_copy(update={"scheduler_in_web": True}), args.host, args.port, args.workers)
         elif args.command == "scheduler":
             scheduler(settings)
         elif args.command == "users":

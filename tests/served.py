@@ -65,6 +65,6 @@ def served_system(folder: Path, name: str) -> Iterator[Served]:
             yield Served(base_url=base, database_url=url)
         finally:
             server.terminate()
-            server.wait(timeout=10)
+            server.wait(timeout=60)  # its web workers finish what they answer, then stop
     server_log = log_path.read_text()
     assert "Traceback" not in server_log, server_log[-4000:]

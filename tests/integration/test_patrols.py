@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import text
@@ -88,6 +88,26 @@ async def test_a_failed_item_becomes_a_defect_for_the_company_with_the_photo_and
     info = (await client.get(f"/api/attachments/{photo}/info", headers=worker)).json()
     assert info["exif_taken_at"] == "2026:11:20 09:31:05" and info["exif_latitude"] == pytest.approx(39.12)
     assert info["claimed_taken_at"].startswith("2026-11-20T01:31:00")
+
+
+async def test_the_answer_to_a_new_patrol_is_the_record_as_it_is_read_back(client, as_user, db) -> None:
+    # The filing answer is made from the rows just written, not read back: it must say exactly what a later read says
+    # (times in UTC whatever offset the phone wrote, photos per item and of the whole visit, defects, the retry's 200).
+    worker = await as_user("xbl01-worker")
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    first, second, third, visit = [await upload(client, worker) for _ in range(4)]
+    shanghai = (datetime.now(UTC) - timedelta(hours=1)).astimezone(timezone(timedelta(hours=8))).isoformat()
+    body = record_body(estate, failed={"G02": [second, first], "C06": [third]}, inspected_at=shanghai, note="早班巡查")
+    body["results"][-1]["defects"] = 3
+    body["photo_ids"] = [visit, first]
+    filed = await client.post("/api/patrols", json=body, headers=worker)
+    assert filed.status_code == 201, filed.text
+    answer = filed.json()
+    assert answer["inspected_at"].endswith(("Z", "+00:00")) and len(answer["defect_ids"]) == 2 and answer["photo_ids"] == [visit]
+    read = await client.get(f"/api/inspections/{answer['id']}", headers=worker)
+    assert read.status_code == 200 and read.json() == answer
+    retry = await client.post("/api/patrols", json=body, headers=worker)
+    assert retry.status_code == 200 and retry.json() == answer
 
 
 async def test_a_street_specialist_inspects_estates_of_the_street_only(client, as_user, db) -> None:

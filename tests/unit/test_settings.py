@@ -1,5 +1,7 @@
 """A wrong setting stops the system at start with a message that names the setting."""
 
+import os
+
 import pytest
 
 from foundation.settings import SettingsError, load_settings
@@ -47,3 +49,28 @@ def test_the_cli_exits_with_the_message(monkeypatch: pytest.MonkeyPatch, capsys:
     finally:
         get_settings.cache_clear()
     assert "SUPERVISION_PORT" in capsys.readouterr().err
+
+
+def _secret_of(var_dir: str) -> str:
+    return load_settings(var_dir=var_dir, secret_key="").resolved_secret_key()
+
+
+def test_web_workers_starting_together_agree_on_the_generated_secret_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Several `supervision serve` workers may make var/secret.key at the same moment; every one must sign with the
+    # same key, or a CSRF cookie made by one worker is refused by the next.
+    from concurrent.futures import ProcessPoolExecutor
+
+    for attempt in range(5):
+        var_dir = tmp_path / f"var{attempt}"
+        with ProcessPoolExecutor(8) as pool:
+            keys = set(pool.map(_secret_of, [str(var_dir)] * 16))
+        assert len(keys) == 1 and len(keys.pop()) >= 40
+        assert sorted(p.name for p in var_dir.iterdir()) == ["secret.key"]
+
+
+def test_the_number_of_web_workers_defaults_to_the_cores_and_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings(web_workers=0).resolved_web_workers() == len(os.sched_getaffinity(0))
+    assert load_settings(web_workers=3).resolved_web_workers() == 3
+    monkeypatch.setenv("SUPERVISION_WEB_WORKERS", "-1")
+    with pytest.raises(SettingsError, match="SUPERVISION_WEB_WORKERS"):
+        load_settings()
