@@ -4,7 +4,7 @@ amendments. One transaction each."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -194,7 +194,7 @@ async def _new_record(
         organisation_id=actor.organisation_id if source is Source.SPOT_CHECK else None,
         assignment_id=assignment.id if assignment else None,
         checklist_version_id=await checklist_version_id(session, checklist),
-        inspected_at=data.inspected_at,
+        inspected_at=data.inspected_at.astimezone(UTC),  # stored and answered in UTC, as every later read gives it
         business_date=day,
         month=str(month),
         daily_ordinal=ordinal,
