@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.lib import colors
@@ -135,12 +136,12 @@ def _draw_qr(canvas: Canvas, text: str, size: float) -> None:
                 c += 1
 
 
-def _numbered_canvas(document: Document):  # type: ignore[no-untyped-def]
+def _numbered_canvas(document: Document) -> type[Canvas]:
     """A canvas that draws the footer once the page count is known (page x/y)."""
     qr_drawn: list[bool] = []  # outside the page state the canvas saves and restores
 
     class NumberedCanvas(Canvas):
-        def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
             # Start every page in the embedded font, so no font the reader must have is ever named.
             super().__init__(*args, **{**kwargs, "initialFontName": FONT})
             self._pages: list[dict[str, object]] = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -178,7 +179,7 @@ async def make_documents(session: AsyncSession, store: BlobStore, batch: Program
     made = [(await issue(session, store, "batch_summary", subject_of(batch), lambda code: summary(session, batch, code)))[1]]
     if batch.run_id is not None:
         for payee in await payees_of(session, batch):
-            made.append((await issue(session, store, "payment_notice", subject_of(batch, payee), lambda code, p=payee: _notice(session, batch, p, code)))[1])  # type: ignore[misc]
+            made.append((await issue(session, store, "payment_notice", subject_of(batch, payee), partial(_notice, session, batch, payee)))[1])
         made.append((await issue(session, store, "batch_lines", subject_of(batch), lambda code: _sheet(session, batch)))[1])
     return made
 

@@ -134,12 +134,12 @@ async def issue(session: AsyncSession, store: BlobStore, kind: str, subject: str
 
 
 async def _batch_context(session: AsyncSession, batch: DisbursementBatch) -> tuple[SubsidyRun, list[SubsidyLine], dict[int, Estate], dict[int, str], dict[int, str]]:
-    run = await session.get(SubsidyRun, batch.run_id)
+    run = await session.get_one(SubsidyRun, batch.run_id)
     lines = list((await session.execute(select(SubsidyLine).where(col(SubsidyLine.run_id) == batch.run_id).order_by(col(SubsidyLine.street_id), col(SubsidyLine.company_id), col(SubsidyLine.estate_id), col(SubsidyLine.month), col(SubsidyLine.contract_id)))).scalars())
     estates = {e.id: e for e in (await session.execute(select(Estate).where(col(Estate.id).in_({l.estate_id for l in lines})))).scalars()}  # noqa: E741
     streets = dict((await session.execute(select(col(Street.id), col(Street.name)))).all())
     companies = dict((await session.execute(select(col(Company.id), col(Company.name)))).all())
-    return run, lines, estates, streets, companies  # type: ignore[return-value]
+    return run, lines, estates, streets, companies
 
 
 LINE_COLUMNS = (
@@ -317,9 +317,9 @@ async def estate_report(session: AsyncSession, store: BlobStore, score: EstateSc
 
 async def _estate_report(session: AsyncSession, score: EstateScore, code: str) -> Made:
     """The estate's month: score, grade, components, every line of the breakdown, the committee's opinion, vetoes."""
-    estate = await session.get(Estate, score.estate_id)
-    community = await session.get(Community, score.community_id)
-    street = await session.get(Street, score.street_id)
+    estate = await session.get_one(Estate, score.estate_id)
+    community = await session.get_one(Community, score.community_id)
+    street = await session.get_one(Street, score.street_id)
     company = await session.get(Company, score.company_id) if score.company_id else None
     opinion = (await session.execute(select(CommitteeOpinion).where(col(CommitteeOpinion.estate_id) == score.estate_id, col(CommitteeOpinion.month) == score.month).order_by(col(CommitteeOpinion.revision).desc()))).scalars().first()
     vetoes = list((await session.execute(select(Veto).where(col(Veto.estate_id) == score.estate_id, col(Veto.month) == score.month).order_by(col(Veto.id)))).scalars())
@@ -340,11 +340,11 @@ async def _estate_report(session: AsyncSession, score: EstateScore, code: str) -
     shown = "—" if score.score_centi is None else f"{score.score_centi // 100}.{score.score_centi % 100:02d}"
     document = Document(
         title="旧楼区准物业管理月度考核报告",
-        number=f"KH-{score.month}-{estate.code}-v{score.version}",  # type: ignore[union-attr]
+        number=f"KH-{score.month}-{estate.code}-v{score.version}",
         checksum=content_checksum({"score": score.id, "inputs": score.inputs_sha256, "rules": score.rules_sha256}),
         verify_url=verify_url(code),
         facts=[
-            ("区片", f"{estate.code} {estate.name}"), ("社区 / 街道", f"{community.name} / {street.name}"),  # type: ignore[union-attr]
+            ("区片", f"{estate.code} {estate.name}"), ("社区 / 街道", f"{community.name} / {street.name}"),
             ("物业企业", company.name if company else "—"), ("月份", score.month),
             ("得分 / 等级", f"{shown} / {score.grade}" + ("（一票否决）" if score.vetoed else "")),
             ("计算", f"第 {score.version} 版，{_when(score.computed_at)}，规则 {score.rules_sha256[:12]}，输入 {score.inputs_sha256[:12]}"),

@@ -43,7 +43,8 @@ def batch_workbook(
     for n, row in enumerate(rows, start=1):
         for col, value in enumerate(row):
             if col >= len(headers) - 3:
-                sheet.write_number(n, col, int(value) / 100, money)  # type: ignore[call-overload]
+                assert isinstance(value, int), f"column {headers[col]} holds amounts in fen, not {value!r}"
+                sheet.write_number(n, col, value / 100, money)
             else:
                 write_cell(sheet, n, col, value)
     last = len(rows) + 1

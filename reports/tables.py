@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Column, Index, text
 from sqlmodel import Field, SQLModel
 
-from foundation.db import UTCDateTime
+from foundation.db import UTCDateTime, surrogate_key
 
 
 class IssuedDocument(SQLModel, table=True):
@@ -18,7 +18,7 @@ class IssuedDocument(SQLModel, table=True):
         Index("uq_issued_documents_kept_kind_subject", "kind", "subject", unique=True, sqlite_where=text("kept"), postgresql_where=text("kept")),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     code: str = Field(max_length=32, unique=True)  # 128 random bits in hex: the verification address and the QR code
     kind: str = Field(max_length=20)  # batch_summary, payment_notice, estate_report, batch_lines
     subject: str = Field(max_length=80)  # e.g. "batch:3", "batch:3/company:7", "estate:12/2026-10/score:40"

@@ -112,11 +112,11 @@ def serve(settings: Settings, host: str | None, port: int | None, workers: int |
     if workers is not None and not 0 <= workers <= 64:
         raise SystemExit(f"--workers {workers}: give 1 to 64 worker processes, or 0 for one per CPU core")
     count = workers or settings.resolved_web_workers()
-    where = {"host": host or settings.host, "port": port or settings.port, "log_level": settings.log_level.lower()}
+    bind_host, bind_port, log_level = host or settings.host, port or settings.port, settings.log_level.lower()
     if count == 1:
         from supervision.app import create_app
 
-        uvicorn.run(create_app(settings), **where)  # type: ignore[arg-type]
+        uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level=log_level)
         return
     settings.resolved_secret_key()
     # The workers read their settings as this process did, and learn how many they are (each takes its share of
@@ -136,7 +136,7 @@ def serve(settings: Settings, host: str | None, port: int | None, workers: int |
         scheduling = threading.Thread(target=schedule, name="scheduler", daemon=True)
         scheduling.start()
     try:
-        uvicorn.run("supervision.app:create_app", factory=True, workers=count, **where)  # type: ignore[arg-type]
+        uvicorn.run("supervision.app:create_app", factory=True, workers=count, host=bind_host, port=bind_port, log_level=log_level)
     finally:
         if scheduling is not None:
             loop.call_soon_threadsafe(stop.set)

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Column, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from foundation.db import UTCDateTime
+from foundation.db import UTCDateTime, surrogate_key
 
 
 class ProgrammeRun(SQLModel, table=True):
@@ -18,7 +18,7 @@ class ProgrammeRun(SQLModel, table=True):
     __tablename__ = "programme_runs"
     __table_args__ = (Index("ix_programme_runs_programme_period", "programme", "period"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     programme: str = Field(max_length=30)
     period: str = Field(max_length=10)  # 2026-Q2, 2026-05 or 2026
     supplementary: bool = False  # picks up what earlier runs of the period could not pay yet
@@ -36,7 +36,7 @@ class ProgrammeApproval(SQLModel, table=True):
     __tablename__ = "programme_approvals"
     __table_args__ = (UniqueConstraint("run_id", "step", "holder"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     run_id: int = Field(foreign_key="programme_runs.id", index=True)
     step: str = Field(max_length=30)
     holder: str = Field(max_length=40)  # e.g. "street:3"; "" for the run as a whole
@@ -57,7 +57,7 @@ class ProgrammeLine(SQLModel, table=True):
         CheckConstraint("amount_fen >= 0", name="not_negative"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     run_id: int = Field(foreign_key="programme_runs.id")
     programme: str = Field(max_length=30)
     line_key: str = Field(max_length=160)
@@ -80,7 +80,7 @@ class ProgrammeBatch(SQLModel, table=True):
 
     __tablename__ = "programme_batches"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     programme: str = Field(max_length=30, index=True)
     number: str = Field(max_length=40, unique=True)
     run_id: int | None = Field(default=None, foreign_key="programme_runs.id", unique=True)
@@ -114,7 +114,7 @@ class ProgrammeAdjustment(SQLModel, table=True):
     __tablename__ = "programme_adjustments"
     __table_args__ = (CheckConstraint("city_fen + district_fen = delta_fen", name="shares_add_up"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     batch_id: int = Field(foreign_key="programme_batches.id", index=True)
     line_id: int = Field(foreign_key="programme_lines.id", index=True)
     corrected_amount_fen: int
@@ -135,7 +135,7 @@ class ProgrammeLedgerEntry(SQLModel, table=True):
         Index("ix_programme_ledger_programme_period", "programme", "period"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     programme: str = Field(max_length=30)
     batch_id: int = Field(foreign_key="programme_batches.id", index=True)
     line_id: int | None = Field(default=None, foreign_key="programme_lines.id")
@@ -157,7 +157,7 @@ class Budget(SQLModel, table=True):
         CheckConstraint("spent_fen >= 0 AND spent_fen <= amount_fen", name="within_budget"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     programme: str = Field(max_length=30)
     year: int
     holder: str = Field(max_length=40)

@@ -109,7 +109,7 @@ class SubsidyController(Controller):
         documents are made and kept as it is issued."""
         batch = await service.issue_batch(db, principal, run_id)
         await make_batch_documents(state, db, batch)
-        return queries.batch_out(batch, (await db.get(SubsidyRun, run_id)).quarter)  # type: ignore[union-attr]
+        return queries.batch_out(batch, (await db.get_one(SubsidyRun, run_id)).quarter)
 
     @get("/batches/{batch_id:int}", guards=FINANCE, responses=READ)
     async def batch(self, batch_id: RecordId, db: NamedDependency[AsyncSession]) -> schemas.BatchOut:

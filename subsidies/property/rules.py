@@ -9,6 +9,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
+from functools import partial
 
 from foundation.periods import Month
 from foundation.ratios import parse_ratio
@@ -124,12 +125,17 @@ def month_segments(month: Month, cards: Sequence[RateCard], entered_on: date, le
     return _segments(month, cards, lambda day: entered_on <= day and (left_on is None or day < left_on))
 
 
+def _served_by(tenure: EstateTenure, contract: ContractTerm, day: date) -> bool:
+    """Whether `contract` is the one serving the estate on `day`."""
+    return tenure.contract_on(day) == contract
+
+
 def contract_segments(month: Month, cards: Sequence[RateCard], tenure: EstateTenure) -> dict[ContractTerm, list[Segment]]:
     """Each contract's days of the month (the days the estate was managed and the contract in force), grouped by
     the card in force; a day with no contract belongs to none and earns nothing."""
     found: dict[ContractTerm, list[Segment]] = {}
     for contract in tenure.contracts:
-        segments = _segments(month, cards, lambda day, c=contract: tenure.contract_on(day) == c)  # type: ignore[misc]
+        segments = _segments(month, cards, partial(_served_by, tenure, contract))
         if segments:
             found[contract] = segments
     return found

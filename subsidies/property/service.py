@@ -18,6 +18,7 @@ from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.clock import business_today, utc_now
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
+from foundation.keys import key_of
 from foundation.periods import Month, Quarter
 from foundation.process_locks import transaction_lock
 from foundation.ratios import ratio_text, stored_ratio
@@ -144,14 +145,14 @@ async def _price_quarter(session: AsyncSession, run: SubsidyRun, quarter: Quarte
                 else None
             )
             if reason:
-                session.add(HeldOut(run_id=run.id, estate_id=tenure.estate_id, street_id=tenure.street_id, month=str(month), reason=reason))  # type: ignore[arg-type]
+                session.add(HeldOut(run_id=run.id, estate_id=tenure.estate_id, street_id=tenure.street_id, month=str(month), reason=reason))
                 continue
             assert score is not None
             for line in price_estate_month(month, cards, tenure, score.grade, score.vetoed, split, already):
                 session.add(
                     SubsidyLine(
-                        run_id=run.id, estate_id=tenure.estate_id, community_id=tenure.community_id, street_id=tenure.street_id,  # type: ignore[arg-type]
-                        company_id=line.contract.company_id, contract_id=line.contract.contract_id, month=str(month), score_id=score.id,  # type: ignore[arg-type]
+                        run_id=run.id, estate_id=tenure.estate_id, community_id=tenure.community_id, street_id=tenure.street_id,
+                        company_id=line.contract.company_id, contract_id=line.contract.contract_id, month=str(month), score_id=key_of(score),
                         score_centi=score.score_centi, grade=score.grade, vetoed=score.vetoed, coefficient=ratio_text(line.coefficient),
                         area_centi_m2=tenure.floor_area_centi_m2, days=line.amount.days, days_in_month=month.days,
                         amount_fen=line.amount.amount_fen, city_fen=line.amount.city_fen, district_fen=line.amount.district_fen,
@@ -214,11 +215,11 @@ async def confirm_street(session: AsyncSession, actor: Principal, run_id: int) -
     run = await get_run(session, actor, run_id)
     if run.state != "draft":
         raise Conflict(f"run {run_id} is {run.state}; streets confirm a draft", zh="只有草稿状态的核算需要街道确认")
-    totals = await street_totals(session, run.id)  # type: ignore[arg-type]
+    totals = await street_totals(session, run.id)
     if actor.street_id not in totals:
         raise RuleViolation("your street has no lines in this run", zh="本核算中没有您街道的区片")
     try:
-        session.add(StreetConfirmation(run_id=run.id, street_id=actor.street_id, confirmed_at=utc_now(), confirmed_by=actor.label, total_fen=totals[actor.street_id]))  # type: ignore[arg-type]
+        session.add(StreetConfirmation(run_id=run.id, street_id=actor.street_id, confirmed_at=utc_now(), confirmed_by=actor.label, total_fen=totals[actor.street_id]))
         await session.flush()
     except IntegrityError:
         await session.rollback()
@@ -278,9 +279,9 @@ async def issue_batch(session: AsyncSession, actor: Principal, run_id: int, now:
             session.add(batch)
             await session.flush()
             for line in lines:
-                session.add(PaidEstateMonth(estate_id=line.estate_id, month=line.month, contract_id=line.contract_id, batch_id=batch.id, line_id=line.id))  # type: ignore[arg-type]
+                session.add(PaidEstateMonth(estate_id=line.estate_id, month=line.month, contract_id=line.contract_id, batch_id=batch.id, line_id=line.id))
                 for payer, amount in (("city", line.city_fen), ("district", line.district_fen)):
-                    session.add(LedgerEntry(batch_id=batch.id, line_id=line.id, company_id=line.company_id, quarter=run.quarter, payer=payer, amount_fen=amount))  # type: ignore[arg-type]
+                    session.add(LedgerEntry(batch_id=batch.id, line_id=line.id, company_id=line.company_id, quarter=run.quarter, payer=payer, amount_fen=amount))
             run.state = "disbursed"
             record_change(session, actor, "batch.issued", "disbursement_batch", batch.id, after={"number": number, "run_id": run_id, "total_fen": batch.total_fen})
             await session.commit()
@@ -332,7 +333,9 @@ async def issue_adjustment(
             if delta == 0:
                 raise RuleViolation(f"line {line_id} already pays {corrected} fen; nothing to correct")
             card = card_on(cards, Month.parse(line.month).last_day)
-            city, district = split_between_payers(delta, card.city_share, configured_split())  # type: ignore[union-attr]
+            if card is None:  # the line was priced on a card, so one was in force; a card deleted since cannot split it
+                raise RuleViolation(f"no rate card is in force for {line.month}: the correction of line {line_id} cannot be split between the payers", zh=f"{line.month} 没有生效的补贴标准，无法拆分市、区承担金额")
+            city, district = split_between_payers(delta, card.city_share, configured_split())
             rows.append(AdjustmentLine(batch_id=0, line_id=line_id, estate_id=line.estate_id, company_id=line.company_id, month=line.month,
                                        corrected_amount_fen=corrected, delta_fen=delta, city_fen=city, district_fen=district))
         count = (await session.execute(select(func.count()).where(col(DisbursementBatch.corrects_batch_id) == batch_id))).scalar_one()
@@ -343,17 +346,17 @@ async def issue_adjustment(
             lines=len(rows), checksum=hashlib.sha256(json.dumps([number, batch_id, [[r.line_id, r.delta_fen] for r in rows]]).encode()).hexdigest(),
             issued_at=now, issued_by=actor.label,
         )
-        quarter = (await session.get(SubsidyRun, original.run_id)).quarter  # type: ignore[union-attr]
+        quarter = (await session.get_one(SubsidyRun, original.run_id)).quarter
         try:
             session.add(batch)
             await session.flush()
             for row in rows:
-                row.batch_id = batch.id  # type: ignore[assignment]
+                row.batch_id = batch.id
                 session.add(row)
             await session.flush()
             for row in rows:
                 for payer, amount in (("city", row.city_fen), ("district", row.district_fen)):
-                    session.add(LedgerEntry(batch_id=batch.id, adjustment_line_id=row.id, company_id=row.company_id, quarter=quarter, payer=payer, amount_fen=amount))  # type: ignore[arg-type]
+                    session.add(LedgerEntry(batch_id=batch.id, adjustment_line_id=row.id, company_id=row.company_id, quarter=quarter, payer=payer, amount_fen=amount))
             record_change(session, actor, "batch.adjusted", "disbursement_batch", batch.id, after={"number": number, "corrects": original.number, "total_fen": batch.total_fen}, reason=reason)
             await session.commit()
             return batch

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Column, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from foundation.db import UTCDateTime
+from foundation.db import UTCDateTime, surrogate_key
 
 
 class RateCardRow(SQLModel, table=True):
@@ -18,7 +18,7 @@ class RateCardRow(SQLModel, table=True):
 
     __tablename__ = "rate_cards"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     valid_from: date = Field(unique=True)
     rate_fen: int
     city_share: str = Field(max_length=20)  # decimal text, "0.5" (rows before 0009 may hold "1/2")
@@ -32,7 +32,7 @@ class SubsidyRun(SQLModel, table=True):
 
     __tablename__ = "subsidy_runs"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     quarter: str = Field(max_length=7, index=True)
     supplementary: bool = False
     state: str = Field(sa_column=Column(String(12), nullable=False))
@@ -56,7 +56,7 @@ class SubsidyLine(SQLModel, table=True):
         CheckConstraint("amount_fen >= 0 AND city_fen >= 0 AND district_fen >= 0", name="not_negative"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     run_id: int = Field(foreign_key="subsidy_runs.id")
     estate_id: int = Field(foreign_key="estates.id")
     community_id: int = Field(foreign_key="communities.id")
@@ -83,7 +83,7 @@ class HeldOut(SQLModel, table=True):
     __tablename__ = "subsidy_held_out"
     __table_args__ = (UniqueConstraint("run_id", "estate_id", "month"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     run_id: int = Field(foreign_key="subsidy_runs.id", index=True)
     estate_id: int = Field(foreign_key="estates.id")
     street_id: int = Field(foreign_key="streets.id")
@@ -95,7 +95,7 @@ class StreetConfirmation(SQLModel, table=True):
     __tablename__ = "subsidy_street_confirmations"
     __table_args__ = (UniqueConstraint("run_id", "street_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     run_id: int = Field(foreign_key="subsidy_runs.id")
     street_id: int = Field(foreign_key="streets.id")
     confirmed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
@@ -109,7 +109,7 @@ class DisbursementBatch(SQLModel, table=True):
 
     __tablename__ = "disbursement_batches"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     number: str = Field(max_length=40, unique=True)
     run_id: int | None = Field(default=None, foreign_key="subsidy_runs.id", unique=True)
     corrects_batch_id: int | None = Field(default=None, foreign_key="disbursement_batches.id")
@@ -149,7 +149,7 @@ class LedgerEntry(SQLModel, table=True):
         CheckConstraint("payer IN ('city', 'district')", name="payer_known"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     batch_id: int = Field(foreign_key="disbursement_batches.id", index=True)
     line_id: int | None = Field(default=None, foreign_key="subsidy_lines.id")
     adjustment_line_id: int | None = Field(default=None, foreign_key="adjustment_lines.id")
@@ -166,7 +166,7 @@ class AdjustmentLine(SQLModel, table=True):
     __tablename__ = "adjustment_lines"
     __table_args__ = (CheckConstraint("city_fen + district_fen = delta_fen", name="shares_add_up"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     batch_id: int = Field(foreign_key="disbursement_batches.id", index=True)
     line_id: int = Field(foreign_key="subsidy_lines.id", index=True)
     estate_id: int = Field(foreign_key="estates.id")
