@@ -16,7 +16,7 @@ from foundation.calendar import schemas
 from foundation.calendar.rules import CalendarSource, CalendarYear, CalendarYearError, OfficialCalendar, calendar_year, parse_calendar_year
 from foundation.calendar.tables import CalendarYearRecord
 from foundation.clock import utc_now
-from foundation.errors import InvalidInput
+from foundation.errors import RuleViolation
 from foundation.settings import config_dir
 
 # One calendar per process: the config files are read once; the district's years are read again by every use case
@@ -98,10 +98,10 @@ async def record_calendar_year(session: AsyncSession, actor: Principal, data: sc
     try:
         year = calendar_year(data.year, data.holidays, data.workdays, data.source)
     except CalendarYearError as error:
-        raise InvalidInput(str(error), zh=f"节假日安排有误：{error}") from None
+        raise RuleViolation(str(error), zh=f"节假日安排有误：{error}") from None
     weekend_workdays = [d for d in sorted(year.workdays) if d.weekday() < 5]
     if weekend_workdays:
-        raise InvalidInput(f"{weekend_workdays[0]} is a weekday: list as make-up working days only Saturdays and Sundays", zh=f"{weekend_workdays[0]} 本来就是工作日，调休上班日只填周六、周日", field="workdays")
+        raise RuleViolation(f"{weekend_workdays[0]} is a weekday: list as make-up working days only Saturdays and Sundays", zh=f"{weekend_workdays[0]} 本来就是工作日，调休上班日只填周六、周日", field="workdays")
     row = CalendarYearRecord(
         year=year.year,
         holidays=[d.isoformat() for d in sorted(year.holidays)],

@@ -18,8 +18,8 @@ YEAR = {"year": 2031, "holidays": ["2031-01-01", "2031-01-02", "2031-01-03"], "w
 async def test_an_administrator_records_a_year_and_deadlines_use_it(client, as_user, db) -> None:
     admin = await as_user("admin")
     assert_problem(await client.post("/api/calendar/years", json=YEAR, headers=await as_user("xbl-officer")), 403)
-    assert_problem(await client.post("/api/calendar/years", json=YEAR | {"workdays": ["2031-01-06"]}, headers=admin), 400, "weekday")
-    assert_problem(await client.post("/api/calendar/years", json=YEAR | {"holidays": ["2032-01-01"]}, headers=admin), 400, "not in 2031")
+    assert_problem(await client.post("/api/calendar/years", json=YEAR | {"workdays": ["2031-01-06"]}, headers=admin), 422, "weekday")
+    assert_problem(await client.post("/api/calendar/years", json=YEAR | {"holidays": ["2032-01-01"]}, headers=admin), 422, "not in 2031")
     assert_problem(await client.post("/api/calendar/years", json=YEAR | {"source": "   "}, headers=admin), 400)
     assert await count(db, CalendarYearRecord) == 0
     recorded = await client.post("/api/calendar/years", json=YEAR, headers=admin)
