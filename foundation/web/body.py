@@ -48,7 +48,9 @@ class StrictBody(MsgspecDTO[T], Generic[T]):
 
     def decode_bytes(self, value: bytes) -> Any:
         try:
-            decoded = msgspec.json.decode(value, type=self.model_type, strict=True)
+            # JSON Schema, and so the OpenAPI document, counts 2084.0 as the integer 2084; everything else stays strict
+            # ("1" is not a number, true is not 1).
+            decoded = msgspec.convert(_whole_numbers(msgspec.json.decode(value)), type=self.model_type, strict=True)
         except UnicodeDecodeError as exc:
             detail = f"body is not valid UTF-8 (byte {exc.object[exc.start]:#04x} at position {exc.start}); send UTF-8 text"
             raise ValidationException(detail=detail, extra=[{"key": "body", "message": detail}]) from None
@@ -58,6 +60,17 @@ class StrictBody(MsgspecDTO[T], Generic[T]):
             raise ValidationException(detail=f"body is not valid JSON: {exc}", extra=[{"key": "body", "message": str(exc)}]) from exc
         _check_dates(decoded, "body")
         return decoded
+
+
+def _whole_numbers(value: Any) -> Any:
+    """A decoded JSON document with every float that is a whole number (2084.0) made an int."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(item) for item in value]
+    return value
 
 
 def _check_dates(value: Any, path: str) -> None:

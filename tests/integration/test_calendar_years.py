@@ -54,3 +54,13 @@ async def test_each_rectification_order_says_where_its_deadline_came_from(client
 
     await page_login(client, "xbl01-worker")
     assert "工作日依据：" in (await client.get(f"/defects/{defect['id']}")).text
+
+
+async def test_a_whole_number_written_with_a_decimal_point_is_the_same_number_and_text_is_not(client, as_user, db) -> None:
+    # JSON Schema (and so the OpenAPI document) counts 2031.0 as the integer 2031; "2031" stays text, refused.
+    admin = await as_user("admin")
+    assert_problem(await client.post("/api/calendar/years", json=YEAR | {"year": "2031"}, headers=admin), 400, "Expected `int`, got `str`")
+    assert await count(db, CalendarYearRecord) == 0
+    recorded = await client.post("/api/calendar/years", json=YEAR | {"year": 2031.0}, headers=admin)
+    assert recorded.status_code == 201, recorded.text
+    assert recorded.json()["year"] == 2031
