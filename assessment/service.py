@@ -162,7 +162,7 @@ async def give_opinion(session: AsyncSession, actor: Principal, data: schemas.Op
             return GivenOpinion(earlier, replayed=True)
         await _not_locked(session, community.street_id, month)
         if (data.satisfied is None) != (data.answered is None) or (data.answered is not None and data.satisfied is not None and data.satisfied > data.answered):
-            raise InvalidInput("give both satisfied and answered (satisfied at most answered), or neither", zh="满意户数和答卷户数要么都填，要么都不填，且满意户数不能多于答卷户数", field="satisfied")
+            raise RuleViolation("give both satisfied and answered (satisfied at most answered), or neither", zh="满意户数和答卷户数要么都填，要么都不填，且满意户数不能多于答卷户数", field="satisfied")
         revision = 1 + (
             await session.execute(select(func.coalesce(func.max(col(CommitteeOpinion.revision)), 0)).where(col(CommitteeOpinion.estate_id) == estate.id, col(CommitteeOpinion.month) == str(month)))
         ).scalar_one()
@@ -218,13 +218,13 @@ async def cast_veto(
     month = Month.parse(data.month)
     _started(month, now)
     if data.reason not in VETO_REASONS:
-        raise InvalidInput(f"reason must be one of: {', '.join(VETO_REASONS)}", zh="请从列表中选择否决理由", field="reason")
+        raise RuleViolation(f"reason must be one of: {', '.join(VETO_REASONS)}", zh="请从列表中选择否决理由", field="reason")
     estate, community = await _director_of(session, actor, data.estate_id)
     await _not_locked(session, community.street_id, month)
     if not data.evidence_photo_ids and not photos:
-        raise InvalidInput("attach at least one evidence photo", zh="请至少上传一张证据照片", field="photo")
+        raise RuleViolation("attach at least one evidence photo", zh="请至少上传一张证据照片", field="photo")
     if len(set(data.evidence_photo_ids)) + len(photos) > MAX_PHOTOS:
-        raise InvalidInput(f"attach at most {MAX_PHOTOS} evidence photos", zh=f"证据照片最多 {MAX_PHOTOS} 张", field="photo")
+        raise RuleViolation(f"attach at most {MAX_PHOTOS} evidence photos", zh=f"证据照片最多 {MAX_PHOTOS} 张", field="photo")
     await own_photos(session, actor, data.evidence_photo_ids, zh="证据照片未上传成功，请重新选择")
     veto = await _open_veto(session, actor, estate, community, month, data.reason, data.explanation, now, automatic=False, defect_id=None)
     evidence = set(data.evidence_photo_ids)
@@ -463,7 +463,7 @@ async def file_appeal(
     if data.defect_id is not None:
         defect = await inspection_queries.defect(session, data.defect_id)
         if defect is None or defect.estate_id != data.estate_id or defect.company_id != actor.company_id:
-            raise InvalidInput(f"defect {data.defect_id} is not a finding against your company on this estate", zh="所选问题不属于贵公司在该区片的整改单", field="defect_id")
+            raise RuleViolation(f"defect {data.defect_id} is not a finding against your company on this estate", zh="所选问题不属于贵公司在该区片的整改单", field="defect_id")
     if len(set(data.evidence_photo_ids)) + len(photos) > MAX_PHOTOS:
         raise InvalidInput(f"attach at most {MAX_PHOTOS} photos", zh=f"申诉照片最多 {MAX_PHOTOS} 张", field="photo")
     await own_photos(session, actor, data.evidence_photo_ids, zh="申诉照片未上传成功，请重新选择")

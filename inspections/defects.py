@@ -17,7 +17,7 @@ from foundation.audit import record_change
 from foundation.calendar.rules import CalendarSource, OfficialCalendar
 from foundation.calendar.service import CALENDAR, working_calendar
 from foundation.clock import utc_now
-from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from foundation.keys import key_column, key_of
 from foundation.paging import PageRequest, fetch_page
 from foundation.periods import Month
@@ -310,11 +310,11 @@ async def report_fix(
     if defect.state != DefectState.OPEN.value:
         raise Conflict(f"defect {defect_id} is {defect.state}; a fix can be reported only on an open defect", zh="该整改单不是待整改状态，不能再报告整改")
     if not data.note.strip():
-        raise InvalidInput("write what was done", zh="请写明整改情况", field="note")
+        raise RuleViolation("write what was done", zh="请写明整改情况", field="note")
     if not data.photo_ids and not photos:
-        raise InvalidInput("attach a photo of the fix", zh="请至少上传一张整改后的照片", field="photo")
+        raise RuleViolation("attach a photo of the fix", zh="请至少上传一张整改后的照片", field="photo")
     if len(set(data.photo_ids)) + len(photos) > MAX_PHOTOS:
-        raise InvalidInput(f"attach at most {MAX_PHOTOS} photos of the fix", zh=f"整改照片最多 {MAX_PHOTOS} 张", field="photo")
+        raise RuleViolation(f"attach at most {MAX_PHOTOS} photos of the fix", zh=f"整改照片最多 {MAX_PHOTOS} 张", field="photo")
     await own_photos(session, actor, data.photo_ids, zh="整改照片未上传成功，请重新选择照片")
     changed = await session.execute(
         update(Defect)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from foundation.access import Principal
-from foundation.errors import InvalidInput, NotFound
+from foundation.errors import NotFound, RuleViolation
 from foundation.keys import key_column
 from foundation.paging import PageRequest, fetch_page
 from foundation.periods import Month
@@ -174,9 +174,9 @@ async def patrol_coverage(
 ) -> schemas.CoverageOut:
     """For each day, the community's estates under management that had no counted patrol."""
     if date_to < date_from:
-        raise InvalidInput("date_to is before date_from")
+        raise RuleViolation("date_to is before date_from")
     if (date_to - date_from).days >= COVERAGE_MAX_DAYS:
-        raise InvalidInput(f"ask for at most {COVERAGE_MAX_DAYS} days at a time")
+        raise RuleViolation(f"ask for at most {COVERAGE_MAX_DAYS} days at a time")
     community = await registry_queries.community(session, community_id)
     if community is None or not actor.sees_community(community.id, community.street_id):
         raise NotFound("community", community_id)

@@ -280,7 +280,7 @@ class CoverageController(Controller):
     tags = ["inspections"]
     guards = [logged_in]
 
-    @get("/", responses=READ)
+    @get("/", responses=problem_responses(400, 403, 404, 422))
     async def coverage(
         self,
         principal: NamedDependency[Principal],

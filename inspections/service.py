@@ -16,7 +16,7 @@ from sqlmodel import col
 from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.clock import utc_now
-from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from foundation.keys import key_column, key_of
 from foundation.periods import Month, business_date
 from foundation.storage import BlobStore
@@ -83,19 +83,19 @@ def _check_results(checklist: Checklist, results: list[schemas.ItemResultIn]) ->
     seen: set[str] = set()
     for r in results:
         if r.item not in checklist.items:
-            raise InvalidInput(f"item {r.item} is not in checklist {checklist.version}; GET /api/checklist lists the items", zh=f"检查项 {r.item} 不在现行检查表中，请刷新页面", field=f"item-{r.item}")
+            raise RuleViolation(f"item {r.item} is not in checklist {checklist.version}; GET /api/checklist lists the items", zh=f"检查项 {r.item} 不在现行检查表中，请刷新页面", field=f"item-{r.item}")
         if r.item in seen:
-            raise InvalidInput(f"item {r.item} appears twice; give one result per item", zh=f"检查项 {r.item} 重复填写", field=f"item-{r.item}")
+            raise RuleViolation(f"item {r.item} appears twice; give one result per item", zh=f"检查项 {r.item} 重复填写", field=f"item-{r.item}")
         seen.add(r.item)
         if r.passed and r.defects:
-            raise InvalidInput(f"item {r.item} passed, so it cannot have defects", zh=f"检查项 {r.item} 已判合格，不能有问题数", field=f"item-{r.item}")
+            raise RuleViolation(f"item {r.item} passed, so it cannot have defects", zh=f"检查项 {r.item} 已判合格，不能有问题数", field=f"item-{r.item}")
         if not r.passed and not r.note.strip():
-            raise InvalidInput(f"item {r.item} failed: write what is wrong in its note", zh="不合格项请写明问题", field=f"item-{r.item}")
+            raise RuleViolation(f"item {r.item} failed: write what is wrong in its note", zh="不合格项请写明问题", field=f"item-{r.item}")
         if not r.passed and not r.photo_ids:
-            raise InvalidInput(f"item {r.item} failed: attach at least one photo of it (POST /api/attachments)", zh="不合格项请至少拍一张照片", field=f"item-{r.item}")
+            raise RuleViolation(f"item {r.item} failed: attach at least one photo of it (POST /api/attachments)", zh="不合格项请至少拍一张照片", field=f"item-{r.item}")
     shown = [p for r in results for p in dict.fromkeys(r.photo_ids)]
     if len(shown) != len(set(shown)):
-        raise InvalidInput("a photo can show one item only; upload another photo for the other item", zh="一张照片只能用于一个检查项")
+        raise RuleViolation("a photo can show one item only; upload another photo for the other item", zh="一张照片只能用于一个检查项")
 
 
 async def _check_photos(session: AsyncSession, actor: Principal, photo_ids: set[int]) -> None:
@@ -272,7 +272,7 @@ async def amend_record(
         for r in data.results
     ]
     if all(before.get(c["item"], {}).get("passed") == c["passed"] and before[c["item"]]["defects"] == c["defects"] and before[c["item"]]["note"] == c["note"] for c in changes):
-        raise InvalidInput("the amendment changes nothing: every result is as the record already says")
+        raise RuleViolation("the amendment changes nothing: every result is as the record already says")
     amendment = Amendment(
         record_id=key_of(record),
         reason=data.reason,

@@ -89,7 +89,7 @@ class UserController(Controller):
         rows, total = await service.list_users(db, principal, paging, role)
         return Page([user_out(u) for u in rows], total, paging.page, paging.page_size)
 
-    @post("/", dto=StrictBody[UserCreate], return_dto=None, responses=problem_responses(400, 403, 404, 409))
+    @post("/", dto=StrictBody[UserCreate], return_dto=None, responses=problem_responses(400, 403, 404, 409, 422))
     async def create_user(self, data: JSONBody[UserCreate], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> UserOut:
         return user_out(await service.create_user(db, principal, data))
 
@@ -97,7 +97,7 @@ class UserController(Controller):
     async def get_user(self, user_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> UserOut:
         return user_out(await service.get_user(db, principal, user_id))
 
-    @patch("/{user_id:int}", dto=StrictBody[UserUpdate], return_dto=None, responses=problem_responses(400, 403, 404))
+    @patch("/{user_id:int}", dto=StrictBody[UserUpdate], return_dto=None, responses=problem_responses(400, 403, 404, 422))
     async def update_user(self, user_id: RecordId, data: JSONBody[UserUpdate], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> UserOut:
         return user_out(await service.update_user(db, principal, user_id, data))
 

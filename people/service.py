@@ -16,7 +16,7 @@ from sqlmodel import col
 from foundation.access import SCOPE_OF_ROLE, Principal, Role, ScopeKind, require_role
 from foundation.audit import record_change, snapshot
 from foundation.clock import utc_now
-from foundation.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
+from foundation.errors import Conflict, NotAuthenticated, NotFound, RuleViolation, TooManyAttempts
 from foundation.paging import PageRequest, fetch_page
 from foundation.process_locks import transaction_lock
 from foundation.settings import Settings
@@ -214,7 +214,7 @@ async def _validated_scope(session: AsyncSession, data: UserCreate) -> _ScopeCol
     extra = sorted(k for k, v in given.items() if v is not None and k not in needed)
     missing = sorted(k for k in needed if given[k] is None)
     if missing or extra:
-        raise InvalidInput(
+        raise RuleViolation(
             f"role {data.role.value} is scoped to a {scope.value}: give {', '.join(sorted(needed)) or 'no scope field'}"
             + (f"; not {', '.join(extra)}" if extra else "")
         )
@@ -238,7 +238,7 @@ async def _validated_scope(session: AsyncSession, data: UserCreate) -> _ScopeCol
             raise NotFound("organisation", data.organisation_id)
         expected = OrganisationKind.INSPECTION_FIRM if data.role is Role.INSPECTOR else OrganisationKind.SOCIAL_ORG
         if organisation.kind != expected:
-            raise InvalidInput(f"role {data.role.value} needs an organisation of kind {expected.value}")
+            raise RuleViolation(f"role {data.role.value} needs an organisation of kind {expected.value}")
         result["organisation_id"] = data.organisation_id
     return result
 
@@ -288,7 +288,7 @@ async def update_user(session: AsyncSession, actor: Principal, user_id: int, dat
         user.display_name = data.display_name
     if data.active is not None:
         if user.id == actor.user_id and not data.active:
-            raise InvalidInput("you cannot deactivate your own account")
+            raise RuleViolation("you cannot deactivate your own account")
         user.active = data.active
     if data.password is not None:
         user.password_hash = await hash_password_in_thread(data.password)

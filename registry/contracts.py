@@ -11,7 +11,7 @@ from sqlmodel import col
 from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change, snapshot
 from foundation.clock import business_today, utc_now
-from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from foundation.paging import PageRequest, fetch_page
 from registry import schemas
 from registry.rules import VoteOutcome, contract_last_day, contract_state, terms_overlap
@@ -121,7 +121,7 @@ async def sign_contract(session: AsyncSession, actor: Principal, data: schemas.C
     vote_estates = set((await session.execute(select(col(VoteEstate.estate_id)).where(col(VoteEstate.vote_id) == vote.id))).scalars())
     estate_ids = sorted(set(data.estate_ids)) if data.estate_ids else sorted(vote_estates)
     if data.estate_ids and len(set(data.estate_ids)) != len(data.estate_ids):
-        raise InvalidInput("estate_ids: an estate is listed twice")
+        raise RuleViolation("estate_ids: an estate is listed twice")
     outside = [e for e in estate_ids if e not in vote_estates]
     if outside:
         raise RuleViolation(f"estates {outside} were not in vote {vote.id}: residents did not choose for them")

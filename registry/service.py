@@ -270,7 +270,7 @@ async def update_estate(session: AsyncSession, actor: Principal, estate_id: int,
     estate = await get_estate(session, actor, estate_id)
     before = snapshot(estate)
     if data.floor_area_centi_m2 is not None and data.floor_area_centi_m2 != estate.floor_area_centi_m2 and not data.reason:
-        raise InvalidInput("reason: changing the floor area changes the subsidy; say why (e.g. the survey it comes from)")
+        raise RuleViolation("reason: changing the floor area changes the subsidy; say why (e.g. the survey it comes from)")
     _apply(estate, data, ESTATE_FIELDS)
     _check_estate_dates(estate)
     record_change(session, actor, "estate.updated", "estate", estate.id, before=before, after=snapshot(estate), reason=data.reason)

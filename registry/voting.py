@@ -120,9 +120,9 @@ async def open_vote(session: AsyncSession, actor: Principal, data: schemas.VoteC
     _ensure_director_of(actor, data.community_id, "opening a selection vote")
     await get_community(session, actor, data.community_id)
     if len(set(data.estate_ids)) != len(data.estate_ids):
-        raise InvalidInput("estate_ids: an estate is listed twice")
+        raise RuleViolation("estate_ids: an estate is listed twice")
     if len(set(data.candidate_company_ids)) != len(data.candidate_company_ids):
-        raise InvalidInput("candidate_company_ids: a company is listed twice")
+        raise RuleViolation("candidate_company_ids: a company is listed twice")
     if data.closes_on < data.opens_on:
         raise RuleViolation(f"closes_on ({data.closes_on}) is before opens_on ({data.opens_on})")
     estates = (await session.execute(select(Estate).where(col(Estate.id).in_(data.estate_ids)))).scalars().all()
@@ -204,12 +204,12 @@ async def record_ballots(
     seen: set[str] = set()
     for h in households:
         if h in seen:
-            raise InvalidInput(f"household {h} appears twice in this batch: one ballot per household")
+            raise RuleViolation(f"household {h} appears twice in this batch: one ballot per household")
         seen.add(h)
     candidates = set((await session.execute(select(col(VoteCandidate.company_id)).where(col(VoteCandidate.vote_id) == vote_id))).scalars())
     for b in data.ballots:
         if b.company_id is not None and b.company_id not in candidates:
-            raise InvalidInput(f"household {b.household}: company {b.company_id} is not a candidate in vote {vote_id}")
+            raise RuleViolation(f"household {b.household}: company {b.company_id} is not a candidate in vote {vote_id}")
     existing = dict(
         (
             await session.execute(

@@ -76,7 +76,7 @@ async def test_a_veto_blocks_the_lock_until_reviewed_and_an_upheld_veto_fails_th
     await client.post(f"/api/assessment/months/{street}/{MONTH}/compute", headers=officer)
     veto_body = {"estate_id": estate, "month": MONTH, "reason": "gate_unattended", "explanation": "夜间门岗连续三晚无人", "evidence_photo_ids": [await upload(client, director)]}
     assert_problem(await client.post("/api/assessment/vetoes", json=veto_body, headers=await as_user("xbl02-director")), 403, "树德里")
-    assert_problem(await client.post("/api/assessment/vetoes", json=veto_body | {"reason": "dislike"}, headers=director), 400, "reason must be one of")
+    assert_problem(await client.post("/api/assessment/vetoes", json=veto_body | {"reason": "dislike"}, headers=director), 422, "reason must be one of")
     veto = await client.post("/api/assessment/vetoes", json=veto_body, headers=director)
     assert veto.status_code == 201, veto.text
     assert veto.json()["state"] == "pending" and veto.json()["review_due_on"] > veto.json()["cast_at"][:10]

@@ -92,10 +92,10 @@ async def test_only_the_district_administrator_manages_users_and_keys(client, as
 async def test_a_user_is_created_with_exactly_the_scope_its_role_needs(client, as_user, db) -> None:
     admin = await as_user("admin")
     base = {"display_name": "新社工", "password": "long-enough-1", "role": "community_worker"}
-    assert_problem(await client.post("/api/users", json={**base, "username": "w-none"}, headers=admin), 400, "community_id")
+    assert_problem(await client.post("/api/users", json={**base, "username": "w-none"}, headers=admin), 422, "community_id")
     assert_problem(
         await client.post("/api/users", json={**base, "username": "w-two", "community_id": 1, "company_id": 1}, headers=admin),
-        400,
+        422,
         "company_id",
     )
     assert_problem(await client.post("/api/users", json={**base, "username": "w-ghost", "community_id": 999999}, headers=admin), 404)

@@ -40,10 +40,10 @@ async def test_a_patrol_outside_ones_community_in_the_future_or_off_the_checklis
     assert_problem(await client.post("/api/patrols", json=record_body(chaoyangli), headers=worker), 403, "朝阳里")
     future = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
     assert_problem(await client.post("/api/patrols", json=record_body(own, inspected_at=future), headers=worker), 422, "future")
-    assert_problem(await client.post("/api/patrols", json=record_body(own, passed=("Z99",)), headers=worker), 400, "Z99")
-    assert_problem(await client.post("/api/patrols", json=record_body(own, passed=("C01", "C01")), headers=worker), 400, "twice")
+    assert_problem(await client.post("/api/patrols", json=record_body(own, passed=("Z99",)), headers=worker), 422, "Z99")
+    assert_problem(await client.post("/api/patrols", json=record_body(own, passed=("C01", "C01")), headers=worker), 422, "twice")
     no_photo = record_body(own, failed={"C02": []})
-    assert_problem(await client.post("/api/patrols", json=no_photo, headers=worker), 400, "photo")
+    assert_problem(await client.post("/api/patrols", json=no_photo, headers=worker), 422, "photo")
     naive = record_body(own, inspected_at="2026-11-20T09:00:00")
     assert_problem(await client.post("/api/patrols", json=naive, headers=worker), 400)
     assert_problem(await client.post("/api/patrols", json=record_body(own) | {"extra": 1}, headers=worker), 400)
@@ -145,7 +145,7 @@ async def test_an_amendment_stands_beside_the_original_and_withdraws_the_defect_
     assert body["amendments"][0]["reason"] == "误判：车辆为临时装卸"
     defect = (await client.get(f"/api/defects/{record['defect_ids'][0]}", headers=worker)).json()
     assert defect["state"] == "withdrawn" and [e["kind"] for e in defect["events"]] == ["raised", "withdrawn"]
-    assert_problem(await client.post(f"/api/inspections/{record['id']}/amendments", json=correction, headers=worker), 400, "changes nothing")
+    assert_problem(await client.post(f"/api/inspections/{record['id']}/amendments", json=correction, headers=worker), 422, "changes nothing")
     assert await count(db, Amendment) == 1 and await count(db, InspectionResult, InspectionResult.passed.is_(False)) == 1
     assert await audit_count(db, "inspection_record.amended") == 1
 
@@ -182,5 +182,5 @@ async def test_one_photo_cannot_show_two_items(client, as_user, db) -> None:
     photo = await upload(client, worker)
     estate = (await estate_ids_of(db, "XBL01"))[0]
     body = record_body(estate, failed={"C01": [photo], "C02": [photo]}, passed=())
-    assert_problem(await client.post("/api/patrols", json=body, headers=worker), 400, "one item only")
+    assert_problem(await client.post("/api/patrols", json=body, headers=worker), 422, "one item only")
     assert await count(db, InspectionRecord) == 0

@@ -144,7 +144,7 @@ async def test_wrong_types_are_refused_not_coerced_and_nothing_is_stored(client,
 async def test_changing_an_estates_floor_area_needs_a_reason_which_is_audited(client, as_user, db) -> None:
     admin = await as_user("admin")
     estate = (await estate_ids_of(db, "XBL01"))[0]
-    assert_problem(await client.patch(f"/api/registry/estates/{estate}", json={"floor_area_centi_m2": 999999}, headers=admin), 400, "reason")
+    assert_problem(await client.patch(f"/api/registry/estates/{estate}", json={"floor_area_centi_m2": 999999}, headers=admin), 422, "reason")
     changed = await client.patch(
         f"/api/registry/estates/{estate}", json={"floor_area_centi_m2": 999999, "reason": "2026年复测面积"}, headers=admin
     )

@@ -116,10 +116,10 @@ async def test_ballots_beyond_the_households_twice_in_a_batch_or_for_a_non_candi
     assert_problem(await client.post(url, json=ballots([1, 1, 1, 1]), headers=director), 422, "exceed")
     assert_problem(
         await client.post(url, json={"ballots": [{"household": "1", "company_id": 1}, {"household": "1", "company_id": 2}]}, headers=director),
-        400,
+        422,
         "twice",
     )
-    assert_problem(await client.post(url, json=ballots([1, 7]), headers=director), 400, "not a candidate")
+    assert_problem(await client.post(url, json=ballots([1, 7]), headers=director), 422, "not a candidate")
     assert_problem(await client.post(url, json={"ballots": [{"household": "1", "company_id": "1"}]}, headers=director), 400)
     assert await count(db, Ballot, Ballot.vote_id == vote["id"]) == 0
 
@@ -158,7 +158,7 @@ async def test_a_vote_only_covers_estates_of_its_community_that_are_not_in_anoth
     chaoyang_estate = (await estate_ids_of(db, "XX01"))[0]
     assert_problem(await client.post("/api/registry/votes", json={**body, "estate_ids": [chaoyang_estate]}, headers=director), 404)
     assert_problem(
-        await client.post("/api/registry/votes", json={**body, "estate_ids": [estates[0], estates[0]]}, headers=director), 400, "twice"
+        await client.post("/api/registry/votes", json={**body, "estate_ids": [estates[0], estates[0]]}, headers=director), 422, "twice"
     )
     assert_problem(
         await client.post("/api/registry/votes", json={**body, "closes_on": "2026-10-01", "estate_ids": estates}, headers=director), 422
