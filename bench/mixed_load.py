@@ -117,7 +117,7 @@ async def prepare(base: str, count: int) -> tuple[list[Client], list[float]]:
             if page * 200 >= answer["total"]:
                 break
             page += 1
-    # Officers read the street with last month's evidence (西北隅, code XBL) most, the other streets too.
+    # Officers read the street with last month's evidence (小白楼, code XBL) most, the other streets too.
     street_users = [f"{s['code'].lower()}-officer" for s in streets] + [f"{s['code'].lower()}-worker1" for s in streets]
     readers = ["xbl-officer", "xbl-worker1", "xbl-worker2", *street_users]
     order = sorted(communities, key=lambda c: (not c["code"].lower().startswith("xbl"), c["code"]))
@@ -263,7 +263,7 @@ def seed(url: str, folder: Path) -> dict[str, str]:
     started = time.perf_counter()
     subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True, cwd=BENCH.parent)
     subprocess.run([*cli, "demo", "--evidence"], env=env, check=True, capture_output=True, cwd=BENCH.parent)
-    print(f"demo district and last month's evidence of 西北隅街道 loaded in {time.perf_counter() - started:.0f} s")
+    print(f"demo district and last month's evidence of 小白楼街道 loaded in {time.perf_counter() - started:.0f} s")
     return env
 
 

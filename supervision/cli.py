@@ -72,12 +72,12 @@ def demo_evidence(settings: Settings) -> None:
     async def work(engine: AsyncEngine) -> EvidenceReport:
         return await load_demo_month(engine, settings.var_dir, month, PhotoLimits.of(settings))
 
-    print(f"Filing {month} of 西北隅街道 as its people would, unless it is there already (a minute or so, once) ...")
+    print(f"Filing {month} of 小白楼街道 as its people would, unless it is there already (a minute or so, once) ...")
     started = time.monotonic()
     report = asyncio.run(_with_engine(settings, work))
     if report.filed:
         print(
-            f"Filed {month} for 西北隅街道 through the same use cases as people do: {report.patrols} patrols, "
+            f"Filed {month} for 小白楼街道 through the same use cases as people do: {report.patrols} patrols, "
             f"{report.inspections} street inspections, {report.opinions} committee opinions; {report.scores} scores "
             f"computed ({time.monotonic() - started:.0f} s). Log in as xbl-officer to review them."
         )
@@ -210,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="create or upgrade the database schema")
     demo_parser = sub.add_parser("demo", help="load the demo district (does nothing if it is loaded)")
-    demo_parser.add_argument("--evidence", action="store_true", help="also file last month's evidence of 西北隅街道 and score it")
+    demo_parser.add_argument("--evidence", action="store_true", help="also file last month's evidence of 小白楼街道 and score it")
     sub.add_parser("scheduler", help="run the scheduled jobs (one process leads; others stand by)")
     for name, text in (("serve", "serve the web app"), ("run", "migrate, load the demo (with last month's evidence of one street), then serve")):
         p = sub.add_parser(name, help=text)

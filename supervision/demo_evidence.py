@@ -58,7 +58,7 @@ def _photo(rng: random.Random) -> bytes:
 
 
 async def load_demo_month(engine: AsyncEngine, var_dir: Path, month: Month, photo_limits: PhotoLimits) -> EvidenceReport:
-    """File `month` of evidence for the demo street 西北隅 (XBL) unless it has some already, then compute its scores."""
+    """File `month` of evidence for the demo street 小白楼 (XBL) unless it has some already, then compute its scores."""
     factory = create_session_factory(writing(engine))
     store = FileBlobStore(var_dir / "attachments")
     rng = random.Random(SEED + month.month)

@@ -1,4 +1,4 @@
-"""`supervision demo --evidence` (what `make run` does): last month of 西北隅街道 filed through the same use cases as
+"""`supervision demo --evidence` (what `make run` does): last month of 小白楼街道 filed through the same use cases as
 people use, scored, and not filed twice."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def test_the_demo_month_is_filed_as_people_file_it_scored_and_never_twice(tmp_ro
     subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True)
     first = subprocess.run([*cli, "demo", "--evidence"], env=env, check=True, capture_output=True, text=True)
     month = Month.of(business_today()).previous()
-    assert f"Filed {month} for 西北隅街道" in first.stdout
+    assert f"Filed {month} for 小白楼街道" in first.stdout
     again = subprocess.run([*cli, "demo", "--evidence"], env=env, check=True, capture_output=True, text=True)
     assert "Filed" not in again.stdout and "nothing was added" in again.stdout
 
@@ -47,6 +47,6 @@ def test_the_demo_month_is_filed_as_people_file_it_scored_and_never_twice(tmp_ro
         return {"patrols": patrols, "days": days, "failed": failed, "failed_with_photo": failed_with_photo, "defects": defects, "scores": scores, "published": published}
 
     got = asyncio.run(facts())
-    assert got["days"] == month.days and got["patrols"] == 55 * month.days  # 西北隅's 55 estates, every day
+    assert got["days"] == month.days and got["patrols"] == 55 * month.days  # 小白楼's 55 estates, every day
     assert got["failed"] > 0 and got["failed_with_photo"] == got["failed"] and got["defects"] == got["failed"]
     assert got["scores"] == 55 and got["published"] == 1

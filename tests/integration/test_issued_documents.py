@@ -35,7 +35,7 @@ async def street_of(client, headers) -> int:  # type: ignore[no-untyped-def]
 
 
 async def paid_batch(client, as_user, db) -> tuple[dict, list[dict]]:  # type: ignore[no-untyped-def]
-    """西北隅 assesses and locks the last ended quarter on generated evidence; finance prices it, the street confirms,
+    """小白楼 assesses and locks the last ended quarter on generated evidence; finance prices it, the street confirms,
     finance approves and pays. Returns the batch and the run's lines."""
     for n, month in enumerate(QUARTER.months):
         await generate_month(db, month, seed=n + 1)

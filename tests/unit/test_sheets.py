@@ -15,7 +15,7 @@ ISSUED = datetime(2026, 10, 9, 2, 0, tzinfo=UTC)
 
 
 def row(name: str, company: str) -> list[object]:
-    return ["HPBT-2026-Q3-001", "西北隅街道", "树德里社区", "XBL01-01", name, company, "2026-07", 91.5, "优秀", "否", "1", 1234.5, 31, 31, 370350, 185175, 185175]
+    return ["HPBT-2026-Q3-001", "小白楼街道", "树德里社区", "XBL01-01", name, company, "2026-07", 91.5, "优秀", "否", "1", 1234.5, 31, 31, 370350, 185175, 185175]
 
 
 def cells(content: bytes) -> list[list[openpyxl.cell.cell.Cell]]:
