@@ -14,7 +14,6 @@ from sqlmodel import col
 
 from assessment.rules import Finding, MonthInputs, Satisfaction, Visit, overdue_level
 from assessment.tables import AssessmentMonth, CommitteeOpinion, ScoreExclusion, Veto
-from foundation.keys import key_column
 from foundation.periods import Month
 from inspections.queries import month_evidence
 from inspections.rules import Checklist, Source
@@ -70,7 +69,7 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
         ).scalars():
             opinions[latest_opinion.estate_id] = latest_opinion
         for estate_id, veto_id in (
-            await session.execute(select(col(Veto.estate_id), key_column(Veto.id)).where(col(Veto.estate_id).in_(part), col(Veto.month) == str(month), col(Veto.state) == "upheld"))
+            await session.execute(select(col(Veto.estate_id), col(Veto.id)).where(col(Veto.estate_id).in_(part), col(Veto.month) == str(month), col(Veto.state) == "upheld"))
         ):
             vetoes[estate_id].append(veto_id)
 

@@ -35,7 +35,6 @@ from foundation.calendar.rules import working_days_after
 from foundation.calendar.service import working_calendar
 from foundation.clock import utc_now
 from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
-from foundation.keys import key_of
 from foundation.periods import Month, business_date
 from foundation.settings import config_dir
 from foundation.storage import BlobStore
@@ -231,7 +230,7 @@ async def cast_veto(
     if photos:
         evidence |= set(await keep_photos(session, required_store(store), actor, photos))
     for photo in sorted(evidence):
-        session.add(VetoEvidence(veto_id=key_of(veto), attachment_id=photo))
+        session.add(VetoEvidence(veto_id=veto.id, attachment_id=photo))
     await session.flush()
     return veto
 
@@ -320,7 +319,7 @@ async def review_veto(session: AsyncSession, actor: Principal, veto_id: int, dat
             )
         ).scalar_one()
         if upheld >= 1:
-            session.add(ContractReviewFlag(contract_id=veto.contract_id, veto_id=key_of(veto), flagged_at=now, note=f"12个月内第{upheld + 1}次一票否决被维持"))
+            session.add(ContractReviewFlag(contract_id=veto.contract_id, veto_id=veto.id, flagged_at=now, note=f"12个月内第{upheld + 1}次一票否决被维持"))
             record_change(session, actor, "contract.flagged_for_review", "service_contract", veto.contract_id, after={"veto_id": veto.id, "upheld_in_12_months": upheld + 1})
     await session.flush()
     state = await month_state(session, veto.street_id, Month.parse(veto.month))
@@ -477,7 +476,7 @@ async def file_appeal(
     if photos:
         evidence |= set(await keep_photos(session, required_store(store), actor, photos))
     for photo in sorted(evidence):
-        session.add(AppealEvidence(appeal_id=key_of(appeal), attachment_id=photo))
+        session.add(AppealEvidence(appeal_id=appeal.id, attachment_id=photo))
     record_change(session, actor, "appeal.filed", "appeal", appeal.id, after={"estate_id": data.estate_id, "month": str(month), "defect_id": data.defect_id, "photo_ids": sorted(evidence)}, reason=data.reason)
     await session.flush()
     return appeal
@@ -511,7 +510,7 @@ async def answer_appeal(session: AsyncSession, actor: Principal, appeal_id: int,
     appeal.answered_at = now
     appeal.answered_by = actor.label
     if data.uphold and appeal.defect_id is not None:
-        session.add(ScoreExclusion(defect_id=appeal.defect_id, appeal_id=key_of(appeal), reason=data.reason))
+        session.add(ScoreExclusion(defect_id=appeal.defect_id, appeal_id=appeal.id, reason=data.reason))
     record_change(session, actor, f"appeal.{appeal.state}", "appeal", appeal.id, reason=data.reason)
     await session.flush()
     if data.uphold:

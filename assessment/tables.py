@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Column, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from foundation.db import UTCDateTime
+from foundation.db import UTCDateTime, surrogate_key
 
 
 class AssessmentMonth(SQLModel, table=True):
@@ -17,7 +17,7 @@ class AssessmentMonth(SQLModel, table=True):
     __tablename__ = "assessment_months"
     __table_args__ = (UniqueConstraint("street_id", "month"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     street_id: int = Field(foreign_key="streets.id")
     month: str = Field(max_length=7)
     state: str = Field(sa_column=Column(String(10), nullable=False))
@@ -39,7 +39,7 @@ class CommitteeOpinion(SQLModel, table=True):
         CheckConstraint("answered IS NULL OR (satisfied >= 0 AND satisfied <= answered)", name="survey_consistent"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     client_id: str | None = Field(default=None, max_length=64, unique=True)  # a resend carries the same one
     fingerprint: str | None = Field(default=None, max_length=64)  # sha256 of the body, to tell a resend from a reuse
     estate_id: int = Field(foreign_key="estates.id", index=True)
@@ -61,7 +61,7 @@ class Veto(SQLModel, table=True):
     __tablename__ = "vetoes"
     __table_args__ = (Index("ix_vetoes_street_month_state", "street_id", "month", "state"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     estate_id: int = Field(foreign_key="estates.id", index=True)
     community_id: int = Field(foreign_key="communities.id")
     street_id: int = Field(foreign_key="streets.id")
@@ -98,7 +98,7 @@ class EstateScore(SQLModel, table=True):
         Index("ix_estate_scores_street_month", "street_id", "month"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     estate_id: int = Field(foreign_key="estates.id")
     community_id: int = Field(foreign_key="communities.id")
     street_id: int = Field(foreign_key="streets.id")
@@ -130,7 +130,7 @@ class Appeal(SQLModel, table=True):
 
     __tablename__ = "appeals"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     estate_id: int = Field(foreign_key="estates.id", index=True)
     street_id: int = Field(foreign_key="streets.id")
     company_id: int = Field(foreign_key="companies.id", index=True)
@@ -160,7 +160,7 @@ class ContractReviewFlag(SQLModel, table=True):
     __tablename__ = "contract_review_flags"
     __table_args__ = (UniqueConstraint("contract_id", "veto_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = surrogate_key()
     contract_id: int = Field(foreign_key="service_contracts.id", index=True)
     veto_id: int = Field(foreign_key="vetoes.id")  # the upheld veto that made it two
     flagged_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -16,7 +16,6 @@ from sqlmodel import col
 from foundation.access import Principal
 from foundation.clock import utc_now
 from foundation.errors import Conflict, InvalidInput, NotFound, TooLarge
-from foundation.keys import key_column
 from foundation.storage import BlobStore
 from foundation.text import clean_file_name
 from inspections import schemas
@@ -81,7 +80,7 @@ async def keep_photos(session: AsyncSession, store: BlobStore, actor: Principal,
     owner = owner_key(actor)
     ids: list[int] = []
     for photo in photos:
-        existing = (await session.execute(select(key_column(Attachment.id)).where(col(Attachment.sha256) == photo.sha256, col(Attachment.owner) == owner))).scalar()
+        existing = (await session.execute(select(col(Attachment.id)).where(col(Attachment.sha256) == photo.sha256, col(Attachment.owner) == owner))).scalar()
         if existing is not None:
             ids.append(existing)
             continue
@@ -139,7 +138,7 @@ async def own_photos(session: AsyncSession, actor: Principal, photo_ids: Iterabl
     if not wanted:
         return
     own = set(
-        (await session.execute(select(key_column(Attachment.id)).where(col(Attachment.id).in_(wanted), col(Attachment.owner) == owner_key(actor)))).scalars()
+        (await session.execute(select(col(Attachment.id)).where(col(Attachment.id).in_(wanted), col(Attachment.owner) == owner_key(actor)))).scalars()
     )
     missing = sorted(wanted - own)
     if missing:

@@ -7,7 +7,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from foundation.clock import utc_now
-from foundation.keys import key_column, key_of
 from inspections import schemas
 from inspections.rules import Checklist, checklist_from_content
 from inspections.tables import ChecklistVersion
@@ -15,13 +14,13 @@ from inspections.tables import ChecklistVersion
 
 async def checklist_version_id(session: AsyncSession, checklist: Checklist) -> int:
     """The stored version of `checklist`, stored now if this is its first use."""
-    found = (await session.execute(select(key_column(ChecklistVersion.id)).where(col(ChecklistVersion.sha256) == checklist.sha256))).scalar()
+    found = (await session.execute(select(col(ChecklistVersion.id)).where(col(ChecklistVersion.sha256) == checklist.sha256))).scalar()
     if found is not None:
         return found
     row = ChecklistVersion(version=checklist.version, sha256=checklist.sha256, content=checklist.content(), first_used_at=utc_now())
     session.add(row)
     await session.flush()
-    return key_of(row)
+    return row.id
 
 
 # Parsed checklists by content hash: a stored version never changes, so it is parsed once per process.
@@ -30,7 +29,7 @@ _PARSED: dict[str, Checklist] = {}
 
 async def stored_checklists(session: AsyncSession, version_ids: set[int]) -> dict[int, Checklist]:
     """The checklists records were filed against, by version id."""
-    rows = (await session.execute(select(key_column(ChecklistVersion.id), col(ChecklistVersion.sha256)).where(col(ChecklistVersion.id).in_(version_ids)))).all()
+    rows = (await session.execute(select(col(ChecklistVersion.id), col(ChecklistVersion.sha256)).where(col(ChecklistVersion.id).in_(version_ids)))).all()
     missing = [version_id for version_id, sha in rows if sha not in _PARSED]
     if missing:
         for row in (await session.execute(select(ChecklistVersion).where(col(ChecklistVersion.id).in_(missing)))).scalars():

@@ -18,7 +18,6 @@ from foundation.calendar.rules import CalendarSource, OfficialCalendar
 from foundation.calendar.service import CALENDAR, working_calendar
 from foundation.clock import utc_now
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
-from foundation.keys import key_column, key_of
 from foundation.paging import PageRequest, fetch_page
 from foundation.periods import Month
 from foundation.storage import BlobStore
@@ -47,7 +46,7 @@ def _new_defect(
     item = checklist.items[item_code]
     deadline = rectification_deadline(now, item.severity, inspection_rules(), calendar)
     return Defect(
-        record_id=key_of(record),
+        record_id=record.id,
         amendment_id=amendment_id,
         item_code=item_code,
         source=record.source,
@@ -79,7 +78,7 @@ async def raise_defects(
     session.add_all(raised)
     await session.flush()
     for defect in raised:
-        _event(session, key_of(defect), "raised", actor, now)
+        _event(session, defect.id, "raised", actor, now)
     return raised
 
 
@@ -110,12 +109,12 @@ async def apply_amendment(
                 raise Conflict(f"defect {defect.id} of item {change['item']} is already rectified and closed; it cannot be amended away")
             defect.state = DefectState.WITHDRAWN.value
             defect.closed_at = now
-            _event(session, key_of(defect), "withdrawn", actor, now, f"amendment {amendment.id}: {amendment.reason}")
+            _event(session, defect.id, "withdrawn", actor, now, f"amendment {amendment.id}: {amendment.reason}")
         if not change["passed"]:
             defect = _new_defect(record, change["item"], change["defects"], checklist, now, amendment.id, await working_calendar(session))
             session.add(defect)
             await session.flush()
-            _event(session, key_of(defect), "raised", actor, now, f"amendment {amendment.id}: {amendment.reason}")
+            _event(session, defect.id, "raised", actor, now, f"amendment {amendment.id}: {amendment.reason}")
 
 
 async def withdraw_record_defects(session: AsyncSession, actor: Principal, record: InspectionRecord, note: str, now: datetime) -> list[int]:
@@ -126,8 +125,8 @@ async def withdraw_record_defects(session: AsyncSession, actor: Principal, recor
     for defect in live:
         defect.state = DefectState.WITHDRAWN.value
         defect.closed_at = now
-        _event(session, key_of(defect), "withdrawn", actor, now, note)
-    return [key_of(d) for d in live]
+        _event(session, defect.id, "withdrawn", actor, now, note)
+    return [d.id for d in live]
 
 
 # Reading
@@ -208,7 +207,7 @@ async def defect_rows(session: AsyncSession, defects: list[Defect], now: datetim
         photos.setdefault(event_id, []).append(attachment_id)
     names = {i: e.name for i, e in (await registry_queries.estates(session, {d.estate_id for d in defects})).items()}
     versions = dict(
-        (await session.execute(select(key_column(InspectionRecord.id), col(InspectionRecord.checklist_version_id)).where(col(InspectionRecord.id).in_({d.record_id for d in defects})))).all()
+        (await session.execute(select(col(InspectionRecord.id), col(InspectionRecord.checklist_version_id)).where(col(InspectionRecord.id).in_({d.record_id for d in defects})))).all()
     )
     checklists = await stored_checklists(session, set(versions.values()))
     rows = []
@@ -261,7 +260,7 @@ async def defect_evidence(session: AsyncSession, defect_ids: Iterable[int]) -> d
     defects = list((await session.execute(select(Defect).where(col(Defect.id).in_(wanted)))).scalars())
     photos: dict[int, list[schemas.EvidencePhotoOut]] = {}
     found = await session.execute(
-        select(key_column(Defect.id), col(RecordPhoto.attachment_id))
+        select(col(Defect.id), col(RecordPhoto.attachment_id))
         .join(RecordPhoto, and_(col(RecordPhoto.record_id) == Defect.record_id, col(RecordPhoto.item_code) == Defect.item_code))
         .where(col(Defect.id).in_(wanted))
         .order_by(col(RecordPhoto.attachment_id))
@@ -329,7 +328,7 @@ async def report_fix(
     event = _event(session, defect_id, "fix_reported", actor, now, data.note)
     await session.flush()
     for photo in photo_ids:
-        session.add(DefectEventPhoto(event_id=key_of(event), attachment_id=photo, defect_id=defect_id))
+        session.add(DefectEventPhoto(event_id=event.id, attachment_id=photo, defect_id=defect_id))
     record_change(session, actor, "defect.fix_reported", "defect", defect_id, after={"photo_ids": photo_ids}, reason=data.note)
     await session.flush()
     await session.refresh(defect)
@@ -418,13 +417,13 @@ async def mark_overdue(session: AsyncSession, actor: Principal, now: datetime | 
         if cast(CursorResult[Any], changed).rowcount != 1:  # AsyncSession.execute types an UPDATE's result as a plain Result
             continue
         note = f"deadline {defect.deadline_at.isoformat()} passed" + (f"; overdue no. {ordinal} of the company in {month}" if ordinal else "")
-        _event(session, key_of(defect), "overdue", actor, now, note)
+        _event(session, defect.id, "overdue", actor, now, note)
         if ordinal == 2 and defect.company_id is not None:
-            session.add(YellowCard(company_id=defect.company_id, month=month, defect_id=key_of(defect), issued_at=now))
+            session.add(YellowCard(company_id=defect.company_id, month=month, defect_id=defect.id, issued_at=now))
             cards += 1
             record_change(session, actor, "company.yellow_card", "company", defect.company_id, after={"month": month, "defect_id": defect.id})
         if ordinal is not None and ordinal >= 3:
-            third.append(key_of(defect))
+            third.append(defect.id)
     await session.flush()
     return schemas.OverdueMarked(marked=len(due), yellow_cards=cards, third_overdue_defect_ids=third)
 

@@ -16,7 +16,6 @@ from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.clock import utc_now
 from foundation.errors import Conflict, NotFound, PermissionDenied
-from foundation.keys import key_of
 from foundation.paging import PageRequest, fetch_page
 from inspections import schemas
 from inspections.defects import withdraw_record_defects
@@ -110,10 +109,10 @@ async def decide_late_record(
         raise PermissionDenied("you filed this late record; another street officer must decide on it", zh="本人补报的记录须由其他街道负责人审批")
     earlier = (await session.execute(select(LateRecordDecision).where(col(LateRecordDecision.record_id) == record.id))).scalar()
     if earlier is not None:
-        raise _already(key_of(record), earlier)
+        raise _already(record.id, earlier)
     decision = LateDecision.APPROVED if data.approve else LateDecision.REJECTED
     row = LateRecordDecision(
-        record_id=key_of(record),
+        record_id=record.id,
         decision=decision.value,
         reason=data.reason.strip(),
         decided_at=now,

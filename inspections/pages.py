@@ -22,7 +22,6 @@ from sqlmodel import col
 from foundation.access import Principal, Role
 from foundation.clock import business_today
 from foundation.errors import DomainError, InvalidInput, NotFound
-from foundation.keys import key_of
 from foundation.paging import PageRequest
 from foundation.periods import Month
 from foundation.storage import BlobStore
@@ -106,7 +105,7 @@ class PatrolPages(Controller):
             estates=estates,
             patrols=patrols,
             open_defects=open_defects,
-            done=sum(1 for e in estates if patrols.get(key_of(e))),
+            done=sum(1 for e in estates if patrols.get(e.id)),
         )
 
     @get("/estates/{estate_id:int}")

@@ -11,7 +11,6 @@ from sqlmodel import col
 
 from foundation.access import Principal
 from foundation.errors import NotFound, RuleViolation
-from foundation.keys import key_column
 from foundation.paging import PageRequest, fetch_page
 from foundation.periods import Month
 from inspections import schemas
@@ -60,7 +59,7 @@ async def record_detail(session: AsyncSession, record: InspectionRecord) -> sche
         (await session.execute(select(Amendment).where(col(Amendment.record_id) == record.id).order_by(col(Amendment.id)))).scalars()
     )
     defect_ids = list(
-        (await session.execute(select(key_column(Defect.id)).where(col(Defect.record_id) == record.id).order_by(col(Defect.id)))).scalars()
+        (await session.execute(select(col(Defect.id)).where(col(Defect.record_id) == record.id).order_by(col(Defect.id)))).scalars()
     )
     estate_name = (await registry_queries.estates(session, [record.estate_id]))[record.estate_id].name
     decision = (await session.execute(select(LateRecordDecision).where(col(LateRecordDecision.record_id) == record.id))).scalar()

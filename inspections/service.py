@@ -17,7 +17,6 @@ from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.clock import utc_now
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
-from foundation.keys import key_column, key_of
 from foundation.periods import Month, business_date
 from foundation.storage import BlobStore
 from inspections import defects as defect_service
@@ -127,7 +126,7 @@ async def _assignment_for(session: AsyncSession, actor: Principal, estate: Estat
     ).scalar()
     if assignment is None:
         raise PermissionDenied(f"estate {estate.code} is not assigned to your firm for {month}; file spot checks only for your assignments")
-    taken = (await session.execute(select(key_column(InspectionRecord.id)).where(col(InspectionRecord.assignment_id) == assignment.id))).scalar()
+    taken = (await session.execute(select(col(InspectionRecord.id)).where(col(InspectionRecord.assignment_id) == assignment.id))).scalar()
     if taken is not None:
         raise Conflict(f"the spot check of estate {estate.code} for {month} was already filed as record {taken}")
     return assignment
@@ -212,7 +211,7 @@ async def _new_record(
     results = []
     for r in data.results:
         result = InspectionResult(
-            record_id=key_of(record),
+            record_id=record.id,
             item_code=r.item,
             passed=r.passed,
             defects=0 if r.passed else (r.defects or 1),
@@ -221,11 +220,11 @@ async def _new_record(
         results.append(result)
         session.add(result)
         for photo in dict.fromkeys(r.photo_ids):
-            session.add(RecordPhoto(record_id=key_of(record), attachment_id=photo, item_code=r.item))
+            session.add(RecordPhoto(record_id=record.id, attachment_id=photo, item_code=r.item))
     per_item = {p for r in data.results for p in r.photo_ids}
     for photo in dict.fromkeys(data.photo_ids):
         if photo not in per_item:
-            session.add(RecordPhoto(record_id=key_of(record), attachment_id=photo))
+            session.add(RecordPhoto(record_id=record.id, attachment_id=photo))
     await session.flush()
     raised = await defect_service.raise_defects(session, actor, record, checklist, results, now)
     record_change(
@@ -274,7 +273,7 @@ async def amend_record(
     if all(before.get(c["item"], {}).get("passed") == c["passed"] and before[c["item"]]["defects"] == c["defects"] and before[c["item"]]["note"] == c["note"] for c in changes):
         raise RuleViolation("the amendment changes nothing: every result is as the record already says")
     amendment = Amendment(
-        record_id=key_of(record),
+        record_id=record.id,
         reason=data.reason,
         changes=changes,
         amended_at=now,
@@ -289,7 +288,7 @@ async def amend_record(
         ).scalar()
         if exists is None:
             item = next(r.item for r in data.results if photo in r.photo_ids)
-            session.add(RecordPhoto(record_id=key_of(record), attachment_id=photo, item_code=item))
+            session.add(RecordPhoto(record_id=record.id, attachment_id=photo, item_code=item))
     await defect_service.apply_amendment(session, actor, record, amendment, checklist, before, changes, now)
     record_change(
         session, actor, "inspection_record.amended", "inspection_record", record.id, before={"results": before}, after={"changes": changes}, reason=data.reason

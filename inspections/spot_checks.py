@@ -14,7 +14,6 @@ from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.clock import utc_now
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
-from foundation.keys import key_column, key_of
 from foundation.paging import PageRequest, fetch_page
 from foundation.periods import Month
 from foundation.ratios import ratio_text, stored_ratio
@@ -33,7 +32,7 @@ async def draw_month(
     """Draw the month's spot checks once; the draw, its seed and share are stored so anyone can repeat it."""
     require_role(actor, DRAWERS, "drawing spot checks")
     now = now or utc_now()
-    if (await session.execute(select(key_column(SpotCheckDraw.id)).where(col(SpotCheckDraw.month) == str(month)))).scalar() is not None:
+    if (await session.execute(select(col(SpotCheckDraw.id)).where(col(SpotCheckDraw.month) == str(month)))).scalar() is not None:
         raise Conflict(f"the spot checks of {month} were already drawn; GET /api/spot-checks/draws/{month}")
     estates = [EstateRef(id=e.id, street_id=e.street_id) for e in await registry_queries.managed_during(session, month)]
     firms = await registry_queries.inspection_firms(session)
@@ -55,7 +54,7 @@ async def draw_month(
         raise Conflict(f"the spot checks of {month} were drawn at the same moment by someone else") from None
     picks = draw_spot_checks(month, seed, estates, firms, covered, share)
     session.add_all(
-        SpotCheckAssignment(draw_id=key_of(draw), month=str(month), estate_id=estate_id, organisation_id=firm_id)
+        SpotCheckAssignment(draw_id=draw.id, month=str(month), estate_id=estate_id, organisation_id=firm_id)
         for estate_id, firm_id in picks
     )
     record_change(session, actor, "spot_checks.drawn", "spot_check_draw", draw.id, after={"month": str(month), "seed": seed, "estates": len(picks)})
@@ -70,7 +69,7 @@ async def assignment_rows(session: AsyncSession, assignments: list[SpotCheckAssi
     filed = dict(
         (
             await session.execute(
-                select(col(InspectionRecord.assignment_id), key_column(InspectionRecord.id)).where(col(InspectionRecord.assignment_id).in_([a.id for a in assignments]))
+                select(col(InspectionRecord.assignment_id), col(InspectionRecord.id)).where(col(InspectionRecord.assignment_id).in_([a.id for a in assignments]))
             )
         ).all()
     )

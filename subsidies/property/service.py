@@ -18,7 +18,6 @@ from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.clock import business_today, utc_now
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
-from foundation.keys import key_of
 from foundation.periods import Month, Quarter
 from foundation.process_locks import transaction_lock
 from foundation.ratios import ratio_text, stored_ratio
@@ -152,7 +151,7 @@ async def _price_quarter(session: AsyncSession, run: SubsidyRun, quarter: Quarte
                 session.add(
                     SubsidyLine(
                         run_id=run.id, estate_id=tenure.estate_id, community_id=tenure.community_id, street_id=tenure.street_id,
-                        company_id=line.contract.company_id, contract_id=line.contract.contract_id, month=str(month), score_id=key_of(score),
+                        company_id=line.contract.company_id, contract_id=line.contract.contract_id, month=str(month), score_id=score.id,
                         score_centi=score.score_centi, grade=score.grade, vetoed=score.vetoed, coefficient=ratio_text(line.coefficient),
                         area_centi_m2=tenure.floor_area_centi_m2, days=line.amount.days, days_in_month=month.days,
                         amount_fen=line.amount.amount_fen, city_fen=line.amount.city_fen, district_fen=line.amount.district_fen,
