@@ -24,7 +24,7 @@ CONTRACT = "contract"  # the contract is signed, with its tranches (contract)
 IMPLEMENTATION = "implementation"  # a tranche is paid or an evaluation passed (implementation)
 STAGES = (TENDER, TENDER_UPDATE, AWARD, AWARD_UPDATE, CONTRACT, IMPLEMENTATION)
 
-# Call methods (RULES.md "Calls") and their OCDS procurementMethod.
+# Call methods (config/RULES.md, the community-service pipeline) and their OCDS procurementMethod.
 VENTURE = "venture"  # 公益创投: open to every eligible organisation → open
 NEGOTIATION = "negotiation"  # 竞争性谈判: invited suppliers → selective
 TENDER_METHOD = "tender"  # 公开招标 → open
