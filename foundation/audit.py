@@ -1,14 +1,27 @@
-"""The append-only audit log: who changed what, when, from what to what; written in the use case's transaction."""
+"""The append-only audit log: who changed what, when, from what to what; written in the use case's transaction.
+
+The log is also a hash chain, so that changing history in the database (as its owner could, past the triggers that
+refuse UPDATE and DELETE) shows: when a transaction commits, each entry it wrote is sealed — given the next number
+of the chain and the SHA-256 of the previous seal's hash followed by the entry as stored (`entry_digest`). Sealing
+takes the chain's head row under a row lock (PostgreSQL; on SQLite the write turn already orders writers), so
+concurrent writers chain one after another. `verify_chain` walks the chain and names the first entry that does not
+match: changed, deleted, or inserted without a seal.
+"""
 
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, Column, Index, select
+from sqlalchemy import JSON, Column, Connection, Index, Row, event, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlmodel import Field, SQLModel, col
 
 from foundation.clock import utc_now
@@ -42,6 +55,159 @@ class AuditEntry(SQLModel, table=True):
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     reason: str | None = Field(default=None, max_length=2000)
+
+
+class AuditSeal(SQLModel, table=True):
+    """An entry's place in the chain; append-only like the log (migration 0022). No foreign key: a seal outlives an
+    entry deleted behind the application's back, which is how the deletion shows."""
+
+    __tablename__ = "audit_seals"
+
+    entry_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    seq: int = Field(unique=True)  # 1, 2, 3 … in the order entries were sealed
+    prev_sha256: str = Field(max_length=64)
+    sha256: str = Field(max_length=64)
+
+
+class AuditChainHead(SQLModel, table=True):
+    """The chain's last seal, one row (id 1): the row sealing writers lock, so the chain has one order."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    seq: int
+    sha256: str = Field(max_length=64)
+
+
+# The three tables as SQLAlchemy Core sees them: sealing and verifying read what the database holds, not the ORM.
+ENTRIES = SQLModel.metadata.tables["audit_log"]
+SEALS = SQLModel.metadata.tables["audit_seals"]
+HEAD = SQLModel.metadata.tables["audit_chain_head"]
+
+GENESIS = "0" * 64  # the "previous hash" of the first seal
+_PENDING = "audit_unsealed"  # session.info key: the entries this transaction wrote
+
+
+def entry_digest(prev_sha256: str, entry: Row[Any]) -> str:
+    """The SHA-256 of the previous seal's hash followed by the entry's stored columns in a canonical JSON form (keys
+    sorted, no spaces, UTF-8, the time in UTC to the microsecond)."""
+    at: datetime = entry.at
+    body = json.dumps(
+        [entry.id, at.astimezone(UTC).isoformat(timespec="microseconds"), entry.actor_user_id, entry.actor, entry.action,
+         entry.entity, entry.entity_id, entry.before, entry.after, entry.reason],
+        ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+    )  # fmt: skip
+    return hashlib.sha256((prev_sha256 + body).encode("utf-8")).hexdigest()
+
+
+def _stored_entries(connection: Connection, ids: Iterable[int] | None = None, *, after_id: int = 0, limit: int | None = None) -> list[Row[Any]]:
+    """Entries as the database holds them (not as this process remembers them), in id order."""
+    query = select(*ENTRIES.c).order_by(ENTRIES.c.id)
+    if ids is not None:
+        query = query.where(ENTRIES.c.id.in_(list(ids)))
+    if after_id:
+        query = query.where(ENTRIES.c.id > after_id)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(connection.execute(query).all())
+
+
+def seal_entries(connection: Connection, ids: Iterable[int] | None) -> int:
+    """Seal these stored entries (all unsealed ones when `ids` is None: the entries a database had before the chain
+    began, sealed once by migration 0022) in id order, after the chain's head, which is locked until the
+    transaction ends. Returns how many were sealed."""
+    head = connection.execute(select(HEAD.c.seq, HEAD.c.sha256).where(HEAD.c.id == 1).with_for_update()).one()
+    seq, previous = head.seq, head.sha256
+    if ids is None:
+        sealed = select(SEALS.c.entry_id)
+        rows = list(connection.execute(select(*ENTRIES.c).where(ENTRIES.c.id.not_in(sealed)).order_by(ENTRIES.c.id)).all())
+    else:
+        rows = _stored_entries(connection, ids)
+    seals = []
+    for row in rows:
+        seq += 1
+        digest = entry_digest(previous, row)
+        seals.append({"entry_id": row.id, "seq": seq, "prev_sha256": previous, "sha256": digest})
+        previous = digest
+    if seals:
+        connection.execute(insert(SEALS), seals)
+        connection.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=seq, sha256=previous))
+    return len(seals)
+
+
+@event.listens_for(Session, "before_commit")
+def _seal_on_commit(session: Session) -> None:
+    """Every commit seals the entries its transaction wrote, whoever commits (a request, a job, a command)."""
+    pending: list[AuditEntry] | None = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    session.flush()
+    ids = {entry.id for entry in pending if entry.id is not None}  # an entry of a rolled-back savepoint is simply not found
+    if ids:
+        seal_entries(session.connection(), ids)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
+    """The whole transaction rolled back: its entries are gone. (A savepoint rolling back keeps the entries written
+    before it; those written inside it are not found when the transaction commits.)"""
+    if previous_transaction.parent is None:
+        session.info.pop(_PENDING, None)
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """What `verify_chain` found: the entries checked, the head, and the first break (None when the chain holds)."""
+
+    checked: int
+    head_seq: int
+    head_sha256: str
+    broken_entry_id: int | None = None
+    broken_seq: int | None = None
+    problem: str = ""
+
+    @property
+    def holds(self) -> bool:
+        return not self.problem
+
+
+def verify_chain(connection: Connection, *, batch: int = 5000) -> ChainReport:
+    """Walk the seals in chain order, recomputing each digest from the entry as stored; then look for entries no
+    seal covers. The first thing that does not match is named: an entry changed (its digest differs), deleted (a
+    seal without its entry), inserted (an entry without a seal), a seal removed (a gap in the numbers), or a head
+    that does not end the chain."""
+    head = connection.execute(select(HEAD.c.seq, HEAD.c.sha256).where(HEAD.c.id == 1)).one()
+    expected_seq, previous, checked = 1, GENESIS, 0
+
+    def broken(problem: str, entry_id: int | None, seq: int | None) -> ChainReport:
+        return ChainReport(checked, head.seq, head.sha256, entry_id, seq, problem)
+
+    while True:
+        seals = connection.execute(
+            select(SEALS).where(SEALS.c.seq >= expected_seq).order_by(SEALS.c.seq).limit(batch)
+        ).all()
+        if not seals:
+            break
+        entries = {row.id: row for row in _stored_entries(connection, [seal.entry_id for seal in seals])}
+        for seal in seals:
+            if seal.seq != expected_seq:
+                return broken(f"seal {expected_seq} is missing (the chain jumps to {seal.seq})", seal.entry_id, expected_seq)
+            if seal.prev_sha256 != previous:
+                return broken("the seal does not follow the one before it", seal.entry_id, seal.seq)
+            entry = entries.get(seal.entry_id)
+            if entry is None:
+                return broken(f"entry {seal.entry_id} was deleted", seal.entry_id, seal.seq)
+            if entry_digest(previous, entry) != seal.sha256:
+                return broken(f"entry {seal.entry_id} was changed after it was sealed", seal.entry_id, seal.seq)
+            previous, expected_seq, checked = seal.sha256, expected_seq + 1, checked + 1
+    if expected_seq - 1 != head.seq or previous != head.sha256:
+        return broken(f"the chain ends at seal {expected_seq - 1} but its head says {head.seq}", None, head.seq)
+    unsealed = connection.execute(
+        select(ENTRIES.c.id).where(ENTRIES.c.id.not_in(select(SEALS.c.entry_id))).order_by(ENTRIES.c.id).limit(1)
+    ).scalar()
+    if unsealed is not None:
+        return broken(f"entry {unsealed} is in the log but not in the chain (inserted behind the application)", unsealed, None)
+    return ChainReport(checked, head.seq, head.sha256)
 
 
 def json_safe(value: Any) -> Any:
@@ -92,6 +258,7 @@ def record_change(
         reason=reason,
     )
     session.add(entry)
+    session.info.setdefault(_PENDING, []).append(entry)
     return entry
 
 

@@ -236,6 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
     run_one = jobs.add_parser("run", help="run a job now (once per period: a period already done is skipped)")
     run_one.add_argument("name")
     run_one.add_argument("--period", help="e.g. 2026-10 for monthly jobs; default: the period the job would work on now")
+    audit = sub.add_parser("audit", help="the audit log").add_subparsers(dest="action", required=True)
+    audit.add_parser("verify", help="walk the log's hash chain and name the first entry changed, deleted or inserted behind the application")
     spot = sub.add_parser("spotcheck", help="third-party inspection firms: file spot checks").add_subparsers(dest="action", required=True)
     submit = spot.add_parser(
         "submit",
@@ -251,6 +253,24 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--url", default=os.environ.get("SUPERVISION_API_URL", "http://127.0.0.1:8000"), help="the system's address (env SUPERVISION_API_URL)")
     submit.add_argument("--api-key", default=os.environ.get("SUPERVISION_API_KEY"), help="the firm's API key (env SUPERVISION_API_KEY)")
     return parser
+
+
+def verify_audit(settings: Settings) -> int:
+    """Walk the audit log's hash chain; 0 when it holds, 1 naming the first entry that does not."""
+    from foundation.audit import ChainReport, verify_chain
+
+    async def work(engine: AsyncEngine) -> ChainReport:
+        async with engine.connect() as connection:
+            return await connection.run_sync(verify_chain)
+
+    report = asyncio.run(_with_engine(settings, work))
+    if report.holds:
+        print(f"The audit log's chain holds: {report.checked} entries, head {report.head_seq} {report.head_sha256}")
+        return 0
+    where = f"entry {report.broken_entry_id}" if report.broken_entry_id is not None else "the chain's head"
+    seal = f" (seal {report.broken_seq})" if report.broken_seq is not None else ""
+    print(f"The audit log's chain is broken at {where}{seal}: {report.problem}. {report.checked} entries before it hold.", file=sys.stderr)
+    return 1
 
 
 def manage_jobs(settings: Settings, args: argparse.Namespace) -> int:
@@ -334,6 +354,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             create_api_key(settings, args)
         elif args.command == "jobs":
             return manage_jobs(settings, args)
+        elif args.command == "audit":
+            return verify_audit(settings)
     except DomainError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 1

@@ -1,0 +1,157 @@
+"""The audit log is a hash chain: every commit seals the entries it wrote, concurrent writers chain one after
+another, and `supervision audit verify` names the first entry changed, deleted or inserted behind the application
+(as a database owner could, past the triggers that refuse UPDATE and DELETE)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from foundation.audit import ENTRIES, ChainReport, entry_digest, record_change, verify_chain
+from foundation.db import create_engine, create_session_factory, unit_of_work, writing
+from foundation.settings import load_settings
+from supervision.cli import migrate, verify_audit
+from tests.database import fresh_database_url, on_postgres
+from tests.integration.helpers import assert_problem
+
+
+class System:
+    """The system itself as an actor, for entries written outside a request."""
+
+    user_id = None
+    label = "system (test)"
+
+
+async def chain(connection: AsyncConnection) -> ChainReport:
+    return await connection.run_sync(verify_chain)
+
+
+async def scalar(connection: AsyncConnection, sql: str, **params: object) -> int:
+    return int((await connection.execute(text(sql), params)).scalar_one())
+
+
+async def bypass_guards(connection: AsyncConnection) -> None:
+    """What a database owner can do: take the append-only triggers away (inside the test's transaction)."""
+    if on_postgres():
+        for table in ("audit_log", "audit_seals"):
+            await connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+    else:
+        for trigger in ("audit_log_no_update", "audit_log_no_delete", "audit_seals_no_update", "audit_seals_no_delete"):
+            await connection.execute(text(f"DROP TRIGGER {trigger}"))
+
+
+async def test_the_whole_log_is_one_chain_and_each_commit_extends_it(client, as_user, connection) -> None:
+    before = await chain(connection)
+    entries = await scalar(connection, "SELECT count(*) FROM audit_log")
+    assert before.holds, before.problem
+    assert entries > 0 and before.checked == entries == before.head_seq
+
+    admin = await as_user("admin")
+    created = await client.post("/api/registry/streets", json={"code": "HC1", "name": "链条街"}, headers=admin)
+    assert created.status_code == 201, created.text
+    after = await chain(connection)
+    written = await scalar(connection, "SELECT count(*) FROM audit_log") - entries
+    assert after.holds, after.problem
+    assert written >= 1 and after.checked == before.checked + written and after.head_seq == before.head_seq + written
+    newest = await scalar(connection, "SELECT max(id) FROM audit_log WHERE action = 'street.created'")
+    assert await scalar(connection, "SELECT seq FROM audit_seals WHERE entry_id = :id", id=newest) == after.head_seq
+
+
+async def test_a_refused_request_leaves_neither_an_entry_nor_a_seal(client, as_user, connection) -> None:
+    admin = await as_user("admin")  # a login is audited itself
+    seals = await scalar(connection, "SELECT count(*) FROM audit_seals")
+    taken = await client.post("/api/registry/streets", json={"code": "XBL", "name": "重名街"}, headers=admin)
+    assert taken.status_code in (409, 422)
+    assert await scalar(connection, "SELECT count(*) FROM audit_seals") == seals
+    assert (await chain(connection)).holds
+
+
+@pytest.mark.parametrize(
+    ("tamper", "named"),
+    [
+        ("UPDATE audit_log SET reason = '事后改写' WHERE id = :id", "changed"),
+        ("DELETE FROM audit_log WHERE id = :id", "deleted"),
+        ("DELETE FROM audit_seals WHERE entry_id = :id", "missing"),
+    ],
+)
+async def test_verify_names_the_entry_changed_or_deleted_behind_the_application(connection, tamper: str, named: str) -> None:
+    target = await scalar(connection, "SELECT entry_id FROM audit_seals WHERE seq = 3")
+    await bypass_guards(connection)
+    await connection.execute(text(tamper), {"id": target})
+    report = await chain(connection)
+    assert not report.holds and named in report.problem
+    assert report.broken_entry_id == target or report.broken_seq == 3
+    assert report.checked == 2  # the two seals before it still hold
+
+
+async def test_verify_names_an_entry_inserted_behind_the_application(connection) -> None:
+    await connection.execute(
+        text(
+            "INSERT INTO audit_log (at, actor, action, entity, entity_id) "
+            "VALUES (CURRENT_TIMESTAMP, 'admin (admin)', 'street.created', 'street', '99')"
+        )
+    )
+    inserted = await scalar(connection, "SELECT max(id) FROM audit_log")
+    report = await chain(connection)
+    assert not report.holds and report.broken_entry_id == inserted and "not in the chain" in report.problem
+
+
+async def test_resealing_a_changed_entry_breaks_the_next_seal(connection) -> None:
+    """Whoever rewrites an entry and recomputes its seal must rewrite every later seal (and the signed head)."""
+    target = await scalar(connection, "SELECT entry_id FROM audit_seals WHERE seq = 2")
+    await bypass_guards(connection)
+    await connection.execute(text("UPDATE audit_log SET actor = 'someone else' WHERE id = :id"), {"id": target})
+    previous = (await connection.execute(text("SELECT prev_sha256 FROM audit_seals WHERE seq = 2"))).scalar_one()
+    stored = (await connection.execute(ENTRIES.select().where(ENTRIES.c.id == target))).one()
+    await connection.execute(text("UPDATE audit_seals SET sha256 = :digest WHERE seq = 2"), {"digest": entry_digest(previous, stored)})
+    report = await chain(connection)
+    assert not report.holds and report.broken_seq == 3 and "does not follow" in report.problem
+
+
+async def test_concurrent_writers_chain_one_after_another_and_the_command_says_so(tmp_root, capsys) -> None:
+    url = await fresh_database_url(tmp_root, "audit_chain")
+    await asyncio.to_thread(migrate, load_settings(database_url=url))
+    engine = create_engine(url)
+    factory = create_session_factory(writing(engine))
+
+    async def write(n: int) -> None:
+        async with unit_of_work(factory) as session:
+            record_change(session, System(), "test.concurrent", "test", n, after={"n": n})
+            record_change(session, System(), "test.concurrent", "test", n, after={"n": n, "second": True})
+            await asyncio.sleep(0)  # let the others in before this one commits
+
+    try:
+        await asyncio.gather(*(write(n) for n in range(30)))
+        async with engine.connect() as connection:
+            report = await chain(connection)
+            assert report.holds, report.problem
+            assert report.checked == report.head_seq == await scalar(connection, "SELECT count(*) FROM audit_log") == 60
+            # the two entries of one transaction are consecutive in the chain
+            pairs = (await connection.execute(text(
+                "SELECT l.entity_id, max(s.seq) - min(s.seq) FROM audit_log l JOIN audit_seals s ON s.entry_id = l.id GROUP BY l.entity_id"
+            ))).all()  # fmt: skip
+            assert len(pairs) == 30 and all(spread == 1 for _, spread in pairs)
+
+        settings = load_settings(database_url=url)
+        assert await asyncio.to_thread(verify_audit, settings) == 0
+        assert "holds: 60 entries" in capsys.readouterr().out
+
+        async with engine.begin() as connection:
+            await bypass_guards(connection)
+            target = await scalar(connection, "SELECT entry_id FROM audit_seals WHERE seq = 17")
+            await connection.execute(text("UPDATE audit_log SET after = NULL WHERE id = :id"), {"id": target})
+        assert await asyncio.to_thread(verify_audit, settings) == 1
+        assert f"broken at entry {target} (seal 17)" in capsys.readouterr().err
+    finally:
+        await engine.dispose()
+
+
+async def test_a_request_refused_for_bad_input_changes_nothing_in_the_chain(client, as_user, connection) -> None:
+    admin = await as_user("admin")
+    before = await chain(connection)
+    assert_problem(await client.post("/api/registry/streets", json={"code": "", "name": ""}, headers=admin), 400)
+    after = await chain(connection)
+    assert after.holds and after.head_seq == before.head_seq
