@@ -15,17 +15,19 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, Column, Connection, Index, Row, event, insert, select, update
+from sqlalchemy import JSON, Column, Connection, Index, Row, event, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlmodel import Field, SQLModel, col
 
-from foundation.clock import utc_now
+from foundation.clock import BUSINESS_TZ, utc_now
 from foundation.db import UTCDateTime, surrogate_key
+from foundation.errors import RuleViolation
 from foundation.paging import PageRequest, fetch_page
 
 
@@ -79,10 +81,24 @@ class AuditChainHead(SQLModel, table=True):
     sha256: str = Field(max_length=64)
 
 
-# The three tables as SQLAlchemy Core sees them: sealing and verifying read what the database holds, not the ORM.
+class AuditAnchor(SQLModel, table=True):
+    """The chain's head at the end of a day (Beijing time), printed in that day's signed statement (reports): whoever
+    rewrites the log before it must also forge the statements issued since. Append-only."""
+
+    __tablename__ = "audit_anchors"
+
+    day: date = Field(primary_key=True)
+    seq: int  # the last seal of an entry written that day or before (0: the chain was empty)
+    sha256: str = Field(max_length=64)
+    entries: int  # entries written that day
+    anchored_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+# The tables as SQLAlchemy Core sees them: sealing and verifying read what the database holds, not the ORM.
 ENTRIES = SQLModel.metadata.tables["audit_log"]
 SEALS = SQLModel.metadata.tables["audit_seals"]
 HEAD = SQLModel.metadata.tables["audit_chain_head"]
+ANCHORS = SQLModel.metadata.tables["audit_anchors"]
 
 GENESIS = "0" * 64  # the "previous hash" of the first seal
 _PENDING = "audit_unsealed"  # session.info key: the entries this transaction wrote
@@ -177,6 +193,7 @@ def verify_chain(connection: Connection, *, batch: int = 5000) -> ChainReport:
     seal without its entry), inserted (an entry without a seal), a seal removed (a gap in the numbers), or a head
     that does not end the chain."""
     head = connection.execute(select(HEAD.c.seq, HEAD.c.sha256).where(HEAD.c.id == 1)).one()
+    anchors = {row.seq: row for row in connection.execute(select(ANCHORS).where(ANCHORS.c.seq > 0))}
     expected_seq, previous, checked = 1, GENESIS, 0
 
     def broken(problem: str, entry_id: int | None, seq: int | None) -> ChainReport:
@@ -199,15 +216,46 @@ def verify_chain(connection: Connection, *, batch: int = 5000) -> ChainReport:
                 return broken(f"entry {seal.entry_id} was deleted", seal.entry_id, seal.seq)
             if entry_digest(previous, entry) != seal.sha256:
                 return broken(f"entry {seal.entry_id} was changed after it was sealed", seal.entry_id, seal.seq)
+            anchor = anchors.get(seal.seq)
+            if anchor is not None and anchor.sha256 != seal.sha256:
+                return broken(f"the chain up to here was rewritten: it no longer ends as the statement of {anchor.day} says", seal.entry_id, seal.seq)
             previous, expected_seq, checked = seal.sha256, expected_seq + 1, checked + 1
     if expected_seq - 1 != head.seq or previous != head.sha256:
         return broken(f"the chain ends at seal {expected_seq - 1} but its head says {head.seq}", None, head.seq)
+    beyond = [anchor for seq, anchor in sorted(anchors.items()) if seq > head.seq]
+    if beyond:
+        return broken(f"the statement of {beyond[0].day} names seal {beyond[0].seq}, which the chain no longer has", None, beyond[0].seq)
     unsealed = connection.execute(
         select(ENTRIES.c.id).where(ENTRIES.c.id.not_in(select(SEALS.c.entry_id))).order_by(ENTRIES.c.id).limit(1)
     ).scalar()
     if unsealed is not None:
         return broken(f"entry {unsealed} is in the log but not in the chain (inserted behind the application)", unsealed, None)
     return ChainReport(checked, head.seq, head.sha256)
+
+
+async def anchor_day(session: AsyncSession, day: date, now: datetime | None = None) -> AuditAnchor:
+    """The chain's head at the end of `day` (Beijing time), recorded once: asked again, the same anchor. The day must
+    be over."""
+    start = datetime.combine(day, time.min, BUSINESS_TZ)
+    end = start + timedelta(days=1)
+    if (now or utc_now()) < end:
+        raise RuleViolation(f"{day} is not over yet; a day's statement is made after it ends", zh=f"{day} 尚未结束，日终声明须在次日生成")
+    existing = await session.get(AuditAnchor, day)
+    if existing is not None:
+        return existing
+    last = (
+        await session.execute(
+            select(SEALS.c.seq, SEALS.c.sha256).join(ENTRIES, ENTRIES.c.id == SEALS.c.entry_id).where(ENTRIES.c.at < end).order_by(SEALS.c.seq.desc()).limit(1)
+        )
+    ).one_or_none()
+    entries = (await session.execute(select(func.count()).select_from(ENTRIES).where(ENTRIES.c.at >= start, ENTRIES.c.at < end))).scalar_one()
+    anchor = AuditAnchor(day=day, seq=last.seq if last else 0, sha256=last.sha256 if last else GENESIS, entries=entries, anchored_at=utc_now())
+    try:
+        async with session.begin_nested():
+            session.add(anchor)
+    except IntegrityError:  # anchored at the same moment by another process: theirs stands
+        return await session.get_one(AuditAnchor, day, populate_existing=True)
+    return anchor
 
 
 def json_safe(value: Any) -> Any:

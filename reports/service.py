@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Who issues each kind of document (shown on the public verification page).
-ISSUERS = {"batch_summary": "区财政", "payment_notice": "区财政", "batch_lines": "区财政", "estate_report": "街道办事处"}
+ISSUERS = {"batch_summary": "区财政", "payment_notice": "区财政", "batch_lines": "区财政", "estate_report": "街道办事处", "audit_statement": "区级系统管理员"}
 
 
 def new_document_code() -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
+from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from foundation.audit import AuditEntry
@@ -44,3 +46,8 @@ def assert_problem(response: Any, status: int, *fragments: str) -> dict[str, Any
     for fragment in fragments:
         assert fragment in body["detail"], body["detail"]
     return body
+
+
+def pdf_text(content: bytes) -> str:
+    """The text of a PDF as a reader's tool extracts it."""
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)

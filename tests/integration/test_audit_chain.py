@@ -5,17 +5,21 @@ another, and `supervision audit verify` names the first entry changed, deleted o
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from foundation.audit import ENTRIES, ChainReport, entry_digest, record_change, verify_chain
+from foundation.audit import ENTRIES, ChainReport, anchor_day, entry_digest, record_change, verify_chain
+from foundation.clock import BUSINESS_TZ, business_today
 from foundation.db import create_engine, create_session_factory, unit_of_work, writing
+from foundation.errors import RuleViolation
 from foundation.settings import load_settings
+from reports.audit_statement import issue_statement
 from supervision.cli import migrate, verify_audit
 from tests.database import fresh_database_url, on_postgres
-from tests.integration.helpers import assert_problem
+from tests.integration.helpers import assert_problem, pdf_text
 
 
 class System:
@@ -155,3 +159,43 @@ async def test_a_request_refused_for_bad_input_changes_nothing_in_the_chain(clie
     assert_problem(await client.post("/api/registry/streets", json={"code": "", "name": ""}, headers=admin), 400)
     after = await chain(connection)
     assert after.holds and after.head_seq == before.head_seq
+
+
+async def reseal_from(connection: AsyncConnection, seq: int) -> None:
+    """What a forger who understands the chain does after changing an entry: recompute every seal from there on and
+    the head, so the chain is consistent with itself again."""
+    seals = (await connection.execute(text("SELECT seq, entry_id, prev_sha256 FROM audit_seals WHERE seq >= :seq ORDER BY seq"), {"seq": seq})).all()
+    previous = seals[0].prev_sha256
+    for seal in seals:
+        stored = (await connection.execute(ENTRIES.select().where(ENTRIES.c.id == seal.entry_id))).one()
+        digest = entry_digest(previous, stored)
+        await connection.execute(text("UPDATE audit_seals SET prev_sha256 = :prev, sha256 = :digest WHERE seq = :seq"), {"prev": previous, "digest": digest, "seq": seal.seq})
+        previous = digest
+    await connection.execute(text("UPDATE audit_chain_head SET sha256 = :digest"), {"digest": previous})
+
+
+async def test_a_days_statement_prints_its_anchor_and_catches_a_forger_who_reseals_the_chain(app, db, connection, client) -> None:
+    today = business_today()
+    just_after_midnight = datetime.combine(today + timedelta(days=1), time(0, 20), BUSINESS_TZ)
+    async with db() as session:
+        with pytest.raises(RuleViolation, match="not over"):
+            await anchor_day(session, today)
+        pdf, document = await issue_statement(session, app.state.blob_store, today, just_after_midnight)
+        again, same = await issue_statement(session, app.state.blob_store, today, just_after_midnight)
+        assert again == pdf and same.code == document.code  # made once
+    anchor = (await connection.execute(text("SELECT seq, sha256, entries FROM audit_anchors WHERE day = :day"), {"day": today})).one()
+    start = datetime.combine(today, time.min, BUSINESS_TZ).astimezone(UTC).replace(tzinfo=None)
+    assert anchor.seq > 5 and anchor.seq == await scalar(connection, "SELECT max(seq) FROM audit_seals")  # nothing written since
+    assert anchor.sha256 == (await connection.execute(text("SELECT sha256 FROM audit_seals WHERE seq = :seq"), {"seq": anchor.seq})).scalar_one()
+    assert anchor.entries == await scalar(connection, "SELECT count(*) FROM audit_log WHERE at >= :start", start=start)
+    text_of_pdf = pdf_text(pdf).replace("\n", "")
+    assert "审计日志日终声明" in text_of_pdf and anchor.sha256[:32] in text_of_pdf and anchor.sha256[32:] in text_of_pdf
+    genuine = (await client.get(f"/api/documents/{document.code}")).json()
+    assert genuine["genuine"] is True and genuine["number"] == f"SJ-{today:%Y%m%d}"
+
+    await bypass_guards(connection)
+    target = await scalar(connection, "SELECT entry_id FROM audit_seals WHERE seq = 5")
+    await connection.execute(text("UPDATE audit_log SET reason = '伪造' WHERE id = :id"), {"id": target})
+    await reseal_from(connection, 5)
+    report = await chain(connection)
+    assert not report.holds and f"statement of {today}" in report.problem and report.broken_seq == anchor.seq

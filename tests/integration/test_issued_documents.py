@@ -24,7 +24,7 @@ from reports import service
 from reports.tables import IssuedDocument
 from tests.database import fresh_database_url
 from tests.generated import generate_month
-from tests.integration.helpers import estate_ids_of
+from tests.integration.helpers import estate_ids_of, pdf_text
 
 QUARTER = last_ended_quarter(datetime.now(UTC))
 PDF, XLSX = "application/pdf", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -83,10 +83,6 @@ def one_digit_changed(content: bytes) -> bytes:
     changed = bytearray(content)
     changed[at] = 0x30 + (content[at] - 0x30 + 1) % 10
     return bytes(changed)
-
-
-def pdf_text(content: bytes) -> str:
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
 
 
 def sheet_rows(content: bytes) -> list[tuple]:
