@@ -122,10 +122,10 @@ async def issue(session: AsyncSession, store: BlobStore, kind: str, subject: str
             checksum=made.checksum, pdf_sha256=sha, media_type=made.media_type, pages=made.pages, kept=True, issued_at=utc_now(),
         )
         try:
-            # In a savepoint, so that losing the race below expires nothing else the caller holds (its batch).
+            # In a savepoint, so that losing the race below expires nothing else the caller holds (its batch). The
+            # row is stored with the caller's transaction: a batch and the documents issued with it, together or not.
             async with session.begin_nested():
                 session.add(row)
-            await session.commit()
         except IntegrityError:  # the same document issued at the same moment by another request: theirs is the one
             row = await _kept(session, kind, subject)
             if row is None:

@@ -1,5 +1,6 @@
 """Scheduled work of the subsidy: at the start of a quarter, the draft run of the quarter just ended, as soon as
-every street has locked its three months; until then finance is told daily what holds it up."""
+every street has locked its three months; until then finance is told daily what holds it up. The work runs in the
+unit of work foundation.jobs opens for it (stored whole when done; when held up, only the notice is kept)."""
 
 from __future__ import annotations
 
@@ -40,11 +41,9 @@ async def prepare_quarter_run(session: AsyncSession, period: str, now: datetime)
     finance = await recipients(session, Role.FINANCE)
     if holding:
         await notify(session, f"quarter-wait|{period}|{now.date()}", finance, f"{period} 补贴测算待街道锁定", "尚未锁定：" + "、".join(holding), "/subsidies/runs")
-        await session.commit()
         raise HeldUp("not locked yet: " + ", ".join(holding))
     run = await service.start_run(session, SCHEDULER_FINANCE, quarter, False)
     await notify(session, f"quarter-run|{period}", finance, f"{period} 补贴测算草稿已生成", f"测算 #{run.id} 待各街道确认后审批。", f"/subsidies/runs/{run.id}")
-    await session.commit()
     return {"run_id": run.id}
 
 

@@ -52,9 +52,9 @@ class SubsidyPages(Controller):
         typed = {"quarter": (data.get("quarter") or "").strip(), "supplementary": data.get("supplementary") or ""}
         try:
             quarter = Quarter.parse(typed["quarter"], "quarter")
-            run = await service.start_run(db, principal, quarter, typed["supplementary"] == "on")
+            async with db.begin_nested():  # refused: what it flushed is undone, so the page shows what is stored
+                run = await service.start_run(db, principal, quarter, typed["supplementary"] == "on")
         except DomainError as exc:
-            await db.rollback()
             return await _runs_page(db, principal, errors=form_error(exc), typed=typed)
         return Redirect(path=f"/subsidies/runs/{run.id}")
 
@@ -77,11 +77,11 @@ class SubsidyPages(Controller):
         try:
             if principal.role not in roles:
                 raise PermissionDenied(f"{action} is not for {principal.role.value}")
-            done = await use_case(db, principal, run_id)
-            if isinstance(done, DisbursementBatch):
-                await make_batch_documents(state, db, done)
+            async with db.begin_nested():  # refused: what it flushed is undone, so the page shows what is stored
+                done = await use_case(db, principal, run_id)
+                if isinstance(done, DisbursementBatch):
+                    await make_batch_documents(state, db, done)
         except DomainError as exc:
-            await db.rollback()
             response = await _run_page(db, principal, run_id, errors=form_error(exc))
             response.status_code = status_of(exc)
             return response

@@ -1,5 +1,6 @@
 """Use cases of the subsidy: rate cards, quarterly runs (draft → confirmed by every street → approved by finance →
-disbursed), exactly-once disbursement batches and the ledger. One transaction each; every transition audited."""
+disbursed), exactly-once disbursement batches and the ledger. Each flushes its changes, every transition audited;
+the caller's transaction (the request's, or a job's unit of work) stores them whole or not at all."""
 
 from __future__ import annotations
 
@@ -93,7 +94,7 @@ async def add_rate_card(session: AsyncSession, actor: Principal, card: RateCard)
     session.add(row)
     await session.flush()
     record_change(session, actor, "rate_card.added", "rate_card", row.id, after={"valid_from": card.valid_from, "rate_fen": card.rate_fen})
-    await session.commit()
+    await session.flush()
     return row
 
 
@@ -179,7 +180,7 @@ async def start_run(session: AsyncSession, actor: Principal, quarter: Quarter, s
     await session.flush()
     await _price_quarter(session, run, quarter)
     record_change(session, actor, "subsidy_run.started", "subsidy_run", run.id, after={"quarter": str(quarter), "supplementary": supplementary})
-    await session.commit()
+    await session.flush()
     return run
 
 
@@ -201,7 +202,7 @@ async def recompute_run(session: AsyncSession, actor: Principal, run_id: int) ->
     for confirmation in (await session.execute(select(StreetConfirmation).where(col(StreetConfirmation.run_id) == run.id))).scalars():
         await session.delete(confirmation)
     record_change(session, actor, "subsidy_run.recomputed", "subsidy_run", run.id)
-    await session.commit()
+    await session.flush()
     return run
 
 
@@ -219,16 +220,15 @@ async def confirm_street(session: AsyncSession, actor: Principal, run_id: int) -
     if actor.street_id not in totals:
         raise RuleViolation("your street has no lines in this run", zh="本核算中没有您街道的区片")
     try:
-        session.add(StreetConfirmation(run_id=run.id, street_id=actor.street_id, confirmed_at=utc_now(), confirmed_by=actor.label, total_fen=totals[actor.street_id]))
-        await session.flush()
+        async with session.begin_nested():  # a colleague confirming at the same moment undoes only this row
+            session.add(StreetConfirmation(run_id=run.id, street_id=actor.street_id, confirmed_at=utc_now(), confirmed_by=actor.label, total_fen=totals[actor.street_id]))
     except IntegrityError:
-        await session.rollback()
         raise Conflict("your street has already confirmed this run", zh="您街道已确认过本核算") from None
     confirmed = set((await session.execute(select(col(StreetConfirmation.street_id)).where(col(StreetConfirmation.run_id) == run.id))).scalars())
     if confirmed >= set(totals):
         run.state = "confirmed"
     record_change(session, actor, "subsidy_run.street_confirmed", "subsidy_run", run.id, after={"street_id": actor.street_id, "total_fen": totals[actor.street_id]})
-    await session.commit()
+    await session.flush()
     return run
 
 
@@ -241,7 +241,7 @@ async def approve_run(session: AsyncSession, actor: Principal, run_id: int) -> S
     run.approved_at = utc_now()
     run.approved_by = actor.label
     record_change(session, actor, "subsidy_run.approved", "subsidy_run", run.id)
-    await session.commit()
+    await session.flush()
     return run
 
 
@@ -276,18 +276,17 @@ async def issue_batch(session: AsyncSession, actor: Principal, run_id: int, now:
             issued_at=now, issued_by=actor.label,
         )
         try:
-            session.add(batch)
-            await session.flush()
-            for line in lines:
-                session.add(PaidEstateMonth(estate_id=line.estate_id, month=line.month, contract_id=line.contract_id, batch_id=batch.id, line_id=line.id))
-                for payer, amount in (("city", line.city_fen), ("district", line.district_fen)):
-                    session.add(LedgerEntry(batch_id=batch.id, line_id=line.id, company_id=line.company_id, quarter=run.quarter, payer=payer, amount_fen=amount))
-            run.state = "disbursed"
-            record_change(session, actor, "batch.issued", "disbursement_batch", batch.id, after={"number": number, "run_id": run_id, "total_fen": batch.total_fen})
-            await session.commit()
+            async with session.begin_nested():  # losing a race undoes only this attempt
+                session.add(batch)
+                await session.flush()
+                for line in lines:
+                    session.add(PaidEstateMonth(estate_id=line.estate_id, month=line.month, contract_id=line.contract_id, batch_id=batch.id, line_id=line.id))
+                    for payer, amount in (("city", line.city_fen), ("district", line.district_fen)):
+                        session.add(LedgerEntry(batch_id=batch.id, line_id=line.id, company_id=line.company_id, quarter=run.quarter, payer=payer, amount_fen=amount))
+                run.state = "disbursed"
+                record_change(session, actor, "batch.issued", "disbursement_batch", batch.id, after={"number": number, "run_id": run_id, "total_fen": batch.total_fen})
             return batch
         except IntegrityError as error:
-            await session.rollback()
             raced = (await session.execute(select(DisbursementBatch).where(col(DisbursementBatch.run_id) == run_id))).scalar()
             if raced is not None:
                 return raced
@@ -348,18 +347,18 @@ async def issue_adjustment(
         )
         quarter = (await session.get_one(SubsidyRun, original.run_id)).quarter
         try:
-            session.add(batch)
-            await session.flush()
-            for row in rows:
-                row.batch_id = batch.id
-                session.add(row)
-            await session.flush()
-            for row in rows:
-                for payer, amount in (("city", row.city_fen), ("district", row.district_fen)):
-                    session.add(LedgerEntry(batch_id=batch.id, adjustment_line_id=row.id, company_id=row.company_id, quarter=quarter, payer=payer, amount_fen=amount))
-            record_change(session, actor, "batch.adjusted", "disbursement_batch", batch.id, after={"number": number, "corrects": original.number, "total_fen": batch.total_fen}, reason=reason)
-            await session.commit()
+            async with session.begin_nested():  # losing a race undoes only this attempt
+                session.add(batch)
+                await session.flush()
+                for row in rows:
+                    row.batch_id = batch.id
+                    session.add(row)
+                await session.flush()
+                for row in rows:
+                    for payer, amount in (("city", row.city_fen), ("district", row.district_fen)):
+                        session.add(LedgerEntry(batch_id=batch.id, adjustment_line_id=row.id, company_id=row.company_id, quarter=quarter, payer=payer, amount_fen=amount))
+                record_change(session, actor, "batch.adjusted", "disbursement_batch", batch.id, after={"number": number, "corrects": original.number, "total_fen": batch.total_fen}, reason=reason)
             return batch
         except IntegrityError:
-            await session.rollback()
+            continue
     raise Conflict("the adjustment could not be issued for concurrent changes; retry with the same client id")
