@@ -11,13 +11,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from assessment.tables import AssessmentMonth
+from assessment.queries import locked_streets
 from foundation.access import Principal, Role
 from foundation.jobs import Job, NotReady
 from foundation.notifications import notify
 from foundation.periods import Quarter, last_ended_quarter
 from people.queries import recipients
-from registry.tables import Street
+from registry.queries import streets as all_streets
 from subsidies.property import service
 from subsidies.property.tables import SubsidyRun
 
@@ -33,10 +33,8 @@ async def prepare_quarter_run(session: AsyncSession, period: str, now: datetime)
     existing = (await session.execute(select(func.count()).where(col(SubsidyRun.quarter) == period))).scalar_one()
     if existing:
         return {"already_started": True}
-    streets = {int(i or 0): name for i, name in (await session.execute(select(col(Street.id), col(Street.name))))}
-    locked = set(
-        (await session.execute(select(col(AssessmentMonth.street_id), col(AssessmentMonth.month)).where(col(AssessmentMonth.state) == "locked", col(AssessmentMonth.month).in_([str(m) for m in quarter.months]))))
-    )
+    streets = {s.id: s.name for s in await all_streets(session)}
+    locked = {(street, str(month)) for month in quarter.months for street in await locked_streets(session, month)}
     holding = [f"{streets[s]} {m}" for s in sorted(streets) for m in map(str, quarter.months) if (s, m) not in locked]
     finance = await recipients(session, Role.FINANCE)
     if holding:

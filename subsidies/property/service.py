@@ -9,17 +9,16 @@ import json
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from assessment.tables import AssessmentMonth, EstateScore, Veto
+from assessment.queries import current_scores, locked_streets, pending_veto_estates
 from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.clock import business_today, utc_now
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
-from foundation.keys import key_of
 from foundation.periods import Month, Quarter
 from foundation.process_locks import transaction_lock
 from foundation.ratios import ratio_text, stored_ratio
@@ -122,13 +121,9 @@ async def _price_quarter(session: AsyncSession, run: SubsidyRun, quarter: Quarte
         paid.setdefault((estate_id, month_text), set()).add(contract_id)
     tenures = await estate_tenures(session, quarter.months[0].first_day, quarter.months[-1].last_day)
     for month in quarter.months:
-        locked = set((await session.execute(select(col(AssessmentMonth.street_id)).where(col(AssessmentMonth.month) == str(month), col(AssessmentMonth.state) == "locked"))).scalars())
-        newest = select(col(EstateScore.estate_id), func.max(col(EstateScore.version)).label("version")).where(col(EstateScore.month) == str(month)).group_by(col(EstateScore.estate_id)).subquery()
-        scores = {
-            s.estate_id: s
-            for s in (await session.execute(select(EstateScore).join(newest, and_(newest.c.estate_id == col(EstateScore.estate_id), newest.c.version == col(EstateScore.version))).where(col(EstateScore.month) == str(month)))).scalars()
-        }
-        pending = set((await session.execute(select(col(Veto.estate_id)).where(col(Veto.month) == str(month), col(Veto.state) == "pending"))).scalars())
+        locked = await locked_streets(session, month)
+        scores = await current_scores(session, month)
+        pending = await pending_veto_estates(session, month)
         for tenure in tenures:
             by_day = tenure.contracts_by_day(month.first_day, month.last_day)
             if not any(tenure.managed_on(day) for day in by_day):
@@ -153,7 +148,7 @@ async def _price_quarter(session: AsyncSession, run: SubsidyRun, quarter: Quarte
                 session.add(
                     SubsidyLine(
                         run_id=run.id, estate_id=tenure.estate_id, community_id=tenure.community_id, street_id=tenure.street_id,
-                        company_id=line.contract.company_id, contract_id=line.contract.contract_id, month=str(month), score_id=key_of(score),
+                        company_id=line.contract.company_id, contract_id=line.contract.contract_id, month=str(month), score_id=score.id,
                         score_centi=score.score_centi, grade=score.grade, vetoed=score.vetoed, coefficient=ratio_text(line.coefficient),
                         area_centi_m2=tenure.floor_area_centi_m2, days=line.amount.days, days_in_month=month.days,
                         amount_fen=line.amount.amount_fen, city_fen=line.amount.city_fen, district_fen=line.amount.district_fen,
@@ -254,6 +249,30 @@ def batch_checksum(number: str, lines: list[SubsidyLine]) -> str:
     return hashlib.sha256(json.dumps(content, separators=(",", ":")).encode()).hexdigest()
 
 
+async def _draft_batch(session: AsyncSession, actor: Principal, run: SubsidyRun, now: datetime) -> tuple[DisbursementBatch, list[SubsidyLine]]:
+    """The batch an approved run would be issued as at `now` (not stored), with its lines."""
+    lines = list((await session.execute(select(SubsidyLine).where(col(SubsidyLine.run_id) == run.id).order_by(col(SubsidyLine.id)))).scalars())
+    issued = (await session.execute(select(func.count()).where(col(DisbursementBatch.number).like(f"HPBT-{run.quarter}-%")))).scalar_one()
+    number = f"HPBT-{run.quarter}-{issued + 1:03d}"
+    batch = DisbursementBatch(
+        number=number, run_id=run.id, total_fen=sum(l.amount_fen for l in lines), city_fen=sum(l.city_fen for l in lines),  # noqa: E741
+        district_fen=sum(l.district_fen for l in lines), lines=len(lines), checksum=batch_checksum(number, lines),  # noqa: E741
+        issued_at=now, issued_by=actor.label,
+    )
+    return batch, lines
+
+
+async def prospective_batch(session: AsyncSession, actor: Principal, run_id: int, now: datetime) -> DisbursementBatch | None:
+    """The batch `issue_batch(..., now=now)` would store, read without writing (None: the run has its batch already,
+    or is not approved, and issuing will answer that). Its documents can be made from it before the transaction that
+    issues it begins: rendering them is slow, and on SQLite a writing transaction holds the one write lock."""
+    require_role(actor, FINANCE, "issuing a disbursement batch")
+    run = await get_run(session, actor, run_id)
+    if run.state != "approved" or (await session.execute(select(col(DisbursementBatch.id)).where(col(DisbursementBatch.run_id) == run_id))).first() is not None:
+        return None
+    return (await _draft_batch(session, actor, run, now))[0]
+
+
 async def issue_batch(session: AsyncSession, actor: Principal, run_id: int, now: datetime | None = None) -> DisbursementBatch:
     """Issue the batch of an approved run, once: a retry, a double click or a colleague at the same moment gets the
     same batch. Each line's estate-month is recorded as paid (the database refuses a second payment) and becomes
@@ -267,14 +286,8 @@ async def issue_batch(session: AsyncSession, actor: Principal, run_id: int, now:
             return existing
         if run.state != "approved":
             raise Conflict(f"run {run_id} is {run.state}; a batch is issued for an approved run", zh="审批通过后才能生成拨付批次")
-        lines = list((await session.execute(select(SubsidyLine).where(col(SubsidyLine.run_id) == run_id).order_by(col(SubsidyLine.id)))).scalars())
-        year_batches = (await session.execute(select(func.count()).where(col(DisbursementBatch.number).like(f"HPBT-{run.quarter}-%")))).scalar_one()
-        number = f"HPBT-{run.quarter}-{year_batches + 1:03d}"
-        batch = DisbursementBatch(
-            number=number, run_id=run_id, total_fen=sum(l.amount_fen for l in lines), city_fen=sum(l.city_fen for l in lines),  # noqa: E741
-            district_fen=sum(l.district_fen for l in lines), lines=len(lines), checksum=batch_checksum(number, lines),  # noqa: E741
-            issued_at=now, issued_by=actor.label,
-        )
+        batch, lines = await _draft_batch(session, actor, run, now)
+        number = batch.number
         try:
             async with session.begin_nested():  # losing a race undoes only this attempt
                 session.add(batch)
