@@ -78,7 +78,7 @@ async def district_batch(url: str) -> int:
 
 
 async def build_district_pack(url: str, batch_id: int) -> dict[str, float]:
-    from foundation.db import create_engine, create_session_factory
+    from foundation.db import create_engine, create_session_factory, unit_of_work
     from foundation.storage import FileBlobStore
     from reports import service as reports
     from subsidies.property.tables import DisbursementBatch, SubsidyLine
@@ -87,7 +87,7 @@ async def build_district_pack(url: str, batch_id: int) -> dict[str, float]:
     factory = create_session_factory(engine)
     store = FileBlobStore(Path(tempfile.mkdtemp(prefix="pack-documents-")))
     started = time.perf_counter()
-    async with factory() as session:
+    async with unit_of_work(factory) as session:
         batch = await session.get(DisbursementBatch, batch_id)
         pdf, _ = await reports.batch_summary(session, store, batch)  # type: ignore[arg-type]
         size = len(pdf)

@@ -20,8 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from assessment.queries import score_versions
-from assessment.tables import EstateScore
+from assessment.queries import ScoreVersion, score_version, score_versions
 from foundation.access import Principal, Role
 from foundation.clock import BUSINESS_TZ
 from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unavailable
@@ -187,10 +186,10 @@ class ProgrammeDocumentController(Controller):
         return [IssuedDocumentOut(code=d.code, kind=d.kind, subject=d.subject, number=d.number, title=d.title, total_fen=d.total_fen) for d in made]
 
 
-async def _newest_score(db: NamedDependency[AsyncSession], principal: NamedDependency[Principal], estate_id: int, month: str) -> tuple[EstateScore, str]:
+async def _newest_score(db: NamedDependency[AsyncSession], principal: NamedDependency[Principal], estate_id: int, month: str) -> tuple[ScoreVersion, str]:
     """The newest score version of the estate's month within the principal's scope, and the estate's code."""
     newest = (await score_versions(db, principal, estate_id, Month.parse(month)))[0]
-    score = await db.get(EstateScore, newest.id)
+    score = await score_version(db, newest.id)
     if score is None:
         raise NotFound("score", newest.id)
     return score, newest.estate_code

@@ -13,31 +13,35 @@ import json
 import logging
 import secrets
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from assessment.tables import CommitteeOpinion, EstateScore, Veto
+from assessment.queries import ScoreVersion, opinion_of, vetoes_of
 from foundation.clock import BUSINESS_TZ, utc_now
-from foundation.errors import Conflict
+from foundation.errors import Conflict, NotFound
 from foundation.money import yuan
+from foundation.periods import Month
 from foundation.ratios import ratio_text, stored_ratio
 from foundation.settings import get_settings
 from foundation.storage import BlobStore
-from inspections.tables import Attachment, RecordPhoto
+from inspections.queries import record_photo_digests
+from registry import queries as registry_queries
+from registry.queries import EstateInfo
 from registry.rules import format_area
-from registry.tables import Community, Company, Estate, Street
 from reports.pdf import Column, Document, FontMissing, TableBlock, page_count, render
 from reports.sheets import batch_workbook
 from reports.tables import IssuedDocument
 from subsidies.property.tables import AdjustmentLine, DisbursementBatch, StreetConfirmation, SubsidyLine, SubsidyRun
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Who issues each kind of document (shown on the public verification page).
@@ -105,27 +109,32 @@ def batch_subject(batch: DisbursementBatch, company_id: int | None = None) -> st
     return f"batch:{batch.id}" + (f"/company:{company_id}" if company_id is not None else "")
 
 
-def estate_report_subject(score: EstateScore) -> str:
+def estate_report_subject(score: ScoreVersion) -> str:
     return f"estate:{score.estate_id}/{score.month}/score:{score.id}"
 
 
-async def issue(session: AsyncSession, store: BlobStore, kind: str, subject: str, make: Callable[[str], Awaitable[Made]]) -> tuple[bytes, IssuedDocument]:
+async def issue(
+    session: AsyncSession, store: BlobStore, kind: str, subject: str, make: Callable[[str], Awaitable[Made]], prepared: tuple[str, Made] | None = None
+) -> tuple[bytes, IssuedDocument]:
     """The document as issued: made (with a new code) and kept the first time it is asked for; from then on its
-    kept bytes, never made again."""
+    kept bytes, never made again. `prepared`: its code and bytes, made already (before the transaction began)."""
     row = await _kept(session, kind, subject)
     if row is None:
-        code = new_document_code()
-        made = await make(code)
+        if prepared is not None:
+            code, made = prepared
+        else:
+            code = new_document_code()
+            made = await make(code)
         sha = store.put(made.content)  # before the row: a row always names bytes that are there
         row = IssuedDocument(
             code=code, kind=kind, subject=subject, number=made.number, title=made.title, total_fen=made.total_fen,
             checksum=made.checksum, pdf_sha256=sha, media_type=made.media_type, pages=made.pages, kept=True, issued_at=utc_now(),
         )
         try:
-            # In a savepoint, so that losing the race below expires nothing else the caller holds (its batch).
+            # In a savepoint, so that losing the race below expires nothing else the caller holds (its batch). The
+            # row is stored with the caller's transaction: a batch and the documents issued with it, together or not.
             async with session.begin_nested():
                 session.add(row)
-            await session.commit()
         except IntegrityError:  # the same document issued at the same moment by another request: theirs is the one
             row = await _kept(session, kind, subject)
             if row is None:
@@ -133,12 +142,16 @@ async def issue(session: AsyncSession, store: BlobStore, kind: str, subject: str
     return store.get(row.pdf_sha256), row
 
 
-async def _batch_context(session: AsyncSession, batch: DisbursementBatch) -> tuple[SubsidyRun, list[SubsidyLine], dict[int, Estate], dict[int, str], dict[int, str]]:
+async def _company_names(session: AsyncSession, ids: Collection[int]) -> dict[int, str]:
+    return {c.id: c.name for c in (await registry_queries.companies(session, ids)).values()}
+
+
+async def _batch_context(session: AsyncSession, batch: DisbursementBatch) -> tuple[SubsidyRun, list[SubsidyLine], dict[int, EstateInfo], dict[int, str], dict[int, str]]:
     run = await session.get_one(SubsidyRun, batch.run_id)
     lines = list((await session.execute(select(SubsidyLine).where(col(SubsidyLine.run_id) == batch.run_id).order_by(col(SubsidyLine.street_id), col(SubsidyLine.company_id), col(SubsidyLine.estate_id), col(SubsidyLine.month), col(SubsidyLine.contract_id)))).scalars())
-    estates = {e.id: e for e in (await session.execute(select(Estate).where(col(Estate.id).in_({l.estate_id for l in lines})))).scalars()}  # noqa: E741
-    streets = dict((await session.execute(select(col(Street.id), col(Street.name)))).all())
-    companies = dict((await session.execute(select(col(Company.id), col(Company.name)))).all())
+    estates = await registry_queries.estates(session, {l.estate_id for l in lines})  # noqa: E741
+    streets = {s.id: s.name for s in await registry_queries.streets(session)}
+    companies = await _company_names(session, {l.company_id for l in lines})  # noqa: E741
     return run, lines, estates, streets, companies
 
 
@@ -148,7 +161,7 @@ LINE_COLUMNS = (
 )
 
 
-def _line_row(line: SubsidyLine, estate: Estate) -> list[str]:
+def _line_row(line: SubsidyLine, estate: EstateInfo) -> list[str]:
     score = "—" if line.score_centi is None else f"{line.score_centi // 100}.{line.score_centi % 100:02d}"
     grade = f"{line.grade}（否决）" if line.vetoed else line.grade
     return [f"{estate.code} {estate.name}", line.month, score, grade, ratio_text(stored_ratio(line.coefficient)), format_area(line.area_centi_m2), f"{line.days}/{line.days_in_month}", yuan(line.amount_fen)]
@@ -157,14 +170,15 @@ def _line_row(line: SubsidyLine, estate: Estate) -> list[str]:
 async def _adjustment_summary(session: AsyncSession, batch: DisbursementBatch, code: str) -> Made:
     """An adjustment batch: the batch it corrects, why, and each line's corrected amount and difference."""
     original = await session.get(DisbursementBatch, batch.corrects_batch_id)
-    rows = (
-        await session.execute(
-            select(AdjustmentLine, SubsidyLine, Estate, col(Company.name))
-            .join(SubsidyLine, col(SubsidyLine.id) == col(AdjustmentLine.line_id)).join(Estate, col(Estate.id) == col(AdjustmentLine.estate_id))
-            .join(Company, col(Company.id) == col(AdjustmentLine.company_id))
-            .where(col(AdjustmentLine.batch_id) == batch.id).order_by(col(AdjustmentLine.id))
+    adjusted = [
+        (a, line)
+        for a, line in await session.execute(
+            select(AdjustmentLine, SubsidyLine).join(SubsidyLine, col(SubsidyLine.id) == col(AdjustmentLine.line_id)).where(col(AdjustmentLine.batch_id) == batch.id).order_by(col(AdjustmentLine.id))
         )
-    ).all()
+    ]
+    estates = await registry_queries.estates(session, {a.estate_id for a, _ in adjusted})
+    companies = await _company_names(session, {a.company_id for a, _ in adjusted})
+    rows = [(a, line, estates[a.estate_id], companies[a.company_id]) for a, line in adjusted]
     document = Document(
         title="旧楼区准物业管理补贴调整批次",
         number=batch.number,
@@ -187,10 +201,10 @@ async def _adjustment_summary(session: AsyncSession, batch: DisbursementBatch, c
     return await made_pdf(document, batch.total_fen)
 
 
-async def batch_summary(session: AsyncSession, store: BlobStore, batch: DisbursementBatch) -> tuple[bytes, IssuedDocument]:
+async def batch_summary(session: AsyncSession, store: BlobStore, batch: DisbursementBatch, prepared: tuple[str, Made] | None = None) -> tuple[bytes, IssuedDocument]:
     """The batch pack's summary (or an adjustment batch's), as issued."""
     make = _adjustment_summary if batch.run_id is None else _batch_summary
-    return await issue(session, store, "batch_summary", batch_subject(batch), lambda code: make(session, batch, code))
+    return await issue(session, store, "batch_summary", batch_subject(batch), lambda code: make(session, batch, code), prepared)
 
 
 async def _batch_summary(session: AsyncSession, batch: DisbursementBatch, code: str) -> Made:
@@ -236,9 +250,11 @@ async def _batch_summary(session: AsyncSession, batch: DisbursementBatch, code: 
     return await made_pdf(document, batch.total_fen)
 
 
-async def payment_notice(session: AsyncSession, store: BlobStore, batch: DisbursementBatch, company_id: int) -> tuple[bytes, IssuedDocument]:
+async def payment_notice(
+    session: AsyncSession, store: BlobStore, batch: DisbursementBatch, company_id: int, prepared: tuple[str, Made] | None = None
+) -> tuple[bytes, IssuedDocument]:
     """A company's payment notice for the batch, as issued."""
-    return await issue(session, store, "payment_notice", batch_subject(batch, company_id), lambda code: _payment_notice(session, batch, company_id, code))
+    return await issue(session, store, "payment_notice", batch_subject(batch, company_id), lambda code: _payment_notice(session, batch, company_id, code), prepared)
 
 
 async def _payment_notice(session: AsyncSession, batch: DisbursementBatch, company_id: int, code: str) -> Made:
@@ -260,43 +276,91 @@ async def _payment_notice(session: AsyncSession, batch: DisbursementBatch, compa
     return await made_pdf(document, total)
 
 
-async def batch_lines(session: AsyncSession, store: BlobStore, batch: DisbursementBatch) -> tuple[bytes, IssuedDocument]:
+async def batch_lines(session: AsyncSession, store: BlobStore, batch: DisbursementBatch, prepared: tuple[str, Made] | None = None) -> tuple[bytes, IssuedDocument]:
     """The batch's lines for the treasury (XLSX), as issued."""
-    return await issue(session, store, "batch_lines", batch_subject(batch), lambda code: _batch_lines(session, batch))
+    return await issue(session, store, "batch_lines", batch_subject(batch), lambda code: _batch_lines(session, batch), prepared)
 
 
-async def make_batch_documents(session: AsyncSession, store: BlobStore, batch: DisbursementBatch) -> None:
+def _identity(batch: DisbursementBatch) -> tuple[object, ...]:
+    return (batch.number, batch.run_id, batch.checksum, batch.total_fen, batch.city_fen, batch.district_fen, batch.lines, batch.issued_at, batch.issued_by)
+
+
+@dataclass(frozen=True)
+class PreparedDocuments:
+    """A run's batch documents made from the batch as it is about to be issued (`prospective_batch`), before the
+    transaction that stores it begins: rendering is slow, and on SQLite a writing transaction holds the database's
+    one write lock from its start, so a colleague issuing at the same moment would wait for all the rendering. Used
+    only for the very batch they were made from; each is (code, bytes) by kind and company."""
+
+    batch: tuple[object, ...]
+    documents: dict[tuple[str, int | None], tuple[str, Made]]
+
+    def of(self, batch: DisbursementBatch, kind: str, company_id: int | None = None) -> tuple[str, Made] | None:
+        return self.documents.get((kind, company_id)) if self.batch == _identity(batch) else None
+
+
+async def _companies_paid(session: AsyncSession, batch: DisbursementBatch) -> list[int]:
+    return list((await session.execute(select(col(SubsidyLine.company_id)).where(col(SubsidyLine.run_id) == batch.run_id).distinct().order_by(col(SubsidyLine.company_id)))).scalars())
+
+
+async def prepare_batch_documents(session: AsyncSession, batch: DisbursementBatch) -> PreparedDocuments | None:
+    """The documents of a run's batch not stored yet, made with new codes (None without a CJK font: they are made
+    later, as `issue_batch_documents` says)."""
+    try:
+        documents: dict[tuple[str, int | None], tuple[str, Made]] = {}
+        code = new_document_code()
+        documents[("batch_summary", None)] = (code, await _batch_summary(session, batch, code))
+        for company_id in await _companies_paid(session, batch):
+            code = new_document_code()
+            documents[("payment_notice", company_id)] = (code, await _payment_notice(session, batch, company_id, code))
+        documents[("batch_lines", None)] = (new_document_code(), await _batch_lines(session, batch))
+    except FontMissing as missing:
+        log.warning("documents of batch %s not prepared: %s", batch.number, missing)
+        return None
+    return PreparedDocuments(_identity(batch), documents)
+
+
+async def make_batch_documents(session: AsyncSession, store: BlobStore, batch: DisbursementBatch, prepared: PreparedDocuments | None = None) -> None:
     """Make and keep the batch's documents not kept yet (its summary; for a run's batch also every company's payment
-    notice and the treasury spreadsheet). Raises FontMissing when there is no CJK font."""
-    await batch_summary(session, store, batch)
+    notice and the treasury spreadsheet), those `prepared` for this very batch as they were made. Raises FontMissing
+    when there is no CJK font."""
+    def ready(kind: str, company_id: int | None = None) -> tuple[str, Made] | None:
+        return prepared.of(batch, kind, company_id) if prepared is not None else None
+
+    await batch_summary(session, store, batch, ready("batch_summary"))
     if batch.run_id is None:
         return
-    companies = (await session.execute(select(col(SubsidyLine.company_id)).where(col(SubsidyLine.run_id) == batch.run_id).distinct().order_by(col(SubsidyLine.company_id)))).scalars()
-    for company_id in list(companies):
-        await payment_notice(session, store, batch, company_id)
-    await batch_lines(session, store, batch)
+    for company_id in await _companies_paid(session, batch):
+        await payment_notice(session, store, batch, company_id, ready("payment_notice", company_id))
+    await batch_lines(session, store, batch, ready("batch_lines"))
 
 
-async def issue_batch_documents(session: AsyncSession, store: BlobStore, batch: DisbursementBatch) -> None:
-    """Make and keep a batch's documents as the batch is issued, so they carry the registry as it was then. Without a
-    CJK font the batch is issued all the same and its documents are made later, by POST .../documents (a download
-    answers 409 until then)."""
+async def issue_batch_documents(session: AsyncSession, store: BlobStore, batch: DisbursementBatch, prepared: PreparedDocuments | None = None) -> None:
+    """Make and keep a batch's documents as the batch is issued, in its transaction (the batch and its documents are
+    stored together, or neither), so they carry the registry as it was then. Without a CJK font the batch is issued
+    all the same and its documents are made later, by POST .../documents (a download answers 409 until then)."""
     try:
-        await make_batch_documents(session, store, batch)
+        await make_batch_documents(session, store, batch, prepared)
     except FontMissing as missing:
         log.warning("documents of batch %s not made at issue: %s", batch.number, missing)
 
 
 async def _batch_lines(session: AsyncSession, batch: DisbursementBatch) -> Made:
-    rows = (
-        await session.execute(
-            select(SubsidyLine, col(Street.name), col(Community.name), col(Estate.code), col(Estate.name), col(Company.name))
-            .join(Street, col(Street.id) == col(SubsidyLine.street_id)).join(Community, col(Community.id) == col(SubsidyLine.community_id))
-            .join(Estate, col(Estate.id) == col(SubsidyLine.estate_id)).join(Company, col(Company.id) == col(SubsidyLine.company_id))
-            .where(col(SubsidyLine.run_id) == batch.run_id)
-            .order_by(col(SubsidyLine.street_id), col(SubsidyLine.estate_id), col(SubsidyLine.month), col(SubsidyLine.contract_id))
-        )
-    ).all()
+    lines = list(
+        (
+            await session.execute(
+                select(SubsidyLine).where(col(SubsidyLine.run_id) == batch.run_id).order_by(col(SubsidyLine.street_id), col(SubsidyLine.estate_id), col(SubsidyLine.month), col(SubsidyLine.contract_id))
+            )
+        ).scalars()
+    )
+    streets = {s.id: s.name for s in await registry_queries.streets(session)}
+    communities = await registry_queries.communities(session, {l.community_id for l in lines})  # noqa: E741
+    estates = await registry_queries.estates(session, {l.estate_id for l in lines})  # noqa: E741
+    companies = await _company_names(session, {l.company_id for l in lines})  # noqa: E741
+    rows = [
+        (line, streets[line.street_id], communities[line.community_id].name, estates[line.estate_id].code, estates[line.estate_id].name, companies[line.company_id])
+        for line in lines
+    ]
     table = [
         [
             batch.number, street, community, code, name, company, line.month,
@@ -310,32 +374,30 @@ async def _batch_lines(session: AsyncSession, batch: DisbursementBatch) -> Made:
     return Made(content, batch.number, f"补贴拨付明细 {batch.number}", checksum, batch.total_fen, XLSX, None)
 
 
-async def estate_report(session: AsyncSession, store: BlobStore, score: EstateScore) -> tuple[bytes, IssuedDocument]:
+async def estate_report(session: AsyncSession, store: BlobStore, score: ScoreVersion) -> tuple[bytes, IssuedDocument]:
     """The report of a score version, as issued (a new score version is a new report; the old one stays)."""
     return await issue(session, store, "estate_report", estate_report_subject(score), lambda code: _estate_report(session, score, code))
 
 
-async def _estate_report(session: AsyncSession, score: EstateScore, code: str) -> Made:
+async def _one(found: Awaitable[T | None], what: str, ident: int) -> T:
+    """A row the document rests on, which the database keeps from disappearing (a foreign key names it)."""
+    row = await found
+    if row is None:
+        raise NotFound(what, ident)
+    return row
+
+
+async def _estate_report(session: AsyncSession, score: ScoreVersion, code: str) -> Made:
     """The estate's month: score, grade, components, every line of the breakdown, the committee's opinion, vetoes."""
-    estate = await session.get_one(Estate, score.estate_id)
-    community = await session.get_one(Community, score.community_id)
-    street = await session.get_one(Street, score.street_id)
-    company = await session.get(Company, score.company_id) if score.company_id else None
-    opinion = (await session.execute(select(CommitteeOpinion).where(col(CommitteeOpinion.estate_id) == score.estate_id, col(CommitteeOpinion.month) == score.month).order_by(col(CommitteeOpinion.revision).desc()))).scalars().first()
-    vetoes = list((await session.execute(select(Veto).where(col(Veto.estate_id) == score.estate_id, col(Veto.month) == score.month).order_by(col(Veto.id)))).scalars())
+    estate = await _one(registry_queries.estate(session, score.estate_id), "estate", score.estate_id)
+    community = await _one(registry_queries.community(session, score.community_id), "community", score.community_id)
+    street = await _one(registry_queries.street(session, score.street_id), "street", score.street_id)
+    company = await registry_queries.company(session, score.company_id) if score.company_id else None
+    opinion = await opinion_of(session, score.estate_id, Month.parse(score.month))
+    vetoes = await vetoes_of(session, score.estate_id, Month.parse(score.month))
     result = score.result
     record_ids = {line["record_id"] for line in result.get("lines", []) if line.get("record_id")}
-    photos: dict[tuple[int, str], list[str]] = {}
-    if record_ids:
-        for record_id, item, sha in (
-            await session.execute(
-                select(col(RecordPhoto.record_id), col(RecordPhoto.item_code), col(Attachment.sha256))
-                .join(Attachment, col(Attachment.id) == col(RecordPhoto.attachment_id))
-                .where(col(RecordPhoto.record_id).in_(record_ids))
-                .order_by(col(RecordPhoto.attachment_id))
-            )
-        ):
-            photos.setdefault((record_id, item or ""), []).append(sha[:12])
+    photos = {key: [sha[:12] for sha in shas] for key, shas in (await record_photo_digests(session, record_ids)).items()} if record_ids else {}
     names = {"street_inspection": "街道检查", "spot_check": "第三方抽查", "patrol": "日常巡查", "committee": "居委会评价", "satisfaction": "居民满意度", "veto": "一票否决"}
     shown = "—" if score.score_centi is None else f"{score.score_centi // 100}.{score.score_centi % 100:02d}"
     document = Document(

@@ -43,7 +43,7 @@ from registry.pages import PAGES as REGISTRY_PAGES
 from registry.routes import ROUTES as REGISTRY_ROUTES
 from reports.programme_documents import issue_programme_batch_documents
 from reports.routes import ROUTES as REPORT_ROUTES
-from reports.service import issue_batch_documents
+from reports.service import issue_batch_documents, prepare_batch_documents
 from subsidies.engine.routes import ROUTES as PROGRAMME_ROUTES
 from subsidies.property.pages import PAGES as SUBSIDY_PAGES
 from subsidies.property.routes import ROUTES as SUBSIDY_ROUTES
@@ -80,7 +80,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     state.write_session_factory = create_session_factory(writing(state.engine))
     state.blob_store = FileBlobStore(settings.var_dir / "attachments")
     # A batch's documents are made as it is issued (the money package cannot import the documents above it).
-    state.make_batch_documents = lambda session, batch: issue_batch_documents(session, state.blob_store, batch)
+    state.make_batch_documents = lambda session, batch, prepared=None: issue_batch_documents(session, state.blob_store, batch, prepared)
+    state.prepare_batch_documents = prepare_batch_documents
     state.make_programme_batch_documents = lambda session, batch: issue_programme_batch_documents(session, state.blob_store, batch)
     load_inspection_rules()
     scoring_rules()

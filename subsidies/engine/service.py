@@ -1,5 +1,6 @@
 """Use cases of the engine, for any registered programme: runs (draft → each approval step → disbursed), budgets,
-exactly-once batches with their ledger entries, and adjustments. One transaction each; every change audited."""
+exactly-once batches with their ledger entries, and adjustments. Each flushes its changes, every one audited; the
+caller's transaction (the request's, or a job's unit of work) stores them whole or not at all."""
 
 from __future__ import annotations
 
@@ -115,7 +116,7 @@ async def start_run(session: AsyncSession, actor: Principal, code: str, period: 
     await session.flush()
     await price_run(session, of, run)
     record_change(session, actor, "programme_run.started", "programme_run", run.id, after={"programme": of.code, "period": period, "supplementary": supplementary})
-    await session.commit()
+    await session.flush()
     return run
 
 
@@ -128,7 +129,7 @@ async def recompute_run(session: AsyncSession, actor: Principal, run_id: int, co
     await session.execute(delete(ProgrammeApproval).where(col(ProgrammeApproval.run_id) == run.id))
     await price_run(session, of, run)
     record_change(session, actor, "programme_run.recomputed", "programme_run", run.id)
-    await session.commit()
+    await session.flush()
     return run
 
 
@@ -168,7 +169,7 @@ async def approve(session: AsyncSession, actor: Principal, run_id: int, step_nam
     if step_done(step, totals, given):
         run.state = step.state_after
     record_change(session, actor, f"programme_run.{step.name}", "programme_run", run.id, after={"holder": holder, "total_fen": total, "state": run.state})
-    await session.commit()
+    await session.flush()
     return run
 
 
@@ -200,7 +201,7 @@ async def set_budget(session: AsyncSession, actor: Principal, code: str, year: i
     except IntegrityError:
         raise Conflict("the budget changed at the same moment; reload and try again") from None
     record_change(session, actor, "budget.set", "programme_budget", row.id, before=before, after={"programme": code, "year": year, "holder": holder, "amount_fen": amount_fen})
-    await session.commit()
+    await session.flush()
     return row
 
 
@@ -258,23 +259,22 @@ async def issue_batch(session: AsyncSession, actor: Principal, run_id: int, code
             issued_at=when, issued_by=actor.label,
         )
         try:
-            await draw_budgets(session, actor, of, budget_draws(((l.period, l.holder, l.amount_fen) for l in lines), of.budget == "holder"))  # noqa: E741
-            session.add(batch)
-            await session.flush()
-            for line in lines:
-                session.add(PaidLine(programme=of.code, line_key=line.line_key, batch_id=batch.id or 0, line_id=line.id or 0))
-                for payer, amount in (("city", line.city_fen), ("district", line.district_fen)):
-                    session.add(
-                        ProgrammeLedgerEntry(
-                            programme=of.code, batch_id=batch.id or 0, line_id=line.id, payee_kind=line.payee_kind, payee_id=line.payee_id, period=run.period, payer=payer, amount_fen=amount
+            async with session.begin_nested():  # losing a race undoes only this attempt
+                await draw_budgets(session, actor, of, budget_draws(((l.period, l.holder, l.amount_fen) for l in lines), of.budget == "holder"))  # noqa: E741
+                session.add(batch)
+                await session.flush()
+                for line in lines:
+                    session.add(PaidLine(programme=of.code, line_key=line.line_key, batch_id=batch.id or 0, line_id=line.id or 0))
+                    for payer, amount in (("city", line.city_fen), ("district", line.district_fen)):
+                        session.add(
+                            ProgrammeLedgerEntry(
+                                programme=of.code, batch_id=batch.id or 0, line_id=line.id, payee_kind=line.payee_kind, payee_id=line.payee_id, period=run.period, payer=payer, amount_fen=amount
+                            )
                         )
-                    )
-            run.state = DISBURSED
-            record_change(session, actor, "batch.issued", "programme_batch", batch.id, after={"programme": of.code, "number": number, "run_id": run_id, "total_fen": batch.total_fen})
-            await session.commit()
+                run.state = DISBURSED
+                record_change(session, actor, "batch.issued", "programme_batch", batch.id, after={"programme": of.code, "number": number, "run_id": run_id, "total_fen": batch.total_fen})
             return batch
         except IntegrityError as error:
-            await session.rollback()
             raced = await batch_of_run(session, run_id)
             if raced is not None:
                 return raced
@@ -332,25 +332,24 @@ async def issue_adjustment(
             checksum=hashlib.sha256(json.dumps([number, batch_id, [[a.line_id, a.delta_fen] for _, a in rows]]).encode()).hexdigest(), issued_at=now, issued_by=actor.label,
         )
         try:
-            await draw_budgets(session, actor, of, budget_draws(((l.period, l.holder, a.delta_fen) for l, a in rows), of.budget == "holder"))  # noqa: E741
-            session.add(batch)
-            await session.flush()
-            for _, adjustment in rows:
-                adjustment.batch_id = batch.id or 0
-                session.add(adjustment)
-            await session.flush()
-            for line, adjustment in rows:
-                for payer, amount in (("city", adjustment.city_fen), ("district", adjustment.district_fen)):
-                    session.add(
-                        ProgrammeLedgerEntry(
-                            programme=of.code, batch_id=batch.id or 0, adjustment_id=adjustment.id, payee_kind=line.payee_kind, payee_id=line.payee_id, period=run.period, payer=payer, amount_fen=amount
+            async with session.begin_nested():  # losing a race undoes only this attempt
+                await draw_budgets(session, actor, of, budget_draws(((l.period, l.holder, a.delta_fen) for l, a in rows), of.budget == "holder"))  # noqa: E741
+                session.add(batch)
+                await session.flush()
+                for _, adjustment in rows:
+                    adjustment.batch_id = batch.id or 0
+                    session.add(adjustment)
+                await session.flush()
+                for line, adjustment in rows:
+                    for payer, amount in (("city", adjustment.city_fen), ("district", adjustment.district_fen)):
+                        session.add(
+                            ProgrammeLedgerEntry(
+                                programme=of.code, batch_id=batch.id or 0, adjustment_id=adjustment.id, payee_kind=line.payee_kind, payee_id=line.payee_id, period=run.period, payer=payer, amount_fen=amount
+                            )
                         )
-                    )
-            record_change(session, actor, "batch.adjusted", "programme_batch", batch.id, after={"number": number, "corrects": original.number, "total_fen": batch.total_fen}, reason=reason)
-            await session.commit()
+                record_change(session, actor, "batch.adjusted", "programme_batch", batch.id, after={"number": number, "corrects": original.number, "total_fen": batch.total_fen}, reason=reason)
             return batch
         except IntegrityError as error:
-            await session.rollback()
             if "within_budget" in str(error.orig):
                 raise Conflict(f"the budget of {of.code} would go below zero", zh="预算余额不足", reason="budget") from None
     raise Conflict("the adjustment could not be issued for concurrent changes; retry with the same client id")

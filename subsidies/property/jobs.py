@@ -1,5 +1,6 @@
 """Scheduled work of the subsidy: at the start of a quarter, the draft run of the quarter just ended, as soon as
-every street has locked its three months; until then finance is told daily what holds it up."""
+every street has locked its three months; until then finance is told daily what holds it up. The work runs in the
+unit of work foundation.jobs opens for it (stored whole when done; when held up, only the notice is kept)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from assessment.tables import AssessmentMonth
+from assessment.queries import locked_streets
 from foundation.access import Principal, Role
 from foundation.jobs import Job, NotReady
 from foundation.notifications import notify
 from foundation.periods import Quarter, last_ended_quarter
 from people.queries import recipients
-from registry.tables import Street
+from registry.queries import streets as all_streets
 from subsidies.property import service
 from subsidies.property.tables import SubsidyRun
 
@@ -32,19 +33,15 @@ async def prepare_quarter_run(session: AsyncSession, period: str, now: datetime)
     existing = (await session.execute(select(func.count()).where(col(SubsidyRun.quarter) == period))).scalar_one()
     if existing:
         return {"already_started": True}
-    streets = {int(i or 0): name for i, name in (await session.execute(select(col(Street.id), col(Street.name))))}
-    locked = set(
-        (await session.execute(select(col(AssessmentMonth.street_id), col(AssessmentMonth.month)).where(col(AssessmentMonth.state) == "locked", col(AssessmentMonth.month).in_([str(m) for m in quarter.months]))))
-    )
+    streets = {s.id: s.name for s in await all_streets(session)}
+    locked = {(street, str(month)) for month in quarter.months for street in await locked_streets(session, month)}
     holding = [f"{streets[s]} {m}" for s in sorted(streets) for m in map(str, quarter.months) if (s, m) not in locked]
     finance = await recipients(session, Role.FINANCE)
     if holding:
         await notify(session, f"quarter-wait|{period}|{now.date()}", finance, f"{period} 补贴测算待街道锁定", "尚未锁定：" + "、".join(holding), "/subsidies/runs")
-        await session.commit()
         raise HeldUp("not locked yet: " + ", ".join(holding))
     run = await service.start_run(session, SCHEDULER_FINANCE, quarter, False)
     await notify(session, f"quarter-run|{period}", finance, f"{period} 补贴测算草稿已生成", f"测算 #{run.id} 待各街道确认后审批。", f"/subsidies/runs/{run.id}")
-    await session.commit()
     return {"run_id": run.id}
 
 

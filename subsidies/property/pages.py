@@ -25,7 +25,7 @@ from foundation.web.auth import allow
 from foundation.web.layout import form_error, page
 from foundation.web.problems import status_of
 from subsidies.property import queries, service
-from subsidies.property.routes import make_batch_documents
+from subsidies.property.routes import make_batch_documents, prepare_batch_documents
 from subsidies.property.tables import DisbursementBatch
 
 DESK = {Role.FINANCE, Role.ADMIN, Role.STREET_OFFICER}
@@ -52,9 +52,9 @@ class SubsidyPages(Controller):
         typed = {"quarter": (data.get("quarter") or "").strip(), "supplementary": data.get("supplementary") or ""}
         try:
             quarter = Quarter.parse(typed["quarter"], "quarter")
-            run = await service.start_run(db, principal, quarter, typed["supplementary"] == "on")
+            async with db.begin_nested():  # refused: what it flushed is undone, so the page shows what is stored
+                run = await service.start_run(db, principal, quarter, typed["supplementary"] == "on")
         except DomainError as exc:
-            await db.rollback()
             return await _runs_page(db, principal, errors=form_error(exc), typed=typed)
         return Redirect(path=f"/subsidies/runs/{run.id}")
 
@@ -65,10 +65,11 @@ class SubsidyPages(Controller):
     @post("/runs/{run_id:int}/{action:str}")
     async def act(self, run_id: FromPath[int], action: FromPath[str], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> Response[Any]:
         """recompute, confirm (a street officer), approve, batch: each the API's use case, refused the same way."""
+        now = utc_now()
         steps: dict[str, tuple[Collection[Role], Callable[[AsyncSession, Principal, int], Awaitable[object]]]] = {
             "recompute": (service.FINANCE, service.recompute_run),
             "approve": (service.FINANCE, service.approve_run),
-            "batch": (service.FINANCE, service.issue_batch),
+            "batch": (service.FINANCE, lambda db, principal, run_id: service.issue_batch(db, principal, run_id, now)),
             "confirm": ({Role.STREET_OFFICER}, service.confirm_street),
         }
         if action not in steps:
@@ -77,11 +78,13 @@ class SubsidyPages(Controller):
         try:
             if principal.role not in roles:
                 raise PermissionDenied(f"{action} is not for {principal.role.value}")
-            done = await use_case(db, principal, run_id)
-            if isinstance(done, DisbursementBatch):
-                await make_batch_documents(state, db, done)
+            # A batch's documents are made before its transaction begins, and stored with it (subsidies.property.routes).
+            prepared = await prepare_batch_documents(state, principal, run_id, now) if action == "batch" else None
+            async with db.begin_nested():  # refused: what it flushed is undone, so the page shows what is stored
+                done = await use_case(db, principal, run_id)
+                if isinstance(done, DisbursementBatch):
+                    await make_batch_documents(state, db, done, prepared)
         except DomainError as exc:
-            await db.rollback()
             response = await _run_page(db, principal, run_id, errors=form_error(exc))
             response.status_code = status_of(exc)
             return response

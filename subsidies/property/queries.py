@@ -12,7 +12,7 @@ from foundation.errors import NotFound, PermissionDenied
 from foundation.paging import PageRequest, fetch_page
 from foundation.periods import Quarter
 from foundation.ratios import ratio_text, stored_ratio
-from registry.tables import Company, Estate, Street
+from registry import queries as registry_queries
 from subsidies.property import schemas
 from subsidies.property.rules import GRADES
 from subsidies.property.service import configured_cards, rate_cards
@@ -38,27 +38,31 @@ async def run_out(session: AsyncSession, actor: Principal, run: SubsidyRun) -> s
     sub = lines.subquery()
     totals = (await session.execute(select(func.count(), func.coalesce(func.sum(sub.c.amount_fen), 0), func.coalesce(func.sum(sub.c.city_fen), 0), func.coalesce(func.sum(sub.c.district_fen), 0)))).one()
     confirmations = {c.street_id: c for c in (await session.execute(select(StreetConfirmation).where(col(StreetConfirmation.run_id) == run.id))).scalars()}
+    street_names = {s.id: s.name for s in await registry_queries.streets(session)}
     streets = [
-        schemas.StreetTotal(street_id=sid, street_name=name, lines=n, total_fen=int(total), confirmed_at=confirmations[sid].confirmed_at if sid in confirmations else None, confirmed_by=confirmations[sid].confirmed_by if sid in confirmations else None)
-        for sid, name, n, total in (
-            await session.execute(select(sub.c.street_id, col(Street.name), func.count(), func.sum(sub.c.amount_fen)).join(Street, col(Street.id) == sub.c.street_id).group_by(sub.c.street_id, col(Street.name)).order_by(sub.c.street_id))
-        )
+        schemas.StreetTotal(street_id=sid, street_name=street_names[sid], lines=n, total_fen=int(total), confirmed_at=confirmations[sid].confirmed_at if sid in confirmations else None, confirmed_by=confirmations[sid].confirmed_by if sid in confirmations else None)
+        for sid, n, total in (await session.execute(select(sub.c.street_id, func.count(), func.sum(sub.c.amount_fen)).group_by(sub.c.street_id).order_by(sub.c.street_id)))
     ]
-    companies = [
-        schemas.CompanyTotal(company_id=cid, company_name=name, lines=n, total_fen=int(total), city_fen=int(city), district_fen=int(district))
-        for cid, name, n, total, city, district in (
-            await session.execute(
-                select(sub.c.company_id, col(Company.name), func.count(), func.sum(sub.c.amount_fen), func.sum(sub.c.city_fen), func.sum(sub.c.district_fen))
-                .join(Company, col(Company.id) == sub.c.company_id)
-                .group_by(sub.c.company_id, col(Company.name))
-                .order_by(col(Company.name))
-            )
-        )
-    ]
-    held = select(HeldOut, col(Estate.code)).join(Estate, col(Estate.id) == col(HeldOut.estate_id)).where(col(HeldOut.run_id) == run.id).order_by(col(HeldOut.month), col(Estate.code))
+    by_company = list(
+        await session.execute(select(sub.c.company_id, func.count(), func.sum(sub.c.amount_fen), func.sum(sub.c.city_fen), func.sum(sub.c.district_fen)).group_by(sub.c.company_id))
+    )
+    company_names = {c.id: c.name for c in (await registry_queries.companies(session, [row[0] for row in by_company])).values()}
+    companies = sorted(
+        (
+            schemas.CompanyTotal(company_id=cid, company_name=company_names[cid], lines=n, total_fen=int(total), city_fen=int(city), district_fen=int(district))
+            for cid, n, total, city, district in by_company
+        ),
+        key=lambda c: (c.company_name, c.company_id),
+    )
+    held = select(HeldOut).where(col(HeldOut.run_id) == run.id)
     if actor.role is Role.STREET_OFFICER:
         held = held.where(col(HeldOut.street_id) == actor.street_id)
-    held_out = [schemas.HeldOutOut(estate_id=h.estate_id, estate_code=code, street_id=h.street_id, month=h.month, reason=h.reason) for h, code in (await session.execute(held))]
+    held_rows = list((await session.execute(held)).scalars())
+    codes = {e.id: e.code for e in (await registry_queries.estates(session, {h.estate_id for h in held_rows})).values()}
+    held_out = [
+        schemas.HeldOutOut(estate_id=h.estate_id, estate_code=codes[h.estate_id], street_id=h.street_id, month=h.month, reason=h.reason)
+        for h in sorted(held_rows, key=lambda h: (h.month, codes[h.estate_id]))
+    ]
     batch = (await session.execute(select(col(DisbursementBatch.number)).where(col(DisbursementBatch.run_id) == run.id))).scalar()
     return schemas.RunOut(
         id=run.id or 0, quarter=run.quarter, supplementary=run.supplementary, state=run.state, cards_sha256=run.cards_sha256, created_at=run.created_at,
@@ -82,7 +86,7 @@ async def run_lines(session: AsyncSession, actor: Principal, run_id: int, paging
     if (await session.get(SubsidyRun, run_id)) is None:
         raise NotFound("subsidy run", run_id)
     rows, total = await fetch_page(session, query, paging)
-    estates = {e.id: e for e in (await session.execute(select(Estate).where(col(Estate.id).in_({r.estate_id for r in rows})))).scalars()} if rows else {}
+    estates = await registry_queries.estates(session, {r.estate_id for r in rows}) if rows else {}
     return [
         schemas.LineOut(
             id=r.id or 0, estate_id=r.estate_id, estate_code=estates[r.estate_id].code, estate_name=estates[r.estate_id].name, street_id=r.street_id,
@@ -113,20 +117,24 @@ async def reconcile(session: AsyncSession, actor: Principal, quarter: Quarter) -
             )
         )
     ).scalar_one()
-    rows = []
-    for cid, name, city, district in (
+    by_company = list(
         await session.execute(
             select(
-                col(LedgerEntry.company_id), col(Company.name),
+                col(LedgerEntry.company_id),
                 func.sum(col(LedgerEntry.amount_fen)).filter(col(LedgerEntry.payer) == "city"), func.sum(col(LedgerEntry.amount_fen)).filter(col(LedgerEntry.payer) == "district"),
             )
-            .join(Company, col(Company.id) == col(LedgerEntry.company_id))
             .where(col(LedgerEntry.quarter) == str(quarter))
-            .group_by(col(LedgerEntry.company_id), col(Company.name))
-            .order_by(col(Company.name))
+            .group_by(col(LedgerEntry.company_id))
         )
-    ):
-        rows.append(schemas.LedgerRow(company_id=cid, company_name=name, quarter=str(quarter), city_fen=int(city or 0), district_fen=int(district or 0), total_fen=int((city or 0) + (district or 0))))
+    )
+    names = {c.id: c.name for c in (await registry_queries.companies(session, [row[0] for row in by_company])).values()}
+    rows = sorted(
+        (
+            schemas.LedgerRow(company_id=cid, company_name=names[cid], quarter=str(quarter), city_fen=int(city or 0), district_fen=int(district or 0), total_fen=int((city or 0) + (district or 0)))
+            for cid, city, district in by_company
+        ),
+        key=lambda r: (r.company_name, r.company_id),
+    )
     ledger = sum(r.total_fen for r in rows)
     return schemas.Reconciliation(quarter=str(quarter), batches_total_fen=int(batches), ledger_total_fen=ledger, balanced=int(batches) == ledger, companies=rows)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from litestar import Controller, get, post
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from foundation.access import Principal, Role
+from foundation.clock import utc_now
 from foundation.errors import InvalidInput, NotFound
 from foundation.paging import Page, PageRequest
 from foundation.periods import QUARTER_PATTERN, Quarter
@@ -31,12 +33,34 @@ FINANCE = [allow(service.FINANCE, "subsidy runs and batches")]
 QuarterPath = Annotated[str, Parameter(pattern=QUARTER_PATTERN, description="A quarter, e.g. 2026-Q3")]
 
 
-async def make_batch_documents(state: State, db: NamedDependency[AsyncSession], batch: DisbursementBatch) -> None:
-    """The documents of a batch are made as it is issued, by whoever the app factory names (the documents package,
-    which sits above this one)."""
+async def prepare_batch_documents(state: State, principal: Principal, run_id: int, now: datetime) -> object:
+    """The documents of the batch a run is about to be issued as at `now`, made before the transaction that issues it
+    begins (rendering is slow; on SQLite a writing transaction holds the one write lock throughout), in a session of
+    their own that writes nothing; by whoever the app factory names (the documents package, above this one). None
+    when there is nothing to prepare (the run has its batch, or cannot be issued: issuing answers why)."""
+    prepare = getattr(state, "prepare_batch_documents", None)
+    if prepare is None:
+        return None
+    async with state.session_factory() as reading:
+        batch = await service.prospective_batch(reading, principal, run_id, now)
+        return None if batch is None else await prepare(reading, batch)
+
+
+async def make_batch_documents(state: State, db: NamedDependency[AsyncSession], batch: DisbursementBatch, prepared: object = None) -> None:
+    """The documents of a batch are made as it is issued, in its transaction, by whoever the app factory names (the
+    documents package, which sits above this one); those `prepared` for this very batch are stored as they were made."""
     make = getattr(state, "make_batch_documents", None)
     if make is not None:
-        await make(db, batch)
+        await make(db, batch, prepared)
+
+
+async def issue_run_batch(state: State, db: NamedDependency[AsyncSession], principal: Principal, run_id: int) -> DisbursementBatch:
+    """Issue a run's batch with its documents (made before the batch's transaction writes, stored with it)."""
+    now = utc_now()
+    prepared = await prepare_batch_documents(state, principal, run_id, now)
+    batch = await service.issue_batch(db, principal, run_id, now)
+    await make_batch_documents(state, db, batch, prepared)
+    return batch
 
 
 class SubsidyController(Controller):
@@ -107,8 +131,7 @@ class SubsidyController(Controller):
     async def issue_batch(self, run_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> schemas.BatchOut:
         """Issue the run's disbursement batch, exactly once: sending this again returns the same batch. Its
         documents are made and kept as it is issued."""
-        batch = await service.issue_batch(db, principal, run_id)
-        await make_batch_documents(state, db, batch)
+        batch = await issue_run_batch(state, db, principal, run_id)
         return queries.batch_out(batch, (await db.get_one(SubsidyRun, run_id)).quarter)
 
     @get("/batches/{batch_id:int}", guards=FINANCE, responses=READ)

@@ -1,5 +1,6 @@
 """Use cases of the subsidy: rate cards, quarterly runs (draft → confirmed by every street → approved by finance →
-disbursed), exactly-once disbursement batches and the ledger. One transaction each; every transition audited."""
+disbursed), exactly-once disbursement batches and the ledger. Each flushes its changes, every transition audited;
+the caller's transaction (the request's, or a job's unit of work) stores them whole or not at all."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ import json
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from assessment.tables import AssessmentMonth, EstateScore, Veto
+from assessment.queries import current_scores, locked_streets, pending_veto_estates
 from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.clock import business_today, utc_now
@@ -92,7 +93,7 @@ async def add_rate_card(session: AsyncSession, actor: Principal, card: RateCard)
     session.add(row)
     await session.flush()
     record_change(session, actor, "rate_card.added", "rate_card", row.id, after={"valid_from": card.valid_from, "rate_fen": card.rate_fen})
-    await session.commit()
+    await session.flush()
     return row
 
 
@@ -120,13 +121,9 @@ async def _price_quarter(session: AsyncSession, run: SubsidyRun, quarter: Quarte
         paid.setdefault((estate_id, month_text), set()).add(contract_id)
     tenures = await estate_tenures(session, quarter.months[0].first_day, quarter.months[-1].last_day)
     for month in quarter.months:
-        locked = set((await session.execute(select(col(AssessmentMonth.street_id)).where(col(AssessmentMonth.month) == str(month), col(AssessmentMonth.state) == "locked"))).scalars())
-        newest = select(col(EstateScore.estate_id), func.max(col(EstateScore.version)).label("version")).where(col(EstateScore.month) == str(month)).group_by(col(EstateScore.estate_id)).subquery()
-        scores = {
-            s.estate_id: s
-            for s in (await session.execute(select(EstateScore).join(newest, and_(newest.c.estate_id == col(EstateScore.estate_id), newest.c.version == col(EstateScore.version))).where(col(EstateScore.month) == str(month)))).scalars()
-        }
-        pending = set((await session.execute(select(col(Veto.estate_id)).where(col(Veto.month) == str(month), col(Veto.state) == "pending"))).scalars())
+        locked = await locked_streets(session, month)
+        scores = await current_scores(session, month)
+        pending = await pending_veto_estates(session, month)
         for tenure in tenures:
             by_day = tenure.contracts_by_day(month.first_day, month.last_day)
             if not any(tenure.managed_on(day) for day in by_day):
@@ -178,7 +175,7 @@ async def start_run(session: AsyncSession, actor: Principal, quarter: Quarter, s
     await session.flush()
     await _price_quarter(session, run, quarter)
     record_change(session, actor, "subsidy_run.started", "subsidy_run", run.id, after={"quarter": str(quarter), "supplementary": supplementary})
-    await session.commit()
+    await session.flush()
     return run
 
 
@@ -200,7 +197,7 @@ async def recompute_run(session: AsyncSession, actor: Principal, run_id: int) ->
     for confirmation in (await session.execute(select(StreetConfirmation).where(col(StreetConfirmation.run_id) == run.id))).scalars():
         await session.delete(confirmation)
     record_change(session, actor, "subsidy_run.recomputed", "subsidy_run", run.id)
-    await session.commit()
+    await session.flush()
     return run
 
 
@@ -218,16 +215,15 @@ async def confirm_street(session: AsyncSession, actor: Principal, run_id: int) -
     if actor.street_id not in totals:
         raise RuleViolation("your street has no lines in this run", zh="本核算中没有您街道的区片")
     try:
-        session.add(StreetConfirmation(run_id=run.id, street_id=actor.street_id, confirmed_at=utc_now(), confirmed_by=actor.label, total_fen=totals[actor.street_id]))
-        await session.flush()
+        async with session.begin_nested():  # a colleague confirming at the same moment undoes only this row
+            session.add(StreetConfirmation(run_id=run.id, street_id=actor.street_id, confirmed_at=utc_now(), confirmed_by=actor.label, total_fen=totals[actor.street_id]))
     except IntegrityError:
-        await session.rollback()
         raise Conflict("your street has already confirmed this run", zh="您街道已确认过本核算") from None
     confirmed = set((await session.execute(select(col(StreetConfirmation.street_id)).where(col(StreetConfirmation.run_id) == run.id))).scalars())
     if confirmed >= set(totals):
         run.state = "confirmed"
     record_change(session, actor, "subsidy_run.street_confirmed", "subsidy_run", run.id, after={"street_id": actor.street_id, "total_fen": totals[actor.street_id]})
-    await session.commit()
+    await session.flush()
     return run
 
 
@@ -240,7 +236,7 @@ async def approve_run(session: AsyncSession, actor: Principal, run_id: int) -> S
     run.approved_at = utc_now()
     run.approved_by = actor.label
     record_change(session, actor, "subsidy_run.approved", "subsidy_run", run.id)
-    await session.commit()
+    await session.flush()
     return run
 
 
@@ -251,6 +247,30 @@ def batch_checksum(number: str, lines: list[SubsidyLine]) -> str:
     ordered = sorted(lines, key=lambda l: (l.estate_id, l.month, l.contract_id))  # noqa: E741
     content = [number] + [[l.estate_id, l.month, l.company_id, l.amount_fen, l.city_fen, l.district_fen] for l in ordered]  # noqa: E741
     return hashlib.sha256(json.dumps(content, separators=(",", ":")).encode()).hexdigest()
+
+
+async def _draft_batch(session: AsyncSession, actor: Principal, run: SubsidyRun, now: datetime) -> tuple[DisbursementBatch, list[SubsidyLine]]:
+    """The batch an approved run would be issued as at `now` (not stored), with its lines."""
+    lines = list((await session.execute(select(SubsidyLine).where(col(SubsidyLine.run_id) == run.id).order_by(col(SubsidyLine.id)))).scalars())
+    issued = (await session.execute(select(func.count()).where(col(DisbursementBatch.number).like(f"HPBT-{run.quarter}-%")))).scalar_one()
+    number = f"HPBT-{run.quarter}-{issued + 1:03d}"
+    batch = DisbursementBatch(
+        number=number, run_id=run.id, total_fen=sum(l.amount_fen for l in lines), city_fen=sum(l.city_fen for l in lines),  # noqa: E741
+        district_fen=sum(l.district_fen for l in lines), lines=len(lines), checksum=batch_checksum(number, lines),  # noqa: E741
+        issued_at=now, issued_by=actor.label,
+    )
+    return batch, lines
+
+
+async def prospective_batch(session: AsyncSession, actor: Principal, run_id: int, now: datetime) -> DisbursementBatch | None:
+    """The batch `issue_batch(..., now=now)` would store, read without writing (None: the run has its batch already,
+    or is not approved, and issuing will answer that). Its documents can be made from it before the transaction that
+    issues it begins: rendering them is slow, and on SQLite a writing transaction holds the one write lock."""
+    require_role(actor, FINANCE, "issuing a disbursement batch")
+    run = await get_run(session, actor, run_id)
+    if run.state != "approved" or (await session.execute(select(col(DisbursementBatch.id)).where(col(DisbursementBatch.run_id) == run_id))).first() is not None:
+        return None
+    return (await _draft_batch(session, actor, run, now))[0]
 
 
 async def issue_batch(session: AsyncSession, actor: Principal, run_id: int, now: datetime | None = None) -> DisbursementBatch:
@@ -266,27 +286,20 @@ async def issue_batch(session: AsyncSession, actor: Principal, run_id: int, now:
             return existing
         if run.state != "approved":
             raise Conflict(f"run {run_id} is {run.state}; a batch is issued for an approved run", zh="审批通过后才能生成拨付批次")
-        lines = list((await session.execute(select(SubsidyLine).where(col(SubsidyLine.run_id) == run_id).order_by(col(SubsidyLine.id)))).scalars())
-        year_batches = (await session.execute(select(func.count()).where(col(DisbursementBatch.number).like(f"HPBT-{run.quarter}-%")))).scalar_one()
-        number = f"HPBT-{run.quarter}-{year_batches + 1:03d}"
-        batch = DisbursementBatch(
-            number=number, run_id=run_id, total_fen=sum(l.amount_fen for l in lines), city_fen=sum(l.city_fen for l in lines),  # noqa: E741
-            district_fen=sum(l.district_fen for l in lines), lines=len(lines), checksum=batch_checksum(number, lines),  # noqa: E741
-            issued_at=now, issued_by=actor.label,
-        )
+        batch, lines = await _draft_batch(session, actor, run, now)
+        number = batch.number
         try:
-            session.add(batch)
-            await session.flush()
-            for line in lines:
-                session.add(PaidEstateMonth(estate_id=line.estate_id, month=line.month, contract_id=line.contract_id, batch_id=batch.id, line_id=line.id))
-                for payer, amount in (("city", line.city_fen), ("district", line.district_fen)):
-                    session.add(LedgerEntry(batch_id=batch.id, line_id=line.id, company_id=line.company_id, quarter=run.quarter, payer=payer, amount_fen=amount))
-            run.state = "disbursed"
-            record_change(session, actor, "batch.issued", "disbursement_batch", batch.id, after={"number": number, "run_id": run_id, "total_fen": batch.total_fen})
-            await session.commit()
+            async with session.begin_nested():  # losing a race undoes only this attempt
+                session.add(batch)
+                await session.flush()
+                for line in lines:
+                    session.add(PaidEstateMonth(estate_id=line.estate_id, month=line.month, contract_id=line.contract_id, batch_id=batch.id, line_id=line.id))
+                    for payer, amount in (("city", line.city_fen), ("district", line.district_fen)):
+                        session.add(LedgerEntry(batch_id=batch.id, line_id=line.id, company_id=line.company_id, quarter=run.quarter, payer=payer, amount_fen=amount))
+                run.state = "disbursed"
+                record_change(session, actor, "batch.issued", "disbursement_batch", batch.id, after={"number": number, "run_id": run_id, "total_fen": batch.total_fen})
             return batch
         except IntegrityError as error:
-            await session.rollback()
             raced = (await session.execute(select(DisbursementBatch).where(col(DisbursementBatch.run_id) == run_id))).scalar()
             if raced is not None:
                 return raced
@@ -347,18 +360,18 @@ async def issue_adjustment(
         )
         quarter = (await session.get_one(SubsidyRun, original.run_id)).quarter
         try:
-            session.add(batch)
-            await session.flush()
-            for row in rows:
-                row.batch_id = batch.id
-                session.add(row)
-            await session.flush()
-            for row in rows:
-                for payer, amount in (("city", row.city_fen), ("district", row.district_fen)):
-                    session.add(LedgerEntry(batch_id=batch.id, adjustment_line_id=row.id, company_id=row.company_id, quarter=quarter, payer=payer, amount_fen=amount))
-            record_change(session, actor, "batch.adjusted", "disbursement_batch", batch.id, after={"number": number, "corrects": original.number, "total_fen": batch.total_fen}, reason=reason)
-            await session.commit()
+            async with session.begin_nested():  # losing a race undoes only this attempt
+                session.add(batch)
+                await session.flush()
+                for row in rows:
+                    row.batch_id = batch.id
+                    session.add(row)
+                await session.flush()
+                for row in rows:
+                    for payer, amount in (("city", row.city_fen), ("district", row.district_fen)):
+                        session.add(LedgerEntry(batch_id=batch.id, adjustment_line_id=row.id, company_id=row.company_id, quarter=quarter, payer=payer, amount_fen=amount))
+                record_change(session, actor, "batch.adjusted", "disbursement_batch", batch.id, after={"number": number, "corrects": original.number, "total_fen": batch.total_fen}, reason=reason)
             return batch
         except IntegrityError:
-            await session.rollback()
+            continue
     raise Conflict("the adjustment could not be issued for concurrent changes; retry with the same client id")

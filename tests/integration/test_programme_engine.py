@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from foundation.access import Principal, Role
-from foundation.db import create_engine, create_session_factory, writing
+from foundation.db import create_engine, create_session_factory, unit_of_work, writing
 from foundation.errors import Conflict, RuleViolation
 from foundation.periods import Month
 from foundation.schemas import Strict
@@ -289,11 +289,11 @@ async def test_two_people_issuing_at_the_same_moment_get_one_batch_and_never_ove
         finance, other_finance = Principal(role=Role.FINANCE, username="finance-a"), Principal(role=Role.FINANCE, username="finance-b")
         officer = Principal(role=Role.STREET_OFFICER, username="officer", street_id=street)
         year = LAST_MONTH.first_day.year - 1
-        async with factory() as session:
+        async with unit_of_work(factory) as session:
             await engine.set_budget(session, Principal(role=Role.ADMIN, username="admin"), CODE, year, f"street:{street}", 150_000)
         runs = []
         for month in (f"{year}-03", f"{year}-04"):
-            async with factory() as session:
+            async with unit_of_work(factory) as session:
                 await session.execute(claims.insert().values(community_id=community, street_id=street, month=month, invoice=f"RACE-{month}", amount_fen=100_000))
                 await session.commit()
                 run = await engine.start_run(session, finance, CODE, month)
@@ -302,7 +302,7 @@ async def test_two_people_issuing_at_the_same_moment_get_one_batch_and_never_ove
                 runs.append(run.id or 0)
 
         async def issue(who: Principal, run_id: int) -> int | str:
-            async with factory() as session:
+            async with unit_of_work(factory) as session:
                 try:
                     return (await engine.issue_batch(session, who, run_id)).id or 0
                 except Conflict as refused:
