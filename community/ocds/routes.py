@@ -45,7 +45,7 @@ class OcdsController(Controller):
         """A project's release package: every release published for the call, byte for byte as published (no login)."""
         return Response(await service.project_package(db, ocid), media_type=MediaType.JSON)
 
-    @get("/releases", security=[{}], responses=_package("One page of every release, newest first", 400), media_type=MediaType.JSON)
+    @get("/releases", security=[{}], responses=_package("One page of every release, newest first", 400, 404), media_type=MediaType.JSON)
     async def feed(self, db: NamedDependency[AsyncSession], paging: NamedDependency[PageRequest]) -> Response[bytes]:
         """Every release of every project, newest first, one page at a time (no login); the total is in
         X-Total-Count and the next page's address in the Link header."""

@@ -143,11 +143,14 @@ async def project_package(session: AsyncSession, ocid: str) -> bytes:
 
 
 async def feed_package(session: AsyncSession, paging: PageRequest) -> tuple[bytes, int]:
-    """One page of every release, newest first, as a release package; and how many releases there are in all."""
+    """One page of every release, newest first, as a release package; and how many releases there are in all.
+    A page with no release (none published yet, or past the last page) is not found."""
     query = select(PublishedRelease).order_by(col(PublishedRelease.published_at).desc(), col(PublishedRelease.id).desc())
     rows, total = await fetch_page(session, query, paging)
-    published = rows[0].published_at if rows else utc_now()
-    return _package_bytes(rows, f"{package_uri()}?page={paging.page}&page_size={paging.page_size}", published), total
+    if not rows:
+        # A package holds one release at least (the standard's minItems): nothing published yet, or past the end.
+        raise NotFound(f"page of releases (there are {total} in all)", paging.page)
+    return _package_bytes(rows, f"{package_uri()}?page={paging.page}&page_size={paging.page_size}", rows[0].published_at), total
 
 
 @dataclass(frozen=True)

@@ -155,6 +155,13 @@ async def test_an_unknown_or_malformed_project_is_a_problem_saying_so(client) ->
     assert (await client.get(f"/public/projects/{PREFIX}-XQ-NONE-1")).status_code == 404
 
 
+async def test_the_feed_says_when_there_is_nothing_on_the_page_asked_for(client, db) -> None:
+    assert_problem(await client.get("/api/ocds/releases"), 404, "there are 0 in all")
+    await announce_all(db, [(project_record(METHODS[0], TENDER), TENDER)])
+    assert (await client.get("/api/ocds/releases")).status_code == 200
+    assert_problem(await client.get("/api/ocds/releases", params={"page": 2}), 404, "there are 1 in all")
+
+
 async def test_publish_all_publishes_each_unpublished_call_once(db) -> None:
     records = [
         project_record(method, stage, call_id=index)
