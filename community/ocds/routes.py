@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.ocds import service
 from community.ocds.rules import OCID_PATTERN
-from community.ocds.schemas import ReleasePackageOut
+from community.ocds.schemas import RecordPackageOut, ReleasePackageOut
 from foundation.paging import PageRequest
 from foundation.web.layout import pages_of
 from foundation.web.problems import problem_responses
@@ -22,11 +22,8 @@ OcidPath = Annotated[
 ]
 
 
-def _package(description: str, *statuses: int) -> dict[int, ResponseSpec]:
-    return {
-        **problem_responses(*statuses),
-        200: ResponseSpec(data_container=ReleasePackageOut, description=description, generate_examples=False),
-    }
+def _package(description: str, *statuses: int, shape: type = ReleasePackageOut) -> dict[int, ResponseSpec]:
+    return {**problem_responses(*statuses), 200: ResponseSpec(data_container=shape, description=description, generate_examples=False)}
 
 
 class OcdsController(Controller):
@@ -44,6 +41,16 @@ class OcdsController(Controller):
     async def project(self, ocid: OcidPath, db: NamedDependency[AsyncSession]) -> Response[bytes]:
         """A project's release package: every release published for the call, byte for byte as published (no login)."""
         return Response(await service.project_package(db, ocid), media_type=MediaType.JSON)
+
+    @get(
+        "/records/{ocid:str}",
+        security=[{}],
+        responses=_package("The project's record: its releases linked and compiled", 400, 404, shape=RecordPackageOut),
+        media_type=MediaType.JSON,
+    )
+    async def record(self, ocid: OcidPath, db: NamedDependency[AsyncSession]) -> Response[bytes]:
+        """A project's record package: links to each of its releases and the compiled release, its state now (no login)."""
+        return Response(await service.project_record_package(db, ocid), media_type=MediaType.JSON)
 
     @get("/releases", security=[{}], responses=_package("One page of every release, newest first", 400, 404), media_type=MediaType.JSON)
     async def feed(self, db: NamedDependency[AsyncSession], paging: NamedDependency[PageRequest]) -> Response[bytes]:

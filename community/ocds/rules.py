@@ -384,6 +384,31 @@ def release_package(
     return package
 
 
+def record_package(
+    ocid: str,
+    linked: Sequence[tuple[str, str, str]],
+    compiled: Mapping[str, Any],
+    *,
+    rules: PublicationRules,
+    uri: str,
+    published_date: datetime,
+    policy_uri: str,
+    uses_bids: bool,
+) -> dict[str, Any]:
+    """A record package of one contracting process: its releases linked by (url, date, tag), oldest first, and its
+    compiled release."""
+    package = release_package([], rules=rules, uri=uri, published_date=published_date, policy_uri=policy_uri, uses_bids=uses_bids)
+    del package["releases"]
+    package["records"] = [
+        {
+            "ocid": ocid,
+            "releases": [{"url": url, "date": date_, "tag": [tag]} for url, date_, tag in linked],
+            "compiledRelease": dict(compiled),
+        }
+    ]
+    return package
+
+
 # Fields the merge leaves out of a compiled release (the release schema's omitWhenMerged).
 _OMIT_WHEN_MERGED = {"id", "tag"}
 

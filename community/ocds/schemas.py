@@ -23,3 +23,22 @@ class ReleasePackageOut(msgspec.Struct, omit_defaults=True):
     publicationPolicy: str
     releases: list[dict[str, Any]]
     extensions: list[str] = msgspec.field(default_factory=list)
+
+
+class RecordOut(msgspec.Struct):
+    ocid: str
+    releases: list[dict[str, Any]]  # linked: url, date, tag
+    compiledRelease: dict[str, Any]  # the releases merged
+
+
+class RecordPackageOut(msgspec.Struct, omit_defaults=True):
+    """An OCDS 1.1 record package (https://standard.open-contracting.org/1.1/en/schema/record_package/)."""
+
+    uri: str
+    version: str
+    publishedDate: str
+    publisher: PublisherOut
+    license: str
+    publicationPolicy: str
+    records: list[RecordOut]
+    extensions: list[str] = msgspec.field(default_factory=list)

@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -16,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from community.ocds.config import publication_rules
-from community.ocds.rules import build_release, compile_releases, ocid_of, release_package
+from community.ocds.rules import build_release, compile_releases, ocid_of, record_package, release_package
 from community.ocds.tables import PublishedRelease
-from community.ocds.validation import check_package, check_release
+from community.ocds.validation import check_package, check_record_package, check_release
 from community.records import AWARD, AWARD_UPDATE, CONTRACT, IMPLEMENTATION, TENDER, TENDER_UPDATE, ProjectRecord, subscribe
 from foundation.clock import utc_now
 from foundation.errors import NotFound
@@ -106,7 +107,8 @@ async def publish_all(session: AsyncSession, records: Iterable[ProjectRecord]) -
 
 
 def _release(row: PublishedRelease) -> dict[str, Any]:
-    parsed: dict[str, Any] = json.loads(row.body)
+    """A stored release parsed back, amounts as the Decimals they were published as (so 225000.00 stays so)."""
+    parsed: dict[str, Any] = json.loads(row.body, parse_float=Decimal)
     return parsed
 
 
@@ -151,6 +153,26 @@ async def feed_package(session: AsyncSession, paging: PageRequest) -> tuple[byte
         # A package holds one release at least (the standard's minItems): nothing published yet, or past the end.
         raise NotFound(f"page of releases (there are {total} in all)", paging.page)
     return _package_bytes(rows, f"{package_uri()}?page={paging.page}&page_size={paging.page_size}", rows[0].published_at), total
+
+
+async def project_record_package(session: AsyncSession, ocid: str) -> bytes:
+    """A project's record package: its releases linked (oldest first) and compiled into one, validated."""
+    rows = await releases_of(session, ocid)
+    releases = [_release(row) for row in rows]
+    linked = [(f"{package_uri(ocid)}#{row.release_id}", str(release["date"]), row.tag) for row, release in zip(rows, releases, strict=True)]
+    package = record_package(
+        ocid,
+        linked,
+        compile_releases(releases),
+        rules=publication_rules(),
+        uri=f"{get_settings().public_base_url.rstrip('/')}/api/ocds/records/{ocid}",
+        published_date=rows[-1].published_at,
+        policy_uri=policy_uri(),
+        uses_bids=any("bids" in release for release in releases),
+    )
+    body = encode(package)
+    check_record_package(json.loads(body))
+    return body
 
 
 @dataclass(frozen=True)

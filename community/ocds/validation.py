@@ -1,4 +1,4 @@
-"""Validation against the vendored OCDS 1.1.5 schema (community/ocds/standard/), offline: every $ref resolves to the
+"""Validation against the vendored OCDS 1.1.5 schemas (community/ocds/standard/), offline: every $ref resolves to the
 local files, and the codes of closed codelists (and of the open ones we use) are checked against their CSV files."""
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import jsonschema_rs
 STANDARD_DIR = Path(__file__).resolve().parent / "standard"
 RELEASE_SCHEMA = STANDARD_DIR / "release-schema.json"
 PACKAGE_SCHEMA = STANDARD_DIR / "release-package-schema.json"
+RECORD_PACKAGE_SCHEMA = STANDARD_DIR / "record-package-schema.json"
+VERSIONED_RELEASE_SCHEMA = STANDARD_DIR / "versioned-release-validation-schema.json"
 # Where a codelist's codes are found in a release ("[]" steps into every entry of an array), and its file. The
 # closed codelists are also enums of the schema; the open ones we publish (roles, milestone types, award criteria,
 # submission method) are checked too, so nothing we publish is a code of our own invention.
@@ -53,13 +55,21 @@ class InvalidRelease(Exception):
 
 
 @lru_cache(maxsize=1)
-def _validators() -> tuple[jsonschema_rs.Validator, jsonschema_rs.Validator]:
-    release = json.loads(RELEASE_SCHEMA.read_text(encoding="utf-8"))
-    package = json.loads(PACKAGE_SCHEMA.read_text(encoding="utf-8"))
-    # The package schema names the release schema by its published address: the registry answers it locally.
-    registry = jsonschema_rs.Registry([(release["id"], release), (package["id"], package)])
+def _validators() -> tuple[jsonschema_rs.Validator, jsonschema_rs.Validator, jsonschema_rs.Validator]:
+    """The release, release package and record package validators. The packages name the release schemas by their
+    published addresses: the registry answers those from this folder, and nothing is fetched."""
+    schemas = [
+        json.loads(path.read_text(encoding="utf-8"))
+        for path in (RELEASE_SCHEMA, PACKAGE_SCHEMA, RECORD_PACKAGE_SCHEMA, VERSIONED_RELEASE_SCHEMA)
+    ]
+    registry = jsonschema_rs.Registry([(schema["id"], schema) for schema in schemas])
     options: dict[str, Any] = {"registry": registry, "validate_formats": True, "offline": True}
-    return jsonschema_rs.Draft4Validator(release, **options), jsonschema_rs.Draft4Validator(package, **options)
+    release, package, record_package, _ = schemas
+    return (
+        jsonschema_rs.Draft4Validator(release, **options),
+        jsonschema_rs.Draft4Validator(package, **options),
+        jsonschema_rs.Draft4Validator(record_package, **options),
+    )
 
 
 @lru_cache(maxsize=None)
@@ -105,7 +115,7 @@ def _bid_problems(release: Mapping[str, Any]) -> list[str]:
 
 def release_problems(release: Any) -> list[str]:
     """What is wrong with one release (as parsed from its JSON), in words; empty when it is valid."""
-    validator, _ = _validators()
+    validator = _validators()[0]
     problems = [f"{'/'.join(map(str, error.instance_path)) or '(release)'}: {error.message}" for error in validator.iter_errors(release)]
     return problems + _code_problems(release)
 
@@ -123,11 +133,22 @@ def _code_problems(release: Any) -> list[str]:
 
 def package_problems(package: Any) -> list[str]:
     """What is wrong with a release package (the schema, then each release's codelists)."""
-    _, validator = _validators()
+    validator = _validators()[1]
     problems = [f"{'/'.join(map(str, error.instance_path)) or '(package)'}: {error.message}" for error in validator.iter_errors(package)]
     if isinstance(package, Mapping) and isinstance(package.get("releases"), list):
         for index, release in enumerate(package["releases"]):
             problems += [f"releases/{index}: {problem}" for problem in _code_problems(release)]
+    return problems
+
+
+def record_package_problems(package: Any) -> list[str]:
+    """What is wrong with a record package (the schema, then each compiled release's codelists)."""
+    validator = _validators()[2]
+    problems = [f"{'/'.join(map(str, error.instance_path)) or '(package)'}: {error.message}" for error in validator.iter_errors(package)]
+    if isinstance(package, Mapping) and isinstance(package.get("records"), list):
+        for index, record in enumerate(package["records"]):
+            compiled = record.get("compiledRelease") if isinstance(record, Mapping) else None
+            problems += [f"records/{index}/compiledRelease: {problem}" for problem in _code_problems(compiled)]
     return problems
 
 
@@ -139,5 +160,11 @@ def check_release(release: Any) -> None:
 
 def check_package(package: Any) -> None:
     problems = package_problems(package)
+    if problems:
+        raise InvalidRelease(problems)
+
+
+def check_record_package(package: Any) -> None:
+    problems = record_package_problems(package)
     if problems:
         raise InvalidRelease(problems)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from community.ocds.service import publish_all
 from community.ocds.tables import PublishedRelease
-from community.ocds.validation import InvalidRelease, package_problems
+from community.ocds.validation import InvalidRelease, package_problems, record_package_problems
 from community.records import AWARD, CONTRACT, IMPLEMENTATION, TENDER, Lot, ProjectRecord, announce
 from foundation.db import unit_of_work
 from tests.integration.helpers import assert_problem
@@ -50,6 +50,11 @@ async def test_every_package_the_system_publishes_validates_against_the_vendored
         assert package["publicationPolicy"].endswith("/public/publication-policy")
         assert [release["tag"] for release in package["releases"]] == [[stage] for stage in STAGE_ORDER]
         assert len({release["id"] for release in package["releases"]}) == len(STAGE_ORDER)
+        record = await client.get(f"/api/ocds/records/{PREFIX}-{NUMBERS[method]}")
+        assert record.status_code == 200 and record_package_problems(record.json()) == []
+        (compiled,) = record.json()["records"]
+        assert [linked["tag"] for linked in compiled["releases"]] == [[stage] for stage in STAGE_ORDER]
+        assert compiled["compiledRelease"]["tag"] == ["compiled"] and compiled["compiledRelease"]["contracts"][0]["implementation"]
     feed = await client.get("/api/ocds/releases", params={"page_size": 5})
     assert feed.status_code == 200 and package_problems(feed.json()) == []
     assert feed.headers["x-total-count"] == str(len(METHODS) * len(STAGE_ORDER))

@@ -22,11 +22,12 @@ from community.ocds.rules import (
     build_release,
     compile_releases,
     parse_publication_rules,
+    record_package,
     release_package,
     yuan,
 )
 from community.ocds.service import encode
-from community.ocds.validation import STANDARD_DIR, package_problems, release_problems
+from community.ocds.validation import STANDARD_DIR, package_problems, record_package_problems, release_problems
 from community.records import AWARD, IMPLEMENTATION, NEGOTIATION, TENDER, TENDER_METHOD, VENTURE
 from tests.ocds_records import METHODS, STAGE_ORDER, project_record
 
@@ -113,6 +114,28 @@ def test_a_package_without_its_metadata_or_with_a_broken_release_is_refused() ->
     broken = copy.deepcopy(package)
     broken["releases"][0]["parties"][0]["roles"] = ["owner"]
     assert any("partyRole" in problem for problem in package_problems(broken))
+
+
+def test_a_record_package_validates_and_a_broken_one_is_refused() -> None:
+    releases = [published(VENTURE, stage) for stage in (TENDER, AWARD)]
+    linked = [(f"http://x/api/ocds/releases/o#{r['id']}", r["date"], r["tag"][0]) for r in releases]
+    package = record_package(
+        releases[0]["ocid"],
+        linked,
+        compile_releases(releases),
+        rules=RULES,
+        uri="http://x/r",
+        published_date=NOW,
+        policy_uri="http://x/p",
+        uses_bids=True,
+    )
+    assert record_package_problems(package) == []
+    broken = copy.deepcopy(package)
+    broken["records"][0]["releases"][0]["tag"] = ["opened"]
+    assert record_package_problems(broken)
+    broken = copy.deepcopy(package)
+    broken["records"][0]["compiledRelease"]["awards"][0]["status"] = "won"
+    assert any("won" in problem for problem in record_package_problems(broken))
 
 
 def test_methods_are_ocds_codes_with_their_chinese_names() -> None:
