@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 
-class PublisherOut(msgspec.Struct):
+class OcdsPublisherOut(msgspec.Struct):
     name: str
 
 
@@ -18,14 +18,14 @@ class ReleasePackageOut(msgspec.Struct, omit_defaults=True):
     uri: str
     version: str
     publishedDate: str  # the standard spells its fields in camelCase
-    publisher: PublisherOut
+    publisher: OcdsPublisherOut
     license: str
     publicationPolicy: str
     releases: list[dict[str, Any]]
     extensions: list[str] = msgspec.field(default_factory=list)
 
 
-class RecordOut(msgspec.Struct):
+class OcdsRecordOut(msgspec.Struct):
     ocid: str
     releases: list[dict[str, Any]]  # linked: url, date, tag
     compiledRelease: dict[str, Any]  # the releases merged
@@ -37,8 +37,8 @@ class RecordPackageOut(msgspec.Struct, omit_defaults=True):
     uri: str
     version: str
     publishedDate: str
-    publisher: PublisherOut
+    publisher: OcdsPublisherOut
     license: str
     publicationPolicy: str
-    records: list[RecordOut]
+    records: list[OcdsRecordOut]
     extensions: list[str] = msgspec.field(default_factory=list)
