@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from community.ocds import service
 from community.ocds.config import publication_rules
 from community.ocds.routes import OcidPath
+from community.ocds.rules import SCORE_LABEL
 from foundation.clock import BUSINESS_TZ
 from foundation.paging import PageRequest
 from foundation.web.layout import page, pages_of
@@ -107,7 +108,7 @@ def project_view(compiled: dict[str, Any]) -> dict[str, Any]:
                 "status": AWARD_STATUS_NAMES.get(award.get("status", ""), ""),
                 "published": shown_time(award.get("date")),
                 "publicity_ends": shown_time(milestone.get("dueDate")),
-                "description": award.get("description", ""),
+                "score": str(award.get("description", "")).partition(SCORE_LABEL)[2],
             }
         )
     for contract in compiled.get("contracts", []):

@@ -39,6 +39,8 @@ TENDER_STATUS = {
     "cancelled": "cancelled",
 }
 AWARD_STATUS = {"pending", "active", "cancelled"}
+# OCDS has no field for the panel's score: it ends the award's description after this label.
+SCORE_LABEL = "评审综合得分 "
 CONTRACT_STATUS = {"pending", "active", "terminated"}
 # A bid's status in the record as the Bid extension's bid status (a withdrawn bid was never opened: not published).
 BID_STATUS = {"valid": "valid", "invalid": "disqualified"}
@@ -248,9 +250,10 @@ def _award(
     if award.status not in AWARD_STATUS:
         raise ReleaseRuleError(f"unknown award status {award.status!r}")
     supplier = parties.add(award.supplier, "supplier") if award.status != "cancelled" else parties.add(award.supplier, "tenderer")
-    description = f"公示期：{_local(award.published_at)} 至 {_local(award.publicity_ends_at)}"
+    # The publicity period is the tender's milestone `publicity-<award id>`; the award says where to find it.
+    description = f"成交结果公示至 {_local(award.publicity_ends_at)}"
     if award.score:
-        description += f"；综合得分 {award.score}"
+        description += f"；{SCORE_LABEL}{award.score}"
     entry: dict[str, Any] = {
         "id": award.key,
         "title": f"{record.title} 成交结果",
