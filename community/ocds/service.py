@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from community.ocds.config import publication_rules
-from community.ocds.rules import build_release, compile_releases, ocid_of, record_package, release_package
+from community.ocds.packages import compile_releases, record_package, release_package
+from community.ocds.rules import build_release, ocid_of
 from community.ocds.tables import PublishedRelease
 from community.ocds.validation import check_package, check_record_package, check_release
 from community.records import AWARD, AWARD_UPDATE, CONTRACT, IMPLEMENTATION, TENDER, TENDER_UPDATE, ProjectRecord, subscribe

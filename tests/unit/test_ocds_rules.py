@@ -16,16 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from community.ocds.config import publication_rules
-from community.ocds.rules import (
-    BID_EXTENSION,
-    ReleaseRuleError,
-    build_release,
-    compile_releases,
-    parse_publication_rules,
-    record_package,
-    release_package,
-    yuan,
-)
+from community.ocds.packages import compile_releases, record_package, release_package
+from community.ocds.rules import BID_EXTENSION, ReleaseRuleError, build_release, parse_publication_rules, yuan
 from community.ocds.service import encode
 from community.ocds.validation import STANDARD_DIR, package_problems, record_package_problems, release_problems
 from community.records import AWARD, IMPLEMENTATION, NEGOTIATION, TENDER, TENDER_METHOD, VENTURE
