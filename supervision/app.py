@@ -21,6 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from assessment.pages import PAGES as ASSESSMENT_PAGES
 from assessment.routes import ROUTES as ASSESSMENT_ROUTES
 from assessment.service import lifecycle_days, scoring_rules
+from community.ocds.config import publication_rules
+from community.ocds.pages import PAGES as OCDS_PAGES
+from community.ocds.routes import ROUTES as OCDS_ROUTES
 from foundation.calendar.routes import ROUTES as CALENDAR_ROUTES
 from foundation.db import create_engine, create_session_factory, writing
 from foundation.settings import Settings, get_settings
@@ -50,6 +53,7 @@ from subsidies.property.routes import ROUTES as SUBSIDY_ROUTES
 from subsidies.property.service import configured_cards
 from supervision.operations import ROUTES as OPERATION_ROUTES
 from supervision.pages import PAGES as SHELL_PAGES
+from supervision.publishers import subscribe_all as subscribe_publishers
 
 ROOT_DIR = Path(__file__).resolve().parents[1]
 WEB_DIR = ROOT_DIR / "foundation" / "web"
@@ -62,6 +66,7 @@ TEMPLATE_DIRS = [
     ROOT_DIR / "assessment" / "templates",
     ROOT_DIR / "subsidies" / "property" / "templates",
     ROOT_DIR / "reports" / "templates",
+    ROOT_DIR / "community" / "ocds" / "templates",
 ]
 
 
@@ -87,6 +92,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     scoring_rules()
     lifecycle_days()
     configured_cards()
+    publication_rules()
+    subscribe_publishers()
 
     async def start_scheduler(app: Litestar) -> None:
         if settings.scheduler_in_web:
@@ -114,11 +121,13 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *PROGRAMME_ROUTES,
             *REPORT_ROUTES,
             *OPERATION_ROUTES,
+            *OCDS_ROUTES,
             *SHELL_PAGES,
             *REGISTRY_PAGES,
             *INSPECTION_PAGES,
             *ASSESSMENT_PAGES,
             *SUBSIDY_PAGES,
+            *OCDS_PAGES,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
         ],
         dependencies={
@@ -146,7 +155,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
                 "Registry of who manages what (estates, companies, resident votes, committee contracts) for the "
                 "supervision of quasi-property management and its subsidy. Errors are RFC 9457 problem documents."
             ),
-            tags=[Tag(name="registry"), Tag(name="inspections"), Tag(name="assessment"), Tag(name="subsidies"), Tag(name="programmes"), Tag(name="documents"), Tag(name="people"), Tag(name="system")],
+            tags=[Tag(name="registry"), Tag(name="inspections"), Tag(name="assessment"), Tag(name="subsidies"), Tag(name="programmes"), Tag(name="documents"), Tag(name="people"), Tag(name="ocds"), Tag(name="system")],
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(type="http", scheme="bearer", description="POST /api/auth/login"),

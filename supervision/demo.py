@@ -21,6 +21,7 @@ from registry import contracts, schemas, service, voting
 from registry import queries as registry_queries
 from registry.queries import ManagementMode, OrganisationKind
 from registry.rules import CREDIT_CODE_ALPHABET, credit_code_check_char
+from supervision.publishers import subscribe_all as subscribe_publishers
 
 DEMO_PASSWORD = "demo-pass-2026"
 SEED = 20261125
@@ -222,6 +223,7 @@ async def _load(db: AsyncSession) -> DemoReport:
 
 async def load_demo(engine: AsyncEngine) -> DemoReport:
     """Load the demo district unless it is there already; all or nothing (one unit of work)."""
+    subscribe_publishers()
     async with unit_of_work(create_session_factory(engine)) as db:
         if any(s.code == STREETS[0][0] for s in await registry_queries.streets(db)):
             return DemoReport(loaded=False)

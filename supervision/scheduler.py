@@ -21,6 +21,7 @@ from foundation.db import create_engine, create_session_factory
 from foundation.jobs import Job, NotDue, run_job
 from foundation.process_locks import AdvisoryLock, FileLock, ProcessLock
 from foundation.settings import Settings
+from supervision.publishers import subscribe_all as subscribe_publishers
 from supervision.schedule import JOBS
 
 log = logging.getLogger("supervision.scheduler")
@@ -77,6 +78,7 @@ async def lead(
 
 async def run_scheduler(settings: Settings, stop: asyncio.Event, engine: AsyncEngine | None = None, poll_seconds: float | None = None) -> None:
     """Stand by until this process holds the leader lock, then lead; repeat until stopped."""
+    subscribe_publishers()
     poll = poll_seconds if poll_seconds is not None else settings.scheduler_poll_seconds
     own_engine = engine is None
     engine = engine or create_engine(settings.database_url)
