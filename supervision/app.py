@@ -21,6 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from assessment.pages import PAGES as ASSESSMENT_PAGES
 from assessment.routes import ROUTES as ASSESSMENT_ROUTES
 from assessment.service import lifecycle_days, scoring_rules
+from community.needs.pages import PAGES as NEEDS_PAGES
+from community.needs.routes import ROUTES as NEEDS_ROUTES
+from community.needs.service import needs_rules
 from foundation.calendar.routes import ROUTES as CALENDAR_ROUTES
 from foundation.db import create_engine, create_session_factory, writing
 from foundation.settings import Settings, get_settings
@@ -62,6 +65,7 @@ TEMPLATE_DIRS = [
     ROOT_DIR / "assessment" / "templates",
     ROOT_DIR / "subsidies" / "property" / "templates",
     ROOT_DIR / "reports" / "templates",
+    ROOT_DIR / "community" / "needs" / "templates",
 ]
 
 
@@ -86,6 +90,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     scoring_rules()
     lifecycle_days()
     configured_cards()
+    needs_rules()
 
     async def start_scheduler(app: Litestar) -> None:
         if settings.scheduler_in_web:
@@ -112,12 +117,14 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *SUBSIDY_ROUTES,
             *PROGRAMME_ROUTES,
             *REPORT_ROUTES,
+            *NEEDS_ROUTES,
             *OPERATION_ROUTES,
             *SHELL_PAGES,
             *REGISTRY_PAGES,
             *INSPECTION_PAGES,
             *ASSESSMENT_PAGES,
             *SUBSIDY_PAGES,
+            *NEEDS_PAGES,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
         ],
         dependencies={
