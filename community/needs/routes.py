@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, Parameter, QueryParameter
+from litestar.params import FromQuery, JSONBody, Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.needs import schemas, service
@@ -86,7 +86,7 @@ class NeedsController(Controller):
 
     @get("/proposals", responses=READ, guards=[allow(service.READERS, "reading proposals")])
     async def proposals(
-        self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], paging: NamedDependency[PageRequest], proposal_state: ProposalStateQuery = None, overdue: bool = False
+        self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], paging: NamedDependency[PageRequest], proposal_state: ProposalStateQuery = None, overdue: FromQuery[bool] = False
     ) -> Page[schemas.ProposalOut]:
         """Proposals in your scope; `overdue=true` keeps those the street has not answered by their due day."""
         today = business_today()

@@ -216,7 +216,9 @@ async def record_meeting(session: AsyncSession, actor: Principal, data: schemas.
             raise NotFound("need of your community", vote.need_id)
         refusal = vote_refusal(NeedState(need.state), data.body)
         if refusal is not None:
-            raise Conflict(f"need {need.id}: {refusal[0]}", zh=f"需求 #{need.id}：{refusal[1]}", field="votes")
+            # Voting out of order breaks the rule (422); voting again on what was decided contradicts the record (409).
+            error = RuleViolation if need.state == NeedState.RECORDED else Conflict
+            raise error(f"need {need.id}: {refusal[0]}", zh=f"需求 #{need.id}：{refusal[1]}", field="votes")
         if data.held_on < need.raised_on:
             raise RuleViolation(f"need {need.id} was raised on {need.raised_on}, after the meeting", zh=f"需求 #{need.id} 提出于 {need.raised_on}，晚于会议日期", field="held_on")
         needs.append(need)
