@@ -1,5 +1,5 @@
 """Demo data of the needs pipeline: a year (December 2025 to November 2026) of residents' needs, their two meetings
-and proposals in five communities of three streets, the streets' answers (taken up, merged, returned, forwarded,
+and proposals in five communities of three streets (五大道, 新兴, 南营门), the streets' answers (taken up, merged, returned, forwarded,
 one still waiting and one overdue) and the published 2026 catalogue. Everything goes through the use cases, at the
 moments it would have happened."""
 
@@ -37,19 +37,19 @@ class DemoNeed:
 
 
 NEEDS = [
-    DemoNeed("XBL01", "独居老人助餐服务", "养老", "楼门长", "3号楼至9号楼独居老人 40 余户，子女不在身边，午餐常凑合，希望社区设助餐点并为行动不便的老人送餐上门。", date(2025, 12, 3), Answer.FORWARD, "全区多个社区提出同类需求，建议由区级统一购买助餐服务", households=43),
-    DemoNeed("XBL01", "四点半课堂", "青少年", "会议", "双职工家庭孩子放学后无人看护，希望利用社区活动室开设课后托管和作业辅导，每周一至周五。", date(2025, 12, 10), Answer.INCLUDE, households=35),
-    DemoNeed("XBL02", "放学后托管与作业辅导", "青少年", "网格员", "长春道沿线小学生家长反映放学后无人接送看护，希望与树德里社区合办课后托管。", date(2025, 12, 16), Answer.MERGE, merge_with="四点半课堂", households=28),
-    DemoNeed("XBL02", "楼道堆物清理与绿化认养", "环境", "走访", "老楼楼道堆放杂物影响消防通道，居民愿意认养楼前绿地，需要专业机构组织志愿者定期清理。", date(2026, 1, 8), Answer.RETURN, "请补充涉及楼栋和物业企业已承担的清理范围，避免与物业服务重复", passes_assembly_first_time=False, households=120),
+    DemoNeed("WDD01", "独居老人助餐服务", "养老", "楼门长", "3号楼至9号楼独居老人 40 余户，子女不在身边，午餐常凑合，希望社区设助餐点并为行动不便的老人送餐上门。", date(2025, 12, 3), Answer.FORWARD, "全区多个社区提出同类需求，建议由区级统一购买助餐服务", households=43),
+    DemoNeed("WDD01", "四点半课堂", "青少年", "会议", "双职工家庭孩子放学后无人看护，希望利用社区活动室开设课后托管和作业辅导，每周一至周五。", date(2025, 12, 10), Answer.INCLUDE, households=35),
+    DemoNeed("WDD02", "放学后托管与作业辅导", "青少年", "网格员", "马场道沿线小学生家长反映放学后无人接送看护，希望与睦南道社区合办课后托管。", date(2025, 12, 16), Answer.MERGE, merge_with="四点半课堂", households=28),
+    DemoNeed("WDD02", "楼道堆物清理与绿化认养", "环境", "走访", "老楼楼道堆放杂物影响消防通道，居民愿意认养楼前绿地，需要专业机构组织志愿者定期清理。", date(2026, 1, 8), Answer.RETURN, "请补充涉及楼栋和物业企业已承担的清理范围，避免与物业服务重复", passes_assembly_first_time=False, households=120),
     DemoNeed("XX01", "邻里纠纷调解工作室", "矛盾调解", "来信", "噪音、漏水引发的邻里矛盾增多，居民来信希望有专业调解员定期坐班，调解室设在社区服务站。", date(2026, 1, 12), Answer.INCLUDE, households=60),
     DemoNeed("XX01", "困难家庭冬季帮扶", "帮困", "走访", "低保和低收入家庭 26 户冬季取暖和生活用品困难，希望引入社会组织开展一对一帮扶。", date(2026, 2, 2), Answer.FORWARD, "与区级帮困项目统筹", households=26),
     DemoNeed("XX02", "老年合唱与健身活动", "文体", "楼门长", "社区老年文体队伍 3 支，缺少指导老师和活动安排，希望每周组织两次合唱和健身操活动。", date(2026, 2, 20), Answer.INCLUDE, households=80),
-    DemoNeed("WDD01", "残疾人居家康复训练", "助残", "网格员", "辖区持证残疾人 18 户需要居家康复指导，希望康复师每月上门两次并培训家属。", date(2026, 4, 9), Answer.INCLUDE, households=18),
-    DemoNeed("WDD01", "老年人防诈骗宣传", "其他", "会议", "近期多名老人接到诈骗电话，希望开展防诈骗讲座和入户提醒。", date(2026, 6, 15), Answer.INCLUDE, households=150),
-    DemoNeed("XBL01", "失能老人喘息服务", "养老", "走访", "照护失能老人的家属长期无法休息，希望每月提供两天的临时照护服务。", date(2026, 9, 22), Answer.INCLUDE, households=14),
+    DemoNeed("NYM01", "残疾人居家康复训练", "助残", "网格员", "辖区持证残疾人 18 户需要居家康复指导，希望康复师每月上门两次并培训家属。", date(2026, 4, 9), Answer.INCLUDE, households=18),
+    DemoNeed("NYM01", "老年人防诈骗宣传", "其他", "会议", "近期多名老人接到诈骗电话，希望开展防诈骗讲座和入户提醒。", date(2026, 6, 15), Answer.INCLUDE, households=150),
+    DemoNeed("WDD01", "失能老人喘息服务", "养老", "走访", "照护失能老人的家属长期无法休息，希望每月提供两天的临时照护服务。", date(2026, 9, 22), Answer.INCLUDE, households=14),
     DemoNeed("XX02", "楼前小广场照明改善", "环境", "来信", "小广场夜间照明不足，老人晚间锻炼不便，希望增设照明并组织居民共同维护。", date(2026, 9, 28), None, households=210),
-    DemoNeed("XBL02", "青少年暑期公益实践", "青少年", "楼门长", "希望暑期组织中学生参与社区志愿服务和公益实践。", date(2026, 10, 20), None, households=45),
-    DemoNeed("WDD01", "助老志愿者结对", "养老", "网格员", "高龄老人希望有固定志愿者每周探访聊天，目前登记 12 户。", date(2026, 11, 10), None, households=12, stage="deliberated"),
+    DemoNeed("WDD02", "青少年暑期公益实践", "青少年", "楼门长", "希望暑期组织中学生参与社区志愿服务和公益实践。", date(2026, 10, 20), None, households=45),
+    DemoNeed("NYM01", "助老志愿者结对", "养老", "网格员", "高龄老人希望有固定志愿者每周探访聊天，目前登记 12 户。", date(2026, 11, 10), None, households=12, stage="deliberated"),
 ]
 
 
@@ -145,7 +145,7 @@ async def load(db: AsyncSession, rng: random.Random) -> int:
             year=2026, note="依据各社区报送、街道纳入或转报区级的提案编制。",
             items=[
                 schemas.CatalogueItemIn(title="居家养老助餐服务", category="养老", budget_fen=80_000_000, description="全区独居、高龄老人助餐点运营和送餐上门。", proposal_ids=[proposals["独居老人助餐服务"]]),
-                schemas.CatalogueItemIn(title="小白楼街道四点半课堂", category="青少年", budget_fen=36_000_000, street_id=communities["XBL01"].street_id, description="树德里、长春道社区课后托管和作业辅导。", proposal_ids=[proposals["四点半课堂"]]),
+                schemas.CatalogueItemIn(title="五大道街道四点半课堂", category="青少年", budget_fen=36_000_000, street_id=communities["WDD01"].street_id, description="睦南道、马场道社区课后托管和作业辅导。", proposal_ids=[proposals["四点半课堂"]]),
                 schemas.CatalogueItemIn(title="新兴街道邻里纠纷调解", category="矛盾调解", budget_fen=24_000_000, street_id=communities["XX01"].street_id, description="专业调解员驻社区坐班和上门调解。", proposal_ids=[proposals["邻里纠纷调解工作室"]]),
                 schemas.CatalogueItemIn(title="困难家庭一对一帮扶", category="帮困", budget_fen=50_000_000, description="低保、低收入家庭冬季帮扶和生活照料。", proposal_ids=[proposals["困难家庭冬季帮扶"]]),
                 schemas.CatalogueItemIn(title="新兴街道老年文体活动", category="文体", budget_fen=18_000_000, street_id=communities["XX02"].street_id, description="老年合唱队和健身操队的指导与活动组织。", proposal_ids=[proposals["老年合唱与健身活动"]]),

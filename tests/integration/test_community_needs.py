@@ -348,7 +348,7 @@ async def test_bad_meetings_are_refused_and_nothing_is_stored(client, as_user, d
 
 
 async def test_the_demo_year_has_needs_meetings_proposals_and_a_published_catalogue(client, as_user, db) -> None:
-    officer = await as_user("xbl-officer")
+    officer = await as_user("wdd-officer")
     proposals = (await client.get("/api/community/proposals?page_size=200", headers=officer)).json()["items"]
     assert {"included", "merged", "returned", "forwarded"} <= {p["state"] for p in proposals}
     catalogue = (await client.get("/api/community/catalogues?year=2026", headers=officer)).json()
@@ -356,7 +356,7 @@ async def test_the_demo_year_has_needs_meetings_proposals_and_a_published_catalo
     async with db() as session:
         items = await needs_queries.catalogue_items(session, 2026)
         assert {i.buyer for i in items} == {"street", "district"} and all(i.budget_fen > 0 for i in items)
-    meetings = (await client.get("/api/community/meetings?page_size=200", headers=await as_user("xbl02-director"))).json()["items"]
+    meetings = (await client.get("/api/community/meetings?page_size=200", headers=await as_user("wdd02-director"))).json()["items"]
     assert any(not v["passed"] for m in meetings for v in m["votes"])  # the assembly that first said no
 
 
@@ -364,7 +364,7 @@ async def test_pages_of_the_director_street_and_district(client, db) -> None:
     from tests.integration.test_pages import page_login
     from tests.integration.test_role_pages import csrf
 
-    await page_login(client, "xbl01-director")
+    await page_login(client, "wdd01-director")
     page = await client.get("/community/needs")
     assert page.status_code == 200 and "登记需求" in page.text and "独居老人助餐服务" in page.text
     token = await csrf(client)
@@ -377,7 +377,8 @@ async def test_pages_of_the_director_street_and_district(client, db) -> None:
     assert (await client.get("/community/proposals")).status_code == 200
     assert (await client.get("/community/catalogues")).status_code == 200
     await client.post("/logout", data={"_csrf_token": await csrf(client)})
-    await page_login(client, "xbl-officer")
+    await page_login(client, "xx-officer")
     proposals = await client.get("/community/proposals")
-    assert proposals.status_code == 200 and "提交答复" in proposals.text and "楼前小广场照明改善" not in proposals.text
+    assert proposals.status_code == 200 and "楼前小广场照明改善" in proposals.text and "提交答复" in proposals.text
+    assert "已超期" in proposals.text and "青少年暑期公益实践" not in proposals.text
     assert (await client.post("/community/needs", data={"_csrf_token": await csrf(client), "title": "x"})).status_code == 403
