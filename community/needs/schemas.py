@@ -146,7 +146,8 @@ class CatalogueItemIn(Strict):
     budget_fen: Fen
     street_id: Id | None = None  # empty: bought by the district for every street
     description: Text = ""
-    proposal_ids: Annotated[list[Id], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=list)
+    # Proposal ids; an id that is no proposal's is refused as not found (404).
+    proposal_ids: Annotated[list[int], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=list)
 
 
 class CatalogueIn(Strict):

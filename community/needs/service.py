@@ -42,7 +42,7 @@ from foundation.audit import record_change, snapshot
 from foundation.calendar.rules import working_days_after
 from foundation.calendar.service import working_calendar
 from foundation.clock import utc_now
-from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from foundation.keys import key_of
 from foundation.notifications import notify
 from foundation.paging import PageRequest, fetch_page
@@ -58,6 +58,7 @@ STREET = frozenset({Role.STREET_OFFICER})
 DISTRICT = frozenset({Role.ADMIN})
 # Who reads needs, meetings and proposals: the committee, its street and the district (each within its scope).
 READERS = frozenset({Role.COMMITTEE_DIRECTOR, Role.STREET_OFFICER, Role.STREET_WORKER, Role.ADMIN})
+LARGEST_KEY = 2**31 - 1  # an integer column's largest value on PostgreSQL
 
 T = TypeVar("T", bound=SQLModel)
 
@@ -142,9 +143,9 @@ async def record_need(session: AsyncSession, actor: Principal, data: schemas.Nee
         return Stored(earlier, replayed=True)
     rules = needs_rules()
     if data.category not in rules.categories:
-        raise InvalidInput(f"category must be one of {', '.join(rules.categories)}", zh=f"需求类别须为：{'、'.join(rules.categories)}", field="category")
+        raise RuleViolation(f"category must be one of {', '.join(rules.categories)}", zh=f"需求类别须为：{'、'.join(rules.categories)}", field="category")
     if data.source not in rules.sources:
-        raise InvalidInput(f"source must be one of {', '.join(rules.sources)}", zh=f"需求来源须为：{'、'.join(rules.sources)}", field="source")
+        raise RuleViolation(f"source must be one of {', '.join(rules.sources)}", zh=f"需求来源须为：{'、'.join(rules.sources)}", field="source")
     if data.raised_on > business_date(now):
         raise RuleViolation(f"raised_on {data.raised_on} is in the future", zh="提出日期不能晚于今天", field="raised_on")
     community = await registry_queries.community(session, community_id)
@@ -205,7 +206,7 @@ async def record_meeting(session: AsyncSession, actor: Principal, data: schemas.
         return Stored(earlier, replayed=True)
     need_ids = [v.need_id for v in data.votes]
     if len(set(need_ids)) != len(need_ids):
-        raise InvalidInput("votes: a need is listed twice; one vote per need", zh="同一需求在本次会议中只能表决一次", field="votes")
+        raise RuleViolation("votes: a need is listed twice; one vote per need", zh="同一需求在本次会议中只能表决一次", field="votes")
     if data.held_on > business_date(now):
         raise RuleViolation(f"held_on {data.held_on} is in the future", zh="会议日期不能晚于今天", field="held_on")
     rules = needs_rules()
@@ -525,13 +526,14 @@ async def _check_items(session: AsyncSession, catalogue_id: int, items: Sequence
     )
     for n, item in enumerate(items, start=1):
         if item.category not in rules.categories:
-            raise InvalidInput(f"item {n}: category must be one of {', '.join(rules.categories)}", zh=f"第 {n} 项：类别须为：{'、'.join(rules.categories)}", field="category")
+            raise RuleViolation(f"item {n}: category must be one of {', '.join(rules.categories)}", zh=f"第 {n} 项：类别须为：{'、'.join(rules.categories)}", field="category")
         if item.street_id is not None and await registry_queries.street(session, item.street_id) is None:
             raise NotFound("street", item.street_id)
         if len(set(item.proposal_ids)) != len(item.proposal_ids):
-            raise InvalidInput(f"item {n}: a proposal is listed twice", zh=f"第 {n} 项：同一提案列了两次", field="proposal_ids")
+            raise RuleViolation(f"item {n}: a proposal is listed twice", zh=f"第 {n} 项：同一提案列了两次", field="proposal_ids")
         for proposal_id in item.proposal_ids:
-            proposal = await session.get(Proposal, proposal_id)
+            # The OpenAPI document cannot say that list items are record ids, so an id out of their range is unknown.
+            proposal = await session.get(Proposal, proposal_id) if 1 <= proposal_id <= LARGEST_KEY else None
             if proposal is None:
                 raise NotFound("proposal", proposal_id)
             if proposal.state not in CATALOGUE_STATES:

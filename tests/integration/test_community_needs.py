@@ -267,6 +267,8 @@ async def test_a_published_catalogue_does_not_change_and_a_correction_is_a_new_v
     # A proposal the street has not taken up cannot be in the catalogue.
     refused = await client.post("/api/community/catalogues", json={"year": year, "items": [item | {"proposal_ids": [waiting["id"]]}]}, headers=admin)
     assert_problem(refused, 422, "included or forwarded")
+    for unknown in (0, 2**40):
+        assert_problem(await client.post("/api/community/catalogues", json={"year": year, "items": [item | {"proposal_ids": [unknown]}]}, headers=admin), 404, "proposal")
     assert await count(db, Catalogue, Catalogue.year == year) == 0
     draft = await client.post("/api/community/catalogues", json={"year": year, "note": "第一版", "items": [item]}, headers=admin)
     assert draft.status_code == 201, draft.text
@@ -311,8 +313,8 @@ async def test_a_published_catalogue_does_not_change_and_a_correction_is_a_new_v
     [
         ("/api/community/needs", need_body(households="42"), 400, "households"),
         ("/api/community/needs", need_body(households=0), 400, "households"),
-        ("/api/community/needs", need_body(category="修路"), 400, "category"),
-        ("/api/community/needs", need_body(source="微信群"), 400, "source"),
+        ("/api/community/needs", need_body(category="修路"), 422, "category"),
+        ("/api/community/needs", need_body(source="微信群"), 422, "source"),
         ("/api/community/needs", need_body(phone="13800000000"), 400, "phone"),
         ("/api/community/needs", need_body(raised_on=str(TODAY + timedelta(days=3))), 422, "future"),
         ("/api/community/needs", need_body(title=" "), 400, "title"),
