@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -381,7 +381,7 @@ async def get_proposal(session: AsyncSession, actor: Principal, proposal_id: int
 
 
 async def list_proposals(
-    session: AsyncSession, actor: Principal, paging: PageRequest, *, state: ProposalState | None = None, overdue_on: Any = None
+    session: AsyncSession, actor: Principal, paging: PageRequest, *, state: ProposalState | None = None, overdue_on: date | None = None
 ) -> tuple[list[Proposal], int]:
     """Proposals in scope, newest first; `overdue_on` (a day) keeps those waiting past their due day."""
     query = select(Proposal).where(visible(actor, Proposal)).order_by(col(Proposal.id).desc())
@@ -444,7 +444,7 @@ async def answer_proposal(session: AsyncSession, actor: Principal, proposal_id: 
     return proposal
 
 
-async def proposal_rows(session: AsyncSession, proposals: Sequence[Proposal], today: Any) -> list[schemas.ProposalOut]:
+async def proposal_rows(session: AsyncSession, proposals: Sequence[Proposal], today: date) -> list[schemas.ProposalOut]:
     needs = {n.id: n for n in (await session.execute(select(Need).where(col(Need.id).in_({p.need_id for p in proposals})))).scalars()} if proposals else {}
     names = {c.id: c.name for c in (await registry_queries.communities(session, {p.community_id for p in proposals})).values()} if proposals else {}
     return [
