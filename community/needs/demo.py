@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from community.needs import catalogue as catalogue_service
 from community.needs import schemas, service
 from community.needs.rules import Answer, MeetingBody
 from foundation.access import Principal, Role
@@ -139,7 +140,7 @@ async def load(db: AsyncSession, rng: random.Random) -> int:
             continue
         answer = schemas.AnswerIn(answer=demo.answer, reason=demo.reason, merge_into_id=proposals[demo.merge_with] if demo.merge_with else None)
         await service.answer_proposal(db, officer, key_of(proposal), answer, now=_at(sent_on + timedelta(days=rng.randint(3, 9)), 16))
-    catalogue = await service.create_catalogue(
+    catalogue = await catalogue_service.create_catalogue(
         db, admin,
         schemas.CatalogueIn(
             year=2026, note="依据各社区报送、街道纳入或转报区级的提案编制。",
@@ -153,5 +154,5 @@ async def load(db: AsyncSession, rng: random.Random) -> int:
         ),
         now=_at(date(2026, 4, 10), 9),
     )
-    await service.publish_catalogue(db, admin, key_of(catalogue), now=_at(date(2026, 4, 15), 9))
+    await catalogue_service.publish_catalogue(db, admin, key_of(catalogue), now=_at(date(2026, 4, 15), 9))
     return len(NEEDS)

@@ -17,6 +17,7 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from community.needs import catalogue as catalogue_service
 from community.needs import schemas, service
 from community.needs.rules import ANSWER_NAMES, BODY_NAMES, CATALOGUE_STATES, NEED_STATE_NAMES, PROPOSAL_STATE_NAMES, NeedState
 from foundation.access import Principal, Role, ScopeKind
@@ -108,7 +109,7 @@ async def _proposals_page(db: AsyncSession, me: Principal, **context: Any) -> di
 
 
 async def _catalogue_page(db: AsyncSession, me: Principal, **context: Any) -> dict[str, Any]:
-    catalogues = [await service.catalogue_out(db, c) for c in await service.list_catalogues(db, me)]
+    catalogues = [await catalogue_service.catalogue_out(db, c) for c in await catalogue_service.list_catalogues(db, me)]
     candidates: list[schemas.ProposalOut] = []
     if me.scope is ScopeKind.DISTRICT:
         for state in CATALOGUE_STATES:
@@ -206,7 +207,7 @@ class NeedsPages(Controller):
     async def draft(self, data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
         try:
             body = _form_body(schemas.CatalogueIn, {"year": _optional_int(data.get("year")), "note": data.get("note", "")})
-            await service.create_catalogue(db, principal, body)
+            await catalogue_service.create_catalogue(db, principal, body)
         except DomainError as exc:
             return refused("catalogues.html", principal, exc, **await _catalogue_page(db, principal, typed=data, failed_id="draft"))
         return Redirect(path="/community/catalogues?done=drafted")
@@ -224,7 +225,7 @@ class NeedsPages(Controller):
                     "street_id": _optional_int(text.get("street_id")), "description": text.get("description", ""), "proposal_ids": [_optional_int(p) for p in proposal_ids],
                 },
             )
-            await service.add_catalogue_item(db, principal, catalogue_id, body)
+            await catalogue_service.add_catalogue_item(db, principal, catalogue_id, body)
         except DomainError as exc:
             return refused("catalogues.html", principal, exc, **await _catalogue_page(db, principal, typed=text, failed_id=catalogue_id))
         return Redirect(path=f"/community/catalogues?done=item#catalogue-{catalogue_id}")
@@ -232,7 +233,7 @@ class NeedsPages(Controller):
     @post("/catalogues/{catalogue_id:int}/publish", guards=[allow(service.DISTRICT, "publishing the catalogue")])
     async def publish(self, catalogue_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
         try:
-            await service.publish_catalogue(db, principal, catalogue_id)
+            await catalogue_service.publish_catalogue(db, principal, catalogue_id)
         except DomainError as exc:
             return refused("catalogues.html", principal, exc, **await _catalogue_page(db, principal, failed_id=catalogue_id))
         return Redirect(path=f"/community/catalogues?done=published#catalogue-{catalogue_id}")

@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from community.needs import catalogue as catalogue_service
 from community.needs import schemas, service
 from community.needs.rules import NeedState, ProposalState
 from foundation.access import Principal
@@ -107,27 +108,27 @@ class NeedsController(Controller):
     @get("/catalogues", responses=READ)
     async def catalogues(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], year: YearQuery = None) -> list[schemas.CatalogueOut]:
         """政府购买服务项目目录: every version, newest first (drafts only for the district)."""
-        return [await service.catalogue_out(db, c) for c in await service.list_catalogues(db, principal, year=year)]
+        return [await catalogue_service.catalogue_out(db, c) for c in await catalogue_service.list_catalogues(db, principal, year=year)]
 
     @post("/catalogues", dto=StrictBody[schemas.CatalogueIn], return_dto=None, status_code=201, guards=[allow(service.DISTRICT, "drafting the catalogue")], responses=WRITE)
     async def draft_catalogue(self, data: JSONBody[schemas.CatalogueIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.CatalogueOut:
         """Start the next version of a year's catalogue as a draft, with its items (title, category, budget in fen,
         the street or the whole district, the proposals it takes up). A correction of a published version is this."""
-        return await service.catalogue_out(db, await service.create_catalogue(db, principal, data))
+        return await catalogue_service.catalogue_out(db, await catalogue_service.create_catalogue(db, principal, data))
 
     @get("/catalogues/{catalogue_id:int}", responses=READ)
     async def catalogue(self, catalogue_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.CatalogueOut:
-        return await service.catalogue_out(db, await service.get_catalogue(db, principal, catalogue_id))
+        return await catalogue_service.catalogue_out(db, await catalogue_service.get_catalogue(db, principal, catalogue_id))
 
     @post("/catalogues/{catalogue_id:int}/items", dto=StrictBody[schemas.CatalogueItemIn], return_dto=None, status_code=200, guards=[allow(service.DISTRICT, "changing the catalogue")], responses=WRITE)
     async def add_item(self, catalogue_id: RecordId, data: JSONBody[schemas.CatalogueItemIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.CatalogueOut:
         """Add an item to a draft. A published catalogue does not change (409): a correction is a new version."""
-        return await service.catalogue_out(db, await service.add_catalogue_item(db, principal, catalogue_id, data))
+        return await catalogue_service.catalogue_out(db, await catalogue_service.add_catalogue_item(db, principal, catalogue_id, data))
 
     @post("/catalogues/{catalogue_id:int}/publish", status_code=200, guards=[allow(service.DISTRICT, "publishing the catalogue")], responses=WRITE)
     async def publish(self, catalogue_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.CatalogueOut:
         """Publish the draft: it becomes the year's catalogue in force and never changes."""
-        return await service.catalogue_out(db, await service.publish_catalogue(db, principal, catalogue_id))
+        return await catalogue_service.catalogue_out(db, await catalogue_service.publish_catalogue(db, principal, catalogue_id))
 
 
 ROUTES = [NeedsController]
