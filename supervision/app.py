@@ -24,6 +24,9 @@ from assessment.service import lifecycle_days, scoring_rules
 from community.ocds.config import publication_rules
 from community.ocds.pages import PAGES as OCDS_PAGES
 from community.ocds.routes import ROUTES as OCDS_ROUTES
+from community.needs.pages import PAGES as NEEDS_PAGES
+from community.needs.routes import ROUTES as NEEDS_ROUTES
+from community.needs.service import needs_rules
 from foundation.calendar.routes import ROUTES as CALENDAR_ROUTES
 from foundation.db import create_engine, create_session_factory, writing
 from foundation.settings import Settings, get_settings
@@ -67,6 +70,7 @@ TEMPLATE_DIRS = [
     ROOT_DIR / "subsidies" / "property" / "templates",
     ROOT_DIR / "reports" / "templates",
     ROOT_DIR / "community" / "ocds" / "templates",
+    ROOT_DIR / "community" / "needs" / "templates",
 ]
 
 
@@ -94,6 +98,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     configured_cards()
     publication_rules()
     subscribe_publishers()
+    needs_rules()
 
     async def start_scheduler(app: Litestar) -> None:
         if settings.scheduler_in_web:
@@ -120,6 +125,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *SUBSIDY_ROUTES,
             *PROGRAMME_ROUTES,
             *REPORT_ROUTES,
+            *NEEDS_ROUTES,
             *OPERATION_ROUTES,
             *OCDS_ROUTES,
             *SHELL_PAGES,
@@ -128,6 +134,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *ASSESSMENT_PAGES,
             *SUBSIDY_PAGES,
             *OCDS_PAGES,
+            *NEEDS_PAGES,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
         ],
         dependencies={

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from community.needs import demo as needs_demo
 from foundation.access import SYSTEM, Principal, Role
 from foundation.db import create_session_factory, unit_of_work
 from people import service as people
@@ -218,6 +219,7 @@ async def _load(db: AsyncSession) -> DemoReport:
                     ends_on=date(2028, 12, 31),
                 ),
             )
+    await needs_demo.load(db, rng)
     return report
 
 

@@ -14,7 +14,7 @@ from tests.unit.test_layers import LAYERS, ROOT
 ALLOWED: dict[str, set[str]] = {
     # The composition root: the metadata of every table, for migrations and the test databases.
     "supervision/all_tables.py": {
-        "assessment.tables", "foundation.calendar.tables", "inspections.tables", "people.tables", "registry.tables", "reports.tables",
+        "assessment.tables", "community.needs.tables", "foundation.calendar.tables", "inspections.tables", "people.tables", "registry.tables", "reports.tables",
         "subsidies.engine.tables", "subsidies.property.tables",
         "community.ocds.tables",
     },
