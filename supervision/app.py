@@ -41,9 +41,12 @@ from people.auth import CredentialsMiddleware
 from people.routes import ROUTES as PEOPLE_ROUTES
 from registry.pages import PAGES as REGISTRY_PAGES
 from registry.routes import ROUTES as REGISTRY_ROUTES
+from reports.activity_statements import ROUTES as ACTIVITY_STATEMENT_ROUTES
 from reports.programme_documents import issue_programme_batch_documents
 from reports.routes import ROUTES as REPORT_ROUTES
 from reports.service import issue_batch_documents
+from subsidies.activity.pages import PAGES as ACTIVITY_PAGES
+from subsidies.activity.routes import ROUTES as ACTIVITY_ROUTES
 from subsidies.engine.routes import ROUTES as PROGRAMME_ROUTES
 from subsidies.property.pages import PAGES as SUBSIDY_PAGES
 from subsidies.property.routes import ROUTES as SUBSIDY_ROUTES
@@ -61,6 +64,7 @@ TEMPLATE_DIRS = [
     ROOT_DIR / "inspections" / "templates",
     ROOT_DIR / "assessment" / "templates",
     ROOT_DIR / "subsidies" / "property" / "templates",
+    ROOT_DIR / "subsidies" / "activity" / "templates",
     ROOT_DIR / "reports" / "templates",
 ]
 
@@ -111,6 +115,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *ASSESSMENT_ROUTES,
             *SUBSIDY_ROUTES,
             *PROGRAMME_ROUTES,
+            *ACTIVITY_ROUTES,
+            *ACTIVITY_STATEMENT_ROUTES,
             *REPORT_ROUTES,
             *OPERATION_ROUTES,
             *SHELL_PAGES,
@@ -118,6 +124,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *INSPECTION_PAGES,
             *ASSESSMENT_PAGES,
             *SUBSIDY_PAGES,
+            *ACTIVITY_PAGES,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
         ],
         dependencies={
