@@ -27,6 +27,7 @@ from reports.service import PDF, XLSX, content_checksum
 from reports.sheets import write_cell
 from subsidies.activity import queries
 from subsidies.activity.rules import STATE_NAMES
+from subsidies.activity.schemas import ClaimOut
 
 YearPath = Annotated[int, Parameter(ge=2000, le=2100, description="A calendar year")]
 HolderPath = Annotated[str, Parameter(pattern=r"^(community|street):[1-9][0-9]{0,9}$", description="community:<id> or street:<id>")]
@@ -37,7 +38,7 @@ def _when(instant: datetime | None) -> str:
     return instant.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if instant else ""
 
 
-def _decided(claim: queries.schemas.ClaimOut) -> str:
+def _decided(claim: ClaimOut) -> str:
     if claim.decided_at is None:
         return f"待审批（期限 {claim.due_on}）"
     return f"{(claim.decided_by or '').split(' (')[0]}，{_when(claim.decided_at)}"
@@ -96,15 +97,16 @@ def statement_workbook(statement: queries.Statement) -> bytes:
     money = book.add_format({"num_format": "#,##0.00"})
     bold = book.add_format({"bold": True})
     sheet = book.add_worksheet("收支明细")
-    for row, (label, value) in enumerate(_facts(statement)):
+    for row, (label, fact) in enumerate(_facts(statement)):
         sheet.write_string(row, 0, label, bold)
-        write_cell(sheet, row, 1, value)
+        sheet.write_string(row, 1, fact)
     top = len(_facts(statement)) + 1
-    for col, header in enumerate(CLAIM_HEADERS):
-        sheet.write_string(top, col, header, bold)
+    for index, header in enumerate(CLAIM_HEADERS):
+        sheet.write_string(top, index, header, bold)
     for n, c in enumerate(statement.claims, start=top + 1):
-        for col, value in enumerate([c.id, str(c.spent_on), c.purpose, c.description, c.invoice_number, STATE_NAMES.get(c.state, c.state), _decided(c) + (f"；理由：{c.refusal_reason}" if c.refusal_reason else ""), c.paid_in_batch or ""]):
-            write_cell(sheet, n, col, value)
+        cells: list[object] = [c.id, str(c.spent_on), c.purpose, c.description, c.invoice_number, STATE_NAMES.get(c.state, c.state), _decided(c) + (f"；理由：{c.refusal_reason}" if c.refusal_reason else ""), c.paid_in_batch or ""]
+        for index, value in enumerate(cells):
+            write_cell(sheet, n, index, value)
         sheet.write_number(n, len(CLAIM_HEADERS) - 1, c.amount_fen / 100, money)
     sheet.set_column(0, 1, 14)
     sheet.set_column(3, 3, 36)

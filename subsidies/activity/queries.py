@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, false, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped
 from sqlmodel import col
 
 from foundation.access import Principal, Role
@@ -35,7 +36,7 @@ async def holder_names(session: AsyncSession, holders: Sequence[str]) -> dict[st
     return names
 
 
-def _scope(principal: Principal, holder_col: ColumnElement[str], street_col: ColumnElement[int]) -> ColumnElement[bool]:
+def _scope(principal: Principal, holder_col: Mapped[str], street_col: Mapped[int]) -> ColumnElement[bool]:
     """Which funds and claims a principal sees: the district all, a street officer the street's, a director the
     community's, anyone else none."""
     match principal.role:
