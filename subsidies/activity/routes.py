@@ -80,7 +80,8 @@ class ActivityController(Controller):
         receipt = await service.upload_receipt(db, store, principal, content)
         return schemas.ReceiptOut(id=receipt.id, sha256=receipt.sha256, content_type=receipt.content_type, size_bytes=receipt.size_bytes)
 
-    @get("/receipts/{receipt_id:int}", guards=[READERS], responses=READ, media_type="application/octet-stream")
+    # The receipt's own type (JPEG, PNG or PDF, judged by content at upload): declared as any type.
+    @get("/receipts/{receipt_id:int}", guards=[READERS], responses=READ, media_type="*/*")
     async def activity_receipt(self, receipt_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> Response[bytes]:
         """The receipt as uploaded, to those who see its fund."""
         receipt = await service.receipt_for(db, principal, receipt_id)
