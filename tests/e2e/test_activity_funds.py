@@ -17,7 +17,7 @@ from tests.served import Served
 
 
 async def test_a_director_claims_with_a_receipt_on_a_phone_and_the_street_approves_it(served: Served, open_as, screenshot, tmp_root: Path) -> None:  # type: ignore[no-untyped-def]
-    director = await phone_as(open_as, "ns12-director")
+    director = await phone_as(open_as, "ns11-director")
     await director.goto("/activity")
     await expect(director.get_by_role("heading", name="申请报销")).to_be_visible()
     before = await director.locator("#balance-left").inner_text()
