@@ -111,14 +111,11 @@ async def receipt_for(session: AsyncSession, actor: Principal, receipt_id: int) 
     if receipt is None:
         raise NotFound("receipt", receipt_id)
     holder = rules.parse_holder(receipt.holder)
-    street_id = holder.id if holder.kind == STREET else ((await registry.community(session, holder.id)) or _nowhere()).street_id
-    if not rules.sees_holder(actor, holder, street_id):
+    community = await registry.community(session, holder.id) if holder.kind == COMMUNITY else None
+    street_id = holder.id if holder.kind == STREET else community.street_id if community else 0
+    if not street_id or not rules.sees_holder(actor, holder, street_id):
         raise NotFound("receipt", receipt_id)
     return receipt
-
-
-def _nowhere() -> registry.CommunityInfo:
-    return registry.CommunityInfo(id=0, code="", name="", street_id=0, households=0)
 
 
 # Claims
