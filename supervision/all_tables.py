@@ -3,8 +3,8 @@
 from sqlmodel import SQLModel
 
 import assessment.tables  # noqa: F401
-import community.ocds.tables  # noqa: F401
 import community.needs.tables  # noqa: F401
+import community.ocds.tables  # noqa: F401
 import foundation.audit  # noqa: F401
 import foundation.calendar.tables  # noqa: F401
 import foundation.jobs  # noqa: F401
@@ -13,6 +13,7 @@ import inspections.tables  # noqa: F401
 import people.tables  # noqa: F401
 import registry.tables  # noqa: F401
 import reports.tables  # noqa: F401
+import subsidies.activity.tables  # noqa: F401
 import subsidies.engine.tables  # noqa: F401
 import subsidies.property.tables  # noqa: F401
 

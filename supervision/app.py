@@ -21,12 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from assessment.pages import PAGES as ASSESSMENT_PAGES
 from assessment.routes import ROUTES as ASSESSMENT_ROUTES
 from assessment.service import lifecycle_days, scoring_rules
-from community.ocds.config import publication_rules
-from community.ocds.pages import PAGES as OCDS_PAGES
-from community.ocds.routes import ROUTES as OCDS_ROUTES
 from community.needs.pages import PAGES as NEEDS_PAGES
 from community.needs.routes import ROUTES as NEEDS_ROUTES
 from community.needs.service import needs_rules
+from community.ocds.config import publication_rules
+from community.ocds.pages import PAGES as OCDS_PAGES
+from community.ocds.routes import ROUTES as OCDS_ROUTES
 from foundation.calendar.routes import ROUTES as CALENDAR_ROUTES
 from foundation.db import create_engine, create_session_factory, writing
 from foundation.settings import Settings, get_settings
@@ -47,9 +47,12 @@ from people.auth import CredentialsMiddleware
 from people.routes import ROUTES as PEOPLE_ROUTES
 from registry.pages import PAGES as REGISTRY_PAGES
 from registry.routes import ROUTES as REGISTRY_ROUTES
+from reports.activity_statements import ROUTES as ACTIVITY_STATEMENT_ROUTES
 from reports.programme_documents import issue_programme_batch_documents
 from reports.routes import ROUTES as REPORT_ROUTES
 from reports.service import issue_batch_documents, prepare_batch_documents
+from subsidies.activity.pages import PAGES as ACTIVITY_PAGES
+from subsidies.activity.routes import ROUTES as ACTIVITY_ROUTES
 from subsidies.engine.routes import ROUTES as PROGRAMME_ROUTES
 from subsidies.property.pages import PAGES as SUBSIDY_PAGES
 from subsidies.property.routes import ROUTES as SUBSIDY_ROUTES
@@ -68,6 +71,7 @@ TEMPLATE_DIRS = [
     ROOT_DIR / "inspections" / "templates",
     ROOT_DIR / "assessment" / "templates",
     ROOT_DIR / "subsidies" / "property" / "templates",
+    ROOT_DIR / "subsidies" / "activity" / "templates",
     ROOT_DIR / "reports" / "templates",
     ROOT_DIR / "community" / "ocds" / "templates",
     ROOT_DIR / "community" / "needs" / "templates",
@@ -124,6 +128,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *ASSESSMENT_ROUTES,
             *SUBSIDY_ROUTES,
             *PROGRAMME_ROUTES,
+            *ACTIVITY_ROUTES,
+            *ACTIVITY_STATEMENT_ROUTES,
             *REPORT_ROUTES,
             *NEEDS_ROUTES,
             *OPERATION_ROUTES,
@@ -135,6 +141,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *SUBSIDY_PAGES,
             *OCDS_PAGES,
             *NEEDS_PAGES,
+            *ACTIVITY_PAGES,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
         ],
         dependencies={

@@ -19,7 +19,6 @@ from foundation.access import Principal, ScopeKind, require_role
 from foundation.audit import record_change, snapshot
 from foundation.clock import utc_now
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
-from foundation.keys import key_of
 from registry import queries as registry_queries
 
 
@@ -122,7 +121,7 @@ async def create_catalogue(session: AsyncSession, actor: Principal, data: schema
     )
     session.add(catalogue)
     await session.flush()
-    await _check_items(session, key_of(catalogue), data.items)
+    await _check_items(session, catalogue.id, data.items)
     await _add_items(session, catalogue, data.items)
     record_change(session, actor, "catalogue.drafted", "catalogue", catalogue.id, after=snapshot(catalogue) | {"items": len(data.items)})
     await session.flush()

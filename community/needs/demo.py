@@ -16,7 +16,6 @@ from community.needs import schemas, service
 from community.needs.rules import Answer, MeetingBody
 from foundation.access import Principal, Role
 from foundation.clock import BUSINESS_TZ
-from foundation.keys import key_of
 from people.queries import recipients
 from registry import queries as registry_queries
 
@@ -82,7 +81,7 @@ async def load(db: AsyncSession, rng: random.Random) -> int:
                 now=_at(demo.raised_on, 10),
             )
         ).row
-        need_id = key_of(need)
+        need_id = need.id
         members = rng.randint(9, 15)
         deliberated_on = demo.raised_on + timedelta(days=rng.randint(7, 12))
         present = members - rng.randint(0, 3)
@@ -135,11 +134,11 @@ async def load(db: AsyncSession, rng: random.Random) -> int:
                 now=_at(sent_on, 11),
             )
         ).row
-        proposals[demo.title] = key_of(proposal)
+        proposals[demo.title] = proposal.id
         if demo.answer is None:
             continue
         answer = schemas.AnswerIn(answer=demo.answer, reason=demo.reason, merge_into_id=proposals[demo.merge_with] if demo.merge_with else None)
-        await service.answer_proposal(db, officer, key_of(proposal), answer, now=_at(sent_on + timedelta(days=rng.randint(3, 9)), 16))
+        await service.answer_proposal(db, officer, proposal.id, answer, now=_at(sent_on + timedelta(days=rng.randint(3, 9)), 16))
     catalogue = await catalogue_service.create_catalogue(
         db, admin,
         schemas.CatalogueIn(
@@ -154,5 +153,5 @@ async def load(db: AsyncSession, rng: random.Random) -> int:
         ),
         now=_at(date(2026, 4, 10), 9),
     )
-    await catalogue_service.publish_catalogue(db, admin, key_of(catalogue), now=_at(date(2026, 4, 15), 9))
+    await catalogue_service.publish_catalogue(db, admin, catalogue.id, now=_at(date(2026, 4, 15), 9))
     return len(NEEDS)

@@ -41,7 +41,6 @@ from foundation.calendar.rules import working_days_after
 from foundation.calendar.service import working_calendar
 from foundation.clock import utc_now
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
-from foundation.keys import key_of
 from foundation.notifications import notify
 from foundation.paging import PageRequest, fetch_page
 from foundation.periods import business_date
@@ -254,7 +253,7 @@ async def record_meeting(session: AsyncSession, actor: Principal, data: schemas.
         return stored
     outcomes = {}
     for need, vote, result in zip(needs, data.votes, results, strict=True):
-        session.add(MeetingVote(meeting_id=meeting.id, need_id=key_of(need), in_favour=vote.in_favour, against=vote.against, abstained=vote.abstained, passed=result.passed))
+        session.add(MeetingVote(meeting_id=meeting.id, need_id=need.id, in_favour=vote.in_favour, against=vote.against, abstained=vote.abstained, passed=result.passed))
         before = need.state
         need.state = need_state_after(NeedState(need.state), data.body, result.passed)
         outcomes[str(need.id)] = {"passed": result.passed, "reason": result.reason, "state": {"before": before, "after": need.state}}
@@ -334,13 +333,13 @@ async def send_proposal(session: AsyncSession, actor: Principal, data: schemas.P
             zh="需求须先经协商议事委员会协商、再经居民代表大会表决通过，方可报送街道",
             field="need_id",
         )
-    deliberation = await _passed_meeting(session, key_of(need), MeetingBody.DELIBERATION)
-    approval = await _passed_meeting(session, key_of(need), MeetingBody.ASSEMBLY)
+    deliberation = await _passed_meeting(session, need.id, MeetingBody.DELIBERATION)
+    approval = await _passed_meeting(session, need.id, MeetingBody.ASSEMBLY)
     due_on, provisional = working_days_after(business_date(now), needs_rules().answer_working_days, await working_calendar(session))
     proposal = Proposal(
         client_id=data.client_id,
         fingerprint=fingerprint,
-        need_id=key_of(need),
+        need_id=need.id,
         community_id=need.community_id,
         street_id=need.street_id,
         title=data.title.strip() or need.title,
@@ -412,10 +411,10 @@ async def answer_proposal(session: AsyncSession, actor: Principal, proposal_id: 
         target = await session.get(Proposal, data.merge_into_id, with_for_update=True)
         if target is None:
             raise NotFound("proposal", data.merge_into_id)
-        refusal = merge_refusal(proposal_id, proposal.street_id, key_of(target), target.street_id, ProposalState(target.state))
+        refusal = merge_refusal(proposal_id, proposal.street_id, target.id, target.street_id, ProposalState(target.state))
         if refusal is not None:
             raise RuleViolation(refusal[0], zh=refusal[1], field="merge_into_id")
-        proposal.merged_into_id = key_of(target)
+        proposal.merged_into_id = target.id
     elif data.merge_into_id is not None:
         raise RuleViolation("merge_into_id is only for a merge", zh="只有合并时才选择要并入的提案", field="merge_into_id")
     before = snapshot(proposal, frozenset({"fingerprint"}))

@@ -16,7 +16,7 @@ from subsidies.engine import schemas
 from subsidies.engine.registry import LineView, programme
 from subsidies.engine.rules import Party
 from subsidies.engine.service import readers
-from subsidies.engine.tables import Budget, ProgrammeApproval, ProgrammeBatch, ProgrammeLine, ProgrammeRun
+from subsidies.engine.tables import Budget, PaidLine, ProgrammeApproval, ProgrammeBatch, ProgrammeLine, ProgrammeRun
 
 REGISTRY_NAMES = {
     "street": (col(Street.id), col(Street.name)),
@@ -118,3 +118,23 @@ async def budgets(session: AsyncSession, code: str, year: int | None = None) -> 
         schemas.ProgrammeBudgetOut(programme=b.programme, year=b.year, holder=b.holder, amount_fen=b.amount_fen, spent_fen=b.spent_fen, left_fen=b.amount_fen - b.spent_fen)
         for b in (await session.execute(query)).scalars()
     ]
+
+
+async def paid_in(session: AsyncSession, code: str, keys: Collection[str]) -> dict[str, tuple[str, int]]:
+    """The batch (number, id) that paid each of these line keys of a programme; keys not paid are absent."""
+    found: dict[str, tuple[str, int]] = {}
+    wanted = sorted(keys)
+    for start in range(0, len(wanted), 500):
+        rows = await session.execute(
+            select(col(PaidLine.line_key), col(ProgrammeBatch.number), col(ProgrammeBatch.id))
+            .join(ProgrammeBatch, col(ProgrammeBatch.id) == col(PaidLine.batch_id))
+            .where(col(PaidLine.programme) == code, col(PaidLine.line_key).in_(wanted[start : start + 500]))
+        )
+        found |= {str(key): (str(number), int(ident or 0)) for key, number, ident in rows}
+    return found
+
+
+async def budget_spent(session: AsyncSession, code: str, year: int) -> dict[str, int]:
+    """What the batches of a programme took out of each holder's budget of a year."""
+    rows = await session.execute(select(col(Budget.holder), col(Budget.spent_fen)).where(col(Budget.programme) == code, col(Budget.year) == year))
+    return {str(holder): int(spent) for holder, spent in rows}

@@ -205,6 +205,22 @@ async def set_budget(session: AsyncSession, actor: Principal, code: str, year: i
     return row
 
 
+async def open_budget(session: AsyncSession, actor: Principal, code: str, year: int, holder: str, amount_fen: int) -> bool:
+    """Grant a budget for a year and holder unless it is there already (a programme opening its year, e.g. activity
+    funds from config/): True when it was made. Flushes only; the caller's unit of work commits."""
+    of = programme(code)
+    if (of.budget == "holder") != bool(holder):
+        raise RuleViolation(f"{of.code} has a budget {'per holder' if of.budget == 'holder' else 'for the whole programme'}", field="holder")
+    found = (await session.execute(select(col(Budget.id)).where(col(Budget.programme) == code, col(Budget.year) == year, col(Budget.holder) == holder))).scalar()
+    if found is not None:
+        return False
+    row = Budget(programme=code, year=year, holder=holder, amount_fen=amount_fen, spent_fen=0, updated_at=utc_now(), updated_by=actor.label)
+    session.add(row)
+    await session.flush()
+    record_change(session, actor, "budget.opened", "programme_budget", row.id, after={"programme": code, "year": year, "holder": holder, "amount_fen": amount_fen})
+    return True
+
+
 def _budget_refusal(of: Programme, short: list[tuple[Draw, int]]) -> Conflict:
     where = "; ".join(f"{d.year}{' ' + d.holder if d.holder else ''}: needs {yuan(d.amount_fen)} yuan, {yuan(left)} yuan left" for d, left in short)
     zh = "；".join(f"{d.year} 年{d.holder}需 {yuan(d.amount_fen)} 元，余额 {yuan(left)} 元" for d, left in short)

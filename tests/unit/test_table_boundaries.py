@@ -17,6 +17,7 @@ ALLOWED: dict[str, set[str]] = {
         "assessment.tables", "community.needs.tables", "foundation.calendar.tables", "inspections.tables", "people.tables", "registry.tables", "reports.tables",
         "subsidies.engine.tables", "subsidies.property.tables",
         "community.ocds.tables",
+        "subsidies.activity.tables",
     },
     # The demo loader of the composition root checks whether a month was filed already and logs the demo users in.
     "supervision/demo_evidence.py": {"inspections.tables", "people.tables"},

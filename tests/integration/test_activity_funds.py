@@ -1,0 +1,370 @@
+"""Activity funds (活动经费) told as their users live them: a director claims spending with a receipt, the street
+approves it, finance pays it once through the engine, everyone sees the balance; and every refusal: an invoice
+claimed twice, a claim beyond the balance (also two racing for the last money), one's own claim, the wrong role or
+scope, a lapsed year, bad input, retries. The demo district has this year's funds open; these tests use 南市街道
+(NS), whose funds the demo leaves untouched."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import subprocess
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import openpyxl
+import sqlalchemy as sa
+
+from foundation.access import Principal, Role
+from foundation.clock import business_today
+from foundation.db import create_engine, create_session_factory, writing
+from foundation.errors import Conflict, RuleViolation
+from foundation.notifications import Notification
+from people.tables import User
+from registry.tables import Community, Street
+from subsidies.activity import jobs, service
+from subsidies.activity.rules import CODE
+from subsidies.activity.schemas import ClaimIn
+from subsidies.activity.tables import ActivityClaim, ActivityFund, ActivityReceipt
+from tests.database import migrated_demo_database
+from tests.integration.helpers import assert_problem, count
+from tests.integration.test_pages import page_login
+from tests.integration.test_programme_engine import login
+from tests.integration.test_role_pages import csrf
+
+TODAY = business_today()
+YEAR = TODAY.year
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def invoice() -> str:
+    return f"T{uuid.uuid4().int % 10**15:015d}"
+
+
+async def receipt(client, headers, content: bytes = PNG) -> int:  # type: ignore[no-untyped-def]
+    answer = await client.post("/api/activity/receipts", files={"file": ("receipt.png", content, "image/png")}, headers=headers)
+    assert answer.status_code == 201, answer.text
+    return int(answer.json()["id"])
+
+
+async def claim(client, headers, amount_fen: int = 128_050, purpose: str = "文体活动", number: str | None = None, **changes):  # type: ignore[no-untyped-def]
+    body = {
+        "client_id": uuid.uuid4().hex, "spent_on": str(TODAY), "purpose": purpose, "description": "居民乒乓球比赛奖品及饮用水",
+        "amount_fen": amount_fen, "invoice_number": number or invoice(), "receipt_id": await receipt(client, headers), **changes,
+    }
+    return await client.post("/api/activity/claims", json=body, headers=headers), body
+
+
+async def fund(client, headers, holder: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    answer = await client.get(f"/api/activity/funds?year={YEAR}&holder={holder}", headers=headers)
+    assert answer.status_code == 200, answer.text
+    (found,) = answer.json()
+    return found  # type: ignore[no-any-return]
+
+
+def pdf_text(content: bytes, folder: Path) -> str:
+    path = folder / "statement.pdf"
+    path.write_bytes(content)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+async def test_a_director_claims_with_a_receipt_the_street_approves_and_finance_pays_it_once(client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    director, officer, finance = [await login(client, u) for u in ("ns01-director", "ns-officer", "finance")]
+    me = (await client.get("/api/auth/me", headers=director)).json()
+    holder = f"community:{me['community_id']}"
+    before = await fund(client, director, holder)
+    assert before["allocated_fen"] == 5_000_000 and before["holder_name"] == "慎益大街社区"
+
+    filed, body = await claim(client, director, 128_050)
+    assert filed.status_code == 201, filed.text
+    made = filed.json()
+    assert made["state"] == "pending" and made["holder"] == holder and made["due_on"] > str(TODAY)
+    # The amount is held at once; the director, the street and the district see the same balance.
+    for who in (director, officer, finance):
+        seen = await fund(client, who, holder)
+        assert (seen["left_fen"], seen["pending_fen"]) == (before["left_fen"] - 128_050, before["pending_fen"] + 128_050)
+    receipt_bytes = await client.get(f"/api/activity/receipts/{made['receipt_id']}", headers=officer)
+    assert receipt_bytes.status_code == 200 and receipt_bytes.content == PNG
+
+    approved = await client.post(f"/api/activity/claims/{made['id']}/decision", json={"approve": True}, headers=officer)
+    assert approved.status_code == 200 and approved.json()["state"] == "approved", approved.text
+    assert (await fund(client, director, holder))["approved_fen"] == before["approved_fen"] + 128_050
+
+    # Paid through the engine: the demo paid this month's run already, so finance runs a supplementary one.
+    run = await client.post(f"/api/programmes/{CODE}/runs", json={"period": f"{TODAY:%Y-%m}", "supplementary": True}, headers=finance)
+    assert run.status_code == 201, run.text
+    lines = (await client.get(f"/api/programmes/{CODE}/runs/{run.json()['id']}/lines?page_size=200", headers=finance)).json()["items"]
+    mine = [line for line in lines if line["key"] == f"claim:{made['id']}"]
+    assert len(mine) == 1 and mine[0]["amount_fen"] == 128_050 and mine[0]["payee"] == holder and mine[0]["holder"] == holder
+    assert (await client.post(f"/api/programmes/{CODE}/runs/{run.json()['id']}/approvals/approve", headers=finance)).status_code == 200
+    batch = await client.post(f"/api/programmes/{CODE}/runs/{run.json()['id']}/batch", headers=finance)
+    assert batch.status_code == 200, batch.text
+    paid = (await client.get(f"/api/activity/claims/{made['id']}", headers=director)).json()
+    assert paid["paid_in_batch"] == batch.json()["number"]
+    assert (await fund(client, finance, holder))["paid_fen"] == before["paid_fen"] + 128_050
+    # Paid once: the next run has no line for it.
+    again = await client.post(f"/api/programmes/{CODE}/runs", json={"period": f"{TODAY:%Y-%m}", "supplementary": True}, headers=finance)
+    again_lines = (await client.get(f"/api/programmes/{CODE}/runs/{again.json()['id']}/lines?page_size=200", headers=finance)).json()["items"]
+    assert f"claim:{made['id']}" not in {line["key"] for line in again_lines}
+    summary = await client.get(f"/api/programmes/batches/{batch.json()['id']}/summary.pdf", headers=finance)
+    assert summary.status_code == 200 and "活动经费拨付汇总表" in pdf_text(summary.content, tmp_path)
+
+    # The statement of the year, PDF and XLSX, in Chinese, to the holder (and not to another community's director).
+    statement = await client.get(f"/api/activity/statements/{YEAR}/{holder}/statement.pdf", headers=director)
+    assert statement.status_code == 200 and statement.headers["content-type"] == "application/pdf", statement.text
+    text = pdf_text(statement.content, tmp_path)
+    for fragment in ("慎益大街社区", "年度活动经费收支明细", "年度额度：50,000.00 元", body["invoice_number"], "1,280.50", batch.json()["number"], "已批准"):
+        assert fragment in text, (fragment, text)
+    sheet = await client.get(f"/api/activity/statements/{YEAR}/{holder}/statement.xlsx", headers=officer)
+    rows = list(openpyxl.load_workbook(io.BytesIO(sheet.content), read_only=True)["收支明细"].iter_rows(values_only=True))
+    assert rows[0][:2] == ("经费持有方", "慎益大街社区") and any(r[4] == body["invoice_number"] and r[-1] == 1280.5 for r in rows)
+    other = await login(client, "ns02-director")
+    assert (await client.get(f"/api/activity/statements/{YEAR}/{holder}/statement.pdf", headers=other)).status_code == 404
+
+
+async def test_an_invoice_is_claimed_once_ever_and_the_refusal_names_the_first_claim(client, db) -> None:  # type: ignore[no-untyped-def]
+    first, second = await login(client, "ns01-director"), await login(client, "ns02-director")
+    number = invoice()
+    filed, _ = await claim(client, first, number=number)
+    assert filed.status_code == 201
+    claims_before = await count(db, ActivityClaim)
+    held_before = (await fund(client, second, f"community:{(await client.get('/api/auth/me', headers=second)).json()['community_id']}"))["left_fen"]
+    refused, _ = await claim(client, second, number=number)
+    problem = assert_problem(refused, 409, number, "慎益大街社区", str(TODAY))
+    assert problem.get("errors") or problem["detail"]
+    assert await count(db, ActivityClaim) == claims_before
+    me = (await client.get("/api/auth/me", headers=second)).json()
+    assert (await fund(client, second, f"community:{me['community_id']}"))["left_fen"] == held_before
+    # The database itself refuses a second row with the invoice number.
+    async with db() as session:
+        row = (await session.execute(sa.select(ActivityClaim).where(ActivityClaim.invoice_number == number))).scalar_one()
+        session.add(ActivityClaim(**{**row.model_dump(exclude={"id"}), "client_id": uuid.uuid4().hex, "receipt_id": row.receipt_id}))
+        try:
+            await session.flush()
+            raise AssertionError("a second claim of the invoice was stored")
+        except sa.exc.IntegrityError:
+            await session.rollback()
+
+
+async def test_a_claim_beyond_the_balance_is_refused_with_what_is_left_and_holds_nothing(client, db) -> None:  # type: ignore[no-untyped-def]
+    director = await login(client, "ns03-director")
+    holder = f"community:{(await client.get('/api/auth/me', headers=director)).json()['community_id']}"
+    for _ in range(2):
+        assert (await claim(client, director, 2_000_000))[0].status_code == 201
+    left = (await fund(client, director, holder))["left_fen"]
+    assert left == 1_000_000
+    claims_before = await count(db, ActivityClaim)
+    refused, _ = await claim(client, director, 1_000_001, purpose="节日慰问")
+    assert_problem(refused, 422, "10,000.00 yuan left", "10,000.01")
+    assert await count(db, ActivityClaim) == claims_before
+    assert (await fund(client, director, holder))["left_fen"] == left
+    # The exact remainder goes through; then nothing is left.
+    assert (await claim(client, director, 1_000_000, purpose="节日慰问"))[0].status_code == 201
+    assert (await fund(client, director, holder))["left_fen"] == 0
+    # And the database refuses a balance below zero, whoever writes it.
+    async with db() as session:
+        try:
+            await session.execute(sa.update(ActivityFund).where(ActivityFund.holder == holder, ActivityFund.year == YEAR).values(held_fen=ActivityFund.held_fen + 1))
+            raise AssertionError("the fund went below zero")
+        except sa.exc.IntegrityError as error:
+            assert "never_below_zero" in str(error.orig)
+
+
+async def test_nobody_decides_their_own_claim_and_only_the_right_role_in_scope_decides(client, db) -> None:  # type: ignore[no-untyped-def]
+    director, officer, other_officer, finance, admin = [await login(client, u) for u in ("ns04-director", "ns-officer", "xbl-officer", "finance", "admin")]
+    community_claim = (await claim(client, director, 300_000, purpose="宣传教育"))[0].json()
+    street_claim = (await claim(client, officer, 500_000, purpose="会议培训"))[0].json()
+    assert street_claim["holder"].startswith("street:")
+
+    # One's own claim, whatever the role: refused saying so.
+    assert_problem(await client.post(f"/api/activity/claims/{street_claim['id']}/decision", json={"approve": True}, headers=officer), 403, "another person decides it")
+    # The wrong role: finance does not decide a community's claim, a street officer not a street's, a director none.
+    assert_problem(await client.post(f"/api/activity/claims/{community_claim['id']}/decision", json={"approve": True}, headers=finance), 403, "street")
+    assert_problem(await client.post(f"/api/activity/claims/{community_claim['id']}/decision", json={"approve": True}, headers=director), 403)
+    assert_problem(await client.post(f"/api/activity/claims/{street_claim['id']}/decision", json={"approve": True}, headers=admin), 403)
+    # Out of scope: another street's officer does not even see it.
+    assert_problem(await client.post(f"/api/activity/claims/{community_claim['id']}/decision", json={"approve": True}, headers=other_officer), 404)
+    assert (await client.get(f"/api/activity/claims/{community_claim['id']}", headers=other_officer)).status_code == 404
+    async with db() as session:
+        states = set((await session.execute(sa.select(ActivityClaim.state).where(ActivityClaim.id.in_([community_claim["id"], street_claim["id"]])))).scalars())
+    assert states == {"pending"}
+
+    # A refusal needs a reason, and gives the money back to the fund.
+    holder = community_claim["holder"]
+    held = (await fund(client, director, holder))["left_fen"]
+    assert_problem(await client.post(f"/api/activity/claims/{community_claim['id']}/decision", json={"approve": False}, headers=officer), 400, "why")
+    refused = await client.post(f"/api/activity/claims/{community_claim['id']}/decision", json={"approve": False, "reason": "展板已由街道统一制作"}, headers=officer)
+    assert refused.status_code == 200 and refused.json()["refusal_reason"] == "展板已由街道统一制作"
+    assert (await fund(client, director, holder))["left_fen"] == held + 300_000
+    assert_problem(await client.post(f"/api/activity/claims/{community_claim['id']}/decision", json={"approve": True}, headers=officer), 409)
+    # The district (finance) decides the street's claim.
+    decided = await client.post(f"/api/activity/claims/{street_claim['id']}/decision", json={"approve": True}, headers=finance)
+    assert decided.status_code == 200 and decided.json()["state"] == "approved"
+
+
+async def test_a_past_year_lapses_at_its_end_and_takes_no_claim(client, db) -> None:  # type: ignore[no-untyped-def]
+    director = await login(client, "ns05-director")
+    me = (await client.get("/api/auth/me", headers=director)).json()
+    holder, last_year = f"community:{me['community_id']}", YEAR - 1
+    async with db() as session:
+        street_id = (await session.execute(sa.select(Community.street_id).where(Community.id == me["community_id"]))).scalar_one()
+        from foundation.clock import utc_now
+
+        session.add(ActivityFund(year=last_year, holder=holder, street_id=street_id, allocated_fen=5_000_000, held_fen=1_200_000, opened_at=utc_now(), opened_by="test"))
+        await session.commit()
+        # The year-end job: last year's remainder lapses (recorded), this year's funds are left as they are.
+        outcome = await jobs.turn_of_year(session, f"{YEAR}-01-01" if TODAY != date(YEAR, 1, 1) else str(TODAY), utc_now())
+        await session.commit()
+        assert outcome["lapsed_funds"] >= 1
+        lapsed = (await session.execute(sa.select(ActivityFund).where(ActivityFund.year == last_year, ActivityFund.holder == holder))).scalar_one()
+        assert (lapsed.lapsed_fen, lapsed.lapsed_at is not None) == (3_800_000, True)
+        # Run again: nothing more lapses.
+        assert (await jobs.turn_of_year(session, str(TODAY), utc_now()))["lapsed_funds"] == 0
+    claims_before = await count(db, ActivityClaim)
+    refused, _ = await claim(client, director, 50_000, spent_on=str(date(last_year, 12, 20)))
+    assert_problem(refused, 422, "lapsed")
+    assert await count(db, ActivityClaim) == claims_before
+    # A year not opened is refused too, and an ended year cannot be opened again.
+    assert_problem((await claim(client, director, 50_000, spent_on=str(date(last_year - 1, 6, 1))))[0], 422, "not open")
+    assert_problem(await client.post(f"/api/activity/years/{last_year}/open", headers=await login(client, "finance")), 422, "ended")
+
+
+async def test_bad_input_is_a_problem_and_stores_nothing(client, db) -> None:  # type: ignore[no-untyped-def]
+    director = await login(client, "ns06-director")
+    good = {"client_id": uuid.uuid4().hex, "spent_on": str(TODAY), "purpose": "文体活动", "description": "居民合唱队服装租赁", "amount_fen": 10_000, "invoice_number": invoice(), "receipt_id": await receipt(client, director)}
+    claims, receipts = await count(db, ActivityClaim), await count(db, ActivityReceipt)
+    for change, status, fragment in (
+        ({"amount_fen": "100"}, 400, "amount_fen"),
+        ({"amount_fen": 0}, 400, "amount_fen"),
+        ({"amount_fen": True}, 400, "amount_fen"),
+        ({"unknown": 1}, 400, "unknown"),
+        ({"invoice_number": "发票 1"}, 400, "invoice_number"),
+        ({"spent_on": "2026-02-30"}, 400, "spent_on"),
+        ({"spent_on": str(TODAY + timedelta(days=1))}, 422, "after today"),
+        ({"purpose": "吃饭"}, 422, "purpose"),
+        ({"description": "奖品"}, 422, "6 characters"),
+        ({"amount_fen": 2_000_001}, 422, "at most 20,000.00"),
+        ({"receipt_id": 2**31 - 1}, 404, "receipt"),
+    ):
+        answer = await client.post("/api/activity/claims", json={**good, **change}, headers=director)
+        assert_problem(answer, status, fragment)
+    # Receipts: not a photo or scan, empty, too large.
+    assert_problem(await client.post("/api/activity/receipts", files={"file": ("r.png", b"GIF89a not allowed", "image/png")}, headers=director), 400, "photo or scan")
+    assert_problem(await client.post("/api/activity/receipts", files={"file": ("r.png", b"", "image/png")}, headers=director), 400, "empty")
+    too_large = PNG + b"\x00" * service.fund_rules().receipt_max_bytes
+    assert_problem(await client.post("/api/activity/receipts", files={"file": ("r.png", too_large, "image/png")}, headers=director), 413, "limit")
+    # Someone who claims nothing: a worker, finance.
+    for username in ("ns01-worker", "finance"):
+        assert_problem(await client.post("/api/activity/claims", json=good, headers=await login(client, username)), 403)
+    assert (await count(db, ActivityClaim), await count(db, ActivityReceipt)) == (claims, receipts)
+
+
+async def test_a_retry_files_one_claim_and_a_reused_client_id_is_refused(client, db) -> None:  # type: ignore[no-untyped-def]
+    director = await login(client, "ns07-director")
+    first, body = await claim(client, director, 66_600, purpose="办公用品", description="打印纸 5 箱及文件夹")
+    retry = await client.post("/api/activity/claims", json=body, headers=director)
+    assert (first.status_code, retry.status_code) == (201, 200) and retry.json()["id"] == first.json()["id"]
+    assert await count(db, ActivityClaim, ActivityClaim.client_id == body["client_id"]) == 1
+    holder = first.json()["holder"]
+    assert (await fund(client, director, holder))["pending_fen"] >= 66_600
+    reused = await client.post("/api/activity/claims", json={**body, "amount_fen": 66_700}, headers=director)
+    assert_problem(reused, 409, "client id")
+
+
+async def test_a_claim_waiting_past_its_deadline_tells_its_approvers_once(client, db) -> None:  # type: ignore[no-untyped-def]
+    director = await login(client, "ns08-director")
+    made = (await claim(client, director, 99_000, purpose="志愿服务", description="志愿者服务队马甲 20 件"))[0].json()
+    from foundation.clock import utc_now
+
+    async with db() as session:
+        officer_ids = list((await session.execute(sa.select(User.id).join(Street, Street.id == User.street_id).where(User.role == "street_officer", Street.code == "NS"))).scalars())
+        before = (await session.execute(sa.select(sa.func.count()).select_from(Notification).where(Notification.key == f"activity-claim-overdue|{made['id']}|{officer_ids[0]}"))).scalar_one()
+        assert before == 0
+        mine = sa.select(Notification).where(Notification.key.like(f"activity-claim-overdue|{made['id']}|%"))
+        await jobs.remind_overdue_claims(session, made["due_on"], utc_now())
+        assert (await session.execute(mine)).scalars().all() == []  # on its last day it is not overdue yet
+        late = str(date.fromisoformat(made["due_on"]) + timedelta(days=1))
+        told = await jobs.remind_overdue_claims(session, late, utc_now())
+        again = await jobs.remind_overdue_claims(session, late, utc_now())
+        notices = list((await session.execute(mine)).scalars())
+    assert told["notices"] >= 1 and again["notices"] == 0
+    assert {n.user_id for n in notices} == set(officer_ids) and "超期" in notices[0].title and "慎益大街社区" not in notices[0].title
+    assert "志愿服务" in notices[0].body and made["invoice_number"] in notices[0].body
+
+
+async def test_the_director_claims_on_the_phone_page_and_the_street_approves_on_its_page(client, db) -> None:  # type: ignore[no-untyped-def]
+    await page_login(client, "ns09-director")
+    home = await client.get("/activity")
+    assert home.status_code == 200 and "申请报销" in home.text and "可用余额" in home.text
+    token = await csrf(client)
+    number = invoice()
+    form = {"client_id": uuid.uuid4().hex, "spent_on": str(TODAY), "purpose": "节日慰问", "description": "中秋节慰问独居老人月饼 30 盒", "amount": "1,350.00", "invoice_number": number}
+    # Refused in Chinese beside the field, with what was typed kept, and nothing stored.
+    wrong = await client.post("/activity/claims", data={**form, "amount": "十元"}, files={"file": ("r.jpg", PNG, "image/jpeg")}, headers={"x-csrftoken": token})
+    assert wrong.status_code == 422 and "金额请填写元" in wrong.text and number in wrong.text
+    assert await count(db, ActivityClaim, ActivityClaim.invoice_number == number) == 0
+    filed = await client.post("/activity/claims", data=form, files={"file": ("r.jpg", PNG, "image/jpeg")}, headers={"x-csrftoken": token})
+    assert filed.status_code == 200 and "中秋节慰问独居老人" in filed.text, filed.text[-800:]
+    async with db() as session:
+        made = (await session.execute(sa.select(ActivityClaim).where(ActivityClaim.invoice_number == number))).scalar_one()
+    assert made.amount_fen == 135_000 and made.state == "pending"
+
+    await client.post("/logout", headers={"x-csrftoken": token})
+    await page_login(client, "ns-officer")
+    desk = await client.get("/activity")
+    assert desk.status_code == 200 and f"claim-{made.id}" in desk.text and "待我审批" in desk.text
+    token = await csrf(client)
+    approved = await client.post(f"/activity/claims/{made.id}/decision", data={"verdict": "approve", "reason": ""}, headers={"x-csrftoken": token})
+    assert approved.status_code == 200
+    async with db() as session:
+        assert (await session.get(ActivityClaim, made.id, populate_existing=True)).state == "approved"  # type: ignore[union-attr]
+
+
+async def test_two_claims_racing_for_the_last_money_hold_it_once_and_an_invoice_once(tmp_root) -> None:  # type: ignore[no-untyped-def]
+    """Real concurrency, in a database of its own: two directors' sessions at the same moment."""
+    url = await migrated_demo_database(tmp_root, "activity_race")
+    engine = create_engine(url)
+    try:
+        factory = create_session_factory(writing(engine))
+        async with factory() as session:
+            rows = (await session.execute(sa.select(User.id, User.community_id).join(Community, Community.id == User.community_id).where(User.role == "committee_director", Community.code.in_(["NS10", "NS11"])).order_by(Community.code))).all()
+        first, second = [Principal(role=Role.COMMITTEE_DIRECTOR, user_id=uid, username=f"director-{cid}", community_id=cid) for uid, cid in rows]
+
+        async def file(who: Principal, amount: int, number: str) -> int | str:
+            async with factory() as session:
+                upload = await service.upload_receipt(session, _store(tmp_root), who, PNG + uuid.uuid4().bytes)
+                data = ClaimIn(client_id=uuid.uuid4().hex, spent_on=TODAY, purpose="文体活动", description="居民运动会奖品和饮用水", amount_fen=amount, invoice_number=number, receipt_id=upload.id)
+                try:
+                    made, _ = await service.file_claim(session, who, data)
+                except (RuleViolation, Conflict) as refused:
+                    await session.rollback()
+                    return refused.detail
+                await session.commit()
+                return made.id
+
+        # Bring the first community's fund down to 10,000 yuan, then two claims of 8,000 race for it.
+        for _ in range(2):
+            assert isinstance(await file(first, 2_000_000, invoice()), int)
+        outcome = await asyncio.gather(file(first, 800_000, invoice()), file(first, 800_000, invoice()))
+        assert sorted(type(o).__name__ for o in outcome) == ["int", "str"], outcome
+        assert any(isinstance(o, str) and "yuan" in o for o in outcome)
+        async with factory() as session:
+            held = (await session.execute(sa.select(ActivityFund.held_fen).where(ActivityFund.holder == f"community:{first.community_id}", ActivityFund.year == YEAR))).scalar_one()
+        assert held == 4_800_000
+
+        # Two communities claim the same invoice at the same moment: one claim, the other refused naming it.
+        number = invoice()
+        outcome = await asyncio.gather(file(first, 10_000, number), file(second, 10_000, number))
+        assert sorted(type(o).__name__ for o in outcome) == ["int", "str"], outcome
+        assert any(isinstance(o, str) and number in o and "already claimed" in o for o in outcome)
+        async with factory() as session:
+            assert (await session.execute(sa.select(sa.func.count()).select_from(ActivityClaim).where(ActivityClaim.invoice_number == number))).scalar_one() == 1
+    finally:
+        await engine.dispose()
+
+
+def _store(root: Path):  # type: ignore[no-untyped-def]
+    from foundation.storage import FileBlobStore
+
+    return FileBlobStore(root / "race-blobs")
