@@ -4,7 +4,7 @@ that day's signed statement). Seals and anchors are append-only like the log. Th
 entries a database already holds are sealed here, in id order, so the chain covers the whole log from the start.
 
 Revision ID: 0022
-Revises: 0015
+Revises: 0021
 Create Date: 2026-11-26 04:30:00
 """
 
@@ -19,7 +19,7 @@ from foundation.append_only import drop_append_only, make_append_only
 from foundation.audit import GENESIS, seal_entries
 
 revision = '0022'
-down_revision = '0015'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 
