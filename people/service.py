@@ -236,7 +236,7 @@ async def _validated_scope(session: AsyncSession, data: UserCreate) -> _ScopeCol
         organisation = await registry_queries.organisation(session, data.organisation_id)
         if organisation is None:
             raise NotFound("organisation", data.organisation_id)
-        expected = OrganisationKind.INSPECTION_FIRM if data.role is Role.INSPECTOR else OrganisationKind.SOCIAL_ORG
+        expected = {Role.INSPECTOR: OrganisationKind.INSPECTION_FIRM, Role.PANEL_MEMBER: OrganisationKind.EVALUATION_FIRM}.get(data.role, OrganisationKind.SOCIAL_ORG)
         if organisation.kind != expected:
             raise InvalidInput(f"role {data.role.value} needs an organisation of kind {expected.value}")
         result["organisation_id"] = data.organisation_id

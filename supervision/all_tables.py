@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 import assessment.tables  # noqa: F401
+import community.calls.tables  # noqa: F401
 import foundation.audit  # noqa: F401
 import foundation.calendar.tables  # noqa: F401
 import foundation.jobs  # noqa: F401

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from assessment.pages import PAGES as ASSESSMENT_PAGES
 from assessment.routes import ROUTES as ASSESSMENT_ROUTES
 from assessment.service import lifecycle_days, scoring_rules
+from community.calls.routes import ROUTES as CALL_ROUTES
 from foundation.calendar.routes import ROUTES as CALENDAR_ROUTES
 from foundation.db import create_engine, create_session_factory, writing
 from foundation.settings import Settings, get_settings
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *PROGRAMME_ROUTES,
             *REPORT_ROUTES,
             *OPERATION_ROUTES,
+            *CALL_ROUTES,
             *SHELL_PAGES,
             *REGISTRY_PAGES,
             *INSPECTION_PAGES,
@@ -145,7 +147,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
                 "Registry of who manages what (estates, companies, resident votes, committee contracts) for the "
                 "supervision of quasi-property management and its subsidy. Errors are RFC 9457 problem documents."
             ),
-            tags=[Tag(name="registry"), Tag(name="inspections"), Tag(name="assessment"), Tag(name="subsidies"), Tag(name="programmes"), Tag(name="documents"), Tag(name="people"), Tag(name="system")],
+            tags=[Tag(name="registry"), Tag(name="inspections"), Tag(name="assessment"), Tag(name="subsidies"), Tag(name="programmes"), Tag(name="documents"), Tag(name="people"), Tag(name="calls"), Tag(name="system")],
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(type="http", scheme="bearer", description="POST /api/auth/login"),
