@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from foundation.access import Role
+from foundation.access import Principal, Role
 from people.tables import User
 
 
@@ -42,3 +42,14 @@ async def organisation_users(session: AsyncSession, organisation_id: int) -> lis
     """The active accounts of an organisation (its notices go to them)."""
     query = select(col(User.id)).where(col(User.organisation_id) == organisation_id, col(User.active).is_(True)).order_by(col(User.id))
     return list((await session.execute(query)).scalars())
+
+
+async def principal_named(session: AsyncSession, username: str) -> Principal | None:
+    """The principal of an active user, by username (for loaders and jobs acting as a known person)."""
+    user = (await session.execute(select(User).where(col(User.username) == username, col(User.active).is_(True)))).scalar_one_or_none()
+    if user is None:
+        return None
+    return Principal(
+        role=Role(user.role), user_id=user.id, username=user.username, street_id=user.street_id, community_id=user.community_id,
+        company_id=user.company_id, organisation_id=user.organisation_id,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
@@ -376,9 +377,14 @@ async def _replace_streets_and_staff(
         for member_row in (await session.execute(select(OrganisationStaff).where(col(OrganisationStaff.organisation_id) == organisation.id))).scalars():
             await session.delete(member_row)
         await session.flush()
-        session.add_all(
-            OrganisationStaff(organisation_id=organisation.id, name=m.name.strip(), position=m.position, user_id=m.user_id) for m in staff
-        )
+        try:
+            async with session.begin_nested():
+                session.add_all(
+                    OrganisationStaff(organisation_id=organisation.id, name=m.name.strip(), position=m.position, user_id=m.user_id) for m in staff
+                )
+                await session.flush()
+        except IntegrityError:
+            raise NotFound("user", ", ".join(str(m.user_id) for m in staff if m.user_id is not None)) from None
     await session.flush()
 
 

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from community.calls import demo as calls_demo
 from foundation.access import SYSTEM, Principal, Role
 from foundation.db import create_session_factory, unit_of_work
 from people import service as people
@@ -217,6 +218,7 @@ async def _load(db: AsyncSession) -> DemoReport:
                     ends_on=date(2028, 12, 31),
                 ),
             )
+    report.logins += await calls_demo.load(db, rng)
     return report
 
 
