@@ -77,16 +77,16 @@ class CallController(Controller):
         return await service.call_out(db, await service.close_bidding(db, principal, call_id, now), now)
 
     @put("/{call_id:int}/panel", dto=StrictBody[schemas.PanelIn], return_dto=None, guards=BUYER, responses=WRITE)
-    async def assign_panel(self, call_id: RecordId, data: JSONBody[schemas.PanelIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.PanelMemberOut]:
+    async def assign_call_panel(self, call_id: RecordId, data: JSONBody[schemas.PanelIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.PanelMemberOut]:
         await service.assign_panel(db, principal, call_id, data)
         return await service.panel(db, principal, call_id)
 
     @get("/{call_id:int}/panel", responses=READ)
-    async def get_panel(self, call_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.PanelMemberOut]:
+    async def get_call_panel(self, call_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.PanelMemberOut]:
         return await service.panel(db, principal, call_id)
 
     @post("/{call_id:int}/declaration", dto=StrictBody[schemas.DeclarationIn], return_dto=None, status_code=200, guards=PANEL, responses=WRITE)
-    async def declare(self, call_id: RecordId, data: JSONBody[schemas.DeclarationIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.PanelMemberOut:
+    async def declare_conflicts(self, call_id: RecordId, data: JSONBody[schemas.DeclarationIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.PanelMemberOut:
         """A member's declaration of conflicts of interest (an empty list: none)."""
         member = await service.declare(db, principal, call_id, data, utc_now())
         return next(m for m in await service.panel(db, principal, call_id) if m.user_id == member.user_id)
@@ -97,11 +97,11 @@ class CallController(Controller):
         return next(m for m in await service.panel(db, principal, call_id) if m.user_id == member.user_id)
 
     @get("/{call_id:int}/ranking", responses=READ)
-    async def ranking(self, call_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.RankedOut]:
+    async def call_ranking(self, call_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.RankedOut]:
         return await service.ranking(db, principal, call_id, utc_now())
 
     @get("/{call_id:int}/signals", responses=READ)
-    async def signals(self, call_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.SignalOut]:
+    async def collusion_signals(self, call_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.SignalOut]:
         """Signs of collusion among the bids the caller may see (shared legal representative, phone, address,
         identical document)."""
         return await service.signals(db, principal, call_id, utc_now())
@@ -113,7 +113,7 @@ class CallController(Controller):
         return await service.awards_of(db, call_id)
 
     @get("/{call_id:int}/objections", responses=READ)
-    async def objections(self, call_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.ObjectionOut]:
+    async def list_objections(self, call_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.ObjectionOut]:
         return await service.objections_of(db, principal, call_id)
 
 
@@ -176,7 +176,7 @@ class AwardController(Controller):
         return next(a for a in await service.awards_of(db, award.call_id) if a.id == award.id)
 
     @post("/{award_id:int}/contract", dto=StrictBody[schemas.ContractIn], return_dto=None, guards=BUYER, responses=WRITE)
-    async def sign_contract(self, award_id: RecordId, data: JSONBody[schemas.ContractIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.ContractOut:
+    async def sign_call_contract(self, award_id: RecordId, data: JSONBody[schemas.ContractIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.ContractOut:
         """The contract on a standing award, with its tranches (the first payable on signing)."""
         return await service.contract_out(db, await service.sign_contract(db, principal, award_id, data, utc_now()))
 
