@@ -31,6 +31,7 @@ from registry.tables import (
 )
 from registry.tables import ManagementMode as ManagementMode  # the kinds the values carry, for the domains above
 from registry.tables import OrganisationKind as OrganisationKind
+from registry.tables import Standing as Standing
 
 CHUNK = 900  # ids per IN (...) list: under SQLite's bound-parameter limit
 

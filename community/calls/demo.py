@@ -23,9 +23,9 @@ from people.credentials import hash_password
 from people.schemas import ApiKeyCreate, UserCreate
 from registry import queries as registry_queries
 from registry import service as registry
+from registry.queries import OrganisationKind, Standing
 from registry.rules import CREDIT_CODE_ALPHABET, credit_code_check_char
 from registry.schemas import OrganisationCreate, StaffIn
-from registry.tables import OrganisationKind, Standing
 
 PASSWORD = "demo-pass-2026"
 ORGANISATION_WORDS = [

@@ -16,6 +16,7 @@ ALLOWED: dict[str, set[str]] = {
     "supervision/all_tables.py": {
         "assessment.tables", "foundation.calendar.tables", "inspections.tables", "people.tables", "registry.tables", "reports.tables",
         "subsidies.engine.tables", "subsidies.property.tables",
+        "community.calls.tables",
     },
     # The demo loader of the composition root checks whether a month was filed already and logs the demo users in.
     "supervision/demo_evidence.py": {"inspections.tables", "people.tables"},
