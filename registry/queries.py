@@ -275,6 +275,12 @@ async def organisation_particulars(session: AsyncSession, ids: Collection[int]) 
     }
 
 
+async def social_organisations(session: AsyncSession) -> list[OrganisationParticulars]:
+    ids = list((await session.execute(select(col(Organisation.id)).where(col(Organisation.kind) == OrganisationKind.SOCIAL_ORG.value))).scalars())
+    found = await organisation_particulars(session, ids)
+    return [found[i] for i in sorted(found)]
+
+
 async def organisations_employing(session: AsyncSession, user_id: int) -> set[int]:
     """The organisations whose staff list names this user's account."""
     query = select(col(OrganisationStaff.organisation_id)).where(col(OrganisationStaff.user_id) == user_id)

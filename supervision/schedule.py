@@ -11,12 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from assessment.jobs import JOBS as ASSESSMENT_JOBS
+from community.calls.jobs import JOBS as CALL_JOBS
 from foundation.clock import BUSINESS_TZ
 from foundation.jobs import Job, JobRun, run_job
 from inspections.jobs import JOBS as INSPECTION_JOBS
 from subsidies.property.jobs import JOBS as SUBSIDY_JOBS
 
-JOBS: list[Job] = [*INSPECTION_JOBS, *ASSESSMENT_JOBS, *SUBSIDY_JOBS]
+JOBS: list[Job] = [*INSPECTION_JOBS, *ASSESSMENT_JOBS, *SUBSIDY_JOBS, *CALL_JOBS]
 
 
 def next_run(job: Job, now: datetime) -> datetime | None:

@@ -7,8 +7,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
+import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
@@ -39,9 +40,20 @@ def fen_of(text: str | None, field: str) -> int:
         value = Decimal((text or "").replace(",", "").strip())
     except InvalidOperation:
         raise InvalidInput(f"{field}: an amount in yuan", zh="请填写金额（元），最多两位小数", field=field) from None
-    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")) or value > Decimal(10**9):
+    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")) or value > Decimal(20_000_000):
         raise InvalidInput(f"{field}: an amount in yuan", zh="请填写金额（元），最多两位小数", field=field)
     return int(value * 100)
+
+
+T = TypeVar("T")
+
+
+def checked(kind: type[T], **fields: Any) -> T:
+    """A form's fields as the API's body, with the same limits (lengths, ranges) checked as the API checks them."""
+    try:
+        return msgspec.convert(fields, kind)
+    except msgspec.ValidationError as error:
+        raise InvalidInput(str(error), zh="输入有误（长度或数值超出范围），请检查后再提交", field="_form") from None
 
 
 def status_name(call: schemas.CallOut) -> str:
@@ -111,9 +123,9 @@ class CallPages(Controller):
             if len(title) < 2 or not criteria:
                 raise InvalidInput("title and criteria", zh="请填写项目名称和评分项", field="title")
             invited = [int(i) for i in (data.get("invited") or "").replace("，", ",").split(",") if i.strip().isdigit()]
-            body = schemas.CallCreate(
-                title=title, category=category, method=method, bid_deadline=deadline, description=(data.get("description") or "").strip(),
-                lots=[schemas.LotIn(title=title, budget_fen=fen_of(data.get("budget"), "budget"))], criteria=criteria,
+            body = checked(
+                schemas.CallCreate, title=title, category=category, method=method, bid_deadline=deadline, description=(data.get("description") or "").strip(),
+                lots=[{"title": title, "budget_fen": fen_of(data.get("budget"), "budget")}], criteria=[{"name": c.name, "weight": c.weight} for c in criteria],
                 method_reason=(data.get("method_reason") or "").strip(), invited_organisation_ids=invited,
             )
             call = await service.open_call(db, principal, body, utc_now())
@@ -141,7 +153,7 @@ class CallPages(Controller):
             plan, team = (data.get("plan") or "").strip(), (data.get("team") or "").strip()
             if not plan or not team or not lot.isdigit():
                 raise InvalidInput("plan, team and lot", zh="请填写服务方案和团队，并选择标包", field="plan")
-            body = schemas.BidIn(client_id=(data.get("client_id") or uuid.uuid4().hex)[:36], lot_number=int(lot), plan=plan, team=team, amount_fen=fen_of(data.get("amount"), "amount"))
+            body = checked(schemas.BidIn, client_id=(data.get("client_id") or uuid.uuid4().hex)[:36], lot_number=int(lot[:3]), plan=plan, team=team, amount_fen=fen_of(data.get("amount"), "amount"))
             await service.submit_bid(db, principal, store, call_id, body, utc_now())
         except DomainError as exc:
             return await self._after(db, principal, call_id, exc)
@@ -173,7 +185,7 @@ class CallPages(Controller):
             text = (data.get("text") or "").strip()
             if len(text) < 2:
                 raise InvalidInput("write the objection", zh="请写明质疑事项和理由", field="text")
-            await service.object_to_award(db, principal, award_id, schemas.ObjectionIn(text=text), utc_now())
+            await service.object_to_award(db, principal, award_id, checked(schemas.ObjectionIn, text=text), utc_now())
         except DomainError as exc:
             return await self._after(db, principal, call_id, exc)
         return Redirect(path=f"/community/calls/{call_id}?done=objected")
@@ -189,12 +201,12 @@ class CallPages(Controller):
 
     @post("/objections/{objection_id:int}/answer", guards=[allow(BUYERS, "answering an objection")])
     async def answer(self, objection_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
-        call_id = int(data.get("call_id") or 0)
+        call_id = await service.objection_call_id(db, objection_id)
         try:
             answer = (data.get("answer") or "").strip()
             if len(answer) < 2 or data.get("verdict") not in ("upheld", "dismissed"):
                 raise InvalidInput("write the answer and choose", zh="请写明书面答复，并选择质疑是否成立", field="answer")
-            await service.answer_objection(db, principal, objection_id, schemas.AnswerIn(answer=answer, upheld=data.get("verdict") == "upheld"), utc_now())
+            await service.answer_objection(db, principal, objection_id, checked(schemas.AnswerIn, answer=answer, upheld=data.get("verdict") == "upheld"), utc_now())
         except DomainError as exc:
             return await self._after(db, principal, call_id, exc)
         return Redirect(path=f"/community/calls/{call_id}?done=answered")
@@ -214,15 +226,19 @@ class CallPages(Controller):
             now = utc_now()
             if action == "declare":
                 conflicted = [int(k.removeprefix("conflict-")) for k, v in data.items() if k.startswith("conflict-") and v and k.removeprefix("conflict-").isdigit()]
-                await service.declare(db, principal, call_id, schemas.DeclarationIn(conflicted_organisation_ids=conflicted, reason=(data.get("reason") or "").strip()), now)
+                await service.declare(db, principal, call_id, checked(schemas.DeclarationIn, conflicted_organisation_ids=conflicted, reason=(data.get("reason") or "").strip()), now)
             elif action == "score":
                 points = []
                 for key, value in data.items():
                     if key.startswith("points-"):
                         if not value.strip().isdigit():
                             raise InvalidInput("points are whole numbers", zh="分数须为整数", field="points")
-                        points.append(schemas.CriterionPoints(criterion_number=int(key.removeprefix("points-")), points=int(value)))
-                await service.score_bid(db, principal, int(data.get("bid_id") or 0), schemas.ScoreIn(points=points), now)
+                        points.append({"criterion_number": key.removeprefix("points-"), "points": value.strip()})
+                bid_id = data.get("bid_id") or ""
+                if not bid_id.isdigit() or not all(p["criterion_number"].isdigit() and len(p["points"]) <= 3 for p in points):
+                    raise InvalidInput("points per criterion", zh="请为每个评分项填写整数分数", field="points")
+                score = checked(schemas.ScoreIn, points=[{"criterion_number": int(p["criterion_number"][:3]), "points": int(p["points"])} for p in points])
+                await service.score_bid(db, principal, int(bid_id[:9]), score, now)
             elif action == "sign":
                 await service.sign_off(db, principal, call_id, now)
             else:

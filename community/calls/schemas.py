@@ -14,7 +14,7 @@ from foundation.text import NONBLANK, PRINTABLE
 Title = Annotated[str, msgspec.Meta(min_length=2, max_length=200, pattern=NONBLANK)]
 LongText = Annotated[str, msgspec.Meta(min_length=1, max_length=20_000, pattern=NONBLANK)]
 Description = Annotated[str, msgspec.Meta(max_length=20_000, pattern=PRINTABLE)]
-Fen = Annotated[int, msgspec.Meta(ge=1, le=10**11, description="Money in fen (分)")]
+Fen = Annotated[int, msgspec.Meta(ge=1, le=2_000_000_000, description="Money in fen (分), at most 20,000,000 yuan")]
 Instant = Annotated[datetime, msgspec.Meta(tz=True, description="With its UTC offset, e.g. 2026-12-20T17:00:00+08:00")]
 ClientId = Annotated[
     str,

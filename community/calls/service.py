@@ -73,17 +73,21 @@ def _require_buyer(actor: Principal, call: Call, action: str) -> None:
         raise PermissionDenied(f"{action}: call {call.number} is another buyer's", zh="该项目不属于您的街道")
 
 
-async def _organisation_users(session: AsyncSession, organisation_ids: set[int]) -> list[int]:
+async def organisation_user_ids(session: AsyncSession, organisation_ids: set[int]) -> list[int]:
     found: list[int] = []
     for organisation_id in sorted(organisation_ids):
         found += await people_queries.organisation_users(session, organisation_id)
     return found
 
 
-async def _buyer_users(session: AsyncSession, call: Call) -> list[int]:
+async def buyer_user_ids(session: AsyncSession, call: Call) -> list[int]:
     if call.street_id is None:
         return await people_queries.recipients(session, Role.ADMIN)
     return await people_queries.recipients(session, Role.STREET_OFFICER, street_id=call.street_id)
+
+
+async def invited_organisations(session: AsyncSession, call_id: int) -> list[int]:
+    return list((await session.execute(select(col(CallInvitation.organisation_id)).where(col(CallInvitation.call_id) == call_id))).scalars())
 
 
 # Calls
@@ -135,7 +139,7 @@ async def open_call(session: AsyncSession, actor: Principal, data: schemas.CallC
     session.add_all(CallInvitation(call_id=call.id, organisation_id=i) for i in invited)
     record_change(session, actor, "call.opened", "call", call.id, after={"number": call.number, "method": method, "budget_fen": call.budget_fen, "bid_deadline": call.bid_deadline})
     await notify(
-        session, f"call-invited:{call.id}", await _organisation_users(session, set(invited)),
+        session, f"call-invited:{call.id}", await organisation_user_ids(session, set(invited)),
         f"邀请参加竞争性谈判：{call.title}", f"请在 {_when(call.bid_deadline)} 前提交响应文件。", f"/community/calls/{call.id}",
     )
     await _announce(session, call.id, records.TENDER)
@@ -554,7 +558,7 @@ async def close_evaluation(session: AsyncSession, actor: Principal, call_id: int
     await session.flush()
     record_change(session, actor, "call.awarded", "call", call.id, after={"awards": [a.id for a in made], "draw_seed": call.draw_seed})
     bidders = {b.organisation_id for b in bids}
-    await notify(session, f"award-published:{call.id}:{made[0].id}", await _organisation_users(session, bidders), f"结果公示：{call.title}", "评审结果已公示，如有异议可在质疑期内提出质疑。", f"/public/calls/{call.id}")
+    await notify(session, f"award-published:{call.id}:{made[0].id}", await organisation_user_ids(session, bidders), f"结果公示：{call.title}", "评审结果已公示，如有异议可在质疑期内提出质疑。", f"/public/calls/{call.id}")
     await _announce(session, call.id, records.AWARD)
     return made
 
@@ -578,6 +582,13 @@ async def awards_call_id(session: AsyncSession, award_id: int) -> int:
     if award is None:
         raise NotFound("award", award_id)
     return award.call_id
+
+
+async def objection_call_id(session: AsyncSession, objection_id: int) -> int:
+    objection = await session.get(Objection, objection_id)
+    if objection is None:
+        raise NotFound("objection", objection_id)
+    return await awards_call_id(session, objection.award_id)
 
 
 async def _award(session: AsyncSession, award_id: int) -> tuple[Award, Call]:
@@ -609,7 +620,7 @@ async def object_to_award(session: AsyncSession, actor: Principal, award_id: int
     await session.flush()
     record_change(session, actor, "award.objected", "award", award_id, after={"objection": objection.id})
     await notify(
-        session, f"objection:{objection.id}", await _buyer_users(session, call), f"质疑待答复：{call.title}",
+        session, f"objection:{objection.id}", await buyer_user_ids(session, call), f"质疑待答复：{call.title}",
         f"请在 {objection.answer_due_on.isoformat()} 前书面答复。", f"/community/calls/{call.id}",
     )
     return objection
@@ -636,7 +647,7 @@ async def answer_objection(session: AsyncSession, actor: Principal, objection_id
             bid.status, bid.live_key, bid.invalid_reason = "invalid", None, f"质疑成立：{data.answer.strip()}"[:2000]
         call.status, call.updated_at = EVALUATING, now
         await _announce(session, call.id, records.AWARD_UPDATE)
-    await notify(session, f"objection-answered:{objection.id}", await _organisation_users(session, {objection.organisation_id}), f"质疑已答复：{call.title}", "请查看书面答复。", f"/community/calls/{call.id}")
+    await notify(session, f"objection-answered:{objection.id}", await organisation_user_ids(session, {objection.organisation_id}), f"质疑已答复：{call.title}", "请查看书面答复。", f"/community/calls/{call.id}")
     await session.flush()
     return objection
 

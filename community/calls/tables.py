@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Column, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Column, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from foundation.db import UTCDateTime, surrogate_key
@@ -28,7 +28,7 @@ class Call(SQLModel, table=True):
     method: str = Field(sa_column=Column(String(20), nullable=False))
     method_reason: str = Field(default="", max_length=2000)
     street_id: int | None = Field(default=None, foreign_key="streets.id", index=True)
-    budget_fen: int
+    budget_fen: int = Field(sa_column=Column(BigInteger, nullable=False))  # the lots' sum: beyond 32 bits with many lots
     opened_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     bid_deadline: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     status: str = Field(sa_column=Column(String(20), nullable=False))  # open, evaluating, publicity, awarded, failed

@@ -41,7 +41,7 @@ def upgrade() -> None:
     sa.Column('method', sa.String(length=20), nullable=False),
     sa.Column('method_reason', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
     sa.Column('street_id', sa.Integer(), nullable=True),
-    sa.Column('budget_fen', sa.Integer(), nullable=False),
+    sa.Column('budget_fen', sa.BigInteger(), nullable=False),
     sa.Column('opened_at', foundation.db.UTCDateTime(), nullable=False),
     sa.Column('bid_deadline', foundation.db.UTCDateTime(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),

@@ -419,3 +419,23 @@ async def test_the_first_tranches_are_paid_by_the_money_engine_once(client, as_u
     assert batch.status_code == 200, batch.text
     again = await client.post("/api/programmes/community_tranches/runs", json={"period": month, "supplementary": True}, headers=finance)
     assert again.status_code == 201 and again.json()["lines"] == 0
+
+
+async def test_reminders_reach_whoever_the_call_waits_on_once(client, as_user, db, app) -> None:  # type: ignore[no-untyped-def]
+    from community.calls.jobs import remind
+    from foundation.notifications import Notification
+
+    waiting = await past_call(db, app, ["org01"])
+    closing = (await client.post("/api/calls", json=call_body(utc_now() + timedelta(hours=12)), headers=await as_user("admin"))).json()["id"]
+    later = utc_now() + timedelta(days=4)  # the demo tender's publicity has ended by then
+    for _ in range(2):
+        async with db() as session:
+            await remind(session, "2026-11-26T10", later - timedelta(days=4))
+    assert await count(db, Notification, Notification.key.like(f"call-to-open:{waiting}|%")) >= 1  # type: ignore[attr-defined]
+    # Every social organisation may bid in a district venture call: each account is told once it closes soon.
+    organisations = await count(db, Notification, Notification.key.like(f"call-closing:{closing}|%"))  # type: ignore[attr-defined]
+    assert organisations >= 24
+    async with db() as session:
+        await remind(session, "2026-11-30T10", later)
+    assert await count(db, Notification, Notification.key.like("award-to-confirm:%")) >= 1  # type: ignore[attr-defined]
+    assert await count(db, Notification, Notification.key.like(f"call-closing:{closing}|%")) == organisations  # type: ignore[attr-defined]
