@@ -373,7 +373,7 @@ async def _replace_streets_and_staff(
     if staff is not None:
         names = [member.name.strip() for member in staff]
         if len(set(names)) != len(names):
-            raise InvalidInput("staff: each member is listed once (by name)", field="staff")
+            raise RuleViolation("staff: each member is listed once (by name)", field="staff")
         for member_row in (await session.execute(select(OrganisationStaff).where(col(OrganisationStaff.organisation_id) == organisation.id))).scalars():
             await session.delete(member_row)
         await session.flush()

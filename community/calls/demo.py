@@ -6,6 +6,7 @@ bids, was repeated, and whose award is in its publicity now with one objection a
 
 from __future__ import annotations
 
+import base64
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -113,7 +114,7 @@ async def load(db: AsyncSession, rng: random.Random) -> list[tuple[str, str]]:
                     schemas.BidIn(
                         client_id=f"demo-{call_id}-{lot}-{organisation.username}", lot_number=lot,
                         plan="项目目标、服务内容、活动安排与进度、预期成效及评估方式（详见附件）。", team="项目主管1名、持证社工2名、志愿者若干",
-                        amount_fen=budget - rng.randint(0, budget // 10) // 100 * 100, documents=[schemas.DocumentIn(name="项目方案.pdf", content=document)],
+                        amount_fen=budget - rng.randint(0, budget // 10) // 100 * 100, documents=[schemas.DocumentIn(name="项目方案.pdf", content=base64.b64encode(document).decode())],
                     ),
                     opened + timedelta(days=1, hours=rng.randint(0, 48)),
                 )

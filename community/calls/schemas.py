@@ -21,6 +21,8 @@ ClientId = Annotated[
     msgspec.Meta(min_length=8, max_length=36, pattern=r"^[A-Za-z0-9_\-]+$", description="Made by the client for this submission; a retry sends the same one."),
 ]
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
+BASE64_MAX = (MAX_DOCUMENT_BYTES + 2) // 3 * 4
+BASE64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$"
 
 
 class Method(StrEnum):
@@ -105,7 +107,7 @@ class CallOut(msgspec.Struct):
 
 class DocumentIn(Strict):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NONBLANK)]
-    content: Annotated[bytes, msgspec.Meta(min_length=1, max_length=MAX_DOCUMENT_BYTES, description="The file, base64 in JSON")]
+    content: Annotated[str, msgspec.Meta(min_length=4, max_length=BASE64_MAX, pattern=BASE64, description="The file, base64-encoded (at most 2 MiB)")]
     content_type: Annotated[str, msgspec.Meta(min_length=3, max_length=100, pattern=r"^[a-z0-9.+-]+/[a-z0-9.+-]+$")] = "application/pdf"
 
 

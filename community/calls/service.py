@@ -4,6 +4,7 @@ tranches. Each is one transaction (the caller's); published moments are announce
 
 from __future__ import annotations
 
+import base64
 import secrets
 from datetime import datetime
 from functools import lru_cache
@@ -260,8 +261,9 @@ async def submit_bid(session: AsyncSession, actor: Principal, store: BlobStore, 
     session.add(bid)
     await session.flush()
     for document in data.documents:
-        sha256 = store.put(document.content)
-        session.add(BidDocument(bid_id=bid.id, name=document.name.strip(), content_type=document.content_type, size=len(document.content), sha256=sha256))
+        content = base64.b64decode(document.content, validate=True)
+        sha256 = store.put(content)
+        session.add(BidDocument(bid_id=bid.id, name=document.name.strip(), content_type=document.content_type, size=len(content), sha256=sha256))
     # The audit keeps that a bid was made, not its content (sealed until the deadline).
     record_change(session, actor, "bid.replaced" if replaced else "bid.submitted", "bid", bid.id, after={"call": call.number, "lot": data.lot_number})
     await session.flush()
