@@ -178,7 +178,7 @@ async def principal_for_api_key(session: AsyncSession, key: str) -> Principal | 
     organisation = await registry_queries.organisation(session, key_record.organisation_id) if key_record is not None else None
     if key_record is None or organisation is None:
         return None
-    role = Role.INSPECTOR if organisation.kind == OrganisationKind.INSPECTION_FIRM else Role.SOCIAL_ORG
+    role = {OrganisationKind.INSPECTION_FIRM: Role.INSPECTOR, OrganisationKind.EVALUATION_FIRM: Role.PANEL_MEMBER}.get(organisation.kind, Role.SOCIAL_ORG)
     return Principal(
         role=role,
         username=f"apikey:{key_record.prefix}",

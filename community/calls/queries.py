@@ -99,14 +99,6 @@ async def readable_bid(session: AsyncSession, actor: Principal, bid_id: int, now
     return found, call
 
 
-async def bidder_counts(session: AsyncSession, call: Call, now: datetime) -> int | None:
-    """How many live bids a call has: None while sealed (not even the count is told)."""
-    if sealed(now, call.bid_deadline):
-        return None
-    rows = await session.execute(select(col(Bid.id)).where(col(Bid.call_id) == call.id, col(Bid.status) == "submitted", col(Call.bid_deadline) <= now).join(Call, col(Call.id) == col(Bid.call_id)))
-    return len(rows.all())
-
-
 # The public record
 
 

@@ -194,6 +194,12 @@ async def test_a_bid_is_replaced_or_withdrawn_before_the_deadline_and_one_stays_
     # Above the lot's budget, or another organisation withdrawing it: refused.
     assert_problem(await client.post(f"/api/calls/{call_id}/bids", json=bid_body("replace-org03-03", amount=5_000_001), headers=org03), 422, "budget")
     assert (await client.post(f"/api/bids/{first['id']}/withdraw", headers=await as_user("org04"))).status_code == 404
+    # An organisation's API key bids for it like its account.
+    org05 = (await client.get("/api/auth/me", headers=await as_user("org05"))).json()["organisation_id"]
+    issued = await client.post("/api/api-keys", json={"organisation_id": org05, "label": "投标系统"}, headers=await as_user("admin"))
+    assert issued.status_code == 201, issued.text
+    by_key = await client.post(f"/api/calls/{call_id}/bids", json=bid_body("apikey-org05-01"), headers={"X-API-Key": issued.json()["key"]})
+    assert by_key.status_code == 201 and by_key.json()["organisation_id"] == org05, by_key.text
 
 
 async def test_bad_input_is_a_problem_and_stores_nothing(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
