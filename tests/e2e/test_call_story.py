@@ -75,7 +75,7 @@ async def test_a_call_opens_two_organisations_bid_the_panel_scores_and_the_award
 
     await admin.reload()
     await admin.get_by_role("button", name="结束评审并公示结果").click()
-    await expect(admin.get_by_text("公示中")).to_be_visible()
+    await expect(admin.get_by_role("cell", name="公示中")).to_be_visible()
 
     anyone = await (await new_context(locale="zh-CN", viewport={"width": 390, "height": 844})).new_page()
     await anyone.goto(f"/public/calls/{call_id}")
