@@ -18,6 +18,7 @@ class Role(StrEnum):
     INSPECTOR = "inspector"  # 第三方机构: spot checks
     COMPANY = "company"  # 物业企业
     SOCIAL_ORG = "social_org"  # 社会组织
+    PANEL_MEMBER = "panel_member"  # 评审专家 (an outside expert or an evaluation firm's evaluator)
 
 
 # The roles' names on pages and documents (config/RULES.md, "Roles and scopes").
@@ -31,6 +32,7 @@ ROLE_NAMES = {
     Role.INSPECTOR: "第三方机构",
     Role.COMPANY: "物业企业",
     Role.SOCIAL_ORG: "社会组织",
+    Role.PANEL_MEMBER: "评审专家",
 }
 
 
@@ -52,6 +54,7 @@ SCOPE_OF_ROLE: dict[Role, ScopeKind] = {
     Role.INSPECTOR: ScopeKind.ORGANISATION,
     Role.COMPANY: ScopeKind.COMPANY,
     Role.SOCIAL_ORG: ScopeKind.ORGANISATION,
+    Role.PANEL_MEMBER: ScopeKind.ORGANISATION,
 }
 
 # Roles that work for the district, a street or a community (public administration staff).

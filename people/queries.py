@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from foundation.access import Role
+from foundation.access import Principal, Role
 from people.tables import User
 
 
@@ -17,3 +20,36 @@ async def recipients(session: AsyncSession, role: Role, street_id: int | None = 
     if community_id is not None:
         query = query.where(col(User.community_id) == community_id)
     return list((await session.execute(query.order_by(col(User.id)))).scalars())
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    id: int
+    display_name: str
+    role: Role
+    organisation_id: int | None
+    active: bool
+
+
+async def users(session: AsyncSession, ids: Collection[int]) -> dict[int, UserInfo]:
+    if not ids:
+        return {}
+    rows = (await session.execute(select(User).where(col(User.id).in_(list(ids))))).scalars()
+    return {u.id: UserInfo(id=u.id, display_name=u.display_name, role=Role(u.role), organisation_id=u.organisation_id, active=u.active) for u in rows}
+
+
+async def organisation_users(session: AsyncSession, organisation_id: int) -> list[int]:
+    """The active accounts of an organisation (its notices go to them)."""
+    query = select(col(User.id)).where(col(User.organisation_id) == organisation_id, col(User.active).is_(True)).order_by(col(User.id))
+    return list((await session.execute(query)).scalars())
+
+
+async def principal_named(session: AsyncSession, username: str) -> Principal | None:
+    """The principal of an active user, by username (for loaders and jobs acting as a known person)."""
+    user = (await session.execute(select(User).where(col(User.username) == username, col(User.active).is_(True)))).scalar_one_or_none()
+    if user is None:
+        return None
+    return Principal(
+        role=Role(user.role), user_id=user.id, username=user.username, street_id=user.street_id, community_id=user.community_id,
+        company_id=user.company_id, organisation_id=user.organisation_id,
+    )

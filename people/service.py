@@ -178,7 +178,7 @@ async def principal_for_api_key(session: AsyncSession, key: str) -> Principal | 
     organisation = await registry_queries.organisation(session, key_record.organisation_id) if key_record is not None else None
     if key_record is None or organisation is None:
         return None
-    role = Role.INSPECTOR if organisation.kind == OrganisationKind.INSPECTION_FIRM else Role.SOCIAL_ORG
+    role = {OrganisationKind.INSPECTION_FIRM: Role.INSPECTOR, OrganisationKind.EVALUATION_FIRM: Role.PANEL_MEMBER}.get(organisation.kind, Role.SOCIAL_ORG)
     return Principal(
         role=role,
         username=f"apikey:{key_record.prefix}",
@@ -236,7 +236,7 @@ async def _validated_scope(session: AsyncSession, data: UserCreate) -> _ScopeCol
         organisation = await registry_queries.organisation(session, data.organisation_id)
         if organisation is None:
             raise NotFound("organisation", data.organisation_id)
-        expected = OrganisationKind.INSPECTION_FIRM if data.role is Role.INSPECTOR else OrganisationKind.SOCIAL_ORG
+        expected = {Role.INSPECTOR: OrganisationKind.INSPECTION_FIRM, Role.PANEL_MEMBER: OrganisationKind.EVALUATION_FIRM}.get(data.role, OrganisationKind.SOCIAL_ORG)
         if organisation.kind != expected:
             raise RuleViolation(f"role {data.role.value} needs an organisation of kind {expected.value}")
         result["organisation_id"] = data.organisation_id

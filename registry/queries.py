@@ -18,9 +18,20 @@ from foundation.periods import Month
 from registry.rules import ContractTerm, EstateTenure, contract_last_day, in_management
 from registry.scope import contract_in_force
 from registry.scope import managed_during as managed_in
-from registry.tables import Community, Company, ContractEstate, Estate, Organisation, ServiceContract, Street
+from registry.tables import (
+    Community,
+    Company,
+    ContractEstate,
+    Estate,
+    Organisation,
+    OrganisationStaff,
+    OrganisationStreet,
+    ServiceContract,
+    Street,
+)
 from registry.tables import ManagementMode as ManagementMode  # the kinds the values carry, for the domains above
 from registry.tables import OrganisationKind as OrganisationKind
+from registry.tables import Standing as Standing
 
 CHUNK = 900  # ids per IN (...) list: under SQLite's bound-parameter limit
 
@@ -228,6 +239,52 @@ async def hold_companies(session: AsyncSession, ids: Collection[int]) -> None:
 async def organisation(session: AsyncSession, organisation_id: int | None) -> OrganisationInfo | None:
     row = await session.get(Organisation, organisation_id) if organisation_id is not None else None
     return OrganisationInfo(id=row.id or 0, name=row.name, kind=OrganisationKind(row.kind)) if row else None
+
+
+@dataclass(frozen=True)
+class OrganisationParticulars:
+    """A social organisation as a call sees it: who it is, its standing, the streets it serves, and the facts the
+    panel compares between bids (legal representative, phone, address)."""
+
+    id: int
+    name: str
+    kind: OrganisationKind
+    credit_code: str
+    standing: str | None
+    legal_representative: str
+    phone: str
+    address: str
+    street_ids: frozenset[int]
+
+
+async def organisation_particulars(session: AsyncSession, ids: Collection[int]) -> dict[int, OrganisationParticulars]:
+    if not ids:
+        return {}
+    rows = (await session.execute(select(Organisation).where(col(Organisation.id).in_(list(ids))))).scalars().all()
+    served: dict[int, set[int]] = {}
+    for organisation_id, street_id in (
+        await session.execute(select(col(OrganisationStreet.organisation_id), col(OrganisationStreet.street_id)).where(col(OrganisationStreet.organisation_id).in_(list(ids))))
+    ).all():
+        served.setdefault(organisation_id, set()).add(street_id)
+    return {
+        r.id: OrganisationParticulars(
+            id=r.id, name=r.name, kind=OrganisationKind(r.kind), credit_code=r.credit_code, standing=r.standing,
+            legal_representative=r.legal_representative, phone=r.phone, address=r.address, street_ids=frozenset(served.get(r.id, set())),
+        )
+        for r in rows
+    }
+
+
+async def social_organisations(session: AsyncSession) -> list[OrganisationParticulars]:
+    ids = list((await session.execute(select(col(Organisation.id)).where(col(Organisation.kind) == OrganisationKind.SOCIAL_ORG.value))).scalars())
+    found = await organisation_particulars(session, ids)
+    return [found[i] for i in sorted(found)]
+
+
+async def organisations_employing(session: AsyncSession, user_id: int) -> set[int]:
+    """The organisations whose staff list names this user's account."""
+    query = select(col(OrganisationStaff.organisation_id)).where(col(OrganisationStaff.user_id) == user_id)
+    return set((await session.execute(query)).scalars())
 
 
 async def inspection_firms(session: AsyncSession) -> list[int]:

@@ -174,25 +174,31 @@ class OrganisationController(Controller):
         self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], paging: NamedDependency[PageRequest], kind: FromQuery[OrganisationKind | None] = None
     ) -> Page[schemas.OrganisationOut]:
         rows, total = await service.list_organisations(db, principal, paging, kind)
-        return Page([out(r, schemas.OrganisationOut) for r in rows], total, paging.page, paging.page_size)
+        return Page([await service.organisation_out(db, r) for r in rows], total, paging.page, paging.page_size)
 
     @post("/", dto=StrictBody[schemas.OrganisationCreate], return_dto=None, guards=ADMIN, responses=CREATE)
     async def create_organisation(
         self, data: JSONBody[schemas.OrganisationCreate], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
     ) -> schemas.OrganisationOut:
-        return out(await service.create_organisation(db, principal, data), schemas.OrganisationOut)
+        return await service.organisation_out(db, await service.create_organisation(db, principal, data))
 
     @get("/{organisation_id:int}", responses=READ)
     async def get_organisation(
         self, organisation_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
     ) -> schemas.OrganisationOut:
-        return out(await service.get_organisation(db, principal, organisation_id), schemas.OrganisationOut)
+        return await service.organisation_out(db, await service.get_organisation(db, principal, organisation_id))
+
+    @get("/{organisation_id:int}/staff", responses=READ)
+    async def list_organisation_staff(
+        self, organisation_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
+    ) -> list[schemas.StaffOut]:
+        return await service.organisation_staff(db, principal, organisation_id)
 
     @patch("/{organisation_id:int}", dto=StrictBody[schemas.OrganisationUpdate], return_dto=None, guards=ADMIN, responses=UPDATE)
     async def update_organisation(
         self, organisation_id: RecordId, data: JSONBody[schemas.OrganisationUpdate], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
     ) -> schemas.OrganisationOut:
-        return out(await service.update_organisation(db, principal, organisation_id, data), schemas.OrganisationOut)
+        return await service.organisation_out(db, await service.update_organisation(db, principal, organisation_id, data))
 
 
 class VoteController(Controller):

@@ -9,7 +9,7 @@ import msgspec
 
 from foundation.schemas import Id, Reason, Strict
 from foundation.text import NONBLANK, PRINTABLE
-from registry.tables import ManagementMode, OrganisationKind
+from registry.tables import ManagementMode, OrganisationKind, Standing
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_\-]+$")]
 EstateCode = Annotated[str, msgspec.Meta(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9_\-]+$")]
@@ -139,16 +139,34 @@ class CompanyOut(msgspec.Struct):
     address: str
 
 
+class StaffIn(Strict):
+    name: Name
+    position: Annotated[str, msgspec.Meta(max_length=50, pattern=PRINTABLE)] = ""
+    user_id: Id | None = None  # the staff member's account, when they have one
+
+
 class OrganisationCreate(Strict):
+    """A social organisation also gives its standing (登记 or 备案), legal representative, address and the streets
+    it serves; an inspection or evaluation firm gives none of them."""
+
     name: LongName
     kind: OrganisationKind
     credit_code: CreditCode
     phone: Phone = ""
+    standing: Standing | None = None
+    legal_representative: Name | None = None
+    address: Text200 = ""
+    street_ids: Annotated[list[Id], msgspec.Meta(max_length=50)] = []
+    staff: Annotated[list[StaffIn], msgspec.Meta(max_length=200)] = []
 
 
 class OrganisationUpdate(Strict):
     name: LongName | None = None
     phone: Phone | None = None
+    legal_representative: Name | None = None
+    address: Text200 | None = None
+    street_ids: Annotated[list[Id], msgspec.Meta(max_length=50)] | None = None
+    staff: Annotated[list[StaffIn], msgspec.Meta(max_length=200)] | None = None
 
 
 class OrganisationOut(msgspec.Struct):
@@ -157,6 +175,17 @@ class OrganisationOut(msgspec.Struct):
     kind: OrganisationKind
     credit_code: str
     phone: str
+    standing: Standing | None = None
+    legal_representative: str = ""
+    address: str = ""
+    street_ids: list[int] = []
+
+
+class StaffOut(msgspec.Struct):
+    id: int
+    name: str
+    position: str
+    user_id: int | None
 
 
 # Selection votes (居民选)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
@@ -26,7 +27,17 @@ from registry.scope import (
     visible_estates,
     visible_organisations,
 )
-from registry.tables import Community, Company, Estate, Organisation, ServiceContract, Street
+from registry.tables import (
+    Community,
+    Company,
+    Estate,
+    Organisation,
+    OrganisationKind,
+    OrganisationStaff,
+    OrganisationStreet,
+    ServiceContract,
+    Street,
+)
 
 ADMINS = frozenset({Role.ADMIN})
 
@@ -337,14 +348,87 @@ async def get_organisation(session: AsyncSession, actor: Principal, organisation
     return await visible_one(session, Organisation, organisation_id, visible_organisations(actor), "organisation")
 
 
+def _social_particulars(kind: OrganisationKind, data: schemas.OrganisationCreate | schemas.OrganisationUpdate, standing: object) -> None:
+    """A social organisation says whether it is registered (登记) or filed (备案); a firm has no standing, streets
+    or legal representative here."""
+    if kind is OrganisationKind.SOCIAL_ORG:
+        if standing is None:
+            raise RuleViolation("a social organisation is registered (登记) or filed (备案): give standing", field="standing", zh="社会组织须注明登记或备案")
+    elif standing is not None or data.street_ids:
+        raise RuleViolation("only a social organisation has a standing and streets it serves", field="standing")
+
+
+async def _replace_streets_and_staff(
+    session: AsyncSession, organisation: Organisation, street_ids: list[int] | None, staff: list[schemas.StaffIn] | None
+) -> None:
+    if street_ids is not None:
+        wanted = sorted(set(street_ids))
+        known = set((await session.execute(select(col(Street.id)).where(col(Street.id).in_(wanted)))).scalars())
+        if missing := [i for i in wanted if i not in known]:
+            raise NotFound("street", missing[0])
+        for row in (await session.execute(select(OrganisationStreet).where(col(OrganisationStreet.organisation_id) == organisation.id))).scalars():
+            await session.delete(row)
+        await session.flush()
+        session.add_all(OrganisationStreet(organisation_id=organisation.id, street_id=i) for i in wanted)
+    if staff is not None:
+        names = [member.name.strip() for member in staff]
+        if len(set(names)) != len(names):
+            raise RuleViolation("staff: each member is listed once (by name)", field="staff")
+        for member_row in (await session.execute(select(OrganisationStaff).where(col(OrganisationStaff.organisation_id) == organisation.id))).scalars():
+            await session.delete(member_row)
+        await session.flush()
+        try:
+            async with session.begin_nested():
+                session.add_all(
+                    OrganisationStaff(organisation_id=organisation.id, name=m.name.strip(), position=m.position, user_id=m.user_id) for m in staff
+                )
+                await session.flush()
+        except IntegrityError:
+            raise NotFound("user", ", ".join(str(m.user_id) for m in staff if m.user_id is not None)) from None
+    await session.flush()
+
+
+async def organisation_out(session: AsyncSession, organisation: Organisation) -> schemas.OrganisationOut:
+    streets = (
+        await session.execute(
+            select(col(OrganisationStreet.street_id)).where(col(OrganisationStreet.organisation_id) == organisation.id).order_by(col(OrganisationStreet.street_id))
+        )
+    ).scalars()
+    return schemas.OrganisationOut(
+        id=organisation.id, name=organisation.name, kind=OrganisationKind(organisation.kind), credit_code=organisation.credit_code,
+        phone=organisation.phone, standing=organisation.standing, legal_representative=organisation.legal_representative,
+        address=organisation.address, street_ids=list(streets),
+    )
+
+
+async def organisation_staff(session: AsyncSession, actor: Principal, organisation_id: int) -> list[schemas.StaffOut]:
+    """The staff of an organisation: for the district's administrators and the organisation itself (names are
+    personal data)."""
+    if actor.role not in ADMINS and actor.organisation_id != organisation_id:
+        raise NotFound("organisation", organisation_id)
+    await get_organisation(session, actor, organisation_id)
+    rows = (
+        await session.execute(select(OrganisationStaff).where(col(OrganisationStaff.organisation_id) == organisation_id).order_by(col(OrganisationStaff.id)))
+    ).scalars()
+    return [schemas.StaffOut(id=r.id, name=r.name, position=r.position, user_id=r.user_id) for r in rows]
+
+
 async def create_organisation(session: AsyncSession, actor: Principal, data: schemas.OrganisationCreate) -> Organisation:
     require_role(actor, ADMINS, "registering organisations")
     _checked_credit_code(data.credit_code)
+    _social_particulars(data.kind, data, data.standing)
     await _ensure_unique(session, Organisation, "organisation", credit_code=data.credit_code, name=data.name)
-    organisation = Organisation(name=data.name, kind=data.kind, credit_code=data.credit_code, phone=data.phone)
+    organisation = Organisation(
+        name=data.name, kind=data.kind, credit_code=data.credit_code, phone=data.phone, standing=data.standing,
+        legal_representative=data.legal_representative or "", address=data.address,
+    )
     session.add(organisation)
     await session.flush()
-    record_change(session, actor, "organisation.created", "organisation", organisation.id, after=snapshot(organisation))
+    await _replace_streets_and_staff(session, organisation, data.street_ids, data.staff)
+    record_change(
+        session, actor, "organisation.created", "organisation", organisation.id,
+        after=snapshot(organisation) | {"street_ids": sorted(set(data.street_ids)), "staff": len(data.staff)},
+    )
     await session.flush()
     return organisation
 
@@ -354,10 +438,12 @@ async def update_organisation(
 ) -> Organisation:
     require_role(actor, ADMINS, "changing organisations")
     organisation = await get_organisation(session, actor, organisation_id)
+    _social_particulars(OrganisationKind(organisation.kind), data, organisation.standing)
     before = snapshot(organisation)
     if data.name is not None and data.name != organisation.name:
         await _ensure_unique(session, Organisation, "organisation", name=data.name)
-    _apply(organisation, data, ("name", "phone"))
+    _apply(organisation, data, ("name", "phone", "legal_representative", "address"))
+    await _replace_streets_and_staff(session, organisation, data.street_ids, data.staff)
     record_change(
         session, actor, "organisation.updated", "organisation", organisation.id, before=before, after=snapshot(organisation)
     )

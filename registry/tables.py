@@ -20,6 +20,14 @@ class ManagementMode(StrEnum):
 class OrganisationKind(StrEnum):
     INSPECTION_FIRM = "inspection_firm"  # 第三方巡查机构
     SOCIAL_ORG = "social_org"  # 社会组织
+    EVALUATION_FIRM = "evaluation_firm"  # 第三方评估机构 (its users sit on evaluation panels)
+
+
+class Standing(StrEnum):
+    """How a social organisation exists in law."""
+
+    REGISTERED = "registered"  # 登记: registered with the civil affairs bureau
+    FILED = "filed"  # 备案: a community organisation filed with its street
 
 
 class VoteStatus(StrEnum):
@@ -93,6 +101,33 @@ class Organisation(SQLModel, table=True):
     kind: OrganisationKind = Field(sa_column=Column(String(20), nullable=False))
     credit_code: str = Field(max_length=18, unique=True)
     phone: str = Field(default="", max_length=30)
+    # A social organisation's particulars (empty for an inspection or evaluation firm).
+    standing: Standing | None = Field(default=None, sa_column=Column(String(20)))
+    legal_representative: str = Field(default="", max_length=50)
+    address: str = Field(default="", max_length=200)
+
+
+class OrganisationStreet(SQLModel, table=True):
+    """A street a social organisation serves."""
+
+    __tablename__ = "organisation_streets"
+
+    organisation_id: int = Field(foreign_key="organisations.id", primary_key=True)
+    street_id: int = Field(foreign_key="streets.id", primary_key=True, index=True)
+
+
+class OrganisationStaff(SQLModel, table=True):
+    """A member of an organisation's staff; `user_id` links one who also has an account (a panel member who works
+    for a bidder is recused from its bid)."""
+
+    __tablename__ = "organisation_staff"
+    __table_args__ = (UniqueConstraint("organisation_id", "name", name="uq_organisation_staff_organisation_id_name"),)
+
+    id: int = surrogate_key()
+    organisation_id: int = Field(foreign_key="organisations.id", index=True)
+    name: str = Field(max_length=50)
+    position: str = Field(default="", max_length=50)
+    user_id: int | None = Field(default=None, foreign_key="users.id", index=True)
 
 
 class SelectionVote(SQLModel, table=True):

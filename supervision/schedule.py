@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from assessment.jobs import JOBS as ASSESSMENT_JOBS
+from community.calls.jobs import JOBS as CALL_JOBS
 from community.needs.jobs import JOBS as NEEDS_JOBS
 from foundation.clock import BUSINESS_TZ
 from foundation.jobs import Job, JobRun, run_job
@@ -19,7 +20,7 @@ from reports.audit_statement import JOBS as AUDIT_JOBS
 from subsidies.activity.jobs import JOBS as ACTIVITY_JOBS
 from subsidies.property.jobs import JOBS as SUBSIDY_JOBS
 
-JOBS: list[Job] = [*INSPECTION_JOBS, *ASSESSMENT_JOBS, *SUBSIDY_JOBS, *ACTIVITY_JOBS, *AUDIT_JOBS, *NEEDS_JOBS]
+JOBS: list[Job] = [*INSPECTION_JOBS, *ASSESSMENT_JOBS, *SUBSIDY_JOBS, *ACTIVITY_JOBS, *AUDIT_JOBS, *NEEDS_JOBS, *CALL_JOBS]
 
 
 def next_run(job: Job, now: datetime) -> datetime | None:

@@ -2,7 +2,7 @@
 release. Append-only (triggers refuse UPDATE and DELETE): a published release never changes.
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-11-26 04:00:00.000000
 """
 
@@ -16,7 +16,7 @@ from foundation.db import UTCDateTime
 
 
 revision = '0019'
-down_revision = '0017'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 

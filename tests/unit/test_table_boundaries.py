@@ -18,6 +18,7 @@ ALLOWED: dict[str, set[str]] = {
         "subsidies.engine.tables", "subsidies.property.tables",
         "community.ocds.tables",
         "subsidies.activity.tables",
+        "community.calls.tables",
     },
     # The demo loader of the composition root checks whether a month was filed already and logs the demo users in.
     "supervision/demo_evidence.py": {"inspections.tables", "people.tables"},

@@ -1,0 +1,283 @@
+"""Pages of the calls (Simplified Chinese, the same use cases as the API): the district's or street's desk (open a
+call, see the bids after the deadline, close, award, answer objections), the organisation's (open calls, its bid,
+its results, objections), the panel's (declare, score, sign), and the public award publicity without login."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, TypeVar
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from community.calls import queries, rules, schemas, service
+from community.calls.service import BUYERS, OFFICIAL_PANEL_ROLES
+from foundation.access import Principal, Role
+from foundation.clock import BUSINESS_TZ, utc_now
+from foundation.errors import DomainError, InvalidInput
+from foundation.storage import BlobStore
+from foundation.web.auth import allow, logged_in
+from foundation.web.layout import form_error, page
+from foundation.web.params import provide_store
+from foundation.web.problems import status_of
+
+STATUS_NAMES = {"open": "投标中", "closed": "已截止待开标", "evaluating": "评审中", "publicity": "结果公示中", "awarded": "已定标", "failed": "流标"}
+BID_STATUS_NAMES = {"submitted": "有效", "withdrawn": "已撤回", "replaced": "已替换", "invalid": "无效"}
+AWARD_STATUS_NAMES = {"pending": "公示中", "active": "已生效", "cancelled": "已撤销"}
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def fen_of(text: str | None, field: str) -> int:
+    """An amount typed in yuan ("48000" or "48,000.50") as fen; refused in Chinese when it is not one."""
+    try:
+        value = Decimal((text or "").replace(",", "").strip())
+    except InvalidOperation:
+        raise InvalidInput(f"{field}: an amount in yuan", zh="请填写金额（元），最多两位小数", field=field) from None
+    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")) or value > Decimal(20_000_000):
+        raise InvalidInput(f"{field}: an amount in yuan", zh="请填写金额（元），最多两位小数", field=field)
+    return int(value * 100)
+
+
+T = TypeVar("T")
+
+
+def checked(kind: type[T], **fields: Any) -> T:
+    """A form's fields as the API's body, with the same limits (lengths, ranges) checked as the API checks them."""
+    try:
+        return msgspec.convert(fields, kind)
+    except msgspec.ValidationError as error:
+        raise InvalidInput(str(error), zh="输入有误（长度或数值超出范围），请检查后再提交", field="_form") from None
+
+
+def status_name(call: schemas.CallOut) -> str:
+    return STATUS_NAMES["closed" if call.status == "open" and not call.sealed else call.status]
+
+
+async def _calls_page(db: AsyncSession, principal: Principal, errors: dict[str, str]) -> Template:
+    now = utc_now()
+    calls = [await service.call_out(db, c, now) for c in await service.list_calls(db, principal)]
+    return page(
+        "calls.html", principal, calls=calls, names={c.id: status_name(c) for c in calls}, methods=rules.METHOD_NAMES,
+        may_open=principal.role in BUYERS, categories=[c.value for c in schemas.Category], errors=errors,
+    )
+
+
+async def _call_context(db: AsyncSession, principal: Principal, call_id: int) -> dict[str, Any]:
+    now = utc_now()
+    row = await queries.call_row(db, call_id)
+    call = await service.call_out(db, row, now)
+    buyer = queries.is_buyer(principal, row)
+    member = await queries.panel_member(db, principal, call_id)
+    context: dict[str, Any] = {
+        "call": call, "status_name": status_name(call), "method_name": rules.METHOD_NAMES[call.method], "buyer": buyer, "member": member,
+        "is_org": principal.role is Role.SOCIAL_ORG, "awards": await service.awards_of(db, call_id), "bids": [], "signals": [], "ranking": [],
+        "objections": [], "panel": [], "client_id": uuid.uuid4().hex, "bid_names": BID_STATUS_NAMES, "award_names": AWARD_STATUS_NAMES,
+    }
+    if principal.role is Role.SOCIAL_ORG or ((buyer or member) and not call.sealed):
+        context["bids"] = await service.bid_summaries(db, principal, call_id, now)
+    if buyer and not call.sealed:
+        context["signals"] = await service.signals(db, principal, call_id, now)
+        context["ranking"] = await service.ranking(db, principal, call_id, now)
+    if buyer or principal.role is Role.SOCIAL_ORG:
+        context["objections"] = await service.objections_of(db, principal, call_id)
+    if buyer:
+        context["panel"] = await service.panel(db, principal, call_id)
+    return context
+
+
+class CallPages(Controller):
+    path = "/community"
+    guards = [logged_in]
+    include_in_schema = False
+    dependencies = {"store": Provide(provide_store, sync_to_thread=False)}  # noqa: RUF012
+
+    @get("/calls")
+    async def calls(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
+        return await _calls_page(db, principal, {})
+
+    @post("/calls", guards=[allow(BUYERS, "opening a call")])
+    async def open_call(self, data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
+        """The district or a street opens a call from its desk: one lot, criteria one per line as "名称 分值"."""
+        try:
+            criteria = []
+            for line in (data.get("criteria") or "").splitlines():
+                name, _, weight = line.strip().rpartition(" ")
+                if line.strip():
+                    if not name.strip() or not weight.isdigit():
+                        raise InvalidInput("criteria: one per line, name then weight", zh="评分项每行一项：名称 空格 分值", field="criteria")
+                    criteria.append(schemas.CriterionIn(name=name.strip(), weight=int(weight)))
+            try:
+                deadline = datetime.fromisoformat(data.get("bid_deadline") or "").replace(tzinfo=BUSINESS_TZ)
+                method = schemas.Method(data.get("method") or "")
+                category = schemas.Category(data.get("category") or "")
+            except ValueError:
+                raise InvalidInput("choose the method, category and deadline", zh="请选择采购方式、类别并填写截止时间", field="_form") from None
+            title = (data.get("title") or "").strip()
+            if len(title) < 2 or not criteria:
+                raise InvalidInput("title and criteria", zh="请填写项目名称和评分项", field="title")
+            invited = [int(i) for i in (data.get("invited") or "").replace("，", ",").split(",") if i.strip().isdigit()]
+            body = checked(
+                schemas.CallCreate, title=title, category=category, method=method, bid_deadline=deadline, description=(data.get("description") or "").strip(),
+                lots=[{"title": title, "budget_fen": fen_of(data.get("budget"), "budget")}], criteria=[{"name": c.name, "weight": c.weight} for c in criteria],
+                method_reason=(data.get("method_reason") or "").strip(), invited_organisation_ids=invited,
+            )
+            call = await service.open_call(db, principal, body, utc_now())
+        except DomainError as exc:
+            shown = await _calls_page(db, principal, form_error(exc))
+            shown.status_code = 422 if isinstance(exc, InvalidInput) else status_of(exc)
+            return shown
+        return Redirect(path=f"/community/calls/{call.id}")
+
+    @get("/calls/{call_id:int}")
+    async def call(self, call_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
+        return page("call.html", principal, errors={}, **await _call_context(db, principal, call_id))
+
+    async def _after(self, db: AsyncSession, principal: Principal, call_id: int, exc: DomainError) -> Template:
+        shown = page("call.html", principal, errors=form_error(exc), **await _call_context(db, principal, call_id))
+        shown.status_code = 422 if isinstance(exc, InvalidInput) else status_of(exc)
+        return shown
+
+    @post("/calls/{call_id:int}/bid", guards=[allow({Role.SOCIAL_ORG}, "bidding")])
+    async def bid(
+        self, call_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]
+    ) -> Response[Any]:
+        try:
+            lot = data.get("lot_number") or ""
+            plan, team = (data.get("plan") or "").strip(), (data.get("team") or "").strip()
+            if not plan or not team or not lot.isdigit():
+                raise InvalidInput("plan, team and lot", zh="请填写服务方案和团队，并选择标包", field="plan")
+            body = checked(schemas.BidIn, client_id=(data.get("client_id") or uuid.uuid4().hex)[:36], lot_number=int(lot[:3]), plan=plan, team=team, amount_fen=fen_of(data.get("amount"), "amount"))
+            await service.submit_bid(db, principal, store, call_id, body, utc_now())
+        except DomainError as exc:
+            return await self._after(db, principal, call_id, exc)
+        return Redirect(path=f"/community/calls/{call_id}?done=bid")
+
+    @post("/bids/{bid_id:int}/withdraw", guards=[allow({Role.SOCIAL_ORG}, "withdrawing a bid")])
+    async def withdraw(self, bid_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
+        bid = await service.withdraw_bid(db, principal, bid_id, utc_now())
+        return Redirect(path=f"/community/calls/{bid.call_id}?done=withdrawn")
+
+    @post("/calls/{call_id:int}/{action:str}", guards=[allow(BUYERS, "running a call")])
+    async def buyer_action(self, call_id: FromPath[int], action: FromPath[str], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
+        """Close the bidding or the evaluation from the desk."""
+        try:
+            if action == "close-bidding":
+                await service.close_bidding(db, principal, call_id, utc_now())
+            elif action == "close-evaluation":
+                await service.close_evaluation(db, principal, call_id, utc_now())
+            else:
+                raise InvalidInput(f"unknown action {action}", zh="未知操作")
+        except DomainError as exc:
+            return await self._after(db, principal, call_id, exc)
+        return Redirect(path=f"/community/calls/{call_id}?done={action}")
+
+    @post("/awards/{award_id:int}/object", guards=[allow({Role.SOCIAL_ORG}, "objecting to an award")])
+    async def object_to_award(self, award_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
+        call_id = await service.awards_call_id(db, award_id)
+        try:
+            text = (data.get("text") or "").strip()
+            if len(text) < 2:
+                raise InvalidInput("write the objection", zh="请写明质疑事项和理由", field="text")
+            await service.object_to_award(db, principal, award_id, checked(schemas.ObjectionIn, text=text), utc_now())
+        except DomainError as exc:
+            return await self._after(db, principal, call_id, exc)
+        return Redirect(path=f"/community/calls/{call_id}?done=objected")
+
+    @post("/awards/{award_id:int}/confirm", guards=[allow(BUYERS, "confirming an award")])
+    async def confirm(self, award_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
+        call_id = await service.awards_call_id(db, award_id)
+        try:
+            await service.confirm_award(db, principal, award_id, utc_now())
+        except DomainError as exc:
+            return await self._after(db, principal, call_id, exc)
+        return Redirect(path=f"/community/calls/{call_id}?done=stood")
+
+    @post("/objections/{objection_id:int}/answer", guards=[allow(BUYERS, "answering an objection")])
+    async def answer(self, objection_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
+        call_id = await service.objection_call_id(db, objection_id)
+        try:
+            answer = (data.get("answer") or "").strip()
+            if len(answer) < 2 or data.get("verdict") not in ("upheld", "dismissed"):
+                raise InvalidInput("write the answer and choose", zh="请写明书面答复，并选择质疑是否成立", field="answer")
+            await service.answer_objection(db, principal, objection_id, checked(schemas.AnswerIn, answer=answer, upheld=data.get("verdict") == "upheld"), utc_now())
+        except DomainError as exc:
+            return await self._after(db, principal, call_id, exc)
+        return Redirect(path=f"/community/calls/{call_id}?done=answered")
+
+    # The panel
+
+    @get("/panel/{call_id:int}", guards=[allow({Role.PANEL_MEMBER, *OFFICIAL_PANEL_ROLES}, "evaluating")])
+    async def panel(self, call_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
+        return await _panel_page(db, principal, call_id, {})
+
+    @post("/panel/{call_id:int}/{action:str}", guards=[allow({Role.PANEL_MEMBER, *OFFICIAL_PANEL_ROLES}, "evaluating")])
+    async def panel_action(
+        self, call_id: FromPath[int], action: FromPath[str], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
+    ) -> Response[Any]:
+        """Declare conflicts (tick the bidders), score one bid (a number per criterion), or sign."""
+        try:
+            now = utc_now()
+            if action == "declare":
+                conflicted = [int(k.removeprefix("conflict-")) for k, v in data.items() if k.startswith("conflict-") and v and k.removeprefix("conflict-").isdigit()]
+                await service.declare(db, principal, call_id, checked(schemas.DeclarationIn, conflicted_organisation_ids=conflicted, reason=(data.get("reason") or "").strip()), now)
+            elif action == "score":
+                points = []
+                for key, value in data.items():
+                    if key.startswith("points-"):
+                        if not value.strip().isdigit():
+                            raise InvalidInput("points are whole numbers", zh="分数须为整数", field="points")
+                        points.append({"criterion_number": key.removeprefix("points-"), "points": value.strip()})
+                bid_id = data.get("bid_id") or ""
+                if not bid_id.isdigit() or not all(p["criterion_number"].isdigit() and len(p["points"]) <= 3 for p in points):
+                    raise InvalidInput("points per criterion", zh="请为每个评分项填写整数分数", field="points")
+                score = checked(schemas.ScoreIn, points=[{"criterion_number": int(p["criterion_number"][:3]), "points": int(p["points"])} for p in points])
+                await service.score_bid(db, principal, int(bid_id[:9]), score, now)
+            elif action == "sign":
+                await service.sign_off(db, principal, call_id, now)
+            else:
+                raise InvalidInput(f"unknown action {action}", zh="未知操作")
+        except (DomainError, ValueError) as exc:
+            error = exc if isinstance(exc, DomainError) else InvalidInput(str(exc), zh="输入有误，请检查后再提交")
+            shown = await _panel_page(db, principal, call_id, form_error(error))
+            shown.status_code = 422 if isinstance(error, InvalidInput) else status_of(error)
+            return shown
+        return Redirect(path=f"/community/panel/{call_id}?done={action}")
+
+
+async def _panel_page(db: AsyncSession, principal: Principal, call_id: int, errors: dict[str, str]) -> Template:
+    now = utc_now()
+    row = await queries.call_row(db, call_id)
+    call = await service.call_out(db, row, now)
+    member = await queries.panel_member(db, principal, call_id)
+    bids = await service.bid_summaries(db, principal, call_id, now) if member is not None and not call.sealed else []
+    signals = await service.signals(db, principal, call_id, now) if member is not None and not call.sealed else []
+    return page(
+        "panel.html", principal, call=call, member=member, bids=bids, signals=signals, errors=errors, status_name=status_name(call),
+        ranking=await service.ranking(db, principal, call_id, now) if member is not None and member.signed_at is not None else [],
+    )
+
+
+class PublicCallPages(Controller):
+    """The award publicity (中标结果公示): anyone, without logging in."""
+
+    path = "/public/calls"
+    include_in_schema = False
+
+    @get("/{call_id:int}")
+    async def publicity(self, call_id: FromPath[int], db: NamedDependency[AsyncSession]) -> Template:
+        row = await queries.call_row(db, call_id)
+        call = await service.call_out(db, row, utc_now())
+        return page(
+            "publicity.html", None, call=call, awards=await service.awards_of(db, call_id), status_name=status_name(call),
+            method_name=rules.METHOD_NAMES[call.method], award_names=AWARD_STATUS_NAMES,
+        )
+
+
+PAGES = [CallPages, PublicCallPages]

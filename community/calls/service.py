@@ -1,0 +1,741 @@
+"""Use cases of the calls: open and repeat a call, bid, close the bidding, the panel (assign, declare, score,
+sign), close the evaluation into awards, objections and their answers, the award standing, the contract and its
+tranches. Each is one transaction (the caller's); published moments are announced inside it."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from datetime import datetime
+from functools import lru_cache
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from community import records
+from community.calls import queries, rules, schemas
+from community.calls.queries import AWARDED, EVALUATING, FAILED, OPEN, PUBLICITY, call_row, is_buyer
+from community.calls.tables import (
+    Award,
+    Bid,
+    BidDocument,
+    Call,
+    CallContract,
+    CallCriterion,
+    CallInvitation,
+    CallLot,
+    ConflictDeclaration,
+    Objection,
+    PanelMember,
+    Score,
+    Tranche,
+)
+from foundation.access import Principal, Role, require_role
+from foundation.audit import record_change
+from foundation.calendar.service import working_calendar
+from foundation.clock import BUSINESS_TZ
+from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
+from foundation.notifications import notify
+from foundation.settings import config_dir
+from foundation.storage import BlobStore
+from people import queries as people_queries
+from registry import queries as registry_queries
+from registry.queries import OrganisationKind
+
+BUYERS = frozenset({Role.ADMIN, Role.STREET_OFFICER})
+OFFICIAL_PANEL_ROLES = frozenset({Role.ADMIN, Role.STREET_OFFICER, Role.STREET_WORKER})
+
+
+@lru_cache(maxsize=1)
+def call_limits() -> rules.CallLimits:
+    return rules.parse_limits((config_dir() / "calls.toml").read_text(encoding="utf-8"))
+
+
+def _refuse(problem: str | None, field: str | None = None, zh: str | None = None) -> None:
+    if problem:
+        raise RuleViolation(problem, field=field, zh=zh)
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+async def _announce(session: AsyncSession, call_id: int, stage: str) -> None:
+    await session.flush()
+    record = await queries.project_record(session, call_id)
+    if record is not None:
+        await records.announce(session, record, stage)
+
+
+def _require_buyer(actor: Principal, call: Call, action: str) -> None:
+    require_role(actor, BUYERS, action)
+    if not is_buyer(actor, call):
+        raise PermissionDenied(f"{action}: call {call.number} is another buyer's", zh="该项目不属于您的街道")
+
+
+async def organisation_user_ids(session: AsyncSession, organisation_ids: set[int]) -> list[int]:
+    found: list[int] = []
+    for organisation_id in sorted(organisation_ids):
+        found += await people_queries.organisation_users(session, organisation_id)
+    return found
+
+
+async def buyer_user_ids(session: AsyncSession, call: Call) -> list[int]:
+    if call.street_id is None:
+        return await people_queries.recipients(session, Role.ADMIN)
+    return await people_queries.recipients(session, Role.STREET_OFFICER, street_id=call.street_id)
+
+
+async def invited_organisations(session: AsyncSession, call_id: int) -> list[int]:
+    return list((await session.execute(select(col(CallInvitation.organisation_id)).where(col(CallInvitation.call_id) == call_id))).scalars())
+
+
+# Calls
+
+
+async def _next_number(session: AsyncSession, method: str, now: datetime) -> str:
+    prefix = {rules.VENTURE: "GY", rules.NEGOTIATION: "TP", rules.TENDER: "ZB"}[method]
+    year = now.astimezone(BUSINESS_TZ).year
+    like = f"HP-{prefix}-{year}-%"
+    count = (await session.execute(select(func.count()).select_from(Call).where(col(Call.number).like(like)))).scalar_one()
+    return f"HP-{prefix}-{year}-{int(count) + 1:03d}"
+
+
+async def open_call(session: AsyncSession, actor: Principal, data: schemas.CallCreate, now: datetime) -> Call:
+    """Open a call (发布): its method follows the budget thresholds unless a reason is recorded."""
+    require_role(actor, BUYERS, "opening a call")
+    limits = call_limits()
+    street_id = data.street_id
+    if actor.role is Role.STREET_OFFICER:
+        if street_id not in (None, actor.street_id):
+            raise PermissionDenied("a street officer opens calls for their own street", zh="街道只能为本街道发布项目")
+        street_id = actor.street_id
+    elif street_id is not None and await registry_queries.street(session, street_id) is None:
+        raise NotFound("street", street_id)
+    _refuse(rules.weights_problem([c.weight for c in data.criteria]), "criteria", "评分项权重之和须为100")
+    if len({c.name.strip() for c in data.criteria}) != len(data.criteria):
+        raise RuleViolation("each criterion is named once", field="criteria")
+    method = data.method.value
+    largest = max(lot.budget_fen for lot in data.lots)
+    _refuse(rules.method_problem(method, largest, data.method_reason, limits), "method", "采购方式与预算金额标准不符，须填写理由")
+    calendar = await working_calendar(session)
+    _refuse(rules.deadline_problem(method, now, data.bid_deadline, calendar, limits), "bid_deadline", "投标截止时间不符合最短期限")
+    invited = sorted(set(data.invited_organisation_ids))
+    _refuse(rules.invitations_problem(method, len(invited), limits), "invited_organisation_ids", "竞争性谈判须邀请足够数量的社会组织")
+    organisations = await registry_queries.organisation_particulars(session, invited)
+    for organisation_id in invited:
+        found = organisations.get(organisation_id)
+        if found is None or found.kind is not OrganisationKind.SOCIAL_ORG:
+            raise RuleViolation(f"organisation {organisation_id} is not a registered social organisation", field="invited_organisation_ids")
+    call = Call(
+        number=await _next_number(session, method, now), title=data.title.strip(), description=data.description, category=data.category.value,
+        method=method, method_reason=data.method_reason.strip(), street_id=street_id, budget_fen=sum(lot.budget_fen for lot in data.lots),
+        opened_at=now, bid_deadline=data.bid_deadline, status=OPEN, created_by_user_id=actor.user_id, updated_at=now,
+    )
+    session.add(call)
+    await session.flush()
+    session.add_all(CallLot(call_id=call.id, number=i, title=lot.title.strip(), budget_fen=lot.budget_fen) for i, lot in enumerate(data.lots, 1))
+    session.add_all(CallCriterion(call_id=call.id, number=i, name=c.name.strip(), weight=c.weight) for i, c in enumerate(data.criteria, 1))
+    session.add_all(CallInvitation(call_id=call.id, organisation_id=i) for i in invited)
+    record_change(session, actor, "call.opened", "call", call.id, after={"number": call.number, "method": method, "budget_fen": call.budget_fen, "bid_deadline": call.bid_deadline})
+    await notify(
+        session, f"call-invited:{call.id}", await organisation_user_ids(session, set(invited)),
+        f"邀请参加竞争性谈判：{call.title}", f"请在 {_when(call.bid_deadline)} 前提交响应文件。", f"/community/calls/{call.id}",
+    )
+    await _announce(session, call.id, records.TENDER)
+    return call
+
+
+async def repeat_call(session: AsyncSession, actor: Principal, call_id: int, data: schemas.RepeatIn, now: datetime) -> Call:
+    """A failed call opened again (重新招标) with the same lots and criteria and a new deadline, linked to it."""
+    failed = await call_row(session, call_id, hold=True)
+    _require_buyer(actor, failed, "repeating a call")
+    if failed.status != FAILED:
+        raise Conflict(f"call {failed.number} has not failed; only a failed call is repeated")
+    if (await session.execute(select(col(Call.id)).where(col(Call.repeated_from_call_id) == call_id))).first():
+        raise Conflict(f"call {failed.number} was already repeated")
+    lots = (await session.execute(select(CallLot).where(col(CallLot.call_id) == call_id).order_by(col(CallLot.number)))).scalars().all()
+    criteria = (await session.execute(select(CallCriterion).where(col(CallCriterion.call_id) == call_id).order_by(col(CallCriterion.number)))).scalars().all()
+    invited = list((await session.execute(select(col(CallInvitation.organisation_id)).where(col(CallInvitation.call_id) == call_id))).scalars())
+    calendar = await working_calendar(session)
+    _refuse(rules.deadline_problem(failed.method, now, data.bid_deadline, calendar, call_limits()), "bid_deadline", "投标截止时间不符合最短期限")
+    call = Call(
+        number=await _next_number(session, failed.method, now), title=failed.title, description=failed.description, category=failed.category,
+        method=failed.method, method_reason=failed.method_reason, street_id=failed.street_id, budget_fen=failed.budget_fen, opened_at=now,
+        bid_deadline=data.bid_deadline, status=OPEN, repeated_from_call_id=failed.id, created_by_user_id=actor.user_id, updated_at=now,
+    )
+    session.add(call)
+    await session.flush()
+    session.add_all(CallLot(call_id=call.id, number=lot.number, title=lot.title, budget_fen=lot.budget_fen) for lot in lots)
+    session.add_all(CallCriterion(call_id=call.id, number=c.number, name=c.name, weight=c.weight) for c in criteria)
+    session.add_all(CallInvitation(call_id=call.id, organisation_id=i) for i in invited)
+    record_change(session, actor, "call.repeated", "call", call.id, after={"number": call.number, "repeats": failed.number})
+    await _announce(session, call.id, records.TENDER)
+    return call
+
+
+async def call_out(session: AsyncSession, call: Call, now: datetime) -> schemas.CallOut:
+    lots = (await session.execute(select(CallLot).where(col(CallLot.call_id) == call.id).order_by(col(CallLot.number)))).scalars().all()
+    criteria = (await session.execute(select(CallCriterion).where(col(CallCriterion.call_id) == call.id).order_by(col(CallCriterion.number)))).scalars().all()
+    invited = list((await session.execute(select(col(CallInvitation.organisation_id)).where(col(CallInvitation.call_id) == call.id).order_by(col(CallInvitation.organisation_id)))).scalars())
+    repeated_by = (await session.execute(select(col(Call.id)).where(col(Call.repeated_from_call_id) == call.id))).scalar_one_or_none()
+    return schemas.CallOut(
+        id=call.id, number=call.number, title=call.title, description=call.description, category=call.category, method=call.method,
+        method_reason=call.method_reason, street_id=call.street_id, budget_fen=call.budget_fen, opened_at=call.opened_at,
+        bid_deadline=call.bid_deadline, status=call.status, sealed=rules.sealed(now, call.bid_deadline),
+        lots=[schemas.LotOut(number=lot.number, title=lot.title, budget_fen=lot.budget_fen) for lot in lots],
+        criteria=[schemas.CriterionOut(number=c.number, name=c.name, weight=c.weight) for c in criteria],
+        invited_organisation_ids=invited, repeated_from_call_id=call.repeated_from_call_id, repeated_by_call_id=repeated_by, draw_seed=call.draw_seed,
+    )
+
+
+async def list_calls(session: AsyncSession, actor: Principal, status: str | None = None) -> list[Call]:
+    """Calls are public once opened; an organisation sees those it may bid for (a negotiation: if invited; a
+    street's call: if it serves the street) and those it bid in."""
+    query = select(Call).order_by(col(Call.id).desc())
+    if status is not None:
+        query = query.where(col(Call.status) == status)
+    calls = list((await session.execute(query)).scalars())
+    if actor.role is not Role.SOCIAL_ORG or actor.organisation_id is None:
+        return calls
+    particulars = (await registry_queries.organisation_particulars(session, [actor.organisation_id])).get(actor.organisation_id)
+    invited = set((await session.execute(select(col(CallInvitation.call_id)).where(col(CallInvitation.organisation_id) == actor.organisation_id))).scalars())
+    bid_in = set((await session.execute(select(col(Bid.call_id)).where(col(Bid.organisation_id) == actor.organisation_id))).scalars())
+    return [c for c in calls if c.id in bid_in or (particulars is not None and _eligibility_problem(c, particulars, c.id in invited) is None)]
+
+
+def _eligibility_problem(call: Call, organisation: registry_queries.OrganisationParticulars, invited: bool) -> str | None:
+    if organisation.kind is not OrganisationKind.SOCIAL_ORG:
+        return "only social organisations bid"
+    if call.method == rules.NEGOTIATION and not invited:
+        return f"call {call.number} is a competitive negotiation among invited organisations; yours was not invited"
+    if call.method != rules.VENTURE and organisation.standing != "registered":
+        return "a filed (备案) community organisation bids in venture philanthropy calls only"
+    if call.street_id is not None and call.street_id not in organisation.street_ids:
+        return f"call {call.number} is for a street your organisation does not serve"
+    return None
+
+
+# Bids
+
+
+async def submit_bid(session: AsyncSession, actor: Principal, store: BlobStore, call_id: int, data: schemas.BidIn, now: datetime) -> tuple[Bid, bool]:
+    """Submit a bid for a lot before the deadline; a second submission for the lot replaces the first. A retry with
+    the same client id and body answers the bid already stored (True: replayed); another body is refused."""
+    require_role(actor, {Role.SOCIAL_ORG}, "bidding")
+    if actor.organisation_id is None:
+        raise PermissionDenied("bidding is for a social organisation's account or key")
+    earlier = (await session.execute(select(Bid).where(col(Bid.client_id) == data.client_id))).scalar_one_or_none()
+    if earlier is not None:
+        same = (earlier.organisation_id, earlier.call_id, earlier.lot_number, earlier.amount_fen, earlier.plan, earlier.team) == (
+            actor.organisation_id, call_id, data.lot_number, data.amount_fen, data.plan, data.team,
+        )
+        if not same:
+            raise Conflict(f"client_id {data.client_id} names another submission; make a new one for a new bid")
+        return earlier, True
+    call = await call_row(session, call_id, hold=True)
+    if call.status != OPEN or not rules.sealed(now, call.bid_deadline):
+        raise RuleViolation(
+            f"the bid deadline of call {call.number} passed at {_when(call.bid_deadline)}; no bid is taken after it",
+            field="call", zh="投标截止时间已过，不再接受投标",
+        )
+    lot = await session.get(CallLot, (call_id, data.lot_number))
+    if lot is None:
+        raise RuleViolation(f"call {call.number} has no lot {data.lot_number}", field="lot_number")
+    if data.amount_fen > lot.budget_fen:
+        raise RuleViolation(f"the bid of {data.amount_fen} fen is above the lot's budget of {lot.budget_fen} fen", field="amount_fen", zh="报价超过该包预算")
+    particulars = (await registry_queries.organisation_particulars(session, [actor.organisation_id]))[actor.organisation_id]
+    invited = await session.get(CallInvitation, (call_id, actor.organisation_id)) is not None
+    _refuse(_eligibility_problem(call, particulars, invited), None, "贵机构不符合该项目的投标资格")
+    live_key = f"{call_id}:{data.lot_number}:{actor.organisation_id}"
+    replaced = (await session.execute(select(Bid).where(col(Bid.live_key) == live_key).with_for_update())).scalar_one_or_none()
+    if replaced is not None:
+        replaced.status, replaced.live_key = "replaced", None
+        await session.flush()
+    bid = Bid(
+        call_id=call_id, lot_number=data.lot_number, organisation_id=actor.organisation_id, client_id=data.client_id, plan=data.plan,
+        team=data.team, amount_fen=data.amount_fen, status="submitted", live_key=live_key, replaces_bid_id=replaced.id if replaced else None,
+        submitted_at=now, submitted_by=actor.label,
+    )
+    session.add(bid)
+    await session.flush()
+    for document in data.documents:
+        content = base64.b64decode(document.content, validate=True)
+        sha256 = store.put(content)
+        session.add(BidDocument(bid_id=bid.id, name=document.name.strip(), content_type=document.content_type, size=len(content), sha256=sha256))
+    # The audit keeps that a bid was made, not its content (sealed until the deadline).
+    record_change(session, actor, "bid.replaced" if replaced else "bid.submitted", "bid", bid.id, after={"call": call.number, "lot": data.lot_number})
+    await session.flush()
+    return bid, False
+
+
+async def withdraw_bid(session: AsyncSession, actor: Principal, bid_id: int, now: datetime) -> Bid:
+    require_role(actor, {Role.SOCIAL_ORG}, "withdrawing a bid")
+    bid = await session.get(Bid, bid_id)
+    if bid is None or bid.organisation_id != actor.organisation_id:
+        raise NotFound("bid", bid_id)
+    call = await call_row(session, bid.call_id, hold=True)
+    if not rules.sealed(now, call.bid_deadline):
+        raise RuleViolation(f"the bid deadline passed at {_when(call.bid_deadline)}; a bid is withdrawn before it", zh="投标截止后不能撤回投标")
+    if bid.status != "submitted":
+        raise Conflict(f"bid {bid_id} is {bid.status}, not live")
+    bid.status, bid.live_key, bid.withdrawn_at = "withdrawn", None, now
+    record_change(session, actor, "bid.withdrawn", "bid", bid.id)
+    await session.flush()
+    return bid
+
+
+async def bid_out(session: AsyncSession, bid: Bid) -> schemas.BidOut:
+    name = (await registry_queries.organisation_particulars(session, [bid.organisation_id]))[bid.organisation_id].name
+    documents = (await session.execute(select(BidDocument).where(col(BidDocument.bid_id) == bid.id).order_by(col(BidDocument.id)))).scalars()
+    return schemas.BidOut(
+        id=bid.id, call_id=bid.call_id, lot_number=bid.lot_number, organisation_id=bid.organisation_id, organisation_name=name, plan=bid.plan,
+        team=bid.team, amount_fen=bid.amount_fen, status=bid.status, submitted_at=bid.submitted_at, replaces_bid_id=bid.replaces_bid_id,
+        documents=[schemas.DocumentOut(id=d.id, name=d.name, content_type=d.content_type, size=d.size, sha256=d.sha256) for d in documents],
+    )
+
+
+async def bid_summaries(session: AsyncSession, actor: Principal, call_id: int, now: datetime) -> list[schemas.BidSummary]:
+    call = await call_row(session, call_id)
+    bids = await queries.readable_bids(session, actor, call, now, ("submitted", "invalid", "withdrawn"))
+    names = await registry_queries.organisation_particulars(session, {b.organisation_id for b in bids})
+    return [
+        schemas.BidSummary(
+            id=b.id, lot_number=b.lot_number, organisation_id=b.organisation_id, organisation_name=names[b.organisation_id].name,
+            amount_fen=b.amount_fen, status=b.status, submitted_at=b.submitted_at,
+        )
+        for b in bids
+    ]
+
+
+async def document_content(session: AsyncSession, actor: Principal, store: BlobStore, document_id: int, now: datetime) -> tuple[BidDocument, bytes]:
+    document = await session.get(BidDocument, document_id)
+    if document is None:
+        raise NotFound("document", document_id)
+    await queries.readable_bid(session, actor, document.bid_id, now)
+    return document, store.get(document.sha256)
+
+
+async def close_bidding(session: AsyncSession, actor: Principal, call_id: int, now: datetime) -> Call:
+    """After the deadline: the call goes to evaluation, or fails with too few valid bids (a public tender with fewer
+    than the minimum is repeated as a new call)."""
+    call = await call_row(session, call_id, hold=True)
+    _require_buyer(actor, call, "closing the bidding")
+    if call.status != OPEN:
+        raise Conflict(f"call {call.number} is {call.status}, not open")
+    if rules.sealed(now, call.bid_deadline):
+        raise RuleViolation(f"the bidding of call {call.number} closes at {_when(call.bid_deadline)}", zh="投标截止时间未到")
+    valid = len(await queries.readable_bids(session, actor, call, now))
+    call.updated_at = now
+    if not rules.enough_bids(call.method, valid, call_limits()):
+        call.status = FAILED
+        record_change(session, actor, "call.failed", "call", call.id, after={"valid_bids": valid})
+        await _announce(session, call.id, records.TENDER_UPDATE)
+        return call
+    call.status = EVALUATING
+    record_change(session, actor, "call.bidding_closed", "call", call.id, after={"valid_bids": valid})
+    members = list((await session.execute(select(col(PanelMember.user_id)).where(col(PanelMember.call_id) == call.id))).scalars())
+    await notify(session, f"panel-score:{call.id}", members, f"评审任务：{call.title}", "投标已截止，请申报利益冲突后评分并签字。", f"/community/panel/{call.id}")
+    await _announce(session, call.id, records.TENDER_UPDATE)
+    return call
+
+
+# The panel
+
+
+async def assign_panel(session: AsyncSession, actor: Principal, call_id: int, data: schemas.PanelIn) -> list[PanelMember]:
+    """Name the panel (评审委员会): evaluators (outside experts) and officials, at least the minimum, odd, and for a
+    public tender mostly outside; the panel is changed only while nobody has scored."""
+    call = await call_row(session, call_id, hold=True)
+    _require_buyer(actor, call, "naming the panel")
+    if call.status not in (OPEN, EVALUATING):
+        raise Conflict(f"call {call.number} is {call.status}; its panel is fixed")
+    if (await session.execute(select(col(Score.bid_id)).where(col(Score.call_id) == call_id).limit(1))).first():
+        raise Conflict("the panel has started scoring; it is not changed now")
+    user_ids = sorted(set(data.user_ids))
+    users = await people_queries.users(session, user_ids)
+    outside: list[bool] = []
+    for user_id in user_ids:
+        user = users.get(user_id)
+        if user is None or not user.active:
+            raise NotFound("user", user_id)
+        if user.role is Role.PANEL_MEMBER:
+            outside.append(True)
+        elif user.role in OFFICIAL_PANEL_ROLES:
+            outside.append(False)
+        else:
+            raise RuleViolation(f"user {user_id} ({user.role.value}) cannot sit on a panel: evaluators and officials do", field="user_ids")
+    _refuse(rules.panel_problem(call.method, outside, call_limits()), "user_ids", "评审委员会人数或外部专家比例不符合要求")
+    for row in (await session.execute(select(PanelMember).where(col(PanelMember.call_id) == call_id))).scalars():
+        await session.delete(row)
+    await session.flush()
+    members = [PanelMember(call_id=call_id, user_id=u, outside=o) for u, o in zip(user_ids, outside, strict=True)]
+    session.add_all(members)
+    record_change(session, actor, "call.panel_named", "call", call.id, after={"user_ids": user_ids})
+    await notify(session, f"panel-named:{call.id}", user_ids, f"评审邀请：{call.title}", f"投标截止于 {_when(call.bid_deadline)}，截止后请申报利益冲突并评分。", f"/community/panel/{call.id}")
+    await session.flush()
+    return members
+
+
+async def panel(session: AsyncSession, actor: Principal, call_id: int) -> list[schemas.PanelMemberOut]:
+    call = await call_row(session, call_id)
+    if not is_buyer(actor, call) and await queries.panel_member(session, actor, call_id) is None:
+        raise PermissionDenied("the panel of a call is for its buyer and members")
+    rows = (await session.execute(select(PanelMember).where(col(PanelMember.call_id) == call_id).order_by(col(PanelMember.user_id)))).scalars().all()
+    users = await people_queries.users(session, [r.user_id for r in rows])
+    return [
+        schemas.PanelMemberOut(user_id=r.user_id, display_name=users[r.user_id].display_name, outside=r.outside, declared=r.declared_at is not None, signed=r.signed_at is not None)
+        for r in rows
+    ]
+
+
+async def _member(session: AsyncSession, actor: Principal, call: Call) -> PanelMember:
+    require_role(actor, {Role.PANEL_MEMBER, *OFFICIAL_PANEL_ROLES}, "evaluating")
+    member = await queries.panel_member(session, actor, call.id)
+    if member is None:
+        raise PermissionDenied(f"you are not on the panel of call {call.number}", zh="您不是该项目的评审委员")
+    return member
+
+
+async def declare(session: AsyncSession, actor: Principal, call_id: int, data: schemas.DeclarationIn, now: datetime) -> PanelMember:
+    """A member declares their conflicts of interest with the bidders (none, or some) once the bidders are known."""
+    call = await call_row(session, call_id)
+    member = await _member(session, actor, call)
+    if call.status != EVALUATING:
+        raise RuleViolation(f"call {call.number} is {call.status}: members declare once the bidding has closed", zh="投标截止并开标后才能申报")
+    if member.declared_at is not None:
+        raise Conflict("you have already declared for this call")
+    bidders = {b.organisation_id for b in await queries.readable_bids(session, actor, call, now)}
+    if unknown := sorted(set(data.conflicted_organisation_ids) - bidders - (await queries.recused_organisations(session, actor, call_id))):
+        raise RuleViolation(f"organisation {unknown[0]} did not bid in this call", field="conflicted_organisation_ids")
+    session.add_all(
+        ConflictDeclaration(call_id=call_id, user_id=member.user_id, organisation_id=o, reason=data.reason) for o in sorted(set(data.conflicted_organisation_ids))
+    )
+    member.declared_at = now
+    record_change(session, actor, "panel.declared", "call", call.id, after={"conflicts": sorted(set(data.conflicted_organisation_ids))})
+    await session.flush()
+    return member
+
+
+async def score_bid(session: AsyncSession, actor: Principal, bid_id: int, data: schemas.ScoreIn, now: datetime) -> schemas.ScoreOut:
+    """A member scores every criterion of a bid they may see (not one of an organisation they declared or belong
+    to); scoring again before signing replaces their points."""
+    bid, call = await queries.readable_bid(session, actor, bid_id, now)
+    member = await _member(session, actor, call)
+    if call.status != EVALUATING:
+        raise RuleViolation(f"call {call.number} is {call.status}, not under evaluation")
+    if member.declared_at is None:
+        raise RuleViolation("declare your conflicts of interest before scoring", zh="请先申报利益冲突")
+    if member.signed_at is not None:
+        raise Conflict("you have signed your scores; they are final")
+    if bid.status != "submitted":
+        raise RuleViolation(f"bid {bid_id} is {bid.status}; only valid bids are scored")
+    weights = {c.number: c.weight for c in (await session.execute(select(CallCriterion).where(col(CallCriterion.call_id) == call.id))).scalars()}
+    points: dict[int, int] = {}
+    for entry in data.points:
+        if entry.criterion_number in points:
+            raise RuleViolation(f"criterion {entry.criterion_number} is scored twice", field="points")
+        points[entry.criterion_number] = entry.points
+    _refuse(rules.score_problem(points, weights), "points", "请为每个评分项打分，且不超过该项分值")
+    for row in (await session.execute(select(Score).where(col(Score.bid_id) == bid_id, col(Score.user_id) == member.user_id))).scalars():
+        await session.delete(row)
+    await session.flush()
+    session.add_all(Score(bid_id=bid_id, user_id=member.user_id, criterion_number=k, call_id=call.id, points=v, scored_at=now) for k, v in sorted(points.items()))
+    record_change(session, actor, "panel.scored", "bid", bid_id, after={"total": sum(points.values())})
+    await session.flush()
+    return schemas.ScoreOut(bid_id=bid_id, total=sum(points.values()))
+
+
+async def sign_off(session: AsyncSession, actor: Principal, call_id: int, now: datetime) -> PanelMember:
+    call = await call_row(session, call_id)
+    member = await _member(session, actor, call)
+    if call.status != EVALUATING:
+        raise RuleViolation(f"call {call.number} is {call.status}, not under evaluation")
+    if member.signed_at is not None:
+        return member
+    visible = {b.id for b in await queries.readable_bids(session, actor, call, now)}
+    scored = set((await session.execute(select(col(Score.bid_id)).where(col(Score.call_id) == call_id, col(Score.user_id) == member.user_id))).scalars())
+    if missing := sorted(visible - scored):
+        raise RuleViolation(f"score bid {missing[0]} before signing ({len(missing)} unscored)", zh="还有未评分的投标，不能签字")
+    member.signed_at = now
+    record_change(session, actor, "panel.signed", "call", call.id)
+    await session.flush()
+    return member
+
+
+async def _member_totals(session: AsyncSession, call_id: int) -> dict[int, list[int]]:
+    rows = await session.execute(
+        select(col(Score.bid_id), col(Score.user_id), func.sum(col(Score.points))).where(col(Score.call_id) == call_id).group_by(col(Score.bid_id), col(Score.user_id))
+    )
+    totals: dict[int, list[int]] = {}
+    for bid_id, _user_id, total in rows.all():
+        totals.setdefault(bid_id, []).append(int(total))
+    return totals
+
+
+async def ranking(session: AsyncSession, actor: Principal, call_id: int, now: datetime) -> list[schemas.RankedOut]:
+    """The ranking per lot from the signed scores (the buyer, and members once they have signed)."""
+    call = await call_row(session, call_id)
+    if not is_buyer(actor, call):
+        member = await _member(session, actor, call)
+        if member.signed_at is None:
+            raise PermissionDenied("the ranking is shown to a member once they have signed", zh="签字后才能查看汇总结果")
+    bids = await queries.readable_bids(session, actor, call, now)
+    totals = await _member_totals(session, call_id)
+    names = await registry_queries.organisation_particulars(session, {b.organisation_id for b in bids})
+    seed = call.draw_seed if call.draw_seed is not None else 0
+    result: list[schemas.RankedOut] = []
+    for lot in sorted({b.lot_number for b in bids}):
+        in_lot = {b.id: b for b in bids if b.lot_number == lot}
+        ranked = rules.rank(((b.id, rules.aggregate(totals.get(b.id, []), call_limits()), b.amount_fen) for b in in_lot.values()), seed)
+        result += [
+            schemas.RankedOut(
+                bid_id=r.bid_id, organisation_name=names[in_lot[r.bid_id].organisation_id].name, lot_number=lot, score=rules.score_text(r.score),
+                amount_fen=r.amount_fen, rank=i, drawn=r.drawn,
+            )
+            for i, r in enumerate(ranked, 1)
+        ]
+    return result
+
+
+async def signals(session: AsyncSession, actor: Principal, call_id: int, now: datetime) -> list[schemas.SignalOut]:
+    """Signs of collusion among the bids the actor may see: a shared legal representative, phone, address, or an
+    identical document."""
+    call = await call_row(session, call_id)
+    bids = await queries.readable_bids(session, actor, call, now)
+    particulars = await registry_queries.organisation_particulars(session, {b.organisation_id for b in bids})
+    hashes: dict[int, set[str]] = {}
+    if bids:
+        rows = await session.execute(select(col(BidDocument.bid_id), col(BidDocument.sha256)).where(col(BidDocument.bid_id).in_([b.id for b in bids])))
+        for bid_id, sha256 in rows.all():
+            hashes.setdefault(bid_id, set()).add(sha256)
+    facts = [
+        rules.BidderFacts(
+            bid_id=b.id, legal_representative=particulars[b.organisation_id].legal_representative, phone=particulars[b.organisation_id].phone,
+            address=particulars[b.organisation_id].address, document_hashes=frozenset(hashes.get(b.id, set())),
+        )
+        for b in bids
+    ]
+    return [schemas.SignalOut(bid_ids=[a, b], kind=kind, description=rules.SIGNAL_NAMES[kind]) for a, b, kind in rules.collusion_signals(facts)]
+
+
+# Award
+
+
+async def close_evaluation(session: AsyncSession, actor: Principal, call_id: int, now: datetime) -> list[Award]:
+    """Every member has signed: each lot without a live award goes to its best bid, published (公示) at once."""
+    call = await call_row(session, call_id, hold=True)
+    _require_buyer(actor, call, "closing the evaluation")
+    if call.status != EVALUATING:
+        raise Conflict(f"call {call.number} is {call.status}, not under evaluation")
+    members = (await session.execute(select(PanelMember).where(col(PanelMember.call_id) == call_id))).scalars().all()
+    limits = call_limits()
+    _refuse(rules.panel_problem(call.method, [m.outside for m in members], limits), "panel", "评审委员会组成不符合要求")
+    if unsigned := [m.user_id for m in members if m.signed_at is None]:
+        raise RuleViolation(f"{len(unsigned)} panel member(s) have not signed", zh="尚有评审委员未签字")
+    if call.draw_seed is None:
+        call.draw_seed = secrets.randbelow(2**31 - 1)
+    bids = await queries.readable_bids(session, actor, call, now)
+    totals = await _member_totals(session, call_id)
+    if unscored := [b.id for b in bids if not totals.get(b.id)]:
+        raise RuleViolation(f"bid {unscored[0]} was scored by no member (all recused): name other members", zh="有投标无人评分，请调整评审委员会")
+    awarded_lots = set((await session.execute(select(col(Award.lot_number)).where(col(Award.call_id) == call_id, col(Award.live_key).is_not(None)))).scalars())
+    calendar = await working_calendar(session)
+    made: list[Award] = []
+    for lot in sorted({b.lot_number for b in bids} - awarded_lots):
+        in_lot = [b for b in bids if b.lot_number == lot]
+        best = rules.rank(((b.id, rules.aggregate(totals[b.id], limits), b.amount_fen) for b in in_lot), call.draw_seed)[0]
+        winner = next(b for b in in_lot if b.id == best.bid_id)
+        award = Award(
+            call_id=call_id, lot_number=lot, bid_id=winner.id, organisation_id=winner.organisation_id, amount_fen=winner.amount_fen,
+            score=rules.score_text(best.score), status="pending", live_key=f"{call_id}:{lot}", published_at=now,
+            publicity_ends_at=rules.publicity_ends(now, limits), objection_deadline=rules.objection_deadline(now, calendar, limits),
+        )
+        session.add(award)
+        made.append(award)
+    if not made:
+        raise RuleViolation("no lot is left to award: every lot has a live award or no valid bid")
+    call.status, call.updated_at = PUBLICITY, now
+    await session.flush()
+    record_change(session, actor, "call.awarded", "call", call.id, after={"awards": [a.id for a in made], "draw_seed": call.draw_seed})
+    bidders = {b.organisation_id for b in bids}
+    await notify(session, f"award-published:{call.id}:{made[0].id}", await organisation_user_ids(session, bidders), f"结果公示：{call.title}", "评审结果已公示，如有异议可在质疑期内提出质疑。", f"/public/calls/{call.id}")
+    await _announce(session, call.id, records.AWARD)
+    return made
+
+
+async def awards_of(session: AsyncSession, call_id: int) -> list[schemas.AwardOut]:
+    """The awards of a call: public (the publicity page shows them)."""
+    awards = (await session.execute(select(Award).where(col(Award.call_id) == call_id).order_by(col(Award.lot_number), col(Award.id)))).scalars().all()
+    names = await registry_queries.organisation_particulars(session, {a.organisation_id for a in awards})
+    return [
+        schemas.AwardOut(
+            id=a.id, call_id=a.call_id, lot_number=a.lot_number, bid_id=a.bid_id, organisation_id=a.organisation_id, organisation_name=names[a.organisation_id].name,
+            amount_fen=a.amount_fen, score=a.score, status=a.status, published_at=a.published_at, publicity_ends_at=a.publicity_ends_at,
+            objection_deadline=a.objection_deadline, stood_at=a.stood_at,
+        )
+        for a in awards
+    ]
+
+
+async def awards_call_id(session: AsyncSession, award_id: int) -> int:
+    award = await session.get(Award, award_id)
+    if award is None:
+        raise NotFound("award", award_id)
+    return award.call_id
+
+
+async def objection_call_id(session: AsyncSession, objection_id: int) -> int:
+    objection = await session.get(Objection, objection_id)
+    if objection is None:
+        raise NotFound("objection", objection_id)
+    return await awards_call_id(session, objection.award_id)
+
+
+async def _award(session: AsyncSession, award_id: int) -> tuple[Award, Call]:
+    award = await session.get(Award, award_id)
+    if award is None:
+        raise NotFound("award", award_id)
+    return award, await call_row(session, award.call_id, hold=True)
+
+
+async def object_to_award(session: AsyncSession, actor: Principal, award_id: int, data: schemas.ObjectionIn, now: datetime) -> Objection:
+    """A bidder of the call objects (质疑) within the objection period; the buyer answers within its deadline."""
+    require_role(actor, {Role.SOCIAL_ORG}, "objecting to an award")
+    award, call = await _award(session, award_id)
+    bid_in = (await session.execute(select(col(Bid.id)).where(col(Bid.call_id) == call.id, col(Bid.organisation_id) == actor.organisation_id, col(Bid.status).in_(["submitted", "invalid"])))).first()
+    if bid_in is None:
+        raise PermissionDenied("only a bidder of the call objects to its award", zh="只有参与投标的社会组织可以提出质疑")
+    if award.status == "cancelled":
+        raise Conflict("this award was withdrawn")
+    if now.astimezone(BUSINESS_TZ).date() > award.objection_deadline:
+        raise RuleViolation(f"objections to this award were due by {award.objection_deadline.isoformat()}", zh="质疑期已过")
+    if (await session.execute(select(col(Objection.id)).where(col(Objection.award_id) == award_id, col(Objection.organisation_id) == actor.organisation_id))).first():
+        raise Conflict("your organisation has already objected to this award")
+    calendar = await working_calendar(session)
+    assert actor.organisation_id is not None
+    objection = Objection(
+        award_id=award_id, organisation_id=actor.organisation_id, text=data.text.strip(), objected_at=now, answer_due_on=rules.answer_due(now, calendar, call_limits())
+    )
+    session.add(objection)
+    await session.flush()
+    record_change(session, actor, "award.objected", "award", award_id, after={"objection": objection.id})
+    await notify(
+        session, f"objection:{objection.id}", await buyer_user_ids(session, call), f"质疑待答复：{call.title}",
+        f"请在 {objection.answer_due_on.isoformat()} 前书面答复。", f"/community/calls/{call.id}",
+    )
+    return objection
+
+
+async def answer_objection(session: AsyncSession, actor: Principal, objection_id: int, data: schemas.AnswerIn, now: datetime) -> Objection:
+    """The buyer's written answer; an upheld objection withdraws the award and invalidates the winning bid, and the
+    lot goes back to evaluation."""
+    objection = await session.get(Objection, objection_id)
+    if objection is None:
+        raise NotFound("objection", objection_id)
+    award, call = await _award(session, objection.award_id)
+    _require_buyer(actor, call, "answering an objection")
+    if objection.answered_at is not None:
+        raise Conflict("this objection was already answered")
+    if data.upheld and (await session.execute(select(col(CallContract.id)).where(col(CallContract.award_id) == award.id))).first():
+        raise Conflict("the contract is signed; an objection upheld now goes to the authorities, not to this award")
+    objection.answer, objection.upheld, objection.answered_at, objection.answered_by = data.answer.strip(), data.upheld, now, actor.label
+    record_change(session, actor, "objection.answered", "objection", objection.id, after={"upheld": data.upheld})
+    if data.upheld:
+        award.status, award.live_key, award.cancelled_at = "cancelled", None, now
+        bid = await session.get(Bid, award.bid_id)
+        if bid is not None:
+            bid.status, bid.live_key, bid.invalid_reason = "invalid", None, f"质疑成立：{data.answer.strip()}"[:2000]
+        call.status, call.updated_at = EVALUATING, now
+        await _announce(session, call.id, records.AWARD_UPDATE)
+    await notify(session, f"objection-answered:{objection.id}", await organisation_user_ids(session, {objection.organisation_id}), f"质疑已答复：{call.title}", "请查看书面答复。", f"/community/calls/{call.id}")
+    await session.flush()
+    return objection
+
+
+async def objections_of(session: AsyncSession, actor: Principal, call_id: int) -> list[schemas.ObjectionOut]:
+    """The buyer sees every objection to a call's awards; an organisation its own."""
+    call = await call_row(session, call_id)
+    query = select(Objection).join(Award, col(Award.id) == col(Objection.award_id)).where(col(Award.call_id) == call_id).order_by(col(Objection.id))
+    if actor.role is Role.SOCIAL_ORG:
+        query = query.where(col(Objection.organisation_id) == actor.organisation_id)
+    elif not is_buyer(actor, call):
+        raise PermissionDenied("the objections of a call are for its buyer and the objectors")
+    return [
+        schemas.ObjectionOut(
+            id=o.id, award_id=o.award_id, organisation_id=o.organisation_id, text=o.text, objected_at=o.objected_at, answer_due_on=o.answer_due_on,
+            answer=o.answer, upheld=o.upheld, answered_at=o.answered_at,
+        )
+        for o in (await session.execute(query)).scalars()
+    ]
+
+
+async def _open_objections(session: AsyncSession, award_id: int) -> int:
+    query = select(func.count()).select_from(Objection).where(col(Objection.award_id) == award_id, col(Objection.answered_at).is_(None))
+    return int((await session.execute(query)).scalar_one())
+
+
+async def confirm_award(session: AsyncSession, actor: Principal, award_id: int, now: datetime) -> Award:
+    """The award stands once its publicity has ended with no objection left unanswered."""
+    award, call = await _award(session, award_id)
+    _require_buyer(actor, call, "confirming an award")
+    if award.status != "pending":
+        raise Conflict(f"award {award_id} is {award.status}, not in publicity")
+    _refuse(rules.award_stand_problem(now, award.publicity_ends_at, await _open_objections(session, award_id)), None, "公示期未结束或仍有未答复的质疑")
+    award.status, award.stood_at = "active", now
+    pending = (await session.execute(select(col(Award.id)).where(col(Award.call_id) == call.id, col(Award.status) == "pending", col(Award.id) != award_id))).first()
+    if pending is None and call.status == PUBLICITY:
+        call.status = AWARDED
+    call.updated_at = now
+    record_change(session, actor, "award.stood", "award", award_id)
+    await _announce(session, call.id, records.AWARD_UPDATE)
+    return award
+
+
+async def sign_contract(session: AsyncSession, actor: Principal, award_id: int, data: schemas.ContractIn, now: datetime) -> CallContract:
+    """The contract on a standing award, with its tranches; the first is payable on signing."""
+    award, call = await _award(session, award_id)
+    _require_buyer(actor, call, "signing a contract")
+    if award.status != "active":
+        raise RuleViolation(f"award {award_id} is {award.status}: a contract is signed on a standing award", zh="中标结果尚未生效，不能签订合同")
+    if await _open_objections(session, award_id):
+        raise RuleViolation("an objection to this award is still unanswered", zh="仍有未答复的质疑")
+    if (await session.execute(select(col(CallContract.id)).where(col(CallContract.award_id) == award_id))).first():
+        raise Conflict(f"award {award_id} already has its contract")
+    if data.ends_on < data.starts_on:
+        raise RuleViolation("the contract ends on or after it starts", field="ends_on")
+    if award.stood_at is not None and data.signed_on < award.stood_at.astimezone(BUSINESS_TZ).date():
+        raise RuleViolation("a contract is signed on or after the day its award stood", field="signed_on")
+    if data.signed_on > now.astimezone(BUSINESS_TZ).date():
+        raise RuleViolation("a contract is recorded once signed, not before", field="signed_on")
+    contract = CallContract(
+        number=f"{call.number}-{award.lot_number:02d}", award_id=award_id, call_id=call.id, organisation_id=award.organisation_id, amount_fen=award.amount_fen,
+        signed_on=data.signed_on, starts_on=data.starts_on, ends_on=data.ends_on, signed_by=actor.label,
+    )
+    session.add(contract)
+    await session.flush()
+    limits = call_limits()
+    amounts = rules.tranche_amounts(award.amount_fen, limits.tranche_shares)
+    count = len(amounts)
+    session.add_all(
+        Tranche(
+            contract_id=contract.id, number=i, share=limits.tranche_share_texts[i - 1], amount_fen=amount, condition=rules.tranche_condition(i, count),
+            payable_on=data.signed_on if i == 1 else None,
+        )
+        for i, amount in enumerate(amounts, 1)
+    )
+    call.updated_at = now
+    record_change(session, actor, "contract.signed", "call_contract", contract.id, after={"amount_fen": contract.amount_fen, "tranches": amounts})
+    await _announce(session, call.id, records.CONTRACT)
+    return contract
+
+
+async def contract_out(session: AsyncSession, contract: CallContract) -> schemas.ContractOut:
+    tranches = (await session.execute(select(Tranche).where(col(Tranche.contract_id) == contract.id).order_by(col(Tranche.number)))).scalars()
+    return schemas.ContractOut(
+        id=contract.id, number=contract.number, award_id=contract.award_id, call_id=contract.call_id, organisation_id=contract.organisation_id,
+        amount_fen=contract.amount_fen, signed_on=contract.signed_on, starts_on=contract.starts_on, ends_on=contract.ends_on,
+        tranches=[schemas.TrancheOut(number=t.number, share=t.share, amount_fen=t.amount_fen, condition=t.condition, payable_on=t.payable_on) for t in tranches],
+    )
+

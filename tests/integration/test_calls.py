@@ -1,0 +1,447 @@
+"""Calls for community services, told as their users live them: the district opens a call, social organisations
+bid (sealed until the deadline), the panel declares, scores and signs, the award is published, objected to,
+answered, stands, and its contract's tranches are paid by the money engine. Moments in the past are made through
+the use cases with their own `now` (a call that closed last week); everything else goes through the API."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+
+from community.calls import queries, schemas, service
+from community.calls.tables import Award, Bid, Call, Objection, Score
+from foundation.access import Principal
+from foundation.clock import BUSINESS_TZ, utc_now
+from foundation.storage import FileBlobStore
+from people import queries as people_queries
+from tests.integration.helpers import assert_problem
+from tests.integration.test_pages import page_login
+
+T = TypeVar("T")
+CRITERIA = [{"name": "项目设计", "weight": 40}, {"name": "执行能力", "weight": 40}, {"name": "财务合规", "weight": 20}]
+POINTS = [{"criterion_number": 1, "points": 30}, {"criterion_number": 2, "points": 35}, {"criterion_number": 3, "points": 15}]
+PANEL = ["expert1", "expert2", "expert3", "xbl-worker1", "xbl-worker2"]
+
+
+async def principal(db: Any, username: str) -> Principal:
+    async with db() as session:
+        found = await people_queries.principal_named(session, username)
+    assert found is not None
+    return found
+
+
+async def act(db: Any, use_case: Callable[..., Awaitable[T]], *args: Any) -> T:
+    """A use case in a transaction of its own (committed to the test's savepoint)."""
+    async with db() as session:
+        result = await use_case(session, *args)
+        await session.commit()
+        return result
+
+
+def store(app: Any) -> FileBlobStore:
+    blob_store: FileBlobStore = app.state.blob_store
+    return blob_store
+
+
+def call_body(deadline: datetime, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "title": "社区老年人助餐服务", "category": "养老", "method": "venture", "bid_deadline": deadline.isoformat(),
+        "lots": [{"title": "助餐", "budget_fen": 5_000_000}], "criteria": CRITERIA,
+    }
+    return body | extra
+
+
+def bid_body(client_id: str, amount: int = 4_800_000, document: bytes = b"plan-A") -> dict[str, Any]:
+    return {
+        "client_id": client_id, "lot_number": 1, "plan": "每周五天为高龄老人送餐", "team": "社工2名，志愿者10名", "amount_fen": amount,
+        "documents": [{"name": "方案.pdf", "content": base64.b64encode(document).decode()}],
+    }
+
+
+async def past_call(db: Any, app: Any, bidders: list[str], method: str = "venture", days_ago: int = 2, budget: int = 5_000_000) -> int:
+    """A district call that opened weeks ago, bid by `bidders` before its deadline `days_ago` days ago."""
+    admin = await principal(db, "admin")
+    deadline = utc_now() - timedelta(days=days_ago)
+    opened = deadline - timedelta(days=25)
+    data = schemas.CallCreate(
+        title="社区邻里互助服务", category=schemas.Category.OTHER, method=schemas.Method(method), bid_deadline=deadline,
+        lots=[schemas.LotIn(title="互助服务", budget_fen=budget)], criteria=[schemas.CriterionIn(name=c["name"], weight=c["weight"]) for c in CRITERIA],  # type: ignore[arg-type]
+    )
+    call = await act(db, service.open_call, admin, data, opened)
+    for n, username in enumerate(bidders):
+        bidder = await principal(db, username)
+        bid = schemas.BidIn(client_id=f"past-{call.id}-{username}", lot_number=1, plan="服务方案", team="社工3名", amount_fen=budget - 100_000 * (n + 1))
+        await act(db, service.submit_bid, bidder, store(app), call.id, bid, opened + timedelta(days=1))
+    return call.id
+
+
+async def count(db: Any, model: Any, *conditions: Any) -> int:
+    async with db() as session:
+        return int((await session.execute(select(func.count()).select_from(model).where(*conditions))).scalar_one())
+
+
+# Social organisations
+
+
+async def test_a_social_organisation_is_registered_with_a_valid_credit_code_its_standing_and_streets(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
+    admin = await as_user("admin")
+    streets = (await client.get("/api/registry/streets", headers=admin)).json()["items"]
+    before = await count(db, Call)
+    body = {
+        "name": "天津市和平区新芽社会工作服务中心", "kind": "social_org", "credit_code": "52120101MJ0000000X", "standing": "registered",
+        "legal_representative": "周新", "address": "天津市和平区南京路1号", "street_ids": [streets[0]["id"]],
+        "staff": [{"name": "周新", "position": "主任"}, {"name": "吴青", "position": "社工"}],
+    }
+    bad = await client.post("/api/registry/organisations", json=body, headers=admin)
+    assert_problem(bad, 400, "credit_code")
+    from registry.rules import credit_code_check_char
+
+    good_code = "52120101MJ0000000" + credit_code_check_char("52120101MJ0000000")
+    assert_problem(await client.post("/api/registry/organisations", json=body | {"credit_code": good_code, "standing": None}, headers=admin), 422, "standing")
+    created = await client.post("/api/registry/organisations", json=body | {"credit_code": good_code}, headers=admin)
+    assert created.status_code == 201, created.text
+    assert created.json()["standing"] == "registered" and created.json()["street_ids"] == [streets[0]["id"]]
+    organisation = created.json()["id"]
+    staff = await client.get(f"/api/registry/organisations/{organisation}/staff", headers=admin)
+    assert [s["name"] for s in staff.json()] == ["周新", "吴青"]
+    # Staff names are personal data: another organisation does not see them, and only the administrator registers.
+    assert (await client.get(f"/api/registry/organisations/{organisation}/staff", headers=await as_user("org02"))).status_code == 404
+    assert (await client.post("/api/registry/organisations", json=body, headers=await as_user("xbl-officer"))).status_code == 403
+    assert await count(db, Call) == before
+
+
+# Sealed bids
+
+
+async def test_no_one_reads_a_bid_or_who_bid_before_the_deadline_whatever_their_role(client, as_user, db, app) -> None:  # type: ignore[no-untyped-def]
+    admin = await as_user("admin")
+    deadline = utc_now() + timedelta(days=10)
+    opened = await client.post("/api/calls", json=call_body(deadline), headers=admin)
+    assert opened.status_code == 201, opened.text
+    call_id = opened.json()["id"]
+    expert_ids = []
+    for username in PANEL:
+        expert_ids.append((await client.get("/api/auth/me", headers=await as_user(username))).json()["user_id"])
+    assert (await client.put(f"/api/calls/{call_id}/panel", json={"user_ids": expert_ids}, headers=admin)).status_code == 200
+
+    org01 = await as_user("org01")
+    first = await client.post(f"/api/calls/{call_id}/bids", json=bid_body("sealed-org01-0001"), headers=org01)
+    assert first.status_code == 201, first.text
+    retry = await client.post(f"/api/calls/{call_id}/bids", json=bid_body("sealed-org01-0001"), headers=org01)
+    assert retry.status_code == 200 and retry.json()["id"] == first.json()["id"]
+    assert await count(db, Bid, Bid.call_id == call_id) == 1
+    assert_problem(await client.post(f"/api/calls/{call_id}/bids", json=bid_body("sealed-org01-0001", amount=4_000_000), headers=org01), 409, "client_id")
+    bid_id = first.json()["id"]
+    document_id = first.json()["documents"][0]["id"]
+    # The organisation reads its own bid.
+    assert (await client.get(f"/api/bids/{bid_id}", headers=org01)).json()["plan"] == "每周五天为高龄老人送餐"
+
+    for username in ("admin", "xbl-officer", "finance", "expert1", "xbl-worker1", "xbl01-director", "inspector1", "org02"):
+        headers = await as_user(username)
+        listing = await client.get(f"/api/calls/{call_id}/bids", headers=headers)
+        if username == "org02":
+            assert listing.status_code == 200 and listing.json() == []  # its own bids only: none
+        else:
+            assert_problem(listing, 403)
+        assert (await client.get(f"/api/bids/{bid_id}", headers=headers)).status_code in (403, 404), username
+        assert (await client.get(f"/api/bids/documents/{document_id}", headers=headers)).status_code in (403, 404), username
+        signals = await client.get(f"/api/calls/{call_id}/signals", headers=headers)
+        assert signals.status_code == 403 or (username == "org02" and signals.json() == []), username
+        assert (await client.get(f"/api/calls/{call_id}/ranking", headers=headers)).status_code == 403, username
+        call = (await client.get(f"/api/calls/{call_id}", headers=headers)).json()
+        assert call["sealed"] is True and "bids" not in call
+    # The pages keep the seal too (logged in with the form, as a person is).
+    for username in ("admin", "xbl-officer", "expert1", "org02"):
+        await page_login(client, username)
+        shown = await client.get(f"/community/calls/{call_id}")
+        assert shown.status_code == 200 and "48,000.00" not in shown.text and "每周五天" not in shown.text, username
+        assert "密封" in shown.text or username == "org02"
+        if username == "expert1":
+            panel_page = await client.get(f"/community/panel/{call_id}")
+            assert panel_page.status_code == 200 and "投标截止后才能看到投标人" in panel_page.text
+    await page_login(client, "org01")
+    own = await client.get(f"/community/calls/{call_id}")
+    assert "48,000.00" in own.text and "撤回" in own.text
+    async with db() as session:
+        record = await queries.project_record(session, call_id)
+    assert record is not None and list(record.bids) == [] and record.status == "open"
+
+
+async def test_a_bid_after_the_deadline_is_refused_and_nothing_is_stored(client, as_user, db, app) -> None:  # type: ignore[no-untyped-def]
+    call_id = await past_call(db, app, ["org01"])
+    late = await client.post(f"/api/calls/{call_id}/bids", json=bid_body("late-org02-00001"), headers=await as_user("org02"))
+    assert_problem(late, 422, "deadline")
+    assert await count(db, Bid, Bid.call_id == call_id) == 1
+    # Nor is a bid withdrawn after it.
+    bid = (await client.get(f"/api/calls/{call_id}/bids", headers=await as_user("org01"))).json()[0]
+    assert_problem(await client.post(f"/api/bids/{bid['id']}/withdraw", headers=await as_user("org01")), 422, "deadline")
+
+
+async def test_a_bid_is_replaced_or_withdrawn_before_the_deadline_and_one_stays_live(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
+    call_id = (await client.post("/api/calls", json=call_body(utc_now() + timedelta(days=5)), headers=await as_user("admin"))).json()["id"]
+    org03 = await as_user("org03")
+    first = (await client.post(f"/api/calls/{call_id}/bids", json=bid_body("replace-org03-01"), headers=org03)).json()
+    second = await client.post(f"/api/calls/{call_id}/bids", json=bid_body("replace-org03-02", amount=4_500_000), headers=org03)
+    assert second.status_code == 201 and second.json()["replaces_bid_id"] == first["id"]
+    assert [b["id"] for b in (await client.get(f"/api/calls/{call_id}/bids", headers=org03)).json()] == [second.json()["id"]]
+    assert (await client.get(f"/api/bids/{first['id']}", headers=org03)).json()["status"] == "replaced"
+    withdrawn = await client.post(f"/api/bids/{second.json()['id']}/withdraw", headers=org03)
+    assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
+    # Above the lot's budget, or another organisation withdrawing it: refused.
+    assert_problem(await client.post(f"/api/calls/{call_id}/bids", json=bid_body("replace-org03-03", amount=5_000_001), headers=org03), 422, "budget")
+    assert (await client.post(f"/api/bids/{first['id']}/withdraw", headers=await as_user("org04"))).status_code == 404
+    # An organisation's API key bids for it like its account.
+    org05 = (await client.get("/api/auth/me", headers=await as_user("org05"))).json()["organisation_id"]
+    issued = await client.post("/api/api-keys", json={"organisation_id": org05, "label": "投标系统"}, headers=await as_user("admin"))
+    assert issued.status_code == 201, issued.text
+    by_key = await client.post(f"/api/calls/{call_id}/bids", json=bid_body("apikey-org05-01"), headers={"X-API-Key": issued.json()["key"]})
+    assert by_key.status_code == 201 and by_key.json()["organisation_id"] == org05, by_key.text
+
+
+async def test_bad_input_is_a_problem_and_stores_nothing(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
+    admin = await as_user("admin")
+    before = await count(db, Call)
+    deadline = utc_now() + timedelta(days=30)
+    assert_problem(await client.post("/api/calls", json=call_body(deadline, lots=[{"title": "x", "budget_fen": "100"}]), headers=admin), 400)
+    assert_problem(await client.post("/api/calls", json=call_body(deadline, criteria=[{"name": "设计", "weight": 90}]), headers=admin), 422, "100")
+    assert_problem(await client.post("/api/calls", json=call_body(deadline, unknown=1), headers=admin), 400)
+    assert_problem(await client.post("/api/calls", json=call_body(deadline.replace(tzinfo=None)) | {"bid_deadline": "2026-12-01T10:00:00"}, headers=admin), 400)
+    # The method follows the budget unless a reason is given; a tender gives 20 days, a negotiation invites three.
+    big = [{"title": "调解", "budget_fen": 150_000_000}]
+    assert_problem(await client.post("/api/calls", json=call_body(deadline, lots=big), headers=admin), 422, "tender")
+    assert_problem(await client.post("/api/calls", json=call_body(utc_now() + timedelta(days=19), lots=big, method="tender"), headers=admin), 422, "20 days")
+    negotiation = call_body(deadline, lots=[{"title": "助餐", "budget_fen": 30_000_000}], method="negotiation", invited_organisation_ids=[1])
+    assert_problem(await client.post("/api/calls", json=negotiation, headers=admin), 422, "invites at least 3")
+    assert await count(db, Call) == before
+    reasoned = await client.post("/api/calls", json=call_body(deadline, lots=big, method_reason="区政府常务会议决定采用公益创投"), headers=admin)
+    assert reasoned.status_code == 201 and reasoned.json()["method_reason"]
+    # Wrong role or scope.
+    assert (await client.post("/api/calls", json=call_body(deadline), headers=await as_user("finance"))).status_code == 403
+    assert (await client.post("/api/calls", json=call_body(deadline), headers=await as_user("org01"))).status_code == 403
+    other_street = (await client.get("/api/auth/me", headers=await as_user("ns-officer"))).json()["street_id"]
+    assert (await client.post("/api/calls", json=call_body(deadline, street_id=other_street), headers=await as_user("xbl-officer"))).status_code == 403
+
+
+# Failed and repeated tenders
+
+
+async def test_a_public_tender_with_two_valid_bids_fails_and_is_repeated_as_a_linked_call(client, as_user, db, app) -> None:  # type: ignore[no-untyped-def]
+    call_id = await past_call(db, app, ["org04", "org07"], method="tender", budget=120_000_000)
+    admin = await as_user("admin")
+    assert (await client.post(f"/api/calls/{call_id}/close-bidding", headers=await as_user("xbl-officer"))).status_code == 403
+    closed = await client.post(f"/api/calls/{call_id}/close-bidding", headers=admin)
+    assert closed.status_code == 200 and closed.json()["status"] == "failed", closed.text
+    short = await client.post(f"/api/calls/{call_id}/repeat", json={"bid_deadline": (utc_now() + timedelta(days=19)).isoformat()}, headers=admin)
+    assert_problem(short, 422, "20 days")
+    repeated = await client.post(f"/api/calls/{call_id}/repeat", json={"bid_deadline": (utc_now() + timedelta(days=21)).isoformat()}, headers=admin)
+    assert repeated.status_code == 201 and repeated.json()["repeated_from_call_id"] == call_id and repeated.json()["method"] == "tender"
+    assert (await client.get(f"/api/calls/{call_id}", headers=admin)).json()["repeated_by_call_id"] == repeated.json()["id"]
+    assert (await client.post(f"/api/calls/{call_id}/repeat", json={"bid_deadline": (utc_now() + timedelta(days=22)).isoformat()}, headers=admin)).status_code == 409
+
+
+# The panel
+
+
+async def test_a_panel_is_five_or_more_odd_and_mostly_outside_for_a_tender(client, as_user, db, app) -> None:  # type: ignore[no-untyped-def]
+    admin = await as_user("admin")
+    ids = {u: (await client.get("/api/auth/me", headers=await as_user(u))).json()["user_id"] for u in [*PANEL, "expert4", "expert5", "org01", "finance"]}
+    call_id = (await client.post("/api/calls", json=call_body(utc_now() + timedelta(days=5)), headers=admin)).json()["id"]
+    assert_problem(await client.put(f"/api/calls/{call_id}/panel", json={"user_ids": [ids[u] for u in PANEL[:4]]}, headers=admin), 422, "at least 5")
+    six = [ids[u] for u in [*PANEL, "expert4"]]
+    assert_problem(await client.put(f"/api/calls/{call_id}/panel", json={"user_ids": six}, headers=admin), 422, "odd")
+    with_bidder = [ids[u] for u in ["expert1", "expert2", "expert3", "expert4", "org01"]]
+    assert_problem(await client.put(f"/api/calls/{call_id}/panel", json={"user_ids": with_bidder}, headers=admin), 422, "cannot sit on a panel")
+    tender = await past_call(db, app, [], method="tender", budget=120_000_000, days_ago=-30)
+    assert_problem(await client.put(f"/api/calls/{tender}/panel", json={"user_ids": [ids[u] for u in PANEL]}, headers=admin), 422, "outside")
+    mostly_outside = [ids[u] for u in ["expert1", "expert2", "expert3", "expert4", "xbl-worker1"]]
+    assert (await client.put(f"/api/calls/{tender}/panel", json={"user_ids": mostly_outside}, headers=admin)).status_code == 200
+    assert (await client.put(f"/api/calls/{tender}/panel", json={"user_ids": mostly_outside}, headers=await as_user("expert1"))).status_code == 403
+
+
+async def test_a_member_cannot_see_or_score_the_bid_of_an_organisation_they_declared_or_work_for(client, as_user, db, app) -> None:  # type: ignore[no-untyped-def]
+    admin = await as_user("admin")
+    call_id = await past_call(db, app, ["org01", "org02", "org03"])
+    ids = {u: (await client.get("/api/auth/me", headers=await as_user(u))).json()["user_id"] for u in PANEL}
+    organisations = {b.organisation_id: b.id for b in await _bids(db, call_id)}
+    org01_id, org02_id = (await client.get("/api/auth/me", headers=await as_user("org01"))).json()["organisation_id"], (await client.get("/api/auth/me", headers=await as_user("org02"))).json()["organisation_id"]
+    # expert1 is on org02's staff list.
+    staff = await client.patch(f"/api/registry/organisations/{org02_id}", json={"staff": [{"name": "评审专家1", "position": "理事", "user_id": ids["expert1"]}]}, headers=admin)
+    assert staff.status_code == 200, staff.text
+    assert (await client.put(f"/api/calls/{call_id}/panel", json={"user_ids": list(ids.values())}, headers=admin)).status_code == 200
+    assert (await client.post(f"/api/calls/{call_id}/close-bidding", headers=admin)).json()["status"] == "evaluating"
+
+    expert1, expert2 = await as_user("expert1"), await as_user("expert2")
+    assert_problem(await client.post(f"/api/bids/{organisations[org01_id]}/scores", json={"points": POINTS}, headers=expert1), 422, "declare")
+    assert (await client.post(f"/api/calls/{call_id}/declaration", json={}, headers=expert1)).status_code == 200
+    declared = await client.post(f"/api/calls/{call_id}/declaration", json={"conflicted_organisation_ids": [org01_id], "reason": "曾任该机构顾问"}, headers=expert2)
+    assert declared.status_code == 200, declared.text
+    assert {b["organisation_id"] for b in (await client.get(f"/api/calls/{call_id}/bids", headers=expert1)).json()} == set(organisations) - {org02_id}
+    assert {b["organisation_id"] for b in (await client.get(f"/api/calls/{call_id}/bids", headers=expert2)).json()} == set(organisations) - {org01_id}
+    assert (await client.get(f"/api/bids/{organisations[org02_id]}", headers=expert1)).status_code == 404
+    assert (await client.post(f"/api/bids/{organisations[org02_id]}/scores", json={"points": POINTS}, headers=expert1)).status_code == 404
+    assert (await client.post(f"/api/bids/{organisations[org01_id]}/scores", json={"points": POINTS}, headers=expert2)).status_code == 404
+    assert await count(db, Score, Score.call_id == call_id) == 0
+    # Scoring what they may see: every criterion, within its weight.
+    too_many = [{"criterion_number": 1, "points": 41}, *POINTS[1:]]
+    assert_problem(await client.post(f"/api/bids/{organisations[org01_id]}/scores", json={"points": too_many}, headers=expert1), 422, "from 0 to 40")
+    assert (await client.post(f"/api/bids/{organisations[org01_id]}/scores", json={"points": POINTS}, headers=expert1)).json()["total"] == 80
+    assert_problem(await client.post(f"/api/calls/{call_id}/sign-off", headers=expert1), 422, "score bid")
+    # Not on the panel: refused.
+    assert (await client.post(f"/api/calls/{call_id}/declaration", json={}, headers=await as_user("expert6"))).status_code == 403
+    assert (await client.post(f"/api/bids/{organisations[org01_id]}/scores", json={"points": POINTS}, headers=await as_user("org03"))).status_code == 403
+
+
+async def _bids(db: Any, call_id: int) -> list[Bid]:
+    async with db() as session:
+        return list((await session.execute(select(Bid).where(Bid.call_id == call_id, Bid.status == "submitted"))).scalars())
+
+
+async def _score_and_sign(client: Any, as_user: Any, call_id: int, panel: list[str], points: dict[str, list[dict[str, int]]] | None = None) -> None:
+    for username in panel:
+        headers = await as_user(username)
+        assert (await client.post(f"/api/calls/{call_id}/declaration", json={}, headers=headers)).status_code == 200
+        for bid in (await client.get(f"/api/calls/{call_id}/bids", headers=headers)).json():
+            given = (points or {}).get(bid["organisation_name"], POINTS)
+            assert (await client.post(f"/api/bids/{bid['id']}/scores", json={"points": given}, headers=headers)).status_code == 200
+        assert (await client.post(f"/api/calls/{call_id}/sign-off", headers=headers)).json()["signed"] is True
+
+
+# Award, objections, contract
+
+
+async def test_the_award_is_published_objected_answered_and_stands_only_after_publicity_with_no_open_objection(client, as_user, db, app) -> None:  # type: ignore[no-untyped-def]
+    admin = await as_user("admin")
+    call_id = await past_call(db, app, ["org01", "org02"])
+    ids = [(await client.get("/api/auth/me", headers=await as_user(u))).json()["user_id"] for u in PANEL]
+    await client.put(f"/api/calls/{call_id}/panel", json={"user_ids": ids}, headers=admin)
+    await client.post(f"/api/calls/{call_id}/close-bidding", headers=admin)
+    assert_problem(await client.post(f"/api/calls/{call_id}/close-evaluation", headers=admin), 422, "signed")
+    await _score_and_sign(client, as_user, call_id, PANEL)
+    assert (await client.post(f"/api/calls/{call_id}/close-evaluation", headers=await as_user("expert1"))).status_code == 403
+    awards = await client.post(f"/api/calls/{call_id}/close-evaluation", headers=admin)
+    assert awards.status_code == 200, awards.text
+    award = awards.json()[0]
+    # Equal scores: the lower price wins (org02 offered 100,000 fen less).
+    org02 = (await client.get("/api/auth/me", headers=await as_user("org02"))).json()["organisation_id"]
+    assert award["organisation_id"] == org02
+    assert award["status"] == "pending" and award["score"] == "80.00"
+    # The publicity is public: no login.
+    public = await client.get(f"/api/public/calls/{call_id}/awards")
+    assert public.status_code == 200 and public.json()[0]["id"] == award["id"]
+    page = await client.get(f"/public/calls/{call_id}")
+    assert page.status_code == 200 and "公示" in page.text and award["organisation_name"] in page.text
+
+    # Before the publicity ends: refused.
+    assert_problem(await client.post(f"/api/awards/{award['id']}/confirm", headers=admin), 422, "publicity")
+    # A bidder objects; one who did not bid may not.
+    assert (await client.post(f"/api/awards/{award['id']}/objections", json={"text": "评分有误"}, headers=await as_user("org09"))).status_code == 403
+    objection = await client.post(f"/api/awards/{award['id']}/objections", json={"text": "我方认为评分有误，请复核"}, headers=await as_user("org01"))
+    assert objection.status_code == 201, objection.text
+    assert (await client.post(f"/api/awards/{award['id']}/objections", json={"text": "再次质疑"}, headers=await as_user("org01"))).status_code == 409
+    # After the publicity, with the objection open: still refused.
+    after = utc_now() + timedelta(days=3, hours=1)
+    admin_p = await principal(db, "admin")
+    try:
+        await act(db, service.confirm_award, admin_p, award["id"], after)
+        raise AssertionError("the award stood with an open objection")
+    except Exception as error:  # noqa: BLE001
+        assert "unanswered" in str(error)
+    assert (await client.post(f"/api/objections/{objection.json()['id']}/answer", json={"answer": "经复核评分无误", "upheld": False}, headers=await as_user("xbl-officer"))).status_code == 403
+    answered = await client.post(f"/api/objections/{objection.json()['id']}/answer", json={"answer": "经复核评分无误，质疑不成立", "upheld": False}, headers=admin)
+    assert answered.status_code == 200 and answered.json()["upheld"] is False
+    stood = await act(db, service.confirm_award, admin_p, award["id"], after)
+    assert stood.status == "active"
+    async with db() as session:
+        record = await queries.project_record(session, call_id)
+    assert record is not None and [a.status for a in record.awards] == ["active"] and len(record.bids) == 2
+    # The contract: 30/40/30, the first payable on signing.
+    contract = await act(
+        db, service.sign_contract, admin_p, award["id"],
+        schemas.ContractIn(signed_on=after.astimezone(BUSINESS_TZ).date(), starts_on=after.astimezone(BUSINESS_TZ).date(), ends_on=after.astimezone(BUSINESS_TZ).date() + timedelta(days=365)),
+        after,
+    )
+    async with db() as session:
+        out = await service.contract_out(session, contract)
+    amount = award["amount_fen"]
+    assert [t.share for t in out.tranches] == ["0.30", "0.40", "0.30"] and sum(t.amount_fen for t in out.tranches) == amount
+    assert out.tranches[0].payable_on == contract.signed_on and out.tranches[1].payable_on is None
+
+
+async def test_an_upheld_objection_withdraws_the_award_and_the_lot_goes_to_the_next_bid(client, as_user, db, app) -> None:  # type: ignore[no-untyped-def]
+    admin = await as_user("admin")
+    call_id = await past_call(db, app, ["org01", "org02", "org03"])
+    ids = [(await client.get("/api/auth/me", headers=await as_user(u))).json()["user_id"] for u in PANEL]
+    await client.put(f"/api/calls/{call_id}/panel", json={"user_ids": ids}, headers=admin)
+    await client.post(f"/api/calls/{call_id}/close-bidding", headers=admin)
+    await _score_and_sign(client, as_user, call_id, PANEL)
+    first = (await client.post(f"/api/calls/{call_id}/close-evaluation", headers=admin)).json()[0]
+    objection = (await client.post(f"/api/awards/{first['id']}/objections", json={"text": "中标人资质证书已过期"}, headers=await as_user("org01"))).json()
+    upheld = await client.post(f"/api/objections/{objection['id']}/answer", json={"answer": "经核实资质已过期，质疑成立", "upheld": True}, headers=admin)
+    assert upheld.status_code == 200
+    assert (await client.get(f"/api/calls/{call_id}", headers=admin)).json()["status"] == "evaluating"
+    second = (await client.post(f"/api/calls/{call_id}/close-evaluation", headers=admin)).json()
+    assert [a["status"] for a in second] == ["cancelled", "pending"] and second[1]["bid_id"] != first["bid_id"]
+    assert await count(db, Award, Award.call_id == call_id) == 2 and await count(db, Objection) >= 1
+
+
+# The demo's calls: signals, a seven-member panel, the engine paying the first tranches
+
+
+async def test_the_panel_sees_collusion_signals_and_seven_members_lose_the_extremes(client, as_user) -> None:  # type: ignore[no-untyped-def]
+    admin = await as_user("admin")
+    calls = {c["number"]: c for c in (await client.get("/api/calls", headers=admin)).json()}
+    tender = next(c for c in calls.values() if c["method"] == "tender" and c["repeated_from_call_id"])
+    signals = (await client.get(f"/api/calls/{tender['id']}/signals", headers=admin)).json()
+    assert any(s["kind"] == "legal_representative" and s["description"] == "法定代表人相同" for s in signals)
+    panel = (await client.get(f"/api/calls/{tender['id']}/panel", headers=admin)).json()
+    assert len(panel) == 7 and sum(m["outside"] for m in panel) == 5 and all(m["signed"] for m in panel)
+    ranking = (await client.get(f"/api/calls/{tender['id']}/ranking", headers=admin)).json()
+    assert [r["rank"] for r in ranking] == [1, 2, 3, 4]
+    assert tender["draw_seed"] is not None and tender["status"] == "publicity"
+    # The organisations see open calls they may bid for: a filed organisation no tender, an uninvited one no negotiation.
+    filed = {c["method"] for c in (await client.get("/api/calls", headers=await as_user("org22"))).json()}
+    assert "negotiation" not in filed
+
+
+async def test_the_first_tranches_are_paid_by_the_money_engine_once(client, as_user) -> None:  # type: ignore[no-untyped-def]
+    finance = await as_user("finance")
+    admin = await as_user("admin")
+    venture = next(c for c in (await client.get("/api/calls", headers=admin)).json() if c["method"] == "venture" and c["status"] == "awarded")
+    awards = (await client.get(f"/api/public/calls/{venture['id']}/awards")).json()
+    month = awards[0]["publicity_ends_at"][:7]
+    started = await client.post("/api/programmes/community_tranches/runs", json={"period": month}, headers=finance)
+    assert started.status_code == 201, started.text
+    run = started.json()
+    lines = (await client.get(f"/api/programmes/community_tranches/runs/{run['id']}/lines", headers=finance)).json()["items"]
+    assert len(lines) == len(awards) and all(line["key"].endswith(":1") for line in lines)
+    assert run["total_fen"] == sum(a["amount_fen"] * 3 // 10 + (1 if a["amount_fen"] * 3 % 10 >= 5 else 0) for a in awards)
+    assert run["city_fen"] == 0
+    assert (await client.post(f"/api/programmes/community_tranches/runs/{run['id']}/approvals/approve", headers=finance)).status_code == 200
+    batch = await client.post(f"/api/programmes/community_tranches/runs/{run['id']}/batch", headers=finance)
+    assert batch.status_code == 200, batch.text
+    again = await client.post("/api/programmes/community_tranches/runs", json={"period": month, "supplementary": True}, headers=finance)
+    assert again.status_code == 201 and again.json()["lines"] == 0
+
+
+async def test_reminders_reach_whoever_the_call_waits_on_once(client, as_user, db, app) -> None:  # type: ignore[no-untyped-def]
+    from community.calls.jobs import remind
+    from foundation.notifications import Notification
+
+    waiting = await past_call(db, app, ["org01"])
+    closing = (await client.post("/api/calls", json=call_body(utc_now() + timedelta(hours=12)), headers=await as_user("admin"))).json()["id"]
+    later = utc_now() + timedelta(days=4)  # the demo tender's publicity has ended by then
+    for _ in range(2):
+        async with db() as session:
+            await remind(session, "2026-11-26T10", later - timedelta(days=4))
+    assert await count(db, Notification, Notification.key.like(f"call-to-open:{waiting}|%")) >= 1  # type: ignore[attr-defined]
+    # Every social organisation may bid in a district venture call: each account is told once it closes soon.
+    organisations = await count(db, Notification, Notification.key.like(f"call-closing:{closing}|%"))  # type: ignore[attr-defined]
+    assert organisations >= 24
+    async with db() as session:
+        await remind(session, "2026-11-30T10", later)
+    assert await count(db, Notification, Notification.key.like("award-to-confirm:%")) >= 1  # type: ignore[attr-defined]
+    assert await count(db, Notification, Notification.key.like(f"call-closing:{closing}|%")) == organisations  # type: ignore[attr-defined]
