@@ -18,6 +18,7 @@ class Role(StrEnum):
     INSPECTOR = "inspector"  # 第三方机构: spot checks
     COMPANY = "company"  # 物业企业
     SOCIAL_ORG = "social_org"  # 社会组织
+    CARE_WORKER = "care_worker"  # 社区老龄社工: enrols elders in home care, sees who was served
 
 
 # The roles' names on pages and documents (config/RULES.md, "Roles and scopes").
@@ -31,6 +32,7 @@ ROLE_NAMES = {
     Role.INSPECTOR: "第三方机构",
     Role.COMPANY: "物业企业",
     Role.SOCIAL_ORG: "社会组织",
+    Role.CARE_WORKER: "社区老龄社工",
 }
 
 
@@ -52,6 +54,7 @@ SCOPE_OF_ROLE: dict[Role, ScopeKind] = {
     Role.INSPECTOR: ScopeKind.ORGANISATION,
     Role.COMPANY: ScopeKind.COMPANY,
     Role.SOCIAL_ORG: ScopeKind.ORGANISATION,
+    Role.CARE_WORKER: ScopeKind.COMMUNITY,
 }
 
 # Roles that work for the district, a street or a community (public administration staff).
@@ -63,6 +66,7 @@ STAFF_ROLES = frozenset(
         Role.STREET_WORKER,
         Role.COMMUNITY_WORKER,
         Role.COMMITTEE_DIRECTOR,
+        Role.CARE_WORKER,
     }
 )
 

@@ -44,6 +44,8 @@ from registry.routes import ROUTES as REGISTRY_ROUTES
 from reports.programme_documents import issue_programme_batch_documents
 from reports.routes import ROUTES as REPORT_ROUTES
 from reports.service import issue_batch_documents
+from subsidies.care.pages import PAGES as CARE_PAGES
+from subsidies.care.routes import ROUTES as CARE_ROUTES
 from subsidies.engine.routes import ROUTES as PROGRAMME_ROUTES
 from subsidies.property.pages import PAGES as SUBSIDY_PAGES
 from subsidies.property.routes import ROUTES as SUBSIDY_ROUTES
@@ -61,6 +63,7 @@ TEMPLATE_DIRS = [
     ROOT_DIR / "inspections" / "templates",
     ROOT_DIR / "assessment" / "templates",
     ROOT_DIR / "subsidies" / "property" / "templates",
+    ROOT_DIR / "subsidies" / "care" / "templates",
     ROOT_DIR / "reports" / "templates",
 ]
 
@@ -111,6 +114,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *ASSESSMENT_ROUTES,
             *SUBSIDY_ROUTES,
             *PROGRAMME_ROUTES,
+            *CARE_ROUTES,
             *REPORT_ROUTES,
             *OPERATION_ROUTES,
             *SHELL_PAGES,
@@ -118,6 +122,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *INSPECTION_PAGES,
             *ASSESSMENT_PAGES,
             *SUBSIDY_PAGES,
+            *CARE_PAGES,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
         ],
         dependencies={

@@ -21,6 +21,7 @@ from registry import contracts, schemas, service, voting
 from registry import queries as registry_queries
 from registry.queries import ManagementMode, OrganisationKind
 from registry.rules import CREDIT_CODE_ALPHABET, credit_code_check_char
+from subsidies.care import demo as care_demo
 
 DEMO_PASSWORD = "demo-pass-2026"
 SEED = 20261125
@@ -217,6 +218,7 @@ async def _load(db: AsyncSession) -> DemoReport:
                     ends_on=date(2028, 12, 31),
                 ),
             )
+    report.logins += await care_demo.load(db, rng, password_hash)
     return report
 
 

@@ -14,9 +14,10 @@ from assessment.jobs import JOBS as ASSESSMENT_JOBS
 from foundation.clock import BUSINESS_TZ
 from foundation.jobs import Job, JobRun, run_job
 from inspections.jobs import JOBS as INSPECTION_JOBS
+from subsidies.care.jobs import JOBS as CARE_JOBS
 from subsidies.property.jobs import JOBS as SUBSIDY_JOBS
 
-JOBS: list[Job] = [*INSPECTION_JOBS, *ASSESSMENT_JOBS, *SUBSIDY_JOBS]
+JOBS: list[Job] = [*INSPECTION_JOBS, *ASSESSMENT_JOBS, *SUBSIDY_JOBS, *CARE_JOBS]
 
 
 def next_run(job: Job, now: datetime) -> datetime | None:

@@ -118,3 +118,9 @@ async def budgets(session: AsyncSession, code: str, year: int | None = None) -> 
         schemas.ProgrammeBudgetOut(programme=b.programme, year=b.year, holder=b.holder, amount_fen=b.amount_fen, spent_fen=b.spent_fen, left_fen=b.amount_fen - b.spent_fen)
         for b in (await session.execute(query)).scalars()
     ]
+
+
+async def runs_of(session: AsyncSession, code: str, limit: int = 24) -> list[schemas.ProgrammeRunOut]:
+    """A programme's newest runs, newest first (for its pages)."""
+    rows = (await session.execute(select(ProgrammeRun).where(col(ProgrammeRun.programme) == code).order_by(col(ProgrammeRun.id).desc()).limit(limit))).scalars()
+    return [await run_out(session, run) for run in rows]

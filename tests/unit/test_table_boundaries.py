@@ -15,7 +15,7 @@ ALLOWED: dict[str, set[str]] = {
     # The composition root: the metadata of every table, for migrations and the test databases.
     "supervision/all_tables.py": {
         "assessment.tables", "foundation.calendar.tables", "inspections.tables", "people.tables", "registry.tables", "reports.tables",
-        "subsidies.engine.tables", "subsidies.property.tables",
+        "subsidies.care.tables", "subsidies.engine.tables", "subsidies.property.tables",
     },
     # The demo loader of the composition root checks whether a month was filed already and logs the demo users in.
     "supervision/demo_evidence.py": {"inspections.tables", "people.tables"},
