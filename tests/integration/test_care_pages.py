@@ -65,7 +65,8 @@ async def test_the_providers_phone_page_stores_a_visit_sent_twice_once_and_redee
     await client.post("/logout", data={"_csrf_token": await csrf(client)})
     await page_login(client, "xbl-care")
     phone = await client.get("/care/visits")
-    assert phone.status_code == 200 and 'class="phone"' in phone.text and "/static/care-visits.js" in phone.text and f'data-elder-id="{elder_id}"' in phone.text
+    assert phone.status_code == 200 and 'class="phone"' in phone.text and "/static/care-visits.js" in phone.text
+    assert f'data-elder-id="{elder_id}"' in phone.text, elder_id
     token = await csrf(client)
     body = {"client_id": "page-visit-0001", "elder_id": elder_id, "visit_date": TODAY.isoformat(), "minutes": 120, "service": "cleaning", "confirmed_by": "elder"}
     assert (await client.post("/care/visits/records", json=body)).status_code == 403  # no CSRF token
