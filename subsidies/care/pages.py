@@ -86,8 +86,8 @@ class CareWorkerPages(Controller):
     ) -> Template | Redirect:
         try:
             try:
-                fields = {name: data.get(name, "") for name in schemas.EnrolmentIn.__struct_fields__}
-                fields["provider_id"] = int(fields["provider_id"] or 0)
+                fields: dict[str, object] = {name: data.get(name, "") for name in schemas.EnrolmentIn.__struct_fields__}
+                fields["provider_id"] = int(data.get("provider_id") or 0)
                 body = msgspec.convert(fields, schemas.EnrolmentIn, strict=False)
             except (msgspec.ValidationError, ValueError) as error:
                 raise InvalidInput(f"enrolment form: {error}", zh="请完整填写老人信息（日期格式如 1946-03-08，身份证号码 18 位，电话为数字）", field="_form") from None
