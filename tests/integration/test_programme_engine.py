@@ -261,7 +261,7 @@ async def test_a_batch_that_would_take_a_budget_below_zero_is_refused_and_nothin
     refused = await client.post(f"/api/programmes/{CODE}/runs/{run['id']}/batch", headers=finance)
     assert refused.status_code == 409 and refused.headers["content-type"].startswith("application/problem+json"), refused.text
     assert "budget" in refused.json()["detail"] and "1,000.01" in refused.json()["detail"] and "1,000.00 yuan left" in refused.json()["detail"]
-    assert (await connection.execute(sa.select(sa.func.count()).select_from(ProgrammeBatch))).scalar_one() == 0
+    assert (await connection.execute(sa.select(sa.func.count()).select_from(ProgrammeBatch).where(ProgrammeBatch.programme == CODE))).scalar_one() == 0
     assert (await connection.execute(sa.select(Budget.spent_fen).where(Budget.holder == holder))).scalar_one() == 0
     assert (await client.get(f"/api/programmes/{CODE}/runs/{run['id']}", headers=finance)).json()["state"] == "approved"
     # Nor can a budget be cut below what was spent, and the database itself refuses a balance below zero.
@@ -314,8 +314,8 @@ async def test_two_people_issuing_at_the_same_moment_get_one_batch_and_never_ove
         assert len(issued) == 2 and len(set(issued)) == 1, outcome
         assert len(refused) == 2 and all("budget" in o for o in refused), outcome
         async with factory() as session:
-            spent, granted = (await session.execute(sa.select(Budget.spent_fen, Budget.amount_fen))).one()
-            batches = (await session.execute(sa.select(sa.func.count()).select_from(ProgrammeBatch))).scalar_one()
+            spent, granted = (await session.execute(sa.select(Budget.spent_fen, Budget.amount_fen).where(Budget.programme == CODE))).one()
+            batches = (await session.execute(sa.select(sa.func.count()).select_from(ProgrammeBatch).where(ProgrammeBatch.programme == CODE))).scalar_one()
         assert batches == 1 and spent == 100_000 and granted == 150_000
     finally:
         await engine_.dispose()
