@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from foundation.access import Principal, Role
 from foundation.clock import business_today
-from foundation.errors import DomainError, InvalidInput
+from foundation.errors import Conflict, DomainError, InvalidInput
 from foundation.periods import MONTH_PATTERN, Month
 from foundation.web.auth import allow
 from foundation.web.layout import page, refused
@@ -207,6 +207,20 @@ class CareRunPages(Controller):
     async def issue(self, run_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> Template | Redirect:
         try:
             batch = await engine.issue_batch(db, principal, run_id, CODE)
+            await make_programme_batch_documents(state, db, batch)
+        except DomainError as exc:
+            return await self._refused(db, principal, exc)
+        return Redirect("/care/runs", status_code=303)
+
+    @post("/{run_id:int}/documents")
+    async def documents(self, run_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> Template | Redirect:
+        """Make a batch's documents that were not made as it was issued (a batch issued by the demo loader or a
+        command, or when the CJK font was missing); those already made are kept as they are."""
+        try:
+            await engine.get_run(db, principal, run_id, CODE)
+            batch = await engine.batch_of_run(db, run_id)
+            if batch is None:
+                raise Conflict(f"run {run_id} has no batch yet", zh="该核算尚未生成拨付批次")
             await make_programme_batch_documents(state, db, batch)
         except DomainError as exc:
             return await self._refused(db, principal, exc)

@@ -111,3 +111,21 @@ async def test_the_runs_page_lets_each_street_confirm_and_finance_approve_and_is
     assert link is not None
     pdf = await client.get(link.group(1))
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+
+
+async def test_finance_makes_the_documents_of_the_demos_paid_batch_from_the_runs_page(client, db) -> None:  # type: ignore[no-untyped-def]
+    from subsidies.engine.tables import ProgrammeBatch, ProgrammeRun
+
+    async with db() as session:
+        run_id, batch_id = (
+            await session.execute(select(ProgrammeRun.id, ProgrammeBatch.id).join(ProgrammeBatch, ProgrammeBatch.run_id == ProgrammeRun.id).where(ProgrammeRun.programme == "care"))
+        ).one()
+    await page_login(client, "finance")
+    assert (await client.get(f"/documents/programmes/batches/{batch_id}/summary.pdf")).status_code == 409  # issued by the demo loader, documents not made
+    made = await client.post(f"/care/runs/{run_id}/documents", data={"_csrf_token": await csrf(client)})
+    assert made.status_code == 200, made.text
+    pdf = await client.get(f"/documents/programmes/batches/{batch_id}/summary.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    await client.post("/logout", data={"_csrf_token": await csrf(client)})
+    await page_login(client, "xbl-care")
+    assert (await client.post(f"/care/runs/{run_id}/documents", data={"_csrf_token": await csrf(client)})).status_code == 403
