@@ -58,8 +58,8 @@ async def remind_unserved(session: AsyncSession, period: str, now: datetime) -> 
 
 
 async def draft_month_run(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
-    """The draft run of a month that is over (no voucher can be redeemed after its month)."""
-    del now
+    """The draft run of a month that is over (no voucher can be redeemed after its month); `now` is not needed: the
+    engine refuses a month that has not ended."""
     month = Month.parse(period)
     if await engine.open_run(session, CODE, str(month)) is not None:
         return {"already_started": True}

@@ -72,7 +72,7 @@ class CareController(Controller):
         elder = await db.get_one(CareElder, enrolment.elder_id)
         return enrolment_out(enrolment, elder, None)
 
-    @post("/elders/{elder_id:int}/id-number", status_code=200, guards=[allow(service.ENROLLERS, "reading ID numbers")], responses=READ)
+    @post("/elders/{elder_id:int}/id-number", status_code=200, guards=[allow(service.ENROLLERS, "reading ID numbers")], responses=problem_responses(400, 403, 404, 503))
     async def elder_id_number(self, elder_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> schemas.IdNumberOut:
         """The full ID number of an elder of your community: a POST, because each reading is recorded in the audit log."""
         return schemas.IdNumberOut(elder_id=elder_id, id_number=await service.read_id_number(db, principal, sealer_of(state), elder_id))

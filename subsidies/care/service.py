@@ -20,10 +20,10 @@ from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.clock import business_today, utc_now
 from foundation.db import rows_changed
-from foundation.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from foundation.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied, RuleViolation, Unavailable
 from foundation.periods import Month
 from foundation.process_locks import transaction_lock
-from foundation.sealing import Sealer
+from foundation.sealing import SealBroken, Sealer
 from foundation.settings import config_dir
 from inspections.attachments import own_photos
 from registry import queries as registry_queries
@@ -209,8 +209,14 @@ async def read_id_number(session: AsyncSession, actor: Principal, sealer: Sealer
     elder = await session.get(CareElder, elder_id)
     if elder is None or elder.community_id != actor.community_id:
         raise NotFound("elder", elder_id)
+    try:
+        number = sealer.open(elder.id_number_sealed)
+    except SealBroken:
+        raise Unavailable(
+            "the ID number was sealed with another key than personal_data_key now configured; restore that key", zh="身份证号码无法解密（加密密钥已更换），请联系系统管理员"
+        ) from None
     record_change(session, actor, "care_elder.id_number_read", "care_elder", elder.id)
-    return sealer.open(elder.id_number_sealed)
+    return number
 
 
 # Vouchers
