@@ -309,7 +309,8 @@ async def _redeem(session: AsyncSession, actor: Principal, vouchers: list[CareVo
                 session,
                 update(CareVoucher)
                 .where(col(CareVoucher.id) == voucher.id, col(CareVoucher.redeemed_at).is_(None))
-                .values(redeemed_at=now, redeemed_by=actor.label, redeemed_visits=done.visits, redeemed_minutes=done.minutes),
+                .values(redeemed_at=now, redeemed_by=actor.label, redeemed_visits=done.visits, redeemed_minutes=done.minutes)
+                .execution_options(synchronize_session=False),  # the row is set below; no scan of the whole session per voucher
             )
             if changed != 1:  # redeemed at the same moment by another request
                 refused.append((voucher, Conflict(f"voucher {voucher.code} was already redeemed; a voucher pays once", zh=f"服务券 {voucher.code} 已兑付过，每张券只兑付一次")))
