@@ -19,6 +19,7 @@ class Role(StrEnum):
     COMPANY = "company"  # 物业企业
     SOCIAL_ORG = "social_org"  # 社会组织
     PANEL_MEMBER = "panel_member"  # 评审专家 (an outside expert or an evaluation firm's evaluator)
+    CARE_WORKER = "care_worker"  # 社区老龄社工: enrols elders in home care, sees who was served
 
 
 # The roles' names on pages and documents (config/RULES.md, "Roles and scopes").
@@ -33,6 +34,7 @@ ROLE_NAMES = {
     Role.COMPANY: "物业企业",
     Role.SOCIAL_ORG: "社会组织",
     Role.PANEL_MEMBER: "评审专家",
+    Role.CARE_WORKER: "社区老龄社工",
 }
 
 
@@ -55,6 +57,7 @@ SCOPE_OF_ROLE: dict[Role, ScopeKind] = {
     Role.COMPANY: ScopeKind.COMPANY,
     Role.SOCIAL_ORG: ScopeKind.ORGANISATION,
     Role.PANEL_MEMBER: ScopeKind.ORGANISATION,
+    Role.CARE_WORKER: ScopeKind.COMMUNITY,
 }
 
 # Roles that work for the district, a street or a community (public administration staff).
@@ -66,6 +69,7 @@ STAFF_ROLES = frozenset(
         Role.STREET_WORKER,
         Role.COMMUNITY_WORKER,
         Role.COMMITTEE_DIRECTOR,
+        Role.CARE_WORKER,
     }
 )
 

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     secret_key: str = ""
+    # The key that seals personal identifiers at rest (elders' ID numbers); empty: the secret key's.
+    personal_data_key: str = ""
     token_ttl_hours: int = Field(default=12, ge=1, le=24 * 30)
     max_page_size: int = Field(default=200, ge=1, le=10_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -109,6 +111,11 @@ class Settings(BaseSettings):
             finally:
                 draft.unlink()
         return path.read_text().strip()
+
+
+    def resolved_personal_data_key(self) -> str:
+        """The key sealing personal identifiers: its own setting, or (empty) the secret key."""
+        return self.personal_data_key or self.resolved_secret_key()
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -53,3 +53,7 @@ async def principal_named(session: AsyncSession, username: str) -> Principal | N
         role=Role(user.role), user_id=user.id, username=user.username, street_id=user.street_id, community_id=user.community_id,
         company_id=user.company_id, organisation_id=user.organisation_id,
     )
+async def organisation_members(session: AsyncSession, organisation_id: int, role: Role = Role.SOCIAL_ORG) -> list[int]:
+    """The active users who work for an organisation (e.g. a care provider's staff)."""
+    query = select(col(User.id)).where(col(User.role) == role.value, col(User.active).is_(True), col(User.organisation_id) == organisation_id)
+    return list((await session.execute(query.order_by(col(User.id)))).scalars())

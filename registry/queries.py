@@ -328,3 +328,16 @@ async def estate_tenures(session: AsyncSession, first: date, last: date, estate_
         )
         for estate, street_id in rows
     ]
+
+
+async def organisations(session: AsyncSession, ids: Collection[int] | None = None, kind: OrganisationKind | None = None) -> dict[int, OrganisationInfo]:
+    """Organisations by id (all of a kind when `ids` is None)."""
+    query = select(Organisation).order_by(col(Organisation.id))
+    if kind is not None:
+        query = query.where(col(Organisation.kind) == kind.value)
+    found: dict[int, OrganisationInfo] = {}
+    chunks = [None] if ids is None else list(_chunks(ids))
+    for chunk in chunks:
+        rows = (await session.execute(query if chunk is None else query.where(col(Organisation.id).in_(chunk)))).scalars()
+        found |= {row.id or 0: OrganisationInfo(id=row.id or 0, name=row.name, kind=OrganisationKind(row.kind)) for row in rows}
+    return found

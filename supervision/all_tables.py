@@ -15,6 +15,7 @@ import people.tables  # noqa: F401
 import registry.tables  # noqa: F401
 import reports.tables  # noqa: F401
 import subsidies.activity.tables  # noqa: F401
+import subsidies.care.tables  # noqa: F401
 import subsidies.engine.tables  # noqa: F401
 import subsidies.property.tables  # noqa: F401
 

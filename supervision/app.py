@@ -55,6 +55,8 @@ from reports.routes import ROUTES as REPORT_ROUTES
 from reports.service import issue_batch_documents, prepare_batch_documents
 from subsidies.activity.pages import PAGES as ACTIVITY_PAGES
 from subsidies.activity.routes import ROUTES as ACTIVITY_ROUTES
+from subsidies.care.pages import PAGES as CARE_PAGES
+from subsidies.care.routes import ROUTES as CARE_ROUTES
 from subsidies.engine.routes import ROUTES as PROGRAMME_ROUTES
 from subsidies.property.pages import PAGES as SUBSIDY_PAGES
 from subsidies.property.routes import ROUTES as SUBSIDY_ROUTES
@@ -74,6 +76,7 @@ TEMPLATE_DIRS = [
     ROOT_DIR / "assessment" / "templates",
     ROOT_DIR / "subsidies" / "property" / "templates",
     ROOT_DIR / "subsidies" / "activity" / "templates",
+    ROOT_DIR / "subsidies" / "care" / "templates",
     ROOT_DIR / "reports" / "templates",
     ROOT_DIR / "community" / "ocds" / "templates",
     ROOT_DIR / "community" / "needs" / "templates",
@@ -133,6 +136,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *PROGRAMME_ROUTES,
             *ACTIVITY_ROUTES,
             *ACTIVITY_STATEMENT_ROUTES,
+            *CARE_ROUTES,
             *REPORT_ROUTES,
             *NEEDS_ROUTES,
             *OPERATION_ROUTES,
@@ -147,6 +151,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *NEEDS_PAGES,
             *ACTIVITY_PAGES,
             *CALL_PAGES,
+            *CARE_PAGES,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
         ],
         dependencies={

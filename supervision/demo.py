@@ -24,6 +24,7 @@ from registry import queries as registry_queries
 from registry.queries import ManagementMode, OrganisationKind
 from registry.rules import CREDIT_CODE_ALPHABET, credit_code_check_char
 from subsidies.activity import demo as activity_demo
+from subsidies.care import demo as care_demo
 from supervision.publishers import subscribe_all as subscribe_publishers
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -224,6 +225,7 @@ async def _load(db: AsyncSession) -> DemoReport:
     await needs_demo.load(db, rng)
     await activity_demo.load(db, rng)
     report.logins += await calls_demo.load(db, rng)
+    report.logins += await care_demo.load(db, rng, password_hash)
     return report
 
 

@@ -3,7 +3,7 @@ goes below zero), receipts, and claims (an invoice number is claimed once, ever:
 claim once).
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 Create Date: 2026-11-26 04:10:00.000000
 """
 
@@ -17,7 +17,7 @@ import foundation.db
 
 
 revision = '0021'
-down_revision = '0019'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 

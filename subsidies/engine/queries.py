@@ -138,3 +138,7 @@ async def budget_spent(session: AsyncSession, code: str, year: int) -> dict[str,
     """What the batches of a programme took out of each holder's budget of a year."""
     rows = await session.execute(select(col(Budget.holder), col(Budget.spent_fen)).where(col(Budget.programme) == code, col(Budget.year) == year))
     return {str(holder): int(spent) for holder, spent in rows}
+async def runs_of(session: AsyncSession, code: str, limit: int = 24) -> list[schemas.ProgrammeRunOut]:
+    """A programme's newest runs, newest first (for its pages)."""
+    rows = (await session.execute(select(ProgrammeRun).where(col(ProgrammeRun.programme) == code).order_by(col(ProgrammeRun.id).desc()).limit(limit))).scalars()
+    return [await run_out(session, run) for run in rows]

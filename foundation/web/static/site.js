@@ -1,6 +1,7 @@
 /* Behaviour that pages would otherwise write inline (onsubmit=, onchange=), which the Content-Security-Policy
    refuses: a select marked data-autosubmit submits its form when changed; a form marked data-forget-pages="NAME"
-   (logging out) first deletes the browser cache NAME (the patrol pages a phone kept for use without signal). */
+   (logging out) first deletes the browser cache NAME, or each of several names separated by spaces (the patrol and
+   home-care visit pages a phone kept for use without signal). */
 (function () {
   "use strict";
   document.addEventListener("change", function (event) {
@@ -9,6 +10,6 @@
   });
   document.addEventListener("submit", function (event) {
     var form = event.target, name = form.getAttribute && form.getAttribute("data-forget-pages");
-    if (name && window.caches) caches.delete(name);
+    if (name && window.caches) name.split(" ").forEach(function (one) { caches.delete(one); });
   });
 })();

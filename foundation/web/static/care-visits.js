@@ -1,0 +1,158 @@
+/* The home-care visit outbox, on the patrol outbox's pattern (patrol.js): a saved visit is first kept on the phone
+   (IndexedDB), then sent; with no signal it stays queued and is sent when the signal returns. The visit's client id
+   makes a resend safe: the server answers a repeat with the visit it already stored. */
+(function () {
+  "use strict";
+  var DB_NAME = "care-outbox", STORE = "outbox";
+  var user = document.body.dataset.user || "";
+  var csrf = (function () {
+    try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["x-csrftoken"] || ""; } catch (e) { return ""; }
+  })();
+  var flushing = false, lastSent = 0;
+
+  function openDb() {
+    return new Promise(function (resolve, reject) {
+      var request = indexedDB.open(DB_NAME, 1);
+      request.onupgradeneeded = function () { request.result.createObjectStore(STORE, { keyPath: "client_id" }); };
+      request.onsuccess = function () { resolve(request.result); };
+      request.onerror = function () { reject(request.error); };
+    });
+  }
+  function withStore(mode, work) {
+    return openDb().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var tx = db.transaction(STORE, mode), result;
+        Promise.resolve(work(tx.objectStore(STORE))).then(function (r) { result = r; });
+        tx.oncomplete = function () { db.close(); resolve(result); };
+        tx.onerror = function () { db.close(); reject(tx.error); };
+      });
+    });
+  }
+  function all() {
+    return withStore("readonly", function (store) {
+      return new Promise(function (resolve) {
+        var request = store.getAll();
+        request.onsuccess = function () {
+          resolve(request.result.filter(function (e) { return e.user === user; }).sort(function (a, b) { return a.queued_at < b.queued_at ? -1 : 1; }));
+        };
+      });
+    });
+  }
+  function put(entry) { return withStore("readwrite", function (store) { store.put(entry); }); }
+  function remove(clientId) { return withStore("readwrite", function (store) { store.delete(clientId); }); }
+  function newClientId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var bytes = new Uint8Array(16); crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return (b < 16 ? "0" : "") + b.toString(16); }).join("");
+  }
+
+  /* Outcome per entry: "sent", "waiting" (no network, or log in again) or "refused" (the server said no). */
+  function sendEntry(entry) {
+    var body = {
+      client_id: entry.client_id, elder_id: entry.elder_id, visit_date: entry.visit_date, minutes: entry.minutes,
+      service: entry.service, confirmed_by: entry.confirmed_by, note: entry.note
+    };
+    return fetch("/care/visits/records", {
+      method: "POST", credentials: "same-origin", redirect: "manual",
+      headers: { "content-type": "application/json", "x-csrftoken": csrf }, body: JSON.stringify(body)
+    }).then(function (response) {
+      if (response.status === 200 || response.status === 201) return remove(entry.client_id).then(function () { return "sent"; });
+      throw response;
+    }).catch(function (problem) {
+      if (!(problem instanceof Response)) { entry.message = "暂无网络，有信号后自动发送"; return put(entry).then(function () { return "waiting"; }); }
+      if (problem.type === "opaqueredirect" || problem.status === 401 || problem.status === 403) {
+        entry.message = "登录已过期：请重新登录，登录后自动发送";
+        return put(entry).then(function () { return "waiting"; });
+      }
+      if (problem.status >= 500 || problem.status === 429) { entry.message = "服务器忙，稍后自动重试"; return put(entry).then(function () { return "waiting"; }); }
+      return problem.json().then(function (b) { return b; }, function () { return { message: "服务器拒绝了这条记录（" + problem.status + "）" }; }).then(function (b) {
+        entry.state = "refused"; entry.message = b.message || "服务器拒绝了这条记录"; entry.field = b.field || null;
+        return put(entry).then(function () { return "refused"; });
+      });
+    });
+  }
+  function flush() {
+    if (flushing) return Promise.resolve();
+    flushing = true;
+    return all().then(function (entries) {
+      var chain = Promise.resolve(true);
+      entries.filter(function (e) { return e.state === "waiting"; }).forEach(function (entry) {
+        chain = chain.then(function (go) {
+          if (!go) return false;
+          return sendEntry(entry).then(function (outcome) {
+            if (outcome === "sent") { lastSent += 1; document.dispatchEvent(new CustomEvent("visit-sent", { detail: entry.client_id })); }
+            return outcome !== "waiting";
+          });
+        });
+      });
+      return chain;
+    }).catch(function () {}).then(function () { flushing = false; return render(); });
+  }
+  function render() {
+    var box = document.getElementById("outbox");
+    if (!box) return Promise.resolve();
+    return all().then(function (entries) {
+      var summary = document.getElementById("outbox-summary"), list = document.getElementById("outbox-items");
+      list.innerHTML = "";
+      var waiting = entries.filter(function (e) { return e.state === "waiting"; }).length, refused = entries.length - waiting;
+      if (!entries.length) { box.hidden = lastSent === 0; summary.textContent = "全部服务记录已发送（本次发送 " + lastSent + " 条）"; return; }
+      box.hidden = false;
+      var parts = [];
+      if (waiting) parts.push(waiting + " 条服务记录等待发送" + (navigator.onLine ? "" : "（当前无网络，已保存在手机上）"));
+      if (refused) parts.push(refused + " 条服务记录被退回，请查看原因");
+      summary.textContent = parts.join("；");
+      entries.forEach(function (e) {
+        var li = document.createElement("li");
+        li.textContent = e.elder_name + " · " + e.visit_date + " · " + e.minutes + " 分钟 · " + (e.state === "waiting" ? "等待发送" : "被退回") + (e.message ? "：" + e.message : "");
+        if (e.state === "refused") {
+          var drop = document.createElement("button");
+          drop.type = "button"; drop.textContent = "删除这条";
+          drop.addEventListener("click", function () { remove(e.client_id).then(render); });
+          li.appendChild(document.createTextNode(" ")); li.appendChild(drop);
+        }
+        list.appendChild(li);
+      });
+    });
+  }
+
+  function setUpForm(form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      form.querySelectorAll("[data-error]").forEach(function (el) { el.hidden = true; el.textContent = ""; });
+      var done = form.querySelector(".visit-done");
+      var minutes = parseInt(form.elements.minutes.value, 10);
+      var min = parseInt(form.elements.minutes.min, 10), max = parseInt(form.elements.minutes.max, 10);
+      if (!form.elements.visit_date.value) { show(form, "visit_date", "请选择服务日期"); return; }
+      if (!(minutes >= min && minutes <= max)) { show(form, "minutes", "服务时长应为 " + min + " 到 " + max + " 分钟"); return; }
+      var entry = {
+        client_id: newClientId(), user: user, elder_id: parseInt(form.dataset.elderId, 10), elder_name: form.dataset.elderName,
+        visit_date: form.elements.visit_date.value, minutes: minutes, service: form.elements.service.value,
+        confirmed_by: form.querySelector("input[name=confirmed_by]:checked").value, note: form.elements.note.value.trim(),
+        state: "waiting", message: "", queued_at: new Date().toISOString()
+      };
+      put(entry).then(function () {
+        done.hidden = false; done.textContent = "服务记录已保存在手机上，正在发送……";
+        return flush();
+      }).then(function () {
+        return all().then(function (entries) {
+          var mine = entries.filter(function (e) { return e.client_id === entry.client_id; })[0];
+          if (!mine) { done.textContent = "服务记录已提交。"; form.elements.note.value = ""; return; }
+          if (mine.state === "refused") { remove(mine.client_id).then(render); done.hidden = true; show(form, mine.field || "_form", mine.message); return; }
+          done.textContent = "暂无信号：服务记录已保存在手机上，有信号后自动发送";
+        });
+      }, function () { show(form, "_form", "无法在手机上保存记录（浏览器存储不可用），请检查浏览器设置"); });
+    });
+  }
+  function show(form, field, message) {
+    var el = form.querySelector("[data-error='" + field + "']") || form.querySelector("[data-error='_form']");
+    el.textContent = message; el.hidden = false; el.scrollIntoView({ block: "center" });
+  }
+
+  document.querySelectorAll("form.visit-form").forEach(setUpForm);
+  window.addEventListener("online", flush);
+  window.addEventListener("offline", render);
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) flush(); });
+  setInterval(flush, 20000);
+  flush();
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/care-sw.js", { scope: "/care/visits" }).catch(function () {});
+})();
