@@ -20,7 +20,7 @@ from people.schemas import UserCreate
 from registry import queries as registry_queries
 from registry import schemas as registry_schemas
 from registry import service as registry
-from registry.queries import OrganisationKind
+from registry.queries import OrganisationKind, Standing
 from registry.rules import CREDIT_CODE_ALPHABET, credit_code_check_char
 from subsidies.care import rules, schemas, service
 from subsidies.care.programme import CODE
@@ -30,6 +30,7 @@ ELDERS_PER_COMMUNITY = 4
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾"
 GIVEN_F = ["秀英", "桂兰", "玉兰", "淑珍", "凤英", "秀珍", "桂英", "素芬", "玉梅", "淑华"]
 GIVEN_M = ["德福", "长顺", "玉山", "振华", "国栋", "宝林", "树林", "永祥", "文忠", "庆祥"]
+REPRESENTATIVES = ("王秀英", "李建国", "张淑芬", "刘志强", "陈桂兰", "杨国华")
 PROVIDER_WORDS = ["颐康", "乐龄", "福寿", "康乐", "安晟", "慈恩"]
 HEPING_DIVISION = "120101"
 FINANCE = Principal(role=Role.FINANCE, username="finance")
@@ -97,7 +98,11 @@ async def load(db: AsyncSession, rng: random.Random, password_hash: str) -> list
     elders: list[tuple[int, Principal]] = []
     for s, word in zip(streets, PROVIDER_WORDS, strict=False):
         org = await registry.create_organisation(
-            db, SYSTEM, registry_schemas.OrganisationCreate(name=f"天津市和平区{word}居家养老服务中心", kind=OrganisationKind.SOCIAL_ORG, credit_code=_credit_code(rng), phone=f"022-2{rng.randint(3000000, 9999999)}")
+            db, SYSTEM, registry_schemas.OrganisationCreate(
+                name=f"天津市和平区{word}居家养老服务中心", kind=OrganisationKind.SOCIAL_ORG, credit_code=_credit_code(rng),
+                phone=f"022-2{rng.randint(3000000, 9999999)}", standing=Standing.REGISTERED,
+                legal_representative=rng.choice(REPRESENTATIVES), address=f"天津市和平区{s.name}{word}路{rng.randint(1, 120)}号", street_ids=[s.id],
+            ),
         )
         provider = await user(f"{s.code.lower()}-care", org.name, Role.SOCIAL_ORG, organisation_id=org.id)
         await service.sign_contract(
