@@ -150,7 +150,7 @@ async def load(db: AsyncSession, rng: random.Random) -> list[tuple[str, str]]:
     for award in await service.close_evaluation(db, admin, venture.id, evaluated):
         await service.confirm_award(db, admin, award.id, award.publicity_ends_at + timedelta(hours=1))
         signed = (award.publicity_ends_at + timedelta(days=2)).date()
-        await service.sign_contract(db, admin, award.id, schemas.ContractIn(signed_on=signed, starts_on=signed, ends_on=signed.replace(year=signed.year + 1)), award.publicity_ends_at + timedelta(days=2))
+        await service.sign_contract(db, admin, award.id, schemas.CallContractIn(signed_on=signed, starts_on=signed, ends_on=signed.replace(year=signed.year + 1)), award.publicity_ends_at + timedelta(days=2))
 
     # 2. A street's competitive negotiation (竞争性谈判): meals for elders, 400,000 yuan, three invited.
     opened = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)
@@ -170,7 +170,7 @@ async def load(db: AsyncSession, rng: random.Random) -> list[tuple[str, str]]:
     for award in await service.close_evaluation(db, officer, negotiation.id, deadline + timedelta(days=2)):
         await service.confirm_award(db, officer, award.id, award.publicity_ends_at + timedelta(hours=1))
         signed = (award.publicity_ends_at + timedelta(days=3)).date()
-        await service.sign_contract(db, officer, award.id, schemas.ContractIn(signed_on=signed, starts_on=signed, ends_on=signed + timedelta(days=364)), award.publicity_ends_at + timedelta(days=3))
+        await service.sign_contract(db, officer, award.id, schemas.CallContractIn(signed_on=signed, starts_on=signed, ends_on=signed + timedelta(days=364)), award.publicity_ends_at + timedelta(days=3))
 
     # 3. A public tender (公开招标): mediation services, 1,200,000 yuan; two bids, failed; repeated with four.
     opened = now - timedelta(days=70)
@@ -200,6 +200,6 @@ async def load(db: AsyncSession, rng: random.Random) -> list[tuple[str, str]]:
     losers = [o for o in tender_bidders if o.organisation_id != awards[0].organisation_id]
     objection = await service.object_to_award(db, losers[0], awards[0].id, schemas.ObjectionIn(text="我机构认为中标人的团队资质证明不完整，请复核。"), published + timedelta(hours=5))
     await service.answer_objection(
-        db, admin, objection.id, schemas.AnswerIn(answer="经复核，中标人已提交全部资质证明，质疑不成立。", upheld=False), published + timedelta(hours=20)
+        db, admin, objection.id, schemas.ObjectionAnswerIn(answer="经复核，中标人已提交全部资质证明，质疑不成立。", upheld=False), published + timedelta(hours=20)
     )
     return [("org01 … org24", "社会组织"), ("expert1 … expert7", "评审专家")]

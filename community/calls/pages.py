@@ -206,7 +206,7 @@ class CallPages(Controller):
             answer = (data.get("answer") or "").strip()
             if len(answer) < 2 or data.get("verdict") not in ("upheld", "dismissed"):
                 raise InvalidInput("write the answer and choose", zh="请写明书面答复，并选择质疑是否成立", field="answer")
-            await service.answer_objection(db, principal, objection_id, checked(schemas.AnswerIn, answer=answer, upheld=data.get("verdict") == "upheld"), utc_now())
+            await service.answer_objection(db, principal, objection_id, checked(schemas.ObjectionAnswerIn, answer=answer, upheld=data.get("verdict") == "upheld"), utc_now())
         except DomainError as exc:
             return await self._after(db, principal, call_id, exc)
         return Redirect(path=f"/community/calls/{call_id}?done=answered")

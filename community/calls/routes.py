@@ -146,7 +146,7 @@ class BidController(Controller):
         return await service.bid_out(db, await service.withdraw_bid(db, principal, bid_id, utc_now()))
 
     @post("/{bid_id:int}/scores", dto=StrictBody[schemas.ScoreIn], return_dto=None, status_code=200, guards=PANEL, responses=WRITE)
-    async def score_bid(self, bid_id: RecordId, data: JSONBody[schemas.ScoreIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.ScoreOut:
+    async def score_bid(self, bid_id: RecordId, data: JSONBody[schemas.ScoreIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.PanelScoreOut:
         """A member's points for every criterion of a bid (again before signing: replaced)."""
         return await service.score_bid(db, principal, bid_id, data, utc_now())
 
@@ -175,8 +175,8 @@ class AwardController(Controller):
         award = await service.confirm_award(db, principal, award_id, utc_now())
         return next(a for a in await service.awards_of(db, award.call_id) if a.id == award.id)
 
-    @post("/{award_id:int}/contract", dto=StrictBody[schemas.ContractIn], return_dto=None, guards=BUYER, responses=WRITE)
-    async def sign_call_contract(self, award_id: RecordId, data: JSONBody[schemas.ContractIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.ContractOut:
+    @post("/{award_id:int}/contract", dto=StrictBody[schemas.CallContractIn], return_dto=None, guards=BUYER, responses=WRITE)
+    async def sign_call_contract(self, award_id: RecordId, data: JSONBody[schemas.CallContractIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.CallContractOut:
         """The contract on a standing award, with its tranches (the first payable on signing)."""
         return await service.contract_out(db, await service.sign_contract(db, principal, award_id, data, utc_now()))
 
@@ -186,8 +186,8 @@ class ObjectionController(Controller):
     tags = ["calls"]
     guards = [logged_in]
 
-    @post("/{objection_id:int}/answer", dto=StrictBody[schemas.AnswerIn], return_dto=None, status_code=200, guards=BUYER, responses=WRITE)
-    async def answer_objection(self, objection_id: RecordId, data: JSONBody[schemas.AnswerIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.ObjectionOut:
+    @post("/{objection_id:int}/answer", dto=StrictBody[schemas.ObjectionAnswerIn], return_dto=None, status_code=200, guards=BUYER, responses=WRITE)
+    async def answer_objection(self, objection_id: RecordId, data: JSONBody[schemas.ObjectionAnswerIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.ObjectionOut:
         """The buyer's written answer; upheld, the award is withdrawn and the lot evaluated again."""
         objection = await service.answer_objection(db, principal, objection_id, data, utc_now())
         return next(o for o in await service.objections_of(db, principal, await service.awards_call_id(db, objection.award_id)) if o.id == objection.id)

@@ -185,7 +185,7 @@ class ScoreIn(Strict):
     points: Annotated[list[CriterionPoints], msgspec.Meta(min_length=1, max_length=20)]
 
 
-class ScoreOut(msgspec.Struct):
+class PanelScoreOut(msgspec.Struct):
     bid_id: int
     total: int
 
@@ -226,7 +226,7 @@ class ObjectionIn(Strict):
     text: Reason
 
 
-class AnswerIn(Strict):
+class ObjectionAnswerIn(Strict):
     answer: Reason
     upheld: bool
 
@@ -243,7 +243,7 @@ class ObjectionOut(msgspec.Struct):
     answered_at: datetime | None
 
 
-class ContractIn(Strict):
+class CallContractIn(Strict):
     signed_on: date
     starts_on: date
     ends_on: date
@@ -257,7 +257,7 @@ class TrancheOut(msgspec.Struct):
     payable_on: date | None
 
 
-class ContractOut(msgspec.Struct):
+class CallContractOut(msgspec.Struct):
     id: int
     number: str
     award_id: int

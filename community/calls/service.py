@@ -418,7 +418,7 @@ async def declare(session: AsyncSession, actor: Principal, call_id: int, data: s
     return member
 
 
-async def score_bid(session: AsyncSession, actor: Principal, bid_id: int, data: schemas.ScoreIn, now: datetime) -> schemas.ScoreOut:
+async def score_bid(session: AsyncSession, actor: Principal, bid_id: int, data: schemas.ScoreIn, now: datetime) -> schemas.PanelScoreOut:
     """A member scores every criterion of a bid they may see (not one of an organisation they declared or belong
     to); scoring again before signing replaces their points."""
     bid, call = await queries.readable_bid(session, actor, bid_id, now)
@@ -444,7 +444,7 @@ async def score_bid(session: AsyncSession, actor: Principal, bid_id: int, data: 
     session.add_all(Score(bid_id=bid_id, user_id=member.user_id, criterion_number=k, call_id=call.id, points=v, scored_at=now) for k, v in sorted(points.items()))
     record_change(session, actor, "panel.scored", "bid", bid_id, after={"total": sum(points.values())})
     await session.flush()
-    return schemas.ScoreOut(bid_id=bid_id, total=sum(points.values()))
+    return schemas.PanelScoreOut(bid_id=bid_id, total=sum(points.values()))
 
 
 async def sign_off(session: AsyncSession, actor: Principal, call_id: int, now: datetime) -> PanelMember:
@@ -628,7 +628,7 @@ async def object_to_award(session: AsyncSession, actor: Principal, award_id: int
     return objection
 
 
-async def answer_objection(session: AsyncSession, actor: Principal, objection_id: int, data: schemas.AnswerIn, now: datetime) -> Objection:
+async def answer_objection(session: AsyncSession, actor: Principal, objection_id: int, data: schemas.ObjectionAnswerIn, now: datetime) -> Objection:
     """The buyer's written answer; an upheld objection withdraws the award and invalidates the winning bid, and the
     lot goes back to evaluation."""
     objection = await session.get(Objection, objection_id)
@@ -693,7 +693,7 @@ async def confirm_award(session: AsyncSession, actor: Principal, award_id: int, 
     return award
 
 
-async def sign_contract(session: AsyncSession, actor: Principal, award_id: int, data: schemas.ContractIn, now: datetime) -> CallContract:
+async def sign_contract(session: AsyncSession, actor: Principal, award_id: int, data: schemas.CallContractIn, now: datetime) -> CallContract:
     """The contract on a standing award, with its tranches; the first is payable on signing."""
     award, call = await _award(session, award_id)
     _require_buyer(actor, call, "signing a contract")
@@ -731,9 +731,9 @@ async def sign_contract(session: AsyncSession, actor: Principal, award_id: int, 
     return contract
 
 
-async def contract_out(session: AsyncSession, contract: CallContract) -> schemas.ContractOut:
+async def contract_out(session: AsyncSession, contract: CallContract) -> schemas.CallContractOut:
     tranches = (await session.execute(select(Tranche).where(col(Tranche.contract_id) == contract.id).order_by(col(Tranche.number)))).scalars()
-    return schemas.ContractOut(
+    return schemas.CallContractOut(
         id=contract.id, number=contract.number, award_id=contract.award_id, call_id=contract.call_id, organisation_id=contract.organisation_id,
         amount_fen=contract.amount_fen, signed_on=contract.signed_on, starts_on=contract.starts_on, ends_on=contract.ends_on,
         tranches=[schemas.TrancheOut(number=t.number, share=t.share, amount_fen=t.amount_fen, condition=t.condition, payable_on=t.payable_on) for t in tranches],

@@ -137,7 +137,7 @@ async def load(db: AsyncSession, rng: random.Random) -> int:
         proposals[demo.title] = proposal.id
         if demo.answer is None:
             continue
-        answer = schemas.AnswerIn(answer=demo.answer, reason=demo.reason, merge_into_id=proposals[demo.merge_with] if demo.merge_with else None)
+        answer = schemas.ProposalAnswerIn(answer=demo.answer, reason=demo.reason, merge_into_id=proposals[demo.merge_with] if demo.merge_with else None)
         await service.answer_proposal(db, officer, proposal.id, answer, now=_at(sent_on + timedelta(days=rng.randint(3, 9)), 16))
     catalogue = await catalogue_service.create_catalogue(
         db, admin,

@@ -192,7 +192,7 @@ class NeedsPages(Controller):
     async def answer(self, proposal_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
         try:
             body = _form_body(
-                schemas.AnswerIn, {"answer": data.get("answer", ""), "reason": data.get("reason", ""), "merge_into_id": _optional_int(data.get("merge_into_id"))}
+                schemas.ProposalAnswerIn, {"answer": data.get("answer", ""), "reason": data.get("reason", ""), "merge_into_id": _optional_int(data.get("merge_into_id"))}
             )
             await service.answer_proposal(db, principal, proposal_id, body)
         except DomainError as exc:

@@ -98,8 +98,8 @@ class NeedsController(Controller):
     async def proposal(self, proposal_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.ProposalOut:
         return (await service.proposal_rows(db, [await service.get_proposal(db, principal, proposal_id)], business_today()))[0]
 
-    @post("/proposals/{proposal_id:int}/answer", dto=StrictBody[schemas.AnswerIn], return_dto=None, status_code=200, guards=[allow(service.STREET, "answering proposals")], responses=WRITE)
-    async def answer(self, proposal_id: RecordId, data: JSONBody[schemas.AnswerIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.ProposalOut:
+    @post("/proposals/{proposal_id:int}/answer", dto=StrictBody[schemas.ProposalAnswerIn], return_dto=None, status_code=200, guards=[allow(service.STREET, "answering proposals")], responses=WRITE)
+    async def answer(self, proposal_id: RecordId, data: JSONBody[schemas.ProposalAnswerIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.ProposalOut:
         """The street officer answers a proposal of their street, once: include, merge (with `merge_into_id`, a
         proposal of the same street), return (with a `reason`, back to the committee) or forward to the district."""
         proposal = await service.answer_proposal(db, principal, proposal_id, data)

@@ -75,7 +75,7 @@ class MeetingIn(Strict):
     votes: Annotated[list[VoteIn], msgspec.Meta(min_length=1, max_length=50)]
 
 
-class VoteOut(msgspec.Struct):
+class MeetingVoteOut(msgspec.Struct):
     need_id: int
     need_title: str
     in_favour: int
@@ -95,7 +95,7 @@ class MeetingOut(msgspec.Struct):
     members: int
     present: int
     minutes: str
-    votes: list[VoteOut]
+    votes: list[MeetingVoteOut]
     recorded_at: datetime
     recorded_by: str
 
@@ -108,7 +108,7 @@ class ProposalIn(Strict):
     budget_fen: Fen | None = None
 
 
-class AnswerIn(Strict):
+class ProposalAnswerIn(Strict):
     answer: Answer
     reason: AnswerReason = ""  # required to return a proposal
     merge_into_id: Id | None = None  # required to merge

@@ -278,14 +278,14 @@ async def list_meetings(session: AsyncSession, actor: Principal, paging: PageReq
 
 async def meeting_rows(session: AsyncSession, meetings: Sequence[Meeting]) -> list[schemas.MeetingOut]:
     ids = [m.id for m in meetings]
-    votes: dict[int, list[schemas.VoteOut]] = {i: [] for i in ids}
+    votes: dict[int, list[schemas.MeetingVoteOut]] = {i: [] for i in ids}
     if ids:
         for vote, title in (
             await session.execute(
                 select(MeetingVote, col(Need.title)).join(Need, col(Need.id) == col(MeetingVote.need_id)).where(col(MeetingVote.meeting_id).in_(ids)).order_by(col(MeetingVote.id))
             )
         ):
-            votes[vote.meeting_id].append(schemas.VoteOut(vote.need_id, title, vote.in_favour, vote.against, vote.abstained, vote.passed))
+            votes[vote.meeting_id].append(schemas.MeetingVoteOut(vote.need_id, title, vote.in_favour, vote.against, vote.abstained, vote.passed))
     return [
         schemas.MeetingOut(
             id=m.id, client_id=m.client_id, community_id=m.community_id, body=m.body, body_name=BODY_NAMES[MeetingBody(m.body)], held_on=m.held_on,
@@ -389,7 +389,7 @@ async def list_proposals(
     return await fetch_page(session, query, paging)
 
 
-async def answer_proposal(session: AsyncSession, actor: Principal, proposal_id: int, data: schemas.AnswerIn, now: datetime | None = None) -> Proposal:
+async def answer_proposal(session: AsyncSession, actor: Principal, proposal_id: int, data: schemas.ProposalAnswerIn, now: datetime | None = None) -> Proposal:
     """The street officer answers a proposal of their street once: include, merge with another proposal of the
     street, return to the committee with a reason, or forward to the district."""
     now = now or utc_now()

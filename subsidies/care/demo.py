@@ -106,7 +106,7 @@ async def load(db: AsyncSession, rng: random.Random, password_hash: str) -> list
         )
         provider = await user(f"{s.code.lower()}-care", org.name, Role.SOCIAL_ORG, organisation_id=org.id)
         await service.sign_contract(
-            db, officers[s.id], schemas.ContractIn(number=f"HPYL-{start.year}-{s.code}", provider_id=org.id, street_id=s.id, starts_on=date(start.year, 1, 1), ends_on=date(today.year + 1, 12, 31))
+            db, officers[s.id], schemas.CareContractIn(number=f"HPYL-{start.year}-{s.code}", provider_id=org.id, street_id=s.id, starts_on=date(start.year, 1, 1), ends_on=date(today.year + 1, 12, 31))
         )
         for community in sorted((await registry_queries.communities(db, street_id=s.id)).values(), key=lambda c: c.code):
             worker = await user(f"{community.code.lower()}-care", f"{community.name}社区老龄社工", Role.CARE_WORKER, community_id=community.id)

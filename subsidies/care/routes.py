@@ -46,11 +46,11 @@ class CareController(Controller):
     tags = ["programmes"]
     guards = [logged_in]
 
-    @post("/contracts", dto=StrictBody[schemas.ContractIn], return_dto=None, guards=[allow(service.CONTRACT_SIGNERS, "signing home-care contracts")], responses=WRITE)
-    async def sign_care_contract(self, data: JSONBody[schemas.ContractIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.ContractOut:
+    @post("/contracts", dto=StrictBody[schemas.CareContractIn], return_dto=None, guards=[allow(service.CONTRACT_SIGNERS, "signing home-care contracts")], responses=WRITE)
+    async def sign_care_contract(self, data: JSONBody[schemas.CareContractIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.CareContractOut:
         """A street puts a social organisation under contract to serve its elders for a period."""
         c = await service.sign_contract(db, principal, data)
-        return schemas.ContractOut(id=c.id or 0, number=c.number, provider_id=c.provider_id, street_id=c.street_id, starts_on=c.starts_on, ends_on=c.ends_on)
+        return schemas.CareContractOut(id=c.id or 0, number=c.number, provider_id=c.provider_id, street_id=c.street_id, starts_on=c.starts_on, ends_on=c.ends_on)
 
     @post("/enrolments", dto=StrictBody[schemas.EnrolmentIn], return_dto=None, guards=[allow(service.ENROLLERS, "enrolling elders")], responses=WRITE)
     async def enrol_elder(self, data: JSONBody[schemas.EnrolmentIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> schemas.EnrolmentOut:

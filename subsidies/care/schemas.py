@@ -36,7 +36,7 @@ class StopIn(Strict):
     reason: Literal["moved", "hospital", "died", "declined"]
 
 
-class ContractIn(Strict):
+class CareContractIn(Strict):
     number: Annotated[str, msgspec.Meta(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9\-]+$")]
     provider_id: Id
     street_id: Id
@@ -84,7 +84,7 @@ class EnrolmentOut(msgspec.Struct):
     voucher_code: str | None  # this month's, when issued
 
 
-class ContractOut(msgspec.Struct):
+class CareContractOut(msgspec.Struct):
     id: int
     number: str
     provider_id: int

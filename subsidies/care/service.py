@@ -63,7 +63,7 @@ async def _social_org(session: AsyncSession, provider_id: int) -> registry_queri
     return provider
 
 
-async def sign_contract(session: AsyncSession, actor: Principal, data: schemas.ContractIn) -> CareContract:
+async def sign_contract(session: AsyncSession, actor: Principal, data: schemas.CareContractIn) -> CareContract:
     """A street (or the district) puts a provider under contract to serve the street's elders for a period."""
     require_role(actor, CONTRACT_SIGNERS, "signing a home-care contract")
     if actor.role is Role.STREET_OFFICER and data.street_id != actor.street_id:

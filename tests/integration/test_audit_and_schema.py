@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 
 import pytest
@@ -117,6 +118,16 @@ async def test_operation_ids_are_short_unique_and_stable(client, app) -> None:
     # Every explicit id still names a handler of the app (a renamed handler would silently lose its id).
     handlers = {handler_key(h) for route in app.routes for h in getattr(route, "route_handlers", [])}
     assert set(OPERATION_IDS) <= handlers, set(OPERATION_IDS) - handlers
+
+
+async def test_every_schema_of_the_document_has_a_plain_name_its_references_find(client) -> None:
+    """Two packages naming a struct alike (VoteOut, ContractIn) make the document name them after their modules and
+    its references miss them, so generated clients drop those answers: names stay unique and every $ref resolves."""
+    document = (await client.get("/schema/openapi.json")).json()
+    names = set(document["components"]["schemas"])
+    assert not [name for name in names if "_schemas_" in name], sorted(name for name in names if "_schemas_" in name)
+    refs = set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(document)))
+    assert refs <= names, sorted(refs - names)
 
 
 async def test_downloads_are_declared_as_binary_with_their_media_type(client) -> None:

@@ -361,7 +361,7 @@ async def test_the_award_is_published_objected_answered_and_stands_only_after_pu
     # The contract: 30/40/30, the first payable on signing.
     contract = await act(
         db, service.sign_contract, admin_p, award["id"],
-        schemas.ContractIn(signed_on=after.astimezone(BUSINESS_TZ).date(), starts_on=after.astimezone(BUSINESS_TZ).date(), ends_on=after.astimezone(BUSINESS_TZ).date() + timedelta(days=365)),
+        schemas.CallContractIn(signed_on=after.astimezone(BUSINESS_TZ).date(), starts_on=after.astimezone(BUSINESS_TZ).date(), ends_on=after.astimezone(BUSINESS_TZ).date() + timedelta(days=365)),
         after,
     )
     async with db() as session:
