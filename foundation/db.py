@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, UpdateBase, event
+from sqlalchemy import BigInteger, Column, DateTime, UpdateBase, event
 from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
@@ -53,6 +53,15 @@ def surrogate_key() -> Any:
     database gave it. Typed `int` because code reads the key of stored rows only; SQLModel's usual `int | None` would
     make every reader narrow it again."""
     return Field(default=None, primary_key=True)
+
+
+def fen_column(*, default: int | None = None, nullable: bool = False) -> Any:
+    """A money column in fen, 64-bit on every database: a district's yearly budget or a quarter's total passes
+    2^31 fen (21.5 million yuan), the limit of PostgreSQL's 32-bit INTEGER (SQLite's INTEGER is 64-bit already)."""
+    column = Column(BigInteger, nullable=nullable)
+    if default is None and not nullable:
+        return Field(sa_column=column)
+    return Field(default=default, sa_column=column)
 
 
 # SQLite's busy timeout, in seconds: how long a writer waits for another process's write lock.

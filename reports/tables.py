@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Column, Index, text
 from sqlmodel import Field, SQLModel
 
-from foundation.db import UTCDateTime, surrogate_key
+from foundation.db import UTCDateTime, fen_column, surrogate_key
 
 
 class IssuedDocument(SQLModel, table=True):
@@ -24,7 +24,7 @@ class IssuedDocument(SQLModel, table=True):
     subject: str = Field(max_length=80)  # e.g. "batch:3", "batch:3/company:7", "estate:12/2026-10/score:40"
     number: str = Field(max_length=40)  # the number printed on every page
     title: str = Field(max_length=200)
-    total_fen: int | None = None
+    total_fen: int | None = fen_column(nullable=True)
     checksum: str = Field(max_length=64)  # of the content (printed, first 16 characters)
     pdf_sha256: str = Field(max_length=64)  # of the bytes as issued (PDF or XLSX): their name in the blob store
     media_type: str = Field(default="application/pdf", max_length=80)

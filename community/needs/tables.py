@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Column, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from foundation.db import UTCDateTime, surrogate_key
+from foundation.db import UTCDateTime, fen_column, surrogate_key
 
 
 class Need(SQLModel, table=True):
@@ -95,7 +95,7 @@ class Proposal(SQLModel, table=True):
     street_id: int = Field(foreign_key="streets.id")
     title: str = Field(max_length=200)
     summary: str = Field(max_length=4000)
-    budget_fen: int | None = None  # the committee's estimate, if it has one
+    budget_fen: int | None = fen_column(nullable=True)  # the committee's estimate, if it has one
     deliberation_meeting_id: int = Field(foreign_key="community_meetings.id")
     approval_meeting_id: int = Field(foreign_key="community_meetings.id")
     state: str = Field(sa_column=Column(String(12), nullable=False))
@@ -140,7 +140,7 @@ class CatalogueItem(SQLModel, table=True):
     position: int
     title: str = Field(max_length=200)
     category: str = Field(max_length=20)
-    budget_fen: int
+    budget_fen: int = fen_column()
     street_id: int | None = Field(default=None, foreign_key="streets.id")
     description: str = Field(default="", max_length=4000)
 

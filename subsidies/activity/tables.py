@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Column, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from foundation.db import UTCDateTime, surrogate_key
+from foundation.db import UTCDateTime, fen_column, surrogate_key
 
 
 class ActivityFund(SQLModel, table=True):
@@ -26,9 +26,9 @@ class ActivityFund(SQLModel, table=True):
     year: int
     holder: str = Field(max_length=40)  # community:<id> or street:<id>
     street_id: int  # the holder's street (a street's own id for a street)
-    allocated_fen: int
-    held_fen: int = 0
-    lapsed_fen: int = 0
+    allocated_fen: int = fen_column()
+    held_fen: int = fen_column(default=0)
+    lapsed_fen: int = fen_column(default=0)
     opened_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     opened_by: str = Field(max_length=200)
     lapsed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
@@ -67,7 +67,7 @@ class ActivityClaim(SQLModel, table=True):
     spent_on: date
     purpose: str = Field(max_length=20)
     description: str = Field(max_length=500)
-    amount_fen: int
+    amount_fen: int = fen_column()
     invoice_number: str = Field(max_length=40, unique=True)  # across the district, forever
     receipt_id: int = Field(foreign_key="activity_receipts.id", unique=True)
     state: str = Field(sa_column=Column(String(10), nullable=False))

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Column, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from foundation.db import UTCDateTime, surrogate_key
+from foundation.db import UTCDateTime, fen_column, surrogate_key
 
 
 class ProgrammeRun(SQLModel, table=True):
@@ -42,7 +42,7 @@ class ProgrammeApproval(SQLModel, table=True):
     holder: str = Field(max_length=40)  # e.g. "street:3"; "" for the run as a whole
     approved_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     approved_by: str = Field(max_length=200)
-    total_fen: int
+    total_fen: int = fen_column()
 
 
 class ProgrammeLine(SQLModel, table=True):
@@ -66,9 +66,9 @@ class ProgrammeLine(SQLModel, table=True):
     holder: str = Field(max_length=40)
     beneficiary: str = Field(max_length=60)
     period: str = Field(max_length=10)
-    amount_fen: int
-    city_fen: int
-    district_fen: int
+    amount_fen: int = fen_column()
+    city_fen: int = fen_column()
+    district_fen: int = fen_column()
     reason: str = Field(max_length=400)
     evidence: str = Field(max_length=400)
     rules_sha256: str = Field(max_length=64)
@@ -87,9 +87,9 @@ class ProgrammeBatch(SQLModel, table=True):
     corrects_batch_id: int | None = Field(default=None, foreign_key="programme_batches.id")
     client_id: str | None = Field(default=None, max_length=64, unique=True)  # an adjustment's retry key
     reason: str | None = Field(default=None, max_length=2000)
-    total_fen: int
-    city_fen: int
-    district_fen: int
+    total_fen: int = fen_column()
+    city_fen: int = fen_column()
+    district_fen: int = fen_column()
     lines: int
     checksum: str = Field(max_length=64)
     issued_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
@@ -117,10 +117,10 @@ class ProgrammeAdjustment(SQLModel, table=True):
     id: int = surrogate_key()
     batch_id: int = Field(foreign_key="programme_batches.id", index=True)
     line_id: int = Field(foreign_key="programme_lines.id", index=True)
-    corrected_amount_fen: int
-    delta_fen: int
-    city_fen: int
-    district_fen: int
+    corrected_amount_fen: int = fen_column()
+    delta_fen: int = fen_column()
+    city_fen: int = fen_column()
+    district_fen: int = fen_column()
 
 
 class ProgrammeLedgerEntry(SQLModel, table=True):
@@ -144,7 +144,7 @@ class ProgrammeLedgerEntry(SQLModel, table=True):
     payee_id: int
     period: str = Field(max_length=10)  # the run's period
     payer: str = Field(max_length=10)
-    amount_fen: int
+    amount_fen: int = fen_column()
 
 
 class Budget(SQLModel, table=True):
@@ -161,7 +161,7 @@ class Budget(SQLModel, table=True):
     programme: str = Field(max_length=30)
     year: int
     holder: str = Field(max_length=40)
-    amount_fen: int
-    spent_fen: int = 0
+    amount_fen: int = fen_column()
+    spent_fen: int = fen_column(default=0)
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_by: str = Field(max_length=200)

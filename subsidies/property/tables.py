@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Column, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from foundation.db import UTCDateTime, surrogate_key
+from foundation.db import UTCDateTime, fen_column, surrogate_key
 
 
 class RateCardRow(SQLModel, table=True):
@@ -72,9 +72,9 @@ class SubsidyLine(SQLModel, table=True):
     area_centi_m2: int
     days: int
     days_in_month: int
-    amount_fen: int
-    city_fen: int
-    district_fen: int
+    amount_fen: int = fen_column()
+    city_fen: int = fen_column()
+    district_fen: int = fen_column()
 
 
 class HeldOut(SQLModel, table=True):
@@ -100,7 +100,7 @@ class StreetConfirmation(SQLModel, table=True):
     street_id: int = Field(foreign_key="streets.id")
     confirmed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     confirmed_by: str = Field(max_length=200)
-    total_fen: int  # the street's total as confirmed
+    total_fen: int = fen_column()  # the street's total as confirmed
 
 
 class DisbursementBatch(SQLModel, table=True):
@@ -115,9 +115,9 @@ class DisbursementBatch(SQLModel, table=True):
     corrects_batch_id: int | None = Field(default=None, foreign_key="disbursement_batches.id")
     client_id: str | None = Field(default=None, max_length=64, unique=True)  # an adjustment's retry key
     reason: str | None = Field(default=None, max_length=2000)  # why an adjustment was issued
-    total_fen: int
-    city_fen: int
-    district_fen: int
+    total_fen: int = fen_column()
+    city_fen: int = fen_column()
+    district_fen: int = fen_column()
     lines: int
     checksum: str = Field(max_length=64)  # sha256 of the batch's canonical content
     issued_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
@@ -156,7 +156,7 @@ class LedgerEntry(SQLModel, table=True):
     company_id: int = Field(foreign_key="companies.id")
     quarter: str = Field(max_length=7)
     payer: str = Field(max_length=10)
-    amount_fen: int
+    amount_fen: int = fen_column()
 
 
 class AdjustmentLine(SQLModel, table=True):
@@ -172,7 +172,7 @@ class AdjustmentLine(SQLModel, table=True):
     estate_id: int = Field(foreign_key="estates.id")
     company_id: int = Field(foreign_key="companies.id")
     month: str = Field(max_length=7)
-    corrected_amount_fen: int
-    delta_fen: int
-    city_fen: int
-    district_fen: int
+    corrected_amount_fen: int = fen_column()
+    delta_fen: int = fen_column()
+    city_fen: int = fen_column()
+    district_fen: int = fen_column()

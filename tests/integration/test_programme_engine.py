@@ -275,6 +275,18 @@ async def test_a_batch_that_would_take_a_budget_below_zero_is_refused_and_nothin
     assert (await client.post(f"/api/programmes/{CODE}/runs/{run['id']}/batch", headers=finance)).status_code == 200
 
 
+async def test_a_budget_beyond_21_million_yuan_is_stored_to_the_fen(api) -> None:  # type: ignore[no-untyped-def]
+    """2^31 fen is 21,474,836.48 yuan, the limit of a 32-bit column; a district's yearly budget passes it, and the
+    API accepts up to 10^13 fen, so every money column holds 64 bits."""
+    client, _ = api
+    admin = await login(client, "admin")
+    for amount in (3_000_000_001, 10**13):
+        put = await client.put(f"/api/programmes/{CODE}/budgets", json={"year": LAST_MONTH.first_day.year, "holder": "street:1", "amount_fen": amount}, headers=admin)
+        assert put.status_code == 200, put.text
+        budgets = (await client.get(f"/api/programmes/{CODE}/budgets", headers=admin)).json()
+        assert [b["amount_fen"] for b in budgets if b["holder"] == "street:1"] == [amount]
+
+
 async def test_two_people_issuing_at_the_same_moment_get_one_batch_and_never_overdraw_the_budget(tmp_root) -> None:
     """Real concurrency, in a database of its own: two finance officers issue two approved runs at the same moment,
     each run twice; the budget can pay either run but not both. One batch, answered to both who issued it; the
