@@ -6,7 +6,6 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -27,6 +26,7 @@ from foundation.periods import Month
 from foundation.storage import BlobStore
 from foundation.web.auth import allow, logged_in
 from foundation.web.layout import chosen_id, page, pages_of, read_verdict, refused
+from foundation.web.offline import offline_worker
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
 from inspections import attachments, defects, records, schemas, service
@@ -37,7 +37,6 @@ from inspections.tables import InspectionRecord
 from registry import queries as registry_queries
 from registry import service as registry
 
-STATIC = Path(__file__).resolve().parent.parent / "foundation" / "web" / "static"
 SEVERITY_NAMES = {"safety": "安全隐患", "general": "一般问题", "major_repair": "重大维修"}
 STATE_NAMES = {"open": "待整改", "fix_reported": "已报整改", "closed": "整改通过", "withdrawn": "已撤销", "overdue": "已逾期"}
 # Where a deadline's working days came from (inspections.rules.CalendarSource).
@@ -171,11 +170,7 @@ class PatrolServiceWorker(Controller):
 
     @get("/patrol-sw.js", media_type="text/javascript")
     async def script(self) -> Response[bytes]:
-        return Response(
-            (STATIC / "patrol-sw.js").read_bytes(),
-            media_type="text/javascript",
-            headers={"Cache-Control": "no-cache"},
-        )
+        return offline_worker("patrol", "/patrol", "/static/patrol.js")
 
 
 class DefectPages(Controller):

@@ -6,7 +6,6 @@ the API."""
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Any
 
 import msgspec
@@ -24,6 +23,7 @@ from foundation.errors import Conflict, DomainError, InvalidInput
 from foundation.periods import MONTH_PATTERN, Month
 from foundation.web.auth import allow
 from foundation.web.layout import page, refused
+from foundation.web.offline import offline_worker
 from foundation.web.problems import status_of
 from registry import queries as registry_queries
 from registry.queries import OrganisationKind
@@ -35,7 +35,6 @@ from subsidies.engine import service as engine
 from subsidies.engine.registry import programme
 from subsidies.engine.routes import make_programme_batch_documents
 
-STATIC = Path(__file__).resolve().parents[2] / "foundation" / "web" / "static"
 MonthQuery = Annotated[str | None, Parameter(pattern=MONTH_PATTERN)]
 RUN_STATES = {"draft": "草稿", "confirmed": "街道已确认", "approved": "已审批", "disbursed": "已拨付"}
 
@@ -234,7 +233,7 @@ class CareServiceWorker(Controller):
 
     @get("/care-sw.js", media_type="text/javascript")
     async def script(self) -> Response[bytes]:
-        return Response((STATIC / "care-sw.js").read_bytes(), media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+        return offline_worker("care", "/care/visits", "/static/care-visits.js")
 
 
 PAGES = [CareWorkerPages, ProviderPages, CareRunPages, CareServiceWorker]

@@ -1,45 +1,14 @@
-/* The home-care visit outbox, on the patrol outbox's pattern (patrol.js): a saved visit is first kept on the phone
-   (IndexedDB), then sent; with no signal it stays queued and is sent when the signal returns. The visit's client id
+/* The home-care visit log's sending: a saved visit is first kept in the phone's outbox (outbox.js), then sent; with no signal it stays queued and is sent when the signal returns. The visit's client id
    makes a resend safe: the server answers a repeat with the visit it already stored. */
 (function () {
   "use strict";
-  var DB_NAME = "care-outbox", STORE = "outbox";
   var user = document.body.dataset.user || "";
   var csrf = (function () {
     try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["x-csrftoken"] || ""; } catch (e) { return ""; }
   })();
   var flushing = false, lastSent = 0;
 
-  function openDb() {
-    return new Promise(function (resolve, reject) {
-      var request = indexedDB.open(DB_NAME, 1);
-      request.onupgradeneeded = function () { request.result.createObjectStore(STORE, { keyPath: "client_id" }); };
-      request.onsuccess = function () { resolve(request.result); };
-      request.onerror = function () { reject(request.error); };
-    });
-  }
-  function withStore(mode, work) {
-    return openDb().then(function (db) {
-      return new Promise(function (resolve, reject) {
-        var tx = db.transaction(STORE, mode), result;
-        Promise.resolve(work(tx.objectStore(STORE))).then(function (r) { result = r; });
-        tx.oncomplete = function () { db.close(); resolve(result); };
-        tx.onerror = function () { db.close(); reject(tx.error); };
-      });
-    });
-  }
-  function all() {
-    return withStore("readonly", function (store) {
-      return new Promise(function (resolve) {
-        var request = store.getAll();
-        request.onsuccess = function () {
-          resolve(request.result.filter(function (e) { return e.user === user; }).sort(function (a, b) { return a.queued_at < b.queued_at ? -1 : 1; }));
-        };
-      });
-    });
-  }
-  function put(entry) { return withStore("readwrite", function (store) { store.put(entry); }); }
-  function remove(clientId) { return withStore("readwrite", function (store) { store.delete(clientId); }); }
+  var outbox = window.PhoneOutbox("care-outbox", user), all = outbox.all, put = outbox.put, remove = outbox.remove;
   function newClientId() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     var bytes = new Uint8Array(16); crypto.getRandomValues(bytes);

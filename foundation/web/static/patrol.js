@@ -1,45 +1,15 @@
-/* The patrol outbox. A filed patrol is first kept on the phone (IndexedDB), then sent: photos one by one, then
+/* The patrol's sending. A filed patrol is first kept in the phone's outbox (outbox.js), then sent: photos one by one, then
    the record. With no signal it stays queued and is sent when the signal returns; the record's client id makes a
    resend safe (the server answers a repeat with the record it already has). */
 (function () {
   "use strict";
-  var DB_NAME = "patrol-outbox", STORE = "outbox";
   var user = document.body.dataset.user || "";
   var csrf = (function () {
     try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["x-csrftoken"] || ""; } catch (e) { return ""; }
   })();
   var flushing = false, lastSent = 0;
 
-  function openDb() {
-    return new Promise(function (resolve, reject) {
-      var request = indexedDB.open(DB_NAME, 1);
-      request.onupgradeneeded = function () { request.result.createObjectStore(STORE, { keyPath: "client_id" }); };
-      request.onsuccess = function () { resolve(request.result); };
-      request.onerror = function () { reject(request.error); };
-    });
-  }
-  function withStore(mode, work) {
-    return openDb().then(function (db) {
-      return new Promise(function (resolve, reject) {
-        var tx = db.transaction(STORE, mode), result;
-        Promise.resolve(work(tx.objectStore(STORE))).then(function (r) { result = r; });
-        tx.oncomplete = function () { db.close(); resolve(result); };
-        tx.onerror = function () { db.close(); reject(tx.error); };
-      });
-    });
-  }
-  function all() {
-    return withStore("readonly", function (store) {
-      return new Promise(function (resolve) {
-        var request = store.getAll();
-        request.onsuccess = function () {
-          resolve(request.result.filter(function (e) { return e.user === user; }).sort(function (a, b) { return a.queued_at < b.queued_at ? -1 : 1; }));
-        };
-      });
-    });
-  }
-  function put(entry) { return withStore("readwrite", function (store) { store.put(entry); }); }
-  function remove(clientId) { return withStore("readwrite", function (store) { store.delete(clientId); }); }
+  var outbox = window.PhoneOutbox("patrol-outbox", user), all = outbox.all, put = outbox.put, remove = outbox.remove;
 
   function pad(n) { n = Math.floor(Math.abs(n)); return (n < 10 ? "0" : "") + n; }
   function isoWithOffset(d) {

@@ -1,12 +1,13 @@
-/* The patrol pages' service worker: pages and their static files come from the network when there is one and
-   from the cache when there is none, so the patrol page opens with no signal. It never touches a POST: filing goes
-   through the page's outbox (patrol.js), which keeps what could not be sent. */
+/* The service worker of a page that works with no signal (the patrol page, the home-care visit log): pages and
+   their static files come from the network when there is one and from the cache when there is none, so the page
+   opens with no signal. It never touches a POST: filing goes through the page's outbox (outbox.js), which keeps
+   what could not be sent. Served by foundation/web/offline.py, which puts the page's OFFLINE settings before it. */
 "use strict";
-var PAGES = "patrol-pages", STATIC = "patrol-static";
+var PAGES = OFFLINE.name + "-pages", STATIC = OFFLINE.name + "-static";
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(STATIC).then(function (cache) {
-    return cache.addAll(["/static/site.css", "/static/patrol.js", "/static/vendor/htmx-2.0.11.min.js"]);
+    return cache.addAll(["/static/site.css", "/static/outbox.js", OFFLINE.script, "/static/vendor/htmx-2.0.11.min.js"]);
   }).then(function () { return self.skipWaiting(); }));
 });
 self.addEventListener("activate", function (event) { event.waitUntil(self.clients.claim()); });
@@ -14,7 +15,7 @@ self.addEventListener("activate", function (event) { event.waitUntil(self.client
 self.addEventListener("fetch", function (event) {
   var request = event.request, url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
-  var isPage = url.pathname === "/patrol" || url.pathname.indexOf("/patrol/") === 0;
+  var isPage = url.pathname === OFFLINE.prefix || url.pathname.indexOf(OFFLINE.prefix + "/") === 0;
   var isStatic = url.pathname.indexOf("/static/") === 0;
   if (!isPage && !isStatic) return;
   var cacheName = isPage ? PAGES : STATIC;
