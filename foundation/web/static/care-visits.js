@@ -89,6 +89,7 @@
       event.preventDefault();
       form.querySelectorAll("[data-error]").forEach(function (el) { el.hidden = true; el.textContent = ""; });
       var done = form.querySelector(".visit-done");
+      done.hidden = true; done.textContent = "";  // the last visit's outcome is not this one's
       var minutes = parseInt(form.elements.minutes.value, 10);
       var min = parseInt(form.elements.minutes.min, 10), max = parseInt(form.elements.minutes.max, 10);
       if (!form.elements.visit_date.value) { show(form, "visit_date", "请选择服务日期"); return; }
