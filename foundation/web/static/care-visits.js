@@ -6,7 +6,7 @@
   var csrf = (function () {
     try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["x-csrftoken"] || ""; } catch (e) { return ""; }
   })();
-  var flushing = false, lastSent = 0;
+  var lastSent = 0;
 
   var outbox = window.PhoneOutbox("care-outbox", user), all = outbox.all, put = outbox.put, remove = outbox.remove;
   function newClientId() {
@@ -21,41 +21,15 @@
       client_id: entry.client_id, elder_id: entry.elder_id, visit_date: entry.visit_date, minutes: entry.minutes,
       service: entry.service, confirmed_by: entry.confirmed_by, note: entry.note
     };
-    return fetch("/care/visits/records", {
+    return outbox.settle(entry, fetch("/care/visits/records", {
       method: "POST", credentials: "same-origin", redirect: "manual",
       headers: { "content-type": "application/json", "x-csrftoken": csrf }, body: JSON.stringify(body)
-    }).then(function (response) {
-      if (response.status === 200 || response.status === 201) return remove(entry.client_id).then(function () { return "sent"; });
-      throw response;
-    }).catch(function (problem) {
-      if (!(problem instanceof Response)) { entry.message = "暂无网络，有信号后自动发送"; return put(entry).then(function () { return "waiting"; }); }
-      if (problem.type === "opaqueredirect" || problem.status === 401 || problem.status === 403) {
-        entry.message = "登录已过期：请重新登录，登录后自动发送";
-        return put(entry).then(function () { return "waiting"; });
-      }
-      if (problem.status >= 500 || problem.status === 429) { entry.message = "服务器忙，稍后自动重试"; return put(entry).then(function () { return "waiting"; }); }
-      return problem.json().then(function (b) { return b; }, function () { return { message: "服务器拒绝了这条记录（" + problem.status + "）" }; }).then(function (b) {
-        entry.state = "refused"; entry.message = b.message || "服务器拒绝了这条记录"; entry.field = b.field || null;
-        return put(entry).then(function () { return "refused"; });
-      });
-    });
+    }), "服务器拒绝了这条记录");
   }
   function flush() {
-    if (flushing) return Promise.resolve();
-    flushing = true;
-    return all().then(function (entries) {
-      var chain = Promise.resolve(true);
-      entries.filter(function (e) { return e.state === "waiting"; }).forEach(function (entry) {
-        chain = chain.then(function (go) {
-          if (!go) return false;
-          return sendEntry(entry).then(function (outcome) {
-            if (outcome === "sent") { lastSent += 1; document.dispatchEvent(new CustomEvent("visit-sent", { detail: entry.client_id })); }
-            return outcome !== "waiting";
-          });
-        });
-      });
-      return chain;
-    }).catch(function () {}).then(function () { flushing = false; return render(); });
+    return outbox.flush(sendEntry, function (entry) {
+      lastSent += 1; document.dispatchEvent(new CustomEvent("visit-sent", { detail: entry.client_id }));
+    }).then(render);
   }
   function render() {
     var box = document.getElementById("outbox");

@@ -24,7 +24,8 @@
         });
       });
     }
-    return {
+    var flushing = false;
+    var box = {
       /* This user's entries, oldest first. */
       all: function () {
         return withStore("readonly", function (store) {
@@ -39,5 +40,43 @@
       put: function (entry) { return withStore("readwrite", function (store) { store.put(entry); }); },
       remove: function (clientId) { return withStore("readwrite", function (store) { store.delete(clientId); }); }
     };
+    /* Settles an entry by the server's answer (a promise of the Response; a non-2xx Response thrown on the way counts
+       as the answer): "sent" (removed), "waiting" (kept: no network, log in again, server busy) or "refused" (kept
+       with the server's reason and field, to show beside it). */
+    box.settle = function (entry, answer, refusedText) {
+      function wait(message) { entry.message = message; return box.put(entry).then(function () { return "waiting"; }); }
+      return answer.then(function (response) {
+        if (response.status === 200 || response.status === 201) return box.remove(entry.client_id).then(function () { return "sent"; });
+        throw response;
+      }).catch(function (problem) {
+        if (!(problem instanceof Response)) return wait("暂无网络，有信号后自动发送");
+        if (problem.type === "opaqueredirect" || problem.status === 401 || problem.status === 403) return wait("登录已过期：请重新登录，登录后自动发送");
+        if (problem.status >= 500 || problem.status === 429) return wait("服务器忙，稍后自动重试");
+        return problem.json().then(function (body) { return body; }, function () { return { message: refusedText + "（" + problem.status + "）" }; }).then(function (body) {
+          entry.state = "refused"; entry.message = body.message || refusedText; entry.field = body.field || null;
+          return box.put(entry).then(function () { return "refused"; });
+        });
+      });
+    };
+    /* Sends the waiting entries in order, one pass at a time, stopping at the first that must keep waiting;
+       `onSent(entry)` for each the server took. */
+    box.flush = function (sendEntry, onSent) {
+      if (flushing) return Promise.resolve();
+      flushing = true;
+      return box.all().then(function (entries) {
+        var chain = Promise.resolve(true);
+        entries.filter(function (e) { return e.state === "waiting"; }).forEach(function (entry) {
+          chain = chain.then(function (go) {
+            if (!go) return false;
+            return sendEntry(entry).then(function (outcome) {
+              if (outcome === "sent") onSent(entry);
+              return outcome !== "waiting";
+            });
+          });
+        });
+        return chain;
+      }).catch(function () {}).then(function () { flushing = false; });
+    };
+    return box;
   };
 })();

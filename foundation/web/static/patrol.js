@@ -7,7 +7,7 @@
   var csrf = (function () {
     try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["x-csrftoken"] || ""; } catch (e) { return ""; }
   })();
-  var flushing = false, lastSent = 0;
+  var lastSent = 0;
 
   var outbox = window.PhoneOutbox("patrol-outbox", user), all = outbox.all, put = outbox.put, remove = outbox.remove;
 
@@ -31,9 +31,6 @@
     options.headers = Object.assign({ "x-csrftoken": csrf }, options.headers || {});
     return fetch(url, options);
   }
-  function refusal(response) {
-    return response.json().then(function (body) { return body; }, function () { return { message: "服务器拒绝了这条巡查（" + response.status + "）" }; });
-  }
   function sendEntry(entry) {
     var chain = Promise.resolve();
     entry.results.forEach(function (result) {
@@ -49,7 +46,7 @@
         });
       });
     });
-    return chain.then(function () {
+    return outbox.settle(entry, chain.then(function () {
       var body = {
         client_id: entry.client_id, estate_id: entry.estate_id, inspected_at: entry.inspected_at, note: entry.note,
         results: entry.results.map(function (r) {
@@ -59,38 +56,12 @@
         })
       };
       return send("/patrol/records", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-    }).then(function (response) {
-      if (response.status === 200 || response.status === 201) return remove(entry.client_id).then(function () { return "sent"; });
-      throw response;
-    }).catch(function (problem) {
-      if (!(problem instanceof Response)) { entry.message = "暂无网络，有信号后自动发送"; return put(entry).then(function () { return "waiting"; }); }
-      if (problem.type === "opaqueredirect" || problem.status === 401 || problem.status === 403) {
-        entry.message = "登录已过期：请重新登录，登录后自动发送";
-        return put(entry).then(function () { return "waiting"; });
-      }
-      if (problem.status >= 500 || problem.status === 429) { entry.message = "服务器忙，稍后自动重试"; return put(entry).then(function () { return "waiting"; }); }
-      return refusal(problem).then(function (body) {
-        entry.state = "refused"; entry.message = body.message || "服务器拒绝了这条巡查"; entry.field = body.field || null;
-        return put(entry).then(function () { return "refused"; });
-      });
-    });
+    }), "服务器拒绝了这条巡查");
   }
   function flush() {
-    if (flushing) return Promise.resolve();
-    flushing = true;
-    return all().then(function (entries) {
-      var chain = Promise.resolve(true);
-      entries.filter(function (e) { return e.state === "waiting"; }).forEach(function (entry) {
-        chain = chain.then(function (go) {
-          if (!go) return false;
-          return sendEntry(entry).then(function (outcome) {
-            if (outcome === "sent") { lastSent += 1; document.dispatchEvent(new CustomEvent("patrol-sent", { detail: entry.client_id })); }
-            return outcome !== "waiting";
-          });
-        });
-      });
-      return chain;
-    }).catch(function () {}).then(function () { flushing = false; return render(); });
+    return outbox.flush(sendEntry, function (entry) {
+      lastSent += 1; document.dispatchEvent(new CustomEvent("patrol-sent", { detail: entry.client_id }));
+    }).then(render);
   }
 
   function render() {
