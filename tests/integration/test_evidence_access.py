@@ -112,9 +112,10 @@ async def test_a_refused_fix_report_keeps_no_photo(app, client, as_user, db) -> 
 
 async def organisation_key(client, admin, kind: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
     body = "52120101" + uuid.uuid4().hex[:9].upper()
-    created = await client.post(
-        "/api/registry/organisations", json={"name": f"测试组织{uuid.uuid4().hex[:6]}", "kind": kind, "credit_code": body + credit_code_check_char(body)}, headers=admin
-    )
+    organisation = {"name": f"测试组织{uuid.uuid4().hex[:6]}", "kind": kind, "credit_code": body + credit_code_check_char(body)}
+    if kind == "social_org":  # a social organisation says how it exists in law
+        organisation["standing"] = "registered"
+    created = await client.post("/api/registry/organisations", json=organisation, headers=admin)
     assert created.status_code == 201, created.text
     issued = await client.post("/api/api-keys", json={"organisation_id": created.json()["id"], "label": "software"}, headers=admin)
     assert issued.status_code == 201, issued.text
