@@ -91,7 +91,7 @@ async def test_the_outbox_is_refused_without_its_csrf_token_and_for_another_comm
     assert refused.status_code == 403 and refused.json()["message"] == "您无权进行此操作"
     failed = {**body, "estate_id": (await estate_ids_of(db, "XBL01"))[0], "results": [{"item": "M01", "passed": False, "note": "", "photo_ids": []}]}
     refused = await client.post("/patrol/records", json=failed, headers={"x-csrftoken": token})
-    assert refused.status_code == 400 and refused.json() == {"message": "不合格项请写明问题", "field": "item-M01", "detail": refused.json()["detail"]}
+    assert refused.status_code == 422 and refused.json() == {"message": "不合格项请写明问题", "field": "item-M01", "detail": refused.json()["detail"]}
     assert await count(db, InspectionRecord, InspectionRecord.client_id == body["client_id"]) == 0
 
 
