@@ -17,7 +17,7 @@ from assessment.tables import CommitteeOpinion, Veto
 from foundation.access import SYSTEM, Role
 from foundation.calendar.rules import working_days_after
 from foundation.calendar.service import CALENDAR, working_calendar
-from foundation.jobs import Job, from_time_of_day, period_of
+from foundation.jobs import Job, daily_job
 from foundation.notifications import notify
 from foundation.periods import Month, business_date
 from people.queries import recipients
@@ -95,22 +95,6 @@ JOBS = [
         period_kind="month",
         due=scoring_due,
     ),
-    Job(
-        name="assessment.remind_opinions",
-        description="提醒居委会在截止前提交上月评价",
-        cron={"hour": "9", "minute": "0"},
-        work=remind_opinions,
-        period_for=lambda now: period_of("day", now),
-        period_kind="day",
-        due=from_time_of_day(9, 0),
-    ),
-    Job(
-        name="assessment.flag_veto_reviews",
-        description="提醒街道复核即将到期的一票否决",
-        cron={"hour": "9", "minute": "10"},
-        work=flag_veto_reviews,
-        period_for=lambda now: period_of("day", now),
-        period_kind="day",
-        due=from_time_of_day(9, 10),
-    ),
+    daily_job("assessment.remind_opinions", "提醒居委会在截止前提交上月评价", 9, 0, remind_opinions),
+    daily_job("assessment.flag_veto_reviews", "提醒街道复核即将到期的一票否决", 9, 10, flag_veto_reviews),
 ]

@@ -75,6 +75,19 @@ class Job:
     due: Callable[[str, datetime], bool] = lambda period, now: True  # not due yet: nothing is recorded
 
 
+def daily_job(name: str, description: str, hour: int, minute: int, work: Work) -> Job:
+    """A job that works on each day at `hour`:`minute` Beijing time, and not before it on a catch-up at start."""
+    return Job(
+        name=name,
+        description=description,
+        cron={"hour": str(hour), "minute": str(minute)},
+        work=work,
+        period_for=lambda now: period_of("day", now),
+        period_kind="day",
+        due=from_time_of_day(hour, minute),
+    )
+
+
 def period_of(granularity: str, instant: datetime) -> str:
     """The period a job run at `instant` (Beijing time) works on: the hour, day, month or quarter that just ended
     or is running, as each job defines it."""

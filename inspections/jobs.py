@@ -12,7 +12,7 @@ from sqlmodel import col
 
 from foundation.access import SYSTEM, Role
 from foundation.errors import Conflict
-from foundation.jobs import Job, from_time_of_day, period_of
+from foundation.jobs import Job, daily_job, period_of
 from foundation.notifications import notify
 from foundation.periods import Month
 from inspections import defects, spot_checks
@@ -90,13 +90,5 @@ JOBS = [
         period_for=lambda now: period_of("month", now),
         period_kind="month",
     ),
-    Job(
-        name="inspections.evening_coverage",
-        description="晚间巡查覆盖：各街道当日未巡查的区片，连续三天漏巡的社区",
-        cron={"hour": "20", "minute": "30"},
-        work=evening_coverage,
-        period_for=lambda now: period_of("day", now),
-        period_kind="day",
-        due=from_time_of_day(20, 30),
-    ),
+    daily_job("inspections.evening_coverage", "晚间巡查覆盖：各街道当日未巡查的区片，连续三天漏巡的社区", 20, 30, evening_coverage),
 ]

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.needs.service import notify_overdue_proposals
-from foundation.jobs import Job, from_time_of_day, period_of
+from foundation.jobs import daily_job
 
 
 async def flag_overdue_proposals(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
@@ -17,13 +17,5 @@ async def flag_overdue_proposals(session: AsyncSession, period: str, now: dateti
 
 
 JOBS = [
-    Job(
-        name="community.flag_overdue_proposals",
-        description="提醒街道答复已超期的社区提案",
-        cron={"hour": "9", "minute": "20"},
-        work=flag_overdue_proposals,
-        period_for=lambda now: period_of("day", now),
-        period_kind="day",
-        due=from_time_of_day(9, 20),
-    ),
+    daily_job("community.flag_overdue_proposals", "提醒街道答复已超期的社区提案", 9, 20, flag_overdue_proposals),
 ]

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from foundation.access import Principal, Role
-from foundation.jobs import Job, from_time_of_day, period_of
+from foundation.jobs import daily_job
 from foundation.money import yuan
 from foundation.notifications import notify
 from people.queries import recipients
@@ -53,22 +53,6 @@ async def remind_overdue_claims(session: AsyncSession, period: str, now: datetim
 
 
 JOBS = [
-    Job(
-        name="activity.turn_of_year",
-        description="活动经费：上一年度余额年末失效，开立本年度各社区、街道经费",
-        cron={"hour": "0", "minute": "20"},
-        work=turn_of_year,
-        period_for=lambda now: period_of("day", now),
-        period_kind="day",
-        due=from_time_of_day(0, 20),
-    ),
-    Job(
-        name="activity.overdue_claims",
-        description="活动经费：报销申请超过审批期限，提醒审批人",
-        cron={"hour": "9", "minute": "10"},
-        work=remind_overdue_claims,
-        period_for=lambda now: period_of("day", now),
-        period_kind="day",
-        due=from_time_of_day(9, 10),
-    ),
+    daily_job("activity.turn_of_year", "活动经费：上一年度余额年末失效，开立本年度各社区、街道经费", 0, 20, turn_of_year),
+    daily_job("activity.overdue_claims", "活动经费：报销申请超过审批期限，提醒审批人", 9, 10, remind_overdue_claims),
 ]
