@@ -3,17 +3,9 @@
 (function () {
   "use strict";
   var user = document.body.dataset.user || "";
-  var csrf = (function () {
-    try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["x-csrftoken"] || ""; } catch (e) { return ""; }
-  })();
-  var lastSent = 0;
+  var csrf = window.PhoneOutbox.csrf(), newClientId = window.PhoneOutbox.newClientId;
 
   var outbox = window.PhoneOutbox("care-outbox", user), all = outbox.all, put = outbox.put, remove = outbox.remove;
-  function newClientId() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-    var bytes = new Uint8Array(16); crypto.getRandomValues(bytes);
-    return Array.prototype.map.call(bytes, function (b) { return (b < 16 ? "0" : "") + b.toString(16); }).join("");
-  }
 
   /* Outcome per entry: "sent", "waiting" (no network, or log in again) or "refused" (the server said no). */
   function sendEntry(entry) {
@@ -28,34 +20,11 @@
   }
   function flush() {
     return outbox.flush(sendEntry, function (entry) {
-      lastSent += 1; document.dispatchEvent(new CustomEvent("visit-sent", { detail: entry.client_id }));
+      document.dispatchEvent(new CustomEvent("visit-sent", { detail: entry.client_id }));
     }).then(render);
   }
   function render() {
-    var box = document.getElementById("outbox");
-    if (!box) return Promise.resolve();
-    return all().then(function (entries) {
-      var summary = document.getElementById("outbox-summary"), list = document.getElementById("outbox-items");
-      list.innerHTML = "";
-      var waiting = entries.filter(function (e) { return e.state === "waiting"; }).length, refused = entries.length - waiting;
-      if (!entries.length) { box.hidden = lastSent === 0; summary.textContent = "全部服务记录已发送（本次发送 " + lastSent + " 条）"; return; }
-      box.hidden = false;
-      var parts = [];
-      if (waiting) parts.push(waiting + " 条服务记录等待发送" + (navigator.onLine ? "" : "（当前无网络，已保存在手机上）"));
-      if (refused) parts.push(refused + " 条服务记录被退回，请查看原因");
-      summary.textContent = parts.join("；");
-      entries.forEach(function (e) {
-        var li = document.createElement("li");
-        li.textContent = e.elder_name + " · " + e.visit_date + " · " + e.minutes + " 分钟 · " + (e.state === "waiting" ? "等待发送" : "被退回") + (e.message ? "：" + e.message : "");
-        if (e.state === "refused") {
-          var drop = document.createElement("button");
-          drop.type = "button"; drop.textContent = "删除这条";
-          drop.addEventListener("click", function () { remove(e.client_id).then(render); });
-          li.appendChild(document.createTextNode(" ")); li.appendChild(drop);
-        }
-        list.appendChild(li);
-      });
-    });
+    return outbox.render("服务记录", function (e) { return e.elder_name + " · " + e.visit_date + " · " + e.minutes + " 分钟"; });
   }
 
   function setUpForm(form) {

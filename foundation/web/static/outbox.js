@@ -26,6 +26,7 @@
     }
     var flushing = false;
     var box = {
+      sent: 0,  /* entries the server took since the page was opened */
       /* This user's entries, oldest first. */
       all: function () {
         return withStore("readonly", function (store) {
@@ -69,7 +70,7 @@
           chain = chain.then(function (go) {
             if (!go) return false;
             return sendEntry(entry).then(function (outcome) {
-              if (outcome === "sent") onSent(entry);
+              if (outcome === "sent") { box.sent += 1; onSent(entry); }
               return outcome !== "waiting";
             });
           });
@@ -77,6 +78,49 @@
         return chain;
       }).catch(function () {}).then(function () { flushing = false; });
     };
+    /* Shows the outbox on the page (#outbox, #outbox-summary, #outbox-items): how many `noun`s wait or were refused,
+       each as `describe(entry)` with its state and the server's reason; a refused one can be deleted. */
+    box.render = function (noun, describe) {
+      var shown = document.getElementById("outbox");
+      if (!shown) return Promise.resolve();
+      return box.all().then(function (entries) {
+        var summary = document.getElementById("outbox-summary"), list = document.getElementById("outbox-items");
+        list.innerHTML = "";
+        var waiting = entries.filter(function (e) { return e.state === "waiting"; }).length, refused = entries.length - waiting;
+        if (!entries.length) {
+          shown.hidden = box.sent === 0;
+          summary.textContent = "全部" + noun + "已发送（本次发送 " + box.sent + " 条）";
+          return;
+        }
+        shown.hidden = false;
+        var parts = [];
+        if (waiting) parts.push(waiting + " 条" + noun + "等待发送" + (navigator.onLine ? "" : "（当前无网络，已保存在手机上）"));
+        if (refused) parts.push(refused + " 条" + noun + "被退回，请查看原因");
+        summary.textContent = parts.join("；");
+        entries.forEach(function (e) {
+          var li = document.createElement("li");
+          li.textContent = describe(e) + " · " + (e.state === "waiting" ? "等待发送" : "被退回") + (e.message ? "：" + e.message : "");
+          if (e.state === "refused") {
+            var drop = document.createElement("button");
+            drop.type = "button"; drop.textContent = "删除这条";
+            drop.addEventListener("click", function () { box.remove(e.client_id).then(function () { return box.render(noun, describe); }); });
+            li.appendChild(document.createTextNode(" ")); li.appendChild(drop);
+          }
+          list.appendChild(li);
+        });
+      });
+    };
     return box;
+  };
+
+  /* The page's CSRF token (set on <body hx-headers> by the layout). */
+  window.PhoneOutbox.csrf = function () {
+    try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["x-csrftoken"] || ""; } catch (e) { return ""; }
+  };
+  /* A new client id for an entry: what makes a resend of it safe. */
+  window.PhoneOutbox.newClientId = function () {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var bytes = new Uint8Array(16); crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return (b < 16 ? "0" : "") + b.toString(16); }).join("");
   };
 })();

@@ -4,10 +4,7 @@
 (function () {
   "use strict";
   var user = document.body.dataset.user || "";
-  var csrf = (function () {
-    try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["x-csrftoken"] || ""; } catch (e) { return ""; }
-  })();
-  var lastSent = 0;
+  var csrf = window.PhoneOutbox.csrf(), newClientId = window.PhoneOutbox.newClientId;
 
   var outbox = window.PhoneOutbox("patrol-outbox", user), all = outbox.all, put = outbox.put, remove = outbox.remove;
 
@@ -16,11 +13,6 @@
     var off = -d.getTimezoneOffset();
     return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" + pad(d.getHours()) + ":" +
       pad(d.getMinutes()) + ":" + pad(d.getSeconds()) + (off >= 0 ? "+" : "-") + pad(off / 60) + ":" + pad(off % 60);
-  }
-  function newClientId() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-    var bytes = new Uint8Array(16); crypto.getRandomValues(bytes);
-    return Array.prototype.map.call(bytes, function (b) { return (b < 16 ? "0" : "") + b.toString(16); }).join("");
   }
   function when(iso) { return iso.slice(5, 16).replace("T", " "); }
 
@@ -60,40 +52,12 @@
   }
   function flush() {
     return outbox.flush(sendEntry, function (entry) {
-      lastSent += 1; document.dispatchEvent(new CustomEvent("patrol-sent", { detail: entry.client_id }));
+      document.dispatchEvent(new CustomEvent("patrol-sent", { detail: entry.client_id }));
     }).then(render);
   }
 
   function render() {
-    var box = document.getElementById("outbox");
-    if (!box) return Promise.resolve();
-    return all().then(function (entries) {
-      var summary = document.getElementById("outbox-summary"), list = document.getElementById("outbox-items");
-      list.innerHTML = "";
-      var waiting = entries.filter(function (e) { return e.state === "waiting"; }).length;
-      var refused = entries.length - waiting;
-      if (!entries.length) {
-        box.hidden = lastSent === 0;
-        summary.textContent = "全部巡查已发送（本次发送 " + lastSent + " 条）";
-        return;
-      }
-      box.hidden = false;
-      var parts = [];
-      if (waiting) parts.push(waiting + " 条巡查等待发送" + (navigator.onLine ? "" : "（当前无网络，已保存在手机上）"));
-      if (refused) parts.push(refused + " 条巡查被退回，请查看原因");
-      summary.textContent = parts.join("；");
-      entries.forEach(function (e) {
-        var li = document.createElement("li");
-        li.textContent = e.estate_name + " · " + when(e.inspected_at) + " · " + (e.state === "waiting" ? "等待发送" : "被退回") + (e.message ? "：" + e.message : "");
-        if (e.state === "refused") {
-          var drop = document.createElement("button");
-          drop.type = "button"; drop.textContent = "删除这条";
-          drop.addEventListener("click", function () { remove(e.client_id).then(render); });
-          li.appendChild(document.createTextNode(" ")); li.appendChild(drop);
-        }
-        list.appendChild(li);
-      });
-    });
+    return outbox.render("巡查", function (e) { return e.estate_name + " · " + when(e.inspected_at); });
   }
 
   /* The checklist form. */
