@@ -5,6 +5,8 @@ gives the same document, byte for byte; a new approval makes the next one."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -19,9 +21,19 @@ from foundation.storage import BlobStore
 from registry import queries as registry_queries
 from reports.pdf import Column, Document, TableBlock
 from reports.service import Made, content_checksum, issue, made_pdf, served, verify_url
-from reports.tables import IssuedDocument
 
 KIND = "volunteer_hours"
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A certificate as issued: its bytes and what identifies it."""
+
+    content: bytes
+    code: str  # in the QR code and the verification address
+    number: str
+    title: str
+    approved_minutes: int
 
 
 async def _approved(session: AsyncSession, volunteer: Volunteer) -> list[VolunteerHours]:
@@ -57,19 +69,21 @@ async def _make(session: AsyncSession, volunteer: Volunteer, approved: list[Volu
     return await made_pdf(document, None)
 
 
-async def issue_certificate(session: AsyncSession, store: BlobStore, actor: Principal) -> tuple[bytes, IssuedDocument, int]:
+async def issue_certificate(session: AsyncSession, store: BlobStore, actor: Principal) -> Certificate:
     """The volunteer asks for a certificate of their approved hours: the one already issued for the same hours, or a
-    new one. Refused while no hours are approved. Answers the bytes, the issued document and the approved minutes."""
+    new one. Refused while no hours are approved."""
     volunteer = await own_volunteer(session, actor)
     approved = await _approved(session, volunteer)
     if not approved:
         raise RuleViolation("no approved hours yet: a certificate lists approved hours only", zh="还没有审核通过的服务时长，暂不能开具证明")
     content, row = await issue(session, store, KIND, subject_of(volunteer, approved), lambda code: _make(session, volunteer, approved, code))
-    return content, row, sum(h.minutes for h in approved)
+    return Certificate(content, row.code, row.number, row.title, sum(h.minutes for h in approved))
 
 
-async def issued_certificate(session: AsyncSession, store: BlobStore, actor: Principal) -> tuple[bytes, IssuedDocument]:
+async def issued_certificate(session: AsyncSession, store: BlobStore, actor: Principal) -> Certificate:
     """The certificate issued for the volunteer's approved hours as they stand, as issued (a GET never makes one)."""
     volunteer = await own_volunteer(session, actor)
     missing = Conflict("no certificate was issued for your approved hours as they stand; ask for one with POST /api/volunteers/me/certificate", zh="请先开具证明")
-    return await served(session, store, KIND, subject_of(volunteer, await _approved(session, volunteer)), missing)
+    approved = await _approved(session, volunteer)
+    content, row = await served(session, store, KIND, subject_of(volunteer, approved), missing)
+    return Certificate(content, row.code, row.number, row.title, sum(h.minutes for h in approved))

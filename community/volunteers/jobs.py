@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +12,7 @@ from foundation.jobs import Job, from_time_of_day, period_of
 
 
 async def remind_hours_approvers(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
-    return {"notified": await remind_late_approvals(session, now)}
+    return {"notified": await remind_late_approvals(session, date.fromisoformat(period))}
 
 
 JOBS = [

@@ -109,8 +109,8 @@ class VolunteerPhonePages(Controller):
 
     @get("/certificate.pdf")
     async def certificate(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> Response[bytes]:
-        content, row = await certificates.issued_certificate(db, state.blob_store, principal)
-        return Response(content, media_type=PDF, headers={"Content-Disposition": f'attachment; filename="{row.number}.pdf"', "Cache-Control": "private"})
+        made = await certificates.issued_certificate(db, state.blob_store, principal)
+        return Response(made.content, media_type=PDF, headers={"Content-Disposition": f'attachment; filename="{made.number}.pdf"', "Cache-Control": "private"})
 
 
 class ApprovalPages(Controller):

@@ -24,6 +24,7 @@ Household = Annotated[str, msgspec.Meta(min_length=2, max_length=100, pattern=NO
 DecisionReason = Annotated[str, msgspec.Meta(max_length=500, pattern=PRINTABLE, description="Required when rejecting")]
 Minutes = Annotated[int, msgspec.Meta(ge=1, le=1440)]
 Wanted = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
+StartTime = Annotated[time, msgspec.Meta(tz=False, description="Local (Beijing) time of day, e.g. 09:00:00")]
 
 
 class OptionsOut(msgspec.Struct):
@@ -40,7 +41,7 @@ class VolunteerIn(Strict):
     phone: Phone
     username: Username
     password: Password  # the first password, given to the volunteer in person
-    skills: list[Skill] = []
+    skills: Annotated[list[Skill], msgspec.Meta(max_length=10)] = []
 
 
 class VolunteerOut(msgspec.Struct):
@@ -57,7 +58,7 @@ class VolunteerOut(msgspec.Struct):
 class TeamIn(Strict):
     name: TeamName
     leader_volunteer_id: Id | None = None  # a volunteer of the community leads it; none: the social worker registering it
-    member_ids: list[Id] = []
+    member_ids: Annotated[list[Id], msgspec.Meta(max_length=200)] = []
 
 
 class TeamOut(msgspec.Struct):
@@ -77,7 +78,7 @@ class NeedIn(Strict):
     title: Title
     place: Place
     held_on: date
-    starts_at: time
+    starts_at: StartTime
     minutes: Minutes
     wanted: Wanted
     team_id: Id

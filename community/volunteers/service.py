@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from functools import lru_cache
 
 from sqlalchemy import func, select, update
@@ -388,7 +388,7 @@ async def decide_hours(session: AsyncSession, actor: Principal, hours_id: int, d
         raise Conflict(f"these hours were already {row.state}", zh="该记录已审核")
     reason = data.reason.strip()
     if data.verdict == "reject" and len(reason) < 2:
-        raise RuleViolation("a rejection says why", zh="不通过时请写明理由", field="reason")
+        raise RuleViolation("a rejection needs a reason saying why", zh="不通过时请写明理由", field="reason")
     before = snapshot(row)
     changed = await rows_changed(
         session,
@@ -439,10 +439,9 @@ def hours_out(row: VolunteerHours) -> schemas.HoursOut:
     )
 
 
-async def remind_late_approvals(session: AsyncSession, now: datetime) -> int:
-    """Hours waiting past their answer day: the team's leader and the community's social workers are told, once per
-    entry. The notice names no volunteer."""
-    today = business_date(now)
+async def remind_late_approvals(session: AsyncSession, today: date) -> int:
+    """Hours waiting past their answer day (as of `today`): the team's leader and the community's social workers are
+    told, once per entry. The notice names no volunteer."""
     late = (await session.execute(select(VolunteerHours).where(col(VolunteerHours.state) == HoursState.WAITING, col(VolunteerHours.due_on) < today).order_by(col(VolunteerHours.id)))).scalars().all()
     told = 0
     for row in late:
@@ -452,9 +451,10 @@ async def remind_late_approvals(session: AsyncSession, now: datetime) -> int:
             approvers |= set(await recipients(session, role, community_id=row.community_id))
         approvers.discard(row.volunteer_user_id)
         told += await notify(
-            session, f"volunteer-hours-late:{row.id}", sorted(approvers), "志愿服务时长待审核已超期",
-            f"{team.name}有一条 {row.served_on} 的服务时长记录（{row.minutes} 分钟）自 {row.due_on} 起超期未审核，请尽快审核。", "/volunteers/approvals",
+            session, f"volunteer-hours-late|{row.id}", sorted(approvers), "志愿服务时长待审核已超期",
+            f"{team.name}有一条 {row.served_on} 的服务时长记录（{row.minutes} 分钟）应在 {row.due_on} 前审核，已超期，请尽快审核。", "/volunteers/approvals",
         )
+    await session.flush()
     return told
 
 
