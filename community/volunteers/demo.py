@@ -50,7 +50,7 @@ async def load(db: AsyncSession, rng: random.Random, password_hash: str | None =
         elders = await service.create_team(db, worker, schemas.TeamIn(name="助老志愿服务队", member_ids=[v.id for v in made[2:]]))
 
         def need(title: str, place: str, day: date, starts: time, minutes: int, wanted: int, team: int, pairing: bool = False) -> schemas.NeedIn:
-            return schemas.NeedIn(title=title, place=place, held_on=day, starts_at=starts, minutes=minutes, wanted=wanted, team_id=team, pairing=pairing)
+            return schemas.NeedIn(title=title, place=place, held_on=day, starts_at=starts.strftime("%H:%M"), minutes=minutes, wanted=wanted, team_id=team, pairing=pairing)
 
         # Two past needs (posted ahead of their day), their sign-ups and the hours logged after them.
         old_day, last_day = today - timedelta(days=12), today - timedelta(days=5)

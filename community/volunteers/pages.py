@@ -195,7 +195,7 @@ class VolunteerDeskPages(Controller):
             except ValueError:
                 raise InvalidInput("starts_at: HH:MM", zh="请填写开始时间，如 09:00", field="starts_at") from None
             fields = {
-                "title": data.get("title", "").strip(), "place": data.get("place", "").strip(), "held_on": data.get("held_on", ""), "starts_at": starts_at.isoformat(),
+                "title": data.get("title", "").strip(), "place": data.get("place", "").strip(), "held_on": data.get("held_on", ""), "starts_at": starts_at.strftime("%H:%M"),
                 "minutes": _number(data.get("minutes")) or 0, "wanted": _number(data.get("wanted")) or 0, "team_id": _number(data.get("team_id")) or 0,
                 "pairing": data.get("pairing") == "yes", "description": data.get("description", "").strip(),
             }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -24,7 +24,7 @@ Household = Annotated[str, msgspec.Meta(min_length=2, max_length=100, pattern=NO
 DecisionReason = Annotated[str, msgspec.Meta(max_length=500, pattern=PRINTABLE, description="Required when rejecting")]
 Minutes = Annotated[int, msgspec.Meta(ge=1, le=1440)]
 Wanted = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
-StartTime = Annotated[time, msgspec.Meta(tz=False, description="Local (Beijing) time of day, e.g. 09:00:00")]
+StartTime = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="Beijing time of day, HH:MM, e.g. 09:00")]
 
 
 class OptionsOut(msgspec.Struct):
@@ -95,7 +95,7 @@ class NeedOut(msgspec.Struct):
     title: str
     place: str
     held_on: date
-    starts_at: time
+    starts_at: str  # HH:MM, Beijing time
     minutes: int
     wanted: int
     taken: int

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from functools import lru_cache
 
 from sqlalchemy import func, select, update
@@ -247,7 +247,7 @@ async def post_need(session: AsyncSession, actor: Principal, data: schemas.NeedI
     assert community is not None
     need = VolunteerNeed(
         community_id=community_id, street_id=community.street_id, team_id=team.id, call_id=data.call_id, title=data.title, description=data.description,
-        place=data.place, held_on=data.held_on, starts_at=data.starts_at, minutes=data.minutes, wanted=data.wanted, pairing=data.pairing,
+        place=data.place, held_on=data.held_on, starts_at=time.fromisoformat(data.starts_at), minutes=data.minutes, wanted=data.wanted, pairing=data.pairing,
         created_at=utc_now(), created_by=actor.label,
     )
     session.add(need)
@@ -267,7 +267,7 @@ async def needs_of(session: AsyncSession, actor: Principal, *, from_day: date | 
 def need_out(need: VolunteerNeed, today: date) -> schemas.NeedOut:
     return schemas.NeedOut(
         id=need.id, community_id=need.community_id, team_id=need.team_id, call_id=need.call_id, title=need.title, place=need.place, held_on=need.held_on,
-        starts_at=need.starts_at, minutes=need.minutes, wanted=need.wanted, taken=need.taken, pairing=need.pairing,
+        starts_at=need.starts_at.strftime("%H:%M"), minutes=need.minutes, wanted=need.wanted, taken=need.taken, pairing=need.pairing,
         open=signup_refusal(need.held_on, need.taken, need.wanted, today) is None, description=need.description,
     )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import uuid
-from datetime import time, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -62,7 +62,7 @@ async def team_of(client, headers, **changes) -> dict:  # type: ignore[no-untype
 
 
 async def need_of(client, headers, team_id: int, **changes) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    body = {"title": "社区环境清洁", "place": "社区广场", "held_on": str(TODAY), "starts_at": "09:00:00", "minutes": 120, "wanted": 3, "team_id": team_id, **changes}
+    body = {"title": "社区环境清洁", "place": "社区广场", "held_on": str(TODAY), "starts_at": "09:00", "minutes": 120, "wanted": 3, "team_id": team_id, **changes}
     answer = await client.post("/api/volunteers/needs", json=body, headers=headers)
     assert answer.status_code == 201, answer.text
     return answer.json()  # type: ignore[no-any-return]
@@ -120,7 +120,7 @@ async def test_a_need_takes_sign_ups_until_it_is_full_and_never_for_a_past_day(c
     async with db() as session:
         past = (await session.execute(sa.select(VolunteerNeed.id).where(VolunteerNeed.held_on < TODAY, VolunteerNeed.community_id == listed[need["id"]]["community_id"]))).scalars().first()
     assert_problem(await client.post(f"/api/volunteers/needs/{past}/signups", headers=second), 422, "passed")
-    late = await client.post("/api/volunteers/needs", json={"title": "补登", "place": "广场", "held_on": str(TODAY - timedelta(days=1)), "starts_at": "09:00:00", "minutes": 60, "wanted": 2, "team_id": team["id"]}, headers=worker)
+    late = await client.post("/api/volunteers/needs", json={"title": "补登", "place": "广场", "held_on": str(TODAY - timedelta(days=1)), "starts_at": "09:00", "minutes": 60, "wanted": 2, "team_id": team["id"]}, headers=worker)
     assert_problem(late, 422, "today or a later day")
     # A volunteer of another community does not see the need at all.
     _, stranger = await new_volunteer(client, await login(client, "xbl02-worker"))
@@ -165,7 +165,7 @@ async def test_two_volunteers_taking_the_last_place_at_the_same_moment_one_gets_
 
         for round_ in range(5):
             async with unit_of_work(factory) as session:
-                need_id = (await service.post_need(session, worker, schemas.NeedIn(title=f"最后一个名额 {round_}", place="广场", held_on=TODAY, starts_at=time(9), minutes=60, wanted=2, team_id=team_id))).id
+                need_id = (await service.post_need(session, worker, schemas.NeedIn(title=f"最后一个名额 {round_}", place="广场", held_on=TODAY, starts_at="09:00", minutes=60, wanted=2, team_id=team_id))).id
             async with unit_of_work(factory) as session:  # one place gone already: the last one is raced for
                 await service.sign_up(session, early, need_id)
             outcome = await asyncio.gather(take(first, need_id), take(second, need_id))
