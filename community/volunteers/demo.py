@@ -29,8 +29,8 @@ def _volunteer(rng: random.Random, code: str, n: int, skills: tuple[str, ...]) -
     )
 
 
-def _hours(client: str, served_on: date, minutes: int, activity: str, need_id: int | None = None, team_id: int | None = None) -> schemas.HoursIn:
-    return schemas.HoursIn(client_id=client, served_on=served_on, minutes=minutes, activity=activity, need_id=need_id, team_id=team_id)
+def _hours(client: str, served_on: date, minutes: int, activity: str, need_id: int | None = None, team_id: int | None = None) -> schemas.VolunteerHoursIn:
+    return schemas.VolunteerHoursIn(client_id=client, served_on=served_on, minutes=minutes, activity=activity, need_id=need_id, team_id=team_id)
 
 
 async def load(db: AsyncSession, rng: random.Random, password_hash: str | None = None) -> list[tuple[str, str]]:
@@ -46,11 +46,11 @@ async def load(db: AsyncSession, rng: random.Random, password_hash: str | None =
             p = await principal_named(db, f"{code.lower()}-vol{made.index(v) + 1}")
             assert p is not None
             accounts.append(p)
-        led = await service.create_team(db, worker, schemas.TeamIn(name="邻里守望志愿服务队", leader_volunteer_id=made[0].id, member_ids=[v.id for v in made[:3]]))
-        elders = await service.create_team(db, worker, schemas.TeamIn(name="助老志愿服务队", member_ids=[v.id for v in made[2:]]))
+        led = await service.create_team(db, worker, schemas.VolunteerTeamIn(name="邻里守望志愿服务队", leader_volunteer_id=made[0].id, member_ids=[v.id for v in made[:3]]))
+        elders = await service.create_team(db, worker, schemas.VolunteerTeamIn(name="助老志愿服务队", member_ids=[v.id for v in made[2:]]))
 
-        def need(title: str, place: str, day: date, starts: time, minutes: int, wanted: int, team: int, pairing: bool = False) -> schemas.NeedIn:
-            return schemas.NeedIn(title=title, place=place, held_on=day, starts_at=starts.strftime("%H:%M"), minutes=minutes, wanted=wanted, team_id=team, pairing=pairing)
+        def need(title: str, place: str, day: date, starts: time, minutes: int, wanted: int, team: int, pairing: bool = False) -> schemas.VolunteerNeedIn:
+            return schemas.VolunteerNeedIn(title=title, place=place, held_on=day, starts_at=starts.strftime("%H:%M"), minutes=minutes, wanted=wanted, team_id=team, pairing=pairing)
 
         # Two past needs (posted ahead of their day), their sign-ups and the hours logged after them.
         old_day, last_day = today - timedelta(days=12), today - timedelta(days=5)
@@ -68,9 +68,9 @@ async def load(db: AsyncSession, rng: random.Random, password_hash: str | None =
             await service.log_hours(db, accounts[4], _hours(f"demo-{code}-5", last_day, 120, "陪同老人就医取药", need_id=last.id), today=last_day + timedelta(days=1)),
         ]
         leader = accounts[0]
-        await service.decide_hours(db, worker, logged[0].row.id, schemas.DecisionIn(verdict="approve"))
-        await service.decide_hours(db, leader, logged[1].row.id, schemas.DecisionIn(verdict="approve"))
-        await service.decide_hours(db, worker, logged[3].row.id, schemas.DecisionIn(verdict="reject", reason="时长与签到记录不符，请按实际服务时间重新登记"))
+        await service.decide_hours(db, worker, logged[0].row.id, schemas.HoursDecisionIn(verdict="approve"))
+        await service.decide_hours(db, leader, logged[1].row.id, schemas.HoursDecisionIn(verdict="approve"))
+        await service.decide_hours(db, worker, logged[3].row.id, schemas.HoursDecisionIn(verdict="reject", reason="时长与签到记录不符，请按实际服务时间重新登记"))
         # logged[2] waits past its answer day (the reminder job tells the leader and the social workers); logged[4] waits.
 
         # Today's need with places left, one full need and one asking for one-to-one pairing in the days ahead.
@@ -80,7 +80,7 @@ async def load(db: AsyncSession, rng: random.Random, password_hash: str | None =
         for who in accounts[3:5]:
             await service.sign_up(db, who, full.id, today=today)
         await service.sign_up(db, accounts[4], paired.id, today=today)
-        await service.pair(db, worker, schemas.PairingIn(volunteer_id=made[4].id, household=f"{rng.randint(1, 12)}号楼{rng.randint(1, 4)}门{rng.randint(1, 6)}0{rng.randint(1, 2)}室", need_id=paired.id), today=today)
+        await service.pair(db, worker, schemas.VolunteerPairingIn(volunteer_id=made[4].id, household=f"{rng.randint(1, 12)}号楼{rng.randint(1, 4)}门{rng.randint(1, 6)}0{rng.randint(1, 2)}室", need_id=paired.id), today=today)
     return [("xbl01-vol1 … xbl01-vol5", "志愿者（树德里；vol1 是邻里守望志愿服务队队长）")]
 
 

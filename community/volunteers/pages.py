@@ -90,7 +90,7 @@ class VolunteerPhonePages(Controller):
                 "client_id": data.get("client_id", ""), "served_on": data.get("served_on", ""), "activity": data.get("activity", "").strip(),
                 "minutes": _number(data.get("minutes")) or 0, "need_id": _number(ident) if kind == "need" else None, "team_id": _number(ident) if kind == "team" else None,
             }
-            body = _convert(fields, schemas.HoursIn, "请填写服务日期、时长（分钟）和服务内容")
+            body = _convert(fields, schemas.VolunteerHoursIn, "请填写服务日期、时长（分钟）和服务内容")
             await service.log_hours(db, principal, body)
         except DomainError as exc:
             return await self._refused(db, principal, exc, data)
@@ -134,7 +134,7 @@ class ApprovalPages(Controller):
     @post("/{hours_id:int}")
     async def decide(self, hours_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
         try:
-            body = _convert({"verdict": data.get("verdict", ""), "reason": data.get("reason", "").strip()}, schemas.DecisionIn, "请选择通过或不通过", "verdict")
+            body = _convert({"verdict": data.get("verdict", ""), "reason": data.get("reason", "").strip()}, schemas.HoursDecisionIn, "请选择通过或不通过", "verdict")
             await service.decide_hours(db, principal, hours_id, body)
         except DomainError as exc:
             context = await self._context(db, principal)
@@ -181,7 +181,7 @@ class VolunteerDeskPages(Controller):
     @post("/teams")
     async def create_team(self, data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
         try:
-            body = _convert({"name": data.get("name", "").strip(), "leader_volunteer_id": _number(data.get("leader_volunteer_id"))}, schemas.TeamIn, "请填写服务队名称")
+            body = _convert({"name": data.get("name", "").strip(), "leader_volunteer_id": _number(data.get("leader_volunteer_id"))}, schemas.VolunteerTeamIn, "请填写服务队名称")
             await service.create_team(db, principal, body)
         except DomainError as exc:
             return await self._refused(db, principal, exc, data)
@@ -199,7 +199,7 @@ class VolunteerDeskPages(Controller):
                 "minutes": _number(data.get("minutes")) or 0, "wanted": _number(data.get("wanted")) or 0, "team_id": _number(data.get("team_id")) or 0,
                 "pairing": data.get("pairing") == "yes", "description": data.get("description", "").strip(),
             }
-            await service.post_need(db, principal, _convert(fields, schemas.NeedIn, "请完整填写需求：名称、地点、日期、开始时间、时长（分钟）、人数和服务队"))
+            await service.post_need(db, principal, _convert(fields, schemas.VolunteerNeedIn, "请完整填写需求：名称、地点、日期、开始时间、时长（分钟）、人数和服务队"))
         except DomainError as exc:
             return await self._refused(db, principal, exc, data)
         return Redirect("/volunteers#needs", status_code=303)
@@ -208,7 +208,7 @@ class VolunteerDeskPages(Controller):
     async def pair(self, data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
         try:
             fields = {"volunteer_id": _number(data.get("volunteer_id")) or 0, "household": data.get("household", "").strip(), "need_id": _number(data.get("need_id"))}
-            await service.pair(db, principal, _convert(fields, schemas.PairingIn, "请选择志愿者并填写结对户的地址"))
+            await service.pair(db, principal, _convert(fields, schemas.VolunteerPairingIn, "请选择志愿者并填写结对户的地址"))
         except DomainError as exc:
             return await self._refused(db, principal, exc, data)
         return Redirect("/volunteers#pairings", status_code=303)

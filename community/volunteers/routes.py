@@ -37,10 +37,10 @@ class VolunteerController(Controller):
     guards = [allow(EVERYONE, "volunteering")]
 
     @get("/options", responses=READ)
-    async def volunteer_options(self) -> schemas.OptionsOut:
+    async def volunteer_options(self) -> schemas.VolunteerOptionsOut:
         """The skills to choose from and the limits on hours in force (config/volunteers.toml)."""
         rules = service.volunteer_rules()
-        return schemas.OptionsOut(skills=list(rules.skills), approval_days=rules.approval_days, max_minutes=rules.max_minutes, log_within_days=rules.log_within_days)
+        return schemas.VolunteerOptionsOut(skills=list(rules.skills), approval_days=rules.approval_days, max_minutes=rules.max_minutes, log_within_days=rules.log_within_days)
 
     @post("/", dto=StrictBody[schemas.VolunteerIn], return_dto=None, guards=[allow(service.ORGANISERS, "registering volunteers")], responses=WRITE, status_code=201)
     async def register_volunteer(self, data: JSONBody[schemas.VolunteerIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.VolunteerOut:
@@ -55,75 +55,75 @@ class VolunteerController(Controller):
         their team's, a volunteer only themselves."""
         return await service.volunteer_out(db, await service.readable_volunteers(db, principal))
 
-    @post("/teams", dto=StrictBody[schemas.TeamIn], return_dto=None, guards=[allow(service.ORGANISERS, "forming teams")], responses=WRITE, status_code=201)
-    async def create_volunteer_team(self, data: JSONBody[schemas.TeamIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.TeamOut:
+    @post("/teams", dto=StrictBody[schemas.VolunteerTeamIn], return_dto=None, guards=[allow(service.ORGANISERS, "forming teams")], responses=WRITE, status_code=201)
+    async def create_volunteer_team(self, data: JSONBody[schemas.VolunteerTeamIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.VolunteerTeamOut:
         """A team led by one of the community's volunteers, or (no leader given) by the social worker forming it."""
         team = await service.create_team(db, principal, data)
         return (await service.team_out(db, principal, [team]))[0]
 
-    @post("/teams/{team_id:int}/members", dto=StrictBody[schemas.MembersIn], return_dto=None, guards=[allow(service.ORGANISERS, "changing teams")], responses=WRITE, status_code=200)
-    async def add_volunteer_team_members(self, team_id: RecordId, data: JSONBody[schemas.MembersIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.TeamOut:
+    @post("/teams/{team_id:int}/members", dto=StrictBody[schemas.VolunteerMembersIn], return_dto=None, guards=[allow(service.ORGANISERS, "changing teams")], responses=WRITE, status_code=200)
+    async def add_volunteer_team_members(self, team_id: RecordId, data: JSONBody[schemas.VolunteerMembersIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.VolunteerTeamOut:
         team = await service.add_members(db, principal, team_id, data)
         return (await service.team_out(db, principal, [team]))[0]
 
     @get("/teams", responses=READ)
-    async def volunteer_teams(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.TeamOut]:
+    async def volunteer_teams(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.VolunteerTeamOut]:
         return await service.team_out(db, principal, await service.teams_of(db, principal))
 
-    @post("/needs", dto=StrictBody[schemas.NeedIn], return_dto=None, guards=[allow(service.ORGANISERS, "posting needs")], responses=WRITE, status_code=201)
-    async def post_volunteer_need(self, data: JSONBody[schemas.NeedIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.NeedOut:
+    @post("/needs", dto=StrictBody[schemas.VolunteerNeedIn], return_dto=None, guards=[allow(service.ORGANISERS, "posting needs")], responses=WRITE, status_code=201)
+    async def post_volunteer_need(self, data: JSONBody[schemas.VolunteerNeedIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.VolunteerNeedOut:
         """志愿需求: a day, a start time, a duration and the number of volunteers wanted, for a team of the community,
         optionally for a contracted project and asking for one-to-one pairing (一对一包户)."""
         return service.need_out(await service.post_need(db, principal, data), business_date(utc_now()))
 
     @get("/needs", responses=READ)
-    async def volunteer_needs(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.NeedOut]:
+    async def volunteer_needs(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.VolunteerNeedOut]:
         """The community's needs; `open` says whether one takes sign-ups now (not past, not full)."""
         today = business_date(utc_now())
         return [service.need_out(n, today) for n in await service.needs_of(db, principal)]
 
     @post("/needs/{need_id:int}/signups", guards=[allow(service.VOLUNTEERS, "signing up")], responses=WRITE, status_code=201)
-    async def sign_up_for_volunteer_need(self, need_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.SignupOut:
+    async def sign_up_for_volunteer_need(self, need_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.VolunteerSignupOut:
         """The volunteer takes a place. Refused (422) when the need is full or its day has passed; of two volunteers
         taking the last place at the same moment, exactly one has it."""
         row = await service.sign_up(db, principal, need_id)
-        return schemas.SignupOut(id=row.id, need_id=row.need_id, volunteer_id=row.volunteer_id, signed_up_at=row.signed_up_at)
+        return schemas.VolunteerSignupOut(id=row.id, need_id=row.need_id, volunteer_id=row.volunteer_id, signed_up_at=row.signed_up_at)
 
-    @post("/hours", dto=StrictBody[schemas.HoursIn], return_dto=None, guards=[allow(service.VOLUNTEERS, "logging hours")], responses=WRITE, status_code=201)
-    async def log_volunteer_hours(self, data: JSONBody[schemas.HoursIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[schemas.HoursOut]:
+    @post("/hours", dto=StrictBody[schemas.VolunteerHoursIn], return_dto=None, guards=[allow(service.VOLUNTEERS, "logging hours")], responses=WRITE, status_code=201)
+    async def log_volunteer_hours(self, data: JSONBody[schemas.VolunteerHoursIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[schemas.VolunteerHoursOut]:
         """The volunteer logs their own hours for a need they signed up for or with one of their teams; they wait
         for the team leader's or the social worker's answer. A retry with the same client id answers 200."""
         logged = await service.log_hours(db, principal, data)
         return Response(service.hours_out(logged.row), status_code=200 if logged.replayed else 201)
 
     @get("/hours", guards=[allow(service.VOLUNTEERS, "reading own hours")], responses=READ)
-    async def own_volunteer_hours(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.HoursOut]:
+    async def own_volunteer_hours(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.VolunteerHoursOut]:
         """The volunteer's own hours with their state and, when rejected, the reason."""
         return [service.hours_out(h) for h in await service.own_hours(db, principal)]
 
     @get("/approvals", guards=[allow(DECIDERS, "the approval queue")], responses=READ)
-    async def volunteer_hours_queue(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.HoursOut]:
+    async def volunteer_hours_queue(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.VolunteerHoursOut]:
         """Hours waiting for the caller's answer (a social worker: the community's; a leader: their teams'), the
         oldest answer day first; never the caller's own."""
         return [service.hours_out(h) for h in await service.approval_queue(db, principal)]
 
-    @post("/hours/{hours_id:int}/decision", dto=StrictBody[schemas.DecisionIn], return_dto=None, guards=[allow(DECIDERS, "deciding hours")], responses=WRITE, status_code=200)
-    async def decide_volunteer_hours(self, hours_id: RecordId, data: JSONBody[schemas.DecisionIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.HoursOut:
+    @post("/hours/{hours_id:int}/decision", dto=StrictBody[schemas.HoursDecisionIn], return_dto=None, guards=[allow(DECIDERS, "deciding hours")], responses=WRITE, status_code=200)
+    async def decide_volunteer_hours(self, hours_id: RecordId, data: JSONBody[schemas.HoursDecisionIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.VolunteerHoursOut:
         """Approve, or reject with a reason: the team's leader or the community's social worker; never the
         volunteer who logged them (403)."""
         return service.hours_out(await service.decide_hours(db, principal, hours_id, data))
 
-    @post("/pairings", dto=StrictBody[schemas.PairingIn], return_dto=None, guards=[allow(service.ORGANISERS, "pairing")], responses=WRITE, status_code=201)
-    async def pair_volunteer_with_household(self, data: JSONBody[schemas.PairingIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.PairingOut:
+    @post("/pairings", dto=StrictBody[schemas.VolunteerPairingIn], return_dto=None, guards=[allow(service.ORGANISERS, "pairing")], responses=WRITE, status_code=201)
+    async def pair_volunteer_with_household(self, data: JSONBody[schemas.VolunteerPairingIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.VolunteerPairingOut:
         """一对一包户: one volunteer, one household (named by its address only); refused (409) while either is paired."""
         return service.pairing_out(await service.pair(db, principal, data))
 
     @post("/pairings/{pairing_id:int}/end", guards=[allow(service.ORGANISERS, "ending pairings")], responses=WRITE, status_code=200)
-    async def end_volunteer_pairing(self, pairing_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.PairingOut:
+    async def end_volunteer_pairing(self, pairing_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.VolunteerPairingOut:
         return service.pairing_out(await service.end_pairing(db, principal, pairing_id))
 
     @get("/pairings", responses=READ)
-    async def volunteer_pairings(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.PairingOut]:
+    async def volunteer_pairings(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.VolunteerPairingOut]:
         return [service.pairing_out(p) for p in await service.pairings_of(db, principal)]
 
 
@@ -134,14 +134,14 @@ class CertificateController(Controller):
     dependencies = STORE  # noqa: RUF012
 
     @post("/", responses=problem_responses(400, 403, 404, 409, 422, 503), status_code=200)
-    async def issue_volunteer_certificate(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> schemas.CertificateOut:
+    async def issue_volunteer_certificate(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> schemas.VolunteerCertificateOut:
         """志愿服务时长证明: a certificate of the volunteer's approved hours (PDF with a verification QR code). Asked again
         with no new approval, the same document; refused (422) while no hours are approved."""
         try:
             made = await certificates.issue_certificate(db, store, principal)
         except FontMissing as missing:
             raise Unavailable(str(missing)) from None
-        return schemas.CertificateOut(code=made.code, number=made.number, title=made.title, approved_minutes=made.approved_minutes, download="/api/volunteers/me/certificate.pdf")
+        return schemas.VolunteerCertificateOut(code=made.code, number=made.number, title=made.title, approved_minutes=made.approved_minutes, download="/api/volunteers/me/certificate.pdf")
 
 
 class CertificateDownloadController(Controller):

@@ -27,7 +27,7 @@ Wanted = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
 StartTime = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="Beijing time of day, HH:MM, e.g. 09:00")]
 
 
-class OptionsOut(msgspec.Struct):
+class VolunteerOptionsOut(msgspec.Struct):
     skills: list[str]
     approval_days: int
     max_minutes: int
@@ -55,13 +55,13 @@ class VolunteerOut(msgspec.Struct):
     approved_minutes: int
 
 
-class TeamIn(Strict):
+class VolunteerTeamIn(Strict):
     name: TeamName
     leader_volunteer_id: Id | None = None  # a volunteer of the community leads it; none: the social worker registering it
     member_ids: Annotated[list[Id], msgspec.Meta(max_length=200)] = []
 
 
-class TeamOut(msgspec.Struct):
+class VolunteerTeamOut(msgspec.Struct):
     id: int
     community_id: int
     name: str
@@ -70,11 +70,11 @@ class TeamOut(msgspec.Struct):
     member_ids: list[int]
 
 
-class MembersIn(Strict):
+class VolunteerMembersIn(Strict):
     volunteer_ids: Annotated[list[Id], msgspec.Meta(min_length=1, max_length=200)]
 
 
-class NeedIn(Strict):
+class VolunteerNeedIn(Strict):
     title: Title
     place: Place
     held_on: date
@@ -87,7 +87,7 @@ class NeedIn(Strict):
     description: Text = ""
 
 
-class NeedOut(msgspec.Struct):
+class VolunteerNeedOut(msgspec.Struct):
     id: int
     community_id: int
     team_id: int | None
@@ -104,14 +104,14 @@ class NeedOut(msgspec.Struct):
     description: str
 
 
-class SignupOut(msgspec.Struct):
+class VolunteerSignupOut(msgspec.Struct):
     id: int
     need_id: int
     volunteer_id: int
     signed_up_at: datetime
 
 
-class HoursIn(Strict):
+class VolunteerHoursIn(Strict):
     client_id: ClientId
     served_on: date
     minutes: Minutes
@@ -120,12 +120,12 @@ class HoursIn(Strict):
     need_id: Id | None = None  # the need they signed up for (its team)
 
 
-class DecisionIn(Strict):
+class HoursDecisionIn(Strict):
     verdict: Literal["approve", "reject"]
     reason: DecisionReason = ""
 
 
-class HoursOut(msgspec.Struct):
+class VolunteerHoursOut(msgspec.Struct):
     id: int
     client_id: str
     volunteer_id: int
@@ -142,13 +142,13 @@ class HoursOut(msgspec.Struct):
     reason: str | None
 
 
-class PairingIn(Strict):
+class VolunteerPairingIn(Strict):
     volunteer_id: Id
     household: Household
     need_id: Id | None = None
 
 
-class PairingOut(msgspec.Struct):
+class VolunteerPairingOut(msgspec.Struct):
     id: int
     volunteer_id: int
     community_id: int
@@ -158,7 +158,7 @@ class PairingOut(msgspec.Struct):
     ended_on: date | None
 
 
-class CertificateOut(msgspec.Struct):
+class VolunteerCertificateOut(msgspec.Struct):
     code: str
     number: str
     title: str

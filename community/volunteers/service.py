@@ -154,7 +154,7 @@ async def _add_members(session: AsyncSession, team: VolunteerTeam, volunteer_ids
     await session.flush()
 
 
-async def create_team(session: AsyncSession, actor: Principal, data: schemas.TeamIn) -> VolunteerTeam:
+async def create_team(session: AsyncSession, actor: Principal, data: schemas.VolunteerTeamIn) -> VolunteerTeam:
     """A team of the actor's community, led by one of its volunteers (who becomes a member) or by the actor."""
     community_id = _organiser_community(actor, "forming volunteer teams")
     community = await registry_queries.community(session, community_id)
@@ -179,7 +179,7 @@ async def create_team(session: AsyncSession, actor: Principal, data: schemas.Tea
     return team
 
 
-async def add_members(session: AsyncSession, actor: Principal, team_id: int, data: schemas.MembersIn) -> VolunteerTeam:
+async def add_members(session: AsyncSession, actor: Principal, team_id: int, data: schemas.VolunteerMembersIn) -> VolunteerTeam:
     team = await _team_of_community(session, team_id, _organiser_community(actor, "changing volunteer teams"))
     await _add_members(session, team, data.volunteer_ids)
     record_change(session, actor, "volunteer_team.members_added", "volunteer_team", team.id, after={"volunteer_ids": sorted(set(data.volunteer_ids))})
@@ -199,7 +199,7 @@ async def teams_of(session: AsyncSession, actor: Principal) -> list[VolunteerTea
     return list((await session.execute(select(VolunteerTeam).where(col(VolunteerTeam.community_id) == actor.community_id).order_by(col(VolunteerTeam.id)))).scalars())
 
 
-async def team_out(session: AsyncSession, actor: Principal, teams: Sequence[VolunteerTeam]) -> list[schemas.TeamOut]:
+async def team_out(session: AsyncSession, actor: Principal, teams: Sequence[VolunteerTeam]) -> list[schemas.VolunteerTeamOut]:
     ids = [t.id for t in teams]
     members: dict[int, list[int]] = {i: [] for i in ids}
     if ids:
@@ -215,7 +215,7 @@ async def team_out(session: AsyncSession, actor: Principal, teams: Sequence[Volu
             return volunteer_leaders[user_id] if sees_names or user_id == actor.user_id else "志愿者队长"
         return accounts[user_id].display_name if user_id in accounts else ""
 
-    return [schemas.TeamOut(id=t.id, community_id=t.community_id, name=t.name, leader_user_id=t.leader_user_id, leader=leader_name(t.leader_user_id), member_ids=members[t.id]) for t in teams]
+    return [schemas.VolunteerTeamOut(id=t.id, community_id=t.community_id, name=t.name, leader_user_id=t.leader_user_id, leader=leader_name(t.leader_user_id), member_ids=members[t.id]) for t in teams]
 
 
 async def teams_of_volunteer(session: AsyncSession, volunteer_id: int) -> list[VolunteerTeam]:
@@ -226,7 +226,7 @@ async def teams_of_volunteer(session: AsyncSession, volunteer_id: int) -> list[V
 # ---- needs and sign-ups -------------------------------------------------------------------------------------------
 
 
-async def post_need(session: AsyncSession, actor: Principal, data: schemas.NeedIn, today: date | None = None) -> VolunteerNeed:
+async def post_need(session: AsyncSession, actor: Principal, data: schemas.VolunteerNeedIn, today: date | None = None) -> VolunteerNeed:
     """志愿需求: a day's service of the actor's community asking for volunteers, for one of its teams, optionally
     for a contracted community-service project (and asking for one-to-one pairing)."""
     community_id = _organiser_community(actor, "posting volunteer needs")
@@ -264,8 +264,8 @@ async def needs_of(session: AsyncSession, actor: Principal, *, from_day: date | 
     return list((await session.execute(query.order_by(col(VolunteerNeed.held_on), col(VolunteerNeed.starts_at), col(VolunteerNeed.id)))).scalars())
 
 
-def need_out(need: VolunteerNeed, today: date) -> schemas.NeedOut:
-    return schemas.NeedOut(
+def need_out(need: VolunteerNeed, today: date) -> schemas.VolunteerNeedOut:
+    return schemas.VolunteerNeedOut(
         id=need.id, community_id=need.community_id, team_id=need.team_id, call_id=need.call_id, title=need.title, place=need.place, held_on=need.held_on,
         starts_at=need.starts_at.strftime("%H:%M"), minutes=need.minutes, wanted=need.wanted, taken=need.taken, pairing=need.pairing,
         open=signup_refusal(need.held_on, need.taken, need.wanted, today) is None, description=need.description,
@@ -323,7 +323,7 @@ class Logged:
     replayed: bool
 
 
-async def log_hours(session: AsyncSession, actor: Principal, data: schemas.HoursIn, today: date | None = None) -> Logged:
+async def log_hours(session: AsyncSession, actor: Principal, data: schemas.VolunteerHoursIn, today: date | None = None) -> Logged:
     """A volunteer logs their own hours, for a need they signed up for (its team) or with one of their teams; they
     wait for the leader's or the social worker's answer. A retry with the same client id stores nothing new."""
     volunteer = await own_volunteer(session, actor)
@@ -374,7 +374,7 @@ async def _is_leader(session: AsyncSession, actor: Principal, team_id: int) -> b
     return team is not None and actor.user_id is not None and team.leader_user_id == actor.user_id
 
 
-async def decide_hours(session: AsyncSession, actor: Principal, hours_id: int, data: schemas.DecisionIn) -> VolunteerHours:
+async def decide_hours(session: AsyncSession, actor: Principal, hours_id: int, data: schemas.HoursDecisionIn) -> VolunteerHours:
     """The team's leader or the community's social worker approves hours, or rejects them with a reason. Never the
     volunteer themselves (refused here, and by the database)."""
     require_role(actor, SOCIAL_WORKERS | VOLUNTEERS, "deciding volunteer hours")
@@ -432,8 +432,8 @@ async def names_for(session: AsyncSession, actor: Principal, volunteer_ids: set[
     return {i: readable.get(i, f"志愿者 #{i}") for i in volunteer_ids}
 
 
-def hours_out(row: VolunteerHours) -> schemas.HoursOut:
-    return schemas.HoursOut(
+def hours_out(row: VolunteerHours) -> schemas.VolunteerHoursOut:
+    return schemas.VolunteerHoursOut(
         id=row.id, client_id=row.client_id, volunteer_id=row.volunteer_id, team_id=row.team_id, need_id=row.need_id, served_on=row.served_on, minutes=row.minutes,
         activity=row.activity, state=row.state, logged_at=row.logged_at, due_on=row.due_on, decided_at=row.decided_at, decided_by=row.decided_by, reason=row.reason,
     )
@@ -461,7 +461,7 @@ async def remind_late_approvals(session: AsyncSession, today: date) -> int:
 # ---- pairing ------------------------------------------------------------------------------------------------------
 
 
-async def pair(session: AsyncSession, actor: Principal, data: schemas.PairingIn, today: date | None = None) -> VolunteerPairing:
+async def pair(session: AsyncSession, actor: Principal, data: schemas.VolunteerPairingIn, today: date | None = None) -> VolunteerPairing:
     """一对一包户: the community's staff pair a volunteer with one household; while it lasts neither has another."""
     community_id = _organiser_community(actor, "pairing volunteers with households")
     volunteer = await _volunteer_in(session, data.volunteer_id, community_id)
@@ -519,5 +519,5 @@ async def pairings_of(session: AsyncSession, actor: Principal) -> list[Volunteer
     return list((await session.execute(query.order_by(col(VolunteerPairing.id)))).scalars())
 
 
-def pairing_out(row: VolunteerPairing) -> schemas.PairingOut:
-    return schemas.PairingOut(id=row.id, volunteer_id=row.volunteer_id, community_id=row.community_id, need_id=row.need_id, household=row.household, started_on=row.started_on, ended_on=row.ended_on)
+def pairing_out(row: VolunteerPairing) -> schemas.VolunteerPairingOut:
+    return schemas.VolunteerPairingOut(id=row.id, volunteer_id=row.volunteer_id, community_id=row.community_id, need_id=row.need_id, household=row.household, started_on=row.started_on, ended_on=row.ended_on)

@@ -139,7 +139,7 @@ async def _race_community(factory) -> tuple[Principal, list[Principal], int]:  #
             await service.register_volunteer(session, worker, schemas.VolunteerIn(real_name=f"赛跑{n}", phone=phone(), username=f"race-vol{n}", password="race-pass-2026"), password_hash="unused")
             for n in range(3)
         ]
-        team = await service.create_team(session, worker, schemas.TeamIn(name="赛跑队", member_ids=[v.id for v in volunteers]))
+        team = await service.create_team(session, worker, schemas.VolunteerTeamIn(name="赛跑队", member_ids=[v.id for v in volunteers]))
         accounts = [Principal(role=Role.VOLUNTEER, user_id=v.user_id, username=f"race-vol{n}", street_id=street.id, community_id=community.id) for n, v in enumerate(volunteers)]
         return worker, accounts, team.id
 
@@ -165,7 +165,7 @@ async def test_two_volunteers_taking_the_last_place_at_the_same_moment_one_gets_
 
         for round_ in range(5):
             async with unit_of_work(factory) as session:
-                need_id = (await service.post_need(session, worker, schemas.NeedIn(title=f"最后一个名额 {round_}", place="广场", held_on=TODAY, starts_at="09:00", minutes=60, wanted=2, team_id=team_id))).id
+                need_id = (await service.post_need(session, worker, schemas.VolunteerNeedIn(title=f"最后一个名额 {round_}", place="广场", held_on=TODAY, starts_at="09:00", minutes=60, wanted=2, team_id=team_id))).id
             async with unit_of_work(factory) as session:  # one place gone already: the last one is raced for
                 await service.sign_up(session, early, need_id)
             outcome = await asyncio.gather(take(first, need_id), take(second, need_id))
