@@ -20,6 +20,7 @@ class Role(StrEnum):
     SOCIAL_ORG = "social_org"  # 社会组织
     PANEL_MEMBER = "panel_member"  # 评审专家 (an outside expert or an evaluation firm's evaluator)
     CARE_WORKER = "care_worker"  # 社区老龄社工: enrols elders in home care, sees who was served
+    VOLUNTEER = "volunteer"  # 志愿者: signs up for needs, logs own hours (registered by the community's staff)
 
 
 # The roles' names on pages and documents (config/RULES.md, "Roles and scopes").
@@ -35,6 +36,7 @@ ROLE_NAMES = {
     Role.SOCIAL_ORG: "社会组织",
     Role.PANEL_MEMBER: "评审专家",
     Role.CARE_WORKER: "社区老龄社工",
+    Role.VOLUNTEER: "志愿者",
 }
 
 
@@ -58,6 +60,7 @@ SCOPE_OF_ROLE: dict[Role, ScopeKind] = {
     Role.SOCIAL_ORG: ScopeKind.ORGANISATION,
     Role.PANEL_MEMBER: ScopeKind.ORGANISATION,
     Role.CARE_WORKER: ScopeKind.COMMUNITY,
+    Role.VOLUNTEER: ScopeKind.COMMUNITY,
 }
 
 # Roles that work for the district, a street or a community (public administration staff).

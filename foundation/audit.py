@@ -260,7 +260,7 @@ async def anchor_day(session: AsyncSession, day: date, now: datetime | None = No
 
 def json_safe(value: Any) -> Any:
     """A value as it can be stored in the log's JSON columns."""
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, enum.Enum):
         return value.value

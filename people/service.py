@@ -16,7 +16,7 @@ from sqlmodel import col
 from foundation.access import SCOPE_OF_ROLE, Principal, Role, ScopeKind, require_role
 from foundation.audit import record_change, snapshot
 from foundation.clock import utc_now
-from foundation.errors import Conflict, NotAuthenticated, NotFound, RuleViolation, TooManyAttempts
+from foundation.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, RuleViolation, TooManyAttempts
 from foundation.paging import PageRequest, fetch_page
 from foundation.process_locks import transaction_lock
 from foundation.settings import Settings
@@ -255,6 +255,33 @@ async def create_user(session: AsyncSession, actor: Principal, data: UserCreate,
         role=data.role,
         created_at=utc_now(),
         **await _validated_scope(session, data),
+    )
+    session.add(user)
+    await session.flush()
+    record_change(session, actor, "user.created", "user", user.id, after=snapshot(user, SECRET_FIELDS))
+    await session.flush()
+    return user
+
+
+# Who opens a volunteer's account: the community's staff, who met the volunteer and checked their real name.
+VOLUNTEER_REGISTRARS = frozenset({Role.COMMUNITY_WORKER, Role.CARE_WORKER, Role.COMMITTEE_DIRECTOR})
+
+
+async def create_volunteer_user(
+    session: AsyncSession, actor: Principal, username: str, password: str, community_id: int, *, password_hash: str | None = None
+) -> User:
+    """A volunteer's account (role volunteer) in the actor's own community, opened by its staff (or the district's
+    administrator). Its display name carries no personal data."""
+    if actor.role is not Role.ADMIN:
+        require_role(actor, VOLUNTEER_REGISTRARS, "registering volunteers")
+        if actor.community_id != community_id:
+            raise PermissionDenied("volunteers are registered by the staff of their own community", zh="只能登记本社区的志愿者")
+    data = UserCreate(username=username, display_name=f"志愿者 {username}", password=password, role=Role.VOLUNTEER, community_id=community_id)
+    if (await session.execute(select(col(User.id)).where(col(User.username) == data.username))).first():
+        raise Conflict(f"username {data.username} is taken", zh="该用户名已被使用，请换一个", field="username")
+    user = User(
+        username=data.username, display_name=data.display_name, password_hash=password_hash or await hash_password_in_thread(data.password),
+        role=data.role, created_at=utc_now(), **await _validated_scope(session, data),
     )
     session.add(user)
     await session.flush()

@@ -29,6 +29,9 @@ from community.needs.service import needs_rules
 from community.ocds.config import publication_rules
 from community.ocds.pages import PAGES as OCDS_PAGES
 from community.ocds.routes import ROUTES as OCDS_ROUTES
+from community.volunteers.pages import PAGES as VOLUNTEER_PAGES
+from community.volunteers.routes import ROUTES as VOLUNTEER_ROUTES
+from community.volunteers.service import volunteer_rules
 from foundation.calendar.routes import ROUTES as CALENDAR_ROUTES
 from foundation.db import create_engine, create_session_factory, writing
 from foundation.settings import Settings, get_settings
@@ -81,6 +84,7 @@ TEMPLATE_DIRS = [
     ROOT_DIR / "community" / "ocds" / "templates",
     ROOT_DIR / "community" / "needs" / "templates",
     ROOT_DIR / "community" / "calls" / "templates",
+    ROOT_DIR / "community" / "volunteers" / "templates",
 ]
 
 
@@ -109,6 +113,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     publication_rules()
     subscribe_publishers()
     needs_rules()
+    volunteer_rules()
 
     async def start_scheduler(app: Litestar) -> None:
         if settings.scheduler_in_web:
@@ -142,6 +147,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *OPERATION_ROUTES,
             *OCDS_ROUTES,
             *CALL_ROUTES,
+            *VOLUNTEER_ROUTES,
             *SHELL_PAGES,
             *REGISTRY_PAGES,
             *INSPECTION_PAGES,
@@ -152,6 +158,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *ACTIVITY_PAGES,
             *CALL_PAGES,
             *CARE_PAGES,
+            *VOLUNTEER_PAGES,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
         ],
         dependencies={

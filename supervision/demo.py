@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from community.calls import demo as calls_demo
 from community.needs import demo as needs_demo
+from community.volunteers import demo as volunteers_demo
 from foundation.access import SYSTEM, Principal, Role
 from foundation.db import create_session_factory, unit_of_work
 from people import service as people
@@ -226,6 +227,7 @@ async def _load(db: AsyncSession) -> DemoReport:
     await activity_demo.load(db, rng)
     report.logins += await calls_demo.load(db, rng)
     report.logins += await care_demo.load(db, rng, password_hash)
+    report.logins += await volunteers_demo.load(db, rng, password_hash)
     return report
 
 

@@ -1,0 +1,28 @@
+"""Scheduled work of volunteering: reminding the approvers of hours waiting past their answer day, once per entry."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from community.volunteers.service import remind_late_approvals
+from foundation.jobs import Job, from_time_of_day, period_of
+
+
+async def remind_hours_approvers(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
+    return {"notified": await remind_late_approvals(session, date.fromisoformat(period))}
+
+
+JOBS = [
+    Job(
+        name="community.remind_volunteer_hours",
+        description="提醒队长和社工审核超过 7 天未审核的志愿服务时长",
+        cron={"hour": "9", "minute": "25"},
+        work=remind_hours_approvers,
+        period_for=lambda now: period_of("day", now),
+        period_kind="day",
+        due=from_time_of_day(9, 25),
+    ),
+]

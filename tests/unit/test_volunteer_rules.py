@@ -1,0 +1,62 @@
+"""The pure rules of volunteering: the configured limits, when a need stops taking sign-ups, which hours can be
+logged, and that nobody approves their own hours."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from community.volunteers.rules import approval_due, format_minutes, hours_refusal, may_decide, parse_volunteer_rules, signup_refusal
+
+CONFIG = (Path(__file__).resolve().parents[2] / "config" / "volunteers.toml").read_text(encoding="utf-8")
+RULES = parse_volunteer_rules(CONFIG)
+DAY = date(2026, 11, 26)
+
+
+def test_the_shipped_configuration_answers_within_seven_days() -> None:
+    assert RULES.approval_days == 7 and RULES.max_minutes == 720 and "理发" in RULES.skills
+    assert approval_due(DAY, RULES) == date(2026, 12, 3)
+
+
+@pytest.mark.parametrize(
+    ("broken", "named"),
+    [(CONFIG.replace("approval_days = 7", "approval_days = 0"), "approval_days"), (CONFIG.replace("[needs]", "[nothing]"), "needs"), (CONFIG.replace(CONFIG[CONFIG.index("choices = ["):CONFIG.index("]", CONFIG.index("choices = [")) + 1], "choices = []"), "skills")],
+)
+def test_a_wrong_configuration_is_refused_naming_the_value(broken: str, named: str) -> None:
+    with pytest.raises(ValueError, match=named):
+        parse_volunteer_rules(broken)
+
+
+@given(wanted=st.integers(1, 50), taken=st.integers(0, 50), offset=st.integers(-3, 3))
+def test_a_need_takes_sign_ups_only_while_a_place_is_left_and_its_day_has_not_passed(wanted: int, taken: int, offset: int) -> None:
+    refusal = signup_refusal(DAY + timedelta(days=offset), min(taken, wanted), wanted, DAY)
+    if offset < 0:
+        assert refusal == "past"
+    elif taken >= wanted:
+        assert refusal == "full"
+    else:
+        assert refusal is None
+
+
+def test_hours_are_logged_after_the_service_within_the_limits() -> None:
+    assert hours_refusal(DAY, 120, DAY, RULES) is None
+    assert hours_refusal(DAY - timedelta(days=30), 720, DAY, RULES) is None
+    assert "after the service" in (hours_refusal(DAY + timedelta(days=1), 60, DAY, RULES) or ("", ""))[0]
+    assert "within 30 days" in (hours_refusal(DAY - timedelta(days=31), 60, DAY, RULES) or ("", ""))[0]
+    assert "720" in (hours_refusal(DAY, 721, DAY, RULES) or ("", ""))[0]
+
+
+def test_nobody_approves_their_own_hours_not_even_a_leader_or_a_social_worker() -> None:
+    assert may_decide(7, 7, True, True) == ("nobody approves their own hours", "不能审核自己登记的服务时长")
+    assert may_decide(8, 7, True, False) is None and may_decide(8, 7, False, True) is None
+    assert may_decide(8, 7, False, False) is not None
+
+
+@given(minutes=st.integers(1, 10_000))
+def test_minutes_show_as_hours_to_the_tenth(minutes: int) -> None:
+    text = format_minutes(minutes)
+    assert text.endswith(" 小时") and abs(float(text.split()[0]) - minutes / 60) <= 0.05 + 1e-9
