@@ -19,6 +19,7 @@ ALLOWED: dict[str, set[str]] = {
         "community.ocds.tables",
         "subsidies.activity.tables",
         "community.calls.tables",
+        "community.delivery.tables",
         "assessment.tables", "foundation.calendar.tables", "inspections.tables", "people.tables", "registry.tables", "reports.tables",
         "subsidies.care.tables", "subsidies.engine.tables", "subsidies.property.tables",
     },
