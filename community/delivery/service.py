@@ -9,6 +9,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -457,9 +458,17 @@ async def log_activity(session: AsyncSession, actor: Principal, data: schemas.Ac
         held_on=data.held_on, place=data.place.strip(), head_count=data.head_count, participants=data.head_count or len(named), note=data.note.strip(),
         logged_by_user_id=actor.user_id, logged_by=actor.label, logged_at=now,
     )
-    session.add(activity)
-    await session.flush()
-    session.add_all(ActivityParticipant(activity_id=activity.id, beneficiary_id=b) for b in named)
+    try:
+        async with session.begin_nested():  # a phone's resend racing its first send: the loser answers the stored one
+            session.add(activity)
+            await session.flush()
+            session.add_all(ActivityParticipant(activity_id=activity.id, beneficiary_id=b) for b in named)
+            await session.flush()
+    except IntegrityError:
+        raced = (await session.execute(select(Activity).where(col(Activity.client_id) == data.client_id))).scalar_one_or_none()
+        if raced is None or raced.logged_by_user_id != actor.user_id:
+            raise Conflict("this client id was used for another activity") from None
+        return Logged(raced, await _named(session, raced.id), replayed=True)
     record_change(session, actor, "activity.logged", "activity", activity.id, after={"delegation_id": delegation.id, "indicator": indicator.number, "participants": activity.participants})
     await session.flush()
     return Logged(activity, len(named), replayed=False)
