@@ -20,6 +20,8 @@ from foundation.notifications import Notification
 from people import queries as people_queries
 from tests.integration.helpers import assert_problem, community_id, count
 from tests.integration.test_calls import act, principal
+from tests.integration.test_pages import page_login
+from tests.integration.test_role_pages import csrf
 
 INDICATORS = [{"name": "入户探访", "measure": "attendances", "target": 100}, {"name": "健康讲座", "measure": "sessions", "target": 4}]
 
@@ -247,3 +249,25 @@ async def test_the_organisations_staff_log_activities_of_its_contracted_project(
     assert after == before + 30
     other = next(u for u in ("org20", "org21", "org22") if u != staff)
     assert_problem(await client.post("/api/delivery/activities", json=activity(delegation.id, "act-org-000002"), headers=await as_user(other)), 403)
+
+
+async def test_the_pages_in_chinese_street_desk_phone_log_and_progress(client, as_user, db) -> None:
+    """The street sees its projects and answers; the director declines on the desk (a reason is asked for in
+    Chinese); the social worker's phone log and the progress page show the indicators, the residents only inside."""
+    project, delegation = await delegated(client, as_user, db, "XBL04")
+    await page_login(client, "xbl-officer")
+    street = await client.get("/community/delivery")
+    assert street.status_code == 200 and "项目委托" in street.text and project["title"] in street.text and "小白楼街道居家养老助餐服务" in street.text
+    assert "王桂兰" not in (await client.get(f"/community/delivery/projects/{project['id']}")).text
+    await client.post("/logout", data={"_csrf_token": await csrf(client)})
+    await page_login(client, "xbl04-director")
+    desk = await client.get("/community/delivery/desk")
+    assert desk.status_code == 200 and f"delegation-{delegation['id']}" in desk.text and "待答复" in desk.text
+    refused = await client.post(f"/community/delivery/desk/{delegation['id']}/answer", data={"verdict": "decline", "reason": "", "_csrf_token": await csrf(client)})
+    assert refused.status_code == 422 and "拒绝委托须说明理由" in refused.text
+    declined = await client.post(f"/community/delivery/desk/{delegation['id']}/answer", data={"verdict": "decline", "reason": "人手不足", "_csrf_token": await csrf(client)})
+    assert declined.status_code == 200 and "已拒绝" in declined.text
+    await client.post("/logout", data={"_csrf_token": await csrf(client)})
+    await page_login(client, "xbl01-care")
+    log = await client.get("/community/delivery/log")
+    assert log.status_code == 200 and "保存活动记录" in log.text and "助餐送餐服务" in log.text and "王桂兰" in log.text
