@@ -19,6 +19,7 @@ STATUS_NAMES = {PENDING: "待答复", ACCEPTED: "已接受", DECLINED: "已拒�
 SESSIONS, ATTENDANCES = "sessions", "attendances"  # an activity counts 1 session, or its participants
 MEASURES = {SESSIONS: "场次", ATTENDANCES: "人次"}
 CONSENT_BY = {"self": "本人", "guardian": "监护人或家属"}
+MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,8 @@ def participants_problem(head_count: int | None, named: Sequence[int], limits: D
         return f"a head count is 1 to {limits.max_head_count}", f"参与人数应为 1 到 {limits.max_head_count} 人"
     if len(named) > limits.max_named:
         return f"at most {limits.max_named} named residents", f"具名居民最多 {limits.max_named} 人"
+    if any(not 1 <= n <= MAX_ID for n in named):
+        return "a named resident is given by their record id", "参与居民编号有误"
     if len(set(named)) != len(named):
         return "each resident is named once", "同一位居民只能列入一次"
     return None

@@ -145,7 +145,8 @@ class ActivityIn(Strict):
     held_on: date
     place: Place
     head_count: Annotated[int, msgspec.Meta(ge=1, le=100_000)] | None = None
-    beneficiary_ids: Annotated[list[Id], msgspec.Meta(max_length=1000)] = []
+    # Plain integers: the OpenAPI document drops an item's bounds, so the range is checked as a rule (422), not here.
+    beneficiary_ids: Annotated[list[int], msgspec.Meta(max_length=1000, description="Ids of residents recorded for this project, each 1 or more")] = []
     note: Annotated[str, msgspec.Meta(max_length=2000, pattern=PRINTABLE)] = ""
 
 

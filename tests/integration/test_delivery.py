@@ -224,6 +224,7 @@ async def test_an_activitys_participants_are_named_consenting_residents_or_a_hea
         stranger = (await session.execute(select(Beneficiary.id).where(Beneficiary.community_id != await community_id(db, "XBL04")))).scalars().first()
     foreign = await client.post("/api/delivery/activities", json=activity(delegation["id"], "act-named-0003", head_count=None, beneficiary_ids=[stranger]), headers=care)
     assert_problem(foreign, 422, "recorded for this project")
+    assert_problem(await client.post("/api/delivery/activities", json=activity(delegation["id"], "act-named-0005", head_count=None, beneficiary_ids=[-5]), headers=care), 422, "record id")
     named = await client.post("/api/delivery/activities", json=activity(delegation["id"], "act-named-0004", head_count=None, beneficiary_ids=ids), headers=care)
     assert named.status_code == 201 and named.json()["participants"] == 2 and named.json()["named"] == 2
     assert [n["name"] for n in (await client.get(residents_url, headers=await as_user("xbl04-director"))).json()] == ["王桂兰", "李秀英"]

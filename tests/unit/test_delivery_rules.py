@@ -45,6 +45,7 @@ def test_participants_are_named_residents_or_a_head_count_never_both_nor_neither
     assert rules.participants_problem(20, [1], limits) is not None
     assert rules.participants_problem(None, [], limits) is not None
     assert rules.participants_problem(None, [1, 1], limits) is not None
+    assert rules.participants_problem(None, [0], limits) is not None and rules.participants_problem(None, [2**31], limits) is not None
     assert rules.participants_problem(limits.max_head_count + 1, [], limits) is not None
 
 
