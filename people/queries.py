@@ -57,3 +57,27 @@ async def organisation_members(session: AsyncSession, organisation_id: int, role
     """The active users who work for an organisation (e.g. a care provider's staff)."""
     query = select(col(User.id)).where(col(User.role) == role.value, col(User.active).is_(True), col(User.organisation_id) == organisation_id)
     return list((await session.execute(query.order_by(col(User.id)))).scalars())
+
+
+@dataclass(frozen=True)
+class SocialWorker:
+    id: int
+    display_name: str
+    role: Role
+    community_id: int | None
+    specialism: str | None
+    active: bool
+
+
+async def social_workers(session: AsyncSession, community_id: int | None = None, ids: Collection[int] | None = None) -> list[SocialWorker]:
+    """Work-station social workers (社区物业社工, 社区老龄社工) of a community, or those with the given ids whatever
+    their role (so a caller can tell who is not one), with their specialism."""
+    query = select(User)
+    if ids is not None:
+        query = query.where(col(User.id).in_(list(ids)))
+    else:
+        query = query.where(col(User.role).in_([Role.COMMUNITY_WORKER.value, Role.CARE_WORKER.value]), col(User.active).is_(True))
+    if community_id is not None:
+        query = query.where(col(User.community_id) == community_id)
+    rows = (await session.execute(query.order_by(col(User.id)))).scalars()
+    return [SocialWorker(id=u.id, display_name=u.display_name, role=Role(u.role), community_id=u.community_id, specialism=u.specialism, active=u.active) for u in rows]

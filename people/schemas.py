@@ -14,6 +14,7 @@ Username = Annotated[str, msgspec.Meta(min_length=2, max_length=60, pattern=r"^[
 Password = Annotated[str, msgspec.Meta(min_length=8, max_length=200, pattern=NONBLANK)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=60, pattern=NONBLANK)]
 Id = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
+Specialism = Annotated[str, msgspec.Meta(min_length=2, max_length=20, pattern=NONBLANK, description="A work-station social worker's specialism (社工专长), one of config/delivery.toml's")]
 
 
 class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -32,6 +33,7 @@ class UserOut(msgspec.Struct):
     organisation_id: int | None
     active: bool
     created_at: datetime
+    specialism: str | None = None
 
 
 class LoginResponse(msgspec.Struct):
@@ -56,6 +58,7 @@ class UserUpdate(msgspec.Struct, forbid_unknown_fields=True):
     display_name: Name | None = None
     password: Password | None = None
     active: bool | None = None
+    specialism: Specialism | None = None
 
 
 class ApiKeyCreate(msgspec.Struct, forbid_unknown_fields=True):

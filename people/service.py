@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import tomllib
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, TypedDict
 
 from sqlalchemy import delete, select
@@ -19,7 +21,7 @@ from foundation.clock import utc_now
 from foundation.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, RuleViolation, TooManyAttempts
 from foundation.paging import PageRequest, fetch_page
 from foundation.process_locks import transaction_lock
-from foundation.settings import Settings
+from foundation.settings import Settings, config_dir
 from people.credentials import DUMMY_HASH, digest, hash_password_in_thread, new_secret, verify_password_in_thread
 from people.schemas import ApiKeyCreate, UserCreate, UserUpdate
 from people.tables import ApiKey, AuthToken, LoginAttempt, User
@@ -28,6 +30,24 @@ from registry.queries import OrganisationKind
 
 ADMINS = frozenset({Role.ADMIN})
 SECRET_FIELDS = frozenset({"password_hash"})
+# The community work station's social workers: those a committee director assigns to delivered projects.
+WORK_STATION_ROLES = frozenset({Role.COMMUNITY_WORKER, Role.CARE_WORKER})
+
+
+@lru_cache(maxsize=1)
+def specialisms() -> tuple[str, ...]:
+    """The social workers' specialisms (社工专长) a user record may hold (config/delivery.toml, assignment)."""
+    data = tomllib.loads((config_dir() / "delivery.toml").read_text(encoding="utf-8"))
+    return tuple(str(s) for s in data["assignment"]["specialisms"])
+
+
+def _specialism_problem(role: Role, specialism: str | None) -> None:
+    if specialism is None:
+        return
+    if role not in WORK_STATION_ROLES:
+        raise RuleViolation("only a work-station social worker has a specialism", field="specialism", zh="只有社区工作站社工可以登记专长")
+    if specialism not in specialisms():
+        raise RuleViolation(f"specialism is one of {', '.join(specialisms())}", field="specialism", zh=f"社工专长应为：{'、'.join(specialisms())}")
 
 
 def principal_of(user: User) -> Principal:
@@ -319,6 +339,9 @@ async def update_user(session: AsyncSession, actor: Principal, user_id: int, dat
         user.active = data.active
     if data.password is not None:
         user.password_hash = await hash_password_in_thread(data.password)
+    if data.specialism is not None:
+        _specialism_problem(Role(user.role), data.specialism)
+        user.specialism = data.specialism
     record_change(
         session,
         actor,

@@ -24,6 +24,7 @@ class User(SQLModel, table=True):
     company_id: int | None = Field(default=None, foreign_key="companies.id", index=True)
     organisation_id: int | None = Field(default=None, foreign_key="organisations.id", index=True)
     active: bool = True
+    specialism: str | None = Field(default=None, max_length=20)  # a work-station social worker's 社工专长 (config/delivery.toml)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 

@@ -23,6 +23,8 @@ from assessment.routes import ROUTES as ASSESSMENT_ROUTES
 from assessment.service import lifecycle_days, scoring_rules
 from community.calls.pages import PAGES as CALL_PAGES
 from community.calls.routes import ROUTES as CALL_ROUTES
+from community.delivery.pages import PAGES as DELIVERY_PAGES
+from community.delivery.routes import ROUTES as DELIVERY_ROUTES
 from community.needs.pages import PAGES as NEEDS_PAGES
 from community.needs.routes import ROUTES as NEEDS_ROUTES
 from community.needs.service import needs_rules
@@ -85,6 +87,7 @@ TEMPLATE_DIRS = [
     ROOT_DIR / "community" / "needs" / "templates",
     ROOT_DIR / "community" / "calls" / "templates",
     ROOT_DIR / "community" / "volunteers" / "templates",
+    ROOT_DIR / "community" / "delivery" / "templates",
 ]
 
 
@@ -148,6 +151,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *OCDS_ROUTES,
             *CALL_ROUTES,
             *VOLUNTEER_ROUTES,
+            *DELIVERY_ROUTES,
             *SHELL_PAGES,
             *REGISTRY_PAGES,
             *INSPECTION_PAGES,
@@ -157,6 +161,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *NEEDS_PAGES,
             *ACTIVITY_PAGES,
             *CALL_PAGES,
+            *DELIVERY_PAGES,
             *CARE_PAGES,
             *VOLUNTEER_PAGES,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
@@ -186,7 +191,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
                 "Registry of who manages what (estates, companies, resident votes, committee contracts) for the "
                 "supervision of quasi-property management and its subsidy. Errors are RFC 9457 problem documents."
             ),
-            tags=[Tag(name="registry"), Tag(name="inspections"), Tag(name="assessment"), Tag(name="subsidies"), Tag(name="programmes"), Tag(name="documents"), Tag(name="people"), Tag(name="calls"), Tag(name="ocds"), Tag(name="system")],
+            tags=[Tag(name="registry"), Tag(name="inspections"), Tag(name="assessment"), Tag(name="subsidies"), Tag(name="programmes"), Tag(name="documents"), Tag(name="people"), Tag(name="calls"), Tag(name="delivery"), Tag(name="ocds"), Tag(name="system")],
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(type="http", scheme="bearer", description="POST /api/auth/login"),

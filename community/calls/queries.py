@@ -5,7 +5,8 @@ Also the public record of a call (community.records.ProjectRecord) that the publ
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, and_, false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -190,3 +191,38 @@ async def project_record(session: AsyncSession, call_id: int) -> records.Project
 async def published_call_ids(session: AsyncSession) -> list[int]:
     """Every call published so far (a call is published when it opens)."""
     return list((await session.execute(select(col(Call.id)).order_by(col(Call.id)))).scalars())
+
+
+@dataclass(frozen=True)
+class ContractSummary:
+    """A signed contract as delivery sees it: what was bought, from whom, for which buyer, for how long."""
+
+    id: int
+    number: str
+    call_id: int
+    title: str  # the call's title and the lot's
+    category: str
+    street_id: int | None  # the buyer: a street, or the district (None)
+    organisation_id: int
+    starts_on: date
+    ends_on: date
+
+
+async def contract_summaries(session: AsyncSession, contract_ids: Sequence[int] | None = None) -> list[ContractSummary]:
+    """Signed contracts (all, or those with the given ids), oldest first."""
+    query = (
+        select(CallContract, Call, CallLot)
+        .join(Call, col(Call.id) == col(CallContract.call_id))
+        .join(Award, col(Award.id) == col(CallContract.award_id))
+        .join(CallLot, and_(col(CallLot.call_id) == col(Award.call_id), col(CallLot.number) == col(Award.lot_number)))
+        .order_by(col(CallContract.id))
+    )
+    if contract_ids is not None:
+        query = query.where(col(CallContract.id).in_(list(contract_ids)))
+    return [
+        ContractSummary(
+            id=contract.id, number=contract.number, call_id=call.id, title=call.title if lot.title == call.title else f"{call.title}：{lot.title}",
+            category=call.category, street_id=call.street_id, organisation_id=contract.organisation_id, starts_on=contract.starts_on, ends_on=contract.ends_on,
+        )
+        for contract, call, lot in (await session.execute(query)).all()
+    ]

@@ -20,6 +20,7 @@ ALLOWED: dict[str, set[str]] = {
         "subsidies.activity.tables",
         "community.calls.tables",
         "community.volunteers.tables",
+        "community.delivery.tables",
         "assessment.tables", "foundation.calendar.tables", "inspections.tables", "people.tables", "registry.tables", "reports.tables",
         "subsidies.care.tables", "subsidies.engine.tables", "subsidies.property.tables",
     },
