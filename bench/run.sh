@@ -7,12 +7,12 @@ PYTHON="${PYTHON:-.venv/bin/python}"
 # shellcheck source=scripts/postgres.sh
 source scripts/postgres.sh
 
-for script in bench/registry.py bench/patrols.py bench/assessment.py bench/pack.py bench/pages.py bench/mixed_load.py bench/care.py; do
+for script in bench/registry.py bench/patrols.py bench/flags.py bench/assessment.py bench/pack.py bench/pages.py bench/mixed_load.py bench/care.py; do
   echo "=== $script on SQLite ==="
   "$PYTHON" "$script"
 done
 start_postgresql "${SUPERVISION_BENCH_PG_PORT:-55442}"
-for script in bench/registry.py bench/patrols.py bench/assessment.py bench/pack.py bench/pages.py bench/mixed_load.py bench/care.py; do
+for script in bench/registry.py bench/patrols.py bench/flags.py bench/assessment.py bench/pack.py bench/pages.py bench/mixed_load.py bench/care.py; do
   echo "=== $script on PostgreSQL $PG_VERSION ==="
   database="bench_$(date +%s%N)"
   "$PG_BIN/psql" "postgresql://postgres@127.0.0.1:${PG_PORT}/postgres" -qc "CREATE DATABASE $database"

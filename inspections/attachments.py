@@ -19,9 +19,10 @@ from foundation.errors import Conflict, InvalidInput, NotFound, TooLarge
 from foundation.storage import BlobStore
 from foundation.text import clean_file_name
 from inspections import schemas
-from inspections.photos import PhotoFacts, PhotoLimits, display_copy, inspect_photo
+from inspections.flag_rules import hash_bands
+from inspections.photos import PhotoFacts, PhotoLimits, display_copy, inspect_photo, perceptual_hash
 from inspections.scope import owner_key, visible_attachments
-from inspections.tables import Attachment
+from inspections.tables import Attachment, PhotoHashBand
 
 # Attempts at a write that lost a race before giving up.
 ATTEMPTS = 4
@@ -45,6 +46,7 @@ class ReceivedPhoto:
     # The copy served for display (None when the photo is small enough to serve as it is) and its kind in the store.
     display: bytes | None
     display_kind: str
+    phash: str | None = None  # perceptual hash (photos.perceptual_hash)
 
 
 async def receive_photo(content: bytes, original_name: str, claimed_taken_at: datetime | None, limits: PhotoLimits) -> ReceivedPhoto:
@@ -55,7 +57,7 @@ async def receive_photo(content: bytes, original_name: str, claimed_taken_at: da
         raise TooLarge(f"the file has {len(content)} bytes; the limit is {max_bytes} bytes ({max_bytes // (1024 * 1024)} MB)", zh=f"照片超过 {max_bytes // (1024 * 1024)} MB，请压缩后再上传", field="file")
     if not content:
         raise InvalidInput("the file is empty", zh="照片文件是空的", field="file")
-    sha256, facts, display = await asyncio.to_thread(_judge_photo, content, limits)
+    sha256, facts, display, phash = await asyncio.to_thread(_judge_photo, content, limits)
     return ReceivedPhoto(
         content=content,
         sha256=sha256,
@@ -64,6 +66,7 @@ async def receive_photo(content: bytes, original_name: str, claimed_taken_at: da
         facts=facts,
         display=display,
         display_kind=_display_kind(limits.display_side),
+        phash=phash,
     )
 
 
@@ -97,9 +100,12 @@ async def keep_photos(session: AsyncSession, store: BlobStore, actor: Principal,
             exif_taken_at=photo.facts.exif_taken_at,
             exif_latitude_micro=photo.facts.latitude_micro,
             exif_longitude_micro=photo.facts.longitude_micro,
+            phash=photo.phash,
         )
         session.add(attachment)
         await session.flush()
+        if photo.phash is not None:
+            session.add_all(PhotoHashBand(attachment_id=attachment.id or 0, band=band, value=value) for band, value in hash_bands(photo.phash))
         ids.append(attachment.id or 0)
     for photo in photos:
         # Writing the files is disk work (fsync): in a worker thread, not on the event loop.
@@ -145,9 +151,9 @@ async def own_photos(session: AsyncSession, actor: Principal, photo_ids: Iterabl
         raise InvalidInput(f"photos {', '.join(map(str, missing))} are not photos you uploaded; upload them first (POST /api/attachments)", zh=zh, field=field)
 
 
-def _judge_photo(content: bytes, limits: PhotoLimits) -> tuple[str, PhotoFacts, bytes | None]:
+def _judge_photo(content: bytes, limits: PhotoLimits) -> tuple[str, PhotoFacts, bytes | None, str | None]:
     facts = inspect_photo(content, limits.max_pixels)  # refuses what is not a photo within the limits first
-    return hashlib.sha256(content).hexdigest(), facts, display_copy(content, limits.display_side)
+    return hashlib.sha256(content).hexdigest(), facts, display_copy(content, limits.display_side), perceptual_hash(content)
 
 
 def _display_kind(side: int) -> str:

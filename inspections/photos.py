@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+import imagehash
+import numpy
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from foundation.errors import InvalidInput, TooLarge
@@ -106,6 +108,48 @@ def inspect_photo(content: bytes, max_pixels: int) -> PhotoFacts:
         latitude_micro=latitude,
         longitude_micro=longitude,
     )
+
+
+# pHash looks at a 32×32 greyscale copy: decoding a JPEG at a reduced scale (at least this side) gives the same
+# picture for far less time and memory.
+_HASH_DECODE_SIDE = 64
+# A flat picture (a photo taken in the dark, a blank wall) has a hash every other flat picture shares: likeness says
+# nothing there, so it gets none (its exact copies are still found by sha256). Flat: its greyscale values, on a
+# small copy, spread less than this (out of 255).
+_FLAT_SIDE = 32
+# EXIF orientation → the turn that makes the picture upright (as ImageOps.exif_transpose does), applied to the small
+# greyscale copy only.
+_ORIENTATION = 0x0112
+_TURNS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_FLAT_STDDEV = 3.0
+
+
+def perceptual_hash(content: bytes) -> str | None:
+    """The photo's perceptual hash (ImageHash's pHash: 64 bits as 16 hex digits), taken upright (EXIF orientation
+    applied) so that a re-encoded or resized copy lands a few bits away; None for a flat picture or one that cannot
+    be decoded here. Call after inspect_photo has judged the photo."""
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            if image.format == "JPEG":
+                image.draft("L", (_HASH_DECODE_SIDE, _HASH_DECODE_SIDE))
+            grey = image.convert("L")
+            turn = _TURNS.get(image.getexif().get(_ORIENTATION, 1))
+            if turn is not None:
+                grey = grey.transpose(turn)
+            small = grey.resize((_FLAT_SIDE, _FLAT_SIDE), Image.Resampling.BILINEAR)
+            if float(numpy.asarray(small, dtype=numpy.float32).std()) < _FLAT_STDDEV:
+                return None
+            return str(imagehash.phash(grey))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning, UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return None
 
 
 def display_copy(content: bytes, longest_side: int) -> bytes | None:

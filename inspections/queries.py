@@ -15,10 +15,20 @@ from sqlmodel import col
 
 from foundation.periods import Month
 from inspections.checklists import stored_checklists
+from inspections.flag_rules import FlagKind
 from inspections.late import counting_records
 from inspections.records import effective_results
 from inspections.rules import Checklist, DefectState, Source, assessed_month
-from inspections.tables import Amendment, Attachment, Defect, InspectionRecord, InspectionResult, LateRecordDecision, RecordPhoto
+from inspections.tables import (
+    Amendment,
+    Attachment,
+    Defect,
+    InspectionRecord,
+    InspectionResult,
+    LateRecordDecision,
+    RecordFlag,
+    RecordPhoto,
+)
 
 CHUNK = 900  # ids per IN (...) list: under SQLite's bound-parameter limit
 
@@ -292,3 +302,64 @@ async def month_evidence(session: AsyncSession, estate_ids: list[int], month: Mo
             )
         )
     return MonthEvidence(visits=tuple(visits), patrols_counted=patrols_counted, patrol_defects=tuple(patrol_defects))
+
+
+# Evidence-integrity flags (config/RULES.md, "Evidence integrity")
+
+
+@dataclass(frozen=True)
+class FlagInfo:
+    """A flag on a record as the street's integrity desk reads it; `evidence` as stored (see inspections/flags.py and
+    FlagOut for its fields by kind)."""
+
+    id: int
+    kind: FlagKind
+    record_id: int
+    source: Source
+    estate_id: int
+    community_id: int
+    street_id: int
+    month: str
+    inspected_at: datetime
+    filed_by_user_id: int | None
+    organisation_id: int | None
+    filed_by: str
+    attachment_id: int | None
+    other_record_id: int | None
+    evidence: Mapping[str, object]
+    raised_at: datetime
+
+
+async def street_flags(
+    session: AsyncSession, street_id: int, month: Month, *, kind: FlagKind | None = None, community_id: int | None = None
+) -> list[FlagInfo]:
+    """The flags on the records of a street's month (of one kind or community when asked), by record then flag."""
+    query = (
+        select(RecordFlag, InspectionRecord)
+        .join(InspectionRecord, col(InspectionRecord.id) == col(RecordFlag.record_id))
+        .where(col(RecordFlag.street_id) == street_id, col(RecordFlag.month) == str(month))
+        .order_by(col(RecordFlag.record_id), col(RecordFlag.id))
+    )
+    if kind is not None:
+        query = query.where(col(RecordFlag.kind) == kind.value)
+    if community_id is not None:
+        query = query.where(col(RecordFlag.community_id) == community_id)
+    return [
+        FlagInfo(
+            id=flag.id or 0, kind=FlagKind(flag.kind), record_id=flag.record_id, source=Source(flag.source), estate_id=flag.estate_id,
+            community_id=flag.community_id, street_id=flag.street_id, month=flag.month, inspected_at=record.inspected_at,
+            filed_by_user_id=record.filed_by_user_id, organisation_id=record.organisation_id, filed_by=record.filed_by,
+            attachment_id=flag.attachment_id, other_record_id=flag.other_record_id, evidence=dict(flag.evidence), raised_at=flag.raised_at,
+        )
+        for flag, record in await session.execute(query)
+    ]
+
+
+async def street_flag_counts(session: AsyncSession, street_id: int, month: Month) -> dict[FlagKind, int]:
+    """How many flags of each kind a street's month has (kinds without one are left out)."""
+    rows = await session.execute(
+        select(col(RecordFlag.kind), func.count())
+        .where(col(RecordFlag.street_id) == street_id, col(RecordFlag.month) == str(month))
+        .group_by(col(RecordFlag.kind))
+    )
+    return {FlagKind(kind): int(n) for kind, n in rows}

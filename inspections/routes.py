@@ -23,8 +23,9 @@ from foundation.web.auth import allow, logged_in
 from foundation.web.body import StrictBody
 from foundation.web.params import OptionalId, RecordId, provide_store
 from foundation.web.problems import problem_responses
-from inspections import attachments, checklists, defects, late, records, schemas, service, spot_checks
+from inspections import attachments, checklists, defects, flags, late, records, schemas, service, spot_checks
 from inspections.config import current_checklist
+from inspections.flag_rules import FlagKind
 from inspections.photos import PhotoLimits
 from inspections.rules import Source
 
@@ -321,8 +322,35 @@ class LateRecordController(Controller):
         return await late.decide_late_record(db, principal, record_id, data)
 
 
+class FlagController(Controller):
+    """Evidence-integrity flags (config/RULES.md, "Evidence integrity"): raised on a record as it is filed, never
+    refusing it, for the street to look into."""
+
+    path = "/api/inspections/flags"
+    tags = ["inspections"]
+    guards = [logged_in]
+
+    @get("/", guards=[allow(flags.READERS, "reading evidence-integrity flags")], responses=READ)
+    async def list_flags(
+        self,
+        principal: NamedDependency[Principal],
+        db: NamedDependency[AsyncSession],
+        paging: NamedDependency[PageRequest],
+        kind: FromQuery[FlagKind | None] = None,
+        estate_id: OptionalId = None,
+        street_id: OptionalId = None,
+        month: MonthParam = None,
+        record_id: OptionalId = None,
+    ) -> Page[schemas.FlagOut]:
+        """Flags on the records of your street (the district's for an administrator), newest first, by kind,
+        estate, street, month (of the record) or record, each with its evidence."""
+        rows, total = await flags.list_flags(db, principal, paging, kind=kind, estate_id=estate_id, street_id=street_id, month=month_of(month), record_id=record_id)
+        return Page(rows, total, paging.page, paging.page_size)
+
+
 ROUTES = [
     FilingController,
+    FlagController,
     LateRecordController,
     RecordController,
     ChecklistController,

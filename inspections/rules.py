@@ -170,6 +170,19 @@ def parse_checklist(text: str) -> Checklist:
 # The rules of config/inspections.toml
 
 
+# Perceptual hashes are looked up in this many bands: two hashes within (bands - 1) bits share at least one band.
+PHASH_BANDS = 8
+
+
+@dataclass(frozen=True)
+class IntegrityRules:
+    """The thresholds of the evidence-integrity flags ([integrity] of config/inspections.toml)."""
+
+    boundary_tolerance_m: int = 100
+    exif_tolerance: timedelta = timedelta(hours=2)
+    near_duplicate_max_bits: int = 6
+
+
 @dataclass(frozen=True)
 class InspectionRules:
     patrols_counted_per_day: int = 1
@@ -179,6 +192,7 @@ class InspectionRules:
     general_working_days: int = 3
     major_repair_working_days: int = 7
     monthly_share: Fraction = Fraction(3, 10)
+    integrity: IntegrityRules = IntegrityRules()
 
 
 def parse_inspection_rules(text: str) -> InspectionRules:
@@ -193,6 +207,11 @@ def parse_inspection_rules(text: str) -> InspectionRules:
             general_working_days=int(rect["general_working_days"]),
             major_repair_working_days=int(rect["major_repair_working_days"]),
             monthly_share=parse_ratio(str(raw["spot_checks"]["monthly_share"])),
+            integrity=IntegrityRules(
+                boundary_tolerance_m=int(raw["integrity"]["boundary_tolerance_m"]),
+                exif_tolerance=timedelta(minutes=int(raw["integrity"]["exif_time_tolerance_minutes"])),
+                near_duplicate_max_bits=int(raw["integrity"]["near_duplicate_max_bits"]),
+            ),
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as error:
         raise ChecklistError(f"config/inspections.toml: {type(error).__name__}: {error}") from None
@@ -200,6 +219,10 @@ def parse_inspection_rules(text: str) -> InspectionRules:
         raise ChecklistError("config/inspections.toml: patrols counted per day >= 1, monthly share in (0, 1]")
     if rules.late_after <= timedelta(0):
         raise ChecklistError("config/inspections.toml: late_after_hours must be at least 1")
+    if rules.integrity.boundary_tolerance_m < 0 or rules.integrity.exif_tolerance <= timedelta(0):
+        raise ChecklistError("config/inspections.toml: [integrity] boundary_tolerance_m >= 0, exif_time_tolerance_minutes >= 1")
+    if not 0 <= rules.integrity.near_duplicate_max_bits < PHASH_BANDS:
+        raise ChecklistError(f"config/inspections.toml: [integrity] near_duplicate_max_bits must be 0 to {PHASH_BANDS - 1} (hashes are looked up in {PHASH_BANDS} bands)")
     if min(rules.safety_hours, rules.general_working_days, rules.major_repair_working_days) < 1:
         raise ChecklistError("config/inspections.toml: rectification deadlines must be at least 1")
     return rules

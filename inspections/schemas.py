@@ -10,6 +10,7 @@ import msgspec
 from foundation.calendar.rules import CalendarSource
 from foundation.schemas import Id, MonthText, Reason, Strict
 from foundation.text import NONBLANK, PRINTABLE
+from inspections.flag_rules import FlagKind, LocationMissing, PhotoMatch
 from inspections.rules import DefectState, LateDecision, Severity, Source
 
 ClientId = Annotated[
@@ -51,6 +52,9 @@ class RecordIn(Strict):
     note: Note = ""
     location: Location | None = None
     photo_ids: PhotoIds = msgspec.field(default_factory=list)  # photos of the whole visit
+    # Without a location: why, as the phone's browser said (refused: the person refused the permission; unavailable:
+    # no fix). The record is filed either way and flagged as without a location (config/RULES.md, "Evidence integrity").
+    location_missing: LocationMissing | None = None
 
 
 class AmendmentIn(Strict):
@@ -320,3 +324,46 @@ class CoverageOut(msgspec.Struct):
     date_from: date
     date_to: date
     days: list[CoverageDay]
+
+
+class PhotoReuseOut(msgspec.Struct):
+    """Another record that shows the same photo (or a near-duplicate of it)."""
+
+    record_id: int
+    record_page_url: str
+    estate_id: int
+    business_date: str
+    attachment_id: int  # the photo on that record
+    match: PhotoMatch  # identical: the same bytes; similar: the same picture by perceptual hash
+    distance_bits: int  # bits apart of the two perceptual hashes (0 for identical bytes)
+    differs: list[str]  # what sets it apart: estate, day, filer
+
+
+class FlagOut(msgspec.Struct):
+    """An evidence-integrity flag on a record, with its evidence (fields that do not apply to its kind are null)."""
+
+    id: int
+    kind: FlagKind
+    record_id: int
+    record_url: str
+    record_page_url: str
+    source: Source
+    estate_id: int
+    estate_name: str
+    community_id: int
+    street_id: int
+    month: str
+    inspected_at: datetime
+    filed_by: str
+    raised_at: datetime
+    location_missing: LocationMissing | None  # location_missing: why the record came without a position
+    latitude: float | None  # outside_boundary: the position filed
+    longitude: float | None
+    distance_m: int | None  # outside_boundary: metres outside the estate's boundary
+    tolerance_m: int | None
+    attachment_id: int | None  # exif_time_far, photo_reused: the photo of this record
+    photo_url: str | None
+    exif_taken_at: str | None  # exif_time_far: the camera's time as written in the photo
+    minutes_apart: int | None  # exif_time_far: between the photo's time and the record's claimed time
+    tolerance_minutes: int | None
+    reused_on: list[PhotoReuseOut]  # photo_reused: the other records, earliest first

@@ -24,6 +24,7 @@ from inspections import schemas
 from inspections.attachments import ATTEMPTS, own_photos
 from inspections.checklists import checklist_version_id, stored_checklists
 from inspections.config import current_checklist, inspection_rules
+from inspections.flags import check_record
 from inspections.records import effective_results, get_record
 from inspections.rules import Checklist, Source, is_late, request_fingerprint
 from inspections.tables import Amendment, InspectionRecord, InspectionResult, RecordPhoto, SpotCheckAssignment
@@ -55,7 +56,11 @@ class Filed:
 
 
 def _fingerprint(source: Source, data: schemas.RecordIn) -> str:
-    return request_fingerprint({"source": source.value, "body": msgspec.to_builtins(data)})
+    body = msgspec.to_builtins(data)
+    if body.get("location_missing") is None:
+        # A body without it fingerprints as before the field existed: a phone's retry of an older record still matches.
+        body.pop("location_missing", None)
+    return request_fingerprint({"source": source.value, "body": body})
 
 
 def _filer_matches(record: InspectionRecord, actor: Principal) -> bool:
@@ -227,6 +232,7 @@ async def _new_record(
             session.add(RecordPhoto(record_id=record.id, attachment_id=photo))
     await session.flush()
     raised = await defect_service.raise_defects(session, actor, record, checklist, results, now)
+    await check_record(session, record, [*dict.fromkeys([*(p for r in data.results for p in r.photo_ids), *data.photo_ids])], data.location_missing, now)
     record_change(
         session,
         actor,

@@ -45,6 +45,9 @@ class Attachment(SQLModel, table=True):
     exif_taken_at: str | None = Field(default=None, max_length=40)  # camera's local time, as written in the file
     exif_latitude_micro: int | None = None  # degrees × 10⁶
     exif_longitude_micro: int | None = None
+    # Perceptual hash (64 bits, 16 hex digits; ImageHash's pHash): the same picture re-encoded or resized has a hash a
+    # few bits away. None for photos kept before hashes were (their sha256 still finds exact copies).
+    phash: str | None = Field(default=None, max_length=16)
 
 
 class InspectionRecord(SQLModel, table=True):
@@ -234,3 +237,39 @@ class LateRecordDecision(SQLModel, table=True):
     decided_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     decided_by_user_id: int | None = Field(default=None, foreign_key="users.id")
     decided_by: str = Field(max_length=200)
+
+
+class PhotoHashBand(SQLModel, table=True):
+    """One 8-bit band of a photo's perceptual hash (inspections/flag_rules.py, `hash_bands`): near-duplicates share a
+    band, so they are found by an index lookup instead of comparing every photo ever filed."""
+
+    __tablename__ = "photo_hash_bands"
+    __table_args__ = (Index("ix_photo_hash_bands_band_value", "band", "value"),)
+
+    attachment_id: int = Field(foreign_key="attachments.id", primary_key=True)
+    band: int = Field(primary_key=True)
+    value: int
+
+
+class RecordFlag(SQLModel, table=True):
+    """An evidence-integrity flag on a filed record (config/RULES.md, "Evidence integrity"): raised when the record is
+    filed, never refusing it, with its evidence; shown to the street. Append-only like the record."""
+
+    __tablename__ = "record_flags"
+    __table_args__ = (
+        Index("ix_record_flags_street_month", "street_id", "month"),
+        Index("ix_record_flags_kind_month", "kind", "month"),
+    )
+
+    id: int = surrogate_key()
+    record_id: int = Field(foreign_key="inspection_records.id", index=True)
+    kind: str = Field(sa_column=Column(String(30), nullable=False))  # FlagKind
+    source: str = Field(sa_column=Column(String(20), nullable=False))
+    estate_id: int = Field(foreign_key="estates.id", index=True)
+    community_id: int = Field(foreign_key="communities.id")
+    street_id: int = Field(foreign_key="streets.id")
+    month: str = Field(max_length=7)  # the record's month (Beijing time)
+    attachment_id: int | None = Field(default=None, foreign_key="attachments.id")  # the photo flagged, if a photo
+    other_record_id: int | None = Field(default=None, foreign_key="inspection_records.id")  # the first other record using it
+    evidence: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    raised_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

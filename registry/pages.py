@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get
+from typing import Annotated, Any
+
+from litestar import Controller, Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.params import FromQuery
-from litestar.response import Template
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromQuery
+from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from foundation.access import Principal
+from foundation.errors import DomainError, InvalidInput
 from foundation.paging import PageRequest
 from foundation.settings import get_settings
-from foundation.web.auth import logged_in
-from foundation.web.layout import page, pages_of
+from foundation.web.auth import allow, logged_in
+from foundation.web.layout import page, pages_of, refused
 from foundation.web.params import OptionalId, RecordId, SearchText
 from registry import contracts, service, voting
 
@@ -63,17 +68,37 @@ class RegistryPages(Controller):
         )
 
     @get("/estates/{estate_id:int}")
-    async def estate(self, estate_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
-        estate = (await service.estate_rows(db, [await service.get_estate(db, principal, estate_id)]))[0]
-        history, _ = await contracts.list_contracts(db, principal, PageRequest(1, 100), estate_id=estate_id)
-        return page(
-            "estate.html",
-            principal,
-            estate=estate,
-            contracts=await contracts.contract_rows(db, history),
-            mode_names=MODE_NAMES,
-            state_names=STATE_NAMES,
-        )
+    async def estate(self, estate_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], done: FromQuery[str | None] = None) -> Template:
+        return await _estate_page(db, principal, estate_id, done=done)
+
+    @post("/estates/{estate_id:int}/boundary", guards=[allow(service.ADMINS, "setting estates' boundaries")])
+    async def set_boundary(
+        self, estate_id: RecordId, data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
+    ) -> Response[Any]:
+        """The administrator's boundary form: a GeoJSON file, or GeoJSON pasted into the text box."""
+        typed = str(data.get("geojson") or "").strip()
+        try:
+            upload = data.get("file")
+            if isinstance(upload, UploadFile) and upload.filename:
+                content = await upload.read(service.MAX_BOUNDARY_FILE_BYTES + 1)
+            elif typed:
+                content = typed.encode("utf-8")
+            else:
+                raise InvalidInput("choose a GeoJSON file or paste the GeoJSON", zh="请选择 GeoJSON 文件或粘贴 GeoJSON", field="boundary")
+            await service.set_boundary(db, principal, estate_id, service.geojson_document(content))
+        except DomainError as exc:
+            await db.rollback()
+            return await _estate_page(db, principal, estate_id, exc=exc, typed=typed)
+        return Redirect(path=f"/registry/estates/{estate_id}?done=boundary")
+
+    @post("/estates/{estate_id:int}/boundary/removal", guards=[allow(service.ADMINS, "removing estates' boundaries")])
+    async def remove_boundary(self, estate_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
+        try:
+            await service.clear_boundary(db, principal, estate_id)
+        except DomainError as exc:
+            await db.rollback()
+            return await _estate_page(db, principal, estate_id, exc=exc)
+        return Redirect(path=f"/registry/estates/{estate_id}?done=boundary-removed")
 
     @get("/companies")
     async def companies(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], page_no: FromQuery[int] = 1, q: SearchText = None) -> Template:
@@ -113,6 +138,26 @@ class RegistryPages(Controller):
             pages=pages_of(total, paging),
             state_names=STATE_NAMES,
         )
+
+
+async def _estate_page(
+    db: AsyncSession, principal: Principal, estate_id: int, *, exc: DomainError | None = None, typed: str = "", done: str | None = None
+) -> Template:
+    estate = (await service.estate_rows(db, [await service.get_estate(db, principal, estate_id)]))[0]
+    history, _ = await contracts.list_contracts(db, principal, PageRequest(1, 100), estate_id=estate_id)
+    context: dict[str, Any] = {
+        "estate": estate,
+        "contracts": await contracts.contract_rows(db, history),
+        "boundary": service.boundary_out(estate_id, await service.get_boundary(db, principal, estate_id)),
+        "may_edit_boundary": principal.role in service.ADMINS,
+        "typed": typed,
+        "done": done,
+        "mode_names": MODE_NAMES,
+        "state_names": STATE_NAMES,
+    }
+    if exc is not None:
+        return refused("estate.html", principal, exc, **context)
+    return page("estate.html", principal, errors={}, **context)
 
 
 PAGES = [RegistryPages]

@@ -23,6 +23,7 @@ from registry.tables import (
     Company,
     ContractEstate,
     Estate,
+    EstateBoundary,
     Organisation,
     OrganisationStaff,
     OrganisationStreet,
@@ -160,6 +161,14 @@ async def estate(session: AsyncSession, estate_id: int, *, hold: bool = False) -
         query = query.with_for_update(of=Estate)
     row = (await session.execute(query)).first()
     return _estate(*row) if row else None
+
+
+async def estate_boundary(session: AsyncSession, estate_id: int) -> dict[str, Any] | None:
+    """The estate's boundary as GeoJSON (a Polygon or MultiPolygon in WGS 84, checked when it was set), or None."""
+    found: dict[str, Any] | None = (
+        await session.execute(select(col(EstateBoundary.geometry)).where(col(EstateBoundary.estate_id) == estate_id))
+    ).scalar()
+    return found
 
 
 async def contractors_on(session: AsyncSession, estate_ids: Collection[int], day: date) -> dict[int, ContractTerm]:

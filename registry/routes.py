@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import msgspec
-from litestar import Controller, get, patch, post
+from litestar import Controller, delete, get, patch, post, put
+from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, JSONBody
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromQuery, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from foundation.access import Principal
+from foundation.errors import InvalidInput
 from foundation.paging import Page, PageRequest
 from foundation.web.auth import allow, logged_in
 from foundation.web.body import StrictBody
 from foundation.web.params import OptionalId, RecordId, SearchText
 from foundation.web.problems import problem_responses
 from registry import contracts, schemas, service, voting
+from registry.service import MAX_BOUNDARY_FILE_BYTES, geojson_document
 from registry.tables import OrganisationKind, VoteStatus
 
 ADMIN = [allow(service.ADMINS, "changing the registry")]
@@ -135,6 +140,56 @@ class EstateController(Controller):
         self, estate_id: RecordId, data: JSONBody[schemas.EstateUpdate], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
     ) -> schemas.EstateOut:
         return (await service.estate_rows(db, [await service.update_estate(db, principal, estate_id, data)]))[0]
+
+
+@dataclass
+class BoundaryFile:
+    file: UploadFile
+
+
+class EstateBoundaryController(Controller):
+    """An estate's boundary (GeoJSON, WGS 84): patrols filed from outside it are flagged (config/RULES.md,
+    "Evidence integrity")."""
+
+    path = "/api/registry/estates/{estate_id:int}/boundary"
+    tags = ["registry"]
+    guards = [logged_in]
+
+    @get("/", responses=READ)
+    async def get_boundary(self, estate_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.BoundaryOut:
+        """The estate's boundary, or `geometry: null` when none is recorded."""
+        return service.boundary_out(estate_id, await service.get_boundary(db, principal, estate_id))
+
+    @put("/", dto=StrictBody[schemas.BoundaryIn], return_dto=None, guards=ADMIN, responses=problem_responses(400, 403, 404, 422))
+    async def set_boundary(
+        self, estate_id: RecordId, data: JSONBody[schemas.BoundaryIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
+    ) -> schemas.BoundaryOut:
+        """Record or replace the boundary: a Polygon or MultiPolygon, longitude first, rings closed, not crossing
+        themselves, one estate across (at most 5 km). An outline that is not one is 422 saying what is wrong;
+        nothing is stored."""
+        geometry = msgspec.to_builtins(data.geometry)
+        return service.boundary_out(estate_id, await service.set_boundary(db, principal, estate_id, geometry))
+
+    @post("/file", status_code=200, guards=ADMIN, responses=problem_responses(400, 403, 404, 413, 422))
+    async def import_boundary(
+        self,
+        estate_id: RecordId,
+        data: Annotated[BoundaryFile, Body(media_type=RequestEncodingType.MULTI_PART)],
+        principal: NamedDependency[Principal],
+        db: NamedDependency[AsyncSession],
+    ) -> schemas.BoundaryOut:
+        """Import the boundary from a GeoJSON file (multipart field `file`): a Polygon or MultiPolygon, a Feature of
+        one, or a FeatureCollection of exactly one such Feature. A file that is not JSON is 400; one whose outline
+        is not an estate's is 422, saying what is wrong."""
+        if not isinstance(data.file, UploadFile):
+            raise InvalidInput("send the GeoJSON file as the multipart field 'file'", zh="请选择 GeoJSON 文件", field="boundary")
+        content = await data.file.read(MAX_BOUNDARY_FILE_BYTES + 1)
+        return service.boundary_out(estate_id, await service.set_boundary(db, principal, estate_id, geojson_document(content)))
+
+    @delete("/", status_code=204, guards=ADMIN, responses=problem_responses(403, 404))
+    async def clear_boundary(self, estate_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> None:
+        """Remove the boundary: the estate's patrols are no longer measured against one."""
+        await service.clear_boundary(db, principal, estate_id)
 
 
 class CompanyController(Controller):
@@ -301,6 +356,7 @@ ROUTES = [
     StreetController,
     CommunityController,
     EstateController,
+    EstateBoundaryController,
     CompanyController,
     OrganisationController,
     VoteController,

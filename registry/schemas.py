@@ -92,6 +92,36 @@ class EstateUpdate(Strict):
     reason: Reason | None = None  # why a registered fact changed; required when the floor area changes
 
 
+# An estate's boundary: GeoJSON (RFC 7946), longitude first, in WGS 84 degrees. The document states the nesting only:
+# what makes a polygon (closed rings of at least 4 positions that do not cross, within the ranges) is checked by
+# registry/boundaries.py and refused with 422, saying what is wrong.
+Rings = Annotated[list[list[list[float]]], msgspec.Meta(max_length=100, description="rings of [longitude, latitude] positions, each closed")]
+
+
+class PolygonIn(Strict, tag_field="type", tag="Polygon"):
+    coordinates: Rings
+
+
+class MultiPolygonIn(Strict, tag_field="type", tag="MultiPolygon"):
+    coordinates: Annotated[list[Rings], msgspec.Meta(max_length=100)]
+
+
+class BoundaryIn(Strict):
+    """The estate's outline as a GeoJSON Polygon or MultiPolygon in WGS 84 (what a GPS or phone reports; a map's
+    GCJ-02 or BD-09 coordinates lie hundreds of metres off and must be converted first)."""
+
+    geometry: PolygonIn | MultiPolygonIn
+
+
+class BoundaryOut(msgspec.Struct):
+    estate_id: int
+    geometry: dict[str, object] | None  # GeoJSON Polygon or MultiPolygon; null: no boundary recorded
+    vertices: int | None
+    area_m2: int | None
+    set_at: datetime | None
+    set_by: str | None
+
+
 class EstateOut(msgspec.Struct):
     id: int
     code: str

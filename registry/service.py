@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, func, or_, select
@@ -11,10 +12,11 @@ from sqlmodel import SQLModel, col
 
 from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change, snapshot
-from foundation.clock import business_today
-from foundation.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from foundation.clock import business_today, utc_now
+from foundation.errors import Conflict, InvalidInput, NotFound, RuleViolation, TooLarge
 from foundation.paging import PageRequest, fetch_page
 from registry import schemas
+from registry.boundaries import BoundaryError, boundary_area_m2, parse_boundary
 from registry.queries import contractors_on
 from registry.rules import credit_code_problem, format_area
 from registry.scope import (
@@ -31,6 +33,7 @@ from registry.tables import (
     Community,
     Company,
     Estate,
+    EstateBoundary,
     Organisation,
     OrganisationKind,
     OrganisationStaff,
@@ -270,6 +273,76 @@ async def create_estate(session: AsyncSession, actor: Principal, data: schemas.E
     record_change(session, actor, "estate.created", "estate", estate.id, after=snapshot(estate))
     await session.flush()
     return estate
+
+
+# Boundaries
+
+
+def boundary_out(estate_id: int, boundary: EstateBoundary | None) -> schemas.BoundaryOut:
+    if boundary is None:
+        return schemas.BoundaryOut(estate_id=estate_id, geometry=None, vertices=None, area_m2=None, set_at=None, set_by=None)
+    return schemas.BoundaryOut(
+        estate_id=estate_id, geometry=boundary.geometry, vertices=boundary.vertices, area_m2=boundary.area_m2, set_at=boundary.set_at, set_by=boundary.set_by
+    )
+
+
+async def get_boundary(session: AsyncSession, actor: Principal, estate_id: int) -> EstateBoundary | None:
+    """The boundary of an estate the actor may see (None: none recorded)."""
+    await get_estate(session, actor, estate_id)
+    return await session.get(EstateBoundary, estate_id)
+
+
+# A boundary file: one estate's outline is a few kilobytes; a map export of a whole district is refused.
+MAX_BOUNDARY_FILE_BYTES = 2 * 1024 * 1024
+
+
+def geojson_document(content: bytes) -> object:
+    """A boundary file's GeoJSON, read as JSON (UTF-8); a file that is not one is refused, saying so."""
+    if len(content) > MAX_BOUNDARY_FILE_BYTES:
+        raise TooLarge(f"the boundary file has more than {MAX_BOUNDARY_FILE_BYTES} bytes; one estate's outline needs a few kilobytes", zh="边界文件过大（上限 2 MB），请只导出本区片的边界", field="boundary")
+    try:
+        return json.loads(content.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise InvalidInput(f"the boundary file is not GeoJSON (JSON in UTF-8): {error}", zh="文件不是 GeoJSON（UTF-8 编码的 JSON）", field="boundary") from None
+
+
+async def set_boundary(session: AsyncSession, actor: Principal, estate_id: int, document: object) -> EstateBoundary:
+    """Record (or replace) an estate's boundary from GeoJSON: a Polygon or MultiPolygon, or a Feature (or a
+    FeatureCollection of one) holding it, as a file gives it. A bad outline is refused with what is wrong, and
+    nothing is stored."""
+    require_role(actor, ADMINS, "setting estates' boundaries")
+    estate = await get_estate(session, actor, estate_id)
+    try:
+        geometry = parse_boundary(document)
+    except BoundaryError as error:
+        # The body's shape was right (or the file was JSON): what it draws is not an estate's outline.
+        raise RuleViolation(f"boundary: {error}", zh=error.zh, field="boundary") from None
+    boundary = await session.get(EstateBoundary, estate_id)
+    before = None if boundary is None else {"vertices": boundary.vertices, "area_m2": boundary.area_m2, "geometry": boundary.geometry}
+    vertices = sum(len(ring) for polygon in ([geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]) for ring in polygon)
+    if boundary is None:
+        boundary = EstateBoundary(estate_id=estate.id or 0, geometry=geometry, vertices=0, area_m2=0, set_at=utc_now(), set_by=actor.label)
+        session.add(boundary)
+    boundary.geometry, boundary.vertices, boundary.area_m2 = geometry, vertices, boundary_area_m2(geometry)
+    boundary.set_at, boundary.set_by_user_id, boundary.set_by = utc_now(), actor.user_id, actor.label
+    await session.flush()
+    record_change(
+        session, actor, "estate.boundary_set", "estate", estate.id, before=before, after={"vertices": boundary.vertices, "area_m2": boundary.area_m2, "geometry": geometry}
+    )
+    return boundary
+
+
+async def clear_boundary(session: AsyncSession, actor: Principal, estate_id: int) -> None:
+    """Remove an estate's boundary: its patrols are no longer measured against one (records already flagged keep
+    their flags)."""
+    require_role(actor, ADMINS, "removing estates' boundaries")
+    estate = await get_estate(session, actor, estate_id)
+    boundary = await session.get(EstateBoundary, estate_id)
+    if boundary is None:
+        raise NotFound("boundary of estate", estate_id)
+    record_change(session, actor, "estate.boundary_removed", "estate", estate.id, before={"vertices": boundary.vertices, "area_m2": boundary.area_m2, "geometry": boundary.geometry})
+    await session.delete(boundary)
+    await session.flush()
 
 
 ESTATE_FIELDS = ("name", "address", "floor_area_centi_m2", "households", "buildings", "management_mode", "entered_on", "left_on")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Column, ForeignKeyConstraint, Index, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, ForeignKeyConstraint, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from foundation.db import UTCDateTime, surrogate_key
@@ -225,3 +226,19 @@ class ContractEstate(SQLModel, table=True):
 
     contract_id: int = Field(foreign_key="service_contracts.id", primary_key=True)
     estate_id: int = Field(foreign_key="estates.id", primary_key=True, index=True)
+
+
+class EstateBoundary(SQLModel, table=True):
+    """An estate's outline: a GeoJSON Polygon or MultiPolygon in WGS 84 longitude/latitude, checked by
+    registry/boundaries.py, set (or replaced) by the district administrator. A patrol's position is measured against
+    it (config/RULES.md, "Evidence integrity"). Kept beside the estate so that reading estates never loads it."""
+
+    __tablename__ = "estate_boundaries"
+
+    estate_id: int = Field(foreign_key="estates.id", primary_key=True)
+    geometry: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    vertices: int
+    area_m2: int
+    set_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    set_by_user_id: int | None = Field(default=None, foreign_key="users.id")
+    set_by: str = Field(max_length=200)

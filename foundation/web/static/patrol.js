@@ -47,6 +47,8 @@
           return out;
         })
       };
+      if (entry.location) body.location = entry.location;
+      else if (entry.location_missing) body.location_missing = entry.location_missing;
       return send("/patrol/records", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
     }), "服务器拒绝了这条巡查");
   }
@@ -68,7 +70,26 @@
     return el;
   }
   function clearErrors(form) { form.querySelectorAll(".field-error, .form-error").forEach(function (el) { el.hidden = true; el.textContent = ""; }); }
+  /* The position, asked once per patrol (when its form opens) with the browser's permission. A refusal or no fix is
+     sent as the reason: the patrol is filed all the same and the street sees it without a location. */
+  function askLocation(form) {
+    var state = { location: null, missing: "unavailable" };
+    var shown = document.getElementById("patrol-location");
+    function say(text) { if (shown) shown.textContent = text; }
+    if (!navigator.geolocation) { say("位置：此浏览器无法定位，巡查照常提交（记为未提供位置）"); return state; }
+    say("位置：正在获取……（请允许浏览器使用位置）");
+    navigator.geolocation.getCurrentPosition(function (position) {
+      state.location = { latitude: position.coords.latitude, longitude: position.coords.longitude };
+      state.missing = null;
+      say("位置：已获取（误差约 " + Math.round(position.coords.accuracy) + " 米）");
+    }, function (error) {
+      state.missing = error.code === 1 ? "refused" : "unavailable";
+      say(error.code === 1 ? "位置：未获授权，巡查照常提交（记为拒绝提供位置）" : "位置：暂时无法定位，巡查照常提交（记为未提供位置）");
+    }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
+    return state;
+  }
   function setUpForm(form) {
+    var where = askLocation(form);
     form.querySelectorAll("fieldset.item").forEach(function (fieldset) {
       var detail = fieldset.querySelector(".failed-detail");
       fieldset.querySelectorAll("input[type=radio]").forEach(function (radio) {
@@ -93,6 +114,7 @@
       var entry = {
         client_id: newClientId(), user: user, estate_id: parseInt(form.dataset.estateId, 10), estate_name: form.dataset.estateName,
         inspected_at: isoWithOffset(new Date()), note: document.getElementById("patrol-note").value.trim(), results: results,
+        location: where.location, location_missing: where.location ? null : where.missing,
         state: "waiting", message: "", queued_at: new Date().toISOString()
       };
       var done = document.getElementById("patrol-done"), text = document.getElementById("patrol-done-text");
