@@ -27,7 +27,7 @@ from inspections.attachments import upload_photo
 from inspections.config import current_checklist
 from inspections.photos import PhotoLimits
 from inspections.rules import Source
-from inspections.schemas import ItemResultIn, RecordIn
+from inspections.schemas import ItemResultIn, Location, RecordIn
 from inspections.tables import InspectionRecord
 from people.service import principal_of
 from people.tables import User
@@ -55,6 +55,12 @@ def _photo(rng: random.Random) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (320, 240), (rng.randrange(256), rng.randrange(256), rng.randrange(256))).save(buffer, "JPEG")
     return buffer.getvalue()
+
+
+async def _position(rng: random.Random, estate: EstateInfo) -> Location:
+    """Where a phone stood when filing at `estate`: a spot of 和平区 (about 39.12 N, 117.20 E) per estate, a few metres apart."""
+    row, column = divmod(estate.id or 0, 20)
+    return Location(latitude=39.105 + 0.0012 * (row % 20) + rng.uniform(-0.0001, 0.0001), longitude=117.185 + 0.0012 * column + rng.uniform(-0.0001, 0.0001))
 
 
 async def load_demo_month(engine: AsyncEngine, var_dir: Path, month: Month, photo_limits: PhotoLimits) -> EvidenceReport:
@@ -94,7 +100,7 @@ async def load_demo_month(engine: AsyncEngine, var_dir: Path, month: Month, phot
                     results.append(ItemResultIn(item=code, passed=False, defects=1, note=rng.choice(NOTES), photo_ids=[photo.id or 0]))
                 else:
                     results.append(ItemResultIn(item=code, passed=True))
-            data = RecordIn(client_id=f"demo-{source.value}-{estate.id}-{at:%Y%m%d}", estate_id=estate.id or 0, inspected_at=at, results=results)
+            data = RecordIn(client_id=f"demo-{source.value}-{estate.id}-{at:%Y%m%d}", estate_id=estate.id or 0, inspected_at=at, results=results, location=_position(rng, estate))
             # Filed as on the day (a phone with signal): a month filed today would be late evidence awaiting approval.
             await filing.file_record(session, store, actor, source, data, now=at + FILED_AFTER)
 

@@ -4,7 +4,7 @@ volunteer's own account) and one-to-one pairings (partial unique indexes: one ac
 household).
 
 Revision ID: 0026
-Revises: 0023
+Revises: 0025
 Create Date: 2026-11-26 07:30:00.000000
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import foundation.db
 
 revision = '0026'
-down_revision = '0023'
+down_revision = '0025'
 branch_labels = None
 depends_on = None
 
