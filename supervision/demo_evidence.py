@@ -57,7 +57,7 @@ def _photo(rng: random.Random) -> bytes:
     return buffer.getvalue()
 
 
-async def _position(rng: random.Random, estate: EstateInfo) -> Location:
+def _position(rng: random.Random, estate: EstateInfo) -> Location:
     """Where a phone stood when filing at `estate`: a spot of 和平区 (about 39.12 N, 117.20 E) per estate, a few metres apart."""
     row, column = divmod(estate.id or 0, 20)
     return Location(latitude=39.105 + 0.0012 * (row % 20) + rng.uniform(-0.0001, 0.0001), longitude=117.185 + 0.0012 * column + rng.uniform(-0.0001, 0.0001))
