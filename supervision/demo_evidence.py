@@ -57,8 +57,10 @@ def _photo(rng: random.Random) -> bytes:
     return buffer.getvalue()
 
 
-def _position(rng: random.Random, estate: EstateInfo) -> Location:
-    """Where a phone stood when filing at `estate`: a spot of 和平区 (about 39.12 N, 117.20 E) per estate, a few metres apart."""
+def _position(at: datetime, estate: EstateInfo) -> Location:
+    """Where a phone stood when filing at `estate` at `at`: a spot of 和平区 (about 39.12 N, 117.20 E) per estate, a few
+    metres apart from one patrol to the next (its own generator: the demo's figures do not move with it)."""
+    rng = random.Random(f"{estate.id}-{at.isoformat()}")
     row, column = divmod(estate.id or 0, 20)
     return Location(latitude=39.105 + 0.0012 * (row % 20) + rng.uniform(-0.0001, 0.0001), longitude=117.185 + 0.0012 * column + rng.uniform(-0.0001, 0.0001))
 
@@ -100,7 +102,7 @@ async def load_demo_month(engine: AsyncEngine, var_dir: Path, month: Month, phot
                     results.append(ItemResultIn(item=code, passed=False, defects=1, note=rng.choice(NOTES), photo_ids=[photo.id or 0]))
                 else:
                     results.append(ItemResultIn(item=code, passed=True))
-            data = RecordIn(client_id=f"demo-{source.value}-{estate.id}-{at:%Y%m%d}", estate_id=estate.id or 0, inspected_at=at, results=results, location=_position(rng, estate))
+            data = RecordIn(client_id=f"demo-{source.value}-{estate.id}-{at:%Y%m%d}", estate_id=estate.id or 0, inspected_at=at, results=results, location=_position(at, estate))
             # Filed as on the day (a phone with signal): a month filed today would be late evidence awaiting approval.
             await filing.file_record(session, store, actor, source, data, now=at + FILED_AFTER)
 
