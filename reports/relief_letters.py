@@ -4,6 +4,8 @@ QR, append-only) as the application is decided; a download serves the bytes kept
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from litestar import Controller, Response, Router, get, post
 from litestar.di import NamedDependency, Provide
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from foundation.access import Principal
 from foundation.errors import Conflict, Unavailable
 from foundation.money import yuan
-from foundation.storage import BlobStore
+from foundation.settings import get_settings
+from foundation.storage import BlobStore, FileBlobStore
 from foundation.web.auth import allow
 from foundation.web.params import RecordId, provide_store
 from foundation.web.problems import problem_responses
@@ -78,6 +81,12 @@ async def issue_letter_as_decided(session: AsyncSession, store: BlobStore, appli
         await issue_letter(session, store, application_id)
     except FontMissing:
         return
+
+
+def letters_to_default_store() -> Callable[[AsyncSession, int], Awaitable[None]]:
+    """Issuing letters as applications are decided outside a request (the demo loader), into the system's store."""
+    store = FileBlobStore(get_settings().var_dir / "attachments")
+    return lambda session, application_id: issue_letter_as_decided(session, store, application_id)
 
 
 def _file(content: bytes, name: str) -> Response[bytes]:
