@@ -215,29 +215,31 @@ async def review(session: AsyncSession, actor: Principal, application_id: int, l
     now = utc_now()
     final = state in (APPROVED, rules.REFUSED)
     due_on = await _due(session, state, today) if state in LEVELS else None
+    year, amount_fen, current_round = application.year, application.amount_fen, application.round
     try:
         async with session.begin_nested():
             changed = await rows_changed(
                 session,
                 update(ReliefApplication)
-                .where(col(ReliefApplication.id) == application_id, col(ReliefApplication.state) == level, col(ReliefApplication.round) == application.round)
+                .where(col(ReliefApplication.id) == application_id, col(ReliefApplication.state) == level, col(ReliefApplication.round) == current_round)
                 .values(state=state, due_on=due_on, decided_at=now if final else None),
             )
             if changed != 1:
                 raise Conflict(f"application {application_id} was reviewed by someone else at the same moment", zh="该申请已被他人同时审核，请刷新")
-            session.add(ReliefReview(application_id=application_id, round=application.round, level=level, verdict=verdict, reason=reason, reviewed_at=now, reviewed_by=actor.label, reviewed_by_user_id=actor.user_id))
+            session.add(ReliefReview(application_id=application_id, round=current_round, level=level, verdict=verdict, reason=reason, reviewed_at=now, reviewed_by=actor.label, reviewed_by_user_id=actor.user_id))
             if state == APPROVED:
-                row = await fund_row(session, application.year, fund.key)
+                row = await fund_row(session, year, fund.key)
                 if row is None:
-                    raise RuleViolation(f"the relief funds of {application.year} are not open", zh=f"{application.year} 年度救助基金尚未开立", field="fund")
-                rules.check_balance(fund, FundBalance(row.budget_fen, row.committed_fen), application.amount_fen)
-                await session.execute(update(ReliefFund).where(col(ReliefFund.id) == row.id).values(committed_fen=col(ReliefFund.committed_fen) + application.amount_fen))
+                    raise RuleViolation(f"the relief funds of {year} are not open", zh=f"{year} 年度救助基金尚未开立", field="fund")
+                rules.check_balance(fund, FundBalance(row.budget_fen, row.committed_fen), amount_fen)
+                await session.execute(update(ReliefFund).where(col(ReliefFund.id) == row.id).values(committed_fen=col(ReliefFund.committed_fen) + amount_fen))
             await session.flush()
     except IntegrityError as error:
         message = str(error.orig)
         if "never_overspent" in message:
-            row = await fund_row(session, application.year, fund.key)
-            left = row.budget_fen - row.committed_fen if row else 0
+            # The savepoint's rollback expired what it touched: read the fund again before naming what is left.
+            row = await fund_row(session, year, fund.key)
+            left = 0
             if row is not None:
                 await session.refresh(row)
                 left = row.budget_fen - row.committed_fen
@@ -249,7 +251,7 @@ async def review(session: AsyncSession, actor: Principal, application_id: int, l
             raise Conflict(f"the {level} review of application {application_id} was given at the same moment", zh="该级审核已被他人同时完成，请刷新") from None
         raise
     await session.refresh(application)
-    record_change(session, actor, f"relief_application.{level}_{verdict}", "relief_application", application_id, after={"state": state, "amount_fen": application.amount_fen}, reason=reason)
+    record_change(session, actor, f"relief_application.{level}_{verdict}", "relief_application", application_id, after={"state": state, "amount_fen": amount_fen}, reason=reason)
     return application
 
 
