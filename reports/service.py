@@ -45,7 +45,7 @@ T = TypeVar("T")
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Who issues each kind of document (shown on the public verification page).
-ISSUERS = {"batch_summary": "区财政", "payment_notice": "区财政", "batch_lines": "区财政", "estate_report": "街道办事处", "audit_statement": "区级系统管理员", "volunteer_hours": "社区居委会"}
+ISSUERS = {"batch_summary": "区财政", "payment_notice": "区财政", "batch_lines": "区财政", "estate_report": "街道办事处", "audit_statement": "区级系统管理员", "volunteer_hours": "社区居委会", "relief_letter": "区民政局"}
 
 
 def new_document_code() -> str:

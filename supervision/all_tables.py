@@ -20,5 +20,6 @@ import subsidies.activity.tables  # noqa: F401
 import subsidies.care.tables  # noqa: F401
 import subsidies.engine.tables  # noqa: F401
 import subsidies.property.tables  # noqa: F401
+import subsidies.relief.tables  # noqa: F401
 
 metadata = SQLModel.metadata

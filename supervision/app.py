@@ -56,6 +56,8 @@ from registry.pages import PAGES as REGISTRY_PAGES
 from registry.routes import ROUTES as REGISTRY_ROUTES
 from reports.activity_statements import ROUTES as ACTIVITY_STATEMENT_ROUTES
 from reports.programme_documents import issue_programme_batch_documents
+from reports.relief_letters import ROUTES as RELIEF_LETTER_ROUTES
+from reports.relief_letters import issue_letter_as_decided
 from reports.routes import ROUTES as REPORT_ROUTES
 from reports.service import issue_batch_documents, prepare_batch_documents
 from subsidies.activity.pages import PAGES as ACTIVITY_PAGES
@@ -66,6 +68,9 @@ from subsidies.engine.routes import ROUTES as PROGRAMME_ROUTES
 from subsidies.property.pages import PAGES as SUBSIDY_PAGES
 from subsidies.property.routes import ROUTES as SUBSIDY_ROUTES
 from subsidies.property.service import configured_cards
+from subsidies.relief.pages import PAGES as RELIEF_PAGES
+from subsidies.relief.routes import ROUTES as RELIEF_ROUTES
+from subsidies.relief.service import relief_rules
 from supervision.operations import ROUTES as OPERATION_ROUTES
 from supervision.pages import PAGES as SHELL_PAGES
 from supervision.publishers import subscribe_all as subscribe_publishers
@@ -82,6 +87,7 @@ TEMPLATE_DIRS = [
     ROOT_DIR / "subsidies" / "property" / "templates",
     ROOT_DIR / "subsidies" / "activity" / "templates",
     ROOT_DIR / "subsidies" / "care" / "templates",
+    ROOT_DIR / "subsidies" / "relief" / "templates",
     ROOT_DIR / "reports" / "templates",
     ROOT_DIR / "community" / "ocds" / "templates",
     ROOT_DIR / "community" / "needs" / "templates",
@@ -109,6 +115,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     state.make_batch_documents = lambda session, batch, prepared=None: issue_batch_documents(session, state.blob_store, batch, prepared)
     state.prepare_batch_documents = prepare_batch_documents
     state.make_programme_batch_documents = lambda session, batch: issue_programme_batch_documents(session, state.blob_store, batch)
+    state.make_relief_letter = lambda session, application_id: issue_letter_as_decided(session, state.blob_store, application_id)
     load_inspection_rules()
     scoring_rules()
     lifecycle_days()
@@ -117,6 +124,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     subscribe_publishers()
     needs_rules()
     volunteer_rules()
+    relief_rules()
 
     async def start_scheduler(app: Litestar) -> None:
         if settings.scheduler_in_web:
@@ -145,6 +153,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *ACTIVITY_ROUTES,
             *ACTIVITY_STATEMENT_ROUTES,
             *CARE_ROUTES,
+            *RELIEF_ROUTES,
+            *RELIEF_LETTER_ROUTES,
             *REPORT_ROUTES,
             *NEEDS_ROUTES,
             *OPERATION_ROUTES,
@@ -164,6 +174,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *DELIVERY_PAGES,
             *CARE_PAGES,
             *VOLUNTEER_PAGES,
+            *RELIEF_PAGES,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
         ],
         dependencies={

@@ -25,8 +25,10 @@ from registry import contracts, schemas, service, voting
 from registry import queries as registry_queries
 from registry.queries import ManagementMode, OrganisationKind
 from registry.rules import CREDIT_CODE_ALPHABET, credit_code_check_char
+from reports.relief_letters import letters_to_default_store
 from subsidies.activity import demo as activity_demo
 from subsidies.care import demo as care_demo
+from subsidies.relief import demo as relief_demo
 from supervision.publishers import subscribe_all as subscribe_publishers
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -230,6 +232,7 @@ async def _load(db: AsyncSession) -> DemoReport:
     report.logins += await care_demo.load(db, rng, password_hash)
     report.logins += await volunteers_demo.load(db, rng, password_hash)
     report.logins += await delivery_demo.load(db, rng)
+    await relief_demo.load(db, rng, letters_to_default_store())
     return report
 
 

@@ -22,8 +22,9 @@ from reports.audit_statement import JOBS as AUDIT_JOBS
 from subsidies.activity.jobs import JOBS as ACTIVITY_JOBS
 from subsidies.care.jobs import JOBS as CARE_JOBS
 from subsidies.property.jobs import JOBS as SUBSIDY_JOBS
+from subsidies.relief.jobs import JOBS as RELIEF_JOBS
 
-JOBS: list[Job] = [*INSPECTION_JOBS, *ASSESSMENT_JOBS, *SUBSIDY_JOBS, *ACTIVITY_JOBS, *AUDIT_JOBS, *NEEDS_JOBS, *CALL_JOBS, *CARE_JOBS, *VOLUNTEER_JOBS, *DELIVERY_JOBS]
+JOBS: list[Job] = [*INSPECTION_JOBS, *ASSESSMENT_JOBS, *SUBSIDY_JOBS, *ACTIVITY_JOBS, *AUDIT_JOBS, *NEEDS_JOBS, *CALL_JOBS, *CARE_JOBS, *VOLUNTEER_JOBS, *DELIVERY_JOBS, *RELIEF_JOBS]
 
 
 def next_run(job: Job, now: datetime) -> datetime | None:

@@ -23,6 +23,7 @@ ALLOWED: dict[str, set[str]] = {
         "community.delivery.tables",
         "assessment.tables", "foundation.calendar.tables", "inspections.tables", "people.tables", "registry.tables", "reports.tables",
         "subsidies.care.tables", "subsidies.engine.tables", "subsidies.property.tables",
+        "subsidies.relief.tables",
     },
     # The demo loader of the composition root checks whether a month was filed already and logs the demo users in.
     "supervision/demo_evidence.py": {"inspections.tables", "people.tables"},
