@@ -4,7 +4,7 @@ assignments (one current lead per delegation: a unique key), residents served wi
 stores one) and their named participants; and the social worker's specialism on the user record.
 
 Revision ID: 0025
-Revises: 0023
+Revises: 0024
 Create Date: 2026-11-26 07:15:46.920298
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import foundation.db
 
 revision = '0025'
-down_revision = '0023'
+down_revision = '0024'
 branch_labels = None
 depends_on = None
 
