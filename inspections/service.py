@@ -41,7 +41,6 @@ ACTION: dict[Source, str] = {
     Source.STREET_INSPECTION: "filing a street inspection",
     Source.SPOT_CHECK: "filing a spot check",
 }
-# Who may correct a filed record besides the person who filed it.
 # Who scores the evidence (computes and locks the month's scores) does not amend it: the filer corrects it
 # (config/RULES.md, "Separation of duties").
 SCORERS = frozenset({Role.ADMIN, Role.STREET_OFFICER})

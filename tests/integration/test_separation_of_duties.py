@@ -155,9 +155,9 @@ async def subsidy_run_computed(world: World) -> Duo:
 async def programme_run_started(world: World) -> Duo:
     """The activity funds' supplementary run of this month, started by `finance`, approved by `finance2`."""
     client, finance = world.client, await world.as_user("finance")
-    run = await client.post("/api/programmes/activity/runs", json={"period": THIS_MONTH, "supplementary": True}, headers=finance)
+    run = await client.post("/api/programmes/activity_funds/runs", json={"period": THIS_MONTH, "supplementary": True}, headers=finance)
     assert run.status_code == 201, run.text
-    approve = f"/api/programmes/activity/runs/{run.json()['id']}/approvals/approve"
+    approve = f"/api/programmes/activity_funds/runs/{run.json()['id']}/approvals/approve"
 
     async def other() -> None:
         approved = await client.post(approve, headers=await world.as_user("finance2"))
