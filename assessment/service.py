@@ -34,6 +34,7 @@ from foundation.audit import record_change
 from foundation.calendar.rules import working_days_after
 from foundation.calendar.service import working_calendar
 from foundation.clock import utc_now
+from foundation.duties import Duty, keep_apart
 from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from foundation.periods import Month, business_date
 from foundation.settings import config_dir
@@ -298,6 +299,8 @@ async def review_veto(session: AsyncSession, actor: Principal, veto_id: int, dat
     veto = await get_veto(session, actor, veto_id)
     if veto.street_id != actor.street_id:
         raise PermissionDenied("you review vetoes of your own street only")
+    if not veto.automatic:  # an automatic case is opened by the rules, not cast by whoever computed the month
+        keep_apart(Duty.REVIEW_OWN_VETO, actor, [veto.cast_by_user_id])
     await _lock_street_months(session, veto.street_id)
     await session.refresh(veto)  # as it is now that no other review can be under way
     if veto.state != "pending":

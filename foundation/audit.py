@@ -330,3 +330,14 @@ async def list_audit_entries(
     if actor_user_id is not None:
         query = query.where(col(AuditEntry.actor_user_id) == actor_user_id)
     return await fetch_page(session, query, paging)
+
+
+async def actors_of(session: AsyncSession, entity: str, entity_id: object, actions: Iterable[str]) -> set[int]:
+    """The users who took any of `actions` on one entity, as the log records them (for separation of duties)."""
+    query = select(col(AuditEntry.actor_user_id)).where(
+        col(AuditEntry.entity) == entity,
+        col(AuditEntry.entity_id) == str(entity_id),
+        col(AuditEntry.action).in_(list(actions)),
+        col(AuditEntry.actor_user_id).is_not(None),
+    )
+    return {user_id for user_id in (await session.execute(query)).scalars() if user_id is not None}

@@ -31,6 +31,18 @@ class PermissionDenied(DomainError):
     title_zh = "您无权进行此操作"
 
 
+class SeparationOfDuties(PermissionDenied):
+    """The person asking did an earlier part of the same case, which another person must check (职责分离); `rule` is
+    the stable key of the row of foundation/duties.py that refuses it."""
+
+    title = "Separation of duties"
+    title_zh = "职责分离：须由他人办理"
+
+    def __init__(self, detail: str, *, rule: str, zh: str) -> None:
+        super().__init__(detail, zh=zh, rule=rule)
+        self.rule = rule
+
+
 class NotFound(DomainError):
     title = "Not found"
     title_zh = "该记录不存在，或不在您的管辖范围内"

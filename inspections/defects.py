@@ -17,6 +17,7 @@ from foundation.audit import record_change
 from foundation.calendar.rules import CalendarSource, OfficialCalendar
 from foundation.calendar.service import CALENDAR, working_calendar
 from foundation.clock import utc_now
+from foundation.duties import Duty, keep_apart
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from foundation.paging import PageRequest, fetch_page
 from foundation.periods import Month
@@ -360,6 +361,8 @@ async def review_fix(
         raise PermissionDenied("you may verify rectifications only in your own community, street or firm's checks")
     if defect.state != DefectState.FIX_REPORTED.value:
         raise Conflict(f"defect {defect_id} is {defect.state}; only a reported fix can be accepted or rejected", zh="只有已报整改的整改单才能验收或退回")
+    reporters = select(col(DefectEvent.actor_user_id)).where(col(DefectEvent.defect_id) == defect_id, col(DefectEvent.kind) == "fix_reported")
+    keep_apart(Duty.VERIFY_OWN_FIX, actor, (await session.execute(reporters)).scalars())
     values: dict[str, Any] = (
         {"state": DefectState.CLOSED.value, "closed_at": now}
         if data.accepted

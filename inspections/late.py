@@ -15,7 +15,8 @@ from sqlmodel import col
 from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.clock import utc_now
-from foundation.errors import Conflict, NotFound, PermissionDenied
+from foundation.duties import Duty, keep_apart
+from foundation.errors import Conflict, NotFound
 from foundation.paging import PageRequest, fetch_page
 from inspections import schemas
 from inspections.defects import withdraw_record_defects
@@ -105,8 +106,7 @@ async def decide_late_record(
         raise NotFound("inspection record", record_id)
     if not record.late:
         raise Conflict(f"record {record.id} was filed on time; it counts already and needs no approval", zh=f"记录 #{record.id} 按时提交，已计入，无需审批")
-    if record.filed_by_user_id == actor.user_id:
-        raise PermissionDenied("you filed this late record; another street officer must decide on it", zh="本人补报的记录须由其他街道负责人审批")
+    keep_apart(Duty.APPROVE_OWN_LATE_RECORD, actor, [record.filed_by_user_id])
     earlier = (await session.execute(select(LateRecordDecision).where(col(LateRecordDecision.record_id) == record.id))).scalar()
     if earlier is not None:
         raise _already(record.id, earlier)

@@ -16,6 +16,7 @@ from sqlmodel import col
 from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.clock import utc_now
+from foundation.duties import Duty, refusal
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from foundation.periods import Month, business_date
 from foundation.storage import BlobStore
@@ -41,8 +42,9 @@ ACTION: dict[Source, str] = {
     Source.STREET_INSPECTION: "filing a street inspection",
     Source.SPOT_CHECK: "filing a spot check",
 }
-# Who may correct a filed record besides the person who filed it.
-AMENDERS = frozenset({Role.ADMIN, Role.STREET_OFFICER})
+# Who scores the evidence (computes and locks the month's scores) does not amend it: the filer corrects it
+# (config/RULES.md, "Separation of duties").
+SCORERS = frozenset({Role.ADMIN, Role.STREET_OFFICER})
 
 
 
@@ -264,8 +266,10 @@ async def amend_record(
     result turned from failed to passed withdraws its open defect; one turned to failed raises a new defect."""
     now = now or utc_now()
     record = await get_record(session, actor, record_id)
-    if not (_filer_matches(record, actor) or actor.role in AMENDERS):
-        raise PermissionDenied("only the person (or firm) who filed a record, the street officer or an administrator may amend it")
+    if not _filer_matches(record, actor):
+        if actor.role in SCORERS:
+            raise refusal(Duty.AMEND_EVIDENCE_ONE_SCORES)
+        raise PermissionDenied("only the person (or firm) who filed a record amends it", zh="只有提交该记录的人（或机构）可以更正")
     checklist = (await stored_checklists(session, {record.checklist_version_id}))[record.checklist_version_id]
     _check_results(checklist, data.results)
     await _check_photos(session, actor, {p for r in data.results for p in r.photo_ids})

@@ -129,7 +129,8 @@ async def _load(db: AsyncSession) -> DemoReport:
 
     await user("admin", "区住建委管理员", Role.ADMIN)
     await user("finance", "区财政局", Role.FINANCE)
-    report.logins += [("admin", "区级管理员"), ("finance", "区财政")]
+    await user("finance2", "区财政局（复核）", Role.FINANCE)  # approves what `finance` computed (separation of duties)
+    report.logins += [("admin", "区级管理员"), ("finance", "区财政"), ("finance2", "区财政（复核）")]
 
     company_ids = []
     for n, word in enumerate(COMPANY_WORDS, start=1):

@@ -35,6 +35,7 @@ from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.calendar.service import working_calendar
 from foundation.clock import BUSINESS_TZ
+from foundation.duties import Duty, refusal
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from foundation.notifications import notify
 from foundation.settings import config_dir
@@ -418,9 +419,20 @@ async def declare(session: AsyncSession, actor: Principal, call_id: int, data: s
     return member
 
 
+async def _not_recused(session: AsyncSession, actor: Principal, bid_id: int) -> None:
+    """A member recused from a bid's organisation (their own, or one they declared) cannot read the bid; asked to
+    score it, they are told which rule keeps them from it rather than that it does not exist."""
+    bid = await session.get(Bid, bid_id)
+    if bid is None or await queries.panel_member(session, actor, bid.call_id) is None:
+        return
+    if bid.organisation_id in await queries.recused_organisations(session, actor, bid.call_id):
+        raise refusal(Duty.SCORE_OWN_ORGANISATION_BID)
+
+
 async def score_bid(session: AsyncSession, actor: Principal, bid_id: int, data: schemas.ScoreIn, now: datetime) -> schemas.PanelScoreOut:
     """A member scores every criterion of a bid they may see (not one of an organisation they declared or belong
     to); scoring again before signing replaces their points."""
+    await _not_recused(session, actor, bid_id)
     bid, call = await queries.readable_bid(session, actor, bid_id, now)
     member = await _member(session, actor, call)
     if call.status != EVALUATING:

@@ -22,6 +22,7 @@ from foundation.errors import (
     NotFound,
     PermissionDenied,
     RuleViolation,
+    SeparationOfDuties,
     TooLarge,
     TooManyAttempts,
     Unavailable,
@@ -72,6 +73,8 @@ class Problem(msgspec.Struct, omit_defaults=True):
     detail: str
     instance: str | None = None
     errors: list[FieldError] | None = None
+    rule: str | None = None  # a separation-of-duties refusal: the key of its row in foundation/duties.py
+    detail_zh: str | None = None  # ... and what it says in Chinese, naming the rule
 
 
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
@@ -92,6 +95,7 @@ def _problem(
     detail: str,
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
+    separation: SeparationOfDuties | None = None,
 ) -> Response[Any]:
     body = Problem(
         type=f"https://estate-supervision.invalid/problems/{status}",
@@ -100,6 +104,8 @@ def _problem(
         detail=detail,
         instance=request.url.path,
         errors=errors,
+        rule=separation.rule if separation else None,
+        detail_zh=separation.message_zh if separation else None,
     )
     headers = {**(headers or {}), **({"Retry-After": "2"} if status == 503 else {})} or None
     return Response(content=body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
@@ -129,6 +135,7 @@ def _answer(
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
     zh: str | None = None,
+    separation: SeparationOfDuties | None = None,
 ) -> Response[Any]:
     if _wants_page(request):
         if status == 401:
@@ -140,14 +147,15 @@ def _answer(
             media_type=MediaType.HTML,
             headers=headers,
         )
-    return _problem(request, status, title, detail, errors, headers)
+    return _problem(request, status, title, detail, errors, headers, separation)
 
 
 def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     # The API names the field a refusal is about; a page says it in Chinese in its message.
     errors = [FieldError(field=exc.field, message=exc.detail)] if exc.field and not _wants_page(request) else None
     headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, TooManyAttempts) else None
-    return _answer(request, status_of(exc), exc.title, exc.detail, errors, headers=headers, zh=exc.message_zh)
+    separation = exc if isinstance(exc, SeparationOfDuties) else None
+    return _answer(request, status_of(exc), exc.title, exc.detail, errors, headers=headers, zh=exc.message_zh, separation=separation)
 
 
 _YEARS = f"years {FIRST_YEAR} to {LAST_YEAR}"

@@ -73,10 +73,10 @@ def receipt_image(invoice: str, amount_fen: int, rng: random.Random) -> bytes:
     return buffer.getvalue()
 
 
-async def _principal(db: AsyncSession, role: Role, username: str, street_id: int | None = None, community_id: int | None = None) -> Principal:
-    """The demo user of a role and scope, as the use cases see them."""
+async def _principal(db: AsyncSession, role: Role, username: str, street_id: int | None = None, community_id: int | None = None, nth: int = 0) -> Principal:
+    """The demo user of a role and scope (the `nth` one made), as the use cases see them."""
     users = await recipients(db, role, street_id=street_id, community_id=community_id)
-    return Principal(role=role, user_id=users[0], username=username, street_id=street_id, community_id=community_id)
+    return Principal(role=role, user_id=users[nth], username=username, street_id=street_id, community_id=community_id)
 
 
 async def load(db: AsyncSession, rng: random.Random) -> int:
@@ -87,6 +87,7 @@ async def load(db: AsyncSession, rng: random.Random) -> int:
     communities = sorted((await registry.communities(db, street_id=street.id)).values(), key=lambda c: c.code)
     officer = await _principal(db, Role.STREET_OFFICER, f"{DEMO_STREET.lower()}-officer", street_id=street.id)
     finance = await _principal(db, Role.FINANCE, "finance")
+    reviewer = await _principal(db, Role.FINANCE, "finance2", nth=1)  # nobody approves a run they started
     store = FileBlobStore(get_settings().var_dir / "attachments")
     first_day = date(today.year, 1, 1)
     filed = 0
@@ -118,7 +119,7 @@ async def load(db: AsyncSession, rng: random.Random) -> int:
     # it wait for the next run, as approved claims do.
     if to_pay:
         run = await engine.start_run(db, finance, CODE, str(Month.of(today)))
-        await engine.approve(db, finance, run.id, "approve")
+        await engine.approve(db, reviewer, run.id, "approve")
         await engine.issue_batch(db, finance, run.id)
     for approver, claim_id in later:
         await service.decide_claim(db, approver, claim_id, True, None)

@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from foundation.access import Principal, Role
+from foundation.duties import Duty, keep_apart
 from foundation.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from foundation.money import yuan
 from subsidies.engine.rules import Party
@@ -122,11 +123,10 @@ def sees_holder(principal: Principal, holder: Party, street_id: int) -> bool:
     return False
 
 
-def check_approver(principal: Principal, claimant_user_id: int | None, claimant: str, holder: Party, street_id: int) -> None:
+def check_approver(principal: Principal, claimant_user_id: int | None, holder: Party, street_id: int) -> None:
     """Who decides a claim: the street decides its communities' claims, the district (finance) a street's; nobody
     decides a claim they filed (separation of duties), whatever their role."""
-    if principal.user_id is not None and principal.user_id == claimant_user_id:
-        raise PermissionDenied(f"you filed this claim ({claimant}); another person decides it", zh="不能审批自己提交的报销申请", reason="own_claim")
+    keep_apart(Duty.DECIDE_OWN_ACTIVITY_CLAIM, principal, [claimant_user_id])
     if holder.kind == COMMUNITY:
         if principal.role is not Role.STREET_OFFICER:
             raise PermissionDenied("a community's claim is decided by its street's officer", zh="社区的报销申请由所属街道审批")

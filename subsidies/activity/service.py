@@ -218,7 +218,7 @@ async def decide_claim(session: AsyncSession, actor: Principal, claim_id: int, a
     """The street approves or refuses a community's claim, district finance a street's; a refusal says why and
     gives the money back to the fund (or to the lapse, once the year lapsed)."""
     claim = await claim_for(session, actor, claim_id)
-    rules.check_approver(actor, claim.claimed_by_user_id, claim.claimed_by, rules.parse_holder(claim.holder), claim.street_id)
+    rules.check_approver(actor, claim.claimed_by_user_id, rules.parse_holder(claim.holder), claim.street_id)
     reason = (reason or "").strip() or None
     if not approve and reason is None:
         raise InvalidInput("say why the claim is refused", zh="不批准时请写明理由", field="reason")

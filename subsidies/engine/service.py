@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from foundation.access import Principal, Role, require_role
-from foundation.audit import record_change
+from foundation.audit import actors_of, record_change
 from foundation.clock import utc_now
+from foundation.duties import Duty, keep_apart
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from foundation.money import yuan
 from foundation.process_locks import transaction_lock
@@ -140,7 +141,8 @@ async def holder_totals(session: AsyncSession, run_id: int) -> dict[str, int]:
 
 async def approve(session: AsyncSession, actor: Principal, run_id: int, step_name: str, code: str | None = None) -> ProgrammeRun:
     """Give one approval step of a run: a holder's part (each holder with lines gives its own) or the whole run.
-    When the step is complete the run moves on. Nobody approves two steps of the same run."""
+    When the step is complete the run moves on. Nobody gives a step of a run they started, recomputed or gave
+    another step of (separation of duties)."""
     of, run = await get_run(session, actor, run_id, code)
     step = of.step(step_name)
     require_role(actor, step.roles, f"the step {step.name} of {of.code}")
@@ -154,11 +156,9 @@ async def approve(session: AsyncSession, actor: Principal, run_id: int, step_nam
         if own is None or str(own) not in totals:
             raise RuleViolation("you hold no lines in this run", zh="本核算中没有您负责的条目")
         holder = str(own)
-    earlier = [s.name for s in of.steps[: list(of.steps).index(step)]]
-    if earlier and (
-        await session.execute(select(col(ProgrammeApproval.id)).where(col(ProgrammeApproval.run_id) == run.id, col(ProgrammeApproval.step).in_(earlier), col(ProgrammeApproval.approved_by) == actor.label))
-    ).first():
-        raise RuleViolation(f"{actor.username} gave an earlier approval of this run; another person gives {step.name}", zh="同一人不能审批自己已确认过的核算")
+    # Whoever started or recomputed the run, or gave another of its steps, does not give this one.
+    makers = ["programme_run.started", "programme_run.recomputed", *(f"programme_run.{s.name}" for s in of.steps if s.name != step.name)]
+    keep_apart(Duty.APPROVE_OWN_RUN, actor, await actors_of(session, "programme_run", run.id, makers))
     total = totals[holder] if holder else sum(totals.values())
     try:
         async with session.begin_nested():

@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from foundation.access import Principal, Role
+from foundation.audit import actors_of
 from foundation.clock import utc_now
+from foundation.duties import SEPARATIONS, Duty
 from foundation.errors import DomainError, NotFound, PermissionDenied
 from foundation.paging import PageRequest
 from foundation.periods import Quarter, last_ended_quarter
@@ -112,6 +114,8 @@ async def _run_page(db: NamedDependency[AsyncSession], principal: NamedDependenc
     run = await queries.run_out(db, principal, await service.get_run(db, principal, run_id))
     batch = (await db.execute(select(DisbursementBatch).where(col(DisbursementBatch.run_id) == run_id))).scalar()
     mine = next((s for s in run.streets if s.street_id == principal.street_id), None)
+    # Whoever priced or confirmed the run sees why the approval is not theirs to give (foundation/duties.py).
+    own_run = principal.user_id is not None and principal.user_id in await actors_of(db, "subsidy_run", run_id, service.RUN_MAKERS)
     return page(
         "run.html",
         principal,
@@ -119,6 +123,7 @@ async def _run_page(db: NamedDependency[AsyncSession], principal: NamedDependenc
         batch=batch,
         mine=mine,
         unconfirmed=[s.street_name for s in run.streets if s.confirmed_at is None],
+        own_run=SEPARATIONS[Duty.APPROVE_OWN_RUN].message_zh if own_run else None,
         state_names=RUN_STATE_NAMES,
         held_out_names=HELD_OUT_NAMES,
         errors=errors or {},

@@ -16,8 +16,9 @@ from sqlmodel import col
 
 from assessment.queries import current_scores, locked_streets, pending_veto_estates
 from foundation.access import Principal, Role, require_role
-from foundation.audit import record_change
+from foundation.audit import actors_of, record_change
 from foundation.clock import business_today, utc_now
+from foundation.duties import Duty, keep_apart
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from foundation.periods import Month, Quarter
 from foundation.process_locks import transaction_lock
@@ -41,6 +42,8 @@ from subsidies.property.tables import (
 FINANCE = frozenset({Role.FINANCE})
 ADMINS = frozenset({Role.ADMIN})
 STREET = frozenset({Role.STREET_OFFICER})
+# Who did any of these to a run does not approve it (foundation/duties.py).
+RUN_MAKERS = ("subsidy_run.started", "subsidy_run.recomputed", "subsidy_run.street_confirmed")
 ATTEMPTS = 4
 
 
@@ -232,6 +235,7 @@ async def approve_run(session: AsyncSession, actor: Principal, run_id: int) -> S
     run = await get_run(session, actor, run_id)
     if run.state != "confirmed":
         raise Conflict(f"run {run_id} is {run.state}; finance approves a run every street has confirmed", zh="各街道全部确认后才能审批")
+    keep_apart(Duty.APPROVE_OWN_RUN, actor, await actors_of(session, "subsidy_run", run.id, RUN_MAKERS))
     run.state = "approved"
     run.approved_at = utc_now()
     run.approved_by = actor.label

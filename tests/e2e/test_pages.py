@@ -286,9 +286,16 @@ async def test_finance_starts_approves_and_pays_a_quarter_and_downloads_the_pdf(
         await officer.get_by_role("button", name="确认本街道补贴").click()
         await expect(officer.get_by_role("button", name="确认本街道补贴")).to_have_count(0)
 
+    # Another finance officer than the one who started the run approves it (separation of duties).
     await finance.reload()
-    await expect(finance.locator("#run-state")).to_have_text("各街道已确认（待审批）")
-    await finance.get_by_role("button", name="审批通过").click()
+    await expect(finance.locator("#own-run")).to_contain_text("核算审批")
+    await expect(finance.get_by_role("button", name="审批通过")).to_be_disabled()
+    reviewer = await open_as("finance2")
+    await reviewer.goto(f"/subsidies/runs/{run_id}")
+    await expect(reviewer.locator("#run-state")).to_have_text("各街道已确认（待审批）")
+    await reviewer.get_by_role("button", name="审批通过").click()
+    await expect(reviewer.locator("#run-state")).to_have_text("已审批")
+    await finance.reload()
     await expect(finance.locator("#run-state")).to_have_text("已审批")
     await finance.get_by_role("button", name="生成拨付批次").click()
     await expect(finance.locator("#batch")).to_be_visible()

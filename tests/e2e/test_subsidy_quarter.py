@@ -94,7 +94,9 @@ async def test_a_quarter_is_priced_to_the_fen_confirmed_approved_and_paid_exactl
         for street, headers in officers.items():
             confirmed = await client.post(f"/api/subsidies/runs/{run['id']}/confirm", headers=headers)
             assert confirmed.status_code == 200, confirmed.text
-        approved = await client.post(f"/api/subsidies/runs/{run['id']}/approve", headers=finance)
+        # finance started the run; finance2 approves it (separation of duties).
+        assert (await client.post(f"/api/subsidies/runs/{run['id']}/approve", headers=finance)).status_code == 403
+        approved = await client.post(f"/api/subsidies/runs/{run['id']}/approve", headers=served.bearer("finance2"))
         assert approved.status_code == 200 and approved.json()["state"] == "approved"
         assert (await client.post(f"/api/subsidies/runs/{run['id']}/recompute", headers=finance)).status_code == 409
 

@@ -97,7 +97,7 @@ async def test_a_director_claims_with_a_receipt_the_street_approves_and_finance_
     lines = (await client.get(f"/api/programmes/{CODE}/runs/{run.json()['id']}/lines?page_size=200", headers=finance)).json()["items"]
     mine = [line for line in lines if line["key"] == f"claim:{made['id']}"]
     assert len(mine) == 1 and mine[0]["amount_fen"] == 128_050 and mine[0]["payee"] == holder and mine[0]["holder"] == holder
-    assert (await client.post(f"/api/programmes/{CODE}/runs/{run.json()['id']}/approvals/approve", headers=finance)).status_code == 200
+    assert (await client.post(f"/api/programmes/{CODE}/runs/{run.json()['id']}/approvals/approve", headers=await login(client, "finance2"))).status_code == 200
     batch = await client.post(f"/api/programmes/{CODE}/runs/{run.json()['id']}/batch", headers=finance)
     assert batch.status_code == 200, batch.text
     paid = (await client.get(f"/api/activity/claims/{made['id']}", headers=director)).json()
@@ -178,7 +178,7 @@ async def test_nobody_decides_their_own_claim_and_only_the_right_role_in_scope_d
     assert street_claim["holder"].startswith("street:")
 
     # One's own claim, whatever the role: refused saying so.
-    assert_problem(await client.post(f"/api/activity/claims/{street_claim['id']}/decision", json={"approve": True}, headers=officer), 403, "another person decides it")
+    assert_problem(await client.post(f"/api/activity/claims/{street_claim['id']}/decision", json={"approve": True}, headers=officer), 403, "decide_own_activity_claim")
     # The wrong role: finance does not decide a community's claim, a street officer not a street's, a director none.
     assert_problem(await client.post(f"/api/activity/claims/{community_claim['id']}/decision", json={"approve": True}, headers=finance), 403, "street")
     assert_problem(await client.post(f"/api/activity/claims/{community_claim['id']}/decision", json={"approve": True}, headers=director), 403)

@@ -49,7 +49,7 @@ async def paid_batch(client, as_user, db) -> tuple[dict, list[dict]]:  # type: i
     assert run.status_code == 201, run.text
     run_id = run.json()["id"]
     assert (await client.post(f"/api/subsidies/runs/{run_id}/confirm", headers=officer)).status_code == 200
-    assert (await client.post(f"/api/subsidies/runs/{run_id}/approve", headers=finance)).status_code == 200
+    assert (await client.post(f"/api/subsidies/runs/{run_id}/approve", headers=await as_user("finance2"))).status_code == 200
     batch = await client.post(f"/api/subsidies/runs/{run_id}/batch", headers=finance)
     assert batch.status_code == 200, batch.text
     lines = (await client.get(f"/api/subsidies/runs/{run_id}/lines", params={"page_size": 200}, headers=finance)).json()["items"]

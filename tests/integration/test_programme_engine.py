@@ -209,7 +209,9 @@ async def test_a_programme_written_in_the_tests_pays_its_claims_through_the_engi
     confirmed = await client.post(f"/api/programmes/{CODE}/runs/{run['id']}/approvals/confirm", headers=officer)
     assert confirmed.status_code == 200 and confirmed.json()["state"] == "confirmed", confirmed.text
     assert (await client.post(f"/api/programmes/{CODE}/runs/{run['id']}/approvals/confirm", headers=officer)).status_code == 409
-    approved = await client.post(f"/api/programmes/{CODE}/runs/{run['id']}/approvals/approve", headers=finance)
+    # Finance started the run, so another finance officer approves it (separation of duties).
+    assert (await client.post(f"/api/programmes/{CODE}/runs/{run['id']}/approvals/approve", headers=finance)).status_code == 403
+    approved = await client.post(f"/api/programmes/{CODE}/runs/{run['id']}/approvals/approve", headers=await login(client, "finance2"))
     assert approved.status_code == 200 and approved.json()["state"] == "approved", approved.text
 
     # Issued once: a retry answers the same batch.
@@ -256,7 +258,7 @@ async def test_a_batch_that_would_take_a_budget_below_zero_is_refused_and_nothin
     await client.post("/api/activity-test/claims", json={"invoice": "INV-0100", "amount_fen": 100_001, "month": str(LAST_MONTH)}, headers=director)
     run = (await client.post(f"/api/programmes/{CODE}/runs", json={"period": str(LAST_MONTH)}, headers=finance)).json()
     await client.post(f"/api/programmes/{CODE}/runs/{run['id']}/approvals/confirm", headers=officer)
-    await client.post(f"/api/programmes/{CODE}/runs/{run['id']}/approvals/approve", headers=finance)
+    await client.post(f"/api/programmes/{CODE}/runs/{run['id']}/approvals/approve", headers=await login(client, "finance2"))
 
     refused = await client.post(f"/api/programmes/{CODE}/runs/{run['id']}/batch", headers=finance)
     assert refused.status_code == 409 and refused.headers["content-type"].startswith("application/problem+json"), refused.text

@@ -47,10 +47,11 @@ async def all_lines(client, run_id: int, headers) -> list[dict]:  # type: ignore
         page += 1
 
 
-async def pay(client, run: dict, officer, finance) -> dict:  # type: ignore[no-untyped-def]
-    """The street confirms, finance approves and issues the batch."""
+async def pay(client, run: dict, officer, finance, approver) -> dict:  # type: ignore[no-untyped-def]
+    """The street confirms, another finance officer than the one who priced the run approves it, finance issues the
+    batch."""
     assert (await client.post(f"/api/subsidies/runs/{run['id']}/confirm", headers=officer)).status_code == 200
-    assert (await client.post(f"/api/subsidies/runs/{run['id']}/approve", headers=finance)).status_code == 200
+    assert (await client.post(f"/api/subsidies/runs/{run['id']}/approve", headers=approver)).status_code == 200
     batch = await client.post(f"/api/subsidies/runs/{run['id']}/batch", headers=finance)
     assert batch.status_code == 200, batch.text
     return batch.json()
@@ -142,7 +143,7 @@ async def test_each_day_is_paid_to_the_company_under_contract_that_day_once_ever
     assert held == {(later, "2026-06"): "no_contract"} | {(e, m): "no_score" for e in rest for m in MONTHS[:2]} | {(e, "2026-06"): "no_contract" for e in rest}
     assert not {(e, m) for e, m in held if e in (left, changed)}
 
-    first = await pay(client, run, officer, finance)
+    first = await pay(client, run, officer, finance, await as_user("finance2"))
     assert first["lines"] == run["lines"] and first["total_fen"] == run["total_fen"]
 
     # The company's payment notice and the treasury spreadsheet show the coefficient as people write it.
@@ -168,7 +169,7 @@ async def test_each_day_is_paid_to_the_company_under_contract_that_day_once_ever
     added = [(line["estate_id"], line["month"], line["contract_id"], line["days"], line["amount_fen"]) for line in await all_lines(client, extra["id"], finance)]
     assert added == [(later, "2026-06", late["id"], 11, fen(areas[later], "0.85", 11, 30))]
     assert (later, "2026-06") not in {(h["estate_id"], h["month"]) for h in extra["held_out"]}
-    await pay(client, extra, officer, finance)
+    await pay(client, extra, officer, finance, await as_user("finance2"))
     again = (await client.post("/api/subsidies/runs", json={"quarter": QUARTER, "supplementary": True}, headers=finance)).json()
     assert again["lines"] == 0 and again["total_fen"] == 0
 

@@ -73,16 +73,16 @@ def test_a_claim_is_refused_exactly_when_it_would_take_the_balance_below_zero(al
 def test_the_street_decides_its_communities_claims_and_the_district_the_streets_but_nobody_their_own() -> None:
     community, street = Party("community", 7), Party("street", 2)
     officer = Principal(role=Role.STREET_OFFICER, user_id=10, street_id=2)
-    rules.check_approver(officer, 99, "director", community, 2)
+    rules.check_approver(officer, 99, community, 2)
     with pytest.raises(NotFound):
-        rules.check_approver(Principal(role=Role.STREET_OFFICER, user_id=11, street_id=3), 99, "director", community, 2)
+        rules.check_approver(Principal(role=Role.STREET_OFFICER, user_id=11, street_id=3), 99, community, 2)
     with pytest.raises(PermissionDenied):
-        rules.check_approver(officer, 12, "officer 2", street, 2)
-    rules.check_approver(Principal(role=Role.FINANCE, user_id=20), 10, "officer", street, 2)
+        rules.check_approver(officer, 12, street, 2)
+    rules.check_approver(Principal(role=Role.FINANCE, user_id=20), 10, street, 2)
     with pytest.raises(PermissionDenied, match="another person"):
-        rules.check_approver(Principal(role=Role.FINANCE, user_id=20), 20, "finance", street, 2)
+        rules.check_approver(Principal(role=Role.FINANCE, user_id=20), 20, street, 2)
     with pytest.raises(PermissionDenied):
-        rules.check_approver(Principal(role=Role.FINANCE, user_id=20), 99, "director", community, 2)
+        rules.check_approver(Principal(role=Role.FINANCE, user_id=20), 99, community, 2)
 
 
 def test_funds_lapse_once_their_year_has_ended_unless_the_rules_keep_them() -> None:
