@@ -22,6 +22,7 @@ class Duty(StrEnum):
     DECIDE_OWN_ACTIVITY_CLAIM = "decide_own_activity_claim"
     SCORE_OWN_ORGANISATION_BID = "score_own_organisation_bid"
     AMEND_EVIDENCE_ONE_SCORES = "amend_evidence_one_scores"
+    APPROVE_OWN_VOLUNTEER_HOURS = "approve_own_volunteer_hours"
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,10 @@ SEPARATIONS: Mapping[Duty, Separation] = {
         Separation(
             Duty.AMEND_EVIDENCE_ONE_SCORES, "scores the evidence (the street officer)", "amend it: the filer files the correction",
             "评分与更正分离", "街道办审核评分，不修改所评的记录；请退回提交人，由提交人更正",
+        ),
+        Separation(
+            Duty.APPROVE_OWN_VOLUNTEER_HOURS, "logged volunteer hours (also as the team's leader)", "approve or reject them",
+            "时长审核", "不能审核自己登记的服务时长，须由本队队长或本社区社工审核",
         ),
     )
 }

@@ -74,11 +74,9 @@ def approval_due(logged_on: date, rules: VolunteerRules) -> date:
     return logged_on + timedelta(days=rules.approval_days)
 
 
-def may_decide(approver_user_id: int | None, volunteer_user_id: int, is_team_leader: bool, is_community_social_worker: bool) -> tuple[str, str] | None:
-    """Separation of duties: a volunteer never approves their own hours, even as a team leader; otherwise the team's
-    leader or the community's social worker decides. The refusal (English, Chinese), or None."""
-    if approver_user_id is not None and approver_user_id == volunteer_user_id:
-        return "nobody approves their own hours", "不能审核自己登记的服务时长"
+def may_decide(is_team_leader: bool, is_community_social_worker: bool) -> tuple[str, str] | None:
+    """The team's leader or the community's social worker decides hours (never the volunteer themselves, even as a
+    leader: foundation.duties' row approve_own_volunteer_hours). The refusal (English, Chinese), or None."""
     if not (is_team_leader or is_community_social_worker):
         return "hours are approved by the team's leader or the community's social worker", "服务时长由本队队长或本社区社工审核"
     return None

@@ -40,6 +40,7 @@ from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change, snapshot
 from foundation.clock import utc_now
 from foundation.db import rows_changed
+from foundation.duties import Duty, keep_apart
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from foundation.notifications import notify
 from foundation.periods import business_date
@@ -381,7 +382,8 @@ async def decide_hours(session: AsyncSession, actor: Principal, hours_id: int, d
     row = await session.get(VolunteerHours, hours_id)
     if row is None or row.community_id != actor.community_id:
         raise NotFound("volunteer hours", hours_id)
-    refusal = may_decide(actor.user_id, row.volunteer_user_id, await _is_leader(session, actor, row.team_id), actor.role in SOCIAL_WORKERS)
+    keep_apart(Duty.APPROVE_OWN_VOLUNTEER_HOURS, actor, [row.volunteer_user_id])
+    refusal = may_decide(await _is_leader(session, actor, row.team_id), actor.role in SOCIAL_WORKERS)
     if refusal:
         raise PermissionDenied(refusal[0], zh=refusal[1])
     if row.state != HoursState.WAITING:

@@ -75,9 +75,10 @@ def document_image(title: str, rng: random.Random) -> bytes:
     return buffer.getvalue()
 
 
-async def _user(db: AsyncSession, role: Role, username: str, **scope: int) -> Principal:
+async def _user(db: AsyncSession, role: Role, username: str, nth: int = 0, **scope: int) -> Principal:
+    """The demo user of a role and scope (the `nth` one made), as the use cases see them."""
     users = await recipients(db, role, street_id=scope.get("street_id"), community_id=scope.get("community_id"))
-    return Principal(role=role, user_id=users[0], username=username, street_id=scope.get("street_id"), community_id=scope.get("community_id"))
+    return Principal(role=role, user_id=users[nth], username=username, street_id=scope.get("street_id"), community_id=scope.get("community_id"))
 
 
 async def load(db: AsyncSession, rng: random.Random, issue_letter: LetterMaker | None = None) -> int:
@@ -91,6 +92,7 @@ async def load(db: AsyncSession, rng: random.Random, issue_letter: LetterMaker |
     officer = await _user(db, Role.STREET_OFFICER, f"{DEMO_STREET.lower()}-officer", street_id=street.id)
     admin = await _user(db, Role.ADMIN, "admin")
     finance = await _user(db, Role.FINANCE, "finance")
+    reviewer = await _user(db, Role.FINANCE, "finance2", nth=1)  # whoever starts a run does not approve it
     store = FileBlobStore(get_settings().var_dir / "attachments")
     later: list[tuple[Principal, int, list[tuple[str, str, str]]]] = []
     to_pay = False
@@ -120,7 +122,7 @@ async def load(db: AsyncSession, rng: random.Random, issue_letter: LetterMaker |
         to_pay = to_pay or item.outcome == "paid"
     if to_pay:
         run = await engine.start_run(db, finance, CODE, str(Month.of(today)))
-        await engine.approve(db, finance, run.id, "approve")
+        await engine.approve(db, reviewer, run.id, "approve")
         await engine.issue_batch(db, finance, run.id)
     for who, application_id, verdicts in later:
         level, verdict, reason = verdicts[-1]

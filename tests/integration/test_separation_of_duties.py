@@ -35,6 +35,7 @@ from tests.generated import generate_month
 from tests.integration.evidence import company_user_of, principal, record_body, upload
 from tests.integration.helpers import count, estate_ids_of
 from tests.integration.test_calls import PANEL, POINTS, _bids, past_call
+from tests.integration.test_volunteers import log, new_volunteer, team_of
 
 THIS_MONTH = str(Month.of(business_today()))
 QUARTER = last_ended_quarter(datetime.now(UTC))
@@ -244,6 +245,23 @@ async def evidence_scored(world: World) -> Duo:
     return Duo(lambda: _api(client.post(amend, json=correction, headers=officer)), other)
 
 
+async def volunteer_hours_logged(world: World) -> Duo:
+    """A volunteer who leads a team logs hours with it; the community's social worker decides them."""
+    client = world.client
+    worker = await world.as_user("xbl01-worker")
+    leader_record, leader = await new_volunteer(client, worker)
+    team = await team_of(client, worker, leader_volunteer_id=leader_record["id"])
+    logged, _ = await log(client, leader, team_id=team["id"])
+    assert logged.status_code == 201, logged.text
+    decide = f"/api/volunteers/hours/{logged.json()['id']}/decision"
+
+    async def other() -> None:
+        decided = await client.post(decide, json={"verdict": "approve"}, headers=worker)
+        assert decided.status_code == 200 and decided.json()["state"] == "approved", decided.text
+
+    return Duo(lambda: _api(client.post(decide, json={"verdict": "approve"}, headers=leader)), other)
+
+
 async def _api(answer: Awaitable[httpx.Response]) -> Refused:
     return by_api(await answer)
 
@@ -256,6 +274,7 @@ SCENARIOS: dict[Duty, tuple[Callable[[World], Awaitable[Duo]], ...]] = {
     Duty.DECIDE_OWN_ACTIVITY_CLAIM: (activity_claim_filed,),
     Duty.SCORE_OWN_ORGANISATION_BID: (bid_of_own_organisation,),
     Duty.AMEND_EVIDENCE_ONE_SCORES: (evidence_scored,),
+    Duty.APPROVE_OWN_VOLUNTEER_HOURS: (volunteer_hours_logged,),
 }
 
 

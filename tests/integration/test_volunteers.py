@@ -197,7 +197,7 @@ async def test_hours_are_decided_by_the_leader_or_the_social_worker_never_by_the
     assert own["state"] == "waiting" and own["due_on"] == str(TODAY + timedelta(days=7))
 
     # The leader may not approve their own hours (separation of duties), and does not even see them queued.
-    assert_problem(await client.post(f"/api/volunteers/hours/{own['id']}/decision", json={"verdict": "approve"}, headers=leader), 403, "own hours")
+    assert_problem(await client.post(f"/api/volunteers/hours/{own['id']}/decision", json={"verdict": "approve"}, headers=leader), 403, "approve_own_volunteer_hours")
     queue = {h["id"] for h in (await client.get("/api/volunteers/approvals", headers=leader)).json()}
     assert theirs["id"] in queue and own["id"] not in queue
     # A member who leads nothing decides nothing; a rejection needs a reason.
