@@ -116,7 +116,9 @@ async def test_the_community_files_the_three_levels_approve_and_finance_pays_it_
     lines = (await client.get(f"/api/programmes/{CODE}/runs/{run.json()['id']}/lines?page_size=200", headers=finance)).json()["items"]
     mine = [line for line in lines if line["key"] == f"relief:{made['id']}"]
     assert len(mine) == 1 and mine[0]["amount_fen"] == 320_050 and mine[0]["payee"] == f"community:{made['community_id']}" and mine[0]["holder"] == "relief_fund:1"
-    assert (await client.post(f"/api/programmes/{CODE}/runs/{run.json()['id']}/approvals/approve", headers=finance)).status_code == 200
+    # Whoever started the run does not approve it (separation of duties): the second finance officer does.
+    assert (await client.post(f"/api/programmes/{CODE}/runs/{run.json()['id']}/approvals/approve", headers=finance)).status_code == 403
+    assert (await client.post(f"/api/programmes/{CODE}/runs/{run.json()['id']}/approvals/approve", headers=await login(client, "finance2"))).status_code == 200
     batch = await client.post(f"/api/programmes/{CODE}/runs/{run.json()['id']}/batch", headers=finance)
     assert batch.status_code == 200, batch.text
     again = await client.post(f"/api/programmes/{CODE}/runs/{run.json()['id']}/batch", headers=finance)
