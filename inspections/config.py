@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from foundation.settings import config_dir
-from inspections.rules import Checklist, InspectionRules, parse_checklist, parse_inspection_rules
+from inspections.rules import Checklist, InspectionRules, IntegrityRules, parse_checklist, parse_inspection_rules, parse_integrity_rules
 
 
 @lru_cache(maxsize=1)
@@ -22,10 +22,16 @@ def inspection_rules() -> InspectionRules:
     return parse_inspection_rules((config_dir() / "inspections.toml").read_text(encoding="utf-8"))
 
 
+@lru_cache(maxsize=1)
+def integrity_rules() -> IntegrityRules:
+    return parse_integrity_rules((config_dir() / "inspections.toml").read_text(encoding="utf-8"))
+
+
 def load_all() -> None:
     """Read every evidence rule file now, so a mistake in one shows at start and not at the first patrol."""
     current_checklist()
     inspection_rules()
+    integrity_rules()
     from foundation.calendar.service import CALENDAR, config_years
 
     CALENDAR.config = config_years()

@@ -15,8 +15,9 @@ from foundation.errors import Conflict
 from foundation.jobs import Job, from_time_of_day, period_of
 from foundation.notifications import notify
 from foundation.periods import Month
-from inspections import defects, spot_checks
-from inspections.rules import Source
+from inspections import defects, reconciliation, spot_checks
+from inspections.config import inspection_rules, integrity_rules
+from inspections.rules import Source, reconciliation_due
 from inspections.tables import InspectionRecord
 from people.queries import recipients
 from registry import queries as registry_queries
@@ -73,6 +74,18 @@ async def evening_coverage(session: AsyncSession, period: str, now: datetime) ->
         notified += await notify(session, f"coverage|{period}|street:{street_id}", officers, f"{period} 巡查覆盖", body, f"/coverage?month={period[:7]}")
     return {"streets_with_gaps": len(by_street), "communities_flagged": sum(len(v) for v in flagged.values()), "notified": notified}
 
+async def reconcile_spot_checks(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
+    """Each night: reconcile the spot-checked estate-months of the window whose patrols are all in (a month's end plus
+    the late tolerance) and that are not reconciled yet — a spot check approved late is caught the night after."""
+    done: dict[str, int] = {}
+    for month in reconciliation.window(Month.of_instant(now), integrity_rules().window_months):
+        if reconciliation_due(month, now, inspection_rules()):
+            answer = await reconciliation.reconcile_month(session, SYSTEM, month, now)
+            if answer.reconciled:
+                done[answer.month] = answer.mismatches
+    return {"mismatches_by_month": done}
+
+
 JOBS = [
     Job(
         name="inspections.mark_overdue",
@@ -98,5 +111,14 @@ JOBS = [
         period_for=lambda now: period_of("day", now),
         period_kind="day",
         due=from_time_of_day(20, 30),
+    ),
+    Job(
+        name="inspections.reconcile_spot_checks",
+        description="第三方抽查与日常巡查对账：记录对账不符（每日）",
+        cron={"hour": "3", "minute": "40"},
+        work=reconcile_spot_checks,
+        period_for=lambda now: period_of("day", now),
+        period_kind="day",
+        due=from_time_of_day(3, 40),
     ),
 ]

@@ -29,8 +29,10 @@ from foundation.web.layout import chosen_id, page, pages_of, read_verdict, refus
 from foundation.web.offline import offline_worker
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
-from inspections import attachments, defects, records, schemas, service
+from inspections import attachments, defects, records, returns, schemas, service
 from inspections.config import current_checklist
+from inspections.integrity_pages import PAGES as INTEGRITY_PAGES
+from inspections.integrity_pages import record_page
 from inspections.photos import PhotoLimits
 from inspections.rules import Source
 from inspections.tables import InspectionRecord
@@ -105,6 +107,7 @@ class PatrolPages(Controller):
             patrols=patrols,
             open_defects=open_defects,
             done=sum(1 for e in estates if patrols.get(e.id)),
+            returned=(await returns.list_returns(db, principal, PageRequest(1, 50), waiting=True))[0],
         )
 
     @get("/estates/{estate_id:int}")
@@ -278,9 +281,8 @@ class RecordPages(Controller):
 
     @get("/records/{record_id:int}")
     async def record(self, record_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
-        """A filed record as filed, with its amendments and the results in effect, and every photo."""
-        detail = await records.record_detail(db, await records.get_record(db, principal, record_id))
-        return page("record.html", principal, r=detail, source_names=SOURCE_NAMES)
+        """A filed record as filed, with its amendments and the results in effect, every photo, and its returns."""
+        return await record_page(db, principal, record_id)
 
 
 class PhotoPages(Controller):
@@ -352,4 +354,4 @@ class CoveragePages(Controller):
         )
 
 
-PAGES = [PatrolPages, PatrolServiceWorker, DefectPages, RecordPages, PhotoPages, CoveragePages]
+PAGES = [PatrolPages, PatrolServiceWorker, DefectPages, RecordPages, PhotoPages, CoveragePages, *INTEGRITY_PAGES]

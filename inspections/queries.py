@@ -15,9 +15,11 @@ from sqlmodel import col
 
 from foundation.periods import Month
 from inspections.checklists import stored_checklists
+from inspections.config import integrity_rules
 from inspections.late import counting_records
 from inspections.records import effective_results
-from inspections.rules import Checklist, DefectState, Source, assessed_month
+from inspections.returns import waiting_returns
+from inspections.rules import Checklist, DefectState, Source, WhileReturned, assessed_month
 from inspections.tables import Amendment, Attachment, Defect, InspectionRecord, InspectionResult, LateRecordDecision, RecordPhoto
 
 CHUNK = 900  # ids per IN (...) list: under SQLite's bound-parameter limit
@@ -292,3 +294,28 @@ async def month_evidence(session: AsyncSession, estate_ids: list[int], month: Mo
             )
         )
     return MonthEvidence(visits=tuple(visits), patrols_counted=patrols_counted, patrol_defects=tuple(patrol_defects))
+
+
+@dataclass(frozen=True)
+class ReturnedRecord:
+    """A record returned to its filer for correction, still waiting; `counted`: whether it counts as filed meanwhile
+    (config/inspections.toml [returns])."""
+
+    record_id: int
+    estate_id: int
+    source: Source
+    counted: bool
+
+
+async def waiting_returned_records(session: AsyncSession, estate_ids: Collection[int], month: Month) -> list[ReturnedRecord]:
+    """The records of `estate_ids` of `month` that wait on a return, by id."""
+    counted = integrity_rules().while_returned is WhileReturned.AS_FILED
+    out: list[ReturnedRecord] = []
+    for part in chunks(sorted(set(estate_ids))):
+        rows = await session.execute(
+            select(col(InspectionRecord.id), col(InspectionRecord.estate_id), col(InspectionRecord.source))
+            .where(col(InspectionRecord.estate_id).in_(part), col(InspectionRecord.month) == str(month), waiting_returns())
+            .order_by(col(InspectionRecord.id))
+        )
+        out += [ReturnedRecord(record_id, estate_id, Source(source), counted) for record_id, estate_id, source in rows]
+    return out
