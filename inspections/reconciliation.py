@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
-from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, select
@@ -28,7 +27,7 @@ from inspections.checklists import stored_checklists
 from inspections.config import current_checklist, inspection_rules, integrity_rules
 from inspections.late import counting_records
 from inspections.records import effective_results, record_detail, record_summaries
-from inspections.rules import CategoryComparison, Checklist, Source, compare_categories, credibility, reconciliation_due
+from inspections.rules import CategoryComparison, Checklist, Source, compare_categories, credibility, reconciliation_due, two_places
 from inspections.tables import Amendment, InspectionRecord, InspectionResult, Mismatch, Reconciliation, ReconciliationFiler
 from registry import queries as registry_queries
 
@@ -207,12 +206,6 @@ def _scope(actor: Principal, street_column: Any) -> ColumnElement[bool]:
     if actor.role is Role.ADMIN:
         return col(street_column).is_not(None)
     return col(street_column) == actor.street_id
-
-
-def two_places(share: Fraction) -> Fraction:
-    """A share rounded half-up to hundredths (the credibility figure as shown: "0.67")."""
-    whole, rest = divmod(share.numerator * 100, share.denominator)
-    return Fraction(whole + (1 if 2 * rest >= share.denominator else 0), 100)
 
 
 def _months(today: Month | None = None) -> list[str]:

@@ -385,6 +385,12 @@ def credibility(checked: int, mismatched: int) -> Fraction | None:
     return None if checked == 0 else Fraction(checked - mismatched, checked)
 
 
+def two_places(share: Fraction) -> Fraction:
+    """A share rounded half-up to hundredths (the credibility figure as shown: "0.67")."""
+    whole, rest = divmod(share.numerator * 100, share.denominator)
+    return Fraction(whole + (1 if 2 * rest >= share.denominator else 0), 100)
+
+
 def reconciliation_due(month: Month, now: datetime, rules: InspectionRules) -> bool:
     """A month is reconciled once every patrol of it is in: its end (Beijing time) plus the late tolerance, after
     which any record of it is late (and counts only once approved)."""
