@@ -6,13 +6,14 @@ as an amendment beside the original, with its audit trail."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from assessment import service as assessment_service
 from foundation.audit import AuditEntry
+from foundation.clock import BUSINESS_TZ
 from foundation.db import unit_of_work
 from foundation.periods import Month
 from inspections.tables import Amendment, InspectionResult, Mismatch, Reconciliation, RecordReturn, SpotCheckAssignment
@@ -68,7 +69,7 @@ async def _file(client: Any, officer: dict[str, str], headers: dict[str, str], p
     return int(filed.json()["id"])
 
 
-async def reconciled_month(client: Any, as_user: Any, db: Any) -> dict[str, Any]:
+async def reconciled_month(client: Any, as_user: Any, db: Any, *, by_job: bool = False) -> dict[str, Any]:
     """Estate A: two patrols that passed cleaning and gate duty, one that failed parking; its spot check deducts 5.00
     for cleaning (C02 ×5 at 1 point), 4.00 for gate duty (G02 ×4) and 6.00 for parking (P02 ×3 at 2 points).
     Estate B: a spot check deducting 6.00 for cleaning and no patrol at all. Both reconciled."""
@@ -86,14 +87,20 @@ async def reconciled_month(client: Any, as_user: Any, db: Any) -> dict[str, Any]
     )
     firm = await as_user(firm_b)
     check_b = await _file(client, officer, firm, "/api/spot-checks", estate_b, 16, [result("C01", await upload(client, firm), 3)])
-    answer = await client.post("/api/integrity/reconciliations", json={"month": str(MONTH)}, headers=await as_user("admin"))
-    assert answer.status_code == 200, answer.text
-    assert answer.json() == {"month": str(MONTH), "reconciled": 2, "mismatches": 1}
+    if by_job:  # the nightly job, run for yesterday: it reconciles every month of the window whose patrols are in
+        yesterday = (datetime.now(BUSINESS_TZ).date() - timedelta(days=1)).isoformat()
+        ran = await client.post(f"/api/jobs/inspections.reconcile_spot_checks/run?period={yesterday}", headers=await as_user("admin"))
+        assert ran.status_code == 200 and ran.json()["state"] == "done", ran.text
+        assert ran.json()["result"]["mismatches_by_month"] == {str(MONTH): 1}
+    else:
+        answer = await client.post("/api/integrity/reconciliations", json={"month": str(MONTH)}, headers=await as_user("admin"))
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"month": str(MONTH), "reconciled": 2, "mismatches": 1}
     return {"estate_a": estate_a, "estate_b": estate_b, "worker": worker_a, "patrols": patrols, "check_a": check_a, "check_b": check_b}
 
 
 async def test_a_mismatch_is_recorded_exactly_when_the_spot_check_deducts_5_in_a_category_every_patrol_passed(client, as_user, db) -> None:
-    case = await reconciled_month(client, as_user, db)
+    case = await reconciled_month(client, as_user, db, by_job=True)
     async with db() as session:
         [mismatch] = (await session.execute(select(Mismatch))).scalars().all()
         reconciliations = {r.estate_id: r for r in (await session.execute(select(Reconciliation))).scalars()}
@@ -243,3 +250,36 @@ async def test_the_breakdown_says_what_a_waiting_returned_record_counts_for(clie
     await page_login(client, "xbl-officer")
     breakdown = (await client.get(f"/assessment/scores/{estate}/{month}")).text
     assert "已退回更正" in breakdown and "等待期间按原报计入" in breakdown
+
+
+async def test_the_return_and_the_correction_are_made_from_the_record_page_and_show_on_both_sides(client, as_user, db) -> None:
+    from tests.integration.test_pages import page_login
+    from tests.integration.test_role_pages import csrf
+
+    worker = await as_user("xbl01-worker")
+    estate = (await estate_ids_of(db, "XBL01"))[1]
+    record = (await client.post("/api/patrols", json=record_body(estate), headers=worker)).json()["id"]
+    await page_login(client, "xbl01-director")
+    token = await csrf(client)
+    assert 'id="return-form"' in (await client.get(f"/records/{record}")).text
+    blank = await client.post(f"/records/{record}/return", data={"reason": "", "_csrf_token": token})
+    assert blank.status_code == 422 and "请写明退回原因" in blank.text
+    done = await client.post(f"/records/{record}/return", data={"reason": "G01 照片看不清，请补拍", "_csrf_token": token})
+    assert done.status_code == 200 and "待提交人更正，已等待 0 天 0 小时" in done.text and "等待更正期间按原报计入考核" in done.text
+    assert 'id="return-form"' not in done.text  # one return at a time
+
+    await page_login(client, "xbl01-worker")
+    token = await csrf(client)
+    phone = (await client.get("/patrol")).text
+    assert "退回待更正（1）" in phone and "G01 照片看不清，请补拍" in phone
+    page = (await client.get(f"/records/{record}")).text
+    assert 'id="correction-form"' in page
+    fields = {"reason": "已复核，C01 合格、G01 合格", "_csrf_token": token, "passed-C01": "yes", "passed-G01": "yes", "note-G01": "已补拍核实"}
+    corrected = await client.post(f"/records/{record}/correction", data=fields)
+    assert corrected.status_code == 200, corrected.text
+    assert "已于" in corrected.text and "原记录与更正并存" in corrected.text and "已复核，C01 合格、G01 合格" in corrected.text
+    assert await count(db, Amendment, Amendment.record_id == record) == 1
+
+    await page_login(client, "xbl-officer")
+    desk = (await client.get("/integrity")).text
+    assert "退回更正（等待中 0，共 1）" in desk and "G01 照片看不清，请补拍" in desk and "已更正" in desk
