@@ -21,6 +21,7 @@ from foundation.web.layout import form_error, page
 from foundation.web.problems import status_of
 from inspections import late, reconciliation, records, returns, schemas, service
 from inspections.config import integrity_rules
+from inspections.queries import mismatches_of
 from inspections.rules import ReturnState, WhileReturned
 
 SOURCE_NAMES = {"patrol": "日常巡查", "street_inspection": "街道检查", "spot_check": "第三方抽查"}
@@ -76,10 +77,17 @@ async def record_page(db: AsyncSession, principal: Principal, record_id: int, er
         and not own
         and waiting is None
     )
+    # The mismatches this record is part of (the spot check, or a patrol it was compared with): the street's evidence.
+    mismatches = (
+        [m for m in await mismatches_of(db, record.estate_id, record.month) if record.id == m.spot_check_record_id or record.id in m.patrol_record_ids]
+        if principal.role in reconciliation.READERS
+        else []
+    )
     return page(
         "record.html",
         principal,
         r=detail,
+        mismatches=mismatches,
         source_names=SOURCE_NAMES,
         waiting=waiting,
         may_return=may_return,
@@ -104,7 +112,7 @@ class ReturnPages(Controller):
         try:
             if len(reason) < 2:
                 raise InvalidInput("write why the record is returned", zh="请写明退回原因", field="reason")
-            await returns.return_record(db, principal, record_id, schemas.ReturnIn(reason=reason))
+            await returns.return_record(db, principal, record_id, schemas.RecordReturnIn(reason=reason))
         except DomainError as exc:
             return _refused(await record_page(db, principal, record_id, form_error(exc), {"reason": reason}), exc)
         return Redirect(path=f"/records/{record_id}?done=returned")

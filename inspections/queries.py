@@ -15,12 +15,22 @@ from sqlmodel import col
 
 from foundation.periods import Month
 from inspections.checklists import stored_checklists
-from inspections.config import integrity_rules
+from inspections.config import current_checklist, integrity_rules
 from inspections.late import counting_records
 from inspections.records import effective_results
 from inspections.returns import waiting_returns
 from inspections.rules import Checklist, DefectState, Source, WhileReturned, assessed_month
-from inspections.tables import Amendment, Attachment, Defect, InspectionRecord, InspectionResult, LateRecordDecision, RecordPhoto
+from inspections.tables import (
+    Amendment,
+    Attachment,
+    Defect,
+    InspectionRecord,
+    InspectionResult,
+    LateRecordDecision,
+    Mismatch,
+    Reconciliation,
+    RecordPhoto,
+)
 
 CHUNK = 900  # ids per IN (...) list: under SQLite's bound-parameter limit
 
@@ -319,3 +329,37 @@ async def waiting_returned_records(session: AsyncSession, estate_ids: Collection
         )
         out += [ReturnedRecord(record_id, estate_id, Source(source), counted) for record_id, estate_id, source in rows]
     return out
+
+
+@dataclass(frozen=True)
+class MismatchInfo:
+    """A mismatch of a spot-checked estate-month (config/RULES.md, "Evidence integrity"): evidence, no score effect."""
+
+    id: int
+    estate_id: int
+    month: str
+    category: str
+    category_name: str
+    spot_check_record_id: int
+    spot_check_deduction: str  # points, two decimals
+    patrols: int
+    patrol_record_ids: tuple[int, ...]
+
+
+async def mismatches_of(session: AsyncSession, estate_id: int, month: str) -> list[MismatchInfo]:
+    """The mismatches recorded for one estate-month, by category."""
+    rows = await session.execute(
+        select(Mismatch, col(Reconciliation.patrol_record_ids))
+        .join(Reconciliation, col(Reconciliation.id) == col(Mismatch.reconciliation_id))
+        .where(col(Mismatch.estate_id) == estate_id, col(Mismatch.month) == month)
+        .order_by(col(Mismatch.category))
+    )
+    names = {c.code: c.name for c in current_checklist().categories}
+    return [
+        MismatchInfo(
+            id=m.id or 0, estate_id=m.estate_id, month=m.month, category=m.category, category_name=names.get(m.category, m.category),
+            spot_check_record_id=m.spot_check_record_id, spot_check_deduction=f"{m.spot_check_deduction_centi // 100}.{m.spot_check_deduction_centi % 100:02d}",
+            patrols=m.patrols, patrol_record_ids=tuple(patrols),
+        )
+        for m, patrols in rows
+    ]

@@ -51,7 +51,7 @@ def _in_scope(actor: Principal) -> ColumnElement[bool]:
     return mine
 
 
-async def return_record(session: AsyncSession, actor: Principal, record_id: int, data: schemas.ReturnIn, now: datetime | None = None) -> RecordReturn:
+async def return_record(session: AsyncSession, actor: Principal, record_id: int, data: schemas.RecordReturnIn, now: datetime | None = None) -> RecordReturn:
     """Return a record of one's scope to its filer with a reason; one return waits at a time per record."""
     require_role(actor, RETURNERS, "returning a record for correction")
     now = now or utc_now()
@@ -121,7 +121,7 @@ def waited_hours(row: RecordReturn, now: datetime) -> int:
     return int(((row.corrected_at or now) - row.returned_at).total_seconds() // 3600)
 
 
-async def return_rows(session: AsyncSession, rows: list[RecordReturn], now: datetime | None = None) -> list[schemas.ReturnOut]:
+async def return_rows(session: AsyncSession, rows: list[RecordReturn], now: datetime | None = None) -> list[schemas.RecordReturnOut]:
     now = now or utc_now()
     records = {r.id: r for r in (await session.execute(select(InspectionRecord).where(col(InspectionRecord.id).in_({row.record_id for row in rows})))).scalars()} if rows else {}
     names = {i: e.name for i, e in (await registry_queries.estates(session, {r.estate_id for r in records.values()})).items()} if records else {}
@@ -130,7 +130,7 @@ async def return_rows(session: AsyncSession, rows: list[RecordReturn], now: date
     for row in rows:
         record = records[row.record_id]
         out.append(
-            schemas.ReturnOut(
+            schemas.RecordReturnOut(
                 id=row.id or 0,
                 record_id=row.record_id,
                 source=Source(record.source),
@@ -151,13 +151,13 @@ async def return_rows(session: AsyncSession, rows: list[RecordReturn], now: date
     return out
 
 
-async def record_returns(session: AsyncSession, record_id: int) -> list[schemas.ReturnOut]:
+async def record_returns(session: AsyncSession, record_id: int) -> list[schemas.RecordReturnOut]:
     """The returns of one record, oldest first (for whoever may see the record)."""
     rows = list((await session.execute(select(RecordReturn).where(col(RecordReturn.record_id) == record_id).order_by(col(RecordReturn.id)))).scalars())
     return await return_rows(session, rows)
 
 
-async def list_returns(session: AsyncSession, actor: Principal, paging: PageRequest, *, waiting: bool | None = None) -> tuple[list[schemas.ReturnOut], int]:
+async def list_returns(session: AsyncSession, actor: Principal, paging: PageRequest, *, waiting: bool | None = None) -> tuple[list[schemas.RecordReturnOut], int]:
     """Returns within one's scope (the street's, the community's, and one's own records'), waiting ones first, then
     newest first; `waiting=True` only those waiting, `False` only those corrected."""
     query = select(RecordReturn).where(_in_scope(actor))

@@ -331,8 +331,8 @@ class ReturnController(Controller):
     tags = ["inspections"]
     guards = [logged_in]
 
-    @post("/{record_id:int}/return", dto=StrictBody[schemas.ReturnIn], return_dto=None, guards=[allow(returns.RETURNERS, "returning a record for correction")], responses=FILE)
-    async def return_record(self, record_id: RecordId, data: JSONBody[schemas.ReturnIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.ReturnOut:
+    @post("/{record_id:int}/return", dto=StrictBody[schemas.RecordReturnIn], return_dto=None, guards=[allow(returns.RETURNERS, "returning a record for correction")], responses=FILE)
+    async def return_record(self, record_id: RecordId, data: JSONBody[schemas.RecordReturnIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.RecordReturnOut:
         """Return a record of your scope to its filer with a reason; a record waits on one return at a time (409)."""
         row = await returns.return_record(db, principal, record_id, data)
         return (await returns.return_rows(db, [row]))[0]
@@ -344,7 +344,7 @@ class ReturnController(Controller):
         return await records.record_detail(db, await service.correct_record(db, principal, record_id, data))
 
     @get("/returns", responses=READ)
-    async def list_returns(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], paging: NamedDependency[PageRequest], waiting: FromQuery[bool | None] = None) -> Page[schemas.ReturnOut]:
+    async def list_returns(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], paging: NamedDependency[PageRequest], waiting: FromQuery[bool | None] = None) -> Page[schemas.RecordReturnOut]:
         """Returns of your street or community, and of your own records: waiting ones first, with how long they have
         waited; `waiting=true` only those waiting."""
         rows, total = await returns.list_returns(db, principal, paging, waiting=waiting)
@@ -361,7 +361,7 @@ class IntegrityController(Controller):
     guards = [logged_in]
 
     @get("/summary", guards=[allow(reconciliation.READERS, "reading the reconciliation of spot checks with patrols")], responses=READ)
-    async def summary(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.IntegritySummaryOut:
+    async def integrity_summary(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.IntegritySummaryOut:
         """Per social worker and per estate over the last months (config/inspections.toml [reconciliation]):
         spot-checked estate-months, mismatches, and the credibility figure (share without a mismatch)."""
         return await reconciliation.integrity_summary(db, principal)
@@ -381,7 +381,7 @@ class IntegrityController(Controller):
         return await reconciliation.mismatch_detail(db, principal, mismatch_id)
 
     @post("/reconciliations", dto=StrictBody[schemas.ReconcileIn], return_dto=None, status_code=200, guards=[allow(reconciliation.RUNNERS, "reconciling spot checks with patrols")], responses=problem_responses(400, 403, 422))
-    async def reconcile(self, data: JSONBody[schemas.ReconcileIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.ReconciledOut:
+    async def reconcile_spot_checks(self, data: JSONBody[schemas.ReconcileIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.ReconciledOut:
         """Reconcile a month now (the daily job does it once the month's patrols are all in: its end plus the late
         tolerance); estate-months reconciled before are left as they are, so repeating it changes nothing."""
         return await reconciliation.reconcile_month(db, principal, Month.parse(data.month))

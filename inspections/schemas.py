@@ -182,7 +182,7 @@ class RecordOut(msgspec.Struct):
     amendments: list[AmendmentOut]  # corrections, oldest first, beside the original
     effective_results: list[ItemResultOut]  # the results after the amendments
     defect_ids: list[int]
-    returns: list[ReturnOut] = msgspec.field(default_factory=list)  # returned to its filer for correction, oldest first
+    returns: list[RecordReturnOut] = msgspec.field(default_factory=list)  # returned to its filer for correction, oldest first
 
 
 class RecordSummary(msgspec.Struct):
@@ -326,11 +326,11 @@ class CoverageOut(msgspec.Struct):
 # Evidence integrity: records returned for correction, reconciliation of patrols with spot checks
 
 
-class ReturnIn(Strict):
+class RecordReturnIn(Strict):
     reason: Reason  # what the filer must look at again
 
 
-class ReturnOut(msgspec.Struct):
+class RecordReturnOut(msgspec.Struct):
     """A record returned to its filer for correction, as both sides see it."""
 
     id: int

@@ -128,6 +128,17 @@ async def test_a_mismatch_is_recorded_exactly_when_the_spot_check_deducts_5_in_a
     [score] = (await client.get(f"/api/assessment/scores/{case['estate_a']}/{MONTH}", headers=officer)).json()
     spot = next(c for c in score["result"]["components"] if c["component"] == "spot_check")
     assert spot["score"] == "85.00"  # 100 − 5 − 4 − 6, nothing for the mismatch
+    # The mismatch shows in the breakdown and on the records it concerns, for the street.
+    from tests.integration.test_pages import page_login
+
+    await page_login(client, "xbl-officer")
+    breakdown = (await client.get(f"/assessment/scores/{case['estate_a']}/{MONTH}")).text
+    assert "对账不符（证据，本身不改变分数）" in breakdown and f"/integrity/mismatches/{mismatch.id}" in breakdown and "扣 5.00 分" in breakdown
+    for record in (case["check_a"], *case["patrols"]):
+        assert f"/integrity/mismatches/{mismatch.id}" in (await client.get(f"/records/{record}")).text
+    assert "对账不符" not in (await client.get(f"/records/{case['check_b']}")).text
+    await page_login(client, case["worker"])
+    assert "对账不符" not in (await client.get(f"/records/{case['patrols'][0]}")).text
 
 
 async def test_the_street_sees_mismatches_and_credibility_down_to_the_records_and_photos(client, as_user, db) -> None:
