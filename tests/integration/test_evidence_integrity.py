@@ -294,3 +294,25 @@ async def test_the_return_and_the_correction_are_made_from_the_record_page_and_s
     await page_login(client, "xbl-officer")
     desk = (await client.get("/integrity")).text
     assert "退回更正（等待中 0，共 1）" in desk and "G01 照片看不清，请补拍" in desk and "已更正" in desk
+
+
+async def test_when_config_says_so_a_waiting_returned_record_counts_for_nothing_until_corrected(client, as_user, db, monkeypatch) -> None:
+    from inspections import late, queries
+    from inspections.rules import IntegrityRules, WhileReturned
+
+    not_counted = IntegrityRules(while_returned=WhileReturned.NOT_COUNTED)
+    monkeypatch.setattr(late, "integrity_rules", lambda: not_counted)
+    monkeypatch.setattr(queries, "integrity_rules", lambda: not_counted)
+    specialist, officer = await as_user("xbl-worker1"), await as_user("xbl-officer")
+    estate = (await estate_ids_of(db, "XBL01"))[3]
+    filed = (await client.post("/api/street-inspections", json=record_body(estate, failed={"G02": [await upload(client, specialist)]}, passed=("G01",)), headers=specialist)).json()
+    assert (await client.post(f"/api/inspections/{filed['id']}/return", json={"reason": "问题数请核实"}, headers=officer)).status_code == 201
+    month = Month.of_instant(datetime.fromisoformat(filed["inspected_at"]))
+    street = (await client.get("/api/auth/me", headers=officer)).json()["street_id"]
+    month_end = datetime.combine(month.next().first_day, datetime.min.time(), tzinfo=UTC)
+    async with unit_of_work(db) as session:
+        await assessment_service.compute_month(session, await principal(db, "xbl-officer"), street, month, now=month_end)
+    [score] = (await client.get(f"/api/assessment/scores/{estate}/{month}", headers=officer)).json()
+    assert "street_inspection" in score["result"]["missing"]  # its only street inspection waits: it does not count
+    [line] = [line for line in score["result"]["lines"] if line["record_id"] == filed["id"]]
+    assert "等待期间不计入" in line["note"] and line["effect"] == "0.0000"
