@@ -12,10 +12,10 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from assessment.rules import Finding, MonthInputs, Satisfaction, Visit, overdue_level
+from assessment.rules import Finding, MonthInputs, Returned, Satisfaction, Visit, overdue_level
 from assessment.tables import AssessmentMonth, CommitteeOpinion, ScoreExclusion, Veto
 from foundation.periods import Month
-from inspections.queries import month_evidence
+from inspections.queries import month_evidence, waiting_returned_records
 from inspections.rules import Checklist, Source
 
 LOCKED = "locked"
@@ -85,6 +85,9 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
         late_from = visit.month if visit.month != str(month) else None
         visits[visit.estate_id][visit.source.value].append(Visit(visit.record_id, findings, late_from))
 
+    returned: dict[int, list[Returned]] = defaultdict(list)
+    for r in await waiting_returned_records(session, estate_ids, month):
+        returned[r.estate_id].append(Returned(r.record_id, r.source.value, r.counted))
     default_categories = {c.code: c.points for c in fallback.categories}
     out: dict[int, MonthInputs] = {}
     for estate_id in estate_ids:
@@ -100,5 +103,6 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
             committee_opinion=opinion.rating if opinion else None,
             satisfaction=Satisfaction(opinion.satisfied or 0, opinion.answered) if opinion and opinion.answered else None,
             upheld_veto_ids=tuple(sorted(vetoes[estate_id])),
+            returned=tuple(returned[estate_id]),
         )
     return out

@@ -258,6 +258,8 @@ async def _breakdown_page(
         "item_texts": {code: item.text for code, item in current_checklist().items.items()},
         "may_appeal": principal.role is Role.COMPANY,
         "typed": failed[1] if failed else {},
+        # Mismatches of the estate-month, for the street (config/RULES.md, "Evidence integrity"): no score effect.
+        "mismatches": await inspection_queries.mismatches_of(db, estate_id, str(month)) if principal.role in (Role.STREET_OFFICER, Role.ADMIN) else [],
     }
     if failed:
         return refused("breakdown.html", principal, failed[0], **context)

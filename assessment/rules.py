@@ -108,6 +108,16 @@ class Visit:
 
 
 @dataclass(frozen=True)
+class Returned:
+    """A record of the month returned to its filer for correction and still waiting (config/inspections.toml
+    [returns] says what it counts for meanwhile)."""
+
+    record_id: int
+    component: str  # the component its source feeds
+    counted: bool  # True: it counts as filed while it waits; False: it counts for nothing until corrected
+
+
+@dataclass(frozen=True)
 class Satisfaction:
     satisfied: int
     answered: int
@@ -125,6 +135,7 @@ class MonthInputs:
     committee_opinion: int | None = None  # 0–100
     satisfaction: Satisfaction | None = None
     upheld_veto_ids: tuple[int, ...] = ()
+    returned: tuple[Returned, ...] = ()
 
     def fingerprint(self) -> str:
         """sha256 of the inputs in canonical order: the same facts in any order give the same fingerprint."""
@@ -142,7 +153,8 @@ def normalised(inputs: MonthInputs) -> dict[str, Any]:
             key=lambda v: v["record_id"],
         )
 
-    return {
+    returned = {"returned": [asdict(r) for r in sorted(inputs.returned, key=lambda r: r.record_id)]} if inputs.returned else {}
+    return returned | {
         "estate_id": inputs.estate_id,
         "month": inputs.month,
         "categories": dict(sorted(inputs.categories.items())),
@@ -201,6 +213,8 @@ class MonthScore:
 
 
 NO_SCORE = "未评分"
+# What a returned record counts for while it waits (config/inspections.toml [returns] counts_while_waiting).
+RETURNED_COUNTS = {True: "等待期间按原报计入（配置 inspections.toml [returns]）", False: "等待期间不计入（配置 inspections.toml [returns]）"}
 
 
 def _fixed(value: Fraction, places: int) -> str:
@@ -286,6 +300,10 @@ def score_month(inputs: MonthInputs, rules: ScoringRules) -> MonthScore:
         if points != 0 and c in weights
     ]
     lines += [Line(c.value, record_id, None, None, "0.00", "0.0000", f"记录 #{record_id}{note}") for c, record_id, note in late_records]
+    lines += [
+        Line(r.component, r.record_id, None, None, "0.00", "0.0000", f"记录 #{r.record_id} 已退回更正，等待提交人更正：{RETURNED_COUNTS[r.counted]}")
+        for r in sorted(inputs.returned, key=lambda r: r.record_id)
+    ]
     lines += [Line("veto", None, None, None, "0.00", "0.0000", f"一票否决 #{veto_id} 维持：本月不合格") for veto_id in sorted(inputs.upheld_veto_ids)]
     components = tuple(
         ComponentScore(component=c.value, score=_fixed(s, 2), weight=rules.weights[c], effective_weight=_fixed(weights[c], 4), records=n)

@@ -15,8 +15,9 @@ from foundation.errors import Conflict
 from foundation.jobs import Job, daily_job, period_of
 from foundation.notifications import notify
 from foundation.periods import Month
-from inspections import defects, spot_checks
-from inspections.rules import Source
+from inspections import defects, reconciliation, spot_checks
+from inspections.config import inspection_rules, reconciliation_rules
+from inspections.rules import Source, reconciliation_due
 from inspections.tables import InspectionRecord
 from people.queries import recipients
 from registry import queries as registry_queries
@@ -73,6 +74,18 @@ async def evening_coverage(session: AsyncSession, period: str, now: datetime) ->
         notified += await notify(session, f"coverage|{period}|street:{street_id}", officers, f"{period} 巡查覆盖", body, f"/coverage?month={period[:7]}")
     return {"streets_with_gaps": len(by_street), "communities_flagged": sum(len(v) for v in flagged.values()), "notified": notified}
 
+async def reconcile_spot_checks(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
+    """Each night: reconcile the spot-checked estate-months of the window whose patrols are all in (a month's end plus
+    the late tolerance) and that are not reconciled yet — a spot check approved late is caught the night after."""
+    done: dict[str, int] = {}
+    for month in reconciliation.window(Month.of_instant(now), reconciliation_rules().window_months):
+        if reconciliation_due(month, now, inspection_rules()):
+            answer = await reconciliation.reconcile_month(session, SYSTEM, month, now)
+            if answer.reconciled:
+                done[answer.month] = answer.mismatches
+    return {"mismatches_by_month": done}
+
+
 JOBS = [
     Job(
         name="inspections.mark_overdue",
@@ -91,4 +104,5 @@ JOBS = [
         period_kind="month",
     ),
     daily_job("inspections.evening_coverage", "晚间巡查覆盖：各街道当日未巡查的区片，连续三天漏巡的社区", 20, 30, evening_coverage),
+    daily_job("inspections.reconcile_spot_checks", "第三方抽查与日常巡查对账：记录对账不符（每日）", 3, 40, reconcile_spot_checks),
 ]

@@ -19,8 +19,10 @@ from foundation.duties import Duty, keep_apart
 from foundation.errors import Conflict, NotFound
 from foundation.paging import PageRequest, fetch_page
 from inspections import schemas
+from inspections.config import reconciliation_rules
 from inspections.defects import withdraw_record_defects
-from inspections.rules import LateDecision, Source
+from inspections.returns import waiting_returns
+from inspections.rules import LateDecision, Source, WhileReturned
 from inspections.tables import InspectionRecord, InspectionResult, LateRecordDecision
 from registry import queries as registry_queries
 
@@ -30,9 +32,13 @@ DECISION_ZH = {LateDecision.APPROVED: "准予计入", LateDecision.REJECTED: "�
 
 
 def counting_records() -> ColumnElement[bool]:
-    """SQL: the records that count — filed on time, or late and approved."""
+    """SQL: the records that count — filed on time, or late and approved; and, when config/inspections.toml [returns]
+    says a returned record counts for nothing while it waits, not waiting on a return."""
     approved = select(col(LateRecordDecision.record_id)).where(col(LateRecordDecision.decision) == LateDecision.APPROVED.value)
-    return or_(col(InspectionRecord.late).is_(False), col(InspectionRecord.id).in_(approved))
+    counting = or_(col(InspectionRecord.late).is_(False), col(InspectionRecord.id).in_(approved))
+    if reconciliation_rules().while_returned is WhileReturned.NOT_COUNTED:
+        return and_(counting, ~waiting_returns())
+    return counting
 
 
 def _in_scope(actor: Principal) -> ColumnElement[bool]:

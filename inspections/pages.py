@@ -29,8 +29,10 @@ from foundation.web.layout import chosen_id, page, pages_of, read_verdict, refus
 from foundation.web.offline import offline_worker
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
-from inspections import attachments, defects, flags, records, schemas, service
+from inspections import attachments, defects, records, returns, schemas, service
 from inspections.config import current_checklist
+from inspections.integrity_pages import PAGES as INTEGRITY_PAGES
+from inspections.integrity_pages import record_page
 from inspections.photos import PhotoLimits
 from inspections.rules import Source
 from inspections.tables import InspectionRecord
@@ -42,8 +44,6 @@ STATE_NAMES = {"open": "待整改", "fix_reported": "已报整改", "closed": "�
 # Where a deadline's working days came from (inspections.rules.CalendarSource).
 CALENDAR_SOURCE_NAMES = {"district": "区里登记的法定节假日安排", "config": "配置文件中的法定节假日安排", "library": "节假日日历库", "fallback": "按周一至周五推算"}
 SOURCE_NAMES = {"patrol": "日常巡查", "street_inspection": "街道检查", "spot_check": "第三方抽查"}
-LOCATION_MISSING_NAMES = {"refused": "巡查人拒绝了手机定位授权", "unavailable": "手机未能定位（无信号、超时或浏览器不支持）", "not_sent": "提交时未附位置"}
-DIFFERS_NAMES = {"estate": "不同区片", "day": "不同日期", "filer": "不同提交人"}
 DEFECT_VIEWERS = {Role.COMMUNITY_WORKER, Role.COMMITTEE_DIRECTOR, Role.STREET_OFFICER, Role.STREET_WORKER, Role.ADMIN, Role.COMPANY, Role.INSPECTOR}
 COVERAGE_VIEWERS = {Role.COMMUNITY_WORKER, Role.COMMITTEE_DIRECTOR, Role.STREET_OFFICER, Role.STREET_WORKER, Role.ADMIN}
 PAGE_SIZE = 50
@@ -107,6 +107,7 @@ class PatrolPages(Controller):
             patrols=patrols,
             open_defects=open_defects,
             done=sum(1 for e in estates if patrols.get(e.id)),
+            returned=(await returns.list_returns(db, principal, PageRequest(1, 50), waiting=True))[0],
         )
 
     @get("/estates/{estate_id:int}")
@@ -280,9 +281,9 @@ class RecordPages(Controller):
 
     @get("/records/{record_id:int}")
     async def record(self, record_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
-        """A filed record as filed, with its amendments and the results in effect, and every photo."""
-        detail = await records.record_detail(db, await records.get_record(db, principal, record_id))
-        return page("record.html", principal, r=detail, source_names=SOURCE_NAMES, flags=await flags.record_flags(db, principal, record_id), location_missing_names=LOCATION_MISSING_NAMES, differs_names=DIFFERS_NAMES)
+        """A filed record as filed, with its amendments and the results in effect, every photo, its evidence-integrity
+        flags and its returns."""
+        return await record_page(db, principal, record_id)
 
 
 class PhotoPages(Controller):
@@ -354,4 +355,4 @@ class CoveragePages(Controller):
         )
 
 
-PAGES = [PatrolPages, PatrolServiceWorker, DefectPages, RecordPages, PhotoPages, CoveragePages]
+PAGES = [PatrolPages, PatrolServiceWorker, DefectPages, RecordPages, PhotoPages, CoveragePages, *INTEGRITY_PAGES]

@@ -15,10 +15,12 @@ from sqlmodel import col
 
 from foundation.periods import Month
 from inspections.checklists import stored_checklists
+from inspections.config import current_checklist, reconciliation_rules
 from inspections.flag_rules import FlagKind
 from inspections.late import counting_records
 from inspections.records import effective_results
-from inspections.rules import Checklist, DefectState, Source, assessed_month
+from inspections.returns import waiting_returns
+from inspections.rules import Checklist, DefectState, Source, WhileReturned, assessed_month
 from inspections.tables import (
     Amendment,
     Attachment,
@@ -26,6 +28,8 @@ from inspections.tables import (
     InspectionRecord,
     InspectionResult,
     LateRecordDecision,
+    Mismatch,
+    Reconciliation,
     RecordFlag,
     RecordPhoto,
 )
@@ -363,3 +367,60 @@ async def street_flag_counts(session: AsyncSession, street_id: int, month: Month
         .group_by(col(RecordFlag.kind))
     )
     return {FlagKind(kind): int(n) for kind, n in rows}
+@dataclass(frozen=True)
+class ReturnedRecord:
+    """A record returned to its filer for correction, still waiting; `counted`: whether it counts as filed meanwhile
+    (config/inspections.toml [returns])."""
+
+    record_id: int
+    estate_id: int
+    source: Source
+    counted: bool
+
+
+async def waiting_returned_records(session: AsyncSession, estate_ids: Collection[int], month: Month) -> list[ReturnedRecord]:
+    """The records of `estate_ids` of `month` that wait on a return, by id."""
+    counted = reconciliation_rules().while_returned is WhileReturned.AS_FILED
+    out: list[ReturnedRecord] = []
+    for part in chunks(sorted(set(estate_ids))):
+        rows = await session.execute(
+            select(col(InspectionRecord.id), col(InspectionRecord.estate_id), col(InspectionRecord.source))
+            .where(col(InspectionRecord.estate_id).in_(part), col(InspectionRecord.month) == str(month), waiting_returns())
+            .order_by(col(InspectionRecord.id))
+        )
+        out += [ReturnedRecord(record_id, estate_id, Source(source), counted) for record_id, estate_id, source in rows]
+    return out
+
+
+@dataclass(frozen=True)
+class MismatchInfo:
+    """A mismatch of a spot-checked estate-month (config/RULES.md, "Evidence integrity"): evidence, no score effect."""
+
+    id: int
+    estate_id: int
+    month: str
+    category: str
+    category_name: str
+    spot_check_record_id: int
+    spot_check_deduction: str  # points, two decimals
+    patrols: int
+    patrol_record_ids: tuple[int, ...]
+
+
+async def mismatches_of(session: AsyncSession, estate_id: int, month: str) -> list[MismatchInfo]:
+    """The mismatches recorded for one estate-month, by category."""
+    rows = await session.execute(
+        select(Mismatch, col(Reconciliation.patrol_record_ids))
+        .join(Reconciliation, col(Reconciliation.id) == col(Mismatch.reconciliation_id))
+        .where(col(Mismatch.estate_id) == estate_id, col(Mismatch.month) == month)
+        .order_by(col(Mismatch.category))
+    )
+    names = {c.code: c.name for c in current_checklist().categories}
+    return [
+        MismatchInfo(
+            id=m.id or 0, estate_id=m.estate_id, month=m.month, category=m.category, category_name=names.get(m.category, m.category),
+            spot_check_record_id=m.spot_check_record_id, spot_check_deduction=f"{m.spot_check_deduction_centi // 100}.{m.spot_check_deduction_centi % 100:02d}",
+            patrols=m.patrols, patrol_record_ids=tuple(patrols),
+        )
+        for m, patrols in rows
+    ]

@@ -13,7 +13,7 @@ from foundation.access import Principal
 from foundation.errors import NotFound, RuleViolation
 from foundation.paging import PageRequest, fetch_page
 from foundation.periods import Month
-from inspections import schemas
+from inspections import returns, schemas
 from inspections.checklists import stored_checklists
 from inspections.rules import Checklist, LateDecision, Source
 from inspections.scope import visible_records
@@ -103,6 +103,7 @@ async def record_detail(session: AsyncSession, record: InspectionRecord) -> sche
             _result_out(code, v["passed"], v["defects"], v["note"], v["photo_ids"], checklist) for code, v in effective.items()
         ],
         defect_ids=defect_ids,
+        returns=await returns.record_returns(session, record.id or 0),
     )
 
 
@@ -128,6 +129,11 @@ async def list_records(
         if value is not None:
             query = query.where(col(column) == value)
     records, total = await fetch_page(session, query, paging)
+    return await record_summaries(session, list(records)), total
+
+
+async def record_summaries(session: AsyncSession, records: list[InspectionRecord]) -> list[schemas.RecordSummary]:
+    """Records as lists show them: the estate's name, the items failed as filed, amended or not, the late decision."""
     ids = [r.id for r in records]
     names = {i: e.name for i, e in (await registry_queries.estates(session, {r.estate_id for r in records})).items()}
     failed = dict(
@@ -159,7 +165,7 @@ async def list_records(
             filed_by=r.filed_by,
         )
         for r in records
-    ], total
+    ]
 
 
 

@@ -23,7 +23,7 @@ from foundation.web.auth import allow, logged_in
 from foundation.web.body import StrictBody
 from foundation.web.params import OptionalId, RecordId, provide_store
 from foundation.web.problems import problem_responses
-from inspections import attachments, checklists, defects, flags, late, records, schemas, service, spot_checks
+from inspections import attachments, checklists, defects, flags, late, reconciliation, records, returns, schemas, service, spot_checks
 from inspections.config import current_checklist
 from inspections.flag_rules import FlagKind
 from inspections.photos import PhotoLimits
@@ -348,7 +348,75 @@ class FlagController(Controller):
         return Page(rows, total, paging.page, paging.page_size)
 
 
+class ReturnController(Controller):
+    """Returned for correction (退回更正): the street officer (its street's patrols and street inspections) or the
+    committee director (its community's patrols) returns a record to its filer with a reason; the filer answers with a
+    correction, an amendment kept beside the record as filed. While it waits the record counts as
+    config/inspections.toml [returns] says."""
+
+    path = "/api/inspections"
+    tags = ["inspections"]
+    guards = [logged_in]
+
+    @post("/{record_id:int}/return", dto=StrictBody[schemas.RecordReturnIn], return_dto=None, guards=[allow(returns.RETURNERS, "returning a record for correction")], responses=FILE)
+    async def return_record(self, record_id: RecordId, data: JSONBody[schemas.RecordReturnIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.RecordReturnOut:
+        """Return a record of your scope to its filer with a reason; a record waits on one return at a time (409)."""
+        row = await returns.return_record(db, principal, record_id, data)
+        return (await returns.return_rows(db, [row]))[0]
+
+    @post("/{record_id:int}/correction", dto=StrictBody[schemas.AmendmentIn], return_dto=None, responses=FILE)
+    async def correct_record(self, record_id: RecordId, data: JSONBody[schemas.AmendmentIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.RecordOut:
+        """The filer's correction of their own record returned to them (403 for anyone else's record, 409 for a
+        record not waiting on a return); it closes the return."""
+        return await records.record_detail(db, await service.correct_record(db, principal, record_id, data))
+
+    @get("/returns", responses=READ)
+    async def list_returns(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], paging: NamedDependency[PageRequest], waiting: FromQuery[bool | None] = None) -> Page[schemas.RecordReturnOut]:
+        """Returns of your street or community, and of your own records: waiting ones first, with how long they have
+        waited; `waiting=true` only those waiting."""
+        rows, total = await returns.list_returns(db, principal, paging, waiting=waiting)
+        return Page(rows, total, paging.page, paging.page_size)
+
+
+class IntegrityController(Controller):
+    """Reconciliation of self-report and spot check (config/RULES.md, "Evidence integrity"): per spot-checked
+    estate-month, a category the spot check deducted at least the threshold for while the month's patrols passed it
+    every time is a mismatch; evidence for the street, it changes no score by itself."""
+
+    path = "/api/integrity"
+    tags = ["inspections"]
+    guards = [logged_in]
+
+    @get("/summary", guards=[allow(reconciliation.READERS, "reading the reconciliation of spot checks with patrols")], responses=READ)
+    async def integrity_summary(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.IntegritySummaryOut:
+        """Per social worker and per estate over the last months (config/inspections.toml [reconciliation]):
+        spot-checked estate-months, mismatches, and the credibility figure (share without a mismatch)."""
+        return await reconciliation.integrity_summary(db, principal)
+
+    @get("/mismatches", guards=[allow(reconciliation.READERS, "reading the reconciliation of spot checks with patrols")], responses=READ)
+    async def list_mismatches(
+        self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], paging: NamedDependency[PageRequest], estate_id: OptionalId = None, user_id: OptionalId = None
+    ) -> Page[schemas.MismatchOut]:
+        """Mismatches of your street (the district's for an administrator) over the window, newest month first; of
+        one estate, or of the estate-months a social worker's patrols were compared in."""
+        rows, total = await reconciliation.list_mismatches(db, principal, paging, estate_id=estate_id, user_id=user_id)
+        return Page(rows, total, paging.page, paging.page_size)
+
+    @get("/mismatches/{mismatch_id:int}", guards=[allow(reconciliation.READERS, "reading the reconciliation of spot checks with patrols")], responses=READ)
+    async def get_mismatch(self, mismatch_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.MismatchDetailOut:
+        """A mismatch with every category of its estate-month, the spot check's findings and photos, and the patrols."""
+        return await reconciliation.mismatch_detail(db, principal, mismatch_id)
+
+    @post("/reconciliations", dto=StrictBody[schemas.ReconcileIn], return_dto=None, status_code=200, guards=[allow(reconciliation.RUNNERS, "reconciling spot checks with patrols")], responses=problem_responses(400, 403, 422))
+    async def reconcile_spot_checks(self, data: JSONBody[schemas.ReconcileIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.ReconciledOut:
+        """Reconcile a month now (the daily job does it once the month's patrols are all in: its end plus the late
+        tolerance); estate-months reconciled before are left as they are, so repeating it changes nothing."""
+        return await reconciliation.reconcile_month(db, principal, Month.parse(data.month))
+
+
 ROUTES = [
+    ReturnController,
+    IntegrityController,
     FilingController,
     FlagController,
     LateRecordController,

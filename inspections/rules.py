@@ -324,3 +324,98 @@ def draw_spot_checks(
 def request_fingerprint(payload: Mapping[str, Any]) -> str:
     """The sha256 of a request body in canonical form: a retry of the same body has the same fingerprint."""
     return hashlib.sha256(canonical_json(payload)).hexdigest()
+
+
+# Evidence integrity (config/RULES.md, "Evidence integrity"): reconciling self-report with spot checks, and what a
+# record returned for correction counts for while it waits.
+
+
+class WhileReturned(StrEnum):
+    """What a record returned for correction counts for until its filer files the correction."""
+
+    AS_FILED = "as_filed"  # 按原报计入: a return is a question, not a verdict
+    NOT_COUNTED = "not_counted"  # 等待更正期间不计入
+
+
+class ReturnState(StrEnum):
+    WAITING = "waiting"  # 待更正
+    CORRECTED = "corrected"  # 已更正
+
+
+@dataclass(frozen=True)
+class ReconciliationRules:
+    mismatch_deduction_centi: int = 500  # a spot check deducting at least this much in a category the patrols passed
+    window_months: int = 6  # the months the street sees (the credibility figure's window)
+    while_returned: WhileReturned = WhileReturned.AS_FILED
+
+
+def parse_reconciliation_rules(text: str) -> ReconciliationRules:
+    """The [reconciliation] and [returns] sections of config/inspections.toml."""
+    try:
+        raw = tomllib.loads(text)
+        reconciliation, returns = raw["reconciliation"], raw["returns"]
+        points = Decimal(str(reconciliation["mismatch_deduction_points"]))
+        rules = ReconciliationRules(
+            mismatch_deduction_centi=int(points * 100),
+            window_months=int(reconciliation["window_months"]),
+            while_returned=WhileReturned(str(returns["counts_while_waiting"])),
+        )
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, InvalidOperation) as error:
+        raise ChecklistError(f"config/inspections.toml: {type(error).__name__}: {error}") from None
+    if points * 100 != rules.mismatch_deduction_centi or rules.mismatch_deduction_centi <= 0:
+        raise ChecklistError("config/inspections.toml: [reconciliation] mismatch_deduction_points must be above 0, in hundredths")
+    if not 1 <= rules.window_months <= 24:
+        raise ChecklistError("config/inspections.toml: [reconciliation] window_months must be between 1 and 24")
+    return rules
+
+
+@dataclass(frozen=True)
+class CategoryComparison:
+    """One checklist category of an estate-month: what the spot check deducted, what the month's patrols found."""
+
+    category: str
+    points: int
+    spot_check_deduction_centi: int  # after the category's floor at 0 (never more than its points)
+    patrols: int  # the month's patrols compared
+    patrols_failed: int  # of them, those that found an item of the category failed
+    mismatch: bool
+
+
+def compare_categories(
+    categories: Mapping[str, int],
+    spot_check_failed: Iterable[tuple[str, int, int]],
+    patrol_failed_categories: Sequence[frozenset[str]],
+    threshold_centi: int,
+) -> tuple[CategoryComparison, ...]:
+    """Per category (in the checklist's order): the spot check's deduction (`spot_check_failed`: category, deduction
+    per defect, defects of each failed item) and how many of the month's patrols (each given as the categories it
+    found failed) failed it. A mismatch: the spot check deducts `threshold_centi` or more while the month's patrols
+    — at least one — passed it every time."""
+    deducted: dict[str, int] = defaultdict(int)
+    for category, deduction_centi, defects in spot_check_failed:
+        deducted[category] += deduction_centi * defects
+    out = []
+    for code, points in categories.items():
+        deduction = min(deducted.get(code, 0), points * 100)
+        failed = sum(1 for found in patrol_failed_categories if code in found)
+        patrols = len(patrol_failed_categories)
+        out.append(CategoryComparison(code, points, deduction, patrols, failed, deduction >= threshold_centi and patrols > 0 and failed == 0))
+    return tuple(out)
+
+
+def credibility(checked: int, mismatched: int) -> Fraction | None:
+    """The share of spot-checked estate-months without a mismatch (None: none was spot-checked)."""
+    return None if checked == 0 else Fraction(checked - mismatched, checked)
+
+
+def two_places(share: Fraction) -> Fraction:
+    """A share rounded half-up to hundredths (the credibility figure as shown: "0.67")."""
+    whole, rest = divmod(share.numerator * 100, share.denominator)
+    return Fraction(whole + (1 if 2 * rest >= share.denominator else 0), 100)
+
+
+def reconciliation_due(month: Month, now: datetime, rules: InspectionRules) -> bool:
+    """A month is reconciled once every patrol of it is in: its end (Beijing time) plus the late tolerance, after
+    which any record of it is late (and counts only once approved)."""
+    end = datetime.combine(month.next().first_day, time(0), BUSINESS_TZ)
+    return now >= end + rules.late_after

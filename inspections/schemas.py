@@ -11,7 +11,7 @@ from foundation.calendar.rules import CalendarSource
 from foundation.schemas import Id, MonthText, Reason, Strict
 from foundation.text import NONBLANK, PRINTABLE
 from inspections.flag_rules import FlagKind, LocationMissing, PhotoMatch
-from inspections.rules import DefectState, LateDecision, Severity, Source
+from inspections.rules import DefectState, LateDecision, ReturnState, Severity, Source
 
 ClientId = Annotated[
     str,
@@ -186,6 +186,7 @@ class RecordOut(msgspec.Struct):
     amendments: list[AmendmentOut]  # corrections, oldest first, beside the original
     effective_results: list[ItemResultOut]  # the results after the amendments
     defect_ids: list[int]
+    returns: list[RecordReturnOut] = msgspec.field(default_factory=list)  # returned to its filer for correction, oldest first
 
 
 class RecordSummary(msgspec.Struct):
@@ -367,3 +368,94 @@ class FlagOut(msgspec.Struct):
     minutes_apart: int | None  # exif_time_far: between the photo's time and the record's claimed time
     tolerance_minutes: int | None
     reused_on: list[PhotoReuseOut]  # photo_reused: the other records, earliest first
+# Evidence integrity: records returned for correction, reconciliation of patrols with spot checks
+
+
+class RecordReturnIn(Strict):
+    reason: Reason  # what the filer must look at again
+
+
+class RecordReturnOut(msgspec.Struct):
+    """A record returned to its filer for correction, as both sides see it."""
+
+    id: int
+    record_id: int
+    source: Source
+    estate_id: int
+    estate_name: str
+    month: str
+    reason: str
+    returned_at: datetime
+    returned_by: str
+    filed_by: str
+    state: ReturnState
+    waited_hours: int  # from the return to the correction, or to now while it waits
+    counts_while_waiting: str  # config/inspections.toml [returns]: "as_filed" or "not_counted"
+    corrected_at: datetime | None
+    amendment_id: int | None  # the correction
+
+
+class ComparisonOut(msgspec.Struct):
+    category: str
+    category_name: str
+    points: int
+    spot_check_deduction: str  # points, two decimals, e.g. "6.00"
+    patrols: int
+    patrols_failed: int
+    mismatch: bool
+
+
+class MismatchOut(msgspec.Struct):
+    """A category the spot check deducted at least the threshold for while the month's patrols passed it every time."""
+
+    id: int
+    estate_id: int
+    estate_name: str
+    community_id: int
+    street_id: int
+    month: str
+    category: str
+    category_name: str
+    category_points: int
+    spot_check_record_id: int
+    spot_check_deduction: str  # points, two decimals
+    threshold: str  # points, two decimals: the rule's threshold when it was recorded
+    patrols: int  # the month's patrols, each of which passed the category
+    patrol_days: int
+    social_workers: list[str]  # who filed those patrols
+    recorded_at: datetime
+
+
+class MismatchDetailOut(msgspec.Struct):
+    mismatch: MismatchOut
+    comparisons: list[ComparisonOut]  # every category of the estate-month
+    findings: list[ItemResultOut]  # the spot check's failed items of the category, with their photos
+    spot_check: RecordSummary
+    patrols: list[RecordSummary]  # the month's patrols compared
+
+
+class CredibilityOut(msgspec.Struct):
+    """Spot-checked estate-months of the window, those with a mismatch, and the share without one (None: none)."""
+
+    id: int  # the social worker's user id, or the estate's id
+    name: str
+    checked: int
+    mismatched: int
+    credibility: str | None  # decimal text, e.g. "0.75"
+
+
+class IntegritySummaryOut(msgspec.Struct):
+    months: list[str]  # the window, oldest first
+    threshold: str  # points, two decimals
+    social_workers: list[CredibilityOut]
+    estates: list[CredibilityOut]
+
+
+class ReconcileIn(Strict):
+    month: MonthText
+
+
+class ReconciledOut(msgspec.Struct):
+    month: str
+    reconciled: int  # estate-months reconciled now (those reconciled before are left as they are)
+    mismatches: int

@@ -21,7 +21,7 @@ from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolatio
 from foundation.periods import Month, business_date
 from foundation.storage import BlobStore
 from inspections import defects as defect_service
-from inspections import schemas
+from inspections import returns, schemas
 from inspections.attachments import ATTEMPTS, own_photos
 from inspections.checklists import checklist_version_id, stored_checklists
 from inspections.config import current_checklist, inspection_rules
@@ -303,5 +303,26 @@ async def amend_record(
     record_change(
         session, actor, "inspection_record.amended", "inspection_record", record.id, before={"results": before}, after={"changes": changes}, reason=data.reason
     )
+    await returns.close_return(session, actor, record, amendment, now)
     await session.flush()
     return record
+
+
+async def correct_record(
+    session: AsyncSession, actor: Principal, record_id: int, data: schemas.AmendmentIn, now: datetime | None = None
+) -> InspectionRecord:
+    """The filer's answer to a return (退回更正): an amendment of their own record that waits on a return, which closes
+    the return; both versions stay (the record as filed, the amendment beside it)."""
+    now = now or utc_now()
+    record = await get_record(session, actor, record_id)
+    if actor.user_id is None or record.filed_by_user_id != actor.user_id:
+        raise PermissionDenied(
+            f"record {record.id} was filed by {record.filed_by}; only its filer files a correction",
+            zh=f"记录 #{record.id} 由{record.filed_by}提交，只有提交人可以更正",
+        )
+    if await returns.waiting_return(session, record.id) is None:
+        raise Conflict(
+            f"record {record.id} is not waiting on a return; a correction answers a return (to change your record otherwise, amend it with a reason)",
+            zh=f"记录 #{record.id} 未被退回，无需更正",
+        )
+    return await amend_record(session, actor, record_id, data, now)

@@ -273,3 +273,78 @@ class RecordFlag(SQLModel, table=True):
     other_record_id: int | None = Field(default=None, foreign_key="inspection_records.id")  # the first other record using it
     evidence: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     raised_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+class Reconciliation(SQLModel, table=True):
+    """An estate-month's spot check compared, per checklist category, with the month's patrols (config/RULES.md,
+    "Evidence integrity"), once the month's patrols are all in; its figures as they were then. Append-only."""
+
+    __tablename__ = "reconciliations"
+    __table_args__ = (UniqueConstraint("estate_id", "month"), Index("ix_reconciliations_street_month", "street_id", "month"))
+
+    id: int = surrogate_key()
+    estate_id: int = Field(foreign_key="estates.id")
+    community_id: int = Field(foreign_key="communities.id")
+    street_id: int = Field(foreign_key="streets.id")
+    month: str = Field(max_length=7)
+    spot_check_record_id: int = Field(foreign_key="inspection_records.id")
+    patrol_record_ids: list[int] = Field(sa_column=Column(JSON, nullable=False))  # the month's patrols compared
+    patrol_days: int
+    comparisons: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))  # CategoryComparison per category
+    threshold_centi: int  # the rule's deduction threshold at the time
+    mismatches: int
+    reconciled_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ReconciliationFiler(SQLModel, table=True):
+    """A social worker whose patrols an estate-month's reconciliation compared: what the credibility figure is of."""
+
+    __tablename__ = "reconciliation_filers"
+
+    reconciliation_id: int = Field(foreign_key="reconciliations.id", primary_key=True)
+    user_id: int = Field(foreign_key="users.id", primary_key=True, index=True)
+    filed_by: str = Field(max_length=200)
+    patrols: int
+    mismatched: bool
+
+
+class Mismatch(SQLModel, table=True):
+    """A category where the spot check deducted at least the threshold while the month's patrols passed it every
+    time: evidence the street may use for a veto case; it changes no score by itself. Append-only."""
+
+    __tablename__ = "mismatches"
+    __table_args__ = (UniqueConstraint("reconciliation_id", "category"), Index("ix_mismatches_street_month", "street_id", "month"))
+
+    id: int = surrogate_key()
+    reconciliation_id: int = Field(foreign_key="reconciliations.id")
+    estate_id: int = Field(foreign_key="estates.id", index=True)
+    community_id: int = Field(foreign_key="communities.id")
+    street_id: int = Field(foreign_key="streets.id")
+    month: str = Field(max_length=7)
+    category: str = Field(max_length=40)
+    category_points: int
+    spot_check_record_id: int = Field(foreign_key="inspection_records.id")
+    spot_check_deduction_centi: int
+    threshold_centi: int
+    patrols: int
+    patrol_days: int
+    recorded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class RecordReturn(SQLModel, table=True):
+    """A record returned to its filer for correction (退回更正), with the reason; closed by the filer's correction (an
+    amendment, the original kept beside it). `waiting_record_id` is the record's id while it waits and NULL once
+    corrected, so a record waits on one return at a time."""
+
+    __tablename__ = "record_returns"
+
+    id: int = surrogate_key()
+    record_id: int = Field(foreign_key="inspection_records.id", index=True)
+    waiting_record_id: int | None = Field(default=None, foreign_key="inspection_records.id", unique=True)
+    street_id: int = Field(foreign_key="streets.id", index=True)
+    community_id: int = Field(foreign_key="communities.id", index=True)
+    filer_user_id: int = Field(foreign_key="users.id", index=True)
+    reason: str = Field(max_length=2000)
+    returned_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    returned_by_user_id: int | None = Field(default=None, foreign_key="users.id")
+    returned_by: str = Field(max_length=200)
+    corrected_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    amendment_id: int | None = Field(default=None, foreign_key="amendments.id")
