@@ -3,7 +3,7 @@ workers whose patrols it compared, the mismatches), all append-only; and records
 correction, closed by the correction (an amendment).
 
 Revision ID: 0029
-Revises: 0023
+Revises: 0028
 Create Date: 2026-11-26 07:30:00.000000
 """
 
@@ -17,7 +17,7 @@ import foundation.db
 from foundation.append_only import drop_append_only, make_append_only
 
 revision = '0029'
-down_revision = '0023'
+down_revision = '0028'
 branch_labels = None
 depends_on = None
 
