@@ -21,6 +21,7 @@ from foundation.web.layout import form_error, page
 from foundation.web.problems import status_of
 from inspections import flags, late, reconciliation, records, returns, schemas, service
 from inspections.config import reconciliation_rules
+from inspections.flag_rules import FlagKind
 from inspections.queries import mismatches_of
 from inspections.rules import ReturnState, WhileReturned
 
@@ -41,6 +42,8 @@ class IntegrityPages(Controller):
         mismatches, mismatch_total = await reconciliation.list_mismatches(db, principal, PageRequest(1, DESK_ROWS))
         late_records, late_total = await late.list_late_records(db, principal, PageRequest(1, DESK_ROWS), pending=True)
         returned, returned_total = await returns.list_returns(db, principal, PageRequest(1, DESK_ROWS))
+        flagged, flag_total = await flags.list_flags(db, principal, PageRequest(1, DESK_ROWS))
+        flag_counts = {kind: (await flags.list_flags(db, principal, PageRequest(1, 1), kind=kind))[1] for kind in FlagKind}
         return page(
             "integrity.html",
             principal,
@@ -52,6 +55,10 @@ class IntegrityPages(Controller):
             returned=returned,
             waiting=sum(1 for r in returned if r.state is ReturnState.WAITING),
             returned_total=returned_total,
+            flagged=flagged,
+            flag_total=flag_total,
+            flag_counts=[(FLAG_NAMES[kind], n) for kind, n in flag_counts.items()],
+            flag_names=FLAG_NAMES,
             while_returned=WHILE_RETURNED_ZH[reconciliation_rules().while_returned],
             source_names=SOURCE_NAMES,
         )
@@ -64,6 +71,12 @@ class IntegrityPages(Controller):
 
 LOCATION_MISSING_NAMES = {"refused": "巡查人拒绝了手机定位授权", "unavailable": "手机未能定位（无信号、超时或浏览器不支持）", "not_sent": "提交时未附位置"}
 DIFFERS_NAMES = {"estate": "不同区片", "day": "不同日期", "filer": "不同提交人"}
+FLAG_NAMES = {
+    FlagKind.LOCATION_MISSING: "未提供位置",
+    FlagKind.OUTSIDE_BOUNDARY: "位置在区片边界外",
+    FlagKind.EXIF_TIME_FAR: "照片拍摄时间与检查时间不符",
+    FlagKind.PHOTO_REUSED: "照片已用于其他记录",
+}
 
 
 async def record_page(db: AsyncSession, principal: Principal, record_id: int, errors: dict[str, str] | None = None, typed: dict[str, str] | None = None) -> Template:

@@ -111,6 +111,9 @@ async def test_a_patrol_without_a_location_is_filed_and_flagged_with_the_reason(
     page = await page_as(client, "xbl-officer", f"/records/{refused}")
     assert "未提供位置" in page and "拒绝了手机定位授权" in page
     assert "核查提示" not in await page_as(client, "xbl01-worker", f"/records/{refused}")
+    # The street's integrity desk lists both, newest first, with how many of each kind.
+    desk = await page_as(client, "xbl-officer", "/integrity")
+    assert desk.index(f"#{silent}</a>") < desk.index(f"#{refused}</a>") and "未提供位置 2 条" in desk
 
 
 async def test_a_patrol_filed_far_outside_the_boundary_is_flagged_with_the_distance(client, as_user, db) -> None:
