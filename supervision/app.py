@@ -23,6 +23,8 @@ from assessment.routes import ROUTES as ASSESSMENT_ROUTES
 from assessment.service import lifecycle_days, scoring_rules
 from community.calls.pages import PAGES as CALL_PAGES
 from community.calls.routes import ROUTES as CALL_ROUTES
+from community.evaluation.pages import PAGES as EVALUATION_PAGES
+from community.evaluation.routes import ROUTES as EVALUATION_ROUTES
 from community.needs.pages import PAGES as NEEDS_PAGES
 from community.needs.routes import ROUTES as NEEDS_ROUTES
 from community.needs.service import needs_rules
@@ -81,6 +83,7 @@ TEMPLATE_DIRS = [
     ROOT_DIR / "community" / "ocds" / "templates",
     ROOT_DIR / "community" / "needs" / "templates",
     ROOT_DIR / "community" / "calls" / "templates",
+    ROOT_DIR / "community" / "evaluation" / "templates",
 ]
 
 
@@ -142,6 +145,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *OPERATION_ROUTES,
             *OCDS_ROUTES,
             *CALL_ROUTES,
+            *EVALUATION_ROUTES,
             *SHELL_PAGES,
             *REGISTRY_PAGES,
             *INSPECTION_PAGES,
@@ -151,6 +155,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *NEEDS_PAGES,
             *ACTIVITY_PAGES,
             *CALL_PAGES,
+            *EVALUATION_PAGES,
             *CARE_PAGES,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
         ],
@@ -179,7 +184,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
                 "Registry of who manages what (estates, companies, resident votes, committee contracts) for the "
                 "supervision of quasi-property management and its subsidy. Errors are RFC 9457 problem documents."
             ),
-            tags=[Tag(name="registry"), Tag(name="inspections"), Tag(name="assessment"), Tag(name="subsidies"), Tag(name="programmes"), Tag(name="documents"), Tag(name="people"), Tag(name="calls"), Tag(name="ocds"), Tag(name="system")],
+            tags=[Tag(name="registry"), Tag(name="inspections"), Tag(name="assessment"), Tag(name="subsidies"), Tag(name="programmes"), Tag(name="documents"), Tag(name="people"), Tag(name="calls"), Tag(name="evaluation"), Tag(name="ocds"), Tag(name="system")],
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(type="http", scheme="bearer", description="POST /api/auth/login"),

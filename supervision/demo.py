@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from community.calls import demo as calls_demo
+from community.evaluation import demo as evaluation_demo
 from community.needs import demo as needs_demo
 from foundation.access import SYSTEM, Principal, Role
 from foundation.db import create_session_factory, unit_of_work
@@ -225,6 +226,7 @@ async def _load(db: AsyncSession) -> DemoReport:
     await needs_demo.load(db, rng)
     await activity_demo.load(db, rng)
     report.logins += await calls_demo.load(db, rng)
+    report.logins += await evaluation_demo.load(db, rng, report.api_keys)
     report.logins += await care_demo.load(db, rng, password_hash)
     return report
 

@@ -12,6 +12,7 @@ from sqlmodel import col
 
 from assessment.jobs import JOBS as ASSESSMENT_JOBS
 from community.calls.jobs import JOBS as CALL_JOBS
+from community.evaluation.jobs import JOBS as EVALUATION_JOBS
 from community.needs.jobs import JOBS as NEEDS_JOBS
 from foundation.clock import BUSINESS_TZ
 from foundation.jobs import Job, JobRun, run_job
@@ -21,7 +22,7 @@ from subsidies.activity.jobs import JOBS as ACTIVITY_JOBS
 from subsidies.care.jobs import JOBS as CARE_JOBS
 from subsidies.property.jobs import JOBS as SUBSIDY_JOBS
 
-JOBS: list[Job] = [*INSPECTION_JOBS, *ASSESSMENT_JOBS, *SUBSIDY_JOBS, *ACTIVITY_JOBS, *AUDIT_JOBS, *NEEDS_JOBS, *CALL_JOBS, *CARE_JOBS]
+JOBS: list[Job] = [*INSPECTION_JOBS, *ASSESSMENT_JOBS, *SUBSIDY_JOBS, *ACTIVITY_JOBS, *AUDIT_JOBS, *NEEDS_JOBS, *CALL_JOBS, *CARE_JOBS, *EVALUATION_JOBS]
 
 
 def next_run(job: Job, now: datetime) -> datetime | None:
