@@ -20,7 +20,7 @@ from community import records
 from community.calls import queries as calls_queries
 from community.calls import service as calls_service
 from community.calls.programme import CODE as TRANCHES
-from community.calls.programme import tranche_key
+from community.calls.programme import register_tranches, tranche_key
 from community.evaluation import rules, schemas
 from community.evaluation.tables import EvaluationFile, EvaluationScore, ProjectEvaluation, SatisfactionSurvey
 from foundation.access import Principal, Role, require_role
@@ -336,6 +336,7 @@ async def pay_tranche(session: AsyncSession, actor: Principal, contract_id: int,
     has passed, and refused once paid (its key is paid once, ever). The month it became payable is run, approved and
     issued as one batch, with any other tranche that became payable that month and is unpaid."""
     require_role(actor, {Role.FINANCE}, "paying a tranche")
+    register_tranches()
     contract = await calls_queries.contract(session, contract_id)
     tranche = next((t for t in contract.tranches if t.number == number), None)
     if tranche is None:
