@@ -86,6 +86,18 @@ class Tranche:
 
 
 @dataclass(frozen=True)
+class Evaluation:
+    """A third-party evaluation of a contract's delivery (the score only: evaluators and evidence stay inside)."""
+
+    stage: str  # midterm or final
+    title: str  # in Chinese: 中期评估 / 结项评估
+    evaluated_on: date
+    score: str  # decimal text out of 100, e.g. "78.50"
+    passed: bool
+    due_on: date | None = None
+
+
+@dataclass(frozen=True)
 class Contract:
     key: str
     award_key: str
@@ -96,6 +108,7 @@ class Contract:
     ends_on: date | None
     status: str  # pending, active, terminated (OCDS contract status)
     tranches: Sequence[Tranche] = ()
+    evaluations: Sequence[Evaluation] = ()
 
 
 @dataclass(frozen=True)
@@ -126,6 +139,23 @@ class ProjectRecord:
 
 Publisher = Callable[[AsyncSession, ProjectRecord, str], Awaitable[None]]
 _PUBLISHERS: list[Publisher] = []
+# A package that keeps part of a project's public record (its evaluations, its paid tranches) completes the record
+# the calls package announces, before it is published.
+Completer = Callable[[AsyncSession, ProjectRecord], Awaitable[ProjectRecord]]
+_COMPLETERS: list[Completer] = []
+
+
+def contribute(completer: Completer) -> None:
+    """A package that holds part of the record asks to complete every announced record; once per process."""
+    if completer not in _COMPLETERS:
+        _COMPLETERS.append(completer)
+
+
+async def complete(session: AsyncSession, record: ProjectRecord) -> ProjectRecord:
+    """The record with what every contributing package adds to it."""
+    for completer in _COMPLETERS:
+        record = await completer(session, record)
+    return record
 
 
 def subscribe(publisher: Publisher) -> None:
@@ -139,5 +169,6 @@ async def announce(session: AsyncSession, record: ProjectRecord, stage: str) -> 
     release is stored with the change it reports or not at all."""
     if stage not in STAGES:
         raise ValueError(f"unknown publication stage {stage!r}")
+    record = await complete(session, record)
     for publisher in _PUBLISHERS:
         await publisher(session, record, stage)

@@ -117,6 +117,9 @@ class Principal:
 
 
 SYSTEM = Principal(role=Role.ADMIN, username="system")
+# The scheduler as finance drafts runs (no user: it is no person, so a person approving its draft approves someone
+# else's work, as the separation of duties asks).
+SCHEDULER_FINANCE = Principal(role=Role.FINANCE, username="scheduler")
 
 
 def require_role(principal: Principal, roles: frozenset[Role] | set[Role], action: str) -> None:

@@ -296,6 +296,27 @@ async def organisations_employing(session: AsyncSession, user_id: int) -> set[in
     return set((await session.execute(query)).scalars())
 
 
+async def staff_of(session: AsyncSession, organisation_ids: Collection[int]) -> dict[int, tuple[frozenset[str], frozenset[int]]]:
+    """Each organisation's staff: the names on its list and the accounts linked to them (for ties between organisations)."""
+    names: dict[int, set[str]] = {i: set() for i in organisation_ids}
+    accounts: dict[int, set[int]] = {i: set() for i in organisation_ids}
+    if organisation_ids:
+        query = select(col(OrganisationStaff.organisation_id), col(OrganisationStaff.name), col(OrganisationStaff.user_id)).where(
+            col(OrganisationStaff.organisation_id).in_(list(organisation_ids))
+        )
+        for organisation_id, name, user_id in (await session.execute(query)).all():
+            names[organisation_id].add("".join(name.split()))
+            if user_id is not None:
+                accounts[organisation_id].add(user_id)
+    return {i: (frozenset(names[i]), frozenset(accounts[i])) for i in organisation_ids}
+
+
+async def evaluation_firms(session: AsyncSession) -> list[int]:
+    """The ids of the registered third-party evaluation firms."""
+    query = select(col(Organisation.id)).where(col(Organisation.kind) == OrganisationKind.EVALUATION_FIRM.value).order_by(col(Organisation.id))
+    return [i for i in (await session.execute(query)).scalars() if i is not None]
+
+
 async def inspection_firms(session: AsyncSession) -> list[int]:
     """The ids of the registered third-party inspection firms."""
     query = select(col(Organisation.id)).where(col(Organisation.kind) == OrganisationKind.INSPECTION_FIRM.value).order_by(col(Organisation.id))

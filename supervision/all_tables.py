@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 import assessment.tables  # noqa: F401
 import community.calls.tables  # noqa: F401
 import community.delivery.tables  # noqa: F401
+import community.evaluation.tables  # noqa: F401
 import community.needs.tables  # noqa: F401
 import community.ocds.tables  # noqa: F401
 import community.volunteers.tables  # noqa: F401

@@ -25,6 +25,8 @@ from community.calls.pages import PAGES as CALL_PAGES
 from community.calls.routes import ROUTES as CALL_ROUTES
 from community.delivery.pages import PAGES as DELIVERY_PAGES
 from community.delivery.routes import ROUTES as DELIVERY_ROUTES
+from community.evaluation.pages import PAGES as EVALUATION_PAGES
+from community.evaluation.routes import ROUTES as EVALUATION_ROUTES
 from community.needs.pages import PAGES as NEEDS_PAGES
 from community.needs.routes import ROUTES as NEEDS_ROUTES
 from community.needs.service import needs_rules
@@ -94,6 +96,7 @@ TEMPLATE_DIRS = [
     ROOT_DIR / "community" / "calls" / "templates",
     ROOT_DIR / "community" / "volunteers" / "templates",
     ROOT_DIR / "community" / "delivery" / "templates",
+    ROOT_DIR / "community" / "evaluation" / "templates",
 ]
 
 
@@ -162,6 +165,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *CALL_ROUTES,
             *VOLUNTEER_ROUTES,
             *DELIVERY_ROUTES,
+            *EVALUATION_ROUTES,
             *SHELL_PAGES,
             *REGISTRY_PAGES,
             *INSPECTION_PAGES,
@@ -172,6 +176,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *ACTIVITY_PAGES,
             *CALL_PAGES,
             *DELIVERY_PAGES,
+            *EVALUATION_PAGES,
             *CARE_PAGES,
             *VOLUNTEER_PAGES,
             *RELIEF_PAGES,
@@ -202,7 +207,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
                 "Registry of who manages what (estates, companies, resident votes, committee contracts) for the "
                 "supervision of quasi-property management and its subsidy. Errors are RFC 9457 problem documents."
             ),
-            tags=[Tag(name="registry"), Tag(name="inspections"), Tag(name="assessment"), Tag(name="subsidies"), Tag(name="programmes"), Tag(name="documents"), Tag(name="people"), Tag(name="calls"), Tag(name="delivery"), Tag(name="ocds"), Tag(name="system")],
+            tags=[Tag(name="registry"), Tag(name="inspections"), Tag(name="assessment"), Tag(name="subsidies"), Tag(name="programmes"), Tag(name="documents"), Tag(name="people"), Tag(name="calls"), Tag(name="delivery"), Tag(name="evaluation"), Tag(name="ocds"), Tag(name="system")],
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(type="http", scheme="bearer", description="POST /api/auth/login"),

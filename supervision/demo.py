@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from community.calls import demo as calls_demo
 from community.delivery import demo as delivery_demo
+from community.evaluation import demo as evaluation_demo
 from community.needs import demo as needs_demo
 from community.volunteers import demo as volunteers_demo
 from foundation.access import SYSTEM, Principal, Role
@@ -230,6 +231,7 @@ async def _load(db: AsyncSession) -> DemoReport:
     await needs_demo.load(db, rng)
     await activity_demo.load(db, rng)
     report.logins += await calls_demo.load(db, rng)
+    report.logins += await evaluation_demo.load(db, rng, report.api_keys)
     report.logins += await care_demo.load(db, rng, password_hash)
     report.logins += await volunteers_demo.load(db, rng, password_hash)
     report.logins += await delivery_demo.load(db, rng)

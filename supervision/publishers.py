@@ -3,8 +3,10 @@ subscribed once per process by each entry point that runs use cases (the app, th
 
 from __future__ import annotations
 
+from community.evaluation.service import listen as listen_evaluation
 from community.ocds.service import subscribe_publisher as subscribe_ocds
 
 
 def subscribe_all() -> None:
     subscribe_ocds()
+    listen_evaluation()

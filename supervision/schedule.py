@@ -13,6 +13,7 @@ from sqlmodel import col
 from assessment.jobs import JOBS as ASSESSMENT_JOBS
 from community.calls.jobs import JOBS as CALL_JOBS
 from community.delivery.jobs import JOBS as DELIVERY_JOBS
+from community.evaluation.jobs import JOBS as EVALUATION_JOBS
 from community.needs.jobs import JOBS as NEEDS_JOBS
 from community.volunteers.jobs import JOBS as VOLUNTEER_JOBS
 from foundation.clock import BUSINESS_TZ
@@ -24,7 +25,7 @@ from subsidies.care.jobs import JOBS as CARE_JOBS
 from subsidies.property.jobs import JOBS as SUBSIDY_JOBS
 from subsidies.relief.jobs import JOBS as RELIEF_JOBS
 
-JOBS: list[Job] = [*INSPECTION_JOBS, *ASSESSMENT_JOBS, *SUBSIDY_JOBS, *ACTIVITY_JOBS, *AUDIT_JOBS, *NEEDS_JOBS, *CALL_JOBS, *CARE_JOBS, *VOLUNTEER_JOBS, *DELIVERY_JOBS, *RELIEF_JOBS]
+JOBS: list[Job] = [*INSPECTION_JOBS, *ASSESSMENT_JOBS, *SUBSIDY_JOBS, *ACTIVITY_JOBS, *AUDIT_JOBS, *NEEDS_JOBS, *CALL_JOBS, *CARE_JOBS, *VOLUNTEER_JOBS, *DELIVERY_JOBS, *RELIEF_JOBS, *EVALUATION_JOBS]
 
 
 def next_run(job: Job, now: datetime) -> datetime | None:

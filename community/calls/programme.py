@@ -26,6 +26,11 @@ from subsidies.engine.rules import LineDraft, Party, PayerSplit, Step
 CODE = "community_tranches"
 
 
+def tranche_key(contract_id: int, number: int) -> str:
+    """The line key a tranche is paid under, once ever."""
+    return f"tranche:{contract_id}:{number}"
+
+
 def check_period(text: str) -> str:
     month = Month.parse(text, "period")
     if month.first_day > business_today():
@@ -49,7 +54,7 @@ async def price(session: AsyncSession, period: str) -> Priced:
     )
     lines = [
         LineDraft(
-            key=f"tranche:{contract.id}:{tranche.number}",
+            key=tranche_key(contract.id, tranche.number),
             payee=Party("organisation", contract.organisation_id),
             holder=Party("street", street_id) if street_id is not None else Party("district", 0),
             beneficiary=Party("contract", contract.id),

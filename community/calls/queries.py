@@ -4,11 +4,11 @@ Also the public record of a call (community.records.ProjectRecord) that the publ
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, false, select, true
+from sqlalchemy import ColumnElement, and_, false, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -191,6 +191,75 @@ async def project_record(session: AsyncSession, call_id: int) -> records.Project
 async def published_call_ids(session: AsyncSession) -> list[int]:
     """Every call published so far (a call is published when it opens)."""
     return list((await session.execute(select(col(Call.id)).order_by(col(Call.id)))).scalars())
+
+
+# Contracts as the packages that deliver and evaluate them read them
+
+
+@dataclass(frozen=True)
+class TrancheFacts:
+    number: int
+    share: str
+    amount_fen: int
+    condition: str
+    payable_on: date | None  # None until its condition is met
+
+
+@dataclass(frozen=True)
+class ContractFacts:
+    """A signed contract of a call: who delivers it, for whom, when, and its tranches."""
+
+    id: int
+    number: str
+    call_id: int
+    call_number: str
+    title: str  # the call's title, with the lot's when the call has several
+    category: str
+    organisation_id: int
+    street_id: int | None  # the buying street (None: the district)
+    amount_fen: int
+    signed_on: date
+    starts_on: date
+    ends_on: date
+    tranches: tuple[TrancheFacts, ...]
+
+
+async def contracts(session: AsyncSession, contract_ids: Collection[int] | None = None, call_id: int | None = None) -> list[ContractFacts]:
+    """Every contract (or those of `contract_ids`, or of one call), oldest first."""
+    query = (
+        select(CallContract, Call, col(Award.lot_number))
+        .join(Call, col(Call.id) == col(CallContract.call_id))
+        .join(Award, col(Award.id) == col(CallContract.award_id))
+        .order_by(col(CallContract.id))
+    )
+    if contract_ids is not None:
+        query = query.where(col(CallContract.id).in_(list(contract_ids)))
+    if call_id is not None:
+        query = query.where(col(CallContract.call_id) == call_id)
+    rows = (await session.execute(query)).all()
+    if not rows:
+        return []
+    lots = dict(
+        (await session.execute(select(col(CallLot.call_id), func.count()).where(col(CallLot.call_id).in_({call.id for _, call, _ in rows})).group_by(col(CallLot.call_id)))).all()
+    )
+    tranches: dict[int, list[TrancheFacts]] = {}
+    for t in (await session.execute(select(Tranche).where(col(Tranche.contract_id).in_([c.id for c, _, _ in rows])).order_by(col(Tranche.number)))).scalars():
+        tranches.setdefault(t.contract_id, []).append(TrancheFacts(t.number, t.share, t.amount_fen, t.condition, t.payable_on))
+    return [
+        ContractFacts(
+            id=c.id, number=c.number, call_id=call.id, call_number=call.number, title=f"{call.title}（第{lot}包）" if lots.get(call.id, 1) > 1 else call.title,
+            category=call.category, organisation_id=c.organisation_id, street_id=call.street_id, amount_fen=c.amount_fen, signed_on=c.signed_on,
+            starts_on=c.starts_on, ends_on=c.ends_on, tranches=tuple(tranches.get(c.id, [])),
+        )
+        for c, call, lot in rows
+    ]
+
+
+async def contract(session: AsyncSession, contract_id: int) -> ContractFacts:
+    found = await contracts(session, [contract_id])
+    if not found:
+        raise NotFound("contract", contract_id)
+    return found[0]
 
 
 @dataclass(frozen=True)

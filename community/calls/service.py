@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import base64
 import secrets
-from datetime import datetime
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
 from functools import lru_cache
 
 from sqlalchemy import func, select
@@ -218,6 +219,18 @@ def _eligibility_problem(call: Call, organisation: registry_queries.Organisation
     return None
 
 
+# A package above may bar an organisation from bidding (a failed final evaluation bars it from the next year's
+# calls): (session, organisation id, the call's year) → None, or why (English, Chinese).
+BidBar = Callable[[AsyncSession, int, int], Awaitable[tuple[str, str] | None]]
+_BID_BARS: list[BidBar] = []
+
+
+def bar_bids_with(bar: BidBar) -> None:
+    """Ask submit_bid to refuse the organisations `bar` names (once per process; again is harmless)."""
+    if bar not in _BID_BARS:
+        _BID_BARS.append(bar)
+
+
 # Bids
 
 
@@ -249,6 +262,10 @@ async def submit_bid(session: AsyncSession, actor: Principal, store: BlobStore, 
     particulars = (await registry_queries.organisation_particulars(session, [actor.organisation_id]))[actor.organisation_id]
     invited = await session.get(CallInvitation, (call_id, actor.organisation_id)) is not None
     _refuse(_eligibility_problem(call, particulars, invited), None, "贵机构不符合该项目的投标资格")
+    for bar in _BID_BARS:
+        barred = await bar(session, actor.organisation_id, call.opened_at.astimezone(BUSINESS_TZ).year)
+        if barred is not None:
+            raise RuleViolation(f"your organisation may not bid in the calls of {call.opened_at.astimezone(BUSINESS_TZ).year}: {barred[0]}", field="call", zh=barred[1])
     live_key = f"{call_id}:{data.lot_number}:{actor.organisation_id}"
     replaced = (await session.execute(select(Bid).where(col(Bid.live_key) == live_key).with_for_update())).scalar_one_or_none()
     if replaced is not None:
@@ -751,3 +768,22 @@ async def contract_out(session: AsyncSession, contract: CallContract) -> schemas
         tranches=[schemas.TrancheOut(number=t.number, share=t.share, amount_fen=t.amount_fen, condition=t.condition, payable_on=t.payable_on) for t in tranches],
     )
 
+
+
+async def release_tranche(session: AsyncSession, actor: Principal, contract_id: int, number: int, on: date) -> bool:
+    """A tranche's condition is met on `on` (an evaluation passed): it becomes payable from that day. True when it was
+    released now; False when it was payable already."""
+    tranche = await session.get(Tranche, (contract_id, number), with_for_update=True)
+    if tranche is None:
+        raise NotFound("tranche", f"{contract_id}/{number}")
+    if tranche.payable_on is not None:
+        return False
+    tranche.payable_on = on
+    record_change(session, actor, "tranche.released", "call_contract", contract_id, after={"tranche": number, "payable_on": on.isoformat()})
+    await session.flush()
+    return True
+
+
+async def announce_contract_moment(session: AsyncSession, call_id: int, stage: str) -> None:
+    """Publish a contract's later moment (an evaluation filed, a tranche paid) with the call's present record."""
+    await _announce(session, call_id, stage)

@@ -132,6 +132,16 @@ def project_view(compiled: dict[str, Any]) -> dict[str, Any]:
                     }
                     for m in contract.get("milestones", [])
                 ],
+                "evaluations": [
+                    {
+                        "title": m.get("title", ""),
+                        "result": m.get("description", ""),
+                        "status": MILESTONE_STATUS_NAMES.get(m.get("status", ""), ""),
+                        "on": shown_day(m.get("dateModified")),
+                        "due": shown_day(m.get("dueDate")),
+                    }
+                    for m in contract.get("implementation", {}).get("milestones", [])
+                ],
             }
         )
     return view

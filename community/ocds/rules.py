@@ -15,7 +15,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from community.records import NEGOTIATION, STAGES, TENDER_METHOD, VENTURE, Award, Bid, Contract, Party, ProjectRecord, Tranche
+from community.records import NEGOTIATION, STAGES, TENDER_METHOD, VENTURE, Award, Bid, Contract, Evaluation, Party, ProjectRecord, Tranche
 from foundation.clock import BUSINESS_TZ
 
 OCDS_VERSION = "1.1"
@@ -283,6 +283,23 @@ def _tranche_milestone(tranche: Tranche, rules: PublicationRules) -> dict[str, A
     return milestone
 
 
+def _evaluation_milestone(evaluation: Evaluation) -> dict[str, Any]:
+    """A third-party evaluation as an implementation milestone (type assessment): met when it passed."""
+    milestone: dict[str, Any] = {
+        "id": f"evaluation-{evaluation.stage}",
+        "title": evaluation.title,
+        "type": "assessment",
+        "description": f"第三方评估得分 {evaluation.score}，{'合格' if evaluation.passed else '不合格'}",
+        "status": "met" if evaluation.passed else "notMet",
+        "dateModified": day_start(evaluation.evaluated_on),
+    }
+    if evaluation.due_on:
+        milestone["dueDate"] = day_end(evaluation.due_on)
+    if evaluation.passed:
+        milestone["dateMet"] = day_start(evaluation.evaluated_on)
+    return milestone
+
+
 def _contract(contract: Contract, awards: Mapping[str, Award], buyer: Party, rules: PublicationRules, parties: _Parties) -> dict[str, Any]:
     if contract.status not in CONTRACT_STATUS:
         raise ReleaseRuleError(f"unknown contract status {contract.status!r}")
@@ -305,13 +322,16 @@ def _contract(contract: Contract, awards: Mapping[str, Award], buyer: Party, rul
         entry["period"] = period
     if contract.signed_on:
         entry["dateSigned"] = day_start(contract.signed_on)
+    implementation: dict[str, Any] = {}
+    if contract.evaluations:
+        implementation["milestones"] = [_evaluation_milestone(e) for e in contract.evaluations]
     if contract.tranches:
         entry["milestones"] = [_tranche_milestone(t, rules) for t in contract.tranches]
         paid = [t for t in contract.tranches if t.paid_on and t.paid_fen > 0]
         if paid:
             payer = parties.add(buyer, "payer")
             payee = parties.add(award.supplier, "payee")
-            entry["implementation"] = {
+            implementation |= {
                 "transactions": [
                     {
                         "id": f"{contract.key}-tranche-{t.number}",
@@ -324,6 +344,8 @@ def _contract(contract: Contract, awards: Mapping[str, Award], buyer: Party, rul
                     if t.paid_on
                 ]
             }
+    if implementation:
+        entry["implementation"] = implementation
     return entry
 
 

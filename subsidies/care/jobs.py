@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from foundation.access import Principal, Role
+from foundation.access import SCHEDULER_FINANCE, Role
 from foundation.clock import BUSINESS_TZ
 from foundation.jobs import Job
 from foundation.notifications import notify
@@ -21,8 +21,6 @@ from subsidies.care.programme import CODE
 from subsidies.care.rules import Served
 from subsidies.care.tables import CareVoucher
 from subsidies.engine import service as engine
-
-SCHEDULER_FINANCE = Principal(role=Role.FINANCE, username="scheduler")
 
 
 async def issue_month_vouchers(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:

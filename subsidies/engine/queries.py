@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -142,3 +144,31 @@ async def runs_of(session: AsyncSession, code: str, limit: int = 24) -> list[sch
     """A programme's newest runs, newest first (for its pages)."""
     rows = (await session.execute(select(ProgrammeRun).where(col(ProgrammeRun.programme) == code).order_by(col(ProgrammeRun.id).desc()).limit(limit))).scalars()
     return [await run_out(session, run) for run in rows]
+
+
+@dataclass(frozen=True)
+class PaidKey:
+    """How a programme's line key was paid: the batch, when, and the line's amount."""
+
+    batch_id: int
+    batch_number: str
+    issued_at: datetime
+    amount_fen: int
+
+
+async def paid(session: AsyncSession, code: str, keys: Collection[str]) -> dict[str, PaidKey]:
+    """The keys of `code` already paid, each with its batch (a key is paid once, ever)."""
+    if not keys:
+        return {}
+    query = (
+        select(col(PaidLine.line_key), col(ProgrammeBatch.id), col(ProgrammeBatch.number), col(ProgrammeBatch.issued_at), col(ProgrammeLine.amount_fen))
+        .join(ProgrammeBatch, col(ProgrammeBatch.id) == col(PaidLine.batch_id))
+        .join(ProgrammeLine, col(ProgrammeLine.id) == col(PaidLine.line_id))
+        .where(col(PaidLine.programme) == code, col(PaidLine.line_key).in_(list(keys)))
+    )
+    return {key: PaidKey(batch_id, number, issued_at, amount) for key, batch_id, number, issued_at, amount in (await session.execute(query)).all()}
+
+
+async def runs_of_period(session: AsyncSession, code: str, period: str) -> int:
+    """How many runs a programme has had for a period (a new one after them is supplementary)."""
+    return int((await session.execute(select(func.count()).where(col(ProgrammeRun.programme) == code, col(ProgrammeRun.period) == period))).scalar_one())

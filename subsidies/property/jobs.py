@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from assessment.queries import locked_streets
-from foundation.access import Principal, Role
+from foundation.access import SCHEDULER_FINANCE, Role
 from foundation.jobs import Job, NotReady
 from foundation.notifications import notify
 from foundation.periods import Quarter, last_ended_quarter
@@ -20,8 +20,6 @@ from people.queries import recipients
 from registry.queries import streets as all_streets
 from subsidies.property import service
 from subsidies.property.tables import SubsidyRun
-
-SCHEDULER_FINANCE = Principal(role=Role.FINANCE, username="scheduler")
 
 
 class HeldUp(NotReady):

@@ -1,0 +1,202 @@
+"""Project evaluation, told as its users live it: the committee enters beneficiaries' surveys, a third-party
+evaluation firm files the mid-term (and later the final) evaluation with evidence, a passed mid-term lets finance
+pay the second tranche through the money engine, once; a tranche before its gate is refused; a firm tied to the
+organisation is refused; a failed final withholds the last tranche and bars the organisation from next year's
+calls. Moments in the future (the final evaluation a year on) are made through the use cases with their own `now`."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from community.calls import queries as calls_queries
+from community.calls import schemas as call_schemas
+from community.calls import service as call_service
+from community.evaluation import schemas, service
+from community.evaluation.jobs import remind
+from community.evaluation.tables import ProjectEvaluation, SatisfactionSurvey
+from community.ocds.config import publication_rules
+from community.ocds.rules import ocid_of
+from foundation.errors import RuleViolation
+from foundation.notifications import Notification
+from subsidies.engine.tables import PaidLine, ProgrammeRun
+from tests.integration.helpers import assert_problem, count
+from tests.integration.test_calls import act, principal, store
+
+SCORES = {"needs_fit": 80, "design": 70, "delivery": 90, "outcomes": 60, "finance": 100}
+
+
+def evaluation_body(stage: str = "midterm", scores: dict[str, int] | None = None) -> dict[str, Any]:
+    return {
+        "stage": stage,
+        "scores": [{"criterion": code, "points": points, "evidence": f"{code}：走访与台账核查"} for code, points in (scores or SCORES).items()],
+        "summary": "项目按计划推进。",
+    }
+
+
+def survey_body(client_id: str, answers: tuple[int, int, int] = (5, 5, 5), on: date | None = None) -> dict[str, Any]:
+    overall, attitude, effect = answers
+    return {"client_id": client_id, "channel": "paper", "collected_on": (on or date.today()).isoformat(), "overall": overall, "attitude": attitude, "effect": effect}
+
+
+async def unevaluated_contract(client: Any, as_user: Any, skip: int = 0) -> dict[str, Any]:
+    """A district-wide contract of the demo's venture round that nobody has evaluated."""
+    contracts = (await client.get("/api/evaluation/contracts", headers=await as_user("finance"))).json()
+    return [c for c in contracts if not c["evaluations"]][skip]
+
+
+async def surveys(client: Any, as_user: Any, contract_id: int, n: int = 5, answers: tuple[int, int, int] = (5, 5, 5)) -> None:
+    director = await as_user("xbl01-director")
+    for i in range(n):
+        response = await client.post(f"/api/evaluation/contracts/{contract_id}/surveys", json=survey_body(f"survey-{contract_id}-{i}", answers), headers=director)
+        assert response.status_code == 201, response.text
+
+
+async def test_a_passed_mid_term_lets_finance_pay_the_second_tranche_exactly_once(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
+    contract = await unevaluated_contract(client, as_user)
+    cid = contract["contract_id"]
+    finance, evaluator = await as_user("finance"), await as_user("evaluator1")
+    runs = await count(db, ProgrammeRun, ProgrammeRun.programme == "community_tranches")
+
+    # Before the mid-term has passed, the second tranche is refused and nothing is run.
+    assert_problem(await client.post(f"/api/evaluation/contracts/{cid}/tranches/2/payment", headers=finance), 422, "tranche 2", "midterm evaluation has passed")
+    assert await count(db, ProgrammeRun, ProgrammeRun.programme == "community_tranches") == runs
+
+    # The evaluation needs the beneficiaries' surveys first.
+    assert_problem(await client.post(f"/api/evaluation/contracts/{cid}/evaluations", json=evaluation_body(), headers=evaluator), 422, "0 beneficiary survey(s)", "5 or more")
+    await surveys(client, as_user, cid)
+    replay = await client.post(f"/api/evaluation/contracts/{cid}/surveys", json=survey_body(f"survey-{cid}-0"), headers=await as_user("xbl01-director"))
+    assert replay.status_code == 200
+    assert await count(db, SatisfactionSurvey, SatisfactionSurvey.contract_id == cid) == 5
+
+    filed = await client.post(f"/api/evaluation/contracts/{cid}/evaluations", json=evaluation_body(), headers=evaluator)
+    assert filed.status_code == 201, filed.text
+    result = filed.json()
+    # 15×80 + 20×70 + 25×90 + 20×60 + 10×100 (every survey "very satisfied") + 10×100, over 100.
+    assert result["score"] == "80.50" and result["passed"] is True and result["released_tranches"] == [2]
+    assert next(s for s in result["scores"] if s["criterion"] == "satisfaction")["points"] == "100.00"
+    assert_problem(await client.post(f"/api/evaluation/contracts/{cid}/evaluations", json=evaluation_body(), headers=evaluator), 409, "midterm")
+
+    # The last tranche still waits for the final evaluation, which opens near the contract's end.
+    assert_problem(await client.post(f"/api/evaluation/contracts/{cid}/tranches/3/payment", headers=finance), 422, "tranche 3")
+    assert_problem(await client.post(f"/api/evaluation/contracts/{cid}/evaluations", json=evaluation_body("final"), headers=evaluator), 422, "final evaluation")
+
+    paid = await client.post(f"/api/evaluation/contracts/{cid}/tranches/2/payment", headers=finance)
+    assert paid.status_code == 200, paid.text
+    second = next(t for t in contract["tranches"] if t["number"] == 2)
+    assert paid.json()["amount_fen"] == second["amount_fen"] and paid.json()["batch_number"].startswith("GMFW-")
+    assert_problem(await client.post(f"/api/evaluation/contracts/{cid}/tranches/2/payment", headers=finance), 409, "paid in batch", paid.json()["batch_number"])
+    assert await count(db, PaidLine, PaidLine.line_key == f"tranche:{cid}:2") == 1
+    progress = (await client.get(f"/api/evaluation/contracts/{cid}", headers=finance)).json()
+    assert [t["paid_batch_number"] is not None for t in progress["tranches"]] == [False, True, False]
+
+    # The project's public record now carries the evaluation (a milestone) and the payment (a transaction); it
+    # validates against the schema as it is served.
+    calls = (await client.get("/api/calls", headers=await as_user("admin"))).json()
+    number = next(c["number"] for c in calls if c["id"] == contract["call_id"])
+    ocid = ocid_of(publication_rules(), number)
+    record = await client.get(f"/api/ocds/records/{ocid}")
+    assert record.status_code == 200, record.text
+    compiled = record.json()["records"][0]["compiledRelease"]
+    published = next(c for c in compiled["contracts"] if c["id"] == contract["number"])
+    assert published["implementation"]["milestones"][0]["status"] == "met" and "80.50" in published["implementation"]["milestones"][0]["description"]
+    assert [t["id"] for t in published["implementation"]["transactions"]] == [f"{contract['number']}-tranche-2"]
+    assert "evaluator1" not in record.text  # who evaluated stays inside
+
+
+async def test_an_evaluation_firm_tied_to_the_organisation_is_refused_and_nothing_is_stored(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
+    contract = await unevaluated_contract(client, as_user)
+    cid = contract["contract_id"]
+    await surveys(client, as_user, cid)
+    admin, evaluator = await as_user("admin"), await as_user("evaluator1")
+    firm_id = (await client.get("/api/auth/me", headers=evaluator)).json()["organisation_id"]
+    async with db() as session:
+        organisation_id = (await calls_queries.contract(session, cid)).organisation_id
+    representative = (await client.get(f"/api/registry/organisations/{organisation_id}", headers=admin)).json()["legal_representative"]
+    assert (await client.patch(f"/api/registry/organisations/{firm_id}", json={"legal_representative": representative}, headers=admin)).status_code == 200
+    assert_problem(await client.post(f"/api/evaluation/contracts/{cid}/evaluations", json=evaluation_body(), headers=evaluator), 422, "tied", "legal_representative")
+    assert await count(db, ProjectEvaluation, ProjectEvaluation.contract_id == cid) == 0
+
+    # The evaluator's own account on the organisation's staff list is a tie too.
+    assert (await client.patch(f"/api/registry/organisations/{firm_id}", json={"legal_representative": "评估中心负责人"}, headers=admin)).status_code == 200
+    me = (await client.get("/api/auth/me", headers=evaluator)).json()["user_id"]
+    staff = [{"name": "兼职评估员", "position": "顾问", "user_id": me}]
+    assert (await client.patch(f"/api/registry/organisations/{organisation_id}", json={"staff": staff}, headers=admin)).status_code == 200
+    assert_problem(await client.post(f"/api/evaluation/contracts/{cid}/evaluations", json=evaluation_body(), headers=evaluator), 422, "evaluator_on_staff")
+    assert await count(db, ProjectEvaluation, ProjectEvaluation.contract_id == cid) == 0
+
+
+async def test_a_failed_final_evaluation_withholds_the_last_tranche_and_bars_next_years_bids(client, as_user, db, app) -> None:  # type: ignore[no-untyped-def]
+    contract = await unevaluated_contract(client, as_user, skip=1)
+    cid = contract["contract_id"]
+    await surveys(client, as_user, cid, answers=(2, 1, 2))
+    evaluator = await principal(db, "evaluator1")
+    ends = date.fromisoformat(contract["ends_on"])
+    now = datetime.now(UTC)
+    await act(db, service.file_evaluation, evaluator, store(app), cid, schemas.EvaluationIn(**_body("midterm")), now)
+    at_end = datetime(ends.year, ends.month, ends.day, 4, 0, tzinfo=UTC)
+    low = {code: 40 for code in SCORES}
+    final = await act(db, service.file_evaluation, evaluator, store(app), cid, schemas.EvaluationIn(**_body("final", low)), at_end)
+    # 40 points on the five criteria the evaluator scores (weights 90 in all) and the surveys' 2, 1, 2 (25, 0, 25:
+    # 50/3 points) on satisfaction (weight 10): 36 + 5/3.
+    assert final.passed is False and final.score == "37.67"
+    out = await client.get(f"/api/evaluation/evaluations/{final.id}", headers=await as_user("finance"))
+    assert out.json()["barred_year"] == ends.year + 1 and out.json()["released_tranches"] == []
+    assert_problem(await client.post(f"/api/evaluation/contracts/{cid}/tranches/3/payment", headers=await as_user("finance")), 422, "below the pass mark", "withheld")
+
+    # Next year's call takes no bid from the organisation; this year's still would.
+    admin = await principal(db, "admin")
+    opened = datetime(ends.year + 1, 3, 2, 1, 0, tzinfo=UTC)
+    data = call_schemas.CallCreate(
+        title="次年社区公益创投", category=call_schemas.Category.OTHER, method=call_schemas.Method.VENTURE, bid_deadline=opened + timedelta(days=25),
+        lots=[call_schemas.LotIn(title="互助服务", budget_fen=3_000_000)], criteria=[call_schemas.CriterionIn(name="项目设计", weight=100)],
+    )
+    call = await act(db, call_service.open_call, admin, data, opened)
+    organisation = None
+    for n in range(1, 25):
+        candidate = await principal(db, f"org{n:02d}")
+        if candidate.organisation_id == final.organisation_id:
+            organisation = candidate
+    assert organisation is not None
+    bid = call_schemas.BidIn(client_id=f"barred-{call.id}", lot_number=1, plan="服务方案", team="社工3名", amount_fen=2_900_000)
+    with pytest.raises(RuleViolation) as refused:
+        await act(db, call_service.submit_bid, organisation, store(app), call.id, bid, opened + timedelta(days=1))
+    assert str(ends.year + 1) in refused.value.message_zh
+
+
+def _body(stage: str, scores: dict[str, int] | None = None) -> dict[str, Any]:
+    body = evaluation_body(stage, scores)
+    return {"stage": schemas.Stage(stage), "scores": [schemas.CriterionScoreIn(**s) for s in body["scores"]], "summary": body["summary"]}
+
+
+async def test_surveys_keep_to_the_committee_the_project_and_the_calendar(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
+    contract = await unevaluated_contract(client, as_user)
+    cid = contract["contract_id"]
+    director = await as_user("xbl01-director")
+    tomorrow = date.today() + timedelta(days=2)
+    assert_problem(await client.post(f"/api/evaluation/contracts/{cid}/surveys", json=survey_body("survey-future", on=tomorrow), headers=director), 422, "today")
+    bad = survey_body("survey-range") | {"overall": 6}
+    assert (await client.post(f"/api/evaluation/contracts/{cid}/surveys", json=bad, headers=director)).status_code == 400
+    assert (await client.post(f"/api/evaluation/contracts/{cid}/surveys", json=survey_body("survey-finance"), headers=await as_user("finance"))).status_code == 403
+    # The street's own contract (小白楼's meal service) is not another street's committee's to survey.
+    street = next(c for c in (await client.get("/api/evaluation/contracts", headers=await as_user("finance"))).json() if c["evaluations"])
+    other = await client.post(f"/api/evaluation/contracts/{street['contract_id']}/surveys", json=survey_body("survey-other"), headers=await as_user("ns01-director"))
+    assert other.status_code == 404
+    assert await count(db, SatisfactionSurvey, SatisfactionSurvey.client_id.like("survey-%")) == 0  # type: ignore[attr-defined]
+
+
+async def test_the_evaluator_is_reminded_of_projects_falling_due_once(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
+    contract = await unevaluated_contract(client, as_user)
+    due = date.fromisoformat(contract["midterm_due_on"])
+    moment = datetime(due.year, due.month, due.day, 2, 0, tzinfo=UTC)
+    for _ in range(2):
+        async with db() as session:
+            await remind(session, due.isoformat(), moment)
+    me = (await client.get("/api/auth/me", headers=await as_user("evaluator1"))).json()["user_id"]
+    async with db() as session:
+        keys = set((await session.execute(select(Notification.key).where(Notification.user_id == me))).scalars())
+    assert f"evaluation-due:{contract['contract_id']}:midterm|{me}" in keys
+    assert not any(k.startswith(f"evaluation-due:{contract['contract_id']}:final") for k in keys)
