@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.delivery.service import return_unanswered
-from foundation.jobs import Job, from_time_of_day, period_of
+from foundation.jobs import daily_job
 
 
 async def return_unanswered_delegations(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
@@ -17,13 +17,5 @@ async def return_unanswered_delegations(session: AsyncSession, period: str, now:
 
 
 JOBS = [
-    Job(
-        name="community.return_unanswered_delegations",
-        description="委托逾期未答复的项目退回街道并通知",
-        cron={"hour": "0", "minute": "30"},
-        work=return_unanswered_delegations,
-        period_for=lambda now: period_of("day", now),
-        period_kind="day",
-        due=from_time_of_day(0, 30),
-    ),
+    daily_job("community.return_unanswered_delegations", "委托逾期未答复的项目退回街道并通知", 0, 30, return_unanswered_delegations),
 ]

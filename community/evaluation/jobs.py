@@ -14,7 +14,7 @@ from community.calls import service as calls_service
 from community.evaluation import rules
 from community.evaluation.service import evaluation_rules, firms_of
 from foundation.clock import BUSINESS_TZ
-from foundation.jobs import Job, from_time_of_day, period_of
+from foundation.jobs import daily_job
 from foundation.notifications import notify
 from registry import queries as registry_queries
 
@@ -43,13 +43,5 @@ async def remind(session: AsyncSession, period: str, now: datetime) -> dict[str,
 
 
 JOBS = [
-    Job(
-        name="evaluation.reminders",
-        description="项目评估提醒：中期、结项评估即将到期或已逾期，提醒第三方评估机构",
-        cron={"hour": "8", "minute": "20"},
-        work=remind,
-        period_for=lambda now: period_of("day", now),
-        period_kind="day",
-        due=from_time_of_day(8, 20),
-    ),
+    daily_job("evaluation.reminders", "项目评估提醒：中期、结项评估即将到期或已逾期，提醒第三方评估机构", 8, 20, remind),
 ]

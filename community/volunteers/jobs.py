@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.volunteers.service import remind_late_approvals
-from foundation.jobs import Job, from_time_of_day, period_of
+from foundation.jobs import daily_job
 
 
 async def remind_hours_approvers(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
@@ -16,13 +16,5 @@ async def remind_hours_approvers(session: AsyncSession, period: str, now: dateti
 
 
 JOBS = [
-    Job(
-        name="community.remind_volunteer_hours",
-        description="提醒队长和社工审核超过 7 天未审核的志愿服务时长",
-        cron={"hour": "9", "minute": "25"},
-        work=remind_hours_approvers,
-        period_for=lambda now: period_of("day", now),
-        period_kind="day",
-        due=from_time_of_day(9, 25),
-    ),
+    daily_job("community.remind_volunteer_hours", "提醒队长和社工审核超过 7 天未审核的志愿服务时长", 9, 25, remind_hours_approvers),
 ]

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from foundation.access import Principal, Role
-from foundation.jobs import Job, from_time_of_day, period_of
+from foundation.jobs import daily_job
 from foundation.money import yuan
 from foundation.notifications import notify
 from people.queries import recipients
@@ -51,22 +51,6 @@ async def remind_overdue_reviews(session: AsyncSession, period: str, now: dateti
 
 
 JOBS = [
-    Job(
-        name="relief.open_year",
-        description="救助基金：开立本年度四项基金（已开立的不变）",
-        cron={"hour": "0", "minute": "25"},
-        work=open_this_year,
-        period_for=lambda now: period_of("day", now),
-        period_kind="day",
-        due=from_time_of_day(0, 25),
-    ),
-    Job(
-        name="relief.overdue_reviews",
-        description="救助基金：申请超过本级审核期限，提醒审核人",
-        cron={"hour": "9", "minute": "15"},
-        work=remind_overdue_reviews,
-        period_for=lambda now: period_of("day", now),
-        period_kind="day",
-        due=from_time_of_day(9, 15),
-    ),
+    daily_job("relief.open_year", "救助基金：开立本年度四项基金（已开立的不变）", 0, 25, open_this_year),
+    daily_job("relief.overdue_reviews", "救助基金：申请超过本级审核期限，提醒审核人", 9, 15, remind_overdue_reviews),
 ]
