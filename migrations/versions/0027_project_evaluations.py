@@ -3,7 +3,7 @@ criterion's points with its evidence and files, and the beneficiaries' satisfact
 once; answers 1–5 kept by a CHECK; nothing about who answered).
 
 Revision ID: 0027
-Revises: 0023
+Revises: 0026
 Create Date: 2026-11-26 07:40:00.000000
 """
 
@@ -17,7 +17,7 @@ import foundation.db
 
 
 revision = '0027'
-down_revision = '0023'
+down_revision = '0026'
 branch_labels = None
 depends_on = None
 

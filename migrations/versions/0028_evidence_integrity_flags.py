@@ -4,7 +4,7 @@ bands are append-only like the evidence they describe; the hash column is added 
 (its append-only triggers stay as they are). Photos kept before have no hash: their sha256 still finds exact copies.
 
 Revision ID: 0028
-Revises: 0026
+Revises: 0027
 Create Date: 2026-11-26 07:40:00
 """
 
@@ -18,7 +18,7 @@ import foundation.db
 from foundation.append_only import drop_append_only, make_append_only
 
 revision = '0028'
-down_revision = '0026'
+down_revision = '0027'
 branch_labels = None
 depends_on = None
 
