@@ -46,7 +46,7 @@ async def masked_names(session: AsyncSession, ids: Collection[int]) -> dict[int,
     return {int(i): rules.mask_name(str(n)) for i, n in rows}
 
 
-async def funds(session: AsyncSession, year: int) -> list[schemas.FundOut]:
+async def funds(session: AsyncSession, year: int) -> list[schemas.ReliefFundOut]:
     """Each fund's year, in the order of config/relief.toml (everyone who works on relief sees the balances)."""
     config = _config()
     rows = {r.fund: r for r in (await session.execute(select(ReliefFund).where(col(ReliefFund.year) == year))).scalars()}
@@ -61,7 +61,7 @@ async def funds(session: AsyncSession, year: int) -> list[schemas.FundOut]:
     )
     spent = await engine.budget_spent(session, rules.CODE, year)
     return [
-        schemas.FundOut(
+        schemas.ReliefFundOut(
             year=year, fund=f.key, name=f.name, case_cap_fen=f.case_cap_fen, budget_fen=rows[f.key].budget_fen, waiting_fen=int(waiting.get(f.key, 0)),
             committed_fen=rows[f.key].committed_fen, paid_fen=spent.get(f.holder, 0), left_fen=rows[f.key].budget_fen - rows[f.key].committed_fen,
         )

@@ -57,27 +57,27 @@ class ReliefController(Controller):
     dependencies = {"store": Provide(provide_store, sync_to_thread=False)}  # noqa: RUF012
 
     @post("/years/{year:int}/open", status_code=200, guards=[allow(service.OPENERS, "opening a year's relief funds")], responses=WRITE)
-    async def open_relief_year(self, year: YearPath, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.YearOpenedOut:
+    async def open_relief_year(self, year: YearPath, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.ReliefYearOpenedOut:
         """Open a year's four funds from config/relief.toml (each also the engine's budget of the fund); sending it
         again opens nothing more."""
         made, total = await service.open_year(db, principal, year)
-        return schemas.YearOpenedOut(year=year, opened=made, funds=total)
+        return schemas.ReliefYearOpenedOut(year=year, opened=made, funds=total)
 
     @get("/funds", guards=[READERS], responses=READ)
-    async def relief_funds(self, db: NamedDependency[AsyncSession], year: YearQuery = None) -> list[schemas.FundOut]:
+    async def relief_funds(self, db: NamedDependency[AsyncSession], year: YearQuery = None) -> list[schemas.ReliefFundOut]:
         """Each fund's year in fen: budget, the cap per case, asked by applications under review, approved, paid,
         left."""
         return await queries.funds(db, year or business_today().year)
 
     @post("/documents", guards=[FILERS], responses=UPLOAD)
-    async def upload_relief_document(self, data: Annotated[DocumentUpload, Body(media_type=RequestEncodingType.MULTI_PART)], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> schemas.DocumentOut:
+    async def upload_relief_document(self, data: Annotated[DocumentUpload, Body(media_type=RequestEncodingType.MULTI_PART)], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> schemas.ReliefDocumentOut:
         """Upload a supporting document (JPEG, PNG or PDF, judged by content; at most the configured size) before
         filing the application that carries it."""
         if not isinstance(data.file, UploadFile):
             raise InvalidInput("send the document as the multipart field 'file'", field="file")
         content = await data.file.read(service.relief_rules().document_max_bytes + 1)
         document = await service.upload_document(db, store, principal, content)
-        return schemas.DocumentOut(id=document.id, sha256=document.sha256, content_type=document.content_type, size_bytes=document.size_bytes)
+        return schemas.ReliefDocumentOut(id=document.id, sha256=document.sha256, content_type=document.content_type, size_bytes=document.size_bytes)
 
     # The document's own type (JPEG, PNG or PDF, judged by content at upload): declared as any type.
     @get("/documents/{document_id:int}", guards=[READERS], responses=READ, media_type="*/*")

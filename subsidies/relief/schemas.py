@@ -41,7 +41,7 @@ class ResubmissionIn(Strict):
     document_ids: Annotated[list[Id], msgspec.Meta(max_length=20)] = []
 
 
-class DocumentOut(msgspec.Struct):
+class ReliefDocumentOut(msgspec.Struct):
     id: int
     sha256: str
     content_type: str
@@ -82,7 +82,7 @@ class ApplicationOut(msgspec.Struct):
     paid_in_batch: str | None
 
 
-class FundOut(msgspec.Struct):
+class ReliefFundOut(msgspec.Struct):
     year: int
     fund: str
     name: str
@@ -94,7 +94,7 @@ class FundOut(msgspec.Struct):
     left_fen: int
 
 
-class YearOpenedOut(msgspec.Struct):
+class ReliefYearOpenedOut(msgspec.Struct):
     year: int
     opened: int
     funds: int

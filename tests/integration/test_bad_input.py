@@ -29,7 +29,7 @@ from tests.integration.evidence import jpeg, record_body
 from tests.integration.helpers import assert_problem, count, estate_ids_of
 
 # Every kind of user, so that each operation is reached by someone its guard lets in.
-USERS = ("admin", "finance", "xbl-officer", "xbl01-director", "xbl01-worker", "company01", "inspector1", "org01", "xbl01-care", "xbl-care", "evaluator1")
+USERS = ("admin", "finance", "xbl-officer", "xbl01-director", "xbl01-worker", "company01", "inspector1", "org01", "xbl01-care", "xbl-care", "evaluator1", "xbl01-vol1")
 CONTROL_CHARACTERS = ["\x00", "\x01", "\x07", "\x08", "\x0b", "\x1b", "\x1f", "\x7f"]
 STORED = (Attachment, InspectionRecord, CommitteeOpinion, Veto, Appeal, JobRun, ServiceContract, RateCardRow, SubsidyRun, AuditEntry, AuthToken)
 
