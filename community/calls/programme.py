@@ -95,6 +95,7 @@ TRANCHES = Programme(
     number_prefix="GMFW",
     steps=(Step("approve", frozenset({Role.FINANCE}), "approved", zh="区财政审批"),),
     runs_by=frozenset({Role.FINANCE}),
+    page="/community/evaluation",
     payers=lambda: Payers(Fraction(0), PayerSplit("city", "half_up")),
     price=price,
     check_period=check_period,

@@ -75,6 +75,7 @@ CARE = register(
             Step("approve", frozenset({Role.FINANCE}), "approved", zh="区财政审批"),
         ),
         runs_by=frozenset({Role.FINANCE}),
+        page="/care/runs",
         payers=lambda: Payers(care_rules().city_share, care_rules().split),
         price=price,
         check_period=check_period,

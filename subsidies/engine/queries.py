@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from foundation.access import Principal
+from foundation.clock import BUSINESS_TZ
 from foundation.errors import NotFound, PermissionDenied
 from foundation.paging import PageRequest, fetch_page
 from registry.tables import Community, Company, Estate, Street
 from subsidies.engine import schemas
-from subsidies.engine.registry import LineView, programme
-from subsidies.engine.rules import Party
+from subsidies.engine.registry import LineView, Programme, programme
+from subsidies.engine.rules import DISBURSED, Party
 from subsidies.engine.service import readers
 from subsidies.engine.tables import Budget, PaidLine, ProgrammeApproval, ProgrammeBatch, ProgrammeLine, ProgrammeRun
 
@@ -172,3 +173,47 @@ async def paid(session: AsyncSession, code: str, keys: Collection[str]) -> dict[
 async def runs_of_period(session: AsyncSession, code: str, period: str) -> int:
     """How many runs a programme has had for a period (a new one after them is supplementary)."""
     return int((await session.execute(select(func.count()).where(col(ProgrammeRun.programme) == code, col(ProgrammeRun.period) == period))).scalar_one())
+
+
+@dataclass(frozen=True)
+class ProgrammeOverview:
+    """One programme as the finance desk shows it for a year: its budgets, what its batches paid, what waits."""
+
+    code: str
+    name: str
+    page: str
+    budget_fen: int  # the year's budgets, all holders together (0 for a programme without budgets)
+    spent_fen: int  # what the year's batches took out of them
+    paid_fen: int  # what the batches issued in the year paid (Beijing time)
+    batches: int
+    waiting_runs: int  # runs not yet paid out (any year)
+    last_batch: str | None
+    last_issued_at: datetime | None
+
+    @property
+    def left_fen(self) -> int:
+        return self.budget_fen - self.spent_fen
+
+
+async def overview(session: AsyncSession, of: Programme, year: int) -> ProgrammeOverview:
+    """`of`'s figures for `year`: budgets, payments and runs waiting."""
+    start = datetime.combine(date(year, 1, 1), time.min, BUSINESS_TZ)
+    end = datetime.combine(date(year + 1, 1, 1), time.min, BUSINESS_TZ)
+    budget, spent = (
+        await session.execute(
+            select(func.coalesce(func.sum(Budget.amount_fen), 0), func.coalesce(func.sum(Budget.spent_fen), 0)).where(col(Budget.programme) == of.code, col(Budget.year) == year)
+        )
+    ).one()
+    paid, batches = (
+        await session.execute(
+            select(func.coalesce(func.sum(ProgrammeBatch.total_fen), 0), func.count()).where(
+                col(ProgrammeBatch.programme) == of.code, col(ProgrammeBatch.issued_at) >= start, col(ProgrammeBatch.issued_at) < end
+            )
+        )
+    ).one()
+    waiting = (await session.execute(select(func.count()).select_from(ProgrammeRun).where(col(ProgrammeRun.programme) == of.code, col(ProgrammeRun.state) != DISBURSED))).scalar_one()
+    last = (await session.execute(select(ProgrammeBatch).where(col(ProgrammeBatch.programme) == of.code).order_by(col(ProgrammeBatch.id).desc()).limit(1))).scalar()
+    return ProgrammeOverview(
+        code=of.code, name=of.name, page=of.page, budget_fen=int(budget), spent_fen=int(spent), paid_fen=int(paid), batches=int(batches), waiting_runs=int(waiting),
+        last_batch=last.number if last else None, last_issued_at=last.issued_at if last else None,
+    )

@@ -102,6 +102,7 @@ class Programme:
     holder_of: Callable[[Principal], Party | None] = field(default=lambda principal: None)
     budget: str = "none"
     reads: frozenset[Role] = frozenset({Role.FINANCE, Role.ADMIN})  # who sees the runs besides the approvers
+    page: str = ""  # the programme's own page, where finance starts, approves and issues its runs
 
     def step(self, name: str) -> Step:
         for step in self.steps:

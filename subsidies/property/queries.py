@@ -3,16 +3,20 @@ street officer the street's part, a company its own lines."""
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from foundation.access import Principal, Role
+from foundation.clock import BUSINESS_TZ
 from foundation.errors import NotFound, PermissionDenied
 from foundation.paging import PageRequest, fetch_page
 from foundation.periods import Quarter
 from foundation.ratios import ratio_text, stored_ratio
 from registry import queries as registry_queries
+from subsidies.engine.queries import ProgrammeOverview
 from subsidies.property import schemas
 from subsidies.property.rules import GRADES
 from subsidies.property.service import configured_cards, rate_cards
@@ -143,3 +147,21 @@ async def list_runs(session: AsyncSession, actor: Principal, paging: PageRequest
     if actor.role not in (Role.FINANCE, Role.ADMIN, Role.STREET_OFFICER):
         raise PermissionDenied("subsidy runs are for finance, administrators and street officers")
     return await fetch_page(session, select(SubsidyRun).order_by(col(SubsidyRun.id).desc()), paging)
+
+
+async def overview(session: AsyncSession, year: int) -> ProgrammeOverview:
+    """The property subsidy as the finance desk shows it beside the engine's programmes (it has no budget: it pays
+    what the scores and the rate card say)."""
+    start = datetime.combine(date(year, 1, 1), time.min, BUSINESS_TZ)
+    end = datetime.combine(date(year + 1, 1, 1), time.min, BUSINESS_TZ)
+    paid, batches = (
+        await session.execute(
+            select(func.coalesce(func.sum(DisbursementBatch.total_fen), 0), func.count()).where(col(DisbursementBatch.issued_at) >= start, col(DisbursementBatch.issued_at) < end)
+        )
+    ).one()
+    waiting = (await session.execute(select(func.count()).select_from(SubsidyRun).where(col(SubsidyRun.state) != "disbursed"))).scalar_one()
+    last = (await session.execute(select(DisbursementBatch).order_by(col(DisbursementBatch.id).desc()).limit(1))).scalar()
+    return ProgrammeOverview(
+        code="property", name="老旧小区准物业管理补贴", page="/subsidies/runs", budget_fen=0, spent_fen=0, paid_fen=int(paid), batches=int(batches),
+        waiting_runs=int(waiting), last_batch=last.number if last else None, last_issued_at=last.issued_at if last else None,
+    )

@@ -48,6 +48,7 @@ RELIEF = register(
         number_prefix="JZJJ",
         steps=(Step("approve", frozenset({Role.FINANCE}), "approved", zh="区财政审核"),),
         runs_by=frozenset({Role.FINANCE}),
+        page="/relief/runs",
         payers=lambda: Payers(Fraction(0), PayerSplit("city", "half_up")),
         price=service.price,
         check_period=service.check_period,
