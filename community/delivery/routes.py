@@ -87,7 +87,7 @@ class DelegationController(Controller):
     @get("/{delegation_id:int}/activities", responses=READ)
     async def list_activities(self, delegation_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.ActivityOut]:
         found = await service.activities(db, principal, delegation_id)
-        return [service.activity_out(service.Logged(a, 0 if a.head_count is not None else a.participants, replayed=False)) for a in found]
+        return [service.activity_out(await service.logged(db, a)) for a in found]
 
 
 class ActivityController(Controller):

@@ -135,6 +135,11 @@ class BeneficiaryOut(msgspec.Struct):
     consent_on: date
 
 
+class ActivityVolunteerIn(Strict):
+    volunteer_id: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
+    minutes: Annotated[int, msgspec.Meta(ge=1, le=720, description="How long the volunteer helped, in minutes")]
+
+
 class ActivityIn(Strict):
     """An activity, from a phone: the client id makes a resend store it once. Participants are named residents
     (beneficiary_ids) or a head count, one of the two."""
@@ -148,6 +153,8 @@ class ActivityIn(Strict):
     # Plain integers: the OpenAPI document drops an item's bounds, so the range is checked as a rule (422), not here.
     beneficiary_ids: Annotated[list[int], msgspec.Meta(max_length=1000, description="Ids of residents recorded for this project, each 1 or more")] = []
     note: Annotated[str, msgspec.Meta(max_length=2000, pattern=PRINTABLE)] = ""
+    # Volunteers who helped: members of a volunteer team of the community carrying the project out.
+    volunteers: Annotated[list[ActivityVolunteerIn], msgspec.Meta(max_length=100)] = []
 
 
 class ActivityOut(msgspec.Struct):
@@ -160,6 +167,8 @@ class ActivityOut(msgspec.Struct):
     place: str
     participants: int
     named: int
+    volunteers: int  # how many volunteers helped
+    volunteer_minutes: int  # their time together
     logged_by: str
     logged_at: datetime
 

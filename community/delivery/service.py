@@ -15,7 +15,17 @@ from sqlmodel import col
 
 from community.calls import queries as calls_queries
 from community.delivery import rules, schemas
-from community.delivery.tables import Activity, ActivityParticipant, Assignment, Beneficiary, Delegation, DeliveryIndicator, DeliveryProject
+from community.delivery.tables import (
+    Activity,
+    ActivityParticipant,
+    ActivityVolunteer,
+    Assignment,
+    Beneficiary,
+    Delegation,
+    DeliveryIndicator,
+    DeliveryProject,
+)
+from community.volunteers import queries as volunteer_queries
 from foundation.access import SYSTEM, Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.calendar.service import working_calendar
@@ -423,6 +433,8 @@ class Logged:
     activity: Activity
     named: int
     replayed: bool
+    volunteers: int = 0
+    volunteer_minutes: int = 0
 
 
 async def log_activity(session: AsyncSession, actor: Principal, data: schemas.ActivityIn, now: datetime) -> Logged:
@@ -433,7 +445,7 @@ async def log_activity(session: AsyncSession, actor: Principal, data: schemas.Ac
     if stored is not None:
         if stored.logged_by_user_id != actor.user_id or stored.delegation_id != data.delegation_id:
             raise Conflict("this client id was used for another activity")
-        return Logged(stored, await _named(session, stored.id), replayed=True)
+        return await logged(session, stored, replayed=True)
     delegation, project = await _inside_or_refuse(session, actor, data.delegation_id)
     if delegation.status != rules.ACCEPTED:
         raise RuleViolation("activities are logged for an accepted delegation", field="delegation_id", zh="该委托尚未接受，不能记录活动")
@@ -453,6 +465,15 @@ async def log_activity(session: AsyncSession, actor: Principal, data: schemas.Ac
         )
         if int((await session.execute(query)).scalar_one()) != len(named):
             raise RuleViolation("a named participant is a resident recorded for this project in this community", field="beneficiary_ids", zh="参与居民须是本社区本项目已登记（经同意）的服务对象")
+    helped = {v.volunteer_id: v.minutes for v in data.volunteers}
+    if len(helped) != len(data.volunteers):
+        raise RuleViolation("each volunteer is listed once, with all their minutes", field="volunteers", zh="每名志愿者只列一次，服务时长合并填写")
+    outsiders = set(helped) - await volunteer_queries.team_members(session, delegation.community_id, helped)
+    if outsiders:
+        raise RuleViolation(
+            f"volunteers {sorted(outsiders)} are not in a volunteer team of the community carrying the project out", field="volunteers",
+            zh="参与活动的志愿者须是本社区志愿服务队的队员",
+        )
     activity = Activity(
         client_id=data.client_id, delegation_id=delegation.id, project_id=project.id, community_id=delegation.community_id, indicator_number=indicator.number,
         held_on=data.held_on, place=data.place.strip(), head_count=data.head_count, participants=data.head_count or len(named), note=data.note.strip(),
@@ -463,15 +484,29 @@ async def log_activity(session: AsyncSession, actor: Principal, data: schemas.Ac
             session.add(activity)
             await session.flush()
             session.add_all(ActivityParticipant(activity_id=activity.id, beneficiary_id=b) for b in named)
+            session.add_all(ActivityVolunteer(activity_id=activity.id, volunteer_id=v, minutes=m) for v, m in helped.items())
             await session.flush()
     except IntegrityError:
         raced = (await session.execute(select(Activity).where(col(Activity.client_id) == data.client_id))).scalar_one_or_none()
         if raced is None or raced.logged_by_user_id != actor.user_id:
             raise Conflict("this client id was used for another activity") from None
-        return Logged(raced, await _named(session, raced.id), replayed=True)
-    record_change(session, actor, "activity.logged", "activity", activity.id, after={"delegation_id": delegation.id, "indicator": indicator.number, "participants": activity.participants})
+        return await logged(session, raced, replayed=True)
+    record_change(
+        session, actor, "activity.logged", "activity", activity.id,
+        after={"delegation_id": delegation.id, "indicator": indicator.number, "participants": activity.participants, "volunteers": len(helped)},
+    )
     await session.flush()
-    return Logged(activity, len(named), replayed=False)
+    return Logged(activity, len(named), replayed=False, volunteers=len(helped), volunteer_minutes=sum(helped.values()))
+
+
+async def logged(session: AsyncSession, activity: Activity, replayed: bool = False) -> Logged:
+    """An activity as stored, with its named participants and its volunteers counted."""
+    count, minutes = (
+        await session.execute(
+            select(func.count(), func.coalesce(func.sum(ActivityVolunteer.minutes), 0)).where(col(ActivityVolunteer.activity_id) == activity.id)
+        )
+    ).one()
+    return Logged(activity, await _named(session, activity.id), replayed=replayed, volunteers=int(count), volunteer_minutes=int(minutes))
 
 
 async def _named(session: AsyncSession, activity_id: int) -> int:
@@ -483,7 +518,8 @@ def activity_out(logged: Logged) -> schemas.ActivityOut:
     a = logged.activity
     return schemas.ActivityOut(
         id=a.id, client_id=a.client_id, delegation_id=a.delegation_id, project_id=a.project_id, indicator_number=a.indicator_number, held_on=a.held_on,
-        place=a.place, participants=a.participants, named=logged.named, logged_by=a.logged_by, logged_at=a.logged_at,
+        place=a.place, participants=a.participants, named=logged.named, volunteers=logged.volunteers, volunteer_minutes=logged.volunteer_minutes,
+        logged_by=a.logged_by, logged_at=a.logged_at,
     )
 
 

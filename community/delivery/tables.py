@@ -120,6 +120,18 @@ class Activity(SQLModel, table=True):
     logged_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
+class ActivityVolunteer(SQLModel, table=True):
+    """A volunteer who helped at an activity, and for how long: a member of a volunteer team of the activity's
+    community (community/volunteers)."""
+
+    __tablename__ = "delivery_activity_volunteers"
+    __table_args__ = (CheckConstraint("minutes > 0 AND minutes <= 720", name="activity_volunteer_minutes"),)
+
+    activity_id: int = Field(foreign_key="delivery_activities.id", primary_key=True)
+    volunteer_id: int = Field(foreign_key="volunteers.id", primary_key=True, index=True)
+    minutes: int
+
+
 class ActivityParticipant(SQLModel, table=True):
     __tablename__ = "delivery_activity_participants"
 

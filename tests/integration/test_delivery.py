@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import select
 
 from community.delivery import jobs, schemas, service
-from community.delivery.tables import Activity, Beneficiary, Delegation
+from community.delivery.tables import Activity, ActivityVolunteer, Beneficiary, Delegation
+from community.volunteers.tables import VolunteerTeam, VolunteerTeamMember
 from foundation.clock import business_today, utc_now
 from foundation.jobs import run_job
 from foundation.notifications import Notification
@@ -272,3 +273,32 @@ async def test_the_pages_in_chinese_street_desk_phone_log_and_progress(client, a
     await page_login(client, "xbl01-care")
     log = await client.get("/community/delivery/log")
     assert log.status_code == 200 and "保存活动记录" in log.text and "助餐送餐服务" in log.text and "王桂兰" in log.text
+
+
+async def test_volunteers_at_an_activity_are_members_of_a_volunteer_team_of_its_community(client, as_user, db) -> None:
+    _, delegation, _ = await staffed(client, as_user, db, "XBL01")
+    care = await as_user("xbl01-care")
+
+    async def team_member_of(code: str) -> int:
+        async with db() as session:
+            query = (
+                select(VolunteerTeamMember.volunteer_id)
+                .join(VolunteerTeam, VolunteerTeam.id == VolunteerTeamMember.team_id)
+                .where(VolunteerTeam.community_id == await community_id(db, code))
+                .order_by(VolunteerTeamMember.volunteer_id)
+            )
+            return int((await session.execute(query)).scalars().first() or 0)
+
+    member, stranger = await team_member_of("XBL01"), await team_member_of("XBL02")
+    assert member and stranger
+    outside = activity(delegation["id"], "act-volunteer-0001", volunteers=[{"volunteer_id": member, "minutes": 90}, {"volunteer_id": stranger, "minutes": 90}])
+    assert_problem(await client.post("/api/delivery/activities", json=outside, headers=care), 422, "volunteer team")
+    twice = activity(delegation["id"], "act-volunteer-0002", volunteers=[{"volunteer_id": member, "minutes": 60}, {"volunteer_id": member, "minutes": 30}])
+    assert_problem(await client.post("/api/delivery/activities", json=twice, headers=care), 422, "listed once")
+    assert await count(db, Activity, Activity.delegation_id == delegation["id"]) == 0
+    helped = await client.post("/api/delivery/activities", json=activity(delegation["id"], "act-volunteer-0003", volunteers=[{"volunteer_id": member, "minutes": 90}]), headers=care)
+    assert helped.status_code == 201, helped.text
+    assert (helped.json()["volunteers"], helped.json()["volunteer_minutes"]) == (1, 90)
+    listed = (await client.get(f"/api/delivery/delegations/{delegation['id']}/activities", headers=care)).json()
+    assert [(a["volunteers"], a["volunteer_minutes"]) for a in listed] == [(1, 90)]
+    assert await count(db, ActivityVolunteer, ActivityVolunteer.activity_id == helped.json()["id"]) == 1
