@@ -38,7 +38,7 @@ FundQuery = Annotated[str | None, Parameter(pattern=r"^[a-z][a-z0-9_]{0,19}$", d
 
 
 @dataclass
-class DocumentUpload:
+class ReliefDocumentUpload:
     file: UploadFile
 
 
@@ -70,7 +70,7 @@ class ReliefController(Controller):
         return await queries.funds(db, year or business_today().year)
 
     @post("/documents", guards=[FILERS], responses=UPLOAD)
-    async def upload_relief_document(self, data: Annotated[DocumentUpload, Body(media_type=RequestEncodingType.MULTI_PART)], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> schemas.ReliefDocumentOut:
+    async def upload_relief_document(self, data: Annotated[ReliefDocumentUpload, Body(media_type=RequestEncodingType.MULTI_PART)], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> schemas.ReliefDocumentOut:
         """Upload a supporting document (JPEG, PNG or PDF, judged by content; at most the configured size) before
         filing the application that carries it."""
         if not isinstance(data.file, UploadFile):
