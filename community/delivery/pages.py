@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from community.calls.schemas import Category
 from community.delivery import rules, schemas, service
 from community.delivery.service import BUYERS, DIRECTORS, LOGGERS
+from community.volunteers import queries as volunteer_queries
 from foundation.access import Principal
 from foundation.clock import business_today, utc_now
 from foundation.errors import DomainError, InvalidInput
@@ -186,9 +187,10 @@ class ActivityLogPages(Controller):
         outs = await service.delegation_outs(db, delegations)
         projects = {p.id: p for p in [await service.project_out(db, await service.project_row(db, i)) for i in {d.project_id for d in delegations}]}
         residents = {d.id: await service.beneficiaries(db, principal, d.id) for d in delegations}
-        recent = {d.id: (await service.activities(db, principal, d.id))[:5] for d in delegations}
+        recent = {d.id: [service.activity_out(await service.logged(db, a)) for a in (await service.activities(db, principal, d.id))[:5]] for d in delegations}
+        volunteers = {d.id: await volunteer_queries.team_roster(db, principal, d.community_id) for d in delegations}
         return page(
-            "delivery_log.html", principal, delegations=outs, projects=projects, residents=residents, recent=recent, names=await _names(db, delegations),
+            "delivery_log.html", principal, delegations=outs, projects=projects, residents=residents, recent=recent, volunteers=volunteers, names=await _names(db, delegations),
             kinds=rules.KINDS, measures=rules.MEASURES, consent_by=rules.CONSENT_BY, today=business_today(), **{"errors": {}, "failed": None, **extra},
         )
 

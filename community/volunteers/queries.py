@@ -8,7 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from community.volunteers.tables import VolunteerTeam, VolunteerTeamMember
+from community.volunteers.tables import Volunteer, VolunteerTeam, VolunteerTeamMember
+from foundation.access import Principal, Role
+
+# Who may see a volunteer's name beside a project activity: the community's own staff.
+ROSTER_READERS = frozenset({Role.COMMUNITY_WORKER, Role.CARE_WORKER, Role.COMMITTEE_DIRECTOR})
 
 
 async def team_members(session: AsyncSession, community_id: int, volunteer_ids: Collection[int]) -> set[int]:
@@ -21,3 +25,19 @@ async def team_members(session: AsyncSession, community_id: int, volunteer_ids: 
         .where(col(VolunteerTeam.community_id) == community_id, col(VolunteerTeamMember.volunteer_id).in_(list(volunteer_ids)))
     )
     return {int(v) for v in (await session.execute(query)).scalars()}
+
+
+async def team_roster(session: AsyncSession, actor: Principal, community_id: int) -> list[tuple[int, str]]:
+    """The volunteers of `community_id`'s teams (id, real name), for its own staff only (personal data: nobody else
+    gets a name), by name."""
+    if actor.role not in ROSTER_READERS or actor.community_id != community_id:
+        return []
+    query = (
+        select(col(Volunteer.id), col(Volunteer.real_name))
+        .join(VolunteerTeamMember, col(VolunteerTeamMember.volunteer_id) == col(Volunteer.id))
+        .join(VolunteerTeam, col(VolunteerTeam.id) == col(VolunteerTeamMember.team_id))
+        .where(col(VolunteerTeam.community_id) == community_id)
+        .distinct()
+        .order_by(col(Volunteer.real_name))
+    )
+    return [(int(i), str(name)) for i, name in await session.execute(query)]

@@ -302,3 +302,10 @@ async def test_volunteers_at_an_activity_are_members_of_a_volunteer_team_of_its_
     listed = (await client.get(f"/api/delivery/delegations/{delegation['id']}/activities", headers=care)).json()
     assert [(a["volunteers"], a["volunteer_minutes"]) for a in listed] == [(1, 90)]
     assert await count(db, ActivityVolunteer, ActivityVolunteer.activity_id == helped.json()["id"]) == 1
+    # The phone page offers the community's team volunteers to the social worker, and shows who helped.
+    client.cookies.clear()
+    await page_login(client, "xbl01-care")
+    log_page = (await client.get("/community/delivery/log")).text
+    assert f'data-volunteer-id="{member}"' in log_page
+    assert f'data-volunteer-id="{stranger}"' not in log_page
+    assert "志愿者 1 人" in log_page

@@ -19,7 +19,7 @@
   function sendEntry(entry) {
     var body = {
       client_id: entry.client_id, delegation_id: entry.delegation_id, indicator_number: entry.indicator_number, held_on: entry.held_on,
-      place: entry.place, beneficiary_ids: entry.beneficiary_ids, note: entry.note
+      place: entry.place, beneficiary_ids: entry.beneficiary_ids, note: entry.note, volunteers: entry.volunteers || []
     };
     if (entry.head_count !== null) body.head_count = entry.head_count;
     return outbox.settle(entry, fetch("/community/delivery/log/records", {
@@ -71,10 +71,19 @@
       if (form.elements.place.value.trim().length < 2) { show(form, "place", "请填写活动地点"); return; }
       if (head === null && !named.length) { show(form, "head_count", "请填写参与人数，或勾选参与的服务对象"); return; }
       if (head !== null && named.length) { show(form, "head_count", "参与人数与具名居民二选一"); return; }
+      var volunteers = [], badMinutes = false;
+      form.querySelectorAll("input[name=volunteer_minutes]").forEach(function (input) {
+        var text = input.value.trim();
+        if (!text) return;
+        var minutes = parseInt(text, 10);
+        if (!(minutes >= 1 && minutes <= 720)) badMinutes = true;
+        volunteers.push({ volunteer_id: parseInt(input.dataset.volunteerId, 10), minutes: minutes });
+      });
+      if (badMinutes) { show(form, "volunteers", "志愿者服务时长应为 1 到 720 分钟"); return; }
       var entry = {
         client_id: newClientId(), user: user, delegation_id: parseInt(form.dataset.delegationId, 10), project: form.dataset.project,
         indicator_number: parseInt(form.elements.indicator_number.value, 10), held_on: form.elements.held_on.value, place: form.elements.place.value.trim(),
-        head_count: head, beneficiary_ids: named, note: form.elements.note.value.trim(), state: "waiting", message: "", queued_at: new Date().toISOString()
+        head_count: head, beneficiary_ids: named, volunteers: volunteers, note: form.elements.note.value.trim(), state: "waiting", message: "", queued_at: new Date().toISOString()
       };
       put(entry).then(function () {
         done.hidden = false; done.textContent = "活动记录已保存在手机上，正在发送……";
@@ -82,7 +91,7 @@
       }).then(function () {
         return all().then(function (entries) {
           var mine = entries.filter(function (e) { return e.client_id === entry.client_id; })[0];
-          if (!mine) { done.textContent = "活动记录已提交。"; form.elements.place.value = ""; form.elements.head_count.value = ""; form.elements.note.value = ""; return; }
+          if (!mine) { done.textContent = "活动记录已提交。"; form.elements.place.value = ""; form.elements.head_count.value = ""; form.elements.note.value = ""; form.querySelectorAll("input[name=volunteer_minutes]").forEach(function (input) { input.value = ""; }); return; }
           if (mine.state === "refused") { remove(mine.client_id).then(render); done.hidden = true; show(form, mine.field || "_form", mine.message); return; }
           done.textContent = "暂无信号：活动记录已保存在手机上，有信号后自动发送";
         });
