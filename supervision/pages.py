@@ -55,7 +55,47 @@ ACTION_NAMES = {
     "contract.signed": "签订服务合同",
     "spot_checks.drawn": "抽取第三方抽查区片",
 }
+# An action not named above reads as its record's name and what was done to it (relief_application.filed →
+# 救助申请：提交), so the page never shows an English key for the actions the packages record.
+ENTITY_NAMES = {
+    "activity": "项目活动", "care_visit": "上门服务", "evaluation": "项目评估", "login": "登录", "organisation": "社会组织", "spot_check": "第三方抽查",
+    "activity_claim": "活动经费报销", "activity_fund": "活动经费", "activity_year": "活动经费年度", "api_key": "接口密钥", "appeal": "申诉",
+    "award": "中标结果", "batch": "拨付批次", "beneficiary": "服务对象", "bid": "投标", "budget": "预算", "call": "项目招标",
+    "care_contract": "养老服务合同", "care_elder": "服务老人", "care_enrolment": "居家养老登记", "care_voucher": "服务券", "catalogue": "服务目录",
+    "community": "社区", "company": "物业公司", "contract": "服务合同", "defect": "整改", "delegation": "项目委托", "delivery_project": "服务项目",
+    "estate": "区片", "inspection_record": "检查记录", "meeting": "议事会议", "month": "月度考核", "need": "居民需求", "objection": "质疑",
+    "opinion": "社区意见", "panel": "评审", "programme_run": "项目核算", "proposal": "社区提案", "rate_card": "补贴标准", "relief_application": "救助申请",
+    "relief_year": "救助基金年度", "spot_checks": "第三方抽查", "street": "街道", "subsidy_run": "补贴核算", "survey": "满意度调查", "tranche": "项目拨款",
+    "user": "用户", "veto": "一票否决", "volunteer": "志愿者", "volunteer_hours": "志愿服务时长", "volunteer_need": "志愿服务需求",
+    "volunteer_team": "志愿服务队", "vote": "居民选聘",
+}
+VERB_NAMES = {
+    "filed": "提交", "approved": "通过", "rejected": "不通过", "refused": "不予批准", "returned": "退回", "resubmitted": "重新提交", "lapsed": "年末失效",
+    "opened": "开立", "issued": "签发", "revoked": "吊销", "objected": "提出质疑", "stood": "维持", "adjusted": "调整", "recorded": "登记",
+    "replaced": "更换", "withdrawn": "撤回", "set": "设定", "awarded": "确定中标", "bidding_closed": "截止投标", "failed": "流标", "panel_named": "组建评审",
+    "repeated": "重新招标", "signed": "签订", "id_number_read": "查看身份证号", "enrolled": "登记", "stopped": "停止", "redeemed": "兑付", "drafted": "起草",
+    "item_added": "增加项目", "published": "发布", "created": "新建", "updated": "修改", "yellow_card": "黄牌警告", "flagged_for_review": "标记复核",
+    "accepted": "接受", "declined": "拒绝", "expired": "逾期退回", "made": "发出", "team_assigned": "指派社工", "registered": "登记", "boundary_removed": "删除边界",
+    "corrected": "更正", "answered": "答复", "declared": "利益申报", "scored": "评分", "sent": "发送", "added": "新增", "drawn": "抽取", "released": "释放",
+    "paired": "结对", "pairing_ended": "结束结对", "logged": "登记", "posted": "发布", "signed_up": "报名", "members_added": "增加队员", "upheld": "维持",
+    "overturned": "撤销", "terminated": "终止", "boundary_set": "设定边界", "throttled": "暂停登录（尝试过多）", "reconciled": "对账",
+    "logged_in": "登录", "ballots_recorded": "录入选票", "closed": "结束", "include": "纳入目录", "merge": "合并", "return": "退回", "confirm": "确认", "approve": "审批", "started": "发起", "recomputed": "重算", "computed": "计算", "locked": "锁定",
+}
 PAGE_SIZE = 50
+
+
+def action_name(action: str) -> str:
+    """What an audit action reads as on a page, in Chinese."""
+    if action in ACTION_NAMES:
+        return ACTION_NAMES[action]
+    entity, _, verb = action.partition(".")
+    parts = verb.split("_")
+    # relief_application.street_approve: a level, then the verdict
+    levels = {"community": "社区初审", "street": "街道审核", "district": "区审批"}
+    verdicts = {"approve": "通过", "return": "退回", "refuse": "不予批准"}
+    if verb not in VERB_NAMES and len(parts) == 2 and parts[0] in levels and parts[1] in verdicts:
+        return f"{ENTITY_NAMES.get(entity, entity)}：{levels[parts[0]]}{verdicts[parts[1]]}"
+    return f"{ENTITY_NAMES.get(entity, entity)}：{VERB_NAMES.get(verb, verb)}"
 
 
 def safe_next(target: str | None) -> str:
@@ -155,7 +195,7 @@ class ShellPages(Controller):
         paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
         rows, total = await list_audit_entries(db, paging, actor_user_id=principal.user_id)
         return page(
-            "my_actions.html", principal, entries=rows, total=total, paging=paging, pages=pages_of(total, paging), action_names=ACTION_NAMES
+            "my_actions.html", principal, entries=rows, total=total, paging=paging, pages=pages_of(total, paging), action_name=action_name
         )
 
 
