@@ -221,6 +221,8 @@ async def file_evaluation(session: AsyncSession, actor: Principal, store: BlobSt
         for number in rules.released_by(stage, len(contract.tranches)):
             if await calls_service.release_tranche(session, actor, contract_id, number, today):
                 released.append(number)
+        if released:
+            await draft_tranche_run(session, str(Month.of(today)))
     record_change(
         session, actor, "evaluation.filed", "project_evaluation", evaluation.id,
         after={"contract": contract.number, "stage": stage, "score": evaluation.score, "passed": passed, "released": released},
@@ -334,9 +336,9 @@ async def projects(session: AsyncSession, actor: Principal) -> list[schemas.Cont
 async def pay_tranche(session: AsyncSession, actor: Principal, contract_id: int, number: int) -> ProgrammeBatch:
     """Finance pays one tranche through the money engine (programme community_tranches): refused before its gate
     has passed, and refused once paid (its key is paid once, ever). The month it became payable is run, approved and
-    issued as one batch, with any other tranche that became payable that month and is unpaid. The run is drafted by
-    the scheduler (its figures are the engine's, from the gate that passed), so the finance officer who pays approves
-    a run they did not make (foundation.duties, approve_own_run)."""
+    issued as one batch, with any other tranche that became payable that month and is unpaid. The run was drafted by
+    the scheduler when the gate passed (draft_tranche_run), so the finance officer who pays approves a run no person
+    made (foundation.duties, approve_own_run)."""
     require_role(actor, {Role.FINANCE}, "paying a tranche")
     register_tranches()
     contract = await calls_queries.contract(session, contract_id)
@@ -365,16 +367,28 @@ async def pay_tranche(session: AsyncSession, actor: Principal, contract_id: int,
         )
     period = str(Month.of(tranche.payable_on))
     running = await engine_service.open_run(session, TRANCHES, period)
-    if running is not None:
-        run = await engine_service.recompute_run(session, SCHEDULER_FINANCE, running, TRANCHES)
-    else:
-        run = await engine_service.start_run(session, SCHEDULER_FINANCE, TRANCHES, period, supplementary=await engine_queries.runs_of_period(session, TRANCHES, period) > 0)
+    if running is None:
+        raise Conflict(
+            f"no run of {period} waits for approval; it is drafted when the gate passes", zh=f"{period} 尚无待审批的拨款核算（核算在评估通过时自动生成）", reason="no_run",
+        )
+    run = (await engine_service.get_run(session, actor, running, TRANCHES))[1]
     await engine_service.approve(session, actor, run.id or 0, "approve", TRANCHES)
     batch = await engine_service.issue_batch(session, actor, run.id or 0, TRANCHES)
     if key not in await engine_queries.paid(session, TRANCHES, [key]):
         raise Conflict(f"tranche {number} of contract {contract.number} was not in the batch; try again", zh="该笔拨款未能列入拨付批次，请重试")
     await calls_service.announce_contract_moment(session, contract.call_id, records.IMPLEMENTATION)
     return batch
+
+
+async def draft_tranche_run(session: AsyncSession, period: str) -> None:
+    """The scheduler drafts (or recomputes) the month's tranche run as a gate passes: the finance officer who pays
+    approves a run no person made, so nobody both makes and approves a payment (foundation.duties, approve_own_run)."""
+    register_tranches()
+    running = await engine_service.open_run(session, TRANCHES, period)
+    if running is not None:
+        await engine_service.recompute_run(session, SCHEDULER_FINANCE, running, TRANCHES)
+    else:
+        await engine_service.start_run(session, SCHEDULER_FINANCE, TRANCHES, period, supplementary=await engine_queries.runs_of_period(session, TRANCHES, period) > 0)
 
 
 # Bars and the public record
