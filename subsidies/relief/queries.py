@@ -83,14 +83,14 @@ async def application_outs(session: AsyncSession, principal: Principal, applicat
         reviews.setdefault(r.application_id, []).append(schemas.ReviewOut(level=r.level, round=r.round, verdict=r.verdict, reason=r.reason, reviewed_at=r.reviewed_at, reviewed_by=r.reviewed_by))
     communities = await registry.communities(session, {a.community_id for a in applications})
     paid = await engine.paid_in(session, rules.CODE, [f"relief:{i}" for i in ids])
-    full_name, phone = principal.role in rules.NAME_READERS, principal.role in rules.PHONE_READERS
+    full_name, phone, papers = principal.role in rules.NAME_READERS, principal.role in rules.PHONE_READERS, principal.role in rules.DOCUMENT_READERS
     return [
         schemas.ApplicationOut(
             id=a.id, year=a.year, fund=a.fund, fund_name=config.funds[a.fund].name if a.fund in config.funds else a.fund, community_id=a.community_id,
             community_name=communities[a.community_id].name if a.community_id in communities else "", street_id=a.street_id,
             applicant_name=a.applicant_name if full_name else rules.mask_name(a.applicant_name), applicant_phone=a.applicant_phone if phone else None,
             household_size=a.household_size, amount_fen=a.amount_fen, reason=a.reason, state=a.state, state_name=rules.STATE_NAMES[a.state], round=a.round, due_on=a.due_on,
-            filed_at=a.filed_at, filed_by=a.filed_by, decided_at=a.decided_at, document_ids=documents.get(a.id, []), reviews=reviews.get(a.id, []),
+            filed_at=a.filed_at, filed_by=a.filed_by, decided_at=a.decided_at, document_ids=documents.get(a.id, []) if papers else [], reviews=reviews.get(a.id, []),
             paid_in_batch=paid[f"relief:{a.id}"][0] if f"relief:{a.id}" in paid else None,
         )
         for a in applications

@@ -34,6 +34,9 @@ LEVEL_ROLES = {COMMUNITY: Role.COMMITTEE_DIRECTOR, STREET: Role.STREET_OFFICER, 
 # Who sees the applicant's name in full (the others see it masked) and the phone (the community only).
 NAME_READERS = frozenset({*FILERS, Role.ADMIN})
 PHONE_READERS = FILERS
+# Who opens the supporting documents (ID cards, 低保证, diagnoses): those who review the case; finance pays the
+# approved cases without them.
+DOCUMENT_READERS = frozenset({*FILERS, Role.STREET_OFFICER, Role.ADMIN})
 
 
 class ReliefRulesError(ValueError):

@@ -18,7 +18,7 @@ from foundation.calendar.rules import working_days_after
 from foundation.calendar.service import working_calendar
 from foundation.clock import BUSINESS_TZ, business_today, utc_now
 from foundation.db import rows_changed
-from foundation.errors import Conflict, InvalidInput, NotFound, RuleViolation, TooLarge
+from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation, TooLarge
 from foundation.money import yuan
 from foundation.periods import Month
 from foundation.process_locks import transaction_lock
@@ -94,6 +94,8 @@ async def upload_document(session: AsyncSession, store: BlobStore, actor: Princi
 
 async def document_for(session: AsyncSession, actor: Principal, document_id: int) -> ReliefDocument:
     """A supporting document, to those who see its application (before it is filed: its community)."""
+    if actor.role not in rules.DOCUMENT_READERS:
+        raise PermissionDenied("supporting documents are for the community, the street and the district reviewing the case", zh="证明材料仅供社区、街道和区级审核人员查看")
     document = await session.get(ReliefDocument, document_id)
     if document is None:
         raise NotFound("document", document_id)
@@ -303,7 +305,7 @@ def case_line(application: ReliefApplication, config: ReliefRules) -> LineDraft:
     approved = application.decided_at.astimezone(BUSINESS_TZ).date() if application.decided_at else None
     return LineDraft(
         key=f"relief:{application.id}", payee=Party("community", application.community_id), holder=Party("relief_fund", fund.id), beneficiary=Party("relief_case", application.id),
-        period=str(application.year), amount_fen=application.amount_fen, reason=f"{fund.name}：{application.reason}"[:300], evidence=f"申请 {application.id}，{approved} 区审批",
+        period=str(application.year), amount_fen=application.amount_fen, reason=f"{fund.name}：经社区初审、街道审核、区审批的救助", evidence=f"申请 {application.id}，{approved} 区审批",
     )
 
 

@@ -109,6 +109,11 @@ async def test_the_community_files_the_three_levels_approve_and_finance_pays_it_
     assert (after["committed_fen"], after["left_fen"], after["waiting_fen"]) == (before["committed_fen"] + 320_050, before["left_fen"] - 320_050, before["waiting_fen"])
     finance_view = (await client.get(f"/api/relief/applications/{made['id']}", headers=finance)).json()
     assert (finance_view["applicant_name"], finance_view["applicant_phone"]) == ("刘**", None)
+    # Finance pays without the supporting documents (ID cards, diagnoses): it neither sees their ids nor opens them.
+    papers = (await client.get(f"/api/relief/applications/{made['id']}", headers=officer)).json()["document_ids"]
+    assert papers and finance_view["document_ids"] == []
+    assert (await client.get(f"/api/relief/documents/{papers[0]}", headers=finance)).status_code == 403
+    assert (await client.get(f"/api/relief/documents/{papers[0]}", headers=officer)).status_code == 200
 
     # Paid through the engine: the demo paid this month's run already, so finance runs a supplementary one.
     run = await client.post(f"/api/programmes/{CODE}/runs", json={"period": f"{TODAY:%Y-%m}", "supplementary": True}, headers=finance)
@@ -127,7 +132,7 @@ async def test_the_community_files_the_three_levels_approve_and_finance_pays_it_
     assert (await fund(client, finance))["paid_fen"] == before["paid_fen"] + sum(line["amount_fen"] for line in lines if line["holder"] == "relief_fund:1")
     summary = await client.get(f"/api/programmes/batches/{batch.json()['id']}/summary.pdf", headers=finance)
     text = pdf_text(summary.content)
-    assert summary.status_code == 200 and "救助基金拨付汇总表" in text and "温暖济困" in text and "慎益大街社区" in text and "刘**" in text and "刘淑珍" not in text
+    assert summary.status_code == 200 and "救助基金拨付汇总表" in text and "温暖济困" in text and "慎益大街社区" in text and "刘**" in text and "刘淑珍" not in text and "经社区初审、街道审核、区审批的救助" in text
     # Paid once: the next run has no line for it.
     later = await client.post(f"/api/programmes/{CODE}/runs", json={"period": f"{TODAY:%Y-%m}", "supplementary": True}, headers=finance)
     later_lines = (await client.get(f"/api/programmes/{CODE}/runs/{later.json()['id']}/lines?page_size=200", headers=finance)).json()["items"]
