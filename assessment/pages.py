@@ -171,7 +171,7 @@ class AssessmentPages(Controller):
             await service.file_appeal(
                 db,
                 principal,
-                schemas.AppealIn(estate_id=estate_id, month=str(month), reason=reason, defect_id=int(defect) if defect.isdigit() else None),
+                schemas.AppealIn(estate_id=estate_id, month=str(month), reason=reason, defect_id=int(defect) if defect.isdecimal() else None),
                 store=store,
                 photos=photos,
             )
@@ -406,7 +406,7 @@ def _count(text: str, field: str, label: str, most: int = 1_000_000, *, required
         if required:
             raise InvalidInput(f"{field} is required", zh=f"请填写{label}", field=field)
         return None
-    if not text.isdigit() or int(text) > most:
+    if not text.isdecimal() or int(text) > most:
         raise InvalidInput(f"{field} must be a whole number from 0 to {most}", zh=f"{label}应为 0 到 {most} 的整数", field=field)
     return int(text)
 

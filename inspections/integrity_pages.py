@@ -151,7 +151,7 @@ class ReturnPages(Controller):
             for item in detail.effective_results:
                 passed = data.get(f"passed-{item.item}") == "yes"
                 defects = data.get(f"defects-{item.item}") or "1"
-                if not defects.isdigit() or not 0 < int(defects) <= 50:
+                if not defects.isdecimal() or not 0 < int(defects) <= 50:
                     raise InvalidInput(f"defects of {item.item} must be a whole number from 1 to 50", zh="问题数须为 1 至 50 的整数", field=f"item-{item.item}")
                 results.append(
                     schemas.ItemResultIn(

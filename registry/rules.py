@@ -26,7 +26,7 @@ def credit_code_problem(code: str) -> str | None:
     bad = sorted({ch for ch in code if ch not in CREDIT_CODE_ALPHABET})
     if bad:
         return f"characters not allowed in a unified social credit code: {''.join(bad)}"
-    if not code[2:8].isdigit():
+    if not (code[2:8].isascii() and code[2:8].isdigit()):
         return "characters 3-8 of a unified social credit code are the administrative division code (digits)"
     expected = credit_code_check_char(code[:17])
     if code[17] != expected:

@@ -110,7 +110,7 @@ class CallPages(Controller):
             for line in (data.get("criteria") or "").splitlines():
                 name, _, weight = line.strip().rpartition(" ")
                 if line.strip():
-                    if not name.strip() or not weight.isdigit():
+                    if not name.strip() or not weight.isdecimal():
                         raise InvalidInput("criteria: one per line, name then weight", zh="评分项每行一项：名称 空格 分值", field="criteria")
                     criteria.append(schemas.CriterionIn(name=name.strip(), weight=int(weight)))
             try:
@@ -122,7 +122,7 @@ class CallPages(Controller):
             title = (data.get("title") or "").strip()
             if len(title) < 2 or not criteria:
                 raise InvalidInput("title and criteria", zh="请填写项目名称和评分项", field="title")
-            invited = [int(i) for i in (data.get("invited") or "").replace("，", ",").split(",") if i.strip().isdigit()]
+            invited = [int(i) for i in (data.get("invited") or "").replace("，", ",").split(",") if i.strip().isdecimal()]
             body = checked(
                 schemas.CallCreate, title=title, category=category, method=method, bid_deadline=deadline, description=(data.get("description") or "").strip(),
                 lots=[{"title": title, "budget_fen": fen_of(data.get("budget"), "budget")}], criteria=[{"name": c.name, "weight": c.weight} for c in criteria],
@@ -151,7 +151,7 @@ class CallPages(Controller):
         try:
             lot = data.get("lot_number") or ""
             plan, team = (data.get("plan") or "").strip(), (data.get("team") or "").strip()
-            if not plan or not team or not lot.isdigit():
+            if not plan or not team or not lot.isdecimal():
                 raise InvalidInput("plan, team and lot", zh="请填写服务方案和团队，并选择标包", field="plan")
             body = checked(schemas.BidIn, client_id=(data.get("client_id") or uuid.uuid4().hex)[:36], lot_number=int(lot[:3]), plan=plan, team=team, amount_fen=fen_of(data.get("amount"), "amount"))
             await service.submit_bid(db, principal, store, call_id, body, utc_now())
@@ -225,17 +225,17 @@ class CallPages(Controller):
         try:
             now = utc_now()
             if action == "declare":
-                conflicted = [int(k.removeprefix("conflict-")) for k, v in data.items() if k.startswith("conflict-") and v and k.removeprefix("conflict-").isdigit()]
+                conflicted = [int(k.removeprefix("conflict-")) for k, v in data.items() if k.startswith("conflict-") and v and k.removeprefix("conflict-").isdecimal()]
                 await service.declare(db, principal, call_id, checked(schemas.DeclarationIn, conflicted_organisation_ids=conflicted, reason=(data.get("reason") or "").strip()), now)
             elif action == "score":
                 points = []
                 for key, value in data.items():
                     if key.startswith("points-"):
-                        if not value.strip().isdigit():
+                        if not value.strip().isdecimal():
                             raise InvalidInput("points are whole numbers", zh="分数须为整数", field="points")
                         points.append({"criterion_number": key.removeprefix("points-"), "points": value.strip()})
                 bid_id = data.get("bid_id") or ""
-                if not bid_id.isdigit() or not all(p["criterion_number"].isdigit() and len(p["points"]) <= 3 for p in points):
+                if not bid_id.isdecimal() or not all(p["criterion_number"].isdecimal() and len(p["points"]) <= 3 for p in points):
                     raise InvalidInput("points per criterion", zh="请为每个评分项填写整数分数", field="points")
                 score = checked(schemas.ScoreIn, points=[{"criterion_number": int(p["criterion_number"][:3]), "points": int(p["points"])} for p in points])
                 await service.score_bid(db, principal, int(bid_id[:9]), score, now)

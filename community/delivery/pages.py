@@ -163,7 +163,7 @@ class DirectorDeskPages(Controller):
     @post("/{delegation_id:int}/team")
     async def assign(self, delegation_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
         try:
-            chosen = sorted(int(k.removeprefix("member-")) for k, v in data.items() if k.startswith("member-") and k.removeprefix("member-").isdigit() and v)
+            chosen = sorted(int(k.removeprefix("member-")) for k, v in data.items() if k.startswith("member-") and k.removeprefix("member-").isdecimal() and v)
             lead = data.get("lead", "")
             if not chosen:
                 raise InvalidInput("choose the social workers", zh="请至少选择一名社工", field="members")

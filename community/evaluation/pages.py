@@ -103,7 +103,7 @@ class EvaluationPages(Controller):
             for criterion in service.evaluation_rules().scored:
                 points = (data.get(f"points-{criterion.code}") or "").strip()
                 evidence = (data.get(f"evidence-{criterion.code}") or "").strip()
-                if not points.isdigit() or len(points) > 3 or len(evidence) < 2:
+                if not points.isdecimal() or len(points) > 3 or len(evidence) < 2:
                     raise InvalidInput(f"points and evidence for {criterion.code}", zh=f"请填写“{criterion.name}”的得分（0–100 的整数）和评估依据", field="scores")
                 scores.append({"criterion": criterion.code, "points": int(points), "evidence": evidence})
             body = checked(schemas.EvaluationIn, stage=data.get("stage") or "", scores=scores, summary=(data.get("summary") or "").strip())

@@ -73,7 +73,7 @@ def _fen(text: str | None, field: str = "budget_fen") -> int | None:
 
 def _optional_int(text: str | None) -> int | str | None:
     text = (text or "").strip()
-    return int(text) if text.isdigit() else (text or None)
+    return int(text) if text.isdecimal() else (text or None)
 
 
 async def _community_names(db: AsyncSession, ids: set[int]) -> dict[int, str]:

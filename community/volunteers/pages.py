@@ -39,7 +39,7 @@ def _convert(fields: dict[str, Any], into: type[msgspec.Struct], zh: str, field:
 
 
 def _number(text: str | None) -> int | None:
-    return int(text) if text and text.strip().isdigit() else None
+    return int(text) if text and text.strip().isdecimal() else None
 
 
 class VolunteerPhonePages(Controller):

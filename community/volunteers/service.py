@@ -54,6 +54,7 @@ SOCIAL_WORKERS = frozenset({Role.COMMUNITY_WORKER, Role.CARE_WORKER})
 ORGANISERS = frozenset({*SOCIAL_WORKERS, Role.COMMITTEE_DIRECTOR})
 VOLUNTEERS = frozenset({Role.VOLUNTEER})
 PERSONAL = frozenset({"real_name", "phone"})  # never in an audit entry
+HOUSEHOLD = frozenset({"household"})  # a paired household's address: never in an audit entry either
 
 
 @lru_cache(maxsize=1)
@@ -495,7 +496,7 @@ async def pair(session: AsyncSession, actor: Principal, data: schemas.VolunteerP
             session.add(row)
     except IntegrityError:
         raise Conflict("one volunteer, one household: paired a moment ago", zh="一对一包户：刚刚已有结对，请刷新") from None
-    record_change(session, actor, "volunteer.paired", "volunteer_pairing", row.id, after=snapshot(row))
+    record_change(session, actor, "volunteer.paired", "volunteer_pairing", row.id, after=snapshot(row, HOUSEHOLD))
     return row
 
 
@@ -508,7 +509,7 @@ async def end_pairing(session: AsyncSession, actor: Principal, pairing_id: int, 
         raise Conflict("the pairing has ended already", zh="该结对已结束")
     row.ended_on = today or business_date(utc_now())
     await session.flush()
-    record_change(session, actor, "volunteer.pairing_ended", "volunteer_pairing", row.id, after=snapshot(row))
+    record_change(session, actor, "volunteer.pairing_ended", "volunteer_pairing", row.id, after=snapshot(row, HOUSEHOLD))
     return row
 
 

@@ -82,7 +82,7 @@ async def check_request_text(request: Request[Any, Any, Any]) -> None:
     for query_name, name in _date_parameters(request.route_handler):
         for value in request.query_params.getall(query_name, []):
             # A well-formed day outside the supported years is refused here; a malformed one by the parameter's parser.
-            if value[:4].isdigit() and not supported_year(int(value[:4])):
+            if value[:4].isdecimal() and not supported_year(int(value[:4])):
                 parse_day(value, name)
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return

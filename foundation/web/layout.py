@@ -49,7 +49,7 @@ def read_verdict(data: dict[str, str], yes: str, no: str, choose_zh: str, reason
 
 def chosen_id(text: str | None) -> int | None:
     """A filter's id from a query string; an empty choice ("全部") or anything not a number means no filter."""
-    return int(text) if text and text.isdigit() else None
+    return int(text) if text and text.isdecimal() else None
 
 
 def pages_of(total: int, paging: PageRequest) -> int:

@@ -36,7 +36,7 @@ def _amount_fen(text: str) -> int:
     """Yuan as typed (1280 or 1280.50) to fen, refused in Chinese when it is not an amount."""
     cleaned = text.strip().replace(",", "").replace("，", "")
     whole, _, cents = cleaned.partition(".")
-    if not whole.isdigit() or (cents and (not cents.isdigit() or len(cents) > 2)):
+    if not whole.isdecimal() or (cents and (not cents.isdecimal() or len(cents) > 2)):
         raise InvalidInput(f"amount {text!r} is not an amount in yuan", zh="金额请填写元，如 1280 或 1280.50", field="amount_fen")
     fen = int(whole) * 100 + int(cents.ljust(2, "0") or 0)
     if fen <= 0:

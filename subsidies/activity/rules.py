@@ -95,7 +95,7 @@ def holder_key(kind: str, ident: int) -> str:
 
 def parse_holder(text: str) -> Party:
     kind, _, ident = text.partition(":")
-    if kind not in (COMMUNITY, STREET) or not ident.isdigit():
+    if kind not in (COMMUNITY, STREET) or not ident.isdecimal():
         raise InvalidInput(f"a holder is community:<id> or street:<id>, not {text!r}", zh="经费持有方有误", field="holder")
     return Party(kind, int(ident))
 

@@ -91,7 +91,7 @@ def check_id_number(text: str) -> date | None:
     """The birth date a resident ID number (GB 11643: 17 digits and a check character) carries, or None when the
     number is not one (wrong length, characters, date or check character)."""
     number = text.strip().upper()
-    if len(number) != 18 or not number[:17].isdigit() or number[17] not in "0123456789X":
+    if len(number) != 18 or not (number[:17].isascii() and number[:17].isdigit()) or number[17] not in "0123456789X":
         return None
     if ID_CHECK[sum(int(d) * w for d, w in zip(number[:17], ID_WEIGHTS, strict=True)) % 11] != number[17]:
         return None

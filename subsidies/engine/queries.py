@@ -31,7 +31,7 @@ REGISTRY_NAMES = {
 
 def party(text: str) -> Party:
     kind, _, ident = text.partition(":")
-    return Party(kind, int(ident)) if ident.isdigit() else Party(kind, 0)
+    return Party(kind, int(ident)) if ident.isdecimal() else Party(kind, 0)
 
 
 async def registry_names(session: AsyncSession, parties: Collection[Party]) -> dict[Party, str]:

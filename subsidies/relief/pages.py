@@ -45,7 +45,7 @@ def _amount_fen(text: str) -> int:
     """Yuan as typed (1280 or 1280.50) to fen, refused in Chinese when it is not an amount."""
     cleaned = text.strip().replace(",", "").replace("，", "")
     whole, _, cents = cleaned.partition(".")
-    if not whole.isdigit() or (cents and (not cents.isdigit() or len(cents) > 2)) or len(whole) > 9:
+    if not whole.isdecimal() or (cents and (not cents.isdecimal() or len(cents) > 2)) or len(whole) > 9:
         raise InvalidInput(f"amount {text!r} is not an amount in yuan", zh="金额请填写元，如 3000 或 3000.50", field="amount_fen")
     fen = int(whole) * 100 + int(cents.ljust(2, "0") or 0)
     if fen <= 0:
@@ -94,7 +94,7 @@ class ReliefPages(Controller):
             body = _form_body(
                 {
                     "client_id": typed.get("client_id") or secrets.token_hex(16), "fund": typed.get("fund", ""), "applicant_name": typed.get("applicant_name", "").strip(),
-                    "applicant_phone": typed.get("applicant_phone", "").strip(), "household_size": int(household) if household.isdigit() else household,
+                    "applicant_phone": typed.get("applicant_phone", "").strip(), "household_size": int(household) if household.isdecimal() else household,
                     "amount_fen": _amount_fen(typed.get("amount", "")), "reason": typed.get("reason", "").strip(), "document_ids": ids,
                 }
             )

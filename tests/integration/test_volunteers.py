@@ -287,6 +287,10 @@ async def test_one_volunteer_one_household_and_only_where_a_need_asks_for_it(cli
     assert (await client.post("/api/volunteers/pairings", json={"volunteer_id": second["id"], "household": household}, headers=worker)).status_code == 201
     mine = (await client.get("/api/volunteers/pairings", headers=first_login)).json()
     assert [p["household"] for p in mine] == [household] and mine[0]["ended_on"] == str(TODAY)
+    # The household's address is personal data: the audit log records the pairing, never where the household lives.
+    async with db() as session:
+        logged = [str(e.after) + str(e.before) for e in (await session.execute(sa.select(AuditEntry).where(AuditEntry.entity == "volunteer_pairing"))).scalars()]
+    assert len(logged) >= 3 and not [entry for entry in logged if household in entry]
 
 
 def _text(content: bytes, folder: Path) -> str:
