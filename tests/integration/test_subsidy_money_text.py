@@ -64,7 +64,7 @@ async def test_migration_0009_keeps_every_paid_line_pays_it_per_contract_and_wri
         # a batch paid before 0009, its lines' coefficients stored as fractions, and a rate card added through the API.
         async with engine.begin() as connection:
             tables = await connection.run_sync(lambda sync: _reflected(sync))
-            now = datetime.now(UTC)
+            now = datetime.now(UTC).replace(tzinfo=None)  # as revision 0008 stores instants: naive UTC (TIMESTAMP WITHOUT TIME ZONE)
 
             async def insert(table: str, **values: object) -> int:
                 inserted = await connection.execute(tables[table].insert().values(**values))
