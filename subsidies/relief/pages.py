@@ -198,8 +198,8 @@ class ReliefRunPages(Controller):
         """A month's run; when the month was run already, a supplementary one for the cases approved since."""
         try:
             period = service.check_period(data.get("period", ""))
-            earlier = [r for r in await engine_queries.runs_of(db, rules.CODE, limit=200) if r.period == period]
-            await engine.start_run(db, principal, rules.CODE, period, supplementary=bool(earlier))
+            earlier = await engine_queries.runs_of_period(db, rules.CODE, period)
+            await engine.start_run(db, principal, rules.CODE, period, supplementary=earlier > 0)
         except DomainError as exc:
             return await self._refused(db, principal, exc)
         return Redirect("/relief/runs", status_code=303)
