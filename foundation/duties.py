@@ -23,6 +23,7 @@ class Duty(StrEnum):
     SCORE_OWN_ORGANISATION_BID = "score_own_organisation_bid"
     AMEND_EVIDENCE_ONE_SCORES = "amend_evidence_one_scores"
     APPROVE_OWN_VOLUNTEER_HOURS = "approve_own_volunteer_hours"
+    SIT_ON_OWN_CALLS_PANEL = "sit_on_own_calls_panel"
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,10 @@ SEPARATIONS: Mapping[Duty, Separation] = {
         Separation(
             Duty.APPROVE_OWN_VOLUNTEER_HOURS, "logged volunteer hours (also as the team's leader)", "approve or reject them",
             "时长审核", "不能审核自己登记的服务时长，须由本队队长或本社区社工审核",
+        ),
+        Separation(
+            Duty.SIT_ON_OWN_CALLS_PANEL, "opened a call or names its panel (the buyer)", "sit on its panel",
+            "采购人回避", "发起项目或组建评审委员会的人员不能担任该项目的评审委员，须由他人评审",
         ),
     )
 }

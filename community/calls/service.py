@@ -384,6 +384,8 @@ async def assign_panel(session: AsyncSession, actor: Principal, call_id: int, da
             outside.append(False)
         else:
             raise RuleViolation(f"user {user_id} ({user.role.value}) cannot sit on a panel: evaluators and officials do", field="user_ids")
+    if {actor.user_id, call.created_by_user_id} & set(user_ids):
+        raise refusal(Duty.SIT_ON_OWN_CALLS_PANEL)  # the buyer does not judge the bids of its own call
     _refuse(rules.panel_problem(call.method, outside, call_limits()), "user_ids", "评审委员会人数或外部专家比例不符合要求")
     for row in (await session.execute(select(PanelMember).where(col(PanelMember.call_id) == call_id))).scalars():
         await session.delete(row)

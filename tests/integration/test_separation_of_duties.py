@@ -229,6 +229,22 @@ async def bid_of_own_organisation(world: World) -> Duo:
     return Duo(lambda: _api(client.post(score, json={"points": POINTS}, headers=expert1)), other)
 
 
+async def buyer_on_own_panel(world: World) -> Duo:
+    """The administrator opened the call and names its panel: not with themself on it; a street worker who neither
+    opened it nor names it may sit on it."""
+    client, admin = world.client, await world.as_user("admin")
+    call_id = await past_call(world.db, world.app, ["org01", "org02", "org03"])
+    ids = {u: await user_id(world, u) for u in PANEL}
+    with_admin = [ids["expert1"], ids["expert2"], ids["expert3"], ids["xbl-worker1"], await user_id(world, "admin")]
+    panel = f"/api/calls/{call_id}/panel"
+
+    async def other() -> None:
+        named = await client.put(panel, json={"user_ids": list(ids.values())}, headers=admin)
+        assert named.status_code == 200, named.text
+
+    return Duo(lambda: _api(client.put(panel, json={"user_ids": with_admin}, headers=admin)), other)
+
+
 async def evidence_scored(world: World) -> Duo:
     """The worker's patrol is amended by the worker (its filer), not by the street officer who scores it."""
     client, worker = world.client, await world.as_user("xbl01-worker")
@@ -275,6 +291,7 @@ SCENARIOS: dict[Duty, tuple[Callable[[World], Awaitable[Duo]], ...]] = {
     Duty.SCORE_OWN_ORGANISATION_BID: (bid_of_own_organisation,),
     Duty.AMEND_EVIDENCE_ONE_SCORES: (evidence_scored,),
     Duty.APPROVE_OWN_VOLUNTEER_HOURS: (volunteer_hours_logged,),
+    Duty.SIT_ON_OWN_CALLS_PANEL: (buyer_on_own_panel,),
 }
 
 
