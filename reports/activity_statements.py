@@ -1,6 +1,11 @@
 """A holder's statement of a year's activity funds (活动经费收支明细), in Simplified Chinese: the allocation, every
-claim with its approval and payment, and the balance, as a PDF (ReportLab, like the batch documents) and an XLSX.
-Made on request from what is stored (a GET writes nothing); the same data gives the same bytes."""
+claim with its approval and payment, and the balance.
+
+The PDF is issued like every other document (reports.service): asked for with a POST, it gets a random code in its
+QR and verification address, its bytes are kept and served again as issued, and an altered copy fails the
+verification. One statement per state of the fund: asking again with nothing changed gives the same document, byte
+for byte; a new claim or decision makes the next one. The XLSX is a working sheet made on request (a GET writes
+nothing), not an issued document."""
 
 from __future__ import annotations
 
@@ -9,21 +14,24 @@ import io
 from datetime import datetime
 from typing import Annotated
 
+import msgspec
 import xlsxwriter
-from litestar import Controller, Response, Router, get
-from litestar.di import NamedDependency
+from litestar import Controller, Response, Router, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import Parameter
+from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from foundation.access import Principal, Role
 from foundation.clock import BUSINESS_TZ
-from foundation.errors import Unavailable
+from foundation.errors import Conflict, Unavailable
 from foundation.money import yuan
-from foundation.settings import get_settings
+from foundation.storage import BlobStore
 from foundation.web.auth import allow
+from foundation.web.params import provide_store
 from foundation.web.problems import problem_responses
-from reports.pdf import Column, Document, FontMissing, TableBlock, render
-from reports.service import PDF, XLSX, content_checksum
+from reports.pdf import Column, Document, FontMissing, TableBlock
+from reports.service import PDF, XLSX, Made, content_checksum, issue, made_pdf, served, verify_url
 from reports.sheets import write_cell
 from subsidies.activity import queries
 from subsidies.activity.rules import STATE_NAMES
@@ -61,15 +69,24 @@ def _content(statement: queries.Statement) -> dict[str, object]:
     return {"fund": statement.fund, "claims": statement.claims}
 
 
-def statement_pdf(statement: queries.Statement) -> bytes:
+KIND = "activity_statement"
+
+
+def subject_of(statement: queries.Statement) -> str:
+    """The statement's subject: the holder, the year and the state of the fund it shows (its content's checksum)."""
+    return f"activity:{statement.fund.holder}/{statement.fund.year}/content:{content_checksum(_content(statement))}"
+
+
+async def _make(statement: queries.Statement, code: str) -> Made:
     f = statement.fund
     claims = statement.claims
     counted = [c for c in claims if c.state != "refused"]
+    checksum = content_checksum(_content(statement))
     document = Document(
         title=f"{f.holder_name}{f.year} 年度活动经费收支明细",
-        number=f"HDJF-{f.year}-{f.holder.replace(':', '-')}",
-        checksum=content_checksum(_content(statement)),
-        verify_url=f"{get_settings().public_base_url.rstrip('/')}/activity?year={f.year}",
+        number=f"HDJF-{f.year}-{f.holder.replace(':', '-')}-{checksum[:6].upper()}",
+        checksum=checksum,
+        verify_url=verify_url(code),
         facts=_facts(statement),
         tables=[
             TableBlock(
@@ -86,7 +103,24 @@ def statement_pdf(statement: queries.Statement) -> bytes:
         ],
         notes=("社区的报销由所属街道审批，街道的报销由区财政审批；同一张发票只能报销一次；年度余额年末失效，不结转下一年度。",),
     )
-    return render(document, get_settings().pdf_font_path)
+    return await made_pdf(document, sum(c.amount_fen for c in counted))
+
+
+async def issue_statement(session: AsyncSession, store: BlobStore, statement: queries.Statement) -> tuple[bytes, str, str]:
+    """The statement of the fund as it stands, issued (the one issued before for the same state, or a new one):
+    its bytes, code and number."""
+    try:
+        content, row = await issue(session, store, KIND, subject_of(statement), lambda code: _make(statement, code))
+    except FontMissing as missing:
+        raise Unavailable(str(missing)) from None
+    return content, row.code, row.number
+
+
+def _not_issued(year: int, holder: str) -> Conflict:
+    return Conflict(
+        f"no statement was issued for this fund as it stands; issue one with POST /api/activity/statements/{year}/{holder}/statement",
+        zh="该经费的收支明细尚未按当前状态开具，请先点击“开具年度收支明细”",
+    )
 
 
 def statement_workbook(statement: queries.Statement) -> bytes:
@@ -120,21 +154,32 @@ def _file(content: bytes, media_type: str, name: str) -> Response[bytes]:
     return Response(content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private"})
 
 
+class IssuedStatement(msgspec.Struct):
+    code: str
+    number: str
+    download: str
+
+
+STORE = {"store": Provide(provide_store, sync_to_thread=False)}
+READERS = {Role.COMMITTEE_DIRECTOR, Role.STREET_OFFICER, Role.FINANCE, Role.ADMIN}
+
+
 class ActivityStatementController(Controller):
     """A holder's statement of a year: to the holder, its street and the district."""
 
     path = "/activity/statements"
     tags = ["activity funds"]
-    guards = [allow({Role.COMMITTEE_DIRECTOR, Role.STREET_OFFICER, Role.FINANCE, Role.ADMIN}, "activity fund statements")]
+    guards = [allow(READERS, "activity fund statements")]
+    dependencies = STORE  # noqa: RUF012
 
-    @get("/{year:int}/{holder:str}/statement.pdf", responses=problem_responses(400, 403, 404, 503), media_type=PDF)
-    async def activity_statement_pdf(self, year: YearPath, holder: HolderPath, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[bytes]:
+    @get("/{year:int}/{holder:str}/statement.pdf", responses=problem_responses(400, 403, 404, 409), media_type=PDF)
+    async def activity_statement_pdf(
+        self, year: YearPath, holder: HolderPath, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]
+    ) -> Response[bytes]:
+        """The statement issued for the fund as it stands, byte for byte as issued (409 before one is)."""
         statement = await queries.statement(db, principal, year, holder)
-        try:
-            content = await asyncio.to_thread(statement_pdf, statement)
-        except FontMissing as missing:
-            raise Unavailable(str(missing)) from None
-        return _file(content, PDF, f"activity-{year}-{holder.replace(':', '-')}.pdf")
+        content, row = await served(db, store, KIND, subject_of(statement), _not_issued(year, holder))
+        return _file(content, PDF, f"{row.number}.pdf")
 
     @get("/{year:int}/{holder:str}/statement.xlsx", responses=problem_responses(400, 403, 404), media_type=XLSX)
     async def activity_statement_xlsx(self, year: YearPath, holder: HolderPath, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[bytes]:
@@ -142,8 +187,42 @@ class ActivityStatementController(Controller):
         return _file(await asyncio.to_thread(statement_workbook, statement), XLSX, f"activity-{year}-{holder.replace(':', '-')}.xlsx")
 
 
+class ActivityStatementIssueController(Controller):
+    path = "/api/activity/statements"
+    tags = ["activity funds"]
+    guards = [allow(READERS, "activity fund statements")]
+    dependencies = STORE  # noqa: RUF012
+
+    @post("/{year:int}/{holder:str}/statement", responses=problem_responses(400, 403, 404, 503), status_code=200)
+    async def issue_activity_statement(
+        self, year: YearPath, holder: HolderPath, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]
+    ) -> IssuedStatement:
+        """活动经费收支明细: issue the statement of the fund as it stands (PDF with a verification QR code). Asked again
+        with nothing changed, the same document."""
+        _, code, number = await issue_statement(db, store, await queries.statement(db, principal, year, holder))
+        return IssuedStatement(code=code, number=number, download=f"/api/activity/statements/{year}/{holder}/statement.pdf")
+
+
+class ActivityStatementPageController(Controller):
+    """The page's button: issue (or find) the statement, then download it."""
+
+    path = "/documents/activity/statements"
+    guards = [allow(READERS, "activity fund statements")]
+    dependencies = STORE  # noqa: RUF012
+    include_in_schema = False
+
+    @post("/{year:int}/{holder:str}/statement", status_code=303)
+    async def issue_activity_statement_page(
+        self, year: YearPath, holder: HolderPath, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]
+    ) -> Redirect:
+        await issue_statement(db, store, await queries.statement(db, principal, year, holder))
+        return Redirect(f"/documents/activity/statements/{year}/{holder}/statement.pdf", status_code=303)
+
+
 # As the batch documents: /api/... for software, /documents/... for pages, under the same checks.
-ROUTES = [
+ROUTES: list[Router | type[Controller]] = [
     Router(path="/api", route_handlers=[ActivityStatementController]),
     Router(path="/documents", route_handlers=[ActivityStatementController], include_in_schema=False),
+    ActivityStatementIssueController,
+    ActivityStatementPageController,
 ]

@@ -29,6 +29,7 @@ from subsidies.activity.schemas import ClaimIn
 from subsidies.activity.tables import ActivityClaim, ActivityFund, ActivityReceipt
 from tests.database import migrated_demo_database
 from tests.integration.helpers import assert_problem, count
+from tests.integration.test_issued_documents import one_digit_changed, verify
 from tests.integration.test_pages import page_login
 from tests.integration.test_programme_engine import login
 from tests.integration.test_role_pages import csrf
@@ -110,12 +111,24 @@ async def test_a_director_claims_with_a_receipt_the_street_approves_and_finance_
     summary = await client.get(f"/api/programmes/batches/{batch.json()['id']}/summary.pdf", headers=finance)
     assert summary.status_code == 200 and "活动经费拨付汇总表" in pdf_text(summary.content, tmp_path)
 
-    # The statement of the year, PDF and XLSX, in Chinese, to the holder (and not to another community's director).
-    statement = await client.get(f"/api/activity/statements/{YEAR}/{holder}/statement.pdf", headers=director)
+    # The statement of the year, in Chinese, to the holder (and not to another community's director): the PDF is
+    # issued like every document (a code in the verification address, kept bytes, an altered copy refused); the XLSX
+    # is a working sheet.
+    download = f"/api/activity/statements/{YEAR}/{holder}/statement.pdf"
+    assert (await client.get(download, headers=director)).status_code == 409  # not issued for this state yet
+    issued = await client.post(f"/api/activity/statements/{YEAR}/{holder}/statement", headers=director)
+    assert issued.status_code == 200 and issued.json()["download"] == download, issued.text
+    statement = await client.get(download, headers=director)
     assert statement.status_code == 200 and statement.headers["content-type"] == "application/pdf", statement.text
     text = pdf_text(statement.content, tmp_path)
-    for fragment in ("慎益大街社区", "年度活动经费收支明细", "年度额度：50,000.00 元", body["invoice_number"], "1,280.50", batch.json()["number"], "已批准"):
+    for fragment in ("慎益大街社区", "年度活动经费收支明细", "年度额度：50,000.00 元", body["invoice_number"], "1,280.50", batch.json()["number"], "已批准", f"/verify/{issued.json()['code']}"):
         assert fragment in text, (fragment, text)
+    genuine = await verify(client, statement.content)
+    assert genuine["genuine"] and genuine["number"] == issued.json()["number"]
+    assert await verify(client, one_digit_changed(statement.content)) == {"genuine": False}
+    again = await client.post(f"/api/activity/statements/{YEAR}/{holder}/statement", headers=officer)
+    assert again.json()["code"] == issued.json()["code"]  # nothing changed: the same document
+    assert (await client.get(download, headers=officer)).content == statement.content
     sheet = await client.get(f"/api/activity/statements/{YEAR}/{holder}/statement.xlsx", headers=officer)
     rows = list(openpyxl.load_workbook(io.BytesIO(sheet.content), read_only=True)["收支明细"].iter_rows(values_only=True))
     assert rows[0][:2] == ("经费持有方", "慎益大街社区") and any(r[4] == body["invoice_number"] and r[-1] == 1280.5 for r in rows)
@@ -319,6 +332,9 @@ async def test_the_director_claims_on_the_phone_page_and_the_street_approves_on_
     assert approved.status_code == 200
     async with db() as session:
         assert (await session.get(ActivityClaim, made.id, populate_existing=True)).state == "approved"  # type: ignore[union-attr]
+    # The street's desk issues a holder's statement with its button and gets the PDF.
+    statement = await client.post(f"/documents/activity/statements/{made.year}/{made.holder}/statement", headers={"x-csrftoken": token})
+    assert statement.status_code == 200 and statement.headers["content-type"] == "application/pdf" and statement.content.startswith(b"%PDF")
 
 
 async def test_two_claims_racing_for_the_last_money_hold_it_once_and_an_invoice_once(tmp_root) -> None:  # type: ignore[no-untyped-def]
