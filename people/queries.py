@@ -38,6 +38,16 @@ async def users(session: AsyncSession, ids: Collection[int]) -> dict[int, UserIn
     return {u.id: UserInfo(id=u.id, display_name=u.display_name, role=Role(u.role), organisation_id=u.organisation_id, active=u.active) for u in rows}
 
 
+async def active_users_with_roles(session: AsyncSession, roles: Collection[Role], street_id: int | None = None) -> list[UserInfo]:
+    """Active users of the given roles, by name; with `street_id`, those of a street (and those of no street, the
+    district's own) only."""
+    query = select(User).where(col(User.role).in_([r.value for r in roles]), col(User.active).is_(True))
+    if street_id is not None:
+        query = query.where((col(User.street_id) == street_id) | col(User.street_id).is_(None))
+    rows = (await session.execute(query.order_by(col(User.role), col(User.display_name), col(User.id)))).scalars()
+    return [UserInfo(id=u.id, display_name=u.display_name, role=Role(u.role), organisation_id=u.organisation_id, active=u.active) for u in rows]
+
+
 async def organisation_users(session: AsyncSession, organisation_id: int) -> list[int]:
     """The active accounts of an organisation (its notices go to them)."""
     query = select(col(User.id)).where(col(User.organisation_id) == organisation_id, col(User.active).is_(True)).order_by(col(User.id))

@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, TypeVar
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
@@ -89,6 +89,8 @@ async def _call_context(db: AsyncSession, principal: Principal, call_id: int) ->
         context["objections"] = await service.objections_of(db, principal, call_id)
     if buyer:
         context["panel"] = await service.panel(db, principal, call_id)
+        if call.status in ("open", "evaluating"):
+            context["candidates"] = await service.panel_candidates(db, principal, call_id)
     return context
 
 
@@ -165,10 +167,17 @@ class CallPages(Controller):
         return Redirect(path=f"/community/calls/{bid.call_id}?done=withdrawn")
 
     @post("/calls/{call_id:int}/{action:str}", guards=[allow(BUYERS, "running a call")])
-    async def buyer_action(self, call_id: FromPath[int], action: FromPath[str], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
-        """Close the bidding or the evaluation from the desk."""
+    async def buyer_action(
+        self, call_id: FromPath[int], action: FromPath[str], request: Request[Any, Any, Any], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
+    ) -> Response[Any]:
+        """Name the panel, close the bidding or the evaluation from the desk."""
         try:
-            if action == "close-bidding":
+            if action == "panel":
+                chosen = (await request.form()).getall("user_ids", [])
+                if not chosen or not all(isinstance(v, str) and v.isdecimal() and len(v) <= 10 for v in chosen):
+                    raise InvalidInput("choose the panel's members", zh="请勾选评审委员", field="user_ids")
+                await service.assign_panel(db, principal, call_id, checked(schemas.PanelIn, user_ids=sorted({int(v) for v in chosen})))
+            elif action == "close-bidding":
                 await service.close_bidding(db, principal, call_id, utc_now())
             elif action == "close-evaluation":
                 await service.close_evaluation(db, principal, call_id, utc_now())

@@ -4,6 +4,8 @@ tranches. Each is one transaction (the caller's); published moments are announce
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import base64
 import secrets
 from collections.abc import Awaitable, Callable
@@ -407,6 +409,29 @@ async def panel(session: AsyncSession, actor: Principal, call_id: int) -> list[s
     return [
         schemas.PanelMemberOut(user_id=r.user_id, display_name=users[r.user_id].display_name, outside=r.outside, declared=r.declared_at is not None, signed=r.signed_at is not None)
         for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class PanelCandidate:
+    """Someone the buyer may name to a call's panel, as the panel form lists them."""
+
+    user_id: int
+    display_name: str
+    outside: bool  # an evaluator (outside expert), not an official
+    chosen: bool  # on the panel now
+    recused: bool  # opened the call or names its panel: may not sit on it (sit_on_own_calls_panel)
+
+
+async def panel_candidates(session: AsyncSession, actor: Principal, call_id: int) -> list[PanelCandidate]:
+    """Evaluators, and the officials of the call's street and the district, for the buyer's panel form."""
+    call = await call_row(session, call_id)
+    _require_buyer(actor, call, "naming the panel")
+    chosen = set((await session.execute(select(col(PanelMember.user_id)).where(col(PanelMember.call_id) == call_id))).scalars())
+    recused = {actor.user_id, call.created_by_user_id}
+    return [
+        PanelCandidate(u.id, u.display_name, u.role is Role.PANEL_MEMBER, u.id in chosen, u.id in recused)
+        for u in await people_queries.active_users_with_roles(session, {Role.PANEL_MEMBER, *OFFICIAL_PANEL_ROLES}, call.street_id)
     ]
 
 

@@ -20,6 +20,7 @@ from foundation.storage import FileBlobStore
 from people import queries as people_queries
 from tests.integration.helpers import assert_problem
 from tests.integration.test_pages import page_login
+from tests.integration.test_role_pages import csrf
 
 T = TypeVar("T")
 CRITERIA = [{"name": "项目设计", "weight": 40}, {"name": "执行能力", "weight": 40}, {"name": "财务合规", "weight": 20}]
@@ -446,3 +447,29 @@ async def test_reminders_reach_whoever_the_call_waits_on_once(client, as_user, d
         await remind(session, "2026-11-30T10", later)
     assert await count(db, Notification, Notification.key.like("award-to-confirm:%")) >= 1  # type: ignore[attr-defined]
     assert await count(db, Notification, Notification.key.like(f"call-closing:{closing}|%")) == organisations  # type: ignore[attr-defined]
+
+
+async def test_the_buyer_names_the_panel_on_the_call_page_and_cannot_name_themself(client, as_user, db, app) -> None:  # type: ignore[no-untyped-def]
+    call_id = await past_call(db, app, ["org01"], days_ago=-5)
+    ids = {u: (await client.get("/api/auth/me", headers=await as_user(u))).json()["user_id"] for u in [*PANEL, "admin"]}
+    await page_login(client, "admin")
+    shown = await client.get(f"/community/calls/{call_id}")
+    assert shown.status_code == 200 and "组建评审委员会" in shown.text and "采购人回避" in shown.text
+    assert f'value="{ids["admin"]}" disabled' in shown.text  # the buyer's own box cannot be ticked
+    token = await csrf(client)
+    form = f"/community/calls/{call_id}/panel"
+    nothing = await client.post(form, data={}, headers={"x-csrftoken": token})
+    assert nothing.status_code == 422 and "请勾选评审委员" in nothing.text
+    too_few = await client.post(form, data={"user_ids": [str(ids[u]) for u in PANEL[:3]]}, headers={"x-csrftoken": token})
+    assert too_few.status_code == 422 and "评审委员会人数或外部专家比例不符合要求" in too_few.text
+    own = await client.post(form, data={"user_ids": [str(ids[u]) for u in [*PANEL[:4], "admin"]]}, headers={"x-csrftoken": token})
+    assert own.status_code == 403 and "采购人回避" in own.text
+    async with db() as session:
+        assert await service.panel(session, await principal(db, "admin"), call_id) == []  # nothing stored by the refusals
+    named = await client.post(form, data={"user_ids": [str(ids[u]) for u in PANEL]}, headers={"x-csrftoken": token})
+    assert named.status_code == 200 and "已申报" not in named.text
+    async with db() as session:
+        panel = await service.panel(session, await principal(db, "admin"), call_id)
+    assert sorted(m.user_id for m in panel) == sorted(ids[u] for u in PANEL)
+    again = await client.get(f"/community/calls/{call_id}")
+    assert all(f'value="{ids[u]}" checked' in again.text for u in PANEL)
