@@ -4,11 +4,10 @@ tranches. Each is one transaction (the caller's); published moments are announce
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import base64
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 
