@@ -34,7 +34,7 @@ class JobRun(SQLModel, table=True):
     id: int = surrogate_key()
     job: str = Field(max_length=60)
     period: str = Field(max_length=20)  # "2026-11-25T14" (hour), "2026-11-25" (day), "2026-11" (month), "2026-Q4"
-    state: str = Field(sa_column=Column(String(10), nullable=False))  # running, done, failed
+    state: str = Field(sa_column=Column(String(10), nullable=False))  # running, done, waiting (on people), failed
     started_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     attempts: int = 1
@@ -47,8 +47,8 @@ class NotDue(Exception):
 
 
 class NotReady(Exception):
-    """The work waits on people (months to lock, ...): the run is recorded as failed with this message, without a
-    traceback, and tried again at the next run."""
+    """The work waits on people (months to lock, ...): the run is recorded as waiting (not failed: nothing is wrong)
+    with this message, without a traceback, and tried again at the next run."""
 
 
 def from_time_of_day(hour: int, minute: int) -> Callable[[str, datetime], bool]:
@@ -151,7 +151,7 @@ async def _run_holding_lock(factory: async_sessionmaker[AsyncSession], job: Job,
             if record.state == "done":
                 log.info("job %s for %s is done; skipped", job.name, period)
                 return record
-            # Failed, or left running by a process that died (we hold its lock): claim it again.
+            # Failed, waiting, or left running by a process that died (we hold its lock): claim it again.
             if record.state == "running":
                 log.warning("job %s for %s was cut off (its process died); taking it over", job.name, period)
             claimed = await rows_changed(
@@ -175,7 +175,7 @@ async def _run_holding_lock(factory: async_sessionmaker[AsyncSession], job: Job,
         except NotReady as waiting:
             await session.rollback()
             log.info("job %s for %s waits: %s", job.name, period, waiting)
-            state, result, message = "failed", None, f"waiting: {waiting}"[:4000]
+            state, result, message = "waiting", None, f"waiting: {waiting}"[:4000]
         except Exception as error:  # a job's failure is recorded and logged, never lost
             await session.rollback()
             log.exception("job %s for %s failed", job.name, period)

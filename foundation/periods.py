@@ -185,6 +185,21 @@ def parse_period(text: str, kind: str, field: str | None = "period") -> str:
     return text
 
 
+_QUARTER_ZH = ("", "第一季度", "第二季度", "第三季度", "第四季度")
+
+
+def period_zh(text: str) -> str:
+    """A period as a Chinese reader writes it: 2026-Q3 → 2026年第三季度, 2026-10 → 2026年10月, 2026-10-12 →
+    2026年10月12日; anything else (a year, an hour) as given."""
+    if _QUARTER.fullmatch(text):
+        return f"{text[:4]}年{_QUARTER_ZH[int(text[-1])]}"
+    if re.fullmatch(r"\d{4}-\d{2}", text):
+        return f"{text[:4]}年{int(text[5:7])}月"
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return f"{text[:4]}年{int(text[5:7])}月{int(text[8:10])}日"
+    return text
+
+
 def period_example(kind: str) -> str:
     return f"a {kind} like {_EXAMPLES[kind]}"
 

@@ -41,8 +41,9 @@ class Settings(BaseSettings):
     # A TrueType CJK font for PDFs (a .ttf, or a .ttc whose first face is used); empty: the Debian package
     # fonts-wqy-zenhei's file, which the README's setup installs.
     pdf_font_path: str = ""
-    # The address printed in the QR code of every issued document, e.g. https://supervision.example
-    public_base_url: str = "http://127.0.0.1:8000"
+    # The address printed in the QR code of every issued document, e.g. https://supervision.example; empty: the
+    # address this server listens on (http://host:port), so that a changed port is followed.
+    public_base_url: str = ""
     # The scheduler: how often a standby checks the leader lock (and the leader that it still holds it), and
     # whether the web process also runs a scheduler (single-machine setups; still only one leads).
     scheduler_poll_seconds: float = Field(default=10.0, ge=0.2, le=600)
@@ -112,6 +113,13 @@ class Settings(BaseSettings):
                 draft.unlink()
         return path.read_text().strip()
 
+
+    def resolved_public_base_url(self) -> str:
+        """The address documents and public links point to, without a trailing slash."""
+        if self.public_base_url:
+            return self.public_base_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
 
     def resolved_personal_data_key(self) -> str:
         """The key sealing personal identifiers: its own setting, or (empty) the secret key."""

@@ -16,6 +16,7 @@ from sqlmodel import col
 
 from foundation.errors import Conflict
 from foundation.money import yuan
+from foundation.periods import period_zh
 from foundation.storage import BlobStore
 from reports.pdf import Column, Document, FontMissing, TableBlock
 from reports.service import XLSX, Made, _when, content_checksum, issue, made_pdf, served, verify_url
@@ -73,7 +74,7 @@ async def _summary(session: AsyncSession, batch: ProgrammeBatch, code: str) -> M
         checksum=content_checksum({"batch": batch.number, "checksum": batch.checksum, "total": batch.total_fen, "lines": len(lines)}),
         verify_url=verify_url(code),
         facts=[
-            ("项目", of.name), ("批次编号", batch.number), ("期间", run.period + ("（补充）" if run.supplementary else "")),
+            ("项目", of.name), ("批次编号", batch.number), ("期间", period_zh(run.period) + ("（补充）" if run.supplementary else "")),
             ("拨付总额", f"{yuan(batch.total_fen)} 元（市级 {yuan(batch.city_fen)} 元，区级 {yuan(batch.district_fen)} 元）"),
             ("明细条目", str(len(lines))), ("批次校验和", batch.checksum), ("测算", f"{run.created_by}，{_when(run.created_at)}"),
             *approvals, ("拨付", f"{batch.issued_by}，{_when(batch.issued_at)}"),
@@ -150,7 +151,7 @@ async def _notice(session: AsyncSession, batch: ProgrammeBatch, payee: Party, co
         checksum=content_checksum({"batch": batch.number, "payee": str(payee), "total": total, "lines": [[l.key, l.amount_fen] for l in own]}),  # noqa: E741
         verify_url=verify_url(code),
         facts=[
-            (of.documents.payee_title, names.get(payee, str(payee))), ("项目", of.name), ("批次编号", batch.number), ("期间", run.period),
+            (of.documents.payee_title, names.get(payee, str(payee))), ("项目", of.name), ("批次编号", batch.number), ("期间", period_zh(run.period)),
             ("拨付金额", f"{yuan(total)} 元（市级 {yuan(city)} 元，区级 {yuan(district)} 元）"), ("审批", f"{last.approved_by}，{_when(last.approved_at)}" if last else ""),
         ],
         tables=[TableBlock("明细", _line_columns(of), _line_rows(own, described), _total_row(of, total))],

@@ -27,7 +27,7 @@ from assessment.queries import ScoreVersion, opinion_of, vetoes_of
 from foundation.clock import BUSINESS_TZ, utc_now
 from foundation.errors import Conflict, NotFound
 from foundation.money import yuan
-from foundation.periods import Month
+from foundation.periods import Month, period_zh
 from foundation.ratios import ratio_text, stored_ratio
 from foundation.settings import get_settings
 from foundation.storage import BlobStore
@@ -55,7 +55,7 @@ def new_document_code() -> str:
 
 
 def verify_url(code: str) -> str:
-    return f"{get_settings().public_base_url.rstrip('/')}/verify/{code}"
+    return f"{get_settings().resolved_public_base_url()}/verify/{code}"
 
 
 def content_checksum(content: object) -> str:
@@ -222,7 +222,7 @@ async def _batch_summary(session: AsyncSession, batch: DisbursementBatch, code: 
         checksum=content_checksum(content),
         verify_url=verify_url(code),
         facts=[
-            ("批次编号", batch.number), ("季度", run.quarter + ("（补充）" if run.supplementary else "")),
+            ("批次编号", batch.number), ("季度", period_zh(run.quarter) + ("（补充）" if run.supplementary else "")),
             ("拨付总额", f"{yuan(batch.total_fen)} 元（市级 {yuan(batch.city_fen)} 元，区级 {yuan(batch.district_fen)} 元）"),
             ("明细条目", str(len(lines))), ("批次校验和", batch.checksum),
             ("测算", f"{run.created_by}，{_when(run.created_at)}"),
@@ -268,7 +268,7 @@ async def _payment_notice(session: AsyncSession, batch: DisbursementBatch, compa
         checksum=content_checksum(content),
         verify_url=verify_url(code),
         facts=[
-            ("物业企业", companies[company_id]), ("批次编号", batch.number), ("季度", run.quarter),
+            ("物业企业", companies[company_id]), ("批次编号", batch.number), ("季度", period_zh(run.quarter)),
             ("拨付金额", f"{yuan(total)} 元（市级 {yuan(city)} 元，区级 {yuan(district)} 元）"), ("审批", f"{run.approved_by}，{_when(run.approved_at)}"),
         ],
         tables=[TableBlock("明细", LINE_COLUMNS, [_line_row(l, estates[l.estate_id]) for l in own], ["合计", "", "", "", "", "", "", yuan(total)])],  # noqa: E741

@@ -113,6 +113,11 @@ def serve(settings: Settings, host: str | None, port: int | None, workers: int |
         raise SystemExit(f"--workers {workers}: give 1 to 64 worker processes, or 0 for one per CPU core")
     count = workers or settings.resolved_web_workers()
     bind_host, bind_port, log_level = host or settings.host, port or settings.port, settings.log_level.lower()
+    # The address given here is the server's own from now on, in this process and its workers: documents' QR codes
+    # and public links (public_base_url left empty) follow a changed port.
+    os.environ[f"{ENV_PREFIX}HOST"], os.environ[f"{ENV_PREFIX}PORT"] = bind_host, str(bind_port)
+    get_settings.cache_clear()
+    settings = settings.model_copy(update={"host": bind_host, "port": bind_port})
     if count == 1:
         from supervision.app import create_app
 

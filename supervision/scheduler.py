@@ -88,13 +88,13 @@ async def run_scheduler(settings: Settings, stop: asyncio.Event, engine: AsyncEn
     try:
         while not stop.is_set():
             if await lock.try_acquire():
-                log.warning("scheduler %s leads", os.getpid())
+                log.info("scheduler %s leads", os.getpid())
                 announced = False
                 await lead(factory, lock, stop, poll)
                 await lock.release()
                 continue
             if not announced:
-                log.warning("scheduler %s stands by: another process leads", os.getpid())
+                log.info("scheduler %s stands by: another process leads", os.getpid())
                 announced = True
             try:
                 await asyncio.wait_for(stop.wait(), timeout=poll)

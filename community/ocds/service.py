@@ -36,12 +36,12 @@ def encode(document: Mapping[str, Any]) -> bytes:
 
 
 def package_uri(ocid: str | None = None) -> str:
-    base = get_settings().public_base_url.rstrip("/")
+    base = get_settings().resolved_public_base_url()
     return f"{base}/api/ocds/releases/{ocid}" if ocid else f"{base}/api/ocds/releases"
 
 
 def policy_uri() -> str:
-    return f"{get_settings().public_base_url.rstrip('/')}/public/publication-policy"
+    return f"{get_settings().resolved_public_base_url()}/public/publication-policy"
 
 
 async def publish_release(session: AsyncSession, record: ProjectRecord, stage: str) -> PublishedRelease:
@@ -166,7 +166,7 @@ async def project_record_package(session: AsyncSession, ocid: str) -> bytes:
         linked,
         compile_releases(releases),
         rules=publication_rules(),
-        uri=f"{get_settings().public_base_url.rstrip('/')}/api/ocds/records/{ocid}",
+        uri=f"{get_settings().resolved_public_base_url()}/api/ocds/records/{ocid}",
         published_date=rows[-1].published_at,
         policy_uri=policy_uri(),
         uses_bids=any("bids" in release for release in releases),

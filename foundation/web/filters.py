@@ -9,6 +9,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 
 from foundation.clock import BUSINESS_TZ
 from foundation.money import yuan
+from foundation.periods import period_zh
 
 
 def grouped(value: str | int) -> str:
@@ -29,4 +30,4 @@ def local_time(value: datetime | date | None) -> str:
 
 
 def register_filters(engine: JinjaTemplateEngine) -> None:
-    engine.engine.filters.update({"grouped": grouped, "yuan": yuan, "local_time": local_time})
+    engine.engine.filters.update({"grouped": grouped, "yuan": yuan, "local_time": local_time, "period_zh": period_zh})

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from foundation.db import create_engine, create_session_factory
 from foundation.money import yuan
-from foundation.periods import Quarter, last_ended_quarter
+from foundation.periods import Quarter, last_ended_quarter, period_zh
 from subsidies.property.tables import PaidEstateMonth
 from tests.generated import generate_month
 from tests.served import Served
@@ -155,7 +155,7 @@ async def test_the_batch_pack_reads_right_renders_whole_and_verifies(served: Ser
         assert first.content == again.content  # the same batch renders byte-identical
         text = pdf_text(first.content, tmp_path)
         assert "旧楼区准物业管理补贴拨付汇总表" in text and batch["number"] in text and "小白楼" in text
-        assert yuan(batch["total_fen"]) in text and "区财政审批" in text
+        assert yuan(batch["total_fen"]) in text and "区财政审批" in text and period_zh(str(quarter)) in text  # 2026年第三季度
         pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(tmp_path / "doc.pdf")], capture_output=True, text=True).stdout).group(1))
         assert pages > 1 and f"共 {pages} 页" in text and text.count(batch["number"]) >= pages
         fonts = subprocess.run(["pdffonts", str(tmp_path / "doc.pdf")], capture_output=True, text=True).stdout
@@ -163,9 +163,10 @@ async def test_the_batch_pack_reads_right_renders_whole_and_verifies(served: Ser
         subprocess.run(["pdftoppm", "-png", "-r", "150", "-f", "1", "-l", "2", str(tmp_path / "doc.pdf"), str(tmp_path / "page")], check=True, capture_output=True)
         page_one = next(tmp_path.glob("page-*1.png"))
         assert page_one.stat().st_size > 5_000
-        # The QR code in the corner of the page reads back as the document's verification address.
+        # The QR code in the corner of the page reads back as the document's verification address, on the port the
+        # system was started on (public_base_url left empty follows it).
         scanned = subprocess.run(["zbarimg", "--quiet", "--raw", str(page_one)], capture_output=True, text=True).stdout.strip()
-        assert re.fullmatch(r"http://127\.0\.0\.1:8000/verify/[0-9a-f]{32}", scanned), scanned
+        assert re.fullmatch(re.escape(served.base_url) + r"/verify/[0-9a-f]{32}", scanned), (scanned, served.base_url)
 
         # Verification: the issued file is genuine; one byte changed is not; the QR page says which.
         genuine = (await client.post("/api/documents/verify", files={"file": ("a.pdf", first.content, "application/pdf")})).json()

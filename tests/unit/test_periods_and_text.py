@@ -23,6 +23,7 @@ from foundation.periods import (
     parse_day,
     parse_instant,
     parse_period,
+    period_zh,
 )
 from foundation.text import clean_file_name, first_control_character
 
@@ -116,3 +117,10 @@ def test_tabs_line_breaks_and_chinese_are_text() -> None:
 )
 def test_a_file_name_is_cleaned_not_refused(sent, kept) -> None:
     assert clean_file_name(sent) == kept
+
+
+def test_periods_read_as_a_chinese_reader_writes_them() -> None:
+    assert period_zh("2026-Q3") == "2026年第三季度" and period_zh("2027-Q1") == "2027年第一季度"
+    assert period_zh("2026-10") == "2026年10月" and period_zh("2026-03") == "2026年3月"
+    assert period_zh("2026-10-05") == "2026年10月5日"
+    assert period_zh("2026") == "2026" and period_zh("2026-Q5") == "2026-Q5"  # not a period it knows: as given

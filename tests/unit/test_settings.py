@@ -17,6 +17,15 @@ def test_an_environment_variable_overrides_the_file(monkeypatch: pytest.MonkeyPa
     assert load_settings().port == 9123
 
 
+def test_documents_point_to_the_port_the_system_listens_on_unless_an_address_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUPERVISION_PORT", "9123")
+    assert load_settings().resolved_public_base_url() == "http://127.0.0.1:9123"
+    monkeypatch.setenv("SUPERVISION_HOST", "0.0.0.0")
+    assert load_settings().resolved_public_base_url() == "http://127.0.0.1:9123"  # listening everywhere: this machine
+    monkeypatch.setenv("SUPERVISION_PUBLIC_BASE_URL", "https://supervision.example/")
+    assert load_settings().resolved_public_base_url() == "https://supervision.example"
+
+
 @pytest.mark.parametrize(
     ("variable", "value"),
     [
