@@ -50,13 +50,15 @@ def demo(settings: Settings, evidence: bool = False) -> None:
         demo_evidence(settings)
     if not report.loaded:
         print("The demo district is already loaded; nothing was added.")
+        print(f"Every demo user's password: {DEMO_PASSWORD}. The inspection firms' API keys were shown once, when it was loaded;")
+        print("a new one: supervision apikeys create --organisation-id ID --label LABEL (the firms' ids: GET /api/registry/organisations as admin).")
         return
     print("Loaded the demo district: 6 streets, 64 communities, 323 estates (3,844,400 m²), 24 companies, votes, contracts.")
     print(f"Every demo user's password: {DEMO_PASSWORD}")
     for username, role in report.logins:
         print(f"  {username:45} {role}")
     print("  (every community: <code>-worker and <code>-director, e.g. xbl01-worker; streets: ns-officer, ns-worker1 ...)")
-    print("API keys of the third-party inspection firms (shown once; send as X-API-Key):")
+    print("API keys of the third-party inspection firms (shown once; send as X-API-Key; a new one: supervision apikeys create):")
     for firm, key in report.api_keys.items():
         print(f"  {firm}: {key}")
 
