@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
-from foundation.access import Principal, Role, require_role
+from foundation.access import Principal, Role, ScopeKind, require_role
 from foundation.audit import record_change, snapshot
 from foundation.clock import business_today, utc_now
 from foundation.errors import Conflict, InvalidInput, NotFound, RuleViolation, TooLarge
@@ -530,8 +530,11 @@ async def update_organisation(
 async def registry_summary(session: AsyncSession, actor: Principal) -> schemas.RegistrySummary:
     """Counts and total managed floor area within what the principal may see, as of today."""
     today = business_today()
-    streets = (await session.execute(select(func.count()).select_from(Street))).scalar_one()
     communities = (await session.execute(select(func.count()).select_from(Community).where(visible_communities(actor)))).scalar_one()
+    # The district sees every street; others the streets of the communities they see (an officer: theirs).
+    seen_streets = select(col(Community.street_id)).where(visible_communities(actor))
+    street_scope = true() if actor.scope is ScopeKind.DISTRICT else col(Street.id).in_(seen_streets)
+    streets = (await session.execute(select(func.count()).select_from(Street).where(street_scope))).scalar_one()
     estates, area, households = (
         await session.execute(
             select(func.count(), func.coalesce(func.sum(Estate.floor_area_centi_m2), 0), func.coalesce(func.sum(Estate.households), 0))

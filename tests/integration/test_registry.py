@@ -24,9 +24,9 @@ async def test_the_demo_district_adds_up_to_the_published_totals(client, as_user
 
 async def test_the_summary_counts_only_what_the_caller_may_see(client, as_user, db) -> None:
     summary = (await client.get("/api/registry/summary", headers=await as_user("xbl01-worker"))).json()
-    assert summary["communities"] == 1 and summary["estates"] == len(await estate_ids_of(db, "XBL01"))
+    assert summary["communities"] == 1 and summary["streets"] == 1 and summary["estates"] == len(await estate_ids_of(db, "XBL01"))
     street = (await client.get("/api/registry/summary", headers=await as_user("xbl-officer"))).json()
-    assert street["communities"] == 11
+    assert street["communities"] == 11 and street["streets"] == 1
 
 
 async def test_the_named_communities_sit_in_their_streets(client, as_user) -> None:
