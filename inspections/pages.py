@@ -29,7 +29,7 @@ from foundation.web.layout import chosen_id, page, pages_of, read_verdict, refus
 from foundation.web.offline import offline_worker
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
-from inspections import attachments, defects, records, returns, schemas, service
+from inspections import attachments, defects, records, returns, schemas, service, spot_checks
 from inspections.config import current_checklist
 from inspections.integrity_pages import PAGES as INTEGRITY_PAGES
 from inspections.integrity_pages import record_page
@@ -355,4 +355,27 @@ class CoveragePages(Controller):
         )
 
 
-PAGES = [PatrolPages, PatrolServiceWorker, DefectPages, RecordPages, PhotoPages, CoveragePages, *INTEGRITY_PAGES]
+class SpotCheckPages(Controller):
+    """A third-party firm's desk: the estates drawn for it this month, which it has filed and which wait."""
+
+    path = "/spot-checks"
+    include_in_schema = False
+    guards = [allow({Role.INSPECTOR, Role.ADMIN}, "spot-check assignments")]
+
+    @get("/")
+    async def assignments(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], month: FromQuery[str | None] = None) -> Template:
+        today = business_today()
+        wanted = Month.parse(month, "month") if month else Month.of(today)
+        rows, _ = await spot_checks.list_assignments(db, principal, PageRequest(1, 500), wanted, pending_only=False)
+        return page(
+            "spot_checks.html",
+            principal,
+            month=str(wanted),
+            previous=wanted.previous(),
+            following=wanted.next() if wanted < Month.of(today) else None,
+            rows=rows,
+            filed=sum(1 for r in rows if r.filed_record_id),
+        )
+
+
+PAGES = [PatrolPages, PatrolServiceWorker, DefectPages, RecordPages, PhotoPages, CoveragePages, SpotCheckPages, *INTEGRITY_PAGES]

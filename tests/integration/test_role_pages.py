@@ -32,6 +32,7 @@ PAGES_BY_ROLE = {
     "/defects": {"xbl01-worker", "xbl01-director", "xbl-officer", "xbl-worker1", "admin", "company01", "inspector1"},
     "/coverage": {"xbl01-worker", "xbl01-director", "xbl-officer", "xbl-worker1", "admin"},
     "/subsidies/runs": {"finance", "admin", "xbl-officer"},
+    "/spot-checks": {"inspector1", "admin"},
 }
 USERS = ("xbl01-worker", "xbl01-director", "xbl-officer", "xbl-worker1", "admin", "company01", "inspector1", "finance")
 
@@ -57,6 +58,23 @@ async def test_each_role_opens_its_own_pages_and_is_refused_the_others(client, u
         else:
             assert response.status_code == 403, (path, username)
             assert "您无权进行此操作" in response.text
+
+
+async def test_an_inspection_firm_lands_on_its_assignments_and_sees_only_its_own(client, as_user) -> None:
+    month = str(Month.of(business_today()))
+    drawn = await client.post("/api/spot-checks/draws", json={"month": month}, headers=await as_user("admin"))
+    assert drawn.status_code in (200, 201, 409), drawn.text  # the scheduler may have drawn the month already
+    mine = (await client.get(f"/api/spot-checks/assignments?month={month}&page_size=200", headers=await as_user("inspector1"))).json()["items"]
+    everyone = (await client.get(f"/api/spot-checks/assignments?month={month}&page_size=200", headers=await as_user("admin"))).json()["items"]
+    assert mine and len(mine) < len(everyone)
+    await page_login(client, "inspector1")
+    home = await client.get("/")
+    assert 'href="/spot-checks"' in home.text and "查看本月抽查任务" in home.text
+    desk = await client.get("/spot-checks")
+    assert desk.status_code == 200 and f'<dd id="assigned">{len(mine)}</dd>' in desk.text
+    assert all(f'{a["estate_code"]} {a["estate_name"]}' in desk.text for a in mine)
+    others = [a for a in everyone if a["organisation_id"] != mine[0]["organisation_id"]]
+    assert others and not any(f'{a["estate_code"]} {a["estate_name"]}' in desk.text for a in others)  # secret from other firms
 
 
 async def test_anonymous_visitors_are_sent_to_log_in_from_every_page(client) -> None:
