@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     # Web worker processes of `supervision serve` (each its own event loop and share of the database connections);
     # 0: one per CPU core this process may use.
     web_workers: int = Field(default=0, ge=0, le=64)
+    # The nightly backup (`supervision backup` run by the scheduler): the folder it writes into (empty: no nightly
+    # backup), how many of the newest it keeps, and the folder of PostgreSQL's pg_dump/pg_restore (empty: the newest
+    # /usr/lib/postgresql/*/bin, else the PATH).
+    backup_dir: str = ""
+    backup_keep: int = Field(default=7, ge=1, le=366)
+    postgresql_bin_dir: str = ""
 
     @classmethod
     def settings_customise_sources(
