@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -19,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 from sqlalchemy import inspect, text
 
 from foundation.audit import verify_chain
@@ -90,6 +92,7 @@ class Drill:
     after: dict[str, set[tuple[Any, ...]]]
     filed_during_backup: int
     source_hashes_at_start: set[str]
+    large_photo: str  # the sha256 of a photo larger than the display size: the store keeps a display copy of it
 
 
 @pytest.fixture(scope="module")
@@ -101,11 +104,16 @@ async def drill(tmp_root: Path) -> AsyncIterator[Drill]:
     app = create_app(source)
     before = await table_rows(source.database_url)
     hashes_at_start = set(blob_store(source).hashes())
+    buffer = io.BytesIO()
+    Image.new("RGB", (source.photo_display_max_side + 400, 1200), (120, 160, 90)).save(buffer, "JPEG")
+    large_photo = buffer.getvalue()
     filed: list[tuple[float, float]] = []  # when each patrol's upload began and its filing was answered
     stop = asyncio.Event()
 
     async def file_patrols(client: httpx.AsyncClient) -> None:
         worker = await log_in(client, "xbl01-worker")
+        large = await client.post("/api/attachments", files={"file": ("large.jpg", large_photo, "image/jpeg")}, headers=worker)
+        assert large.status_code == 201, large.text
         estate = (await client.get("/api/registry/estates", headers=worker)).json()["items"][0]["id"]
         while not stop.is_set():
             began = asyncio.get_running_loop().time()
@@ -131,7 +139,8 @@ async def drill(tmp_root: Path) -> AsyncIterator[Drill]:
     await app.state.engine.dispose()
     after = await table_rows(source.database_url)
     await restore(target, folder)
-    yield Drill(source, target, folder, before, after, sum(began <= ended and answered >= started for began, answered in filed), hashes_at_start)
+    during = sum(began <= ended and answered >= started for began, answered in filed)
+    yield Drill(source, target, folder, before, after, during, hashes_at_start, hashlib.sha256(large_photo).hexdigest())
 
 
 async def test_a_backup_taken_while_patrols_are_filed_restores_every_record_elsewhere(drill: Drill) -> None:
@@ -169,6 +178,10 @@ async def test_every_photo_and_document_of_the_restored_system_is_there_by_its_h
     assert photos and documents
     for sha256 in photos:
         assert hashlib.sha256(store.get(sha256)).hexdigest() == sha256
+    copies = {kind for sha256, kind in store.derived_copies() if sha256 == drill.large_photo}
+    assert copies, "the display copy of the large photo was not restored"
+    for kind in copies:
+        assert store.get_derived(drill.large_photo, kind) == blob_store(drill.source).get_derived(drill.large_photo, kind)
     app = create_app(drill.target)
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://restored.local") as client:
