@@ -260,3 +260,10 @@ async def test_the_nightly_backup_keeps_the_newest_copies_and_makes_one_per_day(
     off = await write_nightly_backup(drill.target, "2026-11-04")
     assert off == {"backup": "off (backup_dir is not set)"}
 
+
+
+async def test_a_backup_into_a_folder_that_holds_files_is_refused(drill: Drill, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("something else")
+    with pytest.raises(Conflict, match="not an empty folder"):
+        await back_up(drill.source, tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
