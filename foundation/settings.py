@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 ENV_PREFIX = "SUPERVISION_"
@@ -66,6 +66,24 @@ class Settings(BaseSettings):
     # Web worker processes of `supervision serve` (each its own event loop and share of the database connections);
     # 0: one per CPU core this process may use.
     web_workers: int = Field(default=0, ge=0, le=64)
+    # The nightly backup (`supervision backup` run by the scheduler): the folder it writes into (empty: no nightly
+    # backup), how many of the newest it keeps, and the folder of PostgreSQL's pg_dump/pg_restore (empty: the newest
+    # /usr/lib/postgresql/*/bin, else the PATH).
+    backup_dir: str = ""
+    backup_keep: int = Field(default=7, ge=1, le=366)
+    postgresql_bin_dir: str = ""
+    # Single sign-on with OpenID Connect (统一身份认证) beside local passwords: the provider's issuer (empty: off), this
+    # system's client id and secret there, the ID token claim that carries the username or employee number, and the
+    # address the provider sends people back to (empty: public_base_url + /login/sso/callback). oidc_users maps a
+    # claim value to a local username; when it lists any, only those identities sign in, else the claim value is the
+    # local username. Nobody is ever created by signing in.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_username_claim: str = Field(default="preferred_username", min_length=1, max_length=100)
+    oidc_redirect_url: str = ""
+    oidc_scopes: str = "openid profile"
+    oidc_users: dict[str, str] = Field(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(
@@ -84,6 +102,20 @@ class Settings(BaseSettings):
     def _supported_database(cls, value: str) -> str:
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _secure_issuer(cls, value: str) -> str:
+        if value and not value.startswith(("https://", "http://127.0.0.1", "http://localhost", "http://[::1]")):
+            raise ValueError("must be an https:// address (plain http only for a provider on this machine)")
+        return value
+
+    @field_validator("oidc_client_id", "oidc_client_secret")
+    @classmethod
+    def _client_registered(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("oidc_issuer") and not value:
+            raise ValueError("oidc_issuer is set: set this too (the identity provider gives it when this system is registered)")
         return value
 
     @property

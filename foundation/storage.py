@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -27,6 +29,17 @@ class BlobStore(Protocol):
     def get_derived(self, sha256: str, kind: str) -> bytes | None:
         """The copy of `kind` made from the blob `sha256`, or None if none was made."""
         ...
+
+    def hashes(self) -> Iterator[str]:
+        """The sha256 of every stored blob (what a backup copies), in no particular order."""
+        ...
+
+    def derived_copies(self) -> Iterator[tuple[str, str]]:
+        """(sha256, kind) of every stored derived copy."""
+        ...
+
+
+SHA256_NAME = re.compile(r"[0-9a-f]{64}")
 
 
 class FileBlobStore:
@@ -64,6 +77,17 @@ class FileBlobStore:
     def get_derived(self, sha256: str, kind: str) -> bytes | None:
         path = self._derived_path(sha256, kind)
         return path.read_bytes() if path.exists() else None
+
+    def hashes(self) -> Iterator[str]:
+        for path in self.root.glob("??/??/*"):
+            if SHA256_NAME.fullmatch(path.name) and path.parent.parent.name == path.name[:2] and path.parent.name == path.name[2:4]:
+                yield path.name
+
+    def derived_copies(self) -> Iterator[tuple[str, str]]:
+        for path in (self.root / "derived").glob("??/??/*.*"):
+            sha256, _, kind = path.name.partition(".")
+            if SHA256_NAME.fullmatch(sha256) and kind.replace("-", "").isalnum():
+                yield sha256, kind
 
     @staticmethod
     def _write(path: Path, content: bytes) -> None:

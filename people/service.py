@@ -151,16 +151,21 @@ async def log_in(
         raise NotAuthenticated("wrong username or password")  # the attempt stays counted as a failure
     if not user.active:
         raise NotAuthenticated("this account is deactivated; ask the district administrator")
-    token = new_secret()
     async with transactions() as session:
         await session.execute(delete(LoginAttempt).where(col(LoginAttempt.username) == account))  # its failures are forgiven
-        now = utc_now()
-        record = AuthToken(
-            token_hash=digest(token), user_id=user.id, kind=kind, created_at=now, expires_at=now + timedelta(hours=ttl_hours)
-        )
-        session.add(record)
-        record_change(session, principal_of(user), "user.logged_in", "user", user.id, after={"kind": kind})
+        token, record = open_login(session, user, kind=kind, ttl_hours=ttl_hours)
     return token, record, user
+
+
+def open_login(session: AsyncSession, user: User, *, kind: str, ttl_hours: int, via: str | None = None) -> tuple[str, AuthToken]:
+    """A new login of `user` (its token, shown once, and its record), audited; `via` names a sign-in that was not a
+    password (single sign-on)."""
+    token = new_secret()
+    now = utc_now()
+    record = AuthToken(token_hash=digest(token), user_id=user.id, kind=kind, created_at=now, expires_at=now + timedelta(hours=ttl_hours))
+    session.add(record)
+    record_change(session, principal_of(user), "user.logged_in", "user", user.id, after={"kind": kind} | ({"via": via} if via else {}))
+    return token, record
 
 
 async def log_out(session: AsyncSession, token: str) -> None:

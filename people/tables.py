@@ -72,3 +72,17 @@ class LoginAttempt(SQLModel, table=True):
     username: str = Field(max_length=60)
     address: str = Field(max_length=64)
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class SsoLogin(SQLModel, table=True):
+    """A sign-in begun at the identity provider (统一身份认证) and not finished yet: the SHA-256 of its state, its nonce
+    and PKCE verifier. Finishing removes it, so a state is used once; one left unfinished expires."""
+
+    __tablename__ = "sso_logins"
+
+    id: int = surrogate_key()
+    state_hash: str = Field(max_length=64, unique=True)
+    nonce: str = Field(max_length=100)
+    code_verifier: str = Field(max_length=128)
+    next_path: str = Field(max_length=500)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))

@@ -1,4 +1,4 @@
-"""The `supervision` command: migrate, load the demo, serve, and manage users and API keys."""
+"""The `supervision` command: migrate, load the demo, serve, manage users and API keys, back up and restore."""
 
 from __future__ import annotations
 
@@ -243,6 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
     run_one = jobs.add_parser("run", help="run a job now (once per period: a period already done is skipped)")
     run_one.add_argument("name")
     run_one.add_argument("--period", help="e.g. 2026-10 for monthly jobs; default: the period the job would work on now")
+    backup = sub.add_parser("backup", help="copy the database and the blob store, with a manifest of sha256s, into a new folder")
+    backup.add_argument("folder", type=Path, help="a new or empty folder")
+    restore = sub.add_parser("restore", help="check a backup's manifest and restore it into an empty database and blob store")
+    restore.add_argument("folder", type=Path, help="a folder `supervision backup` made")
     audit = sub.add_parser("audit", help="the audit log").add_subparsers(dest="action", required=True)
     audit.add_parser("verify", help="walk the log's hash chain and name the first entry changed, deleted or inserted behind the application")
     spot = sub.add_parser("spotcheck", help="third-party inspection firms: file spot checks").add_subparsers(dest="action", required=True)
@@ -278,6 +282,27 @@ def verify_audit(settings: Settings) -> int:
     seal = f" (seal {report.broken_seq})" if report.broken_seq is not None else ""
     print(f"The audit log's chain is broken at {where}{seal}: {report.problem}. {report.checked} entries before it hold.", file=sys.stderr)
     return 1
+
+
+def back_up(settings: Settings, folder: Path) -> None:
+    from supervision.backup import back_up as make_backup
+
+    report = asyncio.run(make_backup(settings, folder))
+    print(
+        f"Backed up the {report.dialect} database (migration {report.revision}), {report.blobs} blobs and {report.derived} "
+        f"derived copies into {report.folder} ({report.bytes:,} bytes; manifest.json lists every file's sha256)."
+    )
+
+
+def restore(settings: Settings, folder: Path) -> None:
+    from supervision.backup import restore as restore_backup
+
+    report = asyncio.run(restore_backup(settings, folder))
+    print(
+        f"Restored the {report.dialect} database (migration {report.revision}), {report.blobs} blobs and {report.derived} "
+        f"derived copies from {folder}. Run `supervision migrate` if this release is newer than the backup. The secret "
+        f"key and personal_data_key are not in a backup: give this system the ones of the system backed up."
+    )
 
 
 def manage_jobs(settings: Settings, args: argparse.Namespace) -> int:
@@ -363,6 +388,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return manage_jobs(settings, args)
         elif args.command == "audit":
             return verify_audit(settings)
+        elif args.command == "backup":
+            back_up(settings, args.folder)
+        elif args.command == "restore":
+            restore(settings, args.folder)
     except DomainError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 1

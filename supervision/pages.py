@@ -24,6 +24,8 @@ from foundation.web.auth import SESSION_COOKIE, logged_in
 from foundation.web.layout import page, pages_of
 from foundation.web.sessions import caller_address, write_transactions
 from people import service as people
+from people import sso
+from people.oidc import NoLocalUser, OidcConfig, ProviderUnavailable, SignInRefused
 from registry.service import registry_summary
 
 ACTION_NAMES = {
@@ -82,6 +84,7 @@ VERB_NAMES = {
     "logged_in": "登录", "ballots_recorded": "录入选票", "closed": "结束", "include": "纳入目录", "merge": "合并", "return": "退回", "confirm": "确认", "approve": "审批", "started": "发起", "recomputed": "重算", "computed": "计算", "locked": "锁定",
 }
 PAGE_SIZE = 50
+SSO_COOKIE = "supervision_sso"  # the state of a sign-in begun at the identity provider from this browser
 
 
 def action_name(action: str) -> str:
@@ -105,12 +108,20 @@ def safe_next(target: str | None) -> str:
     return "/"
 
 
+def sso_refused(status: int, message: str) -> Template:
+    """The page that says in Chinese why single sign-on did not sign this person in (nothing is created)."""
+    response = page("sso_refused.html", None, message=message)
+    response.status_code = status
+    response.delete_cookie(SSO_COOKIE, path="/login/sso")
+    return response
+
+
 class ShellPages(Controller):
     include_in_schema = False
 
     @get("/login")
     async def login_form(self, request: Request[Any, Any, Any], next: FromQuery[str | None] = None) -> Template:
-        return page("login.html", None, next=safe_next(next), username="", error=None)
+        return page("login.html", None, next=safe_next(next), username="", error=None, sso=OidcConfig.of(request.app.state.settings) is not None)
 
     @post("/login")
     async def login(
@@ -133,11 +144,11 @@ class ShellPages(Controller):
                 limits=people.LoginLimits.of(settings),
             )
         except NotAuthenticated as exc:
-            response = page("login.html", None, next=target, username=username, error=exc.detail)
+            response = page("login.html", None, next=target, username=username, error=exc.detail, sso=OidcConfig.of(state.settings) is not None)
             response.status_code = 401
             return response
         except TooManyAttempts as exc:
-            response = page("login.html", None, next=target, username=username, error=exc.message_zh)
+            response = page("login.html", None, next=target, username=username, error=exc.message_zh, sso=OidcConfig.of(state.settings) is not None)
             response.status_code = 429
             response.headers["Retry-After"] = str(exc.retry_after_seconds)
             return response
@@ -152,6 +163,74 @@ class ShellPages(Controller):
             secure=request.app.state.settings.cookie_secure or request.url.scheme == "https",
             max_age=get_settings().token_ttl_hours * 3600,
         )
+        return redirect
+
+    @post("/login/sso")
+    async def sso_begin(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        db: NamedDependency[AsyncSession],
+        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response[Any]:
+        """Begin a sign-in at the identity provider (统一身份认证): off to its sign-in page."""
+        config = OidcConfig.of(state.settings)
+        if config is None:
+            return sso_refused(404, "本系统未启用统一身份认证，请使用本系统的用户名和密码登录。")
+        try:
+            url, sso_state = await sso.begin_sign_in(db, config, safe_next(data.get("next")))
+        except ProviderUnavailable as exc:
+            return sso_refused(502, exc.message_zh)
+        redirect = Redirect(path=url, status_code=303)
+        redirect.set_cookie(
+            SSO_COOKIE, sso_state, httponly=True, samesite="lax", path="/login/sso", max_age=sso.PENDING_MINUTES * 60,
+            secure=state.settings.cookie_secure or request.url.scheme == "https",
+        )
+        return redirect
+
+    @get("/login/sso/callback")
+    async def sso_callback(self, request: Request[Any, Any, Any]) -> Template:
+        """Where the provider sends the browser back. Reading never writes: the page posts the answer on to
+        /login/sso/finish (by itself, or with its button when scripts are off)."""
+        if OidcConfig.of(request.app.state.settings) is None:
+            return sso_refused(404, "本系统未启用统一身份认证，请使用本系统的用户名和密码登录。")
+        answer = request.query_params
+        if answer.get("error"):
+            return sso_refused(401, f"统一身份认证未通过（{answer.get('error')}），请重新登录。")
+        return page("sso_continue.html", None, code=answer.get("code") or "", sso_state=answer.get("state") or "")
+
+    @post("/login/sso/finish")
+    async def sso_finish(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response[Any]:
+        """Finish the sign-in: the code exchanged, the ID token checked, the mapped local user logged in."""
+        config = OidcConfig.of(state.settings)
+        if config is None:
+            return sso_refused(404, "本系统未启用统一身份认证，请使用本系统的用户名和密码登录。")
+        try:
+            signed = await sso.finish_sign_in(
+                write_transactions(state),
+                config,
+                state=data.get("state") or "",
+                code=data.get("code") or "",
+                browser_state=request.cookies.get(SSO_COOKIE),
+                ttl_hours=state.settings.token_ttl_hours,
+            )
+        except NoLocalUser as exc:
+            return sso_refused(403, exc.message_zh)
+        except SignInRefused as exc:
+            return sso_refused(401, exc.message_zh)
+        except ProviderUnavailable as exc:
+            return sso_refused(502, exc.message_zh)
+        redirect = Redirect(path=safe_next(signed.next_path))
+        redirect.set_cookie(
+            SESSION_COOKIE, signed.token, httponly=True, samesite="lax", max_age=state.settings.token_ttl_hours * 3600,
+            secure=state.settings.cookie_secure or request.url.scheme == "https",
+        )
+        redirect.delete_cookie(SSO_COOKIE, path="/login/sso")
         return redirect
 
     @post("/logout")

@@ -24,8 +24,9 @@ from subsidies.activity.jobs import JOBS as ACTIVITY_JOBS
 from subsidies.care.jobs import JOBS as CARE_JOBS
 from subsidies.property.jobs import JOBS as SUBSIDY_JOBS
 from subsidies.relief.jobs import JOBS as RELIEF_JOBS
+from supervision.backup import JOBS as BACKUP_JOBS
 
-JOBS: list[Job] = [*INSPECTION_JOBS, *ASSESSMENT_JOBS, *SUBSIDY_JOBS, *ACTIVITY_JOBS, *AUDIT_JOBS, *NEEDS_JOBS, *CALL_JOBS, *CARE_JOBS, *VOLUNTEER_JOBS, *DELIVERY_JOBS, *RELIEF_JOBS, *EVALUATION_JOBS]
+JOBS: list[Job] = [*INSPECTION_JOBS, *ASSESSMENT_JOBS, *SUBSIDY_JOBS, *ACTIVITY_JOBS, *AUDIT_JOBS, *NEEDS_JOBS, *CALL_JOBS, *CARE_JOBS, *VOLUNTEER_JOBS, *DELIVERY_JOBS, *RELIEF_JOBS, *EVALUATION_JOBS, *BACKUP_JOBS]
 
 
 def next_run(job: Job, now: datetime) -> datetime | None:

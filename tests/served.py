@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,15 +38,20 @@ def free_port() -> int:
 
 
 @contextmanager
-def served_system(folder: Path, name: str) -> Iterator[Served]:
-    """Serve a freshly migrated demo district; on exit, stop it and fail if the server logged a traceback."""
+def served_system(
+    folder: Path, name: str, *, settings: Mapping[str, str] | None = None, demo: bool = True, port: int | None = None
+) -> Iterator[Served]:
+    """Serve a freshly migrated demo district (`demo=False`: an empty one), with `settings` (SUPERVISION_* variables)
+    on top of the tests' own, on `port` or a free one; on exit, stop it and fail if the server logged a traceback."""
     url = asyncio.run(fresh_database_url(folder, name))
     # Deprecations are errors in the served process too, as in the test run (pyproject.toml's filterwarnings).
     env = {**os.environ, "SUPERVISION_DATABASE_URL": url, "SUPERVISION_LOG_LEVEL": "WARNING", "PYTHONWARNINGS": "error::DeprecationWarning,error::PendingDeprecationWarning"}
+    env.update(settings or {})
     cli = [sys.executable, "-m", "supervision.cli"]
     subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True)
-    subprocess.run([*cli, "demo"], env=env, check=True, capture_output=True)
-    port = free_port()
+    if demo:
+        subprocess.run([*cli, "demo"], env=env, check=True, capture_output=True)
+    port = port or free_port()
     log_path = folder / f"{name}-server.log"
     with open(log_path, "w") as log:
         server = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.types import Message, Scope
@@ -25,9 +26,10 @@ def csp_nonce(scope: Scope | dict[str, Any]) -> str:
     return nonce
 
 
-def content_security_policy(nonce: str) -> str:
+def content_security_policy(nonce: str, form_targets: tuple[str, ...] = ()) -> str:
     """Everything from our own origin; scripts also by the request's nonce; no inline style, no plugin, no frame
-    around our pages, forms only to us (pages, scripts and styles are all served by this system)."""
+    around our pages, forms only to us (pages, scripts and styles are all served by this system) and to
+    `form_targets` (the single sign-on provider, which the sign-in form's answer redirects to)."""
     return "; ".join(
         [
             "default-src 'self'",
@@ -36,7 +38,7 @@ def content_security_policy(nonce: str) -> str:
             "img-src 'self'",
             "object-src 'none'",
             "base-uri 'none'",
-            "form-action 'self'",
+            " ".join(["form-action 'self'", *form_targets]),
             "frame-ancestors 'none'",
         ]
     )
@@ -55,12 +57,15 @@ def security_headers(settings: Settings) -> Callable[[Message, Scope], Awaitable
         # Served through HTTPS (the operator says so): browsers keep to HTTPS for a year.
         fixed.append((b"strict-transport-security", b"max-age=31536000"))
 
+    issuer = urlsplit(settings.oidc_issuer)
+    form_targets = (f"{issuer.scheme}://{issuer.netloc}",) if settings.oidc_issuer else ()
+
     async def add_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
         headers = list(message.get("headers") or [])
         present = {bytes(name).lower() for name, _ in headers}
-        policy = (b"content-security-policy", content_security_policy(csp_nonce(scope)).encode())
+        policy = (b"content-security-policy", content_security_policy(csp_nonce(scope), form_targets).encode())
         headers += [(name, value) for name, value in [*fixed, policy] if name not in present]
         message["headers"] = headers
 
