@@ -64,7 +64,7 @@ class OidcConfig:
             client_id=settings.oidc_client_id,
             client_secret=settings.oidc_client_secret,
             username_claim=settings.oidc_username_claim,
-            redirect_url=settings.oidc_redirect_url or f"{settings.public_base_url.rstrip('/')}/login/sso/callback",
+            redirect_url=settings.oidc_redirect_url or f"{settings.resolved_public_base_url()}/login/sso/callback",
             scopes=settings.oidc_scopes,
             users=dict(settings.oidc_users),
         )

@@ -2,7 +2,7 @@
 SHA-256, the nonce and the PKCE verifier, used once.
 
 Revision ID: 0034
-Revises: 0030
+Revises: 0031
 Create Date: 2026-11-26 11:00:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0034'
-down_revision = '0030'
+down_revision = '0031'
 branch_labels = None
 depends_on = None
 
