@@ -32,6 +32,44 @@ def migrate(settings: Settings) -> None:
     command.upgrade(config, "head")
 
 
+def pending_migrations(settings: Settings) -> tuple[str | None, str, list[str]]:
+    """Where the database's schema stands: its revision (None: never migrated), the newest revision this release
+    has, and the revisions an upgrade would apply, oldest first."""
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy.engine import Connection
+
+    script = ScriptDirectory.from_config(Config(str(PROJECT_ROOT / "alembic.ini")))
+    head = script.get_current_head() or ""
+
+    def current_of(connection: Connection) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    async def work(engine: AsyncEngine) -> str | None:
+        async with engine.connect() as connection:
+            return await connection.run_sync(current_of)
+
+    current = asyncio.run(_with_engine(settings, work))
+    pending = [r.revision for r in script.iterate_revisions(head, current)]
+    return current, head, list(reversed(pending))
+
+
+def check_migrations(settings: Settings) -> int:
+    """`supervision migrate --check`: 0 when the schema is current, 1 saying how far behind it is (nothing changed)."""
+    current, head, pending = pending_migrations(settings)
+    if not pending:
+        print(f"The database is current: revision {head}.")
+        return 0
+    where = f"at revision {current}" if current else "empty (never migrated)"
+    print(
+        f"The database is {where}, {len(pending)} migration(s) behind this release's {head}: {', '.join(pending)}. "
+        "Back it up, then run `supervision migrate`.",
+        file=sys.stderr,
+    )
+    return 1
+
+
 async def _with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
     from foundation.db import create_engine
 
@@ -208,7 +246,8 @@ def create_api_key(settings: Settings, args: argparse.Namespace) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="supervision", description="Old-estate property supervision and subsidy system")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("migrate", help="create or upgrade the database schema")
+    migrate_parser = sub.add_parser("migrate", help="create or upgrade the database schema")
+    migrate_parser.add_argument("--check", action="store_true", help="change nothing: exit 0 when the schema is current, 1 saying how far behind it is")
     demo_parser = sub.add_parser("demo", help="load the demo district (does nothing if it is loaded)")
     demo_parser.add_argument("--evidence", action="store_true", help="also file last month's evidence of 小白楼街道 and score it")
     sub.add_parser("scheduler", help="run the scheduled jobs (one process leads; others stand by)")
@@ -335,6 +374,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         if args.command == "migrate":
+            if args.check:
+                return check_migrations(settings)
             migrate(settings)
         elif args.command == "demo":
             demo(settings, evidence=args.evidence)
