@@ -76,9 +76,14 @@ class RowProblem(Exception):
         self.problems = problems  # (field, reason in Chinese)
 
 
-def _differs(pairs: list[tuple[str, object, object]]) -> None:
-    """Refuse a row whose facts differ from the record registered under its key, naming each cell."""
-    problems = [(name, f"已登记为“{stored}”，与文件中的“{given}”不同（导入不修改已登记的记录，请在系统中修改或改正文件）") for name, stored, given in pairs if stored != given]
+KEEPS = "（导入不修改已登记的记录，请在系统中修改或改正文件）"
+
+
+def _differs(pairs: list[tuple[str, object, object]], others: list[tuple[str, str]] | None = None) -> None:
+    """Refuse a row whose facts differ from the record registered under its key, naming each cell; `others` are
+    differences said in words (a boundary, an account's unit)."""
+    problems = [(name, f"已登记为“{stored}”，与文件中的“{given}”不同{KEEPS}") for name, stored, given in pairs if stored != given]
+    problems += [(name, reason + KEEPS) for name, reason in others or []]
     if problems:
         raise RowProblem(problems)
 
@@ -205,9 +210,8 @@ async def _estate(session: AsyncSession, actor: Principal, v: dict[str, Any], ct
         stored_code = next((c.code for c in ctx.communities.values() if c.id == stored.community_id), "")
         pairs.append(("community_code", stored_code, v["community_code"]))
         stored_boundary = await registry_queries.estate_boundary(session, stored.id)
-        if boundary is not None and json.loads(json.dumps(boundary[1])) != stored_boundary:
-            pairs.append(("boundary", "另一边界", "文件中的边界"))
-        _differs(pairs)
+        others = [("boundary", "已登记的边界与文件中的不同")] if boundary is not None and json.loads(json.dumps(boundary[1])) != stored_boundary else []
+        _differs(pairs, others)
         return False
     data = facts | {"code": v["code"], "community_id": community_id}
     estate = await service.create_estate(session, actor, msgspec.convert(data, schemas.EstateCreate))
@@ -229,8 +233,8 @@ async def _user(session: AsyncSession, actor: Principal, v: dict[str, Any], ctx:
     role = Role(v["role"])
     if (stored := ctx.keys.get(v["username"])) is not None:
         pairs: list[tuple[str, object, object]] = [("display_name", stored.display_name, v["display_name"]), ("role", ROLE_NAMES[stored.role], ROLE_NAMES[role])]
-        pairs += [(FIELD_OF_INPUT[k], "另一单位", "文件中的单位") for k, given in scope.items() if given is not None and getattr(stored, k) != given]
-        _differs(pairs)
+        others = [(FIELD_OF_INPUT[k], "该用户已登记在另一单位") for k, given in scope.items() if given is not None and getattr(stored, k) != given]
+        _differs(pairs, others)
         return False
     if ctx.password_hash is None:
         # Imported accounts get no usable password: the hash of a random secret nobody is shown, made once per import.
