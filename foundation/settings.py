@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     scheduler_poll_seconds: float = Field(default=10.0, ge=0.2, le=600)
     scheduler_in_web: bool = False
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024)
+    # Spreadsheet imports (supervision import, /imports): the largest file and the most rows of one sheet.
+    import_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
+    import_max_rows: int = Field(default=5000, ge=1, le=100_000)
     # A photo with more pixels is refused (413) before it is decoded; the copy shown on pages and served by default
     # is scaled to this longest side (the original is kept as filed evidence).
     photo_max_pixels: int = Field(default=40_000_000, ge=1_000_000, le=200_000_000)

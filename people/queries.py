@@ -91,3 +91,28 @@ async def social_workers(session: AsyncSession, community_id: int | None = None,
         query = query.where(col(User.community_id) == community_id)
     rows = (await session.execute(query.order_by(col(User.id)))).scalars()
     return [SocialWorker(id=u.id, display_name=u.display_name, role=Role(u.role), community_id=u.community_id, specialism=u.specialism, active=u.active) for u in rows]
+
+
+@dataclass(frozen=True)
+class UserParticulars:
+    """An account as registered (never its password), compared field by field when a spreadsheet names it again."""
+
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    street_id: int | None
+    community_id: int | None
+    company_id: int | None
+    organisation_id: int | None
+    specialism: str | None
+
+
+async def users_named(session: AsyncSession, usernames: Collection[str]) -> dict[str, UserParticulars]:
+    """The accounts among `usernames`, active or not, by username."""
+    ordered = sorted(set(usernames))
+    found: dict[str, UserParticulars] = {}
+    for start in range(0, len(ordered), 900):  # under SQLite's bound-parameter limit
+        for u in (await session.execute(select(User).where(col(User.username).in_(ordered[start : start + 900])))).scalars():
+            found[u.username] = UserParticulars(u.id, u.username, u.display_name, Role(u.role), u.street_id, u.community_id, u.company_id, u.organisation_id, u.specialism)
+    return found

@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from foundation.access import SCOPE_OF_ROLE, Principal, Role, ScopeKind, require_role
+from foundation.access import ROLE_NAMES, SCOPE_OF_ROLE, Principal, Role, ScopeKind, require_role
 from foundation.audit import record_change, snapshot
 from foundation.clock import utc_now
 from foundation.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, RuleViolation, TooManyAttempts
@@ -32,6 +32,7 @@ ADMINS = frozenset({Role.ADMIN})
 SECRET_FIELDS = frozenset({"password_hash"})
 # The community work station's social workers: those a committee director assigns to delivered projects.
 WORK_STATION_ROLES = frozenset({Role.COMMUNITY_WORKER, Role.CARE_WORKER})
+SCOPE_NAMES_ZH = {ScopeKind.DISTRICT: "区", ScopeKind.STREET: "街道", ScopeKind.COMMUNITY: "社区", ScopeKind.COMPANY: "物业企业", ScopeKind.ORGANISATION: "机构"}
 
 
 @lru_cache(maxsize=1)
@@ -241,7 +242,9 @@ async def _validated_scope(session: AsyncSession, data: UserCreate) -> _ScopeCol
     if missing or extra:
         raise RuleViolation(
             f"role {data.role.value} is scoped to a {scope.value}: give {', '.join(sorted(needed)) or 'no scope field'}"
-            + (f"; not {', '.join(extra)}" if extra else "")
+            + (f"; not {', '.join(extra)}" if extra else ""),
+            zh=f"岗位“{ROLE_NAMES[data.role]}”须且只须填写所属{SCOPE_NAMES_ZH[scope]}" if needed else f"岗位“{ROLE_NAMES[data.role]}”为全区岗位，不填所属单位",
+            field=(missing or extra)[0],
         )
     result = _ScopeColumns(street_id=None, community_id=None, company_id=None, organisation_id=None)
     if scope is ScopeKind.STREET:
@@ -263,7 +266,9 @@ async def _validated_scope(session: AsyncSession, data: UserCreate) -> _ScopeCol
             raise NotFound("organisation", data.organisation_id)
         expected = {Role.INSPECTOR: OrganisationKind.INSPECTION_FIRM, Role.PANEL_MEMBER: OrganisationKind.EVALUATION_FIRM}.get(data.role, OrganisationKind.SOCIAL_ORG)
         if organisation.kind != expected:
-            raise RuleViolation(f"role {data.role.value} needs an organisation of kind {expected.value}")
+            raise RuleViolation(
+                f"role {data.role.value} needs an organisation of kind {expected.value}", zh=f"岗位“{ROLE_NAMES[data.role]}”所属机构的类别不符", field="organisation_id"
+            )
         result["organisation_id"] = data.organisation_id
     return result
 
@@ -272,7 +277,7 @@ async def create_user(session: AsyncSession, actor: Principal, data: UserCreate,
     """Add a user. `password_hash` lets a bulk loader reuse one hash for many demo accounts."""
     require_role(actor, ADMINS, "creating users")
     if (await session.execute(select(col(User.id)).where(col(User.username) == data.username))).first():
-        raise Conflict(f"username {data.username} is taken")
+        raise Conflict(f"username {data.username} is taken", zh="该用户名已被使用，请换一个", field="username")
     user = User(
         username=data.username,
         display_name=data.display_name,

@@ -371,3 +371,44 @@ async def organisations(session: AsyncSession, ids: Collection[int] | None = Non
         rows = (await session.execute(query if chunk is None else query.where(col(Organisation.id).in_(chunk)))).scalars()
         found |= {row.id or 0: OrganisationInfo(id=row.id or 0, name=row.name, kind=OrganisationKind(row.kind)) for row in rows}
     return found
+
+
+@dataclass(frozen=True)
+class CompanyParticulars:
+    """A property company as registered, compared field by field when a spreadsheet names it again."""
+
+    id: int
+    name: str
+    credit_code: str
+    legal_representative: str
+    phone: str
+    address: str
+
+
+async def companies_by_credit_code(session: AsyncSession, codes: Collection[str]) -> dict[str, CompanyParticulars]:
+    """The registered companies among `codes` (unified social credit codes), by code."""
+    found: dict[str, CompanyParticulars] = {}
+    ordered = sorted(set(codes))
+    for start in range(0, len(ordered), CHUNK):
+        for c in (await session.execute(select(Company).where(col(Company.credit_code).in_(ordered[start : start + CHUNK])))).scalars():
+            found[c.credit_code] = CompanyParticulars(c.id or 0, c.name, c.credit_code, c.legal_representative, c.phone, c.address)
+    return found
+
+
+async def organisations_by_credit_code(session: AsyncSession, codes: Collection[str]) -> dict[str, OrganisationParticulars]:
+    """The registered organisations (of any kind) among `codes`, by unified social credit code."""
+    ordered = sorted(set(codes))
+    ids: list[int] = []
+    for start in range(0, len(ordered), CHUNK):
+        ids += [i for i in (await session.execute(select(col(Organisation.id)).where(col(Organisation.credit_code).in_(ordered[start : start + CHUNK])))).scalars() if i]
+    return {o.credit_code: o for o in (await organisation_particulars(session, ids)).values()}
+
+
+async def estates_by_code(session: AsyncSession, codes: Collection[str]) -> dict[str, EstateInfo]:
+    """The registered estates among `codes`, by code."""
+    found: dict[str, EstateInfo] = {}
+    ordered = sorted(set(codes))
+    for start in range(0, len(ordered), CHUNK):
+        for row, street_id in (await session.execute(_estates_with_street().where(col(Estate.code).in_(ordered[start : start + CHUNK])))).all():
+            found[row.code] = _estate(row, street_id)
+    return found

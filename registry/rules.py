@@ -19,19 +19,34 @@ def credit_code_check_char(first17: str) -> str:
     return CREDIT_CODE_ALPHABET[(31 - total % 31) % 31]
 
 
-def credit_code_problem(code: str) -> str | None:
-    """Why `code` is not a valid unified social credit code (统一社会信用代码), or None if it is."""
+def _credit_code_problems(code: str) -> tuple[str, str] | None:
+    """Why `code` is not a valid unified social credit code, in English and in Chinese, or None if it is."""
     if len(code) != 18:
-        return f"a unified social credit code has 18 characters, this one has {len(code)}"
-    bad = sorted({ch for ch in code if ch not in CREDIT_CODE_ALPHABET})
+        return f"a unified social credit code has 18 characters, this one has {len(code)}", f"应为 18 位，实为 {len(code)} 位"
+    bad = "".join(sorted({ch for ch in code if ch not in CREDIT_CODE_ALPHABET}))
     if bad:
-        return f"characters not allowed in a unified social credit code: {''.join(bad)}"
+        return f"characters not allowed in a unified social credit code: {bad}", f"含有不允许的字符：{bad}（不用 I、O、S、V、Z 及小写字母）"
     if not (code[2:8].isascii() and code[2:8].isdigit()):
-        return "characters 3-8 of a unified social credit code are the administrative division code (digits)"
+        return (
+            "characters 3-8 of a unified social credit code are the administrative division code (digits)",
+            "第 3 至 8 位为行政区划码，应为数字",
+        )
     expected = credit_code_check_char(code[:17])
     if code[17] != expected:
-        return f"check character is {code[17]}, but the first 17 characters require {expected}"
+        return f"check character is {code[17]}, but the first 17 characters require {expected}", f"校验位为 {code[17]}，按前 17 位应为 {expected}"
     return None
+
+
+def credit_code_problem(code: str) -> str | None:
+    """Why `code` is not a valid unified social credit code (统一社会信用代码), or None if it is."""
+    problems = _credit_code_problems(code)
+    return problems[0] if problems else None
+
+
+def credit_code_problem_zh(code: str) -> str | None:
+    """The same as `credit_code_problem`, in Chinese for pages and import reports."""
+    problems = _credit_code_problems(code)
+    return problems[1] if problems else None
 
 
 class VoteOutcome(StrEnum):

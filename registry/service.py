@@ -18,7 +18,7 @@ from foundation.paging import PageRequest, fetch_page
 from registry import schemas
 from registry.boundaries import BoundaryError, boundary_area_m2, parse_boundary
 from registry.queries import contractors_on
-from registry.rules import credit_code_problem, format_area
+from registry.rules import credit_code_problem, credit_code_problem_zh, format_area
 from registry.scope import (
     contract_in_force,
     estates_under_contract,
@@ -63,7 +63,7 @@ async def visible_one(session: AsyncSession, model: type[M], key: int, condition
 async def _ensure_unique(session: AsyncSession, model: type[SQLModel], label: str, **values: Any) -> None:
     for column, value in values.items():
         if (await session.execute(select(getattr(model, column)).where(getattr(model, column) == value))).first():
-            raise Conflict(f"a {label} with {column} {value} is already registered")
+            raise Conflict(f"a {label} with {column} {value} is already registered", zh=f"“{value}”已被另一条记录登记，不能重复", field=column)
 
 
 def _apply(record: SQLModel, data: Any, fields: tuple[str, ...]) -> None:
@@ -76,7 +76,7 @@ def _apply(record: SQLModel, data: Any, fields: tuple[str, ...]) -> None:
 def _checked_credit_code(code: str) -> str:
     problem = credit_code_problem(code)
     if problem:
-        raise InvalidInput(f"credit_code: {problem}")
+        raise InvalidInput(f"credit_code: {problem}", zh=f"统一社会信用代码“{code}”无效：{credit_code_problem_zh(code)}", field="credit_code")
     return code
 
 
@@ -247,7 +247,8 @@ async def get_estate(session: AsyncSession, actor: Principal, estate_id: int) ->
 def _check_estate_dates(estate: Estate) -> None:
     if estate.left_on is not None and estate.left_on < estate.entered_on:
         raise RuleViolation(
-            f"left_on ({estate.left_on}) is before entered_on ({estate.entered_on}): an estate leaves after it entered"
+            f"left_on ({estate.left_on}) is before entered_on ({estate.entered_on}): an estate leaves after it entered",
+            zh=f"退出日期（{estate.left_on}）早于进入长效管理日期（{estate.entered_on}）", field="left_on",
         )
 
 

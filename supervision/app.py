@@ -74,6 +74,7 @@ from subsidies.relief.pages import PAGES as RELIEF_PAGES
 from subsidies.relief.routes import ROUTES as RELIEF_ROUTES
 from subsidies.relief.service import relief_rules
 from supervision.finance_pages import PAGES as FINANCE_PAGES
+from supervision.importing.pages import PAGES as IMPORT_PAGES
 from supervision.operations import ROUTES as OPERATION_ROUTES
 from supervision.pages import PAGES as SHELL_PAGES
 from supervision.publishers import subscribe_all as subscribe_publishers
@@ -169,6 +170,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *EVALUATION_ROUTES,
             *SHELL_PAGES,
             *FINANCE_PAGES,
+            *IMPORT_PAGES,
             *REGISTRY_PAGES,
             *INSPECTION_PAGES,
             *ASSESSMENT_PAGES,

@@ -32,6 +32,44 @@ def migrate(settings: Settings) -> None:
     command.upgrade(config, "head")
 
 
+def pending_migrations(settings: Settings) -> tuple[str | None, str, list[str]]:
+    """Where the database's schema stands: its revision (None: never migrated), the newest revision this release
+    has, and the revisions an upgrade would apply, oldest first."""
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy.engine import Connection
+
+    script = ScriptDirectory.from_config(Config(str(PROJECT_ROOT / "alembic.ini")))
+    head = script.get_current_head() or ""
+
+    def current_of(connection: Connection) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    async def work(engine: AsyncEngine) -> str | None:
+        async with engine.connect() as connection:
+            return await connection.run_sync(current_of)
+
+    current = asyncio.run(_with_engine(settings, work))
+    pending = [r.revision for r in script.iterate_revisions(head, current)]
+    return current, head, list(reversed(pending))
+
+
+def check_migrations(settings: Settings) -> int:
+    """`supervision migrate --check`: 0 when the schema is current, 1 saying how far behind it is (nothing changed)."""
+    current, head, pending = pending_migrations(settings)
+    if not pending:
+        print(f"The database is current: revision {head}.")
+        return 0
+    where = f"at revision {current}" if current else "empty (never migrated)"
+    print(
+        f"The database is {where}, {len(pending)} migration(s) behind this release's {head}: {', '.join(pending)}. "
+        "Back it up, then run `supervision migrate`.",
+        file=sys.stderr,
+    )
+    return 1
+
+
 async def _with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
     from foundation.db import create_engine
 
@@ -212,10 +250,44 @@ def create_api_key(settings: Settings, args: argparse.Namespace) -> None:
     asyncio.run(_with_engine(settings, work))
 
 
+def import_spreadsheet(settings: Settings, args: argparse.Namespace) -> int:
+    """`supervision import FILE`: check the file and, when every row is good and --dry-run was not given, import it in
+    one transaction; 0 when clean, 1 listing every bad cell (nothing written)."""
+    from foundation.access import SYSTEM
+    from foundation.db import create_session_factory, unit_of_work
+    from supervision.importing.service import ImportReport, import_file
+
+    path: Path = args.file
+    try:
+        content = path.read_bytes()
+    except OSError as unreadable:
+        print(f"error: cannot read {path}: {unreadable.strerror}", file=sys.stderr)
+        return 2
+    if len(content) > settings.import_max_bytes:
+        print(f"error: {path} has more than {settings.import_max_bytes} bytes (import_max_bytes); split it", file=sys.stderr)
+        return 2
+
+    async def work(engine: AsyncEngine) -> ImportReport:
+        async with unit_of_work(create_session_factory(engine)) as db:
+            return await import_file(db, SYSTEM, content, path.name, kind=args.kind, apply=not args.dry_run, max_rows=settings.import_max_rows)
+
+    report = asyncio.run(_with_engine(settings, work))
+    for count in report.counts:
+        print(f"{count.name}（{count.kind}）: {count.rows} 行，新登记 {count.created}，已登记且相同 {count.unchanged}")
+    for error in report.errors:
+        print(f"{error.sheet} 第 {error.row} 行「{error.column}」: {error.reason}", file=sys.stderr)
+    if report.errors:
+        print(f"{len(report.errors)} 处错误，未导入任何内容（改正后再导入）。", file=sys.stderr)
+        return 1
+    print("已导入（同一事务）。" if report.applied else "检查通过（试导入，未写入）；去掉 --dry-run 即导入。")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="supervision", description="Old-estate property supervision and subsidy system")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("migrate", help="create or upgrade the database schema")
+    migrate_parser = sub.add_parser("migrate", help="create or upgrade the database schema")
+    migrate_parser.add_argument("--check", action="store_true", help="change nothing: exit 0 when the schema is current, 1 saying how far behind it is")
     demo_parser = sub.add_parser("demo", help="load the demo district (does nothing if it is loaded)")
     demo_parser.add_argument("--evidence", action="store_true", help="also file last month's evidence of 小白楼街道 and score it")
     sub.add_parser("scheduler", help="run the scheduled jobs (one process leads; others stand by)")
@@ -234,6 +306,15 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--community", help="community code (community roles)")
     create.add_argument("--company-id", type=int)
     create.add_argument("--organisation-id", type=int)
+    importing = sub.add_parser(
+        "import",
+        help="import streets, communities, estates, companies, social organisations or users from an XLSX or CSV file",
+        description="Each sheet titled as a template (街道, 社区, 物业企业, 社会组织, 片区, 用户) or a CSV file with --kind. Every bad cell is "
+        "listed and nothing is written; a clean file is imported in one transaction; rows already registered with the same facts are left alone.",
+    )
+    importing.add_argument("file", type=Path)
+    importing.add_argument("--kind", help="streets | communities | companies | social_organisations | estates | users (a CSV file, or a sheet with another title)")
+    importing.add_argument("--dry-run", action="store_true", help="check only: list every bad row and cell, write nothing")
     keys = sub.add_parser("apikeys", help="API keys of third-party organisations").add_subparsers(dest="action", required=True)
     issue = keys.add_parser("create", help="issue a key")
     issue.add_argument("--organisation-id", type=int, required=True)
@@ -367,6 +448,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         if args.command == "migrate":
+            if args.check:
+                return check_migrations(settings)
             migrate(settings)
         elif args.command == "demo":
             demo(settings, evidence=args.evidence)
@@ -384,6 +467,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             create_user(settings, args)
         elif args.command == "apikeys":
             create_api_key(settings, args)
+        elif args.command == "import":
+            return import_spreadsheet(settings, args)
         elif args.command == "jobs":
             return manage_jobs(settings, args)
         elif args.command == "audit":

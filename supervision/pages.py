@@ -29,6 +29,7 @@ from people.oidc import NoLocalUser, OidcConfig, ProviderUnavailable, SignInRefu
 from registry.service import registry_summary
 
 ACTION_NAMES = {
+    "spreadsheet_import.applied": "从表格导入登记数据",
     "patrol.filed": "提交日常巡查",
     "street_inspection.filed": "提交街道检查",
     "spot_check.filed": "提交第三方抽查",

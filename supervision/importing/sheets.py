@@ -1,0 +1,274 @@
+"""The import spreadsheets (导入模板): what each kind's columns are called, how a cell is read, and the files
+themselves (XLSX through openpyxl, or CSV in UTF-8). No database here: the service decides what a row means."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
+
+from foundation.access import ROLE_NAMES, Role
+from foundation.errors import DomainError, InvalidInput
+from foundation.periods import check_day
+
+INSTRUCTIONS_SHEET = "填写说明"
+
+
+class CellProblem(Exception):
+    """Why a cell cannot be read, in Chinese, as the import report shows it."""
+
+
+class UnreadableFile(InvalidInput):
+    """The upload is not a spreadsheet this importer reads."""
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def text(value: object) -> str:
+    return _text(value)
+
+
+def whole_number(value: object) -> int:
+    raw = _text(value)
+    if isinstance(value, bool) or not (raw.isascii() and raw.isdecimal()):
+        raise CellProblem(f"“{raw}”不是整数（填 0 或正整数，不带单位）")
+    return int(raw)
+
+
+def area_centi_m2(value: object) -> int:
+    """A floor area in m² with at most two decimals, held in 0.01 m²."""
+    raw = _text(value).replace(",", "")
+    try:
+        number = Decimal(raw)
+    except InvalidOperation:
+        raise CellProblem(f"面积“{raw}”不是数字（以平方米计，如 12345.67，不带单位）") from None
+    if not number.is_finite() or number <= 0:
+        raise CellProblem(f"面积“{raw}”应大于 0")
+    if number != number.quantize(Decimal("0.01")):
+        raise CellProblem(f"面积“{raw}”最多两位小数")
+    return int(number * 100)
+
+
+def day(value: object) -> date:
+    if isinstance(value, datetime):
+        found = value.date()
+    elif isinstance(value, date):
+        found = value
+    else:
+        raw = _text(value)
+        try:
+            found = date.fromisoformat(raw)
+        except ValueError:
+            raise CellProblem(f"日期“{raw}”应写作 2026-01-31") from None
+    try:
+        check_day(found, "date")
+    except DomainError:
+        raise CellProblem(f"日期 {found} 超出系统支持的年份（2000 至 2100 年）") from None
+    return found
+
+
+def code_list(value: object) -> list[str]:
+    """Codes separated by 、 , ， ; or ；."""
+    raw = _text(value)
+    for separator in ("，", ",", "；", ";"):
+        raw = raw.replace(separator, "、")
+    return [part.strip() for part in raw.split("、") if part.strip()]
+
+
+def choice(names: dict[str, str]) -> Callable[[object], str]:
+    """A cell holding one of `names`' Chinese names (or the value itself)."""
+
+    def read(value: object) -> str:
+        raw = _text(value)
+        for value_of, name in names.items():
+            if raw in (name, value_of):
+                return value_of
+        raise CellProblem(f"“{raw}”不是可选值，应为：{'、'.join(names.values())}")
+
+    return read
+
+
+MANAGEMENT_MODES = {"company": "物业企业", "owner_unit": "产权单位", "self_managed": "居民自治"}
+STANDINGS = {"registered": "登记", "filed": "备案"}
+# Roles an import may give: every role whose account the district's administrator opens. Volunteers are registered
+# by their community's staff, who met them (community/volunteers).
+IMPORTED_ROLES = {role.value: ROLE_NAMES[role] for role in Role if role is not Role.VOLUNTEER}
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str  # as in the template, the report names the cell by it
+    field: str  # the name the service's input gives it
+    read: Callable[[object], object] = text
+    required: bool = True
+    note: str = ""
+    example: str = ""
+
+
+@dataclass(frozen=True)
+class Kind:
+    key: str  # for --kind
+    name: str  # the sheet's title in the template
+    columns: tuple[Column, ...]
+    natural_key: str  # the field that names a record: re-importing a row with it changes nothing
+
+    def column(self, field_name: str) -> Column | None:
+        return next((c for c in self.columns if c.field == field_name), None)
+
+    @property
+    def key_header(self) -> str:
+        found = self.column(self.natural_key)
+        return found.header if found else ""
+
+
+# In the order they are imported: a row may name what an earlier kind registers.
+KINDS: tuple[Kind, ...] = (
+    Kind("streets", "街道", (
+        Column("街道编码", "code", note="字母、数字、- 或 _，最长 20 位", example="XBL"),
+        Column("街道名称", "name", example="小白楼"),
+    ), "code"),
+    Kind("communities", "社区", (
+        Column("社区编码", "code", note="字母、数字、- 或 _，最长 20 位", example="XBL01"),
+        Column("社区名称", "name", example="树德里"),
+        Column("所属街道编码", "street_code", note="已登记或本文件“街道”表中的街道编码", example="XBL"),
+        Column("户数", "households", whole_number, required=False, example="1980"),
+    ), "code"),
+    Kind("companies", "物业企业", (
+        Column("企业名称", "name", example="天津市安居物业服务有限公司"),
+        Column("统一社会信用代码", "credit_code", note="18 位，按 GB 32100-2015 校验", example="91120101MA05K8XQ0A"),
+        Column("法定代表人", "legal_representative", required=False, example="王建国"),
+        Column("联系电话", "phone", required=False, example="022-23300001"),
+        Column("地址", "address", required=False, example="天津市和平区南京路 1 号"),
+    ), "credit_code"),
+    Kind("social_organisations", "社会组织", (
+        Column("机构名称", "name", example="和平区邻里互助服务中心"),
+        Column("统一社会信用代码", "credit_code", note="18 位，按 GB 32100-2015 校验", example="52120101MJ0000001A"),
+        Column("登记或备案", "standing", choice(STANDINGS), note="登记：在民政部门登记；备案：在街道备案的社区社会组织", example="登记"),
+        Column("法定代表人", "legal_representative", required=False, example="李秀英"),
+        Column("联系电话", "phone", required=False, example="022-27000000"),
+        Column("地址", "address", required=False, example="天津市和平区成都道 10 号"),
+        Column("服务街道编码", "street_codes", code_list, required=False, note="多个以顿号分隔", example="XBL、WDD"),
+    ), "credit_code"),
+    Kind("estates", "片区", (
+        Column("片区编码", "code", note="字母、数字、- 或 _，最长 30 位", example="HP-XBL01-1"),
+        Column("片区名称", "name", example="树德里一片旧楼区"),
+        Column("地址", "address", example="天津市和平区树德里 1 号至 120 号"),
+        Column("所属社区编码", "community_code", example="XBL01"),
+        Column("建筑面积（平方米）", "floor_area_centi_m2", area_centi_m2, note="数字，最多两位小数", example="12345.67"),
+        Column("户数", "households", whole_number, required=False, example="181"),
+        Column("楼栋数", "buildings", whole_number, required=False, example="3"),
+        Column("管理方式", "management_mode", choice(MANAGEMENT_MODES), example="物业企业"),
+        Column("进入长效管理日期", "entered_on", day, example="2018-03-01"),
+        Column("退出长效管理日期", "left_on", day, required=False, example=""),
+        Column("边界（GeoJSON）", "boundary", required=False, note="可不填；WGS 84 经纬度的 Polygon 或 MultiPolygon", example=""),
+    ), "code"),
+    Kind("users", "用户", (
+        Column("用户名", "username", note="字母、数字、. - _，2 至 60 位；登录时使用", example="xbl01-worker"),
+        Column("姓名或称呼", "display_name", example="树德里社区物业社工"),
+        Column("岗位", "role", choice(IMPORTED_ROLES), note="、".join(IMPORTED_ROLES.values()), example="社区物业社工"),
+        Column("所属街道编码", "street_code", required=False, note="街道岗位填写", example=""),
+        Column("所属社区编码", "community_code", required=False, note="社区岗位填写", example="XBL01"),
+        Column("所属企业信用代码", "company_credit_code", required=False, note="物业企业岗位填写", example=""),
+        Column("所属机构信用代码", "organisation_credit_code", required=False, note="第三方机构、社会组织、评审专家填写", example=""),
+    ), "username"),
+)
+KIND_BY_KEY = {k.key: k for k in KINDS}
+
+
+@dataclass
+class Sheet:
+    """One sheet (or a CSV file) of rows to import: each row by its number in the file, cells by header."""
+
+    title: str
+    kind: Kind | None
+    headers: list[str]
+    rows: list[tuple[int, dict[str, object]]] = field(default_factory=list)
+    too_many_rows: bool = False
+
+
+def _kind_of(title: str, headers: list[str], forced: Kind | None) -> Kind | None:
+    if forced is not None:
+        return forced
+    by_title = next((k for k in KINDS if title in (k.name, k.key)), None)
+    if by_title is not None:
+        return by_title
+    given = {h for h in headers if h}
+    return next((k for k in KINDS if {c.header for c in k.columns if c.required} <= given <= {c.header for c in k.columns}), None)
+
+
+def _sheet(title: str, lines: Iterator[tuple[object, ...]], forced: Kind | None, max_rows: int) -> Sheet:
+    headers = [_text(h) for h in next(lines, ())]
+    while headers and not headers[-1]:
+        headers.pop()
+    sheet = Sheet(title, _kind_of(title, headers, forced), headers)
+    for number, values in enumerate(lines, start=2):
+        if all(_text(v) == "" for v in values):
+            continue
+        if len(sheet.rows) == max_rows:
+            sheet.too_many_rows = True
+            break
+        sheet.rows.append((number, {h: values[i] if i < len(values) else None for i, h in enumerate(headers) if h}))
+    return sheet
+
+
+def read_file(content: bytes, filename: str, kind: Kind | None, max_rows: int) -> list[Sheet]:
+    """The sheets of an XLSX workbook (its instructions sheet left out) or of a CSV file (UTF-8, with or without a
+    byte-order mark). `kind` names the kind of a CSV file or of a one-sheet workbook when titles do not."""
+    if filename.lower().endswith(".csv"):
+        try:
+            decoded = content.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise UnreadableFile("the CSV file is not UTF-8", zh="CSV 文件须为 UTF-8 编码（在 Excel 中另存为“CSV UTF-8”）", field="file") from None
+        return [_sheet(filename, iter([tuple(r) for r in csv.reader(io.StringIO(decoded))]), kind, max_rows)]
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):
+        raise UnreadableFile("the file is not an XLSX workbook or a CSV file", zh="文件不是 XLSX 工作簿或 CSV 文件，请使用下载的模板", field="file") from None
+    try:
+        titles = [t for t in workbook.sheetnames if t != INSTRUCTIONS_SHEET]
+        return [_sheet(t, workbook[t].iter_rows(values_only=True), kind if len(titles) == 1 else None, max_rows) for t in titles]
+    finally:
+        workbook.close()
+
+
+def template(kind: Kind) -> bytes:
+    """The kind's XLSX template: a sheet titled with its Chinese name whose first row holds the headers (cells kept
+    as text, so codes keep their leading zeros), and the instructions sheet saying what each column takes, with an
+    example."""
+    workbook = Workbook()
+    sheet = workbook.active
+    if sheet is None:  # a new workbook always has its first sheet
+        sheet = workbook.create_sheet()
+    sheet.title = kind.name
+    sheet.append([c.header for c in kind.columns])
+    for index, column in enumerate(kind.columns, start=1):
+        letter = get_column_letter(index)
+        sheet.column_dimensions[letter].width = max(14, len(column.header) * 2 + 4)
+        sheet.column_dimensions[letter].number_format = "@"
+    notes = workbook.create_sheet(INSTRUCTIONS_SHEET)
+    notes.append(["列", "必填", "说明", "示例"])
+    for column in kind.columns:
+        notes.append([column.header, "是" if column.required else "否", column.note, column.example])
+    notes.append([])
+    notes.append([f"每行一条记录，从第二行起填写。以“{kind.key_header}”识别记录：再次导入同一文件不会重复登记。"])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
