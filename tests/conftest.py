@@ -15,6 +15,7 @@ os.environ.setdefault("SUPERVISION_SECRET_KEY", "test-secret-key-not-for-product
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
 from litestar import Litestar  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine  # noqa: E402
 
@@ -23,6 +24,11 @@ from foundation.settings import load_settings  # noqa: E402
 from supervision.app import create_app  # noqa: E402
 from supervision.demo import DEMO_PASSWORD  # noqa: E402
 from tests.database import migrated_demo_database  # noqa: E402
+
+# Property tests check what is computed, not how fast: on a loaded 2-core CI machine one example can take longer
+# than Hypothesis's default 200 ms deadline, which would fail a correct rule. Speed is measured in bench/.
+hypothesis_settings.register_profile("suite", deadline=None)
+hypothesis_settings.load_profile("suite")
 
 
 @pytest.fixture(scope="session")
