@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -36,6 +36,14 @@ async def users(session: AsyncSession, ids: Collection[int]) -> dict[int, UserIn
         return {}
     rows = (await session.execute(select(User).where(col(User.id).in_(list(ids))))).scalars()
     return {u.id: UserInfo(id=u.id, display_name=u.display_name, role=Role(u.role), organisation_id=u.organisation_id, active=u.active) for u in rows}
+
+
+async def communities_of(session: AsyncSession, ids: Sequence[int]) -> dict[int, int | None]:
+    """The community of each user of `ids` (None for those above or outside a community): where their notices go."""
+    if not ids:
+        return {}
+    rows = await session.execute(select(col(User.id), col(User.community_id)).where(col(User.id).in_(list(ids))))
+    return {row[0]: row[1] for row in rows}
 
 
 async def organisation_users(session: AsyncSession, organisation_id: int) -> list[int]:
