@@ -336,13 +336,15 @@ async def _send(client: httpx.AsyncClient, sealer: Sealer, channel: Channel, mes
 
 
 async def deliver_due(
-    factory: async_sessionmaker[AsyncSession], sealer: Sealer, settings: DispatchSettings, *, now: datetime | None = None, sms: SmsProvider | None = None, limit: int = 50
+    factory: async_sessionmaker[AsyncSession], sealer: Sealer, settings: DispatchSettings, *, now: datetime | None = None, sms: SmsProvider | None = None, limit: int = 50,
+    reads: async_sessionmaker[AsyncSession] | None = None,
 ) -> int:
     """Send the messages that are due, each in three short transactions (claim, send with none open, record).
-    Returns how many were delivered."""
+    Returns how many were delivered. `reads`: the factory to look for due messages with (on SQLite, one that does
+    not take the write lock, so an idle round writes nothing)."""
     now = now or utc_now()
     lease = timedelta(seconds=settings.timeout_seconds * 2 + 30)
-    async with factory() as session:
+    async with (reads or factory)() as session:
         due = list(
             (
                 await session.execute(
@@ -369,7 +371,10 @@ async def deliver_due(
             if not channel.active:
                 outcome = Outcome("error", None, "the channel was switched off")
             else:
-                outcome = await _send(client, sealer, channel, message, sms or SMS_PROVIDER)
+                try:
+                    outcome = await _send(client, sealer, channel, message, sms or SMS_PROVIDER)
+                except Exception as error:  # a broken seal, a provider's fault: this attempt failed, the round goes on
+                    outcome = Outcome("error", None, type(error).__name__)
             took = int((time.monotonic() - started) * 1000)
             number = message.attempts + 1
             async with unit_of_work(factory) as session:
@@ -405,11 +410,14 @@ def local_time(instant: datetime) -> str:
     return instant.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M")
 
 
-async def run_dispatcher(factory: async_sessionmaker[AsyncSession], sealer: Sealer, settings: DispatchSettings, stop: asyncio.Event, poll_seconds: float) -> None:
-    """Send due messages every `poll_seconds` until `stop` is set (the web process runs one; several may run)."""
+async def run_dispatcher(
+    factory: async_sessionmaker[AsyncSession], reads: async_sessionmaker[AsyncSession], sealer: Sealer, settings: DispatchSettings, stop: asyncio.Event, poll_seconds: float
+) -> None:
+    """Send due messages every `poll_seconds` until `stop` is set (each web process runs one; the claims keep two from
+    sending the same message)."""
     while not stop.is_set():
         try:
-            await deliver_due(factory, sealer, settings)
+            await deliver_due(factory, sealer, settings, reads=reads)
         except Exception:  # a database hiccup must not end the dispatcher; the next round tries again
             log.exception("dispatching messages failed; trying again")
         try:

@@ -147,7 +147,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         if settings.channel_dispatch_in_web:  # messages to channels outside the system, sent after their request ended
             app.state.dispatch_stop = asyncio.Event()
             app.state.dispatch_task = asyncio.create_task(
-                run_dispatcher(app.state.write_session_factory, Sealer(settings.resolved_personal_data_key()), dispatch_settings_of(settings), app.state.dispatch_stop, settings.channel_poll_seconds)
+                run_dispatcher(app.state.write_session_factory, app.state.session_factory, Sealer(settings.resolved_personal_data_key()), dispatch_settings_of(settings), app.state.dispatch_stop, settings.channel_poll_seconds)
             )
 
     async def dispose_engine(app: Litestar) -> None:

@@ -97,7 +97,7 @@ async def _register_in_bulk(db: AsyncSession, worker: Principal, seal: Sealer, s
 
 async def _found_once(db: AsyncSession, worker: Principal, elder_id: int, token: str, client_id: str) -> None:
     label = await service.active_label(db, elder_id)
-    if label is None or label.token_digest != service.rules.token_digest(token):
+    if label is None or label.token_digest != token_digest(token):
         return
     await service.log_scan(db, token)
     raised = await service.raise_alert(db, service.sealer(), token, schemas.AlertIn(client_id=client_id, message="老人在南京路公交站，说找不到家了", latitude=39.1189, longitude=117.2006, accuracy_m=25))
