@@ -206,379 +206,59 @@ def upgrade() -> None:
     with op.batch_alter_table('wristband_alert_reports', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_wristband_alert_reports_alert_id'), ['alert_id'], unique=False)
 
-    with op.batch_alter_table('activity_claims', schema=None) as batch_op:
-        batch_op.alter_column('amount_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-
-    with op.batch_alter_table('activity_funds', schema=None) as batch_op:
-        batch_op.alter_column('allocated_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-        batch_op.alter_column('held_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-        batch_op.alter_column('lapsed_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-
-    with op.batch_alter_table('adjustment_lines', schema=None) as batch_op:
-        batch_op.alter_column('corrected_amount_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-        batch_op.alter_column('delta_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-        batch_op.alter_column('city_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-        batch_op.alter_column('district_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-
-    with op.batch_alter_table('community_proposals', schema=None) as batch_op:
-        batch_op.alter_column('budget_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=True)
-
-    with op.batch_alter_table('disbursement_batches', schema=None) as batch_op:
-        batch_op.alter_column('total_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-        batch_op.alter_column('city_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-        batch_op.alter_column('district_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-
-    with op.batch_alter_table('issued_documents', schema=None) as batch_op:
-        batch_op.alter_column('total_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=True)
-
-    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
-        batch_op.alter_column('amount_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-
-    with op.batch_alter_table('programme_adjustments', schema=None) as batch_op:
-        batch_op.alter_column('corrected_amount_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-        batch_op.alter_column('delta_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-        batch_op.alter_column('city_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-        batch_op.alter_column('district_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-
-    with op.batch_alter_table('programme_approvals', schema=None) as batch_op:
-        batch_op.alter_column('total_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-
-    with op.batch_alter_table('programme_batches', schema=None) as batch_op:
-        batch_op.alter_column('total_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-        batch_op.alter_column('city_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-        batch_op.alter_column('district_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-
-    with op.batch_alter_table('programme_budgets', schema=None) as batch_op:
-        batch_op.alter_column('amount_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-        batch_op.alter_column('spent_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-
-    with op.batch_alter_table('programme_ledger', schema=None) as batch_op:
-        batch_op.alter_column('amount_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-
-    with op.batch_alter_table('programme_lines', schema=None) as batch_op:
-        batch_op.alter_column('amount_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-        batch_op.alter_column('city_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-        batch_op.alter_column('district_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-
-    with op.batch_alter_table('service_catalogue_items', schema=None) as batch_op:
-        batch_op.alter_column('budget_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-
-    with op.batch_alter_table('subsidy_lines', schema=None) as batch_op:
-        batch_op.alter_column('amount_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-        batch_op.alter_column('city_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-        batch_op.alter_column('district_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-
-    with op.batch_alter_table('subsidy_street_confirmations', schema=None) as batch_op:
-        batch_op.alter_column('total_fen',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-
-
 
 def downgrade() -> None:
-    with op.batch_alter_table('subsidy_street_confirmations', schema=None) as batch_op:
-        batch_op.alter_column('total_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-
-    with op.batch_alter_table('subsidy_lines', schema=None) as batch_op:
-        batch_op.alter_column('district_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-        batch_op.alter_column('city_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-        batch_op.alter_column('amount_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-
-    with op.batch_alter_table('service_catalogue_items', schema=None) as batch_op:
-        batch_op.alter_column('budget_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-
-    with op.batch_alter_table('programme_lines', schema=None) as batch_op:
-        batch_op.alter_column('district_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-        batch_op.alter_column('city_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-        batch_op.alter_column('amount_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-
-    with op.batch_alter_table('programme_ledger', schema=None) as batch_op:
-        batch_op.alter_column('amount_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-
-    with op.batch_alter_table('programme_budgets', schema=None) as batch_op:
-        batch_op.alter_column('spent_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-        batch_op.alter_column('amount_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-
-    with op.batch_alter_table('programme_batches', schema=None) as batch_op:
-        batch_op.alter_column('district_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-        batch_op.alter_column('city_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-        batch_op.alter_column('total_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-
-    with op.batch_alter_table('programme_approvals', schema=None) as batch_op:
-        batch_op.alter_column('total_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-
-    with op.batch_alter_table('programme_adjustments', schema=None) as batch_op:
-        batch_op.alter_column('district_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-        batch_op.alter_column('city_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-        batch_op.alter_column('delta_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-        batch_op.alter_column('corrected_amount_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-
-    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
-        batch_op.alter_column('amount_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-
-    with op.batch_alter_table('issued_documents', schema=None) as batch_op:
-        batch_op.alter_column('total_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=True)
-
-    with op.batch_alter_table('disbursement_batches', schema=None) as batch_op:
-        batch_op.alter_column('district_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-        batch_op.alter_column('city_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-        batch_op.alter_column('total_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-
-    with op.batch_alter_table('community_proposals', schema=None) as batch_op:
-        batch_op.alter_column('budget_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=True)
-
-    with op.batch_alter_table('adjustment_lines', schema=None) as batch_op:
-        batch_op.alter_column('district_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-        batch_op.alter_column('city_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-        batch_op.alter_column('delta_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-        batch_op.alter_column('corrected_amount_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-
-    with op.batch_alter_table('activity_funds', schema=None) as batch_op:
-        batch_op.alter_column('lapsed_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-        batch_op.alter_column('held_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-        batch_op.alter_column('allocated_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-
-    with op.batch_alter_table('activity_claims', schema=None) as batch_op:
-        batch_op.alter_column('amount_fen',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-
     with op.batch_alter_table('wristband_alert_reports', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_wristband_alert_reports_alert_id'))
 
     op.drop_table('wristband_alert_reports')
+
     with op.batch_alter_table('wristband_scans', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_wristband_scans_label_id'))
         batch_op.drop_index(batch_op.f('ix_wristband_scans_elder_id'))
 
     op.drop_table('wristband_scans')
+
     with op.batch_alter_table('wristband_alerts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_wristband_alerts_label_id'))
         batch_op.drop_index(batch_op.f('ix_wristband_alerts_elder_id'))
         batch_op.drop_index('ix_wristband_alerts_community_state')
 
     op.drop_table('wristband_alerts')
+
     with op.batch_alter_table('delivery_attempts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_delivery_attempts_message_id'))
 
     op.drop_table('delivery_attempts')
+
     with op.batch_alter_table('wristband_labels', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_wristband_labels_sheet_id'))
         batch_op.drop_index(batch_op.f('ix_wristband_labels_elder_id'))
         batch_op.drop_index('ix_wristband_labels_community_state')
 
     op.drop_table('wristband_labels')
+
     with op.batch_alter_table('wristband_guardians', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_wristband_guardians_elder_id'))
 
     op.drop_table('wristband_guardians')
+
     with op.batch_alter_table('outbound_messages', schema=None) as batch_op:
         batch_op.drop_index('ix_outbound_messages_state_next')
         batch_op.drop_index(batch_op.f('ix_outbound_messages_channel_id'))
 
     op.drop_table('outbound_messages')
+
     with op.batch_alter_table('wristband_sheets', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_wristband_sheets_community_id'))
 
     op.drop_table('wristband_sheets')
+
     with op.batch_alter_table('wristband_elders', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_wristband_elders_community_id'))
 
     op.drop_table('wristband_elders')
+
     with op.batch_alter_table('notification_channels', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notification_channels_community_id'))
 
