@@ -33,6 +33,7 @@ from foundation.web.layout import form_error, page, refused
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
 from foundation.web.sessions import caller_address, write_transactions
+from registry import queries as registry_queries
 from reports.pdf import FontMissing
 from reports.service import PDF
 
@@ -350,11 +351,16 @@ class ChannelPages(Controller):
             name = form.get("name", "").strip()
             if not 1 <= len(name) <= 60:
                 raise InvalidInput("name the channel (60 characters at most)", zh="请填写渠道名称（60 字以内）", field="name")
+            if kind is ChannelKind.WEBHOOK and len(form.get("secret", "").strip()) < 16:
+                raise InvalidInput("a webhook is signed with a secret of 16 characters or more", zh="Webhook 须填写至少 16 个字符的签名密钥", field="secret")
+            community_id = self._community(principal, form)
+            if community_id is not None and await registry_queries.community(db, community_id) is None:
+                raise InvalidInput(f"community {community_id} does not exist", zh="没有这个社区编号", field="community_id")
             topics = [t for t in Topic if form.get(f"topic_{t.value}")]
             if not topics:
                 raise InvalidInput("choose what the channel carries", zh="请至少选择一类消息", field="topics")
             channel = await add_channel(
-                db, service.sealer(), community_id=self._community(principal, form), kind=kind, name=name, target=target if kind is not ChannelKind.SMS else "",
+                db, service.sealer(), community_id=community_id, kind=kind, name=name, target=target if kind is not ChannelKind.SMS else "",
                 secret=form.get("secret", "").strip(), topics=topics, created_by=principal.label,
             )
             record_change(db, principal, "channel.added", "notification_channel", channel.id, after={"kind": kind.value, "community_id": channel.community_id, "topics": channel.topics})

@@ -26,7 +26,7 @@ async def test_a_lost_elder_is_found_through_the_band(served: Served, open_as, n
         await director.get_by_label("名称").fill("树德里值班群")
         await director.get_by_label("类型").select_option(value="webhook")
         await director.get_by_label("接收地址（Webhook 或企业微信机器人的地址；短信不填）").fill(receiver.url)
-        await director.get_by_label("签名密钥（Webhook，可不填）").fill("story-secret")
+        await director.get_by_label("签名密钥（Webhook 必填，至少 16 个字符）").fill("story-secret-0123456789")
         await director.get_by_label("腕带求助提醒").check()
         await director.get_by_role("button", name="添加").click()
         await expect(director.locator("table")).to_contain_text("树德里值班群")
@@ -83,7 +83,7 @@ async def test_a_lost_elder_is_found_through_the_band(served: Served, open_as, n
         await asyncio.sleep(3)  # a second dispatcher round, which must not send it again
     assert len(receiver.accepted) == 1 and len(receiver.requests) == 1
     headers, body = receiver.requests[0]
-    assert headers[SIGNATURE_HEADER.lower()] == signature("story-secret", headers[TIMESTAMP_HEADER.lower()], body)
+    assert headers[SIGNATURE_HEADER.lower()] == signature("story-secret-0123456789", headers[TIMESTAMP_HEADER.lower()], body)
     message = json.loads(body)
     assert message["topic"] == "wristband_alert" and message["facts"]["位置"].startswith("北纬 39.11890") and "端木" not in body.decode()
 

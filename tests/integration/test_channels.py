@@ -34,7 +34,9 @@ from foundation.clock import utc_now
 from foundation.notifications import notify
 from foundation.sealing import Sealer
 from people.queries import principal_named, recipients
-from tests.integration.test_wristbands import elder_with_band
+from tests.integration.test_pages import page_login
+from tests.integration.test_role_pages import csrf
+from tests.integration.test_wristbands import count, elder_with_band
 
 FAST = DispatchSettings(timeout_seconds=0.5, max_attempts=3, backoff_seconds=30)
 
@@ -179,3 +181,19 @@ async def test_an_in_app_notice_goes_once_to_each_channel_of_its_users_community
     assert len(receiver.accepted) == 1 and json.loads(receiver.accepted[0])["title"] == "整改单已超期"
     async with db() as session:
         assert (await session.get_one(Channel, channel.id)).active
+
+
+async def test_a_director_adds_a_signed_webhook_and_a_bad_one_is_refused_with_nothing_stored(client, db) -> None:  # type: ignore[no-untyped-def]
+    await page_login(client, "xbl01-director")
+    form = {"_csrf_token": await csrf(client), "name": "值班群", "kind": "webhook", "target": "https://hooks.example/alerts", "topic_wristband_alert": "1"}
+    before = await count(db, Channel)
+    unsigned = await client.post("/channels/", data=form | {"secret": "short"})
+    assert unsigned.status_code == 422 and "签名密钥" in unsigned.text
+    no_address = await client.post("/channels/", data=form | {"secret": "a-secret-of-enough-length", "target": "hooks.example"})
+    assert no_address.status_code == 422 and "接收地址" in no_address.text
+    assert await count(db, Channel) == before
+    added = await client.post("/channels/", data=form | {"secret": "a-secret-of-enough-length"})
+    assert added.status_code == 200 and "值班群" in added.text
+    async with db() as session:
+        channel = (await session.execute(select(Channel).order_by(Channel.id.desc()))).scalars().first()  # type: ignore[union-attr]
+    assert channel is not None and "hooks.example" not in channel.target_sealed and "a-secret" not in channel.secret_sealed
