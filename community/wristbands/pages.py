@@ -152,7 +152,7 @@ class GuardianPages(Controller):
         reports = {a.id: await service.reports_of(db, a.id) for a in alerts}
         response = page(
             "guardian.html", None, name=seal.open(elder.name_sealed), alerts=alerts, reports=reports, scans=await service.scans_of(db, elder.id, 30),
-            label=await service.active_label(db, elder.id), link=link, states=rules.ALERT_STATE_NAMES, errors={}, **extra,
+            label=await service.active_label(db, elder.id), link=link, states=rules.ALERT_STATE_NAMES, **({"errors": {}} | extra),
         )
         response.headers.update(PRIVATE)
         return response
@@ -332,7 +332,7 @@ class ChannelPages(Controller):
 
     async def _page(self, db: AsyncSession, principal: Principal, **extra: Any) -> Template:
         channels = await channels_of(db, principal.community_id if principal.role is Role.COMMITTEE_DIRECTOR else None, active_only=False)
-        return page("channels.html", principal, channels=channels, kinds=CHANNEL_KIND_NAMES, topics=TOPIC_NAMES, errors={}, form={}, **extra)
+        return page("channels.html", principal, **({"channels": channels, "kinds": CHANNEL_KIND_NAMES, "topics": TOPIC_NAMES, "errors": {}, "form": {}} | extra))
 
     @get("/")
     async def channels(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
