@@ -1,6 +1,6 @@
-"""Notifications: who is told what, with a link, and whether they have read it; delivery beyond the system (SMS,
-WeChat) behind an interface whose default only logs. A notification has a key, so a job run again tells nobody
-twice."""
+"""Notifications: who is told what, with a link, and whether they have read it; each new notice is also sent on to
+the channels (webhook, WeCom robot) of its users' communities that carry notices (foundation.channels). A
+notification has a key, so a job run again tells nobody twice."""
 
 from __future__ import annotations
 
@@ -12,9 +12,12 @@ from sqlalchemy import Column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
+from foundation.channels import route_notice
 from foundation.clock import utc_now
 from foundation.db import UTCDateTime, surrogate_key
 from foundation.errors import NotFound
+from foundation.sealing import Sealer
+from foundation.settings import get_settings
 
 log = logging.getLogger("supervision.notifications")
 
@@ -53,12 +56,16 @@ async def notify(session: AsyncSession, key: str, user_ids: list[int], title: st
         return 0
     existing = set((await session.execute(select(col(Notification.key)).where(col(Notification.key).in_(list(keys))))).scalars())
     made = 0
+    told: list[int] = []
     for full_key, uid in keys.items():
         if full_key in existing:
             continue
         session.add(Notification(key=full_key[:160], user_id=uid, title=title, body=body, link=link, created_at=utc_now()))
         DELIVERY.deliver(uid, title, body, link)
+        told.append(uid)
         made += 1
+    if told:  # and on to the channels of the users' communities that carry notices (foundation.channels)
+        await route_notice(session, Sealer(get_settings().resolved_personal_data_key()), key, told, title, body, link)
     return made
 
 

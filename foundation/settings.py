@@ -87,6 +87,14 @@ class Settings(BaseSettings):
     oidc_redirect_url: str = ""
     oidc_scopes: str = "openid profile"
     oidc_users: dict[str, str] = Field(default_factory=dict)
+    # Channels beyond the in-app notices (foundation/channels.py): how long a webhook may take to answer, how many
+    # attempts a message gets before it is recorded as failed, the first wait before a retry (doubled after each
+    # failure), and whether (and how often) the web process sends due messages.
+    channel_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    channel_max_attempts: int = Field(default=5, ge=1, le=20)
+    channel_backoff_seconds: float = Field(default=30.0, ge=0, le=3600)
+    channel_dispatch_in_web: bool = True
+    channel_poll_seconds: float = Field(default=2.0, ge=0.1, le=600)
 
     @classmethod
     def settings_customise_sources(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -46,6 +46,14 @@ async def active_users_with_roles(session: AsyncSession, roles: Collection[Role]
         query = query.where((col(User.street_id) == street_id) | col(User.street_id).is_(None))
     rows = (await session.execute(query.order_by(col(User.role), col(User.display_name), col(User.id)))).scalars()
     return [UserInfo(id=u.id, display_name=u.display_name, role=Role(u.role), organisation_id=u.organisation_id, active=u.active) for u in rows]
+
+
+async def communities_of(session: AsyncSession, ids: Sequence[int]) -> dict[int, int | None]:
+    """The community of each user of `ids` (None for those above or outside a community): where their notices go."""
+    if not ids:
+        return {}
+    rows = await session.execute(select(col(User.id), col(User.community_id)).where(col(User.id).in_(list(ids))))
+    return {row[0]: row[1] for row in rows}
 
 
 async def organisation_users(session: AsyncSession, organisation_id: int) -> list[int]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -211,3 +212,50 @@ def render(document: Document, font_path: str = "") -> bytes:
 def page_count(pdf: bytes) -> int:
     """The pages of a PDF we rendered (ReportLab writes each page as an uncompressed `/Type /Page` object)."""
     return len(re.findall(rb"/Type /Page\b", pdf))
+
+
+@dataclass(frozen=True)
+class Label:
+    """One label of a sheet: the text its QR code holds and the lines printed beside it."""
+
+    qr_text: str
+    lines: Sequence[str]
+
+
+def _qr_drawing(text: str, size: float) -> Drawing:
+    widget = QrCodeWidget(text, barBorder=2)
+    left, bottom, right, top = widget.getBounds()
+    drawing = Drawing(size, size, transform=[size / (right - left), 0, 0, size / (top - bottom), 0, 0])
+    drawing.add(widget)
+    return drawing
+
+
+def render_label_sheet(document: Document, labels: Sequence[Label], columns: int = 3, label_mm: tuple[float, float] = (60, 28), font_path: str = "") -> bytes:
+    """Sheets of labels (a band's size each: a QR code and its lines), with the issued document's footer on every
+    page (number, page x/y, checksum, the verification QR)."""
+    register_font(font_path)
+    styles = _styles()
+    line_style = ParagraphStyle("label", fontName=FONT, fontSize=8, leading=10)
+    code_style = ParagraphStyle("label_code", fontName=FONT, fontSize=10.5, leading=13)
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=12 * mm, bottomMargin=26 * mm,
+        title=document.title, author="旧楼区准物业管理监督系统", subject=document.number, invariant=1,
+    )
+    width, height = label_mm[0] * mm, label_mm[1] * mm
+    qr_size = height - 3 * mm
+    cells = []
+    for label in labels:
+        texts = [Paragraph(_escape(line), code_style if n == len(label.lines) - 1 else line_style) for n, line in enumerate(label.lines)]
+        inner = Table([[_qr_drawing(label.qr_text, qr_size), texts]], colWidths=[qr_size + 1 * mm, width - qr_size - 2 * mm], rowHeights=[height - 1 * mm])
+        inner.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LEFTPADDING", (0, 0), (-1, -1), 1), ("RIGHTPADDING", (0, 0), (-1, -1), 1), ("TOPPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, -1), 0)]))
+        cells.append(inner)
+    rows = [cells[n : n + columns] + [""] * (columns - len(cells[n : n + columns])) for n in range(0, len(cells), columns)]
+    story: list[object] = [Paragraph(_escape(document.title), styles["fact"])]
+    if rows:
+        grid = Table(rows, colWidths=[width] * columns, rowHeights=[height] * len(rows))
+        grid.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#bbbbbb")), ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, -1), 0), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+        story.append(grid)
+    story += [Paragraph(_escape(note), styles["note"]) for note in document.notes]
+    doc.build(story, canvasmaker=_numbered_canvas(document))
+    return buffer.getvalue()

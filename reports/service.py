@@ -45,7 +45,7 @@ T = TypeVar("T")
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Who issues each kind of document (shown on the public verification page).
-ISSUERS = {"batch_summary": "区财政", "payment_notice": "区财政", "batch_lines": "区财政", "estate_report": "街道办事处", "audit_statement": "区级系统管理员", "volunteer_hours": "社区居委会", "relief_letter": "区民政局"}
+ISSUERS = {"batch_summary": "区财政", "payment_notice": "区财政", "batch_lines": "区财政", "estate_report": "街道办事处", "audit_statement": "区级系统管理员", "volunteer_hours": "社区居委会", "relief_letter": "区民政局", "wristband_labels": "社区居委会"}
 
 
 def new_document_code() -> str:
@@ -86,6 +86,16 @@ _rendering = threading.Lock()
 def _render_alone(document: Document, font_path: str) -> bytes:
     with _rendering:
         return render(document, font_path)
+
+
+async def rendered_alone(render_pdf: Callable[[], bytes]) -> bytes:
+    """Render in a worker thread, one document at a time like every other (a sheet of labels, ...)."""
+
+    def alone() -> bytes:
+        with _rendering:
+            return render_pdf()
+
+    return await asyncio.to_thread(alone)
 
 
 async def made_pdf(document: Document, total_fen: int | None) -> Made:

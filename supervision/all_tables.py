@@ -9,8 +9,10 @@ import community.evaluation.tables  # noqa: F401
 import community.needs.tables  # noqa: F401
 import community.ocds.tables  # noqa: F401
 import community.volunteers.tables  # noqa: F401
+import community.wristbands.tables  # noqa: F401
 import foundation.audit  # noqa: F401
 import foundation.calendar.tables  # noqa: F401
+import foundation.channels  # noqa: F401
 import foundation.jobs  # noqa: F401
 import foundation.notifications  # noqa: F401
 import foundation.throttle  # noqa: F401

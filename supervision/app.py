@@ -36,8 +36,12 @@ from community.ocds.routes import ROUTES as OCDS_ROUTES
 from community.volunteers.pages import PAGES as VOLUNTEER_PAGES
 from community.volunteers.routes import ROUTES as VOLUNTEER_ROUTES
 from community.volunteers.service import volunteer_rules
+from community.wristbands.pages import PAGES as WRISTBAND_PAGES
+from community.wristbands.service import wristband_rules
 from foundation.calendar.routes import ROUTES as CALENDAR_ROUTES
+from foundation.channels import dispatch_settings_of, route_notices_by, run_dispatcher
 from foundation.db import create_engine, create_session_factory, writing
+from foundation.sealing import Sealer
 from foundation.settings import Settings, get_settings
 from foundation.storage import FileBlobStore
 from foundation.web.auth import API_KEY_HEADER, provide_principal
@@ -52,6 +56,7 @@ from foundation.web.system_routes import ROUTES as SYSTEM_ROUTES
 from inspections.config import load_all as load_inspection_rules
 from inspections.pages import PAGES as INSPECTION_PAGES
 from inspections.routes import ROUTES as INSPECTION_ROUTES
+from people import queries as people_queries
 from people.auth import CredentialsMiddleware
 from people.routes import ROUTES as PEOPLE_ROUTES
 from registry.pages import PAGES as REGISTRY_PAGES
@@ -99,6 +104,7 @@ TEMPLATE_DIRS = [
     ROOT_DIR / "community" / "volunteers" / "templates",
     ROOT_DIR / "community" / "delivery" / "templates",
     ROOT_DIR / "community" / "evaluation" / "templates",
+    ROOT_DIR / "community" / "wristbands" / "templates",
 ]
 
 
@@ -130,6 +136,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     needs_rules()
     volunteer_rules()
     relief_rules()
+    wristband_rules()
+    route_notices_by(people_queries.communities_of)
 
     async def start_scheduler(app: Litestar) -> None:
         if settings.scheduler_in_web:
@@ -137,8 +145,16 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
 
             app.state.scheduler_stop = asyncio.Event()
             app.state.scheduler_task = asyncio.create_task(run_scheduler(settings, app.state.scheduler_stop, engine=app.state.engine))
+        if settings.channel_dispatch_in_web:  # messages to channels outside the system, sent after their request ended
+            app.state.dispatch_stop = asyncio.Event()
+            app.state.dispatch_task = asyncio.create_task(
+                run_dispatcher(app.state.write_session_factory, app.state.session_factory, Sealer(settings.resolved_personal_data_key()), dispatch_settings_of(settings), app.state.dispatch_stop, settings.channel_poll_seconds)
+            )
 
     async def dispose_engine(app: Litestar) -> None:
+        if getattr(app.state, "dispatch_task", None) is not None:
+            app.state.dispatch_stop.set()
+            await app.state.dispatch_task
         if getattr(app.state, "scheduler_task", None) is not None:
             app.state.scheduler_stop.set()
             await app.state.scheduler_task
@@ -184,6 +200,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *CARE_PAGES,
             *VOLUNTEER_PAGES,
             *RELIEF_PAGES,
+            *WRISTBAND_PAGES,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
         ],
         dependencies={

@@ -57,6 +57,9 @@ ACTION_NAMES = {
     "batch.adjusted": "生成调整批次",
     "contract.signed": "签订服务合同",
     "spot_checks.drawn": "抽取第三方抽查区片",
+    "wristband.elder_registered": "防走失腕带：登记老人", "wristband.bound": "防走失腕带：绑定腕带", "wristband.revoked": "防走失腕带：停用腕带",
+    "wristband.labels_printed": "防走失腕带：打印标签", "wristband.alert_acknowledged": "防走失腕带：响应求助", "wristband.found": "防走失腕带：老人已找到",
+    "wristband.register_entered": "防走失腕带：录入试点登记", "channel.added": "消息渠道：新增", "channel.switched_off": "消息渠道：停用",
 }
 # An action not named above reads as its record's name and what was done to it (relief_application.filed →
 # 救助申请：提交), so the page never shows an English key for the actions the packages record.

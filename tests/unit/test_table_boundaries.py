@@ -22,6 +22,7 @@ ALLOWED: dict[str, set[str]] = {
         "community.volunteers.tables",
         "community.delivery.tables",
         "community.evaluation.tables",
+        "community.wristbands.tables",
         "assessment.tables", "foundation.calendar.tables", "inspections.tables", "people.tables", "registry.tables", "reports.tables",
         "subsidies.care.tables", "subsidies.engine.tables", "subsidies.property.tables",
         "subsidies.relief.tables",
