@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 ENV_PREFIX = "SUPERVISION_"
@@ -37,6 +37,15 @@ class Settings(BaseSettings):
     token_ttl_hours: int = Field(default=12, ge=1, le=24 * 30)
     max_page_size: int = Field(default=200, ge=1, le=10_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # "text" lines for a person at a terminal, or "json": one object per line for a log collector; both carry the
+    # request id that every answer echoes in X-Request-Id.
+    log_format: Literal["text", "json"] = "text"
+    # Serve /metrics in the Prometheus text format (requests, latencies, job runs, late evidence waiting); keep it
+    # from the public at the reverse proxy.
+    metrics_enabled: bool = False
+    # On SIGTERM a web worker stops taking connections and finishes the requests it has begun, waiting at most this
+    # long for them before it closes what is left.
+    graceful_shutdown_seconds: int = Field(default=30, ge=1, le=3600)
     debug: bool = False
     # A TrueType CJK font for PDFs (a .ttf, or a .ttc whose first face is used); empty: the Debian package
     # fonts-wqy-zenhei's file, which the README's setup installs.
@@ -65,6 +74,10 @@ class Settings(BaseSettings):
     # Web worker processes of `supervision serve` (each its own event loop and share of the database connections);
     # 0: one per CPU core this process may use.
     web_workers: int = Field(default=0, ge=0, le=64)
+    # Where photos and issued documents are kept: "file" (var_dir/attachments: one machine, or a disk every web
+    # machine mounts) or "postgresql" (tables of the system's own PostgreSQL database, seen by every worker on every
+    # machine). `supervision blobs migrate --to ...` moves what is stored from the other one.
+    blob_store: Literal["file", "postgresql"] = "file"
 
     @classmethod
     def settings_customise_sources(
@@ -84,6 +97,12 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
+
+    @model_validator(mode="after")
+    def _blob_store_has_its_database(self) -> Settings:
+        if self.blob_store == "postgresql" and not self.database_url.startswith("postgresql"):
+            raise ValueError("blob_store = postgresql keeps the blobs in the system's database, so database_url must be a PostgreSQL one")
+        return self
 
     @property
     def is_sqlite(self) -> bool:
@@ -125,7 +144,10 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
-            name = str(error["loc"][0]) if error["loc"] else "?"
+            if not error["loc"]:  # a rule between settings: its message names them
+                lines.append(f"invalid settings: {error['msg']}")
+                continue
+            name = str(error["loc"][0])
             lines.append(
                 f"invalid setting {ENV_PREFIX}{name.upper()} ({name} in config/settings.toml): {error['msg']}"
                 f" (got {error.get('input')!r})"

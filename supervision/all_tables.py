@@ -13,6 +13,7 @@ import foundation.audit  # noqa: F401
 import foundation.calendar.tables  # noqa: F401
 import foundation.jobs  # noqa: F401
 import foundation.notifications  # noqa: F401
+import foundation.storage  # noqa: F401
 import inspections.tables  # noqa: F401
 import people.tables  # noqa: F401
 import registry.tables  # noqa: F401
