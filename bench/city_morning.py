@@ -30,7 +30,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
 from bench.harness import serving  # noqa: E402
-from bench.mixed_load import clone_postgresql, seed  # noqa: E402
+from bench.mixed_load import clone_postgresql, phone_photo, seed  # noqa: E402
 from foundation.clock import business_today  # noqa: E402
 from foundation.periods import Month  # noqa: E402
 from supervision.demo import DEMO_PASSWORD  # noqa: E402
@@ -50,7 +50,11 @@ def run_locust(locust: str, base: str, users: int, seconds: int, prefix: Path) -
         locust, "-f", str(BENCH / "city_morning_locust.py"), "--headless", "--host", base, "--users", str(users),
         "--spawn-rate", str(max(1, users // 4)), "--run-time", f"{seconds}s", "--stop-timeout", "30", "--csv", str(prefix), "--only-summary",
     ]  # fmt: skip
-    subprocess.run(command, check=False, capture_output=True, cwd=BENCH.parent, env={**os.environ, "BENCH_PASSWORD": DEMO_PASSWORD}, timeout=seconds + 300)
+    photo = prefix.with_suffix(".jpg")
+    photo.write_bytes(phone_photo())
+    ran = subprocess.run(command, check=False, capture_output=True, cwd=BENCH.parent, env={**os.environ, "BENCH_PASSWORD": DEMO_PASSWORD, "BENCH_PHOTO": str(photo)}, timeout=seconds + 300)
+    if not Path(f"{prefix}_stats.csv").exists():
+        raise RuntimeError(f"locust did not run: {ran.stderr.decode()[-2000:]}")
     with open(f"{prefix}_stats.csv") as stats, open(f"{prefix}_failures.csv") as failures:
         return list(csv.DictReader(stats)), list(csv.DictReader(failures))
 

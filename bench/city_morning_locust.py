@@ -7,30 +7,22 @@ Run by bench/city_morning.py; on its own: locust -f bench/city_morning_locust.py
 
 from __future__ import annotations
 
-import io
 import itertools
 import os
 import random
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import requests
 from locust import HttpUser, between, events, task
-from PIL import Image
 
 PASSWORD = os.environ.get("BENCH_PASSWORD", "demo-pass-2026")
 ITEMS = ("M01", "C01", "C02", "G01", "G02", "P01", "O01")
 DISTRICT: dict[str, Any] = {}
 _NUMBERS = itertools.count()
-
-
-def _photo() -> bytes:
-    image = Image.effect_noise((1600, 1200), 40).convert("RGB")
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=85)
-    return buffer.getvalue()
 
 
 @events.test_start.add_listener
@@ -56,7 +48,7 @@ def load_district(environment: Any, **_: Any) -> None:
         communities=[(c["code"].lower(), estates_of[c["id"]]) for c in communities if estates_of[c["id"]]],
         scored=[e for c in xbl for e in estates_of[c["id"]]],
         previous=previous,
-        photo=_photo(),
+        photo=Path(os.environ["BENCH_PHOTO"]).read_bytes(),  # a phone-sized JPEG the driver made
     )
 
 
