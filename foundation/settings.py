@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # On SIGTERM a web worker stops taking connections and finishes the requests it has begun, waiting at most this
     # long for them before it closes what is left.
     graceful_shutdown_seconds: int = Field(default=30, ge=1, le=3600)
+    # With several web workers, the serving process kills and replaces a worker that does not answer its ping (or
+    # finish starting) within this many seconds; uvicorn's 5 s let a worker starting on a busy 2-core machine be killed.
+    worker_healthcheck_seconds: int = Field(default=30, ge=5, le=600)
     debug: bool = False
     # A TrueType CJK font for PDFs (a .ttf, or a .ttc whose first face is used); empty: the Debian package
     # fonts-wqy-zenhei's file, which the README's setup installs.

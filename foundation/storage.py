@@ -268,8 +268,13 @@ class DatabaseBlobStore:
 
 
 def store_answers(store: BlobStore) -> bool:
-    """Whether the store can be read (the first of its hashes listed; an empty store answers too)."""
+    """Whether the store can be read (the first of its hashes listed; an empty store answers too) and, for files,
+    written (its folder is there or can be made, and is a folder)."""
     try:
+        if isinstance(store, FileBlobStore):
+            store.root.mkdir(parents=True, exist_ok=True)
+            if not os.access(store.root, os.W_OK | os.X_OK):
+                raise PermissionError(f"cannot write into {store.root}")
         next(iter(store.hashes()), None)
     except Exception:
         log.exception("the blob store does not answer")

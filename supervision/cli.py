@@ -130,6 +130,8 @@ def serve(settings: Settings, host: str | None, port: int | None, workers: int |
         "access_log": False,
         "timeout_graceful_shutdown": settings.graceful_shutdown_seconds,
     }
+    if count > 1:
+        options["timeout_worker_healthcheck"] = settings.worker_healthcheck_seconds
     if settings.log_format == "json":
         options["log_config"] = None
     if count == 1:

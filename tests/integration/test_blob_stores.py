@@ -64,3 +64,18 @@ def test_blobs_move_to_postgresql_and_back_keeping_every_hash(tmp_path: Path, da
             database.get("0" * 64)
     finally:
         database.close()
+
+
+async def test_health_answers_503_when_the_blob_store_cannot_be_used(tmp_path: Path, engine, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    from supervision.app import create_app
+
+    var = tmp_path / "var"
+    var.mkdir()
+    (var / "attachments").write_text("a file where the photos' folder should be")  # a misconfigured mount
+    app = create_app(load_settings(database_url=database_url, var_dir=var), engine=engine)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver.local") as client:
+        answer = await client.get("/health")
+    assert answer.status_code == 503
+    assert answer.json() | {"database": "?"} == {"status": "failing", "database": "?", "database_answers": True, "blob_store": "file", "blob_store_answers": False}
