@@ -18,3 +18,14 @@ for script in bench/registry.py bench/patrols.py bench/flags.py bench/assessment
   "$PG_BIN/psql" "postgresql://postgres@127.0.0.1:${PG_PORT}/postgres" -qc "CREATE DATABASE $database"
   SUPERVISION_BENCH_DATABASE_URL="${PG_URL%/postgres}/$database" "$PYTHON" "$script"
 done
+# The city morning (locust, 1, 2 and 4 web workers, PostgreSQL only): locust is installed apart from the system.
+LOCUST="${LOCUST:-$(command -v locust || true)}"
+if [ -z "$LOCUST" ] && [ -x var/locust/bin/locust ]; then LOCUST=var/locust/bin/locust; fi
+if [ -n "$LOCUST" ]; then
+  echo "=== bench/city_morning.py on PostgreSQL $PG_VERSION ==="
+  database="bench_city_$(date +%s%N)"
+  "$PG_BIN/psql" "postgresql://postgres@127.0.0.1:${PG_PORT}/postgres" -qc "CREATE DATABASE $database"
+  SUPERVISION_BENCH_DATABASE_URL="${PG_URL%/postgres}/$database" LOCUST="$LOCUST" "$PYTHON" bench/city_morning.py
+else
+  echo "=== bench/city_morning.py skipped: install locust apart (python3 -m venv var/locust && var/locust/bin/pip install locust) ==="
+fi

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 ENV_PREFIX = "SUPERVISION_"
@@ -37,6 +37,18 @@ class Settings(BaseSettings):
     token_ttl_hours: int = Field(default=12, ge=1, le=24 * 30)
     max_page_size: int = Field(default=200, ge=1, le=10_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # "text" lines for a person at a terminal, or "json": one object per line for a log collector; both carry the
+    # request id that every answer echoes in X-Request-Id.
+    log_format: Literal["text", "json"] = "text"
+    # Serve /metrics in the Prometheus text format (requests, latencies, job runs, late evidence waiting); keep it
+    # from the public at the reverse proxy.
+    metrics_enabled: bool = False
+    # On SIGTERM a web worker stops taking connections and finishes the requests it has begun, waiting at most this
+    # long for them before it closes what is left.
+    graceful_shutdown_seconds: int = Field(default=30, ge=1, le=3600)
+    # With several web workers, the serving process kills and replaces a worker that does not answer its ping (or
+    # finish starting) within this many seconds; uvicorn's 5 s let a worker starting on a busy 2-core machine be killed.
+    worker_healthcheck_seconds: int = Field(default=30, ge=5, le=600)
     debug: bool = False
     # A TrueType CJK font for PDFs (a .ttf, or a .ttc whose first face is used); empty: the Debian package
     # fonts-wqy-zenhei's file, which the README's setup installs.
@@ -95,6 +107,10 @@ class Settings(BaseSettings):
     channel_backoff_seconds: float = Field(default=30.0, ge=0, le=3600)
     channel_dispatch_in_web: bool = True
     channel_poll_seconds: float = Field(default=2.0, ge=0.1, le=600)
+    # Where photos and issued documents are kept: "file" (var_dir/attachments: one machine, or a disk every web
+    # machine mounts) or "postgresql" (tables of the system's own PostgreSQL database, seen by every worker on every
+    # machine). `supervision blobs migrate --to ...` moves what is stored from the other one.
+    blob_store: Literal["file", "postgresql"] = "file"
 
     @classmethod
     def settings_customise_sources(
@@ -128,6 +144,12 @@ class Settings(BaseSettings):
         if info.data.get("oidc_issuer") and not value:
             raise ValueError("oidc_issuer is set: set this too (the identity provider gives it when this system is registered)")
         return value
+
+    @model_validator(mode="after")
+    def _blob_store_has_its_database(self) -> Settings:
+        if self.blob_store == "postgresql" and not self.database_url.startswith("postgresql"):
+            raise ValueError("blob_store = postgresql keeps the blobs in the system's database, so database_url must be a PostgreSQL one")
+        return self
 
     @property
     def is_sqlite(self) -> bool:
@@ -176,7 +198,10 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
-            name = str(error["loc"][0]) if error["loc"] else "?"
+            if not error["loc"]:  # a rule between settings: its message names them
+                lines.append(f"invalid settings: {error['msg']}")
+                continue
+            name = str(error["loc"][0])
             lines.append(
                 f"invalid setting {ENV_PREFIX}{name.upper()} ({name} in config/settings.toml): {error['msg']}"
                 f" (got {error.get('input')!r})"

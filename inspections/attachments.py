@@ -163,16 +163,17 @@ def _display_kind(side: int) -> str:
 async def photo_content(store: BlobStore, attachment: Attachment, display_side: int, *, original: bool = False) -> bytes:
     """What is served of a photo: its display copy (made now for photos kept before copies were), or with
     `original` the bytes as uploaded, the filed evidence."""
-    content = store.get(attachment.sha256)
+    # The store's reads wait on a disk or on the database: in a worker thread, not on the event loop.
     if original or not attachment.content_type.startswith("image/"):
-        return content
+        return await asyncio.to_thread(store.get, attachment.sha256)
     kind = _display_kind(display_side)
-    copy = store.get_derived(attachment.sha256, kind)
+    copy = await asyncio.to_thread(store.get_derived, attachment.sha256, kind)
     if copy is None:
+        content = await asyncio.to_thread(store.get, attachment.sha256)
         copy = await asyncio.to_thread(display_copy, content, display_side)
         if copy is None:
             return content
-        store.put_derived(attachment.sha256, kind, copy)
+        await asyncio.to_thread(store.put_derived, attachment.sha256, kind, copy)
     return copy
 
 

@@ -424,3 +424,10 @@ async def mismatches_of(session: AsyncSession, estate_id: int, month: str) -> li
         )
         for m, patrols in rows
     ]
+
+
+async def late_records_waiting(session: AsyncSession) -> int:
+    """How many late records of the whole district wait for their street officer's decision (the /metrics gauge)."""
+    decided = select(col(LateRecordDecision.record_id))
+    waiting = select(func.count()).select_from(InspectionRecord).where(col(InspectionRecord.late).is_(True), col(InspectionRecord.id).not_in(decided))
+    return int((await session.execute(waiting)).scalar_one())

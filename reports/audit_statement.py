@@ -14,7 +14,7 @@ from foundation.audit import AuditAnchor, anchor_day
 from foundation.clock import BUSINESS_TZ
 from foundation.jobs import Job
 from foundation.settings import get_settings
-from foundation.storage import BlobStore, FileBlobStore
+from foundation.storage import BlobStore, open_blob_store
 from reports.pdf import Document
 from reports.service import Made, content_checksum, issue, made_pdf, verify_url
 from reports.tables import IssuedDocument
@@ -57,7 +57,7 @@ async def issue_statement(session: AsyncSession, store: BlobStore, day: date, no
 
 async def daily_statement(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
     day = date.fromisoformat(period)
-    _, document = await issue_statement(session, FileBlobStore(get_settings().var_dir / "attachments"), day, now)
+    _, document = await issue_statement(session, open_blob_store(get_settings()), day, now)
     return {"document": document.code, "number": document.number}
 
 

@@ -14,7 +14,7 @@ from foundation.access import Principal
 from foundation.errors import Conflict, Unavailable
 from foundation.money import yuan
 from foundation.settings import get_settings
-from foundation.storage import BlobStore, FileBlobStore
+from foundation.storage import BlobStore, open_blob_store
 from foundation.web.auth import allow
 from foundation.web.params import RecordId, provide_store
 from foundation.web.problems import problem_responses
@@ -85,7 +85,7 @@ async def issue_letter_as_decided(session: AsyncSession, store: BlobStore, appli
 
 def letters_to_default_store() -> Callable[[AsyncSession, int], Awaitable[None]]:
     """Issuing letters as applications are decided outside a request (the demo loader), into the system's store."""
-    store = FileBlobStore(get_settings().var_dir / "attachments")
+    store = open_blob_store(get_settings())
     return lambda session, application_id: issue_letter_as_decided(session, store, application_id)
 
 

@@ -15,6 +15,7 @@ import foundation.calendar.tables  # noqa: F401
 import foundation.channels  # noqa: F401
 import foundation.jobs  # noqa: F401
 import foundation.notifications  # noqa: F401
+import foundation.storage  # noqa: F401
 import foundation.throttle  # noqa: F401
 import inspections.tables  # noqa: F401
 import people.tables  # noqa: F401

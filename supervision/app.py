@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from pathlib import Path
 
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.logging.config import LoggingConfig
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Tag
@@ -41,9 +41,10 @@ from community.wristbands.service import wristband_rules
 from foundation.calendar.routes import ROUTES as CALENDAR_ROUTES
 from foundation.channels import dispatch_settings_of, route_notices_by, run_dispatcher
 from foundation.db import create_engine, create_session_factory, writing
+from foundation.logs import configure_logging
 from foundation.sealing import Sealer
 from foundation.settings import Settings, get_settings
-from foundation.storage import FileBlobStore
+from foundation.storage import DatabaseBlobStore, open_blob_store
 from foundation.web.auth import API_KEY_HEADER, provide_principal
 from foundation.web.filters import register_filters
 from foundation.web.inputs import check_request_text
@@ -53,6 +54,7 @@ from foundation.web.problems import EXCEPTION_HANDLERS
 from foundation.web.security import register_csp_nonce, security_headers
 from foundation.web.sessions import end_request_transaction, provide_db
 from foundation.web.system_routes import ROUTES as SYSTEM_ROUTES
+from foundation.web.telemetry import RequestMetrics, RequestTelemetry
 from inspections.config import load_all as load_inspection_rules
 from inspections.pages import PAGES as INSPECTION_PAGES
 from inspections.routes import ROUTES as INSPECTION_ROUTES
@@ -80,6 +82,7 @@ from subsidies.relief.routes import ROUTES as RELIEF_ROUTES
 from subsidies.relief.service import relief_rules
 from supervision.finance_pages import PAGES as FINANCE_PAGES
 from supervision.importing.pages import PAGES as IMPORT_PAGES
+from supervision.metrics import ROUTES as METRICS_ROUTES
 from supervision.operations import ROUTES as OPERATION_ROUTES
 from supervision.pages import PAGES as SHELL_PAGES
 from supervision.publishers import subscribe_all as subscribe_publishers
@@ -115,13 +118,14 @@ def configure_templates(engine: JinjaTemplateEngine) -> None:
 
 def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> Litestar:
     settings = settings or get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings)
     state = State({"settings": settings})
     own_engine = engine is None
     state.engine = engine or create_engine(settings.database_url, workers=max(1, settings.web_workers))
     state.session_factory = create_session_factory(state.engine)
     state.write_session_factory = create_session_factory(writing(state.engine))
-    state.blob_store = FileBlobStore(settings.var_dir / "attachments")
+    state.blob_store = open_blob_store(settings)
+    state.request_metrics = RequestMetrics(settings.var_dir / "metrics") if settings.metrics_enabled else None
     # A batch's documents are made as it is issued (the money package cannot import the documents above it).
     state.make_batch_documents = lambda session, batch, prepared=None: issue_batch_documents(session, state.blob_store, batch, prepared)
     state.prepare_batch_documents = prepare_batch_documents
@@ -155,11 +159,15 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         if getattr(app.state, "dispatch_task", None) is not None:
             app.state.dispatch_stop.set()
             await app.state.dispatch_task
+        if app.state.request_metrics is not None:
+            app.state.request_metrics.flush()
         if getattr(app.state, "scheduler_task", None) is not None:
             app.state.scheduler_stop.set()
             await app.state.scheduler_task
         if own_engine:
             await app.state.engine.dispose()
+            if isinstance(app.state.blob_store, DatabaseBlobStore):
+                await asyncio.to_thread(app.state.blob_store.close)
 
     app = Litestar(
         route_handlers=[
@@ -201,6 +209,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *VOLUNTEER_PAGES,
             *RELIEF_PAGES,
             *WRISTBAND_PAGES,
+            *(METRICS_ROUTES if settings.metrics_enabled else []),
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
         ],
         dependencies={
@@ -248,6 +257,11 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         # answer, whichever handler, error mapper or static router made it.
         before_send=[end_request_transaction, security_headers(settings)],
         debug=settings.debug,
+        # One logging set-up for every process (foundation.logs: level, text or JSON, request ids); Litestar's own
+        # logger writes through it instead of configuring the root logger at INFO with a format of its own.
+        logging_config=LoggingConfig(configure_root_logger=False, loggers={"litestar": {"level": settings.log_level, "handlers": [], "propagate": True}}),
     )
     declare_binary_responses(app)
+    # Around the whole app, unknown addresses included: request ids, access lines, request metrics.
+    app.asgi_handler = RequestTelemetry(app.asgi_handler, state.request_metrics)
     return app

@@ -30,7 +30,7 @@ from foundation.db import create_engine
 from foundation.errors import Conflict, InvalidInput
 from foundation.jobs import Job, daily_job
 from foundation.settings import Settings, get_settings
-from foundation.storage import BlobStore, FileBlobStore
+from foundation.storage import BlobStore, open_blob_store
 
 log = logging.getLogger("supervision.backup")
 
@@ -43,7 +43,7 @@ NIGHTLY_NAME = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 def blob_store(settings: Settings) -> BlobStore:
     """The blob store the system's settings name (the one the web app and the jobs write to)."""
-    return FileBlobStore(settings.var_dir / "attachments")
+    return open_blob_store(settings)
 
 
 @dataclass(frozen=True)

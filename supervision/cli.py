@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from foundation.access import Role
 from foundation.settings import ENV_PREFIX, PROJECT_ROOT, Settings, SettingsError, get_settings
@@ -104,13 +105,14 @@ def demo(settings: Settings, evidence: bool = False) -> None:
 def demo_evidence(settings: Settings) -> None:
     from foundation.clock import business_today
     from foundation.periods import Month
+    from foundation.storage import open_blob_store
     from inspections.photos import PhotoLimits
     from supervision.demo_evidence import load_demo_month
 
     month = Month.of(business_today()).previous()
 
     async def work(engine: AsyncEngine) -> EvidenceReport:
-        return await load_demo_month(engine, settings.var_dir, month, PhotoLimits.of(settings))
+        return await load_demo_month(engine, open_blob_store(settings), month, PhotoLimits.of(settings))
 
     print(f"Filing {month} of 小白楼街道 as its people would, unless it is there already (a minute or so, once) ...")
     started = time.monotonic()
@@ -124,12 +126,12 @@ def demo_evidence(settings: Settings) -> None:
 
 
 def scheduler(settings: Settings) -> None:
-    import logging
     import signal
 
+    from foundation.logs import configure_logging
     from supervision.scheduler import run_scheduler
 
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -151,17 +153,37 @@ def serve(settings: Settings, host: str | None, port: int | None, workers: int |
 
     if workers is not None and not 0 <= workers <= 64:
         raise SystemExit(f"--workers {workers}: give 1 to 64 worker processes, or 0 for one per CPU core")
+    from foundation.logs import configure_logging
+
     count = workers or settings.resolved_web_workers()
-    bind_host, bind_port, log_level = host or settings.host, port or settings.port, settings.log_level.lower()
+    bind_host, bind_port = host or settings.host, port or settings.port
     # The address given here is the server's own from now on, in this process and its workers: documents' QR codes
     # and public links (public_base_url left empty) follow a changed port.
     os.environ[f"{ENV_PREFIX}HOST"], os.environ[f"{ENV_PREFIX}PORT"] = bind_host, str(bind_port)
     get_settings.cache_clear()
     settings = settings.model_copy(update={"host": bind_host, "port": bind_port})
+    configure_logging(settings)
+    # The workers' request counts start again with this server (a worker writes its own file: foundation.web.telemetry).
+    if settings.metrics_enabled:
+        shutil.rmtree(settings.var_dir / "metrics", ignore_errors=True)
+    # uvicorn: on SIGTERM (or SIGINT) each worker stops accepting, finishes the requests it has begun (waiting at most
+    # graceful_shutdown_seconds), then runs the app's shutdown; the access line is the app's own (with the request
+    # id and the route template, not the query string); with JSON logs uvicorn's own lines go through the same handler.
+    options: dict[str, Any] = {
+        "host": bind_host,
+        "port": bind_port,
+        "log_level": settings.log_level.lower(),
+        "access_log": False,
+        "timeout_graceful_shutdown": settings.graceful_shutdown_seconds,
+    }
+    if count > 1:
+        options["timeout_worker_healthcheck"] = settings.worker_healthcheck_seconds
+    if settings.log_format == "json":
+        options["log_config"] = None
     if count == 1:
         from supervision.app import create_app
 
-        uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level=log_level)
+        uvicorn.run(create_app(settings), **options)
         return
     settings.resolved_secret_key()
     # The workers read their settings as this process did, and learn how many they are (each takes its share of
@@ -181,7 +203,7 @@ def serve(settings: Settings, host: str | None, port: int | None, workers: int |
         scheduling = threading.Thread(target=schedule, name="scheduler", daemon=True)
         scheduling.start()
     try:
-        uvicorn.run("supervision.app:create_app", factory=True, workers=count, host=bind_host, port=bind_port, log_level=log_level)
+        uvicorn.run("supervision.app:create_app", factory=True, workers=count, **options)
     finally:
         if scheduling is not None:
             loop.call_soon_threadsafe(stop.set)
@@ -283,6 +305,40 @@ def import_spreadsheet(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def migrate_blobs(settings: Settings, to: str) -> int:
+    """Copy every blob from the store not named by `to` into the one it names, checking every hash both ways."""
+    from foundation.storage import DatabaseBlobStore, copy_blobs, open_blob_store
+
+    source_name = "file" if to == "postgresql" else "postgresql"
+    try:
+        source, target = open_blob_store(settings, source_name), open_blob_store(settings, to)
+    except ValueError as error:
+        print(f"error: {error}; set SUPERVISION_DATABASE_URL to the PostgreSQL database first", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+
+    def progress(count: int) -> None:
+        if count % 1000 == 0:
+            print(f"  {count} blobs copied and checked ({time.monotonic() - started:.0f} s)")
+
+    try:
+        report = copy_blobs(source, target, progress)
+    finally:
+        for store in (source, target):
+            if isinstance(store, DatabaseBlobStore):
+                store.close()
+    for sha256 in report.damaged_in_source:
+        print(f"damaged in the {source_name} store (its bytes do not hash to their name), not copied: {sha256}", file=sys.stderr)
+    for sha256 in report.damaged_in_target:
+        print(f"read back wrong from the {to} store: {sha256}", file=sys.stderr)
+    print(f"{report.checked} blobs are in the {to} store, each read back and hashed to its name ({time.monotonic() - started:.1f} s).")
+    if not report.whole:
+        print("Some blobs did not move whole (above): keep blob_store as it is until they are dealt with.", file=sys.stderr)
+        return 1
+    print(f"Set SUPERVISION_BLOB_STORE={to} (blob_store in config/settings.toml) and restart the web workers and the scheduler.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="supervision", description="Old-estate property supervision and subsidy system")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -328,6 +384,9 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("folder", type=Path, help="a new or empty folder")
     restore = sub.add_parser("restore", help="check a backup's manifest and restore it into an empty database and blob store")
     restore.add_argument("folder", type=Path, help="a folder `supervision backup` made")
+    blobs = sub.add_parser("blobs", help="the blob store (photos, issued documents)").add_subparsers(dest="action", required=True)
+    move = blobs.add_parser("migrate", help="copy every blob from the other store into the one named, checking every hash")
+    move.add_argument("--to", required=True, choices=["postgresql", "file"], help="the store to fill (the other one is read)")
     audit = sub.add_parser("audit", help="the audit log").add_subparsers(dest="action", required=True)
     audit.add_parser("verify", help="walk the log's hash chain and name the first entry changed, deleted or inserted behind the application")
     spot = sub.add_parser("spotcheck", help="third-party inspection firms: file spot checks").add_subparsers(dest="action", required=True)
@@ -477,6 +536,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             back_up(settings, args.folder)
         elif args.command == "restore":
             restore(settings, args.folder)
+        elif args.command == "blobs":
+            return migrate_blobs(settings, args.to)
     except DomainError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 1

@@ -8,7 +8,6 @@ import io
 import random
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from pathlib import Path
 
 from PIL import Image
 from sqlalchemy import func, select
@@ -21,7 +20,7 @@ from foundation.access import Principal
 from foundation.clock import BUSINESS_TZ
 from foundation.db import create_session_factory, unit_of_work, writing
 from foundation.periods import Month
-from foundation.storage import FileBlobStore
+from foundation.storage import BlobStore
 from inspections import service as filing
 from inspections.attachments import upload_photo
 from inspections.config import current_checklist
@@ -65,10 +64,9 @@ def _position(at: datetime, estate: EstateInfo) -> Location:
     return Location(latitude=39.105 + 0.0012 * (row % 20) + rng.uniform(-0.0001, 0.0001), longitude=117.185 + 0.0012 * column + rng.uniform(-0.0001, 0.0001))
 
 
-async def load_demo_month(engine: AsyncEngine, var_dir: Path, month: Month, photo_limits: PhotoLimits) -> EvidenceReport:
+async def load_demo_month(engine: AsyncEngine, store: BlobStore, month: Month, photo_limits: PhotoLimits) -> EvidenceReport:
     """File `month` of evidence for the demo street 小白楼 (XBL) unless it has some already, then compute its scores."""
     factory = create_session_factory(writing(engine))
-    store = FileBlobStore(var_dir / "attachments")
     rng = random.Random(SEED + month.month)
     checklist = current_checklist()
     items = list(checklist.items)

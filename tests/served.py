@@ -37,24 +37,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+CLI = [sys.executable, "-m", "supervision.cli"]
+
+
+def served_environment(url: str, **settings: str) -> dict[str, str]:
+    """The environment of a served process: the database, quiet logs, and deprecations as errors, as in the test
+    run (pyproject.toml's filterwarnings); `settings` are more SUPERVISION_<KEY> values."""
+    extra = {f"SUPERVISION_{key.upper()}": value for key, value in settings.items()}
+    return {**os.environ, "SUPERVISION_DATABASE_URL": url, "SUPERVISION_LOG_LEVEL": "WARNING", "PYTHONWARNINGS": "error::DeprecationWarning,error::PendingDeprecationWarning", **extra}
+
+
 @contextmanager
-def served_system(
-    folder: Path, name: str, *, settings: Mapping[str, str] | None = None, demo: bool = True, port: int | None = None
-) -> Iterator[Served]:
-    """Serve a freshly migrated demo district (`demo=False`: an empty one), with `settings` (SUPERVISION_* variables)
-    on top of the tests' own, on `port` or a free one; on exit, stop it and fail if the server logged a traceback."""
-    url = asyncio.run(fresh_database_url(folder, name))
-    # Deprecations are errors in the served process too, as in the test run (pyproject.toml's filterwarnings).
-    env = {**os.environ, "SUPERVISION_DATABASE_URL": url, "SUPERVISION_LOG_LEVEL": "WARNING", "PYTHONWARNINGS": "error::DeprecationWarning,error::PendingDeprecationWarning"}
-    env.update(settings or {})
-    cli = [sys.executable, "-m", "supervision.cli"]
-    subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True)
-    if demo:
-        subprocess.run([*cli, "demo"], env=env, check=True, capture_output=True)
+def server_process(env: dict[str, str], log_path: Path, *arguments: str, port: int | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`supervision serve` on `port` or a free one with `env`, answering /health; on exit, stop it (SIGTERM: its web
+    workers finish what they answer, then stop) and fail if it logged a traceback."""
     port = port or free_port()
-    log_path = folder / f"{name}-server.log"
     with open(log_path, "w") as log:
-        server = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen([*CLI, "serve", "--port", str(port), *arguments], env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 120  # a loaded CI machine (both suites side by side) starts slowly
@@ -67,9 +66,31 @@ def served_system(
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise RuntimeError(f"the server did not start; see {log_path}")
                 time.sleep(0.1)
-            yield Served(base_url=base, database_url=url)
+            yield base, server
         finally:
             server.terminate()
-            server.wait(timeout=60)  # its web workers finish what they answer, then stop
+            server.wait(timeout=60)
     server_log = log_path.read_text()
     assert "Traceback" not in server_log, server_log[-4000:]
+
+
+def migrated_demo(folder: Path, name: str, *, demo: bool = True) -> str:
+    """A fresh database, migrated and (`demo`) loaded with the demo district by the command line, as a user does."""
+    url = asyncio.run(fresh_database_url(folder, name))
+    env = served_environment(url)
+    subprocess.run([*CLI, "migrate"], env=env, check=True, capture_output=True)
+    if demo:
+        subprocess.run([*CLI, "demo"], env=env, check=True, capture_output=True)
+    return url
+
+
+@contextmanager
+def served_system(
+    folder: Path, name: str, *, settings: Mapping[str, str] | None = None, demo: bool = True, port: int | None = None
+) -> Iterator[Served]:
+    """Serve a freshly migrated demo district (`demo=False`: an empty one), with `settings` (SUPERVISION_* variables)
+    on top of the tests' own, on `port` or a free one; on exit, stop it and fail if the server logged a traceback."""
+    url = migrated_demo(folder, name, demo=demo)
+    env = {**served_environment(url), **(settings or {})}
+    with server_process(env, folder / f"{name}-server.log", port=port) as (base, _):
+        yield Served(base_url=base, database_url=url)

@@ -17,7 +17,7 @@ from community.calls.queries import call_row, readable_bids
 from foundation.access import SYSTEM, Principal, Role
 from foundation.clock import utc_now
 from foundation.settings import get_settings
-from foundation.storage import FileBlobStore
+from foundation.storage import open_blob_store
 from people import queries as people_queries
 from people import service as people
 from people.credentials import hash_password
@@ -62,7 +62,7 @@ async def _must(db: AsyncSession, username: str) -> Principal:
 async def load(db: AsyncSession, rng: random.Random) -> list[tuple[str, str]]:
     """Load the demo's organisations, experts and calls; answers the logins to print."""
     password_hash = hash_password(PASSWORD)
-    store = FileBlobStore(get_settings().var_dir / "attachments")
+    store = open_blob_store(get_settings())
     streets = await registry_queries.streets(db)
     organisations: list[Principal] = []
     shared_representative = _person(rng)

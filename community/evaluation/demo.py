@@ -14,7 +14,7 @@ from community.evaluation import schemas, service
 from foundation.access import SYSTEM, Principal, Role
 from foundation.clock import BUSINESS_TZ, utc_now
 from foundation.settings import get_settings
-from foundation.storage import FileBlobStore
+from foundation.storage import open_blob_store
 from people import queries as people_queries
 from people import service as people
 from people.credentials import hash_password
@@ -85,7 +85,7 @@ async def load(db: AsyncSession, rng: random.Random, api_keys: dict[str, str]) -
             ),
             now,
         )
-    store = FileBlobStore(get_settings().var_dir / "attachments")
+    store = open_blob_store(get_settings())
     scores = [schemas.CriterionScoreIn(criterion=code, points=points, evidence=EVIDENCE[code]) for code, points in SCORES.items()]
     await service.file_evaluation(
         db, evaluator, store, contract.id,

@@ -20,7 +20,7 @@ from foundation.channels import ChannelKind, Topic, add_channel
 from foundation.clock import business_today, utc_now
 from foundation.sealing import Sealer
 from foundation.settings import get_settings
-from foundation.storage import FileBlobStore
+from foundation.storage import BlobStore, open_blob_store
 from people.queries import principal_named
 from registry import queries as registry_queries
 
@@ -47,7 +47,7 @@ def _elder(rng: random.Random) -> schemas.ElderIn:
 
 async def load(db: AsyncSession, rng: random.Random) -> None:
     seal = service.sealer()
-    store = FileBlobStore(get_settings().var_dir / "attachments")  # the system's store, as the pages use
+    store = open_blob_store(get_settings())  # the system's store, as the pages use
     for code, (elders, replaced) in PILOT.items():
         worker = await principal_named(db, f"{code.lower()}-care")
         if worker is None:
@@ -69,7 +69,7 @@ async def load(db: AsyncSession, rng: random.Random) -> None:
         await add_channel(db, seal, community_id=worker.community_id, kind=ChannelKind.SMS, name="监护人短信（演示：只记录不发送）", target="", secret="", topics=[Topic.WRISTBAND_ALERT], created_by=worker.label)
 
 
-async def _register_in_bulk(db: AsyncSession, worker: Principal, seal: Sealer, store: FileBlobStore, rng: random.Random, count: int, labels: list[service.MadeLabel]) -> list[int]:
+async def _register_in_bulk(db: AsyncSession, worker: Principal, seal: Sealer, store: BlobStore, rng: random.Random, count: int, labels: list[service.MadeLabel]) -> list[int]:
     """The pilot's paper register entered at once: elders, guardians and their bound bands."""
     now = utc_now()
     community = await registry_queries.community(db, worker.community_id)

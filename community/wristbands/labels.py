@@ -27,7 +27,7 @@ async def print_sheet(session: AsyncSession, store: BlobStore, actor: Principal,
     """A print run of `count` labels for the actor's community and its PDF (issued)."""
     sheet, made = await service.new_sheet(session, actor, count)
     community = await registry_queries.community(session, sheet.community_id)
-    base = get_settings().public_base_url
+    base = get_settings().resolved_public_base_url()
     number = f"WDBQ-{community.code if community else sheet.community_id}-{sheet.id:05d}"
     labels = [Label(rules.finder_url(base, m.token), ("爱洒回家路", "如我需要帮助请扫码", m.label.short_code)) for m in made]
 

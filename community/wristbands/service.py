@@ -129,7 +129,7 @@ async def register_elder(
         )
         links.append((n, link))
     await session.flush()
-    base = get_settings().public_base_url
+    base = get_settings().resolved_public_base_url()
     for n, link in links:
         await _sms_guardian(
             session, seal, elder, n, f"wristband_guardian:{elder.id}:{n}",
@@ -375,7 +375,7 @@ def _place(data: schemas.AlertIn) -> str:
 
 
 async def _tell(session: AsyncSession, seal: Sealer, alert: WristbandAlert, label: WristbandLabel, data: schemas.AlertIn) -> None:
-    base = get_settings().public_base_url.rstrip("/")
+    base = get_settings().resolved_public_base_url()
     community = await registry_queries.community(session, alert.community_id)
     when = alert.raised_at.astimezone(BUSINESS_TZ).strftime("%m-%d %H:%M")
     where = _place(data)

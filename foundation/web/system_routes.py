@@ -2,28 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, get
-from litestar.di import NamedDependency
+from litestar import Controller, Response, get
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from foundation.access import Principal, Role
 from foundation.audit import list_audit_entries
 from foundation.paging import Page, PageRequest
+from foundation.storage import BlobStore, store_answers
 from foundation.text import NONBLANK
 from foundation.web.auth import allow
-from foundation.web.params import OptionalId
+from foundation.web.params import OptionalId, provide_store
 from foundation.web.problems import problem_responses
 
 
 class Health(msgspec.Struct):
-    status: str
-    database: str
+    status: str  # "ok" when the database and the blob store both answer, otherwise "failing" (and 503)
+    database: str  # the dialect: sqlite or postgresql
+    database_answers: bool
+    blob_store: str  # file or postgresql
+    blob_store_answers: bool
 
 
 class AuditEntryOut(msgspec.Struct):
@@ -39,17 +48,37 @@ class AuditEntryOut(msgspec.Struct):
     reason: str | None
 
 
+log = logging.getLogger("supervision.health")
 Filter = Annotated[str | None, Parameter(min_length=1, max_length=80, pattern=NONBLANK)]
 
 
 class SystemController(Controller):
     tags = ["system"]
+    dependencies = {"store": Provide(provide_store, sync_to_thread=False)}  # noqa: RUF012
 
-    @get("/health", security=[{}], responses=problem_responses())
-    async def health(self, db: NamedDependency[AsyncSession]) -> Health:
-        """Liveness and database reachability (no login needed)."""
-        await db.execute(text("SELECT 1"))
-        return Health(status="ok", database=db.get_bind().dialect.name)
+    @get("/health", security=[{}], responses={**problem_responses(), 503: ResponseSpec(Health, description="the database or the blob store does not answer")})
+    async def health(self, db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore], state: State) -> Response[Health]:
+        """Whether the database and the blob store answer (no login needed): 200 when both do, 503 saying which
+        does not otherwise, so a load balancer takes a worker that lost either out of rotation."""
+        try:
+            await db.execute(text("SELECT 1"))
+            database_answers = True
+        except (SQLAlchemyError, OSError):
+            log.exception("health: the database does not answer")
+            database_answers = False
+        blob_store_answers = await asyncio.to_thread(store_answers, store)
+        healthy = database_answers and blob_store_answers
+        return Response(
+            Health(
+                status="ok" if healthy else "failing",
+                database=db.get_bind().dialect.name,
+                database_answers=database_answers,
+                blob_store=state.settings.blob_store,
+                blob_store_answers=blob_store_answers,
+            ),
+            status_code=200 if healthy else 503,
+            headers={"Cache-Control": "no-store"},
+        )
 
     @get("/api/audit", guards=[allow({Role.ADMIN}, "reading the audit log")], responses=problem_responses(400, 403))
     async def audit_log(

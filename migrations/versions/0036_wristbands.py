@@ -2,7 +2,7 @@
 notices (webhook, WeCom group robot, SMS), their outbox and each delivery attempt.
 
 Revision ID: 0036
-Revises: 0034
+Revises: 0035
 Create Date: 2026-11-26 10:47:09.494591
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import foundation.db
 
 revision = '0036'
-down_revision = '0034'
+down_revision = '0035'
 branch_labels = None
 depends_on = None
 

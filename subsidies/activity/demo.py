@@ -16,7 +16,7 @@ from foundation.access import SYSTEM, Principal, Role
 from foundation.clock import business_today
 from foundation.periods import Month
 from foundation.settings import get_settings
-from foundation.storage import FileBlobStore
+from foundation.storage import open_blob_store
 from people.queries import recipients
 from registry import queries as registry
 from subsidies.activity import service
@@ -88,7 +88,7 @@ async def load(db: AsyncSession, rng: random.Random) -> int:
     officer = await _principal(db, Role.STREET_OFFICER, f"{DEMO_STREET.lower()}-officer", street_id=street.id)
     finance = await _principal(db, Role.FINANCE, "finance")
     reviewer = await _principal(db, Role.FINANCE, "finance2", nth=1)  # nobody approves a run they started
-    store = FileBlobStore(get_settings().var_dir / "attachments")
+    store = open_blob_store(get_settings())
     first_day = date(today.year, 1, 1)
     filed = 0
     to_pay = False

@@ -17,7 +17,7 @@ from foundation.access import SYSTEM, Principal, Role
 from foundation.clock import business_today
 from foundation.periods import Month
 from foundation.settings import get_settings
-from foundation.storage import FileBlobStore
+from foundation.storage import open_blob_store
 from people.queries import recipients
 from registry import queries as registry
 from subsidies.engine import service as engine
@@ -93,7 +93,7 @@ async def load(db: AsyncSession, rng: random.Random, issue_letter: LetterMaker |
     admin = await _user(db, Role.ADMIN, "admin")
     finance = await _user(db, Role.FINANCE, "finance")
     reviewer = await _user(db, Role.FINANCE, "finance2", nth=1)  # whoever starts a run does not approve it
-    store = FileBlobStore(get_settings().var_dir / "attachments")
+    store = open_blob_store(get_settings())
     later: list[tuple[Principal, int, list[tuple[str, str, str]]]] = []
     to_pay = False
     for k, item in enumerate(APPLICATIONS):

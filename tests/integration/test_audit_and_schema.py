@@ -72,7 +72,7 @@ async def test_unknown_addresses_answer_with_a_problem_document(client) -> None:
 
 async def test_health_says_which_database_answers(client, engine) -> None:
     body = (await client.get("/health")).json()
-    assert body == {"status": "ok", "database": engine.dialect.name}
+    assert body == {"status": "ok", "database": engine.dialect.name, "database_answers": True, "blob_store": "file", "blob_store_answers": True}
 
 
 # Operation ids other software's generated clients are written against: changing one breaks their code.
