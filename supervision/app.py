@@ -21,6 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from assessment.pages import PAGES as ASSESSMENT_PAGES
 from assessment.routes import ROUTES as ASSESSMENT_ROUTES
 from assessment.service import lifecycle_days, scoring_rules
+from complaints.pages import PAGES as COMPLAINT_PAGES
+from complaints.routes import ROUTES as COMPLAINT_ROUTES
+from complaints.service import complaint_rules
 from community.calls.pages import PAGES as CALL_PAGES
 from community.calls.routes import ROUTES as CALL_ROUTES
 from community.delivery.pages import PAGES as DELIVERY_PAGES
@@ -86,6 +89,7 @@ TEMPLATE_DIRS = [
     ROOT_DIR / "supervision" / "templates",
     ROOT_DIR / "registry" / "templates",
     ROOT_DIR / "inspections" / "templates",
+    ROOT_DIR / "complaints" / "templates",
     ROOT_DIR / "assessment" / "templates",
     ROOT_DIR / "subsidies" / "property" / "templates",
     ROOT_DIR / "subsidies" / "activity" / "templates",
@@ -129,6 +133,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     needs_rules()
     volunteer_rules()
     relief_rules()
+    complaint_rules()
 
     async def start_scheduler(app: Litestar) -> None:
         if settings.scheduler_in_web:
@@ -151,6 +156,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *PEOPLE_ROUTES,
             *REGISTRY_ROUTES,
             *INSPECTION_ROUTES,
+            *COMPLAINT_ROUTES,
             *ASSESSMENT_ROUTES,
             *SUBSIDY_ROUTES,
             *PROGRAMME_ROUTES,
@@ -171,6 +177,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *FINANCE_PAGES,
             *REGISTRY_PAGES,
             *INSPECTION_PAGES,
+            *COMPLAINT_PAGES,
             *ASSESSMENT_PAGES,
             *SUBSIDY_PAGES,
             *OCDS_PAGES,
@@ -209,7 +216,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
                 "Registry of who manages what (estates, companies, resident votes, committee contracts) for the "
                 "supervision of quasi-property management and its subsidy. Errors are RFC 9457 problem documents."
             ),
-            tags=[Tag(name="registry"), Tag(name="inspections"), Tag(name="assessment"), Tag(name="subsidies"), Tag(name="programmes"), Tag(name="documents"), Tag(name="people"), Tag(name="calls"), Tag(name="delivery"), Tag(name="evaluation"), Tag(name="ocds"), Tag(name="system")],
+            tags=[Tag(name="registry"), Tag(name="inspections"), Tag(name="assessment"), Tag(name="subsidies"), Tag(name="programmes"), Tag(name="documents"), Tag(name="people"), Tag(name="calls"), Tag(name="delivery"), Tag(name="evaluation"), Tag(name="ocds"), Tag(name="complaints"), Tag(name="open311"), Tag(name="system")],
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(type="http", scheme="bearer", description="POST /api/auth/login"),

@@ -21,6 +21,7 @@ ALLOWED: dict[str, set[str]] = {
         "community.calls.tables",
         "community.volunteers.tables",
         "community.delivery.tables",
+        "complaints.tables",
         "community.evaluation.tables",
         "assessment.tables", "foundation.calendar.tables", "inspections.tables", "people.tables", "registry.tables", "reports.tables",
         "subsidies.care.tables", "subsidies.engine.tables", "subsidies.property.tables",
