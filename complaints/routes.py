@@ -71,10 +71,8 @@ async def _request_out(db: AsyncSession, complaint: Complaint, code: str) -> sch
         expected_datetime=complaint.resolution_due_at,
         address=estate.address,
         address_id=estate.code,
-        zipcode="",
         lat=complaint.latitude_micro / 1_000_000 if complaint.latitude_micro is not None else None,
         long=complaint.longitude_micro / 1_000_000 if complaint.longitude_micro is not None else None,
-        media_url="",
     )
 
 
@@ -128,7 +126,7 @@ class Open311Controller(Controller):
                 place=data.address_string, phone=data.phone, latitude=latitude, longitude=longitude,
             ),
         )
-        return [schemas.Open311Created(service_request_id=code, service_notice=OPEN311_NOTICE, account_id=None)]
+        return [schemas.Open311Created(service_request_id=code, service_notice=OPEN311_NOTICE)]
 
     @get("/requests.json", responses=READ)
     async def open311_requests(

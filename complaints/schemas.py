@@ -54,7 +54,7 @@ class Open311RequestIn(msgspec.Struct, forbid_unknown_fields=True):
     media_url: ShortText = ""
 
 
-class Open311Created(msgspec.Struct):
+class Open311Created(msgspec.Struct, omit_defaults=True):
     """POST requests' answer: the request's id (the resident's tracking code) and a notice."""
 
     service_request_id: str
@@ -62,12 +62,12 @@ class Open311Created(msgspec.Struct):
     account_id: str | None = None
 
 
-class Open311Request(msgspec.Struct):
-    """GET requests: one request as GeoReport v2 names its fields (no personal data)."""
+class Open311Request(msgspec.Struct, omit_defaults=True):
+    """GET requests: one request as GeoReport v2 names its fields (no personal data); fields with nothing to say
+    are left out, as the specification allows."""
 
     service_request_id: str
     status: Literal["open", "closed"]
-    status_notes: str
     service_name: str
     service_code: str
     description: str
@@ -78,10 +78,9 @@ class Open311Request(msgspec.Struct):
     expected_datetime: datetime
     address: str
     address_id: str
-    zipcode: str
-    lat: float | None
-    long: float | None
-    media_url: str
+    status_notes: str = ""
+    lat: float | None = None
+    long: float | None = None
 
 
 # The social worker's API

@@ -147,7 +147,7 @@ async def report_complaint(
         raise InvalidInput("the phone number has 5 to 20 digits", zh="电话号码格式不对", field="phone")
     estate = await registry_queries.estate_by_code(session, data.estate_code.strip())
     if estate is None:
-        raise InvalidInput(f"no estate has the code {data.estate_code!r}; it is printed on the estate's QR poster", zh="找不到该小区，请扫描小区张贴的二维码", field="address_id" if data.channel is Channel.OPEN311 else "estate")
+        raise InvalidInput(f"no estate has the code {data.estate_code!r} (address_id: the estate's code, printed on its QR poster)", zh="找不到该小区，请扫描小区张贴的二维码", field="address_id" if data.channel is Channel.OPEN311 else "estate")
     day = business_date(now)
     if not estate.managed_on(day):
         raise RuleViolation(f"estate {estate.code} is not under quasi-property management", zh=f"{estate.name}目前不在准物业管理范围内，请拨打12345", field="estate")
@@ -185,7 +185,7 @@ async def report_complaint(
     workers = await people_queries.recipients(session, Role.COMMUNITY_WORKER, community_id=estate.community_id)
     await notify(
         session, f"complaint.reported|{complaint.id}", workers, f"新的居民投诉：{estate.name}",
-        f"{service.name}：{description[:80]}（请在 {due.first_response_at.strftime('%m月%d日')} 前首次响应）", f"/complaints/{complaint.id}",
+        f"{service.name}：{description[:80]}（请于 {(due.first_response_at - timedelta(days=1)).strftime('%m月%d日')} 当天结束前首次响应）", f"/complaints/{complaint.id}",
     )
     return complaint, code
 
@@ -439,6 +439,7 @@ async def remind_late_first_responses(session: AsyncSession, now: datetime | Non
         users = await people_queries.recipients(session, Role.COMMUNITY_WORKER, community_id=complaint.community_id)
         users += await people_queries.recipients(session, Role.COMMITTEE_DIRECTOR, community_id=complaint.community_id)
         told += await notify(session, f"complaint.late|{complaint.id}", users, "居民投诉超过首次响应时限", f"投诉编号 {complaint.id} 尚未响应", f"/complaints/{complaint.id}")
+    await session.flush()
     return told
 
 
