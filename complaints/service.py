@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -97,7 +98,7 @@ def visible_complaints(p: Principal) -> ColumnElement[bool]:
 
 
 @shows_attachments
-def _complaint_photos(p: Principal) -> list[object]:
+def _complaint_photos(p: Principal) -> list[Select[Any]]:
     """A report's photos are seen by whoever may read the complaint (never the company: it sees the order's)."""
     if p.role not in READERS:
         return []
@@ -212,7 +213,7 @@ async def effective_state(session: AsyncSession, complaint: Complaint) -> tuple[
 async def tracking(session: AsyncSession, code: str) -> schemas.TrackingOut:
     complaint = await by_code(session, code)
     state, resolved_at = await effective_state(session, complaint)
-    last = (await session.execute(select(ComplaintEvent.at).where(col(ComplaintEvent.complaint_id) == complaint.id).order_by(col(ComplaintEvent.at).desc()).limit(1))).scalar()
+    last = (await session.execute(select(col(ComplaintEvent.at)).where(col(ComplaintEvent.complaint_id) == complaint.id).order_by(col(ComplaintEvent.at).desc()).limit(1))).scalar()
     answer = complaint.answer
     if state is ComplaintState.RESOLVED and complaint.state == ComplaintState.ORDERED.value:
         answer = (answer + "\n" if answer else "") + "物业企业已整改，社区物业社工已核验通过。"

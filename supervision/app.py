@@ -21,9 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from assessment.pages import PAGES as ASSESSMENT_PAGES
 from assessment.routes import ROUTES as ASSESSMENT_ROUTES
 from assessment.service import lifecycle_days, scoring_rules
-from complaints.pages import PAGES as COMPLAINT_PAGES
-from complaints.routes import ROUTES as COMPLAINT_ROUTES
-from complaints.service import complaint_rules
 from community.calls.pages import PAGES as CALL_PAGES
 from community.calls.routes import ROUTES as CALL_ROUTES
 from community.delivery.pages import PAGES as DELIVERY_PAGES
@@ -39,6 +36,9 @@ from community.ocds.routes import ROUTES as OCDS_ROUTES
 from community.volunteers.pages import PAGES as VOLUNTEER_PAGES
 from community.volunteers.routes import ROUTES as VOLUNTEER_ROUTES
 from community.volunteers.service import volunteer_rules
+from complaints.pages import PAGES as COMPLAINT_PAGES
+from complaints.routes import ROUTES as COMPLAINT_ROUTES
+from complaints.service import complaint_rules
 from foundation.calendar.routes import ROUTES as CALENDAR_ROUTES
 from foundation.db import create_engine, create_session_factory, writing
 from foundation.settings import Settings, get_settings

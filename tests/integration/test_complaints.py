@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +16,8 @@ import pytest
 from litestar import Litestar
 from sqlalchemy import select
 
-from complaints.rules import solve_challenge
-from complaints.service import complaint_rules, remind_late_first_responses, report_complaint, NewComplaint
-from complaints.rules import Channel
+from complaints.rules import Channel, solve_challenge
+from complaints.service import NewComplaint, complaint_rules, remind_late_first_responses, report_complaint
 from complaints.tables import Complaint, ComplaintPhoto
 from foundation.notifications import Notification
 from foundation.throttle import ThrottleHit
@@ -27,6 +26,7 @@ from people.tables import User
 from registry.tables import Estate
 from tests.integration.evidence import company_user_of, jpeg, upload
 from tests.integration.helpers import assert_problem, count
+from tests.integration.test_pages import page_login
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "contract" / "open311_georeport_v2.schema.json").read_text(encoding="utf-8"))
 PHONE = "13812345678"
@@ -271,13 +271,31 @@ async def test_a_mediation_records_its_meetings_and_ends_in_an_agreement(app: Li
     assert ended.status_code == 201, ended.text
     meetings = (await client.get(f"/api/complaints/{complaint_id}/meetings", headers=worker)).json()
     assert [m["outcome"] for m in meetings] == ["", "agreed"]
-    director = await as_user("xbl01-director")
-    seen = await client.get(f"/complaints/{complaint_id}", headers=director)
-    assert seen.status_code == 200 and "调解记录" in seen.text and "物业同意维修" in seen.text
     page = await client.get(f"/track/{tracking}")
     assert "已办结" in page.text and "双方达成协议" in page.text
     # A meeting after the case ended is refused.
     assert (await client.post(f"/api/complaints/{complaint_id}/meetings", json={"held_at": held, "attendees": "某某", "summary": "再谈"}, headers=worker)).status_code == 409
+    # The committee director reads the mediation record.
+    await page_login(client, "xbl01-director")
+    seen = await client.get(f"/complaints/{complaint_id}")
+    assert seen.status_code == 200 and "调解记录" in seen.text and "物业同意维修" in seen.text and "居民张某、物业经理李某、社工" in seen.text
+
+
+async def test_the_worker_closes_a_complaint_from_her_queue_page(app: Litestar, connection: Any, db: Any, client: httpx.AsyncClient) -> None:
+    _, code = await worker_estate(db)
+    complaint_id, tracking = await new_complaint(db, code, description="小区门口占道经营")
+    await page_login(client, "xbl01-worker")
+    queue = await client.get("/complaints")
+    assert queue.status_code == 200 and f"/complaints/{complaint_id}" in queue.text and "待处理" in queue.text
+    detail = await client.get(f"/complaints/{complaint_id}")
+    assert PHONE in detail.text and "转物业企业整改" in detail.text and "转入矛盾调处" in detail.text
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', detail.text).group(1)  # type: ignore[union-attr]
+    # A refused form comes back with the reason beside the field, and nothing changes.
+    refused = await client.post(f"/complaints/{complaint_id}/closure", data={"_csrf_token": token, "reason": "不属于物业服务范围", "closure_answer": "已转城管"})
+    assert refused.status_code == 422 and "请选择转办单位" in refused.text
+    closed = await client.post(f"/complaints/{complaint_id}/closure", data={"_csrf_token": token, "reason": "不属于物业服务范围", "referred_to": "街道综合执法", "closure_answer": "已转街道综合执法处理"})
+    assert closed.status_code == 200 and "已结案" in closed.text
+    assert "已转街道综合执法处理" in (await client.get(f"/track/{tracking}")).text
 
 
 async def test_a_complaint_not_the_services_duty_is_closed_with_its_referral(app: Litestar, connection: Any, db: Any, client: httpx.AsyncClient, as_user: Any) -> None:
