@@ -33,6 +33,7 @@ from foundation.web.charts import sparkline
 from foundation.web.layout import chosen_id, form_error, page, read_verdict, refused
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
+from complaints import queries as complaint_queries
 from inspections import defects as defect_service
 from inspections import late as late_evidence
 from inspections import queries as inspection_queries
@@ -260,6 +261,9 @@ async def _breakdown_page(
         "typed": failed[1] if failed else {},
         # Mismatches of the estate-month, for the street (config/RULES.md, "Evidence integrity"): no score effect.
         "mismatches": await inspection_queries.mismatches_of(db, estate_id, str(month)) if principal.role in (Role.STREET_OFFICER, Role.ADMIN) else [],
+        # Residents' complaints of the estate-month: lines of their own, shown and not scored (config/RULES.md,
+        # "Residents' complaints"); the orders they became are already in the patrol lines above.
+        "complaints": (await complaint_queries.month_complaints(db, [estate_id], month)).get(estate_id),
     }
     if failed:
         return refused("breakdown.html", principal, failed[0], **context)
