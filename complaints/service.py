@@ -42,7 +42,7 @@ from foundation.storage import BlobStore
 from inspections import queries as inspection_queries
 from inspections import schemas as inspection_schemas
 from inspections import service as inspection_service
-from inspections.attachments import ReceivedPhoto, adopt_photos, keep_photos
+from inspections.attachments import ReceivedPhoto, adopt_photos, keep_photos, required_store
 from inspections.config import current_checklist
 from inspections.flag_rules import LocationMissing
 from inspections.rules import DefectState, Source
@@ -126,7 +126,7 @@ class NewComplaint:
 
 
 async def report_complaint(
-    session: AsyncSession, store: BlobStore, data: NewComplaint, photos: Sequence[ReceivedPhoto] = (), now: datetime | None = None
+    session: AsyncSession, store: BlobStore | None, data: NewComplaint, photos: Sequence[ReceivedPhoto] = (), now: datetime | None = None
 ) -> tuple[Complaint, str]:
     """A resident's report; answers the complaint and its tracking code (shown once: only its digest is kept). The
     community's social workers are told at once."""
@@ -177,7 +177,7 @@ async def report_complaint(
     )
     session.add(complaint)
     await session.flush()
-    for attachment_id in await keep_photos(session, store, RESIDENT, photos) if photos else []:
+    for attachment_id in await keep_photos(session, required_store(store), RESIDENT, photos) if photos else []:
         session.add(ComplaintPhoto(complaint_id=complaint.id, attachment_id=attachment_id))
     reporter = Reporter(data.channel)
     _event(session, complaint, "reported", None, reporter.label, now)

@@ -54,6 +54,8 @@ ACTION_NAMES = {
     "batch.adjusted": "生成调整批次",
     "contract.signed": "签订服务合同",
     "spot_checks.drawn": "抽取第三方抽查区片",
+    "complaint.reported": "居民投诉：居民反映", "complaint.ordered": "居民投诉：转物业企业整改", "complaint.mediating": "居民投诉：转入矛盾调处",
+    "complaint.meeting": "居民投诉：记录调解会议", "complaint.closed": "居民投诉：结案",
 }
 # An action not named above reads as its record's name and what was done to it (relief_application.filed →
 # 救助申请：提交), so the page never shows an English key for the actions the packages record.
