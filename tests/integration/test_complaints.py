@@ -342,3 +342,14 @@ async def test_deadlines_count_working_days_and_a_late_first_response_is_reminde
         again = await remind_late_first_responses(session, now=datetime(2026, 10, 9, 2, 0, tzinfo=UTC))
         await session.commit()
     assert told >= 1 and again == 0
+
+
+async def test_the_street_sees_volumes_per_estate_a_chart_and_a_cluster_of_complaints(app: Litestar, connection: Any, db: Any, client: httpx.AsyncClient) -> None:
+    _, code = await worker_estate(db)
+    ids = [(await new_complaint(db, code, description=f"垃圾没有清运（第{n}次）"))[0] for n in range(3)]
+    await page_login(client, "xbl-officer")
+    page = await client.get("/complaints/dashboard")
+    assert page.status_code == 200
+    assert "疑似群体投诉" in page.text and all(f"/complaints/{i}" in page.text for i in ids)
+    assert '<svg class="bars"' in page.text and "不计入得分" in page.text
+    assert (await client.get("/complaints/dashboard", params={"month": "2026-13"})).status_code in (400, 422)
