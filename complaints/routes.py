@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post, route
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.enums import RequestEncodingType
+from litestar.enums import HttpMethod, RequestEncodingType
 from litestar.params import Body, FromQuery, JSONBody, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +23,7 @@ from foundation.storage import BlobStore
 from foundation.throttle import Limit, admit
 from foundation.web.auth import allow
 from foundation.web.body import StrictBody
+from foundation.web.inputs import check_request_text
 from foundation.web.params import RecordId, provide_store
 from foundation.web.problems import problem_responses
 from foundation.web.sessions import caller_address, write_transactions
@@ -85,6 +86,17 @@ def _coordinate(text: str, field: str, bound: float) -> float | None:
     return value
 
 
+async def _allow_every_method(request: Request[Any, Any, Any]) -> Response[None] | None:
+    """OPTIONS lists every method of the path: Litestar's automatic answer lists only the methods of the handlers
+    registered before it was made (POST, and not GET, of requests.json). A controller's hook replaces the app's, so
+    it runs the app's check of the request's text first."""
+    if request.method != "OPTIONS":
+        await check_request_text(request)
+        return None
+    methods = request.app.route_handler_method_map.get(request.scope.get("path_template", ""), {})
+    return Response(None, status_code=204, headers={"Allow": ", ".join(sorted({*methods, "OPTIONS"}))})
+
+
 class Open311Controller(Controller):
     """GeoReport v2 (https://wiki.open311.org/GeoReport_v2): services, requests POST and GET. No login: a request's id
     is the resident's tracking code, and a GET answers only the requests whose codes it names."""
@@ -92,6 +104,7 @@ class Open311Controller(Controller):
     path = "/api/open311/v2"
     tags = ["open311"]
     security = [{}]  # noqa: RUF012
+    before_request = _allow_every_method
 
     @get("/services.json", responses=READ)
     async def open311_services(self) -> list[schemas.Open311Service]:

@@ -120,7 +120,8 @@ class OrderIn(Strict):
     item: ItemCode
     finding: Description
     answer: Description
-    photo_ids: Annotated[list[Id], msgspec.Meta(max_length=20)] = msgspec.field(default_factory=list)
+    # Ids of the social worker's own uploads (any other id is refused with 422).
+    photo_ids: Annotated[list[int], msgspec.Meta(max_length=20)] = msgspec.field(default_factory=list)
 
 
 class MediationIn(Strict):

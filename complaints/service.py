@@ -42,7 +42,7 @@ from foundation.storage import BlobStore
 from inspections import queries as inspection_queries
 from inspections import schemas as inspection_schemas
 from inspections import service as inspection_service
-from inspections.attachments import ReceivedPhoto, adopt_photos, keep_photos, required_store
+from inspections.attachments import ReceivedPhoto, adopt_photos, keep_photos, own_photos, required_store
 from inspections.config import current_checklist
 from inspections.flag_rules import LocationMissing
 from inspections.rules import DefectState, Source
@@ -134,7 +134,7 @@ async def report_complaint(
     rules = complaint_rules()
     service = rules.service(data.service_code)
     if service is None:
-        raise InvalidInput(
+        raise RuleViolation(
             f"service code {data.service_code!r} is unknown; GET /api/open311/v2/services.json lists them",
             zh="请选择投诉类别", field="service_code",
         )
@@ -148,7 +148,7 @@ async def report_complaint(
         raise InvalidInput("the phone number has 5 to 20 digits", zh="电话号码格式不对", field="phone")
     estate = await registry_queries.estate_by_code(session, data.estate_code.strip())
     if estate is None:
-        raise InvalidInput(f"no estate has the code {data.estate_code!r} (address_id: the estate's code, printed on its QR poster)", zh="找不到该小区，请扫描小区张贴的二维码", field="address_id" if data.channel is Channel.OPEN311 else "estate")
+        raise RuleViolation(f"no estate has the code {data.estate_code!r} (address_id: the estate's code, printed on its QR poster)", zh="找不到该小区，请扫描小区张贴的二维码", field="address_id" if data.channel is Channel.OPEN311 else "estate")
     day = business_date(now)
     if not estate.managed_on(day):
         raise RuleViolation(f"estate {estate.code} is not under quasi-property management", zh=f"{estate.name}目前不在准物业管理范围内，请拨打12345", field="estate")
@@ -321,7 +321,11 @@ async def route_to_order(
     item = checklist.items.get(data.item)
     if item is None:
         raise RuleViolation(f"item {data.item} is not in checklist {checklist.version}", zh="请选择检查表中的检查项", field="item")
-    photo_ids = list(data.photo_ids)
+    photo_ids = list(dict.fromkeys(data.photo_ids))
+    try:
+        await own_photos(session, actor, photo_ids, zh="照片未上传成功，请重新选择照片")
+    except InvalidInput as refused:
+        raise RuleViolation(refused.detail, zh=refused.zh, field="photo_ids") from None
     if photos:
         photo_ids += await keep_photos(session, store, actor, photos)
     if not photo_ids:
@@ -407,9 +411,9 @@ async def close_complaint(session: AsyncSession, actor: Principal, complaint_id:
     rules = complaint_rules()
     complaint = await _routable(session, actor, complaint_id, ComplaintState.CLOSED, "closing a complaint")
     if data.reason not in rules.reasons:
-        raise InvalidInput(f"reason must be one of: {', '.join(rules.reasons)}", zh="请选择结案原因", field="reason")
+        raise RuleViolation(f"reason must be one of: {', '.join(rules.reasons)}", zh="请选择结案原因", field="reason")
     if data.referred_to and data.referred_to not in rules.referrals:
-        raise InvalidInput(f"referred_to must be one of: {', '.join(rules.referrals)}", zh="请选择转办单位", field="referred_to")
+        raise RuleViolation(f"referred_to must be one of: {', '.join(rules.referrals)}", zh="请选择转办单位", field="referred_to")
     if data.reason == "不属于物业服务范围" and not data.referred_to:
         raise RuleViolation("a complaint that is not the service's duty is referred: say where", zh="不属于物业服务范围的投诉请选择转办单位", field="referred_to")
     if data.reason == "重复投诉":

@@ -176,8 +176,8 @@ async def test_open311_services_requests_and_their_json_follow_georeport_v2(app:
     assert (await client.get(f"/api/open311/v2/requests/{'B' * 22}.json")).status_code == 404
     # Bad input: a 4xx naming what to change, nothing stored.
     before = await count(db, Complaint)
-    assert_problem(await client.post("/api/open311/v2/requests.json", data={"service_code": "cleaning", "address_id": "NOPE", "description": "楼道很脏"}), 400, "address_id")
-    assert_problem(await client.post("/api/open311/v2/requests.json", data={"service_code": "noise", "address_id": code, "description": "很吵很吵"}), 400, "service code")
+    assert_problem(await client.post("/api/open311/v2/requests.json", data={"service_code": "cleaning", "address_id": "NOPE", "description": "楼道很脏"}), 422, "address_id")
+    assert_problem(await client.post("/api/open311/v2/requests.json", data={"service_code": "noise", "address_id": code, "description": "很吵很吵"}), 422, "service code")
     assert (await client.post("/api/open311/v2/requests.json", data={"service_code": "cleaning", "address_id": code, "description": "坐标错", "lat": "95"})).status_code == 400
     assert await count(db, Complaint) == before
 
@@ -304,7 +304,7 @@ async def test_a_complaint_not_the_services_duty_is_closed_with_its_referral(app
     worker = await as_user("xbl01-worker")
     before = await count(db, Complaint, Complaint.state == "closed")
     assert_problem(await client.post(f"/api/complaints/{complaint_id}/closure", json={"reason": "不属于物业服务范围", "answer": "请联系供水单位"}, headers=worker), 422, "referred")
-    assert_problem(await client.post(f"/api/complaints/{complaint_id}/closure", json={"reason": "说不清", "answer": "无法处理"}, headers=worker), 400, "reason")
+    assert_problem(await client.post(f"/api/complaints/{complaint_id}/closure", json={"reason": "说不清", "answer": "无法处理"}, headers=worker), 422, "reason")
     assert await count(db, Complaint, Complaint.state == "closed") == before
     closed = await client.post(f"/api/complaints/{complaint_id}/closure", json={"reason": "不属于物业服务范围", "referred_to": "12345政务服务便民热线", "answer": "已转12345，由供水单位处理"}, headers=worker)
     assert closed.status_code == 200 and closed.json()["state"] == "closed" and closed.json()["referred_to"] == "12345政务服务便民热线"
