@@ -22,6 +22,7 @@ from sqlmodel import col
 from assessment import queries, schemas, service
 from assessment.rules import COMPONENT_NAMES, VETO_REASONS, Component
 from assessment.tables import CommitteeOpinion
+from complaints import queries as complaint_queries
 from foundation.access import Principal, Role
 from foundation.clock import business_today
 from foundation.errors import DomainError, InvalidInput, NotFound
@@ -33,7 +34,6 @@ from foundation.web.charts import sparkline
 from foundation.web.layout import chosen_id, form_error, page, read_verdict, refused
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
-from complaints import queries as complaint_queries
 from inspections import defects as defect_service
 from inspections import late as late_evidence
 from inspections import queries as inspection_queries
