@@ -11,13 +11,14 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery, JSONBody, Parameter
+from litestar.routes import HTTPRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints import schemas, service
 from complaints.rules import STATE_NAMES, Channel, ComplaintState
 from complaints.tables import Complaint
 from foundation.access import Principal
-from foundation.errors import InvalidInput, NotFound
+from foundation.errors import NotFound, RuleViolation
 from foundation.settings import get_settings
 from foundation.storage import BlobStore
 from foundation.throttle import Limit, admit
@@ -82,7 +83,7 @@ def _coordinate(text: str, field: str, bound: float) -> float | None:
         return None
     value = float(text)
     if not -bound <= value <= bound:
-        raise InvalidInput(f"{field} must be between -{bound:g} and {bound:g}", zh="位置坐标有误", field=field)
+        raise RuleViolation(f"{field} must be between -{bound:g} and {bound:g}", zh="位置坐标有误", field=field)
     return value
 
 
@@ -93,8 +94,9 @@ async def _allow_every_method(request: Request[Any, Any, Any]) -> Response[None]
     if request.method != "OPTIONS":
         await check_request_text(request)
         return None
-    methods = request.app.route_handler_method_map.get(request.scope.get("path_template", ""), {})
-    return Response(None, status_code=204, headers={"Allow": ", ".join(sorted({*methods, "OPTIONS"}))})
+    handler = request.scope.get("route_handler")
+    methods = next((set(r.methods) for r in request.app.routes if isinstance(r, HTTPRoute) and handler in r.route_handlers), {"OPTIONS"})
+    return Response(None, status_code=204, headers={"Allow": ", ".join(sorted(methods | {"OPTIONS"}))})
 
 
 class Open311Controller(Controller):
@@ -104,7 +106,6 @@ class Open311Controller(Controller):
     path = "/api/open311/v2"
     tags = ["open311"]
     security = [{}]  # noqa: RUF012
-    before_request = _allow_every_method
 
     @get("/services.json", responses=READ)
     async def open311_services(self) -> list[schemas.Open311Service]:
@@ -161,6 +162,9 @@ class Open311Controller(Controller):
         """One request by its id (`/requests/<id>.json`, as GeoReport v2 writes it)."""
         code = request_id.removesuffix(".json")
         return [await _request_out(db, await service.by_code(db, code), code)]
+
+
+Open311Controller.before_request = _allow_every_method
 
 
 class ComplaintController(Controller):

@@ -178,7 +178,7 @@ async def test_open311_services_requests_and_their_json_follow_georeport_v2(app:
     before = await count(db, Complaint)
     assert_problem(await client.post("/api/open311/v2/requests.json", data={"service_code": "cleaning", "address_id": "NOPE", "description": "楼道很脏"}), 422, "address_id")
     assert_problem(await client.post("/api/open311/v2/requests.json", data={"service_code": "noise", "address_id": code, "description": "很吵很吵"}), 422, "service code")
-    assert (await client.post("/api/open311/v2/requests.json", data={"service_code": "cleaning", "address_id": code, "description": "坐标错", "lat": "95"})).status_code == 400
+    assert (await client.post("/api/open311/v2/requests.json", data={"service_code": "cleaning", "address_id": code, "description": "坐标错", "lat": "95"})).status_code == 422
     assert await count(db, Complaint) == before
 
 
