@@ -22,6 +22,7 @@ from sqlmodel import col
 from assessment import queries, schemas, service
 from assessment.rules import COMPONENT_NAMES, VETO_REASONS, Component
 from assessment.tables import CommitteeOpinion
+from complaints import queries as complaint_queries
 from foundation.access import Principal, Role
 from foundation.clock import business_today
 from foundation.errors import DomainError, InvalidInput, NotFound
@@ -260,6 +261,9 @@ async def _breakdown_page(
         "typed": failed[1] if failed else {},
         # Mismatches of the estate-month, for the street (config/RULES.md, "Evidence integrity"): no score effect.
         "mismatches": await inspection_queries.mismatches_of(db, estate_id, str(month)) if principal.role in (Role.STREET_OFFICER, Role.ADMIN) else [],
+        # Residents' complaints of the estate-month: lines of their own, shown and not scored (config/RULES.md,
+        # "Residents' complaints"); the orders they became are already in the patrol lines above.
+        "complaints": (await complaint_queries.month_complaints(db, [estate_id], month)).get(estate_id),
     }
     if failed:
         return refused("breakdown.html", principal, failed[0], **context)

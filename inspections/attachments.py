@@ -138,6 +138,29 @@ async def upload_photo(
     raise Conflict("the same photo is being uploaded at the same time; retry")
 
 
+async def adopt_photos(session: AsyncSession, actor: Principal, attachment_ids: Sequence[int]) -> list[int]:
+    """Take photos another owner uploaded as the actor's own (the same bytes in the store, an attachment of the
+    actor's with the original's facts): a social worker shows a resident's photos on the order she raises."""
+    owner = owner_key(actor)
+    ids: list[int] = []
+    for original in (await session.execute(select(Attachment).where(col(Attachment.id).in_(list(attachment_ids))).order_by(col(Attachment.id)))).scalars():
+        existing = (await session.execute(select(col(Attachment.id)).where(col(Attachment.sha256) == original.sha256, col(Attachment.owner) == owner))).scalar()
+        if existing is not None:
+            ids.append(existing)
+            continue
+        copy = Attachment(
+            sha256=original.sha256, owner=owner, content_type=original.content_type, size_bytes=original.size_bytes, original_name=original.original_name,
+            uploaded_at=utc_now(), uploaded_by_user_id=actor.user_id, uploaded_by=actor.label, claimed_taken_at=original.claimed_taken_at,
+            exif_taken_at=original.exif_taken_at, exif_latitude_micro=original.exif_latitude_micro, exif_longitude_micro=original.exif_longitude_micro, phash=original.phash,
+        )
+        session.add(copy)
+        await session.flush()
+        if original.phash is not None:
+            session.add_all(PhotoHashBand(attachment_id=copy.id or 0, band=band, value=value) for band, value in hash_bands(original.phash))
+        ids.append(copy.id or 0)
+    return list(dict.fromkeys(ids))
+
+
 async def own_photos(session: AsyncSession, actor: Principal, photo_ids: Iterable[int], *, zh: str, field: str | None = "photo") -> None:
     """Refuse photo ids that are not the actor's own uploads (one may show only what one uploaded)."""
     wanted = set(photo_ids)

@@ -56,18 +56,36 @@ class DefectInfo:
     item_code: str
     veto_item: bool
     state: DefectState
+    deadline_at: datetime | None = None
+    closed_at: datetime | None = None
 
 
 def _defect(d: Defect) -> DefectInfo:
     return DefectInfo(
         id=d.id or 0, record_id=d.record_id, estate_id=d.estate_id, street_id=d.street_id, company_id=d.company_id,
         source=Source(d.source), item_code=d.item_code, veto_item=d.veto_item, state=DefectState(d.state),
+        deadline_at=d.deadline_at, closed_at=d.closed_at,
     )
 
 
 async def defect(session: AsyncSession, defect_id: int) -> DefectInfo | None:
     row = await session.get(Defect, defect_id)
     return _defect(row) if row else None
+
+
+async def defects_of_record(session: AsyncSession, record_id: int) -> list[DefectInfo]:
+    """The defects (rectification orders) a record raised, in order (a complaint turned into an order reads its own)."""
+    rows = await session.execute(select(Defect).where(col(Defect.record_id) == record_id).order_by(col(Defect.id)))
+    return [_defect(row) for row in rows.scalars()]
+
+
+async def defects(session: AsyncSession, ids: Collection[int]) -> dict[int, DefectInfo]:
+    """The defects of `ids` that exist, by id."""
+    found: dict[int, DefectInfo] = {}
+    for part in chunks(ids):
+        for row in (await session.execute(select(Defect).where(col(Defect.id).in_(part)))).scalars():
+            found[row.id or 0] = _defect(row)
+    return found
 
 
 async def veto_triggers(session: AsyncSession, street_id: int, month: Month, *, leaving_out: Collection[int] = ()) -> list[DefectInfo]:

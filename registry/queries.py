@@ -163,6 +163,12 @@ async def estate(session: AsyncSession, estate_id: int, *, hold: bool = False) -
     return _estate(*row) if row else None
 
 
+async def estate_by_code(session: AsyncSession, code: str) -> EstateInfo | None:
+    """One estate by its code (printed on the estate's QR posters), or None."""
+    row = (await session.execute(_estates_with_street().where(col(Estate.code) == code))).first()
+    return _estate(*row) if row else None
+
+
 async def estate_boundary(session: AsyncSession, estate_id: int) -> dict[str, Any] | None:
     """The estate's boundary as GeoJSON (a Polygon or MultiPolygon in WGS 84, checked when it was set), or None."""
     found: dict[str, Any] | None = (

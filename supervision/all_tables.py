@@ -10,6 +10,7 @@ import community.needs.tables  # noqa: F401
 import community.ocds.tables  # noqa: F401
 import community.volunteers.tables  # noqa: F401
 import community.wristbands.tables  # noqa: F401
+import complaints.tables  # noqa: F401
 import foundation.audit  # noqa: F401
 import foundation.calendar.tables  # noqa: F401
 import foundation.channels  # noqa: F401

@@ -38,6 +38,9 @@ from community.volunteers.routes import ROUTES as VOLUNTEER_ROUTES
 from community.volunteers.service import volunteer_rules
 from community.wristbands.pages import PAGES as WRISTBAND_PAGES
 from community.wristbands.service import wristband_rules
+from complaints.pages import PAGES as COMPLAINT_PAGES
+from complaints.routes import ROUTES as COMPLAINT_ROUTES
+from complaints.service import complaint_rules
 from foundation.calendar.routes import ROUTES as CALENDAR_ROUTES
 from foundation.channels import dispatch_settings_of, route_notices_by, run_dispatcher
 from foundation.db import create_engine, create_session_factory, writing
@@ -95,6 +98,7 @@ TEMPLATE_DIRS = [
     ROOT_DIR / "supervision" / "templates",
     ROOT_DIR / "registry" / "templates",
     ROOT_DIR / "inspections" / "templates",
+    ROOT_DIR / "complaints" / "templates",
     ROOT_DIR / "assessment" / "templates",
     ROOT_DIR / "subsidies" / "property" / "templates",
     ROOT_DIR / "subsidies" / "activity" / "templates",
@@ -142,6 +146,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     relief_rules()
     wristband_rules()
     route_notices_by(people_queries.communities_of)
+    complaint_rules()
 
     async def start_scheduler(app: Litestar) -> None:
         if settings.scheduler_in_web:
@@ -176,6 +181,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *PEOPLE_ROUTES,
             *REGISTRY_ROUTES,
             *INSPECTION_ROUTES,
+            *COMPLAINT_ROUTES,
             *ASSESSMENT_ROUTES,
             *SUBSIDY_ROUTES,
             *PROGRAMME_ROUTES,
@@ -197,6 +203,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *IMPORT_PAGES,
             *REGISTRY_PAGES,
             *INSPECTION_PAGES,
+            *COMPLAINT_PAGES,
             *ASSESSMENT_PAGES,
             *SUBSIDY_PAGES,
             *OCDS_PAGES,
@@ -237,7 +244,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
                 "Registry of who manages what (estates, companies, resident votes, committee contracts) for the "
                 "supervision of quasi-property management and its subsidy. Errors are RFC 9457 problem documents."
             ),
-            tags=[Tag(name="registry"), Tag(name="inspections"), Tag(name="assessment"), Tag(name="subsidies"), Tag(name="programmes"), Tag(name="documents"), Tag(name="people"), Tag(name="calls"), Tag(name="delivery"), Tag(name="evaluation"), Tag(name="ocds"), Tag(name="system")],
+            tags=[Tag(name="registry"), Tag(name="inspections"), Tag(name="assessment"), Tag(name="subsidies"), Tag(name="programmes"), Tag(name="documents"), Tag(name="people"), Tag(name="calls"), Tag(name="delivery"), Tag(name="evaluation"), Tag(name="ocds"), Tag(name="complaints"), Tag(name="open311"), Tag(name="system")],
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(type="http", scheme="bearer", description="POST /api/auth/login"),

@@ -18,6 +18,7 @@ from community.evaluation import demo as evaluation_demo
 from community.needs import demo as needs_demo
 from community.volunteers import demo as volunteers_demo
 from community.wristbands import demo as wristbands_demo
+from complaints import demo as complaints_demo
 from foundation.access import SYSTEM, Principal, Role
 from foundation.db import create_session_factory, unit_of_work
 from people import service as people
@@ -238,6 +239,7 @@ async def _load(db: AsyncSession) -> DemoReport:
     report.logins += await delivery_demo.load(db, rng)
     await relief_demo.load(db, rng, letters_to_default_store())
     await wristbands_demo.load(db, rng)
+    await complaints_demo.load(db, rng)
     return report
 
 

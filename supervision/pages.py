@@ -60,6 +60,8 @@ ACTION_NAMES = {
     "wristband.elder_registered": "防走失腕带：登记老人", "wristband.bound": "防走失腕带：绑定腕带", "wristband.revoked": "防走失腕带：停用腕带",
     "wristband.labels_printed": "防走失腕带：打印标签", "wristband.alert_acknowledged": "防走失腕带：响应求助", "wristband.found": "防走失腕带：老人已找到",
     "wristband.register_entered": "防走失腕带：录入试点登记", "channel.added": "消息渠道：新增", "channel.switched_off": "消息渠道：停用",
+    "complaint.reported": "居民投诉：居民反映", "complaint.ordered": "居民投诉：转物业企业整改", "complaint.mediating": "居民投诉：转入矛盾调处",
+    "complaint.meeting": "居民投诉：记录调解会议", "complaint.closed": "居民投诉：结案",
 }
 # An action not named above reads as its record's name and what was done to it (relief_application.filed →
 # 救助申请：提交), so the page never shows an English key for the actions the packages record.

@@ -16,6 +16,7 @@ from community.delivery.jobs import JOBS as DELIVERY_JOBS
 from community.evaluation.jobs import JOBS as EVALUATION_JOBS
 from community.needs.jobs import JOBS as NEEDS_JOBS
 from community.volunteers.jobs import JOBS as VOLUNTEER_JOBS
+from complaints.jobs import JOBS as COMPLAINT_JOBS
 from foundation.clock import BUSINESS_TZ
 from foundation.jobs import Job, JobRun, run_job
 from inspections.jobs import JOBS as INSPECTION_JOBS
@@ -26,7 +27,7 @@ from subsidies.property.jobs import JOBS as SUBSIDY_JOBS
 from subsidies.relief.jobs import JOBS as RELIEF_JOBS
 from supervision.backup import JOBS as BACKUP_JOBS
 
-JOBS: list[Job] = [*INSPECTION_JOBS, *ASSESSMENT_JOBS, *SUBSIDY_JOBS, *ACTIVITY_JOBS, *AUDIT_JOBS, *NEEDS_JOBS, *CALL_JOBS, *CARE_JOBS, *VOLUNTEER_JOBS, *DELIVERY_JOBS, *RELIEF_JOBS, *EVALUATION_JOBS, *BACKUP_JOBS]
+JOBS: list[Job] = [*INSPECTION_JOBS, *ASSESSMENT_JOBS, *SUBSIDY_JOBS, *ACTIVITY_JOBS, *AUDIT_JOBS, *NEEDS_JOBS, *CALL_JOBS, *CARE_JOBS, *VOLUNTEER_JOBS, *DELIVERY_JOBS, *RELIEF_JOBS, *EVALUATION_JOBS, *BACKUP_JOBS, *COMPLAINT_JOBS]
 
 
 def next_run(job: Job, now: datetime) -> datetime | None:

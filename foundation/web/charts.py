@@ -36,3 +36,24 @@ def sparkline(points: Sequence[tuple[str, int | None]], width: int = 120, height
         f'<svg class="trend" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         f'aria-label="{escape(told)}"><title>{escape(told)}</title>{reference}{lines}{"".join(markers)}</svg>'
     )
+
+
+def bars(points: Sequence[tuple[str, int]], width: int = 160, height: int = 40) -> Markup:
+    """Counts as bars, oldest first (`points` are (label, count)); every value also written in the title."""
+    n = len(points)
+    if n == 0:
+        return Markup("")
+    top = max(1, max(count for _, count in points))
+    slot = width / n
+    rects = []
+    for i, (_, count) in enumerate(points):
+        h = (height - 12) * count / top
+        rects.append(
+            f'<rect x="{i * slot + 1:.1f}" y="{height - 10 - h:.1f}" width="{max(1.0, slot - 2):.1f}" height="{h:.1f}" fill="#000"/>'
+            f'<text x="{i * slot + slot / 2:.1f}" y="{height - 1}" font-size="8" text-anchor="middle">{count}</text>'
+        )
+    told = "；".join(f"{label}：{count}" for label, count in points)
+    return Markup(
+        f'<svg class="bars" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'aria-label="{escape(told)}"><title>{escape(told)}</title>{"".join(rects)}</svg>'
+    )

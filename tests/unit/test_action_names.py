@@ -8,7 +8,7 @@ from pathlib import Path
 from supervision.pages import action_name
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("registry", "people", "inspections", "assessment", "subsidies", "reports", "community", "supervision", "foundation")
+PACKAGES = ("registry", "people", "inspections", "complaints", "assessment", "subsidies", "reports", "community", "supervision", "foundation")
 LITERAL = re.compile(r'record_change\(\s*\w+,\s*[\w().]+,\s*"([a-z_]+\.[a-z_]+)"')
 # Actions whose verb is a state or step, as recorded (f-strings in the services).
 DYNAMIC = [

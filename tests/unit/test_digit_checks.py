@@ -11,7 +11,7 @@ import pytest
 from subsidies.care.rules import check_id_number
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("foundation", "registry", "people", "inspections", "assessment", "subsidies", "reports", "community", "supervision")
+PACKAGES = ("foundation", "registry", "people", "inspections", "complaints", "assessment", "subsidies", "reports", "community", "supervision")
 
 
 def test_no_product_code_guards_int_with_isdigit_alone() -> None:

@@ -13,7 +13,7 @@ from foundation.duties import SEPARATIONS, Duty, keep_apart, refusal
 from foundation.errors import PermissionDenied, SeparationOfDuties
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCT = ["registry", "people", "inspections", "assessment", "subsidies", "reports", "community", "supervision"]
+PRODUCT = ["registry", "people", "inspections", "complaints", "assessment", "subsidies", "reports", "community", "supervision"]
 CHECKS = {"keep_apart", "refusal"}
 
 

@@ -21,6 +21,7 @@ ALLOWED: dict[str, set[str]] = {
         "community.calls.tables",
         "community.volunteers.tables",
         "community.delivery.tables",
+        "complaints.tables",
         "community.evaluation.tables",
         "community.wristbands.tables",
         "assessment.tables", "foundation.calendar.tables", "inspections.tables", "people.tables", "registry.tables", "reports.tables",
