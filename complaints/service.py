@@ -143,7 +143,7 @@ async def report_complaint(
         raise InvalidInput("describe the problem in a few words", zh="请写明遇到的问题", field="description")
     if len(photos) > rules.max_photos:
         raise RuleViolation(f"a report carries at most {rules.max_photos} photos", zh=f"最多上传 {rules.max_photos} 张照片", field="photo")
-    phone = "".join(ch for ch in data.phone if ch.isdigit() or ch == "+")
+    phone = "".join(ch for ch in data.phone if ch in "0123456789+")
     if phone and not 5 <= len(phone) <= 20:
         raise InvalidInput("the phone number has 5 to 20 digits", zh="电话号码格式不对", field="phone")
     estate = await registry_queries.estate_by_code(session, data.estate_code.strip())
