@@ -197,7 +197,7 @@ class ComplaintPages(Controller):
                     raise InvalidInput(f"write the {key}", zh=zh, field=key)
             await service.record_meeting(
                 db, principal, complaint_id,
-                schemas.MeetingIn(held_at=held_at, attendees=typed["attendees"], summary=typed["summary"], outcome=cast(schemas.Outcome, typed["outcome"]), follow_up=typed["follow_up"], answer=typed["meeting_answer"]),
+                schemas.MediationMeetingIn(held_at=held_at, attendees=typed["attendees"], summary=typed["summary"], outcome=cast(schemas.Outcome, typed["outcome"]), follow_up=typed["follow_up"], answer=typed["meeting_answer"]),
             )
         except DomainError as exc:
             return await _detail(db, principal, complaint_id, exc=exc, typed=typed)

@@ -182,7 +182,7 @@ class ComplaintController(Controller):
         return (await service.complaint_out(db, principal, [await service.get_complaint(db, principal, complaint_id)]))[0]
 
     @get("/{complaint_id:int}/meetings", responses=READ)
-    async def complaint_meetings(self, complaint_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.MeetingOut]:
+    async def complaint_meetings(self, complaint_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.MediationMeetingOut]:
         return await service.meetings(db, principal, complaint_id)
 
     @post("/{complaint_id:int}/order", dto=StrictBody[schemas.OrderIn], return_dto=None, dependencies=STORE, guards=[allow(service.ROUTERS, "routing complaints")], responses=WRITE, status_code=200)
@@ -198,10 +198,10 @@ class ComplaintController(Controller):
         complaint = await service.open_mediation(db, principal, complaint_id, data)
         return (await service.complaint_out(db, principal, [complaint]))[0]
 
-    @post("/{complaint_id:int}/meetings", dto=StrictBody[schemas.MeetingIn], return_dto=None, guards=[allow(service.ROUTERS, "recording mediation")], responses=WRITE, status_code=201)
-    async def record_mediation_meeting(self, complaint_id: RecordId, data: JSONBody[schemas.MeetingIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.MeetingOut:
+    @post("/{complaint_id:int}/meetings", dto=StrictBody[schemas.MediationMeetingIn], return_dto=None, guards=[allow(service.ROUTERS, "recording mediation")], responses=WRITE, status_code=201)
+    async def record_mediation_meeting(self, complaint_id: RecordId, data: JSONBody[schemas.MediationMeetingIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.MediationMeetingOut:
         meeting = await service.record_meeting(db, principal, complaint_id, data)
-        return schemas.MeetingOut(id=meeting.id, held_at=meeting.held_at, attendees=meeting.attendees, summary=meeting.summary, outcome=meeting.outcome, follow_up=meeting.follow_up, recorded_by=meeting.recorded_by)
+        return schemas.MediationMeetingOut(id=meeting.id, held_at=meeting.held_at, attendees=meeting.attendees, summary=meeting.summary, outcome=meeting.outcome, follow_up=meeting.follow_up, recorded_by=meeting.recorded_by)
 
     @post("/{complaint_id:int}/closure", dto=StrictBody[schemas.ClosureIn], return_dto=None, guards=[allow(service.ROUTERS, "routing complaints")], responses=WRITE, status_code=200)
     async def close_complaint(self, complaint_id: RecordId, data: JSONBody[schemas.ClosureIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.ComplaintOut:

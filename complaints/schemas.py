@@ -130,7 +130,7 @@ class MediationIn(Strict):
     answer: Description
 
 
-class MeetingIn(Strict):
+class MediationMeetingIn(Strict):
     held_at: Annotated[datetime, msgspec.Meta(tz=True)]
     attendees: Annotated[str, msgspec.Meta(min_length=2, max_length=600, pattern=NONBLANK)]
     summary: Description
@@ -146,7 +146,7 @@ class ClosureIn(Strict):
     duplicate_of: Id | None = None
 
 
-class MeetingOut(msgspec.Struct):
+class MediationMeetingOut(msgspec.Struct):
     id: int
     held_at: datetime
     attendees: str

@@ -278,10 +278,10 @@ async def complaint_out(session: AsyncSession, actor: Principal, rows: Sequence[
     return out
 
 
-async def meetings(session: AsyncSession, actor: Principal, complaint_id: int) -> list[schemas.MeetingOut]:
+async def meetings(session: AsyncSession, actor: Principal, complaint_id: int) -> list[schemas.MediationMeetingOut]:
     await get_complaint(session, actor, complaint_id)
     rows = (await session.execute(select(MediationMeeting).where(col(MediationMeeting.complaint_id) == complaint_id).order_by(col(MediationMeeting.held_at), col(MediationMeeting.id)))).scalars()
-    return [schemas.MeetingOut(id=m.id, held_at=m.held_at, attendees=m.attendees, summary=m.summary, outcome=m.outcome, follow_up=m.follow_up, recorded_by=m.recorded_by) for m in rows]
+    return [schemas.MediationMeetingOut(id=m.id, held_at=m.held_at, attendees=m.attendees, summary=m.summary, outcome=m.outcome, follow_up=m.follow_up, recorded_by=m.recorded_by) for m in rows]
 
 
 async def events(session: AsyncSession, complaint_id: int) -> list[ComplaintEvent]:
@@ -371,7 +371,7 @@ async def open_mediation(session: AsyncSession, actor: Principal, complaint_id: 
     return complaint
 
 
-async def record_meeting(session: AsyncSession, actor: Principal, complaint_id: int, data: schemas.MeetingIn, now: datetime | None = None) -> MediationMeeting:
+async def record_meeting(session: AsyncSession, actor: Principal, complaint_id: int, data: schemas.MediationMeetingIn, now: datetime | None = None) -> MediationMeeting:
     """A mediation meeting: who attended, what was said, and, when it ends the case, the agreement or the failure
     (a failed mediation is closed, referred as the answer says)."""
     now = now or utc_now()
