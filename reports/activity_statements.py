@@ -73,8 +73,9 @@ KIND = "activity_statement"
 
 
 def subject_of(statement: queries.Statement) -> str:
-    """The statement's subject: the holder, the year and the state of the fund it shows (its content's checksum)."""
-    return f"activity:{statement.fund.holder}/{statement.fund.year}/content:{content_checksum(_content(statement))}"
+    """The statement's subject: the holder, the year and the state of the fund it shows (128 bits of its content's
+    checksum, so the subject fits the column's 80 characters)."""
+    return f"activity:{statement.fund.holder}/{statement.fund.year}/content:{content_checksum(_content(statement))[:32]}"
 
 
 async def _make(statement: queries.Statement, code: str) -> Made:

@@ -54,6 +54,9 @@ def new_document_code() -> str:
     return secrets.token_hex(16)
 
 
+SUBJECT_LENGTH, NUMBER_LENGTH = 80, 40  # issued_documents.subject and .number
+
+
 def verify_url(code: str) -> str:
     return f"{get_settings().resolved_public_base_url()}/verify/{code}"
 
@@ -128,6 +131,8 @@ async def issue(
 ) -> tuple[bytes, IssuedDocument]:
     """The document as issued: made (with a new code) and kept the first time it is asked for; from then on its
     kept bytes, never made again. `prepared`: its code and bytes, made already (before the transaction began)."""
+    if len(subject) > SUBJECT_LENGTH:  # SQLite would keep it; PostgreSQL would refuse it: refuse it everywhere
+        raise ValueError(f"a document's subject has at most {SUBJECT_LENGTH} characters: {subject!r}")
     row = await _kept(session, kind, subject)
     if row is None:
         if prepared is not None:
@@ -135,6 +140,8 @@ async def issue(
         else:
             code = new_document_code()
             made = await make(code)
+        if len(made.number) > NUMBER_LENGTH:
+            raise ValueError(f"a document's number has at most {NUMBER_LENGTH} characters: {made.number!r}")
         sha = store.put(made.content)  # before the row: a row always names bytes that are there
         row = IssuedDocument(
             code=code, kind=kind, subject=subject, number=made.number, title=made.title, total_fen=made.total_fen,
