@@ -122,6 +122,8 @@ def sso_refused(status: int, message: str) -> Template:
     return response
 
 
+SSO_OFF_ZH = "本系统未启用统一身份认证，请使用本系统的用户名和密码登录。"  # single sign-on is not configured
+
 class ShellPages(Controller):
     include_in_schema = False
 
@@ -182,7 +184,7 @@ class ShellPages(Controller):
         """Begin a sign-in at the identity provider (统一身份认证): off to its sign-in page."""
         config = OidcConfig.of(state.settings)
         if config is None:
-            return sso_refused(404, "本系统未启用统一身份认证，请使用本系统的用户名和密码登录。")
+            return sso_refused(404, SSO_OFF_ZH)
         try:
             url, sso_state = await sso.begin_sign_in(db, config, safe_next(data.get("next")))
         except ProviderUnavailable as exc:
@@ -199,7 +201,7 @@ class ShellPages(Controller):
         """Where the provider sends the browser back. Reading never writes: the page posts the answer on to
         /login/sso/finish (by itself, or with its button when scripts are off)."""
         if OidcConfig.of(request.app.state.settings) is None:
-            return sso_refused(404, "本系统未启用统一身份认证，请使用本系统的用户名和密码登录。")
+            return sso_refused(404, SSO_OFF_ZH)
         answer = request.query_params
         if answer.get("error"):
             return sso_refused(401, f"统一身份认证未通过（{answer.get('error')}），请重新登录。")
@@ -215,7 +217,7 @@ class ShellPages(Controller):
         """Finish the sign-in: the code exchanged, the ID token checked, the mapped local user logged in."""
         config = OidcConfig.of(state.settings)
         if config is None:
-            return sso_refused(404, "本系统未启用统一身份认证，请使用本系统的用户名和密码登录。")
+            return sso_refused(404, SSO_OFF_ZH)
         try:
             signed = await sso.finish_sign_in(
                 write_transactions(state),
