@@ -63,6 +63,17 @@ class BlobStore(Protocol):
         ...
 
 
+async def read_blob(store: BlobStore, sha256: str) -> bytes:
+    """A blob read off the event loop: every backend blocks its caller (a disk read, or a query on the store's own
+    connection), so a request handler never calls `get` itself (tests/unit/test_blob_calls.py keeps it so)."""
+    return await asyncio.to_thread(store.get, sha256)
+
+
+async def write_blob(store: BlobStore, content: bytes) -> str:
+    """A blob written off the event loop; its sha256."""
+    return await asyncio.to_thread(store.put, content)
+
+
 def checked_sha256(sha256: str) -> str:
     if len(sha256) != 64 or not SHA256_HEX.issuperset(sha256):
         raise ValueError(f"not a sha256: {sha256!r}")

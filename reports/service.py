@@ -30,7 +30,7 @@ from foundation.money import yuan
 from foundation.periods import Month, period_zh
 from foundation.ratios import ratio_text, stored_ratio
 from foundation.settings import get_settings
-from foundation.storage import BlobStore
+from foundation.storage import BlobStore, read_blob, write_blob
 from inspections.queries import record_photo_digests
 from registry import queries as registry_queries
 from registry.queries import EstateInfo
@@ -115,7 +115,7 @@ async def served(session: AsyncSession, store: BlobStore, kind: str, subject: st
     row = await _kept(session, kind, subject)
     if row is None:
         raise missing
-    return store.get(row.pdf_sha256), row
+    return await read_blob(store, row.pdf_sha256), row
 
 
 def batch_subject(batch: DisbursementBatch, company_id: int | None = None) -> str:
@@ -142,7 +142,7 @@ async def issue(
             made = await make(code)
         if len(made.number) > NUMBER_LENGTH:
             raise ValueError(f"a document's number has at most {NUMBER_LENGTH} characters: {made.number!r}")
-        sha = store.put(made.content)  # before the row: a row always names bytes that are there
+        sha = await write_blob(store, made.content)  # before the row: a row always names bytes that are there
         row = IssuedDocument(
             code=code, kind=kind, subject=subject, number=made.number, title=made.title, total_fen=made.total_fen,
             checksum=made.checksum, pdf_sha256=sha, media_type=made.media_type, pages=made.pages, kept=True, issued_at=utc_now(),
@@ -156,7 +156,7 @@ async def issue(
             row = await _kept(session, kind, subject)
             if row is None:
                 raise
-    return store.get(row.pdf_sha256), row
+    return await read_blob(store, row.pdf_sha256), row
 
 
 async def _company_names(session: AsyncSession, ids: Collection[int]) -> dict[int, str]:

@@ -278,7 +278,7 @@ async def restore(settings: Settings, folder: Path, store: BlobStore | None = No
             "the target database is not empty: restore into a new, empty database (it refuses to mix a backup into a working system)",
             zh="目标数据库不是空的：请恢复到一个新建的空数据库",
         )
-    if next(iter(store.hashes()), None) is not None:
+    if not await asyncio.to_thread(_store_is_empty, store):
         raise Conflict("the target blob store is not empty: restore with a new, empty var_dir", zh="目标附件存储不是空的：请使用新的空 var_dir")
     url = make_url(settings.database_url)
     if dialect == "sqlite":
@@ -293,6 +293,10 @@ async def restore(settings: Settings, folder: Path, store: BlobStore | None = No
     blobs, derived = await asyncio.to_thread(_restore_blobs, store, folder, manifest["files"])
     log.info("restored %s (revision %s) from %s: %d blobs, %d derived copies", dialect, revision, folder, blobs, derived)
     return RestoreReport(dialect=dialect, revision=revision, blobs=blobs, derived=derived)
+
+
+def _store_is_empty(store: BlobStore) -> bool:
+    return next(iter(store.hashes()), None) is None
 
 
 def _restore_blobs(store: BlobStore, folder: Path, files: dict[str, dict[str, Any]]) -> tuple[int, int]:

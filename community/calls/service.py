@@ -41,7 +41,7 @@ from foundation.duties import Duty, refusal
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from foundation.notifications import notify
 from foundation.settings import config_dir
-from foundation.storage import BlobStore
+from foundation.storage import BlobStore, read_blob, write_blob
 from people import queries as people_queries
 from registry import queries as registry_queries
 from registry.queries import OrganisationKind
@@ -281,7 +281,7 @@ async def submit_bid(session: AsyncSession, actor: Principal, store: BlobStore, 
     await session.flush()
     for document in data.documents:
         content = base64.b64decode(document.content, validate=True)
-        sha256 = store.put(content)
+        sha256 = await write_blob(store, content)
         session.add(BidDocument(bid_id=bid.id, name=document.name.strip(), content_type=document.content_type, size=len(content), sha256=sha256))
     # The audit keeps that a bid was made, not its content (sealed until the deadline).
     record_change(session, actor, "bid.replaced" if replaced else "bid.submitted", "bid", bid.id, after={"call": call.number, "lot": data.lot_number})
@@ -333,7 +333,7 @@ async def document_content(session: AsyncSession, actor: Principal, store: BlobS
     if document is None:
         raise NotFound("document", document_id)
     await queries.readable_bid(session, actor, document.bid_id, now)
-    return document, store.get(document.sha256)
+    return document, await read_blob(store, document.sha256)
 
 
 async def close_bidding(session: AsyncSession, actor: Principal, call_id: int, now: datetime) -> Call:

@@ -29,7 +29,7 @@ from foundation.clock import BUSINESS_TZ
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from foundation.periods import Month
 from foundation.settings import config_dir
-from foundation.storage import BlobStore
+from foundation.storage import BlobStore, read_blob, write_blob
 from registry import queries as registry_queries
 from registry.queries import OrganisationKind
 from subsidies.engine import queries as engine_queries
@@ -215,7 +215,7 @@ async def file_evaluation(session: AsyncSession, actor: Principal, store: BlobSt
         session.add(EvaluationScore(evaluation_id=evaluation.id, criterion=criterion.code, weight=criterion.weight, points=shown, evidence=text))
         for document in evidence[criterion.code].files if criterion.code in evidence else []:
             content = base64.b64decode(document.content, validate=True)
-            session.add(EvaluationFile(evaluation_id=evaluation.id, criterion=criterion.code, name=document.name.strip(), content_type=document.content_type, size=len(content), sha256=store.put(content)))
+            session.add(EvaluationFile(evaluation_id=evaluation.id, criterion=criterion.code, name=document.name.strip(), content_type=document.content_type, size=len(content), sha256=await write_blob(store, content)))
     released = []
     if passed:
         for number in rules.released_by(stage, len(contract.tranches)):
@@ -271,7 +271,7 @@ async def evidence_file(session: AsyncSession, actor: Principal, store: BlobStor
     if evaluation is None:
         raise NotFound("evidence file", file_id)
     await _require_reader(session, actor, await calls_queries.contract(session, evaluation.contract_id))
-    return row, store.get(row.sha256)
+    return row, await read_blob(store, row.sha256)
 
 
 # Progress

@@ -74,7 +74,7 @@ async def _register_in_bulk(db: AsyncSession, worker: Principal, seal: Sealer, s
     now = utc_now()
     community = await registry_queries.community(db, worker.community_id)
     assert community is not None
-    consent = service.put_sealed(store, seal, CONSENT_FORM)
+    consent = await service.put_sealed(store, seal, CONSENT_FORM)
     elders = []
     for _ in range(count):
         data = _elder(rng)

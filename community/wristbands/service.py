@@ -38,7 +38,7 @@ from foundation.notifications import notify
 from foundation.process_locks import transaction_lock
 from foundation.sealing import Sealer
 from foundation.settings import config_dir, get_settings
-from foundation.storage import BlobStore
+from foundation.storage import BlobStore, write_blob
 from people import queries as people_queries
 from registry import queries as registry_queries
 
@@ -65,13 +65,9 @@ async def _own_community(session: AsyncSession, actor: Principal) -> registry_qu
     return community
 
 
-def put_sealed(store: BlobStore, seal: Sealer, content: bytes) -> str:
+async def put_sealed(store: BlobStore, seal: Sealer, content: bytes) -> str:
     """A scan or photo kept in the blob store sealed, like the text of personal data."""
-    return store.put(seal.seal(base64.b64encode(content).decode()).encode())
-
-
-def read_sealed(store: BlobStore, seal: Sealer, sha256: str) -> bytes:
-    return base64.b64decode(seal.open(store.get(sha256).decode()))
+    return await write_blob(store, seal.seal(base64.b64encode(content).decode()).encode())
 
 
 # Elders and guardians
@@ -113,8 +109,8 @@ async def register_elder(
     elder = WristbandElder(
         community_id=community.id, street_id=community.street_id, name_sealed=seal.seal(data.name.strip()),
         care_notes_sealed=seal.seal(data.care_notes.strip()) if data.care_notes.strip() else "",
-        photo_sha256=put_sealed(store, seal, photo) if photo else None, consent_by=data.consent_by, consent_on=data.consent_on,
-        consent_form_sha256=put_sealed(store, seal, consent_form), registered_by=actor.label, registered_at=utc_now(),
+        photo_sha256=await put_sealed(store, seal, photo) if photo else None, consent_by=data.consent_by, consent_on=data.consent_on,
+        consent_form_sha256=await put_sealed(store, seal, consent_form), registered_by=actor.label, registered_at=utc_now(),
     )
     session.add(elder)
     await session.flush()

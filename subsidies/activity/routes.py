@@ -18,7 +18,7 @@ from foundation.access import Principal, Role
 from foundation.clock import business_today
 from foundation.errors import InvalidInput
 from foundation.paging import Page, PageRequest
-from foundation.storage import BlobStore
+from foundation.storage import BlobStore, read_blob
 from foundation.web.auth import allow, logged_in
 from foundation.web.body import StrictBody
 from foundation.web.params import RecordId, provide_store
@@ -85,7 +85,7 @@ class ActivityController(Controller):
     async def activity_receipt(self, receipt_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> Response[bytes]:
         """The receipt as uploaded, to those who see its fund."""
         receipt = await service.receipt_for(db, principal, receipt_id)
-        return Response(store.get(receipt.sha256), media_type=receipt.content_type, headers={"Cache-Control": "private, max-age=3600"})
+        return Response(await read_blob(store, receipt.sha256), media_type=receipt.content_type, headers={"Cache-Control": "private, max-age=3600"})
 
     @post("/claims", dto=StrictBody[schemas.ClaimIn], return_dto=None, guards=[CLAIMERS], responses=WRITE)
     async def file_activity_claim(self, data: JSONBody[schemas.ClaimIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[schemas.ClaimOut]:

@@ -22,7 +22,7 @@ from foundation.errors import Conflict, InvalidInput, NotFound, RuleViolation, T
 from foundation.periods import Month
 from foundation.process_locks import transaction_lock
 from foundation.settings import config_dir
-from foundation.storage import BlobStore
+from foundation.storage import BlobStore, write_blob
 from registry import queries as registry
 from subsidies.activity import rules
 from subsidies.activity.rules import APPROVED, COMMUNITY, PENDING, REFUSED, STREET, Balance, ClaimFacts, FundRules
@@ -98,7 +98,7 @@ async def upload_receipt(session: AsyncSession, store: BlobStore, actor: Princip
     if not content:
         raise InvalidInput("the receipt file is empty", zh="发票文件是空的", field="file")
     kind = rules.receipt_type(content, config.receipt_types)
-    sha256 = store.put(content)
+    sha256 = await write_blob(store, content)
     receipt = ActivityReceipt(sha256=sha256, content_type=kind, size_bytes=len(content), holder=str(holder), uploaded_by_user_id=actor.user_id, uploaded_at=utc_now())
     session.add(receipt)
     await session.flush()

@@ -17,7 +17,7 @@ from foundation.access import Principal, Role
 from foundation.clock import business_today
 from foundation.errors import InvalidInput
 from foundation.paging import Page, PageRequest
-from foundation.storage import BlobStore
+from foundation.storage import BlobStore, read_blob
 from foundation.web.auth import allow, logged_in
 from foundation.web.body import StrictBody
 from foundation.web.params import RecordId, provide_store
@@ -84,7 +84,7 @@ class ReliefController(Controller):
     async def relief_document(self, document_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> Response[bytes]:
         """A supporting document as uploaded, to those who see its application."""
         document = await service.document_for(db, principal, document_id)
-        return Response(store.get(document.sha256), media_type=document.content_type, headers={"Cache-Control": "private, max-age=3600"})
+        return Response(await read_blob(store, document.sha256), media_type=document.content_type, headers={"Cache-Control": "private, max-age=3600"})
 
     @post("/applications", dto=StrictBody[schemas.ApplicationIn], return_dto=None, guards=[FILERS], responses=WRITE)
     async def file_relief_application(self, data: JSONBody[schemas.ApplicationIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[schemas.ApplicationOut]:

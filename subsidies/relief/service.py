@@ -23,7 +23,7 @@ from foundation.money import yuan
 from foundation.periods import Month
 from foundation.process_locks import transaction_lock
 from foundation.settings import config_dir
-from foundation.storage import BlobStore
+from foundation.storage import BlobStore, write_blob
 from registry import queries as registry
 from subsidies.engine import service as engine
 from subsidies.engine.registry import Priced
@@ -86,7 +86,7 @@ async def upload_document(session: AsyncSession, store: BlobStore, actor: Princi
     if not content:
         raise InvalidInput("the document is empty", zh="证明材料文件是空的", field="file")
     kind = rules.document_type(content, config.document_types)
-    document = ReliefDocument(sha256=store.put(content), content_type=kind, size_bytes=len(content), community_id=community_id, uploaded_by_user_id=actor.user_id, uploaded_at=utc_now())
+    document = ReliefDocument(sha256=await write_blob(store, content), content_type=kind, size_bytes=len(content), community_id=community_id, uploaded_by_user_id=actor.user_id, uploaded_at=utc_now())
     session.add(document)
     await session.flush()
     return document
