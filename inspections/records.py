@@ -64,6 +64,35 @@ async def record_detail(session: AsyncSession, record: InspectionRecord) -> sche
     estate_name = (await registry_queries.estates(session, [record.estate_id]))[record.estate_id].name
     decision = (await session.execute(select(LateRecordDecision).where(col(LateRecordDecision.record_id) == record.id))).scalar()
     checklist = (await stored_checklists(session, {record.checklist_version_id}))[record.checklist_version_id]
+    return detail_of(
+        record, results=results, photos=photos, amendments=amendments, defect_ids=defect_ids, estate_name=estate_name,
+        decision=decision, checklist=checklist, returned=await returns.record_returns(session, record.id or 0),
+    )  # fmt: skip
+
+
+def filed_detail(
+    record: InspectionRecord, *, results: list[InspectionResult], photos: list[RecordPhoto], defect_ids: list[int], estate_name: str, checklist: Checklist
+) -> schemas.RecordOut:
+    """The answer to a filing, from what the filing itself just stored (a new record has no amendment, late decision
+    or return yet): the same answer a later read gives, without reading back what was written a moment ago."""
+    return detail_of(
+        record, results=results, photos=photos, amendments=[], defect_ids=sorted(defect_ids), estate_name=estate_name, decision=None,
+        checklist=checklist, returned=[],
+    )  # fmt: skip
+
+
+def detail_of(
+    record: InspectionRecord,
+    *,
+    results: list[InspectionResult],
+    photos: list[RecordPhoto],
+    amendments: list[Amendment],
+    defect_ids: list[int],
+    estate_name: str,
+    decision: LateRecordDecision | None,
+    checklist: Checklist,
+    returned: list[schemas.RecordReturnOut],
+) -> schemas.RecordOut:
     photos_of = {r.item_code: sorted(p.attachment_id for p in photos if p.item_code == r.item_code) for r in results}
     effective = effective_results(results, amendments)
     for code in effective:
@@ -103,7 +132,7 @@ async def record_detail(session: AsyncSession, record: InspectionRecord) -> sche
             _result_out(code, v["passed"], v["defects"], v["note"], v["photo_ids"], checklist) for code, v in effective.items()
         ],
         defect_ids=defect_ids,
-        returns=await returns.record_returns(session, record.id or 0),
+        returns=returned,
     )
 
 

@@ -51,7 +51,7 @@ def month_of(text: str | None) -> Month | None:
 
 async def _file(db: AsyncSession, store: BlobStore, principal: Principal, source: Source, data: schemas.RecordIn) -> Response[schemas.RecordOut]:
     filed = await service.file_record(db, store, principal, source, data)
-    detail = await records.record_detail(db, filed.record)
+    detail = filed.detail or await records.record_detail(db, filed.record)
     # 201 for a new record; 200 for a retry that found the record it had already filed.
     return Response(detail, status_code=200 if filed.replayed else 201)
 

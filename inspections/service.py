@@ -26,7 +26,7 @@ from inspections.attachments import ATTEMPTS, own_photos
 from inspections.checklists import checklist_version_id, stored_checklists
 from inspections.config import current_checklist, inspection_rules
 from inspections.flags import check_record
-from inspections.records import effective_results, get_record
+from inspections.records import effective_results, filed_detail, get_record
 from inspections.rules import Checklist, Source, is_late, request_fingerprint
 from inspections.tables import Amendment, InspectionRecord, InspectionResult, RecordPhoto, SpotCheckAssignment
 from registry import queries as registry_queries
@@ -55,6 +55,7 @@ SCORERS = frozenset({Role.ADMIN, Role.STREET_OFFICER})
 class Filed:
     record: InspectionRecord
     replayed: bool  # True: this was a retry of a record already filed
+    detail: schemas.RecordOut | None = None  # a new record's answer, built from what was just stored
 
 
 def _fingerprint(source: Source, data: schemas.RecordIn) -> str:
@@ -158,8 +159,8 @@ async def file_record(
             return Filed(earlier, replayed=True)
         try:
             async with session.begin_nested():  # losing a race undoes only this attempt
-                record = await _new_record(session, actor, source, data, fingerprint, now)
-            return Filed(record, replayed=False)
+                record, detail = await _new_record(session, actor, source, data, fingerprint, now)
+            return Filed(record, replayed=False, detail=detail)
         except IntegrityError:
             # Another request took this client id or this daily number first: look again.
             continue
@@ -168,7 +169,7 @@ async def file_record(
 
 async def _new_record(
     session: AsyncSession, actor: Principal, source: Source, data: schemas.RecordIn, fingerprint: str, now: datetime
-) -> InspectionRecord:
+) -> tuple[InspectionRecord, schemas.RecordOut]:
     rules = inspection_rules()
     checklist = current_checklist()
     if data.inspected_at > now + rules.clock_tolerance:
@@ -216,6 +217,7 @@ async def _new_record(
     session.add(record)
     await session.flush()
     results = []
+    photos = []
     for r in data.results:
         result = InspectionResult(
             record_id=record.id,
@@ -225,13 +227,10 @@ async def _new_record(
             note=r.note,
         )
         results.append(result)
-        session.add(result)
-        for photo in dict.fromkeys(r.photo_ids):
-            session.add(RecordPhoto(record_id=record.id, attachment_id=photo, item_code=r.item))
+        photos += [RecordPhoto(record_id=record.id, attachment_id=photo, item_code=r.item) for photo in dict.fromkeys(r.photo_ids)]
     per_item = {p for r in data.results for p in r.photo_ids}
-    for photo in dict.fromkeys(data.photo_ids):
-        if photo not in per_item:
-            session.add(RecordPhoto(record_id=record.id, attachment_id=photo))
+    photos += [RecordPhoto(record_id=record.id, attachment_id=photo) for photo in dict.fromkeys(data.photo_ids) if photo not in per_item]
+    session.add_all([*results, *photos])
     await session.flush()
     raised = await defect_service.raise_defects(session, actor, record, checklist, results, now)
     await check_record(session, record, [*dict.fromkeys([*(p for r in data.results for p in r.photo_ids), *data.photo_ids])], data.location_missing, now)
@@ -252,7 +251,8 @@ async def _new_record(
             "late": record.late,
         },
     )
-    return record
+    detail = filed_detail(record, results=results, photos=photos, defect_ids=[d.id for d in raised], estate_name=estate.name, checklist=checklist)
+    return record, detail
 
 
 
