@@ -1,0 +1,44 @@
+"""Moving a district in from its spreadsheets: paper votes (纸质表决), a selection vote held and counted on paper,
+recorded with its archive number so that a contract signed on paper can be imported resting on it
+(registry/voting.py); and the volunteers' real-name check in person (实名核验), which a volunteer imported from a
+spreadsheet waits for (community/volunteers). Volunteers registered before were checked when registered.
+
+Revision ID: 0039
+Revises: 0037
+Create Date: 2026-11-26 14:20:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import foundation.db
+
+revision = '0039'
+down_revision = '0037'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('selection_votes', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('source', sa.String(length=10), server_default='ballots', nullable=False))
+        batch_op.add_column(sa.Column('reference', sa.String(length=40), nullable=True))
+        batch_op.create_unique_constraint('uq_selection_votes_reference', ['reference'])
+        batch_op.create_check_constraint('ck_selection_votes_paper_vote_has_reference', "source = 'ballots' OR reference IS NOT NULL")
+    with op.batch_alter_table('volunteers', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('checked_at', foundation.db.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('checked_by', sa.String(length=200), nullable=True))
+    op.execute("UPDATE volunteers SET checked_at = registered_at, checked_by = registered_by")
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('volunteers', schema=None) as batch_op:
+        batch_op.drop_column('checked_by')
+        batch_op.drop_column('checked_at')
+    with op.batch_alter_table('selection_votes', schema=None) as batch_op:
+        batch_op.drop_constraint('ck_selection_votes_paper_vote_has_reference', type_='check')
+        batch_op.drop_constraint('uq_selection_votes_reference', type_='unique')
+        batch_op.drop_column('reference')
+        batch_op.drop_column('source')
