@@ -134,10 +134,10 @@ async def provider_code(db) -> str:  # type: ignore[no-untyped-def]
         return (await session.execute(select(Organisation.credit_code).where(Organisation.id == organisation_id))).scalar_one()
 
 
-def elder(provider: str, order: int, **changes: object) -> list[object]:
+def elder(organisation: str, order: int, **changes: object) -> list[object]:
     cells = {
         "id_number": id_number("1944-05-06", order), "name": f"导入老人{order}", "sex": "女", "birth_date": "1944-05-06", "address": f"树德里{order}号楼101",
-        "phone": f"1391234{order:04d}", "category": "低保", "community": "XBL01", "provider": provider, "starts_on": TODAY.isoformat(), "consent_by": "本人",
+        "phone": f"1391234{order:04d}", "category": "低保", "community": "XBL01", "provider": organisation, "starts_on": TODAY.isoformat(), "consent_by": "本人",
         "consent_on": TODAY.isoformat(),
     } | changes
     return list(cells.values())
