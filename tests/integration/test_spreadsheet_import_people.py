@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from community.volunteers import service as volunteers
-from community.volunteers.schemas import VolunteerCheckIn, VolunteerHoursIn
+from community.volunteers.schemas import VolunteerHoursIn
 from community.volunteers.tables import Volunteer
 from foundation.access import SYSTEM
 from foundation.clock import business_today
@@ -22,6 +22,8 @@ from subsidies.care import rules as care_rules
 from subsidies.care.tables import CareElder
 from supervision.importing.service import ImportReport, import_file
 from tests.integration.evidence import principal
+from tests.integration.test_pages import page_login
+from tests.integration.test_role_pages import csrf
 from tests.integration.test_spreadsheet_import import MAX_ROWS, credit_code, headers, workbook
 
 GOOD = [
@@ -101,8 +103,16 @@ async def test_imported_volunteers_wait_for_the_real_name_check_and_a_second_imp
         with pytest.raises(RuleViolation, match="real name has not been checked"):
             hours = VolunteerHoursIn(client_id="imported-volunteer-hours-1", served_on=business_today() - timedelta(days=1), minutes=60, activity="探访", team_id=1)
             await volunteers.log_hours(session, await principal(db, "imp-v-001"), hours)
-        await volunteers.check_volunteer(session, worker, imported.id, VolunteerCheckIn(password="first-pass-2026"))
-        await session.commit()
+    # The social worker checks them at the volunteer desk and hands over the first password.
+    await page_login(client, "xbl01-worker")
+    desk = await client.get("/volunteers")
+    assert desk.status_code == 200 and "当面实名核验" in desk.text and f'<option value="{imported.id}">郑晓梅</option>' in desk.text
+    token = await csrf(client)
+    short = await client.post("/volunteers/check", data={"volunteer_id": str(imported.id), "password": "short"}, headers={"x-csrftoken": token})
+    assert short.status_code == 422 and "首个密码至少 8 位" in short.text
+    checked = await client.post("/volunteers/check", data={"volunteer_id": str(imported.id), "password": "first-pass-2026"}, headers={"x-csrftoken": token})
+    assert checked.status_code == 200 and f'<option value="{imported.id}">郑晓梅</option>' not in checked.text.split("登记志愿者")[0]
+    await client.post("/logout", headers={"x-csrftoken": token})
     logged_in = await client.post("/api/auth/login", json={"username": "imp-v-001", "password": "first-pass-2026"})
     assert logged_in.status_code == 200
     mine = (await client.get("/api/volunteers", headers={"Authorization": f"Bearer {logged_in.json()['token']}"})).json()
