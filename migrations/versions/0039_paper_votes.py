@@ -22,11 +22,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Columns and an index only: SQLite adds them in place, without rebuilding tables that other rows refer to.
     with op.batch_alter_table('selection_votes', schema=None) as batch_op:
         batch_op.add_column(sa.Column('source', sa.String(length=10), server_default='ballots', nullable=False))
         batch_op.add_column(sa.Column('reference', sa.String(length=40), nullable=True))
-        batch_op.create_unique_constraint('uq_selection_votes_reference', ['reference'])
-        batch_op.create_check_constraint('ck_selection_votes_paper_vote_has_reference', "source = 'ballots' OR reference IS NOT NULL")
+    op.create_index('uq_selection_votes_reference', 'selection_votes', ['reference'], unique=True)
     with op.batch_alter_table('volunteers', schema=None) as batch_op:
         batch_op.add_column(sa.Column('checked_at', foundation.db.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('checked_by', sa.String(length=200), nullable=True))
@@ -37,8 +37,7 @@ def downgrade() -> None:
     with op.batch_alter_table('volunteers', schema=None) as batch_op:
         batch_op.drop_column('checked_by')
         batch_op.drop_column('checked_at')
+    op.drop_index('uq_selection_votes_reference', table_name='selection_votes')
     with op.batch_alter_table('selection_votes', schema=None) as batch_op:
-        batch_op.drop_constraint('ck_selection_votes_paper_vote_has_reference', type_='check')
-        batch_op.drop_constraint('uq_selection_votes_reference', type_='unique')
         batch_op.drop_column('reference')
         batch_op.drop_column('source')
