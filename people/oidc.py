@@ -26,11 +26,33 @@ CLOCK_LEEWAY_SECONDS = 60  # the provider's clock and ours may differ this much
 PROVIDER_TIMEOUT_SECONDS = 10
 
 
+# Why a sign-in was refused, as the audit log keeps it: a stable key and what it reads as (no token contents, no
+# identity: the log says which check failed, never what the provider sent).
+REFUSAL_REASONS = {
+    "incomplete_answer": "返回信息不完整",
+    "other_browser": "不是在本浏览器中发起的登录",
+    "state_replayed": "登录链接已使用过或从未发起（重放）",
+    "state_timed_out": "登录超时",
+    "code_refused": "认证服务拒绝了授权码",
+    "bad_signature": "登录凭证签名无法验证",
+    "token_expired": "登录凭证已过期",
+    "invalid_claim": "登录凭证的签发方、主体或随机数不符",
+    "wrong_audience": "登录凭证不是签发给本系统的",
+    "no_username_claim": "登录凭证中没有用于对应用户的信息",
+    "unmapped_identity": "账号未对应本系统用户",
+    "deactivated": "对应的用户已停用",
+}
+
+
 class SignInRefused(NotAuthenticated):
     """The identity provider's answer does not sign this person in (a token not for us, expired, a state used twice,
-    an identity with no local user)."""
+    an identity with no local user); `reason` is its key in REFUSAL_REASONS."""
 
     title_zh = "统一身份认证登录未成功"
+
+    def __init__(self, detail: str, *, zh: str, reason: str) -> None:
+        super().__init__(detail, zh=zh, reason=reason)
+        self.reason = reason
 
 
 class NoLocalUser(SignInRefused):
@@ -159,7 +181,7 @@ def check_id_token(id_token: str, keys: KeySet, config: OidcConfig, nonce: str, 
     try:
         token = jwt.decode(id_token, keys, algorithms=list(SIGNING_ALGORITHMS))
     except JoseError as error:
-        raise SignInRefused(f"the ID token's signature does not verify with the provider's keys ({error.error})", zh="登录凭证的签名无法验证") from None
+        raise SignInRefused(f"the ID token's signature does not verify with the provider's keys ({error.error})", zh="登录凭证的签名无法验证", reason="bad_signature") from None
     claims: dict[str, Any] = dict(token.claims)
     registry = jwt.JWTClaimsRegistry(
         now=now if now is not None else int(time.time()),
@@ -173,18 +195,18 @@ def check_id_token(id_token: str, keys: KeySet, config: OidcConfig, nonce: str, 
     try:
         registry.validate(claims)
     except ExpiredTokenError:
-        raise SignInRefused("the ID token has expired", zh="登录凭证已过期，请重新登录") from None
+        raise SignInRefused("the ID token has expired", zh="登录凭证已过期，请重新登录", reason="token_expired") from None
     except (InvalidClaimError, MissingClaimError) as error:
         claim = getattr(error, "claim", "") or error.description or ""
-        raise SignInRefused(f"the ID token's {claim} is not as expected: {error.description}", zh="登录凭证无效，请重新登录") from None
+        raise SignInRefused(f"the ID token's {claim} is not as expected: {error.description}", zh="登录凭证无效，请重新登录", reason="invalid_claim") from None
     except JoseError as error:
-        raise SignInRefused(f"the ID token is not valid: {error.description}", zh="登录凭证无效，请重新登录") from None
+        raise SignInRefused(f"the ID token is not valid: {error.description}", zh="登录凭证无效，请重新登录", reason="invalid_claim") from None
     audience = claims.get("aud")
     audiences = [audience] if isinstance(audience, str) else audience if isinstance(audience, list) else []
     if config.client_id not in audiences:
-        raise SignInRefused(f"the ID token is meant for {audience!r}, not for this system ({config.client_id})", zh="登录凭证不是签发给本系统的")
+        raise SignInRefused(f"the ID token is meant for {audience!r}, not for this system ({config.client_id})", zh="登录凭证不是签发给本系统的", reason="wrong_audience")
     if len(audiences) > 1 and claims.get("azp") != config.client_id:
-        raise SignInRefused("the ID token has several audiences and is not authorised for this system (azp)", zh="登录凭证不是签发给本系统的")
+        raise SignInRefused("the ID token has several audiences and is not authorised for this system (azp)", zh="登录凭证不是签发给本系统的", reason="wrong_audience")
     return claims
 
 
@@ -212,7 +234,7 @@ async def identity_of(config: OidcConfig, code: str, verifier: str, nonce: str) 
             raise ProviderUnavailable(f"the token endpoint answered {answer.status_code} without JSON") from None
         if answer.status_code != 200 or not isinstance(tokens, dict) or not isinstance(tokens.get("id_token"), str):
             reason = tokens.get("error") if isinstance(tokens, dict) else None
-            raise SignInRefused(f"the provider refused the authorization code ({reason or answer.status_code})", zh="统一身份认证未通过，请重新登录")
+            raise SignInRefused(f"the provider refused the authorization code ({reason or answer.status_code})", zh="统一身份认证未通过，请重新登录", reason="code_refused")
         keys_document = await _get_json(client, metadata.jwks_uri)
     try:
         keys = KeySet.import_key_set(cast(Any, keys_document))
@@ -224,5 +246,6 @@ async def identity_of(config: OidcConfig, code: str, verifier: str, nonce: str) 
         raise SignInRefused(
             f"the ID token has no {config.username_claim} claim to find the local user by",
             zh=f"统一身份认证未提供用于对应本系统用户的信息（{config.username_claim}），请联系区管理员",
+            reason="no_username_claim",
         )
     return str(value).strip()

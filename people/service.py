@@ -320,6 +320,18 @@ async def create_volunteer_user(
     return user
 
 
+async def give_volunteer_first_password(session: AsyncSession, actor: Principal, user_id: int, password: str) -> None:
+    """The first password of a volunteer's account opened without one (moved in from a spreadsheet), given in person
+    by the staff of the volunteer's community when they check the volunteer's real name."""
+    require_role(actor, VOLUNTEER_REGISTRARS, "giving a volunteer a first password")
+    user = await session.get(User, user_id)
+    if user is None or user.role != Role.VOLUNTEER or user.community_id != actor.community_id:
+        raise NotFound("volunteer account of your community", user_id)
+    user.password_hash = await hash_password_in_thread(password)
+    record_change(session, actor, "user.updated", "user", user.id, after={"password_changed": True})
+    await session.flush()
+
+
 async def get_user(session: AsyncSession, actor: Principal, user_id: int) -> User:
     require_role(actor, ADMINS, "reading user accounts")
     user = await session.get(User, user_id)

@@ -15,11 +15,21 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from foundation.audit import record_change
 from foundation.clock import utc_now
 from foundation.db import rows_changed
 from people.credentials import digest
-from people.oidc import NoLocalUser, OidcConfig, ProviderUnavailable, SignInRefused, authorization_url, discover, identity_of
-from people.service import open_login
+from people.oidc import (
+    REFUSAL_REASONS,
+    NoLocalUser,
+    OidcConfig,
+    ProviderUnavailable,
+    SignInRefused,
+    authorization_url,
+    discover,
+    identity_of,
+)
+from people.service import Caller, open_login
 from people.tables import AuthToken, SsoLogin, User
 
 log = logging.getLogger("supervision.sso")
@@ -50,33 +60,50 @@ class SignedIn:
 
 
 async def finish_sign_in(
-    transactions: Transactions, config: OidcConfig, *, state: str, code: str, browser_state: str | None, ttl_hours: int
+    transactions: Transactions, config: OidcConfig, *, state: str, code: str, browser_state: str | None, address: str, ttl_hours: int
 ) -> SignedIn:
     """Take the sign-in `state` names (once: a second use of the same state is refused), exchange the code, check the
-    ID token, and open a login of the mapped local user."""
+    ID token, and open a login of the mapped local user. A refusal is audited (sso.refused) with its reason key and
+    the caller's address: never the token, the code or the identity the provider named."""
+    try:
+        return await _finish(transactions, config, state=state, code=code, browser_state=browser_state, ttl_hours=ttl_hours)
+    except SignInRefused as refusal:
+        caller = Caller(address[:64])
+        async with transactions() as session:
+            record_change(
+                session, caller, "sso.refused", "sso_login", refusal.reason,
+                after={"reason": refusal.reason, "address": address[:64]}, reason=REFUSAL_REASONS[refusal.reason],
+            )
+        log.info("single sign-on refused: %s", refusal.reason)
+        raise
+
+
+async def _finish(transactions: Transactions, config: OidcConfig, *, state: str, code: str, browser_state: str | None, ttl_hours: int) -> SignedIn:
     if not state or not code:
-        raise SignInRefused("the identity provider's answer has no state or code", zh="统一身份认证的返回信息不完整，请重新登录")
+        raise SignInRefused("the identity provider's answer has no state or code", zh="统一身份认证的返回信息不完整，请重新登录", reason="incomplete_answer")
     if browser_state is None or not secrets.compare_digest(state, browser_state):
-        raise SignInRefused("this sign-in was not begun in this browser", zh="该登录不是在本浏览器中发起的，请重新登录")
+        raise SignInRefused("this sign-in was not begun in this browser", zh="该登录不是在本浏览器中发起的，请重新登录", reason="other_browser")
     async with transactions() as session:
         pending = (await session.execute(select(SsoLogin).where(col(SsoLogin.state_hash) == digest(state)))).scalar_one_or_none()
         taken = pending is not None and await rows_changed(session, delete(SsoLogin).where(col(SsoLogin.id) == pending.id)) == 1
     if pending is None or not taken:
-        raise SignInRefused("this sign-in was finished already or never begun (a state is used once)", zh="该登录链接已使用过或已失效，请重新登录")
+        raise SignInRefused(
+            "this sign-in was finished already or never begun (a state is used once)", zh="该登录链接已使用过或已失效，请重新登录", reason="state_replayed"
+        )
     if pending.created_at < utc_now() - timedelta(minutes=PENDING_MINUTES):
-        raise SignInRefused(f"this sign-in took longer than {PENDING_MINUTES} minutes", zh="登录已超时，请重新登录")
+        raise SignInRefused(f"this sign-in took longer than {PENDING_MINUTES} minutes", zh="登录已超时，请重新登录", reason="state_timed_out")
     identity = await identity_of(config, code, pending.code_verifier, pending.nonce)
     username = config.local_username(identity)
     async with transactions() as session:
         user = None if username is None else (await session.execute(select(User).where(col(User.username) == username))).scalar_one_or_none()
         if user is None:
-            log.info("single sign-on refused: the identity has no local user")
             raise NoLocalUser(
                 f"the identity {identity!r} is not mapped to a user of this system",
                 zh=f"您的统一身份认证账号（{identity}）尚未对应本系统的用户，无法登录。请联系区管理员为您开通账号并建立对应关系。",
+                reason="unmapped_identity",
             )
         if not user.active:
-            raise SignInRefused("this account is deactivated; ask the district administrator", zh="该账号已停用，请联系区管理员")
+            raise SignInRefused("this account is deactivated; ask the district administrator", zh="该账号已停用，请联系区管理员", reason="deactivated")
         token, record = open_login(session, user, kind="page", ttl_hours=ttl_hours, via="sso")
     return SignedIn(token=token, record=record, user=user, next_path=pending.next_path)
 

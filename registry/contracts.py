@@ -26,10 +26,12 @@ from registry.tables import (
     SelectionVote,
     ServiceContract,
     VoteEstate,
+    VoteSource,
     VoteStatus,
 )
 
 DIRECTORS = frozenset({Role.COMMITTEE_DIRECTOR})
+ADMINS = frozenset({Role.ADMIN})
 
 
 async def contract_rows(session: AsyncSession, contracts: list[ServiceContract]) -> list[schemas.ContractOut]:
@@ -110,30 +112,58 @@ async def sign_contract(session: AsyncSession, actor: Principal, data: schemas.C
     vote = await session.get(SelectionVote, data.vote_id)
     if vote is None or vote.community_id != actor.community_id:
         raise NotFound("vote of your community", data.vote_id)
+    return await _sign(session, actor, vote, data, signed_by_user_id=actor.user_id)
+
+
+async def register_paper_contract(session: AsyncSession, actor: Principal, data: schemas.ContractCreate) -> ServiceContract:
+    """Register a contract the committee signed on paper before the district moved in, resting on the paper vote
+    (纸质表决) recorded for it (registry/voting.py `record_paper_vote`). The district administrator registers it;
+    every rule of a contract signed here applies (the vote's winner and estates, the dates, one contract in force per
+    estate). Nobody in this system signed it, so it names no signer."""
+    require_role(actor, ADMINS, "registering a contract signed on paper")
+    vote = await session.get(SelectionVote, data.vote_id)
+    if vote is None or vote.source != VoteSource.PAPER:
+        raise NotFound("paper vote", data.vote_id)
+    return await _sign(session, actor, vote, data, signed_by_user_id=None)
+
+
+async def _sign(
+    session: AsyncSession, actor: Principal, vote: SelectionVote, data: schemas.ContractCreate, *, signed_by_user_id: int | None
+) -> ServiceContract:
     if vote.status != VoteStatus.CLOSED or vote.outcome != VoteOutcome.ELECTED or vote.winner_company_id is None:
         raise RuleViolation(
-            f"vote {vote.id} has no valid result ({vote.outcome or 'still open'}): a contract needs an elected company"
+            f"vote {vote.id} has no valid result ({vote.outcome or 'still open'}): a contract needs an elected company",
+            zh="该次表决没有选出物业企业，不能据此签订合同", field="vote_id",
         )
     if data.ends_on < data.starts_on:
-        raise RuleViolation(f"ends_on ({data.ends_on}) is before starts_on ({data.starts_on})")
+        raise RuleViolation(f"ends_on ({data.ends_on}) is before starts_on ({data.starts_on})", zh=f"结束日期 {data.ends_on} 早于开始日期 {data.starts_on}", field="ends_on")
     if data.signed_on < vote.opens_on:
-        raise RuleViolation(f"signed_on ({data.signed_on}) is before the vote opened ({vote.opens_on})")
+        raise RuleViolation(
+            f"signed_on ({data.signed_on}) is before the vote opened ({vote.opens_on})", zh=f"签订日期 {data.signed_on} 早于表决日期 {vote.opens_on}", field="signed_on"
+        )
     vote_estates = set((await session.execute(select(col(VoteEstate.estate_id)).where(col(VoteEstate.vote_id) == vote.id))).scalars())
     estate_ids = sorted(set(data.estate_ids)) if data.estate_ids else sorted(vote_estates)
     if data.estate_ids and len(set(data.estate_ids)) != len(data.estate_ids):
-        raise RuleViolation("estate_ids: an estate is listed twice")
+        raise RuleViolation("estate_ids: an estate is listed twice", zh="片区重复", field="estate_ids")
     outside = [e for e in estate_ids if e not in vote_estates]
     if outside:
-        raise RuleViolation(f"estates {outside} were not in vote {vote.id}: residents did not choose for them")
+        raise RuleViolation(
+            f"estates {outside} were not in vote {vote.id}: residents did not choose for them", zh="合同中有片区未参加该次表决", field="estate_ids"
+        )
     if (await session.execute(select(col(ServiceContract.id)).where(col(ServiceContract.contract_number) == data.contract_number))).first():
-        raise Conflict(f"contract number {data.contract_number} is already registered")
+        raise Conflict(f"contract number {data.contract_number} is already registered", zh=f"合同编号“{data.contract_number}”已登记", field="contract_number")
     # Lock the estates (PostgreSQL) so two signings for one estate cannot both pass the overlap check.
     estates = (await session.execute(select(Estate).where(col(Estate.id).in_(estate_ids)).order_by(col(Estate.id)).with_for_update())).scalars().all()
     for estate in estates:
         if estate.management_mode != ManagementMode.COMPANY:
-            raise RuleViolation(f"estate {estate.code} is not managed by a company ({estate.management_mode})")
+            raise RuleViolation(
+                f"estate {estate.code} is not managed by a company ({estate.management_mode})", zh=f"片区 {estate.code} 不是由物业企业管理", field="estate_ids"
+            )
         if estate.left_on is not None and estate.left_on <= data.starts_on:
-            raise RuleViolation(f"estate {estate.code} left long-term management on {estate.left_on}")
+            raise RuleViolation(
+                f"estate {estate.code} left long-term management on {estate.left_on}",
+                zh=f"片区 {estate.code} 已于 {estate.left_on} 退出长效管理", field="estate_ids",
+            )
     codes = {e.id: e.code for e in estates}
     existing = (
         await session.execute(
@@ -145,10 +175,7 @@ async def sign_contract(session: AsyncSession, actor: Principal, data: schemas.C
     for estate_id, other in existing:
         last = contract_last_day(other.ends_on, other.terminated_on)
         if terms_overlap(data.starts_on, data.ends_on, other.starts_on, last):
-            raise Conflict(
-                f"estate {codes[estate_id]} is already under contract {other.contract_number} "
-                f"from {other.starts_on} to {last}; terms may not overlap"
-            )
+            raise ContractOverlap(codes[estate_id], other.contract_number, other.starts_on, last)
     contract = ServiceContract(
         contract_number=data.contract_number,
         community_id=vote.community_id,
@@ -157,7 +184,7 @@ async def sign_contract(session: AsyncSession, actor: Principal, data: schemas.C
         signed_on=data.signed_on,
         starts_on=data.starts_on,
         ends_on=data.ends_on,
-        signed_by_user_id=actor.user_id,
+        signed_by_user_id=signed_by_user_id,
         created_at=utc_now(),
     )
     session.add(contract)
@@ -166,6 +193,18 @@ async def sign_contract(session: AsyncSession, actor: Principal, data: schemas.C
     record_change(session, actor, "contract.signed", "contract", contract.id, after=snapshot(contract) | {"estate_ids": estate_ids})
     await session.flush()
     return contract
+
+
+class ContractOverlap(Conflict):
+    """A contract's term overlaps another contract of one of its estates (one contract in force per estate per day);
+    `other` names the contract already registered."""
+
+    def __init__(self, estate_code: str, other: str, first: date, last: date) -> None:
+        super().__init__(
+            f"estate {estate_code} is already under contract {other} from {first} to {last}; terms may not overlap",
+            zh=f"片区 {estate_code} 在 {first} 至 {last} 已有合同 {other}，合同期限不能重叠", field="starts_on",
+        )
+        self.other = other
 
 
 async def terminate_contract(

@@ -27,8 +27,12 @@ from registry.tables import (
     Organisation,
     OrganisationStaff,
     OrganisationStreet,
+    SelectionVote,
     ServiceContract,
     Street,
+    VoteCandidate,
+    VoteEstate,
+    VoteSource,
 )
 from registry.tables import ManagementMode as ManagementMode  # the kinds the values carry, for the domains above
 from registry.tables import OrganisationKind as OrganisationKind
@@ -418,3 +422,78 @@ async def estates_by_code(session: AsyncSession, codes: Collection[str]) -> dict
         for row, street_id in (await session.execute(_estates_with_street().where(col(Estate.code).in_(ordered[start : start + CHUNK])))).all():
             found[row.code] = _estate(row, street_id)
     return found
+
+
+@dataclass(frozen=True)
+class ContractParticulars:
+    """A service contract as registered, compared field by field when a spreadsheet names it again."""
+
+    id: int
+    contract_number: str
+    community_id: int
+    company_id: int
+    vote_id: int
+    estate_ids: frozenset[int]
+    signed_on: date
+    starts_on: date
+    ends_on: date
+
+
+async def contracts_by_number(session: AsyncSession, numbers: Collection[str]) -> dict[str, ContractParticulars]:
+    """The registered service contracts among `numbers`, by contract number."""
+    rows: list[ServiceContract] = []
+    ordered = sorted(set(numbers))
+    for start in range(0, len(ordered), CHUNK):
+        rows += (await session.execute(select(ServiceContract).where(col(ServiceContract.contract_number).in_(ordered[start : start + CHUNK])))).scalars()
+    estates: dict[int, set[int]] = {c.id: set() for c in rows}
+    for chunk in _chunks(estates):
+        for contract_id, estate_id in await session.execute(select(col(ContractEstate.contract_id), col(ContractEstate.estate_id)).where(col(ContractEstate.contract_id).in_(chunk))):
+            estates[contract_id].add(estate_id)
+    return {
+        c.contract_number: ContractParticulars(
+            c.id or 0, c.contract_number, c.community_id, c.company_id, c.vote_id, frozenset(estates[c.id]), c.signed_on, c.starts_on, c.ends_on
+        )
+        for c in rows
+    }
+
+
+@dataclass(frozen=True)
+class PaperVoteParticulars:
+    """A vote recorded from its paper count sheet (纸质表决), by its archive number."""
+
+    id: int
+    reference: str
+    community_id: int
+    company_id: int
+    estate_ids: frozenset[int]
+    voted_on: date
+    households_voting: int
+    households_for_company: int
+
+
+async def paper_votes_by_reference(session: AsyncSession, references: Collection[str]) -> dict[str, PaperVoteParticulars]:
+    """The paper votes recorded among `references` (archive numbers), by reference."""
+    rows: list[SelectionVote] = []
+    ordered = sorted(set(references))
+    for start in range(0, len(ordered), CHUNK):
+        rows += (
+            await session.execute(
+                select(SelectionVote).where(col(SelectionVote.source) == VoteSource.PAPER, col(SelectionVote.reference).in_(ordered[start : start + CHUNK]))
+            )
+        ).scalars()
+    estates: dict[int, set[int]] = {v.id: set() for v in rows}
+    received: dict[int, int] = {}
+    for chunk in _chunks(estates):
+        for vote_id, estate_id in await session.execute(select(col(VoteEstate.vote_id), col(VoteEstate.estate_id)).where(col(VoteEstate.vote_id).in_(chunk))):
+            estates[vote_id].add(estate_id)
+        for vote_id, company_id, ballots in await session.execute(
+            select(col(VoteCandidate.vote_id), col(VoteCandidate.company_id), col(VoteCandidate.ballots_received)).where(col(VoteCandidate.vote_id).in_(chunk))
+        ):
+            received[vote_id] = ballots or 0
+    return {
+        v.reference: PaperVoteParticulars(
+            v.id or 0, v.reference, v.community_id, v.winner_company_id or 0, frozenset(estates[v.id]), v.opens_on, v.ballots_cast or 0, received.get(v.id, 0)
+        )
+        for v in rows
+        if v.reference is not None
+    }

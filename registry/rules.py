@@ -103,6 +103,21 @@ def decide_vote(eligible_households: int, candidate_ids: frozenset[int], choices
     return result(VoteOutcome.ELECTED, leaders[0])
 
 
+def decide_counted_vote(eligible_households: int, ballots_cast: int, for_winner: int) -> VoteOutcome:
+    """The outcome of a vote held on paper and counted there (纸质表决): the same rule as `decide_vote`, from the
+    figures on the count sheet: households with a vote, households that took part, and those that chose the company.
+    Raises ValueError for figures that cannot be (more taking part than have a vote, more choosing than took part)."""
+    if eligible_households <= 0:
+        raise ValueError("a vote needs at least one eligible household")
+    if not 0 <= for_winner <= ballots_cast <= eligible_households:
+        raise ValueError("the figures must satisfy 0 <= for the company <= taking part <= eligible")
+    if Fraction(ballots_cast, eligible_households) < QUORUM:
+        return VoteOutcome.FAILED_QUORUM
+    if for_winner == 0 or Fraction(for_winner, ballots_cast) <= MAJORITY:
+        return VoteOutcome.NO_MAJORITY
+    return VoteOutcome.ELECTED
+
+
 def terms_overlap(a_first: date, a_last: date, b_first: date, b_last: date) -> bool:
     """Whether two inclusive date ranges share at least one day."""
     return a_first <= b_last and b_first <= a_last

@@ -230,6 +230,19 @@ class VoteCreate(Strict):
     closes_on: date
 
 
+class PaperVoteIn(Strict):
+    """A vote held and counted on paper (纸质表决), recorded from its archived count sheet: the households that took
+    part and those that chose the company. Its households with a vote are the estates' registered households."""
+
+    community_id: Id
+    reference: Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=NONBLANK)]  # archive number (档案编号)
+    estate_ids: Annotated[list[Id], msgspec.Meta(min_length=1, max_length=100)]
+    company_id: Id
+    voted_on: date
+    households_voting: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
+    households_for_company: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
+
+
 class VoteUpdate(Strict):
     title: Annotated[str, msgspec.Meta(min_length=2, max_length=200, pattern=NONBLANK)] | None = None
     closes_on: date | None = None
@@ -274,6 +287,8 @@ class VoteOut(msgspec.Struct):
     outcome: str | None
     turnout_percent: str | None
     winner_company_id: int | None
+    source: str  # ballots (counted here) or paper (纸质表决, counted on paper)
+    reference: str | None  # a paper vote's archive number
 
 
 # Service contracts (社区签)

@@ -36,6 +36,13 @@ class VoteStatus(StrEnum):
     CLOSED = "closed"
 
 
+class VoteSource(StrEnum):
+    """How a vote's ballots were counted."""
+
+    BALLOTS = "ballots"  # household ballots recorded in this system
+    PAPER = "paper"  # held and counted on paper before the district moved in; its count sheet is archived (纸质表决)
+
+
 class Street(SQLModel, table=True):
     __tablename__ = "streets"
 
@@ -138,6 +145,9 @@ class SelectionVote(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("eligible_households > 0", name="has_households"),
         CheckConstraint("closes_on >= opens_on", name="closes_after_opening"),
+        # A paper vote's archive number names one vote (an index: added to a table with rows referring to it, which
+        # SQLite could not rebuild for a constraint).
+        Index("uq_selection_votes_reference", "reference", unique=True),
     )
 
     id: int = surrogate_key()
@@ -154,6 +164,8 @@ class SelectionVote(SQLModel, table=True):
     outcome: str | None = Field(default=None, max_length=20)
     ballots_cast: int | None = None
     winner_company_id: int | None = Field(default=None, foreign_key="companies.id")
+    source: VoteSource = Field(default=VoteSource.BALLOTS, sa_column=Column(String(10), nullable=False, server_default=VoteSource.BALLOTS.value))
+    reference: str | None = Field(default=None, max_length=40)  # a paper vote's archive number (档案编号)
 
 
 class VoteEstate(SQLModel, table=True):

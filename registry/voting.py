@@ -12,12 +12,25 @@ from foundation.clock import utc_now
 from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from foundation.paging import PageRequest, fetch_page
 from registry import schemas
-from registry.rules import decide_vote
+from registry.rules import VoteOutcome, decide_counted_vote, decide_vote
 from registry.scope import visible_votes
 from registry.service import get_community, visible_one
-from registry.tables import Ballot, Community, Company, Estate, ManagementMode, SelectionVote, VoteCandidate, VoteEstate, VoteStatus
+from registry.tables import (
+    Ballot,
+    Community,
+    Company,
+    Estate,
+    ManagementMode,
+    SelectionVote,
+    VoteCandidate,
+    VoteEstate,
+    VoteSource,
+    VoteStatus,
+)
 
 DIRECTORS = frozenset({Role.COMMITTEE_DIRECTOR})
+ADMINS = frozenset({Role.ADMIN})
+OUTCOMES_ZH = {VoteOutcome.FAILED_QUORUM: "参与表决的户数不足有表决权户数的三分之二", VoteOutcome.NO_MAJORITY: "同意的户数未超过参与表决户数的一半"}
 
 
 def _ensure_director_of(actor: Principal, community_id: int, action: str) -> None:
@@ -74,6 +87,8 @@ async def vote_rows(session: AsyncSession, votes: list[SelectionVote]) -> list[s
                 outcome=v.outcome,
                 turnout_percent=turnout,
                 winner_company_id=v.winner_company_id,
+                source=v.source,
+                reference=v.reference,
             )
         )
     return rows
@@ -277,5 +292,68 @@ async def close_vote(session: AsyncSession, actor: Principal, vote_id: int) -> S
         before=before,
         after=snapshot(vote) | {"tally": {str(k): v for k, v in result.tally.items()}},
     )
+    await session.flush()
+    return vote
+
+
+async def record_paper_vote(session: AsyncSession, actor: Principal, data: schemas.PaperVoteIn) -> SelectionVote:
+    """Record a vote the residents held on paper before the district moved in (纸质表决), from its archived count
+    sheet, as a closed vote with its archive number. Only the district administrator records one (moving the paper
+    archive in); the households with a vote are the estates' registered households, and the figures must make a
+    valid vote by the same rule as a vote counted here (`decide_counted_vote`): a failed paper vote carries no
+    contract and stays in the paper archive."""
+    require_role(actor, ADMINS, "recording a paper vote")
+    community = await get_community(session, actor, data.community_id)
+    if len(set(data.estate_ids)) != len(data.estate_ids):
+        raise RuleViolation("estate_ids: an estate is listed twice", zh="片区重复", field="estate_ids")
+    if (await session.execute(select(col(SelectionVote.id)).where(col(SelectionVote.reference) == data.reference))).first():
+        raise Conflict(f"a vote with archive number {data.reference} is already recorded", zh=f"档案编号为“{data.reference}”的表决已登记", field="reference")
+    estates = {e.id: e for e in (await session.execute(select(Estate).where(col(Estate.id).in_(data.estate_ids)))).scalars()}
+    for estate_id in data.estate_ids:
+        estate = estates.get(estate_id)
+        if estate is None or estate.community_id != community.id:
+            raise NotFound("estate of this community", estate_id)
+        if estate.management_mode != ManagementMode.COMPANY:
+            raise RuleViolation(
+                f"estate {estate.code} is not managed by a company ({estate.management_mode}); no vote to hold",
+                zh=f"片区 {estate.code} 不是由物业企业管理，无需选聘", field="estate_ids",
+            )
+    if await session.get(Company, data.company_id) is None:
+        raise NotFound("company", data.company_id)
+    eligible = sum(e.households for e in estates.values())
+    if eligible <= 0:
+        raise RuleViolation(
+            "the estates have no registered households; register households before a vote",
+            zh="片区未登记户数，无法核对表决是否有效（请先登记片区户数）", field="estate_ids",
+        )
+    if data.households_voting > eligible:
+        raise RuleViolation(
+            f"{data.households_voting} households voting is more than the {eligible} the estates have",
+            zh=f"参与表决户数 {data.households_voting} 超过片区登记的 {eligible} 户", field="households_voting",
+        )
+    if data.households_for_company > data.households_voting:
+        raise RuleViolation(
+            f"{data.households_for_company} households for the company is more than the {data.households_voting} voting",
+            zh=f"同意户数 {data.households_for_company} 超过参与表决户数 {data.households_voting}", field="households_for_company",
+        )
+    outcome = decide_counted_vote(eligible, data.households_voting, data.households_for_company)
+    if outcome is not VoteOutcome.ELECTED:
+        raise RuleViolation(
+            f"the paper vote is not valid ({outcome}): {data.households_voting} of {eligible} households took part, "
+            f"{data.households_for_company} chose the company",
+            zh=f"表决无效：{OUTCOMES_ZH[outcome]}（有表决权 {eligible} 户，参与 {data.households_voting} 户，同意 {data.households_for_company} 户）",
+            field="households_for_company" if outcome is VoteOutcome.NO_MAJORITY else "households_voting",
+        )
+    now = utc_now()
+    vote = SelectionVote(
+        community_id=community.id, title=f"纸质表决 {data.reference}", eligible_households=eligible, opens_on=data.voted_on, closes_on=data.voted_on,
+        status=VoteStatus.CLOSED, opened_by_user_id=actor.user_id, opened_at=now, closed_by_user_id=actor.user_id, closed_at=now,
+        outcome=outcome.value, ballots_cast=data.households_voting, winner_company_id=data.company_id, source=VoteSource.PAPER, reference=data.reference,
+    )
+    session.add(vote)
+    await session.flush()
+    session.add_all([VoteEstate(vote_id=vote.id, estate_id=e) for e in data.estate_ids])
+    session.add(VoteCandidate(vote_id=vote.id, company_id=data.company_id, ballots_received=data.households_for_company))
+    record_change(session, actor, "vote.paper_recorded", "vote", vote.id, after=snapshot(vote) | {"estate_ids": data.estate_ids})
     await session.flush()
     return vote

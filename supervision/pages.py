@@ -30,6 +30,7 @@ from registry.service import registry_summary
 
 ACTION_NAMES = {
     "spreadsheet_import.applied": "从表格导入登记数据",
+    "sso.refused": "统一身份认证登录未成功",
     "patrol.filed": "提交日常巡查",
     "street_inspection.filed": "提交街道检查",
     "spot_check.filed": "提交第三方抽查",
@@ -56,6 +57,8 @@ ACTION_NAMES = {
     "batch.issued": "生成拨付批次",
     "batch.adjusted": "生成调整批次",
     "contract.signed": "签订服务合同",
+    "vote.paper_recorded": "登记纸质表决结果",
+    "volunteer.checked": "志愿者：当面实名核验",
     "spot_checks.drawn": "抽取第三方抽查区片",
     "wristband.elder_registered": "防走失腕带：登记老人", "wristband.bound": "防走失腕带：绑定腕带", "wristband.revoked": "防走失腕带：停用腕带",
     "wristband.labels_printed": "防走失腕带：打印标签", "wristband.alert_acknowledged": "防走失腕带：响应求助", "wristband.found": "防走失腕带：老人已找到",
@@ -67,6 +70,7 @@ ACTION_NAMES = {
 # 救助申请：提交), so the page never shows an English key for the actions the packages record.
 ENTITY_NAMES = {
     "activity": "项目活动", "care_visit": "上门服务", "evaluation": "项目评估", "login": "登录", "organisation": "社会组织", "spot_check": "第三方抽查",
+    "sso_login": "统一身份认证登录",
     "activity_claim": "活动经费报销", "activity_fund": "活动经费", "activity_year": "活动经费年度", "api_key": "接口密钥", "appeal": "申诉",
     "award": "中标结果", "batch": "拨付批次", "beneficiary": "服务对象", "bid": "投标", "budget": "预算", "call": "项目招标",
     "care_contract": "养老服务合同", "care_elder": "服务老人", "care_enrolment": "居家养老登记", "care_voucher": "服务券", "catalogue": "服务目录",
@@ -225,6 +229,7 @@ class ShellPages(Controller):
                 state=data.get("state") or "",
                 code=data.get("code") or "",
                 browser_state=request.cookies.get(SSO_COOKIE),
+                address=caller_address(request),
                 ttl_hours=state.settings.token_ttl_hours,
             )
         except NoLocalUser as exc:

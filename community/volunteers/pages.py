@@ -178,6 +178,16 @@ class VolunteerDeskPages(Controller):
             return await self._refused(db, principal, exc, data)
         return Redirect("/volunteers#volunteers", status_code=303)
 
+    @post("/check")
+    async def check(self, data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
+        """实名核验 of a volunteer imported from a spreadsheet, with their first password."""
+        try:
+            body = _convert({"password": data.get("password", "")}, schemas.VolunteerCheckIn, "首个密码至少 8 位", field="password")
+            await service.check_volunteer(db, principal, _number(data.get("volunteer_id")) or 0, body)
+        except DomainError as exc:
+            return await self._refused(db, principal, exc, data)
+        return Redirect("/volunteers#volunteers", status_code=303)
+
     @post("/teams")
     async def create_team(self, data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
         try:

@@ -49,6 +49,15 @@ class VolunteerController(Controller):
         row = await service.register_volunteer(db, principal, data)
         return (await service.volunteer_out(db, [row]))[0]
 
+    @post("/{volunteer_id:int}/check", dto=StrictBody[schemas.VolunteerCheckIn], return_dto=None, guards=[allow(service.SOCIAL_WORKERS, "checking volunteers")], responses=WRITE, status_code=200)
+    async def check_volunteer(
+        self, volunteer_id: RecordId, data: JSONBody[schemas.VolunteerCheckIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
+    ) -> schemas.VolunteerOut:
+        """实名核验: the community's social worker met a volunteer imported from a spreadsheet, checked their real name
+        and gives the first password; until then the volunteer signs up for nothing and logs no hours."""
+        row = await service.check_volunteer(db, principal, volunteer_id, data)
+        return (await service.volunteer_out(db, [row]))[0]
+
     @get("/", responses=READ)
     async def list_volunteers(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.VolunteerOut]:
         """Volunteers with their real name and phone: the community's staff see their community's, a team leader

@@ -53,6 +53,14 @@ class VolunteerOut(msgspec.Struct):
     skills: list[str]
     teams: list[int]
     approved_minutes: int
+    checked: bool  # real name checked in person by the community's social worker (an imported volunteer waits for it)
+
+
+class VolunteerCheckIn(Strict):
+    """The community's social worker met the imported volunteer and checked their real name; the volunteer's first
+    password, given in person."""
+
+    password: Password
 
 
 class VolunteerTeamIn(Strict):

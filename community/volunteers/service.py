@@ -93,9 +93,13 @@ async def _volunteer_in(session: AsyncSession, volunteer_id: int, community_id: 
 # ---- the registry -------------------------------------------------------------------------------------------------
 
 
-async def register_volunteer(session: AsyncSession, actor: Principal, data: schemas.VolunteerIn, *, password_hash: str | None = None) -> Volunteer:
+async def register_volunteer(
+    session: AsyncSession, actor: Principal, data: schemas.VolunteerIn, *, password_hash: str | None = None, checked_in_person: bool = True
+) -> Volunteer:
     """Register a volunteer of the actor's community (real name checked in person) and open their account. A
-    volunteer does not register themselves: the real name must be checked, and the phone page is then theirs."""
+    volunteer does not register themselves: the real name must be checked, and the phone page is then theirs. A
+    volunteer moved in from a spreadsheet (`checked_in_person=False`) waits for the social worker's check
+    (`check_volunteer`) before signing up for anything."""
     community_id = _organiser_community(actor, "registering volunteers")
     community = await registry_queries.community(session, community_id)
     if community is None:
@@ -107,11 +111,35 @@ async def register_volunteer(session: AsyncSession, actor: Principal, data: sche
     row = Volunteer(
         user_id=user.id, community_id=community_id, street_id=community.street_id, real_name=data.real_name.strip(), phone=data.phone,
         skills="、".join(dict.fromkeys(data.skills)), registered_at=utc_now(), registered_by=actor.label,
+        checked_at=utc_now() if checked_in_person else None, checked_by=actor.label if checked_in_person else None,
     )
     session.add(row)
     await session.flush()
     record_change(session, actor, "volunteer.registered", "volunteer", row.id, after=snapshot(row, PERSONAL))
     return row
+
+
+async def check_volunteer(session: AsyncSession, actor: Principal, volunteer_id: int, data: schemas.VolunteerCheckIn) -> Volunteer:
+    """实名核验: the community's social worker meets a volunteer who moved in from a spreadsheet, checks their real
+    name, and gives them their first password; from then on they sign up and log hours."""
+    require_role(actor, SOCIAL_WORKERS, "checking a volunteer's real name")
+    community_id = _organiser_community(actor, "checking a volunteer's real name")
+    volunteer = await _volunteer_in(session, volunteer_id, community_id)
+    if volunteer.checked_at is not None:
+        raise Conflict(f"volunteer {volunteer_id} was checked already", zh="该志愿者已完成实名核验")
+    await people.give_volunteer_first_password(session, actor, volunteer.user_id, data.password)
+    volunteer.checked_at, volunteer.checked_by = utc_now(), actor.label
+    record_change(session, actor, "volunteer.checked", "volunteer", volunteer.id, after={"checked_by": actor.label})
+    await session.flush()
+    return volunteer
+
+
+def _ensure_checked(volunteer: Volunteer) -> None:
+    if volunteer.checked_at is None:
+        raise RuleViolation(
+            "your real name has not been checked in person yet; ask your community's social worker",
+            zh="您的实名信息尚未经社区社工当面核验，核验后才能报名和登记服务时长",
+        )
 
 
 async def readable_volunteers(session: AsyncSession, actor: Principal) -> list[Volunteer]:
@@ -139,7 +167,7 @@ async def volunteer_out(session: AsyncSession, rows: Sequence[Volunteer]) -> lis
         ):
             minutes[volunteer_id] = int(total or 0)
     return [
-        schemas.VolunteerOut(id=v.id, user_id=v.user_id, community_id=v.community_id, real_name=v.real_name, phone=v.phone, skills=[s for s in v.skills.split("、") if s], teams=teams[v.id], approved_minutes=minutes[v.id])
+        schemas.VolunteerOut(id=v.id, user_id=v.user_id, community_id=v.community_id, real_name=v.real_name, phone=v.phone, skills=[s for s in v.skills.split("、") if s], teams=teams[v.id], approved_minutes=minutes[v.id], checked=v.checked_at is not None)
         for v in rows
     ]
 
@@ -284,6 +312,7 @@ async def sign_up(session: AsyncSession, actor: Principal, need_id: int, today: 
     """A volunteer takes a place. The count is raised by one conditional UPDATE (taken < wanted, day not past), so of
     two volunteers taking the last place at once exactly one gets it; the CHECK on the table holds it too."""
     volunteer = await own_volunteer(session, actor)
+    _ensure_checked(volunteer)
     today = today or business_date(utc_now())
     need = await session.get(VolunteerNeed, need_id)
     if need is None or need.community_id != volunteer.community_id:
@@ -329,6 +358,7 @@ async def log_hours(session: AsyncSession, actor: Principal, data: schemas.Volun
     """A volunteer logs their own hours, for a need they signed up for (its team) or with one of their teams; they
     wait for the leader's or the social worker's answer. A retry with the same client id stores nothing new."""
     volunteer = await own_volunteer(session, actor)
+    _ensure_checked(volunteer)
     rules = volunteer_rules()
     today = today or business_date(utc_now())
     earlier = (await session.execute(select(VolunteerHours).where(col(VolunteerHours.client_id) == data.client_id))).scalar_one_or_none()
@@ -468,6 +498,7 @@ async def pair(session: AsyncSession, actor: Principal, data: schemas.VolunteerP
     """一对一包户: the community's staff pair a volunteer with one household; while it lasts neither has another."""
     community_id = _organiser_community(actor, "pairing volunteers with households")
     volunteer = await _volunteer_in(session, data.volunteer_id, community_id)
+    _ensure_checked(volunteer)
     if data.need_id is not None:
         need = await session.get(VolunteerNeed, data.need_id)
         if need is None or need.community_id != community_id:

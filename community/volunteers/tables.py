@@ -27,6 +27,10 @@ class Volunteer(SQLModel, table=True):
     skills: str = Field(default="", max_length=400)  # the chosen skills, joined by "、"
     registered_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     registered_by: str = Field(max_length=200)
+    # The real-name check in person (实名核验) by the community's social worker: at registration, or later for a
+    # volunteer who moved in from a spreadsheet; until then the volunteer signs up for nothing and logs no hours.
+    checked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    checked_by: str | None = Field(default=None, max_length=200)
 
 
 class VolunteerTeam(SQLModel, table=True):

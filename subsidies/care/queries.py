@@ -3,6 +3,8 @@ provider's elders, and a month's vouchers with the service logged against each."
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Select, or_, select
@@ -11,6 +13,7 @@ from sqlmodel import col
 
 from foundation.access import Principal, Role, require_role
 from foundation.periods import Month
+from foundation.sealing import Sealer
 from subsidies.care import rules, schemas
 from subsidies.care.rules import Served
 from subsidies.care.service import MONTH_READERS, care_rules, elder_out, served_in
@@ -95,4 +98,43 @@ async def elder_names(session: AsyncSession, ids: set[int]) -> dict[int, tuple[s
     for start in range(0, len(ordered), 900):
         rows = await session.execute(select(col(CareElder.id), col(CareElder.name), col(CareElder.community_id)).where(col(CareElder.id).in_(ordered[start : start + 900])))
         found |= {int(i or 0): (rules.masked_name(n), int(c)) for i, n, c in rows}
+    return found
+
+
+@dataclass(frozen=True)
+class EnrolledElder:
+    """An elder known by their ID number, with their latest enrolment, as the spreadsheet import compares them
+    (personal data: for the community's care worker)."""
+
+    elder_id: int
+    community_id: int
+    name: str
+    sex: str
+    birth_date: date
+    address: str
+    phone: str
+    category: str
+    provider_id: int | None
+    starts_on: date | None
+    consent_by: str | None
+    consent_on: date | None
+
+
+async def elders_by_id_number(session: AsyncSession, sealer: Sealer, id_numbers: Collection[str]) -> dict[str, EnrolledElder]:
+    """The elders registered among `id_numbers` (found by the sealed index, never by the number itself), by ID number."""
+    digests = {sealer.index(n.upper()): n for n in id_numbers if n}
+    if not digests:
+        return {}
+    elders = list((await session.execute(select(CareElder).where(col(CareElder.id_number_digest).in_(sorted(digests))))).scalars())
+    latest: dict[int, CareEnrolment] = {}
+    if elders:
+        for enrolment in (await session.execute(select(CareEnrolment).where(col(CareEnrolment.elder_id).in_([e.id for e in elders])).order_by(col(CareEnrolment.starts_on)))).scalars():
+            latest[enrolment.elder_id] = enrolment
+    found: dict[str, EnrolledElder] = {}
+    for e in elders:
+        last = latest.get(e.id or 0)
+        found[digests[e.id_number_digest]] = EnrolledElder(
+            e.id or 0, e.community_id, e.name, e.sex, e.birth_date, e.address, e.phone, e.category,
+            last.provider_id if last else None, last.starts_on if last else None, last.consent_by if last else None, last.consent_on if last else None,
+        )
     return found

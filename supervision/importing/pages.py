@@ -1,4 +1,4 @@
-"""The administrator's import page (/imports): download a template, upload a file for a dry run that lists every bad
+"""The import page (/imports: the district's administrator, and a community's staff for its volunteers): download a template, upload a file for a dry run that lists every bad
 row and cell, then confirm to import the same file in one transaction (the same use case as `supervision import`)."""
 
 from __future__ import annotations
@@ -21,15 +21,21 @@ from foundation.errors import DomainError, InvalidInput, NotFound, TooLarge
 from foundation.settings import get_settings
 from foundation.web.auth import allow
 from foundation.web.layout import page, refused
-from supervision.importing.service import ADMINS, import_file
-from supervision.importing.sheets import KIND_BY_KEY, KINDS, template
+from supervision.importing.service import IMPORTERS, import_file, may_import
+from supervision.importing.sheets import KIND_BY_KEY, KINDS, Kind, template
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 
 
+def _kinds(principal: Principal) -> list[Kind]:
+    """The templates this person imports: the district's registry for its administrator, a community's volunteers
+    for its staff."""
+    return [k for k in KINDS if may_import(principal, k)]
+
+
 def _page(principal: Principal, **context: Any) -> Template:
-    return page("imports.html", principal, kinds=KINDS, errors={}, report=None, **context)
+    return page("imports.html", principal, kinds=_kinds(principal), errors={}, report=None, **context)
 
 
 async def _uploaded(data: dict[str, Any]) -> tuple[bytes, str]:
@@ -56,7 +62,7 @@ async def _uploaded(data: dict[str, Any]) -> tuple[bytes, str]:
 
 class ImportPages(Controller):
     path = "/imports"
-    guards = [allow(ADMINS, "importing spreadsheets")]
+    guards = [allow(IMPORTERS, "importing spreadsheets")]
     include_in_schema = False
 
     @get("/")
@@ -87,9 +93,9 @@ async def _run(data: dict[str, Any], principal: Principal, db: AsyncSession, *, 
         content, name = await _uploaded(data)
         report = await import_file(db, principal, content, name, kind=kind, apply=apply, max_rows=get_settings().import_max_rows)
     except DomainError as exc:
-        return refused("imports.html", principal, exc, kinds=KINDS, report=None, chosen=kind)
+        return refused("imports.html", principal, exc, kinds=_kinds(principal), report=None, chosen=kind)
     carried = base64.b64encode(content).decode("ascii") if report.clean and not report.applied else ""
-    response = page("imports.html", principal, kinds=KINDS, errors={}, report=report, filename=name, chosen=kind, content=carried)
+    response = page("imports.html", principal, kinds=_kinds(principal), errors={}, report=report, filename=name, chosen=kind, content=carried)
     if not report.clean:
         response.status_code = 422  # the file came back to be corrected
     return response

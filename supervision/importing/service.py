@@ -15,25 +15,45 @@ from typing import Any
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from community.volunteers import queries as volunteer_queries
+from community.volunteers import service as volunteers
+from community.volunteers.schemas import VolunteerIn
 from foundation.access import ROLE_NAMES, Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.errors import DomainError, InvalidInput
+from foundation.sealing import Sealer
+from foundation.settings import get_settings
 from people import queries as people_queries
 from people import service as people
 from people.credentials import hash_password_in_thread, new_secret
 from people.schemas import UserCreate
+from registry import contracts, schemas, service, voting
 from registry import queries as registry_queries
-from registry import schemas, service
 from registry.boundaries import BoundaryError, parse_boundary
 from registry.queries import OrganisationKind
 from registry.rules import format_area
-from supervision.importing.sheets import KINDS, MANAGEMENT_MODES, STANDINGS, CellProblem, Kind, Sheet, read_file
+from subsidies.care import queries as care_queries
+from subsidies.care import service as care
+from subsidies.care.schemas import EnrolmentIn
+from supervision.importing.sheets import KINDS, MANAGEMENT_MODES, STANDINGS, CellProblem, Kind, Sheet, code_list, read_file
 
 ADMINS = frozenset({Role.ADMIN})
+# A community's kinds (people with personal data) are imported by the roles that register them, in their community.
+COMMUNITY_IMPORTERS = {"volunteers": volunteers.ORGANISERS, "elders": care.ENROLLERS}
+IMPORTERS = ADMINS | frozenset().union(*COMMUNITY_IMPORTERS.values())
+
+
+def may_import(actor: Principal, kind: Kind) -> bool:
+    """Whether `actor` imports this kind: the district's registry by its administrator; a community's people by the
+    staff who register them (and who then see them)."""
+    if kind.community:
+        return actor.role in COMMUNITY_IMPORTERS[kind.key] and actor.community_id is not None
+    return actor.role in ADMINS
 # A service names its input's field; the template names the cell it came from.
 FIELD_OF_INPUT = {
     "street_id": "street_code", "community_id": "community_code", "company_id": "company_credit_code",
     "organisation_id": "organisation_credit_code", "street_ids": "street_codes", "kind": "credit_code",
+    "estate_ids": "estate_codes", "vote_id": "vote_reference", "reference": "vote_reference", "provider_id": "organisation_credit_code",
 }
 
 
@@ -97,6 +117,11 @@ class Context:
     keys: dict[str, Any] = field(default_factory=dict)  # the sheet's own records already registered, by natural key
     companies: dict[str, registry_queries.CompanyParticulars] = field(default_factory=dict)
     organisations: dict[str, registry_queries.OrganisationParticulars] = field(default_factory=dict)
+    estates: dict[str, registry_queries.EstateInfo] = field(default_factory=dict)
+    paper_votes: dict[str, registry_queries.PaperVoteParticulars] = field(default_factory=dict)
+    contract_rows: dict[str, int] = field(default_factory=dict)  # contracts this import registered: number → row
+    row: int = 0  # the row being imported
+    sealer: Sealer | None = None  # for the elders' ID numbers
     secret: str = ""  # imported accounts' password: random, never shown (see _user)
     password_hash: str | None = None
 
@@ -104,21 +129,32 @@ class Context:
         self.streets = {s.code: s for s in await registry_queries.streets(session)}
         self.communities = {c.code: c for c in (await registry_queries.communities(session)).values()}
         codes = [str(cells.get(kind.key_header) or "").strip() for _, cells in sheet.rows]
-        referenced = {str(cells.get(h) or "").strip() for _, cells in sheet.rows for h in ("所属企业信用代码", "所属机构信用代码")}
+        referenced = {str(cells.get(h) or "").strip() for _, cells in sheet.rows for h in ("所属企业信用代码", "物业企业信用代码", "所属机构信用代码", "服务机构信用代码")}
         lookups: dict[str, Callable[[AsyncSession, list[str]], Awaitable[dict[str, Any]]]] = {
             "companies": registry_queries.companies_by_credit_code,
             "social_organisations": registry_queries.organisations_by_credit_code,
             "estates": registry_queries.estates_by_code,
+            "contracts": registry_queries.contracts_by_number,
             "users": people_queries.users_named,
+            "volunteers": volunteer_queries.volunteers_named,
         }
         self.keys = await lookups[kind.key](session, codes) if kind.key in lookups else {}
         self.companies = await registry_queries.companies_by_credit_code(session, referenced)
         self.organisations = await registry_queries.organisations_by_credit_code(session, referenced)
+        if kind.key == "elders":
+            self.sealer = Sealer(get_settings().resolved_personal_data_key())
+            self.keys = await care_queries.elders_by_id_number(session, self.sealer, [str(cells.get(kind.key_header) or "").strip().upper() for _, cells in sheet.rows])
+        if kind.key == "contracts":
+            estate_codes = {code for _, cells in sheet.rows for code in code_list(cells.get("片区编码"))}
+            self.estates = await registry_queries.estates_by_code(session, estate_codes)
+            references = {str(cells.get("表决档案编号") or "").strip() for _, cells in sheet.rows}
+            self.paper_votes = await registry_queries.paper_votes_by_reference(session, references)
 
     def reference_problems(self, values: dict[str, Any]) -> list[tuple[str, str]]:
         """The row's cells that name a street, community, company or organisation nobody registered (nor an earlier
         sheet of the file)."""
         problems = [("street_codes", f"街道编码“{c}”未登记（也不在本文件的“街道”表中）") for c in values.get("street_codes", []) if c not in self.streets]
+        problems += [("estate_codes", f"片区编码“{c}”未登记（也不在本文件的“片区”表中）") for c in values.get("estate_codes", []) if c not in self.estates]
         if (code := values.get("street_code")) and code not in self.streets:
             problems.append(("street_code", f"街道编码“{code}”未登记（也不在本文件的“街道”表中）"))
         if (code := values.get("community_code")) and code not in self.communities:
@@ -246,8 +282,115 @@ async def _user(session: AsyncSession, actor: Principal, v: dict[str, Any], ctx:
     return True
 
 
+async def _contract(session: AsyncSession, actor: Principal, v: dict[str, Any], ctx: Context) -> bool:
+    """A contract signed on paper, with the paper vote it rests on (纸质表决): the vote recorded by the registry's
+    `record_paper_vote` (its figures checked by the rule for a valid vote), then the contract by
+    `register_paper_contract` (the rules of every contract: dates, the vote's company and estates, one contract in
+    force per estate). A vote already recorded under the row's archive number is used again if its facts agree."""
+    community = ctx.communities[v["community_code"]]
+    company = ctx.companies[v["company_credit_code"]]
+    codes: list[str] = v["estate_codes"]
+    problems = [("estate_codes", f"片区 {c} 重复") for i, c in enumerate(codes) if c in codes[:i]]
+    problems += [("estate_codes", f"片区 {c} 不属于社区 {community.code}") for c in codes if ctx.estates[c].community_id != community.id]
+    if problems:
+        raise RowProblem(problems)
+    estate_ids = frozenset(ctx.estates[c].id for c in codes)
+    vote = ctx.paper_votes.get(v["vote_reference"])
+    if (stored := ctx.keys.get(v["contract_number"])) is not None:
+        stored_codes = "、".join(sorted(e.code for e in ctx.estates.values() if e.id in stored.estate_ids) or ["（其他片区）"])
+        _differs(
+            [("community_code", next((c.code for c in ctx.communities.values() if c.id == stored.community_id), ""), community.code),
+             ("company_credit_code", next((c.credit_code for c in ctx.companies.values() if c.id == stored.company_id), "（其他企业）"), company.credit_code),
+             ("estate_codes", stored_codes, "、".join(sorted(codes))), ("signed_on", stored.signed_on, v["signed_on"]),
+             ("starts_on", stored.starts_on, v["starts_on"]), ("ends_on", stored.ends_on, v["ends_on"])],
+            [("vote_reference", "该合同已登记在另一次表决之下")] if vote is None or vote.id != stored.vote_id else [],
+        )
+        return False
+    if vote is None:
+        data = {
+            "community_id": community.id, "reference": v["vote_reference"], "estate_ids": sorted(estate_ids), "company_id": company.id,
+            "voted_on": v["voted_on"], "households_voting": v["households_voting"], "households_for_company": v["households_for_company"],
+        }
+        recorded = await voting.record_paper_vote(session, actor, msgspec.convert(data, schemas.PaperVoteIn))
+        vote = registry_queries.PaperVoteParticulars(
+            recorded.id, v["vote_reference"], community.id, company.id, estate_ids, v["voted_on"], v["households_voting"], v["households_for_company"]
+        )
+    else:
+        _differs(
+            [("voted_on", vote.voted_on, v["voted_on"]), ("households_voting", vote.households_voting, v["households_voting"]),
+             ("households_for_company", vote.households_for_company, v["households_for_company"])],
+            [("vote_reference", "该表决登记的社区、物业企业或片区与本行不同")] if (vote.community_id, vote.company_id) != (community.id, company.id) or not estate_ids <= vote.estate_ids else [],
+        )
+    data = {"vote_id": vote.id, "contract_number": v["contract_number"], "signed_on": v["signed_on"], "starts_on": v["starts_on"], "ends_on": v["ends_on"], "estate_ids": sorted(estate_ids)}
+    try:
+        await contracts.register_paper_contract(session, actor, msgspec.convert(data, schemas.ContractCreate))
+    except contracts.ContractOverlap as overlap:
+        if overlap.other in ctx.contract_rows:
+            raise RowProblem([("starts_on", f"{overlap.message_zh}（该合同在本文件第 {ctx.contract_rows[overlap.other]} 行）")]) from None
+        raise
+    ctx.paper_votes[v["vote_reference"]] = vote  # a later row may rest on the same vote
+    ctx.contract_rows[v["contract_number"]] = ctx.row
+    return True
+
+
+async def _volunteer(session: AsyncSession, actor: Principal, v: dict[str, Any], ctx: Context) -> bool:
+    """A volunteer of the importer's community, registered by the volunteers' own use case as waiting for the social
+    worker's real-name check in person (实名核验), with an account nobody can sign in to until then. The report names
+    the cells of a row, never the name or phone in them."""
+    community = ctx.communities[v["community_code"]]
+    if community.id != actor.community_id:
+        raise RowProblem([("community_code", "只能导入本社区的志愿者")])
+    skills: list[str] = v.get("skills") or []
+    if (stored := ctx.keys.get(v["username"])) is not None:
+        if stored.community_id != community.id:
+            raise RowProblem([("username", "该用户名已被其他社区的志愿者使用")])
+        _differs([], [(name, f"已登记的{header}与文件中的不同") for name, header, given in (
+            ("real_name", "真实姓名", stored.real_name == v["real_name"].strip()), ("phone", "手机号码", stored.phone == v["phone"]),
+            ("skills", "技能", sorted(stored.skills) == sorted(dict.fromkeys(skills))),
+        ) if not given])
+        return False
+    if ctx.password_hash is None:
+        ctx.secret = new_secret()
+        ctx.password_hash = await hash_password_in_thread(ctx.secret)
+    data = {"real_name": v["real_name"], "phone": v["phone"], "username": v["username"], "password": ctx.secret, "skills": skills}
+    await volunteers.register_volunteer(session, actor, msgspec.convert(data, VolunteerIn), password_hash=ctx.password_hash, checked_in_person=False)
+    return True
+
+
+async def _elder(session: AsyncSession, actor: Principal, v: dict[str, Any], ctx: Context) -> bool:
+    """An elder of the importer's community enrolled in home care by the care programme's own use case (`enrol`: the
+    eligibility, the provider's contract, the consent, the ID number sealed with its check character verified). An
+    elder already enrolled with the same facts is left alone. The report names cells, never what is in them."""
+    community = ctx.communities[v["community_code"]]
+    if community.id != actor.community_id:
+        raise RowProblem([("community_code", "只能导入本社区的老人")])
+    provider = ctx.organisations[v["organisation_credit_code"]]
+    category = next((code for code, c in care.care_rules().categories.items() if v["category"] in (code, c.name)), None)
+    if category is None:
+        raise RowProblem([("category", f"不是可选的类别，应为：{'、'.join(c.name for c in care.care_rules().categories.values())}")])
+    if (stored := ctx.keys.get(v["id_number"].upper())) is not None:
+        if stored.community_id != community.id:
+            raise RowProblem([("id_number", "该老人已在其他社区登记")])
+        facts = (
+            ("name", "姓名", stored.name, v["name"].strip()), ("sex", "性别", stored.sex, v["sex"]), ("birth_date", "出生日期", stored.birth_date.isoformat(), v["birth_date"]),
+            ("address", "住址", stored.address, v["address"]), ("phone", "联系电话", stored.phone, v["phone"]), ("category", "类别", stored.category, category),
+            ("organisation_credit_code", "服务机构", stored.provider_id, provider.id), ("starts_on", "服务开始日期", stored.starts_on, v["starts_on"]),
+            ("consent_by", "同意人", stored.consent_by, v["consent_by"]), ("consent_on", "同意日期", stored.consent_on, v["consent_on"]),
+        )
+        _differs([], [(name, f"已登记的{header}与文件中的不同") for name, header, was, given in facts if was != given])
+        return False
+    assert ctx.sealer is not None
+    data = {
+        "name": v["name"], "sex": v["sex"], "birth_date": v["birth_date"], "address": v["address"], "phone": v["phone"], "category": category,
+        "id_number": v["id_number"], "provider_id": provider.id, "starts_on": v["starts_on"], "consent_by": v["consent_by"], "consent_on": v["consent_on"],
+    }
+    await care.enrol(session, actor, ctx.sealer, msgspec.convert(data, EnrolmentIn))
+    return True
+
+
 HANDLERS: dict[str, Handler] = {
-    "streets": _street, "communities": _community, "companies": _company, "social_organisations": _social_organisation, "estates": _estate, "users": _user,
+    "streets": _street, "communities": _community, "companies": _company, "social_organisations": _social_organisation, "estates": _estate,
+    "contracts": _contract, "users": _user, "volunteers": _volunteer, "elders": _elder,
 }
 
 
@@ -276,8 +419,18 @@ def _read_row(kind: Kind, cells: dict[str, object]) -> tuple[dict[str, Any], lis
     return values, problems
 
 
-def _shape_reason(message: str) -> str:
+# What a cell of these fields must look like, said instead of the pattern it failed (and never echoing the cell).
+PATTERN_REASONS = {
+    "phone": "不是有效的电话号码（手机号码为 11 位数字）",
+    "id_number": "身份证号码应为 18 位（最后一位可为 X）",
+    "birth_date": "出生日期应写作 1946-03-08",
+}
+
+
+def _shape_reason(message: str, field_name: str = "") -> str:
     """A schema's refusal of a cell (msgspec's words) as the person fixing the file reads it."""
+    if field_name in PATTERN_REASONS and ("regex" in message or "pattern" in message):
+        return PATTERN_REASONS[field_name]
     if "length" in message:
         return "内容过长（或为空），请缩短"
     if "regex" in message or "pattern" in message:
@@ -312,6 +465,7 @@ async def _import_sheet(session: AsyncSession, actor: Principal, sheet: Sheet, k
             for field_name, reason in problems:
                 bad(field_name, reason)
             continue
+        ctx.row = number
         try:
             async with session.begin_nested():
                 created = await HANDLERS[kind.key](session, actor, values, ctx)
@@ -320,7 +474,7 @@ async def _import_sheet(session: AsyncSession, actor: Principal, sheet: Sheet, k
                 bad(field_name, reason)
         except msgspec.ValidationError as error:
             path = str(error).rpartition("$.")[2].split("[")[0].strip("`")
-            bad(path, _shape_reason(str(error)))
+            bad(path, _shape_reason(str(error), path))
         except DomainError as error:
             bad(error.field, error.zh or f"{error.message_zh}：{error.detail}")
         else:
@@ -334,7 +488,7 @@ async def import_file(
     """Check (and with `apply`, import) a spreadsheet. The whole import runs inside a savepoint, every row through the
     registry's and people's own use cases, so a dry run sees exactly what importing would refuse; the savepoint is
     rolled back unless `apply` was asked and no row was refused. The caller's transaction commits it (one transaction)."""
-    require_role(actor, ADMINS, "importing spreadsheets")
+    require_role(actor, IMPORTERS, "importing spreadsheets")
     forced = next((k for k in KINDS if kind in (k.key, k.name)), None)
     if kind is not None and forced is None:
         raise UnknownImportKind(kind)
@@ -348,6 +502,10 @@ async def import_file(
             continue
         # A sheet whose headers are not the template's, or that is too long, is reported and its rows left unread;
         # the other sheets are still checked, so one dry run lists every bad cell it can.
+        if not may_import(actor, sheet.kind):
+            who = {"volunteers": "本社区的社工或居委会主任", "elders": "本社区的老龄社工"}.get(sheet.kind.key, "区级管理员")
+            report.errors.append(CellError(sheet.title, 1, "—", f"您的岗位不能导入“{sheet.kind.name}”：由{who}导入"))
+            continue
         problems = _header_problems(sheet, sheet.kind)
         if sheet.too_many_rows:
             problems.append(CellError(sheet.title, max_rows + 2, "—", f"一次最多导入 {max_rows} 行，请分成几个文件"))

@@ -108,6 +108,8 @@ def choice(names: dict[str, str]) -> Callable[[object], str]:
 
 MANAGEMENT_MODES = {"company": "物业企业", "owner_unit": "产权单位", "self_managed": "居民自治"}
 STANDINGS = {"registered": "登记", "filed": "备案"}
+SEXES = {"F": "女", "M": "男"}
+CONSENT_BY = {"elder": "本人", "guardian": "监护人"}
 # Roles an import may give: every role whose account the district's administrator opens. Volunteers are registered
 # by their community's staff, who met them (community/volunteers).
 IMPORTED_ROLES = {role.value: ROLE_NAMES[role] for role in Role if role is not Role.VOLUNTEER}
@@ -129,6 +131,7 @@ class Kind:
     name: str  # the sheet's title in the template
     columns: tuple[Column, ...]
     natural_key: str  # the field that names a record: re-importing a row with it changes nothing
+    community: bool = False  # imported by a community's own staff, into their community (personal data), not by the district
 
     def column(self, field_name: str) -> Column | None:
         return next((c for c in self.columns if c.field == field_name), None)
@@ -180,6 +183,19 @@ KINDS: tuple[Kind, ...] = (
         Column("退出长效管理日期", "left_on", day, required=False, example=""),
         Column("边界（GeoJSON）", "boundary", required=False, note="可不填；WGS 84 经纬度的 Polygon 或 MultiPolygon", example=""),
     ), "code"),
+    Kind("contracts", "服务合同", (
+        Column("合同编号", "contract_number", note="合同上的编号，最长 40 位", example="HP-XBL01-2024-01"),
+        Column("所属社区编码", "community_code", note="签订合同的居委会所在社区", example="XBL01"),
+        Column("片区编码", "estate_codes", code_list, note="合同所含片区，多个以顿号分隔；须为该社区由物业企业管理的片区", example="HP-XBL01-1"),
+        Column("物业企业信用代码", "company_credit_code", note="居民表决选定、签订合同的物业企业", example="91120101MA05K8XQ0A"),
+        Column("签订日期", "signed_on", day, note="不早于表决日期", example="2024-01-10"),
+        Column("开始日期", "starts_on", day, note="同一片区的合同期限不能重叠", example="2024-02-01"),
+        Column("结束日期", "ends_on", day, note="不早于开始日期", example="2027-01-31"),
+        Column("表决档案编号", "vote_reference", note="纸质表决计票结果的档案编号，最长 40 位", example="XBL01-BJ-2023-07"),
+        Column("表决日期", "voted_on", day, note="计票之日", example="2023-12-20"),
+        Column("参与表决户数", "households_voting", whole_number, note="不少于合同片区登记户数之和的三分之二", example="150"),
+        Column("同意户数", "households_for_company", whole_number, note="选该物业企业的户数，须超过参与表决户数的一半", example="120"),
+    ), "contract_number"),
     Kind("users", "用户", (
         Column("用户名", "username", note="字母、数字、. - _，2 至 60 位；登录时使用", example="xbl01-worker"),
         Column("姓名或称呼", "display_name", example="树德里社区物业社工"),
@@ -189,6 +205,27 @@ KINDS: tuple[Kind, ...] = (
         Column("所属企业信用代码", "company_credit_code", required=False, note="物业企业岗位填写", example=""),
         Column("所属机构信用代码", "organisation_credit_code", required=False, note="第三方机构、社会组织、评审专家填写", example=""),
     ), "username"),
+    Kind("volunteers", "志愿者", (
+        Column("用户名", "username", note="志愿者登录时使用：字母、数字、. - _，2 至 60 位", example="xbl01-v001"),
+        Column("真实姓名", "real_name", note="个人信息；导入后须由本社区社工当面实名核验，核验后方可报名", example="张三"),
+        Column("手机号码", "phone", note="11 位手机号码", example="13800000000"),
+        Column("所属社区编码", "community_code", note="只能是导入人所在的社区", example="XBL01"),
+        Column("技能", "skills", code_list, required=False, note="从系统的技能列表中选择，多个以顿号分隔", example=""),
+    ), "username", community=True),
+    Kind("elders", "居家养老老人", (
+        Column("身份证号码", "id_number", note="18 位；个人信息，加密保存，导入报告不显示", example="120101194603080012"),
+        Column("姓名", "name", example="李桂兰"),
+        Column("性别", "sex", choice(SEXES), example="女"),
+        Column("出生日期", "birth_date", note="与身份证号码一致，如 1946-03-08", example="1946-03-08"),
+        Column("住址", "address", note="本社区内的楼栋、单元、门牌", example="3-2-101"),
+        Column("联系电话", "phone", note="老人或家属的电话", example="13800000000"),
+        Column("类别", "category", note="低保、特困、失能、高龄（80岁以上）等，见系统的类别列表", example="低保"),
+        Column("所属社区编码", "community_code", note="只能是导入人所在的社区", example="XBL01"),
+        Column("服务机构信用代码", "organisation_credit_code", note="与本街道签有居家养老服务合同的社会组织", example="52120101MJ0000001A"),
+        Column("服务开始日期", "starts_on", day, note="本月至今后 60 天内", example="2026-12-01"),
+        Column("同意人", "consent_by", choice(CONSENT_BY), example="本人"),
+        Column("同意日期", "consent_on", day, note="不晚于今天和服务开始日期", example="2026-11-20"),
+    ), "id_number", community=True),
 )
 KIND_BY_KEY = {k.key: k for k in KINDS}
 

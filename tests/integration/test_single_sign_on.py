@@ -16,7 +16,9 @@ from joserfc.jwk import RSAKey
 from litestar import Litestar
 from sqlalchemy import func, select
 
+from foundation.audit import AuditEntry
 from people.tables import AuthToken, SsoLogin, User
+from supervision.pages import action_name
 from tests.oidc_provider import Provider, running_provider
 
 BASE = "http://testserver.local"
@@ -96,6 +98,40 @@ async def refused(answer: httpx.Response, status: int, message: str) -> None:
     assert answer.status_code == status, answer.text
     assert "统一身份认证登录未成功" in answer.text and message in answer.text, answer.text
     assert "supervision_session" not in answer.headers.get("set-cookie", "")
+
+
+async def refusals(db) -> list[AuditEntry]:  # type: ignore[no-untyped-def]
+    """The failed sign-ins the audit log holds, oldest first."""
+    async with db() as session:
+        return list((await session.execute(select(AuditEntry).where(AuditEntry.action == "sso.refused").order_by(AuditEntry.id))).scalars())
+
+
+async def test_every_refused_sign_in_is_audited_with_its_reason_and_nothing_the_provider_sent(client, db, sso_app, provider) -> None:
+    """A token for another system, an expired token, a replayed state and an identity with no local user each leave
+    one audit entry saying which check failed (a key, read in Chinese), the caller's address, and no code, state,
+    token or identity."""
+    before = len(await refusals(db))
+    provider.token_overrides = {"aud": "another-system"}
+    await refused(await finish(client, await back_from_provider(client, provider, "zhang.wei")), 401, "登录凭证不是签发给本系统的")
+    now = int(time.time())
+    provider.token_overrides = {"iat": now - 3600, "exp": now - 600}
+    await refused(await finish(client, await back_from_provider(client, provider, "zhang.wei")), 401, "登录凭证已过期")
+    provider.token_overrides = {}
+    page = await back_from_provider(client, provider, "zhang.wei")
+    assert (await finish(client, page)).status_code in (302, 303)
+    client.cookies.set("supervision_sso", form_value(page, "state"), domain="testserver.local", path="/login/sso")
+    await refused(await finish(client, page), 401, "该登录链接已使用过或已失效")
+    client.cookies.clear()
+    unmapped = await back_from_provider(client, provider, "li.na")
+    await refused(await finish(client, unmapped), 403, "尚未对应本系统的用户")
+    entries = (await refusals(db))[before:]
+    assert [e.after["reason"] for e in entries if e.after] == ["wrong_audience", "token_expired", "state_replayed", "unmapped_identity"]
+    assert [e.reason for e in entries] == ["登录凭证不是签发给本系统的", "登录凭证已过期", "登录链接已使用过或从未发起（重放）", "账号未对应本系统用户"]
+    assert all(e.actor_user_id is None and e.actor.startswith("anonymous (") for e in entries)
+    assert action_name("sso.refused") == "统一身份认证登录未成功"
+    secrets = [form_value(page, "code"), form_value(page, "state"), form_value(unmapped, "code"), form_value(unmapped, "state"), "li.na", "李娜"]
+    stored = " ".join(f"{e.entity_id} {e.after} {e.before} {e.reason}" for e in entries)
+    assert not [s for s in secrets if s in stored] and "eyJ" not in stored  # no code, state, identity or JWT
 
 
 async def test_an_id_token_meant_for_another_system_is_refused(client, db, sso_app, provider) -> None:

@@ -250,5 +250,5 @@ async def test_supervision_import_checks_then_imports_in_one_transaction(tmp_roo
     assert "片区（estates）: 2 行，新登记 2，已登记且相同 0" in capsys.readouterr().out
     assert await asyncio.to_thread(cli.main, ["import", str(good)]) == 0
     assert "片区（estates）: 2 行，新登记 0，已登记且相同 2" in capsys.readouterr().out
-    assert await asyncio.to_thread(cli.main, ["import", str(good), "--kind", "elders"]) == 1
-    assert "no import template is called elders" in capsys.readouterr().err
+    assert await asyncio.to_thread(cli.main, ["import", str(good), "--kind", "wristbands"]) == 1
+    assert "no import template is called wristbands" in capsys.readouterr().err

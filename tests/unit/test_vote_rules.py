@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registry.rules import VoteOutcome, contract_last_day, contract_state, decide_vote, terms_overlap
+from registry.rules import VoteOutcome, contract_last_day, contract_state, decide_counted_vote, decide_vote, terms_overlap
 
 A, B, C = 1, 2, 3
 CANDIDATES = frozenset({A, B, C})
@@ -79,3 +79,21 @@ def test_a_terminated_contract_ends_on_its_termination_day() -> None:
     assert contract_state(start, end, date(2026, 6, 30), date(2026, 6, 30)) == "active"
     assert contract_state(start, end, date(2026, 6, 30), date(2026, 7, 1)) == "terminated"
     assert contract_state(start, end, None, date(2029, 1, 1)) == "expired"
+
+
+@given(eligible=st.integers(min_value=1, max_value=300), data=st.data())
+def test_a_vote_counted_on_paper_is_decided_exactly_as_the_same_ballots_counted_here(eligible: int, data: st.DataObject) -> None:
+    """纸质表决: the count sheet's figures (households taking part, those choosing the company) give the outcome the
+    same household ballots would give: the others' ballots are for nobody or for another company that did not win."""
+    cast = data.draw(st.integers(min_value=0, max_value=eligible))
+    chose = data.draw(st.integers(min_value=0, max_value=cast))
+    here = decide_vote(eligible, frozenset({A}), [A] * chose + [None] * (cast - chose)).outcome
+    assert decide_counted_vote(eligible, cast, chose) is here
+
+
+def test_a_count_sheet_with_impossible_figures_is_refused() -> None:
+    assert decide_counted_vote(30, 20, 11) is VoteOutcome.ELECTED and decide_counted_vote(30, 20, 10) is VoteOutcome.NO_MAJORITY
+    assert decide_counted_vote(30, 19, 19) is VoteOutcome.FAILED_QUORUM
+    for eligible, cast, chose in ((0, 0, 0), (30, 31, 20), (30, 20, 21), (30, 20, -1)):
+        with pytest.raises(ValueError):
+            decide_counted_vote(eligible, cast, chose)
