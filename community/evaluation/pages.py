@@ -18,6 +18,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.calls import queries as calls_queries
+from community.delivery import queries as delivery_queries
 from community.evaluation import rules, schemas, service
 from foundation.access import Principal, Role
 from foundation.clock import business_today, utc_now
@@ -75,7 +76,7 @@ async def _project_context(db: AsyncSession, principal: Principal, contract_id: 
         "p": progress, "evaluations": evaluations, "assigns": assigns, "firms": firms, "next_stage": _next_stage(progress), "stage_names": rules.STAGE_NAMES, "criteria": service.evaluation_rules().scored,
         "min_surveys": service.evaluation_rules().min_surveys, "pass_mark": service.evaluation_rules().pass_mark, "tranche_state": _tranche_state,
         "ties": ties, "channels": rules.CHANNELS, "questions": rules.SURVEY_QUESTIONS, "answers": ANSWERS, "client_id": uuid.uuid4().hex, "today": business_today(),
-        "is_evaluator": principal.role is Role.PANEL_MEMBER, "is_finance": principal.role is Role.FINANCE, "takes_surveys": principal.role in service.SURVEY_TAKERS,
+        "is_evaluator": principal.role is Role.PANEL_MEMBER, "is_finance": principal.role is Role.FINANCE, "takes_surveys": principal.role in service.SURVEY_TAKERS and principal.community_id in await delivery_queries.delegated_communities(db, contract_id),
     }
 
 
