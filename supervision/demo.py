@@ -233,10 +233,10 @@ async def _load(db: AsyncSession) -> DemoReport:
     await needs_demo.load(db, rng)
     await activity_demo.load(db, rng)
     report.logins += await calls_demo.load(db, rng)
-    report.logins += await evaluation_demo.load(db, rng, report.api_keys)
     report.logins += await care_demo.load(db, rng, password_hash)
     report.logins += await volunteers_demo.load(db, rng, password_hash)
     report.logins += await delivery_demo.load(db, rng)
+    report.logins += await evaluation_demo.load(db, rng, report.api_keys)  # after delivery: surveys come from delegated committees
     await relief_demo.load(db, rng, letters_to_default_store())
     await wristbands_demo.load(db, rng)
     await complaints_demo.load(db, rng)

@@ -101,4 +101,20 @@ async def load(db: AsyncSession, rng: random.Random) -> list[tuple[str, str]]:
             ),
             now - timedelta(days=20 - 10 * n),
         )
+    # The district's own contracts (the venture round): registered and delegated to 树德里 to carry out, accepted; its
+    # committee collects their beneficiaries' surveys.
+    admin = await _must(db, "admin")
+    for contract in await service.unregistered_contracts(db, admin):
+        if contract.street_id is not None:
+            continue
+        district = await service.create_project(
+            db, admin,
+            schemas.ProjectIn(
+                contract_id=contract.id, target_group=Category(contract.category),
+                indicators=[schemas.IndicatorIn(name="服务场次", measure=Measure.SESSIONS, target=24), schemas.IndicatorIn(name="服务人次", measure=Measure.ATTENDANCES, target=800)],
+            ),
+            now - timedelta(days=38),
+        )
+        delegated = await service.delegate(db, admin, district.id, schemas.DelegationIn(community_id=first.id, kind=Kind.EXECUTE), now - timedelta(days=38))
+        await service.answer(db, directors[first.id], delegated.id, schemas.AnswerIn(accept=True), now - timedelta(days=37))
     return [(f"{third.code.lower()}-director", f"{third.name}社区居委会主任（待答复的项目委托）")]

@@ -6,11 +6,13 @@ and a project's progress per indicator."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Controller, Response, get, post
-from litestar.di import NamedDependency
+from litestar.datastructures import State, UploadFile
+from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody
 from litestar.response import Redirect, Template
@@ -23,10 +25,14 @@ from community.volunteers import queries as volunteer_queries
 from foundation.access import Principal
 from foundation.clock import business_today, utc_now
 from foundation.errors import DomainError, InvalidInput
+from foundation.storage import BlobStore
 from foundation.web.auth import allow, logged_in
 from foundation.web.layout import page, refused
 from foundation.web.offline import offline_worker
+from foundation.web.params import provide_store
 from foundation.web.problems import status_of
+from inspections import attachments
+from inspections.photos import PhotoLimits
 from people import queries as people_queries
 from registry import queries as registry_queries
 
@@ -56,6 +62,11 @@ def indicators_of(text: str) -> list[dict[str, Any]]:
     if not found:
         raise InvalidInput("no indicator", zh="请至少填写一项指标", field="indicators")
     return found
+
+
+@dataclass
+class PhotoForm:
+    file: UploadFile
 
 
 def _problem_json(exc: DomainError) -> Response[dict[str, Any]]:
@@ -181,6 +192,7 @@ class ActivityLogPages(Controller):
     path = "/community/delivery/log"
     include_in_schema = False
     guards = [allow(LOGGERS, "the activity log")]
+    dependencies = {"store": Provide(provide_store, sync_to_thread=False)}  # noqa: RUF012
 
     async def _page(self, db: AsyncSession, principal: Principal, **extra: Any) -> Template:
         delegations = await service.my_delegations(db, principal)
@@ -191,7 +203,8 @@ class ActivityLogPages(Controller):
         volunteers = {d.id: await volunteer_queries.team_roster(db, principal, d.community_id) for d in delegations}
         return page(
             "delivery_log.html", principal, delegations=outs, projects=projects, residents=residents, recent=recent, volunteers=volunteers, names=await _names(db, delegations),
-            kinds=rules.KINDS, measures=rules.MEASURES, consent_by=rules.CONSENT_BY, today=business_today(), **{"errors": {}, "failed": None, **extra},
+            kinds=rules.KINDS, measures=rules.MEASURES, consent_by=rules.CONSENT_BY, today=business_today(), max_photos=service.delivery_limits().max_photos,
+            **{"errors": {}, "failed": None, **extra},
         )
 
     @get("/")
@@ -206,6 +219,27 @@ class ActivityLogPages(Controller):
         except DomainError as exc:
             return _problem_json(exc)
         return Response({"id": logged.activity.id, "replayed": logged.replayed}, status_code=200 if logged.replayed else 201)
+
+    @post("/photos", status_code=201)
+    async def upload_photo(
+        self,
+        data: Annotated[PhotoForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+        principal: NamedDependency[Principal],
+        db: NamedDependency[AsyncSession],
+        store: NamedDependency[BlobStore],
+        state: State,
+    ) -> Response[dict[str, Any]]:
+        """The outbox sends each photo of an activity first (checked and stored as patrol photos are: the same photo
+        again is the same attachment), then the activity naming them."""
+        try:
+            if not isinstance(data.file, UploadFile):
+                raise InvalidInput("send the photo as the multipart field 'file'", zh="请选择照片", field="photo_ids")
+            limits = PhotoLimits.of(state.settings)
+            content = await data.file.read(limits.max_bytes + 1)
+            attachment = await attachments.upload_photo(db, store, principal, content, data.file.filename or "", None, limits)
+        except DomainError as exc:
+            return _problem_json(exc)
+        return Response({"id": attachment.id}, status_code=201)
 
     @post("/{delegation_id:int}/residents")
     async def add_resident(self, delegation_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
@@ -231,12 +265,13 @@ class ProjectProgressPages(Controller):
 
     @get("/{project_id:int}")
     async def progress(self, project_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
-        project = await service.project_out(db, await service.project_for(db, principal, project_id))
+        row = await service.project_for(db, principal, project_id)
+        project = await service.project_out(db, row)
         delegations = await service.delegations_for(db, principal, project_id)
         outs = await service.delegation_outs(db, delegations)
         return page(
             "delivery_progress.html", principal, project=project, delegations=outs, names=await _names(db, delegations), kinds=rules.KINDS,
-            statuses=rules.STATUS_NAMES, measures=rules.MEASURES,
+            statuses=rules.STATUS_NAMES, measures=rules.MEASURES, photos=await service.activities_with_photos(db, principal, row),
         )
 
 

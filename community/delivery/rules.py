@@ -29,6 +29,7 @@ class DeliveryLimits:
     lead_specialism: Mapping[str, str]  # target group → the specialism its lead must hold
     max_head_count: int
     max_named: int
+    max_photos: int
 
 
 def parse_limits(text: str) -> DeliveryLimits:
@@ -39,9 +40,10 @@ def parse_limits(text: str) -> DeliveryLimits:
         lead_specialism={str(k): str(v) for k, v in data["assignment"].get("lead_specialism", {}).items()},
         max_head_count=int(data["activity"]["max_head_count"]),
         max_named=int(data["activity"]["max_named"]),
+        max_photos=int(data["activity"]["max_photos"]),
     )
-    if limits.answer_working_days < 1 or limits.max_head_count < 1 or limits.max_named < 1:
-        raise ValueError("delivery.toml: the answer period and participant limits are at least 1")
+    if limits.answer_working_days < 1 or limits.max_head_count < 1 or limits.max_named < 1 or limits.max_photos < 0:
+        raise ValueError("delivery.toml: the answer period and participant limits are at least 1, the photo limit at least 0")
     unknown = sorted(set(limits.lead_specialism.values()) - set(limits.specialisms))
     if unknown:
         raise ValueError(f"delivery.toml: lead specialisms {unknown} are not among assignment.specialisms")
@@ -96,6 +98,14 @@ def participants_problem(head_count: int | None, named: Sequence[int], limits: D
         return "a named resident is given by their record id", "参与居民编号有误"
     if len(set(named)) != len(named):
         return "each resident is named once", "同一位居民只能列入一次"
+    return None
+
+
+def photos_problem(photo_ids: Sequence[int], limits: DeliveryLimits) -> tuple[str, str] | None:
+    if len(photo_ids) > limits.max_photos:
+        return f"at most {limits.max_photos} photos of an activity", f"每次活动最多 {limits.max_photos} 张照片"
+    if any(not 1 <= n <= MAX_ID for n in photo_ids):
+        return "a photo is given by the id its upload answered", "照片编号有误，请重新上传"
     return None
 
 

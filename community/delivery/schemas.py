@@ -155,6 +155,8 @@ class ActivityIn(Strict):
     note: Annotated[str, msgspec.Meta(max_length=2000, pattern=PRINTABLE)] = ""
     # Volunteers who helped: members of a volunteer team of the community carrying the project out.
     volunteers: Annotated[list[ActivityVolunteerIn], msgspec.Meta(max_length=100)] = []
+    # Photos of the activity the logger uploaded first (POST /api/attachments), at most [activity] max_photos.
+    photo_ids: Annotated[list[int], msgspec.Meta(max_length=20, description="Ids of photos you uploaded (POST /api/attachments)")] = []
 
 
 class ActivityOut(msgspec.Struct):
@@ -171,4 +173,5 @@ class ActivityOut(msgspec.Struct):
     volunteer_minutes: int  # their time together
     logged_by: str
     logged_at: datetime
+    photo_ids: list[int] = []  # its photos (GET /api/attachments/{id}), for those who may see the project's progress
 

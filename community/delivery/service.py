@@ -4,7 +4,7 @@ the street. Each is one transaction (the caller's); services only flush."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
@@ -14,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from community.calls import queries as calls_queries
-from community.delivery import rules, schemas
+from community.delivery import queries, rules, schemas
 from community.delivery.tables import (
     Activity,
     ActivityParticipant,
+    ActivityPhoto,
     ActivityVolunteer,
     Assignment,
     Beneficiary,
@@ -26,6 +27,7 @@ from community.delivery.tables import (
     DeliveryProject,
 )
 from community.volunteers import queries as volunteer_queries
+from community.volunteers import service as volunteer_service
 from foundation.access import SYSTEM, Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.calendar.service import working_calendar
@@ -33,12 +35,16 @@ from foundation.clock import BUSINESS_TZ
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from foundation.notifications import notify
 from foundation.settings import config_dir
+from inspections.attachments import own_photos
 from people import queries as people_queries
 from registry import queries as registry_queries
 
 BUYERS = frozenset({Role.ADMIN, Role.STREET_OFFICER})
 DIRECTORS = frozenset({Role.COMMITTEE_DIRECTOR})
 LOGGERS = frozenset({Role.COMMUNITY_WORKER, Role.CARE_WORKER, Role.SOCIAL_ORG})
+# Whose record of volunteers' time at an activity counts as approved hours: the community's social workers (the
+# approvers of volunteer hours, never the volunteer); the organisation's staff's record waits for their approval.
+CREDITORS = frozenset({Role.COMMUNITY_WORKER, Role.CARE_WORKER})
 
 
 @lru_cache(maxsize=1)
@@ -435,6 +441,7 @@ class Logged:
     replayed: bool
     volunteers: int = 0
     volunteer_minutes: int = 0
+    photo_ids: list[int] = field(default_factory=list)
 
 
 async def log_activity(session: AsyncSession, actor: Principal, data: schemas.ActivityIn, now: datetime) -> Logged:
@@ -474,6 +481,9 @@ async def log_activity(session: AsyncSession, actor: Principal, data: schemas.Ac
             f"volunteers {sorted(outsiders)} are not in a volunteer team of the community carrying the project out", field="volunteers",
             zh="参与活动的志愿者须是本社区志愿服务队的队员",
         )
+    photo_ids = list(dict.fromkeys(data.photo_ids))
+    _refuse(rules.photos_problem(photo_ids, delivery_limits()), "photo_ids")
+    await own_photos(session, actor, photo_ids, zh="活动照片未上传成功，请重新选择照片", field="photo_ids")
     activity = Activity(
         client_id=data.client_id, delegation_id=delegation.id, project_id=project.id, community_id=delegation.community_id, indicator_number=indicator.number,
         held_on=data.held_on, place=data.place.strip(), head_count=data.head_count, participants=data.head_count or len(named), note=data.note.strip(),
@@ -485,6 +495,7 @@ async def log_activity(session: AsyncSession, actor: Principal, data: schemas.Ac
             await session.flush()
             session.add_all(ActivityParticipant(activity_id=activity.id, beneficiary_id=b) for b in named)
             session.add_all(ActivityVolunteer(activity_id=activity.id, volunteer_id=v, minutes=m) for v, m in helped.items())
+            session.add_all(ActivityPhoto(activity_id=activity.id, attachment_id=p) for p in photo_ids)
             await session.flush()
     except IntegrityError:
         raced = (await session.execute(select(Activity).where(col(Activity.client_id) == data.client_id))).scalar_one_or_none()
@@ -493,10 +504,26 @@ async def log_activity(session: AsyncSession, actor: Principal, data: schemas.Ac
         return await logged(session, raced, replayed=True)
     record_change(
         session, actor, "activity.logged", "activity", activity.id,
-        after={"delegation_id": delegation.id, "indicator": indicator.number, "participants": activity.participants, "volunteers": len(helped)},
+        after={"delegation_id": delegation.id, "indicator": indicator.number, "participants": activity.participants, "volunteers": len(helped), "photos": len(photo_ids)},
     )
+    if helped:
+        await volunteer_service.credit_activity(
+            session, actor, activity_id=activity.id, community_id=delegation.community_id, served_on=activity.held_on, what=f"项目活动：{project.title}（{activity.place}）",
+            minutes=helped, earlier=await _earlier_minutes(session, activity, list(helped)), approved=actor.role in CREDITORS, now=now,
+        )
     await session.flush()
-    return Logged(activity, len(named), replayed=False, volunteers=len(helped), volunteer_minutes=sum(helped.values()))
+    return Logged(activity, len(named), replayed=False, volunteers=len(helped), volunteer_minutes=sum(helped.values()), photo_ids=photo_ids)
+
+
+async def _earlier_minutes(session: AsyncSession, activity: Activity, volunteer_ids: list[int]) -> dict[int, int]:
+    """Each volunteer's minutes at the other activities held the same day (the day counts once)."""
+    query = (
+        select(col(ActivityVolunteer.volunteer_id), func.sum(ActivityVolunteer.minutes))
+        .join(Activity, col(Activity.id) == col(ActivityVolunteer.activity_id))
+        .where(col(ActivityVolunteer.volunteer_id).in_(volunteer_ids), col(Activity.held_on) == activity.held_on, col(Activity.id) != activity.id)
+        .group_by(col(ActivityVolunteer.volunteer_id))
+    )
+    return {int(v): int(m) for v, m in (await session.execute(query)).all()}
 
 
 async def logged(session: AsyncSession, activity: Activity, replayed: bool = False) -> Logged:
@@ -506,7 +533,18 @@ async def logged(session: AsyncSession, activity: Activity, replayed: bool = Fal
             select(func.count(), func.coalesce(func.sum(ActivityVolunteer.minutes), 0)).where(col(ActivityVolunteer.activity_id) == activity.id)
         )
     ).one()
-    return Logged(activity, await _named(session, activity.id), replayed=replayed, volunteers=int(count), volunteer_minutes=int(minutes))
+    photos = (await photos_of(session, [activity.id])).get(activity.id, [])
+    return Logged(activity, await _named(session, activity.id), replayed=replayed, volunteers=int(count), volunteer_minutes=int(minutes), photo_ids=photos)
+
+
+async def photos_of(session: AsyncSession, activity_ids: list[int]) -> dict[int, list[int]]:
+    """The photos of each activity (attachment ids), in upload order."""
+    found: dict[int, list[int]] = {}
+    if activity_ids:
+        query = select(col(ActivityPhoto.activity_id), col(ActivityPhoto.attachment_id)).where(col(ActivityPhoto.activity_id).in_(activity_ids)).order_by(col(ActivityPhoto.attachment_id))
+        for activity_id, attachment_id in (await session.execute(query)).all():
+            found.setdefault(int(activity_id), []).append(int(attachment_id))
+    return found
 
 
 async def _named(session: AsyncSession, activity_id: int) -> int:
@@ -519,7 +557,7 @@ def activity_out(logged: Logged) -> schemas.ActivityOut:
     return schemas.ActivityOut(
         id=a.id, client_id=a.client_id, delegation_id=a.delegation_id, project_id=a.project_id, indicator_number=a.indicator_number, held_on=a.held_on,
         place=a.place, participants=a.participants, named=logged.named, volunteers=logged.volunteers, volunteer_minutes=logged.volunteer_minutes,
-        logged_by=a.logged_by, logged_at=a.logged_at,
+        logged_by=a.logged_by, logged_at=a.logged_at, photo_ids=logged.photo_ids,
     )
 
 
@@ -540,3 +578,20 @@ async def my_delegations(session: AsyncSession, actor: Principal) -> list[Delega
         assigned = select(col(Assignment.delegation_id)).where(col(Assignment.user_id) == actor.user_id, col(Assignment.ended_at).is_(None))
         query = query.where(col(Delegation.id).in_(assigned), col(Delegation.community_id) == actor.community_id)
     return list((await session.execute(query)).scalars())
+
+
+async def activities_with_photos(session: AsyncSession, actor: Principal, project: DeliveryProject, limit: int = 20) -> list[tuple[Activity, list[int]]]:
+    """The project's latest activities that have photos, with them, for those who may see its photos (queries.
+    PHOTO_READERS inside the project); nobody else gets any."""
+    visible = queries.projects_with_photos_for(actor)
+    if visible is None:
+        return []
+    query = (
+        select(Activity)
+        .where(col(Activity.project_id) == project.id, col(Activity.project_id).in_(visible), col(Activity.id).in_(select(col(ActivityPhoto.activity_id))))
+        .order_by(col(Activity.held_on).desc(), col(Activity.id).desc())
+        .limit(limit)
+    )
+    rows = list((await session.execute(query)).scalars())
+    photos = await photos_of(session, [a.id for a in rows])
+    return [(a, photos.get(a.id, [])) for a in rows]

@@ -132,6 +132,16 @@ class ActivityVolunteer(SQLModel, table=True):
     minutes: int
 
 
+class ActivityPhoto(SQLModel, table=True):
+    """A photo of an activity, uploaded from the phone that logged it (inspections' attachments: the same checks,
+    store and display copy); shown to those who may see the project's progress page."""
+
+    __tablename__ = "delivery_activity_photos"
+
+    activity_id: int = Field(foreign_key="delivery_activities.id", primary_key=True)
+    attachment_id: int = Field(foreign_key="attachments.id", primary_key=True, index=True)
+
+
 class ActivityParticipant(SQLModel, table=True):
     __tablename__ = "delivery_activity_participants"
 

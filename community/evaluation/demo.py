@@ -1,6 +1,7 @@
 """Demo evaluation, made through the same use cases as the API: a third-party evaluation firm with one evaluator
-and an API key, six beneficiary surveys of the street's elderly-meal contract entered by 树德里's committee, its
-mid-term evaluation passed by the firm, and its second tranche paid by finance through the money engine."""
+and an API key, assigned by the district to every contract, six beneficiary surveys of the street's elderly-meal contract entered by 树德里's committee, its
+mid-term evaluation passed by the firm; every contract's first tranche (due at signing) and that contract's second
+paid by finance through the money engine, each batch with its documents."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.calls import queries as calls_queries
+from community.calls.programme import CODE as TRANCHES
+from community.calls.programme import tranche_key
 from community.evaluation import schemas, service
 from foundation.access import SYSTEM, Principal, Role
 from foundation.clock import BUSINESS_TZ, utc_now
+from foundation.periods import Month
 from foundation.settings import get_settings
 from foundation.storage import open_blob_store
 from people import queries as people_queries
@@ -24,6 +28,7 @@ from registry.queries import OrganisationKind
 from registry.rules import CREDIT_CODE_ALPHABET, credit_code_check_char
 from registry.schemas import OrganisationCreate
 from reports.programme_documents import issue_programme_batch_documents
+from subsidies.engine import queries as engine_queries
 
 PASSWORD = "demo-pass-2026"
 FIRM = "天津市和平区社会组织评估中心"
@@ -67,11 +72,22 @@ async def load(db: AsyncSession, rng: random.Random, api_keys: dict[str, str]) -
     )
     key, _ = await people.issue_api_key(db, SYSTEM, ApiKeyCreate(organisation_id=firm.id, label="demo key"))
     api_keys[FIRM] = key
+    now = utc_now()
+    admin = await _must(db, "admin")
+    for signed in await calls_queries.contracts(db):  # the district assigns its one firm to every contract
+        await service.assign_firm(db, admin, signed.id, schemas.FirmAssignmentIn(firm_id=firm.id), now)
+    store = open_blob_store(get_settings())
+    finance = await _must(db, "finance")
+    for signed in await calls_queries.contracts(db):  # each first tranche (due at signing) paid as finance would
+        first = next((t for t in signed.tranches if t.number == 1 and t.payable_on is not None), None)
+        if first is None or first.payable_on is None or tranche_key(signed.id, 1) in await engine_queries.paid(db, TRANCHES, [tranche_key(signed.id, 1)]):
+            continue
+        await service.draft_tranche_run(db, str(Month.of(first.payable_on)))
+        await issue_programme_batch_documents(db, store, await service.pay_tranche(db, finance, signed.id, 1))
     street_contracts = [c for c in await calls_queries.contracts(db) if c.street_id is not None]
     if not street_contracts:
         return [("evaluator1", "第三方评估机构评估员")]
     contract = street_contracts[0]
-    now = utc_now()
     today = now.astimezone(BUSINESS_TZ).date()
     director = await _must(db, "xbl01-director")
     span = max(1, (today - contract.starts_on).days)
@@ -85,12 +101,11 @@ async def load(db: AsyncSession, rng: random.Random, api_keys: dict[str, str]) -
             ),
             now,
         )
-    store = open_blob_store(get_settings())
     scores = [schemas.CriterionScoreIn(criterion=code, points=points, evidence=EVIDENCE[code]) for code, points in SCORES.items()]
     await service.file_evaluation(
         db, evaluator, store, contract.id,
         schemas.EvaluationIn(stage=schemas.Stage.MIDTERM, scores=scores, summary="项目按计划推进，服务对象满意度高，中期评估合格，建议拨付第二笔资金。"), now,
     )
-    batch = await service.pay_tranche(db, await _must(db, "finance"), contract.id, 2)
+    batch = await service.pay_tranche(db, finance, contract.id, 2)
     await issue_programme_batch_documents(db, store, batch)
     return [("evaluator1", "第三方评估机构评估员")]

@@ -18,6 +18,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.calls import queries as calls_queries
+from community.delivery import queries as delivery_queries
 from community.evaluation import rules, schemas, service
 from foundation.access import Principal, Role
 from foundation.clock import business_today, utc_now
@@ -27,6 +28,7 @@ from foundation.web.auth import allow, logged_in
 from foundation.web.layout import form_error, page
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
+from registry import queries as registry_queries
 from subsidies.engine.routes import make_programme_batch_documents
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -64,11 +66,17 @@ async def _project_context(db: AsyncSession, principal: Principal, contract_id: 
     ties: list[str] = []
     if principal.role is Role.PANEL_MEMBER:
         ties = [rules.RELATION_NAMES[t] for t in await service.independence_problem(db, principal, await calls_queries.contract(db, contract_id))]
+    contract = await calls_queries.contract(db, contract_id)
+    assigns = principal.role is Role.ADMIN or (principal.role is Role.STREET_OFFICER and contract.street_id is not None and contract.street_id == principal.street_id)
+    firms: list[tuple[int, str]] = []
+    if assigns:
+        named = await registry_queries.organisation_particulars(db, await registry_queries.evaluation_firms(db))
+        firms = [(i, o.name) for i, o in named.items()]
     return {
-        "p": progress, "evaluations": evaluations, "next_stage": _next_stage(progress), "stage_names": rules.STAGE_NAMES, "criteria": service.evaluation_rules().scored,
+        "p": progress, "evaluations": evaluations, "assigns": assigns, "firms": firms, "next_stage": _next_stage(progress), "stage_names": rules.STAGE_NAMES, "criteria": service.evaluation_rules().scored,
         "min_surveys": service.evaluation_rules().min_surveys, "pass_mark": service.evaluation_rules().pass_mark, "tranche_state": _tranche_state,
         "ties": ties, "channels": rules.CHANNELS, "questions": rules.SURVEY_QUESTIONS, "answers": ANSWERS, "client_id": uuid.uuid4().hex, "today": business_today(),
-        "is_evaluator": principal.role is Role.PANEL_MEMBER, "is_finance": principal.role is Role.FINANCE, "takes_surveys": principal.role in service.SURVEY_TAKERS,
+        "is_evaluator": principal.role is Role.PANEL_MEMBER, "is_finance": principal.role is Role.FINANCE, "takes_surveys": principal.role in service.SURVEY_TAKERS and principal.community_id in await delivery_queries.delegated_communities(db, contract_id),
     }
 
 
@@ -111,6 +119,18 @@ class EvaluationPages(Controller):
         except DomainError as exc:
             return await self._refused(db, principal, contract_id, exc)
         return Redirect(path=f"/community/evaluation/contracts/{contract_id}?done=evaluated")
+
+    @post("/contracts/{contract_id:int}/firm", guards=[allow(service.ASSIGNERS, "assigning an evaluation firm")])
+    async def assign_firm(self, contract_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
+        """The district (or the buying street) assigns the evaluation firm of the contract."""
+        try:
+            firm_id = (data.get("firm_id") or "").strip()
+            if not firm_id.isdecimal() or len(firm_id) > 9:
+                raise InvalidInput("choose an evaluation firm", zh="请选择评估机构", field="firm_id")
+            await service.assign_firm(db, principal, contract_id, checked(schemas.FirmAssignmentIn, firm_id=int(firm_id)), utc_now())
+        except DomainError as exc:
+            return await self._refused(db, principal, contract_id, exc)
+        return Redirect(path=f"/community/evaluation/contracts/{contract_id}?done=assigned")
 
     @post("/contracts/{contract_id:int}/survey", guards=[allow(service.SURVEY_TAKERS, "recording a survey")])
     async def survey(self, contract_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:

@@ -66,6 +66,18 @@ class EvaluationController(Controller):
         row, content = await service.evidence_file(db, principal, store, file_id)
         return Response(content, media_type=row.content_type, headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
 
+    @post(
+        "/contracts/{contract_id:int}/evaluation-firm", dto=StrictBody[schemas.FirmAssignmentIn], return_dto=None, status_code=200,
+        guards=[allow(service.ASSIGNERS, "assigning an evaluation firm")], responses=WRITE,
+    )
+    async def assign_firm(
+        self, contract_id: RecordId, data: JSONBody[schemas.FirmAssignmentIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
+    ) -> schemas.ContractProgressOut:
+        """The district (or the buying street, for its own contracts) assigns the evaluation firm that evaluates the
+        contract; only that firm evaluates it. 422 when the firm is tied to the contract's organisation."""
+        await service.assign_firm(db, principal, contract_id, data, utc_now())
+        return await service.contract_progress(db, principal, contract_id)
+
     @post("/contracts/{contract_id:int}/surveys", dto=StrictBody[schemas.SurveyIn], return_dto=None, guards=[allow(service.SURVEY_TAKERS, "recording a survey")], responses=WRITE)
     async def record_survey(self, contract_id: RecordId, data: JSONBody[schemas.SurveyIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[schemas.SurveyOut]:
         """A beneficiary's answers collected by the committee on paper or by phone (no name, no phone); a retry with

@@ -9,7 +9,7 @@ from typing import Annotated
 import msgspec
 
 from community.calls.schemas import ClientId, DocumentIn
-from foundation.schemas import Strict
+from foundation.schemas import Id, Strict
 from foundation.text import NONBLANK
 
 Evidence = Annotated[str, msgspec.Meta(min_length=2, max_length=5000, pattern=NONBLANK, description="What the points rest on: visits, records, figures")]
@@ -120,6 +120,14 @@ class ContractProgressOut(msgspec.Struct):
     satisfaction: str | None  # the surveys' score so far (0–100), when there is one
     evaluations: list[EvaluationSummaryOut]
     tranches: list[TrancheStateOut]
+    evaluation_firm_id: int | None = None  # the evaluation firm assigned to evaluate it, when one is
+    evaluation_firm_name: str | None = None
+
+
+class FirmAssignmentIn(Strict):
+    """The evaluation firm (an organisation of kind evaluation firm) that evaluates the contract."""
+
+    firm_id: Id
 
 
 class SurveyOut(msgspec.Struct):

@@ -21,12 +21,14 @@ from community.calls import queries as calls_queries
 from community.calls import service as calls_service
 from community.calls.programme import CODE as TRANCHES
 from community.calls.programme import register_tranches, tranche_key
+from community.delivery import queries as delivery_queries
 from community.evaluation import rules, schemas
-from community.evaluation.tables import EvaluationFile, EvaluationScore, ProjectEvaluation, SatisfactionSurvey
+from community.evaluation.tables import EvaluationAssignment, EvaluationFile, EvaluationScore, ProjectEvaluation, SatisfactionSurvey
 from foundation.access import SCHEDULER_FINANCE, Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.clock import BUSINESS_TZ
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
+from foundation.notifications import notify
 from foundation.periods import Month
 from foundation.settings import config_dir
 from foundation.storage import BlobStore, read_blob, write_blob
@@ -38,6 +40,7 @@ from subsidies.engine.tables import ProgrammeBatch
 
 SURVEY_TAKERS = frozenset({Role.COMMITTEE_DIRECTOR, Role.COMMUNITY_WORKER})
 PROGRESS_READERS = frozenset({Role.ADMIN, Role.FINANCE, Role.STREET_OFFICER, Role.PANEL_MEMBER, Role.SOCIAL_ORG, *SURVEY_TAKERS})
+ASSIGNERS = frozenset({Role.ADMIN, Role.STREET_OFFICER})
 GATE_NAMES = {rules.SIGNING: "签约", rules.MIDTERM: "中期评估合格", rules.FINAL: "结项评估合格"}
 
 
@@ -59,8 +62,8 @@ async def _require_reader(session: AsyncSession, actor: Principal, contract: cal
         raise NotFound("contract", contract.id)
     if actor.role is Role.STREET_OFFICER and contract.street_id is not None and contract.street_id != actor.street_id:
         raise NotFound("contract", contract.id)
-    if actor.role is Role.PANEL_MEMBER:
-        await _firm(session, actor)
+    if actor.role is Role.PANEL_MEMBER and (await _firm(session, actor)).id != await assigned_firm(session, contract.id):
+        raise NotFound("contract", contract.id)
     if actor.role in SURVEY_TAKERS and not await _in_street(session, actor, contract):
         raise NotFound("contract", contract.id)
 
@@ -92,10 +95,73 @@ async def _facts(session: AsyncSession, ids: Sequence[int]) -> dict[int, rules.O
 async def independence_problem(session: AsyncSession, actor: Principal, contract: calls_queries.ContractFacts) -> list[str]:
     """The ties (rules.RELATION_NAMES) between the actor's firm (and the actor) and the contract's organisation."""
     firm = await _firm(session, actor)
-    facts = await _facts(session, [firm.id, contract.organisation_id])
-    if firm.id == contract.organisation_id:
+    return await _ties(session, firm.id, contract, actor.user_id)
+
+
+async def _ties(session: AsyncSession, firm_id: int, contract: calls_queries.ContractFacts, evaluator_user_id: int | None) -> list[str]:
+    if firm_id == contract.organisation_id:
         return ["staff"]
-    return rules.relations(facts[firm.id], facts[contract.organisation_id], actor.user_id)
+    facts = await _facts(session, [firm_id, contract.organisation_id])
+    return rules.relations(facts[firm_id], facts[contract.organisation_id], evaluator_user_id)
+
+
+def _related(contract: calls_queries.ContractFacts, ties: list[str]) -> RuleViolation:
+    names = "、".join(rules.RELATION_NAMES[t] for t in ties)
+    return RuleViolation(
+        f"the firm is tied to the organisation delivering contract {contract.number} ({', '.join(ties)}); another firm evaluates it",
+        zh=f"该评估机构与项目承接机构存在关联（{names}），应回避，由其他评估机构评估", reason="related",
+    )
+
+
+# Which firm evaluates a contract
+
+
+async def assigned_firm(session: AsyncSession, contract_id: int) -> int | None:
+    row = await session.get(EvaluationAssignment, contract_id)
+    return row.firm_id if row else None
+
+
+async def assigned_firms(session: AsyncSession, contract_ids: Sequence[int]) -> dict[int, int]:
+    """For each contract with one, the evaluation firm assigned to it."""
+    if not contract_ids:
+        return {}
+    query = select(col(EvaluationAssignment.contract_id), col(EvaluationAssignment.firm_id)).where(col(EvaluationAssignment.contract_id).in_(list(contract_ids)))
+    return {int(c): int(f) for c, f in (await session.execute(query)).all()}
+
+
+async def assign_firm(session: AsyncSession, actor: Principal, contract_id: int, data: schemas.FirmAssignmentIn, now: datetime) -> EvaluationAssignment:
+    """The district (any contract) or the buying street (its own contracts) assigns the evaluation firm that evaluates
+    a contract; a firm tied to the contract's organisation is refused here as it would be at the evaluation. A new
+    assignment replaces the firm for the evaluations still to come."""
+    require_role(actor, ASSIGNERS, "assigning an evaluation firm")
+    contract = await calls_queries.contract(session, contract_id)
+    if actor.role is Role.STREET_OFFICER and contract.street_id != actor.street_id:
+        raise PermissionDenied(
+            "a street officer assigns the evaluation firm of their street's own contracts; the district assigns the others",
+            zh="街道只能为本街道签订的合同委派评估机构，区级合同由区民政局委派",
+        )
+    firm = (await registry_queries.organisation_particulars(session, [data.firm_id])).get(data.firm_id)
+    if firm is None or firm.kind is not OrganisationKind.EVALUATION_FIRM:
+        raise RuleViolation(f"organisation {data.firm_id} is not a registered evaluation firm", field="firm_id", zh="请选择已登记的第三方评估机构")
+    ties = await _ties(session, firm.id, contract, None)
+    if ties:
+        raise _related(contract, ties)
+    if await _evaluation(session, contract_id, rules.FINAL) is not None:
+        raise Conflict(f"contract {contract.number}'s final evaluation is filed; nothing is left to evaluate", zh="该项目已完成结项评估，无需再委派评估机构")
+    row = await session.get(EvaluationAssignment, contract_id)
+    before = {"firm_id": row.firm_id} if row else None
+    if row is None:
+        row = EvaluationAssignment(contract_id=contract_id, firm_id=firm.id, assigned_by_user_id=actor.user_id, assigned_by=actor.label, assigned_at=now)
+        session.add(row)
+    else:
+        row.firm_id, row.assigned_by_user_id, row.assigned_by, row.assigned_at = firm.id, actor.user_id, actor.label, now
+    await session.flush()
+    record_change(session, actor, "evaluation.firm_assigned", "call_contract", contract_id, before=before, after={"contract": contract.number, "firm_id": firm.id})
+    await notify(
+        session, f"evaluation-assigned:{contract_id}:{firm.id}:{now.timestamp():.0f}", await calls_service.organisation_user_ids(session, {firm.id}),
+        f"委派评估项目：{contract.title}", f"合同 {contract.number} 的中期、结项评估由贵机构承担。", f"/community/evaluation/contracts/{contract_id}",
+    )
+    return row
 
 
 # Surveys
@@ -110,7 +176,7 @@ async def _survey_answers(session: AsyncSession, contract_id: int, until: date) 
 
 async def record_survey(session: AsyncSession, actor: Principal, contract_id: int, data: schemas.SurveyIn, now: datetime) -> tuple[SatisfactionSurvey, bool]:
     """The committee (or its work station) enters a beneficiary's answers collected on paper or by phone, for a
-    project delivered in its street. A retry with the same client id answers the survey stored (True: replayed)."""
+    project delegated to its community (accepted, to carry out or to assist). A retry with the same client id answers the survey stored (True: replayed)."""
     require_role(actor, SURVEY_TAKERS, "recording a satisfaction survey")
     community = await registry_queries.community(session, actor.community_id)
     if community is None:
@@ -126,6 +192,11 @@ async def record_survey(session: AsyncSession, actor: Principal, contract_id: in
     contract = await calls_queries.contract(session, contract_id)
     if not await _in_street(session, actor, contract):
         raise NotFound("contract", contract_id)
+    if community.id not in await delivery_queries.delegated_communities(session, contract_id):
+        raise PermissionDenied(
+            f"the surveys of contract {contract.number} are collected by the committees its project was delegated to (accepted); {community.name} is not one",
+            zh="该项目未委托本社区执行或协助，满意度问卷由接受委托的社区居委会录入",
+        )
     today = _day(now)
     if data.collected_on > today:
         raise RuleViolation(f"a survey is collected on or before today ({today.isoformat()})", field="collected_on", zh="调查日期不能晚于今天")
@@ -163,13 +234,13 @@ async def file_evaluation(session: AsyncSession, actor: Principal, store: BlobSt
     next year's calls. Published as the project's implementation."""
     firm = await _firm(session, actor)
     contract = await calls_queries.contract(session, contract_id)
+    if await assigned_firm(session, contract_id) != firm.id:
+        raise PermissionDenied(
+            f"contract {contract.number} is evaluated by the evaluation firm assigned to it, and your firm is not", zh="该项目未委派贵机构评估，只有受委派的评估机构可以评估",
+        )
     ties = await independence_problem(session, actor, contract)
     if ties:
-        names = "、".join(rules.RELATION_NAMES[t] for t in ties)
-        raise RuleViolation(
-            f"your firm is tied to the organisation delivering contract {contract.number} ({', '.join(ties)}); another firm evaluates it",
-            zh=f"贵机构与该项目的承接机构存在关联（{names}），应回避，由其他评估机构评估", reason="related",
-        )
+        raise _related(contract, ties)
     limits = evaluation_rules()
     stage = data.stage.value
     filed = await _evaluation(session, contract_id, stage)
@@ -285,7 +356,9 @@ async def progress(session: AsyncSession, contract: calls_queries.ContractFacts)
     paid = await engine_queries.paid(session, TRANCHES, [tranche_key(contract.id, t.number) for t in contract.tranches])
     failed_final = any(e.stage == rules.FINAL and not e.passed for e in evaluations)
     count = len(contract.tranches)
-    organisation = (await registry_queries.organisation_particulars(session, [contract.organisation_id])).get(contract.organisation_id)
+    firm_id = await assigned_firm(session, contract.id)
+    named = await registry_queries.organisation_particulars(session, [contract.organisation_id, *([firm_id] if firm_id else [])])
+    organisation = named.get(contract.organisation_id)
     tranches = []
     for t in contract.tranches:
         gate = rules.tranche_gate(t.number, count)
@@ -302,7 +375,7 @@ async def progress(session: AsyncSession, contract: calls_queries.ContractFacts)
         starts_on=contract.starts_on, ends_on=contract.ends_on, midterm_due_on=rules.midterm_due(contract.starts_on, contract.ends_on),
         final_opens_on=rules.final_opens(contract.ends_on, limits), surveys=len(answers), satisfaction=rules.score_text(rules.survey_points(answers)) if answers else None,
         evaluations=[schemas.EvaluationSummaryOut(id=e.id, stage=e.stage, evaluated_on=e.evaluated_on, score=e.score, passed=e.passed) for e in evaluations],
-        tranches=tranches,
+        tranches=tranches, evaluation_firm_id=firm_id, evaluation_firm_name=named[firm_id].name if firm_id in named else None,
     )
 
 
@@ -313,13 +386,18 @@ async def contract_progress(session: AsyncSession, actor: Principal, contract_id
 
 
 async def projects(session: AsyncSession, actor: Principal) -> list[schemas.ContractProgressOut]:
-    """The contracts the actor follows: every one for evaluators, finance and the district; a street's for its
+    """The contracts the actor follows: an evaluator's those assigned to their firm; every one for finance and the district; a street's for its
     officer; an organisation's own."""
     require_role(actor, PROGRESS_READERS, "reading projects' evaluations")
+    assigned: set[int] | None = None
     if actor.role is Role.PANEL_MEMBER:
-        await _firm(session, actor)
+        firm = await _firm(session, actor)
+        query = select(col(EvaluationAssignment.contract_id)).where(col(EvaluationAssignment.firm_id) == firm.id)
+        assigned = {int(c) for c in (await session.execute(query)).scalars()}
     found = []
     for contract in await calls_queries.contracts(session):
+        if assigned is not None and contract.id not in assigned:
+            continue
         if actor.role is Role.SOCIAL_ORG and contract.organisation_id != actor.organisation_id:
             continue
         if actor.role is Role.STREET_OFFICER and contract.street_id is not None and contract.street_id != actor.street_id:

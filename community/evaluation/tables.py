@@ -33,6 +33,19 @@ class ProjectEvaluation(SQLModel, table=True):
     filed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
+class EvaluationAssignment(SQLModel, table=True):
+    """The evaluation firm the district (or the contract's buyer) assigned to evaluate a contract: one at a time;
+    only it evaluates the contract and is reminded of it. A reassignment replaces the firm (audited)."""
+
+    __tablename__ = "evaluation_assignments"
+
+    contract_id: int = Field(foreign_key="call_contracts.id", primary_key=True)
+    firm_id: int = Field(foreign_key="organisations.id", index=True)
+    assigned_by_user_id: int | None = Field(default=None, foreign_key="users.id")
+    assigned_by: str = Field(max_length=200)
+    assigned_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
 class EvaluationScore(SQLModel, table=True):
     """One criterion's points (0–100, two decimals as text for the survey's) and the evidence behind them."""
 

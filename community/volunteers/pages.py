@@ -13,7 +13,7 @@ from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import Body, FromPath, JSONBody
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +25,8 @@ from foundation.errors import DomainError, InvalidInput, Unavailable
 from foundation.periods import business_date
 from foundation.web.auth import allow
 from foundation.web.layout import page, refused
+from foundation.web.offline import offline_worker
+from foundation.web.problems import status_of
 from reports.pdf import FontMissing
 from reports.service import PDF
 
@@ -96,6 +98,16 @@ class VolunteerPhonePages(Controller):
             return await self._refused(db, principal, exc, data)
         return Redirect("/volunteer#hours", status_code=303)
 
+    @post("/hours/records", dto=None)
+    async def send_hours(self, data: JSONBody[schemas.VolunteerHoursIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[dict[str, Any]]:
+        """The phone outbox's send: the same use case as POST /api/volunteers/me/hours; a resend with the same client
+        id is a 200 and stores nothing new."""
+        try:
+            logged = await service.log_hours(db, principal, data)
+        except DomainError as exc:
+            return Response({"message": exc.message_zh, "field": exc.field, "detail": exc.detail}, status_code=status_of(exc))
+        return Response({"id": logged.row.id, "replayed": logged.replayed}, status_code=200 if logged.replayed else 201)
+
     @post("/certificate")
     async def issue_certificate(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> Template | Redirect:
         try:
@@ -111,6 +123,16 @@ class VolunteerPhonePages(Controller):
     async def certificate(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> Response[bytes]:
         made = await certificates.issued_certificate(db, state.blob_store, principal)
         return Response(made.content, media_type=PDF, headers={"Content-Disposition": f'attachment; filename="{made.number}.pdf"', "Cache-Control": "private"})
+
+
+class VolunteerServiceWorker(Controller):
+    """The volunteer phone page's service worker (scope /volunteer: it controls that page only)."""
+
+    include_in_schema = False
+
+    @get("/volunteer-sw.js", media_type="text/javascript")
+    async def script(self) -> Response[bytes]:
+        return offline_worker("volunteer", "/volunteer", "/static/volunteer-hours.js")
 
 
 class ApprovalPages(Controller):
@@ -224,4 +246,4 @@ class VolunteerDeskPages(Controller):
         return Redirect("/volunteers#pairings", status_code=303)
 
 
-PAGES = [VolunteerPhonePages, ApprovalPages, VolunteerDeskPages]
+PAGES = [VolunteerPhonePages, VolunteerServiceWorker, ApprovalPages, VolunteerDeskPages]

@@ -86,3 +86,10 @@ def format_minutes(minutes: int) -> str:
     """Minutes as hours with one decimal in Chinese: 90 → '1.5 小时'."""
     tenths = (minutes * 10 + 30) // 60
     return f"{tenths // 10}.{tenths % 10} 小时"
+
+
+def activity_credit(approved_own: int, earlier_activities: int, minutes: int) -> int:
+    """The minutes an activity's record adds to a volunteer's hours for a day: the day counts once, the larger of the
+    volunteer's own approved log of it (`approved_own`) and the activities' records of it (`earlier_activities`
+    before this one, plus `minutes`), never their sum. What the earlier records already added is subtracted."""
+    return max(approved_own, earlier_activities + minutes) - max(approved_own, earlier_activities)

@@ -148,6 +148,7 @@ class VolunteerHoursOut(msgspec.Struct):
     decided_at: datetime | None
     decided_by: str | None
     reason: str | None
+    activity_id: int | None = None  # the project activity whose record credited this time; None: logged by the volunteer
 
 
 class VolunteerPairingIn(Strict):

@@ -6,9 +6,9 @@ audit log, a notification or a log line."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time
 from functools import lru_cache
 
 from sqlalchemy import func, select, update
@@ -21,6 +21,7 @@ from community.volunteers import schemas
 from community.volunteers.rules import (
     HoursState,
     VolunteerRules,
+    activity_credit,
     approval_due,
     hours_refusal,
     may_decide,
@@ -386,6 +387,14 @@ async def log_hours(session: AsyncSession, actor: Principal, data: schemas.Volun
     elif team_id not in {t.id for t in await teams_of_volunteer(session, volunteer.id)}:
         raise RuleViolation("hours are logged with a team you belong to", zh="您不是该服务队的队员", field="team_id")
     assert team_id is not None
+    credited = select(col(VolunteerHours.id)).where(
+        col(VolunteerHours.volunteer_id) == volunteer.id, col(VolunteerHours.served_on) == data.served_on, col(VolunteerHours.activity_id).is_not(None)
+    )
+    if (await session.execute(credited)).first() is not None:
+        raise RuleViolation(
+            f"your time on {data.served_on} was recorded with a project activity by its social worker; a day's service is recorded once",
+            zh=f"您 {data.served_on} 的服务时长已由社工在项目活动记录中登记，同一天的服务只登记一次；如有出入请联系社工更正", field="served_on",
+        )
     row = VolunteerHours(
         client_id=data.client_id, volunteer_id=volunteer.id, volunteer_user_id=volunteer.user_id, community_id=volunteer.community_id, team_id=team_id,
         need_id=data.need_id, served_on=data.served_on, minutes=data.minutes, activity=data.activity, state=HoursState.WAITING, logged_at=utc_now(),
@@ -399,6 +408,57 @@ async def log_hours(session: AsyncSession, actor: Principal, data: schemas.Volun
         return Logged(again, True)
     record_change(session, actor, "volunteer_hours.logged", "volunteer_hours", row.id, after=snapshot(row))
     return Logged(row, False)
+
+
+async def credit_activity(
+    session: AsyncSession, actor: Principal, *, activity_id: int, community_id: int, served_on: date, what: str, minutes: Mapping[int, int],
+    earlier: Mapping[int, int], approved: bool, now: datetime,
+) -> int:
+    """A project activity's record of the volunteers who helped (community/delivery) becomes their hours, once per
+    activity and volunteer: approved at once when the community's social worker recorded it (someone other than the
+    volunteer, whose task it is to approve), else waiting for the team leader's or social worker's answer. The day
+    counts once (rules.activity_credit, with `earlier`: each volunteer's minutes at the other activities of that day):
+    the volunteer's own hours of that day still waiting are closed as recorded by the activity, and their approved
+    ones are not added twice. Answers the number of entries made."""
+    rules = volunteer_rules()
+    made = 0
+    for volunteer_id, served in sorted(minutes.items()):
+        volunteer = await session.get(Volunteer, volunteer_id)
+        if volunteer is None:
+            raise NotFound("volunteer", volunteer_id)
+        team_id = (
+            await session.execute(
+                select(func.min(VolunteerTeamMember.team_id))
+                .join(VolunteerTeam, col(VolunteerTeam.id) == col(VolunteerTeamMember.team_id))
+                .where(col(VolunteerTeamMember.volunteer_id) == volunteer_id, col(VolunteerTeam.community_id) == community_id)
+            )
+        ).scalar_one_or_none()
+        if team_id is None:
+            raise RuleViolation(f"volunteer {volunteer_id} is not in a volunteer team of the community", field="volunteers", zh="参与活动的志愿者须是本社区志愿服务队的队员")
+        same_day = list(
+            (await session.execute(select(VolunteerHours).where(col(VolunteerHours.volunteer_id) == volunteer_id, col(VolunteerHours.served_on) == served_on))).scalars()
+        )
+        for own in same_day:
+            if own.activity_id is None and own.state == HoursState.WAITING:
+                before = snapshot(own)
+                own.state, own.decided_at, own.decided_by_user_id, own.decided_by = HoursState.REJECTED, now, actor.user_id, actor.label
+                own.reason = f"同一天的服务已由项目活动记录登记（活动 #{activity_id}），不重复计入"
+                record_change(session, actor, "volunteer_hours.rejected", "volunteer_hours", own.id, before=before, after=snapshot(own), reason=own.reason)
+        approved_own = sum(h.minutes for h in same_day if h.activity_id is None and h.state == HoursState.APPROVED)
+        credit = activity_credit(approved_own, earlier.get(volunteer_id, 0), served)
+        if credit <= 0:
+            continue
+        row = VolunteerHours(
+            client_id=f"activity-{activity_id}-{volunteer_id}", volunteer_id=volunteer_id, volunteer_user_id=volunteer.user_id, community_id=community_id, team_id=int(team_id),
+            served_on=served_on, minutes=credit, activity=what[:400], state=HoursState.APPROVED if approved else HoursState.WAITING, logged_at=now,
+            due_on=approval_due(business_date(now), rules), activity_id=activity_id,
+            decided_at=now if approved else None, decided_by_user_id=actor.user_id if approved else None, decided_by=actor.label if approved else None,
+        )
+        session.add(row)
+        await session.flush()
+        record_change(session, actor, f"volunteer_hours.credited_{row.state}", "volunteer_hours", row.id, after=snapshot(row))
+        made += 1
+    return made
 
 
 async def _is_leader(session: AsyncSession, actor: Principal, team_id: int) -> bool:
@@ -469,6 +529,7 @@ def hours_out(row: VolunteerHours) -> schemas.VolunteerHoursOut:
     return schemas.VolunteerHoursOut(
         id=row.id, client_id=row.client_id, volunteer_id=row.volunteer_id, team_id=row.team_id, need_id=row.need_id, served_on=row.served_on, minutes=row.minutes,
         activity=row.activity, state=row.state, logged_at=row.logged_at, due_on=row.due_on, decided_at=row.decided_at, decided_by=row.decided_by, reason=row.reason,
+        activity_id=row.activity_id,
     )
 
 

@@ -106,6 +106,7 @@ class VolunteerHours(SQLModel, table=True):
         CheckConstraint("decided_by_user_id IS NULL OR decided_by_user_id <> volunteer_user_id", name="not_decided_by_volunteer"),
         CheckConstraint("state <> 'rejected' OR reason IS NOT NULL", name="rejection_has_reason"),
         Index("ix_volunteer_hours_team_state", "team_id", "state"),
+        UniqueConstraint("activity_id", "volunteer_id", name="uq_volunteer_hours_activity_id_volunteer_id"),
     )
 
     id: int = surrogate_key()
@@ -125,6 +126,8 @@ class VolunteerHours(SQLModel, table=True):
     decided_by_user_id: int | None = Field(default=None, foreign_key="users.id")
     decided_by: str | None = Field(default=None, max_length=200)
     reason: str | None = Field(default=None, max_length=500)
+    # The project activity (community/delivery) whose record credited this time; None when the volunteer logged it.
+    activity_id: int | None = None
 
 
 class VolunteerPairing(SQLModel, table=True):

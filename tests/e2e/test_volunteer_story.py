@@ -1,13 +1,15 @@
 """In Chromium against the served system: a volunteer signs up for today's need on a 390-px phone and logs their
-hours; the community's social worker approves them on the queue; the volunteer sees the answer and downloads the
+hours with no signal (kept on the phone, sent once when the signal returns); the community's social worker approves them on the queue; the volunteer sees the answer and downloads the
 certificate of approved hours, which the system verifies as its own."""
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from playwright.async_api import expect
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from community.volunteers.tables import VolunteerHours, VolunteerNeed
 from foundation.clock import business_today
@@ -34,10 +36,23 @@ async def test_a_volunteer_signs_up_on_a_phone_logs_hours_the_social_worker_appr
     # Too long for one entry: the phone does not send it (the server refuses it too: tests/integration).
     assert await volunteer.get_by_label("服务时长（分钟）").evaluate("input => input.checkValidity()") is False
     await volunteer.get_by_label("服务时长（分钟）").fill("150")
+    # No signal in the square: the entry waits on the phone, nothing reaches the server; sent once the signal returns.
+    await volunteer.context.set_offline(True)
     await volunteer.get_by_role("button", name="提交，等待审核").click()
+    await expect(volunteer.locator("#outbox-summary")).to_contain_text("1 条服务时长等待发送")
+    await expect(volunteer.locator(".hours-done")).to_contain_text("已保存在手机上")
+    assert await volunteer.evaluate("document.documentElement.scrollWidth") <= 390
+    await screenshot(volunteer, "volunteer-phone-offline")
+    await asyncio.sleep(1)
+    stored = select(func.count()).select_from(VolunteerHours).where(VolunteerHours.activity == "清扫社区广场落叶，分拣可回收垃圾")
+    assert await scalar(served, stored) == 0
+    await volunteer.context.set_offline(False)
+    await expect(volunteer.locator("#outbox-summary")).to_contain_text("全部服务时长已发送", timeout=15_000)
+    await volunteer.reload()
+    await volunteer.wait_for_load_state("networkidle")
+    assert await scalar(served, stored) == 1  # sent once
     entry = volunteer.locator("#answers li").filter(has_text="清扫社区广场落叶")
     await expect(entry).to_contain_text("待审核")
-    assert await volunteer.evaluate("document.documentElement.scrollWidth") <= 390
     await screenshot(volunteer, "volunteer-phone")
     hours_id = await scalar(served, select(VolunteerHours.id).where(VolunteerHours.activity == "清扫社区广场落叶，分拣可回收垃圾"))
     assert hours_id is not None

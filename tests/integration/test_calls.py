@@ -409,24 +409,30 @@ async def test_the_panel_sees_collusion_signals_and_seven_members_lose_the_extre
     assert "negotiation" not in filed
 
 
-async def test_the_first_tranches_are_paid_by_the_money_engine_once(client, as_user) -> None:  # type: ignore[no-untyped-def]
+async def test_the_first_tranches_are_paid_by_the_money_engine_once(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
+    """The demo pays each contract's first tranche (due at signing) as finance would: a run approved and its batch
+    issued with its documents; each tranche is one paid line, and nothing is left to pay again."""
+    from subsidies.engine.tables import PaidLine
+
     finance = await as_user("finance")
     admin = await as_user("admin")
     venture = next(c for c in (await client.get("/api/calls", headers=admin)).json() if c["method"] == "venture" and c["status"] == "awarded")
     awards = (await client.get(f"/api/public/calls/{venture['id']}/awards")).json()
-    month = awards[0]["publicity_ends_at"][:7]
-    started = await client.post("/api/programmes/community_tranches/runs", json={"period": month}, headers=finance)
-    assert started.status_code == 201, started.text
-    run = started.json()
-    lines = (await client.get(f"/api/programmes/community_tranches/runs/{run['id']}/lines", headers=finance)).json()["items"]
-    assert len(lines) == len(awards) and all(line["key"].endswith(":1") for line in lines)
-    assert run["total_fen"] == sum(a["amount_fen"] * 3 // 10 + (1 if a["amount_fen"] * 3 % 10 >= 5 else 0) for a in awards)
-    assert run["city_fen"] == 0
-    assert (await client.post(f"/api/programmes/community_tranches/runs/{run['id']}/approvals/approve", headers=await as_user("finance2"))).status_code == 200
-    batch = await client.post(f"/api/programmes/community_tranches/runs/{run['id']}/batch", headers=finance)
-    assert batch.status_code == 200, batch.text
+    contracts = [c for c in (await client.get("/api/evaluation/contracts", headers=finance)).json() if c["call_id"] == venture["id"]]
+    assert len(contracts) == len(awards) and awards
+    firsts = [c["tranches"][0] for c in contracts]
+    assert all(t["paid_batch_number"] and t["paid_batch_number"].startswith("GMFW-") for t in firsts)
+    assert sum(t["amount_fen"] for t in firsts) == sum(a["amount_fen"] * 3 // 10 + (1 if a["amount_fen"] * 3 % 10 >= 5 else 0) for a in awards)
+    for c in contracts:
+        assert await count(db, PaidLine, PaidLine.line_key == f"tranche:{c['contract_id']}:1") == 1
+        assert_problem(await client.post(f"/api/evaluation/contracts/{c['contract_id']}/tranches/1/payment", headers=finance), 409, "paid in batch")
+    month = contracts[0]["tranches"][0]["payable_on"][:7]
     again = await client.post("/api/programmes/community_tranches/runs", json={"period": month, "supplementary": True}, headers=finance)
     assert again.status_code == 201 and again.json()["lines"] == 0
+    # The batch's documents were issued with it: finance downloads its summary.
+    await page_login(client, "finance")
+    summary = await client.get(f"/documents/programmes/batches/{firsts[0]['paid_batch_id']}/summary.pdf")
+    assert summary.status_code == 200 and summary.content.startswith(b"%PDF")
 
 
 async def test_reminders_reach_whoever_the_call_waits_on_once(client, as_user, db, app) -> None:  # type: ignore[no-untyped-def]

@@ -14,15 +14,17 @@ from sqlalchemy import select
 
 from community.delivery import jobs, schemas, service
 from community.delivery.tables import Activity, ActivityVolunteer, Beneficiary, Delegation
-from community.volunteers.tables import VolunteerTeam, VolunteerTeamMember
+from community.volunteers.tables import VolunteerHours, VolunteerTeam, VolunteerTeamMember
 from foundation.clock import business_today, utc_now
 from foundation.jobs import run_job
 from foundation.notifications import Notification
 from people import queries as people_queries
+from tests.integration.evidence import jpeg, upload
 from tests.integration.helpers import assert_problem, community_id, count
 from tests.integration.test_calls import act, principal
 from tests.integration.test_pages import page_login
 from tests.integration.test_role_pages import csrf
+from tests.integration.test_volunteers import log, new_volunteer, team_of
 
 INDICATORS = [{"name": "入户探访", "measure": "attendances", "target": 100}, {"name": "健康讲座", "measure": "sessions", "target": 4}]
 
@@ -309,3 +311,96 @@ async def test_volunteers_at_an_activity_are_members_of_a_volunteer_team_of_its_
     assert f'data-volunteer-id="{member}"' in log_page
     assert f'data-volunteer-id="{stranger}"' not in log_page
     assert "志愿者 1 人" in log_page
+
+
+async def test_a_volunteers_time_at_an_activity_becomes_approved_hours_counted_once_on_the_certificate(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
+    """The social worker's record of volunteers at an activity is their hours, approved (she approves hours; the
+    volunteer never does), once per activity; a day counts once whatever the order of the two records."""
+    _, delegation, _ = await staffed(client, as_user, db, "XBL01")
+    care, worker = await as_user("xbl01-care"), await as_user("xbl01-worker")
+    first, me = await new_volunteer(client, worker)
+    second, other = await new_volunteer(client, worker)
+    third, late = await new_volunteer(client, worker)
+    team = await team_of(client, worker, member_ids=[first["id"], second["id"], third["id"]])
+
+    # The first volunteer helped at an activity: 90 minutes, approved at once; a resend stores nothing new.
+    body = activity(delegation["id"], "act-hours-000001", volunteers=[{"volunteer_id": first["id"], "minutes": 90}])
+    assert (await client.post("/api/delivery/activities", json=body, headers=care)).status_code == 201
+    assert (await client.post("/api/delivery/activities", json=body, headers=care)).status_code == 200
+    mine = (await client.get("/api/volunteers/hours", headers=me)).json()
+    assert [(h["minutes"], h["state"], h["activity_id"] is not None) for h in mine] == [(90, "approved", True)]
+    # The volunteer cannot log the same day again themselves: the day is recorded.
+    assert_problem((await log(client, me, team_id=team["id"], minutes=90))[0], 422, "recorded with a project activity")
+
+    # The second had logged 60 minutes themselves, approved; two activities that day (90 and 30 minutes) add only
+    # what exceeds them: the day counts max(60, 120) = 120 minutes, not 180.
+    own = (await log(client, other, team_id=team["id"], minutes=60))[0].json()
+    assert (await client.post(f"/api/volunteers/hours/{own['id']}/decision", json={"verdict": "approve"}, headers=worker)).status_code == 200
+    for n, minutes in ((2, 90), (3, 30)):
+        sent = await client.post("/api/delivery/activities", json=activity(delegation["id"], f"act-hours-00000{n}", volunteers=[{"volunteer_id": second["id"], "minutes": minutes}]), headers=care)
+        assert sent.status_code == 201, sent.text
+    theirs = (await client.get("/api/volunteers/hours", headers=other)).json()
+    assert sorted(h["minutes"] for h in theirs) == [30, 30, 60] and all(h["state"] == "approved" for h in theirs)
+
+    # The third's own entry of that day still waiting is closed by the activity's record, with the reason.
+    waiting = (await log(client, late, team_id=team["id"], minutes=120))[0].json()
+    assert (await client.post("/api/delivery/activities", json=activity(delegation["id"], "act-hours-000004", volunteers=[{"volunteer_id": third["id"], "minutes": 45}]), headers=care)).status_code == 201
+    entries = {h["id"]: h for h in (await client.get("/api/volunteers/hours", headers=late)).json()}
+    assert entries[waiting["id"]]["state"] == "rejected" and "项目活动" in entries[waiting["id"]]["reason"]
+    assert [h["minutes"] for h in entries.values() if h["state"] == "approved"] == [45]
+
+    # The certificate lists every approved entry once: 60 + 30 + 30 minutes.
+    issued = await client.post("/api/volunteers/me/certificate", headers=other)
+    assert issued.status_code == 200, issued.text
+    assert issued.json()["approved_minutes"] == 120
+    async with db() as session:
+        credited = (await session.execute(select(VolunteerHours).where(VolunteerHours.volunteer_id == first["id"]))).scalars().all()
+    assert [(h.minutes, h.decided_by_user_id != h.volunteer_user_id) for h in credited] == [(90, True)]
+
+
+async def test_the_organisations_record_of_volunteers_waits_for_the_community_to_approve(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
+    async with db() as session:
+        delegation = (await session.execute(select(Delegation).where(Delegation.status == "accepted", Delegation.kind == "execute").order_by(Delegation.id))).scalars().first()
+        project = await service.project_row(session, delegation.project_id)
+    staff = [u for u in [f"org{n:02d}" for n in range(1, 25)] if (await principal(db, u)).organisation_id == project.organisation_id][0]
+    worker = await as_user("xbl01-worker")
+    record, me = await new_volunteer(client, worker)
+    await team_of(client, worker, member_ids=[record["id"]])
+    body = activity(delegation.id, "act-org-hours-01", volunteers=[{"volunteer_id": record["id"], "minutes": 100}])
+    assert (await client.post("/api/delivery/activities", json=body, headers=await as_user(staff))).status_code == 201
+    (entry,) = (await client.get("/api/volunteers/hours", headers=me)).json()
+    assert (entry["minutes"], entry["state"]) == (100, "waiting")
+    assert_problem(await client.post("/api/volunteers/me/certificate", headers=me), 422, "no approved hours")
+    assert (await client.post(f"/api/volunteers/hours/{entry['id']}/decision", json={"verdict": "approve"}, headers=worker)).status_code == 200
+    assert (await client.post("/api/volunteers/me/certificate", headers=me)).json()["approved_minutes"] == 100
+
+
+async def test_activity_photos_are_the_loggers_uploads_shown_to_the_project_only(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
+    project, delegation, _ = await staffed(client, as_user, db, "XBL04")
+    care = await as_user("xbl04-care")
+    photo = await upload(client, care)
+    someone_elses = await upload(client, await as_user("xbl04-worker"))
+    # A photo the logger did not upload, an unknown id or too many photos: refused, nothing stored.
+    assert_problem(await client.post("/api/delivery/activities", json=activity(delegation["id"], "act-photo-0001", photo_ids=[someone_elses]), headers=care), 400, "not photos you uploaded")
+    assert_problem(await client.post("/api/delivery/activities", json=activity(delegation["id"], "act-photo-0002", photo_ids=[2**31]), headers=care), 422, "photo")
+    assert_problem(await client.post("/api/delivery/activities", json=activity(delegation["id"], "act-photo-0003", photo_ids=list(range(1, 8))), headers=care), 422, "at most 6")
+    assert await count(db, Activity, Activity.delegation_id == delegation["id"]) == 0
+    # Not a photo at all: the phone's upload is refused with a Chinese reason.
+    await page_login(client, "xbl04-care")
+    bad = await client.post("/community/delivery/log/photos", files={"file": ("x.jpg", b"not a photo", "image/jpeg")}, headers={"x-csrftoken": await csrf(client)})
+    assert bad.status_code in (400, 413, 422) and bad.json()["message"]
+    from_phone = await client.post("/community/delivery/log/photos", files={"file": ("p.jpg", jpeg(), "image/jpeg")}, headers={"x-csrftoken": await csrf(client)})
+    assert from_phone.status_code == 201, from_phone.text
+    client.cookies.clear()
+
+    logged = await client.post("/api/delivery/activities", json=activity(delegation["id"], "act-photo-0004", photo_ids=[photo]), headers=care)
+    assert logged.status_code == 201 and logged.json()["photo_ids"] == [photo]
+    # The street's officer (the buyer) and the community's director see it; another community's staff and a
+    # volunteer do not.
+    for who in ("xbl-officer", "xbl04-director"):
+        assert (await client.get(f"/api/attachments/{photo}", headers=await as_user(who))).status_code == 200, who
+    for who in ("xbl01-director", "xbl01-vol1"):
+        assert (await client.get(f"/api/attachments/{photo}", headers=await as_user(who))).status_code == 404, who
+    await page_login(client, "xbl-officer")
+    shown = await client.get(f"/community/delivery/projects/{project['id']}")
+    assert shown.status_code == 200 and "活动照片" in shown.text and f"/photos/{photo}" in shown.text

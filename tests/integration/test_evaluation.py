@@ -6,6 +6,7 @@ calls. Moments in the future (the final evaluation a year on) are made through t
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -16,15 +17,27 @@ from community.calls import queries as calls_queries
 from community.calls import schemas as call_schemas
 from community.calls import service as call_service
 from community.evaluation import schemas, service
+from community.evaluation.demo import PASSWORD as DEMO_PASSWORD
+from community.evaluation.demo import _credit_code
 from community.evaluation.jobs import remind
 from community.evaluation.tables import ProjectEvaluation, SatisfactionSurvey
 from community.ocds.config import publication_rules
 from community.ocds.rules import ocid_of
+from foundation.access import SYSTEM, Role
 from foundation.errors import RuleViolation
 from foundation.notifications import Notification
+from people import service as people
+from people.credentials import hash_password
+from people.schemas import UserCreate
+from registry import queries as registry_queries
+from registry import service as registry
+from registry.queries import OrganisationKind
+from registry.schemas import OrganisationCreate
 from subsidies.engine.tables import PaidLine, ProgrammeRun
 from tests.integration.helpers import assert_problem, count
 from tests.integration.test_calls import act, principal, store
+from tests.integration.test_pages import page_login
+from tests.integration.test_role_pages import csrf
 
 SCORES = {"needs_fit": 80, "design": 70, "delivery": 90, "outcomes": 60, "finance": 100}
 
@@ -91,7 +104,8 @@ async def test_a_passed_mid_term_lets_finance_pay_the_second_tranche_exactly_onc
     assert_problem(await client.post(f"/api/evaluation/contracts/{cid}/tranches/2/payment", headers=finance), 409, "paid in batch", paid.json()["batch_number"])
     assert await count(db, PaidLine, PaidLine.line_key == f"tranche:{cid}:2") == 1
     progress = (await client.get(f"/api/evaluation/contracts/{cid}", headers=finance)).json()
-    assert [t["paid_batch_number"] is not None for t in progress["tranches"]] == [False, True, False]
+    # The first tranche (due at signing) was paid with the demo, as finance pays it; the second now.
+    assert [t["paid_batch_number"] is not None for t in progress["tranches"]] == [True, True, False]
 
     # The project's public record now carries the evaluation (a milestone) and the payment (a transaction); it
     # validates against the schema as it is served.
@@ -103,7 +117,7 @@ async def test_a_passed_mid_term_lets_finance_pay_the_second_tranche_exactly_onc
     compiled = record.json()["records"][0]["compiledRelease"]
     published = next(c for c in compiled["contracts"] if c["id"] == contract["number"])
     assert published["implementation"]["milestones"][0]["status"] == "met" and "80.50" in published["implementation"]["milestones"][0]["description"]
-    assert [t["id"] for t in published["implementation"]["transactions"]] == [f"{contract['number']}-tranche-2"]
+    assert [t["id"] for t in published["implementation"]["transactions"]] == [f"{contract['number']}-tranche-1", f"{contract['number']}-tranche-2"]
     assert "evaluator1" not in record.text  # who evaluated stays inside
 
 
@@ -185,6 +199,13 @@ async def test_surveys_keep_to_the_committee_the_project_and_the_calendar(client
     street = next(c for c in (await client.get("/api/evaluation/contracts", headers=await as_user("finance"))).json() if c["evaluations"])
     other = await client.post(f"/api/evaluation/contracts/{street['contract_id']}/surveys", json=survey_body("survey-other"), headers=await as_user("ns01-director"))
     assert other.status_code == 404
+    # Only the committees the project was delegated to (accepted) collect its surveys: 长春道 declined the street's
+    # meal service and was never delegated the district's project; 树德里 carries both out.
+    for contract_id in (cid, street["contract_id"]):
+        assert_problem(
+            await client.post(f"/api/evaluation/contracts/{contract_id}/surveys", json=survey_body(f"survey-xbl02-{contract_id}"), headers=await as_user("xbl02-director")),
+            403, "delegated",
+        )
     assert await count(db, SatisfactionSurvey, SatisfactionSurvey.client_id.like("survey-%")) == 0  # type: ignore[attr-defined]
 
 
@@ -200,3 +221,81 @@ async def test_the_evaluator_is_reminded_of_projects_falling_due_once(client, as
         keys = set((await session.execute(select(Notification.key).where(Notification.user_id == me))).scalars())
     assert f"evaluation-due:{contract['contract_id']}:midterm|{me}" in keys
     assert not any(k.startswith(f"evaluation-due:{contract['contract_id']}:final") for k in keys)
+
+
+async def _second_firm(db: Any, related_to: int | None = None) -> int:
+    """Another evaluation firm with one evaluator (evaluator2); `related_to`: an organisation whose legal
+    representative it shares."""
+    async with db() as session:
+        representative = "赵评估"
+        if related_to is not None:
+            representative = (await registry_queries.organisation_particulars(session, [related_to]))[related_to].legal_representative
+        firm = await registry.create_organisation(
+            session, SYSTEM,
+            OrganisationCreate(
+                name="天津市社会服务第三方评估所", kind=OrganisationKind.EVALUATION_FIRM, credit_code=_credit_code(random.Random(7)), phone="022-23456789",
+                legal_representative=representative, address="天津市河西区友谊路1号",
+            ),
+        )
+        await people.create_user(
+            session, SYSTEM, UserCreate(username="evaluator2", display_name="第三方评估所评估员", password=DEMO_PASSWORD, role=Role.PANEL_MEMBER, organisation_id=firm.id),
+            password_hash=hash_password(DEMO_PASSWORD),
+        )
+        await session.commit()
+        return int(firm.id)
+
+
+async def test_only_the_firm_assigned_to_a_contract_evaluates_it_and_is_reminded(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
+    contract = await unevaluated_contract(client, as_user)
+    cid = contract["contract_id"]
+    await surveys(client, as_user, cid)
+    firm2 = await _second_firm(db)
+    admin, evaluator1, evaluator2 = await as_user("admin"), await as_user("evaluator1"), await as_user("evaluator2")
+    firm1 = (await client.get("/api/auth/me", headers=evaluator1)).json()["organisation_id"]
+    assert (await client.get(f"/api/evaluation/contracts/{cid}", headers=admin)).json()["evaluation_firm_id"] == firm1
+
+    # A firm not assigned neither sees the contract on its desk nor may evaluate it; nothing is stored.
+    assert (await client.get("/api/evaluation/contracts", headers=evaluator2)).json() == []
+    assert (await client.get(f"/api/evaluation/contracts/{cid}", headers=evaluator2)).status_code == 404
+    assert_problem(await client.post(f"/api/evaluation/contracts/{cid}/evaluations", json=evaluation_body(), headers=evaluator2), 403, "assigned")
+    assert await count(db, ProjectEvaluation, ProjectEvaluation.contract_id == cid) == 0
+
+    # A street officer does not assign the district's contracts; an organisation that is no evaluation firm is refused.
+    assert_problem(await client.post(f"/api/evaluation/contracts/{cid}/evaluation-firm", json={"firm_id": firm2}, headers=await as_user("xbl-officer")), 403, "street")
+    async with db() as session:
+        organisation_id = (await calls_queries.contract(session, cid)).organisation_id
+    assert_problem(await client.post(f"/api/evaluation/contracts/{cid}/evaluation-firm", json={"firm_id": organisation_id}, headers=admin), 422, "not a registered evaluation firm")
+
+    # The district reassigns the contract: now only the second firm evaluates it, and only its users are reminded.
+    moved = await client.post(f"/api/evaluation/contracts/{cid}/evaluation-firm", json={"firm_id": firm2}, headers=admin)
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["evaluation_firm_id"] == firm2
+    assert [c["contract_id"] for c in (await client.get("/api/evaluation/contracts", headers=evaluator2)).json()] == [cid]
+    assert cid not in [c["contract_id"] for c in (await client.get("/api/evaluation/contracts", headers=evaluator1)).json()]
+    assert_problem(await client.post(f"/api/evaluation/contracts/{cid}/evaluations", json=evaluation_body(), headers=evaluator1), 403, "assigned")
+    due = date.fromisoformat(contract["midterm_due_on"])
+    async with db() as session:
+        await remind(session, due.isoformat(), datetime(due.year, due.month, due.day, 2, 0, tzinfo=UTC))
+    me1 = (await client.get("/api/auth/me", headers=evaluator1)).json()["user_id"]
+    me2 = (await client.get("/api/auth/me", headers=evaluator2)).json()["user_id"]
+    async with db() as session:
+        told = set((await session.execute(select(Notification.user_id).where(Notification.key.like(f"evaluation-due:{cid}:midterm%")))).scalars())  # type: ignore[attr-defined]
+    assert me2 in told and me1 not in told
+    filed = await client.post(f"/api/evaluation/contracts/{cid}/evaluations", json=evaluation_body(), headers=evaluator2)
+    assert filed.status_code == 201, filed.text
+
+
+async def test_a_firm_related_to_the_organisation_is_refused_at_assignment(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
+    contract = await unevaluated_contract(client, as_user)
+    cid = contract["contract_id"]
+    async with db() as session:
+        organisation_id = (await calls_queries.contract(session, cid)).organisation_id
+    related = await _second_firm(db, related_to=organisation_id)
+    admin = await as_user("admin")
+    assert_problem(await client.post(f"/api/evaluation/contracts/{cid}/evaluation-firm", json={"firm_id": related}, headers=admin), 422, "tied", "legal_representative")
+    assert (await client.get(f"/api/evaluation/contracts/{cid}", headers=admin)).json()["evaluation_firm_id"] != related
+    # The page says it in Chinese and keeps the assignment as it was.
+    await page_login(client, "admin")
+    page = await client.post(f"/community/evaluation/contracts/{cid}/firm", data={"firm_id": str(related), "_csrf_token": await csrf(client)})
+    assert page.status_code == 422 and "存在关联" in page.text
+    assert (await client.get(f"/api/evaluation/contracts/{cid}", headers=admin)).json()["evaluation_firm_id"] != related

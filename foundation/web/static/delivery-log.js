@@ -22,9 +22,26 @@
       place: entry.place, beneficiary_ids: entry.beneficiary_ids, note: entry.note, volunteers: entry.volunteers || []
     };
     if (entry.head_count !== null) body.head_count = entry.head_count;
-    return outbox.settle(entry, fetch("/community/delivery/log/records", {
-      method: "POST", credentials: "same-origin", redirect: "manual",
-      headers: { "content-type": "application/json", "x-csrftoken": csrf }, body: JSON.stringify(body)
+    /* Photos first, one by one (as the patrol sends them): each uploaded photo keeps its id in the outbox, so a resend
+       uploads only those not sent yet; then the activity naming them. */
+    var chain = Promise.resolve();
+    (entry.photos || []).forEach(function (photo) {
+      chain = chain.then(function () {
+        if (photo.id) return;
+        var form = new FormData();
+        form.append("file", photo.blob, photo.name || "photo.jpg");
+        return fetch("/community/delivery/log/photos", { method: "POST", credentials: "same-origin", redirect: "manual", headers: { "x-csrftoken": csrf }, body: form }).then(function (response) {
+          if (response.status === 201) return response.json().then(function (answer) { photo.id = answer.id; return put(entry); });
+          throw response;
+        });
+      });
+    });
+    return outbox.settle(entry, chain.then(function () {
+      body.photo_ids = (entry.photos || []).map(function (p) { return p.id; });
+      return fetch("/community/delivery/log/records", {
+        method: "POST", credentials: "same-origin", redirect: "manual",
+        headers: { "content-type": "application/json", "x-csrftoken": csrf }, body: JSON.stringify(body)
+      });
     }), "服务器拒绝了这条活动记录");
   }
   function flush() {
@@ -80,10 +97,13 @@
         volunteers.push({ volunteer_id: parseInt(input.dataset.volunteerId, 10), minutes: minutes });
       });
       if (badMinutes) { show(form, "volunteers", "志愿者服务时长应为 1 到 720 分钟"); return; }
+      var picked = form.elements.photos ? Array.prototype.slice.call(form.elements.photos.files || []) : [];
+      var maxPhotos = parseInt(form.dataset.maxPhotos || "0", 10);
+      if (picked.length > maxPhotos) { show(form, "photo_ids", "每次活动最多 " + maxPhotos + " 张照片"); return; }
       var entry = {
         client_id: newClientId(), user: user, delegation_id: parseInt(form.dataset.delegationId, 10), project: form.dataset.project,
         indicator_number: parseInt(form.elements.indicator_number.value, 10), held_on: form.elements.held_on.value, place: form.elements.place.value.trim(),
-        head_count: head, beneficiary_ids: named, volunteers: volunteers, note: form.elements.note.value.trim(), state: "waiting", message: "", queued_at: new Date().toISOString()
+        head_count: head, beneficiary_ids: named, volunteers: volunteers, photos: picked.map(function (f) { return { blob: f, name: f.name, id: null }; }), note: form.elements.note.value.trim(), state: "waiting", message: "", queued_at: new Date().toISOString()
       };
       put(entry).then(function () {
         done.hidden = false; done.textContent = "活动记录已保存在手机上，正在发送……";
@@ -91,7 +111,7 @@
       }).then(function () {
         return all().then(function (entries) {
           var mine = entries.filter(function (e) { return e.client_id === entry.client_id; })[0];
-          if (!mine) { done.textContent = "活动记录已提交。"; form.elements.place.value = ""; form.elements.head_count.value = ""; form.elements.note.value = ""; form.querySelectorAll("input[name=volunteer_minutes]").forEach(function (input) { input.value = ""; }); return; }
+          if (!mine) { done.textContent = "活动记录已提交。"; form.elements.place.value = ""; form.elements.head_count.value = ""; form.elements.note.value = ""; form.querySelectorAll("input[name=volunteer_minutes]").forEach(function (input) { input.value = ""; }); if (form.elements.photos) form.elements.photos.value = ""; return; }
           if (mine.state === "refused") { remove(mine.client_id).then(render); done.hidden = true; show(form, mine.field || "_form", mine.message); return; }
           done.textContent = "暂无信号：活动记录已保存在手机上，有信号后自动发送";
         });
