@@ -2,7 +2,7 @@
 per activity and volunteer); the evaluation firm assigned to each contract.
 
 Revision ID: 0040
-Revises: 0037
+Revises: 0039
 Create Date: 2026-11-26 14:10:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import foundation.db
 
 revision = '0040'
-down_revision = '0037'
+down_revision = '0039'
 branch_labels = None
 depends_on = None
 
