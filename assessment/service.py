@@ -17,7 +17,7 @@ from sqlmodel import col
 
 from assessment import schemas
 from assessment.inputs import month_inputs
-from assessment.rules import AUTOMATIC_VETO_REASONS, VETO_REASONS, ScoringRules, parse_scoring_rules, score_month
+from assessment.rules import AUTOMATIC_VETO_REASONS, VETO_REASONS, Component, ScoringRules, parse_scoring_rules, score_month
 from assessment.tables import (
     Appeal,
     AppealEvidence,
@@ -349,8 +349,8 @@ async def compute_month(
     estates = sorted(await registry_queries.managed_during(session, month, street_id=street_id), key=lambda e: e.id)
     estate_ids = [e.id for e in estates]
     community_of = {e.id: e.community_id for e in estates}
-    inputs = await month_inputs(session, estate_ids, month, now, current_checklist())
     rules = scoring_rules()
+    inputs = await month_inputs(session, estate_ids, month, now, current_checklist(), with_complaints=rules.weights[Component.COMPLAINTS] > 0)
     current = {
         s.estate_id: s
         for s in (
