@@ -55,6 +55,17 @@ async def admit_report(state: State, request: Request[Any, Any, Any], channel: C
     await admit(write_transactions(state), get_settings().resolved_secret_key(), checks, zh="提交次数过多，请稍后再试；紧急情况请拨打12345")
 
 
+async def admit_survey(state: State, request: Request[Any, Any, Any], device: str = "") -> None:
+    """The shared limiter on survey answers, right or wrong (a code cannot be guessed by trying): per address and per
+    device within the complaints' window; a new address or device is always admitted."""
+    rules = service.complaint_rules()
+    window = timedelta(minutes=rules.window_minutes)
+    checks = [(Limit("survey-address", rules.survey.per_address, window), caller_address(request))]
+    if device:
+        checks.append((Limit("survey-device", rules.survey.per_device, window), device))
+    await admit(write_transactions(state), get_settings().resolved_secret_key(), checks, zh="提交次数过多，请稍后再试")
+
+
 async def _request_out(db: AsyncSession, complaint: Complaint, code: str) -> schemas.Open311Request:
     state, resolved_at = await service.effective_state(db, complaint)
     estate = (await registry_queries.estates(db, [complaint.estate_id]))[complaint.estate_id]
