@@ -104,7 +104,7 @@ async def month_inputs(
     complaint_facts: dict[int, ComplaintFacts] = {}
     if with_complaints:
         households = {e.id: e.households for e in (await registry_queries.estates(session, estate_ids)).values()}
-        counted = {}
+        counted: dict[int, complaint_queries.ComplaintMonth] = {}
         for part in chunks(estate_ids):
             counted |= await complaint_queries.month_complaints(session, part, month)
         for estate_id in estate_ids:

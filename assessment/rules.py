@@ -180,7 +180,7 @@ def normalised(inputs: MonthInputs) -> dict[str, Any]:
             key=lambda v: v["record_id"],
         )
 
-    returned = {"returned": [asdict(r) for r in sorted(inputs.returned, key=lambda r: r.record_id)]} if inputs.returned else {}
+    returned: dict[str, Any] = {"returned": [asdict(r) for r in sorted(inputs.returned, key=lambda r: r.record_id)]} if inputs.returned else {}
     returned |= {"complaints": asdict(inputs.complaints)} if inputs.complaints is not None else {}
     returned |= {"satisfaction_by_residents": True} if inputs.satisfaction_by_residents else {}
     return returned | {

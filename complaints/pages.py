@@ -177,7 +177,7 @@ class ComplaintPages(Controller):
         rows = await service.complaint_out(db, principal, await service.list_complaints(db, principal, state=status))
         return page("complaint_queue.html", principal, rows=rows, status=status.value if status else "", state_names={s.value: n for s, n in STATE_NAMES.items()})
 
-    @get("/dashboard", guards=[allow({Role.STREET_OFFICER, Role.STREET_WORKER, Role.ADMIN}, "reading the complaint dashboard")])
+    @get("/dashboard", guards=[allow({Role.STREET_OFFICER, Role.STREET_WORKER, Role.COMMITTEE_DIRECTOR, Role.ADMIN}, "reading the complaint dashboard")])
     async def street_dashboard(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], month: FromQuery[str | None] = None) -> Template:
         last = Month.parse(month, field="month") if month else Month.of_instant(utc_now())
         view = await dashboard.street_view(db, principal, last)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -83,3 +84,28 @@ async def month_survey(session: AsyncSession, estate_ids: Collection[int], month
         if rating in {r.value for r in COUNTED_SATISFIED}:
             tally[0] += n
     return {estate_id: SurveyMonth(estate_id, satisfied, answered) for estate_id, (satisfied, answered) in counted.items()}
+
+
+@dataclass(frozen=True)
+class ComplaintEvidence:
+    """A complaint as a veto case's evidence (no personal data: the phone stays with the complaint)."""
+
+    id: int
+    estate_id: int
+    service_code: str
+    month: str
+    reported_at: datetime
+    description: str
+
+
+def cluster_size() -> int:
+    """The fewest complaints of one kind at one estate within days that make a cluster (config/complaints.toml)."""
+    return complaint_rules().cluster_count
+
+
+async def complaints_as_evidence(session: AsyncSession, complaint_ids: Collection[int]) -> dict[int, ComplaintEvidence]:
+    """The complaints of `complaint_ids` that exist, by id."""
+    if not complaint_ids:
+        return {}
+    rows = (await session.execute(select(Complaint).where(col(Complaint.id).in_(list(complaint_ids))))).scalars()
+    return {c.id: ComplaintEvidence(c.id, c.estate_id, c.service_code, c.month, c.reported_at, c.description) for c in rows}

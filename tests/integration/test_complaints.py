@@ -355,3 +355,48 @@ async def test_the_street_sees_volumes_per_estate_a_chart_and_a_cluster_of_compl
     assert "疑似群体投诉" in page.text and all(f"/complaints/{i}" in page.text for i in ids)
     assert '<svg class="bars"' in page.text and "不计入得分" in page.text
     assert (await client.get("/complaints/dashboard", params={"month": "2026-13"})).status_code in (400, 422)
+
+
+async def test_the_committee_director_turns_a_cluster_into_a_mass_complaint_veto_with_the_complaints_as_evidence(
+    app: Litestar, connection: Any, db: Any, client: httpx.AsyncClient, as_user: Any
+) -> None:
+    from assessment.tables import Veto, VetoComplaint
+
+    estate_id, code = await worker_estate(db)
+    ids = sorted([(await new_complaint(db, code, description=f"垃圾没有清运（第{n}次）"))[0] for n in range(3)])
+    await page_login(client, "xbl01-director")
+    dashboard = await client.get("/complaints/dashboard")
+    assert dashboard.status_code == 200 and 'action="/committee/vetoes/from-complaints"' in dashboard.text
+    form = re.search(r'<form method="post" action="/committee/vetoes/from-complaints".*?</form>', dashboard.text, re.S).group(0)  # type: ignore[union-attr]
+    fields = dict(re.findall(r'name="([a-z_]+)" value="([^"]*)"', form))
+    # The demo's own cluster at this estate a few days ago runs on into these three: one cluster.
+    assert set(ids) <= {int(i) for i in fields["complaint_ids"].split(",")} and fields["estate_id"] == str(estate_id)
+    ids = [int(i) for i in fields["complaint_ids"].split(",")]
+    # Another community's director is refused and nothing is stored.
+    async with resident(app, "192.0.2.9") as other:
+        await page_login(other, "xbl02-director")
+        token = re.search(r'name="_csrf_token" value="([^"]+)"', (await other.get("/committee")).text).group(1)  # type: ignore[union-attr]
+        refused = await other.post("/committee/vetoes/from-complaints", data=fields | {"_csrf_token": token, "explanation": "三件投诉都反映垃圾长期不清运"})
+    assert refused.status_code in (403, 404), refused.text
+    api = await client.post(
+        "/api/assessment/vetoes", headers=await as_user("xbl02-director"),
+        json={"estate_id": estate_id, "month": fields["month"], "reason": "mass_complaint", "explanation": "三件投诉都反映垃圾长期不清运", "complaint_ids": ids},
+    )
+    assert_problem(api, 403)
+    # Complaints are evidence of a mass complaint only.
+    wrong = await client.post(
+        "/api/assessment/vetoes", headers=await as_user("xbl01-director"),
+        json={"estate_id": estate_id, "month": fields["month"], "reason": "gate_unattended", "explanation": "三件投诉都反映垃圾长期不清运", "complaint_ids": ids},
+    )
+    assert_problem(wrong, 422)
+    assert await count(db, Veto) == 0
+    # The director's own cluster becomes a pending case of the street, the complaints its evidence.
+    sent = await client.post("/committee/vetoes/from-complaints", data=fields | {"explanation": "三件投诉都反映垃圾长期不清运，物业企业未处理"}, follow_redirects=False)
+    assert sent.status_code == 302, re.findall(r"form-error[^>]*>([^<]+)", sent.text)
+    assert sent.headers["location"].startswith(f"/committee/estates/{estate_id}")
+    async with db() as session:
+        veto = (await session.execute(select(Veto))).scalar_one()
+        linked = sorted((await session.execute(select(VetoComplaint.complaint_id).where(VetoComplaint.veto_id == veto.id))).scalars())
+    assert (veto.reason_code, veto.state, linked) == ("mass_complaint", "pending", ids)
+    cases = (await client.get("/api/assessment/vetoes", headers=await as_user("xbl-officer"))).json()["items"]
+    assert [c["complaint_ids"] for c in cases if c["id"] == veto.id] == [ids]

@@ -9,7 +9,17 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assessment.rules import Component, ComplaintFacts, Finding, MonthInputs, Satisfaction, Visit, parse_scoring_rules, round_centi, score_month
+from assessment.rules import (
+    ComplaintFacts,
+    Component,
+    Finding,
+    MonthInputs,
+    Satisfaction,
+    Visit,
+    parse_scoring_rules,
+    round_centi,
+    score_month,
+)
 from foundation.settings import PROJECT_ROOT
 
 RULES = parse_scoring_rules((PROJECT_ROOT / "config" / "scoring.toml").read_text())
