@@ -9,6 +9,7 @@ import tomllib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from foundation.calendar.rules import WorkCalendar, working_day_after
 from foundation.clock import BUSINESS_TZ
@@ -296,3 +297,25 @@ def normalised_survey_code(typed: str) -> str | None:
 
 def survey_code_digest(secret: str, code: str) -> str:
     return hmac.new(secret.encode(), f"survey-code|{code}".encode(), hashlib.sha256).hexdigest()
+
+
+MEDIA_URL_LIMIT = 500
+
+
+def media_url_refusal(url: str) -> str | None:
+    """Why an Open311 `media_url` is not kept as a reference (English), or None: an absolute http or https URL with a
+    host, no credentials, no spaces or control characters, at most MEDIA_URL_LIMIT characters. It is never fetched."""
+    if len(url) > MEDIA_URL_LIMIT:
+        return f"media_url has at most {MEDIA_URL_LIMIT} characters"
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        return "media_url must not contain spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return "media_url is not a URL"
+    if parts.scheme not in ("http", "https") or not host:
+        return "media_url must be an http or https URL with a host"
+    if parts.username is not None or parts.password is not None:
+        return "media_url must not carry a user name or password"
+    return None

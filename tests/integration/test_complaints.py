@@ -172,6 +172,31 @@ async def test_open311_services_requests_and_their_json_follow_georeport_v2(app:
     single = await client.get(f"/api/open311/v2/requests/{request_id}.json")
     assert single.status_code == 200 and single.json() == listed.json()
 
+    assert "media_url" not in one  # no photo: no media_url
+
+    # media_url sent: kept as a reference for the staff, never fetched; anything but an http(s) URL is refused.
+    linked = await client.post(
+        "/api/open311/v2/requests.json",
+        data={"service_code": "cleaning", "address_id": code, "description": "楼道灯坏了", "media_url": "https://photos.example.org/a/1.jpg", "device_id": "app-1"},
+    )
+    assert linked.status_code == 201, linked.text
+    async with db() as session:
+        assert (await session.execute(select(Complaint.media_url).order_by(Complaint.id.desc()).limit(1))).scalar_one() == "https://photos.example.org/a/1.jpg"
+    for bad in ("file:///etc/passwd", "http://user:pw@10.0.0.1/x", "javascript:alert(1)", "https://" + "a" * 500):
+        refused = await client.post("/api/open311/v2/requests.json", data={"service_code": "cleaning", "address_id": code, "description": "楼道灯坏了", "media_url": bad})
+        assert refused.status_code in (400, 422), (bad, refused.text)
+    # A request with a photo: GET answers media_url, the public display copy (no EXIF), and that address only.
+    async with resident(app, "203.0.113.31") as phone:
+        sent = await report_on_page(phone, code, photos=1)
+    tracking = sent.headers["location"].split("/track/")[1].split("?")[0]
+    with_photo = (await client.get("/api/open311/v2/requests.json", params={"service_request_id": tracking})).json()
+    georeport("requests").validate(with_photo)
+    media_url = with_photo[0]["media_url"]
+    assert media_url.startswith("http://testserver.local/api/open311/v2/media/") and tracking not in media_url
+    photo = await client.get(media_url)
+    assert photo.status_code == 200 and photo.headers["content-type"].startswith("image/") and b"Exif" not in photo.content[:4096]
+    assert (await client.get(media_url[:-1] + ("0" if media_url[-1] != "0" else "1"))).status_code == 404
+
     # No listing of other residents' requests: without ids it is refused, and an unknown id finds nothing.
     assert (await client.get("/api/open311/v2/requests.json")).status_code == 400
     assert (await client.get("/api/open311/v2/requests.json", params={"service_request_id": "A" * 22})).json() == []
