@@ -129,3 +129,53 @@ async def test_a_reused_code_another_estates_or_months_code_is_refused_in_chines
     refused_page = await client.post("/survey-codes", data={"_csrf_token": token, "estate_id": str(estate_id), "month": str(month), "count": "3"})
     assert refused_page.status_code == 403 and "只能为本社区的小区发放调查码" in refused_page.text
     assert await count(db, SurveyCode, SurveyCode.estate_id == estate_id) == 2
+
+
+async def test_complaints_move_the_computed_score_only_when_scoring_gives_them_a_weight(
+    app: Litestar, connection: Any, db: Any, client: httpx.AsyncClient, as_user: Any, monkeypatch: Any
+) -> None:
+    from fractions import Fraction
+
+    from assessment.rules import parse_scoring_rules, round_centi
+    from foundation.settings import PROJECT_ROOT
+    from tests.integration.evidence import upload
+    from tests.integration.test_complaints import new_complaint
+
+    estate_id, estate_code = await worker_estate(db)
+    month = Month.of(business_today())
+    worker, director, officer = await as_user("xbl01-worker"), await as_user("xbl01-director"), await as_user("xbl-officer")
+    given = await client.post("/api/assessment/opinions", headers=director, json={"client_id": "complaint-weight-1", "estate_id": estate_id, "month": str(month), "rating": 90})
+    assert given.status_code == 201, given.text
+    complaint_id, _ = await new_complaint(db, estate_code)
+    ordered = await client.post(
+        f"/api/complaints/{complaint_id}/order", headers=worker,
+        json={"item": "C01", "finding": "楼道垃圾未清运", "answer": "已通知物业企业整改", "photo_ids": [await upload(client, worker)]},
+    )
+    assert ordered.status_code == 200, ordered.text
+    street = (await principal(db, "xbl-officer")).street_id
+    after_month = datetime.combine(month.next().first_day, datetime.min.time(), tzinfo=UTC) + timedelta(days=1)
+    text = (PROJECT_ROOT / "config" / "scoring.toml").read_text(encoding="utf-8")
+
+    async def computed(rules_text: str) -> dict[str, Any]:
+        rules = parse_scoring_rules(rules_text)
+        monkeypatch.setattr(assessment_service, "scoring_rules", lambda: rules)
+        async with unit_of_work(db) as session:
+            await assessment_service.compute_month(session, await principal(db, "xbl-officer"), street, month, now=after_month)
+        return (await client.get(f"/api/assessment/scores/{estate_id}/{month}", headers=officer)).json()[0]["result"]  # type: ignore[no-any-return]
+
+    unweighted = await computed(text)
+    assert "complaints" not in {c["component"] for c in unweighted["components"]}
+    before = await computed(text.replace("complaints = 0 ", "# complaints = 0 "))  # the rules as they were before
+    assert before["score"] == unweighted["score"] and before["rules_sha256"] == unweighted["rules_sha256"]
+
+    weighted = await computed(text.replace("committee = 30 ", "committee = 20 ").replace("complaints = 0 ", "complaints = 10 "))
+    async with db() as session:
+        households = (await session.execute(select(Estate.households).where(Estate.id == estate_id))).scalar_one()
+    expected = 100 - Fraction(100, max(households, 100)) * Fraction(5)  # one upheld complaint, answered in time
+    components = {c["component"]: c for c in weighted["components"]}
+    assert Fraction(components["complaints"]["score"]) == Fraction(round_centi(expected), 100)
+    # The score is the weighted mean of its components, complaints at their weight (shown scores are rounded: slack).
+    total = sum(c["weight"] for c in components.values())
+    assert abs(round_centi(sum(Fraction(c["score"]) * c["weight"] for c in components.values()) / total) - round(Fraction(weighted["score"]) * 100)) <= 1
+    assert weighted["score"] != unweighted["score"]
+    assert any(line["component"] == "complaints" and "查实投诉 1 件" in line["note"] for line in weighted["lines"])
