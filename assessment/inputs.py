@@ -12,11 +12,13 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from assessment.rules import Finding, MonthInputs, Returned, Satisfaction, Visit, overdue_level
+from assessment.rules import ComplaintFacts, Finding, MonthInputs, Returned, Satisfaction, Visit, overdue_level
 from assessment.tables import AssessmentMonth, CommitteeOpinion, ScoreExclusion, Veto
+from complaints import queries as complaint_queries
 from foundation.periods import Month
 from inspections.queries import month_evidence, waiting_returned_records
 from inspections.rules import Checklist, Source
+from registry import queries as registry_queries
 
 LOCKED = "locked"
 CHUNK = 900  # ids per IN (...) list: under SQLite's bound-parameter limit
@@ -27,8 +29,11 @@ def chunks(ids: list[int]) -> Iterable[list[int]]:
         yield ids[start : start + CHUNK]
 
 
-async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Month, now: datetime, fallback: Checklist) -> dict[int, MonthInputs]:
-    """Every estate's facts for `month`, as of `now` (overdue levels are judged at `now`)."""
+async def month_inputs(
+    session: AsyncSession, estate_ids: list[int], month: Month, now: datetime, fallback: Checklist, *, with_complaints: bool = False
+) -> dict[int, MonthInputs]:
+    """Every estate's facts for `month`, as of `now` (overdue levels are judged at `now`); the residents' complaints
+    only `with_complaints` (when the rules give them a weight)."""
     locked = {
         (street_id, month_text): locked_at
         for street_id, month_text, locked_at in (
@@ -88,6 +93,23 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
     returned: dict[int, list[Returned]] = defaultdict(list)
     for r in await waiting_returned_records(session, estate_ids, month):
         returned[r.estate_id].append(Returned(r.record_id, r.source.value, r.counted))
+    # The residents' own answers on the QR page are the satisfaction figure from enough households on; below that,
+    # the committee's paper figure stands (config/RULES.md, "Resident satisfaction").
+    by_residents: dict[int, Satisfaction] = {}
+    enough = complaint_queries.survey_min_households()
+    for part in chunks(estate_ids):
+        for estate_id, tally in (await complaint_queries.month_survey(session, part, month)).items():
+            if tally.answered >= enough:
+                by_residents[estate_id] = Satisfaction(tally.satisfied, tally.answered)
+    complaint_facts: dict[int, ComplaintFacts] = {}
+    if with_complaints:
+        households = {e.id: e.households for e in (await registry_queries.estates(session, estate_ids)).values()}
+        counted: dict[int, complaint_queries.ComplaintMonth] = {}
+        for part in chunks(estate_ids):
+            counted |= await complaint_queries.month_complaints(session, part, month)
+        for estate_id in estate_ids:
+            line = counted.get(estate_id)
+            complaint_facts[estate_id] = ComplaintFacts(households.get(estate_id, 0), line.upheld if line else 0, line.first_responses_late if line else 0)
     default_categories = {c.code: c.points for c in fallback.categories}
     out: dict[int, MonthInputs] = {}
     for estate_id in estate_ids:
@@ -101,8 +123,10 @@ async def month_inputs(session: AsyncSession, estate_ids: list[int], month: Mont
             patrols_counted=evidence.patrols_counted.get(estate_id, 0),
             patrol_findings=tuple(patrol_findings[estate_id]),
             committee_opinion=opinion.rating if opinion else None,
-            satisfaction=Satisfaction(opinion.satisfied or 0, opinion.answered) if opinion and opinion.answered else None,
+            satisfaction=by_residents.get(estate_id) or (Satisfaction(opinion.satisfied or 0, opinion.answered) if opinion and opinion.answered else None),
+            satisfaction_by_residents=estate_id in by_residents,
             upheld_veto_ids=tuple(sorted(vetoes[estate_id])),
             returned=tuple(returned[estate_id]),
+            complaints=complaint_facts.get(estate_id),
         )
     return out

@@ -264,6 +264,7 @@ async def _breakdown_page(
         # Residents' complaints of the estate-month: lines of their own, shown and not scored (config/RULES.md,
         # "Residents' complaints"); the orders they became are already in the patrol lines above.
         "complaints": (await complaint_queries.month_complaints(db, [estate_id], month)).get(estate_id),
+        "complaints_weight": service.scoring_rules().weights[Component.COMPLAINTS],
     }
     if failed:
         return refused("breakdown.html", principal, failed[0], **context)
@@ -396,6 +397,32 @@ class CommitteePages(Controller):
                 schemas.VetoIn(estate_id=estate_id, month=str(month), reason=typed["reason"], explanation=typed["explanation"], evidence_photo_ids=[]),
                 store=store,
                 photos=photos,
+            )
+        except DomainError as exc:
+            return await _committee_estate(db, principal, estate_id, month, failed=("veto", exc, typed))
+        return Redirect(path=f"/committee/estates/{estate_id}?month={month}&done=veto")
+
+    @post("/vetoes/from-complaints")
+    async def veto_from_complaints(
+        self, data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
+    ) -> Response[Any]:
+        """A cluster of residents' complaints (the complaint dashboard) turned into a mass-complaint veto case with the
+        complaints as its evidence, through the same use case as the veto form."""
+        typed = {k: (data.get(k) or "").strip() for k in ("estate_id", "month", "complaint_ids", "explanation")}
+        typed["reason"] = "mass_complaint"
+        if not typed["estate_id"].isdecimal() or not 1 <= int(typed["estate_id"]) < 2**31:
+            raise InvalidInput("estate_id is an estate's id", zh="请从投诉统计页提交", field="estate_id")
+        estate_id = int(typed["estate_id"])
+        month = chosen_month(typed["month"])
+        try:
+            ids = [part for part in typed["complaint_ids"].split(",") if part]
+            if not ids or len(ids) > 50 or not all(part.isdecimal() and 1 <= int(part) < 2**31 for part in ids):
+                raise InvalidInput("complaint_ids are complaint numbers, comma-separated", zh="请从投诉统计页选择疑似群体投诉", field="complaint_ids")
+            if len(typed["explanation"]) < 10:
+                raise InvalidInput("explain in at least 10 characters", zh="请具体说明情况（至少 10 个字）", field="explanation")
+            await service.cast_veto(
+                db, principal,
+                schemas.VetoIn(estate_id=estate_id, month=str(month), reason="mass_complaint", explanation=typed["explanation"], complaint_ids=[int(i) for i in ids]),
             )
         except DomainError as exc:
             return await _committee_estate(db, principal, estate_id, month, failed=("veto", exc, typed))

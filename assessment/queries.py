@@ -16,7 +16,7 @@ from sqlmodel import col
 
 from assessment import schemas
 from assessment.rules import AUTOMATIC_VETO_REASONS, VETO_REASONS, Ranked, rank
-from assessment.tables import Appeal, AppealEvidence, AssessmentMonth, CommitteeOpinion, EstateScore, Veto, VetoEvidence
+from assessment.tables import Appeal, AppealEvidence, AssessmentMonth, CommitteeOpinion, EstateScore, Veto, VetoComplaint, VetoEvidence
 from foundation.access import Principal, ScopeKind
 from foundation.errors import NotFound
 from foundation.paging import PageRequest, fetch_page
@@ -255,6 +255,12 @@ async def _photos_of_cases(session: AsyncSession, case_column: Any, attachment_c
 async def veto_rows(session: AsyncSession, vetoes: list[Veto]) -> list[schemas.VetoOut]:
     evidence = await _photos_of_cases(session, VetoEvidence.veto_id, VetoEvidence.attachment_id, [v.id or 0 for v in vetoes])
     defects = await defect_evidence(session, [v.source_defect_id for v in vetoes if v.source_defect_id is not None])
+    complaints: dict[int, list[int]] = {}
+    if vetoes:
+        for veto_id, complaint_id in await session.execute(
+            select(col(VetoComplaint.veto_id), col(VetoComplaint.complaint_id)).where(col(VetoComplaint.veto_id).in_([v.id or 0 for v in vetoes])).order_by(col(VetoComplaint.complaint_id))
+        ):
+            complaints.setdefault(veto_id, []).append(complaint_id)
     reasons = VETO_REASONS | AUTOMATIC_VETO_REASONS
     out = []
     for v in vetoes:
@@ -265,7 +271,7 @@ async def veto_rows(session: AsyncSession, vetoes: list[Veto]) -> list[schemas.V
                 id=v.id or 0, estate_id=v.estate_id, community_id=v.community_id, street_id=v.street_id, company_id=v.company_id, month=v.month,
                 reason=v.reason_code, reason_text=reasons.get(v.reason_code, v.reason_code), explanation=v.explanation, automatic=v.automatic,
                 source_defect_id=v.source_defect_id, state=v.state, cast_at=v.cast_at, cast_by=v.cast_by, review_due_on=v.review_due_on,
-                review_reason=v.review_reason, reviewed_at=v.reviewed_at, reviewed_by=v.reviewed_by, evidence_photo_ids=own,
+                review_reason=v.review_reason, reviewed_at=v.reviewed_at, reviewed_by=v.reviewed_by, evidence_photo_ids=own, complaint_ids=complaints.get(v.id or 0, []),
                 evidence=[evidence_photo(a, "veto") for a in own] + (source.photos if source else []),
                 source_defect=source,
             )

@@ -21,6 +21,7 @@ class Component(StrEnum):
     PATROL = "patrol"
     COMMITTEE = "committee"
     SATISFACTION = "satisfaction"
+    COMPLAINTS = "complaints"
 
 
 COMPONENT_NAMES = {
@@ -29,6 +30,7 @@ COMPONENT_NAMES = {
     Component.PATROL: "日常巡查",
     Component.COMMITTEE: "居委会评价",
     Component.SATISFACTION: "居民满意度",
+    Component.COMPLAINTS: "居民投诉",
 }
 
 
@@ -45,12 +47,19 @@ class ScoringRules:
     twice_overdue_factor: int
     grades: tuple[tuple[str, Decimal], ...]  # (name, lowest score), highest first
     fail_grade: str
+    # [complaints]: points off the complaints component per upheld complaint per 100 households, and per late
+    # first response (used only when [weights] complaints > 0).
+    upheld_points: Fraction = Fraction(0)
+    late_points: Fraction = Fraction(0)
 
 
 def parse_scoring_rules(text: str) -> ScoringRules:
     try:
         raw = tomllib.loads(text)
         weights = {Component(k): int(v) for k, v in raw["weights"].items()}
+        weights.setdefault(Component.COMPLAINTS, 0)  # complaints are shown, not scored, unless given a weight
+        complaints = raw.get("complaints", {})
+        upheld_points, late_points = Fraction(str(complaints.get("upheld_per_100_households", "0"))), Fraction(str(complaints.get("late_first_response", "0")))
         grades = tuple((str(g["name"]), Decimal(str(g["min"]))) for g in raw["grades"])
         rules = ScoringRules(
             version=str(raw["version"]),
@@ -60,6 +69,8 @@ def parse_scoring_rules(text: str) -> ScoringRules:
             twice_overdue_factor=int(raw["patrol"]["twice_overdue_factor"]),
             grades=tuple(sorted(grades, key=lambda g: g[1], reverse=True)),
             fail_grade=str(raw["fail"]["name"]),
+            upheld_points=upheld_points,
+            late_points=late_points,
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, ArithmeticError) as error:
         raise ScoringRulesError(f"config/scoring.toml: {type(error).__name__}: {error}") from None
@@ -67,14 +78,19 @@ def parse_scoring_rules(text: str) -> ScoringRules:
         raise ScoringRulesError("config/scoring.toml: [weights] needs every component, none negative, adding up to 100")
     if not rules.grades or any(not Decimal(0) < g[1] <= 100 for g in rules.grades):
         raise ScoringRulesError("config/scoring.toml: each grade needs a lowest score between 0 and 100")
-    content = {
+    if upheld_points < 0 or late_points < 0:
+        raise ScoringRulesError("config/scoring.toml: [complaints] points must not be negative")
+    content: dict[str, Any] = {
         "version": rules.version,
-        "weights": {c.value: w for c, w in sorted(weights.items())},
+        # Complaints without a weight leave the hash as it was before they could be scored.
+        "weights": {c.value: w for c, w in sorted(weights.items()) if c is not Component.COMPLAINTS or w > 0},
         "overdue_factor": rules.overdue_factor,
         "twice_overdue_factor": rules.twice_overdue_factor,
         "grades": [[name, str(low)] for name, low in rules.grades],
         "fail_grade": rules.fail_grade,
     }
+    if weights[Component.COMPLAINTS] > 0:
+        content["complaints"] = {"upheld_per_100_households": str(upheld_points), "late_first_response": str(late_points)}
     return ScoringRules(**{**rules.__dict__, "sha256": hashlib.sha256(canonical(content)).hexdigest()})
 
 
@@ -124,6 +140,15 @@ class Satisfaction:
 
 
 @dataclass(frozen=True)
+class ComplaintFacts:
+    """The estate's residents' complaints of the month, as the complaints component reads them."""
+
+    households: int
+    upheld: int
+    late_first_responses: int
+
+
+@dataclass(frozen=True)
 class MonthInputs:
     estate_id: int
     month: str
@@ -136,6 +161,8 @@ class MonthInputs:
     satisfaction: Satisfaction | None = None
     upheld_veto_ids: tuple[int, ...] = ()
     returned: tuple[Returned, ...] = ()
+    complaints: ComplaintFacts | None = None  # read only when the rules give complaints a weight
+    satisfaction_by_residents: bool = False  # the satisfaction figure is the residents' own QR answers
 
     def fingerprint(self) -> str:
         """sha256 of the inputs in canonical order: the same facts in any order give the same fingerprint."""
@@ -153,7 +180,9 @@ def normalised(inputs: MonthInputs) -> dict[str, Any]:
             key=lambda v: v["record_id"],
         )
 
-    returned = {"returned": [asdict(r) for r in sorted(inputs.returned, key=lambda r: r.record_id)]} if inputs.returned else {}
+    returned: dict[str, Any] = {"returned": [asdict(r) for r in sorted(inputs.returned, key=lambda r: r.record_id)]} if inputs.returned else {}
+    returned |= {"complaints": asdict(inputs.complaints)} if inputs.complaints is not None else {}
+    returned |= {"satisfaction_by_residents": True} if inputs.satisfaction_by_residents else {}
     return returned | {
         "estate_id": inputs.estate_id,
         "month": inputs.month,
@@ -279,12 +308,23 @@ def score_month(inputs: MonthInputs, rules: ScoringRules) -> MonthScore:
         share = Fraction(100 * inputs.satisfaction.satisfied, inputs.satisfaction.answered)
         present[Component.SATISFACTION] = (share, 1)
         pending_lines.append(
-            (Component.SATISFACTION, share - 100, None, f"满意 {inputs.satisfaction.satisfied}/{inputs.satisfaction.answered}", 1)
+            (Component.SATISFACTION, share - 100, None, f"{'居民扫码答卷 ' if inputs.satisfaction_by_residents else ''}满意 {inputs.satisfaction.satisfied}/{inputs.satisfaction.answered}", 1)
         )
+
+    if rules.weights[Component.COMPLAINTS] > 0 and inputs.complaints is not None and present:
+        facts = inputs.complaints
+        upheld_off = Fraction(facts.upheld * 100, max(facts.households, 100)) * rules.upheld_points
+        late_off = facts.late_first_responses * rules.late_points
+        present[Component.COMPLAINTS] = (max(Fraction(0), 100 - upheld_off - late_off), 1)
+        if upheld_off:
+            pending_lines.append((Component.COMPLAINTS, -min(upheld_off, Fraction(100)), None, f"查实投诉 {facts.upheld} 件（{max(facts.households, 100)} 户计）", 1))
+        if late_off:
+            pending_lines.append((Component.COMPLAINTS, -min(late_off, max(Fraction(0), 100 - upheld_off)), None, f"首次响应超时 {facts.late_first_responses} 件", 1))
 
     total_weight = sum(rules.weights[c] for c in present if rules.weights[c] > 0)
     weights = {c: Fraction(rules.weights[c], total_weight) for c in present} if total_weight else {}
-    missing = tuple(c.value for c in Component if c not in present or rules.weights[c] == 0)
+    # Complaints without a weight are shown on their own lines, not listed as a component left out.
+    missing = tuple(c.value for c in Component if (c not in present or rules.weights[c] == 0) and (c is not Component.COMPLAINTS or rules.weights[c] > 0))
     vetoed = bool(inputs.upheld_veto_ids)
     lines = [
         Line(

@@ -46,7 +46,9 @@ class VetoIn(Strict):
     month: MonthText
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=40, description="One of GET /api/assessment/veto-reasons")]
     explanation: Explanation
-    evidence_photo_ids: Annotated[list[Id], msgspec.Meta(min_length=1, max_length=20)]
+    # Photos (own uploads) or, for a mass complaint, the residents' complaints behind it: at least one of the two.
+    evidence_photo_ids: Annotated[list[Id], msgspec.Meta(max_length=20)] = msgspec.field(default_factory=list)
+    complaint_ids: Annotated[list[Id], msgspec.Meta(max_length=50, description="Residents' complaints of the estate (a cluster): evidence of a mass_complaint case")] = msgspec.field(default_factory=list)
 
 
 class VetoReviewIn(Strict):
@@ -74,6 +76,7 @@ class VetoOut(msgspec.Struct):
     reviewed_at: datetime | None
     reviewed_by: str | None
     evidence_photo_ids: list[int]  # the photos attached to the veto
+    complaint_ids: list[int]  # the residents' complaints that are its evidence (a mass complaint)
     # Everything the case shows, to whoever may see it: the veto's photos, and for an automatic case its defect's.
     evidence: list[EvidencePhotoOut]
     source_defect: DefectEvidenceOut | None  # an automatic case: the defect and the record that found it

@@ -17,7 +17,7 @@ from sqlmodel import col
 
 from assessment import schemas
 from assessment.inputs import month_inputs
-from assessment.rules import AUTOMATIC_VETO_REASONS, VETO_REASONS, ScoringRules, parse_scoring_rules, score_month
+from assessment.rules import AUTOMATIC_VETO_REASONS, VETO_REASONS, Component, ScoringRules, parse_scoring_rules, score_month
 from assessment.tables import (
     Appeal,
     AppealEvidence,
@@ -27,8 +27,10 @@ from assessment.tables import (
     EstateScore,
     ScoreExclusion,
     Veto,
+    VetoComplaint,
     VetoEvidence,
 )
+from complaints import queries as complaint_queries
 from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.calendar.rules import working_days_after
@@ -221,7 +223,10 @@ async def cast_veto(
         raise RuleViolation(f"reason must be one of: {', '.join(VETO_REASONS)}", zh="请从列表中选择否决理由", field="reason")
     estate, community = await _director_of(session, actor, data.estate_id)
     await _not_locked(session, community.street_id, month)
-    if not data.evidence_photo_ids and not photos:
+    complaint_ids = sorted(set(data.complaint_ids))
+    if complaint_ids:
+        await _complaints_as_evidence(session, estate, month, data.reason, complaint_ids)
+    elif not data.evidence_photo_ids and not photos:
         raise RuleViolation("attach at least one evidence photo", zh="请至少上传一张证据照片", field="photo")
     if len(set(data.evidence_photo_ids)) + len(photos) > MAX_PHOTOS:
         raise RuleViolation(f"attach at most {MAX_PHOTOS} evidence photos", zh=f"证据照片最多 {MAX_PHOTOS} 张", field="photo")
@@ -232,8 +237,31 @@ async def cast_veto(
         evidence |= set(await keep_photos(session, required_store(store), actor, photos))
     for photo in sorted(evidence):
         session.add(VetoEvidence(veto_id=veto.id, attachment_id=photo))
+    for complaint_id in complaint_ids:
+        session.add(VetoComplaint(veto_id=veto.id, complaint_id=complaint_id))
+    if complaint_ids:
+        record_change(session, actor, "veto.complaints", "veto", veto.id, after={"complaint_ids": complaint_ids})
     await session.flush()
     return veto
+
+
+async def _complaints_as_evidence(session: AsyncSession, estate: EstateInfo, month: Month, reason: str, complaint_ids: list[int]) -> None:
+    """Residents' complaints are evidence of a mass complaint (a cluster the street's dashboard shows): at least a
+    cluster's worth, all of the estate, reported by the end of the veto's month, the latest of them in it."""
+    if reason != "mass_complaint":
+        raise RuleViolation("complaints are evidence of a mass complaint only", zh="居民投诉只能作为“群体性投诉”否决的证据", field="reason")
+    least = complaint_queries.cluster_size()
+    if len(complaint_ids) < least:
+        raise RuleViolation(f"a mass complaint rests on at least {least} complaints", zh=f"群体性投诉至少需要 {least} 件居民投诉", field="complaint_ids")
+    found = await complaint_queries.complaints_as_evidence(session, complaint_ids)
+    for complaint_id in complaint_ids:
+        complaint = found.get(complaint_id)
+        if complaint is None or complaint.estate_id != estate.id:
+            raise RuleViolation(f"complaint {complaint_id} is not a complaint about estate {estate.code}", zh=f"投诉 #{complaint_id} 不是{estate.name}的居民投诉", field="complaint_ids")
+        if complaint.month > str(month):
+            raise RuleViolation(f"complaint {complaint_id} was reported after {month}", zh=f"投诉 #{complaint_id} 晚于否决月份", field="complaint_ids")
+    if max(found[i].month for i in complaint_ids) != str(month):
+        raise RuleViolation(f"the latest complaint is not of {month}", zh="否决月份应为最近一件投诉所在的月份", field="month")
 
 
 async def _open_veto(
@@ -349,8 +377,8 @@ async def compute_month(
     estates = sorted(await registry_queries.managed_during(session, month, street_id=street_id), key=lambda e: e.id)
     estate_ids = [e.id for e in estates]
     community_of = {e.id: e.community_id for e in estates}
-    inputs = await month_inputs(session, estate_ids, month, now, current_checklist())
     rules = scoring_rules()
+    inputs = await month_inputs(session, estate_ids, month, now, current_checklist(), with_complaints=rules.weights[Component.COMPLAINTS] > 0)
     current = {
         s.estate_id: s
         for s in (

@@ -89,6 +89,15 @@ class VetoEvidence(SQLModel, table=True):
     attachment_id: int = Field(foreign_key="attachments.id", primary_key=True)
 
 
+class VetoComplaint(SQLModel, table=True):
+    """A residents' complaint that is a veto case's evidence (a cluster turned into a mass-complaint case)."""
+
+    __tablename__ = "veto_complaints"
+
+    veto_id: int = Field(foreign_key="vetoes.id", primary_key=True)
+    complaint_id: int = Field(foreign_key="complaints.id", primary_key=True, index=True)
+
+
 class EstateScore(SQLModel, table=True):
     """One version of an estate's month score. Never changed: a recomputation that differs is a new version."""
 

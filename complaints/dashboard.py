@@ -44,7 +44,7 @@ class StreetView:
     companies: list[CompanyLine]
     median_first_response_minutes: int | None
     median_resolution_minutes: int | None
-    clusters: list[tuple[Cluster, str, str]]  # with the estate's and the service's names
+    clusters: list[tuple[Cluster, str, str, str]]  # with the estate's and the service's names, and the month of its last complaint
 
 
 async def street_view(session: AsyncSession, actor: Principal, last: Month) -> StreetView:
@@ -91,5 +91,8 @@ async def street_view(session: AsyncSession, actor: Principal, last: Month) -> S
         companies=[CompanyLine(companies[c].name if c in companies else str(c), counts) for c, counts in sorted(per_company.items())],
         median_first_response_minutes=median(first),
         median_resolution_minutes=median(resolved),
-        clusters=[(c, estates[c.estate_id].name if c.estate_id in estates else str(c.estate_id), service.service_name(c.service_code)) for c in found],
+        clusters=[
+            (c, estates[c.estate_id].name if c.estate_id in estates else str(c.estate_id), service.service_name(c.service_code), str(Month.of_instant(c.last_at)))
+            for c in found
+        ],
     )

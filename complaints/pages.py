@@ -16,11 +16,11 @@ from litestar.params import Body, FromPath, FromQuery, Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from complaints import dashboard, schemas, service
-from complaints.routes import admit_report
-from complaints.rules import STATE_NAMES, Channel, ComplaintState, make_challenge, pow_refusal
+from complaints import dashboard, schemas, service, survey
+from complaints.routes import admit_report, admit_survey
+from complaints.rules import RATING_NAMES, STATE_NAMES, Channel, ComplaintState, make_challenge, pow_refusal
 from foundation.access import Principal, Role
-from foundation.clock import BUSINESS_TZ, utc_now
+from foundation.clock import BUSINESS_TZ, business_today, utc_now
 from foundation.errors import DomainError, InvalidInput, RuleViolation
 from foundation.periods import Month
 from foundation.settings import get_settings
@@ -59,6 +59,20 @@ async def _report_form(db: AsyncSession, estate_code: str, request: Request[Any,
     response.status_code = status
     if not _device(request):
         # A device id for the per-device limit: random, nothing about the person.
+        response.cookies.append(Cookie(key=DEVICE_COOKIE, value=secrets.token_urlsafe(18), max_age=365 * 24 * 3600, httponly=True, samesite="lax", secure=get_settings().cookie_secure))
+    return response
+
+
+async def _survey_form(
+    db: AsyncSession, estate_code: str, request: Request[Any, Any, Any], *, errors: dict[str, str] | None = None, typed: dict[str, str] | None = None, status: int = 200
+) -> Template:
+    estate = await registry_queries.estate_by_code(db, estate_code)
+    response = page(
+        "survey_answer.html", None, estate=estate, estate_code=estate_code, ratings=RATING_NAMES, errors=errors or {}, typed=typed or {},
+        done=request.query_params.get("done") == "1" and not errors, comment_limit=survey.COMMENT_LIMIT,
+    )
+    response.status_code = status
+    if not _device(request):
         response.cookies.append(Cookie(key=DEVICE_COOKIE, value=secrets.token_urlsafe(18), max_age=365 * 24 * 3600, httponly=True, samesite="lax", secure=get_settings().cookie_secure))
     return response
 
@@ -107,6 +121,30 @@ class PublicComplaintPages(Controller):
             return response
         return Redirect(path=f"/track/{code}?new=1")
 
+    @get("/survey/{estate_code:str}")
+    async def survey_form(self, estate_code: FromPath[EstateCode], request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Template:
+        return await _survey_form(db, estate_code, request)
+
+    @post("/survey/{estate_code:str}")
+    async def send_survey(
+        self,
+        estate_code: FromPath[EstateCode],
+        request: Request[Any, Any, Any],
+        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+        db: NamedDependency[AsyncSession],
+        state: State,
+    ) -> Response[Any]:
+        typed = {k: str(data.get(k) or "") for k in ("code", "rating", "comment")}
+        try:
+            await admit_survey(state, request, device=_device(request))
+            await survey.answer_survey(db, estate_code, typed["code"], typed["rating"], typed["comment"])
+        except DomainError as exc:
+            response = await _survey_form(db, estate_code, request, errors=form_error(exc), typed=typed, status=422 if isinstance(exc, InvalidInput) else status_of(exc))
+            if exc.extra.get("retry_after_seconds"):
+                response.headers["Retry-After"] = str(exc.extra["retry_after_seconds"])
+            return response
+        return Redirect(path=f"/survey/{estate_code}?done=1")
+
     @get("/track")
     async def track_form(self) -> Template:
         return page("complaint_track_form.html", None, errors={})
@@ -139,7 +177,7 @@ class ComplaintPages(Controller):
         rows = await service.complaint_out(db, principal, await service.list_complaints(db, principal, state=status))
         return page("complaint_queue.html", principal, rows=rows, status=status.value if status else "", state_names={s.value: n for s, n in STATE_NAMES.items()})
 
-    @get("/dashboard", guards=[allow({Role.STREET_OFFICER, Role.STREET_WORKER, Role.ADMIN}, "reading the complaint dashboard")])
+    @get("/dashboard", guards=[allow({Role.STREET_OFFICER, Role.STREET_WORKER, Role.COMMITTEE_DIRECTOR, Role.ADMIN}, "reading the complaint dashboard")])
     async def street_dashboard(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], month: FromQuery[str | None] = None) -> Template:
         last = Month.parse(month, field="month") if month else Month.of_instant(utc_now())
         view = await dashboard.street_view(db, principal, last)
@@ -251,4 +289,43 @@ async def _detail(db: AsyncSession, principal: Principal, complaint_id: int, exc
     return page("complaint.html", principal, errors={}, **context)
 
 
-PAGES = [PublicComplaintPages, ComplaintPages]
+class SurveyCodePages(Controller):
+    """The committee director or the community's social worker prints a batch of one-time survey codes for an
+    estate-month; the list is shown once (only the codes' digests are kept)."""
+
+    path = "/survey-codes"
+    include_in_schema = False
+    guards = [allow(survey.ISSUERS, "issuing survey codes")]
+
+    @get("/")
+    async def batch_form(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
+        return await _batch_form(db, principal)
+
+    @post("/")
+    async def issue(
+        self, data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
+    ) -> Template:
+        typed = {k: (data.get(k) or "").strip() for k in ("estate_id", "month", "count")}
+        try:
+            if not typed["estate_id"].isdecimal() or not 1 <= int(typed["estate_id"]) < 2**31:
+                raise InvalidInput("choose the estate", zh="请选择小区", field="estate_id")
+            month = Month.parse(typed["month"], "month")
+            if not typed["count"].isdecimal() or len(typed["count"]) > 6:
+                raise InvalidInput("count is a whole number", zh="请填写调查码数量（整数）", field="count")
+            batch = await survey.issue_codes(db, principal, int(typed["estate_id"]), month, int(typed["count"]))
+        except DomainError as exc:
+            return await _batch_form(db, principal, exc=exc, typed=typed)
+        return page("survey_codes_printed.html", principal, batch=batch, survey_path=f"/survey/{batch.estate.code}")
+
+
+async def _batch_form(db: AsyncSession, principal: Principal, exc: DomainError | None = None, typed: dict[str, str] | None = None) -> Template:
+    today = business_today()
+    estates = await registry_queries.managed_during(db, today, community_id=principal.community_id)
+    this_month = Month.of(today)
+    context: dict[str, Any] = {"estates": estates, "months": [this_month, this_month.next()], "typed": typed or {}, "max_batch": service.complaint_rules().survey.max_batch}
+    if exc is not None:
+        return refused("survey_codes.html", principal, exc, **context)
+    return page("survey_codes.html", principal, errors={}, **context)
+
+
+PAGES = [PublicComplaintPages, ComplaintPages, SurveyCodePages]

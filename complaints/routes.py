@@ -55,7 +55,18 @@ async def admit_report(state: State, request: Request[Any, Any, Any], channel: C
     await admit(write_transactions(state), get_settings().resolved_secret_key(), checks, zh="提交次数过多，请稍后再试；紧急情况请拨打12345")
 
 
-async def _request_out(db: AsyncSession, complaint: Complaint, code: str) -> schemas.Open311Request:
+async def admit_survey(state: State, request: Request[Any, Any, Any], device: str = "") -> None:
+    """The shared limiter on survey answers, right or wrong (a code cannot be guessed by trying): per address and per
+    device within the complaints' window; a new address or device is always admitted."""
+    rules = service.complaint_rules()
+    window = timedelta(minutes=rules.window_minutes)
+    checks = [(Limit("survey-address", rules.survey.per_address, window), caller_address(request))]
+    if device:
+        checks.append((Limit("survey-device", rules.survey.per_device, window), device))
+    await admit(write_transactions(state), get_settings().resolved_secret_key(), checks, zh="提交次数过多，请稍后再试")
+
+
+async def _request_out(db: AsyncSession, complaint: Complaint, code: str, base_url: str) -> schemas.Open311Request:
     state, resolved_at = await service.effective_state(db, complaint)
     estate = (await registry_queries.estates(db, [complaint.estate_id]))[complaint.estate_id]
     tracked = await service.tracking(db, code)
@@ -75,6 +86,7 @@ async def _request_out(db: AsyncSession, complaint: Complaint, code: str) -> sch
         address_id=estate.code,
         lat=complaint.latitude_micro / 1_000_000 if complaint.latitude_micro is not None else None,
         long=complaint.longitude_micro / 1_000_000 if complaint.longitude_micro is not None else None,
+        media_url=f"{base_url.rstrip('/')}/api/open311/v2/media/{complaint.id}/{service.media_signature(complaint)}" if await service.first_photo(db, complaint.id) else "",
     )
 
 
@@ -137,14 +149,14 @@ class Open311Controller(Controller):
             db, store,
             service.NewComplaint(
                 channel=Channel.OPEN311, service_code=data.service_code, estate_code=data.address_id, description=data.description,
-                place=data.address_string, phone=data.phone, latitude=latitude, longitude=longitude,
+                place=data.address_string, phone=data.phone, latitude=latitude, longitude=longitude, media_url=data.media_url,
             ),
         )
         return [schemas.Open311Created(service_request_id=code, service_notice=OPEN311_NOTICE)]
 
     @get("/requests.json", responses=READ)
     async def open311_requests(
-        self, db: NamedDependency[AsyncSession], service_request_id: Annotated[str, Parameter(min_length=8, max_length=660, pattern=r"^[A-Za-z0-9_\-]+(,[A-Za-z0-9_\-]+){0,9}$")]
+        self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession], service_request_id: Annotated[str, Parameter(min_length=8, max_length=660, pattern=r"^[A-Za-z0-9_\-]+(,[A-Za-z0-9_\-]+){0,9}$")]
     ) -> list[schemas.Open311Request]:
         """The requests whose ids (tracking codes, up to 10, comma-separated) are given; listing requests by date or
         area is not offered, since a request belongs to the resident who holds its code."""
@@ -154,14 +166,25 @@ class Open311Controller(Controller):
                 complaint = await service.by_code(db, code)
             except NotFound:
                 continue
-            found.append(await _request_out(db, complaint, code))
+            found.append(await _request_out(db, complaint, code, str(request.base_url)))
         return found
 
     @get("/requests/{request_id:str}", responses=READ)
-    async def open311_request(self, db: NamedDependency[AsyncSession], request_id: TrackingCode) -> list[schemas.Open311Request]:
+    async def open311_request(self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession], request_id: TrackingCode) -> list[schemas.Open311Request]:
         """One request by its id (`/requests/<id>.json`, as GeoReport v2 writes it)."""
         code = request_id.removesuffix(".json")
-        return [await _request_out(db, await service.by_code(db, code), code)]
+        return [await _request_out(db, await service.by_code(db, code), code, str(request.base_url))]
+
+    # The photo's own type (JPEG, PNG or WebP, judged by content at upload): declared as the range image/*.
+    @get("/media/{complaint_id:int}/{signature:str}", dependencies=STORE, responses=READ, media_type="image/*")
+    async def open311_media(
+        self, complaint_id: RecordId, signature: Annotated[str, Parameter(min_length=32, max_length=32, pattern=r"^[0-9a-f]{32}$")],
+        db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore], state: State,
+    ) -> Response[bytes]:
+        """A request's `media_url`: the display copy of the resident's first photo, scaled and without EXIF (no
+        location), at the signed address GET requests answered; any other address is 404."""
+        content, media_type = await service.public_photo(db, store, complaint_id, signature, state.settings.photo_display_max_side)
+        return Response(content, media_type=media_type, headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"})
 
 
 Open311Controller.before_request = _allow_every_method

@@ -9,6 +9,7 @@ import tomllib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from foundation.calendar.rules import WorkCalendar, working_day_after
 from foundation.clock import BUSINESS_TZ
@@ -64,6 +65,16 @@ class Service:
 
 
 @dataclass(frozen=True)
+class SurveyRules:
+    """[survey]: the residents' satisfaction survey through the QR page."""
+
+    min_households: int  # the month's QR answers replace the committee's paper figure from this many households on
+    max_batch: int  # codes one batch may print
+    per_address: int  # answers (and attempts) admitted per calling address within the complaints' window
+    per_device: int
+
+
+@dataclass(frozen=True)
 class ComplaintRules:
     first_response_days: int
     resolution_days: int
@@ -79,6 +90,7 @@ class ComplaintRules:
     reasons: tuple[str, ...]
     referrals: tuple[str, ...]
     services: tuple[Service, ...]
+    survey: SurveyRules
 
     def service(self, code: str) -> Service | None:
         return next((s for s in self.services if s.code == code), None)
@@ -104,6 +116,10 @@ def parse_complaint_rules(text: str, categories: frozenset[str]) -> ComplaintRul
             reasons=tuple(str(r) for r in closure["reasons"]),
             referrals=tuple(str(r) for r in closure["referrals"]),
             services=tuple(Service(code=str(s["code"]), name=str(s["name"]), category=str(s["category"])) for s in data["services"]),
+            survey=SurveyRules(
+                min_households=int(data["survey"]["min_households"]), max_batch=int(data["survey"]["max_batch"]),
+                per_address=int(data["survey"]["per_address"]), per_device=int(data["survey"]["per_device"]),
+            ),
         )
     except (KeyError, TypeError, ValueError, tomllib.TOMLDecodeError) as error:
         raise ValueError(f"complaint rules: {error}") from None
@@ -124,6 +140,9 @@ def parse_complaint_rules(text: str, categories: frozenset[str]) -> ComplaintRul
             raise ValueError(f"complaint rules: service {s.code} maps to category {s.category!r}, which the checklist does not have")
     if not rules.reasons:
         raise ValueError("complaint rules: closure.reasons must not be empty")
+    for name in ("min_households", "max_batch", "per_address", "per_device"):
+        if getattr(rules.survey, name) < 1:
+            raise ValueError(f"complaint rules: survey.{name} must be at least 1")
     return rules
 
 
@@ -243,3 +262,60 @@ def solve_challenge(challenge: str, bits: int) -> str:
 def masked_phone(phone: str) -> str:
     """A phone number as staff see it in lists: 138****5678."""
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
+
+
+# The satisfaction survey's one-time codes: 10 characters of an alphabet without look-alikes (0/O, 1/I/L), printed in
+# two groups of five (50 bits: with the limiter in front, not guessable); kept only as a keyed digest.
+
+SURVEY_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+SURVEY_CODE_LENGTH = 10
+
+
+class SurveyRating(StrEnum):
+    SATISFIED = "satisfied"  # 满意
+    FAIRLY_SATISFIED = "fairly_satisfied"  # 基本满意
+    DISSATISFIED = "dissatisfied"  # 不满意
+
+
+RATING_NAMES = {SurveyRating.SATISFIED: "满意", SurveyRating.FAIRLY_SATISFIED: "基本满意", SurveyRating.DISSATISFIED: "不满意"}
+# A satisfied answer of the month's figure (satisfied ÷ answered): 满意 and 基本满意.
+COUNTED_SATISFIED = frozenset({SurveyRating.SATISFIED, SurveyRating.FAIRLY_SATISFIED})
+
+
+def printed_survey_code(raw: str) -> str:
+    """A code as printed on the list: ABCDE-FGHJK."""
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+def normalised_survey_code(typed: str) -> str | None:
+    """The code a resident typed, without spaces or the hyphen, upper case; None when it cannot be a code."""
+    code = "".join(typed.split()).replace("-", "").upper()
+    if len(code) != SURVEY_CODE_LENGTH or any(ch not in SURVEY_ALPHABET for ch in code):
+        return None
+    return code
+
+
+def survey_code_digest(secret: str, code: str) -> str:
+    return hmac.new(secret.encode(), f"survey-code|{code}".encode(), hashlib.sha256).hexdigest()
+
+
+MEDIA_URL_LIMIT = 500
+
+
+def media_url_refusal(url: str) -> str | None:
+    """Why an Open311 `media_url` is not kept as a reference (English), or None: an absolute http or https URL with a
+    host, no credentials, no spaces or control characters, at most MEDIA_URL_LIMIT characters. It is never fetched."""
+    if len(url) > MEDIA_URL_LIMIT:
+        return f"media_url has at most {MEDIA_URL_LIMIT} characters"
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        return "media_url must not contain spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return "media_url is not a URL"
+    if parts.scheme not in ("http", "https") or not host:
+        return "media_url must be an http or https URL with a host"
+    if parts.username is not None or parts.password is not None:
+        return "media_url must not carry a user name or password"
+    return None

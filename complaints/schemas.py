@@ -51,7 +51,9 @@ class Open311RequestIn(msgspec.Struct, forbid_unknown_fields=True):
     email: ShortText = ""
     first_name: ShortText = ""
     last_name: ShortText = ""
-    media_url: ShortText = ""
+    # A link to a photo the caller keeps elsewhere: stored as a reference shown to the community's staff, never
+    # fetched by this system (config/RULES.md).
+    media_url: Annotated[str, msgspec.Meta(max_length=500, pattern=r"^(https?://[^\s/?#]+[^\s]*)?$")] = ""
 
 
 class Open311Created(msgspec.Struct, omit_defaults=True):
@@ -81,6 +83,7 @@ class Open311Request(msgspec.Struct, omit_defaults=True):
     status_notes: str = ""
     lat: float | None = None
     long: float | None = None
+    media_url: str = ""  # the display copy of the resident's first photo (no EXIF), when the request has one
 
 
 # The social worker's API
@@ -111,6 +114,7 @@ class ComplaintOut(msgspec.Struct):
     closure_reason: str
     referred_to: str
     photo_ids: list[int]
+    media_url: str  # an Open311 caller's link to a photo elsewhere: a reference, never fetched ('' none)
 
 
 class OrderIn(Strict):

@@ -4,7 +4,9 @@ deadlines and deductions), a mediation case with its meetings, or a closure with
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import hmac
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from complaints.rules import (
     MediationOutcome,
     deadlines,
     masked_phone,
+    media_url_refusal,
     next_state,
     parse_complaint_rules,
 )
@@ -37,14 +40,15 @@ from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from foundation.notifications import notify
 from foundation.periods import Month, business_date
 from foundation.scoping import in_scope
-from foundation.settings import config_dir
+from foundation.settings import config_dir, get_settings
 from foundation.storage import BlobStore
 from inspections import queries as inspection_queries
 from inspections import schemas as inspection_schemas
 from inspections import service as inspection_service
-from inspections.attachments import ReceivedPhoto, adopt_photos, keep_photos, own_photos, required_store
+from inspections.attachments import ReceivedPhoto, adopt_photos, get_attachment, keep_photos, own_photos, required_store
 from inspections.config import current_checklist
 from inspections.flag_rules import LocationMissing
+from inspections.photos import shareable_copy
 from inspections.rules import DefectState, Source
 from inspections.scope import shows_attachments
 from people import queries as people_queries
@@ -123,6 +127,7 @@ class NewComplaint:
     phone: str = ""
     latitude: float | None = None
     longitude: float | None = None
+    media_url: str = ""
 
 
 async def report_complaint(
@@ -146,6 +151,9 @@ async def report_complaint(
     phone = "".join(ch for ch in data.phone if ch in "0123456789+")
     if phone and not 5 <= len(phone) <= 20:
         raise InvalidInput("the phone number has 5 to 20 digits", zh="电话号码格式不对", field="phone")
+    media_url = data.media_url.strip()
+    if media_url and (refusal := media_url_refusal(media_url)):
+        raise RuleViolation(refusal, zh="图片链接应为以 http:// 或 https:// 开头的网址", field="media_url")
     estate = await registry_queries.estate_by_code(session, data.estate_code.strip())
     if estate is None:
         raise RuleViolation(f"no estate has the code {data.estate_code!r} (address_id: the estate's code, printed on its QR poster)", zh="找不到该小区，请扫描小区张贴的二维码", field="address_id" if data.channel is Channel.OPEN311 else "estate")
@@ -174,6 +182,7 @@ async def report_complaint(
         first_response_due_at=due.first_response_at.astimezone(UTC),
         resolution_due_at=due.resolution_at.astimezone(UTC),
         state=ComplaintState.NEW.value,
+        media_url=media_url,
     )
     session.add(complaint)
     await session.flush()
@@ -222,6 +231,33 @@ async def tracking(session: AsyncSession, code: str) -> schemas.TrackingOut:
         state=state.value, state_name=STATE_NAMES[state], service_name=service_name(complaint.service_code),
         reported_at=complaint.reported_at, answer=answer, updated_at=updated,
     )
+
+
+# The public display copy of a request's first photo (Open311 media_url): its address is signed with the system's
+# secret and the complaint's code digest, so it reveals neither the tracking code nor any other complaint's photo.
+
+
+def media_signature(complaint: Complaint) -> str:
+    key = get_settings().resolved_secret_key().encode()
+    return hmac.new(key, f"complaint-media|{complaint.id}|{complaint.code_digest}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+async def first_photo(session: AsyncSession, complaint_id: int) -> int | None:
+    return (await session.execute(select(col(ComplaintPhoto.attachment_id)).where(col(ComplaintPhoto.complaint_id) == complaint_id).order_by(col(ComplaintPhoto.attachment_id)).limit(1))).scalar()
+
+
+async def public_photo(session: AsyncSession, store: BlobStore, complaint_id: int, signature: str, display_side: int) -> tuple[bytes, str]:
+    """The display copy (without EXIF) of a complaint's first photo, for the signed address GET requests gave."""
+    complaint = await session.get(Complaint, complaint_id)
+    photo = await first_photo(session, complaint_id) if complaint is not None and hmac.compare_digest(signature, media_signature(complaint)) else None
+    if photo is None:
+        raise NotFound("photo", complaint_id)
+    attachment = await get_attachment(session, RESIDENT, photo)
+    content = await asyncio.to_thread(store.get, attachment.sha256)
+    copy = await asyncio.to_thread(shareable_copy, content, display_side)
+    if copy is None:
+        raise NotFound("photo", complaint_id)
+    return copy, attachment.content_type
 
 
 def service_name(code: str) -> str:
@@ -273,6 +309,7 @@ async def complaint_out(session: AsyncSession, actor: Principal, rows: Sequence[
                 first_response_late=(r.first_response_at or now) > r.first_response_due_at,
                 resolution_late=(resolved_at or now) > r.resolution_due_at,
                 defect_id=r.defect_id, answer=r.answer, closure_reason=r.closure_reason, referred_to=r.referred_to, photo_ids=photos.get(r.id, []),
+                media_url=r.media_url,
             )
         )
     return out

@@ -48,6 +48,8 @@ class Complaint(SQLModel, table=True):
     closure_reason: str = Field(default="", max_length=60)
     referred_to: str = Field(default="", max_length=60)  # 转办: where a complaint not the service's duty went
     duplicate_of: int | None = Field(default=None, foreign_key="complaints.id")
+    # Open311 media_url: a link the caller sent, shown to staff as a reference and never fetched (config/RULES.md).
+    media_url: str = Field(default="", max_length=500, sa_column_kwargs={"server_default": ""})
 
 
 class ComplaintPhoto(SQLModel, table=True):
@@ -86,3 +88,36 @@ class MediationMeeting(SQLModel, table=True):
     recorded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     recorded_by_user_id: int | None = Field(default=None, foreign_key="users.id")
     recorded_by: str = Field(max_length=200)
+
+
+class SurveyCode(SQLModel, table=True):
+    """调查码: a one-time code the committee hands to one household for one estate-month's satisfaction survey.
+    Only a keyed digest of the code is kept; the code itself is printed once, on the batch's list."""
+
+    __tablename__ = "survey_codes"
+    __table_args__ = (Index("ix_survey_codes_estate_month", "estate_id", "month"),)
+
+    id: int = surrogate_key()
+    digest: str = Field(max_length=64, unique=True)  # HMAC-SHA256 of the code under the system's secret key
+    estate_id: int = Field(foreign_key="estates.id")
+    community_id: int = Field(foreign_key="communities.id")
+    month: str = Field(max_length=7)
+    issued_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    issued_by_user_id: int | None = Field(default=None, foreign_key="users.id")
+    used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class SurveyAnswer(SQLModel, table=True):
+    """One household's answer to the month's satisfaction survey, given through the QR page with its code (nothing
+    about the household is kept: the code is the only link, and a code answers once)."""
+
+    __tablename__ = "survey_answers"
+    __table_args__ = (Index("ix_survey_answers_estate_month", "estate_id", "month"),)
+
+    id: int = surrogate_key()
+    code_id: int = Field(foreign_key="survey_codes.id", unique=True)
+    estate_id: int = Field(foreign_key="estates.id")
+    month: str = Field(max_length=7)
+    rating: str = Field(max_length=20)  # satisfied, fairly_satisfied, dissatisfied
+    comment: str = Field(default="", max_length=500)
+    answered_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

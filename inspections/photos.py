@@ -162,6 +162,27 @@ def display_copy(content: bytes, longest_side: int) -> bytes | None:
         return None
 
 
+def shareable_copy(content: bytes, longest_side: int) -> bytes | None:
+    """A copy fit to show to anyone: the display copy, or for a photo no larger than that the same pixels saved
+    again without EXIF; None when the photo cannot be decoded here (then it is not shown)."""
+    try:
+        scaled = _scaled(content, longest_side)
+        if scaled is not None:
+            return scaled
+        with Image.open(io.BytesIO(content)) as image:
+            kind = image.format or "JPEG"
+            if image.width * image.height > (Image.MAX_IMAGE_PIXELS or 0):
+                return None
+            upright = ImageOps.exif_transpose(image)
+            if kind == "JPEG" and upright.mode not in ("RGB", "L"):
+                upright = upright.convert("RGB")
+            out = io.BytesIO()
+            upright.save(out, format=kind, **({"quality": 85} if kind in ("JPEG", "WEBP") else {"optimize": True}))
+            return out.getvalue()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning, UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return None
+
+
 def _scaled(content: bytes, longest_side: int) -> bytes | None:
     with Image.open(io.BytesIO(content)) as image:
         kind = image.format or "JPEG"

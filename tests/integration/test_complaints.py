@@ -172,6 +172,31 @@ async def test_open311_services_requests_and_their_json_follow_georeport_v2(app:
     single = await client.get(f"/api/open311/v2/requests/{request_id}.json")
     assert single.status_code == 200 and single.json() == listed.json()
 
+    assert "media_url" not in one  # no photo: no media_url
+
+    # media_url sent: kept as a reference for the staff, never fetched; anything but an http(s) URL is refused.
+    linked = await client.post(
+        "/api/open311/v2/requests.json",
+        data={"service_code": "cleaning", "address_id": code, "description": "楼道灯坏了", "media_url": "https://photos.example.org/a/1.jpg", "device_id": "app-1"},
+    )
+    assert linked.status_code == 201, linked.text
+    async with db() as session:
+        assert (await session.execute(select(Complaint.media_url).order_by(Complaint.id.desc()).limit(1))).scalar_one() == "https://photos.example.org/a/1.jpg"
+    for bad in ("file:///etc/passwd", "http://user:pw@10.0.0.1/x", "javascript:alert(1)", "https://" + "a" * 500):
+        refused = await client.post("/api/open311/v2/requests.json", data={"service_code": "cleaning", "address_id": code, "description": "楼道灯坏了", "media_url": bad})
+        assert refused.status_code in (400, 422), (bad, refused.text)
+    # A request with a photo: GET answers media_url, the public display copy (no EXIF), and that address only.
+    async with resident(app, "203.0.113.31") as phone:
+        sent = await report_on_page(phone, code, photos=1)
+    tracking = sent.headers["location"].split("/track/")[1].split("?")[0]
+    with_photo = (await client.get("/api/open311/v2/requests.json", params={"service_request_id": tracking})).json()
+    georeport("requests").validate(with_photo)
+    media_url = with_photo[0]["media_url"]
+    assert media_url.startswith("http://testserver.local/api/open311/v2/media/") and tracking not in media_url
+    photo = await client.get(media_url)
+    assert photo.status_code == 200 and photo.headers["content-type"].startswith("image/") and b"Exif" not in photo.content[:4096]
+    assert (await client.get(media_url[:-1] + ("0" if media_url[-1] != "0" else "1"))).status_code == 404
+
     # No listing of other residents' requests: without ids it is refused, and an unknown id finds nothing.
     assert (await client.get("/api/open311/v2/requests.json")).status_code == 400
     assert (await client.get("/api/open311/v2/requests.json", params={"service_request_id": "A" * 22})).json() == []
@@ -355,3 +380,48 @@ async def test_the_street_sees_volumes_per_estate_a_chart_and_a_cluster_of_compl
     assert "疑似群体投诉" in page.text and all(f"/complaints/{i}" in page.text for i in ids)
     assert '<svg class="bars"' in page.text and "不计入得分" in page.text
     assert (await client.get("/complaints/dashboard", params={"month": "2026-13"})).status_code in (400, 422)
+
+
+async def test_the_committee_director_turns_a_cluster_into_a_mass_complaint_veto_with_the_complaints_as_evidence(
+    app: Litestar, connection: Any, db: Any, client: httpx.AsyncClient, as_user: Any
+) -> None:
+    from assessment.tables import Veto, VetoComplaint
+
+    estate_id, code = await worker_estate(db)
+    ids = sorted([(await new_complaint(db, code, description=f"垃圾没有清运（第{n}次）"))[0] for n in range(3)])
+    await page_login(client, "xbl01-director")
+    dashboard = await client.get("/complaints/dashboard")
+    assert dashboard.status_code == 200 and 'action="/committee/vetoes/from-complaints"' in dashboard.text
+    form = re.search(r'<form method="post" action="/committee/vetoes/from-complaints".*?</form>', dashboard.text, re.S).group(0)  # type: ignore[union-attr]
+    fields = dict(re.findall(r'name="([a-z_]+)" value="([^"]*)"', form))
+    # The demo's own cluster at this estate a few days ago runs on into these three: one cluster.
+    assert set(ids) <= {int(i) for i in fields["complaint_ids"].split(",")} and fields["estate_id"] == str(estate_id)
+    ids = [int(i) for i in fields["complaint_ids"].split(",")]
+    # Another community's director is refused and nothing is stored.
+    async with resident(app, "192.0.2.9") as other:
+        await page_login(other, "xbl02-director")
+        token = re.search(r'name="_csrf_token" value="([^"]+)"', (await other.get("/committee")).text).group(1)  # type: ignore[union-attr]
+        refused = await other.post("/committee/vetoes/from-complaints", data=fields | {"_csrf_token": token, "explanation": "三件投诉都反映垃圾长期不清运"})
+    assert refused.status_code in (403, 404), refused.text
+    api = await client.post(
+        "/api/assessment/vetoes", headers=await as_user("xbl02-director"),
+        json={"estate_id": estate_id, "month": fields["month"], "reason": "mass_complaint", "explanation": "三件投诉都反映垃圾长期不清运", "complaint_ids": ids},
+    )
+    assert_problem(api, 403)
+    # Complaints are evidence of a mass complaint only.
+    wrong = await client.post(
+        "/api/assessment/vetoes", headers=await as_user("xbl01-director"),
+        json={"estate_id": estate_id, "month": fields["month"], "reason": "gate_unattended", "explanation": "三件投诉都反映垃圾长期不清运", "complaint_ids": ids},
+    )
+    assert_problem(wrong, 422)
+    assert await count(db, Veto) == 0
+    # The director's own cluster becomes a pending case of the street, the complaints its evidence.
+    sent = await client.post("/committee/vetoes/from-complaints", data=fields | {"explanation": "三件投诉都反映垃圾长期不清运，物业企业未处理"}, follow_redirects=False)
+    assert sent.status_code == 302, re.findall(r"form-error[^>]*>([^<]+)", sent.text)
+    assert sent.headers["location"].startswith(f"/committee/estates/{estate_id}")
+    async with db() as session:
+        veto = (await session.execute(select(Veto))).scalar_one()
+        linked = sorted((await session.execute(select(VetoComplaint.complaint_id).where(VetoComplaint.veto_id == veto.id))).scalars())
+    assert (veto.reason_code, veto.state, linked) == ("mass_complaint", "pending", ids)
+    cases = (await client.get("/api/assessment/vetoes", headers=await as_user("xbl-officer"))).json()["items"]
+    assert [c["complaint_ids"] for c in cases if c["id"] == veto.id] == [ids]

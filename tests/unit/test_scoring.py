@@ -9,7 +9,17 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assessment.rules import Component, Finding, MonthInputs, Satisfaction, Visit, parse_scoring_rules, round_centi, score_month
+from assessment.rules import (
+    ComplaintFacts,
+    Component,
+    Finding,
+    MonthInputs,
+    Satisfaction,
+    Visit,
+    parse_scoring_rules,
+    round_centi,
+    score_month,
+)
 from foundation.settings import PROJECT_ROOT
 
 RULES = parse_scoring_rules((PROJECT_ROOT / "config" / "scoring.toml").read_text())
@@ -67,6 +77,32 @@ def test_the_worked_example_gives_the_hand_computed_score_and_grade() -> None:
     vetoed = score_month(worked_example(upheld_veto_ids=(9,)), RULES)
     assert (vetoed.score, vetoed.grade, vetoed.vetoed) == ("90.30", "不合格", True)
     assert any("一票否决" in line.note for line in vetoed.lines)
+
+
+def test_complaints_without_a_weight_leave_the_score_and_the_rules_hash_as_they_were() -> None:
+    text = (PROJECT_ROOT / "config" / "scoring.toml").read_text()
+    assert RULES.weights[Component.COMPLAINTS] == 0
+    before = parse_scoring_rules(text.replace("complaints = 0 ", "# complaints = 0 "))  # a file from before complaints could be scored
+    assert before.sha256 == RULES.sha256
+    result = score_month(worked_example(complaints=ComplaintFacts(households=300, upheld=3, late_first_responses=2)), RULES)
+    assert (result.score, result.grade) == ("90.30", "优秀")
+    assert "complaints" not in {c.component for c in result.components} and "complaints" not in result.missing
+
+
+def test_a_complaints_weight_changes_the_score_by_exactly_its_share() -> None:
+    """Weights 25/20/15/20/10/10 (committee gives 10 to complaints); 300 households, 3 upheld, 2 late first responses:
+    complaints component = 100 − 3 × 100/300 × 5 − 2 × 2 = 91. Against the same month without any complaint (100),
+    the score moves by 0.10 × (100 − 91) = 0.90: 92.10 → 91.20."""
+    text = (PROJECT_ROOT / "config" / "scoring.toml").read_text()
+    weighted = parse_scoring_rules(text.replace("committee = 30 ", "committee = 20 ").replace("complaints = 0 ", "complaints = 10 "))
+    assert weighted.sha256 != RULES.sha256
+    quiet = score_month(worked_example(complaints=ComplaintFacts(300, 0, 0)), weighted)
+    noisy = score_month(worked_example(complaints=ComplaintFacts(300, 3, 2)), weighted)
+    assert (quiet.score, noisy.score) == ("92.10", "91.20")
+    assert {c.component: c.score for c in noisy.components}["complaints"] == "91.00"
+    assert sorted((line.points, line.effect) for line in noisy.lines if line.component == "complaints") == [("-4.00", "-0.4000"), ("-5.00", "-0.5000")]
+    small = score_month(worked_example(complaints=ComplaintFacts(40, 1, 0)), weighted)  # under 100 households counts as 100
+    assert {c.component: c.score for c in small.components}["complaints"] == "95.00"
 
 
 def test_a_category_never_goes_below_zero() -> None:
@@ -163,7 +199,7 @@ def test_the_order_of_records_never_changes_the_result(month: MonthInputs, seed:
 
 
 @settings(max_examples=200, deadline=None)
-@given(month=months(), dropped=st.sampled_from(list(Component)))
+@given(month=months(), dropped=st.sampled_from([c for c in Component if c is not Component.COMPLAINTS]))
 def test_dropping_a_component_reweights_the_rest_to_the_same_total(month: MonthInputs, dropped: Component) -> None:
     without = {
         Component.STREET_INSPECTION: {"street_inspections": ()},
