@@ -4,7 +4,7 @@ recorded with its archive number so that a contract signed on paper can be impor
 spreadsheet waits for (community/volunteers). Volunteers registered before were checked when registered.
 
 Revision ID: 0039
-Revises: 0037
+Revises: 0038
 Create Date: 2026-11-26 14:20:00.000000
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import foundation.db
 
 revision = '0039'
-down_revision = '0037'
+down_revision = '0038'
 branch_labels = None
 depends_on = None
 
