@@ -94,7 +94,7 @@ async def month_inputs(
     for r in await waiting_returned_records(session, estate_ids, month):
         returned[r.estate_id].append(Returned(r.record_id, r.source.value, r.counted))
     # The residents' own answers on the QR page are the satisfaction figure from enough households on; below that,
-    # the committee's paper figure stands (config/RULES.md, "Resident satisfaction").
+    # the committee's paper figure stands (config/RULES.md, "Residents' complaints": the satisfaction survey).
     by_residents: dict[int, Satisfaction] = {}
     enough = complaint_queries.survey_min_households()
     for part in chunks(estate_ids):
