@@ -7,8 +7,6 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from community.records import (
-    CatalogueItem,
-    EarlierCall,
     AWARD,
     AWARD_UPDATE,
     CONTRACT,
@@ -20,8 +18,10 @@ from community.records import (
     VENTURE,
     Award,
     Bid,
+    CatalogueItem,
     Contract,
     Criterion,
+    EarlierCall,
     Lot,
     Party,
     ProjectRecord,

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from community.calls import schemas, service
 from community.calls.tables import Call, CallLot
@@ -77,7 +78,7 @@ async def test_a_failed_call_frees_its_budget_and_its_repetition_keeps_the_item(
     now = utc_now()
     data = schemas.CallCreate(
         title="独居老人探访", category=schemas.Category.ELDERLY, method=schemas.Method.VENTURE, bid_deadline=now + timedelta(hours=1),
-        lots=[schemas.LotIn(title="探访", budget_fen=10_000_000)], criteria=[schemas.CriterionIn(name=c["name"], weight=c["weight"]) for c in CRITERIA],  # type: ignore[arg-type]
+        lots=[schemas.LotIn(title="探访", budget_fen=10_000_000)], criteria=[schemas.CriterionIn(name=str(c["name"]), weight=int(str(c["weight"]))) for c in CRITERIA],
         catalogue_item_id=items["district"],
     )
     failed = await act(db, service.open_call, admin, data, now)
@@ -85,10 +86,10 @@ async def test_a_failed_call_frees_its_budget_and_its_repetition_keeps_the_item(
     # No bid came: the call fails, the buyer is asked to call again, and the item's budget is free again.
     closed = await act(db, service.close_bidding, admin, failed.id, now + timedelta(hours=1, minutes=1))
     assert closed.status == "failed"
-    assert await count(db, Notification, Notification.key.like(f"call-failed:{failed.id}|%"), Notification.read_at.is_(None)) >= 1  # type: ignore[attr-defined, union-attr]
+    assert await count(db, Notification, col(Notification.key).like(f"call-failed:{failed.id}|%"), col(Notification.read_at).is_(None)) >= 1
     repeated = await client.post(f"/api/calls/{failed.id}/repeat", json={"bid_deadline": (now + timedelta(days=3)).isoformat()}, headers=admin_headers)
     assert repeated.status_code == 201 and repeated.json()["catalogue_item_id"] == items["district"]
-    assert await count(db, Notification, Notification.key.like(f"call-failed:{failed.id}|%"), Notification.read_at.is_(None)) == 0  # type: ignore[attr-defined, union-attr]
+    assert await count(db, Notification, col(Notification.key).like(f"call-failed:{failed.id}|%"), col(Notification.read_at).is_(None)) == 0
     # The repeat's release names the catalogue item and follows on from the failed process.
     number = repeated.json()["number"]
     package = (await client.get(f"/api/ocds/releases/ocds-hpdemo-{number}")).json()
@@ -121,7 +122,7 @@ async def test_a_call_opened_on_its_page_has_several_lots_each_with_its_budget(c
     assert opened.status_code in (302, 303), opened.text
     call_id = int(opened.headers["location"].rsplit("/", 1)[-1])
     async with db() as session:
-        lots = (await session.execute(select(CallLot).where(CallLot.call_id == call_id).order_by(CallLot.number))).scalars().all()  # type: ignore[arg-type]
+        lots = (await session.execute(select(CallLot).where(col(CallLot.call_id) == call_id).order_by(col(CallLot.number)))).scalars().all()
         call = await session.get(Call, call_id)
     assert [(lot.title, lot.budget_fen) for lot in lots] == [("探访服务", 6_000_000), ("助餐服务", 3_000_050)]
     assert call is not None and call.budget_fen == 9_000_050 and call.catalogue_item_id == items["district"]
@@ -133,7 +134,7 @@ async def test_each_notice_that_waits_on_someone_is_settled_once_it_is_done(clie
     admin = await as_user("admin")
 
     async def waiting(key: str) -> int:
-        return await count(db, Notification, Notification.key.like(f"{key}|%"), Notification.read_at.is_(None))  # type: ignore[attr-defined, union-attr]
+        return await count(db, Notification, col(Notification.key).like(f"{key}|%"), col(Notification.read_at).is_(None))
 
     call_id = await past_call(db, app, ["org01", "org02"])
     ids = {u: (await client.get("/api/auth/me", headers=await as_user(u))).json()["user_id"] for u in PANEL}
@@ -164,7 +165,7 @@ async def test_a_proposal_answered_by_the_street_no_longer_waits_on_it(client, a
     streets = {s["id"]: s["code"] for s in (await client.get("/api/registry/streets", headers=await as_user("admin"))).json()["items"]}
     officer = await as_user(f"{streets[proposal['street_id']].lower()}-officer")
     key = f"proposal-waiting|{proposal['id']}|%"
-    assert await count(db, Notification, Notification.key.like(key), Notification.read_at.is_(None)) >= 1  # type: ignore[attr-defined, union-attr]
+    assert await count(db, Notification, col(Notification.key).like(key), col(Notification.read_at).is_(None)) >= 1
     answered = await client.post(f"/api/community/proposals/{proposal['id']}/answer", json={"answer": "include"}, headers=officer)
     assert answered.status_code == 200, answered.text
-    assert await count(db, Notification, Notification.key.like(key), Notification.read_at.is_(None)) == 0  # type: ignore[attr-defined, union-attr]
+    assert await count(db, Notification, col(Notification.key).like(key), col(Notification.read_at).is_(None)) == 0
