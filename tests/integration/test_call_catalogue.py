@@ -12,12 +12,13 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from community.calls import schemas, service
-from community.calls.tables import Call, CallLot
+from community.calls.tables import Bid, Call, CallLot
 from community.ocds.validation import package_problems
 from foundation.clock import business_today, utc_now
+from foundation.errors import RuleViolation
 from foundation.notifications import Notification
 from tests.integration.helpers import assert_problem
-from tests.integration.test_calls import CRITERIA, PANEL, _score_and_sign, act, call_body, count, past_call, principal
+from tests.integration.test_calls import CRITERIA, PANEL, _score_and_sign, act, call_body, count, past_call, principal, store
 from tests.integration.test_pages import page_login
 from tests.integration.test_role_pages import csrf
 
@@ -128,6 +129,48 @@ async def test_a_call_opened_on_its_page_has_several_lots_each_with_its_budget(c
     assert call is not None and call.budget_fen == 9_000_050 and call.catalogue_item_id == items["district"]
     page = await client.get(f"/community/calls/{call_id}")
     assert "第2包 助餐服务：30,000.50 元" in page.text and "全区独居老人探访（测试）" in page.text
+    # An organisation bids for the second lot on the call's page, within that lot's budget.
+    await page_login(client, "org01")
+    token = await csrf(client)
+    bid = {"client_id": "page-lot-2-bid-01", "lot_number": "2", "amount": "30000.51", "plan": "每日午餐配送", "team": "社工2名"}
+    over = await client.post(f"/community/calls/{call_id}/bid", data=bid, headers={"x-csrftoken": token}, follow_redirects=False)
+    assert over.status_code == 422 and "报价超过该包预算" in over.text
+    made = await client.post(f"/community/calls/{call_id}/bid", data=bid | {"amount": "29000"}, headers={"x-csrftoken": token}, follow_redirects=False)
+    assert made.status_code in (302, 303), made.text
+    async with db() as session:
+        bids = (await session.execute(select(Bid).where(col(Bid.call_id) == call_id))).scalars().all()
+    assert [(b.lot_number, b.amount_fen) for b in bids] == [(2, 2_900_000)]
+
+
+async def test_each_lot_is_bid_for_and_awarded_on_its_own(client, as_user, db, app) -> None:  # type: ignore[no-untyped-def]
+    admin = await principal(db, "admin")
+    deadline = utc_now() - timedelta(days=2)
+    opened = deadline - timedelta(days=25)
+    data = schemas.CallCreate(
+        title="社区探访与助餐", category=schemas.Category.ELDERLY, method=schemas.Method.VENTURE, bid_deadline=deadline,
+        lots=[schemas.LotIn(title="探访", budget_fen=5_000_000), schemas.LotIn(title="助餐", budget_fen=2_000_000)],
+        criteria=[schemas.CriterionIn(name=str(c["name"]), weight=int(str(c["weight"]))) for c in CRITERIA],
+    )
+    call = await act(db, service.open_call, admin, data, opened)
+    for username, lot, amount in (("org01", 1, 4_900_000), ("org02", 1, 4_700_000), ("org01", 2, 1_950_000), ("org03", 2, 1_800_000)):
+        body = schemas.BidIn(client_id=f"lots-{call.id}-{username}-{lot}", lot_number=lot, plan="服务方案", team="社工3名", amount_fen=amount)
+        await act(db, service.submit_bid, await principal(db, username), store(app), call.id, body, opened + timedelta(days=1))
+    # A bid above its own lot's budget is refused, though the call's budget would hold it.
+    try:
+        too_much = schemas.BidIn(client_id=f"lots-{call.id}-org04-2", lot_number=2, plan="服务方案", team="社工3名", amount_fen=2_000_001)
+        await act(db, service.submit_bid, await principal(db, "org04"), store(app), call.id, too_much, opened + timedelta(days=1))
+        raise AssertionError("a bid above its lot's budget was taken")
+    except RuleViolation as refused:
+        assert "lot's budget" in str(refused)
+    headers = await as_user("admin")
+    ids = [(await client.get("/api/auth/me", headers=await as_user(u))).json()["user_id"] for u in PANEL]
+    await client.put(f"/api/calls/{call.id}/panel", json={"user_ids": ids}, headers=headers)
+    await client.post(f"/api/calls/{call.id}/close-bidding", headers=headers)
+    await _score_and_sign(client, as_user, call.id, PANEL)
+    awards = await client.post(f"/api/calls/{call.id}/close-evaluation", headers=headers)
+    assert awards.status_code == 200, awards.text
+    # Equal scores: in each lot the lower price wins, and each lot has its own award.
+    assert [(a["lot_number"], a["organisation_name"] != "", a["amount_fen"]) for a in awards.json()] == [(1, True, 4_700_000), (2, True, 1_800_000)]
 
 
 async def test_each_notice_that_waits_on_someone_is_settled_once_it_is_done(client, as_user, db, app) -> None:  # type: ignore[no-untyped-def]
