@@ -158,7 +158,7 @@ async def open_call(session: AsyncSession, actor: Principal, data: schemas.CallC
 async def _check_catalogue_item(session: AsyncSession, item_id: int, street_id: int | None, budget_fen: int, now: datetime) -> None:
     """A call buys from an item of the catalogue in force for the year it opens, of its own buyer (the district's
     item for a district call, the street's for the street's), within what is left of the item's budget."""
-    item = await needs_queries.catalogue_item(session, item_id)
+    item = await needs_queries.catalogue_item(session, item_id, hold=True)  # what is left is weighed one call at a time
     year = now.astimezone(BUSINESS_TZ).year
     if item is None or item.year != year or item.catalogue_version != await needs_queries.published_version(session, year):
         raise RuleViolation(
