@@ -112,6 +112,26 @@ class Contract:
 
 
 @dataclass(frozen=True)
+class CatalogueItem:
+    """The item of the year's catalogue of bought services (目录) a call buys from, and the residents' proposals
+    (from their needs) it answers."""
+
+    key: str  # stable, e.g. "2026-7" (year and item id)
+    year: int
+    title: str
+    budget_fen: int
+    proposal_ids: Sequence[int] = ()
+
+
+@dataclass(frozen=True)
+class EarlierCall:
+    """The failed call (流标) a call repeats."""
+
+    number: str
+    title: str
+
+
+@dataclass(frozen=True)
 class ProjectRecord:
     """Everything publishable about one call: the tender, its bids (after the deadline), awards and contracts."""
 
@@ -133,6 +153,8 @@ class ProjectRecord:
     awards: Sequence[Award] = ()
     contracts: Sequence[Contract] = ()
     repeated_from: int | None = None  # the failed call this one repeats
+    repeats: EarlierCall | None = None  # that failed call, as its own contracting process names it
+    catalogue_item: CatalogueItem | None = None  # the catalogue item the call buys from
     updated_at: datetime | None = None  # the moment the record last changed (the release date)
     extra: dict[str, str] = field(default_factory=dict)  # anything else worth publishing, in Chinese
 

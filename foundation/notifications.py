@@ -78,3 +78,19 @@ async def mark_read(session: AsyncSession, user_id: int | None, notification_id:
         notification.read_at = utc_now()
         await session.flush()
     return notification
+
+
+async def settle(session: AsyncSession, key: str, user_ids: list[int] | None = None) -> int:
+    """What notice `key` waited on is done (the proposal answered, the bids scored, the objection answered): its
+    unread notices (to `user_ids`, or to everyone told) are marked read, so they leave the users' lists of what waits
+    on them. Returns how many were settled; harmless to repeat."""
+    query = select(Notification).where(col(Notification.key).startswith(f"{key}|", autoescape=True), col(Notification.read_at).is_(None))
+    if user_ids is not None:
+        query = query.where(col(Notification.user_id).in_(user_ids))
+    settled = 0
+    for notification in (await session.execute(query)).scalars():
+        notification.read_at = utc_now()
+        settled += 1
+    if settled:
+        await session.flush()
+    return settled

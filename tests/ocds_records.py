@@ -18,8 +18,10 @@ from community.records import (
     VENTURE,
     Award,
     Bid,
+    CatalogueItem,
     Contract,
     Criterion,
+    EarlierCall,
     Lot,
     Party,
     ProjectRecord,
@@ -70,6 +72,9 @@ def project_record(method: str, stage: str, *, call_id: int = 1, number: str | N
         status="open",
         criteria=(Criterion("服务方案", 40), Criterion("团队与经验", 30), Criterion("报价", 30)),
         lots=(Lot("1", "第一包：南市、劝业场街道", budget // 2), Lot("2", "第二包：小白楼、新兴街道", budget - budget // 2)),
+        # Each call buys from an item of the 2026 catalogue; the public tender repeats one that failed.
+        catalogue_item=CatalogueItem(key=f"2026-{call_id}", year=2026, title=f"{TITLES[method]}（目录）", budget_fen=budget + 1_000_000, proposal_ids=(call_id, 10 + call_id)),
+        repeats=EarlierCall(number="XQ-GK-2026-000", title=TITLES[method]) if method == TENDER_METHOD else None,
         updated_at=OPENED,
     )
     if stage == TENDER:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.calls import queries, rules, schemas, service
 from community.calls.service import BUYERS, OFFICIAL_PANEL_ROLES
+from community.needs import queries as needs_queries
 from foundation.access import Principal, Role
 from foundation.clock import BUSINESS_TZ, utc_now
 from foundation.errors import DomainError, InvalidInput
@@ -63,10 +64,23 @@ def status_name(call: schemas.CallOut) -> str:
 async def _calls_page(db: AsyncSession, principal: Principal, errors: dict[str, str]) -> Template:
     now = utc_now()
     calls = [await service.call_out(db, c, now) for c in await service.list_calls(db, principal)]
+    items = await service.catalogue_choices(db, principal, now) if principal.role in BUYERS else []
     return page(
         "calls.html", principal, calls=calls, names={c.id: status_name(c) for c in calls}, methods=rules.METHOD_NAMES,
-        may_open=principal.role in BUYERS, categories=[c.value for c in schemas.Category], errors=errors,
+        may_open=principal.role in BUYERS, categories=[c.value for c in schemas.Category], errors=errors, items=items,
     )
+
+
+def lots_of(data: dict[str, str], title: str) -> list[dict[str, Any]]:
+    """The lots (标段) typed one per line as "名称 预算（元）"; none typed, the call is one lot of the budget field."""
+    lots = []
+    for line in (data.get("lots") or "").splitlines():
+        if line.strip():
+            name, _, amount = line.strip().rpartition(" ")
+            if not name.strip():
+                raise InvalidInput("lots: one per line, name then budget in yuan", zh="标段每行一项：名称 空格 预算（元）", field="lots")
+            lots.append({"title": name.strip(), "budget_fen": fen_of(amount, "lots")})
+    return lots or [{"title": title, "budget_fen": fen_of(data.get("budget"), "budget")}]
 
 
 async def _call_context(db: AsyncSession, principal: Principal, call_id: int) -> dict[str, Any]:
@@ -79,6 +93,7 @@ async def _call_context(db: AsyncSession, principal: Principal, call_id: int) ->
         "call": call, "status_name": status_name(call), "method_name": rules.METHOD_NAMES[call.method], "buyer": buyer, "member": member,
         "is_org": principal.role is Role.SOCIAL_ORG, "awards": await service.awards_of(db, call_id), "bids": [], "signals": [], "ranking": [],
         "objections": [], "panel": [], "client_id": uuid.uuid4().hex, "bid_names": BID_STATUS_NAMES, "award_names": AWARD_STATUS_NAMES,
+        "item": await needs_queries.catalogue_item(db, row.catalogue_item_id) if row.catalogue_item_id is not None else None,
     }
     if principal.role is Role.SOCIAL_ORG or ((buyer or member) and not call.sealed):
         context["bids"] = await service.bid_summaries(db, principal, call_id, now)
@@ -125,10 +140,12 @@ class CallPages(Controller):
             if len(title) < 2 or not criteria:
                 raise InvalidInput("title and criteria", zh="请填写项目名称和评分项", field="title")
             invited = [int(i) for i in (data.get("invited") or "").replace("，", ",").split(",") if i.strip().isdecimal()]
+            item = (data.get("catalogue_item_id") or "").strip()
             body = checked(
                 schemas.CallCreate, title=title, category=category, method=method, bid_deadline=deadline, description=(data.get("description") or "").strip(),
-                lots=[{"title": title, "budget_fen": fen_of(data.get("budget"), "budget")}], criteria=[{"name": c.name, "weight": c.weight} for c in criteria],
+                lots=lots_of(data, title), criteria=[{"name": c.name, "weight": c.weight} for c in criteria],
                 method_reason=(data.get("method_reason") or "").strip(), invited_organisation_ids=invited,
+                catalogue_item_id=int(item) if item.isdecimal() else None,
             )
             call = await service.open_call(db, principal, body, utc_now())
         except DomainError as exc:

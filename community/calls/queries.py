@@ -15,6 +15,7 @@ from sqlmodel import col
 from community import records
 from community.calls.rules import sealed
 from community.calls.tables import Award, Bid, Call, CallContract, CallCriterion, CallLot, ConflictDeclaration, PanelMember, Tranche
+from community.needs import queries as needs_queries
 from foundation.access import Principal, Role
 from foundation.clock import BUSINESS_TZ, utc_now
 from foundation.errors import NotFound, PermissionDenied
@@ -98,6 +99,55 @@ async def readable_bid(session: AsyncSession, actor: Principal, bid_id: int, now
     if found is None:
         raise NotFound("bid", bid_id)
     return found, call
+
+
+# What has been called and awarded against the items of the catalogue of bought services
+
+
+@dataclass(frozen=True)
+class ItemCall:
+    id: int
+    number: str
+    title: str
+    status: str
+    budget_fen: int
+
+
+@dataclass(frozen=True)
+class ItemCommitment:
+    """What has been called against one catalogue item: its calls, the budget they hold (a failed call holds none)
+    and what is awarded (the awards in publicity or standing)."""
+
+    called_fen: int
+    awarded_fen: int
+    calls: tuple[ItemCall, ...]
+
+
+async def committed_fen(session: AsyncSession, catalogue_item_id: int) -> int:
+    """The budgets of the calls opened against a catalogue item that did not fail."""
+    query = select(func.coalesce(func.sum(col(Call.budget_fen)), 0)).where(col(Call.catalogue_item_id) == catalogue_item_id, col(Call.status) != FAILED)
+    return int((await session.execute(query)).scalar_one())
+
+
+async def item_commitments(session: AsyncSession, catalogue_item_ids: Collection[int]) -> dict[int, ItemCommitment]:
+    """For the catalogue page: per item, its calls (oldest first), the budget they hold and what is awarded."""
+    if not catalogue_item_ids:
+        return {}
+    calls = (await session.execute(select(Call).where(col(Call.catalogue_item_id).in_(list(catalogue_item_ids))).order_by(col(Call.id)))).scalars().all()
+    awarded: dict[int, int] = {}
+    if calls:
+        rows = await session.execute(
+            select(col(Award.call_id), func.sum(col(Award.amount_fen))).where(col(Award.call_id).in_([c.id for c in calls]), col(Award.status) != "cancelled").group_by(col(Award.call_id))
+        )
+        awarded = {int(call_id): int(total) for call_id, total in rows.all()}
+    found: dict[int, ItemCommitment] = {}
+    for item_id in catalogue_item_ids:
+        mine = [c for c in calls if c.catalogue_item_id == item_id]
+        found[item_id] = ItemCommitment(
+            called_fen=sum(c.budget_fen for c in mine if c.status != FAILED), awarded_fen=sum(awarded.get(c.id, 0) for c in mine),
+            calls=tuple(ItemCall(c.id, c.number, c.title, c.status, c.budget_fen) for c in mine),
+        )
+    return found
 
 
 # The public record
@@ -184,8 +234,22 @@ async def project_record(session: AsyncSession, call_id: int) -> records.Project
             for c in contracts
         ],
         repeated_from=call.repeated_from_call_id,
+        repeats=await _earlier_call(session, call.repeated_from_call_id),
+        catalogue_item=await _catalogue_item(session, call.catalogue_item_id),
         updated_at=_aware(call.updated_at),
     )
+
+
+async def _earlier_call(session: AsyncSession, call_id: int | None) -> records.EarlierCall | None:
+    earlier = await session.get(Call, call_id) if call_id is not None else None
+    return records.EarlierCall(number=earlier.number, title=earlier.title) if earlier is not None else None
+
+
+async def _catalogue_item(session: AsyncSession, item_id: int | None) -> records.CatalogueItem | None:
+    item = await needs_queries.catalogue_item(session, item_id) if item_id is not None else None
+    if item is None:
+        return None
+    return records.CatalogueItem(key=f"{item.year}-{item.id}", year=item.year, title=item.title, budget_fen=item.budget_fen, proposal_ids=item.proposal_ids)
 
 
 async def published_call_ids(session: AsyncSession) -> list[int]:

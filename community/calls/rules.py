@@ -301,3 +301,12 @@ def tranche_condition(number: int, count: int) -> str:
     if number == 1:
         return TRANCHE_CONDITIONS[0]
     return TRANCHE_CONDITIONS[2] if number == count else TRANCHE_CONDITIONS[1]
+
+
+def catalogue_budget_problem(budget_fen: int, item_budget_fen: int, committed_fen: int) -> str | None:
+    """A call fits what is left of its catalogue item's budget: the item's budget less the budgets of the calls
+    already opened against it that did not fail (a failed call's budget is free again for its repetition)."""
+    left = item_budget_fen - committed_fen
+    if budget_fen > left:
+        return f"the call's budget of {budget_fen} fen is above what is left of its catalogue item ({left} fen of {item_budget_fen})"
+    return None

@@ -65,6 +65,7 @@ class CallCreate(Strict):
     method_reason: Annotated[str, msgspec.Meta(max_length=2000, pattern=PRINTABLE)] = ""
     street_id: Id | None = None
     invited_organisation_ids: Annotated[list[Id], msgspec.Meta(max_length=50)] = []
+    catalogue_item_id: Annotated[Id | None, msgspec.Meta(description="The item of this year's published catalogue of bought services (目录) the call buys from; the call's budget must fit what is left of the item's")] = None
 
 
 class RepeatIn(Strict):
@@ -92,6 +93,7 @@ class CallOut(msgspec.Struct):
     method: str
     method_reason: str
     street_id: int | None
+    catalogue_item_id: int | None
     budget_fen: int
     opened_at: datetime
     bid_deadline: datetime

@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from functools import lru_cache
 
 from sqlalchemy import func, select
@@ -33,13 +34,14 @@ from community.calls.tables import (
     Score,
     Tranche,
 )
+from community.needs import queries as needs_queries
 from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.calendar.service import working_calendar
 from foundation.clock import BUSINESS_TZ
 from foundation.duties import Duty, refusal
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
-from foundation.notifications import notify
+from foundation.notifications import notify, settle
 from foundation.settings import config_dir
 from foundation.storage import BlobStore, read_blob, write_blob
 from people import queries as people_queries
@@ -131,9 +133,12 @@ async def open_call(session: AsyncSession, actor: Principal, data: schemas.CallC
         found = organisations.get(organisation_id)
         if found is None or found.kind is not OrganisationKind.SOCIAL_ORG:
             raise RuleViolation(f"organisation {organisation_id} is not a registered social organisation", field="invited_organisation_ids")
+    budget_fen = sum(lot.budget_fen for lot in data.lots)
+    if data.catalogue_item_id is not None:
+        await _check_catalogue_item(session, data.catalogue_item_id, street_id, budget_fen, now)
     call = Call(
         number=await _next_number(session, method, now), title=data.title.strip(), description=data.description, category=data.category.value,
-        method=method, method_reason=data.method_reason.strip(), street_id=street_id, budget_fen=sum(lot.budget_fen for lot in data.lots),
+        method=method, method_reason=data.method_reason.strip(), street_id=street_id, catalogue_item_id=data.catalogue_item_id, budget_fen=budget_fen,
         opened_at=now, bid_deadline=data.bid_deadline, status=OPEN, created_by_user_id=actor.user_id, updated_at=now,
     )
     session.add(call)
@@ -148,6 +153,47 @@ async def open_call(session: AsyncSession, actor: Principal, data: schemas.CallC
     )
     await _announce(session, call.id, records.TENDER)
     return call
+
+
+async def _check_catalogue_item(session: AsyncSession, item_id: int, street_id: int | None, budget_fen: int, now: datetime) -> None:
+    """A call buys from an item of the catalogue in force for the year it opens, of its own buyer (the district's
+    item for a district call, the street's for the street's), within what is left of the item's budget."""
+    item = await needs_queries.catalogue_item(session, item_id, hold=True)  # what is left is weighed one call at a time
+    year = now.astimezone(BUSINESS_TZ).year
+    if item is None or item.year != year or item.catalogue_version != await needs_queries.published_version(session, year):
+        raise RuleViolation(
+            f"catalogue item {item_id} is not in the catalogue of bought services in force for {year}",
+            field="catalogue_item_id", zh=f"所选目录项目不在 {year} 年现行（已发布）的政府购买服务项目目录中",
+        )
+    if item.street_id != street_id:
+        raise RuleViolation(
+            f"catalogue item {item_id} is bought by {'the district' if item.street_id is None else 'a street'}, not by this call's buyer",
+            field="catalogue_item_id", zh="所选目录项目不属于本项目的采购方（区级项目须由区级发布，街道项目由该街道发布）",
+        )
+    committed = await queries.committed_fen(session, item_id)
+    _refuse(
+        rules.catalogue_budget_problem(budget_fen, item.budget_fen, committed), "catalogue_item_id",
+        f"项目预算超过目录项目「{item.title}」的剩余预算（剩余 {Decimal(item.budget_fen - committed) / 100:.2f} 元）",
+    )
+
+
+@dataclass(frozen=True)
+class CatalogueChoice:
+    """An item of this year's catalogue the buyer may call against, as the opening form lists it."""
+
+    id: int
+    title: str
+    category: str
+    budget_fen: int
+    left_fen: int
+
+
+async def catalogue_choices(session: AsyncSession, actor: Principal, now: datetime) -> list[CatalogueChoice]:
+    """The items of the catalogue in force this year that the actor's calls buy from (the district's items for the
+    district, a street's for its officer), with what is left of each budget."""
+    street_id = actor.street_id if actor.role is Role.STREET_OFFICER else None
+    items = [i for i in await needs_queries.catalogue_items(session, now.astimezone(BUSINESS_TZ).year) if i.street_id == street_id]
+    return [CatalogueChoice(i.id, i.title, i.category, i.budget_fen, i.budget_fen - await queries.committed_fen(session, i.id)) for i in items]
 
 
 async def repeat_call(session: AsyncSession, actor: Principal, call_id: int, data: schemas.RepeatIn, now: datetime) -> Call:
@@ -165,7 +211,7 @@ async def repeat_call(session: AsyncSession, actor: Principal, call_id: int, dat
     _refuse(rules.deadline_problem(failed.method, now, data.bid_deadline, calendar, call_limits()), "bid_deadline", "投标截止时间不符合最短期限")
     call = Call(
         number=await _next_number(session, failed.method, now), title=failed.title, description=failed.description, category=failed.category,
-        method=failed.method, method_reason=failed.method_reason, street_id=failed.street_id, budget_fen=failed.budget_fen, opened_at=now,
+        method=failed.method, method_reason=failed.method_reason, street_id=failed.street_id, catalogue_item_id=failed.catalogue_item_id, budget_fen=failed.budget_fen, opened_at=now,
         bid_deadline=data.bid_deadline, status=OPEN, repeated_from_call_id=failed.id, created_by_user_id=actor.user_id, updated_at=now,
     )
     session.add(call)
@@ -174,6 +220,7 @@ async def repeat_call(session: AsyncSession, actor: Principal, call_id: int, dat
     session.add_all(CallCriterion(call_id=call.id, number=c.number, name=c.name, weight=c.weight) for c in criteria)
     session.add_all(CallInvitation(call_id=call.id, organisation_id=i) for i in invited)
     record_change(session, actor, "call.repeated", "call", call.id, after={"number": call.number, "repeats": failed.number})
+    await settle(session, f"call-failed:{failed.id}")
     await _announce(session, call.id, records.TENDER)
     return call
 
@@ -185,7 +232,7 @@ async def call_out(session: AsyncSession, call: Call, now: datetime) -> schemas.
     repeated_by = (await session.execute(select(col(Call.id)).where(col(Call.repeated_from_call_id) == call.id))).scalar_one_or_none()
     return schemas.CallOut(
         id=call.id, number=call.number, title=call.title, description=call.description, category=call.category, method=call.method,
-        method_reason=call.method_reason, street_id=call.street_id, budget_fen=call.budget_fen, opened_at=call.opened_at,
+        method_reason=call.method_reason, street_id=call.street_id, catalogue_item_id=call.catalogue_item_id, budget_fen=call.budget_fen, opened_at=call.opened_at,
         bid_deadline=call.bid_deadline, status=call.status, sealed=rules.sealed(now, call.bid_deadline),
         lots=[schemas.LotOut(number=lot.number, title=lot.title, budget_fen=lot.budget_fen) for lot in lots],
         criteria=[schemas.CriterionOut(number=c.number, name=c.name, weight=c.weight) for c in criteria],
@@ -347,9 +394,15 @@ async def close_bidding(session: AsyncSession, actor: Principal, call_id: int, n
         raise RuleViolation(f"the bidding of call {call.number} closes at {_when(call.bid_deadline)}", zh="投标截止时间未到")
     valid = len(await queries.readable_bids(session, actor, call, now))
     call.updated_at = now
+    for waiting in ("call-invited", "call-closing", "call-to-open"):  # the bidding is over: nobody is asked to bid or open
+        await settle(session, f"{waiting}:{call.id}")
     if not rules.enough_bids(call.method, valid, call_limits()):
         call.status = FAILED
         record_change(session, actor, "call.failed", "call", call.id, after={"valid_bids": valid})
+        await notify(
+            session, f"call-failed:{call.id}", await buyer_user_ids(session, call), f"项目流标待重新招标：{call.title}",
+            f"有效投标 {valid} 份，不足规定数量，请重新发布（重新招标）。", f"/community/calls/{call.id}",
+        )
         await _announce(session, call.id, records.TENDER_UPDATE)
         return call
     call.status = EVALUATING
@@ -515,7 +568,15 @@ async def sign_off(session: AsyncSession, actor: Principal, call_id: int, now: d
         raise RuleViolation(f"score bid {missing[0]} before signing ({len(missing)} unscored)", zh="还有未评分的投标，不能签字")
     member.signed_at = now
     record_change(session, actor, "panel.signed", "call", call.id)
+    for waiting in ("panel-named", "panel-score"):  # this member's scores are in
+        await settle(session, f"{waiting}:{call.id}", [member.user_id])
     await session.flush()
+    unsigned = (await session.execute(select(col(PanelMember.user_id)).where(col(PanelMember.call_id) == call_id, col(PanelMember.signed_at).is_(None)))).first()
+    if unsigned is None:
+        await notify(
+            session, f"evaluation-to-close:{call.id}", await buyer_user_ids(session, call), f"评审委员已全部签字：{call.title}",
+            "请结束评审并公示结果。", f"/community/calls/{call.id}",
+        )
     return member
 
 
@@ -613,6 +674,7 @@ async def close_evaluation(session: AsyncSession, actor: Principal, call_id: int
         raise RuleViolation("no lot is left to award: every lot has a live award or no valid bid")
     call.status, call.updated_at = PUBLICITY, now
     await session.flush()
+    await settle(session, f"evaluation-to-close:{call.id}")
     record_change(session, actor, "call.awarded", "call", call.id, after={"awards": [a.id for a in made], "draw_seed": call.draw_seed})
     bidders = {b.organisation_id for b in bids}
     await notify(session, f"award-published:{call.id}:{made[0].id}", await organisation_user_ids(session, bidders), f"结果公示：{call.title}", "评审结果已公示，如有异议可在质疑期内提出质疑。", f"/public/calls/{call.id}")
@@ -697,7 +759,10 @@ async def answer_objection(session: AsyncSession, actor: Principal, objection_id
         raise Conflict("the contract is signed; an objection upheld now goes to the authorities, not to this award")
     objection.answer, objection.upheld, objection.answered_at, objection.answered_by = data.answer.strip(), data.upheld, now, actor.label
     record_change(session, actor, "objection.answered", "objection", objection.id, after={"upheld": data.upheld})
+    for waiting in ("objection", "objection-due"):  # answered: the buyer is no longer asked to
+        await settle(session, f"{waiting}:{objection.id}")
     if data.upheld:
+        await settle(session, f"award-to-confirm:{award.id}")
         award.status, award.live_key, award.cancelled_at = "cancelled", None, now
         bid = await session.get(Bid, award.bid_id)
         if bid is not None:
@@ -739,6 +804,7 @@ async def confirm_award(session: AsyncSession, actor: Principal, award_id: int, 
         raise Conflict(f"award {award_id} is {award.status}, not in publicity")
     _refuse(rules.award_stand_problem(now, award.publicity_ends_at, await _open_objections(session, award_id)), None, "公示期未结束或仍有未答复的质疑")
     award.status, award.stood_at = "active", now
+    await settle(session, f"award-to-confirm:{award.id}")
     pending = (await session.execute(select(col(Award.id)).where(col(Award.call_id) == call.id, col(Award.status) == "pending", col(Award.id) != award_id))).first()
     if pending is None and call.status == PUBLICITY:
         call.status = AWARDED

@@ -28,6 +28,8 @@ class Call(SQLModel, table=True):
     method: str = Field(sa_column=Column(String(20), nullable=False))
     method_reason: str = Field(default="", max_length=2000)
     street_id: int | None = Field(default=None, foreign_key="streets.id", index=True)
+    # the item of the year's catalogue of bought services (目录) the call buys from; empty for calls opened before
+    catalogue_item_id: int | None = Field(default=None, foreign_key="service_catalogue_items.id", index=True)
     budget_fen: int = Field(sa_column=Column(BigInteger, nullable=False))  # the lots' sum: beyond 32 bits with many lots
     opened_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     bid_deadline: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

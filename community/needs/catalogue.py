@@ -19,6 +19,7 @@ from foundation.access import Principal, ScopeKind, require_role
 from foundation.audit import record_change, snapshot
 from foundation.clock import utc_now
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
+from foundation.notifications import settle
 from registry import queries as registry_queries
 
 
@@ -104,6 +105,8 @@ async def _add_items(session: AsyncSession, catalogue: Catalogue, items: Sequenc
         session.add(row)
         await session.flush()
         session.add_all([CatalogueItemProposal(item_id=row.id, proposal_id=p) for p in item.proposal_ids])
+        for proposal_id in item.proposal_ids:  # a forwarded proposal taken up: the district has answered it
+            await settle(session, f"proposal-forwarded|{proposal_id}")
     await session.flush()
 
 

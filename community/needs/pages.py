@@ -17,6 +17,7 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from community.calls import queries as calls_queries
 from community.needs import catalogue as catalogue_service
 from community.needs import schemas, service
 from community.needs.rules import ANSWER_NAMES, BODY_NAMES, CATALOGUE_STATES, NEED_STATE_NAMES, PROPOSAL_STATE_NAMES, NeedState
@@ -29,6 +30,7 @@ from foundation.web.layout import page, refused
 from registry import queries as registry_queries
 
 S = TypeVar("S", bound=msgspec.Struct)
+CALL_STATE_NAMES = {"open": "投标中", "evaluating": "评审中", "publicity": "结果公示中", "awarded": "已定标", "failed": "流标"}
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 LIST = PageRequest(page=1, page_size=200)
 CLIENT_ID = re.compile(r"[A-Za-z0-9_\-]{8,64}")
@@ -115,8 +117,11 @@ async def _catalogue_page(db: AsyncSession, me: Principal, **context: Any) -> di
         for state in CATALOGUE_STATES:
             found, _ = await service.list_proposals(db, me, LIST, state=state)
             candidates += await service.proposal_rows(db, found, business_today())
+    # What has been called and awarded against each published item (the calls package keeps the calls).
+    called = await calls_queries.item_commitments(db, [i.id for c in catalogues if c.state == "published" for i in c.items])
     return {
-        "catalogues": catalogues, "may_edit": me.role is Role.ADMIN, "candidates": sorted(candidates, key=lambda p: p.id),
+        "catalogues": catalogues, "called": called, "call_states": CALL_STATE_NAMES,
+        "may_edit": me.role is Role.ADMIN, "candidates": sorted(candidates, key=lambda p: p.id),
         "streets": await registry_queries.streets(db), "rules": service.needs_rules(), "state_names": PROPOSAL_STATE_NAMES,
         "this_year": business_today().year, "typed": {}, "failed_id": None, **context,
     }

@@ -67,15 +67,16 @@ async def catalogue_items(session: AsyncSession, year: int) -> list[CatalogueIte
     ]
 
 
-async def catalogue_item(session: AsyncSession, item_id: int) -> CatalogueItemInfo | None:
-    """One item of a published catalogue (of any version), or None (unknown, or still a draft)."""
+async def catalogue_item(session: AsyncSession, item_id: int, *, hold: bool = False) -> CatalogueItemInfo | None:
+    """One item of a published catalogue (of any version), or None (unknown, or still a draft). `hold` locks the
+    item's row until the transaction ends, so two calls opened at once against it are weighed one after the other."""
     catalogue_id = (await session.execute(select(col(CatalogueItem.catalogue_id)).where(col(CatalogueItem.id) == item_id))).scalar()
     if catalogue_id is None:
         return None
     catalogue = await session.get(Catalogue, catalogue_id)
     if catalogue is None or catalogue.state != CatalogueState.PUBLISHED:
         return None
-    item = await session.get(CatalogueItem, item_id)
+    item = await session.get(CatalogueItem, item_id, with_for_update=hold)
     if item is None:
         return None
     proposal_ids = tuple((await session.execute(select(col(CatalogueItemProposal.proposal_id)).where(col(CatalogueItemProposal.item_id) == item_id).order_by(col(CatalogueItemProposal.proposal_id)))).scalars())

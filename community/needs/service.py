@@ -41,7 +41,7 @@ from foundation.calendar.rules import working_days_after
 from foundation.calendar.service import working_calendar
 from foundation.clock import utc_now
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
-from foundation.notifications import notify
+from foundation.notifications import notify, settle
 from foundation.paging import PageRequest, fetch_page
 from foundation.periods import business_date
 from foundation.scoping import in_scope
@@ -437,6 +437,8 @@ async def answer_proposal(session: AsyncSession, actor: Principal, proposal_id: 
             f"街道转报区级的提案：{proposal.title}", "请在编制年度政府购买服务项目目录时考虑该提案。", "/community/catalogues",
         )
     record_change(session, actor, f"proposal.{data.answer.value}", "proposal", proposal.id, before=before, after=snapshot(proposal, frozenset({"fingerprint"})), reason=reason or None)
+    for waiting in ("proposal-waiting", "proposal-overdue"):  # the street has answered: nothing waits on it now
+        await settle(session, f"{waiting}|{proposal.id}")
     await session.flush()
     return proposal
 

@@ -15,7 +15,20 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from community.records import NEGOTIATION, STAGES, TENDER_METHOD, VENTURE, Award, Bid, Contract, Evaluation, Party, ProjectRecord, Tranche
+from community.records import (
+    NEGOTIATION,
+    STAGES,
+    TENDER_METHOD,
+    VENTURE,
+    Award,
+    Bid,
+    CatalogueItem,
+    Contract,
+    Evaluation,
+    Party,
+    ProjectRecord,
+    Tranche,
+)
 from foundation.clock import BUSINESS_TZ
 
 OCDS_VERSION = "1.1"
@@ -349,6 +362,24 @@ def _contract(contract: Contract, awards: Mapping[str, Award], buyer: Party, rul
     return entry
 
 
+def _planning(item: CatalogueItem, rules: PublicationRules) -> dict[str, Any]:
+    """The catalogue item the call buys from as the budget line of its planning, and the residents' proposals it
+    answers as the rationale."""
+    rationale = f"列入{item.year}年政府购买服务项目目录：{item.title}"
+    if item.proposal_ids:
+        rationale += "；回应社区居民提案 " + "、".join(f"#{p}" for p in item.proposal_ids)
+    return {
+        "rationale": rationale,
+        "budget": {
+            "id": item.key,
+            "description": f"{item.year}年政府购买服务项目目录",
+            "amount": _value(rules, item.budget_fen),
+            "project": item.title,
+            "projectID": item.key,
+        },
+    }
+
+
 def build_release(record: ProjectRecord, stage: str, *, rules: PublicationRules, release_id: str, now: datetime) -> dict[str, Any]:
     """The release of one published moment. Its date is the moment the record last changed (else `now`); before the
     call's bid deadline the bids, awards and contracts are left out whatever the record holds (bids are sealed)."""
@@ -378,6 +409,18 @@ def build_release(record: ProjectRecord, stage: str, *, rules: PublicationRules,
         "buyer": buyer,
         "tender": tender,
     }
+    if record.catalogue_item is not None:
+        release["planning"] = _planning(record.catalogue_item, rules)
+    if record.repeats is not None:
+        release["relatedProcesses"] = [
+            {
+                "id": "repeats",
+                "relationship": ["unsuccessfulProcess"],
+                "title": record.repeats.title,
+                "scheme": "ocid",
+                "identifier": ocid_of(rules, record.repeats.number),
+            }
+        ]
     if bids:
         release["bids"] = _bids(bids, rules)
     items = {item["id"]: item for item in tender["items"]}

@@ -39,6 +39,9 @@ CODELIST_FIELDS: tuple[tuple[str, str], ...] = (
     ("contracts[].milestones[].type", "milestoneType"),
     ("contracts[].milestones[].status", "milestoneStatus"),
     ("contracts[].implementation.transactions[].value.currency", "currency"),
+    ("planning.budget.amount.currency", "currency"),
+    ("relatedProcesses[].relationship[]", "relatedProcess"),
+    ("relatedProcesses[].scheme", "relatedProcessScheme"),
 )
 # The Bid statistics and details extension is not vendored (the shared standards hold the core only): the fields
 # we publish under it are held to this shape of our own, the extension's documented fields and bid statuses.

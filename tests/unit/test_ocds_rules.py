@@ -68,6 +68,9 @@ def test_the_vendored_standard_is_in_the_repository_with_its_licence() -> None:
         (lambda r: r.update(date="2026-03-02 09:00"), "date-time"),
         (lambda r: r["bids"]["statistics"].append({"id": "x", "measure": "guesses", "value": 3}), "measure"),
         (lambda r: r["bids"]["details"][0].update(status="opened"), "status"),
+        (lambda r: r["relatedProcesses"][0].update(relationship=["repeatedAfterFailure"]), "repeatedAfterFailure"),
+        (lambda r: r["relatedProcesses"][0].update(scheme="callNumber"), "callNumber"),
+        (lambda r: r["planning"]["budget"]["amount"].update(amount="800000"), "amount"),
     ],
     ids=[
         "missing-ocid",
@@ -81,6 +84,9 @@ def test_the_vendored_standard_is_in_the_repository_with_its_licence() -> None:
         "date",
         "bid-measure",
         "bid-status",
+        "related-process-relationship",
+        "related-process-scheme",
+        "planning-budget-as-text",
     ],
 )
 def test_a_broken_release_is_refused_by_the_same_validation(breakage: Any, complaint: str) -> None:
@@ -244,3 +250,19 @@ def test_the_ocid_prefix_must_look_like_one_the_partnership_registers() -> None:
         parse_publication_rules(text.replace('"ocds-hpdemo"', '"hp-2026"'))
     with pytest.raises(ValueError, match="license_url"):
         parse_publication_rules(text.replace('"https://creativecommons.org/licenses/by/4.0/"', '"CC BY"'))
+
+
+def test_a_release_names_its_catalogue_item_and_the_proposals_and_a_repeat_points_to_the_failed_process() -> None:
+    tender = published(TENDER_METHOD, TENDER)
+    assert release_problems(tender) == []
+    budget = tender["planning"]["budget"]
+    assert budget["id"] == budget["projectID"] == "2026-1" and budget["description"] == "2026年政府购买服务项目目录"
+    assert budget["amount"] == {"amount": 1244567.89, "currency": "CNY"}
+    assert tender["planning"]["rationale"].endswith("回应社区居民提案 #1、#11")
+    # The repeated public tender follows on from the failed one, named by its OCID under the codelists' codes.
+    assert tender["relatedProcesses"] == [
+        {"id": "repeats", "relationship": ["unsuccessfulProcess"], "title": "和平区社区居家养老综合服务", "scheme": "ocid", "identifier": f"{RULES.ocid_prefix}-XQ-GK-2026-000"}
+    ]
+    # A first call relates to nothing; a call bought outside the catalogue has no planning.
+    assert "relatedProcesses" not in published(VENTURE, TENDER)
+    assert "planning" not in published(VENTURE, TENDER, catalogue_item=None)
