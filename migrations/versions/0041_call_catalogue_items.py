@@ -2,7 +2,7 @@
 catalogue item's budget bounds what is called against it. Calls opened before carry no item.
 
 Revision ID: 0041
-Revises: 0037
+Revises: 0040
 Create Date: 2026-11-26 14:10:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0041'
-down_revision = '0037'
+down_revision = '0040'
 branch_labels = None
 depends_on = None
 
