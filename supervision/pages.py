@@ -16,6 +16,7 @@ from sqlmodel import col
 
 from foundation.access import Principal
 from foundation.audit import list_audit_entries
+from foundation.clock import business_today
 from foundation.errors import NotAuthenticated, TooManyAttempts
 from foundation.notifications import Notification, mark_read
 from foundation.paging import PageRequest, fetch_page
@@ -27,6 +28,7 @@ from people import service as people
 from people import sso
 from people.oidc import NoLocalUser, OidcConfig, ProviderUnavailable, SignInRefused
 from registry.service import registry_summary
+from supervision.todo import tasks_of
 
 ACTION_NAMES = {
     "spreadsheet_import.applied": "从表格导入登记数据",
@@ -252,7 +254,8 @@ class ShellPages(Controller):
 
     @get("/", guards=[logged_in])
     async def home(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
-        return page("home.html", principal, summary=await registry_summary(db, principal))
+        """What waits on this person, most urgent first (supervision.todo), then the registry's figures."""
+        return page("home.html", principal, tasks=await tasks_of(db, principal), today=business_today(), summary=await registry_summary(db, principal))
 
     @get("/notifications", guards=[logged_in])
     async def notifications(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], page_no: FromQuery[int] = 1) -> Template:
