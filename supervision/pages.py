@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from foundation.access import Principal
+from foundation.access import Principal, Role
 from foundation.audit import list_audit_entries
 from foundation.clock import business_today
 from foundation.errors import NotAuthenticated, TooManyAttempts
@@ -144,7 +144,7 @@ class ShellPages(Controller):
         target = safe_next(data.get("next"))
         settings = get_settings()
         try:
-            token, record, _ = await people.log_in(
+            token, record, user = await people.log_in(
                 write_transactions(state),
                 username,
                 data.get("password") or "",
@@ -162,7 +162,8 @@ class ShellPages(Controller):
             response.status_code = 429
             response.headers["Retry-After"] = str(exc.retry_after_seconds)
             return response
-        redirect = Redirect(path=target)
+        # The property social worker's day starts with the patrol (their to-do list is one tab away).
+        redirect = Redirect(path="/patrol" if target == "/" and user.role == Role.COMMUNITY_WORKER else target)
         # The cookie lives exactly as long as the login it carries (Max-Age, in seconds from now), and is sent over
         # HTTPS only when the system is served through HTTPS (SUPERVISION_COOKIE_SECURE).
         redirect.set_cookie(
