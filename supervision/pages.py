@@ -77,7 +77,11 @@ ENTITY_NAMES = {
     "opinion": "社区意见", "panel": "评审", "programme_run": "项目核算", "proposal": "社区提案", "rate_card": "补贴标准", "relief_application": "救助申请",
     "relief_year": "救助基金年度", "spot_checks": "第三方抽查", "street": "街道", "subsidy_run": "补贴核算", "survey": "满意度调查", "tranche": "项目拨款",
     "user": "用户", "veto": "一票否决", "volunteer": "志愿者", "volunteer_hours": "志愿服务时长", "volunteer_need": "志愿服务需求",
-    "volunteer_team": "志愿服务队", "vote": "居民选聘",
+    "volunteer_team": "志愿服务队", "vote": "居民选聘", "complaint": "居民投诉", "satisfaction_survey": "满意度调查", "call_contract": "项目合同",
+    "programme_batch": "拨付批次", "volunteer_pairing": "志愿服务结对", "notification_channel": "消息渠道", "assessment_month": "月度考核",
+    "calendar_year": "节假日安排", "committee_opinion": "社区意见", "disbursement_batch": "拨付批次", "programme_budget": "项目预算",
+    "service_contract": "服务合同", "spot_check_draw": "第三方抽查抽取", "wristband_alert": "腕带求助", "wristband_elder": "腕带老人",
+    "wristband_label": "腕带标签", "wristband_sheet": "腕带标签页",
 }
 VERB_NAMES = {
     "filed": "提交", "approved": "通过", "rejected": "不通过", "refused": "不予批准", "returned": "退回", "resubmitted": "重新提交", "lapsed": "年末失效",
@@ -107,6 +111,11 @@ def action_name(action: str) -> str:
     if verb not in VERB_NAMES and len(parts) == 2 and parts[0] in levels and parts[1] in verdicts:
         return f"{ENTITY_NAMES.get(entity, entity)}：{levels[parts[0]]}{verdicts[parts[1]]}"
     return f"{ENTITY_NAMES.get(entity, entity)}：{VERB_NAMES.get(verb, verb)}"
+
+
+def entity_name(entity: str) -> str:
+    """What kind of record an audit entry is about, in Chinese (a kind not named reads as 记录)."""
+    return ENTITY_NAMES.get(entity, "记录")
 
 
 def safe_next(target: str | None) -> str:
@@ -286,7 +295,8 @@ class ShellPages(Controller):
         paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
         rows, total = await list_audit_entries(db, paging, actor_user_id=principal.user_id)
         return page(
-            "my_actions.html", principal, entries=rows, total=total, paging=paging, pages=pages_of(total, paging), action_name=action_name
+            "my_actions.html", principal, entries=rows, total=total, paging=paging, pages=pages_of(total, paging), action_name=action_name,
+            entity_name=entity_name,
         )
 
 

@@ -90,7 +90,8 @@ async def _month_to_lock(db: AsyncSession, me: Principal, month: Month) -> Task:
         note = "已公布" + (f"，申诉期至 {state.appeal_until}" if state.appeal_until else "")
         return Task(f"{period_zh(str(month))}考核待锁定", 1, f"/assessment?month={month}", None, note)
     if state.state == "open":
-        return Task(f"{period_zh(str(month))}考核待计算", 1, f"/assessment?month={month}", opinion_deadline(month), "社区意见截止后计算并公布")
+        opens = opinion_deadline(month)
+        return Task(f"{period_zh(str(month))}考核待计算", 1, f"/assessment?month={month}", None, f"社区意见 {opens.month}月{opens.day}日截止后可计算并公布")
     return Task("月度考核待锁定", 0, "/assessment")
 
 

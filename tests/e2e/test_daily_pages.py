@@ -195,3 +195,47 @@ async def test_on_a_phone_the_role_s_daily_pages_are_a_bottom_tab_bar_and_each_h
             await expect(page.get_by_role("heading", level=1)).to_have_text("待办事项")
             assert await page.evaluate("document.documentElement.scrollWidth") <= size["width"], f"{username}'s home is wider than {name} px"
             await screenshot(page, f"home-{username}-{name}")
+
+
+# Words a Chinese page may show in Latin letters: formats and names of things that have no Chinese name. Codes and
+# units (anything with a digit, or in capitals: XBL01, C04, 2026-Q3, PDF) are let through by their shape, and so is
+# text shown as code (<code>: an API path, a command).
+ALLOWED_WORDS = frozenset({"GeoJSON", "WeCom", "OpenAPI", "Webhook", "webhook", "HTMX", "m²", "km"})
+WALKERS = (*HOMES, "xbl-worker1")
+TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_.'@/-]*")
+
+
+def english_words(text: str) -> set[str]:
+    found = set()
+    for token in TOKEN.findall(text):
+        word = token.strip(".-/'")
+        if len(word) < 2 or any(c.isdigit() for c in word) or word.isupper() or word in ALLOWED_WORDS:
+            continue
+        found.add(word)
+    return found
+
+
+async def test_every_page_of_every_role_fits_a_phone_and_speaks_chinese(open_as, served) -> None:
+    problems: list[str] = []
+    for username in dict.fromkeys(WALKERS):
+        page = await open_as(username)
+        await page.set_viewport_size(PHONE)
+        await page.goto("/")
+        paths = await page.evaluate(
+            """() => [...document.querySelectorAll('#menu a, ol.todo a, nav.tabbar a')]
+                 .map(a => new URL(a.href, location.href)).filter(u => u.origin === location.origin && !u.hash)
+                 .map(u => u.pathname + u.search)"""
+        )
+        for path in dict.fromkeys(["/", *paths]):
+            answer = await page.goto(path)
+            if answer is None or "text/html" not in (answer.headers.get("content-type") or ""):
+                continue
+            await page.wait_for_load_state("networkidle")
+            width = await page.evaluate("document.documentElement.scrollWidth")
+            if width > PHONE["width"]:
+                problems.append(f"{username} {path}: {width} px wide at {PHONE['width']} px")
+            # What a person reads: code (an API path, a command) is shown as code and is let through.
+            words = english_words(await page.evaluate("() => { document.querySelectorAll('code, kbd, samp').forEach(e => e.remove()); return document.body.innerText; }"))
+            if words:
+                problems.append(f"{username} {path}: English words {sorted(words)[:12]}")
+    assert not problems, "\n".join(problems)
