@@ -38,15 +38,17 @@ class Task:
     link: str
     due: date | None = None
     note: str = ""
+    notice: bool = False  # notifications to read: after the things to do
 
     def overdue(self, today: date) -> bool:
         return self.due is not None and self.due < today
 
 
 def most_urgent_first(tasks: list[Task], today: date) -> list[Task]:
-    """Overdue first, then by the nearest deadline, then what has no deadline by how many wait; nothing empty."""
+    """Overdue first, then by the nearest deadline, then what has no deadline by how many wait, then notifications
+    to read; nothing empty."""
     waiting = [t for t in tasks if t.count > 0]
-    return sorted(waiting, key=lambda t: (t.due is None, t.due or today, -t.count))
+    return sorted(waiting, key=lambda t: (t.notice, t.due is None, t.due or today, -t.count))
 
 
 async def _patrol_today(db: AsyncSession, me: Principal, today: date) -> Task:
@@ -147,7 +149,7 @@ async def _spot_checks(db: AsyncSession, me: Principal) -> Task:
 
 async def _unread(db: AsyncSession, me: Principal) -> Task:
     count = (await db.execute(select(func.count()).where(col(Notification.user_id) == me.user_id, col(Notification.read_at).is_(None)))).scalar_one()
-    return Task("未读通知", int(count), "/notifications")
+    return Task("未读通知", int(count), "/notifications", notice=True)
 
 
 async def tasks_of(db: AsyncSession, me: Principal) -> list[Task]:
