@@ -31,6 +31,7 @@ from foundation.periods import Month
 from foundation.storage import BlobStore
 from foundation.web.auth import allow
 from foundation.web.charts import sparkline
+from foundation.web.flash import flashed
 from foundation.web.layout import chosen_id, form_error, page, read_verdict, refused
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
@@ -109,7 +110,7 @@ class AssessmentPages(Controller):
                 raise NotFound("month action", action)
         except DomainError as exc:
             return await _month_page(principal, db, wanted, errors=form_error(exc))
-        return Redirect(path=f"/assessment?month={wanted}&done={action}")
+        return flashed(Redirect(path=f"/assessment?month={wanted}"), f"{wanted} 月度考核已计算并公布。" if action == "compute" else f"{wanted} 月度考核已锁定，此后不再改动。")
 
     @post("/late/{record_id:int}/decide", guards=[allow(late_evidence.DECIDERS, "approving or rejecting a late record")])
     async def decide_late(
@@ -124,7 +125,7 @@ class AssessmentPages(Controller):
             shown = await _month_page(principal, db, wanted, errors=form_error(exc), late_failed=(record_id, data.get("reason") or ""))
             shown.status_code = 422 if isinstance(exc, InvalidInput) else status_of(exc)
             return shown
-        return Redirect(path=f"/assessment?month={wanted}&done={'late-approved' if approve else 'late-rejected'}#late-records")
+        return flashed(Redirect(path=f"/assessment?month={wanted}#late-records"), "补报记录已准予计入考核。" if approve else "补报记录已决定不予计入考核。")
 
     @get("/scores/{estate_id:int}/{month:str}")
     async def breakdown(self, estate_id: FromPath[int], month: FromPath[str], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
@@ -143,7 +144,7 @@ class AssessmentPages(Controller):
             await service.review_veto(db, principal, veto_id, schemas.VetoReviewIn(uphold=uphold, reason=reason))
         except DomainError as exc:
             return await _vetoes_page(db, principal, "pending", failed=(veto_id, exc, data.get("reason") or ""))
-        return Redirect(path=f"/assessment/vetoes?done={'uphold' if uphold else 'overturn'}")
+        return flashed(Redirect(path="/assessment/vetoes"), "已维持该项一票否决。" if uphold else "已撤销该项一票否决。")
 
     @get("/appeals", guards=[allow(APPEAL_DESK, "reading appeals")])
     async def appeals(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
@@ -178,7 +179,7 @@ class AssessmentPages(Controller):
             )
         except DomainError as exc:
             return await _breakdown_page(db, principal, estate_id, month, failed=(exc, {"reason": reason, "defect_id": defect}))
-        return Redirect(path="/assessment/appeals?done=filed")
+        return flashed(Redirect(path="/assessment/appeals"), "申诉已提交，等待街道办答复。")
 
     @post("/appeals/{appeal_id:int}/answer", guards=[allow(service.STREET, "answering appeals")])
     async def answer_appeal(
@@ -189,7 +190,7 @@ class AssessmentPages(Controller):
             await service.answer_appeal(db, principal, appeal_id, schemas.AppealAnswerIn(uphold=uphold, reason=reason))
         except DomainError as exc:
             return await _appeals_page(db, principal, failed=(appeal_id, exc, data.get("reason") or ""))
-        return Redirect(path="/assessment/appeals?done=answered")
+        return flashed(Redirect(path="/assessment/appeals"), "申诉答复已保存。")
 
 
 async def _month_page(
@@ -370,7 +371,7 @@ class CommitteePages(Controller):
             )
         except DomainError as exc:
             return await _committee_estate(db, principal, estate_id, month, failed=("opinion", exc, typed))
-        return Redirect(path=f"/committee/estates/{estate_id}?month={month}&done=opinion")
+        return flashed(Redirect(path=f"/committee/estates/{estate_id}?month={month}"), "社区意见与满意度已保存。")
 
     @post("/estates/{estate_id:int}/veto")
     async def cast_veto(
@@ -400,7 +401,7 @@ class CommitteePages(Controller):
             )
         except DomainError as exc:
             return await _committee_estate(db, principal, estate_id, month, failed=("veto", exc, typed))
-        return Redirect(path=f"/committee/estates/{estate_id}?month={month}&done=veto")
+        return flashed(Redirect(path=f"/committee/estates/{estate_id}?month={month}"), "一票否决已提出，等待街道办审核。")
 
     @post("/vetoes/from-complaints")
     async def veto_from_complaints(

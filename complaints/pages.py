@@ -26,6 +26,7 @@ from foundation.periods import Month
 from foundation.settings import get_settings
 from foundation.storage import BlobStore
 from foundation.web.auth import allow
+from foundation.web.flash import flashed
 from foundation.web.layout import form_error, page, refused
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
@@ -203,7 +204,7 @@ class ComplaintPages(Controller):
             await service.route_to_order(db, store, principal, complaint_id, schemas.OrderIn(item=typed["item"], finding=typed["finding"], answer=typed["answer"]), photos)
         except DomainError as exc:
             return await _detail(db, principal, complaint_id, exc=exc, typed=typed)
-        return Redirect(path=f"/complaints/{complaint_id}?done=order")
+        return flashed(Redirect(path=f"/complaints/{complaint_id}"), "已转物业企业整改。")
 
     @post("/{complaint_id:int}/mediation", guards=[allow(service.ROUTERS, "routing complaints")])
     async def mediation(
@@ -216,7 +217,7 @@ class ComplaintPages(Controller):
             await service.open_mediation(db, principal, complaint_id, schemas.MediationIn(answer=answer))
         except DomainError as exc:
             return await _detail(db, principal, complaint_id, exc=exc, typed={"mediation_answer": answer})
-        return Redirect(path=f"/complaints/{complaint_id}?done=mediation")
+        return flashed(Redirect(path=f"/complaints/{complaint_id}"), "已转入矛盾调处。")
 
     @post("/{complaint_id:int}/meetings", guards=[allow(service.ROUTERS, "recording mediation")])
     async def meeting(
@@ -239,7 +240,7 @@ class ComplaintPages(Controller):
             )
         except DomainError as exc:
             return await _detail(db, principal, complaint_id, exc=exc, typed=typed)
-        return Redirect(path=f"/complaints/{complaint_id}?done=meeting")
+        return flashed(Redirect(path=f"/complaints/{complaint_id}"), "调解会议已记录。")
 
     @post("/{complaint_id:int}/closure", guards=[allow(service.ROUTERS, "routing complaints")])
     async def closure(
@@ -260,7 +261,7 @@ class ComplaintPages(Controller):
             )
         except DomainError as exc:
             return await _detail(db, principal, complaint_id, exc=exc, typed=typed)
-        return Redirect(path=f"/complaints/{complaint_id}?done=closure")
+        return flashed(Redirect(path=f"/complaints/{complaint_id}"), "投诉已结案。")
 
 
 async def _detail(db: AsyncSession, principal: Principal, complaint_id: int, exc: DomainError | None = None, typed: dict[str, str] | None = None) -> Template:

@@ -126,4 +126,7 @@ def require_role(principal: Principal, roles: frozenset[Role] | set[Role], actio
     """Refuse `action` unless the principal has one of `roles`."""
     if principal.role not in roles:
         allowed = ", ".join(sorted(r.value for r in roles))
-        raise PermissionDenied(f"{action} is for {allowed}; you are logged in as {principal.role.value}")
+        allowed_zh = "、".join(ROLE_NAMES[r] for r in sorted(roles))
+        raise PermissionDenied(
+            f"{action} is for {allowed}; you are logged in as {principal.role.value}", zh=f"您无权进行此操作：仅限{allowed_zh}办理，您当前的身份是{ROLE_NAMES[principal.role]}。"
+        )

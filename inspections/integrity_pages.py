@@ -17,6 +17,7 @@ from foundation.access import Principal, Role
 from foundation.errors import DomainError, InvalidInput
 from foundation.paging import PageRequest
 from foundation.web.auth import allow, logged_in
+from foundation.web.flash import flashed
 from foundation.web.layout import form_error, page
 from foundation.web.problems import status_of
 from inspections import flags, late, reconciliation, records, returns, schemas, service
@@ -135,7 +136,7 @@ class ReturnPages(Controller):
             await returns.return_record(db, principal, record_id, schemas.RecordReturnIn(reason=reason))
         except DomainError as exc:
             return _refused(await record_page(db, principal, record_id, form_error(exc), {"reason": reason}), exc)
-        return Redirect(path=f"/records/{record_id}?done=returned")
+        return flashed(Redirect(path=f"/records/{record_id}"), "记录已退回提交人更正。")
 
     @post("/records/{record_id:int}/correction")
     async def correct_record(
@@ -161,7 +162,7 @@ class ReturnPages(Controller):
             await service.correct_record(db, principal, record_id, schemas.AmendmentIn(reason=reason, results=results))
         except DomainError as exc:
             return _refused(await record_page(db, principal, record_id, form_error(exc), {"correction": reason}), exc)
-        return Redirect(path=f"/records/{record_id}?done=corrected")
+        return flashed(Redirect(path=f"/records/{record_id}"), "更正已保存。")
 
 
 def _refused(template: Template, exc: DomainError) -> Template:

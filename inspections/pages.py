@@ -25,6 +25,7 @@ from foundation.paging import PageRequest
 from foundation.periods import Month
 from foundation.storage import BlobStore
 from foundation.web.auth import allow, logged_in
+from foundation.web.flash import flashed
 from foundation.web.layout import chosen_id, page, pages_of, read_verdict, refused
 from foundation.web.offline import offline_worker
 from foundation.web.params import provide_store
@@ -234,7 +235,7 @@ class DefectPages(Controller):
             await defects.report_fix(db, principal, defect_id, schemas.FixReportIn(note=note, photo_ids=[]), store=store, photos=photos)
         except DomainError as exc:
             return await _order_page(db, principal, defect_id, exc=exc, typed={"note": note})
-        return Redirect(path=f"/defects/{defect_id}?done=fix")
+        return flashed(Redirect(path=f"/defects/{defect_id}"), "整改情况已上报，等待社工验收。")
 
     @post("/{defect_id:int}/review", guards=[allow(defects.REVIEWERS, "verifying a rectification")])
     async def review_fix(
@@ -250,7 +251,7 @@ class DefectPages(Controller):
             await defects.review_fix(db, principal, defect_id, schemas.FixReviewIn(accepted=accepted, note=note))
         except DomainError as exc:
             return await _order_page(db, principal, defect_id, exc=exc, typed={"note": data.get("note") or ""})
-        return Redirect(path=f"/defects/{defect_id}?done={'accept' if accepted else 'reject'}")
+        return flashed(Redirect(path=f"/defects/{defect_id}"), "整改已验收通过。" if accepted else "整改未通过，已退回物业企业重新整改。")
 
 
 async def _order_page(db: AsyncSession, principal: Principal, defect_id: int, exc: DomainError | None = None, typed: dict[str, str] | None = None) -> Template:

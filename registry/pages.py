@@ -17,6 +17,7 @@ from foundation.errors import DomainError, InvalidInput
 from foundation.paging import PageRequest
 from foundation.settings import get_settings
 from foundation.web.auth import allow, logged_in
+from foundation.web.flash import flashed
 from foundation.web.layout import page, pages_of, refused
 from foundation.web.params import OptionalId, RecordId, SearchText
 from registry import contracts, service, voting
@@ -68,8 +69,8 @@ class RegistryPages(Controller):
         )
 
     @get("/estates/{estate_id:int}")
-    async def estate(self, estate_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], done: FromQuery[str | None] = None) -> Template:
-        return await _estate_page(db, principal, estate_id, done=done)
+    async def estate(self, estate_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
+        return await _estate_page(db, principal, estate_id)
 
     @post("/estates/{estate_id:int}/boundary", guards=[allow(service.ADMINS, "setting estates' boundaries")])
     async def set_boundary(
@@ -89,7 +90,7 @@ class RegistryPages(Controller):
         except DomainError as exc:
             await db.rollback()
             return await _estate_page(db, principal, estate_id, exc=exc, typed=typed)
-        return Redirect(path=f"/registry/estates/{estate_id}?done=boundary")
+        return flashed(Redirect(path=f"/registry/estates/{estate_id}"), "边界已保存。")
 
     @post("/estates/{estate_id:int}/boundary/removal", guards=[allow(service.ADMINS, "removing estates' boundaries")])
     async def remove_boundary(self, estate_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
@@ -98,7 +99,7 @@ class RegistryPages(Controller):
         except DomainError as exc:
             await db.rollback()
             return await _estate_page(db, principal, estate_id, exc=exc)
-        return Redirect(path=f"/registry/estates/{estate_id}?done=boundary-removed")
+        return flashed(Redirect(path=f"/registry/estates/{estate_id}"), "边界已删除。")
 
     @get("/companies")
     async def companies(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], page_no: FromQuery[int] = 1, q: SearchText = None) -> Template:
@@ -141,7 +142,7 @@ class RegistryPages(Controller):
 
 
 async def _estate_page(
-    db: AsyncSession, principal: Principal, estate_id: int, *, exc: DomainError | None = None, typed: str = "", done: str | None = None
+    db: AsyncSession, principal: Principal, estate_id: int, *, exc: DomainError | None = None, typed: str = ""
 ) -> Template:
     estate = (await service.estate_rows(db, [await service.get_estate(db, principal, estate_id)]))[0]
     history, _ = await contracts.list_contracts(db, principal, PageRequest(1, 100), estate_id=estate_id)
@@ -151,7 +152,6 @@ async def _estate_page(
         "boundary": service.boundary_out(estate_id, await service.get_boundary(db, principal, estate_id)),
         "may_edit_boundary": principal.role in service.ADMINS,
         "typed": typed,
-        "done": done,
         "mode_names": MODE_NAMES,
         "state_names": STATE_NAMES,
     }

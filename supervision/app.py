@@ -50,6 +50,7 @@ from foundation.settings import Settings, get_settings
 from foundation.storage import DatabaseBlobStore, open_blob_store
 from foundation.web.auth import API_KEY_HEADER, provide_principal
 from foundation.web.filters import register_filters
+from foundation.web.flash import forget_shown_flash, register_flash
 from foundation.web.inputs import check_request_text
 from foundation.web.openapi import declare_binary_responses, operation_id, render_plugins
 from foundation.web.params import provide_paging
@@ -118,6 +119,7 @@ TEMPLATE_DIRS = [
 def configure_templates(engine: JinjaTemplateEngine) -> None:
     register_filters(engine)
     register_csp_nonce(engine)
+    register_flash(engine)
 
 
 def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> Litestar:
@@ -262,7 +264,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         on_shutdown=[dispose_engine],
         # The request's transaction ends as its answer starts (committed on success); security headers on every
         # answer, whichever handler, error mapper or static router made it.
-        before_send=[end_request_transaction, security_headers(settings)],
+        before_send=[end_request_transaction, security_headers(settings), forget_shown_flash()],
         debug=settings.debug,
         # One logging set-up for every process (foundation.logs: level, text or JSON, request ids); Litestar's own
         # logger writes through it instead of configuring the root logger at INFO with a format of its own.

@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from foundation.access import Principal
+from foundation.access import Principal, Role
 from foundation.audit import list_audit_entries
+from foundation.clock import business_today
 from foundation.errors import NotAuthenticated, TooManyAttempts
 from foundation.notifications import Notification, mark_read
 from foundation.paging import PageRequest, fetch_page
@@ -27,6 +28,7 @@ from people import service as people
 from people import sso
 from people.oidc import NoLocalUser, OidcConfig, ProviderUnavailable, SignInRefused
 from registry.service import registry_summary
+from supervision.todo import tasks_of
 
 ACTION_NAMES = {
     "spreadsheet_import.applied": "从表格导入登记数据",
@@ -82,7 +84,11 @@ ENTITY_NAMES = {
     "opinion": "社区意见", "panel": "评审", "programme_run": "项目核算", "proposal": "社区提案", "rate_card": "补贴标准", "relief_application": "救助申请",
     "relief_year": "救助基金年度", "spot_checks": "第三方抽查", "street": "街道", "subsidy_run": "补贴核算", "survey": "满意度调查", "tranche": "项目拨款",
     "user": "用户", "veto": "一票否决", "volunteer": "志愿者", "volunteer_hours": "志愿服务时长", "volunteer_need": "志愿服务需求",
-    "volunteer_team": "志愿服务队", "vote": "居民选聘",
+    "volunteer_team": "志愿服务队", "vote": "居民选聘", "complaint": "居民投诉", "satisfaction_survey": "满意度调查", "call_contract": "项目合同",
+    "programme_batch": "拨付批次", "volunteer_pairing": "志愿服务结对", "notification_channel": "消息渠道", "assessment_month": "月度考核",
+    "calendar_year": "节假日安排", "committee_opinion": "社区意见", "disbursement_batch": "拨付批次", "programme_budget": "项目预算",
+    "service_contract": "服务合同", "spot_check_draw": "第三方抽查抽取", "wristband_alert": "腕带求助", "wristband_elder": "腕带老人",
+    "wristband_label": "腕带标签", "wristband_sheet": "腕带标签页",
 }
 VERB_NAMES = {
     "filed": "提交", "approved": "通过", "rejected": "不通过", "refused": "不予批准", "returned": "退回", "resubmitted": "重新提交", "lapsed": "年末失效",
@@ -112,6 +118,11 @@ def action_name(action: str) -> str:
     if verb not in VERB_NAMES and len(parts) == 2 and parts[0] in levels and parts[1] in verdicts:
         return f"{ENTITY_NAMES.get(entity, entity)}：{levels[parts[0]]}{verdicts[parts[1]]}"
     return f"{ENTITY_NAMES.get(entity, entity)}：{VERB_NAMES.get(verb, verb)}"
+
+
+def entity_name(entity: str) -> str:
+    """What kind of record an audit entry is about, in Chinese (a kind not named reads as 记录)."""
+    return ENTITY_NAMES.get(entity, "记录")
 
 
 def safe_next(target: str | None) -> str:
@@ -149,7 +160,7 @@ class ShellPages(Controller):
         target = safe_next(data.get("next"))
         settings = get_settings()
         try:
-            token, record, _ = await people.log_in(
+            token, record, user = await people.log_in(
                 write_transactions(state),
                 username,
                 data.get("password") or "",
@@ -167,7 +178,8 @@ class ShellPages(Controller):
             response.status_code = 429
             response.headers["Retry-After"] = str(exc.retry_after_seconds)
             return response
-        redirect = Redirect(path=target)
+        # The property social worker's day starts with the patrol (their to-do list is one tab away).
+        redirect = Redirect(path="/patrol" if target == "/" and user.role == Role.COMMUNITY_WORKER else target)
         # The cookie lives exactly as long as the login it carries (Max-Age, in seconds from now), and is sent over
         # HTTPS only when the system is served through HTTPS (SUPERVISION_COOKIE_SECURE).
         redirect.set_cookie(
@@ -260,7 +272,8 @@ class ShellPages(Controller):
 
     @get("/", guards=[logged_in])
     async def home(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
-        return page("home.html", principal, summary=await registry_summary(db, principal))
+        """What waits on this person, most urgent first (supervision.todo), then the registry's figures."""
+        return page("home.html", principal, tasks=await tasks_of(db, principal), today=business_today(), summary=await registry_summary(db, principal))
 
     @get("/notifications", guards=[logged_in])
     async def notifications(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], page_no: FromQuery[int] = 1) -> Template:
@@ -290,7 +303,8 @@ class ShellPages(Controller):
         paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
         rows, total = await list_audit_entries(db, paging, actor_user_id=principal.user_id)
         return page(
-            "my_actions.html", principal, entries=rows, total=total, paging=paging, pages=pages_of(total, paging), action_name=action_name
+            "my_actions.html", principal, entries=rows, total=total, paging=paging, pages=pages_of(total, paging), action_name=action_name,
+            entity_name=entity_name,
         )
 
 

@@ -25,6 +25,7 @@ from foundation.clock import BUSINESS_TZ, utc_now
 from foundation.errors import DomainError, InvalidInput
 from foundation.storage import BlobStore
 from foundation.web.auth import allow, logged_in
+from foundation.web.flash import flashed
 from foundation.web.layout import form_error, page
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
@@ -109,6 +110,10 @@ async def _call_context(db: AsyncSession, principal: Principal, call_id: int) ->
     return context
 
 
+CALL_ACTIONS_DONE = {"panel": "评审委员会已组建。", "close-bidding": "投标已截止。", "close-evaluation": "评审已结束。"}
+PANEL_ACTIONS_DONE = {"declare": "利益申报已提交。", "score": "评分已保存。", "sign": "评审意见已签署。"}
+
+
 class CallPages(Controller):
     path = "/community"
     guards = [logged_in]
@@ -152,7 +157,7 @@ class CallPages(Controller):
             shown = await _calls_page(db, principal, form_error(exc))
             shown.status_code = 422 if isinstance(exc, InvalidInput) else status_of(exc)
             return shown
-        return Redirect(path=f"/community/calls/{call.id}")
+        return flashed(Redirect(path=f"/community/calls/{call.id}"), "项目招标已发布。")
 
     @get("/calls/{call_id:int}")
     async def call(self, call_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
@@ -176,12 +181,12 @@ class CallPages(Controller):
             await service.submit_bid(db, principal, store, call_id, body, utc_now())
         except DomainError as exc:
             return await self._after(db, principal, call_id, exc)
-        return Redirect(path=f"/community/calls/{call_id}?done=bid")
+        return flashed(Redirect(path=f"/community/calls/{call_id}"), "投标文件已提交。")
 
     @post("/bids/{bid_id:int}/withdraw", guards=[allow({Role.SOCIAL_ORG}, "withdrawing a bid")])
     async def withdraw(self, bid_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
         bid = await service.withdraw_bid(db, principal, bid_id, utc_now())
-        return Redirect(path=f"/community/calls/{bid.call_id}?done=withdrawn")
+        return flashed(Redirect(path=f"/community/calls/{bid.call_id}"), "投标已撤回。")
 
     @post("/calls/{call_id:int}/{action:str}", guards=[allow(BUYERS, "running a call")])
     async def buyer_action(
@@ -202,7 +207,7 @@ class CallPages(Controller):
                 raise InvalidInput(f"unknown action {action}", zh="未知操作")
         except DomainError as exc:
             return await self._after(db, principal, call_id, exc)
-        return Redirect(path=f"/community/calls/{call_id}?done={action}")
+        return flashed(Redirect(path=f"/community/calls/{call_id}"), CALL_ACTIONS_DONE[action])
 
     @post("/awards/{award_id:int}/object", guards=[allow({Role.SOCIAL_ORG}, "objecting to an award")])
     async def object_to_award(self, award_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
@@ -214,7 +219,7 @@ class CallPages(Controller):
             await service.object_to_award(db, principal, award_id, checked(schemas.ObjectionIn, text=text), utc_now())
         except DomainError as exc:
             return await self._after(db, principal, call_id, exc)
-        return Redirect(path=f"/community/calls/{call_id}?done=objected")
+        return flashed(Redirect(path=f"/community/calls/{call_id}"), "质疑已提交，等待采购人书面答复。")
 
     @post("/awards/{award_id:int}/confirm", guards=[allow(BUYERS, "confirming an award")])
     async def confirm(self, award_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
@@ -223,7 +228,7 @@ class CallPages(Controller):
             await service.confirm_award(db, principal, award_id, utc_now())
         except DomainError as exc:
             return await self._after(db, principal, call_id, exc)
-        return Redirect(path=f"/community/calls/{call_id}?done=stood")
+        return flashed(Redirect(path=f"/community/calls/{call_id}"), "中标结果已确认。")
 
     @post("/objections/{objection_id:int}/answer", guards=[allow(BUYERS, "answering an objection")])
     async def answer(self, objection_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
@@ -235,7 +240,7 @@ class CallPages(Controller):
             await service.answer_objection(db, principal, objection_id, checked(schemas.ObjectionAnswerIn, answer=answer, upheld=data.get("verdict") == "upheld"), utc_now())
         except DomainError as exc:
             return await self._after(db, principal, call_id, exc)
-        return Redirect(path=f"/community/calls/{call_id}?done=answered")
+        return flashed(Redirect(path=f"/community/calls/{call_id}"), "质疑答复已保存。")
 
     # The panel
 
@@ -274,7 +279,7 @@ class CallPages(Controller):
             shown = await _panel_page(db, principal, call_id, form_error(error))
             shown.status_code = 422 if isinstance(error, InvalidInput) else status_of(error)
             return shown
-        return Redirect(path=f"/community/panel/{call_id}?done={action}")
+        return flashed(Redirect(path=f"/community/panel/{call_id}"), PANEL_ACTIONS_DONE[action])
 
 
 async def _panel_page(db: AsyncSession, principal: Principal, call_id: int, errors: dict[str, str]) -> Template:

@@ -27,6 +27,7 @@ from foundation.clock import business_today, utc_now
 from foundation.errors import DomainError, InvalidInput
 from foundation.storage import BlobStore
 from foundation.web.auth import allow, logged_in
+from foundation.web.flash import flashed
 from foundation.web.layout import page, refused
 from foundation.web.offline import offline_worker
 from foundation.web.params import provide_store
@@ -118,7 +119,7 @@ class StreetDeliveryPages(Controller):
             context["form"] = {k: v for k, v in data.items() if k != "_csrf_token"}
             context.pop("errors")
             return refused("delivery_street.html", principal, exc, **context)
-        return Redirect("/community/delivery", status_code=303)
+        return flashed(Redirect("/community/delivery", status_code=303), "服务项目已建立。")
 
     @post("/projects/{project_id:int}/delegations")
     async def delegate(self, project_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
@@ -129,7 +130,7 @@ class StreetDeliveryPages(Controller):
             context = await self._context(db, principal)
             context.pop("errors")
             return refused("delivery_street.html", principal, exc, **context, failed_project=project_id)
-        return Redirect(f"/community/delivery#project-{project_id}", status_code=303)
+        return flashed(Redirect(f"/community/delivery#project-{project_id}", status_code=303), "项目已委托给社区，等待居委会答复。")
 
 
 class DirectorDeskPages(Controller):
@@ -169,7 +170,7 @@ class DirectorDeskPages(Controller):
             await service.answer(db, principal, delegation_id, body, utc_now())
         except DomainError as exc:
             return await self._refused(db, principal, exc, delegation_id)
-        return Redirect(f"/community/delivery/desk#delegation-{delegation_id}", status_code=303)
+        return flashed(Redirect(f"/community/delivery/desk#delegation-{delegation_id}", status_code=303), "已接受该项目委托。" if verdict == "accept" else "已拒绝该项目委托。")
 
     @post("/{delegation_id:int}/team")
     async def assign(self, delegation_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
@@ -183,7 +184,7 @@ class DirectorDeskPages(Controller):
             await service.set_team(db, principal, delegation_id, body, utc_now())
         except DomainError as exc:
             return await self._refused(db, principal, exc, delegation_id)
-        return Redirect(f"/community/delivery/desk#delegation-{delegation_id}", status_code=303)
+        return flashed(Redirect(f"/community/delivery/desk#delegation-{delegation_id}", status_code=303), "项目社工已指派。")
 
 
 class ActivityLogPages(Controller):
@@ -253,7 +254,7 @@ class ActivityLogPages(Controller):
             template = await self._page(db, principal, errors={exc.field or "_form": exc.message_zh}, failed=delegation_id)
             template.status_code = 422 if isinstance(exc, InvalidInput) else status_of(exc)
             return template
-        return Redirect(f"/community/delivery/log#delegation-{delegation_id}", status_code=303)
+        return flashed(Redirect(f"/community/delivery/log#delegation-{delegation_id}", status_code=303), "服务对象已登记。")
 
 
 class ProjectProgressPages(Controller):

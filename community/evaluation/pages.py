@@ -25,6 +25,7 @@ from foundation.clock import business_today, utc_now
 from foundation.errors import DomainError, InvalidInput
 from foundation.storage import BlobStore
 from foundation.web.auth import allow, logged_in
+from foundation.web.flash import flashed
 from foundation.web.layout import form_error, page
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
@@ -118,7 +119,7 @@ class EvaluationPages(Controller):
             await service.file_evaluation(db, principal, store, contract_id, body, utc_now())
         except DomainError as exc:
             return await self._refused(db, principal, contract_id, exc)
-        return Redirect(path=f"/community/evaluation/contracts/{contract_id}?done=evaluated")
+        return flashed(Redirect(path=f"/community/evaluation/contracts/{contract_id}"), "评估结果已提交。")
 
     @post("/contracts/{contract_id:int}/firm", guards=[allow(service.ASSIGNERS, "assigning an evaluation firm")])
     async def assign_firm(self, contract_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
@@ -150,7 +151,7 @@ class EvaluationPages(Controller):
             await service.record_survey(db, principal, contract_id, body, utc_now())
         except DomainError as exc:
             return await self._refused(db, principal, contract_id, exc)
-        return Redirect(path=f"/community/evaluation/contracts/{contract_id}?done=survey")
+        return flashed(Redirect(path=f"/community/evaluation/contracts/{contract_id}"), "满意度调查已录入。")
 
     @post("/contracts/{contract_id:int}/tranches/{number:int}/pay", guards=[allow({Role.FINANCE}, "paying a tranche")])
     async def pay(self, contract_id: FromPath[int], number: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> Response[Any]:
@@ -160,7 +161,7 @@ class EvaluationPages(Controller):
             await make_programme_batch_documents(state, db, batch)
         except DomainError as exc:
             return await self._refused(db, principal, contract_id, exc)
-        return Redirect(path=f"/community/evaluation/contracts/{contract_id}?done=paid")
+        return flashed(Redirect(path=f"/community/evaluation/contracts/{contract_id}"), "本期拨款已支付，拨付文件已生成。")
 
 
 PAGES = [EvaluationPages]

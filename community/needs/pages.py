@@ -13,7 +13,7 @@ import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +26,7 @@ from foundation.clock import business_today
 from foundation.errors import DomainError, InvalidInput
 from foundation.paging import PageRequest
 from foundation.web.auth import allow
+from foundation.web.flash import flashed
 from foundation.web.layout import page, refused
 from registry import queries as registry_queries
 
@@ -132,8 +133,8 @@ class NeedsPages(Controller):
     include_in_schema = False
 
     @get("/needs", guards=[allow(service.READERS, "reading needs")])
-    async def needs(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], done: FromQuery[str | None] = None) -> Template:
-        return page("needs.html", principal, **await _needs_page(db, principal, done=done))
+    async def needs(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
+        return page("needs.html", principal, **await _needs_page(db, principal))
 
     @post("/needs", guards=[allow(service.DIRECTORS, "recording needs")])
     async def record_need(self, data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
@@ -149,7 +150,7 @@ class NeedsPages(Controller):
             await service.record_need(db, principal, body)
         except DomainError as exc:
             return refused("needs.html", principal, exc, **await _needs_page(db, principal, typed=data, need_client_id=_client_id(data.get("client_id"))))
-        return Redirect(path="/community/needs?done=need")
+        return flashed(Redirect(path="/community/needs"), "需求已登记。")
 
     @post("/needs/{need_id:int}/propose", guards=[allow(service.DIRECTORS, "sending proposals")])
     async def propose(self, need_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
@@ -161,11 +162,11 @@ class NeedsPages(Controller):
             await service.send_proposal(db, principal, body)
         except DomainError as exc:
             return refused("needs.html", principal, exc, **await _needs_page(db, principal, typed=data, failed_id=need_id))
-        return Redirect(path="/community/proposals?done=sent")
+        return flashed(Redirect(path="/community/proposals"), "提案已报送街道。")
 
     @get("/meetings", guards=[allow(service.READERS, "reading meetings")])
-    async def meetings(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], done: FromQuery[str | None] = None) -> Template:
-        return page("meetings.html", principal, **await _meetings_page(db, principal, done=done))
+    async def meetings(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
+        return page("meetings.html", principal, **await _meetings_page(db, principal))
 
     @post("/meetings", guards=[allow(service.DIRECTORS, "recording meetings")])
     async def record_meeting(self, data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
@@ -187,11 +188,11 @@ class NeedsPages(Controller):
             await service.record_meeting(db, principal, body)
         except DomainError as exc:
             return refused("meetings.html", principal, exc, **await _meetings_page(db, principal, typed=data, meeting_client_id=_client_id(data.get("client_id"))))
-        return Redirect(path="/community/meetings?done=meeting")
+        return flashed(Redirect(path="/community/meetings"), "会议已记录。")
 
     @get("/proposals", guards=[allow(service.READERS, "reading proposals")])
-    async def proposals(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], done: FromQuery[str | None] = None) -> Template:
-        return page("proposals.html", principal, **await _proposals_page(db, principal, done=done))
+    async def proposals(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
+        return page("proposals.html", principal, **await _proposals_page(db, principal))
 
     @post("/proposals/{proposal_id:int}/answer", guards=[allow(service.STREET, "answering proposals")])
     async def answer(self, proposal_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
@@ -202,11 +203,11 @@ class NeedsPages(Controller):
             await service.answer_proposal(db, principal, proposal_id, body)
         except DomainError as exc:
             return refused("proposals.html", principal, exc, **await _proposals_page(db, principal, typed=data, failed_id=proposal_id))
-        return Redirect(path=f"/community/proposals?done=answered#proposal-{proposal_id}")
+        return flashed(Redirect(path=f"/community/proposals#proposal-{proposal_id}"), "答复已保存。")
 
     @get("/catalogues", guards=[allow(CATALOGUE_READERS, "reading the catalogue")])
-    async def catalogues(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], done: FromQuery[str | None] = None) -> Template:
-        return page("catalogues.html", principal, **await _catalogue_page(db, principal, done=done))
+    async def catalogues(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
+        return page("catalogues.html", principal, **await _catalogue_page(db, principal))
 
     @post("/catalogues", guards=[allow(service.DISTRICT, "drafting the catalogue")])
     async def draft(self, data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
@@ -215,7 +216,7 @@ class NeedsPages(Controller):
             await catalogue_service.create_catalogue(db, principal, body)
         except DomainError as exc:
             return refused("catalogues.html", principal, exc, **await _catalogue_page(db, principal, typed=data, failed_id="draft"))
-        return Redirect(path="/community/catalogues?done=drafted")
+        return flashed(Redirect(path="/community/catalogues"), "草稿已建立。")
 
     @post("/catalogues/{catalogue_id:int}/items", guards=[allow(service.DISTRICT, "changing the catalogue")])
     async def add_item(self, catalogue_id: FromPath[int], data: Annotated[dict[str, str | list[str]], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
@@ -233,7 +234,7 @@ class NeedsPages(Controller):
             await catalogue_service.add_catalogue_item(db, principal, catalogue_id, body)
         except DomainError as exc:
             return refused("catalogues.html", principal, exc, **await _catalogue_page(db, principal, typed=text, failed_id=catalogue_id))
-        return Redirect(path=f"/community/catalogues?done=item#catalogue-{catalogue_id}")
+        return flashed(Redirect(path=f"/community/catalogues#catalogue-{catalogue_id}"), "项目已加入草稿。")
 
     @post("/catalogues/{catalogue_id:int}/publish", guards=[allow(service.DISTRICT, "publishing the catalogue")])
     async def publish(self, catalogue_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
@@ -241,7 +242,7 @@ class NeedsPages(Controller):
             await catalogue_service.publish_catalogue(db, principal, catalogue_id)
         except DomainError as exc:
             return refused("catalogues.html", principal, exc, **await _catalogue_page(db, principal, failed_id=catalogue_id))
-        return Redirect(path=f"/community/catalogues?done=published#catalogue-{catalogue_id}")
+        return flashed(Redirect(path=f"/community/catalogues#catalogue-{catalogue_id}"), "目录已发布，此后不再修改。")
 
 
 PAGES = [NeedsPages]

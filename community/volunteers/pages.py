@@ -24,6 +24,7 @@ from foundation.clock import utc_now
 from foundation.errors import DomainError, InvalidInput, Unavailable
 from foundation.periods import business_date
 from foundation.web.auth import allow
+from foundation.web.flash import flashed
 from foundation.web.layout import page, refused
 from foundation.web.offline import offline_worker
 from foundation.web.problems import status_of
@@ -81,7 +82,7 @@ class VolunteerPhonePages(Controller):
             await service.sign_up(db, principal, need_id)
         except DomainError as exc:
             return await self._refused(db, principal, exc)
-        return Redirect("/volunteer#needs", status_code=303)
+        return flashed(Redirect("/volunteer#needs", status_code=303), "报名成功。")
 
     @post("/hours")
     async def log_hours(self, data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
@@ -96,7 +97,7 @@ class VolunteerPhonePages(Controller):
             await service.log_hours(db, principal, body)
         except DomainError as exc:
             return await self._refused(db, principal, exc, data)
-        return Redirect("/volunteer#hours", status_code=303)
+        return flashed(Redirect("/volunteer#hours", status_code=303), "服务时长已登记，等待社区审核。")
 
     @post("/hours/records", dto=None)
     async def send_hours(self, data: JSONBody[schemas.VolunteerHoursIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[dict[str, Any]]:
@@ -162,7 +163,7 @@ class ApprovalPages(Controller):
             context = await self._context(db, principal)
             context["failed"] = hours_id
             return refused("volunteer_approvals.html", principal, exc, **context)
-        return Redirect("/volunteers/approvals", status_code=303)
+        return flashed(Redirect("/volunteers/approvals", status_code=303), "审核意见已保存。")
 
 
 class VolunteerDeskPages(Controller):
@@ -198,7 +199,7 @@ class VolunteerDeskPages(Controller):
             await service.register_volunteer(db, principal, _convert(fields, schemas.VolunteerIn, "请填写实名、11 位手机号、用户名（字母数字）和至少 8 位的初始密码"))
         except DomainError as exc:
             return await self._refused(db, principal, exc, data)
-        return Redirect("/volunteers#volunteers", status_code=303)
+        return flashed(Redirect("/volunteers#volunteers", status_code=303), "志愿者已登记。")
 
     @post("/check")
     async def check(self, data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
@@ -217,7 +218,7 @@ class VolunteerDeskPages(Controller):
             await service.create_team(db, principal, body)
         except DomainError as exc:
             return await self._refused(db, principal, exc, data)
-        return Redirect("/volunteers#teams", status_code=303)
+        return flashed(Redirect("/volunteers#teams", status_code=303), "志愿服务队已建立。")
 
     @post("/needs")
     async def post_need(self, data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
@@ -234,7 +235,7 @@ class VolunteerDeskPages(Controller):
             await service.post_need(db, principal, _convert(fields, schemas.VolunteerNeedIn, "请完整填写需求：名称、地点、日期、开始时间、时长（分钟）、人数和服务队"))
         except DomainError as exc:
             return await self._refused(db, principal, exc, data)
-        return Redirect("/volunteers#needs", status_code=303)
+        return flashed(Redirect("/volunteers#needs", status_code=303), "志愿服务需求已发布。")
 
     @post("/pairings")
     async def pair(self, data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
@@ -243,7 +244,7 @@ class VolunteerDeskPages(Controller):
             await service.pair(db, principal, _convert(fields, schemas.VolunteerPairingIn, "请选择志愿者并填写结对户的地址"))
         except DomainError as exc:
             return await self._refused(db, principal, exc, data)
-        return Redirect("/volunteers#pairings", status_code=303)
+        return flashed(Redirect("/volunteers#pairings", status_code=303), "结对已建立。")
 
 
 PAGES = [VolunteerPhonePages, VolunteerServiceWorker, ApprovalPages, VolunteerDeskPages]

@@ -29,6 +29,7 @@ from foundation.settings import get_settings
 from foundation.storage import BlobStore
 from foundation.throttle import Limit, admit
 from foundation.web.auth import allow
+from foundation.web.flash import flashed
 from foundation.web.layout import form_error, page, refused
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
@@ -249,7 +250,7 @@ class WristbandPages(Controller):
         except DomainError as exc:
             await db.rollback()
             return refused("wristband_elder.html", principal, exc, **await self._elder(db, principal, elder_id))
-        return Redirect(f"/wristbands/elders/{elder_id}", status_code=303)
+        return flashed(Redirect(f"/wristbands/elders/{elder_id}", status_code=303), "腕带已绑定。")
 
     @post("/bind", guards=[allow(service.WORKERS, "binding wristbands")])
     async def bind_scanned(self, data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
@@ -269,7 +270,7 @@ class WristbandPages(Controller):
         except DomainError as exc:
             await db.rollback()
             return refused("wristband_elder.html", principal, exc, **await self._elder(db, principal, elder_id))
-        return Redirect(f"/wristbands/elders/{elder_id}", status_code=303)
+        return flashed(Redirect(f"/wristbands/elders/{elder_id}", status_code=303), "腕带已更换，旧腕带已停用。")
 
     async def _alert(self, db: AsyncSession, principal: Principal, alert_id: int) -> dict[str, Any]:
         alert, reports, code = await service.alert_detail(db, principal, alert_id)
@@ -291,7 +292,7 @@ class WristbandPages(Controller):
         except DomainError as exc:
             await db.rollback()
             return refused("wristband_alert.html", principal, exc, **await self._alert(db, principal, alert_id))
-        return Redirect(f"/wristbands/alerts/{alert_id}", status_code=303)
+        return flashed(Redirect(f"/wristbands/alerts/{alert_id}", status_code=303), "已响应求助。" if step == "acknowledge" else "已登记：老人已找到。")
 
     @post("/sheets", guards=[allow(service.PRINTERS, "printing wristband labels")])
     async def print_sheet(self, data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> Template | Redirect:
@@ -368,7 +369,7 @@ class ChannelPages(Controller):
             response = await self._page(db, principal, errors=form_error(exc), form=form)
             response.status_code = 422
             return response
-        return Redirect("/channels", status_code=303)
+        return flashed(Redirect("/channels", status_code=303), "消息渠道已新增。")
 
     @post("/{channel_id:int}/off")
     async def switch_off(self, channel_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Redirect:
@@ -380,7 +381,7 @@ class ChannelPages(Controller):
         channel.active = False
         await db.flush()
         record_change(db, principal, "channel.switched_off", "notification_channel", channel.id)
-        return Redirect("/channels", status_code=303)
+        return flashed(Redirect("/channels", status_code=303), "消息渠道已停用。")
 
 
 PAGES = [FinderPages, GuardianPages, WristbandPages, ChannelPages]

@@ -29,6 +29,7 @@ from foundation.errors import (
 )
 from foundation.periods import DATE_PATTERN, FIRST_YEAR, LAST_YEAR, MONTH_PATTERN, PERIOD_PATTERN, QUARTER_PATTERN
 from foundation.text import NONBLANK, PRINTABLE
+from foundation.web.flash import flashed
 
 log = logging.getLogger("foundation.web")
 
@@ -139,7 +140,9 @@ def _answer(
 ) -> Response[Any]:
     if _wants_page(request):
         if status == 401:
-            return Redirect(path=f"/login?next={request.url.path}")
+            to_login = Redirect(path=f"/login?next={request.url.path}")
+            # Someone sent to the login page from a page deep inside is told why (the home page needs no word).
+            return flashed(to_login, "请先登录，登录后回到刚才的页面。", "error") if request.url.path != "/" else to_login
         return Template(
             template_name="error.html",
             context={"me": request.scope.get("user"), "role_name": role_name(request.scope.get("user")), "status": status, "title": title, "detail": detail, "message": zh or PAGE_MESSAGES.get(status, "请求未完成"), "errors": errors or []},

@@ -22,6 +22,7 @@ from foundation.errors import DomainError, InvalidInput
 from foundation.paging import PageRequest
 from foundation.storage import BlobStore
 from foundation.web.auth import allow
+from foundation.web.flash import flashed
 from foundation.web.layout import form_error, page
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
@@ -84,7 +85,7 @@ class ActivityPages(Controller):
             response = await _home(db, principal, None, errors=form_error(exc), typed=typed)
             response.status_code = 422 if isinstance(exc, InvalidInput) else status_of(exc)
             return response
-        return Redirect(path="/activity?done=claimed")
+        return flashed(Redirect(path="/activity"), "报销申请已提交，等待审批。")
 
     @post("/claims/{claim_id:int}/decision", guards=[allow({Role.STREET_OFFICER, Role.FINANCE}, "deciding activity claims")])
     async def decide(self, claim_id: FromPath[int], data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
@@ -98,7 +99,7 @@ class ActivityPages(Controller):
             response = await _home(db, principal, None, errors={f"claim-{claim_id}": exc.message_zh})
             response.status_code = 422 if isinstance(exc, InvalidInput) else status_of(exc)
             return response
-        return Redirect(path=f"/activity?done={verdict}")
+        return flashed(Redirect(path="/activity"), "已批准该笔报销。" if verdict == "approve" else "已决定不批准该笔报销。")
 
     @post("/years/{year:int}/open", guards=[allow(service.OPENERS, "opening a year's activity funds")])
     async def open_year(self, year: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
@@ -109,7 +110,7 @@ class ActivityPages(Controller):
             response = await _home(db, principal, year, errors=form_error(exc))
             response.status_code = status_of(exc)
             return response
-        return Redirect(path=f"/activity?year={year}&done=opened")
+        return flashed(Redirect(path=f"/activity?year={year}"), f"{year} 年度活动经费已开立。")
 
 
 async def _home(db: AsyncSession, principal: Principal, year: int | None, errors: dict[str, str] | None = None, typed: dict[str, str] | None = None) -> Template:

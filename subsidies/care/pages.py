@@ -22,6 +22,7 @@ from foundation.clock import business_today
 from foundation.errors import Conflict, DomainError, InvalidInput
 from foundation.periods import MONTH_PATTERN, Month
 from foundation.web.auth import allow
+from foundation.web.flash import flashed
 from foundation.web.layout import page, refused
 from foundation.web.offline import offline_worker
 from foundation.web.problems import status_of
@@ -93,7 +94,7 @@ class CareWorkerPages(Controller):
             await service.enrol(db, principal, sealer_of(state), body)
         except DomainError as exc:
             return refused("care_desk.html", principal, exc, **await self._context_for_refusal(db, principal, data))
-        return Redirect("/care", status_code=303)
+        return flashed(Redirect("/care", status_code=303), "老人已登记居家养老服务。")
 
     async def _context_for_refusal(self, db: AsyncSession, principal: Principal, data: dict[str, str]) -> dict[str, Any]:
         context = await self._desk(db, principal, _month(None))
@@ -113,7 +114,7 @@ class CareWorkerPages(Controller):
         except DomainError as exc:
             context = await self._context_for_refusal(db, principal, {})
             return refused("care_desk.html", principal, exc, **context)
-        return Redirect("/care", status_code=303)
+        return flashed(Redirect("/care", status_code=303), "已终止该老人的居家养老服务。")
 
 
 class ProviderPages(Controller):
@@ -192,7 +193,7 @@ class CareRunPages(Controller):
             await engine.start_run(db, principal, CODE, data.get("period", ""))
         except DomainError as exc:
             return await self._refused(db, principal, exc)
-        return Redirect("/care/runs", status_code=303)
+        return flashed(Redirect("/care/runs", status_code=303), "养老服务券核算已发起。")
 
     @post("/{run_id:int}/approvals/{step:str}")
     async def approve(self, run_id: FromPath[int], step: FromPath[str], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
@@ -200,7 +201,7 @@ class CareRunPages(Controller):
             await engine.approve(db, principal, run_id, step, CODE)
         except DomainError as exc:
             return await self._refused(db, principal, exc)
-        return Redirect("/care/runs", status_code=303)
+        return flashed(Redirect("/care/runs", status_code=303), "审批意见已保存。")
 
     @post("/{run_id:int}/batch")
     async def issue(self, run_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> Template | Redirect:
@@ -209,7 +210,7 @@ class CareRunPages(Controller):
             await make_programme_batch_documents(state, db, batch)
         except DomainError as exc:
             return await self._refused(db, principal, exc)
-        return Redirect("/care/runs", status_code=303)
+        return flashed(Redirect("/care/runs", status_code=303), "拨付批次已生成，拨付文件已生成。")
 
     @post("/{run_id:int}/documents")
     async def documents(self, run_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> Template | Redirect:
@@ -223,7 +224,7 @@ class CareRunPages(Controller):
             await make_programme_batch_documents(state, db, batch)
         except DomainError as exc:
             return await self._refused(db, principal, exc)
-        return Redirect("/care/runs", status_code=303)
+        return flashed(Redirect("/care/runs", status_code=303), "拨付文件已生成。")
 
 
 class CareServiceWorker(Controller):

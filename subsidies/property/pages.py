@@ -24,6 +24,7 @@ from foundation.errors import DomainError, NotFound, PermissionDenied
 from foundation.paging import PageRequest
 from foundation.periods import Quarter, last_ended_quarter
 from foundation.web.auth import allow
+from foundation.web.flash import flashed
 from foundation.web.layout import form_error, page
 from foundation.web.problems import status_of
 from subsidies.property import queries, service
@@ -38,6 +39,9 @@ HELD_OUT_NAMES = {
     "no_contract": "无在履行的服务合同",
     "no_score": "该月无得分",
 }
+
+
+RUN_ACTIONS_DONE = {"recompute": "补贴已重算。", "approve": "补贴核算已审批通过。", "batch": "拨付批次已生成，拨付文件已生成。", "confirm": "本街道补贴已确认。"}
 
 
 class SubsidyPages(Controller):
@@ -58,7 +62,7 @@ class SubsidyPages(Controller):
                 run = await service.start_run(db, principal, quarter, typed["supplementary"] == "on")
         except DomainError as exc:
             return await _runs_page(db, principal, errors=form_error(exc), typed=typed)
-        return Redirect(path=f"/subsidies/runs/{run.id}")
+        return flashed(Redirect(path=f"/subsidies/runs/{run.id}"), "补贴核算已发起。")
 
     @get("/runs/{run_id:int}")
     async def run(self, run_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
@@ -90,7 +94,7 @@ class SubsidyPages(Controller):
             response = await _run_page(db, principal, run_id, errors=form_error(exc))
             response.status_code = status_of(exc)
             return response
-        return Redirect(path=f"/subsidies/runs/{run_id}?done={action}")
+        return flashed(Redirect(path=f"/subsidies/runs/{run_id}"), RUN_ACTIONS_DONE[action])
 
 
 async def _runs_page(db: NamedDependency[AsyncSession], principal: NamedDependency[Principal], errors: dict[str, str] | None = None, typed: dict[str, str] | None = None) -> Template:

@@ -25,6 +25,7 @@ from foundation.paging import PageRequest
 from foundation.periods import Month
 from foundation.storage import BlobStore
 from foundation.web.auth import allow
+from foundation.web.flash import flashed
 from foundation.web.layout import form_error, page, refused
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
@@ -104,7 +105,7 @@ class ReliefPages(Controller):
             response = await _home(db, principal, errors=form_error(exc), typed=typed)
             response.status_code = 422 if isinstance(exc, InvalidInput) else status_of(exc)
             return response
-        return Redirect(path="/relief?done=filed")
+        return flashed(Redirect(path="/relief"), "救助申请已提交，等待审核。")
 
     @post("/applications/{application_id:int}/reviews", guards=[allow(REVIEWERS, "reviewing relief applications")])
     async def review(
@@ -123,7 +124,7 @@ class ReliefPages(Controller):
             response = await _home(db, principal, errors={f"application-{application_id}": exc.message_zh})
             response.status_code = 422 if isinstance(exc, InvalidInput) else status_of(exc)
             return response
-        return Redirect(path=f"/relief?done={verdict}")
+        return flashed(Redirect(path="/relief"), f"审核意见已保存：{rules.VERDICT_NAMES[verdict]}。")
 
     @post("/applications/{application_id:int}/resubmission", guards=[allow(set(rules.FILERS), "sending relief applications again")])
     async def resubmit(self, application_id: FromPath[int], data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
@@ -137,7 +138,7 @@ class ReliefPages(Controller):
             response = await _home(db, principal, errors={f"application-{application_id}": exc.message_zh})
             response.status_code = 422 if isinstance(exc, InvalidInput) else status_of(exc)
             return response
-        return Redirect(path="/relief?done=resubmitted")
+        return flashed(Redirect(path="/relief"), "救助申请已重新提交。")
 
     @post("/years/{year:int}/open", guards=[allow(service.OPENERS, "opening a year's relief funds")])
     async def open_year(self, year: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
@@ -148,7 +149,7 @@ class ReliefPages(Controller):
             response = await _home(db, principal, errors=form_error(exc))
             response.status_code = status_of(exc)
             return response
-        return Redirect(path="/relief?done=opened")
+        return flashed(Redirect(path="/relief"), "本年度救助基金已开立。")
 
 
 async def _home(db: AsyncSession, principal: Principal, errors: dict[str, str] | None = None, typed: dict[str, str] | None = None) -> Template:
@@ -202,7 +203,7 @@ class ReliefRunPages(Controller):
             await engine.start_run(db, principal, rules.CODE, period, supplementary=earlier > 0)
         except DomainError as exc:
             return await self._refused(db, principal, exc)
-        return Redirect("/relief/runs", status_code=303)
+        return flashed(Redirect("/relief/runs", status_code=303), "救助金核算已发起。")
 
     @post("/{run_id:int}/approvals/{step:str}")
     async def approve(self, run_id: FromPath[int], step: FromPath[str], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
@@ -210,7 +211,7 @@ class ReliefRunPages(Controller):
             await engine.approve(db, principal, run_id, step, rules.CODE)
         except DomainError as exc:
             return await self._refused(db, principal, exc)
-        return Redirect("/relief/runs", status_code=303)
+        return flashed(Redirect("/relief/runs", status_code=303), "审批意见已保存。")
 
     @post("/{run_id:int}/batch")
     async def issue(self, run_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> Template | Redirect:
@@ -219,7 +220,7 @@ class ReliefRunPages(Controller):
             await make_programme_batch_documents(state, db, batch)
         except DomainError as exc:
             return await self._refused(db, principal, exc)
-        return Redirect("/relief/runs", status_code=303)
+        return flashed(Redirect("/relief/runs", status_code=303), "拨付批次已生成，拨付文件已生成。")
 
     @post("/{run_id:int}/documents")
     async def documents(self, run_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> Template | Redirect:
@@ -233,7 +234,7 @@ class ReliefRunPages(Controller):
             await make_programme_batch_documents(state, db, batch)
         except DomainError as exc:
             return await self._refused(db, principal, exc)
-        return Redirect("/relief/runs", status_code=303)
+        return flashed(Redirect("/relief/runs", status_code=303), "拨付文件已生成。")
 
 
 PAGES = [ReliefPages, ReliefRunPages]
