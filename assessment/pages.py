@@ -427,7 +427,7 @@ class CommitteePages(Controller):
             )
         except DomainError as exc:
             return await _committee_estate(db, principal, estate_id, month, failed=("veto", exc, typed))
-        return Redirect(path=f"/committee/estates/{estate_id}?month={month}&done=veto")
+        return flashed(Redirect(path=f"/committee/estates/{estate_id}?month={month}"), "已以居民投诉为证据发起一票否决，等待街道审核。")
 
 
 CLIENT_ID = re.compile(r"[A-Za-z0-9_\-]{8,64}")

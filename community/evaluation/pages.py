@@ -131,7 +131,7 @@ class EvaluationPages(Controller):
             await service.assign_firm(db, principal, contract_id, checked(schemas.FirmAssignmentIn, firm_id=int(firm_id)), utc_now())
         except DomainError as exc:
             return await self._refused(db, principal, contract_id, exc)
-        return Redirect(path=f"/community/evaluation/contracts/{contract_id}?done=assigned")
+        return flashed(Redirect(path=f"/community/evaluation/contracts/{contract_id}"), "已指定该项目的评估机构。")
 
     @post("/contracts/{contract_id:int}/survey", guards=[allow(service.SURVEY_TAKERS, "recording a survey")])
     async def survey(self, contract_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
