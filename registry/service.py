@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, func, or_, select, true
@@ -278,6 +280,22 @@ async def create_estate(session: AsyncSession, actor: Principal, data: schemas.E
 
 # Boundaries
 
+# What runs in the same transaction when an estate's boundary is set, changed or removed (estate id, when): the
+# composition root names it (the evidence-integrity flags of the packages above re-evaluate the estate's records).
+BoundaryListener = Callable[[AsyncSession, int, datetime], Awaitable[object]]
+_boundary_listeners: list[BoundaryListener] = []
+
+
+def on_boundary_change(listener: BoundaryListener) -> None:
+    """The composition root names what re-evaluates an estate's records when its boundary changes (once: naming it
+    again replaces it)."""
+    _boundary_listeners[:] = [listener]
+
+
+async def _boundary_changed(session: AsyncSession, estate_id: int) -> None:
+    for listener in _boundary_listeners:
+        await listener(session, estate_id, utc_now())
+
 
 def boundary_out(estate_id: int, boundary: EstateBoundary | None) -> schemas.BoundaryOut:
     if boundary is None:
@@ -330,12 +348,13 @@ async def set_boundary(session: AsyncSession, actor: Principal, estate_id: int, 
     record_change(
         session, actor, "estate.boundary_set", "estate", estate.id, before=before, after={"vertices": boundary.vertices, "area_m2": boundary.area_m2, "geometry": geometry}
     )
+    await _boundary_changed(session, estate.id or 0)
     return boundary
 
 
 async def clear_boundary(session: AsyncSession, actor: Principal, estate_id: int) -> None:
-    """Remove an estate's boundary: its patrols are no longer measured against one (records already flagged keep
-    their flags)."""
+    """Remove an estate's boundary: its patrols are no longer measured against one (the standing outside-the-boundary
+    flags of its records in unlocked months are cleared, saying so)."""
     require_role(actor, ADMINS, "removing estates' boundaries")
     estate = await get_estate(session, actor, estate_id)
     boundary = await session.get(EstateBoundary, estate_id)
@@ -344,6 +363,7 @@ async def clear_boundary(session: AsyncSession, actor: Principal, estate_id: int
     record_change(session, actor, "estate.boundary_removed", "estate", estate.id, before={"vertices": boundary.vertices, "area_m2": boundary.area_m2, "geometry": boundary.geometry})
     await session.delete(boundary)
     await session.flush()
+    await _boundary_changed(session, estate.id or 0)
 
 
 ESTATE_FIELDS = ("name", "address", "floor_area_centi_m2", "households", "buildings", "management_mode", "entered_on", "left_on")
