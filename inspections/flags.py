@@ -158,14 +158,14 @@ async def recheck_boundary(session: AsyncSession, estate_id: int, locked_months:
         return 0, 0
     standing: dict[int, RecordFlag] = {}
     for part in (records[i : i + 500] for i in range(0, len(records), 500)):
-        for flag in (
+        for found in (
             await session.execute(
                 select(RecordFlag).where(
                     col(RecordFlag.record_id).in_([r.id for r in part]), col(RecordFlag.kind) == FlagKind.OUTSIDE_BOUNDARY.value, standing_flag()
                 )
             )
         ).scalars():
-            standing[flag.record_id] = flag
+            standing[found.record_id] = found
     raised: list[RecordFlag] = []
     cleared = 0
     for record in records:

@@ -339,7 +339,7 @@ async def month_evidence(session: AsyncSession, estate_ids: list[int], month: Mo
 def standing_flag() -> ColumnElement[bool]:
     """A flag not cleared: still true as far as the system knows (a cleared one is kept, with when and why)."""
     cleared = aliased(RecordFlagClearance)  # its own name: a query may join the clearances as well
-    return ~exists().where(cleared.flag_id == col(RecordFlag.id))
+    return ~exists().where(col(cleared.flag_id) == col(RecordFlag.id))
 
 
 @dataclass(frozen=True)

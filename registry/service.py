@@ -399,6 +399,14 @@ async def get_company(session: AsyncSession, actor: Principal, company_id: int) 
     return await visible_one(session, Company, company_id, visible_companies(actor), "company")
 
 
+def _bank_complete(company: Company) -> None:
+    """A payee's bank and account go together: a payment cannot be made to one without the other."""
+    if bool(company.bank_name) != bool(company.bank_account):
+        raise RuleViolation(
+            "bank_name and bank_account go together: give both (or neither)", zh="开户银行和银行账号须同时填写", field="bank_account" if company.bank_name else "bank_name"
+        )
+
+
 async def create_company(session: AsyncSession, actor: Principal, data: schemas.CompanyCreate) -> Company:
     require_role(actor, ADMINS, "registering companies")
     _checked_credit_code(data.credit_code)
@@ -409,7 +417,10 @@ async def create_company(session: AsyncSession, actor: Principal, data: schemas.
         legal_representative=data.legal_representative or "",
         phone=data.phone,
         address=data.address,
+        bank_name=data.bank_name.strip(),
+        bank_account=" ".join(data.bank_account.split()),
     )
+    _bank_complete(company)
     session.add(company)
     await session.flush()
     record_change(session, actor, "company.created", "company", company.id, after=snapshot(company))
@@ -423,7 +434,9 @@ async def update_company(session: AsyncSession, actor: Principal, company_id: in
     before = snapshot(company)
     if data.name is not None and data.name != company.name:
         await _ensure_unique(session, Company, "company", name=data.name)
-    _apply(company, data, ("name", "legal_representative", "phone", "address"))
+    _apply(company, data, ("name", "legal_representative", "phone", "address", "bank_name", "bank_account"))
+    company.bank_name, company.bank_account = company.bank_name.strip(), " ".join(company.bank_account.split())
+    _bank_complete(company)
     record_change(session, actor, "company.updated", "company", company.id, before=before, after=snapshot(company))
     await session.flush()
     return company
