@@ -156,8 +156,8 @@ class _SealArea(Flowable):
     def draw(self) -> None:
         canvas = self.canv
         radius = self.SIZE / 2
-        x = self._width - radius - 6 * mm
-        y = -radius - 2 * mm
+        x = self._width - 20 * mm  # centred on the issuer and the date below it, as a seal is stamped over both
+        y = -9 * mm
         canvas.saveState()
         canvas.setStrokeColor(colors.HexColor("#c8102e"))
         canvas.setDash(3, 2)
@@ -165,7 +165,7 @@ class _SealArea(Flowable):
         canvas.circle(x, y, radius, stroke=1, fill=0)
         canvas.setFillColor(colors.HexColor("#c8102e"))
         canvas.setFont(FONT, 9)
-        canvas.drawCentredString(x, y - 3, "（盖章）")
+        canvas.drawCentredString(x, y - radius + 4 * mm, "（盖章）")
         canvas.restoreState()
 
 
@@ -177,7 +177,7 @@ def _signoff(signoff: Signoff, styles: dict[str, ParagraphStyle]) -> list[object
         lines.setStyle(
             TableStyle([("FONTNAME", (0, 0), (-1, -1), FONT), ("FONTSIZE", (0, 0), (-1, -1), 10), ("LINEBELOW", (0, 0), (-1, -1), 0.4, colors.HexColor("#666666"))])
         )
-        story += [lines, Spacer(1, 8 * mm)]
+        story += [lines, Spacer(1, 14 * mm)]
     story += [_SealArea(), Paragraph(_escape(signoff.issuer), styles["issuer"]), Paragraph(_escape(signoff.issued_on), styles["issuer"]), Spacer(1, 24 * mm)]
     return [KeepTogether(story)]
 
