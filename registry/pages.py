@@ -21,6 +21,7 @@ from foundation.web.auth import allow, logged_in
 from foundation.web.layout import page, pages_of, refused
 from foundation.web.params import OptionalId, RecordId, SearchText
 from registry import contracts, schemas, service, voting
+from registry.boundaries import Datum
 
 MODE_NAMES = {"company": "物业企业", "owner_unit": "产权单位", "self_managed": "居民自治"}
 OUTCOME_NAMES = {
@@ -88,7 +89,8 @@ class RegistryPages(Controller):
                 content = typed.encode("utf-8")
             else:
                 raise InvalidInput("choose a GeoJSON file or paste the GeoJSON", zh="请选择 GeoJSON 文件或粘贴 GeoJSON", field="boundary")
-            await service.set_boundary(db, principal, estate_id, service.geojson_document(content))
+            datum = Datum.GCJ02 if data.get("datum") == Datum.GCJ02.value else Datum.WGS84
+            await service.set_boundary(db, principal, estate_id, service.geojson_document(content), datum)
         except DomainError as exc:
             await db.rollback()
             return await _estate_page(db, principal, estate_id, exc=exc, typed=typed)

@@ -9,6 +9,7 @@ import msgspec
 
 from foundation.schemas import Id, Reason, Strict
 from foundation.text import NONBLANK, PRINTABLE
+from registry.boundaries import Datum
 from registry.tables import ManagementMode, OrganisationKind, Standing
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_\-]+$")]
@@ -110,10 +111,12 @@ class MultiPolygonIn(Strict, tag_field="type", tag="MultiPolygon"):
 
 
 class BoundaryIn(Strict):
-    """The estate's outline as a GeoJSON Polygon or MultiPolygon in WGS 84 (what a GPS or phone reports; a map's
-    GCJ-02 or BD-09 coordinates lie hundreds of metres off and must be converted first)."""
+    """The estate's outline as a GeoJSON Polygon or MultiPolygon in WGS 84 (what a GPS or phone reports), or in
+    GCJ-02 (a Chinese web map's coordinates, `datum: "gcj02"`), converted to WGS 84 before it is kept. BD-09 (Baidu)
+    is not accepted: convert it first."""
 
     geometry: PolygonIn | MultiPolygonIn
+    datum: Datum = Datum.WGS84
 
 
 class BoundaryOut(msgspec.Struct):

@@ -18,7 +18,7 @@ from foundation.clock import business_today, utc_now
 from foundation.errors import Conflict, InvalidInput, NotFound, RuleViolation, TooLarge
 from foundation.paging import PageRequest, fetch_page
 from registry import schemas
-from registry.boundaries import BoundaryError, boundary_area_m2, parse_boundary
+from registry.boundaries import BoundaryError, Datum, boundary_area_m2, parse_boundary
 from registry.queries import contractors_on
 from registry.rules import credit_code_problem, credit_code_problem_zh, format_area
 from registry.scope import (
@@ -325,14 +325,14 @@ def geojson_document(content: bytes) -> object:
         raise InvalidInput(f"the boundary file is not GeoJSON (JSON in UTF-8): {error}", zh="文件不是 GeoJSON（UTF-8 编码的 JSON）", field="boundary") from None
 
 
-async def set_boundary(session: AsyncSession, actor: Principal, estate_id: int, document: object) -> EstateBoundary:
+async def set_boundary(session: AsyncSession, actor: Principal, estate_id: int, document: object, datum: Datum = Datum.WGS84) -> EstateBoundary:
     """Record (or replace) an estate's boundary from GeoJSON: a Polygon or MultiPolygon, or a Feature (or a
     FeatureCollection of one) holding it, as a file gives it. A bad outline is refused with what is wrong, and
     nothing is stored."""
     require_role(actor, ADMINS, "setting estates' boundaries")
     estate = await get_estate(session, actor, estate_id)
     try:
-        geometry = parse_boundary(document)
+        geometry = parse_boundary(document, datum)
     except BoundaryError as error:
         # The body's shape was right (or the file was JSON): what it draws is not an estate's outline.
         raise RuleViolation(f"boundary: {error}", zh=error.zh, field="boundary") from None

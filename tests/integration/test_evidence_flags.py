@@ -18,6 +18,7 @@ from PIL import Image
 from foundation.clock import BUSINESS_TZ
 from inspections.flags import recheck_boundary
 from inspections.tables import InspectionRecord, RecordFlag
+from registry.boundaries import wgs84_to_gcj02
 from registry.tables import EstateBoundary
 from tests.integration.evidence import record_body, upload
 from tests.integration.helpers import assert_problem, count, estate_ids_of
@@ -311,3 +312,18 @@ async def test_a_boundary_change_leaves_the_records_of_a_locked_month_as_judged(
         assert await recheck_boundary(session, estate, {record.month}, datetime.now(UTC)) == (0, 0)
         assert await recheck_boundary(session, estate, set(), datetime.now(UTC)) == (1, 0)  # the same month, unlocked
         await session.rollback()
+
+
+async def test_a_boundary_drawn_on_a_chinese_web_map_is_declared_gcj02_and_kept_in_wgs84(client, as_user, db) -> None:
+    worker = await as_user("xbl01-worker")
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    lon, lat = wgs84_to_gcj02(CENTRE_LON, CENTRE_LAT)  # the square as a web map shows it, some 500 m off
+    drawn = {"type": "Polygon", "coordinates": [[[lon - HALF, lat - HALF], [lon + HALF, lat - HALF], [lon + HALF, lat + HALF], [lon - HALF, lat + HALF], [lon - HALF, lat - HALF]]]}
+    answer = await client.put(f"/api/registry/estates/{estate}/boundary", json={"geometry": drawn, "datum": "gcj02"}, headers=await as_user("admin"))
+    assert answer.status_code == 200, answer.text
+    first = answer.json()["geometry"]["coordinates"][0][0]
+    # Kept in WGS 84: back where GPS puts the corner, within a metre (the offset itself varies across the estate).
+    assert abs(first[0] - (CENTRE_LON - HALF)) < 1e-5 and abs(first[1] - (CENTRE_LAT - HALF)) < 1e-5
+    # A patrol at the estate by GPS (WGS 84) is inside it.
+    assert await _flags(client, as_user, await _file(client, worker, estate, location=INSIDE)) == []
+    assert_problem(await client.put(f"/api/registry/estates/{estate}/boundary", json={"geometry": drawn, "datum": "bd09"}, headers=await as_user("admin")), 400)
