@@ -83,6 +83,11 @@ def date_written(instant: datetime) -> str:
 SIGNATURE_LINES = (("经办", ""), ("复核", ""), ("审批", ""))
 
 
+def street_office(street: str) -> str:
+    """The issuing authority of a street's documents: 小白楼 → 小白楼街道办事处 (a name with 街道 already keeps it once)."""
+    return f"{street.removesuffix('街道')}街道办事处"
+
+
 def finance_signoff(instant: datetime) -> Signoff:
     return Signoff(get_settings().finance_authority, date_written(instant), SIGNATURE_LINES)
 
@@ -547,7 +552,7 @@ async def _estate_report(session: AsyncSession, store: BlobStore, score: ScoreVe
             ),
         ],
         photos=photos,
-        signoff=Signoff(f"{street.name}办事处", date_written(utc_now()), (("经办", ""), ("复核", ""), ("审批", ""))),
+        signoff=Signoff(street_office(street.name), date_written(utc_now()), SIGNATURE_LINES),
         notes=[f"未计入的分项：{', '.join(names.get(m, m) for m in result.get('missing', []))}" if result.get("missing") else "五个分项均有数据。"],
     )
     return await made_pdf(document, None)

@@ -370,4 +370,5 @@ async def test_the_month_report_shows_items_with_their_text_photo_thumbnails_and
     assert "待审核" in text and "待复核" not in text  # the veto waits, in the web's words
     assert "sha256" not in text
     images = [image for page in PdfReader(io.BytesIO(report)).pages for image in page.images]
-    assert len(images) >= 2  # the patrol's and the street inspection's photos, as thumbnails
+    assert images and all(len(image.data) < 20_000 for image in images)  # thumbnails (both tests' photos are one picture)
+    assert "记录 #" in text and text.count(items["C01"].text) >= 2  # the photos under their record and item, with its text
