@@ -349,7 +349,7 @@ async def test_the_batch_documents_are_official_documents_and_the_sheet_has_numb
     sheet = openpyxl.load_workbook(io.BytesIO(await download(client, f"/api/subsidies/batches/{batch['id']}/lines.xlsx", finance, XLSX)))["明细"]
     headers = [c.value for c in sheet[1]]
     coefficient = sheet.cell(row=2, column=headers.index("系数") + 1)
-    assert coefficient.data_type == "n" and isinstance(coefficient.value, float) and coefficient.number_format == "0.00"
+    assert coefficient.data_type == "n" and isinstance(coefficient.value, int | float) and coefficient.number_format == "0.00"
     assert sheet.auto_filter.ref and sheet.auto_filter.ref.startswith("A1:")
     row = next(r for r in sheet.iter_rows(min_row=2, values_only=True) if r[headers.index("物业企业")] == payee["name"])
     assert (row[headers.index("开户银行")], row[headers.index("银行账号")]) == (payee["bank_name"], payee["bank_account"])
