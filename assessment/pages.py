@@ -181,7 +181,7 @@ class AssessmentPages(Controller):
             return await _breakdown_page(db, principal, estate_id, month, failed=(exc, {"reason": reason, "defect_id": defect}))
         return flashed(Redirect(path="/assessment/appeals"), "申诉已提交，等待街道办答复。")
 
-    @post("/appeals/{appeal_id:int}/answer", guards=[allow(service.STREET, "answering appeals")])
+    @post("/appeals/{appeal_id:int}/answer", guards=[allow(service.APPEAL_ANSWERERS, "answering appeals")])
     async def answer_appeal(
         self, appeal_id: FromPath[int], data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
     ) -> Response[Any]:
@@ -303,7 +303,7 @@ async def _appeals_page(db: AsyncSession, principal: Principal, failed: tuple[in
         "names": await _estate_names(db, [a.estate_id for a in rows]),
         "state_names": APPEAL_STATE_NAMES,
         "evidence_names": EVIDENCE_NAMES,
-        "may_answer": principal.role in service.STREET,
+        "may_answer": principal.role in service.APPEAL_ANSWERERS,
         "failed_id": failed[0] if failed else None,
         "typed": {"reason": failed[2]} if failed else {},
     }

@@ -123,6 +123,12 @@ async def locked_streets(session: AsyncSession, month: Month) -> set[int]:
     return set((await session.execute(query)).scalars())
 
 
+async def locked_months(session: AsyncSession, street_id: int) -> set[str]:
+    """The months a street locked ("2026-10"): their evidence stays as it was judged."""
+    query = select(col(AssessmentMonth.month)).where(col(AssessmentMonth.street_id) == street_id, col(AssessmentMonth.state) == "locked")
+    return set((await session.execute(query)).scalars())
+
+
 async def pending_veto_estates(session: AsyncSession, month: Month) -> set[int]:
     """The estates with a veto of `month` still waiting for the street's review."""
     query = select(col(Veto.estate_id)).where(col(Veto.month) == str(month), col(Veto.state) == "pending")

@@ -119,7 +119,7 @@ class AssessmentController(Controller):
         rows, total = await queries.list_appeals(db, principal, paging, month=_month(month), state=appeal_state)
         return Page(rows, total, paging.page, paging.page_size)
 
-    @post("/appeals/{appeal_id:int}/answer", dto=StrictBody[schemas.AppealAnswerIn], return_dto=None, status_code=200, guards=[allow(service.STREET, "answering appeals")], responses=WRITE)
+    @post("/appeals/{appeal_id:int}/answer", dto=StrictBody[schemas.AppealAnswerIn], return_dto=None, status_code=200, guards=[allow(service.APPEAL_ANSWERERS, "answering appeals")], responses=WRITE)
     async def answer_appeal(self, appeal_id: RecordId, data: JSONBody[schemas.AppealAnswerIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.AppealOut:
         """Uphold (the contested finding leaves the score, which is recomputed as a new version) or reject, with a reason."""
         return (await queries.appeal_rows(db, [await service.answer_appeal(db, principal, appeal_id, data)]))[0]

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from assessment import schemas
+from assessment import queries, schemas
 from assessment.inputs import month_inputs
 from assessment.rules import AUTOMATIC_VETO_REASONS, VETO_REASONS, Component, ScoringRules, parse_scoring_rules, score_month
 from assessment.tables import (
@@ -44,12 +44,16 @@ from foundation.storage import BlobStore
 from inspections import queries as inspection_queries
 from inspections.attachments import MAX_PHOTOS, ReceivedPhoto, keep_photos, own_photos, required_store
 from inspections.config import current_checklist
+from inspections.flags import recheck_boundary
 from inspections.rules import Source, request_fingerprint
 from registry import queries as registry_queries
 from registry.queries import CommunityInfo, EstateInfo, estate_tenures
 
 DIRECTORS = frozenset({Role.COMMITTEE_DIRECTOR})
 STREET = frozenset({Role.STREET_OFFICER})
+# Who answers a company's appeal: the street officer of its street, or the district administrator (the one who
+# answers when every officer of the street filed the contested finding: Duty.ANSWER_APPEAL_ON_OWN_FINDING).
+APPEAL_ANSWERERS = frozenset({Role.STREET_OFFICER, Role.ADMIN})
 COMPUTERS = frozenset({Role.STREET_OFFICER, Role.ADMIN})
 OPINION_ATTEMPTS = 5
 
@@ -463,6 +467,19 @@ async def lock_month(session: AsyncSession, actor: Principal, street_id: int, mo
     return state
 
 
+# Evidence-integrity flags when an estate's boundary changes
+
+
+async def recheck_boundary_flags(session: AsyncSession, estate_id: int, now: datetime) -> tuple[int, int]:
+    """The estate's boundary was set, changed or removed: re-evaluate the outside-the-boundary flags of its records
+    in the months its street has not locked (a locked month's evidence stays as it was judged). Named by the
+    composition root as the registry's boundary listener. Returns (flags raised, flags cleared)."""
+    estate = await registry_queries.estate(session, estate_id)
+    if estate is None:
+        return 0, 0
+    return await recheck_boundary(session, estate_id, await queries.locked_months(session, estate.street_id), now)
+
+
 # Appeals
 
 
@@ -527,10 +544,15 @@ async def answer_appeal(session: AsyncSession, actor: Principal, appeal_id: int,
     """Upheld: the contested finding is left out of scoring (with the reason) and the month recomputed.
     Rejected: the score stands; the reason is kept."""
     now = now or utc_now()
-    require_role(actor, STREET, "answering appeals")
+    require_role(actor, APPEAL_ANSWERERS, "answering appeals")
     appeal = await get_appeal(session, actor, appeal_id)
-    if appeal.street_id != actor.street_id:
+    if actor.role is Role.STREET_OFFICER and appeal.street_id != actor.street_id:
         raise PermissionDenied("you answer appeals of your own street only")
+    if appeal.defect_id is not None:
+        # Nobody answers an appeal against a finding of an inspection they filed themselves.
+        finding = await inspection_queries.defect(session, appeal.defect_id)
+        if finding is not None:
+            keep_apart(Duty.ANSWER_APPEAL_ON_OWN_FINDING, actor, [await inspection_queries.record_filer(session, finding.record_id)])
     await _lock_street_months(session, appeal.street_id)
     await session.refresh(appeal)  # as it is now that no other answer can be under way
     if appeal.state != "pending":

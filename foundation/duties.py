@@ -24,6 +24,7 @@ class Duty(StrEnum):
     AMEND_EVIDENCE_ONE_SCORES = "amend_evidence_one_scores"
     APPROVE_OWN_VOLUNTEER_HOURS = "approve_own_volunteer_hours"
     SIT_ON_OWN_CALLS_PANEL = "sit_on_own_calls_panel"
+    ANSWER_APPEAL_ON_OWN_FINDING = "answer_appeal_on_own_finding"
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,10 @@ SEPARATIONS: Mapping[Duty, Separation] = {
         Separation(
             Duty.SIT_ON_OWN_CALLS_PANEL, "opened a call or names its panel (the buyer)", "sit on its panel",
             "采购人回避", "发起项目或组建评审委员会的人员不能担任该项目的评审委员，须由他人评审",
+        ),
+        Separation(
+            Duty.ANSWER_APPEAL_ON_OWN_FINDING, "filed the inspection whose finding a company appeals", "answer that appeal",
+            "申诉回避", "对本人检查发现的问题提出的申诉，本人不能答复，须由本街道其他人员或区管理员答复",
         ),
     )
 }

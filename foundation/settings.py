@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # The address printed in the QR code of every issued document, e.g. https://supervision.example; empty: the
     # address this server listens on (http://host:port), so that a changed port is followed.
     public_base_url: str = ""
+    # The issuing authority printed under a batch's summary and payment notices (落款) and named on the verification
+    # page; an estate's month report is issued by its street's office (小白楼街道办事处).
+    finance_authority: str = Field(default="天津市和平区财政局", min_length=2, max_length=60)
     # The scheduler: how often a standby checks the leader lock (and the leader that it still holds it), and
     # whether the web process also runs a scheduler (single-machine setups; still only one leads).
     scheduler_poll_seconds: float = Field(default=10.0, ge=0.2, le=600)

@@ -22,6 +22,14 @@ class FlagKind(StrEnum):
     PHOTO_REUSED = "photo_reused"  # 照片（或近似照片）已用于其他记录
 
 
+class FlagClearance(StrEnum):
+    """Why a flag stopped being true after it was raised (the flag stays, marked cleared)."""
+
+    BOUNDARY_CHANGED = "boundary_changed"  # the new boundary holds the position (within the tolerance)
+    BOUNDARY_REMOVED = "boundary_removed"  # the estate has no boundary any more: nothing to measure
+    REMEASURED = "remeasured"  # the new boundary still leaves it outside, by another distance: a new flag says it
+
+
 class LocationMissing(StrEnum):
     """Why a record came without a position, as the phone said (or `not_sent` when it said nothing)."""
 

@@ -1,9 +1,11 @@
-"""Evidence-integrity flags (config/RULES.md, "Evidence integrity"): the checks run on a record as it is filed, in
-the filing's transaction (they flag, they never refuse), and the flags as the street reads them."""
+"""Evidence-integrity flags (config/RULES.md, "Evidence integrity"): the checks run whenever their inputs change, in
+the transaction that changes them (they flag, they never refuse): on a record as it is filed, on the photos an
+amendment adds, and on an estate's records when its boundary is set, changed or removed; and the flags as the
+street reads them. A flag no longer true is cleared (when and why), never deleted."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,12 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from foundation.access import Principal, Role
+from foundation.clock import BUSINESS_TZ
 from foundation.paging import PageRequest
 from foundation.periods import Month
 from inspections import schemas
 from inspections.config import inspection_rules
 from inspections.flag_rules import (
     FiledBy,
+    FlagClearance,
     FlagKind,
     LocationMissing,
     PhotoMatch,
@@ -29,9 +33,10 @@ from inspections.flag_rules import (
     location_flag,
     reuse_differences,
 )
+from inspections.queries import standing_flag
 from inspections.rules import Source
 from inspections.scope import visible_records
-from inspections.tables import Attachment, InspectionRecord, PhotoHashBand, RecordFlag, RecordPhoto
+from inspections.tables import Attachment, InspectionRecord, PhotoHashBand, RecordFlag, RecordFlagClearance, RecordPhoto
 from registry import queries as registry_queries
 
 # Who reads flags: the street (its officer and workers) and the district. The filer does not see them.
@@ -44,31 +49,16 @@ def _filed_by(record: InspectionRecord) -> FiledBy:
     return FiledBy(record.estate_id, record.business_date.isoformat(), record.filed_by_user_id, record.organisation_id)
 
 
-async def check_record(
-    session: AsyncSession, record: InspectionRecord, photo_ids: Sequence[int], location_missing: LocationMissing | None, now: datetime
-) -> list[RecordFlag]:
-    """Run every check on a record just filed (its photos stored) and store a flag for each finding, with its
-    evidence. Nothing here refuses the filing."""
-    rules = inspection_rules().integrity
-    findings: list[tuple[FlagKind, int | None, int | None, dict[str, Any]]] = []
-    position = (
-        None
-        if record.latitude_micro is None or record.longitude_micro is None
-        else Position(record.latitude_micro / 1_000_000, record.longitude_micro / 1_000_000)
-    )
-    missing = location_flag(position, location_missing)
-    if missing is not None:
-        findings.append((FlagKind.LOCATION_MISSING, None, None, missing))
-    outside = boundary_flag(position, await registry_queries.estate_boundary(session, record.estate_id), rules)
-    if outside is not None:
-        findings.append((FlagKind.OUTSIDE_BOUNDARY, None, None, outside))
-    photos = list((await session.execute(select(Attachment).where(col(Attachment.id).in_(set(photo_ids))).order_by(col(Attachment.id)))).scalars()) if photo_ids else []
-    for photo in photos:
-        gap = exif_time_flag(photo.exif_taken_at, record.inspected_at, rules)
-        if gap is not None:
-            findings.append((FlagKind.EXIF_TIME_FAR, photo.id, None, gap))
-    for photo_id, reuses in (await _reuses(session, record, photos, rules.near_duplicate_max_bits)).items():
-        findings.append((FlagKind.PHOTO_REUSED, photo_id, reuses[0]["record_id"], {"reused_on": reuses[:MAX_REUSES_SHOWN], "reuses": len(reuses)}))
+def _position(record: InspectionRecord) -> Position | None:
+    if record.latitude_micro is None or record.longitude_micro is None:
+        return None
+    return Position(record.latitude_micro / 1_000_000, record.longitude_micro / 1_000_000)
+
+
+Finding = tuple[FlagKind, int | None, int | None, dict[str, Any]]  # kind, photo, other record, evidence
+
+
+def _raise(session: AsyncSession, record: InspectionRecord, findings: Sequence[Finding], now: datetime) -> list[RecordFlag]:
     flags = [
         RecordFlag(
             record_id=record.id or 0,
@@ -86,9 +76,116 @@ async def check_record(
         for kind, attachment_id, other_record_id, evidence in findings
     ]
     session.add_all(flags)
+    return flags
+
+
+async def _photo_findings(session: AsyncSession, record: InspectionRecord, photo_ids: Sequence[int]) -> list[Finding]:
+    """The EXIF-time and reuse checks on photos of a record."""
+    rules = inspection_rules().integrity
+    findings: list[Finding] = []
+    photos = list((await session.execute(select(Attachment).where(col(Attachment.id).in_(set(photo_ids))).order_by(col(Attachment.id)))).scalars()) if photo_ids else []
+    for photo in photos:
+        gap = exif_time_flag(photo.exif_taken_at, record.inspected_at, rules)
+        if gap is not None:
+            findings.append((FlagKind.EXIF_TIME_FAR, photo.id, None, gap))
+    for photo_id, reuses in (await _reuses(session, record, photos, rules.near_duplicate_max_bits)).items():
+        findings.append((FlagKind.PHOTO_REUSED, photo_id, reuses[0]["record_id"], {"reused_on": reuses[:MAX_REUSES_SHOWN], "reuses": len(reuses)}))
+    return findings
+
+
+async def check_record(
+    session: AsyncSession, record: InspectionRecord, photo_ids: Sequence[int], location_missing: LocationMissing | None, now: datetime
+) -> list[RecordFlag]:
+    """Run every check on a record just filed (its photos stored) and store a flag for each finding, with its
+    evidence. Nothing here refuses the filing."""
+    rules = inspection_rules().integrity
+    findings: list[Finding] = []
+    position = _position(record)
+    missing = location_flag(position, location_missing)
+    if missing is not None:
+        findings.append((FlagKind.LOCATION_MISSING, None, None, missing))
+    outside = boundary_flag(position, await registry_queries.estate_boundary(session, record.estate_id), rules)
+    if outside is not None:
+        findings.append((FlagKind.OUTSIDE_BOUNDARY, None, None, outside))
+    findings += await _photo_findings(session, record, photo_ids)
+    flags = _raise(session, record, findings, now)
     if flags:
         await session.flush()
     return flags
+
+
+async def check_added_photos(session: AsyncSession, record: InspectionRecord, photo_ids: Sequence[int], now: datetime) -> list[RecordFlag]:
+    """Run the photo checks (EXIF time, reuse) on photos an amendment adds to a filed record (stored as its photos
+    already): flagged as they would have been at filing. A photo that already has a standing flag of a kind gets no
+    second one."""
+    if not photo_ids:
+        return []
+    standing = {
+        (kind, attachment)
+        for kind, attachment in await session.execute(
+            select(col(RecordFlag.kind), col(RecordFlag.attachment_id)).where(col(RecordFlag.record_id) == record.id, col(RecordFlag.attachment_id).in_(set(photo_ids)), standing_flag())
+        )
+    }
+    findings = [f for f in await _photo_findings(session, record, photo_ids) if (f[0].value, f[1]) not in standing]
+    flags = _raise(session, record, findings, now)
+    if flags:
+        await session.flush()
+    return flags
+
+
+def _clearance_reason(cause: FlagClearance, now: datetime, distance_m: int | None) -> str:
+    day = now.astimezone(BUSINESS_TZ).date().isoformat()
+    if cause is FlagClearance.BOUNDARY_REMOVED:
+        return f"{day} 区片边界已删除，不再测量"
+    if cause is FlagClearance.REMEASURED:
+        return f"{day} 区片边界已变更，按新边界重新测量为边界外 {distance_m} 米"
+    return f"{day} 区片边界已变更，该位置在新边界内或允许范围内"
+
+
+async def recheck_boundary(session: AsyncSession, estate_id: int, locked_months: Collection[str], now: datetime) -> tuple[int, int]:
+    """Re-evaluate the outside-the-boundary flag of an estate's records after its boundary was set, changed or
+    removed, for records of months not in `locked_months` (a locked month's evidence stays as it was judged):
+    a position now outside by more than the tolerance is flagged (once: a standing flag of the same distance stays),
+    a standing flag no longer true is cleared with when and why. Returns (flags raised, flags cleared)."""
+    rules = inspection_rules().integrity
+    boundary = await registry_queries.estate_boundary(session, estate_id)
+    records = [
+        r
+        for r in (await session.execute(select(InspectionRecord).where(col(InspectionRecord.estate_id) == estate_id).order_by(col(InspectionRecord.id)))).scalars()
+        if r.month not in locked_months
+    ]
+    if not records:
+        return 0, 0
+    standing: dict[int, RecordFlag] = {}
+    for part in (records[i : i + 500] for i in range(0, len(records), 500)):
+        for found in (
+            await session.execute(
+                select(RecordFlag).where(
+                    col(RecordFlag.record_id).in_([r.id for r in part]), col(RecordFlag.kind) == FlagKind.OUTSIDE_BOUNDARY.value, standing_flag()
+                )
+            )
+        ).scalars():
+            standing[found.record_id] = found
+    raised: list[RecordFlag] = []
+    cleared = 0
+    for record in records:
+        outside = boundary_flag(_position(record), boundary, rules)
+        flag = standing.get(record.id or 0)
+        if flag is not None and outside is not None and flag.evidence.get("distance_m") == outside["distance_m"]:
+            continue
+        if flag is not None:
+            cause = FlagClearance.BOUNDARY_REMOVED if boundary is None else FlagClearance.REMEASURED if outside is not None else FlagClearance.BOUNDARY_CHANGED
+            session.add(
+                RecordFlagClearance(
+                    flag_id=flag.id or 0, cause=cause.value, reason=_clearance_reason(cause, now, None if outside is None else outside["distance_m"]), cleared_at=now
+                )
+            )
+            cleared += 1
+        if outside is not None:
+            raised += _raise(session, record, [(FlagKind.OUTSIDE_BOUNDARY, None, None, outside)], now)
+    if raised or cleared:
+        await session.flush()
+    return len(raised), cleared
 
 
 async def _reuses(session: AsyncSession, record: InspectionRecord, photos: list[Attachment], max_bits: int) -> dict[int, list[dict[str, Any]]]:
@@ -146,19 +243,20 @@ async def _reuses(session: AsyncSession, record: InspectionRecord, photos: list[
 # Reading
 
 
-def _flags_query(actor: Principal) -> Select[RecordFlag, InspectionRecord]:
+def _flags_query(actor: Principal) -> Select[RecordFlag, InspectionRecord, RecordFlagClearance]:
     return (
-        select(RecordFlag, InspectionRecord)
+        select(RecordFlag, InspectionRecord, RecordFlagClearance)
         .join(InspectionRecord, col(InspectionRecord.id) == col(RecordFlag.record_id))
+        .outerjoin(RecordFlagClearance, col(RecordFlagClearance.flag_id) == col(RecordFlag.id))
         .where(visible_records(actor))
         .order_by(col(RecordFlag.raised_at).desc(), col(RecordFlag.id).desc())
     )
 
 
-async def flag_rows(session: AsyncSession, rows: Sequence[tuple[RecordFlag, InspectionRecord]]) -> list[schemas.FlagOut]:
-    names = {i: e.name for i, e in (await registry_queries.estates(session, {f.estate_id for f, _ in rows})).items()}
+async def flag_rows(session: AsyncSession, rows: Sequence[tuple[RecordFlag, InspectionRecord, RecordFlagClearance | None]]) -> list[schemas.FlagOut]:
+    names = {i: e.name for i, e in (await registry_queries.estates(session, {f.estate_id for f, _, _ in rows})).items()}
     out = []
-    for flag, record in rows:
+    for flag, record, clearance in rows:
         e = flag.evidence
         out.append(
             schemas.FlagOut(
@@ -176,6 +274,8 @@ async def flag_rows(session: AsyncSession, rows: Sequence[tuple[RecordFlag, Insp
                 inspected_at=record.inspected_at,
                 filed_by=record.filed_by,
                 raised_at=flag.raised_at,
+                cleared_at=None if clearance is None else clearance.cleared_at,
+                cleared_reason=None if clearance is None else clearance.reason,
                 location_missing=LocationMissing(e["reason"]) if "reason" in e else None,
                 latitude=e.get("latitude"),
                 longitude=e.get("longitude"),
@@ -214,9 +314,13 @@ async def list_flags(
     street_id: int | None = None,
     month: Month | None = None,
     record_id: int | None = None,
+    include_cleared: bool = False,
 ) -> tuple[list[schemas.FlagOut], int]:
-    """Flags on the records within the actor's scope, newest first, by kind, estate, street, month or record."""
+    """Flags on the records within the actor's scope, newest first, by kind, estate, street, month or record; the
+    standing ones only unless `include_cleared`."""
     query = _flags_query(actor)
+    if not include_cleared:
+        query = query.where(standing_flag())
     for column, value in (
         (RecordFlag.kind, kind.value if kind else None),
         (RecordFlag.estate_id, estate_id),
@@ -227,13 +331,13 @@ async def list_flags(
         if value is not None:
             query = query.where(col(column) == value)
     total = (await session.execute(select(func.count()).select_from(query.order_by(None).subquery()))).scalar_one()
-    rows = [(flag, record) for flag, record in await session.execute(query.limit(paging.page_size).offset(paging.offset))]
+    rows = [(flag, record, clearance) for flag, record, clearance in await session.execute(query.limit(paging.page_size).offset(paging.offset))]
     return await flag_rows(session, rows), int(total)
 
 
 async def record_flags(session: AsyncSession, actor: Principal, record_id: int) -> list[schemas.FlagOut]:
-    """The flags of one record (empty for those who do not read flags)."""
+    """The flags of one record, cleared ones too (empty for those who do not read flags)."""
     if actor.role not in READERS:
         return []
-    rows = [(flag, record) for flag, record in await session.execute(_flags_query(actor).where(col(RecordFlag.record_id) == record_id))]
+    rows = [(flag, record, clearance) for flag, record, clearance in await session.execute(_flags_query(actor).where(col(RecordFlag.record_id) == record_id))]
     return await flag_rows(session, rows)

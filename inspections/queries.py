@@ -9,8 +9,9 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from foundation.periods import Month
@@ -31,6 +32,7 @@ from inspections.tables import (
     Mismatch,
     Reconciliation,
     RecordFlag,
+    RecordFlagClearance,
     RecordPhoto,
 )
 
@@ -71,6 +73,11 @@ def _defect(d: Defect) -> DefectInfo:
 async def defect(session: AsyncSession, defect_id: int) -> DefectInfo | None:
     row = await session.get(Defect, defect_id)
     return _defect(row) if row else None
+
+
+async def record_filer(session: AsyncSession, record_id: int) -> int | None:
+    """The user who filed a record (None: a firm's API key, a complaint, or no such record)."""
+    return (await session.execute(select(col(InspectionRecord.filed_by_user_id)).where(col(InspectionRecord.id) == record_id))).scalar()
 
 
 async def defects_of_record(session: AsyncSession, record_id: int) -> list[DefectInfo]:
@@ -329,6 +336,12 @@ async def month_evidence(session: AsyncSession, estate_ids: list[int], month: Mo
 # Evidence-integrity flags (config/RULES.md, "Evidence integrity")
 
 
+def standing_flag() -> ColumnElement[bool]:
+    """A flag not cleared: still true as far as the system knows (a cleared one is kept, with when and why)."""
+    cleared = aliased(RecordFlagClearance)  # its own name: a query may join the clearances as well
+    return ~exists().where(col(cleared.flag_id) == col(RecordFlag.id))
+
+
 @dataclass(frozen=True)
 class FlagInfo:
     """A flag on a record as the street's integrity desk reads it; `evidence` as stored (see inspections/flags.py and
@@ -359,7 +372,7 @@ async def street_flags(
     query = (
         select(RecordFlag, InspectionRecord)
         .join(InspectionRecord, col(InspectionRecord.id) == col(RecordFlag.record_id))
-        .where(col(RecordFlag.street_id) == street_id, col(RecordFlag.month) == str(month))
+        .where(col(RecordFlag.street_id) == street_id, col(RecordFlag.month) == str(month), standing_flag())
         .order_by(col(RecordFlag.record_id), col(RecordFlag.id))
     )
     if kind is not None:
@@ -381,7 +394,7 @@ async def street_flag_counts(session: AsyncSession, street_id: int, month: Month
     """How many flags of each kind a street's month has (kinds without one are left out)."""
     rows = await session.execute(
         select(col(RecordFlag.kind), func.count())
-        .where(col(RecordFlag.street_id) == street_id, col(RecordFlag.month) == str(month))
+        .where(col(RecordFlag.street_id) == street_id, col(RecordFlag.month) == str(month), standing_flag())
         .group_by(col(RecordFlag.kind))
     )
     return {FlagKind(kind): int(n) for kind, n in rows}

@@ -341,10 +341,14 @@ class FlagController(Controller):
         street_id: OptionalId = None,
         month: MonthParam = None,
         record_id: OptionalId = None,
+        include_cleared: FromQuery[bool] = False,
     ) -> Page[schemas.FlagOut]:
         """Flags on the records of your street (the district's for an administrator), newest first, by kind,
-        estate, street, month (of the record) or record, each with its evidence."""
-        rows, total = await flags.list_flags(db, principal, paging, kind=kind, estate_id=estate_id, street_id=street_id, month=month_of(month), record_id=record_id)
+        estate, street, month (of the record) or record, each with its evidence. Standing flags only, unless
+        `include_cleared`: a cleared flag (its input changed, e.g. the estate's boundary) says when and why."""
+        rows, total = await flags.list_flags(
+            db, principal, paging, kind=kind, estate_id=estate_id, street_id=street_id, month=month_of(month), record_id=record_id, include_cleared=include_cleared
+        )
         return Page(rows, total, paging.page, paging.page_size)
 
 

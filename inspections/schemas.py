@@ -357,6 +357,8 @@ class FlagOut(msgspec.Struct):
     inspected_at: datetime
     filed_by: str
     raised_at: datetime
+    cleared_at: datetime | None  # the flag no longer holds (its input changed): when, and why in cleared_reason
+    cleared_reason: str | None
     location_missing: LocationMissing | None  # location_missing: why the record came without a position
     latitude: float | None  # outside_boundary: the position filed
     longitude: float | None

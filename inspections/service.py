@@ -25,7 +25,7 @@ from inspections import returns, schemas
 from inspections.attachments import ATTEMPTS, own_photos
 from inspections.checklists import checklist_version_id, stored_checklists
 from inspections.config import current_checklist, inspection_rules
-from inspections.flags import check_record
+from inspections.flags import check_added_photos, check_record
 from inspections.records import effective_results, filed_detail, get_record
 from inspections.rules import Checklist, Source, is_late, request_fingerprint
 from inspections.tables import Amendment, InspectionRecord, InspectionResult, RecordPhoto, SpotCheckAssignment
@@ -292,13 +292,18 @@ async def amend_record(
     )
     session.add(amendment)
     await session.flush()
-    for photo in {p for r in data.results for p in r.photo_ids}:
+    added: list[int] = []
+    for photo in sorted({p for r in data.results for p in r.photo_ids}):
         exists = (
             await session.execute(select(RecordPhoto).where(col(RecordPhoto.record_id) == record.id, col(RecordPhoto.attachment_id) == photo))
         ).scalar()
         if exists is None:
             item = next(r.item for r in data.results if photo in r.photo_ids)
             session.add(RecordPhoto(record_id=record.id, attachment_id=photo, item_code=item))
+            added.append(photo)
+    if added:
+        await session.flush()
+        await check_added_photos(session, record, added, now)  # the photo checks run on what the amendment adds
     await defect_service.apply_amendment(session, actor, record, amendment, checklist, before, changes, now)
     record_change(
         session, actor, "inspection_record.amended", "inspection_record", record.id, before={"results": before}, after={"changes": changes}, reason=data.reason

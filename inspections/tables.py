@@ -273,6 +273,22 @@ class RecordFlag(SQLModel, table=True):
     other_record_id: int | None = Field(default=None, foreign_key="inspection_records.id")  # the first other record using it
     evidence: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     raised_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class RecordFlagClearance(SQLModel, table=True):
+    """A flag that is no longer true, and when and why (config/RULES.md, "Evidence integrity flags"): the estate's
+    boundary was changed or removed so that the record's position is now within it. The flag itself stays as it was
+    raised; a flag has at most one clearance. Append-only."""
+
+    __tablename__ = "record_flag_clearances"
+
+    id: int = surrogate_key()
+    flag_id: int = Field(foreign_key="record_flags.id", unique=True)
+    cause: str = Field(sa_column=Column(String(30), nullable=False))  # FlagClearance
+    reason: str = Field(max_length=200)  # the reason as the street reads it (Chinese)
+    cleared_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
 class Reconciliation(SQLModel, table=True):
     """An estate-month's spot check compared, per checklist category, with the month's patrols (config/RULES.md,
     "Evidence integrity"), once the month's patrols are all in; its figures as they were then. Append-only."""

@@ -1,12 +1,14 @@
-"""Estates' boundaries, pure: a GeoJSON polygon (WGS 84 longitude/latitude, RFC 7946) checked with shapely, and how
-far in metres a position lies outside it. No I/O, no ORM."""
+"""Estates' boundaries, pure: a GeoJSON polygon (WGS 84 longitude/latitude, RFC 7946; one drawn on a Chinese web map
+in GCJ-02 is converted) checked with shapely, and how far in metres a position lies outside it. No I/O, no ORM."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon, mapping, shape
 from shapely.geometry.base import BaseGeometry
@@ -16,6 +18,69 @@ from shapely.geometry.base import BaseGeometry
 MAX_VERTICES = 5_000
 MAX_EXTENT_M = 5_000
 EARTH_RADIUS_M = 6_371_008.8  # the mean radius (IUGG)
+
+
+class Datum(StrEnum):
+    """The coordinates a boundary is drawn in: WGS 84 (GPS, GeoJSON's own) or GCJ-02 (Chinese web maps, 火星坐标)."""
+
+    WGS84 = "wgs84"
+    GCJ02 = "gcj02"
+
+
+# GCJ-02 as published (the Krasovsky 1940 ellipsoid and the offset polynomial of the widely used open
+# implementations such as eviltransform); outside this box of mainland China maps apply no offset.
+_KRASOVSKY_A = 6378245.0
+_KRASOVSKY_EE = 0.00669342162296594323
+_CHINA = (72.004, 0.8293, 137.8347, 55.8271)  # min longitude, min latitude, max longitude, max latitude
+
+
+def _offset(longitude: float, latitude: float) -> tuple[float, float]:
+    """GCJ-02's offset (degrees of longitude, latitude) at a WGS 84 position."""
+    x, y = longitude - 105.0, latitude - 35.0
+    d_lat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
+    d_lat += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
+    d_lat += (20.0 * math.sin(y * math.pi) + 40.0 * math.sin(y / 3.0 * math.pi)) * 2.0 / 3.0
+    d_lat += (160.0 * math.sin(y / 12.0 * math.pi) + 320.0 * math.sin(y * math.pi / 30.0)) * 2.0 / 3.0
+    d_lon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
+    d_lon += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
+    d_lon += (20.0 * math.sin(x * math.pi) + 40.0 * math.sin(x / 3.0 * math.pi)) * 2.0 / 3.0
+    d_lon += (150.0 * math.sin(x / 12.0 * math.pi) + 300.0 * math.sin(x / 30.0 * math.pi)) * 2.0 / 3.0
+    radians = math.radians(latitude)
+    magic = 1 - _KRASOVSKY_EE * math.sin(radians) ** 2
+    d_lat = d_lat * 180.0 / ((_KRASOVSKY_A * (1 - _KRASOVSKY_EE)) / (magic * math.sqrt(magic)) * math.pi)
+    d_lon = d_lon * 180.0 / (_KRASOVSKY_A / math.sqrt(magic) * math.cos(radians) * math.pi)
+    return d_lon, d_lat
+
+
+def _in_china(longitude: float, latitude: float) -> bool:
+    return _CHINA[0] <= longitude <= _CHINA[2] and _CHINA[1] <= latitude <= _CHINA[3]
+
+
+def wgs84_to_gcj02(longitude: float, latitude: float) -> tuple[float, float]:
+    """A WGS 84 position as a Chinese web map shows it (GCJ-02); unchanged outside China."""
+    if not _in_china(longitude, latitude):
+        return longitude, latitude
+    d_lon, d_lat = _offset(longitude, latitude)
+    return longitude + d_lon, latitude + d_lat
+
+
+def gcj02_to_wgs84(longitude: float, latitude: float) -> tuple[float, float]:
+    """A GCJ-02 position in WGS 84: the forward transform inverted by fixed-point iteration (the offset changes
+    slowly, so a few steps bring it below a millionth of a metre)."""
+    if not _in_china(longitude, latitude):
+        return longitude, latitude
+    wgs_lon, wgs_lat = longitude, latitude
+    for _ in range(30):
+        shown_lon, shown_lat = wgs84_to_gcj02(wgs_lon, wgs_lat)
+        error_lon, error_lat = shown_lon - longitude, shown_lat - latitude
+        wgs_lon, wgs_lat = wgs_lon - error_lon, wgs_lat - error_lat
+        if abs(error_lon) < 1e-12 and abs(error_lat) < 1e-12:
+            break
+    return wgs_lon, wgs_lat
+
+
+def _to_wgs84(coordinates: Any) -> Any:  # an (n, 2) array of GCJ-02 longitude, latitude
+    return np.array([gcj02_to_wgs84(float(lon), float(lat)) for lon, lat in coordinates]).reshape(-1, 2)
 
 
 class BoundaryError(ValueError):
@@ -83,9 +148,9 @@ def _projected(geometry: BaseGeometry) -> BaseGeometry:
     return shapely.transform(geometry, local_metres(centre.y, centre.x))
 
 
-def parse_boundary(document: Any) -> dict[str, Any]:
-    """A boundary checked and normalised (2D, rings closed and oriented as RFC 7946 says), as GeoJSON; BoundaryError
-    names what is wrong."""
+def parse_boundary(document: Any, datum: Datum = Datum.WGS84) -> dict[str, Any]:
+    """A boundary checked and normalised (2D, rings closed and oriented as RFC 7946 says), as GeoJSON in WGS 84 (one
+    drawn in GCJ-02 converted); BoundaryError names what is wrong."""
     geometry = geometry_of(document)
     kind = geometry["type"]
     positions = _positions(geometry.get("coordinates"), 2 if kind == "Polygon" else 3)
@@ -102,6 +167,8 @@ def parse_boundary(document: Any) -> dict[str, Any]:
     except (ValueError, TypeError, AttributeError, IndexError, shapely.errors.ShapelyError) as error:
         raise BoundaryError(f"the boundary's rings are not polygons ({error}): each ring needs at least 4 points, the last equal to the first", "边界的环须至少 4 个点且首尾相同") from None
     flat = shapely.force_2d(parsed)
+    if datum is Datum.GCJ02:
+        flat = shapely.transform(flat, _to_wgs84)
     if not isinstance(flat, Polygon | MultiPolygon) or flat.is_empty:
         raise BoundaryError("the boundary is empty", "边界为空")
     if not flat.is_valid:

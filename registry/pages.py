@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
@@ -12,7 +13,7 @@ from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from foundation.access import Principal
+from foundation.access import Principal, Role
 from foundation.errors import DomainError, InvalidInput
 from foundation.paging import PageRequest
 from foundation.settings import get_settings
@@ -20,7 +21,8 @@ from foundation.web.auth import allow, logged_in
 from foundation.web.flash import flashed
 from foundation.web.layout import page, pages_of, refused
 from foundation.web.params import OptionalId, RecordId, SearchText
-from registry import contracts, service, voting
+from registry import contracts, schemas, service, voting
+from registry.boundaries import Datum
 
 MODE_NAMES = {"company": "物业企业", "owner_unit": "产权单位", "self_managed": "居民自治"}
 OUTCOME_NAMES = {
@@ -32,6 +34,8 @@ OUTCOME_NAMES = {
 }
 STATE_NAMES = {"active": "履行中", "signed": "已签未开始", "expired": "已到期", "terminated": "已解除"}
 PAGE_SIZE = 50
+# Who sees a company's bank account on its page: the district (admin keeps it, finance pays to it) and the company.
+BANK_READERS = frozenset({Role.ADMIN, Role.FINANCE, Role.COMPANY})
 
 
 class RegistryPages(Controller):
@@ -86,7 +90,8 @@ class RegistryPages(Controller):
                 content = typed.encode("utf-8")
             else:
                 raise InvalidInput("choose a GeoJSON file or paste the GeoJSON", zh="请选择 GeoJSON 文件或粘贴 GeoJSON", field="boundary")
-            await service.set_boundary(db, principal, estate_id, service.geojson_document(content))
+            datum = Datum.GCJ02 if data.get("datum") == Datum.GCJ02.value else Datum.WGS84
+            await service.set_boundary(db, principal, estate_id, service.geojson_document(content), datum)
         except DomainError as exc:
             await db.rollback()
             return await _estate_page(db, principal, estate_id, exc=exc, typed=typed)
@@ -102,10 +107,31 @@ class RegistryPages(Controller):
         return flashed(Redirect(path=f"/registry/estates/{estate_id}"), "边界已删除。")
 
     @get("/companies")
-    async def companies(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], page_no: FromQuery[int] = 1, q: SearchText = None) -> Template:
-        paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
-        rows, total = await service.list_companies(db, principal, paging, q)
-        return page("companies.html", principal, companies=rows, total=total, paging=paging, pages=pages_of(total, paging), q=q or "")
+    async def companies(
+        self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], page_no: FromQuery[int] = 1, q: SearchText = None, done: FromQuery[str | None] = None
+    ) -> Template:
+        return await _companies_page(db, principal, page_no, q, done=done)
+
+    @post("/companies/{company_id:int}/bank", guards=[allow(service.ADMINS, "changing companies")])
+    async def set_bank(
+        self,
+        company_id: RecordId,
+        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+        principal: NamedDependency[Principal],
+        db: NamedDependency[AsyncSession],
+    ) -> Response[Any]:
+        """The administrator records the payee's bank and account that payment notices print."""
+        typed = {"bank_name": (data.get("bank_name") or "").strip(), "bank_account": (data.get("bank_account") or "").strip()}
+        try:
+            try:
+                update = msgspec.convert(typed, schemas.CompanyUpdate)
+            except msgspec.ValidationError as error:
+                raise InvalidInput(str(error), zh="银行账号须为 8 至 40 位数字（可按存折分组留空格），开户银行不超过 100 字", field="bank_account") from None
+            await service.update_company(db, principal, company_id, update)
+        except DomainError as exc:
+            await db.rollback()
+            return await _companies_page(db, principal, 1, None, exc=exc, typed={company_id: typed})
+        return Redirect(path="/registry/companies?done=bank")
 
     @get("/votes")
     async def votes(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], page_no: FromQuery[int] = 1) -> Template:
@@ -139,6 +165,20 @@ class RegistryPages(Controller):
             pages=pages_of(total, paging),
             state_names=STATE_NAMES,
         )
+
+
+async def _companies_page(
+    db: AsyncSession, principal: Principal, page_no: int, q: str | None, *, done: str | None = None, exc: DomainError | None = None, typed: dict[int, dict[str, str]] | None = None
+) -> Template:
+    paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
+    rows, total = await service.list_companies(db, principal, paging, q)
+    context: dict[str, Any] = {
+        "companies": rows, "total": total, "paging": paging, "pages": pages_of(total, paging), "q": q or "", "done": done, "typed": typed or {},
+        "may_edit_bank": principal.role in service.ADMINS, "shows_bank": principal.role in BANK_READERS,
+    }
+    if exc is not None:
+        return refused("companies.html", principal, exc, **context)
+    return page("companies.html", principal, errors={}, **context)
 
 
 async def _estate_page(

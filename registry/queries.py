@@ -90,6 +90,8 @@ class CompanyInfo:
     id: int
     name: str
     credit_code: str
+    bank_name: str = ""  # the payee's bank (开户行) and account, for payment notices
+    bank_account: str = ""
 
 
 @dataclass(frozen=True)
@@ -240,7 +242,7 @@ async def companies(session: AsyncSession, ids: Collection[int]) -> dict[int, Co
     found: dict[int, CompanyInfo] = {}
     for part in _chunks(ids):
         for c in (await session.execute(select(Company).where(col(Company.id).in_(part)))).scalars():
-            found[c.id or 0] = CompanyInfo(id=c.id or 0, name=c.name, credit_code=c.credit_code)
+            found[c.id or 0] = CompanyInfo(id=c.id or 0, name=c.name, credit_code=c.credit_code, bank_name=c.bank_name, bank_account=c.bank_account)
     return found
 
 
@@ -393,6 +395,8 @@ class CompanyParticulars:
     legal_representative: str
     phone: str
     address: str
+    bank_name: str = ""
+    bank_account: str = ""
 
 
 async def companies_by_credit_code(session: AsyncSession, codes: Collection[str]) -> dict[str, CompanyParticulars]:
@@ -401,7 +405,7 @@ async def companies_by_credit_code(session: AsyncSession, codes: Collection[str]
     ordered = sorted(set(codes))
     for start in range(0, len(ordered), CHUNK):
         for c in (await session.execute(select(Company).where(col(Company.credit_code).in_(ordered[start : start + CHUNK])))).scalars():
-            found[c.credit_code] = CompanyParticulars(c.id or 0, c.name, c.credit_code, c.legal_representative, c.phone, c.address)
+            found[c.credit_code] = CompanyParticulars(c.id or 0, c.name, c.credit_code, c.legal_representative, c.phone, c.address, c.bank_name, c.bank_account)
     return found
 
 

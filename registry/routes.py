@@ -22,6 +22,7 @@ from foundation.web.body import StrictBody
 from foundation.web.params import OptionalId, RecordId, SearchText
 from foundation.web.problems import problem_responses
 from registry import contracts, schemas, service, voting
+from registry.boundaries import Datum
 from registry.service import MAX_BOUNDARY_FILE_BYTES, geojson_document
 from registry.tables import OrganisationKind, VoteStatus
 
@@ -145,6 +146,7 @@ class EstateController(Controller):
 @dataclass
 class BoundaryFile:
     file: UploadFile
+    datum: Datum = Datum.WGS84  # "gcj02": the file was drawn on a Chinese web map; converted to WGS 84
 
 
 class EstateBoundaryController(Controller):
@@ -168,7 +170,7 @@ class EstateBoundaryController(Controller):
         themselves, one estate across (at most 5 km). An outline that is not one is 422 saying what is wrong;
         nothing is stored."""
         geometry = msgspec.to_builtins(data.geometry)
-        return service.boundary_out(estate_id, await service.set_boundary(db, principal, estate_id, geometry))
+        return service.boundary_out(estate_id, await service.set_boundary(db, principal, estate_id, geometry, data.datum))
 
     @post("/file", status_code=200, guards=ADMIN, responses=problem_responses(400, 403, 404, 413, 422))
     async def import_boundary(
@@ -184,7 +186,7 @@ class EstateBoundaryController(Controller):
         if not isinstance(data.file, UploadFile):
             raise InvalidInput("send the GeoJSON file as the multipart field 'file'", zh="请选择 GeoJSON 文件", field="boundary")
         content = await data.file.read(MAX_BOUNDARY_FILE_BYTES + 1)
-        return service.boundary_out(estate_id, await service.set_boundary(db, principal, estate_id, geojson_document(content)))
+        return service.boundary_out(estate_id, await service.set_boundary(db, principal, estate_id, geojson_document(content), data.datum))
 
     @delete("/", status_code=204, guards=ADMIN, responses=problem_responses(403, 404))
     async def clear_boundary(self, estate_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> None:

@@ -9,6 +9,7 @@ import msgspec
 
 from foundation.schemas import Id, Reason, Strict
 from foundation.text import NONBLANK, PRINTABLE
+from registry.boundaries import Datum
 from registry.tables import ManagementMode, OrganisationKind, Standing
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_\-]+$")]
@@ -21,6 +22,9 @@ Count = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
 AreaCentiM2 = Annotated[int, msgspec.Meta(ge=1, le=10_000_000_000)]
 CreditCode = Annotated[str, msgspec.Meta(min_length=18, max_length=18, pattern=NONBLANK)]
 Phone = Annotated[str, msgspec.Meta(max_length=30, pattern=PRINTABLE)]
+# A payee's bank (开户行) and account number (digits, 8 to 32 of them, spaces allowed between groups as printed).
+BankName = Annotated[str, msgspec.Meta(max_length=100, pattern=PRINTABLE)]
+BankAccount = Annotated[str, msgspec.Meta(max_length=40, pattern=r"^$|^[0-9][0-9 ]{6,38}[0-9]$")]
 Household = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=NONBLANK)]
 Day = Annotated[date, msgspec.Meta(extra_json_schema={"minimum": "2000-01-01"})]
 
@@ -107,10 +111,12 @@ class MultiPolygonIn(Strict, tag_field="type", tag="MultiPolygon"):
 
 
 class BoundaryIn(Strict):
-    """The estate's outline as a GeoJSON Polygon or MultiPolygon in WGS 84 (what a GPS or phone reports; a map's
-    GCJ-02 or BD-09 coordinates lie hundreds of metres off and must be converted first)."""
+    """The estate's outline as a GeoJSON Polygon or MultiPolygon in WGS 84 (what a GPS or phone reports), or in
+    GCJ-02 (a Chinese web map's coordinates, `datum: "gcj02"`), converted to WGS 84 before it is kept. BD-09 (Baidu)
+    is not accepted: convert it first."""
 
     geometry: PolygonIn | MultiPolygonIn
+    datum: Datum = Datum.WGS84
 
 
 class BoundaryOut(msgspec.Struct):
@@ -151,6 +157,8 @@ class CompanyCreate(Strict):
     legal_representative: Name | None = None
     phone: Phone = ""
     address: Text200 = ""
+    bank_name: BankName = ""  # 开户银行: printed on payment notices and the treasury spreadsheet
+    bank_account: BankAccount = ""  # 银行账号
 
 
 class CompanyUpdate(Strict):
@@ -158,6 +166,8 @@ class CompanyUpdate(Strict):
     legal_representative: Name | None = None
     phone: Phone | None = None
     address: Text200 | None = None
+    bank_name: BankName | None = None
+    bank_account: BankAccount | None = None
 
 
 class CompanyOut(msgspec.Struct):
@@ -167,6 +177,8 @@ class CompanyOut(msgspec.Struct):
     legal_representative: str
     phone: str
     address: str
+    bank_name: str
+    bank_account: str
 
 
 class StaffIn(Strict):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, func, or_, select, true
@@ -16,7 +18,7 @@ from foundation.clock import business_today, utc_now
 from foundation.errors import Conflict, InvalidInput, NotFound, RuleViolation, TooLarge
 from foundation.paging import PageRequest, fetch_page
 from registry import schemas
-from registry.boundaries import BoundaryError, boundary_area_m2, parse_boundary
+from registry.boundaries import BoundaryError, Datum, boundary_area_m2, parse_boundary
 from registry.queries import contractors_on
 from registry.rules import credit_code_problem, credit_code_problem_zh, format_area
 from registry.scope import (
@@ -278,6 +280,22 @@ async def create_estate(session: AsyncSession, actor: Principal, data: schemas.E
 
 # Boundaries
 
+# What runs in the same transaction when an estate's boundary is set, changed or removed (estate id, when): the
+# composition root names it (the evidence-integrity flags of the packages above re-evaluate the estate's records).
+BoundaryListener = Callable[[AsyncSession, int, datetime], Awaitable[object]]
+_boundary_listeners: list[BoundaryListener] = []
+
+
+def on_boundary_change(listener: BoundaryListener) -> None:
+    """The composition root names what re-evaluates an estate's records when its boundary changes (once: naming it
+    again replaces it)."""
+    _boundary_listeners[:] = [listener]
+
+
+async def _boundary_changed(session: AsyncSession, estate_id: int) -> None:
+    for listener in _boundary_listeners:
+        await listener(session, estate_id, utc_now())
+
 
 def boundary_out(estate_id: int, boundary: EstateBoundary | None) -> schemas.BoundaryOut:
     if boundary is None:
@@ -307,14 +325,14 @@ def geojson_document(content: bytes) -> object:
         raise InvalidInput(f"the boundary file is not GeoJSON (JSON in UTF-8): {error}", zh="文件不是 GeoJSON（UTF-8 编码的 JSON）", field="boundary") from None
 
 
-async def set_boundary(session: AsyncSession, actor: Principal, estate_id: int, document: object) -> EstateBoundary:
+async def set_boundary(session: AsyncSession, actor: Principal, estate_id: int, document: object, datum: Datum = Datum.WGS84) -> EstateBoundary:
     """Record (or replace) an estate's boundary from GeoJSON: a Polygon or MultiPolygon, or a Feature (or a
     FeatureCollection of one) holding it, as a file gives it. A bad outline is refused with what is wrong, and
     nothing is stored."""
     require_role(actor, ADMINS, "setting estates' boundaries")
     estate = await get_estate(session, actor, estate_id)
     try:
-        geometry = parse_boundary(document)
+        geometry = parse_boundary(document, datum)
     except BoundaryError as error:
         # The body's shape was right (or the file was JSON): what it draws is not an estate's outline.
         raise RuleViolation(f"boundary: {error}", zh=error.zh, field="boundary") from None
@@ -330,12 +348,13 @@ async def set_boundary(session: AsyncSession, actor: Principal, estate_id: int, 
     record_change(
         session, actor, "estate.boundary_set", "estate", estate.id, before=before, after={"vertices": boundary.vertices, "area_m2": boundary.area_m2, "geometry": geometry}
     )
+    await _boundary_changed(session, estate.id or 0)
     return boundary
 
 
 async def clear_boundary(session: AsyncSession, actor: Principal, estate_id: int) -> None:
-    """Remove an estate's boundary: its patrols are no longer measured against one (records already flagged keep
-    their flags)."""
+    """Remove an estate's boundary: its patrols are no longer measured against one (the standing outside-the-boundary
+    flags of its records in unlocked months are cleared, saying so)."""
     require_role(actor, ADMINS, "removing estates' boundaries")
     estate = await get_estate(session, actor, estate_id)
     boundary = await session.get(EstateBoundary, estate_id)
@@ -344,6 +363,7 @@ async def clear_boundary(session: AsyncSession, actor: Principal, estate_id: int
     record_change(session, actor, "estate.boundary_removed", "estate", estate.id, before={"vertices": boundary.vertices, "area_m2": boundary.area_m2, "geometry": boundary.geometry})
     await session.delete(boundary)
     await session.flush()
+    await _boundary_changed(session, estate.id or 0)
 
 
 ESTATE_FIELDS = ("name", "address", "floor_area_centi_m2", "households", "buildings", "management_mode", "entered_on", "left_on")
@@ -379,6 +399,14 @@ async def get_company(session: AsyncSession, actor: Principal, company_id: int) 
     return await visible_one(session, Company, company_id, visible_companies(actor), "company")
 
 
+def _bank_complete(company: Company) -> None:
+    """A payee's bank and account go together: a payment cannot be made to one without the other."""
+    if bool(company.bank_name) != bool(company.bank_account):
+        raise RuleViolation(
+            "bank_name and bank_account go together: give both (or neither)", zh="开户银行和银行账号须同时填写", field="bank_account" if company.bank_name else "bank_name"
+        )
+
+
 async def create_company(session: AsyncSession, actor: Principal, data: schemas.CompanyCreate) -> Company:
     require_role(actor, ADMINS, "registering companies")
     _checked_credit_code(data.credit_code)
@@ -389,7 +417,10 @@ async def create_company(session: AsyncSession, actor: Principal, data: schemas.
         legal_representative=data.legal_representative or "",
         phone=data.phone,
         address=data.address,
+        bank_name=data.bank_name.strip(),
+        bank_account=" ".join(data.bank_account.split()),
     )
+    _bank_complete(company)
     session.add(company)
     await session.flush()
     record_change(session, actor, "company.created", "company", company.id, after=snapshot(company))
@@ -403,7 +434,9 @@ async def update_company(session: AsyncSession, actor: Principal, company_id: in
     before = snapshot(company)
     if data.name is not None and data.name != company.name:
         await _ensure_unique(session, Company, "company", name=data.name)
-    _apply(company, data, ("name", "legal_representative", "phone", "address"))
+    _apply(company, data, ("name", "legal_representative", "phone", "address", "bank_name", "bank_account"))
+    company.bank_name, company.bank_account = company.bank_name.strip(), " ".join(company.bank_account.split())
+    _bank_complete(company)
     record_change(session, actor, "company.updated", "company", company.id, before=before, after=snapshot(company))
     await session.flush()
     return company

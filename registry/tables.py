@@ -97,6 +97,9 @@ class Company(SQLModel, table=True):
     legal_representative: str = Field(default="", max_length=50)
     phone: str = Field(default="", max_length=30)
     address: str = Field(default="", max_length=200)
+    # The payee's account, printed on payment notices and the batch's spreadsheet (empty until the company gives it).
+    bank_name: str = Field(default="", max_length=100)  # 开户行
+    bank_account: str = Field(default="", max_length=40)  # 账号
 
 
 class Organisation(SQLModel, table=True):

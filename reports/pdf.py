@@ -18,10 +18,11 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 FONT = "CJK"
 DEFAULT_FONTS = ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
@@ -59,6 +60,25 @@ class TableBlock:
 
 
 @dataclass(frozen=True)
+class Signoff:
+    """What makes a document an official one (公文要素), printed after its content: the signature lines (经办, 复核,
+    审批 with the names known, blank lines to sign otherwise), the issuing authority and the date written below it
+    (落款), and the area its seal is stamped on."""
+
+    issuer: str  # the issuing authority, as settings name it
+    issued_on: str  # "2026年11月26日"
+    signatures: Sequence[tuple[str, str]] = ()  # (经办 / 复核 / 审批, the name or "" to sign by hand)
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A thumbnail in a table cell: JPEG or PNG bytes, drawn at most `height` mm high."""
+
+    content: bytes
+    height: float = 18
+
+
+@dataclass(frozen=True)
 class Document:
     title: str
     number: str  # batch number, or the report's reference
@@ -67,6 +87,10 @@ class Document:
     facts: Sequence[tuple[str, str]] = ()  # label, value lines under the title
     tables: Sequence[TableBlock] = ()
     notes: Sequence[str] = field(default=())
+    addressee: str = ""  # 主送: "某某物业服务有限公司：", the first line under the title
+    opening: str = ""  # the paragraph that speaks to the addressee
+    signoff: Signoff | None = None
+    photos: Sequence[tuple[str, Sequence[Photo]]] = ()  # captioned thumbnails after the tables
 
 
 def _styles() -> dict[str, ParagraphStyle]:
@@ -76,6 +100,9 @@ def _styles() -> dict[str, ParagraphStyle]:
         "fact": ParagraphStyle("fact", fontName=FONT, fontSize=9.5, leading=14),
         "cell": ParagraphStyle("cell", fontName=FONT, fontSize=8.5, leading=11),
         "note": ParagraphStyle("note", fontName=FONT, fontSize=8.5, leading=12, textColor=colors.HexColor("#444444")),
+        "body": ParagraphStyle("body", fontName=FONT, fontSize=10.5, leading=17, firstLineIndent=21, spaceAfter=2 * mm),
+        "addressee": ParagraphStyle("addressee", fontName=FONT, fontSize=10.5, leading=17, spaceAfter=1 * mm),
+        "issuer": ParagraphStyle("issuer", fontName=FONT, fontSize=10.5, leading=17, alignment=2),
     }
 
 
@@ -114,6 +141,64 @@ def _table(block: TableBlock, styles: dict[str, ParagraphStyle]) -> Table:
         style += [("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#f3f3f3")), ("FONTSIZE", (0, -1), (-1, -1), 9)]
     table.setStyle(TableStyle(style))
     return table
+
+
+class _SealArea(Flowable):
+    """The place the issuing authority's seal is stamped: a dashed circle (42 mm, the size of an official seal)
+    with 「（盖章）」, drawn over the issuer and date lines as a stamp falls on them."""
+
+    SIZE = 42 * mm
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        self._width = available_width
+        return available_width, 0
+
+    def draw(self) -> None:
+        canvas = self.canv
+        radius = self.SIZE / 2
+        x = self._width - 20 * mm  # centred on the issuer and the date below it, as a seal is stamped over both
+        y = -9 * mm
+        canvas.saveState()
+        canvas.setStrokeColor(colors.HexColor("#c8102e"))
+        canvas.setDash(3, 2)
+        canvas.setLineWidth(0.8)
+        canvas.circle(x, y, radius, stroke=1, fill=0)
+        canvas.setFillColor(colors.HexColor("#c8102e"))
+        canvas.setFont(FONT, 9)
+        canvas.drawCentredString(x, y - radius + 4 * mm, "（盖章）")
+        canvas.restoreState()
+
+
+def _signoff(signoff: Signoff, styles: dict[str, ParagraphStyle]) -> list[object]:
+    story: list[object] = [Spacer(1, 6 * mm)]
+    if signoff.signatures:
+        cells = [f"{role}：{name or '　' * 6}" for role, name in signoff.signatures]
+        lines = Table([cells], colWidths=[180 * mm / len(cells)] * len(cells))
+        lines.setStyle(
+            TableStyle([("FONTNAME", (0, 0), (-1, -1), FONT), ("FONTSIZE", (0, 0), (-1, -1), 10), ("LINEBELOW", (0, 0), (-1, -1), 0.4, colors.HexColor("#666666"))])
+        )
+        story += [lines, Spacer(1, 14 * mm)]
+    story += [_SealArea(), Paragraph(_escape(signoff.issuer), styles["issuer"]), Paragraph(_escape(signoff.issued_on), styles["issuer"]), Spacer(1, 24 * mm)]
+    return [KeepTogether(story)]
+
+
+def _photos(caption: str, photos: Sequence[Photo], styles: dict[str, ParagraphStyle]) -> list[object]:
+    images = []
+    for photo in photos:
+        try:
+            reader = ImageReader(io.BytesIO(photo.content))
+            width, height = reader.getSize()
+        except (OSError, ValueError):
+            continue  # not a picture ReportLab reads: left out rather than failing the document
+        scale = photo.height * mm / height
+        images.append(Image(io.BytesIO(photo.content), width=width * scale, height=height * scale))
+    if not images:
+        return []
+    per_row = 6
+    rows = [images[n : n + per_row] + [""] * (per_row - len(images[n : n + per_row])) for n in range(0, len(images), per_row)]
+    grid = Table(rows, colWidths=[30 * mm] * per_row, hAlign="LEFT")
+    grid.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LEFTPADDING", (0, 0), (-1, -1), 1), ("RIGHTPADDING", (0, 0), (-1, -1), 1)]))
+    return [KeepTogether([Paragraph(_escape(caption), styles["cell"]), grid, Spacer(1, 2 * mm)])]
 
 
 def _draw_qr(canvas: Canvas, text: str, size: float) -> None:
@@ -197,11 +282,21 @@ def render(document: Document, font_path: str = "") -> bytes:
         invariant=1,
     )
     story: list[object] = [Paragraph(_escape(document.title), styles["title"])]
+    if document.addressee:
+        story.append(Paragraph(_escape(document.addressee), styles["addressee"]))
+    if document.opening:
+        story.append(Paragraph(_escape(document.opening), styles["body"]))
     for label, value in document.facts:
         story.append(Paragraph(f"{_escape(label)}：{_escape(value)}", styles["fact"]))
     for block in document.tables:
         story.append(Paragraph(_escape(block.heading), styles["heading"]))
         story.append(_table(block, styles))
+    if document.photos:
+        story.append(Spacer(1, 3 * mm))
+        for caption, photos in document.photos:
+            story += _photos(caption, photos, styles)
+    if document.signoff is not None:
+        story += _signoff(document.signoff, styles)
     if document.notes:
         story.append(Spacer(1, 4 * mm))
         story += [Paragraph(_escape(note), styles["note"]) for note in document.notes]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import json
 import logging
 import secrets
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
+from PIL import Image as PILImage
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,13 +33,15 @@ from foundation.periods import Month, period_zh
 from foundation.ratios import ratio_text, stored_ratio
 from foundation.settings import get_settings
 from foundation.storage import BlobStore, read_blob, write_blob
+from inspections.config import current_checklist
 from inspections.queries import record_photo_digests
 from registry import queries as registry_queries
 from registry.queries import EstateInfo
-from registry.rules import format_area
-from reports.pdf import Column, Document, FontMissing, TableBlock, page_count, render
+from reports.pdf import Column, Document, FontMissing, Photo, Signoff, TableBlock, page_count, render
 from reports.sheets import batch_workbook
 from reports.tables import IssuedDocument
+from subsidies.property.rules import RateCard, card_on
+from subsidies.property.service import rate_cards
 from subsidies.property.tables import AdjustmentLine, DisbursementBatch, StreetConfirmation, SubsidyLine, SubsidyRun
 
 log = logging.getLogger(__name__)
@@ -67,6 +71,38 @@ def content_checksum(content: object) -> str:
 
 def _when(instant: datetime | None) -> str:
     return instant.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if instant else ""
+
+
+def date_written(instant: datetime) -> str:
+    """The date under the issuing authority (落款), as an official document writes it: 2026年11月26日."""
+    day = instant.astimezone(BUSINESS_TZ).date()
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+# The signature lines of a money document: who handled it, who checked it, who approved it (signed by hand).
+SIGNATURE_LINES = (("经办", ""), ("复核", ""), ("审批", ""))
+
+
+def street_office(street: str) -> str:
+    """The issuing authority of a street's documents: 小白楼 → 小白楼街道办事处 (a name with 街道 already keeps it once)."""
+    return f"{street.removesuffix('街道')}街道办事处"
+
+
+def finance_signoff(instant: datetime) -> Signoff:
+    return Signoff(get_settings().finance_authority, date_written(instant), SIGNATURE_LINES)
+
+
+def area_text(centi_m2: int) -> str:
+    """A floor area in m² with thousands separators: 12,345.60."""
+    return f"{centi_m2 // 100:,}.{centi_m2 % 100:02d}"
+
+
+def month_rates(cards: tuple[RateCard, ...], month: str) -> str:
+    """The monthly rate (元/㎡·月) of the cards in force in a month: one figure, or each when a card starts mid-month."""
+    first = Month.parse(month).first_day
+    days = [first.replace(day=d) for d in range(1, Month.parse(month).last_day.day + 1)]
+    rates = sorted({card.rate_fen for card in (card_on(cards, day) for day in days) if card is not None})
+    return "/".join(yuan(r) for r in rates) or "—"
 
 
 @dataclass(frozen=True)
@@ -173,15 +209,18 @@ async def _batch_context(session: AsyncSession, batch: DisbursementBatch) -> tup
 
 
 LINE_COLUMNS = (
-    Column("区片", 52), Column("月份", 15), Column("得分", 13, True), Column("等级", 12), Column("系数", 12, True),
-    Column("面积（㎡）", 24, True), Column("天数", 11, True), Column("金额（元）", 26, True),
+    Column("区片", 40), Column("月份", 14), Column("得分", 12, True), Column("等级", 25), Column("标准（元/㎡·月）", 18, True),
+    Column("系数", 11, True), Column("面积（㎡）", 22, True), Column("天数", 12, True), Column("金额（元）", 26, True),
 )
 
 
-def _line_row(line: SubsidyLine, estate: EstateInfo) -> list[str]:
+def _line_row(line: SubsidyLine, estate: EstateInfo, cards: tuple[RateCard, ...]) -> list[str]:
     score = "—" if line.score_centi is None else f"{line.score_centi // 100}.{line.score_centi % 100:02d}"
     grade = f"{line.grade}（否决）" if line.vetoed else line.grade
-    return [f"{estate.code} {estate.name}", line.month, score, grade, ratio_text(stored_ratio(line.coefficient)), format_area(line.area_centi_m2), f"{line.days}/{line.days_in_month}", yuan(line.amount_fen)]
+    return [
+        f"{estate.code} {estate.name}", line.month, score, grade, month_rates(cards, line.month), ratio_text(stored_ratio(line.coefficient)),
+        area_text(line.area_centi_m2), f"{line.days}/{line.days_in_month}", yuan(line.amount_fen),
+    ]
 
 
 async def _adjustment_summary(session: AsyncSession, batch: DisbursementBatch, code: str) -> Made:
@@ -214,6 +253,7 @@ async def _adjustment_summary(session: AsyncSession, batch: DisbursementBatch, c
                 ["合计", "", "", "", "", yuan(batch.total_fen)],
             )
         ],
+        signoff=finance_signoff(batch.issued_at),
     )
     return await made_pdf(document, batch.total_fen)
 
@@ -226,6 +266,7 @@ async def batch_summary(session: AsyncSession, store: BlobStore, batch: Disburse
 
 async def _batch_summary(session: AsyncSession, batch: DisbursementBatch, code: str) -> Made:
     run, lines, estates, streets, companies = await _batch_context(session, batch)
+    cards = await rate_cards(session)
     confirmations = list((await session.execute(select(StreetConfirmation).where(col(StreetConfirmation.run_id) == run.id).order_by(col(StreetConfirmation.street_id)))).scalars())
     by_street: dict[int, list[SubsidyLine]] = {}
     by_company: dict[int, list[SubsidyLine]] = {}
@@ -241,7 +282,7 @@ async def _batch_summary(session: AsyncSession, batch: DisbursementBatch, code: 
         facts=[
             ("批次编号", batch.number), ("季度", period_zh(run.quarter) + ("（补充）" if run.supplementary else "")),
             ("拨付总额", f"{yuan(batch.total_fen)} 元（市级 {yuan(batch.city_fen)} 元，区级 {yuan(batch.district_fen)} 元）"),
-            ("明细条目", str(len(lines))), ("批次校验和", batch.checksum),
+            ("明细条目", str(len(lines))),
             ("测算", f"{run.created_by}，{_when(run.created_at)}"),
             *[(f"街道确认（{streets[c.street_id]}）", f"{c.confirmed_by}，{_when(c.confirmed_at)}，{yuan(c.total_fen)} 元") for c in confirmations],
             ("区财政审批", f"{run.approved_by}，{_when(run.approved_at)}"), ("拨付", f"{batch.issued_by}，{_when(batch.issued_at)}"),
@@ -260,9 +301,13 @@ async def _batch_summary(session: AsyncSession, batch: DisbursementBatch, code: 
                 ],
                 ["合计", str(len(lines)), yuan(batch.city_fen), yuan(batch.district_fen), yuan(batch.total_fen)],
             ),
-            TableBlock("明细（区片 × 月份）", LINE_COLUMNS, [_line_row(l, estates[l.estate_id]) for l in lines], ["合计", "", "", "", "", "", "", yuan(batch.total_fen)]),  # noqa: E741
+            TableBlock("明细（区片 × 月份）", LINE_COLUMNS, [_line_row(l, estates[l.estate_id], cards) for l in lines], ["合计", "", "", "", "", "", "", "", yuan(batch.total_fen)]),  # noqa: E741
         ],
-        notes=["金额 = 管理面积 × 每平方米月补贴标准 × 等级系数 × 计补天数 / 当月天数，按行四舍五入到分；一票否决维持的月份系数为 0。"],
+        signoff=finance_signoff(batch.issued_at),
+        notes=[
+            "金额 = 管理面积 × 每平方米月补贴标准 × 等级系数 × 计补天数 / 当月天数，按行四舍五入到分；一票否决维持的月份系数为 0。",
+            f"批次校验和（SHA-256，核对明细用）：{batch.checksum}",
+        ],
     )
     return await made_pdf(document, batch.total_fen)
 
@@ -276,19 +321,30 @@ async def payment_notice(
 
 async def _payment_notice(session: AsyncSession, batch: DisbursementBatch, company_id: int, code: str) -> Made:
     run, lines, estates, _, companies = await _batch_context(session, batch)
+    payee = await _one(registry_queries.company(session, company_id), "company", company_id)
+    cards = await rate_cards(session)
     own = [l for l in lines if l.company_id == company_id]  # noqa: E741
     total, city, district = sum(l.amount_fen for l in own), sum(l.city_fen for l in own), sum(l.district_fen for l in own)  # noqa: E741
     content = {"batch": batch.number, "company": company_id, "total": total, "lines": [[l.estate_id, l.month, l.amount_fen] for l in own]}  # noqa: E741
+    quarter = period_zh(run.quarter) + ("（补充）" if run.supplementary else "")
     document = Document(
         title="旧楼区准物业管理补贴拨付通知书",
         number=batch.number,
         checksum=content_checksum(content),
         verify_url=verify_url(code),
+        addressee=f"{payee.name}：",
+        opening=(
+            f"根据{quarter}旧楼区准物业管理考核结果，经街道办事处确认、区财政审批，现拨付贵公司{quarter}旧楼区准物业管理补贴"
+            f"{yuan(total)}元（市级{yuan(city)}元，区级{yuan(district)}元），汇入贵公司下列账户，请注意查收。明细如下。"
+        ),
         facts=[
-            ("物业企业", companies[company_id]), ("批次编号", batch.number), ("季度", period_zh(run.quarter)),
+            ("收款单位", payee.name), ("开户银行", payee.bank_name or "未登记（请向区财政提供）"), ("银行账号", payee.bank_account or "未登记（请向区财政提供）"),
+            ("批次编号", batch.number), ("季度", quarter),
             ("拨付金额", f"{yuan(total)} 元（市级 {yuan(city)} 元，区级 {yuan(district)} 元）"), ("审批", f"{run.approved_by}，{_when(run.approved_at)}"),
         ],
-        tables=[TableBlock("明细", LINE_COLUMNS, [_line_row(l, estates[l.estate_id]) for l in own], ["合计", "", "", "", "", "", "", yuan(total)])],  # noqa: E741
+        tables=[TableBlock("明细", LINE_COLUMNS, [_line_row(l, estates[l.estate_id], cards) for l in own], ["合计", "", "", "", "", "", "", "", yuan(total)])],  # noqa: E741
+        signoff=finance_signoff(batch.issued_at),
+        notes=["金额 = 管理面积 × 每平方米月补贴标准 × 等级系数 × 计补天数 / 当月天数，按行四舍五入到分；一票否决维持的月份系数为 0。"],
     )
     return await made_pdf(document, total)
 
@@ -373,15 +429,15 @@ async def _batch_lines(session: AsyncSession, batch: DisbursementBatch) -> Made:
     streets = {s.id: s.name for s in await registry_queries.streets(session)}
     communities = await registry_queries.communities(session, {l.community_id for l in lines})  # noqa: E741
     estates = await registry_queries.estates(session, {l.estate_id for l in lines})  # noqa: E741
-    companies = await _company_names(session, {l.company_id for l in lines})  # noqa: E741
+    companies = await registry_queries.companies(session, {l.company_id for l in lines})  # noqa: E741
     rows = [
         (line, streets[line.street_id], communities[line.community_id].name, estates[line.estate_id].code, estates[line.estate_id].name, companies[line.company_id])
         for line in lines
     ]
     table = [
         [
-            batch.number, street, community, code, name, company, line.month,
-            "" if line.score_centi is None else line.score_centi / 100, line.grade, "是" if line.vetoed else "否", ratio_text(stored_ratio(line.coefficient)),
+            batch.number, street, community, code, name, company.name, company.bank_name, company.bank_account, line.month,
+            "" if line.score_centi is None else line.score_centi / 100, line.grade, "是" if line.vetoed else "否", float(stored_ratio(line.coefficient)),
             line.area_centi_m2 / 100, line.days, line.days_in_month, line.amount_fen, line.city_fen, line.district_fen,
         ]
         for line, street, community, code, name, company in rows
@@ -393,7 +449,11 @@ async def _batch_lines(session: AsyncSession, batch: DisbursementBatch) -> Made:
 
 async def estate_report(session: AsyncSession, store: BlobStore, score: ScoreVersion) -> tuple[bytes, IssuedDocument]:
     """The report of a score version, as issued (a new score version is a new report; the old one stays)."""
-    return await issue(session, store, "estate_report", estate_report_subject(score), lambda code: _estate_report(session, score, code))
+    return await issue(session, store, "estate_report", estate_report_subject(score), lambda code: _estate_report(session, store, score, code))
+
+
+# A veto's state in the words the pages use (assessment/pages.py, VETO_STATE_NAMES).
+VETO_STATES = {"pending": "待审核", "upheld": "维持否决", "overturned": "撤销否决"}
 
 
 async def _one(found: Awaitable[T | None], what: str, ident: int) -> T:
@@ -404,7 +464,42 @@ async def _one(found: Awaitable[T | None], what: str, ident: int) -> T:
     return row
 
 
-async def _estate_report(session: AsyncSession, score: ScoreVersion, code: str) -> Made:
+# A photo in the month report: a thumbnail this many pixels on its longer side (a few kilobytes each, sharp in print
+# at the 18 mm it is drawn), at most this many per record and item.
+THUMBNAIL_SIDE = 240
+THUMBNAILS_PER_ITEM = 6
+
+
+def thumbnail(content: bytes) -> bytes | None:
+    """A small JPEG of a photo for a document, or None when the bytes are not a picture Pillow reads."""
+    try:
+        with PILImage.open(io.BytesIO(content)) as image:
+            image.draft("RGB", (THUMBNAIL_SIDE, THUMBNAIL_SIDE))  # a JPEG decoded at a fraction of its size: fast
+            image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+            out = io.BytesIO()
+            image.convert("RGB").save(out, "JPEG", quality=70)
+            return out.getvalue()
+    except (OSError, ValueError, PILImage.DecompressionBombError):
+        return None
+
+
+def _thumbnails(store: BlobStore, digests: list[str]) -> list[Photo]:
+    photos = []
+    for sha in digests[:THUMBNAILS_PER_ITEM]:
+        try:
+            small = thumbnail(store.get(sha))
+        except OSError:  # FileNotFoundError: the blob is not in this store
+            small = None
+        if small is not None:
+            photos.append(Photo(small))
+    return photos
+
+
+def _thumbnail_groups(store: BlobStore, groups: list[list[str]]) -> list[list[Photo]]:
+    return [_thumbnails(store, digests) for digests in groups]
+
+
+async def _estate_report(session: AsyncSession, store: BlobStore, score: ScoreVersion, code: str) -> Made:
     """The estate's month: score, grade, components, every line of the breakdown, the committee's opinion, vetoes."""
     estate = await _one(registry_queries.estate(session, score.estate_id), "estate", score.estate_id)
     community = await _one(registry_queries.community(session, score.community_id), "community", score.community_id)
@@ -414,7 +509,20 @@ async def _estate_report(session: AsyncSession, score: ScoreVersion, code: str) 
     vetoes = await vetoes_of(session, score.estate_id, Month.parse(score.month))
     result = score.result
     record_ids = {line["record_id"] for line in result.get("lines", []) if line.get("record_id")}
-    photos = {key: [sha[:12] for sha in shas] for key, shas in (await record_photo_digests(session, record_ids)).items()} if record_ids else {}
+    digests = await record_photo_digests(session, record_ids) if record_ids else {}
+    items = current_checklist().items
+
+    def item_text(item: str | None) -> str:
+        """A checklist item by its code and its text (C04 楼道杂物堆放), as the web shows it."""
+        if not item:
+            return ""
+        known = items.get(item)
+        return f"{item} {known.text}" if known else item
+
+    groups = sorted(digests.items())
+    # The photos are read from the store and shrunk off the event loop: both block.
+    shots_of = await asyncio.to_thread(_thumbnail_groups, store, [shas for _, shas in groups])
+    photos = [(f"记录 #{record} {item_text(item) or '整条记录'}", shots) for ((record, item), _), shots in zip(groups, shots_of, strict=True) if shots]
     names = {"street_inspection": "街道检查", "spot_check": "第三方抽查", "patrol": "日常巡查", "committee": "居委会评价", "satisfaction": "居民满意度", "veto": "一票否决"}
     shown = "—" if score.score_centi is None else f"{score.score_centi // 100}.{score.score_centi % 100:02d}"
     document = Document(
@@ -435,21 +543,19 @@ async def _estate_report(session: AsyncSession, score: ScoreVersion, code: str) 
                 [[names.get(c["component"], c["component"]), c["score"], str(c["weight"]), c["effective_weight"], str(c["records"])] for c in result.get("components", [])],
             ),
             TableBlock(
-                "扣分与加减分明细", (Column("分项", 26), Column("记录", 16, True), Column("缺陷", 16, True), Column("项目", 14), Column("分项分", 18, True), Column("影响总分", 20, True), Column("说明", 70)),
+                "扣分与加减分明细", (Column("分项", 22), Column("记录", 14, True), Column("缺陷", 14, True), Column("项目", 44), Column("分项分", 16, True), Column("影响总分", 18, True), Column("说明", 52)),
                 [
-                    [names.get(l["component"], l["component"]), str(l["record_id"] or ""), str(l["defect_id"] or ""), l["item"] or "", l["points"], l["effect"], l["note"]]  # noqa: E741
+                    [names.get(l["component"], l["component"]), str(l["record_id"] or ""), str(l["defect_id"] or ""), item_text(l["item"]), l["points"], l["effect"], l["note"]]  # noqa: E741
                     for l in result.get("lines", [])  # noqa: E741
                 ],
             ),
             TableBlock(
-                "缺陷照片（附件 sha256 前 12 位，系统内按此调阅原图）", (Column("记录", 20, True), Column("项目", 20), Column("照片", 140)),
-                [[str(r), item, "，".join(shas)] for (r, item), shas in sorted(photos.items())],
-            ),
-            TableBlock(
-                "一票否决记录", (Column("编号", 14, True), Column("原因", 60), Column("状态", 20), Column("复核意见", 86)),
-                [[str(v.id), v.explanation, {"pending": "待复核", "upheld": "维持", "overturned": "撤销"}.get(v.state, v.state), v.review_reason or ""] for v in vetoes],
+                "一票否决记录", (Column("编号", 14, True), Column("原因", 60), Column("状态", 20), Column("审核意见", 86)),
+                [[str(v.id), v.explanation, VETO_STATES.get(v.state, v.state), v.review_reason or ""] for v in vetoes],
             ),
         ],
+        photos=photos,
+        signoff=Signoff(street_office(street.name), date_written(utc_now()), SIGNATURE_LINES),
         notes=[f"未计入的分项：{', '.join(names.get(m, m) for m in result.get('missing', []))}" if result.get("missing") else "五个分项均有数据。"],
     )
     return await made_pdf(document, None)

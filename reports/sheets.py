@@ -7,19 +7,25 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-HEADERS = ("批次编号", "街道", "社区", "区片编码", "区片名称", "物业企业", "月份", "得分", "等级", "一票否决", "系数", "面积（㎡）", "计补天数", "当月天数", "金额（元）", "市级（元）", "区级（元）")
+HEADERS = (
+    "批次编号", "街道", "社区", "区片编码", "区片名称", "物业企业", "开户银行", "银行账号", "月份", "得分", "等级", "一票否决", "系数", "面积（㎡）",
+    "计补天数", "当月天数", "金额（元）", "市级（元）", "区级（元）",
+)
+# Number formats of columns by their header (a column not named here is written as it comes).
+NUMBER_FORMATS = {"系数": "0.00", "得分": "0.00", "面积（㎡）": "#,##0.00"}
 
 
-def write_cell(sheet: Worksheet, row: int, col: int, value: object) -> None:
+def write_cell(sheet: Worksheet, row: int, col: int, value: object, number_format: Any = None) -> None:
     """A number as a number, anything else as text (write_string: never a formula, whatever its first character)."""
     if value is None or value == "":
         sheet.write_blank(row, col, None)
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        sheet.write_number(row, col, value)
+        sheet.write_number(row, col, value, number_format)
     else:
         sheet.write_string(row, col, str(value))
 
@@ -36,6 +42,7 @@ def batch_workbook(
     money = book.add_format({"num_format": "#,##0.00"})
     bold_money = book.add_format({"num_format": "#,##0.00", "bold": True})
     bold = book.add_format({"bold": True})
+    formats = {col: book.add_format({"num_format": NUMBER_FORMATS[h]}) for col, h in enumerate(headers) if h in NUMBER_FORMATS}
     sheet = book.add_worksheet("明细")
     for col, header in enumerate(headers):
         sheet.write_string(0, col, header, bold)
@@ -46,7 +53,8 @@ def batch_workbook(
                 assert isinstance(value, int), f"column {headers[col]} holds amounts in fen, not {value!r}"
                 sheet.write_number(n, col, value / 100, money)
             else:
-                write_cell(sheet, n, col, value)
+                write_cell(sheet, n, col, value, formats.get(col))
+    sheet.autofilter(0, 0, max(len(rows), 1), len(headers) - 1)  # the lines only: the totals row stays below the filter
     last = len(rows) + 1
     sheet.write_string(last, 0, "合计", bold)
     for offset, amount in enumerate(totals):

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from assessment.pages import PAGES as ASSESSMENT_PAGES
 from assessment.routes import ROUTES as ASSESSMENT_ROUTES
-from assessment.service import lifecycle_days, scoring_rules
+from assessment.service import lifecycle_days, recheck_boundary_flags, scoring_rules
 from community.calls.pages import PAGES as CALL_PAGES
 from community.calls.routes import ROUTES as CALL_ROUTES
 from community.delivery.pages import PAGES as DELIVERY_PAGES
@@ -67,6 +67,7 @@ from people.auth import CredentialsMiddleware
 from people.routes import ROUTES as PEOPLE_ROUTES
 from registry.pages import PAGES as REGISTRY_PAGES
 from registry.routes import ROUTES as REGISTRY_ROUTES
+from registry.service import on_boundary_change
 from reports.activity_statements import ROUTES as ACTIVITY_STATEMENT_ROUTES
 from reports.programme_documents import issue_programme_batch_documents
 from reports.relief_letters import ROUTES as RELIEF_LETTER_ROUTES
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     relief_rules()
     wristband_rules()
     route_notices_by(people_queries.communities_of)
+    on_boundary_change(recheck_boundary_flags)
     complaint_rules()
 
     async def start_scheduler(app: Litestar) -> None:

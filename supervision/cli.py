@@ -275,9 +275,13 @@ def create_api_key(settings: Settings, args: argparse.Namespace) -> None:
 def import_spreadsheet(settings: Settings, args: argparse.Namespace) -> int:
     """`supervision import FILE`: check the file and, when every row is good and --dry-run was not given, import it in
     one transaction; 0 when clean, 1 listing every bad cell (nothing written)."""
+    from assessment.service import recheck_boundary_flags
     from foundation.access import SYSTEM
     from foundation.db import create_session_factory, unit_of_work
+    from registry.service import on_boundary_change
     from supervision.importing.service import ImportReport, import_file
+
+    on_boundary_change(recheck_boundary_flags)  # as the web app does: an imported boundary re-evaluates the flags
 
     path: Path = args.file
     try:

@@ -146,6 +146,9 @@ async def _load(db: AsyncSession) -> DemoReport:
                 legal_representative=rng.choice("王李张刘陈杨赵黄周吴") + rng.choice(["建国", "志强", "秀英", "海燕", "立新", "红梅", "国庆", "文杰"]),
                 phone=f"022-2{rng.randint(3000000, 9999999)}",
                 address=f"天津市和平区{rng.choice(['南京路', '贵州路', '营口道', '西康路'])}{rng.randint(1, 300)}号",
+                # The payee's account (made up, drawing nothing from rng so that the rest of the demo stays as it was).
+                bank_name=("中国工商银行天津和平支行", "中国建设银行天津南京路支行", "中国银行天津和平支行", "天津银行和平支行")[n % 4],
+                bank_account=f"0302 0011 {n:04d} {1000 + 37 * n:04d} 123",
             ),
         )
         company_ids.append(company.id)

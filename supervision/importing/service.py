@@ -190,9 +190,13 @@ async def _community(session: AsyncSession, actor: Principal, v: dict[str, Any],
 
 
 async def _company(session: AsyncSession, actor: Principal, v: dict[str, Any], ctx: Context) -> bool:
-    facts = {"name": v["name"], "legal_representative": v.get("legal_representative") or "", "phone": v.get("phone") or "", "address": v.get("address") or ""}
+    facts = {
+        "name": v["name"], "legal_representative": v.get("legal_representative") or "", "phone": v.get("phone") or "", "address": v.get("address") or "",
+        "bank_name": v.get("bank_name") or "", "bank_account": v.get("bank_account") or "",
+    }
     if (stored := ctx.keys.get(v["credit_code"])) is not None:
-        _differs([(name, getattr(stored, name), given) for name, given in facts.items()])
+        # A file without the bank columns (an older template) says nothing of the account registered since.
+        _differs([(name, getattr(stored, name), given) for name, given in facts.items() if given or not name.startswith("bank_")])
         return False
     data = facts | {"credit_code": v["credit_code"], "legal_representative": facts["legal_representative"] or None}
     await service.create_company(session, actor, msgspec.convert(data, schemas.CompanyCreate))

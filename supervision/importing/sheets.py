@@ -160,6 +160,8 @@ KINDS: tuple[Kind, ...] = (
         Column("法定代表人", "legal_representative", required=False, example="王建国"),
         Column("联系电话", "phone", required=False, example="022-23300001"),
         Column("地址", "address", required=False, example="天津市和平区南京路 1 号"),
+        Column("开户银行", "bank_name", required=False, note="补贴拨付的收款账户，与银行账号同时填写", example="中国工商银行天津和平支行"),
+        Column("银行账号", "bank_account", required=False, note="数字，可按存折分组留空格", example="0302001109300012345"),
     ), "credit_code"),
     Kind("social_organisations", "社会组织", (
         Column("机构名称", "name", example="和平区邻里互助服务中心"),

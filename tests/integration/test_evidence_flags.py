@@ -16,7 +16,9 @@ from typing import Any
 from PIL import Image
 
 from foundation.clock import BUSINESS_TZ
+from inspections.flags import recheck_boundary
 from inspections.tables import InspectionRecord, RecordFlag
+from registry.boundaries import wgs84_to_gcj02
 from registry.tables import EstateBoundary
 from tests.integration.evidence import record_body, upload
 from tests.integration.helpers import assert_problem, count, estate_ids_of
@@ -241,3 +243,87 @@ async def test_the_administrator_sets_a_boundary_on_the_estates_page(client, db)
         assert saved.status_code == 200 and "边界已保存" in saved.text and "已登记边界：5 个点" in saved.text
     finally:
         client.cookies.clear()
+
+
+async def test_photos_an_amendment_adds_run_the_photo_checks_once(client, as_user, db) -> None:
+    worker, neighbour = await as_user("xbl01-worker"), await as_user("xbl02-worker")
+    mine, theirs = (await estate_ids_of(db, "XBL01"))[0], (await estate_ids_of(db, "XBL02"))[0]
+    fresh = datetime.now(UTC) - timedelta(minutes=20)
+    original = textured(11, taken=fresh)
+    elsewhere = await _file(client, neighbour, theirs, location=INSIDE, photo_ids=[await upload(client, neighbour, original)])
+    record = await _file(client, worker, mine, location=INSIDE)
+    assert await _flags(client, as_user, record) == []
+    # The correction adds a failed item with a photo taken five hours earlier and a copy of the neighbour's photo.
+    old = await upload(client, worker, textured(12, taken=datetime.now(UTC) - timedelta(hours=5)))
+    copy = await upload(client, worker, original)
+    amend = {"reason": "补充照片：当时漏传", "results": [{"item": "P01", "passed": False, "note": "垃圾满溢", "photo_ids": [old, copy]}]}
+    answer = await client.post(f"/api/inspections/{record}/amendments", json=amend, headers=worker)
+    assert answer.status_code in (200, 201), answer.text
+    flags = {(f["kind"], f["attachment_id"]): f for f in await _flags(client, as_user, record)}
+    assert set(flags) == {("exif_time_far", old), ("photo_reused", copy)}
+    assert flags[("photo_reused", copy)]["reused_on"][0]["record_id"] == elsewhere
+    # A second amendment naming the same photos adds no second flag.
+    again = {"reason": "更正说明", "results": [{"item": "P01", "passed": False, "note": "垃圾满溢未清运", "photo_ids": [old, copy]}]}
+    answer = await client.post(f"/api/inspections/{record}/amendments", json=again, headers=worker)
+    assert answer.status_code in (200, 201), answer.text
+    assert len(await _flags(client, as_user, record)) == 2
+    assert await count(db, RecordFlag, RecordFlag.record_id == record) == 2
+
+
+async def test_setting_changing_and_removing_a_boundary_re_evaluates_the_estates_records(client, as_user, db) -> None:
+    worker, admin = await as_user("xbl01-worker"), await as_user("admin")
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    far, inside = await _file(client, worker, estate, location=FAR_OUTSIDE), await _file(client, worker, estate, location=INSIDE)
+    assert await _flags(client, as_user, far) == []  # no boundary yet: nothing measured
+    await _set_square(client, as_user, estate)
+    [flag] = await _flags(client, as_user, far)
+    assert flag["kind"] == "outside_boundary" and 490 <= flag["distance_m"] <= 510 and flag["cleared_at"] is None
+    assert await _flags(client, as_user, inside) == []
+    await _set_square(client, as_user, estate)  # the same boundary again: nothing new
+    assert await count(db, RecordFlag, RecordFlag.record_id == far) == 1
+    # The boundary redrawn to take in the position: the flag is cleared (kept, saying when and why), not deleted.
+    north = FAR_OUTSIDE["latitude"] + HALF
+    moved = {"type": "Polygon", "coordinates": [[[CENTRE_LON - HALF, CENTRE_LAT - HALF], [CENTRE_LON + HALF, CENTRE_LAT - HALF], [CENTRE_LON + HALF, north], [CENTRE_LON - HALF, north], [CENTRE_LON - HALF, CENTRE_LAT - HALF]]]}
+    answer = await client.put(f"/api/registry/estates/{estate}/boundary", json={"geometry": moved}, headers=admin)
+    assert answer.status_code == 200, answer.text
+    assert await _flags(client, as_user, far) == []
+    listed = await client.get(f"/api/inspections/flags?record_id={far}&include_cleared=true", headers=await as_user("xbl-officer"))
+    [cleared] = listed.json()["items"]
+    assert cleared["id"] == flag["id"] and cleared["cleared_at"] and "新边界内" in cleared["cleared_reason"]
+    assert "已解除" in await page_as(client, "xbl-officer", f"/records/{far}")
+    # Back to the square: flagged again (a new flag), and removing the boundary clears it.
+    await _set_square(client, as_user, estate)
+    [again] = await _flags(client, as_user, far)
+    assert again["id"] != flag["id"]
+    assert (await client.delete(f"/api/registry/estates/{estate}/boundary", headers=admin)).status_code in (200, 204)
+    assert await _flags(client, as_user, far) == []
+    assert await count(db, RecordFlag, RecordFlag.record_id == far) == 2
+
+
+async def test_a_boundary_change_leaves_the_records_of_a_locked_month_as_judged(client, as_user, db) -> None:
+    worker = await as_user("xbl01-worker")
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    far = await _file(client, worker, estate, location=FAR_OUTSIDE)
+    async with db() as session:
+        record = await session.get(InspectionRecord, far)
+        assert record is not None
+        session.add(EstateBoundary(estate_id=estate, geometry=SQUARE, vertices=5, area_m2=37_000, set_at=datetime.now(UTC), set_by="admin"))
+        await session.flush()
+        assert await recheck_boundary(session, estate, {record.month}, datetime.now(UTC)) == (0, 0)
+        assert await recheck_boundary(session, estate, set(), datetime.now(UTC)) == (1, 0)  # the same month, unlocked
+        await session.rollback()
+
+
+async def test_a_boundary_drawn_on_a_chinese_web_map_is_declared_gcj02_and_kept_in_wgs84(client, as_user, db) -> None:
+    worker = await as_user("xbl01-worker")
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    lon, lat = wgs84_to_gcj02(CENTRE_LON, CENTRE_LAT)  # the square as a web map shows it, some 500 m off
+    drawn = {"type": "Polygon", "coordinates": [[[lon - HALF, lat - HALF], [lon + HALF, lat - HALF], [lon + HALF, lat + HALF], [lon - HALF, lat + HALF], [lon - HALF, lat - HALF]]]}
+    answer = await client.put(f"/api/registry/estates/{estate}/boundary", json={"geometry": drawn, "datum": "gcj02"}, headers=await as_user("admin"))
+    assert answer.status_code == 200, answer.text
+    first = answer.json()["geometry"]["coordinates"][0][0]
+    # Kept in WGS 84: back where GPS puts the corner, within a metre (the offset itself varies across the estate).
+    assert abs(first[0] - (CENTRE_LON - HALF)) < 1e-5 and abs(first[1] - (CENTRE_LAT - HALF)) < 1e-5
+    # A patrol at the estate by GPS (WGS 84) is inside it.
+    assert await _flags(client, as_user, await _file(client, worker, estate, location=INSIDE)) == []
+    assert_problem(await client.put(f"/api/registry/estates/{estate}/boundary", json={"geometry": drawn, "datum": "bd09"}, headers=await as_user("admin")), 400)

@@ -9,22 +9,29 @@ import asyncio
 import hashlib
 import io
 import re
+import subprocess
 from datetime import UTC, datetime
 
 import openpyxl
 import pytest
 from pypdf import PdfReader
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from foundation.db import create_engine, create_session_factory
 from foundation.money import yuan
 from foundation.periods import Month, last_ended_quarter
+from inspections.config import current_checklist
 from reports import service
+from reports.pdf import FONT
 from reports.tables import IssuedDocument
 from tests.database import fresh_database_url
 from tests.generated import generate_month
+from tests.integration.evidence import upload
 from tests.integration.helpers import estate_ids_of, pdf_text
+from tests.integration.test_assessment import MONTH, month_with_evidence
 
 QUARTER = last_ended_quarter(datetime.now(UTC))
 PDF, XLSX = "application/pdf", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -293,3 +300,75 @@ async def test_the_breakdown_page_issues_the_month_report_and_a_download_before_
     assert "月度考核报告" in pdf_text(issued.content)
     assert await download(client, action, {}, PDF) == issued.content
     assert (await client.post(action, data={"_csrf_token": token})).content == issued.content  # issued once
+
+
+def page_images(content: bytes, tmp_path, name: str) -> list:  # type: ignore[no-untyped-def]
+    """Every page of a PDF rendered to a PNG by poppler (what a printer or a viewer shows); the files."""
+    (tmp_path / f"{name}.pdf").write_bytes(content)
+    subprocess.run(["pdftoppm", "-png", "-r", "60", str(tmp_path / f"{name}.pdf"), str(tmp_path / name)], check=True, capture_output=True)
+    pages = sorted(tmp_path.glob(f"{name}*.png"))
+    assert pages and all(p.stat().st_size > 1000 for p in pages), pages
+    return pages
+
+
+def official_elements(text: str, issuer: str) -> None:
+    """The elements of an official document, in the order one is written: signature lines, the issuing authority,
+    the date written below it (落款) and the seal area."""
+    for element in ("经办", "复核", "审批", "（盖章）", issuer):
+        assert element in text, (element, text[-600:])
+    written = re.search(r"(\d{4})年(\d{1,2})月(\d{1,2})日", text[text.index(issuer):])
+    assert written is not None, text[-400:]
+
+
+async def test_the_batch_documents_are_official_documents_and_the_sheet_has_numbers_filters_and_the_payees_account(client, as_user, db, tmp_path) -> None:
+    batch, lines = await paid_batch(client, as_user, db)
+    finance, admin = await as_user("finance"), await as_user("admin")
+    company = lines[0]["company_id"]
+    payee = (await client.get(f"/api/registry/companies/{company}", headers=admin)).json()
+    assert payee["bank_name"] and payee["bank_account"]  # the demo's companies have their accounts
+    summary = await download(client, f"/api/subsidies/batches/{batch['id']}/summary.pdf", finance, PDF)
+    notice = await download(client, f"/api/subsidies/batches/{batch['id']}/notices/{company}", finance, PDF)
+    page_images(summary, tmp_path, "summary")
+    page_images(notice, tmp_path, "notice")
+    text = pdf_text(summary)
+    official_elements(text, "天津市和平区财政局")
+    first_page = PdfReader(io.BytesIO(summary)).pages[0].extract_text()
+    assert batch["checksum"] not in first_page.split("按街道汇总")[0]  # not in the header any more
+    assert batch["checksum"] in text.replace("\n", "")  # but still printed, after the content, for whoever checks
+    assert "标准（元/㎡·月）" in text.replace("\n", "") or "标准（元/" in text
+    big = max(lines, key=lambda line: line["area_centi_m2"])
+    assert big["area_centi_m2"] >= 100_000  # an estate of more than 1,000 m²: its area has a thousands separator
+    assert service.area_text(big["area_centi_m2"]) in text and "," in service.area_text(big["area_centi_m2"])
+    # A vetoed line's grade stays on one line of its column.
+    grade = next(c for c in service.LINE_COLUMNS if c.title == "等级")
+    assert pdfmetrics.stringWidth("不合格（否决）", FONT, 8.5) <= grade.width * mm - 6
+    notice_text = pdf_text(notice)
+    official_elements(notice_text, "天津市和平区财政局")
+    assert f"{payee['name']}：" in notice_text and "请注意查收" in notice_text.replace("\n", "")
+    assert payee["bank_name"] in notice_text and payee["bank_account"] in notice_text
+    sheet = openpyxl.load_workbook(io.BytesIO(await download(client, f"/api/subsidies/batches/{batch['id']}/lines.xlsx", finance, XLSX)))["明细"]
+    headers = [c.value for c in sheet[1]]
+    coefficient = sheet.cell(row=2, column=headers.index("系数") + 1)
+    assert coefficient.data_type == "n" and isinstance(coefficient.value, int | float) and coefficient.number_format == "0.00"
+    assert sheet.auto_filter.ref and sheet.auto_filter.ref.startswith("A1:")
+    row = next(r for r in sheet.iter_rows(min_row=2, values_only=True) if r[headers.index("物业企业")] == payee["name"])
+    assert (row[headers.index("开户银行")], row[headers.index("银行账号")]) == (payee["bank_name"], payee["bank_account"])
+
+
+async def test_the_month_report_shows_items_with_their_text_photo_thumbnails_and_who_issues_it(client, as_user, db, tmp_path) -> None:
+    estate, street = await month_with_evidence(client, as_user, db)
+    officer, director = await as_user("xbl-officer"), await as_user("xbl01-director")
+    assert (await client.post(f"/api/assessment/months/{street}/{MONTH}/compute", headers=officer)).status_code == 200
+    veto = {"estate_id": estate, "month": MONTH, "reason": "gate_unattended", "explanation": "夜间门岗连续三晚无人", "evidence_photo_ids": [await upload(client, director)]}
+    assert (await client.post("/api/assessment/vetoes", json=veto, headers=director)).status_code == 201
+    report = await issue_report(client, f"/api/assessment/scores/{estate}/{MONTH}/report.pdf", officer)
+    page_images(report, tmp_path, "report")
+    text = pdf_text(report).replace("\n", "")
+    official_elements(text, "小白楼街道办事处")
+    items = current_checklist().items
+    assert f"C01 {items['C01'].text}" in text  # the street inspection's failed item, with its text
+    assert "待审核" in text and "待复核" not in text  # the veto waits, in the web's words
+    assert "sha256" not in text
+    images = [image for page in PdfReader(io.BytesIO(report)).pages for image in page.images]
+    assert images and all(len(image.data) < 20_000 for image in images)  # thumbnails (both tests' photos are one picture)
+    assert "记录 #" in text and text.count(items["C01"].text) >= 2  # the photos under their record and item, with its text

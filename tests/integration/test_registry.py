@@ -192,3 +192,27 @@ async def test_streets_and_communities_are_registered_and_renamed(client, as_use
     assert_problem(await client.patch(f"/api/registry/streets/{street.json()['id']}", json={"name": "南市"}, headers=admin), 409)
     assert_problem(await client.get("/api/registry/streets/2147483647", headers=admin), 404)
     assert_problem(await client.get("/api/registry/streets/2147483648", headers=admin), 400)
+
+
+async def test_a_companys_payee_account_is_kept_both_fields_together_and_set_on_the_companies_page(client, as_user, db) -> None:
+    from tests.integration.test_pages import page_login
+    from tests.integration.test_role_pages import csrf
+
+    admin = await as_user("admin")
+    company = (await client.get("/api/registry/companies", headers=admin)).json()["items"][0]
+    path = f"/api/registry/companies/{company['id']}"
+    both = {"bank_name": "中国银行天津和平支行", "bank_account": "2710 0000 1234 5678"}
+    answer = await client.patch(path, json=both, headers=admin)
+    assert answer.status_code == 200 and (answer.json()["bank_name"], answer.json()["bank_account"]) == (both["bank_name"], both["bank_account"]), answer.text
+    assert_problem(await client.patch(path, json={"bank_account": "12ab34"}, headers=admin), 400)
+    assert_problem(await client.patch(path, json={"bank_name": "", "bank_account": "2710000012345678"}, headers=admin), 422, "together")
+    assert (await client.get(path, headers=admin)).json()["bank_account"] == both["bank_account"]  # nothing stored
+    # The administrator's form on the companies page; a refused account comes back with the reason in Chinese.
+    client.cookies.clear()
+    await page_login(client, "admin")
+    form = {"bank_name": "天津银行和平支行", "bank_account": "0101 0200 3000 4000", "_csrf_token": await csrf(client)}
+    saved = await client.post(f"/registry/companies/{company['id']}/bank", data=form)  # redirected to the list
+    assert saved.status_code == 200 and "收款账户已保存" in saved.text and "0101 0200 3000 4000" in saved.text, saved.text[-2000:]
+    refused = await client.post(f"/registry/companies/{company['id']}/bank", data=form | {"bank_account": "abc", "_csrf_token": await csrf(client)})
+    assert refused.status_code == 422 and "银行账号须为" in refused.text
+    client.cookies.clear()

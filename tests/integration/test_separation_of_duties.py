@@ -32,7 +32,7 @@ from inspections.schemas import FixReviewIn
 from inspections.tables import Amendment, Defect, LateRecordDecision
 from supervision.demo import DEMO_PASSWORD
 from tests.generated import generate_month
-from tests.integration.evidence import company_user_of, principal, record_body, upload
+from tests.integration.evidence import approve_late, company_user_of, principal, record_body, upload
 from tests.integration.helpers import count, estate_ids_of
 from tests.integration.test_calls import PANEL, POINTS, _bids, past_call
 from tests.integration.test_volunteers import log, new_volunteer, team_of
@@ -278,6 +278,38 @@ async def volunteer_hours_logged(world: World) -> Duo:
     return Duo(lambda: _api(client.post(decide, json={"verdict": "approve"}, headers=leader)), other)
 
 
+async def appeal_on_own_finding(world: World) -> Duo:
+    """xbl-officer files a street inspection of last month with a failed item (late: a second officer of 小白楼
+    approves it), computes the month, and the company appeals that finding: not answered by xbl-officer; the district
+    administrator answers it."""
+    client, as_user = world.client, world.as_user
+    officer = await as_user("xbl-officer")
+    estate = (await estate_ids_of(world.db, "XBL01"))[0]
+    month = str(Month.of(business_today()).previous())
+    body = record_body(estate, failed={"C01": [await upload(client, officer)]}, passed=("G01",), inspected_at=f"{month}-15T10:00:00+08:00")
+    filed = await client.post("/api/street-inspections", json=body, headers=officer)
+    assert filed.status_code == 201, filed.text
+    street = (await client.get("/api/auth/me", headers=officer)).json()["street_id"]
+    colleague = {"username": f"xbl-officer-{uuid.uuid4().hex[:6]}", "display_name": "小白楼街道办（二）", "password": DEMO_PASSWORD, "role": "street_officer", "street_id": street}
+    await ok(client.post("/api/users", json=colleague, headers=await as_user("admin")))
+    await approve_late(client, await as_user(colleague["username"]), filed.json()["id"])
+    await ok(client.post(f"/api/assessment/months/{street}/{month}/compute", headers=officer))
+    _, company_username = await company_user_of(world.db, estate)
+    appeal = await client.post(
+        "/api/assessment/appeals",
+        json={"estate_id": estate, "month": month, "reason": "检查当日垃圾已清运", "defect_id": filed.json()["defect_ids"][0]},
+        headers=await as_user(company_username),
+    )
+    assert appeal.status_code == 201, appeal.text
+    answer, verdict = f"/api/assessment/appeals/{appeal.json()['id']}/answer", {"uphold": False, "reason": "经复核，问题属实"}
+
+    async def other() -> None:
+        answered = await client.post(answer, json=verdict, headers=await as_user("admin"))
+        assert answered.status_code == 200 and answered.json()["state"] == "rejected", answered.text
+
+    return Duo(lambda: _api(client.post(answer, json=verdict, headers=officer)), other)
+
+
 async def _api(answer: Awaitable[httpx.Response]) -> Refused:
     return by_api(await answer)
 
@@ -292,6 +324,7 @@ SCENARIOS: dict[Duty, tuple[Callable[[World], Awaitable[Duo]], ...]] = {
     Duty.AMEND_EVIDENCE_ONE_SCORES: (evidence_scored,),
     Duty.APPROVE_OWN_VOLUNTEER_HOURS: (volunteer_hours_logged,),
     Duty.SIT_ON_OWN_CALLS_PANEL: (buyer_on_own_panel,),
+    Duty.ANSWER_APPEAL_ON_OWN_FINDING: (appeal_on_own_finding,),
 }
 
 
