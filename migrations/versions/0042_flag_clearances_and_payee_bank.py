@@ -3,7 +3,7 @@ the append-only record_flag_clearances, never deleted. Property companies get th
 payment notices and the batch's spreadsheet show.
 
 Revision ID: 0042
-Revises: 0037
+Revises: 0041
 Create Date: 2026-11-26 14:20:00.000000
 """
 
@@ -17,7 +17,7 @@ import foundation.db
 from foundation.append_only import drop_append_only, make_append_only
 
 revision = '0042'
-down_revision = '0037'
+down_revision = '0041'
 branch_labels = None
 depends_on = None
 
