@@ -418,8 +418,9 @@ async def credit_activity(
     activity and volunteer: approved at once when the community's social worker recorded it (someone other than the
     volunteer, whose task it is to approve), else waiting for the team leader's or social worker's answer. The day
     counts once (rules.activity_credit, with `earlier`: each volunteer's minutes at the other activities of that day):
-    the volunteer's own hours of that day still waiting are closed as recorded by the activity, and their approved
-    ones are not added twice. Answers the number of entries made."""
+    the volunteer's own hours of that day still waiting are closed as recorded by the activity once its entry is
+    approved (now, or when decide_hours approves it), and their approved ones are not added twice. Answers the
+    number of entries made."""
     rules = volunteer_rules()
     made = 0
     for volunteer_id, served in sorted(minutes.items()):
@@ -435,15 +436,9 @@ async def credit_activity(
         ).scalar_one_or_none()
         if team_id is None:
             raise RuleViolation(f"volunteer {volunteer_id} is not in a volunteer team of the community", field="volunteers", zh="参与活动的志愿者须是本社区志愿服务队的队员")
-        same_day = list(
-            (await session.execute(select(VolunteerHours).where(col(VolunteerHours.volunteer_id) == volunteer_id, col(VolunteerHours.served_on) == served_on))).scalars()
-        )
-        for own in same_day:
-            if own.activity_id is None and own.state == HoursState.WAITING:
-                before = snapshot(own)
-                own.state, own.decided_at, own.decided_by_user_id, own.decided_by = HoursState.REJECTED, now, actor.user_id, actor.label
-                own.reason = f"同一天的服务已由项目活动记录登记（活动 #{activity_id}），不重复计入"
-                record_change(session, actor, "volunteer_hours.rejected", "volunteer_hours", own.id, before=before, after=snapshot(own), reason=own.reason)
+        same_day = await _same_day(session, volunteer_id, served_on)
+        if approved:
+            _close_own_waiting(session, actor, same_day, activity_id, now)
         approved_own = sum(h.minutes for h in same_day if h.activity_id is None and h.state == HoursState.APPROVED)
         credit = activity_credit(approved_own, earlier.get(volunteer_id, 0), served)
         if credit <= 0:
@@ -459,6 +454,21 @@ async def credit_activity(
         record_change(session, actor, f"volunteer_hours.credited_{row.state}", "volunteer_hours", row.id, after=snapshot(row))
         made += 1
     return made
+
+
+def _close_own_waiting(session: AsyncSession, actor: Principal, same_day: list[VolunteerHours], activity_id: int, now: datetime) -> None:
+    """The volunteer's own hours of a day still waiting, closed once an activity's approved hours cover that day."""
+    for own in same_day:
+        if own.activity_id is None and own.state == HoursState.WAITING:
+            before = snapshot(own)
+            own.state, own.decided_at, own.decided_by_user_id, own.decided_by = HoursState.REJECTED, now, actor.user_id, actor.label
+            own.reason = f"同一天的服务已由项目活动记录登记（活动 #{activity_id}），不重复计入"
+            record_change(session, actor, "volunteer_hours.rejected", "volunteer_hours", own.id, before=before, after=snapshot(own), reason=own.reason)
+
+
+async def _same_day(session: AsyncSession, volunteer_id: int, served_on: date) -> list[VolunteerHours]:
+    query = select(VolunteerHours).where(col(VolunteerHours.volunteer_id) == volunteer_id, col(VolunteerHours.served_on) == served_on)
+    return list((await session.execute(query.order_by(col(VolunteerHours.id)))).scalars())
 
 
 async def _is_leader(session: AsyncSession, actor: Principal, team_id: int) -> bool:
@@ -482,6 +492,13 @@ async def decide_hours(session: AsyncSession, actor: Principal, hours_id: int, d
     reason = data.reason.strip()
     if data.verdict == "reject" and len(reason) < 2:
         raise RuleViolation("a rejection needs a reason saying why", zh="不通过时请写明理由", field="reason")
+    same_day = await _same_day(session, row.volunteer_id, row.served_on)
+    if data.verdict == "approve" and row.activity_id is None and any(h.activity_id is not None and h.state == HoursState.WAITING for h in same_day):
+        # The day counts once: the activity's record of that day is decided first (approved, it closes this one).
+        raise Conflict(
+            "an activity's record of the same day is waiting: decide it first",
+            zh="该志愿者当天已有项目活动记录的时长待审核：请先审核那条记录（通过后本条不再重复计入）",
+        )
     before = snapshot(row)
     changed = await rows_changed(
         session,
@@ -497,6 +514,8 @@ async def decide_hours(session: AsyncSession, actor: Principal, hours_id: int, d
         raise Conflict("these hours were decided a moment ago", zh="该记录已审核")
     await session.refresh(row)
     record_change(session, actor, f"volunteer_hours.{row.state}", "volunteer_hours", row.id, before=before, after=snapshot(row), reason=row.reason)
+    if row.activity_id is not None and row.state == HoursState.APPROVED:
+        _close_own_waiting(session, actor, [h for h in same_day if h.id != row.id], row.activity_id, utc_now())
     return row
 
 
