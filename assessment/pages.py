@@ -64,8 +64,11 @@ def chosen_month(text: str | None) -> Month:
 
 def version_reason(reason: str) -> str:
     """Why a score version was made, in Chinese (the stored reason is the system's English)."""
-    if reason.startswith("appeal ") and reason.endswith(" upheld"):
-        return f"申诉 #{reason.split()[1]} 成立后重算"
+    words = reason.split()
+    if len(words) == 3 and words[0] == "appeal" and words[2] == "upheld":
+        return f"申诉 #{words[1]} 成立后重算"
+    if len(words) == 3 and words[0] == "veto" and words[2] in ("upheld", "overturned"):
+        return f"一票否决 #{words[1]} {'维持' if words[2] == 'upheld' else '撤销'}后重算"
     return {
         "first computation": "首次计算",
         "computed": "计算",

@@ -149,9 +149,9 @@ async def log_in(
         raise throttled  # refused, and its audit record stored: the transaction above has ended
     correct = await verify_password_in_thread(user.password_hash if user else DUMMY_HASH, password)
     if user is None or not correct:
-        raise NotAuthenticated("wrong username or password")  # the attempt stays counted as a failure
+        raise NotAuthenticated("wrong username or password", zh="用户名或密码不正确")  # the attempt stays counted as a failure
     if not user.active:
-        raise NotAuthenticated("this account is deactivated; ask the district administrator")
+        raise NotAuthenticated("this account is deactivated; ask the district administrator", zh="该账号已停用，请联系区级管理员")
     async with transactions() as session:
         await session.execute(delete(LoginAttempt).where(col(LoginAttempt.username) == account))  # its failures are forgiven
         token, record = open_login(session, user, kind=kind, ttl_hours=ttl_hours)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from assessment.pages import version_reason
 from foundation.access import Principal, Role
 from foundation.audit import list_audit_entries
 from foundation.clock import business_today
@@ -170,7 +171,7 @@ class ShellPages(Controller):
                 limits=people.LoginLimits.of(settings),
             )
         except NotAuthenticated as exc:
-            response = page("login.html", None, next=target, username=username, error=exc.detail, sso=OidcConfig.of(state.settings) is not None)
+            response = page("login.html", None, next=target, username=username, error=exc.message_zh, sso=OidcConfig.of(state.settings) is not None)
             response.status_code = 401
             return response
         except TooManyAttempts as exc:
@@ -304,7 +305,7 @@ class ShellPages(Controller):
         rows, total = await list_audit_entries(db, paging, actor_user_id=principal.user_id)
         return page(
             "my_actions.html", principal, entries=rows, total=total, paging=paging, pages=pages_of(total, paging), action_name=action_name,
-            entity_name=entity_name,
+            entity_name=entity_name, reason_text=version_reason,
         )
 
 

@@ -34,7 +34,7 @@ async def test_a_wrong_password_keeps_the_username_and_says_why(client) -> None:
     form = await client.get("/login")
     token = re.search(r'name="_csrf_token" value="([^"]+)"', form.text).group(1)
     response = await client.post("/login", data={"username": "xbl01-worker", "password": "wrong", "_csrf_token": token})
-    assert response.status_code == 401 and "wrong username or password" in response.text
+    assert response.status_code == 401 and "用户名或密码不正确" in response.text and "wrong" not in response.text
     assert 'value="xbl01-worker"' in response.text
 
 

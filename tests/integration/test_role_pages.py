@@ -240,3 +240,12 @@ async def test_a_score_breakdown_opens_for_its_director_and_company_and_for_no_o
         if status == 200:
             assert "各项得分" in response.text
             assert ("提交申诉" in response.text) == (username == company)
+
+
+async def test_my_actions_read_in_chinese_also_the_reasons_the_system_wrote(client) -> None:
+    await page_login(client, "xbl-officer")
+    computed = await client.post(f"/assessment/months/{LAST_MONTH}/compute", headers={"x-csrftoken": await csrf(client)}, follow_redirects=False)
+    assert computed.status_code in (302, 303), computed.text[-400:]
+    shown = await client.get("/me/actions")
+    assert shown.status_code == 200 and "街道重新计算" in shown.text
+    assert "computed from" not in shown.text and "month.computed" not in shown.text
