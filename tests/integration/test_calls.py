@@ -339,6 +339,13 @@ async def test_the_award_is_published_objected_answered_and_stands_only_after_pu
 
     # Before the publicity ends: refused.
     assert_problem(await client.post(f"/api/awards/{award['id']}/confirm", headers=admin), 422, "publicity")
+    # Only the call's buyer confirms the award and signs its contract: the winning bidder is refused by role, a
+    # street's officer (a buyer of their own street's calls, not of the district's) by scope.
+    terms = {"signed_on": "2026-12-01", "starts_on": "2026-12-01", "ends_on": "2027-11-30"}
+    for who in ("org02", "xbl-officer"):
+        headers = await as_user(who)
+        assert (await client.post(f"/api/awards/{award['id']}/confirm", headers=headers)).status_code == 403, who
+        assert (await client.post(f"/api/awards/{award['id']}/contract", json=terms, headers=headers)).status_code == 403, who
     # A bidder objects; one who did not bid may not.
     assert (await client.post(f"/api/awards/{award['id']}/objections", json={"text": "评分有误"}, headers=await as_user("org09"))).status_code == 403
     objection = await client.post(f"/api/awards/{award['id']}/objections", json={"text": "我方认为评分有误，请复核"}, headers=await as_user("org01"))
