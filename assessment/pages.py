@@ -234,6 +234,7 @@ async def _month_page(
         "companies": companies,
         "filters": {"community_id": community_id, "company_id": company_id},
         "month_state": month_state,
+        "pending_vetoes": await queries.pending_veto_estates(db, wanted),
         "state_names": MONTH_STATE_NAMES,
         "errors": errors or {},
         "late_records": late_records,

@@ -166,10 +166,13 @@ async def month_scores(
     (ranks are over every published estate, whoever asks)."""
     rows = list((await session.execute(_latest_scores(month))).scalars())
     estates = await registry_queries.estates(session, {r.estate_id for r in rows})
-    district_rank = {r.estate_id: n for n, r in rank([_ranked(s, estates[s.estate_id].code) for s in rows])}
+    # An estate-month without a score has no rank (shown as —), not a shared last place: a street that has scored
+    # nothing yet would otherwise show every estate ranked 1.
+    scored = [s for s in rows if s.score_centi is not None]
+    district_rank = {r.estate_id: n for n, r in rank([_ranked(s, estates[s.estate_id].code) for s in scored])}
     street_rank: dict[int, int] = {}
-    for street in {s.street_id for s in rows}:
-        street_rank.update({r.estate_id: n for n, r in rank([_ranked(s, estates[s.estate_id].code) for s in rows if s.street_id == street])})
+    for street in {s.street_id for s in scored}:
+        street_rank.update({r.estate_id: n for n, r in rank([_ranked(s, estates[s.estate_id].code) for s in scored if s.street_id == street])})
     allowed = {
         s.id
         for s in (
@@ -179,7 +182,7 @@ async def month_scores(
         ).scalars()
     }
     out = []
-    for s in sorted(rows, key=lambda s: (district_rank[s.estate_id], estates[s.estate_id].code)):
+    for s in sorted(rows, key=lambda s: (district_rank.get(s.estate_id, len(rows) + 1), estates[s.estate_id].code)):
         if s.id not in allowed or (street_id and s.street_id != street_id) or (community_id and s.community_id != community_id) or (company_id and s.company_id != company_id):
             continue
         out.append(score_out(s, estates[s.estate_id], street_rank.get(s.estate_id), district_rank.get(s.estate_id), detail=False))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from assessment import service
@@ -16,6 +18,7 @@ from inspections.tables import Defect
 from people.tables import User
 from tests.integration.evidence import approve_late, principal, record_body, upload
 from tests.integration.helpers import assert_problem, audit_count, count, estate_ids_of
+from tests.integration.test_pages import page_login
 
 MONTH = str(Month.of_instant(datetime.now(UTC)).previous())  # an ended month: evidence filed late into it is its own
 IN_MONTH = datetime.fromisoformat(f"{MONTH}-15T10:00:00+08:00").isoformat()
@@ -55,6 +58,9 @@ async def test_the_street_computes_publishes_and_shows_each_score_with_its_break
     # (25 × 98 + 15 × 100 + 30 × 82 + 10 × 76) / 80 = 7170 / 80 = 89.625 → 89.63, 良好; no spot check this month.
     assert (mine["score"], mine["grade"], mine["vetoed"]) == ("89.63", "良好", False)
     assert mine["rank_in_street"] >= 1 and mine["rank_in_district"] >= mine["rank_in_street"]
+    # The street's estates with no evidence have no score and no rank (not a shared rank of their own).
+    unscored = [s for s in scores if s["score"] is None]
+    assert unscored and all(s["rank_in_street"] is None and s["rank_in_district"] is None for s in unscored)
     detail = (await client.get(f"/api/assessment/scores/{estate}/{MONTH}", headers=await as_user("xbl01-director"))).json()
     lines = detail[0]["result"]["lines"]
     assert any(line["item"] == "C01" and line["points"] == "-2.00" and line["effect"] == "-0.6250" for line in lines)
@@ -80,6 +86,11 @@ async def test_a_veto_blocks_the_lock_until_reviewed_and_an_upheld_veto_fails_th
     veto = await client.post("/api/assessment/vetoes", json=veto_body, headers=director)
     assert veto.status_code == 201, veto.text
     assert veto.json()["state"] == "pending" and veto.json()["review_due_on"] > veto.json()["cast_at"][:10]
+    # The street's month table says the estate's grade waits on a veto, and of that estate only.
+    await page_login(client, "xbl-officer")
+    table = (await client.get(f"/assessment?month={MONTH}")).text
+    assert table.count('class="veto-pending"') == 1
+    client.cookies.clear()
 
     assert_problem(await client.post(f"/api/assessment/months/{street}/{MONTH}/lock", headers=officer), 422, "pending")
     assert_problem(await client.post(f"/api/assessment/vetoes/{veto.json()['id']}/review", json={"uphold": True, "reason": "核实属实"}, headers=await as_user("xx-officer")), 404)
@@ -213,7 +224,9 @@ async def test_the_estate_report_pdf_shows_the_breakdown_and_the_photos_behind_i
     async with db() as session:
         shas = (await session.execute(select(Attachment.sha256))).scalars().all()
     assert "月度考核报告" in text and "89.63" in text and "良好" in text and "C01" in text
-    assert any(sha[:12] in text for sha in shas)
+    # The photos behind the deductions are in it as pictures under their record, not as hashes.
+    assert shas and not any(sha[:12] in text for sha in shas) and "记录 #" in text
+    assert [image for page in PdfReader(io.BytesIO(report.content)).pages for image in page.images]
     assert (await client.post(f"/api/assessment/scores/{estate}/{MONTH}/report.pdf", headers=await as_user("xx01-director"))).status_code == 404
 
 
