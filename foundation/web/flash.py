@@ -79,11 +79,22 @@ def register_flash(engine: JinjaTemplateEngine) -> None:
 
 
 def forget_shown_flash() -> Callable[[Message, Scope], Awaitable[None]]:
-    """A before-send hook: the answer whose page showed the flash (or found a bad one) deletes the cookie."""
+    """A before-send hook: the answer whose page showed the flash (or found a bad one) deletes the cookie; behind
+    HTTPS (`cookie_secure`) every flash cookie is marked Secure, like the session's."""
     deletion = f"{FLASH_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax".encode()
+    prefix = f"{FLASH_COOKIE}=".encode()
 
     async def forget(message: Message, scope: Scope) -> None:
-        if message["type"] == "http.response.start" and cast("dict[str, Any]", scope).get(_SHOWN):
-            message["headers"] = [*(message.get("headers") or []), (b"set-cookie", deletion)]
+        if message["type"] != "http.response.start":
+            return
+        headers = list(message.get("headers") or [])
+        if cast("dict[str, Any]", scope).get(_SHOWN):
+            headers.append((b"set-cookie", deletion))
+        if scope["app"].state.settings.cookie_secure:
+            headers = [
+                (name, value + b"; Secure") if name.lower() == b"set-cookie" and value.startswith(prefix) and b"; secure" not in value.lower() else (name, value)
+                for name, value in headers
+            ]
+        message["headers"] = headers
 
     return forget

@@ -182,3 +182,15 @@ async def test_cookies_are_secure_when_served_through_https(secure_client) -> No
     cookie = next(v for k, v in answer.headers.multi_items() if k == "set-cookie" and v.startswith("supervision_session="))
     assert "secure" in [part.strip().lower() for part in cookie.split(";")]
     assert "Max-Age=43200" in cookie
+
+
+async def test_behind_https_the_flash_cookie_is_secure_like_the_session(secure_client, client) -> None:
+    def flash_cookies(answer: httpx.Response) -> list[str]:
+        return [value for name, value in answer.headers.multi_items() if name == "set-cookie" and value.startswith("supervision_flash=")]
+
+    # An inner page without a login sends the browser to the login page with a message to show there.
+    secured = await secure_client.get("/assessment", follow_redirects=False)
+    assert secured.status_code in (302, 303) and flash_cookies(secured)
+    assert all("Secure" in value for value in flash_cookies(secured))
+    plain = await client.get("/assessment", follow_redirects=False)
+    assert flash_cookies(plain) and not any("Secure" in value for value in flash_cookies(plain))
