@@ -81,6 +81,7 @@ async def test_a_director_records_a_need_and_its_two_meetings_and_the_street_inc
 
     officer = await open_as("xbl-officer")
     await officer.set_viewport_size(PHONE)
+    await officer.get_by_role("link", name="更多").click()  # on a phone the whole menu is behind the tab bar's 更多
     await officer.get_by_role("link", name="社区提案").click()
     card = officer.locator("section.card").filter(has=officer.locator("h2", has_text=title))
     await card.get_by_label("答复", exact=True).select_option(label="纳入街道项目库")
@@ -97,6 +98,7 @@ async def test_a_director_records_a_need_and_its_two_meetings_and_the_street_inc
 async def test_the_district_publishes_a_catalogue_from_a_phone_and_it_no_longer_changes(open_as, screenshot) -> None:
     admin = await open_as("admin")
     await admin.set_viewport_size(PHONE)
+    await admin.get_by_role("link", name="更多").click()  # on a phone the whole menu is behind the tab bar's 更多
     await admin.get_by_role("link", name="购买服务目录").click()
     published = admin.locator("section.card", has_text="2026 年目录 · 第 1 版")
     await expect(published).to_contain_text("已发布")
