@@ -108,9 +108,9 @@ class RegistryPages(Controller):
 
     @get("/companies")
     async def companies(
-        self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], page_no: FromQuery[int] = 1, q: SearchText = None, done: FromQuery[str | None] = None
+        self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], page_no: FromQuery[int] = 1, q: SearchText = None
     ) -> Template:
-        return await _companies_page(db, principal, page_no, q, done=done)
+        return await _companies_page(db, principal, page_no, q)
 
     @post("/companies/{company_id:int}/bank", guards=[allow(service.ADMINS, "changing companies")])
     async def set_bank(
@@ -131,7 +131,7 @@ class RegistryPages(Controller):
         except DomainError as exc:
             await db.rollback()
             return await _companies_page(db, principal, 1, None, exc=exc, typed={company_id: typed})
-        return Redirect(path="/registry/companies?done=bank")
+        return flashed(Redirect(path="/registry/companies"), "收款账户已保存，此后签发的拨付通知书和明细表将载明该账户。")
 
     @get("/votes")
     async def votes(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], page_no: FromQuery[int] = 1) -> Template:
@@ -168,12 +168,12 @@ class RegistryPages(Controller):
 
 
 async def _companies_page(
-    db: AsyncSession, principal: Principal, page_no: int, q: str | None, *, done: str | None = None, exc: DomainError | None = None, typed: dict[int, dict[str, str]] | None = None
+    db: AsyncSession, principal: Principal, page_no: int, q: str | None, *, exc: DomainError | None = None, typed: dict[int, dict[str, str]] | None = None
 ) -> Template:
     paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
     rows, total = await service.list_companies(db, principal, paging, q)
     context: dict[str, Any] = {
-        "companies": rows, "total": total, "paging": paging, "pages": pages_of(total, paging), "q": q or "", "done": done, "typed": typed or {},
+        "companies": rows, "total": total, "paging": paging, "pages": pages_of(total, paging), "q": q or "", "typed": typed or {},
         "may_edit_bank": principal.role in service.ADMINS, "shows_bank": principal.role in BANK_READERS,
     }
     if exc is not None:
