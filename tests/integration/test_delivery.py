@@ -7,7 +7,7 @@ inside the community and the project."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from community.delivery import jobs, schemas, service
 from community.delivery.tables import Activity, ActivityVolunteer, Beneficiary, Delegation
 from community.volunteers.tables import VolunteerHours, VolunteerTeam, VolunteerTeamMember
-from foundation.clock import business_today, utc_now
+from foundation.clock import BUSINESS_TZ, business_today, utc_now
 from foundation.jobs import run_job
 from foundation.notifications import Notification
 from people import queries as people_queries
@@ -137,7 +137,8 @@ async def test_unanswered_delegations_go_back_to_the_street_at_their_deadline(cl
     project = await street_project(client, as_user)
     late = await act(db, service.delegate, officer, project["id"], schemas.DelegationIn(community_id=await community_id(db, "XBL04"), kind=schemas.Kind.ASSIST), utc_now() - timedelta(days=14))
     on_time = await act(db, service.delegate, officer, project["id"], schemas.DelegationIn(community_id=await community_id(db, "XBL05"), kind=schemas.Kind.ASSIST), utc_now())
-    now = utc_now()
+    # The job works each day from 00:30 Beijing time: between midnight and then, run it at 00:31 of the same day.
+    now = max(utc_now(), datetime.combine(business_today(), time(0, 31), BUSINESS_TZ).astimezone(UTC))
     job = next(j for j in jobs.JOBS if j.name == "community.return_unanswered_delegations")
     run = await run_job(db, job, job.period_for(now), now)
     assert run.state == "done" and run.result and run.result["returned"] >= 1

@@ -21,7 +21,7 @@ def row_of(html: str, code: str) -> list[str]:
     """The cells of a programme's row, as text."""
     row = re.search(rf'<tr id="programme-{code}">(.*?)</tr>', html, re.S)
     assert row, code
-    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row.group(1), re.S)]
+    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)]
 
 
 async def test_finance_sees_every_programme_with_figures_that_match_the_batches_and_budgets(client, db) -> None:  # type: ignore[no-untyped-def]
