@@ -150,7 +150,8 @@ async def test_the_same_photo_or_a_near_copy_on_another_record_is_flagged(client
     mine, theirs = (await estate_ids_of(db, "XBL01"))[0], (await estate_ids_of(db, "XBL02"))[0]
     taken = datetime.now(UTC) - timedelta(minutes=20)
     original = textured(5, taken=taken)
-    first = await _file(client, worker, mine, location=INSIDE, photo_ids=[await upload(client, worker, original)])
+    first_at = datetime.now(UTC) - timedelta(hours=1)
+    first = await _file(client, worker, mine, location=INSIDE, photo_ids=[await upload(client, worker, original)], inspected_at=first_at.isoformat())
     assert await _flags(client, as_user, first) == []
     # Another filer, another estate, the same bytes.
     same = await upload(client, neighbour, original)
@@ -161,7 +162,8 @@ async def test_the_same_photo_or_a_near_copy_on_another_record_is_flagged(client
     assert set(reuse["differs"]) == {"estate", "filer"} and reuse["record_page_url"] == f"/records/{first}"
     # The same picture, smaller and compressed again: a near-duplicate by its perceptual hash.
     resized = await upload(client, worker, textured(5, size=(200, 150), quality=60, taken=taken))
-    again = await _file(client, worker, mine, location=INSIDE, photo_ids=[resized], inspected_at=(datetime.now(UTC) - timedelta(days=1)).isoformat())
+    # A day before the first (whatever the hour: "now less a day" can fall on the first's own day just after midnight).
+    again = await _file(client, worker, mine, location=INSIDE, photo_ids=[resized], inspected_at=(first_at - timedelta(days=1)).isoformat())
     [flag] = [f for f in await _flags(client, as_user, again) if f["kind"] == "photo_reused"]
     matches = {r["record_id"]: r for r in flag["reused_on"]}
     assert set(matches) == {first, copied}
