@@ -23,8 +23,6 @@ from foundation.notifications import Notification
 from people.tables import User
 from tests.integration.helpers import assert_problem, audit_count, community_id, count
 
-TODAY = business_today()
-
 
 def need_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
@@ -33,7 +31,7 @@ def need_body(**overrides: Any) -> dict[str, Any]:
         "category": "养老",
         "households": 42,
         "source": "楼门长",
-        "raised_on": str(TODAY - timedelta(days=20)),
+        "raised_on": str(business_today() - timedelta(days=20)),
         "description": "3号楼至9号楼独居老人午餐无人照应，希望设助餐点。",
     }
     return body | overrides
@@ -43,7 +41,7 @@ def meeting_body(need_id: int, body: str = "deliberation", *, members: int = 11,
     return {
         "client_id": uuid.uuid4().hex,
         "body": body,
-        "held_on": str(TODAY - timedelta(days=5 if body == "deliberation" else 2)),
+        "held_on": str(business_today() - timedelta(days=5 if body == "deliberation" else 2)),
         "place": "树德里社区议事厅",
         "members": members,
         "present": present,
@@ -104,7 +102,7 @@ async def test_a_need_deliberated_and_approved_goes_to_the_street_with_its_due_d
     assert sent.status_code == 201, sent.text
     proposal = sent.json()
     async with db() as session:
-        expected_due, _ = working_days_after(TODAY, 10, await working_calendar(session))
+        expected_due, _ = working_days_after(business_today(), 10, await working_calendar(session))
     assert proposal["due_on"] == str(expected_due) and proposal["state"] == "waiting" and proposal["overdue"] is False
     assert proposal["deliberation_meeting_id"] == deliberation.json()["id"] and proposal["approval_meeting_id"] == assembly.json()["id"]
     assert (await client.get(f"/api/community/needs/{need['id']}", headers=headers)).json()["state"] == "proposed"
@@ -236,7 +234,7 @@ async def test_a_returned_proposal_goes_back_to_the_director_with_the_reason(cli
 async def test_a_proposal_left_unanswered_past_its_due_day_shows_overdue_and_the_street_is_told(client, as_user, db) -> None:
     need_id = await approved_need(client, as_user)
     director_id = await user_id(db, "xbl01-director")
-    sent_at = datetime.combine(TODAY - timedelta(days=40), time(10), tzinfo=BUSINESS_TZ)
+    sent_at = datetime.combine(business_today() - timedelta(days=40), time(10), tzinfo=BUSINESS_TZ)
     director = Principal(role=Role.COMMITTEE_DIRECTOR, user_id=director_id, username="xbl01-director", community_id=await community_id(db, "XBL01"))
     async with unit_of_work(db) as session:
         proposal = (await service.send_proposal(session, director, schemas.ProposalIn(client_id=uuid.uuid4().hex, need_id=need_id, summary="四十天前报送的提案。"), now=sent_at)).row
@@ -316,7 +314,7 @@ async def test_a_published_catalogue_does_not_change_and_a_correction_is_a_new_v
         ("/api/community/needs", need_body(category="修路"), 422, "category"),
         ("/api/community/needs", need_body(source="微信群"), 422, "source"),
         ("/api/community/needs", need_body(phone="13800000000"), 400, "phone"),
-        ("/api/community/needs", need_body(raised_on=str(TODAY + timedelta(days=3))), 422, "future"),
+        ("/api/community/needs", need_body(raised_on=str(business_today() + timedelta(days=3))), 422, "future"),
         ("/api/community/needs", need_body(title=" "), 400, "title"),
     ],
 )
@@ -333,7 +331,7 @@ async def test_bad_needs_are_refused_with_a_problem_and_nothing_is_stored(client
         ({"in_favour": 9, "against": 1}, 422, "votes were cast"),
         ({"body": "committee"}, 400, "body"),
         ({"members": 0}, 400, "members"),
-        ({"held_on": str(TODAY + timedelta(days=1))}, 422, "future"),
+        ({"held_on": str(business_today() + timedelta(days=1))}, 422, "future"),
         ({"votes": []}, 400, "votes"),
     ],
 )
@@ -371,7 +369,7 @@ async def test_pages_of_the_director_street_and_district(client, db) -> None:
     assert page.status_code == 200 and "登记需求" in page.text and "独居老人助餐服务" in page.text
     token = await csrf(client)
     before = await count(db, Need)
-    refused = await client.post("/community/needs", data={"_csrf_token": token, "client_id": uuid.uuid4().hex, "title": "楼道照明", "category": "环境", "households": "abc", "source": "走访", "raised_on": str(TODAY)})
+    refused = await client.post("/community/needs", data={"_csrf_token": token, "client_id": uuid.uuid4().hex, "title": "楼道照明", "category": "环境", "households": "abc", "source": "走访", "raised_on": str(business_today())})
     assert refused.status_code == 422 and "涉及户数填写有误" in refused.text and "楼道照明" in refused.text
     assert await count(db, Need) == before
     meeting = await client.get("/community/meetings")

@@ -130,7 +130,6 @@ async def test_only_a_communitys_own_staff_import_its_volunteers(db) -> None:
 
 # Elders enrolled in home care (居家养老) move in the same way: by the community's elderly-care social worker, each row
 # through the care programme's own enrolment (ID number checked and sealed, eligibility, the provider's contract).
-TODAY = business_today()
 
 
 def id_number(birth: str, order: int) -> str:
@@ -147,8 +146,8 @@ async def provider_code(db) -> str:  # type: ignore[no-untyped-def]
 def elder(organisation: str, order: int, **changes: object) -> list[object]:
     cells = {
         "id_number": id_number("1944-05-06", order), "name": f"导入老人{order}", "sex": "女", "birth_date": "1944-05-06", "address": f"树德里{order}号楼101",
-        "phone": f"1391234{order:04d}", "category": "低保", "community": "XBL01", "provider": organisation, "starts_on": TODAY.isoformat(), "consent_by": "本人",
-        "consent_on": TODAY.isoformat(),
+        "phone": f"1391234{order:04d}", "category": "低保", "community": "XBL01", "provider": organisation, "starts_on": business_today().isoformat(), "consent_by": "本人",
+        "consent_on": business_today().isoformat(),
     } | changes
     return list(cells.values())
 
@@ -169,7 +168,7 @@ async def test_a_dry_run_names_bad_elder_cells_and_never_their_personal_data(db)
         elder(provider, 5, category="富裕"),
         elder(provider, 6, community="XBL02"),
         elder(provider, 7, provider=credit_code("MA0KE0007")),
-        elder(provider, 8, starts_on=(TODAY + timedelta(days=90)).isoformat()),
+        elder(provider, 8, starts_on=(business_today() + timedelta(days=90)).isoformat()),
     ]
     report = await run(db, care_worker, workbook({"居家养老老人": [headers("elders"), *rows]}), apply=False)
     found = {(e.row, e.column): e.reason for e in report.errors}

@@ -36,8 +36,6 @@ from tests.integration.test_pages import page_login
 from tests.integration.test_programme_engine import login
 from tests.integration.test_role_pages import csrf
 
-TODAY = business_today()
-
 
 def phone() -> str:
     return f"138{uuid.uuid4().int % 10**8:08d}"
@@ -62,14 +60,14 @@ async def team_of(client, headers, **changes) -> dict:  # type: ignore[no-untype
 
 
 async def need_of(client, headers, team_id: int, **changes) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    body = {"title": "社区环境清洁", "place": "社区广场", "held_on": str(TODAY), "starts_at": "09:00", "minutes": 120, "wanted": 3, "team_id": team_id, **changes}
+    body = {"title": "社区环境清洁", "place": "社区广场", "held_on": str(business_today()), "starts_at": "09:00", "minutes": 120, "wanted": 3, "team_id": team_id, **changes}
     answer = await client.post("/api/volunteers/needs", json=body, headers=headers)
     assert answer.status_code == 201, answer.text
     return answer.json()  # type: ignore[no-any-return]
 
 
 async def log(client, headers, **changes):  # type: ignore[no-untyped-def]
-    body = {"client_id": uuid.uuid4().hex, "served_on": str(TODAY), "minutes": 90, "activity": "清理楼道杂物", **changes}
+    body = {"client_id": uuid.uuid4().hex, "served_on": str(business_today()), "minutes": 90, "activity": "清理楼道杂物", **changes}
     return await client.post("/api/volunteers/hours", json=body, headers=headers), body
 
 
@@ -118,9 +116,9 @@ async def test_a_need_takes_sign_ups_until_it_is_full_and_never_for_a_past_day(c
     assert listed[need["id"]]["taken"] == 1 and listed[need["id"]]["open"] is False
     # A need of a past day (the demo's) takes nobody; a need is not posted for a past day either.
     async with db() as session:
-        past = (await session.execute(sa.select(VolunteerNeed.id).where(VolunteerNeed.held_on < TODAY, VolunteerNeed.community_id == listed[need["id"]]["community_id"]))).scalars().first()
+        past = (await session.execute(sa.select(VolunteerNeed.id).where(VolunteerNeed.held_on < business_today(), VolunteerNeed.community_id == listed[need["id"]]["community_id"]))).scalars().first()
     assert_problem(await client.post(f"/api/volunteers/needs/{past}/signups", headers=second), 422, "passed")
-    late = await client.post("/api/volunteers/needs", json={"title": "补登", "place": "广场", "held_on": str(TODAY - timedelta(days=1)), "starts_at": "09:00", "minutes": 60, "wanted": 2, "team_id": team["id"]}, headers=worker)
+    late = await client.post("/api/volunteers/needs", json={"title": "补登", "place": "广场", "held_on": str(business_today() - timedelta(days=1)), "starts_at": "09:00", "minutes": 60, "wanted": 2, "team_id": team["id"]}, headers=worker)
     assert_problem(late, 422, "today or a later day")
     # A volunteer of another community does not see the need at all.
     _, stranger = await new_volunteer(client, await login(client, "xbl02-worker"))
@@ -165,7 +163,7 @@ async def test_two_volunteers_taking_the_last_place_at_the_same_moment_one_gets_
 
         for round_ in range(5):
             async with unit_of_work(factory) as session:
-                need_id = (await service.post_need(session, worker, schemas.VolunteerNeedIn(title=f"最后一个名额 {round_}", place="广场", held_on=TODAY, starts_at="09:00", minutes=60, wanted=2, team_id=team_id))).id
+                need_id = (await service.post_need(session, worker, schemas.VolunteerNeedIn(title=f"最后一个名额 {round_}", place="广场", held_on=business_today(), starts_at="09:00", minutes=60, wanted=2, team_id=team_id))).id
             async with unit_of_work(factory) as session:  # one place gone already: the last one is raced for
                 await service.sign_up(session, early, need_id)
             outcome = await asyncio.gather(take(first, need_id), take(second, need_id))
@@ -194,7 +192,7 @@ async def test_hours_are_decided_by_the_leader_or_the_social_worker_never_by_the
     theirs, _ = await log(client, member, team_id=team["id"])
     assert own.status_code == theirs.status_code == 201, own.text
     own, theirs = own.json(), theirs.json()
-    assert own["state"] == "waiting" and own["due_on"] == str(TODAY + timedelta(days=7))
+    assert own["state"] == "waiting" and own["due_on"] == str(business_today() + timedelta(days=7))
 
     # The leader may not approve their own hours (separation of duties), and does not even see them queued.
     assert_problem(await client.post(f"/api/volunteers/hours/{own['id']}/decision", json={"verdict": "approve"}, headers=leader), 403, "approve_own_volunteer_hours")
@@ -234,8 +232,8 @@ async def test_logged_hours_are_refused_when_impossible_and_a_retry_logs_once(cl
     other_team = await team_of(client, worker)
     need = await need_of(client, worker, team["id"])
     before = await count(db, VolunteerHours)
-    assert_problem((await log(client, me, team_id=team["id"], served_on=str(TODAY + timedelta(days=1))))[0], 422, "after the service")
-    assert_problem((await log(client, me, team_id=team["id"], served_on=str(TODAY - timedelta(days=31))))[0], 422, "within 30 days")
+    assert_problem((await log(client, me, team_id=team["id"], served_on=str(business_today() + timedelta(days=1))))[0], 422, "after the service")
+    assert_problem((await log(client, me, team_id=team["id"], served_on=str(business_today() - timedelta(days=31))))[0], 422, "within 30 days")
     assert_problem((await log(client, me, team_id=team["id"], minutes=721))[0], 422, "720")
     assert_problem((await log(client, me, team_id=other_team["id"]))[0], 422, "team you belong to")
     assert_problem((await log(client, me, need_id=need["id"]))[0], 422, "signed up")
@@ -252,15 +250,15 @@ async def test_logged_hours_are_refused_when_impossible_and_a_retry_logs_once(cl
 
 async def test_hours_waiting_past_seven_days_remind_the_leader_and_the_social_workers_once(client, db) -> None:  # type: ignore[no-untyped-def]
     async with db() as session:
-        late = (await session.execute(sa.select(VolunteerHours).where(VolunteerHours.state == "waiting", VolunteerHours.due_on < TODAY).order_by(VolunteerHours.id))).scalars().first()
+        late = (await session.execute(sa.select(VolunteerHours).where(VolunteerHours.state == "waiting", VolunteerHours.due_on < business_today()).order_by(VolunteerHours.id))).scalars().first()
         assert late is not None, "the demo has hours waiting past their answer day"
         leader = (await session.execute(sa.select(VolunteerTeam.leader_user_id).where(VolunteerTeam.id == late.team_id))).scalar_one()
         worker = (await session.execute(sa.select(User.id).where(User.role == "community_worker", User.community_id == late.community_id))).scalar_one()
         real_name = (await session.execute(sa.select(Volunteer.real_name).where(Volunteer.id == late.volunteer_id))).scalar_one()
-        told = await jobs.remind_hours_approvers(session, str(TODAY), utc_now())
-        again = await jobs.remind_hours_approvers(session, str(TODAY), utc_now())
+        told = await jobs.remind_hours_approvers(session, str(business_today()), utc_now())
+        again = await jobs.remind_hours_approvers(session, str(business_today()), utc_now())
         notices = list((await session.execute(sa.select(Notification).where(Notification.key.like(f"volunteer-hours-late|{late.id}|%")))).scalars())
-        in_time = list((await session.execute(sa.select(VolunteerHours.id).where(VolunteerHours.state == "waiting", VolunteerHours.due_on >= TODAY))).scalars())
+        in_time = list((await session.execute(sa.select(VolunteerHours.id).where(VolunteerHours.state == "waiting", VolunteerHours.due_on >= business_today()))).scalars())
         told_keys = {"|".join(k.split("|")[:2]) for k in (await session.execute(sa.select(Notification.key).where(Notification.key.like("volunteer-hours-late|%")))).scalars()}
     not_yet = told_keys & {f"volunteer-hours-late|{i}" for i in in_time}
     assert in_time, "the demo has hours still within their answer days"
@@ -274,7 +272,7 @@ async def test_one_volunteer_one_household_and_only_where_a_need_asks_for_it(cli
     (first, first_login), (second, _) = await new_volunteer(client, worker), await new_volunteer(client, worker)
     team = await team_of(client, worker)
     plain = await need_of(client, worker, team["id"])
-    paired_need = await need_of(client, worker, team["id"], pairing=True, held_on=str(TODAY + timedelta(days=2)))
+    paired_need = await need_of(client, worker, team["id"], pairing=True, held_on=str(business_today() + timedelta(days=2)))
     household = f"{uuid.uuid4().int % 90 + 10}号楼1门101室"
     assert_problem(await client.post("/api/volunteers/pairings", json={"volunteer_id": first["id"], "household": household, "need_id": plain["id"]}, headers=worker), 422, "does not ask")
     assert_problem(await client.post("/api/volunteers/pairings", json={"volunteer_id": first["id"], "household": household, "need_id": paired_need["id"]}, headers=worker), 422, "signed up")
@@ -286,7 +284,7 @@ async def test_one_volunteer_one_household_and_only_where_a_need_asks_for_it(cli
     assert (await client.post(f"/api/volunteers/pairings/{made.json()['id']}/end", headers=worker)).status_code == 200
     assert (await client.post("/api/volunteers/pairings", json={"volunteer_id": second["id"], "household": household}, headers=worker)).status_code == 201
     mine = (await client.get("/api/volunteers/pairings", headers=first_login)).json()
-    assert [p["household"] for p in mine] == [household] and mine[0]["ended_on"] == str(TODAY)
+    assert [p["household"] for p in mine] == [household] and mine[0]["ended_on"] == str(business_today())
     # The household's address is personal data: the audit log records the pairing, never where the household lives.
     async with db() as session:
         logged = [str(e.after) + str(e.before) for e in (await session.execute(sa.select(AuditEntry).where(AuditEntry.entity == "volunteer_pairing"))).scalars()]
@@ -347,7 +345,7 @@ async def test_the_volunteer_signs_up_and_logs_hours_on_the_phone_page_and_the_s
     token = await csrf(client)
     signed = await client.post(f"/volunteer/needs/{need['id']}/signup", headers={"x-csrftoken": token})
     assert signed.status_code == 200 and "已报名" in signed.text
-    form = {"client_id": uuid.uuid4().hex, "target": f"need:{need['id']}", "served_on": str(TODAY), "minutes": "120", "activity": "送午餐 6 份"}
+    form = {"client_id": uuid.uuid4().hex, "target": f"need:{need['id']}", "served_on": str(business_today()), "minutes": "120", "activity": "送午餐 6 份"}
     wrong = await client.post("/volunteer/hours", data={**form, "minutes": "900"}, headers={"x-csrftoken": token})
     assert wrong.status_code == 422 and "720 分钟" in wrong.text and "送午餐 6 份" in wrong.text
     logged = await client.post("/volunteer/hours", data=form, headers={"x-csrftoken": token})
