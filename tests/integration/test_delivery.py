@@ -359,7 +359,9 @@ async def test_a_volunteers_time_at_an_activity_becomes_approved_hours_counted_o
     assert [(h.minutes, h.decided_by_user_id != h.volunteer_user_id) for h in credited] == [(90, True)]
 
 
-async def test_the_organisations_record_of_volunteers_waits_for_the_community_to_approve(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
+async def own_day_and_organisations_record(client, as_user, db, client_id: str):  # type: ignore[no-untyped-def]
+    """A volunteer who logged 60 minutes of a day themselves, and the organisation's staff then recording 100 minutes
+    of theirs at an activity that day: (the social worker, the volunteer, their own entry, the organisation's entry)."""
     async with db() as session:
         delegation = (await session.execute(select(Delegation).where(Delegation.status == "accepted", Delegation.kind == "execute").order_by(Delegation.id))).scalars().first()
         project = await service.project_row(session, delegation.project_id)
@@ -367,40 +369,34 @@ async def test_the_organisations_record_of_volunteers_waits_for_the_community_to
     worker = await as_user("xbl01-worker")
     record, me = await new_volunteer(client, worker)
     team = await team_of(client, worker, member_ids=[record["id"]])
-    # The volunteer had logged the day themselves; the organisation's record of it waits, and so does theirs.
     own, _ = await log(client, me, minutes=60, team_id=team["id"])
     assert own.status_code == 201, own.text
-    body = activity(delegation.id, "act-org-hours-01", volunteers=[{"volunteer_id": record["id"], "minutes": 100}])
+    body = activity(delegation.id, client_id, volunteers=[{"volunteer_id": record["id"], "minutes": 100}])
     assert (await client.post("/api/delivery/activities", json=body, headers=await as_user(staff))).status_code == 201
+    (entry,) = [e for e in (await client.get("/api/volunteers/hours", headers=me)).json() if e["id"] != own.json()["id"]]
+    return worker, me, own.json(), entry
+
+
+async def test_the_organisations_record_of_volunteers_waits_for_the_community_to_approve(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
+    # The volunteer had logged the day themselves; the organisation's record of it waits, and so does theirs.
+    worker, me, own_entry, entry = await own_day_and_organisations_record(client, as_user, db, "act-org-hours-01")
     entries = {e["id"]: e for e in (await client.get("/api/volunteers/hours", headers=me)).json()}
-    (entry,) = [e for e in entries.values() if e["id"] != own.json()["id"]]
-    assert (entry["minutes"], entry["state"]) == (100, "waiting") and entries[own.json()["id"]]["state"] == "waiting"
+    assert (entry["minutes"], entry["state"]) == (100, "waiting") and entries[own_entry["id"]]["state"] == "waiting"
     assert_problem(await client.post("/api/volunteers/me/certificate", headers=me), 422, "no approved hours")
     # The day counts once: their own entry is not approved while the activity's record of the day waits.
-    assert_problem(await client.post(f"/api/volunteers/hours/{own.json()['id']}/decision", json={"verdict": "approve"}, headers=worker), 409, "decide it first")
+    assert_problem(await client.post(f"/api/volunteers/hours/{own_entry['id']}/decision", json={"verdict": "approve"}, headers=worker), 409, "decide it first")
     assert (await client.post(f"/api/volunteers/hours/{entry['id']}/decision", json={"verdict": "approve"}, headers=worker)).status_code == 200
     states = {e["id"]: e["state"] for e in (await client.get("/api/volunteers/hours", headers=me)).json()}
-    assert states == {entry["id"]: "approved", own.json()["id"]: "rejected"}
+    assert states == {entry["id"]: "approved", own_entry["id"]: "rejected"}
     assert (await client.post("/api/volunteers/me/certificate", headers=me)).json()["approved_minutes"] == 100
 
 
 async def test_a_rejected_organisation_record_leaves_the_volunteers_own_hours_to_be_decided(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
-    async with db() as session:
-        delegation = (await session.execute(select(Delegation).where(Delegation.status == "accepted", Delegation.kind == "execute").order_by(Delegation.id))).scalars().first()
-        project = await service.project_row(session, delegation.project_id)
-    staff = [u for u in [f"org{n:02d}" for n in range(1, 25)] if (await principal(db, u)).organisation_id == project.organisation_id][0]
-    worker = await as_user("xbl01-worker")
-    record, me = await new_volunteer(client, worker)
-    team = await team_of(client, worker, member_ids=[record["id"]])
-    own, _ = await log(client, me, minutes=60, team_id=team["id"])
-    assert own.status_code == 201, own.text
-    body = activity(delegation.id, "act-org-hours-02", volunteers=[{"volunteer_id": record["id"], "minutes": 100}])
-    assert (await client.post("/api/delivery/activities", json=body, headers=await as_user(staff))).status_code == 201
-    (entry,) = [e for e in (await client.get("/api/volunteers/hours", headers=me)).json() if e["id"] != own.json()["id"]]
+    worker, me, own_entry, entry = await own_day_and_organisations_record(client, as_user, db, "act-org-hours-02")
     refused = await client.post(f"/api/volunteers/hours/{entry['id']}/decision", json={"verdict": "reject", "reason": "该志愿者当天未到场"}, headers=worker)
     assert refused.status_code == 200
     # The volunteer's own 60 minutes were never closed: they are decided on their own and reach the certificate.
-    assert (await client.post(f"/api/volunteers/hours/{own.json()['id']}/decision", json={"verdict": "approve"}, headers=worker)).status_code == 200
+    assert (await client.post(f"/api/volunteers/hours/{own_entry['id']}/decision", json={"verdict": "approve"}, headers=worker)).status_code == 200
     assert (await client.post("/api/volunteers/me/certificate", headers=me)).json()["approved_minutes"] == 60
 
 
