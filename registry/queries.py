@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ScalarSelect, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,8 +41,12 @@ from registry.tables import Standing as Standing
 CHUNK = 900  # ids per IN (...) list: under SQLite's bound-parameter limit
 
 
-def _chunks(ids: Collection[int]) -> Iterable[list[int]]:
-    ordered = sorted(set(ids))
+K = TypeVar("K", int, str)
+
+
+def _chunks(keys: Collection[K]) -> Iterable[list[K]]:
+    """The distinct keys in order, CHUNK at a time (a bounded IN list on every database)."""
+    ordered = sorted(set(keys))
     for start in range(0, len(ordered), CHUNK):
         yield ordered[start : start + CHUNK]
 
@@ -402,28 +406,25 @@ class CompanyParticulars:
 async def companies_by_credit_code(session: AsyncSession, codes: Collection[str]) -> dict[str, CompanyParticulars]:
     """The registered companies among `codes` (unified social credit codes), by code."""
     found: dict[str, CompanyParticulars] = {}
-    ordered = sorted(set(codes))
-    for start in range(0, len(ordered), CHUNK):
-        for c in (await session.execute(select(Company).where(col(Company.credit_code).in_(ordered[start : start + CHUNK])))).scalars():
+    for chunk in _chunks(codes):
+        for c in (await session.execute(select(Company).where(col(Company.credit_code).in_(chunk)))).scalars():
             found[c.credit_code] = CompanyParticulars(c.id or 0, c.name, c.credit_code, c.legal_representative, c.phone, c.address, c.bank_name, c.bank_account)
     return found
 
 
 async def organisations_by_credit_code(session: AsyncSession, codes: Collection[str]) -> dict[str, OrganisationParticulars]:
     """The registered organisations (of any kind) among `codes`, by unified social credit code."""
-    ordered = sorted(set(codes))
     ids: list[int] = []
-    for start in range(0, len(ordered), CHUNK):
-        ids += [i for i in (await session.execute(select(col(Organisation.id)).where(col(Organisation.credit_code).in_(ordered[start : start + CHUNK])))).scalars() if i]
+    for chunk in _chunks(codes):
+        ids += [i for i in (await session.execute(select(col(Organisation.id)).where(col(Organisation.credit_code).in_(chunk)))).scalars() if i]
     return {o.credit_code: o for o in (await organisation_particulars(session, ids)).values()}
 
 
 async def estates_by_code(session: AsyncSession, codes: Collection[str]) -> dict[str, EstateInfo]:
     """The registered estates among `codes`, by code."""
     found: dict[str, EstateInfo] = {}
-    ordered = sorted(set(codes))
-    for start in range(0, len(ordered), CHUNK):
-        for row, street_id in (await session.execute(_estates_with_street().where(col(Estate.code).in_(ordered[start : start + CHUNK])))).all():
+    for chunk in _chunks(codes):
+        for row, street_id in (await session.execute(_estates_with_street().where(col(Estate.code).in_(chunk)))).all():
             found[row.code] = _estate(row, street_id)
     return found
 
@@ -446,9 +447,8 @@ class ContractParticulars:
 async def contracts_by_number(session: AsyncSession, numbers: Collection[str]) -> dict[str, ContractParticulars]:
     """The registered service contracts among `numbers`, by contract number."""
     rows: list[ServiceContract] = []
-    ordered = sorted(set(numbers))
-    for start in range(0, len(ordered), CHUNK):
-        rows += (await session.execute(select(ServiceContract).where(col(ServiceContract.contract_number).in_(ordered[start : start + CHUNK])))).scalars()
+    for keys in _chunks(numbers):
+        rows += (await session.execute(select(ServiceContract).where(col(ServiceContract.contract_number).in_(keys)))).scalars()
     estates: dict[int, set[int]] = {c.id: set() for c in rows}
     for chunk in _chunks(estates):
         for contract_id, estate_id in await session.execute(select(col(ContractEstate.contract_id), col(ContractEstate.estate_id)).where(col(ContractEstate.contract_id).in_(chunk))):
@@ -478,11 +478,10 @@ class PaperVoteParticulars:
 async def paper_votes_by_reference(session: AsyncSession, references: Collection[str]) -> dict[str, PaperVoteParticulars]:
     """The paper votes recorded among `references` (archive numbers), by reference."""
     rows: list[SelectionVote] = []
-    ordered = sorted(set(references))
-    for start in range(0, len(ordered), CHUNK):
+    for keys in _chunks(references):
         rows += (
             await session.execute(
-                select(SelectionVote).where(col(SelectionVote.source) == VoteSource.PAPER, col(SelectionVote.reference).in_(ordered[start : start + CHUNK]))
+                select(SelectionVote).where(col(SelectionVote.source) == VoteSource.PAPER, col(SelectionVote.reference).in_(keys))
             )
         ).scalars()
     estates: dict[int, set[int]] = {v.id: set() for v in rows}
