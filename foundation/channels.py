@@ -360,6 +360,8 @@ async def deliver_due(
             ).scalars()
         )
         channels = {c.id: c for c in (await session.execute(select(Channel).where(col(Channel.id).in_({m.channel_id for m in due})))).scalars()} if due else {}
+    if not due:
+        return 0  # an idle round makes no HTTP client (building its TLS context costs more than the query)
     delivered = 0
     async with httpx.AsyncClient(timeout=settings.timeout_seconds, follow_redirects=False) as client:
         for message in due:

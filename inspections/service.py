@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -230,7 +230,10 @@ async def _new_record(
         photos += [RecordPhoto(record_id=record.id, attachment_id=photo, item_code=r.item) for photo in dict.fromkeys(r.photo_ids)]
     per_item = {p for r in data.results for p in r.photo_ids}
     photos += [RecordPhoto(record_id=record.id, attachment_id=photo) for photo in dict.fromkeys(data.photo_ids) if photo not in per_item]
-    session.add_all([*results, *photos])
+    # One multi-row INSERT for the results (the ORM would send one INSERT per result to learn its id, which nothing
+    # here needs); the photos' rows have their keys already and go in one batch too.
+    await session.execute(insert(InspectionResult), [{"record_id": r.record_id, "item_code": r.item_code, "passed": r.passed, "defects": r.defects, "note": r.note} for r in results])
+    session.add_all(photos)
     await session.flush()
     raised = await defect_service.raise_defects(session, actor, record, checklist, results, now)
     await check_record(session, record, [*dict.fromkeys([*(p for r in data.results for p in r.photo_ids), *data.photo_ids])], data.location_missing, now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import DBAPIError
 
 from inspections.tables import Amendment, InspectionRecord, InspectionResult
@@ -184,3 +184,32 @@ async def test_one_photo_cannot_show_two_items(client, as_user, db) -> None:
     body = record_body(estate, failed={"C01": [photo], "C02": [photo]}, passed=())
     assert_problem(await client.post("/api/patrols", json=body, headers=worker), 422, "one item only")
     assert await count(db, InspectionRecord) == 0
+
+
+async def test_a_patrol_of_the_whole_checklist_costs_the_database_no_more_round_trips_than_one_of_two_items(app, client, as_user, db) -> None:
+    """A phone files the whole checklist (seven items or more) every morning: its results go in as one statement, so
+    a long patrol holds the database (SQLite's one writer) no longer than a short one."""
+    worker = await as_user("xbl01-worker")
+    estates = await estate_ids_of(db, "XBL01")
+    await client.post("/api/patrols", json=record_body(estates[0]), headers=worker)  # first use of the checklist stored
+    engine = app.state.engine.sync_engine
+    sent: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        sent.append(statement)
+
+    counts = []
+    for estate, items in ((estates[1], ("C01", "G01")), (estates[2], ("M01", "C01", "C02", "G01", "G02", "P01", "O01"))):
+        sent.clear()
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            answer = await client.post("/api/patrols", json=record_body(estate, passed=items), headers=worker)
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        assert answer.status_code == 201, answer.text
+        assert [r["item"] for r in answer.json()["results"]] == list(items)
+        counts.append(len(sent))
+    assert counts[1] == counts[0], counts
+    async with db() as session:
+        stored = (await session.execute(select(InspectionResult.item_code).join(InspectionRecord).where(InspectionRecord.estate_id == estates[2]))).scalars().all()
+    assert sorted(stored) == sorted(("M01", "C01", "C02", "G01", "G02", "P01", "O01"))
