@@ -34,8 +34,7 @@ from tests.integration.test_pages import page_login
 from tests.integration.test_programme_engine import login
 from tests.integration.test_role_pages import csrf
 
-TODAY = business_today()
-YEAR = TODAY.year
+YEAR = business_today().year
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
@@ -51,7 +50,7 @@ async def receipt(client, headers, content: bytes = PNG) -> int:  # type: ignore
 
 async def claim(client, headers, amount_fen: int = 128_050, purpose: str = "文体活动", number: str | None = None, **changes):  # type: ignore[no-untyped-def]
     body = {
-        "client_id": uuid.uuid4().hex, "spent_on": str(TODAY), "purpose": purpose, "description": "居民乒乓球比赛奖品及饮用水",
+        "client_id": uuid.uuid4().hex, "spent_on": str(business_today()), "purpose": purpose, "description": "居民乒乓球比赛奖品及饮用水",
         "amount_fen": amount_fen, "invoice_number": number or invoice(), "receipt_id": await receipt(client, headers), **changes,
     }
     return await client.post("/api/activity/claims", json=body, headers=headers), body
@@ -80,7 +79,7 @@ async def test_a_director_claims_with_a_receipt_the_street_approves_and_finance_
     filed, body = await claim(client, director, 128_050)
     assert filed.status_code == 201, filed.text
     made = filed.json()
-    assert made["state"] == "pending" and made["holder"] == holder and made["due_on"] > str(TODAY)
+    assert made["state"] == "pending" and made["holder"] == holder and made["due_on"] > str(business_today())
     # The amount is held at once; the director, the street and the district see the same balance.
     for who in (director, officer, finance):
         seen = await fund(client, who, holder)
@@ -93,7 +92,7 @@ async def test_a_director_claims_with_a_receipt_the_street_approves_and_finance_
     assert (await fund(client, director, holder))["approved_fen"] == before["approved_fen"] + 128_050
 
     # Paid through the engine: the demo paid this month's run already, so finance runs a supplementary one.
-    run = await client.post(f"/api/programmes/{CODE}/runs", json={"period": f"{TODAY:%Y-%m}", "supplementary": True}, headers=finance)
+    run = await client.post(f"/api/programmes/{CODE}/runs", json={"period": f"{business_today():%Y-%m}", "supplementary": True}, headers=finance)
     assert run.status_code == 201, run.text
     lines = (await client.get(f"/api/programmes/{CODE}/runs/{run.json()['id']}/lines?page_size=200", headers=finance)).json()["items"]
     mine = [line for line in lines if line["key"] == f"claim:{made['id']}"]
@@ -105,7 +104,7 @@ async def test_a_director_claims_with_a_receipt_the_street_approves_and_finance_
     assert paid["paid_in_batch"] == batch.json()["number"]
     assert (await fund(client, finance, holder))["paid_fen"] == before["paid_fen"] + 128_050
     # Paid once: the next run has no line for it.
-    again = await client.post(f"/api/programmes/{CODE}/runs", json={"period": f"{TODAY:%Y-%m}", "supplementary": True}, headers=finance)
+    again = await client.post(f"/api/programmes/{CODE}/runs", json={"period": f"{business_today():%Y-%m}", "supplementary": True}, headers=finance)
     again_lines = (await client.get(f"/api/programmes/{CODE}/runs/{again.json()['id']}/lines?page_size=200", headers=finance)).json()["items"]
     assert f"claim:{made['id']}" not in {line["key"] for line in again_lines}
     summary = await client.get(f"/api/programmes/batches/{batch.json()['id']}/summary.pdf", headers=finance)
@@ -144,7 +143,7 @@ async def test_an_invoice_is_claimed_once_ever_and_the_refusal_names_the_first_c
     claims_before = await count(db, ActivityClaim)
     held_before = (await fund(client, second, f"community:{(await client.get('/api/auth/me', headers=second)).json()['community_id']}"))["left_fen"]
     refused, _ = await claim(client, second, number=number)
-    problem = assert_problem(refused, 409, number, "慎益大街社区", str(TODAY))
+    problem = assert_problem(refused, 409, number, "慎益大街社区", str(business_today()))
     assert problem.get("errors") or problem["detail"]
     assert await count(db, ActivityClaim) == claims_before
     me = (await client.get("/api/auth/me", headers=second)).json()
@@ -227,13 +226,13 @@ async def test_a_past_year_lapses_at_its_end_and_takes_no_claim(client, db) -> N
         session.add(ActivityFund(year=last_year, holder=holder, street_id=street_id, allocated_fen=5_000_000, held_fen=1_200_000, opened_at=utc_now(), opened_by="test"))
         await session.commit()
         # The year-end job: last year's remainder lapses (recorded), this year's funds are left as they are.
-        outcome = await jobs.turn_of_year(session, f"{YEAR}-01-01" if TODAY != date(YEAR, 1, 1) else str(TODAY), utc_now())
+        outcome = await jobs.turn_of_year(session, f"{YEAR}-01-01" if business_today() != date(YEAR, 1, 1) else str(business_today()), utc_now())
         await session.commit()
         assert outcome["lapsed_funds"] >= 1
         lapsed = (await session.execute(sa.select(ActivityFund).where(ActivityFund.year == last_year, ActivityFund.holder == holder))).scalar_one()
         assert (lapsed.lapsed_fen, lapsed.lapsed_at is not None) == (3_800_000, True)
         # Run again: nothing more lapses.
-        assert (await jobs.turn_of_year(session, str(TODAY), utc_now()))["lapsed_funds"] == 0
+        assert (await jobs.turn_of_year(session, str(business_today()), utc_now()))["lapsed_funds"] == 0
     claims_before = await count(db, ActivityClaim)
     refused, _ = await claim(client, director, 50_000, spent_on=str(date(last_year, 12, 20)))
     assert_problem(refused, 422, "lapsed")
@@ -245,7 +244,7 @@ async def test_a_past_year_lapses_at_its_end_and_takes_no_claim(client, db) -> N
 
 async def test_bad_input_is_a_problem_and_stores_nothing(client, db) -> None:  # type: ignore[no-untyped-def]
     director = await login(client, "ns06-director")
-    good = {"client_id": uuid.uuid4().hex, "spent_on": str(TODAY), "purpose": "文体活动", "description": "居民合唱队服装租赁", "amount_fen": 10_000, "invoice_number": invoice(), "receipt_id": await receipt(client, director)}
+    good = {"client_id": uuid.uuid4().hex, "spent_on": str(business_today()), "purpose": "文体活动", "description": "居民合唱队服装租赁", "amount_fen": 10_000, "invoice_number": invoice(), "receipt_id": await receipt(client, director)}
     claims, receipts = await count(db, ActivityClaim), await count(db, ActivityReceipt)
     for change, status, fragment in (
         ({"amount_fen": "100"}, 400, "amount_fen"),
@@ -254,7 +253,7 @@ async def test_bad_input_is_a_problem_and_stores_nothing(client, db) -> None:  #
         ({"unknown": 1}, 400, "unknown"),
         ({"invoice_number": "发票 1"}, 400, "invoice_number"),
         ({"spent_on": "2026-02-30"}, 400, "spent_on"),
-        ({"spent_on": str(TODAY + timedelta(days=1))}, 422, "after today"),
+        ({"spent_on": str(business_today() + timedelta(days=1))}, 422, "after today"),
         ({"purpose": "吃饭"}, 422, "purpose"),
         ({"description": "奖品"}, 422, "6 characters"),
         ({"amount_fen": 2_000_001}, 422, "at most 20,000.00"),
@@ -312,7 +311,7 @@ async def test_the_director_claims_on_the_phone_page_and_the_street_approves_on_
     assert home.status_code == 200 and "申请报销" in home.text and "可用余额" in home.text
     token = await csrf(client)
     number = invoice()
-    form = {"client_id": uuid.uuid4().hex, "spent_on": str(TODAY), "purpose": "节日慰问", "description": "中秋节慰问独居老人月饼 30 盒", "amount": "1,350.00", "invoice_number": number}
+    form = {"client_id": uuid.uuid4().hex, "spent_on": str(business_today()), "purpose": "节日慰问", "description": "中秋节慰问独居老人月饼 30 盒", "amount": "1,350.00", "invoice_number": number}
     # Refused in Chinese beside the field, with what was typed kept, and nothing stored.
     wrong = await client.post("/activity/claims", data={**form, "amount": "十元"}, files={"file": ("r.jpg", PNG, "image/jpeg")}, headers={"x-csrftoken": token})
     assert wrong.status_code == 422 and "金额请填写元" in wrong.text and number in wrong.text
@@ -350,7 +349,7 @@ async def test_two_claims_racing_for_the_last_money_hold_it_once_and_an_invoice_
         async def file(who: Principal, amount: int, number: str) -> int | str:
             async with factory() as session:
                 upload = await service.upload_receipt(session, _store(tmp_root), who, PNG + uuid.uuid4().bytes)
-                data = ClaimIn(client_id=uuid.uuid4().hex, spent_on=TODAY, purpose="文体活动", description="居民运动会奖品和饮用水", amount_fen=amount, invoice_number=number, receipt_id=upload.id)
+                data = ClaimIn(client_id=uuid.uuid4().hex, spent_on=business_today(), purpose="文体活动", description="居民运动会奖品和饮用水", amount_fen=amount, invoice_number=number, receipt_id=upload.id)
                 try:
                     made, _ = await service.file_claim(session, who, data)
                 except (RuleViolation, Conflict) as refused:

@@ -22,8 +22,7 @@ from subsidies.care.tables import CareElder, CareEnrolment, CareVisit, CareVouch
 from subsidies.engine.tables import PaidLine, ProgrammeRun
 from tests.integration.helpers import assert_problem, count
 
-TODAY = business_today()
-THIS = Month.of(TODAY)
+THIS = Month.of(business_today())
 LAST = THIS.previous()
 BEFORE_LAST = LAST.previous()
 
@@ -46,14 +45,14 @@ def enrolment(provider: int, order: int = 1, **changes: Any) -> dict[str, Any]:
     birth = changes.pop("birth", date(1946, 3, 8))
     body = {
         "name": "张桂兰", "sex": "F", "birth_date": birth.isoformat(), "address": "树德里3号楼2门201室", "phone": "13912345678", "category": "dibao",
-        "id_number": id_number(birth, order), "provider_id": provider, "starts_on": TODAY.isoformat(), "consent_by": "elder", "consent_on": TODAY.isoformat(),
+        "id_number": id_number(birth, order), "provider_id": provider, "starts_on": business_today().isoformat(), "consent_by": "elder", "consent_on": business_today().isoformat(),
     }
     body.update(changes)
     return body
 
 
-def visit(elder_id: int, client_id: str, minutes: int = 60, day: date = TODAY, **changes: Any) -> dict[str, Any]:
-    return {"client_id": client_id, "elder_id": elder_id, "visit_date": day.isoformat(), "minutes": minutes, "service": "meal", "confirmed_by": "family", **changes}
+def visit(elder_id: int, client_id: str, minutes: int = 60, day: date | None = None, **changes: Any) -> dict[str, Any]:
+    return {"client_id": client_id, "elder_id": elder_id, "visit_date": (day or business_today()).isoformat(), "minutes": minutes, "service": "meal", "confirmed_by": "family", **changes}
 
 
 async def enrolled(client: Any, as_user: Any, order: int = 1) -> tuple[int, str]:
@@ -105,8 +104,8 @@ async def test_a_social_worker_enrols_an_elder_whose_id_number_is_sealed_and_sho
         ({"category": "wealthy"}, 422, "category"),
         ({"birth_date": "1946-03-09"}, 422, "birth date differs"),
         ({"id_number": "120102194603080011"}, 422, "ID number is not valid"),
-        ({"starts_on": (TODAY - timedelta(days=40)).isoformat()}, 422, "starts this month"),
-        ({"consent_on": (TODAY + timedelta(days=1)).isoformat()}, 422, "consent"),
+        ({"starts_on": (business_today() - timedelta(days=40)).isoformat()}, 422, "starts this month"),
+        ({"consent_on": (business_today() + timedelta(days=1)).isoformat()}, 422, "consent"),
         ({"sex": "X"}, 400, ""),
         ({"phone": "call me"}, 400, ""),
         ({"provider_id": "1"}, 400, ""),
@@ -138,18 +137,18 @@ async def test_a_stopped_enrolment_takes_no_more_visits_and_is_stopped_once(clie
     elder_id, _ = await enrolled(client, as_user)
     listed = (await client.get("/api/care/enrolments", headers=await as_user("xbl01-care"))).json()
     enrolment_id = next(e["id"] for e in listed if e["elder"]["id"] == elder_id)
-    stop = {"ends_on": TODAY.isoformat(), "reason": "hospital"}
+    stop = {"ends_on": business_today().isoformat(), "reason": "hospital"}
     assert_problem(await client.post(f"/api/care/enrolments/{enrolment_id}/stop", json=stop, headers=await as_user("xbl02-care")), 404)
     assert_problem(await client.post(f"/api/care/enrolments/{enrolment_id}/stop", json=stop, headers=await as_user("xbl-care")), 403)
     assert_problem(await client.post(f"/api/care/enrolments/{enrolment_id}/stop", json={**stop, "reason": "bored"}, headers=await as_user("xbl01-care")), 400)
-    assert_problem(await client.post(f"/api/care/enrolments/{enrolment_id}/stop", json={**stop, "ends_on": (TODAY - timedelta(days=1)).isoformat()}, headers=await as_user("xbl01-care")), 422)
+    assert_problem(await client.post(f"/api/care/enrolments/{enrolment_id}/stop", json={**stop, "ends_on": (business_today() - timedelta(days=1)).isoformat()}, headers=await as_user("xbl01-care")), 422)
     stopped = await client.post(f"/api/care/enrolments/{enrolment_id}/stop", json=stop, headers=await as_user("xbl01-care"))
-    assert stopped.status_code == 200 and stopped.json()["ends_on"] == TODAY.isoformat() and stopped.json()["stop_reason"] == "hospital", stopped.text
+    assert stopped.status_code == 200 and stopped.json()["ends_on"] == business_today().isoformat() and stopped.json()["stop_reason"] == "hospital", stopped.text
     assert_problem(await client.post(f"/api/care/enrolments/{enrolment_id}/stop", json=stop, headers=await as_user("xbl01-care")), 409, "already stopped")
     provider, _ = await provider_of(client, as_user)
-    if TODAY > THIS.first_day:  # the day before the stop is before the enrolment started, so only later days can show the refusal
+    if business_today() > THIS.first_day:  # the day before the stop is before the enrolment started, so only later days can show the refusal
         return
-    tomorrow = visit(elder_id, "after-stop-0001", day=TODAY + timedelta(days=1))
+    tomorrow = visit(elder_id, "after-stop-0001", day=business_today() + timedelta(days=1))
     assert_problem(await client.post("/api/care/visits", json=tomorrow, headers=provider), 422)
 
 
@@ -166,7 +165,7 @@ async def test_an_offline_phone_sending_a_visit_again_stores_it_once(client, as_
     assert_problem(await client.post("/api/care/visits", json={**body, "minutes": 90}, headers=provider), 409, "other content")
     before = await count(db, CareVisit)
     assert_problem(await client.post("/api/care/visits", json=visit(elder_id, "phone-visit-0002", minutes=5), headers=provider), 422, "minutes")
-    assert_problem(await client.post("/api/care/visits", json=visit(elder_id, "phone-visit-0003", day=TODAY + timedelta(days=1)), headers=provider), 422, "future")
+    assert_problem(await client.post("/api/care/visits", json=visit(elder_id, "phone-visit-0003", day=business_today() + timedelta(days=1)), headers=provider), 422, "future")
     assert_problem(await client.post("/api/care/visits", json=visit(elder_id, "phone-visit-0004", service="massage"), headers=provider), 422, "service")
     assert_problem(await client.post("/api/care/visits", json=visit(elder_id, "phone-visit-0005", minutes="60"), headers=provider), 400)
     assert_problem(await client.post("/api/care/visits", json=visit(elder_id, "short"), headers=provider), 400)

@@ -34,8 +34,7 @@ from tests.integration.test_pages import page_login
 from tests.integration.test_programme_engine import login
 from tests.integration.test_role_pages import csrf
 
-TODAY = business_today()
-YEAR = TODAY.year
+YEAR = business_today().year
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 REASON = "家中老人长期卧床，本人无固定收入，申请临时生活救助。"
 
@@ -91,7 +90,7 @@ async def test_the_community_files_the_three_levels_approve_and_finance_pays_it_
     assert filed.status_code == 201, filed.text
     made = filed.json()
     assert (made["state"], made["state_name"], made["fund_name"], made["community_name"]) == ("community", "待社区初审", "温暖济困", "慎益大街")
-    assert made["due_on"] > str(TODAY) and made["applicant_name"] == "刘淑珍" and made["applicant_phone"] == "13902221234"
+    assert made["due_on"] > str(business_today()) and made["applicant_name"] == "刘淑珍" and made["applicant_phone"] == "13902221234"
     assert (await fund(client, finance))["waiting_fen"] == before["waiting_fen"] + 320_050
 
     # Each level moves it up, with its reason; the street and finance see the name masked and no phone.
@@ -116,7 +115,7 @@ async def test_the_community_files_the_three_levels_approve_and_finance_pays_it_
     assert (await client.get(f"/api/relief/documents/{papers[0]}", headers=officer)).status_code == 200
 
     # Paid through the engine: the demo paid this month's run already, so finance runs a supplementary one.
-    run = await client.post(f"/api/programmes/{CODE}/runs", json={"period": f"{TODAY:%Y-%m}", "supplementary": True}, headers=finance)
+    run = await client.post(f"/api/programmes/{CODE}/runs", json={"period": f"{business_today():%Y-%m}", "supplementary": True}, headers=finance)
     assert run.status_code == 201, run.text
     lines = (await client.get(f"/api/programmes/{CODE}/runs/{run.json()['id']}/lines?page_size=200", headers=finance)).json()["items"]
     mine = [line for line in lines if line["key"] == f"relief:{made['id']}"]
@@ -127,14 +126,14 @@ async def test_the_community_files_the_three_levels_approve_and_finance_pays_it_
     batch = await client.post(f"/api/programmes/{CODE}/runs/{run.json()['id']}/batch", headers=finance)
     assert batch.status_code == 200, batch.text
     again = await client.post(f"/api/programmes/{CODE}/runs/{run.json()['id']}/batch", headers=finance)
-    assert again.json()["id"] == batch.json()["id"] and batch.json()["number"].startswith(f"JZJJ-{TODAY:%Y-%m}-")
+    assert again.json()["id"] == batch.json()["id"] and batch.json()["number"].startswith(f"JZJJ-{business_today():%Y-%m}-")
     assert (await client.get(f"/api/relief/applications/{made['id']}", headers=care)).json()["paid_in_batch"] == batch.json()["number"]
     assert (await fund(client, finance))["paid_fen"] == before["paid_fen"] + sum(line["amount_fen"] for line in lines if line["holder"] == "relief_fund:1")
     summary = await client.get(f"/api/programmes/batches/{batch.json()['id']}/summary.pdf", headers=finance)
     text = pdf_text(summary.content)
     assert summary.status_code == 200 and "救助基金拨付汇总表" in text and "温暖济困" in text and "慎益大街社区" in text and "刘**" in text and "刘淑珍" not in text and "经社区初审、街道审核、区审批的救助" in text
     # Paid once: the next run has no line for it.
-    later = await client.post(f"/api/programmes/{CODE}/runs", json={"period": f"{TODAY:%Y-%m}", "supplementary": True}, headers=finance)
+    later = await client.post(f"/api/programmes/{CODE}/runs", json={"period": f"{business_today():%Y-%m}", "supplementary": True}, headers=finance)
     later_lines = (await client.get(f"/api/programmes/{CODE}/runs/{later.json()['id']}/lines?page_size=200", headers=finance)).json()["items"]
     assert f"relief:{made['id']}" not in {line["key"] for line in later_lines}
 
@@ -294,11 +293,11 @@ async def test_an_application_waiting_past_its_deadline_tells_its_reviewers_once
     made = filed.json()
     assert (await review(client, director, made["id"], "community")).status_code == 200
     async with db() as session:
-        await session.execute(sa.update(ReliefApplication).where(ReliefApplication.id == made["id"]).values(due_on=TODAY - timedelta(days=1)))
+        await session.execute(sa.update(ReliefApplication).where(ReliefApplication.id == made["id"]).values(due_on=business_today() - timedelta(days=1)))
         officers = list((await session.execute(sa.select(User.id).where(User.role == "street_officer", User.street_id == made["street_id"]))).scalars())
         before = await session.scalar(sa.select(sa.func.count()).select_from(Notification).where(Notification.key.like(f"relief-overdue|{made['id']}|%")))
-        outcome = await jobs.remind_overdue_reviews(session, str(TODAY), datetime.now(UTC))
-        again = await jobs.remind_overdue_reviews(session, str(TODAY), datetime.now(UTC))
+        outcome = await jobs.remind_overdue_reviews(session, str(business_today()), datetime.now(UTC))
+        again = await jobs.remind_overdue_reviews(session, str(business_today()), datetime.now(UTC))
         notices = list((await session.execute(sa.select(Notification).where(Notification.key.like(f"relief-overdue|{made['id']}|%")))).scalars())
     assert before == 0 and outcome["overdue_applications"] >= 1 and again["notices"] == 0
     assert sorted(n.user_id for n in notices) == sorted(officers) and officers
