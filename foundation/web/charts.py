@@ -40,7 +40,10 @@ def trend(points: Sequence[tuple[str, int | None]], width: int = 184, height: in
         return Markup("")
     told = "；".join(f"{label}：{'—' if c is None else f'{c / 100:.2f}'}" for label, c in points)
     if not values:
-        return Markup(f'<span class="trend-none" title="{escape(told)}">近六个月无得分</span>')
+        return Markup(
+            f'<svg class="trend" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}" aria-label="{escape(told)}">'
+            f'<title>{escape(told)}</title><text x="{width / 2:.0f}" y="{height / 2 + 4:.0f}" font-size="11" text-anchor="middle" fill="#555">近六个月无得分</text></svg>'
+        )
     low, high = min(values), max(values)
     spread = max(high - low, 200)  # at least 2 points of axis, so a tiny wobble is not blown up into a cliff
     middle = (low + high) / 2
