@@ -22,7 +22,7 @@ from sqlmodel import col
 
 from assessment import queries, schemas, service
 from assessment.rules import COMPONENT_NAMES, VETO_REASONS, Component
-from assessment.tables import CommitteeOpinion
+from assessment.tables import CommitteeOpinion, Veto
 from complaints import queries as complaint_queries
 from foundation.access import Principal, Role
 from foundation.clock import business_today
@@ -53,6 +53,8 @@ VETO_STATE_NAMES = {"pending": "待审核", "upheld": "维持否决", "overturne
 APPEAL_STATE_NAMES = {"pending": "待答复", "upheld": "申诉成立", "rejected": "驳回"}
 EVIDENCE_NAMES = {"veto": "否决证据照片", "appeal": "申诉证据照片", "finding": "检查发现问题照片", "fix": "企业整改照片"}
 TREND_MONTHS = 6
+BATCH_MOST = 200  # vetoes decided in one batch (the review list shows 200)
+FLASH_NAMED = 8  # estates named in a batch's message (it travels in a cookie)
 
 
 def chosen_month(text: str | None) -> Month:
@@ -184,22 +186,27 @@ class AssessmentPages(Controller):
         form = await request.form()
         chosen = form.getall("veto_id", [])
         typed = str(form.get("reason") or "")
+        ids = [int(v) for v in chosen if isinstance(v, str) and v.isdecimal() and len(v) <= 10 and 1 <= int(v) < 2**31]
         try:
-            if not chosen or not all(isinstance(v, str) and v.isdecimal() and len(v) <= 10 for v in chosen):
-                raise InvalidInput("tick the vetoes to review", zh="请先勾选要审核的一票否决", field="veto_ids")
+            if not chosen or len(ids) != len(chosen) or len(ids) > BATCH_MOST:
+                raise InvalidInput(f"tick from 1 to {BATCH_MOST} vetoes to review", zh=f"请先勾选要审核的一票否决（一次最多 {BATCH_MOST} 项）", field="veto_ids")
             uphold, reason = read_verdict({"verdict": str(form.get("verdict") or ""), "reason": typed}, "uphold", "overturn", "请选择维持或撤销否决", "请写明审核理由")
-            done = await service.review_vetoes(db, principal, [int(v) for v in chosen], schemas.VetoReviewIn(uphold=uphold, reason=reason))
+            done = await service.review_vetoes(db, principal, ids, schemas.VetoReviewIn(uphold=uphold, reason=reason))
         except DomainError as exc:
-            return await _vetoes_page(db, principal, "pending", failed=(0, exc, typed), ticked={int(v) for v in chosen if isinstance(v, str) and v.isdecimal() and len(v) <= 10})
+            return await _vetoes_page(db, principal, "pending", failed=(0, exc, typed), ticked=set(ids))
         names = await _estate_names(db, [v.estate_id for v in done.decided])
         verdict = "维持" if uphold else "撤销"
-        text = f"已{verdict} {len(done.decided)} 项一票否决" + (f"（{'、'.join(sorted({names.get(v.estate_id, str(v.estate_id)) for v in done.decided}))}）" if done.decided else "") + "。"
+        decided_names = sorted({names.get(v.estate_id, str(v.estate_id)) for v in done.decided})
+        shown = "、".join(decided_names[:FLASH_NAMED]) + (f" 等 {len(decided_names)} 个区片" if len(decided_names) > FLASH_NAMED else "")
+        text = f"已{verdict} {len(done.decided)} 项一票否决" + (f"（{shown}）" if done.decided else "") + "。"
         if done.refused:
-            refused_vetoes = {v.id: v for v in (await queries.list_vetoes(db, principal, PageRequest(1, 200), month=None, state=None))[0] if v.id in dict(done.refused)}
-            refused_names = await _estate_names(db, [v.estate_id for v in refused_vetoes.values()])
-            told = "；".join(
-                f"{refused_names.get(refused_vetoes[i].estate_id, '') if i in refused_vetoes else ''} #{i}：{exc.message_zh}" for i, exc in done.refused
-            )
+            # Named only when of the officer's own street (an id typed in for another street's veto stays a number).
+            refused_ids = [i for i, _ in done.refused]
+            estates_of = dict((await db.execute(select(col(Veto.id), col(Veto.estate_id)).where(col(Veto.id).in_(refused_ids), col(Veto.street_id) == principal.street_id))).all())
+            refused_names = await _estate_names(db, list(estates_of.values()))
+            told = "；".join(f"{refused_names.get(estates_of.get(i, 0), '')} #{i}：{exc.message_zh}".strip() for i, exc in done.refused[:FLASH_NAMED])
+            if len(done.refused) > FLASH_NAMED:  # the message travels in a cookie: the rest stay pending on the page
+                told += f"；另有 {len(done.refused) - FLASH_NAMED} 项，仍在待审核列表中"
             return flashed(Redirect(path="/assessment/vetoes"), f"{text}以下 {len(done.refused)} 项未审核，请交由他人办理或刷新后重试：{told}", "error")
         return flashed(Redirect(path="/assessment/vetoes"), text)
 
