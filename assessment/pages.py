@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -21,7 +22,7 @@ from sqlmodel import col
 
 from assessment import queries, schemas, service
 from assessment.rules import COMPONENT_NAMES, VETO_REASONS, Component
-from assessment.tables import CommitteeOpinion
+from assessment.tables import CommitteeOpinion, Veto
 from complaints import queries as complaint_queries
 from foundation.access import Principal, Role
 from foundation.clock import business_today
@@ -30,7 +31,7 @@ from foundation.paging import PageRequest
 from foundation.periods import Month
 from foundation.storage import BlobStore
 from foundation.web.auth import allow
-from foundation.web.charts import sparkline
+from foundation.web.charts import trend
 from foundation.web.flash import flashed
 from foundation.web.layout import chosen_id, form_error, page, read_verdict, refused
 from foundation.web.params import provide_store
@@ -52,6 +53,8 @@ VETO_STATE_NAMES = {"pending": "待审核", "upheld": "维持否决", "overturne
 APPEAL_STATE_NAMES = {"pending": "待答复", "upheld": "申诉成立", "rejected": "驳回"}
 EVIDENCE_NAMES = {"veto": "否决证据照片", "appeal": "申诉证据照片", "finding": "检查发现问题照片", "fix": "企业整改照片"}
 TREND_MONTHS = 6
+BATCH_MOST = 200  # vetoes decided in one batch (the review list shows 200)
+FLASH_NAMED = 8  # estates named in a batch's message (it travels in a cookie)
 
 
 def chosen_month(text: str | None) -> Month:
@@ -76,11 +79,29 @@ def version_reason(reason: str) -> str:
         "recomputed before locking": "锁定前重算",
         "scheduled computation": "定时计算",
         "demo month": "演示数据计算",
+        "vetoes reviewed together": "批量审核一票否决后重算",
     }.get(reason, reason)
 
 
 def component_name(code: str) -> str:
     return COMPONENT_NAMES.get(Component(code), code) if code in Component.__members__.values() else code
+
+
+def percent(value: object) -> str:
+    """A weight as a percentage with two decimals: a whole-number weight (25, of 100) and a share ("0.3125") read
+    alike, "25.00%" beside "31.25%"."""
+    text = str(value)
+    try:
+        number = Decimal(text) if "." in text else Decimal(text) / 100
+    except ArithmeticError:
+        return text
+    return f"{number * 100:.2f}%"
+
+
+def rules_label(rules_sha256: str) -> str:
+    """The scoring rules a score was computed with, as a person names them: the version of config/scoring.toml."""
+    current = service.scoring_rules()
+    return f"考核规则 {current.version} 版" if rules_sha256 == current.sha256 else "考核规则（早于现行版本）"
 
 
 class AssessmentPages(Controller):
@@ -108,12 +129,21 @@ class AssessmentPages(Controller):
             if action == "compute":
                 await service.compute_month(db, principal, principal.street_id, wanted, reason="computed from the street's desk")
             elif action == "lock":
+                if (await request.form()).get("confirmed") != "yes":  # not from the confirmation page: show it first
+                    return await _lock_page(principal, db, wanted)
                 await service.lock_month(db, principal, principal.street_id, wanted)
             else:
                 raise NotFound("month action", action)
         except DomainError as exc:
+            if action == "lock":
+                return await _lock_page(principal, db, wanted, exc)
             return await _month_page(principal, db, wanted, errors=form_error(exc))
         return flashed(Redirect(path=f"/assessment?month={wanted}"), f"{wanted} 月度考核已计算并公布。" if action == "compute" else f"{wanted} 月度考核已锁定，此后不再改动。")
+
+    @get("/lock/{month:str}", guards=[allow(service.STREET, "locking a month")])
+    async def confirm_lock(self, month: FromPath[str], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
+        """The confirmation step before a lock: what will be locked and what still stands in the way."""
+        return await _lock_page(principal, db, chosen_month(month))
 
     @post("/late/{record_id:int}/decide", guards=[allow(late_evidence.DECIDERS, "approving or rejecting a late record")])
     async def decide_late(
@@ -148,6 +178,37 @@ class AssessmentPages(Controller):
         except DomainError as exc:
             return await _vetoes_page(db, principal, "pending", failed=(veto_id, exc, data.get("reason") or ""))
         return flashed(Redirect(path="/assessment/vetoes"), "已维持该项一票否决。" if uphold else "已撤销该项一票否决。")
+
+    @post("/vetoes/review", guards=[allow(service.STREET, "reviewing vetoes")])
+    async def review_vetoes(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
+        """Several ticked pending vetoes decided at once with one verdict and reason; each is reviewed (and audited) on
+        its own, and the ones refused (separation of duties, already reviewed) are named in the message."""
+        form = await request.form()
+        chosen = form.getall("veto_id", [])
+        typed = str(form.get("reason") or "")
+        ids = [int(v) for v in chosen if isinstance(v, str) and v.isdecimal() and len(v) <= 10 and 1 <= int(v) < 2**31]
+        try:
+            if not chosen or len(ids) != len(chosen) or len(ids) > BATCH_MOST:
+                raise InvalidInput(f"tick from 1 to {BATCH_MOST} vetoes to review", zh=f"请先勾选要审核的一票否决（一次最多 {BATCH_MOST} 项）", field="veto_ids")
+            uphold, reason = read_verdict({"verdict": str(form.get("verdict") or ""), "reason": typed}, "uphold", "overturn", "请选择维持或撤销否决", "请写明审核理由")
+            done = await service.review_vetoes(db, principal, ids, schemas.VetoReviewIn(uphold=uphold, reason=reason))
+        except DomainError as exc:
+            return await _vetoes_page(db, principal, "pending", failed=(0, exc, typed), ticked=set(ids))
+        names = await _estate_names(db, [v.estate_id for v in done.decided])
+        verdict = "维持" if uphold else "撤销"
+        decided_names = sorted({names.get(v.estate_id, str(v.estate_id)) for v in done.decided})
+        shown = "、".join(decided_names[:FLASH_NAMED]) + (f" 等 {len(decided_names)} 个区片" if len(decided_names) > FLASH_NAMED else "")
+        text = f"已{verdict} {len(done.decided)} 项一票否决" + (f"（{shown}）" if done.decided else "") + "。"
+        if done.refused:
+            # Named only when of the officer's own street (an id typed in for another street's veto stays a number).
+            refused_ids = [i for i, _ in done.refused]
+            estates_of = dict((await db.execute(select(col(Veto.id), col(Veto.estate_id)).where(col(Veto.id).in_(refused_ids), col(Veto.street_id) == principal.street_id))).all())
+            refused_names = await _estate_names(db, list(estates_of.values()))
+            told = "；".join(f"{refused_names.get(estates_of.get(i, 0), '')} #{i}：{exc.message_zh}".strip() for i, exc in done.refused[:FLASH_NAMED])
+            if len(done.refused) > FLASH_NAMED:  # the message travels in a cookie: the rest stay pending on the page
+                told += f"；另有 {len(done.refused) - FLASH_NAMED} 项，仍在待审核列表中"
+            return flashed(Redirect(path="/assessment/vetoes"), f"{text}以下 {len(done.refused)} 项未审核，请交由他人办理或刷新后重试：{told}", "error")
+        return flashed(Redirect(path="/assessment/vetoes"), text)
 
     @get("/appeals", guards=[allow(APPEAL_DESK, "reading appeals")])
     async def appeals(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
@@ -222,7 +283,7 @@ async def _month_page(
     if principal.role in late_evidence.DECIDERS and not partial:
         late_records, _ = await late_evidence.list_late_records(db, principal, PageRequest(1, 50), pending=True)
     rows = [
-        (s, sparkline([(str(m), history.get(s.estate_id, {}).get(str(m))) for m in months]))
+        (s, trend([(str(m), history.get(s.estate_id, {}).get(str(m))) for m in months]))
         for s in scores
     ]
     context = {
@@ -248,6 +309,30 @@ async def _month_page(
     return response
 
 
+async def _lock_page(principal: Principal, db: AsyncSession, wanted: Month, exc: DomainError | None = None) -> Template:
+    """What a lock of the officer's street-month will lock (estates, how many scored, vetoes and appeals still
+    waiting), with the confirming button, or why it cannot be locked yet."""
+    if principal.street_id is None:
+        raise InvalidInput("only a street's own officer locks its month", zh="只有街道办可以锁定本街道的月度考核")
+    month_state = await queries.month_out(db, principal, principal.street_id, wanted)
+    estates, scored = await queries.street_month_counts(db, principal.street_id, wanted)
+    blockers = []
+    if month_state.state == "locked":
+        blockers.append("本月已锁定")
+    elif month_state.state == "open":
+        blockers.append("尚未计算得分，请先在月度考核页计算并公布")
+    elif not scored:
+        blockers.append(f"本街道 {estates} 个区片都没有任何考核证据，请先录入本月证据并重新计算")
+    if month_state.pending_vetoes:
+        blockers.append(f"{month_state.pending_vetoes} 项一票否决待审核")
+    if month_state.pending_appeals:
+        blockers.append(f"{month_state.pending_appeals} 项申诉待答复")
+    context: dict[str, Any] = {"month": wanted, "month_state": month_state, "estates": estates, "scored": scored, "blockers": blockers, "state_names": MONTH_STATE_NAMES}
+    if exc is not None:
+        return refused("lock_confirm.html", principal, exc, **context)
+    return page("lock_confirm.html", principal, errors={}, **context)
+
+
 async def _breakdown_page(
     db: AsyncSession, principal: Principal, estate_id: int, month: Month, failed: tuple[DomainError, dict[str, str]] | None = None
 ) -> Template:
@@ -262,6 +347,10 @@ async def _breakdown_page(
         "component_name": component_name,
         "version_reason": version_reason,
         "item_texts": {code: item.text for code, item in current_checklist().items.items()},
+        # The fault found: the note the inspector wrote on the failed item (as amended), by (record, item).
+        "found": await inspection_queries.finding_notes(db, {line["record_id"] for line in (current.result or {}).get("lines", []) if line.get("record_id") and line.get("item")}),
+        "percent": percent,
+        "rules_label": rules_label,
         "may_appeal": principal.role is Role.COMPANY,
         "typed": failed[1] if failed else {},
         # Mismatches of the estate-month, for the street (config/RULES.md, "Evidence integrity"): no score effect.
@@ -276,7 +365,9 @@ async def _breakdown_page(
     return page("breakdown.html", principal, errors={}, **context)
 
 
-async def _vetoes_page(db: AsyncSession, principal: Principal, state: str, failed: tuple[int, DomainError, str] | None = None) -> Template:
+async def _vetoes_page(
+    db: AsyncSession, principal: Principal, state: str, failed: tuple[int, DomainError, str] | None = None, ticked: set[int] | None = None
+) -> Template:
     wanted = state if state in VETO_STATE_NAMES else None
     rows, total = await queries.list_vetoes(db, principal, PageRequest(1, 200), month=None, state=wanted)
     names = await _estate_names(db, [v.estate_id for v in rows])
@@ -292,6 +383,7 @@ async def _vetoes_page(db: AsyncSession, principal: Principal, state: str, faile
         "may_review": principal.role in service.STREET,
         "failed_id": failed[0] if failed else None,
         "typed": {"reason": failed[2]} if failed else {},
+        "ticked": ticked or set(),
     }
     if failed:
         return refused("vetoes.html", principal, failed[1], **context)

@@ -129,6 +129,13 @@ async def locked_months(session: AsyncSession, street_id: int) -> set[str]:
     return set((await session.execute(query)).scalars())
 
 
+async def street_month_counts(session: AsyncSession, street_id: int, month: Month) -> tuple[int, int]:
+    """(estates with a current score of the street's month, of them scored): an estate without any evidence that
+    month has a row without a score."""
+    rows = list((await session.execute(_latest_scores(month).where(col(EstateScore.street_id) == street_id))).scalars())
+    return len(rows), sum(1 for s in rows if s.score_centi is not None)
+
+
 async def pending_veto_estates(session: AsyncSession, month: Month) -> set[int]:
     """The estates with a veto of `month` still waiting for the street's review."""
     query = select(col(Veto.estate_id)).where(col(Veto.month) == str(month), col(Veto.state) == "pending")

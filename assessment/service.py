@@ -37,7 +37,7 @@ from foundation.calendar.rules import working_days_after
 from foundation.calendar.service import working_calendar
 from foundation.clock import utc_now
 from foundation.duties import Duty, keep_apart
-from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from foundation.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from foundation.periods import Month, business_date
 from foundation.settings import config_dir
 from foundation.storage import BlobStore
@@ -323,9 +323,12 @@ def _sees(actor: Principal, street_id: int, community_id: int, company_id: int |
     return actor.sees_community(community_id, street_id)
 
 
-async def review_veto(session: AsyncSession, actor: Principal, veto_id: int, data: schemas.VetoReviewIn, now: datetime | None = None) -> Veto:
+async def review_veto(
+    session: AsyncSession, actor: Principal, veto_id: int, data: schemas.VetoReviewIn, now: datetime | None = None, *, recompute: bool = True
+) -> Veto:
     """The street upholds or overturns a pending veto with a written reason. Upheld: the month is 不合格; a second
-    upheld veto within 12 months flags the contract for review."""
+    upheld veto within 12 months flags the contract for review. `recompute=False`: the caller recomputes the
+    published month itself once (a batch of reviews)."""
     now = now or utc_now()
     require_role(actor, STREET, "reviewing vetoes")
     veto = await get_veto(session, actor, veto_id)
@@ -358,9 +361,41 @@ async def review_veto(session: AsyncSession, actor: Principal, veto_id: int, dat
             record_change(session, actor, "contract.flagged_for_review", "service_contract", veto.contract_id, after={"veto_id": veto.id, "upheld_in_12_months": upheld + 1})
     await session.flush()
     state = await month_state(session, veto.street_id, Month.parse(veto.month))
-    if state is not None and state.state == "computed":
+    if recompute and state is not None and state.state == "computed":
         await compute_month(session, actor, veto.street_id, Month.parse(veto.month), reason=f"veto {veto.id} {veto.state}", now=now)
     return veto
+
+
+@dataclass(frozen=True)
+class BatchReview:
+    """What a batch of veto reviews did: the vetoes decided, and the ones refused with the refusal of each."""
+
+    decided: list[Veto]
+    refused: list[tuple[int, DomainError]]
+
+
+async def review_vetoes(session: AsyncSession, actor: Principal, veto_ids: Sequence[int], data: schemas.VetoReviewIn, now: datetime | None = None) -> BatchReview:
+    """One decision and reason for several pending vetoes. Each is reviewed on its own (its own checks, separation of
+    duties included, and its own audit entry) inside a savepoint: a refused one is left as it was and reported, the
+    others are decided (one refused veto of 80 does not hold back the rest; the refused ones go to a colleague).
+    Each published month touched is recomputed once at the end."""
+    now = now or utc_now()
+    require_role(actor, STREET, "reviewing vetoes")
+    if not veto_ids:
+        raise InvalidInput("choose at least one veto to review", zh="请至少勾选一项一票否决", field="veto_ids")
+    decided: list[Veto] = []
+    refused: list[tuple[int, DomainError]] = []
+    for veto_id in dict.fromkeys(veto_ids):
+        try:
+            async with session.begin_nested():
+                decided.append(await review_veto(session, actor, veto_id, data, now, recompute=False))
+        except DomainError as exc:
+            refused.append((veto_id, exc))
+    for street_id, month in sorted({(v.street_id, v.month) for v in decided}):
+        state = await month_state(session, street_id, Month.parse(month))
+        if state is not None and state.state == "computed":
+            await compute_month(session, actor, street_id, Month.parse(month), reason="vetoes reviewed together", now=now)
+    return BatchReview(decided, refused)
 
 
 # Scores
@@ -454,6 +489,13 @@ async def lock_month(session: AsyncSession, actor: Principal, street_id: int, mo
     if open_appeals:
         raise RuleViolation(f"{open_appeals} appeal(s) of {month} are still unanswered; answer them before locking", zh=f"还有 {open_appeals} 项申诉未答复，答复后才能锁定")
     await compute_month(session, actor, street_id, month, reason="recomputed before locking", now=now)
+    estates, scored = await queries.street_month_counts(session, street_id, month)
+    if not scored:  # the request's transaction is rolled back with the refusal: the recomputation is not kept
+        raise RuleViolation(
+            f"{month} has no evidence for any of the street's {estates} estates (no patrol, inspection, spot check or committee opinion); "
+            "file the month's evidence (or a late record) and compute it again before locking",
+            zh=f"{month} 本街道 {estates} 个区片都没有任何考核证据（巡查、检查、抽查或社区意见），不能锁定；请先录入本月证据（或补报记录）并重新计算",
+        )
     state = await month_state(session, street_id, month)
     assert state is not None  # compute_month has just stored it
     pending = (await session.execute(select(func.count()).where(col(Veto.street_id) == street_id, col(Veto.month) == str(month), col(Veto.state) == "pending"))).scalar_one()

@@ -158,12 +158,17 @@ async def list_defects(
     company_id: int | None = None,
     month: Month | None = None,
     source: Source | None = None,
+    overdue: bool = False,
     now: datetime | None = None,
 ) -> tuple[list[schemas.DefectOut], int]:
+    """The orders in the actor's scope, most urgent first; `overdue` keeps only the overdue ones of the chosen state
+    (rectified late, or still open past the deadline)."""
     now = now or utc_now()
     query = select(Defect).where(visible_defects(actor)).order_by(col(Defect.deadline_at), col(Defect.id))
     if state is not None:
         query = query.where(_state_condition(state, now))
+    if overdue:
+        query = query.where(_state_condition("overdue", now))
     for column, value in (
         (Defect.estate_id, estate_id),
         (Defect.community_id, community_id),
@@ -176,6 +181,11 @@ async def list_defects(
             query = query.where(col(column) == value)
     rows, total = await fetch_page(session, query, paging)
     return await defect_rows(session, rows, now), total
+
+
+async def estates_with_orders(session: AsyncSession, actor: Principal) -> list[int]:
+    """The estates that have any order the actor may see (the choices of the order list's estate filter)."""
+    return list((await session.execute(select(col(Defect.estate_id)).where(visible_defects(actor)).distinct())).scalars())
 
 
 async def open_orders_by_estate(session: AsyncSession, community_id: int | None) -> dict[int, int]:

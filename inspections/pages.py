@@ -193,11 +193,15 @@ class DefectPages(Controller):
         state_filter: Annotated[str, QueryParameter(name="state")] = "active",
         page_no: FromQuery[int] = 1,
         estate: Annotated[str | None, QueryParameter(name="estate_id")] = None,
+        overdue_filter: Annotated[str | None, QueryParameter(name="overdue")] = None,
     ) -> Template:
+        """The orders in scope, filtered by state, estate and overdue; most urgent first."""
         estate_id = chosen_id(estate)
+        overdue = overdue_filter in ("1", "true", "on")
         paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
         state = state_filter if state_filter in ("active", "open", "fix_reported", "closed", "overdue") else "active"
-        rows, total = await defects.list_defects(db, principal, paging, state=state, estate_id=estate_id)
+        rows, total = await defects.list_defects(db, principal, paging, state=state, estate_id=estate_id, overdue=overdue)
+        estate_names = {i: e.name for i, e in (await registry_queries.estates(db, await defects.estates_with_orders(db, principal))).items()}
         return page(
             "defects.html",
             principal,
@@ -206,7 +210,10 @@ class DefectPages(Controller):
             paging=paging,
             pages=pages_of(total, paging),
             state=state,
-            extra=f"&state={state}" + (f"&estate_id={estate_id}" if estate_id else ""),
+            extra=f"&state={state}" + (f"&estate_id={estate_id}" if estate_id else "") + ("&overdue=1" if overdue else ""),
+            estate_id=estate_id,
+            estate_names=estate_names,
+            overdue=overdue,
             state_names=STATE_NAMES,
             calendar_source_names=CALENDAR_SOURCE_NAMES,
             severity_names=SEVERITY_NAMES,
@@ -311,14 +318,30 @@ class HeatCell:
     day: date
     estates: int
     patrolled: int
+    today: date
 
     @property
     def shade(self) -> str:
+        """full / part / none for a day that has passed; `today` while today's patrols may still come (complete
+        already reads full); `due` for a day still ahead: neither is 无人巡查."""
+        if self.day > self.today:
+            return "due"
         if self.estates == 0:
             return "off"
         if self.patrolled >= self.estates:
             return "full"
+        if self.day == self.today:
+            return "today"
         return "none" if self.patrolled == 0 else "part"
+
+    @property
+    def shown(self) -> str:
+        return "未到" if self.shade == "due" else f"{self.patrolled}/{self.estates}"
+
+    @property
+    def told(self) -> str:
+        meaning = {"due": "未到", "off": "无在管区片", "full": "全部巡查", "today": "今日巡查进行中", "none": "无人巡查", "part": "部分巡查"}[self.shade]
+        return f"{self.day}：{meaning}" + ("" if self.shade == "due" else f"，{self.patrolled}/{self.estates}")
 
 
 class CoveragePages(Controller):
@@ -338,12 +361,15 @@ class CoveragePages(Controller):
             communities = [c for c in communities if c.id == community_id]
             if not communities:
                 raise NotFound("community", community_id)
+        month_end = date(wanted.year, wanted.month, calendar.monthrange(wanted.year, wanted.month)[1])
+        ahead = [last + timedelta(days=i) for i in range(1, (month_end - last).days + 1)] if last >= first else []
         rows = []
         if last >= first:
             for c in communities:
                 coverage = await records.patrol_coverage(db, principal, c.id or 0, first, last)
-                rows.append((c, [HeatCell(d.day, d.estates, d.patrolled) for d in coverage.days], coverage))
-        days = [first + timedelta(days=i) for i in range((last - first).days + 1)] if last >= first else []
+                cells = [HeatCell(d.day, d.estates, d.patrolled, today) for d in coverage.days]
+                rows.append((c, cells + [HeatCell(d, 0, 0, today) for d in ahead], coverage))
+        days = [first + timedelta(days=i) for i in range((month_end - first).days + 1)] if last >= first else []
         return page(
             "coverage.html",
             principal,
@@ -353,6 +379,7 @@ class CoveragePages(Controller):
             days=days,
             rows=rows,
             community_id=community_id,
+            today=today,
         )
 
 

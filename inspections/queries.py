@@ -95,6 +95,25 @@ async def defects(session: AsyncSession, ids: Collection[int]) -> dict[int, Defe
     return found
 
 
+async def finding_notes(session: AsyncSession, record_ids: Collection[int]) -> dict[tuple[int, str], str]:
+    """The fault written on each failed item of the records, as the record stands after its amendments:
+    (record id, item code) → the inspector's note (items without a note are absent)."""
+    found: dict[tuple[int, str], str] = {}
+    for part in chunks(sorted(set(record_ids))):
+        results: dict[int, list[InspectionResult]] = defaultdict(list)
+        for r in (await session.execute(select(InspectionResult).where(col(InspectionResult.record_id).in_(part)).order_by(col(InspectionResult.id)))).scalars():
+            results[r.record_id].append(r)
+        amendments: dict[int, list[Amendment]] = defaultdict(list)
+        for a in (await session.execute(select(Amendment).where(col(Amendment.record_id).in_(part)).order_by(col(Amendment.id)))).scalars():
+            amendments[a.record_id].append(a)
+        for record_id in part:
+            for item, result in effective_results(results[record_id], amendments[record_id]).items():
+                note = str(result.get("note") or "").strip()
+                if note and not result.get("passed"):
+                    found[(record_id, item)] = note
+    return found
+
+
 async def veto_triggers(session: AsyncSession, street_id: int, month: Month, *, leaving_out: Collection[int] = ()) -> list[DefectInfo]:
     """The defects of a street that open a veto case of `month` by themselves (RULES.md): a defect on a veto-marked
     item found by the street's own inspection in the month, and a company's third overdue rectification of the

@@ -1,41 +1,11 @@
 """Server-rendered SVG charts: small, with no script, readable printed in black and white (solid line and round
-markers, a dashed 60-point reference line, every value also written in the title for screen readers)."""
+markers, every value written on the chart and in the title for screen readers)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from markupsafe import Markup, escape
-
-
-def sparkline(points: Sequence[tuple[str, int | None]], width: int = 120, height: int = 32) -> Markup:
-    """`points` are (label, score in hundredths or None) oldest first; a gap where a month has no score."""
-    n = len(points)
-    if n == 0:
-        return Markup("")
-    pad = 3
-
-    def x(i: int) -> float:
-        return pad + (width - 2 * pad) * (i / (n - 1) if n > 1 else 0.5)
-
-    def y(centi: int) -> float:
-        return pad + (height - 2 * pad) * (1 - centi / 10_000)
-
-    segments: list[list[str]] = [[]]
-    markers = []
-    for i, (_, centi) in enumerate(points):
-        if centi is None:
-            segments.append([])
-            continue
-        segments[-1].append(f"{x(i):.1f},{y(centi):.1f}")
-        markers.append(f'<circle cx="{x(i):.1f}" cy="{y(centi):.1f}" r="2.2" fill="#000"/>')
-    lines = "".join(f'<polyline points="{" ".join(s)}" fill="none" stroke="#000" stroke-width="1.5"/>' for s in segments if len(s) > 1)
-    told = "；".join(f"{label}：{'—' if c is None else f'{c / 100:.2f}'}" for label, c in points)
-    reference = f'<line x1="0" x2="{width}" y1="{y(6000):.1f}" y2="{y(6000):.1f}" stroke="#777" stroke-dasharray="2 2" stroke-width="0.8"/>'
-    return Markup(
-        f'<svg class="trend" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        f'aria-label="{escape(told)}"><title>{escape(told)}</title>{reference}{lines}{"".join(markers)}</svg>'
-    )
 
 
 def bars(points: Sequence[tuple[str, int]], width: int = 160, height: int = 40) -> Markup:
@@ -56,4 +26,58 @@ def bars(points: Sequence[tuple[str, int]], width: int = 160, height: int = 40) 
     return Markup(
         f'<svg class="bars" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         f'aria-label="{escape(told)}"><title>{escape(told)}</title>{"".join(rects)}</svg>'
+    )
+
+
+def trend(points: Sequence[tuple[str, int | None]], width: int = 184, height: int = 58) -> Markup:
+    """A score trend (`points`: (label "2026-10", score in hundredths or None), oldest first) whose axis spans the
+    data's own range, so that 95.2 beside 96.8 is seen as a rise, not a flat line at the top of 0–100: every value
+    is written beside its point, the axis's low and high ends are written on the left, and the 60-point pass line
+    is drawn when it falls inside the range. A month without a score is a gap."""
+    values = [c for _, c in points if c is not None]
+    n = len(points)
+    if n == 0:
+        return Markup("")
+    told = "；".join(f"{label}：{'—' if c is None else f'{c / 100:.2f}'}" for label, c in points)
+    if not values:
+        return Markup(
+            f'<svg class="trend" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}" aria-label="{escape(told)}">'
+            f'<title>{escape(told)}</title><text x="{width / 2:.0f}" y="{height / 2 + 4:.0f}" font-size="11" text-anchor="middle" fill="#555">近六个月无得分</text></svg>'
+        )
+    low, high = min(values), max(values)
+    spread = max(high - low, 200)  # at least 2 points of axis, so a tiny wobble is not blown up into a cliff
+    middle = (low + high) / 2
+    bottom, top = middle - spread / 2 - spread * 0.15, middle + spread / 2 + spread * 0.15
+    left, right, above, below = 30, 8, 12, 12  # room for the axis labels, the value labels and the month initials
+
+    def x(i: int) -> float:
+        return left + (width - left - right) * (i / (n - 1) if n > 1 else 0.5)
+
+    def y(centi: float) -> float:
+        return above + (height - above - below) * (1 - (centi - bottom) / (top - bottom))
+
+    parts = [
+        f'<line x1="{left - 2}" x2="{left - 2}" y1="{above}" y2="{height - below}" stroke="#8a939c" stroke-width="0.8"/>',
+        f'<text x="{left - 4}" y="{y(top - spread * 0.15) + 3:.1f}" font-size="8" text-anchor="end" fill="#555">{(top - spread * 0.15) / 100:.1f}</text>',
+        f'<text x="{left - 4}" y="{y(bottom + spread * 0.15) + 3:.1f}" font-size="8" text-anchor="end" fill="#555">{(bottom + spread * 0.15) / 100:.1f}</text>',
+    ]
+    if bottom <= 6000 <= top:
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(6000):.1f}" y2="{y(6000):.1f}" stroke="#b3261e" stroke-dasharray="3 2" stroke-width="0.8"/>')
+    segments: list[list[str]] = [[]]
+    for i, (_, centi) in enumerate(points):
+        if centi is None:
+            segments.append([])
+            continue
+        segments[-1].append(f"{x(i):.1f},{y(centi):.1f}")
+    parts += [f'<polyline points="{" ".join(s)}" fill="none" stroke="#1f5fa8" stroke-width="1.6"/>' for s in segments if len(s) > 1]
+    for i, (label, centi) in enumerate(points):
+        month_no = label[-2:].lstrip("0") or label
+        parts.append(f'<text x="{x(i):.1f}" y="{height - 2}" font-size="7" text-anchor="middle" fill="#555">{escape(month_no)}月</text>')
+        if centi is None:
+            continue
+        parts.append(f'<circle cx="{x(i):.1f}" cy="{y(centi):.1f}" r="2.4" fill="#1f5fa8"/>')
+        parts.append(f'<text x="{x(i):.1f}" y="{y(centi) - 4:.1f}" font-size="7.5" text-anchor="middle" fill="#111">{centi / 100:.1f}</text>')
+    return Markup(
+        f'<svg class="trend" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'aria-label="{escape(told)}"><title>{escape(told)}</title>{"".join(parts)}</svg>'
     )

@@ -75,7 +75,7 @@ class Problem(msgspec.Struct, omit_defaults=True):
     instance: str | None = None
     errors: list[FieldError] | None = None
     rule: str | None = None  # a separation-of-duties refusal: the key of its row in foundation/duties.py
-    detail_zh: str | None = None  # ... and what it says in Chinese, naming the rule
+    detail_zh: str | None = None  # what the refusal says in Chinese (for a separation of duties, naming the rule)
 
 
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
@@ -97,6 +97,7 @@ def _problem(
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
     separation: SeparationOfDuties | None = None,
+    zh: str | None = None,
 ) -> Response[Any]:
     body = Problem(
         type=f"https://estate-supervision.invalid/problems/{status}",
@@ -106,7 +107,7 @@ def _problem(
         instance=request.url.path,
         errors=errors,
         rule=separation.rule if separation else None,
-        detail_zh=separation.message_zh if separation else None,
+        detail_zh=separation.message_zh if separation else zh,
     )
     headers = {**(headers or {}), **({"Retry-After": "2"} if status == 503 else {})} or None
     return Response(content=body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
@@ -150,7 +151,7 @@ def _answer(
             media_type=MediaType.HTML,
             headers=headers,
         )
-    return _problem(request, status, title, detail, errors, headers, separation)
+    return _problem(request, status, title, detail, errors, headers, separation, zh)
 
 
 def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:

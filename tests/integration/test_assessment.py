@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime, timedelta
 
 from pypdf import PdfReader
@@ -16,6 +17,7 @@ from foundation.errors import RuleViolation
 from foundation.periods import Month
 from inspections.tables import Defect
 from people.tables import User
+from registry.tables import Estate
 from tests.integration.evidence import approve_late, principal, record_body, upload
 from tests.integration.helpers import assert_problem, audit_count, count, estate_ids_of
 from tests.integration.test_pages import page_login
@@ -248,3 +250,105 @@ async def test_a_resent_opinion_is_given_once_and_a_reused_client_id_is_refused(
     assert second.status_code == 201 and second.json()["revision"] == 2
     assert await count(db, CommitteeOpinion, CommitteeOpinion.estate_id == estate, CommitteeOpinion.month == MONTH) == 2
     assert await audit_count(db, "opinion.given") == audited + 2
+
+
+async def test_a_month_without_any_evidence_cannot_be_locked_and_the_desk_confirms_what_a_lock_locks(client, as_user, db) -> None:
+    from tests.integration.test_role_pages import csrf
+
+    officer = await as_user("xbl-officer")
+    street = await street_of(client, officer)
+    assert (await client.post(f"/api/assessment/months/{street}/{MONTH}/compute", headers=officer)).status_code == 200
+    computed = await audit_count(db, "month.computed")
+    # Nothing filed for the month: the lock is refused, in English and Chinese, saying what to do; nothing is kept.
+    body = assert_problem(await client.post(f"/api/assessment/months/{street}/{MONTH}/lock", headers=officer), 422, "no evidence", "compute it again")
+    assert "不能锁定" in body["detail_zh"] and "请先录入本月证据" in body["detail_zh"]
+    assert (await client.get(f"/api/assessment/months/{street}/{MONTH}", headers=officer)).json()["state"] == "computed"
+    assert await audit_count(db, "month.computed") == computed and await audit_count(db, "month.locked") == 0
+    await page_login(client, "xbl-officer")
+    token = await csrf(client)
+    confirm = await client.get(f"/assessment/lock/{MONTH}")
+    assert confirm.status_code == 200 and "都没有任何考核证据" in confirm.text and 'id="lock-scored">0<' in confirm.text
+    assert re.search(r'id="confirm-lock"[^>]*disabled', confirm.text)
+    refused = await client.post(f"/assessment/months/{MONTH}/lock", data={"confirmed": "yes", "_csrf_token": token})
+    assert refused.status_code == 422 and "不能锁定" in refused.text
+    assert await audit_count(db, "month.locked") == 0
+
+    # With evidence: the desk's lock button first shows what will be locked; only the confirmation locks.
+    estate, _ = await month_with_evidence(client, as_user, db)
+    assert (await client.post(f"/api/assessment/months/{street}/{MONTH}/compute", headers=officer)).status_code == 200
+    shown = await client.post(f"/assessment/months/{MONTH}/lock", data={"_csrf_token": token})
+    assert shown.status_code == 200 and f"确认锁定 {MONTH} 月度考核" in shown.text
+    found = {key: int(value) for key, value in re.findall(r'id="lock-(estates|scored|vetoes)">(\d+)<', shown.text)}
+    assert found["scored"] == 1 and found["vetoes"] == 0 and found["estates"] > 1, found
+    assert (await client.get(f"/api/assessment/months/{street}/{MONTH}", headers=officer)).json()["state"] == "computed"
+    locked = await client.post(f"/assessment/months/{MONTH}/lock", data={"confirmed": "yes", "_csrf_token": token})
+    assert locked.status_code == 200 and f"{MONTH} 月度考核已锁定" in locked.text
+    assert (await client.get(f"/api/assessment/months/{street}/{MONTH}", headers=officer)).json()["state"] == "locked"
+    assert estate
+
+
+async def test_the_officer_reviews_several_vetoes_at_once_and_is_told_which_were_not_reviewed(client, as_user, db) -> None:
+    from tests.integration.test_role_pages import csrf
+
+    _, street = await month_with_evidence(client, as_user, db)
+    director, officer = await as_user("xbl01-director"), await as_user("xbl-officer")
+    assert (await client.post(f"/api/assessment/months/{street}/{MONTH}/compute", headers=officer)).status_code == 200
+    estates = (await estate_ids_of(db, "XBL01"))[:3]
+    ids = []
+    for estate in estates:
+        veto = await client.post(
+            "/api/assessment/vetoes",
+            json={"estate_id": estate, "month": MONTH, "reason": "refused_rectification", "explanation": "多次通知拒不整改", "evidence_photo_ids": [await upload(client, director)]},
+            headers=director,
+        )
+        assert veto.status_code == 201, veto.text
+        ids.append(veto.json()["id"])
+    # The third is reviewed meanwhile (another officer's desk, by the API).
+    assert (await client.post(f"/api/assessment/vetoes/{ids[2]}/review", json={"uphold": False, "reason": "误报"}, headers=officer)).status_code == 200
+    async with db() as session:
+        named = {e.id: e.name for e in (await session.execute(select(Estate).where(Estate.id.in_(estates)))).scalars()}
+    names = {v: named[e] for v, e in zip(ids, estates, strict=True)}
+    await page_login(client, "xbl-officer")
+    token = await csrf(client)
+    desk = await client.get("/assessment/vetoes")
+    assert 'id="batch"' in desk.text and all(f'name="veto_id" value="{i}"' in desk.text for i in ids[:2])
+    upheld = await audit_count(db, "veto.upheld")
+    # Nothing ticked, or no reason: refused in Chinese, what was ticked stays ticked, nothing stored.
+    none = await client.post("/assessment/vetoes/review", data={"verdict": "uphold", "reason": "核实", "_csrf_token": token})
+    assert none.status_code == 422 and "请先勾选要审核的一票否决" in none.text
+    blank = await client.post("/assessment/vetoes/review", data={"veto_id": [str(ids[0])], "verdict": "uphold", "reason": " ", "_csrf_token": token})
+    assert blank.status_code == 422 and "请写明审核理由" in blank.text and re.search(rf'value="{ids[0]}"[^>]*checked', blank.text)
+    assert await audit_count(db, "veto.upheld") == upheld
+    done = await client.post("/assessment/vetoes/review", data={"veto_id": [str(i) for i in ids], "verdict": "uphold", "reason": "经街道核实，拒不整改属实", "_csrf_token": token})
+    assert done.status_code == 200
+    flash = re.search(r'class="flash[^"]*"[^>]*>([^<]+)<', done.text)
+    assert flash, done.text
+    assert "已维持 2 项一票否决" in flash.group(1) and names[ids[0]] in flash.group(1) and names[ids[1]] in flash.group(1)
+    assert "以下 1 项未审核" in flash.group(1) and f"{names[ids[2]]} #{ids[2]}：该否决已被审核过" in flash.group(1)
+    async with db() as session:
+        states = {v.id: (v.state, v.review_reason) for v in (await session.execute(select(Veto).where(Veto.id.in_(ids)))).scalars()}
+    assert states == {ids[0]: ("upheld", "经街道核实，拒不整改属实"), ids[1]: ("upheld", "经街道核实，拒不整改属实"), ids[2]: ("overturned", "误报")}
+    # Each veto audited on its own; the published month recomputed once for the batch.
+    assert await audit_count(db, "veto.upheld") == upheld + 2
+    latest = (await client.get(f"/api/assessment/scores/{estates[0]}/{MONTH}", headers=officer)).json()[0]
+    assert latest["vetoed"] and latest["reason"] == "vetoes reviewed together"
+    assert "批量审核一票否决后重算" in (await client.get(f"/assessment/scores/{estates[1]}/{MONTH}")).text
+
+
+async def test_the_breakdown_shows_the_fault_found_weights_in_one_unit_and_the_rules_by_version(client, as_user, db) -> None:
+    estate, street = await month_with_evidence(client, as_user, db)
+    assert (await client.post(f"/api/assessment/months/{street}/{MONTH}/compute", headers=await as_user("xbl-officer"))).status_code == 200
+    await page_login(client, "xbl-officer")
+    shown = await client.get(f"/assessment/scores/{estate}/{MONTH}")
+    assert shown.status_code == 200
+    lines = shown.text[shown.text.index('id="lines"') :]
+    # The C01 line says what the inspector found (the item's note), with the standard it failed below it.
+    assert "<strong>C01 不合格</strong>" in lines and "检查项：" in lines
+    # Weights as percentages, two decimals each: 25 of 100, and 25 of the 80 present (no spot check) = 31.25 %.
+    assert ">25.00%<" in shown.text and ">31.25%<" in shown.text and ">0.3125<" not in shown.text
+    assert not re.search(r">\d+%<", shown.text)  # no whole-number percentage beside the two-decimal ones
+    # The rules by their version; the checksums only inside the folded 核验信息.
+    assert "考核规则 2026.1 版" in shown.text
+    details = re.search(r'<details[^>]*id="fingerprints".*?</details>', shown.text, re.S)
+    checksums = [(await client.get(f"/api/assessment/scores/{estate}/{MONTH}", headers=await as_user("xbl-officer"))).json()[0][key][:12] for key in ("rules_sha256", "inputs_sha256")]
+    assert details and all(c in details.group(0) and c not in shown.text.replace(details.group(0), "") for c in checksums)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -101,3 +102,27 @@ async def test_overdue_marking_counts_per_company_and_month_gives_a_yellow_card_
     assert [(s["company_id"], s["overdue"], s["yellow_card"]) for s in summary] == [(company_id, 3, True)]
     assert (await client.get(f"/api/defects/overdue-by-company?month={month}", headers=await as_user("xx-officer"))).json() == []
     assert_problem(await client.post("/api/defects/overdue-marking", headers=await as_user("xbl-officer")), 403)
+
+
+async def test_the_order_list_page_filters_by_estate_and_by_overdue(client, as_user, db) -> None:
+    from tests.integration.test_pages import page_login
+
+    ids, estate = await file_defects(client, as_user, db, "XBL01", ("C01", "C02"))
+    worker = await as_user("xbl01-worker")
+    other = (await estate_ids_of(db, "XBL01"))[1]
+    filed = await client.post("/api/patrols", json=record_body(other, failed={"C03": [await upload(client, worker)]}, passed=()), headers=worker)
+    [other_id] = filed.json()["defect_ids"]
+    async with unit_of_work(db) as session:  # the first order's deadline has passed and it is still open
+        first = await session.get(Defect, ids[0])
+        first.deadline_at = first.raised_at + timedelta(seconds=1)
+    await page_login(client, "xbl-officer")
+    every = (await client.get("/defects")).text
+    assert all(f'id="defect-{i}"' in every for i in (*ids, other_id))
+    assert f'<option value="{estate}"' in every and f'<option value="{other}"' in every
+    of_other = (await client.get(f"/defects?estate_id={other}")).text
+    assert f'id="defect-{other_id}"' in of_other and not any(f'id="defect-{i}"' in of_other for i in ids)
+    assert re.search(rf'<option value="{other}" selected', of_other)
+    overdue = (await client.get("/defects?overdue=1")).text
+    assert f'id="defect-{ids[0]}"' in overdue and f'id="defect-{ids[1]}"' not in overdue and f'id="defect-{other_id}"' not in overdue
+    assert re.search(r'id="overdue"[^>]*checked', overdue)
+    assert f'id="defect-{ids[0]}"' not in (await client.get(f"/defects?overdue=1&estate_id={other}")).text

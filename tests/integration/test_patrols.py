@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+import re
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import event, select, text
@@ -174,6 +175,17 @@ async def test_patrol_coverage_shows_the_estates_missed_each_day(client, as_user
     assert today["estates"] == len(estates) and today["patrolled"] == 1
     assert estates[0] not in {e["id"] for e in today["missing"]} and len(today["missing"]) == len(estates) - 1
     assert_problem(await client.get(f"/api/patrols/coverage?community_id={filed['community_id']}&date_from={day}&date_to={day}", headers=await as_user("xx01-worker")), 404)
+    # The heat map: today is still under way (not 无人巡查), the days ahead are 未到, and the colours have a legend.
+    from tests.integration.test_pages import page_login
+
+    await page_login(client, "xbl-officer")
+    heat = (await client.get("/coverage")).text
+    assert "绿：全部巡查" in heat and "红：无人巡查" in heat and "白：未到，不计" in heat
+    today_cells = re.findall(rf'<td class="(\w+)" title="{day}：', heat)
+    assert today_cells and set(today_cells) <= {"today", "full"}, today_cells
+    month_end = (date.fromisoformat(day).replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    ahead = (month_end - date.fromisoformat(day)).days
+    assert len(re.findall(r'<td class="due" title="[^"]*">未到</td>', heat)) == ahead * len(today_cells)
 
 
 
