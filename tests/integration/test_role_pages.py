@@ -19,6 +19,7 @@ from foundation.db import unit_of_work
 from foundation.periods import Month
 from inspections.tables import Attachment, InspectionRecord
 from people.tables import User
+from subsidies.property.tables import SubsidyRun
 from tests.integration.helpers import count, estate_ids_of
 from tests.integration.test_pages import page_login
 
@@ -177,7 +178,7 @@ async def test_only_the_estates_own_street_reviews_a_veto_cast_from_the_committe
         assert (await session.get(Veto, veto_id)).state == "upheld"
 
 
-async def test_run_steps_are_refused_to_the_wrong_role_on_the_page_as_in_the_api(client) -> None:
+async def test_run_steps_are_refused_to_the_wrong_role_on_the_page_as_in_the_api(client, db) -> None:
     await page_login(client, "xbl-officer")
     token = await csrf(client)
     for step in ("approve", "batch", "recompute"):
@@ -189,6 +190,11 @@ async def test_run_steps_are_refused_to_the_wrong_role_on_the_page_as_in_the_api
     assert refused.status_code == 422 and "须形如 2026-Q4" in refused.text and 'value="2026Q9"' in refused.text
     future = await client.post("/subsidies/runs", data={"quarter": "2030-Q1", "_csrf_token": token})
     assert future.status_code == 422 and "尚未结束" in future.text
+    # A quarter no street has locked a month of would be a run with nothing to approve: refused, nothing stored.
+    before = await count(db, SubsidyRun)
+    nothing = await client.post("/subsidies/runs", data={"quarter": "2025-Q1", "_csrf_token": token})
+    assert nothing.status_code == 422 and "2025年第一季度还没有任何街道锁定月度考核" in nothing.text and 'value="2025-Q1"' in nothing.text
+    assert await count(db, SubsidyRun) == before
 
 
 async def test_notifications_show_with_a_badge_and_are_marked_read_in_place(client, db) -> None:
