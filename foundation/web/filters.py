@@ -56,9 +56,9 @@ def actor_account(label: str | None) -> str | None:
 
 
 def person_named(label: str | None, names: Mapping[str, str]) -> str:
-    """Who did something, as pages and documents name them: the person's name and post ('王芳（街道办）'), the post
-    alone when the name is unknown or is the post itself ('区财政'). Anything else (a name typed by a person, the
-    system) is shown as it is."""
+    """Who did something, as pages and documents name them: the person's name and post ('王芳（街道办）'); an
+    account named after its post already ('小白楼街道办') by that name alone; the post alone when the name is unknown.
+    Anything else (a name typed by a person, the system) is shown as it is."""
     if label == "system":
         return "系统"
     actor = _actor(label)
@@ -67,7 +67,9 @@ def person_named(label: str | None, names: Mapping[str, str]) -> str:
     account, role = actor
     post = ROLE_NAMES[role]
     name = (names.get(account) or "").strip()
-    return f"{name}（{post}）" if name and name != post else post
+    if not name:
+        return post
+    return name if post in name else f"{name}（{post}）"
 
 
 @pass_context

@@ -140,6 +140,18 @@ async def _run_page(db: NamedDependency[AsyncSession], principal: NamedDependenc
     )
 
 
+class CompanyPaymentPages(Controller):
+    """A property company's subsidy payments: each batch that paid it, with its payment notice (拨付通知书)."""
+
+    path = "/subsidies/payments"
+    include_in_schema = False
+    guards = [allow({Role.COMPANY}, "the company's subsidy payments")]
+
+    @get("/")
+    async def payments(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
+        return page("payments.html", principal, payments=await queries.company_payments(db, principal.company_id or 0))
+
+
 @dataclass(frozen=True)
 class StreetRow:
     """A street as the run page lists it: what it is paid, or that nothing of it is payable and why."""
@@ -197,4 +209,4 @@ async def _held_out_groups(db: AsyncSession, run: RunOut) -> list[HeldOutGroup]:
     return groups
 
 
-PAGES = [SubsidyPages]
+PAGES = [SubsidyPages, CompanyPaymentPages]

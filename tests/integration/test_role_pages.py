@@ -6,18 +6,18 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from datetime import datetime
+from datetime import datetime, time
 
 import pytest
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlmodel import col
 
-from assessment.tables import CommitteeOpinion, Veto
+from assessment.tables import AssessmentMonth, CommitteeOpinion, Veto
 from foundation.clock import BUSINESS_TZ, business_today
 from foundation.db import unit_of_work
 from foundation.periods import Month
-from inspections.tables import Attachment, InspectionRecord
+from inspections.tables import Attachment, Defect, InspectionRecord
 from people.tables import User
 from subsidies.property.tables import SubsidyRun
 from tests.integration.helpers import count, estate_ids_of
@@ -124,7 +124,7 @@ async def test_a_photo_that_is_not_a_photo_is_refused_in_chinese_and_stored_nowh
     assert await count(db, Attachment) == before
 
 
-async def test_the_opinion_form_refuses_a_bad_rating_beside_the_field_keeping_what_was_typed(client, db) -> None:
+async def test_the_opinion_form_refuses_a_bad_rating_beside_the_field_keeping_what_was_typed(client, db, as_user) -> None:
     await page_login(client, "xbl01-director")
     token = await csrf(client)
     estate = (await estate_ids_of(db, "XBL01"))[0]
@@ -141,6 +141,23 @@ async def test_the_opinion_form_refuses_a_bad_rating_beside_the_field_keeping_wh
     form["satisfied"] = "40"
     accepted = await client.post(f"/committee/estates/{estate}/opinion", data=form)
     assert accepted.status_code == 200 and "已填：90 分，满意 40/50" in accepted.text
+    # The last opinion given is filled back in, to be corrected rather than typed again.
+    assert 'name="rating" inputmode="numeric" value="90"' in accepted.text and 'value="40"' in accepted.text and ">楼道整洁</textarea>" in accepted.text
+    assert "提交修改后的意见" in accepted.text
+
+    # On a published month the form says, before sending, what a new opinion changes (and what it does not yet).
+    officer = await as_user("xbl-officer")
+    street = (await client.get("/api/auth/me", headers=officer)).json()["street_id"]
+    assert (await client.post(f"/api/assessment/months/{street}/{LAST_MONTH}/compute", headers=officer)).status_code == 200
+    published = (await client.get(f"/committee/estates/{estate}?month={LAST_MONTH}")).text
+    effect = re.search(r'<p class="blockers" id="opinion-effect"[^>]*>(.*?)</p>', published, re.S).group(1)
+    assert "公布" in effect and "将取代第 1 次" in effect and "权重 30" in effect and "已公布的得分不会马上改变" in effect and "锁定前会自动重算" in effect
+    # On a locked month it says that nothing changes any more, and offers no form to send.
+    async with db() as session:
+        await session.execute(update(AssessmentMonth).where(AssessmentMonth.street_id == street, AssessmentMonth.month == LAST_MONTH).values(state="locked", locked_at=datetime.now(BUSINESS_TZ)))
+        await session.commit()
+    locked = (await client.get(f"/committee/estates/{estate}?month={LAST_MONTH}")).text
+    assert "锁定，得分和补贴不再改变，意见不能再提交或修改" in locked and f'action="/committee/estates/{estate}/opinion"' not in locked
     other = (await estate_ids_of(db, "XX01"))[0]
     assert (await client.post(f"/committee/estates/{other}/opinion", data=form)).status_code == 404
 
@@ -246,6 +263,30 @@ async def test_a_score_breakdown_opens_for_its_director_and_company_and_for_no_o
         if status == 200:
             assert "各项得分" in response.text
             assert ("提交申诉" in response.text) == (username == company)
+
+    # The company finds the appeal form from wherever it is shown a score or a deduction: the 申诉 page says the form
+    # is on the breakdown and lists the scores still open to appeal; a rectification order's deduction leads to the
+    # breakdown with that deduction chosen.
+    await page_login(client, company)
+    appeals = (await client.get("/assessment/appeals")).text
+    assert "在该区片该月的<strong>得分明细页</strong>提交申诉" in appeals and f'href="{path}#appeal"' in appeals
+    month = Month.parse(LAST_MONTH)
+    start, end = (datetime.combine(m.first_day, time(), tzinfo=BUSINESS_TZ) for m in (month, month.next()))
+    async with db() as session:
+        defect = (
+            await session.execute(
+                select(Defect.id).join(InspectionRecord, InspectionRecord.id == Defect.record_id)
+                .join(User, User.company_id == Defect.company_id)
+                .where(User.username == company, Defect.estate_id == estate, InspectionRecord.inspected_at >= start, InspectionRecord.inspected_at < end)
+                .order_by(Defect.id)
+            )
+        ).scalars().first()
+    assert defect is not None  # the demo's month has findings on this estate
+    order = (await client.get(f"/defects/{defect}")).text
+    link = re.search(r'<p id="contest"><a href="([^"]+)"', order).group(1)
+    assert link == f"{path}?defect_id={defect}#appeal"
+    chosen = (await client.get(link.split("#")[0])).text
+    assert f'<option value="{defect}" selected>' in chosen
 
 
 async def test_my_actions_read_in_chinese_also_the_reasons_the_system_wrote(client) -> None:

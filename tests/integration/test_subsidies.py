@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import openpyxl
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from assessment.tables import CommitteeOpinion
@@ -197,8 +197,12 @@ async def test_each_day_is_paid_to_the_company_under_contract_that_day_once_ever
 
     # The finance desk lists every street, those with nothing payable too (only 小白楼 locked its months), and groups
     # what was held out by reason, each estate by its name, collapsed; the quarter reads as people write it.
+    async with db() as session:  # the officer who confirmed is named by name and post (people.names)
+        await session.execute(update(User).where(User.username == "xbl-officer").values(display_name="王芳"))
+        await session.commit()
     await page_login(client, "finance")
     shown = (await client.get(f"/subsidies/runs/{run['id']}")).text
+    assert "王芳（街道办）" in shown and "(street_officer)" not in shown
     assert "补贴核算 #" in shown and "2026年第二季度" in shown
     async with db() as session:
         street_names = list((await session.execute(select(Street.name).order_by(Street.id))).scalars())
@@ -207,4 +211,11 @@ async def test_each_day_is_paid_to_the_company_under_contract_that_day_once_ever
     assert shown.count("无可拨付的区片月") == len(street_names) - 1
     assert '<details class="card" id="held-month_not_locked">' in shown and "<strong>该月考核未锁定</strong>" in shown
     assert '<details class="card" id="held-no_score">' in shown and other_estate in shown
+
+    # The company paid finds its payment notice from its own page (补贴拨付 in its menu).
+    await page_login(client, username)
+    payments = (await client.get("/subsidies/payments")).text
+    notice_link = f"/documents/subsidies/batches/{first['id']}/notices/{b}"
+    assert 'href="/subsidies/payments"' in payments and first["number"] in payments and f'href="{notice_link}"' in payments
+    assert (await client.get(notice_link)).content.startswith(b"%PDF")
 
