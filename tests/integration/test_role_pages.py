@@ -13,13 +13,14 @@ from PIL import Image
 from sqlalchemy import func, select, update
 from sqlmodel import col
 
-from assessment.tables import AssessmentMonth, CommitteeOpinion, Veto
+from assessment.tables import AssessmentMonth, CommitteeOpinion, EstateScore, Veto
 from foundation.clock import BUSINESS_TZ, business_today
 from foundation.db import unit_of_work
 from foundation.periods import Month
 from inspections.tables import Attachment, Defect, InspectionRecord
 from people.tables import User
 from subsidies.property.tables import SubsidyRun
+from tests.generated import generate_month
 from tests.integration.helpers import count, estate_ids_of
 from tests.integration.test_pages import page_login
 
@@ -242,6 +243,7 @@ async def test_notifications_show_with_a_badge_and_are_marked_read_in_place(clie
 async def test_a_score_breakdown_opens_for_its_director_and_company_and_for_no_one_elses(client, db, as_user) -> None:
     from registry.tables import ContractEstate, ServiceContract
 
+    await generate_month(db, Month.parse(LAST_MONTH), seed=3)  # a month of evidence: findings against companies
     officer = await as_user("xbl-officer")
     me = (await client.get("/api/auth/me", headers=officer)).json()
     assert (await client.post(f"/api/assessment/months/{me['street_id']}/{LAST_MONTH}/compute", headers=officer)).status_code == 200
@@ -272,19 +274,23 @@ async def test_a_score_breakdown_opens_for_its_director_and_company_and_for_no_o
     assert "在该区片该月的<strong>得分明细页</strong>提交申诉" in appeals and f'href="{path}#appeal"' in appeals
     month = Month.parse(LAST_MONTH)
     start, end = (datetime.combine(m.first_day, time(), tzinfo=BUSINESS_TZ) for m in (month, month.next()))
-    async with db() as session:
-        defect = (
+    async with db() as session:  # a finding of the month on one of the company's scored estates, addressed to it
+        company_id = (await session.execute(select(User.company_id).where(User.username == company))).scalar_one()
+        found = (
             await session.execute(
-                select(Defect.id).join(InspectionRecord, InspectionRecord.id == Defect.record_id)
-                .join(User, User.company_id == Defect.company_id)
-                .where(User.username == company, Defect.estate_id == estate, InspectionRecord.inspected_at >= start, InspectionRecord.inspected_at < end)
+                select(Defect.id, Defect.estate_id).join(InspectionRecord, InspectionRecord.id == Defect.record_id)
+                .join(EstateScore, (EstateScore.estate_id == Defect.estate_id) & (EstateScore.month == LAST_MONTH))
+                .where(EstateScore.company_id == company_id, InspectionRecord.inspected_at >= start, InspectionRecord.inspected_at < end)
                 .order_by(Defect.id)
             )
-        ).scalars().first()
-    assert defect is not None  # the demo's month has findings on this estate
+        ).first()
+        assert found is not None  # the generated month has findings on the company's estates
+        defect = found[0]
+        await session.execute(update(Defect).where(Defect.id == defect).values(company_id=company_id))
+        await session.commit()
     order = (await client.get(f"/defects/{defect}")).text
     link = re.search(r'<p id="contest"><a href="([^"]+)"', order).group(1)
-    assert link == f"{path}?defect_id={defect}#appeal"
+    assert link == f"/assessment/scores/{found[1]}/{LAST_MONTH}?defect_id={defect}#appeal"
     chosen = (await client.get(link.split("#")[0])).text
     assert f'<option value="{defect}" selected>' in chosen
 
