@@ -161,8 +161,11 @@ class AssessmentPages(Controller):
         return flashed(Redirect(path=f"/assessment?month={wanted}#late-records"), "补报记录已准予计入考核。" if approve else "补报记录已决定不予计入考核。")
 
     @get("/scores/{estate_id:int}/{month:str}")
-    async def breakdown(self, estate_id: FromPath[int], month: FromPath[str], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
-        return await _breakdown_page(db, principal, estate_id, chosen_month(month))
+    async def breakdown(
+        self, estate_id: FromPath[int], month: FromPath[str], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], defect_id: FromQuery[str | None] = None
+    ) -> Template:
+        """`defect_id`: the deduction a company came to contest (from its rectification order), chosen in the form."""
+        return await _breakdown_page(db, principal, estate_id, chosen_month(month), contested=defect_id if defect_id and defect_id.isdecimal() else None)
 
     @get("/vetoes", guards=[allow(REVIEW_DESK, "reviewing vetoes")])
     async def vetoes(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state_filter: Annotated[str, QueryParameter(name="state")] = "pending") -> Template:
@@ -334,7 +337,7 @@ async def _lock_page(principal: Principal, db: AsyncSession, wanted: Month, exc:
 
 
 async def _breakdown_page(
-    db: AsyncSession, principal: Principal, estate_id: int, month: Month, failed: tuple[DomainError, dict[str, str]] | None = None
+    db: AsyncSession, principal: Principal, estate_id: int, month: Month, failed: tuple[DomainError, dict[str, str]] | None = None, contested: str | None = None
 ) -> Template:
     versions = await queries.score_versions(db, principal, estate_id, month)
     if not versions:
@@ -352,7 +355,7 @@ async def _breakdown_page(
         "percent": percent,
         "rules_label": rules_label,
         "may_appeal": principal.role is Role.COMPANY,
-        "typed": failed[1] if failed else {},
+        "typed": failed[1] if failed else ({"defect_id": contested} if contested else {}),
         # Mismatches of the estate-month, for the street (config/RULES.md, "Evidence integrity"): no score effect.
         "mismatches": await inspection_queries.mismatches_of(db, estate_id, str(month)) if principal.role in (Role.STREET_OFFICER, Role.ADMIN) else [],
         # Residents' complaints of the estate-month: lines of their own, shown and not scored (config/RULES.md,
@@ -390,10 +393,30 @@ async def _vetoes_page(
     return page("vetoes.html", principal, errors={}, **context)
 
 
+APPEAL_MONTHS = 2  # the appeal window is a few working days: only the last months' scores can still be appealed
+
+
+async def _appealable(db: AsyncSession, principal: Principal) -> list[tuple[schemas.ScoreOut, date | None]]:
+    """The company's scores it may still appeal (published, not locked, window open), with the window's last day:
+    the appeals page lists them, each leading to its breakdown's appeal form."""
+    if principal.role is not Role.COMPANY:
+        return []
+    today = business_today()
+    month = Month.of(today)
+    found: list[tuple[schemas.ScoreOut, date | None]] = []
+    for _ in range(APPEAL_MONTHS):
+        month = month.previous()
+        windows = await queries.open_appeal_windows(db, month, today)
+        if windows:
+            found += [(s, windows[s.street_id]) for s in await queries.month_scores(db, principal, month) if s.street_id in windows]
+    return found
+
+
 async def _appeals_page(db: AsyncSession, principal: Principal, failed: tuple[int, DomainError, str] | None = None) -> Template:
     rows, total = await queries.list_appeals(db, principal, PageRequest(1, 200), month=None, state=None)
     rows.sort(key=lambda a: (a.state != "pending", -a.id))
     context: dict[str, Any] = {
+        "appealable": await _appealable(db, principal),
         "appeals": rows,
         "total": total,
         "names": await _estate_names(db, [a.estate_id for a in rows]),
@@ -563,6 +586,8 @@ async def _committee_estate(
     orders, _ = await defect_service.list_defects(db, principal, PageRequest(1, 200), state="active", estate_id=estate_id)
     opinion = (await _latest_opinions(db, estate.community_id, month)).get(estate_id)
     vetoes, _ = await queries.list_vetoes(db, principal, PageRequest(1, 50), month=month, state=None)
+    community = await registry_queries.community(db, estate.community_id)
+    weights = service.scoring_rules().weights
     context: dict[str, Any] = {
         "estate": estate,
         "month": month,
@@ -570,6 +595,9 @@ async def _committee_estate(
         "all_days": all_days,
         "orders": orders,
         "opinion": opinion,
+        # What a new opinion changes depends on the street's month (config/RULES.md, "Publication, lock and ranking").
+        "month_state": await service.month_state(db, community.street_id, month) if community else None,
+        "opinion_weights": (weights[Component.COMMITTEE], weights[Component.SATISFACTION]),
         "vetoes": [v for v in vetoes if v.estate_id == estate_id],
         "reasons": VETO_REASONS,
         "veto_state_names": VETO_STATE_NAMES,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -115,6 +115,13 @@ async def score_version(session: AsyncSession, score_id: int) -> ScoreVersion | 
     """One score version by its id (whatever its age), or None."""
     row = await session.get(EstateScore, score_id)
     return _score_version(row) if row else None
+
+
+async def open_appeal_windows(session: AsyncSession, month: Month, today: date) -> dict[int, date | None]:
+    """The streets whose `month` is published and not locked with its appeal window still open on `today` (street →
+    last day to appeal; None when no window was set): where a company may still appeal a score of that month."""
+    query = select(AssessmentMonth).where(col(AssessmentMonth.month) == str(month), col(AssessmentMonth.state) == "computed")
+    return {m.street_id: m.appeal_until for m in (await session.execute(query)).scalars() if m.appeal_until is None or today <= m.appeal_until}
 
 
 async def locked_streets(session: AsyncSession, month: Month) -> set[int]:

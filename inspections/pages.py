@@ -41,7 +41,7 @@ from registry import queries as registry_queries
 from registry import service as registry
 
 SEVERITY_NAMES = {"safety": "安全隐患", "general": "一般问题", "major_repair": "重大维修"}
-STATE_NAMES = {"open": "待整改", "fix_reported": "已报整改", "closed": "整改通过", "withdrawn": "已撤销", "overdue": "已逾期"}
+STATE_NAMES = {"open": "待整改", "fix_reported": "已报整改", "closed": "验收通过", "withdrawn": "已撤销", "overdue": "已逾期"}
 # Where a deadline's working days came from (inspections.rules.CalendarSource).
 CALENDAR_SOURCE_NAMES = {"district": "区里登记的法定节假日安排", "config": "配置文件中的法定节假日安排", "library": "节假日日历库", "fallback": "按周一至周五推算"}
 SOURCE_NAMES = {"patrol": "日常巡查", "street_inspection": "街道检查", "spot_check": "第三方抽查"}
@@ -277,6 +277,8 @@ async def _order_page(db: AsyncSession, principal: Principal, defect_id: int, ex
         "calendar_source_names": CALENDAR_SOURCE_NAMES,
         "may_fix": principal.role is Role.COMPANY and row.state == "open",
         "may_review": principal.role in defects.REVIEWERS and row.state == "fix_reported",
+        # The company contests a deduction on the score's breakdown (the appeal form), once the month has ended.
+        "scored_month": scored if principal.role is Role.COMPANY and (scored := Month.of_instant(record.inspected_at)) < Month.of(business_today()) else None,
     }
     if exc is not None:
         return refused("defect.html", principal, exc, **context)

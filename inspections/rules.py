@@ -41,7 +41,7 @@ class Severity(StrEnum):
 class DefectState(StrEnum):
     OPEN = "open"  # 待整改
     FIX_REPORTED = "fix_reported"  # 已报整改, awaiting verification
-    CLOSED = "closed"  # 整改通过
+    CLOSED = "closed"  # 验收通过
     WITHDRAWN = "withdrawn"  # 撤销: the finding was corrected by an amendment
 
 

@@ -124,3 +124,14 @@ async def users_named(session: AsyncSession, usernames: Collection[str]) -> dict
         for u in (await session.execute(select(User).where(col(User.username).in_(ordered[start : start + 900])))).scalars():
             found[u.username] = UserParticulars(u.id, u.username, u.display_name, Role(u.role), u.street_id, u.community_id, u.company_id, u.organisation_id, u.specialism)
     return found
+
+
+async def account_names(session: AsyncSession, usernames: Collection[str]) -> dict[str, str]:
+    """The name of each account among `usernames` (username → display name), active or not: how pages and documents
+    name who did something. Names only: nothing else of a person leaves here."""
+    ordered = sorted(set(usernames))
+    found: dict[str, str] = {}
+    for start in range(0, len(ordered), 900):  # under SQLite's bound-parameter limit
+        rows = await session.execute(select(col(User.username), col(User.display_name)).where(col(User.username).in_(ordered[start : start + 900])))
+        found.update({row[0]: row[1] for row in rows})
+    return found

@@ -19,7 +19,7 @@ from foundation.money import yuan
 from foundation.periods import period_zh
 from foundation.storage import BlobStore
 from reports.pdf import Column, Document, FontMissing, TableBlock
-from reports.service import XLSX, Made, _when, content_checksum, issue, made_pdf, served, verify_url
+from reports.service import XLSX, Made, _when, content_checksum, issue, made_pdf, people_named, served, verify_url
 from reports.sheets import batch_workbook
 from reports.tables import IssuedDocument
 from subsidies.engine.queries import approvals_of, batch_lines, party
@@ -59,9 +59,11 @@ async def _summary(session: AsyncSession, batch: ProgrammeBatch, code: str) -> M
     run = await session.get(ProgrammeRun, batch.run_id)
     assert run is not None
     steps = {s.name: s for s in of.steps}
+    given = await approvals_of(session, run.id or 0)
+    who = await people_named(session, run.created_by, batch.issued_by, *(a.approved_by for a in given))
     approvals = [
-        (f"{steps[a.step].zh or a.step}" + (f"（{names.get(party(a.holder), a.holder)}）" if a.holder else ""), f"{a.approved_by}，{_when(a.approved_at)}，{yuan(a.total_fen)} 元")
-        for a in await approvals_of(session, run.id or 0)
+        (f"{steps[a.step].zh or a.step}" + (f"（{names.get(party(a.holder), a.holder)}）" if a.holder else ""), f"{who(a.approved_by)}，{_when(a.approved_at)}，{yuan(a.total_fen)} 元")
+        for a in given
     ]
     by_holder: dict[Party, list[LineView]] = {}
     by_payee: dict[Party, list[LineView]] = {}
@@ -76,8 +78,8 @@ async def _summary(session: AsyncSession, batch: ProgrammeBatch, code: str) -> M
         facts=[
             ("项目", of.name), ("批次编号", batch.number), ("期间", period_zh(run.period) + ("（补充）" if run.supplementary else "")),
             ("拨付总额", f"{yuan(batch.total_fen)} 元（市级 {yuan(batch.city_fen)} 元，区级 {yuan(batch.district_fen)} 元）"),
-            ("明细条目", str(len(lines))), ("批次校验和", batch.checksum), ("测算", f"{run.created_by}，{_when(run.created_at)}"),
-            *approvals, ("拨付", f"{batch.issued_by}，{_when(batch.issued_at)}"),
+            ("明细条目", str(len(lines))), ("批次校验和", batch.checksum), ("测算", f"{who(run.created_by)}，{_when(run.created_at)}"),
+            *approvals, ("拨付", f"{who(batch.issued_by)}，{_when(batch.issued_at)}"),
         ],
         tables=[
             TableBlock(
@@ -113,6 +115,7 @@ async def _adjustment_summary(session: AsyncSession, batch: ProgrammeBatch, code
         )
     ).all()
     names = await of.names(session, {p for _, line in rows for p in (Party(line.payee_kind, line.payee_id), party(line.beneficiary))})
+    who = await people_named(session, batch.issued_by)
     document = Document(
         title=f"{of.name}调整批次",
         number=batch.number,
@@ -120,7 +123,7 @@ async def _adjustment_summary(session: AsyncSession, batch: ProgrammeBatch, code
         verify_url=verify_url(code),
         facts=[
             ("项目", of.name), ("批次编号", batch.number), ("更正批次", original.number if original else ""), ("调整原因", batch.reason or ""),
-            ("调整合计", f"{yuan(batch.total_fen)} 元（市级 {yuan(batch.city_fen)} 元，区级 {yuan(batch.district_fen)} 元）"), ("签发", f"{batch.issued_by}，{_when(batch.issued_at)}"),
+            ("调整合计", f"{yuan(batch.total_fen)} 元（市级 {yuan(batch.city_fen)} 元，区级 {yuan(batch.district_fen)} 元）"), ("签发", f"{who(batch.issued_by)}，{_when(batch.issued_at)}"),
         ],
         tables=[
             TableBlock(
@@ -145,6 +148,7 @@ async def _notice(session: AsyncSession, batch: ProgrammeBatch, payee: Party, co
     total, city, district = sum(l.amount_fen for l in own), sum(l.city_fen for l in own), sum(l.district_fen for l in own)  # noqa: E741
     approvals = await approvals_of(session, run.id or 0)
     last = approvals[-1] if approvals else None
+    who = await people_named(session, last.approved_by if last else None)
     document = Document(
         title=of.documents.notice_title,
         number=batch.number,
@@ -152,7 +156,7 @@ async def _notice(session: AsyncSession, batch: ProgrammeBatch, payee: Party, co
         verify_url=verify_url(code),
         facts=[
             (of.documents.payee_title, names.get(payee, str(payee))), ("项目", of.name), ("批次编号", batch.number), ("期间", period_zh(run.period)),
-            ("拨付金额", f"{yuan(total)} 元（市级 {yuan(city)} 元，区级 {yuan(district)} 元）"), ("审批", f"{last.approved_by}，{_when(last.approved_at)}" if last else ""),
+            ("拨付金额", f"{yuan(total)} 元（市级 {yuan(city)} 元，区级 {yuan(district)} 元）"), ("审批", f"{who(last.approved_by)}，{_when(last.approved_at)}" if last else ""),
         ],
         tables=[TableBlock("明细", _line_columns(of), _line_rows(own, described), _total_row(of, total))],
     )

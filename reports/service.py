@@ -33,8 +33,10 @@ from foundation.periods import Month, period_zh
 from foundation.ratios import ratio_text, stored_ratio
 from foundation.settings import get_settings
 from foundation.storage import BlobStore, read_blob, write_blob
+from foundation.web.filters import actor_account, person_named
 from inspections.config import current_checklist
 from inspections.queries import record_photo_digests
+from people.queries import account_names
 from registry import queries as registry_queries
 from registry.queries import EstateInfo
 from reports.pdf import Column, Document, FontMissing, Photo, Signoff, TableBlock, page_count, render
@@ -79,8 +81,17 @@ def date_written(instant: datetime) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-# The signature lines of a money document: who handled it, who checked it, who approved it (signed by hand).
+# The signature lines of a document: who handled it, who checked it, who approved it (signed by hand).
 SIGNATURE_LINES = (("经办", ""), ("复核", ""), ("审批", ""))
+
+Named = Callable[[str | None], str]
+
+
+async def people_named(session: AsyncSession, *labels: str | None) -> Named:
+    """Who did something, as a document names them ('王芳（区财政）'), from one look-up of the accounts among
+    `labels` (not one per line)."""
+    names = await account_names(session, {a for a in map(actor_account, labels) if a is not None})
+    return lambda label: person_named(label, names)
 
 
 def street_office(street: str) -> str:
@@ -88,8 +99,10 @@ def street_office(street: str) -> str:
     return f"{street.removesuffix('街道')}街道办事处"
 
 
-def finance_signoff(instant: datetime) -> Signoff:
-    return Signoff(get_settings().finance_authority, date_written(instant), SIGNATURE_LINES)
+def finance_signoff(instant: datetime, handled: str = "", approved: str = "") -> Signoff:
+    """District finance's sign-off: the people who priced and approved it named on 经办 and 审批 when known; 复核 is
+    signed by hand."""
+    return Signoff(get_settings().finance_authority, date_written(instant), (("经办", handled), ("复核", ""), ("审批", approved)))
 
 
 def area_text(centi_m2: int) -> str:
@@ -235,6 +248,7 @@ async def _adjustment_summary(session: AsyncSession, batch: DisbursementBatch, c
     estates = await registry_queries.estates(session, {a.estate_id for a, _ in adjusted})
     companies = await _company_names(session, {a.company_id for a, _ in adjusted})
     rows = [(a, line, estates[a.estate_id], companies[a.company_id]) for a, line in adjusted]
+    who = await people_named(session, batch.issued_by)
     document = Document(
         title="旧楼区准物业管理补贴调整批次",
         number=batch.number,
@@ -243,7 +257,7 @@ async def _adjustment_summary(session: AsyncSession, batch: DisbursementBatch, c
         facts=[
             ("批次编号", batch.number), ("更正批次", original.number if original else ""), ("调整原因", batch.reason or ""),
             ("调整合计", f"{yuan(batch.total_fen)} 元（市级 {yuan(batch.city_fen)} 元，区级 {yuan(batch.district_fen)} 元）"),
-            ("签发", f"{batch.issued_by}，{_when(batch.issued_at)}"),
+            ("签发", f"{who(batch.issued_by)}，{_when(batch.issued_at)}"),
         ],
         tables=[
             TableBlock(
@@ -253,7 +267,7 @@ async def _adjustment_summary(session: AsyncSession, batch: DisbursementBatch, c
                 ["合计", "", "", "", "", yuan(batch.total_fen)],
             )
         ],
-        signoff=finance_signoff(batch.issued_at),
+        signoff=finance_signoff(batch.issued_at, handled=who(batch.issued_by)),
     )
     return await made_pdf(document, batch.total_fen)
 
@@ -274,6 +288,7 @@ async def _batch_summary(session: AsyncSession, batch: DisbursementBatch, code: 
         by_street.setdefault(line.street_id, []).append(line)
         by_company.setdefault(line.company_id, []).append(line)
     content = {"batch": batch.number, "checksum": batch.checksum, "total": batch.total_fen, "lines": len(lines)}
+    who = await people_named(session, run.created_by, run.approved_by, batch.issued_by, *(c.confirmed_by for c in confirmations))
     document = Document(
         title="旧楼区准物业管理补贴拨付汇总表",
         number=batch.number,
@@ -283,9 +298,9 @@ async def _batch_summary(session: AsyncSession, batch: DisbursementBatch, code: 
             ("批次编号", batch.number), ("季度", period_zh(run.quarter) + ("（补充）" if run.supplementary else "")),
             ("拨付总额", f"{yuan(batch.total_fen)} 元（市级 {yuan(batch.city_fen)} 元，区级 {yuan(batch.district_fen)} 元）"),
             ("明细条目", str(len(lines))),
-            ("测算", f"{run.created_by}，{_when(run.created_at)}"),
-            *[(f"街道确认（{streets[c.street_id]}）", f"{c.confirmed_by}，{_when(c.confirmed_at)}，{yuan(c.total_fen)} 元") for c in confirmations],
-            ("区财政审批", f"{run.approved_by}，{_when(run.approved_at)}"), ("拨付", f"{batch.issued_by}，{_when(batch.issued_at)}"),
+            ("测算", f"{who(run.created_by)}，{_when(run.created_at)}"),
+            *[(f"街道确认（{streets[c.street_id]}）", f"{who(c.confirmed_by)}，{_when(c.confirmed_at)}，{yuan(c.total_fen)} 元") for c in confirmations],
+            ("区财政审批", f"{who(run.approved_by)}，{_when(run.approved_at)}"), ("拨付", f"{who(batch.issued_by)}，{_when(batch.issued_at)}"),
         ],
         tables=[
             TableBlock(
@@ -303,7 +318,7 @@ async def _batch_summary(session: AsyncSession, batch: DisbursementBatch, code: 
             ),
             TableBlock("明细（区片 × 月份）", LINE_COLUMNS, [_line_row(l, estates[l.estate_id], cards) for l in lines], ["合计", "", "", "", "", "", "", "", yuan(batch.total_fen)]),  # noqa: E741
         ],
-        signoff=finance_signoff(batch.issued_at),
+        signoff=finance_signoff(batch.issued_at, handled=who(run.created_by), approved=who(run.approved_by)),
         notes=[
             "金额 = 管理面积 × 每平方米月补贴标准 × 等级系数 × 计补天数 / 当月天数，按行四舍五入到分；一票否决维持的月份系数为 0。",
             f"批次校验和（SHA-256，核对明细用）：{batch.checksum}",
@@ -327,6 +342,7 @@ async def _payment_notice(session: AsyncSession, batch: DisbursementBatch, compa
     total, city, district = sum(l.amount_fen for l in own), sum(l.city_fen for l in own), sum(l.district_fen for l in own)  # noqa: E741
     content = {"batch": batch.number, "company": company_id, "total": total, "lines": [[l.estate_id, l.month, l.amount_fen] for l in own]}  # noqa: E741
     quarter = period_zh(run.quarter) + ("（补充）" if run.supplementary else "")
+    who = await people_named(session, run.created_by, run.approved_by)
     document = Document(
         title="旧楼区准物业管理补贴拨付通知书",
         number=batch.number,
@@ -340,10 +356,10 @@ async def _payment_notice(session: AsyncSession, batch: DisbursementBatch, compa
         facts=[
             ("收款单位", payee.name), ("开户银行", payee.bank_name or "未登记（请向区财政提供）"), ("银行账号", payee.bank_account or "未登记（请向区财政提供）"),
             ("批次编号", batch.number), ("季度", quarter),
-            ("拨付金额", f"{yuan(total)} 元（市级 {yuan(city)} 元，区级 {yuan(district)} 元）"), ("审批", f"{run.approved_by}，{_when(run.approved_at)}"),
+            ("拨付金额", f"{yuan(total)} 元（市级 {yuan(city)} 元，区级 {yuan(district)} 元）"), ("审批", f"{who(run.approved_by)}，{_when(run.approved_at)}"),
         ],
         tables=[TableBlock("明细", LINE_COLUMNS, [_line_row(l, estates[l.estate_id], cards) for l in own], ["合计", "", "", "", "", "", "", "", yuan(total)])],  # noqa: E741
-        signoff=finance_signoff(batch.issued_at),
+        signoff=finance_signoff(batch.issued_at, handled=who(run.created_by), approved=who(run.approved_by)),
         notes=["金额 = 管理面积 × 每平方米月补贴标准 × 等级系数 × 计补天数 / 当月天数，按行四舍五入到分；一票否决维持的月份系数为 0。"],
     )
     return await made_pdf(document, total)

@@ -64,6 +64,7 @@ from inspections.pages import PAGES as INSPECTION_PAGES
 from inspections.routes import ROUTES as INSPECTION_ROUTES
 from people import queries as people_queries
 from people.auth import CredentialsMiddleware
+from people.names import name_people_on_pages
 from people.routes import ROUTES as PEOPLE_ROUTES
 from registry.pages import PAGES as REGISTRY_PAGES
 from registry.routes import ROUTES as REGISTRY_ROUTES
@@ -267,6 +268,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         # The request's transaction ends as its answer starts (committed on success); security headers on every
         # answer, whichever handler, error mapper or static router made it.
         before_send=[end_request_transaction, security_headers(settings), forget_shown_flash()],
+        after_request=name_people_on_pages(state),  # people on pages by name and post, one look-up a page
         debug=settings.debug,
         # One logging set-up for every process (foundation.logs: level, text or JSON, request ids); Litestar's own
         # logger writes through it instead of configuring the root logger at INFO with a format of its own.

@@ -3,7 +3,9 @@ the streets' confirmations, approval, the disbursement batch and its documents. 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
@@ -27,8 +29,10 @@ from foundation.web.auth import allow
 from foundation.web.flash import flashed
 from foundation.web.layout import form_error, page
 from foundation.web.problems import status_of
+from registry import queries as registry_queries
 from subsidies.property import queries, service
 from subsidies.property.routes import make_batch_documents, prepare_batch_documents
+from subsidies.property.schemas import RunOut, StreetTotal
 from subsidies.property.tables import DisbursementBatch
 
 DESK = {Role.FINANCE, Role.ADMIN, Role.STREET_OFFICER}
@@ -126,6 +130,8 @@ async def _run_page(db: NamedDependency[AsyncSession], principal: NamedDependenc
         run=run,
         batch=batch,
         mine=mine,
+        streets=await _street_rows(db, principal, run),
+        held_groups=await _held_out_groups(db, run),
         unconfirmed=[s.street_name for s in run.streets if s.confirmed_at is None],
         own_run=SEPARATIONS[Duty.APPROVE_OWN_RUN].message_zh if own_run else None,
         state_names=RUN_STATE_NAMES,
@@ -134,4 +140,73 @@ async def _run_page(db: NamedDependency[AsyncSession], principal: NamedDependenc
     )
 
 
-PAGES = [SubsidyPages]
+class CompanyPaymentPages(Controller):
+    """A property company's subsidy payments: each batch that paid it, with its payment notice (拨付通知书)."""
+
+    path = "/subsidies/payments"
+    include_in_schema = False
+    guards = [allow({Role.COMPANY}, "the company's subsidy payments")]
+
+    @get("/")
+    async def payments(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
+        return page("payments.html", principal, payments=await queries.company_payments(db, principal.company_id or 0))
+
+
+@dataclass(frozen=True)
+class StreetRow:
+    """A street as the run page lists it: what it is paid, or that nothing of it is payable and why."""
+
+    street_id: int
+    street_name: str
+    total: StreetTotal | None
+    held_out: int
+
+
+async def _street_rows(db: AsyncSession, principal: Principal, run: RunOut) -> list[StreetRow]:
+    """Every street in the reader's scope, those with nothing payable too (they are not asked to confirm, but
+    finance sees that they were not forgotten)."""
+    priced = {s.street_id: s for s in run.streets}
+    held = Counter(h.street_id for h in run.held_out)
+    streets = [s for s in await registry_queries.streets(db) if principal.role is not Role.STREET_OFFICER or s.id == principal.street_id]
+    return [StreetRow(s.id, s.name, priced.get(s.id), held[s.id]) for s in streets]
+
+
+@dataclass(frozen=True)
+class HeldOutGroup:
+    """The held-out estate-months of one reason, by street, each estate by name with its months."""
+
+    reason: str
+    count: int
+    streets: list[tuple[str, list[tuple[str, str, list[str]]]]]  # (street, [(estate name, code, [months])])
+
+
+async def _held_out_groups(db: AsyncSession, run: RunOut) -> list[HeldOutGroup]:
+    estates = await registry_queries.estates(db, {h.estate_id for h in run.held_out})
+    street_names = {s.id: s.name for s in await registry_queries.streets(db)}
+    grouped: dict[str, dict[int, dict[int, list[str]]]] = {}
+    for h in run.held_out:
+        grouped.setdefault(h.reason, {}).setdefault(h.street_id, {}).setdefault(h.estate_id, []).append(h.month)
+    order = list(HELD_OUT_NAMES)
+    groups = []
+    for reason in sorted(grouped, key=lambda r: order.index(r) if r in order else len(order)):
+        by_street = grouped[reason]
+        groups.append(
+            HeldOutGroup(
+                reason=reason,
+                count=sum(len(months) for estates_of in by_street.values() for months in estates_of.values()),
+                streets=[
+                    (
+                        street_names.get(street_id, str(street_id)),
+                        sorted(
+                            ((estates[e].name if e in estates else str(e), estates[e].code if e in estates else "", sorted(months)) for e, months in by_street[street_id].items()),
+                            key=lambda row: row[1],
+                        ),
+                    )
+                    for street_id in sorted(by_street)
+                ],
+            )
+        )
+    return groups
+
+
+PAGES = [SubsidyPages, CompanyPaymentPages]

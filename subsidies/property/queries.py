@@ -3,6 +3,7 @@ street officer the street's part, a company its own lines."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from sqlalchemy import func, select
@@ -165,3 +166,33 @@ async def overview(session: AsyncSession, year: int) -> ProgrammeOverview:
         code="property", name="老旧小区准物业管理补贴", page="/subsidies/runs", budget_fen=0, spent_fen=0, paid_fen=int(paid), batches=int(batches),
         waiting_runs=int(waiting), last_batch=last.number if last else None, last_issued_at=last.issued_at if last else None,
     )
+
+
+@dataclass(frozen=True)
+class CompanyPayment:
+    """A disbursement batch as the company paid by it sees it: its own lines and amount, and its payment notice."""
+
+    batch_id: int
+    number: str
+    quarter: str
+    supplementary: bool
+    issued_at: datetime
+    lines: int
+    total_fen: int
+
+
+async def company_payments(session: AsyncSession, company_id: int) -> list[CompanyPayment]:
+    """Every batch that paid the company, newest first, with what it paid the company."""
+    query = (
+        select(
+            col(DisbursementBatch.id), col(DisbursementBatch.number), col(SubsidyRun.quarter), col(SubsidyRun.supplementary), col(DisbursementBatch.issued_at),
+            func.count(col(SubsidyLine.id)), func.sum(col(SubsidyLine.amount_fen)),
+        )
+        .join(SubsidyRun, col(SubsidyRun.id) == col(DisbursementBatch.run_id))
+        .join(SubsidyLine, col(SubsidyLine.run_id) == col(SubsidyRun.id))
+        .where(col(SubsidyLine.company_id) == company_id)
+        .group_by(col(DisbursementBatch.id), col(DisbursementBatch.number), col(SubsidyRun.quarter), col(SubsidyRun.supplementary), col(DisbursementBatch.issued_at))
+        .order_by(col(DisbursementBatch.issued_at).desc(), col(DisbursementBatch.id).desc())
+    )
+    return [CompanyPayment(row[0], row[1], row[2], row[3], row[4], int(row[5]), int(row[6])) for row in await session.execute(query)]
+

@@ -20,7 +20,7 @@ from foundation.audit import actors_of, record_change
 from foundation.clock import business_today, utc_now
 from foundation.duties import Duty, keep_apart
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
-from foundation.periods import Month, Quarter
+from foundation.periods import Month, Quarter, period_zh
 from foundation.process_locks import transaction_lock
 from foundation.ratios import ratio_text, stored_ratio
 from foundation.settings import config_dir
@@ -177,9 +177,30 @@ async def start_run(session: AsyncSession, actor: Principal, quarter: Quarter, s
     session.add(run)
     await session.flush()
     await _price_quarter(session, run, quarter)
+    await _something_payable(session, run, quarter)
     record_change(session, actor, "subsidy_run.started", "subsidy_run", run.id, after={"quarter": str(quarter), "supplementary": supplementary})
     await session.flush()
     return run
+
+
+async def _something_payable(session: AsyncSession, run: SubsidyRun, quarter: Quarter) -> None:
+    """A run with no line has nothing to confirm, approve or pay, and would stand in the way of the quarter's real
+    run (one open run per quarter): it is refused, and the caller's transaction stores nothing of it."""
+    await session.flush()
+    if (await session.execute(select(func.count()).where(col(SubsidyLine.run_id) == run.id))).scalar_one():
+        return
+    locked = [m for m in quarter.months if await locked_streets(session, m)]
+    if not locked:
+        raise RuleViolation(
+            f"no street has locked a month of {quarter}: nothing of it can be priced yet",
+            zh=f"{period_zh(str(quarter))}还没有任何街道锁定月度考核，没有可核算的区片月；请待街道锁定后再发起核算",
+            field="quarter",
+        )
+    raise RuleViolation(
+        f"nothing of {quarter} is payable: every estate-month is paid already or held out",
+        zh=f"{period_zh(str(quarter))}没有可拨付的区片月（均已拨付或仍需暂缓），无需发起核算",
+        field="quarter",
+    )
 
 
 async def get_run(session: AsyncSession, actor: Principal, run_id: int) -> SubsidyRun:

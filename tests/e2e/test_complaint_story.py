@@ -64,7 +64,7 @@ async def test_a_resident_reports_on_a_phone_the_worker_orders_the_company_fixes
     await worker.goto(f"/defects/{defect_id}")
     await worker.get_by_label("验收意见").fill("复查已清理干净")
     await worker.get_by_role("button", name="验收通过").click()
-    await expect(worker.locator("#defect-state")).to_contain_text("整改通过")
+    await expect(worker.locator("#defect-state")).to_contain_text("验收通过")
 
     await phone.goto(tracking)
     await expect(phone.locator("#complaint-state")).to_have_text("已办结")

@@ -197,7 +197,7 @@ async def test_company_reports_a_fix_with_a_photo_and_the_social_worker_accepts_
     await worker.goto(f"/defects/{defect.id}")
     await worker.get_by_label("验收意见").fill("现场核实已清理")
     await worker.get_by_role("button", name="验收通过").click()
-    await expect(worker.locator("#defect-state")).to_contain_text("整改通过")
+    await expect(worker.locator("#defect-state")).to_contain_text("验收通过")
     assert (await scalar(served, select(Defect.state).where(Defect.id == defect.id))) == "closed"
 
 

@@ -17,13 +17,14 @@ import pytest
 from pypdf import PdfReader
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from foundation.db import create_engine, create_session_factory
 from foundation.money import yuan
 from foundation.periods import Month, last_ended_quarter
 from inspections.config import current_checklist
+from people.tables import User
 from reports import service
 from reports.pdf import FONT
 from reports.tables import IssuedDocument
@@ -321,6 +322,10 @@ def official_elements(text: str, issuer: str) -> None:
 
 
 async def test_the_batch_documents_are_official_documents_and_the_sheet_has_numbers_filters_and_the_payees_account(client, as_user, db, tmp_path) -> None:
+    async with db() as session:  # people named by their names, as a district's real accounts are
+        await session.execute(update(User).where(User.username == "finance").values(display_name="李明"))
+        await session.execute(update(User).where(User.username == "xbl-officer").values(display_name="王芳"))
+        await session.commit()
     batch, lines = await paid_batch(client, as_user, db)
     finance, admin = await as_user("finance"), await as_user("admin")
     company = lines[0]["company_id"]
@@ -332,6 +337,9 @@ async def test_the_batch_documents_are_official_documents_and_the_sheet_has_numb
     page_images(notice, tmp_path, "notice")
     text = pdf_text(summary)
     official_elements(text, "天津市和平区财政局")
+    # Who priced, confirmed and issued it by name and post, and the one who priced it on the 经办 line; never an
+    # account and its role key.
+    assert "经办：李明（区财政）" in text and "王芳（街道办）" in text and "(finance)" not in text and "(street_officer)" not in text
     first_page = PdfReader(io.BytesIO(summary)).pages[0].extract_text()
     assert batch["checksum"] not in first_page.split("按街道汇总")[0]  # not in the header any more
     assert batch["checksum"] in text.replace("\n", "")  # but still printed, after the content, for whoever checks
@@ -344,6 +352,7 @@ async def test_the_batch_documents_are_official_documents_and_the_sheet_has_numb
     assert pdfmetrics.stringWidth("不合格（否决）", FONT, 8.5) <= grade.width * mm - 6
     notice_text = pdf_text(notice)
     official_elements(notice_text, "天津市和平区财政局")
+    assert "经办：李明（区财政）" in notice_text and "(finance)" not in notice_text
     assert f"{payee['name']}：" in notice_text and "请注意查收" in notice_text.replace("\n", "")
     assert payee["bank_name"] in notice_text and payee["bank_account"] in notice_text
     sheet = openpyxl.load_workbook(io.BytesIO(await download(client, f"/api/subsidies/batches/{batch['id']}/lines.xlsx", finance, XLSX)))["明细"]

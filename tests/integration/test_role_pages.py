@@ -6,19 +6,21 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from datetime import datetime
+from datetime import datetime, time
 
 import pytest
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlmodel import col
 
-from assessment.tables import CommitteeOpinion, Veto
+from assessment.tables import AssessmentMonth, CommitteeOpinion, EstateScore, Veto
 from foundation.clock import BUSINESS_TZ, business_today
 from foundation.db import unit_of_work
 from foundation.periods import Month
-from inspections.tables import Attachment, InspectionRecord
+from inspections.tables import Attachment, Defect, InspectionRecord
 from people.tables import User
+from subsidies.property.tables import SubsidyRun
+from tests.generated import generate_month
 from tests.integration.helpers import count, estate_ids_of
 from tests.integration.test_pages import page_login
 
@@ -123,7 +125,7 @@ async def test_a_photo_that_is_not_a_photo_is_refused_in_chinese_and_stored_nowh
     assert await count(db, Attachment) == before
 
 
-async def test_the_opinion_form_refuses_a_bad_rating_beside_the_field_keeping_what_was_typed(client, db) -> None:
+async def test_the_opinion_form_refuses_a_bad_rating_beside_the_field_keeping_what_was_typed(client, db, as_user) -> None:
     await page_login(client, "xbl01-director")
     token = await csrf(client)
     estate = (await estate_ids_of(db, "XBL01"))[0]
@@ -140,6 +142,23 @@ async def test_the_opinion_form_refuses_a_bad_rating_beside_the_field_keeping_wh
     form["satisfied"] = "40"
     accepted = await client.post(f"/committee/estates/{estate}/opinion", data=form)
     assert accepted.status_code == 200 and "已填：90 分，满意 40/50" in accepted.text
+    # The last opinion given is filled back in, to be corrected rather than typed again.
+    assert 'name="rating" inputmode="numeric" value="90"' in accepted.text and 'value="40"' in accepted.text and ">楼道整洁</textarea>" in accepted.text
+    assert "提交修改后的意见" in accepted.text
+
+    # On a published month the form says, before sending, what a new opinion changes (and what it does not yet).
+    officer = await as_user("xbl-officer")
+    street = (await client.get("/api/auth/me", headers=officer)).json()["street_id"]
+    assert (await client.post(f"/api/assessment/months/{street}/{LAST_MONTH}/compute", headers=officer)).status_code == 200
+    published = (await client.get(f"/committee/estates/{estate}?month={LAST_MONTH}")).text
+    effect = re.search(r'<p class="blockers" id="opinion-effect"[^>]*>(.*?)</p>', published, re.S).group(1)
+    assert "公布" in effect and "将取代第 1 次" in effect and "权重 30" in effect and "已公布的得分不会马上改变" in effect and "锁定前会自动重算" in effect
+    # On a locked month it says that nothing changes any more, and offers no form to send.
+    async with db() as session:
+        await session.execute(update(AssessmentMonth).where(AssessmentMonth.street_id == street, AssessmentMonth.month == LAST_MONTH).values(state="locked", locked_at=datetime.now(BUSINESS_TZ)))
+        await session.commit()
+    locked = (await client.get(f"/committee/estates/{estate}?month={LAST_MONTH}")).text
+    assert "锁定，得分和补贴不再改变，意见不能再提交或修改" in locked and f'action="/committee/estates/{estate}/opinion"' not in locked
     other = (await estate_ids_of(db, "XX01"))[0]
     assert (await client.post(f"/committee/estates/{other}/opinion", data=form)).status_code == 404
 
@@ -177,7 +196,7 @@ async def test_only_the_estates_own_street_reviews_a_veto_cast_from_the_committe
         assert (await session.get(Veto, veto_id)).state == "upheld"
 
 
-async def test_run_steps_are_refused_to_the_wrong_role_on_the_page_as_in_the_api(client) -> None:
+async def test_run_steps_are_refused_to_the_wrong_role_on_the_page_as_in_the_api(client, db) -> None:
     await page_login(client, "xbl-officer")
     token = await csrf(client)
     for step in ("approve", "batch", "recompute"):
@@ -189,6 +208,11 @@ async def test_run_steps_are_refused_to_the_wrong_role_on_the_page_as_in_the_api
     assert refused.status_code == 422 and "须形如 2026-Q4" in refused.text and 'value="2026Q9"' in refused.text
     future = await client.post("/subsidies/runs", data={"quarter": "2030-Q1", "_csrf_token": token})
     assert future.status_code == 422 and "尚未结束" in future.text
+    # A quarter no street has locked a month of would be a run with nothing to approve: refused, nothing stored.
+    before = await count(db, SubsidyRun)
+    nothing = await client.post("/subsidies/runs", data={"quarter": "2025-Q1", "_csrf_token": token})
+    assert nothing.status_code == 422 and "2025年第一季度还没有任何街道锁定月度考核" in nothing.text and 'value="2025-Q1"' in nothing.text
+    assert await count(db, SubsidyRun) == before
 
 
 async def test_notifications_show_with_a_badge_and_are_marked_read_in_place(client, db) -> None:
@@ -219,6 +243,7 @@ async def test_notifications_show_with_a_badge_and_are_marked_read_in_place(clie
 async def test_a_score_breakdown_opens_for_its_director_and_company_and_for_no_one_elses(client, db, as_user) -> None:
     from registry.tables import ContractEstate, ServiceContract
 
+    await generate_month(db, Month.parse(LAST_MONTH), seed=3)  # a month of evidence: findings against companies
     officer = await as_user("xbl-officer")
     me = (await client.get("/api/auth/me", headers=officer)).json()
     assert (await client.post(f"/api/assessment/months/{me['street_id']}/{LAST_MONTH}/compute", headers=officer)).status_code == 200
@@ -240,6 +265,29 @@ async def test_a_score_breakdown_opens_for_its_director_and_company_and_for_no_o
         if status == 200:
             assert "各项得分" in response.text
             assert ("提交申诉" in response.text) == (username == company)
+
+    # The company finds the appeal form from wherever it is shown a score or a deduction: the 申诉 page says the form
+    # is on the breakdown and lists the scores still open to appeal; the breakdown opened for one deduction (the
+    # link on the company's rectification order) has it chosen in the form.
+    await page_login(client, company)
+    appeals = (await client.get("/assessment/appeals")).text
+    assert "在该区片该月的<strong>得分明细页</strong>提交申诉" in appeals and f'href="{path}#appeal"' in appeals
+    month = Month.parse(LAST_MONTH)
+    start, end = (datetime.combine(m.first_day, time(), tzinfo=BUSINESS_TZ) for m in (month, month.next()))
+    async with db() as session:  # a finding of the month on one of the company's scored estates
+        company_id = (await session.execute(select(User.company_id).where(User.username == company))).scalar_one()
+        found = (
+            await session.execute(
+                select(Defect.id, Defect.estate_id).join(InspectionRecord, InspectionRecord.id == Defect.record_id)
+                .join(EstateScore, (EstateScore.estate_id == Defect.estate_id) & (EstateScore.month == LAST_MONTH))
+                .where(EstateScore.company_id == company_id, InspectionRecord.inspected_at >= start, InspectionRecord.inspected_at < end)
+                .order_by(Defect.id)
+            )
+        ).first()
+    assert found is not None  # the generated month has findings on the company's estates
+    defect = found[0]
+    chosen = (await client.get(f"/assessment/scores/{found[1]}/{LAST_MONTH}?defect_id={defect}")).text
+    assert f'<option value="{defect}" selected>' in chosen
 
 
 async def test_my_actions_read_in_chinese_also_the_reasons_the_system_wrote(client) -> None:

@@ -13,14 +13,15 @@ from fractions import Fraction
 
 import openpyxl
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from assessment.tables import CommitteeOpinion
 from people.tables import User
-from registry.tables import Estate, ServiceContract
+from registry.tables import Estate, ServiceContract, Street
 from subsidies.property.tables import PaidEstateMonth, SubsidyLine
 from tests.integration.helpers import community_id, estate_ids_of
+from tests.integration.test_pages import page_login
 
 QUARTER = "2026-Q2"
 MONTHS = ("2026-04", "2026-05", "2026-06")
@@ -172,8 +173,12 @@ async def test_each_day_is_paid_to_the_company_under_contract_that_day_once_ever
     assert added == [(later, "2026-06", late["id"], 11, fen(areas[later], "0.85", 11, 30))]
     assert (later, "2026-06") not in {(h["estate_id"], h["month"]) for h in extra["held_out"]}
     await pay(client, extra, officer, finance, await as_user("finance2"))
-    again = (await client.post("/api/subsidies/runs", json={"quarter": QUARTER, "supplementary": True}, headers=finance)).json()
-    assert again["lines"] == 0 and again["total_fen"] == 0
+    # Nothing is left to pay: a third run would have nothing to approve, so it is refused and nothing is stored.
+    runs_before = (await client.get("/api/subsidies/runs", headers=finance)).json()["total"]
+    again = await client.post("/api/subsidies/runs", json={"quarter": QUARTER, "supplementary": True}, headers=finance)
+    assert again.status_code == 422 and again.headers["content-type"].startswith("application/problem+json"), again.text
+    assert again.json()["detail"].startswith(f"nothing of {QUARTER} is payable")
+    assert (await client.get("/api/subsidies/runs", headers=finance)).json()["total"] == runs_before
 
     # The database pays an estate's month once per contract: two companies in May, each once, never twice (a line
     # of the draft run priced again would be refused by the primary key).
@@ -182,10 +187,35 @@ async def test_each_day_is_paid_to_the_company_under_contract_that_day_once_ever
         assert sorted(p.contract_id for p in paid) == sorted([old.id, successor["id"]])
         twice = paid[0]
         original = await session.get(SubsidyLine, twice.line_id)
-        copy = SubsidyLine(**(original.model_dump(exclude={"id"}) | {"run_id": again["id"]}))
+        copy = SubsidyLine(**(original.model_dump(exclude={"id"}) | {"run_id": extra["id"]}))
         session.add(copy)
         await session.flush()
         savepoint = await session.begin_nested()
         with pytest.raises(IntegrityError, match="(?i)paid_estate_months|pk_paid"):
             await session.execute(insert(PaidEstateMonth).values(estate_id=twice.estate_id, month=twice.month, contract_id=twice.contract_id, batch_id=twice.batch_id, line_id=copy.id))
         await savepoint.rollback()
+
+    # The finance desk lists every street, those with nothing payable too (only 小白楼 locked its months), and groups
+    # what was held out by reason, each estate by its name, collapsed; the quarter reads as people write it.
+    async with db() as session:  # the officer who confirmed is named by name and post (people.names)
+        await session.execute(update(User).where(User.username == "xbl-officer").values(display_name="王芳"))
+        await session.commit()
+    await page_login(client, "finance")
+    shown = (await client.get(f"/subsidies/runs/{run['id']}")).text
+    assert "王芳（街道办）" in shown and "(street_officer)" not in shown
+    assert "补贴核算 #" in shown and "2026年第二季度" in shown
+    async with db() as session:
+        street_names = list((await session.execute(select(Street.name).order_by(Street.id))).scalars())
+        other_estate = (await session.execute(select(Estate.name).where(Estate.id == rest[0]))).scalar_one()
+    assert all(f"<td>{name}</td>" in shown for name in street_names), street_names
+    assert shown.count("无可拨付的区片月") == len(street_names) - 1
+    assert '<details class="card" id="held-month_not_locked">' in shown and "<strong>该月考核未锁定</strong>" in shown
+    assert '<details class="card" id="held-no_score">' in shown and other_estate in shown
+
+    # The company paid finds its payment notice from its own page (补贴拨付 in its menu).
+    await page_login(client, username)
+    payments = (await client.get("/subsidies/payments")).text
+    notice_link = f"/documents/subsidies/batches/{first['id']}/notices/{b}"
+    assert 'href="/subsidies/payments"' in payments and first["number"] in payments and f'href="{notice_link}"' in payments
+    assert (await client.get(notice_link)).content.startswith(b"%PDF")
+

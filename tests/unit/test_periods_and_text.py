@@ -124,3 +124,30 @@ def test_periods_read_as_a_chinese_reader_writes_them() -> None:
     assert period_zh("2026-10") == "2026年10月" and period_zh("2026-03") == "2026年3月"
     assert period_zh("2026-10-05") == "2026年10月5日"
     assert period_zh("2026") == "2026" and period_zh("2026-Q5") == "2026-Q5"  # not a period it knows: as given
+
+
+def test_people_read_by_name_and_post_found_anywhere_in_a_page_once() -> None:
+    from dataclasses import dataclass
+
+    import msgspec
+
+    from foundation.web.filters import accounts_shown, person_named
+
+    names = {"xbl-officer": "王芳", "finance": "区财政局", "xbl01-director": "树德里社区居委会主任"}
+    assert person_named("xbl-officer (street_officer)", names) == "王芳（街道办）"
+    assert person_named("finance (finance)", names) == "区财政局"  # an account named after its post: once
+    assert person_named("xbl01-director (committee_director)", names) == "树德里社区居委会主任"
+    assert person_named("gone (street_worker)", names) == "街道物业社工/专管员"  # unknown account: its post
+    assert person_named("system", names) == "系统" and person_named("王大爷", names) == "王大爷"
+    assert person_named("someone (not_a_role)", names) == "someone (not_a_role)"
+
+    class Row(msgspec.Struct):
+        confirmed_by: str | None
+
+    @dataclass(frozen=True)
+    class Card:
+        rows: list[Row]
+        note: str
+
+    context = {"me": None, "run": Card([Row("xbl-officer (street_officer)"), Row(None)], "说明 (不是账号)"), "pairs": [("finance (finance)", 3)]}
+    assert accounts_shown(context) == {"xbl-officer", "finance"}
