@@ -51,3 +51,11 @@ def assert_problem(response: Any, status: int, *fragments: str) -> dict[str, Any
 def pdf_text(content: bytes) -> str:
     """The text of a PDF as a reader's tool extracts it."""
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+async def waiting_on(client: Any, headers: dict[str, str], title_part: str) -> list[dict[str, Any]]:
+    """The unread notifications of the user of `headers` whose title mentions `title_part`: what they are told waits
+    on them (a notice is settled, read, once the thing is done, whoever did it)."""
+    answer = await client.get("/api/notifications?unread=true&page_size=200", headers=headers)
+    assert answer.status_code == 200, answer.text
+    return [n for n in answer.json()["items"] if title_part in n["title"]]
