@@ -36,13 +36,13 @@ from foundation.web.auth import allow
 from foundation.web.body import StrictBody
 from registry.tables import Community
 from subsidies.engine import service as engine
-from tests.integration.helpers import waiting_on
 from subsidies.engine.queries import registry_names
 from subsidies.engine.registry import DescribedLine, DocumentColumn, Documents, LineView, Payers, Priced, Programme, register
 from subsidies.engine.rules import LineDraft, Party, PayerSplit, Step
 from subsidies.engine.tables import Budget, PaidLine, ProgrammeBatch
 from supervision.app import create_app
 from tests.database import migrated_demo_database
+from tests.integration.helpers import waiting_on
 
 CODE = "activity_test"
 LAST_MONTH = Month.of_instant(datetime.now(UTC)).previous()
