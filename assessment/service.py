@@ -296,7 +296,7 @@ async def _open_veto(
     record_change(session, actor, "veto.opened", "veto", veto.id, after={"estate_id": estate.id, "month": str(month), "reason": reason, "automatic": automatic, "defect_id": defect_id})
     await waits(
         session, "veto", veto.id, await whose_turn(session, Turn(Role.STREET_OFFICER, street_id=community.street_id)),
-        f"一票否决待审核：{estate.name}", f"{period_zh(str(month))}{'自动否决' if automatic else '居委会否决'}：{explanation[:200]}。请在 {due} 前审核。",
+        f"一票否决待审核：{estate.name}", f"{period_zh(str(month))}{'自动否决' if automatic else '居委会否决'}：{explanation[:200].rstrip('。')}。请在 {due} 前审核。",
         f"/assessment/vetoes#veto-{veto.id}",
     )
     return veto
