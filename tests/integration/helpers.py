@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 from pypdf import PdfReader
@@ -59,3 +60,9 @@ async def waiting_on(client: Any, headers: dict[str, str], title_part: str) -> l
     answer = await client.get("/api/notifications?unread=true&page_size=200", headers=headers)
     assert answer.status_code == 200, answer.text
     return [n for n in answer.json()["items"] if title_part in n["title"]]
+
+
+def todo_count(home: str, title: str) -> int:
+    """How many things the to-do line `title` of a home page counts (0 when the line is not there)."""
+    found = re.search(rf'<span class="todo-title">{re.escape(title)}</span>\s*<span class="todo-count" aria-label="(\d+) 项">', home)
+    return int(found.group(1)) if found else 0
