@@ -96,7 +96,8 @@ async def test_the_community_roles_homes_list_what_waits_on_them_most_urgent_fir
     titles = re.findall(r'<span class="todo-title">([^<]+)</span>', home)
     assert titles and titles[0] == first, titles
     first_line = home[home.index('<ol class="todo"') :].split("</li>")[0]
-    assert f'href="{link}' in first_line and re.search(r"\d+月\d+日", first_line), first_line  # where it is done, and by when
+    assert f'href="{link}' in first_line and re.search(r'data-due="\d{4}-\d{2}-\d{2}"', first_line), first_line  # where it is done, and by when
+    assert re.search(r"\d+月\d+日|今天到期", first_line), first_line
 
 
 async def test_anonymous_visitors_are_sent_to_log_in_from_every_page(client) -> None:
