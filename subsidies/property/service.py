@@ -230,7 +230,9 @@ async def recompute_run(session: AsyncSession, actor: Principal, run_id: int) ->
 
 
 async def street_totals(session: AsyncSession, run_id: int) -> dict[int, int]:
-    return dict((await session.execute(select(col(SubsidyLine.street_id), func.sum(col(SubsidyLine.amount_fen))).where(col(SubsidyLine.run_id) == run_id).group_by(col(SubsidyLine.street_id)))).all())
+    """Each street's total in fen, as an int (PostgreSQL's SUM answers a Decimal)."""
+    rows = await session.execute(select(col(SubsidyLine.street_id), func.sum(col(SubsidyLine.amount_fen))).where(col(SubsidyLine.run_id) == run_id).group_by(col(SubsidyLine.street_id)))
+    return {street_id: int(total) for street_id, total in rows}
 
 
 async def confirm_street(session: AsyncSession, actor: Principal, run_id: int) -> SubsidyRun:
