@@ -229,7 +229,7 @@ async def tasks_of(db: AsyncSession, me: Principal) -> list[Task]:
     tasks: list[Task] = []
     match me.role:
         case Role.COMMUNITY_WORKER:
-            tasks += [await _patrol_today(db, me, today), await _fixes_to_verify(db, me), await _returned_records(db, me), await _hours_to_approve(db, me)]
+            tasks += [await _patrol_today(db, me, today), await _fixes_to_verify(db, me), await _returned_records(db, me)]
         case Role.STREET_WORKER:
             tasks += [await _fixes_to_verify(db, me), await _returned_records(db, me)]
         case Role.STREET_OFFICER:
