@@ -39,15 +39,19 @@ def scoring_due(period: str, now: datetime) -> bool:
 
 async def compute_last_month(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
     month = Month.parse(period)
-    done, skipped = [], []
+    done, skipped, empty = [], [], []
+    with_evidence = await service.streets_with_evidence(session, month)
     for street_id in [s.id for s in await registry_queries.streets(session)]:
         state = await month_state(session, street_id, month)
         if state is not None and state.state == "locked":
             skipped.append(street_id)
             continue
+        if street_id not in with_evidence:  # nothing filed: nothing to score (the officer may still compute it)
+            empty.append(street_id)
+            continue
         result = await service.compute_month(session, SYSTEM, street_id, month, reason="scheduled computation", now=now)
         done.append({"street_id": street_id, "estates": result.estates, "new_versions": result.new_versions})
-    return {"computed": done, "locked_already": skipped}
+    return {"computed": done, "locked_already": skipped, "no_evidence": empty}
 
 
 
@@ -80,7 +84,7 @@ async def flag_veto_reviews(session: AsyncSession, period: str, now: datetime) -
     for veto in pending:
         officers = await recipients(session, Role.STREET_OFFICER, street_id=veto.street_id)
         flagged += await notify(
-            session, f"veto-review|{veto.id}|{period}", officers, f"一票否决 #{veto.id} 须在 {veto.review_due_on} 前复核",
+            session, f"veto|{veto.id}|due:{period}", officers, f"一票否决 #{veto.id} 须在 {veto.review_due_on} 前复核",
             f"区片 {veto.estate_id} {veto.month}：{veto.explanation[:200]}", f"/assessment/vetoes#veto-{veto.id}",
         )
     return {"pending_due": len(pending), "notified": flagged}

@@ -38,7 +38,7 @@ from foundation.calendar.service import working_calendar
 from foundation.clock import utc_now
 from foundation.duties import Duty, keep_apart
 from foundation.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied, RuleViolation
-from foundation.periods import Month, business_date
+from foundation.periods import Month, business_date, period_zh
 from foundation.settings import config_dir
 from foundation.storage import BlobStore
 from inspections import queries as inspection_queries
@@ -46,6 +46,7 @@ from inspections.attachments import MAX_PHOTOS, ReceivedPhoto, keep_photos, own_
 from inspections.config import current_checklist
 from inspections.flags import recheck_boundary
 from inspections.rules import Source, request_fingerprint
+from people.waiting import Turn, done, waits, whose_turn
 from registry import queries as registry_queries
 from registry.queries import CommunityInfo, EstateInfo, estate_tenures
 
@@ -293,6 +294,11 @@ async def _open_veto(
     session.add(veto)
     await session.flush()
     record_change(session, actor, "veto.opened", "veto", veto.id, after={"estate_id": estate.id, "month": str(month), "reason": reason, "automatic": automatic, "defect_id": defect_id})
+    await waits(
+        session, "veto", veto.id, await whose_turn(session, Turn(Role.STREET_OFFICER, street_id=community.street_id)),
+        f"一票否决待审核：{estate.name}", f"{period_zh(str(month))}{'自动否决' if automatic else '居委会否决'}：{explanation[:200].rstrip('。')}。请在 {due} 前审核。",
+        f"/assessment/vetoes#veto-{veto.id}",
+    )
     return veto
 
 
@@ -347,6 +353,7 @@ async def review_veto(
     veto.reviewed_at = now
     veto.reviewed_by = actor.label
     record_change(session, actor, f"veto.{veto.state}", "veto", veto.id, before=before, after={"state": veto.state}, reason=data.reason)
+    await done(session, "veto", veto.id)
     if data.uphold and veto.contract_id is not None:
         year_ago = Month.parse(veto.month)
         for _ in range(11):
@@ -473,6 +480,17 @@ async def compute_month(
     return schemas.ComputeOut(street_id=street_id, month=str(month), estates=len(estate_ids), new_versions=new_versions, state=state.state, appeal_until=state.appeal_until)
 
 
+async def streets_with_evidence(session: AsyncSession, month: Month) -> set[int]:
+    """The streets with anything filed for `month`: a record or a committee opinion. A month nobody filed anything
+    for is not scored by the scheduler (its estates would be published unscored, ranked with nothing behind them);
+    its officer can still compute it."""
+    streets = await inspection_queries.streets_with_records(session, month)
+    opined = set((await session.execute(select(col(CommitteeOpinion.estate_id)).where(col(CommitteeOpinion.month) == str(month)).distinct())).scalars())
+    if opined:
+        streets |= {e.street_id for e in (await registry_queries.estates(session, opined)).values()}
+    return streets
+
+
 async def lock_month(session: AsyncSession, actor: Principal, street_id: int, month: Month, now: datetime | None = None) -> AssessmentMonth:
     """The street locks its month after a last recomputation: nothing of it changes any more."""
     now = now or utc_now()
@@ -505,8 +523,24 @@ async def lock_month(session: AsyncSession, actor: Principal, street_id: int, mo
     state.locked_at = now
     state.locked_by = actor.label
     record_change(session, actor, "month.locked", "assessment_month", f"{street_id}:{month}")
+    await _tell_companies_locked(session, street_id, month)
     await session.flush()
     return state
+
+
+async def _tell_companies_locked(session: AsyncSession, street_id: int, month: Month) -> None:
+    """A locked month's scores are final: each company scored in it is told (they decide its subsidy), once."""
+    scored = (await session.execute(select(col(EstateScore.company_id), func.count(func.distinct(col(EstateScore.estate_id)))).where(
+        col(EstateScore.street_id) == street_id, col(EstateScore.month) == str(month), col(EstateScore.company_id).is_not(None)
+    ).group_by(col(EstateScore.company_id)))).all()
+    street = await registry_queries.street(session, street_id)
+    where = f"{street.name}街道" if street is not None else "街道"
+    for company_id, estates in scored:
+        await waits(
+            session, "scores-locked", f"{street_id}:{month}:{company_id}", await whose_turn(session, Turn(Role.COMPANY, company_id=company_id)),
+            f"{period_zh(str(month))}考核已锁定", f"{where}已锁定{period_zh(str(month))}考核，贵公司 {estates} 个区片的得分为最终结果，将据此核拨补贴。",
+            f"/assessment?month={month}",
+        )
 
 
 # Evidence-integrity flags when an estate's boundary changes
@@ -568,6 +602,11 @@ async def file_appeal(
     for photo in sorted(evidence):
         session.add(AppealEvidence(appeal_id=appeal.id, attachment_id=photo))
     record_change(session, actor, "appeal.filed", "appeal", appeal.id, after={"estate_id": data.estate_id, "month": str(month), "defect_id": data.defect_id, "photo_ids": sorted(evidence)}, reason=data.reason)
+    estate, _ = await _estate(session, data.estate_id)
+    await waits(
+        session, "appeal", appeal.id, await whose_turn(session, Turn(Role.STREET_OFFICER, street_id=score.street_id)),
+        f"申诉待答复：{estate.name}", f"{period_zh(str(month))}得分申诉：{data.reason[:200]}", f"/assessment/appeals#appeal-{appeal.id}",
+    )
     await session.flush()
     return appeal
 
@@ -607,6 +646,7 @@ async def answer_appeal(session: AsyncSession, actor: Principal, appeal_id: int,
     if data.uphold and appeal.defect_id is not None:
         session.add(ScoreExclusion(defect_id=appeal.defect_id, appeal_id=appeal.id, reason=data.reason))
     record_change(session, actor, f"appeal.{appeal.state}", "appeal", appeal.id, reason=data.reason)
+    await done(session, "appeal", appeal.id)
     await session.flush()
     if data.uphold:
         await compute_month(session, actor, appeal.street_id, Month.parse(appeal.month), reason=f"appeal {appeal.id} upheld", now=now)

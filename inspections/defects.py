@@ -29,6 +29,7 @@ from inspections.config import inspection_rules
 from inspections.rules import Checklist, DefectState, Severity, Source, overdue_since, rectification_deadline
 from inspections.scope import visible_defects
 from inspections.tables import Amendment, Defect, DefectEvent, DefectEventPhoto, InspectionRecord, InspectionResult, RecordPhoto, YellowCard
+from people.waiting import Turn, done, waits, whose_turn
 from registry import queries as registry_queries
 
 OPEN_STATES = (DefectState.OPEN.value, DefectState.FIX_REPORTED.value)
@@ -341,9 +342,26 @@ async def report_fix(
     for photo in photo_ids:
         session.add(DefectEventPhoto(event_id=event.id, attachment_id=photo, defect_id=defect_id))
     record_change(session, actor, "defect.fix_reported", "defect", defect_id, after={"photo_ids": photo_ids}, reason=data.note)
+    estate = await registry_queries.estate(session, defect.estate_id)
+    await waits(
+        session, "fix", defect_id, await whose_turn(session, _verifiers(defect)), f"整改待验收：{estate.name if estate else f'整改单 #{defect_id}'}",
+        f"整改单 #{defect_id}（{defect.item_code}）已报告整改：{data.note[:200]}", f"/defects/{defect_id}", round_=event.id,
+    )
     await session.flush()
     await session.refresh(defect)
     return defect
+
+
+def _verifiers(defect: Defect) -> Turn:
+    """Whose turn it is to verify a reported fix: those who found the defect (the community's social worker for a
+    patrol, the street's for an inspection, the firm for its spot check)."""
+    match defect.source:
+        case Source.SPOT_CHECK.value if defect.organisation_id is not None:
+            return Turn(Role.INSPECTOR, organisation_id=defect.organisation_id)
+        case Source.STREET_INSPECTION.value:
+            return Turn(Role.STREET_WORKER, street_id=defect.street_id)
+        case _:
+            return Turn(Role.COMMUNITY_WORKER, community_id=defect.community_id)
 
 
 def _may_review(actor: Principal, defect: Defect) -> bool:
@@ -385,6 +403,7 @@ async def review_fix(
         raise Conflict(f"defect {defect_id} changed meanwhile; reload it", zh="该整改单刚被他人处理，请刷新页面")
     _event(session, defect_id, "accepted" if data.accepted else "rejected", actor, now, data.note)
     record_change(session, actor, "defect.accepted" if data.accepted else "defect.rejected", "defect", defect_id, reason=data.note)
+    await done(session, "fix", defect_id)
     await session.flush()
     await session.refresh(defect)
     return defect

@@ -24,6 +24,7 @@ from inspections.defects import withdraw_record_defects
 from inspections.returns import waiting_returns
 from inspections.rules import LateDecision, Source, WhileReturned
 from inspections.tables import InspectionRecord, InspectionResult, LateRecordDecision
+from people.waiting import done
 from registry import queries as registry_queries
 
 DECIDERS = frozenset({Role.STREET_OFFICER})
@@ -143,6 +144,7 @@ async def decide_late_record(
         after={"decision": decision.value, "month": record.month, "inspected_at": record.inspected_at, "filed_at": record.filed_at, "withdrawn_defect_ids": withdrawn},
         reason=row.reason,
     )
+    await done(session, "late-record", record.id)
     await session.flush()
     return _decision_out(row)
 

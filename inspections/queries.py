@@ -481,3 +481,9 @@ async def late_records_waiting(session: AsyncSession) -> int:
     decided = select(col(LateRecordDecision.record_id))
     waiting = select(func.count()).select_from(InspectionRecord).where(col(InspectionRecord.late).is_(True), col(InspectionRecord.id).not_in(decided))
     return int((await session.execute(waiting)).scalar_one())
+
+
+async def streets_with_records(session: AsyncSession, month: Month) -> set[int]:
+    """The streets with any record filed for `month` (a patrol, an inspection or a spot check)."""
+    query = select(col(InspectionRecord.street_id)).where(col(InspectionRecord.month) == str(month)).distinct()
+    return set((await session.execute(query)).scalars())

@@ -22,6 +22,7 @@ from inspections.config import reconciliation_rules
 from inspections.rules import ReturnState, Source
 from inspections.scope import visible_records
 from inspections.tables import Amendment, InspectionRecord, RecordReturn
+from people.waiting import done
 from registry import queries as registry_queries
 
 RETURNERS = frozenset({Role.STREET_OFFICER, Role.COMMITTEE_DIRECTOR})
@@ -113,6 +114,7 @@ async def close_return(session: AsyncSession, actor: Principal, record: Inspecti
     waiting.amendment_id = amendment.id
     session.add(waiting)
     record_change(session, actor, "inspection_record.corrected", "inspection_record", record.id, after={"return_id": waiting.id, "amendment_id": amendment.id})
+    await done(session, "record-return", waiting.id)
     await session.flush()
     return waiting
 

@@ -29,6 +29,7 @@ from inspections.flags import check_added_photos, check_record
 from inspections.records import effective_results, filed_detail, get_record
 from inspections.rules import Checklist, Source, is_late, request_fingerprint
 from inspections.tables import Amendment, InspectionRecord, InspectionResult, RecordPhoto, SpotCheckAssignment
+from people.waiting import Turn, waits, whose_turn
 from registry import queries as registry_queries
 from registry.queries import EstateInfo
 
@@ -254,6 +255,11 @@ async def _new_record(
             "late": record.late,
         },
     )
+    if record.late:  # it counts in no score until the street's officer approves it
+        await waits(
+            session, "late-record", record.id, await whose_turn(session, Turn(Role.STREET_OFFICER, street_id=record.street_id)),
+            f"补报记录待审批：{estate.name}", f"{record.business_date} 的记录 #{record.id} 超过时限才提交，审批通过后才计入考核。", "/assessment#late-records",
+        )
     detail = filed_detail(record, results=results, photos=photos, defect_ids=[d.id for d in raised], estate_name=estate.name, checklist=checklist)
     return record, detail
 

@@ -13,13 +13,29 @@ from foundation.access import Principal, Role
 from people.tables import User
 
 
-async def recipients(session: AsyncSession, role: Role, street_id: int | None = None, community_id: int | None = None) -> list[int]:
+async def recipients(
+    session: AsyncSession, role: Role, street_id: int | None = None, community_id: int | None = None, company_id: int | None = None, organisation_id: int | None = None
+) -> list[int]:
+    """The active accounts of `role`, within a street, community, company or organisation when one is given."""
     query = select(col(User.id)).where(col(User.role) == role.value, col(User.active).is_(True))
     if street_id is not None:
         query = query.where(col(User.street_id) == street_id)
     if community_id is not None:
         query = query.where(col(User.community_id) == community_id)
+    if company_id is not None:
+        query = query.where(col(User.company_id) == company_id)
+    if organisation_id is not None:
+        query = query.where(col(User.organisation_id) == organisation_id)
     return list((await session.execute(query.order_by(col(User.id)))).scalars())
+
+
+async def principals_of_roles(session: AsyncSession, roles: Collection[Role]) -> list[Principal]:
+    """The principals of the active accounts of `roles` (to ask which of them holds a part of something)."""
+    rows = (await session.execute(select(User).where(col(User.role).in_([r.value for r in roles]), col(User.active).is_(True)).order_by(col(User.id)))).scalars()
+    return [
+        Principal(role=Role(u.role), user_id=u.id, username=u.username, street_id=u.street_id, community_id=u.community_id, company_id=u.company_id, organisation_id=u.organisation_id)
+        for u in rows
+    ]
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,16 @@ from sqlmodel import col
 
 from assessment import queries as assessment_queries
 from assessment.jobs import opinion_deadline
+from community.calls import service as calls
+from community.calls.queries import EVALUATING, OPEN, panel_member, readable_bids
 from community.delivery import service as delivery
+from community.evaluation import service as evaluation
+from community.evaluation.rules import FINAL, MIDTERM
+from community.volunteers import service as volunteers
+from community.wristbands import service as wristbands
 from foundation.access import Principal, Role
-from foundation.clock import business_today
+from foundation.clock import business_today, utc_now
+from foundation.errors import PermissionDenied
 from foundation.notifications import Notification
 from foundation.paging import PageRequest
 from foundation.periods import Month, business_date, period_zh
@@ -147,6 +154,69 @@ async def _spot_checks(db: AsyncSession, me: Principal) -> Task:
     return Task("抽查任务待提交结果", total, "/spot-checks", due)
 
 
+async def _calls_to_bid(db: AsyncSession, me: Principal) -> Task:
+    now = utc_now()
+    open_calls = [c for c in await calls.list_calls(db, me, status=OPEN) if c.bid_deadline > now]
+    waiting = []
+    for call in open_calls:  # those the organisation has not bid in yet
+        if not [b for b in await readable_bids(db, me, call, now) if b.organisation_id == me.organisation_id]:
+            waiting.append(call)
+    link = f"/community/calls/{waiting[0].id}" if len(waiting) == 1 else "/community/calls"
+    return Task("可投标的公益项目", len(waiting), link, min((business_date(c.bid_deadline) for c in waiting), default=None), "尚未投标")
+
+
+async def _panels_to_score(db: AsyncSession, me: Principal) -> Task:
+    waiting = []
+    for call in await calls.list_calls(db, me, status=EVALUATING):
+        member = await panel_member(db, me, call.id or 0)
+        if member is not None and member.signed_at is None:
+            waiting.append(call.id)
+    return Task("评审待完成（申报利益冲突、评分、签字）", len(waiting), f"/community/panel/{waiting[0]}" if len(waiting) == 1 else "/community/calls")
+
+
+async def _evaluations_due(db: AsyncSession, me: Principal, today: date) -> Task:
+    """An evaluation firm's evaluator: the mid-term of each assigned project not yet evaluated, and its final once
+    the final's window has opened."""
+    due: list[tuple[date, int]] = []
+    try:
+        projects = await evaluation.projects(db, me)
+    except PermissionDenied:  # an expert of a panel, not a firm's evaluator: no evaluations wait on them
+        projects = []
+    for project in projects:
+        stages = {e.stage for e in project.evaluations}
+        if MIDTERM not in stages:
+            due.append((project.midterm_due_on, project.contract_id))
+        elif FINAL not in stages and today >= project.final_opens_on:
+            due.append((project.ends_on, project.contract_id))
+    due.sort()
+    link = f"/community/evaluation/contracts/{due[0][1]}" if len(due) == 1 else "/community/evaluation"
+    return Task("项目评估待完成", len(due), link, due[0][0] if due else None)
+
+
+async def _alerts(db: AsyncSession, me: Principal) -> Task:
+    raised = await wristbands.alerts_of(db, community_id=me.community_id, open_only=True)
+    return Task("腕带求助待处理", len(raised), f"/wristbands/alerts/{raised[0].id}" if len(raised) == 1 else "/wristbands", business_today() if raised else None, "老人走失求助，请立即处理")
+
+
+async def _hours_to_approve(db: AsyncSession, me: Principal) -> Task:
+    if me.role is Role.VOLUNTEER and not await volunteers.leads_a_team(db, me):
+        return Task("志愿时长待审核", 0, "/volunteers/approvals")
+    queue = await volunteers.approval_queue(db, me)
+    return Task("志愿时长待审核", len(queue), "/volunteers/approvals", min((h.due_on for h in queue), default=None))
+
+
+async def _volunteer_needs(db: AsyncSession, me: Principal, today: date) -> list[Task]:
+    volunteer = await volunteers.own_volunteer(db, me)
+    mine = await volunteers.signed_up_need_ids(db, volunteer.id)
+    coming = await volunteers.needs_of(db, me, from_day=today)
+    signed = [n for n in coming if n.id in mine]
+    short = [n for n in coming if n.id not in mine and n.taken < n.wanted]
+    return [
+        Task("我报名的志愿服务", len(signed), "/volunteer", min((n.held_on for n in signed), default=None), f"下一场：{signed[0].title}" if signed else ""),
+        Task("还缺人的志愿需求", len(short), "/volunteer", min((n.held_on for n in short), default=None), "可报名"),
+    ]
+
+
 async def _unread(db: AsyncSession, me: Principal) -> Task:
     count = (await db.execute(select(func.count()).where(col(Notification.user_id) == me.user_id, col(Notification.read_at).is_(None)))).scalar_one()
     return Task("未读通知", int(count), "/notifications", notice=True)
@@ -174,8 +244,16 @@ async def tasks_of(db: AsyncSession, me: Principal) -> list[Task]:
         case Role.FINANCE:
             tasks += await _runs_for_finance(db, me)
         case Role.INSPECTOR:
-            tasks += [await _spot_checks(db, me)]
+            tasks += [await _spot_checks(db, me), await _fixes_to_verify(db, me)]
         case Role.ADMIN:
             tasks += [await _late_records(db, me), await _spot_checks(db, me)]
+        case Role.SOCIAL_ORG:
+            tasks += [await _calls_to_bid(db, me)]
+        case Role.PANEL_MEMBER:
+            tasks += [await _panels_to_score(db, me), await _evaluations_due(db, me, today)]
+        case Role.CARE_WORKER:
+            tasks += [await _alerts(db, me), await _hours_to_approve(db, me)]
+        case Role.VOLUNTEER:
+            tasks += [*await _volunteer_needs(db, me, today), await _hours_to_approve(db, me)]
     tasks.append(await _unread(db, me))
     return most_urgent_first(tasks, today)

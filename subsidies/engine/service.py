@@ -19,12 +19,16 @@ from foundation.clock import utc_now
 from foundation.duties import Duty, keep_apart
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from foundation.money import yuan
+from foundation.periods import period_zh
 from foundation.process_locks import transaction_lock
+from people.queries import principals_of_roles
+from people.waiting import done, waits
 from subsidies.engine.registry import Programme, programme
 from subsidies.engine.rules import (
     DISBURSED,
     DRAFT,
     Draw,
+    Step,
     batch_checksum,
     budget_draws,
     price_lines,
@@ -118,7 +122,46 @@ async def start_run(session: AsyncSession, actor: Principal, code: str, period: 
     await price_run(session, of, run)
     record_change(session, actor, "programme_run.started", "programme_run", run.id, after={"programme": of.code, "period": period, "supplementary": supplementary})
     await session.flush()
+    await _ask_next(session, of, run)
     return run
+
+
+def _makers(of: Programme, step: Step | None) -> list[str]:
+    """The audit actions of those who may not give `step` (separation of duties): who started or recomputed the
+    run, or gave another of its steps."""
+    return ["programme_run.started", "programme_run.recomputed", *(f"programme_run.{s.name}" for s in of.steps if step is None or s.name != step.name)]
+
+
+async def _ask_next(session: AsyncSession, of: Programme, run: ProgrammeRun) -> None:
+    """The run waits on whoever gives its next step (each holder with lines that has not given a per-holder step,
+    else anyone of the step's roles who did not make the run), or, once every step is in, on those who issue its
+    batch: they are told (again after a recomputation, which cleared the approvals)."""
+    title = f"{of.name}{period_zh(run.period)}核算"
+    link = of.page or "/programmes"
+    if run.state == of.final_state:
+        issuers = [p.user_id for p in await principals_of_roles(session, of.runs_by) if p.user_id is not None]
+        await waits(session, "programme-batch", run.id, issuers, f"{title}已审批、待生成拨付批次", f"核算 #{run.id} 已通过全部审批，请生成拨付批次。", link)
+        return
+    step = next((s for s in of.steps if state_before(of.steps, s) == run.state), None)
+    if step is None:
+        return
+    makers = await actors_of(session, "programme_run", run.id, _makers(of, step))
+    totals = await holder_totals(session, run.id or 0)
+    given = set((await session.execute(select(col(ProgrammeApproval.holder)).where(col(ProgrammeApproval.run_id) == run.id, col(ProgrammeApproval.step) == step.name))).scalars())
+    waiting: dict[str, list[int]] = {}
+    for principal in await principals_of_roles(session, step.roles):
+        if principal.user_id is None or principal.user_id in makers:
+            continue
+        holder = "" if not step.per_holder else str(own) if (own := of.holder_of(principal)) is not None else None
+        if holder is not None and holder not in given and (holder == "" or holder in totals):
+            waiting.setdefault(holder, []).append(principal.user_id)
+    for holder, user_ids in sorted(waiting.items()):
+        amount = totals.get(holder, 0) if holder else sum(totals.values())
+        await waits(
+            session, "programme-step", f"{run.id}:{step.name}:{holder}", user_ids, f"{title}待{step.zh or '审批'}",
+            f"核算 #{run.id}{'中您负责的部分' if holder else ''}合计 {yuan(amount)} 元，请核对后{step.zh or '审批'}。", link,
+            round_=f"{run.computed_at:%Y%m%d%H%M%S%f}",
+        )
 
 
 async def recompute_run(session: AsyncSession, actor: Principal, run_id: int, code: str | None = None) -> ProgrammeRun:
@@ -127,10 +170,14 @@ async def recompute_run(session: AsyncSession, actor: Principal, run_id: int, co
     require_role(actor, of.runs_by, f"recomputing a run of {of.code}")
     if run.state != DRAFT:
         raise Conflict(f"run {run_id} is {run.state}; only a draft is recomputed", zh="只有草稿状态的核算可以重算")
+    asked = [*(await holder_totals(session, run.id or 0)), ""]
     await session.execute(delete(ProgrammeApproval).where(col(ProgrammeApproval.run_id) == run.id))
     await price_run(session, of, run)
     record_change(session, actor, "programme_run.recomputed", "programme_run", run.id)
     await session.flush()
+    for holder in asked:  # what was asked of the earlier figures is asked again of the new ones
+        await done(session, "programme-step", f"{run.id}:{of.steps[0].name}:{holder}")
+    await _ask_next(session, of, run)
     return run
 
 
@@ -170,6 +217,9 @@ async def approve(session: AsyncSession, actor: Principal, run_id: int, step_nam
         run.state = step.state_after
     record_change(session, actor, f"programme_run.{step.name}", "programme_run", run.id, after={"holder": holder, "total_fen": total, "state": run.state})
     await session.flush()
+    await done(session, "programme-step", f"{run.id}:{step.name}:{holder}")
+    if run.state != expected:
+        await _ask_next(session, of, run)
     return run
 
 
@@ -289,6 +339,7 @@ async def issue_batch(session: AsyncSession, actor: Principal, run_id: int, code
                         )
                 run.state = DISBURSED
                 record_change(session, actor, "batch.issued", "programme_batch", batch.id, after={"programme": of.code, "number": number, "run_id": run_id, "total_fen": batch.total_fen})
+            await done(session, "programme-batch", run_id)
             return batch
         except IntegrityError as error:
             raced = await batch_of_run(session, run_id)

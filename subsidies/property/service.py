@@ -20,10 +20,12 @@ from foundation.audit import actors_of, record_change
 from foundation.clock import business_today, utc_now
 from foundation.duties import Duty, keep_apart
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
+from foundation.money import yuan
 from foundation.periods import Month, Quarter, period_zh
 from foundation.process_locks import transaction_lock
 from foundation.ratios import ratio_text, stored_ratio
 from foundation.settings import config_dir
+from people.waiting import Turn, done, waits, whose_turn
 from registry.queries import estate_tenures
 from subsidies.engine.rules import PayerSplit, split_between_payers
 from subsidies.property.rules import GRADES, RateCard, card_on, check_card, parse_payer_split, parse_rate_cards, price_estate_month
@@ -180,6 +182,7 @@ async def start_run(session: AsyncSession, actor: Principal, quarter: Quarter, s
     await _something_payable(session, run, quarter)
     record_change(session, actor, "subsidy_run.started", "subsidy_run", run.id, after={"quarter": str(quarter), "supplementary": supplementary})
     await session.flush()
+    await _ask_streets(session, run)
     return run
 
 
@@ -203,6 +206,24 @@ async def _something_payable(session: AsyncSession, run: SubsidyRun, quarter: Qu
     )
 
 
+async def _ask_streets(session: AsyncSession, run: SubsidyRun) -> None:
+    """A draft waits on every street with lines in it: each street's officers are told to check and confirm their
+    part (again after a recomputation, which cleared the confirmations)."""
+    for street_id, total in sorted((await street_totals(session, run.id)).items()):
+        await waits(
+            session, "run-confirm", f"{run.id}:{street_id}", await whose_turn(session, Turn(Role.STREET_OFFICER, street_id=street_id)),
+            f"{period_zh(run.quarter)}补贴核算待街道确认", f"核算 #{run.id} 中本街道合计 {yuan(total)} 元，请核对后确认。", f"/subsidies/runs/{run.id}",
+            round_=f"{run.computed_at:%Y%m%d%H%M%S%f}",
+        )
+
+
+async def _ask_finance(session: AsyncSession, run: SubsidyRun, step: str, title: str, body: str) -> None:
+    """The run waits on finance (its approval, then its batch): every finance officer but those who made the run."""
+    makers = await actors_of(session, "subsidy_run", run.id, RUN_MAKERS)
+    finance = [uid for uid in await whose_turn(session, Turn(Role.FINANCE)) if uid not in makers or step == "run-batch"]
+    await waits(session, step, run.id, finance, title, body, f"/subsidies/runs/{run.id}")
+
+
 async def get_run(session: AsyncSession, actor: Principal, run_id: int) -> SubsidyRun:
     if actor.role not in (Role.FINANCE, Role.ADMIN, Role.STREET_OFFICER):
         raise PermissionDenied("subsidy runs are for finance, administrators and street officers")
@@ -217,16 +238,22 @@ async def recompute_run(session: AsyncSession, actor: Principal, run_id: int) ->
     run = await get_run(session, actor, run_id)
     if run.state != "draft":
         raise Conflict(f"run {run_id} is {run.state}; only a draft is recomputed", zh="只有草稿状态的核算可以重算")
+    asked = set(await street_totals(session, run.id))
     await _price_quarter(session, run, Quarter.parse(run.quarter))
     for confirmation in (await session.execute(select(StreetConfirmation).where(col(StreetConfirmation.run_id) == run.id))).scalars():
         await session.delete(confirmation)
     record_change(session, actor, "subsidy_run.recomputed", "subsidy_run", run.id)
     await session.flush()
+    for street_id in sorted(asked):
+        await done(session, "run-confirm", f"{run.id}:{street_id}")  # the earlier figures are not what is asked now
+    await _ask_streets(session, run)
     return run
 
 
 async def street_totals(session: AsyncSession, run_id: int) -> dict[int, int]:
-    return dict((await session.execute(select(col(SubsidyLine.street_id), func.sum(col(SubsidyLine.amount_fen))).where(col(SubsidyLine.run_id) == run_id).group_by(col(SubsidyLine.street_id)))).all())
+    """Each street's total in fen, as an int (PostgreSQL's SUM answers a Decimal)."""
+    rows = await session.execute(select(col(SubsidyLine.street_id), func.sum(col(SubsidyLine.amount_fen))).where(col(SubsidyLine.run_id) == run_id).group_by(col(SubsidyLine.street_id)))
+    return {street_id: int(total) for street_id, total in rows}
 
 
 async def confirm_street(session: AsyncSession, actor: Principal, run_id: int) -> SubsidyRun:
@@ -248,6 +275,9 @@ async def confirm_street(session: AsyncSession, actor: Principal, run_id: int) -
         run.state = "confirmed"
     record_change(session, actor, "subsidy_run.street_confirmed", "subsidy_run", run.id, after={"street_id": actor.street_id, "total_fen": totals[actor.street_id]})
     await session.flush()
+    await done(session, "run-confirm", f"{run.id}:{actor.street_id}")
+    if run.state == "confirmed":
+        await _ask_finance(session, run, "run-approve", f"{period_zh(run.quarter)}补贴核算待审批", f"核算 #{run.id} 各街道已确认，合计 {yuan(sum(totals.values()))} 元。")
     return run
 
 
@@ -262,6 +292,8 @@ async def approve_run(session: AsyncSession, actor: Principal, run_id: int) -> S
     run.approved_by = actor.label
     record_change(session, actor, "subsidy_run.approved", "subsidy_run", run.id)
     await session.flush()
+    await done(session, "run-approve", run.id)
+    await _ask_finance(session, run, "run-batch", f"{period_zh(run.quarter)}补贴已审批、待生成拨付批次", f"核算 #{run.id} 已审批，请生成拨付批次。")
     return run
 
 
@@ -323,6 +355,7 @@ async def issue_batch(session: AsyncSession, actor: Principal, run_id: int, now:
                         session.add(LedgerEntry(batch_id=batch.id, line_id=line.id, company_id=line.company_id, quarter=run.quarter, payer=payer, amount_fen=amount))
                 run.state = "disbursed"
                 record_change(session, actor, "batch.issued", "disbursement_batch", batch.id, after={"number": number, "run_id": run_id, "total_fen": batch.total_fen})
+            await done(session, "run-batch", run_id)
             return batch
         except IntegrityError as error:
             raced = (await session.execute(select(DisbursementBatch).where(col(DisbursementBatch.run_id) == run_id))).scalar()

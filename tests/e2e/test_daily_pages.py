@@ -118,6 +118,12 @@ async def test_each_role_sees_what_waits_on_it_first_and_each_action_confirms_it
     assert "一票否决待审核" in titles, titles
     dues = [d for d in await officer.locator("ol.todo li").evaluate_all("items => items.map(i => i.dataset.due)") if d]
     assert dues == sorted(dues), dues
+    # Told in the notifications too, with what the director wrote; the notice is settled once the veto is reviewed.
+    await officer.goto("/notifications")
+    notice = officer.locator("#notifications li.unread", has_text="一票否决待审核").first
+    await expect(notice).to_contain_text("本月连续三晚门岗无人值守")
+    notice_id = await notice.get_attribute("id")
+    await officer.goto("/")
     await officer.locator("ol.todo li", has_text="一票否决待审核").get_by_role("link").click()
     await expect(officer).to_have_url(re.compile(r"/assessment/vetoes$"))
     card = officer.locator("section.card[id^=veto-]").first
@@ -125,6 +131,9 @@ async def test_each_role_sees_what_waits_on_it_first_and_each_action_confirms_it
     await card.get_by_role("button", name="维持否决").click()
     assert await status_of(officer) == "已维持该项一票否决。"
     assert "一票否决待审核" not in await todo_titles(officer)
+    await officer.goto("/notifications")
+    await expect(officer.locator(f"#{notice_id}")).not_to_have_class(re.compile(r"\bunread\b"))
+    await expect(officer.locator(f"#{notice_id}")).to_contain_text("已读")
 
     # The social worker files a patrol with a fault (by the API, as the phone's outbox does): an order for the company.
     await file_patrol_with_a_fault(served, "xbl02-worker", estates[2].id)

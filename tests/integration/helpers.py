@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 from pypdf import PdfReader
@@ -51,3 +52,17 @@ def assert_problem(response: Any, status: int, *fragments: str) -> dict[str, Any
 def pdf_text(content: bytes) -> str:
     """The text of a PDF as a reader's tool extracts it."""
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+async def waiting_on(client: Any, headers: dict[str, str], title_part: str) -> list[dict[str, Any]]:
+    """The unread notifications of the user of `headers` whose title mentions `title_part`: what they are told waits
+    on them (a notice is settled, read, once the thing is done, whoever did it)."""
+    answer = await client.get("/api/notifications?unread=true&page_size=200", headers=headers)
+    assert answer.status_code == 200, answer.text
+    return [n for n in answer.json()["items"] if title_part in n["title"]]
+
+
+def todo_count(home: str, title: str) -> int:
+    """How many things the to-do line `title` of a home page counts (0 when the line is not there)."""
+    found = re.search(rf'<span class="todo-title">{re.escape(title)}</span>\s*<span class="todo-count" aria-label="(\d+) 项">', home)
+    return int(found.group(1)) if found else 0

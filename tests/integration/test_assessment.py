@@ -19,7 +19,7 @@ from inspections.tables import Defect
 from people.tables import User
 from registry.tables import Estate
 from tests.integration.evidence import approve_late, principal, record_body, upload
-from tests.integration.helpers import assert_problem, audit_count, count, estate_ids_of
+from tests.integration.helpers import assert_problem, audit_count, count, estate_ids_of, waiting_on
 from tests.integration.test_pages import page_login
 
 MONTH = str(Month.of_instant(datetime.now(UTC)).previous())  # an ended month: evidence filed late into it is its own
@@ -88,6 +88,10 @@ async def test_a_veto_blocks_the_lock_until_reviewed_and_an_upheld_veto_fails_th
     veto = await client.post("/api/assessment/vetoes", json=veto_body, headers=director)
     assert veto.status_code == 201, veto.text
     assert veto.json()["state"] == "pending" and veto.json()["review_due_on"] > veto.json()["cast_at"][:10]
+    # The street's officer is told it waits on them (and the other street's officer is not).
+    told = [n for n in await waiting_on(client, officer, "一票否决待审核") if n["link"].endswith(f"veto-{veto.json()['id']}")]
+    assert len(told) == 1 and "夜间门岗连续三晚无人" in told[0]["body"] and veto.json()["review_due_on"] in told[0]["body"]
+    assert not [n for n in await waiting_on(client, await as_user("xx-officer"), "一票否决待审核") if n["link"].endswith(f"veto-{veto.json()['id']}")]
     # The street's month table says the estate's grade waits on a veto, and of that estate only.
     await page_login(client, "xbl-officer")
     table = (await client.get(f"/assessment?month={MONTH}")).text
@@ -98,6 +102,7 @@ async def test_a_veto_blocks_the_lock_until_reviewed_and_an_upheld_veto_fails_th
     assert_problem(await client.post(f"/api/assessment/vetoes/{veto.json()['id']}/review", json={"uphold": True, "reason": "核实属实"}, headers=await as_user("xx-officer")), 404)
     reviewed = await client.post(f"/api/assessment/vetoes/{veto.json()['id']}/review", json={"uphold": True, "reason": "经核实，门岗确无人值守"}, headers=officer)
     assert reviewed.status_code == 200 and reviewed.json()["state"] == "upheld"
+    assert not [n for n in await waiting_on(client, officer, "一票否决待审核") if n["link"].endswith(f"veto-{veto.json()['id']}")]  # done: no longer waiting
     assert_problem(await client.post(f"/api/assessment/vetoes/{veto.json()['id']}/review", json={"uphold": False, "reason": "再议"}, headers=officer), 409)
     versions = (await client.get(f"/api/assessment/scores/{estate}/{MONTH}", headers=officer)).json()
     assert [(v["version"], v["grade"], v["vetoed"]) for v in versions] == [(2, "不合格", True), (1, "良好", False)]
@@ -105,6 +110,12 @@ async def test_a_veto_blocks_the_lock_until_reviewed_and_an_upheld_veto_fails_th
 
     locked = await client.post(f"/api/assessment/months/{street}/{MONTH}/lock", headers=officer)
     assert locked.status_code == 200 and locked.json()["state"] == "locked"
+    # Each company scored in the month is told its scores are final; once, whoever locks it again.
+    company_id = versions[0]["company_id"]
+    async with db() as session:
+        company_user = (await session.execute(select(User.username).where(User.company_id == company_id))).scalar_one()
+    final = await waiting_on(client, await as_user(company_user), "考核已锁定")
+    assert len(final) == 1 and "最终结果" in final[0]["body"]
     assert_problem(await client.post("/api/assessment/opinions", json={"client_id": "opinion-after-lock", "estate_id": estate, "month": MONTH, "rating": 90}, headers=director), 409, "locked")
     assert_problem(await client.post("/api/assessment/vetoes", json=veto_body, headers=director), 409, "locked")
     assert_problem(await client.post(f"/api/assessment/months/{street}/{MONTH}/compute", headers=officer), 409, "locked")
@@ -125,9 +136,11 @@ async def test_a_company_appeals_its_own_score_within_the_window_and_an_upheld_a
     assert_problem(await client.post("/api/assessment/appeals", json=body | {"estate_id": (await estate_ids_of(db, "XX01"))[0]}, headers=company), 404)
     appeal = await client.post("/api/assessment/appeals", json=body, headers=company)
     assert appeal.status_code == 201, appeal.text
+    assert [n["link"] for n in await waiting_on(client, officer, "申诉待答复")] == [f"/assessment/appeals#appeal-{appeal.json()['id']}"]
     assert_problem(await client.post(f"/api/assessment/months/{street}/{MONTH}/lock", headers=officer), 422, "appeal")
     answered = await client.post(f"/api/assessment/appeals/{appeal.json()['id']}/answer", json={"uphold": True, "reason": "照片证实已清运"}, headers=officer)
     assert answered.status_code == 200 and answered.json()["state"] == "upheld"
+    assert await waiting_on(client, officer, "申诉待答复") == []
     versions = (await client.get(f"/api/assessment/scores/{estate}/{MONTH}", headers=company)).json()
     assert [v["score"] for v in versions] == ["90.25", "89.63"]  # (25 × 100 + 15 × 100 + 30 × 82 + 10 × 76) / 80 = 90.25
     assert versions[0]["grade"] == "优秀" and "appeal" in versions[0]["reason"]

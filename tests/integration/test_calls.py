@@ -18,7 +18,7 @@ from foundation.access import Principal
 from foundation.clock import BUSINESS_TZ, utc_now
 from foundation.storage import FileBlobStore
 from people import queries as people_queries
-from tests.integration.helpers import assert_problem
+from tests.integration.helpers import assert_problem, todo_count
 from tests.integration.test_pages import page_login
 from tests.integration.test_role_pages import csrf
 
@@ -129,9 +129,15 @@ async def test_no_one_reads_a_bid_or_who_bid_before_the_deadline_whatever_their_
         expert_ids.append((await client.get("/api/auth/me", headers=await as_user(username))).json()["user_id"])
     assert (await client.put(f"/api/calls/{call_id}/panel", json={"user_ids": expert_ids}, headers=admin)).status_code == 200
 
+    # The open call waits on the organisations that may bid: it is on org01's to-do list until org01 has bid.
+    await page_login(client, "org01")
+    waiting = todo_count((await client.get("/")).text, "可投标的公益项目")
+    assert waiting >= 1
     org01 = await as_user("org01")
     first = await client.post(f"/api/calls/{call_id}/bids", json=bid_body("sealed-org01-0001"), headers=org01)
     assert first.status_code == 201, first.text
+    assert todo_count((await client.get("/")).text, "可投标的公益项目") == waiting - 1
+    client.cookies.clear()
     retry = await client.post(f"/api/calls/{call_id}/bids", json=bid_body("sealed-org01-0001"), headers=org01)
     assert retry.status_code == 200 and retry.json()["id"] == first.json()["id"]
     assert await count(db, Bid, Bid.call_id == call_id) == 1
@@ -303,13 +309,21 @@ async def _bids(db: Any, call_id: int) -> list[Bid]:
 
 
 async def _score_and_sign(client: Any, as_user: Any, call_id: int, panel: list[str], points: dict[str, list[dict[str, int]]] | None = None) -> None:
-    for username in panel:
+    task = "评审待完成（申报利益冲突、评分、签字）"
+    for n, username in enumerate(panel):
+        if n == 0:  # the evaluation waits on each member: on their to-do list until they have signed
+            await page_login(client, username)
+            waiting = todo_count((await client.get("/")).text, task)
+            assert waiting >= 1
         headers = await as_user(username)
         assert (await client.post(f"/api/calls/{call_id}/declaration", json={}, headers=headers)).status_code == 200
         for bid in (await client.get(f"/api/calls/{call_id}/bids", headers=headers)).json():
             given = (points or {}).get(bid["organisation_name"], POINTS)
             assert (await client.post(f"/api/bids/{bid['id']}/scores", json={"points": given}, headers=headers)).status_code == 200
         assert (await client.post(f"/api/calls/{call_id}/sign-off", headers=headers)).json()["signed"] is True
+        if n == 0:
+            assert todo_count((await client.get("/")).text, task) == waiting - 1
+            client.cookies.clear()
 
 
 # Award, objections, contract

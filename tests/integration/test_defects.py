@@ -14,7 +14,7 @@ from foundation.periods import Month
 from inspections import defects as defect_service
 from inspections.tables import Defect, YellowCard
 from tests.integration.evidence import company_user_of, other_company_user, principal, record_body, upload
-from tests.integration.helpers import assert_problem, count, estate_ids_of
+from tests.integration.helpers import assert_problem, count, estate_ids_of, waiting_on
 
 
 async def file_defects(client, as_user, db, community: str, items: tuple[str, ...]) -> tuple[list[int], int]:
@@ -38,14 +38,20 @@ async def test_the_company_reports_a_fix_with_a_photo_and_the_worker_accepts_or_
     fix_photo = await upload(client, company)
     fixed = await client.post(f"/api/defects/{defect_id}/fix", json={"note": "已清运", "photo_ids": [fix_photo]}, headers=company)
     assert fixed.status_code == 200 and fixed.json()["state"] == "fix_reported"
+    # The community's worker, who found it, is told the fix waits on them; the street's worker is not.
+    assert [n["link"] for n in await waiting_on(client, worker, "整改待验收")] == [f"/defects/{defect_id}"]
+    assert await waiting_on(client, await as_user("xbl-worker1"), "整改待验收") == []
     assert_problem(await client.post(f"/api/defects/{defect_id}/fix", json={"note": "再报", "photo_ids": [fix_photo]}, headers=company), 409)
     # The worker sees the fix photo now that it is on a defect of their community.
     assert (await client.get(f"/api/attachments/{fix_photo}", headers=worker)).status_code == 200
 
     rejected = await client.post(f"/api/defects/{defect_id}/review", json={"accepted": False, "note": "仍有垃圾堆放"}, headers=worker)
     assert rejected.json()["state"] == "open" and rejected.json()["fix_reported_at"] is None
+    assert await waiting_on(client, worker, "整改待验收") == []  # done (rejected): no longer waiting
     await client.post(f"/api/defects/{defect_id}/fix", json={"note": "已彻底清运", "photo_ids": [fix_photo]}, headers=company)
+    assert ["已彻底清运" in n["body"] for n in await waiting_on(client, worker, "整改待验收")] == [True]  # reported again: told again
     accepted = (await client.post(f"/api/defects/{defect_id}/review", json={"accepted": True, "note": "复查合格"}, headers=worker)).json()
+    assert await waiting_on(client, worker, "整改待验收") == []
     assert accepted["state"] == "closed" and not accepted["overdue"]
     assert [e["kind"] for e in accepted["events"]] == ["raised", "fix_reported", "rejected", "fix_reported", "accepted"]
     assert accepted["events"][1]["photo_ids"] == [fix_photo]

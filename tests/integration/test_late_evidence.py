@@ -11,7 +11,7 @@ from sqlalchemy import select
 from foundation.periods import Month
 from inspections.tables import InspectionRecord, LateRecordDecision
 from tests.integration.evidence import approve_late, recent, record_body, upload
-from tests.integration.helpers import assert_problem, audit_count, count, estate_ids_of
+from tests.integration.helpers import assert_problem, audit_count, count, estate_ids_of, waiting_on
 
 MONTHS_AGO = (datetime.now(UTC) - timedelta(days=95)).isoformat()
 
@@ -35,6 +35,9 @@ async def test_a_back_dated_patrol_is_filed_as_late_and_waits_for_the_street_off
     [row] = [r for r in listed["items"] if r["id"] == filed.json()["id"]]
     assert row["hours_late"] >= 95 * 24 and row["decision"] is None and row["failed_items"] == 1
     assert not any(r["id"] == on_time.json()["id"] for r in listed["items"])
+    # And is told so, with a link to where it decides; the record filed on time tells nobody.
+    told = await waiting_on(client, officer, "补报记录待审批")
+    assert [n["link"] for n in told] == ["/assessment#late-records"] and f"记录 #{filed.json()['id']}" in told[0]["body"]
 
 
 async def test_only_the_street_officer_of_that_street_decides_once_with_a_reason(client, as_user, db) -> None:
@@ -52,8 +55,10 @@ async def test_only_the_street_officer_of_that_street_decides_once_with_a_reason
     # A reason is required.
     assert_problem(await client.post(decide, json={"approve": True, "reason": " "}, headers=officer), 400)
     assert await count(db, LateRecordDecision) == 0
+    assert len(await waiting_on(client, officer, "补报记录待审批")) == 1
     answer = await client.post(decide, json=approve, headers=officer)
     assert answer.status_code == 201, answer.text
+    assert await waiting_on(client, officer, "补报记录待审批") == []  # decided: no longer waiting
     assert answer.json()["decision"] == "approved" and answer.json()["reason"] == approve["reason"]
     # Decided once: a second decision (either way) is refused and names the first.
     second = assert_problem(await client.post(decide, json={"approve": False, "reason": "改为不予计入"}, headers=officer), 409, "already approved")

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from foundation.access import Principal, Role
 from foundation.db import create_engine, create_session_factory, unit_of_work, writing
 from foundation.errors import Conflict, RuleViolation
-from foundation.periods import Month
+from foundation.periods import Month, period_zh
 from foundation.schemas import Strict
 from foundation.settings import load_settings
 from foundation.web.auth import allow
@@ -42,6 +42,7 @@ from subsidies.engine.rules import LineDraft, Party, PayerSplit, Step
 from subsidies.engine.tables import Budget, PaidLine, ProgrammeBatch
 from supervision.app import create_app
 from tests.database import migrated_demo_database
+from tests.integration.helpers import waiting_on
 
 CODE = "activity_test"
 LAST_MONTH = Month.of_instant(datetime.now(UTC)).previous()
@@ -201,6 +202,10 @@ async def test_a_programme_written_in_the_tests_pays_its_claims_through_the_engi
     lines = (await client.get(f"/api/programmes/{CODE}/runs/{run['id']}/lines", headers=finance)).json()["items"]
     assert {line["key"] for line in lines} == {"invoice:INV-0001", "invoice:INV-0002"} and all(line["payee"].startswith("community:") for line in lines)
 
+    # The draft waits on the street's officer, who is told so; finance is told only when its turn comes.
+    title = f"社区活动经费{period_zh(str(LAST_MONTH))}核算"
+    assert [n["link"] for n in await waiting_on(client, officer, f"{title}待街道审核")] == ["/programmes"]
+    assert await waiting_on(client, await login(client, "finance2"), f"{title}待区财政审批") == []
     # The steps in their order, each by its role: finance cannot approve what the street has not confirmed.
     early = await client.post(f"/api/programmes/{CODE}/runs/{run['id']}/approvals/approve", headers=finance)
     assert early.status_code == 409, early.text
@@ -209,16 +214,23 @@ async def test_a_programme_written_in_the_tests_pays_its_claims_through_the_engi
     confirmed = await client.post(f"/api/programmes/{CODE}/runs/{run['id']}/approvals/confirm", headers=officer)
     assert confirmed.status_code == 200 and confirmed.json()["state"] == "confirmed", confirmed.text
     assert (await client.post(f"/api/programmes/{CODE}/runs/{run['id']}/approvals/confirm", headers=officer)).status_code == 409
+    assert await waiting_on(client, officer, f"{title}待街道审核") == []  # done
+    # Now it waits on finance: on the second officer, not on the one who started the run and may not approve it.
+    assert len(await waiting_on(client, await login(client, "finance2"), f"{title}待区财政审批")) == 1
+    assert await waiting_on(client, finance, f"{title}待区财政审批") == []
     # Finance started the run, so another finance officer approves it (separation of duties).
     assert (await client.post(f"/api/programmes/{CODE}/runs/{run['id']}/approvals/approve", headers=finance)).status_code == 403
     approved = await client.post(f"/api/programmes/{CODE}/runs/{run['id']}/approvals/approve", headers=await login(client, "finance2"))
     assert approved.status_code == 200 and approved.json()["state"] == "approved", approved.text
+    assert await waiting_on(client, await login(client, "finance2"), f"{title}待区财政审批") == []
+    assert len(await waiting_on(client, finance, f"{title}已审批、待生成拨付批次")) == 1
 
     # Issued once: a retry answers the same batch.
     first = await client.post(f"/api/programmes/{CODE}/runs/{run['id']}/batch", headers=finance)
     retry = await client.post(f"/api/programmes/{CODE}/runs/{run['id']}/batch", headers=finance)
     assert first.status_code == 200, first.text
     assert retry.json() == first.json()
+    assert await waiting_on(client, finance, f"{title}已审批、待生成拨付批次") == []
     batch = first.json()
     assert batch["number"] == f"HDJF-{LAST_MONTH}-001" and batch["total_fen"] == 200_050 and batch["lines"] == 2
     left = (await client.get(f"/api/programmes/{CODE}/budgets", headers=finance)).json()

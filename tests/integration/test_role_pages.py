@@ -72,11 +72,34 @@ async def test_an_inspection_firm_lands_on_its_assignments_and_sees_only_its_own
     await page_login(client, "inspector1")
     home = await client.get("/")
     assert 'href="/spot-checks"' in home.text and "查看本月抽查任务" in home.text
+    # Its to-do list counts what it has still to submit; a firm has no registry figures, so no row of zeros.
+    pending = (await client.get("/api/spot-checks/assignments?pending=true&page_size=200", headers=await as_user("inspector1"))).json()["total"]
+    assert pending and re.search(rf'抽查任务待提交结果</span>\s*<span class="todo-count" aria-label="{pending} 项">', home.text)
+    assert "概况" not in home.text
     desk = await client.get("/spot-checks")
     assert desk.status_code == 200 and f'<dd id="assigned">{len(mine)}</dd>' in desk.text
     assert all(f'{a["estate_code"]} {a["estate_name"]}' in desk.text for a in mine)
     others = [a for a in everyone if a["organisation_id"] != mine[0]["organisation_id"]]
     assert others and not any(f'{a["estate_code"]} {a["estate_name"]}' in desk.text for a in others)  # secret from other firms
+
+
+@pytest.mark.parametrize(
+    ("username", "first", "link"),
+    [
+        ("xbl01-vol1", "志愿时长待审核", "/volunteers/approvals"),  # the team's leader: the team's hours, by their deadline
+        ("xbl01-vol2", "还缺人的志愿需求", "/volunteer"),
+        ("xbl01-care", "志愿时长待审核", "/volunteers/approvals"),
+        ("evaluator1", "项目评估待完成", "/community/evaluation"),
+    ],
+)
+async def test_the_community_roles_homes_list_what_waits_on_them_most_urgent_first(client, username, first, link) -> None:
+    await page_login(client, username)
+    home = (await client.get("/")).text
+    titles = re.findall(r'<span class="todo-title">([^<]+)</span>', home)
+    assert titles and titles[0] == first, titles
+    first_line = home[home.index('<ol class="todo"') :].split("</li>")[0]
+    assert f'href="{link}' in first_line and re.search(r'data-due="\d{4}-\d{2}-\d{2}"', first_line), first_line  # where it is done, and by when
+    assert re.search(r"\d+月\d+日|今天到期", first_line), first_line
 
 
 async def test_anonymous_visitors_are_sent_to_log_in_from_every_page(client) -> None:

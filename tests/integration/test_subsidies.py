@@ -20,7 +20,7 @@ from assessment.tables import CommitteeOpinion
 from people.tables import User
 from registry.tables import Estate, ServiceContract, Street
 from subsidies.property.tables import PaidEstateMonth, SubsidyLine
-from tests.integration.helpers import community_id, estate_ids_of
+from tests.integration.helpers import community_id, estate_ids_of, waiting_on
 from tests.integration.test_pages import page_login
 
 QUARTER = "2026-Q2"
@@ -50,11 +50,21 @@ async def all_lines(client, run_id: int, headers) -> list[dict]:  # type: ignore
 
 async def pay(client, run: dict, officer, finance, approver) -> dict:  # type: ignore[no-untyped-def]
     """The street confirms, another finance officer than the one who priced the run approves it, finance issues the
-    batch."""
+    batch. Each step is told to whoever's turn it is, and leaves their list once done."""
+    link = f"/subsidies/runs/{run['id']}"
+
+    async def told(headers, title: str) -> bool:  # type: ignore[no-untyped-def]
+        return any(n["link"] == link for n in await waiting_on(client, headers, title))
+
+    assert await told(officer, "补贴核算待街道确认")
     assert (await client.post(f"/api/subsidies/runs/{run['id']}/confirm", headers=officer)).status_code == 200
+    assert not await told(officer, "补贴核算待街道确认")
+    assert await told(approver, "补贴核算待审批") and not await told(finance, "补贴核算待审批")  # not the one who priced it
     assert (await client.post(f"/api/subsidies/runs/{run['id']}/approve", headers=approver)).status_code == 200
+    assert not await told(approver, "补贴核算待审批") and await told(finance, "待生成拨付批次")
     batch = await client.post(f"/api/subsidies/runs/{run['id']}/batch", headers=finance)
     assert batch.status_code == 200, batch.text
+    assert not await told(finance, "待生成拨付批次")
     return batch.json()
 
 

@@ -219,3 +219,18 @@ def test_a_record_counts_in_its_own_month_unless_that_was_locked_before_it_took_
     assert assessed_month(october, datetime(2026, 11, 20, tzinfo=UTC), locked) == Month.parse("2026-11")
     assert assessed_month(october, datetime(2027, 2, 20, tzinfo=UTC), locked) == Month.parse("2027-02")
     assert assessed_month(october, datetime(2027, 2, 20, tzinfo=UTC), None) == october
+
+
+def test_demo_notes_match_their_items_and_the_demo_month_has_a_few_automatic_vetoes_per_street() -> None:
+    from inspections.config import current_checklist
+    from supervision import demo_evidence
+
+    checklist = current_checklist()
+    assert set(demo_evidence.ITEM_NOTES) == set(checklist.items)  # every item has its own notes, no note of a stray code
+    notes = [note for item_notes in demo_evidence.ITEM_NOTES.values() for note in item_notes]
+    assert len(notes) == len(set(notes))  # a note belongs to one item (no gate-duty item with "垃圾未及时清运")
+    assert "垃圾未及时清运" in demo_evidence.ITEM_NOTES["C01"]
+    # Automatic vetoes come from veto-marked items failed in the street's two inspections of each estate: the largest
+    # demo street (55 estates) expects a few a month, not two dozen.
+    veto_items = sum(1 for item in checklist.items.values() if item.veto)
+    assert 55 * 2 * veto_items * demo_evidence.VETO_ITEM_FAILURE_RATE <= 5
