@@ -45,9 +45,11 @@ async def compute_last_month(session: AsyncSession, period: str, now: datetime) 
         if state is not None and state.state == "locked":
             skipped.append(street_id)
             continue
-        result = await service.compute_month(session, SYSTEM, street_id, month, reason="scheduled computation", now=now)
+        result = await service.compute_month(session, SYSTEM, street_id, month, reason="scheduled computation", now=now, ranked=False)
         done.append({"street_id": street_id, "estates": result.estates, "new_versions": result.new_versions})
-    return {"computed": done, "locked_already": skipped}
+    # Ranked once for the whole district, not again after each street.
+    ranks = await service.rank_month(session, month) if any(d["new_versions"] for d in done) else 0
+    return {"computed": done, "locked_already": skipped, "ranks_written": ranks}
 
 
 

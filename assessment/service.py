@@ -10,14 +10,14 @@ from datetime import datetime
 from functools import lru_cache
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from assessment import queries, schemas
 from assessment.inputs import month_inputs
-from assessment.rules import AUTOMATIC_VETO_REASONS, VETO_REASONS, Component, ScoringRules, parse_scoring_rules, score_month
+from assessment.rules import AUTOMATIC_VETO_REASONS, VETO_REASONS, Component, Ranked, ScoringRules, parse_scoring_rules, rank, score_month
 from assessment.tables import (
     Appeal,
     AppealEvidence,
@@ -26,6 +26,7 @@ from assessment.tables import (
     ContractReviewFlag,
     EstateScore,
     ScoreExclusion,
+    ScoreRank,
     Veto,
     VetoComplaint,
     VetoEvidence,
@@ -39,6 +40,7 @@ from foundation.clock import utc_now
 from foundation.duties import Duty, keep_apart
 from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from foundation.periods import Month, business_date
+from foundation.process_locks import transaction_lock
 from foundation.settings import config_dir
 from foundation.storage import BlobStore
 from inspections import queries as inspection_queries
@@ -366,11 +368,55 @@ async def review_veto(session: AsyncSession, actor: Principal, veto_id: int, dat
 # Scores
 
 
+async def rank_month(session: AsyncSession, month: Month) -> int:
+    """Store the rank of every estate's current score of `month` in its street and in the district (the rule:
+    assessment.rules.rank; an unscored month has none), writing only the ranks that changed. Called by every
+    computation that makes a new version; ranking a month happens one transaction at a time, each seeing the scores
+    the one before stored. Returns how many estates' ranks were written."""
+    await transaction_lock(session, f"score-ranks|{month}")
+    current: dict[int, tuple[int, int, int, int | None, bool]] = {}
+    for score_id, estate_id, version, street_id, score_centi, vetoed in await session.execute(
+        select(col(EstateScore.id), col(EstateScore.estate_id), col(EstateScore.version), col(EstateScore.street_id), col(EstateScore.score_centi), col(EstateScore.vetoed))
+        .where(col(EstateScore.month) == str(month))
+    ):
+        if estate_id not in current or version > current[estate_id][1]:
+            current[estate_id] = (score_id, version, street_id, score_centi, vetoed)
+    stored = {
+        estate_id: (score_id, in_street, in_district)
+        for estate_id, score_id, in_street, in_district in await session.execute(
+            select(col(ScoreRank.estate_id), col(ScoreRank.score_id), col(ScoreRank.rank_in_street), col(ScoreRank.rank_in_district)).where(col(ScoreRank.month) == str(month))
+        )
+    }
+    scored = [Ranked(estate_id=e, code="", score_centi=c[3], vetoed=c[4], committee_opinion=None) for e, c in current.items() if c[3] is not None]
+    in_district = {r.estate_id: n for n, r in rank(scored)}
+    in_street: dict[int, int] = {}
+    for street in {current[r.estate_id][2] for r in scored}:
+        in_street.update({r.estate_id: n for n, r in rank([r for r in scored if current[r.estate_id][2] == street])})
+    added: list[dict[str, object]] = []
+    changed: list[dict[str, object]] = []
+    for estate_id, (score_id, _, street_id, _, _) in current.items():
+        row: dict[str, object] = {
+            "estate_id": estate_id, "month": str(month), "score_id": score_id, "street_id": street_id,
+            "rank_in_street": in_street.get(estate_id), "rank_in_district": in_district.get(estate_id),
+        }
+        before = stored.get(estate_id)
+        if before is None:
+            added.append(row)
+        elif before != (score_id, row["rank_in_street"], row["rank_in_district"]):
+            changed.append(row)
+    if added:
+        await session.execute(insert(ScoreRank), added)
+    if changed:
+        await session.execute(update(ScoreRank), changed)  # by primary key (estate, month), one statement for all
+    return len(added) + len(changed)
+
+
 async def compute_month(
-    session: AsyncSession, actor: Principal, street_id: int, month: Month, *, reason: str = "computed", now: datetime | None = None
+    session: AsyncSession, actor: Principal, street_id: int, month: Month, *, reason: str = "computed", now: datetime | None = None, ranked: bool = True
 ) -> schemas.ComputeOut:
     """Compute (or recompute) every estate's score of a street's month and publish it. A score whose inputs and
-    rules are unchanged is kept; one that differs becomes a new version, the old kept."""
+    rules are unchanged is kept; one that differs becomes a new version, the old kept. The month's ranks are stored
+    again when a version changed (`ranked=False`: the caller computes several streets and ranks once after)."""
     now = now or utc_now()
     require_role(actor, COMPUTERS | {Role.ADMIN}, "computing scores")
     if actor.role is Role.STREET_OFFICER and actor.street_id != street_id:
@@ -435,6 +481,8 @@ async def compute_month(
     state.computed_at = now
     record_change(session, actor, "month.computed", "assessment_month", f"{street_id}:{month}", after={"estates": len(estate_ids), "new_versions": new_versions}, reason=reason)
     await session.flush()
+    if ranked and new_versions:
+        await rank_month(session, month)
     return schemas.ComputeOut(street_id=street_id, month=str(month), estates=len(estate_ids), new_versions=new_versions, state=state.state, appeal_until=state.appeal_until)
 
 

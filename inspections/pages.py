@@ -340,8 +340,8 @@ class CoveragePages(Controller):
                 raise NotFound("community", community_id)
         rows = []
         if last >= first:
-            for c in communities:
-                coverage = await records.patrol_coverage(db, principal, c.id or 0, first, last)
+            shown = await records.communities_coverage(db, [(c.id or 0, c.name, c.street_id) for c in communities], first, last)
+            for c, coverage in zip(communities, shown, strict=True):
                 rows.append((c, [HeatCell(d.day, d.estates, d.patrolled) for d in coverage.days], coverage))
         days = [first + timedelta(days=i) for i in range((last - first).days + 1)] if last >= first else []
         return page(
