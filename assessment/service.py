@@ -6,7 +6,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 
 import msgspec
@@ -273,43 +273,78 @@ async def _complaints_as_evidence(session: AsyncSession, estate: EstateInfo, mon
 async def _open_veto(
     session: AsyncSession, actor: Principal, estate: EstateInfo, community: CommunityInfo, month: Month, reason: str, explanation: str, now: datetime, *, automatic: bool, defect_id: int | None
 ) -> Veto:
-    company_id, contract_id = await _company_and_contract(session, estate.id, month)
     due, _ = working_days_after(business_date(now), lifecycle_days()[1], await working_calendar(session))
-    veto = Veto(
-        estate_id=estate.id,
-        community_id=community.id,
-        street_id=community.street_id,
-        company_id=company_id,
-        contract_id=contract_id,
-        month=str(month),
-        reason_code=reason,
-        explanation=explanation,
-        automatic=automatic,
-        source_defect_id=defect_id,
-        state="pending",
-        cast_at=now,
-        cast_by_user_id=actor.user_id,
-        cast_by=actor.label,
-        review_due_on=due,
-    )
-    session.add(veto)
+    return (await _open_vetoes(session, actor, month, now, due, [(estate, community, await _company_and_contract(session, estate.id, month), reason, explanation, automatic, defect_id)]))[0]
+
+
+async def _open_vetoes(
+    session: AsyncSession,
+    actor: Principal,
+    month: Month,
+    now: datetime,
+    due: date,
+    cases: Sequence[tuple[EstateInfo, CommunityInfo, tuple[int | None, int | None], str, str, bool, int | None]],
+) -> list[Veto]:
+    """Store veto cases (estate, community, (company, contract), reason, explanation, automatic, source defect),
+    all in one flush, each audited."""
+    vetoes = [
+        Veto(
+            estate_id=estate.id,
+            community_id=community.id,
+            street_id=community.street_id,
+            company_id=company_id,
+            contract_id=contract_id,
+            month=str(month),
+            reason_code=reason,
+            explanation=explanation,
+            automatic=automatic,
+            source_defect_id=defect_id,
+            state="pending",
+            cast_at=now,
+            cast_by_user_id=actor.user_id,
+            cast_by=actor.label,
+            review_due_on=due,
+        )
+        for estate, community, (company_id, contract_id), reason, explanation, automatic, defect_id in cases
+    ]
+    session.add_all(vetoes)
     await session.flush()
-    record_change(session, actor, "veto.opened", "veto", veto.id, after={"estate_id": estate.id, "month": str(month), "reason": reason, "automatic": automatic, "defect_id": defect_id})
-    return veto
+    for veto in vetoes:
+        after = {"estate_id": veto.estate_id, "month": str(month), "reason": veto.reason_code, "automatic": veto.automatic, "defect_id": veto.source_defect_id}
+        record_change(session, actor, "veto.opened", "veto", veto.id, after=after)
+    return vetoes
 
 
 async def open_automatic_vetoes(session: AsyncSession, actor: Principal, street_id: int, month: Month) -> list[Veto]:
     """Veto cases the rules open by themselves (each once): a defect on a veto-marked item found by the street's
-    own inspection, and a company's third overdue rectification of the month on an estate of the street."""
+    own inspection, and a company's third overdue rectification of the month on an estate of the street. Read and
+    stored set-based: a city month opens hundreds at once."""
     taken = set((await session.execute(select(col(Veto.source_defect_id)).where(col(Veto.source_defect_id).is_not(None)))).scalars())
     triggers = await inspection_queries.veto_triggers(session, street_id, month, leaving_out={t for t in taken if t is not None})
-    opened = []
+    if not triggers:
+        return []
+    estate_ids = sorted({d.estate_id for d in triggers})
+    estates = await registry_queries.estates(session, estate_ids)
+    communities: dict[int, CommunityInfo] = {}
+    for community_id in sorted({e.community_id for e in estates.values()}):
+        if (community := await registry_queries.community(session, community_id)) is not None:
+            communities[community_id] = community
+    served: dict[int, tuple[int | None, int | None]] = {}
+    for tenure in await estate_tenures(session, month.first_day, month.last_day, estate_ids):
+        contract = tenure.last_contract(month.first_day, month.last_day)
+        served[tenure.estate_id] = (contract.company_id, contract.contract_id) if contract else (None, None)
+    now = utc_now()
+    due, _ = working_days_after(business_date(now), lifecycle_days()[1], await working_calendar(session))
+    cases = []
     for defect in triggers:
-        estate, community = await _estate(session, defect.estate_id)
+        estate = estates.get(defect.estate_id)
+        community = communities.get(estate.community_id) if estate else None
+        if estate is None or community is None:
+            raise NotFound("estate", defect.estate_id)
         reason = "veto_item_defect" if defect.veto_item and defect.source is Source.STREET_INSPECTION else "third_overdue"
         explanation = f"{AUTOMATIC_VETO_REASONS[reason]}：缺陷 #{defect.id}（{defect.item_code}）"
-        opened.append(await _open_veto(session, actor, estate, community, month, reason, explanation, utc_now(), automatic=True, defect_id=defect.id))
-    return opened
+        cases.append((estate, community, served.get(estate.id, (None, None)), reason, explanation, True, defect.id))
+    return await _open_vetoes(session, actor, month, now, due, cases)
 
 
 async def get_veto(session: AsyncSession, actor: Principal, veto_id: int) -> Veto:
@@ -429,15 +464,14 @@ async def compute_month(
     community_of = {e.id: e.community_id for e in estates}
     rules = scoring_rules()
     inputs = await month_inputs(session, estate_ids, month, now, current_checklist(), with_complaints=rules.weights[Component.COMPLAINTS] > 0)
-    current = {
-        s.estate_id: s
-        for s in (
-            await session.execute(
-                select(EstateScore)
-                .where(col(EstateScore.street_id) == street_id, col(EstateScore.month) == str(month))
-                .order_by(col(EstateScore.version))
-            )
-        ).scalars()
+    # The newest version of each estate's score: what a new computation is compared with (not its breakdown).
+    current: dict[int, tuple[int, str, str]] = {
+        estate_id: (version, rules_sha256, inputs_sha256)
+        for estate_id, version, rules_sha256, inputs_sha256 in await session.execute(
+            select(col(EstateScore.estate_id), col(EstateScore.version), col(EstateScore.rules_sha256), col(EstateScore.inputs_sha256))
+            .where(col(EstateScore.street_id) == street_id, col(EstateScore.month) == str(month))
+            .order_by(col(EstateScore.version))
+        )
     }
     # The company that served each estate last in the month (a contract ended mid-month still owns its month).
     companies = {
@@ -445,31 +479,33 @@ async def compute_month(
         for t in (await estate_tenures(session, month.first_day, month.last_day, estate_ids) if estate_ids else [])
         if (contract := t.last_contract(month.first_day, month.last_day)) is not None
     }
-    new_versions = 0
+    new_scores: list[dict[str, object]] = []
     for estate_id in estate_ids:
         result = score_month(inputs[estate_id], rules)
         previous = current.get(estate_id)
-        if previous is not None and previous.rules_sha256 == result.rules_sha256 and previous.inputs_sha256 == result.inputs_sha256:
+        if previous is not None and previous[1] == result.rules_sha256 and previous[2] == result.inputs_sha256:
             continue
-        session.add(
-            EstateScore(
-                estate_id=estate_id,
-                community_id=community_of[estate_id],
-                street_id=street_id,
-                company_id=companies.get(estate_id),
-                month=str(month),
-                version=(previous.version + 1) if previous else 1,
-                rules_sha256=result.rules_sha256,
-                inputs_sha256=result.inputs_sha256,
-                score_centi=result.score_centi,
-                grade=result.grade,
-                vetoed=result.vetoed,
-                result=schemas.score_result_json(result),
-                computed_at=now,
-                reason=reason if previous else "first computation",
-            )
+        new_scores.append(
+            {
+                "estate_id": estate_id,
+                "community_id": community_of[estate_id],
+                "street_id": street_id,
+                "company_id": companies.get(estate_id),
+                "month": str(month),
+                "version": (previous[0] + 1) if previous else 1,
+                "rules_sha256": result.rules_sha256,
+                "inputs_sha256": result.inputs_sha256,
+                "score_centi": result.score_centi,
+                "grade": result.grade,
+                "vetoed": result.vetoed,
+                "result": schemas.score_result_json(result),
+                "computed_at": now,
+                "reason": reason if previous else "first computation",
+            }
         )
-        new_versions += 1
+    if new_scores:
+        await session.execute(insert(EstateScore), new_scores)  # one multi-row INSERT, not an ORM object per estate
+    new_versions = len(new_scores)
     if state is None:
         appeal_until, _ = working_days_after(business_date(now), lifecycle_days()[0], await working_calendar(session))
         state = AssessmentMonth(street_id=street_id, month=str(month), state="computed", published_at=now, appeal_until=appeal_until)
