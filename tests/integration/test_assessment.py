@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import UTC, datetime, timedelta
 
@@ -323,3 +324,51 @@ async def test_ranks_follow_every_street_computed_and_the_month_table_pages_thro
     shown = '<small class="muted">{}</small>'.format
     assert shown(every[(last_page - 1) * size]["estate_code"]) in last and shown(every[0]["estate_code"]) not in last
     assert shown(every[0]["estate_code"]) in first
+
+
+async def test_the_migration_ranks_the_scores_an_earlier_release_computed(tmp_root) -> None:  # type: ignore[no-untyped-def]
+    """Scores stored before ranks were (two streets, ties, a vetoed month, an unscored one, a second version) get
+    the ranks of a ranking from scratch when the database is upgraded."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import insert, text
+
+    from foundation.db import create_engine, create_session_factory
+    from foundation.settings import PROJECT_ROOT
+    from tests.database import migrated_demo_database
+
+    url = await migrated_demo_database(tmp_root, "ranks_upgrade")
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.attributes["database_url"] = url
+    await asyncio.to_thread(command.downgrade, config, "0045-1")
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            estates = (
+                await connection.execute(text("SELECT e.id, e.community_id, c.street_id FROM estates e JOIN communities c ON c.id = e.community_id ORDER BY c.street_id, e.id"))
+            ).all()
+            two_streets = [e for e in estates if e[2] == estates[0][2]][:5] + [e for e in estates if e[2] != estates[0][2]][:4]
+            scores = [(9000, False), (9000, False), (9550, True), (None, False), (8000, False), (8000, False), (8800, False), (8800, True), (None, True)]
+            rows = [
+                {
+                    "estate_id": estate_id, "community_id": community_id, "street_id": street_id, "company_id": None, "month": MONTH, "version": 1,
+                    "rules_sha256": "r" * 64, "inputs_sha256": "i" * 64, "score_centi": score, "grade": "良好", "vetoed": vetoed, "result": {},
+                    "computed_at": datetime.now(UTC), "reason": "first computation",
+                }
+                for (estate_id, community_id, street_id), (score, vetoed) in zip(two_streets, scores, strict=True)
+            ]
+            # The first estate's second version (lower) is the current one.
+            rows.append(rows[0] | {"version": 2, "score_centi": 6000, "inputs_sha256": "j" * 64, "reason": "appeal 1 upheld"})
+            await connection.execute(insert(EstateScore), rows)
+        await asyncio.to_thread(command.upgrade, config, "head")
+        factory = create_session_factory(engine)
+        expected = await ranks_from_scratch(factory, MONTH)
+        async with factory() as session:
+            stored = {r.estate_id: (r.score_id, r.rank_in_street, r.rank_in_district) for r in (await session.execute(select(ScoreRank).where(ScoreRank.month == MONTH))).scalars()}
+        assert stored == expected and len(stored) == 9
+        rank_of = {n: stored[e[0]][1:] for n, e in enumerate(two_streets)}
+        # Street one: 90.00, 80.00, 60.00 (the first estate's current version), then the vetoed 95.50; one unscored.
+        # Street two: 88.00, 80.00, then the vetoed 88.00. The district: 80.00 of both streets tie at 3.
+        assert [rank_of[n] for n in range(9)] == [(3, 5), (1, 1), (4, 6), (None, None), (2, 3), (2, 3), (1, 2), (3, 7), (None, None)]
+    finally:
+        await engine.dispose()
