@@ -372,3 +372,27 @@ async def test_the_migration_ranks_the_scores_an_earlier_release_computed(tmp_ro
         assert [rank_of[n] for n in range(9)] == [(3, 5), (1, 1), (4, 6), (None, None), (2, 3), (2, 3), (1, 2), (3, 7), (None, None)]
     finally:
         await engine.dispose()
+
+
+async def test_an_amended_street_inspection_counts_as_amended_and_the_ranks_follow(client, as_user, db) -> None:
+    """A street inspection returned and corrected by its filer: the item it failed now passes and one it passed now
+    fails; the recomputed score reads the results in effect, and the stored ranks follow the new version."""
+    estate, street = await month_with_evidence(client, as_user, db)
+    officer, specialist = await as_user("xbl-officer"), await as_user("xbl-worker1")
+    await client.post(f"/api/assessment/months/{street}/{MONTH}/compute", headers=officer)
+    async with db() as session:
+        record = (await session.execute(select(Defect.record_id).where(Defect.estate_id == estate, Defect.source == "street_inspection"))).scalar_one()
+    returned = await client.post(f"/api/inspections/{record}/return", json={"reason": "C01 与照片不符，请核实"}, headers=officer)
+    assert returned.status_code == 201, returned.text
+    correction = {
+        "reason": "复核后 C01 合格、G01 不合格",
+        "results": [{"item": "C01", "passed": True, "note": "", "photo_ids": []}, {"item": "G01", "passed": False, "note": "门岗无人", "photo_ids": [await upload(client, specialist)]}],
+    }
+    corrected = await client.post(f"/api/inspections/{record}/correction", json=correction, headers=specialist)
+    assert corrected.status_code == 201, corrected.text
+    assert (await client.post(f"/api/assessment/months/{street}/{MONTH}/compute", headers=officer)).json()["new_versions"] >= 1
+    [newest, first] = (await client.get(f"/api/assessment/scores/{estate}/{MONTH}", headers=officer)).json()
+    lines = {(line["component"], line["item"]) for line in newest["result"]["lines"]}
+    assert ("street_inspection", "G01") in lines and ("street_inspection", "C01") not in lines
+    assert ("street_inspection", "C01") in {(line["component"], line["item"]) for line in first["result"]["lines"]}
+    await assert_ranks_stored_right(client, as_user, db)
