@@ -49,9 +49,11 @@ async def compute_last_month(session: AsyncSession, period: str, now: datetime) 
         if street_id not in with_evidence:  # nothing filed: nothing to score (the officer may still compute it)
             empty.append(street_id)
             continue
-        result = await service.compute_month(session, SYSTEM, street_id, month, reason="scheduled computation", now=now)
+        result = await service.compute_month(session, SYSTEM, street_id, month, reason="scheduled computation", now=now, ranked=False)
         done.append({"street_id": street_id, "estates": result.estates, "new_versions": result.new_versions})
-    return {"computed": done, "locked_already": skipped, "no_evidence": empty}
+    # Ranked once for the whole district, not again after each street.
+    ranks = await service.rank_month(session, month) if any(d["new_versions"] for d in done) else 0
+    return {"computed": done, "locked_already": skipped, "no_evidence": empty, "ranks_written": ranks}
 
 
 

@@ -29,11 +29,12 @@ from foundation.clock import business_today
 from foundation.errors import DomainError, InvalidInput, NotFound
 from foundation.paging import PageRequest
 from foundation.periods import Month
+from foundation.settings import get_settings
 from foundation.storage import BlobStore
 from foundation.web.auth import allow
 from foundation.web.charts import trend
 from foundation.web.flash import flashed
-from foundation.web.layout import chosen_id, form_error, page, read_verdict, refused
+from foundation.web.layout import chosen_id, form_error, page, pages_of, read_verdict, refused
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
 from inspections import defects as defect_service
@@ -111,11 +112,11 @@ class AssessmentPages(Controller):
 
     @get("/")
     async def month_table(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], month: FromQuery[str | None] = None, community_id: FromQuery[str | None] = None, company_id: FromQuery[str | None] = None
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], month: FromQuery[str | None] = None, community_id: FromQuery[str | None] = None, company_id: FromQuery[str | None] = None, page_no: FromQuery[int] = 1
     ) -> Template:
-        """The month's table: score, grade, ranks and the six-month trend of every estate in scope."""
+        """The month's table: score, grade, ranks and the six-month trend of every estate in scope, a page at a time."""
         partial = bool(request.headers.get("hx-request")) and request.headers.get("hx-target") == "scores"
-        return await _month_page(principal, db, chosen_month(month), chosen_id(community_id), chosen_id(company_id), partial=partial)
+        return await _month_page(principal, db, chosen_month(month), chosen_id(community_id), chosen_id(company_id), partial=partial, page_no=page_no)
 
     @post("/months/{month:str}/{action:str}", guards=[allow(service.COMPUTERS, "computing scores")])
     async def month_action(
@@ -270,16 +271,18 @@ async def _month_page(
     partial: bool = False,
     errors: dict[str, str] | None = None,
     late_failed: tuple[int, str] | None = None,
+    page_no: int = 1,
 ) -> Template:
-    every = await queries.month_scores(db, principal, wanted)
-    scores = [s for s in every if (not community_id or s.community_id == community_id) and (not company_id or s.company_id == company_id)]
+    paging = PageRequest(page=max(1, page_no), page_size=get_settings().month_table_page_size)
+    scores = await queries.month_scores(db, principal, wanted, community_id=community_id, company_id=company_id, paging=paging)
+    total = await queries.count_month_scores(db, principal, wanted, community_id=community_id, company_id=company_id)
     months = [wanted]
     for _ in range(TREND_MONTHS - 1):
         months.insert(0, months[0].previous())
-    history = await queries.score_history(db, principal, months)
+    history = await queries.score_history(db, principal, months, [s.estate_id for s in scores])
     communities, _ = await registry.list_communities(db, principal, PageRequest(1, 500), None)
     community_names = {c.id: c.name for c in communities}
-    company_ids = {s.company_id for s in every if s.company_id}
+    company_ids = await queries.month_companies(db, principal, wanted)
     companies = {i: c.name for i, c in (await registry_queries.companies(db, company_ids)).items()}
     month_state = await queries.month_out(db, principal, principal.street_id, wanted) if principal.street_id else None
     late_records: list[Any] = []
@@ -294,6 +297,10 @@ async def _month_page(
         "previous": wanted.previous(),
         "following": wanted.next() if wanted.next() < Month.of(business_today()) else None,
         "rows": rows,
+        "total": total,
+        "paging": paging,
+        "pages": pages_of(total, paging),
+        "extra": "".join(f"&{k}={v}" for k, v in (("month", wanted), ("community_id", community_id), ("company_id", company_id)) if v),
         "community_names": community_names,
         "companies": companies,
         "filters": {"community_id": community_id, "company_id": company_id},

@@ -7,16 +7,25 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from assessment import schemas
-from assessment.rules import AUTOMATIC_VETO_REASONS, VETO_REASONS, Ranked, rank
-from assessment.tables import Appeal, AppealEvidence, AssessmentMonth, CommitteeOpinion, EstateScore, Veto, VetoComplaint, VetoEvidence
+from assessment.rules import AUTOMATIC_VETO_REASONS, VETO_REASONS
+from assessment.tables import (
+    Appeal,
+    AppealEvidence,
+    AssessmentMonth,
+    CommitteeOpinion,
+    EstateScore,
+    ScoreRank,
+    Veto,
+    VetoComplaint,
+    VetoEvidence,
+)
 from foundation.access import Principal, ScopeKind
 from foundation.errors import NotFound
 from foundation.paging import PageRequest, fetch_page
@@ -165,42 +174,59 @@ async def vetoes_of(session: AsyncSession, estate_id: int, month: Month) -> list
     ]
 
 
-def _ranked(row: EstateScore, code: str) -> Ranked:
-    committee = next((c["score"] for c in row.result.get("components", []) if c["component"] == "committee"), None)
-    return Ranked(
-        estate_id=row.estate_id, code=code, score_centi=row.score_centi, vetoed=row.vetoed,
-        committee_opinion=None if committee is None else int(Decimal(committee)),
+def _month_table(
+    actor: Principal, month: Month, street_id: int | None, community_id: int | None, company_id: int | None
+) -> Select[EstateScore, int | None, int | None]:
+    """The current scores of a month within the actor's scope, with their stored ranks, in the table's order:
+    by rank in the district (unscored last), then by estate code."""
+    query = (
+        select(EstateScore, col(ScoreRank.rank_in_street), col(ScoreRank.rank_in_district))
+        .join(ScoreRank, col(ScoreRank.score_id) == col(EstateScore.id))
+        .where(col(ScoreRank.month) == str(month), _visible(actor, EstateScore.street_id, EstateScore.community_id, EstateScore.company_id))
+        .order_by(col(ScoreRank.rank_in_district).is_(None), col(ScoreRank.rank_in_district), registry_queries.code_of_estate(EstateScore.estate_id))
     )
+    if street_id:
+        query = query.where(col(ScoreRank.street_id) == street_id)
+    if community_id:
+        query = query.where(col(EstateScore.community_id) == community_id)
+    if company_id:
+        query = query.where(col(EstateScore.company_id) == company_id)
+    return query
 
 
 async def month_scores(
-    session: AsyncSession, actor: Principal, month: Month, *, street_id: int | None = None, community_id: int | None = None, company_id: int | None = None
+    session: AsyncSession,
+    actor: Principal,
+    month: Month,
+    *,
+    street_id: int | None = None,
+    community_id: int | None = None,
+    company_id: int | None = None,
+    paging: PageRequest | None = None,
 ) -> list[schemas.ScoreOut]:
-    """The current score of every estate in scope for a month, with its rank in its street and in the district
-    (ranks are over every published estate, whoever asks)."""
-    rows = list((await session.execute(_latest_scores(month))).scalars())
-    estates = await registry_queries.estates(session, {r.estate_id for r in rows})
-    # An estate-month without a score has no rank (shown as —), not a shared last place: a street that has scored
-    # nothing yet would otherwise show every estate ranked 1.
-    scored = [s for s in rows if s.score_centi is not None]
-    district_rank = {r.estate_id: n for n, r in rank([_ranked(s, estates[s.estate_id].code) for s in scored])}
-    street_rank: dict[int, int] = {}
-    for street in {s.street_id for s in scored}:
-        street_rank.update({r.estate_id: n for n, r in rank([_ranked(s, estates[s.estate_id].code) for s in scored if s.street_id == street])})
-    allowed = {
-        s.id
-        for s in (
-            await session.execute(
-                _latest_scores(month).where(_visible(actor, EstateScore.street_id, EstateScore.community_id, EstateScore.company_id))
-            )
-        ).scalars()
-    }
-    out = []
-    for s in sorted(rows, key=lambda s: (district_rank.get(s.estate_id, len(rows) + 1), estates[s.estate_id].code)):
-        if s.id not in allowed or (street_id and s.street_id != street_id) or (community_id and s.community_id != community_id) or (company_id and s.company_id != company_id):
-            continue
-        out.append(score_out(s, estates[s.estate_id], street_rank.get(s.estate_id), district_rank.get(s.estate_id), detail=False))
-    return out
+    """The current score of every estate in scope for a month (one page of them when `paging` is given), with its
+    rank in its street and in the district as stored when the month was computed (ranks are over every published
+    estate, whoever asks; an unscored estate has none)."""
+    query = _month_table(actor, month, street_id, community_id, company_id)
+    if paging is not None:
+        query = query.limit(paging.page_size).offset(paging.offset)
+    rows = (await session.execute(query)).all()
+    estates = await registry_queries.estates(session, {s.estate_id for s, _, _ in rows})
+    return [score_out(s, estates[s.estate_id], in_street, in_district, detail=False) for s, in_street, in_district in rows]
+
+
+async def count_month_scores(
+    session: AsyncSession, actor: Principal, month: Month, *, street_id: int | None = None, community_id: int | None = None, company_id: int | None = None
+) -> int:
+    """How many rows month_scores lists without paging."""
+    query = _month_table(actor, month, street_id, community_id, company_id).order_by(None)
+    return int((await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one())
+
+
+async def month_companies(session: AsyncSession, actor: Principal, month: Month) -> set[int]:
+    """The companies of the month's current scores within scope (the month table's company filter)."""
+    query = _month_table(actor, month, None, None, None).order_by(None).subquery()
+    return {c for c in (await session.execute(select(query.c.company_id).distinct())).scalars() if c is not None}
 
 
 def score_out(s: EstateScore, estate: EstateInfo, street_rank: int | None, district_rank: int | None, *, detail: bool) -> schemas.ScoreOut:
@@ -241,8 +267,12 @@ async def score_versions(session: AsyncSession, actor: Principal, estate_id: int
     if not rows:
         raise NotFound("score of estate", f"{estate_id} for {month}")
     estate = (await registry_queries.estates(session, [estate_id]))[estate_id]
-    ranks = {s.estate_id: (s.rank_in_street, s.rank_in_district) for s in await month_scores(session, actor, month, street_id=rows[0].street_id)}
-    street_rank, district_rank = ranks.get(estate_id, (None, None))
+    stored = (
+        await session.execute(
+            select(col(ScoreRank.score_id), col(ScoreRank.rank_in_street), col(ScoreRank.rank_in_district)).where(col(ScoreRank.estate_id) == estate_id, col(ScoreRank.month) == str(month))
+        )
+    ).first()
+    street_rank, district_rank = (stored[1], stored[2]) if stored is not None and stored[0] == rows[0].id else (None, None)
     return [score_out(s, estate, street_rank if n == 0 else None, district_rank if n == 0 else None, detail=True) for n, s in enumerate(rows)]
 
 
@@ -372,11 +402,13 @@ async def month_out(session: AsyncSession, actor: Principal, street_id: int, mon
     )
 
 
-async def score_history(session: AsyncSession, actor: Principal, months: list[Month]) -> dict[int, dict[str, int | None]]:
-    """Each visible estate's current score (in hundredths, None when unscored or vetoed) per month: the trend line."""
+async def score_history(session: AsyncSession, actor: Principal, months: list[Month], estate_ids: Collection[int] | None = None) -> dict[int, dict[str, int | None]]:
+    """Each visible estate's current score (in hundredths, None when unscored or vetoed) per month: the trend line
+    (of `estate_ids` only when given: the estates of one page of the month table)."""
     newest = (
         select(col(EstateScore.estate_id), col(EstateScore.month), func.max(col(EstateScore.version)).label("version"))
         .where(col(EstateScore.month).in_([str(m) for m in months]))
+        .where(col(EstateScore.estate_id).in_(sorted(estate_ids)) if estate_ids is not None else true())
         .group_by(col(EstateScore.estate_id), col(EstateScore.month))
         .subquery()
     )

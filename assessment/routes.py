@@ -14,6 +14,7 @@ from assessment.rules import AUTOMATIC_VETO_REASONS, VETO_REASONS
 from foundation.access import Principal, Role
 from foundation.paging import Page, PageRequest
 from foundation.periods import MONTH_PATTERN, Month
+from foundation.settings import get_settings
 from foundation.web.auth import allow, logged_in
 from foundation.web.body import StrictBody
 from foundation.web.params import OptionalId, RecordId
@@ -95,11 +96,21 @@ class AssessmentController(Controller):
 
     @get("/scores", responses=READ)
     async def scores(
-        self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], month: MonthPath, street_id: OptionalId = None, community_id: OptionalId = None, company_id: OptionalId = None
+        self,
+        principal: NamedDependency[Principal],
+        db: NamedDependency[AsyncSession],
+        month: MonthPath,
+        street_id: OptionalId = None,
+        community_id: OptionalId = None,
+        company_id: OptionalId = None,
+        page: Annotated[int | None, Parameter(ge=1, le=100_000, description="Page number, from 1; without page and page_size every score comes in one list")] = None,
+        page_size: Annotated[int | None, Parameter(ge=1, le=1000, description="Scores per page; default: the month table's page size")] = None,
     ) -> list[schemas.ScoreOut]:
         """Every estate's current score for a month within your scope, with grade and rank in its street and the
-        district (ranked: vetoed after the rest, then by score; ties share a rank)."""
-        return await queries.month_scores(db, principal, Month.parse(month), street_id=street_id, community_id=community_id, company_id=company_id)
+        district (ranked: vetoed after the rest, then by score; ties share a rank), ordered by rank in the district
+        (unscored last) and estate code; with `page`, one page of that list."""
+        paging = PageRequest(page or 1, page_size or get_settings().month_table_page_size) if page or page_size else None
+        return await queries.month_scores(db, principal, Month.parse(month), street_id=street_id, community_id=community_id, company_id=company_id, paging=paging)
 
     @get("/scores/{estate_id:int}/{month:str}", responses=READ)
     async def score(self, estate_id: RecordId, month: MonthPath, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.ScoreOut]:

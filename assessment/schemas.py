@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import date, datetime
 from typing import Annotated, Any
 
 import msgspec
 
-from assessment.rules import MonthScore
+from assessment.rules import MonthScore, plain
 from foundation.schemas import Id, MonthText, Reason, Strict
 from foundation.text import NONBLANK
 from inspections.schemas import ClientId, DefectEvidenceOut, EvidencePhotoOut
@@ -165,4 +164,5 @@ class VetoReasonOut(msgspec.Struct):
 
 
 def score_result_json(result: MonthScore) -> dict[str, Any]:
-    return asdict(result)
+    converted: dict[str, Any] = plain(result)
+    return converted

@@ -6,18 +6,18 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from assessment import queries, schemas
 from assessment.inputs import month_inputs
-from assessment.rules import AUTOMATIC_VETO_REASONS, VETO_REASONS, Component, ScoringRules, parse_scoring_rules, score_month
+from assessment.rules import AUTOMATIC_VETO_REASONS, VETO_REASONS, Component, Ranked, ScoringRules, parse_scoring_rules, rank, score_month
 from assessment.tables import (
     Appeal,
     AppealEvidence,
@@ -26,6 +26,7 @@ from assessment.tables import (
     ContractReviewFlag,
     EstateScore,
     ScoreExclusion,
+    ScoreRank,
     Veto,
     VetoComplaint,
     VetoEvidence,
@@ -39,6 +40,7 @@ from foundation.clock import utc_now
 from foundation.duties import Duty, keep_apart
 from foundation.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from foundation.periods import Month, business_date, period_zh
+from foundation.process_locks import transaction_lock
 from foundation.settings import config_dir
 from foundation.storage import BlobStore
 from inspections import queries as inspection_queries
@@ -272,48 +274,86 @@ async def _complaints_as_evidence(session: AsyncSession, estate: EstateInfo, mon
 async def _open_veto(
     session: AsyncSession, actor: Principal, estate: EstateInfo, community: CommunityInfo, month: Month, reason: str, explanation: str, now: datetime, *, automatic: bool, defect_id: int | None
 ) -> Veto:
-    company_id, contract_id = await _company_and_contract(session, estate.id, month)
     due, _ = working_days_after(business_date(now), lifecycle_days()[1], await working_calendar(session))
-    veto = Veto(
-        estate_id=estate.id,
-        community_id=community.id,
-        street_id=community.street_id,
-        company_id=company_id,
-        contract_id=contract_id,
-        month=str(month),
-        reason_code=reason,
-        explanation=explanation,
-        automatic=automatic,
-        source_defect_id=defect_id,
-        state="pending",
-        cast_at=now,
-        cast_by_user_id=actor.user_id,
-        cast_by=actor.label,
-        review_due_on=due,
-    )
-    session.add(veto)
+    return (await _open_vetoes(session, actor, month, now, due, [(estate, community, await _company_and_contract(session, estate.id, month), reason, explanation, automatic, defect_id)]))[0]
+
+
+async def _open_vetoes(
+    session: AsyncSession,
+    actor: Principal,
+    month: Month,
+    now: datetime,
+    due: date,
+    cases: Sequence[tuple[EstateInfo, CommunityInfo, tuple[int | None, int | None], str, str, bool, int | None]],
+) -> list[Veto]:
+    """Store veto cases (estate, community, (company, contract), reason, explanation, automatic, source defect),
+    all in one flush, each audited."""
+    vetoes = [
+        Veto(
+            estate_id=estate.id,
+            community_id=community.id,
+            street_id=community.street_id,
+            company_id=company_id,
+            contract_id=contract_id,
+            month=str(month),
+            reason_code=reason,
+            explanation=explanation,
+            automatic=automatic,
+            source_defect_id=defect_id,
+            state="pending",
+            cast_at=now,
+            cast_by_user_id=actor.user_id,
+            cast_by=actor.label,
+            review_due_on=due,
+        )
+        for estate, community, (company_id, contract_id), reason, explanation, automatic, defect_id in cases
+    ]
+    session.add_all(vetoes)
     await session.flush()
-    record_change(session, actor, "veto.opened", "veto", veto.id, after={"estate_id": estate.id, "month": str(month), "reason": reason, "automatic": automatic, "defect_id": defect_id})
-    await waits(
-        session, "veto", veto.id, await whose_turn(session, Turn(Role.STREET_OFFICER, street_id=community.street_id)),
-        f"一票否决待审核：{estate.name}", f"{period_zh(str(month))}{'自动否决' if automatic else '居委会否决'}：{explanation[:200].rstrip('。')}。请在 {due} 前审核。",
-        f"/assessment/vetoes#veto-{veto.id}",
-    )
-    return veto
+    officers: dict[int, list[int]] = {}
+    for veto, (estate, community, _, _, explanation, automatic, _) in zip(vetoes, cases, strict=True):
+        after = {"estate_id": veto.estate_id, "month": str(month), "reason": veto.reason_code, "automatic": veto.automatic, "defect_id": veto.source_defect_id}
+        record_change(session, actor, "veto.opened", "veto", veto.id, after=after)
+        if community.street_id not in officers:
+            officers[community.street_id] = await whose_turn(session, Turn(Role.STREET_OFFICER, street_id=community.street_id))
+        await waits(
+            session, "veto", veto.id, officers[community.street_id],
+            f"一票否决待审核：{estate.name}", f"{period_zh(str(month))}{'自动否决' if automatic else '居委会否决'}：{explanation[:200].rstrip('。')}。请在 {due} 前审核。",
+            f"/assessment/vetoes#veto-{veto.id}",
+        )
+    return vetoes
 
 
 async def open_automatic_vetoes(session: AsyncSession, actor: Principal, street_id: int, month: Month) -> list[Veto]:
     """Veto cases the rules open by themselves (each once): a defect on a veto-marked item found by the street's
-    own inspection, and a company's third overdue rectification of the month on an estate of the street."""
+    own inspection, and a company's third overdue rectification of the month on an estate of the street. Read and
+    stored set-based: a city month opens hundreds at once."""
     taken = set((await session.execute(select(col(Veto.source_defect_id)).where(col(Veto.source_defect_id).is_not(None)))).scalars())
     triggers = await inspection_queries.veto_triggers(session, street_id, month, leaving_out={t for t in taken if t is not None})
-    opened = []
+    if not triggers:
+        return []
+    estate_ids = sorted({d.estate_id for d in triggers})
+    estates = await registry_queries.estates(session, estate_ids)
+    communities: dict[int, CommunityInfo] = {}
+    for community_id in sorted({e.community_id for e in estates.values()}):
+        if (community := await registry_queries.community(session, community_id)) is not None:
+            communities[community_id] = community
+    served: dict[int, tuple[int | None, int | None]] = {}
+    for tenure in await estate_tenures(session, month.first_day, month.last_day, estate_ids):
+        contract = tenure.last_contract(month.first_day, month.last_day)
+        served[tenure.estate_id] = (contract.company_id, contract.contract_id) if contract else (None, None)
+    now = utc_now()
+    due, _ = working_days_after(business_date(now), lifecycle_days()[1], await working_calendar(session))
+    cases = []
     for defect in triggers:
-        estate, community = await _estate(session, defect.estate_id)
+        estate = estates.get(defect.estate_id)
+        community = communities.get(estate.community_id) if estate else None
+        if estate is None or community is None:
+            raise NotFound("estate", defect.estate_id)
         reason = "veto_item_defect" if defect.veto_item and defect.source is Source.STREET_INSPECTION else "third_overdue"
         explanation = f"{AUTOMATIC_VETO_REASONS[reason]}：缺陷 #{defect.id}（{defect.item_code}）"
-        opened.append(await _open_veto(session, actor, estate, community, month, reason, explanation, utc_now(), automatic=True, defect_id=defect.id))
-    return opened
+        cases.append((estate, community, served.get(estate.id, (None, None)), reason, explanation, True, defect.id))
+    return await _open_vetoes(session, actor, month, now, due, cases)
 
 
 async def get_veto(session: AsyncSession, actor: Principal, veto_id: int) -> Veto:
@@ -408,11 +448,55 @@ async def review_vetoes(session: AsyncSession, actor: Principal, veto_ids: Seque
 # Scores
 
 
+async def rank_month(session: AsyncSession, month: Month) -> int:
+    """Store the rank of every estate's current score of `month` in its street and in the district (the rule:
+    assessment.rules.rank; an unscored month has none), writing only the ranks that changed. Called by every
+    computation that makes a new version; ranking a month happens one transaction at a time, each seeing the scores
+    the one before stored. Returns how many estates' ranks were written."""
+    await transaction_lock(session, f"score-ranks|{month}")
+    current: dict[int, tuple[int, int, int, int | None, bool]] = {}
+    for score_id, estate_id, version, street_id, score_centi, vetoed in await session.execute(
+        select(col(EstateScore.id), col(EstateScore.estate_id), col(EstateScore.version), col(EstateScore.street_id), col(EstateScore.score_centi), col(EstateScore.vetoed))
+        .where(col(EstateScore.month) == str(month))
+    ):
+        if estate_id not in current or version > current[estate_id][1]:
+            current[estate_id] = (score_id, version, street_id, score_centi, vetoed)
+    stored = {
+        estate_id: (score_id, in_street, in_district)
+        for estate_id, score_id, in_street, in_district in await session.execute(
+            select(col(ScoreRank.estate_id), col(ScoreRank.score_id), col(ScoreRank.rank_in_street), col(ScoreRank.rank_in_district)).where(col(ScoreRank.month) == str(month))
+        )
+    }
+    scored = [Ranked(estate_id=e, code="", score_centi=c[3], vetoed=c[4], committee_opinion=None) for e, c in current.items() if c[3] is not None]
+    in_district = {r.estate_id: n for n, r in rank(scored)}
+    in_street: dict[int, int] = {}
+    for street in {current[r.estate_id][2] for r in scored}:
+        in_street.update({r.estate_id: n for n, r in rank([r for r in scored if current[r.estate_id][2] == street])})
+    added: list[dict[str, object]] = []
+    changed: list[dict[str, object]] = []
+    for estate_id, (score_id, _, street_id, _, _) in current.items():
+        row: dict[str, object] = {
+            "estate_id": estate_id, "month": str(month), "score_id": score_id, "street_id": street_id,
+            "rank_in_street": in_street.get(estate_id), "rank_in_district": in_district.get(estate_id),
+        }
+        before = stored.get(estate_id)
+        if before is None:
+            added.append(row)
+        elif before != (score_id, row["rank_in_street"], row["rank_in_district"]):
+            changed.append(row)
+    if added:
+        await session.execute(insert(ScoreRank), added)
+    if changed:
+        await session.execute(update(ScoreRank), changed)  # by primary key (estate, month), one statement for all
+    return len(added) + len(changed)
+
+
 async def compute_month(
-    session: AsyncSession, actor: Principal, street_id: int, month: Month, *, reason: str = "computed", now: datetime | None = None
+    session: AsyncSession, actor: Principal, street_id: int, month: Month, *, reason: str = "computed", now: datetime | None = None, ranked: bool = True
 ) -> schemas.ComputeOut:
     """Compute (or recompute) every estate's score of a street's month and publish it. A score whose inputs and
-    rules are unchanged is kept; one that differs becomes a new version, the old kept."""
+    rules are unchanged is kept; one that differs becomes a new version, the old kept. The month's ranks are stored
+    again when a version changed (`ranked=False`: the caller computes several streets and ranks once after)."""
     now = now or utc_now()
     require_role(actor, COMPUTERS | {Role.ADMIN}, "computing scores")
     if actor.role is Role.STREET_OFFICER and actor.street_id != street_id:
@@ -425,15 +509,14 @@ async def compute_month(
     community_of = {e.id: e.community_id for e in estates}
     rules = scoring_rules()
     inputs = await month_inputs(session, estate_ids, month, now, current_checklist(), with_complaints=rules.weights[Component.COMPLAINTS] > 0)
-    current = {
-        s.estate_id: s
-        for s in (
-            await session.execute(
-                select(EstateScore)
-                .where(col(EstateScore.street_id) == street_id, col(EstateScore.month) == str(month))
-                .order_by(col(EstateScore.version))
-            )
-        ).scalars()
+    # The newest version of each estate's score: what a new computation is compared with (not its breakdown).
+    current: dict[int, tuple[int, str, str]] = {
+        estate_id: (version, rules_sha256, inputs_sha256)
+        for estate_id, version, rules_sha256, inputs_sha256 in await session.execute(
+            select(col(EstateScore.estate_id), col(EstateScore.version), col(EstateScore.rules_sha256), col(EstateScore.inputs_sha256))
+            .where(col(EstateScore.street_id) == street_id, col(EstateScore.month) == str(month))
+            .order_by(col(EstateScore.version))
+        )
     }
     # The company that served each estate last in the month (a contract ended mid-month still owns its month).
     companies = {
@@ -441,31 +524,33 @@ async def compute_month(
         for t in (await estate_tenures(session, month.first_day, month.last_day, estate_ids) if estate_ids else [])
         if (contract := t.last_contract(month.first_day, month.last_day)) is not None
     }
-    new_versions = 0
+    new_scores: list[dict[str, object]] = []
     for estate_id in estate_ids:
         result = score_month(inputs[estate_id], rules)
         previous = current.get(estate_id)
-        if previous is not None and previous.rules_sha256 == result.rules_sha256 and previous.inputs_sha256 == result.inputs_sha256:
+        if previous is not None and previous[1] == result.rules_sha256 and previous[2] == result.inputs_sha256:
             continue
-        session.add(
-            EstateScore(
-                estate_id=estate_id,
-                community_id=community_of[estate_id],
-                street_id=street_id,
-                company_id=companies.get(estate_id),
-                month=str(month),
-                version=(previous.version + 1) if previous else 1,
-                rules_sha256=result.rules_sha256,
-                inputs_sha256=result.inputs_sha256,
-                score_centi=result.score_centi,
-                grade=result.grade,
-                vetoed=result.vetoed,
-                result=schemas.score_result_json(result),
-                computed_at=now,
-                reason=reason if previous else "first computation",
-            )
+        new_scores.append(
+            {
+                "estate_id": estate_id,
+                "community_id": community_of[estate_id],
+                "street_id": street_id,
+                "company_id": companies.get(estate_id),
+                "month": str(month),
+                "version": (previous[0] + 1) if previous else 1,
+                "rules_sha256": result.rules_sha256,
+                "inputs_sha256": result.inputs_sha256,
+                "score_centi": result.score_centi,
+                "grade": result.grade,
+                "vetoed": result.vetoed,
+                "result": schemas.score_result_json(result),
+                "computed_at": now,
+                "reason": reason if previous else "first computation",
+            }
         )
-        new_versions += 1
+    if new_scores:
+        await session.execute(insert(EstateScore), new_scores)  # one multi-row INSERT, not an ORM object per estate
+    new_versions = len(new_scores)
     if state is None:
         appeal_until, _ = working_days_after(business_date(now), lifecycle_days()[0], await working_calendar(session))
         state = AssessmentMonth(street_id=street_id, month=str(month), state="computed", published_at=now, appeal_until=appeal_until)
@@ -477,6 +562,8 @@ async def compute_month(
     state.computed_at = now
     record_change(session, actor, "month.computed", "assessment_month", f"{street_id}:{month}", after={"estates": len(estate_ids), "new_versions": new_versions}, reason=reason)
     await session.flush()
+    if ranked and new_versions:
+        await rank_month(session, month)
     return schemas.ComputeOut(street_id=street_id, month=str(month), estates=len(estate_ids), new_versions=new_versions, state=state.state, appeal_until=state.appeal_until)
 
 

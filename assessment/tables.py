@@ -124,6 +124,22 @@ class EstateScore(SQLModel, table=True):
     reason: str = Field(default="", max_length=400)  # why this version: first computation, late evidence, appeal ...
 
 
+class ScoreRank(SQLModel, table=True):
+    """The current score of an estate's month and its rank in its street and in the district, kept beside the
+    append-only scores so that pages read ranks instead of ranking the district on every read. Rewritten whenever a
+    computation of the month changes a score (assessment.service.rank_month); an unscored month has no rank."""
+
+    __tablename__ = "score_ranks"
+    __table_args__ = (Index("ix_score_ranks_month_district_rank", "month", "rank_in_district"),)
+
+    estate_id: int = Field(foreign_key="estates.id", primary_key=True)
+    month: str = Field(max_length=7, primary_key=True)
+    score_id: int = Field(foreign_key="estate_scores.id", unique=True)  # the current version that was ranked
+    street_id: int = Field(foreign_key="streets.id")
+    rank_in_street: int | None = None
+    rank_in_district: int | None = None
+
+
 class ScoreExclusion(SQLModel, table=True):
     """A defect left out of scoring because an appeal against it was upheld."""
 

@@ -1,7 +1,8 @@
 """Benchmark: a city morning under load, with locust (headless, bounded in users and time, loopback only) against
 `supervision serve --workers N` on PostgreSQL for N = 1, 2 and 4, photos in the PostgreSQL blob store. Social
 workers file patrols (a third with a photo), street officers open the month table page, score breakdowns and the
-record list, inspectors file this month's drawn spot checks (bench/city_morning_locust.py). Prints, per worker count,
+record list, inspectors file this month's drawn spot checks, finance downloads a batch's pack (its summary PDF,
+the treasury spreadsheet and a payment notice, as issued) (bench/city_morning_locust.py). Prints, per worker count,
 the throughput and p50/p95/p99 per kind of request, the failures and how many answers were 5xx. Asserts nothing.
 
 Scale: the demo district (323 estates, last month's evidence of one street), not 10,000 estates; 36 users, 60 s per
@@ -35,7 +36,44 @@ from foundation.clock import business_today  # noqa: E402
 from foundation.periods import Month  # noqa: E402
 from supervision.demo import DEMO_PASSWORD  # noqa: E402
 
-KINDS = ("patrol", "photo upload", "patrol with a photo", "month table page", "score breakdown", "record list", "spot check", "spot-check assignments")
+KINDS = (
+    "patrol", "photo upload", "patrol with a photo", "month table page", "score breakdown", "record list", "spot check", "spot-check assignments",
+    "pack summary", "pack lines", "pack notice",
+)  # fmt: skip
+
+
+def packs(base: str, url: str) -> str:
+    """The issued batches finance downloads (the demo's programme batches: care vouchers, activity funds, relief), each
+    with one payee of its lines, as "batch:payee_kind:payee_id,..." for the locust users; their documents are made
+    first where the demo issued a batch without them (it issues through the use cases, not the web)."""
+    import asyncio
+
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def read() -> list[tuple[int, str, int]]:
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as connection:
+                rows = await connection.execute(
+                    text(
+                        "SELECT b.id, MIN(l.payee_kind), MIN(l.payee_id) FROM programme_batches b "
+                        "JOIN programme_lines l ON l.run_id = b.run_id GROUP BY b.id ORDER BY b.id"
+                    )
+                )
+                return [(int(i), str(k), int(p)) for i, k, p in rows.all()]
+        finally:
+            await engine.dispose()
+
+    batches = asyncio.run(read())
+    if not batches:
+        raise RuntimeError("the demo issued no batch: nothing for finance to download")
+    finance = httpx.post(f"{base}/api/auth/login", json={"username": "finance", "password": DEMO_PASSWORD}, timeout=60).json()["token"]
+    for batch_id, _, _ in batches:
+        made = httpx.post(f"{base}/api/programmes/batches/{batch_id}/documents", headers={"Authorization": f"Bearer {finance}"}, timeout=300)
+        if made.status_code != 200:
+            raise RuntimeError(f"documents of batch {batch_id}: {made.status_code} {made.text[:300]}")
+    return ",".join(f"{b}:{k}:{p}" for b, k, p in batches)
 
 
 def draw_spot_checks(base: str) -> None:
@@ -45,14 +83,14 @@ def draw_spot_checks(base: str) -> None:
         raise RuntimeError(f"spot-check draw: {answer.status_code} {answer.text[:300]}")
 
 
-def run_locust(locust: str, base: str, users: int, seconds: int, prefix: Path) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+def run_locust(locust: str, base: str, users: int, seconds: int, prefix: Path, batches: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     command = [
         locust, "-f", str(BENCH / "city_morning_locust.py"), "--headless", "--host", base, "--users", str(users),
         "--spawn-rate", str(max(1, users // 4)), "--run-time", f"{seconds}s", "--stop-timeout", "30", "--csv", str(prefix), "--only-summary",
     ]  # fmt: skip
     photo = prefix.with_suffix(".jpg")
     photo.write_bytes(phone_photo())
-    ran = subprocess.run(command, check=False, capture_output=True, cwd=BENCH.parent, env={**os.environ, "BENCH_PASSWORD": DEMO_PASSWORD, "BENCH_PHOTO": str(photo)}, timeout=seconds + 300)
+    ran = subprocess.run(command, check=False, capture_output=True, cwd=BENCH.parent, env={**os.environ, "BENCH_PASSWORD": DEMO_PASSWORD, "BENCH_PHOTO": str(photo), "BENCH_PACKS": batches}, timeout=seconds + 300)
     if not Path(f"{prefix}_stats.csv").exists():
         raise RuntimeError(f"locust did not run: {ran.stderr.decode()[-2000:]}")
     with open(f"{prefix}_stats.csv") as stats, open(f"{prefix}_failures.csv") as failures:
@@ -100,8 +138,9 @@ def main() -> None:
         command = [sys.executable, "-m", "supervision.cli", "serve", "--workers", str(workers)]
         with serving(command, env, folder / f"serve-{workers}.log") as base:
             draw_spot_checks(base)
+            batches = packs(base, copy_url)
             time.sleep(1)
-            stats, failures = run_locust(args.locust, base, args.users, args.seconds, folder / f"locust-{workers}")
+            stats, failures = run_locust(args.locust, base, args.users, args.seconds, folder / f"locust-{workers}", batches)
         report(workers, stats, failures, args.seconds)
 
 

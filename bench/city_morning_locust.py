@@ -1,6 +1,7 @@
 """The locust users of bench/city_morning.py (read its docstring): a city morning on the served system. Social
 workers file their morning patrols, some with a photo of what failed; street officers open the month table page,
-an estate's score breakdown and the record list; inspectors file the spot checks drawn for their firm this month.
+an estate's score breakdown and the record list; inspectors file the spot checks drawn for their firm this month;
+finance downloads an issued batch's pack (summary PDF, treasury spreadsheet, a payment notice).
 Every answer other than the expected one counts as a failure named by its status ("HTTP 503"), so 5xx are counted.
 
 Run by bench/city_morning.py; on its own: locust -f bench/city_morning_locust.py --headless --host http://127.0.0.1:8000"""
@@ -85,7 +86,7 @@ class Citizen(HttpUser):
 
 
 class SocialWorker(Citizen):
-    """A community's property social worker on the morning round (11 of every 18 users)."""
+    """A community's property social worker on the morning round (11 of every 19 users)."""
 
     weight = 11
 
@@ -123,7 +124,7 @@ class SocialWorker(Citizen):
 
 
 class StreetOfficer(Citizen):
-    """A street's property specialist at the desk: the month table, breakdowns, the records (5 of every 18)."""
+    """A street's property specialist at the desk: the month table, breakdowns, the records (5 of every 19)."""
 
     weight = 5
 
@@ -155,7 +156,7 @@ class StreetOfficer(Citizen):
 
 
 class Inspector(Citizen):
-    """A third-party firm's inspector filing this month's drawn spot checks, then reading the assignments (1 of 18)."""
+    """A third-party firm's inspector filing this month's drawn spot checks, then reading the assignments (1 of 19)."""
 
     weight = 1
 
@@ -188,3 +189,22 @@ class Inspector(Citizen):
                 answer.success()
             else:
                 answer.failure(f"HTTP {answer.status_code}")
+
+
+class Finance(Citizen):
+    """District finance downloading the pack of an issued batch, as it was issued (1 of every 19 users). The batches
+    (BENCH_PACKS, "batch:payee_kind:payee_id,...") are the driver's: it made their documents before the load."""
+
+    weight = 1
+
+    def on_start(self) -> None:
+        self.rng = random.Random()
+        self.batches = [(int(b), kind, int(payee)) for b, kind, payee in (part.split(":") for part in os.environ["BENCH_PACKS"].split(","))]
+        self.login(("finance", "finance2")[next(_NUMBERS) % 2])
+
+    @task
+    def pack(self) -> None:
+        batch, kind, payee = self.rng.choice(self.batches)
+        self.expect("GET", f"/api/programmes/batches/{batch}/summary.pdf", "pack summary", 200)
+        self.expect("GET", f"/api/programmes/batches/{batch}/lines.xlsx", "pack lines", 200)
+        self.expect("GET", f"/api/programmes/batches/{batch}/notices/{kind}/{payee}", "pack notice", 200)

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     personal_data_key: str = ""
     token_ttl_hours: int = Field(default=12, ge=1, le=24 * 30)
     max_page_size: int = Field(default=200, ge=1, le=10_000)
+    # Estates per page of the street's month table (/assessment); a city district has thousands.
+    month_table_page_size: int = Field(default=100, ge=10, le=1000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # "text" lines for a person at a terminal, or "json": one object per line for a log collector; both carry the
     # request id that every answer echoes in X-Request-Id.

@@ -367,8 +367,8 @@ class CoveragePages(Controller):
         ahead = [last + timedelta(days=i) for i in range(1, (month_end - last).days + 1)] if last >= first else []
         rows = []
         if last >= first:
-            for c in communities:
-                coverage = await records.patrol_coverage(db, principal, c.id or 0, first, last)
+            shown = await records.communities_coverage(db, [(c.id or 0, c.name, c.street_id) for c in communities], first, last)
+            for c, coverage in zip(communities, shown, strict=True):
                 cells = [HeatCell(d.day, d.estates, d.patrolled, today) for d in coverage.days]
                 rows.append((c, cells + [HeatCell(d, 0, 0, today) for d in ahead], coverage))
         days = [first + timedelta(days=i) for i in range((month_end - first).days + 1)] if last >= first else []

@@ -203,44 +203,69 @@ async def record_summaries(session: AsyncSession, records: list[InspectionRecord
 COVERAGE_MAX_DAYS = 62
 
 
-async def patrol_coverage(
-    session: AsyncSession, actor: Principal, community_id: int, date_from: date, date_to: date
-) -> schemas.CoverageOut:
-    """For each day, the community's estates under management that had no counted patrol."""
+def _coverage_range(date_from: date, date_to: date) -> None:
     if date_to < date_from:
         raise RuleViolation("date_to is before date_from")
     if (date_to - date_from).days >= COVERAGE_MAX_DAYS:
         raise RuleViolation(f"ask for at most {COVERAGE_MAX_DAYS} days at a time")
+
+
+async def patrol_coverage(
+    session: AsyncSession, actor: Principal, community_id: int, date_from: date, date_to: date
+) -> schemas.CoverageOut:
+    """For each day, the community's estates under management that had no counted patrol."""
+    _coverage_range(date_from, date_to)
     community = await registry_queries.community(session, community_id)
     if community is None or not actor.sees_community(community.id, community.street_id):
         raise NotFound("community", community_id)
-    estates = await registry_queries.managed_during(session, date_from, date_to, community_id=community_id)
-    patrolled = set(
-        (
-            await session.execute(
-                select(col(InspectionRecord.estate_id), col(InspectionRecord.business_date)).where(
-                    col(InspectionRecord.community_id) == community_id,
-                    col(InspectionRecord.source) == Source.PATROL.value,
-                    col(InspectionRecord.business_date) >= date_from,
-                    col(InspectionRecord.business_date) <= date_to,
+    return (await communities_coverage(session, [(community.id, community.name, community.street_id)], date_from, date_to))[0]
+
+
+async def communities_coverage(
+    session: AsyncSession, communities: list[tuple[int, str, int]], date_from: date, date_to: date
+) -> list[schemas.CoverageOut]:
+    """Patrol coverage of several communities ((id, name, street id), already checked to be in the reader's scope)
+    at once, in their order: one query for the estates under management and one for the days each was patrolled,
+    whatever the number of communities and days (the heat map of a street or of the district)."""
+    _coverage_range(date_from, date_to)
+    if not communities:
+        return []
+    wanted = {c[0] for c in communities}
+    streets = {c[2] for c in communities}
+    one_community = next(iter(wanted)) if len(wanted) == 1 else None
+    one_street = next(iter(streets)) if len(streets) == 1 and one_community is None else None
+    managed = await registry_queries.managed_during(session, date_from, date_to, street_id=one_street, community_id=one_community)
+    estates_of: dict[int, list[registry_queries.EstateInfo]] = {}
+    for e in managed:
+        if e.community_id in wanted:
+            estates_of.setdefault(e.community_id, []).append(e)
+    patrols = select(col(InspectionRecord.estate_id), col(InspectionRecord.business_date)).distinct().where(
+        col(InspectionRecord.source) == Source.PATROL.value,
+        col(InspectionRecord.business_date) >= date_from,
+        col(InspectionRecord.business_date) <= date_to,
+    )
+    # One street (or one community): by those; the district: every patrol of the days (no list of ids to bind).
+    if one_community is not None:
+        patrols = patrols.where(col(InspectionRecord.community_id) == one_community)
+    elif one_street is not None:
+        patrols = patrols.where(col(InspectionRecord.community_id).in_(sorted(wanted)))
+    patrolled = {(estate_id, day) for estate_id, day in await session.execute(patrols)}
+    out = []
+    for community_id, name, _ in communities:
+        estates = estates_of.get(community_id, [])
+        days = []
+        day = date_from
+        while day <= date_to:
+            on_duty = [e for e in estates if e.managed_on(day)]
+            missing = [e for e in on_duty if (e.id, day) not in patrolled]
+            days.append(
+                schemas.CoverageDay(
+                    day=day,
+                    estates=len(on_duty),
+                    patrolled=len(on_duty) - len(missing),
+                    missing=[schemas.CoverageEstate(id=e.id, code=e.code, name=e.name) for e in missing],
                 )
             )
-        )
-    )
-    days = []
-    day = date_from
-    while day <= date_to:
-        managed = [e for e in estates if e.managed_on(day)]
-        missing = [e for e in managed if (e.id, day) not in patrolled]
-        days.append(
-            schemas.CoverageDay(
-                day=day,
-                estates=len(managed),
-                patrolled=len(managed) - len(missing),
-                missing=[schemas.CoverageEstate(id=e.id, code=e.code, name=e.name) for e in missing],
-            )
-        )
-        day += timedelta(days=1)
-    return schemas.CoverageOut(
-        community_id=community.id, community_name=community.name, date_from=date_from, date_to=date_to, days=days
-    )
+            day += timedelta(days=1)
+        out.append(schemas.CoverageOut(community_id=community_id, community_name=name, date_from=date_from, date_to=date_to, days=days))
+    return out

@@ -131,6 +131,12 @@ def community_of_estate(estate_id: Any) -> ScalarSelect[int]:
     return select(col(Estate.community_id)).where(col(Estate.id) == estate_id).scalar_subquery()
 
 
+def code_of_estate(estate_id: Any) -> ScalarSelect[str]:
+    """The code of the estate that `estate_id` (a column of another table) names, as a correlated SQL expression:
+    to order another table's rows by estate code."""
+    return select(col(Estate.code)).where(col(Estate.id) == estate_id).scalar_subquery()
+
+
 def street_of_community(community_id: Any) -> ScalarSelect[int]:
     """The street of the community that `community_id` (a column of another table) names, as a correlated SQL
     expression."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 from datetime import UTC, datetime, timedelta
@@ -9,12 +10,14 @@ from datetime import UTC, datetime, timedelta
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from assessment import service
+from assessment import jobs, service
+from assessment.rules import Ranked, rank
 from assessment.schemas import AppealIn
-from assessment.tables import CommitteeOpinion, ContractReviewFlag, Veto
+from assessment.tables import CommitteeOpinion, ContractReviewFlag, EstateScore, ScoreRank, Veto
 from foundation.db import unit_of_work
 from foundation.errors import RuleViolation
 from foundation.periods import Month
+from foundation.settings import get_settings
 from inspections.tables import Defect
 from people.tables import User
 from registry.tables import Estate
@@ -48,12 +51,40 @@ async def month_with_evidence(client, as_user, db) -> tuple[int, int]:  # type: 
     return estate, await street_of(client, await as_user("xbl-officer"))
 
 
+async def ranks_from_scratch(db, month: str) -> dict[int, tuple[int, int | None, int | None]]:  # type: ignore[no-untyped-def]
+    """Every estate's current score of `month` ranked afresh over the whole district (as the month table did on every
+    read before ranks were stored): (score id, rank in street, rank in district) by estate."""
+    async with db() as session:
+        rows = list((await session.execute(select(EstateScore).where(EstateScore.month == month))).scalars())
+    current: dict[int, EstateScore] = {}
+    for row in rows:
+        if row.estate_id not in current or row.version > current[row.estate_id].version:
+            current[row.estate_id] = row
+    scored = [Ranked(s.estate_id, str(s.estate_id), s.score_centi, s.vetoed, None) for s in current.values() if s.score_centi is not None]
+    district = {r.estate_id: n for n, r in rank(scored)}
+    street: dict[int, int] = {}
+    for street_id in {s.street_id for s in current.values()}:
+        street.update({r.estate_id: n for n, r in rank([r for r in scored if current[r.estate_id].street_id == street_id])})
+    return {e: (s.id or 0, street.get(e), district.get(e)) for e, s in current.items()}
+
+
+async def assert_ranks_stored_right(client, as_user, db, month: str = MONTH) -> None:  # type: ignore[no-untyped-def]
+    """The stored ranks, and those the API shows the district, are those of a ranking from scratch."""
+    expected = await ranks_from_scratch(db, month)
+    async with db() as session:
+        stored = {r.estate_id: (r.score_id, r.rank_in_street, r.rank_in_district) for r in (await session.execute(select(ScoreRank).where(ScoreRank.month == month))).scalars()}
+    assert stored == expected
+    shown = (await client.get(f"/api/assessment/scores?month={month}", headers=await as_user("admin"))).json()
+    assert {s["estate_id"]: (s["id"], s["rank_in_street"], s["rank_in_district"]) for s in shown} == expected
+
+
 async def test_the_street_computes_publishes_and_shows_each_score_with_its_breakdown_and_rank(client, as_user, db) -> None:
     estate, street = await month_with_evidence(client, as_user, db)
     officer = await as_user("xbl-officer")
     computed = await client.post(f"/api/assessment/months/{street}/{MONTH}/compute", headers=officer)
     assert computed.status_code == 200, computed.text
     assert computed.json()["state"] == "computed" and computed.json()["new_versions"] == computed.json()["estates"]
+    await assert_ranks_stored_right(client, as_user, db)
     scores = (await client.get(f"/api/assessment/scores?month={MONTH}", headers=officer)).json()
     mine = next(s for s in scores if s["estate_id"] == estate)
     # street inspection 100 − 2 (C01) = 98; patrol: the C02 defect is not yet overdue → 100; committee 82; satisfaction 76
@@ -70,6 +101,7 @@ async def test_the_street_computes_publishes_and_shows_each_score_with_its_break
     # Recomputing with nothing new makes no new version.
     again = (await client.post(f"/api/assessment/months/{street}/{MONTH}/compute", headers=officer)).json()
     assert again["new_versions"] == 0
+    await assert_ranks_stored_right(client, as_user, db)
     # Scope: another street's officer sees nothing of it; a company sees its own estates only.
     assert [s for s in (await client.get(f"/api/assessment/scores?month={MONTH}", headers=await as_user("xx-officer"))).json() if s["street_id"] == street] == []
     assert_problem(await client.get(f"/api/assessment/scores/{estate}/{MONTH}", headers=await as_user("xx01-director")), 404)
@@ -106,6 +138,10 @@ async def test_a_veto_blocks_the_lock_until_reviewed_and_an_upheld_veto_fails_th
     assert_problem(await client.post(f"/api/assessment/vetoes/{veto.json()['id']}/review", json={"uphold": False, "reason": "再议"}, headers=officer), 409)
     versions = (await client.get(f"/api/assessment/scores/{estate}/{MONTH}", headers=officer)).json()
     assert [(v["version"], v["grade"], v["vetoed"]) for v in versions] == [(2, "不合格", True), (1, "良好", False)]
+    # The vetoed estate now ranks after every estate that was not vetoed; the stored ranks followed.
+    assert versions[0]["rank_in_street"] == max(r for _, r, _ in (await ranks_from_scratch(db, MONTH)).values() if r is not None)
+    assert versions[1]["rank_in_street"] is None  # an older version has no rank of its own
+    await assert_ranks_stored_right(client, as_user, db)
     assert versions[0]["score"] == versions[1]["score"]  # the points stand; the grade does not
 
     locked = await client.post(f"/api/assessment/months/{street}/{MONTH}/lock", headers=officer)
@@ -116,6 +152,7 @@ async def test_a_veto_blocks_the_lock_until_reviewed_and_an_upheld_veto_fails_th
         company_user = (await session.execute(select(User.username).where(User.company_id == company_id))).scalar_one()
     final = await waiting_on(client, await as_user(company_user), "考核已锁定")
     assert len(final) == 1 and "最终结果" in final[0]["body"]
+    await assert_ranks_stored_right(client, as_user, db)
     assert_problem(await client.post("/api/assessment/opinions", json={"client_id": "opinion-after-lock", "estate_id": estate, "month": MONTH, "rating": 90}, headers=director), 409, "locked")
     assert_problem(await client.post("/api/assessment/vetoes", json=veto_body, headers=director), 409, "locked")
     assert_problem(await client.post(f"/api/assessment/months/{street}/{MONTH}/compute", headers=officer), 409, "locked")
@@ -144,6 +181,7 @@ async def test_a_company_appeals_its_own_score_within_the_window_and_an_upheld_a
     versions = (await client.get(f"/api/assessment/scores/{estate}/{MONTH}", headers=company)).json()
     assert [v["score"] for v in versions] == ["90.25", "89.63"]  # (25 × 100 + 15 × 100 + 30 × 82 + 10 × 76) / 80 = 90.25
     assert versions[0]["grade"] == "优秀" and "appeal" in versions[0]["reason"]
+    await assert_ranks_stored_right(client, as_user, db)
     assert await audit_count(db, "appeal.upheld") == 1
 
     # Out of the window: refused.
@@ -222,6 +260,7 @@ async def test_evidence_filed_after_its_month_was_locked_counts_in_the_next_mont
     notes = [line["note"] for line in score["result"]["lines"] if line["record_id"] == late_id]
     assert notes and all(f"原属 {MONTH}" in note for note in notes)
     assert any(line["item"] == "G02" and line["points"] == "-1.00" for line in score["result"]["lines"])
+    await assert_ranks_stored_right(client, as_user, db, str(next_month))
 
 
 async def test_the_estate_report_pdf_shows_the_breakdown_and_the_photos_behind_it(client, as_user, db, tmp_root) -> None:
@@ -365,3 +404,112 @@ async def test_the_breakdown_shows_the_fault_found_weights_in_one_unit_and_the_r
     details = re.search(r'<details[^>]*id="fingerprints".*?</details>', shown.text, re.S)
     checksums = [(await client.get(f"/api/assessment/scores/{estate}/{MONTH}", headers=await as_user("xbl-officer"))).json()[0][key][:12] for key in ("rules_sha256", "inputs_sha256")]
     assert details and all(c in details.group(0) and c not in shown.text.replace(details.group(0), "") for c in checksums)
+
+
+async def test_ranks_follow_every_street_computed_and_the_month_table_pages_through_the_district(client, as_user, db) -> None:
+    """A second street's computation moves the first street's district ranks; the scheduled job ranks the district
+    once after every street; the API and the month table page through the district in rank order."""
+    estate, street = await month_with_evidence(client, as_user, db)
+    assert (await client.post(f"/api/assessment/months/{street}/{MONTH}/compute", headers=await as_user("xbl-officer"))).status_code == 200
+    await assert_ranks_stored_right(client, as_user, db)
+    # Evidence in another street: a patrol with a failed item makes its estate scored, ranked in the district.
+    worker = await as_user("xx01-worker")
+    other = (await estate_ids_of(db, "XX01"))[0]
+    filed = await client.post("/api/patrols", json=record_body(other, failed={"C02": [await upload(client, worker)]}, inspected_at=IN_MONTH), headers=worker)
+    await approve_late(client, await as_user("xx-officer"), filed.json()["id"])
+    async with unit_of_work(db) as session:
+        done = await jobs.compute_last_month(session, MONTH, datetime.now(UTC))
+    assert done["ranks_written"] >= 1
+    await assert_ranks_stored_right(client, as_user, db)
+    every = (await client.get(f"/api/assessment/scores?month={MONTH}", headers=await as_user("admin"))).json()
+    assert [s["rank_in_district"] for s in every if s["rank_in_district"] is not None] == sorted(s["rank_in_district"] for s in every if s["rank_in_district"] is not None)
+    paged = [
+        s["estate_id"]
+        for n in (1, 2, 3)
+        for s in (await client.get(f"/api/assessment/scores?month={MONTH}&page={n}&page_size=2", headers=await as_user("admin"))).json()
+    ]
+    assert paged == [s["estate_id"] for s in every[:6]]
+    assert_problem(await client.get(f"/api/assessment/scores?month={MONTH}&page=0", headers=await as_user("admin")), 400)
+    # The month table: a page of the district at a time, with links to the others.
+    await page_login(client, "admin")
+    first = (await client.get(f"/assessment?month={MONTH}")).text
+    assert f"共 {len(every)} 个区片" in first and "下一页" in first and f"page_no=2&amp;month={MONTH}" in first
+    size = get_settings().month_table_page_size
+    last_page = -(-len(every) // size)
+    last = (await client.get(f"/assessment?month={MONTH}&page_no={last_page}")).text
+    assert "上一页" in last and "下一页" not in last
+    shown = '<small class="muted">{}</small>'.format
+    assert shown(every[(last_page - 1) * size]["estate_code"]) in last and shown(every[0]["estate_code"]) not in last
+    assert shown(every[0]["estate_code"]) in first
+
+
+async def test_the_migration_ranks_the_scores_an_earlier_release_computed(tmp_root) -> None:  # type: ignore[no-untyped-def]
+    """Scores stored before ranks were (two streets, ties, a vetoed month, an unscored one, a second version) get
+    the ranks of a ranking from scratch when the database is upgraded."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import insert, text
+
+    from foundation.db import create_engine, create_session_factory
+    from foundation.settings import PROJECT_ROOT
+    from tests.database import migrated_demo_database
+
+    url = await migrated_demo_database(tmp_root, "ranks_upgrade")
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.attributes["database_url"] = url
+    await asyncio.to_thread(command.downgrade, config, "0045-1")
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            estates = (
+                await connection.execute(text("SELECT e.id, e.community_id, c.street_id FROM estates e JOIN communities c ON c.id = e.community_id ORDER BY c.street_id, e.id"))
+            ).all()
+            two_streets = [e for e in estates if e[2] == estates[0][2]][:5] + [e for e in estates if e[2] != estates[0][2]][:4]
+            scores = [(9000, False), (9000, False), (9550, True), (None, False), (8000, False), (8000, False), (8800, False), (8800, True), (None, True)]
+            rows = [
+                {
+                    "estate_id": estate_id, "community_id": community_id, "street_id": street_id, "company_id": None, "month": MONTH, "version": 1,
+                    "rules_sha256": "r" * 64, "inputs_sha256": "i" * 64, "score_centi": score, "grade": "良好", "vetoed": vetoed, "result": {},
+                    "computed_at": datetime.now(UTC), "reason": "first computation",
+                }
+                for (estate_id, community_id, street_id), (score, vetoed) in zip(two_streets, scores, strict=True)
+            ]
+            # The first estate's second version (lower) is the current one.
+            rows.append(rows[0] | {"version": 2, "score_centi": 6000, "inputs_sha256": "j" * 64, "reason": "appeal 1 upheld"})
+            await connection.execute(insert(EstateScore), rows)
+        await asyncio.to_thread(command.upgrade, config, "head")
+        factory = create_session_factory(engine)
+        expected = await ranks_from_scratch(factory, MONTH)
+        async with factory() as session:
+            stored = {r.estate_id: (r.score_id, r.rank_in_street, r.rank_in_district) for r in (await session.execute(select(ScoreRank).where(ScoreRank.month == MONTH))).scalars()}
+        assert stored == expected and len(stored) == 9
+        rank_of = {n: stored[e[0]][1:] for n, e in enumerate(two_streets)}
+        # Street one: 90.00, 80.00, 60.00 (the first estate's current version), then the vetoed 95.50; one unscored.
+        # Street two: 88.00, 80.00, then the vetoed 88.00. The district: 80.00 of both streets tie at 3.
+        assert [rank_of[n] for n in range(9)] == [(3, 5), (1, 1), (4, 6), (None, None), (2, 3), (2, 3), (1, 2), (3, 7), (None, None)]
+    finally:
+        await engine.dispose()
+
+
+async def test_an_amended_street_inspection_counts_as_amended_and_the_ranks_follow(client, as_user, db) -> None:
+    """A street inspection returned and corrected by its filer: the item it failed now passes and one it passed now
+    fails; the recomputed score reads the results in effect, and the stored ranks follow the new version."""
+    estate, street = await month_with_evidence(client, as_user, db)
+    officer, specialist = await as_user("xbl-officer"), await as_user("xbl-worker1")
+    await client.post(f"/api/assessment/months/{street}/{MONTH}/compute", headers=officer)
+    async with db() as session:
+        record = (await session.execute(select(Defect.record_id).where(Defect.estate_id == estate, Defect.source == "street_inspection"))).scalar_one()
+    returned = await client.post(f"/api/inspections/{record}/return", json={"reason": "C01 与照片不符，请核实"}, headers=officer)
+    assert returned.status_code == 201, returned.text
+    correction = {
+        "reason": "复核后 C01 合格、G01 不合格",
+        "results": [{"item": "C01", "passed": True, "note": "", "photo_ids": []}, {"item": "G01", "passed": False, "note": "门岗无人", "photo_ids": [await upload(client, specialist)]}],
+    }
+    corrected = await client.post(f"/api/inspections/{record}/correction", json=correction, headers=specialist)
+    assert corrected.status_code == 201, corrected.text
+    assert (await client.post(f"/api/assessment/months/{street}/{MONTH}/compute", headers=officer)).json()["new_versions"] >= 1
+    [newest, first] = (await client.get(f"/api/assessment/scores/{estate}/{MONTH}", headers=officer)).json()
+    lines = {(line["component"], line["item"]) for line in newest["result"]["lines"]}
+    assert ("street_inspection", "G01") in lines and ("street_inspection", "C01") not in lines
+    assert ("street_inspection", "C01") in {(line["component"], line["item"]) for line in first["result"]["lines"]}
+    await assert_ranks_stored_right(client, as_user, db)

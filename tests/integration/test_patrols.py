@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from sqlalchemy import event, select, text
@@ -12,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from inspections.tables import Amendment, InspectionRecord, InspectionResult
 from tests.integration.evidence import jpeg, record_body, upload
 from tests.integration.helpers import assert_problem, audit_count, count, estate_ids_of
+from tests.integration.test_pages import page_login
 
 
 async def test_filing_the_same_patrol_five_times_stores_one_and_a_changed_body_is_refused(client, as_user, db) -> None:
@@ -187,6 +189,29 @@ async def test_patrol_coverage_shows_the_estates_missed_each_day(client, as_user
     ahead = (month_end - date.fromisoformat(day)).days
     assert len(re.findall(r'<td class="due" title="[^"]*">未到</td>', heat)) == ahead * len(today_cells)
 
+
+
+async def test_the_heat_map_reads_the_patrols_of_every_community_in_one_query(client, as_user, db, engine) -> None:
+    """The district's heat map: each community's cell counts its own patrolled estates, and the patrols of every
+    community and day come from one query (not one per community or per day)."""
+    worker = await as_user("xbl01-worker")
+    estates = await estate_ids_of(db, "XBL01")
+    day = (await client.post("/api/patrols", json=record_body(estates[0]), headers=worker)).json()["business_date"]
+    await page_login(client, "admin")
+    seen: list[str] = []
+
+    def read(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", read)
+    try:
+        page = await client.get(f"/coverage?month={day[:7]}")
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", read)
+    assert page.status_code == 200
+    assert f'title="{day}：1/{len(estates)}"' in page.text  # 树德里's cell of the day: one of its estates patrolled
+    assert page.text.count("<tr><th scope=\"row\">") > 10  # every community of the district has its row
+    assert sum("FROM inspection_records" in statement for statement in seen) == 1
 
 
 async def test_one_photo_cannot_show_two_items(client, as_user, db) -> None:

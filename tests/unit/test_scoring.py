@@ -14,9 +14,12 @@ from assessment.rules import (
     Component,
     Finding,
     MonthInputs,
+    Returned,
     Satisfaction,
     Visit,
+    canonical,
     parse_scoring_rules,
+    plain,
     round_centi,
     score_month,
 )
@@ -77,6 +80,21 @@ def test_the_worked_example_gives_the_hand_computed_score_and_grade() -> None:
     vetoed = score_month(worked_example(upheld_veto_ids=(9,)), RULES)
     assert (vetoed.score, vetoed.grade, vetoed.vetoed) == ("90.30", "不合格", True)
     assert any("一票否决" in line.note for line in vetoed.lines)
+
+
+def test_the_fast_conversion_keeps_every_stored_fingerprint_and_breakdown_as_they_were() -> None:
+    """Scores stored before keep their inputs hash (a recomputation with the same facts makes no new version) and
+    their breakdown: plain() gives the JSON dataclasses.asdict gave."""
+    from dataclasses import asdict
+
+    inputs = worked_example(
+        returned=(Returned(401, "patrol", True),), complaints=ComplaintFacts(households=170, upheld=2, late_first_responses=1), satisfaction_by_residents=True,
+    )
+    result = score_month(inputs, RULES)
+    assert canonical(plain(result)) == canonical(asdict(result))
+    for part in (*inputs.street_inspections, *inputs.patrol_findings, inputs.satisfaction, *inputs.returned, inputs.complaints):
+        assert canonical(plain(part)) == canonical(asdict(part))
+    assert result.inputs_sha256 == "152c723d956a884685f55ea4171cc0f542dcc26c7a8b7673926d0a6bd88e8d8a"  # as main computed it
 
 
 def test_complaints_without_a_weight_leave_the_score_and_the_rules_hash_as_they_were() -> None:
