@@ -19,7 +19,7 @@ from foundation.money import yuan
 from foundation.periods import period_zh
 from foundation.storage import BlobStore
 from reports.pdf import Column, Document, FontMissing, TableBlock
-from reports.service import XLSX, Made, _when, content_checksum, issue, made_pdf, people_named, served, verify_url
+from reports.service import XLSX, Made, _when, content_checksum, finance_signoff, issue, made_pdf, people_named, served, verify_url
 from reports.sheets import batch_workbook
 from reports.tables import IssuedDocument
 from subsidies.engine.queries import approvals_of, batch_lines, party
@@ -99,6 +99,7 @@ async def _summary(session: AsyncSession, batch: ProgrammeBatch, code: str) -> M
             TableBlock("明细", _line_columns(of), _line_rows(lines, described), _total_row(of, batch.total_fen)),
         ],
         notes=list(of.documents.notes),
+        signoff=finance_signoff(batch.issued_at, handled=who(run.created_by), approved=who(given[-1].approved_by) if given else ""),
     )
     return await made_pdf(document, batch.total_fen)
 
@@ -136,6 +137,7 @@ async def _adjustment_summary(session: AsyncSession, batch: ProgrammeBatch, code
                 ["合计", "", "", "", "", yuan(batch.total_fen)],
             )
         ],
+        signoff=finance_signoff(batch.issued_at, handled=who(batch.issued_by)),
     )
     return await made_pdf(document, batch.total_fen)
 
@@ -148,7 +150,7 @@ async def _notice(session: AsyncSession, batch: ProgrammeBatch, payee: Party, co
     total, city, district = sum(l.amount_fen for l in own), sum(l.city_fen for l in own), sum(l.district_fen for l in own)  # noqa: E741
     approvals = await approvals_of(session, run.id or 0)
     last = approvals[-1] if approvals else None
-    who = await people_named(session, last.approved_by if last else None)
+    who = await people_named(session, run.created_by, last.approved_by if last else None)
     document = Document(
         title=of.documents.notice_title,
         number=batch.number,
@@ -159,6 +161,7 @@ async def _notice(session: AsyncSession, batch: ProgrammeBatch, payee: Party, co
             ("拨付金额", f"{yuan(total)} 元（市级 {yuan(city)} 元，区级 {yuan(district)} 元）"), ("审批", f"{who(last.approved_by)}，{_when(last.approved_at)}" if last else ""),
         ],
         tables=[TableBlock("明细", _line_columns(of), _line_rows(own, described), _total_row(of, total))],
+        signoff=finance_signoff(batch.issued_at, handled=who(run.created_by), approved=who(last.approved_by) if last else ""),
     )
     return await made_pdf(document, total)
 

@@ -243,7 +243,13 @@ async def test_a_programme_written_in_the_tests_pays_its_claims_through_the_engi
     assert "社区活动经费拨付汇总表" in text and batch["number"] in text and "2,000.50" in text and "街道审核" in text and "INV-0002" in text
     community = lines[0]["payee"].split(":")[1]
     notice = await client.get(f"/api/programmes/batches/{batch['id']}/notices/community/{community}", headers=finance)
-    assert notice.status_code == 200 and "社区活动经费拨付通知书" in pdf_text(notice.content, tmp_path)
+    notice_text = pdf_text(notice.content, tmp_path)
+    assert notice.status_code == 200 and "社区活动经费拨付通知书" in notice_text
+    # Both are official documents: the issuing authority and the date written below it, the lines to sign, people by
+    # name and post, never an account and its role key.
+    for official in (text, notice_text):
+        assert "区财政局" in official and "年" in official.split("区财政局")[-1] and all(f"{line}：" in official for line in ("经办", "复核", "审批"))
+        assert "(finance)" not in official and "(street_officer)" not in official
     sheet = await client.get(f"/api/programmes/batches/{batch['id']}/lines.xlsx", headers=finance)
     rows = list(openpyxl.load_workbook(io.BytesIO(sheet.content), read_only=True)["明细"].iter_rows(values_only=True))
     assert rows[0][:3] == ("批次编号", "街道", "社区") and round(rows[-1][-3] * 100) == 200_050
