@@ -79,8 +79,9 @@
       }).catch(function () {}).then(function () { flushing = false; });
     };
     /* Shows the outbox on the page (#outbox, #outbox-summary, #outbox-items): how many `noun`s wait or were refused,
-       each as `describe(entry)` with its state and the server's reason; a refused one can be deleted. */
-    box.render = function (noun, describe) {
+       each as `describe(entry)` with its state and the server's reason; a refused one can be deleted, or filled in
+       again where `redo(entry)` gives the address of its form. */
+    box.render = function (noun, describe, redo) {
       var shown = document.getElementById("outbox");
       if (!shown) return Promise.resolve();
       return box.all().then(function (entries) {
@@ -101,9 +102,14 @@
           var li = document.createElement("li");
           li.textContent = describe(e) + " · " + (e.state === "waiting" ? "等待发送" : "被退回") + (e.message ? "：" + e.message : "");
           if (e.state === "refused") {
+            if (redo) {
+              var again = document.createElement("a");
+              again.href = redo(e); again.textContent = "重新填写"; again.className = "button";
+              li.appendChild(document.createTextNode(" ")); li.appendChild(again);
+            }
             var drop = document.createElement("button");
             drop.type = "button"; drop.textContent = "删除这条";
-            drop.addEventListener("click", function () { box.remove(e.client_id).then(function () { return box.render(noun, describe); }); });
+            drop.addEventListener("click", function () { box.remove(e.client_id).then(function () { return box.render(noun, describe, redo); }); });
             li.appendChild(document.createTextNode(" ")); li.appendChild(drop);
           }
           list.appendChild(li);

@@ -54,13 +54,39 @@
   }
   function flush() {
     return outbox.flush(sendEntry, function (entry) {
-      document.dispatchEvent(new CustomEvent("patrol-sent", { detail: entry.client_id }));
+      document.dispatchEvent(new CustomEvent("patrol-sent", { detail: { client_id: entry.client_id, estate_id: entry.estate_id } }));
     }).then(render);
   }
 
+  /* The outbox on the page, and what it means for the day's list and the estate's count: a patrol kept on the phone
+     is not 未巡查 (it waits to be sent, or was refused and waits to be filled in again). */
   function render() {
-    return outbox.render("巡查", function (e) { return e.estate_name + " · " + when(e.inspected_at); });
+    return outbox.render("巡查", function (e) { return e.estate_name + " · " + when(e.inspected_at); }, function (e) {
+      return "/patrol/estates/" + e.estate_id + "?redo=" + encodeURIComponent(e.client_id);
+    }).then(function () { return all(); }).then(function (entries) {
+      var kept = {};
+      entries.forEach(function (e) { (kept[e.estate_id] = kept[e.estate_id] || []).push(e); });
+      document.querySelectorAll("ul.estates li[data-estate]").forEach(function (li) {
+        var mine = kept[li.dataset.estate] || [], status = li.querySelector(".status");
+        if (!status) return;
+        if (!li.dataset.served) li.dataset.served = status.textContent;
+        var refused = mine.filter(function (e) { return e.state === "refused"; }).length, waiting = mine.length - refused;
+        var extra = (waiting ? waiting + " 次待发送" : "") + (waiting && refused ? "，" : "") + (refused ? refused + " 次被退回" : "");
+        status.textContent = !extra ? li.dataset.served : li.classList.contains("todo") ? extra : li.dataset.served + " · " + extra;
+        li.classList.toggle("kept", mine.length > 0);
+      });
+      var count = document.getElementById("kept-today"), form = document.getElementById("patrol-form");
+      if (count && form) {
+        var here = (kept[form.dataset.estateId] || []).length;
+        count.textContent = here ? "（另有 " + here + " 次保存在手机上，尚未被服务器接收）" : "";
+      }
+    });
   }
+  /* A patrol the server took counts at once in the estate's 今天已提交巡查 line. */
+  document.addEventListener("patrol-sent", function (e) {
+    var shown = document.getElementById("filed-today"), form = document.getElementById("patrol-form");
+    if (shown && form && e.detail.estate_id === parseInt(form.dataset.estateId, 10)) shown.textContent = String(parseInt(shown.textContent, 10) + 1);
+  });
 
   /* The checklist form. */
   function showError(id, message) {
@@ -88,8 +114,36 @@
     }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
     return state;
   }
+  /* A patrol the server refused after it was kept on the phone (?redo=<client id>): its answers are put back in the
+     form, its photos kept for the items where no new photo is taken, and the server's reason shown beside the item
+     it names. Sending it again files a new patrol and drops the refused one. */
+  function refill(form, clientId) {
+    return all().then(function (entries) {
+      var entry = entries.filter(function (e) { return e.client_id === clientId && e.state === "refused" && e.estate_id === parseInt(form.dataset.estateId, 10); })[0];
+      if (!entry) return null;
+      entry.results.forEach(function (r) {
+        var fieldset = document.getElementById("item-" + r.item);
+        if (!fieldset || r.passed) return;
+        fieldset.querySelector("input[value=fail]").checked = true;
+        fieldset.querySelector(".failed-detail").hidden = false;
+        fieldset.querySelector("textarea").value = r.note || "";
+        fieldset.querySelector("input[type=number]").value = r.defects || 1;
+        if ((r.photos || []).length) {
+          var kept = document.createElement("small");
+          kept.className = "muted kept-photos"; kept.textContent = "已保留上次的 " + r.photos.length + " 张照片；重新拍照则替换";
+          fieldset.querySelector("input[type=file]").insertAdjacentElement("afterend", kept);
+        }
+      });
+      document.getElementById("patrol-note").value = entry.note || "";
+      var el = showError(entry.field || "_form", "上次提交被退回：" + entry.message);
+      el.scrollIntoView({ block: "center" });
+      return entry;
+    });
+  }
   function setUpForm(form) {
-    var where = askLocation(form);
+    var where = askLocation(form), redo = null;
+    var wanted = new URLSearchParams(window.location.search).get("redo");
+    if (wanted) refill(form, wanted).then(function (entry) { redo = entry; });
     form.querySelectorAll("fieldset.item").forEach(function (fieldset) {
       var detail = fieldset.querySelector(".failed-detail");
       fieldset.querySelectorAll("input[type=radio]").forEach(function (radio) {
@@ -105,10 +159,12 @@
         if (!failed) { results.push({ item: code, passed: true }); return; }
         var note = fieldset.querySelector("textarea").value.trim();
         var files = Array.prototype.slice.call(fieldset.querySelector("input[type=file]").files || []);
+        var before = redo && redo.results.filter(function (r) { return r.item === code && !r.passed; })[0];
+        var photos = files.length ? files.map(function (f) { return { blob: f, name: f.name, id: null }; }) : before ? before.photos || [] : [];
         var count = parseInt(fieldset.querySelector("input[type=number]").value, 10);
-        var problem = !note ? "不合格项请写明问题" : !files.length ? "不合格项请至少拍一张照片" : !(count >= 1 && count <= 50) ? "问题处数应为 1 到 50" : null;
+        var problem = !note ? "不合格项请写明问题" : !photos.length ? "不合格项请至少拍一张照片" : !(count >= 1 && count <= 50) ? "问题处数应为 1 到 50" : null;
         if (problem) { var el = showError("item-" + code, problem); first = first || el; return; }
-        results.push({ item: code, passed: false, defects: count, note: note, photos: files.map(function (f) { return { blob: f, name: f.name, id: null }; }) });
+        results.push({ item: code, passed: false, defects: count, note: note, photos: photos });
       });
       if (first) { first.closest("fieldset").scrollIntoView({ block: "center" }); first.closest("fieldset").querySelector("textarea").focus(); return; }
       var entry = {
@@ -119,9 +175,11 @@
       };
       var done = document.getElementById("patrol-done"), text = document.getElementById("patrol-done-text");
       put(entry).then(function () {
+        if (redo) { var dropped = redo.client_id; redo = null; return remove(dropped); }
+      }).then(function () {
         form.hidden = true; done.hidden = false;
         text.textContent = "巡查已保存在手机上，正在发送……";
-        document.addEventListener("patrol-sent", function (e) { if (e.detail === entry.client_id) text.textContent = "巡查已提交。"; });
+        document.addEventListener("patrol-sent", function (e) { if (e.detail.client_id === entry.client_id) text.textContent = "巡查已提交。"; });
         return flush();
       }).then(function () {
         return all().then(function (entries) {
