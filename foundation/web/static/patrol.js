@@ -191,7 +191,10 @@
             var el = showError(mine.field ? mine.field : "_form", mine.message); el.scrollIntoView({ block: "center" });
             return;
           }
-          text.textContent = "暂无信号：巡查已保存在手机上，有信号后自动发送（" + mine.message + "）";
+          /* Said once: with no network the outbox's own reason would repeat this sentence; another reason (log in
+             again, the server busy) is the news. */
+          var offline = !navigator.onLine || mine.message.indexOf("暂无网络") === 0;
+          text.textContent = offline ? "暂无信号：巡查已保存在手机上，有信号后自动发送。" : "巡查已保存在手机上，稍后自动发送：" + mine.message;
         });
       }, function () { showError("_form", "无法在手机上保存巡查（浏览器存储不可用），请检查浏览器设置"); });
     });
