@@ -9,7 +9,9 @@ from datetime import UTC, datetime
 import httpx
 
 from foundation.clock import business_today
+from foundation.db import create_engine, create_session_factory
 from foundation.periods import Month, Quarter, last_ended_quarter
+from tests.generated import generate_month
 from tests.integration.evidence import record_body
 from tests.served import Served
 
@@ -61,10 +63,20 @@ async def test_twenty_identical_opinions_at_once_are_one_revision_and_twenty_dif
 
 
 async def test_two_finance_officers_starting_the_same_quarter_at_once_make_one_run(served: Served) -> None:
-    finance = served.bearer("finance")
+    finance, officer = served.bearer("finance"), served.bearer("xbl-officer")
     ended = last_ended_quarter(datetime.now(UTC))
-    quarter = Quarter(ended.year - 2, ended.number)  # two years back: a quarter no other test prices
+    # The quarter before the last ended one, which no other story prices; a run needs something payable in it, so
+    # 小白楼 files and locks its first month (the other months and streets are held out).
+    quarter = Quarter(ended.year, ended.number - 1) if ended.number > 1 else Quarter(ended.year - 1, 4)
+    month = quarter.months[0]
+    engine = create_engine(served.database_url)
+    await generate_month(create_session_factory(engine), month, seed=month.month)
+    await engine.dispose()
     async with httpx.AsyncClient(base_url=served.base_url, timeout=120) as client:
+        street = (await client.get("/api/auth/me", headers=officer)).json()["street_id"]
+        for step in ("compute", "lock"):
+            done = await client.post(f"/api/assessment/months/{street}/{month}/{step}", headers=officer)
+            assert done.status_code == 200, done.text
         answers = await asyncio.gather(*(client.post("/api/subsidies/runs", json={"quarter": str(quarter)}, headers=finance) for _ in range(4)))
         assert sorted(a.status_code for a in answers) == [201, 409, 409, 409], [a.text for a in answers]
         runs = (await client.get("/api/subsidies/runs?page_size=200", headers=finance)).json()["items"]
