@@ -227,7 +227,8 @@ async def test_a_changed_or_incomplete_backup_is_refused_before_anything_is_rest
     damaged = tmp_path / "damaged"
     shutil.copytree(drill.folder, damaged)
     photo = next(p for p in sorted((damaged / "blobs").rglob("*")) if p.is_file())
-    photo.write_bytes(photo.read_bytes()[:-1] + b"\x00")
+    original = photo.read_bytes()
+    photo.write_bytes(original[:-1] + bytes([original[-1] ^ 0xFF]))  # a zip (xlsx) already ends in 0x00
     target = load_settings(database_url=await fresh_database_url(tmp_path, "drill_damaged"), var_dir=tmp_path / "var")
     with pytest.raises(InvalidInput, match=f"{photo.relative_to(damaged).as_posix()} has changed"):
         await restore(target, damaged)
