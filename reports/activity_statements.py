@@ -31,7 +31,7 @@ from foundation.web.auth import allow
 from foundation.web.params import provide_store
 from foundation.web.problems import problem_responses
 from reports.pdf import Column, Document, FontMissing, TableBlock
-from reports.service import PDF, XLSX, Made, content_checksum, issue, made_pdf, served, verify_url
+from reports.service import PDF, XLSX, Made, Named, content_checksum, issue, made_pdf, people_named, served, verify_url
 from reports.sheets import write_cell
 from subsidies.activity import queries
 from subsidies.activity.rules import STATE_NAMES
@@ -46,10 +46,15 @@ def _when(instant: datetime | None) -> str:
     return instant.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if instant else ""
 
 
-def _decided(claim: ClaimOut) -> str:
+def _decided(claim: ClaimOut, named: Named) -> str:
+    """Who decided a claim and when, the person named by name and post (王芳（街道办）), never by account."""
     if claim.decided_at is None:
         return f"待审批（期限 {claim.due_on}）"
-    return f"{(claim.decided_by or '').split(' (')[0]}，{_when(claim.decided_at)}"
+    return f"{named(claim.decided_by)}，{_when(claim.decided_at)}"
+
+
+async def deciders_named(session: AsyncSession, statement: queries.Statement) -> Named:
+    return await people_named(session, *(c.decided_by for c in statement.claims))
 
 
 def _facts(statement: queries.Statement) -> list[tuple[str, str]]:
@@ -78,7 +83,7 @@ def subject_of(statement: queries.Statement) -> str:
     return f"activity:{statement.fund.holder}/{statement.fund.year}/content:{content_checksum(_content(statement))[:32]}"
 
 
-async def _make(statement: queries.Statement, code: str) -> Made:
+async def _make(statement: queries.Statement, named: Named, code: str) -> Made:
     f = statement.fund
     claims = statement.claims
     counted = [c for c in claims if c.state != "refused"]
@@ -99,7 +104,7 @@ async def _make(statement: queries.Statement, code: str) -> Made:
             TableBlock(
                 "审批与拨付",
                 (Column("发票号码", 36), Column("状态", 14), Column("审批", 62), Column("不批准理由", 32), Column("拨付批次", 36)),
-                [[c.invoice_number, STATE_NAMES.get(c.state, c.state), _decided(c), c.refusal_reason or "", (c.paid_in_batch or "未拨付") if c.state == "approved" else ""] for c in claims],
+                [[c.invoice_number, STATE_NAMES.get(c.state, c.state), _decided(c, named), c.refusal_reason or "", (c.paid_in_batch or "未拨付") if c.state == "approved" else ""] for c in claims],
             ),
         ],
         notes=("社区的报销由所属街道审批，街道的报销由区财政审批；同一张发票只能报销一次；年度余额年末失效，不结转下一年度。",),
@@ -111,7 +116,8 @@ async def issue_statement(session: AsyncSession, store: BlobStore, statement: qu
     """The statement of the fund as it stands, issued (the one issued before for the same state, or a new one):
     its bytes, code and number."""
     try:
-        content, row = await issue(session, store, KIND, subject_of(statement), lambda code: _make(statement, code))
+        named = await deciders_named(session, statement)
+        content, row = await issue(session, store, KIND, subject_of(statement), lambda code: _make(statement, named, code))
     except FontMissing as missing:
         raise Unavailable(str(missing)) from None
     return content, row.code, row.number
@@ -124,7 +130,7 @@ def _not_issued(year: int, holder: str) -> Conflict:
     )
 
 
-def statement_workbook(statement: queries.Statement) -> bytes:
+def statement_workbook(statement: queries.Statement, named: Named) -> bytes:
     f = statement.fund
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False})
@@ -139,7 +145,7 @@ def statement_workbook(statement: queries.Statement) -> bytes:
     for index, header in enumerate(CLAIM_HEADERS):
         sheet.write_string(top, index, header, bold)
     for n, c in enumerate(statement.claims, start=top + 1):
-        cells: list[object] = [c.id, str(c.spent_on), c.purpose, c.description, c.invoice_number, STATE_NAMES.get(c.state, c.state), _decided(c) + (f"；理由：{c.refusal_reason}" if c.refusal_reason else ""), c.paid_in_batch or ""]
+        cells: list[object] = [c.id, str(c.spent_on), c.purpose, c.description, c.invoice_number, STATE_NAMES.get(c.state, c.state), _decided(c, named) + (f"；理由：{c.refusal_reason}" if c.refusal_reason else ""), c.paid_in_batch or ""]
         for index, value in enumerate(cells):
             write_cell(sheet, n, index, value)
         sheet.write_number(n, len(CLAIM_HEADERS) - 1, c.amount_fen / 100, money)
@@ -185,7 +191,8 @@ class ActivityStatementController(Controller):
     @get("/{year:int}/{holder:str}/statement.xlsx", responses=problem_responses(400, 403, 404), media_type=XLSX)
     async def activity_statement_xlsx(self, year: YearPath, holder: HolderPath, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[bytes]:
         statement = await queries.statement(db, principal, year, holder)
-        return _file(await asyncio.to_thread(statement_workbook, statement), XLSX, f"activity-{year}-{holder.replace(':', '-')}.xlsx")
+        named = await deciders_named(db, statement)
+        return _file(await asyncio.to_thread(statement_workbook, statement, named), XLSX, f"activity-{year}-{holder.replace(':', '-')}.xlsx")
 
 
 class ActivityStatementIssueController(Controller):

@@ -228,8 +228,9 @@ LINE_COLUMNS = (
 
 
 def _line_row(line: SubsidyLine, estate: EstateInfo, cards: tuple[RateCard, ...]) -> list[str]:
-    score = "—" if line.score_centi is None else f"{line.score_centi // 100}.{line.score_centi % 100:02d}"
-    grade = f"{line.grade}（否决）" if line.vetoed else line.grade
+    # An upheld veto makes the month 不合格 whatever the points: the points are not shown beside that grade.
+    score = "否决" if line.vetoed else "—" if line.score_centi is None else f"{line.score_centi // 100}.{line.score_centi % 100:02d}"
+    grade = line.grade
     return [
         f"{estate.code} {estate.name}", line.month, score, grade, month_rates(cards, line.month), ratio_text(stored_ratio(line.coefficient)),
         area_text(line.area_centi_m2), f"{line.days}/{line.days_in_month}", yuan(line.amount_fen),
@@ -549,7 +550,7 @@ async def _estate_report(session: AsyncSession, store: BlobStore, score: ScoreVe
         facts=[
             ("区片", f"{estate.code} {estate.name}"), ("社区 / 街道", f"{community.name} / {street.name}"),
             ("物业企业", company.name if company else "—"), ("月份", score.month),
-            ("得分 / 等级", f"{shown} / {score.grade}" + ("（一票否决）" if score.vetoed else "")),
+            ("得分 / 等级", f"一票否决，按{score.grade}计（各项计分 {shown}，不决定等级）" if score.vetoed else f"{shown} / {score.grade}"),
             ("计算", f"第 {score.version} 版，{_when(score.computed_at)}，规则 {score.rules_sha256[:12]}，输入 {score.inputs_sha256[:12]}"),
             ("居委会评价", f"{opinion.rating} 分" + (f"，满意度 {opinion.satisfied}/{opinion.answered}" if opinion and opinion.answered else "") if opinion else "未评价"),
         ],

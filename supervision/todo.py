@@ -46,16 +46,17 @@ class Task:
     due: date | None = None
     note: str = ""
     notice: bool = False  # notifications to read: after the things to do
+    emergency: bool = False  # a person in danger (an elder lost): before everything, however late the rest is
 
     def overdue(self, today: date) -> bool:
         return self.due is not None and self.due < today
 
 
 def most_urgent_first(tasks: list[Task], today: date) -> list[Task]:
-    """Overdue first, then by the nearest deadline, then what has no deadline by how many wait, then notifications
-    to read; nothing empty."""
+    """Emergencies first, then what is overdue, then by the nearest deadline, then what has no deadline by how many
+    wait, then notifications to read; nothing empty."""
     waiting = [t for t in tasks if t.count > 0]
-    return sorted(waiting, key=lambda t: (t.notice, t.due is None, t.due or today, -t.count))
+    return sorted(waiting, key=lambda t: (not t.emergency, t.notice, t.due is None, t.due or today, -t.count))
 
 
 async def _patrol_today(db: AsyncSession, me: Principal, today: date) -> Task:
@@ -195,7 +196,7 @@ async def _evaluations_due(db: AsyncSession, me: Principal, today: date) -> Task
 
 async def _alerts(db: AsyncSession, me: Principal) -> Task:
     raised = await wristbands.alerts_of(db, community_id=me.community_id, open_only=True)
-    return Task("腕带求助待处理", len(raised), f"/wristbands/alerts/{raised[0].id}" if len(raised) == 1 else "/wristbands", business_today() if raised else None, "老人走失求助，请立即处理")
+    return Task("腕带求助待处理", len(raised), f"/wristbands/alerts/{raised[0].id}" if len(raised) == 1 else "/wristbands", business_today() if raised else None, "老人走失求助，请立即处理", emergency=True)
 
 
 async def _hours_to_approve(db: AsyncSession, me: Principal) -> Task:

@@ -20,7 +20,7 @@ from foundation.errors import Conflict, RuleViolation
 from foundation.storage import BlobStore
 from registry import queries as registry_queries
 from reports.pdf import Column, Document, TableBlock
-from reports.service import Made, content_checksum, issue, made_pdf, served, verify_url
+from reports.service import Made, content_checksum, issue, made_pdf, people_named, served, verify_url
 
 KIND = "volunteer_hours"
 
@@ -51,7 +51,8 @@ async def _make(session: AsyncSession, volunteer: Volunteer, approved: list[Volu
     teams = {t.id: t.name for t in (await session.execute(select(VolunteerTeam).where(col(VolunteerTeam.id).in_({h.team_id for h in approved})))).scalars()}
     total = sum(h.minutes for h in approved)
     number = f"ZYSC-{community.code if community else volunteer.community_id}-{volunteer.id:05d}-{len(approved):03d}"
-    rows = [[str(h.served_on), teams.get(h.team_id, ""), h.activity, format_minutes(h.minutes), (h.decided_by or "").split(" (")[0]] for h in approved]
+    named = await people_named(session, *(h.decided_by for h in approved))  # reviewers by name and post, not account
+    rows = [[str(h.served_on), teams.get(h.team_id, ""), h.activity, format_minutes(h.minutes), named(h.decided_by)] for h in approved]
     document = Document(
         title="志愿服务时长证明",
         number=number,
@@ -63,7 +64,7 @@ async def _make(session: AsyncSession, volunteer: Volunteer, approved: list[Volu
             ("已审核通过的服务", f"{len(approved)} 次，共 {format_minutes(total)}（{total} 分钟）"),
             ("统计截至", max(h.decided_at for h in approved if h.decided_at).astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if approved else ""),
         ],
-        tables=[TableBlock("服务记录", (Column("服务日期", 24), Column("服务队", 36), Column("服务内容", 64), Column("时长", 20, True), Column("审核人", 26)), rows, ["合计", "", "", format_minutes(total), ""])],
+        tables=[TableBlock("服务记录", (Column("服务日期", 24), Column("服务队", 36), Column("服务内容", 50), Column("时长", 20, True), Column("审核人", 40)), rows, ["合计", "", "", format_minutes(total), ""])],
         notes=("本证明仅列入服务队队长或社区社工审核通过的服务时长。扫描二维码或访问证明上的地址可核验真伪。",),
     )
     return await made_pdf(document, None)

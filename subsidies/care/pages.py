@@ -37,7 +37,7 @@ from subsidies.engine.registry import programme
 from subsidies.engine.routes import make_programme_batch_documents
 
 MonthQuery = Annotated[str | None, Parameter(pattern=MONTH_PATTERN)]
-RUN_STATES = {"draft": "草稿", "confirmed": "街道已确认", "approved": "已审批", "disbursed": "已拨付"}
+RUN_STATES = {"draft": "草稿", "confirmed": "街道已确认", "approved": "已审批", "disbursed": "已签发拨付批次"}
 
 
 def _problem_json(exc: DomainError) -> Response[dict[str, Any]]:

@@ -36,7 +36,7 @@ from subsidies.property.schemas import RunOut, StreetTotal
 from subsidies.property.tables import DisbursementBatch
 
 DESK = {Role.FINANCE, Role.ADMIN, Role.STREET_OFFICER}
-RUN_STATE_NAMES = {"draft": "草稿（待街道确认）", "confirmed": "各街道已确认（待审批）", "approved": "已审批", "disbursed": "已拨付"}
+RUN_STATE_NAMES = {"draft": "草稿（待街道确认）", "confirmed": "各街道已确认（待审批）", "approved": "已审批", "disbursed": "已签发拨付批次"}
 HELD_OUT_NAMES = {
     "month_not_locked": "该月考核未锁定",
     "veto_pending": "一票否决待审核",

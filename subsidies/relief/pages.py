@@ -38,7 +38,7 @@ from subsidies.relief.routes import issue_letter
 
 PAGE_ROLES = {*rules.FILERS, Role.STREET_OFFICER, Role.ADMIN, Role.FINANCE}
 REVIEWERS = set(rules.LEVEL_ROLES.values())
-RUN_STATES = {"draft": "草稿", "approved": "已审核", "disbursed": "已拨付"}
+RUN_STATES = {"draft": "草稿", "approved": "已审核", "disbursed": "已签发拨付批次"}
 FIELD_NAMES = {"applicant_name": "申请人姓名", "applicant_phone": "联系电话", "household_size": "家庭人口", "reason": "申请事由", "fund": "救助基金", "client_id": "提交编号"}
 
 

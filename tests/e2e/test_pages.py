@@ -282,6 +282,9 @@ async def test_director_casts_a_veto_the_street_upholds_it_and_locks_the_month(o
     await officer.goto(f"/assessment?month={month}")
     row = officer.get_by_role("row", name=re.compile(estate.name))
     await expect(row).to_contain_text("不合格")
+    # The upheld veto stands where the score would be; the points are said to count for nothing.
+    await expect(row.get_by_role("link", name="一票否决")).to_be_visible()
+    await expect(row).to_contain_text("不计等级")
     await screenshot(officer, "street-month-table")
     assert any("WenQuanYi" in f or "Noto" in f for f in await cjk_font_of(officer, "h1"))
     # The trend's axis is the estate's own range and its values are written on it.
@@ -352,6 +355,8 @@ async def test_finance_starts_approves_and_pays_a_quarter_and_downloads_the_pdf(
     await expect(finance.locator("#run-state")).to_have_text("已审批")
     await finance.get_by_role("button", name="生成拨付批次").click()
     await expect(finance.locator("#batch")).to_be_visible()
+    # The system issues the batch; the treasury pays it. The state says what happened, not that money arrived.
+    await expect(finance.locator("#run-state")).to_have_text("已签发拨付批次")
 
     run = await scalar(served, select(SubsidyRun).where(SubsidyRun.id == run_id))
     batch = await scalar(served, select(DisbursementBatch).where(DisbursementBatch.run_id == run_id))

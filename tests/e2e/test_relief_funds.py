@@ -76,7 +76,7 @@ async def test_the_community_files_the_three_levels_approve_and_finance_pays_the
     await expect(reviewer.locator(f"#run-{run_id}")).to_contain_text("已审核")
     await finance.reload()
     await finance.locator(f"#run-{run_id}").get_by_role("button", name="生成拨付批次").click()
-    await expect(finance.locator(f"#run-{run_id}")).to_contain_text("已拨付")
+    await expect(finance.locator(f"#run-{run_id}")).to_contain_text("已签发拨付批次")
     batch = await scalar(served, select(ProgrammeBatch).where(ProgrammeBatch.run_id == run_id))
     assert batch is not None and batch.number.startswith("JZJJ-")
     async with finance.expect_download() as download_info:

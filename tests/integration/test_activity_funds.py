@@ -122,6 +122,11 @@ async def test_a_director_claims_with_a_receipt_the_street_approves_and_finance_
     text = pdf_text(statement.content, tmp_path)
     for fragment in ("慎益大街社区", "年度活动经费收支明细", "年度额度：50,000.00 元", body["invoice_number"], "1,280.50", batch.json()["number"], "已批准", f"/verify/{issued.json()['code']}"):
         assert fragment in text, (fragment, text)
+    # The street officer who approved is named by name and post, on the PDF and on the sheet; never by account.
+    officer_id = (await client.get("/api/auth/me", headers=officer)).json()["user_id"]
+    officer_name = (await client.get(f"/api/users/{officer_id}", headers=await login(client, "admin"))).json()["display_name"]
+    assert officer_name.endswith("街道办")  # an account named after its post is named by that name alone
+    assert f"{officer_name}，" in text and "ns-officer" not in text and "street_officer" not in text, text
     genuine = await verify(client, statement.content)
     assert genuine["genuine"] and genuine["number"] == issued.json()["number"]
     assert await verify(client, one_digit_changed(statement.content)) == {"genuine": False}
@@ -131,6 +136,7 @@ async def test_a_director_claims_with_a_receipt_the_street_approves_and_finance_
     sheet = await client.get(f"/api/activity/statements/{YEAR}/{holder}/statement.xlsx", headers=officer)
     rows = list(openpyxl.load_workbook(io.BytesIO(sheet.content), read_only=True)["收支明细"].iter_rows(values_only=True))
     assert rows[0][:2] == ("经费持有方", "慎益大街社区") and any(r[4] == body["invoice_number"] and r[-1] == 1280.5 for r in rows)
+    assert any(str(r[6]).startswith(f"{officer_name}，") for r in rows if r[4] == body["invoice_number"]), rows
     other = await login(client, "ns02-director")
     assert (await client.get(f"/api/activity/statements/{YEAR}/{holder}/statement.pdf", headers=other)).status_code == 404
 

@@ -90,7 +90,7 @@ async def test_the_providers_phone_page_stores_a_visit_sent_twice_once_and_redee
 async def test_the_runs_page_lets_each_street_confirm_and_finance_approve_and_issue(client) -> None:  # type: ignore[no-untyped-def]
     await page_login(client, "finance")
     runs = await client.get("/care/runs")
-    assert runs.status_code == 200 and "已拨付" in runs.text and "草稿" in runs.text and "汇总表 PDF" in runs.text
+    assert runs.status_code == 200 and "已签发拨付批次" in runs.text and "草稿" in runs.text and "汇总表 PDF" in runs.text
     draft = re.search(r'<tr id="run-(\d+)">\s*<td>#\d+</td>\s*<td>[^<]+</td>\s*<td>草稿', runs.text)
     assert draft is not None
     run_id = draft.group(1)

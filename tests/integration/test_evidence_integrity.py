@@ -19,6 +19,7 @@ from foundation.periods import Month
 from inspections.tables import Amendment, InspectionResult, Mismatch, Reconciliation, RecordReturn, SpotCheckAssignment
 from people.tables import User
 from registry.tables import Community, Estate, Street
+from supervision.todo import tasks_of
 from tests.integration.evidence import approve_late, principal, record_body, upload
 from tests.integration.helpers import assert_problem, audit_count, count, estate_ids_of
 
@@ -192,6 +193,12 @@ async def test_a_returned_record_is_corrected_by_its_filer_and_both_versions_sta
     assert [r["record_id"] for r in mine] == [record] and mine[0]["reason"] == "C01 与照片不符，请核实"
     assert (await client.get("/api/inspections/returns?waiting=true", headers=director)).json()["total"] == 1
     assert (await client.get(f"/api/inspections/{record}", headers=worker)).json()["returns"][0]["state"] == "waiting"
+    # The filer's to-do says a record waits on them and opens it; the director (who returned it) has nothing to do.
+    filer = await principal(db, "xbl01-worker")
+    async with db() as session:
+        [line] = [t for t in await tasks_of(session, filer) if t.title == "被退回待更正的记录"]
+        assert line.count == 1 and line.link == f"/records/{record}" and line.note.startswith("最早于 ")
+        assert not [t for t in await tasks_of(session, await principal(db, "xbl01-director")) if t.title == "被退回待更正的记录"]
     # One return waits at a time.
     assert_problem(await client.post(f"/api/inspections/{record}/return", json={"reason": "再次退回"}, headers=await as_user("xbl-officer")), 409, "already returned")
     # Somebody else's correction is refused; so is nothing at all being changed.
@@ -212,6 +219,8 @@ async def test_a_returned_record_is_corrected_by_its_filer_and_both_versions_sta
         stored = (await session.execute(select(InspectionResult).where(InspectionResult.record_id == record, InspectionResult.item_code == "C01"))).scalar_one()
         actions = list((await session.execute(select(AuditEntry.action).where(AuditEntry.entity_id == str(record)).order_by(AuditEntry.id))).scalars())
     assert stored.passed is True  # the filing itself never changes
+    async with db() as session:
+        assert not [t for t in await tasks_of(session, filer) if t.title == "被退回待更正的记录"]  # corrected: off the list
     assert actions[-3:] == ["inspection_record.returned", "inspection_record.amended", "inspection_record.corrected"]
     # A record not (or no longer) returned takes no correction.
     assert_problem(await client.post(f"/api/inspections/{record}/correction", json=correction, headers=worker), 409, "not waiting on a return")

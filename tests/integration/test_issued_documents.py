@@ -347,9 +347,11 @@ async def test_the_batch_documents_are_official_documents_and_the_sheet_has_numb
     big = max(lines, key=lambda line: line["area_centi_m2"])
     assert big["area_centi_m2"] >= 100_000  # an estate of more than 1,000 m²: its area has a thousands separator
     assert service.area_text(big["area_centi_m2"]) in text and "," in service.area_text(big["area_centi_m2"])
-    # A vetoed line's grade stays on one line of its column.
-    grade = next(c for c in service.LINE_COLUMNS if c.title == "等级")
-    assert pdfmetrics.stringWidth("不合格（否决）", FONT, 8.5) <= grade.width * mm - 6
+    # A vetoed line reads 否决 where the points would be, beside 不合格: never points beside a grade they did not earn.
+    score = next(c for c in service.LINE_COLUMNS if c.title == "得分")
+    assert pdfmetrics.stringWidth("否决", FONT, 8.5) <= score.width * mm - 6 and "（否决）" not in text
+    vetoed = [line for line in lines if line["vetoed"]]
+    assert text.count("否决") >= len(vetoed)
     notice_text = pdf_text(notice)
     official_elements(notice_text, "天津市和平区财政局")
     assert "经办：李明（区财政）" in notice_text and "(finance)" not in notice_text

@@ -16,11 +16,14 @@ from sqlmodel import col
 from assessment.tables import AssessmentMonth, CommitteeOpinion, EstateScore, Veto
 from foundation.clock import BUSINESS_TZ, business_today
 from foundation.db import unit_of_work
-from foundation.periods import Month
+from foundation.periods import Month, period_zh
 from inspections.tables import Attachment, Defect, InspectionRecord
+from people.service import principal_of
 from people.tables import User
 from subsidies.property.tables import SubsidyRun
+from supervision.todo import tasks_of
 from tests.generated import generate_month
+from tests.integration.evidence import approve_late, record_body, upload
 from tests.integration.helpers import count, estate_ids_of
 from tests.integration.test_pages import page_login
 
@@ -240,7 +243,6 @@ async def test_run_steps_are_refused_to_the_wrong_role_on_the_page_as_in_the_api
 
 async def test_notifications_show_with_a_badge_and_are_marked_read_in_place(client, db) -> None:
     from foundation.notifications import Notification, notify
-    from people.tables import User
 
     async with unit_of_work(db) as session:
         officer = (await session.execute(select(User.id).where(User.username == "xbl-officer"))).scalar_one()
@@ -309,8 +311,22 @@ async def test_a_score_breakdown_opens_for_its_director_and_company_and_for_no_o
         ).first()
     assert found is not None  # the generated month has findings on the company's estates
     defect = found[0]
+    # A rectification order of an ended month (a street inspection filed late for it and approved) links the company
+    # to that month's breakdown with the deduction chosen.
+    specialist = await as_user("xbl-worker1")
+    in_month = datetime.combine(month.first_day.replace(day=10), time(10), tzinfo=BUSINESS_TZ).isoformat()
+    filed = await client.post("/api/street-inspections", json=record_body(estate, failed={"C01": [await upload(client, specialist)]}, passed=("G01",), inspected_at=in_month), headers=specialist)
+    assert filed.status_code == 201, filed.text
+    await approve_late(client, officer, filed.json()["id"])
+    async with db() as session:
+        order_id = (await session.execute(select(Defect.id).where(Defect.record_id == filed.json()["id"]))).scalar_one()
+    order = await client.get(f"/defects/{order_id}")
+    contest = f'href="/assessment/scores/{estate}/{LAST_MONTH}?defect_id={order_id}#appeal"'
+    assert order.status_code == 200 and 'id="contest"' in order.text and contest in order.text, order.text[-800:]
     chosen = (await client.get(f"/assessment/scores/{found[1]}/{LAST_MONTH}?defect_id={defect}")).text
     assert f'<option value="{defect}" selected>' in chosen
+    await page_login(client, "xbl-officer")  # the street does not appeal its own findings: no such link for it
+    assert 'id="contest"' not in (await client.get(f"/defects/{order_id}")).text
 
 
 async def test_my_actions_read_in_chinese_also_the_reasons_the_system_wrote(client) -> None:
@@ -320,3 +336,48 @@ async def test_my_actions_read_in_chinese_also_the_reasons_the_system_wrote(clie
     shown = await client.get("/me/actions")
     assert shown.status_code == 200 and "街道重新计算" in shown.text
     assert "computed from" not in shown.text and "month.computed" not in shown.text
+
+
+@pytest.mark.parametrize(("username", "community_filter", "street_filter"), [("xbl01-director", False, False), ("xbl-officer", True, False), ("admin", True, True)])
+async def test_a_filter_is_offered_only_where_there_is_more_than_one_thing_to_choose(client, username, community_filter, street_filter) -> None:
+    """A director sees one community: a community (or street) choice with one entry would filter nothing."""
+    await page_login(client, username)
+    month = await client.get("/assessment", params={"month": LAST_MONTH})
+    assert month.status_code == 200
+    assert ('id="f-community"' in month.text) is community_filter
+    estates = await client.get("/registry/estates")
+    if estates.status_code == 200:
+        assert ('id="community_id"' in estates.text) is community_filter
+        assert ('id="street_id"' in estates.text) is street_filter
+        assert 'id="q"' in estates.text  # the search box always stays
+
+
+async def test_the_street_officer_is_told_to_compute_last_month_then_to_lock_it_and_then_nothing(client, db, as_user) -> None:
+    """The month line of the officer's to-do follows the month: to compute while open, to lock once published (with
+    the appeal window), gone once locked."""
+    officer = await as_user("xbl-officer")
+    me = (await client.get("/api/auth/me", headers=officer)).json()
+    month_api = f"/api/assessment/months/{me['street_id']}/{LAST_MONTH}"
+    async with db() as session:
+        who = principal_of((await session.execute(select(User).where(User.username == "xbl-officer"))).scalar_one())
+
+    async def month_line() -> list[tuple[str, int, str, str]]:
+        async with db() as session:
+            return [(t.title, t.count, t.link, t.note) for t in await tasks_of(session, who) if t.title.startswith(period_zh(LAST_MONTH)) or t.title == "月度考核待锁定"]
+
+    await generate_month(db, Month.parse(LAST_MONTH), seed=5)  # a month of evidence, not computed yet
+    assert (await client.get(month_api, headers=officer)).json()["state"] == "open"
+    [(title, count_, link, note)] = await month_line()
+    assert (title, count_, link) == (f"{period_zh(LAST_MONTH)}考核待计算", 1, f"/assessment?month={LAST_MONTH}") and "截止后可计算并公布" in note
+    assert (await client.post(f"{month_api}/compute", headers=officer)).status_code == 200
+    assert (await client.get(month_api, headers=officer)).json()["state"] == "computed"
+    [(title, count_, link, note)] = await month_line()
+    assert (title, count_, link) == (f"{period_zh(LAST_MONTH)}考核待锁定", 1, f"/assessment?month={LAST_MONTH}") and note.startswith("已公布")
+    # Once the month's pending vetoes are reviewed (each on its own, as the street does) the month locks and the line goes.
+    pending = (await client.get("/api/assessment/vetoes", params={"month": LAST_MONTH, "state": "pending", "page_size": 200}, headers=officer)).json()["items"]
+    for veto in pending:
+        reviewed = await client.post(f"/api/assessment/vetoes/{veto['id']}/review", json={"uphold": True, "reason": "已核实"}, headers=officer)
+        assert reviewed.status_code == 200, reviewed.text
+    locked = await client.post(f"{month_api}/lock", headers=officer)
+    assert locked.status_code == 200 and locked.json()["state"] == "locked", locked.text
+    assert await month_line() == []

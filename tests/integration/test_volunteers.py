@@ -6,6 +6,7 @@ certificate of approved hours issued and verified like every other document."""
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import uuid
 from datetime import timedelta
@@ -30,7 +31,7 @@ from registry import schemas as registry_schemas
 from registry import service as registry_service
 from supervision.cli import migrate
 from tests.database import fresh_database_url
-from tests.integration.helpers import assert_problem, count
+from tests.integration.helpers import assert_problem, count, todo_count
 from tests.integration.test_issued_documents import one_digit_changed, verify
 from tests.integration.test_pages import page_login
 from tests.integration.test_programme_engine import login
@@ -316,6 +317,7 @@ async def test_a_certificate_of_approved_hours_is_issued_once_served_as_issued_a
     first = (await client.get(facts["download"], headers=me)).content
     text = _text(first, tmp_path)
     assert "志愿服务时长证明" in text and "韩秀云" in text and "4.0 小时" in text and f"/verify/{facts['code']}" in text
+    assert "树德里社区物业社工" in text and "xbl01-worker" not in text, text  # the reviewer by name and post on one line, never by account
     # Asked again with no new approval: the same document, byte for byte; a changed byte is refused.
     again = await client.post("/api/volunteers/me/certificate", headers=me)
     assert again.json()["code"] == facts["code"] and (await client.get(facts["download"], headers=me)).content == first
@@ -345,6 +347,11 @@ async def test_the_volunteer_signs_up_and_logs_hours_on_the_phone_page_and_the_s
     token = await csrf(client)
     signed = await client.post(f"/volunteer/needs/{need['id']}/signup", headers={"x-csrftoken": token})
     assert signed.status_code == 200 and "已报名" in signed.text
+    # The volunteer's home now lists the service they signed up for, the next one named, where it is done.
+    home = (await client.get("/")).text
+    assert todo_count(home, "我报名的志愿服务") >= 1
+    line = next(li for li in home.split("<li ") if '<span class="todo-title">我报名的志愿服务</span>' in li).split("</li>")[0]
+    assert "下一场：为独居老人送午餐" in line and 'href="/volunteer"' in line and re.search(r'data-due="\d{4}-\d{2}-\d{2}"', line), line
     form = {"client_id": uuid.uuid4().hex, "target": f"need:{need['id']}", "served_on": str(business_today()), "minutes": "120", "activity": "送午餐 6 份"}
     wrong = await client.post("/volunteer/hours", data={**form, "minutes": "900"}, headers={"x-csrftoken": token})
     assert wrong.status_code == 422 and "720 分钟" in wrong.text and "送午餐 6 份" in wrong.text

@@ -16,6 +16,7 @@ from community.wristbands.tables import WristbandAlert, WristbandAlertReport, Wr
 from foundation.channels import ChannelKind, OutboundMessage, Topic, add_channel
 from foundation.clock import business_today
 from people.queries import principal_named
+from tests.integration.helpers import todo_count
 from tests.integration.test_pages import page_login
 from tests.integration.test_role_pages import csrf
 
@@ -158,10 +159,16 @@ async def test_an_alert_tells_the_guardians_and_the_community_once_and_later_rep
     assert await count(db, WristbandAlertReport, WristbandAlertReport.alert_id == raised.id) == 2
     assert await count(db, OutboundMessage, OutboundMessage.subject == f"wristband_alert:{raised.id}") == 2
     await page_login(client, "xbl01-care")
+    # The care worker's home puts the open alert first, today, and opens it; once found it is off the list.
+    home = (await client.get("/")).text
+    first = home[home.index('<ol class="todo"') :].split("</li>")[0]
+    assert todo_count(home, "腕带求助待处理") == 1 and "腕带求助待处理" in first and f'href="/wristbands/alerts/{raised.id}"' in first, first
+    assert 'class="emergency"' in first  # before the overdue hours the demo leaves waiting, and marked as such
     shown = await client.get(f"/wristbands/alerts/{raised.id}")
     assert "北纬 39.11890" in shown.text and "老人往南京路走了" in shown.text
     found = await client.post(f"/wristbands/alerts/{raised.id}/found", data={"_csrf_token": await csrf(client), "note": "已送回家"})
     assert found.status_code == 200 and "已找到" in found.text
+    assert todo_count((await client.get("/")).text, "腕带求助待处理") == 0
 
 
 async def test_a_flood_of_alerts_from_one_address_is_throttled_but_a_first_alert_from_another_goes_through(app, client, db) -> None:  # type: ignore[no-untyped-def]
