@@ -55,7 +55,7 @@ def _next_stage(progress: schemas.ContractProgressOut) -> str | None:
 
 def _tranche_state(t: schemas.TrancheStateOut) -> str:
     if t.paid_batch_number:
-        return f"已列入拨付批次 {t.paid_batch_number}"
+        return "已签发拨付"
     if t.withheld:
         return "不予拨付"
     return "可拨付" if t.payable_on else f"待{GATE_NAMES[t.gate]}"

@@ -42,7 +42,7 @@ async def test_the_evaluator_passes_the_mid_term_and_finance_pays_the_second_tra
     await finance.goto(f"/community/evaluation/contracts/{cid}")
     await expect(finance.locator("#tranche-3 .state")).to_have_text("待结项评估合格")
     await finance.locator("#tranche-2").get_by_role("button", name="拨付第2笔").click()
-    await expect(finance.locator("#tranche-2 .state")).to_contain_text("已列入拨付批次")
+    await expect(finance.locator("#tranche-2 .state")).to_contain_text("已签发拨付（批次 ")
     batch_number = (await finance.locator("#tranche-2 .state").inner_text()).split("批次 ")[1].rstrip("）")
     await screenshot(finance, "evaluation-tranche-paid")
     async with finance.expect_download() as download_info:
