@@ -56,9 +56,9 @@ class RegistryPages(Controller):
         paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
         rows, total = await service.list_estates(db, principal, paging, street_id=street_id, community_id=community_id, search=q)
         # The filters offer only what the user can see: a director's one community is no choice at all.
-        visible, _ = await service.list_communities(db, principal, PageRequest(1, get_settings().max_page_size))
-        streets = [s for s in (await service.list_streets(db, principal, PageRequest(1, get_settings().max_page_size)))[0] if s.id in {c.street_id for c in visible}]
-        communities = [c for c in visible if street_id is None or c.street_id == street_id]
+        seen_streets = await service.visible_street_ids(db, principal)
+        streets = [s for s in (await service.list_streets(db, principal, PageRequest(1, get_settings().max_page_size)))[0] if s.id in seen_streets]
+        communities, _ = await service.list_communities(db, principal, PageRequest(1, get_settings().max_page_size), street_id)
         company_names = {c.id: c.name for c in (await service.list_companies(db, principal, PageRequest(1, 10_000)))[0]}
         return page(
             "estates.html",

@@ -142,6 +142,11 @@ async def list_communities(
     return await fetch_page(session, query, paging)
 
 
+async def visible_street_ids(session: AsyncSession, actor: Principal) -> set[int]:
+    """The streets holding a community `actor` can see (every street for the district; one for a director)."""
+    return set((await session.execute(select(col(Community.street_id)).where(visible_communities(actor)).distinct())).scalars())
+
+
 async def get_community(session: AsyncSession, actor: Principal, community_id: int) -> Community:
     return await visible_one(session, Community, community_id, visible_communities(actor), "community")
 
