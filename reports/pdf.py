@@ -318,7 +318,9 @@ class Label:
 
 
 def _qr_drawing(text: str, size: float) -> Drawing:
-    widget = QrCodeWidget(text, barBorder=2)
+    """A printed label's QR code: the quiet zone the standard asks for (4 modules; 2 let a scanner miss a code now and
+    then beside the label's border)."""
+    widget = QrCodeWidget(text, barBorder=4)
     left, bottom, right, top = widget.getBounds()
     drawing = Drawing(size, size, transform=[size / (right - left), 0, 0, size / (top - bottom), 0, 0])
     drawing.add(widget)

@@ -23,7 +23,7 @@ async def test_every_qr_on_the_label_sheet_decodes_to_its_finder_address(client,
     assert genuine["genuine"] and genuine["issuer"] == "社区居委会"
     assert await verify(client, one_digit_changed(printed.content)) == {"genuine": False}
     (tmp_path / "labels.pdf").write_bytes(printed.content)
-    subprocess.run(["pdftoppm", "-png", "-r", "200", str(tmp_path / "labels.pdf"), str(tmp_path / "page")], check=True, capture_output=True)
+    subprocess.run(["pdftoppm", "-png", "-r", "300", str(tmp_path / "labels.pdf"), str(tmp_path / "page")], check=True, capture_output=True)
     scanned: list[str] = []
     for image in sorted(tmp_path.glob("page*.png")):
         found = subprocess.run(["zbarimg", "--quiet", "--raw", str(image)], capture_output=True, text=True)
