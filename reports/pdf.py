@@ -318,8 +318,8 @@ class Label:
 
 
 def _qr_drawing(text: str, size: float) -> Drawing:
-    """A printed label's QR code: the quiet zone the standard asks for (4 modules; 2 let a scanner miss a code now and
-    then beside the label's border)."""
+    """A printed label's QR code, with the 4-module quiet zone ISO/IEC 18004 asks for (the label's rule and text
+    stay clear of the code)."""
     widget = QrCodeWidget(text, barBorder=4)
     left, bottom, right, top = widget.getBounds()
     drawing = Drawing(size, size, transform=[size / (right - left), 0, 0, size / (top - bottom), 0, 0])
