@@ -9,7 +9,7 @@ import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
 from typing import Any
@@ -255,11 +255,14 @@ RETURNED_COUNTS = {True: "等待期间按原报计入（配置 inspections.toml 
 
 
 def _fixed(value: Fraction, places: int) -> str:
-    """A fraction as a decimal text with `places` decimals, half-up (for showing; scores use round_centi)."""
-    with localcontext() as context:
-        context.prec = 60
-        exact = Decimal(value.numerator) / Decimal(value.denominator)
-        return str(exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+    """A fraction as a decimal text with `places` (≥ 1) decimals, half-up away from zero (for showing; scores use
+    round_centi), in integers: the text Decimal's quantize(ROUND_HALF_UP) gives, "-0.00" for a small negative
+    included."""
+    scaled, rest = divmod(abs(value.numerator) * 10**places, value.denominator)
+    if 2 * rest >= value.denominator:
+        scaled += 1
+    digits = str(scaled).rjust(places + 1, "0")
+    return f"{'-' if value.numerator < 0 else ''}{digits[:-places]}.{digits[-places:]}"
 
 
 def round_centi(value: Fraction) -> int:
@@ -270,16 +273,18 @@ def round_centi(value: Fraction) -> int:
 
 
 def _record_score(findings: Sequence[Finding], categories: Mapping[str, int], factor_of: Callable[[Finding], int]) -> tuple[Fraction, list[tuple[Finding, Fraction]]]:
-    """100 − deductions, no category below 0: the score (0–100) and each finding's real deduction after floors."""
-    left = {code: Fraction(points) for code, points in categories.items()}
+    """100 − deductions, no category below 0: the score (0–100) and each finding's real deduction after floors
+    (worked in hundredths of a point, which every deduction is, so exactly)."""
+    left = {code: points * 100 for code, points in categories.items()}
     effects: list[tuple[Finding, Fraction]] = []
+    taken = 0
     for f in sorted(findings, key=_finding_key):
-        nominal = Fraction(f.deduction_centi * f.count * factor_of(f), 100)
-        available = left.get(f.category, Fraction(0))
-        real = min(nominal, available)
+        available = left.get(f.category, 0)
+        real = min(f.deduction_centi * f.count * factor_of(f), available)
         left[f.category] = available - real
-        effects.append((f, real))
-    return Fraction(100) - sum((real for _, real in effects), Fraction(0)), effects
+        taken += real
+        effects.append((f, Fraction(real, 100)))
+    return Fraction(10_000 - taken, 100), effects
 
 
 def score_month(inputs: MonthInputs, rules: ScoringRules) -> MonthScore:

@@ -19,7 +19,7 @@ from inspections.checklists import stored_checklists
 from inspections.config import current_checklist, reconciliation_rules
 from inspections.flag_rules import FlagKind
 from inspections.late import counting_records
-from inspections.records import effective_results
+from inspections.records import AmendmentFields, ResultFields, effective_results
 from inspections.returns import waiting_returns
 from inspections.rules import Checklist, DefectState, Source, WhileReturned, assessed_month
 from inspections.tables import (
@@ -214,44 +214,61 @@ class MonthEvidence:
     patrol_defects: tuple[PatrolDefect, ...]
 
 
-async def _carried_records(session: AsyncSession, estate_ids: list[int], month: Month, locked: Mapping[tuple[int, str], datetime | None]) -> list[InspectionRecord]:
+@dataclass(frozen=True, slots=True)
+class _Record:
+    """The columns of a record the month's evidence reads (a city's month reads tens of thousands: rows, not
+    mapped objects)."""
+
+    id: int
+    estate_id: int
+    source: str
+    month: str
+    checklist_version_id: int
+    counted: bool
+
+
+_RECORD_COLUMNS = (
+    col(InspectionRecord.id), col(InspectionRecord.estate_id), col(InspectionRecord.source), col(InspectionRecord.month),
+    col(InspectionRecord.checklist_version_id), col(InspectionRecord.counted),
+)  # fmt: skip
+
+
+async def _carried_records(session: AsyncSession, estate_ids: list[int], month: Month, locked: Mapping[tuple[int, str], datetime | None]) -> list[_Record]:
     """Records of an earlier month that count in `month`: their own month was locked (`locked`: (street, month) →
     when) before they took effect (were filed; for a late record, were approved), so they count in the first month
     after it (RULES.md: a late record never changes a locked month)."""
     months = sorted({m for _, m in locked if m < str(month)})
-    records: list[InspectionRecord] = []
+    records: list[_Record] = []
     if not months:
         return records
     for part in chunks(estate_ids):
-        rows = (
-            await session.execute(
-                select(InspectionRecord, col(LateRecordDecision.decided_at))
-                .outerjoin(LateRecordDecision, col(LateRecordDecision.record_id) == col(InspectionRecord.id))
-                .where(col(InspectionRecord.estate_id).in_(part), col(InspectionRecord.month).in_(months), counting_records())
-            )
+        rows = await session.execute(
+            select(*_RECORD_COLUMNS, col(InspectionRecord.street_id), col(InspectionRecord.late), col(InspectionRecord.filed_at), col(LateRecordDecision.decided_at))
+            .outerjoin(LateRecordDecision, col(LateRecordDecision.record_id) == col(InspectionRecord.id))
+            .where(col(InspectionRecord.estate_id).in_(part), col(InspectionRecord.month).in_(months), counting_records())
         )
-        for record, approved_at in rows:
-            if (record.street_id, record.month) not in locked:
+        for *fields, street_id, late, filed_at, approved_at in rows:
+            record = _Record(*fields)
+            if (street_id, record.month) not in locked:
                 continue
-            took_effect = approved_at if record.late else record.filed_at
-            if assessed_month(Month.parse(record.month), took_effect, locked[(record.street_id, record.month)]) == month:
+            took_effect = approved_at if late else filed_at
+            if assessed_month(Month.parse(record.month), took_effect, locked[(street_id, record.month)]) == month:
                 records.append(record)
     return records
 
 
-async def _visit_records(session: AsyncSession, estate_ids: list[int], month: Month, carried: list[InspectionRecord]) -> list[InspectionRecord]:
+async def _visit_records(session: AsyncSession, estate_ids: list[int], month: Month, carried: list[_Record]) -> list[_Record]:
     """Street inspections and spot checks assessed in `month`: those of the month that count, and those carried
     over from a locked month."""
     sources = (Source.STREET_INSPECTION.value, Source.SPOT_CHECK.value)
-    records: list[InspectionRecord] = []
+    records: list[_Record] = []
     for part in chunks(estate_ids):
-        records += (
-            await session.execute(
-                select(InspectionRecord).where(
-                    col(InspectionRecord.estate_id).in_(part), col(InspectionRecord.source).in_(sources), col(InspectionRecord.month) == str(month), counting_records()
-                )
+        rows = await session.execute(
+            select(*_RECORD_COLUMNS).where(
+                col(InspectionRecord.estate_id).in_(part), col(InspectionRecord.source).in_(sources), col(InspectionRecord.month) == str(month), counting_records()
             )
-        ).scalars()
+        )
+        records += (_Record(*row) for row in rows)
     return records + [r for r in carried if r.source in sources]
 
 
@@ -262,16 +279,18 @@ async def month_evidence(session: AsyncSession, estate_ids: list[int], month: Mo
     carried = await _carried_records(session, estate_ids, month, locked)
     carried_patrols = [r for r in carried if r.source == Source.PATROL.value]
     records = await _visit_records(session, estate_ids, month, carried)
-    results: dict[int, list[InspectionResult]] = defaultdict(list)
-    amendments: dict[int, list[Amendment]] = defaultdict(list)
+    results: dict[int, list[ResultFields]] = defaultdict(list)
+    amendments: dict[int, list[AmendmentFields]] = defaultdict(list)
     defect_of: dict[tuple[int, str], int] = {}
-    for part in chunks([r.id or 0 for r in records]):
+    result_columns = (col(InspectionResult.record_id), col(InspectionResult.item_code), col(InspectionResult.passed), col(InspectionResult.defects), col(InspectionResult.note))
+    for part in chunks([r.id for r in records]):
         # Only the failed results: a passed item costs nothing unless an amendment fails it, and an amendment carries
         # the item's whole outcome (a city month's visits hold some 800,000 results, nearly all passed).
-        failed_only = select(InspectionResult).where(col(InspectionResult.record_id).in_(part), col(InspectionResult.passed).is_(False))
-        for result in (await session.execute(failed_only)).scalars():
+        for result in await session.execute(select(*result_columns).where(col(InspectionResult.record_id).in_(part), col(InspectionResult.passed).is_(False))):
             results[result.record_id].append(result)
-        for amendment in (await session.execute(select(Amendment).where(col(Amendment.record_id).in_(part)).order_by(col(Amendment.id)))).scalars():
+        for amendment in await session.execute(
+            select(col(Amendment.record_id), col(Amendment.changes)).where(col(Amendment.record_id).in_(part)).order_by(col(Amendment.id))
+        ):
             amendments[amendment.record_id].append(amendment)
         for defect_id, record_id, item in (
             await session.execute(
@@ -283,6 +302,10 @@ async def month_evidence(session: AsyncSession, estate_ids: list[int], month: Mo
 
     patrols_counted: dict[int, int] = {}
     patrol_defects: list[PatrolDefect] = []
+    defect_columns = (
+        col(Defect.id), col(Defect.record_id), col(Defect.estate_id), col(Defect.item_code), col(Defect.deduction_centi), col(Defect.defect_count),
+        col(Defect.raised_at), col(Defect.deadline_at), col(Defect.fix_reported_at), col(Defect.state), col(InspectionRecord.checklist_version_id),
+    )  # fmt: skip
     for part in chunks(estate_ids):
         patrols_counted.update(
             (
@@ -300,37 +323,33 @@ async def month_evidence(session: AsyncSession, estate_ids: list[int], month: Mo
             ).all()
         )
         defects = list(
-            (
-                await session.execute(
-                    select(Defect, col(InspectionRecord.checklist_version_id))
-                    .join(InspectionRecord, col(InspectionRecord.id) == col(Defect.record_id))
-                    .where(
-                        col(Defect.estate_id).in_(part), col(Defect.source) == Source.PATROL.value, col(Defect.month) == str(month),
-                        col(Defect.state) != DefectState.WITHDRAWN.value, counting_records(),
-                    )
+            await session.execute(
+                select(*defect_columns)
+                .join(InspectionRecord, col(InspectionRecord.id) == col(Defect.record_id))
+                .where(
+                    col(Defect.estate_id).in_(part), col(Defect.source) == Source.PATROL.value, col(Defect.month) == str(month),
+                    col(Defect.state) != DefectState.WITHDRAWN.value, counting_records(),
                 )
             )
         )
         carried_ids = [r.id for r in carried_patrols if r.estate_id in set(part)]
         if carried_ids:
-            defects += (
-                await session.execute(
-                    select(Defect, col(InspectionRecord.checklist_version_id))
-                    .join(InspectionRecord, col(InspectionRecord.id) == col(Defect.record_id))
-                    .where(col(Defect.record_id).in_(carried_ids), col(Defect.state) != DefectState.WITHDRAWN.value)
-                )
-            ).all()
-        missing_versions = {v for _, v in defects} - set(checklists)
+            defects += await session.execute(
+                select(*defect_columns)
+                .join(InspectionRecord, col(InspectionRecord.id) == col(Defect.record_id))
+                .where(col(Defect.record_id).in_(carried_ids), col(Defect.state) != DefectState.WITHDRAWN.value)
+            )
+        missing_versions = {d.checklist_version_id for d in defects} - set(checklists)
         if missing_versions:
             checklists.update(await stored_checklists(session, missing_versions))
-        for defect, version_id in defects:
-            listed = checklists[version_id].items.get(defect.item_code)
+        for d in defects:
+            listed = checklists[d.checklist_version_id].items.get(d.item_code)
             patrol_defects.append(
                 PatrolDefect(
-                    defect_id=defect.id or 0, record_id=defect.record_id, estate_id=defect.estate_id, item=defect.item_code,
-                    category=listed.category if listed else "", deduction_centi=defect.deduction_centi, count=defect.defect_count,
-                    raised_at=defect.raised_at, deadline_at=defect.deadline_at,
-                    fixed_at=defect.fix_reported_at if defect.state in (DefectState.FIX_REPORTED.value, DefectState.CLOSED.value) else None,
+                    defect_id=d.id, record_id=d.record_id, estate_id=d.estate_id, item=d.item_code,
+                    category=listed.category if listed else "", deduction_centi=d.deduction_centi, count=d.defect_count,
+                    raised_at=d.raised_at, deadline_at=d.deadline_at,
+                    fixed_at=d.fix_reported_at if d.state in (DefectState.FIX_REPORTED.value, DefectState.CLOSED.value) else None,
                 )
             )
     for record in carried_patrols:
@@ -341,14 +360,14 @@ async def month_evidence(session: AsyncSession, estate_ids: list[int], month: Mo
     for record in records:
         checklist = checklists[record.checklist_version_id]
         failed = []
-        for code, outcome in effective_results(results[record.id or 0], amendments[record.id or 0]).items():
+        for code, outcome in effective_results(results[record.id], amendments[record.id]).items():
             listed = checklist.items.get(code)
             if outcome["passed"] or listed is None:
                 continue
-            failed.append(FailedItem(code, listed.category, listed.deduction_centi, outcome["defects"], defect_of.get((record.id or 0, code))))
+            failed.append(FailedItem(code, listed.category, listed.deduction_centi, outcome["defects"], defect_of.get((record.id, code))))
         visits.append(
             VisitEvidence(
-                record_id=record.id or 0, estate_id=record.estate_id, source=Source(record.source), month=record.month,
+                record_id=record.id, estate_id=record.estate_id, source=Source(record.source), month=record.month,
                 categories={c.code: c.points for c in checklist.categories}, failed=tuple(failed),
             )
         )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,7 +40,25 @@ def _result_out(item_code: str, passed: bool, defects: int, note: str, photos: l
     )
 
 
-def effective_results(results: list[InspectionResult], amendments: list[Amendment]) -> dict[str, dict[str, Any]]:
+class ResultFields(Protocol):
+    """A stored result as effective_results reads it: the table's row, or a row of these columns."""
+
+    @property
+    def item_code(self) -> str: ...
+    @property
+    def passed(self) -> bool: ...
+    @property
+    def defects(self) -> int: ...
+    @property
+    def note(self) -> str: ...
+
+
+class AmendmentFields(Protocol):
+    @property
+    def changes(self) -> list[dict[str, Any]]: ...
+
+
+def effective_results(results: Iterable[ResultFields], amendments: Iterable[AmendmentFields]) -> dict[str, dict[str, Any]]:
     """The record's results after its amendments, in order: item code → passed, defects, note, photo ids."""
     current: dict[str, dict[str, Any]] = {
         r.item_code: {"passed": r.passed, "defects": r.defects, "note": r.note, "photo_ids": []} for r in results

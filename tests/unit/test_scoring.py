@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 
 from hypothesis import given, settings
@@ -17,6 +18,7 @@ from assessment.rules import (
     Returned,
     Satisfaction,
     Visit,
+    _fixed,
     canonical,
     parse_scoring_rules,
     plain,
@@ -236,3 +238,16 @@ def test_dropping_a_component_reweights_the_rest_to_the_same_total(month: MonthI
     # The score is the re-weighted mean of the components left (their shown scores are rounded, hence the slack).
     mean = sum(Fraction(RULES.weights[c], total) * s for c, s in present.items())
     assert abs(round_centi(mean) - result.score_centi) <= 1
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.fractions(max_denominator=10**7) | st.builds(lambda n, places: Fraction(2 * n + 1, 2 * 10**places), st.integers(-(10**9), 10**9), st.sampled_from((2, 4))), st.sampled_from((2, 4)))
+def test_a_shown_figure_is_the_text_decimal_half_up_gives(value: Fraction, places: int) -> None:
+    """The breakdown's figures (points 2 places, effects 4) are worked in integers; they read as Decimal's half-up
+    quantize reads them, halves (away from zero) and small negatives ("-0.00") included, so stored breakdowns keep
+    their bytes."""
+    with localcontext() as context:
+        context.prec = 60
+        exact = Decimal(value.numerator) / Decimal(value.denominator)
+        expected = str(exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+    assert _fixed(value, places) == expected
