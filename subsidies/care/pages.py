@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from foundation.access import Principal, Role
 from foundation.clock import business_today
-from foundation.errors import Conflict, DomainError, InvalidInput
+from foundation.errors import DomainError, InvalidInput
 from foundation.periods import MONTH_PATTERN, Month
 from foundation.web.auth import allow
 from foundation.web.flash import flashed
@@ -31,10 +31,7 @@ from registry.queries import OrganisationKind
 from subsidies.care import queries, rules, schemas, service
 from subsidies.care.programme import CODE
 from subsidies.care.routes import sealer_of
-from subsidies.engine import queries as engine_queries
-from subsidies.engine import service as engine
-from subsidies.engine.registry import programme
-from subsidies.engine.routes import make_programme_batch_documents
+from subsidies.engine.pages import ProgrammeRunPages
 
 MonthQuery = Annotated[str | None, Parameter(pattern=MONTH_PATTERN)]
 RUN_STATES = {"draft": "草稿", "confirmed": "街道已确认", "approved": "已审批", "disbursed": "已签发拨付批次"}
@@ -167,64 +164,15 @@ class ProviderPages(Controller):
         return await self._page(db, principal, notice=f"已兑付 {len(redeemed)} 张服务券。", refusals=[(v.code, e.message_zh) for v, e in refusals])
 
 
-class CareRunPages(Controller):
+class CareRunPages(ProgrammeRunPages):
     """The month's runs of home care: finance starts, approves and issues; each street confirms its part."""
 
     path = "/care/runs"
-    include_in_schema = False
     guards = [allow({Role.FINANCE, Role.STREET_OFFICER, Role.ADMIN}, "home-care runs")]
-
-    @get("/")
-    async def runs(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
-        return await self._page(db, principal)
-
-    async def _page(self, db: AsyncSession, principal: Principal, **extra: Any) -> Template:
-        return page("care_runs.html", principal, errors={}, **await self._context(db), **extra)
-
-    async def _context(self, db: AsyncSession) -> dict[str, Any]:
-        return {"runs": await engine_queries.runs_of(db, CODE), "states": RUN_STATES, "previous": Month.of(business_today()).previous(), "programme": programme(CODE)}
-
-    async def _refused(self, db: AsyncSession, principal: Principal, exc: DomainError) -> Template:
-        return refused("care_runs.html", principal, exc, **await self._context(db))
-
-    @post("/start")
-    async def start(self, data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
-        try:
-            await engine.start_run(db, principal, CODE, data.get("period", ""))
-        except DomainError as exc:
-            return await self._refused(db, principal, exc)
-        return flashed(Redirect("/care/runs", status_code=303), "养老服务券核算已发起。")
-
-    @post("/{run_id:int}/approvals/{step:str}")
-    async def approve(self, run_id: FromPath[int], step: FromPath[str], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
-        try:
-            await engine.approve(db, principal, run_id, step, CODE)
-        except DomainError as exc:
-            return await self._refused(db, principal, exc)
-        return flashed(Redirect("/care/runs", status_code=303), "审批意见已保存。")
-
-    @post("/{run_id:int}/batch")
-    async def issue(self, run_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> Template | Redirect:
-        try:
-            batch = await engine.issue_batch(db, principal, run_id, CODE)
-            await make_programme_batch_documents(state, db, batch)
-        except DomainError as exc:
-            return await self._refused(db, principal, exc)
-        return flashed(Redirect("/care/runs", status_code=303), "拨付批次已生成，拨付文件已生成。")
-
-    @post("/{run_id:int}/documents")
-    async def documents(self, run_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> Template | Redirect:
-        """Make a batch's documents that were not made as it was issued (a batch issued by the demo loader or a
-        command, or when the CJK font was missing); those already made are kept as they are."""
-        try:
-            await engine.get_run(db, principal, run_id, CODE)
-            batch = await engine.batch_of_run(db, run_id)
-            if batch is None:
-                raise Conflict(f"run {run_id} has no batch yet", zh="该核算尚未生成拨付批次")
-            await make_programme_batch_documents(state, db, batch)
-        except DomainError as exc:
-            return await self._refused(db, principal, exc)
-        return flashed(Redirect("/care/runs", status_code=303), "拨付文件已生成。")
+    code = CODE
+    template = "care_runs.html"
+    states = RUN_STATES
+    started_zh = "养老服务券核算已发起。"
 
 
 class CareServiceWorker(Controller):

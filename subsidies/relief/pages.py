@@ -20,19 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from foundation.access import Principal, Role
 from foundation.clock import business_today
-from foundation.errors import Conflict, DomainError, InvalidInput
+from foundation.errors import DomainError, InvalidInput
 from foundation.paging import PageRequest
-from foundation.periods import Month
 from foundation.storage import BlobStore
 from foundation.web.auth import allow
 from foundation.web.flash import flashed
-from foundation.web.layout import form_error, page, refused
+from foundation.web.layout import form_error, page
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
 from subsidies.engine import queries as engine_queries
 from subsidies.engine import service as engine
-from subsidies.engine.registry import programme
-from subsidies.engine.routes import make_programme_batch_documents
+from subsidies.engine.pages import ProgrammeRunPages
 from subsidies.relief import queries, rules, schemas, service
 from subsidies.relief.routes import issue_letter
 
@@ -176,65 +174,21 @@ async def _home(db: AsyncSession, principal: Principal, errors: dict[str, str] |
     )
 
 
-class ReliefRunPages(Controller):
+class ReliefRunPages(ProgrammeRunPages):
     """The monthly payment runs of relief funds on the engine: finance starts, checks and issues; the batch's PDF."""
 
     path = "/relief/runs"
-    include_in_schema = False
     guards = [allow({Role.FINANCE, Role.ADMIN}, "relief payment runs")]
+    code = rules.CODE
+    template = "relief_runs.html"
+    states = RUN_STATES
+    started_zh = "救助金核算已发起。"
 
-    @get("/")
-    async def runs(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
-        return page("relief_runs.html", principal, errors={}, **await self._context(db))
-
-    async def _context(self, db: AsyncSession) -> dict[str, Any]:
-        return {"runs": await engine_queries.runs_of(db, rules.CODE), "states": RUN_STATES, "month": Month.of(business_today()), "programme": programme(rules.CODE)}
-
-    async def _refused(self, db: AsyncSession, principal: Principal, exc: DomainError) -> Template:
-        await db.rollback()
-        return refused("relief_runs.html", principal, exc, **await self._context(db))
-
-    @post("/start")
-    async def start(self, data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
+    async def start_run(self, db: AsyncSession, principal: Principal, period: str) -> None:
         """A month's run; when the month was run already, a supplementary one for the cases approved since."""
-        try:
-            period = service.check_period(data.get("period", ""))
-            earlier = await engine_queries.runs_of_period(db, rules.CODE, period)
-            await engine.start_run(db, principal, rules.CODE, period, supplementary=earlier > 0)
-        except DomainError as exc:
-            return await self._refused(db, principal, exc)
-        return flashed(Redirect("/relief/runs", status_code=303), "救助金核算已发起。")
-
-    @post("/{run_id:int}/approvals/{step:str}")
-    async def approve(self, run_id: FromPath[int], step: FromPath[str], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
-        try:
-            await engine.approve(db, principal, run_id, step, rules.CODE)
-        except DomainError as exc:
-            return await self._refused(db, principal, exc)
-        return flashed(Redirect("/relief/runs", status_code=303), "审批意见已保存。")
-
-    @post("/{run_id:int}/batch")
-    async def issue(self, run_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> Template | Redirect:
-        try:
-            batch = await engine.issue_batch(db, principal, run_id, rules.CODE)
-            await make_programme_batch_documents(state, db, batch)
-        except DomainError as exc:
-            return await self._refused(db, principal, exc)
-        return flashed(Redirect("/relief/runs", status_code=303), "拨付批次已生成，拨付文件已生成。")
-
-    @post("/{run_id:int}/documents")
-    async def documents(self, run_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> Template | Redirect:
-        """Make a batch's documents that were not made as it was issued (a batch issued by the demo loader, or when
-        the CJK font was missing); those already made are kept as they are."""
-        try:
-            await engine.get_run(db, principal, run_id, rules.CODE)
-            batch = await engine.batch_of_run(db, run_id)
-            if batch is None:
-                raise Conflict(f"run {run_id} has no batch yet", zh="该核算尚未生成拨付批次")
-            await make_programme_batch_documents(state, db, batch)
-        except DomainError as exc:
-            return await self._refused(db, principal, exc)
-        return flashed(Redirect("/relief/runs", status_code=303), "拨付文件已生成。")
+        checked = service.check_period(period)
+        earlier = await engine_queries.runs_of_period(db, rules.CODE, checked)
+        await engine.start_run(db, principal, rules.CODE, checked, supplementary=earlier > 0)
 
 
 PAGES = [ReliefPages, ReliefRunPages]

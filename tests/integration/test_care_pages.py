@@ -11,8 +11,10 @@ import pytest
 from sqlalchemy import func, select
 
 from foundation.clock import business_today
+from foundation.errors import Unavailable
 from foundation.periods import Month
 from subsidies.care.tables import CareElder, CareVisit, CareVoucher
+from subsidies.engine.tables import ProgrammeBatch
 from tests.integration.helpers import count
 from tests.integration.test_care import enrolment, id_number
 from tests.integration.test_pages import page_login
@@ -110,6 +112,40 @@ async def test_the_runs_page_lets_each_street_confirm_and_finance_approve_and_is
     assert link is not None
     pdf = await client.get(link.group(1))
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+
+
+async def test_a_batch_refused_half_way_is_not_shown_as_issued_on_the_page_that_says_so(app, client, db) -> None:  # type: ignore[no-untyped-def]
+    """Issuing writes the batch, then makes its documents: when that second step is refused, the page shown again
+    reads the run as it stands (approved, no batch), not the batch the refusal undoes."""
+    await page_login(client, "finance")
+    runs = await client.get("/care/runs")
+    draft = re.search(r'<tr id="run-(\d+)">\s*<td>#\d+</td>\s*<td>[^<]+</td>\s*<td>草稿', runs.text)
+    assert draft is not None
+    run_id = int(draft.group(1))
+    await client.post("/logout", data={"_csrf_token": await csrf(client)})
+    for street in ("ns", "qyc", "nym", "xbl", "wdd", "xx"):
+        await page_login(client, f"{street}-officer")
+        await client.post(f"/care/runs/{run_id}/approvals/confirm", data={"_csrf_token": await csrf(client)})
+        await client.post("/logout", data={"_csrf_token": await csrf(client)})
+    await page_login(client, "finance")
+    assert (await client.post(f"/care/runs/{run_id}/approvals/approve", data={"_csrf_token": await csrf(client)})).status_code == 200
+    batches = await count(db, ProgrammeBatch)
+
+    async def refused_documents(*_: object) -> None:
+        raise Unavailable("the document store does not answer", zh="文件存储暂不可用，请稍后再试")
+
+    made = app.state.make_programme_batch_documents
+    app.state.make_programme_batch_documents = refused_documents
+    try:
+        refused = await client.post(f"/care/runs/{run_id}/batch", data={"_csrf_token": await csrf(client)})
+    finally:
+        app.state.make_programme_batch_documents = made
+    assert refused.status_code == 503 and "文件存储暂不可用" in refused.text
+    row = re.search(rf'<tr id="run-{run_id}">(.*?)</tr>', refused.text, re.S)
+    assert row is not None and "已审批" in row.group(1) and "已签发拨付批次" not in row.group(1) and "JJYL-" not in row.group(1), row.group(1) if row else refused.text
+    assert await count(db, ProgrammeBatch) == batches
+    issued = await client.post(f"/care/runs/{run_id}/batch", data={"_csrf_token": await csrf(client)})
+    assert issued.status_code == 200 and f"JJYL-{THIS.previous()}-001" in issued.text
 
 
 async def test_finance_makes_the_documents_of_the_demos_paid_batch_from_the_runs_page(client, db) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,91 @@
+"""The runs page of a programme on the engine, as finance (and the streets, where the programme's steps ask them)
+work it: start a period's run, give a step's approval, issue the batch with its documents, make the documents a
+batch lacks. A programme's package subclasses `ProgrammeRunPages` with its path, guards, template and words; the
+engine imports no programme."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Annotated, Any, ClassVar
+
+from litestar import Controller, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from foundation.access import Principal
+from foundation.clock import business_today
+from foundation.errors import Conflict, DomainError
+from foundation.periods import Month
+from foundation.web.flash import flashed
+from foundation.web.layout import page, refused
+from subsidies.engine import queries as engine_queries
+from subsidies.engine import service as engine
+from subsidies.engine.registry import programme
+from subsidies.engine.routes import make_programme_batch_documents
+
+
+class ProgrammeRunPages(Controller):
+    """A programme's runs (set `path`, `guards`, `code`, `template`, `states` and `started_zh` in the subclass)."""
+
+    include_in_schema = False
+    code: ClassVar[str]
+    template: ClassVar[str]
+    states: ClassVar[Mapping[str, str]]  # run state → its Chinese name
+    started_zh: ClassVar[str]  # the confirmation once a run is started
+
+    async def start_run(self, db: AsyncSession, principal: Principal, period: str) -> None:
+        """Start the period's run (a programme may make a later run of the same period a supplementary one)."""
+        await engine.start_run(db, principal, self.code, period)
+
+    async def _context(self, db: AsyncSession) -> dict[str, Any]:
+        today = Month.of(business_today())
+        return {"runs": await engine_queries.runs_of(db, self.code), "states": self.states, "month": today, "previous": today.previous(), "programme": programme(self.code)}
+
+    async def _attempt(self, db: AsyncSession, principal: Principal, action: Callable[[], Awaitable[object]], done_zh: str) -> Template | Redirect:
+        """Do `action` in a savepoint: refused half-way, what it wrote is undone before the page is shown again, so
+        the page never shows a step as done that the refusal undoes (the request's transaction still ends in one
+        place: foundation.web.sessions)."""
+        try:
+            async with db.begin_nested():
+                await action()
+        except DomainError as exc:
+            return refused(self.template, principal, exc, **await self._context(db))
+        return flashed(Redirect(self.path, status_code=303), done_zh)
+
+    @get("/")
+    async def runs(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
+        return page(self.template, principal, errors={}, **await self._context(db))
+
+    @post("/start")
+    async def start(self, data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
+        return await self._attempt(db, principal, lambda: self.start_run(db, principal, data.get("period", "")), self.started_zh)
+
+    @post("/{run_id:int}/approvals/{step:str}")
+    async def approve(self, run_id: FromPath[int], step: FromPath[str], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
+        return await self._attempt(db, principal, lambda: engine.approve(db, principal, run_id, step, self.code), "审批意见已保存。")
+
+    @post("/{run_id:int}/batch")
+    async def issue(self, run_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> Template | Redirect:
+        async def issue_with_documents() -> None:
+            batch = await engine.issue_batch(db, principal, run_id, self.code)
+            await make_programme_batch_documents(state, db, batch)
+
+        return await self._attempt(db, principal, issue_with_documents, "拨付批次已生成，拨付文件已生成。")
+
+    @post("/{run_id:int}/documents")
+    async def documents(self, run_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> Template | Redirect:
+        """Make a batch's documents that were not made as it was issued (a batch issued by the demo loader or a
+        command, or when the CJK font was missing); those already made are kept as they are."""
+
+        async def missing_documents() -> None:
+            await engine.get_run(db, principal, run_id, self.code)
+            batch = await engine.batch_of_run(db, run_id)
+            if batch is None:
+                raise Conflict(f"run {run_id} has no batch yet", zh="该核算尚未生成拨付批次")
+            await make_programme_batch_documents(state, db, batch)
+
+        return await self._attempt(db, principal, missing_documents, "拨付文件已生成。")
