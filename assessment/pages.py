@@ -34,7 +34,7 @@ from foundation.storage import BlobStore
 from foundation.web.auth import allow
 from foundation.web.charts import trend
 from foundation.web.flash import flashed
-from foundation.web.layout import chosen_id, form_error, page, pages_of, read_verdict, refused
+from foundation.web.layout import attempt, chosen_id, form_error, page, pages_of, read_verdict, refused
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
 from inspections import defects as defect_service
@@ -125,16 +125,17 @@ class AssessmentPages(Controller):
         """Compute (publish) or lock the officer's own street's month; a refusal comes back on the same page."""
         wanted = chosen_month(month)
         try:
-            if principal.street_id is None:
-                raise InvalidInput("only a street's own officer computes or locks its month", zh="只有街道办可以计算或锁定本街道的月度考核")
-            if action == "compute":
-                await service.compute_month(db, principal, principal.street_id, wanted, reason="computed from the street's desk")
-            elif action == "lock":
-                if (await request.form()).get("confirmed") != "yes":  # not from the confirmation page: show it first
-                    return await _lock_page(principal, db, wanted)
-                await service.lock_month(db, principal, principal.street_id, wanted)
-            else:
-                raise NotFound("month action", action)
+            async with attempt(db):
+                if principal.street_id is None:
+                    raise InvalidInput("only a street's own officer computes or locks its month", zh="只有街道办可以计算或锁定本街道的月度考核")
+                if action == "compute":
+                    await service.compute_month(db, principal, principal.street_id, wanted, reason="computed from the street's desk")
+                elif action == "lock":
+                    if (await request.form()).get("confirmed") != "yes":  # not from the confirmation page: show it first
+                        return await _lock_page(principal, db, wanted)
+                    await service.lock_month(db, principal, principal.street_id, wanted)
+                else:
+                    raise NotFound("month action", action)
         except DomainError as exc:
             if action == "lock":
                 return await _lock_page(principal, db, wanted, exc)
@@ -153,8 +154,9 @@ class AssessmentPages(Controller):
         """The street officer approves or rejects a late record from the month's desk, with a reason."""
         wanted = chosen_month(data.get("month"))
         try:
-            approve, reason = read_verdict(data, "approve", "reject", "请选择准予计入或不予计入", "请写明审批理由")
-            await late_evidence.decide_late_record(db, principal, record_id, LateDecisionIn(approve=approve, reason=reason))
+            async with attempt(db):
+                approve, reason = read_verdict(data, "approve", "reject", "请选择准予计入或不予计入", "请写明审批理由")
+                await late_evidence.decide_late_record(db, principal, record_id, LateDecisionIn(approve=approve, reason=reason))
         except DomainError as exc:
             shown = await _month_page(principal, db, wanted, errors=form_error(exc), late_failed=(record_id, data.get("reason") or ""))
             shown.status_code = 422 if isinstance(exc, InvalidInput) else status_of(exc)
@@ -177,8 +179,9 @@ class AssessmentPages(Controller):
         self, veto_id: FromPath[int], data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
     ) -> Response[Any]:
         try:
-            uphold, reason = read_verdict(data, "uphold", "overturn", "请选择维持或撤销否决", "请写明审核理由")
-            await service.review_veto(db, principal, veto_id, schemas.VetoReviewIn(uphold=uphold, reason=reason))
+            async with attempt(db):
+                uphold, reason = read_verdict(data, "uphold", "overturn", "请选择维持或撤销否决", "请写明审核理由")
+                await service.review_veto(db, principal, veto_id, schemas.VetoReviewIn(uphold=uphold, reason=reason))
         except DomainError as exc:
             return await _vetoes_page(db, principal, "pending", failed=(veto_id, exc, data.get("reason") or ""))
         return flashed(Redirect(path="/assessment/vetoes"), "已维持该项一票否决。" if uphold else "已撤销该项一票否决。")
@@ -192,10 +195,11 @@ class AssessmentPages(Controller):
         typed = str(form.get("reason") or "")
         ids = [int(v) for v in chosen if isinstance(v, str) and v.isdecimal() and len(v) <= 10 and 1 <= int(v) < 2**31]
         try:
-            if not chosen or len(ids) != len(chosen) or len(ids) > BATCH_MOST:
-                raise InvalidInput(f"tick from 1 to {BATCH_MOST} vetoes to review", zh=f"请先勾选要审核的一票否决（一次最多 {BATCH_MOST} 项）", field="veto_ids")
-            uphold, reason = read_verdict({"verdict": str(form.get("verdict") or ""), "reason": typed}, "uphold", "overturn", "请选择维持或撤销否决", "请写明审核理由")
-            done = await service.review_vetoes(db, principal, ids, schemas.VetoReviewIn(uphold=uphold, reason=reason))
+            async with attempt(db):
+                if not chosen or len(ids) != len(chosen) or len(ids) > BATCH_MOST:
+                    raise InvalidInput(f"tick from 1 to {BATCH_MOST} vetoes to review", zh=f"请先勾选要审核的一票否决（一次最多 {BATCH_MOST} 项）", field="veto_ids")
+                uphold, reason = read_verdict({"verdict": str(form.get("verdict") or ""), "reason": typed}, "uphold", "overturn", "请选择维持或撤销否决", "请写明审核理由")
+                done = await service.review_vetoes(db, principal, ids, schemas.VetoReviewIn(uphold=uphold, reason=reason))
         except DomainError as exc:
             return await _vetoes_page(db, principal, "pending", failed=(0, exc, typed), ticked=set(ids))
         names = await _estate_names(db, [v.estate_id for v in done.decided])
@@ -235,16 +239,17 @@ class AssessmentPages(Controller):
         month = Month.parse(str(data.get("month") or ""), "month")
         defect = str(data.get("defect_id") or "")
         try:
-            if len(reason) < 2:
-                raise InvalidInput("write the reason of the appeal", zh="请写明申诉理由", field="reason")
-            photos = await received_photos(state, uploaded_files(data, "photo"))
-            await service.file_appeal(
-                db,
-                principal,
-                schemas.AppealIn(estate_id=estate_id, month=str(month), reason=reason, defect_id=int(defect) if defect.isdecimal() else None),
-                store=store,
-                photos=photos,
-            )
+            async with attempt(db):
+                if len(reason) < 2:
+                    raise InvalidInput("write the reason of the appeal", zh="请写明申诉理由", field="reason")
+                photos = await received_photos(state, uploaded_files(data, "photo"))
+                await service.file_appeal(
+                    db,
+                    principal,
+                    schemas.AppealIn(estate_id=estate_id, month=str(month), reason=reason, defect_id=int(defect) if defect.isdecimal() else None),
+                    store=store,
+                    photos=photos,
+                )
         except DomainError as exc:
             return await _breakdown_page(db, principal, estate_id, month, failed=(exc, {"reason": reason, "defect_id": defect}))
         return flashed(Redirect(path="/assessment/appeals"), "申诉已提交，等待街道办答复。")
@@ -254,8 +259,9 @@ class AssessmentPages(Controller):
         self, appeal_id: FromPath[int], data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
     ) -> Response[Any]:
         try:
-            uphold, reason = read_verdict(data, "uphold", "reject", "请选择申诉成立或驳回", "请写明答复理由")
-            await service.answer_appeal(db, principal, appeal_id, schemas.AppealAnswerIn(uphold=uphold, reason=reason))
+            async with attempt(db):
+                uphold, reason = read_verdict(data, "uphold", "reject", "请选择申诉成立或驳回", "请写明答复理由")
+                await service.answer_appeal(db, principal, appeal_id, schemas.AppealAnswerIn(uphold=uphold, reason=reason))
         except DomainError as exc:
             return await _appeals_page(db, principal, failed=(appeal_id, exc, data.get("reason") or ""))
         return flashed(Redirect(path="/assessment/appeals"), "申诉答复已保存。")
@@ -489,12 +495,13 @@ class CommitteePages(Controller):
         month = chosen_month(data.get("month"))
         typed = {k: (data.get(k) or "").strip() for k in ("client_id", "rating", "satisfied", "answered", "note")}
         try:
-            rating = _count(typed["rating"], "rating", "评价分", 100, required=True)
-            satisfied = _count(typed["satisfied"], "satisfied", "满意户数")
-            answered = _count(typed["answered"], "answered", "答卷户数")
-            await service.give_opinion(
-                db, principal, schemas.OpinionIn(client_id=_client_id(typed["client_id"]), estate_id=estate_id, month=str(month), rating=rating or 0, satisfied=satisfied, answered=answered, note=typed["note"])
-            )
+            async with attempt(db):
+                rating = _count(typed["rating"], "rating", "评价分", 100, required=True)
+                satisfied = _count(typed["satisfied"], "satisfied", "满意户数")
+                answered = _count(typed["answered"], "answered", "答卷户数")
+                await service.give_opinion(
+                    db, principal, schemas.OpinionIn(client_id=_client_id(typed["client_id"]), estate_id=estate_id, month=str(month), rating=rating or 0, satisfied=satisfied, answered=answered, note=typed["note"])
+                )
         except DomainError as exc:
             return await _committee_estate(db, principal, estate_id, month, failed=("opinion", exc, typed))
         return flashed(Redirect(path=f"/committee/estates/{estate_id}?month={month}"), "社区意见与满意度已保存。")
@@ -513,18 +520,19 @@ class CommitteePages(Controller):
         typed = {"reason": str(data.get("reason") or ""), "explanation": str(data.get("explanation") or "").strip()}
         uploads = uploaded_files(data, "photo")
         try:
-            if typed["reason"] not in VETO_REASONS:
-                raise InvalidInput("choose a listed reason", zh="请从列表中选择否决理由", field="reason")
-            if len(typed["explanation"]) < 10:
-                raise InvalidInput("explain in at least 10 characters", zh="请具体说明情况（至少 10 个字）", field="explanation")
-            photos = await received_photos(state, uploads)
-            await service.cast_veto(
-                db,
-                principal,
-                schemas.VetoIn(estate_id=estate_id, month=str(month), reason=typed["reason"], explanation=typed["explanation"], evidence_photo_ids=[]),
-                store=store,
-                photos=photos,
-            )
+            async with attempt(db):
+                if typed["reason"] not in VETO_REASONS:
+                    raise InvalidInput("choose a listed reason", zh="请从列表中选择否决理由", field="reason")
+                if len(typed["explanation"]) < 10:
+                    raise InvalidInput("explain in at least 10 characters", zh="请具体说明情况（至少 10 个字）", field="explanation")
+                photos = await received_photos(state, uploads)
+                await service.cast_veto(
+                    db,
+                    principal,
+                    schemas.VetoIn(estate_id=estate_id, month=str(month), reason=typed["reason"], explanation=typed["explanation"], evidence_photo_ids=[]),
+                    store=store,
+                    photos=photos,
+                )
         except DomainError as exc:
             return await _committee_estate(db, principal, estate_id, month, failed=("veto", exc, typed))
         return flashed(Redirect(path=f"/committee/estates/{estate_id}?month={month}"), "一票否决已提出，等待街道办审核。")
@@ -542,15 +550,16 @@ class CommitteePages(Controller):
         estate_id = int(typed["estate_id"])
         month = chosen_month(typed["month"])
         try:
-            ids = [part for part in typed["complaint_ids"].split(",") if part]
-            if not ids or len(ids) > 50 or not all(part.isdecimal() and 1 <= int(part) < 2**31 for part in ids):
-                raise InvalidInput("complaint_ids are complaint numbers, comma-separated", zh="请从投诉统计页选择疑似群体投诉", field="complaint_ids")
-            if len(typed["explanation"]) < 10:
-                raise InvalidInput("explain in at least 10 characters", zh="请具体说明情况（至少 10 个字）", field="explanation")
-            await service.cast_veto(
-                db, principal,
-                schemas.VetoIn(estate_id=estate_id, month=str(month), reason="mass_complaint", explanation=typed["explanation"], complaint_ids=[int(i) for i in ids]),
-            )
+            async with attempt(db):
+                ids = [part for part in typed["complaint_ids"].split(",") if part]
+                if not ids or len(ids) > 50 or not all(part.isdecimal() and 1 <= int(part) < 2**31 for part in ids):
+                    raise InvalidInput("complaint_ids are complaint numbers, comma-separated", zh="请从投诉统计页选择疑似群体投诉", field="complaint_ids")
+                if len(typed["explanation"]) < 10:
+                    raise InvalidInput("explain in at least 10 characters", zh="请具体说明情况（至少 10 个字）", field="explanation")
+                await service.cast_veto(
+                    db, principal,
+                    schemas.VetoIn(estate_id=estate_id, month=str(month), reason="mass_complaint", explanation=typed["explanation"], complaint_ids=[int(i) for i in ids]),
+                )
         except DomainError as exc:
             return await _committee_estate(db, principal, estate_id, month, failed=("veto", exc, typed))
         return flashed(Redirect(path=f"/committee/estates/{estate_id}?month={month}"), "已以居民投诉为证据发起一票否决，等待街道审核。")

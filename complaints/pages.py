@@ -27,7 +27,7 @@ from foundation.settings import get_settings
 from foundation.storage import BlobStore
 from foundation.web.auth import allow
 from foundation.web.flash import flashed
-from foundation.web.layout import form_error, page, refused
+from foundation.web.layout import attempt, form_error, page, refused
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
 from inspections.config import current_checklist
@@ -102,19 +102,20 @@ class PublicComplaintPages(Controller):
         rules = service.complaint_rules()
         challenge, nonce = str(data.get("pow_challenge") or ""), str(data.get("pow_nonce") or "")
         try:
-            refusal = pow_refusal(get_settings().resolved_secret_key(), challenge, nonce, rules.pow_bits, int(time.time()), rules.pow_minutes * 60)
-            if refusal:
-                raise InvalidInput(refusal, zh="页面尚未准备好或已过期，请稍候再提交（请允许页面运行脚本）", field="_form")
-            uploads = uploaded_files(data, "photo")
-            if len(uploads) > rules.max_photos:
-                raise RuleViolation(f"a report carries at most {rules.max_photos} photos", zh=f"最多上传 {rules.max_photos} 张照片", field="photo")
-            await admit_report(state, request, Channel.QR, device=_device(request), challenge=challenge)
-            photos = await received_photos(state, uploads)
-            _, code = await service.report_complaint(
-                db, store,
-                service.NewComplaint(channel=Channel.QR, service_code=typed["service_code"], estate_code=estate_code, description=typed["description"], place=typed["place"], phone=typed["phone"]),
-                photos,
-            )
+            async with attempt(db):
+                refusal = pow_refusal(get_settings().resolved_secret_key(), challenge, nonce, rules.pow_bits, int(time.time()), rules.pow_minutes * 60)
+                if refusal:
+                    raise InvalidInput(refusal, zh="页面尚未准备好或已过期，请稍候再提交（请允许页面运行脚本）", field="_form")
+                uploads = uploaded_files(data, "photo")
+                if len(uploads) > rules.max_photos:
+                    raise RuleViolation(f"a report carries at most {rules.max_photos} photos", zh=f"最多上传 {rules.max_photos} 张照片", field="photo")
+                await admit_report(state, request, Channel.QR, device=_device(request), challenge=challenge)
+                photos = await received_photos(state, uploads)
+                _, code = await service.report_complaint(
+                    db, store,
+                    service.NewComplaint(channel=Channel.QR, service_code=typed["service_code"], estate_code=estate_code, description=typed["description"], place=typed["place"], phone=typed["phone"]),
+                    photos,
+                )
         except DomainError as exc:
             response = await _report_form(db, estate_code, request, errors=form_error(exc), typed=typed, status=422 if isinstance(exc, InvalidInput) else status_of(exc))
             if exc.extra.get("retry_after_seconds"):
@@ -137,8 +138,9 @@ class PublicComplaintPages(Controller):
     ) -> Response[Any]:
         typed = {k: str(data.get(k) or "") for k in ("code", "rating", "comment")}
         try:
-            await admit_survey(state, request, device=_device(request))
-            await survey.answer_survey(db, estate_code, typed["code"], typed["rating"], typed["comment"])
+            async with attempt(db):
+                await admit_survey(state, request, device=_device(request))
+                await survey.answer_survey(db, estate_code, typed["code"], typed["rating"], typed["comment"])
         except DomainError as exc:
             response = await _survey_form(db, estate_code, request, errors=form_error(exc), typed=typed, status=422 if isinstance(exc, InvalidInput) else status_of(exc))
             if exc.extra.get("retry_after_seconds"):
@@ -195,13 +197,14 @@ class ComplaintPages(Controller):
     ) -> Response[Any]:
         typed = {k: str(data.get(k) or "").strip() for k in ("item", "finding", "answer")}
         try:
-            if not typed["item"]:
-                raise InvalidInput("choose the checklist item at fault", zh="请选择对应的检查项", field="item")
-            for key, zh in (("finding", "请写明现场核查情况"), ("answer", "请填写给居民的答复")):
-                if len(typed[key]) < 2:
-                    raise InvalidInput(f"write the {key}", zh=zh, field=key)
-            photos = await received_photos(state, uploaded_files(data, "photo"))
-            await service.route_to_order(db, store, principal, complaint_id, schemas.OrderIn(item=typed["item"], finding=typed["finding"], answer=typed["answer"]), photos)
+            async with attempt(db):
+                if not typed["item"]:
+                    raise InvalidInput("choose the checklist item at fault", zh="请选择对应的检查项", field="item")
+                for key, zh in (("finding", "请写明现场核查情况"), ("answer", "请填写给居民的答复")):
+                    if len(typed[key]) < 2:
+                        raise InvalidInput(f"write the {key}", zh=zh, field=key)
+                photos = await received_photos(state, uploaded_files(data, "photo"))
+                await service.route_to_order(db, store, principal, complaint_id, schemas.OrderIn(item=typed["item"], finding=typed["finding"], answer=typed["answer"]), photos)
         except DomainError as exc:
             return await _detail(db, principal, complaint_id, exc=exc, typed=typed)
         return flashed(Redirect(path=f"/complaints/{complaint_id}"), "已转物业企业整改。")
@@ -212,9 +215,10 @@ class ComplaintPages(Controller):
     ) -> Response[Any]:
         answer = (data.get("answer") or "").strip()
         try:
-            if len(answer) < 2:
-                raise InvalidInput("write the answer", zh="请填写给居民的答复", field="mediation_answer")
-            await service.open_mediation(db, principal, complaint_id, schemas.MediationIn(answer=answer))
+            async with attempt(db):
+                if len(answer) < 2:
+                    raise InvalidInput("write the answer", zh="请填写给居民的答复", field="mediation_answer")
+                await service.open_mediation(db, principal, complaint_id, schemas.MediationIn(answer=answer))
         except DomainError as exc:
             return await _detail(db, principal, complaint_id, exc=exc, typed={"mediation_answer": answer})
         return flashed(Redirect(path=f"/complaints/{complaint_id}"), "已转入矛盾调处。")
@@ -225,19 +229,20 @@ class ComplaintPages(Controller):
     ) -> Response[Any]:
         typed = {k: (data.get(k) or "").strip() for k in ("held_at", "attendees", "summary", "outcome", "follow_up", "meeting_answer")}
         try:
-            try:
-                held_at = datetime.fromisoformat(typed["held_at"]).replace(tzinfo=BUSINESS_TZ)
-            except ValueError:
-                raise InvalidInput("held_at is a date and time", zh="请填写会议时间", field="held_at") from None
-            if typed["outcome"] not in OUTCOME_NAMES:
-                raise InvalidInput("choose the outcome", zh="请选择调解结果", field="outcome")
-            for key, zh in (("attendees", "请填写参加人员"), ("summary", "请填写调解经过")):
-                if len(typed[key]) < 2:
-                    raise InvalidInput(f"write the {key}", zh=zh, field=key)
-            await service.record_meeting(
-                db, principal, complaint_id,
-                schemas.MediationMeetingIn(held_at=held_at, attendees=typed["attendees"], summary=typed["summary"], outcome=cast(schemas.Outcome, typed["outcome"]), follow_up=typed["follow_up"], answer=typed["meeting_answer"]),
-            )
+            async with attempt(db):
+                try:
+                    held_at = datetime.fromisoformat(typed["held_at"]).replace(tzinfo=BUSINESS_TZ)
+                except ValueError:
+                    raise InvalidInput("held_at is a date and time", zh="请填写会议时间", field="held_at") from None
+                if typed["outcome"] not in OUTCOME_NAMES:
+                    raise InvalidInput("choose the outcome", zh="请选择调解结果", field="outcome")
+                for key, zh in (("attendees", "请填写参加人员"), ("summary", "请填写调解经过")):
+                    if len(typed[key]) < 2:
+                        raise InvalidInput(f"write the {key}", zh=zh, field=key)
+                await service.record_meeting(
+                    db, principal, complaint_id,
+                    schemas.MediationMeetingIn(held_at=held_at, attendees=typed["attendees"], summary=typed["summary"], outcome=cast(schemas.Outcome, typed["outcome"]), follow_up=typed["follow_up"], answer=typed["meeting_answer"]),
+                )
         except DomainError as exc:
             return await _detail(db, principal, complaint_id, exc=exc, typed=typed)
         return flashed(Redirect(path=f"/complaints/{complaint_id}"), "调解会议已记录。")
@@ -248,17 +253,18 @@ class ComplaintPages(Controller):
     ) -> Response[Any]:
         typed = {k: (data.get(k) or "").strip() for k in ("reason", "referred_to", "duplicate_of", "closure_answer")}
         try:
-            if not typed["reason"]:
-                raise InvalidInput("choose the reason", zh="请选择结案原因", field="reason")
-            if len(typed["closure_answer"]) < 2:
-                raise InvalidInput("write the answer", zh="请填写给居民的答复", field="closure_answer")
-            duplicate = typed["duplicate_of"]
-            if duplicate and not (duplicate.isdecimal() and 1 <= int(duplicate) < 2**31):
-                raise InvalidInput("duplicate_of is a complaint number", zh="请填写投诉编号（数字）", field="duplicate_of")
-            await service.close_complaint(
-                db, principal, complaint_id,
-                schemas.ClosureIn(reason=typed["reason"], answer=typed["closure_answer"], referred_to=typed["referred_to"], duplicate_of=int(duplicate) if duplicate else None),
-            )
+            async with attempt(db):
+                if not typed["reason"]:
+                    raise InvalidInput("choose the reason", zh="请选择结案原因", field="reason")
+                if len(typed["closure_answer"]) < 2:
+                    raise InvalidInput("write the answer", zh="请填写给居民的答复", field="closure_answer")
+                duplicate = typed["duplicate_of"]
+                if duplicate and not (duplicate.isdecimal() and 1 <= int(duplicate) < 2**31):
+                    raise InvalidInput("duplicate_of is a complaint number", zh="请填写投诉编号（数字）", field="duplicate_of")
+                await service.close_complaint(
+                    db, principal, complaint_id,
+                    schemas.ClosureIn(reason=typed["reason"], answer=typed["closure_answer"], referred_to=typed["referred_to"], duplicate_of=int(duplicate) if duplicate else None),
+                )
         except DomainError as exc:
             return await _detail(db, principal, complaint_id, exc=exc, typed=typed)
         return flashed(Redirect(path=f"/complaints/{complaint_id}"), "投诉已结案。")
@@ -308,12 +314,13 @@ class SurveyCodePages(Controller):
     ) -> Template:
         typed = {k: (data.get(k) or "").strip() for k in ("estate_id", "month", "count")}
         try:
-            if not typed["estate_id"].isdecimal() or not 1 <= int(typed["estate_id"]) < 2**31:
-                raise InvalidInput("choose the estate", zh="请选择小区", field="estate_id")
-            month = Month.parse(typed["month"], "month")
-            if not typed["count"].isdecimal() or len(typed["count"]) > 6:
-                raise InvalidInput("count is a whole number", zh="请填写调查码数量（整数）", field="count")
-            batch = await survey.issue_codes(db, principal, int(typed["estate_id"]), month, int(typed["count"]))
+            async with attempt(db):
+                if not typed["estate_id"].isdecimal() or not 1 <= int(typed["estate_id"]) < 2**31:
+                    raise InvalidInput("choose the estate", zh="请选择小区", field="estate_id")
+                month = Month.parse(typed["month"], "month")
+                if not typed["count"].isdecimal() or len(typed["count"]) > 6:
+                    raise InvalidInput("count is a whole number", zh="请填写调查码数量（整数）", field="count")
+                batch = await survey.issue_codes(db, principal, int(typed["estate_id"]), month, int(typed["count"]))
         except DomainError as exc:
             return await _batch_form(db, principal, exc=exc, typed=typed)
         return page("survey_codes_printed.html", principal, batch=batch, survey_path=f"/survey/{batch.estate.code}")

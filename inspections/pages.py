@@ -26,7 +26,7 @@ from foundation.periods import Month
 from foundation.storage import BlobStore
 from foundation.web.auth import allow, logged_in
 from foundation.web.flash import flashed
-from foundation.web.layout import chosen_id, page, pages_of, read_verdict, refused
+from foundation.web.layout import attempt, chosen_id, page, pages_of, read_verdict, refused
 from foundation.web.offline import offline_worker
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
@@ -144,12 +144,13 @@ class PatrolPages(Controller):
     ) -> Response[dict[str, Any]]:
         """The outbox sends each photo first (the same photo again is the same attachment), then the record."""
         try:
-            if not isinstance(data.file, UploadFile):
-                raise InvalidInput("send the photo as the multipart field 'file'", zh="请选择照片", field="file")
-            limits = PhotoLimits.of(state.settings)
-            content = await data.file.read(limits.max_bytes + 1)
-            attachment = await attachments.upload_photo(db, store, principal, content, data.file.filename or "", None, limits)
-            return Response({"id": attachment.id}, status_code=201)
+            async with attempt(db):
+                if not isinstance(data.file, UploadFile):
+                    raise InvalidInput("send the photo as the multipart field 'file'", zh="请选择照片", field="file")
+                limits = PhotoLimits.of(state.settings)
+                content = await data.file.read(limits.max_bytes + 1)
+                attachment = await attachments.upload_photo(db, store, principal, content, data.file.filename or "", None, limits)
+                return Response({"id": attachment.id}, status_code=201)
         except DomainError as exc:
             return _problem_json(exc, status_of(exc))
 
@@ -157,7 +158,8 @@ class PatrolPages(Controller):
     async def file_patrol(self, data: JSONBody[schemas.RecordIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> Response[dict[str, Any]]:
         """The outbox's send: the same use case as POST /api/patrols; a resend with the same client id is a 200."""
         try:
-            filed = await service.file_record(db, store, principal, Source.PATROL, data)
+            async with attempt(db):
+                filed = await service.file_record(db, store, principal, Source.PATROL, data)
         except DomainError as exc:
             return _problem_json(exc, status_of(exc))
         record = filed.record
@@ -238,8 +240,9 @@ class DefectPages(Controller):
         note = str(data.get("note") or "").strip()
         uploads = uploaded_files(data, "photo")
         try:
-            photos = await received_photos(state, uploads)
-            await defects.report_fix(db, principal, defect_id, schemas.FixReportIn(note=note, photo_ids=[]), store=store, photos=photos)
+            async with attempt(db):
+                photos = await received_photos(state, uploads)
+                await defects.report_fix(db, principal, defect_id, schemas.FixReportIn(note=note, photo_ids=[]), store=store, photos=photos)
         except DomainError as exc:
             return await _order_page(db, principal, defect_id, exc=exc, typed={"note": note})
         return flashed(Redirect(path=f"/defects/{defect_id}"), "整改情况已上报，等待社工验收。")
@@ -254,8 +257,9 @@ class DefectPages(Controller):
         db: NamedDependency[AsyncSession],
     ) -> Response[Any]:
         try:
-            accepted, note = read_verdict(data, "accept", "reject", "请选择验收通过或退回", "请填写验收意见", reason_key="note")
-            await defects.review_fix(db, principal, defect_id, schemas.FixReviewIn(accepted=accepted, note=note))
+            async with attempt(db):
+                accepted, note = read_verdict(data, "accept", "reject", "请选择验收通过或退回", "请填写验收意见", reason_key="note")
+                await defects.review_fix(db, principal, defect_id, schemas.FixReviewIn(accepted=accepted, note=note))
         except DomainError as exc:
             return await _order_page(db, principal, defect_id, exc=exc, typed={"note": data.get("note") or ""})
         return flashed(Redirect(path=f"/defects/{defect_id}"), "整改已验收通过。" if accepted else "整改未通过，已退回物业企业重新整改。")

@@ -19,7 +19,7 @@ from foundation.paging import PageRequest
 from foundation.settings import get_settings
 from foundation.web.auth import allow, logged_in
 from foundation.web.flash import flashed
-from foundation.web.layout import page, pages_of, refused
+from foundation.web.layout import attempt, page, pages_of, refused
 from foundation.web.params import OptionalId, RecordId, SearchText
 from registry import contracts, schemas, service, voting
 from registry.boundaries import Datum
@@ -85,26 +85,26 @@ class RegistryPages(Controller):
         """The administrator's boundary form: a GeoJSON file, or GeoJSON pasted into the text box."""
         typed = str(data.get("geojson") or "").strip()
         try:
-            upload = data.get("file")
-            if isinstance(upload, UploadFile) and upload.filename:
-                content = await upload.read(service.MAX_BOUNDARY_FILE_BYTES + 1)
-            elif typed:
-                content = typed.encode("utf-8")
-            else:
-                raise InvalidInput("choose a GeoJSON file or paste the GeoJSON", zh="请选择 GeoJSON 文件或粘贴 GeoJSON", field="boundary")
-            datum = Datum.GCJ02 if data.get("datum") == Datum.GCJ02.value else Datum.WGS84
-            await service.set_boundary(db, principal, estate_id, service.geojson_document(content), datum)
+            async with attempt(db):
+                upload = data.get("file")
+                if isinstance(upload, UploadFile) and upload.filename:
+                    content = await upload.read(service.MAX_BOUNDARY_FILE_BYTES + 1)
+                elif typed:
+                    content = typed.encode("utf-8")
+                else:
+                    raise InvalidInput("choose a GeoJSON file or paste the GeoJSON", zh="请选择 GeoJSON 文件或粘贴 GeoJSON", field="boundary")
+                datum = Datum.GCJ02 if data.get("datum") == Datum.GCJ02.value else Datum.WGS84
+                await service.set_boundary(db, principal, estate_id, service.geojson_document(content), datum)
         except DomainError as exc:
-            await db.rollback()
             return await _estate_page(db, principal, estate_id, exc=exc, typed=typed)
         return flashed(Redirect(path=f"/registry/estates/{estate_id}"), "边界已保存。")
 
     @post("/estates/{estate_id:int}/boundary/removal", guards=[allow(service.ADMINS, "removing estates' boundaries")])
     async def remove_boundary(self, estate_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
         try:
-            await service.clear_boundary(db, principal, estate_id)
+            async with attempt(db):
+                await service.clear_boundary(db, principal, estate_id)
         except DomainError as exc:
-            await db.rollback()
             return await _estate_page(db, principal, estate_id, exc=exc)
         return flashed(Redirect(path=f"/registry/estates/{estate_id}"), "边界已删除。")
 
@@ -125,13 +125,13 @@ class RegistryPages(Controller):
         """The administrator records the payee's bank and account that payment notices print."""
         typed = {"bank_name": (data.get("bank_name") or "").strip(), "bank_account": (data.get("bank_account") or "").strip()}
         try:
-            try:
-                update = msgspec.convert(typed, schemas.CompanyUpdate)
-            except msgspec.ValidationError as error:
-                raise InvalidInput(str(error), zh="银行账号须为 8 至 40 位数字（可按存折分组留空格），开户银行不超过 100 字", field="bank_account") from None
-            await service.update_company(db, principal, company_id, update)
+            async with attempt(db):
+                try:
+                    update = msgspec.convert(typed, schemas.CompanyUpdate)
+                except msgspec.ValidationError as error:
+                    raise InvalidInput(str(error), zh="银行账号须为 8 至 40 位数字（可按存折分组留空格），开户银行不超过 100 字", field="bank_account") from None
+                await service.update_company(db, principal, company_id, update)
         except DomainError as exc:
-            await db.rollback()
             return await _companies_page(db, principal, 1, None, exc=exc, typed={company_id: typed})
         return flashed(Redirect(path="/registry/companies"), "收款账户已保存，此后签发的拨付通知书和明细表将载明该账户。")
 

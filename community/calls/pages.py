@@ -26,7 +26,7 @@ from foundation.errors import DomainError, InvalidInput
 from foundation.storage import BlobStore
 from foundation.web.auth import allow, logged_in
 from foundation.web.flash import flashed
-from foundation.web.layout import form_error, page
+from foundation.web.layout import attempt, form_error, page
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
 
@@ -128,31 +128,32 @@ class CallPages(Controller):
     async def open_call(self, data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
         """The district or a street opens a call from its desk: one lot, criteria one per line as "名称 分值"."""
         try:
-            criteria = []
-            for line in (data.get("criteria") or "").splitlines():
-                name, _, weight = line.strip().rpartition(" ")
-                if line.strip():
-                    if not name.strip() or not weight.isdecimal():
-                        raise InvalidInput("criteria: one per line, name then weight", zh="评分项每行一项：名称 空格 分值", field="criteria")
-                    criteria.append(schemas.CriterionIn(name=name.strip(), weight=int(weight)))
-            try:
-                deadline = datetime.fromisoformat(data.get("bid_deadline") or "").replace(tzinfo=BUSINESS_TZ)
-                method = schemas.Method(data.get("method") or "")
-                category = schemas.Category(data.get("category") or "")
-            except ValueError:
-                raise InvalidInput("choose the method, category and deadline", zh="请选择采购方式、类别并填写截止时间", field="_form") from None
-            title = (data.get("title") or "").strip()
-            if len(title) < 2 or not criteria:
-                raise InvalidInput("title and criteria", zh="请填写项目名称和评分项", field="title")
-            invited = [int(i) for i in (data.get("invited") or "").replace("，", ",").split(",") if i.strip().isdecimal()]
-            item = (data.get("catalogue_item_id") or "").strip()
-            body = checked(
-                schemas.CallCreate, title=title, category=category, method=method, bid_deadline=deadline, description=(data.get("description") or "").strip(),
-                lots=lots_of(data, title), criteria=[{"name": c.name, "weight": c.weight} for c in criteria],
-                method_reason=(data.get("method_reason") or "").strip(), invited_organisation_ids=invited,
-                catalogue_item_id=int(item) if item.isdecimal() else None,
-            )
-            call = await service.open_call(db, principal, body, utc_now())
+            async with attempt(db):
+                criteria = []
+                for line in (data.get("criteria") or "").splitlines():
+                    name, _, weight = line.strip().rpartition(" ")
+                    if line.strip():
+                        if not name.strip() or not weight.isdecimal():
+                            raise InvalidInput("criteria: one per line, name then weight", zh="评分项每行一项：名称 空格 分值", field="criteria")
+                        criteria.append(schemas.CriterionIn(name=name.strip(), weight=int(weight)))
+                try:
+                    deadline = datetime.fromisoformat(data.get("bid_deadline") or "").replace(tzinfo=BUSINESS_TZ)
+                    method = schemas.Method(data.get("method") or "")
+                    category = schemas.Category(data.get("category") or "")
+                except ValueError:
+                    raise InvalidInput("choose the method, category and deadline", zh="请选择采购方式、类别并填写截止时间", field="_form") from None
+                title = (data.get("title") or "").strip()
+                if len(title) < 2 or not criteria:
+                    raise InvalidInput("title and criteria", zh="请填写项目名称和评分项", field="title")
+                invited = [int(i) for i in (data.get("invited") or "").replace("，", ",").split(",") if i.strip().isdecimal()]
+                item = (data.get("catalogue_item_id") or "").strip()
+                body = checked(
+                    schemas.CallCreate, title=title, category=category, method=method, bid_deadline=deadline, description=(data.get("description") or "").strip(),
+                    lots=lots_of(data, title), criteria=[{"name": c.name, "weight": c.weight} for c in criteria],
+                    method_reason=(data.get("method_reason") or "").strip(), invited_organisation_ids=invited,
+                    catalogue_item_id=int(item) if item.isdecimal() else None,
+                )
+                call = await service.open_call(db, principal, body, utc_now())
         except DomainError as exc:
             shown = await _calls_page(db, principal, form_error(exc))
             shown.status_code = 422 if isinstance(exc, InvalidInput) else status_of(exc)
@@ -173,12 +174,13 @@ class CallPages(Controller):
         self, call_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]
     ) -> Response[Any]:
         try:
-            lot = data.get("lot_number") or ""
-            plan, team = (data.get("plan") or "").strip(), (data.get("team") or "").strip()
-            if not plan or not team or not lot.isdecimal():
-                raise InvalidInput("plan, team and lot", zh="请填写服务方案和团队，并选择标包", field="plan")
-            body = checked(schemas.BidIn, client_id=(data.get("client_id") or uuid.uuid4().hex)[:36], lot_number=int(lot[:3]), plan=plan, team=team, amount_fen=fen_of(data.get("amount"), "amount"))
-            await service.submit_bid(db, principal, store, call_id, body, utc_now())
+            async with attempt(db):
+                lot = data.get("lot_number") or ""
+                plan, team = (data.get("plan") or "").strip(), (data.get("team") or "").strip()
+                if not plan or not team or not lot.isdecimal():
+                    raise InvalidInput("plan, team and lot", zh="请填写服务方案和团队，并选择标包", field="plan")
+                body = checked(schemas.BidIn, client_id=(data.get("client_id") or uuid.uuid4().hex)[:36], lot_number=int(lot[:3]), plan=plan, team=team, amount_fen=fen_of(data.get("amount"), "amount"))
+                await service.submit_bid(db, principal, store, call_id, body, utc_now())
         except DomainError as exc:
             return await self._after(db, principal, call_id, exc)
         return flashed(Redirect(path=f"/community/calls/{call_id}"), "投标文件已提交。")
@@ -194,17 +196,18 @@ class CallPages(Controller):
     ) -> Response[Any]:
         """Name the panel, close the bidding or the evaluation from the desk."""
         try:
-            if action == "panel":
-                chosen = (await request.form()).getall("user_ids", [])
-                if not chosen or not all(isinstance(v, str) and v.isdecimal() and len(v) <= 10 for v in chosen):
-                    raise InvalidInput("choose the panel's members", zh="请勾选评审委员", field="user_ids")
-                await service.assign_panel(db, principal, call_id, checked(schemas.PanelIn, user_ids=sorted({int(v) for v in chosen})))
-            elif action == "close-bidding":
-                await service.close_bidding(db, principal, call_id, utc_now())
-            elif action == "close-evaluation":
-                await service.close_evaluation(db, principal, call_id, utc_now())
-            else:
-                raise InvalidInput(f"unknown action {action}", zh="未知操作")
+            async with attempt(db):
+                if action == "panel":
+                    chosen = (await request.form()).getall("user_ids", [])
+                    if not chosen or not all(isinstance(v, str) and v.isdecimal() and len(v) <= 10 for v in chosen):
+                        raise InvalidInput("choose the panel's members", zh="请勾选评审委员", field="user_ids")
+                    await service.assign_panel(db, principal, call_id, checked(schemas.PanelIn, user_ids=sorted({int(v) for v in chosen})))
+                elif action == "close-bidding":
+                    await service.close_bidding(db, principal, call_id, utc_now())
+                elif action == "close-evaluation":
+                    await service.close_evaluation(db, principal, call_id, utc_now())
+                else:
+                    raise InvalidInput(f"unknown action {action}", zh="未知操作")
         except DomainError as exc:
             return await self._after(db, principal, call_id, exc)
         return flashed(Redirect(path=f"/community/calls/{call_id}"), CALL_ACTIONS_DONE[action])
@@ -213,10 +216,11 @@ class CallPages(Controller):
     async def object_to_award(self, award_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
         call_id = await service.awards_call_id(db, award_id)
         try:
-            text = (data.get("text") or "").strip()
-            if len(text) < 2:
-                raise InvalidInput("write the objection", zh="请写明质疑事项和理由", field="text")
-            await service.object_to_award(db, principal, award_id, checked(schemas.ObjectionIn, text=text), utc_now())
+            async with attempt(db):
+                text = (data.get("text") or "").strip()
+                if len(text) < 2:
+                    raise InvalidInput("write the objection", zh="请写明质疑事项和理由", field="text")
+                await service.object_to_award(db, principal, award_id, checked(schemas.ObjectionIn, text=text), utc_now())
         except DomainError as exc:
             return await self._after(db, principal, call_id, exc)
         return flashed(Redirect(path=f"/community/calls/{call_id}"), "质疑已提交，等待采购人书面答复。")
@@ -225,7 +229,8 @@ class CallPages(Controller):
     async def confirm(self, award_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
         call_id = await service.awards_call_id(db, award_id)
         try:
-            await service.confirm_award(db, principal, award_id, utc_now())
+            async with attempt(db):
+                await service.confirm_award(db, principal, award_id, utc_now())
         except DomainError as exc:
             return await self._after(db, principal, call_id, exc)
         return flashed(Redirect(path=f"/community/calls/{call_id}"), "中标结果已确认。")
@@ -234,10 +239,11 @@ class CallPages(Controller):
     async def answer(self, objection_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
         call_id = await service.objection_call_id(db, objection_id)
         try:
-            answer = (data.get("answer") or "").strip()
-            if len(answer) < 2 or data.get("verdict") not in ("upheld", "dismissed"):
-                raise InvalidInput("write the answer and choose", zh="请写明书面答复，并选择质疑是否成立", field="answer")
-            await service.answer_objection(db, principal, objection_id, checked(schemas.ObjectionAnswerIn, answer=answer, upheld=data.get("verdict") == "upheld"), utc_now())
+            async with attempt(db):
+                answer = (data.get("answer") or "").strip()
+                if len(answer) < 2 or data.get("verdict") not in ("upheld", "dismissed"):
+                    raise InvalidInput("write the answer and choose", zh="请写明书面答复，并选择质疑是否成立", field="answer")
+                await service.answer_objection(db, principal, objection_id, checked(schemas.ObjectionAnswerIn, answer=answer, upheld=data.get("verdict") == "upheld"), utc_now())
         except DomainError as exc:
             return await self._after(db, principal, call_id, exc)
         return flashed(Redirect(path=f"/community/calls/{call_id}"), "质疑答复已保存。")
@@ -254,26 +260,27 @@ class CallPages(Controller):
     ) -> Response[Any]:
         """Declare conflicts (tick the bidders), score one bid (a number per criterion), or sign."""
         try:
-            now = utc_now()
-            if action == "declare":
-                conflicted = [int(k.removeprefix("conflict-")) for k, v in data.items() if k.startswith("conflict-") and v and k.removeprefix("conflict-").isdecimal()]
-                await service.declare(db, principal, call_id, checked(schemas.DeclarationIn, conflicted_organisation_ids=conflicted, reason=(data.get("reason") or "").strip()), now)
-            elif action == "score":
-                points = []
-                for key, value in data.items():
-                    if key.startswith("points-"):
-                        if not value.strip().isdecimal():
-                            raise InvalidInput("points are whole numbers", zh="分数须为整数", field="points")
-                        points.append({"criterion_number": key.removeprefix("points-"), "points": value.strip()})
-                bid_id = data.get("bid_id") or ""
-                if not bid_id.isdecimal() or not all(p["criterion_number"].isdecimal() and len(p["points"]) <= 3 for p in points):
-                    raise InvalidInput("points per criterion", zh="请为每个评分项填写整数分数", field="points")
-                score = checked(schemas.ScoreIn, points=[{"criterion_number": int(p["criterion_number"][:3]), "points": int(p["points"])} for p in points])
-                await service.score_bid(db, principal, int(bid_id[:9]), score, now)
-            elif action == "sign":
-                await service.sign_off(db, principal, call_id, now)
-            else:
-                raise InvalidInput(f"unknown action {action}", zh="未知操作")
+            async with attempt(db):
+                now = utc_now()
+                if action == "declare":
+                    conflicted = [int(k.removeprefix("conflict-")) for k, v in data.items() if k.startswith("conflict-") and v and k.removeprefix("conflict-").isdecimal()]
+                    await service.declare(db, principal, call_id, checked(schemas.DeclarationIn, conflicted_organisation_ids=conflicted, reason=(data.get("reason") or "").strip()), now)
+                elif action == "score":
+                    points = []
+                    for key, value in data.items():
+                        if key.startswith("points-"):
+                            if not value.strip().isdecimal():
+                                raise InvalidInput("points are whole numbers", zh="分数须为整数", field="points")
+                            points.append({"criterion_number": key.removeprefix("points-"), "points": value.strip()})
+                    bid_id = data.get("bid_id") or ""
+                    if not bid_id.isdecimal() or not all(p["criterion_number"].isdecimal() and len(p["points"]) <= 3 for p in points):
+                        raise InvalidInput("points per criterion", zh="请为每个评分项填写整数分数", field="points")
+                    score = checked(schemas.ScoreIn, points=[{"criterion_number": int(p["criterion_number"][:3]), "points": int(p["points"])} for p in points])
+                    await service.score_bid(db, principal, int(bid_id[:9]), score, now)
+                elif action == "sign":
+                    await service.sign_off(db, principal, call_id, now)
+                else:
+                    raise InvalidInput(f"unknown action {action}", zh="未知操作")
         except (DomainError, ValueError) as exc:
             error = exc if isinstance(exc, DomainError) else InvalidInput(str(exc), zh="输入有误，请检查后再提交")
             shown = await _panel_page(db, principal, call_id, form_error(error))

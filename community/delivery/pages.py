@@ -28,7 +28,7 @@ from foundation.errors import DomainError, InvalidInput
 from foundation.storage import BlobStore
 from foundation.web.auth import allow, logged_in
 from foundation.web.flash import flashed
-from foundation.web.layout import page, refused
+from foundation.web.layout import attempt, page, refused
 from foundation.web.offline import offline_worker
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
@@ -108,12 +108,13 @@ class StreetDeliveryPages(Controller):
     @post("/projects")
     async def register(self, data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
         try:
-            fields: dict[str, Any] = {"target_group": data.get("target_group", ""), "indicators": indicators_of(data.get("indicators", ""))}
-            if data.get("contract_id"):
-                fields["contract_id"] = data["contract_id"]
-            else:
-                fields |= {"title": data.get("title", "").strip() or None, "starts_on": data.get("starts_on") or None, "ends_on": data.get("ends_on") or None}
-            await service.create_project(db, principal, checked(schemas.ProjectIn, **fields), utc_now())
+            async with attempt(db):
+                fields: dict[str, Any] = {"target_group": data.get("target_group", ""), "indicators": indicators_of(data.get("indicators", ""))}
+                if data.get("contract_id"):
+                    fields["contract_id"] = data["contract_id"]
+                else:
+                    fields |= {"title": data.get("title", "").strip() or None, "starts_on": data.get("starts_on") or None, "ends_on": data.get("ends_on") or None}
+                await service.create_project(db, principal, checked(schemas.ProjectIn, **fields), utc_now())
         except DomainError as exc:
             context = await self._context(db, principal)
             context["form"] = {k: v for k, v in data.items() if k != "_csrf_token"}
@@ -124,8 +125,9 @@ class StreetDeliveryPages(Controller):
     @post("/projects/{project_id:int}/delegations")
     async def delegate(self, project_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
         try:
-            body = checked(schemas.DelegationIn, community_id=data.get("community_id") or 0, kind=data.get("kind", ""))
-            await service.delegate(db, principal, project_id, body, utc_now())
+            async with attempt(db):
+                body = checked(schemas.DelegationIn, community_id=data.get("community_id") or 0, kind=data.get("kind", ""))
+                await service.delegate(db, principal, project_id, body, utc_now())
         except DomainError as exc:
             context = await self._context(db, principal)
             context.pop("errors")
@@ -163,11 +165,12 @@ class DirectorDeskPages(Controller):
     @post("/{delegation_id:int}/answer")
     async def answer(self, delegation_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
         try:
-            verdict = data.get("verdict")
-            if verdict not in ("accept", "decline"):
-                raise InvalidInput("choose accept or decline", zh="请选择接受或拒绝", field="_form")
-            body = checked(schemas.AnswerIn, accept=verdict == "accept", reason=data.get("reason", ""))
-            await service.answer(db, principal, delegation_id, body, utc_now())
+            async with attempt(db):
+                verdict = data.get("verdict")
+                if verdict not in ("accept", "decline"):
+                    raise InvalidInput("choose accept or decline", zh="请选择接受或拒绝", field="_form")
+                body = checked(schemas.AnswerIn, accept=verdict == "accept", reason=data.get("reason", ""))
+                await service.answer(db, principal, delegation_id, body, utc_now())
         except DomainError as exc:
             return await self._refused(db, principal, exc, delegation_id)
         return flashed(Redirect(f"/community/delivery/desk#delegation-{delegation_id}", status_code=303), "已接受该项目委托。" if verdict == "accept" else "已拒绝该项目委托。")
@@ -175,13 +178,14 @@ class DirectorDeskPages(Controller):
     @post("/{delegation_id:int}/team")
     async def assign(self, delegation_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
         try:
-            chosen = sorted(int(k.removeprefix("member-")) for k, v in data.items() if k.startswith("member-") and k.removeprefix("member-").isdecimal() and v)
-            lead = data.get("lead", "")
-            if not chosen:
-                raise InvalidInput("choose the social workers", zh="请至少选择一名社工", field="members")
-            members = [{"user_id": u, "lead": str(u) == lead} for u in chosen]
-            body = checked(schemas.TeamIn, members=members, reason=data.get("reason", ""))
-            await service.set_team(db, principal, delegation_id, body, utc_now())
+            async with attempt(db):
+                chosen = sorted(int(k.removeprefix("member-")) for k, v in data.items() if k.startswith("member-") and k.removeprefix("member-").isdecimal() and v)
+                lead = data.get("lead", "")
+                if not chosen:
+                    raise InvalidInput("choose the social workers", zh="请至少选择一名社工", field="members")
+                members = [{"user_id": u, "lead": str(u) == lead} for u in chosen]
+                body = checked(schemas.TeamIn, members=members, reason=data.get("reason", ""))
+                await service.set_team(db, principal, delegation_id, body, utc_now())
         except DomainError as exc:
             return await self._refused(db, principal, exc, delegation_id)
         return flashed(Redirect(f"/community/delivery/desk#delegation-{delegation_id}", status_code=303), "项目社工已指派。")
@@ -216,7 +220,8 @@ class ActivityLogPages(Controller):
     async def log_activity(self, data: JSONBody[schemas.ActivityIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[dict[str, Any]]:
         """The outbox's send: the same use case as POST /api/delivery/activities; a resend with the same client id is a 200."""
         try:
-            logged = await service.log_activity(db, principal, data, utc_now())
+            async with attempt(db):
+                logged = await service.log_activity(db, principal, data, utc_now())
         except DomainError as exc:
             return _problem_json(exc)
         return Response({"id": logged.activity.id, "replayed": logged.replayed}, status_code=200 if logged.replayed else 201)
@@ -233,11 +238,12 @@ class ActivityLogPages(Controller):
         """The outbox sends each photo of an activity first (checked and stored as patrol photos are: the same photo
         again is the same attachment), then the activity naming them."""
         try:
-            if not isinstance(data.file, UploadFile):
-                raise InvalidInput("send the photo as the multipart field 'file'", zh="请选择照片", field="photo_ids")
-            limits = PhotoLimits.of(state.settings)
-            content = await data.file.read(limits.max_bytes + 1)
-            attachment = await attachments.upload_photo(db, store, principal, content, data.file.filename or "", None, limits)
+            async with attempt(db):
+                if not isinstance(data.file, UploadFile):
+                    raise InvalidInput("send the photo as the multipart field 'file'", zh="请选择照片", field="photo_ids")
+                limits = PhotoLimits.of(state.settings)
+                content = await data.file.read(limits.max_bytes + 1)
+                attachment = await attachments.upload_photo(db, store, principal, content, data.file.filename or "", None, limits)
         except DomainError as exc:
             return _problem_json(exc)
         return Response({"id": attachment.id}, status_code=201)
@@ -245,11 +251,12 @@ class ActivityLogPages(Controller):
     @post("/{delegation_id:int}/residents")
     async def add_resident(self, delegation_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
         try:
-            body = checked(
-                schemas.BeneficiaryIn, name=data.get("name", "").strip(), consent=data.get("consent") == "yes", consent_by=data.get("consent_by", ""),
-                consent_on=data.get("consent_on") or business_today().isoformat(),
-            )
-            await service.record_beneficiary(db, principal, delegation_id, body, utc_now())
+            async with attempt(db):
+                body = checked(
+                    schemas.BeneficiaryIn, name=data.get("name", "").strip(), consent=data.get("consent") == "yes", consent_by=data.get("consent_by", ""),
+                    consent_on=data.get("consent_on") or business_today().isoformat(),
+                )
+                await service.record_beneficiary(db, principal, delegation_id, body, utc_now())
         except DomainError as exc:
             template = await self._page(db, principal, errors={exc.field or "_form": exc.message_zh}, failed=delegation_id)
             template.status_code = 422 if isinstance(exc, InvalidInput) else status_of(exc)

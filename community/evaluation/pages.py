@@ -26,7 +26,7 @@ from foundation.errors import DomainError, InvalidInput
 from foundation.storage import BlobStore
 from foundation.web.auth import allow, logged_in
 from foundation.web.flash import flashed
-from foundation.web.layout import form_error, page
+from foundation.web.layout import attempt, form_error, page
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
 from registry import queries as registry_queries
@@ -108,15 +108,16 @@ class EvaluationPages(Controller):
     ) -> Response[Any]:
         """The evaluator's form: points and evidence for each criterion, and a summary."""
         try:
-            scores = []
-            for criterion in service.evaluation_rules().scored:
-                points = (data.get(f"points-{criterion.code}") or "").strip()
-                evidence = (data.get(f"evidence-{criterion.code}") or "").strip()
-                if not points.isdecimal() or len(points) > 3 or len(evidence) < 2:
-                    raise InvalidInput(f"points and evidence for {criterion.code}", zh=f"请填写“{criterion.name}”的得分（0–100 的整数）和评估依据", field="scores")
-                scores.append({"criterion": criterion.code, "points": int(points), "evidence": evidence})
-            body = checked(schemas.EvaluationIn, stage=data.get("stage") or "", scores=scores, summary=(data.get("summary") or "").strip())
-            await service.file_evaluation(db, principal, store, contract_id, body, utc_now())
+            async with attempt(db):
+                scores = []
+                for criterion in service.evaluation_rules().scored:
+                    points = (data.get(f"points-{criterion.code}") or "").strip()
+                    evidence = (data.get(f"evidence-{criterion.code}") or "").strip()
+                    if not points.isdecimal() or len(points) > 3 or len(evidence) < 2:
+                        raise InvalidInput(f"points and evidence for {criterion.code}", zh=f"请填写“{criterion.name}”的得分（0–100 的整数）和评估依据", field="scores")
+                    scores.append({"criterion": criterion.code, "points": int(points), "evidence": evidence})
+                body = checked(schemas.EvaluationIn, stage=data.get("stage") or "", scores=scores, summary=(data.get("summary") or "").strip())
+                await service.file_evaluation(db, principal, store, contract_id, body, utc_now())
         except DomainError as exc:
             return await self._refused(db, principal, contract_id, exc)
         return flashed(Redirect(path=f"/community/evaluation/contracts/{contract_id}"), "评估结果已提交。")
@@ -125,10 +126,11 @@ class EvaluationPages(Controller):
     async def assign_firm(self, contract_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
         """The district (or the buying street) assigns the evaluation firm of the contract."""
         try:
-            firm_id = (data.get("firm_id") or "").strip()
-            if not firm_id.isdecimal() or len(firm_id) > 9:
-                raise InvalidInput("choose an evaluation firm", zh="请选择评估机构", field="firm_id")
-            await service.assign_firm(db, principal, contract_id, checked(schemas.FirmAssignmentIn, firm_id=int(firm_id)), utc_now())
+            async with attempt(db):
+                firm_id = (data.get("firm_id") or "").strip()
+                if not firm_id.isdecimal() or len(firm_id) > 9:
+                    raise InvalidInput("choose an evaluation firm", zh="请选择评估机构", field="firm_id")
+                await service.assign_firm(db, principal, contract_id, checked(schemas.FirmAssignmentIn, firm_id=int(firm_id)), utc_now())
         except DomainError as exc:
             return await self._refused(db, principal, contract_id, exc)
         return flashed(Redirect(path=f"/community/evaluation/contracts/{contract_id}"), "已指定该项目的评估机构。")
@@ -137,18 +139,19 @@ class EvaluationPages(Controller):
     async def survey(self, contract_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
         """A paper or phone survey typed in by the committee."""
         try:
-            answers = {code: (data.get(code) or "").strip() for code, _ in rules.SURVEY_QUESTIONS}
-            if not all(a in {"1", "2", "3", "4", "5"} for a in answers.values()):
-                raise InvalidInput("answer every question 1–5", zh="请为每个问题选择一项", field="survey")
-            try:
-                collected_on = date.fromisoformat(data.get("collected_on") or "")
-            except ValueError:
-                raise InvalidInput("collected_on is a date", zh="请填写调查日期", field="survey") from None
-            body = checked(
-                schemas.SurveyIn, client_id=(data.get("client_id") or uuid.uuid4().hex)[:36], channel=data.get("channel") or "", collected_on=collected_on,
-                **{code: int(value) for code, value in answers.items()},
-            )
-            await service.record_survey(db, principal, contract_id, body, utc_now())
+            async with attempt(db):
+                answers = {code: (data.get(code) or "").strip() for code, _ in rules.SURVEY_QUESTIONS}
+                if not all(a in {"1", "2", "3", "4", "5"} for a in answers.values()):
+                    raise InvalidInput("answer every question 1–5", zh="请为每个问题选择一项", field="survey")
+                try:
+                    collected_on = date.fromisoformat(data.get("collected_on") or "")
+                except ValueError:
+                    raise InvalidInput("collected_on is a date", zh="请填写调查日期", field="survey") from None
+                body = checked(
+                    schemas.SurveyIn, client_id=(data.get("client_id") or uuid.uuid4().hex)[:36], channel=data.get("channel") or "", collected_on=collected_on,
+                    **{code: int(value) for code, value in answers.items()},
+                )
+                await service.record_survey(db, principal, contract_id, body, utc_now())
         except DomainError as exc:
             return await self._refused(db, principal, contract_id, exc)
         return flashed(Redirect(path=f"/community/evaluation/contracts/{contract_id}"), "满意度调查已录入。")
@@ -157,8 +160,9 @@ class EvaluationPages(Controller):
     async def pay(self, contract_id: FromPath[int], number: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> Response[Any]:
         """Finance pays a tranche whose gate has passed; the batch's documents are made with it."""
         try:
-            batch = await service.pay_tranche(db, principal, contract_id, number)
-            await make_programme_batch_documents(state, db, batch)
+            async with attempt(db):
+                batch = await service.pay_tranche(db, principal, contract_id, number)
+                await make_programme_batch_documents(state, db, batch)
         except DomainError as exc:
             return await self._refused(db, principal, contract_id, exc)
         return flashed(Redirect(path=f"/community/evaluation/contracts/{contract_id}"), "本期拨款已支付，拨付文件已生成。")

@@ -27,7 +27,7 @@ from foundation.errors import DomainError, InvalidInput
 from foundation.paging import PageRequest
 from foundation.web.auth import allow
 from foundation.web.flash import flashed
-from foundation.web.layout import page, refused
+from foundation.web.layout import attempt, page, refused
 from registry import queries as registry_queries
 
 S = TypeVar("S", bound=msgspec.Struct)
@@ -139,15 +139,16 @@ class NeedsPages(Controller):
     @post("/needs", guards=[allow(service.DIRECTORS, "recording needs")])
     async def record_need(self, data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
         try:
-            body = _form_body(
-                schemas.NeedIn,
-                {
-                    "client_id": _client_id(data.get("client_id")), "title": data.get("title", ""), "category": data.get("category", ""),
-                    "households": _optional_int(data.get("households")), "source": data.get("source", ""), "raised_on": data.get("raised_on") or None,
-                    "description": data.get("description", ""),
-                },
-            )
-            await service.record_need(db, principal, body)
+            async with attempt(db):
+                body = _form_body(
+                    schemas.NeedIn,
+                    {
+                        "client_id": _client_id(data.get("client_id")), "title": data.get("title", ""), "category": data.get("category", ""),
+                        "households": _optional_int(data.get("households")), "source": data.get("source", ""), "raised_on": data.get("raised_on") or None,
+                        "description": data.get("description", ""),
+                    },
+                )
+                await service.record_need(db, principal, body)
         except DomainError as exc:
             return refused("needs.html", principal, exc, **await _needs_page(db, principal, typed=data, need_client_id=_client_id(data.get("client_id"))))
         return flashed(Redirect(path="/community/needs"), "需求已登记。")
@@ -155,11 +156,12 @@ class NeedsPages(Controller):
     @post("/needs/{need_id:int}/propose", guards=[allow(service.DIRECTORS, "sending proposals")])
     async def propose(self, need_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
         try:
-            body = _form_body(
-                schemas.ProposalIn,
-                {"client_id": _client_id(data.get("client_id")), "need_id": need_id, "summary": data.get("summary", ""), "title": data.get("title", ""), "budget_fen": _fen(data.get("budget_yuan"))},
-            )
-            await service.send_proposal(db, principal, body)
+            async with attempt(db):
+                body = _form_body(
+                    schemas.ProposalIn,
+                    {"client_id": _client_id(data.get("client_id")), "need_id": need_id, "summary": data.get("summary", ""), "title": data.get("title", ""), "budget_fen": _fen(data.get("budget_yuan"))},
+                )
+                await service.send_proposal(db, principal, body)
         except DomainError as exc:
             return refused("needs.html", principal, exc, **await _needs_page(db, principal, typed=data, failed_id=need_id))
         return flashed(Redirect(path="/community/proposals"), "提案已报送街道。")
@@ -171,21 +173,22 @@ class NeedsPages(Controller):
     @post("/meetings", guards=[allow(service.DIRECTORS, "recording meetings")])
     async def record_meeting(self, data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
         try:
-            body = _form_body(
-                schemas.MeetingIn,
-                {
-                    "client_id": _client_id(data.get("client_id")), "body": data.get("body", ""), "held_on": data.get("held_on") or None,
-                    "place": data.get("place", ""), "members": _optional_int(data.get("members")), "present": _optional_int(data.get("present")),
-                    "minutes": data.get("minutes", ""),
-                    "votes": [
-                        {
-                            "need_id": _optional_int(data.get("need_id")), "in_favour": _optional_int(data.get("in_favour")),
-                            "against": _optional_int(data.get("against")), "abstained": _optional_int(data.get("abstained")) or 0,
-                        }
-                    ],
-                },
-            )
-            await service.record_meeting(db, principal, body)
+            async with attempt(db):
+                body = _form_body(
+                    schemas.MeetingIn,
+                    {
+                        "client_id": _client_id(data.get("client_id")), "body": data.get("body", ""), "held_on": data.get("held_on") or None,
+                        "place": data.get("place", ""), "members": _optional_int(data.get("members")), "present": _optional_int(data.get("present")),
+                        "minutes": data.get("minutes", ""),
+                        "votes": [
+                            {
+                                "need_id": _optional_int(data.get("need_id")), "in_favour": _optional_int(data.get("in_favour")),
+                                "against": _optional_int(data.get("against")), "abstained": _optional_int(data.get("abstained")) or 0,
+                            }
+                        ],
+                    },
+                )
+                await service.record_meeting(db, principal, body)
         except DomainError as exc:
             return refused("meetings.html", principal, exc, **await _meetings_page(db, principal, typed=data, meeting_client_id=_client_id(data.get("client_id"))))
         return flashed(Redirect(path="/community/meetings"), "会议已记录。")
@@ -197,10 +200,11 @@ class NeedsPages(Controller):
     @post("/proposals/{proposal_id:int}/answer", guards=[allow(service.STREET, "answering proposals")])
     async def answer(self, proposal_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
         try:
-            body = _form_body(
-                schemas.ProposalAnswerIn, {"answer": data.get("answer", ""), "reason": data.get("reason", ""), "merge_into_id": _optional_int(data.get("merge_into_id"))}
-            )
-            await service.answer_proposal(db, principal, proposal_id, body)
+            async with attempt(db):
+                body = _form_body(
+                    schemas.ProposalAnswerIn, {"answer": data.get("answer", ""), "reason": data.get("reason", ""), "merge_into_id": _optional_int(data.get("merge_into_id"))}
+                )
+                await service.answer_proposal(db, principal, proposal_id, body)
         except DomainError as exc:
             return refused("proposals.html", principal, exc, **await _proposals_page(db, principal, typed=data, failed_id=proposal_id))
         return flashed(Redirect(path=f"/community/proposals#proposal-{proposal_id}"), "答复已保存。")
@@ -212,8 +216,9 @@ class NeedsPages(Controller):
     @post("/catalogues", guards=[allow(service.DISTRICT, "drafting the catalogue")])
     async def draft(self, data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
         try:
-            body = _form_body(schemas.CatalogueIn, {"year": _optional_int(data.get("year")), "note": data.get("note", "")})
-            await catalogue_service.create_catalogue(db, principal, body)
+            async with attempt(db):
+                body = _form_body(schemas.CatalogueIn, {"year": _optional_int(data.get("year")), "note": data.get("note", "")})
+                await catalogue_service.create_catalogue(db, principal, body)
         except DomainError as exc:
             return refused("catalogues.html", principal, exc, **await _catalogue_page(db, principal, typed=data, failed_id="draft"))
         return flashed(Redirect(path="/community/catalogues"), "草稿已建立。")
@@ -224,14 +229,15 @@ class NeedsPages(Controller):
         proposal_ids = [chosen] if isinstance(chosen, str) else chosen
         text = {k: v if isinstance(v, str) else ",".join(v) for k, v in data.items()}
         try:
-            body = _form_body(
-                schemas.CatalogueItemIn,
-                {
-                    "title": text.get("title", ""), "category": text.get("category", ""), "budget_fen": _fen(text.get("budget_yuan")),
-                    "street_id": _optional_int(text.get("street_id")), "description": text.get("description", ""), "proposal_ids": [_optional_int(p) for p in proposal_ids],
-                },
-            )
-            await catalogue_service.add_catalogue_item(db, principal, catalogue_id, body)
+            async with attempt(db):
+                body = _form_body(
+                    schemas.CatalogueItemIn,
+                    {
+                        "title": text.get("title", ""), "category": text.get("category", ""), "budget_fen": _fen(text.get("budget_yuan")),
+                        "street_id": _optional_int(text.get("street_id")), "description": text.get("description", ""), "proposal_ids": [_optional_int(p) for p in proposal_ids],
+                    },
+                )
+                await catalogue_service.add_catalogue_item(db, principal, catalogue_id, body)
         except DomainError as exc:
             return refused("catalogues.html", principal, exc, **await _catalogue_page(db, principal, typed=text, failed_id=catalogue_id))
         return flashed(Redirect(path=f"/community/catalogues#catalogue-{catalogue_id}"), "项目已加入草稿。")
@@ -239,7 +245,8 @@ class NeedsPages(Controller):
     @post("/catalogues/{catalogue_id:int}/publish", guards=[allow(service.DISTRICT, "publishing the catalogue")])
     async def publish(self, catalogue_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
         try:
-            await catalogue_service.publish_catalogue(db, principal, catalogue_id)
+            async with attempt(db):
+                await catalogue_service.publish_catalogue(db, principal, catalogue_id)
         except DomainError as exc:
             return refused("catalogues.html", principal, exc, **await _catalogue_page(db, principal, failed_id=catalogue_id))
         return flashed(Redirect(path=f"/community/catalogues#catalogue-{catalogue_id}"), "目录已发布，此后不再修改。")

@@ -25,7 +25,7 @@ from foundation.errors import DomainError, InvalidInput, Unavailable
 from foundation.periods import business_date
 from foundation.web.auth import allow
 from foundation.web.flash import flashed
-from foundation.web.layout import page, refused
+from foundation.web.layout import attempt, page, refused
 from foundation.web.offline import offline_worker
 from foundation.web.problems import status_of
 from reports.pdf import FontMissing
@@ -79,7 +79,8 @@ class VolunteerPhonePages(Controller):
     @post("/needs/{need_id:int}/signup")
     async def sign_up(self, need_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
         try:
-            await service.sign_up(db, principal, need_id)
+            async with attempt(db):
+                await service.sign_up(db, principal, need_id)
         except DomainError as exc:
             return await self._refused(db, principal, exc)
         return flashed(Redirect("/volunteer#needs", status_code=303), "报名成功。")
@@ -87,14 +88,15 @@ class VolunteerPhonePages(Controller):
     @post("/hours")
     async def log_hours(self, data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
         try:
-            target = data.get("target", "")
-            kind, _, ident = target.partition(":")
-            fields: dict[str, Any] = {
-                "client_id": data.get("client_id", ""), "served_on": data.get("served_on", ""), "activity": data.get("activity", "").strip(),
-                "minutes": _number(data.get("minutes")) or 0, "need_id": _number(ident) if kind == "need" else None, "team_id": _number(ident) if kind == "team" else None,
-            }
-            body = _convert(fields, schemas.VolunteerHoursIn, "请填写服务日期、时长（分钟）和服务内容")
-            await service.log_hours(db, principal, body)
+            async with attempt(db):
+                target = data.get("target", "")
+                kind, _, ident = target.partition(":")
+                fields: dict[str, Any] = {
+                    "client_id": data.get("client_id", ""), "served_on": data.get("served_on", ""), "activity": data.get("activity", "").strip(),
+                    "minutes": _number(data.get("minutes")) or 0, "need_id": _number(ident) if kind == "need" else None, "team_id": _number(ident) if kind == "team" else None,
+                }
+                body = _convert(fields, schemas.VolunteerHoursIn, "请填写服务日期、时长（分钟）和服务内容")
+                await service.log_hours(db, principal, body)
         except DomainError as exc:
             return await self._refused(db, principal, exc, data)
         return flashed(Redirect("/volunteer#hours", status_code=303), "服务时长已登记，等待社区审核。")
@@ -104,7 +106,8 @@ class VolunteerPhonePages(Controller):
         """The phone outbox's send: the same use case as POST /api/volunteers/me/hours; a resend with the same client
         id is a 200 and stores nothing new."""
         try:
-            logged = await service.log_hours(db, principal, data)
+            async with attempt(db):
+                logged = await service.log_hours(db, principal, data)
         except DomainError as exc:
             return Response({"message": exc.message_zh, "field": exc.field, "detail": exc.detail}, status_code=status_of(exc))
         return Response({"id": logged.row.id, "replayed": logged.replayed}, status_code=200 if logged.replayed else 201)
@@ -112,10 +115,11 @@ class VolunteerPhonePages(Controller):
     @post("/certificate")
     async def issue_certificate(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> Template | Redirect:
         try:
-            try:
-                await certificates.issue_certificate(db, state.blob_store, principal)
-            except FontMissing as missing:
-                raise Unavailable(str(missing), zh="服务器缺少中文字体，暂不能生成证明") from None
+            async with attempt(db):
+                try:
+                    await certificates.issue_certificate(db, state.blob_store, principal)
+                except FontMissing as missing:
+                    raise Unavailable(str(missing), zh="服务器缺少中文字体，暂不能生成证明") from None
         except DomainError as exc:
             return await self._refused(db, principal, exc)
         return Redirect("/volunteer/certificate.pdf", status_code=303)
@@ -157,8 +161,9 @@ class ApprovalPages(Controller):
     @post("/{hours_id:int}")
     async def decide(self, hours_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
         try:
-            body = _convert({"verdict": data.get("verdict", ""), "reason": data.get("reason", "").strip()}, schemas.HoursDecisionIn, "请选择通过或不通过", "verdict")
-            await service.decide_hours(db, principal, hours_id, body)
+            async with attempt(db):
+                body = _convert({"verdict": data.get("verdict", ""), "reason": data.get("reason", "").strip()}, schemas.HoursDecisionIn, "请选择通过或不通过", "verdict")
+                await service.decide_hours(db, principal, hours_id, body)
         except DomainError as exc:
             context = await self._context(db, principal)
             context["failed"] = hours_id
@@ -195,8 +200,9 @@ class VolunteerDeskPages(Controller):
     @post("/register")
     async def register(self, data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
         try:
-            fields = {"real_name": data.get("real_name", "").strip(), "phone": data.get("phone", "").strip(), "username": data.get("username", "").strip(), "password": data.get("password", ""), "skills": [s for s in data.get("skills", "").split("、") if s]}
-            await service.register_volunteer(db, principal, _convert(fields, schemas.VolunteerIn, "请填写实名、11 位手机号、用户名（字母数字）和至少 8 位的初始密码"))
+            async with attempt(db):
+                fields = {"real_name": data.get("real_name", "").strip(), "phone": data.get("phone", "").strip(), "username": data.get("username", "").strip(), "password": data.get("password", ""), "skills": [s for s in data.get("skills", "").split("、") if s]}
+                await service.register_volunteer(db, principal, _convert(fields, schemas.VolunteerIn, "请填写实名、11 位手机号、用户名（字母数字）和至少 8 位的初始密码"))
         except DomainError as exc:
             return await self._refused(db, principal, exc, data)
         return flashed(Redirect("/volunteers#volunteers", status_code=303), "志愿者已登记。")
@@ -205,8 +211,9 @@ class VolunteerDeskPages(Controller):
     async def check(self, data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
         """实名核验 of a volunteer imported from a spreadsheet, with their first password."""
         try:
-            body = _convert({"password": data.get("password", "")}, schemas.VolunteerCheckIn, "首个密码至少 8 位", field="password")
-            await service.check_volunteer(db, principal, _number(data.get("volunteer_id")) or 0, body)
+            async with attempt(db):
+                body = _convert({"password": data.get("password", "")}, schemas.VolunteerCheckIn, "首个密码至少 8 位", field="password")
+                await service.check_volunteer(db, principal, _number(data.get("volunteer_id")) or 0, body)
         except DomainError as exc:
             return await self._refused(db, principal, exc, data)
         return Redirect("/volunteers#volunteers", status_code=303)
@@ -214,8 +221,9 @@ class VolunteerDeskPages(Controller):
     @post("/teams")
     async def create_team(self, data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
         try:
-            body = _convert({"name": data.get("name", "").strip(), "leader_volunteer_id": _number(data.get("leader_volunteer_id"))}, schemas.VolunteerTeamIn, "请填写服务队名称")
-            await service.create_team(db, principal, body)
+            async with attempt(db):
+                body = _convert({"name": data.get("name", "").strip(), "leader_volunteer_id": _number(data.get("leader_volunteer_id"))}, schemas.VolunteerTeamIn, "请填写服务队名称")
+                await service.create_team(db, principal, body)
         except DomainError as exc:
             return await self._refused(db, principal, exc, data)
         return flashed(Redirect("/volunteers#teams", status_code=303), "志愿服务队已建立。")
@@ -223,16 +231,17 @@ class VolunteerDeskPages(Controller):
     @post("/needs")
     async def post_need(self, data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
         try:
-            try:
-                starts_at = time.fromisoformat(data.get("starts_at", ""))
-            except ValueError:
-                raise InvalidInput("starts_at: HH:MM", zh="请填写开始时间，如 09:00", field="starts_at") from None
-            fields = {
-                "title": data.get("title", "").strip(), "place": data.get("place", "").strip(), "held_on": data.get("held_on", ""), "starts_at": starts_at.strftime("%H:%M"),
-                "minutes": _number(data.get("minutes")) or 0, "wanted": _number(data.get("wanted")) or 0, "team_id": _number(data.get("team_id")) or 0,
-                "pairing": data.get("pairing") == "yes", "description": data.get("description", "").strip(),
-            }
-            await service.post_need(db, principal, _convert(fields, schemas.VolunteerNeedIn, "请完整填写需求：名称、地点、日期、开始时间、时长（分钟）、人数和服务队"))
+            async with attempt(db):
+                try:
+                    starts_at = time.fromisoformat(data.get("starts_at", ""))
+                except ValueError:
+                    raise InvalidInput("starts_at: HH:MM", zh="请填写开始时间，如 09:00", field="starts_at") from None
+                fields = {
+                    "title": data.get("title", "").strip(), "place": data.get("place", "").strip(), "held_on": data.get("held_on", ""), "starts_at": starts_at.strftime("%H:%M"),
+                    "minutes": _number(data.get("minutes")) or 0, "wanted": _number(data.get("wanted")) or 0, "team_id": _number(data.get("team_id")) or 0,
+                    "pairing": data.get("pairing") == "yes", "description": data.get("description", "").strip(),
+                }
+                await service.post_need(db, principal, _convert(fields, schemas.VolunteerNeedIn, "请完整填写需求：名称、地点、日期、开始时间、时长（分钟）、人数和服务队"))
         except DomainError as exc:
             return await self._refused(db, principal, exc, data)
         return flashed(Redirect("/volunteers#needs", status_code=303), "志愿服务需求已发布。")
@@ -240,8 +249,9 @@ class VolunteerDeskPages(Controller):
     @post("/pairings")
     async def pair(self, data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
         try:
-            fields = {"volunteer_id": _number(data.get("volunteer_id")) or 0, "household": data.get("household", "").strip(), "need_id": _number(data.get("need_id"))}
-            await service.pair(db, principal, _convert(fields, schemas.VolunteerPairingIn, "请选择志愿者并填写结对户的地址"))
+            async with attempt(db):
+                fields = {"volunteer_id": _number(data.get("volunteer_id")) or 0, "household": data.get("household", "").strip(), "need_id": _number(data.get("need_id"))}
+                await service.pair(db, principal, _convert(fields, schemas.VolunteerPairingIn, "请选择志愿者并填写结对户的地址"))
         except DomainError as exc:
             return await self._refused(db, principal, exc, data)
         return flashed(Redirect("/volunteers#pairings", status_code=303), "结对已建立。")

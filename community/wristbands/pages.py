@@ -30,7 +30,7 @@ from foundation.storage import BlobStore
 from foundation.throttle import Limit, admit
 from foundation.web.auth import allow
 from foundation.web.flash import flashed
-from foundation.web.layout import form_error, page, refused
+from foundation.web.layout import attempt, form_error, page, refused
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
 from foundation.web.sessions import caller_address, write_transactions
@@ -99,11 +99,12 @@ class FinderPages(Controller):
         per_alert, _ = _limits()
         form = {k: v for k, v in data.items() if k != "_csrf_token"}
         try:
-            await admit(write_transactions(state), state.settings.resolved_secret_key(), [(per_alert, caller_address(request))], zh="提交过于频繁，请稍后再试；紧急情况请直接拨打 110")
-            if re.fullmatch(rules.TOKEN_PATTERN, token) is None:
-                return _unknown(request.scope.get("user"))
-            body = _alert_body(form)
-            await service.raise_alert(db, service.sealer(), token, body)
+            async with attempt(db):
+                await admit(write_transactions(state), state.settings.resolved_secret_key(), [(per_alert, caller_address(request))], zh="提交过于频繁，请稍后再试；紧急情况请直接拨打 110")
+                if re.fullmatch(rules.TOKEN_PATTERN, token) is None:
+                    return _unknown(request.scope.get("user"))
+                body = _alert_body(form)
+                await service.raise_alert(db, service.sealer(), token, body)
         except NotFound:
             return _unknown(request.scope.get("user"))
         except DomainError as exc:
@@ -165,7 +166,8 @@ class GuardianPages(Controller):
     @post("/{link:str}/alerts/{alert_id:int}/found")
     async def found(self, link: FromPath[str], alert_id: FromPath[int], db: NamedDependency[AsyncSession]) -> Template | Redirect:
         try:
-            await service.guardian_mark_found(db, link, alert_id)
+            async with attempt(db):
+                await service.guardian_mark_found(db, link, alert_id)
         except NotFound:
             return _unknown(None)
         except DomainError as exc:
@@ -217,17 +219,18 @@ class WristbandPages(Controller):
         typed = {k: str(v) for k, v in data.items() if isinstance(v, str) and k != "_csrf_token"}
         most = service.wristband_rules().max_guardians
         try:
-            consent = _upload(data.get("consent_form"))
-            photo = _upload(data.get("photo"))
-            limit = get_settings().attachment_max_bytes
-            fields = {"name": typed.get("name", "").strip(), "consent_by": typed.get("consent_by", ""), "consent_on": typed.get("consent_on", ""), "care_notes": typed.get("care_notes", ""), "guardians": _guardians_of(typed, most)}
-            try:
-                body = msgspec.convert(fields, schemas.ElderIn, strict=False)
-            except msgspec.ValidationError as error:
-                raise InvalidInput(f"register form: {error}", zh="请填写老人姓名（30 字以内）、同意书签署日期和至少一位监护人", field="name") from None
-            registered = await service.register_elder(
-                db, principal, service.sealer(), store, body, await consent.read(limit + 1) if consent else b"", await photo.read(limit + 1) if photo else None
-            )
+            async with attempt(db):
+                consent = _upload(data.get("consent_form"))
+                photo = _upload(data.get("photo"))
+                limit = get_settings().attachment_max_bytes
+                fields = {"name": typed.get("name", "").strip(), "consent_by": typed.get("consent_by", ""), "consent_on": typed.get("consent_on", ""), "care_notes": typed.get("care_notes", ""), "guardians": _guardians_of(typed, most)}
+                try:
+                    body = msgspec.convert(fields, schemas.ElderIn, strict=False)
+                except msgspec.ValidationError as error:
+                    raise InvalidInput(f"register form: {error}", zh="请填写老人姓名（30 字以内）、同意书签署日期和至少一位监护人", field="name") from None
+                registered = await service.register_elder(
+                    db, principal, service.sealer(), store, body, await consent.read(limit + 1) if consent else b"", await photo.read(limit + 1) if photo else None
+                )
         except DomainError as exc:
             return refused("wristband_register.html", principal, exc, form=typed, relations=rules.RELATIONS, most=most, registered=None)
         return page("wristband_register.html", principal, errors={}, form={}, relations=rules.RELATIONS, most=most, registered=registered, name=body.name)
@@ -246,9 +249,9 @@ class WristbandPages(Controller):
 
     async def _bind(self, db: AsyncSession, principal: Principal, elder_id: int, data: dict[str, str]) -> Template | Redirect:
         try:
-            await service.bind_label(db, principal, elder_id, data.get("code", ""))
+            async with attempt(db):
+                await service.bind_label(db, principal, elder_id, data.get("code", ""))
         except DomainError as exc:
-            await db.rollback()
             return refused("wristband_elder.html", principal, exc, **await self._elder(db, principal, elder_id))
         return flashed(Redirect(f"/wristbands/elders/{elder_id}", status_code=303), "腕带已绑定。")
 
@@ -266,9 +269,9 @@ class WristbandPages(Controller):
     @post("/elders/{elder_id:int}/replace", guards=[allow(service.WORKERS, "replacing wristbands")])
     async def replace(self, elder_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
         try:
-            await service.replace_label(db, principal, elder_id, data.get("code", ""), data.get("reason", ""))
+            async with attempt(db):
+                await service.replace_label(db, principal, elder_id, data.get("code", ""), data.get("reason", ""))
         except DomainError as exc:
-            await db.rollback()
             return refused("wristband_elder.html", principal, exc, **await self._elder(db, principal, elder_id))
         return flashed(Redirect(f"/wristbands/elders/{elder_id}", status_code=303), "腕带已更换，旧腕带已停用。")
 
@@ -283,14 +286,14 @@ class WristbandPages(Controller):
     @post("/alerts/{alert_id:int}/{step:str}", guards=[allow(service.WORKERS, "answering alerts")])
     async def alert_step(self, alert_id: FromPath[int], step: FromPath[str], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
         try:
-            if step == "acknowledge":
-                await service.acknowledge(db, principal, alert_id)
-            elif step == "found":
-                await service.mark_found(db, principal, alert_id, data.get("note", ""))
-            else:
-                raise NotFound("alert step", step)
+            async with attempt(db):
+                if step == "acknowledge":
+                    await service.acknowledge(db, principal, alert_id)
+                elif step == "found":
+                    await service.mark_found(db, principal, alert_id, data.get("note", ""))
+                else:
+                    raise NotFound("alert step", step)
         except DomainError as exc:
-            await db.rollback()
             return refused("wristband_alert.html", principal, exc, **await self._alert(db, principal, alert_id))
         return flashed(Redirect(f"/wristbands/alerts/{alert_id}", status_code=303), "已响应求助。" if step == "acknowledge" else "已登记：老人已找到。")
 
@@ -298,14 +301,14 @@ class WristbandPages(Controller):
     async def print_sheet(self, data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> Template | Redirect:
         count = data.get("count", "").strip()
         try:
-            if not count.isdecimal():
-                raise InvalidInput("count is a whole number", zh="请填写要打印的标签数量", field="count")
-            try:
-                sheet, _ = await labels.print_sheet(db, store, principal, int(count))
-            except FontMissing as missing:
-                raise Unavailable(str(missing), zh="服务器缺少中文字体，暂不能生成标签") from None
+            async with attempt(db):
+                if not count.isdecimal():
+                    raise InvalidInput("count is a whole number", zh="请填写要打印的标签数量", field="count")
+                try:
+                    sheet, _ = await labels.print_sheet(db, store, principal, int(count))
+                except FontMissing as missing:
+                    raise Unavailable(str(missing), zh="服务器缺少中文字体，暂不能生成标签") from None
         except DomainError as exc:
-            await db.rollback()
             response = await self._home(db, principal, errors=form_error(exc), form={"count": count})
             response.status_code = 422 if isinstance(exc, InvalidInput) else status_of(exc)
             return response
@@ -343,28 +346,29 @@ class ChannelPages(Controller):
     async def add(self, data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
         form = {k: v for k, v in data.items() if k != "_csrf_token"}
         try:
-            kind = ChannelKind(form.get("kind", "")) if form.get("kind") in set(ChannelKind) else None
-            if kind is None:
-                raise InvalidInput("choose webhook, wecom or sms", zh="请选择渠道类型", field="kind")
-            target = form.get("target", "").strip()
-            if kind is not ChannelKind.SMS and not re.fullmatch(r"https?://[^\s]{3,1000}", target):
-                raise InvalidInput("the address is an http(s) URL", zh="请填写以 http:// 或 https:// 开头的接收地址", field="target")
-            name = form.get("name", "").strip()
-            if not 1 <= len(name) <= 60:
-                raise InvalidInput("name the channel (60 characters at most)", zh="请填写渠道名称（60 字以内）", field="name")
-            if kind is ChannelKind.WEBHOOK and len(form.get("secret", "").strip()) < 16:
-                raise InvalidInput("a webhook is signed with a secret of 16 characters or more", zh="Webhook 须填写至少 16 个字符的签名密钥", field="secret")
-            community_id = self._community(principal, form)
-            if community_id is not None and await registry_queries.community(db, community_id) is None:
-                raise InvalidInput(f"community {community_id} does not exist", zh="没有这个社区编号", field="community_id")
-            topics = [t for t in Topic if form.get(f"topic_{t.value}")]
-            if not topics:
-                raise InvalidInput("choose what the channel carries", zh="请至少选择一类消息", field="topics")
-            channel = await add_channel(
-                db, service.sealer(), community_id=community_id, kind=kind, name=name, target=target if kind is not ChannelKind.SMS else "",
-                secret=form.get("secret", "").strip(), topics=topics, created_by=principal.label,
-            )
-            record_change(db, principal, "channel.added", "notification_channel", channel.id, after={"kind": kind.value, "community_id": channel.community_id, "topics": channel.topics})
+            async with attempt(db):
+                kind = ChannelKind(form.get("kind", "")) if form.get("kind") in set(ChannelKind) else None
+                if kind is None:
+                    raise InvalidInput("choose webhook, wecom or sms", zh="请选择渠道类型", field="kind")
+                target = form.get("target", "").strip()
+                if kind is not ChannelKind.SMS and not re.fullmatch(r"https?://[^\s]{3,1000}", target):
+                    raise InvalidInput("the address is an http(s) URL", zh="请填写以 http:// 或 https:// 开头的接收地址", field="target")
+                name = form.get("name", "").strip()
+                if not 1 <= len(name) <= 60:
+                    raise InvalidInput("name the channel (60 characters at most)", zh="请填写渠道名称（60 字以内）", field="name")
+                if kind is ChannelKind.WEBHOOK and len(form.get("secret", "").strip()) < 16:
+                    raise InvalidInput("a webhook is signed with a secret of 16 characters or more", zh="Webhook 须填写至少 16 个字符的签名密钥", field="secret")
+                community_id = self._community(principal, form)
+                if community_id is not None and await registry_queries.community(db, community_id) is None:
+                    raise InvalidInput(f"community {community_id} does not exist", zh="没有这个社区编号", field="community_id")
+                topics = [t for t in Topic if form.get(f"topic_{t.value}")]
+                if not topics:
+                    raise InvalidInput("choose what the channel carries", zh="请至少选择一类消息", field="topics")
+                channel = await add_channel(
+                    db, service.sealer(), community_id=community_id, kind=kind, name=name, target=target if kind is not ChannelKind.SMS else "",
+                    secret=form.get("secret", "").strip(), topics=topics, created_by=principal.label,
+                )
+                record_change(db, principal, "channel.added", "notification_channel", channel.id, after={"kind": kind.value, "community_id": channel.community_id, "topics": channel.topics})
         except DomainError as exc:
             response = await self._page(db, principal, errors=form_error(exc), form=form)
             response.status_code = 422

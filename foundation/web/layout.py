@@ -3,10 +3,13 @@ the reason in Chinese beside the field."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import MediaType
 from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from foundation.access import ROLE_NAMES, Principal
 from foundation.errors import DomainError, InvalidInput
@@ -21,6 +24,15 @@ def page(template: str, principal: Principal | None, **context: Any) -> Template
         context={"me": principal, "role_name": ROLE_NAMES.get(principal.role) if principal else None, **context},
         media_type=MediaType.HTML,
     )
+
+
+@asynccontextmanager
+async def attempt(db: AsyncSession) -> AsyncIterator[None]:
+    """A page's use case, in a savepoint: refused half-way (it wrote, then a rule said no), what it wrote is undone
+    at once, so the page shown again with the reason reads the state as it was, never a step the refusal undoes.
+    The request's transaction still ends in one place (foundation.web.sessions: a 4xx rolls it all back)."""
+    async with db.begin_nested():
+        yield
 
 
 def form_error(exc: DomainError) -> dict[str, str]:

@@ -23,7 +23,7 @@ from foundation.paging import PageRequest
 from foundation.storage import BlobStore
 from foundation.web.auth import allow
 from foundation.web.flash import flashed
-from foundation.web.layout import form_error, page
+from foundation.web.layout import attempt, form_error, page
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
 from subsidies.activity import queries, rules, service
@@ -67,21 +67,21 @@ class ActivityPages(Controller):
         """The phone's claim form: the receipt photo and the claim in one submission."""
         typed = {k: str(v) for k, v in data.items() if isinstance(v, str)}
         try:
-            upload = data.get("file")
-            if not isinstance(upload, UploadFile) or not upload.filename:
-                raise InvalidInput("take or choose a photo of the receipt", zh="请拍摄或选择发票照片", field="file")
-            content = await upload.read(service.fund_rules().receipt_max_bytes + 1)
-            receipt = await service.upload_receipt(db, store, principal, content)
-            claim = ClaimIn(
-                client_id=typed.get("client_id") or secrets.token_hex(16), spent_on=_day(typed.get("spent_on", "")), purpose=typed.get("purpose", "").strip(),
-                description=typed.get("description", "").strip(), amount_fen=_amount_fen(typed.get("amount", "")), invoice_number=typed.get("invoice_number", "").strip(),
-                receipt_id=receipt.id,
-            )
-            if not claim.invoice_number or not claim.invoice_number.replace("-", "").isalnum() or len(claim.invoice_number) > 40:
-                raise InvalidInput("the invoice number is letters, digits and dashes", zh="请填写发票号码（字母、数字或短横线）", field="invoice_number")
-            await service.file_claim(db, principal, claim)
+            async with attempt(db):
+                upload = data.get("file")
+                if not isinstance(upload, UploadFile) or not upload.filename:
+                    raise InvalidInput("take or choose a photo of the receipt", zh="请拍摄或选择发票照片", field="file")
+                content = await upload.read(service.fund_rules().receipt_max_bytes + 1)
+                receipt = await service.upload_receipt(db, store, principal, content)
+                claim = ClaimIn(
+                    client_id=typed.get("client_id") or secrets.token_hex(16), spent_on=_day(typed.get("spent_on", "")), purpose=typed.get("purpose", "").strip(),
+                    description=typed.get("description", "").strip(), amount_fen=_amount_fen(typed.get("amount", "")), invoice_number=typed.get("invoice_number", "").strip(),
+                    receipt_id=receipt.id,
+                )
+                if not claim.invoice_number or not claim.invoice_number.replace("-", "").isalnum() or len(claim.invoice_number) > 40:
+                    raise InvalidInput("the invoice number is letters, digits and dashes", zh="请填写发票号码（字母、数字或短横线）", field="invoice_number")
+                await service.file_claim(db, principal, claim)
         except DomainError as exc:
-            await db.rollback()
             response = await _home(db, principal, None, errors=form_error(exc), typed=typed)
             response.status_code = 422 if isinstance(exc, InvalidInput) else status_of(exc)
             return response
@@ -90,12 +90,12 @@ class ActivityPages(Controller):
     @post("/claims/{claim_id:int}/decision", guards=[allow({Role.STREET_OFFICER, Role.FINANCE}, "deciding activity claims")])
     async def decide(self, claim_id: FromPath[int], data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
         try:
-            verdict = data.get("verdict")
-            if verdict not in ("approve", "refuse"):
-                raise InvalidInput("choose approve or refuse", zh="请选择批准或不批准", field="verdict")
-            await service.decide_claim(db, principal, claim_id, verdict == "approve", data.get("reason"))
+            async with attempt(db):
+                verdict = data.get("verdict")
+                if verdict not in ("approve", "refuse"):
+                    raise InvalidInput("choose approve or refuse", zh="请选择批准或不批准", field="verdict")
+                await service.decide_claim(db, principal, claim_id, verdict == "approve", data.get("reason"))
         except DomainError as exc:
-            await db.rollback()
             response = await _home(db, principal, None, errors={f"claim-{claim_id}": exc.message_zh})
             response.status_code = 422 if isinstance(exc, InvalidInput) else status_of(exc)
             return response
@@ -104,9 +104,9 @@ class ActivityPages(Controller):
     @post("/years/{year:int}/open", guards=[allow(service.OPENERS, "opening a year's activity funds")])
     async def open_year(self, year: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
         try:
-            await service.open_year(db, principal, year)
+            async with attempt(db):
+                await service.open_year(db, principal, year)
         except DomainError as exc:
-            await db.rollback()
             response = await _home(db, principal, year, errors=form_error(exc))
             response.status_code = status_of(exc)
             return response

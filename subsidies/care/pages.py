@@ -23,7 +23,7 @@ from foundation.errors import DomainError, InvalidInput
 from foundation.periods import MONTH_PATTERN, Month
 from foundation.web.auth import allow
 from foundation.web.flash import flashed
-from foundation.web.layout import page, refused
+from foundation.web.layout import attempt, page, refused
 from foundation.web.offline import offline_worker
 from foundation.web.problems import status_of
 from registry import queries as registry_queries
@@ -82,13 +82,14 @@ class CareWorkerPages(Controller):
         self, data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State
     ) -> Template | Redirect:
         try:
-            try:
-                fields: dict[str, object] = {name: data.get(name, "") for name in schemas.EnrolmentIn.__struct_fields__}
-                fields["provider_id"] = int(data.get("provider_id") or 0)
-                body = msgspec.convert(fields, schemas.EnrolmentIn, strict=False)
-            except (msgspec.ValidationError, ValueError) as error:
-                raise InvalidInput(f"enrolment form: {error}", zh="请完整填写老人信息（日期格式如 1946-03-08，身份证号码 18 位，电话为数字）", field="_form") from None
-            await service.enrol(db, principal, sealer_of(state), body)
+            async with attempt(db):
+                try:
+                    fields: dict[str, object] = {name: data.get(name, "") for name in schemas.EnrolmentIn.__struct_fields__}
+                    fields["provider_id"] = int(data.get("provider_id") or 0)
+                    body = msgspec.convert(fields, schemas.EnrolmentIn, strict=False)
+                except (msgspec.ValidationError, ValueError) as error:
+                    raise InvalidInput(f"enrolment form: {error}", zh="请完整填写老人信息（日期格式如 1946-03-08，身份证号码 18 位，电话为数字）", field="_form") from None
+                await service.enrol(db, principal, sealer_of(state), body)
         except DomainError as exc:
             return refused("care_desk.html", principal, exc, **await self._context_for_refusal(db, principal, data))
         return flashed(Redirect("/care", status_code=303), "老人已登记居家养老服务。")
@@ -103,11 +104,12 @@ class CareWorkerPages(Controller):
         self, enrolment_id: FromPath[int], data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]
     ) -> Template | Redirect:
         try:
-            try:
-                body = msgspec.convert({"ends_on": data.get("ends_on", ""), "reason": data.get("reason", "")}, schemas.StopIn, strict=False)
-            except msgspec.ValidationError:
-                raise InvalidInput("choose the stop day and reason", zh="请选择终止日期和原因", field="_form") from None
-            await service.stop_enrolment(db, principal, enrolment_id, body)
+            async with attempt(db):
+                try:
+                    body = msgspec.convert({"ends_on": data.get("ends_on", ""), "reason": data.get("reason", "")}, schemas.StopIn, strict=False)
+                except msgspec.ValidationError:
+                    raise InvalidInput("choose the stop day and reason", zh="请选择终止日期和原因", field="_form") from None
+                await service.stop_enrolment(db, principal, enrolment_id, body)
         except DomainError as exc:
             context = await self._context_for_refusal(db, principal, {})
             return refused("care_desk.html", principal, exc, **context)
@@ -142,7 +144,8 @@ class ProviderPages(Controller):
     async def log_visit(self, data: JSONBody[schemas.VisitIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[dict[str, Any]]:
         """The outbox's send: the same use case as POST /api/care/visits; a resend with the same client id is a 200."""
         try:
-            logged = await service.log_visit(db, principal, data)
+            async with attempt(db):
+                logged = await service.log_visit(db, principal, data)
         except DomainError as exc:
             return _problem_json(exc)
         return Response({"id": logged.visit.id, "replayed": logged.replayed}, status_code=200 if logged.replayed else 201)
@@ -150,7 +153,8 @@ class ProviderPages(Controller):
     @post("/vouchers/{code:str}/redeem")
     async def redeem(self, code: FromPath[str], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
         try:
-            await service.redeem(db, principal, code)
+            async with attempt(db):
+                await service.redeem(db, principal, code)
         except DomainError as exc:
             template = await self._page(db, principal, message=exc.message_zh)
             template.status_code = status_of(exc)

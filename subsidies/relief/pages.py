@@ -25,7 +25,7 @@ from foundation.paging import PageRequest
 from foundation.storage import BlobStore
 from foundation.web.auth import allow
 from foundation.web.flash import flashed
-from foundation.web.layout import form_error, page
+from foundation.web.layout import attempt, form_error, page
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
 from subsidies.engine import queries as engine_queries
@@ -82,24 +82,24 @@ class ReliefPages(Controller):
         """The community's form: the documents' photos and the application in one submission."""
         typed = {k: str(v) for k, v in data.items() if isinstance(v, str)}
         try:
-            files = _uploads(data.get("files"))
-            if not files:
-                raise InvalidInput("take or choose a photo of each supporting document", zh="请拍摄或选择证明材料照片", field="files")
-            config = service.relief_rules()
-            if len(files) > config.documents_max:
-                raise InvalidInput(f"at most {config.documents_max} documents", zh=f"证明材料最多 {config.documents_max} 份", field="files")
-            ids = [(await service.upload_document(db, store, principal, await upload.read(config.document_max_bytes + 1))).id for upload in files]
-            household = typed.get("household_size", "").strip()
-            body = _form_body(
-                {
-                    "client_id": typed.get("client_id") or secrets.token_hex(16), "fund": typed.get("fund", ""), "applicant_name": typed.get("applicant_name", "").strip(),
-                    "applicant_phone": typed.get("applicant_phone", "").strip(), "household_size": int(household) if household.isdecimal() else household,
-                    "amount_fen": _amount_fen(typed.get("amount", "")), "reason": typed.get("reason", "").strip(), "document_ids": ids,
-                }
-            )
-            await service.file_application(db, principal, body)
+            async with attempt(db):
+                files = _uploads(data.get("files"))
+                if not files:
+                    raise InvalidInput("take or choose a photo of each supporting document", zh="请拍摄或选择证明材料照片", field="files")
+                config = service.relief_rules()
+                if len(files) > config.documents_max:
+                    raise InvalidInput(f"at most {config.documents_max} documents", zh=f"证明材料最多 {config.documents_max} 份", field="files")
+                ids = [(await service.upload_document(db, store, principal, await upload.read(config.document_max_bytes + 1))).id for upload in files]
+                household = typed.get("household_size", "").strip()
+                body = _form_body(
+                    {
+                        "client_id": typed.get("client_id") or secrets.token_hex(16), "fund": typed.get("fund", ""), "applicant_name": typed.get("applicant_name", "").strip(),
+                        "applicant_phone": typed.get("applicant_phone", "").strip(), "household_size": int(household) if household.isdecimal() else household,
+                        "amount_fen": _amount_fen(typed.get("amount", "")), "reason": typed.get("reason", "").strip(), "document_ids": ids,
+                    }
+                )
+                await service.file_application(db, principal, body)
         except DomainError as exc:
-            await db.rollback()
             response = await _home(db, principal, errors=form_error(exc), typed=typed)
             response.status_code = 422 if isinstance(exc, InvalidInput) else status_of(exc)
             return response
@@ -111,14 +111,14 @@ class ReliefPages(Controller):
     ) -> Response[Any]:
         verdict = data.get("verdict", "")
         try:
-            if verdict not in rules.VERDICTS:
-                raise InvalidInput("choose approve, return or refuse", zh="请选择同意、退回或不同意", field="verdict")
-            if not (data.get("reason") or "").strip():
-                raise InvalidInput("write the reason", zh="请写明审核理由", field="reason")
-            application = await service.review(db, principal, application_id, data.get("level", ""), verdict, data.get("reason", ""))
-            await issue_letter(state, db, application)
+            async with attempt(db):
+                if verdict not in rules.VERDICTS:
+                    raise InvalidInput("choose approve, return or refuse", zh="请选择同意、退回或不同意", field="verdict")
+                if not (data.get("reason") or "").strip():
+                    raise InvalidInput("write the reason", zh="请写明审核理由", field="reason")
+                application = await service.review(db, principal, application_id, data.get("level", ""), verdict, data.get("reason", ""))
+                await issue_letter(state, db, application)
         except DomainError as exc:
-            await db.rollback()
             response = await _home(db, principal, errors={f"application-{application_id}": exc.message_zh})
             response.status_code = 422 if isinstance(exc, InvalidInput) else status_of(exc)
             return response
@@ -127,12 +127,12 @@ class ReliefPages(Controller):
     @post("/applications/{application_id:int}/resubmission", guards=[allow(set(rules.FILERS), "sending relief applications again")])
     async def resubmit(self, application_id: FromPath[int], data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
         try:
-            note = (data.get("reason") or "").strip()
-            if len(note) < 2:
-                raise InvalidInput("say what was completed", zh="请写明补充了哪些材料或情况", field="reason")
-            await service.resubmit(db, principal, application_id, schemas.ResubmissionIn(reason=note))
+            async with attempt(db):
+                note = (data.get("reason") or "").strip()
+                if len(note) < 2:
+                    raise InvalidInput("say what was completed", zh="请写明补充了哪些材料或情况", field="reason")
+                await service.resubmit(db, principal, application_id, schemas.ResubmissionIn(reason=note))
         except DomainError as exc:
-            await db.rollback()
             response = await _home(db, principal, errors={f"application-{application_id}": exc.message_zh})
             response.status_code = 422 if isinstance(exc, InvalidInput) else status_of(exc)
             return response
@@ -141,9 +141,9 @@ class ReliefPages(Controller):
     @post("/years/{year:int}/open", guards=[allow(service.OPENERS, "opening a year's relief funds")])
     async def open_year(self, year: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
         try:
-            await service.open_year(db, principal, year)
+            async with attempt(db):
+                await service.open_year(db, principal, year)
         except DomainError as exc:
-            await db.rollback()
             response = await _home(db, principal, errors=form_error(exc))
             response.status_code = status_of(exc)
             return response

@@ -20,7 +20,7 @@ from foundation.access import Principal
 from foundation.errors import DomainError, InvalidInput, NotFound, TooLarge
 from foundation.settings import get_settings
 from foundation.web.auth import allow
-from foundation.web.layout import page, refused
+from foundation.web.layout import attempt, page, refused
 from supervision.importing.service import IMPORTERS, import_file, may_import
 from supervision.importing.sheets import KIND_BY_KEY, KINDS, Kind, template
 
@@ -90,8 +90,9 @@ class ImportPages(Controller):
 async def _run(data: dict[str, Any], principal: Principal, db: AsyncSession, *, apply: bool) -> Template:
     kind = str(data.get("kind") or "") or None
     try:
-        content, name = await _uploaded(data)
-        report = await import_file(db, principal, content, name, kind=kind, apply=apply, max_rows=get_settings().import_max_rows)
+        async with attempt(db):
+            content, name = await _uploaded(data)
+            report = await import_file(db, principal, content, name, kind=kind, apply=apply, max_rows=get_settings().import_max_rows)
     except DomainError as exc:
         return refused("imports.html", principal, exc, kinds=_kinds(principal), report=None, chosen=kind)
     carried = base64.b64encode(content).decode("ascii") if report.clean and not report.applied else ""
