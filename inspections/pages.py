@@ -27,9 +27,8 @@ from foundation.storage import BlobStore
 from foundation.web.auth import allow, logged_in
 from foundation.web.flash import flashed
 from foundation.web.layout import attempt, chosen_id, page, pages_of, read_verdict, refused
-from foundation.web.offline import offline_worker
+from foundation.web.offline import offline_worker, outbox_refusal
 from foundation.web.params import provide_store
-from foundation.web.problems import status_of
 from inspections import attachments, defects, records, returns, schemas, service, spot_checks
 from inspections.config import current_checklist
 from inspections.integrity_pages import PAGES as INTEGRITY_PAGES
@@ -50,11 +49,6 @@ COVERAGE_VIEWERS = {Role.COMMUNITY_WORKER, Role.COMMITTEE_DIRECTOR, Role.STREET_
 PAGE_SIZE = 50
 
 
-def _problem_json(exc: DomainError, status: int) -> Response[dict[str, Any]]:
-    """The patrol page's script shows this beside the field (message in Chinese, the English detail for support)."""
-    return Response({"message": exc.message_zh, "field": exc.field, "detail": exc.detail}, status_code=status)
-
-
 @dataclass
 class PhotoForm:
     file: UploadFile
@@ -70,6 +64,21 @@ async def received_photos(state: State, uploads: list[UploadFile]) -> list[attac
     """A form's photos read and checked, not stored: the use case stores them once it has checked the rest."""
     limits = PhotoLimits.of(state.settings)
     return [await attachments.receive_photo(await u.read(limits.max_bytes + 1), u.filename or "", None, limits) for u in uploads]
+
+
+async def outbox_photo(db: AsyncSession, store: BlobStore, principal: Principal, state: State, file: object, field: str) -> Response[dict[str, Any]]:
+    """A photo a phone's outbox sends before what shows it, checked and stored as patrol photos are (the same photo
+    again is the same attachment): its id, or the refusal beside `field`."""
+    try:
+        async with attempt(db):
+            if not isinstance(file, UploadFile):
+                raise InvalidInput("send the photo as the multipart field 'file'", zh="请选择照片", field=field)
+            limits = PhotoLimits.of(state.settings)
+            content = await file.read(limits.max_bytes + 1)
+            attachment = await attachments.upload_photo(db, store, principal, content, file.filename or "", None, limits)
+    except DomainError as exc:
+        return outbox_refusal(exc)
+    return Response({"id": attachment.id}, status_code=201)
 
 
 class PatrolPages(Controller):
@@ -143,16 +152,7 @@ class PatrolPages(Controller):
         state: State,
     ) -> Response[dict[str, Any]]:
         """The outbox sends each photo first (the same photo again is the same attachment), then the record."""
-        try:
-            async with attempt(db):
-                if not isinstance(data.file, UploadFile):
-                    raise InvalidInput("send the photo as the multipart field 'file'", zh="请选择照片", field="file")
-                limits = PhotoLimits.of(state.settings)
-                content = await data.file.read(limits.max_bytes + 1)
-                attachment = await attachments.upload_photo(db, store, principal, content, data.file.filename or "", None, limits)
-                return Response({"id": attachment.id}, status_code=201)
-        except DomainError as exc:
-            return _problem_json(exc, status_of(exc))
+        return await outbox_photo(db, store, principal, state, data.file, "file")
 
     @post("/records", dto=None)
     async def file_patrol(self, data: JSONBody[schemas.RecordIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> Response[dict[str, Any]]:
@@ -161,7 +161,7 @@ class PatrolPages(Controller):
             async with attempt(db):
                 filed = await service.file_record(db, store, principal, Source.PATROL, data)
         except DomainError as exc:
-            return _problem_json(exc, status_of(exc))
+            return outbox_refusal(exc)
         record = filed.record
         return Response(
             {"id": record.id, "estate_id": record.estate_id, "counted": record.counted, "replayed": filed.replayed},

@@ -29,11 +29,10 @@ from foundation.storage import BlobStore
 from foundation.web.auth import allow, logged_in
 from foundation.web.flash import flashed
 from foundation.web.layout import attempt, page, refused
-from foundation.web.offline import offline_worker
+from foundation.web.offline import offline_worker, outbox_refusal
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
-from inspections import attachments
-from inspections.photos import PhotoLimits
+from inspections.pages import outbox_photo
 from people import queries as people_queries
 from registry import queries as registry_queries
 
@@ -68,11 +67,6 @@ def indicators_of(text: str) -> list[dict[str, Any]]:
 @dataclass
 class PhotoForm:
     file: UploadFile
-
-
-def _problem_json(exc: DomainError) -> Response[dict[str, Any]]:
-    """The phone's outbox shows this beside the field (Chinese message; the English detail for support)."""
-    return Response({"message": exc.message_zh, "field": exc.field, "detail": exc.detail}, status_code=status_of(exc))
 
 
 async def _names(db: AsyncSession, delegations: list[Any]) -> dict[int, str]:
@@ -223,7 +217,7 @@ class ActivityLogPages(Controller):
             async with attempt(db):
                 logged = await service.log_activity(db, principal, data, utc_now())
         except DomainError as exc:
-            return _problem_json(exc)
+            return outbox_refusal(exc)
         return Response({"id": logged.activity.id, "replayed": logged.replayed}, status_code=200 if logged.replayed else 201)
 
     @post("/photos", status_code=201)
@@ -237,16 +231,7 @@ class ActivityLogPages(Controller):
     ) -> Response[dict[str, Any]]:
         """The outbox sends each photo of an activity first (checked and stored as patrol photos are: the same photo
         again is the same attachment), then the activity naming them."""
-        try:
-            async with attempt(db):
-                if not isinstance(data.file, UploadFile):
-                    raise InvalidInput("send the photo as the multipart field 'file'", zh="请选择照片", field="photo_ids")
-                limits = PhotoLimits.of(state.settings)
-                content = await data.file.read(limits.max_bytes + 1)
-                attachment = await attachments.upload_photo(db, store, principal, content, data.file.filename or "", None, limits)
-        except DomainError as exc:
-            return _problem_json(exc)
-        return Response({"id": attachment.id}, status_code=201)
+        return await outbox_photo(db, store, principal, state, data.file, "photo_ids")
 
     @post("/{delegation_id:int}/residents")
     async def add_resident(self, delegation_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:

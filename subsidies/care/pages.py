@@ -24,7 +24,7 @@ from foundation.periods import MONTH_PATTERN, Month
 from foundation.web.auth import allow
 from foundation.web.flash import flashed
 from foundation.web.layout import attempt, page, refused
-from foundation.web.offline import offline_worker
+from foundation.web.offline import offline_worker, outbox_refusal
 from foundation.web.problems import status_of
 from registry import queries as registry_queries
 from registry.queries import OrganisationKind
@@ -35,11 +35,6 @@ from subsidies.engine.pages import ProgrammeRunPages
 
 MonthQuery = Annotated[str | None, Parameter(pattern=MONTH_PATTERN)]
 RUN_STATES = {"draft": "草稿", "confirmed": "街道已确认", "approved": "已审批", "disbursed": "已签发拨付批次"}
-
-
-def _problem_json(exc: DomainError) -> Response[dict[str, Any]]:
-    """The visit outbox shows this beside the field (Chinese message; the English detail for support)."""
-    return Response({"message": exc.message_zh, "field": exc.field, "detail": exc.detail}, status_code=status_of(exc))
 
 
 def _month(text: str | None) -> Month:
@@ -147,7 +142,7 @@ class ProviderPages(Controller):
             async with attempt(db):
                 logged = await service.log_visit(db, principal, data)
         except DomainError as exc:
-            return _problem_json(exc)
+            return outbox_refusal(exc)
         return Response({"id": logged.visit.id, "replayed": logged.replayed}, status_code=200 if logged.replayed else 201)
 
     @post("/vouchers/{code:str}/redeem")
