@@ -50,29 +50,32 @@ def _device(request: Request[Any, Any, Any]) -> str:
     return sent if 16 <= len(sent) <= 64 and sent.replace("-", "").replace("_", "").isalnum() else ""
 
 
-async def _report_form(db: AsyncSession, estate_code: str, request: Request[Any, Any, Any], *, errors: dict[str, str] | None = None, typed: dict[str, str] | None = None, status: int = 200) -> Template:
+async def _report_form(db: AsyncSession, estate_code: str, request: Request[Any, Any, Any], *, refusal: DomainError | None = None, typed: dict[str, str] | None = None) -> Template:
     estate = await registry_queries.estate_by_code(db, estate_code)
     rules = service.complaint_rules()
     response = page(
         "complaint_report.html", None, estate=estate, estate_code=estate_code, services=rules.services, max_photos=rules.max_photos,
-        challenge=_challenge(), bits=rules.pow_bits, errors=errors or {}, typed=typed or {},
+        challenge=_challenge(), bits=rules.pow_bits, errors=form_error(refusal) if refusal else {}, typed=typed or {},
     )
-    response.status_code = status
-    if not _device(request):
-        # A device id for the per-device limit: random, nothing about the person.
-        response.cookies.append(Cookie(key=DEVICE_COOKIE, value=secrets.token_urlsafe(18), max_age=365 * 24 * 3600, httponly=True, samesite="lax", secure=get_settings().cookie_secure))
-    return response
+    return _public(response, request, refusal)
 
 
-async def _survey_form(
-    db: AsyncSession, estate_code: str, request: Request[Any, Any, Any], *, errors: dict[str, str] | None = None, typed: dict[str, str] | None = None, status: int = 200
-) -> Template:
+async def _survey_form(db: AsyncSession, estate_code: str, request: Request[Any, Any, Any], *, refusal: DomainError | None = None, typed: dict[str, str] | None = None) -> Template:
     estate = await registry_queries.estate_by_code(db, estate_code)
     response = page(
-        "survey_answer.html", None, estate=estate, estate_code=estate_code, ratings=RATING_NAMES, errors=errors or {}, typed=typed or {},
-        done=request.query_params.get("done") == "1" and not errors, comment_limit=survey.COMMENT_LIMIT,
+        "survey_answer.html", None, estate=estate, estate_code=estate_code, ratings=RATING_NAMES, errors=form_error(refusal) if refusal else {}, typed=typed or {},
+        done=request.query_params.get("done") == "1" and not refusal, comment_limit=survey.COMMENT_LIMIT,
     )
-    response.status_code = status
+    return _public(response, request, refusal)
+
+
+def _public(response: Template, request: Request[Any, Any, Any], refusal: DomainError | None) -> Template:
+    """A public form as a resident's phone gets it: refused, with the status (422: a form to correct) and when to
+    try again; the first time, a device id for the per-device limit (random, nothing about the person)."""
+    if refusal is not None:
+        response.status_code = 422 if isinstance(refusal, InvalidInput) else status_of(refusal)
+        if refusal.extra.get("retry_after_seconds"):
+            response.headers["Retry-After"] = str(refusal.extra["retry_after_seconds"])
     if not _device(request):
         response.cookies.append(Cookie(key=DEVICE_COOKIE, value=secrets.token_urlsafe(18), max_age=365 * 24 * 3600, httponly=True, samesite="lax", secure=get_settings().cookie_secure))
     return response
@@ -117,10 +120,7 @@ class PublicComplaintPages(Controller):
                     photos,
                 )
         except DomainError as exc:
-            response = await _report_form(db, estate_code, request, errors=form_error(exc), typed=typed, status=422 if isinstance(exc, InvalidInput) else status_of(exc))
-            if exc.extra.get("retry_after_seconds"):
-                response.headers["Retry-After"] = str(exc.extra["retry_after_seconds"])
-            return response
+            return await _report_form(db, estate_code, request, refusal=exc, typed=typed)
         return Redirect(path=f"/track/{code}?new=1")
 
     @get("/survey/{estate_code:str}")
@@ -142,10 +142,7 @@ class PublicComplaintPages(Controller):
                 await admit_survey(state, request, device=_device(request))
                 await survey.answer_survey(db, estate_code, typed["code"], typed["rating"], typed["comment"])
         except DomainError as exc:
-            response = await _survey_form(db, estate_code, request, errors=form_error(exc), typed=typed, status=422 if isinstance(exc, InvalidInput) else status_of(exc))
-            if exc.extra.get("retry_after_seconds"):
-                response.headers["Retry-After"] = str(exc.extra["retry_after_seconds"])
-            return response
+            return await _survey_form(db, estate_code, request, refusal=exc, typed=typed)
         return Redirect(path=f"/survey/{estate_code}?done=1")
 
     @get("/track")
