@@ -57,8 +57,11 @@ def packs(base: str, url: str) -> str:
             async with engine.connect() as connection:
                 rows = await connection.execute(
                     text(
-                        "SELECT b.id, MIN(l.payee_kind), MIN(l.payee_id) FROM programme_batches b "
-                        "JOIN programme_lines l ON l.run_id = b.run_id GROUP BY b.id ORDER BY b.id"
+                        # one payee the batch really paid: the payee of its first paid line (a kind and an id of
+                        # two different lines would name a payee the batch has no notice for)
+                        "SELECT p.batch_id, l.payee_kind, l.payee_id FROM programme_paid_lines p "
+                        "JOIN programme_lines l ON l.id = p.line_id "
+                        "WHERE p.line_id = (SELECT MIN(q.line_id) FROM programme_paid_lines q WHERE q.batch_id = p.batch_id) ORDER BY p.batch_id"
                     )
                 )
                 return [(int(i), str(k), int(p)) for i, k, p in rows.all()]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import time
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from typing import Any
 import requests
 from gevent.lock import Semaphore
 from locust import HttpUser, between, task
+from locust.exception import StopUser
 
 PASSWORD = os.environ.get("BENCH_PASSWORD", "demo-pass-2026")
 ITEMS = ("M01", "C01", "C02", "G01", "G02", "P01", "O01")
@@ -68,13 +70,21 @@ class Citizen(HttpUser):
     wait_time = between(0.1, 0.5)  # people at work: a short pause between one request and the next
 
     def login(self, username: str) -> None:
+        """Log in as a phone does: told to wait (429, the login throttle), wait as told and try again, up to three
+        times; a user left without a login sends no requests that would only be refused."""
         district(self.host)
-        with self.client.post("/api/auth/login", json={"username": username, "password": PASSWORD}, name="login", catch_response=True) as answer:
-            if answer.status_code != 200:
+        self.headers: dict[str, str] = {}
+        for _ in range(3):
+            with self.client.post("/api/auth/login", json={"username": username, "password": PASSWORD}, name="login", catch_response=True) as answer:
+                if answer.status_code == 200:
+                    self.headers = {"Authorization": f"Bearer {answer.json()['token']}"}
+                    return
                 answer.failure(f"HTTP {answer.status_code}")
-                self.headers: dict[str, str] = {}
-                return
-            self.headers = {"Authorization": f"Bearer {answer.json()['token']}"}
+                if answer.status_code != 429:
+                    break
+                wait = min(30.0, float(answer.headers.get("Retry-After") or 5))
+            time.sleep(wait)
+        raise StopUser
 
     def expect(self, method: str, path: str, name: str, status: int, **kwargs: Any) -> Any:
         with self.client.request(method, path, name=name, headers=self.headers, catch_response=True, **kwargs) as answer:

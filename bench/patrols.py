@@ -79,7 +79,7 @@ def main() -> None:
     subprocess.run([*cli, "demo"], env=env, check=True, capture_output=True)
     print(f"database: {url.split(':')[0]}; {args.patrols} patrols, {args.concurrency} in flight, one server process")
 
-    with serving([*cli, "serve"], env, folder / "server.log") as base:
+    with serving([*cli, "serve", "--workers", "1"], env, folder / "server.log") as base:
         tokens = {}
         admin = httpx.post(f"{base}/api/auth/login", json={"username": "admin", "password": DEMO_PASSWORD}).json()["token"]
         listing = httpx.get(f"{base}/api/registry/communities?page_size=200", headers={"Authorization": f"Bearer {admin}"}).json()["items"]
