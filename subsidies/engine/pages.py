@@ -21,7 +21,7 @@ from foundation.clock import business_today
 from foundation.errors import Conflict, DomainError
 from foundation.periods import Month
 from foundation.web.flash import flashed
-from foundation.web.layout import page, refused
+from foundation.web.layout import attempt, page, refused
 from subsidies.engine import queries as engine_queries
 from subsidies.engine import service as engine
 from subsidies.engine.registry import programme
@@ -46,11 +46,10 @@ class ProgrammeRunPages(Controller):
         return {"runs": await engine_queries.runs_of(db, self.code), "states": self.states, "month": today, "previous": today.previous(), "programme": programme(self.code)}
 
     async def _attempt(self, db: AsyncSession, principal: Principal, action: Callable[[], Awaitable[object]], done_zh: str) -> Template | Redirect:
-        """Do `action` in a savepoint: refused half-way, what it wrote is undone before the page is shown again, so
-        the page never shows a step as done that the refusal undoes (the request's transaction still ends in one
-        place: foundation.web.sessions)."""
+        """Do `action` (foundation.web.layout.attempt): refused half-way, what it wrote is undone before the page is
+        shown again, so the page never shows a step as done that the refusal undoes."""
         try:
-            async with db.begin_nested():
+            async with attempt(db):
                 await action()
         except DomainError as exc:
             return refused(self.template, principal, exc, **await self._context(db))

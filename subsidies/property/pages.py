@@ -61,10 +61,9 @@ class SubsidyPages(Controller):
     async def start_run(self, data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
         typed = {"quarter": (data.get("quarter") or "").strip(), "supplementary": data.get("supplementary") or ""}
         try:
-            async with attempt(db):
+            async with attempt(db):  # refused: what it flushed is undone, so the page shows what is stored
                 quarter = Quarter.parse(typed["quarter"], "quarter")
-                async with db.begin_nested():  # refused: what it flushed is undone, so the page shows what is stored
-                    run = await service.start_run(db, principal, quarter, typed["supplementary"] == "on")
+                run = await service.start_run(db, principal, quarter, typed["supplementary"] == "on")
         except DomainError as exc:
             return await _runs_page(db, principal, errors=form_error(exc), typed=typed)
         return flashed(Redirect(path=f"/subsidies/runs/{run.id}"), "补贴核算已发起。")
@@ -87,15 +86,14 @@ class SubsidyPages(Controller):
             raise NotFound("run action", action)
         roles, use_case = steps[action]
         try:
-            async with attempt(db):
-                if principal.role not in roles:
-                    raise PermissionDenied(f"{action} is not for {principal.role.value}")
-                # A batch's documents are made before its transaction begins, and stored with it (subsidies.property.routes).
-                prepared = await prepare_batch_documents(state, principal, run_id, now) if action == "batch" else None
-                async with db.begin_nested():  # refused: what it flushed is undone, so the page shows what is stored
-                    done = await use_case(db, principal, run_id)
-                    if isinstance(done, DisbursementBatch):
-                        await make_batch_documents(state, db, done, prepared)
+            if principal.role not in roles:
+                raise PermissionDenied(f"{action} is not for {principal.role.value}")
+            # A batch's documents are made before its transaction begins, and stored with it (subsidies.property.routes).
+            prepared = await prepare_batch_documents(state, principal, run_id, now) if action == "batch" else None
+            async with attempt(db):  # refused: what it flushed is undone, so the page shows what is stored
+                done = await use_case(db, principal, run_id)
+                if isinstance(done, DisbursementBatch):
+                    await make_batch_documents(state, db, done, prepared)
         except DomainError as exc:
             response = await _run_page(db, principal, run_id, errors=form_error(exc))
             response.status_code = status_of(exc)
