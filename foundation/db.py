@@ -19,6 +19,8 @@ from sqlalchemy.types import TypeDecorator
 from sqlalchemy.util.concurrency import await_only, in_greenlet
 from sqlmodel import Field, SQLModel
 
+from foundation import sqlite_driver
+
 # Stable constraint names, so Alembic migrations (and SQLite batch mode) can address them.
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -201,6 +203,8 @@ def create_engine(database_url: str, workers: int = 1, **kwargs: Any) -> AsyncEn
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        if url.get_driver_name() == "aiosqlite":
+            kwargs.setdefault("module", sqlite_driver.driver())  # one trip to the driver's thread per statement
         engine = create_async_engine(url, **kwargs)
         _prepare_sqlite(engine)
         return engine

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -11,10 +11,12 @@ from inspections import schemas
 from inspections.rules import Checklist, checklist_from_content
 from inspections.tables import ChecklistVersion
 
+_VERSION_BY_HASH = select(col(ChecklistVersion.id)).where(col(ChecklistVersion.sha256) == bindparam("sha256"))
+
 
 async def checklist_version_id(session: AsyncSession, checklist: Checklist) -> int:
     """The stored version of `checklist`, stored now if this is its first use."""
-    found = (await session.execute(select(col(ChecklistVersion.id)).where(col(ChecklistVersion.sha256) == checklist.sha256))).scalar()
+    found = (await session.execute(_VERSION_BY_HASH, {"sha256": checklist.sha256})).scalar()
     if found is not None:
         return found
     row = ChecklistVersion(version=checklist.version, sha256=checklist.sha256, content=checklist.content(), first_used_at=utc_now())

@@ -26,9 +26,10 @@ from inspections import schemas
 from inspections.attachments import MAX_PHOTOS, ReceivedPhoto, evidence_photo, keep_photos, own_photos, required_store
 from inspections.checklists import points_text, stored_checklists
 from inspections.config import inspection_rules
+from inspections.records import ResultFields
 from inspections.rules import Checklist, DefectState, Severity, Source, overdue_since, rectification_deadline
 from inspections.scope import visible_defects
-from inspections.tables import Amendment, Defect, DefectEvent, DefectEventPhoto, InspectionRecord, InspectionResult, RecordPhoto, YellowCard
+from inspections.tables import Amendment, Defect, DefectEvent, DefectEventPhoto, InspectionRecord, RecordPhoto, YellowCard
 from people.waiting import Turn, done, waits, whose_turn
 from registry import queries as registry_queries
 
@@ -71,7 +72,7 @@ def _new_defect(
 
 
 async def raise_defects(
-    session: AsyncSession, actor: Principal, record: InspectionRecord, checklist: Checklist, results: list[InspectionResult], now: datetime
+    session: AsyncSession, actor: Principal, record: InspectionRecord, checklist: Checklist, results: Sequence[ResultFields], now: datetime
 ) -> list[Defect]:
     """One defect (rectification order) per failed item of a newly filed record."""
     failed = [r for r in results if not r.passed]

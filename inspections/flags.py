@@ -104,7 +104,7 @@ async def check_record(
     missing = location_flag(position, location_missing)
     if missing is not None:
         findings.append((FlagKind.LOCATION_MISSING, None, None, missing))
-    outside = boundary_flag(position, await registry_queries.estate_boundary(session, record.estate_id), rules)
+    outside = boundary_flag(position, await registry_queries.estate_boundary(session, record.estate_id), rules) if position is not None else None
     if outside is not None:
         findings.append((FlagKind.OUTSIDE_BOUNDARY, None, None, outside))
     findings += await _photo_findings(session, record, photo_ids)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any, Protocol
 
@@ -90,7 +90,7 @@ async def record_detail(session: AsyncSession, record: InspectionRecord) -> sche
 
 
 def filed_detail(
-    record: InspectionRecord, *, results: list[InspectionResult], photos: list[RecordPhoto], defect_ids: list[int], estate_name: str, checklist: Checklist
+    record: InspectionRecord, *, results: Sequence[ResultFields], photos: list[RecordPhoto], defect_ids: list[int], estate_name: str, checklist: Checklist
 ) -> schemas.RecordOut:
     """The answer to a filing, from what the filing itself just stored (a new record has no amendment, late decision
     or return yet): the same answer a later read gives, without reading back what was written a moment ago."""
@@ -103,7 +103,7 @@ def filed_detail(
 def detail_of(
     record: InspectionRecord,
     *,
-    results: list[InspectionResult],
+    results: Sequence[ResultFields],
     photos: list[RecordPhoto],
     amendments: list[Amendment],
     defect_ids: list[int],

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -52,6 +52,15 @@ SCORERS = frozenset({Role.ADMIN, Role.STREET_OFFICER})
 # Filing
 
 
+class _NewResult(NamedTuple):
+    """A result as it is being stored (its row goes in by a plain INSERT: no mapped object is needed)."""
+
+    item_code: str
+    passed: bool
+    defects: int
+    note: str
+
+
 @dataclass(frozen=True)
 class Filed:
     record: InspectionRecord
@@ -73,8 +82,15 @@ def _filer_matches(record: InspectionRecord, actor: Principal) -> bool:
     return actor.user_id is not None and record.filed_by_user_id == actor.user_id
 
 
+# The statements every filing runs, built once.
+_BY_CLIENT_ID = select(InspectionRecord).where(col(InspectionRecord.client_id) == bindparam("client_id"))
+_FILED_THAT_DAY = select(func.count()).where(
+    col(InspectionRecord.source) == bindparam("source"), col(InspectionRecord.estate_id) == bindparam("estate_id"), col(InspectionRecord.business_date) == bindparam("day")
+)
+
+
 async def _replay(session: AsyncSession, actor: Principal, client_id: str, fingerprint: str) -> InspectionRecord | None:
-    record = (await session.execute(select(InspectionRecord).where(col(InspectionRecord.client_id) == client_id))).scalar()
+    record = (await session.execute(_BY_CLIENT_ID, {"client_id": client_id})).scalar()
     if record is None:
         return None
     if record.fingerprint != fingerprint or not _filer_matches(record, actor):
@@ -184,13 +200,7 @@ async def _new_record(
     assignment = await _assignment_for(session, actor, estate, month) if source is Source.SPOT_CHECK else None
     await _check_photos(session, actor, {p for r in data.results for p in r.photo_ids} | set(data.photo_ids))
 
-    ordinal = 1 + (
-        await session.execute(
-            select(func.count()).where(
-                col(InspectionRecord.source) == source.value, col(InspectionRecord.estate_id) == estate.id, col(InspectionRecord.business_date) == day
-            )
-        )
-    ).scalar_one()
+    ordinal = 1 + (await session.execute(_FILED_THAT_DAY, {"source": source.value, "estate_id": estate.id, "day": day})).scalar_one()
     record = InspectionRecord(
         client_id=data.client_id,
         fingerprint=fingerprint,
@@ -217,23 +227,15 @@ async def _new_record(
     )
     session.add(record)
     await session.flush()
-    results = []
+    results = [_NewResult(r.item, r.passed, 0 if r.passed else (r.defects or 1), r.note) for r in data.results]
     photos = []
     for r in data.results:
-        result = InspectionResult(
-            record_id=record.id,
-            item_code=r.item,
-            passed=r.passed,
-            defects=0 if r.passed else (r.defects or 1),
-            note=r.note,
-        )
-        results.append(result)
         photos += [RecordPhoto(record_id=record.id, attachment_id=photo, item_code=r.item) for photo in dict.fromkeys(r.photo_ids)]
     per_item = {p for r in data.results for p in r.photo_ids}
     photos += [RecordPhoto(record_id=record.id, attachment_id=photo) for photo in dict.fromkeys(data.photo_ids) if photo not in per_item]
     # One multi-row INSERT for the results (the ORM would send one INSERT per result to learn its id, which nothing
     # here needs); the photos' rows have their keys already and go in one batch too.
-    await session.execute(insert(InspectionResult), [{"record_id": r.record_id, "item_code": r.item_code, "passed": r.passed, "defects": r.defects, "note": r.note} for r in results])
+    await session.execute(insert(InspectionResult), [{"record_id": record.id, "item_code": r.item_code, "passed": r.passed, "defects": r.defects, "note": r.note} for r in results])
     session.add_all(photos)
     await session.flush()
     raised = await defect_service.raise_defects(session, actor, record, checklist, results, now)

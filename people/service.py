@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, TypedDict
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -176,21 +176,23 @@ async def log_out(session: AsyncSession, token: str) -> None:
         await session.flush()
 
 
+# Every request with a token asks this: the statement is built once.
+_USER_OF_TOKEN = (
+    select(User)
+    .join(AuthToken, col(AuthToken.user_id) == col(User.id))
+    .where(
+        col(AuthToken.token_hash) == bindparam("token_hash"),
+        col(AuthToken.kind) == bindparam("kind"),
+        col(AuthToken.revoked_at).is_(None),
+        col(AuthToken.expires_at) > bindparam("now"),
+        col(User.active).is_(True),
+    )
+)
+
+
 async def principal_for_token(session: AsyncSession, token: str, kind: str) -> Principal | None:
     """The user behind a live login token of the given kind, or None."""
-    row = (
-        await session.execute(
-            select(User)
-            .join(AuthToken, col(AuthToken.user_id) == col(User.id))
-            .where(
-                col(AuthToken.token_hash) == digest(token),
-                col(AuthToken.kind) == kind,
-                col(AuthToken.revoked_at).is_(None),
-                col(AuthToken.expires_at) > utc_now(),
-                col(User.active).is_(True),
-            )
-        )
-    ).scalar_one_or_none()
+    row = (await session.execute(_USER_OF_TOKEN, {"token_hash": digest(token), "kind": kind, "now": utc_now()})).scalar_one_or_none()
     return principal_of(row) if row else None
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
-from sqlalchemy import ScalarSelect, Select, select
+from sqlalchemy import ScalarSelect, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -169,13 +169,22 @@ async def estates(session: AsyncSession, ids: Collection[int]) -> dict[int, Esta
     return found
 
 
+# The look-ups of one estate that every filing makes, built once: building a statement costs more Python than
+# running it.
+_ESTATE = _estates_with_street().where(col(Estate.id) == bindparam("estate_id"))
+_ESTATE_HELD = _ESTATE.with_for_update(of=Estate)
+_BOUNDARY = select(col(EstateBoundary.geometry)).where(col(EstateBoundary.estate_id) == bindparam("estate_id"))
+_CONTRACT_OF_ESTATE = (
+    select(ServiceContract)
+    .join(ContractEstate, col(ServiceContract.id) == col(ContractEstate.contract_id))
+    .where(col(ContractEstate.estate_id) == bindparam("estate_id"), contract_in_force(bindparam("day")))
+)
+
+
 async def estate(session: AsyncSession, estate_id: int, *, hold: bool = False) -> EstateInfo | None:
     """One estate, or None. `hold`: lock its row until the transaction ends (FOR UPDATE; SQLite has one writer at a
     time anyway), so that use cases numbering things per estate queue up on it."""
-    query = _estates_with_street().where(col(Estate.id) == estate_id)
-    if hold:
-        query = query.with_for_update(of=Estate)
-    row = (await session.execute(query)).first()
+    row = (await session.execute(_ESTATE_HELD if hold else _ESTATE, {"estate_id": estate_id})).first()
     return _estate(*row) if row else None
 
 
@@ -187,9 +196,7 @@ async def estate_by_code(session: AsyncSession, code: str) -> EstateInfo | None:
 
 async def estate_boundary(session: AsyncSession, estate_id: int) -> dict[str, Any] | None:
     """The estate's boundary as GeoJSON (a Polygon or MultiPolygon in WGS 84, checked when it was set), or None."""
-    found: dict[str, Any] | None = (
-        await session.execute(select(col(EstateBoundary.geometry)).where(col(EstateBoundary.estate_id) == estate_id))
-    ).scalar()
+    found: dict[str, Any] | None = (await session.execute(_BOUNDARY, {"estate_id": estate_id})).scalar()
     return found
 
 
@@ -210,7 +217,8 @@ async def contractors_on(session: AsyncSession, estate_ids: Collection[int], day
 
 async def contractor_on(session: AsyncSession, estate_id: int, day: date) -> ContractTerm | None:
     """The contract (and its company) in force for the estate on `day`, or None."""
-    return (await contractors_on(session, [estate_id], day)).get(estate_id)
+    contract = (await session.execute(_CONTRACT_OF_ESTATE, {"estate_id": estate_id, "day": day})).scalar()
+    return ContractTerm(contract.id or 0, contract.company_id, contract.starts_on, contract_last_day(contract.ends_on, contract.terminated_on)) if contract else None
 
 
 async def streets(session: AsyncSession) -> list[StreetInfo]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, false, or_, select, true
 from sqlmodel import col
 
 from foundation.access import Principal, Role, ScopeKind
@@ -98,7 +98,7 @@ def visible_organisations(p: Principal) -> ColumnElement[bool]:
     return false()
 
 
-def contract_in_force(day: date) -> ColumnElement[bool]:
+def contract_in_force(day: date | BindParameter[date]) -> ColumnElement[bool]:
     """A contract is in force on `day` from its start to its end or its early termination, both inclusive."""
     return and_(
         col(ServiceContract.starts_on) <= day,

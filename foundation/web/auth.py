@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from litestar import Request
@@ -16,18 +16,26 @@ SESSION_COOKIE = "supervision_session"
 API_KEY_HEADER = "X-API-Key"
 
 
-def logged_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Guard: any logged-in principal."""
+# Guards are coroutines: Litestar runs a plain-function guard in a worker thread, a hand-over per guard per request
+# for what is a dictionary look-up.
+
+
+def _require_login(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
     if connection.scope.get("user") is None:
         raise NotAuthenticated("log in first: POST /api/auth/login, then send Authorization: Bearer <token>")
 
 
-def allow(roles: Iterable[Role], action: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
+async def logged_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: any logged-in principal."""
+    _require_login(connection)
+
+
+def allow(roles: Iterable[Role], action: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Coroutine[Any, Any, None]]:
     """Guard: only principals with one of `roles` (the same role set the service enforces)."""
     allowed = frozenset(roles)
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-        logged_in(connection, handler)
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        _require_login(connection)
         require_role(connection.scope["user"], allowed, action)
 
     return guard

@@ -1,0 +1,55 @@
+"""The SQLite driver (foundation.sqlite_driver): each statement is one hand-over to aiosqlite's thread, and what a
+statement answers (rows, description, row counts, the last row id, errors) is what SQLAlchemy's own aiosqlite
+adapter answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiosqlite
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from foundation.db import create_engine
+
+
+async def test_a_statement_is_one_hand_over_to_the_driver_thread_and_answers_as_before(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}")
+    hand_overs = 0
+    original = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: object, *args: object, **kwargs: object) -> object:
+        nonlocal hand_overs
+        hand_overs += 1
+        return await original(self, fn, *args, **kwargs)
+
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, n INTEGER)"))
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 0"))  # the transaction's BEGIN is a statement of its own
+            hand_overs = 0
+            await connection.execute(text("SELECT 1"))
+            assert hand_overs == 1  # SQLAlchemy's adapter takes four: cursor, execute, fetch, close
+            inserted = await connection.execute(text("INSERT INTO t (name, n) VALUES (:name, :n)"), [{"name": "a", "n": 1}, {"name": "b", "n": 2}, {"name": "c", "n": 3}])
+            assert inserted.rowcount == 3
+            one = await connection.execute(text("INSERT INTO t (name, n) VALUES ('d', 4)"))
+            assert one.lastrowid == 4
+            returned = await connection.execute(text("INSERT INTO t (name, n) VALUES ('e', 5) RETURNING id, name"))
+            assert returned.one() == (5, "e")
+            changed = await connection.execute(text("UPDATE t SET n = n + 10 WHERE n >= :least"), {"least": 3})
+            assert changed.rowcount == 3
+            rows = await connection.execute(text("SELECT name, n FROM t ORDER BY id"))
+            assert list(rows.keys()) == ["name", "n"]
+            assert rows.all() == [("a", 1), ("b", 2), ("c", 13), ("d", 14), ("e", 15)]
+            empty = await connection.execute(text("SELECT name FROM t WHERE n > 100"))
+            assert list(empty.keys()) == ["name"] and empty.all() == []
+            await connection.commit()
+            with pytest.raises(IntegrityError):
+                await connection.execute(text("INSERT INTO t (name, n) VALUES ('a', 0)"))
+            await connection.rollback()
+            assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar_one() == 5
+    finally:
+        await engine.dispose()
