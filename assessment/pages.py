@@ -22,13 +22,13 @@ from sqlmodel import col
 
 from assessment import queries, schemas, service
 from assessment.rules import COMPONENT_NAMES, VETO_REASONS, Component
-from assessment.tables import CommitteeOpinion, Veto
+from assessment.tables import AssessmentMonth, CommitteeOpinion, Veto
 from complaints import queries as complaint_queries
 from foundation.access import Principal, Role
 from foundation.clock import business_today
 from foundation.errors import DomainError, InvalidInput, NotFound
 from foundation.paging import PageRequest
-from foundation.periods import Month
+from foundation.periods import Month, period_zh
 from foundation.settings import get_settings
 from foundation.storage import BlobStore
 from foundation.web.auth import allow
@@ -312,6 +312,8 @@ async def _month_page(
         "filters": {"community_id": community_id, "company_id": company_id},
         "month_state": month_state,
         "pending_vetoes": await queries.pending_veto_estates(db, wanted),
+        # A company may appeal a score of a street whose month is published and still in its appeal window.
+        "appeal_windows": await queries.open_appeal_windows(db, wanted, business_today()) if principal.role is Role.COMPANY else {},
         "state_names": MONTH_STATE_NAMES,
         "errors": errors or {},
         "late_records": late_records,
@@ -499,12 +501,14 @@ class CommitteePages(Controller):
                 rating = _count(typed["rating"], "rating", "评价分", 100, required=True)
                 satisfied = _count(typed["satisfied"], "satisfied", "满意户数")
                 answered = _count(typed["answered"], "answered", "答卷户数")
-                await service.give_opinion(
+                given = await service.give_opinion(
                     db, principal, schemas.OpinionIn(client_id=_client_id(typed["client_id"]), estate_id=estate_id, month=str(month), rating=rating or 0, satisfied=satisfied, answered=answered, note=typed["note"])
                 )
+                community = await registry_queries.community(db, given.opinion.community_id)
+                state = await service.month_state(db, community.street_id, month) if community else None
         except DomainError as exc:
             return await _committee_estate(db, principal, estate_id, month, failed=("opinion", exc, typed))
-        return flashed(Redirect(path=f"/committee/estates/{estate_id}?month={month}"), "社区意见与满意度已保存。")
+        return flashed(Redirect(path=f"/committee/estates/{estate_id}?month={month}"), _opinion_saved(given.opinion, state, month))
 
     @post("/estates/{estate_id:int}/veto")
     async def cast_veto(
@@ -563,6 +567,19 @@ class CommitteePages(Controller):
         except DomainError as exc:
             return await _committee_estate(db, principal, estate_id, month, failed=("veto", exc, typed))
         return flashed(Redirect(path=f"/committee/estates/{estate_id}?month={month}"), "已以居民投诉为证据发起一票否决，等待街道审核。")
+
+
+def _opinion_saved(opinion: CommitteeOpinion, state: AssessmentMonth | None, month: Month) -> str:
+    """The confirmation of an opinion, saying what it changes: on a month whose scores are published, that it replaces
+    the earlier opinion and counts when the street computes again or locks the month (config/RULES.md)."""
+    saved = "社区意见与满意度已保存。"
+    if state is None or state.state != "computed":
+        return saved
+    replaced = f"（第 {opinion.revision} 次，取代第 {opinion.revision - 1} 次）" if opinion.revision > 1 else f"（第 {opinion.revision} 次）"
+    return (
+        f"社区意见与满意度已保存{replaced}。{period_zh(str(month))}的得分已公布，已公布的得分暂不改变；"
+        "街道办重新计算或锁定本月时按这次意见重新计分，得分、等级及补贴可能随之变化。"
+    )
 
 
 CLIENT_ID = re.compile(r"[A-Za-z0-9_\-]{8,64}")

@@ -84,6 +84,7 @@ class OpinionInfo:
     rating: int
     satisfied: int | None
     answered: int | None
+    given_by: str = ""  # who gave it (an actor label: documents name the person by name and post)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,8 @@ class VetoInfo:
     automatic: bool
     state: str
     review_reason: str | None
+    cast_by: str = ""  # who cast it and who reviewed it (actor labels)
+    reviewed_by: str | None = None
 
 
 def _score_version(s: EstateScore) -> ScoreVersion:
@@ -162,14 +165,14 @@ async def opinion_of(session: AsyncSession, estate_id: int, month: Month) -> Opi
     """The committee's opinion of the estate's month, its latest revision, or None."""
     query = select(CommitteeOpinion).where(col(CommitteeOpinion.estate_id) == estate_id, col(CommitteeOpinion.month) == str(month)).order_by(col(CommitteeOpinion.revision).desc())
     o = (await session.execute(query)).scalars().first()
-    return OpinionInfo(o.id or 0, o.estate_id, o.month, o.revision, o.rating, o.satisfied, o.answered) if o else None
+    return OpinionInfo(o.id or 0, o.estate_id, o.month, o.revision, o.rating, o.satisfied, o.answered, o.given_by) if o else None
 
 
 async def vetoes_of(session: AsyncSession, estate_id: int, month: Month) -> list[VetoInfo]:
     """Every veto case of the estate's month, in the order they were opened."""
     query = select(Veto).where(col(Veto.estate_id) == estate_id, col(Veto.month) == str(month)).order_by(col(Veto.id))
     return [
-        VetoInfo(v.id or 0, v.estate_id, v.street_id, v.month, v.reason_code, v.explanation, v.automatic, v.state, v.review_reason)
+        VetoInfo(v.id or 0, v.estate_id, v.street_id, v.month, v.reason_code, v.explanation, v.automatic, v.state, v.review_reason, v.cast_by, v.reviewed_by)
         for v in (await session.execute(query)).scalars()
     ]
 

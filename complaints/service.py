@@ -225,7 +225,7 @@ async def tracking(session: AsyncSession, code: str) -> schemas.TrackingOut:
     last = (await session.execute(select(col(ComplaintEvent.at)).where(col(ComplaintEvent.complaint_id) == complaint.id).order_by(col(ComplaintEvent.at).desc()).limit(1))).scalar()
     answer = complaint.answer
     if state is ComplaintState.RESOLVED and complaint.state == ComplaintState.ORDERED.value:
-        answer = (answer + "\n" if answer else "") + "物业企业已整改，社区物业社工已核验通过。"
+        answer = (answer + "\n" if answer else "") + "物业企业已整改，社区物业社工已验收通过。"
     updated = max(d for d in (last, resolved_at, complaint.reported_at) if d is not None)
     return schemas.TrackingOut(
         state=state.value, state_name=STATE_NAMES[state], service_name=service_name(complaint.service_code),

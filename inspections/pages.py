@@ -262,7 +262,7 @@ class DefectPages(Controller):
                 await defects.review_fix(db, principal, defect_id, schemas.FixReviewIn(accepted=accepted, note=note))
         except DomainError as exc:
             return await _order_page(db, principal, defect_id, exc=exc, typed={"note": data.get("note") or ""})
-        return flashed(Redirect(path=f"/defects/{defect_id}"), "整改已验收通过。" if accepted else "整改未通过，已退回物业企业重新整改。")
+        return flashed(Redirect(path=f"/defects/{defect_id}"), "整改已验收通过。" if accepted else "验收退回：整改单回到待整改，物业企业须重新整改。")
 
 
 async def _order_page(db: AsyncSession, principal: Principal, defect_id: int, exc: DomainError | None = None, typed: dict[str, str] | None = None) -> Template:
@@ -409,6 +409,9 @@ class SpotCheckPages(Controller):
             following=wanted.next() if wanted < Month.of(today) else None,
             rows=rows,
             filed=sum(1 for r in rows if r.filed_record_id),
+            # A month's spot checks are filed within the month (the to-do's due day; a later record is late evidence).
+            due=wanted.last_day,
+            today=today,
         )
 
 

@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from foundation.access import Principal, Role
+from foundation.access import ROLE_NAMES, Principal, Role
 from people.tables import User
+from registry import queries as registry_queries
 
 
 async def recipients(
@@ -142,12 +143,41 @@ async def users_named(session: AsyncSession, usernames: Collection[str]) -> dict
     return found
 
 
-async def account_names(session: AsyncSession, usernames: Collection[str]) -> dict[str, str]:
-    """The name of each account among `usernames` (username → display name), active or not: how pages and documents
-    name who did something. Names only: nothing else of a person leaves here."""
+def post_of(role: Role, street: str | None = None, community: str | None = None, organisation: str | None = None) -> str:
+    """A person's post as a reader names it: the role with the unit it serves ('小白楼街道办', '树德里社区居委会主任'),
+    a company's or a firm's staff by the company or firm; the role alone for the district's own posts."""
+    title = ROLE_NAMES[role]
+    if role in (Role.STREET_OFFICER, Role.STREET_WORKER) and street:
+        return f"{street.removesuffix('街道')}{title}"
+    if role in (Role.COMMUNITY_WORKER, Role.CARE_WORKER, Role.COMMITTEE_DIRECTOR, Role.VOLUNTEER) and community:
+        return f"{community.removesuffix('社区')}社区{title.removeprefix('社区')}"
+    if role in (Role.COMPANY, Role.INSPECTOR, Role.SOCIAL_ORG) and organisation:
+        return organisation
+    return title
+
+
+async def account_names(session: AsyncSession, usernames: Collection[str]) -> dict[str, tuple[str, str]]:
+    """The name and post of each account among `usernames` (username → (display name, post with its unit)), active or
+    not: how pages and documents name who did something. A name and a post only: nothing else of a person leaves
+    here. An account whose name is its username (none given) has an empty name."""
     ordered = sorted(set(usernames))
-    found: dict[str, str] = {}
+    rows: list[User] = []
     for start in range(0, len(ordered), 900):  # under SQLite's bound-parameter limit
-        rows = await session.execute(select(col(User.username), col(User.display_name)).where(col(User.username).in_(ordered[start : start + 900])))
-        found.update({row[0]: row[1] for row in rows})
+        rows += (await session.execute(select(User).where(col(User.username).in_(ordered[start : start + 900])))).scalars()
+    if not rows:
+        return {}
+    streets = {s.id: s.name for s in await registry_queries.streets(session)}
+    communities = await registry_queries.communities(session, {u.community_id for u in rows if u.community_id is not None})
+    companies = await registry_queries.companies(session, {u.company_id for u in rows if u.company_id is not None})
+    organisations = await registry_queries.organisations(session, {u.organisation_id for u in rows if u.organisation_id is not None})
+    found: dict[str, tuple[str, str]] = {}
+    for u in rows:
+        community = communities.get(u.community_id) if u.community_id is not None else None
+        street_id = u.street_id if u.street_id is not None else (community.street_id if community else None)
+        company = companies.get(u.company_id) if u.company_id is not None else None
+        organisation = organisations.get(u.organisation_id) if u.organisation_id is not None else None
+        unit = company.name if company else organisation.name if organisation else None
+        post = post_of(Role(u.role), streets.get(street_id) if street_id is not None else None, community.name if community else None, unit)
+        name = u.display_name.strip()
+        found[u.username] = ("" if name == u.username else name, post)
     return found

@@ -524,6 +524,7 @@ async def _estate_report(session: AsyncSession, store: BlobStore, score: ScoreVe
     company = await registry_queries.company(session, score.company_id) if score.company_id else None
     opinion = await opinion_of(session, score.estate_id, Month.parse(score.month))
     vetoes = await vetoes_of(session, score.estate_id, Month.parse(score.month))
+    who = await people_named(session, opinion.given_by if opinion else None, *(v.cast_by for v in vetoes), *(v.reviewed_by for v in vetoes))
     result = score.result
     record_ids = {line["record_id"] for line in result.get("lines", []) if line.get("record_id")}
     digests = await record_photo_digests(session, record_ids) if record_ids else {}
@@ -552,7 +553,7 @@ async def _estate_report(session: AsyncSession, store: BlobStore, score: ScoreVe
             ("物业企业", company.name if company else "—"), ("月份", score.month),
             ("得分 / 等级", f"一票否决，按{score.grade}计（各项计分 {shown}，不决定等级）" if score.vetoed else f"{shown} / {score.grade}"),
             ("计算", f"第 {score.version} 版，{_when(score.computed_at)}，规则 {score.rules_sha256[:12]}，输入 {score.inputs_sha256[:12]}"),
-            ("居委会评价", f"{opinion.rating} 分" + (f"，满意度 {opinion.satisfied}/{opinion.answered}" if opinion and opinion.answered else "") if opinion else "未评价"),
+            ("居委会评价", f"{opinion.rating} 分" + (f"，满意度 {opinion.satisfied}/{opinion.answered}" if opinion.answered else "") + (f"（{who(opinion.given_by)}）" if opinion.given_by else "") if opinion else "未评价"),
         ],
         tables=[
             TableBlock(
@@ -567,8 +568,11 @@ async def _estate_report(session: AsyncSession, store: BlobStore, score: ScoreVe
                 ],
             ),
             TableBlock(
-                "一票否决记录", (Column("编号", 14, True), Column("原因", 60), Column("状态", 20), Column("审核意见", 86)),
-                [[str(v.id), v.explanation, VETO_STATES.get(v.state, v.state), v.review_reason or ""] for v in vetoes],
+                "一票否决记录", (Column("编号", 14, True), Column("原因", 44), Column("提出", 34), Column("状态", 20), Column("审核", 68)),
+                [
+                    [str(v.id), v.explanation, who(v.cast_by), VETO_STATES.get(v.state, v.state), "，".join(part for part in (who(v.reviewed_by) if v.reviewed_by else "", v.review_reason or "") if part)]
+                    for v in vetoes
+                ],
             ),
         ],
         photos=photos,

@@ -7,6 +7,7 @@ Names other than the streets and the three named communities are generated."""
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -116,10 +117,26 @@ async def _run_vote(
     return vote.id
 
 
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗"
+GIVEN_NAMES = (
+    "丽", "伟", "芳", "敏", "静", "强", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超", "秀兰", "霞", "平", "刚",
+    "建华", "玉梅", "志刚", "海燕", "文博", "晓东", "春梅", "国栋", "丽娜", "宏伟", "淑珍",
+)
+
+
+def person_names() -> Iterator[str]:
+    """Plausible, distinct Chinese names for the demo's users (620 of them), drawing nothing from the demo's random
+    numbers so that the rest of the demo stays as it was."""
+    for i in range(len(SURNAMES) * len(GIVEN_NAMES)):
+        surname = i % len(SURNAMES)
+        yield SURNAMES[surname] + GIVEN_NAMES[(i // len(SURNAMES) + 7 * surname) % len(GIVEN_NAMES)]
+
+
 async def _load(db: AsyncSession) -> DemoReport:
     rng = random.Random(SEED)
     report = DemoReport(loaded=True)
     password_hash = hash_password(DEMO_PASSWORD)
+    names = iter(person_names())  # each demo user a person's name; pages add the post ('王丽（小白楼街道办）')
 
     async def user(username: str, display: str, role: Role, **scope: int) -> Principal:
         created = await people.create_user(
@@ -130,9 +147,9 @@ async def _load(db: AsyncSession) -> DemoReport:
         )
         return people.principal_of(created)
 
-    await user("admin", "区住建委管理员", Role.ADMIN)
-    await user("finance", "区财政局", Role.FINANCE)
-    await user("finance2", "区财政局（复核）", Role.FINANCE)  # approves what `finance` computed (separation of duties)
+    await user("admin", next(names), Role.ADMIN)
+    await user("finance", next(names), Role.FINANCE)
+    await user("finance2", next(names), Role.FINANCE)  # approves what `finance` computed (separation of duties)
     report.logins += [("admin", "区级管理员"), ("finance", "区财政"), ("finance2", "区财政（复核）")]
 
     company_ids = []
@@ -152,14 +169,14 @@ async def _load(db: AsyncSession) -> DemoReport:
             ),
         )
         company_ids.append(company.id)
-        await user(f"company{n:02d}", company.name, Role.COMPANY, company_id=company.id)
+        await user(f"company{n:02d}", next(names), Role.COMPANY, company_id=company.id)
     report.logins.append(("company01 … company24", "物业企业"))
 
     for n, name in enumerate(INSPECTION_FIRMS, start=1):
         firm = await service.create_organisation(
             db, SYSTEM, schemas.OrganisationCreate(name=name, kind=OrganisationKind.INSPECTION_FIRM, credit_code=_credit_code(rng, "91"))
         )
-        await user(f"inspector{n}", name, Role.INSPECTOR, organisation_id=firm.id)
+        await user(f"inspector{n}", next(names), Role.INSPECTOR, organisation_id=firm.id)
         key, _ = await people.issue_api_key(db, SYSTEM, ApiKeyCreate(organisation_id=firm.id, label="demo key"))
         report.api_keys[name] = key
     report.logins.append(("inspector1 … inspector3", "第三方机构"))
@@ -173,9 +190,9 @@ async def _load(db: AsyncSession) -> DemoReport:
     index = 0
     for street_code, street_name, community_names in STREETS:
         street = await service.create_street(db, SYSTEM, schemas.StreetCreate(code=street_code, name=street_name))
-        await user(f"{street_code.lower()}-officer", f"{street_name}街道办", Role.STREET_OFFICER, street_id=street.id)
+        await user(f"{street_code.lower()}-officer", next(names), Role.STREET_OFFICER, street_id=street.id)
         for k in (1, 2):
-            await user(f"{street_code.lower()}-worker{k}", f"{street_name}街道物业社工{k}", Role.STREET_WORKER, street_id=street.id)
+            await user(f"{street_code.lower()}-worker{k}", next(names), Role.STREET_WORKER, street_id=street.id)
         for c_no, community_name in enumerate(community_names, start=1):
             code = f"{street_code}{c_no:02d}"
             community = await service.create_community(
@@ -184,8 +201,8 @@ async def _load(db: AsyncSession) -> DemoReport:
                 schemas.CommunityCreate(code=code, name=community_name, street_id=street.id, households=rng.randint(1800, 2300)),
             )
             cid: int = community.id
-            await user(f"{code.lower()}-worker", f"{community_name}社区物业社工", Role.COMMUNITY_WORKER, community_id=cid)
-            director = await user(f"{code.lower()}-director", f"{community_name}社区居委会主任", Role.COMMITTEE_DIRECTOR, community_id=cid)
+            await user(f"{code.lower()}-worker", next(names), Role.COMMUNITY_WORKER, community_id=cid)
+            director = await user(f"{code.lower()}-director", next(names), Role.COMMITTEE_DIRECTOR, community_id=cid)
             if community_name in ("树德里", "长春道", "朝阳里"):
                 report.logins.append((f"{code.lower()}-worker / {code.lower()}-director", f"{community_name}社区物业社工 / 居委会主任"))
             estate_ids = []

@@ -42,8 +42,8 @@ ACTION_NAMES = {
     "late_record.rejected": "不予计入补报记录",
     "calendar_year.recorded": "登记法定节假日安排",
     "defect.fix_reported": "报告整改完成",
-    "defect.accepted": "验收整改（通过）",
-    "defect.rejected": "验收整改（退回）",
+    "defect.accepted": "整改验收：验收通过",
+    "defect.rejected": "整改验收：验收退回",
     "opinion.given": "填写社区意见与满意度",
     "veto.opened": "提出一票否决",
     "veto.upheld": "维持一票否决",
@@ -305,7 +305,7 @@ class ShellPages(Controller):
         rows, total = await list_audit_entries(db, paging, actor_user_id=principal.user_id)
         return page(
             "my_actions.html", principal, entries=rows, total=total, paging=paging, pages=pages_of(total, paging), action_name=action_name,
-            entity_name=entity_name, reason_text=version_reason,
+            entity_name=entity_name, reason_text=version_reason, actor=principal.label,
         )
 
 

@@ -64,7 +64,7 @@ async def _make(session: AsyncSession, volunteer: Volunteer, approved: list[Volu
             ("已审核通过的服务", f"{len(approved)} 次，共 {format_minutes(total)}（{total} 分钟）"),
             ("统计截至", max(h.decided_at for h in approved if h.decided_at).astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if approved else ""),
         ],
-        tables=[TableBlock("服务记录", (Column("服务日期", 24), Column("服务队", 36), Column("服务内容", 50), Column("时长", 20, True), Column("审核人", 40)), rows, ["合计", "", "", format_minutes(total), ""])],
+        tables=[TableBlock("服务记录", (Column("服务日期", 24), Column("服务队", 30), Column("服务内容", 40), Column("时长", 18, True), Column("审核人", 58)), rows, ["合计", "", "", format_minutes(total), ""])],
         notes=("本证明仅列入服务队队长或社区社工审核通过的服务时长。扫描二维码或访问证明上的地址可核验真伪。",),
     )
     return await made_pdf(document, None)

@@ -55,21 +55,22 @@ def actor_account(label: str | None) -> str | None:
     return actor[0] if actor else None
 
 
-def person_named(label: str | None, names: Mapping[str, str]) -> str:
-    """Who did something, as pages and documents name them: the person's name and post ('王芳（街道办）'); an
-    account named after its post already ('小白楼街道办') by that name alone; the post alone when the name is unknown.
-    Anything else (a name typed by a person, the system) is shown as it is."""
+def person_named(label: str | None, names: Mapping[str, str | tuple[str, str]]) -> str:
+    """Who did something, as pages and documents name them: the person's name and post ('王芳（小白楼街道办）', the post
+    as `names` gives it, or the role's); an account named after its post already ('小白楼街道办') by that name alone;
+    the post alone when the name is unknown. Anything else (a name typed by a person, the system) is shown as it is."""
     if label == "system":
         return "系统"
     actor = _actor(label)
     if actor is None:
         return label or ""
     account, role = actor
-    post = ROLE_NAMES[role]
-    name = (names.get(account) or "").strip()
-    if not name:
+    known = names.get(account)
+    name, post = known if isinstance(known, tuple) else (known or "", ROLE_NAMES[role])
+    name = name.strip()
+    if not name or name == account:
         return post
-    return name if post in name else f"{name}（{post}）"
+    return name if post in name or ROLE_NAMES[role] in name else f"{name}（{post}）"
 
 
 @pass_context

@@ -154,21 +154,38 @@ class CompanyPaymentPages(Controller):
 
 @dataclass(frozen=True)
 class StreetRow:
-    """A street as the run page lists it: what it is paid, or that nothing of it is payable and why."""
+    """A street as the run page lists it: what it is paid, what of it was held out and why (each reason with its
+    months and how many estate-months), or that nothing of it is payable."""
 
     street_id: int
     street_name: str
     total: StreetTotal | None
     held_out: int
+    reasons: list[tuple[str, list[str], int]]  # (reason, [months], estate-months)
 
 
 async def _street_rows(db: AsyncSession, principal: Principal, run: RunOut) -> list[StreetRow]:
     """Every street in the reader's scope, those with nothing payable too (they are not asked to confirm, but
-    finance sees that they were not forgotten)."""
+    finance sees that they were not forgotten, and why nothing of theirs is paid: to ask them)."""
     priced = {s.street_id: s for s in run.streets}
     held = Counter(h.street_id for h in run.held_out)
+    reasons: dict[int, dict[str, tuple[set[str], list[int]]]] = {}
+    for h in run.held_out:
+        months, counted = reasons.setdefault(h.street_id, {}).setdefault(h.reason, (set(), [0]))
+        months.add(h.month)
+        counted[0] += 1
+    order = list(HELD_OUT_NAMES)
     streets = [s for s in await registry_queries.streets(db) if principal.role is not Role.STREET_OFFICER or s.id == principal.street_id]
-    return [StreetRow(s.id, s.name, priced.get(s.id), held[s.id]) for s in streets]
+    return [
+        StreetRow(
+            s.id, s.name, priced.get(s.id), held[s.id],
+            [
+                (reason, sorted(months), counted[0])
+                for reason, (months, counted) in sorted(reasons.get(s.id, {}).items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order))
+            ],
+        )
+        for s in streets
+    ]
 
 
 @dataclass(frozen=True)

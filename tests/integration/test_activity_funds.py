@@ -125,8 +125,8 @@ async def test_a_director_claims_with_a_receipt_the_street_approves_and_finance_
     # The street officer who approved is named by name and post, on the PDF and on the sheet; never by account.
     officer_id = (await client.get("/api/auth/me", headers=officer)).json()["user_id"]
     officer_name = (await client.get(f"/api/users/{officer_id}", headers=await login(client, "admin"))).json()["display_name"]
-    assert officer_name.endswith("街道办")  # an account named after its post is named by that name alone
-    assert f"{officer_name}，" in text and "ns-officer" not in text and "street_officer" not in text, text
+    assert "街道办" not in officer_name  # a person's name; the post (with its street) is added beside it
+    assert f"{officer_name}（南市街道办），" in text and "ns-officer" not in text and "street_officer" not in text, text
     genuine = await verify(client, statement.content)
     assert genuine["genuine"] and genuine["number"] == issued.json()["number"]
     assert await verify(client, one_digit_changed(statement.content)) == {"genuine": False}
@@ -136,7 +136,7 @@ async def test_a_director_claims_with_a_receipt_the_street_approves_and_finance_
     sheet = await client.get(f"/api/activity/statements/{YEAR}/{holder}/statement.xlsx", headers=officer)
     rows = list(openpyxl.load_workbook(io.BytesIO(sheet.content), read_only=True)["收支明细"].iter_rows(values_only=True))
     assert rows[0][:2] == ("经费持有方", "慎益大街社区") and any(r[4] == body["invoice_number"] and r[-1] == 1280.5 for r in rows)
-    assert any(str(r[6]).startswith(f"{officer_name}，") for r in rows if r[4] == body["invoice_number"]), rows
+    assert any(str(r[6]).startswith(f"{officer_name}（南市街道办），") for r in rows if r[4] == body["invoice_number"]), rows
     other = await login(client, "ns02-director")
     assert (await client.get(f"/api/activity/statements/{YEAR}/{holder}/statement.pdf", headers=other)).status_code == 404
 

@@ -278,6 +278,9 @@ async def test_the_estate_report_pdf_shows_the_breakdown_and_the_photos_behind_i
     async with db() as session:
         shas = (await session.execute(select(Attachment.sha256))).scalars().all()
     assert "月度考核报告" in text and "89.63" in text and "良好" in text and "C01" in text
+    async with db() as session:  # who gave the committee's opinion: the person by name and post
+        director = (await session.execute(select(User.display_name).where(User.username == "xbl01-director"))).scalar_one()
+    assert f"{director}（树德里社区居委会主任）" in "".join(text.split()) and "xbl01-director" not in text
     # The photos behind the deductions are in it as pictures under their record, not as hashes.
     assert shas and not any(sha[:12] in text for sha in shas) and "记录 #" in text
     assert [image for page in PdfReader(io.BytesIO(report.content)).pages for image in page.images]

@@ -339,7 +339,7 @@ async def test_the_batch_documents_are_official_documents_and_the_sheet_has_numb
     official_elements(text, "天津市和平区财政局")
     # Who priced, confirmed and issued it by name and post, and the one who priced it on the 经办 line; never an
     # account and its role key.
-    assert "经办：李明（区财政）" in text and "王芳（街道办）" in text and "(finance)" not in text and "(street_officer)" not in text
+    assert "经办：李明（区财政）" in text and "王芳（小白楼街道办）" in text and "(finance)" not in text and "(street_officer)" not in text
     first_page = PdfReader(io.BytesIO(summary)).pages[0].extract_text()
     assert batch["checksum"] not in first_page.split("按街道汇总")[0]  # not in the header any more
     assert batch["checksum"] in text.replace("\n", "")  # but still printed, after the content, for whoever checks

@@ -81,6 +81,9 @@ async def test_an_inspection_firm_lands_on_its_assignments_and_sees_only_its_own
     assert "概况" not in home.text
     desk = await client.get("/spot-checks")
     assert desk.status_code == 200 and f'<dd id="assigned">{len(mine)}</dd>' in desk.text
+    # By when: the month's last day, on the page and on each assignment still to file.
+    due = Month.of(business_today()).last_day
+    assert f'<dd id="due">{due.month}月{due.day}日</dd>' in desk.text and f"待提交（{due.month}月{due.day}日前）" in desk.text
     assert all(f'{a["estate_code"]} {a["estate_name"]}' in desk.text for a in mine)
     others = [a for a in everyone if a["organisation_id"] != mine[0]["organisation_id"]]
     assert others and not any(f'{a["estate_code"]} {a["estate_name"]}' in desk.text for a in others)  # secret from other firms
@@ -168,6 +171,9 @@ async def test_the_opinion_form_refuses_a_bad_rating_beside_the_field_keeping_wh
     form["satisfied"] = "40"
     accepted = await client.post(f"/committee/estates/{estate}/opinion", data=form)
     assert accepted.status_code == 200 and "已填：90 分，满意 40/50" in accepted.text
+    async with db() as session:  # who gave it, by name and post
+        director = (await session.execute(select(User.display_name).where(User.username == "xbl01-director"))).scalar_one()
+    assert f"（第 1 次，{director}（树德里社区居委会主任），" in accepted.text
     # The last opinion given is filled back in, to be corrected rather than typed again.
     assert 'name="rating" inputmode="numeric" value="90"' in accepted.text and 'value="40"' in accepted.text and ">楼道整洁</textarea>" in accepted.text
     assert "提交修改后的意见" in accepted.text
@@ -179,6 +185,12 @@ async def test_the_opinion_form_refuses_a_bad_rating_beside_the_field_keeping_wh
     published = (await client.get(f"/committee/estates/{estate}?month={LAST_MONTH}")).text
     effect = re.search(r'<p class="blockers" id="opinion-effect"[^>]*>(.*?)</p>', published, re.S).group(1)
     assert "公布" in effect and "将取代第 1 次" in effect and "权重 30" in effect and "已公布的得分不会马上改变" in effect and "锁定前会自动重算" in effect
+    # The confirmation says it again: what the new opinion replaces, and when it counts.
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', published).group(1)
+    client_id = re.search(r'name="client_id" value="([^"]+)"', published).group(1)
+    second = await client.post(f"/committee/estates/{estate}/opinion", data=form | {"rating": "70", "client_id": client_id, "_csrf_token": token})
+    saved = re.search(r'<p class="flash flash-[a-z]+" role="status">(.*?)</p>', second.text, re.S).group(1)
+    assert "第 2 次，取代第 1 次" in saved and f"{period_zh(LAST_MONTH)}的得分已公布" in saved and "重新计分" in saved, saved
     # On a locked month it says that nothing changes any more, and offers no form to send.
     async with db() as session:
         await session.execute(update(AssessmentMonth).where(AssessmentMonth.street_id == street, AssessmentMonth.month == LAST_MONTH).values(state="locked", locked_at=datetime.now(BUSINESS_TZ)))
@@ -297,6 +309,11 @@ async def test_a_score_breakdown_opens_for_its_director_and_company_and_for_no_o
     await page_login(client, company)
     appeals = (await client.get("/assessment/appeals")).text
     assert "在该区片该月的<strong>得分明细页</strong>提交申诉" in appeals and f'href="{path}#appeal"' in appeals
+    assert "申诉是物业企业对已公布得分提出的异议，由街道办审核答复" in appeals  # what an appeal is
+    # The month's scores, where the company reads its grades, lead to it too, row by row while the window is open.
+    scores = (await client.get("/assessment", params={"month": LAST_MONTH})).text
+    assert f'<a class="appeal-link" href="{path}#appeal">有异议：查看扣分并申诉' in scores
+    assert "申诉</strong>是贵公司对已公布得分提出的异议" in scores.split('id="company-help"')[1].split("</section>")[0]
     month = Month.parse(LAST_MONTH)
     start, end = (datetime.combine(m.first_day, time(), tzinfo=BUSINESS_TZ) for m in (month, month.next()))
     async with db() as session:  # a finding of the month on one of the company's scored estates
@@ -329,13 +346,18 @@ async def test_a_score_breakdown_opens_for_its_director_and_company_and_for_no_o
     assert 'id="contest"' not in (await client.get(f"/defects/{order_id}")).text
 
 
-async def test_my_actions_read_in_chinese_also_the_reasons_the_system_wrote(client) -> None:
+async def test_my_actions_read_in_chinese_also_the_reasons_the_system_wrote(client, db) -> None:
     await page_login(client, "xbl-officer")
     computed = await client.post(f"/assessment/months/{LAST_MONTH}/compute", headers={"x-csrftoken": await csrf(client)}, follow_redirects=False)
     assert computed.status_code in (302, 303), computed.text[-400:]
     shown = await client.get("/me/actions")
     assert shown.status_code == 200 and "街道重新计算" in shown.text
     assert "computed from" not in shown.text and "month.computed" not in shown.text
+    # Whose actions they are: the person by name and by the post with its unit, never the account.
+    async with db() as session:
+        name = (await session.execute(select(User.display_name).where(User.username == "xbl-officer"))).scalar_one()
+    assert name not in ("", "xbl-officer") and "街道办" not in name  # the demo's people have names, not posts
+    assert f"操作人：{name}（小白楼街道办）" in shown.text and "xbl-officer" not in shown.text.split('id="actor"')[1].split("</p>")[0]
 
 
 @pytest.mark.parametrize(("username", "community_filter", "street_filter"), [("xbl01-director", False, False), ("xbl-officer", True, False), ("admin", True, True)])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import subprocess
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -212,15 +213,25 @@ async def test_each_day_is_paid_to_the_company_under_contract_that_day_once_ever
         await session.commit()
     await page_login(client, "finance")
     shown = (await client.get(f"/subsidies/runs/{run['id']}")).text
-    assert "王芳（街道办）" in shown and "(street_officer)" not in shown
+    assert "王芳（小白楼街道办）" in shown and "(street_officer)" not in shown
     assert "补贴核算 #" in shown and "2026年第二季度" in shown
     async with db() as session:
         street_names = list((await session.execute(select(Street.name).order_by(Street.id))).scalars())
         other_estate = (await session.execute(select(Estate.name).where(Estate.id == rest[0]))).scalar_one()
     assert all(f"<td>{name}</td>" in shown for name in street_names), street_names
     assert shown.count("无可拨付的区片月") == len(street_names) - 1
+    # Each street with nothing payable says why, with the months, so finance knows whom to ask and about what.
+    async with db() as session:
+        other_street = (await session.execute(select(Street.id).where(Street.code == "NS"))).scalar_one()
+    row = re.search(rf'<tr id="street-{other_street}">(.*?)</tr>', shown, re.S).group(1)
+    assert "该月考核未锁定（2026年4月、2026年5月、2026年6月）" in row and "个区片月" in row and "无可拨付的区片月" in row, row
     assert '<details class="card" id="held-month_not_locked">' in shown and "<strong>该月考核未锁定</strong>" in shown
     assert '<details class="card" id="held-no_score">' in shown and other_estate in shown
+    # The runs list leads to the batch by its number; an issued batch reads as issued, not as money received.
+    runs_page = (await client.get("/subsidies/runs")).text
+    assert f'<a href="/subsidies/runs/{run["id"]}#batch">{first["number"]}</a>' in runs_page
+    assert "已签发拨付批次" in runs_page and "已拨付" not in runs_page
+    assert "签发。" in shown and "不记录银行到账" in shown and "已拨付" not in shown
 
     # The company paid finds its payment notice from its own page (补贴拨付 in its menu).
     await page_login(client, username)
@@ -228,4 +239,10 @@ async def test_each_day_is_paid_to_the_company_under_contract_that_day_once_ever
     notice_link = f"/documents/subsidies/batches/{first['id']}/notices/{b}"
     assert 'href="/subsidies/payments"' in payments and first["number"] in payments and f'href="{notice_link}"' in payments
     assert (await client.get(notice_link)).content.startswith(b"%PDF")
+    assert "批次签发时间" in payments and "拨付时间" not in payments
+    # Its home and its month's scores lead there too, beside the appeal.
+    home = (await client.get("/")).text
+    assert 'id="company-links"' in home and 'href="/subsidies/payments"' in home.split('id="company-links"')[1].split("</p>")[0]
+    month_page = (await client.get("/assessment", params={"month": "2026-06"})).text
+    assert 'href="/subsidies/payments"' in month_page.split('id="company-help"')[1].split("</section>")[0]
 

@@ -131,10 +131,21 @@ def test_people_read_by_name_and_post_found_anywhere_in_a_page_once() -> None:
 
     import msgspec
 
+    from foundation.access import Role
     from foundation.web.filters import accounts_shown, person_named
+    from people.queries import post_of
 
-    names = {"xbl-officer": "王芳", "finance": "区财政局", "xbl01-director": "树德里社区居委会主任"}
+    names: dict[str, str | tuple[str, str]] = {"xbl-officer": "王芳", "finance": "区财政局", "xbl01-director": "树德里社区居委会主任"}
     assert person_named("xbl-officer (street_officer)", names) == "王芳（街道办）"
+    # The post as people.queries gives it, with the unit the person serves; an account named by its username: its post.
+    names |= {"xbl-worker1": ("王丽", post_of(Role.STREET_WORKER, street="小白楼")), "x.chen": ("x.chen", "区级管理员")}
+    names |= {"xbl01-worker": ("李洋", post_of(Role.COMMUNITY_WORKER, street="小白楼", community="树德里")), "company01": ("张明", post_of(Role.COMPANY, organisation="天津市惠民物业服务有限公司"))}
+    assert person_named("xbl-worker1 (street_worker)", names) == "王丽（小白楼街道物业社工/专管员）"
+    assert person_named("xbl01-worker (community_worker)", names) == "李洋（树德里社区物业社工）"
+    assert person_named("company01 (company)", names) == "张明（天津市惠民物业服务有限公司）"
+    assert person_named("x.chen (admin)", names) == "区级管理员"
+    assert post_of(Role.STREET_OFFICER, street="小白楼街道") == "小白楼街道办" and post_of(Role.COMMITTEE_DIRECTOR, community="树德里社区") == "树德里社区居委会主任"
+    assert post_of(Role.FINANCE, street="小白楼") == "区财政" and post_of(Role.STREET_OFFICER) == "街道办"
     assert person_named("finance (finance)", names) == "区财政局"  # an account named after its post: once
     assert person_named("xbl01-director (committee_director)", names) == "树德里社区居委会主任"
     assert person_named("gone (street_worker)", names) == "街道物业社工/专管员"  # unknown account: its post
