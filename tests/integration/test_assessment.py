@@ -400,6 +400,13 @@ async def test_the_officer_reviews_several_vetoes_at_once_all_or_nothing(client,
     assert all(re.search(rf'value="{i}"[^>]*checked', mixed.text) for i in ids[:2])
     assert f'id="batch-refused-{ids[0]}"' not in mixed.text
     assert await states() == before and await audit_count(db, "veto.upheld") == upheld
+    # The API's batch: the same rule, answered as a problem naming each refused veto; nothing decided.
+    body = {"veto_ids": [ids[0], ids[2]], "uphold": True, "reason": "经街道核实"}
+    problem = assert_problem(await client.post("/api/assessment/vetoes/review", json=body, headers=officer), 409, f"veto {ids[2]}", "nothing was decided")
+    assert f"#{ids[2]}：该否决已被审核过" in problem["detail_zh"]
+    assert_problem(await client.post("/api/assessment/vetoes/review", json=body | {"veto_ids": []}, headers=officer), 400)
+    assert_problem(await client.post("/api/assessment/vetoes/review", json=body | {"veto_ids": [ids[0]]}, headers=director), 403)
+    assert await states() == before and await audit_count(db, "veto.upheld") == upheld
     # The two left ticked: both decided with the one reason, each audited on its own, the month recomputed once.
     done = await client.post("/assessment/vetoes/review", data={"veto_id": [str(i) for i in ids[:2]], "verdict": "uphold", "reason": "经街道核实，拒不整改属实", "_csrf_token": token})
     assert done.status_code == 200
