@@ -26,7 +26,7 @@ from assessment.tables import AssessmentMonth, CommitteeOpinion, Veto
 from complaints import queries as complaint_queries
 from foundation.access import Principal, Role
 from foundation.clock import business_today
-from foundation.errors import DomainError, InvalidInput, NotFound
+from foundation.errors import Conflict, DomainError, InvalidInput, NotFound
 from foundation.paging import PageRequest
 from foundation.periods import Month, period_zh
 from foundation.settings import get_settings
@@ -54,7 +54,6 @@ VETO_STATE_NAMES = {"pending": "待审核", "upheld": "维持否决", "overturne
 APPEAL_STATE_NAMES = {"pending": "待答复", "upheld": "申诉成立", "rejected": "驳回"}
 EVIDENCE_NAMES = {"veto": "否决证据照片", "appeal": "申诉证据照片", "finding": "检查发现问题照片", "fix": "企业整改照片"}
 TREND_MONTHS = 6
-BATCH_MOST = 200  # vetoes decided in one batch (the review list shows 200)
 FLASH_NAMED = 8  # estates named in a batch's message (it travels in a cookie)
 
 
@@ -97,6 +96,24 @@ def percent(value: object) -> str:
     except ArithmeticError:
         return text
     return f"{number * 100:.2f}%"
+
+
+def points(value: object) -> str:
+    """A score or an effect on one, in points with two decimals ("-0.0781" reads "-0.08"); the exact figure stays in
+    the stored breakdown and the API."""
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        return str(value)
+    return f"{number:.2f}"
+
+
+def line_note(line: dict[str, Any]) -> str:
+    """A deduction line's note as people read it: the stored "C03 ×2 逾期整改" names the item by its code, which the
+    问题 column already shows as the fault and its standard; here it is the count ("2 处 逾期整改")."""
+    note, item = str(line.get("note") or ""), line.get("item")
+    counted = re.fullmatch(rf"{re.escape(str(item))} ×(\d+)(.*)", note, re.S) if item else None
+    return f"{counted.group(1)} 处{counted.group(2)}" if counted else note
 
 
 def rules_label(rules_sha256: str) -> str:
@@ -188,35 +205,33 @@ class AssessmentPages(Controller):
 
     @post("/vetoes/review", guards=[allow(service.STREET, "reviewing vetoes")])
     async def review_vetoes(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
-        """Several ticked pending vetoes decided at once with one verdict and reason; each is reviewed (and audited) on
-        its own, and the ones refused (separation of duties, already reviewed) are named in the message."""
+        """Several ticked pending vetoes decided at once with one verdict and reason, all or nothing: each goes through
+        the single review's use case (scope, separation of duties, state, audit); if any is refused, none is decided
+        and the page comes back with the ticks kept and each refused veto marked with its reason."""
         form = await request.form()
         chosen = form.getall("veto_id", [])
         typed = str(form.get("reason") or "")
         ids = [int(v) for v in chosen if isinstance(v, str) and v.isdecimal() and len(v) <= 10 and 1 <= int(v) < 2**31]
         try:
             async with attempt(db):
-                if not chosen or len(ids) != len(chosen) or len(ids) > BATCH_MOST:
-                    raise InvalidInput(f"tick from 1 to {BATCH_MOST} vetoes to review", zh=f"请先勾选要审核的一票否决（一次最多 {BATCH_MOST} 项）", field="veto_ids")
+                if not chosen or len(ids) != len(chosen):
+                    raise InvalidInput(f"tick from 1 to {service.BATCH_MOST} vetoes to review", zh=f"请先勾选要审核的一票否决（一次最多 {service.BATCH_MOST} 项）", field="veto_ids")
                 uphold, reason = read_verdict({"verdict": str(form.get("verdict") or ""), "reason": typed}, "uphold", "overturn", "请选择维持或撤销否决", "请写明审核理由")
-                done = await service.review_vetoes(db, principal, ids, schemas.VetoReviewIn(uphold=uphold, reason=reason))
-        except DomainError as exc:
-            return await _vetoes_page(db, principal, "pending", failed=(0, exc, typed), ticked=set(ids))
-        names = await _estate_names(db, [v.estate_id for v in done.decided])
-        verdict = "维持" if uphold else "撤销"
-        decided_names = sorted({names.get(v.estate_id, str(v.estate_id)) for v in done.decided})
-        shown = "、".join(decided_names[:FLASH_NAMED]) + (f" 等 {len(decided_names)} 个区片" if len(decided_names) > FLASH_NAMED else "")
-        text = f"已{verdict} {len(done.decided)} 项一票否决" + (f"（{shown}）" if done.decided else "") + "。"
-        if done.refused:
+                decided = await service.review_vetoes(db, principal, ids, schemas.VetoReviewIn(uphold=uphold, reason=reason))
+        except service.VetoBatchRefused as exc:
             # Named only when of the officer's own street (an id typed in for another street's veto stays a number).
-            refused_ids = [i for i, _ in done.refused]
+            refused_ids = [i for i, _ in exc.refused]
             estates_of = dict((await db.execute(select(col(Veto.id), col(Veto.estate_id)).where(col(Veto.id).in_(refused_ids), col(Veto.street_id) == principal.street_id))).all())
             refused_names = await _estate_names(db, list(estates_of.values()))
-            told = "；".join(f"{refused_names.get(estates_of.get(i, 0), '')} #{i}：{exc.message_zh}".strip() for i, exc in done.refused[:FLASH_NAMED])
-            if len(done.refused) > FLASH_NAMED:  # the message travels in a cookie: the rest stay pending on the page
-                told += f"；另有 {len(done.refused) - FLASH_NAMED} 项，仍在待审核列表中"
-            return flashed(Redirect(path="/assessment/vetoes"), f"{text}以下 {len(done.refused)} 项未审核，请交由他人办理或刷新后重试：{told}", "error")
-        return flashed(Redirect(path="/assessment/vetoes"), text)
+            told = "；".join(f"{refused_names.get(estates_of.get(i, 0), '')} #{i}：{e.message_zh}".strip() for i, e in exc.refused)
+            shown = Conflict(exc.detail, zh=f"本次未审核任何一项：所选否决中有 {len(exc.refused)} 项不能由您审核（{told}）。请取消勾选这些项（交由他人办理）后重新提交。")
+            return await _vetoes_page(db, principal, "pending", failed=(0, shown, typed), ticked=set(ids), refused_ids={i: e.message_zh for i, e in exc.refused})
+        except DomainError as exc:
+            return await _vetoes_page(db, principal, "pending", failed=(0, exc, typed), ticked=set(ids))
+        names = await _estate_names(db, [v.estate_id for v in decided])
+        decided_names = sorted({names.get(v.estate_id, str(v.estate_id)) for v in decided})
+        shown_names = "、".join(decided_names[:FLASH_NAMED]) + (f" 等 {len(decided_names)} 个区片" if len(decided_names) > FLASH_NAMED else "")
+        return flashed(Redirect(path="/assessment/vetoes"), f"已{'维持' if uphold else '撤销'} {len(decided)} 项一票否决（{shown_names}）。")
 
     @get("/appeals", guards=[allow(APPEAL_DESK, "reading appeals")])
     async def appeals(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
@@ -291,6 +306,7 @@ async def _month_page(
     company_ids = await queries.month_companies(db, principal, wanted)
     companies = {i: c.name for i, c in (await registry_queries.companies(db, company_ids)).items()}
     month_state = await queries.month_out(db, principal, principal.street_id, wanted) if principal.street_id else None
+    lock_blockers = [r.message_zh for r in await service.lock_refusals(db, principal.street_id, wanted)] if principal.street_id and not partial else []
     late_records: list[Any] = []
     if principal.role in late_evidence.DECIDERS and not partial:
         late_records, _ = await late_evidence.list_late_records(db, principal, PageRequest(1, 50), pending=True)
@@ -311,6 +327,7 @@ async def _month_page(
         "companies": companies,
         "filters": {"community_id": community_id, "company_id": company_id},
         "month_state": month_state,
+        "lock_blockers": lock_blockers,
         "pending_vetoes": await queries.pending_veto_estates(db, wanted),
         # A company may appeal a score of a street whose month is published and still in its appeal window.
         "appeal_windows": await queries.open_appeal_windows(db, wanted, business_today()) if principal.role is Role.COMPANY else {},
@@ -334,17 +351,7 @@ async def _lock_page(principal: Principal, db: AsyncSession, wanted: Month, exc:
         raise InvalidInput("only a street's own officer locks its month", zh="只有街道办可以锁定本街道的月度考核")
     month_state = await queries.month_out(db, principal, principal.street_id, wanted)
     estates, scored = await queries.street_month_counts(db, principal.street_id, wanted)
-    blockers = []
-    if month_state.state == "locked":
-        blockers.append("本月已锁定")
-    elif month_state.state == "open":
-        blockers.append("尚未计算得分，请先在月度考核页计算并公布")
-    elif not scored:
-        blockers.append(f"本街道 {estates} 个区片都没有任何考核证据，请先录入本月证据并重新计算")
-    if month_state.pending_vetoes:
-        blockers.append(f"{month_state.pending_vetoes} 项一票否决待审核")
-    if month_state.pending_appeals:
-        blockers.append(f"{month_state.pending_appeals} 项申诉待答复")
+    blockers = [r.message_zh for r in await service.lock_refusals(db, principal.street_id, wanted)]
     context: dict[str, Any] = {"month": wanted, "month_state": month_state, "estates": estates, "scored": scored, "blockers": blockers, "state_names": MONTH_STATE_NAMES}
     if exc is not None:
         return refused("lock_confirm.html", principal, exc, **context)
@@ -368,6 +375,8 @@ async def _breakdown_page(
         # The fault found: the note the inspector wrote on the failed item (as amended), by (record, item).
         "found": await inspection_queries.finding_notes(db, {line["record_id"] for line in (current.result or {}).get("lines", []) if line.get("record_id") and line.get("item")}),
         "percent": percent,
+        "points": points,
+        "line_note": line_note,
         "rules_label": rules_label,
         "may_appeal": principal.role is Role.COMPANY,
         "typed": failed[1] if failed else ({"defect_id": contested} if contested else {}),
@@ -384,7 +393,12 @@ async def _breakdown_page(
 
 
 async def _vetoes_page(
-    db: AsyncSession, principal: Principal, state: str, failed: tuple[int, DomainError, str] | None = None, ticked: set[int] | None = None
+    db: AsyncSession,
+    principal: Principal,
+    state: str,
+    failed: tuple[int, DomainError, str] | None = None,
+    ticked: set[int] | None = None,
+    refused_ids: dict[int, str] | None = None,
 ) -> Template:
     wanted = state if state in VETO_STATE_NAMES else None
     rows, total = await queries.list_vetoes(db, principal, PageRequest(1, 200), month=None, state=wanted)
@@ -402,6 +416,7 @@ async def _vetoes_page(
         "failed_id": failed[0] if failed else None,
         "typed": {"reason": failed[2]} if failed else {},
         "ticked": ticked or set(),
+        "batch_refused": refused_ids or {},
     }
     if failed:
         return refused("vetoes.html", principal, failed[1], **context)
@@ -630,7 +645,7 @@ async def _committee_estate(
         "opinion": opinion,
         # What a new opinion changes depends on the street's month (config/RULES.md, "Publication, lock and ranking").
         "month_state": await service.month_state(db, community.street_id, month) if community else None,
-        "opinion_weights": (weights[Component.COMMITTEE], weights[Component.SATISFACTION]),
+        "opinion_weights": (percent(weights[Component.COMMITTEE]), percent(weights[Component.SATISFACTION])),
         "vetoes": [v for v in vetoes if v.estate_id == estate_id],
         "reasons": VETO_REASONS,
         "veto_state_names": VETO_STATE_NAMES,

@@ -78,6 +78,14 @@ class AssessmentController(Controller):
         """The street upholds (the month is 不合格, coefficient 0) or overturns a pending veto, with a reason."""
         return (await queries.veto_rows(db, [await service.review_veto(db, principal, veto_id, data)]))[0]
 
+    @post("/vetoes/review", dto=StrictBody[schemas.VetoBatchReviewIn], return_dto=None, status_code=200, guards=[allow(service.STREET, "reviewing vetoes")], responses=WRITE)
+    async def review_vetoes(self, data: JSONBody[schemas.VetoBatchReviewIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.VetoOut]:
+        """Several pending vetoes upheld or overturned with one reason, all or nothing: each is reviewed as by the
+        single review (scope, separation of duties, state, its own audit entry); if any is refused, none is decided
+        and the 409 names every veto refused with its reason. Each published month touched is recomputed once."""
+        decided = await service.review_vetoes(db, principal, data.veto_ids, schemas.VetoReviewIn(uphold=data.uphold, reason=data.reason))
+        return await queries.veto_rows(db, decided)
+
     @get("/months/{street_id:int}/{month:str}", responses=READ)
     async def month_state(self, street_id: RecordId, month: MonthPath, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.MonthOut:
         """A street's month: open, computed (published; appeal window) or locked; pending vetoes and appeals."""

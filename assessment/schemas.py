@@ -55,6 +55,14 @@ class VetoReviewIn(Strict):
     reason: Reason
 
 
+class VetoBatchReviewIn(Strict):
+    """One verdict and reason for several pending vetoes, all or nothing (at most 200)."""
+
+    veto_ids: Annotated[list[Annotated[int, msgspec.Meta(ge=1, lt=2**31)]], msgspec.Meta(min_length=1, max_length=200)]
+    uphold: bool
+    reason: Reason
+
+
 class VetoOut(msgspec.Struct):
     id: int
     estate_id: int

@@ -413,36 +413,52 @@ async def review_veto(
     return veto
 
 
-@dataclass(frozen=True)
-class BatchReview:
-    """What a batch of veto reviews did: the vetoes decided, and the ones refused with the refusal of each."""
-
-    decided: list[Veto]
-    refused: list[tuple[int, DomainError]]
+BATCH_MOST = 200  # vetoes decided in one batch (the review desk lists 200)
 
 
-async def review_vetoes(session: AsyncSession, actor: Principal, veto_ids: Sequence[int], data: schemas.VetoReviewIn, now: datetime | None = None) -> BatchReview:
-    """One decision and reason for several pending vetoes. Each is reviewed on its own (its own checks, separation of
-    duties included, and its own audit entry) inside a savepoint: a refused one is left as it was and reported, the
-    others are decided (one refused veto of 80 does not hold back the rest; the refused ones go to a colleague).
-    Each published month touched is recomputed once at the end."""
+class VetoBatchRefused(Conflict):
+    """A batch of veto reviews refused as a whole because some of its vetoes may not be reviewed (by this officer,
+    or any more): `refused` holds each such veto's id and its own refusal. Nothing of the batch was decided."""
+
+    title_zh = "批量审核未执行"
+
+    def __init__(self, refused: list[tuple[int, DomainError]]) -> None:
+        told = "; ".join(f"veto {i}: {exc.detail}" for i, exc in refused)
+        told_zh = "；".join(f"#{i}：{exc.message_zh}" for i, exc in refused)
+        super().__init__(
+            f"{len(refused)} of the vetoes chosen cannot be reviewed ({told}); nothing was decided: leave them out and send the rest again",
+            zh=f"所选否决中有 {len(refused)} 项不能审核（{told_zh}），本次未审核任何一项；请取消勾选这些项后重新提交",
+            field="veto_ids",
+            refused=[{"veto_id": i, "detail": exc.detail} for i, exc in refused],
+        )
+        self.refused = refused
+
+
+async def review_vetoes(session: AsyncSession, actor: Principal, veto_ids: Sequence[int], data: schemas.VetoReviewIn, now: datetime | None = None) -> list[Veto]:
+    """One decision and reason for several pending vetoes, all or nothing. Each is reviewed by `review_veto`, the
+    single review (its own checks, scope and separation of duties included, and its own audit entry); if any of them
+    is refused, none is decided and the refusal names every veto refused with its reason (VetoBatchRefused). Each
+    published month touched is recomputed once at the end."""
     now = now or utc_now()
     require_role(actor, STREET, "reviewing vetoes")
-    if not veto_ids:
-        raise InvalidInput("choose at least one veto to review", zh="请至少勾选一项一票否决", field="veto_ids")
+    chosen = list(dict.fromkeys(veto_ids))
+    if not chosen or len(chosen) > BATCH_MOST:
+        raise InvalidInput(f"choose from 1 to {BATCH_MOST} vetoes to review", zh=f"请先勾选要审核的一票否决（一次最多 {BATCH_MOST} 项）", field="veto_ids")
     decided: list[Veto] = []
     refused: list[tuple[int, DomainError]] = []
-    for veto_id in dict.fromkeys(veto_ids):
+    for veto_id in chosen:
         try:
-            async with session.begin_nested():
+            async with session.begin_nested():  # a refused one leaves nothing behind, so every other is still checked
                 decided.append(await review_veto(session, actor, veto_id, data, now, recompute=False))
         except DomainError as exc:
             refused.append((veto_id, exc))
+    if refused:  # the caller's transaction (the page's or the API's) is rolled back: the decided ones are undone
+        raise VetoBatchRefused(refused)
     for street_id, month in sorted({(v.street_id, v.month) for v in decided}):
         state = await month_state(session, street_id, Month.parse(month))
         if state is not None and state.state == "computed":
             await compute_month(session, actor, street_id, Month.parse(month), reason="vetoes reviewed together", now=now)
-    return BatchReview(decided, refused)
+    return decided
 
 
 # Scores
@@ -578,34 +594,58 @@ async def streets_with_evidence(session: AsyncSession, month: Month) -> set[int]
     return streets
 
 
+class NothingToLock(RuleViolation):
+    """Not one estate of the street's month has a score: nothing was filed that month."""
+
+
+async def lock_refusals(session: AsyncSession, street_id: int, month: Month) -> list[DomainError]:
+    """Why the street's month cannot be locked as it stands now, each as the refusal the lock would give (empty: it
+    can be): locked already; never computed; a veto pending or an appeal unanswered; or not one estate of the
+    street with a score, that is no evidence at all that month (locking it would fix a month of nothing as the basis
+    of the subsidy). The one rule of the lock: `lock_month` refuses by it before and after its last recomputation,
+    and the desk shows it before the officer confirms."""
+    state = await month_state(session, street_id, month)
+    if state is not None and state.state == "locked":
+        return [Conflict(f"{month} is locked by the street; nothing of it changes any more", zh=f"{month} 已由街道锁定，不能再修改")]
+    refusals: list[DomainError] = []
+    if state is None:
+        refusals.append(RuleViolation(f"{month} has not been computed yet; compute it first", zh=f"{month} 尚未计算得分，请先在月度考核页计算并公布"))
+    else:
+        estates, scored = await queries.street_month_counts(session, street_id, month)
+        if not scored:
+            refusals.append(NothingToLock(
+                f"{month} has no evidence for any of the street's {estates} estates (no patrol, inspection, spot check or committee opinion); "
+                "file the month's evidence (or a late record) and compute it again before locking",
+                zh=f"{month} 本街道 {estates} 个区片都没有任何考核证据（巡查、检查、抽查或社区意见），不能锁定；请先录入本月证据（或补报记录）并重新计算",
+            ))
+    pending = (await session.execute(select(func.count()).where(col(Veto.street_id) == street_id, col(Veto.month) == str(month), col(Veto.state) == "pending"))).scalar_one()
+    if pending:
+        refusals.append(RuleViolation(f"{pending} veto(es) of {month} are still pending; review them before locking", zh=f"还有 {pending} 项一票否决待审核，审核后才能锁定"))
+    open_appeals = (await session.execute(select(func.count()).where(col(Appeal.street_id) == street_id, col(Appeal.month) == str(month), col(Appeal.state) == "pending"))).scalar_one()
+    if open_appeals:
+        refusals.append(RuleViolation(f"{open_appeals} appeal(s) of {month} are still unanswered; answer them before locking", zh=f"还有 {open_appeals} 项申诉未答复，答复后才能锁定"))
+    return refusals
+
+
 async def lock_month(session: AsyncSession, actor: Principal, street_id: int, month: Month, now: datetime | None = None) -> AssessmentMonth:
-    """The street locks its month after a last recomputation: nothing of it changes any more."""
+    """The street locks its month after a last recomputation: nothing of it changes any more. Refused by
+    `lock_refusals` as the month stands, and again after the recomputation (it may have opened automatic vetoes, or
+    found the month's evidence gone): a refusal leaves nothing behind (the caller's transaction is rolled back)."""
     now = now or utc_now()
     require_role(actor, STREET, "locking a month")
     if actor.street_id != street_id:
         raise PermissionDenied("you lock your own street's months only")
-    state = await _not_locked(session, street_id, month)
-    if state is None:
-        raise RuleViolation(f"{month} has not been computed yet; compute it first", zh=f"{month} 尚未计算得分，请先计算")
-    pending = (await session.execute(select(func.count()).where(col(Veto.street_id) == street_id, col(Veto.month) == str(month), col(Veto.state) == "pending"))).scalar_one()
-    if pending:
-        raise RuleViolation(f"{pending} veto(es) of {month} are still pending; review them before locking", zh=f"还有 {pending} 项否决待审核，审核后才能锁定")
-    open_appeals = (await session.execute(select(func.count()).where(col(Appeal.street_id) == street_id, col(Appeal.month) == str(month), col(Appeal.state) == "pending"))).scalar_one()
-    if open_appeals:
-        raise RuleViolation(f"{open_appeals} appeal(s) of {month} are still unanswered; answer them before locking", zh=f"还有 {open_appeals} 项申诉未答复，答复后才能锁定")
+    await _lock_street_months(session, street_id)
+    # Not for want of scores alone: new evidence since the last computation may give the month its scores.
+    refusals = [r for r in await lock_refusals(session, street_id, month) if not isinstance(r, NothingToLock)]
+    if refusals:
+        raise refusals[0]
     await compute_month(session, actor, street_id, month, reason="recomputed before locking", now=now)
-    estates, scored = await queries.street_month_counts(session, street_id, month)
-    if not scored:  # the request's transaction is rolled back with the refusal: the recomputation is not kept
-        raise RuleViolation(
-            f"{month} has no evidence for any of the street's {estates} estates (no patrol, inspection, spot check or committee opinion); "
-            "file the month's evidence (or a late record) and compute it again before locking",
-            zh=f"{month} 本街道 {estates} 个区片都没有任何考核证据（巡查、检查、抽查或社区意见），不能锁定；请先录入本月证据（或补报记录）并重新计算",
-        )
+    refusals = await lock_refusals(session, street_id, month)
+    if refusals:
+        raise refusals[0]
     state = await month_state(session, street_id, month)
     assert state is not None  # compute_month has just stored it
-    pending = (await session.execute(select(func.count()).where(col(Veto.street_id) == street_id, col(Veto.month) == str(month), col(Veto.state) == "pending"))).scalar_one()
-    if pending:
-        raise RuleViolation(f"the last recomputation opened {pending} automatic veto case(s); review them before locking", zh=f"重新计算新开了 {pending} 项自动否决，审核后才能锁定")
     state.state = "locked"
     state.locked_at = now
     state.locked_by = actor.label

@@ -26,7 +26,7 @@ from inspections import schemas
 from inspections.attachments import MAX_PHOTOS, ReceivedPhoto, evidence_photo, keep_photos, own_photos, required_store
 from inspections.checklists import points_text, stored_checklists
 from inspections.config import inspection_rules
-from inspections.records import ResultFields
+from inspections.records import ResultFields, finding_notes
 from inspections.rules import Checklist, DefectState, Severity, Source, overdue_since, rectification_deadline
 from inspections.scope import visible_defects
 from inspections.tables import Amendment, Defect, DefectEvent, DefectEventPhoto, InspectionRecord, RecordPhoto, YellowCard
@@ -161,6 +161,7 @@ async def list_defects(
     month: Month | None = None,
     source: Source | None = None,
     overdue: bool = False,
+    item_code: str | None = None,
     now: datetime | None = None,
 ) -> tuple[list[schemas.DefectOut], int]:
     """The orders in the actor's scope, most urgent first; `overdue` keeps only the overdue ones of the chosen state
@@ -178,6 +179,7 @@ async def list_defects(
         (Defect.company_id, company_id),
         (Defect.month, str(month) if month else None),
         (Defect.source, source.value if source else None),
+        (Defect.item_code, item_code),
     ):
         if value is not None:
             query = query.where(col(column) == value)
@@ -188,6 +190,28 @@ async def list_defects(
 async def estates_with_orders(session: AsyncSession, actor: Principal) -> list[int]:
     """The estates that have any order the actor may see (the choices of the order list's estate filter)."""
     return list((await session.execute(select(col(Defect.estate_id)).where(visible_defects(actor)).distinct())).scalars())
+
+
+async def companies_with_orders(session: AsyncSession, actor: Principal) -> list[int]:
+    """The companies that have any order the actor may see (the choices of the order list's company filter)."""
+    query = select(col(Defect.company_id)).where(visible_defects(actor), col(Defect.company_id).is_not(None)).distinct()
+    return [i for i in (await session.execute(query)).scalars() if i is not None]
+
+
+async def items_with_orders(session: AsyncSession, actor: Principal) -> dict[str, str]:
+    """The checklist items of the orders the actor may see, code → the standard's text (by the checklist version
+    of a record that raised it): the choices of the order list's item filter."""
+    rows = (
+        await session.execute(
+            select(col(Defect.item_code), func.max(col(InspectionRecord.checklist_version_id)))
+            .join(InspectionRecord, col(InspectionRecord.id) == Defect.record_id)
+            .where(visible_defects(actor))
+            .group_by(col(Defect.item_code))
+        )
+    ).all()
+    checklists = await stored_checklists(session, {version for _, version in rows})
+    texts = {code: (checklists[version].items[code].text if code in checklists[version].items else code) for code, version in rows}
+    return dict(sorted(texts.items()))
 
 
 async def open_orders_by_estate(session: AsyncSession, community_id: int | None) -> dict[int, int]:
@@ -223,6 +247,7 @@ async def defect_rows(session: AsyncSession, defects: list[Defect], now: datetim
         (await session.execute(select(col(InspectionRecord.id), col(InspectionRecord.checklist_version_id)).where(col(InspectionRecord.id).in_({d.record_id for d in defects})))).all()
     )
     checklists = await stored_checklists(session, set(versions.values()))
+    faults = await finding_notes(session, {d.record_id for d in defects})
     rows = []
     for d in defects:
         item = checklists[versions[d.record_id]].items.get(d.item_code)
@@ -234,6 +259,7 @@ async def defect_rows(session: AsyncSession, defects: list[Defect], now: datetim
                 source=Source(d.source),
                 item=d.item_code,
                 text=item.text if item else "",
+                fault=faults.get((d.record_id, d.item_code), ""),
                 severity=Severity(d.severity),
                 veto_item=d.veto_item,
                 deduction=points_text(d.deduction_centi),
@@ -285,6 +311,16 @@ async def defect_evidence(session: AsyncSession, defect_ids: Iterable[int]) -> d
     )
     for defect_id, attachment_id in fixed:
         photos.setdefault(defect_id, []).append(evidence_photo(attachment_id, "fix"))
+    versions = dict(
+        (await session.execute(select(col(InspectionRecord.id), col(InspectionRecord.checklist_version_id)).where(col(InspectionRecord.id).in_({d.record_id for d in defects})))).all()
+    )
+    checklists = await stored_checklists(session, set(versions.values()))
+    faults = await finding_notes(session, {d.record_id for d in defects})
+
+    def standard(d: Defect) -> str:
+        item = checklists[versions[d.record_id]].items.get(d.item_code)
+        return item.text if item else ""
+
     return {
         d.id: schemas.DefectEvidenceOut(
             defect_id=d.id,
@@ -295,6 +331,8 @@ async def defect_evidence(session: AsyncSession, defect_ids: Iterable[int]) -> d
             record_url=f"/api/inspections/{d.record_id}",
             record_page_url=f"/records/{d.record_id}",
             photos=photos.get(d.id, []),
+            text=standard(d),
+            fault=faults.get((d.record_id, d.item_code), ""),
         )
         for d in defects
         if d.id is not None

@@ -196,14 +196,22 @@ class DefectPages(Controller):
         page_no: FromQuery[int] = 1,
         estate: Annotated[str | None, QueryParameter(name="estate_id")] = None,
         overdue_filter: Annotated[str | None, QueryParameter(name="overdue")] = None,
+        company: Annotated[str | None, QueryParameter(name="company_id")] = None,
+        item_filter: Annotated[str | None, QueryParameter(name="item")] = None,
     ) -> Template:
-        """The orders in scope, filtered by state, estate and overdue; most urgent first."""
+        """The orders in scope, filtered by state, estate, company, checklist item and overdue; most urgent first.
+        The choices are those of the orders one may see; a filter with one choice is left out."""
         estate_id = chosen_id(estate)
+        company_id = chosen_id(company)
         overdue = overdue_filter in ("1", "true", "on")
         paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
         state = state_filter if state_filter in ("active", "open", "fix_reported", "closed", "overdue") else "active"
-        rows, total = await defects.list_defects(db, principal, paging, state=state, estate_id=estate_id, overdue=overdue)
+        items = await defects.items_with_orders(db, principal)
+        item = item_filter if item_filter in items else None
+        rows, total = await defects.list_defects(db, principal, paging, state=state, estate_id=estate_id, company_id=company_id, item_code=item, overdue=overdue)
         estate_names = {i: e.name for i, e in (await registry_queries.estates(db, await defects.estates_with_orders(db, principal))).items()}
+        company_names = {i: c.name for i, c in (await registry_queries.companies(db, await defects.companies_with_orders(db, principal))).items()}
+        chosen = (("state", state), ("estate_id", estate_id), ("company_id", company_id), ("item", item), ("overdue", 1 if overdue else None))
         return page(
             "defects.html",
             principal,
@@ -212,9 +220,13 @@ class DefectPages(Controller):
             paging=paging,
             pages=pages_of(total, paging),
             state=state,
-            extra=f"&state={state}" + (f"&estate_id={estate_id}" if estate_id else "") + ("&overdue=1" if overdue else ""),
+            extra="".join(f"&{key}={value}" for key, value in chosen if value),
             estate_id=estate_id,
             estate_names=estate_names,
+            company_id=company_id,
+            company_names=company_names,
+            item=item,
+            items=items,
             overdue=overdue,
             state_names=STATE_NAMES,
             calendar_source_names=CALENDAR_SOURCE_NAMES,

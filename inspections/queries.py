@@ -20,6 +20,7 @@ from inspections.config import current_checklist, reconciliation_rules
 from inspections.flag_rules import FlagKind
 from inspections.late import counting_records
 from inspections.records import AmendmentFields, ResultFields, effective_results
+from inspections.records import finding_notes as finding_notes  # the packages above read it here
 from inspections.returns import waiting_returns
 from inspections.rules import Checklist, DefectState, Source, WhileReturned, assessed_month
 from inspections.tables import (
@@ -92,25 +93,6 @@ async def defects(session: AsyncSession, ids: Collection[int]) -> dict[int, Defe
     for part in chunks(ids):
         for row in (await session.execute(select(Defect).where(col(Defect.id).in_(part)))).scalars():
             found[row.id or 0] = _defect(row)
-    return found
-
-
-async def finding_notes(session: AsyncSession, record_ids: Collection[int]) -> dict[tuple[int, str], str]:
-    """The fault written on each failed item of the records, as the record stands after its amendments:
-    (record id, item code) → the inspector's note (items without a note are absent)."""
-    found: dict[tuple[int, str], str] = {}
-    for part in chunks(sorted(set(record_ids))):
-        results: dict[int, list[InspectionResult]] = defaultdict(list)
-        for r in (await session.execute(select(InspectionResult).where(col(InspectionResult.record_id).in_(part)).order_by(col(InspectionResult.id)))).scalars():
-            results[r.record_id].append(r)
-        amendments: dict[int, list[Amendment]] = defaultdict(list)
-        for a in (await session.execute(select(Amendment).where(col(Amendment.record_id).in_(part)).order_by(col(Amendment.id)))).scalars():
-            amendments[a.record_id].append(a)
-        for record_id in part:
-            for item, result in effective_results(results[record_id], amendments[record_id]).items():
-                note = str(result.get("note") or "").strip()
-                if note and not result.get("passed"):
-                    found[(record_id, item)] = note
     return found
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any, Protocol
@@ -67,6 +68,28 @@ def effective_results(results: Iterable[ResultFields], amendments: Iterable[Amen
         for change in amendment.changes:
             current[change["item"]] = {k: change[k] for k in ("passed", "defects", "note", "photo_ids")}
     return current
+
+
+async def finding_notes(session: AsyncSession, record_ids: Iterable[int]) -> dict[tuple[int, str], str]:
+    """The fault written on each failed item of the records, as the record stands after its amendments:
+    (record id, item code) → the inspector's note (items without a note are absent). What a page lists as an
+    item's problem (问题), with the checklist's standard as the secondary line."""
+    found: dict[tuple[int, str], str] = {}
+    ordered = sorted(set(record_ids))
+    for start in range(0, len(ordered), 900):  # ids per IN (...) list: under SQLite's bound-parameter limit
+        part = ordered[start : start + 900]
+        results: dict[int, list[InspectionResult]] = defaultdict(list)
+        for r in (await session.execute(select(InspectionResult).where(col(InspectionResult.record_id).in_(part)).order_by(col(InspectionResult.id)))).scalars():
+            results[r.record_id].append(r)
+        amendments: dict[int, list[Amendment]] = defaultdict(list)
+        for a in (await session.execute(select(Amendment).where(col(Amendment.record_id).in_(part)).order_by(col(Amendment.id)))).scalars():
+            amendments[a.record_id].append(a)
+        for record_id in part:
+            for item, result in effective_results(results[record_id], amendments[record_id]).items():
+                note = str(result.get("note") or "").strip()
+                if note and not result.get("passed"):
+                    found[(record_id, item)] = note
+    return found
 
 
 async def record_detail(session: AsyncSession, record: InspectionRecord) -> schemas.RecordOut:

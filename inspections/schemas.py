@@ -227,6 +227,8 @@ class DefectEvidenceOut(msgspec.Struct):
     record_url: str
     record_page_url: str
     photos: list[EvidencePhotoOut]
+    text: str = ""  # the checklist's standard the item failed
+    fault: str = ""  # the fault found, as the inspector wrote it (as amended)
 
 
 class DefectEventOut(msgspec.Struct):
@@ -242,7 +244,8 @@ class DefectOut(msgspec.Struct):
     record_id: int
     source: Source
     item: str
-    text: str
+    text: str  # the checklist's standard the item failed
+    fault: str  # the fault found, as the inspector wrote it on the item (as amended); "" when none was written
     severity: Severity
     veto_item: bool
     deduction: str

@@ -327,12 +327,19 @@ async def test_a_month_without_any_evidence_cannot_be_locked_and_the_desk_confir
     refused = await client.post(f"/assessment/months/{MONTH}/lock", data={"confirmed": "yes", "_csrf_token": token})
     assert refused.status_code == 422 and "不能锁定" in refused.text
     assert await audit_count(db, "month.locked") == 0
+    # The month's desk says the same, by the same rule: its lock button is off, with the reason beside it.
+    desk = (await client.get(f"/assessment?month={MONTH}")).text
+    assert re.search(r'id="lock"[^>]*disabled', desk) and "都没有任何考核证据" in desk[desk.index('id="blockers"') :]
 
     # With evidence: the desk's lock button first shows what will be locked; only the confirmation locks.
     estate, _ = await month_with_evidence(client, as_user, db)
     assert (await client.post(f"/api/assessment/months/{street}/{MONTH}/compute", headers=officer)).status_code == 200
     shown = await client.post(f"/assessment/months/{MONTH}/lock", data={"_csrf_token": token})
     assert shown.status_code == 200 and f"确认锁定 {MONTH} 月度考核" in shown.text
+    # It says what a lock does: the scores become final for the subsidy, later evidence goes to the next open month.
+    effect = re.search(r'<ul id="lock-effect">.*?</ul>', shown.text, re.S)
+    assert effect and "最终结果，作为核拨补贴的依据" in effect.group(0) and "计入下一个未锁定的月份" in effect.group(0)
+    assert not re.search(r'id="confirm-lock"[^>]*disabled', shown.text)
     found = {key: int(value) for key, value in re.findall(r'id="lock-(estates|scored|vetoes)">(\d+)<', shown.text)}
     assert found["scored"] == 1 and found["vetoes"] == 0 and found["estates"] > 1, found
     assert (await client.get(f"/api/assessment/months/{street}/{MONTH}", headers=officer)).json()["state"] == "computed"
@@ -342,7 +349,7 @@ async def test_a_month_without_any_evidence_cannot_be_locked_and_the_desk_confir
     assert estate
 
 
-async def test_the_officer_reviews_several_vetoes_at_once_and_is_told_which_were_not_reviewed(client, as_user, db) -> None:
+async def test_the_officer_reviews_several_vetoes_at_once_all_or_nothing(client, as_user, db) -> None:
     from tests.integration.test_role_pages import csrf
 
     _, street = await month_with_evidence(client, as_user, db)
@@ -358,6 +365,15 @@ async def test_the_officer_reviews_several_vetoes_at_once_and_is_told_which_were
         )
         assert veto.status_code == 201, veto.text
         ids.append(veto.json()["id"])
+    # A veto of another street: not the officer's to review (scope is checked per veto).
+    elsewhere_director = await as_user("xx01-director")
+    elsewhere = await client.post(
+        "/api/assessment/vetoes",
+        json={"estate_id": (await estate_ids_of(db, "XX01"))[0], "month": MONTH, "reason": "refused_rectification", "explanation": "多次通知拒不整改", "evidence_photo_ids": [await upload(client, elsewhere_director)]},
+        headers=elsewhere_director,
+    )
+    assert elsewhere.status_code == 201, elsewhere.text
+    foreign = elsewhere.json()["id"]
     # The third is reviewed meanwhile (another officer's desk, by the API).
     assert (await client.post(f"/api/assessment/vetoes/{ids[2]}/review", json={"uphold": False, "reason": "误报"}, headers=officer)).status_code == 200
     async with db() as session:
@@ -368,22 +384,39 @@ async def test_the_officer_reviews_several_vetoes_at_once_and_is_told_which_were
     desk = await client.get("/assessment/vetoes")
     assert 'id="batch"' in desk.text and all(f'name="veto_id" value="{i}"' in desk.text for i in ids[:2])
     upheld = await audit_count(db, "veto.upheld")
+
+    async def states() -> dict[int, tuple[str, str | None]]:
+        async with db() as session:
+            return {v.id: (v.state, v.review_reason) for v in (await session.execute(select(Veto).where(Veto.id.in_([*ids, foreign])))).scalars()}
+
+    before = await states()
     # Nothing ticked, or no reason: refused in Chinese, what was ticked stays ticked, nothing stored.
     none = await client.post("/assessment/vetoes/review", data={"verdict": "uphold", "reason": "核实", "_csrf_token": token})
     assert none.status_code == 422 and "请先勾选要审核的一票否决" in none.text
     blank = await client.post("/assessment/vetoes/review", data={"veto_id": [str(ids[0])], "verdict": "uphold", "reason": " ", "_csrf_token": token})
     assert blank.status_code == 422 and "请写明审核理由" in blank.text and re.search(rf'value="{ids[0]}"[^>]*checked', blank.text)
-    assert await audit_count(db, "veto.upheld") == upheld
-    done = await client.post("/assessment/vetoes/review", data={"veto_id": [str(i) for i in ids], "verdict": "uphold", "reason": "经街道核实，拒不整改属实", "_csrf_token": token})
+    # One of the ticked already reviewed, one of another street: none is decided, each refused one is named with
+    # its reason, the ticks stay and the refused card says why.
+    mixed = await client.post("/assessment/vetoes/review", data={"veto_id": [str(i) for i in (*ids, foreign)], "verdict": "uphold", "reason": "经街道核实，拒不整改属实", "_csrf_token": token})
+    assert mixed.status_code == 409, mixed.text
+    assert "本次未审核任何一项" in mixed.text and f"{names[ids[2]]} #{ids[2]}：该否决已被审核过" in mixed.text and f"#{foreign}：" in mixed.text
+    assert all(re.search(rf'value="{i}"[^>]*checked', mixed.text) for i in ids[:2])
+    assert f'id="batch-refused-{ids[0]}"' not in mixed.text
+    assert await states() == before and await audit_count(db, "veto.upheld") == upheld
+    # The API's batch: the same rule, answered as a problem naming each refused veto; nothing decided.
+    body = {"veto_ids": [ids[0], ids[2]], "uphold": True, "reason": "经街道核实"}
+    problem = assert_problem(await client.post("/api/assessment/vetoes/review", json=body, headers=officer), 409, f"veto {ids[2]}", "nothing was decided")
+    assert f"#{ids[2]}：该否决已被审核过" in problem["detail_zh"]
+    assert_problem(await client.post("/api/assessment/vetoes/review", json=body | {"veto_ids": []}, headers=officer), 400)
+    assert_problem(await client.post("/api/assessment/vetoes/review", json=body | {"veto_ids": [ids[0]]}, headers=director), 403)
+    assert await states() == before and await audit_count(db, "veto.upheld") == upheld
+    # The two left ticked: both decided with the one reason, each audited on its own, the month recomputed once.
+    done = await client.post("/assessment/vetoes/review", data={"veto_id": [str(i) for i in ids[:2]], "verdict": "uphold", "reason": "经街道核实，拒不整改属实", "_csrf_token": token})
     assert done.status_code == 200
     flash = re.search(r'class="flash[^"]*"[^>]*>([^<]+)<', done.text)
     assert flash, done.text
     assert "已维持 2 项一票否决" in flash.group(1) and names[ids[0]] in flash.group(1) and names[ids[1]] in flash.group(1)
-    assert "以下 1 项未审核" in flash.group(1) and f"{names[ids[2]]} #{ids[2]}：该否决已被审核过" in flash.group(1)
-    async with db() as session:
-        states = {v.id: (v.state, v.review_reason) for v in (await session.execute(select(Veto).where(Veto.id.in_(ids)))).scalars()}
-    assert states == {ids[0]: ("upheld", "经街道核实，拒不整改属实"), ids[1]: ("upheld", "经街道核实，拒不整改属实"), ids[2]: ("overturned", "误报")}
-    # Each veto audited on its own; the published month recomputed once for the batch.
+    assert await states() == before | {ids[0]: ("upheld", "经街道核实，拒不整改属实"), ids[1]: ("upheld", "经街道核实，拒不整改属实")}
     assert await audit_count(db, "veto.upheld") == upheld + 2
     latest = (await client.get(f"/api/assessment/scores/{estates[0]}/{MONTH}", headers=officer)).json()[0]
     assert latest["vetoed"] and latest["reason"] == "vetoes reviewed together"
@@ -402,6 +435,10 @@ async def test_the_breakdown_shows_the_fault_found_weights_in_one_unit_and_the_r
     # Weights as percentages, two decimals each: 25 of 100, and 25 of the 80 present (no spot check) = 31.25 %.
     assert ">25.00%<" in shown.text and ">31.25%<" in shown.text and ">0.3125<" not in shown.text
     assert not re.search(r">\d+%<", shown.text)  # no whole-number percentage beside the two-decimal ones
+    # Points with two decimals throughout the lines (the effect on the total too, not "-0.0781"); the 说明 column
+    # counts the faults instead of naming the item by its code; no file names of the configuration.
+    assert re.findall(r'class="num"[^>]*>(-?\d+\.\d+)<', lines) and all(re.fullmatch(r"-?\d+\.\d\d", v) for v in re.findall(r'class="num"[^>]*>(-?\d+\.\d+)<', lines))
+    assert "C01 ×" not in lines and "1 处" in lines and "config/" not in shown.text
     # The rules by their version; the checksums only inside the folded 核验信息.
     assert "考核规则 2026.1 版" in shown.text
     details = re.search(r'<details[^>]*id="fingerprints".*?</details>', shown.text, re.S)

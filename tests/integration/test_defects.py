@@ -132,3 +132,41 @@ async def test_the_order_list_page_filters_by_estate_and_by_overdue(client, as_u
     assert f'id="defect-{ids[0]}"' in overdue and f'id="defect-{ids[1]}"' not in overdue and f'id="defect-{other_id}"' not in overdue
     assert re.search(r'id="overdue"[^>]*checked', overdue)
     assert f'id="defect-{ids[0]}"' not in (await client.get(f"/defects?overdue=1&estate_id={other}")).text
+
+
+async def test_the_order_list_filters_by_company_and_item_and_shows_the_fault_found(client, as_user, db) -> None:
+    """The 问题 column says what was found (the note written on the item), the standard below it; the list filters by
+    company and by checklist item, and the pages keep the filters."""
+    from tests.integration.test_pages import page_login
+
+    ids, estate = await file_defects(client, as_user, db, "XBL01", ("C01", "C02"))
+    company_id, _ = await company_user_of(db, estate)
+    other_id = other_estate = other_company = None
+    for community in ("XBL02", "XBL03", "XBL04", "XBL05", "XBL06", "XBL07", "XBL08"):  # an order of another company
+        candidate = (await estate_ids_of(db, community))[0]
+        if (await company_user_of(db, candidate))[0] != company_id:
+            worker = await as_user(f"{community.lower()}-worker")
+            filed = await client.post("/api/patrols", json=record_body(candidate, failed={"C01": [await upload(client, worker)]}, passed=()), headers=worker)
+            [other_id], other_estate, other_company = filed.json()["defect_ids"], candidate, (await company_user_of(db, candidate))[0]
+            break
+    assert other_id and other_estate, "the demo street has estates of two companies"
+    await page_login(client, "xbl-officer")
+    every = (await client.get("/defects")).text
+    row = re.search(rf'<tr id="defect-{ids[0]}">.*?</tr>', every, re.S)
+    assert row and '<strong class="fault">C01 不合格</strong>' in row.group(0) and "检查项：" in row.group(0)
+    assert f'<option value="{company_id}"' in every and f'<option value="{other_company}"' in every
+    assert '<option value="C01"' in every and '<option value="C02"' in every
+    of_other = (await client.get(f"/defects?company_id={other_company}")).text
+    assert f'id="defect-{other_id}"' in of_other and not any(f'id="defect-{i}"' in of_other for i in ids)
+    assert re.search(rf'<option value="{other_company}" selected', of_other)
+    of_c02 = (await client.get("/defects?item=C02")).text
+    assert f'id="defect-{ids[1]}"' in of_c02 and f'id="defect-{ids[0]}"' not in of_c02 and f'id="defect-{other_id}"' not in of_c02
+    assert re.search(r'<option value="C02" selected', of_c02)
+    both = (await client.get(f"/defects?item=C01&company_id={company_id}")).text
+    assert f'id="defect-{ids[0]}"' in both and f'id="defect-{other_id}"' not in both
+    # An item that is no checklist item of the orders filters nothing (not an error, not an empty list).
+    assert f'id="defect-{ids[0]}"' in (await client.get("/defects?item=ZZ99")).text
+    # The order's page and the API say the fault found too.
+    assert '<strong class="fault">C02 不合格</strong>' in (await client.get(f"/defects/{ids[1]}")).text
+    listed = (await client.get("/api/defects?state=open", headers=await as_user("xbl-officer"))).json()["items"]
+    assert {d["id"]: d["fault"] for d in listed if d["id"] in ids} == {ids[0]: "C01 不合格", ids[1]: "C02 不合格"}

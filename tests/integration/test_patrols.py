@@ -182,9 +182,14 @@ async def test_patrol_coverage_shows_the_estates_missed_each_day(client, as_user
 
     await page_login(client, "xbl-officer")
     heat = (await client.get("/coverage")).text
-    assert "绿：全部巡查" in heat and "红：无人巡查" in heat and "白：未到，不计" in heat
+    # Each colour of the legend has a mark that reads without colour too (a count, bold, a hatch, a word).
+    legend = heat[heat.index('id="legend"') : heat.index("</p>", heat.index('id="legend"'))]
+    assert all(text in legend for text in ("绿：全部巡查（如 5/5）", "红：无人巡查（0/5，粗体）", "黄色斜纹：部分巡查", "今日进行中（标“进行中”", "白：未到（标“未到”，不计）"))
     today_cells = re.findall(rf'<td class="(\w+)" title="{day}：', heat)
     assert today_cells and set(today_cells) <= {"today", "full"}, today_cells
+    # Today is not over: its cells say 进行中 (not 无人巡查, not a gap), and its column says 今日.
+    assert all(re.search(rf'<td class="today" title="{day}：今日巡查进行中，\d+/\d+"><small>进行中</small><br>\d+/\d+</td>', heat) for cell in today_cells if cell == "today")
+    assert f'aria-label="{int(day[-2:])}日（今日）"' in heat and f'title="{day}：无人巡查' not in heat
     month_end = (date.fromisoformat(day).replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
     ahead = (month_end - date.fromisoformat(day)).days
     assert len(re.findall(r'<td class="due" title="[^"]*">未到</td>', heat)) == ahead * len(today_cells)
