@@ -39,6 +39,7 @@ from foundation.calendar.service import working_calendar
 from foundation.clock import utc_now
 from foundation.duties import Duty, keep_apart
 from foundation.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from foundation.notifications import settle
 from foundation.periods import Month, business_date, period_zh
 from foundation.process_locks import transaction_lock
 from foundation.settings import config_dir
@@ -195,11 +196,21 @@ async def give_opinion(session: AsyncSession, actor: Principal, data: schemas.Op
                 session.add(opinion)
                 await session.flush()
                 record_change(session, actor, "opinion.given", "committee_opinion", opinion.id, after={"estate_id": estate.id, "month": str(month), "rating": data.rating, "revision": revision})
+            if revision == 1:
+                await _settle_opinion_reminder(session, community.id, month)
             return GivenOpinion(opinion, replayed=False)
         except IntegrityError:
             # Another request took this client id or this revision first: look again.
             continue
     raise Conflict("too many simultaneous opinions for this estate; retry with the same client id", zh="同时提交的意见过多，请稍后重试")
+
+
+async def _settle_opinion_reminder(session: AsyncSession, community_id: int, month: Month) -> None:
+    """Once every estate of the community has the month's opinion, the reminder to its director (assessment.jobs,
+    keyed `opinion|month|community:id`) no longer waits on anyone."""
+    given = set((await session.execute(select(col(CommitteeOpinion.estate_id)).where(col(CommitteeOpinion.community_id) == community_id, col(CommitteeOpinion.month) == str(month)))).scalars())
+    if all(e.id in given for e in await registry_queries.managed_during(session, month, community_id=community_id)):
+        await settle(session, f"opinion|{month}|community:{community_id}")
 
 
 # Vetoes

@@ -37,7 +37,7 @@ from foundation.audit import record_change
 from foundation.calendar.service import working_calendar
 from foundation.clock import utc_now
 from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
-from foundation.notifications import notify
+from foundation.notifications import notify, settle
 from foundation.periods import Month, business_date
 from foundation.scoping import in_scope
 from foundation.settings import config_dir, get_settings
@@ -340,10 +340,14 @@ async def _routable(session: AsyncSession, actor: Principal, complaint_id: int, 
     return complaint
 
 
-def _answered(complaint: Complaint, actor: Principal, kind: str, now: datetime, session: AsyncSession, note: str = "") -> None:
+async def _answered(complaint: Complaint, actor: Principal, kind: str, now: datetime, session: AsyncSession, note: str = "") -> None:
     if complaint.first_response_at is None:
         complaint.first_response_at = now
     _event(session, complaint, kind, actor.user_id, actor.label, now, note)
+    # Answered (whoever of the community did it): the notices of a new complaint and of its late first response leave
+    # everyone's list; a mediation closed leaves the director's.
+    for waiting in ("complaint.reported", "complaint.late", *(("complaint.mediating",) if kind == "closed" else ())):
+        await settle(session, f"{waiting}|{complaint.id}")
 
 
 async def route_to_order(
@@ -389,7 +393,7 @@ async def route_to_order(
     complaint.state = ComplaintState.ORDERED.value
     complaint.upheld = True
     complaint.answer = data.answer
-    _answered(complaint, actor, "ordered", now, session, f"整改单 {orders[0].id}")
+    await _answered(complaint, actor, "ordered", now, session, f"整改单 {orders[0].id}")
     record_change(session, actor, "complaint.ordered", "complaint", complaint.id, after={"defect_id": orders[0].id, "item": item.code})
     await session.flush()
     return complaint
@@ -400,7 +404,7 @@ async def open_mediation(session: AsyncSession, actor: Principal, complaint_id: 
     complaint = await _routable(session, actor, complaint_id, ComplaintState.MEDIATING, "opening a mediation")
     complaint.state = ComplaintState.MEDIATING.value
     complaint.answer = data.answer
-    _answered(complaint, actor, "mediating", now, session)
+    await _answered(complaint, actor, "mediating", now, session)
     record_change(session, actor, "complaint.mediating", "complaint", complaint.id)
     directors = await people_queries.recipients(session, Role.COMMITTEE_DIRECTOR, community_id=complaint.community_id)
     await notify(session, f"complaint.mediating|{complaint.id}", directors, "新的矛盾调处案件", data.answer[:120], f"/complaints/{complaint.id}")
@@ -436,6 +440,7 @@ async def record_meeting(session: AsyncSession, actor: Principal, complaint_id: 
         if outcome is MediationOutcome.FAILED:
             complaint.closure_reason = "调解不成"
         _event(session, complaint, "resolved" if outcome is MediationOutcome.AGREED else "closed", actor.user_id, actor.label, now, outcome.value)
+        await settle(session, f"complaint.mediating|{complaint.id}")  # the mediation ended: no longer waits on the director
     record_change(session, actor, "complaint.meeting", "complaint", complaint.id, after={"outcome": data.outcome})
     await session.flush()
     return meeting
@@ -465,7 +470,7 @@ async def close_complaint(session: AsyncSession, actor: Principal, complaint_id:
     complaint.referred_to = data.referred_to
     complaint.answer = data.answer
     complaint.resolved_at = now
-    _answered(complaint, actor, "closed", now, session, data.reason)
+    await _answered(complaint, actor, "closed", now, session, data.reason)
     record_change(session, actor, "complaint.closed", "complaint", complaint.id, after={"reason": data.reason, "referred_to": data.referred_to})
     await session.flush()
     return complaint

@@ -16,7 +16,7 @@ from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.calendar.rules import CalendarSource, OfficialCalendar
 from foundation.calendar.service import CALENDAR, working_calendar
-from foundation.clock import utc_now
+from foundation.clock import BUSINESS_TZ, utc_now
 from foundation.duties import Duty, keep_apart
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from foundation.paging import PageRequest, fetch_page
@@ -25,7 +25,7 @@ from foundation.storage import BlobStore
 from inspections import schemas
 from inspections.attachments import MAX_PHOTOS, ReceivedPhoto, evidence_photo, keep_photos, own_photos, required_store
 from inspections.checklists import points_text, stored_checklists
-from inspections.config import inspection_rules
+from inspections.config import current_checklist, inspection_rules
 from inspections.records import ResultFields, finding_notes
 from inspections.rules import Checklist, DefectState, Severity, Source, overdue_since, rectification_deadline
 from inspections.scope import visible_defects
@@ -82,7 +82,25 @@ async def raise_defects(
     await session.flush()
     for defect in raised:
         _event(session, defect.id, "raised", actor, now)
+        await _order_waits(session, defect, checklist)
     return raised
+
+
+async def _order_waits(session: AsyncSession, defect: Defect, checklist: Checklist, round_: object = None, sent_back: str = "") -> None:
+    """An order (new, or open again after its fix was sent back) waits on the company under contract: its accounts
+    are told, and the notice leaves their list once a fix is reported or the order is withdrawn."""
+    if defect.company_id is None:
+        return
+    estate = await registry_queries.estate(session, defect.estate_id)
+    item = checklist.items.get(defect.item_code)
+    what = f"{defect.item_code} {item.text}" if item else defect.item_code
+    deadline = defect.deadline_at.astimezone(BUSINESS_TZ)
+    await waits(
+        session, "order", defect.id, await whose_turn(session, Turn(Role.COMPANY, company_id=defect.company_id)),
+        f"{'整改验收退回' if sent_back else '新的整改单'}：{estate.name if estate else f'整改单 #{defect.id}'}",
+        f"整改单 #{defect.id}（{what}）{'验收退回：' + sent_back[:200] + '。' if sent_back else ''}请在 {deadline:%Y-%m-%d %H:%M} 前整改并上报整改照片。",
+        f"/defects/{defect.id}", round_=round_,
+    )
 
 
 async def apply_amendment(
@@ -113,11 +131,14 @@ async def apply_amendment(
             defect.state = DefectState.WITHDRAWN.value
             defect.closed_at = now
             _event(session, defect.id, "withdrawn", actor, now, f"amendment {amendment.id}: {amendment.reason}")
+            await done(session, "order", defect.id)
+            await done(session, "fix", defect.id)
         if not change["passed"]:
             defect = _new_defect(record, change["item"], change["defects"], checklist, now, amendment.id, await working_calendar(session))
             session.add(defect)
             await session.flush()
             _event(session, defect.id, "raised", actor, now, f"amendment {amendment.id}: {amendment.reason}")
+            await _order_waits(session, defect, checklist)
 
 
 async def withdraw_record_defects(session: AsyncSession, actor: Principal, record: InspectionRecord, note: str, now: datetime) -> list[int]:
@@ -129,6 +150,8 @@ async def withdraw_record_defects(session: AsyncSession, actor: Principal, recor
         defect.state = DefectState.WITHDRAWN.value
         defect.closed_at = now
         _event(session, defect.id, "withdrawn", actor, now, note)
+        await done(session, "order", defect.id)
+        await done(session, "fix", defect.id)
     return [d.id for d in live]
 
 
@@ -381,6 +404,7 @@ async def report_fix(
     for photo in photo_ids:
         session.add(DefectEventPhoto(event_id=event.id, attachment_id=photo, defect_id=defect_id))
     record_change(session, actor, "defect.fix_reported", "defect", defect_id, after={"photo_ids": photo_ids}, reason=data.note)
+    await done(session, "order", defect_id)  # the company has answered (whichever of its accounts did)
     estate = await registry_queries.estate(session, defect.estate_id)
     await waits(
         session, "fix", defect_id, await whose_turn(session, _verifiers(defect)), f"整改待验收：{estate.name if estate else f'整改单 #{defect_id}'}",
@@ -440,9 +464,12 @@ async def review_fix(
     )
     if cast(CursorResult[Any], changed).rowcount != 1:  # AsyncSession.execute types an UPDATE's result as a plain Result
         raise Conflict(f"defect {defect_id} changed meanwhile; reload it", zh="该整改单刚被他人处理，请刷新页面")
-    _event(session, defect_id, "accepted" if data.accepted else "rejected", actor, now, data.note)
+    event = _event(session, defect_id, "accepted" if data.accepted else "rejected", actor, now, data.note)
     record_change(session, actor, "defect.accepted" if data.accepted else "defect.rejected", "defect", defect_id, reason=data.note)
     await done(session, "fix", defect_id)
+    if not data.accepted:  # open again: the company's turn once more
+        await session.flush()
+        await _order_waits(session, defect, current_checklist(), round_=event.id, sent_back=data.note)
     await session.flush()
     await session.refresh(defect)
     return defect

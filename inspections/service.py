@@ -21,7 +21,7 @@ from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolatio
 from foundation.periods import Month, business_date
 from foundation.storage import BlobStore
 from inspections import defects as defect_service
-from inspections import returns, schemas
+from inspections import returns, schemas, spot_checks
 from inspections.attachments import ATTEMPTS, own_photos
 from inspections.checklists import checklist_version_id, stored_checklists
 from inspections.config import current_checklist, inspection_rules
@@ -257,6 +257,8 @@ async def _new_record(
             "late": record.late,
         },
     )
+    if assignment is not None:
+        await spot_checks.settle_when_all_filed(session, assignment.month, assignment.organisation_id)
     if record.late:  # it counts in no score until the street's officer approves it
         await waits(
             session, "late-record", record.id, await whose_turn(session, Turn(Role.STREET_OFFICER, street_id=record.street_id)),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -15,12 +16,13 @@ from foundation.audit import record_change
 from foundation.clock import utc_now
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from foundation.paging import PageRequest, fetch_page
-from foundation.periods import Month
+from foundation.periods import Month, period_zh
 from foundation.ratios import ratio_text, stored_ratio
 from inspections import schemas
 from inspections.config import inspection_rules
 from inspections.rules import EstateRef, draw_spot_checks
 from inspections.tables import InspectionRecord, SpotCheckAssignment, SpotCheckDraw
+from people.waiting import Turn, done, waits, whose_turn
 from registry import queries as registry_queries
 
 DRAWERS = frozenset({Role.ADMIN})
@@ -59,7 +61,28 @@ async def draw_month(
     )
     record_change(session, actor, "spot_checks.drawn", "spot_check_draw", draw.id, after={"month": str(month), "seed": seed, "estates": len(picks)})
     await session.flush()
+    # Each firm's assignments wait on it: its accounts (and only its) are told how many, never which estates.
+    for firm_id, n in sorted(Counter(firm for _, firm in picks).items()):
+        await waits(
+            session, "spot-checks", f"{month}:{firm_id}", await whose_turn(session, Turn(Role.INSPECTOR, organisation_id=firm_id)),
+            f"{period_zh(str(month))}暗访抽查任务：{n} 个区片", f"本月抽中的 {n} 个区片请在 {month.last_day:%Y-%m-%d} 前完成暗访抽查并提交结果。",
+            f"/spot-checks?month={month}",
+        )
     return draw
+
+
+async def settle_when_all_filed(session: AsyncSession, month: str, organisation_id: int) -> None:
+    """The firm's notice of the month's assignments leaves its list once every assignment has its result."""
+    filed = select(col(InspectionRecord.assignment_id)).where(col(InspectionRecord.assignment_id).is_not(None))
+    left = (
+        await session.execute(
+            select(func.count()).where(
+                col(SpotCheckAssignment.month) == month, col(SpotCheckAssignment.organisation_id) == organisation_id, col(SpotCheckAssignment.id).not_in(filed)
+            )
+        )
+    ).scalar_one()
+    if not left:
+        await done(session, "spot-checks", f"{month}:{organisation_id}")
 
 
 async def assignment_rows(session: AsyncSession, assignments: list[SpotCheckAssignment]) -> list[schemas.AssignmentOut]:

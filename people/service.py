@@ -399,6 +399,19 @@ async def issue_api_key(session: AsyncSession, actor: Principal, data: ApiKeyCre
     return key, record
 
 
+async def replace_api_keys(session: AsyncSession, actor: Principal, data: ApiKeyCreate) -> tuple[str, ApiKey, list[ApiKey]]:
+    """A new key for the organisation in place of every key it holds (a key lost, or shown once and gone): the old
+    keys are revoked and the new one issued in the same transaction, each step in the audit log. Returns the new
+    key (shown once), its record and the keys revoked."""
+    require_role(actor, ADMINS, "replacing API keys")
+    if await registry_queries.organisation(session, data.organisation_id) is None:
+        raise NotFound("organisation", data.organisation_id)
+    held = (await session.execute(select(ApiKey).where(col(ApiKey.organisation_id) == data.organisation_id, col(ApiKey.revoked_at).is_(None)).order_by(col(ApiKey.id)))).scalars().all()
+    revoked = [await revoke_api_key(session, actor, old.id) for old in held]
+    key, record = await issue_api_key(session, actor, data)
+    return key, record, revoked
+
+
 async def list_api_keys(
     session: AsyncSession, actor: Principal, paging: PageRequest, organisation_id: int | None = None
 ) -> tuple[list[ApiKey], int]:

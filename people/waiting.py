@@ -1,5 +1,6 @@
-"""Steps that wait on someone (a veto on the street's review, a reported fix on its verification, an appeal on its
-answer, a late record on its approval, a run on its next approval, a locked month's scores on the company): one
+"""Steps that wait on someone (a veto on the street's review, a rectification order on the company, a reported fix on
+its verification, an appeal on its answer, a late record on its approval, a run on its next approval, a locked
+month's scores on the company, a month's spot checks on their firm): one
 rule for all of them. When a step starts waiting, the people whose turn it is are told in-app
 (foundation.notifications, keyed by the step and its subject, so nobody is told twice); when it is done, whoever
 did it, every notice of it (its reminders too) is settled and leaves their list of what waits on them."""

@@ -90,14 +90,14 @@ def demo(settings: Settings, evidence: bool = False) -> None:
     if not report.loaded:
         print("The demo district is already loaded; nothing was added.")
         print(f"Every demo user's password: {DEMO_PASSWORD}. The inspection firms' API keys were shown once, when it was loaded;")
-        print("a new one: supervision apikeys create --organisation-id ID --label LABEL (the firms' ids: GET /api/registry/organisations as admin).")
+        print("a new key in place of a firm's old one: supervision apikeys replace --organisation 天津公信第三方评估有限公司 (or its id).")
         return
     print("Loaded the demo district: 6 streets, 64 communities, 323 estates (3,844,400 m²), 24 companies, votes, contracts.")
     print(f"Every demo user's password: {DEMO_PASSWORD}")
     for username, role in report.logins:
         print(f"  {username:45} {role}")
     print("  (every community: <code>-worker and <code>-director, e.g. xbl01-worker; streets: ns-officer, ns-worker1 ...)")
-    print("API keys of the third-party inspection firms (shown once; send as X-API-Key; a new one: supervision apikeys create):")
+    print("API keys of the third-party inspection firms (shown once; send as X-API-Key; a new one in place of the old: supervision apikeys replace):")
     for firm, key in report.api_keys.items():
         print(f"  {firm}: {key}")
 
@@ -120,7 +120,8 @@ def demo_evidence(settings: Settings) -> None:
     if report.filed:
         print(
             f"Filed {month} for 小白楼街道 through the same use cases as people do: {report.patrols} patrols, "
-            f"{report.inspections} street inspections, {report.opinions} committee opinions; {report.scores} scores "
+            f"{report.inspections} street inspections, {report.opinions} committee opinions, {report.defects} rectification "
+            f"orders ({report.fixed} fixed and verified, {report.overdue} overdue); {report.scores} scores "
             f"computed ({time.monotonic() - started:.0f} s). Log in as xbl-officer to review them."
         )
 
@@ -272,6 +273,33 @@ def create_api_key(settings: Settings, args: argparse.Namespace) -> None:
     asyncio.run(_with_engine(settings, work))
 
 
+def replace_api_key(settings: Settings, args: argparse.Namespace) -> int:
+    """`supervision apikeys replace --organisation ORG`: a new key for a firm whose key was lost (the demo's keys are
+    printed once, when it is loaded); the firm's old keys stop working in the same transaction; both are audited."""
+    from foundation.access import SYSTEM
+    from foundation.db import create_session_factory, unit_of_work
+    from people import service as people
+    from people.schemas import ApiKeyCreate
+    from registry import queries as registry_queries
+    from registry.queries import OrganisationKind
+
+    async def work(engine: AsyncEngine) -> int:
+        async with unit_of_work(create_session_factory(engine)) as db:
+            found = [o for o in (await registry_queries.organisations(db)).values() if args.organisation in (str(o.id), o.name)]
+            if len(found) != 1:
+                print(f"error: no organisation with id or name {args.organisation!r}; the inspection firms:", file=sys.stderr)
+                for firm in (await registry_queries.organisations(db, kind=OrganisationKind.INSPECTION_FIRM)).values():
+                    print(f"  {firm.id}  {firm.name}", file=sys.stderr)
+                return 1
+            key, record, revoked = await people.replace_api_keys(db, SYSTEM, ApiKeyCreate(organisation_id=found[0].id, label=args.label))
+            for old in revoked:
+                print(f"revoked API key {old.id} ({old.prefix}…, {old.label})")
+            print(f"API key {record.id} for {found[0].name} (shown once; send as X-API-Key): {key}")
+            return 0
+
+    return asyncio.run(_with_engine(settings, work))
+
+
 def import_spreadsheet(settings: Settings, args: argparse.Namespace) -> int:
     """`supervision import FILE`: check the file and, when every row is good and --dry-run was not given, import it in
     one transaction; 0 when clean, 1 listing every bad cell (nothing written)."""
@@ -379,6 +407,9 @@ def build_parser() -> argparse.ArgumentParser:
     issue = keys.add_parser("create", help="issue a key")
     issue.add_argument("--organisation-id", type=int, required=True)
     issue.add_argument("--label", required=True)
+    replace = keys.add_parser("replace", help="a new key for an organisation in place of the ones it holds (revoked at once; audited)")
+    replace.add_argument("--organisation", required=True, help="the organisation's id or full name, e.g. 天津公信第三方评估有限公司")
+    replace.add_argument("--label", default="replacement key")
     jobs = sub.add_parser("jobs", help="scheduled jobs: list them, run one now").add_subparsers(dest="action", required=True)
     jobs.add_parser("list", help="every job with its schedule and last run")
     run_one = jobs.add_parser("run", help="run a job now (once per period: a period already done is skipped)")
@@ -529,6 +560,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "users":
             create_user(settings, args)
         elif args.command == "apikeys":
+            if args.action == "replace":
+                return replace_api_key(settings, args)
             create_api_key(settings, args)
         elif args.command == "import":
             return import_spreadsheet(settings, args)

@@ -33,7 +33,7 @@ from foundation.audit import record_change
 from foundation.calendar.service import working_calendar
 from foundation.clock import BUSINESS_TZ
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
-from foundation.notifications import notify
+from foundation.notifications import notify, settle
 from foundation.settings import config_dir
 from inspections.attachments import own_photos
 from people import queries as people_queries
@@ -275,6 +275,7 @@ async def answer(session: AsyncSession, actor: Principal, delegation_id: int, da
     if not data.accept:
         delegation.decline_reason, delegation.live_key = reason, None
     record_change(session, actor, f"delegation.{delegation.status}", "delegation", delegation.id, reason=reason or None)
+    await settle(session, f"delegation:{delegation.id}")  # answered: no longer waits on the community's director
     community = await registry_queries.community(session, delegation.community_id)
     name = community.name if community else ""
     title = f"{name}社区已接受委托：{project.title}" if data.accept else f"{name}社区拒绝委托，项目退回待重新委托：{project.title}"
@@ -291,6 +292,7 @@ async def return_unanswered(session: AsyncSession, now: datetime) -> int:
         project = await project_row(session, delegation.project_id)
         delegation.status, delegation.live_key, delegation.returned_at = rules.EXPIRED, None, now
         record_change(session, SYSTEM, "delegation.expired", "delegation", delegation.id, after={"due_on": delegation.due_on})
+        await settle(session, f"delegation:{delegation.id}")  # back to the street: the director can no longer answer it
         community = await registry_queries.community(session, delegation.community_id)
         await notify(
             session, f"delegation-expired:{delegation.id}", await _buyer_user_ids(session, project), f"委托逾期未答复，已退回：{project.title}",

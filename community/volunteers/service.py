@@ -43,7 +43,7 @@ from foundation.clock import utc_now
 from foundation.db import rows_changed
 from foundation.duties import Duty, keep_apart
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
-from foundation.notifications import notify
+from foundation.notifications import notify, settle
 from foundation.periods import business_date
 from foundation.settings import config_dir
 from people import service as people
@@ -514,8 +514,12 @@ async def decide_hours(session: AsyncSession, actor: Principal, hours_id: int, d
         raise Conflict("these hours were decided a moment ago", zh="该记录已审核")
     await session.refresh(row)
     record_change(session, actor, f"volunteer_hours.{row.state}", "volunteer_hours", row.id, before=before, after=snapshot(row), reason=row.reason)
+    await settle(session, f"volunteer-hours-late|{row.id}")  # decided: the reminder leaves every approver's list
     if row.activity_id is not None and row.state == HoursState.APPROVED:
         _close_own_waiting(session, actor, [h for h in same_day if h.id != row.id], row.activity_id, utc_now())
+        for own in same_day:
+            if own.state == HoursState.REJECTED:
+                await settle(session, f"volunteer-hours-late|{own.id}")
     return row
 
 

@@ -19,6 +19,7 @@ from foundation.calendar.service import working_calendar
 from foundation.clock import BUSINESS_TZ, business_today, utc_now
 from foundation.db import rows_changed
 from foundation.errors import Conflict, InvalidInput, NotFound, RuleViolation, TooLarge
+from foundation.notifications import settle
 from foundation.periods import Month
 from foundation.process_locks import transaction_lock
 from foundation.settings import config_dir
@@ -243,6 +244,7 @@ async def decide_claim(session: AsyncSession, actor: Principal, claim_id: int, a
         )
     await session.refresh(claim)
     record_change(session, actor, "activity_claim.approved" if approve else "activity_claim.refused", "activity_claim", claim_id, after={"state": claim.state}, reason=reason)
+    await settle(session, f"activity-claim-overdue|{claim_id}")  # decided: the overdue reminder leaves every approver's list
     return claim
 
 

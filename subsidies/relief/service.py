@@ -20,6 +20,7 @@ from foundation.clock import BUSINESS_TZ, business_today, utc_now
 from foundation.db import rows_changed
 from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation, TooLarge
 from foundation.money import yuan
+from foundation.notifications import settle
 from foundation.periods import Month
 from foundation.process_locks import transaction_lock
 from foundation.settings import config_dir
@@ -254,6 +255,7 @@ async def review(session: AsyncSession, actor: Principal, application_id: int, l
         raise
     await session.refresh(application)
     record_change(session, actor, f"relief_application.{level}_{verdict}", "relief_application", application_id, after={"state": state, "amount_fen": amount_fen}, reason=reason)
+    await settle(session, f"relief-overdue|{application_id}|{application.round}|{level}")  # this level is reviewed: its reminder leaves
     return application
 
 

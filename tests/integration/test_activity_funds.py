@@ -306,9 +306,15 @@ async def test_a_claim_waiting_past_its_deadline_tells_its_approvers_once(client
         told = await jobs.remind_overdue_claims(session, late, utc_now())
         again = await jobs.remind_overdue_claims(session, late, utc_now())
         notices = list((await session.execute(mine)).scalars())
+        await session.commit()
     assert told["notices"] >= 1 and again["notices"] == 0
     assert {n.user_id for n in notices} == set(officer_ids) and "超期" in notices[0].title and "慎益大街社区" not in notices[0].title
     assert "志愿服务" in notices[0].body and made["invoice_number"] in notices[0].body
+    # Decided by one officer: the reminder leaves every approver's list.
+    decided = await client.post(f"/api/activity/claims/{made['id']}/decision", json={"approve": True}, headers=await login(client, "ns-officer"))
+    assert decided.status_code == 200, decided.text
+    async with db() as session:
+        assert (await session.execute(mine.where(Notification.read_at.is_(None)))).scalars().all() == []  # type: ignore[union-attr]
 
 
 async def test_the_director_claims_on_the_phone_page_and_the_street_approves_on_its_page(client, db) -> None:  # type: ignore[no-untyped-def]

@@ -193,3 +193,50 @@ async def test_passwords_are_checked_in_their_own_threads_while_the_app_answers_
         release.set()
     assert (await login).status_code == 401
     assert all(b.result() is True for b in busy)
+
+
+async def test_a_lost_firm_key_is_replaced_from_the_command_line_the_old_one_stops_and_both_steps_are_audited(tmp_root, monkeypatch, capsys) -> None:
+    """The demo prints the firms' keys once; `supervision apikeys replace` gives a firm a new one and revokes the old."""
+    from foundation.access import SYSTEM
+    from foundation.db import create_engine, create_session_factory, unit_of_work
+    from people import service as people
+    from people.schemas import ApiKeyCreate
+    from registry import service as registry
+    from registry.queries import OrganisationKind
+    from registry.rules import credit_code_check_char
+    from registry.schemas import OrganisationCreate
+    from supervision import cli
+    from tests.database import fresh_database_url
+
+    url = await fresh_database_url(tmp_root, "key_replace")
+    await asyncio.to_thread(cli.migrate, get_settings().model_copy(update={"database_url": url}))
+    engine = create_engine(url)
+    factory = create_session_factory(engine)
+    firm_name = "天津公信第三方评估有限公司"
+    async with unit_of_work(factory) as session:
+        body = "91120101MA0000001"
+        firm = await registry.create_organisation(session, SYSTEM, OrganisationCreate(name=firm_name, kind=OrganisationKind.INSPECTION_FIRM, credit_code=body + credit_code_check_char(body)))
+        old_keys = [(await people.issue_api_key(session, SYSTEM, ApiKeyCreate(organisation_id=firm.id, label=f"demo key {n}")))[0] for n in (1, 2)]
+    monkeypatch.setenv("SUPERVISION_DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        # A name nobody has: nothing changes, and the firms are listed to choose from.
+        assert await asyncio.to_thread(cli.main, ["apikeys", "replace", "--organisation", "天津不存在的公司"]) == 1
+        assert firm_name in capsys.readouterr().err
+        assert await asyncio.to_thread(cli.main, ["apikeys", "replace", "--organisation", firm_name]) == 0
+    finally:
+        monkeypatch.delenv("SUPERVISION_DATABASE_URL")
+        get_settings.cache_clear()
+    said = capsys.readouterr().out
+    [new_key] = re.findall(r"X-API-Key\): (sk_\S+)", said)
+    assert said.count("revoked API key") == 2
+    try:
+        async with factory() as session:
+            for old in old_keys:
+                assert await people.principal_for_api_key(session, old) is None  # the lost keys no longer work
+            acting = await people.principal_for_api_key(session, new_key)
+            assert acting is not None and acting.organisation_id == firm.id
+            actions = list((await session.execute(select(AuditEntry.action).where(AuditEntry.entity == "api_key").order_by(AuditEntry.id))).scalars())
+        assert actions == ["api_key.issued", "api_key.issued", "api_key.revoked", "api_key.revoked", "api_key.issued"]
+    finally:
+        await engine.dispose()

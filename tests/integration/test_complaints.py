@@ -25,7 +25,7 @@ from inspections.tables import Defect
 from people.tables import User
 from registry.tables import Estate
 from tests.integration.evidence import company_user_of, jpeg, upload
-from tests.integration.helpers import assert_problem, count
+from tests.integration.helpers import assert_problem, count, waiting_on
 from tests.integration.test_pages import page_login
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "contract" / "open311_georeport_v2.schema.json").read_text(encoding="utf-8"))
@@ -287,6 +287,12 @@ async def test_a_mediation_records_its_meetings_and_ends_in_an_agreement(app: Li
     worker = await as_user("xbl01-worker")
     opened = await client.post(f"/api/complaints/{complaint_id}/mediation", json={"answer": "社区将组织双方调解"}, headers=worker)
     assert opened.status_code == 200 and opened.json()["state"] == "mediating"
+    link = f"/complaints/{complaint_id}"
+
+    async def mediations_waiting(username: str) -> int:  # the demo's own mediations wait on their directors too
+        return sum(1 for n in await waiting_on(client, await as_user(username), "新的矛盾调处案件") if n["link"] == link)
+
+    assert await mediations_waiting("xbl01-director") == 1 and await mediations_waiting("xbl02-director") == 0
     held = datetime.now(UTC).isoformat()
     first = await client.post(f"/api/complaints/{complaint_id}/meetings", json={"held_at": held, "attendees": "居民张某、物业经理李某、社工", "summary": "双方陈述", "follow_up": "三日内物业查明漏点"}, headers=worker)
     assert first.status_code == 201, first.text
@@ -298,6 +304,7 @@ async def test_a_mediation_records_its_meetings_and_ends_in_an_agreement(app: Li
     assert ended.status_code == 201, ended.text
     meetings = (await client.get(f"/api/complaints/{complaint_id}/meetings", headers=worker)).json()
     assert [m["outcome"] for m in meetings] == ["", "agreed"]
+    assert await mediations_waiting("xbl01-director") == 0  # the mediation ended: it no longer waits on the director
     page = await client.get(f"/track/{tracking}")
     assert "已办结" in page.text and "双方达成协议" in page.text
     # A meeting after the case ended is refused.

@@ -20,7 +20,7 @@ from foundation.jobs import run_job
 from foundation.notifications import Notification
 from people import queries as people_queries
 from tests.integration.evidence import jpeg, upload
-from tests.integration.helpers import assert_problem, community_id, count
+from tests.integration.helpers import assert_problem, community_id, count, waiting_on
 from tests.integration.test_calls import act, principal
 from tests.integration.test_pages import page_login
 from tests.integration.test_role_pages import csrf
@@ -91,8 +91,12 @@ async def test_director_accepts_a_delegation_within_five_working_days_and_the_st
     assert delegation["due_on"] > business_today().isoformat()
     listed = (await client.get("/api/delivery/delegations", headers=await as_user("xbl04-director"))).json()
     assert [d["id"] for d in listed if d["project_id"] == project["id"]] == [delegation["id"]]
+    # The delegation waits on the director of XBL04 (told), not on another community's.
+    assert [n["title"] for n in await waiting_on(client, await as_user("xbl04-director"), "项目委托待答复")] == [f"项目委托待答复：{project['title']}"]
+    assert await waiting_on(client, await as_user("xbl05-director"), "项目委托待答复") == []
     answer = await client.post(f"/api/delivery/delegations/{delegation['id']}/answer", json={"accept": True}, headers=await as_user("xbl04-director"))
     assert answer.status_code == 200 and answer.json()["status"] == "accepted"
+    assert await waiting_on(client, await as_user("xbl04-director"), "项目委托待答复") == []  # answered: no longer waiting
     officer = (await principal(db, "xbl-officer")).user_id
     assert await count(db, Notification, Notification.user_id == officer, Notification.title.like("%已接受委托%"))
 

@@ -21,7 +21,7 @@ from people.tables import User
 from registry.tables import Community, Estate, Street
 from supervision.todo import tasks_of
 from tests.integration.evidence import approve_late, principal, record_body, upload
-from tests.integration.helpers import assert_problem, audit_count, count, estate_ids_of
+from tests.integration.helpers import assert_problem, audit_count, count, estate_ids_of, waiting_on
 
 # Two months back: over, and past the late tolerance after its end whatever day the suite runs.
 MONTH = Month.of_instant(datetime.now(UTC)).previous().previous()
@@ -193,6 +193,9 @@ async def test_a_returned_record_is_corrected_by_its_filer_and_both_versions_sta
     assert [r["record_id"] for r in mine] == [record] and mine[0]["reason"] == "C01 与照片不符，请核实"
     assert (await client.get("/api/inspections/returns?waiting=true", headers=director)).json()["total"] == 1
     assert (await client.get(f"/api/inspections/{record}", headers=worker)).json()["returns"][0]["state"] == "waiting"
+    # The filer is told (nobody else), and the notice leaves once the record is corrected.
+    assert [n["link"] for n in await waiting_on(client, worker, "被退回更正")] == [f"/records/{record}"]
+    assert await waiting_on(client, await as_user("xbl02-worker"), "被退回更正") == [] and await waiting_on(client, director, "被退回更正") == []
     # The filer's to-do says a record waits on them and opens it; the director (who returned it) has nothing to do.
     filer = await principal(db, "xbl01-worker")
     async with db() as session:
@@ -208,6 +211,7 @@ async def test_a_returned_record_is_corrected_by_its_filer_and_both_versions_sta
     assert await count(db, Amendment, Amendment.record_id == record) == 0
     corrected = await client.post(f"/api/inspections/{record}/correction", json=correction, headers=worker)
     assert corrected.status_code == 201, corrected.text
+    assert await waiting_on(client, worker, "被退回更正") == []
     body = corrected.json()
     # Both versions: the record as filed (C01 passed), the amendment beside it, the results in effect after it.
     assert next(r for r in body["results"] if r["item"] == "C01")["passed"] is True

@@ -150,3 +150,24 @@ async def test_a_new_leader_frees_runs_its_dead_predecessor_left_running_and_cat
         estates = (await session.execute(select(func.count(func.distinct(EstateScore.estate_id))).where(EstateScore.month == MONTH))).scalar_one()
     assert run.state == "done" and run.attempts == 2
     assert await count(db, EstateScore, EstateScore.month == MONTH) == estates == run.result["computed"][0]["estates"]
+
+
+async def test_the_scheduler_reports_its_leadership_as_information_not_as_a_warning(engine, monkeypatch, caplog) -> None:
+    """Leading is the normal state of the one scheduler: logged at INFO (a WARNING is for what needs a look)."""
+    import asyncio
+    import logging
+
+    from foundation.settings import get_settings
+    from supervision import scheduler
+
+    stop = asyncio.Event()
+
+    async def lead_once(*args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        stop.set()  # stands in for the jobs' work: this test is about what the process says
+
+    monkeypatch.setattr(scheduler, "lead", lead_once)
+    with caplog.at_level(logging.INFO, logger="supervision.scheduler"):
+        await scheduler.run_scheduler(get_settings(), stop, engine=engine, poll_seconds=0.05)
+    [leads] = [r for r in caplog.records if r.name == "supervision.scheduler" and "leads" in r.getMessage()]
+    assert leads.levelno == logging.INFO
+    assert not [r for r in caplog.records if r.name == "supervision.scheduler" and r.levelno >= logging.WARNING]

@@ -46,6 +46,26 @@ async def test_the_administrator_sees_the_whole_district_on_the_home_page(client
     assert "共 323 条" in estates.text and "树德里" in estates.text
 
 
+async def test_the_home_pages_figures_are_those_of_ones_own_street_or_community(client, db) -> None:
+    """The home page says its figures are "within your scope": a street officer's are the street's, a director's the
+    community's, never the district's."""
+    street_estates, community_estates = 0, len(await estate_ids_of(db, "XBL01"))
+    for n in range(1, 12):
+        street_estates += len(await estate_ids_of(db, f"XBL{n:02d}"))
+
+    def stat(page: str, name: str) -> str:
+        return re.search(rf'id="stat-{name}">([^<]+)<', page).group(1)  # type: ignore[union-attr]
+
+    await page_login(client, "xbl-officer")
+    home = (await client.get("/")).text
+    assert "权限范围内" in home
+    assert (stat(home, "streets"), stat(home, "communities"), stat(home, "estates")) == ("1", "11", str(street_estates))
+    assert street_estates < 323 and "3,844,400.00" not in home
+    await page_login(client, "xbl01-director")
+    home = (await client.get("/")).text
+    assert (stat(home, "streets"), stat(home, "communities"), stat(home, "estates")) == ("1", "1", str(community_estates))
+
+
 async def test_a_community_worker_cannot_open_another_communitys_estate_by_editing_the_url(client, db) -> None:
     await page_login(client, "xbl01-worker")
     own = (await estate_ids_of(db, "XBL01"))[0]

@@ -299,9 +299,15 @@ async def test_an_application_waiting_past_its_deadline_tells_its_reviewers_once
         outcome = await jobs.remind_overdue_reviews(session, str(business_today()), datetime.now(UTC))
         again = await jobs.remind_overdue_reviews(session, str(business_today()), datetime.now(UTC))
         notices = list((await session.execute(sa.select(Notification).where(Notification.key.like(f"relief-overdue|{made['id']}|%")))).scalars())
+        await session.commit()
     assert before == 0 and outcome["overdue_applications"] >= 1 and again["notices"] == 0
     assert sorted(n.user_id for n in notices) == sorted(officers) and officers
     assert "街道审核已超期" in notices[0].title and "刘" not in notices[0].body
+    # The street reviews it: the reminder leaves the officers' lists.
+    assert (await review(client, await login(client, "ns-officer"), made["id"], "street")).status_code == 200
+    async with db() as session:
+        unread = (await session.execute(sa.select(Notification.id).where(Notification.key.like(f"relief-overdue|{made['id']}|%"), Notification.read_at.is_(None)))).all()  # type: ignore[union-attr]
+    assert unread == []
 
 
 async def test_the_pages_file_review_and_show_the_outcome(client, db) -> None:  # type: ignore[no-untyped-def]

@@ -261,11 +261,21 @@ async def test_hours_waiting_past_seven_days_remind_the_leader_and_the_social_wo
         notices = list((await session.execute(sa.select(Notification).where(Notification.key.like(f"volunteer-hours-late|{late.id}|%")))).scalars())
         in_time = list((await session.execute(sa.select(VolunteerHours.id).where(VolunteerHours.state == "waiting", VolunteerHours.due_on >= business_today()))).scalars())
         told_keys = {"|".join(k.split("|")[:2]) for k in (await session.execute(sa.select(Notification.key).where(Notification.key.like("volunteer-hours-late|%")))).scalars()}
+        await session.commit()
     not_yet = told_keys & {f"volunteer-hours-late|{i}" for i in in_time}
     assert in_time, "the demo has hours still within their answer days"
     assert told["notified"] >= 2 and again["notified"] == 0 and not_yet == set()
     assert {leader, worker} <= {n.user_id for n in notices} and late.volunteer_user_id not in {n.user_id for n in notices}
     assert "超期" in notices[0].title and real_name not in notices[0].body
+    # Decided by one approver: the reminder leaves every approver's list (the leader's and the social workers').
+    async with db() as session:
+        username = (await session.execute(sa.select(User.username).where(User.id == worker))).scalar_one()
+    headers = await login(client, username)
+    decided = await client.post(f"/api/volunteers/hours/{late.id}/decision", json={"verdict": "approve"}, headers=headers)
+    assert decided.status_code == 200, decided.text
+    async with db() as session:
+        unread = (await session.execute(sa.select(Notification.id).where(Notification.key.like(f"volunteer-hours-late|{late.id}|%"), Notification.read_at.is_(None)))).all()
+    assert unread == []
 
 
 async def test_one_volunteer_one_household_and_only_where_a_need_asks_for_it(client, db) -> None:  # type: ignore[no-untyped-def]

@@ -230,6 +230,17 @@ def test_demo_notes_match_their_items_and_the_demo_month_has_a_few_automatic_vet
     notes = [note for item_notes in demo_evidence.ITEM_NOTES.values() for note in item_notes]
     assert len(notes) == len(set(notes))  # a note belongs to one item (no gate-duty item with "垃圾未及时清运")
     assert "垃圾未及时清运" in demo_evidence.ITEM_NOTES["C01"]
+
+    # A note names what its item is about: it shares a word (two characters) with the item's own text, so a
+    # gate-duty item (主出入口24小时有人值守) cannot carry "垃圾未及时清运"; the company's fix note likewise.
+    def words(text: str) -> set[str]:
+        return {text[i : i + 2] for i in range(len(text) - 1)}
+
+    assert set(demo_evidence.FIX_NOTES) == set(checklist.items)
+    for code, item in checklist.items.items():
+        for note in (*demo_evidence.ITEM_NOTES[code], demo_evidence.FIX_NOTES[code]):
+            assert words(note) & words(item.text), f"{code} {item.text}: {note}"
+    assert not words("垃圾未及时清运") & words(checklist.items["G01"].text)
     # Automatic vetoes come from veto-marked items failed in the street's two inspections of each estate: the largest
     # demo street (55 estates) expects a few a month, not two dozen.
     veto_items = sum(1 for item in checklist.items.values() if item.veto)
