@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -629,7 +629,8 @@ async def _committee_estate(
     estate = await registry.get_estate(db, principal, estate_id)
     patrolled = (await inspection_queries.patrol_days(db, month.first_day, month.last_day, estate_id=estate_id)).get(estate_id, set())
     today = business_today()
-    last = min(month.last_day, today)
+    # Days that are over: today is still under way, so it is no day without a patrol (it is shown on its own).
+    last = min(month.last_day, today - timedelta(days=1))
     all_days = [date.fromordinal(d) for d in range(month.first_day.toordinal(), last.toordinal() + 1)]
     orders, _ = await defect_service.list_defects(db, principal, PageRequest(1, 200), state="active", estate_id=estate_id)
     opinion = (await _latest_opinions(db, estate.community_id, month)).get(estate_id)
@@ -641,6 +642,8 @@ async def _committee_estate(
         "month": month,
         "patrolled": patrolled,
         "all_days": all_days,
+        "patrolled_days": sum(1 for d in all_days if d in patrolled),
+        "today": today if month.first_day <= today <= month.last_day else None,
         "orders": orders,
         "opinion": opinion,
         # What a new opinion changes depends on the street's month (config/RULES.md, "Publication, lock and ranking").

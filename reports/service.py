@@ -35,7 +35,7 @@ from foundation.settings import get_settings
 from foundation.storage import BlobStore, read_blob, write_blob
 from foundation.web.filters import actor_account, person_named
 from inspections.config import current_checklist
-from inspections.queries import record_photo_digests
+from inspections.queries import finding_notes, record_photo_digests
 from people.queries import account_names
 from registry import queries as registry_queries
 from registry.queries import EstateInfo
@@ -529,6 +529,8 @@ async def _estate_report(session: AsyncSession, store: BlobStore, score: ScoreVe
     record_ids = {line["record_id"] for line in result.get("lines", []) if line.get("record_id")}
     digests = await record_photo_digests(session, record_ids) if record_ids else {}
     items = current_checklist().items
+    # The fault found on a failed item (the note written on it, as amended), as the web's breakdown shows it.
+    found = await finding_notes(session, {line["record_id"] for line in result.get("lines", []) if line.get("record_id") and line.get("item")})
 
     def item_text(item: str | None) -> str:
         """A checklist item by its code and its text (C04 楼道杂物堆放), as the web shows it."""
@@ -536,6 +538,11 @@ async def _estate_report(session: AsyncSession, store: BlobStore, score: ScoreVe
             return ""
         known = items.get(item)
         return f"{item} {known.text}" if known else item
+
+    def fault_text(record_id: int | None, item: str | None) -> str:
+        """What was found on the item (问题), with the item it was found on: 「楼道堆放纸箱」（C04 楼道杂物堆放）."""
+        fault = found.get((record_id, item)) if record_id and item else None
+        return f"{fault}（{item_text(item)}）" if fault else item_text(item)
 
     groups = sorted(digests.items())
     # The photos are read from the store and shrunk off the event loop: both block.
@@ -561,9 +568,9 @@ async def _estate_report(session: AsyncSession, store: BlobStore, score: ScoreVe
                 [[names.get(c["component"], c["component"]), c["score"], str(c["weight"]), c["effective_weight"], str(c["records"])] for c in result.get("components", [])],
             ),
             TableBlock(
-                "扣分与加减分明细", (Column("分项", 22), Column("记录", 14, True), Column("缺陷", 14, True), Column("项目", 44), Column("分项分", 16, True), Column("影响总分", 18, True), Column("说明", 52)),
+                "扣分与加减分明细", (Column("分项", 22), Column("记录", 14, True), Column("缺陷", 14, True), Column("问题（检查项）", 60), Column("分项分", 16, True), Column("影响总分", 18, True), Column("说明", 36)),
                 [
-                    [names.get(l["component"], l["component"]), str(l["record_id"] or ""), str(l["defect_id"] or ""), item_text(l["item"]), l["points"], l["effect"], l["note"]]  # noqa: E741
+                    [names.get(l["component"], l["component"]), str(l["record_id"] or ""), str(l["defect_id"] or ""), fault_text(l["record_id"], l["item"]), l["points"], l["effect"], l["note"]]  # noqa: E741
                     for l in result.get("lines", [])  # noqa: E741
                 ],
             ),

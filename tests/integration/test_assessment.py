@@ -281,6 +281,8 @@ async def test_the_estate_report_pdf_shows_the_breakdown_and_the_photos_behind_i
     async with db() as session:  # who gave the committee's opinion: the person by name and post
         director = (await session.execute(select(User.display_name).where(User.username == "xbl01-director"))).scalar_one()
     assert f"{director}（树德里社区居委会主任）" in "".join(text.split()) and "xbl01-director" not in text
+    # Each deduction names the fault found (the note written on the failed item), with the item it was found on.
+    assert "C01不合格（C01生活垃圾日产日清）" in "".join(text.split())
     # The photos behind the deductions are in it as pictures under their record, not as hashes.
     assert shas and not any(sha[:12] in text for sha in shas) and "记录 #" in text
     assert [image for page in PdfReader(io.BytesIO(report.content)).pages for image in page.images]
@@ -383,6 +385,8 @@ async def test_the_officer_reviews_several_vetoes_at_once_all_or_nothing(client,
     token = await csrf(client)
     desk = await client.get("/assessment/vetoes")
     assert 'id="batch"' in desk.text and all(f'name="veto_id" value="{i}"' in desk.text for i in ids[:2])
+    # Below the last card, the way back to the batch form (its reason and buttons are at the top of a long list).
+    assert re.search(r'<p class="batch-return" id="batch-return"><a href="#batch-review">[^<]*共 2 项待审核', desk.text)
     upheld = await audit_count(db, "veto.upheld")
 
     async def states() -> dict[int, tuple[str, str | None]]:

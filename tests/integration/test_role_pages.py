@@ -403,3 +403,24 @@ async def test_the_street_officer_is_told_to_compute_last_month_then_to_lock_it_
     locked = await client.post(f"{month_api}/lock", headers=officer)
     assert locked.status_code == 200 and locked.json()["state"] == "locked", locked.text
     assert await month_line() == []
+
+
+async def test_the_committee_estate_page_counts_only_days_that_are_over_and_shows_today_on_its_own(client, db, as_user) -> None:
+    """Today is under way: it is not listed as a day without a patrol, and the page says whether it is patrolled yet."""
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    today = business_today()
+    await page_login(client, "xbl01-director")
+
+    def days_without(page: str) -> str:
+        return re.search(r'<p class="muted" id="days-without-patrol">未巡查的日期：(.*?)</p>', page, re.S).group(1)
+
+    before = (await client.get(f"/committee/estates/{estate}?month={Month.of(today)}")).text
+    assert f"今日（{today.day}日）：尚未巡查（当天未结束，不计入未巡查）" in before
+    if today.day > 1:  # every day before today is over and was not patrolled
+        assert days_without(before).split("、") == [f"{d}日" for d in range(1, today.day)]
+        assert f"（0 / {today.day - 1} 天，不含今日）" in before
+    worker = await as_user("xbl01-worker")
+    body = record_body(estate) | {"inspected_at": datetime.now(BUSINESS_TZ).isoformat()}
+    assert (await client.post("/api/patrols", json=body, headers=worker)).status_code == 201
+    after = (await client.get(f"/committee/estates/{estate}?month={Month.of(today)}")).text
+    assert f"今日（{today.day}日）：已巡查" in after and days_without(after) == days_without(before)
