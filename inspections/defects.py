@@ -80,24 +80,37 @@ async def raise_defects(
     raised = [_new_defect(record, r.item_code, r.defects, checklist, now, None, calendar) for r in failed]
     session.add_all(raised)
     await session.flush()
+    audience = await _order_audience(session, raised[0]) if raised else None  # one record: one estate, one company
     for defect in raised:
         _event(session, defect.id, "raised", actor, now)
-        await _order_waits(session, defect, checklist)
+        await _order_waits(session, defect, checklist, audience=audience)
     return raised
 
 
-async def _order_waits(session: AsyncSession, defect: Defect, checklist: Checklist, round_: object = None, sent_back: str = "") -> None:
-    """An order (new, or open again after its fix was sent back) waits on the company under contract: its accounts
-    are told, and the notice leaves their list once a fix is reported or the order is withdrawn."""
+async def _order_audience(session: AsyncSession, defect: Defect) -> tuple[str | None, list[int]] | None:
+    """Whom an order waits on: the estate's name and the accounts of the company under contract (None: no company)."""
     if defect.company_id is None:
-        return
+        return None
     estate = await registry_queries.estate(session, defect.estate_id)
+    return (estate.name if estate else None), await whose_turn(session, Turn(Role.COMPANY, company_id=defect.company_id))
+
+
+async def _order_waits(
+    session: AsyncSession, defect: Defect, checklist: Checklist, round_: object = None, sent_back: str = "", audience: tuple[str | None, list[int]] | None = None
+) -> None:
+    """An order (new, or open again after its fix was sent back) waits on the company under contract: its accounts
+    are told, and the notice leaves their list once a fix is reported or the order is withdrawn. `audience`: what
+    `_order_audience` answers, when the caller has it already (the orders of one record share it)."""
+    audience = audience or await _order_audience(session, defect)
+    if audience is None:
+        return
+    estate_name, told = audience
     item = checklist.items.get(defect.item_code)
     what = f"{defect.item_code} {item.text}" if item else defect.item_code
     deadline = defect.deadline_at.astimezone(BUSINESS_TZ)
     await waits(
-        session, "order", defect.id, await whose_turn(session, Turn(Role.COMPANY, company_id=defect.company_id)),
-        f"{'整改验收退回' if sent_back else '新的整改单'}：{estate.name if estate else f'整改单 #{defect.id}'}",
+        session, "order", defect.id, told,
+        f"{'整改验收退回' if sent_back else '新的整改单'}：{estate_name or f'整改单 #{defect.id}'}",
         f"整改单 #{defect.id}（{what}）{'验收退回：' + sent_back[:200] + '。' if sent_back else ''}请在 {deadline:%Y-%m-%d %H:%M} 前整改并上报整改照片。",
         f"/defects/{defect.id}", round_=round_,
     )

@@ -200,6 +200,10 @@ async def estate_boundary(session: AsyncSession, estate_id: int) -> dict[str, An
     return found
 
 
+def _term(contract: ServiceContract) -> ContractTerm:
+    return ContractTerm(contract.id or 0, contract.company_id, contract.starts_on, contract_last_day(contract.ends_on, contract.terminated_on))
+
+
 async def contractors_on(session: AsyncSession, estate_ids: Collection[int], day: date) -> dict[int, ContractTerm]:
     """The contract (and so the company) in force on `day` for each estate of `estate_ids` that had one, by estate
     (at most one: contracts of an estate never overlap). Whether the estate was managed that day is not asked."""
@@ -211,14 +215,14 @@ async def contractors_on(session: AsyncSession, estate_ids: Collection[int], day
             .where(col(ContractEstate.estate_id).in_(part), contract_in_force(day))
         )
         for estate_id, contract in rows:
-            found[estate_id] = ContractTerm(contract.id or 0, contract.company_id, contract.starts_on, contract_last_day(contract.ends_on, contract.terminated_on))
+            found[estate_id] = _term(contract)
     return found
 
 
 async def contractor_on(session: AsyncSession, estate_id: int, day: date) -> ContractTerm | None:
     """The contract (and its company) in force for the estate on `day`, or None."""
     contract = (await session.execute(_CONTRACT_OF_ESTATE, {"estate_id": estate_id, "day": day})).scalar()
-    return ContractTerm(contract.id or 0, contract.company_id, contract.starts_on, contract_last_day(contract.ends_on, contract.terminated_on)) if contract else None
+    return _term(contract) if contract else None
 
 
 async def streets(session: AsyncSession) -> list[StreetInfo]:
