@@ -34,7 +34,7 @@ from foundation.storage import BlobStore
 from foundation.web.auth import allow
 from foundation.web.charts import trend
 from foundation.web.flash import flashed
-from foundation.web.layout import attempt, chosen_id, form_error, page, pages_of, read_verdict, refused
+from foundation.web.layout import attempt, chosen_id, form_body, form_error, page, page_request, pages_of, read_verdict, refused
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
 from inspections import defects as defect_service
@@ -198,7 +198,7 @@ class AssessmentPages(Controller):
         try:
             async with attempt(db):
                 uphold, reason = read_verdict(data, "uphold", "overturn", "请选择维持或撤销否决", "请写明审核理由")
-                await service.review_veto(db, principal, veto_id, schemas.VetoReviewIn(uphold=uphold, reason=reason))
+                await service.review_veto(db, principal, veto_id, form_body(schemas.VetoReviewIn, uphold=uphold, reason=reason))
         except DomainError as exc:
             return await _vetoes_page(db, principal, "pending", failed=(veto_id, exc, data.get("reason") or ""))
         return flashed(Redirect(path="/assessment/vetoes"), "已维持该项一票否决。" if uphold else "已撤销该项一票否决。")
@@ -217,7 +217,7 @@ class AssessmentPages(Controller):
                 if not chosen or len(ids) != len(chosen):
                     raise InvalidInput(f"tick from 1 to {service.BATCH_MOST} vetoes to review", zh=f"请先勾选要审核的一票否决（一次最多 {service.BATCH_MOST} 项）", field="veto_ids")
                 uphold, reason = read_verdict({"verdict": str(form.get("verdict") or ""), "reason": typed}, "uphold", "overturn", "请选择维持或撤销否决", "请写明审核理由")
-                decided = await service.review_vetoes(db, principal, ids, schemas.VetoReviewIn(uphold=uphold, reason=reason))
+                decided = await service.review_vetoes(db, principal, ids, form_body(schemas.VetoReviewIn, uphold=uphold, reason=reason))
         except service.VetoBatchRefused as exc:
             # Named only when of the officer's own street (an id typed in for another street's veto stays a number).
             refused_ids = [i for i, _ in exc.refused]
@@ -247,21 +247,20 @@ class AssessmentPages(Controller):
         state: State,
     ) -> Response[Any]:
         reason = str(data.get("reason") or "").strip()
-        try:
-            estate_id = int(str(data.get("estate_id") or 0))
-        except ValueError:
-            raise NotFound("score", data.get("estate_id")) from None
+        estate_id = chosen_id(str(data.get("estate_id") or ""))
+        if estate_id is None:
+            raise NotFound("score", str(data.get("estate_id"))[:20])
         month = Month.parse(str(data.get("month") or ""), "month")
         defect = str(data.get("defect_id") or "")
         try:
             async with attempt(db):
                 if len(reason) < 2:
                     raise InvalidInput("write the reason of the appeal", zh="请写明申诉理由", field="reason")
-                photos = await received_photos(state, uploaded_files(data, "photo"))
+                photos = await received_photos(state, uploaded_files(data, "photo"), store)
                 await service.file_appeal(
                     db,
                     principal,
-                    schemas.AppealIn(estate_id=estate_id, month=str(month), reason=reason, defect_id=int(defect) if defect.isdecimal() else None),
+                    form_body(schemas.AppealIn, estate_id=estate_id, month=str(month), reason=reason, defect_id=int(defect[:12]) if defect.isdecimal() else None),
                     store=store,
                     photos=photos,
                 )
@@ -276,7 +275,7 @@ class AssessmentPages(Controller):
         try:
             async with attempt(db):
                 uphold, reason = read_verdict(data, "uphold", "reject", "请选择申诉成立或驳回", "请写明答复理由")
-                await service.answer_appeal(db, principal, appeal_id, schemas.AppealAnswerIn(uphold=uphold, reason=reason))
+                await service.answer_appeal(db, principal, appeal_id, form_body(schemas.AppealAnswerIn, uphold=uphold, reason=reason))
         except DomainError as exc:
             return await _appeals_page(db, principal, failed=(appeal_id, exc, data.get("reason") or ""))
         return flashed(Redirect(path="/assessment/appeals"), "申诉答复已保存。")
@@ -294,7 +293,7 @@ async def _month_page(
     late_failed: tuple[int, str] | None = None,
     page_no: int = 1,
 ) -> Template:
-    paging = PageRequest(page=max(1, page_no), page_size=get_settings().month_table_page_size)
+    paging = page_request(page_no, get_settings().month_table_page_size)
     scores = await queries.month_scores(db, principal, wanted, community_id=community_id, company_id=company_id, paging=paging)
     total = await queries.count_month_scores(db, principal, wanted, community_id=community_id, company_id=company_id)
     months = [wanted]
@@ -517,7 +516,7 @@ class CommitteePages(Controller):
                 satisfied = _count(typed["satisfied"], "satisfied", "满意户数")
                 answered = _count(typed["answered"], "answered", "答卷户数")
                 given = await service.give_opinion(
-                    db, principal, schemas.OpinionIn(client_id=_client_id(typed["client_id"]), estate_id=estate_id, month=str(month), rating=rating or 0, satisfied=satisfied, answered=answered, note=typed["note"])
+                    db, principal, form_body(schemas.OpinionIn, client_id=_client_id(typed["client_id"]), estate_id=estate_id, month=str(month), rating=rating or 0, satisfied=satisfied, answered=answered, note=typed["note"])
                 )
                 community = await registry_queries.community(db, given.opinion.community_id)
                 state = await service.month_state(db, community.street_id, month) if community else None
@@ -544,11 +543,11 @@ class CommitteePages(Controller):
                     raise InvalidInput("choose a listed reason", zh="请从列表中选择否决理由", field="reason")
                 if len(typed["explanation"]) < 10:
                     raise InvalidInput("explain in at least 10 characters", zh="请具体说明情况（至少 10 个字）", field="explanation")
-                photos = await received_photos(state, uploads)
+                photos = await received_photos(state, uploads, store)
                 await service.cast_veto(
                     db,
                     principal,
-                    schemas.VetoIn(estate_id=estate_id, month=str(month), reason=typed["reason"], explanation=typed["explanation"], evidence_photo_ids=[]),
+                    form_body(schemas.VetoIn, estate_id=estate_id, month=str(month), reason=typed["reason"], explanation=typed["explanation"], evidence_photo_ids=[]),
                     store=store,
                     photos=photos,
                 )
@@ -577,7 +576,7 @@ class CommitteePages(Controller):
                     raise InvalidInput("explain in at least 10 characters", zh="请具体说明情况（至少 10 个字）", field="explanation")
                 await service.cast_veto(
                     db, principal,
-                    schemas.VetoIn(estate_id=estate_id, month=str(month), reason="mass_complaint", explanation=typed["explanation"], complaint_ids=[int(i) for i in ids]),
+                    form_body(schemas.VetoIn, estate_id=estate_id, month=str(month), reason="mass_complaint", explanation=typed["explanation"], complaint_ids=[int(i) for i in ids]),
                 )
         except DomainError as exc:
             return await _committee_estate(db, principal, estate_id, month, failed=("veto", exc, typed))

@@ -27,7 +27,8 @@ sys.path.insert(0, str(BENCH.parent))
 
 from sqlalchemy import select, text  # noqa: E402
 
-from foundation.access import Principal, Role  # noqa: E402
+from bench.harness import demo_account  # noqa: E402
+from foundation.access import Role  # noqa: E402
 from foundation.clock import business_today, utc_now  # noqa: E402
 from foundation.db import create_engine, create_session_factory, unit_of_work  # noqa: E402
 from foundation.periods import Month  # noqa: E402
@@ -40,8 +41,6 @@ from subsidies.engine import service as engine  # noqa: E402
 from subsidies.engine.tables import ProgrammeRun  # noqa: E402
 from supervision.cli import migrate  # noqa: E402
 from supervision.demo import load_demo  # noqa: E402
-
-FINANCE = Principal(role=Role.FINANCE, username="bench-finance")
 
 
 async def main(elders: int, per_elder: int) -> None:
@@ -74,7 +73,9 @@ async def main(elders: int, per_elder: int) -> None:
             for e in rows
         )
         elder_ids = [(e.id, provider_of[e.street_id]) for e in rows]
-    providers = {p: Principal(role=Role.SOCIAL_ORG, username=f"bench-provider-{p}", organisation_id=p) for p in set(provider_of.values())}
+    async with factory() as session:
+        providers = {p: await demo_account(session, role=Role.SOCIAL_ORG, organisation_id=p) for p in set(provider_of.values())}
+        finance = await demo_account(session, username="finance")
     visits: dict[tuple[int, date], list[schemas.VisitIn]] = {}
     for elder_id, provider in elder_ids:
         for k in range(per_elder):
@@ -106,7 +107,7 @@ async def main(elders: int, per_elder: int) -> None:
     async with unit_of_work(factory) as session:
         run_id = (await session.execute(select(ProgrammeRun.id).where(ProgrammeRun.programme == CODE, ProgrammeRun.period == str(month), ProgrammeRun.state == "draft"))).scalar()
     async with factory() as session:
-        run = await engine.recompute_run(session, FINANCE, run_id) if run_id else await engine.start_run(session, FINANCE, CODE, str(month))
+        run = await engine.recompute_run(session, finance, run_id) if run_id else await engine.start_run(session, finance, CODE, str(month))
     timings.append((f"run priced (run {run.id})", time.perf_counter() - started))
 
     started = time.perf_counter()

@@ -9,9 +9,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
+from sqlalchemy import select
+from sqlmodel import col
 
+from foundation.access import Principal, Role
+from people.queries import principal_named
+from people.tables import User
 from supervision.demo import DEMO_PASSWORD
 from tests.served import free_port
 
@@ -53,3 +59,17 @@ async def page_login(client: httpx.AsyncClient, username: str) -> None:
     answer = await client.post("/login", data={"username": username, "password": DEMO_PASSWORD, "_csrf_token": token})
     if answer.status_code not in (302, 303):
         raise RuntimeError(f"page login of {username}: {answer.status_code} {answer.text[:200]}")
+
+
+async def demo_account(session: Any, *, username: str | None = None, role: Role | None = None, **scope: int) -> Principal:
+    """A demo account acting as itself (its user id in the audit log, as the separation of duties needs): by username,
+    or the first of a role in a street, community or organisation (street_id=3, organisation_id=7)."""
+    if username is None:
+        query = select(col(User.username)).where(col(User.role) == (role.value if role else None), col(User.active).is_(True))
+        for column, value in scope.items():
+            query = query.where(getattr(User, column) == value)
+        username = (await session.execute(query.order_by(col(User.id)).limit(1))).scalar_one()
+    found = await principal_named(session, username)
+    if found is None:
+        raise LookupError(f"no active demo account {username}")
+    return found

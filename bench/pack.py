@@ -29,7 +29,8 @@ from reportlab.lib.pagesizes import A4  # noqa: E402
 from reportlab.platypus import SimpleDocTemplate, Table  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from foundation.access import Principal, Role  # noqa: E402
+from bench.harness import demo_account  # noqa: E402
+from foundation.access import Role  # noqa: E402
 from foundation.money import yuan  # noqa: E402
 from foundation.periods import last_ended_quarter  # noqa: E402
 from reports.pdf import Column, Document, TableBlock, register_font, render  # noqa: E402
@@ -60,18 +61,18 @@ async def district_batch(url: str) -> int:
         await generate_month(factory, month, seed=month.month)
     async with factory() as session:
         streets = list((await session.execute(select(Street.id))).scalars())
-    officers = {s: Principal(role=Role.STREET_OFFICER, username=f"officer-{s}", street_id=s) for s in streets}
+        officers = {s: await demo_account(session, role=Role.STREET_OFFICER, street_id=s) for s in streets}
+        finance, reviewer = await demo_account(session, username="finance"), await demo_account(session, username="finance2")
     for month in quarter.months:
         for street, officer in officers.items():
             async with unit_of_work(factory) as session:
                 await assessment.compute_month(session, officer, street, month)
                 await assessment.lock_month(session, officer, street, month)
-    finance = Principal(role=Role.FINANCE, username="finance")
     async with unit_of_work(factory) as session:
         run = await subsidies.start_run(session, finance, quarter, False)
         for officer in officers.values():
             await subsidies.confirm_street(session, officer, run.id)  # type: ignore[arg-type]
-        await subsidies.approve_run(session, finance, run.id)  # type: ignore[arg-type]
+        await subsidies.approve_run(session, reviewer, run.id)  # type: ignore[arg-type]
         batch = await subsidies.issue_batch(session, finance, run.id)  # type: ignore[arg-type]
     await engine.dispose()
     return batch.id  # type: ignore[return-value]

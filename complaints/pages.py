@@ -27,7 +27,7 @@ from foundation.settings import get_settings
 from foundation.storage import BlobStore
 from foundation.web.auth import allow
 from foundation.web.flash import flashed
-from foundation.web.layout import attempt, form_error, page, refused
+from foundation.web.layout import attempt, form_body, form_error, page, refused
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
 from inspections.config import current_checklist
@@ -113,7 +113,7 @@ class PublicComplaintPages(Controller):
                 if len(uploads) > rules.max_photos:
                     raise RuleViolation(f"a report carries at most {rules.max_photos} photos", zh=f"最多上传 {rules.max_photos} 张照片", field="photo")
                 await admit_report(state, request, Channel.QR, device=_device(request), challenge=challenge)
-                photos = await received_photos(state, uploads)
+                photos = await received_photos(state, uploads, store)
                 _, code = await service.report_complaint(
                     db, store,
                     service.NewComplaint(channel=Channel.QR, service_code=typed["service_code"], estate_code=estate_code, description=typed["description"], place=typed["place"], phone=typed["phone"]),
@@ -200,8 +200,8 @@ class ComplaintPages(Controller):
                 for key, zh in (("finding", "请写明现场核查情况"), ("answer", "请填写给居民的答复")):
                     if len(typed[key]) < 2:
                         raise InvalidInput(f"write the {key}", zh=zh, field=key)
-                photos = await received_photos(state, uploaded_files(data, "photo"))
-                await service.route_to_order(db, store, principal, complaint_id, schemas.OrderIn(item=typed["item"], finding=typed["finding"], answer=typed["answer"]), photos)
+                photos = await received_photos(state, uploaded_files(data, "photo"), store)
+                await service.route_to_order(db, store, principal, complaint_id, form_body(schemas.OrderIn, item=typed["item"], finding=typed["finding"], answer=typed["answer"]), photos)
         except DomainError as exc:
             return await _detail(db, principal, complaint_id, exc=exc, typed=typed)
         return flashed(Redirect(path=f"/complaints/{complaint_id}"), "已转物业企业整改。")
@@ -215,7 +215,7 @@ class ComplaintPages(Controller):
             async with attempt(db):
                 if len(answer) < 2:
                     raise InvalidInput("write the answer", zh="请填写给居民的答复", field="mediation_answer")
-                await service.open_mediation(db, principal, complaint_id, schemas.MediationIn(answer=answer))
+                await service.open_mediation(db, principal, complaint_id, form_body(schemas.MediationIn, answer=answer))
         except DomainError as exc:
             return await _detail(db, principal, complaint_id, exc=exc, typed={"mediation_answer": answer})
         return flashed(Redirect(path=f"/complaints/{complaint_id}"), "已转入矛盾调处。")
@@ -238,7 +238,7 @@ class ComplaintPages(Controller):
                         raise InvalidInput(f"write the {key}", zh=zh, field=key)
                 await service.record_meeting(
                     db, principal, complaint_id,
-                    schemas.MediationMeetingIn(held_at=held_at, attendees=typed["attendees"], summary=typed["summary"], outcome=cast(schemas.Outcome, typed["outcome"]), follow_up=typed["follow_up"], answer=typed["meeting_answer"]),
+                    form_body(schemas.MediationMeetingIn, held_at=held_at, attendees=typed["attendees"], summary=typed["summary"], outcome=cast(schemas.Outcome, typed["outcome"]), follow_up=typed["follow_up"], answer=typed["meeting_answer"]),
                 )
         except DomainError as exc:
             return await _detail(db, principal, complaint_id, exc=exc, typed=typed)
@@ -260,7 +260,7 @@ class ComplaintPages(Controller):
                     raise InvalidInput("duplicate_of is a complaint number", zh="请填写投诉编号（数字）", field="duplicate_of")
                 await service.close_complaint(
                     db, principal, complaint_id,
-                    schemas.ClosureIn(reason=typed["reason"], answer=typed["closure_answer"], referred_to=typed["referred_to"], duplicate_of=int(duplicate) if duplicate else None),
+                    form_body(schemas.ClosureIn, reason=typed["reason"], answer=typed["closure_answer"], referred_to=typed["referred_to"], duplicate_of=int(duplicate) if duplicate else None),
                 )
         except DomainError as exc:
             return await _detail(db, principal, complaint_id, exc=exc, typed=typed)

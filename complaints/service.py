@@ -61,6 +61,8 @@ ROUTERS = frozenset({Role.COMMUNITY_WORKER})
 PHONE_READERS = frozenset({Role.COMMUNITY_WORKER, Role.COMMITTEE_DIRECTOR})
 # Photos of a report are kept under this owner: nobody logs in as it, so only the complaint's readers see them.
 RESIDENT = Principal(role=Role.ADMIN, username="resident")
+DESCRIPTION_LIMIT = 2000  # as the complaint's columns hold them
+PLACE_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -143,14 +145,22 @@ async def report_complaint(
             f"service code {data.service_code!r} is unknown; GET /api/open311/v2/services.json lists them",
             zh="请选择投诉类别", field="service_code",
         )
-    description = data.description.strip()
+    description, place, typed_phone = data.description.strip(), data.place.strip(), data.phone.strip()
     if len(description) < 2:
         raise InvalidInput("describe the problem in a few words", zh="请写明遇到的问题", field="description")
+    if len(description) > DESCRIPTION_LIMIT:
+        raise InvalidInput(f"the description is at most {DESCRIPTION_LIMIT} characters", zh=f"问题描述最多 {DESCRIPTION_LIMIT} 字", field="description")
+    if len(place) > PLACE_LIMIT:
+        raise InvalidInput(f"the place is at most {PLACE_LIMIT} characters", zh=f"位置最多 {PLACE_LIMIT} 字", field="place")
+    # A phone is digits (a leading +, spaces, dashes and brackets allowed), 5 to 15 of them (E.164's longest):
+    # anything else is refused as typed, never silently dropped.
+    if typed_phone and (len(typed_phone) > 30 or any(ch not in "0123456789+-() " for ch in typed_phone)):
+        raise InvalidInput("the phone number holds only digits, +, -, brackets and spaces", zh="电话号码只填数字，如 13812345678 或 022-23456789", field="phone")
     if len(photos) > rules.max_photos:
         raise RuleViolation(f"a report carries at most {rules.max_photos} photos", zh=f"最多上传 {rules.max_photos} 张照片", field="photo")
-    phone = "".join(ch for ch in data.phone if ch in "0123456789+")
-    if phone and not 5 <= len(phone) <= 20:
-        raise InvalidInput("the phone number has 5 to 20 digits", zh="电话号码格式不对", field="phone")
+    phone = "".join(ch for ch in typed_phone if ch in "0123456789+")
+    if phone and not 5 <= len(phone.lstrip("+")) <= 15:
+        raise InvalidInput("the phone number has 5 to 15 digits", zh="电话号码应为 5 至 15 位数字", field="phone")
     media_url = data.media_url.strip()
     if media_url and (refusal := media_url_refusal(media_url)):
         raise RuleViolation(refusal, zh="图片链接应为以 http:// 或 https:// 开头的网址", field="media_url")
@@ -172,7 +182,7 @@ async def report_complaint(
         community_id=estate.community_id,
         street_id=estate.street_id,
         company_id=contractor.company_id if contractor else None,
-        place=data.place.strip()[:200],
+        place=place,
         latitude_micro=round(data.latitude * 1_000_000) if data.latitude is not None else None,
         longitude_micro=round(data.longitude * 1_000_000) if data.longitude is not None else None,
         description=description,

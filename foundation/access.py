@@ -100,6 +100,13 @@ class Principal:
         return f"{self.username} ({self.role.value})"
 
     @property
+    def acts_for_nobody(self) -> bool:
+        """Whether no person acts here: the system, the scheduler, a resident without an account, or an organisation's
+        API key. Anyone else acts as their account and carries its id (the audit log and the separation of duties
+        go by it)."""
+        return self.via_api_key or self.username in NOT_PEOPLE
+
+    @property
     def is_staff(self) -> bool:
         return self.role in STAFF_ROLES
 
@@ -116,6 +123,7 @@ class Principal:
                 return False
 
 
+NOT_PEOPLE = frozenset({"system", "scheduler", "resident"})  # the principals no account stands behind
 SYSTEM = Principal(role=Role.ADMIN, username="system")
 # The scheduler as finance drafts runs (no user: it is no person, so a person approving its draft approves someone
 # else's work, as the separation of duties asks).

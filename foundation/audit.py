@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlmodel import Field, SQLModel, col
 
+from foundation.access import Principal
 from foundation.clock import BUSINESS_TZ, utc_now
 from foundation.db import UTCDateTime, surrogate_key
 from foundation.errors import RuleViolation
@@ -293,7 +294,11 @@ def record_change(
     after: dict[str, Any] | None = None,
     reason: str | None = None,
 ) -> AuditEntry:
-    """Add an audit entry to the session; it commits or rolls back with the change it describes."""
+    """Add an audit entry to the session; it commits or rolls back with the change it describes. A person's action
+    carries their account id: without it the log could not say who did it, and the separation of duties, which
+    compares ids, would let them approve their own work."""
+    if isinstance(actor, Principal) and actor.user_id is None and not actor.acts_for_nobody:
+        raise ValueError(f"{actor.label} acts without the id of their account: act as the account (people.queries.principal_named)")
     entry = AuditEntry(
         at=utc_now(),
         actor_user_id=actor.user_id,

@@ -312,7 +312,7 @@ async def _post(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[
     if wecom:  # the robot answers 200 with errcode 0 when it took the message
         try:
             errcode = json.loads(response.content).get("errcode")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             errcode = None
         if errcode != 0:
             return Outcome("refused", response.status_code, f"errcode {errcode}")

@@ -10,13 +10,16 @@ import logging
 import os
 import tempfile
 import threading
+import time
+import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeVar, cast, runtime_checkable
 
 from sqlalchemy import CheckConstraint, Column, Integer, LargeBinary, PrimaryKeyConstraint, String, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -74,6 +77,59 @@ async def write_blob(store: BlobStore, content: bytes) -> str:
     return await asyncio.to_thread(store.put, content)
 
 
+@dataclass(eq=False)
+class StagedBlob:
+    """Bytes written ahead of the transaction that names them, so that the transaction only moves them into place.
+    On SQLite a writing transaction holds the database's one write lock: the disk (the write and its fsync) is not
+    waited for under it. Until `commit_staged` the bytes are not in the store (`hashes` does not list them); a staged
+    blob dropped without being committed (its request refused) is removed, so a refusal still stores nothing."""
+
+    sha256: str
+    content: bytes  # for the database store, which writes in one statement at commit
+    path: Path | None = None  # the file store's file written ahead, renamed into place at commit
+    derived_kind: str | None = None  # a derived copy (of the blob `sha256`) of this kind, not the blob itself
+
+
+STAGING = "staging"  # the file store's folder of bytes written ahead (not a blob folder: two hex digits)
+STAGED_FOR_HOURS = 1  # a staged file older than this was left by a process that stopped: removed at the next start
+
+
+def _discard(path: Path) -> None:
+    path.unlink(missing_ok=True)
+
+
+def stage_blob(store: BlobStore, content: bytes, *, derived_of: str | None = None, kind: str | None = None) -> StagedBlob:
+    """Write `content` ahead (blocking: call it in a thread, before the transaction), as a blob or, with `derived_of`
+    and `kind`, as a copy made from that blob."""
+    sha256 = checked_sha256(derived_of) if derived_of else hashlib.sha256(content).hexdigest()
+    staged = StagedBlob(sha256=sha256, content=content, derived_kind=checked_kind(kind) if kind else None)
+    if isinstance(store, FileBlobStore):
+        folder = store.root / STAGING
+        folder.mkdir(parents=True, exist_ok=True)
+        staged.path = folder / uuid.uuid4().hex
+        store._write(staged.path, content)
+        staged.content = b""  # on disk now; not held twice
+        weakref.finalize(staged, _discard, staged.path)
+    return staged
+
+
+def commit_staged(store: BlobStore, staged: StagedBlob) -> None:
+    """Put staged bytes in the store (blocking: a rename for files). Inside the transaction that names them: a row
+    that commits always names bytes that are there."""
+    if staged.path is None or not isinstance(store, FileBlobStore):
+        if staged.derived_kind:
+            store.put_derived(staged.sha256, staged.derived_kind, staged.content)
+        else:
+            store.put(staged.content)
+        return
+    final = store._derived_path(staged.sha256, staged.derived_kind) if staged.derived_kind else store._path(staged.sha256)
+    if final.exists():
+        staged.path.unlink(missing_ok=True)
+        return
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(staged.path, final)
+
+
 def checked_sha256(sha256: str) -> str:
     if len(sha256) != 64 or not SHA256_HEX.issuperset(sha256):
         raise ValueError(f"not a sha256: {sha256!r}")
@@ -110,6 +166,19 @@ class FileBlobStore:
         checked_kind(kind)
         original = self._path(sha256)
         return self.root / "derived" / original.parent.relative_to(self.root) / f"{sha256}.{kind}"
+
+    def sweep_staging(self, older_than_hours: float = STAGED_FOR_HOURS) -> int:
+        """Remove bytes staged by a process that stopped before committing or dropping them; how many."""
+        folder = self.root / STAGING
+        if not folder.is_dir():
+            return 0
+        cutoff = time.time() - older_than_hours * 3600
+        removed = 0
+        for path in folder.iterdir():
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
 
     def put_derived(self, sha256: str, kind: str, content: bytes) -> None:
         path = self._derived_path(sha256, kind)
@@ -378,4 +447,6 @@ def open_blob_store(settings: Settings, backend: str | None = None) -> FileBlobS
     with _OPENING:
         if key not in _OPENED:
             _OPENED[key] = DatabaseBlobStore(key[1]) if chosen == "postgresql" else FileBlobStore(Path(key[1]))
+            if isinstance(_OPENED[key], FileBlobStore):
+                cast(FileBlobStore, _OPENED[key]).sweep_staging()
         return _OPENED[key]

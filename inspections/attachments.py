@@ -16,7 +16,7 @@ from sqlmodel import col
 from foundation.access import Principal
 from foundation.clock import utc_now
 from foundation.errors import Conflict, InvalidInput, NotFound, TooLarge
-from foundation.storage import BlobStore
+from foundation.storage import BlobStore, StagedBlob, commit_staged, stage_blob
 from foundation.text import clean_file_name
 from inspections import schemas
 from inspections.flag_rules import hash_bands
@@ -47,17 +47,24 @@ class ReceivedPhoto:
     display: bytes | None
     display_kind: str
     phash: str | None = None  # perceptual hash (photos.perceptual_hash)
+    # The photo and its display copy written ahead to the store (stage_blob), when received with a store: the use
+    # case's transaction then only moves them into place (no disk wait under SQLite's write lock).
+    staged: tuple[StagedBlob, ...] = ()
 
 
-async def receive_photo(content: bytes, original_name: str, claimed_taken_at: datetime | None, limits: PhotoLimits) -> ReceivedPhoto:
+async def receive_photo(
+    content: bytes, original_name: str, claimed_taken_at: datetime | None, limits: PhotoLimits, store: BlobStore | None = None
+) -> ReceivedPhoto:
     """Check a received file is a photo within the size and pixel limits, and make its display copy; nothing is
-    written. Decoding is CPU work, done off the event loop."""
+    stored. With a store, the photo and its copy are written ahead (staged), before the use case's transaction,
+    which stores them by moving them into place; a refused request's staged bytes are removed. Decoding and writing
+    are done off the event loop."""
     max_bytes = limits.max_bytes
     if len(content) > max_bytes:
         raise TooLarge(f"the file has {len(content)} bytes; the limit is {max_bytes} bytes ({max_bytes // (1024 * 1024)} MB)", zh=f"照片超过 {max_bytes // (1024 * 1024)} MB，请压缩后再上传", field="file")
     if not content:
         raise InvalidInput("the file is empty", zh="照片文件是空的", field="file")
-    sha256, facts, display, phash = await asyncio.to_thread(_judge_photo, content, limits)
+    sha256, facts, display, phash, staged = await asyncio.to_thread(_judge_photo, content, limits, store)
     return ReceivedPhoto(
         content=content,
         sha256=sha256,
@@ -67,6 +74,7 @@ async def receive_photo(content: bytes, original_name: str, claimed_taken_at: da
         display=display,
         display_kind=_display_kind(limits.display_side),
         phash=phash,
+        staged=staged,
     )
 
 
@@ -108,7 +116,11 @@ async def keep_photos(session: AsyncSession, store: BlobStore, actor: Principal,
             session.add_all(PhotoHashBand(attachment_id=attachment.id or 0, band=band, value=value) for band, value in hash_bands(photo.phash))
         ids.append(attachment.id or 0)
     for photo in photos:
-        # Writing the files is disk work (fsync): in a worker thread, not on the event loop.
+        # Staged photos are moved into place; others are written here. Disk work either way: in a worker thread.
+        if photo.staged:
+            for staged in photo.staged:
+                await asyncio.to_thread(commit_staged, store, staged)
+            continue
         await asyncio.to_thread(store.put, photo.content)
         if photo.display is not None:
             await asyncio.to_thread(store.put_derived, photo.sha256, photo.display_kind, photo.display)
@@ -126,7 +138,7 @@ async def upload_photo(
 ) -> Attachment:
     """Keep a photo for a record to come (or a fix report). The same photo uploaded again by the same owner is
     the same attachment."""
-    photo = await receive_photo(content, original_name, claimed_taken_at, limits)
+    photo = await receive_photo(content, original_name, claimed_taken_at, limits, store)
     for _ in range(ATTEMPTS):
         try:
             async with session.begin_nested():
@@ -174,9 +186,15 @@ async def own_photos(session: AsyncSession, actor: Principal, photo_ids: Iterabl
         raise InvalidInput(f"photos {', '.join(map(str, missing))} are not photos you uploaded; upload them first (POST /api/attachments)", zh=zh, field=field)
 
 
-def _judge_photo(content: bytes, limits: PhotoLimits) -> tuple[str, PhotoFacts, bytes | None, str | None]:
+def _judge_photo(content: bytes, limits: PhotoLimits, store: BlobStore | None) -> tuple[str, PhotoFacts, bytes | None, str | None, tuple[StagedBlob, ...]]:
     facts = inspect_photo(content, limits.max_pixels)  # refuses what is not a photo within the limits first
-    return hashlib.sha256(content).hexdigest(), facts, display_copy(content, limits.display_side), perceptual_hash(content)
+    sha256, display = hashlib.sha256(content).hexdigest(), display_copy(content, limits.display_side)
+    staged: tuple[StagedBlob, ...] = ()
+    if store is not None:
+        staged = (stage_blob(store, content),)
+        if display is not None:
+            staged += (stage_blob(store, display, derived_of=sha256, kind=_display_kind(limits.display_side)),)
+    return sha256, facts, display, perceptual_hash(content), staged
 
 
 def _display_kind(side: int) -> str:

@@ -18,7 +18,7 @@ from foundation.calendar.rules import CalendarSource, OfficialCalendar
 from foundation.calendar.service import CALENDAR, working_calendar
 from foundation.clock import BUSINESS_TZ, utc_now
 from foundation.duties import Duty, keep_apart
-from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
+from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from foundation.paging import PageRequest, fetch_page
 from foundation.periods import Month
 from foundation.storage import BlobStore
@@ -35,6 +35,8 @@ from registry import queries as registry_queries
 
 OPEN_STATES = (DefectState.OPEN.value, DefectState.FIX_REPORTED.value)
 REVIEWERS = frozenset({Role.COMMUNITY_WORKER, Role.STREET_WORKER, Role.STREET_OFFICER, Role.INSPECTOR, Role.ADMIN})
+
+NOTE_LIMIT = 2000  # a fix report's note, as its body (schemas.NonBlankNote) allows
 
 
 def _event(session: AsyncSession, defect_id: int, kind: str, actor: Principal, at: datetime, note: str = "") -> DefectEvent:
@@ -397,6 +399,8 @@ async def report_fix(
         raise Conflict(f"defect {defect_id} is {defect.state}; a fix can be reported only on an open defect", zh="该整改单不是待整改状态，不能再报告整改")
     if not data.note.strip():
         raise RuleViolation("write what was done", zh="请写明整改情况", field="note")
+    if len(data.note) > NOTE_LIMIT:  # the body's own limit, for the page's form too (its photos come as files)
+        raise InvalidInput(f"the note is longer than {NOTE_LIMIT} characters", zh=f"整改情况最多 {NOTE_LIMIT} 个字", field="note")
     if not data.photo_ids and not photos:
         raise RuleViolation("attach a photo of the fix", zh="请至少上传一张整改后的照片", field="photo")
     if len(set(data.photo_ids)) + len(photos) > MAX_PHOTOS:

@@ -18,7 +18,7 @@ from foundation.errors import DomainError, InvalidInput
 from foundation.paging import PageRequest
 from foundation.web.auth import allow, logged_in
 from foundation.web.flash import flashed
-from foundation.web.layout import attempt, form_error, page
+from foundation.web.layout import attempt, form_body, form_error, page
 from foundation.web.problems import status_of
 from inspections import flags, late, reconciliation, records, returns, schemas, service
 from inspections.config import reconciliation_rules
@@ -134,7 +134,7 @@ class ReturnPages(Controller):
             async with attempt(db):
                 if len(reason) < 2:
                     raise InvalidInput("write why the record is returned", zh="请写明退回原因", field="reason")
-                await returns.return_record(db, principal, record_id, schemas.RecordReturnIn(reason=reason))
+                await returns.return_record(db, principal, record_id, form_body(schemas.RecordReturnIn, reason=reason))
         except DomainError as exc:
             return _refused(await record_page(db, principal, record_id, form_error(exc), {"reason": reason}), exc)
         return flashed(Redirect(path=f"/records/{record_id}"), "记录已退回提交人更正。")
@@ -157,11 +157,9 @@ class ReturnPages(Controller):
                     if not defects.isdecimal() or not 0 < int(defects) <= 50:
                         raise InvalidInput(f"defects of {item.item} must be a whole number from 1 to 50", zh="问题数须为 1 至 50 的整数", field=f"item-{item.item}")
                     results.append(
-                        schemas.ItemResultIn(
-                            item=item.item, passed=passed, defects=0 if passed else int(defects), note=(data.get(f"note-{item.item}") or "").strip(), photo_ids=list(item.photo_ids)
-                        )
+                        {"item": item.item, "passed": passed, "defects": 0 if passed else int(defects), "note": (data.get(f"note-{item.item}") or "").strip(), "photo_ids": list(item.photo_ids)}
                     )
-                await service.correct_record(db, principal, record_id, schemas.AmendmentIn(reason=reason, results=results))
+                await service.correct_record(db, principal, record_id, form_body(schemas.AmendmentIn, reason=reason, results=results))
         except DomainError as exc:
             return _refused(await record_page(db, principal, record_id, form_error(exc), {"correction": reason}), exc)
         return flashed(Redirect(path=f"/records/{record_id}"), "更正已保存。")

@@ -26,7 +26,7 @@ from foundation.periods import Month
 from foundation.storage import BlobStore
 from foundation.web.auth import allow, logged_in
 from foundation.web.flash import flashed
-from foundation.web.layout import attempt, chosen_id, page, pages_of, read_verdict, refused
+from foundation.web.layout import attempt, chosen_id, form_body, page, page_request, pages_of, read_verdict, refused
 from foundation.web.offline import offline_worker, outbox_refusal
 from foundation.web.params import provide_store
 from inspections import attachments, defects, records, returns, schemas, service, spot_checks
@@ -60,10 +60,11 @@ def uploaded_files(data: dict[str, Any], field: str) -> list[UploadFile]:
     return [f for f in (sent if isinstance(sent, list) else [sent]) if isinstance(f, UploadFile) and f.filename]
 
 
-async def received_photos(state: State, uploads: list[UploadFile]) -> list[attachments.ReceivedPhoto]:
-    """A form's photos read and checked, not stored: the use case stores them once it has checked the rest."""
+async def received_photos(state: State, uploads: list[UploadFile], store: BlobStore) -> list[attachments.ReceivedPhoto]:
+    """A form's photos read, checked and written ahead (staged), not stored: the use case stores them once it has
+    checked the rest (a refusal drops them)."""
     limits = PhotoLimits.of(state.settings)
-    return [await attachments.receive_photo(await u.read(limits.max_bytes + 1), u.filename or "", None, limits) for u in uploads]
+    return [await attachments.receive_photo(await u.read(limits.max_bytes + 1), u.filename or "", None, limits, store) for u in uploads]
 
 
 async def outbox_photo(db: AsyncSession, store: BlobStore, principal: Principal, state: State, file: object, field: str) -> Response[dict[str, Any]]:
@@ -204,7 +205,7 @@ class DefectPages(Controller):
         estate_id = chosen_id(estate)
         company_id = chosen_id(company)
         overdue = overdue_filter in ("1", "true", "on")
-        paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
+        paging = page_request(page_no, PAGE_SIZE)
         state = state_filter if state_filter in ("active", "open", "fix_reported", "closed", "overdue") else "active"
         items = await defects.items_with_orders(db, principal)
         item = item_filter if item_filter in items else None
@@ -253,7 +254,7 @@ class DefectPages(Controller):
         uploads = uploaded_files(data, "photo")
         try:
             async with attempt(db):
-                photos = await received_photos(state, uploads)
+                photos = await received_photos(state, uploads, store)
                 await defects.report_fix(db, principal, defect_id, schemas.FixReportIn(note=note, photo_ids=[]), store=store, photos=photos)
         except DomainError as exc:
             return await _order_page(db, principal, defect_id, exc=exc, typed={"note": note})
@@ -271,7 +272,7 @@ class DefectPages(Controller):
         try:
             async with attempt(db):
                 accepted, note = read_verdict(data, "accept", "reject", "请选择验收通过或退回", "请填写验收意见", reason_key="note")
-                await defects.review_fix(db, principal, defect_id, schemas.FixReviewIn(accepted=accepted, note=note))
+                await defects.review_fix(db, principal, defect_id, form_body(schemas.FixReviewIn, accepted=accepted, note=note))
         except DomainError as exc:
             return await _order_page(db, principal, defect_id, exc=exc, typed={"note": data.get("note") or ""})
         return flashed(Redirect(path=f"/defects/{defect_id}"), "整改已验收通过。" if accepted else "验收退回：整改单回到待整改，物业企业须重新整改。")

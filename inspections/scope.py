@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 from sqlmodel import col
 
 from foundation.access import Principal, Role
@@ -26,9 +26,17 @@ def owner_key(p: Principal) -> str:
     return "system"
 
 
+# Roles scoped to a community that have no part in the estates' supervision: a volunteer and the elderly-care
+# social worker see no patrol record, order or finding photo (the worker's name and the estate's faults are not
+# theirs to read), whatever their community.
+OUTSIDE_THE_EVIDENCE = frozenset({Role.VOLUNTEER, Role.CARE_WORKER})
+
+
 def visible_records(p: Principal) -> ColumnElement[bool]:
     """Staff by district, street or community; a company the records of the estates it managed that day; a firm
     the records it filed."""
+    if p.role in OUTSIDE_THE_EVIDENCE:
+        return false()
     return in_scope(
         p,
         street=InspectionRecord.street_id,
@@ -39,6 +47,8 @@ def visible_records(p: Principal) -> ColumnElement[bool]:
 
 
 def visible_defects(p: Principal) -> ColumnElement[bool]:
+    if p.role in OUTSIDE_THE_EVIDENCE:
+        return false()
     return in_scope(p, street=Defect.street_id, community=Defect.community_id, company=Defect.company_id, organisation=Defect.organisation_id)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -181,3 +181,8 @@ async def account_names(session: AsyncSession, usernames: Collection[str]) -> di
         name = u.display_name.strip()
         found[u.username] = ("" if name == u.username else name, post)
     return found
+
+
+async def active_accounts(session: AsyncSession) -> int:
+    """How many accounts can log in."""
+    return int((await session.execute(select(func.count()).where(col(User.active).is_(True)))).scalar_one())

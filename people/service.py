@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, TypedDict
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -343,12 +343,19 @@ async def get_user(session: AsyncSession, actor: Principal, user_id: int) -> Use
 
 
 async def list_users(
-    session: AsyncSession, actor: Principal, paging: PageRequest, role: Role | None = None
+    session: AsyncSession, actor: Principal, paging: PageRequest, role: Role | None = None, *, words: str = "", active: bool | None = None
 ) -> tuple[list[User], int]:
+    """Accounts in the order they were opened: of a role, whose username or name holds `words` (taken literally),
+    switched on or off."""
     require_role(actor, ADMINS, "reading user accounts")
     query = select(User).order_by(col(User.id))
     if role is not None:
         query = query.where(col(User.role) == role)
+    if words:
+        pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(col(User.username).ilike(pattern, escape="\\"), col(User.display_name).ilike(pattern, escape="\\")))
+    if active is not None:
+        query = query.where(col(User.active).is_(active))
     return await fetch_page(session, query, paging)
 
 
@@ -359,7 +366,7 @@ async def update_user(session: AsyncSession, actor: Principal, user_id: int, dat
         user.display_name = data.display_name
     if data.active is not None:
         if user.id == actor.user_id and not data.active:
-            raise RuleViolation("you cannot deactivate your own account")
+            raise RuleViolation("you cannot deactivate your own account", zh="不能停用自己的账号", field="_form")
         user.active = data.active
     if data.password is not None:
         user.password_hash = await hash_password_in_thread(data.password)

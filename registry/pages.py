@@ -19,7 +19,7 @@ from foundation.paging import PageRequest
 from foundation.settings import get_settings
 from foundation.web.auth import allow, logged_in
 from foundation.web.flash import flashed
-from foundation.web.layout import attempt, page, pages_of, refused
+from foundation.web.layout import attempt, page, page_request, pages_of, refused
 from foundation.web.params import OptionalId, RecordId, SearchText
 from registry import contracts, schemas, service, voting
 from registry.boundaries import Datum
@@ -53,7 +53,7 @@ class RegistryPages(Controller):
         community_id: OptionalId = None,
         q: SearchText = None,
     ) -> Template:
-        paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
+        paging = page_request(page_no, PAGE_SIZE)
         rows, total = await service.list_estates(db, principal, paging, street_id=street_id, community_id=community_id, search=q)
         # The filters offer only what the user can see: a director's one community is no choice at all.
         seen_streets = await service.visible_street_ids(db, principal)
@@ -137,7 +137,7 @@ class RegistryPages(Controller):
 
     @get("/votes")
     async def votes(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], page_no: FromQuery[int] = 1) -> Template:
-        paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
+        paging = page_request(page_no, PAGE_SIZE)
         rows, total = await voting.list_votes(db, principal, paging)
         return page(
             "votes.html",
@@ -156,7 +156,7 @@ class RegistryPages(Controller):
 
     @get("/contracts")
     async def contract_list(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], page_no: FromQuery[int] = 1) -> Template:
-        paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
+        paging = page_request(page_no, PAGE_SIZE)
         rows, total = await contracts.list_contracts(db, principal, paging)
         return page(
             "contracts.html",
@@ -172,7 +172,7 @@ class RegistryPages(Controller):
 async def _companies_page(
     db: AsyncSession, principal: Principal, page_no: int, q: str | None, *, exc: DomainError | None = None, typed: dict[int, dict[str, str]] | None = None
 ) -> Template:
-    paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
+    paging = page_request(page_no, PAGE_SIZE)
     rows, total = await service.list_companies(db, principal, paging, q)
     context: dict[str, Any] = {
         "companies": rows, "total": total, "paging": paging, "pages": pages_of(total, paging), "q": q or "", "typed": typed or {},

@@ -259,11 +259,12 @@ async def community(session: AsyncSession, community_id: int | None) -> Communit
     return _community(row) if row else None
 
 
-async def companies(session: AsyncSession, ids: Collection[int]) -> dict[int, CompanyInfo]:
-    """The companies of `ids` that exist, by id."""
+async def companies(session: AsyncSession, ids: Collection[int] | None) -> dict[int, CompanyInfo]:
+    """The companies of `ids` that exist (every company when `ids` is None), by id."""
     found: dict[int, CompanyInfo] = {}
-    for part in _chunks(ids):
-        for c in (await session.execute(select(Company).where(col(Company.id).in_(part)))).scalars():
+    query = select(Company).order_by(col(Company.id))
+    for part in [None] if ids is None else _chunks(ids):
+        for c in (await session.execute(query if part is None else query.where(col(Company.id).in_(part)))).scalars():
             found[c.id or 0] = CompanyInfo(id=c.id or 0, name=c.name, credit_code=c.credit_code, bank_name=c.bank_name, bank_account=c.bank_account)
     return found
 

@@ -328,6 +328,8 @@ def geojson_document(content: bytes) -> object:
         return json.loads(content.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as error:
         raise InvalidInput(f"the boundary file is not GeoJSON (JSON in UTF-8): {error}", zh="文件不是 GeoJSON（UTF-8 编码的 JSON）", field="boundary") from None
+    except RecursionError:  # arrays nested thousands deep: no outline is
+        raise InvalidInput("the boundary file nests its arrays too deep to be an outline", zh="文件不是有效的区片边界（嵌套层数过多）", field="boundary") from None
 
 
 async def set_boundary(session: AsyncSession, actor: Principal, estate_id: int, document: object, datum: Datum = Datum.WGS84) -> EstateBoundary:

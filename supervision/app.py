@@ -86,6 +86,7 @@ from subsidies.property.service import configured_cards
 from subsidies.relief.pages import PAGES as RELIEF_PAGES
 from subsidies.relief.routes import ROUTES as RELIEF_ROUTES
 from subsidies.relief.service import relief_rules
+from supervision.account_pages import PAGES as ACCOUNT_PAGES
 from supervision.finance_pages import PAGES as FINANCE_PAGES
 from supervision.importing.pages import PAGES as IMPORT_PAGES
 from supervision.metrics import ROUTES as METRICS_ROUTES
@@ -204,6 +205,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *DELIVERY_ROUTES,
             *EVALUATION_ROUTES,
             *SHELL_PAGES,
+            *ACCOUNT_PAGES,
             *FINANCE_PAGES,
             *IMPORT_PAGES,
             *REGISTRY_PAGES,

@@ -20,10 +20,10 @@ from foundation.audit import list_audit_entries
 from foundation.clock import business_today
 from foundation.errors import NotAuthenticated, TooManyAttempts
 from foundation.notifications import Notification, mark_read
-from foundation.paging import PageRequest, fetch_page
+from foundation.paging import fetch_page
 from foundation.settings import get_settings
 from foundation.web.auth import SESSION_COOKIE, logged_in
-from foundation.web.layout import page, pages_of
+from foundation.web.layout import page, page_request, pages_of
 from foundation.web.sessions import caller_address, write_transactions
 from people import service as people
 from people import sso
@@ -278,7 +278,7 @@ class ShellPages(Controller):
 
     @get("/notifications", guards=[logged_in])
     async def notifications(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], page_no: FromQuery[int] = 1) -> Template:
-        paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
+        paging = page_request(page_no, PAGE_SIZE)
         query = select(Notification).where(col(Notification.user_id) == principal.user_id).order_by(col(Notification.id).desc())
         rows, total = await fetch_page(db, query, paging)
         return page("notifications.html", principal, notifications=rows, total=total, paging=paging, pages=pages_of(total, paging))
@@ -301,7 +301,7 @@ class ShellPages(Controller):
     @get("/me/actions", guards=[logged_in])
     async def my_actions(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], page_no: FromQuery[int] = 1) -> Template:
         """What this user did, from the audit log (only their own entries)."""
-        paging = PageRequest(page=max(1, page_no), page_size=PAGE_SIZE)
+        paging = page_request(page_no, PAGE_SIZE)
         rows, total = await list_audit_entries(db, paging, actor_user_id=principal.user_id)
         return page(
             "my_actions.html", principal, entries=rows, total=total, paging=paging, pages=pages_of(total, paging), action_name=action_name,

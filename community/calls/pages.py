@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, TypeVar
 
-import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
@@ -23,10 +21,11 @@ from community.needs import queries as needs_queries
 from foundation.access import Principal, Role
 from foundation.clock import BUSINESS_TZ, utc_now
 from foundation.errors import DomainError, InvalidInput
+from foundation.money import hundredths
 from foundation.storage import BlobStore
 from foundation.web.auth import allow, logged_in
 from foundation.web.flash import flashed
-from foundation.web.layout import attempt, form_error, page
+from foundation.web.layout import attempt, form_body, form_error, page
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
 
@@ -38,24 +37,14 @@ Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED
 
 def fen_of(text: str | None, field: str) -> int:
     """An amount typed in yuan ("48000" or "48,000.50") as fen; refused in Chinese when it is not one."""
-    try:
-        value = Decimal((text or "").replace(",", "").strip())
-    except InvalidOperation:
-        raise InvalidInput(f"{field}: an amount in yuan", zh="请填写金额（元），最多两位小数", field=field) from None
-    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")) or value > Decimal(20_000_000):
+    fen = hundredths(text or "")
+    if fen is None or fen <= 0 or fen > 20_000_000 * 100:
         raise InvalidInput(f"{field}: an amount in yuan", zh="请填写金额（元），最多两位小数", field=field)
-    return int(value * 100)
+    return fen
 
 
 T = TypeVar("T")
 
-
-def checked(kind: type[T], **fields: Any) -> T:
-    """A form's fields as the API's body, with the same limits (lengths, ranges) checked as the API checks them."""
-    try:
-        return msgspec.convert(fields, kind)
-    except msgspec.ValidationError as error:
-        raise InvalidInput(str(error), zh="输入有误（长度或数值超出范围），请检查后再提交", field="_form") from None
 
 
 def status_name(call: schemas.CallOut) -> str:
@@ -135,7 +124,7 @@ class CallPages(Controller):
                     if line.strip():
                         if not name.strip() or not weight.isdecimal():
                             raise InvalidInput("criteria: one per line, name then weight", zh="评分项每行一项：名称 空格 分值", field="criteria")
-                        criteria.append(schemas.CriterionIn(name=name.strip(), weight=int(weight)))
+                        criteria.append({"name": name.strip(), "weight": int(weight)})
                 try:
                     deadline = datetime.fromisoformat(data.get("bid_deadline") or "").replace(tzinfo=BUSINESS_TZ)
                     method = schemas.Method(data.get("method") or "")
@@ -147,9 +136,9 @@ class CallPages(Controller):
                     raise InvalidInput("title and criteria", zh="请填写项目名称和评分项", field="title")
                 invited = [int(i) for i in (data.get("invited") or "").replace("，", ",").split(",") if i.strip().isdecimal()]
                 item = (data.get("catalogue_item_id") or "").strip()
-                body = checked(
+                body = form_body(
                     schemas.CallCreate, title=title, category=category, method=method, bid_deadline=deadline, description=(data.get("description") or "").strip(),
-                    lots=lots_of(data, title), criteria=[{"name": c.name, "weight": c.weight} for c in criteria],
+                    lots=lots_of(data, title), criteria=criteria,
                     method_reason=(data.get("method_reason") or "").strip(), invited_organisation_ids=invited,
                     catalogue_item_id=int(item) if item.isdecimal() else None,
                 )
@@ -179,7 +168,7 @@ class CallPages(Controller):
                 plan, team = (data.get("plan") or "").strip(), (data.get("team") or "").strip()
                 if not plan or not team or not lot.isdecimal():
                     raise InvalidInput("plan, team and lot", zh="请填写服务方案和团队，并选择标包", field="plan")
-                body = checked(schemas.BidIn, client_id=(data.get("client_id") or uuid.uuid4().hex)[:36], lot_number=int(lot[:3]), plan=plan, team=team, amount_fen=fen_of(data.get("amount"), "amount"))
+                body = form_body(schemas.BidIn, client_id=(data.get("client_id") or uuid.uuid4().hex)[:36], lot_number=int(lot[:3]), plan=plan, team=team, amount_fen=fen_of(data.get("amount"), "amount"))
                 await service.submit_bid(db, principal, store, call_id, body, utc_now())
         except DomainError as exc:
             return await self._after(db, principal, call_id, exc)
@@ -201,7 +190,7 @@ class CallPages(Controller):
                     chosen = (await request.form()).getall("user_ids", [])
                     if not chosen or not all(isinstance(v, str) and v.isdecimal() and len(v) <= 10 for v in chosen):
                         raise InvalidInput("choose the panel's members", zh="请勾选评审委员", field="user_ids")
-                    await service.assign_panel(db, principal, call_id, checked(schemas.PanelIn, user_ids=sorted({int(v) for v in chosen})))
+                    await service.assign_panel(db, principal, call_id, form_body(schemas.PanelIn, user_ids=sorted({int(v) for v in chosen})))
                 elif action == "close-bidding":
                     await service.close_bidding(db, principal, call_id, utc_now())
                 elif action == "close-evaluation":
@@ -220,7 +209,7 @@ class CallPages(Controller):
                 text = (data.get("text") or "").strip()
                 if len(text) < 2:
                     raise InvalidInput("write the objection", zh="请写明质疑事项和理由", field="text")
-                await service.object_to_award(db, principal, award_id, checked(schemas.ObjectionIn, text=text), utc_now())
+                await service.object_to_award(db, principal, award_id, form_body(schemas.ObjectionIn, text=text), utc_now())
         except DomainError as exc:
             return await self._after(db, principal, call_id, exc)
         return flashed(Redirect(path=f"/community/calls/{call_id}"), "质疑已提交，等待采购人书面答复。")
@@ -243,7 +232,7 @@ class CallPages(Controller):
                 answer = (data.get("answer") or "").strip()
                 if len(answer) < 2 or data.get("verdict") not in ("upheld", "dismissed"):
                     raise InvalidInput("write the answer and choose", zh="请写明书面答复，并选择质疑是否成立", field="answer")
-                await service.answer_objection(db, principal, objection_id, checked(schemas.ObjectionAnswerIn, answer=answer, upheld=data.get("verdict") == "upheld"), utc_now())
+                await service.answer_objection(db, principal, objection_id, form_body(schemas.ObjectionAnswerIn, answer=answer, upheld=data.get("verdict") == "upheld"), utc_now())
         except DomainError as exc:
             return await self._after(db, principal, call_id, exc)
         return flashed(Redirect(path=f"/community/calls/{call_id}"), "质疑答复已保存。")
@@ -264,7 +253,7 @@ class CallPages(Controller):
                 now = utc_now()
                 if action == "declare":
                     conflicted = [int(k.removeprefix("conflict-")) for k, v in data.items() if k.startswith("conflict-") and v and k.removeprefix("conflict-").isdecimal()]
-                    await service.declare(db, principal, call_id, checked(schemas.DeclarationIn, conflicted_organisation_ids=conflicted, reason=(data.get("reason") or "").strip()), now)
+                    await service.declare(db, principal, call_id, form_body(schemas.DeclarationIn, conflicted_organisation_ids=conflicted, reason=(data.get("reason") or "").strip()), now)
                 elif action == "score":
                     points = []
                     for key, value in data.items():
@@ -275,7 +264,7 @@ class CallPages(Controller):
                     bid_id = data.get("bid_id") or ""
                     if not bid_id.isdecimal() or not all(p["criterion_number"].isdecimal() and len(p["points"]) <= 3 for p in points):
                         raise InvalidInput("points per criterion", zh="请为每个评分项填写整数分数", field="points")
-                    score = checked(schemas.ScoreIn, points=[{"criterion_number": int(p["criterion_number"][:3]), "points": int(p["points"])} for p in points])
+                    score = form_body(schemas.ScoreIn, points=[{"criterion_number": int(p["criterion_number"][:3]), "points": int(p["points"])} for p in points])
                     await service.score_bid(db, principal, int(bid_id[:9]), score, now)
                 elif action == "sign":
                     await service.sign_off(db, principal, call_id, now)

@@ -9,7 +9,6 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-import msgspec
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.di import NamedDependency, Provide
@@ -28,7 +27,7 @@ from foundation.errors import DomainError, InvalidInput
 from foundation.storage import BlobStore
 from foundation.web.auth import allow, logged_in
 from foundation.web.flash import flashed
-from foundation.web.layout import attempt, page, refused
+from foundation.web.layout import attempt, form_body, page, refused
 from foundation.web.offline import offline_worker, outbox_refusal
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
@@ -40,13 +39,6 @@ Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED
 T = TypeVar("T")
 MEASURE_WORDS = {"场次": "sessions", "人次": "attendances"}
 
-
-def checked(shape: type[T], **fields: Any) -> T:
-    """A form's fields as the API's body, with the same limits checked as the API checks them."""
-    try:
-        return msgspec.convert(fields, shape, strict=False)
-    except msgspec.ValidationError as error:
-        raise InvalidInput(str(error), zh="输入有误（必填项、长度、日期或数值），请检查后再提交", field="_form") from None
 
 
 def indicators_of(text: str) -> list[dict[str, Any]]:
@@ -108,7 +100,7 @@ class StreetDeliveryPages(Controller):
                     fields["contract_id"] = data["contract_id"]
                 else:
                     fields |= {"title": data.get("title", "").strip() or None, "starts_on": data.get("starts_on") or None, "ends_on": data.get("ends_on") or None}
-                await service.create_project(db, principal, checked(schemas.ProjectIn, **fields), utc_now())
+                await service.create_project(db, principal, form_body(schemas.ProjectIn, strict=False, **fields), utc_now())
         except DomainError as exc:
             context = await self._context(db, principal)
             context["form"] = {k: v for k, v in data.items() if k != "_csrf_token"}
@@ -120,7 +112,7 @@ class StreetDeliveryPages(Controller):
     async def delegate(self, project_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
         try:
             async with attempt(db):
-                body = checked(schemas.DelegationIn, community_id=data.get("community_id") or 0, kind=data.get("kind", ""))
+                body = form_body(schemas.DelegationIn, strict=False, community_id=data.get("community_id") or 0, kind=data.get("kind", ""))
                 await service.delegate(db, principal, project_id, body, utc_now())
         except DomainError as exc:
             context = await self._context(db, principal)
@@ -163,7 +155,7 @@ class DirectorDeskPages(Controller):
                 verdict = data.get("verdict")
                 if verdict not in ("accept", "decline"):
                     raise InvalidInput("choose accept or decline", zh="请选择接受或拒绝", field="_form")
-                body = checked(schemas.AnswerIn, accept=verdict == "accept", reason=data.get("reason", ""))
+                body = form_body(schemas.AnswerIn, strict=False, accept=verdict == "accept", reason=data.get("reason", ""))
                 await service.answer(db, principal, delegation_id, body, utc_now())
         except DomainError as exc:
             return await self._refused(db, principal, exc, delegation_id)
@@ -178,7 +170,7 @@ class DirectorDeskPages(Controller):
                 if not chosen:
                     raise InvalidInput("choose the social workers", zh="请至少选择一名社工", field="members")
                 members = [{"user_id": u, "lead": str(u) == lead} for u in chosen]
-                body = checked(schemas.TeamIn, members=members, reason=data.get("reason", ""))
+                body = form_body(schemas.TeamIn, strict=False, members=members, reason=data.get("reason", ""))
                 await service.set_team(db, principal, delegation_id, body, utc_now())
         except DomainError as exc:
             return await self._refused(db, principal, exc, delegation_id)
@@ -237,7 +229,7 @@ class ActivityLogPages(Controller):
     async def add_resident(self, delegation_id: FromPath[int], data: Form, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
         try:
             async with attempt(db):
-                body = checked(
+                body = form_body(
                     schemas.BeneficiaryIn, name=data.get("name", "").strip(), consent=data.get("consent") == "yes", consent_by=data.get("consent_by", ""),
                     consent_on=data.get("consent_on") or business_today().isoformat(),
                 )

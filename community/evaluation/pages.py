@@ -8,7 +8,6 @@ import uuid
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
-import msgspec
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
@@ -26,7 +25,7 @@ from foundation.errors import DomainError, InvalidInput
 from foundation.storage import BlobStore
 from foundation.web.auth import allow, logged_in
 from foundation.web.flash import flashed
-from foundation.web.layout import attempt, form_error, page
+from foundation.web.layout import attempt, form_body, form_error, page
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
 from registry import queries as registry_queries
@@ -39,13 +38,6 @@ ANSWERS = ((5, "非常满意"), (4, "满意"), (3, "一般"), (2, "不满意"), 
 
 T = TypeVar("T")
 
-
-def checked(kind: type[T], **fields: Any) -> T:
-    """A form's fields as the API's body, with the same limits checked as the API checks them."""
-    try:
-        return msgspec.convert(fields, kind)
-    except msgspec.ValidationError as error:
-        raise InvalidInput(str(error), zh="输入有误（长度或数值超出范围），请检查后再提交", field="_form") from None
 
 
 def _next_stage(progress: schemas.ContractProgressOut) -> str | None:
@@ -116,7 +108,7 @@ class EvaluationPages(Controller):
                     if not points.isdecimal() or len(points) > 3 or len(evidence) < 2:
                         raise InvalidInput(f"points and evidence for {criterion.code}", zh=f"请填写“{criterion.name}”的得分（0–100 的整数）和评估依据", field="scores")
                     scores.append({"criterion": criterion.code, "points": int(points), "evidence": evidence})
-                body = checked(schemas.EvaluationIn, stage=data.get("stage") or "", scores=scores, summary=(data.get("summary") or "").strip())
+                body = form_body(schemas.EvaluationIn, stage=data.get("stage") or "", scores=scores, summary=(data.get("summary") or "").strip())
                 await service.file_evaluation(db, principal, store, contract_id, body, utc_now())
         except DomainError as exc:
             return await self._refused(db, principal, contract_id, exc)
@@ -130,7 +122,7 @@ class EvaluationPages(Controller):
                 firm_id = (data.get("firm_id") or "").strip()
                 if not firm_id.isdecimal() or len(firm_id) > 9:
                     raise InvalidInput("choose an evaluation firm", zh="请选择评估机构", field="firm_id")
-                await service.assign_firm(db, principal, contract_id, checked(schemas.FirmAssignmentIn, firm_id=int(firm_id)), utc_now())
+                await service.assign_firm(db, principal, contract_id, form_body(schemas.FirmAssignmentIn, firm_id=int(firm_id)), utc_now())
         except DomainError as exc:
             return await self._refused(db, principal, contract_id, exc)
         return flashed(Redirect(path=f"/community/evaluation/contracts/{contract_id}"), "已指定该项目的评估机构。")
@@ -147,9 +139,9 @@ class EvaluationPages(Controller):
                     collected_on = date.fromisoformat(data.get("collected_on") or "")
                 except ValueError:
                     raise InvalidInput("collected_on is a date", zh="请填写调查日期", field="survey") from None
-                body = checked(
-                    schemas.SurveyIn, client_id=(data.get("client_id") or uuid.uuid4().hex)[:36], channel=data.get("channel") or "", collected_on=collected_on,
-                    **{code: int(value) for code, value in answers.items()},
+                scores: dict[str, Any] = {code: int(value) for code, value in answers.items()}
+                body = form_body(
+                    schemas.SurveyIn, client_id=(data.get("client_id") or uuid.uuid4().hex)[:36], channel=data.get("channel") or "", collected_on=collected_on, **scores,
                 )
                 await service.record_survey(db, principal, contract_id, body, utc_now())
         except DomainError as exc:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, TypeVar
 
 import msgspec
@@ -24,6 +23,7 @@ from community.needs.rules import ANSWER_NAMES, BODY_NAMES, CATALOGUE_STATES, NE
 from foundation.access import Principal, Role, ScopeKind
 from foundation.clock import business_today
 from foundation.errors import DomainError, InvalidInput
+from foundation.money import hundredths, too_many_decimals
 from foundation.paging import PageRequest
 from foundation.web.auth import allow
 from foundation.web.flash import flashed
@@ -65,13 +65,12 @@ def _fen(text: str | None, field: str = "budget_fen") -> int | None:
     text = (text or "").replace(",", "").strip()
     if not text:
         return None
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise InvalidInput(f"{field}: {text!r} is not an amount in yuan", zh="金额请填写元，例如 12000 或 12000.50", field=field) from None
-    if amount != amount.quantize(Decimal("0.01")) or amount <= 0:
-        raise InvalidInput(f"{field}: {text} is not a positive amount with at most two decimals", zh="金额须大于 0，最多两位小数", field=field)
-    return int(amount * 100)
+    fen = hundredths(text)
+    if fen is None and not too_many_decimals(text):
+        raise InvalidInput(f"{field}: {text[:40]!r} is not an amount in yuan", zh="金额请填写元，例如 12000 或 12000.50", field=field)
+    if fen is None or fen <= 0:
+        raise InvalidInput(f"{field}: {text[:40]} is not a positive amount with at most two decimals", zh="金额须大于 0，最多两位小数", field=field)
+    return fen
 
 
 def _optional_int(text: str | None) -> int | str | None:

@@ -19,8 +19,7 @@ from community.ocds.config import publication_rules
 from community.ocds.routes import OcidPath
 from community.ocds.rules import SCORE_LABEL
 from foundation.clock import BUSINESS_TZ
-from foundation.paging import PageRequest
-from foundation.web.layout import page, pages_of
+from foundation.web.layout import page, page_request, pages_of
 
 PAGE_SIZE = 30
 STAGE_NAMES = {
@@ -155,7 +154,7 @@ class PublicProjectPages(Controller):
 
     @get("/projects")
     async def projects(self, db: NamedDependency[AsyncSession], page_no: FromQuery[int] = 1) -> Template:
-        paging = PageRequest(page=max(1, min(page_no, 100_000)), page_size=PAGE_SIZE)
+        paging = page_request(page_no, PAGE_SIZE)
         rows, total = await service.list_projects(db, paging)
         projects = [
             {

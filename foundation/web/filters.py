@@ -55,12 +55,35 @@ def actor_account(label: str | None) -> str | None:
     return actor[0] if actor else None
 
 
+# Who acts without an account, as the audit log records them: "resident (qr)", "anonymous (10.0.0.7)",
+# "scheduler (finance)", "apikey:ab12cd (inspector)".
+_CHANNELS_ZH = {"qr": "扫码反映", "open311": "城市服务平台"}
+
+
+def _without_account(label: str) -> str | None:
+    """How a page names an actor with no account of its own (None: the label is an account's, or not known)."""
+    head, _, rest = label.partition(" (")
+    detail = rest.removesuffix(")")
+    if head == "resident":
+        return f"居民（{_CHANNELS_ZH.get(detail, detail)}）"
+    if head == "anonymous":
+        return "未登录的访问者"
+    if head == "scheduler":
+        return "系统定时任务"
+    if head.startswith("apikey:") and detail in Role.__members__.values():
+        return f"{ROLE_NAMES[Role(detail)]}的接口密钥（{head.removeprefix('apikey:')}）"
+    return None
+
+
 def person_named(label: str | None, names: Mapping[str, str | tuple[str, str]]) -> str:
     """Who did something, as pages and documents name them: the person's name and post ('王芳（小白楼街道办）', the post
     as `names` gives it, or the role's); an account named after its post already ('小白楼街道办') by that name alone;
     the post alone when the name is unknown. Anything else (a name typed by a person, the system) is shown as it is."""
     if label == "system":
         return "系统"
+    unnamed = _without_account(label or "")
+    if unnamed is not None:
+        return unnamed
     actor = _actor(label)
     if actor is None:
         return label or ""

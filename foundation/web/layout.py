@@ -3,10 +3,12 @@ the reason in Chinese beside the field."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 from litestar import MediaType
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from foundation.access import ROLE_NAMES, Principal
 from foundation.errors import DomainError, InvalidInput
 from foundation.paging import PageRequest
+from foundation.web.params import MAX_ID, MAX_PAGE
 from foundation.web.problems import status_of
+
+T = TypeVar("T")
+_AT = re.compile(r"at `\$\.(\w+)")
+_LIMIT = re.compile(r"Expected `(str|array|int|float)` (of length )?([<>]=?) (-?\d+)")
 
 
 def page(template: str, principal: Principal | None, **context: Any) -> Template:
@@ -60,8 +67,39 @@ def read_verdict(data: dict[str, str], yes: str, no: str, choose_zh: str, reason
 
 
 def chosen_id(text: str | None) -> int | None:
-    """A filter's id from a query string; an empty choice ("全部") or anything not a number means no filter."""
-    return int(text) if text and text.isdecimal() else None
+    """A filter's id from a query string; an empty choice ("全部") or anything not a number means no filter, and a
+    number larger than any record's id is refused (no database could look it up)."""
+    if not text or not text.isdecimal():
+        return None
+    if len(text) > 10 or int(text) > MAX_ID:
+        raise InvalidInput(f"{text} is not the id of any record", zh="所选编号超出范围，请从列表中选择", field="_form")
+    return int(text)
+
+
+def page_request(page_no: int, page_size: int) -> PageRequest:
+    """The page a list page was asked for, from 1 to the last page any list has (the API's bound): a page beyond the
+    list is empty, never an error."""
+    return PageRequest(page=min(max(1, page_no), MAX_PAGE), page_size=page_size)
+
+
+def form_body(shape: type[T], /, *, strict: bool = True, **fields: Any) -> T:
+    """A form's fields as the API's body, checked against the same limits as the API checks (lengths, ranges, formats):
+    a page is a second door to the same rule, never a way around it. A refusal names the field and says, in Chinese,
+    what the limit is."""
+    try:
+        return msgspec.convert(fields, shape, strict=strict)
+    except msgspec.ValidationError as error:
+        text = str(error)
+        at = _AT.search(text)
+        limit = _LIMIT.search(text)
+        if limit is None:
+            zh = "输入有误（必填项、格式或取值），请检查后再提交"
+        elif limit.group(2):
+            unit = "个字" if limit.group(1) == "str" else "项"
+            zh = f"{'至少' if limit.group(3).startswith('>') else '最多'} {limit.group(4)} {unit}，请修改后再提交"
+        else:
+            zh = f"数值须{'不小于' if limit.group(3).startswith('>') else '不大于'} {limit.group(4)}，请修改后再提交"
+        raise InvalidInput(text, zh=zh, field=at.group(1) if at else "_form") from None
 
 
 def pages_of(total: int, paging: PageRequest) -> int:

@@ -13,6 +13,7 @@ from foundation.storage import BlobStore
 from foundation.text import NONBLANK
 
 MAX_ID = 2**31 - 1
+MAX_PAGE = 100_000  # the last page number any list answers
 
 RecordId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="Record id")]
 OptionalId = Annotated[int | None, Parameter(ge=1, le=MAX_ID)]
@@ -20,7 +21,7 @@ SearchText = Annotated[str | None, Parameter(min_length=1, max_length=100, patte
 
 
 async def provide_paging(
-    page: Annotated[int, Parameter(ge=1, le=100_000, description="Page number, from 1")] = 1,
+    page: Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="Page number, from 1")] = 1,
     page_size: Annotated[int, Parameter(ge=1, le=200, description="Rows per page")] = 50,
 ) -> PageRequest:
     return PageRequest(page=page, page_size=min(page_size, get_settings().max_page_size))

@@ -185,7 +185,10 @@ def validation_error_handler(request: Request[Any, Any, Any], exc: ValidationExc
     if isinstance(exc.extra, list):
         for item in exc.extra:
             if isinstance(item, dict):
-                errors.append(FieldError(field=str(item.get("key") or item.get("source") or "body"), message=_in_words(str(item.get("message", "")))))
+                field, message = str(item.get("key") or item.get("source") or "body"), str(item.get("message", ""))
+                if message.strip("'\"") == field:  # Litestar's word for a value not sent at all: its own name, quoted
+                    field, message = ("body", "the request has no body: send a JSON object") if field == "data" else (field, "is required")
+                errors.append(FieldError(field=field, message=_in_words(message)))
     detail = _in_words(exc.detail) if exc.detail and exc.detail != "Bad Request" else "the request is invalid"
     if errors:
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
@@ -212,10 +215,29 @@ def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> 
         # The edge refuses control characters; this catches a path that let one through, as the refusal it is.
         log.warning("text the database cannot store reached it: %s", exc.orig)
         return _answer(request, 422, "Control characters in text", "a text holds a character the database cannot store (NUL); remove it and send again", zh="内容含有无法保存的控制字符，请删除后再提交")
+    if "value out of int" in str(exc.orig) or "integer out of range" in str(exc.orig):  # asyncpg's encoder; the server
+        return number_out_of_range_handler(request, exc)
+    if "value too long for type" in str(exc.orig):  # PostgreSQL's varchar(n); a path whose text no rule bounded
+        log.warning("text longer than its column reached the database: %s", exc.orig)
+        return _answer(request, 422, "Text too long", "a text is longer than the system keeps; shorten it and send again", zh="内容超过允许的长度，请缩短后再提交")
     if isinstance(exc, OperationalError) and "locked" in str(exc.orig).lower():
         return _answer(request, 503, "Database busy", "the database is busy; retry in a moment")
     log.exception("database error", exc_info=exc)
     return _answer(request, 500, "Internal error", "an unexpected database error occurred; it has been logged")
+
+
+def number_out_of_range_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A number larger than the database can hold (an id typed as 20 digits: SQLite's OverflowError, PostgreSQL's
+    "out of int32 range") names no record and is no amount anyone meant: bad input, refused, never a fault."""
+    log.info("number out of the database's range: %s", exc)
+    return _answer(request, 400, "Invalid input", "a number is larger than any record id or amount; check it", zh="输入的数字超出允许范围，请检查后再试")
+
+
+def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Anything no rule foresaw: logged with its traceback (what an operator needs to mend it), answered as a problem
+    (the API) or the Chinese error page (pages), never the framework's bare JSON."""
+    log.error("unexpected error answering %s %s", request.method, request.url.path, exc_info=exc)
+    return _answer(request, 500, "Internal error", "an unexpected error occurred; it has been logged")
 
 
 def pool_timeout_handler(request: Request[Any, Any, Any], exc: PoolTimeout) -> Response[Any]:
@@ -230,4 +252,6 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     ValidationException: validation_error_handler,
     HTTPException: http_error_handler,
     DBAPIError: database_error_handler,
+    OverflowError: number_out_of_range_handler,
+    Exception: unexpected_error_handler,
 }

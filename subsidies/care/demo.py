@@ -16,6 +16,7 @@ from foundation.periods import Month
 from foundation.sealing import Sealer
 from foundation.settings import get_settings
 from people import service as people
+from people.queries import principal_named
 from people.schemas import UserCreate
 from registry import queries as registry_queries
 from registry import schemas as registry_schemas
@@ -33,7 +34,13 @@ GIVEN_M = ["德福", "长顺", "玉山", "振华", "国栋", "宝林", "树林",
 REPRESENTATIVES = ("王秀英", "李建国", "张淑芬", "刘志强", "陈桂兰", "杨国华")
 PROVIDER_WORDS = ["颐康", "乐龄", "福寿", "康乐", "安晟", "慈恩"]
 HEPING_DIVISION = "120101"
-FINANCE = Principal(role=Role.FINANCE, username="finance")
+
+
+async def _account(db: AsyncSession, username: str) -> Principal:
+    found = await principal_named(db, username)
+    if found is None:
+        raise LookupError(f"the demo's account {username} is missing: load the district's people first")
+    return found
 
 
 def _id_number(rng: random.Random, birth: date, sex: str) -> str:
@@ -94,7 +101,10 @@ async def load(db: AsyncSession, rng: random.Random, password_hash: str) -> list
         return people.principal_of(made)
 
     streets = await registry_queries.streets(db)
-    officers = {s.id: Principal(role=Role.STREET_OFFICER, username=f"{s.code.lower()}-officer", street_id=s.id) for s in streets}
+    # The district's own people act as their accounts (their user ids in the audit log, so that the separation of
+    # duties sees who did what): `finance` starts and issues the run, `finance2` approves it.
+    officers = {s.id: await _account(db, f"{s.code.lower()}-officer") for s in streets}
+    admin, finance, reviewer = [await _account(db, name) for name in ("admin", "finance", "finance2")]
     elders: list[tuple[int, Principal]] = []
     for s, word in zip(streets, PROVIDER_WORDS, strict=False):
         org = await registry.create_organisation(
@@ -123,12 +133,12 @@ async def load(db: AsyncSession, rng: random.Random, password_hash: str) -> list
     await service.issue_vouchers(db, this)
     await _log_daily(db, providers, [(p.organisation_id or 0, v) for e, p in elders for v in _visits(rng, e, this, today, rng.randint(0, 3))])
     for year in sorted({m.year for m in months}):
-        await engine.set_budget(db, Principal(role=Role.ADMIN, username="admin"), CODE, year, "", len(elders) * care.voucher_fen * 12)
-    paid = await engine.start_run(db, FINANCE, CODE, str(months[0]))
+        await engine.set_budget(db, admin, CODE, year, "", len(elders) * care.voucher_fen * 12)
+    paid = await engine.start_run(db, finance, CODE, str(months[0]))
     for officer in officers.values():
         await engine.approve(db, officer, paid.id or 0, "confirm")
-    await engine.approve(db, FINANCE, paid.id or 0, "approve")
-    await engine.issue_batch(db, FINANCE, paid.id or 0)
-    await engine.start_run(db, FINANCE, CODE, str(months[1]))
+    await engine.approve(db, reviewer, paid.id or 0, "approve")
+    await engine.issue_batch(db, finance, paid.id or 0)
+    await engine.start_run(db, finance, CODE, str(months[1]))
     return [("xbl-care … xx-care", "居家养老服务机构（社会组织）"), ("xbl01-care", "树德里社区老龄社工")]
 

@@ -25,7 +25,7 @@ from foundation.paging import PageRequest
 from foundation.storage import BlobStore
 from foundation.web.auth import allow
 from foundation.web.flash import flashed
-from foundation.web.layout import attempt, form_error, page
+from foundation.web.layout import attempt, form_body, form_error, page
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
 from subsidies.engine import queries as engine_queries
@@ -131,7 +131,7 @@ class ReliefPages(Controller):
                 note = (data.get("reason") or "").strip()
                 if len(note) < 2:
                     raise InvalidInput("say what was completed", zh="请写明补充了哪些材料或情况", field="reason")
-                await service.resubmit(db, principal, application_id, schemas.ResubmissionIn(reason=note))
+                await service.resubmit(db, principal, application_id, form_body(schemas.ResubmissionIn, reason=note))
         except DomainError as exc:
             response = await _home(db, principal, errors={f"application-{application_id}": exc.message_zh})
             response.status_code = 422 if isinstance(exc, InvalidInput) else status_of(exc)

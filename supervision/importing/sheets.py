@@ -9,7 +9,6 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
@@ -17,6 +16,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from foundation.access import ROLE_NAMES, Role
 from foundation.errors import DomainError, InvalidInput
+from foundation.money import hundredths, too_many_decimals
 from foundation.periods import check_day
 
 INSTRUCTIONS_SHEET = "填写说明"
@@ -56,15 +56,16 @@ def whole_number(value: object) -> int:
 def area_centi_m2(value: object) -> int:
     """A floor area in m² with at most two decimals, held in 0.01 m²."""
     raw = _text(value).replace(",", "")
-    try:
-        number = Decimal(raw)
-    except InvalidOperation:
-        raise CellProblem(f"面积“{raw}”不是数字（以平方米计，如 12345.67，不带单位）") from None
-    if not number.is_finite() or number <= 0:
-        raise CellProblem(f"面积“{raw}”应大于 0")
-    if number != number.quantize(Decimal("0.01")):
+    if too_many_decimals(raw):
         raise CellProblem(f"面积“{raw}”最多两位小数")
-    return int(number * 100)
+    number = hundredths(raw)
+    if number is None and raw.startswith("-") and hundredths(raw[1:]) is not None:
+        raise CellProblem(f"面积“{raw}”应大于 0")
+    if number is None:
+        raise CellProblem(f"面积“{raw[:40]}”不是数字（以平方米计，如 12345.67，不带单位）")
+    if number <= 0:
+        raise CellProblem(f"面积“{raw}”应大于 0")
+    return number
 
 
 def day(value: object) -> date:

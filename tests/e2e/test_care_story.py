@@ -66,10 +66,16 @@ async def test_the_streets_confirm_and_finance_issues_the_care_batch_and_downloa
         await officer.goto("/care/runs")
         await officer.locator(f"#run-{run_id}").get_by_role("button", name="确认本街道部分").click()
         await expect(officer.locator(f"#run-{run_id}")).to_contain_text("草稿" if street != STREETS[-1] else "街道已确认")
+    # finance started the run: the page says another finance officer approves it, and finance2 does.
     finance = await open_as("finance")
     await finance.goto("/care/runs")
-    await finance.locator(f"#run-{run_id}").get_by_role("button", name="审批").click()
-    await expect(finance.locator(f"#run-{run_id}")).to_contain_text("已审批")
+    await expect(finance.locator(f"#run-{run_id}")).to_contain_text("本人发起的核算，须由其他财政人员审批")
+    assert await finance.locator(f"#run-{run_id}").get_by_role("button", name="审批").count() == 0
+    reviewer = await open_as("finance2")
+    await reviewer.goto("/care/runs")
+    await reviewer.locator(f"#run-{run_id}").get_by_role("button", name="审批").click()
+    await expect(reviewer.locator(f"#run-{run_id}")).to_contain_text("已审批")
+    await finance.goto("/care/runs")
     await finance.locator(f"#run-{run_id}").get_by_role("button", name="生成拨付批次").click()
     await expect(finance.locator(f"#run-{run_id}")).to_contain_text(f"JJYL-{last}-001")
     batch = await scalar(served, select(ProgrammeBatch).where(ProgrammeBatch.run_id == run_id))

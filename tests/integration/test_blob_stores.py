@@ -3,13 +3,16 @@ sha256, and `supervision blobs migrate` moves every blob between them, checking 
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import os
+import time
 from pathlib import Path
 
 import pytest
 
 from foundation.settings import SettingsError, load_settings
-from foundation.storage import DatabaseBlobStore, FileBlobStore, copy_blobs
+from foundation.storage import DatabaseBlobStore, FileBlobStore, commit_staged, copy_blobs, stage_blob
 from supervision.cli import migrate_blobs
 from tests.database import on_postgres
 
@@ -79,3 +82,33 @@ async def test_health_answers_503_when_the_blob_store_cannot_be_used(tmp_path: P
         answer = await client.get("/health")
     assert answer.status_code == 503
     assert answer.json() | {"database": "?"} == {"status": "failing", "database": "?", "database_answers": True, "blob_store": "file", "blob_store_answers": False}
+
+
+def test_bytes_written_ahead_are_stored_only_when_committed_and_gone_when_dropped(tmp_path: Path) -> None:
+    """A request's photo is written ahead of its transaction (off SQLite's write lock): not in the store until the
+    transaction commits it (a rename), and removed when the request is refused and drops it."""
+    store = FileBlobStore(tmp_path / "blobs")
+    kept, dropped = b"photo of a cleared stairwell", b"photo of a refused report"
+    staged = stage_blob(store, kept)
+    copy = stage_blob(store, b"its display copy", derived_of=staged.sha256, kind="display-2048")
+    assert list(store.hashes()) == [] and store.get_derived(staged.sha256, "display-2048") is None
+    commit_staged(store, staged)
+    commit_staged(store, copy)
+    assert list(store.hashes()) == [hashlib.sha256(kept).hexdigest()] and store.get(staged.sha256) == kept
+    assert store.get_derived(staged.sha256, "display-2048") == b"its display copy"
+    again = stage_blob(store, kept)  # the same photo sent again: committed onto what is there
+    commit_staged(store, again)
+    stage_blob(store, dropped)  # refused: dropped at once
+    gc.collect()
+    assert list((tmp_path / "blobs" / "staging").iterdir()) == []
+    assert sorted(store.hashes()) == [hashlib.sha256(kept).hexdigest()]
+
+
+def test_a_file_staged_by_a_process_that_stopped_is_swept(tmp_path: Path) -> None:
+    store = FileBlobStore(tmp_path / "blobs")
+    left = tmp_path / "blobs" / "staging" / "left-by-a-killed-worker"
+    left.parent.mkdir(parents=True)
+    left.write_bytes(b"half a request")
+    os.utime(left, (time.time() - 7200, time.time() - 7200))
+    fresh = stage_blob(store, b"a request under way")
+    assert store.sweep_staging() == 1 and not left.exists() and fresh.path is not None and fresh.path.exists()

@@ -216,7 +216,9 @@ async def test_the_month_run_pays_each_redeemed_voucher_once_to_its_provider(cli
     for street in ("ns", "qyc", "nym", "xbl", "wdd", "xx"):
         confirmed = await client.post(f"/api/programmes/care/runs/{run_id}/approvals/confirm", headers=await as_user(f"{street}-officer"))
         assert confirmed.status_code == 200, confirmed.text
-    assert (await client.post(f"/api/programmes/care/runs/{run_id}/approvals/approve", headers=finance)).status_code == 200
+    # The demo's `finance` started the run: approving it is someone else's (finance2), and finance may not.
+    assert_problem(await client.post(f"/api/programmes/care/runs/{run_id}/approvals/approve", headers=finance), 403)
+    assert (await client.post(f"/api/programmes/care/runs/{run_id}/approvals/approve", headers=await as_user("finance2"))).status_code == 200
     batch = await client.post(f"/api/programmes/care/runs/{run_id}/batch", headers=finance)
     assert batch.status_code == 200 and batch.json()["total_fen"] == redeemed * 30_000, batch.text
     summary = await client.get(f"/api/programmes/batches/{batch.json()['id']}/summary.pdf", headers=finance)

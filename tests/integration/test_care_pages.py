@@ -104,8 +104,15 @@ async def test_the_runs_page_lets_each_street_confirm_and_finance_approve_and_is
         confirmed = await client.post(f"/care/runs/{run_id}/approvals/confirm", data={"_csrf_token": await csrf(client)})
         assert confirmed.status_code == 200, confirmed.text
         await client.post("/logout", data={"_csrf_token": await csrf(client)})
+    # finance started the demo's run: finance2 approves it (separation of duties), then finance issues its batch.
     await page_login(client, "finance")
-    await client.post(f"/care/runs/{run_id}/approvals/approve", data={"_csrf_token": await csrf(client)})
+    own = await client.post(f"/care/runs/{run_id}/approvals/approve", data={"_csrf_token": await csrf(client)})
+    assert own.status_code == 403 and "职责分离" in own.text
+    await client.post("/logout", data={"_csrf_token": await csrf(client)})
+    await page_login(client, "finance2")
+    assert (await client.post(f"/care/runs/{run_id}/approvals/approve", data={"_csrf_token": await csrf(client)})).status_code == 200
+    await client.post("/logout", data={"_csrf_token": await csrf(client)})
+    await page_login(client, "finance")
     issued = await client.post(f"/care/runs/{run_id}/batch", data={"_csrf_token": await csrf(client)})
     assert issued.status_code == 200 and f"JJYL-{THIS.previous()}-001" in issued.text
     link = re.search(r'href="(/documents/programmes/batches/\d+/summary.pdf)"', issued.text.split(f"JJYL-{THIS.previous()}-001")[1])
@@ -127,8 +134,10 @@ async def test_a_batch_refused_half_way_is_not_shown_as_issued_on_the_page_that_
         await page_login(client, f"{street}-officer")
         await client.post(f"/care/runs/{run_id}/approvals/confirm", data={"_csrf_token": await csrf(client)})
         await client.post("/logout", data={"_csrf_token": await csrf(client)})
-    await page_login(client, "finance")
+    await page_login(client, "finance2")
     assert (await client.post(f"/care/runs/{run_id}/approvals/approve", data={"_csrf_token": await csrf(client)})).status_code == 200
+    await client.post("/logout", data={"_csrf_token": await csrf(client)})
+    await page_login(client, "finance")
     batches = await count(db, ProgrammeBatch)
 
     async def refused_documents(*_: object) -> None:

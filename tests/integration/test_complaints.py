@@ -19,6 +19,7 @@ from sqlalchemy import select
 from complaints.rules import Channel, solve_challenge
 from complaints.service import NewComplaint, complaint_rules, remind_late_first_responses, report_complaint
 from complaints.tables import Complaint, ComplaintPhoto
+from foundation.errors import InvalidInput
 from foundation.notifications import Notification
 from foundation.throttle import ThrottleHit
 from inspections.tables import Defect
@@ -432,3 +433,24 @@ async def test_the_committee_director_turns_a_cluster_into_a_mass_complaint_veto
     assert (veto.reason_code, veto.state, linked) == ("mass_complaint", "pending", ids)
     cases = (await client.get("/api/assessment/vetoes", headers=await as_user("xbl-officer"))).json()["items"]
     assert [c["complaint_ids"] for c in cases if c["id"] == veto.id] == [ids]
+
+
+async def test_a_report_too_long_or_with_a_phone_that_is_no_phone_is_refused_as_typed_and_stores_nothing(db: Any) -> None:
+    """Nothing a resident typed is cut or dropped without a word: a place or description past its limit and a phone
+    with letters or more digits than any phone number has are refused, naming the field."""
+    before = await count(db, Complaint)
+    _, estate_code = await worker_estate(db)
+    cases = [
+        ({"place": "楼" * 201}, "place", "位置最多 200 字"),
+        ({"description": "漏" * 2001}, "description", "问题描述最多 2000 字"),
+        ({"phone": "call me maybe"}, "phone", "电话号码只填数字"),
+        ({"phone": "9" * 20}, "phone", "5 至 15 位数字"),
+        ({"phone": "1" * 5000}, "phone", "电话号码只填数字"),
+    ]
+    for overrides, field, zh in cases:
+        with pytest.raises(InvalidInput) as refused:
+            await new_complaint(db, estate_code, **overrides)
+        assert refused.value.field == field and zh in refused.value.message_zh, overrides
+    assert await count(db, Complaint) == before
+    await new_complaint(db, estate_code, phone="+86 22-2345 6789")  # a phone written with a + and dashes is a phone
+    assert await count(db, Complaint) == before + 1

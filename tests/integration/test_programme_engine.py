@@ -34,6 +34,8 @@ from foundation.schemas import Strict
 from foundation.settings import load_settings
 from foundation.web.auth import allow
 from foundation.web.body import StrictBody
+from people.queries import principal_named
+from people.tables import User
 from registry.tables import Community
 from subsidies.engine import service as engine
 from subsidies.engine.queries import registry_names
@@ -307,6 +309,12 @@ async def test_a_budget_beyond_21_million_yuan_is_stored_to_the_fen(api) -> None
         assert [b["amount_fen"] for b in budgets if b["holder"] == "street:1"] == [amount]
 
 
+async def account(session: AsyncSession, username: str) -> Principal:
+    found = await principal_named(session, username)
+    assert found is not None, username
+    return found
+
+
 async def test_two_people_issuing_at_the_same_moment_get_one_batch_and_never_overdraw_the_budget(tmp_root) -> None:
     """Real concurrency, in a database of its own: two finance officers issue two approved runs at the same moment,
     each run twice; the budget can pay either run but not both. One batch, answered to both who issued it; the
@@ -318,11 +326,12 @@ async def test_two_people_issuing_at_the_same_moment_get_one_batch_and_never_ove
             await connection.run_sync(metadata.create_all)
             community, street = (await connection.execute(sa.select(Community.id, Community.street_id).order_by(Community.id).limit(1))).one()
         factory = create_session_factory(writing(engine_))
-        finance, other_finance = Principal(role=Role.FINANCE, username="finance-a"), Principal(role=Role.FINANCE, username="finance-b")
-        officer = Principal(role=Role.STREET_OFFICER, username="officer", street_id=street)
+        async with factory() as session:  # the demo's accounts: finance starts, finance2 approves (separation of duties)
+            officer_name = (await session.execute(sa.select(User.username).where(User.role == "street_officer", User.street_id == street).limit(1))).scalar_one()
+            finance, other_finance, admin, officer = [await account(session, name) for name in ("finance", "finance2", "admin", officer_name)]
         year = LAST_MONTH.first_day.year - 1
         async with unit_of_work(factory) as session:
-            await engine.set_budget(session, Principal(role=Role.ADMIN, username="admin"), CODE, year, f"street:{street}", 150_000)
+            await engine.set_budget(session, admin, CODE, year, f"street:{street}", 150_000)
         runs = []
         for month in (f"{year}-03", f"{year}-04"):
             async with unit_of_work(factory) as session:
@@ -330,7 +339,7 @@ async def test_two_people_issuing_at_the_same_moment_get_one_batch_and_never_ove
                 await session.commit()
                 run = await engine.start_run(session, finance, CODE, month)
                 await engine.approve(session, officer, run.id or 0, "confirm")
-                await engine.approve(session, finance, run.id or 0, "approve")
+                await engine.approve(session, other_finance, run.id or 0, "approve")
                 runs.append(run.id or 0)
 
         async def issue(who: Principal, run_id: int) -> int | str:

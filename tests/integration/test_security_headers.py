@@ -4,6 +4,7 @@ redirects and unexpected errors. The session cookie lives as long as its login a
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -135,11 +136,16 @@ async def secure_client(engine: AsyncEngine, database_url: str) -> AsyncIterator
         await transaction.rollback()
 
 
-async def test_an_unexpected_error_carries_the_headers(secure_client) -> None:
-    answer = await secure_client.get("/api/test-only/fails")
+async def test_an_unexpected_error_carries_the_headers(secure_client, caplog) -> None:
+    with caplog.at_level(logging.ERROR, logger="foundation.web"):
+        answer = await secure_client.get("/api/test-only/fails")
     assert answer.status_code == 500
     assert_secured(answer)
     assert answer.headers["strict-transport-security"] == "max-age=31536000"
+    # A problem like every other refusal, and the traceback in the log (an operator can mend what they can read).
+    assert answer.headers["content-type"].startswith("application/problem+json") and "logged" in answer.json()["detail"]
+    [logged] = [r for r in caplog.records if "unexpected error answering GET /api/test-only/fails" in r.getMessage()]
+    assert logged.exc_info is not None and "an unexpected failure" in str(logged.exc_info[1])
 
 
 async def test_the_session_cookie_lasts_as_long_as_the_login(client, db) -> None:

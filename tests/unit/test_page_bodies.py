@@ -1,0 +1,47 @@
+"""A page is a second door to the API's rules, never a way around them: a form's fields become the API's body
+through foundation.web.layout.form_body, which checks the body's limits (lengths, ranges, formats) as the API does.
+Building the body by calling its class skips those checks (msgspec checks them on decoding only): an appeal page
+once stored a two-character reason the API refuses."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("assessment", "community", "complaints", "inspections", "registry", "subsidies", "supervision", "people")
+# A page whose body cannot be the API's, and why; its use case checks what the body's checks would.
+ALLOWED = {
+    ("inspections/pages.py", "FixReportIn"): "its photos arrive as files, which photo_ids (ids uploaded before, at least one) cannot carry",
+}
+
+
+def direct_bodies(source: str, allowed: frozenset[str] = frozenset()) -> list[int]:
+    """Lines that call `schemas.Something(...)` where Something is a request body (…In, …Create, …Update)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "schemas"
+            and node.func.attr.endswith(("In", "Create", "Update"))
+            and node.func.attr not in allowed
+        ):
+            found.append(node.lineno)
+    return found
+
+
+def test_no_page_builds_an_api_body_without_its_checks() -> None:
+    offending = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*pages.py")):
+            name = path.relative_to(ROOT).as_posix()
+            allowed = frozenset(kind for (file, kind) in ALLOWED if file == name)
+            offending += [f"{name}:{line}" for line in direct_bodies(path.read_text(encoding="utf-8"), allowed)]
+    assert offending == []
+
+
+def test_the_check_sees_a_body_built_directly_and_not_one_checked() -> None:
+    assert direct_bodies("body = schemas.AppealIn(reason='错了')\n") == [1]
+    assert direct_bodies("body = form_body(schemas.AppealIn, reason='错了')\n") == []
