@@ -185,7 +185,7 @@ class AccountPages(Controller):
         self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], page_no: FromQuery[int] = 1, entity: FromQuery[str] = "",
         entity_id: FromQuery[str] = "", who: FromQuery[str] = "",
     ) -> Template:
-        """What was done, by whom and when, newest first; read only (the log is sealed: `supervision verify-audit`)."""
+        """What was done, by whom and when, newest first; read only (the log is sealed: `supervision audit verify`)."""
         paging = page_request(page_no, PAGE_SIZE)
         query = select(AuditEntry).order_by(col(AuditEntry.id).desc())
         chosen = entity if entity in ENTITY_NAMES else ""
