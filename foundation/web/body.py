@@ -58,7 +58,7 @@ class StrictBody(MsgspecDTO[T], Generic[T]):
             raise ValidationException(detail=f"body: {exc}", extra=[{"key": "body", "message": str(exc)}]) from exc
         except msgspec.DecodeError as exc:
             raise ValidationException(detail=f"body is not valid JSON: {exc}", extra=[{"key": "body", "message": str(exc)}]) from exc
-        _check_dates(decoded, "body")
+        check_dates(decoded, "body")
         return decoded
 
 
@@ -73,13 +73,13 @@ def _whole_numbers(value: Any) -> Any:
     return value
 
 
-def _check_dates(value: Any, path: str) -> None:
+def check_dates(value: Any, path: str) -> None:
     """Every date and time of a body inside the supported years (a year 0001 or 9999 is a typing mistake)."""
     if isinstance(value, date):
         check_day(value, path)
     elif isinstance(value, msgspec.Struct):
         for name in value.__struct_fields__:
-            _check_dates(getattr(value, name), f"{path}.{name}")
+            check_dates(getattr(value, name), f"{path}.{name}" if path else name)
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            _check_dates(item, f"{path}[{index}]")
+            check_dates(item, f"{path}[{index}]")

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from foundation.access import ROLE_NAMES, Principal
 from foundation.errors import DomainError, InvalidInput
 from foundation.paging import PageRequest
+from foundation.web.body import check_dates
 from foundation.web.params import MAX_ID, MAX_PAGE
 from foundation.web.problems import status_of
 
@@ -87,7 +88,7 @@ def form_body(shape: type[T], /, *, strict: bool = True, **fields: Any) -> T:
     a page is a second door to the same rule, never a way around it. A refusal names the field and says, in Chinese,
     what the limit is."""
     try:
-        return msgspec.convert(fields, shape, strict=strict)
+        body = msgspec.convert(fields, shape, strict=strict)
     except msgspec.ValidationError as error:
         text = str(error)
         at = _AT.search(text)
@@ -100,6 +101,8 @@ def form_body(shape: type[T], /, *, strict: bool = True, **fields: Any) -> T:
         else:
             zh = f"数值须{'不小于' if limit.group(3).startswith('>') else '不大于'} {limit.group(4)}，请修改后再提交"
         raise InvalidInput(text, zh=zh, field=at.group(1) if at else "_form") from None
+    check_dates(body, "")  # every date and time inside the supported years, as the API's bodies are
+    return body
 
 
 def pages_of(total: int, paging: PageRequest) -> int:

@@ -45,3 +45,24 @@ def test_no_page_builds_an_api_body_without_its_checks() -> None:
 def test_the_check_sees_a_body_built_directly_and_not_one_checked() -> None:
     assert direct_bodies("body = schemas.AppealIn(reason='错了')\n") == [1]
     assert direct_bodies("body = form_body(schemas.AppealIn, reason='错了')\n") == []
+
+
+def test_form_body_refuses_as_the_api_does_naming_the_field_in_chinese() -> None:
+    from datetime import UTC, datetime
+
+    import pytest
+
+    from complaints import schemas
+    from foundation.errors import InvalidInput
+    from foundation.web.layout import form_body
+
+    meeting = {"held_at": datetime(2026, 11, 20, 9, 30, tzinfo=UTC), "attendees": "双方当事人、居委会主任", "summary": "就楼道堆物达成一致，三日内清理"}
+    assert form_body(schemas.MediationMeetingIn, **meeting).attendees == "双方当事人、居委会主任"
+    for change, field, zh in [
+        ({"attendees": "我"}, "attendees", "至少 2 个字"),
+        ({"follow_up": "跟" * 1001}, "follow_up", "最多 1000 个字"),
+        ({"held_at": datetime(9999, 12, 31, tzinfo=UTC)}, "held_at", "超出范围"),
+    ]:
+        with pytest.raises(InvalidInput) as refused:
+            form_body(schemas.MediationMeetingIn, **(meeting | change))
+        assert refused.value.field == field and zh in refused.value.message_zh, change
