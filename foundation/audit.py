@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, Column, Connection, Index, Row, event, func, insert, select, update
+from sqlalchemy import JSON, Column, Connection, Index, Row, event, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
@@ -323,8 +323,10 @@ async def list_audit_entries(
     entity_id: str | None = None,
     action: str | None = None,
     actor_user_id: int | None = None,
+    actor: str | None = None,
 ) -> tuple[list[AuditEntry], int]:
-    """The log, newest first, filtered. Who may read it is the caller's check (district administrators)."""
+    """The log, newest first, filtered (`actor`: a username, whose entries read "username (role)", or a name the
+    system acts under, such as "scheduler"). Who may read it is the caller's check (district administrators)."""
     query = select(AuditEntry).order_by(col(AuditEntry.id).desc())
     if entity is not None:
         query = query.where(col(AuditEntry.entity) == entity)
@@ -334,6 +336,8 @@ async def list_audit_entries(
         query = query.where(col(AuditEntry.action) == action)
     if actor_user_id is not None:
         query = query.where(col(AuditEntry.actor_user_id) == actor_user_id)
+    if actor:
+        query = query.where(or_(col(AuditEntry.actor) == actor, col(AuditEntry.actor).startswith(f"{actor} (", autoescape=True)))
     return await fetch_page(session, query, paging)
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeVar, cast, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy import CheckConstraint, Column, Integer, LargeBinary, PrimaryKeyConstraint, String, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -100,34 +100,23 @@ def _discard(path: Path) -> None:
 
 def stage_blob(store: BlobStore, content: bytes, *, derived_of: str | None = None, kind: str | None = None) -> StagedBlob:
     """Write `content` ahead (blocking: call it in a thread, before the transaction), as a blob or, with `derived_of`
-    and `kind`, as a copy made from that blob."""
-    sha256 = checked_sha256(derived_of) if derived_of else hashlib.sha256(content).hexdigest()
-    staged = StagedBlob(sha256=sha256, content=content, derived_kind=checked_kind(kind) if kind else None)
+    and `kind`, as a copy made from that blob. The database store writes in one statement at commit: it keeps the
+    bytes until then."""
+    staged = StagedBlob(sha256=checked_sha256(derived_of) if derived_of else hashlib.sha256(content).hexdigest(), content=content, derived_kind=checked_kind(kind) if kind else None)
     if isinstance(store, FileBlobStore):
-        folder = store.root / STAGING
-        folder.mkdir(parents=True, exist_ok=True)
-        staged.path = folder / uuid.uuid4().hex
-        store._write(staged.path, content)
-        staged.content = b""  # on disk now; not held twice
-        weakref.finalize(staged, _discard, staged.path)
+        store.stage(staged)
     return staged
 
 
 def commit_staged(store: BlobStore, staged: StagedBlob) -> None:
     """Put staged bytes in the store (blocking: a rename for files). Inside the transaction that names them: a row
     that commits always names bytes that are there."""
-    if staged.path is None or not isinstance(store, FileBlobStore):
-        if staged.derived_kind:
-            store.put_derived(staged.sha256, staged.derived_kind, staged.content)
-        else:
-            store.put(staged.content)
-        return
-    final = store._derived_path(staged.sha256, staged.derived_kind) if staged.derived_kind else store._path(staged.sha256)
-    if final.exists():
-        staged.path.unlink(missing_ok=True)
-        return
-    final.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(staged.path, final)
+    if isinstance(store, FileBlobStore) and staged.path is not None:
+        store.commit(staged)
+    elif staged.derived_kind:
+        store.put_derived(staged.sha256, staged.derived_kind, staged.content)
+    else:
+        store.put(staged.content)
 
 
 def checked_sha256(sha256: str) -> str:
@@ -166,6 +155,25 @@ class FileBlobStore:
         checked_kind(kind)
         original = self._path(sha256)
         return self.root / "derived" / original.parent.relative_to(self.root) / f"{sha256}.{kind}"
+
+    def stage(self, staged: StagedBlob) -> None:
+        """Write a staged blob's bytes to a file of their own under staging/, removed if the blob is dropped."""
+        folder = self.root / STAGING
+        folder.mkdir(parents=True, exist_ok=True)
+        staged.path = folder / uuid.uuid4().hex
+        self._write(staged.path, staged.content)
+        staged.content = b""  # on disk now; not held twice
+        weakref.finalize(staged, _discard, staged.path)
+
+    def commit(self, staged: StagedBlob) -> None:
+        """Move a staged file into its place (a copy already there stays, and the staged one goes)."""
+        assert staged.path is not None
+        final = self._derived_path(staged.sha256, staged.derived_kind) if staged.derived_kind else self._path(staged.sha256)
+        if final.exists():
+            staged.path.unlink(missing_ok=True)
+            return
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged.path, final)
 
     def sweep_staging(self, older_than_hours: float = STAGED_FOR_HOURS) -> int:
         """Remove bytes staged by a process that stopped before committing or dropping them; how many."""
@@ -446,7 +454,8 @@ def open_blob_store(settings: Settings, backend: str | None = None) -> FileBlobS
         raise ValueError(f"no blob store {chosen!r}: file or postgresql")
     with _OPENING:
         if key not in _OPENED:
-            _OPENED[key] = DatabaseBlobStore(key[1]) if chosen == "postgresql" else FileBlobStore(Path(key[1]))
-            if isinstance(_OPENED[key], FileBlobStore):
-                cast(FileBlobStore, _OPENED[key]).sweep_staging()
+            store = DatabaseBlobStore(key[1]) if chosen == "postgresql" else FileBlobStore(Path(key[1]))
+            if isinstance(store, FileBlobStore):
+                store.sweep_staging()
+            _OPENED[key] = store
         return _OPENED[key]

@@ -352,8 +352,7 @@ async def list_users(
     if role is not None:
         query = query.where(col(User.role) == role)
     if words:
-        pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(or_(col(User.username).ilike(pattern, escape="\\"), col(User.display_name).ilike(pattern, escape="\\")))
+        query = query.where(or_(col(User.username).icontains(words, autoescape=True), col(User.display_name).icontains(words, autoescape=True)))
     if active is not None:
         query = query.where(col(User.active).is_(active))
     return await fetch_page(session, query, paging)

@@ -12,19 +12,16 @@ from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
-from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from assessment.pages import version_reason
 from foundation.access import ROLE_NAMES, SCOPE_OF_ROLE, Principal, Role, ScopeKind
-from foundation.audit import AuditEntry
+from foundation.audit import list_audit_entries
 from foundation.errors import DomainError, InvalidInput
-from foundation.paging import PageRequest, fetch_page
+from foundation.paging import PageRequest
 from foundation.web.auth import allow
-from foundation.web.layout import attempt, form_body, form_error, page, page_request, pages_of
+from foundation.web.layout import attempt, form_body, page, page_request, pages_of, refused
 from foundation.web.params import MAX_ID
-from foundation.web.problems import status_of
 from people import service as people
 from people.queries import account_names, active_accounts
 from people.schemas import UserCreate, UserUpdate
@@ -79,27 +76,20 @@ async def _units(db: AsyncSession) -> dict[str, list[tuple[int, str]]]:
 
 
 async def _new_form(db: AsyncSession, principal: Principal, typed: dict[str, str], exc: DomainError | None = None) -> Template:
-    response = page(
-        "user_new.html", principal, typed=typed, errors=form_error(exc) if exc else {}, roles=ROLE_NAMES, units=await _units(db),
-        unit_names=UNIT_NAMES, unit_of_role={r.value: u for r, u in UNIT_OF_ROLE.items()},
-    )
-    if exc is not None:
-        response.status_code = 422 if isinstance(exc, InvalidInput) else status_of(exc)
-    return response
+    context = {"typed": typed, "roles": ROLE_NAMES, "units": await _units(db), "unit_names": UNIT_NAMES, "unit_of_role": {r.value: u for r, u in UNIT_OF_ROLE.items()}}
+    return refused("user_new.html", principal, exc, **context) if exc else page("user_new.html", principal, errors={}, **context)
 
 
 async def _user_page(db: AsyncSession, principal: Principal, user_id: int, exc: DomainError | None = None, typed: dict[str, str] | None = None) -> Template:
     user = await people.get_user(db, principal, user_id)
     names = await account_names(db, [user.username])
     _, post = names.get(user.username, ("", ROLE_NAMES[Role(user.role)]))
-    actions, total = await fetch_page(db, select(AuditEntry).where(col(AuditEntry.actor_user_id) == user.id).order_by(col(AuditEntry.id).desc()), PageRequest(page=1, page_size=10))
-    response = page(
-        "user_detail.html", principal, user=user, post=post, role_name=ROLE_NAMES[Role(user.role)], typed=typed or {"display_name": user.display_name},
-        errors=form_error(exc) if exc else {}, actions=actions, actions_total=total, action_name=action_name, entity_name=entity_name, own=user.id == principal.user_id,
-    )
-    if exc is not None:
-        response.status_code = 422 if isinstance(exc, InvalidInput) else status_of(exc)
-    return response
+    actions, total = await list_audit_entries(db, PageRequest(page=1, page_size=10), actor_user_id=user.id)
+    context = {
+        "user": user, "post": post, "role_name": ROLE_NAMES[Role(user.role)], "typed": typed or {"display_name": user.display_name}, "actions": actions,
+        "actions_total": total, "action_name": action_name, "entity_name": entity_name, "own": user.id == principal.user_id,
+    }
+    return refused("user_detail.html", principal, exc, **context) if exc else page("user_detail.html", principal, errors={}, **context)
 
 
 class AccountPages(Controller):
@@ -187,22 +177,14 @@ class AccountPages(Controller):
     ) -> Template:
         """What was done, by whom and when, newest first; read only (the log is sealed: `supervision audit verify`)."""
         paging = page_request(page_no, PAGE_SIZE)
-        query = select(AuditEntry).order_by(col(AuditEntry.id).desc())
         chosen = entity if entity in ENTITY_NAMES else ""
-        if chosen:
-            query = query.where(col(AuditEntry.entity) == chosen)
-        record = entity_id.strip()[:40]
-        if chosen and record:
-            query = query.where(col(AuditEntry.entity_id) == record)
+        record = entity_id.strip()[:40] if chosen else ""
         actor = who.strip()[:60]
-        if actor:  # a username (its entries read "username (role)"), or a name the system acts under ("scheduler")
-            escaped = actor.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            query = query.where(or_(col(AuditEntry.actor) == actor, col(AuditEntry.actor).like(f"{escaped} (%", escape="\\")))
-        rows, total = await fetch_page(db, query, paging)
-        extra = "&" + urlencode({"entity": chosen, "entity_id": record if chosen else "", "who": actor})
+        rows, total = await list_audit_entries(db, paging, entity=chosen or None, entity_id=record or None, actor=actor or None)
+        extra = "&" + urlencode({"entity": chosen, "entity_id": record, "who": actor})
         return page(
             "audit_log.html", principal, entries=rows, total=total, paging=paging, pages=pages_of(total, paging), action_name=action_name, entity_name=entity_name,
-            reason_text=version_reason, entities=sorted(ENTITY_NAMES.items(), key=lambda kv: kv[1]), entity=chosen, entity_id=record if chosen else "", who=actor, extra=extra,
+            reason_text=version_reason, entities=sorted(ENTITY_NAMES.items(), key=lambda kv: kv[1]), entity=chosen, entity_id=record, who=actor, extra=extra,
         )
 
 
