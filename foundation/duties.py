@@ -18,6 +18,7 @@ class Duty(StrEnum):
     VERIFY_OWN_FIX = "verify_own_fix"
     REVIEW_OWN_VETO = "review_own_veto"
     APPROVE_OWN_RUN = "approve_own_run"
+    APPROVE_OWN_ADJUSTMENT = "approve_own_adjustment"
     APPROVE_OWN_LATE_RECORD = "approve_own_late_record"
     DECIDE_OWN_ACTIVITY_CLAIM = "decide_own_activity_claim"
     SCORE_OWN_ORGANISATION_BID = "score_own_organisation_bid"
@@ -60,6 +61,10 @@ SEPARATIONS: Mapping[Duty, Separation] = {
         Separation(
             Duty.APPROVE_OWN_RUN, "started, recomputed, confirmed or approved a step of a run", "give it another approval",
             "核算审批", "本人发起、重算或确认过的核算不能由本人审批，须由他人审批",
+        ),
+        Separation(
+            Duty.APPROVE_OWN_ADJUSTMENT, "proposed the correction of an issued batch", "approve it (which issues the adjustment batch)",
+            "更正审批", "本人提出的更正不能由本人审批，须由其他财政人员审批",
         ),
         Separation(
             Duty.APPROVE_OWN_LATE_RECORD, "filed a late record", "decide whether it counts",

@@ -466,7 +466,12 @@ async def draft_tranche_run(session: AsyncSession, period: str) -> None:
     if running is not None:
         await engine_service.recompute_run(session, SCHEDULER_FINANCE, running, TRANCHES)
     else:
-        await engine_service.start_run(session, SCHEDULER_FINANCE, TRANCHES, period, supplementary=await engine_queries.runs_of_period(session, TRANCHES, period) > 0)
+        earlier = await engine_queries.runs_of_period(session, TRANCHES, period)
+        try:
+            async with session.begin_nested():  # every tranche due is paid already: nothing to draft, nothing left behind
+                await engine_service.start_run(session, SCHEDULER_FINANCE, TRANCHES, period, supplementary=earlier > 0)
+        except engine_service.NothingToPay:
+            return
 
 
 # Bars and the public record

@@ -13,7 +13,7 @@ from foundation.access import Role
 from subsidies.activity import service
 from subsidies.activity.rules import CODE
 from subsidies.engine.queries import registry_names
-from subsidies.engine.registry import DescribedLine, DocumentColumn, Documents, LineView, Payers, Programme, register
+from subsidies.engine.registry import DescribedLine, DocumentColumn, Documents, LineView, Payers, Programme, as_decided, register
 from subsidies.engine.rules import Party, PayerSplit, Step
 
 
@@ -42,6 +42,7 @@ ACTIVITY_FUNDS = register(
         payers=lambda: Payers(Fraction(0), PayerSplit("city", "half_up")),
         price=service.price,
         check_period=service.check_period,
+        most_for_line=as_decided,  # a decided amount: recovered by an adjustment, never exceeded
         names=names,
         documents=Documents(
             summary_title="活动经费拨付汇总表",

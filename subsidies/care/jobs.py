@@ -61,7 +61,11 @@ async def draft_month_run(session: AsyncSession, period: str, now: datetime) -> 
     month = Month.parse(period)
     if await engine.open_run(session, CODE, str(month)) is not None:
         return {"already_started": True}
-    run = await engine.start_run(session, SCHEDULER_FINANCE, CODE, str(month))
+    try:
+        async with session.begin_nested():  # a month nobody redeemed a voucher in leaves nothing behind
+            run = await engine.start_run(session, SCHEDULER_FINANCE, CODE, str(month))
+    except engine.NothingToPay:
+        return {"nothing_to_pay": True}
     await notify(session, f"care-run|{period}", await recipients(session, Role.FINANCE), f"{period} 居家养老服务券核算草稿已生成", f"核算 #{run.id} 待各街道确认后审批。", "/care/runs")
     return {"run_id": run.id}
 

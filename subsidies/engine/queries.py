@@ -65,8 +65,12 @@ async def run_out(session: AsyncSession, run: ProgrammeRun) -> schemas.Programme
     )
 
 
-async def run_lines(session: AsyncSession, run_id: int, paging: PageRequest) -> tuple[list[schemas.ProgrammeLineOut], int]:
-    rows, total = await fetch_page(session, select(ProgrammeLine).where(col(ProgrammeLine.run_id) == run_id).order_by(col(ProgrammeLine.holder), col(ProgrammeLine.line_key)), paging)
+async def run_lines(session: AsyncSession, run_id: int, paging: PageRequest, holder: str | None = None) -> tuple[list[schemas.ProgrammeLineOut], int]:
+    """A page of a run's lines (`holder`: only that holder's)."""
+    query = select(ProgrammeLine).where(col(ProgrammeLine.run_id) == run_id)
+    if holder is not None:
+        query = query.where(col(ProgrammeLine.holder) == holder)
+    rows, total = await fetch_page(session, query.order_by(col(ProgrammeLine.holder), col(ProgrammeLine.line_key)), paging)
     return [
         schemas.ProgrammeLineOut(
             id=r.id or 0, key=r.line_key, payee=f"{r.payee_kind}:{r.payee_id}", holder=r.holder, beneficiary=r.beneficiary, period=r.period, amount_fen=r.amount_fen,

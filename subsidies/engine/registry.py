@@ -103,6 +103,9 @@ class Programme:
     budget: str = "none"
     reads: frozenset[Role] = frozenset({Role.FINANCE, Role.ADMIN})  # who sees the runs besides the approvers
     page: str = ""  # the programme's own page, where finance starts, approves and issues its runs
+    # The most a line may pay in all under the programme's rules (line key, amount it was priced at → fen; None: no
+    # limit): an adjustment never pays past it (e.g. a relief case never past what its review approved).
+    most_for_line: Callable[[AsyncSession, str, int], Awaitable[int | None]] | None = None
 
     def step(self, name: str) -> Step:
         for step in self.steps:
@@ -113,6 +116,13 @@ class Programme:
     @property
     def final_state(self) -> str:
         return self.steps[-1].state_after
+
+
+async def as_decided(session: AsyncSession, key: str, priced_fen: int) -> int:
+    """`most_for_line` of a programme whose line pays what someone decided (a relief case as its review approved it,
+    an activity claim as it was approved): an adjustment may recover, never pay past the decision; paying more
+    needs a new decision through the programme's own review."""
+    return priced_fen
 
 
 _PROGRAMMES: dict[str, Programme] = {}

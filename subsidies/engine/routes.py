@@ -18,7 +18,8 @@ from foundation.web.auth import logged_in
 from foundation.web.body import StrictBody
 from foundation.web.params import RecordId
 from foundation.web.problems import problem_responses
-from subsidies.engine import queries, schemas, service
+from subsidies.engine import proposals, queries, schemas, service
+from subsidies.engine.proposals import proposal_out
 from subsidies.engine.registry import programme
 from subsidies.engine.tables import ProgrammeBatch
 
@@ -55,8 +56,8 @@ class ProgrammeController(Controller):
 
     @get("/runs/{run_id:int}/lines", responses=READ)
     async def programme_run_lines(self, code: Code, run_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], paging: NamedDependency[PageRequest]) -> Page[schemas.ProgrammeLineOut]:
-        await service.get_run(db, principal, run_id, code)
-        rows, total = await queries.run_lines(db, run_id, paging)
+        of, _ = await service.get_run(db, principal, run_id, code)
+        rows, total = await queries.run_lines(db, run_id, paging, service.own_part(of, principal))
         return Page(rows, total, paging.page, paging.page_size)
 
     @post("/runs/{run_id:int}/recompute", status_code=200, responses=WRITE)
@@ -82,10 +83,28 @@ class ProgrammeController(Controller):
         batch, period = await queries.get_batch(db, principal, batch_id, code)
         return queries.batch_out(batch, period)
 
-    @post("/batches/{batch_id:int}/adjustments", dto=StrictBody[schemas.ProgrammeAdjustmentIn], return_dto=None, responses=WRITE)
-    async def adjust_programme_batch(self, code: Code, batch_id: RecordId, data: JSONBody[schemas.ProgrammeAdjustmentIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> schemas.ProgrammeBatchOut:
+    @post("/batches/{batch_id:int}/adjustments", dto=StrictBody[schemas.ProgrammeAdjustmentIn], return_dto=None, responses=WRITE, status_code=202)
+    async def adjust_programme_batch(self, code: Code, batch_id: RecordId, data: JSONBody[schemas.ProgrammeAdjustmentIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.AdjustmentProposalOut:
+        """Propose the correction of an issued batch (202: nothing is paid yet): each line gets the amount it should
+        have paid. Another of the programme's officers approves it (`.../adjustments/{id}/approve`), which issues a
+        separate adjustment batch that references this one. A retry with the same client id returns the same
+        proposal; a line that pays what someone decided (a relief case, an activity claim) is never corrected upwards."""
         await queries.get_batch(db, principal, batch_id, code)
-        batch = await service.issue_adjustment(db, principal, batch_id, data.client_id, data.reason, [(c.line_id, c.amount_fen) for c in data.corrections])
+        corrections = [(c.line_id, c.amount_fen) for c in data.corrections]
+        return proposal_out(await service.propose_adjustment(db, principal, batch_id, data.client_id, data.reason, corrections, code))
+
+    @get("/adjustments", responses=READ)
+    async def programme_adjustment_proposals(self, code: Code, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.AdjustmentProposalOut]:
+        """The programme's corrections waiting for another officer's approval, oldest first."""
+        of = programme(code)
+        if principal.role not in of.runs_by:
+            raise PermissionDenied(f"the adjustments of {code} are for those who issue its batches")
+        return [proposal_out(p) for p in await proposals.pending(db, of.code)]
+
+    @post("/adjustments/{proposal_id:int}/approve", responses=WRITE)
+    async def approve_programme_adjustment(self, code: Code, proposal_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> schemas.ProgrammeBatchOut:
+        """Approve a proposed correction (not your own): its adjustment batch is issued once, with its documents."""
+        batch = await service.approve_adjustment(db, principal, code, proposal_id)
         await make_programme_batch_documents(state, db, batch)
         _, period = await queries.get_batch(db, principal, batch.id or 0, code)
         return queries.batch_out(batch, period)

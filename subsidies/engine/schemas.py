@@ -99,3 +99,28 @@ class ProgrammeAdjustmentIn(Strict):
     client_id: Annotated[str, msgspec.Meta(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$", description="A retry sends the same one")]
     reason: Annotated[str, msgspec.Meta(min_length=2, max_length=2000, pattern=NONBLANK)]
     corrections: Annotated[list[ProgrammeCorrectionIn], msgspec.Meta(min_length=1, max_length=10_000)]
+
+
+class CorrectionOut(msgspec.Struct):
+    line_id: int
+    amount_fen: int  # what the line should have paid in all
+
+
+class AdjustmentProposalOut(msgspec.Struct):
+    """A correction of an issued batch as proposed; once another officer approves it, `issued_batch_id` is its
+    adjustment batch."""
+
+    id: int
+    programme: str
+    batch_id: int
+    client_id: str
+    reason: str
+    corrections: list[CorrectionOut]
+    delta_fen: int  # what it pays (+) or recovers (-) as proposed
+    state: str  # proposed, issued
+    proposed_at: datetime
+    proposed_by: str
+    issued_batch_id: int | None
+    approved_at: datetime | None
+    approved_by: str | None
+

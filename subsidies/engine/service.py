@@ -23,6 +23,7 @@ from foundation.periods import period_zh
 from foundation.process_locks import transaction_lock
 from people.queries import principals_of_roles
 from people.waiting import done, waits
+from subsidies.engine import proposals
 from subsidies.engine.registry import Programme, programme
 from subsidies.engine.rules import (
     DISBURSED,
@@ -38,6 +39,7 @@ from subsidies.engine.rules import (
     step_done,
 )
 from subsidies.engine.tables import (
+    AdjustmentProposal,
     Budget,
     PaidLine,
     ProgrammeAdjustment,
@@ -49,6 +51,12 @@ from subsidies.engine.tables import (
 )
 
 ATTEMPTS = 4
+
+
+class NothingToPay(RuleViolation):
+    """A run would have no line: refused (a scheduled job that drafts runs skips the period instead)."""
+
+
 OPEN = "open"  # any state before disbursed
 ADMINS = frozenset({Role.ADMIN})
 
@@ -66,6 +74,15 @@ async def get_run(session: AsyncSession, actor: Principal, run_id: int, code: st
     if actor.role not in readers(of):
         raise PermissionDenied(f"runs of {of.code} are for {', '.join(sorted(r.value for r in readers(of)))}")
     return of, run
+
+
+def own_part(of: Programme, actor: Principal) -> str | None:
+    """The holder whose lines alone `actor` reads in a run (a street officer confirming their street's part: their
+    street's), or None for the whole run (whoever runs the programme, reads it, or gives a step for the whole run)."""
+    if actor.role in of.runs_by or actor.role in of.reads or any(actor.role in s.roles and not s.per_holder for s in of.steps):
+        return None
+    own = of.holder_of(actor)
+    return str(own) if own is not None else "-"  # "-": no holder of theirs, no line
 
 
 async def paid_keys(session: AsyncSession, code: str, keys: list[str]) -> set[str]:
@@ -120,6 +137,14 @@ async def start_run(session: AsyncSession, actor: Principal, code: str, period: 
     session.add(run)
     await session.flush()
     await price_run(session, of, run)
+    if not (await session.execute(select(func.count()).where(col(ProgrammeLine.run_id) == run.id))).scalar_one():
+        # A run with nothing to pay would wait on approvals nobody can give and stand in the way of the period's
+        # real run (one open run per period): refused, and the caller's transaction stores nothing of it.
+        raise NothingToPay(
+            f"nothing of {period} is payable under {of.code}: every line is paid already or there is none yet",
+            zh=f"{of.name}{period_zh(period)}没有可拨付的条目（均已拨付或尚无可核算的条目），无需发起核算",
+            field="period",
+        )
     record_change(session, actor, "programme_run.started", "programme_run", run.id, after={"programme": of.code, "period": period, "supplementary": supplementary})
     await session.flush()
     await _ask_next(session, of, run)
@@ -316,7 +341,8 @@ async def issue_batch(session: AsyncSession, actor: Principal, run_id: int, code
             raise Conflict(f"run {run_id} is {run.state}; a batch is issued for a run that is {of.final_state}", zh="审批通过后才能生成拨付批次")
         when = now or utc_now()
         lines = list((await session.execute(select(ProgrammeLine).where(col(ProgrammeLine.run_id) == run_id).order_by(col(ProgrammeLine.id)))).scalars())
-        issued = (await session.execute(select(func.count()).where(col(ProgrammeBatch.number).like(f"{of.number_prefix}-{run.period}-%")))).scalar_one()
+        # Numbered among the runs' batches of the period (an adjustment takes its batch's number with -ADJnn).
+        issued = (await session.execute(select(func.count()).where(col(ProgrammeBatch.number).like(f"{of.number_prefix}-{run.period}-%"), col(ProgrammeBatch.run_id).is_not(None)))).scalar_one()
         number = f"{of.number_prefix}-{run.period}-{issued + 1:03d}"
         batch = ProgrammeBatch(
             programme=of.code, number=number, run_id=run_id, total_fen=sum(l.amount_fen for l in lines), city_fen=sum(l.city_fen for l in lines),  # noqa: E741
@@ -353,13 +379,65 @@ async def issue_batch(session: AsyncSession, actor: Principal, run_id: int, code
     raise Conflict("the batch could not be issued for concurrent changes; retry")
 
 
+async def _adjustment_rows(
+    session: AsyncSession, actor: Principal, batch_id: int, corrections: list[tuple[int, int]]
+) -> tuple[Programme, ProgrammeRun, ProgrammeBatch, list[tuple[ProgrammeLine, ProgrammeAdjustment]]]:
+    """The programme, run and batch corrected and the adjustment's rows (not stored) for each (line id, amount it
+    should have paid): the difference from what the line paid with its earlier adjustments, split between the payers
+    so that what the line pays in all stays split by the programme's rule, whatever corrections came before. Refuses
+    what cannot be paid: lines of another batch, nothing to correct, more than the programme allows for a line."""
+    original = await session.get(ProgrammeBatch, batch_id)
+    if original is None or original.run_id is None:
+        raise NotFound("issued batch", batch_id)
+    of, run = await get_run(session, actor, original.run_id)
+    ids = [line_id for line_id, _ in corrections]
+    if len(set(ids)) != len(ids):
+        raise RuleViolation("each line is corrected once per adjustment", zh="同一条目在一次更正中只能出现一次")
+    lines = {l.id: l for l in (await session.execute(select(ProgrammeLine).where(col(ProgrammeLine.id).in_(ids), col(ProgrammeLine.run_id) == original.run_id))).scalars()}  # noqa: E741
+    missing = sorted(set(ids) - set(lines))
+    if missing:
+        raise RuleViolation(f"lines {', '.join(map(str, missing))} are not lines of batch {original.number}", zh=f"条目 {', '.join(map(str, missing))} 不属于批次 {original.number}")
+    adjusted: dict[int, tuple[int, int]] = {
+        line_id: (int(delta), int(city))
+        for line_id, delta, city in await session.execute(
+            select(col(ProgrammeAdjustment.line_id), func.sum(col(ProgrammeAdjustment.delta_fen)), func.sum(col(ProgrammeAdjustment.city_fen)))
+            .where(col(ProgrammeAdjustment.line_id).in_(ids))
+            .group_by(col(ProgrammeAdjustment.line_id))
+        )
+    }
+    payers = of.payers()
+    rows: list[tuple[ProgrammeLine, ProgrammeAdjustment]] = []
+    for line_id, corrected in corrections:
+        line = lines[line_id]
+        earlier_delta, earlier_city = adjusted.get(line_id, (0, 0))
+        delta = corrected - line.amount_fen - earlier_delta
+        if delta == 0:
+            raise RuleViolation(f"line {line_id} already pays {corrected} fen; nothing to correct", zh=f"条目 {line_id} 已按 {yuan(corrected)} 元支付，无需更正")
+        most = await of.most_for_line(session, line.line_key, line.amount_fen) if of.most_for_line else None
+        if most is not None and corrected > most:
+            raise RuleViolation(
+                f"line {line_id} may pay at most {yuan(most)} yuan under the rules of {of.code}; more needs a new decision, not a correction",
+                zh=f"条目 {line_id} 按规定最多支付 {yuan(most)} 元；如需多付，须重新审批，不能通过更正支付",
+            )
+        city_in_all, _ = split_between_payers(corrected, payers.city_share, payers.split)
+        city = city_in_all - line.city_fen - earlier_city
+        rows.append((line, ProgrammeAdjustment(batch_id=0, line_id=line_id, corrected_amount_fen=corrected, delta_fen=delta, city_fen=city, district_fen=delta - city)))
+    return of, run, original, rows
+
+
+async def check_adjustment(session: AsyncSession, actor: Principal, batch_id: int, corrections: list[tuple[int, int]]) -> int:
+    """What the corrections would pay (+) or recover (-) if issued now, in fen; refuses what cannot be issued."""
+    return sum(adjustment.delta_fen for _, adjustment in (await _adjustment_rows(session, actor, batch_id, corrections))[3])
+
+
 async def issue_adjustment(
     session: AsyncSession, actor: Principal, batch_id: int, client_id: str, reason: str, corrections: list[tuple[int, int]], now: datetime | None = None
 ) -> ProgrammeBatch:
     """A correction of an issued batch, as a new batch that references it: for each (line id, amount it should have
     paid), the difference from what it paid (with earlier adjustments) is paid or recovered, split between the
-    payers like the line, entered in the ledger and in the budget. The batch corrected never changes. A retry with
-    the same client id returns the adjustment already issued."""
+    payers (see `_adjustment_rows`), entered in the ledger and in the budget. The batch corrected never changes. A
+    retry with the same client id returns the adjustment already issued. Called when a proposal is approved
+    (subsidies.engine.proposals): nobody issues one alone."""
     now = now or utc_now()
     for _ in range(ATTEMPTS):
         existing = (await session.execute(select(ProgrammeBatch).where(col(ProgrammeBatch.client_id) == client_id))).scalar()
@@ -367,30 +445,8 @@ async def issue_adjustment(
             if existing.corrects_batch_id != batch_id:
                 raise Conflict(f"client id {client_id} was used for an adjustment of another batch")
             return existing
-        original = await session.get(ProgrammeBatch, batch_id)
-        if original is None or original.run_id is None:
-            raise NotFound("issued batch", batch_id)
-        of, run = await get_run(session, actor, original.run_id)
+        of, run, original, rows = await _adjustment_rows(session, actor, batch_id, corrections)
         require_role(actor, of.runs_by, f"issuing an adjustment of {of.code}")
-        ids = [line_id for line_id, _ in corrections]
-        if len(set(ids)) != len(ids):
-            raise RuleViolation("each line is corrected once per adjustment")
-        lines = {l.id: l for l in (await session.execute(select(ProgrammeLine).where(col(ProgrammeLine.id).in_(ids), col(ProgrammeLine.run_id) == original.run_id))).scalars()}  # noqa: E741
-        missing = sorted(set(ids) - set(lines))
-        if missing:
-            raise RuleViolation(f"lines {', '.join(map(str, missing))} are not lines of batch {original.number}")
-        adjusted = dict(
-            (await session.execute(select(col(ProgrammeAdjustment.line_id), func.sum(col(ProgrammeAdjustment.delta_fen))).where(col(ProgrammeAdjustment.line_id).in_(ids)).group_by(col(ProgrammeAdjustment.line_id)))).all()
-        )
-        payers = of.payers()
-        rows: list[tuple[ProgrammeLine, ProgrammeAdjustment]] = []
-        for line_id, corrected in corrections:
-            line = lines[line_id]
-            delta = corrected - line.amount_fen - int(adjusted.get(line_id, 0))
-            if delta == 0:
-                raise RuleViolation(f"line {line_id} already pays {corrected} fen; nothing to correct")
-            city, district = split_between_payers(delta, payers.city_share, payers.split)
-            rows.append((line, ProgrammeAdjustment(batch_id=0, line_id=line_id, corrected_amount_fen=corrected, delta_fen=delta, city_fen=city, district_fen=district)))
         count = (await session.execute(select(func.count()).where(col(ProgrammeBatch.corrects_batch_id) == batch_id))).scalar_one()
         number = f"{original.number}-ADJ{count + 1:02d}"
         batch = ProgrammeBatch(
@@ -420,3 +476,27 @@ async def issue_adjustment(
             if "within_budget" in str(error.orig):
                 raise Conflict(f"the budget of {of.code} would go below zero", zh="预算余额不足", reason="budget") from None
     raise Conflict("the adjustment could not be issued for concurrent changes; retry with the same client id")
+
+
+# Adjustments: proposed by one of a programme's officers, approved (and so issued) by another (proposals).
+
+
+async def propose_adjustment(
+    session: AsyncSession, actor: Principal, batch_id: int, client_id: str, reason: str, corrections: list[tuple[int, int]], code: str | None = None
+) -> AdjustmentProposal:
+    original = await session.get(ProgrammeBatch, batch_id)
+    if original is None or original.run_id is None or (code is not None and original.programme != code):
+        raise NotFound("issued batch", batch_id)
+    of, _ = await get_run(session, actor, original.run_id, code)
+
+    async def check(db: AsyncSession, batch: int, wanted: list[tuple[int, int]]) -> int:
+        return await check_adjustment(db, actor, batch, wanted)
+
+    return await proposals.propose(session, actor, of.code, of.runs_by, batch_id, client_id, reason, corrections, check, of.name, of.page or "/programmes")
+
+
+async def approve_adjustment(session: AsyncSession, actor: Principal, code: str, proposal_id: int) -> ProgrammeBatch:
+    of = programme(code)
+    _, batch = await proposals.approve(session, actor, of.code, of.runs_by, proposal_id, issue_adjustment)
+    assert isinstance(batch, ProgrammeBatch)
+    return batch

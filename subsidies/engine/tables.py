@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Column, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from foundation.db import UTCDateTime, fen_column, surrogate_key
@@ -165,3 +165,27 @@ class Budget(SQLModel, table=True):
     spent_fen: int = fen_column(default=0)
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_by: str = Field(max_length=200)
+
+
+class AdjustmentProposal(SQLModel, table=True):
+    """A correction of an issued batch as one finance officer proposes it; another approves it, and only then is the
+    adjustment batch issued (separation of duties: nobody moves money alone). For every programme, the property
+    subsidy's batches too (`programme` "property")."""
+
+    __tablename__ = "adjustment_proposals"
+    __table_args__ = (UniqueConstraint("programme", "client_id"), Index("ix_adjustment_proposals_programme_state", "programme", "state"))
+
+    id: int = surrogate_key()
+    programme: str = Field(max_length=30)
+    batch_id: int  # the batch corrected, in the programme's batch table
+    client_id: str = Field(max_length=64)  # the proposal's retry key, and then its adjustment batch's
+    reason: str = Field(max_length=2000)
+    corrections: str = Field(sa_column=Column(Text, nullable=False))  # JSON: [[line id, amount it should have paid in fen], ...]
+    delta_fen: int = fen_column()  # what the corrections pay (+) or recover (-) as proposed
+    state: str = Field(sa_column=Column(String(12), nullable=False))  # proposed → issued
+    proposed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    proposed_by_user_id: int | None = Field(default=None, foreign_key="users.id")
+    proposed_by: str = Field(max_length=200)
+    issued_batch_id: int | None = None
+    approved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    approved_by: str | None = Field(default=None, max_length=200)

@@ -23,6 +23,9 @@ from foundation.web.auth import allow, logged_in
 from foundation.web.body import StrictBody
 from foundation.web.params import OptionalId, RecordId
 from foundation.web.problems import problem_responses
+from subsidies.engine import proposals
+from subsidies.engine.proposals import proposal_out
+from subsidies.engine.schemas import AdjustmentProposalOut
 from subsidies.property import queries, schemas, service
 from subsidies.property.rules import GRADES, RateCard, RateCardError
 from subsidies.property.tables import DisbursementBatch, SubsidyRun
@@ -141,11 +144,25 @@ class SubsidyController(Controller):
             raise NotFound("batch", batch_id)
         return queries.batch_out(row[0], row[1])
 
-    @post("/batches/{batch_id:int}/adjustments", dto=StrictBody[schemas.AdjustmentIn], return_dto=None, guards=FINANCE, responses=WRITE)
-    async def adjust(self, batch_id: RecordId, data: JSONBody[schemas.AdjustmentIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> schemas.BatchOut:
-        """Correct an issued batch with a separate adjustment batch that references it (the batch itself never
-        changes): each line gets the amount it should have paid; the difference is paid or recovered."""
-        batch = await service.issue_adjustment(db, principal, batch_id, data.client_id, data.reason, [(c.line_id, c.amount_fen) for c in data.corrections])
+    @post("/batches/{batch_id:int}/adjustments", dto=StrictBody[schemas.AdjustmentIn], return_dto=None, guards=FINANCE, responses=WRITE, status_code=202)
+    async def adjust(self, batch_id: RecordId, data: JSONBody[schemas.AdjustmentIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> AdjustmentProposalOut:
+        """Propose the correction of an issued batch (202: nothing is paid yet): each line gets the amount it should
+        have paid. Another finance officer approves it (`POST /api/subsidies/adjustments/{id}/approve`), which issues a
+        separate adjustment batch that references this one (the batch itself never changes). A retry with the same
+        client id returns the same proposal."""
+        corrections = [(c.line_id, c.amount_fen) for c in data.corrections]
+        return proposal_out(await service.propose_adjustment(db, principal, batch_id, data.client_id, data.reason, corrections))
+
+    @get("/adjustments", guards=FINANCE, responses=READ)
+    async def adjustment_proposals(self, db: NamedDependency[AsyncSession]) -> list[AdjustmentProposalOut]:
+        """The corrections proposed and waiting for another finance officer's approval, oldest first."""
+        return [proposal_out(p) for p in await proposals.pending(db, service.PROGRAMME)]
+
+    @post("/adjustments/{proposal_id:int}/approve", guards=FINANCE, responses=WRITE)
+    async def approve_adjustment(self, proposal_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> schemas.BatchOut:
+        """Approve a proposed correction (not your own): its adjustment batch is issued, once (a retry answers the same
+        batch), with its documents."""
+        batch = await service.approve_adjustment(db, principal, proposal_id)
         await make_batch_documents(state, db, batch)
         return queries.batch_out(batch, None)
 

@@ -27,7 +27,9 @@ from foundation.ratios import ratio_text, stored_ratio
 from foundation.settings import config_dir
 from people.waiting import Turn, done, waits, whose_turn
 from registry.queries import estate_tenures
+from subsidies.engine import proposals
 from subsidies.engine.rules import PayerSplit, split_between_payers
+from subsidies.engine.tables import AdjustmentProposal
 from subsidies.property.rules import GRADES, RateCard, card_on, check_card, parse_payer_split, parse_rate_cards, price_estate_month
 from subsidies.property.tables import (
     AdjustmentLine,
@@ -309,7 +311,8 @@ def batch_checksum(number: str, lines: list[SubsidyLine]) -> str:
 async def _draft_batch(session: AsyncSession, actor: Principal, run: SubsidyRun, now: datetime) -> tuple[DisbursementBatch, list[SubsidyLine]]:
     """The batch an approved run would be issued as at `now` (not stored), with its lines."""
     lines = list((await session.execute(select(SubsidyLine).where(col(SubsidyLine.run_id) == run.id).order_by(col(SubsidyLine.id)))).scalars())
-    issued = (await session.execute(select(func.count()).where(col(DisbursementBatch.number).like(f"HPBT-{run.quarter}-%")))).scalar_one()
+    # Numbered among the runs' batches of the quarter (an adjustment takes its batch's number with -ADJnn).
+    issued = (await session.execute(select(func.count()).where(col(DisbursementBatch.number).like(f"HPBT-{run.quarter}-%"), col(DisbursementBatch.run_id).is_not(None)))).scalar_one()
     number = f"HPBT-{run.quarter}-{issued + 1:03d}"
     batch = DisbursementBatch(
         number=number, run_id=run.id, total_fen=sum(l.amount_fen for l in lines), city_fen=sum(l.city_fen for l in lines),  # noqa: E741
@@ -366,14 +369,64 @@ async def issue_batch(session: AsyncSession, actor: Principal, run_id: int, now:
     raise Conflict("the batch could not be issued for concurrent changes; retry")
 
 
+async def _adjustment_rows(session: AsyncSession, batch_id: int, corrections: list[tuple[int, int]]) -> tuple[DisbursementBatch, str, list[AdjustmentLine]]:
+    """The batch corrected, its quarter and the adjustment's rows (not stored) for each (line id, amount it should
+    have paid): the difference from what the line paid with its earlier adjustments, split between city and district
+    so that what the line pays in all stays split by the rule (config/subsidies.toml [payers], the city share of the
+    card in force at the end of the line's month), whatever corrections came before. Refuses what cannot be paid."""
+    original = await session.get(DisbursementBatch, batch_id)
+    if original is None or original.run_id is None:
+        raise NotFound("issued batch", batch_id)
+    ids = [line_id for line_id, _ in corrections]
+    if len(set(ids)) != len(ids):
+        raise RuleViolation("each line is corrected once per adjustment", zh="同一条目在一次更正中只能出现一次")
+    lines = {l.id: l for l in (await session.execute(select(SubsidyLine).where(col(SubsidyLine.id).in_(ids), col(SubsidyLine.run_id) == original.run_id))).scalars()}  # noqa: E741
+    missing = sorted(set(ids) - set(lines))
+    if missing:
+        raise RuleViolation(f"lines {', '.join(map(str, missing))} are not lines of batch {original.number}", zh=f"条目 {', '.join(map(str, missing))} 不属于批次 {original.number}")
+    adjusted: dict[int, tuple[int, int]] = {
+        line_id: (int(delta), int(city))
+        for line_id, delta, city in await session.execute(
+            select(col(AdjustmentLine.line_id), func.sum(col(AdjustmentLine.delta_fen)), func.sum(col(AdjustmentLine.city_fen))).where(col(AdjustmentLine.line_id).in_(ids)).group_by(col(AdjustmentLine.line_id))
+        )
+    }
+    rows = []
+    cards = await rate_cards(session)
+    for line_id, corrected in corrections:
+        line = lines[line_id]
+        earlier_delta, earlier_city = adjusted.get(line_id, (0, 0))
+        delta = corrected - line.amount_fen - earlier_delta
+        if delta == 0:
+            raise RuleViolation(f"line {line_id} already pays {corrected} fen; nothing to correct", zh=f"条目 {line_id} 已按 {yuan(corrected)} 元支付，无需更正")
+        if line.vetoed and corrected:
+            raise RuleViolation(
+                f"line {line_id} is a month whose veto was upheld: it pays nothing (overturn the veto and price the month again instead)",
+                zh=f"条目 {line_id} 所在月份的一票否决已维持，该月不予补贴，不能通过更正支付",
+            )
+        card = card_on(cards, Month.parse(line.month).last_day)
+        if card is None:  # the line was priced on a card, so one was in force; a card deleted since cannot split it
+            raise RuleViolation(f"no rate card is in force for {line.month}: the correction of line {line_id} cannot be split between the payers", zh=f"{line.month} 没有生效的补贴标准，无法拆分市、区承担金额")
+        city_in_all, _ = split_between_payers(corrected, card.city_share, configured_split())
+        city = city_in_all - line.city_fen - earlier_city
+        rows.append(AdjustmentLine(batch_id=0, line_id=line_id, estate_id=line.estate_id, company_id=line.company_id, month=line.month,
+                                   corrected_amount_fen=corrected, delta_fen=delta, city_fen=city, district_fen=delta - city))
+    quarter = (await session.get_one(SubsidyRun, original.run_id)).quarter
+    return original, quarter, rows
+
+
+async def check_adjustment(session: AsyncSession, batch_id: int, corrections: list[tuple[int, int]]) -> int:
+    """What the corrections would pay (+) or recover (-) if issued now, in fen; refuses what cannot be issued."""
+    return sum(row.delta_fen for row in (await _adjustment_rows(session, batch_id, corrections))[2])
+
+
 async def issue_adjustment(
     session: AsyncSession, actor: Principal, batch_id: int, client_id: str, reason: str, corrections: list[tuple[int, int]], now: datetime | None = None
 ) -> DisbursementBatch:
     """A correction of an issued batch, as a new batch that references it: for each (line id, amount it should
     have paid), the difference from what it paid (with earlier adjustments) is paid or recovered, split between
-    city and district by the rule of every line (config/subsidies.toml [payers], the city share of the card in
-    force at the end of the line's month), and entered in the ledger. The batch corrected never changes. A
-    retry with the same client id returns the adjustment already issued."""
+    city and district (see `_adjustment_rows`), and entered in the ledger. The batch corrected never changes. A
+    retry with the same client id returns the adjustment already issued. Called when a proposal is approved
+    (subsidies.engine.proposals): nobody issues one alone."""
     require_role(actor, FINANCE, "issuing an adjustment batch")
     now = now or utc_now()
     for _ in range(ATTEMPTS):
@@ -382,32 +435,7 @@ async def issue_adjustment(
             if existing.corrects_batch_id != batch_id:
                 raise Conflict(f"client id {client_id} was used for an adjustment of another batch")
             return existing
-        original = await session.get(DisbursementBatch, batch_id)
-        if original is None or original.run_id is None:
-            raise NotFound("issued batch", batch_id)
-        ids = [line_id for line_id, _ in corrections]
-        if len(set(ids)) != len(ids):
-            raise RuleViolation("each line is corrected once per adjustment")
-        lines = {l.id: l for l in (await session.execute(select(SubsidyLine).where(col(SubsidyLine.id).in_(ids), col(SubsidyLine.run_id) == original.run_id))).scalars()}  # noqa: E741
-        missing = sorted(set(ids) - set(lines))
-        if missing:
-            raise RuleViolation(f"lines {', '.join(map(str, missing))} are not lines of batch {original.number}")
-        adjusted = dict(
-            (await session.execute(select(col(AdjustmentLine.line_id), func.sum(col(AdjustmentLine.delta_fen))).where(col(AdjustmentLine.line_id).in_(ids)).group_by(col(AdjustmentLine.line_id)))).all()
-        )
-        rows = []
-        cards = await rate_cards(session)
-        for line_id, corrected in corrections:
-            line = lines[line_id]
-            delta = corrected - line.amount_fen - int(adjusted.get(line_id, 0))
-            if delta == 0:
-                raise RuleViolation(f"line {line_id} already pays {corrected} fen; nothing to correct")
-            card = card_on(cards, Month.parse(line.month).last_day)
-            if card is None:  # the line was priced on a card, so one was in force; a card deleted since cannot split it
-                raise RuleViolation(f"no rate card is in force for {line.month}: the correction of line {line_id} cannot be split between the payers", zh=f"{line.month} 没有生效的补贴标准，无法拆分市、区承担金额")
-            city, district = split_between_payers(delta, card.city_share, configured_split())
-            rows.append(AdjustmentLine(batch_id=0, line_id=line_id, estate_id=line.estate_id, company_id=line.company_id, month=line.month,
-                                       corrected_amount_fen=corrected, delta_fen=delta, city_fen=city, district_fen=district))
+        original, quarter, rows = await _adjustment_rows(session, batch_id, corrections)
         count = (await session.execute(select(func.count()).where(col(DisbursementBatch.corrects_batch_id) == batch_id))).scalar_one()
         number = f"{original.number}-ADJ{count + 1:02d}"
         batch = DisbursementBatch(
@@ -416,7 +444,6 @@ async def issue_adjustment(
             lines=len(rows), checksum=hashlib.sha256(json.dumps([number, batch_id, [[r.line_id, r.delta_fen] for r in rows]]).encode()).hexdigest(),
             issued_at=now, issued_by=actor.label,
         )
-        quarter = (await session.get_one(SubsidyRun, original.run_id)).quarter
         try:
             async with session.begin_nested():  # losing a race undoes only this attempt
                 session.add(batch)
@@ -433,3 +460,20 @@ async def issue_adjustment(
         except IntegrityError:
             continue
     raise Conflict("the adjustment could not be issued for concurrent changes; retry with the same client id")
+
+
+# Adjustments: proposed by one finance officer, approved (and so issued) by another (subsidies.engine.proposals).
+
+PROGRAMME = "property"  # the property subsidy's proposals among the programmes'
+
+
+async def propose_adjustment(session: AsyncSession, actor: Principal, batch_id: int, client_id: str, reason: str, corrections: list[tuple[int, int]]) -> AdjustmentProposal:
+    original = await session.get(DisbursementBatch, batch_id)
+    link = f"/subsidies/runs/{original.run_id}" if original is not None and original.run_id is not None else "/subsidies/runs"
+    return await proposals.propose(session, actor, PROGRAMME, FINANCE, batch_id, client_id, reason, corrections, check_adjustment, "物业补贴", link)
+
+
+async def approve_adjustment(session: AsyncSession, actor: Principal, proposal_id: int) -> DisbursementBatch:
+    _, batch = await proposals.approve(session, actor, PROGRAMME, FINANCE, proposal_id, issue_adjustment)
+    assert isinstance(batch, DisbursementBatch)
+    return batch

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from foundation.access import Role
 from subsidies.engine.queries import registry_names
-from subsidies.engine.registry import DescribedLine, DocumentColumn, Documents, LineView, Payers, Programme, register
+from subsidies.engine.registry import DescribedLine, DocumentColumn, Documents, LineView, Payers, Programme, as_decided, register
 from subsidies.engine.rules import Party, PayerSplit, Step
 from subsidies.relief import queries, service
 from subsidies.relief.rules import CODE
@@ -52,6 +52,7 @@ RELIEF = register(
         payers=lambda: Payers(Fraction(0), PayerSplit("city", "half_up")),
         price=service.price,
         check_period=service.check_period,
+        most_for_line=as_decided,  # a decided amount: recovered by an adjustment, never exceeded
         names=names,
         documents=Documents(
             summary_title="救助基金拨付汇总表",

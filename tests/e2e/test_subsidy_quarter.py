@@ -214,10 +214,22 @@ async def test_a_correction_is_an_adjustment_batch_referencing_the_original_whic
         before = (await client.get(f"/api/subsidies/ledger/{quarter}", headers=finance)).json()
         line = (await client.get(f"/api/subsidies/runs/{run['id']}/lines?page_size=1", headers=finance)).json()["items"][0]
         body = {"client_id": "adjust-0001-retry", "reason": "面积复核：少计 100 平方米", "corrections": [{"line_id": line["id"], "amount_fen": line["amount_fen"] + 3_000}]}
-        first, retry = [await client.post(f"/api/subsidies/batches/{batch['id']}/adjustments", json=body, headers=finance) for _ in range(2)]
+        # One finance officer proposes (a retry answers the same proposal); nothing is paid until another approves.
+        proposed, again = [await client.post(f"/api/subsidies/batches/{batch['id']}/adjustments", json=body, headers=finance) for _ in range(2)]
+        assert proposed.status_code == 202 and again.status_code == 202, proposed.text
+        proposal = proposed.json()
+        assert again.json()["id"] == proposal["id"] and proposal["state"] == "proposed" and proposal["delta_fen"] == 3_000
+        assert (await client.get(f"/api/subsidies/ledger/{quarter}", headers=finance)).json() == before
+        changed = await client.post(f"/api/subsidies/batches/{batch['id']}/adjustments", json=body | {"reason": "面积复核：另一说明"}, headers=finance)
+        assert changed.status_code == 409 and "client id" in changed.json()["detail"]
+        own = await client.post(f"/api/subsidies/adjustments/{proposal['id']}/approve", headers=finance)
+        assert own.status_code == 403 and own.json()["rule"] == "approve_own_adjustment", own.text
+        assert [p["id"] for p in (await client.get("/api/subsidies/adjustments", headers=finance)).json()] == [proposal["id"]]
+        first, retry = [await client.post(f"/api/subsidies/adjustments/{proposal['id']}/approve", headers=served.bearer("finance2")) for _ in range(2)]
         assert first.status_code == 201, first.text
         assert retry.json()["id"] == first.json()["id"] and first.json()["total_fen"] == 3_000
-        assert first.json()["corrects_batch_id"] == batch["id"] and first.json()["number"].startswith(batch["number"])
+        assert first.json()["corrects_batch_id"] == batch["id"] and first.json()["number"] == batch["number"] + "-ADJ01"
+        assert (await client.get("/api/subsidies/adjustments", headers=finance)).json() == []
         # The original batch is as it was; the ledger carries the difference and still balances.
         assert (await client.get(f"/api/subsidies/batches/{batch['id']}", headers=finance)).json() == batch
         after = (await client.get(f"/api/subsidies/ledger/{quarter}", headers=finance)).json()

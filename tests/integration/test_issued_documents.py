@@ -105,7 +105,9 @@ async def test_every_issued_document_is_served_as_issued_after_renames_new_rate_
     line = lines[0]
     estate, company, month = line["estate_id"], line["company_id"], line["month"]
     body = {"client_id": "docs-adjustment-1", "reason": "面积复核", "corrections": [{"line_id": line["id"], "amount_fen": line["amount_fen"] + 3_000}]}
-    adjustment = await client.post(f"/api/subsidies/batches/{batch['id']}/adjustments", json=body, headers=finance)
+    proposal = await client.post(f"/api/subsidies/batches/{batch['id']}/adjustments", json=body, headers=finance)
+    assert proposal.status_code == 202, proposal.text
+    adjustment = await client.post(f"/api/subsidies/adjustments/{proposal.json()['id']}/approve", headers=await as_user("finance2"))
     assert adjustment.status_code == 201, adjustment.text
     paths = {
         "batch_summary": (f"/api/subsidies/batches/{batch['id']}/summary.pdf", finance, PDF),

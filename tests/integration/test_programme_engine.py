@@ -41,7 +41,7 @@ from subsidies.engine import service as engine
 from subsidies.engine.queries import registry_names
 from subsidies.engine.registry import DescribedLine, DocumentColumn, Documents, LineView, Payers, Priced, Programme, register
 from subsidies.engine.rules import LineDraft, Party, PayerSplit, Step
-from subsidies.engine.tables import Budget, PaidLine, ProgrammeBatch
+from subsidies.engine.tables import Budget, PaidLine, ProgrammeBatch, ProgrammeRun
 from supervision.app import create_app
 from tests.database import migrated_demo_database
 from tests.integration.helpers import waiting_on
@@ -260,9 +260,11 @@ async def test_a_programme_written_in_the_tests_pays_its_claims_through_the_engi
     # A download writes nothing, and the company of another programme sees nothing of this one.
     assert (await client.get(f"/api/programmes/batches/{batch['id']}/summary.pdf", headers=director)).status_code == 403
 
-    # The same invoice is never paid again: a supplementary run has nothing left, and the database refuses a second payment.
+    # The same invoice is never paid again: a supplementary run has nothing left (and is refused, not left as an
+    # empty draft that would wait on approvals nobody can give), and the database refuses a second payment.
     again = await client.post(f"/api/programmes/{CODE}/runs", json={"period": str(LAST_MONTH), "supplementary": True}, headers=finance)
-    assert again.status_code == 201 and again.json()["lines"] == 0, again.text
+    assert again.status_code == 422 and "没有可拨付的条目" in again.json()["detail_zh"], again.text
+    assert (await connection.execute(sa.select(sa.func.count()).select_from(ProgrammeRun).where(ProgrammeRun.programme == CODE))).scalar_one() == 1
     savepoint = await connection.begin_nested()
     with pytest.raises(IntegrityError):
         await connection.execute(sa.insert(PaidLine).values(programme=CODE, line_key="invoice:INV-0001", batch_id=batch["id"], line_id=lines[1]["id"]))
@@ -295,6 +297,39 @@ async def test_a_batch_that_would_take_a_budget_below_zero_is_refused_and_nothin
     # Raised, the same batch goes through.
     await client.put(f"/api/programmes/{CODE}/budgets", json={"year": LAST_MONTH.first_day.year, "holder": holder, "amount_fen": 100_001}, headers=admin)
     assert (await client.post(f"/api/programmes/{CODE}/runs/{run['id']}/batch", headers=finance)).status_code == 200
+
+
+async def test_an_adjustment_is_proposed_by_one_officer_approved_by_another_and_numbers_run_on(api) -> None:  # type: ignore[no-untyped-def]
+    client, _ = api
+    admin, finance, finance2, officer, director = [await login(client, u) for u in ("admin", "finance", "finance2", "xbl-officer", "xbl01-director")]
+    street = (await client.get("/api/auth/me", headers=officer)).json()["street_id"]
+    await client.put(f"/api/programmes/{CODE}/budgets", json={"year": LAST_MONTH.first_day.year, "holder": f"street:{street}", "amount_fen": 10_000_000}, headers=admin)
+
+    async def paid(invoice: str, supplementary: bool) -> dict:  # type: ignore[type-arg]
+        await client.post("/api/activity-test/claims", json={"invoice": invoice, "amount_fen": 50_000, "month": str(LAST_MONTH)}, headers=director)
+        run = (await client.post(f"/api/programmes/{CODE}/runs", json={"period": str(LAST_MONTH), "supplementary": supplementary}, headers=finance)).json()
+        await client.post(f"/api/programmes/{CODE}/runs/{run['id']}/approvals/confirm", headers=officer)
+        await client.post(f"/api/programmes/{CODE}/runs/{run['id']}/approvals/approve", headers=finance2)
+        return (await client.post(f"/api/programmes/{CODE}/runs/{run['id']}/batch", headers=finance)).json()  # type: ignore[no-any-return]
+
+    batch = await paid("INV-0200", supplementary=False)
+    line = (await client.get(f"/api/programmes/{CODE}/runs/{batch['run_id']}/lines", headers=finance)).json()["items"][0]
+    body = {"client_id": "engine-adjust-1", "reason": "发票金额更正", "corrections": [{"line_id": line["id"], "amount_fen": 45_000}]}
+    proposed = await client.post(f"/api/programmes/{CODE}/batches/{batch['id']}/adjustments", json=body, headers=finance)
+    assert proposed.status_code == 202 and proposed.json()["delta_fen"] == -5_000, proposed.text
+    assert (await client.get(f"/api/programmes/{CODE}/budgets", headers=finance)).json()[0]["spent_fen"] == 50_000  # nothing moved yet
+    changed = await client.post(f"/api/programmes/{CODE}/batches/{batch['id']}/adjustments", json=body | {"reason": "另一说明"}, headers=finance)
+    assert changed.status_code == 409, changed.text
+    assert len(await waiting_on(client, finance2, "社区活动经费更正待审批")) == 1
+    own = await client.post(f"/api/programmes/{CODE}/adjustments/{proposed.json()['id']}/approve", headers=finance)
+    assert own.status_code == 403 and own.json()["rule"] == "approve_own_adjustment", own.text
+    approved = await client.post(f"/api/programmes/{CODE}/adjustments/{proposed.json()['id']}/approve", headers=finance2)
+    assert approved.status_code == 201 and approved.json()["number"] == f"{batch['number']}-ADJ01" and approved.json()["total_fen"] == -5_000, approved.text
+    assert (await client.post(f"/api/programmes/{CODE}/adjustments/{proposed.json()['id']}/approve", headers=finance2)).json() == approved.json()
+    assert (await client.get(f"/api/programmes/{CODE}/budgets", headers=finance)).json()[0]["spent_fen"] == 45_000
+    assert (await client.get(f"/api/programmes/{CODE}/adjustments", headers=finance)).json() == []
+    # The period's next run's batch takes the next number: the adjustment is no run's batch.
+    assert (await paid("INV-0201", supplementary=True))["number"] == f"HDJF-{LAST_MONTH}-002"
 
 
 async def test_a_budget_beyond_21_million_yuan_is_stored_to_the_fen(api) -> None:  # type: ignore[no-untyped-def]

@@ -132,10 +132,16 @@ async def test_the_community_files_the_three_levels_approve_and_finance_pays_it_
     summary = await client.get(f"/api/programmes/batches/{batch.json()['id']}/summary.pdf", headers=finance)
     text = pdf_text(summary.content)
     assert summary.status_code == 200 and "救助基金拨付汇总表" in text and "温暖济困" in text and "慎益大街社区" in text and "刘**" in text and "刘淑珍" not in text and "经社区初审、街道审核、区审批的救助" in text
-    # Paid once: the next run has no line for it.
+    # A case pays what its review approved: a correction may recover, never pay past it (more needs a new review).
+    line = next(line for line in lines if line["key"] == f"relief:{made['id']}")
+    upward = {"client_id": "relief-more-1", "reason": "补足", "corrections": [{"line_id": line["id"], "amount_fen": line["amount_fen"] + 100}]}
+    refused = await client.post(f"/api/programmes/{CODE}/batches/{batch.json()['id']}/adjustments", json=upward, headers=finance)
+    assert refused.status_code == 422 and "须重新审批" in refused.json()["detail_zh"], refused.text
+    downward = upward | {"client_id": "relief-less-1", "corrections": [{"line_id": line["id"], "amount_fen": line["amount_fen"] - 100}]}
+    assert (await client.post(f"/api/programmes/{CODE}/batches/{batch.json()['id']}/adjustments", json=downward, headers=finance)).status_code == 202
+    # Paid once: a supplementary run finds nothing left to pay (the run paid every case approved so far).
     later = await client.post(f"/api/programmes/{CODE}/runs", json={"period": f"{business_today():%Y-%m}", "supplementary": True}, headers=finance)
-    later_lines = (await client.get(f"/api/programmes/{CODE}/runs/{later.json()['id']}/lines?page_size=200", headers=finance)).json()["items"]
-    assert f"relief:{made['id']}" not in {line["key"] for line in later_lines}
+    assert_problem(later, 422, "nothing of")
 
 
 async def test_the_decision_letter_is_issued_once_verifies_and_a_forged_copy_is_refused(client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
