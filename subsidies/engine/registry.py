@@ -106,6 +106,9 @@ class Programme:
     # The most a line may pay in all under the programme's rules (line key, amount it was priced at → fen; None: no
     # limit): an adjustment never pays past it (e.g. a relief case never past what its review approved).
     most_for_line: Callable[[AsyncSession, str, int], Awaitable[int | None]] | None = None
+    # Where the budgets come from when the programme opens them itself, mirrored in its own tables (e.g.
+    # "config/relief.toml"): the engine's generic budget route does not change them, or the two would disagree.
+    budget_source: str = ""
 
     def step(self, name: str) -> Step:
         for step in self.steps:

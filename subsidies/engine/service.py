@@ -29,6 +29,7 @@ from subsidies.engine.rules import (
     DISBURSED,
     DRAFT,
     Draw,
+    Party,
     Step,
     batch_checksum,
     budget_draws,
@@ -257,8 +258,18 @@ async def set_budget(session: AsyncSession, actor: Principal, code: str, year: i
     of = programme(code)
     if of.budget == "none":
         raise RuleViolation(f"{of.code} has no budget", zh="该项目不设预算")
+    if of.budget_source:
+        raise RuleViolation(
+            f"the budgets of {of.code} come from {of.budget_source}, opened for a year by the programme itself (which keeps its own balances by them); change them there",
+            zh=f"{of.name}的预算来自 {of.budget_source}，由该项目按年度开启并据此核对余额；请在该处调整",
+        )
     if (of.budget == "holder") != bool(holder):
         raise RuleViolation(f"{of.code} has a budget {'per holder' if of.budget == 'holder' else 'for the whole programme'}", field="holder")
+    if holder:
+        kind, _, number = holder.partition(":")
+        known = await of.names(session, [Party(kind, int(number))]) if number.isdigit() and kind else {}
+        if not known:
+            raise RuleViolation(f"holder {holder!r} is not one of {of.code}'s (kind:id of a street or community it pays through)", zh="预算归属方不存在，请从列表中选择", field="holder")
     if amount_fen < 0:
         raise RuleViolation("a budget is zero or more", field="amount_fen")
     row = (await session.execute(select(Budget).where(col(Budget.programme) == code, col(Budget.year) == year, col(Budget.holder) == holder))).scalar()

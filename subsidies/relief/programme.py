@@ -53,6 +53,7 @@ RELIEF = register(
         price=service.price,
         check_period=service.check_period,
         most_for_line=as_decided,  # a decided amount: recovered by an adjustment, never exceeded
+        budget_source="config/relief.toml",
         names=names,
         documents=Documents(
             summary_title="救助基金拨付汇总表",

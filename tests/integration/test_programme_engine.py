@@ -290,6 +290,10 @@ async def test_a_batch_that_would_take_a_budget_below_zero_is_refused_and_nothin
     assert (await client.get(f"/api/programmes/{CODE}/runs/{run['id']}", headers=finance)).json()["state"] == "approved"
     # Nor can a budget be cut below what was spent, and the database itself refuses a balance below zero.
     assert (await client.put(f"/api/programmes/{CODE}/budgets", json={"year": LAST_MONTH.first_day.year, "holder": holder, "amount_fen": -1}, headers=admin)).status_code == 400
+    # A budget is granted to a holder the programme knows, never to one made up.
+    for unknown in ("street:999999", "bogus:99", "street"):
+        refused = await client.put(f"/api/programmes/{CODE}/budgets", json={"year": LAST_MONTH.first_day.year, "holder": unknown, "amount_fen": 100}, headers=admin)
+        assert refused.status_code == 422 and "holder" in refused.json()["detail"] and "预算归属方" in refused.json()["detail_zh"], refused.text
     savepoint = await connection.begin_nested()
     with pytest.raises(IntegrityError, match="(?i)within_budget"):
         await connection.execute(sa.update(Budget).where(Budget.programme == CODE, Budget.holder == holder).values(spent_fen=Budget.spent_fen + 100_001))

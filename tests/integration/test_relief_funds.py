@@ -414,3 +414,15 @@ def _store(root: Path):  # type: ignore[no-untyped-def]
     from foundation.storage import FileBlobStore
 
     return FileBlobStore(root / "relief-race-blobs")
+
+
+async def test_the_funds_budgets_come_from_the_config_and_the_generic_budget_route_does_not_change_them(client) -> None:  # type: ignore[no-untyped-def]
+    _, _, _, admin, finance = await people(client)
+    before = await fund(client, finance)
+    cut = await client.put(f"/api/programmes/{CODE}/budgets", json={"year": YEAR, "holder": "relief_fund:1", "amount_fen": 100_000}, headers=admin)
+    assert_problem(cut, 422, "config/relief.toml")
+    invented = await client.put(f"/api/programmes/{CODE}/budgets", json={"year": YEAR, "holder": "bogus:99", "amount_fen": 100}, headers=admin)
+    assert_problem(invented, 422)
+    assert await fund(client, finance) == before
+    budgets = (await client.get(f"/api/programmes/{CODE}/budgets?year={YEAR}", headers=finance)).json()
+    assert "bogus:99" not in {b["holder"] for b in budgets}
