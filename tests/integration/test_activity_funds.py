@@ -426,3 +426,28 @@ async def test_the_demo_batches_of_the_programmes_are_downloadable_without_makin
         sheet = await client.get(f"/api/programmes/batches/{batch.id}/lines.xlsx", headers=finance)
         headers = next(openpyxl.load_workbook(io.BytesIO(sheet.content), read_only=True)["明细"].iter_rows(values_only=True))
         assert len(set(headers)) == len(headers), (batch.programme, headers)
+
+
+async def test_an_adjustment_of_a_programme_batch_is_shown_under_its_batch_on_the_runs_page(client, db) -> None:  # type: ignore[no-untyped-def]
+    """Care vouchers and relief funds: finance corrects a line of the demo's batch; the runs page lists the adjustment
+    batch under the batch with its number, total, reason and summary, and that summary downloads."""
+    finance = await login(client, "finance")
+    adjusted = {}
+    for code in ("care", "relief"):
+        async with db() as session:
+            batch = (await session.execute(sa.select(ProgrammeBatch).where(ProgrammeBatch.programme == code, ProgrammeBatch.run_id.is_not(None)))).scalars().first()  # type: ignore[union-attr]
+        assert batch is not None, code
+        lines = (await client.get(f"/api/programmes/{code}/runs/{batch.run_id}/lines?page_size=5", headers=finance)).json()["items"]
+        body = {"client_id": f"page-adjustment-{code}", "reason": f"{code}复核更正", "corrections": [{"line_id": lines[0]["id"], "amount_fen": lines[0]["amount_fen"] - 1_000}]}
+        answer = await client.post(f"/api/programmes/{code}/batches/{batch.id}/adjustments", json=body, headers=finance)
+        assert answer.status_code in (200, 201), answer.text
+        adjusted[code] = answer.json()
+    await page_login(client, "finance")
+    for code, path in (("care", "/care/runs"), ("relief", "/relief/runs")):
+        shown = await client.get(path)
+        assert shown.status_code == 200, shown.text
+        adjustment = adjusted[code]
+        for fragment in (f"调整批次 {adjustment['number']}", f"{code}复核更正", "-10.00", f"/documents/programmes/batches/{adjustment['id']}/summary.pdf"):
+            assert fragment in shown.text, (code, fragment)
+        summary = await client.get(f"/documents/programmes/batches/{adjustment['id']}/summary.pdf")
+        assert summary.status_code == 200 and summary.content.startswith(b"%PDF"), summary.text

@@ -33,6 +33,7 @@ from tests.generated import generate_month
 from tests.integration.evidence import upload
 from tests.integration.helpers import estate_ids_of, pdf_text
 from tests.integration.test_assessment import MONTH, month_with_evidence
+from tests.integration.test_pages import page_login
 
 QUARTER = last_ended_quarter(datetime.now(UTC))
 PDF, XLSX = "application/pdf", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -397,12 +398,20 @@ async def test_a_second_adjustment_shows_what_was_paid_before_it_and_the_street_
     # Two adjustments of the same line: the second one's 原金额 is what the line paid with the first (not its
     # original amount), so that 原金额 + 差额 = 应付 on its row.
     line = lines[0]
-    amounts = []
+    amounts, numbers = [], []
     for n, corrected in enumerate((line["amount_fen"] + 3_000, line["amount_fen"] + 2_000)):
         body = {"client_id": f"docs-twice-{n}", "reason": "面积复核", "corrections": [{"line_id": line["id"], "amount_fen": corrected}]}
         adjusted = await client.post(f"/api/subsidies/batches/{batch['id']}/adjustments", json=body, headers=finance)
         assert adjusted.status_code == 201, adjusted.text
         amounts.append(pdf_text(await download(client, f"/api/subsidies/batches/{adjusted.json()['id']}/summary.pdf", finance, PDF)))
+        numbers.append((adjusted.json()["id"], adjusted.json()["number"]))
     second = amounts[1].replace("\n", " ")
     expected = f"{yuan(line['amount_fen'] + 3_000)} {yuan(line['amount_fen'] + 2_000)} {yuan(-1_000)}"
     assert expected in second, (expected, second)
+    # Both adjustments are on the run's page, under its batch: number, total, reason and their summaries.
+    await page_login(client, "finance")
+    shown = await client.get(f"/subsidies/runs/{batch['run_id']}")
+    assert shown.status_code == 200, shown.text
+    for ident, number in numbers:
+        assert f"调整批次 {number}" in shown.text and f"/documents/subsidies/batches/{ident}/summary.pdf" in shown.text, number
+    assert "面积复核" in shown.text and "30.00" in shown.text and "-10.00" in shown.text
