@@ -30,11 +30,12 @@ from foundation.storage import BlobStore
 from foundation.web.auth import allow
 from foundation.web.params import provide_store
 from foundation.web.problems import problem_responses
+from registry import queries as registry_queries
 from reports.pdf import Column, Document, FontMissing, TableBlock
 from reports.service import PDF, XLSX, Made, Named, content_checksum, issue, made_pdf, people_named, served, verify_url
 from reports.sheets import write_cell
 from subsidies.activity import queries
-from subsidies.activity.rules import STATE_NAMES
+from subsidies.activity.rules import APPROVED, COMMUNITY, STATE_NAMES, parse_holder
 from subsidies.activity.schemas import ClaimOut
 
 YearPath = Annotated[int, Parameter(ge=2000, le=2100, description="A calendar year")]
@@ -83,14 +84,28 @@ def subject_of(statement: queries.Statement) -> str:
     return f"activity:{statement.fund.holder}/{statement.fund.year}/content:{content_checksum(_content(statement))[:32]}"
 
 
-async def _make(statement: queries.Statement, named: Named, code: str) -> Made:
+async def holder_code(session: AsyncSession, holder: str) -> str:
+    """The holder's code in the registry (a community's or a street's, as the district writes it: NS01), for the
+    statement's number; its id when the registry has no code for it."""
+    party = parse_holder(holder)
+    found = await (registry_queries.community(session, party.id) if party.kind == COMMUNITY else registry_queries.street(session, party.id))
+    return found.code if found is not None and found.code else str(party.id)
+
+
+def statement_number(statement: queries.Statement, code: str) -> str:
+    """HDJF-2026-NS01-C4DADE: the year, the holder's registry code and the first digits of the content's checksum, so
+    the same state of the fund always has the same number and another state (or holder) another."""
+    return f"HDJF-{statement.fund.year}-{code}-{content_checksum(_content(statement))[:6].upper()}"
+
+
+async def _make(statement: queries.Statement, named: Named, number: str, code: str) -> Made:
     f = statement.fund
     claims = statement.claims
-    counted = [c for c in claims if c.state != "refused"]
+    approved = sum(c.amount_fen for c in claims if c.state == APPROVED)  # pending and refused claims are listed, not counted
     checksum = content_checksum(_content(statement))
     document = Document(
         title=f"{f.holder_name}{f.year} 年度活动经费收支明细",
-        number=f"HDJF-{f.year}-{f.holder.replace(':', '-')}-{checksum[:6].upper()}",
+        number=number,
         checksum=checksum,
         verify_url=verify_url(code),
         facts=_facts(statement),
@@ -99,7 +114,7 @@ async def _make(statement: queries.Statement, named: Named, code: str) -> Made:
                 "报销申请",
                 (Column("支出日期", 22), Column("用途", 16), Column("所购物品或服务", 84), Column("发票号码", 36), Column("金额（元）", 22, True)),
                 [[str(c.spent_on), c.purpose, c.description, c.invoice_number, yuan(c.amount_fen)] for c in claims],
-                ["合计（不含未批准）", "", "", "", yuan(sum(c.amount_fen for c in counted))],
+                ["合计（已批准）", "", "", "", yuan(approved)],
             ),
             TableBlock(
                 "审批与拨付",
@@ -109,7 +124,7 @@ async def _make(statement: queries.Statement, named: Named, code: str) -> Made:
         ],
         notes=("社区的报销由所属街道审批，街道的报销由区财政审批；同一张发票只能报销一次；年度余额年末失效，不结转下一年度。",),
     )
-    return await made_pdf(document, sum(c.amount_fen for c in counted))
+    return await made_pdf(document, approved)
 
 
 async def issue_statement(session: AsyncSession, store: BlobStore, statement: queries.Statement) -> tuple[bytes, str, str]:
@@ -117,7 +132,8 @@ async def issue_statement(session: AsyncSession, store: BlobStore, statement: qu
     its bytes, code and number."""
     try:
         named = await deciders_named(session, statement)
-        content, row = await issue(session, store, KIND, subject_of(statement), lambda code: _make(statement, named, code))
+        number = statement_number(statement, await holder_code(session, statement.fund.holder))
+        content, row = await issue(session, store, KIND, subject_of(statement), lambda code: _make(statement, named, number, code))
     except FontMissing as missing:
         raise Unavailable(str(missing)) from None
     return content, row.code, row.number

@@ -14,16 +14,29 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from foundation.errors import Conflict
+from foundation.errors import Conflict, NotFound
 from foundation.money import yuan
 from foundation.periods import period_zh
-from foundation.storage import BlobStore
+from foundation.settings import get_settings
+from foundation.storage import BlobStore, open_blob_store
 from reports.pdf import Column, Document, FontMissing, TableBlock
-from reports.service import XLSX, Made, _when, content_checksum, finance_signoff, issue, made_pdf, people_named, served, verify_url
+from reports.service import (
+    XLSX,
+    Made,
+    _when,
+    content_checksum,
+    finance_signoff,
+    issue,
+    made_pdf,
+    paid_before,
+    people_named,
+    served,
+    verify_url,
+)
 from reports.sheets import batch_workbook
 from reports.tables import IssuedDocument
 from subsidies.engine.queries import approvals_of, batch_lines, party
-from subsidies.engine.registry import DescribedLine, LineView, Programme, programme
+from subsidies.engine.registry import BatchDocumentMaker, DescribedLine, LineView, Programme, programme, sheet_headers
 from subsidies.engine.rules import Party
 from subsidies.engine.tables import ProgrammeAdjustment, ProgrammeBatch, ProgrammeLine, ProgrammeRun
 
@@ -83,9 +96,13 @@ async def _summary(session: AsyncSession, batch: ProgrammeBatch, code: str) -> M
         ],
         tables=[
             TableBlock(
-                f"按{of.documents.holder_title}汇总", (Column(of.documents.holder_title, 60), Column("条目", 25, True), Column("金额（元）", 50, True)),
-                [[names.get(h, str(h)), str(len(ls)), yuan(sum(l.amount_fen for l in ls))] for h, ls in sorted(by_holder.items())],  # noqa: E741
-                ["合计", str(len(lines)), yuan(batch.total_fen)],
+                f"按{of.documents.holder_title}汇总",
+                (Column(of.documents.holder_title, 70), Column("条目", 16, True), Column("市级（元）", 32, True), Column("区级（元）", 32, True), Column("合计（元）", 32, True)),
+                [
+                    [names.get(h, str(h)), str(len(ls)), yuan(sum(l.city_fen for l in ls)), yuan(sum(l.district_fen for l in ls)), yuan(sum(l.amount_fen for l in ls))]  # noqa: E741
+                    for h, ls in sorted(by_holder.items())
+                ],
+                ["合计", str(len(lines)), yuan(batch.city_fen), yuan(batch.district_fen), yuan(batch.total_fen)],
             ),
             TableBlock(
                 f"按{of.documents.payee_title}汇总",
@@ -131,7 +148,7 @@ async def _adjustment_summary(session: AsyncSession, batch: ProgrammeBatch, code
                 "调整明细",
                 (Column("对象", 50), Column(of.documents.payee_title, 44), Column("期间", 15), Column("原金额（元）", 24, True), Column("应付（元）", 24, True), Column("差额（元）", 24, True)),
                 [
-                    [names.get(party(line.beneficiary), line.beneficiary), names.get(Party(line.payee_kind, line.payee_id), ""), line.period, yuan(line.amount_fen), yuan(a.corrected_amount_fen), yuan(a.delta_fen)]
+                    [names.get(party(line.beneficiary), line.beneficiary), names.get(Party(line.payee_kind, line.payee_id), ""), line.period, yuan(paid_before(a)), yuan(a.corrected_amount_fen), yuan(a.delta_fen)]
                     for a, line in rows
                 ],
                 ["合计", "", "", "", "", yuan(batch.total_fen)],
@@ -168,7 +185,7 @@ async def _notice(session: AsyncSession, batch: ProgrammeBatch, payee: Party, co
 
 async def _sheet(session: AsyncSession, batch: ProgrammeBatch) -> Made:
     of, lines, described, names = await _context(session, batch)
-    headers = ("批次编号", of.documents.holder_title, of.documents.payee_title, *of.documents.sheet_headers, "金额（元）", "市级（元）", "区级（元）")
+    headers = sheet_headers(of.documents)
     rows = [[batch.number, names.get(l.holder, ""), names.get(l.payee, ""), *described[l.id].sheet, l.amount_fen, l.city_fen, l.district_fen] for l in lines]  # noqa: E741
     content = await asyncio.to_thread(batch_workbook, batch.number, batch.issued_at, rows, (batch.total_fen, batch.city_fen, batch.district_fen), headers, of.documents.sheet_title)
     checksum = content_checksum({"batch": batch.number, "checksum": batch.checksum, "total": batch.total_fen, "lines": len(rows), "sheet": "lines"})
@@ -201,8 +218,18 @@ async def issue_programme_batch_documents(session: AsyncSession, store: BlobStor
         log.warning("documents of batch %s not made at issue: %s", batch.number, missing)
 
 
+def batch_documents_to_default_store() -> BatchDocumentMaker:
+    """Making an issued batch's documents outside a request (the demo loaders), into the system's store, as the
+    routes do after issuing (`issue_programme_batch_documents`)."""
+    store = open_blob_store(get_settings())
+    return lambda session, batch: issue_programme_batch_documents(session, store, batch)
+
+
 async def kept(session: AsyncSession, store: BlobStore, kind: str, batch: ProgrammeBatch, payee: Party | None = None) -> tuple[bytes, IssuedDocument]:
-    """A batch's document as it was issued; never made here (a download writes nothing)."""
+    """A batch's document as it was issued; never made here (a download writes nothing). An adjustment batch has
+    its summary only (the corrections and their differences): it has no payment notices and no spreadsheet, ever."""
+    if batch.run_id is None and kind != "batch_summary":
+        raise NotFound(f"{kind} of adjustment batch (an adjustment batch has its summary only)", batch.number)
     missing = Conflict(
         f"the documents of batch {batch.number} were not made when it was issued (no CJK font then); make them with POST /api/programmes/batches/{batch.id}/documents",
         zh="该批次的文件尚未生成，请先生成批次文件",

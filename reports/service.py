@@ -42,6 +42,7 @@ from registry.queries import EstateInfo
 from reports.pdf import Column, Document, FontMissing, Photo, Signoff, TableBlock, page_count, render
 from reports.sheets import batch_workbook
 from reports.tables import IssuedDocument
+from subsidies.engine.tables import ProgrammeAdjustment
 from subsidies.property.rules import RateCard, card_on
 from subsidies.property.service import rate_cards
 from subsidies.property.tables import AdjustmentLine, DisbursementBatch, StreetConfirmation, SubsidyLine, SubsidyRun
@@ -237,6 +238,12 @@ def _line_row(line: SubsidyLine, estate: EstateInfo, cards: tuple[RateCard, ...]
     ]
 
 
+def paid_before(adjustment: AdjustmentLine | ProgrammeAdjustment) -> int:
+    """What the line had paid before this adjustment (its amount with every earlier adjustment): the corrected amount
+    less this adjustment's difference, so that each row of an adjustment reads 原金额 + 差额 = 应付."""
+    return adjustment.corrected_amount_fen - adjustment.delta_fen
+
+
 async def _adjustment_summary(session: AsyncSession, batch: DisbursementBatch, code: str) -> Made:
     """An adjustment batch: the batch it corrects, why, and each line's corrected amount and difference."""
     original = await session.get(DisbursementBatch, batch.corrects_batch_id)
@@ -264,7 +271,7 @@ async def _adjustment_summary(session: AsyncSession, batch: DisbursementBatch, c
             TableBlock(
                 "调整明细",
                 (Column("区片", 50), Column("物业企业", 44), Column("月份", 15), Column("原金额（元）", 24, True), Column("应付（元）", 24, True), Column("差额（元）", 24, True)),
-                [[f"{e.code} {e.name}", company, a.month, yuan(line.amount_fen), yuan(a.corrected_amount_fen), yuan(a.delta_fen)] for a, line, e, company in rows],
+                [[f"{e.code} {e.name}", company, a.month, yuan(paid_before(a)), yuan(a.corrected_amount_fen), yuan(a.delta_fen)] for a, _, e, company in rows],
                 ["合计", "", "", "", "", yuan(batch.total_fen)],
             )
         ],
@@ -305,9 +312,12 @@ async def _batch_summary(session: AsyncSession, batch: DisbursementBatch, code: 
         ],
         tables=[
             TableBlock(
-                "按街道汇总", (Column("街道", 60), Column("条目", 25, True), Column("金额（元）", 50, True)),
-                [[streets[s], str(len(ls)), yuan(sum(l.amount_fen for l in ls))] for s, ls in sorted(by_street.items())],  # noqa: E741
-                ["合计", str(len(lines)), yuan(batch.total_fen)],
+                "按街道汇总", (Column("街道", 70), Column("条目", 16, True), Column("市级（元）", 32, True), Column("区级（元）", 32, True), Column("合计（元）", 32, True)),
+                [
+                    [streets[s], str(len(ls)), yuan(sum(l.city_fen for l in ls)), yuan(sum(l.district_fen for l in ls)), yuan(sum(l.amount_fen for l in ls))]  # noqa: E741
+                    for s, ls in sorted(by_street.items())
+                ],
+                ["合计", str(len(lines)), yuan(batch.city_fen), yuan(batch.district_fen), yuan(batch.total_fen)],
             ),
             TableBlock(
                 "按企业汇总", (Column("物业企业", 70), Column("条目", 16, True), Column("市级（元）", 32, True), Column("区级（元）", 32, True), Column("合计（元）", 32, True)),

@@ -104,6 +104,7 @@ TEMPLATE_DIRS = [
     ROOT_DIR / "inspections" / "templates",
     ROOT_DIR / "complaints" / "templates",
     ROOT_DIR / "assessment" / "templates",
+    ROOT_DIR / "subsidies" / "engine" / "templates",
     ROOT_DIR / "subsidies" / "property" / "templates",
     ROOT_DIR / "subsidies" / "activity" / "templates",
     ROOT_DIR / "subsidies" / "care" / "templates",

@@ -29,6 +29,7 @@ from registry import contracts, schemas, service, voting
 from registry import queries as registry_queries
 from registry.queries import ManagementMode, OrganisationKind
 from registry.rules import CREDIT_CODE_ALPHABET, credit_code_check_char
+from reports.programme_documents import batch_documents_to_default_store
 from reports.relief_letters import letters_to_default_store
 from subsidies.activity import demo as activity_demo
 from subsidies.care import demo as care_demo
@@ -251,13 +252,14 @@ async def _load(db: AsyncSession) -> DemoReport:
                 ),
             )
     await needs_demo.load(db, rng)
-    await activity_demo.load(db, rng)
+    batch_documents = batch_documents_to_default_store()
+    await activity_demo.load(db, rng, batch_documents)
     report.logins += await calls_demo.load(db, rng)
-    report.logins += await care_demo.load(db, rng, password_hash)
+    report.logins += await care_demo.load(db, rng, password_hash, batch_documents)
     report.logins += await volunteers_demo.load(db, rng, password_hash)
     report.logins += await delivery_demo.load(db, rng)
     report.logins += await evaluation_demo.load(db, rng, report.api_keys)  # after delivery: surveys come from delegated committees
-    await relief_demo.load(db, rng, letters_to_default_store())
+    await relief_demo.load(db, rng, letters_to_default_store(), batch_documents)
     await wristbands_demo.load(db, rng)
     await complaints_demo.load(db, rng)
     return report

@@ -84,7 +84,7 @@ async def names(session: AsyncSession, parties: Collection[Party]) -> dict[Party
 async def describe(session: AsyncSession, lines: Sequence[LineView]) -> dict[int, DescribedLine]:
     named = await names(session, {line.payee for line in lines} | {line.beneficiary for line in lines})
     return {
-        line.id: DescribedLine([named.get(line.payee, ""), named.get(line.beneficiary, ""), line.reason], [named.get(line.payee, ""), named.get(line.beneficiary, ""), line.evidence])
+        line.id: DescribedLine([named.get(line.payee, ""), named.get(line.beneficiary, ""), line.reason], [named.get(line.beneficiary, ""), line.evidence])
         for line in lines
     }
 
@@ -105,7 +105,7 @@ TRANCHES = Programme(
         notice_title="政府购买社区服务项目拨款通知书",
         sheet_title="项目拨款明细",
         columns=(DocumentColumn("社会组织", 50), DocumentColumn("合同", 40), DocumentColumn("事由", 80)),
-        sheet_headers=("社会组织", "合同", "依据"),
+        sheet_headers=("合同", "依据"),  # the organisation (payee) has its own column
         describe=describe,
         holder_title="采购方",
         payee_title="社会组织",

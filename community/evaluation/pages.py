@@ -17,6 +17,8 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.calls import queries as calls_queries
+from community.calls.programme import CODE as TRANCHES_CODE
+from community.calls.programme import tranche_key
 from community.delivery import queries as delivery_queries
 from community.evaluation import rules, schemas, service
 from foundation.access import Principal, Role
@@ -29,6 +31,7 @@ from foundation.web.layout import attempt, form_body, form_error, page
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
 from registry import queries as registry_queries
+from subsidies.engine import queries as engine_queries
 from subsidies.engine.routes import make_programme_batch_documents
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -65,9 +68,12 @@ async def _project_context(db: AsyncSession, principal: Principal, contract_id: 
     if assigns:
         named = await registry_queries.organisation_particulars(db, await registry_queries.evaluation_firms(db))
         firms = [(i, o.name) for i, o in named.items()]
+    # The adjustment batches that corrected a tranche, shown under it.
+    corrected = await engine_queries.adjustments_of_keys(db, TRANCHES_CODE, [tranche_key(contract_id, t.number) for t in progress.tranches])
     return {
         "p": progress, "evaluations": evaluations, "assigns": assigns, "firms": firms, "next_stage": _next_stage(progress), "stage_names": rules.STAGE_NAMES, "criteria": service.evaluation_rules().scored,
         "min_surveys": service.evaluation_rules().min_surveys, "pass_mark": service.evaluation_rules().pass_mark, "tranche_state": _tranche_state,
+        "tranche_adjustments": {t.number: corrected.get(tranche_key(contract_id, t.number), []) for t in progress.tranches},
         "ties": ties, "channels": rules.CHANNELS, "questions": rules.SURVEY_QUESTIONS, "answers": ANSWERS, "client_id": uuid.uuid4().hex, "today": business_today(),
         "is_evaluator": principal.role is Role.PANEL_MEMBER, "is_finance": principal.role is Role.FINANCE, "takes_surveys": principal.role in service.SURVEY_TAKERS and principal.community_id in await delivery_queries.delegated_communities(db, contract_id),
     }

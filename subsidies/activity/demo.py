@@ -23,6 +23,7 @@ from subsidies.activity import service
 from subsidies.activity.rules import CODE
 from subsidies.activity.schemas import ClaimIn
 from subsidies.engine import service as engine
+from subsidies.engine.registry import BatchDocumentMaker
 
 DEMO_STREET = "XBL"
 
@@ -79,8 +80,9 @@ async def _principal(db: AsyncSession, role: Role, username: str, street_id: int
     return Principal(role=role, user_id=users[nth], username=username, street_id=street_id, community_id=community_id)
 
 
-async def load(db: AsyncSession, rng: random.Random) -> int:
-    """Open this year's funds and file the claims above; answers how many claims were filed."""
+async def load(db: AsyncSession, rng: random.Random, make_documents: BatchDocumentMaker | None = None) -> int:
+    """Open this year's funds and file the claims above; answers how many claims were filed. `make_documents` makes
+    the paid batch's documents, as finance's issuing does."""
     today = business_today()
     await service.open_year(db, SYSTEM, today.year, today)
     street = next(s for s in await registry.streets(db) if s.code == DEMO_STREET)
@@ -120,7 +122,9 @@ async def load(db: AsyncSession, rng: random.Random) -> int:
     if to_pay:
         run = await engine.start_run(db, finance, CODE, str(Month.of(today)))
         await engine.approve(db, reviewer, run.id, "approve")
-        await engine.issue_batch(db, finance, run.id)
+        batch = await engine.issue_batch(db, finance, run.id)
+        if make_documents is not None:  # as finance's issuing does: the batch's documents are made with it
+            await make_documents(db, batch)
     for approver, claim_id in later:
         await service.decide_claim(db, approver, claim_id, True, None)
     return filed

@@ -26,7 +26,7 @@ async def names(session: AsyncSession, parties: Collection[Party]) -> dict[Party
 async def describe(session: AsyncSession, lines: Sequence[LineView]) -> dict[int, DescribedLine]:
     named = await names(session, {line.holder for line in lines})
     return {
-        line.id: DescribedLine([named.get(line.holder, str(line.holder)), line.period, line.evidence, line.reason], [named.get(line.holder, str(line.holder)), line.period, line.evidence, line.reason])
+        line.id: DescribedLine([named.get(line.holder, str(line.holder)), line.period, line.evidence, line.reason], [line.period, line.evidence, line.reason])
         for line in lines
     }
 
@@ -50,7 +50,7 @@ ACTIVITY_FUNDS = register(
             notice_title="活动经费拨付通知书",
             sheet_title="活动经费拨付明细",
             columns=(DocumentColumn("经费持有方", 34), DocumentColumn("支出月份", 18), DocumentColumn("发票", 40), DocumentColumn("用途及说明", 60)),
-            sheet_headers=("经费持有方", "支出月份", "发票", "用途及说明"),
+            sheet_headers=("支出月份", "发票", "用途及说明"),  # the holder and payee have their own columns
             describe=describe,
             holder_title="经费持有方",
             payee_title="收款方",

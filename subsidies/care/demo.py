@@ -26,6 +26,7 @@ from registry.rules import CREDIT_CODE_ALPHABET, credit_code_check_char
 from subsidies.care import rules, schemas, service
 from subsidies.care.programme import CODE
 from subsidies.engine import service as engine
+from subsidies.engine.registry import BatchDocumentMaker
 
 ELDERS_PER_COMMUNITY = 4
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾"
@@ -87,8 +88,9 @@ async def _log_daily(db: AsyncSession, providers: dict[int, Principal], visits: 
         await service.log_visits(db, providers[provider_id], batch, today=day)
 
 
-async def load(db: AsyncSession, rng: random.Random, password_hash: str) -> list[tuple[str, str]]:
-    """Load the programme's demo data; returns the logins to print."""
+async def load(db: AsyncSession, rng: random.Random, password_hash: str, make_documents: BatchDocumentMaker | None = None) -> list[tuple[str, str]]:
+    """Load the programme's demo data; returns the logins to print. `make_documents` makes the paid batch's
+    documents, as finance's issuing does."""
     today = business_today()
     this = Month.of(today)
     months = [this.previous().previous(), this.previous()]
@@ -138,7 +140,9 @@ async def load(db: AsyncSession, rng: random.Random, password_hash: str) -> list
     for officer in officers.values():
         await engine.approve(db, officer, paid.id or 0, "confirm")
     await engine.approve(db, reviewer, paid.id or 0, "approve")
-    await engine.issue_batch(db, finance, paid.id or 0)
+    batch = await engine.issue_batch(db, finance, paid.id or 0)
+    if make_documents is not None:  # as finance's issuing does: the batch's documents are made with it
+        await make_documents(db, batch)
     await engine.start_run(db, finance, CODE, str(months[1]))
     return [("xbl-care … xx-care", "居家养老服务机构（社会组织）"), ("xbl01-care", "树德里社区老龄社工")]
 

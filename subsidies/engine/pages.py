@@ -43,7 +43,9 @@ class ProgrammeRunPages(Controller):
 
     async def _context(self, db: AsyncSession) -> dict[str, Any]:
         today = Month.of(business_today())
-        return {"runs": await engine_queries.runs_of(db, self.code), "states": self.states, "month": today, "previous": today.previous(), "programme": programme(self.code)}
+        runs = await engine_queries.runs_of(db, self.code)
+        adjustments = await engine_queries.adjustments_of(db, [run.batch_id for run in runs if run.batch_id is not None])
+        return {"runs": runs, "adjustments": adjustments, "states": self.states, "month": today, "previous": today.previous(), "programme": programme(self.code)}
 
     async def _attempt(self, db: AsyncSession, principal: Principal, action: Callable[[], Awaitable[object]], done_zh: str) -> Template | Redirect:
         """Do `action` (foundation.web.layout.attempt): refused half-way, what it wrote is undone before the page is

@@ -19,7 +19,7 @@ from subsidies.engine import schemas
 from subsidies.engine.registry import LineView, Programme, programme
 from subsidies.engine.rules import DISBURSED, Party
 from subsidies.engine.service import readers
-from subsidies.engine.tables import Budget, PaidLine, ProgrammeApproval, ProgrammeBatch, ProgrammeLine, ProgrammeRun
+from subsidies.engine.tables import Budget, PaidLine, ProgrammeAdjustment, ProgrammeApproval, ProgrammeBatch, ProgrammeLine, ProgrammeRun
 
 REGISTRY_NAMES = {
     "street": (col(Street.id), col(Street.name)),
@@ -149,6 +149,33 @@ async def runs_of(session: AsyncSession, code: str, limit: int = 24) -> list[sch
     """A programme's newest runs, newest first (for its pages)."""
     rows = (await session.execute(select(ProgrammeRun).where(col(ProgrammeRun.programme) == code).order_by(col(ProgrammeRun.id).desc()).limit(limit))).scalars()
     return [await run_out(session, run) for run in rows]
+
+
+async def adjustments_of(session: AsyncSession, batch_ids: Collection[int]) -> dict[int, list[ProgrammeBatch]]:
+    """The adjustment batches correcting each of these batches, oldest first (for the pages under each batch)."""
+    found: dict[int, list[ProgrammeBatch]] = {}
+    if batch_ids:
+        query = select(ProgrammeBatch).where(col(ProgrammeBatch.corrects_batch_id).in_(list(batch_ids))).order_by(col(ProgrammeBatch.id))
+        for adjustment in (await session.execute(query)).scalars():
+            found.setdefault(adjustment.corrects_batch_id or 0, []).append(adjustment)
+    return found
+
+
+async def adjustments_of_keys(session: AsyncSession, code: str, keys: Collection[str]) -> dict[str, list[ProgrammeBatch]]:
+    """The adjustment batches that corrected each of these line keys of `code`, oldest first (a page showing one
+    payee's lines shows only the adjustments of those lines, not every adjustment of their batch)."""
+    found: dict[str, list[ProgrammeBatch]] = {}
+    if keys:
+        query = (
+            select(col(ProgrammeLine.line_key), ProgrammeBatch)
+            .join(ProgrammeAdjustment, col(ProgrammeAdjustment.batch_id) == col(ProgrammeBatch.id))
+            .join(ProgrammeLine, col(ProgrammeLine.id) == col(ProgrammeAdjustment.line_id))
+            .where(col(ProgrammeBatch.programme) == code, col(ProgrammeLine.line_key).in_(list(keys)))
+            .order_by(col(ProgrammeBatch.id))
+        )
+        for key, adjustment in (await session.execute(query)).all():
+            found.setdefault(key, []).append(adjustment)
+    return found
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from foundation.access import Principal, Role
 from foundation.errors import NotFound
 from subsidies.engine.rules import LineDraft, Party, PayerSplit, ProgrammeRuleError, Step, check_steps
+
+if TYPE_CHECKING:
+    from subsidies.engine.tables import ProgrammeBatch
 
 BUDGET_KINDS = ("none", "programme", "holder")
 
@@ -66,6 +70,9 @@ class DescribedLine:
 
 Describer = Callable[[AsyncSession, Sequence[LineView]], Awaitable[dict[int, DescribedLine]]]
 Namer = Callable[[AsyncSession, Collection[Party]], Awaitable[dict[Party, str]]]
+# Makes and keeps an issued batch's documents (reports.programme_documents, which sits above the engine): what the
+# routes do through the app's state once a batch is issued; a loader outside a request is handed one.
+BatchDocumentMaker = Callable[[AsyncSession, "ProgrammeBatch"], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -128,6 +135,11 @@ async def as_decided(session: AsyncSession, key: str, priced_fen: int) -> int:
     return priced_fen
 
 
+def sheet_headers(documents: Documents) -> tuple[str, ...]:
+    """The treasury spreadsheet's headers: the batch, the holder, the payee, the programme's own columns, the amounts."""
+    return ("批次编号", documents.holder_title, documents.payee_title, *documents.sheet_headers, "金额（元）", "市级（元）", "区级（元）")
+
+
 _PROGRAMMES: dict[str, Programme] = {}
 
 
@@ -139,6 +151,10 @@ def register(programme: Programme) -> Programme:
         raise ProgrammeRuleError(f"{programme.code}: budget is one of {', '.join(BUDGET_KINDS)}")
     if not programme.code.isidentifier() or len(programme.code) > 30:
         raise ProgrammeRuleError(f"{programme.code!r}: a programme code is a short identifier")
+    headers = sheet_headers(programme.documents)
+    if len(set(headers)) != len(headers):
+        repeated = sorted({h for h in headers if headers.count(h) > 1})
+        raise ProgrammeRuleError(f"{programme.code}: the treasury spreadsheet names a column twice ({', '.join(repeated)}); the holder and payee have their own columns")
     _PROGRAMMES[programme.code] = programme
     return programme
 

@@ -121,6 +121,10 @@ async def _runs_page(db: NamedDependency[AsyncSession], principal: NamedDependen
 async def _run_page(db: NamedDependency[AsyncSession], principal: NamedDependency[Principal], run_id: int, errors: dict[str, str] | None = None) -> Template:
     run = await queries.run_out(db, principal, await service.get_run(db, principal, run_id))
     batch = (await db.execute(select(DisbursementBatch).where(col(DisbursementBatch.run_id) == run_id))).scalar()
+    # The adjustment batches correcting it, shown under it with their summaries.
+    adjustments = (
+        list((await db.execute(select(DisbursementBatch).where(col(DisbursementBatch.corrects_batch_id) == batch.id).order_by(col(DisbursementBatch.id)))).scalars()) if batch else []
+    )
     mine = next((s for s in run.streets if s.street_id == principal.street_id), None)
     # Whoever priced or confirmed the run sees why the approval is not theirs to give (foundation/duties.py).
     own_run = principal.user_id is not None and principal.user_id in await actors_of(db, "subsidy_run", run_id, service.RUN_MAKERS)
@@ -129,6 +133,7 @@ async def _run_page(db: NamedDependency[AsyncSession], principal: NamedDependenc
         principal,
         run=run,
         batch=batch,
+        adjustments=adjustments,
         mine=mine,
         streets=await _street_rows(db, principal, run),
         held_groups=await _held_out_groups(db, run),

@@ -21,6 +21,7 @@ from foundation.storage import open_blob_store
 from people.queries import recipients
 from registry import queries as registry
 from subsidies.engine import service as engine
+from subsidies.engine.registry import BatchDocumentMaker
 from subsidies.relief import service
 from subsidies.relief.rules import APPROVE, CODE, COMMUNITY, DISTRICT, REFUSE, RETURN, STREET
 from subsidies.relief.schemas import ApplicationIn
@@ -81,10 +82,10 @@ async def _user(db: AsyncSession, role: Role, username: str, nth: int = 0, **sco
     return Principal(role=role, user_id=users[nth], username=username, street_id=scope.get("street_id"), community_id=scope.get("community_id"))
 
 
-async def load(db: AsyncSession, rng: random.Random, issue_letter: LetterMaker | None = None) -> int:
+async def load(db: AsyncSession, rng: random.Random, issue_letter: LetterMaker | None = None, make_documents: BatchDocumentMaker | None = None) -> int:
     """Open this year's funds and file and review the applications above (the community's elderly-care social
     worker files, its director checks); answers how many were filed. `issue_letter` issues each decided
-    application's letter, as the pages do."""
+    application's letter, as the pages do; `make_documents` the paid batch's documents, as finance's issuing does."""
     today = business_today()
     await service.open_year(db, SYSTEM, today.year, today)
     street = next(s for s in await registry.streets(db) if s.code == DEMO_STREET)
@@ -123,7 +124,9 @@ async def load(db: AsyncSession, rng: random.Random, issue_letter: LetterMaker |
     if to_pay:
         run = await engine.start_run(db, finance, CODE, str(Month.of(today)))
         await engine.approve(db, reviewer, run.id, "approve")
-        await engine.issue_batch(db, finance, run.id)
+        batch = await engine.issue_batch(db, finance, run.id)
+        if make_documents is not None:  # as finance's issuing does: the batch's documents are made with it
+            await make_documents(db, batch)
     for who, application_id, verdicts in later:
         level, verdict, reason = verdicts[-1]
         decided = await service.review(db, who, application_id, level, verdict, reason, today=today)

@@ -37,7 +37,7 @@ async def describe(session: AsyncSession, lines: Sequence[LineView]) -> dict[int
         fund, case, community = named.get(line.holder, ""), named.get(line.beneficiary, ""), named.get(line.payee, "")
         number = line.key.removeprefix("relief:")
         cells = [fund, community, f"{number} {case}", line.reason.partition("：")[2]]
-        described[line.id] = DescribedLine(cells, [fund, community, number, case, line.evidence, line.reason.partition("：")[2]])
+        described[line.id] = DescribedLine(cells, [number, case, line.evidence, line.reason.partition("：")[2]])
     return described
 
 
@@ -60,7 +60,7 @@ RELIEF = register(
             notice_title="救助基金拨付通知书",
             sheet_title="救助基金拨付明细",
             columns=(DocumentColumn("基金", 22), DocumentColumn("社区", 28), DocumentColumn("申请", 30), DocumentColumn("事由", 78)),
-            sheet_headers=("基金", "社区", "申请编号", "申请人", "依据", "事由"),
+            sheet_headers=("申请编号", "申请人", "依据", "事由"),  # the fund (holder) and community (payee) have their own columns
             describe=describe,
             holder_title="基金",
             payee_title="社区",

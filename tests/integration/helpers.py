@@ -66,3 +66,13 @@ def todo_count(home: str, title: str) -> int:
     """How many things the to-do line `title` of a home page counts (0 when the line is not there)."""
     found = re.search(rf'<span class="todo-title">{re.escape(title)}</span>\s*<span class="todo-count" aria-label="(\d+) 项">', home)
     return int(found.group(1)) if found else 0
+
+
+async def adjust(client: Any, api: str, batch_id: int, body: dict[str, Any], proposer: dict[str, str], approver: dict[str, str]) -> Any:
+    """A correction of an issued batch as it is made: one officer proposes it (`api`: "/api/subsidies" or
+    "/api/programmes/<code>"), another approves it; answers the approval, whose body is the adjustment batch."""
+    proposed = await client.post(f"{api}/batches/{batch_id}/adjustments", json=body, headers=proposer)
+    assert proposed.status_code == 202, proposed.text
+    approved = await client.post(f"{api}/adjustments/{proposed.json()['id']}/approve", headers=approver)
+    assert approved.status_code == 201, approved.text
+    return approved

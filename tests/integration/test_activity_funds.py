@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import subprocess
 import uuid
 from datetime import date, timedelta
@@ -20,6 +21,7 @@ from foundation.access import Principal, Role
 from foundation.clock import business_today
 from foundation.db import create_engine, create_session_factory, writing
 from foundation.errors import Conflict, RuleViolation
+from foundation.money import yuan
 from foundation.notifications import Notification
 from people.tables import User
 from registry.tables import Community, Street
@@ -27,8 +29,9 @@ from subsidies.activity import jobs, service
 from subsidies.activity.rules import CODE
 from subsidies.activity.schemas import ClaimIn
 from subsidies.activity.tables import ActivityClaim, ActivityFund, ActivityReceipt
+from subsidies.engine.tables import ProgrammeBatch
 from tests.database import migrated_demo_database
-from tests.integration.helpers import assert_problem, count
+from tests.integration.helpers import adjust, assert_problem, count
 from tests.integration.test_issued_documents import one_digit_changed, verify
 from tests.integration.test_pages import page_login
 from tests.integration.test_programme_engine import login
@@ -113,6 +116,9 @@ async def test_a_director_claims_with_a_receipt_the_street_approves_and_finance_
     # issued like every document (a code in the verification address, kept bytes, an altered copy refused); the XLSX
     # is a working sheet.
     download = f"/api/activity/statements/{YEAR}/{holder}/statement.pdf"
+    # A claim still waiting for the street is listed on the statement but not counted in its approved total.
+    waiting, _ = await claim(client, director, 33_300)
+    assert waiting.status_code == 201, waiting.text
     assert (await client.get(download, headers=director)).status_code == 409  # not issued for this state yet
     issued = await client.post(f"/api/activity/statements/{YEAR}/{holder}/statement", headers=director)
     assert issued.status_code == 200 and issued.json()["download"] == download, issued.text
@@ -121,6 +127,13 @@ async def test_a_director_claims_with_a_receipt_the_street_approves_and_finance_
     text = pdf_text(statement.content, tmp_path)
     for fragment in ("慎益大街社区", "年度活动经费收支明细", "年度额度：50,000.00 元", body["invoice_number"], "1,280.50", batch.json()["number"], "已批准", f"/verify/{issued.json()['code']}"):
         assert fragment in text, (fragment, text)
+    approved_total = (await fund(client, director, holder))["approved_fen"]
+    (total_line,) = [line for line in text.splitlines() if "合计（已批准）" in line]
+    assert total_line.split()[-1] == yuan(approved_total), (total_line, approved_total)  # the waiting 333.00 is not in it
+    # Its number is the year, the community's registry code and a checksum: no English word, the same for the same state.
+    community_code = (await client.get(f"/api/registry/communities/{me['community_id']}", headers=await login(client, "admin"))).json()["code"]
+    assert re.fullmatch(rf"HDJF-{YEAR}-{re.escape(community_code)}-[0-9A-F]{{6}}", issued.json()["number"]), issued.json()["number"]
+    assert "community" not in issued.json()["number"] and issued.json()["number"] in text
     # The street officer who approved is named by name and post, on the PDF and on the sheet; never by account.
     officer_id = (await client.get("/api/auth/me", headers=officer)).json()["user_id"]
     officer_name = (await client.get(f"/api/users/{officer_id}", headers=await login(client, "admin"))).json()["display_name"]
@@ -394,3 +407,45 @@ def _store(root: Path):  # type: ignore[no-untyped-def]
     from foundation.storage import FileBlobStore
 
     return FileBlobStore(root / "race-blobs")
+
+
+async def test_the_demo_batches_of_the_programmes_are_downloadable_without_making_their_documents_again(client, db) -> None:  # type: ignore[no-untyped-def]
+    """The demo issues a batch of activity funds, care vouchers and relief funds as finance does: their documents are
+    made with them, so a download answers at once (not 409 until someone POSTs to make them)."""
+    finance = await login(client, "finance")
+    async with db() as session:
+        batches = list((await session.execute(sa.select(ProgrammeBatch).where(ProgrammeBatch.run_id.is_not(None)))).scalars())  # type: ignore[union-attr]
+    assert {b.programme for b in batches} >= {CODE, "care", "relief"}, batches
+    for batch in batches:
+        for document in ("summary.pdf", "lines.xlsx"):
+            answer = await client.get(f"/api/programmes/batches/{batch.id}/{document}", headers=finance)
+            assert answer.status_code == 200, (batch.programme, document, answer.text)
+        # The treasury spreadsheet names each column once: the holder and the payee are not repeated among the
+        # programme's own columns.
+        sheet = await client.get(f"/api/programmes/batches/{batch.id}/lines.xlsx", headers=finance)
+        headers = next(openpyxl.load_workbook(io.BytesIO(sheet.content), read_only=True)["明细"].iter_rows(values_only=True))
+        assert len(set(headers)) == len(headers), (batch.programme, headers)
+
+
+async def test_an_adjustment_of_a_programme_batch_is_shown_under_its_batch_on_the_runs_page(client, db) -> None:  # type: ignore[no-untyped-def]
+    """Care vouchers and relief funds: finance corrects a line of the demo's batch; the runs page lists the adjustment
+    batch under the batch with its number, total, reason and summary, and that summary downloads."""
+    finance = await login(client, "finance")
+    adjusted = {}
+    for code in ("care", "relief"):
+        async with db() as session:
+            batch = (await session.execute(sa.select(ProgrammeBatch).where(ProgrammeBatch.programme == code, ProgrammeBatch.run_id.is_not(None)))).scalars().first()  # type: ignore[union-attr]
+        assert batch is not None, code
+        lines = (await client.get(f"/api/programmes/{code}/runs/{batch.run_id}/lines?page_size=5", headers=finance)).json()["items"]
+        body = {"client_id": f"page-adjustment-{code}", "reason": f"{code}复核更正", "corrections": [{"line_id": lines[0]["id"], "amount_fen": lines[0]["amount_fen"] - 1_000}]}
+        answer = await adjust(client, f"/api/programmes/{code}", batch.id or 0, body, finance, await login(client, "finance2"))
+        adjusted[code] = answer.json()
+    await page_login(client, "finance")
+    for code, path in (("care", "/care/runs"), ("relief", "/relief/runs")):
+        shown = await client.get(path)
+        assert shown.status_code == 200, shown.text
+        adjustment = adjusted[code]
+        for fragment in (f"调整批次 {adjustment['number']}", f"{code}复核更正", "-10.00", f"/documents/programmes/batches/{adjustment['id']}/summary.pdf"):
+            assert fragment in shown.text, (code, fragment)
+        summary = await client.get(f"/documents/programmes/batches/{adjustment['id']}/summary.pdf")
+        assert summary.status_code == 200 and summary.content.startswith(b"%PDF"), summary.text

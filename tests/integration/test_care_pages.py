@@ -157,7 +157,7 @@ async def test_a_batch_refused_half_way_is_not_shown_as_issued_on_the_page_that_
     assert issued.status_code == 200 and f"JJYL-{THIS.previous()}-001" in issued.text
 
 
-async def test_finance_makes_the_documents_of_the_demos_paid_batch_from_the_runs_page(client, db) -> None:  # type: ignore[no-untyped-def]
+async def test_the_demos_paid_batch_has_its_documents_and_making_them_again_from_the_runs_page_keeps_them(client, db) -> None:  # type: ignore[no-untyped-def]
     from subsidies.engine.tables import ProgrammeBatch, ProgrammeRun
 
     async with db() as session:
@@ -165,11 +165,13 @@ async def test_finance_makes_the_documents_of_the_demos_paid_batch_from_the_runs
             await session.execute(select(ProgrammeRun.id, ProgrammeBatch.id).join(ProgrammeBatch, ProgrammeBatch.run_id == ProgrammeRun.id).where(ProgrammeRun.programme == "care"))
         ).one()
     await page_login(client, "finance")
-    assert (await client.get(f"/documents/programmes/batches/{batch_id}/summary.pdf")).status_code == 409  # issued by the demo loader, documents not made
+    # The demo loader issues its batch as finance does: with its documents, downloadable at once.
+    issued = await client.get(f"/documents/programmes/batches/{batch_id}/summary.pdf")
+    assert issued.status_code == 200 and issued.headers["content-type"] == "application/pdf", issued.text
     made = await client.post(f"/care/runs/{run_id}/documents", data={"_csrf_token": await csrf(client)})
     assert made.status_code == 200, made.text
     pdf = await client.get(f"/documents/programmes/batches/{batch_id}/summary.pdf")
-    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.status_code == 200 and pdf.content == issued.content  # those made stay as they are
     await client.post("/logout", data={"_csrf_token": await csrf(client)})
     await page_login(client, "xbl-care")
     assert (await client.post(f"/care/runs/{run_id}/documents", data={"_csrf_token": await csrf(client)})).status_code == 403

@@ -31,8 +31,9 @@ from reports.tables import IssuedDocument
 from tests.database import fresh_database_url
 from tests.generated import generate_month
 from tests.integration.evidence import upload
-from tests.integration.helpers import estate_ids_of, pdf_text
+from tests.integration.helpers import adjust, estate_ids_of, pdf_text
 from tests.integration.test_assessment import MONTH, month_with_evidence
+from tests.integration.test_pages import page_login
 
 QUARTER = last_ended_quarter(datetime.now(UTC))
 PDF, XLSX = "application/pdf", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -385,3 +386,33 @@ async def test_the_month_report_shows_items_with_their_text_photo_thumbnails_and
     images = [image for page in PdfReader(io.BytesIO(report)).pages for image in page.images]
     assert images and all(len(image.data) < 20_000 for image in images)  # thumbnails (both tests' photos are one picture)
     assert "记录 #" in text and text.count(items["C01"].text) >= 2  # the photos under their record and item, with its text
+
+
+async def test_a_second_adjustment_shows_what_was_paid_before_it_and_the_street_totals_carry_both_shares(client, as_user, db) -> None:
+    batch, lines = await paid_batch(client, as_user, db)
+    finance = await as_user("finance")
+    # The street totals of the summary carry the city's and the district's shares, which add up to the amount.
+    summary = pdf_text(await download(client, f"/api/subsidies/batches/{batch['id']}/summary.pdf", finance, PDF))
+    streets = summary.split("按街道汇总")[1].split("按企业汇总")[0]
+    assert "市级（元）" in streets and "区级（元）" in streets, streets
+    city, district = sum(line["city_fen"] for line in lines), sum(line["district_fen"] for line in lines)
+    assert f"{yuan(city)} {yuan(district)} {yuan(city + district)}" in " ".join(streets.split()), streets
+    # Two adjustments of the same line: the second one's 原金额 is what the line paid with the first (not its
+    # original amount), so that 原金额 + 差额 = 应付 on its row.
+    line = lines[0]
+    amounts, numbers = [], []
+    for n, corrected in enumerate((line["amount_fen"] + 3_000, line["amount_fen"] + 2_000)):
+        body = {"client_id": f"docs-twice-{n}", "reason": "面积复核", "corrections": [{"line_id": line["id"], "amount_fen": corrected}]}
+        adjusted = await adjust(client, "/api/subsidies", batch["id"], body, finance, await as_user("finance2"))
+        amounts.append(pdf_text(await download(client, f"/api/subsidies/batches/{adjusted.json()['id']}/summary.pdf", finance, PDF)))
+        numbers.append((adjusted.json()["id"], adjusted.json()["number"]))
+    second = amounts[1].replace("\n", " ")
+    expected = f"{yuan(line['amount_fen'] + 3_000)} {yuan(line['amount_fen'] + 2_000)} {yuan(-1_000)}"
+    assert expected in second, (expected, second)
+    # Both adjustments are on the run's page, under its batch: number, total, reason and their summaries.
+    await page_login(client, "finance")
+    shown = await client.get(f"/subsidies/runs/{batch['run_id']}")
+    assert shown.status_code == 200, shown.text
+    for ident, number in numbers:
+        assert f"调整批次 {number}" in shown.text and f"/documents/subsidies/batches/{ident}/summary.pdf" in shown.text, number
+    assert "面积复核" in shown.text and "30.00" in shown.text and "-10.00" in shown.text

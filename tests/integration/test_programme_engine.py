@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from foundation.access import Principal, Role
 from foundation.db import create_engine, create_session_factory, unit_of_work, writing
 from foundation.errors import Conflict, RuleViolation
+from foundation.money import yuan
 from foundation.periods import Month, period_zh
 from foundation.schemas import Strict
 from foundation.settings import load_settings
@@ -44,7 +45,7 @@ from subsidies.engine.rules import LineDraft, Party, PayerSplit, Step
 from subsidies.engine.tables import Budget, PaidLine, ProgrammeBatch, ProgrammeRun
 from supervision.app import create_app
 from tests.database import migrated_demo_database
-from tests.integration.helpers import waiting_on
+from tests.integration.helpers import adjust, waiting_on
 
 CODE = "activity_test"
 LAST_MONTH = Month.of_instant(datetime.now(UTC)).previous()
@@ -81,7 +82,7 @@ async def price(session: AsyncSession, period: str) -> Priced:
 
 async def describe(session: AsyncSession, lines: Sequence[LineView]) -> dict[int, DescribedLine]:
     names = await registry_names(session, {line.beneficiary for line in lines})
-    return {line.id: DescribedLine([names[line.beneficiary], line.period, line.reason], [names[line.beneficiary], line.period, line.evidence]) for line in lines}
+    return {line.id: DescribedLine([names[line.beneficiary], line.period, line.reason], [line.period, line.evidence]) for line in lines}
 
 
 async def names(session: AsyncSession, parties: Collection[Party]) -> dict[Party, str]:
@@ -110,7 +111,7 @@ ACTIVITY = Programme(
     names=names,
     documents=Documents(
         summary_title="社区活动经费拨付汇总表", notice_title="社区活动经费拨付通知书", sheet_title="活动经费拨付明细",
-        columns=(DocumentColumn("社区", 50), DocumentColumn("月份", 18), DocumentColumn("事由", 80)), sheet_headers=("社区", "月份", "依据"), describe=describe,
+        columns=(DocumentColumn("社区", 50), DocumentColumn("月份", 18), DocumentColumn("事由", 80)), sheet_headers=("月份", "依据"), describe=describe,
         holder_title="街道", payee_title="社区",
     ),
     holder_of=lambda principal: Party("street", principal.street_id) if principal.street_id else None,
@@ -255,6 +256,26 @@ async def test_a_programme_written_in_the_tests_pays_its_claims_through_the_engi
     sheet = await client.get(f"/api/programmes/batches/{batch['id']}/lines.xlsx", headers=finance)
     rows = list(openpyxl.load_workbook(io.BytesIO(sheet.content), read_only=True)["明细"].iter_rows(values_only=True))
     assert rows[0][:3] == ("批次编号", "街道", "社区") and round(rows[-1][-3] * 100) == 200_050
+    assert len(set(rows[0])) == len(rows[0]), rows[0]  # each column named once
+
+    # Two adjustments of the same line: the second one's 原金额 is what the line paid with the first (not its
+    # original amount), so that 原金额 + 差额 = 应付 on its row. An adjustment batch has its summary only: its
+    # spreadsheet and notices are not "not made yet" (409, make them with POST) but do not exist (404).
+    line = next(line for line in lines if line["key"] == "invoice:INV-0001")
+    adjusted = []
+    for n, corrected in enumerate((line["amount_fen"] + 3_000, line["amount_fen"] + 2_000)):
+        body = {"client_id": f"programme-adjustment-{n}", "reason": "发票金额复核", "corrections": [{"line_id": line["id"], "amount_fen": corrected}]}
+        answer = await adjust(client, f"/api/programmes/{CODE}", batch["id"], body, finance, await login(client, "finance2"))
+        adjusted.append(answer.json())
+    second = await client.get(f"/api/programmes/batches/{adjusted[1]['id']}/summary.pdf", headers=finance)
+    assert second.status_code == 200, second.text
+    row = next(r for r in pdf_text(second.content, tmp_path).splitlines() if r.split()[-1:] == ["-10.00"] and "调整合计" not in r and "合计" not in r.split()[:1])
+    assert row.split()[-3:] == [yuan(line["amount_fen"] + 3_000), yuan(line["amount_fen"] + 2_000), "-10.00"], row
+    made = await client.post(f"/api/programmes/batches/{adjusted[1]['id']}/documents", headers=finance)
+    assert made.status_code == 200 and [d["kind"] for d in made.json()] == ["batch_summary"], made.text
+    for path in ("lines.xlsx", f"notices/{line['payee'].replace(':', '/')}"):
+        absent = await client.get(f"/api/programmes/batches/{adjusted[1]['id']}/{path}", headers=finance)
+        assert absent.status_code == 404, (path, absent.text)
     genuine = (await client.post("/api/documents/verify", files={"file": ("s.pdf", summary.content, "application/pdf")})).json()
     assert genuine["genuine"] and genuine["number"] == batch["number"]
     # A download writes nothing, and the company of another programme sees nothing of this one.

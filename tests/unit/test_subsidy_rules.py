@@ -261,3 +261,25 @@ def test_a_quarter_pays_exactly_the_days_under_contract_once_each_line_rounded_o
         day += timedelta(days=1)
     assert set(lines_by_day) == under_contract  # none dropped
     assert abs(total) <= Fraction(count, 2)  # each line's rounding costs at most half a fen
+
+
+def test_every_programme_names_each_column_of_its_treasury_spreadsheet_once() -> None:
+    """The holder and the payee have their own columns: a programme repeating them among its own is refused."""
+    from dataclasses import replace
+
+    import subsidies.activity.programme
+    import subsidies.care.programme
+    import subsidies.relief.programme  # noqa: F401
+    from community.calls.programme import register_tranches
+    from subsidies.engine.registry import programmes, register, sheet_headers
+    from subsidies.engine.rules import ProgrammeRuleError
+
+    register_tranches()
+    found = {p.code: sheet_headers(p.documents) for p in programmes()}
+    assert {"activity_funds", "care", "relief", "community_tranches"} <= set(found)
+    for code, headers in found.items():
+        assert len(set(headers)) == len(headers), (code, headers)
+    activity = next(p for p in programmes() if p.code == "activity_funds")
+    repeated = replace(activity, documents=replace(activity.documents, sheet_headers=("经费持有方", *activity.documents.sheet_headers)))
+    with pytest.raises(ProgrammeRuleError, match="经费持有方"):
+        register(repeated)
