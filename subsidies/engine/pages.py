@@ -18,14 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from foundation.access import Principal
 from foundation.clock import business_today
+from foundation.duties import SEPARATIONS, Duty
 from foundation.errors import Conflict, DomainError
 from foundation.periods import Month
 from foundation.web.flash import flashed
 from foundation.web.layout import attempt, page, refused
+from subsidies.engine import proposals
 from subsidies.engine import queries as engine_queries
 from subsidies.engine import service as engine
 from subsidies.engine.registry import programme
 from subsidies.engine.routes import make_programme_batch_documents
+from subsidies.engine.tables import AdjustmentProposal
 
 
 class ProgrammeRunPages(Controller):
@@ -45,7 +48,13 @@ class ProgrammeRunPages(Controller):
         today = Month.of(business_today())
         runs = await engine_queries.runs_of(db, self.code)
         adjustments = await engine_queries.adjustments_of(db, [run.batch_id for run in runs if run.batch_id is not None])
-        return {"runs": runs, "adjustments": adjustments, "states": self.states, "month": today, "previous": today.previous(), "programme": programme(self.code)}
+        waiting: dict[int, list[tuple[AdjustmentProposal, list[tuple[int, int]]]]] = {}
+        for proposal in await proposals.pending(db, self.code):
+            waiting.setdefault(proposal.batch_id, []).append((proposal, proposals.corrections_of(proposal)))
+        return {
+            "runs": runs, "adjustments": adjustments, "proposals": waiting, "own_adjustment": SEPARATIONS[Duty.APPROVE_OWN_ADJUSTMENT].message_zh,
+            "path": self.path.strip("/"), "states": self.states, "month": today, "previous": today.previous(), "programme": programme(self.code),
+        }
 
     async def _attempt(self, db: AsyncSession, principal: Principal, action: Callable[[], Awaitable[object]], done_zh: str) -> Template | Redirect:
         """Do `action` (foundation.web.layout.attempt): refused half-way, what it wrote is undone before the page is
@@ -68,6 +77,16 @@ class ProgrammeRunPages(Controller):
     @post("/{run_id:int}/approvals/{step:str}")
     async def approve(self, run_id: FromPath[int], step: FromPath[str], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
         return await self._attempt(db, principal, lambda: engine.approve(db, principal, run_id, step, self.code), "审批意见已保存。")
+
+    @post("/adjustments/{proposal_id:int}/approve")
+    async def approve_adjustment(self, proposal_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> Template | Redirect:
+        """Another officer approves a proposed correction: its adjustment batch is issued with its summary."""
+
+        async def approve_with_documents() -> None:
+            batch = await engine.approve_adjustment(db, principal, self.code, proposal_id)
+            await make_programme_batch_documents(state, db, batch)
+
+        return await self._attempt(db, principal, approve_with_documents, "更正已审批，调整批次已签发。")
 
     @post("/{run_id:int}/batch")
     async def issue(self, run_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> Template | Redirect:

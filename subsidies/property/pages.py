@@ -30,6 +30,7 @@ from foundation.web.flash import flashed
 from foundation.web.layout import attempt, form_error, page
 from foundation.web.problems import status_of
 from registry import queries as registry_queries
+from subsidies.engine import proposals
 from subsidies.property import queries, service
 from subsidies.property.routes import make_batch_documents, prepare_batch_documents
 from subsidies.property.schemas import RunOut, StreetTotal
@@ -71,6 +72,19 @@ class SubsidyPages(Controller):
     @get("/runs/{run_id:int}")
     async def run(self, run_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
         return await _run_page(db, principal, run_id)
+
+    @post("/runs/{run_id:int}/adjustments/{proposal_id:int}/approve", guards=[allow(service.FINANCE, "approving an adjustment")])
+    async def approve_adjustment(self, run_id: FromPath[int], proposal_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> Response[Any]:
+        """Another finance officer approves a proposed correction: its adjustment batch is issued with its summary."""
+        try:
+            async with attempt(db):
+                batch = await service.approve_adjustment(db, principal, proposal_id)
+                await make_batch_documents(state, db, batch)
+        except DomainError as exc:
+            response = await _run_page(db, principal, run_id, errors=form_error(exc))
+            response.status_code = status_of(exc)
+            return response
+        return flashed(Redirect(path=f"/subsidies/runs/{run_id}#batch"), f"更正已审批，调整批次 {batch.number} 已签发。")
 
     @post("/runs/{run_id:int}/{action:str}")
     async def act(self, run_id: FromPath[int], action: FromPath[str], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> Response[Any]:
@@ -125,6 +139,8 @@ async def _run_page(db: NamedDependency[AsyncSession], principal: NamedDependenc
     adjustments = (
         list((await db.execute(select(DisbursementBatch).where(col(DisbursementBatch.corrects_batch_id) == batch.id).order_by(col(DisbursementBatch.id)))).scalars()) if batch else []
     )
+    # Corrections proposed and waiting for another finance officer (finance and administrators see them).
+    waiting = [p for p in await proposals.pending(db, service.PROGRAMME) if batch is not None and p.batch_id == batch.id] if principal.role in (Role.FINANCE, Role.ADMIN) else []
     mine = next((s for s in run.streets if s.street_id == principal.street_id), None)
     # Whoever priced or confirmed the run sees why the approval is not theirs to give (foundation/duties.py).
     own_run = principal.user_id is not None and principal.user_id in await actors_of(db, "subsidy_run", run_id, service.RUN_MAKERS)
@@ -134,6 +150,8 @@ async def _run_page(db: NamedDependency[AsyncSession], principal: NamedDependenc
         run=run,
         batch=batch,
         adjustments=adjustments,
+        proposals=[(p, proposals.corrections_of(p)) for p in waiting],
+        own_adjustment=SEPARATIONS[Duty.APPROVE_OWN_ADJUSTMENT].message_zh,
         mine=mine,
         streets=await _street_rows(db, principal, run),
         held_groups=await _held_out_groups(db, run),

@@ -449,3 +449,24 @@ async def test_an_adjustment_of_a_programme_batch_is_shown_under_its_batch_on_th
             assert fragment in shown.text, (code, fragment)
         summary = await client.get(f"/documents/programmes/batches/{adjustment['id']}/summary.pdf")
         assert summary.status_code == 200 and summary.content.startswith(b"%PDF"), summary.text
+
+
+async def test_a_proposed_correction_waits_on_the_runs_page_for_another_officer_who_approves_it_there(client, db) -> None:  # type: ignore[no-untyped-def]
+    finance = await login(client, "finance")
+    async with db() as session:
+        batch = (await session.execute(sa.select(ProgrammeBatch).where(ProgrammeBatch.programme == "relief", ProgrammeBatch.run_id.is_not(None)))).scalars().first()  # type: ignore[union-attr]
+    assert batch is not None
+    line = (await client.get(f"/api/programmes/relief/runs/{batch.run_id}/lines?page_size=1", headers=finance)).json()["items"][0]
+    body = {"client_id": "page-proposal-relief", "reason": "金额复核追回", "corrections": [{"line_id": line["id"], "amount_fen": line["amount_fen"] - 500}]}
+    proposal = (await client.post(f"/api/programmes/relief/batches/{batch.id}/adjustments", json=body, headers=finance)).json()
+    await page_login(client, "finance")
+    shown = (await client.get("/relief/runs")).text
+    assert f'id="proposal-{proposal["id"]}"' in shown and "金额复核追回" in shown and "追回 5.00 元" in shown and "须由其他财政人员审批" in shown
+    assert f"/relief/runs/adjustments/{proposal['id']}/approve" not in shown
+    await page_login(client, "finance2")
+    shown = (await client.get("/relief/runs")).text
+    assert f"/relief/runs/adjustments/{proposal['id']}/approve" in shown
+    approved = await client.post(f"/relief/runs/adjustments/{proposal['id']}/approve", data={"_csrf_token": await csrf(client)}, follow_redirects=False)
+    assert approved.status_code == 303, approved.text
+    shown = (await client.get("/relief/runs")).text
+    assert f"调整批次 {batch.number}-ADJ01" in shown and f'id="proposal-{proposal["id"]}"' not in shown and "-5.00" in shown

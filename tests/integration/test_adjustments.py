@@ -13,6 +13,8 @@ from subsidies.engine.rules import PayerSplit, split_between_payers
 from subsidies.property.tables import AdjustmentLine, LedgerEntry, SubsidyLine
 from tests.integration.helpers import waiting_on
 from tests.integration.test_issued_documents import paid_batch
+from tests.integration.test_pages import page_login
+from tests.integration.test_role_pages import csrf
 
 HALF = Fraction(1, 2)  # the demo district's cards: the city pays half, rounded half up (config/subsidies.toml)
 RULE = PayerSplit("city", "half_up")
@@ -32,8 +34,19 @@ async def test_a_correction_is_proposed_by_one_officer_and_paid_only_when_anothe
     assert await waiting_on(client, finance, "物业补贴更正待审批") == []
     own = await client.post(f"/api/subsidies/adjustments/{proposed.json()['id']}/approve", headers=finance)
     assert own.status_code == 403 and own.json()["rule"] == "approve_own_adjustment" and "更正审批" in own.json()["detail_zh"], own.text
-    approved = await client.post(f"/api/subsidies/adjustments/{proposed.json()['id']}/approve", headers=finance2)
-    assert approved.status_code == 201, approved.text
+    # On the run's page, where the notice links: the proposer reads why it is not theirs; the other officer approves.
+    run_page = f"/subsidies/runs/{batch['run_id']}"
+    await page_login(client, "finance")
+    shown = (await client.get(run_page)).text
+    assert f'id="proposal-{proposed.json()["id"]}"' in shown and "面积复核：多计 1 分" in shown and "须由其他财政人员审批" in shown
+    assert f"/adjustments/{proposed.json()['id']}/approve" not in shown
+    await page_login(client, "finance2")
+    shown = (await client.get(run_page)).text
+    assert f"/adjustments/{proposed.json()['id']}/approve" in shown and "审批并签发调整批次" in shown
+    approved = await client.post(f"{run_page}/adjustments/{proposed.json()['id']}/approve", data={"_csrf_token": await csrf(client)}, follow_redirects=False)
+    assert approved.status_code in (302, 303), approved.text
+    shown = (await client.get(run_page)).text
+    assert f"调整批次 {batch['number']}-ADJ01" in shown and f'id="proposal-{proposed.json()["id"]}"' not in shown
     assert await waiting_on(client, finance2, "物业补贴更正待审批") == []
 
     # Two more one-fen corrections, each proposed by finance2 and approved by finance: whatever their order, the line
