@@ -17,7 +17,7 @@ import threading
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from PIL import Image as PILImage
 from sqlalchemy import select
@@ -42,7 +42,6 @@ from registry.queries import EstateInfo
 from reports.pdf import Column, Document, FontMissing, Photo, Signoff, TableBlock, page_count, render
 from reports.sheets import batch_workbook
 from reports.tables import IssuedDocument
-from subsidies.engine.tables import ProgrammeAdjustment
 from subsidies.property.rules import RateCard, card_on
 from subsidies.property.service import rate_cards
 from subsidies.property.tables import AdjustmentLine, DisbursementBatch, StreetConfirmation, SubsidyLine, SubsidyRun
@@ -238,7 +237,14 @@ def _line_row(line: SubsidyLine, estate: EstateInfo, cards: tuple[RateCard, ...]
     ]
 
 
-def paid_before(adjustment: AdjustmentLine | ProgrammeAdjustment) -> int:
+class Correction(Protocol):
+    """An adjustment's row of any programme: what the line should pay in all, and this adjustment's difference."""
+
+    corrected_amount_fen: int
+    delta_fen: int
+
+
+def paid_before(adjustment: Correction) -> int:
     """What the line had paid before this adjustment (its amount with every earlier adjustment): the corrected amount
     less this adjustment's difference, so that each row of an adjustment reads 原金额 + 差额 = 应付."""
     return adjustment.corrected_amount_fen - adjustment.delta_fen

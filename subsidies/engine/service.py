@@ -267,7 +267,7 @@ async def set_budget(session: AsyncSession, actor: Principal, code: str, year: i
         raise RuleViolation(f"{of.code} has a budget {'per holder' if of.budget == 'holder' else 'for the whole programme'}", field="holder")
     if holder:
         kind, _, number = holder.partition(":")
-        known = await of.names(session, [Party(kind, int(number))]) if number.isdigit() and kind else {}
+        known = await of.names(session, [Party(kind, int(number))]) if number.isascii() and number.isdigit() and kind else {}
         if not known:
             raise RuleViolation(f"holder {holder!r} is not one of {of.code}'s (kind:id of a street or community it pays through)", zh="预算归属方不存在，请从列表中选择", field="holder")
     if amount_fen < 0:

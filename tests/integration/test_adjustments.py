@@ -23,7 +23,7 @@ RULE = PayerSplit("city", "half_up")
 async def test_a_correction_is_proposed_by_one_officer_and_paid_only_when_another_approves(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
     batch, lines = await paid_batch(client, as_user, db)
     finance, finance2 = await as_user("finance"), await as_user("finance2")
-    line = next(line for line in lines if line["amount_fen"] % 2 == 1)  # an odd amount: its halves differ by a fen
+    line = next(line for line in lines if line["amount_fen"] % 2 == 1 and not line["vetoed"])  # an odd amount: its halves differ by a fen
     body = {"client_id": "split-fen-1", "reason": "面积复核：多计 1 分", "corrections": [{"line_id": line["id"], "amount_fen": line["amount_fen"] + 1}]}
     proposed = await client.post(f"/api/subsidies/batches/{batch['id']}/adjustments", json=body, headers=finance)
     assert proposed.status_code == 202 and proposed.json()["state"] == "proposed", proposed.text
@@ -71,7 +71,7 @@ async def test_a_correction_is_proposed_by_one_officer_and_paid_only_when_anothe
 async def test_a_client_id_names_one_proposal_and_an_upheld_veto_is_never_paid_by_a_correction(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
     batch, lines = await paid_batch(client, as_user, db)
     finance = await as_user("finance")
-    first, second = lines[0], lines[1]
+    first, second = [line for line in lines if not line["vetoed"]][:2]
     body = {"client_id": "one-proposal", "reason": "面积复核", "corrections": [{"line_id": first["id"], "amount_fen": first["amount_fen"] + 100}]}
     proposed = await client.post(f"/api/subsidies/batches/{batch['id']}/adjustments", json=body, headers=finance)
     assert proposed.status_code == 202, proposed.text
