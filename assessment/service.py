@@ -124,7 +124,7 @@ async def _director_of(session: AsyncSession, actor: Principal, estate_id: int) 
     require_role(actor, DIRECTORS, "giving opinions and vetoes")
     estate, community = await _estate(session, estate_id)
     if community.id != actor.community_id:
-        raise PermissionDenied(f"estate {estate.code} belongs to {community.name}; you act only for your own community")
+        raise PermissionDenied(f"estate {estate.code} belongs to {community.name}; you act only for your own community", zh=f"片区 {estate.code} 属于{community.name}，您只能为本社区的片区提出意见或否决")
     return estate, community
 
 
@@ -390,7 +390,7 @@ async def review_veto(
     require_role(actor, STREET, "reviewing vetoes")
     veto = await get_veto(session, actor, veto_id)
     if veto.street_id != actor.street_id:
-        raise PermissionDenied("you review vetoes of your own street only")
+        raise PermissionDenied("you review vetoes of your own street only", zh="只能审核本街道的一票否决")
     if not veto.automatic:  # an automatic case is opened by the rules, not cast by whoever computed the month
         keep_apart(Duty.REVIEW_OWN_VETO, actor, [veto.cast_by_user_id])
     await _lock_street_months(session, veto.street_id)
@@ -527,7 +527,7 @@ async def compute_month(
     now = now or utc_now()
     require_role(actor, COMPUTERS | {Role.ADMIN}, "computing scores")
     if actor.role is Role.STREET_OFFICER and actor.street_id != street_id:
-        raise PermissionDenied("you compute your own street's scores only")
+        raise PermissionDenied("you compute your own street's scores only", zh="只能计算本街道的考核得分")
     _ended(month, now)
     state = await _not_locked(session, street_id, month)
     await open_automatic_vetoes(session, actor, street_id, month)
@@ -645,7 +645,7 @@ async def lock_month(session: AsyncSession, actor: Principal, street_id: int, mo
     now = now or utc_now()
     require_role(actor, STREET, "locking a month")
     if actor.street_id != street_id:
-        raise PermissionDenied("you lock your own street's months only")
+        raise PermissionDenied("you lock your own street's months only", zh="只能锁定本街道的月度考核")
     await _lock_street_months(session, street_id)
     # Not for want of scores alone: new evidence since the last computation may give the month its scores.
     refusals = [r for r in await lock_refusals(session, street_id, month) if not isinstance(r, NothingToLock)]
@@ -766,7 +766,7 @@ async def answer_appeal(session: AsyncSession, actor: Principal, appeal_id: int,
     require_role(actor, APPEAL_ANSWERERS, "answering appeals")
     appeal = await get_appeal(session, actor, appeal_id)
     if actor.role is Role.STREET_OFFICER and appeal.street_id != actor.street_id:
-        raise PermissionDenied("you answer appeals of your own street only")
+        raise PermissionDenied("you answer appeals of your own street only", zh="只能答复本街道的申诉")
     if appeal.defect_id is not None:
         # Nobody answers an appeal against a finding of an inspection they filed themselves.
         finding = await inspection_queries.defect(session, appeal.defect_id)

@@ -147,7 +147,7 @@ async def upload_photo(
             # The same owner sent the same photo at the same moment: the other request's attachment is this one.
             continue
         return await session.get_one(Attachment, attachment_id)
-    raise Conflict("the same photo is being uploaded at the same time; retry")
+    raise Conflict("the same photo is being uploaded at the same time; retry", zh="同一张照片正在同时上传，请重新上传")
 
 
 async def adopt_photos(session: AsyncSession, actor: Principal, attachment_ids: Sequence[int]) -> list[int]:

@@ -142,7 +142,7 @@ async def apply_amendment(
         ).scalars()
         for defect in live:
             if defect.state == DefectState.CLOSED.value:
-                raise Conflict(f"defect {defect.id} of item {change['item']} is already rectified and closed; it cannot be amended away")
+                raise Conflict(f"defect {defect.id} of item {change['item']} is already rectified and closed; it cannot be amended away", zh=f"检查项 {change['item']} 的问题已整改销号，不能通过更正撤销")
             defect.state = DefectState.WITHDRAWN.value
             defect.closed_at = now
             _event(session, defect.id, "withdrawn", actor, now, f"amendment {amendment.id}: {amendment.reason}")
@@ -466,7 +466,7 @@ async def review_fix(
     require_role(actor, REVIEWERS, "verifying a rectification")
     defect = await get_defect(session, actor, defect_id)
     if not _may_review(actor, defect):
-        raise PermissionDenied("you may verify rectifications only in your own community, street or firm's checks")
+        raise PermissionDenied("you may verify rectifications only in your own community, street or firm's checks", zh="只能复核本社区、本街道或本机构检查发现问题的整改")
     if defect.state != DefectState.FIX_REPORTED.value:
         raise Conflict(f"defect {defect_id} is {defect.state}; only a reported fix can be accepted or rejected", zh="只有已报整改的整改单才能验收或退回")
     reporters = select(col(DefectEvent.actor_user_id)).where(col(DefectEvent.defect_id) == defect_id, col(DefectEvent.kind) == "fix_reported")

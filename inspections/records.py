@@ -247,9 +247,9 @@ COVERAGE_MAX_DAYS = 62
 
 def _coverage_range(date_from: date, date_to: date) -> None:
     if date_to < date_from:
-        raise RuleViolation("date_to is before date_from")
+        raise RuleViolation("date_to is before date_from", zh="结束日期早于开始日期")
     if (date_to - date_from).days >= COVERAGE_MAX_DAYS:
-        raise RuleViolation(f"ask for at most {COVERAGE_MAX_DAYS} days at a time")
+        raise RuleViolation(f"ask for at most {COVERAGE_MAX_DAYS} days at a time", zh=f"一次最多查询 {COVERAGE_MAX_DAYS} 天")
 
 
 async def patrol_coverage(

@@ -157,7 +157,7 @@ class AttachmentController(Controller):
         """Upload a photo (JPEG, PNG or WebP, judged by content; at most the configured size) before filing the
         record or fix report that shows it. Its EXIF time and location are read and kept beside what you claim."""
         if not isinstance(data.file, UploadFile):
-            raise InvalidInput("send the photo as the multipart field 'file'")
+            raise InvalidInput("send the photo as the multipart field 'file'", zh="请选择要上传的照片")
         claimed = parse_instant(data.taken_at, "taken_at") if data.taken_at else None
         limits = PhotoLimits.of(state.settings)
         content = await data.file.read(limits.max_bytes + 1)

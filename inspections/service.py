@@ -98,7 +98,7 @@ async def _replay(session: AsyncSession, actor: Principal, client_id: str, finge
             f"client id {client_id} was already used for record {record.id} with a different body; a retry must send "
             "the same body, and a new record needs a new client id"
             if _filer_matches(record, actor)
-            else f"client id {client_id} is already used by another record; generate a new one"
+            else f"client id {client_id} is already used by another record; generate a new one", zh="该提交编号已被另一条记录使用，请刷新页面后重新填写"
         )
     return record
 
@@ -133,9 +133,9 @@ async def _estate_for(session: AsyncSession, actor: Principal, source: Source, e
         raise NotFound("estate", estate_id)
     if source is Source.PATROL and estate.community_id != actor.community_id:
         community = await registry_queries.community(session, estate.community_id)
-        raise PermissionDenied(f"estate {estate.code} belongs to {community.name if community else estate.community_id}; you patrol only your own community's estates")
+        raise PermissionDenied(f"estate {estate.code} belongs to {community.name if community else estate.community_id}; you patrol only your own community's estates", zh=f"{estate.name}不属于本社区，只能巡查本社区的区片")
     if source is Source.STREET_INSPECTION and estate.street_id != actor.street_id:
-        raise PermissionDenied(f"estate {estate.code} is not in your street; you inspect only your street's estates")
+        raise PermissionDenied(f"estate {estate.code} is not in your street; you inspect only your street's estates", zh=f"{estate.name}不在本街道，只能检查本街道的区片")
     return estate
 
 
@@ -150,10 +150,10 @@ async def _assignment_for(session: AsyncSession, actor: Principal, estate: Estat
         )
     ).scalar()
     if assignment is None:
-        raise PermissionDenied(f"estate {estate.code} is not assigned to your firm for {month}; file spot checks only for your assignments")
+        raise PermissionDenied(f"estate {estate.code} is not assigned to your firm for {month}; file spot checks only for your assignments", zh=f"{estate.name}在 {month} 未分配给本机构，只能提交分配给本机构的暗访抽查")
     taken = (await session.execute(select(col(InspectionRecord.id)).where(col(InspectionRecord.assignment_id) == assignment.id))).scalar()
     if taken is not None:
-        raise Conflict(f"the spot check of estate {estate.code} for {month} was already filed as record {taken}")
+        raise Conflict(f"the spot check of estate {estate.code} for {month} was already filed as record {taken}", zh=f"{estate.name}在 {month} 的暗访抽查已提交（记录 #{taken}），不能重复提交")
     return assignment
 
 
@@ -181,7 +181,7 @@ async def file_record(
         except IntegrityError:
             # Another request took this client id or this daily number first: look again.
             continue
-    raise Conflict("too many simultaneous records for this estate; retry with the same client id")
+    raise Conflict("too many simultaneous records for this estate; retry with the same client id", zh="该区片同时提交的记录过多，请稍后重新提交")
 
 
 async def _new_record(
@@ -294,7 +294,7 @@ async def amend_record(
         for r in data.results
     ]
     if all(before.get(c["item"], {}).get("passed") == c["passed"] and before[c["item"]]["defects"] == c["defects"] and before[c["item"]]["note"] == c["note"] for c in changes):
-        raise RuleViolation("the amendment changes nothing: every result is as the record already says")
+        raise RuleViolation("the amendment changes nothing: every result is as the record already says", zh="更正内容与原记录相同，无需更正")
     amendment = Amendment(
         record_id=record.id,
         reason=data.reason,

@@ -35,13 +35,13 @@ async def draw_month(
     require_role(actor, DRAWERS, "drawing spot checks")
     now = now or utc_now()
     if (await session.execute(select(col(SpotCheckDraw.id)).where(col(SpotCheckDraw.month) == str(month)))).scalar() is not None:
-        raise Conflict(f"the spot checks of {month} were already drawn; GET /api/spot-checks/draws/{month}")
+        raise Conflict(f"the spot checks of {month} were already drawn; GET /api/spot-checks/draws/{month}", zh=f"{month} 的暗访抽查已抽取，不能重复抽取")
     estates = [EstateRef(id=e.id, street_id=e.street_id) for e in await registry_queries.managed_during(session, month)]
     firms = await registry_queries.inspection_firms(session)
     if not estates:
-        raise RuleViolation(f"no estate is under management in {month}")
+        raise RuleViolation(f"no estate is under management in {month}", zh=f"{month} 没有处于长效管理中的区片，无法抽取")
     if not firms:
-        raise RuleViolation("no third-party inspection firm is registered; register one first")
+        raise RuleViolation("no third-party inspection firm is registered; register one first", zh="尚未登记第三方检查机构，请先登记")
     earlier = [str(m) for m in month.quarter.months if m < month]
     covered = set(
         (await session.execute(select(col(SpotCheckAssignment.estate_id)).where(col(SpotCheckAssignment.month).in_(earlier)))).scalars()
@@ -53,7 +53,7 @@ async def draw_month(
         async with session.begin_nested():
             session.add(draw)
     except IntegrityError:
-        raise Conflict(f"the spot checks of {month} were drawn at the same moment by someone else") from None
+        raise Conflict(f"the spot checks of {month} were drawn at the same moment by someone else", zh=f"{month} 的暗访抽查已由他人同时抽取，请刷新页面查看") from None
     picks = draw_spot_checks(month, seed, estates, firms, covered, share)
     session.add_all(
         SpotCheckAssignment(draw_id=draw.id, month=str(month), estate_id=estate_id, organisation_id=firm_id)
@@ -147,7 +147,7 @@ async def list_assignments(
     elif actor.role is Role.ADMIN:
         query = select(SpotCheckAssignment)
     else:
-        raise PermissionDenied("spot-check assignments are secret: only the assigned firm and district administrators see them")
+        raise PermissionDenied("spot-check assignments are secret: only the assigned firm and district administrators see them", zh="暗访抽查任务保密：仅限被分配的机构和区级管理员查看")
     if month is not None:
         query = query.where(col(SpotCheckAssignment.month) == str(month))
     if pending_only:

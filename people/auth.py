@@ -32,7 +32,7 @@ class CredentialsMiddleware(AbstractAuthenticationMiddleware):
                     else:
                         principal = await principal_for_api_key(session, key.strip())
                 if principal is None:
-                    raise NotAuthenticated("the token or API key is invalid, expired or revoked; log in again")
+                    raise NotAuthenticated("the token or API key is invalid, expired or revoked; log in again", zh="登录已失效，请重新登录")
         else:
             cookie = connection.cookies.get(SESSION_COOKIE)
             if cookie:

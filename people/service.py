@@ -434,7 +434,7 @@ async def revoke_api_key(session: AsyncSession, actor: Principal, key_id: int) -
     if record is None:
         raise NotFound("API key", key_id)
     if record.revoked_at is not None:
-        raise Conflict(f"API key {key_id} was already revoked at {record.revoked_at.isoformat()}")
+        raise Conflict(f"API key {key_id} was already revoked at {record.revoked_at.isoformat()}", zh="该 API 密钥已吊销")
     record.revoked_at = utc_now()
     record_change(session, actor, "api_key.revoked", "api_key", record.id, after={"revoked_at": record.revoked_at})
     await session.flush()

@@ -214,12 +214,12 @@ async def terminate_contract(
     require_role(actor, DIRECTORS, "terminating a service contract")
     contract = await get_contract(session, actor, contract_id)
     if contract.community_id != actor.community_id:
-        raise PermissionDenied("terminating a contract is for the committee that signed it")
+        raise PermissionDenied("terminating a contract is for the committee that signed it", zh="只有签订该合同的社区居委会可以终止合同")
     if contract.terminated_on is not None:
-        raise Conflict(f"contract {contract.contract_number} was already terminated on {contract.terminated_on}")
+        raise Conflict(f"contract {contract.contract_number} was already terminated on {contract.terminated_on}", zh=f"合同 {contract.contract_number} 已于 {contract.terminated_on} 终止")
     if not contract.starts_on <= data.terminated_on <= contract.ends_on:
         raise RuleViolation(
-            f"terminated_on ({data.terminated_on}) must fall within the term {contract.starts_on} to {contract.ends_on}"
+            f"terminated_on ({data.terminated_on}) must fall within the term {contract.starts_on} to {contract.ends_on}", zh=f"终止日期须在合同期限 {contract.starts_on} 至 {contract.ends_on} 之内"
         )
     before = snapshot(contract)
     contract.terminated_on = data.terminated_on

@@ -382,7 +382,7 @@ async def update_estate(session: AsyncSession, actor: Principal, estate_id: int,
     estate = await get_estate(session, actor, estate_id)
     before = snapshot(estate)
     if data.floor_area_centi_m2 is not None and data.floor_area_centi_m2 != estate.floor_area_centi_m2 and not data.reason:
-        raise RuleViolation("reason: changing the floor area changes the subsidy; say why (e.g. the survey it comes from)")
+        raise RuleViolation("reason: changing the floor area changes the subsidy; say why (e.g. the survey it comes from)", zh="修改面积会改变补贴金额，请填写修改原因（如依据的测量报告）")
     _apply(estate, data, ESTATE_FIELDS)
     _check_estate_dates(estate)
     record_change(session, actor, "estate.updated", "estate", estate.id, before=before, after=snapshot(estate), reason=data.reason)
@@ -469,7 +469,7 @@ def _social_particulars(kind: OrganisationKind, data: schemas.OrganisationCreate
         if standing is None:
             raise RuleViolation("a social organisation is registered (登记) or filed (备案): give standing", field="standing", zh="社会组织须注明登记或备案")
     elif standing is not None or data.street_ids:
-        raise RuleViolation("only a social organisation has a standing and streets it serves", field="standing")
+        raise RuleViolation("only a social organisation has a standing and streets it serves", zh="只有社会组织需要填写登记类型和服务街道", field="standing")
 
 
 async def _replace_streets_and_staff(
@@ -487,7 +487,7 @@ async def _replace_streets_and_staff(
     if staff is not None:
         names = [member.name.strip() for member in staff]
         if len(set(names)) != len(names):
-            raise RuleViolation("staff: each member is listed once (by name)", field="staff")
+            raise RuleViolation("staff: each member is listed once (by name)", zh="工作人员姓名重复，每人只列一次", field="staff")
         for member_row in (await session.execute(select(OrganisationStaff).where(col(OrganisationStaff.organisation_id) == organisation.id))).scalars():
             await session.delete(member_row)
         await session.flush()

@@ -36,7 +36,7 @@ OUTCOMES_ZH = {VoteOutcome.FAILED_QUORUM: "参与表决的户数不足有表决�
 def _ensure_director_of(actor: Principal, community_id: int, action: str) -> None:
     require_role(actor, DIRECTORS, action)
     if actor.community_id != community_id:
-        raise PermissionDenied(f"{action} is for the committee of the vote's own community")
+        raise PermissionDenied(f"{action} is for the committee of the vote's own community", zh="只有本社区的居委会主任可以办理该表决")
 
 
 async def vote_rows(session: AsyncSession, votes: list[SelectionVote]) -> list[schemas.VoteOut]:
@@ -126,7 +126,7 @@ async def _vote_for_change(session: AsyncSession, actor: Principal, vote_id: int
         raise NotFound("vote", vote_id)
     _ensure_director_of(actor, vote.community_id, action)
     if vote.status != VoteStatus.OPEN:
-        raise Conflict(f"vote {vote_id} is closed ({vote.outcome}); open a new vote instead")
+        raise Conflict(f"vote {vote_id} is closed ({vote.outcome}); open a new vote instead", zh="该表决已结束，请发起新的表决")
     return vote
 
 
@@ -135,11 +135,11 @@ async def open_vote(session: AsyncSession, actor: Principal, data: schemas.VoteC
     _ensure_director_of(actor, data.community_id, "opening a selection vote")
     await get_community(session, actor, data.community_id)
     if len(set(data.estate_ids)) != len(data.estate_ids):
-        raise RuleViolation("estate_ids: an estate is listed twice")
+        raise RuleViolation("estate_ids: an estate is listed twice", zh="片区重复")
     if len(set(data.candidate_company_ids)) != len(data.candidate_company_ids):
-        raise RuleViolation("candidate_company_ids: a company is listed twice")
+        raise RuleViolation("candidate_company_ids: a company is listed twice", zh="候选物业企业重复")
     if data.closes_on < data.opens_on:
-        raise RuleViolation(f"closes_on ({data.closes_on}) is before opens_on ({data.opens_on})")
+        raise RuleViolation(f"closes_on ({data.closes_on}) is before opens_on ({data.opens_on})", zh=f"截止日期 {data.closes_on} 早于开始日期 {data.opens_on}")
     estates = (await session.execute(select(Estate).where(col(Estate.id).in_(data.estate_ids)))).scalars().all()
     found = {e.id: e for e in estates}
     for estate_id in data.estate_ids:
@@ -147,9 +147,9 @@ async def open_vote(session: AsyncSession, actor: Principal, data: schemas.VoteC
         if estate is None or estate.community_id != data.community_id:
             raise NotFound("estate of this community", estate_id)
         if estate.management_mode != ManagementMode.COMPANY:
-            raise RuleViolation(f"estate {estate.code} is not managed by a company ({estate.management_mode}); no vote to hold")
+            raise RuleViolation(f"estate {estate.code} is not managed by a company ({estate.management_mode}); no vote to hold", zh=f"片区 {estate.code} 不是由物业企业管理，无需选聘")
         if estate.left_on is not None and estate.left_on <= data.opens_on:
-            raise RuleViolation(f"estate {estate.code} left long-term management on {estate.left_on}")
+            raise RuleViolation(f"estate {estate.code} left long-term management on {estate.left_on}", zh=f"片区 {estate.code} 已于 {estate.left_on} 退出长效管理")
     companies = set((await session.execute(select(col(Company.id)).where(col(Company.id).in_(data.candidate_company_ids)))).scalars())
     for company_id in data.candidate_company_ids:
         if company_id not in companies:
@@ -162,10 +162,10 @@ async def open_vote(session: AsyncSession, actor: Principal, data: schemas.VoteC
         )
     ).first()
     if busy:
-        raise Conflict(f"estate {found[busy[0]].code} is already in open vote {busy[1]}; close that vote first")
+        raise Conflict(f"estate {found[busy[0]].code} is already in open vote {busy[1]}; close that vote first", zh=f"片区 {found[busy[0]].code} 正在另一次表决中，请先结束该表决")
     eligible = sum(e.households for e in estates)
     if eligible <= 0:
-        raise RuleViolation("the estates have no registered households; register households before a vote")
+        raise RuleViolation("the estates have no registered households; register households before a vote", zh="所选片区未登记户数，请先登记户数再发起表决")
     vote = SelectionVote(
         community_id=data.community_id,
         title=data.title,
@@ -198,7 +198,7 @@ async def update_vote(session: AsyncSession, actor: Principal, vote_id: int, dat
     before = snapshot(vote)
     if data.closes_on is not None:
         if data.closes_on < vote.opens_on:
-            raise RuleViolation(f"closes_on ({data.closes_on}) is before opens_on ({vote.opens_on})")
+            raise RuleViolation(f"closes_on ({data.closes_on}) is before opens_on ({vote.opens_on})", zh=f"截止日期 {data.closes_on} 早于开始日期 {vote.opens_on}")
         vote.closes_on = data.closes_on
     if data.title is not None:
         vote.title = data.title
@@ -215,16 +215,16 @@ async def record_ballots(
     vote = await _vote_for_change(session, actor, vote_id, "recording ballots")
     households = [b.household.strip() for b in data.ballots]
     if any(not h for h in households):
-        raise InvalidInput("household: a ballot needs the household it comes from (e.g. 3-2-101)")
+        raise InvalidInput("household: a ballot needs the household it comes from (e.g. 3-2-101)", zh="请填写投票的户号（如 3-2-101）")
     seen: set[str] = set()
     for h in households:
         if h in seen:
-            raise RuleViolation(f"household {h} appears twice in this batch: one ballot per household")
+            raise RuleViolation(f"household {h} appears twice in this batch: one ballot per household", zh=f"户号 {h} 在本批中重复，每户只投一票")
         seen.add(h)
     candidates = set((await session.execute(select(col(VoteCandidate.company_id)).where(col(VoteCandidate.vote_id) == vote_id))).scalars())
     for b in data.ballots:
         if b.company_id is not None and b.company_id not in candidates:
-            raise RuleViolation(f"household {b.household}: company {b.company_id} is not a candidate in vote {vote_id}")
+            raise RuleViolation(f"household {b.household}: company {b.company_id} is not a candidate in vote {vote_id}", zh=f"户号 {b.household} 所选企业不是本次表决的候选企业")
     existing = dict(
         (
             await session.execute(
@@ -234,12 +234,12 @@ async def record_ballots(
     )
     changed = [b.household for b in data.ballots if b.household.strip() in existing and existing[b.household.strip()] != b.company_id]
     if changed:
-        raise Conflict(f"these households already voted differently: {', '.join(changed[:10])}; a household votes once")
+        raise Conflict(f"these households already voted differently: {', '.join(changed[:10])}; a household votes once", zh=f"以下户已投过不同的票：{'、'.join(changed[:10])}；每户只能投一票")
     new = [b for b in data.ballots if b.household.strip() not in existing]
     cast_before = (await session.execute(select(func.count()).select_from(Ballot).where(col(Ballot.vote_id) == vote_id))).scalar_one()
     if cast_before + len(new) > vote.eligible_households:
         raise RuleViolation(
-            f"{cast_before + len(new)} ballots would exceed the {vote.eligible_households} eligible households of this vote"
+            f"{cast_before + len(new)} ballots would exceed the {vote.eligible_households} eligible households of this vote", zh=f"投票户数将超过本次表决有表决权的 {vote.eligible_households} 户"
         )
     if new:
         now = utc_now()

@@ -114,9 +114,9 @@ class JobController(Controller):
         try:
             return _run_out(await run_now(state.write_session_factory, name, period, utc_now()))
         except NotDue as error:
-            raise RuleViolation(str(error)) from None
+            raise RuleViolation(str(error), zh="该任务此期间尚未到期，暂不能运行") from None
         except ValueError as error:
-            raise InvalidInput(f"period {period!r} does not fit job {name}: {error}") from None
+            raise InvalidInput(f"period {period!r} does not fit job {name}: {error}", zh=f"期间 {period} 不符合该任务的格式") from None
 
 
 ROUTES = [NotificationController, JobController]

@@ -92,6 +92,8 @@ async def _call_context(db: AsyncSession, principal: Principal, call_id: int) ->
         context["ranking"] = await service.ranking(db, principal, call_id, now)
     if buyer or principal.role is Role.SOCIAL_ORG:
         context["objections"] = await service.objections_of(db, principal, call_id)
+    # an organisation objects once to an award (its own objections are all it is shown): no second form for it
+    context["objected_award_ids"] = {o.award_id for o in context["objections"]} if principal.role is Role.SOCIAL_ORG else set()
     if buyer:
         context["panel"] = await service.panel(db, principal, call_id)
         if call.status in ("open", "evaluating"):

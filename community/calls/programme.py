@@ -34,7 +34,7 @@ def tranche_key(contract_id: int, number: int) -> str:
 def check_period(text: str) -> str:
     month = Month.parse(text, "period")
     if month.first_day > business_today():
-        raise RuleViolation(f"{month} has not begun; tranches are paid for a month that has", field="period")
+        raise RuleViolation(f"{month} has not begun; tranches are paid for a month that has", zh=f"{month} 尚未开始，只能支付已开始月份的合同款", field="period")
     return str(month)
 
 

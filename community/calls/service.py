@@ -120,7 +120,7 @@ async def open_call(session: AsyncSession, actor: Principal, data: schemas.CallC
         raise NotFound("street", street_id)
     _refuse(rules.weights_problem([c.weight for c in data.criteria]), "criteria", "评分项权重之和须为100")
     if len({c.name.strip() for c in data.criteria}) != len(data.criteria):
-        raise RuleViolation("each criterion is named once", field="criteria")
+        raise RuleViolation("each criterion is named once", zh="评分项名称不能重复", field="criteria")
     method = data.method.value
     largest = max(lot.budget_fen for lot in data.lots)
     _refuse(rules.method_problem(method, largest, data.method_reason, limits), "method", "采购方式与预算金额标准不符，须填写理由")
@@ -132,7 +132,7 @@ async def open_call(session: AsyncSession, actor: Principal, data: schemas.CallC
     for organisation_id in invited:
         found = organisations.get(organisation_id)
         if found is None or found.kind is not OrganisationKind.SOCIAL_ORG:
-            raise RuleViolation(f"organisation {organisation_id} is not a registered social organisation", field="invited_organisation_ids")
+            raise RuleViolation(f"organisation {organisation_id} is not a registered social organisation", zh=f"所邀请的机构（编号 {organisation_id}）不是已登记的社会组织", field="invited_organisation_ids")
     budget_fen = sum(lot.budget_fen for lot in data.lots)
     if data.catalogue_item_id is not None:
         await _check_catalogue_item(session, data.catalogue_item_id, street_id, budget_fen, now)
@@ -201,9 +201,9 @@ async def repeat_call(session: AsyncSession, actor: Principal, call_id: int, dat
     failed = await call_row(session, call_id, hold=True)
     _require_buyer(actor, failed, "repeating a call")
     if failed.status != FAILED:
-        raise Conflict(f"call {failed.number} has not failed; only a failed call is repeated")
+        raise Conflict(f"call {failed.number} has not failed; only a failed call is repeated", zh="该项目未流标，只有流标的项目才能重新招标")
     if (await session.execute(select(col(Call.id)).where(col(Call.repeated_from_call_id) == call_id))).first():
-        raise Conflict(f"call {failed.number} was already repeated")
+        raise Conflict(f"call {failed.number} was already repeated", zh="该项目已重新招标过，请在新发布的项目中继续")
     lots = (await session.execute(select(CallLot).where(col(CallLot.call_id) == call_id).order_by(col(CallLot.number)))).scalars().all()
     criteria = (await session.execute(select(CallCriterion).where(col(CallCriterion.call_id) == call_id).order_by(col(CallCriterion.number)))).scalars().all()
     invited = list((await session.execute(select(col(CallInvitation.organisation_id)).where(col(CallInvitation.call_id) == call_id))).scalars())
@@ -287,14 +287,14 @@ async def submit_bid(session: AsyncSession, actor: Principal, store: BlobStore, 
     the same client id and body answers the bid already stored (True: replayed); another body is refused."""
     require_role(actor, {Role.SOCIAL_ORG}, "bidding")
     if actor.organisation_id is None:
-        raise PermissionDenied("bidding is for a social organisation's account or key")
+        raise PermissionDenied("bidding is for a social organisation's account or key", zh="投标须使用社会组织的账号")
     earlier = (await session.execute(select(Bid).where(col(Bid.client_id) == data.client_id))).scalar_one_or_none()
     if earlier is not None:
         same = (earlier.organisation_id, earlier.call_id, earlier.lot_number, earlier.amount_fen, earlier.plan, earlier.team) == (
             actor.organisation_id, call_id, data.lot_number, data.amount_fen, data.plan, data.team,
         )
         if not same:
-            raise Conflict(f"client_id {data.client_id} names another submission; make a new one for a new bid")
+            raise Conflict(f"client_id {data.client_id} names another submission; make a new one for a new bid", zh="该投标的提交编号已用于另一份投标，请刷新页面后重新填写")
         return earlier, True
     call = await call_row(session, call_id, hold=True)
     if call.status != OPEN or not rules.sealed(now, call.bid_deadline):
@@ -304,7 +304,7 @@ async def submit_bid(session: AsyncSession, actor: Principal, store: BlobStore, 
         )
     lot = await session.get(CallLot, (call_id, data.lot_number))
     if lot is None:
-        raise RuleViolation(f"call {call.number} has no lot {data.lot_number}", field="lot_number")
+        raise RuleViolation(f"call {call.number} has no lot {data.lot_number}", zh=f"该项目没有第 {data.lot_number} 包，请重新选择标包", field="lot_number")
     if data.amount_fen > lot.budget_fen:
         raise RuleViolation(f"the bid of {data.amount_fen} fen is above the lot's budget of {lot.budget_fen} fen", field="amount_fen", zh="报价超过该包预算")
     particulars = (await registry_queries.organisation_particulars(session, [actor.organisation_id]))[actor.organisation_id]
@@ -345,7 +345,7 @@ async def withdraw_bid(session: AsyncSession, actor: Principal, bid_id: int, now
     if not rules.sealed(now, call.bid_deadline):
         raise RuleViolation(f"the bid deadline passed at {_when(call.bid_deadline)}; a bid is withdrawn before it", zh="投标截止后不能撤回投标")
     if bid.status != "submitted":
-        raise Conflict(f"bid {bid_id} is {bid.status}, not live")
+        raise Conflict(f"bid {bid_id} is {bid.status}, not live", zh="该投标已撤回或已无效，无需撤回")
     bid.status, bid.live_key, bid.withdrawn_at = "withdrawn", None, now
     record_change(session, actor, "bid.withdrawn", "bid", bid.id)
     await session.flush()
@@ -389,7 +389,7 @@ async def close_bidding(session: AsyncSession, actor: Principal, call_id: int, n
     call = await call_row(session, call_id, hold=True)
     _require_buyer(actor, call, "closing the bidding")
     if call.status != OPEN:
-        raise Conflict(f"call {call.number} is {call.status}, not open")
+        raise Conflict(f"call {call.number} is {call.status}, not open", zh="该项目不在投标阶段，不能截止投标")
     if rules.sealed(now, call.bid_deadline):
         raise RuleViolation(f"the bidding of call {call.number} closes at {_when(call.bid_deadline)}", zh="投标截止时间未到")
     valid = len(await queries.readable_bids(session, actor, call, now))
@@ -422,9 +422,9 @@ async def assign_panel(session: AsyncSession, actor: Principal, call_id: int, da
     call = await call_row(session, call_id, hold=True)
     _require_buyer(actor, call, "naming the panel")
     if call.status not in (OPEN, EVALUATING):
-        raise Conflict(f"call {call.number} is {call.status}; its panel is fixed")
+        raise Conflict(f"call {call.number} is {call.status}; its panel is fixed", zh="该项目已进入公示或已结束，评审委员会不能再调整")
     if (await session.execute(select(col(Score.bid_id)).where(col(Score.call_id) == call_id).limit(1))).first():
-        raise Conflict("the panel has started scoring; it is not changed now")
+        raise Conflict("the panel has started scoring; it is not changed now", zh="评审委员会已开始评分，不能再调整")
     user_ids = sorted(set(data.user_ids))
     users = await people_queries.users(session, user_ids)
     outside: list[bool] = []
@@ -437,7 +437,7 @@ async def assign_panel(session: AsyncSession, actor: Principal, call_id: int, da
         elif user.role in OFFICIAL_PANEL_ROLES:
             outside.append(False)
         else:
-            raise RuleViolation(f"user {user_id} ({user.role.value}) cannot sit on a panel: evaluators and officials do", field="user_ids")
+            raise RuleViolation(f"user {user_id} ({user.role.value}) cannot sit on a panel: evaluators and officials do", zh=f"{user.display_name}不是评审专家或工作人员，不能担任评审委员", field="user_ids")
     if {actor.user_id, call.created_by_user_id} & set(user_ids):
         raise refusal(Duty.SIT_ON_OWN_CALLS_PANEL)  # the buyer does not judge the bids of its own call
     _refuse(rules.panel_problem(call.method, outside, call_limits()), "user_ids", "评审委员会人数或外部专家比例不符合要求")
@@ -455,7 +455,7 @@ async def assign_panel(session: AsyncSession, actor: Principal, call_id: int, da
 async def panel(session: AsyncSession, actor: Principal, call_id: int) -> list[schemas.PanelMemberOut]:
     call = await call_row(session, call_id)
     if not is_buyer(actor, call) and await queries.panel_member(session, actor, call_id) is None:
-        raise PermissionDenied("the panel of a call is for its buyer and members")
+        raise PermissionDenied("the panel of a call is for its buyer and members", zh="只有采购方和评审委员可以查看评审委员会")
     rows = (await session.execute(select(PanelMember).where(col(PanelMember.call_id) == call_id).order_by(col(PanelMember.user_id)))).scalars().all()
     users = await people_queries.users(session, [r.user_id for r in rows])
     return [
@@ -502,10 +502,10 @@ async def declare(session: AsyncSession, actor: Principal, call_id: int, data: s
     if call.status != EVALUATING:
         raise RuleViolation(f"call {call.number} is {call.status}: members declare once the bidding has closed", zh="投标截止并开标后才能申报")
     if member.declared_at is not None:
-        raise Conflict("you have already declared for this call")
+        raise Conflict("you have already declared for this call", zh="您已申报过利益冲突，不能重复申报")
     bidders = {b.organisation_id for b in await queries.readable_bids(session, actor, call, now)}
     if unknown := sorted(set(data.conflicted_organisation_ids) - bidders - (await queries.recused_organisations(session, actor, call_id))):
-        raise RuleViolation(f"organisation {unknown[0]} did not bid in this call", field="conflicted_organisation_ids")
+        raise RuleViolation(f"organisation {unknown[0]} did not bid in this call", zh=f"所申报的机构（编号 {unknown[0]}）未参加本项目投标", field="conflicted_organisation_ids")
     session.add_all(
         ConflictDeclaration(call_id=call_id, user_id=member.user_id, organisation_id=o, reason=data.reason) for o in sorted(set(data.conflicted_organisation_ids))
     )
@@ -532,18 +532,18 @@ async def score_bid(session: AsyncSession, actor: Principal, bid_id: int, data: 
     bid, call = await queries.readable_bid(session, actor, bid_id, now)
     member = await _member(session, actor, call)
     if call.status != EVALUATING:
-        raise RuleViolation(f"call {call.number} is {call.status}, not under evaluation")
+        raise RuleViolation(f"call {call.number} is {call.status}, not under evaluation", zh="该项目不在评审阶段，不能评分")
     if member.declared_at is None:
         raise RuleViolation("declare your conflicts of interest before scoring", zh="请先申报利益冲突")
     if member.signed_at is not None:
-        raise Conflict("you have signed your scores; they are final")
+        raise Conflict("you have signed your scores; they are final", zh="您已签字，评分不能再修改")
     if bid.status != "submitted":
-        raise RuleViolation(f"bid {bid_id} is {bid.status}; only valid bids are scored")
+        raise RuleViolation(f"bid {bid_id} is {bid.status}; only valid bids are scored", zh="该投标已撤回或已无效，无需评分")
     weights = {c.number: c.weight for c in (await session.execute(select(CallCriterion).where(col(CallCriterion.call_id) == call.id))).scalars()}
     points: dict[int, int] = {}
     for entry in data.points:
         if entry.criterion_number in points:
-            raise RuleViolation(f"criterion {entry.criterion_number} is scored twice", field="points")
+            raise RuleViolation(f"criterion {entry.criterion_number} is scored twice", zh=f"评分项 {entry.criterion_number} 重复打分", field="points")
         points[entry.criterion_number] = entry.points
     _refuse(rules.score_problem(points, weights), "points", "请为每个评分项打分，且不超过该项分值")
     for row in (await session.execute(select(Score).where(col(Score.bid_id) == bid_id, col(Score.user_id) == member.user_id))).scalars():
@@ -559,7 +559,7 @@ async def sign_off(session: AsyncSession, actor: Principal, call_id: int, now: d
     call = await call_row(session, call_id)
     member = await _member(session, actor, call)
     if call.status != EVALUATING:
-        raise RuleViolation(f"call {call.number} is {call.status}, not under evaluation")
+        raise RuleViolation(f"call {call.number} is {call.status}, not under evaluation", zh="该项目不在评审阶段，不能签字")
     if member.signed_at is not None:
         return member
     visible = {b.id for b in await queries.readable_bids(session, actor, call, now)}
@@ -644,7 +644,7 @@ async def close_evaluation(session: AsyncSession, actor: Principal, call_id: int
     call = await call_row(session, call_id, hold=True)
     _require_buyer(actor, call, "closing the evaluation")
     if call.status != EVALUATING:
-        raise Conflict(f"call {call.number} is {call.status}, not under evaluation")
+        raise Conflict(f"call {call.number} is {call.status}, not under evaluation", zh="该项目不在评审阶段，不能结束评审")
     members = (await session.execute(select(PanelMember).where(col(PanelMember.call_id) == call_id))).scalars().all()
     limits = call_limits()
     _refuse(rules.panel_problem(call.method, [m.outside for m in members], limits), "panel", "评审委员会组成不符合要求")
@@ -671,7 +671,7 @@ async def close_evaluation(session: AsyncSession, actor: Principal, call_id: int
         session.add(award)
         made.append(award)
     if not made:
-        raise RuleViolation("no lot is left to award: every lot has a live award or no valid bid")
+        raise RuleViolation("no lot is left to award: every lot has a live award or no valid bid", zh="没有可确定中标的标包：各标包均已有中标结果或没有有效投标")
     call.status, call.updated_at = PUBLICITY, now
     await session.flush()
     await settle(session, f"evaluation-to-close:{call.id}")
@@ -725,11 +725,11 @@ async def object_to_award(session: AsyncSession, actor: Principal, award_id: int
     if bid_in is None:
         raise PermissionDenied("only a bidder of the call objects to its award", zh="只有参与投标的社会组织可以提出质疑")
     if award.status == "cancelled":
-        raise Conflict("this award was withdrawn")
+        raise Conflict("this award was withdrawn", zh="该中标结果已撤销，无需质疑")
     if now.astimezone(BUSINESS_TZ).date() > award.objection_deadline:
         raise RuleViolation(f"objections to this award were due by {award.objection_deadline.isoformat()}", zh="质疑期已过")
     if (await session.execute(select(col(Objection.id)).where(col(Objection.award_id) == award_id, col(Objection.organisation_id) == actor.organisation_id))).first():
-        raise Conflict("your organisation has already objected to this award")
+        raise Conflict("your organisation has already objected to this award", zh="本机构已对该中标结果提出过质疑")
     calendar = await working_calendar(session)
     assert actor.organisation_id is not None
     objection = Objection(
@@ -754,9 +754,9 @@ async def answer_objection(session: AsyncSession, actor: Principal, objection_id
     award, call = await _award(session, objection.award_id)
     _require_buyer(actor, call, "answering an objection")
     if objection.answered_at is not None:
-        raise Conflict("this objection was already answered")
+        raise Conflict("this objection was already answered", zh="该质疑已答复过")
     if data.upheld and (await session.execute(select(col(CallContract.id)).where(col(CallContract.award_id) == award.id))).first():
-        raise Conflict("the contract is signed; an objection upheld now goes to the authorities, not to this award")
+        raise Conflict("the contract is signed; an objection upheld now goes to the authorities, not to this award", zh="合同已签订，不能再以质疑成立撤销中标；质疑人可向监管部门反映")
     objection.answer, objection.upheld, objection.answered_at, objection.answered_by = data.answer.strip(), data.upheld, now, actor.label
     record_change(session, actor, "objection.answered", "objection", objection.id, after={"upheld": data.upheld})
     for waiting in ("objection", "objection-due"):  # answered: the buyer is no longer asked to
@@ -781,7 +781,7 @@ async def objections_of(session: AsyncSession, actor: Principal, call_id: int) -
     if actor.role is Role.SOCIAL_ORG:
         query = query.where(col(Objection.organisation_id) == actor.organisation_id)
     elif not is_buyer(actor, call):
-        raise PermissionDenied("the objections of a call are for its buyer and the objectors")
+        raise PermissionDenied("the objections of a call are for its buyer and the objectors", zh="只有采购方和提出质疑的社会组织可以查看质疑")
     return [
         schemas.ObjectionOut(
             id=o.id, award_id=o.award_id, organisation_id=o.organisation_id, text=o.text, objected_at=o.objected_at, answer_due_on=o.answer_due_on,
@@ -801,7 +801,7 @@ async def confirm_award(session: AsyncSession, actor: Principal, award_id: int, 
     award, call = await _award(session, award_id)
     _require_buyer(actor, call, "confirming an award")
     if award.status != "pending":
-        raise Conflict(f"award {award_id} is {award.status}, not in publicity")
+        raise Conflict(f"award {award_id} is {award.status}, not in publicity", zh="该中标结果不在公示期，无需确认")
     _refuse(rules.award_stand_problem(now, award.publicity_ends_at, await _open_objections(session, award_id)), None, "公示期未结束或仍有未答复的质疑")
     award.status, award.stood_at = "active", now
     await settle(session, f"award-to-confirm:{award.id}")
@@ -823,13 +823,13 @@ async def sign_contract(session: AsyncSession, actor: Principal, award_id: int, 
     if await _open_objections(session, award_id):
         raise RuleViolation("an objection to this award is still unanswered", zh="仍有未答复的质疑")
     if (await session.execute(select(col(CallContract.id)).where(col(CallContract.award_id) == award_id))).first():
-        raise Conflict(f"award {award_id} already has its contract")
+        raise Conflict(f"award {award_id} already has its contract", zh="该中标结果已签订合同")
     if data.ends_on < data.starts_on:
-        raise RuleViolation("the contract ends on or after it starts", field="ends_on")
+        raise RuleViolation("the contract ends on or after it starts", zh="合同结束日期不能早于开始日期", field="ends_on")
     if award.stood_at is not None and data.signed_on < award.stood_at.astimezone(BUSINESS_TZ).date():
-        raise RuleViolation("a contract is signed on or after the day its award stood", field="signed_on")
+        raise RuleViolation("a contract is signed on or after the day its award stood", zh="合同签订日期不能早于中标结果生效之日", field="signed_on")
     if data.signed_on > now.astimezone(BUSINESS_TZ).date():
-        raise RuleViolation("a contract is recorded once signed, not before", field="signed_on")
+        raise RuleViolation("a contract is recorded once signed, not before", zh="签订日期不能晚于今天，请在合同签订后再登记", field="signed_on")
     contract = CallContract(
         number=f"{call.number}-{award.lot_number:02d}", award_id=award_id, call_id=call.id, organisation_id=award.organisation_id, amount_fen=award.amount_fen,
         signed_on=data.signed_on, starts_on=data.starts_on, ends_on=data.ends_on, signed_by=actor.label,

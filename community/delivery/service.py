@@ -129,7 +129,7 @@ async def create_project(session: AsyncSession, actor: Principal, data: schemas.
         if actor.role is Role.STREET_OFFICER and contract.street_id != actor.street_id:
             raise PermissionDenied("a street officer registers their own street's contracts", zh="只能登记本街道签订的合同项目")
         if (await session.execute(select(col(DeliveryProject.id)).where(col(DeliveryProject.contract_id) == contract.id))).first():
-            raise Conflict(f"contract {contract.number} is registered for delivery already")
+            raise Conflict(f"contract {contract.number} is registered for delivery already", zh=f"合同 {contract.number} 已登记为服务项目")
         project = DeliveryProject(
             contract_id=contract.id, street_id=contract.street_id, organisation_id=contract.organisation_id, title=contract.title,
             target_group=data.target_group.value, starts_on=contract.starts_on, ends_on=contract.ends_on, created_by_user_id=actor.user_id, created_at=now,
@@ -238,7 +238,7 @@ async def delegate(session: AsyncSession, actor: Principal, project_id: int, dat
         raise RuleViolation(f"the committee of {community.name} declined this project: delegate it elsewhere", field="community_id", zh=f"{community.name}社区已拒绝该项目，请委托其他社区")
     live_key = f"{project.id}-{community.id}"
     if (await session.execute(select(col(Delegation.id)).where(col(Delegation.live_key) == live_key))).first():
-        raise Conflict(f"the project is delegated to {community.name} already")
+        raise Conflict(f"the project is delegated to {community.name} already", zh=f"该项目已委托给{community.name}社区")
     today = now.astimezone(BUSINESS_TZ).date()
     delegation = Delegation(
         project_id=project.id, community_id=community.id, kind=data.kind.value, status=rules.PENDING, live_key=live_key, delegated_at=now,
@@ -263,7 +263,7 @@ async def answer(session: AsyncSession, actor: Principal, delegation_id: int, da
     if actor.community_id != delegation.community_id:
         raise PermissionDenied("a delegation is answered by the director of the community it went to", zh="只能答复委托给本社区的项目")
     if delegation.status in (rules.ACCEPTED, rules.DECLINED):
-        raise Conflict(f"this delegation was answered already ({delegation.status})")
+        raise Conflict(f"this delegation was answered already ({delegation.status})", zh="该委托已答复过")
     late = rules.answer_problem(now.astimezone(BUSINESS_TZ).date(), delegation.due_on) if delegation.status == rules.PENDING else f"the answer was due by {delegation.due_on.isoformat()}"
     if late:
         raise RuleViolation(late, zh=f"答复期限为 {delegation.due_on.isoformat()}，已逾期，项目退回街道重新委托")
@@ -453,7 +453,7 @@ async def log_activity(session: AsyncSession, actor: Principal, data: schemas.Ac
     stored = (await session.execute(select(Activity).where(col(Activity.client_id) == data.client_id))).scalar_one_or_none()
     if stored is not None:
         if stored.logged_by_user_id != actor.user_id or stored.delegation_id != data.delegation_id:
-            raise Conflict("this client id was used for another activity")
+            raise Conflict("this client id was used for another activity", zh="该提交编号已用于另一条活动记录，请刷新页面后重新填写")
         return await logged(session, stored, replayed=True)
     delegation, project = await _inside_or_refuse(session, actor, data.delegation_id)
     if delegation.status != rules.ACCEPTED:
@@ -502,7 +502,7 @@ async def log_activity(session: AsyncSession, actor: Principal, data: schemas.Ac
     except IntegrityError:
         raced = (await session.execute(select(Activity).where(col(Activity.client_id) == data.client_id))).scalar_one_or_none()
         if raced is None or raced.logged_by_user_id != actor.user_id:
-            raise Conflict("this client id was used for another activity") from None
+            raise Conflict("this client id was used for another activity", zh="该提交编号已用于另一条活动记录，请刷新页面后重新填写") from None
         return await logged(session, raced, replayed=True)
     record_change(
         session, actor, "activity.logged", "activity", activity.id,

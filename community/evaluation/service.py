@@ -187,7 +187,7 @@ async def record_survey(session: AsyncSession, actor: Principal, contract_id: in
             contract_id, data.channel.value, data.collected_on, data.overall, data.attitude, data.effect,
         )
         if not same:
-            raise Conflict(f"client_id {data.client_id} names another survey; make a new id for a new survey")
+            raise Conflict(f"client_id {data.client_id} names another survey; make a new id for a new survey", zh="该问卷编号已用于另一份问卷，请刷新页面后重新录入")
         return earlier, True
     contract = await calls_queries.contract(session, contract_id)
     if not await _in_street(session, actor, contract):
@@ -213,7 +213,7 @@ async def record_survey(session: AsyncSession, actor: Principal, contract_id: in
             session.add(survey)
             await session.flush()
     except IntegrityError:
-        raise Conflict(f"client_id {data.client_id} was used at the same moment; send it again to read the survey") from None
+        raise Conflict(f"client_id {data.client_id} was used at the same moment; send it again to read the survey", zh="该问卷正在同时提交，请再提交一次以查看录入结果") from None
     record_change(session, actor, "survey.recorded", "satisfaction_survey", survey.id, after={"contract": contract.number, "channel": survey.channel})
     await session.flush()
     return survey, False

@@ -33,7 +33,7 @@ async def _catalogue(session: AsyncSession, catalogue_id: int, *, hold: bool = F
 
 def _catalogue_reader(actor: Principal) -> None:
     if not actor.is_staff:
-        raise PermissionDenied("the catalogue is read by district, street and community staff")
+        raise PermissionDenied("the catalogue is read by district, street and community staff", zh="项目目录仅供区、街道和社区工作人员查看")
 
 
 async def get_catalogue(session: AsyncSession, actor: Principal, catalogue_id: int) -> Catalogue:

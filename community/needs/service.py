@@ -81,7 +81,7 @@ def visible(actor: Principal, table: Any) -> ColumnElement[bool]:
 def _director_community(actor: Principal, action: str) -> int:
     require_role(actor, DIRECTORS, action)
     if actor.community_id is None:
-        raise PermissionDenied(f"{action} is for the director of a community")
+        raise PermissionDenied(f"{action} is for the director of a community", zh="此操作须由社区居委会主任办理，您的账号未关联社区")
     return actor.community_id
 
 
@@ -396,7 +396,7 @@ async def answer_proposal(session: AsyncSession, actor: Principal, proposal_id: 
     require_role(actor, STREET, "answering a proposal")
     proposal = await get_proposal(session, actor, proposal_id, hold=True)
     if proposal.street_id != actor.street_id:
-        raise PermissionDenied("a proposal is answered by its own street")
+        raise PermissionDenied("a proposal is answered by its own street", zh="只能答复本街道社区报送的建议")
     if proposal.state != ProposalState.WAITING:
         raise Conflict(
             f"proposal {proposal_id} was already answered ({proposal.state}) by {proposal.answered_by}; an answer is given once",

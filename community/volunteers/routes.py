@@ -149,7 +149,7 @@ class CertificateController(Controller):
         try:
             made = await certificates.issue_certificate(db, store, principal)
         except FontMissing as missing:
-            raise Unavailable(str(missing)) from None
+            raise Unavailable(str(missing), zh="服务器缺少中文字体，暂不能生成证明") from None
         return schemas.VolunteerCertificateOut(code=made.code, number=made.number, title=made.title, approved_minutes=made.approved_minutes, download="/api/volunteers/me/certificate.pdf")
 
 

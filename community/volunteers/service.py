@@ -71,7 +71,7 @@ def volunteer_rules() -> VolunteerRules:
 def _organiser_community(actor: Principal, action: str) -> int:
     require_role(actor, ORGANISERS, action)
     if actor.community_id is None:
-        raise PermissionDenied(f"{action} is for the staff of a community")
+        raise PermissionDenied(f"{action} is for the staff of a community", zh="此操作须由社区工作人员办理，您的账号未关联社区")
     return actor.community_id
 
 

@@ -364,7 +364,19 @@ async def test_the_award_is_published_objected_answered_and_stands_only_after_pu
     assert (await client.post(f"/api/awards/{award['id']}/objections", json={"text": "评分有误"}, headers=await as_user("org09"))).status_code == 403
     objection = await client.post(f"/api/awards/{award['id']}/objections", json={"text": "我方认为评分有误，请复核"}, headers=await as_user("org01"))
     assert objection.status_code == 201, objection.text
-    assert (await client.post(f"/api/awards/{award['id']}/objections", json={"text": "再次质疑"}, headers=await as_user("org01"))).status_code == 409
+    again = assert_problem(await client.post(f"/api/awards/{award['id']}/objections", json={"text": "再次质疑"}, headers=await as_user("org01")), 409, "already objected")
+    assert again["detail_zh"] == "本机构已对该中标结果提出过质疑"
+    # On the page the organisation that objected is told so instead of being offered the form again; a second
+    # objection sent anyway is refused with the reason, not with "refresh the page".
+    objecting = f'action="/community/awards/{award["id"]}/object"'
+    await page_login(client, "org01")
+    shown = await client.get(f"/community/calls/{call_id}")
+    assert shown.status_code == 200 and objecting not in shown.text and "本机构已对该中标结果提出质疑" in shown.text
+    refused = await client.post(f"/community/awards/{award['id']}/object", data={"text": "再次质疑"}, headers={"x-csrftoken": await csrf(client)})
+    assert refused.status_code == 409 and "本机构已对该中标结果提出过质疑" in refused.text and "刷新页面" not in refused.text
+    await page_login(client, "org02")  # a bidder that has not objected still may
+    assert objecting in (await client.get(f"/community/calls/{call_id}")).text
+    client.cookies.clear()
     # After the publicity, with the objection open: still refused.
     after = utc_now() + timedelta(days=3, hours=1)
     admin_p = await principal(db, "admin")
