@@ -52,7 +52,7 @@ def _file(content: bytes, media_type: str, name: str) -> Response[bytes]:
 
 async def _batch(db: NamedDependency[AsyncSession], principal: NamedDependency[Principal], batch_id: int) -> DisbursementBatch:
     if principal.role not in (Role.FINANCE, Role.ADMIN, Role.COMPANY):
-        raise PermissionDenied("batch documents are for finance, administrators and the companies paid")
+        raise PermissionDenied("batch documents are for finance, administrators and the companies paid", zh="拨付文件仅供财政人员、区管理员和受款单位查看")
     batch = await db.get(DisbursementBatch, batch_id)
     if batch is None:
         raise NotFound("batch", batch_id)
@@ -86,7 +86,7 @@ class BatchDocumentController(Controller):
     async def summary(self, batch_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> Response[bytes]:
         """The batch pack's summary: totals by street and company, approvals, every line (finance, administrators)."""
         if principal.role is Role.COMPANY:
-            raise PermissionDenied("a company downloads its own payment notice")
+            raise PermissionDenied("a company downloads its own payment notice", zh="物业企业只能下载本企业的拨付通知书")
         batch = await _batch(db, principal, batch_id)
         pdf, _ = await service.served(db, store, "batch_summary", service.batch_subject(batch), _batch_documents_missing(batch))
         return _file(pdf, PDF, f"{batch.number}-summary.pdf")
@@ -109,7 +109,7 @@ class BatchDocumentController(Controller):
     async def lines(self, batch_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> Response[bytes]:
         """The batch's lines for the treasury, with the same totals as the PDF (as issued with the batch, served byte for byte ever after)."""
         if principal.role is Role.COMPANY:
-            raise PermissionDenied("the treasury spreadsheet is for finance and administrators")
+            raise PermissionDenied("the treasury spreadsheet is for finance and administrators", zh="国库明细表仅供财政人员和区管理员下载")
         batch = await _batch(db, principal, batch_id)
         if batch.run_id is None:
             raise NotFound("treasury lines of adjustment batch (see its summary)", batch.number)
@@ -120,7 +120,7 @@ class BatchDocumentController(Controller):
     async def make_batch_documents(self, batch_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> None:
         """Make the batch's documents that could not be made when it was issued (no CJK font then); those made stay as they are."""
         if principal.role not in (Role.FINANCE, Role.ADMIN):
-            raise PermissionDenied("batch documents are made by finance and administrators")
+            raise PermissionDenied("batch documents are made by finance and administrators", zh="拨付文件由财政人员或区管理员生成")
         await _rendered(service.make_batch_documents(db, store, await _batch(db, principal, batch_id)))
 
 
@@ -279,7 +279,7 @@ class VerificationController(Controller):
         """Upload a PDF or XLSX: `genuine` only if it is byte for byte a document the system issued (a changed amount
         fails), whenever it was issued."""
         if not isinstance(data.file, UploadFile):
-            raise InvalidInput("send the document as the multipart field 'file'")
+            raise InvalidInput("send the document as the multipart field 'file'", zh="请选择要核验的文件后再提交")
         return _verification(await service.verify(db, content=await data.file.read()))
 
 

@@ -75,7 +75,7 @@ class ActivityController(Controller):
         """Upload the receipt's photo or scan (JPEG, PNG or PDF, judged by content; at most the configured size)
         before filing the claim that shows it."""
         if not isinstance(data.file, UploadFile):
-            raise InvalidInput("send the receipt as the multipart field 'file'", field="file")
+            raise InvalidInput("send the receipt as the multipart field 'file'", zh="请选择发票或收据文件后再提交", field="file")
         content = await data.file.read(service.fund_rules().receipt_max_bytes + 1)
         receipt = await service.upload_receipt(db, store, principal, content)
         return schemas.ReceiptOut(id=receipt.id, sha256=receipt.sha256, content_type=receipt.content_type, size_bytes=receipt.size_bytes)

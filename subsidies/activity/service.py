@@ -191,7 +191,7 @@ async def file_claim(session: AsyncSession, actor: Principal, data: ClaimIn, tod
             if raced is not None:
                 return raced, False
         if "invoice_number" in message:
-            raise (await _invoice_taken(session, data.invoice_number)) or Conflict(f"invoice {data.invoice_number} was claimed at the same moment", field="invoice_number") from None
+            raise (await _invoice_taken(session, data.invoice_number)) or Conflict(f"invoice {data.invoice_number} was claimed at the same moment", zh=f"发票 {data.invoice_number} 刚刚已被报销，不能重复报销", field="invoice_number") from None
         if "receipt_id" in message:
             raise Conflict("this receipt already belongs to another claim; upload the receipt of this invoice", zh="该发票照片已用于另一笔报销，请上传本张发票", field="receipt_id") from None
         if "never_below_zero" in message:

@@ -93,7 +93,7 @@ async def get_batch(session: AsyncSession, actor: Principal, batch_id: int, code
     if batch is None or (code is not None and batch.programme != code):
         raise NotFound("batch", batch_id)
     if actor.role not in readers(programme(batch.programme)):
-        raise PermissionDenied(f"batches of {batch.programme} are for the programme's staff")
+        raise PermissionDenied(f"batches of {batch.programme} are for the programme's staff", zh="拨付批次仅供该项目的经办人员查看")
     run_id = batch.run_id
     if run_id is None and batch.corrects_batch_id is not None:
         run_id = (await session.execute(select(col(ProgrammeBatch.run_id)).where(col(ProgrammeBatch.id) == batch.corrects_batch_id))).scalar()

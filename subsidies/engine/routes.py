@@ -98,7 +98,7 @@ class ProgrammeController(Controller):
         """The programme's corrections waiting for another officer's approval, oldest first."""
         of = programme(code)
         if principal.role not in of.runs_by:
-            raise PermissionDenied(f"the adjustments of {code} are for those who issue its batches")
+            raise PermissionDenied(f"the adjustments of {code} are for those who issue its batches", zh="更正仅供签发该项目拨付批次的财政人员查看")
         return [proposal_out(p) for p in await proposals.pending(db, of.code)]
 
     @post("/adjustments/{proposal_id:int}/approve", responses=WRITE)
@@ -113,7 +113,7 @@ class ProgrammeController(Controller):
     async def programme_budgets(self, code: Code, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], year: YearQuery = None) -> list[schemas.ProgrammeBudgetOut]:
         """Each budget of the programme: granted, spent and left, in fen."""
         if principal.role not in service.readers(programme(code)):
-            raise PermissionDenied(f"the budgets of {code} are for the programme's staff")
+            raise PermissionDenied(f"the budgets of {code} are for the programme's staff", zh="预算仅供该项目的经办人员查看")
         return await queries.budgets(db, code, year)
 
     @put("/budgets", dto=StrictBody[schemas.ProgrammeBudgetIn], return_dto=None, responses=WRITE)

@@ -73,7 +73,7 @@ async def get_run(session: AsyncSession, actor: Principal, run_id: int, code: st
         raise NotFound("run", run_id)
     of = programme(run.programme)
     if actor.role not in readers(of):
-        raise PermissionDenied(f"runs of {of.code} are for {', '.join(sorted(r.value for r in readers(of)))}")
+        raise PermissionDenied(f"runs of {of.code} are for {', '.join(sorted(r.value for r in readers(of)))}", zh=f"{of.name}的核算仅供经办和审批人员查看")
     return of, run
 
 
@@ -264,14 +264,18 @@ async def set_budget(session: AsyncSession, actor: Principal, code: str, year: i
             zh=f"{of.name}的预算来自 {of.budget_source}，由该项目按年度开启并据此核对余额；请在该处调整",
         )
     if (of.budget == "holder") != bool(holder):
-        raise RuleViolation(f"{of.code} has a budget {'per holder' if of.budget == 'holder' else 'for the whole programme'}", field="holder")
+        raise RuleViolation(
+            f"{of.code} has a budget {'per holder' if of.budget == 'holder' else 'for the whole programme'}",
+            zh="该项目的预算" + ("按归属方分别设置，请选择归属方" if of.budget == "holder" else "按整个项目设置，不选归属方"),
+            field="holder",
+        )
     if holder:
         kind, _, number = holder.partition(":")
         known = await of.names(session, [Party(kind, int(number))]) if number.isascii() and number.isdigit() and kind else {}
         if not known:
             raise RuleViolation(f"holder {holder!r} is not one of {of.code}'s (kind:id of a street or community it pays through)", zh="预算归属方不存在，请从列表中选择", field="holder")
     if amount_fen < 0:
-        raise RuleViolation("a budget is zero or more", field="amount_fen")
+        raise RuleViolation("a budget is zero or more", zh="预算金额不能为负数", field="amount_fen")
     row = (await session.execute(select(Budget).where(col(Budget.programme) == code, col(Budget.year) == year, col(Budget.holder) == holder))).scalar()
     before = None if row is None else {"amount_fen": row.amount_fen}
     if row is None:
@@ -285,7 +289,7 @@ async def set_budget(session: AsyncSession, actor: Principal, code: str, year: i
         async with session.begin_nested():
             await session.flush()
     except IntegrityError:
-        raise Conflict("the budget changed at the same moment; reload and try again") from None
+        raise Conflict("the budget changed at the same moment; reload and try again", zh="预算刚刚被他人修改，请刷新后重试") from None
     record_change(session, actor, "budget.set", "programme_budget", row.id, before=before, after={"programme": code, "year": year, "holder": holder, "amount_fen": amount_fen})
     await session.flush()
     return row
@@ -296,7 +300,11 @@ async def open_budget(session: AsyncSession, actor: Principal, code: str, year: 
     funds from config/): True when it was made. Flushes only; the caller's unit of work commits."""
     of = programme(code)
     if (of.budget == "holder") != bool(holder):
-        raise RuleViolation(f"{of.code} has a budget {'per holder' if of.budget == 'holder' else 'for the whole programme'}", field="holder")
+        raise RuleViolation(
+            f"{of.code} has a budget {'per holder' if of.budget == 'holder' else 'for the whole programme'}",
+            zh="该项目的预算" + ("按归属方分别设置，请选择归属方" if of.budget == "holder" else "按整个项目设置，不选归属方"),
+            field="holder",
+        )
     found = (await session.execute(select(col(Budget.id)).where(col(Budget.programme) == code, col(Budget.year) == year, col(Budget.holder) == holder))).scalar()
     if found is not None:
         return False
@@ -387,7 +395,7 @@ async def issue_batch(session: AsyncSession, actor: Principal, run_id: int, code
                 raise Conflict(f"the budget of {of.code} was spent by another batch at the same moment; it would go below zero", zh="预算已被同时拨付的另一批次用去，余额不足", reason="budget") from None
             if "programme_paid_lines" in message or "pk_programme_paid_lines" in message:
                 raise Conflict("a line of this run was already paid in another batch; recompute a supplementary run", zh="本核算中有条目已在其他批次中拨付，请重新核算") from None
-    raise Conflict("the batch could not be issued for concurrent changes; retry")
+    raise Conflict("the batch could not be issued for concurrent changes; retry", zh="他人正在同时操作，拨付批次未能生成，请重试")
 
 
 async def _adjustment_rows(
@@ -454,7 +462,7 @@ async def issue_adjustment(
         existing = (await session.execute(select(ProgrammeBatch).where(col(ProgrammeBatch.client_id) == client_id))).scalar()
         if existing is not None:
             if existing.corrects_batch_id != batch_id:
-                raise Conflict(f"client id {client_id} was used for an adjustment of another batch")
+                raise Conflict(f"client id {client_id} was used for an adjustment of another batch", zh="该请求编号已用于另一批次的更正，请刷新页面后重新提交")
             return existing
         of, run, original, rows = await _adjustment_rows(session, actor, batch_id, corrections)
         require_role(actor, of.runs_by, f"issuing an adjustment of {of.code}")
@@ -486,7 +494,7 @@ async def issue_adjustment(
         except IntegrityError as error:
             if "within_budget" in str(error.orig):
                 raise Conflict(f"the budget of {of.code} would go below zero", zh="预算余额不足", reason="budget") from None
-    raise Conflict("the adjustment could not be issued for concurrent changes; retry with the same client id")
+    raise Conflict("the adjustment could not be issued for concurrent changes; retry with the same client id", zh="他人正在同时操作，调整批次未能生成，请重试")
 
 
 # Adjustments: proposed by one of a programme's officers, approved (and so issued) by another (proposals).

@@ -101,7 +101,7 @@ class SubsidyPages(Controller):
         roles, use_case = steps[action]
         try:
             if principal.role not in roles:
-                raise PermissionDenied(f"{action} is not for {principal.role.value}")
+                raise PermissionDenied(f"{action} is not for {principal.role.value}", zh="您的岗位不能进行此操作")
             # A batch's documents are made before its transaction begins, and stored with it (subsidies.property.routes).
             prepared = await prepare_batch_documents(state, principal, run_id, now) if action == "batch" else None
             async with attempt(db):  # refused: what it flushed is undone, so the page shows what is stored

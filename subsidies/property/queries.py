@@ -83,7 +83,7 @@ async def run_lines(session: AsyncSession, actor: Principal, run_id: int, paging
     elif actor.role is Role.STREET_OFFICER:
         query = query.where(col(SubsidyLine.street_id) == actor.street_id)
     elif actor.role not in (Role.FINANCE, Role.ADMIN):
-        raise PermissionDenied("subsidy lines are for finance, administrators, street officers and the companies paid")
+        raise PermissionDenied("subsidy lines are for finance, administrators, street officers and the companies paid", zh="补贴明细仅供财政人员、区管理员、街道办和受款物业企业查看")
     if company_id:
         query = query.where(col(SubsidyLine.company_id) == company_id)
     if street_id:
@@ -113,7 +113,7 @@ def batch_out(b: DisbursementBatch, quarter: str | None) -> schemas.BatchOut:
 async def reconcile(session: AsyncSession, actor: Principal, quarter: Quarter) -> schemas.Reconciliation:
     """Ledger totals per company for a quarter against the totals of the quarter's batches."""
     if actor.role not in (Role.FINANCE, Role.ADMIN):
-        raise PermissionDenied("the ledger is for finance and administrators")
+        raise PermissionDenied("the ledger is for finance and administrators", zh="台账仅供财政人员和区管理员查看")
     of_quarter = select(col(DisbursementBatch.id)).join(SubsidyRun, col(SubsidyRun.id) == col(DisbursementBatch.run_id)).where(col(SubsidyRun.quarter) == str(quarter))
     batches = (
         await session.execute(
@@ -146,7 +146,7 @@ async def reconcile(session: AsyncSession, actor: Principal, quarter: Quarter) -
 
 async def list_runs(session: AsyncSession, actor: Principal, paging: PageRequest) -> tuple[list[SubsidyRun], int]:
     if actor.role not in (Role.FINANCE, Role.ADMIN, Role.STREET_OFFICER):
-        raise PermissionDenied("subsidy runs are for finance, administrators and street officers")
+        raise PermissionDenied("subsidy runs are for finance, administrators and street officers", zh="补贴核算仅供财政人员、区管理员和街道办查看")
     return await fetch_page(session, select(SubsidyRun).order_by(col(SubsidyRun.id).desc()), paging)
 
 

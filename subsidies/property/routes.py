@@ -80,7 +80,7 @@ class SubsidyController(Controller):
     async def add_rate_card(self, data: JSONBody[schemas.RateCardIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.RateCardOut]:
         """Add a card from a future date (administrators)."""
         if set(data.coefficients) != set(GRADES):
-            raise InvalidInput(f"coefficients are needed for exactly these grades: {', '.join(GRADES)}")
+            raise InvalidInput(f"coefficients are needed for exactly these grades: {', '.join(GRADES)}", zh=f"请为每个等级填写系数：{'、'.join(GRADES)}")
         try:
             card = RateCard(data.valid_from, data.rate_fen_per_m2_month, parse_ratio(data.city_share), {g: parse_ratio(v) for g, v in data.coefficients.items()})
         except ValueError as error:

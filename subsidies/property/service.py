@@ -86,9 +86,9 @@ async def add_rate_card(session: AsyncSession, actor: Principal, card: RateCard)
     require_role(actor, ADMINS, "adding a rate card")
     check_card(card)
     if card.valid_from <= business_today():
-        raise RuleViolation("a new rate card applies from a future date; past months keep the card they were priced by")
+        raise RuleViolation("a new rate card applies from a future date; past months keep the card they were priced by", zh="新补贴标准只能从今后的日期起执行；已过去的月份仍按当时的标准核算")
     if (await session.execute(select(col(RateCardRow.id)).where(col(RateCardRow.valid_from) == card.valid_from))).scalar() is not None:
-        raise Conflict(f"a rate card from {card.valid_from} already exists")
+        raise Conflict(f"a rate card from {card.valid_from} already exists", zh=f"{card.valid_from} 起执行的补贴标准已存在")
     row = RateCardRow(
         valid_from=card.valid_from,
         rate_fen=card.rate_fen,
@@ -228,7 +228,7 @@ async def _ask_finance(session: AsyncSession, run: SubsidyRun, step: str, title:
 
 async def get_run(session: AsyncSession, actor: Principal, run_id: int) -> SubsidyRun:
     if actor.role not in (Role.FINANCE, Role.ADMIN, Role.STREET_OFFICER):
-        raise PermissionDenied("subsidy runs are for finance, administrators and street officers")
+        raise PermissionDenied("subsidy runs are for finance, administrators and street officers", zh="补贴核算仅供财政人员、区管理员和街道办查看")
     run = await session.get(SubsidyRun, run_id)
     if run is None:
         raise NotFound("subsidy run", run_id)
@@ -365,8 +365,8 @@ async def issue_batch(session: AsyncSession, actor: Principal, run_id: int, now:
             if raced is not None:
                 return raced
             if "paid_estate_months" in str(error.orig) or "PRIMARY" in str(error.orig).upper():
-                raise Conflict("an estate-month of this run was already paid in another batch; recompute a supplementary run") from None
-    raise Conflict("the batch could not be issued for concurrent changes; retry")
+                raise Conflict("an estate-month of this run was already paid in another batch; recompute a supplementary run", zh="本核算中有区片月已在其他批次中拨付，请重新核算") from None
+    raise Conflict("the batch could not be issued for concurrent changes; retry", zh="他人正在同时操作，拨付批次未能生成，请重试")
 
 
 async def _adjustment_rows(session: AsyncSession, batch_id: int, corrections: list[tuple[int, int]]) -> tuple[DisbursementBatch, str, list[AdjustmentLine]]:
@@ -433,7 +433,7 @@ async def issue_adjustment(
         existing = (await session.execute(select(DisbursementBatch).where(col(DisbursementBatch.client_id) == client_id))).scalar()
         if existing is not None:
             if existing.corrects_batch_id != batch_id:
-                raise Conflict(f"client id {client_id} was used for an adjustment of another batch")
+                raise Conflict(f"client id {client_id} was used for an adjustment of another batch", zh="该请求编号已用于另一批次的更正，请刷新页面后重新提交")
             return existing
         original, quarter, rows = await _adjustment_rows(session, batch_id, corrections)
         count = (await session.execute(select(func.count()).where(col(DisbursementBatch.corrects_batch_id) == batch_id))).scalar_one()
@@ -459,7 +459,7 @@ async def issue_adjustment(
             return batch
         except IntegrityError:
             continue
-    raise Conflict("the adjustment could not be issued for concurrent changes; retry with the same client id")
+    raise Conflict("the adjustment could not be issued for concurrent changes; retry with the same client id", zh="他人正在同时操作，调整批次未能生成，请重试")
 
 
 # Adjustments: proposed by one finance officer, approved (and so issued) by another (subsidies.engine.proposals).

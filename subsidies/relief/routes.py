@@ -74,7 +74,7 @@ class ReliefController(Controller):
         """Upload a supporting document (JPEG, PNG or PDF, judged by content; at most the configured size) before
         filing the application that carries it."""
         if not isinstance(data.file, UploadFile):
-            raise InvalidInput("send the document as the multipart field 'file'", field="file")
+            raise InvalidInput("send the document as the multipart field 'file'", zh="请选择证明材料文件后再提交", field="file")
         content = await data.file.read(service.relief_rules().document_max_bytes + 1)
         document = await service.upload_document(db, store, principal, content)
         return schemas.ReliefDocumentOut(id=document.id, sha256=document.sha256, content_type=document.content_type, size_bytes=document.size_bytes)

@@ -3,8 +3,8 @@ generic title (Conflict: "与已保存的记录冲突，请刷新页面后再试
 help; so every InvalidInput, RuleViolation, Conflict, TooLarge and PermissionDenied built with arguments in the
 packages below carries its own `zh=` message, whether it is raised at once or collected to be raised later.
 
-Covered completely: community/ (every sub-package), assessment/, registry/, people/, supervision/, inspections/ and
-foundation/. Not yet covered: subsidies/, reports/, complaints/ (still some raises without `zh=`); add a package to
+Covered completely: community/ (every sub-package), assessment/, registry/, people/, supervision/, inspections/,
+foundation/, subsidies/ and reports/. Not yet covered: complaints/ (two raises without `zh=`); add a package to
 PACKAGES once its raises all speak Chinese.
 
 A refusal that only the JSON API can give (never a page) may be exempted, by file and English detail, in EXEMPT
@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-PACKAGES = ["community", "assessment", "registry", "people", "supervision", "inspections", "foundation"]
+PACKAGES = ["community", "assessment", "registry", "people", "supervision", "inspections", "foundation", "subsidies", "reports"]
 
 CHECKED = frozenset({"InvalidInput", "RuleViolation", "Conflict", "TooLarge", "PermissionDenied"})
 
