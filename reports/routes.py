@@ -32,6 +32,7 @@ from foundation.web.problems import problem_responses
 from reports import programme_documents, service
 from reports.pdf import FontMissing
 from subsidies.engine.queries import get_batch
+from subsidies.engine.registry import programme
 from subsidies.engine.rules import Party
 from subsidies.engine.tables import ProgrammeBatch
 from subsidies.property.tables import DisbursementBatch, SubsidyLine
@@ -145,6 +146,11 @@ async def _programme_batch(db: NamedDependency[AsyncSession], principal: NamedDe
             raise NotFound("payment notice of", str(payee))
         return batch
     batch, _ = await get_batch(db, principal, batch_id)
+    of = programme(batch.programme)
+    if principal.role not in of.runs_by | of.reads:
+        # A street officer confirms the street's part of a run and reads its lines; the batch's documents cover every
+        # street (and, for care, every elder's voucher): they are finance's, as the property subsidy's are.
+        raise PermissionDenied(f"the batch documents of {of.code} are for finance and administrators", zh="拨付文件仅供财政人员和区管理员查看")
     return batch
 
 

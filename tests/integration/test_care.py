@@ -227,6 +227,9 @@ async def test_the_month_run_pays_each_redeemed_voucher_once_to_its_provider(cli
     assert (await client.post(f"/api/programmes/care/runs/{run_id}/approvals/approve", headers=await as_user("finance2"))).status_code == 200
     batch = await client.post(f"/api/programmes/care/runs/{run_id}/batch", headers=finance)
     assert batch.status_code == 200 and batch.json()["total_fen"] == redeemed * 30_000, batch.text
+    # The batch's documents cover every street and elder: finance's, not a street officer's (who read their lines).
+    for document in ("summary.pdf", "lines.xlsx"):
+        assert_problem(await client.get(f"/api/programmes/batches/{batch.json()['id']}/{document}", headers=officer), 403)
     summary = await client.get(f"/api/programmes/batches/{batch.json()['id']}/summary.pdf", headers=finance)
     assert summary.status_code == 200 and summary.headers["content-type"] == "application/pdf"
     from tests.integration.test_programme_engine import pdf_text
