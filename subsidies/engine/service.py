@@ -270,8 +270,8 @@ async def set_budget(session: AsyncSession, actor: Principal, code: str, year: i
             field="holder",
         )
     if holder:
-        kind, _, number = holder.partition(":")
-        known = await of.names(session, [Party(kind, int(number))]) if number.isascii() and number.isdigit() and kind else {}
+        party = _party_of(holder)
+        known = await of.names(session, [party]) if party is not None else {}
         if not known:
             raise RuleViolation(f"holder {holder!r} is not one of {of.code}'s (kind:id of a street or community it pays through)", zh="预算归属方不存在，请从列表中选择", field="holder")
     if amount_fen < 0:
@@ -315,9 +315,17 @@ async def open_budget(session: AsyncSession, actor: Principal, code: str, year: 
     return True
 
 
-def _budget_refusal(of: Programme, short: list[tuple[Draw, int]]) -> Conflict:
+def _party_of(holder: str) -> Party | None:
+    kind, _, number = holder.partition(":")
+    return Party(kind, int(number)) if kind and number.isascii() and number.isdigit() else None
+
+
+async def _budget_refusal(session: AsyncSession, of: Programme, short: list[tuple[Draw, int]]) -> Conflict:
+    """The refusal of a batch the budgets cannot pay, each short holder by its name (a fund, a street), not its key."""
+    parties = {d.holder: party for d, _ in short if (party := _party_of(d.holder)) is not None}
+    named = await of.names(session, set(parties.values())) if parties else {}
     where = "; ".join(f"{d.year}{' ' + d.holder if d.holder else ''}: needs {yuan(d.amount_fen)} yuan, {yuan(left)} yuan left" for d, left in short)
-    zh = "；".join(f"{d.year} 年{d.holder}需 {yuan(d.amount_fen)} 元，余额 {yuan(left)} 元" for d, left in short)
+    zh = "；".join(f"{d.year} 年{named.get(parties[d.holder], d.holder) if d.holder in parties else d.holder}需 {yuan(d.amount_fen)} 元，余额 {yuan(left)} 元" for d, left in short)
     return Conflict(f"the budget of {of.code} would go below zero ({where}); raise the budget or pay less", zh=f"预算不足（{zh}），请追加预算或减少拨付", reason="budget")
 
 
@@ -329,7 +337,7 @@ async def draw_budgets(session: AsyncSession, actor: Principal, of: Programme, d
     rows = {(b.year, b.holder): b for b in (await session.execute(select(Budget).where(col(Budget.programme) == of.code, col(Budget.year).in_({d.year for d in draws})))).scalars()}
     short = short_of(draws, {key: b.amount_fen - b.spent_fen for key, b in rows.items()})
     if short:
-        raise _budget_refusal(of, short)
+        raise await _budget_refusal(session, of, short)
     for draw in draws:
         await session.execute(
             update(Budget)

@@ -306,6 +306,8 @@ async def test_a_batch_that_would_take_a_budget_below_zero_is_refused_and_nothin
     refused = await client.post(f"/api/programmes/{CODE}/runs/{run['id']}/batch", headers=finance)
     assert refused.status_code == 409 and refused.headers["content-type"].startswith("application/problem+json"), refused.text
     assert "budget" in refused.json()["detail"] and "1,000.01" in refused.json()["detail"] and "1,000.00 yuan left" in refused.json()["detail"]
+    street_name = (await client.get(f"/api/registry/streets/{street}", headers=admin)).json()["name"]
+    assert f"年{street_name}需 1,000.01 元，余额 1,000.00 元" in refused.json()["detail_zh"], refused.json()["detail_zh"]  # the street by its name
     assert (await connection.execute(sa.select(sa.func.count()).select_from(ProgrammeBatch).where(ProgrammeBatch.programme == CODE))).scalar_one() == 0
     assert (await connection.execute(sa.select(Budget.spent_fen).where(Budget.programme == CODE, Budget.holder == holder))).scalar_one() == 0
     assert (await client.get(f"/api/programmes/{CODE}/runs/{run['id']}", headers=finance)).json()["state"] == "approved"
