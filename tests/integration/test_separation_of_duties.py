@@ -32,7 +32,7 @@ from inspections.schemas import FixReviewIn
 from inspections.tables import Amendment, Defect, LateRecordDecision
 from supervision.demo import DEMO_PASSWORD
 from tests.generated import generate_month
-from tests.integration.evidence import approve_late, company_user_of, principal, record_body, upload
+from tests.integration.evidence import approve_late, company_user_of, principal, record_body, scan_png, upload
 from tests.integration.helpers import count, estate_ids_of
 from tests.integration.test_calls import PANEL, POINTS, _bids, past_call
 from tests.integration.test_volunteers import log, new_volunteer, team_of
@@ -190,7 +190,7 @@ async def late_record_filed(world: World) -> Duo:
 async def activity_claim_filed(world: World) -> Duo:
     """南市's officer claims from the street's fund; finance decides it."""
     client, officer = world.client, await world.as_user("ns-officer")
-    receipt = await client.post("/api/activity/receipts", files={"file": ("receipt.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "image/png")}, headers=officer)
+    receipt = await client.post("/api/activity/receipts", files={"file": ("receipt.png", scan_png(), "image/png")}, headers=officer)
     assert receipt.status_code == 201, receipt.text
     body = {
         "client_id": uuid.uuid4().hex, "spent_on": str(business_today()), "purpose": "会议培训", "description": "楼门长培训场地及资料",
