@@ -26,6 +26,7 @@ from foundation.errors import (
     TooLarge,
     TooManyAttempts,
     Unavailable,
+    WrongMediaType,
 )
 from foundation.periods import DATE_PATTERN, FIRST_YEAR, LAST_YEAR, MONTH_PATTERN, PERIOD_PATTERN, QUARTER_PATTERN
 from foundation.text import NONBLANK, PRINTABLE
@@ -36,6 +37,7 @@ log = logging.getLogger("foundation.web")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 STATUS_OF: dict[type[DomainError], int] = {
+    WrongMediaType: 415,  # before InvalidInput, which it is a kind of
     InvalidInput: 400,
     NotAuthenticated: 401,
     PermissionDenied: 403,
@@ -53,6 +55,7 @@ DESCRIPTIONS = {
     403: "Your role or scope does not allow this; nothing was changed",
     404: "No such record, or it is outside your scope",
     413: "The upload is larger than the configured limit; nothing was stored",
+    415: "The body is not of the media type this operation reads (application/json, or a form); nothing was read",
     409: "Conflicts with a stored record (duplicate, overlap or wrong state); nothing was changed",
     422: "A business rule forbids this, or a text holds control characters; nothing was changed",
     429: "Too many failed attempts; retry after the number of seconds in the Retry-After header",

@@ -140,6 +140,47 @@ async def test_an_anonymous_login_that_is_not_utf8_is_refused(client) -> None:
     assert body["errors"][0]["field"] == "body"
 
 
+DEEP_JSON = b"[" * 500 + b"]" * 500
+
+
+async def test_json_nested_past_any_document_is_refused_on_every_route_without_a_traceback(client, as_user, app, db, caplog) -> None:
+    officer = await as_user("xbl-officer")
+    before = await stored(db)
+    anonymous = await client.post("/api/auth/login", content=DEEP_JSON, headers={"content-type": "application/json"})
+    body = assert_problem(anonymous, 400, "levels deep")
+    assert "嵌套" in body["detail_zh"]
+    for method, path, _ in operations(app, json_body=True):
+        response = await client.request(method, concrete(path), content=b'{"a": ' + DEEP_JSON + b"}", headers={**officer, "content-type": "application/json"})
+        assert response.status_code < 500, f"{method} {path}: {response.status_code} {response.text}"
+    assert "RecursionError" not in caplog.text and "Traceback" not in caplog.text
+    assert await stored(db) == before
+
+
+async def test_a_form_sent_to_a_json_operation_is_refused_naming_the_type_it_reads(client, as_user, db) -> None:
+    worker = await as_user("xbl01-worker")
+    before = await stored(db)
+    body, content_type = multipart(b"x.png", b"not read", username="admin", password="x")
+    login = await client.post("/api/auth/login", content=body, headers={"content-type": content_type})
+    problem = assert_problem(login, 415, "application/json")
+    assert "JSON" in problem["detail_zh"]
+    patrol = await client.post("/api/patrols", content=body, headers={**worker, "content-type": content_type})
+    assert_problem(patrol, 415, "application/json")
+    urlencoded = await client.post("/api/patrols", data={"estate_id": "1"}, headers=worker)
+    assert_problem(urlencoded, 415, "application/json")
+    assert await stored(db) == before
+
+
+@pytest.mark.parametrize("path", ["/patrol/records", "/community/delivery/log/records"])
+async def test_a_page_outbox_sent_a_form_with_a_file_answers_at_once(client, db, path) -> None:
+    await page_login(client, "xbl01-worker" if path.startswith("/patrol") else "xbl01-care")
+    token = await page_form_token(client, "/patrol/" if path.startswith("/patrol") else "/community/delivery/log")
+    before = await stored(db)
+    body, content_type = multipart(b"photo.jpg", jpeg(), _csrf_token=token)
+    response = await asyncio.wait_for(client.post(path, content=body, headers={"content-type": content_type, "x-csrftoken": token}), timeout=15)
+    assert response.status_code == 415, response.text
+    assert await stored(db) == before
+
+
 async def test_a_page_form_that_is_not_utf8_is_refused_in_chinese(client) -> None:
     token = await page_form_token(client, "/login")
     response = await client.post(

@@ -175,6 +175,13 @@ async def test_open311_services_requests_and_their_json_follow_georeport_v2(app:
 
     assert "media_url" not in one  # no photo: no media_url
 
+    # GeoReport v2's POST is form-encoded: JSON is refused saying so, in both languages, without echoing the body.
+    complaints = await count(db, Complaint)
+    as_json = await client.post("/api/open311/v2/requests.json", json={"service_code": "cleaning", "address_id": code, "description": "楼道灯坏了"})
+    problem = assert_problem(as_json, 415, "application/x-www-form-urlencoded")
+    assert "表单格式" in problem["detail_zh"] and "service_code" not in as_json.text and "楼道灯坏了" not in as_json.text
+    assert await count(db, Complaint) == complaints
+
     # media_url sent: kept as a reference for the staff, never fetched; anything but an http(s) URL is refused.
     linked = await client.post(
         "/api/open311/v2/requests.json",
