@@ -5,8 +5,8 @@ again changes nothing; `supervision import` does the same from the command line.
 from __future__ import annotations
 
 import asyncio
-import re
 import io
+import re
 import zipfile
 from collections.abc import Sequence
 
