@@ -142,6 +142,26 @@ async def test_a_flood_from_one_phone_is_refused_while_another_residents_first_r
     assert digests and all("198.51.100.20" not in d for d in digests)
 
 
+def not_a_photo() -> bytes:
+    return b"\xff\xd8\xff\xe0 not a photo at all"
+
+
+async def test_reports_refused_for_a_bad_photo_do_not_use_up_the_residents_reports_but_a_flood_of_them_is_stopped(app: Litestar, connection: Any, db: Any) -> None:
+    _, code = await worker_estate(db)
+    rules = complaint_rules()
+    async with resident(app, "198.51.100.30") as phone:
+        for _ in range(rules.per_device):
+            refused = await report_on_page(phone, code, photos=1, photo=not_a_photo)
+            assert refused.status_code == 422 and "无法识别该照片" in refused.text, refused.text[-1000:]
+        sent = await report_on_page(phone, code, photos=1)
+        assert sent.status_code == 302, sent.text[-1000:]
+    before = await count(db, Complaint)
+    async with resident(app, "198.51.100.31") as flooder:
+        answers = [(await report_on_page(flooder, code, photos=1, photo=not_a_photo)).status_code for _ in range(rules.per_device * 3 + 1)]
+    assert set(answers[:-1]) == {422} and answers[-1] == 429
+    assert await count(db, Complaint) == before
+
+
 async def test_a_solved_challenge_is_good_for_one_report_only(app: Litestar, connection: Any, db: Any) -> None:
     _, code = await worker_estate(db)
     async with resident(app, "203.0.113.90") as phone:
