@@ -17,7 +17,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints import dashboard, schemas, service, survey
-from complaints.routes import admit_report, admit_survey
+from complaints.routes import admit_attempt, admit_survey, report_admission
 from complaints.rules import RATING_NAMES, STATE_NAMES, Channel, ComplaintState, make_challenge, pow_refusal
 from foundation.access import Principal, Role
 from foundation.clock import BUSINESS_TZ, business_today, utc_now
@@ -112,12 +112,15 @@ class PublicComplaintPages(Controller):
                 uploads = uploaded_files(data, "photo")
                 if len(uploads) > rules.max_photos:
                     raise RuleViolation(f"a report carries at most {rules.max_photos} photos", zh=f"最多上传 {rules.max_photos} 张照片", field="photo")
-                await admit_report(state, request, Channel.QR, device=_device(request), challenge=challenge)
+                # Every attempt is counted (a flood is stopped before its photos are read); a report counts against
+                # the resident's hourly reports only once it is admissible, photos and all.
+                await admit_attempt(state, request, Channel.QR, device=_device(request), challenge=challenge)
                 photos = await received_photos(state, uploads, store)
                 _, code = await service.report_complaint(
                     db, store,
                     service.NewComplaint(channel=Channel.QR, service_code=typed["service_code"], estate_code=estate_code, description=typed["description"], place=typed["place"], phone=typed["phone"]),
                     photos,
+                    admit=report_admission(state, request, Channel.QR, device=_device(request)),
                 )
         except DomainError as exc:
             return await _report_form(db, estate_code, request, refusal=exc, typed=typed)

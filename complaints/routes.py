@@ -3,6 +3,7 @@ social worker's routing (thin: parse, guard, call one use case, shape the answer
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -37,9 +38,34 @@ TrackingCode = Annotated[str, Parameter(min_length=8, max_length=64, pattern=r"^
 OPEN311_NOTICE = "已受理。请保存查询码，用它查看处理进展和答复。"
 
 
-async def admit_report(state: State, request: Request[Any, Any, Any], channel: Channel, device: str = "", challenge: str = "") -> None:
-    """The shared limiter (foundation/throttle.py) on anonymous reports: per address, per device, and each solved
-    challenge once. A key not seen within the window is always admitted, so a genuine first report goes through."""
+# Every report sent, admitted or refused, is counted against this many times the reports a key may file: a resident
+# whose photo was refused sends again without losing a report of the hour, and a flood of refused requests is still
+# stopped before its files are read (a QR page's attempt also costs its sender a solved challenge, good once).
+ATTEMPTS_PER_REPORT = 3
+
+
+async def admit_attempt(state: State, request: Request[Any, Any, Any], channel: Channel, device: str = "", challenge: str = "") -> None:
+    """The shared limiter (foundation/throttle.py) on anonymous reports sent, before anything of them is read: per
+    address and device, at ATTEMPTS_PER_REPORT times the reports admitted; and each solved challenge once."""
+    rules = service.complaint_rules()
+    window = timedelta(minutes=rules.window_minutes)
+    address = caller_address(request)
+    checks: list[tuple[Limit, str]]
+    if channel is Channel.OPEN311:
+        checks = [(Limit("complaint-open311-attempt-address", rules.open311_per_address * ATTEMPTS_PER_REPORT, window), address)]
+        if device:
+            checks.append((Limit("complaint-open311-attempt-device", rules.per_device * ATTEMPTS_PER_REPORT, window), device))
+    else:
+        checks = [(Limit("complaint-attempt-address", rules.per_address * ATTEMPTS_PER_REPORT, window), address), (Limit("complaint-challenge", 1, timedelta(minutes=rules.pow_minutes)), challenge)]
+        if device:
+            checks.append((Limit("complaint-attempt-device", rules.per_device * ATTEMPTS_PER_REPORT, window), device))
+    await admit(write_transactions(state), get_settings().resolved_secret_key(), checks, zh="提交次数过多，请稍后再试；紧急情况请拨打12345")
+
+
+def report_admission(state: State, request: Request[Any, Any, Any], channel: Channel, device: str = "") -> Callable[[], Awaitable[None]]:
+    """The limiter on reports admitted, per address and per device, for report_complaint to ask once a report has
+    passed every check (its photos too). A key not seen within the window is always admitted, so a genuine first
+    report goes through."""
     rules = service.complaint_rules()
     window = timedelta(minutes=rules.window_minutes)
     address = caller_address(request)
@@ -49,10 +75,14 @@ async def admit_report(state: State, request: Request[Any, Any, Any], channel: C
         if device:
             checks.append((Limit("complaint-open311-device", rules.per_device, window), device))
     else:
-        checks = [(Limit("complaint-address", rules.per_address, window), address), (Limit("complaint-challenge", 1, timedelta(minutes=rules.pow_minutes)), challenge)]
+        checks = [(Limit("complaint-address", rules.per_address, window), address)]
         if device:
             checks.append((Limit("complaint-device", rules.per_device, window), device))
-    await admit(write_transactions(state), get_settings().resolved_secret_key(), checks, zh="提交次数过多，请稍后再试；紧急情况请拨打12345")
+
+    async def admit_report() -> None:
+        await admit(write_transactions(state), get_settings().resolved_secret_key(), checks, zh="提交次数过多，请稍后再试；紧急情况请拨打12345")
+
+    return admit_report
 
 
 async def admit_survey(state: State, request: Request[Any, Any, Any], device: str = "") -> None:
@@ -144,13 +174,14 @@ class Open311Controller(Controller):
         address and `device_id` (429 with Retry-After past the limit)."""
         latitude = _coordinate(data.lat, "lat", 90)
         longitude = _coordinate(data.long, "long", 180)
-        await admit_report(state, request, Channel.OPEN311, device=data.device_id)
+        await admit_attempt(state, request, Channel.OPEN311, device=data.device_id)
         _, code = await service.report_complaint(
             db, store,
             service.NewComplaint(
                 channel=Channel.OPEN311, service_code=data.service_code, estate_code=data.address_id, description=data.description,
                 place=data.address_string, phone=data.phone, latitude=latitude, longitude=longitude, media_url=data.media_url,
             ),
+            admit=report_admission(state, request, Channel.OPEN311, device=data.device_id),
         )
         return [schemas.Open311Created(service_request_id=code, service_notice=OPEN311_NOTICE)]
 

@@ -8,7 +8,7 @@ import asyncio
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -133,10 +133,12 @@ class NewComplaint:
 
 
 async def report_complaint(
-    session: AsyncSession, store: BlobStore | None, data: NewComplaint, photos: Sequence[ReceivedPhoto] = (), now: datetime | None = None
+    session: AsyncSession, store: BlobStore | None, data: NewComplaint, photos: Sequence[ReceivedPhoto] = (), now: datetime | None = None,
+    admit: Callable[[], Awaitable[None]] | None = None,
 ) -> tuple[Complaint, str]:
     """A resident's report; answers the complaint and its tracking code (shown once: only its digest is kept). The
-    community's social workers are told at once."""
+    community's social workers are told at once. `admit` (the limiter on reports) is asked once the report is known
+    to be admissible, before anything is written: a report refused for its content never counts against its sender."""
     now = now or utc_now()
     rules = complaint_rules()
     service = rules.service(data.service_code)
@@ -170,6 +172,8 @@ async def report_complaint(
     day = business_date(now)
     if not estate.managed_on(day):
         raise RuleViolation(f"estate {estate.code} is not under quasi-property management", zh=f"{estate.name}目前不在准物业管理范围内，请拨打12345", field="estate")
+    if admit is not None:
+        await admit()
     contractor = await registry_queries.contractor_on(session, estate.id, day)
     due = deadlines(now, rules, await working_calendar(session))
     code = new_tracking_code()

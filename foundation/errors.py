@@ -87,6 +87,14 @@ class InvalidInput(DomainError):
     title_zh = "输入有误，请检查后再提交"
 
 
+class WrongMediaType(InvalidInput):
+    """The body is sent as another type than the one the operation reads (a form to a JSON operation, JSON to a
+    form-encoded one): nothing of it is read."""
+
+    title = "Unsupported media type"
+    title_zh = "提交的内容格式不对"
+
+
 class TooLarge(DomainError):
     title = "Too large"
     title_zh = "文件过大"

@@ -27,7 +27,9 @@ class SettingsError(Exception):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
 
-    database_url: str = "sqlite+aiosqlite:///var/supervision.db"
+    # Empty: the SQLite file var_dir/supervision.db (var/supervision.db with the default var_dir), so that a system
+    # given another var_dir keeps all its files there.
+    database_url: str = ""
     var_dir: Path = Path("var")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -128,6 +130,15 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml = TomlConfigSettingsSource(settings_cls, toml_file=config_dir() / "settings.toml")
         return init_settings, env_settings, toml
+
+    @model_validator(mode="before")
+    @classmethod
+    def _database_in_var_dir(cls, data: Any) -> Any:
+        """No database_url set (environment, file or argument): the SQLite database in var_dir, with the rest."""
+        if isinstance(data, dict) and not data.get("database_url"):
+            var_dir = Path(str(data.get("var_dir") or "var"))
+            data = {**data, "database_url": f"sqlite+aiosqlite:///{(var_dir / 'supervision.db').as_posix()}"}
+        return data
 
     @field_validator("database_url")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -13,7 +14,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from foundation.errors import InvalidInput, TooLarge
 
-ACCEPTED = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+# A camera JPEG carrying a preview picture (Multi-Picture Format) is opened by Pillow as "MPO": it is a JPEG to every
+# browser and is kept as one.
+ACCEPTED = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 _EXIF_IFD = 0x8769
 _GPS_IFD = 0x8825
 _DATETIME_ORIGINAL = 0x9003
@@ -67,10 +70,36 @@ def _degrees_micro(values: Any, ref: object) -> int | None:
     return sign * round(degrees * 1_000_000)
 
 
+def _saved_format(kind: str | None) -> str:
+    """The format a copy of a photo of this kind is saved in (an MPO's copy is a plain JPEG of its first picture)."""
+    return "JPEG" if kind in (None, "MPO") else kind
+
+
+def _exif_facts(exif: Image.Exif) -> tuple[object, int | None, int | None]:
+    """(time taken, latitude, longitude) as the EXIF says them; None for whatever part cannot be read (a camera or
+    editor that wrote a broken pointer to the EXIF or GPS block still took a photo: only its metadata is lost)."""
+    taken: object = None
+    latitude = longitude = None
+    try:
+        taken = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL)
+    except (OSError, SyntaxError, ValueError, TypeError, KeyError, IndexError, struct.error):
+        taken = None
+    taken = taken or exif.get(_DATETIME)
+    try:
+        gps = exif.get_ifd(_GPS_IFD)
+        if gps and 2 in gps and 4 in gps:
+            latitude = _degrees_micro(gps[2], gps.get(1, "N"))
+            longitude = _degrees_micro(gps[4], gps.get(3, "E"))
+    except (OSError, SyntaxError, ValueError, TypeError, KeyError, IndexError, struct.error):
+        latitude = longitude = None
+    return taken, latitude, longitude
+
+
 def inspect_photo(content: bytes, max_pixels: int) -> PhotoFacts:
-    """The photo's type and EXIF facts; InvalidInput if the bytes are not a JPEG, PNG or WebP image, TooLarge if it
-    has more than `max_pixels` pixels (judged from its header, before anything is decoded: a small file can
-    unpack into gigabytes)."""
+    """The photo's type and EXIF facts; InvalidInput if the bytes are not a JPEG, PNG or WebP image that decodes
+    whole (a truncated or padded file is not a photo), TooLarge if it has more than `max_pixels` pixels (judged from
+    its header, before anything is decoded: a small file can unpack into gigabytes). An EXIF block that cannot be read
+    is ignored: the photo is kept without a time or position, as one taken without them."""
     try:
         # Pillow's own bomb check raises past twice its limit (and warns below, an error under strict warning
         # filters): either is a refusal here, never a 500. Below it, our limit refuses before anything is decoded.
@@ -79,8 +108,9 @@ def inspect_photo(content: bytes, max_pixels: int) -> PhotoFacts:
             width, height = image.size
             if width * height > max_pixels:
                 raise _too_many_pixels(width, height, max_pixels)
-            image.verify()
+            image.verify()  # a PNG's checksums; a JPEG's data is not read by it
         with Image.open(io.BytesIO(content)) as image:
+            image.load()  # every pixel decoded: a truncated JPEG fails here (within the pixel limit checked above)
             exif = image.getexif()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise TooLarge(
@@ -92,14 +122,7 @@ def inspect_photo(content: bytes, max_pixels: int) -> PhotoFacts:
         raise InvalidInput(f"the file is not a readable JPEG, PNG or WebP photo ({error})", zh="无法识别该照片，请上传 JPEG、PNG 或 WebP 照片", field="file") from None
     if kind not in ACCEPTED:
         raise InvalidInput(f"photos must be JPEG, PNG or WebP; this file is {kind}", zh=f"照片须为 JPEG、PNG 或 WebP 格式，该文件为 {kind}", field="file")
-    taken = None
-    latitude = longitude = None
-    if exif:
-        taken = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
-        gps = exif.get_ifd(_GPS_IFD)
-        if gps and 2 in gps and 4 in gps:
-            latitude = _degrees_micro(gps[2], gps.get(1, "N"))
-            longitude = _degrees_micro(gps[4], gps.get(3, "E"))
+    taken, latitude, longitude = _exif_facts(exif) if exif else (None, None, None)
     return PhotoFacts(
         content_type=ACCEPTED[kind],
         width=width,
@@ -138,7 +161,7 @@ def perceptual_hash(content: bytes) -> str | None:
     be decoded here. Call after inspect_photo has judged the photo."""
     try:
         with Image.open(io.BytesIO(content)) as image:
-            if image.format == "JPEG":
+            if image.format in ("JPEG", "MPO"):
                 image.draft("L", (_HASH_DECODE_SIDE, _HASH_DECODE_SIDE))
             grey = image.convert("L")
             turn = _TURNS.get(image.getexif().get(_ORIENTATION, 1))
@@ -170,7 +193,7 @@ def shareable_copy(content: bytes, longest_side: int) -> bytes | None:
         if scaled is not None:
             return scaled
         with Image.open(io.BytesIO(content)) as image:
-            kind = image.format or "JPEG"
+            kind = _saved_format(image.format)
             if image.width * image.height > (Image.MAX_IMAGE_PIXELS or 0):
                 return None
             upright = ImageOps.exif_transpose(image)
@@ -185,7 +208,7 @@ def shareable_copy(content: bytes, longest_side: int) -> bytes | None:
 
 def _scaled(content: bytes, longest_side: int) -> bytes | None:
     with Image.open(io.BytesIO(content)) as image:
-        kind = image.format or "JPEG"
+        kind = _saved_format(image.format)
         if max(image.size) <= longest_side or image.width * image.height > (Image.MAX_IMAGE_PIXELS or 0):
             return None
         if kind == "JPEG":

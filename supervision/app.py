@@ -77,6 +77,7 @@ from reports.routes import ROUTES as REPORT_ROUTES
 from reports.service import issue_batch_documents, prepare_batch_documents
 from subsidies.activity.pages import PAGES as ACTIVITY_PAGES
 from subsidies.activity.routes import ROUTES as ACTIVITY_ROUTES
+from subsidies.activity.service import fund_rules
 from subsidies.care.pages import PAGES as CARE_PAGES
 from subsidies.care.routes import ROUTES as CARE_ROUTES
 from subsidies.engine.routes import ROUTES as PROGRAMME_ROUTES
@@ -124,6 +125,27 @@ def configure_templates(engine: JinjaTemplateEngine) -> None:
     register_filters(engine)
     register_csp_nonce(engine)
     register_flash(engine)
+
+
+# A multipart form's text fields, part headers and boundaries around its files.
+FORM_ENVELOPE_BYTES = 1024 * 1024
+# The wristband register form carries the signed consent form and the elder's photo, each up to attachment_max_bytes.
+WRISTBAND_FORM_FILES = 2
+
+
+def largest_request_bytes(settings: Settings) -> int:
+    """The request size limit: the largest form any page or operation takes, its most files at their per-file limits
+    (settings and config/*.toml), plus the envelope. Below it, a form a person filled as told would be refused whole."""
+    relief = relief_rules()
+    forms = (
+        settings.attachment_max_bytes,  # one photo: patrols, delivery logs, appeals, the API's attachments
+        complaint_rules().max_photos * settings.attachment_max_bytes,  # the public complaint report
+        WRISTBAND_FORM_FILES * settings.attachment_max_bytes,
+        relief.documents_max * relief.document_max_bytes,  # a relief application with its supporting documents
+        fund_rules().receipt_max_bytes,
+        settings.import_max_bytes * 4 // 3 + 4,  # an import's confirmation carries the file back in base64
+    )
+    return max(forms) + FORM_ENVELOPE_BYTES
 
 
 def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> Litestar:
@@ -264,8 +286,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             render_plugins=render_plugins(),
         ),
         state=state,
-        # A photo upload may carry the configured maximum plus its multipart envelope.
-        request_max_body_size=settings.attachment_max_bytes + 1024 * 1024,
+        # The largest form the system offers, with its files at their limits, plus its multipart envelope.
+        request_max_body_size=largest_request_bytes(settings),
         on_startup=[start_scheduler],
         on_shutdown=[dispose_engine],
         # The request's transaction ends as its answer starts (committed on success); security headers on every

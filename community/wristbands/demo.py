@@ -5,10 +5,12 @@ texts through the recording SMS provider, and one elder who wandered off in 树�
 
 from __future__ import annotations
 
+import io
 import random
 import secrets
 from datetime import timedelta
 
+from reportlab.pdfgen import canvas
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.wristbands import schemas, service
@@ -31,7 +33,18 @@ GIVEN = ["丽华", "建军", "淑敏", "志刚", "海燕", "春生", "雅琴", "
 PILOT = {"XBL01": (315, 5), "XBL02": (290, 5)}  # community: elders registered, bands replaced after a loss
 SPARE_LABELS = 30
 VISITS = 3  # home visits entered through the use cases one by one
-CONSENT_FORM = b"%PDF-1.4\n% demo consent form (signed on paper, scanned)\n"
+
+
+def _consent_form() -> bytes:
+    """A one-page PDF standing for the consent form signed on paper and scanned (uploads are judged by content)."""
+    buffer = io.BytesIO()
+    sheet = canvas.Canvas(buffer, invariant=True)
+    sheet.drawString(72, 720, "demo consent form (signed on paper, scanned)")
+    sheet.save()
+    return buffer.getvalue()
+
+
+CONSENT_FORM = _consent_form()
 
 
 def _elder(rng: random.Random) -> schemas.ElderIn:

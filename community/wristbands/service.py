@@ -33,6 +33,7 @@ from foundation.audit import record_change
 from foundation.channels import ChannelKind, Payload, Topic, broadcast, channels_of, enqueue
 from foundation.clock import BUSINESS_TZ, business_today, utc_now
 from foundation.db import rows_changed
+from foundation.documents import check_readable, document_kind
 from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation, TooLarge
 from foundation.notifications import notify
 from foundation.process_locks import transaction_lock
@@ -46,6 +47,9 @@ WORKERS = frozenset({Role.CARE_WORKER})  # 社区老龄社工: registers, binds,
 PRINTERS = frozenset({Role.CARE_WORKER, Role.COMMITTEE_DIRECTOR})
 COUNTERS = frozenset({Role.CARE_WORKER, Role.COMMITTEE_DIRECTOR, Role.STREET_OFFICER, Role.ADMIN})
 CHANNEL_KEEPERS = frozenset({Role.COMMITTEE_DIRECTOR, Role.ADMIN})
+# The signed consent: a photo or a scan (the register form's file field takes image/* and PDF); the elder's photo a photo.
+CONSENT_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "application/pdf"})
+PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 OPEN_STATES = (AlertState.RAISED.value, AlertState.ACKNOWLEDGED.value)
 
 
@@ -106,6 +110,12 @@ async def register_elder(
         if phone is None:
             raise RuleViolation(f"guardian {n}'s phone is not a mainland mobile or landline number", zh=f"第 {n} 位监护人的电话号码有误", field=f"guardian{n}_phone")
         phones.append(phone)
+    # Each judged by its content, as every other upload: the consent a photo or scan that opens, the photo a photo.
+    max_pixels = get_settings().photo_max_pixels
+    consent_kind = document_kind(consent_form, CONSENT_TYPES, field="consent_form", what="the signed consent form", what_zh="签字的同意书")
+    check_readable(consent_form, consent_kind, max_pixels, field="consent_form", what="the signed consent form", what_zh="签字的同意书")
+    if photo:
+        check_readable(photo, document_kind(photo, PHOTO_TYPES, field="photo", what="the elder's photo", what_zh="老人照片"), max_pixels, field="photo", what="the elder's photo", what_zh="老人照片")
     elder = WristbandElder(
         community_id=community.id, street_id=community.street_id, name_sealed=seal.seal(data.name.strip()),
         care_notes_sealed=seal.seal(data.care_notes.strip()) if data.care_notes.strip() else "",

@@ -58,6 +58,9 @@ class StrictBody(MsgspecDTO[T], Generic[T]):
             raise ValidationException(detail=f"body: {exc}", extra=[{"key": "body", "message": str(exc)}]) from exc
         except msgspec.DecodeError as exc:
             raise ValidationException(detail=f"body is not valid JSON: {exc}", extra=[{"key": "body", "message": str(exc)}]) from exc
+        except RecursionError:  # nested past the stack (the request gate refuses this first; a decoder never faults)
+            detail = "body nests arrays or objects too deep to be read"
+            raise ValidationException(detail=detail, extra=[{"key": "body", "message": detail}]) from None
         check_dates(decoded, "body")
         return decoded
 

@@ -1,6 +1,8 @@
 """The one gate every request's text passes before its handler runs, for the API and the pages alike: path and
 query parameters, JSON bodies and form fields holding a control character are refused (422, naming the field),
-a body that is not UTF-8 is refused (400), and an uploaded file's name is cleaned rather than refused."""
+a body that is not UTF-8 or JSON nested past any real document is refused (400), a body of another type than the
+operation reads is refused (415, before any of it is read: a form's parser would leave the stream half read), and
+an uploaded file's name is cleaned rather than refused."""
 
 from __future__ import annotations
 
@@ -14,13 +16,18 @@ from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ValidationException
 from litestar.handlers import BaseRouteHandler
-from litestar.params import ParameterKwarg
+from litestar.params import BodyKwarg, ParameterKwarg
 
-from foundation.errors import ControlCharacters
+from foundation.errors import ControlCharacters, InvalidInput, WrongMediaType
 from foundation.periods import check_day, parse_day, supported_year
 from foundation.text import clean_file_name, first_control_character
 
 FORM_TYPES = frozenset({RequestEncodingType.URL_ENCODED.value, RequestEncodingType.MULTI_PART.value})
+JSON_TYPE = RequestEncodingType.JSON.value
+# No document this system reads nests deeper (a record's results hold a list of photo ids: 4 levels); JSON nested
+# past this is refused as malformed before anything walks it (msgspec's own limit depends on the stack it is
+# called from, and then raises RecursionError).
+MAX_JSON_DEPTH = 32
 
 
 def _refuse(field: str, character: str) -> ControlCharacters:
@@ -38,17 +45,31 @@ def _check(field: str, text: str) -> None:
         raise _refuse(field, character)
 
 
-def _check_json(value: Any, path: str) -> None:
-    """Every key and string of a decoded JSON document, named by where it sits: body.results[2].note."""
-    if isinstance(value, str):
-        _check(path, value)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check(f"{path} (a key)", key)
-            _check_json(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _check_json(item, f"{path}[{index}]")
+def _too_deep() -> InvalidInput:
+    return InvalidInput(
+        f"body nests arrays or objects more than {MAX_JSON_DEPTH} levels deep; no operation takes such a document (nothing was read)",
+        zh=f"提交的 JSON 内容嵌套超过 {MAX_JSON_DEPTH} 层，格式有误，请检查后再提交（未保存任何内容）",
+        field="body",
+    )
+
+
+def _check_json(document: Any, path: str) -> None:
+    """Every key and string of a decoded JSON document, named by where it sits: body.results[2].note; a document
+    nested past MAX_JSON_DEPTH is refused (walked with a list, not by recursion)."""
+    pending = [(document, path, 0)]
+    while pending:
+        value, where, depth = pending.pop()
+        if isinstance(value, str):
+            _check(where, value)
+        elif isinstance(value, dict | list):
+            if depth >= MAX_JSON_DEPTH:
+                raise _too_deep()
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    _check(f"{where} (a key)", key)
+                    pending.append((item, f"{where}.{key}", depth + 1))
+            else:
+                pending.extend((item, f"{where}[{index}]", depth + 1) for index, item in enumerate(value))
 
 
 def _not_utf8(where: str, error: UnicodeDecodeError) -> ValidationException:
@@ -65,6 +86,34 @@ def _date_parameters(handler: BaseRouteHandler) -> tuple[tuple[str, str], ...]:
             kwarg = definition.kwarg_definition
             found.append(((kwarg.query if isinstance(kwarg, ParameterKwarg) and kwarg.query else name), name))
     return tuple(found)
+
+
+def _wrong_type(sent: str, expected: str) -> WrongMediaType:
+    if expected == JSON_TYPE:
+        return WrongMediaType(
+            f"this operation reads a JSON body (Content-Type: application/json); the request was sent as {sent}: nothing of it was read",
+            zh="此操作只接受 JSON 格式（Content-Type: application/json）的内容，请按该格式重新提交（未保存任何内容）",
+            field="body",
+        )
+    return WrongMediaType(
+        f"this operation reads a form ({expected}), as the browser or GeoReport v2 client sends it; the request was sent as {sent}: nothing of it was read",
+        zh=f"此操作只接受表单格式（Content-Type: {expected}）的内容，请按该格式重新提交（未保存任何内容）",
+        field="body",
+    )
+
+
+@cache
+def _expected_body(handler: BaseRouteHandler) -> str | None:
+    """The media type a handler reads its `data` as (JSON unless it says a form), None when it takes no body."""
+    data = handler.parsed_fn_signature.parameters.get("data")
+    if data is None:
+        return None
+    kwarg = data.kwarg_definition
+    return str(kwarg.media_type.value if isinstance(kwarg.media_type, RequestEncodingType) else kwarg.media_type) if isinstance(kwarg, BodyKwarg) else JSON_TYPE
+
+
+def _is_json(content_type: str) -> bool:
+    return content_type == JSON_TYPE or content_type.endswith("+json")
 
 
 async def check_request_text(request: Request[Any, Any, Any]) -> None:
@@ -87,7 +136,14 @@ async def check_request_text(request: Request[Any, Any, Any]) -> None:
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
     content_type = request.content_type[0]
-    if content_type == "application/json" or content_type.endswith("+json"):
+    expected = _expected_body(request.route_handler)
+    # A body of another type than the handler reads is refused unread: a form parsed here for a JSON operation
+    # leaves the stream consumed (or half read: the handler then waits for bytes that never come).
+    if expected == JSON_TYPE and content_type and not _is_json(content_type):
+        raise _wrong_type(content_type, expected)
+    if expected in FORM_TYPES and content_type and content_type not in FORM_TYPES:
+        raise _wrong_type(content_type, str(expected))
+    if _is_json(content_type):
         raw = await request.body()
         if not raw:
             return
@@ -95,6 +151,8 @@ async def check_request_text(request: Request[Any, Any, Any]) -> None:
             document = msgspec.json.decode(raw)
         except UnicodeDecodeError as error:
             raise _not_utf8("body", error) from None
+        except RecursionError:
+            raise _too_deep() from None
         except msgspec.DecodeError:
             return  # not JSON at all: the body's decoder says so, with its position
         _check_json(document, "body")

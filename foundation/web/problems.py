@@ -26,6 +26,7 @@ from foundation.errors import (
     TooLarge,
     TooManyAttempts,
     Unavailable,
+    WrongMediaType,
 )
 from foundation.periods import DATE_PATTERN, FIRST_YEAR, LAST_YEAR, MONTH_PATTERN, PERIOD_PATTERN, QUARTER_PATTERN
 from foundation.text import NONBLANK, PRINTABLE
@@ -36,6 +37,7 @@ log = logging.getLogger("foundation.web")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 STATUS_OF: dict[type[DomainError], int] = {
+    WrongMediaType: 415,  # before InvalidInput, which it is a kind of
     InvalidInput: 400,
     NotAuthenticated: 401,
     PermissionDenied: 403,
@@ -53,6 +55,7 @@ DESCRIPTIONS = {
     403: "Your role or scope does not allow this; nothing was changed",
     404: "No such record, or it is outside your scope",
     413: "The upload is larger than the configured limit; nothing was stored",
+    415: "The body is not of the media type this operation reads (application/json, or a form); nothing was read",
     409: "Conflicts with a stored record (duplicate, overlap or wrong state); nothing was changed",
     422: "A business rule forbids this, or a text holds control characters; nothing was changed",
     429: "Too many failed attempts; retry after the number of seconds in the Retry-After header",
@@ -203,7 +206,24 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
         return _answer(
             request, 405, "Method not allowed", f"{request.method} is not accepted here; use {allowed}", headers={"Allow": allowed}
         )
+    if exc.status_code == 413:
+        return _too_large_request(request, exc)
     return _answer(request, exc.status_code, type(exc).__name__, str(exc.detail), headers=exc.headers)
+
+
+def _too_large_request(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """The request is larger than the system takes at once (Litestar's limit, read before the handler sees any of
+    it): say what the limit is and what to do, not only that it failed."""
+    handler = request.scope.get("route_handler")
+    resolve = getattr(handler, "resolve_request_max_body_size", None)
+    limit = resolve() if resolve is not None else request.app.request_max_body_size
+    megabytes = f"{(limit if isinstance(limit, int) else 0) / (1024 * 1024):.0f}"
+    return _answer(
+        request, 413, "Request too large",
+        f"the request is larger than {megabytes} MB, the most this system takes at once (all files of a form together); send fewer or smaller photos or files (nothing was stored)",
+        headers=exc.headers,
+        zh=f"提交的内容超过 {megabytes} MB 上限（一次提交的全部照片和文件合计），未保存任何内容。请减少照片或文件的数量、或压缩后再提交；可返回上一页找回已填写的文字。",
+    )
 
 
 def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:

@@ -18,11 +18,12 @@ from foundation.calendar.rules import working_days_after
 from foundation.calendar.service import working_calendar
 from foundation.clock import BUSINESS_TZ, business_today, utc_now
 from foundation.db import rows_changed
+from foundation.documents import check_readable
 from foundation.errors import Conflict, InvalidInput, NotFound, RuleViolation, TooLarge
 from foundation.notifications import settle
 from foundation.periods import Month
 from foundation.process_locks import transaction_lock
-from foundation.settings import config_dir
+from foundation.settings import config_dir, get_settings
 from foundation.storage import BlobStore, write_blob
 from registry import queries as registry
 from subsidies.activity import rules
@@ -99,6 +100,7 @@ async def upload_receipt(session: AsyncSession, store: BlobStore, actor: Princip
     if not content:
         raise InvalidInput("the receipt file is empty", zh="发票文件是空的", field="file")
     kind = rules.receipt_type(content, config.receipt_types)
+    check_readable(content, kind, get_settings().photo_max_pixels, field="file", what="the receipt", what_zh="发票")
     sha256 = await write_blob(store, content)
     receipt = ActivityReceipt(sha256=sha256, content_type=kind, size_bytes=len(content), holder=str(holder), uploaded_by_user_id=actor.user_id, uploaded_at=utc_now())
     session.add(receipt)

@@ -18,12 +18,13 @@ from foundation.calendar.rules import working_days_after
 from foundation.calendar.service import working_calendar
 from foundation.clock import BUSINESS_TZ, business_today, utc_now
 from foundation.db import rows_changed
+from foundation.documents import check_readable
 from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation, TooLarge
 from foundation.money import yuan
 from foundation.notifications import settle
 from foundation.periods import Month
 from foundation.process_locks import transaction_lock
-from foundation.settings import config_dir
+from foundation.settings import config_dir, get_settings
 from foundation.storage import BlobStore, write_blob
 from registry import queries as registry
 from subsidies.engine import service as engine
@@ -87,6 +88,7 @@ async def upload_document(session: AsyncSession, store: BlobStore, actor: Princi
     if not content:
         raise InvalidInput("the document is empty", zh="证明材料文件是空的", field="file")
     kind = rules.document_type(content, config.document_types)
+    check_readable(content, kind, get_settings().photo_max_pixels, field="file", what="the supporting document", what_zh="证明材料")
     document = ReliefDocument(sha256=await write_blob(store, content), content_type=kind, size_bytes=len(content), community_id=community_id, uploaded_by_user_id=actor.user_id, uploaded_at=utc_now())
     session.add(document)
     await session.flush()

@@ -269,22 +269,41 @@ def _sheet(title: str, lines: Iterator[tuple[object, ...]], forced: Kind | None,
     return sheet
 
 
+def _not_a_workbook() -> UnreadableFile:
+    return UnreadableFile("the file is not an XLSX workbook or a CSV file (or a part of it is malformed)", zh="文件不是有效的 XLSX 工作簿或 CSV 文件，请使用下载的模板", field="file")
+
+
+def _cell_too_long() -> UnreadableFile:
+    return UnreadableFile(
+        f"a cell holds more than {csv.field_size_limit()} characters; no column of a template takes that much",
+        zh="单元格内容过长，请检查文件是否为导入模板（未导入任何内容）",
+        field="file",
+    )
+
+
 def read_file(content: bytes, filename: str, kind: Kind | None, max_rows: int) -> list[Sheet]:
     """The sheets of an XLSX workbook (its instructions sheet left out) or of a CSV file (UTF-8, with or without a
-    byte-order mark). `kind` names the kind of a CSV file or of a one-sheet workbook when titles do not."""
+    byte-order mark). `kind` names the kind of a CSV file or of a one-sheet workbook when titles do not. A file that
+    cannot be read, wherever in it the fault lies (rows are read lazily), is UnreadableFile, never a fault."""
     if filename.lower().endswith(".csv"):
         try:
             decoded = content.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise UnreadableFile("the CSV file is not UTF-8", zh="CSV 文件须为 UTF-8 编码（在 Excel 中另存为“CSV UTF-8”）", field="file") from None
-        return [_sheet(filename, iter([tuple(r) for r in csv.reader(io.StringIO(decoded))]), kind, max_rows)]
+        try:
+            return [_sheet(filename, iter([tuple(r) for r in csv.reader(io.StringIO(decoded))]), kind, max_rows)]
+        except csv.Error as error:  # a field past the reader's limit (131,072 characters), a NUL, a stray quote
+            raise (_cell_too_long() if "field larger than field limit" in str(error) else _not_a_workbook()) from None
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):
-        raise UnreadableFile("the file is not an XLSX workbook or a CSV file", zh="文件不是 XLSX 工作簿或 CSV 文件，请使用下载的模板", field="file") from None
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, SyntaxError, EOFError):
+        # SyntaxError: a part's XML is malformed (xml.etree's ParseError, lxml's XMLSyntaxError, are kinds of it).
+        raise _not_a_workbook() from None
     try:
         titles = [t for t in workbook.sheetnames if t != INSTRUCTIONS_SHEET]
         return [_sheet(t, workbook[t].iter_rows(values_only=True), kind if len(titles) == 1 else None, max_rows) for t in titles]
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, SyntaxError, EOFError):
+        raise _not_a_workbook() from None  # a sheet's part is read only now, row by row: missing, cut short or malformed
     finally:
         workbook.close()
 

@@ -15,6 +15,7 @@ from playwright.async_api import expect
 from foundation.channels import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from foundation.clock import business_today
 from tests.e2e.test_pages import PHONE, phone_as
+from tests.integration.evidence import jpeg
 from tests.integration.test_channels import Receiver, receiving
 from tests.served import Served
 
@@ -37,7 +38,7 @@ async def test_a_lost_elder_is_found_through_the_band(served: Served, open_as, n
         await worker.get_by_label("监护人代签（老人无法签署）").check()
         await worker.get_by_label("签署日期").fill(str(business_today()))
         consent = tmp_root / "consent.jpg"
-        consent.write_bytes(b"\xff\xd8\xff\xe0 signed consent form scan")
+        consent.write_bytes(jpeg())  # a photo of the signed form (uploads are judged by content)
         await worker.get_by_label("签字的同意书（拍照或扫描）").set_input_files(str(consent))
         await worker.locator('input[name="guardian1_name"]').fill("端木建国")
         await worker.locator('input[name="guardian1_phone"]').fill("13911112222")

@@ -33,6 +33,25 @@ def jpeg(gps: tuple[float, float] | None = None, taken: str | None = None) -> by
     return buffer.getvalue()
 
 
+def scan_png() -> bytes:
+    """A small PNG, different every call: a scanned certificate or receipt (uploads are judged by decoding them)."""
+    n = next(_counter)
+    buffer = io.BytesIO()
+    Image.new("L", (40, 30), (n * 29) % 256).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def scan_pdf(text: str = "scanned") -> bytes:
+    """A one-page PDF: a scanned document."""
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    sheet = canvas.Canvas(buffer)
+    sheet.drawString(72, 720, text)
+    sheet.save()
+    return buffer.getvalue()
+
+
 async def upload(client: Any, headers: dict[str, str], content: bytes | None = None, **form: str) -> int:
     response = await client.post("/api/attachments", files={"file": ("photo.jpg", content or jpeg(), "image/jpeg")}, data=form, headers=headers)
     assert response.status_code == 201, response.text

@@ -31,6 +31,7 @@ from subsidies.activity.schemas import ClaimIn
 from subsidies.activity.tables import ActivityClaim, ActivityFund, ActivityReceipt
 from subsidies.engine.tables import ProgrammeBatch
 from tests.database import migrated_demo_database
+from tests.integration.evidence import scan_pdf, scan_png
 from tests.integration.helpers import adjust, assert_problem, count
 from tests.integration.test_issued_documents import one_digit_changed, verify
 from tests.integration.test_pages import page_login
@@ -38,7 +39,7 @@ from tests.integration.test_programme_engine import login
 from tests.integration.test_role_pages import csrf
 
 YEAR = business_today().year
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = scan_png()
 
 
 def invoice() -> str:
@@ -282,12 +283,18 @@ async def test_bad_input_is_a_problem_and_stores_nothing(client, db) -> None:  #
     # Receipts: not a photo or scan, empty, too large.
     assert_problem(await client.post("/api/activity/receipts", files={"file": ("r.png", b"GIF89a not allowed", "image/png")}, headers=director), 400, "photo or scan")
     assert_problem(await client.post("/api/activity/receipts", files={"file": ("r.png", b"", "image/png")}, headers=director), 400, "empty")
+    # A file is what it decodes to, not its first bytes: a web page behind a JPEG's or a PDF's signature, a scan cut short.
+    for name, content, kind in (("r.jpg", b"\xff\xd8\xff\xe0<html></html>", "image/jpeg"), ("r.pdf", b"%PDF-1.4\n<html></html>", "application/pdf"), ("r.png", PNG[: len(PNG) // 2], "image/png")):
+        refused = await client.post("/api/activity/receipts", files={"file": (name, content, kind)}, headers=director)
+        assert_problem(refused, 400, "not a")
+        assert "发票" in refused.json()["detail_zh"]
+    assert (await client.post("/api/activity/receipts", files={"file": ("r.pdf", scan_pdf(), "application/pdf")}, headers=director)).status_code == 201
     too_large = PNG + b"\x00" * service.fund_rules().receipt_max_bytes
     assert_problem(await client.post("/api/activity/receipts", files={"file": ("r.png", too_large, "image/png")}, headers=director), 413, "limit")
     # Someone who claims nothing: a worker, finance.
     for username in ("ns01-worker", "finance"):
         assert_problem(await client.post("/api/activity/claims", json=good, headers=await login(client, username)), 403)
-    assert (await count(db, ActivityClaim), await count(db, ActivityReceipt)) == (claims, receipts)
+    assert (await count(db, ActivityClaim), await count(db, ActivityReceipt)) == (claims, receipts + 1)  # the PDF scan kept
 
 
 async def test_a_retry_files_one_claim_and_a_reused_client_id_is_refused(client, db) -> None:  # type: ignore[no-untyped-def]

@@ -8,6 +8,7 @@ import asyncio
 import io
 import os
 import re
+import struct
 import subprocess
 import sys
 from functools import cache
@@ -137,6 +138,47 @@ async def test_an_anonymous_login_that_is_not_utf8_is_refused(client) -> None:
     response = await client.post("/api/auth/login", content=b'{"username": "adm\xc3in", "password": "x"}', headers={"content-type": "application/json"})
     body = assert_problem(response, 400, "not valid UTF-8")
     assert body["errors"][0]["field"] == "body"
+
+
+DEEP_JSON = b"[" * 500 + b"]" * 500
+
+
+async def test_json_nested_past_any_document_is_refused_on_every_route_without_a_traceback(client, as_user, app, db, caplog) -> None:
+    officer = await as_user("xbl-officer")
+    before = await stored(db)
+    anonymous = await client.post("/api/auth/login", content=DEEP_JSON, headers={"content-type": "application/json"})
+    body = assert_problem(anonymous, 400, "levels deep")
+    assert "嵌套" in body["detail_zh"]
+    for method, path, _ in operations(app, json_body=True):
+        response = await client.request(method, concrete(path), content=b'{"a": ' + DEEP_JSON + b"}", headers={**officer, "content-type": "application/json"})
+        assert response.status_code < 500, f"{method} {path}: {response.status_code} {response.text}"
+    assert "RecursionError" not in caplog.text and "Traceback" not in caplog.text
+    assert await stored(db) == before
+
+
+async def test_a_form_sent_to_a_json_operation_is_refused_naming_the_type_it_reads(client, as_user, db) -> None:
+    worker = await as_user("xbl01-worker")
+    before = await stored(db)
+    body, content_type = multipart(b"x.png", b"not read", username="admin", password="x")
+    login = await client.post("/api/auth/login", content=body, headers={"content-type": content_type})
+    problem = assert_problem(login, 415, "application/json")
+    assert "JSON" in problem["detail_zh"]
+    patrol = await client.post("/api/patrols", content=body, headers={**worker, "content-type": content_type})
+    assert_problem(patrol, 415, "application/json")
+    urlencoded = await client.post("/api/patrols", data={"estate_id": "1"}, headers=worker)
+    assert_problem(urlencoded, 415, "application/json")
+    assert await stored(db) == before
+
+
+@pytest.mark.parametrize("path", ["/patrol/records", "/community/delivery/log/records"])
+async def test_a_page_outbox_sent_a_form_with_a_file_answers_at_once(client, db, path) -> None:
+    await page_login(client, "xbl01-worker" if path.startswith("/patrol") else "xbl01-care")
+    token = await page_form_token(client, "/patrol/" if path.startswith("/patrol") else "/community/delivery/log")
+    before = await stored(db)
+    body, content_type = multipart(b"photo.jpg", jpeg(), _csrf_token=token)
+    response = await asyncio.wait_for(client.post(path, content=body, headers={"content-type": content_type, "x-csrftoken": token}), timeout=15)
+    assert response.status_code == 415, response.text
+    assert await stored(db) == before
 
 
 async def test_a_page_form_that_is_not_utf8_is_refused_in_chinese(client) -> None:
@@ -419,6 +461,61 @@ async def test_a_large_phone_photo_is_kept_whole_and_shown_scaled_down(client, a
     assert (await client.get(f"/api/attachments/{small_id}", headers=worker)).content == small
     async with db() as session:
         assert (await session.execute(select(Attachment.size_bytes).where(Attachment.id == photo))).scalar_one() == len(original.getvalue())
+
+
+def broken_exif_jpeg(tag: int) -> bytes:
+    """A 64×48 JPEG whose EXIF holds one pointer (0x8769 EXIF or 0x8825 GPS) stored as a signed long of -100."""
+    plain = jpeg()
+    tiff = b"II*\0" + struct.pack("<I", 8) + struct.pack("<H", 1) + struct.pack("<HHIi", tag, 9, 1, -100) + struct.pack("<I", 0)
+    payload = b"Exif\0\0" + tiff
+    return plain[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + plain[2:]
+
+
+def camera_mpo() -> bytes:
+    """A camera JPEG carrying a preview picture (Multi-Picture Format): Pillow opens it as MPO."""
+    main, preview = Image.new("RGB", (64, 48), (200, 10, 10)), Image.new("RGB", (32, 24), (200, 10, 10))
+    buffer = io.BytesIO()
+    main.save(buffer, "MPO", save_all=True, append_images=[preview])
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("tag", [0x8769, 0x8825], ids=["exif-pointer", "gps-pointer"])
+async def test_a_photo_with_an_unreadable_exif_block_is_kept_without_its_time_or_place(client, as_user, db, tag) -> None:
+    worker = await as_user("xbl01-worker")
+    response = await client.post("/api/attachments", files={"file": ("camera.jpg", broken_exif_jpeg(tag), "image/jpeg")}, headers=worker)
+    assert response.status_code == 201, response.text
+    async with db() as session:
+        kept = await session.get_one(Attachment, response.json()["id"])
+    assert kept.content_type == "image/jpeg" and kept.exif_taken_at is None and kept.exif_latitude_micro is None
+    await page_login(client, "xbl01-worker")
+    token = await page_form_token(client, "/patrol/")
+    page = await client.post("/patrol/photos", files={"file": ("camera.jpg", broken_exif_jpeg(tag), "image/jpeg")}, data={"_csrf_token": token})
+    assert page.status_code < 400, page.text
+
+
+async def test_a_camera_jpeg_with_a_preview_picture_is_kept_as_a_jpeg(client, as_user, db) -> None:
+    worker = await as_user("xbl01-worker")
+    response = await client.post("/api/attachments", files={"file": ("camera.jpg", camera_mpo(), "image/jpeg")}, headers=worker)
+    assert response.status_code == 201, response.text
+    shown = await client.get(f"/api/attachments/{response.json()['id']}", headers=worker)
+    assert shown.status_code == 200 and shown.headers["content-type"] == "image/jpeg"
+
+
+def _truncated_photos() -> list[bytes]:
+    whole = io.BytesIO()
+    Image.effect_mandelbrot((640, 480), (-2, -1.5, 1, 1.5), 100).convert("RGB").save(whole, "JPEG")
+    content = whole.getvalue()
+    return [content[: len(content) // 3], content[:400] + b"\0" * (len(content) - 400)]
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["first-third", "header-then-zeros"])
+async def test_a_photo_cut_short_is_refused_and_stores_nothing(client, as_user, db, index) -> None:
+    worker = await as_user("xbl01-worker")
+    before = await stored(db)
+    response = await client.post("/api/attachments", files={"file": ("cut.jpg", _truncated_photos()[index], "image/jpeg")}, headers=worker)
+    body = assert_problem(response, 400, "not a readable")
+    assert "无法识别该照片" in body["detail_zh"]
+    assert await stored(db) == before
 
 
 @pytest.mark.parametrize(

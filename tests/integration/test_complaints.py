@@ -4,17 +4,21 @@ phone kept from the company."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import jsonschema_rs
+import numpy
 import pytest
 from litestar import Litestar
-from sqlalchemy import select
+from PIL import Image
+from sqlalchemy import func, select
 
 from complaints.rules import Channel, solve_challenge
 from complaints.service import NewComplaint, complaint_rules, remind_late_first_responses, report_complaint
@@ -51,7 +55,9 @@ def resident(app: Litestar, address: str = "203.0.113.10") -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=transport, base_url="http://testserver.local", follow_redirects=False, headers={"user-agent": "phone"})
 
 
-async def report_on_page(phone_client: httpx.AsyncClient, estate_code: str, *, solve: bool = True, photos: int = 0, description: str = "3号楼楼道垃圾三天没人清") -> httpx.Response:
+async def report_on_page(
+    phone_client: httpx.AsyncClient, estate_code: str, *, solve: bool = True, photos: int = 0, description: str = "3号楼楼道垃圾三天没人清", photo: Callable[[], bytes] = jpeg
+) -> httpx.Response:
     form = await phone_client.get(f"/report/{estate_code}")
     assert form.status_code == 200, form.text
     challenge = re.search(r'name="pow_challenge" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
@@ -60,7 +66,7 @@ async def report_on_page(phone_client: httpx.AsyncClient, estate_code: str, *, s
         "_csrf_token": token, "service_code": "cleaning", "place": "3号楼2单元", "description": description, "phone": PHONE,
         "pow_challenge": challenge, "pow_nonce": solve_challenge(challenge, complaint_rules().pow_bits) if solve else "0",
     }
-    files = [("photo", (f"p{i}.jpg", jpeg(), "image/jpeg")) for i in range(photos)] or [("photo", ("", b"", "application/octet-stream"))]
+    files = [("photo", (f"p{i}.jpg", photo(), "image/jpeg")) for i in range(photos)] or [("photo", ("", b"", "application/octet-stream"))]
     return await phone_client.post(f"/report/{estate_code}", data=data, files=files)
 
 
@@ -136,6 +142,26 @@ async def test_a_flood_from_one_phone_is_refused_while_another_residents_first_r
     assert digests and all("198.51.100.20" not in d for d in digests)
 
 
+def not_a_photo() -> bytes:
+    return b"\xff\xd8\xff\xe0 not a photo at all"
+
+
+async def test_reports_refused_for_a_bad_photo_do_not_use_up_the_residents_reports_but_a_flood_of_them_is_stopped(app: Litestar, connection: Any, db: Any) -> None:
+    _, code = await worker_estate(db)
+    rules = complaint_rules()
+    async with resident(app, "198.51.100.30") as phone:
+        for _ in range(rules.per_device):
+            refused = await report_on_page(phone, code, photos=1, photo=not_a_photo)
+            assert refused.status_code == 422 and "无法识别该照片" in refused.text, refused.text[-1000:]
+        sent = await report_on_page(phone, code, photos=1)
+        assert sent.status_code == 302, sent.text[-1000:]
+    before = await count(db, Complaint)
+    async with resident(app, "198.51.100.31") as flooder:
+        answers = [(await report_on_page(flooder, code, photos=1, photo=not_a_photo)).status_code for _ in range(rules.per_device * 3 + 1)]
+    assert set(answers[:-1]) == {422} and answers[-1] == 429
+    assert await count(db, Complaint) == before
+
+
 async def test_a_solved_challenge_is_good_for_one_report_only(app: Litestar, connection: Any, db: Any) -> None:
     _, code = await worker_estate(db)
     async with resident(app, "203.0.113.90") as phone:
@@ -174,6 +200,13 @@ async def test_open311_services_requests_and_their_json_follow_georeport_v2(app:
     assert single.status_code == 200 and single.json() == listed.json()
 
     assert "media_url" not in one  # no photo: no media_url
+
+    # GeoReport v2's POST is form-encoded: JSON is refused saying so, in both languages, without echoing the body.
+    complaints = await count(db, Complaint)
+    as_json = await client.post("/api/open311/v2/requests.json", json={"service_code": "cleaning", "address_id": code, "description": "楼道灯坏了"})
+    problem = assert_problem(as_json, 415, "application/x-www-form-urlencoded")
+    assert "表单格式" in problem["detail_zh"] and "service_code" not in as_json.text and "楼道灯坏了" not in as_json.text
+    assert await count(db, Complaint) == complaints
 
     # media_url sent: kept as a reference for the staff, never fetched; anything but an http(s) URL is refused.
     linked = await client.post(
@@ -454,3 +487,35 @@ async def test_a_report_too_long_or_with_a_phone_that_is_no_phone_is_refused_as_
     assert await count(db, Complaint) == before
     await new_complaint(db, estate_code, phone="+86 22-2345 6789")  # a phone written with a + and dashes is a phone
     assert await count(db, Complaint) == before + 1
+
+
+_seeds = iter(range(1, 1_000_000))
+
+
+def phone_photo_4mb() -> bytes:
+    """A photo as a phone's camera writes it, about 4 MB (noise does not compress), different every call."""
+    pixels = numpy.random.default_rng(next(_seeds)).integers(0, 256, (1400, 1800, 3), dtype=numpy.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "JPEG", quality=97)
+    assert 3_500_000 < len(out.getvalue()) < 10 * 1024 * 1024, len(out.getvalue())
+    return out.getvalue()
+
+
+async def test_a_report_with_three_phone_photos_is_taken_and_a_larger_request_says_the_limit(app: Litestar, connection: Any, db: Any, client: httpx.AsyncClient, as_user: Any) -> None:
+    _, code = await worker_estate(db)
+    async with resident(app, "203.0.113.41") as phone:
+        sent = await report_on_page(phone, code, photos=3, photo=phone_photo_4mb)
+        assert sent.status_code == 302, sent.text[-1500:]
+    async with db() as session:
+        assert (await session.execute(select(func.count()).select_from(ComplaintPhoto))).scalar_one() >= 3
+    # Past the limit: the page and the API say what the limit is and what to do, in Chinese too.
+    limit_mb = app.request_max_body_size // (1024 * 1024)
+    too_much = b"\xff" * (app.request_max_body_size + 1)
+    async with resident(app, "203.0.113.42") as phone:
+        form = await phone.get(f"/report/{code}")
+        token = re.search(r'name="_csrf_token" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
+        refused = await phone.post(f"/report/{code}", data={"_csrf_token": token}, files={"photo": ("big.jpg", too_much, "image/jpeg")})
+    assert refused.status_code == 413 and f"超过 {limit_mb} MB 上限" in refused.text and "压缩" in refused.text, refused.text[-1500:]
+    worker = await as_user("xbl01-worker")
+    problem = assert_problem(await client.post("/api/attachments", files={"file": ("big.jpg", too_much, "image/jpeg")}, headers=worker), 413, f"{limit_mb} MB")
+    assert f"超过 {limit_mb} MB 上限" in problem["detail_zh"]

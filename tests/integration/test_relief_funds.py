@@ -28,6 +28,7 @@ from subsidies.relief.rules import CODE
 from subsidies.relief.schemas import ApplicationIn
 from subsidies.relief.tables import ReliefApplication, ReliefDocument, ReliefFund, ReliefReview
 from tests.database import migrated_demo_database
+from tests.integration.evidence import scan_pdf, scan_png
 from tests.integration.helpers import assert_problem, count, pdf_text
 from tests.integration.test_issued_documents import one_digit_changed, verify
 from tests.integration.test_pages import page_login
@@ -35,7 +36,7 @@ from tests.integration.test_programme_engine import login
 from tests.integration.test_role_pages import csrf
 
 YEAR = business_today().year
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = scan_png()
 REASON = "家中老人长期卧床，本人无固定收入，申请临时生活救助。"
 
 
@@ -289,6 +290,12 @@ async def test_bad_input_is_a_problem_and_stores_nothing(client, db) -> None:  #
     assert await count(db, ReliefApplication) == applications
     not_a_document = await client.post("/api/relief/documents", files={"file": ("x.png", b"GIF89a....", "image/png")}, headers=care)
     assert_problem(not_a_document, 400, "photo or scan")
+    # A file is what it decodes to, not its first bytes: a web page behind a JPEG's or a PDF's signature, a scan cut short.
+    for name, content, kind in (("x.jpg", b"\xff\xd8\xff\xe0<html><script>alert(1)</script></html>", "image/jpeg"), ("x.pdf", b"%PDF-1.4\n<html></html>", "application/pdf"), ("x.png", PNG[: len(PNG) // 2], "image/png")):
+        refused = await client.post("/api/relief/documents", files={"file": (name, content, kind)}, headers=care)
+        assert_problem(refused, 400, "not a")
+        assert "证明材料" in refused.json()["detail_zh"]
+    assert (await client.post("/api/relief/documents", files={"file": ("scan.pdf", scan_pdf(), "application/pdf")}, headers=care)).status_code == 201
     bad_review = await client.post("/api/relief/applications/1/reviews", json={"level": "province", "verdict": "approve", "reason": "好的"}, headers=care)
     assert bad_review.status_code in (400, 403)
 

@@ -30,9 +30,10 @@ from foundation.web.problems import status_of
 from inspections import defects
 from inspections.schemas import FixReviewIn
 from inspections.tables import Amendment, Defect, LateRecordDecision
+from subsidies.engine.tables import ProgrammeBatch
 from supervision.demo import DEMO_PASSWORD
 from tests.generated import generate_month
-from tests.integration.evidence import approve_late, company_user_of, principal, record_body, upload
+from tests.integration.evidence import approve_late, company_user_of, principal, record_body, scan_png, upload
 from tests.integration.helpers import count, estate_ids_of
 from tests.integration.test_calls import PANEL, POINTS, _bids, past_call
 from tests.integration.test_volunteers import log, new_volunteer, team_of
@@ -167,6 +168,25 @@ async def programme_run_started(world: World) -> Duo:
     return Duo(lambda: _api(client.post(approve, headers=finance)), other)
 
 
+async def adjustment_proposed(world: World) -> Duo:
+    """`finance` proposes a correction (a recovery) of the demo's relief batch; `finance2` approves it."""
+    client, finance = world.client, await world.as_user("finance")
+    async with world.db() as session:
+        batch = (await session.execute(select(ProgrammeBatch).where(ProgrammeBatch.programme == "relief", ProgrammeBatch.run_id.is_not(None)))).scalars().first()  # type: ignore[union-attr]
+    assert batch is not None
+    line = (await client.get(f"/api/programmes/relief/runs/{batch.run_id}/lines?page_size=1", headers=finance)).json()["items"][0]
+    body = {"client_id": uuid.uuid4().hex, "reason": "复核追回", "corrections": [{"line_id": line["id"], "amount_fen": line["amount_fen"] - 100}]}
+    proposed = await client.post(f"/api/programmes/relief/batches/{batch.id}/adjustments", json=body, headers=finance)
+    assert proposed.status_code == 202, proposed.text
+    approve = f"/api/programmes/relief/adjustments/{proposed.json()['id']}/approve"
+
+    async def other() -> None:
+        approved = await client.post(approve, headers=await world.as_user("finance2"))
+        assert approved.status_code == 201 and approved.json()["total_fen"] == -100, approved.text
+
+    return Duo(lambda: _api(client.post(approve, headers=finance)), other)
+
+
 async def late_record_filed(world: World) -> Duo:
     """xbl-officer files a street inspection three months late; a second officer of 小白楼 decides it."""
     client, as_user = world.client, world.as_user
@@ -190,7 +210,7 @@ async def late_record_filed(world: World) -> Duo:
 async def activity_claim_filed(world: World) -> Duo:
     """南市's officer claims from the street's fund; finance decides it."""
     client, officer = world.client, await world.as_user("ns-officer")
-    receipt = await client.post("/api/activity/receipts", files={"file": ("receipt.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "image/png")}, headers=officer)
+    receipt = await client.post("/api/activity/receipts", files={"file": ("receipt.png", scan_png(), "image/png")}, headers=officer)
     assert receipt.status_code == 201, receipt.text
     body = {
         "client_id": uuid.uuid4().hex, "spent_on": str(business_today()), "purpose": "会议培训", "description": "楼门长培训场地及资料",
@@ -318,6 +338,7 @@ SCENARIOS: dict[Duty, tuple[Callable[[World], Awaitable[Duo]], ...]] = {
     Duty.VERIFY_OWN_FIX: (fix_reported,),
     Duty.REVIEW_OWN_VETO: (veto_cast,),
     Duty.APPROVE_OWN_RUN: (subsidy_run_computed, programme_run_started),
+    Duty.APPROVE_OWN_ADJUSTMENT: (adjustment_proposed,),
     Duty.APPROVE_OWN_LATE_RECORD: (late_record_filed,),
     Duty.DECIDE_OWN_ACTIVITY_CLAIM: (activity_claim_filed,),
     Duty.SCORE_OWN_ORGANISATION_BID: (bid_of_own_organisation,),

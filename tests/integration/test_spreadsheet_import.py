@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
+import zipfile
 from collections.abc import Sequence
 
 import pytest
@@ -39,6 +41,20 @@ GOOD_COMPANY = credit_code("MA0KP0001")
 SOCIAL_ORG = "52120101" + "MJ0KPM00" + "1"
 SOCIAL_ORG += credit_code_check_char(SOCIAL_ORG)
 SQUARE = '{"type": "Polygon", "coordinates": [[[117.2, 39.1], [117.201, 39.1], [117.201, 39.101], [117.2, 39.101], [117.2, 39.1]]]}'
+
+
+def with_part(content: bytes, part: str, replaced: bytes) -> bytes:
+    """The same XLSX (a valid zip) with one part's bytes replaced."""
+    out, source = io.BytesIO(), zipfile.ZipFile(io.BytesIO(content))
+    with zipfile.ZipFile(out, "w") as book:
+        for item in source.infolist():
+            book.writestr(item, replaced if item.filename == part else source.read(item))
+    return out.getvalue()
+
+
+MALFORMED_WORKBOOK = with_part(template(KINDS[0]), "xl/workbook.xml", b"<workbook><sheets><sheet name=")
+MALFORMED_SHEET = with_part(template(KINDS[0]), "xl/worksheets/sheet1.xml", b"<worksheet><sheetData><row")
+LONG_CELL_CSV = ("街道编码,街道名称\nXBL," + "长" * 200_000 + "\n").encode()
 
 
 def workbook(sheets: dict[str, Sequence[Sequence[object]]]) -> bytes:
@@ -210,9 +226,20 @@ async def test_a_csv_file_names_its_kind_and_every_template_downloads(db, client
         await run(db, "社区编码,社区名称\n树德里,树德里\n".encode("gb18030"), apply=False, name="c.csv", kind="communities")
     with pytest.raises(UnreadableFile, match="not an XLSX"):
         await run(db, b"PK\x03\x04 not really a workbook", apply=False, name="c.xlsx")
+    for malformed in (MALFORMED_WORKBOOK, MALFORMED_SHEET):  # a valid zip whose XML is not
+        with pytest.raises(UnreadableFile, match="not an XLSX") as refused:
+            await run(db, malformed, apply=False, name="c.xlsx")
+        assert refused.value.zh and "不是有效的 XLSX 工作簿或 CSV 文件" in refused.value.zh
+    with pytest.raises(UnreadableFile, match="more than 131072 characters") as too_long:
+        await run(db, LONG_CELL_CSV, apply=False, name="streets.csv", kind="streets")
+    assert too_long.value.zh and "单元格内容过长" in too_long.value.zh
     await page_login(client, "admin")
     page = await client.get("/imports")
     assert page.status_code == 200 and "下载模板" in page.text
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    for name, content, said in (("c.xlsx", MALFORMED_WORKBOOK, "不是有效的 XLSX 工作簿"), ("streets.csv", LONG_CELL_CSV, "单元格内容过长")):
+        checked = await client.post("/imports/check", data={"_csrf_token": token, "kind": "streets" if name.endswith(".csv") else ""}, files={"file": (name, content)})
+        assert checked.status_code == 422 and said in checked.text, checked.text[-1500:]
     for kind in KINDS:
         answer = await client.get(f"/imports/templates/{kind.key}.xlsx")
         assert answer.status_code == 200
@@ -250,5 +277,9 @@ async def test_supervision_import_checks_then_imports_in_one_transaction(tmp_roo
     assert "片区（estates）: 2 行，新登记 2，已登记且相同 0" in capsys.readouterr().out
     assert await asyncio.to_thread(cli.main, ["import", str(good)]) == 0
     assert "片区（estates）: 2 行，新登记 0，已登记且相同 2" in capsys.readouterr().out
+    for name, content in (("district-broken.xlsx", MALFORMED_WORKBOOK), ("streets-long.csv", LONG_CELL_CSV)):
+        (tmp_root / name).write_bytes(content)
+        assert await asyncio.to_thread(cli.main, ["import", str(tmp_root / name), "--kind", "streets", "--dry-run"]) == 1
+        assert "error: " in capsys.readouterr().err
     assert await asyncio.to_thread(cli.main, ["import", str(good), "--kind", "wristbands"]) == 1
     assert "no import template is called wristbands" in capsys.readouterr().err

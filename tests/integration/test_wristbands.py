@@ -16,6 +16,7 @@ from community.wristbands.tables import WristbandAlert, WristbandAlertReport, Wr
 from foundation.channels import ChannelKind, OutboundMessage, Topic, add_channel
 from foundation.clock import business_today
 from people.queries import principal_named
+from tests.integration.evidence import jpeg
 from tests.integration.helpers import todo_count
 from tests.integration.test_pages import page_login
 from tests.integration.test_role_pages import csrf
@@ -23,6 +24,7 @@ from tests.integration.test_role_pages import csrf
 ELDER = "欧阳淑珍"
 GUARDIAN = "欧阳建国"
 PHONE = "13912345678"
+CONSENT = jpeg()  # the signed consent form, photographed
 
 
 async def _worker(db):  # type: ignore[no-untyped-def]
@@ -39,7 +41,7 @@ async def elder_with_band(app, db, name: str = ELDER, phone: str = PHONE) -> tup
         registered = await service.register_elder(
             session, worker, service.sealer(), app.state.blob_store,
             schemas.ElderIn(name=name, consent_by="guardian", consent_on=business_today(), guardians=[schemas.GuardianIn(name=GUARDIAN, phone=phone, relation="子女")]),
-            b"signed consent form scan",
+            CONSENT,
         )
         made = await service.make_labels(session, worker, 2)
         await service.bind_label(session, worker, registered.elder.id, made[0].label.short_code)
@@ -75,7 +77,7 @@ async def test_personal_data_is_sealed_at_rest(app, db) -> None:  # type: ignore
         guardian = (await session.execute(select(WristbandGuardian).where(WristbandGuardian.elder_id == elder_id))).scalar_one()
     assert ELDER not in elder.name_sealed and service.sealer().open(elder.name_sealed) == ELDER
     assert PHONE not in guardian.phone_sealed and GUARDIAN not in guardian.name_sealed and guardian.phone_tail == "5678"
-    assert b"signed consent form scan" not in app.state.blob_store.get(elder.consent_form_sha256)
+    assert CONSENT not in app.state.blob_store.get(elder.consent_form_sha256)
 
 
 async def test_the_finder_page_of_an_active_band_asks_for_help_and_shows_no_personal_data(app, client, db) -> None:  # type: ignore[no-untyped-def]
@@ -189,12 +191,26 @@ async def test_no_personal_data_in_logs_or_error_messages(app, client, db, caplo
     await alert_form(client, token, message="在菜市场")
     await page_login(client, "xbl01-care")
     form = {"_csrf_token": await csrf(client), "name": ELDER, "consent_by": "elder", "consent_on": str(business_today()), "guardian1_name": GUARDIAN, "guardian1_phone": "1391234567X"}
-    refused = await client.post("/wristbands/register", data=form, files={"consent_form": ("form.jpg", b"scan", "image/jpeg")})
+    refused = await client.post("/wristbands/register", data=form, files={"consent_form": ("form.jpg", CONSENT, "image/jpeg")})
     assert refused.status_code == 422 and "第 1 位监护人的电话号码有误" in refused.text
     error_part = refused.text.split('role="alert">')[1].split("<")[0]
     assert "1391234567X" not in error_part and ELDER not in error_part
     for secret in (ELDER, GUARDIAN, PHONE, "1391234567X"):
         assert secret not in caplog.text
+
+
+async def test_a_consent_form_or_photo_that_is_not_a_picture_or_scan_is_refused_and_stores_nothing(client, db) -> None:  # type: ignore[no-untyped-def]
+    await page_login(client, "xbl01-care")
+    elders = await count(db, WristbandElder)
+    form = {"name": ELDER, "consent_by": "elder", "consent_on": str(business_today()), "guardian1_name": GUARDIAN, "guardian1_phone": PHONE}
+    for files, message in (
+        ({"consent_form": ("form.exe", b"MZ\x90\x00 program", "application/octet-stream")}, "签字的同意书须为照片或扫描件"),
+        ({"consent_form": ("form.pdf", b"%PDF-1.4\n<html></html>", "application/pdf")}, "签字的同意书不是可打开的 PDF"),
+        ({"consent_form": ("form.jpg", CONSENT, "image/jpeg"), "photo": ("elder.txt", b"just some text", "text/plain")}, "老人照片须为照片或扫描件"),
+    ):
+        refused = await client.post("/wristbands/register", data={"_csrf_token": await csrf(client), **form}, files=files)
+        assert refused.status_code == 422 and message in refused.text, refused.text[-2000:]
+    assert await count(db, WristbandElder) == elders
 
 
 async def test_the_guardians_view_shows_scans_and_alerts_and_marks_the_elder_found(app, client, db) -> None:  # type: ignore[no-untyped-def]
@@ -203,7 +219,7 @@ async def test_the_guardians_view_shows_scans_and_alerts_and_marks_the_elder_fou
         registered = await service.register_elder(
             session, worker, service.sealer(), app.state.blob_store,
             schemas.ElderIn(name=ELDER, consent_by="elder", consent_on=business_today() - timedelta(days=1), guardians=[schemas.GuardianIn(name=GUARDIAN, phone=PHONE, relation="子女")]),
-            b"form",
+            jpeg(),
         )
         made = (await service.make_labels(session, worker, 1))[0]
         await service.bind_label(session, worker, registered.elder.id, made.label.short_code)

@@ -83,3 +83,15 @@ def test_the_number_of_web_workers_defaults_to_the_cores_and_is_bounded(monkeypa
     monkeypatch.setenv("SUPERVISION_WEB_WORKERS", "-1")
     with pytest.raises(SettingsError, match="SUPERVISION_WEB_WORKERS"):
         load_settings()
+
+
+def test_the_sqlite_database_is_kept_in_var_dir_unless_a_database_url_is_set(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("SUPERVISION_DATABASE_URL", raising=False)
+    monkeypatch.delenv("SUPERVISION_VAR_DIR", raising=False)
+    assert load_settings().database_url == "sqlite+aiosqlite:///var/supervision.db"  # a default install finds its file
+    monkeypatch.setenv("SUPERVISION_VAR_DIR", str(tmp_path))
+    settings = load_settings()
+    assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path}/supervision.db"
+    assert settings.var_dir == tmp_path  # with the attachments and the secret key
+    monkeypatch.setenv("SUPERVISION_DATABASE_URL", "sqlite+aiosqlite:///elsewhere/supervision.db")
+    assert load_settings().database_url == "sqlite+aiosqlite:///elsewhere/supervision.db"
