@@ -17,6 +17,7 @@ from foundation.web.auth import allow, logged_in
 from foundation.web.body import StrictBody
 from foundation.web.params import RecordId, provide_store
 from foundation.web.problems import problem_responses
+from foundation.web.uploads import uploaded_file
 
 READ = problem_responses(400, 403, 404)
 WRITE = problem_responses(400, 403, 404, 409, 422)
@@ -155,7 +156,7 @@ class BidController(Controller):
         self, document_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]
     ) -> Response[bytes]:
         document, content = await service.document_content(db, principal, store, document_id, utc_now())
-        return Response(content, media_type=document.content_type, headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+        return uploaded_file(content, document.content_type, document.name)
 
 
 class AwardController(Controller):

@@ -19,6 +19,7 @@ from foundation.web.auth import allow, logged_in
 from foundation.web.body import StrictBody
 from foundation.web.params import RecordId, provide_store
 from foundation.web.problems import problem_responses
+from foundation.web.uploads import uploaded_file
 from subsidies.engine.queries import get_batch
 from subsidies.engine.routes import make_programme_batch_documents
 
@@ -64,7 +65,7 @@ class EvaluationController(Controller):
         self, file_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]
     ) -> Response[bytes]:
         row, content = await service.evidence_file(db, principal, store, file_id)
-        return Response(content, media_type=row.content_type, headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+        return uploaded_file(content, row.content_type, row.name)
 
     @post(
         "/contracts/{contract_id:int}/evaluation-firm", dto=StrictBody[schemas.FirmAssignmentIn], return_dto=None, status_code=200,

@@ -146,6 +146,10 @@ async def test_no_one_reads_a_bid_or_who_bid_before_the_deadline_whatever_their_
     document_id = first.json()["documents"][0]["id"]
     # The organisation reads its own bid.
     assert (await client.get(f"/api/bids/{bid_id}", headers=org01)).json()["plan"] == "每周五天为高龄老人送餐"
+    # Its document comes back as a download in a sandbox, never as a page of this site.
+    own = await client.get(f"/api/bids/documents/{document_id}", headers=org01)
+    assert own.status_code == 200 and own.content == b"plan-A" and own.headers["content-disposition"].startswith("attachment;")
+    assert "sandbox" in own.headers["content-security-policy"]
 
     for username in ("admin", "xbl-officer", "finance", "expert1", "xbl-worker1", "xbl01-director", "inspector1", "org02"):
         headers = await as_user(username)
