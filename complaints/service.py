@@ -347,7 +347,7 @@ async def _routable(session: AsyncSession, actor: Principal, complaint_id: int, 
     require_role(actor, ROUTERS, action)
     complaint = await get_complaint(session, actor, complaint_id)
     if complaint.community_id != actor.community_id:
-        raise PermissionDenied(f"{action} is for the social worker of the complaint's community")
+        raise PermissionDenied(f"{action} is for the social worker of the complaint's community", zh="该投诉由其所在社区的物业社工处理")
     current = ComplaintState(complaint.state)
     if not next_state(current, wanted):
         raise Conflict(f"complaint {complaint.id} is {current.value}; it cannot become {wanted.value}", zh=f"该投诉已{STATE_NAMES[current]}，不能再这样处理")
@@ -402,7 +402,7 @@ async def route_to_order(
     )
     orders = await inspection_queries.defects_of_record(session, filed.record.id)
     if not orders:
-        raise Conflict(f"complaint {complaint.id}'s finding raised no order")
+        raise Conflict(f"complaint {complaint.id}'s finding raised no order", zh="现场核查未生成整改单，请重试")
     complaint.defect_id = orders[0].id
     complaint.state = ComplaintState.ORDERED.value
     complaint.upheld = True

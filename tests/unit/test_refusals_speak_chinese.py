@@ -4,8 +4,7 @@ help; so every InvalidInput, RuleViolation, Conflict, TooLarge and PermissionDen
 packages below carries its own `zh=` message, whether it is raised at once or collected to be raised later.
 
 Covered completely: community/ (every sub-package), assessment/, registry/, people/, supervision/, inspections/,
-foundation/, subsidies/ and reports/. Not yet covered: complaints/ (two raises without `zh=`); add a package to
-PACKAGES once its raises all speak Chinese.
+foundation/, subsidies/, reports/ and complaints/: every product package. A new package goes into PACKAGES.
 
 A refusal that only the JSON API can give (never a page) may be exempted, by file and English detail, in EXEMPT
 with the reason; keep that list short (today it is empty)."""
@@ -17,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-PACKAGES = ["community", "assessment", "registry", "people", "supervision", "inspections", "foundation", "subsidies", "reports"]
+PACKAGES = ["community", "assessment", "registry", "people", "supervision", "inspections", "foundation", "subsidies", "reports", "complaints"]
 
 CHECKED = frozenset({"InvalidInput", "RuleViolation", "Conflict", "TooLarge", "PermissionDenied"})
 
