@@ -66,6 +66,38 @@ def split_between_payers(amount_fen: int, city_share: Fraction, split: PayerSpli
     return (rounded, amount_fen - rounded) if split.rounded == "city" else (amount_fen - rounded, rounded)
 
 
+def check_corrected_lines(ids: Sequence[int], found: Collection[int], batch_number: str) -> None:
+    """An adjustment names each line once, and only lines of the batch it corrects."""
+    if len(set(ids)) != len(ids):
+        raise CorrectionError("each line is corrected once per adjustment", "同一条目在一次更正中只能出现一次")
+    missing = sorted(set(ids) - set(found))
+    if missing:
+        listed = ", ".join(map(str, missing))
+        raise CorrectionError(f"lines {listed} are not lines of batch {batch_number}", f"条目 {listed} 不属于批次 {batch_number}")
+
+
+def correction(corrected_fen: int, amount_fen: int, city_fen: int, earlier_delta_fen: int, earlier_city_fen: int, city_share: Fraction, split: PayerSplit) -> tuple[int, int, int]:
+    """(delta, city, district) fen of correcting a line that was priced `amount_fen` (`city_fen` of it the city's)
+    and corrected by `earlier_delta_fen` (`earlier_city_fen`) so far, to pay `corrected_fen` in all. The split is
+    taken of what the line pays in all and the correction books the difference from what each payer paid, so that
+    however many corrections a line has, its shares are the rule's split of its amount (a correction split on its
+    own would give the rounded payer the odd fen every time)."""
+    delta = corrected_fen - amount_fen - earlier_delta_fen
+    if delta == 0:
+        raise CorrectionError(f"the line already pays {corrected_fen} fen; nothing to correct", "该条目已按此金额支付，无需更正")
+    city_in_all, _ = split_between_payers(corrected_fen, city_share, split)
+    city = city_in_all - city_fen - earlier_city_fen
+    return delta, city, delta - city
+
+
+class CorrectionError(ValueError):
+    """A correction that cannot be issued, in English and in Chinese."""
+
+    def __init__(self, detail: str, zh: str) -> None:
+        super().__init__(detail)
+        self.zh = zh
+
+
 @dataclass(frozen=True, order=True)
 class Party:
     """Someone a line is about: a payee (company, provider, community), a holder (the street or community whose

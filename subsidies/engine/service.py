@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
@@ -28,14 +30,16 @@ from subsidies.engine.registry import Programme, programme
 from subsidies.engine.rules import (
     DISBURSED,
     DRAFT,
+    CorrectionError,
     Draw,
     Party,
     Step,
     batch_checksum,
     budget_draws,
+    check_corrected_lines,
+    correction,
     price_lines,
     short_of,
-    split_between_payers,
     state_before,
     step_done,
 )
@@ -406,6 +410,16 @@ async def issue_batch(session: AsyncSession, actor: Principal, run_id: int, code
     raise Conflict("the batch could not be issued for concurrent changes; retry", zh="他人正在同时操作，拨付批次未能生成，请重试")
 
 
+@contextmanager
+def refused_correction(line_id: int | None = None) -> Iterator[None]:
+    """A correction the rules refuse (subsidies.engine.rules.CorrectionError), as the 422 a person reads."""
+    try:
+        yield
+    except CorrectionError as error:
+        where, where_zh = (f"line {line_id}: ", f"条目 {line_id}：") if line_id is not None else ("", "")
+        raise RuleViolation(f"{where}{error}", zh=f"{where_zh}{error.zh}") from None
+
+
 async def _adjustment_rows(
     session: AsyncSession, actor: Principal, batch_id: int, corrections: list[tuple[int, int]]
 ) -> tuple[Programme, ProgrammeRun, ProgrammeBatch, list[tuple[ProgrammeLine, ProgrammeAdjustment]]]:
@@ -418,12 +432,9 @@ async def _adjustment_rows(
         raise NotFound("issued batch", batch_id)
     of, run = await get_run(session, actor, original.run_id)
     ids = [line_id for line_id, _ in corrections]
-    if len(set(ids)) != len(ids):
-        raise RuleViolation("each line is corrected once per adjustment", zh="同一条目在一次更正中只能出现一次")
     lines = {l.id: l for l in (await session.execute(select(ProgrammeLine).where(col(ProgrammeLine.id).in_(ids), col(ProgrammeLine.run_id) == original.run_id))).scalars()}  # noqa: E741
-    missing = sorted(set(ids) - set(lines))
-    if missing:
-        raise RuleViolation(f"lines {', '.join(map(str, missing))} are not lines of batch {original.number}", zh=f"条目 {', '.join(map(str, missing))} 不属于批次 {original.number}")
+    with refused_correction():
+        check_corrected_lines(ids, lines, original.number)
     adjusted: dict[int, tuple[int, int]] = {
         line_id: (int(delta), int(city))
         for line_id, delta, city in await session.execute(
@@ -437,18 +448,15 @@ async def _adjustment_rows(
     for line_id, corrected in corrections:
         line = lines[line_id]
         earlier_delta, earlier_city = adjusted.get(line_id, (0, 0))
-        delta = corrected - line.amount_fen - earlier_delta
-        if delta == 0:
-            raise RuleViolation(f"line {line_id} already pays {corrected} fen; nothing to correct", zh=f"条目 {line_id} 已按 {yuan(corrected)} 元支付，无需更正")
+        with refused_correction(line_id):
+            delta, city, district = correction(corrected, line.amount_fen, line.city_fen, earlier_delta, earlier_city, payers.city_share, payers.split)
         most = await of.most_for_line(session, line.line_key, line.amount_fen) if of.most_for_line else None
         if most is not None and corrected > most:
             raise RuleViolation(
                 f"line {line_id} may pay at most {yuan(most)} yuan under the rules of {of.code}; more needs a new decision, not a correction",
                 zh=f"条目 {line_id} 按规定最多支付 {yuan(most)} 元；如需多付，须重新审批，不能通过更正支付",
             )
-        city_in_all, _ = split_between_payers(corrected, payers.city_share, payers.split)
-        city = city_in_all - line.city_fen - earlier_city
-        rows.append((line, ProgrammeAdjustment(batch_id=0, line_id=line_id, corrected_amount_fen=corrected, delta_fen=delta, city_fen=city, district_fen=delta - city)))
+        rows.append((line, ProgrammeAdjustment(batch_id=0, line_id=line_id, corrected_amount_fen=corrected, delta_fen=delta, city_fen=city, district_fen=district)))
     return of, run, original, rows
 
 

@@ -28,7 +28,8 @@ from foundation.settings import config_dir
 from people.waiting import Turn, done, waits, whose_turn
 from registry.queries import estate_tenures
 from subsidies.engine import proposals
-from subsidies.engine.rules import PayerSplit, split_between_payers
+from subsidies.engine.rules import PayerSplit, check_corrected_lines, correction
+from subsidies.engine.service import refused_correction
 from subsidies.engine.tables import AdjustmentProposal
 from subsidies.property.rules import GRADES, RateCard, card_on, check_card, parse_payer_split, parse_rate_cards, price_estate_month
 from subsidies.property.tables import (
@@ -378,12 +379,9 @@ async def _adjustment_rows(session: AsyncSession, batch_id: int, corrections: li
     if original is None or original.run_id is None:
         raise NotFound("issued batch", batch_id)
     ids = [line_id for line_id, _ in corrections]
-    if len(set(ids)) != len(ids):
-        raise RuleViolation("each line is corrected once per adjustment", zh="同一条目在一次更正中只能出现一次")
     lines = {l.id: l for l in (await session.execute(select(SubsidyLine).where(col(SubsidyLine.id).in_(ids), col(SubsidyLine.run_id) == original.run_id))).scalars()}  # noqa: E741
-    missing = sorted(set(ids) - set(lines))
-    if missing:
-        raise RuleViolation(f"lines {', '.join(map(str, missing))} are not lines of batch {original.number}", zh=f"条目 {', '.join(map(str, missing))} 不属于批次 {original.number}")
+    with refused_correction():
+        check_corrected_lines(ids, lines, original.number)
     adjusted: dict[int, tuple[int, int]] = {
         line_id: (int(delta), int(city))
         for line_id, delta, city in await session.execute(
@@ -395,9 +393,6 @@ async def _adjustment_rows(session: AsyncSession, batch_id: int, corrections: li
     for line_id, corrected in corrections:
         line = lines[line_id]
         earlier_delta, earlier_city = adjusted.get(line_id, (0, 0))
-        delta = corrected - line.amount_fen - earlier_delta
-        if delta == 0:
-            raise RuleViolation(f"line {line_id} already pays {corrected} fen; nothing to correct", zh=f"条目 {line_id} 已按 {yuan(corrected)} 元支付，无需更正")
         if line.vetoed and corrected:
             raise RuleViolation(
                 f"line {line_id} is a month whose veto was upheld: it pays nothing (overturn the veto and price the month again instead)",
@@ -406,10 +401,10 @@ async def _adjustment_rows(session: AsyncSession, batch_id: int, corrections: li
         card = card_on(cards, Month.parse(line.month).last_day)
         if card is None:  # the line was priced on a card, so one was in force; a card deleted since cannot split it
             raise RuleViolation(f"no rate card is in force for {line.month}: the correction of line {line_id} cannot be split between the payers", zh=f"{line.month} 没有生效的补贴标准，无法拆分市、区承担金额")
-        city_in_all, _ = split_between_payers(corrected, card.city_share, configured_split())
-        city = city_in_all - line.city_fen - earlier_city
+        with refused_correction(line_id):
+            delta, city, district = correction(corrected, line.amount_fen, line.city_fen, earlier_delta, earlier_city, card.city_share, configured_split())
         rows.append(AdjustmentLine(batch_id=0, line_id=line_id, estate_id=line.estate_id, company_id=line.company_id, month=line.month,
-                                   corrected_amount_fen=corrected, delta_fen=delta, city_fen=city, district_fen=delta - city))
+                                   corrected_amount_fen=corrected, delta_fen=delta, city_fen=city, district_fen=district))
     quarter = (await session.get_one(SubsidyRun, original.run_id)).quarter
     return original, quarter, rows
 

@@ -283,3 +283,21 @@ def test_every_programme_names_each_column_of_its_treasury_spreadsheet_once() ->
     repeated = replace(activity, documents=replace(activity.documents, sheet_headers=("经费持有方", *activity.documents.sheet_headers)))
     with pytest.raises(ProgrammeRuleError, match="经费持有方"):
         register(repeated)
+
+
+def test_a_line_corrected_again_and_again_stays_split_by_the_rule() -> None:
+    from fractions import Fraction
+
+    from subsidies.engine.rules import CorrectionError, PayerSplit, correction, split_between_payers
+
+    half, rule = Fraction(1, 2), PayerSplit("city", "half_up")
+    amount = 97_457
+    city, district = split_between_payers(amount, half, rule)
+    paid_delta = paid_city = 0
+    for corrected in (97_458, 97_459, 97_460, 97_001):
+        delta, more_city, more_district = correction(corrected, amount, city, paid_delta, paid_city, half, rule)
+        paid_delta, paid_city = paid_delta + delta, paid_city + more_city
+        assert more_city + more_district == delta
+        assert (city + paid_city, district + paid_delta - paid_city) == split_between_payers(corrected, half, rule), corrected
+    with pytest.raises(CorrectionError, match="nothing to correct"):
+        correction(97_001, amount, city, paid_delta, paid_city, half, rule)
