@@ -88,7 +88,7 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
         # A transaction that will write takes the write lock at once (BEGIN IMMEDIATE), so that concurrent writers
         # wait for each other (busy timeout) instead of failing when a read lock cannot be upgraded.
         immediate = connection.get_execution_options().get(WRITE_OPTION)
-        connection.exec_driver_sql(sqlite_driver.BEGIN_IMMEDIATE if immediate else "BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 class _Turns:

@@ -5,23 +5,14 @@ statement: open a cursor, execute, fetch the rows, close the cursor. Each call i
 and that thread (a queue put, a wake-up, a callback scheduled back on the loop), and under load the hand-overs, not
 SQLite, were most of a request's database time: a patrol's nineteen statements made seventy-six of them. This cursor
 does the four steps in one call on the driver's thread and keeps the rows, the description, the row count and the
-last row id it read there.
-
-Once a transaction holds SQLite's write lock (its BEGIN IMMEDIATE returned), its statements run on the event loop's
-own thread instead, without a hand-over at all. A writer holds the lock for the whole database: every hand-over
-inside it waited behind whatever else the event loop had to do (other requests' parsing, authentication, rendering),
-and that wait, not SQLite, stretched each writing transaction (a patrol's held the lock for ~11 ms, of which SQLite
-worked well under one), so every other writer queued behind it. Inside the lock no statement waits for another
-connection (WAL: readers never block the writer), so none can stall the loop on a busy timeout; the statements that
-can wait or sync to disk (BEGIN IMMEDIATE, COMMIT, ROLLBACK) still go to the driver's thread. Reading transactions
-are unchanged: a long report's query never runs on the loop. Everything else (the connection, errors, server-side
-cursors) is SQLAlchemy's aiosqlite adapter unchanged."""
+last row id it read there. Everything else (the connection, transactions, errors, server-side cursors) is
+SQLAlchemy's aiosqlite adapter unchanged."""
 
 from __future__ import annotations
 
 import collections
 import sqlite3
-from typing import Any, cast
+from typing import Any
 
 import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection, AsyncAdapt_aiosqlite_cursor, AsyncAdapt_aiosqlite_dbapi
@@ -42,9 +33,6 @@ def _run(connection: sqlite3.Connection, operation: str, parameters: Any, many: 
         return rows, description, cursor.rowcount, cursor.lastrowid
     finally:
         cursor.close()
-
-
-BEGIN_IMMEDIATE = "BEGIN IMMEDIATE"  # how foundation.db begins a transaction that writes
 
 
 class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
@@ -90,18 +78,12 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         self._rows.clear()
 
     async def _send(self, operation: Any, parameters: Any, many: bool) -> None:
-        adapt = cast("_Connection", self._adapt_connection)
-        raw = self._connection._conn  # the sqlite3 connection
-        arguments = () if parameters is None else parameters
-        if adapt._holds_write_lock:  # see the module's docstring: no hand-over inside the write lock
-            rows, self._description, self._rowcount, self._lastrowid = _run(raw, operation, arguments, many)
+        async with self._adapt_connection._execute_mutex:
+            raw = self._connection._conn  # the sqlite3 connection, used only on the driver's thread below
+            rows, self._description, self._rowcount, self._lastrowid = await self._connection._execute(
+                _run, raw, operation, () if parameters is None else parameters, many
+            )
             self._rows = collections.deque(rows)
-            return
-        async with adapt._execute_mutex:
-            rows, self._description, self._rowcount, self._lastrowid = await self._connection._execute(_run, raw, operation, arguments, many)
-            self._rows = collections.deque(rows)
-        if operation == BEGIN_IMMEDIATE:
-            adapt._holds_write_lock = True
 
     def execute(self, operation: Any, parameters: Any = None) -> Any:
         try:
@@ -117,27 +99,15 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class _Connection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ("_holds_write_lock",)
+    __slots__ = ()
     _cursor_cls = OneTripCursor
-
-    def commit(self) -> None:
-        self._holds_write_lock = False  # the lock ends with the transaction, whether COMMIT succeeds or fails
-        super().commit()
-
-    def rollback(self) -> None:
-        self._holds_write_lock = False
-        super().rollback()
 
 
 class _Driver(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> _Connection:
-        # Used by the driver's thread, and by the loop's thread inside the write lock: never by both at once.
-        kw["check_same_thread"] = False
         connection = self.aiosqlite.connect(*arg, **kw)
         connection._thread.daemon = True  # as SQLAlchemy's adapter does: a forgotten connection never holds up exit
-        adapted = _Connection(self, await_(connection))
-        adapted._holds_write_lock = False
-        return adapted
+        return _Connection(self, await_(connection))
 
 
 def driver() -> Any:
