@@ -166,14 +166,16 @@ async def report_complaint(
     media_url = data.media_url.strip()
     if media_url and (refusal := media_url_refusal(media_url)):
         raise RuleViolation(refusal, zh="图片链接应为以 http:// 或 https:// 开头的网址", field="media_url")
+    if admit is not None:
+        # Asked before this use case's first statement: on SQLite the request's transaction holds this process's
+        # write turn from its first statement, and the limiter's own short transaction would wait behind it forever.
+        await admit()
     estate = await registry_queries.estate_by_code(session, data.estate_code.strip())
     if estate is None:
         raise RuleViolation(f"no estate has the code {data.estate_code!r} (address_id: the estate's code, printed on its QR poster)", zh="找不到该小区，请扫描小区张贴的二维码", field="address_id" if data.channel is Channel.OPEN311 else "estate")
     day = business_date(now)
     if not estate.managed_on(day):
         raise RuleViolation(f"estate {estate.code} is not under quasi-property management", zh=f"{estate.name}目前不在准物业管理范围内，请拨打12345", field="estate")
-    if admit is not None:
-        await admit()
     contractor = await registry_queries.contractor_on(session, estate.id, day)
     due = deadlines(now, rules, await working_calendar(session))
     code = new_tracking_code()
