@@ -97,12 +97,18 @@ class _Turns:
 
     def __init__(self) -> None:
         self.busy = False
+        self.holder: asyncio.Task[Any] | None = None  # the task whose transaction has the turn
         self.waiting: deque[asyncio.Future[None]] = deque()
 
     async def take(self, again: bool) -> None:
+        task = asyncio.current_task()
         if not self.busy and not self.waiting:
-            self.busy = True
+            self.busy, self.holder = True, task
             return
+        if self.busy and task is not None and self.holder is task:
+            # A second writing transaction opened by the task whose transaction has the turn would wait for itself
+            # forever, and every later writer of the process behind it: fail at once, naming the mistake.
+            raise RuntimeError("a writing transaction waits for the write turn its own task holds; open it before the request's first statement")
         turn = asyncio.get_running_loop().create_future()
         if again:
             self.waiting.appendleft(turn)
@@ -110,6 +116,7 @@ class _Turns:
             self.waiting.append(turn)
         try:
             await turn
+            self.holder = task
         except asyncio.CancelledError:
             if turn.done() and not turn.cancelled():
                 self.give()  # handed over just as the request was cancelled: pass it on
@@ -118,12 +125,13 @@ class _Turns:
             raise
 
     def give(self) -> None:
+        self.holder = None  # the next holder names itself as it resumes
         while self.waiting:
             turn = self.waiting.popleft()
             if not turn.done():
                 turn.set_result(None)
                 return
-        self.busy = False
+        self.busy, self.holder = False, None
 
 
 class _WriteQueue:
