@@ -37,6 +37,7 @@ from foundation.audit import record_change
 from foundation.calendar.service import working_calendar
 from foundation.clock import utc_now
 from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from foundation.heavy import off_loop
 from foundation.notifications import notify, settle
 from foundation.periods import Month, business_date
 from foundation.scoping import in_scope
@@ -270,7 +271,7 @@ async def public_photo(session: AsyncSession, store: BlobStore, complaint_id: in
         raise NotFound("photo", complaint_id)
     attachment = await get_attachment(session, RESIDENT, photo)
     content = await asyncio.to_thread(store.get, attachment.sha256)
-    copy = await asyncio.to_thread(shareable_copy, content, display_side)
+    copy = await off_loop(shareable_copy, content, display_side)
     if copy is None:
         raise NotFound("photo", complaint_id)
     return copy, attachment.content_type

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import sqlite3
+import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, DateTime, UpdateBase, event
 from sqlalchemy.engine import CursorResult, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.types import TypeDecorator
@@ -67,7 +73,7 @@ def fen_column(*, default: int | None = None, nullable: bool = False) -> Any:
 
 
 # SQLite's busy timeout, in seconds: how long a writer waits for another process's write lock.
-SQLITE_BUSY_SECONDS = 10
+SQLITE_BUSY_SECONDS = sqlite_driver.BUSY_MS // 1000
 
 
 def _prepare_sqlite(engine: AsyncEngine) -> None:
@@ -88,17 +94,89 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
         # A transaction that will write takes the write lock at once (BEGIN IMMEDIATE), so that concurrent writers
         # wait for each other (busy timeout) instead of failing when a read lock cannot be upgraded.
         immediate = connection.get_execution_options().get(WRITE_OPTION)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if not immediate:
+            connection.exec_driver_sql("BEGIN")
+        elif _WRITE_QUEUE.held_here(connection.engine.url.database):
+            connection.exec_driver_sql(sqlite_driver.BEGIN_IMMEDIATE_IN_TURN)  # the whole transaction on the loop
+        else:
+            connection.exec_driver_sql(sqlite_driver.BEGIN_IMMEDIATE)
+
+
+class _ProcessTurn:
+    """The write turn across processes: each process's holder of the turn on a database also holds an exclusive
+    lock on a file beside it (flock) until its transaction ends. Web workers, the scheduler and commands writing the
+    same SQLite file then wait for each other in the kernel, woken the moment the lock is free, instead of polling
+    SQLite's write lock with the busy timeout's growing sleeps (up to 100 ms a try): under a burst, one worker's
+    backlog kept the other's writers waiting for seconds. The wait runs on a thread of its own, never on the event
+    loop, and gives up after the busy timeout as SQLite would ("database is locked")."""
+
+    def __init__(self, database: str) -> None:
+        self.path = f"{database}.write-turn"
+        self.file: Any = None
+        self.held = False
+
+    async def take(self) -> None:
+        if self.file is None:
+            self.file = open(self.path, "ab")  # noqa: SIM115 (kept open: the lock lives on this open file)
+        fd = self.file.fileno()
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self.held = True
+            return
+        except BlockingIOError:
+            pass
+        loop = asyncio.get_running_loop()
+        taken = loop.create_future()
+        threading.Thread(target=_wait_for_lock, args=(fd, loop, taken), name="sqlite-write-turn", daemon=True).start()
+        try:
+            async with asyncio.timeout(SQLITE_BUSY_SECONDS):
+                await taken
+        except TimeoutError:
+            locked = sqlite3.OperationalError("database is locked (another process held the write turn)")
+            raise OperationalError(None, None, locked) from None
+        self.held = True
+
+    def give(self) -> None:
+        if self.file is not None:
+            self.held = False
+            fcntl.flock(self.file.fileno(), fcntl.LOCK_UN)
+
+
+def _wait_for_lock(fd: int, loop: asyncio.AbstractEventLoop, taken: asyncio.Future[None]) -> None:
+    """On a thread: wait for the file lock, then tell the loop; a waiter that gave up meanwhile lets it go at once."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError as error:
+        failure: OSError | None = error
+    else:
+        failure = None
+
+    def settle() -> None:
+        if taken.done():  # gave up (timed out or cancelled) while this thread waited
+            if failure is None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        elif failure is not None:
+            taken.set_exception(failure)
+        else:
+            taken.set_result(None)
+
+    try:
+        loop.call_soon_threadsafe(settle)
+    except RuntimeError:  # the loop has closed
+        if failure is None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 class _Turns:
     """One writer at a time, first come first served, except that a session coming back for another transaction
     (the reads after its commit) goes first: its request is nearly done, and should not queue twice."""
 
-    def __init__(self) -> None:
+    def __init__(self, database: str | None) -> None:
         self.busy = False
         self.holder: asyncio.Task[Any] | None = None  # the task whose transaction has the turn
         self.waiting: deque[asyncio.Future[None]] = deque()
+        # Across processes too, for a database in a file (an in-memory one is this process's alone).
+        self.across = _ProcessTurn(database) if database and database != ":memory:" and not database.startswith("file:") else None
 
     async def take(self, again: bool) -> None:
         task = asyncio.current_task()
@@ -134,6 +212,11 @@ class _Turns:
         self.busy, self.holder = False, None
 
 
+# Seconds the running request has waited for the write turn, when someone (foundation.web.admission) counts them: a
+# request's own work is its time less these waits.
+TURN_WAITS: ContextVar[list[float] | None] = ContextVar("turn_waits", default=None)
+
+
 class _WriteQueue:
     """The writing transactions of this process on each SQLite database, one at a time. SQLite has one writer at a
     time, and a writer waiting for the lock polls it with growing sleeps (the busy timeout), so this process's
@@ -152,10 +235,32 @@ class _WriteQueue:
         if bind.dialect.name != "sqlite" or not bind.get_execution_options().get(WRITE_OPTION):
             return
         loop = asyncio.get_running_loop()
-        turns = self._turns.setdefault(loop, {}).setdefault(str(bind.engine.url.database), _Turns())
+        database = bind.engine.url.database
+        per_loop = self._turns.setdefault(loop, {})
+        turns = per_loop.get(str(database))
+        if turns is None:
+            turns = per_loop[str(database)] = _Turns(database)
+        waits, started = TURN_WAITS.get(), time.monotonic()
         await_only(turns.take(again=session.info.get("had_write_turn", False)))
+        if turns.across is not None:
+            try:
+                await_only(turns.across.take())
+            except BaseException:
+                turns.give()
+                raise
+        if waits is not None:
+            waits.append(time.monotonic() - started)
         session.info["write_turn"] = (loop, turns)
         session.info["had_write_turn"] = True
+
+    def held_here(self, database: str | None) -> bool:
+        """Whether the running task holds this process's write turn on the database and the turn across processes."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        turns = self._turns.get(loop, {}).get(str(database))
+        return turns is not None and turns.across is not None and turns.across.held and turns.holder is asyncio.current_task()
 
     @staticmethod
     def leave(session: Session) -> None:
@@ -163,6 +268,8 @@ class _WriteQueue:
         if turn is None:
             return
         loop, turns = turn
+        if turns.across is not None:
+            turns.across.give()  # the transaction has ended: another process may write now
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:

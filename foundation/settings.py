@@ -85,9 +85,14 @@ class Settings(BaseSettings):
     login_throttle_minutes: int = Field(default=15, ge=1, le=24 * 60)
     # Threads that hash and check passwords (argon2), off the event loop; a flood of logins queues for them.
     password_hash_threads: int = Field(default=2, ge=1, le=64)
+    # Threads that decode photos, render PDFs and build spreadsheets (foundation.heavy), off the event loop.
+    heavy_work_threads: int = Field(default=2, ge=1, le=64)
     # Web worker processes of `supervision serve` (each its own event loop and share of the database connections);
     # 0: one per CPU core this process may use.
     web_workers: int = Field(default=0, ge=0, le=64)
+    # Requests each web worker works on at once; more wait, the cheapest route first (foundation.web.admission).
+    # 0: no limit.
+    web_requests_at_once: int = Field(default=4, ge=0, le=10_000)
     # The nightly backup (`supervision backup` run by the scheduler): the folder it writes into (empty: no nightly
     # backup), how many of the newest it keeps, and the folder of PostgreSQL's pg_dump/pg_restore (empty: the newest
     # /usr/lib/postgresql/*/bin, else the PATH).

@@ -5,14 +5,26 @@ statement: open a cursor, execute, fetch the rows, close the cursor. Each call i
 and that thread (a queue put, a wake-up, a callback scheduled back on the loop), and under load the hand-overs, not
 SQLite, were most of a request's database time: a patrol's nineteen statements made seventy-six of them. This cursor
 does the four steps in one call on the driver's thread and keeps the rows, the description, the row count and the
-last row id it read there. Everything else (the connection, transactions, errors, server-side cursors) is
-SQLAlchemy's aiosqlite adapter unchanged."""
+last row id it read there.
+
+Once a transaction holds SQLite's write lock (its BEGIN IMMEDIATE returned), its statements run on the event loop's
+own thread instead, without a hand-over at all. A writer holds the lock for the whole database: every hand-over
+inside it waited behind whatever else the event loop had to do (other requests' parsing, authentication, rendering),
+and that wait, not SQLite, stretched each writing transaction (a patrol's held the lock for ~11 ms, of which SQLite
+worked well under one), so every other writer queued behind it. Inside the lock no statement waits for another
+connection (WAL: readers never block the writer), so none can stall the loop on a busy timeout. When foundation.db
+begins the transaction in the write turn it holds across processes (BEGIN_IMMEDIATE_IN_TURN), no process that takes
+turns holds SQLite's lock, so the BEGIN, and the COMMIT or ROLLBACK that ends it, run on the loop's thread too: the
+whole transaction is one stretch of the loop's time, held by no other request's work. Such a BEGIN is tried without
+waiting; if someone else (a tool outside the system) holds the lock, it waits on the driver's thread as any other.
+Reading transactions are unchanged: a long report's query never runs on the loop. Everything else (the connection,
+errors, server-side cursors) is SQLAlchemy's aiosqlite adapter unchanged."""
 
 from __future__ import annotations
 
 import collections
 import sqlite3
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection, AsyncAdapt_aiosqlite_cursor, AsyncAdapt_aiosqlite_dbapi
@@ -33,6 +45,28 @@ def _run(connection: sqlite3.Connection, operation: str, parameters: Any, many: 
         return rows, description, cursor.rowcount, cursor.lastrowid
     finally:
         cursor.close()
+
+
+BEGIN_IMMEDIATE = "BEGIN IMMEDIATE"  # how foundation.db begins a transaction that writes
+BEGIN_IMMEDIATE_IN_TURN = "BEGIN IMMEDIATE /* in the write turn */"  # ... in the write turn held across processes
+
+
+# How long a connection waits for another's write lock (foundation.db sets it on every connection), in ms.
+BUSY_MS = 10_000
+
+
+def _begin_at_once(connection: sqlite3.Connection) -> bool:
+    """BEGIN IMMEDIATE without waiting for the lock: False if someone else holds it."""
+    connection.execute("PRAGMA busy_timeout=0")
+    try:
+        connection.execute(BEGIN_IMMEDIATE)
+        return True
+    except sqlite3.OperationalError as error:
+        if "locked" in str(error) or "busy" in str(error):
+            return False
+        raise
+    finally:
+        connection.execute(f"PRAGMA busy_timeout={BUSY_MS}")
 
 
 class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
@@ -78,12 +112,25 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         self._rows.clear()
 
     async def _send(self, operation: Any, parameters: Any, many: bool) -> None:
-        async with self._adapt_connection._execute_mutex:
-            raw = self._connection._conn  # the sqlite3 connection, used only on the driver's thread below
-            rows, self._description, self._rowcount, self._lastrowid = await self._connection._execute(
-                _run, raw, operation, () if parameters is None else parameters, many
-            )
+        adapt = cast("_Connection", self._adapt_connection)
+        raw = self._connection._conn  # the sqlite3 connection
+        arguments = () if parameters is None else parameters
+        if adapt._holds_write_lock:  # see the module's docstring: no hand-over inside the write lock
+            rows, self._description, self._rowcount, self._lastrowid = _run(raw, operation, arguments, many)
             self._rows = collections.deque(rows)
+            return
+        if operation == BEGIN_IMMEDIATE_IN_TURN:
+            if _begin_at_once(raw):
+                self._description, self._rowcount, self._lastrowid = None, -1, None
+                self._rows = collections.deque()
+                adapt._holds_write_lock = adapt._ends_on_loop = True
+                return
+            operation = BEGIN_IMMEDIATE
+        async with adapt._execute_mutex:
+            rows, self._description, self._rowcount, self._lastrowid = await self._connection._execute(_run, raw, operation, arguments, many)
+            self._rows = collections.deque(rows)
+        if operation == BEGIN_IMMEDIATE:
+            adapt._holds_write_lock = True
 
     def execute(self, operation: Any, parameters: Any = None) -> Any:
         try:
@@ -99,15 +146,44 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class _Connection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    __slots__ = ("_ends_on_loop", "_holds_write_lock")
     _cursor_cls = OneTripCursor
+    _holds_write_lock: bool  # inside a BEGIN IMMEDIATE: statements on the loop's thread
+    _ends_on_loop: bool  # ... begun in the write turn across processes: its COMMIT or ROLLBACK too
+
+    def _end(self, end: str) -> None:
+        on_loop = self._ends_on_loop
+        self._holds_write_lock = self._ends_on_loop = False  # the lock ends with the transaction, whether or not the end succeeds
+        if not on_loop:
+            getattr(super(), end)()
+            return
+        try:
+            getattr(self._connection._conn, end)()
+        except Exception as error:
+            self._handle_exception(error)
+
+    def commit(self) -> None:
+        self._end("commit")
+
+    def rollback(self) -> None:
+        try:
+            idle = not self._holds_write_lock and not self._connection._conn.in_transaction
+        except ValueError:  # aiosqlite's connection is closed: let the adapter answer as it does
+            idle = False
+        if idle:
+            return  # nothing to undo (a connection reset as it goes back to the pool): no trip to the thread
+        self._end("rollback")
 
 
 class _Driver(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> _Connection:
+        # Used by the driver's thread, and by the loop's thread inside the write lock: never by both at once.
+        kw["check_same_thread"] = False
         connection = self.aiosqlite.connect(*arg, **kw)
         connection._thread.daemon = True  # as SQLAlchemy's adapter does: a forgotten connection never holds up exit
-        return _Connection(self, await_(connection))
+        adapted = _Connection(self, await_(connection))
+        adapted._holds_write_lock = adapted._ends_on_loop = False
+        return adapted
 
 
 def driver() -> Any:

@@ -16,6 +16,7 @@ from sqlmodel import col
 from foundation.access import Principal
 from foundation.clock import utc_now
 from foundation.errors import Conflict, InvalidInput, NotFound, TooLarge
+from foundation.heavy import off_loop
 from foundation.storage import BlobStore, StagedBlob, commit_staged, stage_blob
 from foundation.text import clean_file_name
 from inspections import schemas
@@ -64,7 +65,7 @@ async def receive_photo(
         raise TooLarge(f"the file has {len(content)} bytes; the limit is {max_bytes} bytes ({max_bytes // (1024 * 1024)} MB)", zh=f"照片超过 {max_bytes // (1024 * 1024)} MB，请压缩后再上传", field="file")
     if not content:
         raise InvalidInput("the file is empty", zh="照片文件是空的", field="file")
-    sha256, facts, display, phash, staged = await asyncio.to_thread(_judge_photo, content, limits, store)
+    sha256, facts, display, phash, staged = await off_loop(_judge_photo, content, limits, store)
     return ReceivedPhoto(
         content=content,
         sha256=sha256,
@@ -211,7 +212,7 @@ async def photo_content(store: BlobStore, attachment: Attachment, display_side: 
     copy = await asyncio.to_thread(store.get_derived, attachment.sha256, kind)
     if copy is None:
         content = await asyncio.to_thread(store.get, attachment.sha256)
-        copy = await asyncio.to_thread(display_copy, content, display_side)
+        copy = await off_loop(display_copy, content, display_side)
         if copy is None:
             return content
         await asyncio.to_thread(store.put_derived, attachment.sha256, kind, copy)

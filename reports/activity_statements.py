@@ -9,7 +9,6 @@ nothing), not an issued document."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 from datetime import datetime
 from typing import Annotated
@@ -25,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from foundation.access import Principal, Role
 from foundation.clock import BUSINESS_TZ
 from foundation.errors import Conflict, Unavailable
+from foundation.heavy import off_loop
 from foundation.money import yuan
 from foundation.storage import BlobStore
 from foundation.web.auth import allow
@@ -208,7 +208,7 @@ class ActivityStatementController(Controller):
     async def activity_statement_xlsx(self, year: YearPath, holder: HolderPath, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[bytes]:
         statement = await queries.statement(db, principal, year, holder)
         named = await deciders_named(db, statement)
-        return _file(await asyncio.to_thread(statement_workbook, statement, named), XLSX, f"activity-{year}-{holder.replace(':', '-')}.xlsx")
+        return _file(await off_loop(statement_workbook, statement, named), XLSX, f"activity-{year}-{holder.replace(':', '-')}.xlsx")
 
 
 class ActivityStatementIssueController(Controller):

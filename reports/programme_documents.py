@@ -5,7 +5,6 @@ then); a download only serves what was kept."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from functools import partial
@@ -15,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from foundation.errors import Conflict, NotFound
+from foundation.heavy import off_loop
 from foundation.money import yuan
 from foundation.periods import period_zh
 from foundation.settings import get_settings
@@ -187,7 +187,7 @@ async def _sheet(session: AsyncSession, batch: ProgrammeBatch) -> Made:
     of, lines, described, names = await _context(session, batch)
     headers = sheet_headers(of.documents)
     rows = [[batch.number, names.get(l.holder, ""), names.get(l.payee, ""), *described[l.id].sheet, l.amount_fen, l.city_fen, l.district_fen] for l in lines]  # noqa: E741
-    content = await asyncio.to_thread(batch_workbook, batch.number, batch.issued_at, rows, (batch.total_fen, batch.city_fen, batch.district_fen), headers, of.documents.sheet_title)
+    content = await off_loop(batch_workbook, batch.number, batch.issued_at, rows, (batch.total_fen, batch.city_fen, batch.district_fen), headers, of.documents.sheet_title)
     checksum = content_checksum({"batch": batch.number, "checksum": batch.checksum, "total": batch.total_fen, "lines": len(rows), "sheet": "lines"})
     return Made(content, batch.number, f"{of.documents.sheet_title} {batch.number}", checksum, batch.total_fen, XLSX, None)
 

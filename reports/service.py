@@ -7,7 +7,6 @@ download never makes a document."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 import json
@@ -28,6 +27,7 @@ from sqlmodel import col
 from assessment.queries import ScoreVersion, opinion_of, vetoes_of
 from foundation.clock import BUSINESS_TZ, utc_now
 from foundation.errors import Conflict, NotFound
+from foundation.heavy import off_loop
 from foundation.money import yuan
 from foundation.periods import Month, period_zh
 from foundation.ratios import ratio_text, stored_ratio
@@ -147,11 +147,11 @@ async def rendered_alone(render_pdf: Callable[[], bytes]) -> bytes:
         with _rendering:
             return render_pdf()
 
-    return await asyncio.to_thread(alone)
+    return await off_loop(alone)
 
 
 async def made_pdf(document: Document, total_fen: int | None) -> Made:
-    pdf = await asyncio.to_thread(_render_alone, document, get_settings().pdf_font_path)
+    pdf = await off_loop(_render_alone, document, get_settings().pdf_font_path)
     return Made(pdf, document.number, document.title, document.checksum, total_fen, PDF, page_count(pdf))
 
 
@@ -475,7 +475,7 @@ async def _batch_lines(session: AsyncSession, batch: DisbursementBatch) -> Made:
         ]
         for line, street, community, code, name, company in rows
     ]
-    content = await asyncio.to_thread(batch_workbook, batch.number, batch.issued_at, table, (batch.total_fen, batch.city_fen, batch.district_fen))
+    content = await off_loop(batch_workbook, batch.number, batch.issued_at, table, (batch.total_fen, batch.city_fen, batch.district_fen))
     checksum = content_checksum({"batch": batch.number, "checksum": batch.checksum, "total": batch.total_fen, "lines": len(table), "sheet": "lines"})
     return Made(content, batch.number, f"补贴拨付明细 {batch.number}", checksum, batch.total_fen, XLSX, None)
 
@@ -562,7 +562,7 @@ async def _estate_report(session: AsyncSession, store: BlobStore, score: ScoreVe
 
     groups = sorted(digests.items())
     # The photos are read from the store and shrunk off the event loop: both block.
-    shots_of = await asyncio.to_thread(_thumbnail_groups, store, [shas for _, shas in groups])
+    shots_of = await off_loop(_thumbnail_groups, store, [shas for _, shas in groups])
     photos = [(f"记录 #{record} {item_text(item) or '整条记录'}", shots) for ((record, item), _), shots in zip(groups, shots_of, strict=True) if shots]
     names = {"street_inspection": "街道检查", "spot_check": "第三方抽查", "patrol": "日常巡查", "committee": "居委会评价", "satisfaction": "居民满意度", "veto": "一票否决"}
     shown = "—" if score.score_centi is None else f"{score.score_centi // 100}.{score.score_centi % 100:02d}"

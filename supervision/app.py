@@ -48,6 +48,7 @@ from foundation.logs import configure_logging
 from foundation.sealing import Sealer
 from foundation.settings import Settings, get_settings
 from foundation.storage import DatabaseBlobStore, open_blob_store
+from foundation.web.admission import NEVER_HELD_BACK, Admission, AdmissionMiddleware
 from foundation.web.auth import API_KEY_HEADER, provide_principal
 from foundation.web.filters import register_filters
 from foundation.web.flash import forget_shown_flash, register_flash
@@ -247,14 +248,18 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             *RELIEF_PAGES,
             *WRISTBAND_PAGES,
             *(METRICS_ROUTES if settings.metrics_enabled else []),
-            create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
+            create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False, opt=NEVER_HELD_BACK),
         ],
         dependencies={
             "db": Provide(provide_db),
             "principal": Provide(provide_principal),
             "paging": Provide(provide_paging),
         },
-        middleware=[DefineMiddleware(CredentialsMiddleware, exclude=["^/static", "^/schema"])],
+        # Requests at once and the cheapest first (foundation.web.admission), then who is asking.
+        middleware=[
+            DefineMiddleware(AdmissionMiddleware, admission=Admission(settings.web_requests_at_once)),
+            DefineMiddleware(CredentialsMiddleware, exclude=["^/static", "^/schema"]),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=check_request_text,
         csrf_config=CSRFConfig(

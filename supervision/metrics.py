@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from foundation.jobs import JobRun
+from foundation.web.admission import NEVER_HELD_BACK
 from foundation.web.telemetry import RequestMetrics, labels
 from inspections import queries as inspection_queries
 
@@ -19,7 +20,7 @@ PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class MetricsController(Controller):
-    @get("/metrics", include_in_schema=False, security=[{}])
+    @get("/metrics", include_in_schema=False, security=[{}], opt=NEVER_HELD_BACK)
     async def metrics(self, db: NamedDependency[AsyncSession], state: State) -> Response[str]:
         """Counters and gauges for a Prometheus scraper (no login: keep the path from the public at the proxy)."""
         request_metrics: RequestMetrics = state.request_metrics

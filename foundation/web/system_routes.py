@@ -22,6 +22,7 @@ from foundation.audit import list_audit_entries
 from foundation.paging import Page, PageRequest
 from foundation.storage import BlobStore, store_answers
 from foundation.text import NONBLANK
+from foundation.web.admission import NEVER_HELD_BACK
 from foundation.web.auth import allow
 from foundation.web.params import OptionalId, provide_store
 from foundation.web.problems import problem_responses
@@ -56,7 +57,7 @@ class SystemController(Controller):
     tags = ["system"]
     dependencies = {"store": Provide(provide_store, sync_to_thread=False)}  # noqa: RUF012
 
-    @get("/health", security=[{}], responses={**problem_responses(), 503: ResponseSpec(Health, description="the database or the blob store does not answer")})
+    @get("/health", security=[{}], opt=NEVER_HELD_BACK, responses={**problem_responses(), 503: ResponseSpec(Health, description="the database or the blob store does not answer")})
     async def health(self, db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore], state: State) -> Response[Health]:
         """Whether the database and the blob store answer (no login needed): 200 when both do, 503 saying which
         does not otherwise, so a load balancer takes a worker that lost either out of rotation."""

@@ -1,6 +1,6 @@
-"""The SQLite driver (foundation.sqlite_driver): each statement is one hand-over to aiosqlite's thread, and what a
-statement answers (rows, description, row counts, the last row id, errors) is what SQLAlchemy's own aiosqlite
-adapter answers."""
+"""The SQLite driver (foundation.sqlite_driver): each statement is one hand-over to aiosqlite's thread, none inside
+the write lock (BEGIN IMMEDIATE to COMMIT or ROLLBACK), and what a statement answers (rows, description, row
+counts, the last row id, errors) is what SQLAlchemy's own aiosqlite adapter answers."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from foundation.db import create_engine
+from foundation.db import create_engine, writing
 
 
 async def test_a_statement_is_one_hand_over_to_the_driver_thread_and_answers_as_before(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -51,5 +51,45 @@ async def test_a_statement_is_one_hand_over_to_the_driver_thread_and_answers_as_
                 await connection.execute(text("INSERT INTO t (name, n) VALUES ('a', 0)"))
             await connection.rollback()
             assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar_one() == 5
+    finally:
+        await engine.dispose()
+
+
+async def test_inside_the_write_lock_statements_make_no_hand_over_and_answer_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}")
+    writer = writing(engine)
+    trips: list[str] = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: object, *args: object, **kwargs: object) -> object:
+        trips.append(str(args[1]) if len(args) > 1 else getattr(fn, "__name__", "call"))
+        return await original(self, fn, *args, **kwargs)
+
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, n INTEGER)"))
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        async with writer.connect() as connection:
+            await connection.execute(text("INSERT INTO t (name, n) VALUES ('a', 1)"))
+            assert trips == ["BEGIN IMMEDIATE"]  # the lock is taken on the driver's thread (it may wait); nothing else
+            assert (await connection.execute(text("INSERT INTO t (name, n) VALUES ('b', 2)"))).lastrowid == 2
+            assert (await connection.execute(text("INSERT INTO t (name, n) VALUES ('c', 3) RETURNING id, name"))).one() == (3, "c")
+            assert (await connection.execute(text("UPDATE t SET n = n + 10 WHERE n >= 2"))).rowcount == 2
+            savepoint = await connection.begin_nested()
+            with pytest.raises(IntegrityError):
+                await connection.execute(text("INSERT INTO t (name, n) VALUES ('a', 0)"))
+            await savepoint.rollback()  # the error left the transaction and the lock as they were
+            assert (await connection.execute(text("SELECT name, n FROM t ORDER BY id"))).all() == [("a", 1), ("b", 12), ("c", 13)]
+            assert trips == ["BEGIN IMMEDIATE"]
+            await connection.commit()  # COMMIT syncs to disk: on the driver's thread
+            assert len(trips) == 2
+            # The next transaction begins on the thread again, and a rolled-back one ends there too.
+            await connection.execute(text("INSERT INTO t (name, n) VALUES ('d', 4)"))
+            await connection.rollback()
+            assert len(trips) == 4
+        async with engine.connect() as reader:  # a reading transaction keeps its hand-overs (a long query never blocks the loop)
+            trips.clear()
+            assert (await reader.execute(text("SELECT count(*) FROM t"))).scalar_one() == 3
+            assert len(trips) == 2  # BEGIN, SELECT
     finally:
         await engine.dispose()

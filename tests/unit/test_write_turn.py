@@ -1,15 +1,24 @@
 """The SQLite write turn (foundation.db): a writing transaction opened by the task whose own transaction has the
 turn would wait for itself forever, and every later writer of the process behind it (a resident's report did so
-once): it fails at once instead; another task still waits its turn and gets it."""
+once): it fails at once instead; another task still waits its turn and gets it. Across processes the turn is a lock
+file: another process's turn is waited for off the event loop and given up on after the busy timeout; inside the
+turn a transaction runs on the loop's thread, and a lock held by a tool outside the system is waited for off it."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import aiosqlite
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
+import foundation.db
 from foundation.db import create_engine, create_session_factory, writing
 
 
@@ -38,5 +47,120 @@ async def test_a_task_waiting_for_its_own_write_turn_fails_at_once_and_others_st
             await asyncio.wait_for(waiting, timeout=5)
             # After its commit the same session takes the turn again (the reads after it): no refusal.
             assert (await first.execute(text("SELECT count(*) FROM t"))).scalar_one() == 2
+    finally:
+        await engine.dispose()
+
+
+# Across processes: another process holding the write turn (the lock file beside the database) is waited for off the
+# event loop, without SQLite's polling sleeps, and given up on after the busy timeout as SQLite would.
+
+_HOLD = """
+import fcntl, sys
+held = open(sys.argv[1], "ab")
+fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+async def _table(engine: object, path: Path) -> None:
+    async with engine.begin() as connection:  # type: ignore[attr-defined]
+        await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER)"))
+
+
+async def test_a_writer_waits_for_another_process_turn_off_the_loop_and_goes_the_moment_it_ends(tmp_path: Path) -> None:
+    database = tmp_path / "turn.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{database}")
+    factory = create_session_factory(writing(engine))
+    other = subprocess.Popen([sys.executable, "-c", _HOLD, f"{database}.write-turn"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        await _table(engine, database)
+        assert other.stdout is not None and other.stdout.readline().strip() == "held"
+
+        async def write() -> None:
+            async with factory() as session:
+                await session.execute(text("INSERT INTO t (n) VALUES (1)"))
+                await session.commit()
+
+        writer = asyncio.create_task(write())
+        started = time.monotonic()
+        await asyncio.sleep(0.2)
+        assert time.monotonic() - started < 0.3  # the loop is free while the writer waits
+        assert not writer.done()
+        assert other.stdin is not None
+        other.stdin.close()  # the other process's transaction ends
+        released = time.monotonic()
+        await asyncio.wait_for(writer, timeout=5)
+        assert time.monotonic() - released < 0.5  # woken at once, not after a polling sleep
+    finally:
+        other.kill()
+        other.wait()
+        await engine.dispose()
+
+
+async def test_a_writer_gives_up_on_another_process_turn_after_the_busy_timeout_as_database_is_locked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(foundation.db, "SQLITE_BUSY_SECONDS", 0.3)
+    database = tmp_path / "turn.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{database}")
+    factory = create_session_factory(writing(engine))
+    other = subprocess.Popen([sys.executable, "-c", _HOLD, f"{database}.write-turn"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        await _table(engine, database)
+        assert other.stdout is not None and other.stdout.readline().strip() == "held"
+        async with factory() as session:
+            with pytest.raises(OperationalError, match="database is locked"):
+                await session.execute(text("INSERT INTO t (n) VALUES (1)"))
+        assert other.stdin is not None
+        other.stdin.close()
+        other.wait(timeout=5)
+        # The thread that went on waiting let the lock go when it got it: the next writer gets the turn.
+        async with factory() as session:
+            await asyncio.wait_for(session.execute(text("INSERT INTO t (n) VALUES (2)")), timeout=5)
+            await session.commit()
+            assert (await session.execute(text("SELECT n FROM t"))).scalars().all() == [2]
+    finally:
+        other.kill()
+        other.wait()
+        await engine.dispose()
+
+
+async def test_in_the_turn_a_transaction_runs_on_the_loop_thread_and_waits_off_it_for_a_lock_held_outside(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    database = tmp_path / "turn.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{database}")
+    factory = create_session_factory(writing(engine))
+    trips: list[str] = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: object, *args: object, **kwargs: object) -> object:
+        trips.append(str(args[1]) if len(args) > 1 else getattr(fn, "__name__", "call"))
+        return await original(self, fn, *args, **kwargs)
+
+    try:
+        await _table(engine, database)
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        async with factory() as session:
+            await session.execute(text("INSERT INTO t (n) VALUES (1)"))
+            await session.execute(text("UPDATE t SET n = n + 1"))
+            await session.commit()
+            assert trips == []  # BEGIN IMMEDIATE, the statements and COMMIT: no hand-over to the driver's thread
+        # A tool outside the system (no turns) holds SQLite's write lock: the BEGIN does not wait on the loop.
+        outside = sqlite3.connect(database, isolation_level=None)
+        outside.execute("BEGIN IMMEDIATE")
+
+        async def write() -> None:
+            async with factory() as session:
+                await session.execute(text("INSERT INTO t (n) VALUES (3)"))
+                await session.commit()
+
+        writer = asyncio.create_task(write())
+        started = time.monotonic()
+        await asyncio.sleep(0.2)
+        assert time.monotonic() - started < 0.3 and not writer.done()
+        outside.execute("COMMIT")
+        outside.close()
+        await asyncio.wait_for(writer, timeout=5)
+        assert "BEGIN IMMEDIATE" in trips  # it waited on the driver's thread
+        async with factory() as session:
+            assert (await session.execute(text("SELECT n FROM t ORDER BY id"))).scalars().all() == [2, 3]
     finally:
         await engine.dispose()
