@@ -139,20 +139,26 @@ def seal_entries(connection: Connection, ids: Iterable[int] | None) -> int:
     """Seal these stored entries (all unsealed ones when `ids` is None: the entries a database had before the chain
     began, sealed once by migration 0022) in id order, after the chain's head, which is locked until the
     transaction ends. Returns how many were sealed."""
-    head = connection.execute(_HEAD_HELD).one()
-    seq, previous = head.seq, head.sha256
     if ids is None:
+        head = connection.execute(_HEAD_HELD).one()
         sealed = select(SEALS.c.entry_id)
         rows = list(connection.execute(select(*ENTRIES.c).where(ENTRIES.c.id.not_in(sealed)).order_by(ENTRIES.c.id)).all())
     else:
+        # This transaction's own entries, read before the head is locked: every other writer waits for the head
+        # from here to the commit, so the lock is held for as few round trips to the database as can be.
         rows = list(connection.execute(_ENTRIES_BY_ID, {"ids": list(ids)}).all())
+        head = connection.execute(_HEAD_HELD).one()
+    seq, previous = head.seq, head.sha256
     seals = []
     for row in rows:
         seq += 1
         digest = entry_digest(previous, row)
         seals.append({"entry_id": row.id, "seq": seq, "prev_sha256": previous, "sha256": digest})
         previous = digest
-    if seals:
+    if seals and connection.dialect.name == "postgresql":
+        # One round trip: the seals inserted by a data-modifying WITH of the head's update.
+        connection.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=seq, sha256=previous).add_cte(insert(SEALS).values(seals).cte("seals")))
+    elif seals:
         connection.execute(insert(SEALS), seals)
         connection.execute(_HEAD_MOVED, {"new_seq": seq, "new_sha256": previous})
     return len(seals)
