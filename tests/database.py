@@ -7,6 +7,7 @@ import asyncio
 import os
 import uuid
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -46,3 +47,18 @@ async def migrated_demo_database(folder: Path, name: str) -> str:
     finally:
         await engine.dispose()
     return url
+
+
+def driver_trips(monkeypatch: Any) -> list[str]:
+    """From now on, every hand-over to aiosqlite's thread, named by its statement (or the call made there)."""
+    import aiosqlite
+
+    trips: list[str] = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: object, *args: object, **kwargs: object) -> object:
+        trips.append(str(args[1]) if len(args) > 1 else getattr(fn, "__name__", "call"))
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    return trips

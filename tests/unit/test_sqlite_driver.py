@@ -6,33 +6,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import aiosqlite
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from foundation.db import create_engine, writing
+from tests.database import driver_trips
 
 
 async def test_a_statement_is_one_hand_over_to_the_driver_thread_and_answers_as_before(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}")
-    hand_overs = 0
-    original = aiosqlite.Connection._execute
-
-    async def counted(self: aiosqlite.Connection, fn: object, *args: object, **kwargs: object) -> object:
-        nonlocal hand_overs
-        hand_overs += 1
-        return await original(self, fn, *args, **kwargs)
-
     try:
         async with engine.begin() as connection:
             await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, n INTEGER)"))
-        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        trips = driver_trips(monkeypatch)
         async with engine.connect() as connection:
             await connection.execute(text("SELECT 0"))  # the transaction's BEGIN is a statement of its own
-            hand_overs = 0
+            trips.clear()
             await connection.execute(text("SELECT 1"))
-            assert hand_overs == 1  # SQLAlchemy's adapter takes four: cursor, execute, fetch, close
+            assert len(trips) == 1  # SQLAlchemy's adapter takes four: cursor, execute, fetch, close
             inserted = await connection.execute(text("INSERT INTO t (name, n) VALUES (:name, :n)"), [{"name": "a", "n": 1}, {"name": "b", "n": 2}, {"name": "c", "n": 3}])
             assert inserted.rowcount == 3
             one = await connection.execute(text("INSERT INTO t (name, n) VALUES ('d', 4)"))
@@ -58,17 +50,10 @@ async def test_a_statement_is_one_hand_over_to_the_driver_thread_and_answers_as_
 async def test_inside_the_write_lock_statements_make_no_hand_over_and_answer_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}")
     writer = writing(engine)
-    trips: list[str] = []
-    original = aiosqlite.Connection._execute
-
-    async def counted(self: aiosqlite.Connection, fn: object, *args: object, **kwargs: object) -> object:
-        trips.append(str(args[1]) if len(args) > 1 else getattr(fn, "__name__", "call"))
-        return await original(self, fn, *args, **kwargs)
-
     try:
         async with engine.begin() as connection:
             await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, n INTEGER)"))
-        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        trips = driver_trips(monkeypatch)
         async with writer.connect() as connection:
             await connection.execute(text("INSERT INTO t (name, n) VALUES ('a', 1)"))
             assert trips == ["BEGIN IMMEDIATE"]  # the lock is taken on the driver's thread (it may wait); nothing else
