@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -23,6 +23,11 @@ def heavy_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=get_settings().heavy_work_threads, thread_name_prefix="heavy-work")
 
 
+async def run_on(pool: Executor, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """`work(*args, **kwargs)` on a pool of threads of its own; its answer (or its exception) here."""
+    return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(work, *args, **kwargs))
+
+
 async def off_loop(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """`work(*args, **kwargs)` on the heavy-work pool; its answer (or its exception) here."""
-    return await asyncio.get_running_loop().run_in_executor(heavy_pool(), functools.partial(work, *args, **kwargs))
+    """`work(*args, **kwargs)` on the heavy-work pool."""
+    return await run_on(heavy_pool(), work, *args, **kwargs)

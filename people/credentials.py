@@ -4,7 +4,6 @@ of logins waits for those threads instead of taking every thread the process has
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +11,8 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from foundation.heavy import run_on
 
 _hasher = PasswordHasher()
 
@@ -37,11 +38,11 @@ def hashing_pool() -> ThreadPoolExecutor:
 
 
 async def hash_password_in_thread(password: str) -> str:
-    return await asyncio.get_running_loop().run_in_executor(hashing_pool(), hash_password, password)
+    return await run_on(hashing_pool(), hash_password, password)
 
 
 async def verify_password_in_thread(password_hash: str, password: str) -> bool:
-    return await asyncio.get_running_loop().run_in_executor(hashing_pool(), verify_password, password_hash, password)
+    return await run_on(hashing_pool(), verify_password, password_hash, password)
 
 
 def new_secret(prefix: str = "") -> str:

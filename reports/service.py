@@ -12,10 +12,11 @@ import io
 import json
 import logging
 import secrets
-import threading
 from collections.abc import Awaitable, Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Protocol, TypeVar
 
 from PIL import Image as PILImage
@@ -27,7 +28,7 @@ from sqlmodel import col
 from assessment.queries import ScoreVersion, opinion_of, vetoes_of
 from foundation.clock import BUSINESS_TZ, utc_now
 from foundation.errors import Conflict, NotFound
-from foundation.heavy import off_loop
+from foundation.heavy import off_loop, run_on
 from foundation.money import yuan
 from foundation.periods import Month, period_zh
 from foundation.ratios import ratio_text, stored_ratio
@@ -131,27 +132,18 @@ class Made:
     pages: int | None = None
 
 
-# Rendering is CPU work: it runs in a worker thread, one document at a time (ReportLab keeps process-wide state).
-_rendering = threading.Lock()
-
-
-def _render_alone(document: Document, font_path: str) -> bytes:
-    with _rendering:
-        return render(document, font_path)
+# Rendering is CPU work, one document at a time (ReportLab keeps process-wide state): on a thread of its own, so a
+# document waiting for the one before it holds none of the threads other heavy work (photos, spreadsheets) uses.
+_RENDERING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdf-render")
 
 
 async def rendered_alone(render_pdf: Callable[[], bytes]) -> bytes:
-    """Render in a worker thread, one document at a time like every other (a sheet of labels, ...)."""
-
-    def alone() -> bytes:
-        with _rendering:
-            return render_pdf()
-
-    return await off_loop(alone)
+    """Render off the event loop, one document at a time like every other (a sheet of labels, ...)."""
+    return await run_on(_RENDERING, render_pdf)
 
 
 async def made_pdf(document: Document, total_fen: int | None) -> Made:
-    pdf = await off_loop(_render_alone, document, get_settings().pdf_font_path)
+    pdf = await rendered_alone(partial(render, document, get_settings().pdf_font_path))
     return Made(pdf, document.number, document.title, document.checksum, total_fen, PDF, page_count(pdf))
 
 

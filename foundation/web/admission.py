@@ -14,7 +14,6 @@ Per process, in memory: each worker orders its own arrivals; the operating syste
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +33,6 @@ _NEWEST = 0.2
 @dataclass(eq=False)
 class _Waiter:
     route: Any
-    order: int
     arrived: float
     turn: asyncio.Future[None]
 
@@ -51,13 +49,12 @@ class Admission:
         self.usual_seconds: dict[Any, float] = {}
         self._seen: set[Any] = set()
         self._waiting: list[_Waiter] = []  # in order of arrival
-        self._order = itertools.count()
 
     async def enter(self, route: Any) -> None:
         if self.running < self.limit and not self._waiting:
             self.running += 1
             return
-        waiter = _Waiter(route, next(self._order), time.monotonic(), asyncio.get_running_loop().create_future())
+        waiter = _Waiter(route, time.monotonic(), asyncio.get_running_loop().create_future())
         self._waiting.append(waiter)
         try:
             await waiter.turn
@@ -79,7 +76,7 @@ class Admission:
             following = self._waiting[0]
         else:
             usual = self.usual_seconds
-            following = min(self._waiting, key=lambda w: (usual.get(w.route, 0.0), w.order))
+            following = min(self._waiting, key=lambda w: usual.get(w.route, 0.0))  # the first of equals: the earliest
         self._waiting.remove(following)
         following.turn.set_result(None)
 
