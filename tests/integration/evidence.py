@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from PIL import Image
 from sqlalchemy import select
 
+from foundation.clock import BUSINESS_TZ, business_today
 from people.tables import User
 from registry.tables import ContractEstate, ServiceContract
 
@@ -58,8 +59,14 @@ async def upload(client: Any, headers: dict[str, str], content: bytes | None = N
     return response.json()["id"]
 
 
-def recent(hours: float = 1) -> str:
-    return (datetime.now(UTC) - timedelta(hours=hours)).isoformat()
+def recent(hours: float | None = None) -> str:
+    """A moment `hours` ago; by default a moment of today's business day (an hour ago, or its first moment just after
+    midnight in Shanghai), so that a test filing "today's" patrol does not file yesterday's between 00:00 and 01:00."""
+    now = datetime.now(UTC)
+    if hours is not None:
+        return (now - timedelta(hours=hours)).isoformat()
+    midnight = datetime.combine(business_today(), time(), BUSINESS_TZ)
+    return max(now - timedelta(hours=1), midnight).isoformat()
 
 
 def record_body(estate_id: int, *, failed: dict[str, list[int]] | None = None, passed: tuple[str, ...] = ("C01", "G01"), **extra: Any) -> dict[str, Any]:
