@@ -1,5 +1,6 @@
-"""Whether an uploaded photo or scan is what its first bytes claim: an image that decodes whole (Pillow, within the
-pixel limit) or a PDF that opens with at least one page (pypdf). A file's signature alone proves nothing: b"\\xff\\xd8\\xff"
+"""Whether an uploaded photo, scan or office document is what its first bytes claim: an image that decodes whole
+(Pillow, within the pixel limit), a PDF that opens with at least one page (pypdf), a Word or Excel file whose main
+part unpacks. A file's signature alone proves nothing: b"\\xff\\xd8\\xff"
 followed by a web page is no photo, "%PDF-1.4" followed by one is no scan."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import io
 import logging
 import warnings
+import zipfile
 
 from PIL import Image
 from pypdf import PdfReader
@@ -77,3 +79,57 @@ def document_kind(content: bytes, allowed: frozenset[str], *, field: str, what: 
             return kind
     listed = sorted(NAMES.get(t, t) for t in allowed)
     raise InvalidInput(f"{what} is a photo or scan: {', '.join(listed)}", zh=f"{what_zh}须为照片或扫描件（{'、'.join(listed)}）", field=field)
+
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# The files a bid or an evaluation may attach: the plan or report as a PDF or a Word file, a budget as a workbook, a
+# scan or photo of a signed page. Office files are zip packages: the part that makes one a Word or an Excel file.
+ATTACHABLE = {"application/pdf": "PDF", DOCX: "Word（.docx）", XLSX: "Excel（.xlsx）", "image/jpeg": "JPEG", "image/png": "PNG"}
+_OFFICE_MAIN_PART = {DOCX: "word/document.xml", XLSX: "xl/workbook.xml"}
+_OFFICE_PART_MAX_BYTES = 64 * 1024 * 1024  # a main part unpacking past this is a zip bomb, not a plan
+
+
+def _office_kind(content: bytes) -> str | None:
+    """DOCX or XLSX when the zip package holds the main part of one and that part unpacks; None otherwise."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as package:
+            names = set(package.namelist())
+            if "[Content_Types].xml" not in names:
+                return None
+            for kind, part in _OFFICE_MAIN_PART.items():
+                if part in names:
+                    if package.getinfo(part).file_size > _OFFICE_PART_MAX_BYTES:
+                        return None
+                    package.read(part)  # checks the part's CRC: a damaged or cut-short file fails here
+                    return kind
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError) as error:
+        log.info("an uploaded office file does not open: %r", error)
+    return None
+
+
+def attached_document(content: bytes, claimed: str | None, max_pixels: int, *, field: str, name: str) -> str:
+    """The type of a file attached to a bid or an evaluation, judged by its content (not its name nor the type the
+    client claims), after checking that it opens: InvalidInput when it is none of ATTACHABLE, does not open, or is not
+    the type claimed; TooLarge when a picture has too many pixels."""
+    listed = "、".join(ATTACHABLE.values())
+    if content.startswith(b"PK\x03\x04"):
+        kind = _office_kind(content)
+        if kind is None:
+            raise InvalidInput(
+                f"{name!r} is a zip file but not a readable Word (.docx) or Excel (.xlsx) file; save it again and attach that",
+                zh=f"附件“{name}”不是可打开的 Word（.docx）或 Excel（.xlsx）文件，请重新保存后上传", field=field,
+            )
+    else:
+        kind = next((k for k in ("application/pdf", "image/jpeg", "image/png") if content.startswith(SIGNATURES[k])), "")
+        if not kind:
+            raise InvalidInput(
+                f"{name!r} is none of the files an attachment may be: a PDF, Word (.docx), Excel (.xlsx), JPEG or PNG file", zh=f"附件“{name}”的格式不受支持，只能上传 {listed} 文件", field=field,
+            )
+        check_readable(content, kind, max_pixels, field=field, what=f"the attachment {name!r}", what_zh=f"附件“{name}”")
+    if claimed is not None and claimed != kind:
+        raise InvalidInput(
+            f"{name!r} is a {ATTACHABLE[kind]} file ({kind}), not {claimed}: send its own type, or leave content_type out",
+            zh=f"附件“{name}”实际是 {ATTACHABLE[kind]} 文件，与声明的类型不符", field=field,
+        )
+    return kind

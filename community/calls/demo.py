@@ -7,9 +7,11 @@ bids, was repeated, and whose award is in its publicity now with one objection a
 from __future__ import annotations
 
 import base64
+import io
 import random
 from datetime import UTC, datetime, timedelta
 
+from reportlab.pdfgen import canvas
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.calls import schemas, service
@@ -27,6 +29,7 @@ from registry import service as registry
 from registry.queries import OrganisationKind, Standing
 from registry.rules import CREDIT_CODE_ALPHABET, credit_code_check_char
 from registry.schemas import OrganisationCreate, StaffIn
+from reports.pdf import FONT, register_font
 
 PASSWORD = "demo-pass-2026"
 ORGANISATION_WORDS = [
@@ -51,6 +54,18 @@ def _credit_code(rng: random.Random) -> str:
 def _person(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + rng.choice(GIVEN)
 
+
+
+def _plan_pdf(lines: list[str]) -> bytes:
+    """A bid's plan as the one-page PDF an organisation would attach (uploads are judged by content: it must open)."""
+    register_font(get_settings().pdf_font_path)
+    buffer = io.BytesIO()
+    sheet = canvas.Canvas(buffer, invariant=True)
+    sheet.setFont(FONT, 14)
+    for n, line in enumerate(lines):
+        sheet.drawString(72, 760 - 28 * n, line)
+    sheet.save()
+    return buffer.getvalue()
 
 async def _must(db: AsyncSession, username: str) -> Principal:
     found = await people_queries.principal_named(db, username)
@@ -108,7 +123,8 @@ async def load(db: AsyncSession, rng: random.Random) -> list[tuple[str, str]]:
         for lot, lot_bidders in bidders.items():
             budget = lot_budgets[call_id][lot]
             for organisation in lot_bidders:
-                document = f"{organisation.username} 项目方案 第{lot}包".encode()
+                info = await registry_queries.organisation(db, organisation.organisation_id)
+                document = _plan_pdf([f"{info.name if info else organisation.username} 项目方案（第{lot}包）", "一、项目目标", "二、服务内容与活动安排", "三、进度安排", "四、预期成效及评估方式"])
                 await service.submit_bid(
                     db, organisation, store, call_id,
                     schemas.BidIn(

@@ -110,7 +110,16 @@ class CallOut(msgspec.Struct):
 class DocumentIn(Strict):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NONBLANK)]
     content: Annotated[str, msgspec.Meta(min_length=4, max_length=BASE64_MAX, pattern=BASE64, description="The file, base64-encoded (at most 2 MiB)")]
-    content_type: Annotated[str, msgspec.Meta(min_length=3, max_length=100, pattern=r"^[a-z0-9.+-]+/[a-z0-9.+-]+$")] = "application/pdf"
+    content_type: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                min_length=3, max_length=100, pattern=r"^[a-z0-9.+-]+/[a-z0-9.+-]+$",
+                description="Optional: the file's type is judged by its content (PDF, Word .docx, Excel .xlsx, JPEG or PNG, and it must open); a type given here must match it",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class BidIn(Strict):

@@ -39,10 +39,11 @@ from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.calendar.service import working_calendar
 from foundation.clock import BUSINESS_TZ
+from foundation.documents import attached_document
 from foundation.duties import Duty, refusal
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from foundation.notifications import notify, settle
-from foundation.settings import config_dir
+from foundation.settings import config_dir, get_settings
 from foundation.storage import BlobStore, read_blob, write_blob
 from people import queries as people_queries
 from registry import queries as registry_queries
@@ -282,6 +283,17 @@ def bar_bids_with(bar: BidBar) -> None:
 # Bids
 
 
+def judged_attachments(documents: list[schemas.DocumentIn], field: str) -> list[tuple[schemas.DocumentIn, bytes, str]]:
+    """Each attached file decoded, with its type judged by its content; the first that is not a readable PDF, Word,
+    Excel, JPEG or PNG file (or not the type its sender claimed) refuses the whole filing before anything is stored."""
+    max_pixels = get_settings().photo_max_pixels
+    judged = []
+    for document in documents:
+        content = base64.b64decode(document.content, validate=True)
+        judged.append((document, content, attached_document(content, document.content_type, max_pixels, field=field, name=document.name.strip())))
+    return judged
+
+
 async def submit_bid(session: AsyncSession, actor: Principal, store: BlobStore, call_id: int, data: schemas.BidIn, now: datetime) -> tuple[Bid, bool]:
     """Submit a bid for a lot before the deadline; a second submission for the lot replaces the first. A retry with
     the same client id and body answers the bid already stored (True: replayed); another body is refused."""
@@ -314,6 +326,7 @@ async def submit_bid(session: AsyncSession, actor: Principal, store: BlobStore, 
         barred = await bar(session, actor.organisation_id, call.opened_at.astimezone(BUSINESS_TZ).year)
         if barred is not None:
             raise RuleViolation(f"your organisation may not bid in the calls of {call.opened_at.astimezone(BUSINESS_TZ).year}: {barred[0]}", field="call", zh=barred[1])
+    attached = judged_attachments(data.documents, "documents")
     live_key = f"{call_id}:{data.lot_number}:{actor.organisation_id}"
     replaced = (await session.execute(select(Bid).where(col(Bid.live_key) == live_key).with_for_update())).scalar_one_or_none()
     if replaced is not None:
@@ -326,10 +339,9 @@ async def submit_bid(session: AsyncSession, actor: Principal, store: BlobStore, 
     )
     session.add(bid)
     await session.flush()
-    for document in data.documents:
-        content = base64.b64decode(document.content, validate=True)
+    for document, content, kind in attached:
         sha256 = await write_blob(store, content)
-        session.add(BidDocument(bid_id=bid.id, name=document.name.strip(), content_type=document.content_type, size=len(content), sha256=sha256))
+        session.add(BidDocument(bid_id=bid.id, name=document.name.strip(), content_type=kind, size=len(content), sha256=sha256))
     # The audit keeps that a bid was made, not its content (sealed until the deadline).
     record_change(session, actor, "bid.replaced" if replaced else "bid.submitted", "bid", bid.id, after={"call": call.number, "lot": data.lot_number})
     await session.flush()

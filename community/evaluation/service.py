@@ -4,7 +4,6 @@ once its gate has passed, and the implementation data the project's public recor
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime
@@ -266,6 +265,7 @@ async def file_evaluation(session: AsyncSession, actor: Principal, store: BlobSt
     exact = {code: Fraction(value) for code, value in points.items()} | {rules.SATISFACTION: satisfaction}
     score = rules.total(exact, limits)
     passed = rules.passes(score, limits)
+    attached = {s.criterion: calls_service.judged_attachments(s.files, "files") for s in data.scores}
     evaluation = ProjectEvaluation(
         contract_id=contract_id, organisation_id=contract.organisation_id, stage=stage, firm_id=firm.id, evaluator_user_id=actor.user_id, evaluated_by=actor.label,
         evaluated_on=today, score=rules.score_text(score), passed=passed, surveys=len(answers), summary=data.summary.strip(), rules_sha256=limits.sha256(), filed_at=now,
@@ -284,9 +284,8 @@ async def file_evaluation(session: AsyncSession, actor: Principal, store: BlobSt
         else:
             text, shown = evidence[criterion.code].evidence.strip(), str(points[criterion.code])
         session.add(EvaluationScore(evaluation_id=evaluation.id, criterion=criterion.code, weight=criterion.weight, points=shown, evidence=text))
-        for document in evidence[criterion.code].files if criterion.code in evidence else []:
-            content = base64.b64decode(document.content, validate=True)
-            session.add(EvaluationFile(evaluation_id=evaluation.id, criterion=criterion.code, name=document.name.strip(), content_type=document.content_type, size=len(content), sha256=await write_blob(store, content)))
+        for document, content, kind in attached.get(criterion.code, []):
+            session.add(EvaluationFile(evaluation_id=evaluation.id, criterion=criterion.code, name=document.name.strip(), content_type=kind, size=len(content), sha256=await write_blob(store, content)))
     released = []
     if passed:
         for number in rules.released_by(stage, len(contract.tranches)):

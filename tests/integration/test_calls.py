@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+import pytest
 from sqlalchemy import func, select
 
 from community.calls import queries, schemas, service
@@ -18,6 +19,7 @@ from foundation.access import Principal
 from foundation.clock import BUSINESS_TZ, utc_now
 from foundation.storage import FileBlobStore
 from people import queries as people_queries
+from tests.integration.evidence import jpeg, scan_pdf
 from tests.integration.helpers import assert_problem, todo_count
 from tests.integration.test_pages import page_login
 from tests.integration.test_role_pages import csrf
@@ -56,7 +58,10 @@ def call_body(deadline: datetime, **extra: Any) -> dict[str, Any]:
     return body | extra
 
 
-def bid_body(client_id: str, amount: int = 4_800_000, document: bytes = b"plan-A") -> dict[str, Any]:
+PLAN = scan_pdf("plan-A")
+
+
+def bid_body(client_id: str, amount: int = 4_800_000, document: bytes = PLAN) -> dict[str, Any]:
     return {
         "client_id": client_id, "lot_number": 1, "plan": "每周五天为高龄老人送餐", "team": "社工2名，志愿者10名", "amount_fen": amount,
         "documents": [{"name": "方案.pdf", "content": base64.b64encode(document).decode()}],
@@ -148,7 +153,7 @@ async def test_no_one_reads_a_bid_or_who_bid_before_the_deadline_whatever_their_
     assert (await client.get(f"/api/bids/{bid_id}", headers=org01)).json()["plan"] == "每周五天为高龄老人送餐"
     # Its document comes back as a download in a sandbox, never as a page of this site.
     own = await client.get(f"/api/bids/documents/{document_id}", headers=org01)
-    assert own.status_code == 200 and own.content == b"plan-A" and own.headers["content-disposition"].startswith("attachment;")
+    assert own.status_code == 200 and own.content == PLAN and own.headers["content-disposition"].startswith("attachment;")
     assert "sandbox" in own.headers["content-security-policy"]
 
     for username in ("admin", "xbl-officer", "finance", "expert1", "xbl-worker1", "xbl01-director", "inspector1", "org02"):
@@ -190,6 +195,49 @@ async def test_a_bid_after_the_deadline_is_refused_and_nothing_is_stored(client,
     # Nor is a bid withdrawn after it.
     bid = (await client.get(f"/api/calls/{call_id}/bids", headers=await as_user("org01"))).json()[0]
     assert_problem(await client.post(f"/api/bids/{bid['id']}/withdraw", headers=await as_user("org01")), 422, "deadline")
+
+
+async def test_a_bid_s_files_are_judged_by_what_they_are_and_a_file_that_does_not_open_stores_nothing(client, as_user, db, app) -> None:  # type: ignore[no-untyped-def]
+    """A bid's attachments must open as what their content says they are (PDF, Word, Excel, JPEG, PNG), whatever
+    their name or the type the client claims; the first one that does not refuses the whole bid, and nothing of it is
+    kept (no bid, no document, no stored file)."""
+    import hashlib
+    import io
+
+    from openpyxl import Workbook
+
+    call_id = (await client.post("/api/calls", json=call_body(utc_now() + timedelta(days=5)), headers=await as_user("admin"))).json()["id"]
+    org02 = await as_user("org02")
+
+    def with_files(client_id: str, *files: tuple[str, bytes, str | None]) -> dict[str, Any]:
+        body = bid_body(client_id)
+        body["documents"] = [{"name": name, "content": base64.b64encode(content).decode()} | ({"content_type": claimed} if claimed else {}) for name, content, claimed in files]
+        return body
+
+    web_page = b"%PDF-1.4\n<html><script>alert(1)</script></html>"
+    refusals = [
+        ([("方案.pdf", PLAN, None), ("预算.pdf", web_page, None)], "PDF"),  # a PDF's first bytes, then a web page
+        ([("方案.pdf", b"<html>plan</html>", None)], "PDF"),  # no known kind at all
+        ([("方案.docx", b"PK\x03\x04" + b"\0" * 40, None)], "Word"),  # a zip's first bytes, no package behind them
+        ([("照片.jpg", jpeg()[:200], None)], "JPEG"),  # a photo cut short
+        ([("方案.pdf", jpeg(), "application/pdf")], "application/pdf"),  # a photo claimed to be a PDF
+    ]
+    for n, (files, named) in enumerate(refusals):
+        refused = await client.post(f"/api/calls/{call_id}/bids", json=with_files(f"judged-org02-{n:03}", *files), headers=org02)
+        assert_problem(refused, 400, named)
+        assert refused.json()["errors"][0]["field"] == "documents", refused.json()
+        with pytest.raises(FileNotFoundError):  # the file refused was not stored
+            store(app).get(hashlib.sha256(files[-1][1]).hexdigest())
+    assert await count(db, Bid, Bid.call_id == call_id) == 0
+
+    sheet = io.BytesIO()
+    book = Workbook()
+    book.active.append(["项目", "金额（元）"])
+    book.save(sheet)
+    accepted = await client.post(f"/api/calls/{call_id}/bids", json=with_files("judged-org02-ok1", ("方案.pdf", PLAN, None), ("预算表", sheet.getvalue(), None), ("现场.jpg", jpeg(), "image/jpeg")), headers=org02)
+    assert accepted.status_code == 201, accepted.text
+    kinds = [(d["name"], d["content_type"]) for d in accepted.json()["documents"]]
+    assert kinds == [("方案.pdf", "application/pdf"), ("预算表", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), ("现场.jpg", "image/jpeg")]
 
 
 async def test_a_bid_is_replaced_or_withdrawn_before_the_deadline_and_one_stays_live(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
