@@ -35,6 +35,7 @@ from reports.service import (
 )
 from reports.sheets import batch_workbook
 from reports.tables import IssuedDocument
+from subsidies.engine.accounts import NOT_RECORDED_ZH, Account, accounts_of
 from subsidies.engine.queries import approvals_of, batch_lines, party
 from subsidies.engine.registry import BatchDocumentMaker, DescribedLine, LineView, Programme, programme, sheet_headers
 from subsidies.engine.rules import Party
@@ -164,6 +165,7 @@ async def _notice(session: AsyncSession, batch: ProgrammeBatch, payee: Party, co
     run = await session.get(ProgrammeRun, batch.run_id)
     assert run is not None
     own = [line for line in lines if line.payee == payee]
+    account = (await accounts_of(session, [payee])).get(payee)
     total, city, district = sum(l.amount_fen for l in own), sum(l.city_fen for l in own), sum(l.district_fen for l in own)  # noqa: E741
     approvals = await approvals_of(session, run.id or 0)
     last = approvals[-1] if approvals else None
@@ -174,7 +176,8 @@ async def _notice(session: AsyncSession, batch: ProgrammeBatch, payee: Party, co
         checksum=content_checksum({"batch": batch.number, "payee": str(payee), "total": total, "lines": [[l.key, l.amount_fen] for l in own]}),  # noqa: E741
         verify_url=verify_url(code),
         facts=[
-            (of.documents.payee_title, names.get(payee, str(payee))), ("项目", of.name), ("批次编号", batch.number), ("期间", period_zh(run.period)),
+            (of.documents.payee_title, names.get(payee, str(payee))),
+            ("开户银行", account.bank_name if account else NOT_RECORDED_ZH), ("银行账号", account.bank_account if account else NOT_RECORDED_ZH), ("项目", of.name), ("批次编号", batch.number), ("期间", period_zh(run.period)),
             ("拨付金额", f"{yuan(total)} 元（市级 {yuan(city)} 元，区级 {yuan(district)} 元）"), ("审批", f"{who(last.approved_by)}，{_when(last.approved_at)}" if last else ""),
         ],
         tables=[TableBlock("明细", _line_columns(of), _line_rows(own, described), _total_row(of, total))],
@@ -183,10 +186,19 @@ async def _notice(session: AsyncSession, batch: ProgrammeBatch, payee: Party, co
     return await made_pdf(document, total)
 
 
+def _account_cells(account: Account | None) -> tuple[str, str]:
+    """The payee's bank and account on a line of the treasury spreadsheet (empty cells: not recorded)."""
+    return (account.bank_name, account.bank_account) if account else ("", "")
+
+
 async def _sheet(session: AsyncSession, batch: ProgrammeBatch) -> Made:
     of, lines, described, names = await _context(session, batch)
     headers = sheet_headers(of.documents)
-    rows = [[batch.number, names.get(l.holder, ""), names.get(l.payee, ""), *described[l.id].sheet, l.amount_fen, l.city_fen, l.district_fen] for l in lines]  # noqa: E741
+    accounts = await accounts_of(session, {l.payee for l in lines})  # noqa: E741
+    rows = [
+        [batch.number, names.get(l.holder, ""), names.get(l.payee, ""), *_account_cells(accounts.get(l.payee)), *described[l.id].sheet, l.amount_fen, l.city_fen, l.district_fen]
+        for l in lines  # noqa: E741
+    ]
     content = await off_loop(batch_workbook, batch.number, batch.issued_at, rows, (batch.total_fen, batch.city_fen, batch.district_fen), headers, of.documents.sheet_title)
     checksum = content_checksum({"batch": batch.number, "checksum": batch.checksum, "total": batch.total_fen, "lines": len(rows), "sheet": "lines"})
     return Made(content, batch.number, f"{of.documents.sheet_title} {batch.number}", checksum, batch.total_fen, XLSX, None)

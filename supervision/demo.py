@@ -33,6 +33,8 @@ from reports.programme_documents import batch_documents_to_default_store
 from reports.relief_letters import letters_to_default_store
 from subsidies.activity import demo as activity_demo
 from subsidies.care import demo as care_demo
+from subsidies.engine.demo import record_accounts
+from subsidies.engine.rules import Party
 from subsidies.relief import demo as relief_demo
 from supervision.publishers import subscribe_all as subscribe_publishers
 
@@ -253,6 +255,9 @@ async def _load(db: AsyncSession) -> DemoReport:
             )
     await needs_demo.load(db, rng)
     batch_documents = batch_documents_to_default_store()
+    # The streets' and communities' accounts that activity and relief funds are paid into (the providers' and the
+    # social organisations' are recorded as their demos register them).
+    await record_accounts(db, [Party("street", s.id) for s in await registry_queries.streets(db)] + [Party("community", c) for c in await registry_queries.communities(db)])
     await activity_demo.load(db, rng, batch_documents)
     report.logins += await calls_demo.load(db, rng)
     report.logins += await care_demo.load(db, rng, password_hash, batch_documents)

@@ -30,6 +30,8 @@ from registry.queries import OrganisationKind, Standing
 from registry.rules import CREDIT_CODE_ALPHABET, credit_code_check_char
 from registry.schemas import OrganisationCreate, StaffIn
 from reports.pdf import FONT, register_font
+from subsidies.engine.demo import record_accounts
+from subsidies.engine.rules import Party
 
 PASSWORD = "demo-pass-2026"
 ORGANISATION_WORDS = [
@@ -95,6 +97,7 @@ async def load(db: AsyncSession, rng: random.Random) -> list[tuple[str, str]]:
                 street_ids=served, staff=[StaffIn(name=_person(rng), position=p) for p in ("主任", "项目主管", "社工")][: 2 + n % 2],
             ),
         )
+        await record_accounts(db, [Party("organisation", organisation.id)])
         user = await people.create_user(
             db, SYSTEM, UserCreate(username=f"org{n:02d}", display_name=name, password=PASSWORD, role=Role.SOCIAL_ORG, organisation_id=organisation.id),
             password_hash=password_hash,

@@ -26,7 +26,9 @@ from registry.rules import CREDIT_CODE_ALPHABET, credit_code_check_char
 from subsidies.care import rules, schemas, service
 from subsidies.care.programme import CODE
 from subsidies.engine import service as engine
+from subsidies.engine.demo import record_accounts
 from subsidies.engine.registry import BatchDocumentMaker
+from subsidies.engine.rules import Party
 
 ELDERS_PER_COMMUNITY = 4
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾"
@@ -116,6 +118,7 @@ async def load(db: AsyncSession, rng: random.Random, password_hash: str, make_do
                 legal_representative=rng.choice(REPRESENTATIVES), address=f"天津市和平区{s.name}{word}路{rng.randint(1, 120)}号", street_ids=[s.id],
             ),
         )
+        await record_accounts(db, [Party("organisation", org.id)])
         provider = await user(f"{s.code.lower()}-care", org.name, Role.SOCIAL_ORG, organisation_id=org.id)
         await service.sign_contract(
             db, officers[s.id], schemas.CareContractIn(number=f"HPYL-{start.year}-{s.code}", provider_id=org.id, street_id=s.id, starts_on=date(start.year, 1, 1), ends_on=date(today.year + 1, 12, 31))

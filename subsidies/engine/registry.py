@@ -136,8 +136,9 @@ async def as_decided(session: AsyncSession, key: str, priced_fen: int) -> int:
 
 
 def sheet_headers(documents: Documents) -> tuple[str, ...]:
-    """The treasury spreadsheet's headers: the batch, the holder, the payee, the programme's own columns, the amounts."""
-    return ("批次编号", documents.holder_title, documents.payee_title, *documents.sheet_headers, "金额（元）", "市级（元）", "区级（元）")
+    """The treasury spreadsheet's headers: the batch, the holder, the payee and its account, the programme's own
+    columns, the amounts."""
+    return ("批次编号", documents.holder_title, documents.payee_title, "开户银行", "银行账号", *documents.sheet_headers, "金额（元）", "市级（元）", "区级（元）")
 
 
 _PROGRAMMES: dict[str, Programme] = {}

@@ -14,13 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from foundation.access import Principal
 from foundation.errors import PermissionDenied
 from foundation.paging import Page, PageRequest
-from foundation.web.auth import logged_in
+from foundation.web.auth import allow, logged_in
 from foundation.web.body import StrictBody
 from foundation.web.params import RecordId
 from foundation.web.problems import problem_responses
-from subsidies.engine import proposals, queries, schemas, service
+from subsidies.engine import accounts, proposals, queries, schemas, service
 from subsidies.engine.proposals import proposal_out
 from subsidies.engine.registry import programme
+from subsidies.engine.rules import Party
 from subsidies.engine.tables import ProgrammeBatch
 
 READ = problem_responses(400, 403, 404)
@@ -123,4 +124,37 @@ class ProgrammeController(Controller):
         return await queries.budgets(db, code, data.year)
 
 
-ROUTES = [ProgrammeController]
+PayeeKind = Annotated[str, Parameter(pattern=r"^(organisation|community|street)$", description="What the payee is: organisation, community or street")]
+
+
+def payee_out(party: Party, name: str, programmes: list[str], account: accounts.Account | None) -> schemas.PayeeAccountOut:
+    return schemas.PayeeAccountOut(
+        kind=party.kind, id=party.id, name=name, programmes=programmes, bank_name=account.bank_name if account else None, bank_account=account.bank_account if account else None,
+        recorded_at=account.recorded_at if account else None, recorded_by=account.recorded_by if account else None,
+    )
+
+
+class PayeeAccountController(Controller):
+    """The bank accounts the programmes' payees are paid into (the property companies' are on their registry rows)."""
+
+    path = "/api/payee-accounts"
+    tags = ["programmes"]
+    guards = [logged_in]
+
+    @get("/", guards=[allow(accounts.READERS, "reading the payees' bank accounts")], responses=READ)
+    async def payee_accounts(self, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.PayeeAccountOut]:
+        """Every payee of the programmes' lines with its account: those without one first (their payment notices say
+        the account is not recorded)."""
+        return [payee_out(p.party, p.name, list(p.programmes), p.account) for p in await accounts.payees(db, principal)]
+
+    @put("/{kind:str}/{payee_id:int}", dto=StrictBody[schemas.PayeeAccountIn], return_dto=None, guards=[allow(accounts.RECORDERS, "recording a payee's bank account")], responses=WRITE)
+    async def record_payee_account(self, kind: PayeeKind, payee_id: RecordId, data: JSONBody[schemas.PayeeAccountIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.PayeeAccountOut:
+        """Record a payee's account (administrators; both fields empty removes it). Batches issued afterwards print
+        it; documents already issued keep what they were issued with."""
+        party = Party(kind, payee_id)
+        account = await accounts.record_account(db, principal, party, data.bank_name, data.bank_account)
+        payee = next((p for p in await accounts.payees(db, principal) if p.party == party), None)
+        return payee_out(party, payee.name if payee else (await accounts.name_of(db, party) or ""), list(payee.programmes) if payee else [], account)
+
+
+ROUTES = [ProgrammeController, PayeeAccountController]

@@ -124,3 +124,21 @@ class AdjustmentProposalOut(msgspec.Struct):
     approved_at: datetime | None
     approved_by: str | None
 
+
+
+class PayeeAccountIn(Strict):
+    """A payee's bank and account; both empty removes the account."""
+
+    bank_name: Annotated[str, msgspec.Meta(max_length=100, description="开户银行, e.g. 中国工商银行天津和平支行")]
+    bank_account: Annotated[str, msgspec.Meta(max_length=40, pattern=r"^$|^[0-9][0-9 ]{6,38}[0-9]$", description="银行账号: 8 to 40 digits, spaces between groups allowed")]
+
+
+class PayeeAccountOut(msgspec.Struct):
+    kind: str  # organisation, community or street
+    id: int
+    name: str
+    programmes: list[str]  # the programmes whose lines pay it (empty for an account recorded before any line)
+    bank_name: str | None  # None: no account recorded (its payment notices say so)
+    bank_account: str | None
+    recorded_at: datetime | None
+    recorded_by: str | None

@@ -189,3 +189,18 @@ class AdjustmentProposal(SQLModel, table=True):
     issued_batch_id: int | None = None
     approved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     approved_by: str | None = Field(default=None, max_length=200)
+
+
+class PayeeAccount(SQLModel, table=True):
+    """The bank account a programme's payee (a provider or social organisation, a community, a street) is paid into,
+    as its payment notices and the batch's spreadsheet print it. An administrator records it; every change is in the
+    audit log. (The property companies' accounts are on their registry rows.)"""
+
+    __tablename__ = "payee_accounts"
+
+    party: str = Field(primary_key=True, max_length=40)  # e.g. "organisation:12"
+    bank_name: str = Field(max_length=100)
+    bank_account: str = Field(max_length=40)
+    recorded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    recorded_by_user_id: int | None = Field(default=None, foreign_key="users.id")
+    recorded_by: str = Field(max_length=200)

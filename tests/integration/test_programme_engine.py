@@ -228,6 +228,11 @@ async def test_a_programme_written_in_the_tests_pays_its_claims_through_the_engi
     assert await waiting_on(client, await login(client, "finance2"), f"{title}待区财政审批") == []
     assert len(await waiting_on(client, finance, f"{title}已审批、待生成拨付批次")) == 1
 
+    # The payee's account as the administrator recorded it before the batch was issued.
+    payee_kind, payee_id = lines[0]["payee"].split(":")
+    account = {"bank_name": "天津银行和平支行", "bank_account": "6217 0000 1234 5678 901"}
+    assert (await client.put(f"/api/payee-accounts/{payee_kind}/{payee_id}", json=account, headers=admin)).status_code == 200
+
     # Issued once: a retry answers the same batch.
     first = await client.post(f"/api/programmes/{CODE}/runs/{run['id']}/batch", headers=finance)
     retry = await client.post(f"/api/programmes/{CODE}/runs/{run['id']}/batch", headers=finance)
@@ -248,6 +253,11 @@ async def test_a_programme_written_in_the_tests_pays_its_claims_through_the_engi
     notice = await client.get(f"/api/programmes/batches/{batch['id']}/notices/community/{community}", headers=finance)
     notice_text = pdf_text(notice.content, tmp_path)
     assert notice.status_code == 200 and "社区活动经费拨付通知书" in notice_text
+    assert "开户银行" in notice_text and account["bank_name"] in notice_text and account["bank_account"] in notice_text
+    # An account changed after the batch was issued: the notice issued keeps the account it was issued with.
+    changed = {"bank_name": "中国银行天津和平支行", "bank_account": "1111 2222 3333 4444"}
+    assert (await client.put(f"/api/payee-accounts/{payee_kind}/{payee_id}", json=changed, headers=admin)).status_code == 200
+    assert (await client.get(f"/api/programmes/batches/{batch['id']}/notices/community/{community}", headers=finance)).content == notice.content
     # Both are official documents: the issuing authority and the date written below it, the lines to sign, people by
     # name and post, never an account and its role key.
     for official in (text, notice_text):
@@ -255,7 +265,8 @@ async def test_a_programme_written_in_the_tests_pays_its_claims_through_the_engi
         assert "(finance)" not in official and "(street_officer)" not in official
     sheet = await client.get(f"/api/programmes/batches/{batch['id']}/lines.xlsx", headers=finance)
     rows = list(openpyxl.load_workbook(io.BytesIO(sheet.content), read_only=True)["明细"].iter_rows(values_only=True))
-    assert rows[0][:3] == ("批次编号", "街道", "社区") and round(rows[-1][-3] * 100) == 200_050
+    assert rows[0][:5] == ("批次编号", "街道", "社区", "开户银行", "银行账号") and round(rows[-1][-3] * 100) == 200_050
+    assert all(row[3:5] == (account["bank_name"], account["bank_account"]) for row in rows[1:-1]), rows  # every line, as issued
     assert len(set(rows[0])) == len(rows[0]), rows[0]  # each column named once
 
     # Two adjustments of the same line: the second one's 原金额 is what the line paid with the first (not its
