@@ -27,7 +27,9 @@ from foundation.web.layout import attempt, form_error, page
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
 from subsidies.activity import queries, rules, service
+from subsidies.activity.rules import CODE
 from subsidies.activity.schemas import ClaimIn
+from subsidies.engine.pages import ProgrammeRunPages
 
 PAGE_ROLES = {Role.COMMITTEE_DIRECTOR, Role.STREET_OFFICER, Role.FINANCE, Role.ADMIN}
 CLAIMERS = {Role.COMMITTEE_DIRECTOR, Role.STREET_OFFICER}
@@ -140,4 +142,17 @@ async def _home(db: AsyncSession, principal: Principal, year: int | None, errors
     )
 
 
-PAGES = [ActivityPages]
+class ActivityRunPages(ProgrammeRunPages):
+    """The monthly payment runs of activity funds: finance starts one for the month's approved claims, another
+    finance officer checks it, and the batch is issued with its documents."""
+
+    path = "/activity/runs"
+    guards = [allow({Role.FINANCE, Role.ADMIN}, "activity fund payment runs")]
+    code = CODE
+    template = "activity_runs.html"
+    states = {"draft": "草稿", "approved": "已审核", "disbursed": "已签发拨付批次"}
+    started_zh = "活动经费核算已发起。"
+    supplements = True  # a month run already: a supplementary run for the claims approved since
+
+
+PAGES = [ActivityPages, ActivityRunPages]

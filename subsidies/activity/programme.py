@@ -38,7 +38,7 @@ ACTIVITY_FUNDS = register(
         number_prefix="HDJF",
         steps=(Step("approve", frozenset({Role.FINANCE}), "approved", zh="区财政审核"),),
         runs_by=frozenset({Role.FINANCE}),
-        page="/activity",
+        page="/activity/runs",
         payers=lambda: Payers(Fraction(0), PayerSplit("city", "half_up")),
         price=service.price,
         check_period=service.check_period,

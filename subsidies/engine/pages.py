@@ -39,10 +39,16 @@ class ProgrammeRunPages(Controller):
     template: ClassVar[str]
     states: ClassVar[Mapping[str, str]]  # run state → its Chinese name
     started_zh: ClassVar[str]  # the confirmation once a run is started
+    # A period already run gets a supplementary run (what was approved since): relief cases, activity claims.
+    supplements: ClassVar[bool] = False
 
     async def start_run(self, db: AsyncSession, principal: Principal, period: str) -> None:
-        """Start the period's run (a programme may make a later run of the same period a supplementary one)."""
-        await engine.start_run(db, principal, self.code, period)
+        """Start the period's run; with `supplements`, a later run of the same period is a supplementary one."""
+        supplementary = False
+        if self.supplements:
+            checked = programme(self.code).check_period(period)
+            supplementary = await engine_queries.runs_of_period(db, self.code, checked) > 0
+        await engine.start_run(db, principal, self.code, period, supplementary=supplementary)
 
     async def _context(self, db: AsyncSession) -> dict[str, Any]:
         today = Month.of(business_today())

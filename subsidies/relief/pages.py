@@ -28,8 +28,6 @@ from foundation.web.flash import flashed
 from foundation.web.layout import attempt, form_body, form_error, page
 from foundation.web.params import provide_store
 from foundation.web.problems import status_of
-from subsidies.engine import queries as engine_queries
-from subsidies.engine import service as engine
 from subsidies.engine.pages import ProgrammeRunPages
 from subsidies.relief import queries, rules, schemas, service
 from subsidies.relief.routes import issue_letter
@@ -183,12 +181,7 @@ class ReliefRunPages(ProgrammeRunPages):
     template = "relief_runs.html"
     states = RUN_STATES
     started_zh = "救助金核算已发起。"
-
-    async def start_run(self, db: AsyncSession, principal: Principal, period: str) -> None:
-        """A month's run; when the month was run already, a supplementary one for the cases approved since."""
-        checked = service.check_period(period)
-        earlier = await engine_queries.runs_of_period(db, rules.CODE, checked)
-        await engine.start_run(db, principal, rules.CODE, checked, supplementary=earlier > 0)
+    supplements = True  # a month run already: a supplementary run for the cases approved since
 
 
 PAGES = [ReliefPages, ReliefRunPages]

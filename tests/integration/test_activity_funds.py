@@ -29,7 +29,7 @@ from subsidies.activity import jobs, service
 from subsidies.activity.rules import CODE
 from subsidies.activity.schemas import ClaimIn
 from subsidies.activity.tables import ActivityClaim, ActivityFund, ActivityReceipt
-from subsidies.engine.tables import ProgrammeBatch
+from subsidies.engine.tables import PaidLine, ProgrammeBatch
 from tests.database import migrated_demo_database
 from tests.integration.evidence import scan_pdf, scan_png
 from tests.integration.helpers import adjust, assert_problem, count
@@ -477,3 +477,48 @@ async def test_a_proposed_correction_waits_on_the_runs_page_for_another_officer_
     assert approved.status_code == 303, approved.text
     shown = (await client.get("/relief/runs")).text
     assert f"调整批次 {batch.number}-ADJ01" in shown and f'id="proposal-{proposal["id"]}"' not in shown and "-5.00" in shown
+
+
+async def test_finance_runs_the_month_s_approved_claims_on_the_activity_runs_page_and_another_officer_checks_it(client, db) -> None:  # type: ignore[no-untyped-def]
+    """The demo paid this month's first claims; the claims approved since wait. Finance starts the month's run on the
+    page (a supplementary one: the month was run already), may not check its own run, another finance officer checks
+    it, and the batch is issued there with its documents. A director or a street officer has no such page."""
+    month = f"{business_today():%Y-%m}"
+    async def approved_unpaid() -> int:
+        async with db() as session:
+            paid = sa.select(PaidLine.line_key).where(PaidLine.programme == CODE)
+            unpaid = sa.select(sa.func.coalesce(sa.func.sum(ActivityClaim.amount_fen), 0)).where(ActivityClaim.state == "approved", ("claim:" + sa.cast(ActivityClaim.id, sa.String)).not_in(paid))
+            return int((await session.execute(unpaid)).scalar_one())
+
+    waiting = await approved_unpaid()
+    assert waiting > 0  # the demo's claims approved after its run
+    for username in ("ns09-director", "ns-officer"):
+        await page_login(client, username)
+        assert (await client.get("/activity/runs")).status_code == 403
+        client.cookies.clear()
+
+    await page_login(client, "finance")
+    assert 'href="/activity/runs"' in (await client.get("/activity")).text
+    started = await client.post("/activity/runs/start", data={"period": month, "_csrf_token": await csrf(client)})
+    assert started.status_code == 200 and "活动经费核算已发起" in started.text, started.text[-1500:]
+    run = re.findall(r'<tr id="run-(\d+)">\s*<td>#\d+（补充）</td>', started.text)
+    assert run, started.text[-2500:]
+    run_id = int(run[0])
+    row = started.text[started.text.index(f"run-{run_id}") :].split("</tr>")[0]
+    assert yuan(waiting) in row and "本人发起的核算，须由其他财政人员审核" in row, row
+    assert f"/activity/runs/{run_id}/approvals/approve" not in started.text
+    # Started again while it is open: refused, in Chinese, and no second run.
+    again = await client.post("/activity/runs/start", data={"period": month, "_csrf_token": await csrf(client)})
+    assert again.status_code == 409 and "已有一个未拨付的核算" in again.text
+    client.cookies.clear()
+
+    await page_login(client, "finance2")
+    checked = await client.post(f"/activity/runs/{run_id}/approvals/approve", data={"_csrf_token": await csrf(client)})
+    assert checked.status_code == 200 and "审批意见已保存" in checked.text and f"/activity/runs/{run_id}/batch" in checked.text
+    issued = await client.post(f"/activity/runs/{run_id}/batch", data={"_csrf_token": await csrf(client)})
+    assert issued.status_code == 200 and "拨付批次已生成" in issued.text, issued.text[-1500:]
+    async with db() as session:
+        batch = (await session.execute(sa.select(ProgrammeBatch).where(ProgrammeBatch.run_id == run_id))).scalar_one()
+    assert await approved_unpaid() == 0 and batch.total_fen == waiting and f"批次 {batch.number}" in issued.text
+    summary = await client.get(f"/documents/programmes/batches/{batch.id}/summary.pdf")
+    assert summary.status_code == 200 and summary.content.startswith(b"%PDF")
