@@ -63,6 +63,7 @@ ACTION_NAMES = {
     "batch.adjusted": "生成调整批次",
     "adjustment.proposed": "提出更正（待他人审批）",
     "adjustment.approved": "审批更正",
+    "adjustment.withdrawn": "撤回更正",
     "contract.signed": "签订服务合同",
     "vote.paper_recorded": "登记纸质表决结果",
     "volunteer.checked": "志愿者：当面实名核验",

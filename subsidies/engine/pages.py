@@ -94,6 +94,11 @@ class ProgrammeRunPages(Controller):
 
         return await self._attempt(db, principal, approve_with_documents, "更正已审批，调整批次已签发。")
 
+    @post("/adjustments/{proposal_id:int}/withdraw")
+    async def withdraw_adjustment(self, proposal_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
+        """The proposer takes back a correction nobody has approved yet."""
+        return await self._attempt(db, principal, lambda: engine.withdraw_adjustment(db, principal, self.code, proposal_id), "更正已撤回。")
+
     @post("/{run_id:int}/batch")
     async def issue(self, run_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> Template | Redirect:
         async def issue_with_documents() -> None:

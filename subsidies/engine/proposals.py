@@ -18,7 +18,7 @@ from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.clock import utc_now
 from foundation.duties import Duty, keep_apart
-from foundation.errors import Conflict, NotFound
+from foundation.errors import Conflict, NotFound, PermissionDenied
 from foundation.money import yuan
 from people.queries import principals_of_roles
 from people.waiting import done, waits
@@ -27,6 +27,7 @@ from subsidies.engine.tables import AdjustmentProposal
 
 PROPOSED = "proposed"
 ISSUED = "issued"
+WITHDRAWN = "withdrawn"  # by its proposer, before anyone approved it
 STEP = "adjustment-approve"  # the waiting step of a proposal (people.waiting)
 
 Corrections = list[tuple[int, int]]
@@ -99,8 +100,10 @@ async def propose(
     return proposal
 
 
-async def get_proposal(session: AsyncSession, programme: str, proposal_id: int) -> AdjustmentProposal:
-    proposal = await session.get(AdjustmentProposal, proposal_id)
+async def get_proposal(session: AsyncSession, programme: str, proposal_id: int, *, hold: bool = False) -> AdjustmentProposal:
+    """A proposal of the programme; `hold` locks its row until the transaction ends (an approval and a withdrawal at
+    the same moment: one of them finds the other's outcome)."""
+    proposal = await session.get(AdjustmentProposal, proposal_id, with_for_update=hold, populate_existing=hold)
     if proposal is None or proposal.programme != programme:
         raise NotFound("adjustment proposal", proposal_id)
     return proposal
@@ -110,8 +113,10 @@ async def approve(session: AsyncSession, actor: Principal, programme: str, roles
     """Approve a proposal, which issues its adjustment batch (once: a retry or a colleague at the same moment gets the
     same batch). Whoever proposed it does not approve it."""
     require_role(actor, roles, "approving an adjustment")
-    proposal = await get_proposal(session, programme, proposal_id)
+    proposal = await get_proposal(session, programme, proposal_id, hold=True)
     keep_apart(Duty.APPROVE_OWN_ADJUSTMENT, actor, [proposal.proposed_by_user_id])
+    if proposal.state == WITHDRAWN:
+        raise Conflict(f"adjustment proposal {proposal.id} was withdrawn by {proposal.proposed_by}; nothing is issued", zh="该更正已由提出人撤回，不能审批")
     batch = await issue(session, actor, proposal.batch_id, proposal.client_id, proposal.reason, corrections_of(proposal))
     if proposal.state != ISSUED:
         proposal.state, proposal.issued_batch_id, proposal.approved_at, proposal.approved_by = ISSUED, batch.id, utc_now(), actor.label
@@ -119,6 +124,27 @@ async def approve(session: AsyncSession, actor: Principal, programme: str, roles
         await session.flush()
         await done(session, STEP, proposal.id)
     return proposal, batch
+
+
+async def withdraw(session: AsyncSession, actor: Principal, programme: str, roles: frozenset[Role], proposal_id: int) -> AdjustmentProposal:
+    """The proposer takes back a correction nobody has approved yet: it leaves the approvers' lists and can no longer
+    be approved (a new correction is a new proposal). Withdrawing it again changes nothing."""
+    require_role(actor, roles, "withdrawing an adjustment")
+    proposal = await get_proposal(session, programme, proposal_id, hold=True)
+    if actor.user_id is None or proposal.proposed_by_user_id != actor.user_id:
+        raise PermissionDenied(f"adjustment proposal {proposal.id} was proposed by {proposal.proposed_by}; only its proposer withdraws it", zh="只有提出更正的人可以撤回")
+    if proposal.state == WITHDRAWN:
+        return proposal
+    if proposal.state == ISSUED:
+        raise Conflict(
+            f"adjustment proposal {proposal.id} was approved by {proposal.approved_by} and issued as batch {proposal.issued_batch_id}; correct that batch with a new proposal",
+            zh="该更正已审批并签发调整批次，不能撤回；如需再更正，请另行提出",
+        )
+    proposal.state = WITHDRAWN
+    record_change(session, actor, "adjustment.withdrawn", "adjustment_proposal", proposal.id, before={"state": PROPOSED}, after={"state": WITHDRAWN})
+    await session.flush()
+    await done(session, STEP, proposal.id)
+    return proposal
 
 
 async def pending(session: AsyncSession, programme: str) -> list[AdjustmentProposal]:

@@ -110,6 +110,12 @@ class ProgrammeController(Controller):
         _, period = await queries.get_batch(db, principal, batch.id or 0, code)
         return queries.batch_out(batch, period)
 
+    @post("/adjustments/{proposal_id:int}/withdraw", responses=WRITE, status_code=200)
+    async def withdraw_programme_adjustment(self, code: Code, proposal_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.AdjustmentProposalOut:
+        """The proposer takes back a correction nobody has approved yet (409 once it is issued; sending it again
+        answers the withdrawn proposal)."""
+        return proposal_out(await service.withdraw_adjustment(db, principal, code, proposal_id))
+
     @get("/budgets", responses=READ)
     async def programme_budgets(self, code: Code, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], year: YearQuery = None) -> list[schemas.ProgrammeBudgetOut]:
         """Each budget of the programme: granted, spent and left, in fen."""

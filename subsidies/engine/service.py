@@ -535,3 +535,8 @@ async def approve_adjustment(session: AsyncSession, actor: Principal, code: str,
     _, batch = await proposals.approve(session, actor, of.code, of.runs_by, proposal_id, issue_adjustment)
     assert isinstance(batch, ProgrammeBatch)
     return batch
+
+
+async def withdraw_adjustment(session: AsyncSession, actor: Principal, code: str, proposal_id: int) -> AdjustmentProposal:
+    of = programme(code)
+    return await proposals.withdraw(session, actor, of.code, of.runs_by, proposal_id)

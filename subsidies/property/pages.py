@@ -86,6 +86,18 @@ class SubsidyPages(Controller):
             return response
         return flashed(Redirect(path=f"/subsidies/runs/{run_id}#batch"), f"更正已审批，调整批次 {batch.number} 已签发。")
 
+    @post("/runs/{run_id:int}/adjustments/{proposal_id:int}/withdraw", guards=[allow(service.FINANCE, "withdrawing an adjustment")])
+    async def withdraw_adjustment(self, run_id: FromPath[int], proposal_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
+        """The proposer takes back a correction nobody has approved yet."""
+        try:
+            async with attempt(db):
+                await service.withdraw_adjustment(db, principal, proposal_id)
+        except DomainError as exc:
+            response = await _run_page(db, principal, run_id, errors=form_error(exc))
+            response.status_code = status_of(exc)
+            return response
+        return flashed(Redirect(path=f"/subsidies/runs/{run_id}#batch"), "更正已撤回。")
+
     @post("/runs/{run_id:int}/{action:str}")
     async def act(self, run_id: FromPath[int], action: FromPath[str], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> Response[Any]:
         """recompute, confirm (a street officer), approve, batch: each the API's use case, refused the same way."""

@@ -166,6 +166,12 @@ class SubsidyController(Controller):
         await make_batch_documents(state, db, batch)
         return queries.batch_out(batch, None)
 
+    @post("/adjustments/{proposal_id:int}/withdraw", guards=FINANCE, responses=WRITE, status_code=200)
+    async def withdraw_adjustment(self, proposal_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> AdjustmentProposalOut:
+        """The proposer takes back a correction nobody has approved yet (409 once it is issued; sending it again
+        answers the withdrawn proposal)."""
+        return proposal_out(await service.withdraw_adjustment(db, principal, proposal_id))
+
     @get("/ledger/{quarter:str}", guards=[allow({Role.FINANCE, Role.ADMIN}, "reading the ledger")], responses=READ)
     async def ledger(self, quarter: QuarterPath, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.Reconciliation:
         """The quarter's ledger per company (city and district shares) reconciled against its batches."""

@@ -472,3 +472,7 @@ async def approve_adjustment(session: AsyncSession, actor: Principal, proposal_i
     _, batch = await proposals.approve(session, actor, PROGRAMME, FINANCE, proposal_id, issue_adjustment)
     assert isinstance(batch, DisbursementBatch)
     return batch
+
+
+async def withdraw_adjustment(session: AsyncSession, actor: Principal, proposal_id: int) -> AdjustmentProposal:
+    return await proposals.withdraw(session, actor, PROGRAMME, FINANCE, proposal_id)

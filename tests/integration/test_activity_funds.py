@@ -522,3 +522,47 @@ async def test_finance_runs_the_month_s_approved_claims_on_the_activity_runs_pag
     assert await approved_unpaid() == 0 and batch.total_fen == waiting and f"批次 {batch.number}" in issued.text
     summary = await client.get(f"/documents/programmes/batches/{batch.id}/summary.pdf")
     assert summary.status_code == 200 and summary.content.startswith(b"%PDF")
+
+
+async def test_the_proposer_withdraws_a_correction_nobody_approved_and_then_nobody_can_approve_it(client, db) -> None:  # type: ignore[no-untyped-def]
+    """A relief correction proposed by mistake: only its proposer withdraws it (on the API or the runs page), it
+    leaves the approvers' list and can no longer be approved; an approved one cannot be withdrawn."""
+    finance, finance2 = await login(client, "finance"), await login(client, "finance2")
+    async with db() as session:
+        batch = (await session.execute(sa.select(ProgrammeBatch).where(ProgrammeBatch.programme == "relief", ProgrammeBatch.run_id.is_not(None)))).scalars().first()  # type: ignore[union-attr]
+        adjustments_before = (await session.execute(sa.select(sa.func.count()).select_from(ProgrammeBatch).where(ProgrammeBatch.programme == "relief"))).scalar_one()
+    assert batch is not None
+    line = (await client.get(f"/api/programmes/relief/runs/{batch.run_id}/lines?page_size=1", headers=finance)).json()["items"][0]
+    body = {"client_id": "withdrawn-relief-1", "reason": "误提更正", "corrections": [{"line_id": line["id"], "amount_fen": line["amount_fen"] - 300}]}
+    proposed = await client.post(f"/api/programmes/relief/batches/{batch.id}/adjustments", json=body, headers=finance)
+    assert proposed.status_code == 202, proposed.text
+    proposal = proposed.json()
+    api = f"/api/programmes/relief/adjustments/{proposal['id']}"
+    assert_problem(await client.post(f"{api}/withdraw", headers=finance2), 403, "proposer")  # not theirs
+    assert (await client.post(f"{api}/withdraw", headers=await login(client, "xbl-officer"))).status_code == 403
+    withdrawn = await client.post(f"{api}/withdraw", headers=finance)
+    assert withdrawn.status_code == 200 and withdrawn.json()["state"] == "withdrawn", withdrawn.text
+    again = await client.post(f"{api}/withdraw", headers=finance)
+    assert again.status_code == 200 and again.json() == withdrawn.json()
+    assert proposal["id"] not in [p["id"] for p in (await client.get("/api/programmes/relief/adjustments", headers=finance2)).json()]
+    assert_problem(await client.post(f"{api}/approve", headers=finance2), 409, "withdrawn")
+    async with db() as session:
+        assert (await session.execute(sa.select(sa.func.count()).select_from(ProgrammeBatch).where(ProgrammeBatch.programme == "relief"))).scalar_one() == adjustments_before
+
+    # On the runs page: the proposer's own proposal has its withdraw button; the colleague's page has none.
+    second = (await client.post(f"/api/programmes/relief/batches/{batch.id}/adjustments", json=body | {"client_id": "withdrawn-relief-2"}, headers=finance)).json()
+    await page_login(client, "finance2")
+    assert f"/relief/runs/adjustments/{second['id']}/withdraw" not in (await client.get("/relief/runs")).text
+    client.cookies.clear()
+    await page_login(client, "finance")
+    shown = (await client.get("/relief/runs")).text
+    assert f"/relief/runs/adjustments/{second['id']}/withdraw" in shown
+    taken_back = await client.post(f"/relief/runs/adjustments/{second['id']}/withdraw", data={"_csrf_token": await csrf(client)})
+    assert taken_back.status_code == 200 and "更正已撤回" in taken_back.text and f'id="proposal-{second["id"]}"' not in taken_back.text
+    client.cookies.clear()
+
+    # An approved correction stays: it was issued.
+    third = (await client.post(f"/api/programmes/relief/batches/{batch.id}/adjustments", json=body | {"client_id": "withdrawn-relief-3"}, headers=finance)).json()
+    assert (await client.post(f"/api/programmes/relief/adjustments/{third['id']}/approve", headers=finance2)).status_code == 201
+    assert_problem(await client.post(f"/api/programmes/relief/adjustments/{third['id']}/withdraw", headers=finance), 409, "issued")
+

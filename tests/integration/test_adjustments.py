@@ -89,3 +89,24 @@ async def test_a_client_id_names_one_proposal_and_an_upheld_veto_is_never_paid_b
     answer = await client.post(f"/api/subsidies/batches/{batch['id']}/adjustments", json=vetoed, headers=finance)
     assert answer.status_code == 422 and "一票否决" in answer.json()["detail_zh"], answer.text
     assert [p["id"] for p in (await client.get("/api/subsidies/adjustments", headers=finance)).json()] == [proposed.json()["id"]]
+
+
+async def test_a_correction_withdrawn_by_its_proposer_leaves_the_approver_s_list_and_is_never_paid(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
+    batch, lines = await paid_batch(client, as_user, db)
+    finance, finance2 = await as_user("finance"), await as_user("finance2")
+    line = next(line for line in lines if not line["vetoed"])
+    body = {"client_id": "withdrawn-property-1", "reason": "误提更正", "corrections": [{"line_id": line["id"], "amount_fen": line["amount_fen"] - 100}]}
+    proposal = (await client.post(f"/api/subsidies/batches/{batch['id']}/adjustments", json=body, headers=finance)).json()
+    assert len(await waiting_on(client, finance2, "物业补贴更正待审批")) == 1
+    assert (await client.post(f"/api/subsidies/adjustments/{proposal['id']}/withdraw", headers=finance2)).status_code == 403
+    # On the run's page the proposer withdraws it with its button.
+    run_page = f"/subsidies/runs/{batch['run_id']}"
+    await page_login(client, "finance")
+    assert f"{run_page}/adjustments/{proposal['id']}/withdraw" in (await client.get(run_page)).text
+    withdrawn = await client.post(f"{run_page}/adjustments/{proposal['id']}/withdraw", data={"_csrf_token": await csrf(client)})
+    assert withdrawn.status_code == 200 and "更正已撤回" in withdrawn.text and f'id="proposal-{proposal["id"]}"' not in withdrawn.text
+    assert await waiting_on(client, finance2, "物业补贴更正待审批") == []
+    refused = await client.post(f"/api/subsidies/adjustments/{proposal['id']}/approve", headers=finance2)
+    assert refused.status_code == 409 and "withdrawn" in refused.json()["detail"], refused.text
+    async with db() as session:
+        assert (await session.execute(select(AdjustmentLine))).first() is None  # nothing was paid
