@@ -152,6 +152,7 @@ class ActivityRunPages(ProgrammeRunPages):
     template = "activity_runs.html"
     states = {"draft": "草稿", "approved": "已审核", "disbursed": "已签发拨付批次"}
     started_zh = "活动经费核算已发起。"
+    step_buttons = {"approve": "审核"}
     supplements = True  # a month run already: a supplementary run for the claims approved since
 
 

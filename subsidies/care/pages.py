@@ -172,6 +172,7 @@ class CareRunPages(ProgrammeRunPages):
     template = "care_runs.html"
     states = RUN_STATES
     started_zh = "养老服务券核算已发起。"
+    step_buttons = {"confirm": "确认本街道部分", "approve": "审批"}
 
 
 class CareServiceWorker(Controller):

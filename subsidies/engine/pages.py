@@ -41,6 +41,7 @@ class ProgrammeRunPages(Controller):
     started_zh: ClassVar[str]  # the confirmation once a run is started
     # A period already run gets a supplementary run (what was approved since): relief cases, activity claims.
     supplements: ClassVar[bool] = False
+    step_buttons: ClassVar[Mapping[str, str]] = {}  # an approval step's button (and what the run's starter reads)
 
     async def start_run(self, db: AsyncSession, principal: Principal, period: str) -> None:
         """Start the period's run; with `supplements`, a later run of the same period is a supplementary one."""
@@ -59,7 +60,7 @@ class ProgrammeRunPages(Controller):
             waiting.setdefault(proposal.batch_id, []).append((proposal, proposals.corrections_of(proposal)))
         return {
             "runs": runs, "adjustments": adjustments, "proposals": waiting, "own_adjustment": SEPARATIONS[Duty.APPROVE_OWN_ADJUSTMENT].message_zh,
-            "path": self.path.strip("/"), "states": self.states, "month": today, "previous": today.previous(), "programme": programme(self.code),
+            "path": self.path.strip("/"), "states": self.states, "step_buttons": self.step_buttons, "month": today, "previous": today.previous(), "programme": programme(self.code),
         }
 
     async def _attempt(self, db: AsyncSession, principal: Principal, action: Callable[[], Awaitable[object]], done_zh: str) -> Template | Redirect:

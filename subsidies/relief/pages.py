@@ -181,6 +181,7 @@ class ReliefRunPages(ProgrammeRunPages):
     template = "relief_runs.html"
     states = RUN_STATES
     started_zh = "救助金核算已发起。"
+    step_buttons = {"approve": "审核"}
     supplements = True  # a month run already: a supplementary run for the cases approved since
 
 
