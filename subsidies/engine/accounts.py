@@ -17,6 +17,7 @@ from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.clock import utc_now
 from foundation.errors import InvalidInput, NotFound, RuleViolation
+from foundation.process_locks import transaction_lock
 from registry import queries as registry
 from subsidies.engine.registry import programmes
 from subsidies.engine.rules import Party
@@ -92,7 +93,8 @@ async def record_account(session: AsyncSession, actor: Principal, party: Party, 
     if name is None:
         raise NotFound(party.kind, party.id)
     bank_name, bank_account = _normal_account(bank_name, bank_account)
-    row = await session.get(PayeeAccount, str(party))
+    await transaction_lock(session, f"payee-account|{party}")  # two recording it at once: one after the other
+    row = await session.get(PayeeAccount, str(party), populate_existing=True)
     before = {"bank_name": row.bank_name, "bank_account": row.bank_account} if row else None
     after = {"bank_name": bank_name, "bank_account": bank_account} if bank_account else None
     if before == after:
