@@ -85,7 +85,7 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # The files a bid or an evaluation may attach: the plan or report as a PDF or a Word file, a budget as a workbook, a
 # scan or photo of a signed page. Office files are zip packages: the part that makes one a Word or an Excel file.
-ATTACHABLE = {"application/pdf": "PDF", DOCX: "Word（.docx）", XLSX: "Excel（.xlsx）", "image/jpeg": "JPEG", "image/png": "PNG"}
+ATTACHABLE = {"application/pdf": "PDF", DOCX: "Word (.docx)", XLSX: "Excel (.xlsx)", "image/jpeg": "JPEG", "image/png": "PNG"}
 _OFFICE_MAIN_PART = {DOCX: "word/document.xml", XLSX: "xl/workbook.xml"}
 _OFFICE_PART_MAX_BYTES = 64 * 1024 * 1024  # a main part unpacking past this is a zip bomb, not a plan
 

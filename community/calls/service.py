@@ -42,6 +42,7 @@ from foundation.clock import BUSINESS_TZ
 from foundation.documents import attached_document
 from foundation.duties import Duty, refusal
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
+from foundation.heavy import off_loop
 from foundation.notifications import notify, settle
 from foundation.settings import config_dir, get_settings
 from foundation.storage import BlobStore, read_blob, write_blob
@@ -283,14 +284,16 @@ def bar_bids_with(bar: BidBar) -> None:
 # Bids
 
 
-def judged_attachments(documents: list[schemas.DocumentIn], field: str) -> list[tuple[schemas.DocumentIn, bytes, str]]:
-    """Each attached file decoded, with its type judged by its content; the first that is not a readable PDF, Word,
-    Excel, JPEG or PNG file (or not the type its sender claimed) refuses the whole filing before anything is stored."""
+async def judged_attachments(documents: list[schemas.DocumentIn], field: str) -> list[tuple[schemas.DocumentIn, bytes, str]]:
+    """Each attached file decoded, with its type judged by its content (on the heavy-work threads: opening a PDF or
+    decoding a picture is CPU work); the first that is not a readable PDF, Word, Excel, JPEG or PNG file (or not the
+    type its sender claimed) refuses the whole filing before anything is stored."""
     max_pixels = get_settings().photo_max_pixels
     judged = []
     for document in documents:
         content = base64.b64decode(document.content, validate=True)
-        judged.append((document, content, attached_document(content, document.content_type, max_pixels, field=field, name=document.name.strip())))
+        kind = await off_loop(attached_document, content, document.content_type, max_pixels, field=field, name=document.name.strip())
+        judged.append((document, content, kind))
     return judged
 
 
@@ -326,7 +329,7 @@ async def submit_bid(session: AsyncSession, actor: Principal, store: BlobStore, 
         barred = await bar(session, actor.organisation_id, call.opened_at.astimezone(BUSINESS_TZ).year)
         if barred is not None:
             raise RuleViolation(f"your organisation may not bid in the calls of {call.opened_at.astimezone(BUSINESS_TZ).year}: {barred[0]}", field="call", zh=barred[1])
-    attached = judged_attachments(data.documents, "documents")
+    attached = await judged_attachments(data.documents, "documents")
     live_key = f"{call_id}:{data.lot_number}:{actor.organisation_id}"
     replaced = (await session.execute(select(Bid).where(col(Bid.live_key) == live_key).with_for_update())).scalar_one_or_none()
     if replaced is not None:

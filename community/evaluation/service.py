@@ -265,7 +265,7 @@ async def file_evaluation(session: AsyncSession, actor: Principal, store: BlobSt
     exact = {code: Fraction(value) for code, value in points.items()} | {rules.SATISFACTION: satisfaction}
     score = rules.total(exact, limits)
     passed = rules.passes(score, limits)
-    attached = {s.criterion: calls_service.judged_attachments(s.files, "files") for s in data.scores}
+    attached = {s.criterion: await calls_service.judged_attachments(s.files, "files") for s in data.scores}
     evaluation = ProjectEvaluation(
         contract_id=contract_id, organisation_id=contract.organisation_id, stage=stage, firm_id=firm.id, evaluator_user_id=actor.user_id, evaluated_by=actor.label,
         evaluated_on=today, score=rules.score_text(score), passed=passed, surveys=len(answers), summary=data.summary.strip(), rules_sha256=limits.sha256(), filed_at=now,
