@@ -49,7 +49,7 @@ class FinanceDesk(Controller):
             paid_fen=sum(r.paid_fen for r in rows),
             budget_fen=sum(r.budget_fen for r in rows),
             spent_fen=sum(r.spent_fen for r in rows),
-            payees_without_account=sum(p.account is None for p in await accounts.payees(db, principal)),
+            payees_without_account=await accounts.without_account(db, principal),
         )
 
 

@@ -9,7 +9,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -111,11 +111,23 @@ async def record_account(session: AsyncSession, actor: Principal, party: Party, 
     return _account(row) if after is not None and row is not None else None
 
 
-async def payees(session: AsyncSession, actor: Principal) -> list[Payee]:
-    """Every payee of the programmes' lines, with its name and account: those without an account first, then by name."""
+async def without_account(session: AsyncSession, actor: Principal) -> int:
+    """How many payees of the programmes' lines have no account recorded (one query: the finance desk shows it)."""
+    require_role(actor, READERS, "reading the payees' bank accounts")
+    paid = select(col(ProgrammeLine.payee_kind), col(ProgrammeLine.payee_id)).distinct().subquery()
+    recorded = select(col(PayeeAccount.party)).where(col(PayeeAccount.party) == paid.c.payee_kind + ":" + cast(paid.c.payee_id, String))
+    return int((await session.execute(select(func.count()).select_from(paid).where(~recorded.exists()))).scalar_one())
+
+
+async def payees(session: AsyncSession, actor: Principal, only: Party | None = None) -> list[Payee]:
+    """Every payee of the programmes' lines (or `only` that one), with its name and account: those without an account
+    first, then by name."""
     require_role(actor, READERS, "reading the payees' bank accounts")
     paid_by: dict[Party, list[str]] = {}
-    rows = await session.execute(select(col(ProgrammeLine.programme), col(ProgrammeLine.payee_kind), col(ProgrammeLine.payee_id)).distinct())
+    query = select(col(ProgrammeLine.programme), col(ProgrammeLine.payee_kind), col(ProgrammeLine.payee_id)).distinct()
+    if only is not None:
+        query = query.where(col(ProgrammeLine.payee_kind) == only.kind, col(ProgrammeLine.payee_id) == only.id)
+    rows = await session.execute(query)
     for code, kind, payee_id in rows:
         paid_by.setdefault(Party(kind, payee_id), []).append(code)
     names: dict[Party, str] = {}

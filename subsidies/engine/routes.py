@@ -159,7 +159,7 @@ class PayeeAccountController(Controller):
         it; documents already issued keep what they were issued with."""
         party = Party(kind, payee_id)
         account = await accounts.record_account(db, principal, party, data.bank_name, data.bank_account)
-        payee = next((p for p in await accounts.payees(db, principal) if p.party == party), None)
+        payee = next(iter(await accounts.payees(db, principal, only=party)), None)
         return payee_out(party, payee.name if payee else (await accounts.name_of(db, party) or ""), list(payee.programmes) if payee else [], account)
 
 
