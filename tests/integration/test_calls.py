@@ -240,6 +240,42 @@ async def test_a_bid_s_files_are_judged_by_what_they_are_and_a_file_that_does_no
     assert kinds == [("方案.pdf", "application/pdf"), ("预算表", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), ("现场.jpg", "image/jpeg")]
 
 
+def damaged_docx(damage: str) -> bytes:
+    """A Word package whose main part does not unpack: its deflated data broken, its LZMA data broken, or marked
+    encrypted (as a password-protected file saved by an old tool)."""
+    import io
+    import struct
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_LZMA if damage == "lzma" else zipfile.ZIP_DEFLATED) as package:
+        package.writestr("[Content_Types].xml", "<Types/>")
+        package.writestr("word/document.xml", b"<w:document/>" * 500)
+    data = bytearray(buffer.getvalue())
+    local = data.find(b"PK\x03\x04", 1)  # the main part's local header
+    name_length, extra_length = struct.unpack("<HH", data[local + 26 : local + 30])
+    start = local + 30 + name_length + extra_length
+    if damage == "deflate":
+        data[start] = 0xFF  # a deflate block of the reserved type
+    elif damage == "lzma":
+        data[start + 9 : start + 40] = bytes(b ^ 0xFF for b in data[start + 9 : start + 40])
+    else:
+        central = data.find(b"PK\x01\x02")
+        while central != -1:  # the encryption flag on every entry of the central directory
+            data[central + 8] |= 1
+            central = data.find(b"PK\x01\x02", central + 1)
+    return bytes(data)
+
+
+async def test_a_word_file_whose_content_does_not_unpack_is_refused_as_unreadable_not_a_fault(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
+    call_id = (await client.post("/api/calls", json=call_body(utc_now() + timedelta(days=5)), headers=await as_user("admin"))).json()["id"]
+    org02 = await as_user("org02")
+    for n, damage in enumerate(("deflate", "lzma", "encrypted")):
+        body = bid_body(f"damaged-docx-{n}") | {"documents": [{"name": "方案.docx", "content": base64.b64encode(damaged_docx(damage)).decode()}]}
+        refused = await client.post(f"/api/calls/{call_id}/bids", json=body, headers=org02)
+        assert_problem(refused, 400, "Word")
+        assert "Word" in refused.json()["detail_zh"]
+    assert await count(db, Bid, Bid.call_id == call_id) == 0
 async def test_a_bid_is_replaced_or_withdrawn_before_the_deadline_and_one_stays_live(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
     call_id = (await client.post("/api/calls", json=call_body(utc_now() + timedelta(days=5)), headers=await as_user("admin"))).json()["id"]
     org03 = await as_user("org03")
