@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+import lzma
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -281,6 +283,11 @@ def _cell_too_long() -> UnreadableFile:
     )
 
 
+# How a damaged workbook fails to unpack: a part missing, cut short or malformed, its compressed data broken (zlib's
+# and lzma's own errors), or a part encrypted (zipfile's RuntimeError: a password is needed).
+UNPACKING_FAILURES = (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, SyntaxError, EOFError, zlib.error, lzma.LZMAError, RuntimeError)
+
+
 def read_file(content: bytes, filename: str, kind: Kind | None, max_rows: int) -> list[Sheet]:
     """The sheets of an XLSX workbook (its instructions sheet left out) or of a CSV file (UTF-8, with or without a
     byte-order mark). `kind` names the kind of a CSV file or of a one-sheet workbook when titles do not. A file that
@@ -296,13 +303,13 @@ def read_file(content: bytes, filename: str, kind: Kind | None, max_rows: int) -
             raise (_cell_too_long() if "field larger than field limit" in str(error) else _not_a_workbook()) from None
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, SyntaxError, EOFError):
+    except (InvalidFileException, *UNPACKING_FAILURES):
         # SyntaxError: a part's XML is malformed (xml.etree's ParseError, lxml's XMLSyntaxError, are kinds of it).
         raise _not_a_workbook() from None
     try:
         titles = [t for t in workbook.sheetnames if t != INSTRUCTIONS_SHEET]
         return [_sheet(t, workbook[t].iter_rows(values_only=True), kind if len(titles) == 1 else None, max_rows) for t in titles]
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, SyntaxError, EOFError):
+    except UNPACKING_FAILURES:
         raise _not_a_workbook() from None  # a sheet's part is read only now, row by row: missing, cut short or malformed
     finally:
         workbook.close()

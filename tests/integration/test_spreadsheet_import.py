@@ -252,6 +252,36 @@ async def test_a_csv_file_names_its_kind_and_every_template_downloads(db, client
     assert (await client.get("/imports")).status_code == 403
 
 
+def damaged_zip(content: bytes, part: str, damage: str) -> bytes:
+    """The same XLSX with one part's compressed data broken (a deflate block of the reserved type), or with every part
+    marked encrypted."""
+    data = bytearray(with_part(content, part, zipfile.ZipFile(io.BytesIO(content)).read(part)))
+    if damage == "encrypted":
+        central = data.find(b"PK\x01\x02")
+        while central != -1:
+            data[central + 8] |= 1
+            central = data.find(b"PK\x01\x02", central + 1)
+        return bytes(data)
+    source = zipfile.ZipFile(io.BytesIO(bytes(data)))
+    local = source.getinfo(part).header_offset
+    name_length, extra_length = int.from_bytes(data[local + 26 : local + 28], "little"), int.from_bytes(data[local + 28 : local + 30], "little")
+    data[local + 30 + name_length + extra_length] = 0xFF
+    return bytes(data)
+
+
+async def test_a_workbook_whose_parts_do_not_unpack_is_refused_as_unreadable_not_a_fault(db, client) -> None:  # type: ignore[no-untyped-def]
+    damaged = [
+        damaged_zip(template(KINDS[0]), "xl/workbook.xml", "deflate"),
+        damaged_zip(template(KINDS[0]), "xl/worksheets/sheet1.xml", "deflate"),
+        damaged_zip(template(KINDS[0]), "xl/workbook.xml", "encrypted"),
+    ]
+    for content in damaged:
+        with pytest.raises(UnreadableFile, match="not an XLSX"):
+            await run(db, content, apply=False, name="c.xlsx")
+    await page_login(client, "admin")
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', (await client.get("/imports")).text).group(1)  # type: ignore[union-attr]
+    checked = await client.post("/imports/check", data={"_csrf_token": token, "kind": ""}, files={"file": ("c.xlsx", damaged[0])})
+    assert checked.status_code == 422 and "不是有效的 XLSX 工作簿" in checked.text, checked.text[-1500:]
 @pytest.fixture
 def _settings_read_afresh():  # type: ignore[no-untyped-def]
     get_settings.cache_clear()
