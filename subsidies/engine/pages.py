@@ -63,14 +63,15 @@ class ProgrammeRunPages(Controller):
             "path": self.path.strip("/"), "states": self.states, "step_buttons": self.step_buttons, "month": today, "previous": today.previous(), "programme": programme(self.code),
         }
 
-    async def _attempt(self, db: AsyncSession, principal: Principal, action: Callable[[], Awaitable[object]], done_zh: str) -> Template | Redirect:
+    async def _attempt(self, db: AsyncSession, principal: Principal, action: Callable[[], Awaitable[object]], done_zh: str, **typed: str) -> Template | Redirect:
         """Do `action` (foundation.web.layout.attempt): refused half-way, what it wrote is undone before the page is
-        shown again, so the page never shows a step as done that the refusal undoes."""
+        shown again, so the page never shows a step as done that the refusal undoes; `typed` (what the form was sent
+        with) fills the form again."""
         try:
             async with attempt(db):
                 await action()
         except DomainError as exc:
-            return refused(self.template, principal, exc, **await self._context(db))
+            return refused(self.template, principal, exc, **(await self._context(db) | typed))
         return flashed(Redirect(self.path, status_code=303), done_zh)
 
     @get("/")
@@ -79,7 +80,8 @@ class ProgrammeRunPages(Controller):
 
     @post("/start")
     async def start(self, data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:
-        return await self._attempt(db, principal, lambda: self.start_run(db, principal, data.get("period", "")), self.started_zh)
+        period = data.get("period", "")
+        return await self._attempt(db, principal, lambda: self.start_run(db, principal, period), self.started_zh, typed_period=period)
 
     @post("/{run_id:int}/approvals/{step:str}")
     async def approve(self, run_id: FromPath[int], step: FromPath[str], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template | Redirect:

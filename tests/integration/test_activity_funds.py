@@ -566,3 +566,13 @@ async def test_the_proposer_withdraws_a_correction_nobody_approved_and_then_nobo
     assert (await client.post(f"/api/programmes/relief/adjustments/{third['id']}/approve", headers=finance2)).status_code == 201
     assert_problem(await client.post(f"/api/programmes/relief/adjustments/{third['id']}/withdraw", headers=finance), 409, "issued")
 
+
+
+async def test_a_month_refused_on_a_runs_page_stays_in_the_form_as_typed(client) -> None:  # type: ignore[no-untyped-def]
+    await page_login(client, "finance")
+    for runs in ("/activity/runs", "/relief/runs", "/care/runs"):
+        refused = await client.post(f"{runs}/start", data={"period": "2026-13", "_csrf_token": await csrf(client)})
+        assert refused.status_code == 422 and "月份“2026-13”有误" in refused.text, refused.text[-1500:]
+        assert 'name="period" value="2026-13"' in refused.text
+        assert 'name="period" value="2026-13"' not in (await client.get(runs)).text  # a fresh page offers the default month
+    client.cookies.clear()
