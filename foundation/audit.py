@@ -131,7 +131,13 @@ def _stored_entries(connection: Connection, ids: Iterable[int] | None = None, *,
 
 # The statements every commit's sealing runs, built once (building them was a fifth of a patrol's sealing).
 _HEAD_HELD = select(HEAD.c.seq, HEAD.c.sha256).where(HEAD.c.id == 1).with_for_update()
-_ENTRIES_BY_ID = select(*ENTRIES.c).where(ENTRIES.c.id.in_(bindparam("ids", expanding=True))).order_by(ENTRIES.c.id)
+_ENTRIES_AND_HEAD = (
+    select(*ENTRIES.c, HEAD.c.seq, HEAD.c.sha256)
+    .join_from(ENTRIES, HEAD, HEAD.c.id == 1)
+    .where(ENTRIES.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(ENTRIES.c.id)
+    .with_for_update(of=HEAD)
+)
 _HEAD_MOVED = update(HEAD).where(HEAD.c.id == 1).values(seq=bindparam("new_seq"), sha256=bindparam("new_sha256"))
 
 
@@ -144,10 +150,10 @@ def seal_entries(connection: Connection, ids: Iterable[int] | None) -> int:
         sealed = select(SEALS.c.entry_id)
         rows = list(connection.execute(select(*ENTRIES.c).where(ENTRIES.c.id.not_in(sealed)).order_by(ENTRIES.c.id)).all())
     else:
-        # This transaction's own entries, read before the head is locked: every other writer waits for the head
-        # from here to the commit, so the lock is held for as few round trips to the database as can be.
-        rows = list(connection.execute(_ENTRIES_BY_ID, {"ids": list(ids)}).all())
-        head = connection.execute(_HEAD_HELD).one()
+        # This transaction's own entries and the head, locked, in one round trip: every other writer waits for the
+        # head from here to the commit, so the lock is held for as few round trips to the database as can be.
+        rows = list(connection.execute(_ENTRIES_AND_HEAD, {"ids": list(ids)}).all())
+        head = rows[0] if rows else connection.execute(_HEAD_HELD).one()
     seq, previous = head.seq, head.sha256
     seals = []
     for row in rows:

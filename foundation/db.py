@@ -93,7 +93,12 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(connection: Any) -> None:
         # A transaction that will write takes the write lock at once (BEGIN IMMEDIATE), so that concurrent writers
         # wait for each other (busy timeout) instead of failing when a read lock cannot be upgraded.
-        immediate = connection.get_execution_options().get(WRITE_OPTION)
+        options = connection.get_execution_options()
+        if options.get(LOOKUP_OPTION):
+            # One read on its own (`looking_up`): outside any transaction, on the loop's thread (foundation.sqlite_driver).
+            connection.connection.dbapi_connection.read_next_on_loop()
+            return
+        immediate = options.get(WRITE_OPTION)
         if not immediate:
             connection.exec_driver_sql("BEGIN")
         elif _WRITE_QUEUE.held_here(connection.engine.url.database):
@@ -311,6 +316,19 @@ def writing(engine: AsyncEngine) -> AsyncEngine:
     return engine.execution_options(**{WRITE_OPTION: True}) if engine.dialect.name == "sqlite" else engine
 
 
+LOOKUP_OPTION = "sqlite_no_begin"
+
+
+def looking_up(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for a session that runs one read and nothing else (who is behind a login token, on every call):
+    no transaction around it, so the read is the only round trip, without a BEGIN before it and a ROLLBACK after
+    (on SQLite each is a hand-over to the driver's thread; on PostgreSQL a trip to the server). One statement reads
+    one snapshot either way; a session that reads twice or writes must not use it."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{LOOKUP_OPTION: True})
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def create_engine(database_url: str, workers: int = 1, **kwargs: Any) -> AsyncEngine:
     """The engine for a database URL: SQLite gets its pragmas and its folder created. `workers`: how many web worker
     processes share the database's connections (PostgreSQL's pool is shared out among them)."""
@@ -341,6 +359,14 @@ async def rows_changed(session: AsyncSession, statement: UpdateBase) -> int:
     if not isinstance(result, CursorResult):
         raise TypeError(f"{type(statement).__name__} answered {type(result).__name__}, which does not count rows")
     return result.rowcount
+
+
+def writers_take_turns(session: AsyncSession) -> bool:
+    """Whether the session's database has one writer at a time (SQLite: a writing transaction holds the whole
+    database from its first write, or from its BEGIN IMMEDIATE, to its end), so a concurrent writer cannot take a key
+    between this transaction's check and its insert. On PostgreSQL writers run side by side, and a use case that
+    checks and then inserts may lose such a race (a unique key taken first): it tries in a savepoint and looks again."""
+    return session.get_bind().dialect.name == "sqlite"
 
 
 def create_session_factory(bind: Any, **kwargs: Any) -> async_sessionmaker[AsyncSession]:

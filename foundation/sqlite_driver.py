@@ -17,7 +17,9 @@ begins the transaction in the write turn it holds across processes (BEGIN_IMMEDI
 turns holds SQLite's lock, so the BEGIN, and the COMMIT or ROLLBACK that ends it, run on the loop's thread too: the
 whole transaction is one stretch of the loop's time, held by no other request's work. Such a BEGIN is tried without
 waiting; if someone else (a tool outside the system) holds the lock, it waits on the driver's thread as any other.
-Reading transactions are unchanged: a long report's query never runs on the loop. Everything else (the connection,
+Reading transactions are unchanged: a long report's query never runs on the loop. The one exception is a lookup
+(foundation.db.looking_up: the login token behind every call): one read by an index, outside any transaction, which
+runs on the loop's thread too (see `_Connection.read_next_on_loop`). Everything else (the connection,
 errors, server-side cursors) is SQLAlchemy's aiosqlite adapter unchanged."""
 
 from __future__ import annotations
@@ -64,6 +66,20 @@ def _begin_at_once(connection: sqlite3.Connection) -> bool:
     except sqlite3.OperationalError as error:
         if "locked" in str(error) or "busy" in str(error):
             return False
+        raise
+    finally:
+        connection.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+
+
+def _read_at_once(connection: sqlite3.Connection, operation: str, parameters: Any) -> tuple[list[Any], Any, int, int | None] | None:
+    """A lookup's one read on the loop's own thread, without waiting for any lock: None if SQLite answers busy (then
+    it runs on the driver's thread as any other statement)."""
+    connection.execute("PRAGMA busy_timeout=0")
+    try:
+        return _run(connection, operation, parameters, False)
+    except sqlite3.OperationalError as error:
+        if "locked" in str(error) or "busy" in str(error):
+            return None
         raise
     finally:
         connection.execute(f"PRAGMA busy_timeout={BUSY_MS}")
@@ -119,6 +135,13 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
             rows, self._description, self._rowcount, self._lastrowid = _run(raw, operation, arguments, many)
             self._rows = collections.deque(rows)
             return
+        if adapt._reads_on_loop:
+            adapt._reads_on_loop = False  # one statement only
+            found = _read_at_once(raw, operation, arguments)
+            if found is not None:
+                rows, self._description, self._rowcount, self._lastrowid = found
+                self._rows = collections.deque(rows)
+                return
         if operation == BEGIN_IMMEDIATE_IN_TURN:
             if _begin_at_once(raw):
                 self._description, self._rowcount, self._lastrowid = None, -1, None
@@ -146,13 +169,22 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class _Connection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ("_ends_on_loop", "_holds_write_lock")
+    __slots__ = ("_ends_on_loop", "_holds_write_lock", "_reads_on_loop")
     _cursor_cls = OneTripCursor
     _holds_write_lock: bool  # inside a BEGIN IMMEDIATE: statements on the loop's thread
     _ends_on_loop: bool  # ... begun in the write turn across processes: its COMMIT or ROLLBACK too
+    _reads_on_loop: bool  # the next statement is a lookup's one indexed read, outside any transaction: on the loop's thread
+
+    def read_next_on_loop(self) -> None:
+        """The next statement is one short read by an index outside any transaction (foundation.db.looking_up: who
+        is behind a login token, on every call): it runs on the loop's own thread, as a statement inside the write
+        lock does. The hand-over to the driver's thread and back cost more than the read; in WAL mode a read waits
+        for no writer, and if SQLite answers busy all the same, the read goes to the driver's thread after all."""
+        self._reads_on_loop = True
 
     def _end(self, end: str) -> None:
         on_loop = self._ends_on_loop
+        self._reads_on_loop = False
         self._holds_write_lock = self._ends_on_loop = False  # the lock ends with the transaction, whether or not the end succeeds
         if not on_loop:
             getattr(super(), end)()
@@ -171,6 +203,7 @@ class _Connection(AsyncAdapt_aiosqlite_connection):
         except ValueError:  # aiosqlite's connection is closed: let the adapter answer as it does
             idle = False
         if idle:
+            self._reads_on_loop = False
             return  # nothing to undo (a connection reset as it goes back to the pool): no trip to the thread
         self._end("rollback")
 
@@ -182,7 +215,7 @@ class _Driver(AsyncAdapt_aiosqlite_dbapi):
         connection = self.aiosqlite.connect(*arg, **kw)
         connection._thread.daemon = True  # as SQLAlchemy's adapter does: a forgotten connection never holds up exit
         adapted = _Connection(self, await_(connection))
-        adapted._holds_write_lock = adapted._ends_on_loop = False
+        adapted._holds_write_lock = adapted._ends_on_loop = adapted._reads_on_loop = False
         return adapted
 
 

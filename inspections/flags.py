@@ -9,7 +9,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -58,25 +58,24 @@ def _position(record: InspectionRecord) -> Position | None:
 Finding = tuple[FlagKind, int | None, int | None, dict[str, Any]]  # kind, photo, other record, evidence
 
 
-def _raise(session: AsyncSession, record: InspectionRecord, findings: Sequence[Finding], now: datetime) -> list[RecordFlag]:
-    flags = [
-        RecordFlag(
-            record_id=record.id or 0,
-            kind=kind.value,
-            source=record.source,
-            estate_id=record.estate_id,
-            community_id=record.community_id,
-            street_id=record.street_id,
-            month=record.month,
-            attachment_id=attachment_id,
-            other_record_id=other_record_id,
-            evidence=evidence,
-            raised_at=now,
-        )
-        for kind, attachment_id, other_record_id, evidence in findings
-    ]
-    session.add_all(flags)
-    return flags
+_NEW_FLAGS = insert(RecordFlag)
+
+
+async def _raise(session: AsyncSession, record: InspectionRecord, findings: Sequence[Finding], now: datetime) -> int:
+    """Store a flag for each finding (one INSERT for them all: nothing here needs their ids); how many."""
+    if findings:
+        await session.execute(
+            _NEW_FLAGS,
+            [
+                {
+                    "record_id": record.id or 0, "kind": kind.value, "source": record.source, "estate_id": record.estate_id,
+                    "community_id": record.community_id, "street_id": record.street_id, "month": record.month,
+                    "attachment_id": attachment_id, "other_record_id": other_record_id, "evidence": evidence, "raised_at": now,
+                }
+                for kind, attachment_id, other_record_id, evidence in findings
+            ],
+        )  # fmt: skip
+    return len(findings)
 
 
 async def _photo_findings(session: AsyncSession, record: InspectionRecord, photo_ids: Sequence[int]) -> list[Finding]:
@@ -95,9 +94,9 @@ async def _photo_findings(session: AsyncSession, record: InspectionRecord, photo
 
 async def check_record(
     session: AsyncSession, record: InspectionRecord, photo_ids: Sequence[int], location_missing: LocationMissing | None, now: datetime
-) -> list[RecordFlag]:
+) -> int:
     """Run every check on a record just filed (its photos stored) and store a flag for each finding, with its
-    evidence. Nothing here refuses the filing."""
+    evidence; how many flags. Nothing here refuses the filing."""
     rules = inspection_rules().integrity
     findings: list[Finding] = []
     position = _position(record)
@@ -108,18 +107,15 @@ async def check_record(
     if outside is not None:
         findings.append((FlagKind.OUTSIDE_BOUNDARY, None, None, outside))
     findings += await _photo_findings(session, record, photo_ids)
-    flags = _raise(session, record, findings, now)
-    if flags:
-        await session.flush()
-    return flags
+    return await _raise(session, record, findings, now)
 
 
-async def check_added_photos(session: AsyncSession, record: InspectionRecord, photo_ids: Sequence[int], now: datetime) -> list[RecordFlag]:
+async def check_added_photos(session: AsyncSession, record: InspectionRecord, photo_ids: Sequence[int], now: datetime) -> int:
     """Run the photo checks (EXIF time, reuse) on photos an amendment adds to a filed record (stored as its photos
     already): flagged as they would have been at filing. A photo that already has a standing flag of a kind gets no
     second one."""
     if not photo_ids:
-        return []
+        return 0
     standing = {
         (kind, attachment)
         for kind, attachment in await session.execute(
@@ -127,10 +123,7 @@ async def check_added_photos(session: AsyncSession, record: InspectionRecord, ph
         )
     }
     findings = [f for f in await _photo_findings(session, record, photo_ids) if (f[0].value, f[1]) not in standing]
-    flags = _raise(session, record, findings, now)
-    if flags:
-        await session.flush()
-    return flags
+    return await _raise(session, record, findings, now)
 
 
 def _clearance_reason(cause: FlagClearance, now: datetime, distance_m: int | None) -> str:
@@ -166,8 +159,7 @@ async def recheck_boundary(session: AsyncSession, estate_id: int, locked_months:
             )
         ).scalars():
             standing[found.record_id] = found
-    raised: list[RecordFlag] = []
-    cleared = 0
+    raised = cleared = 0
     for record in records:
         outside = boundary_flag(_position(record), boundary, rules)
         flag = standing.get(record.id or 0)
@@ -182,10 +174,10 @@ async def recheck_boundary(session: AsyncSession, estate_id: int, locked_months:
             )
             cleared += 1
         if outside is not None:
-            raised += _raise(session, record, [(FlagKind.OUTSIDE_BOUNDARY, None, None, outside)], now)
-    if raised or cleared:
+            raised += await _raise(session, record, [(FlagKind.OUTSIDE_BOUNDARY, None, None, outside)], now)
+    if cleared:
         await session.flush()
-    return len(raised), cleared
+    return raised, cleared
 
 
 async def _reuses(session: AsyncSession, record: InspectionRecord, photos: list[Attachment], max_bits: int) -> dict[int, list[dict[str, Any]]]:

@@ -4,7 +4,7 @@ amendments. One transaction each."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
 import msgspec
@@ -16,6 +16,7 @@ from sqlmodel import col
 from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.clock import utc_now
+from foundation.db import writers_take_turns
 from foundation.duties import Duty, refusal
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from foundation.periods import Month, business_date
@@ -28,7 +29,7 @@ from inspections.config import current_checklist, inspection_rules
 from inspections.flags import check_added_photos, check_record
 from inspections.records import effective_results, filed_detail, get_record
 from inspections.rules import Checklist, Source, is_late, request_fingerprint
-from inspections.tables import Amendment, InspectionRecord, InspectionResult, RecordPhoto, SpotCheckAssignment
+from inspections.tables import Amendment, ChecklistVersion, InspectionRecord, InspectionResult, RecordPhoto, SpotCheckAssignment
 from people.waiting import Turn, waits, whose_turn
 from registry import queries as registry_queries
 from registry.queries import EstateInfo
@@ -84,8 +85,12 @@ def _filer_matches(record: InspectionRecord, actor: Principal) -> bool:
 
 # The statements every filing runs, built once.
 _BY_CLIENT_ID = select(InspectionRecord).where(col(InspectionRecord.client_id) == bindparam("client_id"))
-_FILED_THAT_DAY = select(func.count()).where(
-    col(InspectionRecord.source) == bindparam("source"), col(InspectionRecord.estate_id) == bindparam("estate_id"), col(InspectionRecord.business_date) == bindparam("day")
+_NEW_RESULTS = insert(InspectionResult)
+_ESTATE_TO_FILE_ON = registry_queries.estate_on_day_held(
+    select(func.count())
+    .where(col(InspectionRecord.source) == bindparam("source"), col(InspectionRecord.estate_id) == registry_queries.ESTATE_ID, col(InspectionRecord.business_date) == bindparam("day"))
+    .scalar_subquery(),
+    select(col(ChecklistVersion.id)).where(col(ChecklistVersion.sha256) == bindparam("sha256")).scalar_subquery(),
 )
 
 
@@ -126,17 +131,25 @@ async def _check_photos(session: AsyncSession, actor: Principal, photo_ids: set[
     await own_photos(session, actor, photo_ids, zh="照片未上传成功，请重新选择照片", field=None)
 
 
-async def _estate_for(session: AsyncSession, actor: Principal, source: Source, estate_id: int) -> EstateInfo:
-    # Hold the estate's row: filings for one estate queue up, so the day's numbering has no race.
-    estate = await registry_queries.estate(session, estate_id, hold=True)
-    if estate is None:
+async def _estate_for(
+    session: AsyncSession, actor: Principal, source: Source, estate_id: int, day: date, checklist: Checklist
+) -> tuple[EstateInfo, int | None, int, int | None]:
+    """The estate filed on, the company under contract for it that day, how many records of this source were filed
+    on it that day, and the stored checklist version's id (None: its first use): one round trip. The estate's row
+    is held, so filings for one estate queue up and the day's numbering has no race (on PostgreSQL a filing that
+    waited for the row may still count before the other's commit shows: the daily number's unique key refuses it,
+    and the filing looks again)."""
+    found = await registry_queries.estate_on_day(session, _ESTATE_TO_FILE_ON, estate_id, day, source=source.value, sha256=checklist.sha256)
+    if found is None:
         raise NotFound("estate", estate_id)
+    estate = found.estate
     if source is Source.PATROL and estate.community_id != actor.community_id:
         community = await registry_queries.community(session, estate.community_id)
         raise PermissionDenied(f"estate {estate.code} belongs to {community.name if community else estate.community_id}; you patrol only your own community's estates", zh=f"{estate.name}不属于本社区，只能巡查本社区的区片")
     if source is Source.STREET_INSPECTION and estate.street_id != actor.street_id:
         raise PermissionDenied(f"estate {estate.code} is not in your street; you inspect only your street's estates", zh=f"{estate.name}不在本街道，只能检查本街道的区片")
-    return estate
+    filed_that_day, version_id = found.also
+    return estate, found.company_id, filed_that_day, version_id
 
 
 async def _assignment_for(session: AsyncSession, actor: Principal, estate: EstateInfo, month: Month) -> SpotCheckAssignment:
@@ -169,16 +182,22 @@ async def file_record(
     record first filed; the same client id with another body is a conflict. Failed items become defects."""
     require_role(actor, FILERS[source], ACTION[source])
     fingerprint = _fingerprint(source, data)
+    racing = not writers_take_turns(session)
     for _ in range(ATTEMPTS):
         now = now or utc_now()
         earlier = await _replay(session, actor, data.client_id, fingerprint)
         if earlier is not None:
             return Filed(earlier, replayed=True)
         try:
+            if not racing:  # one writer at a time: no one can take this client id or daily number meanwhile
+                record, detail = await _new_record(session, actor, source, data, fingerprint, now)
+                return Filed(record, replayed=False, detail=detail)
             async with session.begin_nested():  # losing a race undoes only this attempt
                 record, detail = await _new_record(session, actor, source, data, fingerprint, now)
             return Filed(record, replayed=False, detail=detail)
         except IntegrityError:
+            if not racing:
+                raise  # not a race: the request's transaction rolls back whole
             # Another request took this client id or this daily number first: look again.
             continue
     raise Conflict("too many simultaneous records for this estate; retry with the same client id", zh="该区片同时提交的记录过多，请稍后重新提交")
@@ -192,15 +211,15 @@ async def _new_record(
     if data.inspected_at > now + rules.clock_tolerance:
         raise RuleViolation(f"inspected_at {data.inspected_at.isoformat()} is in the future; check the phone's clock", zh="检查时间晚于现在，请核对手机时间", field="inspected_at")
     _check_results(checklist, data.results)
-    estate = await _estate_for(session, actor, source, data.estate_id)
     day = business_date(data.inspected_at)
     month = Month.of(day)
+    estate, company_id, filed_that_day, version_id = await _estate_for(session, actor, source, data.estate_id, day, checklist)
     if not estate.managed_on(day):
         raise RuleViolation(f"estate {estate.code} was not under long-term management on {day}", zh=f"{estate.name}在{day}不在长效管理范围内")
     assignment = await _assignment_for(session, actor, estate, month) if source is Source.SPOT_CHECK else None
     await _check_photos(session, actor, {p for r in data.results for p in r.photo_ids} | set(data.photo_ids))
 
-    ordinal = 1 + (await session.execute(_FILED_THAT_DAY, {"source": source.value, "estate_id": estate.id, "day": day})).scalar_one()
+    ordinal = 1 + filed_that_day
     record = InspectionRecord(
         client_id=data.client_id,
         fingerprint=fingerprint,
@@ -208,10 +227,10 @@ async def _new_record(
         estate_id=estate.id,
         community_id=estate.community_id,
         street_id=estate.street_id,
-        company_id=contractor.company_id if (contractor := await registry_queries.contractor_on(session, estate.id, day)) else None,
+        company_id=company_id,
         organisation_id=actor.organisation_id if source is Source.SPOT_CHECK else None,
         assignment_id=assignment.id if assignment else None,
-        checklist_version_id=await checklist_version_id(session, checklist),
+        checklist_version_id=version_id if version_id is not None else await checklist_version_id(session, checklist),
         inspected_at=data.inspected_at.astimezone(UTC),  # stored and answered in UTC, as every later read gives it
         business_date=day,
         month=str(month),
@@ -235,9 +254,10 @@ async def _new_record(
     photos += [RecordPhoto(record_id=record.id, attachment_id=photo) for photo in dict.fromkeys(data.photo_ids) if photo not in per_item]
     # One multi-row INSERT for the results (the ORM would send one INSERT per result to learn its id, which nothing
     # here needs); the photos' rows have their keys already and go in one batch too.
-    await session.execute(insert(InspectionResult), [{"record_id": record.id, "item_code": r.item_code, "passed": r.passed, "defects": r.defects, "note": r.note} for r in results])
-    session.add_all(photos)
-    await session.flush()
+    await session.execute(_NEW_RESULTS, [{"record_id": record.id, "item_code": r.item_code, "passed": r.passed, "defects": r.defects, "note": r.note} for r in results])
+    if photos:
+        session.add_all(photos)
+        await session.flush()
     raised = await defect_service.raise_defects(session, actor, record, checklist, results, now)
     await check_record(session, record, [*dict.fromkeys([*(p for r in data.results for p in r.photo_ids), *data.photo_ids])], data.location_missing, now)
     record_change(

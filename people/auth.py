@@ -20,22 +20,24 @@ class CredentialsMiddleware(AbstractAuthenticationMiddleware):
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         path = connection.scope["path"]
-        factory = connection.app.state.session_factory
+        state = connection.app.state
+        lookup = state.lookup_session_factory  # a token is one read: outside any transaction (foundation.db.looking_up)
         principal: Principal | None = None
         if path.startswith("/api/"):
             header = connection.headers.get("authorization", "")
             key = connection.headers.get(API_KEY_HEADER.lower(), "")
+            if header.lower().startswith("bearer "):
+                async with lookup() as session:
+                    principal = await principal_for_token(session, header[7:].strip(), "api")
+            elif key:
+                async with state.session_factory() as session:  # the key, then its organisation
+                    principal = await principal_for_api_key(session, key.strip())
             if header.lower().startswith("bearer ") or key:
-                async with factory() as session:
-                    if header.lower().startswith("bearer "):
-                        principal = await principal_for_token(session, header[7:].strip(), "api")
-                    else:
-                        principal = await principal_for_api_key(session, key.strip())
                 if principal is None:
                     raise NotAuthenticated("the token or API key is invalid, expired or revoked; log in again", zh="登录已失效，请重新登录")
         else:
             cookie = connection.cookies.get(SESSION_COOKIE)
             if cookie:
-                async with factory() as session:
+                async with lookup() as session:
                     principal = await principal_for_token(session, cookie, "page")
         return AuthenticationResult(user=principal, auth=None)

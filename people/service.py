@@ -177,8 +177,9 @@ async def log_out(session: AsyncSession, token: str) -> None:
 
 
 # Every request with a token asks this: the statement is built once.
+# The caller behind a token, by the columns a Principal needs (no table row built: every API call runs this).
 _USER_OF_TOKEN = (
-    select(User)
+    select(col(User.role), col(User.id), col(User.username), col(User.street_id), col(User.community_id), col(User.company_id), col(User.organisation_id))
     .join(AuthToken, col(AuthToken.user_id) == col(User.id))
     .where(
         col(AuthToken.token_hash) == bindparam("token_hash"),
@@ -192,8 +193,13 @@ _USER_OF_TOKEN = (
 
 async def principal_for_token(session: AsyncSession, token: str, kind: str) -> Principal | None:
     """The user behind a live login token of the given kind, or None."""
-    row = (await session.execute(_USER_OF_TOKEN, {"token_hash": digest(token), "kind": kind, "now": utc_now()})).scalar_one_or_none()
-    return principal_of(row) if row else None
+    row = (await session.execute(_USER_OF_TOKEN, {"token_hash": digest(token), "kind": kind, "now": utc_now()})).one_or_none()
+    if row is None:
+        return None
+    role, user_id, username, street_id, community_id, company_id, organisation_id = row
+    return Principal(
+        role=Role(role), user_id=user_id, username=username, street_id=street_id, community_id=community_id, company_id=company_id, organisation_id=organisation_id
+    )
 
 
 async def principal_for_api_key(session: AsyncSession, key: str) -> Principal | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 from sqlalchemy import ScalarSelect, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -186,6 +186,60 @@ async def estate(session: AsyncSession, estate_id: int, *, hold: bool = False) -
     time anyway), so that use cases numbering things per estate queue up on it."""
     row = (await session.execute(_ESTATE_HELD if hold else _ESTATE, {"estate_id": estate_id})).first()
     return _estate(*row) if row else None
+
+
+# One estate as a filing reads it, by columns (no table row built), its row held, with the company of the contract in
+# force on the day (contracts of an estate never overlap) and whatever else the caller's statement asks of it.
+_ESTATE_COLUMNS = (
+    col(Estate.id), col(Estate.code), col(Estate.name), col(Estate.address), col(Estate.community_id), col(Community.street_id),
+    col(Estate.floor_area_centi_m2), col(Estate.households), col(Estate.buildings), col(Estate.management_mode),
+    col(Estate.entered_on), col(Estate.left_on),
+)  # fmt: skip
+_CONTRACTOR_ON_DAY = (
+    select(col(ServiceContract.company_id))
+    .join(ContractEstate, col(ServiceContract.id) == col(ContractEstate.contract_id))
+    .where(col(ContractEstate.estate_id) == col(Estate.id), contract_in_force(bindparam("day")))
+    .limit(1)
+    .scalar_subquery()
+)
+
+
+# The estate's id in an `estate_on_day_held` statement: what the caller's own columns correlate on.
+ESTATE_ID = col(Estate.id)
+
+
+def estate_on_day_held(*also: Any) -> Select[Unpack[tuple[Any, ...]]]:
+    """The statement `estate_on_day` runs, with the caller's columns `also` (correlated on `estates.id`) after the
+    estate's and its contractor's: built once by the caller, run with `estate_id` and `day` (and the caller's own
+    parameters)."""
+    return (
+        select(*_ESTATE_COLUMNS, _CONTRACTOR_ON_DAY, *also)
+        .join(Community, col(Community.id) == col(Estate.community_id))
+        .where(col(Estate.id) == bindparam("estate_id"))
+        .with_for_update(of=Estate)
+    )
+
+
+@dataclass(frozen=True)
+class EstateOnDay:
+    """An estate, the company whose contract was in force for it on the day (None: no contract), and the values of
+    the caller's own columns."""
+
+    estate: EstateInfo
+    company_id: int | None
+    also: tuple[Any, ...]
+
+
+async def estate_on_day(session: AsyncSession, statement: Select[Unpack[tuple[Any, ...]]], estate_id: int, day: date, **parameters: Any) -> EstateOnDay | None:
+    """One round trip for what filing evidence reads of an estate (see `estate_on_day_held`), its row locked until
+    the transaction ends (FOR UPDATE; SQLite has one writer at a time anyway); None when there is no such estate."""
+    row = (await session.execute(statement, {"estate_id": estate_id, "day": day, **parameters})).first()
+    if row is None:
+        return None
+    width = len(_ESTATE_COLUMNS)
+    fields = list(row[:width])
+    fields[9] = ManagementMode(fields[9])
+    return EstateOnDay(EstateInfo(*fields), row[width], tuple(row[width + 1 :]))
 
 
 async def estate_by_code(session: AsyncSession, code: str) -> EstateInfo | None:

@@ -43,7 +43,7 @@ from complaints.routes import ROUTES as COMPLAINT_ROUTES
 from complaints.service import complaint_rules
 from foundation.calendar.routes import ROUTES as CALENDAR_ROUTES
 from foundation.channels import dispatch_settings_of, route_notices_by, run_dispatcher
-from foundation.db import create_engine, create_session_factory, writing
+from foundation.db import create_engine, create_session_factory, looking_up, writing
 from foundation.logs import configure_logging
 from foundation.sealing import Sealer
 from foundation.settings import Settings, get_settings
@@ -157,6 +157,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     state.engine = engine or create_engine(settings.database_url, workers=max(1, settings.web_workers))
     state.session_factory = create_session_factory(state.engine)
     state.write_session_factory = create_session_factory(writing(state.engine))
+    state.lookup_session_factory = create_session_factory(looking_up(state.engine))  # who is calling: people.auth
     state.blob_store = open_blob_store(settings)
     state.request_metrics = RequestMetrics(settings.var_dir / "metrics") if settings.metrics_enabled else None
     # A batch's documents are made as it is issued (the money package cannot import the documents above it).

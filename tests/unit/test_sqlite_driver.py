@@ -4,13 +4,16 @@ counts, the last row id, errors) is what SQLAlchemy's own aiosqlite adapter answ
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from foundation.db import create_engine, writing
+from foundation import sqlite_driver
+from foundation.db import create_engine, looking_up, writing
 from tests.database import driver_trips
 
 
@@ -76,5 +79,65 @@ async def test_inside_the_write_lock_statements_make_no_hand_over_and_answer_the
             trips.clear()
             assert (await reader.execute(text("SELECT count(*) FROM t"))).scalar_one() == 3
             assert len(trips) == 2  # BEGIN, SELECT
+    finally:
+        await engine.dispose()
+
+
+async def test_a_lookup_is_one_read_on_the_loop_and_waits_for_no_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Who is behind a token is read on every call: one read, no BEGIN or ROLLBACK around it, no hand-over to the
+    driver's thread; a writer holding the lock (uncommitted) does not hold it up, and it reads what is committed."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}")
+    lookup, writer = looking_up(engine), writing(engine)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL)"))
+            await connection.execute(text("INSERT INTO t (name) VALUES ('a')"))
+        async with engine.connect() as first, engine.connect() as second:  # two connections in the pool
+            await first.execute(text("SELECT 1"))
+            await second.execute(text("SELECT 1"))
+        trips = driver_trips(monkeypatch)
+        async with writer.connect() as writing_connection:
+            await writing_connection.execute(text("INSERT INTO t (name) VALUES ('b')"))  # holds the write lock
+            trips.clear()
+            async with lookup.connect() as connection:
+                assert (await connection.execute(text("SELECT name FROM t ORDER BY id"))).scalars().all() == ["a"]
+            assert trips == []  # no BEGIN, no hand-over for the read, no ROLLBACK after it
+            await writing_connection.commit()
+        async with lookup.connect() as connection:  # the next lookup on the same pooled connection: the same
+            trips.clear()
+            assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar_one() == 2
+            assert trips == []
+        async with engine.connect() as reader:  # the connection back in the pool reads as any other again
+            trips.clear()
+            assert (await reader.execute(text("SELECT count(*) FROM t"))).scalar_one() == 2
+            assert len(trips) == 2  # BEGIN, SELECT
+    finally:
+        await engine.dispose()
+
+
+
+async def test_a_lookup_that_finds_the_database_busy_reads_on_the_driver_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read can find SQLite busy (e.g. while another process recovers the write-ahead log): the lookup never
+    waits on the loop; it goes to the driver's thread, which waits for the lock as any read does, and answers. (A
+    busy answer cannot be provoked at will in WAL mode, so SQLite's answer on the loop is made busy here.)"""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}")
+    lookup = looking_up(engine)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)"))
+            await connection.execute(text("INSERT INTO t (name) VALUES ('a')"))
+        loop_thread = threading.get_ident()
+        original = sqlite_driver._run
+
+        def busy_on_the_loop(connection: sqlite3.Connection, operation: str, parameters: object, many: bool) -> object:
+            if threading.get_ident() == loop_thread:
+                raise sqlite3.OperationalError("database is locked")
+            return original(connection, operation, parameters, many)
+
+        monkeypatch.setattr(sqlite_driver, "_run", busy_on_the_loop)
+        trips = driver_trips(monkeypatch)
+        async with lookup.connect() as connection:
+            assert (await connection.execute(text("SELECT name FROM t"))).scalars().all() == ["a"]
+        assert trips == ["SELECT name FROM t"]
     finally:
         await engine.dispose()
