@@ -15,7 +15,7 @@ from sqlmodel import col
 from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.calendar.rules import CalendarSource, OfficialCalendar
-from foundation.calendar.service import CALENDAR, working_calendar
+from foundation.calendar.service import working_calendar
 from foundation.clock import BUSINESS_TZ, utc_now
 from foundation.duties import Duty, keep_apart
 from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
@@ -78,7 +78,9 @@ async def raise_defects(
 ) -> list[Defect]:
     """One defect (rectification order) per failed item of a newly filed record."""
     failed = [r for r in results if not r.passed]
-    calendar = await working_calendar(session) if failed else CALENDAR
+    if not failed:
+        return []
+    calendar = await working_calendar(session)
     raised = [_new_defect(record, r.item_code, r.defects, checklist, now, None, calendar) for r in failed]
     session.add_all(raised)
     await session.flush()

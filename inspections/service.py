@@ -85,6 +85,7 @@ def _filer_matches(record: InspectionRecord, actor: Principal) -> bool:
 
 # The statements every filing runs, built once.
 _BY_CLIENT_ID = select(InspectionRecord).where(col(InspectionRecord.client_id) == bindparam("client_id"))
+_NEW_RECORD = insert(InspectionRecord).returning(col(InspectionRecord.id))
 _NEW_RESULTS = insert(InspectionResult)
 _ESTATE_TO_FILE_ON = registry_queries.estate_on_day_held(
     select(func.count())
@@ -95,6 +96,7 @@ _ESTATE_TO_FILE_ON = registry_queries.estate_on_day_held(
 
 
 async def _replay(session: AsyncSession, actor: Principal, client_id: str, fingerprint: str) -> InspectionRecord | None:
+    # Almost always there is none: asked by a plain SELECT of the key, the record itself read only when it is there.
     record = (await session.execute(_BY_CLIENT_ID, {"client_id": client_id})).scalar()
     if record is None:
         return None
@@ -220,7 +222,7 @@ async def _new_record(
     await _check_photos(session, actor, {p for r in data.results for p in r.photo_ids} | set(data.photo_ids))
 
     ordinal = 1 + filed_that_day
-    record = InspectionRecord(
+    filed: dict[str, Any] = dict(
         client_id=data.client_id,
         fingerprint=fingerprint,
         source=source.value,
@@ -244,8 +246,10 @@ async def _new_record(
         filed_by_user_id=actor.user_id,
         filed_by=actor.label,
     )
-    session.add(record)
-    await session.flush()
+    # A plain INSERT, and the record as a value built from what was stored (nothing here changes it, and the
+    # session's bookkeeping of a mapped object was a good part of a patrol's Python).
+    connection = await session.connection()
+    record = InspectionRecord.model_construct(id=(await connection.execute(_NEW_RECORD, filed)).scalar_one(), **filed)
     results = [_NewResult(r.item, r.passed, 0 if r.passed else (r.defects or 1), r.note) for r in data.results]
     photos = []
     for r in data.results:
@@ -254,7 +258,7 @@ async def _new_record(
     photos += [RecordPhoto(record_id=record.id, attachment_id=photo) for photo in dict.fromkeys(data.photo_ids) if photo not in per_item]
     # One multi-row INSERT for the results (the ORM would send one INSERT per result to learn its id, which nothing
     # here needs); the photos' rows have their keys already and go in one batch too.
-    await session.execute(_NEW_RESULTS, [{"record_id": record.id, "item_code": r.item_code, "passed": r.passed, "defects": r.defects, "note": r.note} for r in results])
+    await connection.execute(_NEW_RESULTS, [{"record_id": record.id, "item_code": r.item_code, "passed": r.passed, "defects": r.defects, "note": r.note} for r in results])
     if photos:
         session.add_all(photos)
         await session.flush()

@@ -54,7 +54,7 @@ from foundation.web.filters import register_filters
 from foundation.web.flash import forget_shown_flash, register_flash
 from foundation.web.inputs import check_request_text
 from foundation.web.openapi import declare_binary_responses, operation_id, render_plugins
-from foundation.web.params import provide_paging
+from foundation.web.params import dependencies_in_turn, provide_paging
 from foundation.web.problems import EXCEPTION_HANDLERS
 from foundation.web.security import register_csp_nonce, security_headers
 from foundation.web.sessions import end_request_transaction, provide_db
@@ -306,6 +306,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         logging_config=LoggingConfig(configure_root_logger=False, loggers={"litestar": {"level": settings.log_level, "handlers": [], "propagate": True}}),
     )
     declare_binary_responses(app)
+    dependencies_in_turn(app)
     # Around the whole app, unknown addresses included: request ids, access lines, request metrics.
     app.asgi_handler = RequestTelemetry(app.asgi_handler, state.request_metrics)
     return app
