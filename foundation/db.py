@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, DateTime, UpdateBase, event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -361,12 +363,21 @@ async def rows_changed(session: AsyncSession, statement: UpdateBase) -> int:
     return result.rowcount
 
 
-def writers_take_turns(session: AsyncSession) -> bool:
-    """Whether the session's database has one writer at a time (SQLite: a writing transaction holds the whole
-    database from its first write, or from its BEGIN IMMEDIATE, to its end), so a concurrent writer cannot take a key
-    between this transaction's check and its insert. On PostgreSQL writers run side by side, and a use case that
-    checks and then inserts may lose such a race (a unique key taken first): it tries in a savepoint and looks again."""
-    return session.get_bind().dialect.name == "sqlite"
+class InsertUnlessTaken:
+    """An INSERT that stores nothing when a unique key of its row is taken already (ON CONFLICT DO NOTHING, on
+    SQLite and PostgreSQL alike), instead of failing: the caller learns it from an empty RETURNING and looks again.
+    A failed statement spoils a PostgreSQL transaction, so a use case that checks and then inserts (and may lose
+    the race to a concurrent writer) would otherwise need a savepoint, two more round trips, around every attempt.
+    Built once (both dialects' statements); `for_session` picks the one of the session's database."""
+
+    def __init__(self, table: Any, *returning: Any) -> None:
+        self._statements = {
+            "sqlite": sqlite_insert(table).on_conflict_do_nothing().returning(*returning),
+            "postgresql": postgresql_insert(table).on_conflict_do_nothing().returning(*returning),
+        }
+
+    def for_session(self, session: AsyncSession) -> Any:
+        return self._statements[session.get_bind().dialect.name]
 
 
 def create_session_factory(bind: Any, **kwargs: Any) -> async_sessionmaker[AsyncSession]:

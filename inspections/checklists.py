@@ -7,10 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from foundation.clock import utc_now
+from foundation.db import InsertUnlessTaken
 from inspections import schemas
 from inspections.rules import Checklist, checklist_from_content
 from inspections.tables import ChecklistVersion
 
+_NEW_VERSION = InsertUnlessTaken(ChecklistVersion, col(ChecklistVersion.id))
 _VERSION_BY_HASH = select(col(ChecklistVersion.id)).where(col(ChecklistVersion.sha256) == bindparam("sha256"))
 
 
@@ -19,10 +21,10 @@ async def checklist_version_id(session: AsyncSession, checklist: Checklist) -> i
     found = (await session.execute(_VERSION_BY_HASH, {"sha256": checklist.sha256})).scalar()
     if found is not None:
         return found
-    row = ChecklistVersion(version=checklist.version, sha256=checklist.sha256, content=checklist.content(), first_used_at=utc_now())
-    session.add(row)
-    await session.flush()
-    return row.id
+    # Two first filings at once on PostgreSQL: the second stores nothing and reads the first's version.
+    values = {"version": checklist.version, "sha256": checklist.sha256, "content": checklist.content(), "first_used_at": utc_now()}
+    stored = (await session.execute(_NEW_VERSION.for_session(session), values)).scalar()
+    return stored if stored is not None else (await session.execute(_VERSION_BY_HASH, {"sha256": checklist.sha256})).scalar_one()
 
 
 # Parsed checklists by content hash: a stored version never changes, so it is parsed once per process.

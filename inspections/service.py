@@ -9,14 +9,13 @@ from typing import Any, NamedTuple
 
 import msgspec
 from sqlalchemy import bindparam, func, insert, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.clock import utc_now
-from foundation.db import writers_take_turns
+from foundation.db import InsertUnlessTaken
 from foundation.duties import Duty, refusal
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from foundation.periods import Month, business_date
@@ -85,7 +84,7 @@ def _filer_matches(record: InspectionRecord, actor: Principal) -> bool:
 
 # The statements every filing runs, built once.
 _BY_CLIENT_ID = select(InspectionRecord).where(col(InspectionRecord.client_id) == bindparam("client_id"))
-_NEW_RECORD = insert(InspectionRecord).returning(col(InspectionRecord.id))
+_NEW_RECORD = InsertUnlessTaken(InspectionRecord, col(InspectionRecord.id))
 _NEW_RESULTS = insert(InspectionResult)
 _ESTATE_TO_FILE_ON = registry_queries.estate_on_day_held(
     select(func.count())
@@ -184,30 +183,24 @@ async def file_record(
     record first filed; the same client id with another body is a conflict. Failed items become defects."""
     require_role(actor, FILERS[source], ACTION[source])
     fingerprint = _fingerprint(source, data)
-    racing = not writers_take_turns(session)
     for _ in range(ATTEMPTS):
         now = now or utc_now()
         earlier = await _replay(session, actor, data.client_id, fingerprint)
         if earlier is not None:
             return Filed(earlier, replayed=True)
-        try:
-            if not racing:  # one writer at a time: no one can take this client id or daily number meanwhile
-                record, detail = await _new_record(session, actor, source, data, fingerprint, now)
-                return Filed(record, replayed=False, detail=detail)
-            async with session.begin_nested():  # losing a race undoes only this attempt
-                record, detail = await _new_record(session, actor, source, data, fingerprint, now)
-            return Filed(record, replayed=False, detail=detail)
-        except IntegrityError:
-            if not racing:
-                raise  # not a race: the request's transaction rolls back whole
-            # Another request took this client id or this daily number first: look again.
-            continue
+        filed = await _new_record(session, actor, source, data, fingerprint, now)
+        if filed is not None:
+            return Filed(filed[0], replayed=False, detail=filed[1])
+        # Another request took this client id or this daily number first (PostgreSQL, whose writers run side by
+        # side; on SQLite one writer at a time): nothing was stored, look again.
     raise Conflict("too many simultaneous records for this estate; retry with the same client id", zh="该区片同时提交的记录过多，请稍后重新提交")
 
 
 async def _new_record(
     session: AsyncSession, actor: Principal, source: Source, data: schemas.RecordIn, fingerprint: str, now: datetime
-) -> tuple[InspectionRecord, schemas.RecordOut]:
+) -> tuple[InspectionRecord, schemas.RecordOut] | None:
+    """The record filed, and its answer; None when its client id, its daily number or its spot-check assignment
+    was taken meanwhile, before anything was stored."""
     rules = inspection_rules()
     checklist = current_checklist()
     if data.inspected_at > now + rules.clock_tolerance:
@@ -246,10 +239,14 @@ async def _new_record(
         filed_by_user_id=actor.user_id,
         filed_by=actor.label,
     )
-    # A plain INSERT, and the record as a value built from what was stored (nothing here changes it, and the
-    # session's bookkeeping of a mapped object was a good part of a patrol's Python).
+    # A plain INSERT that stores nothing if a key was taken meanwhile (no error: no savepoint is needed around the
+    # attempt), and the record as a value built from what was stored (nothing here changes it, and the session's
+    # bookkeeping of a mapped object was a good part of a patrol's Python).
     connection = await session.connection()
-    record = InspectionRecord.model_construct(id=(await connection.execute(_NEW_RECORD, filed)).scalar_one(), **filed)
+    record_id = (await connection.execute(_NEW_RECORD.for_session(session), filed)).scalar()
+    if record_id is None:
+        return None
+    record = InspectionRecord.model_construct(id=record_id, **filed)
     results = [_NewResult(r.item, r.passed, 0 if r.passed else (r.defects or 1), r.note) for r in data.results]
     photos = []
     for r in data.results:

@@ -55,7 +55,7 @@ class InspectionRecord(SQLModel, table=True):
 
     __tablename__ = "inspection_records"
     __table_args__ = (
-        # The n-th record of a source for an estate on a day; a race for the same n fails and is retried.
+        # The n-th record of a source for an estate on a day; a race for the same n stores nothing and looks again.
         UniqueConstraint("source", "estate_id", "business_date", "daily_ordinal", name="uq_inspection_records_daily_ordinal"),
         Index("ix_inspection_records_street_month", "street_id", "month"),
         Index("ix_inspection_records_community_date", "community_id", "business_date"),
