@@ -31,6 +31,7 @@ from foundation.paging import PageRequest
 from foundation.periods import Month, period_zh
 from foundation.settings import get_settings
 from foundation.storage import BlobStore
+from foundation.web.admission import USUALLY_SLOW
 from foundation.web.auth import allow
 from foundation.web.charts import trend
 from foundation.web.flash import flashed
@@ -127,7 +128,7 @@ class AssessmentPages(Controller):
     include_in_schema = False
     guards = [allow(DESK, "reading assessments")]
 
-    @get("/")
+    @get("/", opt=USUALLY_SLOW)
     async def month_table(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], month: FromQuery[str | None] = None, community_id: FromQuery[str | None] = None, company_id: FromQuery[str | None] = None, page_no: FromQuery[int] = 1
     ) -> Template:

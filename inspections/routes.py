@@ -19,6 +19,7 @@ from foundation.errors import InvalidInput
 from foundation.paging import Page, PageRequest
 from foundation.periods import MONTH_PATTERN, Month, parse_instant
 from foundation.storage import BlobStore
+from foundation.web.admission import USUALLY_SLOW
 from foundation.web.auth import allow, logged_in
 from foundation.web.body import StrictBody
 from foundation.web.params import OptionalId, RecordId, provide_store
@@ -145,7 +146,7 @@ class AttachmentController(Controller):
     guards = [logged_in]
     dependencies = {"store": Provide(provide_store, sync_to_thread=False)}  # noqa: RUF012
 
-    @post("/", responses=problem_responses(400, 403, 409, 413))
+    @post("/", responses=problem_responses(400, 403, 409, 413), opt=USUALLY_SLOW)
     async def upload(
         self,
         data: Annotated[PhotoUpload, Body(media_type=RequestEncodingType.MULTI_PART)],

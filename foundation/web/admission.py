@@ -25,6 +25,11 @@ from foundation.db import TURN_WAITS
 
 # A route's `opt` for requests that never wait (health checks, static files, metrics scrapes).
 NEVER_HELD_BACK = {"never_held_back": True}
+# A route's `opt` for requests known to take long (a photo judged and fingerprinted, a month's table computed):
+# until the route has been measured, it counts as taking this long, not as the cheapest. A burst's first arrivals
+# come before any route is measured; without it, the first photos and tables took every place and the first
+# patrols waited behind them.
+USUALLY_SLOW = {"usual_seconds": 0.5}
 
 # The weight of the newest run of a route in its usual time (an exponential moving average).
 _NEWEST = 0.2
@@ -47,10 +52,14 @@ class Admission:
         # Per route, its usual seconds of work (waits for the write turn not counted); a route not yet seen counts as
         # the cheapest, and is measured by its first run.
         self.usual_seconds: dict[Any, float] = {}
+        self._guessed: dict[Any, float] = {}  # a route's usual seconds until it has been measured (USUALLY_SLOW)
         self._seen: set[Any] = set()
         self._waiting: list[_Waiter] = []  # in order of arrival
 
-    async def enter(self, route: Any) -> None:
+    async def enter(self, route: Any, guess: float = 0.0) -> None:
+        """Wait for a place. `guess`: the route's usual seconds until it has been measured."""
+        if guess and route not in self._guessed:
+            self._guessed[route] = guess
         if self.running < self.limit and not self._waiting:
             self.running += 1
             return
@@ -75,8 +84,8 @@ class Admission:
         if time.monotonic() - self._waiting[0].arrived > self.longest_wait:
             following = self._waiting[0]
         else:
-            usual = self.usual_seconds
-            following = min(self._waiting, key=lambda w: usual.get(w.route, 0.0))  # the first of equals: the earliest
+            usual, guessed = self.usual_seconds, self._guessed
+            following = min(self._waiting, key=lambda w: usual.get(w.route, guessed.get(w.route, 0.0)))  # the first of equals: the earliest
         self._waiting.remove(following)
         following.turn.set_result(None)
 
@@ -102,7 +111,7 @@ class AdmissionMiddleware:
             await self.app(scope, receive, send)
             return
         route = (scope["method"], handler)
-        await self.admission.enter(route)
+        await self.admission.enter(route, handler.opt.get("usual_seconds", 0.0))
         started, waits = time.monotonic(), list[float]()
         counting = TURN_WAITS.set(waits)
         try:

@@ -11,7 +11,7 @@ import httpx
 from litestar import Litestar, get
 from litestar.middleware.base import DefineMiddleware
 
-from foundation.web.admission import NEVER_HELD_BACK, Admission, AdmissionMiddleware
+from foundation.web.admission import NEVER_HELD_BACK, USUALLY_SLOW, Admission, AdmissionMiddleware
 
 PATROL, PAGE, PHOTO = ("POST", "patrol"), ("GET", "page"), ("POST", "photo")
 
@@ -49,6 +49,30 @@ async def test_a_route_not_yet_measured_is_not_held_back_and_equals_go_in_order_
     admission.ran(PAGE, 0.2)
     first, second = ("GET", "first"), ("GET", "second")
     assert await _admitted_in_order(admission, [PAGE, first, second]) == [first, second, PAGE]
+
+
+async def test_a_route_known_to_be_slow_waits_behind_unmeasured_ones_until_it_is_measured() -> None:
+    """A burst's first arrivals come before any route is measured: a photo (USUALLY_SLOW) does not go before a
+    patrol then; once measured, what it measured is its usual time."""
+    admission = Admission(limit=1)
+    await admission.enter(PAGE)
+    order: list[tuple[str, str]] = []
+
+    async def request(route: tuple[str, str], guess: float = 0.0) -> None:
+        await admission.enter(route, guess)
+        order.append(route)
+
+    tasks = [asyncio.create_task(request(PHOTO, USUALLY_SLOW["usual_seconds"])), asyncio.create_task(request(PATROL))]
+    await asyncio.sleep(0.01)
+    for _ in tasks:
+        admission.leave()
+        await asyncio.sleep(0)
+    await asyncio.gather(*tasks)
+    assert order == [PATROL, PHOTO]
+    admission.leave()  # the photo ends: no place is taken
+    for route, seconds in ((PHOTO, 0.5), (PHOTO, 0.001), (PATROL, 0.5), (PATROL, 0.3)):
+        admission.ran(route, seconds)  # measured: the photo now usually takes a millisecond, the patrol 0.3 s
+    assert await _admitted_in_order(admission, [PATROL, PHOTO]) == [PHOTO, PATROL]
 
 
 async def test_a_request_waiting_longer_than_the_longest_wait_goes_before_cheaper_ones() -> None:
