@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import collections
 import sqlite3
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection, AsyncAdapt_aiosqlite_cursor, AsyncAdapt_aiosqlite_dbapi
@@ -49,6 +50,8 @@ def _run(connection: sqlite3.Connection, operation: str, parameters: Any, many: 
         cursor.close()
 
 
+T = TypeVar("T")
+
 BEGIN_IMMEDIATE = "BEGIN IMMEDIATE"  # how foundation.db begins a transaction that writes
 BEGIN_IMMEDIATE_IN_TURN = "BEGIN IMMEDIATE /* in the write turn */"  # ... in the write turn held across processes
 
@@ -57,32 +60,28 @@ BEGIN_IMMEDIATE_IN_TURN = "BEGIN IMMEDIATE /* in the write turn */"  # ... in th
 BUSY_MS = 10_000
 
 
-def _begin_at_once(connection: sqlite3.Connection) -> bool:
-    """BEGIN IMMEDIATE without waiting for the lock: False if someone else holds it."""
+def _at_once(connection: sqlite3.Connection, call: Callable[[], T]) -> T | None:
+    """`call` on the connection without waiting for any lock: None if SQLite answers that the database is busy."""
     connection.execute("PRAGMA busy_timeout=0")
     try:
-        connection.execute(BEGIN_IMMEDIATE)
-        return True
-    except sqlite3.OperationalError as error:
-        if "locked" in str(error) or "busy" in str(error):
-            return False
-        raise
-    finally:
-        connection.execute(f"PRAGMA busy_timeout={BUSY_MS}")
-
-
-def _read_at_once(connection: sqlite3.Connection, operation: str, parameters: Any) -> tuple[list[Any], Any, int, int | None] | None:
-    """A lookup's one read on the loop's own thread, without waiting for any lock: None if SQLite answers busy (then
-    it runs on the driver's thread as any other statement)."""
-    connection.execute("PRAGMA busy_timeout=0")
-    try:
-        return _run(connection, operation, parameters, False)
+        return call()
     except sqlite3.OperationalError as error:
         if "locked" in str(error) or "busy" in str(error):
             return None
         raise
     finally:
         connection.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+
+
+def _begin_at_once(connection: sqlite3.Connection) -> bool:
+    """BEGIN IMMEDIATE without waiting for the lock: False if someone else holds it."""
+    return _at_once(connection, lambda: connection.execute(BEGIN_IMMEDIATE)) is not None
+
+
+def _read_at_once(connection: sqlite3.Connection, operation: str, parameters: Any) -> tuple[list[Any], Any, int, int | None] | None:
+    """A lookup's one read on the loop's own thread, without waiting for any lock: None if SQLite answers busy (then
+    it runs on the driver's thread as any other statement)."""
+    return _at_once(connection, lambda: _run(connection, operation, parameters, False))
 
 
 class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
