@@ -95,7 +95,6 @@ _ESTATE_TO_FILE_ON = registry_queries.estate_on_day_held(
 
 
 async def _replay(session: AsyncSession, actor: Principal, client_id: str, fingerprint: str) -> InspectionRecord | None:
-    # Almost always there is none: asked by a plain SELECT of the key, the record itself read only when it is there.
     record = (await session.execute(_BY_CLIENT_ID, {"client_id": client_id})).scalar()
     if record is None:
         return None

@@ -176,8 +176,8 @@ async def log_out(session: AsyncSession, token: str) -> None:
         await session.flush()
 
 
-# Every request with a token asks this: the statement is built once.
-# The caller behind a token, by the columns a Principal needs (no table row built: every API call runs this).
+# Every request with a token asks this: the statement is built once, and reads the columns a Principal needs (no
+# table row is built).
 _USER_OF_TOKEN = (
     select(col(User.role), col(User.id), col(User.username), col(User.street_id), col(User.community_id), col(User.company_id), col(User.organisation_id))
     .join(AuthToken, col(AuthToken.user_id) == col(User.id))

@@ -172,7 +172,6 @@ async def estates(session: AsyncSession, ids: Collection[int]) -> dict[int, Esta
 # The look-ups of one estate that every filing makes, built once: building a statement costs more Python than
 # running it.
 _ESTATE = _estates_with_street().where(col(Estate.id) == bindparam("estate_id"))
-_ESTATE_HELD = _ESTATE.with_for_update(of=Estate)
 _BOUNDARY = select(col(EstateBoundary.geometry)).where(col(EstateBoundary.estate_id) == bindparam("estate_id"))
 _CONTRACT_OF_ESTATE = (
     select(ServiceContract)
@@ -181,10 +180,9 @@ _CONTRACT_OF_ESTATE = (
 )
 
 
-async def estate(session: AsyncSession, estate_id: int, *, hold: bool = False) -> EstateInfo | None:
-    """One estate, or None. `hold`: lock its row until the transaction ends (FOR UPDATE; SQLite has one writer at a
-    time anyway), so that use cases numbering things per estate queue up on it."""
-    row = (await session.execute(_ESTATE_HELD if hold else _ESTATE, {"estate_id": estate_id})).first()
+async def estate(session: AsyncSession, estate_id: int) -> EstateInfo | None:
+    """One estate, or None."""
+    row = (await session.execute(_ESTATE, {"estate_id": estate_id})).first()
     return _estate(*row) if row else None
 
 
@@ -237,7 +235,7 @@ async def estate_on_day(session: AsyncSession, statement: Select[Unpack[tuple[An
     if row is None:
         return None
     width = len(_ESTATE_COLUMNS)
-    fields = list(row[:width])
+    fields = list(row[:width])  # in the order of EstateInfo's fields
     fields[9] = ManagementMode(fields[9])
     return EstateOnDay(EstateInfo(*fields), row[width], tuple(row[width + 1 :]))
 
