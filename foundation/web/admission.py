@@ -49,8 +49,8 @@ class Admission:
         self.limit = limit
         self.longest_wait = longest_wait
         self.running = 0
-        # Per route, its usual seconds of work (waits for the write turn not counted); a route not yet seen counts as
-        # the cheapest, and is measured by its first run.
+        # Per route, its usual seconds of work (waits for the write turn not counted); a route not yet measured counts
+        # as the cheapest, or as its guess (USUALLY_SLOW), until its runs after the first are measured.
         self.usual_seconds: dict[Any, float] = {}
         self._guessed: dict[Any, float] = {}  # a route's usual seconds until it has been measured (USUALLY_SLOW)
         self._seen: set[Any] = set()
