@@ -20,7 +20,7 @@ from sqlalchemy import BigInteger, Column, DateTime, UpdateBase, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.types import TypeDecorator
@@ -343,7 +343,9 @@ def create_engine(database_url: str, workers: int = 1, **kwargs: Any) -> AsyncEn
         engine = create_async_engine(url, **kwargs)
         _prepare_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # SQLAlchemy's `pool_pre_ping` is a round trip to the server before every use of a connection (two per request);
+    # idle connections only are pinged instead (`_ping_when_idle`), unless the caller asks for it.
+    ping_every_checkout = kwargs.setdefault("pool_pre_ping", False)
     # A request holds a connection for its authentication and then for its use case: under a burst of a few
     # hundred requests, 20 connections ran out and requests failed after the pool's 30 s wait. 50 stays well
     # inside PostgreSQL's default max_connections (100), beside a scheduler and the command line. Several web workers
@@ -351,7 +353,37 @@ def create_engine(database_url: str, workers: int = 1, **kwargs: Any) -> AsyncEn
     share = 50 if workers == 1 else max(10, 80 // workers)
     kwargs.setdefault("pool_size", share * 2 // 5)
     kwargs.setdefault("max_overflow", share - share * 2 // 5)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    if not ping_every_checkout:
+        _ping_when_idle(engine)
+    return engine
+
+
+# A PostgreSQL connection back in the pool for less than this is taken from it without a ping: it answered a moment
+# ago. One idle longer (the server may have restarted, a proxy may have cut it) is pinged first and replaced if dead.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Ping a connection taken from the pool after `PING_AFTER_IDLE_SECONDS` there; one that does not answer is
+    dropped and the pool gives another (SQLAlchemy's "disconnect handling, pessimistic", for idle connections)."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("idle_since", 0.0) < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # any failure: the pool drops this connection and checks out another (or a new one)
+            raise DisconnectionError(f"an idle connection did not answer a ping: {error}") from error
 
 
 async def rows_changed(session: AsyncSession, statement: UpdateBase) -> int:

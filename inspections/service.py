@@ -84,9 +84,13 @@ def _filer_matches(record: InspectionRecord, actor: Principal) -> bool:
 
 # The statements every filing runs, built once.
 _BY_CLIENT_ID = select(InspectionRecord).where(col(InspectionRecord.client_id) == bindparam("client_id"))
+_BY_ID = select(InspectionRecord).where(col(InspectionRecord.id) == bindparam("record_id"))
 _NEW_RECORD = InsertUnlessTaken(InspectionRecord, col(InspectionRecord.id))
 _NEW_RESULTS = insert(InspectionResult)
+# The estate, its contractor on the day, and beside them: the record already filed under this client id (a retry),
+# the day's count of records of this source on the estate, and the stored checklist version's id.
 _ESTATE_TO_FILE_ON = registry_queries.estate_on_day_held(
+    select(col(InspectionRecord.id)).where(col(InspectionRecord.client_id) == bindparam("client_id")).scalar_subquery(),
     select(func.count())
     .where(col(InspectionRecord.source) == bindparam("source"), col(InspectionRecord.estate_id) == registry_queries.ESTATE_ID, col(InspectionRecord.business_date) == bindparam("day"))
     .scalar_subquery(),
@@ -95,9 +99,14 @@ _ESTATE_TO_FILE_ON = registry_queries.estate_on_day_held(
 
 
 async def _replay(session: AsyncSession, actor: Principal, client_id: str, fingerprint: str) -> InspectionRecord | None:
+    """The record filed earlier under this client id, if this is a retry of it; None when the client id is new."""
     record = (await session.execute(_BY_CLIENT_ID, {"client_id": client_id})).scalar()
-    if record is None:
-        return None
+    return None if record is None else _retried(record, actor, client_id, fingerprint)
+
+
+def _retried(record: InspectionRecord, actor: Principal, client_id: str, fingerprint: str) -> InspectionRecord:
+    """The record filed under a client id, answered to a retry; the same client id with another body, or by someone
+    else, is a conflict."""
     if record.fingerprint != fingerprint or not _filer_matches(record, actor):
         raise Conflict(
             f"client id {client_id} was already used for record {record.id} with a different body; a retry must send "
@@ -131,25 +140,38 @@ async def _check_photos(session: AsyncSession, actor: Principal, photo_ids: set[
     await own_photos(session, actor, photo_ids, zh="照片未上传成功，请重新选择照片", field=None)
 
 
+class _EstateToFileOn(NamedTuple):
+    estate: EstateInfo
+    company_id: int | None  # under contract for it that day
+    filed_that_day: int  # records of this source filed on it that day
+    version_id: int | None  # the stored checklist version's (None: its first use)
+
+
 async def _estate_for(
-    session: AsyncSession, actor: Principal, source: Source, estate_id: int, day: date, checklist: Checklist
-) -> tuple[EstateInfo, int | None, int, int | None]:
-    """The estate filed on, the company under contract for it that day, how many records of this source were filed
-    on it that day, and the stored checklist version's id (None: its first use): one round trip. The estate's row
-    is held, so filings for one estate queue up and the day's numbering has no race (on PostgreSQL a filing that
-    waited for the row may still count before the other's commit shows: the daily number's unique key refuses it,
-    and the filing looks again)."""
-    found = await registry_queries.estate_on_day(session, _ESTATE_TO_FILE_ON, estate_id, day, source=source.value, sha256=checklist.sha256)
+    session: AsyncSession, actor: Principal, source: Source, data: schemas.RecordIn, fingerprint: str, day: date, checklist: Checklist
+) -> _EstateToFileOn | InspectionRecord:
+    """The estate filed on and what filing needs of it, or the record filed earlier if this is a retry of it: one
+    round trip. The estate's row is held, so filings for one estate queue up and the day's numbering has no race (on
+    PostgreSQL a filing that waited for the row may still count before the other's commit shows: the daily number's
+    unique key refuses it, and the filing looks again)."""
+    found = await registry_queries.estate_on_day(
+        session, _ESTATE_TO_FILE_ON, data.estate_id, day, client_id=data.client_id, source=source.value, sha256=checklist.sha256
+    )
     if found is None:
-        raise NotFound("estate", estate_id)
+        earlier = await _replay(session, actor, data.client_id, fingerprint)  # the client id's record names another estate
+        if earlier is not None:
+            return earlier
+        raise NotFound("estate", data.estate_id)
+    earlier_id, filed_that_day, version_id = found.also
+    if earlier_id is not None:
+        return _retried((await session.execute(_BY_ID, {"record_id": earlier_id})).scalar_one(), actor, data.client_id, fingerprint)
     estate = found.estate
     if source is Source.PATROL and estate.community_id != actor.community_id:
         community = await registry_queries.community(session, estate.community_id)
         raise PermissionDenied(f"estate {estate.code} belongs to {community.name if community else estate.community_id}; you patrol only your own community's estates", zh=f"{estate.name}不属于本社区，只能巡查本社区的区片")
     if source is Source.STREET_INSPECTION and estate.street_id != actor.street_id:
         raise PermissionDenied(f"estate {estate.code} is not in your street; you inspect only your street's estates", zh=f"{estate.name}不在本街道，只能检查本街道的区片")
-    filed_that_day, version_id = found.also
-    return estate, found.company_id, filed_that_day, version_id
+    return _EstateToFileOn(estate, found.company_id, filed_that_day, version_id)
 
 
 async def _assignment_for(session: AsyncSession, actor: Principal, estate: EstateInfo, month: Month) -> SpotCheckAssignment:
@@ -184,30 +206,35 @@ async def file_record(
     fingerprint = _fingerprint(source, data)
     for _ in range(ATTEMPTS):
         now = now or utc_now()
-        earlier = await _replay(session, actor, data.client_id, fingerprint)
-        if earlier is not None:
-            return Filed(earlier, replayed=True)
         filed = await _new_record(session, actor, source, data, fingerprint, now)
         if filed is not None:
-            return Filed(filed[0], replayed=False, detail=filed[1])
+            return filed
         # Another request took this client id or this daily number first (PostgreSQL, whose writers run side by
         # side; on SQLite one writer at a time): nothing was stored, look again.
     raise Conflict("too many simultaneous records for this estate; retry with the same client id", zh="该区片同时提交的记录过多，请稍后重新提交")
 
 
-async def _new_record(
-    session: AsyncSession, actor: Principal, source: Source, data: schemas.RecordIn, fingerprint: str, now: datetime
-) -> tuple[InspectionRecord, schemas.RecordOut] | None:
-    """The record filed, and its answer; None when its client id, its daily number or its spot-check assignment
-    was taken meanwhile, before anything was stored."""
+async def _new_record(session: AsyncSession, actor: Principal, source: Source, data: schemas.RecordIn, fingerprint: str, now: datetime) -> Filed | None:
+    """The record filed (with its answer), or the one filed earlier under the client id (a retry); None when its
+    client id, its daily number or its spot-check assignment was taken meanwhile, before anything was stored."""
     rules = inspection_rules()
     checklist = current_checklist()
-    if data.inspected_at > now + rules.clock_tolerance:
-        raise RuleViolation(f"inspected_at {data.inspected_at.isoformat()} is in the future; check the phone's clock", zh="检查时间晚于现在，请核对手机时间", field="inspected_at")
-    _check_results(checklist, data.results)
+    try:
+        if data.inspected_at > now + rules.clock_tolerance:
+            raise RuleViolation(f"inspected_at {data.inspected_at.isoformat()} is in the future; check the phone's clock", zh="检查时间晚于现在，请核对手机时间", field="inspected_at")
+        _check_results(checklist, data.results)
+    except RuleViolation:
+        # A retry of a record filed when these rules held (an older checklist) answers that record.
+        earlier = await _replay(session, actor, data.client_id, fingerprint)
+        if earlier is not None:
+            return Filed(earlier, replayed=True)
+        raise
     day = business_date(data.inspected_at)
     month = Month.of(day)
-    estate, company_id, filed_that_day, version_id = await _estate_for(session, actor, source, data.estate_id, day, checklist)
+    found = await _estate_for(session, actor, source, data, fingerprint, day, checklist)
+    if isinstance(found, InspectionRecord):
+        return Filed(found, replayed=True)
+    estate, company_id, filed_that_day, version_id = found
     if not estate.managed_on(day):
         raise RuleViolation(f"estate {estate.code} was not under long-term management on {day}", zh=f"{estate.name}在{day}不在长效管理范围内")
     assignment = await _assignment_for(session, actor, estate, month) if source is Source.SPOT_CHECK else None
@@ -285,7 +312,7 @@ async def _new_record(
             f"补报记录待审批：{estate.name}", f"{record.business_date} 的记录 #{record.id} 超过时限才提交，审批通过后才计入考核。", "/assessment#late-records",
         )
     detail = filed_detail(record, results=results, photos=photos, defect_ids=[d.id for d in raised], estate_name=estate.name, checklist=checklist)
-    return record, detail
+    return Filed(record, replayed=False, detail=detail)
 
 
 
