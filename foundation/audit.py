@@ -229,6 +229,11 @@ def _seal_on_commit(session: Session) -> None:
     """Every commit writes and seals the entries its transaction recorded, whoever commits (a request, a job, a
     command). The entries go in here, after everything else of the transaction (flushed first): the head is
     locked from here to the commit only."""
+    if session.in_nested_transaction():
+        # A savepoint released (SQLAlchemy calls this hook then too): its entries are sealed with the transaction's,
+        # at its commit. Sealed here, an enclosing savepoint's rollback would take the seals and leave the entries
+        # written before it unsealed.
+        return
     if not session.info.get(_PENDING) and not session.info.get(_WRITTEN):
         return
     session.flush()

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from foundation.audit import ENTRIES, ChainReport, anchor_day, entry_digest, record_change, verify_chain
+from foundation.audit import ENTRIES, ChainReport, actors_of, anchor_day, entry_digest, record_change, verify_chain
 from foundation.clock import BUSINESS_TZ, business_today
 from foundation.db import create_engine, create_session_factory, unit_of_work, writing
 from foundation.errors import RuleViolation
@@ -27,6 +27,13 @@ class System:
 
     user_id = None
     label = "system (test)"
+
+
+class Maker:
+    """Someone whose account is id 7, as the log records who did what."""
+
+    user_id = 7
+    label = "maker (test)"
 
 
 async def chain(connection: AsyncConnection) -> ChainReport:
@@ -149,6 +156,47 @@ async def test_concurrent_writers_chain_one_after_another_and_the_command_says_s
             await connection.execute(text("UPDATE audit_log SET after = NULL WHERE id = :id"), {"id": target})
         assert await asyncio.to_thread(verify_audit, settings) == 1
         assert f"broken at entry {target} (seal 17)" in capsys.readouterr().err
+    finally:
+        await engine.dispose()
+
+
+async def test_a_savepoint_rolled_back_takes_its_entries_and_a_read_of_the_log_sees_the_transactions_own(tmp_root) -> None:
+    # Entries are written at the commit: what was recorded inside a savepoint that rolled back must not be, what was
+    # recorded before it and after it must; and a read of the log inside the transaction (who made a run) sees the
+    # transaction's own entries, as separation of duties needs.
+    url = await fresh_database_url(tmp_root, "audit_savepoints")
+    await asyncio.to_thread(migrate, load_settings(database_url=url))
+    engine = create_engine(url)
+    factory = create_session_factory(writing(engine))
+    try:
+        async with unit_of_work(factory) as session:
+            record_change(session, Maker(), "test.made", "thing", 1)
+            assert await actors_of(session, "thing", 1, ["test.made"]) == {7}
+            with pytest.raises(RuntimeError):
+                async with session.begin_nested():
+                    record_change(session, Maker(), "test.undone", "thing", 1)
+                    async with session.begin_nested():
+                        record_change(session, Maker(), "test.undone", "thing", 2)
+                    raise RuntimeError("the savepoint rolls back")
+            async with session.begin_nested():
+                record_change(session, Maker(), "test.kept", "thing", 3)
+            record_change(session, Maker(), "test.after", "thing", 1)
+        async with engine.connect() as connection:
+            actions = list((await connection.execute(text("SELECT action FROM audit_log WHERE entity = 'thing' ORDER BY id"))).scalars())
+            assert actions == ["test.made", "test.kept", "test.after"]
+            report = await chain(connection)
+            assert report.holds, report.problem
+            assert report.checked == report.head_seq == await scalar(connection, "SELECT count(*) FROM audit_log")
+        with pytest.raises(RuntimeError):
+            async with unit_of_work(factory) as session:
+                record_change(session, Maker(), "test.lost", "thing", 4)
+                raise RuntimeError("the whole transaction rolls back")
+        async with unit_of_work(factory) as session:
+            record_change(session, Maker(), "test.next", "thing", 5)
+        async with engine.connect() as connection:
+            actions = list((await connection.execute(text("SELECT action FROM audit_log WHERE entity = 'thing' ORDER BY id"))).scalars())
+            assert actions == ["test.made", "test.kept", "test.after", "test.next"]
+            assert (await chain(connection)).holds
     finally:
         await engine.dispose()
 
