@@ -78,17 +78,18 @@ def checks(on: bool) -> Iterator[None]:
     if on:
         yield
         return
-    hash_of, check = attachments.perceptual_hash, service.check_record
+    hash_of, check, place = attachments.perceptual_hash, service.check_record, service.place_findings
 
     async def unchecked(*args: Any, **kwargs: Any) -> list[Any]:
         return []
 
     attachments.perceptual_hash = lambda content: None  # type: ignore[assignment]
     service.check_record = unchecked  # type: ignore[assignment]
+    service.place_findings = lambda *args: []  # type: ignore[assignment]
     try:
         yield
     finally:
-        attachments.perceptual_hash, service.check_record = hash_of, check  # type: ignore[assignment]
+        attachments.perceptual_hash, service.check_record, service.place_findings = hash_of, check, place  # type: ignore[assignment]
 
 
 async def prepare(url: str) -> tuple[list[tuple[Principal, int, tuple[float, float]]], Any, Any]:

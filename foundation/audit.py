@@ -203,11 +203,20 @@ class _Pending:
 
 
 _WRITE = insert(ENTRIES).returning(ENTRIES.c.id)
-# The usual commit (one entry, nothing written before): the entry written, the chain's head locked and both read in
-# one round trip (PostgreSQL; SQLite has no data-modifying WITH). The entry's columns are read back as stored.
-_WRITTEN_ENTRY = insert(ENTRIES).values({c.name: bindparam(c.name, type_=c.type) for c in ENTRIES.c if c.name != "id"}).returning(*ENTRIES.c).cte("written")
+# The usual commit (one entry, nothing written before): the entry written and read back as stored, with the chain's
+# head (locked), in one statement. PostgreSQL: a data-modifying WITH beside the head locked once. SQLite (one
+# writer at a time, the lock is its transaction's): the head read by the INSERT's RETURNING.
+_ONE_ENTRY = insert(ENTRIES).values({c.name: bindparam(c.name, type_=c.type) for c in ENTRIES.c if c.name != "id"})
+_WRITTEN_ENTRY = _ONE_ENTRY.returning(*ENTRIES.c).cte("written")
 _HEAD_LOCKED = select(HEAD.c.seq, HEAD.c.sha256).where(HEAD.c.id == 1).with_for_update().cte("head")
-_ENTRY_WRITTEN_AND_HEAD = select(*_WRITTEN_ENTRY.c, _HEAD_LOCKED.c.seq, _HEAD_LOCKED.c.sha256).select_from(_WRITTEN_ENTRY.join(_HEAD_LOCKED, sa_true()))
+_ENTRY_WRITTEN_AND_HEAD = {
+    "postgresql": select(*_WRITTEN_ENTRY.c, _HEAD_LOCKED.c.seq, _HEAD_LOCKED.c.sha256).select_from(_WRITTEN_ENTRY.join(_HEAD_LOCKED, sa_true())),
+    "sqlite": _ONE_ENTRY.returning(
+        *ENTRIES.c,
+        select(HEAD.c.seq).where(HEAD.c.id == 1).scalar_subquery().label("seq"),
+        select(HEAD.c.sha256).where(HEAD.c.id == 1).scalar_subquery().label("sha256"),
+    ),
+}
 
 
 def _write_pending(connection: Connection, session: Session) -> None:
@@ -239,9 +248,9 @@ def _seal_on_commit(session: Session) -> None:
     session.flush()
     connection = session.connection()
     pending: list[_Pending] = session.info.get(_PENDING, [])
-    if len(pending) == 1 and not session.info.get(_WRITTEN) and connection.dialect.name == "postgresql":
+    if len(pending) == 1 and not session.info.get(_WRITTEN):
         session.info.pop(_PENDING)
-        _seal_rows(connection, list(connection.execute(_ENTRY_WRITTEN_AND_HEAD, pending[0].row).all()))
+        _seal_rows(connection, list(connection.execute(_ENTRY_WRITTEN_AND_HEAD[connection.dialect.name], pending[0].row).all()))
         return
     _write_pending(connection, session)
     ids = session.info.pop(_WRITTEN, [])  # an entry written in a savepoint that rolled back is simply not found

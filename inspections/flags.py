@@ -92,22 +92,25 @@ async def _photo_findings(session: AsyncSession, record: InspectionRecord, photo
     return findings
 
 
-async def check_record(
-    session: AsyncSession, record: InspectionRecord, photo_ids: Sequence[int], location_missing: LocationMissing | None, now: datetime
-) -> int:
-    """Run every check on a record just filed (its photos stored) and store a flag for each finding, with its
-    evidence; how many flags. Nothing here refuses the filing."""
-    rules = inspection_rules().integrity
+def place_findings(record: InspectionRecord, location_missing: LocationMissing | None, boundary: dict[str, Any] | None) -> list[Finding]:
+    """The checks of where a record was filed (no position, and why; outside the estate's boundary, GeoJSON or
+    None), which need nothing stored: a filing may store their flags with the record itself."""
     findings: list[Finding] = []
     position = _position(record)
     missing = location_flag(position, location_missing)
     if missing is not None:
         findings.append((FlagKind.LOCATION_MISSING, None, None, missing))
-    outside = boundary_flag(position, await registry_queries.estate_boundary(session, record.estate_id), rules) if position is not None else None
+    outside = boundary_flag(position, boundary, inspection_rules().integrity) if position is not None else None
     if outside is not None:
         findings.append((FlagKind.OUTSIDE_BOUNDARY, None, None, outside))
-    findings += await _photo_findings(session, record, photo_ids)
-    return await _raise(session, record, findings, now)
+    return findings
+
+
+async def check_record(session: AsyncSession, record: InspectionRecord, photo_ids: Sequence[int], place: Sequence[Finding], now: datetime) -> int:
+    """Run the photo checks on a record just filed (its photos stored) and store a flag for each finding, and for
+    each finding of `place_findings` not stored with the record, with its evidence; how many flags. Nothing here
+    refuses the filing."""
+    return await _raise(session, record, [*place, *await _photo_findings(session, record, photo_ids)], now)
 
 
 async def check_added_photos(session: AsyncSession, record: InspectionRecord, photo_ids: Sequence[int], now: datetime) -> int:

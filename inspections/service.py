@@ -3,14 +3,17 @@ amendments. One transaction each."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
 import msgspec
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import JSON, Select, Text, bindparam, cast, func, insert, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
+from sqlmodel import SQLModel, col
 
 from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
@@ -25,10 +28,10 @@ from inspections import returns, schemas, spot_checks
 from inspections.attachments import ATTEMPTS, own_photos
 from inspections.checklists import checklist_version_id, stored_checklists
 from inspections.config import current_checklist, inspection_rules
-from inspections.flags import check_added_photos, check_record
+from inspections.flags import check_added_photos, check_record, place_findings
 from inspections.records import effective_results, filed_detail, get_record
 from inspections.rules import Checklist, Source, is_late, request_fingerprint
-from inspections.tables import Amendment, ChecklistVersion, InspectionRecord, InspectionResult, RecordPhoto, SpotCheckAssignment
+from inspections.tables import Amendment, ChecklistVersion, InspectionRecord, InspectionResult, RecordFlag, RecordPhoto, SpotCheckAssignment
 from people.waiting import Turn, waits, whose_turn
 from registry import queries as registry_queries
 from registry.queries import EstateInfo
@@ -87,6 +90,46 @@ _BY_CLIENT_ID = select(InspectionRecord).where(col(InspectionRecord.client_id) =
 _BY_ID = select(InspectionRecord).where(col(InspectionRecord.id) == bindparam("record_id"))
 _NEW_RECORD = InsertUnlessTaken(InspectionRecord, col(InspectionRecord.id))
 _NEW_RESULTS = insert(InspectionResult)
+_RESULT_COLUMNS = ("item_code", "passed", "defects", "note")
+
+
+_FLAG_COPIES = ("source", "estate_id", "community_id", "street_id", "month")  # a flag's columns copied from its record
+
+
+def _record_with_results() -> Select[tuple[int]]:
+    """PostgreSQL: the record (nothing stored if a key of it is taken), its results (given as four arrays) and the
+    flags of where it was filed (kinds and evidence as two arrays) in one statement, two round trips less for every
+    filing; answers the record's id, or no row."""
+    tables = SQLModel.metadata.tables
+    records, results, flags = tables[InspectionRecord.__tablename__], tables[InspectionResult.__tablename__], tables[RecordFlag.__tablename__]
+    filed = (
+        postgresql_insert(records)
+        .values({c.name: bindparam(c.name, type_=c.type) for c in records.c if c.name != "id"})
+        .on_conflict_do_nothing()
+        .returning(records.c.id, *(records.c[name] for name in _FLAG_COPIES))
+        .cte("filed")
+    )
+    items = (
+        func.unnest(*(bindparam(f"result_{name}", type_=ARRAY(results.c[name].type)) for name in _RESULT_COLUMNS))
+        .table_valued(*_RESULT_COLUMNS)
+        .render_derived(name="items")
+    )
+    stored = insert(results).from_select(["record_id", *_RESULT_COLUMNS], select(filed.c.id, *(items.c[name] for name in _RESULT_COLUMNS)).select_from(filed).join(items, true()))
+    found = (
+        func.unnest(bindparam("flag_kind", type_=ARRAY(Text)), bindparam("flag_evidence", type_=ARRAY(Text)))
+        .table_valued("kind", "evidence")
+        .render_derived(name="found")
+    )
+    flagged = insert(flags).from_select(
+        ["record_id", "kind", *_FLAG_COPIES, "evidence", "raised_at"],
+        select(filed.c.id, found.c.kind, *(filed.c[name] for name in _FLAG_COPIES), cast(found.c.evidence, JSON), bindparam("filed_at", type_=flags.c.raised_at.type))
+        .select_from(filed)
+        .join(found, true()),
+    )
+    return select(filed.c.id).add_cte(stored.cte("stored_results")).add_cte(flagged.cte("stored_flags"))
+
+
+_NEW_RECORD_WITH_RESULTS = _record_with_results()
 # The estate, its contractor on the day, and beside them: the record already filed under this client id (a retry),
 # the day's count of records of this source on the estate, and the stored checklist version's id.
 _ESTATE_TO_FILE_ON = registry_queries.estate_on_day_held(
@@ -95,6 +138,7 @@ _ESTATE_TO_FILE_ON = registry_queries.estate_on_day_held(
     .where(col(InspectionRecord.source) == bindparam("source"), col(InspectionRecord.estate_id) == registry_queries.ESTATE_ID, col(InspectionRecord.business_date) == bindparam("day"))
     .scalar_subquery(),
     select(col(ChecklistVersion.id)).where(col(ChecklistVersion.sha256) == bindparam("sha256")).scalar_subquery(),
+    registry_queries.ESTATE_BOUNDARY,
 )
 
 
@@ -145,6 +189,7 @@ class _EstateToFileOn(NamedTuple):
     company_id: int | None  # under contract for it that day
     filed_that_day: int  # records of this source filed on it that day
     version_id: int | None  # the stored checklist version's (None: its first use)
+    boundary: dict[str, Any] | None  # GeoJSON
 
 
 async def _estate_for(
@@ -162,7 +207,7 @@ async def _estate_for(
         if earlier is not None:
             return earlier
         raise NotFound("estate", data.estate_id)
-    earlier_id, filed_that_day, version_id = found.also
+    earlier_id, filed_that_day, version_id, boundary = found.also
     if earlier_id is not None:
         return _retried((await session.execute(_BY_ID, {"record_id": earlier_id})).scalar_one(), actor, data.client_id, fingerprint)
     estate = found.estate
@@ -171,7 +216,7 @@ async def _estate_for(
         raise PermissionDenied(f"estate {estate.code} belongs to {community.name if community else estate.community_id}; you patrol only your own community's estates", zh=f"{estate.name}不属于本社区，只能巡查本社区的区片")
     if source is Source.STREET_INSPECTION and estate.street_id != actor.street_id:
         raise PermissionDenied(f"estate {estate.code} is not in your street; you inspect only your street's estates", zh=f"{estate.name}不在本街道，只能检查本街道的区片")
-    return _EstateToFileOn(estate, found.company_id, filed_that_day, version_id)
+    return _EstateToFileOn(estate, found.company_id, filed_that_day, version_id, boundary)
 
 
 async def _assignment_for(session: AsyncSession, actor: Principal, estate: EstateInfo, month: Month) -> SpotCheckAssignment:
@@ -234,7 +279,7 @@ async def _new_record(session: AsyncSession, actor: Principal, source: Source, d
     found = await _estate_for(session, actor, source, data, fingerprint, day, checklist)
     if isinstance(found, InspectionRecord):
         return Filed(found, replayed=True)
-    estate, company_id, filed_that_day, version_id = found
+    estate, company_id, filed_that_day, version_id, boundary = found
     if not estate.managed_on(day):
         raise RuleViolation(f"estate {estate.code} was not under long-term management on {day}", zh=f"{estate.name}在{day}不在长效管理范围内")
     assignment = await _assignment_for(session, actor, estate, month) if source is Source.SPOT_CHECK else None
@@ -268,25 +313,34 @@ async def _new_record(session: AsyncSession, actor: Principal, source: Source, d
     # A plain INSERT that stores nothing if a key was taken meanwhile (no error: no savepoint is needed around the
     # attempt), and the record as a value built from what was stored (nothing here changes it, and the session's
     # bookkeeping of a mapped object was a good part of a patrol's Python).
+    results = [_NewResult(r.item, r.passed, 0 if r.passed else (r.defects or 1), r.note) for r in data.results]
+    place = place_findings(InspectionRecord.model_construct(**filed), data.location_missing, boundary)
     connection = await session.connection()
-    record_id = (await connection.execute(_NEW_RECORD.for_session(session), filed)).scalar()
+    if connection.dialect.name == "postgresql":
+        columns = {f"result_{name}": [getattr(r, name) for r in results] for name in _RESULT_COLUMNS}
+        columns |= {"flag_kind": [kind.value for kind, *_ in place], "flag_evidence": [json.dumps(evidence, ensure_ascii=False) for *_, evidence in place]}
+        record_id = (await connection.execute(_NEW_RECORD_WITH_RESULTS, filed | columns)).scalar()
+        place = []  # stored with the record
+    else:  # SQLite, in process: three plain statements cost less than building one
+        record_id = (await connection.execute(_NEW_RECORD.for_session(session), filed)).scalar()
+        if record_id is not None:
+            # One multi-row INSERT for the results (the ORM would send one INSERT per result to learn its id, which
+            # nothing here needs).
+            await connection.execute(_NEW_RESULTS, [{"record_id": record_id, **r._asdict()} for r in results])
     if record_id is None:
         return None
     record = InspectionRecord.model_construct(id=record_id, **filed)
-    results = [_NewResult(r.item, r.passed, 0 if r.passed else (r.defects or 1), r.note) for r in data.results]
     photos = []
     for r in data.results:
         photos += [RecordPhoto(record_id=record.id, attachment_id=photo, item_code=r.item) for photo in dict.fromkeys(r.photo_ids)]
     per_item = {p for r in data.results for p in r.photo_ids}
     photos += [RecordPhoto(record_id=record.id, attachment_id=photo) for photo in dict.fromkeys(data.photo_ids) if photo not in per_item]
-    # One multi-row INSERT for the results (the ORM would send one INSERT per result to learn its id, which nothing
-    # here needs); the photos' rows have their keys already and go in one batch too.
-    await connection.execute(_NEW_RESULTS, [{"record_id": record.id, "item_code": r.item_code, "passed": r.passed, "defects": r.defects, "note": r.note} for r in results])
+    # The photos' rows have their keys already and go in one batch.
     if photos:
         session.add_all(photos)
         await session.flush()
     raised = await defect_service.raise_defects(session, actor, record, checklist, results, now)
-    await check_record(session, record, [*dict.fromkeys([*(p for r in data.results for p in r.photo_ids), *data.photo_ids])], data.location_missing, now)
+    await check_record(session, record, [*dict.fromkeys([*(p for r in data.results for p in r.photo_ids), *data.photo_ids])], place, now)
     record_change(
         session,
         actor,

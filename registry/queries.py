@@ -204,6 +204,8 @@ _CONTRACTOR_ON_DAY = (
 
 # The estate's id in an `estate_on_day_held` statement: what the caller's own columns correlate on.
 ESTATE_ID = col(Estate.id)
+# A column the caller of `estate_on_day_held` may ask for: the estate's boundary (GeoJSON, as `estate_boundary`).
+ESTATE_BOUNDARY = select(col(EstateBoundary.geometry)).where(col(EstateBoundary.estate_id) == col(Estate.id)).scalar_subquery()
 
 
 def estate_on_day_held(*also: Any) -> Select[Unpack[tuple[Any, ...]]]:
