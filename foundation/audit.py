@@ -28,7 +28,7 @@ from sqlmodel import Field, SQLModel, col
 
 from foundation.access import Principal
 from foundation.clock import BUSINESS_TZ, utc_now
-from foundation.db import UTCDateTime, surrogate_key
+from foundation.db import UTCDateTime, surrogate_key, take_write_turn
 from foundation.errors import RuleViolation
 from foundation.paging import PageRequest, fetch_page
 
@@ -202,7 +202,17 @@ class _Pending:
     within: SessionTransaction | None
 
 
-_WRITE = insert(ENTRIES).returning(ENTRIES.c.id)
+@dataclass(frozen=True)
+class _Written:
+    """An entry written before the commit (for a read of the log), not yet sealed: its id, the entry as recorded,
+    and the savepoint it was written in (a rollback of that savepoint takes the row, not the entry)."""
+
+    id: int
+    entry: _Pending
+    within: SessionTransaction | None
+
+
+_WRITE = insert(ENTRIES).returning(ENTRIES.c.id, sort_by_parameter_order=True)  # the ids in the order of the rows
 # The usual commit (one entry, nothing written before): the entry written and read back as stored, with the chain's
 # head (locked), in one statement. PostgreSQL: a data-modifying WITH beside the head locked once. SQLite (one
 # writer at a time, the lock is its transaction's): the head read by the INSERT's RETURNING.
@@ -220,11 +230,14 @@ _ENTRY_WRITTEN_AND_HEAD = {
 
 
 def _write_pending(connection: Connection, session: Session) -> None:
-    """Write the entries recorded so far (in one INSERT), to be sealed at the commit."""
+    """Write the entries recorded so far (in one INSERT, in the order they were recorded), to be sealed at the
+    commit."""
     pending: list[_Pending] = session.info.pop(_PENDING, [])
     if pending:
+        take_write_turn(session)
         ids = connection.execute(_WRITE, [p.row for p in pending]).scalars().all()
-        session.info.setdefault(_WRITTEN, []).extend(ids)
+        within = session.get_nested_transaction()
+        session.info.setdefault(_WRITTEN, []).extend(_Written(i, p, within) for i, p in zip(ids, pending, strict=True))
 
 
 async def write_pending(session: AsyncSession) -> None:
@@ -250,25 +263,39 @@ def _seal_on_commit(session: Session) -> None:
     pending: list[_Pending] = session.info.get(_PENDING, [])
     if len(pending) == 1 and not session.info.get(_WRITTEN):
         session.info.pop(_PENDING)
+        take_write_turn(session)
         _seal_rows(connection, list(connection.execute(_ENTRY_WRITTEN_AND_HEAD[connection.dialect.name], pending[0].row).all()))
         return
     _write_pending(connection, session)
-    ids = session.info.pop(_WRITTEN, [])  # an entry written in a savepoint that rolled back is simply not found
-    if ids:
-        seal_entries(connection, ids)
+    written: list[_Written] = session.info.pop(_WRITTEN, [])
+    if written:
+        take_write_turn(session)
+        seal_entries(connection, [w.id for w in written])
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_on_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
-    """The whole transaction rolled back: its entries are gone. A savepoint rolled back: the entries recorded in
-    it are forgotten (those written before it stay; those written inside it are not found when the transaction
-    commits)."""
-    if previous_transaction.parent is None:
+    """A savepoint rolled back: the entries recorded in it are forgotten; those recorded before it but written
+    inside it (a read of the log in the savepoint wrote them) lost their rows and are to be written again."""
+    if not previous_transaction.nested:
+        return
+    written: list[_Written] = session.info.get(_WRITTEN, [])
+    again = [w.entry for w in written if _inside(w.within, previous_transaction) and not _inside(w.entry.within, previous_transaction)]
+    if written:
+        session.info[_WRITTEN] = [w for w in written if not _inside(w.within, previous_transaction)]
+    pending: list[_Pending] = session.info.get(_PENDING, [])
+    if again or pending:
+        # Entries still pending were recorded after every written one: the order of recording is kept.
+        session.info[_PENDING] = again + [p for p in pending if not _inside(p.within, previous_transaction)]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_end(session: Session, transaction: SessionTransaction) -> None:
+    """The transaction ended (committed, its entries sealed; rolled back; or the session closed): nothing of its
+    entries is carried into the session's next transaction."""
+    if transaction.parent is None:
         session.info.pop(_PENDING, None)
         session.info.pop(_WRITTEN, None)
-        return
-    if previous_transaction.nested and session.info.get(_PENDING):
-        session.info[_PENDING] = [p for p in session.info[_PENDING] if not _inside(p.within, previous_transaction)]
 
 
 def _inside(transaction: SessionTransaction | None, savepoint: SessionTransaction) -> bool:

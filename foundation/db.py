@@ -304,6 +304,13 @@ def _turn_before_flush(session: Session, _context: Any, _instances: Any) -> None
     _WRITE_QUEUE.enter(session)
 
 
+def take_write_turn(session: Session) -> None:
+    """Wait for this process's SQLite write queue, as an ORM statement or a flush does, before a write sent through
+    the session's connection itself (the audit log's, at the commit)."""
+    if isinstance(session, _WritingSession):
+        _WRITE_QUEUE.enter(session)
+
+
 @event.listens_for(_WritingSession, "after_transaction_end")
 def _turn_after_transaction(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:

@@ -180,10 +180,17 @@ async def test_a_savepoint_rolled_back_takes_its_entries_and_a_read_of_the_log_s
                     raise RuntimeError("the savepoint rolls back")
             async with session.begin_nested():
                 record_change(session, Maker(), "test.kept", "thing", 3)
+            record_change(session, Maker(), "test.before_a_read", "thing", 6)
+            with pytest.raises(RuntimeError):
+                async with session.begin_nested():
+                    # a read of the log in a savepoint writes the entries recorded before it; its rollback takes
+                    # their rows, not the entries
+                    assert await actors_of(session, "thing", 6, ["test.before_a_read"]) == {7}
+                    raise RuntimeError("the savepoint rolls back")
             record_change(session, Maker(), "test.after", "thing", 1)
         async with engine.connect() as connection:
             actions = list((await connection.execute(text("SELECT action FROM audit_log WHERE entity = 'thing' ORDER BY id"))).scalars())
-            assert actions == ["test.made", "test.kept", "test.after"]
+            assert actions == ["test.made", "test.kept", "test.before_a_read", "test.after"]
             report = await chain(connection)
             assert report.holds, report.problem
             assert report.checked == report.head_seq == await scalar(connection, "SELECT count(*) FROM audit_log")
@@ -191,11 +198,16 @@ async def test_a_savepoint_rolled_back_takes_its_entries_and_a_read_of_the_log_s
             async with unit_of_work(factory) as session:
                 record_change(session, Maker(), "test.lost", "thing", 4)
                 raise RuntimeError("the whole transaction rolls back")
-        async with unit_of_work(factory) as session:
+        async with factory() as session:  # a transaction left by closing the session, which is then used again
+            await session.execute(text("SELECT 1"))
+            record_change(session, Maker(), "test.abandoned", "thing", 7)
+            await session.close()
+            await session.execute(text("SELECT 1"))
             record_change(session, Maker(), "test.next", "thing", 5)
+            await session.commit()
         async with engine.connect() as connection:
             actions = list((await connection.execute(text("SELECT action FROM audit_log WHERE entity = 'thing' ORDER BY id"))).scalars())
-            assert actions == ["test.made", "test.kept", "test.after", "test.next"]
+            assert actions == ["test.made", "test.kept", "test.before_a_read", "test.after", "test.next"]
             assert (await chain(connection)).holds
     finally:
         await engine.dispose()
