@@ -28,7 +28,7 @@ from sqlmodel import Field, SQLModel, col
 
 from foundation.access import Principal
 from foundation.clock import BUSINESS_TZ, utc_now
-from foundation.db import UTCDateTime, surrogate_key, take_write_turn
+from foundation.db import UTCDateTime, every_column_bound, surrogate_key, take_write_turn
 from foundation.errors import RuleViolation
 from foundation.paging import PageRequest, fetch_page
 
@@ -216,7 +216,7 @@ _WRITE = insert(ENTRIES).returning(ENTRIES.c.id, sort_by_parameter_order=True)  
 # The usual commit (one entry, nothing written before): the entry written and read back as stored, with the chain's
 # head (locked), in one statement. PostgreSQL: a data-modifying WITH beside the head locked once. SQLite (one
 # writer at a time, the lock is its transaction's): the head read by the INSERT's RETURNING.
-_ONE_ENTRY = insert(ENTRIES).values({c.name: bindparam(c.name, type_=c.type) for c in ENTRIES.c if c.name != "id"})
+_ONE_ENTRY = insert(ENTRIES).values(every_column_bound(ENTRIES))
 _WRITTEN_ENTRY = _ONE_ENTRY.returning(*ENTRIES.c).cte("written")
 _HEAD_LOCKED = select(HEAD.c.seq, HEAD.c.sha256).where(HEAD.c.id == 1).with_for_update().cte("head")
 _ENTRY_WRITTEN_AND_HEAD = {
@@ -268,8 +268,7 @@ def _seal_on_commit(session: Session) -> None:
         return
     _write_pending(connection, session)
     written: list[_Written] = session.info.pop(_WRITTEN, [])
-    if written:
-        take_write_turn(session)
+    if written:  # the write turn was taken when they were written
         seal_entries(connection, [w.id for w in written])
 
 
@@ -428,9 +427,9 @@ def record_change(
     after: dict[str, Any] | None = None,
     reason: str | None = None,
 ) -> None:
-    """Record an audit entry in the session's transaction; it commits or rolls back with the change it describes. A person's action
-    carries their account id: without it the log could not say who did it, and the separation of duties, which
-    compares ids, would let them approve their own work."""
+    """Record an audit entry in the session's transaction; it commits or rolls back with the change it describes.
+    A person's action carries their account id: without it the log could not say who did it, and the separation of
+    duties, which compares ids, would let them approve their own work."""
     if isinstance(actor, Principal) and actor.user_id is None and not actor.acts_for_nobody:
         raise ValueError(f"{actor.label} acts without the id of their account: act as the account (people.queries.principal_named)")
     row = {

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, UpdateBase, event
+from sqlalchemy import BigInteger, Column, DateTime, UpdateBase, bindparam, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult, make_url
@@ -400,6 +400,12 @@ async def rows_changed(session: AsyncSession, statement: UpdateBase) -> int:
     if not isinstance(result, CursorResult):
         raise TypeError(f"{type(statement).__name__} answered {type(result).__name__}, which does not count rows")
     return result.rowcount
+
+
+def every_column_bound(table: Any) -> dict[str, Any]:
+    """The VALUES of a one-row INSERT of `table` given every column but its surrogate key by name, each bound with
+    its column's type (for a statement built once that an INSERT's own parameters cannot fill: one inside a WITH)."""
+    return {c.name: bindparam(c.name, type_=c.type) for c in table.c if c.name != "id"}
 
 
 class InsertUnlessTaken:

@@ -18,7 +18,7 @@ from sqlmodel import SQLModel, col
 from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.clock import utc_now
-from foundation.db import InsertUnlessTaken
+from foundation.db import InsertUnlessTaken, every_column_bound
 from foundation.duties import Duty, refusal
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from foundation.periods import Month, business_date
@@ -91,12 +91,10 @@ _BY_ID = select(InspectionRecord).where(col(InspectionRecord.id) == bindparam("r
 _NEW_RECORD = InsertUnlessTaken(InspectionRecord, col(InspectionRecord.id))
 _NEW_RESULTS = insert(InspectionResult)
 _RESULT_COLUMNS = ("item_code", "passed", "defects", "note")
-
-
 _FLAG_COPIES = ("source", "estate_id", "community_id", "street_id", "month")  # a flag's columns copied from its record
 
 
-def _record_with_results() -> Select[tuple[int]]:
+def _record_results_and_flags() -> Select[tuple[int]]:
     """PostgreSQL: the record (nothing stored if a key of it is taken), its results (given as four arrays) and the
     flags of where it was filed (kinds and evidence as two arrays) in one statement, two round trips less for every
     filing; answers the record's id, or no row."""
@@ -104,7 +102,7 @@ def _record_with_results() -> Select[tuple[int]]:
     records, results, flags = tables[InspectionRecord.__tablename__], tables[InspectionResult.__tablename__], tables[RecordFlag.__tablename__]
     filed = (
         postgresql_insert(records)
-        .values({c.name: bindparam(c.name, type_=c.type) for c in records.c if c.name != "id"})
+        .values(every_column_bound(records))
         .on_conflict_do_nothing()
         .returning(records.c.id, *(records.c[name] for name in _FLAG_COPIES))
         .cte("filed")
@@ -129,7 +127,7 @@ def _record_with_results() -> Select[tuple[int]]:
     return select(filed.c.id).add_cte(stored.cte("stored_results")).add_cte(flagged.cte("stored_flags"))
 
 
-_NEW_RECORD_WITH_RESULTS = _record_with_results()
+_NEW_RECORD_RESULTS_AND_FLAGS = _record_results_and_flags()
 # The estate, its contractor on the day, and beside them: the record already filed under this client id (a retry),
 # the day's count of records of this source on the estate, and the stored checklist version's id.
 _ESTATE_TO_FILE_ON = registry_queries.estate_on_day_held(
@@ -319,7 +317,7 @@ async def _new_record(session: AsyncSession, actor: Principal, source: Source, d
     if connection.dialect.name == "postgresql":
         columns = {f"result_{name}": [getattr(r, name) for r in results] for name in _RESULT_COLUMNS}
         columns |= {"flag_kind": [kind.value for kind, *_ in place], "flag_evidence": [json.dumps(evidence, ensure_ascii=False) for *_, evidence in place]}
-        record_id = (await connection.execute(_NEW_RECORD_WITH_RESULTS, filed | columns)).scalar()
+        record_id = (await connection.execute(_NEW_RECORD_RESULTS_AND_FLAGS, filed | columns)).scalar()
         place = []  # stored with the record
     else:  # SQLite, in process: three plain statements cost less than building one
         record_id = (await connection.execute(_NEW_RECORD.for_session(session), filed)).scalar()
