@@ -188,14 +188,14 @@ async def own_photos(session: AsyncSession, actor: Principal, photo_ids: Iterabl
 
 
 def _judge_photo(content: bytes, limits: PhotoLimits, store: BlobStore | None) -> tuple[str, PhotoFacts, bytes | None, str | None, tuple[StagedBlob, ...]]:
-    facts = inspect_photo(content, limits.max_pixels)  # refuses what is not a photo within the limits first
+    facts, fingerprint = inspect_photo(content, limits.max_pixels)  # refuses what is not a photo within the limits first
     sha256, display = hashlib.sha256(content).hexdigest(), display_copy(content, limits.display_side)
     staged: tuple[StagedBlob, ...] = ()
     if store is not None:
         staged = (stage_blob(store, content),)
         if display is not None:
             staged += (stage_blob(store, display, derived_of=sha256, kind=_display_kind(limits.display_side)),)
-    return sha256, facts, display, perceptual_hash(content), staged
+    return sha256, facts, display, perceptual_hash(fingerprint), staged
 
 
 def _display_kind(side: int) -> str:

@@ -95,11 +95,17 @@ def _exif_facts(exif: Image.Exif) -> tuple[object, int | None, int | None]:
     return taken, latitude, longitude
 
 
-def inspect_photo(content: bytes, max_pixels: int) -> PhotoFacts:
-    """The photo's type and EXIF facts; InvalidInput if the bytes are not a JPEG, PNG or WebP image that decodes
-    whole (a truncated or padded file is not a photo), TooLarge if it has more than `max_pixels` pixels (judged from
-    its header, before anything is decoded: a small file can unpack into gigabytes). An EXIF block that cannot be read
-    is ignored: the photo is kept without a time or position, as one taken without them."""
+def inspect_photo(content: bytes, max_pixels: int) -> tuple[PhotoFacts, Image.Image | None]:
+    """The photo's type and EXIF facts, and its fingerprint copy (see below); InvalidInput if the bytes are not a
+    JPEG, PNG or WebP image that decodes whole (a truncated or padded file is not a photo), TooLarge if it has more
+    than `max_pixels` pixels (judged from its header, before anything is decoded: a small file can unpack into
+    gigabytes). An EXIF block that cannot be read is ignored: the photo is kept without a time or position, as one
+    taken without them.
+
+    The photo is decoded once, and that decoding both judges it and gives the fingerprint copy: greyscale, turned
+    upright (EXIF orientation applied, as ImageOps.exif_transpose does), a JPEG decoded at a reduced scale (its data
+    is read whole all the same, so a truncated one still fails here; only the last step that makes full-size pixels
+    is skipped). None when no greyscale copy can be made of it (then it gets no perceptual hash)."""
     try:
         # Pillow's own bomb check raises past twice its limit (and warns below, an error under strict warning
         # filters): either is a refusal here, never a 500. Below it, our limit refuses before anything is decoded.
@@ -110,8 +116,11 @@ def inspect_photo(content: bytes, max_pixels: int) -> PhotoFacts:
                 raise _too_many_pixels(width, height, max_pixels)
             image.verify()  # a PNG's checksums; a JPEG's data is not read by it
         with Image.open(io.BytesIO(content)) as image:
-            image.load()  # every pixel decoded: a truncated JPEG fails here (within the pixel limit checked above)
+            if image.format in ("JPEG", "MPO"):
+                image.draft("L", (_HASH_DECODE_SIDE, _HASH_DECODE_SIDE))
+            image.load()  # every byte of the picture's data decoded: a truncated JPEG fails here (within the limit above)
             exif = image.getexif()
+            fingerprint = _fingerprint_copy(image, exif)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise TooLarge(
             f"the photo unpacks to more than {_megapixels(max_pixels)} megapixels; send a smaller photo",
@@ -123,7 +132,7 @@ def inspect_photo(content: bytes, max_pixels: int) -> PhotoFacts:
     if kind not in ACCEPTED:
         raise InvalidInput(f"photos must be JPEG, PNG or WebP; this file is {kind}", zh=f"照片须为 JPEG、PNG 或 WebP 格式，该文件为 {kind}", field="file")
     taken, latitude, longitude = _exif_facts(exif) if exif else (None, None, None)
-    return PhotoFacts(
+    facts = PhotoFacts(
         content_type=ACCEPTED[kind],
         width=width,
         height=height,
@@ -131,6 +140,7 @@ def inspect_photo(content: bytes, max_pixels: int) -> PhotoFacts:
         latitude_micro=latitude,
         longitude_micro=longitude,
     )
+    return facts, fingerprint
 
 
 # pHash looks at a 32×32 greyscale copy: decoding a JPEG at a reduced scale (at least this side) gives the same
@@ -155,24 +165,25 @@ _TURNS = {
 _FLAT_STDDEV = 3.0
 
 
-def perceptual_hash(content: bytes) -> str | None:
-    """The photo's perceptual hash (ImageHash's pHash: 64 bits as 16 hex digits), taken upright (EXIF orientation
-    applied) so that a re-encoded or resized copy lands a few bits away; None for a flat picture or one that cannot
-    be decoded here. Call after inspect_photo has judged the photo."""
+def _fingerprint_copy(image: Image.Image, exif: Image.Exif) -> Image.Image | None:
     try:
-        with Image.open(io.BytesIO(content)) as image:
-            if image.format in ("JPEG", "MPO"):
-                image.draft("L", (_HASH_DECODE_SIDE, _HASH_DECODE_SIDE))
-            grey = image.convert("L")
-            turn = _TURNS.get(image.getexif().get(_ORIENTATION, 1))
-            if turn is not None:
-                grey = grey.transpose(turn)
-            small = grey.resize((_FLAT_SIDE, _FLAT_SIDE), Image.Resampling.BILINEAR)
-            if float(numpy.asarray(small, dtype=numpy.float32).std()) < _FLAT_STDDEV:
-                return None
-            return str(imagehash.phash(grey))
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning, UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        grey = image.convert("L")
+        turn = _TURNS.get(exif.get(_ORIENTATION, 1))
+        return grey if turn is None else grey.transpose(turn)
+    except (OSError, ValueError, TypeError):
         return None
+
+
+def perceptual_hash(fingerprint: Image.Image | None) -> str | None:
+    """The photo's perceptual hash (ImageHash's pHash: 64 bits as 16 hex digits) from its fingerprint copy
+    (inspect_photo: upright, so that a re-encoded or resized copy lands a few bits away); None for a flat picture
+    or when there is no copy."""
+    if fingerprint is None:
+        return None
+    small = fingerprint.resize((_FLAT_SIDE, _FLAT_SIDE), Image.Resampling.BILINEAR)
+    if float(numpy.asarray(small, dtype=numpy.float32).std()) < _FLAT_STDDEV:
+        return None
+    return str(imagehash.phash(fingerprint))
 
 
 def display_copy(content: bytes, longest_side: int) -> bytes | None:
