@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any, TypedDict
 
 from sqlalchemy import bindparam, delete, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
 from foundation.access import ROLE_NAMES, SCOPE_OF_ROLE, Principal, Role, ScopeKind, require_role
@@ -191,7 +191,7 @@ _USER_OF_TOKEN = (
 )
 
 
-async def principal_for_token(session: AsyncSession, token: str, kind: str) -> Principal | None:
+async def principal_for_token(session: AsyncSession | AsyncConnection, token: str, kind: str) -> Principal | None:
     """The user behind a live login token of the given kind, or None."""
     row = (await session.execute(_USER_OF_TOKEN, {"token_hash": digest(token), "kind": kind, "now": utc_now()})).one_or_none()
     if row is None:

@@ -157,7 +157,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     state.engine = engine or create_engine(settings.database_url, workers=max(1, settings.web_workers))
     state.session_factory = create_session_factory(state.engine)
     state.write_session_factory = create_session_factory(writing(state.engine))
-    state.lookup_session_factory = create_session_factory(looking_up(state.engine))  # who is calling: people.auth
+    state.lookup = looking_up(state.engine).connect  # who is calling (people.auth): a bare connection, one read
     state.blob_store = open_blob_store(settings)
     state.request_metrics = RequestMetrics(settings.var_dir / "metrics") if settings.metrics_enabled else None
     # A batch's documents are made as it is issued (the money package cannot import the documents above it).

@@ -58,13 +58,13 @@ async def connection(engine: AsyncEngine, app: Litestar) -> AsyncIterator[AsyncC
     """One outer transaction per test; the app's commits become savepoints inside it, and it is rolled back."""
     async with engine.connect() as connection:
         transaction = await connection.begin()
-        original = app.state.session_factory, app.state.write_session_factory, app.state.lookup_session_factory
+        original = app.state.session_factory, app.state.write_session_factory, app.state.lookup
         joined = create_session_factory(connection, join_transaction_mode="create_savepoint")
-        app.state.session_factory = app.state.write_session_factory = app.state.lookup_session_factory = joined
+        app.state.session_factory = app.state.write_session_factory = app.state.lookup = joined
         try:
             yield connection
         finally:
-            app.state.session_factory, app.state.write_session_factory, app.state.lookup_session_factory = original
+            app.state.session_factory, app.state.write_session_factory, app.state.lookup = original
             await transaction.rollback()
 
 

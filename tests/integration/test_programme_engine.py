@@ -162,15 +162,15 @@ async def api(programme_app: Litestar, engine: AsyncEngine) -> AsyncIterator[tup
     async with engine.connect() as connection:
         transaction = await connection.begin()
         await connection.run_sync(metadata.create_all)
-        original = programme_app.state.session_factory, programme_app.state.write_session_factory, programme_app.state.lookup_session_factory
+        original = programme_app.state.session_factory, programme_app.state.write_session_factory, programme_app.state.lookup
         joined = create_session_factory(connection, join_transaction_mode="create_savepoint")
-        programme_app.state.session_factory = programme_app.state.write_session_factory = programme_app.state.lookup_session_factory = joined
+        programme_app.state.session_factory = programme_app.state.write_session_factory = programme_app.state.lookup = joined
         transport = httpx.ASGITransport(app=programme_app, raise_app_exceptions=True)
         try:
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local", headers={"user-agent": "testclient"}) as client:
                 yield client, connection
         finally:
-            programme_app.state.session_factory, programme_app.state.write_session_factory, programme_app.state.lookup_session_factory = original
+            programme_app.state.session_factory, programme_app.state.write_session_factory, programme_app.state.lookup = original
             await transaction.rollback()
 
 

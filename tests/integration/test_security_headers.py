@@ -127,7 +127,7 @@ async def secure_client(engine: AsyncEngine, database_url: str) -> AsyncIterator
     app.register(fails)
     async with engine.connect() as connection:
         transaction = await connection.begin()
-        app.state.session_factory = app.state.write_session_factory = app.state.lookup_session_factory = create_session_factory(
+        app.state.session_factory = app.state.write_session_factory = app.state.lookup = create_session_factory(
             connection, join_transaction_mode="create_savepoint"
         )
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
