@@ -74,7 +74,8 @@ def square(latitude: float, longitude: float) -> dict[str, Any]:
 
 @contextmanager
 def checks(on: bool) -> Iterator[None]:
-    """The patrol path with its checks, or as it was before them (no perceptual hash, no record checked)."""
+    """The patrol path with its checks, or as it was before them (no perceptual hash, no record checked). The
+    greyscale copy the hash is taken from is made either way: it comes out of the decoding that judges the photo."""
     if on:
         yield
         return

@@ -329,10 +329,10 @@ LOOKUP_OPTION = "sqlite_no_begin"
 
 
 def looking_up(engine: AsyncEngine) -> AsyncEngine:
-    """The engine for a session that runs one read and nothing else (who is behind a login token, on every call):
+    """The engine for a connection that runs one read and nothing else (who is behind a login token, on every call):
     no transaction around it, so the read is the only round trip, without a BEGIN before it and a ROLLBACK after
     (on SQLite each is a hand-over to the driver's thread; on PostgreSQL a trip to the server). One statement reads
-    one snapshot either way; a session that reads twice or writes must not use it."""
+    one snapshot either way; a connection that reads twice or writes must not use it."""
     if engine.dialect.name == "sqlite":
         return engine.execution_options(**{LOOKUP_OPTION: True})
     return engine.execution_options(isolation_level="AUTOCOMMIT")

@@ -189,13 +189,15 @@ async def own_photos(session: AsyncSession, actor: Principal, photo_ids: Iterabl
 
 def _judge_photo(content: bytes, limits: PhotoLimits, store: BlobStore | None) -> tuple[str, PhotoFacts, bytes | None, str | None, tuple[StagedBlob, ...]]:
     facts, fingerprint = inspect_photo(content, limits.max_pixels)  # refuses what is not a photo within the limits first
+    phash = perceptual_hash(fingerprint)  # its greyscale copy (full size for a PNG or WebP) is let go here
+    del fingerprint
     sha256, display = hashlib.sha256(content).hexdigest(), display_copy(content, limits.display_side)
     staged: tuple[StagedBlob, ...] = ()
     if store is not None:
         staged = (stage_blob(store, content),)
         if display is not None:
             staged += (stage_blob(store, display, derived_of=sha256, kind=_display_kind(limits.display_side)),)
-    return sha256, facts, display, perceptual_hash(fingerprint), staged
+    return sha256, facts, display, phash, staged
 
 
 def _display_kind(side: int) -> str:

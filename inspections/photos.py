@@ -115,12 +115,11 @@ def inspect_photo(content: bytes, max_pixels: int) -> tuple[PhotoFacts, Image.Im
             if width * height > max_pixels:
                 raise _too_many_pixels(width, height, max_pixels)
             image.verify()  # a PNG's checksums; a JPEG's data is not read by it
-        with Image.open(io.BytesIO(content)) as image:
-            if image.format in ("JPEG", "MPO"):
-                image.draft("L", (_HASH_DECODE_SIDE, _HASH_DECODE_SIDE))
-            image.load()  # every byte of the picture's data decoded: a truncated JPEG fails here (within the limit above)
-            exif = image.getexif()
-            fingerprint = _fingerprint_copy(image, exif)
+        try:
+            exif, fingerprint = _decoded(content, reduced=True)
+        except OSError:
+            # A JPEG the decoder cannot scale (a lossless one) is decoded whole before it is refused.
+            exif, fingerprint = _decoded(content, reduced=False)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise TooLarge(
             f"the photo unpacks to more than {_megapixels(max_pixels)} megapixels; send a smaller photo",
@@ -150,8 +149,8 @@ _HASH_DECODE_SIDE = 64
 # nothing there, so it gets none (its exact copies are still found by sha256). Flat: its greyscale values, on a
 # small copy, spread less than this (out of 255).
 _FLAT_SIDE = 32
-# EXIF orientation → the turn that makes the picture upright (as ImageOps.exif_transpose does), applied to the small
-# greyscale copy only.
+# EXIF orientation → the turn that makes the picture upright (as ImageOps.exif_transpose does), applied to the
+# greyscale fingerprint copy only (never to what is kept or shown).
 _ORIENTATION = 0x0112
 _TURNS = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -163,6 +162,17 @@ _TURNS = {
     8: Image.Transpose.ROTATE_90,
 }
 _FLAT_STDDEV = 3.0
+
+
+def _decoded(content: bytes, *, reduced: bool) -> tuple[Image.Exif, Image.Image | None]:
+    """Decode every byte of the picture's data (a truncated JPEG fails here), a JPEG at a reduced scale if
+    `reduced`; its EXIF and its fingerprint copy."""
+    with Image.open(io.BytesIO(content)) as image:
+        if reduced and image.format in ("JPEG", "MPO"):
+            image.draft("L", (_HASH_DECODE_SIDE, _HASH_DECODE_SIDE))
+        image.load()
+        exif = image.getexif()
+        return exif, _fingerprint_copy(image, exif)
 
 
 def _fingerprint_copy(image: Image.Image, exif: Image.Exif) -> Image.Image | None:

@@ -191,9 +191,9 @@ _USER_OF_TOKEN = (
 )
 
 
-async def principal_for_token(session: AsyncSession | AsyncConnection, token: str, kind: str) -> Principal | None:
+async def principal_for_token(reader: AsyncSession | AsyncConnection, token: str, kind: str) -> Principal | None:
     """The user behind a live login token of the given kind, or None."""
-    row = (await session.execute(_USER_OF_TOKEN, {"token_hash": digest(token), "kind": kind, "now": utc_now()})).one_or_none()
+    row = (await reader.execute(_USER_OF_TOKEN, {"token_hash": digest(token), "kind": kind, "now": utc_now()})).one_or_none()
     if row is None:
         return None
     role, user_id, username, street_id, community_id, company_id, organisation_id = row

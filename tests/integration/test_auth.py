@@ -240,3 +240,39 @@ async def test_a_lost_firm_key_is_replaced_from_the_command_line_the_old_one_sto
         assert actions == ["api_key.issued", "api_key.issued", "api_key.revoked", "api_key.revoked", "api_key.issued"]
     finally:
         await engine.dispose()
+
+
+async def test_who_is_calling_is_read_on_a_bare_connection_outside_any_transaction(engine) -> None:
+    """Every request's authentication reads its token as the served system does (foundation.db.looking_up: a bare
+    connection, autocommit on PostgreSQL, one read on the loop's thread on SQLite), not through the test's session:
+    a live login names its user and scope; an expired, revoked, other-kind or unknown token names no one. The rows
+    are committed for the read to see them, and removed after."""
+    from sqlalchemy import delete
+
+    from foundation.access import Role
+    from foundation.db import looking_up
+    from people.credentials import digest, new_secret
+    from people.service import principal_for_token
+    from people.tables import User
+
+    now = datetime.now(UTC)
+    live, expired, revoked, page = (new_secret() for _ in range(4))
+    async with engine.begin() as connection:
+        user_id, community_id = (await connection.execute(select(User.id, User.community_id).where(User.username == "xbl01-worker"))).one()
+        rows = [
+            {"token_hash": digest(live), "kind": "api", "expires_at": now + timedelta(hours=1), "revoked_at": None},
+            {"token_hash": digest(expired), "kind": "api", "expires_at": now - timedelta(seconds=1), "revoked_at": None},
+            {"token_hash": digest(revoked), "kind": "api", "expires_at": now + timedelta(hours=1), "revoked_at": now},
+            {"token_hash": digest(page), "kind": "page", "expires_at": now + timedelta(hours=1), "revoked_at": None},
+        ]
+        await connection.execute(AuthToken.__table__.insert(), [{"user_id": user_id, "created_at": now, **row} for row in rows])  # type: ignore[attr-defined]
+    try:
+        async with looking_up(engine).connect() as reader:
+            caller = await principal_for_token(reader, live, "api")
+            assert caller is not None and (caller.username, caller.role, caller.user_id, caller.community_id) == ("xbl01-worker", Role.COMMUNITY_WORKER, user_id, community_id)
+            for token in (expired, revoked, page, new_secret()):
+                assert await principal_for_token(reader, token, "api") is None
+            assert (await principal_for_token(reader, page, "page")) == caller
+    finally:
+        async with engine.begin() as connection:
+            await connection.execute(delete(AuthToken).where(AuthToken.token_hash.in_([digest(t) for t in (live, expired, revoked, page)])))  # type: ignore[attr-defined]
