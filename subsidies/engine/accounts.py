@@ -5,6 +5,7 @@ finance with the payees that have none yet, so a batch is not issued to a payee 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -78,8 +79,10 @@ def _normal_account(bank_name: str, bank_account: str) -> tuple[str, str]:
         raise RuleViolation("bank_name and bank_account go together: give both (or neither, to remove the account)", zh="开户银行和银行账号须同时填写", field="bank_account" if name else "bank_name")
     if account and not ACCOUNT.fullmatch(account):
         raise InvalidInput("bank_account is 8 to 40 digits (spaces between groups allowed)", zh="银行账号须为 8 至 40 位数字（可按存折分组留空格）", field="bank_account")
-    if len(name) > 100 or not name.isprintable():
-        raise InvalidInput("bank_name is at most 100 printable characters", zh="开户银行不超过 100 字，且不能含控制字符", field="bank_name")
+    if len(name) > 100 or not all(c.isprintable() or unicodedata.category(c) == "Zs" for c in name):
+        # One line of printable text; any space typed in it is kept (a full-width 　 from a Chinese keyboard, a
+        # no-break space pasted from a letter), a line break, tab, control or invisible format character is not.
+        raise InvalidInput("bank_name is one line of at most 100 printable characters", zh="开户银行为一行文字，不超过 100 字，且不能含换行或控制字符", field="bank_name")
     return name, account
 
 

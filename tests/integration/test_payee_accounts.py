@@ -33,6 +33,8 @@ async def test_only_the_administrator_records_a_payee_s_account_and_a_refused_on
     assert_problem(await client.put(path, json={"bank_name": "天津银行和平支行", "bank_account": "12ab34"}, headers=admin), 400, "bank_account")
     assert_problem(await client.put(path, json={"bank_name": "", "bank_account": "6217 0000 1111 2222"}, headers=admin), 422, "together")
     assert_problem(await client.put(path, json={"bank_name": "天津银行\x07和平支行", "bank_account": "6217 0000 1111 2222"}, headers=admin), 422, "control character")
+    for not_one_line in ("天津银行\n和平支行", "天津银行\u2028和平支行", "天津银行\u200b和平支行"):
+        assert_problem(await client.put(path, json={"bank_name": not_one_line, "bank_account": "6217 0000 1111 2222"}, headers=admin), 400, "one line")
     assert_problem(await client.put("/api/payee-accounts/organisation/999999", json={"bank_name": "天津银行", "bank_account": "6217000011112222"}, headers=admin), 404)
     assert (await client.put("/api/payee-accounts/company/1", json={"bank_name": "天津银行", "bank_account": "6217000011112222"}, headers=admin)).status_code == 400
     unchanged = entry((await client.get("/api/payee-accounts", headers=finance)).json(), "organisation", provider["id"])
@@ -55,6 +57,10 @@ async def test_only_the_administrator_records_a_payee_s_account_and_a_refused_on
     assert await audit_count(db, "payee_account.removed") == 1
     first = (await client.get("/api/payee-accounts", headers=finance)).json()[0]
     assert first["bank_account"] is None
+    # A space typed on a Chinese keyboard (full-width) or pasted (no-break) is part of the name as written.
+    spaced = await client.put(path, json={"bank_name": "中国农业银行　天津和平支行\u00a0营业部", "bank_account": "6228 4800 0212 3456 789"}, headers=admin)
+    assert spaced.status_code == 200, spaced.text
+    assert spaced.json()["bank_name"] == "中国农业银行　天津和平支行\u00a0营业部"
 
 
 async def test_finance_sees_the_payees_without_an_account_and_the_administrator_records_one_on_its_page(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
