@@ -24,6 +24,7 @@ from reports.service import (
     XLSX,
     Made,
     _when,
+    adjustment_signoff,
     content_checksum,
     finance_signoff,
     issue,
@@ -134,7 +135,7 @@ async def _adjustment_summary(session: AsyncSession, batch: ProgrammeBatch, code
         )
     ).all()
     names = await of.names(session, {p for _, line in rows for p in (Party(line.payee_kind, line.payee_id), party(line.beneficiary))})
-    who = await people_named(session, batch.issued_by)
+    people = await adjustment_signoff(session, of.code, batch)
     document = Document(
         title=f"{of.name}调整批次",
         number=batch.number,
@@ -142,7 +143,7 @@ async def _adjustment_summary(session: AsyncSession, batch: ProgrammeBatch, code
         verify_url=verify_url(code),
         facts=[
             ("项目", of.name), ("批次编号", batch.number), ("更正批次", original.number if original else ""), ("调整原因", batch.reason or ""),
-            ("调整合计", f"{yuan(batch.total_fen)} 元（市级 {yuan(batch.city_fen)} 元，区级 {yuan(batch.district_fen)} 元）"), ("签发", f"{who(batch.issued_by)}，{_when(batch.issued_at)}"),
+            ("调整合计", f"{yuan(batch.total_fen)} 元（市级 {yuan(batch.city_fen)} 元，区级 {yuan(batch.district_fen)} 元）"), *people.facts,
         ],
         tables=[
             TableBlock(
@@ -155,7 +156,7 @@ async def _adjustment_summary(session: AsyncSession, batch: ProgrammeBatch, code
                 ["合计", "", "", "", "", yuan(batch.total_fen)],
             )
         ],
-        signoff=finance_signoff(batch.issued_at, handled=who(batch.issued_by)),
+        signoff=people.signoff,
     )
     return await made_pdf(document, batch.total_fen)
 

@@ -43,8 +43,9 @@ from registry.queries import EstateInfo
 from reports.pdf import Column, Document, FontMissing, Photo, Signoff, TableBlock, page_count, render
 from reports.sheets import batch_workbook
 from reports.tables import IssuedDocument
+from subsidies.engine.tables import AdjustmentProposal, ProgrammeBatch
 from subsidies.property.rules import RateCard, card_on
-from subsidies.property.service import rate_cards
+from subsidies.property.service import PROGRAMME, rate_cards
 from subsidies.property.tables import AdjustmentLine, DisbursementBatch, StreetConfirmation, SubsidyLine, SubsidyRun
 
 log = logging.getLogger(__name__)
@@ -242,6 +243,31 @@ def paid_before(adjustment: Correction) -> int:
     return adjustment.corrected_amount_fen - adjustment.delta_fen
 
 
+@dataclass(frozen=True)
+class AdjustmentSignoff:
+    """Who made an adjustment batch, as its summary names them: the officer who proposed the correction (经办) and
+    the one who approved and so issued it (审批), each with when."""
+
+    facts: list[tuple[str, str]]
+    signoff: Signoff
+
+
+async def adjustment_signoff(session: AsyncSession, programme: str, batch: DisbursementBatch | ProgrammeBatch) -> AdjustmentSignoff:
+    """The proposal behind an adjustment batch names its two people; a batch issued before proposals existed names
+    the one who issued it."""
+    proposal = (
+        await session.execute(select(AdjustmentProposal).where(col(AdjustmentProposal.programme) == programme, col(AdjustmentProposal.issued_batch_id) == batch.id))
+    ).scalar()
+    if proposal is None:
+        who = await people_named(session, batch.issued_by)
+        return AdjustmentSignoff([("签发", f"{who(batch.issued_by)}，{_when(batch.issued_at)}")], finance_signoff(batch.issued_at, handled=who(batch.issued_by)))
+    who = await people_named(session, proposal.proposed_by, batch.issued_by)
+    return AdjustmentSignoff(
+        [("提出", f"{who(proposal.proposed_by)}，{_when(proposal.proposed_at)}"), ("审批签发", f"{who(batch.issued_by)}，{_when(batch.issued_at)}")],
+        finance_signoff(batch.issued_at, handled=who(proposal.proposed_by), approved=who(batch.issued_by)),
+    )
+
+
 async def _adjustment_summary(session: AsyncSession, batch: DisbursementBatch, code: str) -> Made:
     """An adjustment batch: the batch it corrects, why, and each line's corrected amount and difference."""
     original = await session.get(DisbursementBatch, batch.corrects_batch_id)
@@ -254,7 +280,7 @@ async def _adjustment_summary(session: AsyncSession, batch: DisbursementBatch, c
     estates = await registry_queries.estates(session, {a.estate_id for a, _ in adjusted})
     companies = await _company_names(session, {a.company_id for a, _ in adjusted})
     rows = [(a, line, estates[a.estate_id], companies[a.company_id]) for a, line in adjusted]
-    who = await people_named(session, batch.issued_by)
+    people = await adjustment_signoff(session, PROGRAMME, batch)
     document = Document(
         title="旧楼区准物业管理补贴调整批次",
         number=batch.number,
@@ -263,7 +289,7 @@ async def _adjustment_summary(session: AsyncSession, batch: DisbursementBatch, c
         facts=[
             ("批次编号", batch.number), ("更正批次", original.number if original else ""), ("调整原因", batch.reason or ""),
             ("调整合计", f"{yuan(batch.total_fen)} 元（市级 {yuan(batch.city_fen)} 元，区级 {yuan(batch.district_fen)} 元）"),
-            ("签发", f"{who(batch.issued_by)}，{_when(batch.issued_at)}"),
+            *people.facts,
         ],
         tables=[
             TableBlock(
@@ -273,7 +299,7 @@ async def _adjustment_summary(session: AsyncSession, batch: DisbursementBatch, c
                 ["合计", "", "", "", "", yuan(batch.total_fen)],
             )
         ],
-        signoff=finance_signoff(batch.issued_at, handled=who(batch.issued_by)),
+        signoff=people.signoff,
     )
     return await made_pdf(document, batch.total_fen)
 

@@ -43,6 +43,7 @@ ACTIVITY_FUNDS = register(
         price=service.price,
         check_period=service.check_period,
         most_for_line=as_decided,  # a decided amount: recovered by an adjustment, never exceeded
+        adjusted=service.follow_adjustment,  # the fund gets back what an adjustment recovers
         budget_source="config/activity.toml",
         names=names,
         documents=Documents(

@@ -4,6 +4,7 @@ the unit of work commits. Every change audited."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, time
 from functools import lru_cache
 
@@ -300,3 +301,18 @@ async def price(session: AsyncSession, period: str) -> Priced:
     ends = datetime.combine(month.next().first_day, time(), BUSINESS_TZ)
     claims = (await session.execute(select(ActivityClaim).where(col(ActivityClaim.state) == APPROVED, col(ActivityClaim.decided_at) < ends).order_by(col(ActivityClaim.id)))).scalars()
     return Priced(fund_rules().sha256, [claim_line(c, rules.parse_holder(c.holder)) for c in claims])
+
+
+async def follow_adjustment(session: AsyncSession, changes: Sequence[tuple[str, int]]) -> None:
+    """An adjustment of paid claims moves their funds with it (the engine's `adjusted`): what it recovers from a
+    claim is no longer held by the claim and is the fund's to spend again (or lapses with the fund's year if the
+    year has lapsed); what it restores is held again. Its batch's savepoint undoes this with the rest."""
+    for key, delta in changes:
+        claim = await session.get_one(ActivityClaim, int(key.removeprefix("claim:")))
+        fund = await session.get_one(ActivityFund, claim.fund_id)
+        lapsed = fund.lapsed_at is not None
+        await session.execute(
+            update(ActivityFund)
+            .where(col(ActivityFund.id) == fund.id)
+            .values(held_fen=col(ActivityFund.held_fen) + delta, lapsed_fen=col(ActivityFund.lapsed_fen) - (delta if lapsed else 0))
+        )

@@ -91,6 +91,19 @@ class Documents:
     notes: Sequence[str] = ()
 
 
+async def as_decided(session: AsyncSession, key: str, priced_fen: int) -> int:
+    """`most_for_line` of a programme whose line pays what someone decided (a relief case as its review approved it,
+    an activity claim as it was approved): an adjustment may recover, never pay past the decision; paying more
+    needs a new decision through the programme's own review. The engine's default."""
+    return priced_fen
+
+
+async def without_limit(session: AsyncSession, key: str, priced_fen: int) -> None:
+    """`most_for_line` of a programme whose lines are priced by rules that can be applied wrongly (a line priced on
+    the wrong figures): a correction may pay more than the line was priced at."""
+    return None
+
+
 @dataclass(frozen=True)
 class Programme:
     """A programme: its code (in URLs and rows), name, who runs it, its approval steps, its payers, its budget kind
@@ -111,8 +124,13 @@ class Programme:
     reads: frozenset[Role] = frozenset({Role.FINANCE, Role.ADMIN})  # who sees the runs besides the approvers
     page: str = ""  # the programme's own page, where finance starts, approves and issues its runs
     # The most a line may pay in all under the programme's rules (line key, amount it was priced at → fen; None: no
-    # limit): an adjustment never pays past it (e.g. a relief case never past what its review approved).
-    most_for_line: Callable[[AsyncSession, str, int], Awaitable[int | None]] | None = None
+    # limit): an adjustment never pays past it. By default what the line was priced at (a relief case as its review
+    # approved it, a voucher's face value, a contract's tranche): a correction recovers, or restores what was
+    # recovered; a programme whose lines may be priced too low says so with `without_limit`.
+    most_for_line: Callable[[AsyncSession, str, int], Awaitable[int | None]] = as_decided
+    # The programme's own record of a line's money (a fund's balance held in its own tables) following an
+    # adjustment, in the adjustment's transaction: (line key, what the adjustment pays (+) or recovers (-) in fen).
+    adjusted: Callable[[AsyncSession, Sequence[tuple[str, int]]], Awaitable[None]] | None = None
     # Where the budgets come from when the programme opens them itself, mirrored in its own tables (e.g.
     # "config/relief.toml"): the engine's generic budget route does not change them, or the two would disagree.
     budget_source: str = ""
@@ -126,13 +144,6 @@ class Programme:
     @property
     def final_state(self) -> str:
         return self.steps[-1].state_after
-
-
-async def as_decided(session: AsyncSession, key: str, priced_fen: int) -> int:
-    """`most_for_line` of a programme whose line pays what someone decided (a relief case as its review approved it,
-    an activity claim as it was approved): an adjustment may recover, never pay past the decision; paying more
-    needs a new decision through the programme's own review."""
-    return priced_fen
 
 
 def sheet_headers(documents: Documents) -> tuple[str, ...]:

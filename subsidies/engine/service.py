@@ -450,7 +450,7 @@ async def _adjustment_rows(
         earlier_delta, earlier_city = adjusted.get(line_id, (0, 0))
         with refused_correction(line_id):
             delta, city, district = correction(corrected, line.amount_fen, line.city_fen, earlier_delta, earlier_city, payers.city_share, payers.split)
-        most = await of.most_for_line(session, line.line_key, line.amount_fen) if of.most_for_line else None
+        most = await of.most_for_line(session, line.line_key, line.amount_fen)
         if most is not None and corrected > most:
             raise RuleViolation(
                 f"line {line_id} may pay at most {yuan(most)} yuan under the rules of {of.code}; more needs a new decision, not a correction",
@@ -505,6 +505,8 @@ async def issue_adjustment(
                                 programme=of.code, batch_id=batch.id or 0, adjustment_id=adjustment.id, payee_kind=line.payee_kind, payee_id=line.payee_id, period=run.period, payer=payer, amount_fen=amount
                             )
                         )
+                if of.adjusted is not None:
+                    await of.adjusted(session, [(line.line_key, adjustment.delta_fen) for line, adjustment in rows])
                 record_change(session, actor, "batch.adjusted", "programme_batch", batch.id, after={"number": number, "corrects": original.number, "total_fen": batch.total_fen}, reason=reason)
             return batch
         except IntegrityError as error:

@@ -53,6 +53,7 @@ RELIEF = register(
         price=service.price,
         check_period=service.check_period,
         most_for_line=as_decided,  # a decided amount: recovered by an adjustment, never exceeded
+        adjusted=service.follow_adjustment,  # the fund gets back what an adjustment recovers
         budget_source="config/relief.toml",
         names=names,
         documents=Documents(

@@ -4,6 +4,7 @@ engine's runs. They flush; whoever opened the unit of work commits. Every change
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, time
 from functools import lru_cache
 
@@ -321,3 +322,16 @@ async def price(session: AsyncSession, period: str) -> Priced:
     config = relief_rules()
     return Priced(config.sha256, [case_line(a, config) for a in (await session.execute(query)).scalars()])
 
+
+
+async def follow_adjustment(session: AsyncSession, changes: Sequence[tuple[str, int]]) -> None:
+    """An adjustment of paid cases moves their funds with it (the engine's `adjusted`): what it recovers from a case
+    is no longer committed to it and is the fund's to approve again; what it restores is committed again. Its
+    batch's savepoint undoes this with the rest."""
+    for key, delta in changes:
+        application = await session.get_one(ReliefApplication, int(key.removeprefix("relief:")))
+        await session.execute(
+            update(ReliefFund)
+            .where(col(ReliefFund.year) == application.year, col(ReliefFund.fund) == application.fund)
+            .values(committed_fen=col(ReliefFund.committed_fen) + delta)
+        )

@@ -40,7 +40,7 @@ from people.tables import User
 from registry.tables import Community
 from subsidies.engine import service as engine
 from subsidies.engine.queries import registry_names
-from subsidies.engine.registry import DescribedLine, DocumentColumn, Documents, LineView, Payers, Priced, Programme, register
+from subsidies.engine.registry import DescribedLine, DocumentColumn, Documents, LineView, Payers, Priced, Programme, register, without_limit
 from subsidies.engine.rules import LineDraft, Party, PayerSplit, Step
 from subsidies.engine.tables import Budget, PaidLine, ProgrammeBatch, ProgrammeRun
 from supervision.app import create_app
@@ -116,6 +116,7 @@ ACTIVITY = Programme(
     ),
     holder_of=lambda principal: Party("street", principal.street_id) if principal.street_id else None,
     budget="holder",
+    most_for_line=without_limit,  # an invoice's amount may have been entered too low: a correction pays the rest
 )
 
 

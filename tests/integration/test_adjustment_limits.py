@@ -1,0 +1,117 @@
+"""Corrections of the programmes' issued batches, on the demo district's batches: a correction never pays a line past
+what it was decided at (a voucher's face value, a contract's tranche, a claim or a case as approved), what it
+recovers goes back to the fund the line was paid from, and its summary names the officer who proposed it and the one
+who approved it."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from people.tables import User
+from subsidies.engine.tables import AdjustmentProposal, ProgrammeBatch
+from subsidies.relief.service import relief_rules
+from tests.integration.helpers import adjust, assert_problem, pdf_text
+from tests.integration.test_issued_documents import paid_batch
+from tests.integration.test_programme_engine import login
+
+PROGRAMMES = ("care", "community_tranches", "activity_funds", "relief")
+
+
+async def first_line(client, db, code: str, finance: dict[str, str]) -> tuple[ProgrammeBatch, dict]:  # type: ignore[no-untyped-def,type-arg]
+    async with db() as session:
+        batch = (await session.execute(sa.select(ProgrammeBatch).where(ProgrammeBatch.programme == code, ProgrammeBatch.run_id.is_not(None)).order_by(ProgrammeBatch.id))).scalars().first()  # type: ignore[union-attr]
+    assert batch is not None, f"the demo has an issued batch of {code}"
+    lines = (await client.get(f"/api/programmes/{code}/runs/{batch.run_id}/lines?page_size=1", headers=finance)).json()["items"]
+    return batch, lines[0]
+
+
+async def proposals(db, code: str) -> int:  # type: ignore[no-untyped-def]
+    async with db() as session:
+        return (await session.execute(sa.select(sa.func.count()).select_from(AdjustmentProposal).where(AdjustmentProposal.programme == code))).scalar_one()  # type: ignore[no-any-return]
+
+
+async def test_a_correction_never_pays_a_line_past_what_it_was_decided_at(client, db) -> None:  # type: ignore[no-untyped-def]
+    """One officer proposing, another approving, cannot pay a care voucher or a contract's tranche ten thousand
+    times over: the proposal is refused as it is made (nothing is stored); recovering part of the line and later
+    restoring it is allowed, and restoring more than was recovered is refused."""
+    finance, finance2 = await login(client, "finance"), await login(client, "finance2")
+    for code in PROGRAMMES:
+        batch, line = await first_line(client, db, code, finance)
+        before = await proposals(db, code)
+        for too_much in (line["amount_fen"] + 1, 1_000_000_000_000):
+            body = {"client_id": f"too-much-{code}-{too_much}", "reason": "核对后补付", "corrections": [{"line_id": line["id"], "amount_fen": too_much}]}
+            refused = await client.post(f"/api/programmes/{code}/batches/{batch.id}/adjustments", json=body, headers=finance)
+            assert_problem(refused, 422, "at most")
+            assert "最多支付" in refused.json()["detail_zh"], refused.json()
+        assert await proposals(db, code) == before, code
+        recovered = line["amount_fen"] - 1_000
+        body = {"client_id": f"recover-{code}", "reason": "复核追回", "corrections": [{"line_id": line["id"], "amount_fen": recovered}]}
+        assert (await adjust(client, f"/api/programmes/{code}", batch.id or 0, body, finance, finance2)).json()["total_fen"] == -1_000
+        body = {"client_id": f"restore-{code}", "reason": "复核后恢复", "corrections": [{"line_id": line["id"], "amount_fen": line["amount_fen"]}]}
+        assert (await adjust(client, f"/api/programmes/{code}", batch.id or 0, body, finance, finance2)).json()["total_fen"] == 1_000
+        body = {"client_id": f"past-{code}", "reason": "再补付", "corrections": [{"line_id": line["id"], "amount_fen": line["amount_fen"] + 1}]}
+        assert_problem(await client.post(f"/api/programmes/{code}/batches/{batch.id}/adjustments", json=body, headers=finance), 422, "at most")
+
+
+async def test_what_a_correction_recovers_goes_back_to_the_fund_it_was_paid_from(client, db) -> None:  # type: ignore[no-untyped-def]
+    """An activity claim or a relief case recovered in full: the fund's balance on its own page (what is left to
+    spend or approve) grows by what was recovered, as the engine's budget does; restoring it takes it again."""
+    finance, finance2 = await login(client, "finance"), await login(client, "finance2")
+
+    async def activity_left(holder: str, year: int) -> int:
+        funds = (await client.get(f"/api/activity/funds?year={year}", headers=finance)).json()
+        return next(f["left_fen"] for f in funds if f["holder"] == holder)  # type: ignore[no-any-return]
+
+    async def relief_left(fund_id: int, year: int) -> int:
+        fund = relief_rules().fund_by_id(fund_id)
+        assert fund is not None
+        funds = (await client.get(f"/api/relief/funds?year={year}", headers=finance)).json()
+        return next(f["left_fen"] for f in funds if f["fund"] == fund.key)  # type: ignore[no-any-return]
+
+    async def engine_left(code: str, holder: str, year: int) -> int:
+        budgets = (await client.get(f"/api/programmes/{code}/budgets?year={year}", headers=finance)).json()
+        budget = next(b for b in budgets if b["holder"] == holder)
+        return budget["amount_fen"] - budget["spent_fen"]  # type: ignore[no-any-return]
+
+    for code, left_of in (("activity_funds", activity_left), ("relief", None)):
+        batch, line = await first_line(client, db, code, finance)
+        holder, year = line["holder"], int(line["period"][:4])
+        kind, _, ident = holder.partition(":")
+
+        async def left() -> int:
+            if left_of is not None:
+                return await left_of(holder, year)
+            return await relief_left(int(ident), year)
+
+        fund_before, engine_before = await left(), await engine_left(code, holder, year)
+        body = {"client_id": f"recover-all-{code}", "reason": "发票作废，全额追回", "corrections": [{"line_id": line["id"], "amount_fen": 0}]}
+        await adjust(client, f"/api/programmes/{code}", batch.id or 0, body, finance, finance2)
+        assert await engine_left(code, holder, year) == engine_before + line["amount_fen"], code
+        assert await left() == fund_before + line["amount_fen"], (code, kind)
+        body = {"client_id": f"restore-all-{code}", "reason": "发票补正，恢复拨付", "corrections": [{"line_id": line["id"], "amount_fen": line["amount_fen"]}]}
+        await adjust(client, f"/api/programmes/{code}", batch.id or 0, body, finance, finance2)
+        assert (await left(), await engine_left(code, holder, year)) == (fund_before, engine_before), code
+
+
+async def test_a_correction_summary_names_who_proposed_it_and_who_approved_it(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
+    """Two people moved the money: the summary says so (经办: the proposer; 审批: the approver), for a programme's
+    adjustment and for the property subsidy's."""
+    finance, finance2 = await login(client, "finance"), await login(client, "finance2")
+    async with db() as session:
+        names = dict((await session.execute(sa.select(User.username, User.display_name).where(User.username.in_(("finance", "finance2"))))).all())  # type: ignore[attr-defined]
+    batch, line = await first_line(client, db, "care", finance)
+    body = {"client_id": "named-care", "reason": "服务未完成，追回", "corrections": [{"line_id": line["id"], "amount_fen": 0}]}
+    adjusted = (await adjust(client, "/api/programmes/care", batch.id or 0, body, finance, finance2)).json()
+    summaries = [await client.get(f"/api/programmes/batches/{adjusted['id']}/summary.pdf", headers=finance)]
+    property_batch, property_lines = await paid_batch(client, as_user, db)
+    property_line = next(line for line in property_lines if line["amount_fen"] > 100 and not line["vetoed"])
+    body = {"client_id": "named-property", "reason": "面积更正", "corrections": [{"line_id": property_line["id"], "amount_fen": property_line["amount_fen"] - 100}]}
+    property_adjusted = (await adjust(client, "/api/subsidies", property_batch["id"], body, finance, finance2)).json()
+    summaries.append(await client.get(f"/api/subsidies/batches/{property_adjusted['id']}/summary.pdf", headers=finance))
+    for summary in summaries:
+        assert summary.status_code == 200, summary.text
+        text = " ".join(pdf_text(summary.content).split())
+        assert f"经办：{names['finance']}" in text and f"审批：{names['finance2']}" in text, text
+        assert re.search(f"提出[：: ]*{names['finance']}", text) and re.search(f"审批签发[：: ]*{names['finance2']}", text), text
