@@ -68,6 +68,18 @@ def hours_refusal(served_on: date, minutes: int, today: date, rules: VolunteerRu
     return None
 
 
+def day_refusal(served_on: date, logged_minutes: int, minutes: int, rules: VolunteerRules) -> tuple[str, str] | None:
+    """Why hours cannot be added to a day that already has `logged_minutes` logged (waiting or approved; English,
+    Chinese), or None: a day holds at most one day's service, however many entries it is logged in."""
+    if logged_minutes + minutes > rules.max_minutes:
+        left = max(rules.max_minutes - logged_minutes, 0)
+        return (
+            f"{served_on} already has {logged_minutes} minutes logged; a day holds at most {rules.max_minutes} minutes, so at most {left} more",
+            f"{served_on} 已登记 {format_minutes(logged_minutes)}，每天最多登记 {format_minutes(rules.max_minutes)}，还可登记 {left} 分钟",
+        )
+    return None
+
+
 def approval_due(logged_on: date, rules: VolunteerRules) -> date:
     """The last day the approver should answer: `approval_days` calendar days after the day (Beijing) the hours
     were logged."""

@@ -23,6 +23,7 @@ from community.volunteers.rules import (
     VolunteerRules,
     activity_credit,
     approval_due,
+    day_refusal,
     hours_refusal,
     may_decide,
     parse_volunteer_rules,
@@ -45,6 +46,7 @@ from foundation.duties import Duty, keep_apart
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from foundation.notifications import notify, settle
 from foundation.periods import business_date
+from foundation.process_locks import transaction_lock
 from foundation.settings import config_dir
 from people import service as people
 from people.queries import recipients, users
@@ -395,6 +397,18 @@ async def log_hours(session: AsyncSession, actor: Principal, data: schemas.Volun
             f"your time on {data.served_on} was recorded with a project activity by its social worker; a day's service is recorded once",
             zh=f"您 {data.served_on} 的服务时长已由社工在项目活动记录中登记，同一天的服务只登记一次；如有出入请联系社工更正", field="served_on",
         )
+    # The day's total: two entries logged at the same moment are counted one after the other.
+    await transaction_lock(session, f"volunteer-day|{volunteer.id}|{data.served_on}")
+    logged = (
+        await session.execute(
+            select(func.coalesce(func.sum(col(VolunteerHours.minutes)), 0)).where(
+                col(VolunteerHours.volunteer_id) == volunteer.id, col(VolunteerHours.served_on) == data.served_on, col(VolunteerHours.state) != HoursState.REJECTED
+            )
+        )
+    ).scalar_one()
+    refusal = day_refusal(data.served_on, int(logged), data.minutes, rules)
+    if refusal:
+        raise RuleViolation(refusal[0], zh=refusal[1], field="minutes")
     row = VolunteerHours(
         client_id=data.client_id, volunteer_id=volunteer.id, volunteer_user_id=volunteer.user_id, community_id=volunteer.community_id, team_id=team_id,
         need_id=data.need_id, served_on=data.served_on, minutes=data.minutes, activity=data.activity, state=HoursState.WAITING, logged_at=utc_now(),

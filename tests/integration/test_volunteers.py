@@ -249,6 +249,29 @@ async def test_logged_hours_are_refused_when_impossible_and_a_retry_logs_once(cl
     assert await count(db, VolunteerHours) == before + 1
 
 
+async def test_a_day_holds_at_most_one_day_s_service_however_many_entries_log_it(client, db) -> None:  # type: ignore[no-untyped-def]
+    """Three entries of 12 hours for one day were each taken and approved: the day's total is what is capped (720
+    minutes, config/volunteers.toml), counting entries waiting and approved, not rejected ones; another day is
+    free."""
+    worker = await login(client, "xbl01-worker")
+    record, me = await new_volunteer(client, worker)
+    team = await team_of(client, worker, member_ids=[record["id"]])
+    day = str(business_today() - timedelta(days=1))
+    first, _ = await log(client, me, team_id=team["id"], served_on=day, minutes=600)
+    assert first.status_code == 201, first.text
+    before = await count(db, VolunteerHours)
+    refused, _ = await log(client, me, team_id=team["id"], served_on=day, minutes=121)
+    assert_problem(refused, 422, "at most 120 more")
+    assert "每天最多登记" in refused.json()["detail_zh"], refused.json()
+    assert await count(db, VolunteerHours) == before
+    assert (await log(client, me, team_id=team["id"], served_on=day, minutes=120))[0].status_code == 201
+    assert_problem((await log(client, me, team_id=team["id"], served_on=day, minutes=1))[0], 422, "at most 0 more")
+    rejected = await client.post(f"/api/volunteers/hours/{first.json()['id']}/decision", json={"verdict": "reject", "reason": "当天未签到"}, headers=worker)
+    assert rejected.status_code == 200, rejected.text
+    assert (await log(client, me, team_id=team["id"], served_on=day, minutes=600))[0].status_code == 201  # the rejected entry no longer counts
+    assert (await log(client, me, team_id=team["id"], served_on=str(business_today()), minutes=720))[0].status_code == 201
+
+
 async def test_hours_waiting_past_seven_days_remind_the_leader_and_the_social_workers_once(client, db) -> None:  # type: ignore[no-untyped-def]
     async with db() as session:
         late = (await session.execute(sa.select(VolunteerHours).where(VolunteerHours.state == "waiting", VolunteerHours.due_on < business_today()).order_by(VolunteerHours.id))).scalars().first()
