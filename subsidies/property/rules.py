@@ -199,3 +199,15 @@ def price_estate_month(
         coefficient = Fraction(0) if vetoed else segments[-1].card.coefficients[grade]
         lines.append(PricedLine(contract, tuple(segments), amount, coefficient))
     return lines
+
+
+def most_for_line(area_centi_m2: int, month: Month, cards: Sequence[RateCard], days: int) -> int:
+    """The most a line of `days` days of `month` could pay under the cards, for an estate of this floor area: every
+    day at the highest rate and coefficient of any card in force in the month, rounded up. A correction never pays a
+    line past it (a wrong area is corrected in the registry first, and then bounds the line)."""
+    in_force = [c for c in (card_on(cards, month.first_day + timedelta(days=n)) for n in range(month.days)) if c is not None]
+    if not in_force or days <= 0:
+        return 0
+    best = max(Fraction(c.rate_fen) * max(c.coefficients.values()) for c in in_force)
+    exact = Fraction(area_centi_m2, 100) * best * Fraction(days, month.days)
+    return -(-exact.numerator // exact.denominator)

@@ -27,11 +27,21 @@ from foundation.ratios import ratio_text, stored_ratio
 from foundation.settings import config_dir
 from people.waiting import Turn, done, waits, whose_turn
 from registry.queries import estate_tenures
+from registry.queries import estates as registry_estates
 from subsidies.engine import proposals
 from subsidies.engine.rules import PayerSplit, check_corrected_lines, correction
 from subsidies.engine.service import refused_correction
 from subsidies.engine.tables import AdjustmentProposal
-from subsidies.property.rules import GRADES, RateCard, card_on, check_card, parse_payer_split, parse_rate_cards, price_estate_month
+from subsidies.property.rules import (
+    GRADES,
+    RateCard,
+    card_on,
+    check_card,
+    most_for_line,
+    parse_payer_split,
+    parse_rate_cards,
+    price_estate_month,
+)
 from subsidies.property.tables import (
     AdjustmentLine,
     DisbursementBatch,
@@ -390,6 +400,7 @@ async def _adjustment_rows(session: AsyncSession, batch_id: int, corrections: li
     }
     rows = []
     cards = await rate_cards(session)
+    areas = {e.id: e.floor_area_centi_m2 for e in (await registry_estates(session, {line.estate_id for line in lines.values()})).values()}
     for line_id, corrected in corrections:
         line = lines[line_id]
         earlier_delta, earlier_city = adjusted.get(line_id, (0, 0))
@@ -397,6 +408,13 @@ async def _adjustment_rows(session: AsyncSession, batch_id: int, corrections: li
             raise RuleViolation(
                 f"line {line_id} is a month whose veto was upheld: it pays nothing (overturn the veto and price the month again instead)",
                 zh=f"条目 {line_id} 所在月份的一票否决已维持，该月不予补贴，不能通过更正支付",
+            )
+        most = most_for_line(max(line.area_centi_m2, areas.get(line.estate_id, 0)), Month.parse(line.month), cards, line.days)
+        if corrected > most:
+            raise RuleViolation(
+                f"line {line_id} could pay at most {yuan(most)} yuan under the rate cards (its floor area at the highest rate and coefficient for its {line.days} days); "
+                "a wrong floor area is corrected in the registry first",
+                zh=f"条目 {line_id} 按补贴标准最多支付 {yuan(most)} 元（区片面积 × 当月最高标准和系数 × {line.days} 天）；如面积有误，请先在区片登记中更正面积",
             )
         card = card_on(cards, Month.parse(line.month).last_day)
         if card is None:  # the line was priced on a card, so one was in force; a card deleted since cannot split it

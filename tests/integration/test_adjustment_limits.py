@@ -115,3 +115,24 @@ async def test_a_correction_summary_names_who_proposed_it_and_who_approved_it(cl
         text = " ".join(pdf_text(summary.content).split())
         assert f"经办：{names['finance']}" in text and f"审批：{names['finance2']}" in text, text
         assert re.search(f"提出[：: ]*{names['finance']}", text) and re.search(f"审批签发[：: ]*{names['finance2']}", text), text
+
+
+async def test_a_property_correction_never_pays_past_what_the_rate_cards_could_pay_for_the_estate_s_area(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
+    """Two finance officers cannot pay a property line ten thousand times over: the most a line could pay is its
+    estate's floor area at the month's best rate and coefficient for its days. An area registered too small is
+    corrected in the registry first (with its reason), and then bounds the line."""
+    batch, lines = await paid_batch(client, as_user, db)
+    finance, finance2, admin = await as_user("finance"), await as_user("finance2"), await as_user("admin")
+    line = next(line for line in lines if line["amount_fen"] > 0 and not line["vetoed"])
+    before = await proposals(db, "property")
+    for too_much in (line["amount_fen"] * 2, 1_000_000_000_000):
+        body = {"client_id": f"too-much-property-{too_much}", "reason": "核对后补付", "corrections": [{"line_id": line["id"], "amount_fen": too_much}]}
+        refused = await client.post(f"/api/subsidies/batches/{batch['id']}/adjustments", json=body, headers=finance)
+        assert_problem(refused, 422, "could pay at most")
+        assert "请先在区片登记中更正面积" in refused.json()["detail_zh"]
+    assert await proposals(db, "property") == before
+    estate = (await client.get(f"/api/registry/estates/{line['estate_id']}", headers=admin)).json()
+    grown = {"floor_area_centi_m2": estate["floor_area_centi_m2"] * 3, "reason": "测绘复核：原登记面积漏计两栋楼"}
+    assert (await client.patch(f"/api/registry/estates/{line['estate_id']}", json=grown, headers=admin)).status_code == 200
+    body = {"client_id": "area-corrected", "reason": "面积更正后补付", "corrections": [{"line_id": line["id"], "amount_fen": line["amount_fen"] * 2}]}
+    assert (await adjust(client, "/api/subsidies", batch["id"], body, finance, finance2)).json()["total_fen"] == line["amount_fen"]

@@ -23,7 +23,9 @@ RULE = PayerSplit("city", "half_up")
 async def test_a_correction_is_proposed_by_one_officer_and_paid_only_when_another_approves(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
     batch, lines = await paid_batch(client, as_user, db)
     finance, finance2 = await as_user("finance"), await as_user("finance2")
-    line = next(line for line in lines if line["amount_fen"] % 2 == 1 and not line["vetoed"])  # an odd amount: its halves differ by a fen
+    # An odd amount (its halves differ by a fen), priced below the best coefficient: the rules leave it room to be
+    # corrected upwards (a correction never pays past what the best grade would).
+    line = next(line for line in lines if line["amount_fen"] % 2 == 1 and not line["vetoed"] and Fraction(line["coefficient"]) < 1)
     body = {"client_id": "split-fen-1", "reason": "面积复核：多计 1 分", "corrections": [{"line_id": line["id"], "amount_fen": line["amount_fen"] + 1}]}
     proposed = await client.post(f"/api/subsidies/batches/{batch['id']}/adjustments", json=body, headers=finance)
     assert proposed.status_code == 202 and proposed.json()["state"] == "proposed", proposed.text

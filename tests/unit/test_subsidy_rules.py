@@ -22,6 +22,7 @@ from subsidies.property.rules import (
     RateCardError,
     card_on,
     month_segments,
+    most_for_line,
     parse_payer_split,
     parse_rate_cards,
     price_estate_month,
@@ -301,3 +302,18 @@ def test_a_line_corrected_again_and_again_stays_split_by_the_rule() -> None:
         assert (city + paid_city, district + paid_delta - paid_city) == split_between_payers(corrected, half, rule), corrected
     with pytest.raises(CorrectionError, match="nothing to correct"):
         correction(97_001, amount, city, paid_delta, paid_city, half, rule)
+
+
+def test_the_most_a_property_line_could_pay_is_its_area_at_the_month_s_best_rate_and_coefficient_rounded_up() -> None:
+    """A correction of a property line never pays past it: 1,234.56 m² at 1.20 yuan and the best coefficient 1 for
+    31 of 31 days is 1,481.472 yuan → 148,148 fen (rounded up); a card coming into force mid-month with a higher rate
+    bounds the whole month; no card, or no day, bounds it at nothing."""
+    coefficients = {"优秀": Fraction(1), "良好": Fraction(95, 100), "合格": Fraction(85, 100), "不合格": Fraction(0)}
+    july = Month.parse("2026-07")
+    low = RateCard(date(2026, 1, 1), 120, Fraction(1, 2), coefficients)
+    assert most_for_line(123_456, july, (low,), 31) == 148_148
+    assert most_for_line(123_456, july, (low,), 15) == -(-(Fraction(123_456, 100) * 120 * 15) // 31)
+    higher = RateCard(date(2026, 7, 20), 150, Fraction(1, 2), coefficients)
+    assert most_for_line(123_456, july, (low, higher), 31) == 185_184
+    assert most_for_line(123_456, july, (RateCard(date(2026, 8, 1), 120, Fraction(1, 2), coefficients),), 31) == 0
+    assert most_for_line(123_456, july, (low,), 0) == 0
