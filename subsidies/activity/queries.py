@@ -16,7 +16,7 @@ from foundation.errors import NotFound
 from foundation.paging import PageRequest, fetch_page
 from registry import queries as registry
 from subsidies.activity import rules, schemas
-from subsidies.activity.rules import APPROVED, COMMUNITY, PENDING, STREET
+from subsidies.activity.rules import COMMUNITY, PENDING, STREET
 from subsidies.activity.tables import ActivityClaim, ActivityFund
 from subsidies.engine import queries as engine
 from subsidies.engine.rules import Party
@@ -71,7 +71,9 @@ async def funds(session: AsyncSession, principal: Principal, year: int, holder: 
     return [
         schemas.FundOut(
             year=r.year, holder=r.holder, holder_name=names[r.holder], street_id=r.street_id, allocated_fen=r.allocated_fen, pending_fen=sums.get((r.holder, PENDING), 0),
-            approved_fen=sums.get((r.holder, APPROVED), 0), paid_fen=spent.get(r.holder, 0), lapsed_fen=r.lapsed_fen,
+            # Approved, net of what corrections recovered since (the fund holds what its claims wait for or were
+            # approved at, less what was recovered): the columns add up to the allocation.
+            approved_fen=r.held_fen - sums.get((r.holder, PENDING), 0), paid_fen=spent.get(r.holder, 0), lapsed_fen=r.lapsed_fen,
             left_fen=r.allocated_fen - r.held_fen - r.lapsed_fen, lapsed=r.lapsed_at is not None,
         )
         for r in rows

@@ -90,6 +90,10 @@ async def test_what_a_correction_recovers_goes_back_to_the_fund_it_was_paid_from
         await adjust(client, f"/api/programmes/{code}", batch.id or 0, body, finance, finance2)
         assert await engine_left(code, holder, year) == engine_before + line["amount_fen"], code
         assert await left() == fund_before + line["amount_fen"], (code, kind)
+        if code == "activity_funds":  # the fund's columns still add up to its allocation, the claim no longer approved
+            funds = (await client.get(f"/api/activity/funds?year={year}", headers=finance)).json()
+            row = next(f for f in funds if f["holder"] == holder)
+            assert row["pending_fen"] + row["approved_fen"] + row["lapsed_fen"] + row["left_fen"] == row["allocated_fen"], row
         body = {"client_id": f"restore-all-{code}", "reason": "发票补正，恢复拨付", "corrections": [{"line_id": line["id"], "amount_fen": line["amount_fen"]}]}
         await adjust(client, f"/api/programmes/{code}", batch.id or 0, body, finance, finance2)
         assert (await left(), await engine_left(code, holder, year)) == (fund_before, engine_before), code
