@@ -9,7 +9,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict
 
 from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -51,7 +51,26 @@ def _specialism_problem(role: Role, specialism: str | None) -> None:
         raise RuleViolation(f"specialism is one of {', '.join(specialisms())}", field="specialism", zh=f"社工专长应为：{'、'.join(specialisms())}")
 
 
-def principal_of(user: User) -> Principal:
+class UserFacts(Protocol):
+    """What a principal is made of: a user row, or the row of a token's lookup that read these columns."""
+
+    @property
+    def role(self) -> str: ...
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def street_id(self) -> int | None: ...
+    @property
+    def community_id(self) -> int | None: ...
+    @property
+    def company_id(self) -> int | None: ...
+    @property
+    def organisation_id(self) -> int | None: ...
+
+
+def principal_of(user: UserFacts) -> Principal:
     return Principal(
         role=Role(user.role),
         user_id=user.id,
@@ -194,12 +213,7 @@ _USER_OF_TOKEN = (
 async def principal_for_token(reader: AsyncSession | AsyncConnection, token: str, kind: str) -> Principal | None:
     """The user behind a live login token of the given kind, or None."""
     row = (await reader.execute(_USER_OF_TOKEN, {"token_hash": digest(token), "kind": kind, "now": utc_now()})).one_or_none()
-    if row is None:
-        return None
-    role, user_id, username, street_id, community_id, company_id, organisation_id = row
-    return Principal(
-        role=Role(role), user_id=user_id, username=username, street_id=street_id, community_id=community_id, company_id=company_id, organisation_id=organisation_id
-    )
+    return None if row is None else principal_of(row)
 
 
 async def principal_for_api_key(session: AsyncSession, key: str) -> Principal | None:
