@@ -596,8 +596,13 @@ async def sign_off(session: AsyncSession, actor: Principal, call_id: int, now: d
 
 
 async def _member_totals(session: AsyncSession, call_id: int) -> dict[int, list[int]]:
+    """Each bid's total from every member who has signed their scores (a member's scores are theirs to change until
+    they sign: nobody sees them before)."""
     rows = await session.execute(
-        select(col(Score.bid_id), col(Score.user_id), func.sum(col(Score.points))).where(col(Score.call_id) == call_id).group_by(col(Score.bid_id), col(Score.user_id))
+        select(col(Score.bid_id), col(Score.user_id), func.sum(col(Score.points)))
+        .join(PanelMember, (col(PanelMember.call_id) == col(Score.call_id)) & (col(PanelMember.user_id) == col(Score.user_id)))
+        .where(col(Score.call_id) == call_id, col(PanelMember.signed_at).is_not(None))
+        .group_by(col(Score.bid_id), col(Score.user_id))
     )
     totals: dict[int, list[int]] = {}
     for bid_id, _user_id, total in rows.all():
@@ -776,7 +781,9 @@ async def answer_objection(session: AsyncSession, actor: Principal, objection_id
     record_change(session, actor, "objection.answered", "objection", objection.id, after={"upheld": data.upheld})
     for waiting in ("objection", "objection-due"):  # answered: the buyer is no longer asked to
         await settle(session, f"{waiting}:{objection.id}")
-    if data.upheld:
+    # An objection to an award already withdrawn (another objector's was upheld first) is answered all the same,
+    # and changes nothing more: the lot was evaluated again, and its new award is in its own publicity.
+    if data.upheld and award.status == "pending":
         await settle(session, f"award-to-confirm:{award.id}")
         award.status, award.live_key, award.cancelled_at = "cancelled", None, now
         bid = await session.get(Bid, award.bid_id)

@@ -511,6 +511,54 @@ async def test_an_upheld_objection_withdraws_the_award_and_the_lot_goes_to_the_n
     assert await count(db, Award, Award.call_id == call_id) == 2 and await count(db, Objection) >= 1
 
 
+async def test_an_objection_to_an_award_already_withdrawn_is_answered_and_leaves_the_new_award_in_its_publicity(client, as_user, db, app) -> None:  # type: ignore[no-untyped-def]
+    """Two bidders object to the same award; the first objection is upheld, the lot goes to the next bid. The second
+    objection, to the withdrawn award, still gets its written answer, upheld or not, and the call stays in the new
+    award's publicity (it was sent back to evaluation, where nothing was left to award and nothing could move it)."""
+    admin = await as_user("admin")
+    call_id = await past_call(db, app, ["org01", "org02", "org03"])
+    ids = [(await client.get("/api/auth/me", headers=await as_user(u))).json()["user_id"] for u in PANEL]
+    await client.put(f"/api/calls/{call_id}/panel", json={"user_ids": ids}, headers=admin)
+    await client.post(f"/api/calls/{call_id}/close-bidding", headers=admin)
+    await _score_and_sign(client, as_user, call_id, PANEL)
+    first = (await client.post(f"/api/calls/{call_id}/close-evaluation", headers=admin)).json()[0]
+    bidders = {b.id: b for b in await _bids(db, call_id)}
+    objectors = [u for u in ("org01", "org02", "org03") if (await client.get("/api/auth/me", headers=await as_user(u))).json()["organisation_id"] != bidders[first["bid_id"]].organisation_id]
+    objections = [(await client.post(f"/api/awards/{first['id']}/objections", json={"text": "中标人资质证书已过期"}, headers=await as_user(u))).json() for u in objectors]
+    assert (await client.post(f"/api/objections/{objections[0]['id']}/answer", json={"answer": "经核实资质已过期，质疑成立", "upheld": True}, headers=admin)).status_code == 200
+    second = (await client.post(f"/api/calls/{call_id}/close-evaluation", headers=admin)).json()
+    assert [a["status"] for a in second] == ["cancelled", "pending"], second
+    late = await client.post(f"/api/objections/{objections[1]['id']}/answer", json={"answer": "该中标结果已因其他质疑成立而撤销", "upheld": True}, headers=admin)
+    assert late.status_code == 200 and late.json()["upheld"] is True, late.text
+    assert (await client.get(f"/api/calls/{call_id}", headers=admin)).json()["status"] == "publicity"
+    async with db() as session:
+        statuses = sorted((await session.execute(select(Award.status).where(Award.call_id == call_id))).scalars())
+    assert statuses == ["cancelled", "pending"]
+
+
+async def test_the_ranking_counts_only_signed_scores_so_no_one_sees_a_member_s_scores_before_they_sign(client, as_user, db, app) -> None:  # type: ignore[no-untyped-def]
+    """A member who has signed reads the ranking, and the buyer reads it while the panel scores: a colleague's
+    scores, still theirs to change, are not in it until that colleague signs."""
+    admin = await as_user("admin")
+    call_id = await past_call(db, app, ["org01", "org02", "org03"])
+    ids = [(await client.get("/api/auth/me", headers=await as_user(u))).json()["user_id"] for u in PANEL]
+    await client.put(f"/api/calls/{call_id}/panel", json={"user_ids": ids}, headers=admin)
+    await client.post(f"/api/calls/{call_id}/close-bidding", headers=admin)
+    await _score_and_sign(client, as_user, call_id, PANEL[:1])
+    signed = await as_user(PANEL[0])
+    before = {r["bid_id"]: r["score"] for r in (await client.get(f"/api/calls/{call_id}/ranking", headers=signed)).json()}
+    assert before and set(before.values()) != {"0.00"}, before
+    colleague = await as_user(PANEL[1])
+    assert (await client.post(f"/api/calls/{call_id}/declaration", json={}, headers=colleague)).status_code == 200
+    for bid in (await client.get(f"/api/calls/{call_id}/bids", headers=colleague)).json():
+        zero = [{**p, "points": 0} for p in POINTS]
+        assert (await client.post(f"/api/bids/{bid['id']}/scores", json={"points": zero}, headers=colleague)).status_code == 200
+    for reader in (signed, admin):
+        assert {r["bid_id"]: r["score"] for r in (await client.get(f"/api/calls/{call_id}/ranking", headers=reader)).json()} == before
+    assert (await client.post(f"/api/calls/{call_id}/sign-off", headers=colleague)).json()["signed"] is True
+    assert {r["bid_id"]: r["score"] for r in (await client.get(f"/api/calls/{call_id}/ranking", headers=signed)).json()} != before
+
+
 # The demo's calls: signals, a seven-member panel, the engine paying the first tranches
 
 
