@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from foundation.schemas import Id, Strict
-from foundation.text import NONBLANK, PRINTABLE
+from foundation.text import NONBLANK, ONE_LINE, ONE_LINE_NONBLANK, PRINTABLE
 
 Text = Annotated[str, msgspec.Meta(max_length=2000, pattern=PRINTABLE)]
 ShortText = Annotated[str, msgspec.Meta(max_length=200, pattern=PRINTABLE)]
@@ -39,7 +39,7 @@ class Open311RequestIn(msgspec.Struct, forbid_unknown_fields=True):
     the reply and shown only to the community's and street's staff."""
 
     service_code: Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")]
-    address_id: Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=NONBLANK)]
+    address_id: Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=ONE_LINE_NONBLANK)]
     description: Description
     lat: Annotated[str, msgspec.Meta(max_length=20, pattern=r"^(-?[0-9]{1,3}(\.[0-9]{1,8})?)?$")] = ""
     long: Annotated[str, msgspec.Meta(max_length=20, pattern=r"^(-?[0-9]{1,3}(\.[0-9]{1,8})?)?$")] = ""
@@ -144,9 +144,9 @@ class MediationMeetingIn(Strict):
 
 
 class ClosureIn(Strict):
-    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=60, pattern=NONBLANK)]
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=60, pattern=ONE_LINE_NONBLANK)]
     answer: Description
-    referred_to: Annotated[str, msgspec.Meta(max_length=60, pattern=PRINTABLE)] = ""
+    referred_to: Annotated[str, msgspec.Meta(max_length=60, pattern=ONE_LINE)] = ""
     duplicate_of: Id | None = None
 
 

@@ -71,6 +71,15 @@ class ControlCharacters(RuleViolation):
     title = "Control characters in text"
     title_zh = "内容含有无法保存的控制字符，请删除后再提交"
 
+
+class NotOneLine(RuleViolation):
+    """A line break (or tab) in text read as one line: a name, title, place or label printed on one line of a PDF,
+    a spreadsheet cell or a table."""
+
+    title = "Line break in one-line text"
+    title_zh = "此项为一行文字，不能含换行、制表符等控制字符，请改为一行后再提交"
+
+
 class TooManyAttempts(DomainError):
     """Refused for a while (too many failed logins); `retry_after_seconds` says how long."""
 

@@ -1,4 +1,5 @@
-"""Text accepted from outside: printable (PostgreSQL refuses NUL bytes; nobody types control characters)."""
+"""Text accepted from outside: printable (PostgreSQL refuses NUL bytes; nobody types control characters), and one
+line where people read it as one line (names, titles, places, labels, codes)."""
 
 from __future__ import annotations
 
@@ -10,17 +11,35 @@ PRINTABLE = rf"^[^{_CONTROL}]*$"
 # Written without look-ahead so that every client's validator (and the API fuzzer's generator) handles it.
 NONBLANK = rf"^[^{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$"
 
+# Text read as one line (a name, title, place, label, code, phone number, bank): besides the control characters, no
+# tab, line feed, carriage return, vertical tab, form feed, next line (U+0085) or line and paragraph separator
+# (U+2028, U+2029): such a name breaks the line of a PDF, a spreadsheet cell, a table. Every space people type stays
+# (the full-width U+3000 of a Chinese keyboard, a no-break U+00A0 pasted from a letter). Written, like the two
+# above, without look-ahead. Python's `$` also matches before a final line feed, so a value ending in one passes the
+# pattern: foundation.one_line refuses it (and any other line break, naming the field) before the pattern is applied.
+LINE_BREAKS = "\t\n\r\x0b\x0c\x85\u2028\u2029"
+_NOT_ONE_LINE = r"\x00-\x1f\x7f\x85\u2028\u2029"
+ONE_LINE = rf"^[^{_NOT_ONE_LINE}]*$"
+ONE_LINE_NONBLANK = rf"^[^{_NOT_ONE_LINE}]*[^\s{_NOT_ONE_LINE}][^{_NOT_ONE_LINE}]*$"
+
 # The one rule for every string that enters (bodies, form fields, query and path parameters): C0 control
 # characters and DEL are refused, except tab, line feed and carriage return, which notes may hold.
 _CONTROL_CHARACTER = re.compile(f"[{_CONTROL}]")
-# A file name is one line: every control character goes, tab and line breaks included.
-_FILE_NAME_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A file name is one line: every control character goes, tab and line breaks (U+0085, U+2028, U+2029) included.
+_FILE_NAME_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+_LINE_BREAK = re.compile(f"[{LINE_BREAKS}]")
 FILE_NAME_MAX = 200
 
 
 def first_control_character(text: str) -> str | None:
     """The first character of `text` that cannot be stored as text (NUL, BEL, ESC ...), or None."""
     found = _CONTROL_CHARACTER.search(text)
+    return found.group() if found else None
+
+
+def first_line_break(text: str) -> str | None:
+    """The first character of `text` that breaks a line (tab, line feed, U+2028 ...), or None."""
+    found = _LINE_BREAK.search(text)
     return found.group() if found else None
 
 

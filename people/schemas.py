@@ -8,13 +8,13 @@ from typing import Annotated
 import msgspec
 
 from foundation.access import Role
-from foundation.text import NONBLANK
+from foundation.text import NONBLANK, ONE_LINE_NONBLANK
 
 Username = Annotated[str, msgspec.Meta(min_length=2, max_length=60, pattern=r"^[A-Za-z0-9_.\-]+$")]
 Password = Annotated[str, msgspec.Meta(min_length=8, max_length=200, pattern=NONBLANK)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=60, pattern=NONBLANK)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=60, pattern=ONE_LINE_NONBLANK)]  # one line: it prints in tables and on PDFs
 Id = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
-Specialism = Annotated[str, msgspec.Meta(min_length=2, max_length=20, pattern=NONBLANK, description="A work-station social worker's specialism (社工专长), one of config/delivery.toml's")]
+Specialism = Annotated[str, msgspec.Meta(min_length=2, max_length=20, pattern=ONE_LINE_NONBLANK, description="A work-station social worker's specialism (社工专长), one of config/delivery.toml's")]
 
 
 class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -63,7 +63,7 @@ class UserUpdate(msgspec.Struct, forbid_unknown_fields=True):
 
 class ApiKeyCreate(msgspec.Struct, forbid_unknown_fields=True):
     organisation_id: Id
-    label: Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NONBLANK)]
+    label: Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=ONE_LINE_NONBLANK)]
 
 
 class ApiKeyOut(msgspec.Struct):

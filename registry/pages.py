@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from foundation.access import Principal, Role
 from foundation.errors import DomainError, InvalidInput
+from foundation.one_line import check_one_line
 from foundation.paging import PageRequest
 from foundation.settings import get_settings
 from foundation.web.auth import allow, logged_in
@@ -126,6 +127,7 @@ class RegistryPages(Controller):
         typed = {"bank_name": (data.get("bank_name") or "").strip(), "bank_account": (data.get("bank_account") or "").strip()}
         try:
             async with attempt(db):
+                check_one_line(typed, schemas.CompanyUpdate, beside_field=True)
                 try:
                     update = msgspec.convert(typed, schemas.CompanyUpdate)
                 except msgspec.ValidationError as error:

@@ -8,24 +8,27 @@ from typing import Annotated
 import msgspec
 
 from foundation.schemas import Id, Reason, Strict
-from foundation.text import NONBLANK, PRINTABLE
+from foundation.text import ONE_LINE, ONE_LINE_NONBLANK
 from registry.boundaries import Datum
 from registry.tables import ManagementMode, OrganisationKind, Standing
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_\-]+$")]
 EstateCode = Annotated[str, msgspec.Meta(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9_\-]+$")]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=NONBLANK)]
-LongName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NONBLANK)]
-Text200 = Annotated[str, msgspec.Meta(max_length=200, pattern=PRINTABLE)]
+# Names, addresses, codes, phone numbers and banks are one line: they print in a table cell, on a notice, a PDF.
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=ONE_LINE_NONBLANK)]
+LongName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=ONE_LINE_NONBLANK)]
+Text200 = Annotated[str, msgspec.Meta(max_length=200, pattern=ONE_LINE)]
 Count = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
 # Floor area in 0.01 m²: positive, below 100 km² for one estate.
 AreaCentiM2 = Annotated[int, msgspec.Meta(ge=1, le=10_000_000_000)]
-CreditCode = Annotated[str, msgspec.Meta(min_length=18, max_length=18, pattern=NONBLANK)]
-Phone = Annotated[str, msgspec.Meta(max_length=30, pattern=PRINTABLE)]
+CreditCode = Annotated[str, msgspec.Meta(min_length=18, max_length=18, pattern=ONE_LINE_NONBLANK)]
+Phone = Annotated[str, msgspec.Meta(max_length=30, pattern=ONE_LINE)]
 # A payee's bank (开户行) and account number (digits, 8 to 32 of them, spaces allowed between groups as printed).
-BankName = Annotated[str, msgspec.Meta(max_length=100, pattern=PRINTABLE)]
+BankName = Annotated[str, msgspec.Meta(max_length=100, pattern=ONE_LINE)]
 BankAccount = Annotated[str, msgspec.Meta(max_length=40, pattern=r"^$|^[0-9][0-9 ]{6,38}[0-9]$")]
-Household = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=NONBLANK)]
+Household = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=ONE_LINE_NONBLANK)]
+Title = Annotated[str, msgspec.Meta(min_length=2, max_length=200, pattern=ONE_LINE_NONBLANK)]
+Number = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=ONE_LINE_NONBLANK)]
 Day = Annotated[date, msgspec.Meta(extra_json_schema={"minimum": "2000-01-01"})]
 
 
@@ -183,7 +186,7 @@ class CompanyOut(msgspec.Struct):
 
 class StaffIn(Strict):
     name: Name
-    position: Annotated[str, msgspec.Meta(max_length=50, pattern=PRINTABLE)] = ""
+    position: Annotated[str, msgspec.Meta(max_length=50, pattern=ONE_LINE)] = ""
     user_id: Id | None = None  # the staff member's account, when they have one
 
 
@@ -235,7 +238,7 @@ class StaffOut(msgspec.Struct):
 
 class VoteCreate(Strict):
     community_id: Id
-    title: Annotated[str, msgspec.Meta(min_length=2, max_length=200, pattern=NONBLANK)]
+    title: Title
     estate_ids: Annotated[list[Id], msgspec.Meta(min_length=1, max_length=100)]
     candidate_company_ids: Annotated[list[Id], msgspec.Meta(min_length=1, max_length=20)]
     opens_on: date
@@ -247,7 +250,7 @@ class PaperVoteIn(Strict):
     part and those that chose the company. Its households with a vote are the estates' registered households."""
 
     community_id: Id
-    reference: Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=NONBLANK)]  # archive number (档案编号)
+    reference: Number  # archive number (档案编号)
     estate_ids: Annotated[list[Id], msgspec.Meta(min_length=1, max_length=100)]
     company_id: Id
     voted_on: date
@@ -256,7 +259,7 @@ class PaperVoteIn(Strict):
 
 
 class VoteUpdate(Strict):
-    title: Annotated[str, msgspec.Meta(min_length=2, max_length=200, pattern=NONBLANK)] | None = None
+    title: Title | None = None
     closes_on: date | None = None
 
 
@@ -308,7 +311,7 @@ class VoteOut(msgspec.Struct):
 
 class ContractCreate(Strict):
     vote_id: Id
-    contract_number: Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=NONBLANK)]
+    contract_number: Number
     signed_on: date
     starts_on: date
     ends_on: date

@@ -9,9 +9,9 @@ from typing import Annotated
 import msgspec
 
 from foundation.schemas import Id, Reason, Strict
-from foundation.text import NONBLANK, PRINTABLE
+from foundation.text import NONBLANK, ONE_LINE_NONBLANK, PRINTABLE
 
-Title = Annotated[str, msgspec.Meta(min_length=2, max_length=200, pattern=NONBLANK)]
+Title = Annotated[str, msgspec.Meta(min_length=2, max_length=200, pattern=ONE_LINE_NONBLANK)]
 LongText = Annotated[str, msgspec.Meta(min_length=1, max_length=20_000, pattern=NONBLANK)]
 Description = Annotated[str, msgspec.Meta(max_length=20_000, pattern=PRINTABLE)]
 Fen = Annotated[int, msgspec.Meta(ge=1, le=2_000_000_000, description="Money in fen (分), at most 20,000,000 yuan")]
@@ -48,7 +48,7 @@ class LotIn(Strict):
 
 
 class CriterionIn(Strict):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NONBLANK)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=ONE_LINE_NONBLANK)]
     weight: Annotated[int, msgspec.Meta(ge=1, le=100)]
 
 
@@ -108,7 +108,7 @@ class CallOut(msgspec.Struct):
 
 
 class DocumentIn(Strict):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NONBLANK)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=ONE_LINE_NONBLANK)]
     content: Annotated[str, msgspec.Meta(min_length=4, max_length=BASE64_MAX, pattern=BASE64, description="The file, base64-encoded (at most 2 MiB)")]
     content_type: (
         Annotated[

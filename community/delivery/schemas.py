@@ -11,11 +11,11 @@ import msgspec
 
 from community.calls.schemas import Category, ClientId
 from foundation.schemas import Id, Strict
-from foundation.text import NONBLANK, PRINTABLE
+from foundation.text import ONE_LINE_NONBLANK, PRINTABLE
 
-Title = Annotated[str, msgspec.Meta(min_length=2, max_length=200, pattern=NONBLANK)]
-Place = Annotated[str, msgspec.Meta(min_length=2, max_length=200, pattern=NONBLANK)]
-PersonName = Annotated[str, msgspec.Meta(min_length=2, max_length=30, pattern=NONBLANK, description="The resident's name only: no phone, address or ID number")]
+Title = Annotated[str, msgspec.Meta(min_length=2, max_length=200, pattern=ONE_LINE_NONBLANK)]
+Place = Annotated[str, msgspec.Meta(min_length=2, max_length=200, pattern=ONE_LINE_NONBLANK)]
+PersonName = Annotated[str, msgspec.Meta(min_length=2, max_length=30, pattern=ONE_LINE_NONBLANK, description="The resident's name only: no phone, address or ID number")]
 
 
 class Kind(StrEnum):
@@ -34,7 +34,7 @@ class ConsentBy(StrEnum):
 
 
 class IndicatorIn(Strict):
-    name: Annotated[str, msgspec.Meta(min_length=2, max_length=100, pattern=NONBLANK)]
+    name: Annotated[str, msgspec.Meta(min_length=2, max_length=100, pattern=ONE_LINE_NONBLANK)]
     measure: Measure
     target: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
 

@@ -24,6 +24,7 @@ from foundation.access import Principal, Role, ScopeKind
 from foundation.clock import business_today
 from foundation.errors import DomainError, InvalidInput
 from foundation.money import hundredths, too_many_decimals
+from foundation.one_line import check_one_line
 from foundation.paging import PageRequest
 from foundation.web.auth import allow
 from foundation.web.flash import flashed
@@ -51,6 +52,7 @@ def _client_id(text: str | None) -> str:
 
 def _form_body(model: type[S], values: dict[str, Any]) -> S:
     """A form's fields as the API's request body, checked the same way; a wrong field is refused in Chinese."""
+    check_one_line(values, model, beside_field=True)
     try:
         return msgspec.convert(values, type=model, strict=False)
     except msgspec.ValidationError as error:

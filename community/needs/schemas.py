@@ -10,13 +10,13 @@ import msgspec
 from community.needs.rules import Answer, MeetingBody
 from foundation.periods import FIRST_YEAR, LAST_YEAR
 from foundation.schemas import Id, Strict
-from foundation.text import NONBLANK, PRINTABLE
+from foundation.text import NONBLANK, ONE_LINE, ONE_LINE_NONBLANK, PRINTABLE
 from inspections.schemas import ClientId
 
-Title = Annotated[str, msgspec.Meta(min_length=2, max_length=200, pattern=NONBLANK)]
+Title = Annotated[str, msgspec.Meta(min_length=2, max_length=200, pattern=ONE_LINE_NONBLANK)]
 Text = Annotated[str, msgspec.Meta(max_length=4000, pattern=PRINTABLE)]
 Minutes = Annotated[str, msgspec.Meta(min_length=5, max_length=8000, pattern=NONBLANK, description="会议记录: what was discussed and decided")]
-Label = Annotated[str, msgspec.Meta(min_length=1, max_length=20, pattern=NONBLANK)]
+Label = Annotated[str, msgspec.Meta(min_length=1, max_length=20, pattern=ONE_LINE_NONBLANK)]
 People = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
 Fen = Annotated[int, msgspec.Meta(ge=1, le=2_000_000_000, description="Integer fen (分)")]
 Year = Annotated[int, msgspec.Meta(ge=FIRST_YEAR, le=LAST_YEAR)]
@@ -104,7 +104,7 @@ class ProposalIn(Strict):
     client_id: ClientId
     need_id: Id
     summary: Annotated[str, msgspec.Meta(min_length=5, max_length=4000, pattern=NONBLANK)]
-    title: Annotated[str, msgspec.Meta(max_length=200, pattern=PRINTABLE)] = ""  # the need's title when empty
+    title: Annotated[str, msgspec.Meta(max_length=200, pattern=ONE_LINE)] = ""  # the need's title when empty
     budget_fen: Fen | None = None
 
 

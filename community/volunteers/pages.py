@@ -22,6 +22,7 @@ from community.volunteers.rules import HOURS_STATE_NAMES, format_minutes
 from foundation.access import Principal
 from foundation.clock import utc_now
 from foundation.errors import DomainError, InvalidInput, Unavailable
+from foundation.one_line import check_one_line
 from foundation.periods import business_date
 from foundation.web.auth import allow
 from foundation.web.flash import flashed
@@ -35,6 +36,7 @@ Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED
 
 
 def _convert(fields: dict[str, Any], into: type[msgspec.Struct], zh: str, field: str = "_form") -> Any:
+    check_one_line(fields, into, beside_field=True)  # a line break in a name or title: said so, beside the field
     try:
         return msgspec.convert(fields, into, strict=False)
     except (msgspec.ValidationError, ValueError) as error:

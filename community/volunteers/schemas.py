@@ -8,19 +8,19 @@ from typing import Annotated, Literal
 import msgspec
 
 from foundation.schemas import Id, Strict
-from foundation.text import NONBLANK, PRINTABLE
+from foundation.text import NONBLANK, ONE_LINE_NONBLANK, PRINTABLE
 from people.schemas import Password, Username
 
 ClientId = Annotated[str, msgspec.Meta(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$", description="Generated on the phone; a retry sends the same one")]
-RealName = Annotated[str, msgspec.Meta(min_length=2, max_length=40, pattern=NONBLANK, description="实名: the volunteer's real name")]
+RealName = Annotated[str, msgspec.Meta(min_length=2, max_length=40, pattern=ONE_LINE_NONBLANK, description="实名: the volunteer's real name")]
 Phone = Annotated[str, msgspec.Meta(pattern=r"^1[3-9][0-9]{9}$", description="A mainland mobile number, 11 digits")]
-Skill = Annotated[str, msgspec.Meta(min_length=1, max_length=20, pattern=NONBLANK, description="One of GET /api/volunteers/options skills")]
-Title = Annotated[str, msgspec.Meta(min_length=2, max_length=200, pattern=NONBLANK)]
-Place = Annotated[str, msgspec.Meta(min_length=2, max_length=200, pattern=NONBLANK)]
-TeamName = Annotated[str, msgspec.Meta(min_length=2, max_length=60, pattern=NONBLANK)]
+Skill = Annotated[str, msgspec.Meta(min_length=1, max_length=20, pattern=ONE_LINE_NONBLANK, description="One of GET /api/volunteers/options skills")]
+Title = Annotated[str, msgspec.Meta(min_length=2, max_length=200, pattern=ONE_LINE_NONBLANK)]
+Place = Annotated[str, msgspec.Meta(min_length=2, max_length=200, pattern=ONE_LINE_NONBLANK)]
+TeamName = Annotated[str, msgspec.Meta(min_length=2, max_length=60, pattern=ONE_LINE_NONBLANK)]
 Text = Annotated[str, msgspec.Meta(max_length=2000, pattern=PRINTABLE)]
 Activity = Annotated[str, msgspec.Meta(min_length=2, max_length=400, pattern=NONBLANK, description="What was done")]
-Household = Annotated[str, msgspec.Meta(min_length=2, max_length=100, pattern=NONBLANK, description="The household's address only, e.g. 5号楼2门301室")]
+Household = Annotated[str, msgspec.Meta(min_length=2, max_length=100, pattern=ONE_LINE_NONBLANK, description="The household's address only, e.g. 5号楼2门301室")]
 DecisionReason = Annotated[str, msgspec.Meta(max_length=500, pattern=PRINTABLE, description="Required when rejecting")]
 Minutes = Annotated[int, msgspec.Meta(ge=1, le=1440)]
 Wanted = Annotated[int, msgspec.Meta(ge=1, le=10_000)]

@@ -25,8 +25,11 @@ from foundation.access import Principal, Role
 from foundation.audit import record_change
 from foundation.channels import CHANNEL_KIND_NAMES, TOPIC_NAMES, Channel, ChannelKind, Topic, add_channel, channels_of, messages_of
 from foundation.errors import DomainError, InvalidInput, NotFound, PermissionDenied, Unavailable
+from foundation.one_line import check_one_line
+from foundation.one_line import refusal as not_one_line
 from foundation.settings import get_settings
 from foundation.storage import BlobStore
+from foundation.text import first_line_break
 from foundation.throttle import Limit, admit
 from foundation.web.auth import allow
 from foundation.web.flash import flashed
@@ -224,6 +227,7 @@ class WristbandPages(Controller):
                 photo = _upload(data.get("photo"))
                 limit = get_settings().attachment_max_bytes
                 fields = {"name": typed.get("name", "").strip(), "consent_by": typed.get("consent_by", ""), "consent_on": typed.get("consent_on", ""), "care_notes": typed.get("care_notes", ""), "guardians": _guardians_of(typed, most)}
+                check_one_line(fields, schemas.ElderIn, beside_field=True)
                 try:
                     body = msgspec.convert(fields, schemas.ElderIn, strict=False)
                 except msgspec.ValidationError as error:
@@ -356,6 +360,8 @@ class ChannelPages(Controller):
                 name = form.get("name", "").strip()
                 if not 1 <= len(name) <= 60:
                     raise InvalidInput("name the channel (60 characters at most)", zh="请填写渠道名称（60 字以内）", field="name")
+                if (character := first_line_break(name)) is not None:
+                    raise not_one_line("name", character, beside_field=True)
                 if kind is ChannelKind.WEBHOOK and len(form.get("secret", "").strip()) < 16:
                     raise InvalidInput("a webhook is signed with a secret of 16 characters or more", zh="Webhook 须填写至少 16 个字符的签名密钥", field="secret")
                 community_id = self._community(principal, form)

@@ -9,16 +9,16 @@ from typing import Annotated
 import msgspec
 
 from foundation.schemas import Strict
-from foundation.text import NONBLANK
+from foundation.text import ONE_LINE, ONE_LINE_NONBLANK
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=30, pattern=NONBLANK)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=30, pattern=ONE_LINE_NONBLANK)]
 Note = Annotated[str, msgspec.Meta(max_length=500)]
 
 
 class GuardianIn(Strict):
     name: Name
-    phone: Annotated[str, msgspec.Meta(min_length=7, max_length=20)]
-    relation: Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
+    phone: Annotated[str, msgspec.Meta(min_length=7, max_length=20, pattern=ONE_LINE)]
+    relation: Annotated[str, msgspec.Meta(min_length=1, max_length=20, pattern=ONE_LINE)]
 
 
 class ElderIn(Strict):

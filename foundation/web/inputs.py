@@ -1,5 +1,6 @@
 """The one gate every request's text passes before its handler runs, for the API and the pages alike: path and
-query parameters, JSON bodies and form fields holding a control character are refused (422, naming the field),
+query parameters, JSON bodies and form fields holding a control character are refused (422, naming the field), as
+is a line break in text the operation's schema reads as one line (a name, a title: foundation.one_line),
 a body that is not UTF-8 or JSON nested past any real document is refused (400), a body of another type than the
 operation reads is refused (415, before any of it is read: a form's parser would leave the stream half read), and
 an uploaded file's name is cleaned rather than refused."""
@@ -19,8 +20,10 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import BodyKwarg, ParameterKwarg
 
 from foundation.errors import ControlCharacters, InvalidInput, WrongMediaType
+from foundation.one_line import ONE_LINE_PATTERNS, check_one_line
+from foundation.one_line import refusal as not_one_line
 from foundation.periods import check_day, parse_day, supported_year
-from foundation.text import clean_file_name, first_control_character
+from foundation.text import clean_file_name, first_control_character, first_line_break
 
 FORM_TYPES = frozenset({RequestEncodingType.URL_ENCODED.value, RequestEncodingType.MULTI_PART.value})
 JSON_TYPE = RequestEncodingType.JSON.value
@@ -103,6 +106,24 @@ def _wrong_type(sent: str, expected: str) -> WrongMediaType:
 
 
 @cache
+def _one_line_parameters(handler: BaseRouteHandler) -> tuple[str, ...]:
+    """The names (in the path or the query) of a handler's parameters read as one line of text."""
+    found = []
+    for name, definition in handler.parsed_fn_signature.parameters.items():
+        kwarg = definition.kwarg_definition
+        if isinstance(kwarg, ParameterKwarg) and kwarg.pattern in ONE_LINE_PATTERNS:
+            found.append(kwarg.query or name)
+    return tuple(found)
+
+
+@cache
+def _body_model(handler: BaseRouteHandler) -> Any:
+    """The type a handler reads its `data` as (a request body's schema), None when it takes no body."""
+    data = handler.parsed_fn_signature.parameters.get("data")
+    return None if data is None else data.annotation
+
+
+@cache
 def _expected_body(handler: BaseRouteHandler) -> str | None:
     """The media type a handler reads its `data` as (JSON unless it says a form), None when it takes no body."""
     data = handler.parsed_fn_signature.parameters.get("data")
@@ -128,6 +149,11 @@ async def check_request_text(request: Request[Any, Any, Any]) -> None:
         _check(f"{name} (a query parameter name)", name)
         for value in values:
             _check(name, value)
+    for name in _one_line_parameters(request.route_handler):
+        path_value = request.path_params.get(name)
+        for value in [path_value] if isinstance(path_value, str) else request.query_params.getall(name, []):
+            if (character := first_line_break(value)) is not None:
+                raise not_one_line(name, character)
     for query_name, name in _date_parameters(request.route_handler):
         for value in request.query_params.getall(query_name, []):
             # A well-formed day outside the supported years is refused here; a malformed one by the parameter's parser.
@@ -156,11 +182,13 @@ async def check_request_text(request: Request[Any, Any, Any]) -> None:
         except msgspec.DecodeError:
             return  # not JSON at all: the body's decoder says so, with its position
         _check_json(document, "body")
+        check_one_line(document, _body_model(request.route_handler), "body")
     elif content_type in FORM_TYPES:
         try:
             form = await request.form()
         except UnicodeDecodeError as error:
             raise _not_utf8("form", error) from None
+        model = _body_model(request.route_handler)
         for name, value in form.multi_items():
             _check(f"{name} (a form field name)", name)
             if isinstance(value, UploadFile):
@@ -168,3 +196,4 @@ async def check_request_text(request: Request[Any, Any, Any]) -> None:
                 value.filename = clean_file_name(value.filename) if value.filename else value.filename
             elif isinstance(value, str):
                 _check(name, value)
+                check_one_line({name: value}, model)  # a form read as a schema (GeoReport's); a page's form is a dict

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from foundation.access import ROLE_NAMES, Principal
 from foundation.errors import DomainError, InvalidInput
+from foundation.one_line import check_one_line
 from foundation.paging import PageRequest
 from foundation.web.body import check_dates
 from foundation.web.params import MAX_ID, MAX_PAGE
@@ -86,7 +87,8 @@ def page_request(page_no: int, page_size: int) -> PageRequest:
 def form_body(shape: type[T], /, *, strict: bool = True, **fields: Any) -> T:
     """A form's fields as the API's body, checked against the same limits as the API checks (lengths, ranges, formats):
     a page is a second door to the same rule, never a way around it. A refusal names the field and says, in Chinese,
-    what the limit is."""
+    what the limit is (a line break in a name or title: that it is one line)."""
+    check_one_line(fields, shape, beside_field=True)
     try:
         body = msgspec.convert(fields, shape, strict=strict)
     except msgspec.ValidationError as error:

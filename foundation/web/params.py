@@ -12,14 +12,14 @@ from litestar.routes import HTTPRoute
 from foundation.paging import PageRequest
 from foundation.settings import get_settings
 from foundation.storage import BlobStore
-from foundation.text import NONBLANK
+from foundation.text import ONE_LINE_NONBLANK
 
 MAX_ID = 2**31 - 1
 MAX_PAGE = 100_000  # the last page number any list answers
 
 RecordId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="Record id")]
 OptionalId = Annotated[int | None, Parameter(ge=1, le=MAX_ID)]
-SearchText = Annotated[str | None, Parameter(min_length=1, max_length=100, pattern=NONBLANK, description="Part of a name, code or address")]
+SearchText = Annotated[str | None, Parameter(min_length=1, max_length=100, pattern=ONE_LINE_NONBLANK, description="Part of a name, code or address")]
 
 
 async def provide_paging(

@@ -29,7 +29,7 @@ from foundation.errors import (
     WrongMediaType,
 )
 from foundation.periods import DATE_PATTERN, FIRST_YEAR, LAST_YEAR, MONTH_PATTERN, PERIOD_PATTERN, QUARTER_PATTERN
-from foundation.text import NONBLANK, PRINTABLE
+from foundation.text import NONBLANK, ONE_LINE, ONE_LINE_NONBLANK, PRINTABLE
 from foundation.web.flash import flashed
 
 log = logging.getLogger("foundation.web")
@@ -57,7 +57,7 @@ DESCRIPTIONS = {
     413: "The upload is larger than the configured limit; nothing was stored",
     415: "The body is not of the media type this operation reads (application/json, or a form); nothing was read",
     409: "Conflicts with a stored record (duplicate, overlap or wrong state); nothing was changed",
-    422: "A business rule forbids this, or a text holds control characters; nothing was changed",
+    422: "A business rule forbids this, or a text holds control characters (or a line break, in one-line text such as a name); nothing was changed",
     429: "Too many failed attempts; retry after the number of seconds in the Retry-After header",
     503: "The database is busy; retry shortly (nothing was changed)",
 }
@@ -174,6 +174,8 @@ PATTERN_WORDS = {
     PERIOD_PATTERN: f"a period like 2026-Q4, 2026-10, 2026-10-12 or 2026-10-12T14 ({_YEARS})",
     NONBLANK: "text that is not blank and holds no control characters",
     PRINTABLE: "text without control characters",
+    ONE_LINE_NONBLANK: "one line of text, not blank, without line breaks, tabs or control characters",
+    ONE_LINE: "one line of text, without line breaks, tabs or control characters",
 }
 
 

@@ -21,7 +21,7 @@ from foundation.access import Principal, Role
 from foundation.audit import list_audit_entries
 from foundation.paging import Page, PageRequest
 from foundation.storage import BlobStore, store_answers
-from foundation.text import NONBLANK
+from foundation.text import ONE_LINE_NONBLANK
 from foundation.web.admission import NEVER_HELD_BACK
 from foundation.web.auth import allow
 from foundation.web.params import OptionalId, provide_store
@@ -50,7 +50,7 @@ class AuditEntryOut(msgspec.Struct):
 
 
 log = logging.getLogger("supervision.health")
-Filter = Annotated[str | None, Parameter(min_length=1, max_length=80, pattern=NONBLANK)]
+Filter = Annotated[str | None, Parameter(min_length=1, max_length=80, pattern=ONE_LINE_NONBLANK)]
 
 
 class SystemController(Controller):

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from foundation.access import Principal, Role
 from foundation.clock import business_today
 from foundation.errors import DomainError, InvalidInput
+from foundation.one_line import check_one_line
 from foundation.periods import MONTH_PATTERN, Month
 from foundation.web.auth import allow
 from foundation.web.flash import flashed
@@ -81,6 +82,7 @@ class CareWorkerPages(Controller):
                 try:
                     fields: dict[str, object] = {name: data.get(name, "") for name in schemas.EnrolmentIn.__struct_fields__}
                     fields["provider_id"] = int(data.get("provider_id") or 0)
+                    check_one_line(fields, schemas.EnrolmentIn, beside_field=True)
                     body = msgspec.convert(fields, schemas.EnrolmentIn, strict=False)
                 except (msgspec.ValidationError, ValueError) as error:
                     raise InvalidInput(f"enrolment form: {error}", zh="请完整填写老人信息（日期格式如 1946-03-08，身份证号码 18 位，电话为数字）", field="_form") from None

@@ -9,19 +9,19 @@ from typing import Annotated, Literal
 import msgspec
 
 from foundation.schemas import Id, Strict
-from foundation.text import NONBLANK
+from foundation.text import ONE_LINE_NONBLANK
 
 ClientId = Annotated[str, msgspec.Meta(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$", description="Generated on the phone; a retry sends the same one")]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=20, pattern=r"^[a-z][a-z0-9_]*$")]
 
 
 class EnrolmentIn(Strict):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=30, pattern=NONBLANK)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=30, pattern=ONE_LINE_NONBLANK)]
     sex: Literal["F", "M"]
     # A birth date is the one date before the supported years (foundation.periods) that a body may carry: text,
     # checked by the use case.
     birth_date: Annotated[str, msgspec.Meta(pattern=r"^(19[0-9]{2}|20[0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$", description="The elder's birth date, e.g. 1946-03-08")]
-    address: Annotated[str, msgspec.Meta(min_length=2, max_length=120, pattern=NONBLANK, description="Within the community: building, unit, room")]
+    address: Annotated[str, msgspec.Meta(min_length=2, max_length=120, pattern=ONE_LINE_NONBLANK, description="Within the community: building, unit, room")]
     phone: Annotated[str, msgspec.Meta(pattern=r"^\+?[0-9][0-9 \-]{6,18}$", description="The elder's or the family's")]
     category: Code
     id_number: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{17}[0-9Xx]$", description="Resident ID number (18 characters); stored sealed")]

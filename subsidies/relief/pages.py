@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from foundation.access import Principal, Role
 from foundation.clock import business_today
 from foundation.errors import DomainError, InvalidInput
+from foundation.one_line import check_one_line
 from foundation.paging import PageRequest
 from foundation.storage import BlobStore
 from foundation.web.auth import allow
@@ -52,6 +53,7 @@ def _amount_fen(text: str) -> int:
 
 def _form_body(values: dict[str, Any]) -> schemas.ApplicationIn:
     """The form's fields as the API's request body, checked the same way; a wrong field is refused in Chinese."""
+    check_one_line(values, schemas.ApplicationIn, beside_field=True)
     try:
         return msgspec.convert(values, type=schemas.ApplicationIn, strict=False)
     except msgspec.ValidationError as error:

@@ -21,6 +21,7 @@ from community.volunteers.schemas import VolunteerIn
 from foundation.access import ROLE_NAMES, Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.errors import DomainError, InvalidInput
+from foundation.one_line import ONE_LINE_PATTERNS
 from foundation.sealing import Sealer
 from foundation.settings import get_settings
 from people import queries as people_queries
@@ -437,6 +438,8 @@ def _shape_reason(message: str, field_name: str = "") -> str:
         return PATTERN_REASONS[field_name]
     if "length" in message:
         return "内容过长（或为空），请缩短"
+    if any(repr(pattern) in message for pattern in ONE_LINE_PATTERNS):  # a blank cell is refused before: a line break
+        return "须为一行文字，不能含换行、制表符等控制字符（单元格内请勿换行）"
     if "regex" in message or "pattern" in message:
         return "含有不允许的字符（编码只用字母、数字、- 和 _；名称不能只有空格）"
     if ">=" in message or "<=" in message:

@@ -8,7 +8,8 @@ from datetime import date
 
 import pytest
 
-from foundation.errors import InvalidInput
+from foundation.errors import InvalidInput, NotOneLine
+from foundation.one_line import check_one_line
 from foundation.periods import (
     DATE_PATTERN,
     FIRST_YEAR,
@@ -25,7 +26,8 @@ from foundation.periods import (
     parse_period,
     period_zh,
 )
-from foundation.text import clean_file_name, first_control_character
+from foundation.text import NONBLANK, ONE_LINE, ONE_LINE_NONBLANK, PRINTABLE, clean_file_name, first_control_character, first_line_break
+from registry.schemas import OrganisationCreate
 
 
 def test_the_patterns_clients_see_accept_exactly_the_supported_years() -> None:
@@ -111,6 +113,7 @@ def test_tabs_line_breaks_and_chinese_are_text() -> None:
         ("C:\\Users\\张\\楼道.jpg", "楼道.jpg"),
         ("../../etc/passwd", "passwd"),
         ("line\r\nbreak.png", "linebreak.png"),
+        ("line\u2028break\u0085.png", "linebreak.png"),
         ("\x00\x1b", "photo"),
         ("x" * 300 + ".jpg", "x" * 200),
     ],
@@ -166,3 +169,38 @@ def test_people_read_by_name_and_post_found_anywhere_in_a_page_once() -> None:
 
     context = {"me": None, "run": Card([Row("xbl-officer (street_officer)"), Row(None)], "说明 (不是账号)"), "pairs": [("finance (finance)", 3)]}
     assert accounts_shown(context) == {"xbl-officer", "finance"}
+
+
+LINE_BREAKS = ["\t", "\n", "\r", "\x0b", "\x0c", "\x85", "\u2028", "\u2029"]
+
+
+@pytest.mark.parametrize("character", LINE_BREAKS, ids=lambda c: f"U+{ord(c):04X}")
+def test_one_line_text_refuses_every_line_break_and_tab_that_notes_may_hold(character) -> None:
+    for pattern in (ONE_LINE, ONE_LINE_NONBLANK):
+        assert not re.search(pattern, f"中国{character}银行"), pattern
+    assert first_line_break(f"中国{character}银行") == character
+    # Notes keep them (U+000B and U+000C are control characters everywhere).
+    assert bool(re.search(PRINTABLE, f"中国{character}银行")) is (character not in "\x0b\x0c")
+
+
+@pytest.mark.parametrize("name", ["中国　银行", "中国\u00a0银行", "天津银行 和平支行", "A-1"])
+def test_one_line_text_keeps_every_space_people_type(name) -> None:
+    assert re.search(ONE_LINE, name) and re.search(ONE_LINE_NONBLANK, name) and first_line_break(name) is None
+
+
+def test_a_one_line_name_is_not_blank_as_a_name_is_not() -> None:
+    for blank in ("", " ", "\u3000\u3000", "\u00a0"):
+        assert bool(re.search(ONE_LINE_NONBLANK, blank)) is bool(re.search(NONBLANK, blank)) is False
+        assert re.search(ONE_LINE, blank)
+
+
+def test_a_final_line_feed_passes_the_pattern_and_is_refused_by_the_schema_s_field() -> None:
+    """Python's `$` matches before a final line feed: the pattern alone lets "name\n" through."""
+    assert re.search(ONE_LINE_NONBLANK, "树德里\n")
+    with pytest.raises(NotOneLine) as refused:
+        check_one_line({"name": "树德里", "staff": [{"name": "王"}, {"name": "李\n"}]}, OrganisationCreate, "body")
+    assert refused.value.field == "body.staff[1].name" and "U+000A" in refused.value.detail
+    with pytest.raises(NotOneLine) as on_a_page:
+        check_one_line({"staff": [{"name": "李\u2028四"}]}, OrganisationCreate, beside_field=True)
+    assert on_a_page.value.field == "staff" and on_a_page.value.message_zh.startswith("此项为一行文字")
+    check_one_line({"name": "树德里　一片", "address": "南京路 1 号", "staff": [{"name": "王", "position": "经理"}]}, OrganisationCreate, "body")
