@@ -1,5 +1,5 @@
 """Text read as one line, found by the schema that reads it: the fields of a request body (or of a form turned into
-one) whose pattern is foundation.text.ONE_LINE or ONE_LINE_NONBLANK, found once per schema; a line break in one of
+one) whose pattern is foundation.text.ONE_LINE, ONE_LINE_NONBLANK or ONE_LINE_OPTIONAL, found once per schema; a line break in one of
 them is refused naming the field and the character, before the schema's own check, which would refuse it with a
 regular expression nobody can read (and which lets a final line feed through: Python's `$` matches before it)."""
 
@@ -12,9 +12,9 @@ from typing import Any
 import msgspec.inspect as mi
 
 from foundation.errors import NotOneLine
-from foundation.text import ONE_LINE, ONE_LINE_NONBLANK, first_line_break
+from foundation.text import ONE_LINE, ONE_LINE_NONBLANK, ONE_LINE_OPTIONAL, first_line_break
 
-ONE_LINE_PATTERNS = frozenset({ONE_LINE, ONE_LINE_NONBLANK})
+ONE_LINE_PATTERNS = frozenset({ONE_LINE, ONE_LINE_NONBLANK, ONE_LINE_OPTIONAL})
 
 
 class Shape:

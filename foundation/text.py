@@ -9,7 +9,10 @@ _CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
 PRINTABLE = rf"^[^{_CONTROL}]*$"
 # Printable and not only white space: at least one character that is neither white space nor a control character.
 # Written without look-ahead so that every client's validator (and the API fuzzer's generator) handles it.
-NONBLANK = rf"^[^{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$"
+# Zero-width characters (space, non-joiner, joiner, word joiner, byte-order mark) show nothing: a name made of them
+# alone is as blank as one of spaces.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+NONBLANK = rf"^[^{_CONTROL}]*[^\s{_CONTROL}{_INVISIBLE}][^{_CONTROL}]*$"
 
 # Text read as one line (a name, title, place, label, code, phone number, bank): besides the control characters, no
 # tab, line feed, carriage return, vertical tab, form feed, next line (U+0085) or line and paragraph separator
@@ -20,7 +23,9 @@ NONBLANK = rf"^[^{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$"
 LINE_BREAKS = "\t\n\r\x0b\x0c\x85\u2028\u2029"
 _NOT_ONE_LINE = r"\x00-\x1f\x7f\x85\u2028\u2029"
 ONE_LINE = rf"^[^{_NOT_ONE_LINE}]*$"
-ONE_LINE_NONBLANK = rf"^[^{_NOT_ONE_LINE}]*[^\s{_NOT_ONE_LINE}][^{_NOT_ONE_LINE}]*$"
+ONE_LINE_NONBLANK = rf"^[^{_NOT_ONE_LINE}]*[^\s{_NOT_ONE_LINE}{_INVISIBLE}][^{_NOT_ONE_LINE}]*$"
+# One line that may be left empty (an address or phone not known yet), but not filled with spaces alone.
+ONE_LINE_OPTIONAL = rf"^([^{_NOT_ONE_LINE}]*[^\s{_NOT_ONE_LINE}{_INVISIBLE}][^{_NOT_ONE_LINE}]*)?$"
 
 # The one rule for every string that enters (bodies, form fields, query and path parameters): C0 control
 # characters and DEL are refused, except tab, line feed and carriage return, which notes may hold.

@@ -8,7 +8,7 @@ from typing import Annotated
 import msgspec
 
 from foundation.schemas import Id, Reason, Strict
-from foundation.text import ONE_LINE, ONE_LINE_NONBLANK
+from foundation.text import ONE_LINE_NONBLANK, ONE_LINE_OPTIONAL
 from registry.boundaries import Datum
 from registry.tables import ManagementMode, OrganisationKind, Standing
 
@@ -17,14 +17,14 @@ EstateCode = Annotated[str, msgspec.Meta(min_length=1, max_length=30, pattern=r"
 # Names, addresses, codes, phone numbers and banks are one line: they print in a table cell, on a notice, a PDF.
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=ONE_LINE_NONBLANK)]
 LongName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=ONE_LINE_NONBLANK)]
-Text200 = Annotated[str, msgspec.Meta(max_length=200, pattern=ONE_LINE)]
+Text200 = Annotated[str, msgspec.Meta(max_length=200, pattern=ONE_LINE_OPTIONAL)]  # empty, or something to read
 Count = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
 # Floor area in 0.01 m²: positive, below 100 km² for one estate.
 AreaCentiM2 = Annotated[int, msgspec.Meta(ge=1, le=10_000_000_000)]
 CreditCode = Annotated[str, msgspec.Meta(min_length=18, max_length=18, pattern=ONE_LINE_NONBLANK)]
-Phone = Annotated[str, msgspec.Meta(max_length=30, pattern=ONE_LINE)]
+Phone = Annotated[str, msgspec.Meta(max_length=30, pattern=ONE_LINE_OPTIONAL)]
 # A payee's bank (开户行) and account number (digits, 8 to 32 of them, spaces allowed between groups as printed).
-BankName = Annotated[str, msgspec.Meta(max_length=100, pattern=ONE_LINE)]
+BankName = Annotated[str, msgspec.Meta(max_length=100, pattern=ONE_LINE_OPTIONAL)]
 BankAccount = Annotated[str, msgspec.Meta(max_length=40, pattern=r"^$|^[0-9][0-9 ]{6,38}[0-9]$")]
 Household = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=ONE_LINE_NONBLANK)]
 Title = Annotated[str, msgspec.Meta(min_length=2, max_length=200, pattern=ONE_LINE_NONBLANK)]
@@ -186,7 +186,7 @@ class CompanyOut(msgspec.Struct):
 
 class StaffIn(Strict):
     name: Name
-    position: Annotated[str, msgspec.Meta(max_length=50, pattern=ONE_LINE)] = ""
+    position: Annotated[str, msgspec.Meta(max_length=50, pattern=ONE_LINE_OPTIONAL)] = ""
     user_id: Id | None = None  # the staff member's account, when they have one
 
 

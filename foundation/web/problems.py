@@ -29,7 +29,7 @@ from foundation.errors import (
     WrongMediaType,
 )
 from foundation.periods import DATE_PATTERN, FIRST_YEAR, LAST_YEAR, MONTH_PATTERN, PERIOD_PATTERN, QUARTER_PATTERN
-from foundation.text import NONBLANK, ONE_LINE, ONE_LINE_NONBLANK, PRINTABLE
+from foundation.text import NONBLANK, ONE_LINE, ONE_LINE_NONBLANK, ONE_LINE_OPTIONAL, PRINTABLE
 from foundation.web.flash import flashed
 
 log = logging.getLogger("foundation.web")
@@ -172,9 +172,10 @@ PATTERN_WORDS = {
     QUARTER_PATTERN: f"a quarter like 2026-Q4 ({_YEARS}, Q1-Q4)",
     DATE_PATTERN: f"a date like 2026-10-12 ({_YEARS})",
     PERIOD_PATTERN: f"a period like 2026-Q4, 2026-10, 2026-10-12 or 2026-10-12T14 ({_YEARS})",
-    NONBLANK: "text that is not blank and holds no control characters",
+    NONBLANK: "text that is not blank (not spaces or invisible characters alone) and holds no control characters",
     PRINTABLE: "text without control characters",
-    ONE_LINE_NONBLANK: "one line of text, not blank, without line breaks, tabs or control characters",
+    ONE_LINE_NONBLANK: "one line of text, not blank (not spaces or invisible characters alone), without line breaks, tabs or control characters",
+    ONE_LINE_OPTIONAL: "empty, or one line of text that is not spaces or invisible characters alone, without line breaks, tabs or control characters",
     ONE_LINE: "one line of text, without line breaks, tabs or control characters",
 }
 

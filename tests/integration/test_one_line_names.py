@@ -134,6 +134,26 @@ async def test_a_full_width_space_in_a_one_line_field_is_kept(client, as_user, d
     assert field.answer(answer.json()) == FULL_WIDTH
 
 
+@pytest.mark.parametrize("blank", ["\u200b\u200b", "\u200b\u200d\ufeff", "\u3000 \u200b"], ids=["zero-width", "joiners", "spaces-and-zero-width"])
+@pytest.mark.parametrize("name", ["estate name", "user display_name", "call title", "relief applicant_name", "volunteer real_name"])
+async def test_a_name_of_invisible_characters_alone_is_blank_and_refused(client, as_user, db, name, blank) -> None:
+    """A zero-width space shows nothing: an elder, a call or an applicant named by it has no name on any page,
+    document or OCDS release."""
+    field = FIELDS[name]
+    answer, before, after = await send(client, as_user, db, field, blank)
+    assert_problem(answer, 400, "not blank")
+    assert after == before
+
+
+async def test_an_address_or_phone_may_be_left_empty_but_not_filled_with_spaces(client, as_user, db) -> None:
+    admin = await as_user("admin")
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    for body in ({"address": "   "}, {"address": "\u200b"}):
+        assert_problem(await client.patch(f"/api/registry/estates/{estate}", json=body, headers=admin), 400, "not spaces")
+    assert_problem(await client.patch("/api/registry/companies/1", json={"phone": "\u3000"}, headers=admin), 400, "not spaces")
+    assert (await client.patch("/api/registry/companies/1", json={"phone": ""}, headers=admin)).json()["phone"] == ""
+
+
 async def test_a_no_break_space_in_a_company_name_is_kept(client, as_user) -> None:
     answer = await client.patch("/api/registry/companies/1", json={"name": "安居物业\u00a0服务有限公司"}, headers=await as_user("admin"))
     assert answer.status_code == 200, answer.text
