@@ -329,6 +329,7 @@ async def _month_page(
         "month_state": month_state,
         "lock_blockers": lock_blockers,
         "pending_vetoes": await queries.pending_veto_estates(db, wanted),
+        "reviews_vetoes": principal.role in REVIEW_DESK,  # the others read "否决待审核" without a link to a desk shut to them
         # A company may appeal a score of a street whose month is published and still in its appeal window.
         "appeal_windows": await queries.open_appeal_windows(db, wanted, business_today()) if principal.role is Role.COMPANY else {},
         "state_names": MONTH_STATE_NAMES,

@@ -176,6 +176,15 @@ class CallPages(Controller):
             return await self._after(db, principal, call_id, exc)
         return flashed(Redirect(path=f"/community/calls/{call_id}"), "投标文件已提交。")
 
+    @get("/bids/{bid_id:int}")
+    async def bid_page(self, bid_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Template:
+        """A bid's plan, team, amount and documents, to whom the API shows it (its organisation; the buyer and the
+        panel, less a recused member, after the deadline); its documents download through /documents/bids/documents/."""
+        bid = await service.bid_for(db, principal, bid_id, utc_now())
+        member = await queries.panel_member(db, principal, bid.call_id)
+        call = await service.call_out(db, await queries.call_row(db, bid.call_id), utc_now())
+        return page("bid.html", principal, bid=bid, call=call, member=member, bid_names=BID_STATUS_NAMES)
+
     @post("/bids/{bid_id:int}/withdraw", guards=[allow({Role.SOCIAL_ORG}, "withdrawing a bid")])
     async def withdraw(self, bid_id: FromPath[int], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[Any]:
         bid = await service.withdraw_bid(db, principal, bid_id, utc_now())

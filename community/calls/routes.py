@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Response, get, post, put
+from litestar import Controller, Response, Router, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.calls import programme, schemas, service
-from community.calls.queries import call_row, readable_bid
+from community.calls.queries import call_row
 from community.calls.service import BUYERS, OFFICIAL_PANEL_ROLES
 from foundation.access import Principal, Role
 from foundation.clock import utc_now
@@ -134,13 +134,11 @@ class BidController(Controller):
     path = "/api/bids"
     tags = ["calls"]
     guards = [logged_in]
-    dependencies = {"store": Provide(provide_store, sync_to_thread=False)}  # noqa: RUF012
 
     @get("/{bid_id:int}", responses=READ)
     async def get_bid(self, bid_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.BidOut:
         """A bid's content: its organisation at any time; the buyer and the panel (unless recused) after the deadline."""
-        bid, _ = await readable_bid(db, principal, bid_id, utc_now())
-        return await service.bid_out(db, bid)
+        return await service.bid_for(db, principal, bid_id, utc_now())
 
     @post("/{bid_id:int}/withdraw", status_code=200, guards=ORGANISATION, responses=WRITE)
     async def withdraw_bid(self, bid_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.BidOut:
@@ -150,13 +148,6 @@ class BidController(Controller):
     async def score_bid(self, bid_id: RecordId, data: JSONBody[schemas.ScoreIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.PanelScoreOut:
         """A member's points for every criterion of a bid (again before signing: replaced)."""
         return await service.score_bid(db, principal, bid_id, data, utc_now())
-
-    @get("/documents/{document_id:int}", responses=READ, media_type="application/octet-stream")
-    async def bid_document(
-        self, document_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]
-    ) -> Response[bytes]:
-        document, content = await service.document_content(db, principal, store, document_id, utc_now())
-        return uploaded_file(content, document.content_type, document.name)
 
 
 class AwardController(Controller):
@@ -194,4 +185,26 @@ class ObjectionController(Controller):
         return next(o for o in await service.objections_of(db, principal, await service.awards_call_id(db, objection.award_id)) if o.id == objection.id)
 
 
-ROUTES = [CallController, PublicAwardController, BidController, AwardController, ObjectionController]
+class BidDocumentController(Controller):
+    """A bid's document through two doors under the same checks: /api/bids/documents/{id} for software (a bearer
+    token or API key) and /documents/bids/documents/{id} for the bid's page (the session cookie)."""
+
+    path = "/bids/documents"
+    tags = ["calls"]
+    guards = [logged_in]
+    dependencies = {"store": Provide(provide_store, sync_to_thread=False)}  # noqa: RUF012
+
+    @get("/{document_id:int}", responses=READ, media_type="application/octet-stream")
+    async def bid_document(
+        self, document_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]
+    ) -> Response[bytes]:
+        """A document of a bid, to those who may read the bid."""
+        document, content = await service.document_content(db, principal, store, document_id, utc_now())
+        return uploaded_file(content, document.content_type, document.name)
+
+
+ROUTES: list[Router | type[Controller]] = [
+    CallController, PublicAwardController, BidController, AwardController, ObjectionController,
+    Router(path="/api", route_handlers=[BidDocumentController]),
+    Router(path="/documents", route_handlers=[BidDocumentController], include_in_schema=False),
+]

@@ -377,6 +377,13 @@ async def bid_out(session: AsyncSession, bid: Bid) -> schemas.BidOut:
     )
 
 
+async def bid_for(session: AsyncSession, actor: Principal, bid_id: int, now: datetime) -> schemas.BidOut:
+    """A bid's content: to its organisation at any time; to the buyer and the panel (less a recused member) after the
+    deadline. The API's answer and the bid's page."""
+    bid, _ = await queries.readable_bid(session, actor, bid_id, now)
+    return await bid_out(session, bid)
+
+
 async def bid_summaries(session: AsyncSession, actor: Principal, call_id: int, now: datetime) -> list[schemas.BidSummary]:
     call = await call_row(session, call_id)
     bids = await queries.readable_bids(session, actor, call, now, ("submitted", "invalid", "withdrawn"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response, Router, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, Parameter
@@ -60,13 +60,6 @@ class EvaluationController(Controller):
     async def evaluation(self, evaluation_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.EvaluationOut:
         return await service.evaluation_out(db, principal, evaluation_id)
 
-    @get("/files/{file_id:int}", responses=READ, media_type="application/octet-stream")
-    async def evaluation_file(
-        self, file_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]
-    ) -> Response[bytes]:
-        row, content = await service.evidence_file(db, principal, store, file_id)
-        return uploaded_file(content, row.content_type, row.name)
-
     @post(
         "/contracts/{contract_id:int}/evaluation-firm", dto=StrictBody[schemas.FirmAssignmentIn], return_dto=None, status_code=200,
         guards=[allow(service.ASSIGNERS, "assigning an evaluation firm")], responses=WRITE,
@@ -101,4 +94,26 @@ class EvaluationController(Controller):
         return schemas.TranchePaymentOut(contract_id=contract_id, number=number, amount_fen=amount, batch_id=batch.id or 0, batch_number=batch.number, period=period or "")
 
 
-ROUTES = [EvaluationController]
+class EvaluationFileController(Controller):
+    """An evaluation's evidence file through two doors under the same checks: /api/evaluation/files/{id} for software
+    (a bearer token or API key) and /documents/evaluation/files/{id} for the project's page (the session cookie)."""
+
+    path = "/evaluation/files"
+    tags = ["evaluation"]
+    guards = [logged_in]
+    dependencies = {"store": Provide(provide_store, sync_to_thread=False)}  # noqa: RUF012
+
+    @get("/{file_id:int}", responses=READ, media_type="application/octet-stream")
+    async def evaluation_file(
+        self, file_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]
+    ) -> Response[bytes]:
+        """An evidence file as filed, to those who follow the contract."""
+        row, content = await service.evidence_file(db, principal, store, file_id)
+        return uploaded_file(content, row.content_type, row.name)
+
+
+ROUTES: list[Router | type[Controller]] = [
+    EvaluationController,
+    Router(path="/api", route_handlers=[EvaluationFileController]),
+    Router(path="/documents", route_handlers=[EvaluationFileController], include_in_schema=False),
+]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response, Router, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
@@ -80,13 +80,6 @@ class ActivityController(Controller):
         receipt = await service.upload_receipt(db, store, principal, content)
         return schemas.ReceiptOut(id=receipt.id, sha256=receipt.sha256, content_type=receipt.content_type, size_bytes=receipt.size_bytes)
 
-    # The receipt's own type (JPEG, PNG or PDF, judged by content at upload): declared as any type.
-    @get("/receipts/{receipt_id:int}", guards=[READERS], responses=READ, media_type="*/*")
-    async def activity_receipt(self, receipt_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> Response[bytes]:
-        """The receipt as uploaded, to those who see its fund."""
-        receipt = await service.receipt_for(db, principal, receipt_id)
-        return Response(await read_blob(store, receipt.sha256), media_type=receipt.content_type, headers={"Cache-Control": "private, max-age=3600"})
-
     @post("/claims", dto=StrictBody[schemas.ClaimIn], return_dto=None, guards=[CLAIMERS], responses=WRITE)
     async def file_activity_claim(self, data: JSONBody[schemas.ClaimIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[schemas.ClaimOut]:
         """Claim spending from your fund with its receipt (201); its amount is held from the balance at once. A
@@ -115,4 +108,25 @@ class ActivityController(Controller):
         return (await queries.claim_outs(db, [claim]))[0]
 
 
-ROUTES = [ActivityController]
+class ActivityReceiptController(Controller):
+    """A claim's receipt through two doors under the same checks: /api/activity/receipts/{id} for software (a bearer
+    token or API key) and /documents/activity/receipts/{id} for the approvers' page (the session cookie)."""
+
+    path = "/activity/receipts"
+    tags = ["activity funds"]
+    guards = [READERS]
+    dependencies = {"store": Provide(provide_store, sync_to_thread=False)}  # noqa: RUF012
+
+    # The receipt's own type (JPEG, PNG or PDF, judged by content at upload): declared as any type.
+    @get("/{receipt_id:int}", responses=READ, media_type="*/*")
+    async def activity_receipt(self, receipt_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> Response[bytes]:
+        """The receipt as uploaded, to those who see its fund."""
+        receipt = await service.receipt_for(db, principal, receipt_id)
+        return Response(await read_blob(store, receipt.sha256), media_type=receipt.content_type, headers={"Cache-Control": "private, max-age=3600"})
+
+
+ROUTES: list[Router | type[Controller]] = [
+    ActivityController,
+    Router(path="/api", route_handlers=[ActivityReceiptController]),
+    Router(path="/documents", route_handlers=[ActivityReceiptController], include_in_schema=False),
+]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response, Router, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
@@ -79,13 +79,6 @@ class ReliefController(Controller):
         document = await service.upload_document(db, store, principal, content)
         return schemas.ReliefDocumentOut(id=document.id, sha256=document.sha256, content_type=document.content_type, size_bytes=document.size_bytes)
 
-    # The document's own type (JPEG, PNG or PDF, judged by content at upload): declared as any type.
-    @get("/documents/{document_id:int}", guards=[READERS], responses=READ, media_type="*/*")
-    async def relief_document(self, document_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> Response[bytes]:
-        """A supporting document as uploaded, to those who see its application."""
-        document = await service.document_for(db, principal, document_id)
-        return Response(await read_blob(store, document.sha256), media_type=document.content_type, headers={"Cache-Control": "private, max-age=3600"})
-
     @post("/applications", dto=StrictBody[schemas.ApplicationIn], return_dto=None, guards=[FILERS], responses=WRITE)
     async def file_relief_application(self, data: JSONBody[schemas.ApplicationIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> Response[schemas.ApplicationOut]:
         """File a resident household's application for your community (201): a fund, the amount within its cap per
@@ -131,4 +124,25 @@ class ReliefController(Controller):
         return (await queries.application_outs(db, principal, [application]))[0]
 
 
-ROUTES = [ReliefController]
+class ReliefDocumentController(Controller):
+    """A supporting document through two doors under the same checks: /api/relief/documents/{id} for software (a
+    bearer token or API key) and /documents/relief/documents/{id} for the reviewers' page (the session cookie)."""
+
+    path = "/relief/documents"
+    tags = ["relief funds"]
+    guards = [READERS]
+    dependencies = {"store": Provide(provide_store, sync_to_thread=False)}  # noqa: RUF012
+
+    # The document's own type (JPEG, PNG or PDF, judged by content at upload): declared as any type.
+    @get("/{document_id:int}", responses=READ, media_type="*/*")
+    async def relief_document(self, document_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> Response[bytes]:
+        """A supporting document as uploaded, to those who see its application."""
+        document = await service.document_for(db, principal, document_id)
+        return Response(await read_blob(store, document.sha256), media_type=document.content_type, headers={"Cache-Control": "private, max-age=3600"})
+
+
+ROUTES: list[Router | type[Controller]] = [
+    ReliefController,
+    Router(path="/api", route_handlers=[ReliefDocumentController]),
+    Router(path="/documents", route_handlers=[ReliefDocumentController], include_in_schema=False),
+]

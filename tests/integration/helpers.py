@@ -76,3 +76,20 @@ async def adjust(client: Any, api: str, batch_id: int, body: dict[str, Any], pro
     approved = await client.post(f"{api}/adjustments/{proposed.json()['id']}/approve", headers=approver)
     assert approved.status_code == 201, approved.text
     return approved
+
+
+def assert_refused_page(response: Any, status: int, *fragments: str) -> None:
+    """The answer is the refusal page a browser shows, in Chinese (never the API's English problem+json)."""
+    assert response.status_code == status, (response.status_code, response.text[-400:])
+    assert response.headers["content-type"].startswith("text/html"), response.headers["content-type"]
+    assert ("无权访问" if status == 403 else "找不到该记录") in response.text
+    for fragment in fragments:
+        assert fragment in response.text, response.text[-400:]
+
+
+def link_named(html: str, text: str) -> str:
+    """The address of the first link on a page that reads `text` (a page link, never the API's)."""
+    found = re.search(rf'<a href="([^"]+)"[^>]*>{re.escape(text)}</a>', html)
+    assert found, f"no link reading {text!r}"
+    assert not found.group(1).startswith("/api/"), f"{text!r} links to the API, which a page's session cannot open: {found.group(1)}"
+    return found.group(1)

@@ -7,6 +7,7 @@ scope, a lapsed year, bad input, retries. The demo district has this year's fund
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import re
 import subprocess
@@ -32,7 +33,7 @@ from subsidies.activity.tables import ActivityClaim, ActivityFund, ActivityRecei
 from subsidies.engine.tables import PaidLine, ProgrammeBatch
 from tests.database import migrated_demo_database
 from tests.integration.evidence import scan_pdf, scan_png
-from tests.integration.helpers import adjust, assert_problem, count
+from tests.integration.helpers import adjust, assert_problem, assert_refused_page, count, link_named
 from tests.integration.test_issued_documents import one_digit_changed, verify
 from tests.integration.test_pages import page_login
 from tests.integration.test_programme_engine import login
@@ -576,3 +577,26 @@ async def test_a_month_refused_on_a_runs_page_stays_in_the_form_as_typed(client)
         assert 'name="period" value="2026-13"' in refused.text
         assert 'name="period" value="2026-13"' not in (await client.get(runs)).text  # a fresh page offers the default month
     client.cookies.clear()
+
+
+async def test_finance_opens_a_claims_receipt_from_its_desk_and_no_one_outside_the_funds_scope_does(client, db) -> None:  # type: ignore[no-untyped-def]
+    """The "查看发票" link on the approver's page opens the receipt in the browser (it once led to the API, which
+    answered a logged-in page an English 401); the same checks as the API refuse it, in Chinese, to the others."""
+    await page_login(client, "finance")
+    desk = await client.get("/activity")
+    assert desk.status_code == 200 and "待我审批" in desk.text
+    address = link_named(desk.text, "查看发票")
+    async with db() as session:
+        receipt = await session.get(ActivityReceipt, int(address.rsplit("/", 1)[1]))
+    assert receipt is not None and receipt.holder.startswith("street:")  # finance decides the streets' claims
+    opened = await client.get(address)
+    assert opened.status_code == 200 and opened.headers["content-type"].startswith(receipt.content_type)
+    assert hashlib.sha256(opened.content).hexdigest() == receipt.sha256 and len(opened.content) == receipt.size_bytes
+
+    # A community's director sees its own community's fund only (not its street's); a company no activity funds.
+    await page_login(client, "xbl01-director")
+    assert_refused_page(await client.get(address), 404)
+    await page_login(client, "company01")
+    assert_refused_page(await client.get(address), 403)
+    client.cookies.clear()
+    assert (await client.get(address, follow_redirects=False)).headers["location"].startswith("/login")

@@ -6,6 +6,8 @@ the use cases with their own `now` (a call that closed last week); everything el
 from __future__ import annotations
 
 import base64
+import hashlib
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -14,13 +16,14 @@ import pytest
 from sqlalchemy import func, select
 
 from community.calls import queries, schemas, service
-from community.calls.tables import Award, Bid, Call, Objection, Score
+from community.calls.tables import Award, Bid, BidDocument, Call, Objection, PanelMember, Score
 from foundation.access import Principal
 from foundation.clock import BUSINESS_TZ, utc_now
 from foundation.storage import FileBlobStore
 from people import queries as people_queries
+from people.tables import User
 from tests.integration.evidence import jpeg, scan_pdf
-from tests.integration.helpers import assert_problem, todo_count
+from tests.integration.helpers import assert_problem, assert_refused_page, link_named, todo_count
 from tests.integration.test_pages import page_login
 from tests.integration.test_role_pages import csrf
 
@@ -179,9 +182,14 @@ async def test_no_one_reads_a_bid_or_who_bid_before_the_deadline_whatever_their_
         if username == "expert1":
             panel_page = await client.get(f"/community/panel/{call_id}")
             assert panel_page.status_code == 200 and "投标截止后才能看到投标人" in panel_page.text
+        # The bid's page and its document's page door answer them what the API does.
+        assert_refused_page(await client.get(f"/community/bids/{bid_id}"), 404 if username == "org02" else 403)
+        assert_refused_page(await client.get(f"/documents/bids/documents/{document_id}"), 404 if username == "org02" else 403)
     await page_login(client, "org01")
     own = await client.get(f"/community/calls/{call_id}")
     assert "48,000.00" in own.text and "撤回" in own.text
+    assert "每周五天为高龄老人送餐" in (await client.get(f"/community/bids/{bid_id}")).text
+    assert (await client.get(f"/documents/bids/documents/{document_id}")).content == PLAN
     async with db() as session:
         record = await queries.project_record(session, call_id)
     assert record is not None and list(record.bids) == [] and record.status == "open"
@@ -648,3 +656,55 @@ async def test_the_buyer_names_the_panel_on_the_call_page_and_cannot_name_themse
     assert sorted(m.user_id for m in panel) == sorted(ids[u] for u in PANEL)
     again = await client.get(f"/community/calls/{call_id}")
     assert all(f'value="{ids[u]}" checked' in again.text for u in PANEL)
+
+
+async def test_a_panel_member_reads_each_bid_and_its_documents_from_the_panel_page_and_no_outsider_does(client, db) -> None:  # type: ignore[no-untyped-def]
+    """The panel page's "方案" link opens the bid (plan, team, its documents) in the browser: it once led to the API,
+    which answered a logged-in page an English 401. The same checks as the API refuse it, in Chinese, to an expert
+    not on the panel and to an organisation that is not the bidder."""
+    async with db() as session:  # the demo's call under evaluation where expert1 has declared
+        call_id = (
+            await session.execute(
+                select(PanelMember.call_id).join(User, User.id == PanelMember.user_id)
+                .where(User.username == "expert1", PanelMember.declared_at.is_not(None))  # type: ignore[union-attr]
+                .order_by(PanelMember.call_id)
+            )
+        ).scalars().first()
+        assert call_id is not None
+        outsider = (
+            await session.execute(
+                select(User.username).where(User.username.like("expert%"), User.id.not_in(select(PanelMember.user_id).where(PanelMember.call_id == call_id))).order_by(User.username)  # type: ignore[attr-defined]
+            )
+        ).scalars().first()
+    await page_login(client, "expert1")
+    panel = await client.get(f"/community/panel/{call_id}")
+    assert panel.status_code == 200 and "评分" in panel.text
+    plans = re.findall(r'<a href="([^"]+)">方案</a>', panel.text)
+    assert plans and not [a for a in plans if a.startswith("/api/")], plans
+    shown = await client.get(plans[0])
+    assert shown.status_code == 200 and shown.headers["content-type"].startswith("text/html")
+    async with db() as session:
+        bid = await session.get(Bid, int(plans[0].rsplit("/", 1)[1]))
+        assert bid is not None
+        documents = (await session.execute(select(BidDocument).where(BidDocument.bid_id == bid.id))).scalars().all()
+    assert bid.plan in shown.text and bid.team in shown.text and f"{bid.amount_fen // 100:,}" in shown.text
+    assert documents and 'href="/community/panel/' in shown.text  # back to the scoring
+    document = documents[0]
+    address = link_named(shown.text, document.name)
+    opened = await client.get(address)
+    assert opened.status_code == 200 and opened.headers["content-type"] == document.content_type
+    assert opened.headers["content-disposition"].startswith("attachment;") and "sandbox" in opened.headers["content-security-policy"]
+    assert hashlib.sha256(opened.content).hexdigest() == document.sha256
+
+    assert outsider is not None
+    await page_login(client, outsider)  # an expert, not on this call's panel
+    assert_refused_page(await client.get(plans[0]), 403, "只有采购方和评审专家可以查看投标")
+    assert_refused_page(await client.get(address), 403)
+    async with db() as session:
+        other_org = (
+            await session.execute(select(User.username).where(User.username.like("org%"), User.organisation_id != bid.organisation_id).order_by(User.username))  # type: ignore[attr-defined]
+        ).scalars().first()
+    assert other_org is not None
+    await page_login(client, other_org)  # an organisation reads its own bids only
+    assert_refused_page(await client.get(plans[0]), 404)
+    assert_refused_page(await client.get(address), 404)

@@ -6,6 +6,8 @@ calls. Moments in the future (the final evaluation a year on) are made through t
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import random
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -20,7 +22,7 @@ from community.evaluation import schemas, service
 from community.evaluation.demo import PASSWORD as DEMO_PASSWORD
 from community.evaluation.demo import _credit_code
 from community.evaluation.jobs import remind
-from community.evaluation.tables import ProjectEvaluation, SatisfactionSurvey
+from community.evaluation.tables import EvaluationFile, ProjectEvaluation, SatisfactionSurvey
 from community.ocds.config import publication_rules
 from community.ocds.rules import ocid_of
 from foundation.access import SYSTEM, Role
@@ -29,12 +31,14 @@ from foundation.notifications import Notification
 from people import service as people
 from people.credentials import hash_password
 from people.schemas import UserCreate
+from people.tables import User
 from registry import queries as registry_queries
 from registry import service as registry
 from registry.queries import OrganisationKind
 from registry.schemas import OrganisationCreate
 from subsidies.engine.tables import PaidLine, ProgrammeRun
-from tests.integration.helpers import assert_problem, count
+from tests.integration.evidence import scan_pdf
+from tests.integration.helpers import assert_problem, assert_refused_page, count, link_named
 from tests.integration.test_calls import act, principal, store
 from tests.integration.test_pages import page_login
 from tests.integration.test_role_pages import csrf
@@ -299,3 +303,40 @@ async def test_a_firm_related_to_the_organisation_is_refused_at_assignment(clien
     page = await client.post(f"/community/evaluation/contracts/{cid}/firm", data={"firm_id": str(related), "_csrf_token": await csrf(client)})
     assert page.status_code == 422 and "存在关联" in page.text
     assert (await client.get(f"/api/evaluation/contracts/{cid}", headers=admin)).json()["evaluation_firm_id"] != related
+
+
+async def test_the_evidence_files_of_an_evaluation_open_from_the_projects_page_for_its_readers_only(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
+    """An evidence file's link on the project's page opens the file in the browser (it once led to the API, which
+    answered a logged-in page an English 401); the same checks as the API refuse it, in Chinese, to an organisation
+    that does not run the project and to a role that follows no project."""
+    contract = await unevaluated_contract(client, as_user)
+    cid = contract["contract_id"]
+    await surveys(client, as_user, cid)
+    body = evaluation_body()
+    evidence = scan_pdf("site-visit")
+    body["scores"][0]["files"] = [{"name": "走访记录.pdf", "content": base64.b64encode(evidence).decode()}]
+    filed = await client.post(f"/api/evaluation/contracts/{cid}/evaluations", json=body, headers=await as_user("evaluator1"))
+    assert filed.status_code == 201, filed.text
+
+    for reader in ("evaluator1", "finance"):
+        await page_login(client, reader)
+        project = await client.get(f"/community/evaluation/contracts/{cid}")
+        assert project.status_code == 200
+        address = link_named(project.text, "走访记录.pdf")
+        opened = await client.get(address)
+        assert opened.status_code == 200 and opened.content == evidence and opened.headers["content-type"] == "application/pdf", reader
+        assert opened.headers["content-disposition"].startswith("attachment;")
+    async with db() as session:
+        stored = await session.get(EvaluationFile, int(address.rsplit("/", 1)[1]))
+    assert stored is not None and stored.sha256 == hashlib.sha256(evidence).hexdigest()
+
+    async with db() as session:
+        runs = (await calls_queries.contract(session, cid)).organisation_id
+        other_org = (
+            await session.execute(select(User.username).where(User.username.like("org%"), User.organisation_id != runs).order_by(User.username))  # type: ignore[attr-defined]
+        ).scalars().first()
+    assert other_org is not None
+    await page_login(client, other_org)
+    assert_refused_page(await client.get(address), 404)
+    await page_login(client, "company01")
+    assert_refused_page(await client.get(address), 403)

@@ -8,6 +8,8 @@ applications in 小白楼街道; these tests use 南市街道 (NS), which it lea
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import re
 import subprocess
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -29,7 +31,7 @@ from subsidies.relief.schemas import ApplicationIn
 from subsidies.relief.tables import ReliefApplication, ReliefDocument, ReliefFund, ReliefReview
 from tests.database import migrated_demo_database
 from tests.integration.evidence import scan_pdf, scan_png
-from tests.integration.helpers import assert_problem, count, pdf_text
+from tests.integration.helpers import assert_problem, assert_refused_page, count, pdf_text
 from tests.integration.test_issued_documents import one_digit_changed, verify
 from tests.integration.test_pages import page_login
 from tests.integration.test_programme_engine import login
@@ -433,3 +435,28 @@ async def test_the_funds_budgets_come_from_the_config_and_the_generic_budget_rou
     assert await fund(client, finance) == before
     budgets = (await client.get(f"/api/programmes/{CODE}/budgets?year={YEAR}", headers=finance)).json()
     assert "bogus:99" not in {b["holder"] for b in budgets}
+
+
+async def test_a_reviewer_opens_the_supporting_documents_from_the_page_and_nobody_outside_the_case_does(client, db) -> None:  # type: ignore[no-untyped-def]
+    """The "证明材料" links of the reviewers' queue open the documents in the browser (they once led to the API, which
+    answered a logged-in page an English 401). They are personal data: the same checks as the API keep them to the
+    levels reviewing the case, refused in Chinese to another street and to finance (who pays, not reviews)."""
+    await page_login(client, "xbl-officer")
+    queue = await client.get("/relief")
+    assert queue.status_code == 200
+    addresses = re.findall(r'<a href="([^"]+)"[^>]*>证明材料 \d+</a>', queue.text)
+    assert addresses and not [a for a in addresses if a.startswith("/api/")], addresses
+    async with db() as session:
+        document = await session.get(ReliefDocument, int(addresses[0].rsplit("/", 1)[1]))
+    assert document is not None
+    opened = await client.get(addresses[0])
+    assert opened.status_code == 200 and opened.headers["content-type"].startswith(document.content_type)
+    assert hashlib.sha256(opened.content).hexdigest() == document.sha256 and len(opened.content) == document.size_bytes
+
+    await page_login(client, "ns-officer")  # another street's officer
+    assert_refused_page(await client.get(addresses[0]), 404)
+    await page_login(client, "finance")
+    assert_refused_page(await client.get(addresses[0]), 403, "证明材料仅供社区、街道和区级审核人员查看")
+    assert "证明材料 1" not in (await client.get("/relief")).text  # and finance's page offers none
+    await page_login(client, "company01")
+    assert_refused_page(await client.get(addresses[0]), 403)

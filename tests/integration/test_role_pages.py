@@ -425,3 +425,40 @@ async def test_the_committee_estate_page_counts_only_days_that_are_over_and_show
     assert (await client.post("/api/patrols", json=body, headers=worker)).status_code == 201
     after = (await client.get(f"/committee/estates/{estate}?month={Month.of(today)}")).text
     assert f"今日（{today.day}日）：已巡查" in after and days_without(after) == days_without(before)
+
+
+async def test_a_pending_veto_is_a_link_to_the_review_desk_only_for_those_who_may_open_it(client, db, as_user) -> None:
+    """"否决待审核" on the month's table: the street follows it to the review desk; the company and the director read
+    it as a note (it once linked them to /assessment/vetoes, which answers them 403)."""
+    from registry.tables import ContractEstate, ServiceContract
+
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    async with db() as session:
+        company = (
+            await session.execute(
+                select(User.username).join(ServiceContract, ServiceContract.company_id == User.company_id)
+                .join(ContractEstate, ContractEstate.contract_id == ServiceContract.id).where(ContractEstate.estate_id == estate)
+            )
+        ).scalar()
+    assert company is not None
+    await page_login(client, "xbl01-director")
+    cast = await client.post(
+        f"/committee/estates/{estate}/veto",
+        data={"month": LAST_MONTH, "reason": "gate_unattended", "explanation": "连续三晚门岗无人值守，居民反映强烈", "_csrf_token": await csrf(client)},
+        files={"photo": ("gate.jpg", jpeg(), "image/jpeg")},
+    )
+    assert cast.status_code == 200 and "待审核" in cast.text
+    officer = await as_user("xbl-officer")
+    street = (await client.get("/api/auth/me", headers=officer)).json()["street_id"]
+    assert (await client.post(f"/api/assessment/months/{street}/{LAST_MONTH}/compute", headers=officer)).status_code == 200
+
+    for username in (company, "xbl01-director", "xbl-officer"):
+        await page_login(client, username)
+        scores = await client.get("/assessment", params={"month": LAST_MONTH})
+        assert scores.status_code == 200 and "否决待审核" in scores.text, username
+        linked = 'href="/assessment/vetoes"' in scores.text
+        assert linked is (username == "xbl-officer"), username
+        if linked:
+            assert (await client.get("/assessment/vetoes")).status_code == 200
+        else:
+            assert (await client.get("/assessment/vetoes")).status_code == 403  # the door the link would have opened onto
