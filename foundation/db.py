@@ -342,6 +342,9 @@ def create_engine(database_url: str, workers: int = 1, **kwargs: Any) -> AsyncEn
     """The engine for a database URL: SQLite gets its pragmas and its folder created. `workers`: how many web worker
     processes share the database's connections (PostgreSQL's pool is shared out among them)."""
     url = make_url(database_url)
+    # A statement's values (names, ID numbers, phones, locations) never go into an error's message, and so never into
+    # the log with it.
+    kwargs.setdefault("hide_parameters", True)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)

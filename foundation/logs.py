@@ -48,11 +48,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+PARAMETER_LOGGERS = ("aiosqlite",)
+
+
 def configure_logging(settings: Settings) -> None:
     """The root logger's level and handler, once per process (when the root has a handler already, such as a test
     runner's, that one is kept, as logging.basicConfig does)."""
     root = logging.getLogger()
     root.setLevel(settings.log_level)
+    # The SQLite driver's thread logs every statement with its values at DEBUG (names, ID numbers, locations): never,
+    # whatever the level. (SQLAlchemy's own log hides them: foundation.db's engines hide statement parameters.)
+    for chatty in PARAMETER_LOGGERS:
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     if root.handlers:
         return
     handler = logging.StreamHandler()

@@ -40,10 +40,11 @@ class Delivery(Protocol):
 
 
 class LoggingDelivery:
-    """The default: write what would be sent to the log (an SMS or WeChat gateway implements the same method)."""
+    """The default: write to the log that a user was told, and where the notice links (an SMS or WeChat gateway
+    implements the same method). Never its title or body: they may name an elder, an applicant, a place."""
 
     def deliver(self, user_id: int, title: str, body: str, link: str) -> None:
-        log.info("notify user %s: %s — %s %s", user_id, title, body[:200], link)
+        log.info("notified user %s: %s", user_id, link or "(no link)")
 
 
 DELIVERY: Delivery = LoggingDelivery()

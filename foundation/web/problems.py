@@ -229,19 +229,25 @@ def _too_large_request(request: Request[Any, Any, Any], exc: HTTPException) -> R
     )
 
 
+def first_line(error: object) -> str:
+    """A database error's own first line (which constraint, which type), without the DETAIL that follows it on
+    PostgreSQL: "Key (phone)=(139...) already exists" would put a person's data in the log."""
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
 def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
     """A constraint the service did not foresee (a race) is a conflict; a locked SQLite file is a retry."""
     if isinstance(exc, IntegrityError):
-        log.info("integrity error mapped to 409: %s", exc.orig)
+        log.info("integrity error mapped to 409: %s", first_line(exc.orig))
         return _answer(request, 409, "Conflict with stored records", "this conflicts with a record stored meanwhile; reload and retry")
     if isinstance(exc, DataError) and ("0x00" in str(exc.orig) or "encoding" in str(exc.orig).lower()):
         # The edge refuses control characters; this catches a path that let one through, as the refusal it is.
-        log.warning("text the database cannot store reached it: %s", exc.orig)
+        log.warning("text the database cannot store reached it: %s", first_line(exc.orig))
         return _answer(request, 422, "Control characters in text", "a text holds a character the database cannot store (NUL); remove it and send again", zh="内容含有无法保存的控制字符，请删除后再提交")
     if "value out of int" in str(exc.orig) or "integer out of range" in str(exc.orig):  # asyncpg's encoder; the server
         return number_out_of_range_handler(request, exc)
     if "value too long for type" in str(exc.orig):  # PostgreSQL's varchar(n); a path whose text no rule bounded
-        log.warning("text longer than its column reached the database: %s", exc.orig)
+        log.warning("text longer than its column reached the database: %s", first_line(exc.orig))
         return _answer(request, 422, "Text too long", "a text is longer than the system keeps; shorten it and send again", zh="内容超过允许的长度，请缩短后再提交")
     if isinstance(exc, OperationalError) and "locked" in str(exc.orig).lower():
         return _answer(request, 503, "Database busy", "the database is busy; retry in a moment")

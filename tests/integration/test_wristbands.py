@@ -141,7 +141,8 @@ async def test_binding_a_label_twice_is_refused(app, client, db) -> None:  # typ
     assert again.status_code == 409
 
 
-async def test_an_alert_tells_the_guardians_and_the_community_once_and_later_reports_join_it(app, client, db) -> None:  # type: ignore[no-untyped-def]
+async def test_an_alert_tells_the_guardians_and_the_community_once_and_later_reports_join_it(app, client, db, caplog) -> None:  # type: ignore[no-untyped-def]
+    caplog.set_level(logging.DEBUG)
     elder_id, token, _ = await elder_with_band(app, db)
     worker = await _worker(db)
     async with db() as session:
@@ -149,6 +150,9 @@ async def test_an_alert_tells_the_guardians_and_the_community_once_and_later_rep
         await session.commit()
     sent = await alert_form(client, token, message="老人在公交站", latitude="39.118900", longitude="117.200600", accuracy_m="25")
     assert sent.status_code == 200 and "已通知家属和社区" in sent.text
+    # Whoever is told, the log says so and where the notice links, never where the elder is or what was reported.
+    assert "notified user" in caplog.text
+    assert not any(fragment in caplog.text for fragment in ("39.1", "117.2", "北纬", "东经", "老人在公交站")), caplog.text
     alert = await count(db, WristbandAlert, WristbandAlert.elder_id == elder_id)
     assert alert == 1
     async with db() as session:
