@@ -100,8 +100,9 @@ def format_minutes(minutes: int) -> str:
     return f"{tenths // 10}.{tenths % 10} 小时"
 
 
-def activity_credit(approved_own: int, earlier_activities: int, minutes: int) -> int:
+def activity_credit(approved_own: int, earlier_activities: int, minutes: int, day_most: int) -> int:
     """The minutes an activity's record adds to a volunteer's hours for a day: the day counts once, the larger of the
     volunteer's own approved log of it (`approved_own`) and the activities' records of it (`earlier_activities`
-    before this one, plus `minutes`), never their sum. What the earlier records already added is subtracted."""
-    return max(approved_own, earlier_activities + minutes) - max(approved_own, earlier_activities)
+    before this one, plus `minutes`), never their sum, and never past one day's service (`day_most`). What the
+    earlier records already added is subtracted."""
+    return min(max(approved_own, earlier_activities + minutes), day_most) - min(max(approved_own, earlier_activities), day_most)

@@ -364,6 +364,9 @@ async def log_hours(session: AsyncSession, actor: Principal, data: schemas.Volun
     _ensure_checked(volunteer)
     rules = volunteer_rules()
     today = today or business_date(utc_now())
+    # The day's entries one after the other (their total is capped below), a phone's retry included: the retry
+    # waits for the first request and then finds what it stored.
+    await transaction_lock(session, f"volunteer-day|{volunteer.id}|{data.served_on}")
     earlier = (await session.execute(select(VolunteerHours).where(col(VolunteerHours.client_id) == data.client_id))).scalar_one_or_none()
     if earlier is not None:
         if earlier.volunteer_id != volunteer.id or (earlier.served_on, earlier.minutes, earlier.activity, earlier.need_id) != (data.served_on, data.minutes, data.activity, data.need_id):
@@ -397,8 +400,6 @@ async def log_hours(session: AsyncSession, actor: Principal, data: schemas.Volun
             f"your time on {data.served_on} was recorded with a project activity by its social worker; a day's service is recorded once",
             zh=f"您 {data.served_on} 的服务时长已由社工在项目活动记录中登记，同一天的服务只登记一次；如有出入请联系社工更正", field="served_on",
         )
-    # The day's total: two entries logged at the same moment are counted one after the other.
-    await transaction_lock(session, f"volunteer-day|{volunteer.id}|{data.served_on}")
     logged = (
         await session.execute(
             select(func.coalesce(func.sum(col(VolunteerHours.minutes)), 0)).where(
@@ -454,7 +455,7 @@ async def credit_activity(
         if approved:
             _close_own_waiting(session, actor, same_day, activity_id, now)
         approved_own = sum(h.minutes for h in same_day if h.activity_id is None and h.state == HoursState.APPROVED)
-        credit = activity_credit(approved_own, earlier.get(volunteer_id, 0), served)
+        credit = activity_credit(approved_own, earlier.get(volunteer_id, 0), served, rules.max_minutes)
         if credit <= 0:
             continue
         row = VolunteerHours(

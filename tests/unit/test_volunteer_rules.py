@@ -10,7 +10,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from community.volunteers.rules import approval_due, format_minutes, hours_refusal, may_decide, parse_volunteer_rules, signup_refusal
+from community.volunteers.rules import (
+    activity_credit,
+    approval_due,
+    day_refusal,
+    format_minutes,
+    hours_refusal,
+    may_decide,
+    parse_volunteer_rules,
+    signup_refusal,
+)
 
 CONFIG = (Path(__file__).resolve().parents[2] / "config" / "volunteers.toml").read_text(encoding="utf-8")
 RULES = parse_volunteer_rules(CONFIG)
@@ -59,3 +68,26 @@ def test_nobody_approves_their_own_hours_not_even_a_leader_or_a_social_worker() 
 def test_minutes_show_as_hours_to_the_tenth(minutes: int) -> None:
     text = format_minutes(minutes)
     assert text.endswith(" 小时") and abs(float(text.split()[0]) - minutes / 60) <= 0.05 + 1e-9
+
+
+@given(
+    own=st.integers(0, 720),
+    activities=st.lists(st.integers(1, 720), min_size=1, max_size=6),
+)
+def test_a_day_credited_by_activities_and_logged_by_the_volunteer_never_counts_past_one_day_s_service(own: int, activities: list[int]) -> None:
+    """Two activities of 600 minutes on one day credit 720 in all, not 1,200; the day counts once whichever came
+    first, never less than the larger of the volunteer's own log and the activities' records (up to 720)."""
+    earlier = credited = 0
+    for minutes in activities:
+        credited += activity_credit(own, earlier, minutes, RULES.max_minutes)
+        earlier += minutes
+    assert own + credited == min(max(own, earlier), RULES.max_minutes) or (own > RULES.max_minutes and credited == 0)
+    assert own + credited <= max(own, RULES.max_minutes)
+
+
+def test_a_day_s_own_log_is_capped_at_one_day_s_service_however_many_entries() -> None:
+    day = date(2026, 11, 20)
+    assert day_refusal(day, 600, 120, RULES) is None
+    refused = day_refusal(day, 600, 121, RULES)
+    assert refused is not None and "at most 120 more" in refused[0] and "还可登记 120 分钟" in refused[1]
+    assert day_refusal(day, 0, RULES.max_minutes, RULES) is None
