@@ -43,7 +43,7 @@ from registry.queries import EstateInfo
 from reports.pdf import Column, Document, FontMissing, Photo, Signoff, TableBlock, page_count, render
 from reports.sheets import batch_workbook
 from reports.tables import IssuedDocument
-from subsidies.engine.tables import AdjustmentProposal, ProgrammeBatch
+from subsidies.engine.queries import proposal_behind
 from subsidies.property.rules import RateCard, card_on
 from subsidies.property.service import PROGRAMME, rate_cards
 from subsidies.property.tables import AdjustmentLine, DisbursementBatch, StreetConfirmation, SubsidyLine, SubsidyRun
@@ -252,12 +252,21 @@ class AdjustmentSignoff:
     signoff: Signoff
 
 
-async def adjustment_signoff(session: AsyncSession, programme: str, batch: DisbursementBatch | ProgrammeBatch) -> AdjustmentSignoff:
+class IssuedBatch(Protocol):
+    """A batch of the property subsidy or of any programme, as its sign-off reads it."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def issued_at(self) -> datetime: ...
+    @property
+    def issued_by(self) -> str: ...
+
+
+async def adjustment_signoff(session: AsyncSession, programme: str, batch: IssuedBatch) -> AdjustmentSignoff:
     """The proposal behind an adjustment batch names its two people; a batch issued before proposals existed names
     the one who issued it."""
-    proposal = (
-        await session.execute(select(AdjustmentProposal).where(col(AdjustmentProposal.programme) == programme, col(AdjustmentProposal.issued_batch_id) == batch.id))
-    ).scalar()
+    proposal = await proposal_behind(session, programme, batch.id)
     if proposal is None:
         who = await people_named(session, batch.issued_by)
         return AdjustmentSignoff([("签发", f"{who(batch.issued_by)}，{_when(batch.issued_at)}")], finance_signoff(batch.issued_at, handled=who(batch.issued_by)))

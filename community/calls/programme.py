@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from community.calls.service import call_limits
+from community import records
+from community.calls.service import announce_contract_moment, call_limits
 from community.calls.tables import Call, CallContract, Tranche
 from foundation.access import Role
 from foundation.clock import business_today
@@ -89,6 +90,15 @@ async def describe(session: AsyncSession, lines: Sequence[LineView]) -> dict[int
     }
 
 
+async def republish(session: AsyncSession, changes: Sequence[tuple[str, int]]) -> None:
+    """A correction of paid tranches is published like their payment: the contracts' public records carry what the
+    tranches paid in the end (an implementation release, with the adjustment's transaction)."""
+    contracts = {int(key.split(":")[1]) for key, _ in changes}
+    calls = set((await session.execute(select(col(CallContract.call_id)).where(col(CallContract.id).in_(contracts)))).scalars())
+    for call_id in sorted(calls):
+        await announce_contract_moment(session, call_id, records.IMPLEMENTATION)
+
+
 TRANCHES = Programme(
     code=CODE,
     name="政府购买社区服务项目拨款",
@@ -110,6 +120,7 @@ TRANCHES = Programme(
         holder_title="采购方",
         payee_title="社会组织",
     ),
+    adjusted=republish,
 )
 
 

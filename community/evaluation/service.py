@@ -524,7 +524,7 @@ async def complete_record(session: AsyncSession, record: records.ProjectRecord) 
                 ],
             )
         )
-    latest = [e.filed_at for rows in evaluations.values() for e in rows] + [p.issued_at for p in paid.values()]
+    latest = [e.filed_at for rows in evaluations.values() for e in rows] + [p.changed_at for p in paid.values()]
     updated = max([record.updated_at, *(m.astimezone(BUSINESS_TZ) for m in latest)], key=lambda m: m.timestamp()) if record.updated_at else None
     return replace(record, contracts=completed, updated_at=updated)
 

@@ -21,6 +21,7 @@ from foundation.clock import BUSINESS_TZ, business_today, utc_now
 from foundation.db import rows_changed
 from foundation.documents import check_readable
 from foundation.errors import Conflict, InvalidInput, NotFound, RuleViolation, TooLarge
+from foundation.money import yuan
 from foundation.notifications import settle
 from foundation.periods import Month
 from foundation.process_locks import transaction_lock
@@ -303,16 +304,45 @@ async def price(session: AsyncSession, period: str) -> Priced:
     return Priced(fund_rules().sha256, [claim_line(c, rules.parse_holder(c.holder)) for c in claims])
 
 
+async def _funds_moved(session: AsyncSession, changes: Sequence[tuple[str, int]]) -> dict[int, tuple[ActivityFund, int]]:
+    """Each fund the corrected claims were paid from, with what the adjustment moves back into it (+: recovered)."""
+    moved: dict[int, tuple[ActivityFund, int]] = {}
+    for key, delta in changes:
+        claim = await session.get_one(ActivityClaim, int(key.removeprefix("claim:")))
+        fund, earlier = moved.get(claim.fund_id) or (await session.get_one(ActivityFund, claim.fund_id), 0)
+        moved[claim.fund_id] = (fund, earlier - delta)
+    return moved
+
+
+async def refuse_adjustment(session: AsyncSession, changes: Sequence[tuple[str, int]]) -> None:
+    """An adjustment restoring claims takes the money again from their funds: refused, saying why, when a fund no
+    longer has it (spent on other claims since, or lapsed with its year)."""
+    for fund, back in (await _funds_moved(session, changes)).values():
+        if back >= 0:
+            continue
+        if fund.lapsed_at is not None and fund.lapsed_fen < -back:
+            raise RuleViolation(
+                f"the {fund.year} fund of {fund.holder} has lapsed; {yuan(-back)} yuan cannot be paid from it again",
+                zh=f"{fund.year} 年度经费已失效注销，不能再从中恢复拨付 {yuan(-back)} 元", reason="balance",
+            )
+        left = fund.allocated_fen - fund.held_fen - fund.lapsed_fen
+        if fund.lapsed_at is None and left < -back:
+            raise RuleViolation(
+                f"the fund has {yuan(left)} yuan left; what was recovered went to other claims since, so {yuan(-back)} yuan cannot be restored",
+                zh=f"经费余额仅剩 {yuan(left)} 元（追回的金额已用于其他报销），不能恢复拨付 {yuan(-back)} 元", reason="balance",
+            )
+
+
 async def follow_adjustment(session: AsyncSession, changes: Sequence[tuple[str, int]]) -> None:
     """An adjustment of paid claims moves their funds with it (the engine's `adjusted`): what it recovers from a
     claim is no longer held by the claim and is the fund's to spend again (or lapses with the fund's year if the
-    year has lapsed); what it restores is held again. Its batch's savepoint undoes this with the rest."""
-    for key, delta in changes:
-        claim = await session.get_one(ActivityClaim, int(key.removeprefix("claim:")))
-        fund = await session.get_one(ActivityFund, claim.fund_id)
+    year has lapsed); what it restores is held again, if the fund still has it (`refuse_adjustment`). Its batch's
+    savepoint undoes this with the rest."""
+    await refuse_adjustment(session, changes)
+    for fund, back in (await _funds_moved(session, changes)).values():
         lapsed = fund.lapsed_at is not None
         await session.execute(
             update(ActivityFund)
             .where(col(ActivityFund.id) == fund.id)
-            .values(held_fen=col(ActivityFund.held_fen) + delta, lapsed_fen=col(ActivityFund.lapsed_fen) - (delta if lapsed else 0))
+            .values(held_fen=col(ActivityFund.held_fen) - back, lapsed_fen=col(ActivityFund.lapsed_fen) + (back if lapsed else 0))
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 
 from sqlalchemy import func, select
@@ -19,7 +19,16 @@ from subsidies.engine import schemas
 from subsidies.engine.registry import LineView, Programme, programme
 from subsidies.engine.rules import DISBURSED, Party
 from subsidies.engine.service import readers
-from subsidies.engine.tables import Budget, PaidLine, ProgrammeAdjustment, ProgrammeApproval, ProgrammeBatch, ProgrammeLine, ProgrammeRun
+from subsidies.engine.tables import (
+    AdjustmentProposal,
+    Budget,
+    PaidLine,
+    ProgrammeAdjustment,
+    ProgrammeApproval,
+    ProgrammeBatch,
+    ProgrammeLine,
+    ProgrammeRun,
+)
 
 REGISTRY_NAMES = {
     "street": (col(Street.id), col(Street.name)),
@@ -180,12 +189,18 @@ async def adjustments_of_keys(session: AsyncSession, code: str, keys: Collection
 
 @dataclass(frozen=True)
 class PaidKey:
-    """How a programme's line key was paid: the batch, when, and the line's amount."""
+    """How a programme's line key was paid: the batch, when, and what it paid in all (the line's amount with the
+    corrections of adjustment batches since, the last of them when)."""
 
     batch_id: int
     batch_number: str
     issued_at: datetime
     amount_fen: int
+    adjusted_at: datetime | None = None
+
+    @property
+    def changed_at(self) -> datetime:
+        return self.adjusted_at or self.issued_at
 
 
 async def paid(session: AsyncSession, code: str, keys: Collection[str]) -> dict[str, PaidKey]:
@@ -198,7 +213,18 @@ async def paid(session: AsyncSession, code: str, keys: Collection[str]) -> dict[
         .join(ProgrammeLine, col(ProgrammeLine.id) == col(PaidLine.line_id))
         .where(col(PaidLine.programme) == code, col(PaidLine.line_key).in_(list(keys)))
     )
-    return {key: PaidKey(batch_id, number, issued_at, amount) for key, batch_id, number, issued_at, amount in (await session.execute(query)).all()}
+    found = {key: PaidKey(batch_id, number, issued_at, amount) for key, batch_id, number, issued_at, amount in (await session.execute(query)).all()}
+    if found:
+        corrected = (
+            select(col(ProgrammeLine.line_key), func.sum(col(ProgrammeAdjustment.delta_fen)), func.max(col(ProgrammeBatch.issued_at)))
+            .join(ProgrammeLine, col(ProgrammeLine.id) == col(ProgrammeAdjustment.line_id))
+            .join(ProgrammeBatch, col(ProgrammeBatch.id) == col(ProgrammeAdjustment.batch_id))
+            .where(col(ProgrammeLine.programme) == code, col(ProgrammeLine.line_key).in_(list(found)))
+            .group_by(col(ProgrammeLine.line_key))
+        )
+        for key, delta, last in (await session.execute(corrected)).all():
+            found[key] = replace(found[key], amount_fen=found[key].amount_fen + int(delta), adjusted_at=last)
+    return found
 
 
 async def runs_of_period(session: AsyncSession, code: str, period: str) -> int:
@@ -248,3 +274,10 @@ async def overview(session: AsyncSession, of: Programme, year: int) -> Programme
         code=of.code, name=of.name, page=of.page, budget_fen=int(budget), spent_fen=int(spent), paid_fen=int(paid), batches=int(batches), waiting_runs=int(waiting),
         last_batch=last.number if last else None, last_issued_at=last.issued_at if last else None,
     )
+
+
+async def proposal_behind(session: AsyncSession, code: str, batch_id: int | None) -> AdjustmentProposal | None:
+    """The approved proposal an adjustment batch of a programme (the property subsidy's too) was issued for, or None
+    (a batch issued before corrections were proposed)."""
+    query = select(AdjustmentProposal).where(col(AdjustmentProposal.programme) == code, col(AdjustmentProposal.issued_batch_id) == batch_id)
+    return (await session.execute(query)).scalar()

@@ -131,6 +131,10 @@ class Programme:
     # The programme's own record of a line's money (a fund's balance held in its own tables) following an
     # adjustment, in the adjustment's transaction: (line key, what the adjustment pays (+) or recovers (-) in fen).
     adjusted: Callable[[AsyncSession, Sequence[tuple[str, int]]], Awaitable[None]] | None = None
+    # Raises (a RuleViolation saying why) when the programme's own records cannot follow such an adjustment (a fund
+    # spent since cannot give back what a restoring correction pays): asked as the correction is proposed, so that
+    # nobody approves what cannot be issued.
+    adjustable: Callable[[AsyncSession, Sequence[tuple[str, int]]], Awaitable[None]] | None = None
     # Where the budgets come from when the programme opens them itself, mirrored in its own tables (e.g.
     # "config/relief.toml"): the engine's generic budget route does not change them, or the two would disagree.
     budget_source: str = ""

@@ -462,7 +462,10 @@ async def _adjustment_rows(
 
 async def check_adjustment(session: AsyncSession, actor: Principal, batch_id: int, corrections: list[tuple[int, int]]) -> int:
     """What the corrections would pay (+) or recover (-) if issued now, in fen; refuses what cannot be issued."""
-    return sum(adjustment.delta_fen for _, adjustment in (await _adjustment_rows(session, actor, batch_id, corrections))[3])
+    of, _, _, rows = await _adjustment_rows(session, actor, batch_id, corrections)
+    if of.adjustable is not None:
+        await of.adjustable(session, [(line.line_key, adjustment.delta_fen) for line, adjustment in rows])
+    return sum(adjustment.delta_fen for _, adjustment in rows)
 
 
 async def issue_adjustment(

@@ -37,6 +37,7 @@ from subsidies.property.rules import (
     RateCard,
     card_on,
     check_card,
+    contract_segments,
     most_for_line,
     parse_payer_split,
     parse_rate_cards,
@@ -380,6 +381,15 @@ async def issue_batch(session: AsyncSession, actor: Principal, run_id: int, now:
     raise Conflict("the batch could not be issued for concurrent changes; retry", zh="他人正在同时操作，拨付批次未能生成，请重试")
 
 
+async def _contract_days(session: AsyncSession, month: Month, cards: tuple[RateCard, ...], estate_id: int, contract_id: int) -> int:
+    """The days of `month` the registry now has the estate managed under the contract (0: none)."""
+    for tenure in await estate_tenures(session, month.first_day, month.last_day, [estate_id]):
+        for contract, segments in contract_segments(month, cards, tenure).items():
+            if contract.contract_id == contract_id:
+                return sum(segment.days for segment in segments)
+    return 0
+
+
 async def _adjustment_rows(session: AsyncSession, batch_id: int, corrections: list[tuple[int, int]]) -> tuple[DisbursementBatch, str, list[AdjustmentLine]]:
     """The batch corrected, its quarter and the adjustment's rows (not stored) for each (line id, amount it should
     have paid): the difference from what the line paid with its earlier adjustments, split between city and district
@@ -409,12 +419,16 @@ async def _adjustment_rows(session: AsyncSession, batch_id: int, corrections: li
                 f"line {line_id} is a month whose veto was upheld: it pays nothing (overturn the veto and price the month again instead)",
                 zh=f"条目 {line_id} 所在月份的一票否决已维持，该月不予补贴，不能通过更正支付",
             )
-        most = most_for_line(max(line.area_centi_m2, areas.get(line.estate_id, 0)), Month.parse(line.month), cards, line.days)
+        # The line's figures as priced, or as the registry has them now if corrected since (a larger floor area, more
+        # days under the line's contract): a wrong figure is corrected in the registry first, and then bounds it.
+        month = Month.parse(line.month)
+        days = max(line.days, await _contract_days(session, month, cards, line.estate_id, line.contract_id))
+        most = most_for_line(max(line.area_centi_m2, areas.get(line.estate_id, 0)), month, cards, days)
         if corrected > most:
             raise RuleViolation(
-                f"line {line_id} could pay at most {yuan(most)} yuan under the rate cards (its floor area at the highest rate and coefficient for its {line.days} days); "
-                "a wrong floor area is corrected in the registry first",
-                zh=f"条目 {line_id} 按补贴标准最多支付 {yuan(most)} 元（区片面积 × 当月最高标准和系数 × {line.days} 天）；如面积有误，请先在区片登记中更正面积",
+                f"line {line_id} could pay at most {yuan(most)} yuan under the rate cards (its floor area at the highest rate and coefficient for its {days} days); "
+                "a wrong floor area or management period is corrected in the registry first",
+                zh=f"条目 {line_id} 按补贴标准最多支付 {yuan(most)} 元（区片面积 × 当月最高标准和系数 × {days} 天）；如面积或纳管日期有误，请先在区片登记中更正",
             )
         card = card_on(cards, Month.parse(line.month).last_day)
         if card is None:  # the line was priced on a card, so one was in force; a card deleted since cannot split it

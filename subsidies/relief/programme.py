@@ -54,6 +54,7 @@ RELIEF = register(
         check_period=service.check_period,
         most_for_line=as_decided,  # a decided amount: recovered by an adjustment, never exceeded
         adjusted=service.follow_adjustment,  # the fund gets back what an adjustment recovers
+        adjustable=service.refuse_adjustment,  # and gives it again only if it still has it
         budget_source="config/relief.toml",
         names=names,
         documents=Documents(

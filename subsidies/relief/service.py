@@ -324,14 +324,33 @@ async def price(session: AsyncSession, period: str) -> Priced:
 
 
 
-async def follow_adjustment(session: AsyncSession, changes: Sequence[tuple[str, int]]) -> None:
-    """An adjustment of paid cases moves their funds with it (the engine's `adjusted`): what it recovers from a case
-    is no longer committed to it and is the fund's to approve again; what it restores is committed again. Its
-    batch's savepoint undoes this with the rest."""
+async def _funds_moved(session: AsyncSession, changes: Sequence[tuple[str, int]]) -> dict[tuple[int, str], int]:
+    """Each fund's year the corrected cases were paid from, with what the adjustment moves back into it (+: recovered)."""
+    moved: dict[tuple[int, str], int] = {}
     for key, delta in changes:
         application = await session.get_one(ReliefApplication, int(key.removeprefix("relief:")))
-        await session.execute(
-            update(ReliefFund)
-            .where(col(ReliefFund.year) == application.year, col(ReliefFund.fund) == application.fund)
-            .values(committed_fen=col(ReliefFund.committed_fen) + delta)
-        )
+        moved[(application.year, application.fund)] = moved.get((application.year, application.fund), 0) - delta
+    return moved
+
+
+async def refuse_adjustment(session: AsyncSession, changes: Sequence[tuple[str, int]]) -> None:
+    """An adjustment restoring cases commits the money again: refused, saying why, when the fund's year no longer has
+    it (approved for other cases since)."""
+    for (year, key), back in (await _funds_moved(session, changes)).items():
+        row = await fund_row(session, year, key)
+        if back < 0 and (row is None or row.budget_fen - row.committed_fen < -back):
+            left = row.budget_fen - row.committed_fen if row is not None else 0
+            fund = relief_rules().fund(key)
+            raise RuleViolation(
+                f"{key} has {yuan(left)} yuan left in {year}; what was recovered was approved for other cases since, so {yuan(-back)} yuan cannot be restored",
+                zh=f"{fund.name}{year} 年度余额仅剩 {yuan(left)} 元（追回的金额已批给其他申请），不能恢复拨付 {yuan(-back)} 元", reason="balance",
+            )
+
+
+async def follow_adjustment(session: AsyncSession, changes: Sequence[tuple[str, int]]) -> None:
+    """An adjustment of paid cases moves their funds with it (the engine's `adjusted`): what it recovers from a case
+    is no longer committed to it and is the fund's to approve again; what it restores is committed again, if the
+    fund still has it (`refuse_adjustment`). Its batch's savepoint undoes this with the rest."""
+    await refuse_adjustment(session, changes)
+    for (year, key), back in (await _funds_moved(session, changes)).items():
+        await session.execute(update(ReliefFund).where(col(ReliefFund.year) == year, col(ReliefFund.fund) == key).values(committed_fen=col(ReliefFund.committed_fen) - back))

@@ -6,12 +6,20 @@ who approved it."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
 
 import sqlalchemy as sa
 
+from community.ocds.config import publication_rules
+from community.ocds.rules import ocid_of
 from people.tables import User
+from subsidies.activity.tables import ActivityClaim, ActivityFund
 from subsidies.engine.tables import AdjustmentProposal, ProgrammeBatch
+from subsidies.property.tables import SubsidyLine
 from subsidies.relief.service import relief_rules
+from subsidies.relief.tables import ReliefApplication, ReliefFund
 from tests.integration.helpers import adjust, assert_problem, pdf_text
 from tests.integration.test_issued_documents import paid_batch
 from tests.integration.test_programme_engine import login
@@ -133,10 +141,68 @@ async def test_a_property_correction_never_pays_past_what_the_rate_cards_could_p
         body = {"client_id": f"too-much-property-{too_much}", "reason": "核对后补付", "corrections": [{"line_id": line["id"], "amount_fen": too_much}]}
         refused = await client.post(f"/api/subsidies/batches/{batch['id']}/adjustments", json=body, headers=finance)
         assert_problem(refused, 422, "could pay at most")
-        assert "请先在区片登记中更正面积" in refused.json()["detail_zh"]
+        assert "请先在区片登记中更正" in refused.json()["detail_zh"]
     assert await proposals(db, "property") == before
     estate = (await client.get(f"/api/registry/estates/{line['estate_id']}", headers=admin)).json()
     grown = {"floor_area_centi_m2": estate["floor_area_centi_m2"] * 3, "reason": "测绘复核：原登记面积漏计两栋楼"}
     assert (await client.patch(f"/api/registry/estates/{line['estate_id']}", json=grown, headers=admin)).status_code == 200
     body = {"client_id": "area-corrected", "reason": "面积更正后补付", "corrections": [{"line_id": line["id"], "amount_fen": line["amount_fen"] * 2}]}
     assert (await adjust(client, "/api/subsidies", batch["id"], body, finance, finance2)).json()["total_fen"] == line["amount_fen"]
+
+    # A line priced for too few days (the estate's entry into management was recorded late, and corrected in the
+    # registry since): the registry's days bound it, not the line's.
+    short = next(other for other in lines if other["id"] != line["id"] and other["amount_fen"] > 0 and not other["vetoed"] and Fraction(other["coefficient"]) < 1)
+    async with db() as session:
+        await session.execute(sa.update(SubsidyLine).where(SubsidyLine.id == short["id"]).values(days=3))
+        await session.commit()
+    body = {"client_id": "days-corrected", "reason": "纳管日期更正后补付", "corrections": [{"line_id": short["id"], "amount_fen": short["amount_fen"] + 100}]}
+    assert (await adjust(client, "/api/subsidies", batch["id"], body, finance, finance2)).json()["total_fen"] == 100
+
+
+async def test_a_correction_restoring_what_was_recovered_is_refused_when_the_fund_has_spent_it_since(client, db) -> None:  # type: ignore[no-untyped-def]
+    """A claim and a case recovered in full; the fund then approves other spending up to its last fen. Restoring the
+    recovered line would take money the fund no longer has: the proposal is refused saying so (not a proposal that
+    no approval can ever issue, nor "retry")."""
+    finance, finance2 = await login(client, "finance"), await login(client, "finance2")
+    for code in ("activity_funds", "relief"):
+        batch, line = await first_line(client, db, code, finance)
+        body = {"client_id": f"recover-then-{code}", "reason": "发票作废，全额追回", "corrections": [{"line_id": line["id"], "amount_fen": 0}]}
+        await adjust(client, f"/api/programmes/{code}", batch.id or 0, body, finance, finance2)
+        async with db() as session:  # other claims and cases take everything left in the fund meanwhile
+            if code == "activity_funds":
+                claim = (await session.execute(sa.select(ActivityClaim).where(ActivityClaim.id == int(line["key"].removeprefix("claim:"))))).scalar_one()
+                await session.execute(sa.update(ActivityFund).where(ActivityFund.id == claim.fund_id).values(held_fen=ActivityFund.allocated_fen - ActivityFund.lapsed_fen))
+            else:
+                case = (await session.execute(sa.select(ReliefApplication).where(ReliefApplication.id == int(line["key"].removeprefix("relief:"))))).scalar_one()
+                await session.execute(sa.update(ReliefFund).where(ReliefFund.year == case.year, ReliefFund.fund == case.fund).values(committed_fen=ReliefFund.budget_fen))
+            await session.commit()
+        before = await proposals(db, code)
+        body = {"client_id": f"restore-spent-{code}", "reason": "发票补正，恢复拨付", "corrections": [{"line_id": line["id"], "amount_fen": line["amount_fen"]}]}
+        refused = await client.post(f"/api/programmes/{code}/batches/{batch.id}/adjustments", json=body, headers=finance)
+        assert_problem(refused, 422, "cannot be restored")
+        assert "余额仅剩 0.00 元" in refused.json()["detail_zh"], refused.json()
+        assert await proposals(db, code) == before
+
+
+async def test_a_tranche_s_public_record_shows_what_it_paid_after_a_correction(client, db) -> None:  # type: ignore[no-untyped-def]
+    """The open-contracting record publishes each tranche's payment: a correction recovering part of it is what was
+    paid in the end, and the record says so (and is newer than the correction)."""
+    finance, finance2 = await login(client, "finance"), await login(client, "finance2")
+    batch, line = await first_line(client, db, "community_tranches", finance)
+    _, contract_id, tranche = line["key"].split(":")
+    progress = (await client.get(f"/api/evaluation/contracts/{contract_id}", headers=finance)).json()
+    number = next(c["number"] for c in (await client.get("/api/calls", headers=await login(client, "admin"))).json() if c["id"] == progress["call_id"])
+
+    async def transaction() -> tuple[dict, str]:  # type: ignore[type-arg]
+        record = (await client.get(f"/api/ocds/records/{ocid_of(publication_rules(), number)}")).json()["records"][0]["compiledRelease"]
+        published = next(c for c in record["contracts"] if c["id"] == progress["number"])
+        return next(t for t in published["implementation"]["transactions"] if t["id"].endswith(f"-tranche-{tranche}")), record["date"]
+
+    before, _ = await transaction()
+    assert Decimal(str(before["value"]["amount"])) * 100 == line["amount_fen"], before
+    body = {"client_id": "tranche-recovered", "reason": "中期评估后扣减", "corrections": [{"line_id": line["id"], "amount_fen": line["amount_fen"] - 12_345}]}
+    adjusted = (await adjust(client, "/api/programmes/community_tranches", batch.id or 0, body, finance, finance2)).json()
+    after, dated = await transaction()
+    assert Decimal(str(after["value"]["amount"])) * 100 == line["amount_fen"] - 12_345, after
+    issued = datetime.fromisoformat(adjusted["issued_at"].replace("Z", "+00:00")).replace(microsecond=0)  # OCDS dates are to the second
+    assert datetime.fromisoformat(dated) >= issued, (dated, adjusted["issued_at"])
