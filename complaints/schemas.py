@@ -46,6 +46,8 @@ class Open311RequestIn(msgspec.Struct, forbid_unknown_fields=True):
     address_string: ShortText = ""
     phone: Annotated[str, msgspec.Meta(max_length=20, pattern=r"^(\+?[0-9\- ]{5,20})?$")] = ""
     device_id: ShortText = ""
+    # GeoReport's jurisdiction, for an endpoint serving several: this one serves one district, so any is this one.
+    jurisdiction_id: ShortText = ""
     api_key: ShortText = ""
     account_id: ShortText = ""
     email: ShortText = ""

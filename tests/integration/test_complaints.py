@@ -208,6 +208,23 @@ async def test_open311_services_requests_and_their_json_follow_georeport_v2(app:
     assert "表单格式" in problem["detail_zh"] and "service_code" not in as_json.text and "楼道灯坏了" not in as_json.text
     assert await count(db, Complaint) == complaints
 
+    # A client that sends the form's text as UTF-8 bytes, not %-escaped (curl -d): stored as it was written, not
+    # read byte by byte as Latin-1; bytes that are not UTF-8 are refused and store nothing.
+    raw = await client.post(
+        "/api/open311/v2/requests.json", content=f"jurisdiction_id=heping&service_code=cleaning&address_id={code}&description=楼道垃圾三天没清运".encode(),
+        headers={"content-type": "application/x-www-form-urlencoded; charset=utf-8"},
+    )
+    assert raw.status_code == 201, raw.text
+    async with db() as session:
+        assert (await session.execute(select(Complaint.description).order_by(Complaint.id.desc()).limit(1))).scalar_one() == "楼道垃圾三天没清运"
+    before = await count(db, Complaint)
+    latin = await client.post(
+        "/api/open311/v2/requests.json", content=f"service_code=cleaning&address_id={code}&description=".encode() + "楼道".encode("gb18030"),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert_problem(latin, 400, "UTF-8")
+    assert await count(db, Complaint) == before
+
     # media_url sent: kept as a reference for the staff, never fetched; anything but an http(s) URL is refused.
     linked = await client.post(
         "/api/open311/v2/requests.json",
