@@ -96,7 +96,7 @@ async def _call_context(db: AsyncSession, principal: Principal, call_id: int) ->
     context["objected_award_ids"] = {o.award_id for o in context["objections"]} if principal.role is Role.SOCIAL_ORG else set()
     if buyer:
         context["panel"] = await service.panel(db, principal, call_id)
-        if call.status in ("open", "evaluating"):
+        if call.status in ("open", "evaluating") and not await service.scoring_started(db, call_id):  # else the panel is fixed: no form
             context["candidates"] = await service.panel_candidates(db, principal, call_id)
     return context
 

@@ -438,6 +438,11 @@ async def close_bidding(session: AsyncSession, actor: Principal, call_id: int, n
 # The panel
 
 
+async def scoring_started(session: AsyncSession, call_id: int) -> bool:
+    """Whether a member has scored a bid of the call: from then on its panel is fixed."""
+    return (await session.execute(select(col(Score.bid_id)).where(col(Score.call_id) == call_id).limit(1))).first() is not None
+
+
 async def assign_panel(session: AsyncSession, actor: Principal, call_id: int, data: schemas.PanelIn) -> list[PanelMember]:
     """Name the panel (评审委员会): evaluators (outside experts) and officials, at least the minimum, odd, and for a
     public tender mostly outside; the panel is changed only while nobody has scored."""
@@ -445,7 +450,7 @@ async def assign_panel(session: AsyncSession, actor: Principal, call_id: int, da
     _require_buyer(actor, call, "naming the panel")
     if call.status not in (OPEN, EVALUATING):
         raise Conflict(f"call {call.number} is {call.status}; its panel is fixed", zh="该项目已进入公示或已结束，评审委员会不能再调整")
-    if (await session.execute(select(col(Score.bid_id)).where(col(Score.call_id) == call_id).limit(1))).first():
+    if await scoring_started(session, call_id):
         raise Conflict("the panel has started scoring; it is not changed now", zh="评审委员会已开始评分，不能再调整")
     user_ids = sorted(set(data.user_ids))
     users = await people_queries.users(session, user_ids)

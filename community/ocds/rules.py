@@ -180,6 +180,8 @@ def _items(record: ProjectRecord, rules: PublicationRules) -> list[dict[str, Any
 
 
 def _publicity_milestone(award: Award, moment: datetime) -> dict[str, Any]:
+    """The award's publicity: scheduled until it ends, then met; an award withdrawn (an objection upheld) never
+    completed its publicity: not met."""
     ended = moment >= award.publicity_ends_at
     milestone: dict[str, Any] = {
         "id": f"publicity-{award.key}",
@@ -187,9 +189,9 @@ def _publicity_milestone(award: Award, moment: datetime) -> dict[str, Any]:
         "type": "engagement",
         "description": f"公示期：{_local(award.published_at)} 至 {_local(award.publicity_ends_at)}",
         "dueDate": instant(award.publicity_ends_at),
-        "status": "met" if ended else "scheduled",
+        "status": "notMet" if award.status == "cancelled" else "met" if ended else "scheduled",
     }
-    if ended:
+    if ended and award.status != "cancelled":
         milestone["dateMet"] = instant(award.publicity_ends_at)
     return milestone
 

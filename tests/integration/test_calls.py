@@ -17,6 +17,8 @@ from sqlalchemy import func, select
 
 from community.calls import queries, schemas, service
 from community.calls.tables import Award, Bid, BidDocument, Call, Objection, PanelMember, Score
+from community.ocds.config import publication_rules
+from community.ocds.rules import ocid_of
 from foundation.access import Principal
 from foundation.clock import BUSINESS_TZ, utc_now
 from foundation.storage import FileBlobStore
@@ -541,7 +543,12 @@ async def test_an_objection_to_an_award_already_withdrawn_is_answered_and_leaves
     assert (await client.get(f"/api/calls/{call_id}", headers=admin)).json()["status"] == "publicity"
     async with db() as session:
         statuses = sorted((await session.execute(select(Award.status).where(Award.call_id == call_id))).scalars())
+        number = (await session.execute(select(Call.number).where(Call.id == call_id))).scalar_one()
     assert statuses == ["cancelled", "pending"]
+    # The public record: the withdrawn award's publicity was not met; the new award's is under way.
+    record = (await client.get(f"/api/ocds/records/{ocid_of(publication_rules(), number)}")).json()["records"][0]["compiledRelease"]
+    publicity = {m["id"]: m["status"] for m in record["tender"]["milestones"] if m["id"].startswith("publicity-")}
+    assert sorted(publicity.values()) == ["notMet", "scheduled"], publicity
 
 
 async def test_the_ranking_counts_only_signed_scores_so_no_one_sees_a_member_s_scores_before_they_sign(client, as_user, db, app) -> None:  # type: ignore[no-untyped-def]
@@ -552,7 +559,13 @@ async def test_the_ranking_counts_only_signed_scores_so_no_one_sees_a_member_s_s
     ids = [(await client.get("/api/auth/me", headers=await as_user(u))).json()["user_id"] for u in PANEL]
     await client.put(f"/api/calls/{call_id}/panel", json={"user_ids": ids}, headers=admin)
     await client.post(f"/api/calls/{call_id}/close-bidding", headers=admin)
+    await page_login(client, "admin")
+    assert "调整评审委员会" in (await client.get(f"/community/calls/{call_id}")).text
+    client.cookies.clear()
     await _score_and_sign(client, as_user, call_id, PANEL[:1])
+    await page_login(client, "admin")  # scoring has begun: the panel is fixed, and its form is gone
+    assert "调整评审委员会" not in (await client.get(f"/community/calls/{call_id}")).text
+    client.cookies.clear()
     signed = await as_user(PANEL[0])
     before = {r["bid_id"]: r["score"] for r in (await client.get(f"/api/calls/{call_id}/ranking", headers=signed)).json()}
     assert before and set(before.values()) != {"0.00"}, before
