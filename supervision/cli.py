@@ -243,20 +243,25 @@ def create_user(settings: Settings, args: argparse.Namespace) -> None:
             user = await people.create_user(
                 db,
                 SYSTEM,
-                UserCreate(
-                    username=args.username,
-                    display_name=args.display_name or args.username,
-                    password=password,
-                    role=Role(args.role),
-                    street_id=street_id,
-                    community_id=community_id,
-                    company_id=args.company_id,
-                    organisation_id=args.organisation_id,
+                checked(
+                    UserCreate, username=args.username, display_name=args.display_name or args.username, password=password, role=Role(args.role).value,
+                    street_id=street_id, community_id=community_id, company_id=args.company_id, organisation_id=args.organisation_id,
                 ),
             )
             print(f"created user {user.username} (id {user.id}, role {user.role})")
 
     asyncio.run(_with_engine(settings, work))
+
+
+def checked(schema: type[T], **fields: object) -> T:
+    """What a command was given, checked by the schema the API checks the same thing with (a username's pattern, a
+    one-line name, a label's length): a command is no way around them. Stops with the schema's words otherwise."""
+    import msgspec
+
+    try:
+        return msgspec.convert({name: value for name, value in fields.items() if value is not None}, schema)
+    except msgspec.ValidationError as error:
+        raise SystemExit(f"error: {error}") from None
 
 
 def create_api_key(settings: Settings, args: argparse.Namespace) -> None:
@@ -267,7 +272,7 @@ def create_api_key(settings: Settings, args: argparse.Namespace) -> None:
 
     async def work(engine: AsyncEngine) -> None:
         async with unit_of_work(create_session_factory(engine)) as db:
-            key, record = await people.issue_api_key(db, SYSTEM, ApiKeyCreate(organisation_id=args.organisation_id, label=args.label))
+            key, record = await people.issue_api_key(db, SYSTEM, checked(ApiKeyCreate, organisation_id=args.organisation_id, label=args.label))
             print(f"API key {record.id} for organisation {record.organisation_id} (shown once): {key}")
 
     asyncio.run(_with_engine(settings, work))
@@ -291,7 +296,7 @@ def replace_api_key(settings: Settings, args: argparse.Namespace) -> int:
                 for firm in (await registry_queries.organisations(db, kind=OrganisationKind.INSPECTION_FIRM)).values():
                     print(f"  {firm.id}  {firm.name}", file=sys.stderr)
                 return 1
-            key, record, revoked = await people.replace_api_keys(db, SYSTEM, ApiKeyCreate(organisation_id=found[0].id, label=args.label))
+            key, record, revoked = await people.replace_api_keys(db, SYSTEM, checked(ApiKeyCreate, organisation_id=found[0].id, label=args.label))
             for old in revoked:
                 print(f"revoked API key {old.id} ({old.prefix}…, {old.label})")
             print(f"API key {record.id} for {found[0].name} (shown once; send as X-API-Key): {key}")

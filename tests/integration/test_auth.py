@@ -8,6 +8,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from foundation.audit import AuditEntry
@@ -223,6 +224,9 @@ async def test_a_lost_firm_key_is_replaced_from_the_command_line_the_old_one_sto
         # A name nobody has: nothing changes, and the firms are listed to choose from.
         assert await asyncio.to_thread(cli.main, ["apikeys", "replace", "--organisation", "天津不存在的公司"]) == 1
         assert firm_name in capsys.readouterr().err
+        # The command checks what it is given as the API does: a label of two lines stops it, and nothing changes.
+        with pytest.raises(SystemExit, match=r"\$\.label"):
+            await asyncio.to_thread(cli.main, ["apikeys", "replace", "--organisation", firm_name, "--label", "新密钥\n第二行"])
         assert await asyncio.to_thread(cli.main, ["apikeys", "replace", "--organisation", firm_name]) == 0
     finally:
         monkeypatch.delenv("SUPERVISION_DATABASE_URL")
