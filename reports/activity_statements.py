@@ -28,6 +28,7 @@ from foundation.heavy import off_loop
 from foundation.money import yuan
 from foundation.storage import BlobStore
 from foundation.web.auth import allow
+from foundation.web.doors import two_doors
 from foundation.web.params import provide_store
 from foundation.web.problems import problem_responses
 from registry import queries as registry_queries
@@ -245,8 +246,7 @@ class ActivityStatementPageController(Controller):
 
 # As the batch documents: /api/... for software, /documents/... for pages, under the same checks.
 ROUTES: list[Router | type[Controller]] = [
-    Router(path="/api", route_handlers=[ActivityStatementController]),
-    Router(path="/documents", route_handlers=[ActivityStatementController], include_in_schema=False),
+    *two_doors(ActivityStatementController),
     ActivityStatementIssueController,
     ActivityStatementPageController,
 ]

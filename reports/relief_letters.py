@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from litestar import Controller, Response, Router, get, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +16,7 @@ from foundation.money import yuan
 from foundation.settings import get_settings
 from foundation.storage import BlobStore, open_blob_store
 from foundation.web.auth import allow
+from foundation.web.doors import two_doors
 from foundation.web.params import RecordId, provide_store
 from foundation.web.problems import problem_responses
 from reports.pdf import Column, Document, FontMissing, TableBlock
@@ -125,7 +126,4 @@ class ReliefLetterController(Controller):
 
 
 # As the batch documents: /api/... for software, /documents/... for pages, under the same checks.
-ROUTES = [
-    Router(path="/api", route_handlers=[ReliefLetterController]),
-    Router(path="/documents", route_handlers=[ReliefLetterController], include_in_schema=False),
-]
+ROUTES = two_doors(ReliefLetterController)

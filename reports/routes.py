@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import msgspec
-from litestar import Controller, Response, Router, get, post
+from litestar import Controller, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
@@ -27,6 +27,7 @@ from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from foundation.periods import MONTH_PATTERN, Month
 from foundation.storage import BlobStore
 from foundation.web.auth import logged_in
+from foundation.web.doors import two_doors
 from foundation.web.params import RecordId, provide_store
 from foundation.web.problems import problem_responses
 from reports import programme_documents, service
@@ -292,7 +293,6 @@ class VerificationController(Controller):
 # The same documents through two doors: /api/... for software (bearer token or API key) and /documents/... for
 # pages (the session cookie), under the same role and scope checks.
 ROUTES: list[ControllerRouterHandler] = [
-    Router(path="/api", route_handlers=[BatchDocumentController, EstateReportController, ProgrammeDocumentController]),
-    Router(path="/documents", route_handlers=[BatchDocumentController, EstateReportController, ProgrammeDocumentController], include_in_schema=False),
+    *two_doors(BatchDocumentController, EstateReportController, ProgrammeDocumentController),
     VerificationController,
 ]

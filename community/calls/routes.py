@@ -15,6 +15,7 @@ from foundation.clock import utc_now
 from foundation.storage import BlobStore
 from foundation.web.auth import allow, logged_in
 from foundation.web.body import StrictBody
+from foundation.web.doors import two_doors
 from foundation.web.params import RecordId, provide_store
 from foundation.web.problems import problem_responses
 from foundation.web.uploads import uploaded_file
@@ -205,6 +206,5 @@ class BidDocumentController(Controller):
 
 ROUTES: list[Router | type[Controller]] = [
     CallController, PublicAwardController, BidController, AwardController, ObjectionController,
-    Router(path="/api", route_handlers=[BidDocumentController]),
-    Router(path="/documents", route_handlers=[BidDocumentController], include_in_schema=False),
+    *two_doors(BidDocumentController),
 ]

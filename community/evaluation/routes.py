@@ -17,6 +17,7 @@ from foundation.clock import utc_now
 from foundation.storage import BlobStore
 from foundation.web.auth import allow, logged_in
 from foundation.web.body import StrictBody
+from foundation.web.doors import two_doors
 from foundation.web.params import RecordId, provide_store
 from foundation.web.problems import problem_responses
 from foundation.web.uploads import uploaded_file
@@ -114,6 +115,5 @@ class EvaluationFileController(Controller):
 
 ROUTES: list[Router | type[Controller]] = [
     EvaluationController,
-    Router(path="/api", route_handlers=[EvaluationFileController]),
-    Router(path="/documents", route_handlers=[EvaluationFileController], include_in_schema=False),
+    *two_doors(EvaluationFileController),
 ]

@@ -21,6 +21,7 @@ from foundation.paging import Page, PageRequest
 from foundation.storage import BlobStore, read_blob
 from foundation.web.auth import allow, logged_in
 from foundation.web.body import StrictBody
+from foundation.web.doors import two_doors
 from foundation.web.params import RecordId, provide_store
 from foundation.web.problems import problem_responses
 from subsidies.activity import queries, schemas, service
@@ -127,6 +128,5 @@ class ActivityReceiptController(Controller):
 
 ROUTES: list[Router | type[Controller]] = [
     ActivityController,
-    Router(path="/api", route_handlers=[ActivityReceiptController]),
-    Router(path="/documents", route_handlers=[ActivityReceiptController], include_in_schema=False),
+    *two_doors(ActivityReceiptController),
 ]

@@ -20,6 +20,7 @@ from foundation.paging import Page, PageRequest
 from foundation.storage import BlobStore, read_blob
 from foundation.web.auth import allow, logged_in
 from foundation.web.body import StrictBody
+from foundation.web.doors import two_doors
 from foundation.web.params import RecordId, provide_store
 from foundation.web.problems import problem_responses
 from subsidies.relief import queries, rules, schemas, service
@@ -143,6 +144,5 @@ class ReliefDocumentController(Controller):
 
 ROUTES: list[Router | type[Controller]] = [
     ReliefController,
-    Router(path="/api", route_handlers=[ReliefDocumentController]),
-    Router(path="/documents", route_handlers=[ReliefDocumentController], include_in_schema=False),
+    *two_doors(ReliefDocumentController),
 ]
