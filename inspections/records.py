@@ -135,7 +135,9 @@ def detail_of(
     checklist: Checklist,
     returned: list[schemas.RecordReturnOut],
 ) -> schemas.RecordOut:
-    photos_of = {r.item_code: sorted(p.attachment_id for p in photos if p.item_code == r.item_code) for r in results}
+    # The results as filed show the photos filed with them; an amendment's photos are its own (in its changes).
+    filed = [p for p in photos if p.amendment_id is None]
+    photos_of = {r.item_code: sorted(p.attachment_id for p in filed if p.item_code == r.item_code) for r in results}
     effective = effective_results(results, amendments)
     for code in effective:
         if code in photos_of and effective[code]["photo_ids"] == []:
@@ -165,7 +167,7 @@ def detail_of(
         filed_at=record.filed_at,
         filed_by=record.filed_by,
         results=[_result_out(r.item_code, r.passed, r.defects, r.note, photos_of[r.item_code], checklist) for r in results],
-        photo_ids=sorted(p.attachment_id for p in photos if p.item_code is None),
+        photo_ids=sorted(p.attachment_id for p in filed if p.item_code is None),
         amendments=[
             schemas.AmendmentOut(id=a.id or 0, reason=a.reason, changes=a.changes, amended_at=a.amended_at, amended_by=a.amended_by)
             for a in amendments

@@ -23,6 +23,7 @@ from foundation.duties import Duty, refusal
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from foundation.periods import Month, business_date
 from foundation.storage import BlobStore
+from foundation.text import visible
 from inspections import defects as defect_service
 from inspections import returns, schemas, spot_checks
 from inspections.attachments import ATTEMPTS, own_photos
@@ -169,7 +170,7 @@ def _check_results(checklist: Checklist, results: list[schemas.ItemResultIn]) ->
         seen.add(r.item)
         if r.passed and r.defects:
             raise RuleViolation(f"item {r.item} passed, so it cannot have defects", zh=f"检查项 {r.item} 已判合格，不能有问题数", field=f"item-{r.item}")
-        if not r.passed and not r.note.strip():
+        if not r.passed and not visible(r.note):
             raise RuleViolation(f"item {r.item} failed: write what is wrong in its note", zh="不合格项请写明问题", field=f"item-{r.item}")
         if not r.passed and not r.photo_ids:
             raise RuleViolation(f"item {r.item} failed: attach at least one photo of it (POST /api/attachments)", zh="不合格项请至少拍一张照片", field=f"item-{r.item}")
@@ -411,7 +412,7 @@ async def amend_record(
         ).scalar()
         if exists is None:
             item = next(r.item for r in data.results if photo in r.photo_ids)
-            session.add(RecordPhoto(record_id=record.id, attachment_id=photo, item_code=item))
+            session.add(RecordPhoto(record_id=record.id, attachment_id=photo, item_code=item, amendment_id=amendment.id))
             added.append(photo)
     if added:
         await session.flush()

@@ -106,6 +106,7 @@ class RecordPhoto(SQLModel, table=True):
     record_id: int = Field(foreign_key="inspection_records.id", primary_key=True)
     attachment_id: int = Field(foreign_key="attachments.id", primary_key=True, index=True)
     item_code: str | None = Field(default=None, max_length=20)  # the failed item it shows, if any
+    amendment_id: int | None = Field(default=None, foreign_key="amendments.id")  # added by this amendment (else filed with the record)
 
 
 class Amendment(SQLModel, table=True):

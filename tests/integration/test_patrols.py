@@ -153,6 +153,42 @@ async def test_an_amendment_stands_beside_the_original_and_withdraws_the_defect_
     assert await audit_count(db, "inspection_record.amended") == 1
 
 
+async def test_a_photo_an_amendment_adds_stays_with_the_amendment_and_the_results_as_filed_never_change(client, as_user, db) -> None:
+    """A passed item amended to failed with a photo: the record's results as filed still show no photo for it (filed
+    evidence never changes); the amendment and the effective results carry the photo."""
+    worker = await as_user("xbl01-worker")
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    filed_photo = await upload(client, worker)
+    filed = await client.post("/api/patrols", json=record_body(estate, failed={"C01": [filed_photo]}, passed=("M01", "G01")), headers=worker)
+    assert filed.status_code == 201, filed.text
+    record = filed.json()
+    as_filed = (await client.get(f"/api/inspections/{record['id']}", headers=worker)).json()
+    added = await upload(client, worker)
+    correction = {"reason": "补充发现问题", "results": [{"item": "M01", "passed": False, "defects": 2, "note": "公示缺失", "photo_ids": [added]}]}
+    amended = await client.post(f"/api/inspections/{record['id']}/amendments", json=correction, headers=worker)
+    assert amended.status_code == 201, amended.text
+    again = (await client.get(f"/api/inspections/{record['id']}", headers=worker)).json()
+    assert again["results"] == as_filed["results"] and again["photo_ids"] == as_filed["photo_ids"], (again["results"], as_filed["results"])
+    effective = {r["item"]: r for r in again["effective_results"]}
+    assert effective["M01"]["photo_ids"] == [added] and effective["C01"]["photo_ids"] == [filed_photo]
+
+
+@pytest.mark.parametrize("note", ["\u200b", "\u200b\u200b", "\ufeff", "\u3000\u200b "], ids=["zero-width", "two", "bom", "spaces"])
+async def test_a_failed_item_s_note_of_invisible_characters_says_nothing_and_is_refused(client, as_user, db, note) -> None:
+    """A failed item raises a rectification order that must say what is wrong: a note the company cannot read is
+    refused, and nothing (record, order) is stored."""
+    worker = await as_user("xbl01-worker")
+    estate = (await estate_ids_of(db, "XBL01"))[0]
+    photo = await upload(client, worker)
+    body = record_body(estate, failed={"M03": [photo]})
+    body["results"][-1]["note"] = note
+    before = await count(db, InspectionRecord)
+    refused = await client.post("/api/patrols", json=body, headers=worker)
+    assert_problem(refused, 422, "write what is wrong")
+    assert refused.json()["detail_zh"] == "不合格项请写明问题"
+    assert await count(db, InspectionRecord) == before
+
+
 async def test_the_database_refuses_to_edit_or_delete_filed_evidence(client, as_user, db) -> None:
     worker = await as_user("xbl01-worker")
     estate = (await estate_ids_of(db, "XBL01"))[0]
