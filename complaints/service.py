@@ -43,6 +43,7 @@ from foundation.periods import Month, business_date
 from foundation.scoping import in_scope
 from foundation.settings import config_dir, get_settings
 from foundation.storage import BlobStore
+from foundation.text import visible
 from inspections import queries as inspection_queries
 from inspections import schemas as inspection_schemas
 from inspections import service as inspection_service
@@ -441,7 +442,7 @@ async def record_meeting(session: AsyncSession, actor: Principal, complaint_id: 
         raise RuleViolation("a meeting is recorded after it is held", zh="会议时间不能晚于现在", field="held_at")
     if data.held_at < complaint.reported_at:
         raise RuleViolation("the meeting was held before the complaint was reported", zh="会议时间早于投诉时间", field="held_at")
-    if data.outcome and len(data.answer.strip()) < 2:
+    if data.outcome and len(visible(data.answer)) < 2:
         raise RuleViolation("write the answer the resident reads when the mediation ends", zh="调解结束时请填写给居民的答复", field="answer")
     meeting = MediationMeeting(
         complaint_id=complaint.id, held_at=data.held_at.astimezone(UTC), attendees=data.attendees, summary=data.summary, outcome=data.outcome,

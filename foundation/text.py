@@ -52,3 +52,13 @@ def clean_file_name(name: str, fallback: str = "photo") -> str:
     """A client's file name as we keep it: control characters dropped, no folders, at most 200 characters."""
     kept = _FILE_NAME_CONTROL.sub("", name).replace("\\", "/").rsplit("/", 1)[-1].strip()
     return kept[:FILE_NAME_MAX] or fallback
+
+
+_EDGES = re.compile(rf"^[\s{_INVISIBLE}]+|[\s{_INVISIBLE}]+$")
+
+
+def visible(text: str) -> str:
+    """`text` without the white space and the invisible characters (zero-width space, joiners, byte-order mark) at
+    its ends: what a reader sees of it. A note that must say something says nothing when this is empty."""
+    return _EDGES.sub("", text)
+

@@ -20,8 +20,9 @@ from foundation.clock import BUSINESS_TZ, utc_now
 from foundation.duties import Duty, keep_apart
 from foundation.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from foundation.paging import PageRequest, fetch_page
-from foundation.periods import Month
+from foundation.periods import Month, period_zh
 from foundation.storage import BlobStore
+from foundation.text import visible
 from inspections import schemas
 from inspections.attachments import MAX_PHOTOS, ReceivedPhoto, evidence_photo, keep_photos, own_photos, required_store
 from inspections.checklists import points_text, stored_checklists
@@ -399,7 +400,7 @@ async def report_fix(
     defect = await get_defect(session, actor, defect_id)
     if defect.state != DefectState.OPEN.value:
         raise Conflict(f"defect {defect_id} is {defect.state}; a fix can be reported only on an open defect", zh="该整改单不是待整改状态，不能再报告整改")
-    if not data.note.strip():
+    if not visible(data.note):
         raise RuleViolation("write what was done", zh="请写明整改情况", field="note")
     if len(data.note) > NOTE_LIMIT:  # the body's own limit, for the page's form too (its photos come as files)
         raise InvalidInput(f"the note is longer than {NOTE_LIMIT} characters", zh=f"整改情况最多 {NOTE_LIMIT} 个字", field="note")
@@ -533,7 +534,8 @@ async def mark_overdue(session: AsyncSession, actor: Principal, now: datetime | 
         )
         if cast(CursorResult[Any], changed).rowcount != 1:  # AsyncSession.execute types an UPDATE's result as a plain Result
             continue
-        note = f"deadline {defect.deadline_at.isoformat()} passed" + (f"; overdue no. {ordinal} of the company in {month}" if ordinal else "")
+        # The order's history reads it as people do (Beijing time, Chinese): the company sees it.
+        note = f"整改期限 {defect.deadline_at.astimezone(BUSINESS_TZ):%Y-%m-%d %H:%M} 已过" + (f"，为该企业 {period_zh(month)}第 {ordinal} 次逾期" if ordinal else "")
         _event(session, defect.id, "overdue", actor, now, note)
         if ordinal == 2 and defect.company_id is not None:
             session.add(YellowCard(company_id=defect.company_id, month=month, defect_id=defect.id, issued_at=now))

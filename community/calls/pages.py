@@ -23,6 +23,7 @@ from foundation.clock import BUSINESS_TZ, utc_now
 from foundation.errors import DomainError, InvalidInput
 from foundation.money import hundredths
 from foundation.storage import BlobStore
+from foundation.text import visible
 from foundation.web.auth import allow, logged_in
 from foundation.web.flash import flashed
 from foundation.web.layout import attempt, form_body, form_error, page
@@ -67,7 +68,7 @@ def lots_of(data: dict[str, str], title: str) -> list[dict[str, Any]]:
     for line in (data.get("lots") or "").splitlines():
         if line.strip():
             name, _, amount = line.strip().rpartition(" ")
-            if not name.strip():
+            if not visible(name):
                 raise InvalidInput("lots: one per line, name then budget in yuan", zh="标段每行一项：名称 空格 预算（元）", field="lots")
             lots.append({"title": name.strip(), "budget_fen": fen_of(amount, "lots")})
     return lots or [{"title": title, "budget_fen": fen_of(data.get("budget"), "budget")}]
@@ -124,7 +125,7 @@ class CallPages(Controller):
                 for line in (data.get("criteria") or "").splitlines():
                     name, _, weight = line.strip().rpartition(" ")
                     if line.strip():
-                        if not name.strip() or not weight.isdecimal():
+                        if not visible(name) or not weight.isdecimal():
                             raise InvalidInput("criteria: one per line, name then weight", zh="评分项每行一项：名称 空格 分值", field="criteria")
                         criteria.append({"name": name.strip(), "weight": int(weight)})
                 try:

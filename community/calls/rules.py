@@ -14,6 +14,7 @@ from fractions import Fraction
 
 from foundation.calendar.rules import WorkCalendar, working_days_after
 from foundation.clock import BUSINESS_TZ
+from foundation.text import visible
 
 VENTURE = "venture"  # 公益创投
 NEGOTIATION = "negotiation"  # 竞争性谈判
@@ -107,7 +108,7 @@ def method_for_budget(largest_lot_fen: int, limits: CallLimits) -> str:
 
 def method_problem(method: str, largest_lot_fen: int, reason: str, limits: CallLimits) -> str | None:
     expected = method_for_budget(largest_lot_fen, limits)
-    if method != expected and not reason.strip():
+    if method != expected and not visible(reason):
         return (
             f"a largest lot of {largest_lot_fen} fen asks for {expected} ({METHOD_NAMES[expected]}); "
             f"give method_reason to use {method} ({METHOD_NAMES[method]}) instead"

@@ -35,6 +35,7 @@ from foundation.clock import BUSINESS_TZ
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from foundation.notifications import notify, settle
 from foundation.settings import config_dir
+from foundation.text import visible
 from inspections.attachments import own_photos
 from people import queries as people_queries
 from registry import queries as registry_queries
@@ -267,7 +268,7 @@ async def answer(session: AsyncSession, actor: Principal, delegation_id: int, da
     late = rules.answer_problem(now.astimezone(BUSINESS_TZ).date(), delegation.due_on) if delegation.status == rules.PENDING else f"the answer was due by {delegation.due_on.isoformat()}"
     if late:
         raise RuleViolation(late, zh=f"答复期限为 {delegation.due_on.isoformat()}，已逾期，项目退回街道重新委托")
-    reason = data.reason.strip()
+    reason = visible(data.reason)
     if not data.accept and len(reason) < 2:
         raise RuleViolation("declining needs a reason", field="reason", zh="拒绝委托须说明理由")
     delegation.status = rules.ACCEPTED if data.accept else rules.DECLINED

@@ -46,6 +46,7 @@ from foundation.paging import PageRequest, fetch_page
 from foundation.periods import business_date
 from foundation.scoping import in_scope
 from foundation.settings import config_dir
+from foundation.text import visible as visible_text
 from inspections.rules import request_fingerprint
 from people.queries import recipients
 from registry import queries as registry_queries
@@ -402,7 +403,7 @@ async def answer_proposal(session: AsyncSession, actor: Principal, proposal_id: 
             f"proposal {proposal_id} was already answered ({proposal.state}) by {proposal.answered_by}; an answer is given once",
             zh=f"该提案已答复（{proposal.state}），不能再次答复",
         )
-    reason = data.reason.strip()
+    reason = visible_text(data.reason)
     if data.answer is Answer.RETURN and len(reason) < 2:
         raise RuleViolation("a returned proposal needs the reason, for the committee", zh="退回提案须写明理由", field="reason")
     if data.answer is Answer.MERGE:

@@ -48,6 +48,7 @@ from foundation.notifications import notify, settle
 from foundation.periods import business_date
 from foundation.process_locks import transaction_lock
 from foundation.settings import config_dir
+from foundation.text import visible
 from people import service as people
 from people.queries import recipients, users
 from registry import queries as registry_queries
@@ -504,7 +505,7 @@ async def decide_hours(session: AsyncSession, actor: Principal, hours_id: int, d
         raise PermissionDenied(refusal[0], zh=refusal[1])
     if row.state != HoursState.WAITING:
         raise Conflict(f"these hours were already {row.state}", zh="该记录已审核")
-    reason = data.reason.strip()
+    reason = visible(data.reason)
     if data.verdict == "reject" and len(reason) < 2:
         raise RuleViolation("a rejection needs a reason saying why", zh="不通过时请写明理由", field="reason")
     same_day = await _same_day(session, row.volunteer_id, row.served_on)

@@ -29,7 +29,7 @@ from foundation.one_line import check_one_line
 from foundation.one_line import refusal as not_one_line
 from foundation.settings import get_settings
 from foundation.storage import BlobStore
-from foundation.text import first_line_break
+from foundation.text import first_line_break, visible
 from foundation.throttle import Limit, admit
 from foundation.web.auth import allow
 from foundation.web.flash import flashed
@@ -120,7 +120,7 @@ class FinderPages(Controller):
 
 
 def _number(text: str | None) -> float | None:
-    if not text or not text.strip():
+    if not text or not visible(text):
         return None
     try:
         return float(text)

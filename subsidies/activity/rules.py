@@ -15,6 +15,7 @@ from foundation.access import Principal, Role
 from foundation.duties import Duty, keep_apart
 from foundation.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from foundation.money import yuan
+from foundation.text import visible
 from subsidies.engine.rules import Party
 
 CODE = "activity_funds"
@@ -161,7 +162,7 @@ def check_claim(claim: ClaimFacts, rules: FundRules, today: date) -> None:
         )
     if claim.spent_on > today:
         raise RuleViolation(f"spent on {claim.spent_on}, which is after today ({today})", zh="支出日期不能晚于今天", field="spent_on")
-    if len(claim.description.strip()) < 6:
+    if len(visible(claim.description)) < 6:
         raise RuleViolation("say what was bought or paid for, in a few words (6 characters or more)", zh="请写明所购物品或服务（至少 6 个字）", field="description")
 
 

@@ -27,6 +27,7 @@ from foundation.periods import Month
 from foundation.process_locks import transaction_lock
 from foundation.settings import config_dir, get_settings
 from foundation.storage import BlobStore, write_blob
+from foundation.text import visible
 from registry import queries as registry
 from subsidies.engine import service as engine
 from subsidies.engine.registry import Priced
@@ -209,7 +210,7 @@ async def review(session: AsyncSession, actor: Principal, application_id: int, l
     complete; a refusal ends it."""
     if level not in LEVELS or verdict not in rules.VERDICTS:
         raise InvalidInput("level is community, street or district; verdict is approve, return or refuse", zh="审核级别或意见有误", field="verdict")
-    reason = reason.strip()
+    reason = visible(reason)
     if len(reason) < 2:
         raise InvalidInput("write the reason for the verdict", zh="请写明审核理由", field="reason")
     application = await application_for(session, actor, application_id)
