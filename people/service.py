@@ -295,11 +295,24 @@ async def _validated_scope(session: AsyncSession, data: UserCreate) -> _ScopeCol
     return result
 
 
+# How the audit log and the pages name those who act without an account (foundation.web.filters): no person's.
+RESERVED_USERNAMES = frozenset({"system", "scheduler", "resident", "anonymous"})
+
+
+async def _username_free(session: AsyncSession, username: str) -> None:
+    """Refuses a username taken by another account, or one the audit log uses for the system's own actors."""
+    if username.lower() in RESERVED_USERNAMES:
+        raise Conflict(
+            f"username {username} names the system's own actors in the audit log; choose another", zh="该用户名为系统保留（审计记录中表示系统自身的操作），请换一个", field="username",
+        )
+    if (await session.execute(select(col(User.id)).where(col(User.username) == username))).first():
+        raise Conflict(f"username {username} is taken", zh="该用户名已被使用，请换一个", field="username")
+
+
 async def create_user(session: AsyncSession, actor: Principal, data: UserCreate, *, password_hash: str | None = None) -> User:
     """Add a user. `password_hash` lets a bulk loader reuse one hash for many demo accounts."""
     require_role(actor, ADMINS, "creating users")
-    if (await session.execute(select(col(User.id)).where(col(User.username) == data.username))).first():
-        raise Conflict(f"username {data.username} is taken", zh="该用户名已被使用，请换一个", field="username")
+    await _username_free(session, data.username)
     user = User(
         username=data.username,
         display_name=data.display_name,
@@ -329,8 +342,7 @@ async def create_volunteer_user(
         if actor.community_id != community_id:
             raise PermissionDenied("volunteers are registered by the staff of their own community", zh="只能登记本社区的志愿者")
     data = UserCreate(username=username, display_name=f"志愿者 {username}", password=password, role=Role.VOLUNTEER, community_id=community_id)
-    if (await session.execute(select(col(User.id)).where(col(User.username) == data.username))).first():
-        raise Conflict(f"username {data.username} is taken", zh="该用户名已被使用，请换一个", field="username")
+    await _username_free(session, data.username)
     user = User(
         username=data.username, display_name=data.display_name, password_hash=password_hash or await hash_password_in_thread(data.password),
         role=data.role, created_at=utc_now(), **await _validated_scope(session, data),

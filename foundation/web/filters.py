@@ -56,7 +56,7 @@ def actor_account(label: str | None) -> str | None:
 
 
 # Who acts without an account, as the audit log records them: "resident (qr)", "anonymous (10.0.0.7)",
-# "scheduler (finance)", "apikey:ab12cd (inspector)".
+# "scheduler (finance)", "system (admin)", "apikey:ab12cd (inspector)".
 _CHANNELS_ZH = {"qr": "扫码反映", "open311": "城市服务平台"}
 
 
@@ -68,8 +68,8 @@ def _without_account(label: str) -> str | None:
         return f"居民（{_CHANNELS_ZH.get(detail, detail)}）"
     if head == "anonymous":
         return "未登录的访问者"
-    if head == "scheduler":
-        return "系统定时任务"
+    if head in ("scheduler", "system"):  # the scheduler's jobs, and commands run as the system ("system (admin)")
+        return "系统定时任务" if head == "scheduler" else "系统"
     if head.startswith("apikey:") and detail in Role.__members__.values():
         return f"{ROLE_NAMES[Role(detail)]}的接口密钥（{head.removeprefix('apikey:')}）"
     return None

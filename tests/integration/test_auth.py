@@ -105,6 +105,10 @@ async def test_a_user_is_created_with_exactly_the_scope_its_role_needs(client, a
     assert created.json()["street_id"] is not None, "a community user's street is filled in from the community"
     assert "password" not in created.text and "hash" not in created.text
     assert_problem(await client.post("/api/users", json={**base, "username": "w-new", "community_id": 1}, headers=admin), 409, "taken")
+    # The audit log names the system's own actors "system", "scheduler", "resident", "anonymous": no person is.
+    for reserved in ("system", "Scheduler", "resident"):
+        refused = assert_problem(await client.post("/api/users", json={**base, "username": reserved, "community_id": 1}, headers=admin), 409, "system's own actors")
+        assert "系统保留" in refused["detail_zh"]
 
 
 def from_address(app, address: str) -> httpx.AsyncClient:  # type: ignore[no-untyped-def]

@@ -157,6 +157,7 @@ def test_people_read_by_name_and_post_found_anywhere_in_a_page_once() -> None:
     # Who acts without an account is named in Chinese too (the audit log page shows every kind of actor).
     assert person_named("resident (qr)", names) == "居民（扫码反映）" and person_named("resident (open311)", names) == "居民（城市服务平台）"
     assert person_named("scheduler (finance)", names) == "系统定时任务" and person_named("anonymous (10.0.0.7)", names) == "未登录的访问者"
+    assert person_named("system (admin)", names) == "系统"  # a job or command run as the system, not an administrator
     assert person_named("apikey:ab12cd (inspector)", names) == "第三方机构的接口密钥（ab12cd）"
 
     class Row(msgspec.Struct):
