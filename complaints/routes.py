@@ -27,11 +27,12 @@ from foundation.web.auth import allow
 from foundation.web.body import StrictBody
 from foundation.web.inputs import check_request_text
 from foundation.web.params import RecordId, provide_store
-from foundation.web.problems import problem_responses
+from foundation.web.problems import GEOREPORT_EXCEPTION_HANDLERS, georeport_responses, problem_responses
 from foundation.web.sessions import caller_address, write_transactions
 from registry import queries as registry_queries
 
 READ = problem_responses(400, 403, 404)
+GEOREPORT_READ = georeport_responses(400, 403, 404)
 WRITE = problem_responses(400, 403, 404, 409, 422)
 STORE = {"store": Provide(provide_store, sync_to_thread=False)}
 TrackingCode = Annotated[str, Parameter(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+(\.json)?$", description="The tracking code the report answered")]
@@ -148,8 +149,9 @@ class Open311Controller(Controller):
     path = "/api/open311/v2"
     tags = ["open311"]
     security = [{}]  # noqa: RUF012
+    exception_handlers = GEOREPORT_EXCEPTION_HANDLERS  # a refusal in GeoReport's shape: [{"code", "description"}]
 
-    @get("/services.json", responses=READ)
+    @get("/services.json", responses=GEOREPORT_READ)
     async def open311_services(self) -> list[schemas.Open311Service]:
         """The services (complaint categories), each mapped to a category of the supervision checklist (config/complaints.toml)."""
         return [
@@ -160,7 +162,7 @@ class Open311Controller(Controller):
             for s in service.complaint_rules().services
         ]
 
-    @post("/requests.json", dependencies=STORE, responses=problem_responses(400, 404, 422, 429), status_code=201)
+    @post("/requests.json", dependencies=STORE, responses=georeport_responses(400, 404, 415, 422, 429), status_code=201)
     async def open311_create_request(
         self,
         data: Annotated[schemas.Open311RequestIn, Body(media_type=RequestEncodingType.URL_ENCODED)],
@@ -185,7 +187,7 @@ class Open311Controller(Controller):
         )
         return [schemas.Open311Created(service_request_id=code, service_notice=OPEN311_NOTICE)]
 
-    @get("/requests.json", responses=READ)
+    @get("/requests.json", responses=GEOREPORT_READ)
     async def open311_requests(
         self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession], service_request_id: Annotated[str, Parameter(min_length=8, max_length=660, pattern=r"^[A-Za-z0-9_\-]+(,[A-Za-z0-9_\-]+){0,9}$")]
     ) -> list[schemas.Open311Request]:
@@ -200,14 +202,14 @@ class Open311Controller(Controller):
             found.append(await _request_out(db, complaint, code, str(request.base_url)))
         return found
 
-    @get("/requests/{request_id:str}", responses=READ)
+    @get("/requests/{request_id:str}", responses=GEOREPORT_READ)
     async def open311_request(self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession], request_id: TrackingCode) -> list[schemas.Open311Request]:
         """One request by its id (`/requests/<id>.json`, as GeoReport v2 writes it)."""
         code = request_id.removesuffix(".json")
         return [await _request_out(db, await service.by_code(db, code), code, str(request.base_url))]
 
     # The photo's own type (JPEG, PNG or WebP, judged by content at upload): declared as the range image/*.
-    @get("/media/{complaint_id:int}/{signature:str}", dependencies=STORE, responses=READ, media_type="image/*")
+    @get("/media/{complaint_id:int}/{signature:str}", dependencies=STORE, responses=GEOREPORT_READ, media_type="image/*")
     async def open311_media(
         self, complaint_id: RecordId, signature: Annotated[str, Parameter(min_length=32, max_length=32, pattern=r"^[0-9a-f]{32}$")],
         db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore], state: State,

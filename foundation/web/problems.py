@@ -284,3 +284,40 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     OverflowError: number_out_of_range_handler,
     Exception: unexpected_error_handler,
 }
+
+
+class GeoReportError(msgspec.Struct):
+    """An error as GeoReport v2 answers it (a list of these): the HTTP status and what went wrong, in the words the
+    problem answer gives a person (Chinese where there are)."""
+
+    code: int
+    description: str
+
+
+def georeport_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """The error responses of a GeoReport v2 route, as `problem_responses` declares a route's problems."""
+    return {
+        status: ResponseSpec(data_container=list[GeoReportError], media_type=MediaType.JSON, description=DESCRIPTIONS[status], generate_examples=False)
+        for status in sorted({400, 401, 422, 503, *statuses})
+    }
+
+
+def _as_georeport(handler: Any) -> Any:
+    def answer(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+        response: Response[Any] = handler(request, exc)
+        problem = response.content
+        if not isinstance(problem, Problem):
+            return response
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
+        return Response(
+            content=[GeoReportError(code=problem.status, description=problem.detail_zh or problem.detail)], status_code=response.status_code,
+            media_type=MediaType.JSON, headers=headers or None,
+        )
+
+    return answer
+
+
+# The same refusals answered in GeoReport v2's shape ([{"code", "description"}]), for its routes (complaints'
+# Open311 controller): a GeoReport client reads its errors there, not in an RFC 9457 problem.
+GEOREPORT_EXCEPTION_HANDLERS: dict[Any, Any] = {key: _as_georeport(handler) for key, handler in EXCEPTION_HANDLERS.items()}
+

@@ -41,6 +41,19 @@ def georeport(kind: str) -> Any:
     return jsonschema_rs.Draft7Validator({**SCHEMA, "$ref": f"#/{kind}"})
 
 
+def assert_georeport_error(response: Any, status: int, *fragments: str) -> str:
+    """A refusal as GeoReport v2 answers it: [{"code": status, "description": ...}], the description mentioning each
+    fragment; answers the description."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json"), response.headers["content-type"]
+    body = response.json()
+    georeport("errors").validate(body)
+    assert body[0]["code"] == status, body
+    for fragment in fragments:
+        assert fragment in body[0]["description"], body
+    return str(body[0]["description"])
+
+
 async def worker_estate(db: Any, username: str = "xbl01-worker") -> tuple[int, str]:
     """An estate of the demo worker's community: its id and code (what the QR poster carries)."""
     async with db() as session:
@@ -204,8 +217,8 @@ async def test_open311_services_requests_and_their_json_follow_georeport_v2(app:
     # GeoReport v2's POST is form-encoded: JSON is refused saying so, in both languages, without echoing the body.
     complaints = await count(db, Complaint)
     as_json = await client.post("/api/open311/v2/requests.json", json={"service_code": "cleaning", "address_id": code, "description": "楼道灯坏了"})
-    problem = assert_problem(as_json, 415, "application/x-www-form-urlencoded")
-    assert "表单格式" in problem["detail_zh"] and "service_code" not in as_json.text and "楼道灯坏了" not in as_json.text
+    assert_georeport_error(as_json, 415, "表单格式")
+    assert "service_code" not in as_json.text and "楼道灯坏了" not in as_json.text
     assert await count(db, Complaint) == complaints
 
     # A client that sends the form's text as UTF-8 bytes, not %-escaped (curl -d): stored as it was written, not
@@ -222,7 +235,7 @@ async def test_open311_services_requests_and_their_json_follow_georeport_v2(app:
         "/api/open311/v2/requests.json", content=f"service_code=cleaning&address_id={code}&description=".encode() + "楼道".encode("gb18030"),
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
-    assert_problem(latin, 400, "UTF-8")
+    assert_georeport_error(latin, 400, "UTF-8")
     assert await count(db, Complaint) == before
 
     # media_url sent: kept as a reference for the staff, never fetched; anything but an http(s) URL is refused.
@@ -249,13 +262,13 @@ async def test_open311_services_requests_and_their_json_follow_georeport_v2(app:
     assert (await client.get(media_url[:-1] + ("0" if media_url[-1] != "0" else "1"))).status_code == 404
 
     # No listing of other residents' requests: without ids it is refused, and an unknown id finds nothing.
-    assert (await client.get("/api/open311/v2/requests.json")).status_code == 400
+    assert_georeport_error(await client.get("/api/open311/v2/requests.json"), 400)
     assert (await client.get("/api/open311/v2/requests.json", params={"service_request_id": "A" * 22})).json() == []
-    assert (await client.get(f"/api/open311/v2/requests/{'B' * 22}.json")).status_code == 404
+    assert_georeport_error(await client.get(f"/api/open311/v2/requests/{'B' * 22}.json"), 404)
     # Bad input: a 4xx naming what to change, nothing stored.
     before = await count(db, Complaint)
-    assert_problem(await client.post("/api/open311/v2/requests.json", data={"service_code": "cleaning", "address_id": "NOPE", "description": "楼道很脏"}), 422, "address_id")
-    assert_problem(await client.post("/api/open311/v2/requests.json", data={"service_code": "noise", "address_id": code, "description": "很吵很吵"}), 422, "service code")
+    assert_georeport_error(await client.post("/api/open311/v2/requests.json", data={"service_code": "cleaning", "address_id": "NOPE", "description": "楼道很脏"}), 422, "找不到该小区")
+    assert_georeport_error(await client.post("/api/open311/v2/requests.json", data={"service_code": "noise", "address_id": code, "description": "很吵很吵"}), 422, "投诉类别")
     assert (await client.post("/api/open311/v2/requests.json", data={"service_code": "cleaning", "address_id": code, "description": "坐标错", "lat": "95"})).status_code == 422
     assert await count(db, Complaint) == before
 
