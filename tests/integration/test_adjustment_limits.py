@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from community.ocds.config import publication_rules
 from community.ocds.rules import ocid_of
+from foundation.money import yuan
 from people.tables import User
 from subsidies.activity.tables import ActivityClaim, ActivityFund
 from subsidies.engine.tables import AdjustmentProposal, ProgrammeBatch
@@ -22,6 +23,7 @@ from subsidies.relief.service import relief_rules
 from subsidies.relief.tables import ReliefApplication, ReliefFund
 from tests.integration.helpers import adjust, assert_problem, pdf_text
 from tests.integration.test_issued_documents import paid_batch
+from tests.integration.test_pages import page_login
 from tests.integration.test_programme_engine import login
 
 PROGRAMMES = ("care", "community_tranches", "activity_funds", "relief")
@@ -206,3 +208,23 @@ async def test_a_tranche_s_public_record_shows_what_it_paid_after_a_correction(c
     assert Decimal(str(after["value"]["amount"])) * 100 == line["amount_fen"] - 12_345, after
     issued = datetime.fromisoformat(adjusted["issued_at"].replace("Z", "+00:00")).replace(microsecond=0)  # OCDS dates are to the second
     assert datetime.fromisoformat(dated) >= issued, (dated, adjusted["issued_at"])
+
+
+async def test_a_street_officer_reads_a_paid_run_as_their_street_s_part_not_the_district_s_batch(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
+    """The run page filters a street's officer to their street; its batch card did too little: it showed the whole
+    district's batch total and every adjustment beside 本街道 0.00. Now an officer reads their street's amount; the
+    batch's figures and corrections are finance's."""
+    batch, lines = await paid_batch(client, as_user, db)
+    finance, finance2 = await as_user("finance"), await as_user("finance2")
+    line = next(line for line in lines if line["amount_fen"] > 100 and not line["vetoed"])
+    body = {"client_id": "street-view", "reason": "面积更正", "corrections": [{"line_id": line["id"], "amount_fen": line["amount_fen"] - 100}]}
+    adjusted = (await adjust(client, "/api/subsidies", batch["id"], body, finance, finance2)).json()
+    for officer in ("xbl-officer", "ns-officer"):
+        await page_login(client, officer)
+        shown = (await client.get(f"/subsidies/runs/{batch['run_id']}")).text
+        assert batch["number"] in shown and "本街道金额" in shown, officer
+        assert f"<p>金额 {yuan(batch['total_fen'])} 元" not in shown and adjusted["number"] not in shown, officer
+        client.cookies.clear()
+    await page_login(client, "finance")
+    shown = (await client.get(f"/subsidies/runs/{batch['run_id']}")).text
+    assert f"<p>金额 {yuan(batch['total_fen'])} 元" in shown and adjusted["number"] in shown
