@@ -27,7 +27,7 @@ from foundation.web.auth import allow
 from foundation.web.body import StrictBody
 from foundation.web.inputs import check_request_text
 from foundation.web.params import RecordId, provide_store
-from foundation.web.problems import GEOREPORT_EXCEPTION_HANDLERS, georeport_responses, problem_responses
+from foundation.web.problems import georeport_responses, problem_responses
 from foundation.web.sessions import caller_address, write_transactions
 from registry import queries as registry_queries
 
@@ -149,7 +149,6 @@ class Open311Controller(Controller):
     path = "/api/open311/v2"
     tags = ["open311"]
     security = [{}]  # noqa: RUF012
-    exception_handlers = GEOREPORT_EXCEPTION_HANDLERS  # a refusal in GeoReport's shape: [{"code", "description"}]
 
     @get("/services.json", responses=GEOREPORT_READ)
     async def open311_services(self) -> list[schemas.Open311Service]:
@@ -162,7 +161,7 @@ class Open311Controller(Controller):
             for s in service.complaint_rules().services
         ]
 
-    @post("/requests.json", dependencies=STORE, responses=georeport_responses(400, 404, 415, 422, 429), status_code=201)
+    @post("/requests.json", dependencies=STORE, responses=georeport_responses(400, 404, 413, 415, 422, 429), status_code=201)
     async def open311_create_request(
         self,
         data: Annotated[schemas.Open311RequestIn, Body(media_type=RequestEncodingType.URL_ENCODED)],

@@ -48,7 +48,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-PARAMETER_LOGGERS = ("aiosqlite",)
+# Loggers that write values at levels the system uses: the SQLite driver's statements (DEBUG), and httpx's and
+# httpcore's requests (INFO: the full URL, which for a channel's webhook holds its key).
+PARAMETER_LOGGERS = ("aiosqlite", "httpx", "httpcore")
 
 
 def configure_logging(settings: Settings) -> None:
@@ -56,8 +58,8 @@ def configure_logging(settings: Settings) -> None:
     runner's, that one is kept, as logging.basicConfig does)."""
     root = logging.getLogger()
     root.setLevel(settings.log_level)
-    # The SQLite driver's thread logs every statement with its values at DEBUG (names, ID numbers, locations): never,
-    # whatever the level. (SQLAlchemy's own log hides them: foundation.db's engines hide statement parameters.)
+    # Never, whatever the level: the SQLite driver's statements with their values (names, ID numbers, locations), an
+    # outgoing request's URL with its key. (SQLAlchemy's own log hides values: foundation.db's engines hide them.)
     for chatty in PARAMETER_LOGGERS:
         logging.getLogger(chatty).setLevel(logging.WARNING)
     if root.handlers:

@@ -9,9 +9,11 @@ _CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
 PRINTABLE = rf"^[^{_CONTROL}]*$"
 # Printable and not only white space: at least one character that is neither white space nor a control character.
 # Written without look-ahead so that every client's validator (and the API fuzzer's generator) handles it.
-# Zero-width characters (space, non-joiner, joiner, word joiner, byte-order mark) show nothing: a name made of them
-# alone is as blank as one of spaces.
-_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+# Characters that show nothing (zero-width space, joiners and marks, the byte-order mark, fillers, a braille blank):
+# a name made of them alone is as blank as one of spaces.
+_INVISIBLE = (
+    "\u00ad\u115f\u1160\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\u2800\u3164\ufeff\uffa0"
+)  # soft hyphen, Hangul fillers, Mongolian vowel separator, zero-width and directional marks, invisible operators, braille blank
 NONBLANK = rf"^[^{_CONTROL}]*[^\s{_CONTROL}{_INVISIBLE}][^{_CONTROL}]*$"
 
 # Text read as one line (a name, title, place, label, code, phone number, bank): besides the control characters, no

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
-from foundation.access import ROLE_NAMES, SCOPE_OF_ROLE, Principal, Role, ScopeKind, require_role
+from foundation.access import NOT_PEOPLE, ROLE_NAMES, SCOPE_OF_ROLE, Principal, Role, ScopeKind, require_role
 from foundation.audit import record_change, snapshot
 from foundation.clock import utc_now
 from foundation.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, RuleViolation, TooManyAttempts
@@ -296,7 +296,7 @@ async def _validated_scope(session: AsyncSession, data: UserCreate) -> _ScopeCol
 
 
 # How the audit log and the pages name those who act without an account (foundation.web.filters): no person's.
-RESERVED_USERNAMES = frozenset({"system", "scheduler", "resident", "anonymous"})
+RESERVED_USERNAMES = NOT_PEOPLE | {"anonymous"}
 
 
 async def _username_free(session: AsyncSession, username: str) -> None:

@@ -278,7 +278,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             version="0.1.0",
             description=(
                 "Registry of who manages what (estates, companies, resident votes, committee contracts) for the "
-                "supervision of quasi-property management and its subsidy. Errors are RFC 9457 problem documents."
+                "supervision of quasi-property management and its subsidy. Errors are RFC 9457 problem documents (GeoReport v2's error list under /api/open311/v2/)."
             ),
             tags=[Tag(name="registry"), Tag(name="inspections"), Tag(name="assessment"), Tag(name="subsidies"), Tag(name="programmes"), Tag(name="documents"), Tag(name="people"), Tag(name="calls"), Tag(name="delivery"), Tag(name="evaluation"), Tag(name="ocds"), Tag(name="complaints"), Tag(name="open311"), Tag(name="system")],
             components=Components(

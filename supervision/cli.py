@@ -258,9 +258,16 @@ def checked(schema: type[T], **fields: object) -> T:
     one-line name, a label's length): a command is no way around them. Stops with the schema's words otherwise."""
     import msgspec
 
+    from foundation.errors import DomainError
+    from foundation.one_line import check_one_line
+
+    given = {name: value for name, value in fields.items() if value is not None}
     try:
-        return msgspec.convert({name: value for name, value in fields.items() if value is not None}, schema)
+        check_one_line(given, schema)  # a final line feed, which the schema's pattern lets through
+        return msgspec.convert(given, schema)
     except msgspec.ValidationError as error:
+        raise SystemExit(f"error: {error}") from None
+    except DomainError as error:
         raise SystemExit(f"error: {error}") from None
 
 

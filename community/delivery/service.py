@@ -358,7 +358,7 @@ async def set_team(session: AsyncSession, actor: Principal, delegation_id: int, 
     _refuse(rules.team_problem([rules.Member(m.user_id, m.lead, workers[m.user_id].specialism) for m in data.members], project.target_group, delivery_limits()), "members")
     current = {a.user_id: a for a in await _current_team(session, delegation.id)}
     wanted = {m.user_id: m.lead for m in data.members}
-    reason = data.reason.strip() or "调整项目社工"
+    reason = visible(data.reason) or "调整项目社工"
     for assignment in current.values():  # release the lead and those leaving before the new ones take the keys
         if assignment.user_id not in wanted or assignment.lead != wanted[assignment.user_id]:
             assignment.ended_at, assignment.end_reason, assignment.live_key, assignment.lead_key = now, reason, None, None

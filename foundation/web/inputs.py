@@ -108,8 +108,9 @@ def _wrong_type(sent: str, expected: str) -> WrongMediaType:
 
 async def _read_url_encoded_as_utf8(request: Request[Any, Any, Any]) -> None:
     """A URL-encoded form whose text was sent as UTF-8 bytes rather than %-escaped (curl -d '...=楼道垃圾', a
-    GeoReport client) is read as UTF-8, as it was sent: the framework's parser reads such bytes one by one as
-    Latin-1 and would store 楼道 as æ¥¼é. Bytes that are not UTF-8 are refused (400)."""
+    GeoReport client) is read as UTF-8, as it was sent: the framework's parser does not read such bytes as UTF-8
+    (depending on the Python, it refuses them or reads them one by one as Latin-1, storing 楼道 as æ¥¼é). Bytes that
+    are not UTF-8 are refused (400). Blank values are left out, as the framework's parser leaves them."""
     body = await request.body()
     if body.isascii():
         return
@@ -118,7 +119,7 @@ async def _read_url_encoded_as_utf8(request: Request[Any, Any, Any]) -> None:
     except UnicodeDecodeError as error:
         raise _not_utf8("form", error) from None
     fields: dict[str, list[str]] = {}
-    for name, value in parse_qsl(text, keep_blank_values=True, separator="&"):
+    for name, value in parse_qsl(text, separator="&"):
         fields.setdefault(name, []).append(value)
     # Where the framework keeps a request's parsed form (Request.form reads it from there before parsing again).
     request._connection_state.form = {name: values if len(values) > 1 else values[0] for name, values in fields.items()}

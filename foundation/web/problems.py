@@ -92,6 +92,18 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
+# Where GeoReport v2 (Open311) is served: its refusals are answered in its own shape, not as RFC 9457 problems.
+GEOREPORT_PATH = "/api/open311/v2/"
+
+
+class GeoReportError(msgspec.Struct):
+    """An error as GeoReport v2 answers it (a list of these): the HTTP status and what went wrong, in the words the
+    problem answer gives a person (Chinese where there are)."""
+
+    code: int
+    description: str
+
+
 def _problem(
     request: Request[Any, Any, Any],
     status: int,
@@ -113,6 +125,9 @@ def _problem(
         detail_zh=separation.message_zh if separation else zh,
     )
     headers = {**(headers or {}), **({"Retry-After": "2"} if status == 503 else {})} or None
+    if request.url.path.startswith(GEOREPORT_PATH):
+        # GeoReport v2's routes answer its own error list, whoever refuses (the route, the input gate, the router).
+        return Response(content=[GeoReportError(code=status, description=body.detail_zh or detail)], status_code=status, media_type=MediaType.JSON, headers=headers)
     return Response(content=body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
@@ -251,14 +266,15 @@ def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> 
         return _answer(request, 422, "Text too long", "a text is longer than the system keeps; shorten it and send again", zh="内容超过允许的长度，请缩短后再提交")
     if isinstance(exc, OperationalError) and "locked" in str(exc.orig).lower():
         return _answer(request, 503, "Database busy", "the database is busy; retry in a moment")
-    log.exception("database error", exc_info=exc)
+    # Which error and where, not the traceback's message: a driver's own message may quote a value sent.
+    log.error("database error %s answering %s %s", type(exc.orig).__name__, request.method, request.url.path)
     return _answer(request, 500, "Internal error", "an unexpected database error occurred; it has been logged")
 
 
 def number_out_of_range_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """A number larger than the database can hold (an id typed as 20 digits: SQLite's OverflowError, PostgreSQL's
     "out of int32 range") names no record and is no amount anyone meant: bad input, refused, never a fault."""
-    log.info("number out of the database's range: %s", exc)
+    log.info("number out of the database's range (%s)", type(exc).__name__)  # not the number: it may be anyone's
     return _answer(request, 400, "Invalid input", "a number is larger than any record id or amount; check it", zh="输入的数字超出允许范围，请检查后再试")
 
 
@@ -286,38 +302,9 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
 }
 
 
-class GeoReportError(msgspec.Struct):
-    """An error as GeoReport v2 answers it (a list of these): the HTTP status and what went wrong, in the words the
-    problem answer gives a person (Chinese where there are)."""
-
-    code: int
-    description: str
-
-
 def georeport_responses(*statuses: int) -> dict[int, ResponseSpec]:
     """The error responses of a GeoReport v2 route, as `problem_responses` declares a route's problems."""
     return {
         status: ResponseSpec(data_container=list[GeoReportError], media_type=MediaType.JSON, description=DESCRIPTIONS[status], generate_examples=False)
         for status in sorted({400, 401, 422, 503, *statuses})
     }
-
-
-def _as_georeport(handler: Any) -> Any:
-    def answer(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-        response: Response[Any] = handler(request, exc)
-        problem = response.content
-        if not isinstance(problem, Problem):
-            return response
-        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
-        return Response(
-            content=[GeoReportError(code=problem.status, description=problem.detail_zh or problem.detail)], status_code=response.status_code,
-            media_type=MediaType.JSON, headers=headers or None,
-        )
-
-    return answer
-
-
-# The same refusals answered in GeoReport v2's shape ([{"code", "description"}]), for its routes (complaints'
-# Open311 controller): a GeoReport client reads its errors there, not in an RFC 9457 problem.
-GEOREPORT_EXCEPTION_HANDLERS: dict[Any, Any] = {key: _as_georeport(handler) for key, handler in EXCEPTION_HANDLERS.items()}
-

@@ -1,7 +1,9 @@
 """A photo an amendment added to a record says so (`record_photos.amendment_id`): the record's results as filed show
 the photos filed with them only, and an amendment's photos stay with the amendment. Rows made before this migration
 are told apart by what they can be: a photo an amendment lists that was uploaded after the record was filed came with
-that amendment (the earliest that lists it); every other row was filed with the record.
+that amendment (the earliest that lists it); every other row was filed with the record. The guess holds for records
+filed by the system's clients (a photo is uploaded before the record that shows it); a demo or training database
+whose records were filed with a back-dated time may have a filed photo counted as its amendment's.
 
 Revision ID: 0048
 Revises: 0047

@@ -154,6 +154,8 @@ async def _run_page(db: NamedDependency[AsyncSession], principal: NamedDependenc
     # Corrections proposed and waiting for another finance officer (finance and administrators see them).
     waiting = [p for p in await proposals.pending(db, service.PROGRAMME) if batch is not None and p.batch_id == batch.id] if principal.role in (Role.FINANCE, Role.ADMIN) else []
     mine = next((s for s in run.streets if s.street_id == principal.street_id), None)
+    # A street's officer reads the batch as their street's part: what its lines paid, and what corrections changed.
+    street_corrected = await queries.street_corrections(db, [a.id or 0 for a in adjustments], principal.street_id) if principal.street_id and adjustments else 0
     # Whoever priced or confirmed the run sees why the approval is not theirs to give (foundation/duties.py).
     own_run = principal.user_id is not None and principal.user_id in await actors_of(db, "subsidy_run", run_id, service.RUN_MAKERS)
     return page(
@@ -162,6 +164,7 @@ async def _run_page(db: NamedDependency[AsyncSession], principal: NamedDependenc
         run=run,
         batch=batch,
         adjustments=adjustments,
+        street_corrected=street_corrected,
         proposals=[(p, proposals.corrections_of(p)) for p in waiting],
         own_adjustment=SEPARATIONS[Duty.APPROVE_OWN_ADJUSTMENT].message_zh,
         mine=mine,

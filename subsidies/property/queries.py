@@ -21,7 +21,16 @@ from subsidies.engine.queries import ProgrammeOverview
 from subsidies.property import schemas
 from subsidies.property.rules import GRADES
 from subsidies.property.service import configured_cards, rate_cards
-from subsidies.property.tables import DisbursementBatch, HeldOut, LedgerEntry, RateCardRow, StreetConfirmation, SubsidyLine, SubsidyRun
+from subsidies.property.tables import (
+    AdjustmentLine,
+    DisbursementBatch,
+    HeldOut,
+    LedgerEntry,
+    RateCardRow,
+    StreetConfirmation,
+    SubsidyLine,
+    SubsidyRun,
+)
 
 
 async def cards_out(session: AsyncSession) -> list[schemas.RateCardOut]:
@@ -195,4 +204,16 @@ async def company_payments(session: AsyncSession, company_id: int) -> list[Compa
         .order_by(col(DisbursementBatch.issued_at).desc(), col(DisbursementBatch.id).desc())
     )
     return [CompanyPayment(row[0], row[1], row[2], row[3], row[4], int(row[5]), int(row[6])) for row in await session.execute(query)]
+
+
+async def street_corrections(session: AsyncSession, adjustment_batch_ids: list[int], street_id: int) -> int:
+    """What these adjustment batches paid (+) or recovered (-) on a street's lines, in fen."""
+    total = (
+        await session.execute(
+            select(func.coalesce(func.sum(col(AdjustmentLine.delta_fen)), 0))
+            .join(SubsidyLine, col(SubsidyLine.id) == col(AdjustmentLine.line_id))
+            .where(col(AdjustmentLine.batch_id).in_(adjustment_batch_ids), col(SubsidyLine.street_id) == street_id)
+        )
+    ).scalar_one()
+    return int(total)
 

@@ -219,11 +219,13 @@ async def test_a_street_officer_reads_a_paid_run_as_their_street_s_part_not_the_
     line = next(line for line in lines if line["amount_fen"] > 100 and not line["vetoed"])
     body = {"client_id": "street-view", "reason": "面积更正", "corrections": [{"line_id": line["id"], "amount_fen": line["amount_fen"] - 100}]}
     adjusted = (await adjust(client, "/api/subsidies", batch["id"], body, finance, finance2)).json()
-    for officer in ("xbl-officer", "ns-officer"):
+    for officer, corrected in (("xbl-officer", "其后经更正追回 1.00 元"), ("ns-officer", None)):
         await page_login(client, officer)
         shown = (await client.get(f"/subsidies/runs/{batch['run_id']}")).text
         assert batch["number"] in shown and "本街道金额" in shown, officer
         assert f"<p>金额 {yuan(batch['total_fen'])} 元" not in shown and adjusted["number"] not in shown, officer
+        # The street's own corrections are its part of the batch too: what its lines paid in the end.
+        assert (corrected in shown) if corrected else ("其后经更正" not in shown), (officer, shown[shown.find("本街道金额") :][:200])
         client.cookies.clear()
     await page_login(client, "finance")
     shown = (await client.get(f"/subsidies/runs/{batch['run_id']}")).text

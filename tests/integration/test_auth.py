@@ -229,8 +229,11 @@ async def test_a_lost_firm_key_is_replaced_from_the_command_line_the_old_one_sto
         assert await asyncio.to_thread(cli.main, ["apikeys", "replace", "--organisation", "天津不存在的公司"]) == 1
         assert firm_name in capsys.readouterr().err
         # The command checks what it is given as the API does: a label of two lines stops it, and nothing changes.
+        for label in ("新密钥\n第二行", "新密钥\n"):  # a final line feed too, which the schema's pattern alone lets through
+            with pytest.raises(SystemExit, match="label is one line"):
+                await asyncio.to_thread(cli.main, ["apikeys", "replace", "--organisation", firm_name, "--label", label])
         with pytest.raises(SystemExit, match=r"\$\.label"):
-            await asyncio.to_thread(cli.main, ["apikeys", "replace", "--organisation", firm_name, "--label", "新密钥\n第二行"])
+            await asyncio.to_thread(cli.main, ["apikeys", "replace", "--organisation", firm_name, "--label", "x" * 101])
         assert await asyncio.to_thread(cli.main, ["apikeys", "replace", "--organisation", firm_name]) == 0
     finally:
         monkeypatch.delenv("SUPERVISION_DATABASE_URL")

@@ -240,7 +240,10 @@ async def test_a_control_character_in_any_query_or_path_parameter_is_refused(cli
     for method, path, _ in operations(app, json_body=False):
         response = await client.request(method, concrete(path), params={"q": "x\x00y"}, headers=admin)
         assert response.status_code in (401, 403, 404, 405, 422), f"{method} {path}: {response.status_code} {response.text}"
-        if response.status_code == 422:
+        if response.status_code == 422 and path.startswith("/api/open311/v2/"):  # GeoReport's own error list there
+            assert response.headers["content-type"].startswith("application/json") and response.json()[0]["code"] == 422, response.text
+            assert "U+0000" in response.json()[0]["description"], response.text
+        elif response.status_code == 422:
             assert_problem(response, 422, "q holds the control character U+0000")
     for path in ("/api/documents/ab%00cd", "/verify/ab%00cd", "/api/jobs/x%07y/runs"):
         response = await client.get(path, headers=admin)
