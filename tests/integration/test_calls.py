@@ -504,14 +504,20 @@ async def test_the_award_is_published_objected_answered_and_stands_only_after_pu
     assert out.tranches[0].payable_on == contract.signed_on and out.tranches[1].payable_on is None
 
 
-async def test_an_upheld_objection_withdraws_the_award_and_the_lot_goes_to_the_next_bid(client, as_user, db, app) -> None:  # type: ignore[no-untyped-def]
+async def _first_award(client: Any, as_user: Any, db: Any, app: Any) -> tuple[int, dict[str, Any]]:
+    """A call of three bids, evaluated by the whole panel and closed: its id and its first award, in publicity."""
     admin = await as_user("admin")
     call_id = await past_call(db, app, ["org01", "org02", "org03"])
     ids = [(await client.get("/api/auth/me", headers=await as_user(u))).json()["user_id"] for u in PANEL]
     await client.put(f"/api/calls/{call_id}/panel", json={"user_ids": ids}, headers=admin)
     await client.post(f"/api/calls/{call_id}/close-bidding", headers=admin)
     await _score_and_sign(client, as_user, call_id, PANEL)
-    first = (await client.post(f"/api/calls/{call_id}/close-evaluation", headers=admin)).json()[0]
+    return call_id, (await client.post(f"/api/calls/{call_id}/close-evaluation", headers=admin)).json()[0]
+
+
+async def test_an_upheld_objection_withdraws_the_award_and_the_lot_goes_to_the_next_bid(client, as_user, db, app) -> None:  # type: ignore[no-untyped-def]
+    admin = await as_user("admin")
+    call_id, first = await _first_award(client, as_user, db, app)
     objection = (await client.post(f"/api/awards/{first['id']}/objections", json={"text": "中标人资质证书已过期"}, headers=await as_user("org01"))).json()
     upheld = await client.post(f"/api/objections/{objection['id']}/answer", json={"answer": "经核实资质已过期，质疑成立", "upheld": True}, headers=admin)
     assert upheld.status_code == 200
@@ -526,12 +532,7 @@ async def test_an_objection_to_an_award_already_withdrawn_is_answered_and_leaves
     objection, to the withdrawn award, still gets its written answer, upheld or not, and the call stays in the new
     award's publicity (it was sent back to evaluation, where nothing was left to award and nothing could move it)."""
     admin = await as_user("admin")
-    call_id = await past_call(db, app, ["org01", "org02", "org03"])
-    ids = [(await client.get("/api/auth/me", headers=await as_user(u))).json()["user_id"] for u in PANEL]
-    await client.put(f"/api/calls/{call_id}/panel", json={"user_ids": ids}, headers=admin)
-    await client.post(f"/api/calls/{call_id}/close-bidding", headers=admin)
-    await _score_and_sign(client, as_user, call_id, PANEL)
-    first = (await client.post(f"/api/calls/{call_id}/close-evaluation", headers=admin)).json()[0]
+    call_id, first = await _first_award(client, as_user, db, app)
     bidders = {b.id: b for b in await _bids(db, call_id)}
     objectors = [u for u in ("org01", "org02", "org03") if (await client.get("/api/auth/me", headers=await as_user(u))).json()["organisation_id"] != bidders[first["bid_id"]].organisation_id]
     objections = [(await client.post(f"/api/awards/{first['id']}/objections", json={"text": "中标人资质证书已过期"}, headers=await as_user(u))).json() for u in objectors]
