@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 import msgspec
@@ -266,8 +267,9 @@ def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> 
         return _answer(request, 422, "Text too long", "a text is longer than the system keeps; shorten it and send again", zh="内容超过允许的长度，请缩短后再提交")
     if isinstance(exc, OperationalError) and "locked" in str(exc.orig).lower():
         return _answer(request, 503, "Database busy", "the database is busy; retry in a moment")
-    # Which error and where, not the traceback's message: a driver's own message may quote a value sent.
-    log.error("database error %s answering %s %s", type(exc.orig).__name__, request.method, request.url.path)
+    # Which error, where, and the stack that reached it, but not its message: a driver's own message may quote a value.
+    stack = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("database error %s answering %s %s\n%s", type(exc.orig).__name__, request.method, request.url.path, stack)
     return _answer(request, 500, "Internal error", "an unexpected database error occurred; it has been logged")
 
 
