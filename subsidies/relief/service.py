@@ -324,7 +324,6 @@ async def price(session: AsyncSession, period: str) -> Priced:
     return Priced(config.sha256, [case_line(a, config) for a in (await session.execute(query)).scalars()])
 
 
-
 async def _funds_moved(session: AsyncSession, changes: Sequence[tuple[str, int]]) -> dict[tuple[int, str], int]:
     """Each fund's year the corrected cases were paid from, with what the adjustment moves back into it (+: recovered)."""
     moved: dict[tuple[int, str], int] = {}
