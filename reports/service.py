@@ -43,7 +43,7 @@ from registry.queries import EstateInfo
 from reports.pdf import Column, Document, FontMissing, Photo, Signoff, TableBlock, page_count, render
 from reports.sheets import batch_workbook
 from reports.tables import IssuedDocument
-from subsidies.engine.queries import proposal_behind
+from subsidies.engine.proposals import proposal_behind
 from subsidies.property.rules import RateCard, card_on
 from subsidies.property.service import PROGRAMME, rate_cards
 from subsidies.property.tables import AdjustmentLine, DisbursementBatch, StreetConfirmation, SubsidyLine, SubsidyRun

@@ -9,6 +9,8 @@ from urllib.parse import quote
 
 from litestar import Response
 
+from foundation.storage import BlobStore, read_blob
+
 # Types a browser shows without running anything.
 SHOWN = frozenset({"application/pdf", "image/jpeg", "image/png", "image/webp", "text/plain"})
 
@@ -25,3 +27,10 @@ def uploaded_file(content: bytes, claimed_type: str, name: str) -> Response[byte
             "X-Content-Type-Options": "nosniff",
         },
     )
+
+
+async def stored_document(store: BlobStore, sha256: str, content_type: str) -> Response[bytes]:
+    """A receipt or supporting document as uploaded, in the type its content was judged to be at upload (JPEG, PNG
+    or PDF, never a page), shown in the browser and kept by it privately for an hour."""
+    return Response(await read_blob(store, sha256), media_type=content_type, headers={"Cache-Control": "private, max-age=3600"})
+

@@ -18,12 +18,13 @@ from foundation.access import Principal, Role
 from foundation.clock import business_today
 from foundation.errors import InvalidInput
 from foundation.paging import Page, PageRequest
-from foundation.storage import BlobStore, read_blob
+from foundation.storage import BlobStore
 from foundation.web.auth import allow, logged_in
 from foundation.web.body import StrictBody
 from foundation.web.doors import two_doors
 from foundation.web.params import RecordId, provide_store
 from foundation.web.problems import problem_responses
+from foundation.web.uploads import stored_document
 from subsidies.activity import queries, schemas, service
 
 READ = problem_responses(400, 403, 404)
@@ -123,7 +124,7 @@ class ActivityReceiptController(Controller):
     async def activity_receipt(self, receipt_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> Response[bytes]:
         """The receipt as uploaded, to those who see its fund."""
         receipt = await service.receipt_for(db, principal, receipt_id)
-        return Response(await read_blob(store, receipt.sha256), media_type=receipt.content_type, headers={"Cache-Control": "private, max-age=3600"})
+        return await stored_document(store, receipt.sha256, receipt.content_type)
 
 
 ROUTES: list[Router | type[Controller]] = [

@@ -317,7 +317,11 @@ async def _funds_moved(session: AsyncSession, changes: Sequence[tuple[str, int]]
 async def refuse_adjustment(session: AsyncSession, changes: Sequence[tuple[str, int]]) -> None:
     """An adjustment restoring claims takes the money again from their funds: refused, saying why, when a fund no
     longer has it (spent on other claims since, or lapsed with its year)."""
-    for fund, back in (await _funds_moved(session, changes)).values():
+    _refuse_moves(await _funds_moved(session, changes))
+
+
+def _refuse_moves(moved: dict[int, tuple[ActivityFund, int]]) -> None:
+    for fund, back in moved.values():
         if back >= 0:
             continue
         if fund.lapsed_at is not None and fund.lapsed_fen < -back:
@@ -338,8 +342,9 @@ async def follow_adjustment(session: AsyncSession, changes: Sequence[tuple[str, 
     claim is no longer held by the claim and is the fund's to spend again (or lapses with the fund's year if the
     year has lapsed); what it restores is held again, if the fund still has it (`refuse_adjustment`). Its batch's
     savepoint undoes this with the rest."""
-    await refuse_adjustment(session, changes)
-    for fund, back in (await _funds_moved(session, changes)).values():
+    moved = await _funds_moved(session, changes)
+    _refuse_moves(moved)
+    for fund, back in moved.values():
         lapsed = fund.lapsed_at is not None
         await session.execute(
             update(ActivityFund)

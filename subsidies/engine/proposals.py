@@ -153,6 +153,13 @@ async def pending(session: AsyncSession, programme: str) -> list[AdjustmentPropo
     return list((await session.execute(query)).scalars())
 
 
+async def proposal_behind(session: AsyncSession, code: str, batch_id: int | None) -> AdjustmentProposal | None:
+    """The approved proposal an adjustment batch of a programme (the property subsidy's too) was issued for, or None
+    (a batch issued before corrections were proposed)."""
+    query = select(AdjustmentProposal).where(col(AdjustmentProposal.programme) == code, col(AdjustmentProposal.issued_batch_id) == batch_id)
+    return (await session.execute(query)).scalar()
+
+
 def proposal_out(proposal: AdjustmentProposal) -> AdjustmentProposalOut:
     return AdjustmentProposalOut(
         id=proposal.id, programme=proposal.programme, batch_id=proposal.batch_id, client_id=proposal.client_id, reason=proposal.reason,

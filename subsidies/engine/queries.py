@@ -19,16 +19,7 @@ from subsidies.engine import schemas
 from subsidies.engine.registry import LineView, Programme, programme
 from subsidies.engine.rules import DISBURSED, Party
 from subsidies.engine.service import readers
-from subsidies.engine.tables import (
-    AdjustmentProposal,
-    Budget,
-    PaidLine,
-    ProgrammeAdjustment,
-    ProgrammeApproval,
-    ProgrammeBatch,
-    ProgrammeLine,
-    ProgrammeRun,
-)
+from subsidies.engine.tables import Budget, PaidLine, ProgrammeAdjustment, ProgrammeApproval, ProgrammeBatch, ProgrammeLine, ProgrammeRun
 
 REGISTRY_NAMES = {
     "street": (col(Street.id), col(Street.name)),
@@ -275,9 +266,3 @@ async def overview(session: AsyncSession, of: Programme, year: int) -> Programme
         last_batch=last.number if last else None, last_issued_at=last.issued_at if last else None,
     )
 
-
-async def proposal_behind(session: AsyncSession, code: str, batch_id: int | None) -> AdjustmentProposal | None:
-    """The approved proposal an adjustment batch of a programme (the property subsidy's too) was issued for, or None
-    (a batch issued before corrections were proposed)."""
-    query = select(AdjustmentProposal).where(col(AdjustmentProposal.programme) == code, col(AdjustmentProposal.issued_batch_id) == batch_id)
-    return (await session.execute(query)).scalar()

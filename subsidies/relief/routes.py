@@ -17,12 +17,13 @@ from foundation.access import Principal, Role
 from foundation.clock import business_today
 from foundation.errors import InvalidInput
 from foundation.paging import Page, PageRequest
-from foundation.storage import BlobStore, read_blob
+from foundation.storage import BlobStore
 from foundation.web.auth import allow, logged_in
 from foundation.web.body import StrictBody
 from foundation.web.doors import two_doors
 from foundation.web.params import RecordId, provide_store
 from foundation.web.problems import problem_responses
+from foundation.web.uploads import stored_document
 from subsidies.relief import queries, rules, schemas, service
 from subsidies.relief.tables import ReliefApplication
 
@@ -139,7 +140,7 @@ class ReliefDocumentController(Controller):
     async def relief_document(self, document_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], store: NamedDependency[BlobStore]) -> Response[bytes]:
         """A supporting document as uploaded, to those who see its application."""
         document = await service.document_for(db, principal, document_id)
-        return Response(await read_blob(store, document.sha256), media_type=document.content_type, headers={"Cache-Control": "private, max-age=3600"})
+        return await stored_document(store, document.sha256, document.content_type)
 
 
 ROUTES: list[Router | type[Controller]] = [

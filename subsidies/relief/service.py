@@ -336,7 +336,11 @@ async def _funds_moved(session: AsyncSession, changes: Sequence[tuple[str, int]]
 async def refuse_adjustment(session: AsyncSession, changes: Sequence[tuple[str, int]]) -> None:
     """An adjustment restoring cases commits the money again: refused, saying why, when the fund's year no longer has
     it (approved for other cases since)."""
-    for (year, key), back in (await _funds_moved(session, changes)).items():
+    await _refuse_moves(session, await _funds_moved(session, changes))
+
+
+async def _refuse_moves(session: AsyncSession, moved: dict[tuple[int, str], int]) -> None:
+    for (year, key), back in moved.items():
         row = await fund_row(session, year, key)
         if back < 0 and (row is None or row.budget_fen - row.committed_fen < -back):
             left = row.budget_fen - row.committed_fen if row is not None else 0
@@ -351,6 +355,7 @@ async def follow_adjustment(session: AsyncSession, changes: Sequence[tuple[str, 
     """An adjustment of paid cases moves their funds with it (the engine's `adjusted`): what it recovers from a case
     is no longer committed to it and is the fund's to approve again; what it restores is committed again, if the
     fund still has it (`refuse_adjustment`). Its batch's savepoint undoes this with the rest."""
-    await refuse_adjustment(session, changes)
-    for (year, key), back in (await _funds_moved(session, changes)).items():
+    moved = await _funds_moved(session, changes)
+    await _refuse_moves(session, moved)
+    for (year, key), back in moved.items():
         await session.execute(update(ReliefFund).where(col(ReliefFund.year) == year, col(ReliefFund.fund) == key).values(committed_fen=col(ReliefFund.committed_fen) - back))
