@@ -82,14 +82,15 @@ async def build_district_pack(url: str, batch_id: int) -> dict[str, float]:
     from foundation.db import create_engine, create_session_factory, unit_of_work
     from foundation.storage import FileBlobStore
     from reports import service as reports
-    from subsidies.property.tables import DisbursementBatch, SubsidyLine
+    from subsidies.engine.tables import ProgrammeBatch
+    from subsidies.property.tables import SubsidyLine
 
     engine = create_engine(url)
     factory = create_session_factory(engine)
     store = FileBlobStore(Path(tempfile.mkdtemp(prefix="pack-documents-")))
     started = time.perf_counter()
     async with unit_of_work(factory) as session:
-        batch = await session.get(DisbursementBatch, batch_id)
+        batch = await session.get(ProgrammeBatch, batch_id)
         pdf, _ = await reports.batch_summary(session, store, batch)  # type: ignore[arg-type]
         size = len(pdf)
         companies = sorted(set((await session.execute(select(SubsidyLine.company_id).where(SubsidyLine.run_id == batch.run_id))).scalars()))  # type: ignore[union-attr]

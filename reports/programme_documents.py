@@ -19,6 +19,7 @@ from foundation.money import yuan
 from foundation.periods import period_zh
 from foundation.settings import get_settings
 from foundation.storage import BlobStore, open_blob_store
+from reports import service as property_documents
 from reports.pdf import Column, Document, FontMissing, TableBlock
 from reports.service import (
     XLSX,
@@ -41,11 +42,14 @@ from subsidies.engine.queries import approvals_of, batch_lines, party
 from subsidies.engine.registry import BatchDocumentMaker, DescribedLine, LineView, Programme, programme, sheet_headers
 from subsidies.engine.rules import Party
 from subsidies.engine.tables import ProgrammeAdjustment, ProgrammeBatch, ProgrammeLine, ProgrammeRun
+from subsidies.property.programme import CODE as PROPERTY
 
 log = logging.getLogger(__name__)
 
 
 def subject_of(batch: ProgrammeBatch, payee: Party | None = None) -> str:
+    if batch.programme == PROPERTY:  # the property subsidy's batches keep the documents of their own (reports/service.py)
+        return property_documents.batch_subject(batch, payee.id if payee is not None else None)
     return f"programme-batch:{batch.id}" + (f"/{payee}" if payee else "")
 
 
@@ -213,6 +217,9 @@ async def payees_of(session: AsyncSession, batch: ProgrammeBatch) -> list[Party]
 async def make_documents(session: AsyncSession, store: BlobStore, batch: ProgrammeBatch) -> list[IssuedDocument]:
     """Make and keep the batch's documents that are not kept yet (its summary; for a run's batch also each payee's
     notice and the spreadsheet). Raises FontMissing when there is no CJK font."""
+    if batch.programme == PROPERTY:  # its own documents, whichever route issues the batch
+        await property_documents.make_batch_documents(session, store, batch)
+        return await property_documents.kept_documents(session, batch)
     summary = _adjustment_summary if batch.run_id is None else _summary
     made = [(await issue(session, store, "batch_summary", subject_of(batch), lambda code: summary(session, batch, code)))[1]]
     if batch.run_id is not None:
@@ -241,6 +248,8 @@ def batch_documents_to_default_store() -> BatchDocumentMaker:
 async def kept(session: AsyncSession, store: BlobStore, kind: str, batch: ProgrammeBatch, payee: Party | None = None) -> tuple[bytes, IssuedDocument]:
     """A batch's document as it was issued; never made here (a download writes nothing). An adjustment batch has
     its summary only (the corrections and their differences): it has no payment notices and no spreadsheet, ever."""
+    if batch.programme == PROPERTY and payee is not None and payee.kind != "company":
+        raise NotFound("payment notice of", str(payee))  # the property subsidy pays companies only
     if batch.run_id is None and kind != "batch_summary":
         raise NotFound(f"{kind} of adjustment batch (an adjustment batch has its summary only)", batch.number)
     missing = Conflict(

@@ -36,7 +36,8 @@ from subsidies.engine.queries import get_batch
 from subsidies.engine.registry import programme
 from subsidies.engine.rules import Party
 from subsidies.engine.tables import ProgrammeBatch
-from subsidies.property.tables import DisbursementBatch, SubsidyLine
+from subsidies.property.service import PROGRAMME
+from subsidies.property.tables import SubsidyLine
 
 READ = problem_responses(400, 403, 404, 503)
 PDF = service.PDF
@@ -52,11 +53,11 @@ def _file(content: bytes, media_type: str, name: str) -> Response[bytes]:
     return Response(content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private"})
 
 
-async def _batch(db: NamedDependency[AsyncSession], principal: NamedDependency[Principal], batch_id: int) -> DisbursementBatch:
+async def _batch(db: NamedDependency[AsyncSession], principal: NamedDependency[Principal], batch_id: int) -> ProgrammeBatch:
     if principal.role not in (Role.FINANCE, Role.ADMIN, Role.COMPANY):
         raise PermissionDenied("batch documents are for finance, administrators and the companies paid", zh="拨付文件仅供财政人员、区管理员和受款单位查看")
-    batch = await db.get(DisbursementBatch, batch_id)
-    if batch is None:
+    batch = await db.get(ProgrammeBatch, batch_id)
+    if batch is None or batch.programme != PROGRAMME:
         raise NotFound("batch", batch_id)
     return batch
 
@@ -69,7 +70,7 @@ async def _rendered(work: Awaitable[T]) -> T:
         raise Unavailable(str(missing)) from None
 
 
-def _batch_documents_missing(batch: DisbursementBatch) -> Conflict:
+def _batch_documents_missing(batch: ProgrammeBatch) -> Conflict:
     return Conflict(
         f"the documents of batch {batch.number} were not made when it was issued (no CJK font then); make them with POST /api/subsidies/batches/{batch.id}/documents",
         zh="该批次的文件尚未生成，请先生成批次文件",

@@ -44,9 +44,11 @@ from reports.pdf import Column, Document, FontMissing, Photo, Signoff, TableBloc
 from reports.sheets import batch_workbook
 from reports.tables import IssuedDocument
 from subsidies.engine.proposals import proposal_behind
+from subsidies.engine.tables import ProgrammeAdjustment, ProgrammeBatch, ProgrammeRun
+from subsidies.property.cards import rate_cards
 from subsidies.property.rules import RateCard, card_on
-from subsidies.property.service import PROGRAMME, rate_cards
-from subsidies.property.tables import AdjustmentLine, DisbursementBatch, StreetConfirmation, SubsidyLine, SubsidyRun
+from subsidies.property.service import PROGRAMME, approval, confirmations, street_of
+from subsidies.property.tables import SubsidyLine
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -160,8 +162,15 @@ async def served(session: AsyncSession, store: BlobStore, kind: str, subject: st
     return await read_blob(store, row.pdf_sha256), row
 
 
-def batch_subject(batch: DisbursementBatch, company_id: int | None = None) -> str:
+def batch_subject(batch: ProgrammeBatch, company_id: int | None = None) -> str:
     return f"batch:{batch.id}" + (f"/company:{company_id}" if company_id is not None else "")
+
+
+async def kept_documents(session: AsyncSession, batch: ProgrammeBatch) -> list[IssuedDocument]:
+    """The documents kept of a batch: its summary, and for a run's batch each company's notice and the spreadsheet."""
+    subject = batch_subject(batch)
+    query = select(IssuedDocument).where(col(IssuedDocument.kept), (col(IssuedDocument.subject) == subject) | col(IssuedDocument.subject).startswith(f"{subject}/"))
+    return list((await session.execute(query.order_by(col(IssuedDocument.id)))).scalars())
 
 
 def estate_report_subject(score: ScoreVersion) -> str:
@@ -205,8 +214,8 @@ async def _company_names(session: AsyncSession, ids: Collection[int]) -> dict[in
     return {c.id: c.name for c in (await registry_queries.companies(session, ids)).values()}
 
 
-async def _batch_context(session: AsyncSession, batch: DisbursementBatch) -> tuple[SubsidyRun, list[SubsidyLine], dict[int, EstateInfo], dict[int, str], dict[int, str]]:
-    run = await session.get_one(SubsidyRun, batch.run_id)
+async def _batch_context(session: AsyncSession, batch: ProgrammeBatch) -> tuple[ProgrammeRun, list[SubsidyLine], dict[int, EstateInfo], dict[int, str], dict[int, str]]:
+    run = await session.get_one(ProgrammeRun, batch.run_id)
     lines = list((await session.execute(select(SubsidyLine).where(col(SubsidyLine.run_id) == batch.run_id).order_by(col(SubsidyLine.street_id), col(SubsidyLine.company_id), col(SubsidyLine.estate_id), col(SubsidyLine.month), col(SubsidyLine.contract_id)))).scalars())
     estates = await registry_queries.estates(session, {l.estate_id for l in lines})  # noqa: E741
     streets = {s.id: s.name for s in await registry_queries.streets(session)}
@@ -277,18 +286,21 @@ async def adjustment_signoff(session: AsyncSession, programme: str, batch: Issue
     )
 
 
-async def _adjustment_summary(session: AsyncSession, batch: DisbursementBatch, code: str) -> Made:
+async def _adjustment_summary(session: AsyncSession, batch: ProgrammeBatch, code: str) -> Made:
     """An adjustment batch: the batch it corrects, why, and each line's corrected amount and difference."""
-    original = await session.get(DisbursementBatch, batch.corrects_batch_id)
+    original = await session.get(ProgrammeBatch, batch.corrects_batch_id)
     adjusted = [
         (a, line)
         for a, line in await session.execute(
-            select(AdjustmentLine, SubsidyLine).join(SubsidyLine, col(SubsidyLine.id) == col(AdjustmentLine.line_id)).where(col(AdjustmentLine.batch_id) == batch.id).order_by(col(AdjustmentLine.id))
+            select(ProgrammeAdjustment, SubsidyLine)
+            .join(SubsidyLine, col(SubsidyLine.id) == col(ProgrammeAdjustment.line_id))
+            .where(col(ProgrammeAdjustment.batch_id) == batch.id)
+            .order_by(col(ProgrammeAdjustment.id))
         )
     ]
-    estates = await registry_queries.estates(session, {a.estate_id for a, _ in adjusted})
-    companies = await _company_names(session, {a.company_id for a, _ in adjusted})
-    rows = [(a, line, estates[a.estate_id], companies[a.company_id]) for a, line in adjusted]
+    estates = await registry_queries.estates(session, {line.estate_id for _, line in adjusted})
+    companies = await _company_names(session, {line.company_id for _, line in adjusted})
+    rows = [(a, line, estates[line.estate_id], companies[line.company_id]) for a, line in adjusted]
     people = await adjustment_signoff(session, PROGRAMME, batch)
     document = Document(
         title="旧楼区准物业管理补贴调整批次",
@@ -304,7 +316,7 @@ async def _adjustment_summary(session: AsyncSession, batch: DisbursementBatch, c
             TableBlock(
                 "调整明细",
                 (Column("区片", 50), Column("物业企业", 44), Column("月份", 15), Column("原金额（元）", 24, True), Column("应付（元）", 24, True), Column("差额（元）", 24, True)),
-                [[f"{e.code} {e.name}", company, a.month, yuan(paid_before(a)), yuan(a.corrected_amount_fen), yuan(a.delta_fen)] for a, _, e, company in rows],
+                [[f"{e.code} {e.name}", company, line.month, yuan(paid_before(a)), yuan(a.corrected_amount_fen), yuan(a.delta_fen)] for a, line, e, company in rows],
                 ["合计", "", "", "", "", yuan(batch.total_fen)],
             )
         ],
@@ -313,35 +325,37 @@ async def _adjustment_summary(session: AsyncSession, batch: DisbursementBatch, c
     return await made_pdf(document, batch.total_fen)
 
 
-async def batch_summary(session: AsyncSession, store: BlobStore, batch: DisbursementBatch, prepared: tuple[str, Made] | None = None) -> tuple[bytes, IssuedDocument]:
+async def batch_summary(session: AsyncSession, store: BlobStore, batch: ProgrammeBatch, prepared: tuple[str, Made] | None = None) -> tuple[bytes, IssuedDocument]:
     """The batch pack's summary (or an adjustment batch's), as issued."""
     make = _adjustment_summary if batch.run_id is None else _batch_summary
     return await issue(session, store, "batch_summary", batch_subject(batch), lambda code: make(session, batch, code), prepared)
 
 
-async def _batch_summary(session: AsyncSession, batch: DisbursementBatch, code: str) -> Made:
+async def _batch_summary(session: AsyncSession, batch: ProgrammeBatch, code: str) -> Made:
     run, lines, estates, streets, companies = await _batch_context(session, batch)
     cards = await rate_cards(session)
-    confirmations = list((await session.execute(select(StreetConfirmation).where(col(StreetConfirmation.run_id) == run.id).order_by(col(StreetConfirmation.street_id)))).scalars())
+    confirmed = await confirmations(session, run.id or 0)
+    approved = await approval(session, run.id or 0)
+    approver, approved_at = (approved.approved_by, approved.approved_at) if approved else ("", None)
     by_street: dict[int, list[SubsidyLine]] = {}
     by_company: dict[int, list[SubsidyLine]] = {}
     for line in lines:
         by_street.setdefault(line.street_id, []).append(line)
         by_company.setdefault(line.company_id, []).append(line)
     content = {"batch": batch.number, "checksum": batch.checksum, "total": batch.total_fen, "lines": len(lines)}
-    who = await people_named(session, run.created_by, run.approved_by, batch.issued_by, *(c.confirmed_by for c in confirmations))
+    who = await people_named(session, run.created_by, approver, batch.issued_by, *(c.approved_by for c in confirmed))
     document = Document(
         title="旧楼区准物业管理补贴拨付汇总表",
         number=batch.number,
         checksum=content_checksum(content),
         verify_url=verify_url(code),
         facts=[
-            ("批次编号", batch.number), ("季度", period_zh(run.quarter) + ("（补充）" if run.supplementary else "")),
+            ("批次编号", batch.number), ("季度", period_zh(run.period) + ("（补充）" if run.supplementary else "")),
             ("拨付总额", f"{yuan(batch.total_fen)} 元（市级 {yuan(batch.city_fen)} 元，区级 {yuan(batch.district_fen)} 元）"),
             ("明细条目", str(len(lines))),
             ("测算", f"{who(run.created_by)}，{_when(run.created_at)}"),
-            *[(f"街道确认（{streets[c.street_id]}）", f"{who(c.confirmed_by)}，{_when(c.confirmed_at)}，{yuan(c.total_fen)} 元") for c in confirmations],
-            ("区财政审批", f"{who(run.approved_by)}，{_when(run.approved_at)}"), ("拨付", f"{who(batch.issued_by)}，{_when(batch.issued_at)}"),
+            *[(f"街道确认（{streets[street_of(c.holder)]}）", f"{who(c.approved_by)}，{_when(c.approved_at)}，{yuan(c.total_fen)} 元") for c in confirmed],
+            ("区财政审批", f"{who(approver)}，{_when(approved_at)}"), ("拨付", f"{who(batch.issued_by)}，{_when(batch.issued_at)}"),
         ],
         tables=[
             TableBlock(
@@ -362,7 +376,7 @@ async def _batch_summary(session: AsyncSession, batch: DisbursementBatch, code: 
             ),
             TableBlock("明细（区片 × 月份）", LINE_COLUMNS, [_line_row(l, estates[l.estate_id], cards) for l in lines], ["合计", "", "", "", "", "", "", "", yuan(batch.total_fen)]),  # noqa: E741
         ],
-        signoff=finance_signoff(batch.issued_at, handled=who(run.created_by), approved=who(run.approved_by)),
+        signoff=finance_signoff(batch.issued_at, handled=who(run.created_by), approved=who(approver)),
         notes=[
             "金额 = 管理面积 × 每平方米月补贴标准 × 等级系数 × 计补天数 / 当月天数，按行四舍五入到分；一票否决维持的月份系数为 0。",
             f"批次校验和（SHA-256，核对明细用）：{batch.checksum}",
@@ -372,21 +386,23 @@ async def _batch_summary(session: AsyncSession, batch: DisbursementBatch, code: 
 
 
 async def payment_notice(
-    session: AsyncSession, store: BlobStore, batch: DisbursementBatch, company_id: int, prepared: tuple[str, Made] | None = None
+    session: AsyncSession, store: BlobStore, batch: ProgrammeBatch, company_id: int, prepared: tuple[str, Made] | None = None
 ) -> tuple[bytes, IssuedDocument]:
     """A company's payment notice for the batch, as issued."""
     return await issue(session, store, "payment_notice", batch_subject(batch, company_id), lambda code: _payment_notice(session, batch, company_id, code), prepared)
 
 
-async def _payment_notice(session: AsyncSession, batch: DisbursementBatch, company_id: int, code: str) -> Made:
+async def _payment_notice(session: AsyncSession, batch: ProgrammeBatch, company_id: int, code: str) -> Made:
     run, lines, estates, _, companies = await _batch_context(session, batch)
     payee = await _one(registry_queries.company(session, company_id), "company", company_id)
     cards = await rate_cards(session)
     own = [l for l in lines if l.company_id == company_id]  # noqa: E741
     total, city, district = sum(l.amount_fen for l in own), sum(l.city_fen for l in own), sum(l.district_fen for l in own)  # noqa: E741
     content = {"batch": batch.number, "company": company_id, "total": total, "lines": [[l.estate_id, l.month, l.amount_fen] for l in own]}  # noqa: E741
-    quarter = period_zh(run.quarter) + ("（补充）" if run.supplementary else "")
-    who = await people_named(session, run.created_by, run.approved_by)
+    quarter = period_zh(run.period) + ("（补充）" if run.supplementary else "")
+    approved = await approval(session, run.id or 0)
+    approver, approved_at = (approved.approved_by, approved.approved_at) if approved else ("", None)
+    who = await people_named(session, run.created_by, approver)
     document = Document(
         title="旧楼区准物业管理补贴拨付通知书",
         number=batch.number,
@@ -400,21 +416,21 @@ async def _payment_notice(session: AsyncSession, batch: DisbursementBatch, compa
         facts=[
             ("收款单位", payee.name), ("开户银行", payee.bank_name or "未登记（请向区财政提供）"), ("银行账号", payee.bank_account or "未登记（请向区财政提供）"),
             ("批次编号", batch.number), ("季度", quarter),
-            ("拨付金额", f"{yuan(total)} 元（市级 {yuan(city)} 元，区级 {yuan(district)} 元）"), ("审批", f"{who(run.approved_by)}，{_when(run.approved_at)}"),
+            ("拨付金额", f"{yuan(total)} 元（市级 {yuan(city)} 元，区级 {yuan(district)} 元）"), ("审批", f"{who(approver)}，{_when(approved_at)}"),
         ],
         tables=[TableBlock("明细", LINE_COLUMNS, [_line_row(l, estates[l.estate_id], cards) for l in own], ["合计", "", "", "", "", "", "", "", yuan(total)])],  # noqa: E741
-        signoff=finance_signoff(batch.issued_at, handled=who(run.created_by), approved=who(run.approved_by)),
+        signoff=finance_signoff(batch.issued_at, handled=who(run.created_by), approved=who(approver)),
         notes=["金额 = 管理面积 × 每平方米月补贴标准 × 等级系数 × 计补天数 / 当月天数，按行四舍五入到分；一票否决维持的月份系数为 0。"],
     )
     return await made_pdf(document, total)
 
 
-async def batch_lines(session: AsyncSession, store: BlobStore, batch: DisbursementBatch, prepared: tuple[str, Made] | None = None) -> tuple[bytes, IssuedDocument]:
+async def batch_lines(session: AsyncSession, store: BlobStore, batch: ProgrammeBatch, prepared: tuple[str, Made] | None = None) -> tuple[bytes, IssuedDocument]:
     """The batch's lines for the treasury (XLSX), as issued."""
     return await issue(session, store, "batch_lines", batch_subject(batch), lambda code: _batch_lines(session, batch), prepared)
 
 
-def _identity(batch: DisbursementBatch) -> tuple[object, ...]:
+def _identity(batch: ProgrammeBatch) -> tuple[object, ...]:
     return (batch.number, batch.run_id, batch.checksum, batch.total_fen, batch.city_fen, batch.district_fen, batch.lines, batch.issued_at, batch.issued_by)
 
 
@@ -428,15 +444,15 @@ class PreparedDocuments:
     batch: tuple[object, ...]
     documents: dict[tuple[str, int | None], tuple[str, Made]]
 
-    def of(self, batch: DisbursementBatch, kind: str, company_id: int | None = None) -> tuple[str, Made] | None:
+    def of(self, batch: ProgrammeBatch, kind: str, company_id: int | None = None) -> tuple[str, Made] | None:
         return self.documents.get((kind, company_id)) if self.batch == _identity(batch) else None
 
 
-async def _companies_paid(session: AsyncSession, batch: DisbursementBatch) -> list[int]:
+async def _companies_paid(session: AsyncSession, batch: ProgrammeBatch) -> list[int]:
     return list((await session.execute(select(col(SubsidyLine.company_id)).where(col(SubsidyLine.run_id) == batch.run_id).distinct().order_by(col(SubsidyLine.company_id)))).scalars())
 
 
-async def prepare_batch_documents(session: AsyncSession, batch: DisbursementBatch) -> PreparedDocuments | None:
+async def prepare_batch_documents(session: AsyncSession, batch: ProgrammeBatch) -> PreparedDocuments | None:
     """The documents of a run's batch not stored yet, made with new codes (None without a CJK font: they are made
     later, as `issue_batch_documents` says)."""
     try:
@@ -453,7 +469,7 @@ async def prepare_batch_documents(session: AsyncSession, batch: DisbursementBatc
     return PreparedDocuments(_identity(batch), documents)
 
 
-async def make_batch_documents(session: AsyncSession, store: BlobStore, batch: DisbursementBatch, prepared: PreparedDocuments | None = None) -> None:
+async def make_batch_documents(session: AsyncSession, store: BlobStore, batch: ProgrammeBatch, prepared: PreparedDocuments | None = None) -> None:
     """Make and keep the batch's documents not kept yet (its summary; for a run's batch also every company's payment
     notice and the treasury spreadsheet), those `prepared` for this very batch as they were made. Raises FontMissing
     when there is no CJK font."""
@@ -468,7 +484,7 @@ async def make_batch_documents(session: AsyncSession, store: BlobStore, batch: D
     await batch_lines(session, store, batch, ready("batch_lines"))
 
 
-async def issue_batch_documents(session: AsyncSession, store: BlobStore, batch: DisbursementBatch, prepared: PreparedDocuments | None = None) -> None:
+async def issue_batch_documents(session: AsyncSession, store: BlobStore, batch: ProgrammeBatch, prepared: PreparedDocuments | None = None) -> None:
     """Make and keep a batch's documents as the batch is issued, in its transaction (the batch and its documents are
     stored together, or neither), so they carry the registry as it was then. Without a CJK font the batch is issued
     all the same and its documents are made later, by POST .../documents (a download answers 409 until then)."""
@@ -478,7 +494,7 @@ async def issue_batch_documents(session: AsyncSession, store: BlobStore, batch: 
         log.warning("documents of batch %s not made at issue: %s", batch.number, missing)
 
 
-async def _batch_lines(session: AsyncSession, batch: DisbursementBatch) -> Made:
+async def _batch_lines(session: AsyncSession, batch: ProgrammeBatch) -> Made:
     lines = list(
         (
             await session.execute(

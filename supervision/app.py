@@ -82,9 +82,9 @@ from subsidies.activity.service import fund_rules
 from subsidies.care.pages import PAGES as CARE_PAGES
 from subsidies.care.routes import ROUTES as CARE_ROUTES
 from subsidies.engine.routes import ROUTES as PROGRAMME_ROUTES
+from subsidies.property.cards import configured_cards
 from subsidies.property.pages import PAGES as SUBSIDY_PAGES
 from subsidies.property.routes import ROUTES as SUBSIDY_ROUTES
-from subsidies.property.service import configured_cards
 from subsidies.relief.pages import PAGES as RELIEF_PAGES
 from subsidies.relief.routes import ROUTES as RELIEF_ROUTES
 from subsidies.relief.service import relief_rules

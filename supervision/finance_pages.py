@@ -22,7 +22,7 @@ from subsidies.engine import accounts
 from subsidies.engine import queries as engine_queries
 from subsidies.engine.registry import programmes
 from subsidies.engine.rules import Party
-from subsidies.property import queries as property_queries
+from subsidies.property.programme import CODE as PROPERTY
 
 FIRST_YEAR = 2020
 
@@ -39,7 +39,8 @@ class FinanceDesk(Controller):
         shown = this_year if year is None else year
         if not FIRST_YEAR <= shown <= this_year:
             raise InvalidInput(f"year must be from {FIRST_YEAR} to {this_year}", field="year", zh=f"年份应在 {FIRST_YEAR} 至 {this_year} 之间")
-        rows = [await property_queries.overview(db, shown)] + [await engine_queries.overview(db, of, shown) for of in programmes()]
+        # The property subsidy first, then the other programmes by code.
+        rows = [await engine_queries.overview(db, of, shown) for of in sorted(programmes(), key=lambda of: (of.code != PROPERTY, of.code))]
         return page(
             "finance_desk.html",
             principal,

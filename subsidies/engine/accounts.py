@@ -114,10 +114,15 @@ async def record_account(session: AsyncSession, actor: Principal, party: Party, 
     return _account(row) if after is not None and row is not None else None
 
 
+def _in_registry() -> list[str]:
+    """The programmes whose payees' accounts are on their registry rows."""
+    return [of.code for of in programmes() if of.accounts_in_registry]
+
+
 async def without_account(session: AsyncSession, actor: Principal) -> int:
     """How many payees of the programmes' lines have no account recorded (one query: the finance desk shows it)."""
     require_role(actor, READERS, "reading the payees' bank accounts")
-    paid = select(col(ProgrammeLine.payee_kind), col(ProgrammeLine.payee_id)).distinct().subquery()
+    paid = select(col(ProgrammeLine.payee_kind), col(ProgrammeLine.payee_id)).where(col(ProgrammeLine.programme).not_in(_in_registry())).distinct().subquery()
     recorded = select(col(PayeeAccount.party)).where(col(PayeeAccount.party) == paid.c.payee_kind + ":" + cast(paid.c.payee_id, String))
     return int((await session.execute(select(func.count()).select_from(paid).where(~recorded.exists()))).scalar_one())
 
@@ -127,7 +132,7 @@ async def payees(session: AsyncSession, actor: Principal, only: Party | None = N
     first, then by name."""
     require_role(actor, READERS, "reading the payees' bank accounts")
     paid_by: dict[Party, list[str]] = {}
-    query = select(col(ProgrammeLine.programme), col(ProgrammeLine.payee_kind), col(ProgrammeLine.payee_id)).distinct()
+    query = select(col(ProgrammeLine.programme), col(ProgrammeLine.payee_kind), col(ProgrammeLine.payee_id)).where(col(ProgrammeLine.programme).not_in(_in_registry())).distinct()
     if only is not None:
         query = query.where(col(ProgrammeLine.payee_kind) == only.kind, col(ProgrammeLine.payee_id) == only.id)
     rows = await session.execute(query)

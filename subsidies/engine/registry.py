@@ -3,7 +3,7 @@ brings its approval steps, its payers, how it prices a period into lines and how
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING
@@ -15,7 +15,7 @@ from foundation.errors import NotFound
 from subsidies.engine.rules import LineDraft, Party, PayerSplit, ProgrammeRuleError, Step, check_steps
 
 if TYPE_CHECKING:
-    from subsidies.engine.tables import ProgrammeBatch
+    from subsidies.engine.tables import ProgrammeBatch, ProgrammeRun
 
 BUDGET_KINDS = ("none", "programme", "holder")
 
@@ -26,6 +26,7 @@ class Priced:
 
     rules_sha256: str
     lines: Sequence[LineDraft]
+    detail: object = None  # what else the programme keeps of its pricing (its `keep_detail` is handed it)
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,35 @@ class Programme:
     # Where the budgets come from when the programme opens them itself, mirrored in its own tables (e.g.
     # "config/relief.toml"): the engine's generic budget route does not change them, or the two would disagree.
     budget_source: str = ""
+    # The page of one run, "{run}" standing for its id (e.g. "/subsidies/runs/{run}"), where those asked to approve
+    # it are sent; by default the programme's page.
+    run_page: str = ""
+    # How a run is named in the notices asking for its steps, "{period}" standing for its period in words; by default
+    # the programme's name, the period and 核算.
+    run_title: str = ""
+    # The programme's own record of a run's pricing beside the engine's lines (e.g. each line's facts, what could not
+    # be paid yet): kept as the run is priced, with each line key's line id, and forgotten before it is priced again.
+    keep_detail: Callable[[AsyncSession, "ProgrammeRun", Priced, Mapping[str, int]], Awaitable[None]] | None = None
+    forget_detail: Callable[[AsyncSession, int], Awaitable[None]] | None = None
+    # The city's share of what a line pays in all, when it is not the programme's one share (the property subsidy's
+    # is the rate card's in force for the line's month): (line key, line period) → share. Corrections are split by it.
+    line_city_share: Callable[[AsyncSession, str, str], Awaitable[Fraction]] | None = None
+    # Raises (a RuleViolation saying why, in the programme's words) when a line cannot be corrected to pay that much
+    # in all (line id, line key, fen): asked beside `most_for_line`.
+    check_correction: Callable[[AsyncSession, int, str, int], Awaitable[None]] | None = None
+    # Who took any of these actions (the engine's names, "programme_run.started" …) on a run under an id it had
+    # before it moved onto the engine, as the audit log names it: user ids, kept from the run's steps as its makers
+    # are (separation of duties).
+    earlier_makers: Callable[[AsyncSession, int, Sequence[str]], Awaitable[set[int]]] | None = None
+    # The payees' bank accounts are kept on their registry rows (the property companies'), not among the engine's
+    # payee accounts: the finance desk does not ask for them.
+    accounts_in_registry: bool = False
+
+    def title_of(self, period_words: str) -> str:
+        return self.run_title.format(period=period_words) if self.run_title else f"{self.name}{period_words}核算"
+
+    def link_of(self, run_id: int) -> str:
+        return self.run_page.format(run=run_id) if self.run_page else self.page or "/programmes"
 
     def step(self, name: str) -> Step:
         for step in self.steps:

@@ -100,22 +100,28 @@ async def paid_keys(session: AsyncSession, code: str, keys: list[str]) -> set[st
 
 async def price_run(session: AsyncSession, of: Programme, run: ProgrammeRun) -> None:
     """(Re)build a draft run's lines from what the programme prices for the period, leaving out the keys paid."""
+    if of.forget_detail is not None:
+        await of.forget_detail(session, run.id or 0)
     await session.execute(delete(ProgrammeLine).where(col(ProgrammeLine.run_id) == run.id))
     priced = await of.price(session, run.period)
     paid = await paid_keys(session, of.code, [line.key for line in priced.lines])
     payers = of.payers()
     run.rules_sha256 = priced.rules_sha256
+    stored: dict[str, ProgrammeLine] = {}
     for line in price_lines(priced.lines, payers.city_share, payers.split, paid):
         draft = line.draft
         session.add(
-            ProgrammeLine(
+            stored.setdefault(draft.key, ProgrammeLine(
                 run_id=run.id or 0, programme=of.code, line_key=draft.key, payee_kind=draft.payee.kind, payee_id=draft.payee.id, holder=str(draft.holder),
                 beneficiary=str(draft.beneficiary), period=draft.period, amount_fen=draft.amount_fen, city_fen=line.city_fen, district_fen=line.district_fen,
                 reason=draft.reason, evidence=draft.evidence, rules_sha256=priced.rules_sha256,
-            )
+            ))
         )
     run.computed_at = utc_now()
     await session.flush()
+    if of.keep_detail is not None:
+        await of.keep_detail(session, run, priced, {key: line.id or 0 for key, line in stored.items()})
+        await session.flush()
 
 
 async def open_run(session: AsyncSession, code: str, period: str) -> int | None:
@@ -162,12 +168,27 @@ def _makers(of: Programme, step: Step | None) -> list[str]:
     return ["programme_run.started", "programme_run.recomputed", *(f"programme_run.{s.name}" for s in of.steps if step is None or s.name != step.name)]
 
 
+async def _makers_of(session: AsyncSession, of: Programme, run: ProgrammeRun, step: Step | None) -> set[int]:
+    """The users who may not give `step` of the run (see `_makers`), those who made it under an earlier id too."""
+    actions = _makers(of, step)
+    makers = await actors_of(session, "programme_run", run.id, actions)
+    if of.earlier_makers is not None:
+        makers |= await of.earlier_makers(session, run.id or 0, actions)
+    return makers
+
+
+async def makers_of(session: AsyncSession, run: ProgrammeRun, step_name: str) -> set[int]:
+    """The users who may not give the step `step_name` of the run (separation of duties)."""
+    of = programme(run.programme)
+    return await _makers_of(session, of, run, of.step(step_name))
+
+
 async def _ask_next(session: AsyncSession, of: Programme, run: ProgrammeRun) -> None:
     """The run waits on whoever gives its next step (each holder with lines that has not given a per-holder step,
     else anyone of the step's roles who did not make the run), or, once every step is in, on those who issue its
     batch: they are told (again after a recomputation, which cleared the approvals)."""
-    title = f"{of.name}{period_zh(run.period)}核算"
-    link = of.page or "/programmes"
+    title = of.title_of(period_zh(run.period))
+    link = of.link_of(run.id or 0)
     if run.state == of.final_state:
         issuers = [p.user_id for p in await principals_of_roles(session, of.runs_by) if p.user_id is not None]
         await waits(session, "programme-batch", run.id, issuers, f"{title}已审批、待生成拨付批次", f"核算 #{run.id} 已通过全部审批，请生成拨付批次。", link)
@@ -175,7 +196,7 @@ async def _ask_next(session: AsyncSession, of: Programme, run: ProgrammeRun) -> 
     step = next((s for s in of.steps if state_before(of.steps, s) == run.state), None)
     if step is None:
         return
-    makers = await actors_of(session, "programme_run", run.id, _makers(of, step))
+    makers = await _makers_of(session, of, run, step)
     totals = await holder_totals(session, run.id or 0)
     given = set((await session.execute(select(col(ProgrammeApproval.holder)).where(col(ProgrammeApproval.run_id) == run.id, col(ProgrammeApproval.step) == step.name))).scalars())
     waiting: dict[str, list[int]] = {}
@@ -189,7 +210,7 @@ async def _ask_next(session: AsyncSession, of: Programme, run: ProgrammeRun) -> 
         amount = totals.get(holder, 0) if holder else sum(totals.values())
         await waits(
             session, "programme-step", f"{run.id}:{step.name}:{holder}", user_ids, f"{title}待{step.zh or '审批'}",
-            f"核算 #{run.id}{'中您负责的部分' if holder else ''}合计 {yuan(amount)} 元，请核对后{step.zh or '审批'}。", link,
+            f"核算 #{run.id}{' 中您负责的部分' if holder else ' '}合计 {yuan(amount)} 元，请核对后{step.zh or '审批'}。", link,
             round_=f"{run.computed_at:%Y%m%d%H%M%S%f}",
         )
 
@@ -234,8 +255,7 @@ async def approve(session: AsyncSession, actor: Principal, run_id: int, step_nam
             raise RuleViolation("you hold no lines in this run", zh="本核算中没有您负责的条目")
         holder = str(own)
     # Whoever started or recomputed the run, or gave another of its steps, does not give this one.
-    makers = ["programme_run.started", "programme_run.recomputed", *(f"programme_run.{s.name}" for s in of.steps if s.name != step.name)]
-    keep_apart(Duty.APPROVE_OWN_RUN, actor, await actors_of(session, "programme_run", run.id, makers))
+    keep_apart(Duty.APPROVE_OWN_RUN, actor, await _makers_of(session, of, run, step))
     total = totals[holder] if holder else sum(totals.values())
     try:
         async with session.begin_nested():
@@ -357,6 +377,32 @@ async def batch_of_run(session: AsyncSession, run_id: int) -> ProgrammeBatch | N
     return (await session.execute(select(ProgrammeBatch).where(col(ProgrammeBatch.run_id) == run_id))).scalar()
 
 
+async def _draft_batch(session: AsyncSession, actor: Principal, of: Programme, run: ProgrammeRun, when: datetime) -> tuple[ProgrammeBatch, list[ProgrammeLine]]:
+    """The batch a run that passed every step would be issued as at `when` (not stored), with its lines."""
+    lines = list((await session.execute(select(ProgrammeLine).where(col(ProgrammeLine.run_id) == run.id).order_by(col(ProgrammeLine.id)))).scalars())
+    # Numbered among the runs' batches of the period (an adjustment takes its batch's number with -ADJnn).
+    issued = (await session.execute(select(func.count()).where(col(ProgrammeBatch.number).like(f"{of.number_prefix}-{run.period}-%"), col(ProgrammeBatch.run_id).is_not(None)))).scalar_one()
+    number = f"{of.number_prefix}-{run.period}-{issued + 1:03d}"
+    batch = ProgrammeBatch(
+        programme=of.code, number=number, run_id=run.id, total_fen=sum(l.amount_fen for l in lines), city_fen=sum(l.city_fen for l in lines),  # noqa: E741
+        district_fen=sum(l.district_fen for l in lines), lines=len(lines),  # noqa: E741
+        checksum=batch_checksum(number, ((l.line_key, f"{l.payee_kind}:{l.payee_id}", l.amount_fen, l.city_fen, l.district_fen) for l in lines)),  # noqa: E741
+        issued_at=when, issued_by=actor.label,
+    )
+    return batch, lines
+
+
+async def prospective_batch(session: AsyncSession, actor: Principal, run_id: int, now: datetime) -> ProgrammeBatch | None:
+    """The batch `issue_batch(..., now=now)` would store, read without writing (None: the run has its batch already,
+    or has not passed every step, and issuing will answer that): its documents can be made before the transaction
+    that issues it begins."""
+    of, run = await get_run(session, actor, run_id)
+    require_role(actor, of.runs_by, f"issuing a batch of {of.code}")
+    if run.state != of.final_state or await batch_of_run(session, run_id) is not None:
+        return None
+    return (await _draft_batch(session, actor, of, run, now))[0]
+
+
 async def issue_batch(session: AsyncSession, actor: Principal, run_id: int, code: str | None = None, now: datetime | None = None) -> ProgrammeBatch:
     """Issue the batch of a run that passed every step, once: a retry, a double click or a colleague at the same
     moment gets the same batch. Each line's key is recorded as paid (the database refuses a second payment), its
@@ -370,17 +416,8 @@ async def issue_batch(session: AsyncSession, actor: Principal, run_id: int, code
             return existing
         if run.state != of.final_state:
             raise Conflict(f"run {run_id} is {run.state}; a batch is issued for a run that is {of.final_state}", zh="审批通过后才能生成拨付批次")
-        when = now or utc_now()
-        lines = list((await session.execute(select(ProgrammeLine).where(col(ProgrammeLine.run_id) == run_id).order_by(col(ProgrammeLine.id)))).scalars())
-        # Numbered among the runs' batches of the period (an adjustment takes its batch's number with -ADJnn).
-        issued = (await session.execute(select(func.count()).where(col(ProgrammeBatch.number).like(f"{of.number_prefix}-{run.period}-%"), col(ProgrammeBatch.run_id).is_not(None)))).scalar_one()
-        number = f"{of.number_prefix}-{run.period}-{issued + 1:03d}"
-        batch = ProgrammeBatch(
-            programme=of.code, number=number, run_id=run_id, total_fen=sum(l.amount_fen for l in lines), city_fen=sum(l.city_fen for l in lines),  # noqa: E741
-            district_fen=sum(l.district_fen for l in lines), lines=len(lines),  # noqa: E741
-            checksum=batch_checksum(number, ((l.line_key, f"{l.payee_kind}:{l.payee_id}", l.amount_fen, l.city_fen, l.district_fen) for l in lines)),  # noqa: E741
-            issued_at=when, issued_by=actor.label,
-        )
+        batch, lines = await _draft_batch(session, actor, of, run, now or utc_now())
+        number = batch.number
         try:
             async with session.begin_nested():  # losing a race undoes only this attempt
                 await draw_budgets(session, actor, of, budget_draws(((l.period, l.holder, l.amount_fen) for l in lines), of.budget == "holder"))  # noqa: E741
@@ -448,8 +485,11 @@ async def _adjustment_rows(
     for line_id, corrected in corrections:
         line = lines[line_id]
         earlier_delta, earlier_city = adjusted.get(line_id, (0, 0))
+        if of.check_correction is not None:
+            await of.check_correction(session, line_id, line.line_key, corrected)
+        share = payers.city_share if of.line_city_share is None else await of.line_city_share(session, line.line_key, line.period)
         with refused_correction(line_id):
-            delta, city, district = correction(corrected, line.amount_fen, line.city_fen, earlier_delta, earlier_city, payers.city_share, payers.split)
+            delta, city, district = correction(corrected, line.amount_fen, line.city_fen, earlier_delta, earlier_city, share, payers.split)
         most = await of.most_for_line(session, line.line_key, line.amount_fen)
         if most is not None and corrected > most:
             raise RuleViolation(

@@ -18,8 +18,8 @@ from foundation.notifications import notify
 from foundation.periods import Quarter, last_ended_quarter
 from people.queries import recipients
 from registry.queries import streets as all_streets
+from subsidies.engine.tables import ProgrammeRun
 from subsidies.property import service
-from subsidies.property.tables import SubsidyRun
 
 
 class HeldUp(NotReady):
@@ -28,7 +28,7 @@ class HeldUp(NotReady):
 
 async def prepare_quarter_run(session: AsyncSession, period: str, now: datetime) -> dict[str, Any]:
     quarter = Quarter.parse(period)
-    existing = (await session.execute(select(func.count()).where(col(SubsidyRun.quarter) == period))).scalar_one()
+    existing = (await session.execute(select(func.count()).where(col(ProgrammeRun.programme) == service.PROGRAMME, col(ProgrammeRun.period) == period))).scalar_one()
     if existing:
         return {"already_started": True}
     streets = {s.id: s.name for s in await all_streets(session)}

@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from foundation.access import Principal, Role
-from foundation.audit import actors_of
 from foundation.clock import utc_now
 from foundation.duties import SEPARATIONS, Duty
 from foundation.errors import DomainError, NotFound, PermissionDenied
@@ -31,10 +30,10 @@ from foundation.web.layout import attempt, form_error, page
 from foundation.web.problems import status_of
 from registry import queries as registry_queries
 from subsidies.engine import proposals
+from subsidies.engine.tables import ProgrammeBatch
 from subsidies.property import queries, service
 from subsidies.property.routes import make_batch_documents, prepare_batch_documents
 from subsidies.property.schemas import RunOut, StreetTotal
-from subsidies.property.tables import DisbursementBatch
 
 DESK = {Role.FINANCE, Role.ADMIN, Role.STREET_OFFICER}
 RUN_STATE_NAMES = {"draft": "草稿（待街道确认）", "confirmed": "各街道已确认（待审批）", "approved": "已审批", "disbursed": "已签发拨付批次"}
@@ -118,7 +117,7 @@ class SubsidyPages(Controller):
             prepared = await prepare_batch_documents(state, principal, run_id, now) if action == "batch" else None
             async with attempt(db):  # refused: what it flushed is undone, so the page shows what is stored
                 done = await use_case(db, principal, run_id)
-                if isinstance(done, DisbursementBatch):
+                if isinstance(done, ProgrammeBatch):
                     await make_batch_documents(state, db, done, prepared)
         except DomainError as exc:
             response = await _run_page(db, principal, run_id, errors=form_error(exc))
@@ -145,11 +144,12 @@ async def _runs_page(db: NamedDependency[AsyncSession], principal: NamedDependen
 
 
 async def _run_page(db: NamedDependency[AsyncSession], principal: NamedDependency[Principal], run_id: int, errors: dict[str, str] | None = None) -> Template:
-    run = await queries.run_out(db, principal, await service.get_run(db, principal, run_id))
-    batch = (await db.execute(select(DisbursementBatch).where(col(DisbursementBatch.run_id) == run_id))).scalar()
+    run_row = await service.get_run(db, principal, run_id)
+    run = await queries.run_out(db, principal, run_row)
+    batch = await service.run_batch(db, run_id)
     # The adjustment batches correcting it, shown under it with their summaries.
     adjustments = (
-        list((await db.execute(select(DisbursementBatch).where(col(DisbursementBatch.corrects_batch_id) == batch.id).order_by(col(DisbursementBatch.id)))).scalars()) if batch else []
+        list((await db.execute(select(ProgrammeBatch).where(col(ProgrammeBatch.corrects_batch_id) == batch.id).order_by(col(ProgrammeBatch.id)))).scalars()) if batch else []
     )
     # Corrections proposed and waiting for another finance officer (finance and administrators see them).
     waiting = [p for p in await proposals.pending(db, service.PROGRAMME) if batch is not None and p.batch_id == batch.id] if principal.role in (Role.FINANCE, Role.ADMIN) else []
@@ -157,7 +157,7 @@ async def _run_page(db: NamedDependency[AsyncSession], principal: NamedDependenc
     # A street's officer reads the batch as their street's part: what its lines paid, and what corrections changed.
     street_corrected = await queries.street_corrections(db, [a.id or 0 for a in adjustments], principal.street_id) if principal.street_id and adjustments else 0
     # Whoever priced or confirmed the run sees why the approval is not theirs to give (foundation/duties.py).
-    own_run = principal.user_id is not None and principal.user_id in await actors_of(db, "subsidy_run", run_id, service.RUN_MAKERS)
+    own_run = await service.made_run(db, principal, run_row)
     return page(
         "run.html",
         principal,
@@ -172,6 +172,7 @@ async def _run_page(db: NamedDependency[AsyncSession], principal: NamedDependenc
         held_groups=await _held_out_groups(db, run),
         unconfirmed=[s.street_name for s in run.streets if s.confirmed_at is None],
         own_run=SEPARATIONS[Duty.APPROVE_OWN_RUN].message_zh if own_run else None,
+        former_id=await service.former_id(db, run_id),
         state_names=RUN_STATE_NAMES,
         held_out_names=HELD_OUT_NAMES,
         errors=errors or {},

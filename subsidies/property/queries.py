@@ -4,33 +4,25 @@ street officer the street's part, a company its own lines."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from foundation.access import Principal, Role
-from foundation.clock import BUSINESS_TZ
 from foundation.errors import NotFound, PermissionDenied
 from foundation.paging import PageRequest, fetch_page
 from foundation.periods import Quarter
 from foundation.ratios import ratio_text, stored_ratio
 from registry import queries as registry_queries
-from subsidies.engine.queries import ProgrammeOverview
+from subsidies.engine.tables import ProgrammeAdjustment, ProgrammeBatch, ProgrammeLedgerEntry, ProgrammeRun
 from subsidies.property import schemas
+from subsidies.property.cards import configured_cards, rate_cards
+from subsidies.property.programme import CODE
 from subsidies.property.rules import GRADES
-from subsidies.property.service import configured_cards, rate_cards
-from subsidies.property.tables import (
-    AdjustmentLine,
-    DisbursementBatch,
-    HeldOut,
-    LedgerEntry,
-    RateCardRow,
-    StreetConfirmation,
-    SubsidyLine,
-    SubsidyRun,
-)
+from subsidies.property.service import approval, confirmations, street_of
+from subsidies.property.tables import HeldOut, RateCardRow, SubsidyLine
 
 
 async def cards_out(session: AsyncSession) -> list[schemas.RateCardOut]:
@@ -45,16 +37,17 @@ async def cards_out(session: AsyncSession) -> list[schemas.RateCardOut]:
     ]
 
 
-async def run_out(session: AsyncSession, actor: Principal, run: SubsidyRun) -> schemas.RunOut:
+async def run_out(session: AsyncSession, actor: Principal, run: ProgrammeRun) -> schemas.RunOut:
     lines = select(SubsidyLine).where(col(SubsidyLine.run_id) == run.id)
     if actor.role is Role.STREET_OFFICER:
         lines = lines.where(col(SubsidyLine.street_id) == actor.street_id)
     sub = lines.subquery()
     totals = (await session.execute(select(func.count(), func.coalesce(func.sum(sub.c.amount_fen), 0), func.coalesce(func.sum(sub.c.city_fen), 0), func.coalesce(func.sum(sub.c.district_fen), 0)))).one()
-    confirmations = {c.street_id: c for c in (await session.execute(select(StreetConfirmation).where(col(StreetConfirmation.run_id) == run.id))).scalars()}
+    confirmed = {street_of(c.holder): c for c in await confirmations(session, run.id or 0)}
+    approved = await approval(session, run.id or 0)
     street_names = {s.id: s.name for s in await registry_queries.streets(session)}
     streets = [
-        schemas.StreetTotal(street_id=sid, street_name=street_names[sid], lines=n, total_fen=int(total), confirmed_at=confirmations[sid].confirmed_at if sid in confirmations else None, confirmed_by=confirmations[sid].confirmed_by if sid in confirmations else None)
+        schemas.StreetTotal(street_id=sid, street_name=street_names[sid], lines=n, total_fen=int(total), confirmed_at=confirmed[sid].approved_at if sid in confirmed else None, confirmed_by=confirmed[sid].approved_by if sid in confirmed else None)
         for sid, n, total in (await session.execute(select(sub.c.street_id, func.count(), func.sum(sub.c.amount_fen)).group_by(sub.c.street_id).order_by(sub.c.street_id)))
     ]
     by_company = list(
@@ -77,11 +70,11 @@ async def run_out(session: AsyncSession, actor: Principal, run: SubsidyRun) -> s
         schemas.HeldOutOut(estate_id=h.estate_id, estate_code=codes[h.estate_id], street_id=h.street_id, month=h.month, reason=h.reason)
         for h in sorted(held_rows, key=lambda h: (h.month, codes[h.estate_id]))
     ]
-    batch = (await session.execute(select(col(DisbursementBatch.number)).where(col(DisbursementBatch.run_id) == run.id))).scalar()
+    batch = (await session.execute(select(col(ProgrammeBatch.number)).where(col(ProgrammeBatch.run_id) == run.id))).scalar()
     return schemas.RunOut(
-        id=run.id or 0, quarter=run.quarter, supplementary=run.supplementary, state=run.state, cards_sha256=run.cards_sha256, created_at=run.created_at,
-        created_by=run.created_by, computed_at=run.computed_at, approved_at=run.approved_at, approved_by=run.approved_by, lines=totals[0],
-        total_fen=int(totals[1]), city_fen=int(totals[2]), district_fen=int(totals[3]), streets=streets, companies=companies, held_out=held_out, batch_number=batch,
+        id=run.id or 0, quarter=run.period, supplementary=run.supplementary, state=run.state, cards_sha256=run.rules_sha256, created_at=run.created_at,
+        created_by=run.created_by, computed_at=run.computed_at, approved_at=approved.approved_at if approved else None, approved_by=approved.approved_by if approved else None,
+        lines=totals[0], total_fen=int(totals[1]), city_fen=int(totals[2]), district_fen=int(totals[3]), streets=streets, companies=companies, held_out=held_out, batch_number=batch,
     )
 
 
@@ -97,7 +90,8 @@ async def run_lines(session: AsyncSession, actor: Principal, run_id: int, paging
         query = query.where(col(SubsidyLine.company_id) == company_id)
     if street_id:
         query = query.where(col(SubsidyLine.street_id) == street_id)
-    if (await session.get(SubsidyRun, run_id)) is None:
+    run = await session.get(ProgrammeRun, run_id)
+    if run is None or run.programme != CODE:
         raise NotFound("subsidy run", run_id)
     rows, total = await fetch_page(session, query, paging)
     estates = await registry_queries.estates(session, {r.estate_id for r in rows}) if rows else {}
@@ -112,7 +106,7 @@ async def run_lines(session: AsyncSession, actor: Principal, run_id: int, paging
     ], total
 
 
-def batch_out(b: DisbursementBatch, quarter: str | None) -> schemas.BatchOut:
+def batch_out(b: ProgrammeBatch, quarter: str | None) -> schemas.BatchOut:
     return schemas.BatchOut(
         id=b.id or 0, number=b.number, run_id=b.run_id, quarter=quarter, corrects_batch_id=b.corrects_batch_id, reason=b.reason, total_fen=b.total_fen, city_fen=b.city_fen, district_fen=b.district_fen,
         lines=b.lines, checksum=b.checksum, issued_at=b.issued_at, issued_by=b.issued_by,
@@ -123,22 +117,23 @@ async def reconcile(session: AsyncSession, actor: Principal, quarter: Quarter) -
     """Ledger totals per company for a quarter against the totals of the quarter's batches."""
     if actor.role not in (Role.FINANCE, Role.ADMIN):
         raise PermissionDenied("the ledger is for finance and administrators", zh="台账仅供财政人员和区管理员查看")
-    of_quarter = select(col(DisbursementBatch.id)).join(SubsidyRun, col(SubsidyRun.id) == col(DisbursementBatch.run_id)).where(col(SubsidyRun.quarter) == str(quarter))
+    of_quarter = select(col(ProgrammeBatch.id)).join(ProgrammeRun, col(ProgrammeRun.id) == col(ProgrammeBatch.run_id)).where(col(ProgrammeRun.programme) == CODE, col(ProgrammeRun.period) == str(quarter))
     batches = (
         await session.execute(
-            select(func.coalesce(func.sum(col(DisbursementBatch.total_fen)), 0)).where(
-                col(DisbursementBatch.id).in_(of_quarter) | col(DisbursementBatch.corrects_batch_id).in_(of_quarter)
+            select(func.coalesce(func.sum(col(ProgrammeBatch.total_fen)), 0)).where(
+                col(ProgrammeBatch.id).in_(of_quarter) | col(ProgrammeBatch.corrects_batch_id).in_(of_quarter)
             )
         )
     ).scalar_one()
+    ledger = ProgrammeLedgerEntry
     by_company = list(
         await session.execute(
             select(
-                col(LedgerEntry.company_id),
-                func.sum(col(LedgerEntry.amount_fen)).filter(col(LedgerEntry.payer) == "city"), func.sum(col(LedgerEntry.amount_fen)).filter(col(LedgerEntry.payer) == "district"),
+                col(ledger.payee_id),
+                func.sum(col(ledger.amount_fen)).filter(col(ledger.payer) == "city"), func.sum(col(ledger.amount_fen)).filter(col(ledger.payer) == "district"),
             )
-            .where(col(LedgerEntry.quarter) == str(quarter))
-            .group_by(col(LedgerEntry.company_id))
+            .where(col(ledger.programme) == CODE, col(ledger.period) == str(quarter), col(ledger.payee_kind) == "company")
+            .group_by(col(ledger.payee_id))
         )
     )
     names = {c.id: c.name for c in (await registry_queries.companies(session, [row[0] for row in by_company])).values()}
@@ -149,32 +144,14 @@ async def reconcile(session: AsyncSession, actor: Principal, quarter: Quarter) -
         ),
         key=lambda r: (r.company_name, r.company_id),
     )
-    ledger = sum(r.total_fen for r in rows)
-    return schemas.Reconciliation(quarter=str(quarter), batches_total_fen=int(batches), ledger_total_fen=ledger, balanced=int(batches) == ledger, companies=rows)
+    in_ledger = sum(r.total_fen for r in rows)
+    return schemas.Reconciliation(quarter=str(quarter), batches_total_fen=int(batches), ledger_total_fen=in_ledger, balanced=int(batches) == in_ledger, companies=rows)
 
 
-async def list_runs(session: AsyncSession, actor: Principal, paging: PageRequest) -> tuple[list[SubsidyRun], int]:
+async def list_runs(session: AsyncSession, actor: Principal, paging: PageRequest) -> tuple[list[ProgrammeRun], int]:
     if actor.role not in (Role.FINANCE, Role.ADMIN, Role.STREET_OFFICER):
         raise PermissionDenied("subsidy runs are for finance, administrators and street officers", zh="补贴核算仅供财政人员、区管理员和街道办查看")
-    return await fetch_page(session, select(SubsidyRun).order_by(col(SubsidyRun.id).desc()), paging)
-
-
-async def overview(session: AsyncSession, year: int) -> ProgrammeOverview:
-    """The property subsidy as the finance desk shows it beside the engine's programmes (it has no budget: it pays
-    what the scores and the rate card say)."""
-    start = datetime.combine(date(year, 1, 1), time.min, BUSINESS_TZ)
-    end = datetime.combine(date(year + 1, 1, 1), time.min, BUSINESS_TZ)
-    paid, batches = (
-        await session.execute(
-            select(func.coalesce(func.sum(DisbursementBatch.total_fen), 0), func.count()).where(col(DisbursementBatch.issued_at) >= start, col(DisbursementBatch.issued_at) < end)
-        )
-    ).one()
-    waiting = (await session.execute(select(func.count()).select_from(SubsidyRun).where(col(SubsidyRun.state) != "disbursed"))).scalar_one()
-    last = (await session.execute(select(DisbursementBatch).order_by(col(DisbursementBatch.id).desc()).limit(1))).scalar()
-    return ProgrammeOverview(
-        code="property", name="老旧小区准物业管理补贴", page="/subsidies/runs", budget_fen=0, spent_fen=0, paid_fen=int(paid), batches=int(batches),
-        waiting_runs=int(waiting), last_batch=last.number if last else None, last_issued_at=last.issued_at if last else None,
-    )
+    return await fetch_page(session, select(ProgrammeRun).where(col(ProgrammeRun.programme) == CODE).order_by(col(ProgrammeRun.id).desc()), paging)
 
 
 @dataclass(frozen=True)
@@ -194,14 +171,14 @@ async def company_payments(session: AsyncSession, company_id: int) -> list[Compa
     """Every batch that paid the company, newest first, with what it paid the company."""
     query = (
         select(
-            col(DisbursementBatch.id), col(DisbursementBatch.number), col(SubsidyRun.quarter), col(SubsidyRun.supplementary), col(DisbursementBatch.issued_at),
+            col(ProgrammeBatch.id), col(ProgrammeBatch.number), col(ProgrammeRun.period), col(ProgrammeRun.supplementary), col(ProgrammeBatch.issued_at),
             func.count(col(SubsidyLine.id)), func.sum(col(SubsidyLine.amount_fen)),
         )
-        .join(SubsidyRun, col(SubsidyRun.id) == col(DisbursementBatch.run_id))
-        .join(SubsidyLine, col(SubsidyLine.run_id) == col(SubsidyRun.id))
+        .join(ProgrammeRun, col(ProgrammeRun.id) == col(ProgrammeBatch.run_id))
+        .join(SubsidyLine, col(SubsidyLine.run_id) == col(ProgrammeRun.id))
         .where(col(SubsidyLine.company_id) == company_id)
-        .group_by(col(DisbursementBatch.id), col(DisbursementBatch.number), col(SubsidyRun.quarter), col(SubsidyRun.supplementary), col(DisbursementBatch.issued_at))
-        .order_by(col(DisbursementBatch.issued_at).desc(), col(DisbursementBatch.id).desc())
+        .group_by(col(ProgrammeBatch.id), col(ProgrammeBatch.number), col(ProgrammeRun.period), col(ProgrammeRun.supplementary), col(ProgrammeBatch.issued_at))
+        .order_by(col(ProgrammeBatch.issued_at).desc(), col(ProgrammeBatch.id).desc())
     )
     return [CompanyPayment(row[0], row[1], row[2], row[3], row[4], int(row[5]), int(row[6])) for row in await session.execute(query)]
 
@@ -210,9 +187,9 @@ async def street_corrections(session: AsyncSession, adjustment_batch_ids: list[i
     """What these adjustment batches paid (+) or recovered (-) on a street's lines, in fen."""
     total = (
         await session.execute(
-            select(func.coalesce(func.sum(col(AdjustmentLine.delta_fen)), 0))
-            .join(SubsidyLine, col(SubsidyLine.id) == col(AdjustmentLine.line_id))
-            .where(col(AdjustmentLine.batch_id).in_(adjustment_batch_ids), col(SubsidyLine.street_id) == street_id)
+            select(func.coalesce(func.sum(col(ProgrammeAdjustment.delta_fen)), 0))
+            .join(SubsidyLine, col(SubsidyLine.id) == col(ProgrammeAdjustment.line_id))
+            .where(col(ProgrammeAdjustment.batch_id).in_(adjustment_batch_ids), col(SubsidyLine.street_id) == street_id)
         )
     ).scalar_one()
     return int(total)

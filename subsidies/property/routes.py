@@ -26,9 +26,9 @@ from foundation.web.problems import problem_responses
 from subsidies.engine import proposals
 from subsidies.engine.proposals import proposal_out
 from subsidies.engine.schemas import AdjustmentProposalOut
+from subsidies.engine.tables import ProgrammeBatch, ProgrammeRun
 from subsidies.property import queries, schemas, service
 from subsidies.property.rules import GRADES, RateCard, RateCardError
-from subsidies.property.tables import DisbursementBatch, SubsidyRun
 
 READ = problem_responses(400, 403, 404)
 WRITE = problem_responses(400, 403, 404, 409, 422)
@@ -49,7 +49,7 @@ async def prepare_batch_documents(state: State, principal: Principal, run_id: in
         return None if batch is None else await prepare(reading, batch)
 
 
-async def make_batch_documents(state: State, db: NamedDependency[AsyncSession], batch: DisbursementBatch, prepared: object = None) -> None:
+async def make_batch_documents(state: State, db: NamedDependency[AsyncSession], batch: ProgrammeBatch, prepared: object = None) -> None:
     """The documents of a batch are made as it is issued, in its transaction, by whoever the app factory names (the
     documents package, which sits above this one); those `prepared` for this very batch are stored as they were made."""
     make = getattr(state, "make_batch_documents", None)
@@ -57,7 +57,7 @@ async def make_batch_documents(state: State, db: NamedDependency[AsyncSession], 
         await make(db, batch, prepared)
 
 
-async def issue_run_batch(state: State, db: NamedDependency[AsyncSession], principal: Principal, run_id: int) -> DisbursementBatch:
+async def issue_run_batch(state: State, db: NamedDependency[AsyncSession], principal: Principal, run_id: int) -> ProgrammeBatch:
     """Issue a run's batch with its documents (made before the batch's transaction writes, stored with it)."""
     now = utc_now()
     prepared = await prepare_batch_documents(state, principal, run_id, now)
@@ -135,11 +135,17 @@ class SubsidyController(Controller):
         """Issue the run's disbursement batch, exactly once: sending this again returns the same batch. Its
         documents are made and kept as it is issued."""
         batch = await issue_run_batch(state, db, principal, run_id)
-        return queries.batch_out(batch, (await db.get_one(SubsidyRun, run_id)).quarter)
+        return queries.batch_out(batch, (await db.get_one(ProgrammeRun, run_id)).period)
 
     @get("/batches/{batch_id:int}", guards=FINANCE, responses=READ)
     async def batch(self, batch_id: RecordId, db: NamedDependency[AsyncSession]) -> schemas.BatchOut:
-        row = (await db.execute(select(DisbursementBatch, col(SubsidyRun.quarter)).outerjoin(SubsidyRun, col(SubsidyRun.id) == col(DisbursementBatch.run_id)).where(col(DisbursementBatch.id) == batch_id))).first()
+        row = (
+            await db.execute(
+                select(ProgrammeBatch, col(ProgrammeRun.period))
+                .outerjoin(ProgrammeRun, col(ProgrammeRun.id) == col(ProgrammeBatch.run_id))
+                .where(col(ProgrammeBatch.id) == batch_id, col(ProgrammeBatch.programme) == service.PROGRAMME)
+            )
+        ).first()
         if row is None:
             raise NotFound("batch", batch_id)
         return queries.batch_out(row[0], row[1])

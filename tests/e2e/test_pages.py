@@ -26,7 +26,7 @@ from foundation.periods import Month, last_ended_quarter
 from inspections.tables import Defect, InspectionRecord
 from people.tables import User
 from registry.tables import Community, Estate
-from subsidies.property.tables import DisbursementBatch, SubsidyRun
+from subsidies.engine.tables import ProgrammeBatch, ProgrammeRun
 from tests.generated import generate_month
 from tests.served import Served, served_system
 
@@ -358,10 +358,10 @@ async def test_finance_starts_approves_and_pays_a_quarter_and_downloads_the_pdf(
     # The system issues the batch; the treasury pays it. The state says what happened, not that money arrived.
     await expect(finance.locator("#run-state")).to_have_text("已签发拨付批次")
 
-    run = await scalar(served, select(SubsidyRun).where(SubsidyRun.id == run_id))
-    batch = await scalar(served, select(DisbursementBatch).where(DisbursementBatch.run_id == run_id))
+    run = await scalar(served, select(ProgrammeRun).where(ProgrammeRun.id == run_id))
+    batch = await scalar(served, select(ProgrammeBatch).where(ProgrammeBatch.run_id == run_id))
     assert run.state == "disbursed" and batch is not None
-    assert (await scalar(served, select(func.count()).where(DisbursementBatch.run_id == run_id))) == 1
+    assert (await scalar(served, select(func.count()).where(ProgrammeBatch.run_id == run_id))) == 1
     await expect(finance.locator("#run-total")).to_have_text(yuan(batch.total_fen))
 
     async with finance.expect_download() as download_info:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from foundation.db import create_engine, create_session_factory
 from foundation.money import yuan
 from foundation.periods import Quarter, last_ended_quarter, period_zh
-from subsidies.property.tables import PaidEstateMonth
+from subsidies.engine.tables import PaidLine
 from tests.generated import generate_month
 from tests.served import Served
 
@@ -128,10 +128,10 @@ async def test_a_quarter_is_priced_to_the_fen_confirmed_approved_and_paid_exactl
     # The database itself refuses to pay an estate-month under one contract twice (another line, the same key).
     engine = create_engine(served.database_url)
     async with create_session_factory(engine)() as session:
-        paid = (await session.execute(PaidEstateMonth.__table__.select().limit(1))).first()
-        other = (await session.execute(PaidEstateMonth.__table__.select().where(PaidEstateMonth.line_id != paid.line_id).limit(1))).first()
-        session.add(PaidEstateMonth(estate_id=paid.estate_id, month=paid.month, contract_id=paid.contract_id, batch_id=paid.batch_id, line_id=other.line_id))
-        with pytest.raises(IntegrityError, match="(?i)paid_estate_months|pk_paid"):
+        paid = (await session.execute(PaidLine.__table__.select().where(PaidLine.programme == "property").limit(1))).first()  # type: ignore[attr-defined]
+        other = (await session.execute(PaidLine.__table__.select().where(PaidLine.programme == "property", PaidLine.line_id != paid.line_id).limit(1))).first()  # type: ignore[attr-defined]
+        session.add(PaidLine(programme="property", line_key=paid.line_key, batch_id=paid.batch_id, line_id=other.line_id))
+        with pytest.raises(IntegrityError, match="(?i)programme_paid_lines|pk_programme_paid"):
             await session.commit()
     await engine.dispose()
 

@@ -18,7 +18,7 @@ from foundation.money import yuan
 from people.tables import User
 from subsidies.activity.tables import ActivityClaim, ActivityFund
 from subsidies.engine.tables import AdjustmentProposal, ProgrammeBatch
-from subsidies.property.tables import SubsidyLine
+from subsidies.property.tables import PropertyLine
 from subsidies.relief.service import relief_rules
 from subsidies.relief.tables import ReliefApplication, ReliefFund
 from tests.integration.helpers import adjust, assert_problem, pdf_text
@@ -155,7 +155,7 @@ async def test_a_property_correction_never_pays_past_what_the_rate_cards_could_p
     # registry since): the registry's days bound it, not the line's.
     short = next(other for other in lines if other["id"] != line["id"] and other["amount_fen"] > 0 and not other["vetoed"] and Fraction(other["coefficient"]) < 1)
     async with db() as session:
-        await session.execute(sa.update(SubsidyLine).where(SubsidyLine.id == short["id"]).values(days=3))
+        await session.execute(sa.update(PropertyLine).where(PropertyLine.line_id == short["id"]).values(days=3))
         await session.commit()
     body = {"client_id": "days-corrected", "reason": "纳管日期更正后补付", "corrections": [{"line_id": short["id"], "amount_fen": short["amount_fen"] + 100}]}
     assert (await adjust(client, "/api/subsidies", batch["id"], body, finance, finance2)).json()["total_fen"] == 100

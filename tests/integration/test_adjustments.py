@@ -10,7 +10,9 @@ from fractions import Fraction
 from sqlalchemy import select, update
 
 from subsidies.engine.rules import PayerSplit, split_between_payers
-from subsidies.property.tables import AdjustmentLine, LedgerEntry, SubsidyLine
+from subsidies.engine.tables import ProgrammeAdjustment as AdjustmentLine
+from subsidies.engine.tables import ProgrammeLedgerEntry as LedgerEntry
+from subsidies.property.tables import PropertyLine, SubsidyLine
 from tests.integration.helpers import waiting_on
 from tests.integration.test_issued_documents import paid_batch
 from tests.integration.test_pages import page_login
@@ -64,7 +66,7 @@ async def test_a_correction_is_proposed_by_one_officer_and_paid_only_when_anothe
             adjustments = (await session.execute(select(AdjustmentLine).where(AdjustmentLine.line_id == line["id"]))).scalars().all()
             city = stored.city_fen + sum(a.city_fen for a in adjustments)
             district = stored.district_fen + sum(a.district_fen for a in adjustments)
-            ledger = (await session.execute(select(LedgerEntry).where(LedgerEntry.adjustment_line_id.in_([a.id for a in adjustments])))).scalars().all()  # type: ignore[attr-defined]
+            ledger = (await session.execute(select(LedgerEntry).where(LedgerEntry.adjustment_id.in_([a.id for a in adjustments])))).scalars().all()  # type: ignore[union-attr]
         assert (city, district) == split_between_payers(corrected, HALF, RULE), (n, city, district)
         assert sum(e.amount_fen for e in ledger if e.payer == "city") == city - stored.city_fen
         assert sum(e.amount_fen for e in ledger if e.payer == "district") == district - stored.district_fen
@@ -85,7 +87,7 @@ async def test_a_client_id_names_one_proposal_and_an_upheld_veto_is_never_paid_b
 
     # A month whose veto was upheld is priced at nothing; a correction does not pay it (the veto is reviewed instead).
     async with db() as session:
-        await session.execute(update(SubsidyLine).where(SubsidyLine.id == second["id"]).values(vetoed=True))
+        await session.execute(update(PropertyLine).where(PropertyLine.line_id == second["id"]).values(vetoed=True))
         await session.commit()
     vetoed = {"client_id": "pay-the-veto", "reason": "补发", "corrections": [{"line_id": second["id"], "amount_fen": second["amount_fen"] + 5_000}]}
     answer = await client.post(f"/api/subsidies/batches/{batch['id']}/adjustments", json=vetoed, headers=finance)

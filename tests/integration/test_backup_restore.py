@@ -54,12 +54,12 @@ async def table_rows(url: str) -> dict[str, set[tuple[Any, ...]]]:
 
 
 async def ledger_balances(url: str) -> dict[str, int]:
-    """What each payer owes on the subsidy ledger and on the programmes' ledger, and what the budgets have spent."""
+    """What each payer owes on the programmes' ledger (the property subsidy's too), and what the budgets have spent."""
     engine = create_engine(url)
     try:
         async with engine.connect() as connection:
             sums = {}
-            for table, group in (("ledger_entries", "payer"), ("programme_ledger", "programme || '/' || payer"), ("programme_budgets", "programme")):
+            for table, group in (("programme_ledger", "programme || '/' || payer"), ("programme_budgets", "programme")):
                 column = "spent_fen" if table == "programme_budgets" else "amount_fen"
                 for name, total in (await connection.execute(text(f"SELECT {group}, SUM({column}) FROM {table} GROUP BY {group}"))).all():
                     sums[f"{table}:{name}"] = int(total)

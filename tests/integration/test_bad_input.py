@@ -24,7 +24,8 @@ from foundation.jobs import JobRun
 from inspections.tables import Attachment, InspectionRecord
 from people.tables import AuthToken
 from registry.tables import ServiceContract
-from subsidies.property.tables import RateCardRow, SubsidyRun
+from subsidies.engine.tables import ProgrammeRun
+from subsidies.property.tables import RateCardRow
 from supervision.demo import DEMO_PASSWORD
 from tests.integration.evidence import jpeg, record_body
 from tests.integration.helpers import assert_problem, count, estate_ids_of
@@ -32,7 +33,7 @@ from tests.integration.helpers import assert_problem, count, estate_ids_of
 # Every kind of user, so that each operation is reached by someone its guard lets in.
 USERS = ("admin", "finance", "xbl-officer", "xbl01-director", "xbl01-worker", "company01", "inspector1", "org01", "xbl01-care", "xbl-care", "evaluator1", "xbl01-vol1")
 CONTROL_CHARACTERS = ["\x00", "\x01", "\x07", "\x08", "\x0b", "\x1b", "\x1f", "\x7f"]
-STORED = (Attachment, InspectionRecord, CommitteeOpinion, Veto, Appeal, JobRun, ServiceContract, RateCardRow, SubsidyRun, AuditEntry, AuthToken)
+STORED = (Attachment, InspectionRecord, CommitteeOpinion, Veto, Appeal, JobRun, ServiceContract, RateCardRow, ProgrammeRun, AuditEntry, AuthToken)
 
 
 async def stored(db: Any) -> dict[str, int]:
@@ -417,7 +418,7 @@ async def test_the_quarter_form_of_a_subsidy_run_names_the_supported_years(clien
     token = await page_form_token(client, "/subsidies/runs")
     response = await client.post("/subsidies/runs", data={"quarter": "9999-Q4", "_csrf_token": token}, follow_redirects=False)
     assert response.status_code in (400, 422) and "2000 至 2100" in response.text, response.text
-    assert await count(db, SubsidyRun) == 0
+    assert await count(db, ProgrammeRun, ProgrammeRun.programme == "property") == 0
 
 
 # 12. Photos that unpack into too many pixels

@@ -20,7 +20,7 @@ from foundation.periods import Month, period_zh
 from inspections.tables import Attachment, Defect, InspectionRecord
 from people.service import principal_of
 from people.tables import User
-from subsidies.property.tables import SubsidyRun
+from subsidies.engine.tables import ProgrammeRun
 from supervision.todo import tasks_of
 from tests.generated import generate_month
 from tests.integration.evidence import approve_late, record_body, upload
@@ -248,10 +248,10 @@ async def test_run_steps_are_refused_to_the_wrong_role_on_the_page_as_in_the_api
     future = await client.post("/subsidies/runs", data={"quarter": "2030-Q1", "_csrf_token": token})
     assert future.status_code == 422 and "尚未结束" in future.text
     # A quarter no street has locked a month of would be a run with nothing to approve: refused, nothing stored.
-    before = await count(db, SubsidyRun)
+    before = await count(db, ProgrammeRun)
     nothing = await client.post("/subsidies/runs", data={"quarter": "2025-Q1", "_csrf_token": token})
     assert nothing.status_code == 422 and "2025年第一季度还没有任何街道锁定月度考核" in nothing.text and 'value="2025-Q1"' in nothing.text
-    assert await count(db, SubsidyRun) == before
+    assert await count(db, ProgrammeRun) == before
 
 
 async def test_notifications_show_with_a_badge_and_are_marked_read_in_place(client, db) -> None:

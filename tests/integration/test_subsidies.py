@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from assessment.tables import CommitteeOpinion
 from people.tables import User
 from registry.tables import Estate, ServiceContract, Street
-from subsidies.property.tables import PaidEstateMonth, SubsidyLine
+from subsidies.engine.tables import PaidLine, ProgrammeLine
 from tests.integration.helpers import community_id, estate_ids_of, waiting_on
 from tests.integration.test_pages import page_login
 
@@ -194,16 +194,16 @@ async def test_each_day_is_paid_to_the_company_under_contract_that_day_once_ever
     # The database pays an estate's month once per contract: two companies in May, each once, never twice (a line
     # of the draft run priced again would be refused by the primary key).
     async with db() as session:
-        paid = list((await session.execute(select(PaidEstateMonth).where(PaidEstateMonth.estate_id == changed, PaidEstateMonth.month == "2026-05"))).scalars())
-        assert sorted(p.contract_id for p in paid) == sorted([old.id, successor["id"]])
+        paid = list((await session.execute(select(PaidLine).where(PaidLine.programme == "property", PaidLine.line_key.startswith(f"estate:{changed}:2026-05:")))).scalars())  # type: ignore[attr-defined]
+        assert sorted(int(p.line_key.rpartition(":")[2]) for p in paid) == sorted([old.id, successor["id"]])
         twice = paid[0]
-        original = await session.get(SubsidyLine, twice.line_id)
-        copy = SubsidyLine(**(original.model_dump(exclude={"id"}) | {"run_id": extra["id"]}))
+        original = await session.get(ProgrammeLine, twice.line_id)
+        copy = ProgrammeLine(**(original.model_dump(exclude={"id"}) | {"run_id": extra["id"]}))
         session.add(copy)
         await session.flush()
         savepoint = await session.begin_nested()
-        with pytest.raises(IntegrityError, match="(?i)paid_estate_months|pk_paid"):
-            await session.execute(insert(PaidEstateMonth).values(estate_id=twice.estate_id, month=twice.month, contract_id=twice.contract_id, batch_id=twice.batch_id, line_id=copy.id))
+        with pytest.raises(IntegrityError, match="(?i)programme_paid_lines|pk_programme_paid"):
+            await session.execute(insert(PaidLine).values(programme="property", line_key=twice.line_key, batch_id=twice.batch_id, line_id=copy.id))
         await savepoint.rollback()
 
     # The finance desk lists every street, those with nothing payable too (only 小白楼 locked its months), and groups

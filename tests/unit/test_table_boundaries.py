@@ -32,10 +32,10 @@ ALLOWED: dict[str, set[str]] = {
     "supervision/demo_evidence.py": {"inspections.tables", "people.tables"},
     # The engine names payees from the registry's tables (its public REGISTRY_NAMES maps each kind to its columns).
     "subsidies/engine/queries.py": {"registry.tables"},
-    # Documents read the batches they render: the property subsidy's own tables until it moves onto the engine, and
-    # the engine's batches, lines and approvals (their types name the rows the documents are made from).
+    # Documents read the batches they render: the engine's batches, runs, lines and adjustments (their types name the
+    # rows the documents are made from), and a property line's facts beside the engine's line.
     "reports/routes.py": {"subsidies.engine.tables", "subsidies.property.tables"},
-    "reports/service.py": {"subsidies.property.tables"},
+    "reports/service.py": {"subsidies.engine.tables", "subsidies.property.tables"},
     "reports/programme_documents.py": {"subsidies.engine.tables"},
     # Paying a tranche answers the engine's batch it was paid in (its type), whose documents are then made.
     "community/evaluation/service.py": {"subsidies.engine.tables"},
