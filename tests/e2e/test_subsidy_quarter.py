@@ -20,6 +20,7 @@ from foundation.money import yuan
 from foundation.periods import Quarter, last_ended_quarter, period_zh
 from subsidies.engine.tables import PaidLine
 from tests.generated import generate_month
+from tests.integration.helpers import roomiest
 from tests.served import Served
 
 # config/RULES.md, "Subsidy: rate cards and coefficients", written out here independently of the code under test.
@@ -212,7 +213,7 @@ async def test_a_correction_is_an_adjustment_batch_referencing_the_original_whic
         run = next(r for r in runs if r["quarter"] == str(quarter) and not r["supplementary"])
         batch = (await client.post(f"/api/subsidies/runs/{run['id']}/batch", headers=finance)).json()
         before = (await client.get(f"/api/subsidies/ledger/{quarter}", headers=finance)).json()
-        line = (await client.get(f"/api/subsidies/runs/{run['id']}/lines?page_size=1", headers=finance)).json()["items"][0]
+        line = roomiest((await client.get(f"/api/subsidies/runs/{run['id']}/lines?page_size=200", headers=finance)).json()["items"])
         body = {"client_id": "adjust-0001-retry", "reason": "面积复核：少计 100 平方米", "corrections": [{"line_id": line["id"], "amount_fen": line["amount_fen"] + 3_000}]}
         # One finance officer proposes (a retry answers the same proposal); nothing is paid until another approves.
         proposed, again = [await client.post(f"/api/subsidies/batches/{batch['id']}/adjustments", json=body, headers=finance) for _ in range(2)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from fractions import Fraction
 from typing import Any
 
 from pypdf import PdfReader
@@ -93,3 +94,13 @@ def link_named(html: str, text: str) -> str:
     assert found, f"no link reading {text!r}"
     assert not found.group(1).startswith("/api/"), f"{text!r} links to the API, which a page's session cannot open: {found.group(1)}"
     return found.group(1)
+
+
+def roomiest(lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """The property line a correction can raise furthest: a correction never pays a line past its estate's area at
+    the best coefficient for its days, so the line with the most room under it (not vetoed, priced below the best
+    coefficient, the largest share of its amount left to it). Which line is first in a run depends on the generated
+    evidence; a test that raises a line by a few yuan takes this one."""
+    priced = [line for line in lines if not line["vetoed"] and 0 < Fraction(line["coefficient"]) < 1]
+    assert priced, "no line priced below the best coefficient"
+    return max(priced, key=lambda line: line["amount_fen"] * (1 / Fraction(line["coefficient"]) - 1))

@@ -13,7 +13,7 @@ from subsidies.engine.rules import PayerSplit, split_between_payers
 from subsidies.engine.tables import ProgrammeAdjustment as AdjustmentLine
 from subsidies.engine.tables import ProgrammeLedgerEntry as LedgerEntry
 from subsidies.property.tables import PropertyLine, SubsidyLine
-from tests.integration.helpers import waiting_on
+from tests.integration.helpers import roomiest, waiting_on
 from tests.integration.test_issued_documents import paid_batch
 from tests.integration.test_pages import page_login
 from tests.integration.test_role_pages import csrf
@@ -75,7 +75,8 @@ async def test_a_correction_is_proposed_by_one_officer_and_paid_only_when_anothe
 async def test_a_client_id_names_one_proposal_and_an_upheld_veto_is_never_paid_by_a_correction(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
     batch, lines = await paid_batch(client, as_user, db)
     finance = await as_user("finance")
-    first, second = [line for line in lines if not line["vetoed"]][:2]
+    first = roomiest(lines)
+    second = next(line for line in lines if not line["vetoed"] and line["id"] != first["id"])
     body = {"client_id": "one-proposal", "reason": "面积复核", "corrections": [{"line_id": first["id"], "amount_fen": first["amount_fen"] + 100}]}
     proposed = await client.post(f"/api/subsidies/batches/{batch['id']}/adjustments", json=body, headers=finance)
     assert proposed.status_code == 202, proposed.text
