@@ -46,8 +46,9 @@ from reports.tables import IssuedDocument
 from subsidies.engine.proposals import proposal_behind
 from subsidies.engine.tables import ProgrammeAdjustment, ProgrammeBatch, ProgrammeRun
 from subsidies.property.cards import rate_cards
+from subsidies.property.queries import approval, confirmations, street_of
 from subsidies.property.rules import RateCard, card_on
-from subsidies.property.service import PROGRAMME, approval, confirmations, street_of
+from subsidies.property.service import PROGRAMME
 from subsidies.property.tables import SubsidyLine
 
 log = logging.getLogger(__name__)

@@ -258,21 +258,32 @@ def _create_new_tables() -> None:
 
 def _refuse_collisions(t: dict[str, sa.Table]) -> None:
     """Batch numbers and adjustment client ids are unique across the engine's programmes: an old batch sharing one
-    with another programme's batch cannot move (nothing is changed; say which)."""
-    old, new = t["disbursement_batches"], t["programme_batches"]
-    for column in ("number", "client_id"):
-        clash = sorted(op.get_bind().execute(sa.select(old.c[column]).where(old.c[column].in_(sa.select(new.c[column]).where(new.c[column].is_not(None))))).scalars())
+    with another programme's batch cannot move, nor one whose client id another programme's proposal waits to
+    issue its batch under (nothing is changed; say which, every clash)."""
+    old, new, proposals = t["disbursement_batches"], t["programme_batches"], t["adjustment_proposals"]
+    taken = {
+        "number": sa.select(new.c.number),
+        "client_id": sa.union(
+            sa.select(new.c.client_id).where(new.c.client_id.is_not(None)),
+            sa.select(proposals.c.client_id).where(proposals.c.programme != PROGRAMME, proposals.c.state == "proposed"),
+        ),
+    }
+    clashes = []
+    for column, used in taken.items():
+        clash = sorted(op.get_bind().execute(sa.select(old.c[column]).where(old.c[column].in_(used))).scalars())
         if clash:
-            raise RuntimeError(
-                f"migration 0049: the property subsidy's batches with {column} {', '.join(map(str, clash))} share it with batches of other programmes "
-                "(programme_batches): they cannot move onto the engine; nothing was changed"
-            )
+            clashes.append(f"{column} {', '.join(map(str, clash))}")
+    if clashes:
+        raise RuntimeError(
+            f"migration 0049: the property subsidy's batches with {'; '.join(clashes)} share them with batches (or proposals waiting to be issued) of "
+            "other programmes: they cannot move onto the engine; nothing was changed"
+        )
 
 
 def upgrade() -> None:
+    _refuse_collisions(_reflect(["disbursement_batches", "programme_batches", "adjustment_proposals"]))  # before anything changes
     _create_new_tables()
     t = _reflect([*OLD_TABLES, *ENGINE_TABLES, *NEW_TABLES, "adjustment_proposals", "issued_documents", "notifications"])
-    _refuse_collisions(t)
     runs_t, lines_t, batches_t = t["subsidy_runs"], t["subsidy_lines"], t["disbursement_batches"]
 
     # Runs, with the id each had, and their approvals: a confirmation per street, finance's approval of the whole.
@@ -522,7 +533,23 @@ def _create_old_tables() -> None:
     op.create_index(op.f('ix_paid_estate_months_batch_id'), 'paid_estate_months', ['batch_id'], unique=False)
 
 
+def _refuse_open_engine_runs() -> None:
+    """A run made on the engine names its makers in the audit log by its engine id, which the old tables cannot keep:
+    moved back before it is disbursed, whoever started or recomputed it could approve it. Finish (or leave) such runs
+    first."""
+    runs, legacy = _reflect(["programme_runs"])["programme_runs"], _reflect(["property_legacy_runs"])["property_legacy_runs"]
+    open_runs = sorted(op.get_bind().execute(
+        sa.select(runs.c.id).where(runs.c.programme == PROGRAMME, runs.c.state != "disbursed", runs.c.id.not_in(sa.select(legacy.c.run_id)))
+    ).scalars())
+    if open_runs:
+        raise RuntimeError(
+            f"migration 0049 down: the property subsidy's runs {', '.join(map(str, open_runs))} were made on the engine and are not disbursed: "
+            "the old tables would lose who made them (separation of duties); disburse them first. Nothing was changed"
+        )
+
+
 def downgrade() -> None:
+    _refuse_open_engine_runs()
     _create_old_tables()
     t = _reflect([*OLD_TABLES, *ENGINE_TABLES, *NEW_TABLES, "adjustment_proposals", "issued_documents", "notifications"])
     runs_t, lines_t, batches_t, approvals_t = t["programme_runs"], t["programme_lines"], t["programme_batches"], t["programme_approvals"]

@@ -23,7 +23,7 @@ from foundation.money import yuan
 from people.queries import principals_of_roles
 from people.waiting import done, waits
 from subsidies.engine.schemas import AdjustmentProposalOut, CorrectionOut
-from subsidies.engine.tables import AdjustmentProposal
+from subsidies.engine.tables import AdjustmentProposal, ProgrammeBatch
 
 PROPOSED = "proposed"
 ISSUED = "issued"
@@ -76,6 +76,10 @@ async def propose(
                 zh="该请求编号已用于另一项更正申请，请刷新页面后重新提交",
             )
         return earlier
+    # The adjustment batch a proposal issues carries its client id, which no batch of any programme may share: a
+    # proposal whose id is taken could never be issued.
+    if (await session.execute(select(col(ProgrammeBatch.id)).where(col(ProgrammeBatch.client_id) == client_id))).first() is not None:
+        raise Conflict(f"client id {client_id} is already used by an adjustment batch; a new proposal needs a new client id", zh="该请求编号已被使用，请刷新页面后重新提交")
     delta = await check(session, batch_id, corrections)
     proposal = AdjustmentProposal(
         programme=programme, batch_id=batch_id, client_id=client_id, reason=reason, corrections=json.dumps(corrections), delta_fen=delta,

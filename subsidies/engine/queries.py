@@ -18,7 +18,6 @@ from registry.tables import Community, Company, Estate, Street
 from subsidies.engine import schemas
 from subsidies.engine.registry import LineView, Programme, programme
 from subsidies.engine.rules import DISBURSED, Party
-from subsidies.engine.service import readers
 from subsidies.engine.tables import Budget, PaidLine, ProgrammeAdjustment, ProgrammeApproval, ProgrammeBatch, ProgrammeLine, ProgrammeRun
 
 REGISTRY_NAMES = {
@@ -45,17 +44,20 @@ async def registry_names(session: AsyncSession, parties: Collection[Party]) -> d
     return found
 
 
-async def run_out(session: AsyncSession, run: ProgrammeRun) -> schemas.ProgrammeRunOut:
-    totals = (
-        await session.execute(
-            select(func.count(), func.coalesce(func.sum(col(ProgrammeLine.amount_fen)), 0), func.coalesce(func.sum(col(ProgrammeLine.city_fen)), 0), func.coalesce(func.sum(col(ProgrammeLine.district_fen)), 0)).where(
-                col(ProgrammeLine.run_id) == run.id
-            )
-        )
-    ).one()
+async def run_out(session: AsyncSession, run: ProgrammeRun, holder: str | None = None) -> schemas.ProgrammeRunOut:
+    """A run as its reader sees it: the whole run, or (`holder`: a street officer's street) that holder's part, its
+    lines' totals and its own approvals beside those given for the whole run."""
+    lines = select(func.count(), func.coalesce(func.sum(col(ProgrammeLine.amount_fen)), 0), func.coalesce(func.sum(col(ProgrammeLine.city_fen)), 0), func.coalesce(func.sum(col(ProgrammeLine.district_fen)), 0)).where(
+        col(ProgrammeLine.run_id) == run.id
+    )
+    given = select(ProgrammeApproval).where(col(ProgrammeApproval.run_id) == run.id)
+    if holder is not None:
+        lines = lines.where(col(ProgrammeLine.holder) == holder)
+        given = given.where(col(ProgrammeApproval.holder).in_([holder, ""]))
+    totals = (await session.execute(lines)).one()
     approvals = [
         schemas.ProgrammeApprovalOut(step=a.step, holder=a.holder, approved_at=a.approved_at, approved_by=a.approved_by, total_fen=a.total_fen)
-        for a in (await session.execute(select(ProgrammeApproval).where(col(ProgrammeApproval.run_id) == run.id).order_by(col(ProgrammeApproval.id)))).scalars()
+        for a in (await session.execute(given.order_by(col(ProgrammeApproval.id)))).scalars()
     ]
     batch = (await session.execute(select(col(ProgrammeBatch.id), col(ProgrammeBatch.number)).where(col(ProgrammeBatch.run_id) == run.id))).first()
     return schemas.ProgrammeRunOut(
@@ -88,11 +90,13 @@ def batch_out(batch: ProgrammeBatch, period: str | None) -> schemas.ProgrammeBat
 
 
 async def get_batch(session: AsyncSession, actor: Principal, batch_id: int, code: str | None = None) -> tuple[ProgrammeBatch, str | None]:
-    """A batch and its run's period (an adjustment: the period of the batch it corrects), for the programme's readers."""
+    """A batch and its run's period (an adjustment: the period of the batch it corrects), for the programme's staff."""
     batch = await session.get(ProgrammeBatch, batch_id)
     if batch is None or (code is not None and batch.programme != code):
         raise NotFound("batch", batch_id)
-    if actor.role not in readers(programme(batch.programme)):
+    of = programme(batch.programme)
+    if actor.role not in of.runs_by | of.reads:
+        # A batch pays every holder's lines: a street officer reads their street's part of the run, not the batch.
         raise PermissionDenied(f"batches of {batch.programme} are for the programme's staff", zh="拨付批次仅供该项目的经办人员查看")
     run_id = batch.run_id
     if run_id is None and batch.corrects_batch_id is not None:

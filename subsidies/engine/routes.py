@@ -52,8 +52,8 @@ class ProgrammeController(Controller):
 
     @get("/runs/{run_id:int}", responses=READ)
     async def programme_run(self, code: Code, run_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.ProgrammeRunOut:
-        _, run = await service.get_run(db, principal, run_id, code)
-        return await queries.run_out(db, run)
+        of, run = await service.get_run(db, principal, run_id, code)
+        return await queries.run_out(db, run, service.own_part(of, principal))
 
     @get("/runs/{run_id:int}/lines", responses=READ)
     async def programme_run_lines(self, code: Code, run_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], paging: NamedDependency[PageRequest]) -> Page[schemas.ProgrammeLineOut]:
@@ -68,7 +68,8 @@ class ProgrammeController(Controller):
     @post("/runs/{run_id:int}/approvals/{step:str}", status_code=200, responses=WRITE)
     async def approve_programme_run(self, code: Code, run_id: RecordId, step: StepName, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> schemas.ProgrammeRunOut:
         """Give one approval step (a per-holder step: your holder's part)."""
-        return await queries.run_out(db, await service.approve(db, principal, run_id, step, code))
+        run = await service.approve(db, principal, run_id, step, code)
+        return await queries.run_out(db, run, service.own_part(programme(run.programme), principal))
 
     @post("/runs/{run_id:int}/batch", status_code=200, responses=WRITE)
     async def issue_programme_batch(self, code: Code, run_id: RecordId, principal: NamedDependency[Principal], db: NamedDependency[AsyncSession], state: State) -> schemas.ProgrammeBatchOut:

@@ -110,13 +110,12 @@ async def price_run(session: AsyncSession, of: Programme, run: ProgrammeRun) -> 
     stored: dict[str, ProgrammeLine] = {}
     for line in price_lines(priced.lines, payers.city_share, payers.split, paid):
         draft = line.draft
-        session.add(
-            stored.setdefault(draft.key, ProgrammeLine(
-                run_id=run.id or 0, programme=of.code, line_key=draft.key, payee_kind=draft.payee.kind, payee_id=draft.payee.id, holder=str(draft.holder),
-                beneficiary=str(draft.beneficiary), period=draft.period, amount_fen=draft.amount_fen, city_fen=line.city_fen, district_fen=line.district_fen,
-                reason=draft.reason, evidence=draft.evidence, rules_sha256=priced.rules_sha256,
-            ))
+        stored[draft.key] = ProgrammeLine(
+            run_id=run.id or 0, programme=of.code, line_key=draft.key, payee_kind=draft.payee.kind, payee_id=draft.payee.id, holder=str(draft.holder),
+            beneficiary=str(draft.beneficiary), period=draft.period, amount_fen=draft.amount_fen, city_fen=line.city_fen, district_fen=line.district_fen,
+            reason=draft.reason, evidence=draft.evidence, rules_sha256=priced.rules_sha256,
         )
+        session.add(stored[draft.key])
     run.computed_at = utc_now()
     await session.flush()
     if of.keep_detail is not None:
@@ -572,7 +571,7 @@ async def propose_adjustment(
     async def check(db: AsyncSession, batch: int, wanted: list[tuple[int, int]]) -> int:
         return await check_adjustment(db, actor, batch, wanted)
 
-    return await proposals.propose(session, actor, of.code, of.runs_by, batch_id, client_id, reason, corrections, check, of.name, of.page or "/programmes")
+    return await proposals.propose(session, actor, of.code, of.runs_by, batch_id, client_id, reason, corrections, check, of.name, of.link_of(original.run_id))
 
 
 async def approve_adjustment(session: AsyncSession, actor: Principal, code: str, proposal_id: int) -> ProgrammeBatch:

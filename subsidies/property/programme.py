@@ -30,7 +30,7 @@ from subsidies.engine.registry import DescribedLine, DocumentColumn, Documents, 
 from subsidies.engine.rules import LineDraft, Party, Step
 from subsidies.engine.service import paid_keys
 from subsidies.engine.tables import ProgrammeRun
-from subsidies.property.cards import cards_fingerprint, configured_split, rate_cards
+from subsidies.property.cards import cards_fingerprint, configured_cards, configured_split, rate_cards
 from subsidies.property.rules import card_on, contract_segments, most_for_line, price_estate_month
 from subsidies.property.tables import HeldOut, LegacyRun, PropertyLine, SubsidyLine
 
@@ -137,7 +137,10 @@ async def keep_detail(session: AsyncSession, run: ProgrammeRun, priced: Priced, 
 
 
 async def forget_detail(session: AsyncSession, run_id: int) -> None:
-    """Before a draft is priced again: its lines' facts and held-out estate-months go with its lines."""
+    """Before a draft is priced again: its lines' facts and held-out estate-months go with its lines, and so do the
+    lines this session read (SQLite may give the new lines the ids of the old ones: none is read as it was)."""
+    for read in [o for o in session.sync_session.identity_map.values() if isinstance(o, SubsidyLine) and o.run_id == run_id]:
+        session.expunge(read)
     lines = select(col(SubsidyLine.id)).where(col(SubsidyLine.run_id) == run_id)
     await session.execute(delete(PropertyLine).where(col(PropertyLine.line_id).in_(lines)))
     await session.execute(delete(HeldOut).where(col(HeldOut.run_id) == run_id))
@@ -230,7 +233,9 @@ PROPERTY = register(
         page="/subsidies/runs",
         run_page="/subsidies/runs/{run}",
         run_title="{period}补贴核算",
-        payers=lambda: Payers(Fraction(1, 2), configured_split()),  # each line carries its own split (its cards' city share)
+        # Each line carries its own split (its cards' city share) and a correction is split by the card of its month
+        # (line_city_share): the programme's one share is the newest configured card's, used by neither.
+        payers=lambda: Payers(configured_cards()[-1].city_share, configured_split()),
         price=price,
         check_period=check_period,
         names=names,

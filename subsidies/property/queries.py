@@ -16,13 +16,28 @@ from foundation.paging import PageRequest, fetch_page
 from foundation.periods import Quarter
 from foundation.ratios import ratio_text, stored_ratio
 from registry import queries as registry_queries
-from subsidies.engine.tables import ProgrammeAdjustment, ProgrammeBatch, ProgrammeLedgerEntry, ProgrammeRun
+from subsidies.engine.tables import ProgrammeAdjustment, ProgrammeApproval, ProgrammeBatch, ProgrammeLedgerEntry, ProgrammeRun
 from subsidies.property import schemas
 from subsidies.property.cards import configured_cards, rate_cards
 from subsidies.property.programme import CODE
 from subsidies.property.rules import GRADES
-from subsidies.property.service import approval, confirmations, street_of
 from subsidies.property.tables import HeldOut, RateCardRow, SubsidyLine
+
+
+def street_of(holder: str) -> int:
+    """The street of a line's holder ("street:3")."""
+    return int(holder.removeprefix("street:"))
+
+
+async def confirmations(session: AsyncSession, run_id: int) -> list[ProgrammeApproval]:
+    """The streets' confirmations of a run (holder "street:N"), by street."""
+    rows = (await session.execute(select(ProgrammeApproval).where(col(ProgrammeApproval.run_id) == run_id, col(ProgrammeApproval.step) == "confirm"))).scalars()
+    return sorted(rows, key=lambda a: street_of(a.holder))
+
+
+async def approval(session: AsyncSession, run_id: int) -> ProgrammeApproval | None:
+    """Finance's approval of a run, once given."""
+    return (await session.execute(select(ProgrammeApproval).where(col(ProgrammeApproval.run_id) == run_id, col(ProgrammeApproval.step) == "approve"))).scalar()
 
 
 async def cards_out(session: AsyncSession) -> list[schemas.RateCardOut]:

@@ -27,7 +27,7 @@ from subsidies.engine import proposals
 from subsidies.engine.proposals import proposal_out
 from subsidies.engine.schemas import AdjustmentProposalOut
 from subsidies.engine.tables import ProgrammeBatch, ProgrammeRun
-from subsidies.property import queries, schemas, service
+from subsidies.property import cards, queries, schemas, service
 from subsidies.property.rules import GRADES, RateCard, RateCardError
 
 READ = problem_responses(400, 403, 404)
@@ -76,7 +76,7 @@ class SubsidyController(Controller):
         """The rate cards in force, oldest first: each prices the days from its date until the next card's."""
         return await queries.cards_out(db)
 
-    @post("/rate-cards", dto=StrictBody[schemas.RateCardIn], return_dto=None, guards=[allow(service.ADMINS, "adding a rate card")], responses=WRITE)
+    @post("/rate-cards", dto=StrictBody[schemas.RateCardIn], return_dto=None, guards=[allow(cards.ADMINS, "adding a rate card")], responses=WRITE)
     async def add_rate_card(self, data: JSONBody[schemas.RateCardIn], principal: NamedDependency[Principal], db: NamedDependency[AsyncSession]) -> list[schemas.RateCardOut]:
         """Add a card from a future date (administrators)."""
         if set(data.coefficients) != set(GRADES):
@@ -86,7 +86,7 @@ class SubsidyController(Controller):
         except ValueError as error:
             raise InvalidInput(f"city_share and coefficients: {error}", zh="市级分担比例和等级系数请写成 0 到 1 之间的小数，如 0.95（最多 4 位小数），不要写成 19/20 或 95%") from None
         try:
-            await service.add_rate_card(db, principal, card)
+            await cards.add_rate_card(db, principal, card)
         except RateCardError as error:
             raise InvalidInput(str(error), zh="费率卡不成立：市级分担比例和各等级系数应在 0 到 1 之间，等级越好系数不能越低") from None
         return await queries.cards_out(db)

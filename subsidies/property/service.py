@@ -19,22 +19,14 @@ from foundation.periods import Quarter, period_zh
 from foundation.process_locks import transaction_lock
 from subsidies.engine import proposals
 from subsidies.engine import service as engine
-from subsidies.engine.tables import AdjustmentProposal, ProgrammeApproval, ProgrammeBatch, ProgrammeRun
-from subsidies.property.cards import ADMINS, add_rate_card, configured_cards, configured_split, rate_cards
+from subsidies.engine.tables import AdjustmentProposal, ProgrammeBatch, ProgrammeRun
 from subsidies.property.programme import CODE, PROPERTY
+from subsidies.property.queries import confirmations, street_of
 from subsidies.property.tables import LegacyRun
-
-__all__ = ["ADMINS", "add_rate_card", "configured_cards", "configured_split", "rate_cards"]
 
 FINANCE = frozenset({Role.FINANCE})
 STREET = frozenset({Role.STREET_OFFICER})
 PROGRAMME = CODE  # the property subsidy's runs, batches and proposals among the programmes'
-OPEN_STATES = ("draft", "confirmed", "approved")
-
-
-def street_of(holder: str) -> int:
-    """The street of a line's holder ("street:3")."""
-    return int(holder.removeprefix("street:"))
 
 
 async def start_run(session: AsyncSession, actor: Principal, quarter: Quarter, supplementary: bool) -> ProgrammeRun:
@@ -89,17 +81,6 @@ async def recompute_run(session: AsyncSession, actor: Principal, run_id: int) ->
 async def street_totals(session: AsyncSession, run_id: int) -> dict[int, int]:
     """Each street's total in fen."""
     return {street_of(holder): total for holder, total in (await engine.holder_totals(session, run_id)).items()}
-
-
-async def confirmations(session: AsyncSession, run_id: int) -> list[ProgrammeApproval]:
-    """The streets' confirmations of a run (holder "street:N"), by street."""
-    rows = (await session.execute(select(ProgrammeApproval).where(col(ProgrammeApproval.run_id) == run_id, col(ProgrammeApproval.step) == "confirm"))).scalars()
-    return sorted(rows, key=lambda a: street_of(a.holder))
-
-
-async def approval(session: AsyncSession, run_id: int) -> ProgrammeApproval | None:
-    """Finance's approval of a run, once given."""
-    return (await session.execute(select(ProgrammeApproval).where(col(ProgrammeApproval.run_id) == run_id, col(ProgrammeApproval.step) == "approve"))).scalar()
 
 
 async def confirm_street(session: AsyncSession, actor: Principal, run_id: int) -> ProgrammeRun:
@@ -160,11 +141,6 @@ async def run_batch(session: AsyncSession, run_id: int) -> ProgrammeBatch | None
 
 
 # Adjustments: proposed by one finance officer, approved (and so issued) by another (subsidies.engine.proposals).
-
-
-async def check_adjustment(session: AsyncSession, actor: Principal, batch_id: int, corrections: list[tuple[int, int]]) -> int:
-    """What the corrections would pay (+) or recover (-) if issued now, in fen; refuses what cannot be issued."""
-    return await engine.check_adjustment(session, actor, batch_id, corrections)
 
 
 async def propose_adjustment(session: AsyncSession, actor: Principal, batch_id: int, client_id: str, reason: str, corrections: list[tuple[int, int]]) -> AdjustmentProposal:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Column, Index, UniqueConstraint, join
+from sqlalchemy import Column, Index, UniqueConstraint, event, join
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import DeclarativeBase, column_property
 from sqlmodel import Field, SQLModel
 
@@ -90,8 +91,9 @@ _FACTS = SQLModel.metadata.tables[PropertyLine.__tablename__]
 
 
 class SubsidyLine(_Joined):
-    """A line of the property subsidy as a whole, read-only: the engine's line (what it pays, to whom, under which
-    street) joined with its facts. The engine writes the line and the programme its facts."""
+    """A line of the property subsidy as a whole, read only: the engine's line (what it pays, to whom, under which
+    street) joined with its facts. Nothing is stored through it (`_read_only`): the engine writes the line and
+    the programme its facts."""
 
     __table__ = join(_LINES, _FACTS, _LINES.c.id == _FACTS.c.line_id)
     __mapper_args__ = {"primary_key": [_LINES.c.id]}
@@ -121,3 +123,14 @@ class SubsidyLine(_Joined):
         area_centi_m2: int
         days: int
         days_in_month: int
+
+
+
+def _read_only(mapper: object, connection: object, line: SubsidyLine) -> None:
+    """A line read through SubsidyLine is never written through it: what it pays is the engine's to write (a paid
+    line's amount changes only by an adjustment), its facts the programme's as it is priced."""
+    raise InvalidRequestError(f"property line {line.id} is read through SubsidyLine; it is written as the engine's ProgrammeLine and its PropertyLine")
+
+
+for _write in ("before_insert", "before_update", "before_delete"):
+    event.listen(SubsidyLine, _write, _read_only)

@@ -5,13 +5,15 @@ by its old id in the sealed audit log) still does not approve it."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import InvalidRequestError
 
 from foundation.access import Principal, Role
 from foundation.audit import record_change
 from people.tables import User
 from subsidies.engine.tables import PaidLine, ProgrammeLedgerEntry, ProgrammeLine
-from subsidies.property.tables import LegacyRun, PropertyLine
+from subsidies.property.tables import LegacyRun, PropertyLine, SubsidyLine
 from tests.generated import generate_month
 from tests.integration.test_issued_documents import QUARTER, download, paid_batch, street_of
 from tests.integration.test_pages import page_login
@@ -39,12 +41,29 @@ async def test_the_engine_reads_the_property_subsidy_s_runs_and_serves_its_own_d
             line["id"], line["amount_fen"], line["city_fen"], line["district_fen"], f"company:{line['company_id']}"
         )
 
+    # A street officer reads their street's part through the engine's door as through the subsidy's: 小白楼 the whole
+    # of this batch (its lines are all 小白楼's), 南市 nothing of it, and neither reads the batch itself.
+    for officer, share in (("xbl-officer", run["total_fen"]), ("ns-officer", 0)):
+        headers = await as_user(officer)
+        own = (await client.get(f"/api/programmes/property/runs/{run['id']}", headers=headers)).json()
+        assert own["total_fen"] == share == (await client.get(f"/api/subsidies/runs/{run['id']}", headers=headers)).json()["total_fen"], own
+        assert {(a["step"], a["holder"] != "") for a in own["approvals"]} == ({("confirm", True), ("approve", False)} if share else {("approve", False)}), own
+        assert (await client.get(f"/api/programmes/property/batches/{batch['id']}", headers=headers)).status_code == 403
+        assert (await client.get(f"/api/subsidies/batches/{batch['id']}", headers=headers)).status_code == 403
+
     # Every line is paid once, as the engine's paid key, and the ledger holds its two shares.
     async with db() as session:
         paid = (await session.execute(select(func.count()).select_from(PaidLine).where(PaidLine.batch_id == batch["id"], PaidLine.programme == "property"))).scalar_one()
         ledger = (await session.execute(select(func.sum(ProgrammeLedgerEntry.amount_fen)).where(ProgrammeLedgerEntry.batch_id == batch["id"]))).scalar_one()
         facts = (await session.execute(select(func.count()).select_from(PropertyLine).join(ProgrammeLine, ProgrammeLine.id == PropertyLine.line_id).where(ProgrammeLine.run_id == run["id"]))).scalar_one()
     assert paid == facts == len(lines) and int(ledger) == batch["total_fen"]
+    # A paid line is read whole through SubsidyLine, and nothing is written through it.
+    async with db() as session:
+        line = (await session.execute(select(SubsidyLine).where(SubsidyLine.id == lines[0]["id"]))).scalar_one()
+        assert (line.amount_fen, line.estate_id, line.contract_id) == (lines[0]["amount_fen"], lines[0]["estate_id"], lines[0]["contract_id"])
+        line.amount_fen += 100
+        with pytest.raises(InvalidRequestError):
+            await session.flush()
 
     # The engine's document routes serve the subsidy's own documents, byte for byte the ones issued with the batch.
     for own, generic, media in (

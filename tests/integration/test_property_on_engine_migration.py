@@ -140,7 +140,7 @@ async def _fill_as_revision_0048(connection: AsyncConnection) -> dict[str, Any]:
                  approved_at=T0 + timedelta(days=9), approved_by="财政二")
     await insert("adjustment_proposals", programme="property", batch_id=batch1, client_id="adj-0002", reason="天数更正", corrections=json.dumps([[lines["e3-feb"], 880_000]]),
                  delta_fen=-20_000, state="proposed", proposed_at=T0 + timedelta(days=10), proposed_by="财政一")
-    await insert("adjustment_proposals", programme="care", batch_id=care_batch, client_id="adj-0001", reason="服务券更正", corrections=json.dumps([[care_lines[0], 4000]]),
+    await insert("adjustment_proposals", programme="care", batch_id=care_batch, client_id="care-adj-0001", reason="服务券更正", corrections=json.dumps([[care_lines[0], 4000]]),
                  delta_fen=-1000, state="proposed", proposed_at=T0, proposed_by="财政一")
 
     # Run 2: a supplementary draft of the quarter, with held-out estate-months and one street's confirmation.
@@ -389,5 +389,75 @@ async def test_the_property_subsidy_moves_onto_the_engine_and_back(tmp_path: Pat
                 with pytest.raises(DBAPIError, match="append-only"):
                     await connection.execute(text(f"DELETE FROM {table}"))
                 await transaction.rollback()
+    finally:
+        await engine.dispose()
+
+
+async def test_a_property_batch_whose_client_id_another_programme_s_proposal_waits_under_does_not_move(tmp_path: Path) -> None:
+    """An adjustment batch carries its proposal's client id, unique among every programme's batches: a property
+    batch issued under the client id a care proposal waits to be issued under would leave that proposal unissuable
+    after the move. The upgrade says so and changes nothing."""
+    from alembic import command
+    from alembic.config import Config
+
+    from foundation.settings import PROJECT_ROOT
+
+    url = await fresh_database_url(tmp_path, "property0049clash")
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.attributes["database_url"] = url
+    await asyncio.to_thread(command.upgrade, config, "0048")
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            made = await _fill_as_revision_0048(connection)
+            await connection.execute(
+                text(
+                    "INSERT INTO adjustment_proposals (programme, batch_id, client_id, reason, corrections, delta_fen, state, proposed_at, proposed_by) "
+                    "VALUES ('care', :batch, 'adj-0001', '服务券更正', '[]', -1000, 'proposed', :at, '财政一')"
+                ),
+                {"batch": made["care_batch"], "at": T0},
+            )
+        with pytest.raises(RuntimeError, match="client_id adj-0001"):
+            await asyncio.to_thread(command.upgrade, config, "head")
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar_one() == "0048"
+            assert (await connection.execute(text("SELECT COUNT(*) FROM disbursement_batches"))).scalar_one() == 2
+            assert (await connection.execute(text("SELECT COUNT(*) FROM programme_batches WHERE programme = 'property'"))).scalar_one() == 0
+    finally:
+        await engine.dispose()
+
+
+async def test_a_run_made_on_the_engine_does_not_move_back_before_it_is_disbursed(tmp_path: Path) -> None:
+    """The old tables cannot say who made a run the engine made (the audit log names it by its engine id): while one
+    waits for its approvals, the downgrade refuses, changing nothing; once it is disbursed it moves back."""
+    from alembic import command
+    from alembic.config import Config
+
+    from foundation.settings import PROJECT_ROOT
+
+    url = await fresh_database_url(tmp_path, "property0049down")
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.attributes["database_url"] = url
+    await asyncio.to_thread(command.upgrade, config, "head")
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            run = (
+                await connection.execute(
+                    text(
+                        "INSERT INTO programme_runs (programme, period, supplementary, state, rules_sha256, created_at, created_by, computed_at) "
+                        "VALUES ('property', '2026-Q1', :no, 'confirmed', :sha, :at, 'finance', :at) RETURNING id"
+                    ),
+                    {"no": False, "sha": "0" * 64, "at": T0},
+                )
+            ).scalar_one()
+        with pytest.raises(RuntimeError, match=f"runs {run} were made on the engine and are not disbursed"):
+            await asyncio.to_thread(command.downgrade, config, "0048")
+        async with engine.begin() as connection:
+            assert (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar_one() == "0049"
+            await connection.execute(text("UPDATE programme_runs SET state = 'disbursed' WHERE id = :run"), {"run": run})
+        await asyncio.to_thread(command.downgrade, config, "0048")
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT quarter, state FROM subsidy_runs"))).all() == [("2026-Q1", "disbursed")]
     finally:
         await engine.dispose()
