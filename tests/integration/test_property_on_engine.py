@@ -15,6 +15,8 @@ from people.tables import User
 from subsidies.engine.tables import PaidLine, ProgrammeLedgerEntry, ProgrammeLine
 from subsidies.property.tables import LegacyRun, PropertyLine, SubsidyLine
 from tests.generated import generate_month
+from tests.integration.helpers import adjust, roomiest
+from tests.integration.test_adjustment_limits import first_line, proposals
 from tests.integration.test_issued_documents import QUARTER, download, paid_batch, street_of
 from tests.integration.test_pages import page_login
 
@@ -117,3 +119,22 @@ async def test_who_made_a_run_before_it_moved_onto_the_engine_does_not_approve_i
     assert "系统升级前编号为 #9001" in shown and "/audit?entity=subsidy_run&amp;entity_id=9001" in shown
     trail = (await client.get("/audit?entity=subsidy_run&entity_id=9001")).text
     assert "发起补贴核算" in trail and "街道确认补贴" in trail and trail.count("补贴核算 #9001") == 2
+
+
+async def test_a_proposal_s_client_id_taken_by_another_programme_s_adjustment_batch_is_refused_at_once(client, as_user, db) -> None:  # type: ignore[no-untyped-def]
+    """An adjustment batch carries its proposal's client id, unique among every programme's batches: a proposal under
+    an id another programme's batch has could never be issued, so it is refused as it is made, and nothing is stored."""
+    batch, lines = await paid_batch(client, as_user, db)
+    finance, finance2 = await as_user("finance"), await as_user("finance2")
+    line = roomiest(lines)
+    body = {"client_id": "shared-0001", "reason": "面积复核", "corrections": [{"line_id": line["id"], "amount_fen": line["amount_fen"] + 100}]}
+    await adjust(client, "/api/subsidies", batch["id"], body, finance, finance2)
+    care_batch, care_line = await first_line(client, db, "care", finance)
+    before = await proposals(db, "care")
+    refused = await client.post(
+        f"/api/programmes/care/batches/{care_batch.id}/adjustments",
+        json={"client_id": "shared-0001", "reason": "服务券更正", "corrections": [{"line_id": care_line["id"], "amount_fen": care_line["amount_fen"] - 100}]},
+        headers=finance,
+    )
+    assert refused.status_code == 409 and "shared-0001" in refused.json()["detail"] and "请求编号" in refused.json()["detail_zh"], refused.text
+    assert await proposals(db, "care") == before
