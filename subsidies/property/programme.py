@@ -31,7 +31,7 @@ from subsidies.engine.rules import LineDraft, Party, Step
 from subsidies.engine.service import paid_keys
 from subsidies.engine.tables import ProgrammeRun
 from subsidies.property.cards import cards_fingerprint, configured_cards, configured_split, rate_cards
-from subsidies.property.rules import card_on, contract_segments, most_for_line, price_estate_month
+from subsidies.property.rules import RateCard, card_on, contract_segments, most_for_line, price_estate_month
 from subsidies.property.tables import HeldOut, LegacyRun, PropertyLine, SubsidyLine
 
 CODE = "property"
@@ -158,9 +158,8 @@ async def line_city_share(session: AsyncSession, key: str, period: str) -> Fract
     return card.city_share
 
 
-async def _contract_days(session: AsyncSession, month: Month, estate_id: int, contract_id: int) -> int:
+async def _contract_days(session: AsyncSession, month: Month, cards: tuple[RateCard, ...], estate_id: int, contract_id: int) -> int:
     """The days of `month` the registry now has the estate managed under the contract (0: none)."""
-    cards = await rate_cards(session)
     for tenure in await estate_tenures(session, month.first_day, month.last_day, [estate_id]):
         for contract, segments in contract_segments(month, cards, tenure).items():
             if contract.contract_id == contract_id:
@@ -178,10 +177,10 @@ async def check_correction(session: AsyncSession, line_id: int, key: str, correc
             f"line {line_id} is a month whose veto was upheld: it pays nothing (overturn the veto and price the month again instead)",
             zh=f"条目 {line_id} 所在月份的一票否决已维持，该月不予补贴，不能通过更正支付",
         )
-    month = Month.parse(line.month)
-    days = max(line.days, await _contract_days(session, month, line.estate_id, line.contract_id))
+    month, cards = Month.parse(line.month), await rate_cards(session)
+    days = max(line.days, await _contract_days(session, month, cards, line.estate_id, line.contract_id))
     area = (await registry_estates(session, {line.estate_id})).get(line.estate_id)
-    most = most_for_line(max(line.area_centi_m2, area.floor_area_centi_m2 if area else 0), month, await rate_cards(session), days)
+    most = most_for_line(max(line.area_centi_m2, area.floor_area_centi_m2 if area else 0), month, cards, days)
     if corrected > most:
         raise RuleViolation(
             f"line {line_id} could pay at most {yuan(most)} yuan under the rate cards (its floor area at the highest rate and coefficient for its {days} days); "

@@ -12,11 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import Connection, MetaData, Table, inspect, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from foundation.db import create_engine
+from foundation.settings import PROJECT_ROOT
 from tests.database import fresh_database_url
 
 OLD_TABLES = {
@@ -30,6 +33,14 @@ def _reflected(connection: Connection) -> dict[str, Table]:
     metadata = MetaData()
     metadata.reflect(connection)
     return dict(metadata.tables)
+
+
+async def _database(folder: Path, name: str) -> tuple[str, Config]:
+    """A new, empty database and the Alembic configuration that migrates it."""
+    url = await fresh_database_url(folder, name)
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.attributes["database_url"] = url
+    return url, config
 
 
 async def _fill_as_revision_0048(connection: AsyncConnection) -> dict[str, Any]:
@@ -274,14 +285,7 @@ async def _old_rows(connection: AsyncConnection) -> dict[str, list[tuple[Any, ..
 
 
 async def test_the_property_subsidy_moves_onto_the_engine_and_back(tmp_path: Path) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    from foundation.settings import PROJECT_ROOT
-
-    url = await fresh_database_url(tmp_path, "property0049")
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.attributes["database_url"] = url
+    url, config = await _database(tmp_path, "property0049")
     await asyncio.to_thread(command.upgrade, config, "0048")
     engine = create_engine(url)
     try:
@@ -397,14 +401,7 @@ async def test_a_property_batch_whose_client_id_another_programme_s_proposal_wai
     """An adjustment batch carries its proposal's client id, unique among every programme's batches: a property
     batch issued under the client id a care proposal waits to be issued under would leave that proposal unissuable
     after the move. The upgrade says so and changes nothing."""
-    from alembic import command
-    from alembic.config import Config
-
-    from foundation.settings import PROJECT_ROOT
-
-    url = await fresh_database_url(tmp_path, "property0049clash")
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.attributes["database_url"] = url
+    url, config = await _database(tmp_path, "property0049clash")
     await asyncio.to_thread(command.upgrade, config, "0048")
     engine = create_engine(url)
     try:
@@ -430,14 +427,7 @@ async def test_a_property_batch_whose_client_id_another_programme_s_proposal_wai
 async def test_a_run_made_on_the_engine_does_not_move_back_before_it_is_disbursed(tmp_path: Path) -> None:
     """The old tables cannot say who made a run the engine made (the audit log names it by its engine id): while one
     waits for its approvals, the downgrade refuses, changing nothing; once it is disbursed it moves back."""
-    from alembic import command
-    from alembic.config import Config
-
-    from foundation.settings import PROJECT_ROOT
-
-    url = await fresh_database_url(tmp_path, "property0049down")
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.attributes["database_url"] = url
+    url, config = await _database(tmp_path, "property0049down")
     await asyncio.to_thread(command.upgrade, config, "head")
     engine = create_engine(url)
     try:
