@@ -3,6 +3,7 @@ percentile they print, and a page login (cookie session) for the pages they time
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import time
@@ -24,13 +25,25 @@ from tests.served import free_port
 CHECKOUT = Path(__file__).resolve().parent.parent
 
 
+class Served(str):
+    """A served process's base URL, knowing the process (`cpu_seconds` reads what it has spent)."""
+
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user and system) the server process has used so far, all its threads."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def serving(command: list[str], env: dict[str, str], log: Path, cwd: Path = CHECKOUT) -> Iterator[str]:
+def serving(command: list[str], env: dict[str, str], log: Path, cwd: Path = CHECKOUT) -> Iterator[Served]:
     """Run `command --port N` (our server or the floor app) until it answers, yield its base URL, stop it after."""
     port = free_port()
     with open(log, "w") as out:
         server = subprocess.Popen([*command, "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
-        base = f"http://127.0.0.1:{port}"
+        base = Served(f"http://127.0.0.1:{port}")
+        base.pid = server.pid
         try:
             deadline = time.monotonic() + 90
             while True:

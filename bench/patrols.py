@@ -1,6 +1,7 @@
 """Benchmark: community social workers file daily patrols over HTTP against the served system (one uvicorn
 worker), beside the same load on a minimal Litestar route that inserts one row into the same database: how close
-the real thing comes to the floor. Prints patrols per second and p50/p95/max latency; asserts nothing.
+the real thing comes to the floor. Prints patrols per second, p50/p95/max latency and the server process's CPU time
+per request (all its threads); asserts nothing.
 
     .venv/bin/python bench/patrols.py [--patrols 2000] [--concurrency 16]
     SUPERVISION_BENCH_DATABASE_URL=postgresql+asyncpg://... .venv/bin/python bench/patrols.py   (an empty database)
@@ -25,7 +26,7 @@ import httpx
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
-from bench.harness import serving  # noqa: E402
+from bench.harness import Served, serving  # noqa: E402
 from supervision.demo import DEMO_PASSWORD  # noqa: E402
 
 
@@ -57,13 +58,20 @@ async def load(base: str, path: str, bodies: list[tuple[dict[str, str], dict]], 
     return latencies, wall, failures
 
 
-def report(label: str, latencies: list[float], wall: float, failures: int) -> float:
+def timed_load(base: Served, path: str, bodies: list[tuple[dict[str, str], dict]], concurrency: int) -> tuple[list[float], float, int, float]:
+    """`load`, and the server's CPU time (ms) per request over it."""
+    cpu = base.cpu_seconds()
+    latencies, wall, failures = asyncio.run(load(base, path, bodies, concurrency))
+    return latencies, wall, failures, 1000 * (base.cpu_seconds() - cpu) / len(bodies)
+
+
+def report(label: str, latencies: list[float], wall: float, failures: int, cpu_ms: float) -> float:
     """Print a line of figures; answers the throughput per second."""
     ordered = sorted(latencies)
     p95 = ordered[int(0.95 * (len(ordered) - 1))]
     print(
         f"{label:34} {len(latencies) / wall:8.1f}/s  p50 {statistics.median(ordered):7.1f} ms  p95 {p95:7.1f} ms  "
-        f"max {ordered[-1]:7.1f} ms  failed {failures}"
+        f"max {ordered[-1]:7.1f} ms  server CPU {cpu_ms:4.2f} ms each  failed {failures}"
     )
     return len(latencies) / wall
 
@@ -106,13 +114,13 @@ def main() -> None:
                 "note": "日常巡查",
             }
             bodies.append((tokens[username], body))
-        system = report("POST /api/patrols (the system)", *asyncio.run(load(base, "/api/patrols", bodies, args.concurrency)))
+        system = report("POST /api/patrols (the system)", *timed_load(base, "/api/patrols", bodies, args.concurrency))
 
     floor_env = env | {"PYTHONPATH": str(BENCH.parent)}
     floor_command = [sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), "--factory", "floor_app:create_app", "--log-level", "warning"]
     with serving(floor_command, floor_env, folder / "floor.log") as base:
         floor_bodies = [({}, body | {"client_id": str(uuid.uuid4())}) for _, body in bodies]
-        floor = report("POST /floor (one insert, no logic)", *asyncio.run(load(base, "/floor", floor_bodies, args.concurrency)))
+        floor = report("POST /floor (one insert, no logic)", *timed_load(base, "/floor", floor_bodies, args.concurrency))
     print(f"the system files patrols at {100 * system / floor:.0f} % of the floor's rate")
 
 

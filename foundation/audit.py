@@ -28,7 +28,7 @@ from sqlmodel import Field, SQLModel, col
 
 from foundation.access import Principal
 from foundation.clock import BUSINESS_TZ, utc_now
-from foundation.db import UTCDateTime, every_column_bound, surrogate_key, take_write_turn
+from foundation.db import Direct, UTCDateTime, every_column_bound, surrogate_key, take_write_turn
 from foundation.errors import RuleViolation
 from foundation.paging import PageRequest, fetch_page
 
@@ -140,15 +140,16 @@ _ENTRIES_AND_HEAD = (
     .order_by(ENTRIES.c.id)
     .with_for_update(of=HEAD)
 )
-_HEAD_MOVED = update(HEAD).where(HEAD.c.id == 1).values(seq=bindparam("new_seq"), sha256=bindparam("new_sha256"))
+_HEAD_MOVED = Direct(update(HEAD).where(HEAD.c.id == 1).values(seq=bindparam("new_seq"), sha256=bindparam("new_sha256")))
+_SEALS_WRITTEN = Direct(insert(SEALS))
 # PostgreSQL: the seals inserted by a data-modifying WITH of the head's update, one round trip; the seals go as four
 # arrays, so the statement is one text whatever their number (a multi-row VALUES is a new statement to compile for
 # every count of rows, and its compilation was a tenth of a patrol's Python).
-_SEALED_HEAD_MOVED = text(
+_SEALED_HEAD_MOVED = Direct(text(
     "WITH seals AS (INSERT INTO audit_seals (entry_id, seq, prev_sha256, sha256) "
     "SELECT * FROM unnest(CAST(:entry_ids AS INTEGER[]), CAST(:seqs AS INTEGER[]), CAST(:prevs AS VARCHAR[]), CAST(:shas AS VARCHAR[]))) "
     "UPDATE audit_chain_head SET seq = :new_seq, sha256 = :new_sha256 WHERE id = 1"
-)
+))
 
 
 def seal_entries(connection: Connection, ids: Iterable[int] | None) -> int:
@@ -181,16 +182,16 @@ def _seal_rows(connection: Connection, rows: list[Any], head: Any = None) -> int
         previous = digest
     if seals and connection.dialect.name == "postgresql":
         # One round trip: the seals inserted by a data-modifying WITH of the head's update.
-        connection.execute(
-            _SEALED_HEAD_MOVED,
+        _SEALED_HEAD_MOVED.run(
+            connection,
             {
                 "entry_ids": [s["entry_id"] for s in seals], "seqs": [s["seq"] for s in seals], "prevs": [s["prev_sha256"] for s in seals],
                 "shas": [s["sha256"] for s in seals], "new_seq": seq, "new_sha256": previous,
             },
         )  # fmt: skip
     elif seals:
-        connection.execute(insert(SEALS), seals)
-        connection.execute(_HEAD_MOVED, {"new_seq": seq, "new_sha256": previous})
+        _SEALS_WRITTEN.run(connection, seals)
+        _HEAD_MOVED.run(connection, {"new_seq": seq, "new_sha256": previous})
     return len(seals)
 
 
@@ -220,11 +221,13 @@ _ONE_ENTRY = insert(ENTRIES).values(every_column_bound(ENTRIES))
 _WRITTEN_ENTRY = _ONE_ENTRY.returning(*ENTRIES.c).cte("written")
 _HEAD_LOCKED = select(HEAD.c.seq, HEAD.c.sha256).where(HEAD.c.id == 1).with_for_update().cte("head")
 _ENTRY_WRITTEN_AND_HEAD = {
-    "postgresql": select(*_WRITTEN_ENTRY.c, _HEAD_LOCKED.c.seq, _HEAD_LOCKED.c.sha256).select_from(_WRITTEN_ENTRY.join(_HEAD_LOCKED, sa_true())),
-    "sqlite": _ONE_ENTRY.returning(
-        *ENTRIES.c,
-        select(HEAD.c.seq).where(HEAD.c.id == 1).scalar_subquery().label("seq"),
-        select(HEAD.c.sha256).where(HEAD.c.id == 1).scalar_subquery().label("sha256"),
+    "postgresql": Direct(select(*_WRITTEN_ENTRY.c, _HEAD_LOCKED.c.seq, _HEAD_LOCKED.c.sha256).select_from(_WRITTEN_ENTRY.join(_HEAD_LOCKED, sa_true()))),
+    "sqlite": Direct(
+        _ONE_ENTRY.returning(
+            *ENTRIES.c,
+            select(HEAD.c.seq).where(HEAD.c.id == 1).scalar_subquery().label("seq"),
+            select(HEAD.c.sha256).where(HEAD.c.id == 1).scalar_subquery().label("sha256"),
+        )
     ),
 }
 
@@ -264,7 +267,7 @@ def _seal_on_commit(session: Session) -> None:
     if len(pending) == 1 and not session.info.get(_WRITTEN):
         session.info.pop(_PENDING)
         take_write_turn(session)
-        _seal_rows(connection, list(connection.execute(_ENTRY_WRITTEN_AND_HEAD[connection.dialect.name], pending[0].row).all()))
+        _seal_rows(connection, _ENTRY_WRITTEN_AND_HEAD[connection.dialect.name].run(connection, pending[0].row))
         return
     _write_pending(connection, session)
     written: list[_Written] = session.info.pop(_WRITTEN, [])

@@ -8,20 +8,20 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections import deque
-from collections.abc import AsyncIterator
+from collections import deque, namedtuple
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, Column, DateTime, UpdateBase, bindparam, event
+from sqlalchemy import BigInteger, Column, DateTime, Select, UpdateBase, bindparam, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import CursorResult, make_url
-from sqlalchemy.exc import DisconnectionError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.engine import Connection, CursorResult, make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.util.concurrency import await_only, in_greenlet
@@ -236,8 +236,13 @@ class _WriteQueue:
 
     def enter(self, session: Session) -> None:
         """Wait for the session's turn if it writes to SQLite and has none (called inside SQLAlchemy's greenlet)."""
+        if "write_turn" not in session.info and in_greenlet():
+            await_only(self.take(session))
+
+    async def take(self, session: Session) -> None:
+        """Wait for the session's turn if it writes to SQLite and has none."""
         bind = session.bind
-        if "write_turn" in session.info or bind is None or not in_greenlet():
+        if "write_turn" in session.info or bind is None:
             return
         if bind.dialect.name != "sqlite" or not bind.get_execution_options().get(WRITE_OPTION):
             return
@@ -248,10 +253,10 @@ class _WriteQueue:
         if turns is None:
             turns = per_loop[str(database)] = _Turns(database)
         waits, started = TURN_WAITS.get(), time.monotonic()
-        await_only(turns.take(again=session.info.get("had_write_turn", False)))
+        await turns.take(again=session.info.get("had_write_turn", False))
         if turns.across is not None:
             try:
-                await_only(turns.across.take())
+                await turns.across.take()
             except BaseException:
                 turns.give()
                 raise
@@ -309,6 +314,14 @@ def take_write_turn(session: Session) -> None:
     the session's connection itself (the audit log's, at the commit)."""
     if isinstance(session, _WritingSession):
         _WRITE_QUEUE.enter(session)
+
+
+async def connection_in_turn(session: AsyncSession) -> AsyncConnection:
+    """The session's connection for statements sent through it directly (`Direct`), in the write queue's turn first
+    when the session writes to SQLite, as its ORM statements would be: the transaction never begins outside it."""
+    if isinstance(session.sync_session, _WritingSession):
+        await _WRITE_QUEUE.take(session.sync_session)
+    return await session.connection()
 
 
 @event.listens_for(_WritingSession, "after_transaction_end")
@@ -411,6 +424,124 @@ def every_column_bound(table: Any) -> dict[str, Any]:
     return {c.name: bindparam(c.name, type_=c.type) for c in table.c if c.name != "id"}
 
 
+# The drivers whose adapters `Direct` speaks to (SQLAlchemy's own, for SQLite and PostgreSQL).
+_DIRECT_DRIVERS = frozenset({"aiosqlite", "asyncpg"})
+
+
+class _Prepared(NamedTuple):
+    """A statement compiled for one database and one set of parameter names, with what binding needs."""
+
+    sql: str
+    binds: tuple[tuple[str, Callable[[Any], Any] | None], ...]  # each placeholder's parameter and its type's processor
+    constants: dict[str, Any]  # the statement's own bound values (a literal in its WHERE)
+    results: tuple[Callable[[Any], Any] | None, ...]  # each RETURNING column's processor
+    row: Callable[..., Any] | None  # a named row of the RETURNING columns
+
+
+class Direct:
+    """A statement that every filing runs, sent to the database driver's adapter directly: SQLAlchemy's execution
+    (an execution context, a result object, events), several times the work SQLite does for such a statement, is
+    left out. It is compiled once per set of parameter names, binds values with its columns' own types as SQLAlchemy
+    would, and answers rows (RETURNING or SELECT) processed by their types and named by their columns. The driver's
+    adapter still begins the transaction and names its errors, which are raised as SQLAlchemy's. Whenever someone
+    watches the engine's statements (an `echo`, a test counting them), it is an ordinary execution."""
+
+    def __init__(self, statement: Any) -> None:
+        self.statement = statement
+        self._prepared: dict[tuple[str, ...], _Prepared] = {}
+
+    def _prepare(self, dialect: Any, keys: tuple[str, ...]) -> _Prepared:
+        compiled = self.statement.compile(dialect=dialect, column_keys=list(keys))
+        names = tuple(compiled.positiontup or ())
+        constants = {}
+        for name in names:
+            if name in keys:
+                continue
+            bound = compiled.binds[name]
+            if bound.callable is not None or bound.required or bound.value is None:
+                # A column default or a value the statement does not carry: an ordinary execution would fill it.
+                raise ValueError(f"{name} is not given and the statement has no value of its own for it")
+            constants[name] = bound.value
+        binds = tuple((name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names)
+        returned = list(self.statement.selected_columns if isinstance(self.statement, Select) else compiled.effective_returning or ())
+        results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in returned)
+        row = namedtuple("Row", [c.key for c in returned], rename=True) if returned else None  # noqa: PYI024
+        return _Prepared(compiled.string, binds, constants, results, row)
+
+    def _ordinary(self, connection: Connection, parameters: Any) -> list[Any]:
+        result = connection.execute(self.statement, parameters)
+        return list(result.all()) if result.returns_rows else []
+
+    def _plan(self, connection: Connection, parameters: Any) -> tuple[_Prepared, Any, bool] | None:
+        """The prepared statement, the driver's parameters and whether they are many rows; None: run it ordinarily."""
+        if connection.dialect.driver not in _DIRECT_DRIVERS or connection.engine.echo or connection.dispatch.before_cursor_execute or connection.dispatch.after_cursor_execute:
+            return None
+        many = isinstance(parameters, list)
+        rows = parameters if many else [parameters]
+        keys = tuple(rows[0])
+        prepared = self._prepared.get(keys)
+        if prepared is None:
+            prepared = self._prepared[keys] = self._prepare(connection.dialect, keys)
+        values = []
+        for row in rows:
+            given = prepared.constants | row if prepared.constants else row
+            values.append(tuple(given[name] if process is None else process(given[name]) for name, process in prepared.binds))
+        return prepared, values if many else values[0], many
+
+    def _answer(self, prepared: _Prepared, rows: Any) -> list[Any]:
+        if prepared.row is None:
+            return []
+        return [prepared.row(*(value if process is None else process(value) for value, process in zip(row, prepared.results, strict=True))) for row in rows]
+
+    def run(self, connection: Connection, parameters: dict[str, Any] | list[dict[str, Any]]) -> list[Any]:
+        """Run it on a connection inside its transaction (in SQLAlchemy's greenlet: a session hook, `run_sync`);
+        the RETURNING rows, or none. No rows given: nothing runs."""
+        if parameters == []:
+            return []
+        plan = self._plan(connection, parameters)
+        if plan is None:
+            return self._ordinary(connection, parameters)
+        prepared, values, many = plan
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            (cursor.executemany if many else cursor.execute)(prepared.sql, values)
+            return self._answer(prepared, cursor.fetchall())
+        except connection.dialect.loaded_dbapi.Error as error:
+            raise DBAPIError.instance(prepared.sql, values, error, connection.dialect.loaded_dbapi.Error, hide_parameters=True) from error
+
+    async def run_async(self, on: AsyncSession | AsyncConnection, parameters: dict[str, Any] | list[dict[str, Any]]) -> list[Any]:
+        """`run` on a session's connection (in the write queue's turn, as the session's own statements are) or on a
+        connection, from the request's own code (no trip into SQLAlchemy's greenlet). No rows given: nothing runs."""
+        if parameters == []:
+            return []
+        if isinstance(on, AsyncConnection):
+            connection = on
+            if not connection.in_transaction():
+                await connection.begin()  # as a first statement would (a look-up's connection sends no BEGIN)
+        else:
+            connection = await connection_in_turn(on)
+        plan = self._plan(connection.sync_connection, parameters)  # type: ignore[arg-type]
+        if plan is None:
+            return await connection.run_sync(self._ordinary, parameters)
+        prepared, values, many = plan
+        adapted: Any = connection.sync_connection.connection.dbapi_connection  # type: ignore[union-attr]
+        cursor = adapted.cursor()
+        dbapi_error = connection.dialect.loaded_dbapi.Error
+        try:
+            if connection.dialect.driver == "aiosqlite":
+                try:
+                    await cursor._send(prepared.sql, values, many)
+                except Exception as error:
+                    adapted._handle_exception(error)  # the driver's error as the adapter names it
+            elif many:
+                await cursor._executemany(prepared.sql, values)  # asyncpg's adapter: it begins the transaction if need be
+            else:
+                await cursor._prepare_and_execute(prepared.sql, values)
+            return self._answer(prepared, cursor.fetchall())
+        except dbapi_error as error:
+            raise DBAPIError.instance(prepared.sql, values, error, dbapi_error, hide_parameters=True) from error
+
+
 class InsertUnlessTaken:
     """An INSERT that stores nothing when a unique key of its row is taken already (ON CONFLICT DO NOTHING, on
     SQLite and PostgreSQL alike), instead of failing: the caller learns it from an empty RETURNING and looks again.
@@ -425,7 +556,10 @@ class InsertUnlessTaken:
         }
 
     def for_session(self, session: AsyncSession) -> Any:
-        return self._statements[session.get_bind().dialect.name]
+        return self.for_dialect(session.get_bind().dialect.name)
+
+    def for_dialect(self, name: str) -> Any:
+        return self._statements[name]
 
 
 def create_session_factory(bind: Any, **kwargs: Any) -> async_sessionmaker[AsyncSession]:

@@ -15,6 +15,7 @@ from sqlmodel import col
 
 from foundation.access import Principal, Role
 from foundation.clock import BUSINESS_TZ
+from foundation.db import Direct
 from foundation.paging import PageRequest
 from foundation.periods import Month
 from inspections import schemas
@@ -58,14 +59,14 @@ def _position(record: InspectionRecord) -> Position | None:
 Finding = tuple[FlagKind, int | None, int | None, dict[str, Any]]  # kind, photo, other record, evidence
 
 
-_NEW_FLAGS = insert(RecordFlag)
+_NEW_FLAGS = Direct(insert(RecordFlag))
 
 
 async def _raise(session: AsyncSession, record: InspectionRecord, findings: Sequence[Finding], now: datetime) -> int:
     """Store a flag for each finding (one INSERT for them all: nothing here needs their ids); how many."""
     if findings:
-        await (await session.connection()).execute(  # a plain INSERT: the ORM's bulk path costs more here
-            _NEW_FLAGS,
+        await _NEW_FLAGS.run_async(  # a plain INSERT: the ORM's bulk path costs more here
+            session,
             [
                 {
                     "record_id": record.id or 0, "kind": kind.value, "source": record.source, "estate_id": record.estate_id,

@@ -18,7 +18,7 @@ from sqlmodel import SQLModel, col
 from foundation.access import Principal, Role, require_role
 from foundation.audit import record_change
 from foundation.clock import utc_now
-from foundation.db import InsertUnlessTaken, every_column_bound
+from foundation.db import Direct, InsertUnlessTaken, every_column_bound
 from foundation.duties import Duty, refusal
 from foundation.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from foundation.periods import Month, business_date
@@ -89,8 +89,9 @@ def _filer_matches(record: InspectionRecord, actor: Principal) -> bool:
 # The statements every filing runs, built once.
 _BY_CLIENT_ID = select(InspectionRecord).where(col(InspectionRecord.client_id) == bindparam("client_id"))
 _BY_ID = select(InspectionRecord).where(col(InspectionRecord.id) == bindparam("record_id"))
-_NEW_RECORD = InsertUnlessTaken(InspectionRecord, col(InspectionRecord.id))
-_NEW_RESULTS = insert(InspectionResult)
+# SQLite's (PostgreSQL files a record with its results and flags in one statement, below).
+_NEW_RECORD = Direct(InsertUnlessTaken(InspectionRecord, col(InspectionRecord.id)).for_dialect("sqlite"))
+_NEW_RESULTS = Direct(insert(InspectionResult))
 _RESULT_COLUMNS = ("item_code", "passed", "defects", "note")
 _FLAG_COPIES = ("source", "estate_id", "community_id", "street_id", "month")  # a flag's columns copied from its record
 
@@ -128,7 +129,7 @@ def _record_results_and_flags() -> Select[tuple[int]]:
     return select(filed.c.id).add_cte(stored.cte("stored_results")).add_cte(flagged.cte("stored_flags"))
 
 
-_NEW_RECORD_RESULTS_AND_FLAGS = _record_results_and_flags()
+_NEW_RECORD_RESULTS_AND_FLAGS = Direct(_record_results_and_flags())
 # The estate, its contractor on the day, and beside them: the record already filed under this client id (a retry),
 # the day's count of records of this source on the estate, and the stored checklist version's id.
 _ESTATE_TO_FILE_ON = registry_queries.estate_on_day_held(
@@ -318,14 +319,16 @@ async def _new_record(session: AsyncSession, actor: Principal, source: Source, d
     if connection.dialect.name == "postgresql":
         columns = {f"result_{name}": [getattr(r, name) for r in results] for name in _RESULT_COLUMNS}
         columns |= {"flag_kind": [kind.value for kind, *_ in place], "flag_evidence": [json.dumps(evidence, ensure_ascii=False) for *_, evidence in place]}
-        record_id = (await connection.execute(_NEW_RECORD_RESULTS_AND_FLAGS, filed | columns)).scalar()
+        stored = await _NEW_RECORD_RESULTS_AND_FLAGS.run_async(session, filed | columns)
+        record_id = stored[0].id if stored else None
         place = []  # stored with the record
     else:  # SQLite, in process: three plain statements cost less than building one
-        record_id = (await connection.execute(_NEW_RECORD.for_session(session), filed)).scalar()
+        stored = await _NEW_RECORD.run_async(session, filed)
+        record_id = stored[0].id if stored else None
         if record_id is not None:
             # One multi-row INSERT for the results (the ORM would send one INSERT per result to learn its id, which
             # nothing here needs).
-            await connection.execute(_NEW_RESULTS, [{"record_id": record_id, **r._asdict()} for r in results])
+            await _NEW_RESULTS.run_async(session, [{"record_id": record_id, **r._asdict()} for r in results])
     if record_id is None:
         return None
     record = InspectionRecord.model_construct(id=record_id, **filed)

@@ -18,6 +18,7 @@ from sqlmodel import col
 from foundation.access import NOT_PEOPLE, ROLE_NAMES, SCOPE_OF_ROLE, Principal, Role, ScopeKind, require_role
 from foundation.audit import record_change, snapshot
 from foundation.clock import utc_now
+from foundation.db import Direct
 from foundation.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, RuleViolation, TooManyAttempts
 from foundation.paging import PageRequest, fetch_page
 from foundation.process_locks import transaction_lock
@@ -197,7 +198,7 @@ async def log_out(session: AsyncSession, token: str) -> None:
 
 # Every request with a token asks this: the statement is built once, and reads the columns a Principal needs (no
 # table row is built).
-_USER_OF_TOKEN = (
+_USER_OF_TOKEN = Direct(
     select(col(User.role), col(User.id), col(User.username), col(User.street_id), col(User.community_id), col(User.company_id), col(User.organisation_id))
     .join(AuthToken, col(AuthToken.user_id) == col(User.id))
     .where(
@@ -212,8 +213,8 @@ _USER_OF_TOKEN = (
 
 async def principal_for_token(reader: AsyncSession | AsyncConnection, token: str, kind: str) -> Principal | None:
     """The user behind a live login token of the given kind, or None."""
-    row = (await reader.execute(_USER_OF_TOKEN, {"token_hash": digest(token), "kind": kind, "now": utc_now()})).one_or_none()
-    return None if row is None else principal_of(row)
+    rows = await _USER_OF_TOKEN.run_async(reader, {"token_hash": digest(token), "kind": kind, "now": utc_now()})
+    return principal_of(rows[0]) if rows else None
 
 
 async def principal_for_api_key(session: AsyncSession, key: str) -> Principal | None:

@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar, Unpack
+from typing import Any, TypeVar
 
 from sqlalchemy import ScalarSelect, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from foundation.db import Direct
 from foundation.periods import Month
 from registry.rules import ContractTerm, EstateTenure, contract_last_day, in_management
 from registry.scope import contract_in_force
@@ -208,11 +209,11 @@ ESTATE_ID = col(Estate.id)
 ESTATE_BOUNDARY = select(col(EstateBoundary.geometry)).where(col(EstateBoundary.estate_id) == col(Estate.id)).scalar_subquery()
 
 
-def estate_on_day_held(*also: Any) -> Select[Unpack[tuple[Any, ...]]]:
+def estate_on_day_held(*also: Any) -> Direct:
     """The statement `estate_on_day` runs, with the caller's columns `also` (correlated on `estates.id`) after the
     estate's and its contractor's: built once by the caller, run with `estate_id` and `day` (and the caller's own
     parameters)."""
-    return (
+    return Direct(
         select(*_ESTATE_COLUMNS, _CONTRACTOR_ON_DAY, *also)
         .join(Community, col(Community.id) == col(Estate.community_id))
         .where(col(Estate.id) == bindparam("estate_id"))
@@ -230,12 +231,13 @@ class EstateOnDay:
     also: tuple[Any, ...]
 
 
-async def estate_on_day(session: AsyncSession, statement: Select[Unpack[tuple[Any, ...]]], estate_id: int, day: date, **parameters: Any) -> EstateOnDay | None:
+async def estate_on_day(session: AsyncSession, statement: Direct, estate_id: int, day: date, **parameters: Any) -> EstateOnDay | None:
     """One round trip for what filing evidence reads of an estate (see `estate_on_day_held`), its row locked until
     the transaction ends (FOR UPDATE; SQLite has one writer at a time anyway); None when there is no such estate."""
-    row = (await session.execute(statement, {"estate_id": estate_id, "day": day, **parameters})).first()
-    if row is None:
+    rows = await statement.run_async(session, {"estate_id": estate_id, "day": day, **parameters})
+    if not rows:
         return None
+    row = rows[0]
     width = len(_ESTATE_COLUMNS)
     fields = list(row[:width])  # in the order of EstateInfo's fields
     fields[9] = ManagementMode(fields[9])
