@@ -232,13 +232,13 @@ _ENTRY_WRITTEN_AND_HEAD = {
 }
 
 
-def _write_pending(connection: Connection, session: Session) -> None:
+def _write_pending(session: Session) -> None:
     """Write the entries recorded so far (in one INSERT, in the order they were recorded), to be sealed at the
     commit."""
     pending: list[_Pending] = session.info.pop(_PENDING, [])
     if pending:
-        take_write_turn(session)
-        ids = connection.execute(_WRITE, [p.row for p in pending]).scalars().all()
+        take_write_turn(session)  # before the session's connection begins its transaction
+        ids = session.connection().execute(_WRITE, [p.row for p in pending]).scalars().all()
         within = session.get_nested_transaction()
         session.info.setdefault(_WRITTEN, []).extend(_Written(i, p, within) for i, p in zip(ids, pending, strict=True))
 
@@ -246,7 +246,7 @@ def _write_pending(connection: Connection, session: Session) -> None:
 async def write_pending(session: AsyncSession) -> None:
     """Write this transaction's entries now, before a read of the log that must see them (who made a run)."""
     if session.info.get(_PENDING):
-        await session.run_sync(lambda s: _write_pending(s.connection(), s))
+        await session.run_sync(_write_pending)
 
 
 @event.listens_for(Session, "before_commit")
@@ -262,14 +262,16 @@ def _seal_on_commit(session: Session) -> None:
     if not session.info.get(_PENDING) and not session.info.get(_WRITTEN):
         return
     session.flush()
+    # The write turn first: a transaction that has sent nothing yet begins here, and on SQLite it may begin only in
+    # the turn (begun outside it, it would hold SQLite's lock while it waits for the turn another writer holds).
+    take_write_turn(session)
     connection = session.connection()
     pending: list[_Pending] = session.info.get(_PENDING, [])
     if len(pending) == 1 and not session.info.get(_WRITTEN):
         session.info.pop(_PENDING)
-        take_write_turn(session)
         _seal_rows(connection, _ENTRY_WRITTEN_AND_HEAD[connection.dialect.name].run(connection, pending[0].row))
         return
-    _write_pending(connection, session)
+    _write_pending(session)
     written: list[_Written] = session.info.pop(_WRITTEN, [])
     if written:  # the write turn was taken when they were written
         seal_entries(connection, [w.id for w in written])

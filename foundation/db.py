@@ -14,13 +14,13 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Unpack
 
-from sqlalchemy import BigInteger, Column, DateTime, Select, UpdateBase, bindparam, event
+from sqlalchemy import BigInteger, Column, DateTime, Select, TextClause, UpdateBase, bindparam, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, CursorResult, make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.types import TypeDecorator
@@ -441,17 +441,29 @@ class _Prepared(NamedTuple):
 class Direct:
     """A statement that every filing runs, sent to the database driver's adapter directly: SQLAlchemy's execution
     (an execution context, a result object, events), several times the work SQLite does for such a statement, is
-    left out. It is compiled once per set of parameter names, binds values with its columns' own types as SQLAlchemy
-    would, and answers rows (RETURNING or SELECT) processed by their types and named by their columns. The driver's
-    adapter still begins the transaction and names its errors, which are raised as SQLAlchemy's. Whenever someone
-    watches the engine's statements (an `echo`, a test counting them), it is an ordinary execution."""
+    left out. It is compiled once per database and set of parameter names, binds values with its columns' own types
+    as SQLAlchemy would, and answers the rows of a SELECT or of an explicit RETURNING, processed by their types and
+    named by their columns (a textual statement answers none). The driver's adapter still begins the transaction;
+    a failure goes through SQLAlchemy's own handling (its error classes, parameters hidden, a lost connection
+    invalidated). Whenever someone watches the engine's statements (an `echo`, a test counting them), or on a
+    driver it does not know, it is an ordinary execution."""
 
-    def __init__(self, statement: Any) -> None:
+    def __init__(self, statement: Select[Unpack[tuple[Any, ...]]] | UpdateBase | TextClause) -> None:
+        if not isinstance(statement, Select | UpdateBase | TextClause):
+            raise TypeError(f"{type(statement).__name__}: give a SELECT, an INSERT, UPDATE or DELETE, or a textual statement")
         self.statement = statement
-        self._prepared: dict[tuple[str, ...], _Prepared] = {}
+        # The columns it answers: a SELECT's, or those its RETURNING asks for (a textual statement answers none).
+        self._answers: list[Any] = list(statement.selected_columns if isinstance(statement, Select) else statement.exported_columns if isinstance(statement, UpdateBase) else ())
+        self._prepared: dict[tuple[str, str, bool, tuple[str, ...]], _Prepared] = {}
 
-    def _prepare(self, dialect: Any, keys: tuple[str, ...]) -> _Prepared:
-        compiled = self.statement.compile(dialect=dialect, column_keys=list(keys))
+    def _prepare(self, dialect: Any, keys: tuple[str, ...], many: bool) -> _Prepared:
+        statement, rows_of = self.statement, self._answers
+        if many and rows_of:
+            raise ValueError("a statement given many rows answers none: RETURNING needs SQLAlchemy's own executemany")
+        # No RETURNING of SQLAlchemy's own (the key of a one-row INSERT on PostgreSQL): only what the statement asks.
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=many or not rows_of)
+        if compiled.post_compile_params or compiled.literal_execute_params or compiled.escaped_bind_names:
+            raise ValueError("a statement whose values are rendered at execution (IN lists, literal values, escaped names) cannot go direct")
         names = tuple(compiled.positiontup or ())
         constants = {}
         for name in names:
@@ -463,29 +475,35 @@ class Direct:
                 raise ValueError(f"{name} is not given and the statement has no value of its own for it")
             constants[name] = bound.value
         binds = tuple((name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names)
-        returned = list(self.statement.selected_columns if isinstance(self.statement, Select) else compiled.effective_returning or ())
-        results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in returned)
-        row = namedtuple("Row", [c.key for c in returned], rename=True) if returned else None  # noqa: PYI024
+        results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in rows_of)
+        row = namedtuple("Row", [c.key for c in rows_of], rename=True) if rows_of else None  # noqa: PYI024
         return _Prepared(compiled.string, binds, constants, results, row)
 
     def _ordinary(self, connection: Connection, parameters: Any) -> list[Any]:
         result = connection.execute(self.statement, parameters)
-        return list(result.all()) if result.returns_rows else []
+        return list(result.all()) if result.returns_rows and self._answers else []
 
     def _plan(self, connection: Connection, parameters: Any) -> tuple[_Prepared, Any, bool] | None:
         """The prepared statement, the driver's parameters and whether they are many rows; None: run it ordinarily."""
-        if connection.dialect.driver not in _DIRECT_DRIVERS or connection.engine.echo or connection.dispatch.before_cursor_execute or connection.dispatch.after_cursor_execute:
+        dialect = connection.dialect
+        if dialect.driver not in _DIRECT_DRIVERS or connection.engine.echo or connection.dispatch.before_cursor_execute or connection.dispatch.after_cursor_execute:
+            return None
+        if dialect.driver == "aiosqlite" and not sqlite_driver.speaks_directly(connection.connection.dbapi_connection):
             return None
         many = isinstance(parameters, list)
         rows = parameters if many else [parameters]
         keys = tuple(rows[0])
-        prepared = self._prepared.get(keys)
+        key = (dialect.name, dialect.driver, many, keys)
+        prepared = self._prepared.get(key)
         if prepared is None:
-            prepared = self._prepared[keys] = self._prepare(connection.dialect, keys)
+            prepared = self._prepared[key] = self._prepare(dialect, keys, many)
         values = []
         for row in rows:
             given = prepared.constants | row if prepared.constants else row
-            values.append(tuple(given[name] if process is None else process(given[name]) for name, process in prepared.binds))
+            try:
+                values.append(tuple(given[name] if process is None else process(given[name]) for name, process in prepared.binds))
+            except KeyError as missing:
+                raise ValueError(f"a row of the statement's parameters lacks {missing}: every row gives the same names") from None
         return prepared, values if many else values[0], many
 
     def _answer(self, prepared: _Prepared, rows: Any) -> list[Any]:
@@ -493,21 +511,38 @@ class Direct:
             return []
         return [prepared.row(*(value if process is None else process(value) for value, process in zip(row, prepared.results, strict=True))) for row in rows]
 
+    @staticmethod
+    def _cursor(connection: Connection) -> Any:
+        cursor: Any = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        if connection.dialect.driver == "asyncpg":
+            # As SQLAlchemy's execution does: a statement prepared before a change of the schema is prepared again.
+            cursor._invalidate_schema_cache_asof = connection.dialect._invalidate_schema_cache_asof  # type: ignore[attr-defined]
+        return cursor
+
+    @staticmethod
+    def _failed(connection: Connection, error: BaseException, prepared: _Prepared, values: Any, cursor: Any) -> None:
+        """SQLAlchemy's handling of a failed statement (in its greenlet): raises its error for it."""
+        dialect = connection.dialect
+        if dialect.driver == "asyncpg" and isinstance(error, dialect.loaded_dbapi.InvalidCachedStatementError | dialect.loaded_dbapi.InternalServerError):
+            dialect._invalidate_schema_cache()  # type: ignore[attr-defined]
+        connection._handle_dbapi_exception(error, prepared.sql, values, cursor, None)
+
     def run(self, connection: Connection, parameters: dict[str, Any] | list[dict[str, Any]]) -> list[Any]:
         """Run it on a connection inside its transaction (in SQLAlchemy's greenlet: a session hook, `run_sync`);
-        the RETURNING rows, or none. No rows given: nothing runs."""
+        its rows, or none. No rows given: nothing runs."""
         if parameters == []:
             return []
         plan = self._plan(connection, parameters)
         if plan is None:
             return self._ordinary(connection, parameters)
         prepared, values, many = plan
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor = self._cursor(connection)
         try:
             (cursor.executemany if many else cursor.execute)(prepared.sql, values)
             return self._answer(prepared, cursor.fetchall())
         except connection.dialect.loaded_dbapi.Error as error:
-            raise DBAPIError.instance(prepared.sql, values, error, connection.dialect.loaded_dbapi.Error, hide_parameters=True) from error
+            self._failed(connection, error, prepared, values, cursor)
+            raise
 
     async def run_async(self, on: AsyncSession | AsyncConnection, parameters: dict[str, Any] | list[dict[str, Any]]) -> list[Any]:
         """`run` on a session's connection (in the write queue's turn, as the session's own statements are) or on a
@@ -520,26 +555,25 @@ class Direct:
                 await connection.begin()  # as a first statement would (a look-up's connection sends no BEGIN)
         else:
             connection = await connection_in_turn(on)
-        plan = self._plan(connection.sync_connection, parameters)  # type: ignore[arg-type]
+        sync = connection.sync_connection
+        assert sync is not None  # an AsyncConnection in use has its synchronous one
+        plan = self._plan(sync, parameters)
         if plan is None:
             return await connection.run_sync(self._ordinary, parameters)
         prepared, values, many = plan
-        adapted: Any = connection.sync_connection.connection.dbapi_connection  # type: ignore[union-attr]
-        cursor = adapted.cursor()
-        dbapi_error = connection.dialect.loaded_dbapi.Error
+        cursor = self._cursor(sync)
         try:
-            if connection.dialect.driver == "aiosqlite":
-                try:
-                    await cursor._send(prepared.sql, values, many)
-                except Exception as error:
-                    adapted._handle_exception(error)  # the driver's error as the adapter names it
+            if sync.dialect.driver == "aiosqlite":
+                await cursor._send(prepared.sql, values, many)
             elif many:
                 await cursor._executemany(prepared.sql, values)  # asyncpg's adapter: it begins the transaction if need be
             else:
                 await cursor._prepare_and_execute(prepared.sql, values)
             return self._answer(prepared, cursor.fetchall())
-        except dbapi_error as error:
-            raise DBAPIError.instance(prepared.sql, values, error, dbapi_error, hide_parameters=True) from error
+        except Exception as error:
+            # SQLAlchemy's handling may close the connection, which it does in its greenlet.
+            await connection.run_sync(self._failed, error, prepared, values, cursor)
+            raise
 
 
 class InsertUnlessTaken:

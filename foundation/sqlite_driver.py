@@ -221,3 +221,9 @@ class _Driver(AsyncAdapt_aiosqlite_dbapi):
 def driver() -> Any:
     """The DBAPI module to give `create_async_engine(..., module=...)` for a sqlite+aiosqlite URL."""
     return _Driver(aiosqlite, sqlite3)
+
+
+def speaks_directly(dbapi_connection: Any) -> bool:
+    """Whether a pooled connection is this driver's, whose cursor takes a statement straight from foundation.db's
+    `Direct` (`OneTripCursor._send`)."""
+    return isinstance(dbapi_connection, _Connection)

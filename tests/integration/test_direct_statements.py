@@ -1,10 +1,11 @@
-"""The statements every filing sends straight to SQLite's driver (foundation.db.Direct) store and answer exactly what
-SQLAlchemy's own execution would: the same values bound by the same column types, RETURNING rows read by their types,
-a refused statement failing as SQLAlchemy's error with no value in its message; on PostgreSQL they are ordinary
-executions, and the same assertions hold there."""
+"""The statements every filing and every call sends straight to the driver's adapter (foundation.db.Direct) store
+and answer exactly what SQLAlchemy's own execution would: the same values bound by the same column types, rows read by
+their types, a refused statement failing as SQLAlchemy's error with no value in its message, on SQLite and on
+PostgreSQL alike; on SQLite, in the process's write turn as the session's own statements are."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import astuple
 from datetime import UTC, date, datetime
 
@@ -13,13 +14,17 @@ from sqlalchemy import bindparam, event, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
-from foundation.access import Role
-from foundation.audit import ENTRIES
-from foundation.db import Direct, create_session_factory, looking_up, writing
+from foundation.access import SYSTEM, Role
+from foundation.audit import ENTRIES, record_change, verify_chain
+from foundation.db import Direct, create_engine, create_session_factory, looking_up, unit_of_work, writing
+from foundation.settings import load_settings
+from foundation.sqlite_driver import BEGIN_IMMEDIATE_IN_TURN
 from inspections.tables import InspectionResult
 from people.service import principal_for_token
 from people.tables import User
 from registry.tables import ManagementMode
+from supervision.cli import migrate
+from tests.database import fresh_database_url
 from tests.integration.evidence import record_body
 from tests.integration.helpers import estate_ids_of
 
@@ -115,14 +120,47 @@ async def test_the_estate_a_filing_reads_comes_back_typed_on_either_path(db) -> 
 
 
 async def test_a_direct_statement_waits_for_the_write_turn_as_the_sessions_own_statements_do(engine) -> None:
-    """On SQLite one writer at a time: a writing session's direct statement begins its transaction only in the
-    process's write turn, never beside it (on PostgreSQL writers run side by side and there is no turn)."""
+    """On SQLite one writer at a time: a writing session's direct statement begins its transaction only once it holds
+    the process's write turn (its BEGIN is the one sent in the turn), never beside it; on PostgreSQL writers run side by
+    side and there is no turn."""
     factory = create_session_factory(writing(engine))
     async with factory() as session:
         await Direct(select(ENTRIES.c.id).limit(1)).run_async(session, {})
         in_turn = "write_turn" in session.sync_session.info
+        if engine.dialect.name == "sqlite":
+            driver = (await session.connection()).sync_connection.connection.dbapi_connection
+            assert driver._ends_on_loop  # begun by BEGIN IMMEDIATE in the turn, the whole transaction on the loop
         await session.rollback()
     assert in_turn is (engine.dialect.name == "sqlite")
+
+
+async def test_a_transaction_that_only_records_an_audit_entry_begins_in_the_write_turn(tmp_root) -> None:  # type: ignore[no-untyped-def]
+    """A use case that writes nothing but its audit entry begins its transaction at the commit: on SQLite it begins
+    there in the write turn (begun outside it, it would hold SQLite's lock while waiting for the turn another writer
+    holds, and both would wait for each other), and the entry is sealed on the chain either way."""
+    url = await fresh_database_url(tmp_root, "audit_only")
+    await asyncio.to_thread(migrate, load_settings(database_url=url))
+    engine = create_engine(url)
+    begun: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.startswith("BEGIN"):
+            begun.append(statement)
+
+    try:
+        event.listen(engine.sync_engine, "before_cursor_execute", seen)
+        try:
+            async with unit_of_work(create_session_factory(writing(engine))) as session:
+                record_change(session, SYSTEM, "test.audit_only", "estate", 1, after={"说明": "只有审计记录"})
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", seen)
+        async with engine.connect() as connection:
+            report = await connection.run_sync(verify_chain)
+    finally:
+        await engine.dispose()
+    assert report.broken_entry_id is None and report.checked == report.head_seq >= 1, report
+    if engine.dialect.name == "sqlite":
+        assert begun == [BEGIN_IMMEDIATE_IN_TURN], begun
 
 
 async def test_the_token_behind_every_call_is_read_directly_on_a_bare_connection(client, as_user, connection, engine) -> None:
@@ -136,4 +174,7 @@ async def test_the_token_behind_every_call_is_read_directly_on_a_bare_connection
         assert not bare.in_transaction()
         rows = await Direct(select(col(User.username)).where(col(User.username) == bindparam("name"))).run_async(bare, {"name": "admin"})
         assert [row.username for row in rows] == ["admin"]
+        driver = bare.sync_connection.connection.dbapi_connection
+        # No BEGIN was sent: SQLite's connection is in no transaction, PostgreSQL's adapter opened none (autocommit).
+        assert not (driver._connection._conn.in_transaction if engine.dialect.name == "sqlite" else driver._transaction)
         assert await principal_for_token(bare, "not-a-token", "api") is None
